@@ -1,0 +1,45 @@
+"""kehu (客户): customer management as a small core plus pluggable plugins.
+
+The public API, imported lazily so that ``kehu --help`` stays fast::
+
+    from kehu_core import Kehu, Manifest, hookimpl
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Kehu": "kehu_core.app",
+    "Manifest": "kehu_core.manifest",
+    "hookimpl": "kehu_core.hookimpl",
+    "KehuError": "kehu_core.errors",
+    "ValidationError": "kehu_core.errors",
+    "NotFound": "kehu_core.errors",
+    "Conflict": "kehu_core.errors",
+    "Problem": "kehu_core.errors",
+    "Schema": "kehu_core.hooktypes",
+    "ProfileSection": "kehu_core.hooktypes",
+    "ListColumn": "kehu_core.hooktypes",
+    "ListFilter": "kehu_core.hooktypes",
+    "InteractionBatch": "kehu_core.hooktypes",
+    "RecordedInteraction": "kehu_core.hooktypes",
+    "CustomerChange": "kehu_core.hooktypes",
+    "TierChange": "kehu_core.hooktypes",
+    "Job": "kehu_core.hooktypes",
+    "DefaultRecord": "kehu_core.hooktypes",
+    "DemoContext": "kehu_core.hooktypes",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kehu_core' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

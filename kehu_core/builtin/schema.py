@@ -1,0 +1,18 @@
+"""The core declares its own schema through the same hook plugins use."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kehu_core.hookimpl import hookimpl
+from kehu_core.hooktypes import Schema
+
+CORE_BRANCH = "core"
+
+
+@hookimpl(trylast=True)
+def kehu_schema() -> Schema:
+    """The core's tables and revisions (branch ``core``)."""
+    from kehu_core.models import Base  # lazy: keeps `kehu --help` free of SQLAlchemy
+
+    versions = Path(__file__).parent.parent / "migrations" / "versions"
+    return Schema(plugin=CORE_BRANCH, metadata=Base.metadata, versions=versions)

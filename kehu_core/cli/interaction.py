@@ -1,0 +1,148 @@
+"""``kehu interaction``: contacts, purchases, payments, and the visit plan."""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from kehu_core.cli.context import transaction
+from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_options
+
+LIST_KEYS = ("id", "occurred_at", "customer_code", "kind", "status", "channel", "amount", "product", "salesperson", "satisfaction", "note")
+LIST_HEADERS = ("id", "when", "customer", "kind", "status", "channel", "amount", "product", "salesperson", "sat.", "note")
+
+
+def _detail_options(func: Any) -> Any:
+    for name, help_ in reversed((
+        ("channel", "channel, e.g. 门店, online, distributor"),
+        ("amount", "amount; a negative purchase is a refund"),
+        ("cost", "cost, for margins"),
+        ("quantity", "quantity"),
+        ("product", "product"),
+        ("category", "product category"),
+        ("salesperson", "salesperson"),
+        ("satisfaction", "satisfaction 1-5"),
+        ("note", "free text"),
+        ("external_ref", "your unique reference (makes repeating the command harmless)"),
+        ("due_at", "payments: when payment is due"),
+        ("paid_at", "payments: when it was paid"),
+    )):
+        func = click.option(f"--{name.replace('_', '-')}", name, default=None, help=help_)(func)
+    return func
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@click.group()
+def interaction() -> None:
+    """Interactions: visits, calls, purchases, payments, feedback; and the visit plan (访问计划)."""
+
+
+@interaction.command("log")
+@click.argument("customer_code")
+@click.argument("kind")
+@click.option("--at", "occurred_at", default=None, help="When (default: now). 2024-03-01 or 2024-03-01T09:30+08:00.")
+@click.option("--status", default=None, help="done (default), planned or cancelled.")
+@_detail_options
+@json_option
+def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, **details: Any) -> None:
+    """Record an interaction of KIND with customer CUSTOMER_CODE.
+
+    KIND is visit, call, letter, email, meeting, demo, purchase, payment, feedback,
+    complaint, other, or a kind an installed plugin adds.
+
+    \b
+    Example:
+      kehu interaction log C001 purchase --amount 1200.50 --product 手机 --channel 门店
+    """
+    from kehu_core.interactions import log_interaction
+    from kehu_core.types import utcnow
+
+    values = {"customer_code": customer_code, "kind": kind, "occurred_at": occurred_at or utcnow(), **_given(details)}
+    if details.get("status") is None:
+        values.pop("status", None)
+    with transaction() as (app, session):
+        record = log_interaction(app, session, values)
+    if as_json:
+        emit_json(record)
+    else:
+        click.echo(f"recorded {record.kind} #{record.id} for {record.customer_code}")
+
+
+@interaction.command("plan")
+@click.argument("customer_code")
+@click.option("--at", "occurred_at", required=True, help="When the contact is planned.")
+@click.option("--kind", default="visit", show_default=True, help="visit, call, meeting, demo, email or letter.")
+@click.option("--salesperson", default=None, help="Who will make the contact (default: the customer's owner).")
+@click.option("--note", default=None, help="Purpose of the contact.")
+@json_option
+def plan(customer_code: str, occurred_at: str, kind: str, salesperson: str | None, note: str | None, as_json: bool) -> None:
+    """Schedule a visit or call with CUSTOMER_CODE (the visit plan 访问计划)."""
+    from kehu_core.interactions import plan_interaction
+
+    values = _given({"customer_code": customer_code, "occurred_at": occurred_at, "kind": kind, "salesperson": salesperson, "note": note})
+    with transaction() as (app, session):
+        record = plan_interaction(app, session, values)
+    if as_json:
+        emit_json(record)
+    else:
+        click.echo(f"planned {record.kind} #{record.id} with {record.customer_code} at {record.occurred_at.isoformat()}")
+
+
+@interaction.command("due")
+@click.option("--as-of", default=None, help="Due by this time (default: now).")
+@click.option("--owner", default=None, help="Only this salesperson's plans.")
+@list_output_options
+def due(as_of: str | None, owner: str | None, as_json: bool, as_csv: bool) -> None:
+    """Planned interactions that are due or overdue, oldest first."""
+    from attrs import asdict
+
+    from kehu_core.interactions import due_interactions
+    from kehu_core.types import utcnow
+
+    moment = _moment("--as-of", as_of) if as_of else utcnow()
+    with transaction() as (_app, session):
+        records = due_interactions(session, moment, owner)
+    rows = [asdict(r) for r in records]
+    emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
+
+
+@interaction.command("list")
+@click.option("--customer", "customer_code", help="Only this customer's interactions.")
+@click.option("--kind", help="Only this kind.")
+@click.option("--status", help="planned, done or cancelled.")
+@click.option("--salesperson", help="Only this salesperson's.")
+@click.option("--since", help="From this date or time.")
+@click.option("--until", help="Before this date or time.")
+@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="At most N (0: all).")
+@click.option("--oldest-first", is_flag=True, help="Oldest first (default newest first).")
+@list_output_options
+def list_(customer_code: str | None, kind: str | None, status: str | None, salesperson: str | None,
+          since: str | None, until: str | None, limit: int, oldest_first: bool, as_json: bool, as_csv: bool) -> None:
+    """List interactions, newest first."""
+    from attrs import asdict
+
+    from kehu_core.interactions import InteractionQuery, list_interactions
+
+    query = InteractionQuery(
+        customer_code=customer_code, kind=kind, status=status, salesperson=salesperson,
+        since=_moment("--since", since) if since else None, until=_moment("--until", until) if until else None,
+        limit=limit or None, newest_first=not oldest_first,
+    )
+    with transaction() as (_app, session):
+        rows = [asdict(r) for r in list_interactions(session, query)]
+    emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
+
+
+list_.name = "list"
+
+
+def _moment(option: str, value: str) -> Any:
+    from kehu_core.validation import FieldError, timestamp
+
+    try:
+        return timestamp(value)
+    except FieldError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None

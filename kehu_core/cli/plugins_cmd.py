@@ -1,0 +1,176 @@
+"""``kehu plugins``, ``kehu hooks`` and ``kehu jobs``: the framework itself."""
+from __future__ import annotations
+
+import click
+
+from kehu_core.cli.context import current_app, ensure_schema, state
+from kehu_core.cli.output import emit_json, emit_table, json_option
+
+
+@click.group("plugins")
+def plugins() -> None:
+    """Plugins: available (pip-installed) and installed (in this database)."""
+
+
+@plugins.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """Every available plugin: version, installed here or not, dependencies, hooks, load errors."""
+    st = state()
+    installed: set[str] = set()
+    db_error = None
+    try:
+        installed = current_app().installed()
+    except Exception as exc:  # list must work even when the database cannot be opened
+        db_error = f"{type(exc).__name__}: {exc}"
+    rows = []
+    for name, info in sorted(st.plugins.infos.items()):
+        manifest = info.manifest
+        rows.append({
+            "name": name, "version": info.version, "distribution": info.distribution,
+            "summary": manifest.summary if manifest else None,
+            "available": info.loaded, "installed": name in installed,
+            "depends": list(manifest.depends) if manifest else [],
+            "auto_install": manifest.auto_install if manifest else False,
+            "hooks": info.hooks, "error": info.error,
+        })
+    orphans = sorted(installed - set(st.plugins.infos))
+    for name in orphans:
+        rows.append({"name": name, "version": None, "distribution": None, "summary": None, "available": False,
+                     "installed": True, "depends": [], "auto_install": False, "hooks": [],
+                     "error": "installed in this database but not available (pip install it, or uninstall it)"})
+    if as_json:
+        emit_json({"plugins": rows, "database_error": db_error})
+        return
+    if not rows:
+        click.echo("no plugins available; pip install kehu-tiering (for example), then kehu plugins install tiering")
+        return
+    emit_table(("name", "version", "state", "depends", "summary"), [
+        (r["name"], r["version"], ("installed" if r["installed"] else "available") if not r["error"] else "ERROR",
+         ",".join(r["depends"]) or "-", r["error"] or r["summary"]) for r in rows
+    ])
+    if db_error:
+        click.echo(f"(could not read the database: {db_error})", err=True)
+
+
+@plugins.command("install")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Install every available plugin.")
+@json_option
+def install(names: tuple[str, ...], all_: bool, as_json: bool) -> None:
+    """Install plugins into this database: their dependencies first, then their tables and default data."""
+    from kehu_core import installer
+
+    app = current_app()
+    wanted = sorted(app.plugins.loaded) if all_ else list(names)
+    if not wanted:
+        raise click.UsageError("name at least one plugin, or --all")
+    with app.session() as session:
+        newly = installer.install(app, session, wanted)
+    if as_json:
+        emit_json({"installed": newly})
+    elif newly:
+        click.echo("installed: " + ", ".join(newly))
+    else:
+        click.echo("already installed: " + ", ".join(wanted))
+
+
+@plugins.command("uninstall")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def uninstall(name: str, yes: bool) -> None:
+    """Uninstall plugin NAME from this database: its tables and data are dropped; core data stays."""
+    from kehu_core import installer
+
+    app = current_app()
+    if not yes:
+        click.confirm(f"Drop every table and all data of plugin {name!r}? This cannot be undone", abort=True)
+    with app.session() as session:
+        installer.uninstall(app, session, name)
+    click.echo(f"uninstalled {name}")
+
+
+@click.command("hooks")
+@click.argument("name", required=False)
+@json_option
+def hooks(name: str | None, as_json: bool) -> None:
+    """Every hook spec: its signature, its documentation, and the plugins implementing it."""
+    from kehu_core.hookdoc import hook_reference
+
+    refs = hook_reference(state().plugins)
+    if name:
+        refs = [r for r in refs if r.name == name]
+        if not refs:
+            raise click.BadParameter(f"no hook named {name!r}", param_hint="NAME")
+    if as_json:
+        emit_json([{"name": r.name, "signature": r.signature, "doc": r.doc, "firstresult": r.firstresult,
+                    "historic": r.historic, "implemented_by": r.implemented_by} for r in refs])
+        return
+    for ref in refs:
+        click.secho(f"{ref.name}{ref.signature}", bold=True)
+        flags = [f for f, on in (("firstresult", ref.firstresult), ("historic", ref.historic)) if on]
+        if flags:
+            click.echo(f"  ({', '.join(flags)})")
+        for line in ref.doc.splitlines():
+            click.echo(f"  {line}" if line.strip() else "")
+        click.echo(f"  implemented by: {', '.join(ref.implemented_by) or '-'}")
+        click.echo()
+
+
+@click.group("jobs")
+def jobs() -> None:
+    """Scheduled jobs (like Odoo's ir.cron). Run `kehu jobs run-due` from cron."""
+
+
+@jobs.command("list")
+@json_option
+def jobs_list(as_json: bool) -> None:
+    """Every job, its interval, last run and whether it is due."""
+    from kehu_core.jobs import job_statuses
+
+    app = current_app()
+    ensure_schema(app)
+    rows = job_statuses(app)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no scheduled jobs (installed plugins declare them)")
+        return
+    emit_table(("job", "plugin", "every", "last run", "status", "due"),
+               [(r.name, r.plugin, _every(r.interval_seconds), r.last_run, r.last_status, "yes" if r.due else "no") for r in rows])
+
+
+@jobs.command("run-due")
+@click.argument("names", nargs=-1)
+@click.option("--force", is_flag=True, help="Run the named jobs even if they are not due.")
+@json_option
+def run_due(names: tuple[str, ...], force: bool, as_json: bool) -> None:
+    """Run every job that is due (or the named ones). Idempotent; a failing job does not stop the others."""
+    from kehu_core.jobs import run_due as run
+
+    app = current_app()
+    ensure_schema(app)
+    outcomes = run(app, names=names, force=force)
+    if as_json:
+        emit_json(outcomes)
+    else:
+        if not outcomes:
+            click.echo("nothing due")
+        for o in outcomes:
+            click.echo(f"{o.name}: {o.status}" + (f" - {o.message.splitlines()[0]}" if o.message else ""))
+    if any(o.status != "ok" for o in outcomes):
+        raise SystemExit(1)
+
+
+def _every(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def register(cli: click.Group) -> None:
+    """Add these commands to the root group."""
+    for command in (plugins, hooks, jobs):
+        cli.add_command(command)

@@ -1,0 +1,312 @@
+"""Customer services: add, edit, look up, list, archive, forget and export.
+
+Every function takes the app and an open session and returns attrs values; none prints.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from attrs import define, field, frozen
+from sqlalchemy import String, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from kehu_core import db as kehu_db
+from kehu_core.app import Kehu
+from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
+from kehu_core.fields import CUSTOMER_FIELDS, PERSONAL_FIELDS, parse_record, require_valid
+from kehu_core.hooktypes import CustomerChange, ListColumn
+from kehu_core.models import Customer, CustomerTag, Interaction
+from kehu_core.types import utcnow
+
+#: Columns of ``customer list`` that come from the core, in display order.
+CORE_LIST_COLUMNS = ("code", "name", "kind", "region", "industry", "size", "scale", "credit_limit", "owner", "source", "active")
+DEFAULT_LIST_COLUMNS = ("code", "name", "region", "industry", "size", "owner")
+TEXT_COLUMNS = {"code", "name", "kind", "region", "industry", "size", "scale", "owner", "source"}
+
+
+@frozen
+class CustomerRecord:
+    """A customer as the API returns it (plain values, ready for JSON)."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    region: str | None
+    industry: str | None
+    size: str | None
+    scale: str | None
+    credit_limit: Decimal | None
+    owner: str | None
+    source: str | None
+    phone: str | None
+    email: str | None
+    birthday: date | None
+    special_dates: dict[str, str]
+    marketing_consent: bool
+    tags: tuple[str, ...]
+    attributes: dict[str, Any]
+    active: bool
+    forgotten: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, customer: Customer) -> CustomerRecord:
+        """Build from the ORM row."""
+        return cls(
+            id=customer.id, code=customer.code, name=customer.name, kind=customer.kind,
+            region=customer.region, industry=customer.industry, size=customer.size,
+            scale=customer.scale, credit_limit=customer.credit_limit, owner=customer.owner,
+            source=customer.source, phone=customer.phone, email=customer.email,
+            birthday=customer.birthday, special_dates=dict(customer.special_dates or {}),
+            marketing_consent=customer.marketing_consent,
+            tags=tuple(t.tag for t in customer.tags), attributes=dict(customer.attributes or {}),
+            active=customer.active, forgotten=customer.forgotten_at is not None,
+            created_at=customer.created_at, updated_at=customer.updated_at,
+        )
+
+
+def get_customer(session: Session, code: str) -> Customer:
+    """The customer with ``code``, or :class:`NotFound`."""
+    customer = session.scalar(select(Customer).where(Customer.code == code))
+    if customer is None:
+        raise NotFound(f"no customer with code {code!r}")
+    return customer
+
+
+def customer_ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, int]:
+    """``{code: id}`` for the codes that exist."""
+    if not codes:
+        return {}
+    rows = session.execute(select(Customer.code, Customer.id).where(Customer.code.in_(set(codes))))
+    return {code: cid for code, cid in rows}
+
+
+def _defaults(clean: dict[str, Any]) -> dict[str, Any]:
+    clean.setdefault("kind", "company")
+    clean["kind"] = clean["kind"] or "company"
+    for key, empty in (("special_dates", {}), ("attributes", {})):
+        if clean.get(key) is None:
+            clean[key] = empty
+    if clean.get("marketing_consent") is None:
+        clean["marketing_consent"] = False
+    return clean
+
+
+def add_customer(app: Kehu, session: Session, values: Mapping[str, Any]) -> CustomerRecord:
+    """Create a customer from field values (strings or typed); refuses a duplicate code."""
+    clean, problems = parse_record(CUSTOMER_FIELDS, values)
+    require_valid(problems, "customer")
+    clean = _defaults(clean)
+    if session.scalar(select(Customer.id).where(Customer.code == clean["code"])) is not None:
+        raise ValidationError([Problem("code", "already used by another customer", value=clean["code"])],
+                              headline="customer refused; nothing was changed:")
+    tag_list = clean.pop("tags", None) or []
+    now = utcnow()
+    customer = Customer(**clean, active=True, created_at=now, updated_at=now)
+    customer.tags = [CustomerTag(tag=t) for t in tag_list]
+    session.add(customer)
+    session.flush()
+    app.hook.kehu_customers_changed(session=session, changes=[CustomerChange(customer.id, customer.code, "created", tuple(clean))])
+    return CustomerRecord.of(customer)
+
+
+def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, Any]) -> CustomerRecord:
+    """Change the given fields of a customer; a blank value clears an optional field."""
+    customer = get_customer(session, code)
+    if customer.forgotten_at is not None:
+        raise KehuError(f"customer {code!r} was forgotten (personal data erased) and cannot be edited")
+    clean, problems = parse_record(CUSTOMER_FIELDS, values, partial=True)
+    require_valid(problems, "change")
+    if "kind" in clean and clean["kind"] is None:
+        clean["kind"] = "company"
+    for key, empty in (("special_dates", {}), ("attributes", {})):
+        if key in clean and clean[key] is None:
+            clean[key] = empty
+    if "marketing_consent" in clean and clean["marketing_consent"] is None:
+        clean["marketing_consent"] = False
+    new_code = clean.get("code")
+    if new_code and new_code != customer.code:
+        if session.scalar(select(Customer.id).where(Customer.code == new_code)) is not None:
+            raise ValidationError([Problem("code", "already used by another customer", value=new_code)],
+                                  headline="change refused; nothing was changed:")
+    changed = []
+    if "tags" in clean:
+        wanted = clean.pop("tags") or []
+        if wanted != [t.tag for t in customer.tags]:
+            customer.tags = [CustomerTag(tag=t) for t in wanted]
+            changed.append("tags")
+    for key, value in clean.items():
+        if getattr(customer, key) != value:
+            setattr(customer, key, value)
+            changed.append(key)
+    if changed:
+        customer.updated_at = utcnow()
+        session.flush()
+        app.hook.kehu_customers_changed(session=session, changes=[CustomerChange(customer.id, customer.code, "updated", tuple(changed))])
+    return CustomerRecord.of(customer)
+
+
+def archive_customer(app: Kehu, session: Session, code: str, *, restore: bool = False) -> CustomerRecord:
+    """Archive a customer (hidden from lists by default, history kept), or restore one."""
+    customer = get_customer(session, code)
+    if customer.active != restore:
+        customer.active = restore
+        customer.updated_at = utcnow()
+        session.flush()
+        action = "restored" if restore else "archived"
+        app.hook.kehu_customers_changed(session=session, changes=[CustomerChange(customer.id, customer.code, action, ("active",))])
+    return CustomerRecord.of(customer)
+
+
+FORGOTTEN_NAME = "(forgotten)"
+
+
+def forget_customer(app: Kehu, session: Session, code: str) -> CustomerRecord:
+    """Erase a customer's personal data (PIPL art. 47, GDPR art. 17), keeping anonymous aggregates.
+
+    Name, phone, e-mail, birthday, special dates, free attributes and tags are erased, and so
+    are the notes of every interaction. Amounts, dates, kinds and products stay, so revenue
+    and statistics still add up. Plugins erase their own data through ``kehu_erase_customer``.
+    """
+    customer = get_customer(session, code)
+    customer.name = FORGOTTEN_NAME
+    customer.phone = customer.email = None
+    customer.birthday = None
+    customer.special_dates = {}
+    customer.attributes = {}
+    customer.tags = []
+    customer.marketing_consent = False
+    customer.active = False
+    customer.forgotten_at = customer.updated_at = utcnow()
+    session.execute(update(Interaction).where(Interaction.customer_id == customer.id).values(note=None))
+    session.flush()
+    app.hook.kehu_erase_customer(session=session, customer_ids=[customer.id])
+    app.hook.kehu_customers_changed(
+        session=session, changes=[CustomerChange(customer.id, customer.code, "forgotten", PERSONAL_FIELDS)]
+    )
+    return CustomerRecord.of(customer)
+
+
+def export_customer(app: Kehu, session: Session, code: str) -> dict[str, Any]:
+    """Everything kept about one customer: the record, every interaction, and plugins' data."""
+    from attrs import asdict
+
+    from kehu_core.interactions import InteractionRecord
+
+    customer = get_customer(session, code)
+    interactions = session.scalars(
+        select(Interaction).where(Interaction.customer_id == customer.id).order_by(Interaction.occurred_at, Interaction.id)
+    )
+    result: dict[str, Any] = {
+        "customer": asdict(CustomerRecord.of(customer)),
+        "interactions": [asdict(InteractionRecord.of(i, customer.code)) for i in interactions],
+    }
+    for section in app.hook.kehu_export_customer(session=session, customer=customer):
+        if section:
+            result.update(section)
+    return result
+
+
+@define
+class CustomerQuery:
+    """Filters and ordering for :func:`list_customers`."""
+
+    region: str | None = None
+    industry: str | None = None
+    size: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+    text: str | None = None
+    include_archived: bool = False
+    sort: str = "code"
+    descending: bool = False
+    limit: int | None = None
+    offset: int = 0
+    columns: Sequence[str] | None = None
+    extra_filters: dict[str, str] = field(factory=dict)
+
+
+@frozen
+class CustomerList:
+    """The result of :func:`list_customers`: column names and one mapping per customer."""
+
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]
+    total: int
+
+
+def list_columns(app: Kehu) -> dict[str, ListColumn]:
+    """Columns contributed by installed plugins to ``customer list``."""
+    return {c.name: c for cols in app.hook.kehu_customer_list_columns() for c in cols}
+
+
+def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> CustomerList:
+    """Customers matching ``query``, as one SQL query with plugin columns and filters."""
+    extra_cols = list_columns(app)
+    extra_filters = {f.name: f for fs in app.hook.kehu_customer_list_filters() for f in fs}
+    if query.columns:
+        unknown = [c for c in query.columns if c not in CORE_LIST_COLUMNS and c not in extra_cols and c != "tags"]
+        if unknown:
+            raise KehuError(f"unknown column(s): {', '.join(unknown)}; available: {', '.join([*CORE_LIST_COLUMNS, 'tags', *extra_cols])}")
+        columns = tuple(query.columns)
+    else:
+        columns = (*DEFAULT_LIST_COLUMNS, *(n for n, c in extra_cols.items() if c.default))
+    sort = query.sort
+    if sort not in CORE_LIST_COLUMNS and sort not in extra_cols and sort not in ("created_at", "updated_at"):
+        raise KehuError(f"cannot sort by {sort!r}; choose one of: {', '.join([*CORE_LIST_COLUMNS, 'created_at', 'updated_at', *extra_cols])}")
+
+    selected = [getattr(Customer, c).label(c) for c in columns if c in CORE_LIST_COLUMNS]
+    selected += [extra_cols[c].expression(Customer.id).label(c) for c in columns if c in extra_cols]
+    stmt = select(Customer.id.label("id"), *selected)
+    conditions = []
+    if not query.include_archived:
+        conditions.append(Customer.active.is_(True))
+    for name in ("region", "industry", "size", "owner"):
+        wanted = getattr(query, name)
+        if wanted:
+            conditions.append(getattr(Customer, name) == wanted)
+    if query.tag:
+        conditions.append(Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag == query.tag)))
+    if query.text:
+        pattern = "%" + query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(or_(*(c.like(pattern, escape="\\") for c in (Customer.code, Customer.name, Customer.phone, Customer.email))))
+    stmt = stmt.where(*conditions)
+    for name, value in query.extra_filters.items():
+        if name not in extra_filters:
+            raise KehuError(f"unknown filter {name!r}")
+        stmt = extra_filters[name].apply(stmt, value)
+
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if sort in extra_cols:
+        key: Any = extra_cols[sort].expression(Customer.id)
+        if isinstance(getattr(key, "type", None), String):
+            key = kehu_db.sortable(key, app.dialect)
+    else:
+        key = getattr(Customer, sort)
+        if sort in TEXT_COLUMNS:
+            key = kehu_db.sortable(key, app.dialect)
+    key = key.desc() if query.descending else key.asc()
+    # NULLs last either way, then code as the tie-breaker, so the order is total and stable.
+    stmt = stmt.order_by(key.nulls_last(), Customer.code)
+    if query.limit is not None:
+        stmt = stmt.limit(query.limit)
+    if query.offset:
+        stmt = stmt.offset(query.offset)
+    rows = [dict(r) for r in session.execute(stmt).mappings()]
+    if "tags" in columns and rows:
+        by_id: dict[int, list[str]] = {}
+        for cid, tag in session.execute(
+            select(CustomerTag.customer_id, CustomerTag.tag).where(CustomerTag.customer_id.in_([r["id"] for r in rows]))
+        ):
+            by_id.setdefault(cid, []).append(tag)
+        for r in rows:
+            r["tags"] = ",".join(sorted(by_id.get(r["id"], [])))
+    for r in rows:
+        r.pop("id", None) if "id" not in columns else None
+    ordered = tuple({c: r.get(c) for c in columns} for r in rows)
+    return CustomerList(columns=columns, rows=ordered, total=total)

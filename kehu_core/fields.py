@@ -1,0 +1,173 @@
+"""The fields of customers and interactions: names, parsers, and which are required.
+
+One table per record kind drives the CLI options' checks, CSV imports and the Python API
+alike, so a value is judged the same way wherever it comes from.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from attrs import frozen
+
+from kehu_core import validation as v
+from kehu_core.errors import Problem, ValidationError
+from kehu_core.vocab import (
+    CUSTOMER_KINDS,
+    CUSTOMER_SOURCES,
+    INTERACTION_STATUSES,
+    MAX_CODE,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_SHORT,
+)
+
+
+@frozen
+class FieldSpec:
+    """A field: its name, how a raw value is parsed, whether it is required, and its help."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    help: str
+    required: bool = False
+
+
+def _short(value: Any) -> str:
+    return v.text(value, MAX_SHORT)
+
+
+def _special_dates(value: Any) -> dict[str, str]:
+    """``name=2024-05-01;name2=...`` or a mapping; dates are checked."""
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        pairs = []
+        for part in str(value).replace("；", ";").split(";"):
+            if part.strip():
+                if "=" not in part:
+                    raise v.FieldError("expected name=date pairs separated by ;")
+                label, _, when = part.partition("=")
+                pairs.append((label, when))
+    return {v.text(label, MAX_SHORT): v.day(when).isoformat() for label, when in pairs}
+
+
+def _attributes(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    try:
+        parsed = json.loads(str(value))
+    except json.JSONDecodeError as exc:
+        raise v.FieldError(f"not a JSON object ({exc.msg})") from None
+    if not isinstance(parsed, dict):
+        raise v.FieldError("must be a JSON object")
+    return parsed
+
+
+CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("code", lambda x: v.text(x, MAX_CODE), "your own unique reference, e.g. C0001", required=True),
+    FieldSpec("name", lambda x: v.text(x, MAX_NAME), "person's or company's name", required=True),
+    FieldSpec("kind", lambda x: v.choice(x, CUSTOMER_KINDS), "person or company (default company)"),
+    FieldSpec("region", _short, "region, e.g. 华东 or 北京"),
+    FieldSpec("industry", _short, "industry"),
+    FieldSpec("size", _short, "company size, e.g. 50-200 employees"),
+    FieldSpec("scale", _short, "business scale, e.g. 大 / 中 / 小"),
+    FieldSpec("credit_limit", v.money, "credit limit, an amount such as 50000.00"),
+    FieldSpec("owner", _short, "the salesperson who owns the account"),
+    FieldSpec("source", lambda x: v.choice(x, CUSTOMER_SOURCES), "how they were found: " + ", ".join(CUSTOMER_SOURCES)),
+    FieldSpec("phone", _short, "phone number"),
+    FieldSpec("email", v.email, "e-mail address"),
+    FieldSpec("birthday", v.day, "birthday, 1980-05-01"),
+    FieldSpec("tags", v.tags, "tags separated by , ; | or 、"),
+    FieldSpec("special_dates", _special_dates, "other dates: name=2024-05-01;name2=..."),
+    FieldSpec("marketing_consent", v.boolean, "consent to marketing contact: yes or no"),
+    FieldSpec("attributes", _attributes, "your own fields as a JSON object"),
+)
+
+#: Columns a customer CSV may have, in the documented order.
+CUSTOMER_COLUMNS = tuple(f.name for f in CUSTOMER_FIELDS)
+#: Customer fields that hold personal data, erased by ``customer forget``.
+PERSONAL_FIELDS = ("name", "phone", "email", "birthday", "special_dates", "attributes")
+
+
+def interaction_fields(kinds: tuple[str, ...]) -> tuple[FieldSpec, ...]:
+    """The interaction fields, with ``kind`` accepting ``kinds`` (the core's and plugins')."""
+    return (
+        FieldSpec("external_ref", lambda x: v.text(x, MAX_NAME), "your unique reference; makes re-imports change nothing"),
+        FieldSpec("customer_code", lambda x: v.text(x, MAX_CODE), "the customer's code", required=True),
+        FieldSpec("kind", lambda x: v.choice(x, kinds), "one of " + ", ".join(kinds), required=True),
+        FieldSpec("status", lambda x: v.choice(x, INTERACTION_STATUSES), "planned, done (default) or cancelled"),
+        FieldSpec("occurred_at", v.timestamp, "when: 2024-03-01 or 2024-03-01T09:30:00+08:00", required=True),
+        FieldSpec("channel", _short, "channel, e.g. 门店, online, distributor"),
+        FieldSpec("amount", lambda x: v.money(x, allow_negative=True), "amount; only a purchase may be negative (a refund)"),
+        FieldSpec("cost", v.money, "cost of what was sold, for margins"),
+        FieldSpec("quantity", v.quantity, "quantity"),
+        FieldSpec("product", lambda x: v.text(x, MAX_NAME), "product"),
+        FieldSpec("category", _short, "product category"),
+        FieldSpec("salesperson", _short, "salesperson"),
+        FieldSpec("satisfaction", lambda x: v.integer(x, 1, 5), "satisfaction score 1-5"),
+        FieldSpec("note", lambda x: v.text(x, MAX_NOTE), "free text"),
+        FieldSpec("due_at", v.timestamp, "payments only: when payment is due"),
+        FieldSpec("paid_at", v.timestamp, "payments only: when it was paid"),
+    )
+
+
+INTERACTION_COLUMNS = tuple(f.name for f in interaction_fields(("other",)))
+
+
+def parse_record(
+    specs: tuple[FieldSpec, ...], raw: Mapping[str, Any], *, row: int | None = None, partial: bool = False
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Parse ``raw`` with ``specs``: the clean values, and a problem per refused field.
+
+    Blank values become ``None`` (they clear a field). With ``partial`` (an edit), missing
+    required fields are not a problem. Unknown keys are problems: a typo must not pass silently.
+    """
+    known = {spec.name: spec for spec in specs}
+    clean: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key in raw:
+        if key not in known:
+            problems.append(Problem(field=key, reason="unknown field", row=row))
+    for spec in specs:
+        if spec.name not in raw:
+            if spec.required and not partial:
+                problems.append(Problem(field=spec.name, reason="required", row=row))
+            continue
+        value = raw[spec.name]
+        if v.blank(value):
+            if spec.required:
+                problems.append(Problem(field=spec.name, reason="required, must not be empty", row=row))
+            else:
+                clean[spec.name] = None
+            continue
+        try:
+            clean[spec.name] = spec.parse(value)
+        except v.FieldError as exc:
+            problems.append(Problem(field=spec.name, reason=str(exc), row=row, value=_shown(value)))
+    return clean, problems
+
+
+def check_interaction_rules(clean: Mapping[str, Any], row: int | None = None) -> list[Problem]:
+    """Rules across fields of one interaction (negative amounts, payment-only dates)."""
+    problems = []
+    kind = clean.get("kind")
+    amount = clean.get("amount")
+    if amount is not None and amount < 0 and kind != "purchase":
+        problems.append(Problem("amount", "must not be negative (only a purchase may be: a refund)", row, str(amount)))
+    for name in ("due_at", "paid_at"):
+        if clean.get(name) is not None and kind != "payment":
+            problems.append(Problem(name, "only payments carry due and paid dates", row))
+    return problems
+
+
+def require_valid(problems: list[Problem], what: str) -> None:
+    """Raise :class:`ValidationError` if there are problems."""
+    if problems:
+        raise ValidationError(problems, headline=f"{what} refused; nothing was changed:")
+
+
+def _shown(value: Any) -> str:
+    shown = str(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."

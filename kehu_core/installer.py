@@ -1,0 +1,215 @@
+"""Installing, upgrading and uninstalling plugins in a database (Odoo's module lifecycle)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.orm import Session
+
+from kehu_core import schema
+from kehu_core.errors import PluginError
+from kehu_core.hooktypes import DefaultRecord
+from kehu_core.models import DataRecord, InstalledPlugin
+from kehu_core.plugins import BUILTIN, PluginInfo
+from kehu_core.types import utcnow
+
+if TYPE_CHECKING:
+    from kehu_core.app import Kehu
+
+
+def install_order(app: Kehu, names: Iterable[str]) -> list[str]:
+    """``names`` and their dependencies, dependencies first.
+
+    Raises :class:`PluginError` naming a missing, broken or cyclic dependency.
+    """
+    loaded = app.plugins.loaded
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = " -> ".join((*path[path.index(name):], name))
+            raise PluginError(f"cyclic plugin dependency: {cycle}")
+        info = loaded.get(name)
+        if info is None:
+            broken = app.plugins.infos.get(name)
+            why = f"it failed to load: {broken.error}" if broken else f"it is not available (pip install kehu-{name}?)"
+            needed_by = f" (needed by {path[-1]})" if path else ""
+            raise PluginError(f"cannot install plugin {name!r}{needed_by}: {why}")
+        state[name] = "visiting"
+        assert info.manifest is not None
+        for dep in info.manifest.depends:
+            visit(dep, (*path, name))
+        state[name] = "done"
+        order.append(name)
+
+    for name in names:
+        visit(name, ())
+    return order
+
+
+def _branches(app: Kehu, names: Iterable[str]) -> list[str]:
+    with_schema = {s.plugin for s in app.schemas()}
+    return [n for n in names if n in with_schema]
+
+
+def _call_own(app: Kehu, hook: str, name: str, **kwargs: Any) -> Any:
+    """Call lifecycle hook ``hook`` on plugin ``name`` alone."""
+    info = app.plugins.loaded[name]
+    others = [p for p in app.plugins.pm.get_plugins() if p is not info.module]
+    caller = app.plugins.pm.subset_hook_caller(hook, remove_plugins=others)
+    try:
+        return caller(**kwargs)
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"plugin {name!r} failed in {hook}: {type(exc).__name__}: {exc}") from exc
+
+
+def install(app: Kehu, session: Session, names: Sequence[str]) -> list[str]:
+    """Install plugins (and their dependencies) into this database.
+
+    Runs each plugin's migrations on its own branch, loads its default data, records its
+    version, and then installs any ``auto_install`` plugin whose dependencies are now all
+    installed. Returns the names newly installed, in order. All in ``session``'s transaction.
+    """
+    upgrade_core(app, session)
+    installed = app.installed(session)
+    newly: list[str] = []
+    pending = [n for n in install_order(app, names) if n not in installed]
+    while pending:
+        for name in pending:
+            _install_one(app, session, app.plugins.loaded[name])
+            installed.add(name)
+            newly.append(name)
+        pending = [
+            name for name, info in app.plugins.loaded.items()
+            if name not in installed and info.manifest and info.manifest.auto_install
+            and all(dep in installed for dep in info.manifest.depends)
+        ]
+    app.forget_installed_cache(session)
+    return newly
+
+
+def _install_one(app: Kehu, session: Session, info: PluginInfo) -> None:
+    assert info.manifest is not None
+    _call_own(app, "kehu_before_install", info.name, session=session, name=info.name)
+    branches = _branches(app, [info.name])
+    if branches:
+        schema.upgrade(session.connection(), app.schemas(), branches)
+    session.add(InstalledPlugin(name=info.name, version=info.manifest.version, installed_at=utcnow()))
+    session.flush()
+    load_default_data(app, session, info.name)
+    _call_own(app, "kehu_after_install", info.name, session=session, name=info.name)
+
+
+def dependents(app: Kehu, session: Session, name: str) -> list[str]:
+    """Installed plugins that depend on ``name``."""
+    installed = app.installed(session)
+    return sorted(
+        other for other, info in app.plugins.loaded.items()
+        if other in installed and info.manifest and name in info.manifest.depends
+    )
+
+
+def uninstall(app: Kehu, session: Session, name: str) -> None:
+    """Drop a plugin's tables and forget it; core data stays.
+
+    Refused while another installed plugin depends on it. A plugin that is recorded as
+    installed but no longer loads can still be uninstalled if its revisions are found.
+    """
+    installed = app.installed(session)
+    if name not in installed:
+        raise PluginError(f"plugin {name!r} is not installed in this database")
+    blockers = dependents(app, session, name)
+    if blockers:
+        raise PluginError(f"cannot uninstall {name!r}: installed plugin(s) {', '.join(blockers)} depend on it; uninstall them first")
+    if name in app.plugins.loaded:
+        _call_own(app, "kehu_before_uninstall", name, session=session, name=name)
+        if _branches(app, [name]):
+            schema.downgrade_to_base(session.connection(), app.schemas(), name)
+    session.execute(delete(DataRecord).where(DataRecord.plugin == name))
+    session.execute(delete(InstalledPlugin).where(InstalledPlugin.name == name))
+    app.forget_installed_cache(session)
+
+
+def upgrade_core(app: Kehu, session: Session) -> None:
+    """Bring the core's own schema to head."""
+    schema.upgrade(session.connection(), app.schemas(), [BUILTIN])
+    app.forget_installed_cache(session)
+
+
+def upgrade_all(app: Kehu, session: Session) -> list[str]:
+    """``kehu db upgrade``: the core and every installed, loadable plugin to head.
+
+    Reloads default data (respecting user changes), records new versions and calls
+    ``kehu_after_upgrade`` for plugins whose version changed. Returns the branches upgraded.
+    """
+    upgrade_core(app, session)
+    rows = {p.name: p for p in session.scalars(select(InstalledPlugin))}
+    names = [n for n in install_order(app, [n for n in rows if n in app.plugins.loaded])]
+    branches = _branches(app, names)
+    if branches:
+        schema.upgrade(session.connection(), app.schemas(), branches)
+    for name in names:
+        manifest = app.plugins.loaded[name].manifest
+        assert manifest is not None
+        load_default_data(app, session, name)
+        row = rows[name]
+        if row.version != manifest.version:
+            old, row.version, row.upgraded_at = row.version, manifest.version, utcnow()
+            session.flush()
+            _call_own(app, "kehu_after_upgrade", name, session=session, name=name, from_version=old, to_version=manifest.version)
+    app.forget_installed_cache(session)
+    return [BUILTIN, *branches]
+
+
+def _checksum(values: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+def _record_key(record: DefaultRecord) -> str:
+    return json.dumps(dict(record.key), sort_keys=True, default=str, ensure_ascii=False)
+
+
+def load_default_data(app: Kehu, session: Session, name: str) -> int:
+    """Write plugin ``name``'s default rows, leaving any row the user has changed.
+
+    A row is (re)written when it does not exist, or when its current values still match the
+    checksum of what kehu last wrote. Returns the number of rows written.
+    """
+    records: list[DefaultRecord] = [r for batch in _call_own(app, "kehu_default_data", name) for r in batch]
+    written = 0
+    for record in records:
+        table, key = record.table, dict(record.key)
+        full = {**key, **dict(record.values)}
+        where = and_(*(table.c[k] == v for k, v in key.items()))
+        columns = [table.c[c] for c in full]
+        current = session.execute(select(*columns).where(where)).mappings().first()
+        rkey = _record_key(record)
+        stored = session.scalar(
+            select(DataRecord).where(DataRecord.plugin == name, DataRecord.table_name == table.name, DataRecord.key == rkey)
+        )
+        if current is None:
+            session.execute(table.insert().values(**full))
+        elif stored is None or _checksum(dict(current)) != stored.checksum:
+            continue  # the user changed this row (or created it): never overwrite it
+        else:
+            session.execute(update(table).where(where).values(**dict(record.values)))
+        # Checksum what the database holds now, so a later comparison reads like with like.
+        written_row = session.execute(select(*columns).where(where)).mappings().one()
+        checksum = _checksum(dict(written_row))
+        if stored is None:
+            session.add(DataRecord(plugin=name, table_name=table.name, key=rkey, checksum=checksum))
+        elif stored.checksum != checksum:
+            stored.checksum = checksum
+        else:
+            continue
+        written += 1
+    session.flush()
+    return written

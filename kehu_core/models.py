@@ -1,0 +1,179 @@
+"""The core's tables: customers, their tags, interactions, and the framework's own bookkeeping.
+
+Plugins declare their tables on their own ``MetaData`` (see ``kehu_core.schema``) so that
+uninstalling a plugin drops exactly its tables and nothing of the core's.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from kehu_core.types import Money, UTCDateTime, utcnow
+
+#: Constraint names are fixed so that migrations on SQLite (batch mode) and PostgreSQL agree.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL, but INTEGER on SQLite so the column is the rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+from kehu_core.vocab import (  # noqa: E402  re-exported for convenience
+    CORE_INTERACTION_KINDS,
+    CUSTOMER_KINDS,
+    CUSTOMER_SOURCES,
+    INTERACTION_STATUSES,
+    MAX_CODE,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_SHORT,
+)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for the core's tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Customer(Base):
+    """A named customer (客户) and the fields of the profile card (客户资料卡)."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(MAX_CODE), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    kind: Mapped[str] = mapped_column(String(16), default="company")
+    region: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True)
+    industry: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True)
+    size: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    scale: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    credit_limit: Mapped[Decimal | None] = mapped_column(Money)
+    owner: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True)
+    source: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    email: Mapped[str | None] = mapped_column(String(MAX_NAME))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    special_dates: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    tags: Mapped[list[CustomerTag]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerTag.tag"
+    )
+
+
+class CustomerTag(Base):
+    """One tag on one customer; a table of its own so that tag filters use an index."""
+
+    __tablename__ = "customer_tags"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True, index=True)
+
+    customer: Mapped[Customer] = relationship(back_populates="tags")
+
+
+class Interaction(Base):
+    """One contact with a customer: a visit, a call, a purchase, a payment, a complaint ...
+
+    Planned interactions (status ``planned``) make up the visit plan (访问计划); done ones
+    the visit history (访问履历卡). ``external_ref`` is unique so that imports are idempotent.
+    """
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        Index("ix_interactions_customer_time", "customer_id", "occurred_at"),
+        Index("ix_interactions_kind_time", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="done")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    cost: Mapped[Decimal | None] = mapped_column(Money)
+    quantity: Mapped[Decimal | None] = mapped_column(Numeric(16, 3))
+    product: Mapped[str | None] = mapped_column(String(MAX_NAME))
+    category: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    salesperson: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(String(MAX_NAME), unique=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstalledPlugin(Base):
+    """A plugin installed into this database (Odoo's ``ir.module.module`` state)."""
+
+    __tablename__ = "kehu_plugins"
+
+    name: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    upgraded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DataRecord(Base):
+    """Default data a plugin loaded, with the checksum of what it wrote.
+
+    An upgrade rewrites a record only while the row still matches this checksum, so a
+    value the user changed is never overwritten (Odoo's ``noupdate``).
+    """
+
+    __tablename__ = "kehu_data_records"
+    __table_args__ = (UniqueConstraint("plugin", "table_name", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    plugin: Mapped[str] = mapped_column(String(MAX_SHORT))
+    table_name: Mapped[str] = mapped_column(String(MAX_SHORT))
+    key: Mapped[str] = mapped_column(String(MAX_NAME))
+    checksum: Mapped[str] = mapped_column(String(64))
+
+
+class JobRun(Base):
+    """One run of a scheduled job and its outcome (Odoo's ``ir.cron`` log)."""
+
+    __tablename__ = "kehu_job_runs"
+    __table_args__ = (Index("ix_kehu_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job: Mapped[str] = mapped_column(String(MAX_NAME))
+    plugin: Mapped[str] = mapped_column(String(MAX_SHORT))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,205 @@
+"""pytest fixtures for kehu and for plugin authors (registered through the ``pytest11`` entry point).
+
+Every test that uses a database fixture runs once per selected backend:
+
+* ``--kehu-db=sqlite`` (default), ``postgresql``, or ``both`` (also ``KEHU_TEST_DB``).
+* PostgreSQL: a throwaway cluster on 127.0.0.1 is started once per session with ``initdb``
+  and ``pg_ctl``; each test gets a fresh database. Set ``KEHU_TEST_DATABASE_URL`` to an
+  existing server's admin URL to use that instead.
+
+Fixtures:
+
+* ``kehu_db_url``: the URL of an empty database for this test.
+* ``kehu_app``: a :class:`~kehu_core.Kehu` on it, schema created, every available plugin loaded
+  (installed in the database only through ``kehu_app.install(...)`` or ``kehu_install``).
+* ``kehu_install``: ``kehu_install("tiering", ...)`` installs plugins into the test database.
+* ``kehu_cli``: ``kehu_cli("customer", "list", "--json")`` runs the CLI on the test database
+  and returns click's ``Result`` (``.exit_code``, ``.output``, ``.stderr``, ``.json``).
+* ``kehu_register_plugin``: ``kehu_register_plugin(obj, "name")`` registers a plugin object
+  (a module or class with hook implementations) for this test only, installed by default.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+BACKENDS = ("sqlite", "postgresql")
+_counter = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kehu")
+    group.addoption(
+        "--kehu-db", choices=("sqlite", "postgresql", "both"), default=None,
+        help="database backend(s) for kehu fixtures (default: $KEHU_TEST_DB or sqlite)",
+    )
+
+
+def _selected(config: pytest.Config) -> tuple[str, ...]:
+    choice = config.getoption("--kehu-db") or os.environ.get("KEHU_TEST_DB", "sqlite")
+    return BACKENDS if choice == "both" else (choice,)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "kehu_backend" in metafunc.fixturenames:
+        metafunc.parametrize("kehu_backend", _selected(metafunc.config), scope="function")
+
+
+class _PgServer:
+    """A cluster we started, or a server named by ``KEHU_TEST_DATABASE_URL``."""
+
+    def __init__(self) -> None:
+        from kehu_core.pgcluster import PgCluster
+
+        self.cluster: PgCluster | None = None
+        self.admin_url = os.environ.get("KEHU_TEST_DATABASE_URL")
+        if not self.admin_url:
+            self.cluster = PgCluster.start()
+            self.admin_url = self.cluster.url()
+
+    def create(self, name: str) -> str:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        from kehu_core.db import resolve_url
+
+        admin = make_url(resolve_url(self.admin_url))
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return admin.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, name: str) -> None:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        from kehu_core.db import resolve_url
+
+        engine = create_engine(make_url(resolve_url(self.admin_url)), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    def stop(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def kehu_pg_server() -> Iterator[_PgServer]:
+    """The PostgreSQL server for this test session (started on first use)."""
+    server = _PgServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def kehu_db_url(kehu_backend: str, tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of an empty database for this test, on the backend under test."""
+    if kehu_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kehu.db'}"
+        return
+    server: _PgServer = request.getfixturevalue("kehu_pg_server")
+    name = f"kehu_test_{os.getpid()}_{next(_counter)}"
+    url = server.create(name)
+    yield url
+    server.drop(name)
+
+
+@pytest.fixture
+def kehu_plugins() -> Any:
+    """The plugins available in this environment (``KEHU_PLUGINS`` is honoured), discovered afresh."""
+    from kehu_core.plugins import discover
+
+    return discover(strict=False)
+
+
+@pytest.fixture
+def kehu_app(kehu_db_url: str, kehu_plugins: Any) -> Iterator[Any]:
+    """A :class:`~kehu_core.Kehu` on a new database with the core schema; no plugin installed yet."""
+    from kehu_core.app import Kehu
+
+    app = Kehu(kehu_db_url, plugins=kehu_plugins)
+    app.init()
+    yield app
+    app.dispose()
+
+
+@pytest.fixture
+def kehu_install(kehu_app: Any) -> Callable[..., list[str]]:
+    """``kehu_install("tiering")``: install plugins (and dependencies) into the test database."""
+    from kehu_core import installer
+
+    def install(*names: str) -> list[str]:
+        with kehu_app.session() as session:
+            return installer.install(kehu_app, session, list(names))
+
+    return install
+
+
+class CliResult:
+    """click's result plus ``.json``, the parsed standard output."""
+
+    def __init__(self, result: Any):
+        self._result = result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._result, name)
+
+    @property
+    def json(self) -> Any:
+        """Standard output parsed as JSON."""
+        return json.loads(self._result.stdout)
+
+    def __repr__(self) -> str:
+        return f"<CliResult exit={self._result.exit_code} stdout={self._result.stdout[:500]!r} stderr={self._result.stderr[:500]!r}>"
+
+
+@pytest.fixture
+def kehu_cli(kehu_app: Any) -> Callable[..., CliResult]:
+    """Run ``kehu ARGS`` against the test database; ``input=`` feeds standard input."""
+    from click.testing import CliRunner
+
+    from kehu_core.cli import create_cli
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CliResult:
+        cli = create_cli(plugins=kehu_app.plugins)
+        runner = CliRunner()
+        url = kehu_app.engine.url.render_as_string(hide_password=False)
+        result = runner.invoke(cli, ["--db", url, *args], input=input, env=env, catch_exceptions=True)
+        kehu_app.forget_installed_cache()  # the command may have installed or uninstalled plugins
+        return CliResult(result)
+
+    return run
+
+
+@pytest.fixture
+def kehu_register_plugin(kehu_app: Any) -> Iterator[Callable[..., Any]]:
+    """Register a plugin object for this test only; ``install=True`` marks it installed here."""
+    from sqlalchemy import delete
+
+    from kehu_core.models import InstalledPlugin
+
+    registered: list[str] = []
+
+    def register(plugin: Any, name: str, *, install: bool = True, manifest: Any = None) -> Any:
+        info = kehu_app.plugins.register(plugin, name, manifest)
+        registered.append(name)
+        if install and info.loaded:
+            with kehu_app.session() as session:
+                session.add(InstalledPlugin(name=name, version=manifest.version if manifest else "0"))
+        kehu_app.forget_installed_cache()
+        return info
+
+    yield register
+    for name in registered:
+        kehu_app.plugins.unregister(name)
+        with kehu_app.session() as session:
+            session.execute(delete(InstalledPlugin).where(InstalledPlugin.name == name))
+    kehu_app.forget_installed_cache()

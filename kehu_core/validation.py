@@ -1,0 +1,177 @@
+"""Parsing and checking field values, shared by the CLI, imports and the Python API.
+
+Each parser takes a raw value (a string from the command line or a CSV cell, or an
+already-typed Python value) and returns the clean value, or raises :class:`FieldError`
+with the reason. Callers attach the row and field to make a :class:`~kehu_core.errors.Problem`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, time, timezone, tzinfo
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kehu_core.vocab import CENT
+
+ENV_TIMEZONE = "KEHU_TIMEZONE"
+#: Times written without an offset are read in this zone; kehu's users are mostly in China.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+MAX_MONEY = Decimal("99999999999999.99")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class FieldError(ValueError):
+    """A value was refused; the message is the reason, phrased for the user."""
+
+
+@lru_cache(maxsize=1)
+def local_zone() -> tzinfo:
+    """The zone for times given without an offset (``KEHU_TIMEZONE``, default Asia/Shanghai)."""
+    name = os.environ.get(ENV_TIMEZONE, DEFAULT_TIMEZONE)
+    try:
+        return ZoneInfo(name)
+    except Exception as exc:  # zoneinfo raises several types for a bad key
+        raise FieldError(f"{ENV_TIMEZONE}={name!r} is not a known time zone") from exc
+
+
+def blank(value: Any) -> bool:
+    """True for ``None`` and empty or whitespace-only strings."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def text(value: Any, max_length: int) -> str:
+    """A string of at most ``max_length`` characters (surrounding white space removed)."""
+    result = str(value).strip()
+    if len(result) > max_length:
+        raise FieldError(f"too long: {len(result)} characters, at most {max_length}")
+    if "\x00" in result:
+        raise FieldError("contains a NUL character")
+    return result
+
+
+def choice(value: Any, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed`` (case-insensitive; ``e-mail`` and ``email`` are the same)."""
+    key = str(value).strip().lower().replace("-", "").replace(" ", "_")
+    for option in allowed:
+        if key == option.replace("-", ""):
+            return option
+    raise FieldError(f"must be one of {', '.join(allowed)}")
+
+
+def money(value: Any, *, allow_negative: bool = False) -> Decimal:
+    """A Decimal amount with at most two decimals; refunds may be negative where allowed."""
+    if isinstance(value, float):
+        raise FieldError("money must not be a float; pass a string or Decimal")
+    try:
+        amount = Decimal(str(value).strip().replace(",", "").replace("¥", "").replace("￥", ""))
+    except InvalidOperation:
+        raise FieldError("not a number") from None
+    if not amount.is_finite():
+        raise FieldError("not a finite number")
+    if amount != amount.quantize(CENT):
+        raise FieldError("more than two decimals")
+    if amount < 0 and not allow_negative:
+        raise FieldError("must not be negative")
+    if abs(amount) > MAX_MONEY:
+        raise FieldError(f"too large (at most {MAX_MONEY})")
+    return amount.quantize(CENT)
+
+
+def quantity(value: Any) -> Decimal:
+    """A non-negative quantity with at most three decimals."""
+    try:
+        qty = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise FieldError("not a number") from None
+    if not qty.is_finite() or qty != qty.quantize(Decimal("0.001")):
+        raise FieldError("not a number with at most three decimals")
+    if abs(qty) > Decimal("9999999999999"):
+        raise FieldError("too large")
+    return qty
+
+
+def integer(value: Any, low: int, high: int) -> int:
+    """A whole number between ``low`` and ``high`` inclusive."""
+    if isinstance(value, bool):
+        raise FieldError("not a whole number")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise FieldError("not a whole number") from None
+    if not low <= number <= high:
+        raise FieldError(f"must be between {low} and {high}")
+    return number
+
+
+def boolean(value: Any) -> bool:
+    """yes/no, true/false, 1/0, 是/否."""
+    if isinstance(value, bool):
+        return value
+    key = str(value).strip().lower()
+    if key in {"1", "true", "yes", "y", "是", "同意"}:
+        return True
+    if key in {"0", "false", "no", "n", "否", "不同意"}:
+        return False
+    raise FieldError("must be yes or no")
+
+
+def day(value: Any) -> date:
+    """A calendar date: ``2024-03-01`` or ``2024/03/01``."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raw = str(value).strip().replace("/", "-")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise FieldError("not a date like 2024-03-01") from None
+
+
+def timestamp(value: Any) -> datetime:
+    """A point in time, returned in UTC.
+
+    Accepts ISO 8601 (``2024-03-01T09:30:00+08:00``), ``2024-03-01 09:30``, a bare date
+    (midnight), and slashes for dashes. Without an offset the time is read in
+    :func:`local_zone`.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    else:
+        raw = str(value).strip().replace("/", "-")
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise FieldError("not a date or time like 2024-03-01 or 2024-03-01T09:30:00+08:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=local_zone())
+    if not 1900 <= moment.year <= 2200:
+        raise FieldError("year out of range (1900-2200)")
+    return moment.astimezone(timezone.utc)
+
+
+def email(value: Any) -> str:
+    """An e-mail address of a plausible shape."""
+    address = text(value, 200)
+    if not _EMAIL.match(address):
+        raise FieldError("not an e-mail address")
+    return address
+
+
+def tags(value: Any) -> list[str]:
+    """Tags from a list or a string separated by ``,`` ``;`` ``|`` or the Chinese ``，`` ``、``."""
+    if isinstance(value, (list, tuple, set)):
+        items = [str(v) for v in value]
+    else:
+        items = re.split(r"[,;|，；、]", str(value))
+    result = []
+    for item in items:
+        tag = text(item, 100)
+        if tag and tag not in result:
+            result.append(tag)
+    return result
