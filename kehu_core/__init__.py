@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Kehu": "kehu_core.app",
     "Manifest": "kehu_core.manifest",
-    "hookimpl": "kehu_core.hookimpl",
+    "hookimpl": "kehu_core.markers",
     "KehuError": "kehu_core.errors",
     "ValidationError": "kehu_core.errors",
     "NotFound": "kehu_core.errors",

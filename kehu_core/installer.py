@@ -58,8 +58,9 @@ def _branches(app: Kehu, names: Iterable[str]) -> list[str]:
     return [n for n in names if n in with_schema]
 
 
-def _call_own(app: Kehu, hook: str, name: str, **kwargs: Any) -> Any:
-    """Call lifecycle hook ``hook`` on plugin ``name`` alone."""
+def _call_own(app: Kehu, hook: str, plugin: str, **kwargs: Any) -> Any:
+    """Call lifecycle hook ``hook`` on plugin ``plugin`` alone."""
+    name = plugin
     info = app.plugins.loaded[name]
     others = [p for p in app.plugins.pm.get_plugins() if p is not info.module]
     caller = app.plugins.pm.subset_hook_caller(hook, remove_plugins=others)

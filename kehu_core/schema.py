@@ -68,24 +68,24 @@ def current_revisions(connection: Connection) -> set[str]:
 
 
 def status(connection: Connection, schemas: Sequence[Schema], branches: Sequence[str]) -> list[BranchStatus]:
-    """Current and head revision of each named branch."""
+    """Current and head revision of each named branch.
+
+    ``alembic_version`` keeps only the heads; a revision another branch ``depends_on`` is
+    applied without being listed, so "applied" means: an ancestor of a recorded head.
+    """
     script = ScriptDirectory.from_config(alembic_config(connection, schemas))
-    applied = current_revisions(connection)
+    heads = tuple(current_revisions(connection))
+    applied = {rev.revision for rev in script.iterate_revisions(heads, "base")} if heads else set()
     result = []
     for branch in branches:
         head = script.get_revision(f"{branch}@head")
         current = None
-        for rev in applied:
-            # The applied revision of this branch is the one whose branch labels include it.
-            revision = script.get_revision(rev)
-            if revision is not None and branch in _branches_of(script, revision.revision):
-                current = rev
+        revision = head
+        while revision is not None:  # walk the branch's own chain, newest first
+            if revision.revision in applied:
+                current = revision.revision
+                break
+            down = revision.down_revision
+            revision = script.get_revision(down[0] if isinstance(down, tuple) else down) if down else None
         result.append(BranchStatus(branch=branch, current=current, head=head.revision if head else "?"))
     return result
-
-
-def _branches_of(script: ScriptDirectory, revision: str) -> set[str]:
-    labels: set[str] = set()
-    for rev in script.iterate_revisions(revision, "base"):
-        labels |= set(rev.branch_labels or ())
-    return labels

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kehu_core.hookimpl import hookimpl
+from kehu_core.markers import hookimpl
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kehu_core.hookimpl import hookimpl
+from kehu_core.markers import hookimpl
 from kehu_core.hooktypes import Schema
 
 CORE_BRANCH = "core"
