@@ -1,0 +1,83 @@
+"""The database layer: URLs, init and upgrade, status, UTC times, money."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from kehu_core.db import resolve_url
+
+
+def test_resolve_url(monkeypatch):
+    monkeypatch.delenv("KEHU_DATABASE_URL", raising=False)
+    assert resolve_url(None) == "sqlite:///kehu.db"
+    assert resolve_url("data/crm.db") == "sqlite:///data/crm.db"
+    assert resolve_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    monkeypatch.setenv("KEHU_DATABASE_URL", "other.db")
+    assert resolve_url(None) == "sqlite:///other.db"
+    assert resolve_url("given.db") == "sqlite:///given.db"
+
+
+def test_init_is_idempotent_and_status_is_up_to_date(kehu_app, kehu_cli):
+    assert kehu_cli("init").exit_code == 0
+    assert kehu_cli("init").exit_code == 0
+    status = kehu_cli("db", "status", "--json").json
+    assert [(b["branch"], b["up_to_date"]) for b in status["branches"]] == [("core", True)]
+    assert kehu_cli("db", "upgrade", "--json").json == {"upgraded": ["core"]}
+
+
+def test_fresh_database_says_run_init(tmp_path):
+    from click.testing import CliRunner
+
+    from kehu_core.cli import create_cli
+    from kehu_core.plugins import discover
+
+    result = CliRunner().invoke(create_cli(discover()), ["--db", str(tmp_path / "new.db"), "customer", "list"])
+    assert result.exit_code == 1
+    assert "run `kehu init` first" in result.output
+
+
+def test_unreachable_server_is_a_clear_error():
+    from click.testing import CliRunner
+
+    from kehu_core.cli import create_cli
+    from kehu_core.plugins import discover
+
+    result = CliRunner().invoke(create_cli(discover()), ["--db", "postgresql://nobody@127.0.0.1:1/none", "customer", "list"])
+    assert result.exit_code == 1
+    assert "cannot use the database" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_sqlite_uses_wal(kehu_app):
+    if kehu_app.dialect != "sqlite":
+        pytest.skip("SQLite only")
+    with kehu_app.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 10_000
+
+
+def test_times_are_utc_and_money_exact(kehu_app):
+    from kehu_core import customers, interactions
+
+    with kehu_app.session() as s:
+        customers.add_customer(kehu_app, s, {"code": "C1", "name": "甲", "credit_limit": "12345678901234.56"})
+        for amount in ("0.10", "0.20"):
+            interactions.log_interaction(kehu_app, s, {"customer_code": "C1", "kind": "purchase",
+                                                      "occurred_at": "2026-01-01T08:00:00+08:00", "amount": amount})
+    with kehu_app.session() as s:
+        c = customers.get_customer(s, "C1")
+        assert c.credit_limit == Decimal("12345678901234.56")
+        rows = interactions.list_interactions(s, interactions.InteractionQuery())
+        assert sum(r.amount for r in rows) == Decimal("0.30")
+        assert rows[0].occurred_at.utcoffset().total_seconds() == 0
+        assert rows[0].occurred_at.hour == 0
+
+
+def test_naive_datetime_is_refused_by_the_column_type():
+    from kehu_core.types import UTCDateTime
+
+    with pytest.raises(ValueError, match="naive datetime"):
+        UTCDateTime().process_bind_param(datetime(2026, 1, 1), None)  # type: ignore[arg-type]

@@ -1,0 +1,63 @@
+"""The profile card and its 6W1H1S summary, against hand-computed figures."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from kehu_core import customers, interactions
+from kehu_core.profile import summarize
+
+
+def test_summary_matches_hand_computed_figures(kehu_app, kehu_cli):
+    now = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    with kehu_app.session() as s:
+        c = customers.add_customer(kehu_app, s, {"code": "C1", "name": "成都丰泰商贸公司"})
+        rows = [
+            ("purchase", now - timedelta(days=400), "100.00", "耗材", "A4纸", "门店", None),
+            ("purchase", now - timedelta(days=100), "250.50", "办公设备", "打印机", "门店", None),
+            ("purchase", now - timedelta(days=40), "300.00", "耗材", "硒鼓", "线上商城", None),
+            ("feedback", now - timedelta(days=30), None, None, None, None, 4),
+            ("feedback", now - timedelta(days=10), None, None, None, None, 5),
+            ("call", now - timedelta(days=5), None, None, None, None, None),
+        ]
+        for kind, when, amount, category, product, channel, sat in rows:
+            values = {"customer_code": "C1", "kind": kind, "occurred_at": when}
+            values |= {k: v for k, v in (("amount", amount), ("category", category), ("product", product),
+                                         ("channel", channel), ("satisfaction", sat)) if v is not None}
+            interactions.log_interaction(kehu_app, s, values)
+        interactions.plan_interaction(kehu_app, s, {"customer_code": "C1", "occurred_at": now + timedelta(days=7)})
+        interactions.log_interaction(kehu_app, s, {"customer_code": "C1", "kind": "purchase", "status": "cancelled",
+                                                   "occurred_at": now - timedelta(days=2), "amount": "999"})
+        summary = summarize(s, c.id, now=now)
+    assert summary.total_revenue == Decimal("650.50")
+    assert summary.revenue_12m == Decimal("550.50")
+    assert summary.purchases == 3
+    assert summary.top_categories == (("耗材", Decimal("400.00")), ("办公设备", Decimal("250.50")))
+    assert summary.channels == (("门店", 2), ("线上商城", 1))
+    assert summary.last_satisfaction == 5
+    assert summary.days_since_last_contact == 5
+    assert summary.next_planned == now + timedelta(days=7)
+
+    card = kehu_cli("customer", "show", "C1", "--json").json
+    assert set(card) >= {"profile", "summary", "history"}
+    assert card["summary"]["total_revenue"] == "650.50"
+    assert len(card["history"]["interactions"]) == 6  # done ones only: not the plan, not the cancelled
+
+    text = kehu_cli("customer", "show", "C1").output
+    assert "Summary 6W1H1S" in text and "耗材 (400.00)" in text and "Visit history 访问履历" in text
+
+
+def test_plugin_section_appears_on_the_card(kehu_app, kehu_cli, kehu_register_plugin):
+    from kehu_core import ProfileSection, hookimpl
+
+    class Credit:
+        @hookimpl
+        def kehu_profile_sections(self, session, customer):
+            return [ProfileSection(title="Credit 信用", rows=[("Rating 评级", "AA")], data={"rating": "AA"}, key="credit", order=5)]
+
+    with kehu_app.session() as s:
+        customers.add_customer(kehu_app, s, {"code": "C1", "name": "甲"})
+    kehu_register_plugin(Credit(), "credit")
+    card = kehu_cli("customer", "show", "C1", "--json").json
+    assert card["credit"] == {"rating": "AA"}
+    assert list(card).index("credit") == 1  # order 5: after the fields (0), before the summary (10)
