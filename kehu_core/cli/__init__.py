@@ -18,8 +18,72 @@ __all__ = ["create_cli", "main", "requires_plugin", "current_app", "state", "tra
 REPORT_URL = "https://github.com/kehu-crm/kehu/issues"
 
 
+#: Core commands, imported only when used, so that ``kehu --help`` loads none of them.
+CORE_COMMANDS = {
+    "customer": ("kehu_core.cli.customer:customer", "Customers and their profile cards (客户资料卡)."),
+    "interaction": ("kehu_core.cli.interaction:interaction", "Interactions: visits, calls, purchases, payments, the visit plan."),
+    "init": ("kehu_core.cli.admin:init", "Create the database schema, or bring it up to date."),
+    "db": ("kehu_core.cli.admin:db", "The database schema: status and upgrades."),
+    "demo": ("kehu_core.cli.admin:demo", "Load a generated, realistic demo data set."),
+    "plugins": ("kehu_core.cli.plugins_cmd:plugins", "Plugins: available (pip-installed) and installed (in this database)."),
+    "hooks": ("kehu_core.cli.plugins_cmd:hooks", "Every hook spec: signature, documentation, implementers."),
+    "jobs": ("kehu_core.cli.plugins_cmd:jobs", "Scheduled jobs (like Odoo's ir.cron); run `kehu jobs run-due` from cron."),
+}
+
+
+def _load(path: str) -> click.Command:
+    from importlib import import_module
+
+    module, _, attr = path.partition(":")
+    return getattr(import_module(module), attr)  # type: ignore[no-any-return]
+
+
 class KehuGroup(click.Group):
-    """The root group: turns kehu's user errors into one clear message and a non-zero exit."""
+    """The root group.
+
+    Turns kehu's user errors into one clear message and a non-zero exit, and holds lazy
+    commands: :meth:`add_lazy_command` registers a command by import path and short help, and
+    the module is imported only when the command runs or shows its own help.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def add_lazy_command(self, name: str, import_path: str, short_help: str) -> None:
+        """Register command ``name`` found at ``"package.module:attribute"``, imported on first use."""
+        self.lazy[name] = (import_path, short_help)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in self.lazy:
+            command = _load(self.lazy[name][0])
+            if name == "customer":
+                from kehu_core.cli.imports import customer_import
+
+                command.add_command(customer_import)  # type: ignore[attr-defined]
+            elif name == "interaction":
+                from kehu_core.cli.imports import interaction_import
+
+                command.add_command(interaction_import)  # type: ignore[attr-defined]
+            self.add_command(command, name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                command = self.commands[name]
+                if command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit=formatter.width - 6 - len(name))))
+            else:
+                rows.append((name, self.lazy[name][1]))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         from kehu_core.errors import KehuError
@@ -61,10 +125,6 @@ def create_cli(plugins: Any = None) -> click.Group:
     Parameters:
         plugins: a :class:`~kehu_core.plugins.Plugins` facade (default: discovered now).
     """
-    from kehu_core.cli import admin, plugins_cmd
-    from kehu_core.cli.customer import customer
-    from kehu_core.cli.imports import customer_import, interaction_import
-    from kehu_core.cli.interaction import interaction
     from kehu_core.errors import KehuError
     from kehu_core.plugins import discover
 
@@ -94,12 +154,8 @@ def create_cli(plugins: Any = None) -> click.Group:
             names = ", ".join(i.name for i in broken)
             click.echo(f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list`", err=True)
 
-    customer.add_command(customer_import)
-    interaction.add_command(interaction_import)
-    for group in (customer, interaction):
-        cli.add_command(group)
-    admin.register(cli)
-    plugins_cmd.register(cli)
+    for name, (path, short_help) in CORE_COMMANDS.items():
+        cli.add_lazy_command(name, path, short_help)
     for impl in plugins.pm.hook.kehu_register_commands.get_hookimpls():
         try:
             impl.function(cli=cli)

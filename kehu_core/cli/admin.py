@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from kehu_core.cli.context import current_app, state, transaction
+from kehu_core.cli.context import current_app, transaction
 from kehu_core.cli.output import emit_json, emit_table, json_option
 
 
@@ -81,10 +81,3 @@ def demo(customers: int, seed: int, as_json: bool) -> None:
     click.secho("kehu demo data loaded", bold=True)
     for line in summary.lines:
         click.echo(f"  {line}")
-
-
-def register(cli: click.Group) -> None:
-    """Add these commands to the root group."""
-    for command in (init, db, demo):
-        cli.add_command(command)
-    state  # noqa: B018  (imported for plugins that reuse it)

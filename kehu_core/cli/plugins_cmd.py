@@ -168,9 +168,3 @@ def _every(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def register(cli: click.Group) -> None:
-    """Add these commands to the root group."""
-    for command in (plugins, hooks, jobs):
-        cli.add_command(command)
