@@ -118,9 +118,13 @@ class Plugins:
 
     def _register(self, info: PluginInfo) -> None:
         try:
+            # Registering also runs the plugin's historic ``kehu_add_hookspecs``.
             self.pm.register(info.module, name=info.name)
-        except Exception as exc:  # pluggy validates signatures here
-            info.error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # pluggy validates signatures; kehu_add_hookspecs may raise
+            if self.pm.get_plugin(info.name) is not None:
+                self.pm.unregister(name=info.name)
+            info.error = f"registration failed: {type(exc).__name__}: {exc}"
+            info.error_detail = traceback.format_exc()
 
     def _validate(self, infos: Iterable[PluginInfo]) -> None:
         """Unregister plugins implementing hooks that no spec declares (typos, stale names)."""
@@ -146,6 +150,9 @@ def new_plugin_manager() -> pluggy.PluginManager:
     pm.add_hookspecs(hookspecs)
     for module_name in BUILTIN_MODULES:
         pm.register(importlib.import_module(module_name), name=module_name)
+    # Historic: every plugin registered from now on may add its own specs as it registers,
+    # before the unknown-hook check runs over all of them.
+    pm.hook.kehu_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
     return pm
 
 

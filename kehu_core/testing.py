@@ -17,13 +17,21 @@ Fixtures:
   and returns click's ``Result`` (``.exit_code``, ``.output``, ``.stderr``, ``.json``).
 * ``kehu_register_plugin``: ``kehu_register_plugin(obj, "name")`` registers a plugin object
   (a module or class with hook implementations) for this test only, installed by default.
+* ``kehu_distributions``: ``kehu_distributions.add("name", source)`` writes a fake
+  pip-installed distribution (``dist-info`` with a ``kehu.plugins`` entry point, and the
+  plugin's package) on ``sys.path`` for this test; ``.discover("name", ...)`` loads it.
+  For testing plugins that depend on one another, broken plugins, and upgrades.
 """
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 import os
-from collections.abc import Callable, Iterator
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -203,3 +211,105 @@ def kehu_register_plugin(kehu_app: Any) -> Iterator[Callable[..., Any]]:
         with kehu_app.session() as session:
             session.execute(delete(InstalledPlugin).where(InstalledPlugin.name == name))
     kehu_app.forget_installed_cache()
+
+
+class FakeDistributions:
+    """Fake pip-installed plugin distributions for one test (see ``kehu_distributions``).
+
+    Each :meth:`add` writes ``<dist>-<version>.dist-info/{METADATA,entry_points.txt}`` and the
+    plugin's files into a directory of its own, put first on ``sys.path``, where
+    ``importlib.metadata`` finds it exactly like a real ``pip install``.
+    """
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch):
+        self.root = root
+        self._monkeypatch = monkeypatch
+        self._dirs: dict[str, Path] = {}
+        self._modules: dict[str, str] = {}
+        self._serial = itertools.count(1)
+
+    def add(
+        self,
+        name: str,
+        source: str | None = None,
+        *,
+        files: Mapping[str, str] | None = None,
+        version: str = "1.0",
+        module: str | None = None,
+        entry_point: str | None = None,
+        tree: Path | None = None,
+    ) -> Path:
+        """Make plugin ``name`` available, replacing any earlier version of it.
+
+        Parameters:
+            source: the text of the plugin's ``__init__.py`` (package ``module``, default
+                ``kehu_<name>``).
+            files: more files, by path relative to the package (``migrations/x0001.py``).
+            tree: a directory copied as the package first (``source`` and ``files`` then
+                replace or add files in it).
+            entry_point: the entry point's value (default: the package), e.g. a module
+                that does not exist, to test broken plugins.
+
+        Returns: the package directory.
+        """
+        self.remove(name)
+        module = module or f"kehu_{name}"
+        directory = self.root / f"{name}-{next(self._serial)}"
+        info = directory / f"kehu_{name}-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: kehu-{name.replace('_', '-')}\nVersion: {version}\n", encoding="utf-8"
+        )
+        (info / "entry_points.txt").write_text(
+            f"[kehu.plugins]\n{name} = {entry_point or module}\n", encoding="utf-8"
+        )
+        package = directory / module
+        if tree is not None:
+            shutil.copytree(tree, package, ignore=shutil.ignore_patterns("__pycache__"))
+        if source is not None or files:
+            package.mkdir(exist_ok=True)
+        if source is not None:
+            (package / "__init__.py").write_text(source, encoding="utf-8")
+        if files:
+            for relative, text in (files or {}).items():
+                path = package / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+        self._dirs[name], self._modules[name] = directory, module
+        self._monkeypatch.syspath_prepend(str(directory))
+        return package
+
+    def remove(self, name: str) -> None:
+        """Make plugin ``name`` unavailable again (as ``pip uninstall`` would)."""
+        directory = self._dirs.pop(name, None)
+        if directory is None:
+            return
+        if str(directory) in sys.path:
+            sys.path.remove(str(directory))
+        self._forget_modules(self._modules.pop(name))
+        shutil.rmtree(directory, ignore_errors=True)
+        importlib.invalidate_caches()
+
+    def discover(self, *names: str, strict: bool = False) -> Any:
+        """Discover plugins, loading only ``names`` (default: only the fake ones)."""
+        from kehu_core.plugins import discover
+
+        return discover(strict=strict, allow=set(names or self._dirs))
+
+    @staticmethod
+    def _forget_modules(module: str) -> None:
+        for loaded in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+            del sys.modules[loaded]
+
+    def cleanup(self) -> None:
+        """Remove every fake distribution and forget its modules."""
+        for name in list(self._dirs):
+            self.remove(name)
+
+
+@pytest.fixture
+def kehu_distributions(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDistributions]:
+    """Fake pip-installed plugins for this test: ``kehu_distributions.add("name", source)``."""
+    fakes = FakeDistributions(tmp_path_factory.mktemp("kehu-dists"), monkeypatch)
+    yield fakes
+    fakes.cleanup()

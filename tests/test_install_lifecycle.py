@@ -1,0 +1,203 @@
+"""Available vs installed plugins: list, install with dependencies, uninstall, reinstall, auto_install.
+
+The plugins are fake pip-installed distributions (``kehu_distributions``), found through
+their ``kehu.plugins`` entry points like real ones; only they are loaded (allow-list).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from kehu_core import customers, installer
+from kehu_core.errors import PluginError
+from kehu_core.models import Customer, DataRecord, InstalledPlugin
+
+NOTES = Path(__file__).parent / "plugin_fixtures" / "notes"
+
+NEEDY = '''
+from kehu_core import Manifest, hookimpl
+MANIFEST = Manifest(name="needy", version="0.3", summary="needs notes", depends=["notes"])
+
+@hookimpl
+def kehu_interaction_kinds():
+    return ["needy_call"]
+'''
+
+GLUE = '''
+from kehu_core import Manifest, hookimpl
+MANIFEST = Manifest(name="glue", version="1.0", summary="notes x needy glue", depends=["notes", "needy"], auto_install=True)
+
+@hookimpl
+def kehu_interaction_kinds():
+    return ["glued"]
+'''
+
+
+def plain(name: str, depends: tuple[str, ...] = (), extra: str = "") -> str:
+    """A plugin module with nothing but a manifest."""
+    return f"from kehu_core import Manifest, hookimpl\nMANIFEST = Manifest(name={name!r}, version='1.0', depends={list(depends)!r})\n{extra}"
+
+
+@pytest.fixture
+def kehu_plugins(kehu_distributions):
+    """Only these fake plugins are available in the tests of this module."""
+    kehu_distributions.add("notes", tree=NOTES)
+    kehu_distributions.add("needy", NEEDY, version="0.3")
+    kehu_distributions.add("lonely", plain("lonely", ("absent",)))
+    kehu_distributions.add("cyc_a", plain("cyc_a", ("cyc_b",)))
+    kehu_distributions.add("cyc_b", plain("cyc_b", ("cyc_a",)))
+    return kehu_distributions.discover()
+
+
+def tables(app) -> set[str]:
+    with app.engine.connect() as conn:
+        return set(inspect(conn).get_table_names())
+
+
+def installed(app) -> dict[str, str]:
+    with app.session() as s:
+        return dict(s.execute(select(InstalledPlugin.name, InstalledPlugin.version)).all())
+
+
+def add_customer(app, code="C1", name="华为"):
+    with app.session() as s:
+        customers.add_customer(app, s, {"code": code, "name": name})
+
+
+def test_plugins_list_shows_available_and_installed(kehu_app, kehu_cli, kehu_install):
+    kehu_install("notes")
+    rows = {r["name"]: r for r in kehu_cli("plugins", "list", "--json").json["plugins"]}
+    notes, needy = rows["notes"], rows["needy"]
+    assert (notes["installed"], notes["available"], notes["version"], notes["distribution"]) == (True, True, "1.0", "kehu-notes")
+    assert {"kehu_schema", "kehu_default_data", "kehu_after_install", "kehu_register_commands"} <= set(notes["hooks"])
+    assert (needy["installed"], needy["available"], needy["depends"], needy["version"]) == (False, True, ["notes"], "0.3")
+    assert needy["hooks"] == ["kehu_interaction_kinds"]
+    assert all(r["error"] is None for r in rows.values())
+    table = kehu_cli("plugins", "list").output
+    assert "notes" in table and "installed" in table and "available" in table
+
+
+def test_install_resolves_dependencies_first(kehu_app, kehu_cli):
+    result = kehu_cli("plugins", "install", "needy", "--json")
+    assert result.exit_code == 0, result
+    assert result.json == {"installed": ["notes", "needy"]}
+    assert installed(kehu_app) == {"notes": "1.0", "needy": "0.3"}
+    assert {"notes_items", "notes_categories"} <= tables(kehu_app)
+    again = kehu_cli("plugins", "install", "needy")
+    assert again.exit_code == 0 and "already installed" in again.output
+
+
+@pytest.mark.parametrize("name, message", [
+    ("lonely", "cannot install plugin 'absent' (needed by lonely): it is not available"),
+    ("cyc_a", "cyclic plugin dependency: cyc_a -> cyc_b -> cyc_a"),
+    ("nosuch", "cannot install plugin 'nosuch': it is not available (pip install kehu-nosuch?)"),
+])
+def test_missing_or_cyclic_dependency_is_a_clear_error(kehu_app, kehu_cli, name, message):
+    result = kehu_cli("plugins", "install", "notes", name)
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert installed(kehu_app) == {}  # all or nothing: notes, named first, was not installed either
+    assert "notes_items" not in tables(kehu_app)
+
+
+def test_uninstall_asks_drops_tables_and_keeps_core_data(kehu_app, kehu_cli, kehu_install):
+    kehu_install("notes")
+    add_customer(kehu_app)
+    assert kehu_cli("notes", "add", "C1", "likes tea 喜欢喝茶").exit_code == 0
+
+    declined = kehu_cli("plugins", "uninstall", "notes", input="n\n")
+    assert declined.exit_code == 1 and "Aborted" in declined.output
+    assert "notes_items" in tables(kehu_app) and "notes" in installed(kehu_app)
+
+    confirmed = kehu_cli("plugins", "uninstall", "notes", input="y\n")
+    assert confirmed.exit_code == 0, confirmed
+    assert not {"notes_items", "notes_categories", "notes_lifecycle"} & tables(kehu_app)
+    assert installed(kehu_app) == {}
+    with kehu_app.session() as s:
+        assert s.scalar(select(Customer.name)) == "华为"
+        assert s.scalar(select(func.count()).select_from(DataRecord)) == 0
+
+
+def test_uninstall_with_yes_and_refused_while_a_dependent_is_installed(kehu_app, kehu_cli, kehu_install):
+    kehu_install("needy")
+    refused = kehu_cli("plugins", "uninstall", "notes", "--yes")
+    assert refused.exit_code == 1
+    assert "installed plugin(s) needy depend on it" in refused.output
+    assert "notes_items" in tables(kehu_app)
+    assert kehu_cli("plugins", "uninstall", "needy", "--yes").exit_code == 0
+    assert kehu_cli("plugins", "uninstall", "notes", "--yes").exit_code == 0
+    assert installed(kehu_app) == {}
+    not_there = kehu_cli("plugins", "uninstall", "notes", "--yes")
+    assert not_there.exit_code == 1 and "not installed in this database" in not_there.output
+
+
+def test_reinstall_after_uninstall_works(kehu_app, kehu_cli, kehu_install):
+    add_customer(kehu_app)
+    for _ in range(2):
+        kehu_install("notes")
+        assert kehu_cli("notes", "add", "C1", "第一次").exit_code == 0
+        assert kehu_cli("notes", "list", "--json").json == [{"customer_id": 1, "body": "第一次"}]
+        with kehu_app.session() as s:
+            labels = dict(s.execute(text("SELECT code, label FROM notes_categories")).all())
+            events = list(s.execute(text("SELECT event FROM notes_lifecycle")).scalars())
+        assert labels == {"general": "General 一般", "followup": "Follow-up 跟进"}
+        assert events == ["after_install"]
+        assert kehu_cli("plugins", "uninstall", "notes", "--yes").exit_code == 0
+
+
+def test_auto_install_glue_plugin_follows_its_dependencies(kehu_app, kehu_distributions, kehu_install):
+    kehu_distributions.add("glue", GLUE)
+    kehu_app.plugins = kehu_distributions.discover()
+    kehu_app.forget_installed_cache()
+    assert kehu_install("notes") == ["notes"]  # glue still lacks needy
+    assert kehu_install("needy") == ["needy", "glue"]
+    assert set(installed(kehu_app)) == {"notes", "needy", "glue"}
+    assert "glued" in kehu_app.interaction_kinds()
+
+
+def test_available_but_not_installed_plugin_is_inert(kehu_app, kehu_cli):
+    """Its commands exist but say how to install it; its hooks are not called here."""
+    add_customer(kehu_app)
+    result = kehu_cli("notes", "add", "C1", "hello")
+    assert result.exit_code == 1
+    assert "plugin 'notes' is available but not installed in this database" in result.output
+    assert "kehu plugins install notes" in result.output
+    assert "notes_items" not in tables(kehu_app)
+    # notes implements kehu_interactions_recorded, which would fail without its table.
+    logged = kehu_cli("interaction", "log", "C1", "visit", "--json")
+    assert logged.exit_code == 0, logged
+    assert "needy_call" not in kehu_app.interaction_kinds()
+
+
+def test_a_plugin_that_is_not_available_says_to_pip_install_it(kehu_app):
+    from kehu_core.errors import NotInstalled
+
+    with pytest.raises(NotInstalled, match="pip install kehu-absent"):
+        kehu_app.require_installed("absent")
+
+
+def test_before_install_can_refuse_and_nothing_is_installed(kehu_app, kehu_distributions, kehu_install):
+    kehu_distributions.add("picky", plain("picky", ("notes",), extra=(
+        "@hookimpl\ndef kehu_before_install(session, name):\n    raise RuntimeError('needs a licence key')\n")))
+    kehu_app.plugins = kehu_distributions.discover()
+    kehu_app.forget_installed_cache()
+    with pytest.raises(PluginError, match="plugin 'picky' failed in kehu_before_install: RuntimeError: needs a licence key"):
+        kehu_install("picky")
+    assert installed(kehu_app) == {}
+    assert "notes_items" not in tables(kehu_app)
+
+
+def test_db_upgrade_brings_core_and_installed_plugins_to_head(kehu_app, kehu_cli, kehu_install):
+    kehu_install("notes")
+    result = kehu_cli("db", "upgrade", "--json")
+    assert result.exit_code == 0, result
+    assert result.json == {"upgraded": ["core", "notes"]}
+    status = kehu_cli("db", "status", "--json").json["branches"]
+    assert [(b["branch"], b["current"], b["up_to_date"]) for b in status] == [("core", "c0001", True), ("notes", "notes0001", True)]
+
+
+def test_installer_service_refuses_unknown_uninstall(kehu_app):
+    with kehu_app.session() as s, pytest.raises(PluginError, match="not installed"):
+        installer.uninstall(kehu_app, s, "notes")
