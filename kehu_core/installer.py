@@ -181,8 +181,9 @@ def _record_key(record: DefaultRecord) -> str:
 def load_default_data(app: Kehu, session: Session, name: str) -> int:
     """Write plugin ``name``'s default rows, leaving any row the user has changed.
 
-    A row is (re)written when it does not exist, or when its current values still match the
-    checksum of what kehu last wrote. Returns the number of rows written.
+    A row is written when kehu never loaded it, and rewritten while its current values still
+    match the checksum of what kehu last wrote. A row the user changed or deleted is left
+    alone (Odoo's ``noupdate``). Returns the number of rows written.
     """
     records: list[DefaultRecord] = [r for batch in _call_own(app, "kehu_default_data", name) for r in batch]
     written = 0
@@ -196,6 +197,8 @@ def load_default_data(app: Kehu, session: Session, name: str) -> int:
         stored = session.scalar(
             select(DataRecord).where(DataRecord.plugin == name, DataRecord.table_name == table.name, DataRecord.key == rkey)
         )
+        if current is None and stored is not None:
+            continue  # kehu loaded it and the user deleted it: deleting is a change too
         if current is None:
             session.execute(table.insert().values(**full))
         elif stored is None or _checksum(dict(current)) != stored.checksum:
