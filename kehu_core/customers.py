@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import define, field, frozen
-from sqlalchemy import String, delete, func, or_, select, update
+from sqlalchemy import String, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kehu_core import db as kehu_db
 from kehu_core.app import Kehu
-from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
+from kehu_core.errors import KehuError, NotFound, Problem, ValidationError
 from kehu_core.fields import CUSTOMER_FIELDS, PERSONAL_FIELDS, parse_record, require_valid
 from kehu_core.hooktypes import CustomerChange, ListColumn
 from kehu_core.models import Customer, CustomerTag, Interaction
@@ -306,7 +306,5 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
             by_id.setdefault(cid, []).append(tag)
         for r in rows:
             r["tags"] = ",".join(sorted(by_id.get(r["id"], [])))
-    for r in rows:
-        r.pop("id", None) if "id" not in columns else None
     ordered = tuple({c: r.get(c) for c in columns} for r in rows)
     return CustomerList(columns=columns, rows=ordered, total=total)

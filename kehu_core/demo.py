@@ -6,7 +6,7 @@ Installed plugins add their own demo rows through ``kehu_demo_data``.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 

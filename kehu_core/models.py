@@ -40,7 +40,7 @@ NAMING_CONVENTION = {
 # BIGINT on PostgreSQL, but INTEGER on SQLite so the column is the rowid alias.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-from kehu_core.vocab import (  # noqa: E402  re-exported for convenience
+from kehu_core.vocab import (  # noqa: E402,F401  re-exported for convenience
     CORE_INTERACTION_KINDS,
     CUSTOMER_KINDS,
     CUSTOMER_SOURCES,

@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from kehu_core.cli.context import current_app, transaction
+from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
 from kehu_core.fields import CUSTOMER_COLUMNS, CUSTOMER_FIELDS
 
