@@ -1,0 +1,111 @@
+"""``kehu hooks``: every spec with signature, doc and implementers, including plugins' own specs."""
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from kehu_core import hookspecs
+from kehu_core.hookdoc import signature_of
+
+HEADER = "from kehu_core import Manifest, hookimpl\n"
+
+MAKER_SPECS = '''"""Hook specs the maker plugin offers to other plugins."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kehu_core.hookspecs import hookspec
+
+
+@hookspec
+def kehu_maker_greetings(customer_ids: Sequence[int]) -> list[str]:
+    """Greetings for these customers, one list per plugin.
+
+    Parameters:
+        customer_ids: the customers to greet.
+    """
+'''
+
+MAKER = HEADER + '''MANIFEST = Manifest(name="maker", version="1.0")
+
+@hookimpl
+def kehu_add_hookspecs(pluginmanager):
+    from kehu_maker import hookspecs
+    pluginmanager.add_hookspecs(hookspecs)
+'''
+
+# "early" registers before "maker" (plugins load in name order), so its implementation of
+# maker's hook is seen before the spec exists; it must not count as an unknown hook.
+EARLY = HEADER + '''MANIFEST = Manifest(name="early", version="1.0")
+
+@hookimpl
+def kehu_maker_greetings(customer_ids):
+    return [f"早上好 {i}" for i in customer_ids]
+'''
+
+USER = HEADER + '''MANIFEST = Manifest(name="user", version="1.0")
+
+@hookimpl
+def kehu_maker_greetings(customer_ids):
+    return [f"hello {i}" for i in customer_ids]
+'''
+
+
+@pytest.fixture
+def kehu_plugins(kehu_distributions):
+    kehu_distributions.add("maker", MAKER, files={"hookspecs.py": MAKER_SPECS})
+    kehu_distributions.add("early", EARLY)
+    kehu_distributions.add("user", USER)
+    return kehu_distributions.discover()
+
+
+def core_specs() -> dict[str, object]:
+    return {name: fn for name, fn in vars(hookspecs).items()
+            if name.startswith("kehu_") and callable(fn) and hasattr(fn, "kehu_spec")}
+
+
+def test_hooks_json_matches_every_core_spec(kehu_cli):
+    result = kehu_cli("hooks", "--json")
+    assert result.exit_code == 0, result
+    by_name = {h["name"]: h for h in result.json}
+    specs = core_specs()
+    assert len(specs) >= 19 and set(specs) <= set(by_name)
+    for name, function in specs.items():
+        entry = by_name[name]
+        assert entry["signature"] == signature_of(function)
+        assert entry["doc"] == inspect.cleandoc(function.__doc__) != ""
+        assert entry["firstresult"] == bool(function.kehu_spec.get("firstresult"))
+        assert entry["historic"] == bool(function.kehu_spec.get("historic"))
+    assert "core" in by_name["kehu_profile_sections"]["implemented_by"]
+    assert "core" in by_name["kehu_schema"]["implemented_by"]
+
+
+def test_plugin_specs_show_up_with_their_implementers(kehu_app, kehu_cli):
+    assert all(info.error is None for info in kehu_app.plugins.infos.values()), kehu_app.plugins.errors
+    entry = {h["name"]: h for h in kehu_cli("hooks", "--json").json}["kehu_maker_greetings"]
+    assert entry["signature"] == "(customer_ids: Sequence[int]) -> list[str]"
+    assert entry["doc"].startswith("Greetings for these customers")
+    assert entry["implemented_by"] == ["early", "user"]
+    assert {h["name"]: h for h in kehu_cli("hooks", "--json").json}["kehu_add_hookspecs"]["implemented_by"] == ["maker"]
+
+    text = kehu_cli("hooks", "kehu_maker_greetings")
+    assert text.exit_code == 0
+    assert "kehu_maker_greetings(customer_ids: Sequence[int]) -> list[str]" in text.output
+    assert "implemented by: early, user" in text.output
+
+
+def test_plugin_spec_is_called_on_installed_plugins_only(kehu_app, kehu_install):
+    kehu_install("maker", "user")
+    assert kehu_app.hook.kehu_maker_greetings(customer_ids=[1, 2]) == [["hello 1", "hello 2"]]
+    kehu_install("early")
+    assert sorted(kehu_app.hook.kehu_maker_greetings(customer_ids=[3])) == [["hello 3"], ["早上好 3"]]
+
+
+def test_hooks_text_and_unknown_name(kehu_cli):
+    text = kehu_cli("hooks")
+    assert text.exit_code == 0
+    assert "kehu_customer_tiers(session: Session, customer_ids: Sequence[int]) -> Mapping[int, str] | None" in text.output
+    assert "(firstresult)" in text.output
+    missing = kehu_cli("hooks", "kehu_nope")
+    assert missing.exit_code == 2 and "no hook named 'kehu_nope'" in missing.output
