@@ -1,0 +1,141 @@
+"""Bottom-up forecast (由下而上): each customer from its own history plus its weighted pipeline,
+summed up through salesperson and region to the company.
+
+Every upper node also gets a forecast of its own aggregated series (``base``), which the
+reconciliation methods (middle-out, MinT) combine with the bottom-up sums.
+
+Scenarios: from the models' 80% prediction intervals (a node's spread is the root of the
+sum of its customers' variances, treating customers as independent), or from stated
+adjustments (``optimistic=+0.15``, ``pessimistic=-0.20``) applied to the base.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from attrs import frozen
+
+from kehu_forecast import engine as E
+from kehu_forecast import hierarchy as H
+from kehu_forecast import periods as P
+from kehu_forecast.history import SalesHistory, load_history
+from kehu_forecast.plan import Plan
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sqlalchemy.orm import Session
+
+
+@frozen
+class Options:
+    """What a bottom-up run uses; the defaults suit monthly B2B sales."""
+
+    freq: str = "month"
+    horizon: int | None = None
+    method: str = "auto"
+    regular: str = "theta"
+    intermittent: str | None = None
+    as_of: date | None = None
+    history: int | None = None
+    pipeline: bool = True
+    optimistic: float | None = None
+    pessimistic: float | None = None
+    n_jobs: int = 1
+
+
+def check_options(options: Options) -> None:
+    """Refuse options that make no sense, naming the option."""
+    from kehu_core.errors import Problem, ValidationError
+
+    P.check_freq(options.freq)
+    problems = []
+    if options.method not in E.METHODS:
+        problems.append(Problem("method", f"must be one of {', '.join(E.METHODS)}", value=options.method))
+    if options.regular not in ("theta", "ets"):
+        problems.append(Problem("regular", "must be theta or ets", value=options.regular))
+    if options.intermittent not in (None, *E.INTERMITTENT):
+        problems.append(Problem("intermittent", f"must be one of {', '.join(E.INTERMITTENT)}", value=options.intermittent))
+    if options.horizon is not None and not 1 <= options.horizon <= 104:
+        problems.append(Problem("horizon", "must be between 1 and 104 periods", value=str(options.horizon)))
+    if options.optimistic is not None and options.optimistic < 0:
+        problems.append(Problem("optimistic", "must be zero or more (0.15 for +15%)", value=str(options.optimistic)))
+    if options.pessimistic is not None and not -1 <= options.pessimistic <= 0:
+        problems.append(Problem("pessimistic", "must be between -1 and 0 (-0.2 for -20%)", value=str(options.pessimistic)))
+    if problems:
+        raise ValidationError(problems)
+
+
+def pipeline_matrix(session: Session, customer_ids: np.ndarray, periods: list[date], freq: str) -> np.ndarray:
+    """Open opportunities weighted by probability, per customer and forecast period.
+
+    One whose close date has passed while still open lands in the first period (it is late,
+    not lost); one closing after the horizon is left out.
+    """
+    import numpy as np
+
+    from kehu_forecast.pipeline import weighted_pipeline
+
+    row_of = {int(c): i for i, c in enumerate(customer_ids)}
+    col_of = {p: j for j, p in enumerate(periods)}
+    matrix = np.zeros((len(customer_ids), len(periods)))
+    for cid, day, weighted in weighted_pipeline(session):
+        i = row_of.get(int(cid))
+        start = P.period_start(day, freq)
+        j = 0 if start < periods[0] else col_of.get(start)
+        if i is not None and j is not None:
+            matrix[i, j] += weighted
+    return matrix
+
+
+def bottom_up(session: Session, options: Options = Options()) -> Plan:
+    """Forecast every customer and node; returns the (unsaved) coherent plan."""
+    history = load_history(session, options.freq, as_of=options.as_of, length=options.history)
+    return forecast_history(session, history, options)
+
+
+def forecast_history(session: Session | None, history: SalesHistory, options: Options) -> Plan:
+    """The bottom-up plan for an already loaded history (the pipeline is read from ``session``)."""
+    import numpy as np
+
+    from kehu_core.errors import Problem, ValidationError
+    from kehu_forecast.money import to_cents
+
+    check_options(options)
+    if not history.periods:
+        raise ValidationError([Problem("history", "no purchases recorded before the forecast start: nothing to forecast from")])
+    E.check_length(options.method, options.freq, len(history.periods))
+    horizon = options.horizon or P.DEFAULT_HORIZON[options.freq]
+    h = H.build(history.customers)
+    order = {int(c): i for i, c in enumerate(history.customers["id"])}
+    bottom_y = history.values[[order[int(c)] for c in h.customer_ids]]
+    all_y = h.aggregate(bottom_y)
+    first = history.next_period
+    fc = E.forecast(all_y, options.freq, horizon, first, method=options.method, regular=options.regular,
+                    intermittent=options.intermittent, n_jobs=options.n_jobs)
+    future = P.periods(first, horizon, options.freq)
+    bottom = h.levels["customer"]
+    pipe = (pipeline_matrix(session, h.customer_ids, future, options.freq)
+            if options.pipeline and session is not None else np.zeros((h.n_bottom, horizon)))
+    bottom_cents = to_cents(fc.mean[bottom] + pipe)
+    pipe_all = h.aggregate(to_cents(pipe))
+    value = np.asarray(h.S.astype(np.int64) @ bottom_cents)
+    base = to_cents(fc.mean) + pipe_all
+    base[bottom] = bottom_cents
+    if options.optimistic is not None or options.pessimistic is not None:
+        high = to_cents(value * (1 + (options.optimistic or 0.0)) / 100)
+        low = to_cents(value * (1 + (options.pessimistic or 0.0)) / 100)
+        scenario = "stated adjustments"
+    else:
+        spread = np.sqrt(np.asarray(h.S @ fc.sigma[bottom] ** 2)) * E.Z80 * 100
+        high = np.rint(value + spread).astype(np.int64)
+        low = np.maximum(np.rint(value - spread), 0).astype(np.int64)
+        scenario = "80% prediction interval"
+    models = [str(m) for m in fc.model]
+    params = {"method": options.method, "regular": options.regular, "intermittent": options.intermittent,
+              "pipeline": options.pipeline, "scenario": scenario, "optimistic": options.optimistic,
+              "pessimistic": options.pessimistic, "history_periods": len(history.periods),
+              "history_start": history.periods[0].isoformat(),
+              "classes": {str(k): int(v) for k, v in zip(*np.unique(fc.classes[bottom].astype(str), return_counts=True))}}
+    return Plan(kind="bottomup", method=f"bottom-up ({options.method})", freq=options.freq, periods=future,
+                history_end=history.history_end, hierarchy=h, value=value, base=base, low=low, high=high,
+                pipeline=pipe_all, models=models, params=params)

@@ -1,0 +1,63 @@
+"""Demand classes by ADI and CV² (Syntetos & Boylan, 2005), which choose the model per series.
+
+Over a customer's active span (from its first purchase on):
+
+* ADI, the average interval between purchases = periods in the span / periods with a purchase;
+* CV², the squared coefficient of variation of the non-zero amounts.
+
+=============  ===========  ===========  ==========================================
+class          ADI          CV²          model (default)
+=============  ===========  ===========  ==========================================
+smooth         < 1.32       < 0.49       AutoTheta (or AutoETS)
+erratic        < 1.32       ≥ 0.49       AutoTheta (or AutoETS)
+intermittent   ≥ 1.32       < 0.49       CrostonOptimized
+lumpy          ≥ 1.32       ≥ 0.49       ADIDA
+short          span < 6 periods           historic average of the span
+none           no purchase at all         zero
+=============  ===========  ===========  ==========================================
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+ADI_CUT = 1.32
+CV2_CUT = 0.49
+MIN_SPAN = 6
+CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "short", "none")
+
+
+def active_start(values: np.ndarray) -> np.ndarray:
+    """Index of each row's first period with a purchase (the row length when there is none)."""
+    import numpy as np
+
+    positive = values > 0
+    first = positive.argmax(axis=1)
+    return np.where(positive.any(axis=1), first, values.shape[1])
+
+
+def classify(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(classes, adi, cv2)`` for each row of ``values`` (customers × periods), vectorised."""
+    import numpy as np
+
+    n, t = values.shape
+    start = active_start(values)
+    span = t - start
+    positive = values > 0
+    count = positive.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        adi = np.where(count > 0, span / np.maximum(count, 1), np.nan)
+        demand = np.where(positive, values, np.nan)
+        mean = np.nanmean(np.where(count[:, None] > 0, demand, 0.0), axis=1)
+        std = np.nanstd(np.where(count[:, None] > 0, demand, 0.0), axis=1)
+        cv2 = np.where(count > 0, (std / mean) ** 2, np.nan)
+    classes = np.empty(n, dtype=object)
+    regular = adi < ADI_CUT
+    variable = cv2 >= CV2_CUT
+    classes[:] = np.where(regular, np.where(variable, "erratic", "smooth"),
+                          np.where(variable, "lumpy", "intermittent"))
+    classes[span < MIN_SPAN] = "short"
+    classes[count == 0] = "none"
+    return classes, adi, cv2

@@ -1,0 +1,6 @@
+"""Demo data."""
+from __future__ import annotations
+
+
+def load_demo(session, context):
+    return None

@@ -1,0 +1,168 @@
+"""Base forecasts per series with Nixtla's statsforecast (imported lazily: it is heavy).
+
+Series are grouped by the model their demand class calls for, and each group goes to the
+library in one ``StatsForecast.forecast`` call over a long data frame, which is how the
+library is fastest. Every series starts at its first purchase (leading zeros are not
+demand). Negative periods (net refunds) count as zero demand for the models.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from attrs import frozen
+
+from kehu_forecast import classify as C
+from kehu_forecast import periods as P
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: Methods a user can ask for; ``auto`` picks per series by demand class.
+METHODS = ("auto", "theta", "ets", "croston", "adida", "tsb", "snaive", "average")
+INTERMITTENT = ("croston", "adida", "tsb")
+#: The fewest periods of history each method can work with.
+MIN_PERIODS = {"auto": 2, "theta": 6, "ets": 6, "croston": 3, "adida": 3, "tsb": 3, "average": 1}
+Z80 = 1.2815515655446004  # the 90% normal quantile: an 80% two-sided interval
+LEVEL = 80
+
+
+@frozen
+class Forecasts:
+    """Point forecasts and their standard deviations (series × horizon), and the model of each."""
+
+    mean: np.ndarray
+    sigma: np.ndarray
+    model: np.ndarray
+    classes: np.ndarray
+
+
+def min_periods(method: str, freq: str) -> int:
+    """The fewest periods of history ``method`` needs."""
+    return P.SEASON[freq] + 1 if method == "snaive" else MIN_PERIODS[method]
+
+
+def check_length(method: str, freq: str, length: int, field: str = "history") -> None:
+    """Refuse a history too short for ``method``, naming the field and both numbers."""
+    from kehu_core.errors import Problem, ValidationError
+
+    if method not in METHODS:
+        raise ValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", value=method)])
+    need = min_periods(method, freq)
+    if length < need:
+        raise ValidationError([Problem(
+            field, f"too short for method {method}: {length} {freq}(s) of sales history, "
+                   f"at least {need} needed (record more purchases, or use --method auto)", value=str(length))])
+
+
+def _model(name: str, season: int) -> Any:
+    from statsforecast import models as M
+
+    if name == "theta":
+        return M.AutoTheta(season_length=season)
+    if name == "ets":
+        # Seasonal ETS only with two full seasons; the library checks the rest.
+        return M.AutoETS(season_length=season)
+    if name == "croston":
+        return M.CrostonOptimized()
+    if name == "adida":
+        return M.ADIDA()
+    if name == "tsb":
+        return M.TSB(alpha_d=0.2, alpha_p=0.2)
+    if name == "snaive":
+        return M.SeasonalNaive(season_length=season)
+    if name == "average":
+        return M.HistoricAverage()
+    raise ValueError(name)
+
+
+#: Models whose intervals the library gives; the others get the series' own spread.
+HAS_INTERVALS = {"theta", "ets", "snaive", "average"}
+
+
+def choose(classes: np.ndarray, method: str, regular: str = "theta", intermittent: str | None = None) -> np.ndarray:
+    """The model name of each series: fixed by ``method``, or by demand class for ``auto``."""
+    import numpy as np
+
+    if method != "auto":
+        chosen = np.full(len(classes), method, dtype=object)
+        chosen[classes == "none"] = "zero"
+        return chosen
+    table = {"smooth": regular, "erratic": regular, "intermittent": intermittent or "croston",
+             "lumpy": intermittent or "adida", "short": "average", "none": "zero"}
+    return np.array([table[c] for c in classes], dtype=object)
+
+
+def forecast(values: np.ndarray, freq: str, horizon: int, first_period: date, *, method: str = "auto",
+             regular: str = "theta", intermittent: str | None = None, n_jobs: int = 1) -> Forecasts:
+    """Forecast every row of ``values`` (series × periods) ``horizon`` periods ahead."""
+    import numpy as np
+
+    n, t = values.shape
+    classes, _, _ = C.classify(values)
+    models = choose(classes, method, regular, intermittent)
+    mean = np.zeros((n, horizon))
+    sigma = np.zeros((n, horizon))
+    start = C.active_start(values)
+    if method != "auto":
+        start = np.minimum(start, 0)  # a fixed method sees the whole history
+    season = P.SEASON[freq]
+    for name in sorted(set(models) - {"zero"}):
+        rows = np.flatnonzero(models == name)
+        m, s = _run_group(values[rows], start[rows], name, freq, season, horizon, first_period, n_jobs)
+        mean[rows], sigma[rows] = m, s
+    return Forecasts(mean=np.maximum(mean, 0.0), sigma=sigma, model=models, classes=classes)
+
+
+def _run_group(values: np.ndarray, start: np.ndarray, name: str, freq: str, season: int, horizon: int,
+               first_period: date, n_jobs: int) -> tuple[np.ndarray, np.ndarray]:
+    """One library call for the series of one model; seasonal models get two full seasons or none."""
+    import numpy as np
+
+    n, t = values.shape
+    mean = np.zeros((n, horizon))
+    sigma = np.zeros((n, horizon))
+    lengths = t - start
+    # Seasonal naive needs one full season; the others two, or they run without seasonality.
+    seasonal = lengths > season if name == "snaive" else lengths >= 2 * season
+    for use_season in (True, False):
+        rows = np.flatnonzero(seasonal == use_season)
+        if not len(rows):
+            continue
+        m = season if use_season else 1
+        mean[rows], sigma[rows] = _library(values[rows], start[rows], name, m, freq, horizon, first_period, n_jobs)
+    return mean, sigma
+
+
+def _library(values: np.ndarray, start: np.ndarray, name: str, season: int, freq: str, horizon: int,
+             first_period: date, n_jobs: int) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+    import pandas as pd
+    from statsforecast import StatsForecast
+
+    n, t = values.shape
+    ds = pd.date_range(end=pd.Timestamp(P.shift(first_period, -1, freq)), periods=t, freq=P.PANDAS_FREQ[freq])
+    mask = np.arange(t)[None, :] >= start[:, None]
+    row_idx, col_idx = np.nonzero(mask)
+    frame = pd.DataFrame({
+        "unique_id": row_idx.astype(np.int64),
+        "ds": ds.values[col_idx],
+        "y": np.maximum(values[row_idx, col_idx], 0.0),
+    })
+    intervals = name in HAS_INTERVALS
+    sf = StatsForecast(models=[_model(name, season)], freq=P.PANDAS_FREQ[freq], n_jobs=n_jobs)
+    result = sf.forecast(df=frame, h=horizon, level=[LEVEL] if intervals else None)
+    model_col = [c for c in result.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
+    order = result["unique_id"].to_numpy().astype(np.int64)
+    mean = np.zeros((n, horizon))
+    mean[order.reshape(-1, horizon)[:, 0]] = result[model_col].to_numpy().reshape(-1, horizon)
+    sigma = np.zeros((n, horizon))
+    if intervals:
+        hi = result[f"{model_col}-hi-{LEVEL}"].to_numpy().reshape(-1, horizon)
+        lo = result[f"{model_col}-lo-{LEVEL}"].to_numpy().reshape(-1, horizon)
+        sigma[order.reshape(-1, horizon)[:, 0]] = np.abs(hi - lo) / (2 * Z80)
+    else:
+        # Croston-type models give no interval: use the spread of the series itself.
+        active = np.where(mask, np.maximum(values, 0.0), np.nan)
+        sigma[:] = np.nanstd(active, axis=1)[:, None]
+    return np.nan_to_num(mean), np.nan_to_num(sigma)

@@ -1,0 +1,138 @@
+"""Sales history: net purchases per customer and period, aggregated set-based in SQL.
+
+Purchases are interactions of kind ``purchase`` with status ``done``; negative amounts are
+refunds and reduce their period. Each customer belongs to its account owner (``owner``,
+the salesperson) and its region, which gives the hierarchy customer → salesperson →
+region → company. Archived customers are left out (nobody forecasts them).
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from attrs import frozen
+
+from kehu_forecast import periods as P
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from sqlalchemy.orm import Session
+
+NO_REGION = "(无地区)"
+NO_SALESPERSON = "(未分配)"
+NO_CATEGORY = "(无类别)"
+
+
+@frozen
+class SalesHistory:
+    """Customers (rows) by periods (columns) of net purchases, in yuan as floats.
+
+    ``customers`` has columns id, code, name, salesperson, region, industry, in the row order
+    of ``values``; ``periods`` are the period starts; ``history_end`` is the last one.
+    """
+
+    freq: str
+    periods: list[date]
+    customers: pd.DataFrame
+    values: np.ndarray
+
+    @property
+    def history_end(self) -> date:
+        """The start of the last complete period of history."""
+        return self.periods[-1]
+
+    @property
+    def next_period(self) -> date:
+        """The first period to forecast."""
+        return P.shift(self.periods[-1], 1, self.freq)
+
+
+def dialect_of(session: Session) -> str:
+    """``sqlite`` or ``postgresql``: the dialect of the session's connection."""
+    return session.get_bind().dialect.name
+
+
+def customer_frame(session: Session) -> pd.DataFrame:
+    """Active customers with their place in the hierarchy (blank owner/region get a label)."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from kehu_core.models import Customer
+
+    rows = session.execute(
+        select(Customer.id, Customer.code, Customer.name, Customer.owner, Customer.region, Customer.industry)
+        .where(Customer.active.is_(True), Customer.forgotten_at.is_(None))
+    ).all()
+    frame = pd.DataFrame(rows, columns=["id", "code", "name", "salesperson", "region", "industry"])
+    frame["salesperson"] = frame["salesperson"].fillna(NO_SALESPERSON).replace("", NO_SALESPERSON)
+    frame["region"] = frame["region"].fillna(NO_REGION).replace("", NO_REGION)
+    frame["industry"] = frame["industry"].fillna("").astype(str)
+    return frame.sort_values(["region", "salesperson", "code"], kind="stable").reset_index(drop=True)
+
+
+def purchase_totals(session: Session, freq: str, start: date | None, end: date, by_category: bool = False) -> pd.DataFrame:
+    """Net purchases per customer (and category) per period, as one GROUP BY in SQL.
+
+    ``start``/``end`` are local period starts; ``end`` is exclusive.
+    """
+    import pandas as pd
+    from sqlalchemy import func, select
+
+    from kehu_core.models import Interaction
+
+    bucket = P.bucket_sql(Interaction.occurred_at, freq, dialect_of(session)).label("period")
+    cols: list[Any] = [Interaction.customer_id, bucket]
+    if by_category:
+        cols.append(func.coalesce(Interaction.category, NO_CATEGORY).label("category"))
+    stmt = (
+        select(*cols, func.sum(Interaction.amount).label("amount"))
+        .where(Interaction.kind == "purchase", Interaction.status == "done", Interaction.amount.is_not(None))
+        .where(Interaction.occurred_at < P.local_midnight_utc(end))
+    )
+    if start is not None:
+        stmt = stmt.where(Interaction.occurred_at >= P.local_midnight_utc(start))
+    stmt = stmt.group_by(*[c for c in cols])
+    names = ["customer_id", "period"] + (["category"] if by_category else []) + ["amount"]
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=names)
+    frame["amount"] = frame["amount"].astype(float)
+    frame["period"] = pd.to_datetime(frame["period"].astype(str).str[:10]).dt.date
+    return frame
+
+
+def load_history(session: Session, freq: str = "month", *, as_of: date | None = None,
+                 length: int | None = None, first: date | None = None) -> SalesHistory:
+    """The sales history matrix up to the last complete period before ``as_of`` (default today).
+
+    ``length`` caps the number of periods kept (default 36 months or 156 weeks); the history
+    starts at the first period with a purchase, or ``first`` if given.
+    """
+    import numpy as np
+
+    P.check_freq(freq)
+    current = P.period_start(as_of or P.local_today(), freq)
+    length = length or P.DEFAULT_HISTORY[freq]
+    earliest = P.shift(current, -length, freq)
+    start = max(first, earliest) if first else earliest
+    customers = customer_frame(session)
+    totals = purchase_totals(session, freq, start, current)
+    if first is None and len(totals):
+        start = max(start, min(totals["period"]))
+    count = max(0, _periods_between(start, current, freq))
+    period_list = P.periods(start, count, freq)
+    matrix = np.zeros((len(customers), count))
+    if len(totals) and count:
+        row_of = {cid: i for i, cid in enumerate(customers["id"])}
+        col_of = {p: j for j, p in enumerate(period_list)}
+        rows = totals["customer_id"].map(row_of)
+        cols = totals["period"].map(col_of)
+        keep = rows.notna() & cols.notna()
+        np.add.at(matrix, (rows[keep].astype(int).to_numpy(), cols[keep].astype(int).to_numpy()),
+                  totals["amount"][keep].to_numpy())
+    return SalesHistory(freq=freq, periods=period_list, customers=customers, values=matrix)
+
+
+def _periods_between(start: date, end: date, freq: str) -> int:
+    if freq == "week":
+        return (end - start).days // 7
+    return (end.year - start.year) * 12 + end.month - start.month

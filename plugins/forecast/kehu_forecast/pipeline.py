@@ -1,0 +1,284 @@
+"""The sales pipeline (销售漏斗): opportunities with a stage, a probability and a close date.
+
+Only ``status`` decides whether an opportunity is open, won or lost. A probability of 0 or
+100% is just a probability: an open opportunity at 0% stays open (it weighs nothing), and one
+at 100% is not won until someone says so (Odoo inferred won/lost from 0/100, odoo#127470).
+Open opportunities count in the forecast as ``amount × probability`` in their close period;
+they are project sales (项目性销售) on top of the routine sales (例行性销售) the history shows.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import IO, TYPE_CHECKING, Any
+
+from attrs import frozen
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+STATUSES = ("open", "won", "lost")
+#: Default stages and their probabilities, used when a probability is not given.
+STAGES = {"线索": Decimal("0.10"), "需求确认": Decimal("0.25"), "方案报价": Decimal("0.50"),
+          "商务谈判": Decimal("0.75"), "签约中": Decimal("0.90")}
+IMPORT_COLUMNS = ("ref", "customer", "salesperson", "amount", "stage", "probability", "close_date", "status", "note")
+REQUIRED_COLUMNS = ("customer", "amount", "close_date")
+
+
+@frozen
+class Opportunity:
+    """One opportunity, as the CLI and the API show it."""
+
+    ref: str
+    customer: str
+    customer_name: str
+    salesperson: str
+    amount: Decimal
+    stage: str
+    probability: Decimal
+    weighted: Decimal
+    close_date: date
+    status: str
+    note: str | None
+
+
+def parse_probability(value: Any) -> Decimal:
+    """A probability between 0 and 1: ``0.6`` or ``60%``."""
+    from kehu_core.validation import FieldError
+
+    raw = str(value).strip()
+    percent = raw.endswith("%")
+    try:
+        number = Decimal(raw.rstrip("%").strip())
+    except InvalidOperation:
+        raise FieldError("not a number (write 0.6 or 60%)") from None
+    if not number.is_finite():
+        raise FieldError("not a finite number")
+    if percent:
+        number = number / 100
+    if not Decimal(0) <= number <= Decimal(1):
+        raise FieldError("must be between 0 and 1 (or 0% and 100%)")
+    return number.quantize(Decimal("0.0001"))
+
+
+def known_salespeople(session: Session) -> set[str]:
+    """Salespeople kehu knows: account owners and the salespeople on interactions."""
+    from sqlalchemy import select, union
+
+    from kehu_core.models import Customer, Interaction
+
+    stmt = union(select(Customer.owner).where(Customer.owner.is_not(None)),
+                 select(Interaction.salesperson).where(Interaction.salesperson.is_not(None)))
+    return {s for s in session.scalars(stmt) if s}
+
+
+def _clean(session: Session, values: Mapping[str, Any], row: int | None, *, known: set[str],
+           customers: Mapping[str, tuple[int, str | None]], partial: bool = False) -> tuple[dict[str, Any], list[Any]]:
+    """Validate one opportunity's fields; returns clean values and the problems found."""
+    from kehu_core import validation as v
+    from kehu_core.errors import Problem
+    from kehu_core.validation import FieldError
+
+    problems: list[Problem] = []
+    clean: dict[str, Any] = {}
+
+    def check(name: str, parse: Any) -> None:
+        raw = values.get(name)
+        if v.blank(raw):
+            return
+        try:
+            clean[name] = parse(raw)
+        except FieldError as exc:
+            problems.append(Problem(name, str(exc), row, str(raw)))
+
+    check("ref", lambda x: v.text(x, 64))
+    check("amount", v.money)
+    check("stage", lambda x: v.text(x, 100))
+    check("probability", parse_probability)
+    check("close_date", v.day)
+    check("status", lambda x: v.choice(x, STATUSES))
+    check("note", lambda x: v.text(x, 10_000))
+    check("salesperson", lambda x: v.text(x, 100))
+    if not partial:
+        code = values.get("customer")
+        if v.blank(code):
+            problems.append(Problem("customer", "required", row))
+        elif str(code).strip() not in customers:
+            problems.append(Problem("customer", "no customer with this code", row, str(code)))
+        else:
+            clean["customer_id"], owner = customers[str(code).strip()]
+            clean.setdefault("salesperson", owner)
+        for name in ("amount", "close_date"):
+            if v.blank(values.get(name)):
+                problems.append(Problem(name, "required", row))
+        if "probability" not in clean and not any(p.field == "probability" for p in problems):
+            stage = clean.get("stage")
+            if stage in STAGES:
+                clean["probability"] = STAGES[stage]
+            else:
+                problems.append(Problem("probability", "required unless the stage is one of "
+                                        + ", ".join(STAGES), row))
+        clean.setdefault("stage", next((s for s, p in STAGES.items() if p >= clean.get("probability", 0)), "签约中"))
+        clean.setdefault("status", "open")
+    sp = clean.get("salesperson")
+    if sp is not None and sp not in known:
+        problems.append(Problem("salesperson", "unknown salesperson (not the owner of any customer nor on any "
+                                "interaction)", row, sp))
+    if not partial and not clean.get("salesperson") and not any(p.field == "customer" for p in problems):
+        problems.append(Problem("salesperson", "required: the customer has no owner", row))
+    return clean, problems
+
+
+def _customers_by_code(session: Session, codes: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    from sqlalchemy import select
+
+    from kehu_core.models import Customer
+
+    found: dict[str, tuple[int, str | None]] = {}
+    unique = sorted({c.strip() for c in codes if c})
+    for begin in range(0, len(unique), 500):
+        chunk = unique[begin:begin + 500]
+        for cid, code, owner in session.execute(select(Customer.id, Customer.code, Customer.owner).where(Customer.code.in_(chunk))):
+            found[code] = (cid, owner)
+    return found
+
+
+def _next_refs(session: Session, count: int) -> list[str]:
+    from sqlalchemy import func, select
+
+    from kehu_forecast.tables import opportunities as T
+
+    top = session.scalar(select(func.max(T.c.id))) or 0
+    return [f"OPP-{top + i + 1:05d}" for i in range(count)]
+
+
+def add_opportunity(session: Session, values: Mapping[str, Any]) -> Opportunity:
+    """Add one opportunity; the salesperson defaults to the customer's owner."""
+    return add_opportunities(session, [values])[0]
+
+
+def add_opportunities(session: Session, rows: Sequence[Mapping[str, Any]], *, first_row: int | None = None) -> list[Opportunity]:
+    """Validate every row first, then insert them all in one statement (all or nothing)."""
+    from sqlalchemy import select
+
+    from kehu_core.errors import Conflict, Problem, ValidationError
+    from kehu_forecast.tables import opportunities as T
+
+    known = known_salespeople(session)
+    customers = _customers_by_code(session, [str(r.get("customer") or "") for r in rows])
+    cleaned, problems = [], []
+    for i, values in enumerate(rows):
+        row = None if first_row is None else first_row + i
+        clean, found = _clean(session, values, row, known=known, customers=customers)
+        cleaned.append(clean)
+        problems.extend(found)
+    refs = [c["ref"] for c in cleaned if "ref" in c]
+    dupes = {r for r in refs if refs.count(r) > 1}
+    if refs:
+        dupes |= set(session.scalars(select(T.c.ref).where(T.c.ref.in_(refs))))
+    for i, clean in enumerate(cleaned):
+        if clean.get("ref") in dupes:
+            problems.append(Problem("ref", "already used by another opportunity", None if first_row is None else first_row + i, clean["ref"]))
+    if problems:
+        raise ValidationError(problems, headline="opportunity refused; nothing was written:")
+    fresh = iter(_next_refs(session, sum(1 for c in cleaned if "ref" not in c)))
+    for clean in cleaned:
+        clean.setdefault("ref", next(fresh))
+    if not cleaned:
+        return []
+    try:
+        session.execute(T.insert(), cleaned)
+    except Exception as exc:  # a concurrent writer took the same generated ref
+        from sqlalchemy.exc import IntegrityError
+
+        if isinstance(exc, IntegrityError):
+            raise Conflict("another opportunity was added with the same ref at the same time; try again") from exc
+        raise
+    return list_opportunities(session, refs=[c["ref"] for c in cleaned])
+
+
+def move_opportunity(session: Session, ref: str, values: Mapping[str, Any]) -> Opportunity:
+    """Change stage, probability, amount, close date, salesperson or status of one opportunity."""
+    from sqlalchemy import select
+
+    from kehu_core.errors import NotFound, ValidationError
+    from kehu_forecast.tables import opportunities as T
+
+    current = session.execute(select(T.c.id).where(T.c.ref == ref).with_for_update()).first()
+    if current is None:
+        raise NotFound(f"no opportunity {ref!r}; see `kehu forecast opportunity list`")
+    clean, problems = _clean(session, values, None, known=known_salespeople(session), customers={}, partial=True)
+    clean.pop("ref", None)
+    if "stage" in clean and "probability" not in clean and clean["stage"] in STAGES:
+        clean["probability"] = STAGES[clean["stage"]]
+    if problems:
+        raise ValidationError(problems, headline=f"opportunity {ref} not changed:")
+    if clean:
+        session.execute(T.update().where(T.c.id == current.id).values(**clean))
+    return list_opportunities(session, refs=[ref])[0]
+
+
+def list_opportunities(session: Session, *, status: str | None = None, salesperson: str | None = None,
+                       customer: str | None = None, refs: Sequence[str] | None = None) -> list[Opportunity]:
+    """Opportunities, by close date then ref."""
+    from sqlalchemy import select
+
+    from kehu_core.models import Customer
+    from kehu_forecast.tables import opportunities as T
+
+    stmt = select(T, Customer.code, Customer.name).join(Customer, Customer.id == T.c.customer_id)
+    if status:
+        stmt = stmt.where(T.c.status == status)
+    if salesperson:
+        stmt = stmt.where(T.c.salesperson == salesperson)
+    if customer:
+        stmt = stmt.where(Customer.code == customer)
+    if refs is not None:
+        stmt = stmt.where(T.c.ref.in_(list(refs)))
+    result = []
+    for r in session.execute(stmt.order_by(T.c.close_date, T.c.ref)).mappings():
+        probability = Decimal(r["probability"]).quantize(Decimal("0.0001"))
+        amount = Decimal(r["amount"])
+        result.append(Opportunity(
+            ref=r["ref"], customer=r["code"], customer_name=r["name"], salesperson=r["salesperson"],
+            amount=amount, stage=r["stage"], probability=probability,
+            weighted=(amount * probability).quantize(Decimal("0.01")) if r["status"] == "open" else Decimal("0.00"),
+            close_date=r["close_date"], status=r["status"], note=r["note"]))
+    return result
+
+
+def import_opportunities(session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig") -> int:
+    """Import opportunities from CSV: every row is checked first; any bad row means none is written."""
+    from kehu_core.csvfile import CsvStream
+
+    with CsvStream(source, encoding) as stream:
+        stream.check_columns(IMPORT_COLUMNS, REQUIRED_COLUMNS)
+        rows, lines = [], []
+        for line, cells in stream.rows():
+            rows.append(dict(zip(stream.header, cells)))
+            lines.append(line)
+    if not rows:
+        return 0
+    from kehu_core.errors import ValidationError
+
+    try:
+        written = add_opportunities(session, rows, first_row=0)
+    except ValidationError as exc:
+        for p in exc.problems:
+            object.__setattr__(p, "row", lines[p.row] if p.row is not None else None)
+        raise ValidationError(exc.problems, headline=f"{stream.name}: rows refused; nothing was written:") from None
+    return len(written)
+
+
+def weighted_pipeline(session: Session) -> list[tuple[int, date, float]]:
+    """Open opportunities as ``(customer_id, close_date, amount × probability)``."""
+    from sqlalchemy import select
+
+    from kehu_forecast.tables import opportunities as T
+
+    rows = session.execute(select(T.c.customer_id, T.c.close_date, T.c.amount, T.c.probability)
+                           .where(T.c.status == "open")).all()
+    return [(cid, day, float(Decimal(a) * Decimal(p))) for cid, day, a, p in rows]

@@ -1,0 +1,175 @@
+"""A forecast plan: values at every node and period in integer cents, stored as a run.
+
+Every plan is coherent by construction: only the customer (bottom) values are rounded to
+cents, and every upper node is the exact integer sum of its customers, so children add up
+to their parent to the cent at every level, whatever method produced the numbers.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from attrs import define, field
+
+from kehu_forecast import hierarchy as H
+from kehu_forecast import periods as P
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sqlalchemy.orm import Session
+
+
+@define
+class Plan:
+    """Values (cents, nodes × periods) over a hierarchy; ``base``/``low``/``high``/``pipeline`` optional."""
+
+    kind: str
+    method: str
+    freq: str
+    periods: list[date]
+    history_end: date
+    hierarchy: H.Hierarchy
+    value: np.ndarray
+    base: np.ndarray | None = None
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+    pipeline: np.ndarray | None = None
+    models: list[str] | None = None
+    params: dict[str, Any] = field(factory=dict)
+    run_id: int | None = None
+
+    @classmethod
+    def from_bottom(cls, hierarchy: H.Hierarchy, bottom_cents: np.ndarray, **kwargs: Any) -> Plan:
+        """A coherent plan from customer values in cents: every node is the sum of its customers."""
+        import numpy as np
+
+        value = np.asarray(hierarchy.S.astype(np.int64) @ bottom_cents.astype(np.int64))
+        return cls(hierarchy=hierarchy, value=value, **kwargs)
+
+    def bottom(self) -> np.ndarray:
+        """The customer rows of ``value`` (cents)."""
+        return self.value[self.hierarchy.levels["customer"]]
+
+    def totals(self, level: str) -> list[tuple[str, int]]:
+        """``(node key, cents over the whole horizon)`` for every node of ``level``."""
+        idx = self.hierarchy.levels[level]
+        sums = self.value[idx].sum(axis=1)
+        return [(self.hierarchy.keys[i], int(s)) for i, s in zip(idx, sums)]
+
+
+def _money(cents: Any) -> Any:
+    from kehu_forecast.money import cents_to_decimal
+
+    return None if cents is None else cents_to_decimal(int(cents))
+
+
+def store(session: Session, plan: Plan, source: str = "cli") -> int:
+    """Save ``plan`` as a new run with one row per node and period (bulk insert)."""
+    import numpy as np
+
+    from kehu_forecast.tables import runs, values
+
+    run_id = session.execute(runs.insert().values(
+        kind=plan.kind, method=plan.method, freq=plan.freq, first_period=plan.periods[0],
+        horizon=len(plan.periods), history_end=plan.history_end, params=plan.params, source=source,
+    )).inserted_primary_key[0]
+    h = plan.hierarchy
+    bottom_start = int(h.levels["customer"][0]) if len(h.levels["customer"]) else len(h.keys)
+    extra = {name: getattr(plan, name) for name in ("base", "low", "high", "pipeline")}
+    rows = []
+    parents = [h.parent_key(i) for i in range(len(h.keys))]
+    for i, key in enumerate(h.keys):
+        cid = int(h.customer_ids[i - bottom_start]) if i >= bottom_start else None
+        for j, period in enumerate(plan.periods):
+            row = {"run_id": run_id, "level": h.level_of[i], "node": key, "parent": parents[i], "period": period,
+                   "customer_id": cid, "value": _money(plan.value[i, j]),
+                   "method": plan.models[i] if plan.models else None}
+            for name, matrix in extra.items():
+                row[name] = None if matrix is None else _money(matrix[i, j])
+            rows.append(row)
+    for begin in range(0, len(rows), 20_000):
+        session.execute(values.insert(), rows[begin:begin + 20_000])
+    plan.run_id = int(run_id)
+    del np
+    return plan.run_id
+
+
+def latest_run(session: Session, kind: str | None = None, *, kinds: tuple[str, ...] = ()) -> int | None:
+    """The id of the newest run of ``kind`` (or of any of ``kinds``)."""
+    from sqlalchemy import select
+
+    from kehu_forecast.tables import runs
+
+    stmt = select(runs.c.id)
+    if kind:
+        stmt = stmt.where(runs.c.kind == kind)
+    if kinds:
+        stmt = stmt.where(runs.c.kind.in_(kinds))
+    return session.scalar(stmt.order_by(runs.c.id.desc()).limit(1))
+
+
+def load(session: Session, run_id: int | None = None, kind: str | None = None) -> Plan:
+    """Read a run back as a :class:`Plan` (the newest of ``kind`` when no id is given)."""
+    import numpy as np
+    import pandas as pd
+    from sqlalchemy import select
+
+    from kehu_core.errors import NotFound
+    from kehu_forecast.tables import runs, values
+
+    if run_id is None:
+        run_id = latest_run(session, kind)
+        if run_id is None:
+            what = {"bottomup": "`kehu forecast run`", "topdown": "`kehu forecast topdown`",
+                    "reconciled": "`kehu forecast reconcile`"}.get(kind or "", "`kehu forecast run`")
+            raise NotFound(f"no {kind or ''} forecast run yet: make one with {what}".replace("  ", " "))
+    run = session.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+    if run is None:
+        raise NotFound(f"no forecast run {run_id}; see `kehu forecast runs`")
+    frame = pd.DataFrame(session.execute(
+        select(values.c.level, values.c.node, values.c.parent, values.c.period, values.c.customer_id,
+               values.c.value, values.c.base, values.c.low, values.c.high, values.c.pipeline, values.c.method)
+        .where(values.c.run_id == run_id)).mappings().all())
+    period_list = P.periods(run["first_period"], run["horizon"], run["freq"])
+    cust = frame[frame["level"] == "customer"].drop_duplicates("node")
+    from kehu_forecast.history import NO_REGION
+
+    sp = cust["parent"].str.split(H.SEP, n=1, expand=True) if len(cust) else pd.DataFrame({0: [], 1: []})
+    customers = pd.DataFrame({"id": cust["customer_id"].astype("int64").to_numpy(), "code": cust["node"].to_numpy(),
+                              "region": sp[0].fillna(NO_REGION).to_numpy() if len(cust) else [],
+                              "salesperson": sp[1].to_numpy() if len(cust) else []})
+    h = H.build(customers)
+    index = h.index()
+    col = {p: j for j, p in enumerate(period_list)}
+    rows = np.array([index[(lv, k)] for lv, k in zip(frame["level"], frame["node"])], dtype=np.int64)
+    cols = np.array([col[p] for p in frame["period"]], dtype=np.int64)
+
+    def matrix(name: str) -> np.ndarray | None:
+        if frame[name].isna().all():
+            return None
+        m = np.zeros((len(h.keys), len(period_list)), dtype=np.int64)
+        m[rows, cols] = np.rint(frame[name].fillna(0).astype(float).to_numpy() * 100).astype(np.int64)
+        return m
+
+    models = [""] * len(h.keys)
+    for r, name in zip(rows, frame["method"]):
+        models[r] = name or ""
+    return Plan(kind=run["kind"], method=run["method"], freq=run["freq"], periods=period_list,
+                history_end=run["history_end"], hierarchy=h, value=matrix("value"), base=matrix("base"),
+                low=matrix("low"), high=matrix("high"), pipeline=matrix("pipeline"), models=models,
+                params=dict(run["params"] or {}), run_id=int(run_id))
+
+
+def list_runs(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest runs with their company total over the horizon."""
+    from sqlalchemy import func, select
+
+    from kehu_forecast.tables import runs, values
+
+    total = (select(func.sum(values.c.value)).where(values.c.run_id == runs.c.id, values.c.level == "company")
+             .scalar_subquery())
+    stmt = select(runs.c.id, runs.c.kind, runs.c.method, runs.c.freq, runs.c.first_period, runs.c.horizon,
+                  runs.c.source, runs.c.created_at, total.label("total")).order_by(runs.c.id.desc()).limit(limit)
+    from kehu_core.types import to_money
+
+    return [{**dict(r), "total": to_money(r["total"])} for r in session.execute(stmt).mappings()]
