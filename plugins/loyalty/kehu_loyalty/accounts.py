@@ -1,0 +1,125 @@
+"""Membership and referrals: enrol customers, backfill their earning, record who referred whom."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
+from kehu_core.models import Customer, Interaction
+from kehu_core.types import utcnow
+from kehu_loyalty.earning import earn_for_rows
+from kehu_loyalty.ledger import chunks
+from kehu_loyalty.models import ACCOUNTS, REFERRALS
+
+BACKFILL_CHUNK = 5000
+ROW_COLUMNS = ("id", "customer_id", "kind", "status", "occurred_at", "amount", "quantity", "product", "category",
+               "channel", "salesperson", "satisfaction")
+
+
+@frozen
+class Enrolment:
+    """The outcome of :func:`enroll`."""
+
+    enrolled: tuple[str, ...]
+    already: tuple[str, ...]
+    earn_from: datetime
+    backfilled_entries: int
+    backfilled_points: int
+
+
+def _customers(session: Session, codes: Sequence[str]) -> dict[str, Customer]:
+    found = {c.code: c for c in session.scalars(select(Customer).where(Customer.code.in_(list(codes))))}
+    problems = [Problem("code", "no customer with this code", value=c) for c in codes if c not in found]
+    problems += [Problem("code", "this customer was forgotten", value=c) for c in codes if c in found and found[c].forgotten_at]
+    if problems:
+        raise ValidationError(problems, headline="enrolment refused; nothing was changed:")
+    return found
+
+
+def enroll(app: Any, session: Session, codes: Sequence[str], *, since: datetime | None = None,
+           now: datetime | None = None) -> Enrolment:
+    """Make customers members. ``since`` backdates earning: their interactions since then earn now.
+
+    Customers already enrolled are left as they are.
+    """
+    now = now or utcnow()
+    if not codes:
+        raise KehuError("name at least one customer code to enrol")
+    customers = _customers(session, codes)
+    ids = [c.id for c in customers.values()]
+    existing = set(session.scalars(select(ACCOUNTS.c.customer_id).where(ACCOUNTS.c.customer_id.in_(ids))))
+    new = [c for c in customers.values() if c.id not in existing]
+    earn_from = since or now
+    if new:
+        session.execute(ACCOUNTS.insert(), [
+            {"customer_id": c.id, "enrolled_at": now, "earn_from": earn_from, "level": None, "level_since": None} for c in new
+        ])
+    entries = points = 0
+    if since is not None and new:
+        entries, points = backfill(app, session, [c.id for c in new], since, now)
+    return Enrolment(tuple(sorted(c.code for c in new)), tuple(sorted(c.code for c in customers.values() if c.id in existing)),
+                     earn_from, entries, points)
+
+
+def backfill(app: Any, session: Session, customer_ids: Sequence[int], since: datetime, now: datetime) -> tuple[int, int]:
+    """Run the earn rules over these customers' interactions since ``since``, oldest first (idempotent)."""
+    table = Interaction.__table__
+    entries = points = 0
+    for part in chunks(sorted(customer_ids), 500):
+        stmt = (select(*(table.c[c] for c in ROW_COLUMNS))
+                .where(table.c.customer_id.in_(part), table.c.occurred_at >= since, table.c.occurred_at <= now)
+                .order_by(table.c.occurred_at, table.c.id))
+        result = session.execute(stmt.execution_options(yield_per=BACKFILL_CHUNK)).mappings()
+        for rows in result.partitions(BACKFILL_CHUNK):
+            earned = earn_for_rows(session, [dict(r) for r in rows], app, now)
+            entries += earned.entries
+            points += earned.points
+    return entries, points
+
+
+@frozen
+class ReferralRecord:
+    """A recorded referral."""
+
+    referrer: str
+    referred: str
+    recorded_at: datetime
+
+
+def record_referral(session: Session, referrer_code: str, referred_code: str, now: datetime | None = None) -> ReferralRecord:
+    """Record that ``referrer`` brought ``referred`` (each customer is referred at most once)."""
+    if referrer_code == referred_code:
+        raise ValidationError([Problem("referred", "a customer cannot refer themselves", value=referred_code)],
+                              headline="referral refused; nothing was changed:")
+    found = _customers(session, [referrer_code, referred_code])
+    referrer, referred = found[referrer_code], found[referred_code]
+    current = session.execute(select(REFERRALS.c.referrer_id).where(REFERRALS.c.referred_id == referred.id)).scalar()
+    if current is not None:
+        by = session.get(Customer, current)
+        raise Conflict(f"customer {referred_code} was already referred by {by.code if by else current}; nothing was changed")
+    now = now or utcnow()
+    session.execute(REFERRALS.insert().values(referred_id=referred.id, referrer_id=referrer.id, recorded_at=now))
+    return ReferralRecord(referrer_code, referred_code, now)
+
+
+def referrals_of(session: Session, customer_id: int) -> list[dict[str, Any]]:
+    """Customers this one referred."""
+    rows = session.execute(
+        select(Customer.code, Customer.name, REFERRALS.c.recorded_at)
+        .join(Customer, Customer.id == REFERRALS.c.referred_id).where(REFERRALS.c.referrer_id == customer_id)
+        .order_by(REFERRALS.c.recorded_at)
+    ).all()
+    return [{"code": code, "name": name, "recorded_at": at} for code, name, at in rows]
+
+
+def require_customer(session: Session, code: str) -> Customer:
+    """The customer ``code`` or :class:`NotFound`."""
+    customer = session.scalar(select(Customer).where(Customer.code == code))
+    if customer is None:
+        raise NotFound(f"no customer with code {code!r}")
+    return customer

@@ -1,0 +1,68 @@
+"""Demo data: members with earned points, rewards, redemptions, referrals, levels and a 季返 programme."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kehu_core.hooktypes import DemoContext
+from kehu_core.models import Customer, CustomerTag
+from kehu_loyalty.appctx import calling_app
+
+REWARDS = (
+    ("MUG", "定制马克杯", 800, 200),
+    ("UMBRELLA", "品牌雨伞", 1500, 100),
+    ("VOUCHER-100", "100元代金券", 5000, None),
+    ("TRAINING", "免费培训课程", 12000, 20),
+    ("SERVICE", "一年免费维保", 30000, 5),
+)
+
+
+def load_demo(session: Session, context: DemoContext) -> None:
+    """Enrol about 40% of customers two years back (their purchases since then earn), add rewards,
+    referrals and redemptions, expire what is due, review levels, and settle a 季返 programme."""
+    from kehu_loyalty.accounts import enroll, record_referral
+    from kehu_loyalty.expiry import expire_points
+    from kehu_loyalty.levels import review_levels
+    from kehu_loyalty.rebates import add_programme, settle
+    from kehu_loyalty.rewards import InsufficientPoints, add_reward, redeem
+
+    app = calling_app(session)
+    rng, now = context.rng, context.today
+    codes = list(session.scalars(select(Customer.code).order_by(Customer.code)))
+    members = sorted(rng.sample(codes, max(1, len(codes) * 2 // 5)))
+    since = now - timedelta(days=730)
+    enrolled = enroll(app, session, members, since=since, now=now - timedelta(days=1))
+    referrals = 0
+    for referrer in members[: max(1, len(members) // 6)]:
+        referred = rng.choice(codes)
+        if referred != referrer:
+            try:
+                record_referral(session, referrer, referred, now - timedelta(days=400))
+                referrals += 1
+            except Exception:  # already referred by someone: skip, the demo needs no more
+                continue
+    for code, name, cost, stock in REWARDS:
+        add_reward(session, code, name, cost, stock)
+    expired = expire_points(session, now)
+    redemptions = 0
+    for code in members:
+        for reward in ("VOUCHER-100", "UMBRELLA", "MUG"):
+            try:
+                redeem(session, code, reward, now=now)
+                redemptions += 1
+                break
+            except InsufficientPoints:
+                continue
+    review = review_levels(session, now)
+    distributors = len(list(session.scalars(select(CustomerTag.customer_id).where(CustomerTag.tag == "经销商"))))
+    programme = add_programme(session, "JIFAN", "经销商季返", "quarter", ["100000:2%", "500000:3%"], "经销商",
+                              (now - timedelta(days=730)).date())
+    settled = settle(session, programme, now.date())
+    context.summary.extend([
+        f"loyalty: {len(enrolled.enrolled)} members earned {enrolled.backfilled_points} points; {expired.points} expired; "
+        f"{redemptions} redemptions; {referrals} referrals; levels: {review.upgraded} members upgraded",
+        f"loyalty: 季返 programme JIFAN for {distributors} 经销商 customers: {settled.written} settlements, ¥{settled.total_rebate} "
+        "(try: kehu loyalty ladder; kehu loyalty rebate accrual JIFAN; kehu loyalty satisfaction)",
+    ])

@@ -1,0 +1,231 @@
+"""Automatic earning: a batch of recorded interactions becomes ledger entries in one go.
+
+Called from ``kehu_interactions_recorded`` in the importing transaction. Per batch it runs
+a fixed handful of queries (members, referrers, keys already used, tiers), evaluates the
+rules in Python over ``batch.rows`` with ``Decimal``, and writes every entry with one
+executemany: no query per row. Refunds (purchases with a negative amount) are handed to
+:func:`reverse_refunds`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kehu_core.models import Customer
+from kehu_core.types import utcnow
+from kehu_core.validation import local_zone
+from kehu_loyalty.ledger import (
+    Debit,
+    add_months,
+    chunks,
+    entry_row,
+    existing_keys,
+    lock_accounts,
+    open_lots,
+    write_credits,
+    write_debits,
+)
+from kehu_loyalty.models import ACCOUNTS, REFERRALS
+from kehu_loyalty.rules import EarnRule, all_rules
+from kehu_loyalty.settings import Settings, load_settings
+
+
+@frozen
+class EarnResult:
+    """What one batch earned."""
+
+    entries: int
+    points: int
+    refunds: int
+    reversed_points: int
+    shortfall: int
+
+
+@frozen
+class _Member:
+    earn_from: datetime
+    birthday_month: int | None
+
+
+def _members(session: Session, customer_ids: Sequence[int]) -> dict[int, _Member]:
+    found: dict[int, _Member] = {}
+    for part in chunks(list(customer_ids)):
+        stmt = (select(ACCOUNTS.c.customer_id, ACCOUNTS.c.earn_from, Customer.birthday)
+                .join(Customer, Customer.id == ACCOUNTS.c.customer_id).where(ACCOUNTS.c.customer_id.in_(part)))
+        for cid, earn_from, birthday in session.execute(stmt):
+            found[cid] = _Member(earn_from, birthday.month if birthday else None)
+    return found
+
+
+def _referrers(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for part in chunks(list(customer_ids)):
+        found.update(session.execute(
+            select(REFERRALS.c.referred_id, REFERRALS.c.referrer_id).where(REFERRALS.c.referred_id.in_(part))).all())
+    return found
+
+
+def earn_rules(session: Session, app: Any | None) -> tuple[Settings, list[EarnRule]]:
+    """The settings and every rule in force: built-in ones and those of installed plugins."""
+    settings = load_settings(session)
+    contributed = app.hook.kehu_loyalty_earn_rules() if app is not None else []
+    return settings, all_rules(settings, contributed)
+
+
+def _multipliers(session: Session, app: Any | None, settings: Settings, customer_ids: list[int]) -> dict[int, tuple[Decimal, str]]:
+    if not settings.tier_multipliers:
+        return {}
+    from kehu_loyalty.appctx import customer_tiers
+
+    tiers = customer_tiers(session, customer_ids, app)
+    return {cid: (settings.tier_multipliers[t], t) for cid, t in tiers.items() if t in settings.tier_multipliers}
+
+
+def floor_points(value: Decimal) -> int:
+    """Points are whole: Decimal floored (never rounded up, never through float)."""
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None = None,
+                  now: datetime | None = None) -> EarnResult:
+    """Evaluate every earn rule over ``rows`` (``batch.rows``) and write the entries.
+
+    Only members earn, and only for interactions at or after their ``earn_from``; only done
+    interactions count. Amount rules of one interaction make one ``earn`` entry keyed
+    ``earn:i<id>`` whose points are ``floor(amount × Σ rates × tier multiplier)``; each bonus
+    rule makes a ``bonus`` entry keyed by its ``once_per`` scope. Replaying rows already
+    earned writes nothing (the keys exist).
+    """
+    now = now or utcnow()
+    settings, rules = earn_rules(session, app)
+    kinds = {k for r in rules for k in r.kinds} | {"purchase"}
+    relevant = [r for r in rows if r["kind"] in kinds and r.get("status", "done") == "done"]
+    if not relevant:
+        return EarnResult(0, 0, 0, 0, 0)
+    customer_ids = sorted({r["customer_id"] for r in relevant})
+    referrers = _referrers(session, customer_ids) if any(r.beneficiary == "referrer" for r in rules) else {}
+    members = _members(session, sorted(set(customer_ids) | set(referrers.values())))
+    if not members:
+        return EarnResult(0, 0, 0, 0, 0)
+    multipliers = _multipliers(session, app, settings, [c for c in customer_ids if c in members])
+    zone = local_zone()
+    amount_rules = [r for r in rules if r.is_amount_rule]
+    bonus_rules = [r for r in rules if not r.is_amount_rule]
+    credits: list[dict[str, Any]] = []
+    bonuses: dict[str, dict[str, Any]] = {}
+    refunds: list[Mapping[str, Any]] = []
+    for row in relevant:
+        cid, when = row["customer_id"], row["occurred_at"]
+        amount = row.get("amount")
+        own = members.get(cid)
+        local = when.astimezone(zone)
+        if amount is not None and amount < 0 and row["kind"] == "purchase":
+            if own is not None and when >= own.earn_from:
+                refunds.append(row)
+            continue
+        birthday = own.birthday_month if own else None
+        expires = add_months(when, settings.expiry_months)
+        if own is not None and when >= own.earn_from and amount:
+            matched = [r for r in amount_rules if r.matches(row, local.month, birthday)]
+            if matched:
+                points, reason = _amount_points(amount, matched, multipliers.get(cid))
+                if points > 0:
+                    credits.append(entry_row(cid, "earn", points, when, reason, f"earn:i{row['id']}", expires_at=expires,
+                                             rule="+".join(r.name for r in matched), interaction_id=row["id"], now=now))
+        for rule in bonus_rules:
+            target = referrers.get(cid) if rule.beneficiary == "referrer" else cid
+            beneficiary = members.get(target) if target is not None else None
+            if beneficiary is None or when < beneficiary.earn_from or (rule.beneficiary == "customer" and own is None):
+                continue
+            if not rule.matches(row, local.month, birthday):
+                continue
+            key = rule.scope_key(cid, row["id"], local)
+            if key not in bonuses:
+                why = rule.description or rule.name
+                if rule.beneficiary == "referrer":
+                    why = f"{why} (customer #{cid})"
+                bonuses[key] = entry_row(target, "bonus", rule.fixed_points, when, why, key, expires_at=expires,
+                                         rule=rule.name, interaction_id=row["id"], now=now)
+    if bonuses:
+        for key in existing_keys(session, bonuses):
+            del bonuses[key]
+        credits.extend(bonuses.values())
+    write_credits(session, credits)
+    reversed_points = shortfall = 0
+    if refunds:
+        reversed_points, shortfall = reverse_refunds(session, refunds, amount_rules, members, multipliers, now)
+    return EarnResult(len(credits), sum(c["points"] for c in credits), len(refunds), reversed_points, shortfall)
+
+
+def _amount_points(amount: Decimal, matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None) -> tuple[int, str]:
+    rate = sum((r.points_per_yuan for r in matched), Decimal(0))
+    factor, tier = multiplier if multiplier else (Decimal(1), None)
+    points = floor_points(Decimal(amount) * rate * factor)
+    reason = f"¥{amount} × {rate.normalize()} pt/¥ ({'+'.join(r.name for r in matched)})"
+    if tier is not None:
+        reason += f" × {factor.normalize()} tier {tier}"
+    return points, reason
+
+
+def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amount_rules: Sequence[EarnRule],
+                    members: Mapping[int, _Member], multipliers: Mapping[int, tuple[Decimal, str]],
+                    now: datetime) -> tuple[int, int]:
+    """Take back the points refunds (negative purchases) would have earned, newest lots first.
+
+    The points to take back are what a purchase of the refunded amount earns under today's
+    amount rules. They are drawn from the customer's unexpired lots, newest first (the
+    refunded purchase's own lot is usually the newest). The balance never goes below zero:
+    points already spent or expired cannot be taken back; that part is recorded as the
+    entry's ``shortfall`` and reported, and the entry is written even when it takes nothing.
+    Returns (points taken back, shortfall).
+    """
+    from kehu_loyalty.expiry import expire_points
+
+    zone = local_zone()
+    customer_ids = sorted({r["customer_id"] for r in refunds})
+    lock_accounts(session, customer_ids)
+    expire_points(session, now, customer_ids)
+    keys = existing_keys(session, [f"refund:i{r['id']}" for r in refunds])
+    lots: dict[int, list[Any]] = {}
+    for lot in open_lots(session, customer_ids, valid_at=now):
+        lots.setdefault(lot.customer_id, []).append(lot)
+    debits: list[Debit] = []
+    taken_total = short_total = 0
+    for row in sorted(refunds, key=lambda r: (r["occurred_at"], r["id"])):
+        key = f"refund:i{row['id']}"
+        if key in keys:
+            continue
+        cid, amount = row["customer_id"], -row["amount"]
+        local = row["occurred_at"].astimezone(zone)
+        matched = [r for r in amount_rules if r.matches({**row, "amount": amount}, local.month, members[cid].birthday_month)]
+        if not matched:
+            continue
+        points, reason = _amount_points(amount, matched, multipliers.get(cid))
+        if points <= 0:
+            continue
+        newest_first = sorted(lots.get(cid, []), key=lambda lot: (lot.expires_at, lot.id), reverse=True)
+        allocations = []
+        left = points
+        for i, lot in enumerate(newest_first):
+            if left == 0:
+                break
+            take = min(lot.remaining, left)
+            if take:
+                allocations.append((lot.id, take))
+                newest_first[i] = type(lot)(lot.id, lot.customer_id, lot.occurred_at, lot.expires_at, lot.remaining - take)
+                left -= take
+        lots[cid] = newest_first
+        taken = points - left
+        note = f"refund of {reason}" + (f"; {left} point(s) already spent or expired, not taken back" if left else "")
+        debits.append(Debit(entry_row(cid, "refund", -taken, row["occurred_at"], note, key, interaction_id=row["id"],
+                                      shortfall=left, now=now), tuple(allocations)))
+        taken_total += taken
+        short_total += left
+    write_debits(session, debits)
+    return taken_total, short_total

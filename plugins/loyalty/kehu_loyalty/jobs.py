@@ -1,0 +1,27 @@
+"""Scheduled jobs: expiry with the level review, and rebate settlement."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from kehu_core.validation import local_zone
+
+
+def expire_job(session: Session, now: datetime) -> str:
+    """Write off expired points, then review member levels."""
+    from kehu_loyalty.expiry import expire_points
+    from kehu_loyalty.levels import review_levels
+
+    expired = expire_points(session, now)
+    review = review_levels(session, now)
+    return (f"expired {expired.points} point(s) in {expired.entries} lot(s) of {expired.customers} member(s); "
+            f"levels: {review.upgraded} up, {review.downgraded} down, {review.kept_in_grace} kept in grace")
+
+
+def settle_job(session: Session, now: datetime) -> str:
+    """Settle every ended period of every active rebate programme."""
+    from kehu_loyalty.rebates import settle_all
+
+    runs = settle_all(session, now.astimezone(local_zone()).date())
+    return "; ".join(f"{r.programme}: {r.written} settlement(s), ¥{r.total_rebate}" for r in runs) or "no rebate programme"

@@ -1,0 +1,150 @@
+"""The loyalty ladder (seed 001): every customer's stage, computed set-based in the database.
+
+Stages, from the bottom (a customer is on the highest rung they meet at the date):
+
+* ``prospect``    合格预期顾客: a customer on file who has not bought yet;
+* ``first_time``  首次购买客户: exactly one purchase;
+* ``repeat``      重复购买客户: two or more purchases;
+* ``loyal``       忠诚客户: a repeat buyer who bought in at least ``loyal_quarters`` (default 3)
+  of the four 91-day quarters before the date. The seed defines loyal as "buys only from us in
+  the category" (在相关的产品类目中只购买本企业的产品者); we cannot see purchases made from
+  competitors, so steady buying all year round is the observable proxy;
+* ``member``      成员: enrolled in the points programme before the date;
+* ``advocate``    拥护者: referred at least one customer who bought before the date.
+
+A purchase is a done interaction of kind ``purchase`` with a positive amount. Customers
+created after the date, or forgotten, are not counted. Both dates of a period are computed
+in one pass over the interactions, so movements between stages come from the same query.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from kehu_core.models import Customer, Interaction
+from kehu_core.types import UTCDateTime
+from kehu_loyalty.models import ACCOUNTS, REFERRALS
+
+STAGES = ("prospect", "first_time", "repeat", "loyal", "member", "advocate")
+QUARTER = timedelta(days=91)
+DEFAULT_LOYAL_QUARTERS = 3
+
+
+@frozen
+class StageCount:
+    """One rung: customers on it at the start and end of the period, and how many moved."""
+
+    stage: str
+    start: int
+    end: int
+    moved_in: int
+    moved_out: int
+
+
+@frozen
+class LadderReport:
+    """The ladder at ``as_of`` and its movements since ``since``."""
+
+    since: datetime
+    as_of: datetime
+    stages: tuple[StageCount, ...]
+    transitions: tuple[tuple[str | None, str, int], ...]  # (from stage or None for new, to, customers)
+    moved: int
+    new: int
+
+
+def _dt(value: datetime) -> Any:
+    return literal(value, UTCDateTime())
+
+
+def _purchases(dates: Sequence[datetime], only: int | None) -> Any:
+    """A per-customer aggregate over purchases: count and quarters bought in, for each date."""
+    i = Interaction.__table__
+    columns = [i.c.customer_id]
+    for n, d in enumerate(dates):
+        columns.append(func.sum(case((i.c.occurred_at < _dt(d), 1), else_=0)).label(f"n{n}"))
+        quarters = [
+            func.max(case((and_(i.c.occurred_at >= _dt(d - QUARTER * (k + 1)), i.c.occurred_at < _dt(d - QUARTER * k)), 1), else_=0))
+            for k in range(4)
+        ]
+        columns.append((quarters[0] + quarters[1] + quarters[2] + quarters[3]).label(f"q{n}"))
+    stmt = select(*columns).where(i.c.kind == "purchase", i.c.status == "done", i.c.amount > 0)
+    if only is not None:
+        stmt = stmt.where(i.c.customer_id.in_(select(REFERRALS.c.referred_id).where(REFERRALS.c.referrer_id == only)
+                                             .union(select(literal(only)))))
+    return stmt.group_by(i.c.customer_id).subquery("purchases")
+
+
+def stage_query(dates: Sequence[datetime], loyal_quarters: int = DEFAULT_LOYAL_QUARTERS, only: int | None = None) -> Any:
+    """SELECT customer_id, stage0, stage1 ... (one stage column per date; NULL: not yet a customer).
+
+    ``only``: restrict to one customer (and the purchases of those they referred).
+    """
+    purchases = _purchases(dates, only)
+    c = Customer.__table__
+    referred = purchases.alias("referred")
+    advocacy = (select(REFERRALS.c.referrer_id.label("customer_id"),
+                       *[func.max(case((and_(referred.c[f"n{n}"] > 0, REFERRALS.c.recorded_at < _dt(d)), 1), else_=0)).label(f"a{n}")
+                         for n, d in enumerate(dates)])
+                .join(referred, referred.c.customer_id == REFERRALS.c.referred_id)
+                .group_by(REFERRALS.c.referrer_id).subquery("advocacy"))
+    stages = []
+    for n, d in enumerate(dates):
+        count = func.coalesce(purchases.c[f"n{n}"], 0)
+        stage = case(
+            (c.c.created_at >= _dt(d), None),
+            (func.coalesce(advocacy.c[f"a{n}"], 0) > 0, "advocate"),
+            (ACCOUNTS.c.enrolled_at < _dt(d), "member"),
+            (and_(count >= 2, func.coalesce(purchases.c[f"q{n}"], 0) >= loyal_quarters), "loyal"),
+            (count >= 2, "repeat"),
+            (count == 1, "first_time"),
+            else_="prospect",
+        )
+        stages.append(stage.label(f"stage{n}"))
+    stmt = (select(c.c.id.label("customer_id"), *stages)
+            .select_from(c.outerjoin(purchases, purchases.c.customer_id == c.c.id)
+                         .outerjoin(advocacy, advocacy.c.customer_id == c.c.id)
+                         .outerjoin(ACCOUNTS, ACCOUNTS.c.customer_id == c.c.id))
+            .where(c.c.forgotten_at.is_(None)))
+    return stmt if only is None else stmt.where(c.c.id == only)
+
+
+def ladder(session: Session, since: datetime, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS) -> LadderReport:
+    """Counts per stage at ``since`` and ``as_of`` and the moves between them, in one query."""
+    inner = stage_query([since, as_of], loyal_quarters).subquery("stages")
+    rows = session.execute(
+        select(inner.c.stage0, inner.c.stage1, func.count()).where(inner.c.stage1.is_not(None))
+        .group_by(inner.c.stage0, inner.c.stage1)
+    ).all()
+    start = dict.fromkeys(STAGES, 0)
+    end = dict.fromkeys(STAGES, 0)
+    moved_in = dict.fromkeys(STAGES, 0)
+    moved_out = dict.fromkeys(STAGES, 0)
+    transitions = []
+    new = moved = 0
+    for before, after, n in rows:
+        end[after] += n
+        if before is None:
+            new += n
+            transitions.append((None, after, n))
+            continue
+        start[before] += n
+        if before != after:
+            moved += n
+            moved_out[before] += n
+            moved_in[after] += n
+            transitions.append((before, after, n))
+    transitions.sort(key=lambda t: (-t[2], t[0] or "", t[1]))
+    stages = tuple(StageCount(s, start[s], end[s], moved_in[s], moved_out[s]) for s in STAGES)
+    return LadderReport(since, as_of, stages, tuple(transitions), moved, new)
+
+
+def stage_of(session: Session, customer_id: int, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS) -> str | None:
+    """One customer's stage at ``as_of`` (the profile card)."""
+    inner = stage_query([as_of], loyal_quarters, only=customer_id).subquery()
+    return session.scalar(select(inner.c.stage0))

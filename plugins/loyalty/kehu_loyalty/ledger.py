@@ -1,0 +1,185 @@
+"""The points ledger: lots, FIFO allocation, debits, balances and statements.
+
+The ledger is append-only. A positive entry is a lot; a negative one (redeem, expire,
+refund) carries allocations naming the lots it drew from, so a lot's remaining points are
+``points - sum(allocations)`` and the balance is ``sum(points)``; both always agree.
+"""
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kehu_core.errors import KehuError, NotFound
+from kehu_core.models import Customer
+from kehu_core.types import utcnow
+from kehu_loyalty.models import ACCOUNTS, ALLOCATIONS, LEDGER
+
+#: IN-lists are cut to this many values (SQLite and PostgreSQL both accept far more).
+CHUNK = 5000
+DEBIT_KINDS = ("redeem", "expire", "refund")
+
+
+@frozen
+class Lot:
+    """A positive entry with points left."""
+
+    id: int
+    customer_id: int
+    occurred_at: datetime
+    expires_at: datetime | None
+    remaining: int
+
+
+@frozen
+class Debit:
+    """A negative entry to write and the lots it draws from."""
+
+    entry: dict[str, Any]
+    allocations: tuple[tuple[int, int], ...]
+
+
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """``values`` cut into slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus whole months, the day clamped to the month's end (Jan 31 + 1 = Feb 28)."""
+    total = moment.month - 1 + months
+    year, month = moment.year + total // 12, total % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def entry_row(customer_id: int, kind: str, points: int, occurred_at: datetime, reason: str, key: str, *,
+              expires_at: datetime | None = None, rule: str | None = None, interaction_id: int | None = None,
+              reward_id: int | None = None, shortfall: int = 0, now: datetime | None = None) -> dict[str, Any]:
+    """A complete ledger row (every column, so rows can go in one executemany)."""
+    return {
+        "customer_id": customer_id, "kind": kind, "points": points, "occurred_at": occurred_at,
+        "expires_at": expires_at, "reason": reason[:200], "rule": rule, "interaction_id": interaction_id,
+        "reward_id": reward_id, "idempotency_key": key, "shortfall": shortfall, "created_at": now or utcnow(),
+    }
+
+
+def lock_accounts(session: Session, customer_ids: Iterable[int]) -> set[int]:
+    """Lock the accounts of these customers for the rest of the transaction; returns those found.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` in id order (no deadlock between two lockers).
+    SQLite: every kehu transaction already holds the write lock (``BEGIN IMMEDIATE``).
+    """
+    found: set[int] = set()
+    ids = sorted(set(customer_ids))
+    for part in chunks(ids):
+        stmt = (select(ACCOUNTS.c.customer_id).where(ACCOUNTS.c.customer_id.in_(part))
+                .order_by(ACCOUNTS.c.customer_id).with_for_update())
+        found.update(session.scalars(stmt))
+    return found
+
+
+def _allocated() -> Any:
+    return (select(func.coalesce(func.sum(ALLOCATIONS.c.points), 0))
+            .where(ALLOCATIONS.c.lot_id == LEDGER.c.id).scalar_subquery())
+
+
+def open_lots(session: Session, customer_ids: Sequence[int], *, expired_by: datetime | None = None,
+              valid_at: datetime | None = None) -> list[Lot]:
+    """Lots with points left, oldest expiry first.
+
+    ``expired_by``: only lots expiring at or before it; ``valid_at``: only lots still valid then.
+    """
+    remaining = (LEDGER.c.points - _allocated()).label("remaining")
+    lots: list[Lot] = []
+    for part in chunks(list(customer_ids)):
+        stmt = select(LEDGER.c.id, LEDGER.c.customer_id, LEDGER.c.occurred_at, LEDGER.c.expires_at, remaining).where(
+            LEDGER.c.customer_id.in_(part), LEDGER.c.points > 0)
+        if expired_by is not None:
+            stmt = stmt.where(LEDGER.c.expires_at <= expired_by)
+        if valid_at is not None:
+            stmt = stmt.where((LEDGER.c.expires_at > valid_at) | LEDGER.c.expires_at.is_(None))
+        stmt = stmt.order_by(LEDGER.c.customer_id, LEDGER.c.expires_at, LEDGER.c.id)
+        lots += [Lot(*row) for row in session.execute(stmt) if row.remaining > 0]
+    return lots
+
+
+def allocate(lots: Sequence[Lot], points: int) -> tuple[list[tuple[int, int]], int]:
+    """Take ``points`` from ``lots`` in the order given; returns (allocations, points not covered)."""
+    taken: list[tuple[int, int]] = []
+    left = points
+    for lot in lots:
+        if left <= 0:
+            break
+        take = min(lot.remaining, left)
+        taken.append((lot.id, take))
+        left -= take
+    return taken, left
+
+
+def write_debits(session: Session, debits: Sequence[Debit]) -> list[int]:
+    """Insert negative entries and their allocations; returns the new entry ids."""
+    if not debits:
+        return []
+    stmt = LEDGER.insert().returning(LEDGER.c.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(stmt, [d.entry for d in debits]))
+    links = [{"debit_id": eid, "lot_id": lot, "points": pts} for eid, d in zip(ids, debits) for lot, pts in d.allocations]
+    if links:
+        session.execute(ALLOCATIONS.insert(), links)
+    return ids
+
+
+def write_credits(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert positive entries (lots) in one executemany; returns how many."""
+    if rows:
+        session.execute(LEDGER.insert(), list(rows))
+    return len(rows)
+
+
+def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of these idempotency keys are already in the ledger."""
+    found: set[str] = set()
+    for part in chunks(sorted(set(keys))):
+        found.update(session.scalars(select(LEDGER.c.idempotency_key).where(LEDGER.c.idempotency_key.in_(part))))
+    return found
+
+
+def member(session: Session, code: str) -> tuple[Customer, Any]:
+    """The customer ``code`` and its account row; refuses a customer who is not a member."""
+    customer = session.scalar(select(Customer).where(Customer.code == code))
+    if customer is None:
+        raise NotFound(f"no customer with code {code!r}")
+    account = session.execute(select(ACCOUNTS).where(ACCOUNTS.c.customer_id == customer.id)).first()
+    if account is None:
+        raise KehuError(f"customer {code} is not a member of the points programme: kehu loyalty enroll {code}")
+    return customer, account
+
+
+def balance(session: Session, customer_id: int) -> int:
+    """The balance: the sum of the customer's ledger."""
+    return int(session.scalar(select(func.coalesce(func.sum(LEDGER.c.points), 0)).where(LEDGER.c.customer_id == customer_id)) or 0)
+
+
+def expiring_between(session: Session, customer_id: int, start: datetime, end: datetime) -> int:
+    """Points still in lots whose expiry falls in ``(start, end]``."""
+    return sum(lot.remaining for lot in open_lots(session, [customer_id], expired_by=end, valid_at=start))
+
+
+def statement(session: Session, customer_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+    """The customer's ledger, oldest first, with the running balance."""
+    rows = session.execute(
+        select(LEDGER.c.id, LEDGER.c.occurred_at, LEDGER.c.kind, LEDGER.c.points, LEDGER.c.reason, LEDGER.c.rule,
+               LEDGER.c.expires_at, LEDGER.c.interaction_id, LEDGER.c.reward_id, LEDGER.c.shortfall,
+               LEDGER.c.idempotency_key)
+        .where(LEDGER.c.customer_id == customer_id).order_by(LEDGER.c.occurred_at, LEDGER.c.id)
+    ).mappings().all()
+    running = 0
+    result = []
+    for row in rows:
+        running += row["points"]
+        result.append({**row, "balance": running})
+    return result[-limit:] if limit else result

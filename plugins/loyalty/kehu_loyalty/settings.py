@@ -1,0 +1,140 @@
+"""Programme settings: the earn rate, bonuses, expiry, tier multipliers and level review.
+
+Stored as text rows in ``loyalty_settings`` (loaded as default data at install, so a value
+the user changed survives upgrades) and read into one typed :class:`Settings` value.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kehu_core.errors import NotFound, Problem, ValidationError
+
+TIER_PREFIX = "tier_multiplier."
+
+
+def _decimal(low: Decimal) -> Callable[[str], Decimal]:
+    def parse(raw: str) -> Decimal:
+        try:
+            value = Decimal(raw.strip())
+        except InvalidOperation as exc:
+            raise ValueError("must be a number") from exc
+        if not value.is_finite() or value < low:
+            raise ValueError(f"must be a number >= {low}")
+        return value
+
+    return parse
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError as exc:
+            raise ValueError("must be a whole number") from exc
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+#: key -> (default, parser, help). Tier multipliers are ``tier_multiplier.<TIER>`` keys.
+KNOWN: dict[str, tuple[str, Callable[[str], Any], str]] = {
+    "points_per_yuan": ("1", _decimal(Decimal(0)), "points earned per 1 yuan spent (before multipliers)"),
+    "expiry_months": ("12", _integer(1, 120), "points expire this many months after they were earned"),
+    "first_purchase_bonus": ("100", _integer(0, 10**6), "bonus points on a member's first purchase"),
+    "birthday_multiplier": ("2", _decimal(Decimal(1)), "points on purchases in the birthday month are multiplied by this"),
+    "referral_bonus": ("200", _integer(0, 10**6), "bonus to the referrer when a referred customer first buys"),
+    "feedback_bonus": ("20", _integer(0, 10**6), "bonus for giving feedback, at most once a month"),
+    "level_window_months": ("12", _integer(1, 60), "member levels count points/spend over this many months"),
+    "level_grace_months": ("12", _integer(0, 60), "a level is kept at least this long before a downgrade"),
+    "expiring_soon_days": ("30", _integer(1, 366), "the profile card warns of points expiring within this many days"),
+}
+DEFAULT_TIER_MULTIPLIERS = {"VIP": "1.5", "major": "1.2", "A": "1.5", "B": "1.2"}
+
+
+@frozen
+class Settings:
+    """The programme's settings, parsed."""
+
+    points_per_yuan: Decimal
+    expiry_months: int
+    first_purchase_bonus: int
+    birthday_multiplier: Decimal
+    referral_bonus: int
+    feedback_bonus: int
+    level_window_months: int
+    level_grace_months: int
+    expiring_soon_days: int
+    tier_multipliers: Mapping[str, Decimal]
+
+
+def defaults() -> dict[str, str]:
+    """Every default setting as text, tier multipliers included."""
+    values = {key: default for key, (default, _, _) in KNOWN.items()}
+    values.update({TIER_PREFIX + tier: m for tier, m in DEFAULT_TIER_MULTIPLIERS.items()})
+    return values
+
+
+def parse_setting(key: str, raw: str) -> Any:
+    """Parse one setting's text, raising :class:`ValidationError` naming the key."""
+    if key.startswith(TIER_PREFIX) and len(key) > len(TIER_PREFIX):
+        parser: Callable[[str], Any] = _decimal(Decimal(0))
+    elif key in KNOWN:
+        parser = KNOWN[key][1]
+    else:
+        known = ", ".join([*KNOWN, TIER_PREFIX + "<TIER>"])
+        raise ValidationError([Problem(key, f"unknown setting; known: {known}")], headline="setting refused:")
+    try:
+        return parser(raw)
+    except ValueError as exc:
+        raise ValidationError([Problem(key, str(exc), value=raw)], headline="setting refused; nothing was changed:") from exc
+
+
+def load_settings(session: Session) -> Settings:
+    """Read the settings (defaults for any row missing)."""
+    from kehu_loyalty.models import SETTINGS
+
+    raw = defaults()
+    raw.update(dict(session.execute(select(SETTINGS.c.key, SETTINGS.c.value)).all()))
+    tiers = {k[len(TIER_PREFIX):]: parse_setting(k, v) for k, v in raw.items() if k.startswith(TIER_PREFIX)}
+    return Settings(**{k: parse_setting(k, raw[k]) for k in KNOWN}, tier_multipliers=tiers)
+
+
+def list_settings(session: Session) -> list[dict[str, str]]:
+    """Every setting: key, current value and what it means."""
+    from kehu_loyalty.models import SETTINGS
+
+    stored = dict(session.execute(select(SETTINGS.c.key, SETTINGS.c.value)).all())
+    merged = {**defaults(), **stored}
+    return [
+        {"key": k, "value": v, "help": KNOWN[k][2] if k in KNOWN else "points multiplier for customers of this tier"}
+        for k, v in sorted(merged.items())
+    ]
+
+
+def set_setting(session: Session, key: str, raw: str) -> dict[str, str]:
+    """Change one setting (validated); ``tier_multiplier.X`` adds a tier multiplier."""
+    from kehu_loyalty.models import SETTINGS
+
+    parse_setting(key, raw)
+    value = raw.strip()
+    updated = session.execute(SETTINGS.update().where(SETTINGS.c.key == key).values(value=value)).rowcount
+    if not updated:
+        session.execute(SETTINGS.insert().values(key=key, value=value))
+    return {"key": key, "value": value}
+
+
+def unset_tier_multiplier(session: Session, tier: str) -> None:
+    """Remove the multiplier of ``tier`` (its customers then earn at the base rate)."""
+    from kehu_loyalty.models import SETTINGS
+
+    key = TIER_PREFIX + tier
+    if not session.execute(SETTINGS.delete().where(SETTINGS.c.key == key)).rowcount:
+        raise NotFound(f"no multiplier for tier {tier!r}")
