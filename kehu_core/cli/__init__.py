@@ -28,6 +28,7 @@ CORE_COMMANDS = {
     "plugins": ("kehu_core.cli.plugins_cmd:plugins", "Plugins: available (pip-installed) and installed (in this database)."),
     "hooks": ("kehu_core.cli.plugins_cmd:hooks", "Every hook spec: signature, documentation, implementers."),
     "jobs": ("kehu_core.cli.plugins_cmd:jobs", "Scheduled jobs (like Odoo's ir.cron); run `kehu jobs run-due` from cron."),
+    "plugin": ("kehu_core.cli.scaffold_cmd:plugin", "Write your own plugin: `kehu plugin new NAME` scaffolds a pip-installable one."),
 }
 
 
