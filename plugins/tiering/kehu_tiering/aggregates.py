@@ -1,0 +1,86 @@
+"""Monthly purchase aggregates per customer (``tiering_monthly``), maintained on insert.
+
+One definition, :func:`bucket_select`, turns purchases into (customer, month) buckets. It is
+used three ways: to rebuild the table from every interaction (install, ``kehu tier
+rebuild``), to add a just-recorded batch (``kehu_interactions_recorded``, same transaction),
+and by the statistics query for the part of the as-of month up to the as-of date.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, case, delete, func, select
+from sqlalchemy.orm import Session
+
+from kehu_core.models import Interaction
+from kehu_tiering import sqlutil
+from kehu_tiering.models import monthly
+
+#: Interaction kinds whose amount is revenue.
+PURCHASE_KINDS = ("purchase",)
+BUCKET_COLUMNS = ("customer_id", "month", "revenue", "costed_revenue", "cost", "orders", "first_at", "last_at")
+_CHUNK = 1000
+
+
+def purchase_filter() -> list[Any]:
+    """The interactions that count as revenue: done purchases with an amount."""
+    i = Interaction
+    return [i.kind.in_(PURCHASE_KINDS), i.status == "done", i.amount.is_not(None)]
+
+
+def bucket_select(dialect: str, *where: Any, month: Any = None) -> Select[Any]:
+    """Purchases grouped by customer and month (``month`` fixes the month column instead)."""
+    i = Interaction
+    amount = sqlutil.cents(i.amount)
+    costed = i.cost.is_not(None)
+    month_col = sqlutil.month_index(i.occurred_at, dialect) if month is None else month
+    stmt = select(
+        i.customer_id.label("customer_id"),
+        month_col.label("month"),
+        func.sum(amount).label("revenue"),
+        func.coalesce(func.sum(case((costed, amount))), 0).label("costed_revenue"),
+        func.coalesce(func.sum(case((costed, sqlutil.cents(i.cost)))), 0).label("cost"),
+        func.count(case((i.amount > 0, 1))).label("orders"),  # a refund is not an order
+        func.min(i.occurred_at).label("first_at"),
+        func.max(i.occurred_at).label("last_at"),
+    ).where(*purchase_filter(), *where)
+    return stmt.group_by(i.customer_id) if month is not None else stmt.group_by(i.customer_id, month_col)
+
+
+def _upsert(session: Session, source: Select[Any]) -> None:
+    dialect = session.get_bind().dialect.name
+    stmt = sqlutil.insert(monthly, dialect).from_select(BUCKET_COLUMNS, source)
+    new = stmt.excluded
+    m = monthly.c
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[m.customer_id, m.month],
+        set_={
+            "revenue": m.revenue + new.revenue,
+            "costed_revenue": m.costed_revenue + new.costed_revenue,
+            "cost": m.cost + new.cost,
+            "orders": m.orders + new.orders,
+            "first_at": sqlutil.least(m.first_at, new.first_at, dialect),
+            "last_at": sqlutil.greatest(m.last_at, new.last_at, dialect),
+        },
+    )
+    session.execute(stmt)
+
+
+def add_batch(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Add just-written interactions to the monthly buckets; returns the purchases counted."""
+    ids = [r["id"] for r in rows if r.get("kind") in PURCHASE_KINDS and (r.get("status") or "done") == "done"
+           and r.get("amount") is not None]
+    dialect = session.get_bind().dialect.name
+    for begin in range(0, len(ids), _CHUNK):
+        chunk = ids[begin:begin + _CHUNK]
+        _upsert(session, bucket_select(dialect, Interaction.id.in_(chunk)))
+    return len(ids)
+
+
+def rebuild(session: Session) -> int:
+    """Recompute every bucket from the interactions (install, or after editing history by hand)."""
+    dialect = session.get_bind().dialect.name
+    session.execute(delete(monthly))
+    session.execute(monthly.insert().from_select(BUCKET_COLUMNS, bucket_select(dialect)))
+    return session.scalar(select(func.count()).select_from(monthly)) or 0

@@ -1,0 +1,70 @@
+"""The tiering plugin's tables (SQLAlchemy Core, on the plugin's own MetaData).
+
+* ``tiering_monthly``: per customer and calendar month, the purchase aggregates, kept up to
+  date in ``kehu_interactions_recorded`` (same transaction). Money is in integer cents so
+  that sums are exact and ties stay ties on every database.
+* ``tiering_runs``: one row per ``kehu tier run``, with the parameters (cut points, window,
+  measure, rules) that decided it.
+* ``tiering_assignments``: the history. One row per customer, classification and period of
+  validity; the current row has ``valid_to`` NULL. ``metrics`` is the snapshot of the numbers
+  that decided it.
+"""
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table
+
+from kehu_core.models import NAMING_CONVENTION, BigId, Customer
+from kehu_core.types import UTCDateTime
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+CUSTOMER_ID = Customer.__table__.c.id
+
+monthly = Table(
+    "tiering_monthly", metadata,
+    Column("customer_id", BigId, ForeignKey(CUSTOMER_ID, ondelete="CASCADE"), primary_key=True),
+    Column("month", Integer, primary_key=True),  # year * 12 + month - 1
+    Column("revenue", BigInteger, nullable=False),  # cents, purchases done
+    Column("costed_revenue", BigInteger, nullable=False),  # cents, purchases that carry a cost
+    Column("cost", BigInteger, nullable=False),  # cents
+    Column("orders", Integer, nullable=False),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+)
+
+runs = Table(
+    "tiering_runs", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("as_of", Date, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("customers", Integer, nullable=False, default=0),
+    Column("changed", Integer, nullable=False, default=0),
+)
+
+assignments = Table(
+    "tiering_assignments", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("customer_id", BigId, ForeignKey(CUSTOMER_ID, ondelete="CASCADE"), nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("tier", String(64), nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("metrics", JSON),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("run_id", BigId, ForeignKey("tiering_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("ended_run_id", BigId),
+    Index("ix_tiering_assignments_customer", "customer_id", "method", "valid_from"),
+)
+# At most one current assignment per customer and classification.
+Index(
+    "ix_tiering_assignments_current", assignments.c.customer_id, assignments.c.method, unique=True,
+    sqlite_where=assignments.c.valid_to.is_(None), postgresql_where=assignments.c.valid_to.is_(None),
+)
+Index(
+    "ix_tiering_assignments_tier", assignments.c.method, assignments.c.tier,
+    sqlite_where=assignments.c.valid_to.is_(None), postgresql_where=assignments.c.valid_to.is_(None),
+)
+Index("ix_tiering_assignments_run", assignments.c.run_id)
+

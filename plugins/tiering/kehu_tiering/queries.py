@@ -1,0 +1,189 @@
+"""Reading tiers back: current tier per customer, show, explain, history, and the run settings."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kehu_core.customers import get_customer
+from kehu_tiering.models import assignments, runs
+from kehu_tiering.settings import TierSettings
+from kehu_tiering.stats import MONEY_COLUMNS
+
+DEFAULT_PRIMARY = "pyramid"
+_CHUNK = 5000
+
+
+def latest_run(session: Session) -> dict[str, Any] | None:
+    """The newest run (id, as_of, settings, customers, changed ...), or None."""
+    row = session.execute(select(runs).order_by(runs.c.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
+def last_settings(session: Session) -> TierSettings | None:
+    """The settings of the newest run, or None before the first run."""
+    run = latest_run(session)
+    return TierSettings.from_json(run["settings"]) if run else None
+
+
+def primary_method(session: Session) -> str:
+    """The method whose tier is "the" tier (the newest run's ``primary``; default the pyramid)."""
+    run = latest_run(session)
+    return (run["settings"].get("primary") if run else None) or DEFAULT_PRIMARY
+
+
+def current_tiers(session: Session, customer_ids: Sequence[int], method: str | None = None) -> dict[int, str]:
+    """``{customer_id: tier}`` by ``method`` (default: the primary), for customers that have one."""
+    method = method or primary_method(session)
+    a = assignments.c
+    result: dict[int, str] = {}
+    ids = list(customer_ids)
+    for begin in range(0, len(ids), _CHUNK):
+        chunk = ids[begin:begin + _CHUNK]
+        result.update(session.execute(select(a.customer_id, a.tier).where(
+            a.valid_to.is_(None), a.method == method, a.customer_id.in_(chunk))).tuples())
+    return result
+
+
+def money(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """A metrics snapshot with money as Decimal yuan (two decimals), other numbers as they are."""
+    out: dict[str, Any] = {}
+    for key, value in (metrics or {}).items():
+        if key in MONEY_COLUMNS and value is not None:
+            value = Decimal(str(value)).quantize(Decimal("0.01"))
+        elif isinstance(value, float):
+            value = round(value, 4)
+        out[key] = value
+    return out
+
+
+@frozen
+class Assignment:
+    """One assignment: method, tier, the rule or method that decided it, the numbers, validity."""
+
+    method: str
+    tier: str
+    decided_by: str
+    metrics: dict[str, Any]
+    valid_from: date
+    valid_to: date | None
+    run_id: int
+
+
+@frozen
+class CustomerTiers:
+    """A customer's current tiers (one per method), flags, and the primary tier."""
+
+    code: str
+    name: str
+    primary: str
+    tier: str | None
+    tiers: dict[str, Assignment]
+    flags: tuple[Assignment, ...]
+
+
+def _rows(session: Session, customer_id: int, current_only: bool) -> list[Assignment]:
+    a = assignments.c
+    stmt = select(assignments).where(a.customer_id == customer_id)
+    if current_only:
+        stmt = stmt.where(a.valid_to.is_(None))
+    stmt = stmt.order_by(a.method, a.valid_from, a.id)
+    return [Assignment(method=r.method, tier=r.tier, decided_by=r.decided_by, metrics=money(r.metrics),
+                       valid_from=r.valid_from, valid_to=r.valid_to, run_id=r.run_id) for r in session.execute(stmt)]
+
+
+def show(session: Session, code: str) -> CustomerTiers:
+    """The current tiers of customer ``code``."""
+    customer = get_customer(session, code)
+    rows = _rows(session, customer.id, current_only=True)
+    tiers = {r.method: r for r in rows if not r.method.startswith("flag:")}
+    primary = primary_method(session)
+    return CustomerTiers(code=customer.code, name=customer.name, primary=primary,
+                         tier=tiers[primary].tier if primary in tiers else None, tiers=tiers,
+                         flags=tuple(r for r in rows if r.method.startswith("flag:")))
+
+
+def history(session: Session, code: str) -> list[Assignment]:
+    """Every assignment customer ``code`` ever had, by method and date."""
+    return _rows(session, get_customer(session, code).id, current_only=False)
+
+
+@frozen
+class Explanation:
+    """Why a customer has a tier: the deciding rule or method, its numbers and cut points."""
+
+    method: str
+    tier: str
+    decided_by: str
+    reason: str
+    metrics: dict[str, Any]
+    cut_points: dict[str, Any]
+    valid_from: date
+    run_as_of: date | None
+
+
+def explain(session: Session, app: Any, code: str) -> tuple[CustomerTiers, list[Explanation]]:
+    """For each current assignment: the rule or method, the numbers and the cut points that decided it."""
+    from kehu_tiering import rules as rules_mod
+
+    tiers = show(session, code)
+    run_settings = {r.id: r.settings for r in session.execute(select(runs.c.id, runs.c.settings))}
+    try:
+        known = {r.name: r for r in rules_mod.collect(app, ())}
+    except Exception:  # a broken rule plugin must not hide the explanation
+        known = {}
+    out = []
+    for a in [*tiers.tiers.values(), *tiers.flags]:
+        s = run_settings.get(a.run_id, {})
+        cuts = _cuts_text(a.method, s)
+        if a.decided_by in known:
+            rule = known[a.decided_by]
+            reason = f"rule {rule.name} ({rule.source}): {rule.description or rule.condition_text}"
+        elif a.decided_by == a.method:
+            reason = _method_reason(a.method, s)
+        else:
+            reason = f"rule {a.decided_by} (no longer defined)"
+        out.append(Explanation(method=a.method, tier=a.tier, decided_by=a.decided_by, reason=reason,
+                               metrics=a.metrics, cut_points=cuts, valid_from=a.valid_from,
+                               run_as_of=date.fromisoformat(s["as_of"]) if s.get("as_of") else None))
+    return tiers, out
+
+
+def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:
+    window = s.get("window")
+    base = {"measure": s.get("measure"), "window_months": window if window else "all"}
+    if method == "abc":
+        return {**base, "A_below_cum_share_pct": s.get("abc_cuts", [None])[0], "B_below_cum_share_pct": s.get("abc_cuts", [None, None])[1]}
+    if method == "pyramid":
+        cuts = s.get("pyramid_cuts", [None] * 3)
+        return {**base, "VIP_top_pct": cuts[0], "主要客户_top_pct": cuts[1], "普通客户_top_pct": cuts[2]}
+    if method == "rfm":
+        return {**base, "scores": "1 + floor(5 * customers strictly worse / N)"}
+    return base
+
+
+def _method_reason(method: str, s: dict[str, Any]) -> str:
+    if method == "abc":
+        a, b = s.get("abc_cuts", ["80", "95"])
+        return f"ABC: customers ahead hold cum_share_before; A below {a}%, B below {b}%, else C (measure <= 0 is C)"
+    if method == "pyramid":
+        c1, c2, c3 = s.get("pyramid_cuts", ["1", "5", "50"])
+        return (f"pyramid by rank: VIP if rank_pct < {c1}%, 主要客户 < {c2}%, 普通客户 < {c3}%, else 小客户 "
+                "(rank = customers with a strictly larger measure)")
+    if method == "rfm":
+        return "RFM quintile scores; the segment comes from R and F (and M for champions/cannot_lose)"
+    return method
+
+
+def tier_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Current customers per method and tier."""
+    a = assignments.c
+    counts: dict[str, dict[str, int]] = {}
+    for method, tier, n in session.execute(select(a.method, a.tier, func.count()).where(a.valid_to.is_(None)).group_by(a.method, a.tier)):
+        counts.setdefault(method, {})[tier] = n
+    return counts

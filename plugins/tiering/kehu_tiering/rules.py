@@ -1,0 +1,256 @@
+"""Rules: the built-in key-account and flag rules, rules from plugins, and rules from TOML files.
+
+A :class:`TierRule` either sets a flag (``key_account``, ``poor_quality``, ``upgrade_potential``
+or any name of your own) or overrides the tier one method gives. Its condition ``when`` is a
+SQLAlchemy expression over :data:`kehu_tiering.stats.STATS`, evaluated set-based during a
+run. ``predicate`` is the slow path: a Python callable given one customer's statistics
+(a mapping of every STATS column plus ``code``, ``tags`` and ``attributes``), called once per
+customer in Python; use it only for what SQL cannot say.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from attrs import field, frozen
+
+from kehu_core.errors import HookError, KehuError, Problem, ValidationError
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from kehu_core.app import Kehu
+
+BUILTIN = "builtin"
+FLAGS = ("key_account", "poor_quality", "upgrade_potential")
+FLAG_LABELS = {"key_account": "大客户 key account", "poor_quality": "劣质客户 poor quality",
+               "upgrade_potential": "upgrade potential (可升级小客户)"}
+#: What ``attributes["key_account_flags"]`` may list (the seed's judgement criteria for 大客户).
+KEY_ACCOUNT_FLAGS = {
+    "strategic": "有大订单且具有战略性意义的项目客户 (a strategic project)",
+    "influence": "对企业的生意或公司形象有重要影响 (important influence on business or image)",
+    "technology": "有较强的技术吸收和创新能力 (strong technical absorption and innovation)",
+    "market": "有较强的市场发展实力 (strong market development)",
+}
+_NAME = re.compile(r"^[\w.\-:]{1,100}$")
+
+
+def _tiers_of(method: str) -> tuple[str, ...]:
+    from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS
+    from kehu_tiering.stats import RFM_SEGMENTS
+
+    return {"abc": ABC_TIERS, "pyramid": PYRAMID_TIERS, "rfm": tuple(RFM_SEGMENTS)}.get(method, ())
+
+
+@frozen
+class TierRule:
+    """One rule: ``name``, a ``flag`` to set or a ``tier`` of ``method`` to impose, when ``when`` holds.
+
+    Attributes:
+        name: unique, e.g. ``acme.strategic``; recorded as the reason (``decided_by``).
+        when: a SQLAlchemy boolean expression over ``STATS`` columns (set-based; preferred).
+        flag: the flag this rule sets (exclusive with ``tier``).
+        tier: the tier this rule imposes on ``method`` (``VIP``, ``A``, ``champions`` ...).
+        method: which classification ``tier`` overrides: ``abc``, ``pyramid`` or ``rfm``.
+        priority: lower first; for a tier the first matching rule wins.
+        description: one line for ``kehu tier rules``.
+        predicate: the slow path, ``f(stats_row) -> bool`` per customer (exclusive with ``when``).
+        source: where the rule comes from (filled in: ``builtin``, the plugin, or the TOML file).
+    """
+
+    name: str
+    when: Any = None
+    flag: str | None = None
+    tier: str | None = None
+    method: str = "pyramid"
+    priority: int = 100
+    description: str = ""
+    predicate: Callable[[Mapping[str, Any]], bool] | None = field(default=None, eq=False)
+    source: str = BUILTIN
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"rule name {self.name!r}: 1-100 letters, digits, '.', '-', '_' or ':'")
+        if (self.flag is None) == (self.tier is None):
+            raise ValueError(f"rule {self.name}: give exactly one of flag= or tier=")
+        if (self.when is None) == (self.predicate is None):
+            raise ValueError(f"rule {self.name}: give exactly one of when= (SQL) or predicate= (Python)")
+        if self.flag is not None and not (isinstance(self.flag, str) and _NAME.match(self.flag)):
+            raise ValueError(f"rule {self.name}: bad flag name {self.flag!r}")
+        if self.tier is not None:
+            tiers = _tiers_of(self.method)
+            if not tiers:
+                raise ValueError(f"rule {self.name}: method must be abc, pyramid or rfm, not {self.method!r}")
+            if self.tier not in tiers:
+                raise ValueError(f"rule {self.name}: {self.tier!r} is not a {self.method} tier ({', '.join(tiers)})")
+        if not isinstance(self.priority, int) or isinstance(self.priority, bool):
+            raise ValueError(f"rule {self.name}: priority must be an integer")
+
+    @property
+    def target(self) -> str:
+        """The assignment method this rule decides: ``flag:<name>`` or the overridden method."""
+        return f"flag:{self.flag}" if self.flag else self.method
+
+    @property
+    def sets(self) -> str:
+        """What it sets, for people: ``flag key_account`` or ``pyramid = VIP``."""
+        return f"flag {self.flag}" if self.flag else f"{self.method} = {self.tier}"
+
+    @property
+    def condition_text(self) -> str:
+        """The condition as SQL text (``when``) or the predicate's name (slow path)."""
+        if self.predicate is not None:
+            return f"python: {getattr(self.predicate, '__qualname__', repr(self.predicate))} (slow path)"
+        from kehu_tiering.stats import STATS  # noqa: F401  (compiles against the placeholder table)
+
+        return str(self.when.compile(compile_kwargs={"literal_binds": True})).replace("\n", " ")
+
+
+def builtin_rules() -> list[TierRule]:
+    """The default rule set, from the seeds (see docs/tiering.md for the sources)."""
+    from kehu_tiering.stats import STATS as s, has_attribute
+
+    c = s.c
+    return [
+        TierRule(
+            name="key_account.large_continuous", flag="key_account", priority=100,
+            when=(c.abc == "A") & (c.tenure_months >= 12) & (c.recency_days <= 90),
+            description="大客户: large revenue (ABC class A) and a continuous relationship of 12 months or more "
+                        "(first purchase 12+ months ago, still buying in the last 90 days)",
+        ),
+        TierRule(
+            name="key_account.salesperson_flag", flag="key_account", priority=110,
+            when=has_attribute("key_account_flags"),
+            description="大客户: a salesperson recorded attributes.key_account_flags "
+                        "(strategic, influence, technology, market)",
+        ),
+        TierRule(
+            name="poor_quality.default", flag="poor_quality", priority=100,
+            when=(c.pyramid == "小客户") & ((c.overdue_payments >= 2) | (c.avg_days_late >= 30) | (c.complaints_window >= 3)),
+            description="劣质客户: a small customer with 2+ overdue payments, 30+ days late on average, "
+                        "or 3+ complaints in the window",
+        ),
+        TierRule(
+            name="upgrade_potential.default", flag="upgrade_potential", priority=100,
+            when=(c.pyramid == "小客户") & (c.orders_window >= 2) & (c.revenue_window > c.revenue_prev_window * 1.2)
+            & (c.overdue_payments == 0) & (c.complaints_window < 3),
+            description="small customer whose revenue grew 20%+ over the previous window, 2+ orders, "
+                        "paying on time and not complaining heavily",
+        ),
+    ]
+
+
+def ensure_hookspecs(pm: pluggy.PluginManager) -> None:
+    """Add the ``kehu_tier_rules`` spec unless it is there already."""
+    caller = getattr(pm.hook, "kehu_tier_rules", None)
+    if caller is None or caller.spec is None:
+        from kehu_tiering import hookspecs
+
+        pm.add_hookspecs(hookspecs)
+
+
+def plugin_rules(app: Kehu) -> list[TierRule]:
+    """Rules from the ``kehu_tier_rules`` hook of every installed plugin, tagged with their source."""
+    from attrs import evolve
+
+    ensure_hookspecs(app.plugins.pm)
+    caller = app.hook_caller("kehu_tier_rules")
+    found: list[TierRule] = []
+    for impl in reversed(caller.get_hookimpls()):  # registration order
+        name = app.plugins.pm.get_name(impl.plugin) or "unknown"
+        try:
+            rules = list(impl.function() or [])
+            for rule in rules:
+                if not isinstance(rule, TierRule):
+                    raise TypeError(f"kehu_tier_rules must return TierRule values, got {type(rule).__name__}")
+        except KehuError:
+            raise
+        except Exception as exc:
+            raise HookError(name, "kehu_tier_rules", exc) from exc
+        found += [evolve(rule, source=name) for rule in rules]
+    return found
+
+
+def load_toml(path: str | Path) -> tuple[list[TierRule], list[str]]:
+    """Parse a rules file: ``[[rule]]`` tables and an optional ``disable = [names]``.
+
+    Conditions are parsed by :mod:`kehu_tiering.expr` and never evaluated as code. Raises
+    :class:`ValidationError` listing every problem, with the rule's position and field.
+    """
+    import tomllib
+
+    from kehu_tiering.expr import ExpressionError, parse_condition
+
+    path = Path(path)
+    label = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise KehuError(f"rules file {label} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError([Problem(label, f"not valid TOML: {exc}")], headline="bad rules file; nothing was changed:") from None
+    problems: list[Problem] = []
+    unknown_top = set(data) - {"rule", "disable"}
+    if unknown_top:
+        problems.append(Problem(label, f"unknown key(s) {', '.join(sorted(unknown_top))}; expected [[rule]] and disable"))
+    disable = data.get("disable", [])
+    if not isinstance(disable, list) or not all(isinstance(d, str) for d in disable):
+        problems.append(Problem("disable", "a list of rule names", value=str(disable)))
+        disable = []
+    entries = data.get("rule", [])
+    if not isinstance(entries, list):
+        problems.append(Problem("rule", "use [[rule]] tables"))
+        entries = []
+    allowed = {"name", "when", "flag", "tier", "method", "priority", "description"}
+    rules = []
+    for n, entry in enumerate(entries, start=1):
+        extra = set(entry) - allowed
+        if extra:
+            problems.append(Problem("rule", f"unknown key(s) {', '.join(sorted(extra))}", row=n))
+            continue
+        try:
+            condition = parse_condition(entry.get("when", ""))
+        except ExpressionError as exc:
+            problems.append(Problem("when", str(exc), row=n, value=str(entry.get("when", ""))[:60]))
+            continue
+        try:
+            rules.append(TierRule(
+                name=entry.get("name", ""), when=condition, flag=entry.get("flag"), tier=entry.get("tier"),
+                method=entry.get("method", "pyramid"), priority=entry.get("priority", 100),
+                description=entry.get("description", entry.get("when", "")), source=label,
+            ))
+        except (ValueError, TypeError) as exc:
+            problems.append(Problem("rule", str(exc), row=n))
+    if problems:
+        raise ValidationError(problems, headline=f"bad rules file {label}; nothing was changed (row = the n-th [[rule]]):")
+    return rules, list(disable)
+
+
+def collect(app: Kehu | None, files: Iterable[str] = ()) -> list[TierRule]:
+    """Built-ins, plugins' rules, then the files' rules, minus disabled ones, in application order."""
+    rules = builtin_rules()
+    if app is not None:
+        rules += plugin_rules(app)
+    disabled: list[str] = []
+    for path in files:
+        more, off = load_toml(path)
+        rules += more
+        disabled += off
+    names = [r.name for r in rules]
+    unknown = [d for d in disabled if d not in names]
+    if unknown:
+        raise KehuError(f"cannot disable unknown rule(s): {', '.join(unknown)}")
+    rules = [r for r in rules if r.name not in disabled]
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.name in seen:
+            raise KehuError(f"rule name {rule.name!r} is used twice ({seen[rule.name]} and {rule.source})")
+        seen[rule.name] = rule.source
+    return order(rules)
+
+
+def order(rules: Sequence[TierRule]) -> list[TierRule]:
+    """Application order: priority (lower first), then name."""
+    return sorted(rules, key=lambda r: (r.priority, r.name))

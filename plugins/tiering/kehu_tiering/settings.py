@@ -1,0 +1,144 @@
+"""The parameters of a tiering run, with their defaults and sources, validated in one place.
+
+Cut points are percentages. Defaults:
+
+* ABC (二八法则, Pareto): A while the customers ahead hold less than 80% of the measure, B
+  below 95%, C the rest. Source: the seed 大客户管理 "企业80%的销售收入和利润来自仅占20%的重要客户".
+* Pyramid (客户金字塔): VIP = top 1% of customers by rank, major (主要客户) = down to 5%,
+  ordinary (普通客户) = down to 50%, small (小客户) = the bottom 50%. Source: the seed
+  客户分级管理 "小客户 ... 剩下的后50%的客户"; the top cuts 1% and 5% follow the textbook
+  pyramid 1% / 4% / 15% / 80% (use ``--pyramid-cuts 1,5,20`` for that one).
+* Window: 12 calendar months ending with the as-of month; measure: revenue.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from attrs import evolve, frozen
+
+from kehu_core.errors import Problem, ValidationError
+
+METHODS = ("abc", "pyramid", "rfm", "flags")
+TIER_METHODS = ("abc", "pyramid", "rfm")
+MEASURES = ("revenue", "margin")
+ABC_TIERS = ("A", "B", "C")
+PYRAMID_TIERS = ("VIP", "主要客户", "普通客户", "小客户")
+PYRAMID_ALIASES = {"vip": "VIP", "major": "主要客户", "ordinary": "普通客户", "small": "小客户"}
+DEFAULT_ABC_CUTS = (Decimal(80), Decimal(95))
+DEFAULT_PYRAMID_CUTS = (Decimal(1), Decimal(5), Decimal(50))
+TEXTBOOK_PYRAMID_CUTS = (Decimal(1), Decimal(5), Decimal(20))
+DEFAULT_WINDOW = 12
+
+
+@frozen
+class TierSettings:
+    """What a run computes: as of which date, over which window, by which measure and cuts.
+
+    ``window`` is a number of calendar months ending with the as-of month, or ``None`` for
+    all history. ``primary`` is the method whose tier is "the" tier of a customer (what
+    ``kehu_customer_tiers`` answers and ``customer list`` shows).
+    """
+
+    as_of: date
+    window: int | None = DEFAULT_WINDOW
+    measure: str = "revenue"
+    abc_cuts: tuple[Decimal, ...] = DEFAULT_ABC_CUTS
+    pyramid_cuts: tuple[Decimal, ...] = DEFAULT_PYRAMID_CUTS
+    primary: str = "pyramid"
+    methods: tuple[str, ...] = METHODS
+    rules_files: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for ``tiering_runs.settings``."""
+        return {
+            "as_of": self.as_of.isoformat(), "window": self.window, "measure": self.measure,
+            "abc_cuts": [str(c) for c in self.abc_cuts], "pyramid_cuts": [str(c) for c in self.pyramid_cuts],
+            "primary": self.primary, "methods": list(self.methods), "rules_files": list(self.rules_files),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], **overrides: Any) -> TierSettings:
+        """The settings stored with a run (``overrides`` replace some, e.g. ``as_of``)."""
+        values = {**data, **overrides}
+        return make_settings(**{k: values[k] for k in ("as_of", "window", "measure", "abc_cuts", "pyramid_cuts",
+                                                       "primary", "methods", "rules_files") if k in values})
+
+    def with_as_of(self, as_of: date) -> TierSettings:
+        """The same settings on another date."""
+        return evolve(self, as_of=as_of)
+
+
+def _cuts(value: Any, count: int, field: str, problems: list[Problem]) -> tuple[Decimal, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        cuts = tuple(Decimal(str(v).strip().rstrip("%")) for v in items)
+    except (InvalidOperation, ValueError):
+        problems.append(Problem(field, "cut points are percentages separated by commas, e.g. 80,95", value=str(value)))
+        return ()
+    if len(cuts) != count:
+        problems.append(Problem(field, f"needs exactly {count} cut points", value=str(value)))
+    elif any(not (Decimal(0) < c <= Decimal(100)) for c in cuts):
+        problems.append(Problem(field, "each cut point must be above 0 and at most 100", value=str(value)))
+    elif any(a >= b for a, b in zip(cuts, cuts[1:])):
+        problems.append(Problem(field, "cut points must increase strictly", value=str(value)))
+    elif any(c != c.quantize(Decimal("0.01")) for c in cuts):
+        problems.append(Problem(field, "cut points have at most two decimals", value=str(value)))
+    return cuts
+
+
+def parse_window(value: Any) -> int | None:
+    """``12`` -> 12, ``all`` -> None; raises ValidationError otherwise."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "all"):
+        return None
+    try:
+        months = int(str(value).strip())
+    except ValueError:
+        months = 0
+    if not 1 <= months <= 1200:
+        raise ValidationError([Problem("window", "a number of months from 1 to 1200, or 'all'", value=str(value))],
+                              headline="bad tiering settings:")
+    return months
+
+
+def parse_date(value: Any, field: str = "as_of") -> date:
+    """A date from ``YYYY-MM-DD`` (or a date); raises ValidationError naming ``field``."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationError([Problem(field, "not a date; use YYYY-MM-DD", value=str(value))],
+                              headline="bad tiering settings:") from None
+
+
+def make_settings(
+    as_of: Any, window: Any = DEFAULT_WINDOW, measure: str = "revenue", abc_cuts: Any = DEFAULT_ABC_CUTS,
+    pyramid_cuts: Any = DEFAULT_PYRAMID_CUTS, primary: str = "pyramid", methods: Sequence[str] | str = METHODS,
+    rules_files: Sequence[str] = (),
+) -> TierSettings:
+    """Validate raw values (strings from the CLI or JSON) into :class:`TierSettings`.
+
+    Raises :class:`~kehu_core.errors.ValidationError` listing every bad value.
+    """
+    problems: list[Problem] = []
+    day = parse_date(as_of)
+    months = parse_window(window)
+    if measure not in MEASURES:
+        problems.append(Problem("measure", f"one of {', '.join(MEASURES)}", value=str(measure)))
+    abc = _cuts(abc_cuts, 2, "abc_cuts", problems)
+    pyramid = _cuts(pyramid_cuts, 3, "pyramid_cuts", problems)
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        problems.append(Problem("method", f"unknown method; choose from {', '.join(METHODS)}", value=",".join(unknown) or "(none)"))
+    if primary not in TIER_METHODS:
+        problems.append(Problem("primary", f"one of {', '.join(TIER_METHODS)}", value=str(primary)))
+    if problems:
+        raise ValidationError(problems, headline="bad tiering settings:")
+    ordered = tuple(m for m in METHODS if m in methods)
+    return TierSettings(as_of=day, window=months, measure=measure, abc_cuts=abc, pyramid_cuts=pyramid,
+                        primary=primary, methods=ordered, rules_files=tuple(rules_files))

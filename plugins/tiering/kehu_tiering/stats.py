@@ -1,0 +1,240 @@
+"""The statistics relation: one row per customer, as of a date, over a window of months.
+
+This is the documented surface that methods and rules read. A rule's ``when`` is a
+SQLAlchemy expression over ``STATS.c.<column>``; during a run ``STATS`` is a temporary
+table holding every active customer's row, so a rule runs set-based in the database.
+
+Money columns are in yuan; ``measure_cents`` is the chosen measure in integer cents (what
+the rank-based methods sort and sum, exactly). See ``COLUMNS`` for every column.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    table,
+    union_all,
+)
+from sqlalchemy.sql import ColumnElement
+
+from kehu_core.models import Customer, CustomerTag, Interaction
+from kehu_core.types import UTCDateTime
+from kehu_tiering import sqlutil
+from kehu_tiering.aggregates import bucket_select
+from kehu_tiering.models import monthly
+from kehu_tiering.settings import TierSettings
+
+YUAN = Numeric(18, 2)
+
+#: Every column of the statistics relation: (name, type, meaning). The reference for rules.
+COLUMNS: tuple[tuple[str, Any, str], ...] = (
+    ("customer_id", BigInteger(), "the customer's id"),
+    ("revenue_window", YUAN, "revenue (done purchases, refunds netted) in the window, yuan"),
+    ("revenue_total", YUAN, "revenue up to the as-of date, all history, yuan"),
+    ("revenue_prev_window", YUAN, "revenue in the window just before the window (same length), yuan"),
+    ("margin_window", YUAN, "amount minus cost of the purchases in the window that carry a cost, yuan"),
+    ("margin_total", YUAN, "the same over all history, yuan"),
+    ("orders_window", Integer(), "purchases with a positive amount in the window"),
+    ("orders_total", Integer(), "the same over all history"),
+    ("avg_order_value", YUAN, "revenue_window / orders_window (NULL without orders)"),
+    ("first_purchase_at", UTCDateTime(), "first purchase up to the as-of date"),
+    ("last_purchase_at", UTCDateTime(), "last purchase up to the as-of date"),
+    ("recency_days", Integer(), "days from the last purchase to the as-of date (NULL: never bought)"),
+    ("tenure_months", Integer(), "calendar months from the first purchase's month to the as-of month"),
+    ("months_active", Integer(), "calendar months of the window with at least one purchase"),
+    ("overdue_payments", Integer(), "payments recorded in the window paid after their due day, or unpaid and past due at the as-of date"),
+    ("avg_days_late", Float(), "average days late of those overdue payments"),
+    ("avg_satisfaction", Float(), "average satisfaction score (1-5) of feedback and complaints in the window"),
+    ("complaints_window", Integer(), "complaints (interactions of kind complaint) in the window"),
+    ("measure", YUAN, "the run's measure (revenue_window or margin_window), yuan"),
+    ("measure_cents", BigInteger(), "the measure in integer cents: what ABC and the pyramid sort and sum"),
+    ("customers", Integer(), "how many customers the run ranks (N)"),
+    ("rank", Integer(), "customers with a strictly larger measure (ties share the best rank)"),
+    ("rank_pct", Float(), "rank / N: the customer's position from the top, 0 = best"),
+    ("cum_share_before", Float(), "share of the total measure held by customers with a strictly larger measure"),
+    ("abc", String(8), "ABC class: A, B or C"),
+    ("pyramid", String(16), "pyramid tier: VIP, 主要客户, 普通客户, 小客户"),
+    ("r_score", Integer(), "RFM recency score 1-5 (5 = most recent)"),
+    ("f_score", Integer(), "RFM frequency score 1-5 (orders_window)"),
+    ("m_score", Integer(), "RFM monetary score 1-5 (measure)"),
+    ("rfm", String(32), "RFM segment (champions, loyal, ..., lost, prospect)"),
+)
+COLUMN_NAMES = tuple(name for name, _, _ in COLUMNS)
+MONEY_COLUMNS = frozenset(name for name, typ, _ in COLUMNS if typ is YUAN)
+TABLE_NAME = "tiering_stats"
+
+#: The statistics relation as rules see it: ``STATS.c.revenue_window >= 1_000_000``.
+STATS = table(TABLE_NAME, *(column(name, typ) for name, typ, _ in COLUMNS))
+
+RFM_SEGMENTS = {
+    "champions": "冠军客户: bought recently, often and much",
+    "loyal": "忠诚客户: buys often",
+    "potential_loyalist": "潜力客户: recent, buying again",
+    "new": "新客户: recent first purchases",
+    "need_attention": "需关注客户: middling recency and frequency",
+    "about_to_sleep": "将休眠客户: fading, bought rarely",
+    "cannot_lose": "不能失去的客户: used to buy often and much, not lately",
+    "at_risk": "流失风险客户: used to buy often, not lately",
+    "hibernating": "休眠客户: long ago and rarely",
+    "lost": "已流失客户: lowest recency, rarely",
+    "prospect": "未购买: no purchase yet",
+}
+
+
+def temp_table(metadata: MetaData, dialect: str) -> Table:
+    """The run's temporary ``tiering_stats`` table (dropped on commit on PostgreSQL)."""
+    kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
+    return Table(TABLE_NAME, metadata, *(Column(name, typ) for name, typ, _ in COLUMNS), prefixes=["TEMPORARY"], **kwargs)
+
+
+def has_tag(tag: str) -> ColumnElement[bool]:
+    """True for customers carrying ``tag`` (a rule condition)."""
+    return exists().where(CustomerTag.customer_id == STATS.c.customer_id, CustomerTag.tag == tag)
+
+
+def attribute(key: str) -> ColumnElement[str]:
+    """The customer's ``attributes[key]`` as text (JSON text for lists), for rule conditions."""
+    return select(Customer.attributes[key].as_string()).where(Customer.id == STATS.c.customer_id).scalar_subquery()
+
+
+def has_attribute(key: str) -> ColumnElement[bool]:
+    """True when ``attributes[key]`` is set to something other than empty, ``[]`` or ``false``."""
+    value = attribute(key)
+    return and_(value.is_not(None), value.not_in(["", "[]", "false", "0", "null"]))
+
+
+def attribute_contains(key: str, word: str) -> ColumnElement[bool]:
+    """True when ``attributes[key]`` (a list or text) contains ``word``."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return attribute(key).like(f"%{escaped}%", escape="\\")
+
+
+def _bounds(settings: TierSettings) -> dict[str, Any]:
+    as_of = settings.as_of
+    asof_month = sqlutil.month_of(as_of)
+    end = datetime.combine(as_of + timedelta(days=1), time(), timezone.utc)
+    month_start = datetime(as_of.year, as_of.month, 1, tzinfo=timezone.utc)
+    start_month = asof_month - settings.window + 1 if settings.window else None
+    start = None
+    if start_month is not None:
+        start = datetime(start_month // 12, start_month % 12 + 1, 1, tzinfo=timezone.utc)
+    return {"asof_month": asof_month, "end": end, "month_start": month_start, "start_month": start_month, "start": start}
+
+
+def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
+    """Per customer: revenue, margin, orders, first/last purchase, from the monthly buckets."""
+    m = monthly.c
+    done_months = select(*(m[c] for c in ("customer_id", "month", "revenue", "costed_revenue", "cost", "orders",
+                                            "first_at", "last_at"))).where(m.month < b["asof_month"])
+    # The as-of month only up to the as-of date, straight from the interactions.
+    this_month = bucket_select(dialect, Interaction.occurred_at >= b["month_start"], Interaction.occurred_at < b["end"],
+                               month=literal(b["asof_month"], Integer))
+    u = union_all(done_months, this_month).subquery("buckets")
+    if b["start_month"] is None:
+        in_window: Any = literal(True)
+        in_prev: Any = literal(False)
+    else:
+        in_window = u.c.month >= b["start_month"]
+        in_prev = and_(u.c.month >= b["start_month"] - settings.window, u.c.month < b["start_month"])
+    margin = u.c.costed_revenue - u.c.cost
+
+    def window_sum(value: Any, cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, value), else_=0)), 0)
+
+    return select(
+        u.c.customer_id,
+        window_sum(u.c.revenue, in_window).label("revenue_w"),
+        func.sum(u.c.revenue).label("revenue_t"),
+        window_sum(u.c.revenue, in_prev).label("revenue_p"),
+        window_sum(margin, in_window).label("margin_w"),
+        func.sum(margin).label("margin_t"),
+        window_sum(u.c.orders, in_window).label("orders_w"),
+        func.sum(u.c.orders).label("orders_t"),
+        func.min(u.c.first_at).label("first_at"),
+        func.max(u.c.last_at).label("last_at"),
+        func.min(u.c.month).label("first_month"),
+        func.count(case((and_(in_window, u.c.orders > 0), 1))).label("months_active"),
+    ).group_by(u.c.customer_id).subquery("purchases")
+
+
+def _others(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
+    """Per customer: overdue payments, days late, satisfaction and complaints in the window."""
+    i = Interaction
+    end = b["end"]
+    asof_day = sqlutil.day_of(settings.as_of, dialect)
+    due, paid = sqlutil.day_number(i.due_at, dialect), sqlutil.day_number(i.paid_at, dialect)
+    paid_by_then = and_(i.paid_at.is_not(None), i.paid_at < end)
+    is_payment = and_(i.kind == "payment", i.due_at.is_not(None))
+    overdue = and_(is_payment, or_(and_(paid_by_then, paid > due), and_(~paid_by_then, due < asof_day)))
+    days_late = case((paid_by_then, paid - due), else_=literal(asof_day) - due)
+    where = [i.kind.in_(("payment", "complaint", "feedback")), i.status == "done", i.occurred_at < end]
+    if b["start"] is not None:
+        where.append(i.occurred_at >= b["start"])
+    return select(
+        i.customer_id,
+        func.count(case((overdue, 1))).label("overdue"),
+        func.avg(case((overdue, days_late))).label("days_late"),
+        func.avg(case((i.kind.in_(("feedback", "complaint")), i.satisfaction))).label("satisfaction"),
+        func.count(case((i.kind == "complaint", 1))).label("complaints"),
+    ).where(*where).group_by(i.customer_id).subquery("others")
+
+
+def base_select(dialect: str, settings: TierSettings) -> Select[Any]:
+    """Every active customer's statistics (the columns up to ``measure_cents``), one query."""
+    b = _bounds(settings)
+    p = _purchases(dialect, settings, b)
+    o = _others(dialect, settings, b)
+    measure_cents = func.coalesce(p.c.revenue_w if settings.measure == "revenue" else p.c.margin_w, 0)
+
+    def yuan(cents: Any) -> Any:
+        return cast(cents, YUAN) / 100
+
+    asof_day = sqlutil.day_of(settings.as_of, dialect)
+    return (
+        select(
+            Customer.id.label("customer_id"),
+            yuan(func.coalesce(p.c.revenue_w, 0)).label("revenue_window"),
+            yuan(func.coalesce(p.c.revenue_t, 0)).label("revenue_total"),
+            yuan(func.coalesce(p.c.revenue_p, 0)).label("revenue_prev_window"),
+            yuan(func.coalesce(p.c.margin_w, 0)).label("margin_window"),
+            yuan(func.coalesce(p.c.margin_t, 0)).label("margin_total"),
+            func.coalesce(p.c.orders_w, 0).label("orders_window"),
+            func.coalesce(p.c.orders_t, 0).label("orders_total"),
+            case((p.c.orders_w > 0, yuan(p.c.revenue_w) / p.c.orders_w), else_=null()).label("avg_order_value"),
+            p.c.first_at.label("first_purchase_at"),
+            p.c.last_at.label("last_purchase_at"),
+            (literal(asof_day) - sqlutil.day_number(p.c.last_at, dialect)).label("recency_days"),
+            (literal(b["asof_month"]) - p.c.first_month).label("tenure_months"),
+            func.coalesce(p.c.months_active, 0).label("months_active"),
+            func.coalesce(o.c.overdue, 0).label("overdue_payments"),
+            o.c.days_late.label("avg_days_late"),
+            o.c.satisfaction.label("avg_satisfaction"),
+            func.coalesce(o.c.complaints, 0).label("complaints_window"),
+            yuan(measure_cents).label("measure"),
+            measure_cents.label("measure_cents"),
+        )
+        .select_from(Customer)
+        .outerjoin(p, p.c.customer_id == Customer.id)
+        .outerjoin(o, o.c.customer_id == Customer.id)
+        .where(Customer.active.is_(True))
+    )
