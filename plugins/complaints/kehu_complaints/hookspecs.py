@@ -1,0 +1,26 @@
+"""Hook specs the complaints plugin offers to other plugins (added through ``kehu_add_hookspecs``)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kehu_core.hookspecs import hookspec
+
+if TYPE_CHECKING:
+    from kehu_complaints.workflow import Workflow
+
+
+@hookspec
+def kehu_complaint_workflow(workflow: Workflow) -> None:
+    """Change the complaint workflow: add or replace stages, transitions and guards.
+
+    Parameters:
+        workflow: the default :class:`~kehu_complaints.workflow.Workflow`, already holding the
+            seeds' stages. Call ``workflow.add_stage(Stage(...))``,
+            ``workflow.add_transition(source, target)``, ``workflow.remove_transition(...)``,
+            ``workflow.add_guard(Guard(name, description, check, targets=(...)))`` or
+            ``workflow.remove_guard(name)``. A guard's ``check(ctx)`` returns the reason it
+            refuses (shown to the user with the guard's name), or ``None``.
+
+    Returns: nothing. Called once each time a command builds the workflow; the result is
+    validated (unknown stage names are an error).
+    """

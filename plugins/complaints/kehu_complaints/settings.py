@@ -1,0 +1,90 @@
+"""The plugin's settings (business hours, time zone, approval threshold, auto-close) and its calendar."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kehu_core.errors import Problem, ValidationError
+
+from kehu_complaints.calendar import BusinessCalendar, parse_windows
+from kehu_complaints.models import CalendarDay, Setting
+
+#: Defaults, loaded as default data at install (a value you change is kept on upgrade).
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "timezone": "Asia/Shanghai",
+    # An 8-hour working day with a lunch break, the usual office day in China.
+    "business_hours": [["09:00", "12:00"], ["13:00", "18:00"]],
+    "chinese_holidays": True,
+    # Above this compensation (yuan) a supervisor approves the solution (主管批示).
+    "approval_threshold": "500.00",
+    # Resolved complaints with no follow-up close by themselves after this many days (0: never).
+    "auto_close_days": 7,
+}
+
+
+def _check(key: str, value: Any) -> Any:
+    """The clean value of setting ``key``, or a ValueError with the reason."""
+    if key == "timezone":
+        ZoneInfo(str(value))
+        return str(value)
+    if key == "business_hours":
+        if isinstance(value, str):
+            value = [part.split("-") for part in value.replace(" ", "").split(",") if part]
+        parse_windows(value)
+        return [[str(a), str(b)] for a, b in value]
+    if key == "chinese_holidays":
+        if isinstance(value, str):
+            value = value.strip().lower() in {"1", "true", "yes", "on"}
+        return bool(value)
+    if key == "approval_threshold":
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("not a number") from None
+        if amount < 0 or not amount.is_finite():
+            raise ValueError("must be a non-negative amount")
+        return str(amount.quantize(Decimal("0.01")))
+    if key == "auto_close_days":
+        days = int(value)
+        if not 0 <= days <= 3650:
+            raise ValueError("must be between 0 and 3650")
+        return days
+    raise ValueError(f"unknown setting; settings are: {', '.join(DEFAULT_SETTINGS)}")
+
+
+def load_settings(session: Session) -> dict[str, Any]:
+    """Every setting: the stored value, else the default."""
+    stored = {key: value for key, value in session.execute(select(Setting.key, Setting.value))}
+    return {**DEFAULT_SETTINGS, **{k: v for k, v in stored.items() if k in DEFAULT_SETTINGS}}
+
+
+def set_setting(session: Session, key: str, value: Any) -> Any:
+    """Change one setting after checking it; returns the stored value."""
+    try:
+        clean = _check(key, value)
+    except Exception as exc:
+        raise ValidationError([Problem(key, str(exc), value=str(value))], headline="setting refused; nothing was changed:") from None
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=clean))
+    else:
+        row.value = clean
+    session.flush()
+    return clean
+
+
+def calendar_of(session: Session, settings: Mapping[str, Any] | None = None) -> BusinessCalendar:
+    """The business calendar: settings' hours and zone, Chinese holidays, the company's exceptions."""
+    settings = settings or load_settings(session)
+    exceptions = {day: workday for day, workday in session.execute(select(CalendarDay.day, CalendarDay.workday))}
+    return BusinessCalendar(
+        zone=ZoneInfo(settings["timezone"]),
+        windows=parse_windows(settings["business_hours"]),
+        exceptions=exceptions,
+        chinese_holidays=bool(settings["chinese_holidays"]),
+    )

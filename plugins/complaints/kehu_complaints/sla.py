@@ -1,0 +1,258 @@
+"""SLA policies: which one applies, the due times it gives, and recomputing them when things change.
+
+Rules that avoid the bugs other help desks shipped:
+
+* The pause is kept as business seconds (only working-hour overlap counts), and added once to
+  the target; it is never added as wall-clock time (erpnext#49414) nor lost (frappe/helpdesk#1554).
+* Changing a policy, a complaint's tier or severity recomputes the due times of open
+  complaints from the clock's start **plus the pause accumulated so far** (glpi#15605), and a
+  breach mark whose new due time lies in the future is cleared (osTicket's stale overdue flag).
+* Reopening restarts the resolution clock from the reopen time.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from kehu_core.errors import KehuError, Problem, ValidationError
+
+from kehu_complaints.calendar import BusinessCalendar
+from kehu_complaints.models import COMPLAINTS, HISTORY, Complaint, SlaPolicy
+
+SEVERITIES = ("low", "medium", "high", "critical")
+KINDS = ("grievance", "complaint")
+DEFAULT_POLICY = "default"
+
+
+@frozen
+class Policy:
+    """An SLA policy as plain values."""
+
+    name: str
+    priority: int
+    severities: tuple[str, ...]
+    tiers: tuple[str, ...]
+    kinds: tuple[str, ...]
+    first_response_minutes: int
+    resolution_minutes: int
+    paused_stages: tuple[str, ...]
+    active: bool = True
+
+    @classmethod
+    def of(cls, row: SlaPolicy) -> Policy:
+        """From the ORM row."""
+        return cls(row.name, row.priority, tuple(row.severities or ()), tuple(row.tiers or ()), tuple(row.kinds or ()),
+                   row.first_response_minutes, row.resolution_minutes, tuple(row.paused_stages or ()), row.active)
+
+    def matches(self, severity: str, tier: str | None, kind: str) -> bool:
+        """True when every non-empty condition holds."""
+        return (
+            (not self.severities or severity in self.severities)
+            and (not self.tiers or (tier is not None and tier in self.tiers))
+            and (not self.kinds or kind in self.kinds)
+        )
+
+
+#: Used only if every policy was deactivated, so a complaint always gets due times.
+FALLBACK = Policy("builtin", 1_000_000, (), (), (), 480, 2400, ("awaiting_customer",))
+
+#: Default policies (business minutes; an 8-hour working day). The seeds' rule: call back at once (立刻回电).
+DEFAULT_POLICIES: tuple[dict[str, Any], ...] = (
+    dict(name="critical", priority=10, severities=["critical"], tiers=[], kinds=[],
+         first_response_minutes=60, resolution_minutes=480, paused_stages=["awaiting_customer"], active=True),
+    dict(name="key-account", priority=20, severities=[], tiers=["VIP", "A", "key_account"], kinds=[],
+         first_response_minutes=120, resolution_minutes=960, paused_stages=["awaiting_customer"], active=True),
+    dict(name="high", priority=30, severities=["high"], tiers=[], kinds=[],
+         first_response_minutes=240, resolution_minutes=1440, paused_stages=["awaiting_customer"], active=True),
+    dict(name=DEFAULT_POLICY, priority=1000, severities=[], tiers=[], kinds=[],
+         first_response_minutes=480, resolution_minutes=2400, paused_stages=["awaiting_customer"], active=True),
+)
+
+
+def load_policies(session: Session) -> list[Policy]:
+    """Active policies in the order they are tried (priority, then name)."""
+    rows = session.scalars(select(SlaPolicy).where(SlaPolicy.active.is_(True)).order_by(SlaPolicy.priority, SlaPolicy.name))
+    return [Policy.of(r) for r in rows]
+
+
+def match_policy(policies: Sequence[Policy], severity: str, tier: str | None, kind: str) -> Policy:
+    """The first policy that matches, else the fallback."""
+    for policy in policies:
+        if policy.matches(severity, tier, kind):
+            return policy
+    return FALLBACK
+
+
+def due_times(calendar: BusinessCalendar, policy: Policy, opened_at: datetime, clock_started_at: datetime,
+              paused_seconds: int) -> tuple[datetime, datetime]:
+    """First-response and resolution due times: start + target + accumulated pause, in business time."""
+    first = calendar.add(opened_at, policy.first_response_minutes * 60 + paused_seconds)
+    resolution = calendar.add(clock_started_at, policy.resolution_minutes * 60 + paused_seconds)
+    return first, resolution
+
+
+def tiers_of(app: Any, session: Session, customer_ids: Sequence[int]) -> Mapping[int, str]:
+    """Customer tiers through ``kehu_customer_tiers`` (empty when no plugin classifies customers)."""
+    if app is None or not customer_ids:
+        return {}
+    return app.hook.kehu_customer_tiers(session=session, customer_ids=list(customer_ids)) or {}
+
+
+def recompute_open(app: Any, session: Session, calendar: BusinessCalendar, now: datetime, *,
+                   customer_ids: Sequence[int] | None = None, reason: str = "SLA policy changed",
+                   actor: str = "system", tiers: Mapping[int, str] | None = None) -> int:
+    """Re-match the policy and recompute due times of open complaints (optionally of some customers).
+
+    Keeps the accumulated pause; closes or opens a pause when the new policy pauses a
+    different set of stages; clears breach marks whose new due time is in the future. Writes
+    one history entry per complaint whose policy or due times changed. Returns how many.
+    ``tiers`` overrides the tier lookup (a tier-change event already carries the new tiers).
+    """
+    c = COMPLAINTS.c
+    stmt = select(c.id, c.customer_id, c.kind, c.severity, c.status, c.opened_at, c.clock_started_at,
+                  c.paused_since, c.paused_seconds, c.sla_policy, c.tier, c.first_response_at,
+                  c.first_response_due_at, c.resolution_due_at, c.first_response_breached_at,
+                  c.resolution_breached_at).where(c.closed_at.is_(None), c.resolved_at.is_(None))
+    if customer_ids is not None:
+        stmt = stmt.where(c.customer_id.in_(list(customer_ids)))
+    rows = session.execute(stmt).mappings().all()
+    if not rows:
+        return 0
+    policies = load_policies(session)
+    if tiers is None:
+        tiers = tiers_of(app, session, sorted({r["customer_id"] for r in rows}))
+    updates, notes = [], []
+    for r in rows:
+        tier = tiers.get(r["customer_id"])
+        policy = match_policy(policies, r["severity"], tier, r["kind"])
+        paused_since, paused_seconds = r["paused_since"], r["paused_seconds"]
+        should_pause = r["status"] in policy.paused_stages
+        if paused_since is not None and not should_pause:
+            paused_seconds += calendar.business_seconds(paused_since, now)
+            paused_since = None
+        elif paused_since is None and should_pause:
+            paused_since = now
+        first, resolution = due_times(calendar, policy, r["opened_at"], r["clock_started_at"], paused_seconds)
+        fr_breach = r["first_response_breached_at"]
+        if fr_breach is not None and r["first_response_at"] is None and first > now:
+            fr_breach = None
+        res_breach = r["resolution_breached_at"]
+        if res_breach is not None and resolution > now:
+            res_breach = None
+        new = dict(sla_policy=policy.name, tier=tier, paused_since=paused_since, paused_seconds=paused_seconds,
+                   first_response_due_at=first, resolution_due_at=resolution,
+                   first_response_breached_at=fr_breach, resolution_breached_at=res_breach)
+        if any(new[k] != r[k] for k in new):
+            updates.append({"b_id": r["id"], **{f"v_{k}": v for k, v in new.items()}})
+            notes.append({"complaint_id": r["id"], "at": now, "actor": actor, "action": "sla", "from_status": r["status"],
+                          "to_status": r["status"],
+                          "note": f"{reason}: policy {policy.name}, first response due {first.isoformat()}, "
+                                  f"resolution due {resolution.isoformat()}"})
+    if updates:
+        session.execute(
+            update(COMPLAINTS).where(c.id == bindparam("b_id")).values(
+                {k[2:]: bindparam(k) for k in updates[0] if k != "b_id"}),
+            updates,
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(HISTORY.insert(), notes)
+        session.expire_all()
+    return len(updates)
+
+
+POLICY_FIELDS = ("priority", "severities", "tiers", "kinds", "first_response_minutes", "resolution_minutes",
+                 "paused_stages", "active")
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def clean_policy(values: Mapping[str, Any], stages: Sequence[str]) -> tuple[dict[str, Any], list[Problem]]:
+    """Parse policy fields; a problem per bad field (unknown severity, kind, stage; bad minutes)."""
+    clean: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key, value in values.items():
+        if key not in POLICY_FIELDS:
+            problems.append(Problem(key, "unknown policy field"))
+            continue
+        if key in ("severities", "tiers", "kinds", "paused_stages"):
+            items = _list(value)
+            allowed = {"severities": SEVERITIES, "kinds": KINDS, "paused_stages": tuple(stages)}.get(key)
+            bad = [i for i in items if allowed is not None and i not in allowed]
+            if bad:
+                problems.append(Problem(key, f"must be among {', '.join(allowed or ())}", value=",".join(bad)))
+            clean[key] = items
+        elif key in ("priority", "first_response_minutes", "resolution_minutes"):
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                problems.append(Problem(key, "not a whole number", value=str(value)))
+                continue
+            low = 0 if key == "priority" else 1
+            if not low <= number <= 10_000_000:
+                problems.append(Problem(key, f"must be between {low} and 10000000", value=str(value)))
+            clean[key] = number
+        else:
+            clean[key] = bool(value) if not isinstance(value, str) else value.strip().lower() in {"1", "true", "yes", "on"}
+    return clean, problems
+
+
+def save_policy(session: Session, name: str, values: Mapping[str, Any], stages: Sequence[str]) -> Policy:
+    """Create or change a policy (the caller then recomputes open complaints)."""
+    clean, problems = clean_policy(values, stages)
+    if not name.strip() or len(name) > 100:
+        problems.append(Problem("name", "1 to 100 characters", value=name))
+    row = session.scalar(select(SlaPolicy).where(SlaPolicy.name == name))
+    if row is None:
+        for key in ("first_response_minutes", "resolution_minutes"):
+            if key not in clean:
+                problems.append(Problem(key, "required for a new policy"))
+    if row is not None and name == DEFAULT_POLICY:
+        for key in ("severities", "tiers", "kinds"):
+            if clean.get(key):
+                problems.append(Problem(key, "the default policy matches every complaint; give it no conditions"))
+        if clean.get("active") is False:
+            problems.append(Problem("active", "the default policy cannot be deactivated"))
+    if problems:
+        raise ValidationError(problems, headline=f"policy {name!r} refused; nothing was changed:")
+    if row is None:
+        row = SlaPolicy(name=name, priority=clean.pop("priority", 100), severities=[], tiers=[], kinds=[],
+                        paused_stages=["awaiting_customer"], active=True,
+                        first_response_minutes=clean["first_response_minutes"],
+                        resolution_minutes=clean["resolution_minutes"])
+        session.add(row)
+    for key, value in clean.items():
+        setattr(row, key, value)
+    session.flush()
+    return Policy.of(row)
+
+
+def delete_policy(session: Session, name: str) -> None:
+    """Remove a policy; the default one stays."""
+    if name == DEFAULT_POLICY:
+        raise KehuError("the default policy cannot be deleted (change its targets instead)")
+    row = session.scalar(select(SlaPolicy).where(SlaPolicy.name == name))
+    if row is None:
+        raise KehuError(f"no SLA policy named {name!r}")
+    session.delete(row)
+    session.flush()
+
+
+def policy_names_in_use(session: Session) -> dict[str, int]:
+    """How many open complaints each policy governs."""
+    from sqlalchemy import func
+
+    c = Complaint
+    rows = session.execute(select(c.sla_policy, func.count()).where(c.closed_at.is_(None), c.resolved_at.is_(None))
+                           .group_by(c.sla_policy))
+    return {name or "-": count for name, count in rows}
