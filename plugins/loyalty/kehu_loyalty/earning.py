@@ -224,7 +224,7 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         taken = points - left
         note = f"refund of {reason}" + (f"; {left} point(s) already spent or expired, not taken back" if left else "")
         debits.append(Debit(entry_row(cid, "refund", -taken, row["occurred_at"], note, key, interaction_id=row["id"],
-                                      shortfall=left, now=now), tuple(allocations)))
+                                      rule="+".join(r.name for r in matched), shortfall=left, now=now), tuple(allocations)))
         taken_total += taken
         short_total += left
     write_debits(session, debits)

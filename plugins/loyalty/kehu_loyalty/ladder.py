@@ -12,8 +12,9 @@ Stages, from the bottom (a customer is on the highest rung they meet at the date
 * ``member``      成员: enrolled in the points programme before the date;
 * ``advocate``    拥护者: referred at least one customer who bought before the date.
 
-A purchase is a done interaction of kind ``purchase`` with a positive amount. Customers
-created after the date, or forgotten, are not counted. Both dates of a period are computed
+A purchase is a done interaction of kind ``purchase`` with a positive amount. Forgotten
+customers are not counted, nor customers created after the date who had not bought before it
+(imported customers with older purchases count from their first purchase). Both dates of a period are computed
 in one pass over the interactions, so movements between stages come from the same query.
 """
 from __future__ import annotations
@@ -97,7 +98,7 @@ def stage_query(dates: Sequence[datetime], loyal_quarters: int = DEFAULT_LOYAL_Q
     for n, d in enumerate(dates):
         count = func.coalesce(purchases.c[f"n{n}"], 0)
         stage = case(
-            (c.c.created_at >= _dt(d), None),
+            (and_(c.c.created_at >= _dt(d), count == 0), None),  # not on file yet, and no purchase before
             (func.coalesce(advocacy.c[f"a{n}"], 0) > 0, "advocate"),
             (ACCOUNTS.c.enrolled_at < _dt(d), "member"),
             (and_(count >= 2, func.coalesce(purchases.c[f"q{n}"], 0) >= loyal_quarters), "loyal"),

@@ -1,0 +1,77 @@
+"""Helpers for the loyalty tests: customers, members and interactions in one call."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+_codes = itertools.count(1)
+
+
+class Shop:
+    """A loyalty-installed test database with shortcuts."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    def customer(self, code: str | None = None, *, member: bool = True, since: str = "2020-01-01", **fields: Any) -> str:
+        from kehu_core.customers import add_customer
+        from kehu_loyalty.accounts import enroll
+        from kehu_core.validation import timestamp as parse
+
+        code = code or f"T{next(_codes):05d}"
+        with self.app.session() as s:
+            add_customer(self.app, s, {"code": code, "name": fields.pop("name", f"客户{code}"), **fields})
+            if member:
+                enroll(self.app, s, [code], since=parse(since), now=parse(since))
+        return code
+
+    def log(self, code: str, kind: str = "purchase", at: str = "2024-03-10T12:00:00+08:00", **fields: Any) -> int:
+        """Log an interaction; ``at`` may be ``-N`` for N days ago."""
+        from kehu_core.interactions import log_interaction
+
+        if at.startswith("-"):
+            from datetime import timedelta
+
+            at = (datetime.now(timezone.utc) - timedelta(days=int(at[1:]))).isoformat()
+        values = {"customer_code": code, "kind": kind, "occurred_at": at, **{k: str(v) for k, v in fields.items()}}
+        with self.app.session() as s:
+            return log_interaction(self.app, s, values).id
+
+    def balance(self, code: str) -> int:
+        from kehu_loyalty.ledger import balance, member
+
+        with self.app.session() as s:
+            customer, _ = member(s, code)
+            return balance(s, customer.id)
+
+    def ledger(self, code: str) -> list[dict[str, Any]]:
+        from kehu_loyalty.ledger import member, statement
+
+        with self.app.session() as s:
+            customer, _ = member(s, code)
+            return statement(s, customer.id)
+
+    def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with self.app.session() as s:
+            return func(s, *args, **kwargs)
+
+
+@pytest.fixture
+def shop(kehu_app: Any, kehu_install: Any) -> Shop:
+    """A database with the loyalty plugin installed."""
+    kehu_install("loyalty")
+    return Shop(kehu_app)
+
+
+def utc(text: str) -> datetime:
+    """An aware datetime from ISO text (UTC when no offset is given)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+D = Decimal

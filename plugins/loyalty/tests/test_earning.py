@@ -1,0 +1,144 @@
+"""Automatic earning: rates, rounding, bonuses, tier multipliers, idempotent replays, plugin rules."""
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from kehu_core import hookimpl
+from kehu_core.validation import timestamp
+
+
+def kinds_points(shop, code):
+    return [(e["kind"], e["rule"], e["points"]) for e in shop.ledger(code)]
+
+
+def test_purchase_earns_floor_of_amount(shop):
+    code = shop.customer()
+    shop.log(code, amount="99.99")
+    shop.log(code, amount="0.50", at="2024-03-11")
+    # floor per purchase: 99.99 -> 99, 0.50 -> 0 (no entry for zero points); first purchase bonus 100
+    assert kinds_points(shop, code) == [("earn", "base", 99), ("bonus", "first_purchase", 100)]
+    assert shop.balance(code) == 199
+
+
+def test_non_members_planned_and_pre_enrolment_purchases_earn_nothing(shop):
+    outsider = shop.customer(member=False)
+    shop.log(outsider, amount="500")
+    late = shop.customer(since="2024-06-01")
+    shop.log(late, amount="500", at="2024-05-31")
+    shop.log(late, amount="500", at="2024-07-01", status="planned")
+    assert shop.ledger(late) == []
+    from kehu_loyalty.models import LEDGER
+    from sqlalchemy import func, select
+
+    assert shop.run(lambda s: s.scalar(select(func.count()).select_from(LEDGER))) == 0
+
+
+def test_first_purchase_bonus_once_and_birthday_month_doubles(shop):
+    code = shop.customer(birthday="1990-05-20")
+    shop.log(code, amount="100", at="2024-04-30T12:00:00+08:00")
+    shop.log(code, amount="100", at="2024-05-02T12:00:00+08:00")
+    entries = kinds_points(shop, code)
+    assert entries == [("earn", "base", 100), ("bonus", "first_purchase", 100), ("earn", "base+birthday", 200)]
+
+
+def test_referral_bonus_goes_to_enrolled_referrer_once(shop, kehu_cli):
+    referrer = shop.customer()
+    friend = shop.customer(member=False)
+    assert kehu_cli("loyalty", "refer", referrer, friend).exit_code == 0
+    again = kehu_cli("loyalty", "refer", referrer, friend)
+    assert again.exit_code == 1 and "already referred" in again.output
+    selfref = kehu_cli("loyalty", "refer", friend, friend)
+    assert selfref.exit_code == 1 and "cannot refer themselves" in selfref.output
+    shop.log(friend, amount="50")
+    shop.log(friend, amount="70", at="2024-04-01")
+    assert kinds_points(shop, referrer) == [("bonus", "referral", 200)]
+
+
+def test_feedback_bonus_once_per_month(shop):
+    code = shop.customer()
+    shop.log(code, "feedback", satisfaction=5, at="2024-03-01")
+    shop.log(code, "feedback", satisfaction=4, at="2024-03-20")
+    shop.log(code, "feedback", satisfaction=4, at="2024-04-02")
+    assert kinds_points(shop, code) == [("bonus", "feedback", 20), ("bonus", "feedback", 20)]
+
+
+def test_import_replay_never_earns_twice(shop, kehu_app):
+    from kehu_core.importing import import_interactions
+
+    from datetime import date, timedelta
+
+    code = shop.customer()
+    day1, day2 = date.today() - timedelta(days=3), date.today() - timedelta(days=2)
+    csv = ("external_ref,customer_code,kind,occurred_at,amount\n"
+           f"R1,{code},purchase,{day1},120.75\nR2,{code},purchase,{day2},-20.00\n").encode()
+    for _ in range(2):
+        with kehu_app.session() as s:
+            import_interactions(kehu_app, s, io.BytesIO(csv))
+    assert kinds_points(shop, code) == [("earn", "base", 120), ("bonus", "first_purchase", 100), ("refund", "base", -20)]
+
+
+class FakeTiers:
+    @hookimpl
+    def kehu_customer_tiers(self, session, customer_ids):
+        return {cid: "VIP" for cid in customer_ids}
+
+
+def test_tier_multiplier_through_the_core_hook(shop, kehu_register_plugin):
+    code = shop.customer()
+    kehu_register_plugin(FakeTiers(), "faketiers")
+    shop.log(code, amount="100.99")
+    [earn, _bonus] = shop.ledger(code)
+    assert earn["points"] == 151  # floor(100.99 × 1 × 1.5) = floor(151.485)
+    assert "tier VIP" in earn["reason"]
+
+
+class PromoRules:
+    @hookimpl
+    def kehu_loyalty_earn_rules(self):
+        from kehu_loyalty.rules import EarnRule
+
+        return [EarnRule("coffee_week", points_per_yuan=Decimal("0.5"), categories=("咖啡",),
+                         description="half a point extra per yuan on coffee")]
+
+
+def test_plugins_add_declarative_rules_through_the_hook(shop, kehu_register_plugin, kehu_cli):
+    code = shop.customer()
+    kehu_register_plugin(PromoRules(), "promo")
+    shop.log(code, amount="10", category="咖啡")
+    shop.log(code, amount="10", category="茶", at="2024-03-12")
+    earns = [(e["rule"], e["points"]) for e in shop.ledger(code) if e["kind"] == "earn"]
+    assert earns == [("base+coffee_week", 15), ("base", 10)]
+    listed = kehu_cli("loyalty", "rules", "--json").json
+    assert "coffee_week" in [r["name"] for r in listed]
+
+
+def test_bad_rules_are_refused():
+    import pytest
+
+    from kehu_loyalty.rules import EarnRule
+
+    with pytest.raises(ValueError, match="either points_per_yuan or fixed_points"):
+        EarnRule("both", points_per_yuan=Decimal(1), fixed_points=5)
+    with pytest.raises(ValueError, match="fixed bonuses only"):
+        EarnRule("odd", points_per_yuan=Decimal(1), once_per="month")
+
+
+def test_enroll_since_backfills_idempotently(shop, kehu_cli):
+    code = shop.customer(member=False)
+    shop.log(code, amount="300", at="2024-01-05")
+    shop.log(code, amount="200", at="2023-01-05")
+    result = kehu_cli("loyalty", "enroll", code, "--since", "2024-01-01", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.json["backfilled_points"] == 400  # 300 + first purchase bonus; 2023 is before --since
+    again = kehu_cli("loyalty", "enroll", code, "--since", "2020-01-01", "--json").json
+    assert again["already"] == [code] and again["backfilled_points"] == 0
+    bad = kehu_cli("loyalty", "enroll", "NOPE", code)
+    assert bad.exit_code == 1 and "NOPE" in bad.output and "no customer" in bad.output
+
+
+def test_expiry_dates_follow_months(shop):
+    code = shop.customer()
+    shop.log(code, amount="10", at="2024-01-31T10:00:00+00:00")
+    [earn, _] = shop.ledger(code)
+    assert earn["expires_at"] == timestamp("2025-01-31T10:00:00+00:00")
