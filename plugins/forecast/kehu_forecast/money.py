@@ -37,8 +37,8 @@ def allocate_cents(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
     order = np.argsort(-(exact - base), axis=0, kind="stable")
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(n)[:, None].repeat(order.shape[1], axis=1), axis=0)
-    # ``left`` may be negative when weights are negative (refunds); take cents back then.
-    base += np.where(left >= 0, rank < left, -(rank >= n + left)).astype(np.int64)
+    # Flooring takes less than one cent from each row, so 0 <= left < n.
+    base += (rank < left[None, :]).astype(np.int64)
     return base
 
 

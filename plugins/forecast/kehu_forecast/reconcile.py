@@ -1,0 +1,135 @@
+"""Reconciliation: one plan from the bottom-up run (and the top-down run, if any) that adds up.
+
+Methods:
+
+* ``bottom-up``: the customers' forecasts, summed up.
+* ``top-down``: the company total (the top-down run's, else the company series' own forecast)
+  split to customers by proportions (``average_proportions``, ``proportion_averages``, or
+  ``forecast_proportions`` = the bottom-up shares).
+* ``middle-out``: forecasts at the region or salesperson level (the region figures of a
+  top-down run by region where there is one), summed up above and split down below.
+* ``mint-ols`` / ``mint-wls``: MinTrace optimal combination (Wickramasuriya, Athanasopoulos
+  & Hyndman 2019) of the forecasts at every level, with hierarchicalforecast's sparse
+  implementation; identity (ols) or structural (wls_struct) weights. Upper-level inputs are
+  each node's own forecast, and the top-down figures where a top-down run gives them, so
+  MinT balances 由上而下 against 由下而上 rather than picking one.
+
+Whatever the method, the customer values are rounded to cents so that they sum to the
+rounded reconciled company total, and every node is the exact sum of its customers.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kehu_forecast import hierarchy as H
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sqlalchemy.orm import Session
+
+    from kehu_forecast.plan import Plan
+
+METHODS = ("bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls")
+PROPORTIONS = ("average_proportions", "proportion_averages", "forecast_proportions")
+
+
+def split_down(h: H.Hierarchy, node_values: np.ndarray, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Customer values (float) splitting each of ``nodes``' values over its customers by ``weights``.
+
+    ``weights`` are per customer (customers × periods); a node whose customers weigh nothing
+    is split evenly.
+    """
+    import numpy as np
+
+    out = np.zeros((h.n_bottom, node_values.shape[1]))
+    S = h.S.tocsr()
+    for node in nodes:
+        rows = S[node].indices
+        w = weights[rows]
+        sums = w.sum(axis=0)
+        share = np.where(sums > 0, w / np.where(sums > 0, sums, 1), 1.0 / max(1, len(rows)))
+        out[rows] = share * node_values[node]
+    return out
+
+
+def history_weights(session: Session, plan: Plan, method: str, window: int = 12) -> np.ndarray:
+    """Customer weights by historical proportions, relative within any group (customers × periods)."""
+    import numpy as np
+
+    from kehu_forecast.history import load_history
+
+    history = load_history(session, plan.freq, as_of=plan.periods[0])
+    src = {int(c): i for i, c in enumerate(history.customers["id"])}
+    y = np.zeros((plan.hierarchy.n_bottom, min(window, len(history.periods))))
+    for i, cid in enumerate(plan.hierarchy.customer_ids):
+        k = src.get(int(cid))
+        if k is not None and y.shape[1]:
+            y[i] = history.values[k, -y.shape[1]:]
+    y = np.maximum(y, 0.0)
+    if method == "proportion_averages":
+        w = y.sum(axis=1)
+    else:
+        # Average of proportions within the whole company; within a node the relative sizes
+        # are what matter, and each period's share is taken over periods with sales.
+        totals = y.sum(axis=0)
+        sold = totals > 0
+        w = (y[:, sold] / totals[sold]).mean(axis=1) if sold.any() else np.zeros(len(y))
+    return np.repeat(w[:, None], len(plan.periods), axis=1)
+
+
+def reconcile(session: Session, method: str, *, proportions: str = "average_proportions",
+              middle_level: str = "region", bu_run: int | None = None, td_run: int | None = None) -> Plan:
+    """The reconciled plan (unsaved) from the bottom-up run and, where useful, the top-down run."""
+    import numpy as np
+
+    from kehu_core.errors import Problem, ValidationError
+    from kehu_forecast.money import round_coherent
+    from kehu_forecast.plan import Plan, latest_run, load
+
+    if method not in METHODS:
+        raise ValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", value=method)])
+    if proportions not in PROPORTIONS:
+        raise ValidationError([Problem("proportions", f"must be one of {', '.join(PROPORTIONS)}", value=proportions)])
+    if middle_level not in ("region", "salesperson"):
+        raise ValidationError([Problem("middle-level", "must be region or salesperson", value=middle_level)])
+    bu = load(session, bu_run, kind="bottomup")
+    if td_run is None and latest_run(session, "topdown") is not None:
+        td_run = latest_run(session, "topdown")
+    td = load(session, td_run, kind="topdown") if td_run is not None else None
+    if td is not None and (td.freq != bu.freq or td.periods[0] != bu.periods[0]):
+        td = None  # a top-down run for other periods cannot inform this one
+    h = bu.hierarchy
+    y_hat = (bu.base if bu.base is not None else bu.value).astype(float) / 100
+    sources = {"bottomup_run": bu.run_id, "topdown_run": td.run_id if td else None}
+    if td is not None:
+        horizon = min(len(td.periods), len(bu.periods))
+        index = td.hierarchy.index()
+        for level in ("company", "region") if td.params.get("dimension") == "region" else ("company",):
+            for i in h.levels[level]:
+                k = index.get((level, h.keys[i]))
+                if k is not None:
+                    y_hat[i, :horizon] = td.value[k, :horizon] / 100
+    bottom_now = bu.bottom().astype(float) / 100
+    if method == "bottom-up":
+        bottom = bottom_now
+    elif method in ("top-down", "middle-out"):
+        nodes = h.levels["company"] if method == "top-down" else h.levels[middle_level]
+        if proportions == "forecast_proportions":
+            weights = np.maximum(bottom_now, 0.0)
+        else:
+            weights = history_weights(session, bu, proportions)
+        bottom = split_down(h, y_hat, nodes, weights)
+    else:
+        from hierarchicalforecast.methods import MinTraceSparse
+
+        tags = {level: h.levels[level] for level in H.LEVELS}
+        result = MinTraceSparse(method="ols" if method == "mint-ols" else "wls_struct").fit_predict(
+            S=h.S.astype(float), y_hat=y_hat, tags=tags)
+        bottom = np.asarray(result["mean"])[h.levels["customer"]]
+    cents = round_coherent(bottom)
+    label = method + (f" ({proportions})" if method in ("top-down", "middle-out") else "")
+    label += f" at {middle_level}" if method == "middle-out" else ""
+    return Plan.from_bottom(h, cents, kind="reconciled", method=label, freq=bu.freq, periods=bu.periods,
+                            history_end=bu.history_end, base=(y_hat * 100).round().astype(np.int64),
+                            models=bu.models, params={"method": method, "proportions": proportions,
+                                                      "middle_level": middle_level, **sources})

@@ -1,0 +1,195 @@
+"""SMART targets (目标设定法则) per salesperson and period, saved from a plan, and tracking.
+
+* Specific: one salesperson, the named customers that make up the target.
+* Measurable: an amount of net purchases, compared with recorded purchases.
+* Achievable: the target against the same period a year earlier (the baseline); a target more
+  than :data:`STRETCH` above it is marked as a stretch.
+* Result-oriented: revenue, not activity.
+* Time-bound: a first and a last day.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from attrs import frozen
+
+from kehu_forecast import periods as P
+from kehu_forecast.money import cents_to_decimal as D
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+STRETCH = 0.30
+GROUPINGS = ("month", "quarter")
+
+
+@frozen
+class Target:
+    """A saved target with its customers."""
+
+    id: int
+    salesperson: str
+    period_start: date
+    period_end: date
+    amount: Decimal
+    baseline: Decimal
+    customers: list[dict[str, Any]]
+    note: str
+
+
+@frozen
+class Progress:
+    """A target against actual purchases of its customers so far."""
+
+    salesperson: str
+    period_start: date
+    period_end: date
+    amount: Decimal
+    actual: Decimal
+    expected_to_date: Decimal
+    achieved_pct: float | None
+    elapsed_pct: float
+    status: str
+
+
+def _windows(periods: list[date], grouping: str) -> list[tuple[date, date, list[int]]]:
+    """Target windows (first day, last day, plan columns) over the plan's months."""
+    windows: dict[date, list[int]] = {}
+    for j, p in enumerate(periods):
+        key = p.replace(month=(p.month - 1) // 3 * 3 + 1) if grouping == "quarter" else p
+        windows.setdefault(key, []).append(j)
+    result = []
+    for start, cols in windows.items():
+        end = P.period_end(periods[cols[-1]], "month")
+        result.append((start, end, cols))
+    return result
+
+
+def _actuals(session: Session, customer_ids: list[int], start: date, end_exclusive: date) -> dict[int, Decimal]:
+    from sqlalchemy import func, select
+
+    from kehu_core.models import Interaction
+    from kehu_core.types import to_money
+
+    if not customer_ids:
+        return {}
+    stmt = (select(Interaction.customer_id, func.sum(Interaction.amount))
+            .where(Interaction.kind == "purchase", Interaction.status == "done",
+                   Interaction.occurred_at >= P.local_midnight_utc(start),
+                   Interaction.occurred_at < P.local_midnight_utc(end_exclusive))
+            .group_by(Interaction.customer_id))
+    result: dict[int, Decimal] = {}
+    for begin in range(0, len(customer_ids), 500):
+        chunk = customer_ids[begin:begin + 500]
+        for cid, total in session.execute(stmt.where(Interaction.customer_id.in_(chunk))):
+            result[int(cid)] = to_money(total)
+    return result
+
+
+def save_targets(session: Session, *, run_id: int | None = None, grouping: str = "quarter") -> list[Target]:
+    """Targets per salesperson and month or quarter from a plan (default: the newest reconciled run).
+
+    A target for the same salesperson and start date is replaced (with its customers).
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import delete, select
+
+    from kehu_core.errors import Problem, ValidationError
+    from kehu_forecast.plan import load
+    from kehu_forecast.tables import target_lines, targets
+
+    if grouping not in GROUPINGS:
+        raise ValidationError([Problem("period", "must be month or quarter", value=grouping)])
+    plan = load(session, run_id, kind=None if run_id else "reconciled")
+    if plan.freq != "month":
+        raise ValidationError([Problem("run", "targets are set from a monthly plan", value=str(plan.run_id))])
+    h = plan.hierarchy
+    bottom = plan.bottom()
+    by_sp: dict[str, list[int]] = {}
+    for i, sp in enumerate(h.customers["salesperson"]):
+        by_sp.setdefault(sp, []).append(i)
+    codes = h.customers["code"].tolist()
+    saved = []
+    for start, end, cols in _windows(plan.periods, grouping):
+        last_year = _actuals(session, [int(c) for c in h.customer_ids], P.shift(start, -12, "month"),
+                             P.shift(end + timedelta(days=1), -12, "month"))
+        for sp, rows in sorted(by_sp.items()):
+            per_customer = [(rows_i, int(bottom[rows_i, cols].sum())) for rows_i in rows]
+            amount = sum(c for _, c in per_customer)
+            if amount <= 0:
+                continue
+            baseline = sum((last_year.get(int(h.customer_ids[i]), Decimal(0)) for i in rows), Decimal("0.00"))
+            lines = [{"customer_id": int(h.customer_ids[i]), "code": codes[i], "amount": D(c)}
+                     for i, c in sorted(per_customer, key=lambda x: -x[1]) if c > 0]
+            note = _smart_note(sp, lines, D(amount), baseline, end)
+            old = session.scalar(select(targets.c.id).where(targets.c.salesperson == sp, targets.c.period_start == start))
+            if old is not None:
+                session.execute(delete(targets).where(targets.c.id == old))
+            tid = session.execute(targets.insert().values(
+                run_id=plan.run_id, salesperson=sp, period_start=start, period_end=end, amount=D(amount),
+                baseline=baseline, note=note)).inserted_primary_key[0]
+            session.execute(target_lines.insert(), [{"target_id": tid, "customer_id": ln["customer_id"],
+                                                     "amount": ln["amount"]} for ln in lines])
+            saved.append(Target(id=int(tid), salesperson=sp, period_start=start, period_end=end, amount=D(amount),
+                                baseline=baseline, customers=lines, note=note))
+    return saved
+
+
+def _smart_note(sp: str, lines: list[dict[str, Any]], amount: Decimal, baseline: Decimal, end: date) -> str:
+    top = "、".join(f"{ln['code']} ¥{ln['amount']:,}" for ln in lines[:3])
+    if baseline > 0:
+        growth = float(amount / baseline - 1)
+        achievable = f"{growth:+.0%} vs same period last year (¥{baseline:,})" + ("; stretch" if growth > STRETCH else "")
+    else:
+        achievable = "no sales in the same period last year: new business"
+    return (f"S: {sp}, {len(lines)} customer(s), top: {top}; M: ¥{amount:,} net purchases; "
+            f"A: {achievable}; R: revenue; T: by {end.isoformat()}")
+
+
+def list_targets(session: Session, salesperson: str | None = None) -> list[dict[str, Any]]:
+    """Saved targets with their customer count."""
+    from sqlalchemy import func, select
+
+    from kehu_forecast.tables import target_lines, targets
+
+    count = select(func.count()).where(target_lines.c.target_id == targets.c.id).scalar_subquery()
+    stmt = select(targets, count.label("customers")).order_by(targets.c.period_start, targets.c.salesperson)
+    if salesperson:
+        stmt = stmt.where(targets.c.salesperson == salesperson)
+    return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def track(session: Session, *, as_of: date | None = None, salesperson: str | None = None) -> list[Progress]:
+    """Each target that has started: its customers' actual purchases so far against it."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from kehu_forecast.tables import target_lines, targets
+
+    today = as_of or P.local_today()
+    stmt = select(targets).where(targets.c.period_start <= today).order_by(targets.c.period_start, targets.c.salesperson)
+    if salesperson:
+        stmt = stmt.where(targets.c.salesperson == salesperson)
+    result = []
+    for t in session.execute(stmt).mappings():
+        ids = list(session.scalars(select(target_lines.c.customer_id).where(target_lines.c.target_id == t["id"])))
+        upto = min(today + timedelta(days=1), t["period_end"] + timedelta(days=1))
+        actual = sum(_actuals(session, ids, t["period_start"], upto).values(), Decimal("0.00"))
+        days = (t["period_end"] - t["period_start"]).days + 1
+        elapsed = min(days, (upto - t["period_start"]).days) / days
+        amount = Decimal(t["amount"])
+        expected = (amount * Decimal(repr(elapsed))).quantize(Decimal("0.01"))
+        achieved = float(actual / amount * 100) if amount else None
+        if elapsed >= 1:
+            status = "met" if actual >= amount else "missed"
+        else:
+            status = "on track" if actual >= expected else "behind"
+        result.append(Progress(salesperson=t["salesperson"], period_start=t["period_start"], period_end=t["period_end"],
+                               amount=amount, actual=actual, expected_to_date=expected,
+                               achieved_pct=None if achieved is None else round(achieved, 1),
+                               elapsed_pct=round(elapsed * 100, 1), status=status))
+    return result
