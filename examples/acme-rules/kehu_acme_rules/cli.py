@@ -1,0 +1,68 @@
+"""``kehu acme``: record and show the key-account judgement. Only parsing and printing here."""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from kehu_core.cli import requires_plugin, transaction
+from kehu_core.cli.output import emit_json, emit_pairs, json_option
+
+from kehu_acme_rules.flags import FLAGS
+
+
+@click.group("acme")
+def acme() -> None:
+    """ACME's own rules: key-account judgement flags (大客户判定)."""
+
+
+def _flag_options(func: Any) -> Any:
+    for flag in reversed(FLAGS):
+        option = flag.name.replace("_", "-")
+        func = click.option(f"--{option}/--no-{option}", flag.name, default=None, help=flag.label)(func)
+    return func
+
+
+@acme.command("set")
+@click.argument("code")
+@_flag_options
+@click.option("--by", "judged_by", default=None, help="Who judged (the salesperson).")
+@click.option("--note", default=None, help="Why, in a sentence.")
+@json_option
+@requires_plugin("acme_rules")
+def set_(code: str, judged_by: str | None, note: str | None, as_json: bool, **flags: bool | None) -> None:
+    """Record the key-account judgement of customer CODE; flags not given keep their value.
+
+    \b
+    Example:
+      kehu acme set C001 --strategic-project --influence --by 王芳 --note "省级示范项目"
+      kehu acme set C001 --no-influence
+    """
+    from kehu_acme_rules.flags import set_judgement
+
+    changes = {name: value for name, value in flags.items() if value is not None}
+    with transaction() as (app, session):
+        judgement = set_judgement(app, session, code, changes, judged_by=judged_by, note=note)
+    if as_json:
+        emit_json(judgement.as_dict())
+    else:
+        shown = ", ".join(f.short for f in FLAGS if judgement.flags[f.name]) or "no flag"
+        click.echo(f"{judgement.code}: {shown}" + (" (key account 大客户)" if judgement.key_account else ""))
+
+
+@acme.command("show")
+@click.argument("code")
+@json_option
+@requires_plugin("acme_rules")
+def show(code: str, as_json: bool) -> None:
+    """Show the key-account judgement of customer CODE."""
+    from kehu_core.customers import get_customer
+
+    from kehu_acme_rules.views import profile_section
+
+    with transaction() as (app, session):
+        section = profile_section(session, get_customer(session, code).id)
+    if as_json:
+        emit_json(section.data)
+    else:
+        emit_pairs(section.title, section.rows)
