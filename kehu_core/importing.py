@@ -8,18 +8,18 @@ memory stays flat whatever the file size, and a killed import leaves the databas
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from attrs import define, field
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session, selectinload
 
 from kehu_core.app import Kehu
 from kehu_core.csvfile import DEFAULT_ENCODING, CsvStream
-from kehu_core.errors import Problem, ValidationError
+from kehu_core.errors import KehuError, Problem, ValidationError
 from kehu_core.fields import (
     CUSTOMER_COLUMNS,
     CUSTOMER_FIELDS,
@@ -28,20 +28,30 @@ from kehu_core.fields import (
     interaction_fields,
 )
 from kehu_core.hooktypes import CustomerChange
-from kehu_core.interactions import write_interactions
+from kehu_core.interactions import WRITE_COLUMNS, existing_refs, in_values, write_interaction_values
 from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
 from kehu_core.validation import FieldError
 
-CHUNK_ROWS = 5000
+#: Rows read, checked and written at a time: big enough to amortise each query, small
+#: enough to keep memory flat (a chunk of typical rows is a few MB).
+CHUNK_ROWS = 10_000
 #: Problems kept in memory for the report; the count goes on, and ``on_problem`` sees all.
 MAX_REPORTED = 1000
 ATTRIBUTE_PREFIX = "attr:"
+#: PostgreSQL advisory lock taken by every writing import, so two imports run one after
+#: the other (as on SQLite) instead of deadlocking on each other's unique keys.
+IMPORT_LOCK_KEY = 0x6B656875  # "kehu"
+_IN_SLICE = 5000
 
 
 @define
 class ImportReport:
-    """What an import did: rows read, written, already present, refused, and why."""
+    """What an import did: rows read, written, updated, already present, refused, and why.
+
+    ``problems`` keeps the first :data:`MAX_REPORTED` problems (``problem_count`` counts all
+    of them); ``invalid`` counts refused rows.
+    """
 
     kind: str
     source: str
@@ -51,6 +61,7 @@ class ImportReport:
     unchanged: int = 0
     invalid: int = 0
     dry_run: bool = False
+    problem_count: int = 0
     problems: list[Problem] = field(factory=list)
 
     @property
@@ -58,53 +69,161 @@ class ImportReport:
         """True when no row was refused."""
         return self.invalid == 0
 
-    def add_problems(self, problems: Sequence[Problem]) -> None:
-        """Count problems and keep the first :data:`MAX_REPORTED` for the report."""
+    def refuse(self, problems: Sequence[Problem], on_problem: ProblemFn | None) -> None:
+        """Count one refused row with its problems, keeping the first few for the report."""
+        self.invalid += 1
+        self.problem_count += len(problems)
         room = MAX_REPORTED - len(self.problems)
         if room > 0:
             self.problems.extend(problems[:room])
+        if on_problem:
+            for problem in problems:
+                on_problem(problem)
+
+
+def describe_problem(problem: Problem) -> str:
+    """``line 7, amount: not a number (got 'abc')``: a problem as a line of the report."""
+    shown = f" (got {problem.value!r})" if problem.value is not None else ""
+    return f"line {problem.row}, {problem.field}: {problem.reason}{shown}"
 
 
 class ImportRefused(ValidationError):
     """Bad rows were found and nothing was written; ``report`` says which and why."""
 
+    #: Problems printed in the message; all of them go to ``--errors FILE``.
+    SHOWN = 50
+
     def __init__(self, report: ImportReport):
         self.report = report
-        more = report.invalid - len(report.problems)
-        headline = (
+        self.problems = list(report.problems)
+        lines = [
             f"{report.source}: {report.invalid} of {report.read} row(s) refused; nothing was written "
-            "(use --skip-invalid to write the good rows):"
-        )
-        problems = list(report.problems)
-        super().__init__(problems, headline=headline)
+            "(fix them, or use --skip-invalid to write the good rows):"
+        ]
+        lines += [f"  {describe_problem(p)}" for p in report.problems[: self.SHOWN]]
+        more = report.problem_count - min(len(report.problems), self.SHOWN)
         if more > 0:
-            self.args = (self.args[0] + f"\n... and {more} more row(s) with problems (see --errors FILE)",)
+            lines.append(f"  ... and {more} more problem(s): use --errors FILE to get every one")
+        KehuError.__init__(self, "\n".join(lines))
 
 
-ProgressFn = Callable[[int], None]
+ProgressFn = Callable[[int, int | None], None]
 ProblemFn = Callable[[Problem], None]
 
 
-def _parsers(specs: Sequence[FieldSpec], header: Sequence[str]) -> list[tuple[int, str, Callable[[Any], Any], bool]]:
+class Occurrences:
+    """How often each key was seen earlier in the file, kept in a private temporary SQLite
+    database (on disk past a small cache), so memory stays flat for any file size."""
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = None
+
+    def take(self, keys: Sequence[tuple[str, int]]) -> list[tuple[int, int]]:
+        """For each ``(key, line)`` in order: how many times the key came before, and the
+        line of its first occurrence; then records them."""
+        if self._db is None:
+            self._db = sqlite3.connect("", isolation_level=None)  # "" = private temporary file
+            self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, n INTEGER NOT NULL, line INTEGER NOT NULL)")
+        distinct = list({key for key, _ in keys})
+        prior: dict[str, tuple[int, int]] = {}
+        for begin in range(0, len(distinct), _IN_SLICE):
+            part = distinct[begin:begin + _IN_SLICE]
+            query = f"SELECT key, n, line FROM seen WHERE key IN ({', '.join('?' * len(part))})"
+            prior.update((key, (n, line)) for key, n, line in self._db.execute(query, part))
+        result = []
+        for key, line in keys:
+            count, first = prior.get(key, (0, line))
+            result.append((count, first))
+            prior[key] = (count + 1, first)
+        self._db.executemany(
+            "INSERT INTO seen (key, n, line) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET n = excluded.n",
+            [(key, n, line) for key, (n, line) in prior.items()],
+        )
+        return result
+
+    def close(self) -> None:
+        """Delete the temporary database."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+# -- parsing ------------------------------------------------------------------------------------
+Parser = tuple[int, int, Callable[[str], Any], bool, str]
+
+
+def _compile(specs: Sequence[FieldSpec], header: Sequence[str], slots: dict[str, int]) -> list[Parser]:
+    """Per column present: ``(cell index, slot in the row's values, parse, required, name)``."""
     by_name = {s.name: s for s in specs}
-    return [(i, name, by_name[name].parse, by_name[name].required) for i, name in enumerate(header) if name in by_name]
+    return [(index, slots[name], by_name[name].parse, by_name[name].required, name)
+            for index, name in enumerate(header) if name in by_name]
 
 
-def _parse_row(parsers: list[tuple[int, str, Callable[[Any], Any], bool]], cells: list[str], line: int,
-               problems: list[Problem]) -> dict[str, Any]:
-    clean: dict[str, Any] = {}
-    width = len(cells)
-    for index, name, parse, required in parsers:
-        raw = cells[index].strip() if index < width else ""
-        if not raw:
-            if required:
-                problems.append(Problem(name, "required, must not be empty", line))
-            continue
-        try:
-            clean[name] = parse(raw)
-        except FieldError as exc:
-            problems.append(Problem(name, str(exc), line, raw if len(raw) <= 60 else raw[:57] + "..."))
-    return clean
+class _Refused:
+    """A cell's parse failure, kept in a column's value cache."""
+
+    __slots__ = ("reason", "raw")
+
+    def __init__(self, reason: str, raw: str):
+        self.reason, self.raw = reason, raw
+
+
+_REQUIRED = _Refused("required, must not be empty", "")
+
+
+def _parse_one(parse: Callable[[str], Any], raw: str, required: bool) -> Any:
+    text_ = raw.strip()
+    if not text_:
+        return _REQUIRED if required else None
+    try:
+        return parse(text_)
+    except FieldError as exc:
+        return _Refused(str(exc), text_ if len(text_) <= 60 else text_[:57] + "...")
+
+
+def _parse_column(column: Sequence[str], parse: Callable[[str], Any], required: bool) -> tuple[list[Any], bool]:
+    """Parse one column of a chunk: its values (a :class:`_Refused` where refused) and whether
+    any was refused. A column whose values repeat (codes, kinds, names) parses each distinct
+    text once; a parse is pure, so the same text gives the same value or the same error."""
+    distinct = set(column)
+    if len(distinct) * 2 <= len(column):
+        table = {raw: _parse_one(parse, raw, required) for raw in distinct}
+        refused = any(type(v) is _Refused for v in table.values())
+        return [table[raw] for raw in column], refused
+    values = [_parse_one(parse, raw, required) for raw in column]
+    return values, any(type(v) is _Refused for v in values)
+
+
+def _parse_chunk(parsers: list[Parser], chunk: list[tuple[int, list[str]]], width: int, slots: int,
+                 ) -> tuple[list[tuple[int, list[Any]]], dict[int, list[Problem]]]:
+    """Parse a chunk column by column: ``(line, values by slot)`` per row, and the problems
+    of the refused rows by their position in the chunk. Blank cells are ``None``."""
+    problems: dict[int, list[Problem]] = {}
+    cells_rows = []
+    for pos, (line, cells) in enumerate(chunk):
+        have = len(cells)
+        if have != width:
+            if have > width:
+                if "".join(cells[width:]).strip():
+                    problems[pos] = [Problem("(row)", f"has {have} cells but the header has {width} columns "
+                                             "(a comma inside an unquoted value?)", line)]
+                cells = cells[:width]
+            else:
+                cells = cells + [""] * (width - have)
+        cells_rows.append(cells)
+    columns = list(zip(*cells_rows))
+    by_slot: list[Sequence[Any]] = [[None] * len(chunk)] * slots  # one shared list: zip reads each independently
+    for index, slot, parse, required, name in parsers:
+        values, refused = _parse_column(columns[index], parse, required)
+        if refused:
+            for pos, value in enumerate(values):
+                if type(value) is _Refused:
+                    problems.setdefault(pos, []).append(
+                        Problem(name, value.reason, chunk[pos][0], value.raw or None))
+                    values[pos] = None
+        by_slot[slot] = values
+    rows = [(line, list(values)) for (line, _), values in zip(chunk, zip(*by_slot))]
+    return rows, problems
 
 
 def _chunks(stream: CsvStream, size: int) -> Iterator[list[tuple[int, list[str]]]]:
@@ -118,13 +237,29 @@ def _chunks(stream: CsvStream, size: int) -> Iterator[list[tuple[int, list[str]]
         yield chunk
 
 
-def _content_ref(cells: list[str], seen: dict[str, int]) -> str:
-    """A stable reference for a row without ``external_ref``: its content, and its count among
-    identical rows of the same chunk, so re-importing the same file finds the same keys."""
-    digest = hashlib.blake2b("\x1f".join(c.strip() for c in cells).encode(), digest_size=16).hexdigest()
-    count = seen.get(digest, 0)
-    seen[digest] = count + 1
-    return f"csv:{digest}:{count}"
+def _lock_for_import(app: Kehu, session: Session) -> None:
+    """Serialise writing imports on PostgreSQL (SQLite's ``BEGIN IMMEDIATE`` already does)."""
+    if app.dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
+
+
+# -- interactions -------------------------------------------------------------------------------
+_SLOTS = {name: i for i, name in enumerate(WRITE_COLUMNS)}
+_CODE = _SLOTS["customer_id"]  # holds the customer code until the id is looked up
+_REF = _SLOTS["external_ref"]
+_KIND, _AMOUNT, _DUE, _PAID = _SLOTS["kind"], _SLOTS["amount"], _SLOTS["due_at"], _SLOTS["paid_at"]
+INTERACTION_SLOTS = {**_SLOTS, "customer_code": _CODE}
+
+
+def content_ref(digest: str, occurrence: int) -> str:
+    """The reference of a row without ``external_ref``: its content digest and occurrence."""
+    return f"csv:{digest}:{occurrence}"
+
+
+def _digest(values: list[Any]) -> str:
+    """A digest of a row's parsed values (so ``100`` and ``100.00``, or a moved column, agree)."""
+    canonical = "\x1f".join("" if v is None else str(v) for v in values)
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
 def import_interactions(
@@ -143,65 +278,111 @@ def import_interactions(
 
     Columns: ``external_ref,customer_code,kind,status,occurred_at,channel,amount,cost,quantity,
     product,category,salesperson,satisfaction,note,due_at,paid_at``; ``customer_code``, ``kind``
-    and ``occurred_at`` are required. Raises :class:`ImportRefused` (nothing written) when a
-    row is bad, unless ``skip_invalid``.
+    and ``occurred_at`` are required. A row whose ``external_ref`` is already stored is left
+    alone; a row without one is keyed by its content (see :func:`content_ref`), so importing
+    the same file again changes nothing. Raises :class:`ImportRefused` (nothing written) when
+    a row is bad, unless ``skip_invalid``; ``dry_run`` writes nothing.
     """
     specs = interaction_fields(app.interaction_kinds())
+    occurrences = Occurrences()
     with CsvStream(source, encoding) as stream:
         stream.check_columns([s.name for s in specs], [s.name for s in specs if s.required])
-        parsers = _parsers(specs, stream.header)
-        has_ref = "external_ref" in stream.header
+        parsers = _compile(specs, stream.header, INTERACTION_SLOTS)
+        width = len(stream.header)
         report = ImportReport(kind="interactions", source=stream.name, dry_run=dry_run)
-        for chunk in _chunks(stream, chunk_rows):
-            good: list[dict[str, Any]] = []
-            codes: set[str] = set()
-            seen: dict[str, int] = {}
-            for line, cells in chunk:
-                problems: list[Problem] = []
-                clean = _parse_row(parsers, cells, line, problems)
-                if not problems:
-                    problems = check_interaction_rules(clean, line)
-                if problems:
-                    _refuse(report, problems, on_problem)
-                    continue
-                if not (has_ref and clean.get("external_ref")):
-                    clean["external_ref"] = _content_ref(cells, seen)
-                clean["_line"] = line
-                codes.add(clean["customer_code"])
-                good.append(clean)
-            report.read += len(chunk)
-            ids = dict(session.execute(select(Customer.code, Customer.id).where(Customer.code.in_(codes))).all()) if codes else {}
-            rows = []
-            for clean in good:
-                cid = ids.get(clean["customer_code"])
-                if cid is None:
-                    _refuse(report, [Problem("customer_code", "no customer with this code", clean["_line"], clean["customer_code"])], on_problem)
-                    continue
-                clean["customer_id"] = cid
-                rows.append(clean)
-            if not dry_run and (skip_invalid or report.invalid == 0):
-                written = write_interactions(app, session, rows, source="import")
-                report.written += len(written)
-                report.unchanged += len(rows) - len(written)
-            elif dry_run:
-                report.written += len(rows)
-            if progress:
-                progress(report.read)
+        customers = _CustomerIds(session)
+        if not dry_run:
+            _lock_for_import(app, session)
+        try:
+            for chunk in _chunks(stream, chunk_rows):
+                parsed, problems = _parse_chunk(parsers, chunk, width, len(WRITE_COLUMNS))
+                good: list[tuple[int, list[Any]]] = []
+                for pos, (line, values) in enumerate(parsed):
+                    bad = problems.get(pos)
+                    if not bad and (values[_DUE] or values[_PAID] or (values[_AMOUNT] is not None and values[_AMOUNT] < 0)):
+                        bad = check_interaction_rules(
+                            {"kind": values[_KIND], "amount": values[_AMOUNT], "due_at": values[_DUE], "paid_at": values[_PAID]}, line
+                        )
+                    if bad:
+                        report.refuse(bad, on_problem)
+                    else:
+                        good.append((line, values))
+                report.read += len(chunk)
+                _key_by_content(good, occurrences)
+                rows = _resolve_customers(customers, good, report, on_problem)
+                if dry_run:
+                    present = existing_refs(session, list({r[_REF] for r in rows}))
+                    fresh = len({r[_REF] for r in rows} - present)
+                    report.written += fresh
+                    report.unchanged += len(rows) - fresh
+                elif skip_invalid or report.invalid == 0:
+                    written = write_interaction_values(app, session, rows, source="import")
+                    report.written += len(written)
+                    report.unchanged += len(rows) - len(written)
+                if progress:
+                    progress(stream.position(), stream.size)
+        finally:
+            occurrences.close()
     if report.invalid and not skip_invalid:
         raise ImportRefused(report)
     return report
 
 
-def _refuse(report: ImportReport, problems: list[Problem], on_problem: ProblemFn | None) -> None:
-    report.invalid += 1
-    report.add_problems(problems)
-    if on_problem:
-        for problem in problems:
-            on_problem(problem)
+def _key_by_content(good: list[tuple[int, list[Any]]], occurrences: Occurrences) -> None:
+    """Give rows without ``external_ref`` their content reference (digest + occurrence in the file)."""
+    keyless = [(line, values) for line, values in good if not values[_REF]]
+    if not keyless:
+        return
+    digests = [_digest(values) for _, values in keyless]
+    counts = occurrences.take([(digest, line) for digest, (line, _) in zip(digests, keyless)])
+    for (_, values), digest, (count, _first) in zip(keyless, digests, counts):
+        values[_REF] = content_ref(digest, count)
 
 
-def _upsert(dialect: str) -> Any:
-    return {"sqlite": sqlite, "postgresql": postgresql}[dialect].insert(Customer.__table__)
+class _CustomerIds:
+    """Customer ids by code, looked up a chunk at a time and remembered (up to a bound, so
+    memory stays flat), so a file over a few thousand customers asks the database once each."""
+
+    LIMIT = 200_000
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+        self.known: dict[str, int | None] = {}  # None: forgotten
+
+    def lookup(self, codes: set[str]) -> dict[str, int | None]:
+        """``{code: id, or None if forgotten}`` for the codes that exist."""
+        missing = [c for c in codes if c not in self.known]
+        if missing:
+            if len(self.known) + len(missing) > self.LIMIT:
+                self.known.clear()
+            table = Customer.__table__
+            stmt = select(table.c.code, table.c.id, table.c.forgotten_at.is_(None)).where(
+                in_values(table.c.code, missing, self.dialect))
+            self.known.update((code, cid if alive else None) for code, cid, alive in self.session.execute(stmt))
+        return self.known
+
+
+def _resolve_customers(customers: _CustomerIds, good: list[tuple[int, list[Any]]], report: ImportReport,
+                       on_problem: ProblemFn | None) -> list[list[Any]]:
+    """Replace each row's customer code by the customer's id; refuse unknown or forgotten codes."""
+    known = customers.lookup({values[_CODE] for _, values in good})
+    rows = []
+    for line, values in good:
+        code = values[_CODE]
+        cid = known.get(code)
+        if cid is None:
+            reason = "no customer with this code" if code not in known else "this customer was forgotten (personal data erased)"
+            report.refuse([Problem("customer_code", reason, line, code)], on_problem)
+            continue
+        values[_CODE] = cid
+        rows.append(values)
+    return rows
+
+
+# -- customers ----------------------------------------------------------------------------------
+_EMPTY = {"special_dates": dict, "attributes": dict, "tags": list}
+_BLANK_MEANS = {"kind": "company", "marketing_consent": False}
 
 
 def import_customers(
@@ -221,85 +402,115 @@ def import_customers(
     Columns: ``code,name,kind,region,industry,size,scale,credit_limit,owner,source,phone,email,
     birthday,tags`` (and ``special_dates``, ``marketing_consent``, ``attributes``, or
     ``attr:NAME`` columns for your own fields); ``code`` and ``name`` are required. Only the
-    columns present are written, and a row equal to what is stored changes nothing.
+    columns present are written; a blank cell clears that field (as ``customer edit`` does).
+    A row equal to what is stored changes nothing, not even ``updated_at``. A code twice in
+    the file, or a forgotten customer's code, is refused.
     """
+    occurrences = Occurrences()
     with CsvStream(source, encoding) as stream:
         stream.check_columns(CUSTOMER_COLUMNS, ("code", "name"), extra_prefix=ATTRIBUTE_PREFIX)
-        parsers = _parsers(CUSTOMER_FIELDS, stream.header)
+        names = [s.name for s in CUSTOMER_FIELDS]
+        parsers = _compile(CUSTOMER_FIELDS, stream.header, {n: i for i, n in enumerate(names)})
+        present = [name for _, _, _, _, name in parsers]
         attr_columns = [(i, h[len(ATTRIBUTE_PREFIX):]) for i, h in enumerate(stream.header) if h.startswith(ATTRIBUTE_PREFIX)]
-        present = {name for _, name, _, _ in parsers}
+        width = len(stream.header)
         report = ImportReport(kind="customers", source=stream.name, dry_run=dry_run)
-        for chunk in _chunks(stream, chunk_rows):
-            good: dict[str, dict[str, Any]] = {}
-            for line, cells in chunk:
-                problems: list[Problem] = []
-                clean = _parse_row(parsers, cells, line, problems)
-                if attr_columns:
-                    attrs_ = dict(clean.get("attributes") or {})
-                    attrs_.update({name: cells[i].strip() for i, name in attr_columns if i < len(cells) and cells[i].strip()})
-                    clean["attributes"] = attrs_
-                code = clean.get("code")
-                if code in good:
-                    problems.append(Problem("code", f"appears twice in the file (also line {good[code]['_line']})", line, code))
-                if problems:
-                    _refuse(report, problems, on_problem)
-                    continue
-                clean["_line"] = line
-                good[code] = clean
-            report.read += len(chunk)
-            if not dry_run and (skip_invalid or report.invalid == 0):
-                _write_customers(app, session, list(good.values()), present | ({"attributes"} if attr_columns else set()), report)
-            elif dry_run:
-                report.written += len(good)
-            if progress:
-                progress(report.read)
+        if not dry_run:
+            _lock_for_import(app, session)
+        try:
+            for chunk in _chunks(stream, chunk_rows):
+                rows, problems = _parse_chunk(parsers, chunk, width, len(names))
+                parsed: list[tuple[int, dict[str, Any], dict[str, str | None]]] = []
+                for pos, (line, values) in enumerate(rows):
+                    if pos in problems:
+                        report.refuse(problems[pos], on_problem)
+                        continue
+                    cells = chunk[pos][1]
+                    clean = {name: values[i] for i, name in enumerate(names) if name in present}
+                    attrs_ = {name: (cells[i].strip() or None) if i < len(cells) else None for i, name in attr_columns}
+                    parsed.append((line, clean, attrs_))
+                report.read += len(chunk)
+                seen = occurrences.take([(clean["code"], line) for line, clean, _ in parsed])
+                good = []
+                for (line, clean, attrs_), (count, first) in zip(parsed, seen):
+                    if count:
+                        report.refuse([Problem("code", f"appears more than once in the file (first on line {first})",
+                                               line, clean["code"])], on_problem)
+                    else:
+                        good.append((line, clean, attrs_))
+                _write_customers(app, session, good, report, on_problem,
+                                 write=not dry_run and (skip_invalid or report.invalid == 0))
+                if progress:
+                    progress(stream.position(), stream.size)
+        finally:
+            occurrences.close()
     if report.invalid and not skip_invalid:
         raise ImportRefused(report)
     return report
 
 
-def _write_customers(app: Kehu, session: Session, rows: list[dict[str, Any]], present: set[str], report: ImportReport) -> None:
+def _write_customers(app: Kehu, session: Session, rows: list[tuple[int, dict[str, Any], dict[str, str | None]]],
+                     report: ImportReport, on_problem: ProblemFn | None, *, write: bool) -> None:
+    """Compare each row with the stored customer; add the new, update the changed (when ``write``)."""
     if not rows:
         return
-    existing = {c.code: c for c in session.scalars(select(Customer).where(Customer.code.in_([r["code"] for r in rows])))}
+    codes = [clean["code"] for _, clean, _ in rows]
+    stmt = select(Customer).options(selectinload(Customer.tags)).where(in_values(Customer.__table__.c.code, codes, app.dialect))
+    existing = {c.code: c for c in session.scalars(stmt)}
     now = utcnow()
     changes: list[CustomerChange] = []
-    new_rows = []
-    for row in rows:
-        current = existing.get(row["code"])
-        values = {k: v for k, v in row.items() if k in present and k not in ("tags", "_line")}
-        if current is None:
-            values.setdefault("kind", "company")
-            values["kind"] = values["kind"] or "company"
-            values["special_dates"] = values.get("special_dates") or {}
-            values["attributes"] = values.get("attributes") or {}
-            values["marketing_consent"] = bool(values.get("marketing_consent"))
-            new_rows.append({**values, "active": True, "created_at": now, "updated_at": now, "_tags": row.get("tags")})
+    new_rows: list[dict[str, Any]] = []
+    new_tags: dict[str, list[str]] = {}
+    for line, clean, attrs_ in rows:
+        values = {k: (_EMPTY[k]() if k in _EMPTY else _BLANK_MEANS.get(k)) if v is None else v for k, v in clean.items()}
+        tags = values.pop("tags", None)
+        current = existing.get(values["code"])
+        if current is not None and current.forgotten_at is not None:
+            report.refuse([Problem("code", "this customer was forgotten (personal data erased); use a new code",
+                                   line, values["code"])], on_problem)
             continue
-        changed = [k for k, v in values.items() if getattr(current, k) != (v if v is not None or k not in ("special_dates", "attributes") else {})]
-        if "kind" in changed and values["kind"] is None:
-            changed.remove("kind")
-        tags_changed = "tags" in present and (row.get("tags") or []) != [t.tag for t in current.tags]
-        if not changed and not tags_changed:
+        if attrs_:
+            merged = dict(values.get("attributes", current.attributes if current is not None else {}) or {})
+            for name, value in attrs_.items():
+                if value is None:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = value
+            values["attributes"] = merged
+        if current is None:
+            for key, default in (("kind", "company"), ("marketing_consent", False)):
+                values.setdefault(key, default)
+            values.setdefault("special_dates", {})
+            values.setdefault("attributes", {})
+            new_rows.append({**values, "active": True, "created_at": now, "updated_at": now})
+            new_tags[values["code"]] = tags or []
+            continue
+        changed = [k for k, v in values.items() if getattr(current, k) != v]
+        if tags is not None and tags != [t.tag for t in current.tags]:
+            changed.append("tags")
+        if not changed:
             report.unchanged += 1
             continue
-        for key in changed:
-            setattr(current, key, values[key] if values[key] is not None or key not in ("special_dates", "attributes") else {})
-        if tags_changed:
-            current.tags = [CustomerTag(tag=t) for t in row.get("tags") or []]
-            changed.append("tags")
-        current.updated_at = now
         report.updated += 1
-        changes.append(CustomerChange(current.id, current.code, "updated", tuple(changed)))
+        if write:
+            for key in changed:
+                if key != "tags":
+                    setattr(current, key, values[key])
+            if "tags" in changed:
+                current.tags = [CustomerTag(tag=t) for t in tags or []]
+            current.updated_at = now
+            changes.append(CustomerChange(current.id, current.code, "updated", tuple(changed)))
+    report.written += len(new_rows)
+    if not write:
+        return
     session.flush()
     if new_rows:
-        tags_by_code = {r["code"]: r.pop("_tags") or [] for r in new_rows}
-        stmt = _upsert(app.dialect).returning(Customer.__table__.c.id, Customer.__table__.c.code)
-        created = session.execute(stmt, new_rows).all()
-        tag_rows = [{"customer_id": cid, "tag": t} for cid, code in created for t in tags_by_code[code]]
+        table = Customer.__table__
+        created = session.execute(insert(table).returning(table.c.id, table.c.code), new_rows).all()
+        tag_rows = [{"customer_id": cid, "tag": t} for cid, code in created for t in new_tags[code]]
         if tag_rows:
-            session.execute(CustomerTag.__table__.insert(), tag_rows)
-        changes += [CustomerChange(cid, code, "created", tuple(sorted(present))) for cid, code in created]
-        report.written += len(created)
+            session.execute(insert(CustomerTag.__table__), tag_rows)
+        fields_written = tuple(sorted(new_rows[0].keys() - {"active", "created_at", "updated_at"}))
+        changes += [CustomerChange(cid, code, "created", fields_written) for cid, code in created]
     if changes:
         app.hook.kehu_customers_changed(session=session, changes=changes)

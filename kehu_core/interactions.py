@@ -1,16 +1,18 @@
 """Interaction services: write a batch (firing the hook), log one, plan visits, list and find due ones."""
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from attrs import define, frozen
-from sqlalchemy import Table, select
+from sqlalchemy import Numeric, Table, any_, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
@@ -18,7 +20,7 @@ from kehu_core.errors import Problem, ValidationError
 from kehu_core.fields import check_interaction_rules, interaction_fields, parse_record, require_valid
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.models import Customer, Interaction
-from kehu_core.types import utcnow
+from kehu_core.types import Money, UTCDateTime, utcnow
 
 INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
 #: Columns written by :func:`write_interactions`, in table order.
@@ -66,36 +68,136 @@ def _insert(dialect: str) -> Any:
     return module.insert(INTERACTIONS)
 
 
-def write_interactions(app: Kehu, session: Session, rows: Sequence[dict[str, Any]], source: str) -> list[dict[str, Any]]:
+#: Keys of the rows handed to ``kehu_interactions_recorded``: the new id, then WRITE_COLUMNS.
+RECORDED_KEYS = ("id", *WRITE_COLUMNS)
+_REF = WRITE_COLUMNS.index("external_ref")
+_STATUS = WRITE_COLUMNS.index("status")
+_CREATED = WRITE_COLUMNS.index("created_at")
+
+
+def write_interactions(app: Kehu, session: Session, rows: Sequence[Mapping[str, Any]], source: str) -> list[dict[str, Any]]:
     """Insert clean interaction rows and fire ``kehu_interactions_recorded`` with those written.
 
+    ``rows`` are mappings of :data:`WRITE_COLUMNS` (``customer_id`` resolved, values parsed).
     Rows whose ``external_ref`` already exists are skipped, which makes imports idempotent;
     a row without one gets a fresh ``kehu:<uuid>`` reference. Returns the rows written, each
     with its new ``id``.
     """
+    values = []
+    for row in rows:
+        full = [row.get(c) for c in WRITE_COLUMNS]
+        full[_REF] = full[_REF] or f"kehu:{uuid.uuid4().hex}"
+        values.append(full)
+    return [dict(zip(RECORDED_KEYS, (iid, *row))) for iid, row in write_interaction_values(app, session, values, source)]
+
+
+def write_interaction_values(app: Kehu, session: Session, rows: Sequence[list[Any]], source: str) -> list[tuple[int, list[Any]]]:
+    """The bulk path of :func:`write_interactions`: rows are lists in :data:`WRITE_COLUMNS` order.
+
+    Every row must carry an ``external_ref``; ``status`` defaults to ``done`` and
+    ``created_at`` to now (the lists are completed in place). A reference already stored, or
+    repeated in ``rows``, is written once. The hook receives the written rows as mappings
+    with their ids; they are built only when an installed plugin implements the hook.
+    Returns ``(id, row)`` for each row written.
+
+    On SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``), so the
+    references present can be read first and the new rows inserted with explicit ids by a
+    plain ``executemany``; on PostgreSQL ``INSERT ... ON CONFLICT (external_ref) DO NOTHING
+    RETURNING`` lets concurrent imports of overlapping files agree.
+    """
     if not rows:
         return []
     now = utcnow()
-    prepared = []
+    fresh: dict[str, list[Any]] = {}
     for row in rows:
-        full = {c: row.get(c) for c in WRITE_COLUMNS}
-        full["status"] = full["status"] or "done"
-        full["created_at"] = full["created_at"] or now
-        full["external_ref"] = full["external_ref"] or f"kehu:{uuid.uuid4().hex}"
-        prepared.append(full)
+        ref = row[_REF]
+        if not ref:
+            raise ValueError("write_interaction_values: every row needs an external_ref")
+        if ref not in fresh:  # the first of a reference repeated in the batch wins
+            row[_STATUS] = row[_STATUS] or "done"
+            row[_CREATED] = row[_CREATED] or now
+            fresh[ref] = row
+    if app.dialect == "sqlite":
+        written = _write_sqlite(session, fresh)
+    else:
+        written = _write_returning(app, session, list(fresh.values()))
+    if written and app.hook_caller("kehu_interactions_recorded").get_hookimpls():
+        recorded = [dict(zip(RECORDED_KEYS, (iid, *row))) for iid, row in written]
+        app.hook.kehu_interactions_recorded(session=session, batch=InteractionBatch(rows=recorded, source=source))
+    return written
+
+
+def existing_refs(session: Session, refs: Sequence[str]) -> set[str]:
+    """The external references among ``refs`` already stored."""
+    if not refs:
+        return set()
+    column = INTERACTIONS.c.external_ref
+    dialect = session.get_bind().dialect.name
+    return set(session.execute(select(column).where(in_values(column, refs, dialect))).scalars())
+
+
+def in_values(column: ColumnElement[Any], values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    """``column IN values`` with the values as one bound parameter (a JSON array on SQLite,
+    an array on PostgreSQL): thousands of values cost one short statement, not thousands of
+    parameters to render and bind."""
+    if dialect == "sqlite":
+        each = func.json_each(json.dumps(list(values), ensure_ascii=False)).table_valued("value")
+        return column.in_(select(each.c.value))
+    if dialect == "postgresql":
+        return column == any_(literal(list(values), postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+def _sqlite_storers() -> list[Callable[[Any], Any] | None]:
+    """Per column, how a parsed value is stored on SQLite, exactly as SQLAlchemy's types store it:
+    UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, Numeric as float (already cent-exact)."""
+    def stamp(value: datetime) -> str:
+        if value.utcoffset():
+            value = value.astimezone(timezone.utc)
+        elif value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: kehu stores timezone-aware times only")
+        return value.isoformat(" ", "microseconds")[:26]  # "YYYY-MM-DD HH:MM:SS.ffffff", no offset
+
+    storers: list[Callable[[Any], Any] | None] = []
+    for name in WRITE_COLUMNS:
+        column_type = INTERACTIONS.c[name].type
+        if isinstance(column_type, UTCDateTime):
+            storers.append(stamp)
+        elif isinstance(column_type, (Money, Numeric)):
+            storers.append(float)
+        else:
+            storers.append(None)
+    return storers
+
+
+_SQLITE_STORERS = [(i, f) for i, f in enumerate(_sqlite_storers()) if f is not None]
+_SQLITE_INSERT = (
+    f"INSERT INTO {INTERACTIONS.name} (id, {', '.join(WRITE_COLUMNS)}) VALUES ({', '.join('?' * (len(WRITE_COLUMNS) + 1))})"
+)
+
+
+def _write_sqlite(session: Session, fresh: dict[str, list[Any]]) -> list[tuple[int, list[Any]]]:
+    present = existing_refs(session, list(fresh))
+    todo = [row for ref, row in fresh.items() if ref not in present]
+    if not todo:
+        return []
+    connection = session.connection()
+    next_id = (connection.exec_driver_sql(f"SELECT max(id) FROM {INTERACTIONS.name}").scalar() or 0) + 1
+    ids = range(next_id, next_id + len(todo))
+    # Column by column: convert the typed columns to their stored form, then zip the rows back.
+    columns: list[Sequence[Any]] = list(zip(*todo))
+    for index, store in _SQLITE_STORERS:
+        columns[index] = [None if value is None else store(value) for value in columns[index]]
+    connection.exec_driver_sql(_SQLITE_INSERT, list(zip(ids, *columns)))
+    return list(zip(ids, todo))
+
+
+def _write_returning(app: Kehu, session: Session, rows: list[list[Any]]) -> list[tuple[int, list[Any]]]:
     stmt = _insert(app.dialect).on_conflict_do_nothing(index_elements=["external_ref"]).returning(
         INTERACTIONS.c.id, INTERACTIONS.c.external_ref
     )
-    ids = dict((ref, iid) for iid, ref in session.execute(stmt, prepared))
-    written = []
-    for full in prepared:
-        iid = ids.pop(full["external_ref"], None)  # pop: a ref repeated in one batch is written once
-        if iid is not None:
-            full["id"] = iid
-            written.append(full)
-    if written:
-        app.hook.kehu_interactions_recorded(session=session, batch=InteractionBatch(rows=written, source=source))
-    return written
+    ids = {ref: iid for iid, ref in session.execute(stmt, [dict(zip(WRITE_COLUMNS, row)) for row in rows])}
+    return [(ids[row[_REF]], row) for row in rows if row[_REF] in ids]
 
 
 def validate_interaction(app: Kehu, values: Mapping[str, Any], row: int | None = None) -> tuple[dict[str, Any], list[Problem]]:

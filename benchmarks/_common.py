@@ -1,0 +1,138 @@
+"""Shared helpers for the benchmarks: realistic CSV files, running ``kehu``, timing and peak memory.
+
+The benchmarks print ratios against a reference measured in the same run, on the same
+machine, so that a noisy 2-core box still gives figures that mean something.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+KEHU = str(BIN / "kehu")
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
+COMPANY_WORDS = ("华东", "长江", "东方", "新世纪", "金鼎", "宏达", "远景", "恒信", "海天", "瑞丰")
+COMPANY_KINDS = ("贸易有限公司", "科技股份有限公司", "建材商行", "食品厂", "百货商店", "电子有限公司")
+REGIONS = ("华东", "华北", "华南", "华中", "西南", "东北", "西北")
+INDUSTRIES = ("零售", "制造", "批发", "餐饮", "建筑", "IT")
+PRODUCTS = (
+    ("洗衣机 XQB-60", "家电"), ("电冰箱 BCD-215", "家电"), ("空调 KFR-35", "家电"),
+    ("笔记本电脑 T14", "电脑"), ("打印机 M1136", "办公"), ("复印纸 A4", "办公"),
+    ("Wireless mouse M330", "电脑"), ("茶叶 龙井 250g", "食品"), ("大米 5kg", "食品"),
+)
+CHANNELS = ("门店", "线上", "经销商", "电话订购", "展会")
+KINDS = (("purchase", 55), ("visit", 12), ("call", 12), ("payment", 10), ("feedback", 4),
+         ("email", 4), ("complaint", 2), ("meeting", 1))
+NOTES = ("", "", "", "客户要求周五送货", "回访：满意", "price check; wants 5% off", "需要发票", "老客户介绍 😀")
+INTERACTION_HEADER = (
+    "external_ref", "customer_code", "kind", "status", "occurred_at", "channel", "amount",
+    "quantity", "product", "category", "salesperson", "satisfaction", "note", "due_at", "paid_at",
+)
+
+
+def customer_code(i: int) -> str:
+    """The code of generated customer number ``i`` (1-based)."""
+    return f"C{i:06d}"
+
+
+def write_customers(path: Path, count: int, seed: int = 1) -> None:
+    """A customer CSV (UTF-8 with BOM, as Chinese Excel writes it) with ``count`` rows."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(("code", "name", "kind", "region", "industry", "owner", "phone", "tags"))
+        for i in range(1, count + 1):
+            name = rng.choice(COMPANY_WORDS) + rng.choice(COMPANY_KINDS)
+            out.writerow((customer_code(i), f"{name}{i}", "company", rng.choice(REGIONS), rng.choice(INDUSTRIES),
+                          _person(rng), f"138{rng.randrange(10**8):08d}", rng.choice(("vip", "", "新客户,华东"))))
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
+
+
+def interaction_rows(count: int, customers: int, seed: int = 2) -> Iterator[tuple[str, ...]]:
+    """``count`` realistic interaction rows (strings, as in a CSV) over ``customers`` customers."""
+    rng = random.Random(seed)
+    kinds = [k for k, weight in KINDS for _ in range(weight)]
+    salespeople = [_person(rng) for _ in range(40)]
+    start = datetime(2022, 1, 1, 8, 0)
+    for n in range(1, count + 1):
+        kind = rng.choice(kinds)
+        when = start + timedelta(minutes=rng.randrange(3 * 365 * 24 * 60))
+        product, category = rng.choice(PRODUCTS)
+        amount = quantity = due = paid = satisfaction = ""
+        if kind == "purchase":
+            qty = rng.randrange(1, 20)
+            quantity = str(qty)
+            amount = f"{qty * rng.randrange(50, 5000)}.{rng.randrange(100):02d}"
+            if rng.random() < 0.02:
+                amount = "-" + amount  # a refund
+        elif kind == "payment":
+            amount = f"{rng.randrange(100, 90000)}.00"
+            due = (when + timedelta(days=30)).strftime("%Y-%m-%d")
+            paid = (when + timedelta(days=rng.randrange(40))).strftime("%Y-%m-%d") if rng.random() < 0.8 else ""
+        if kind in ("visit", "call", "feedback", "complaint", "purchase") and rng.random() < 0.5:
+            satisfaction = str(rng.randrange(1, 6))
+        yield (
+            f"ORD-{n:08d}", customer_code(rng.randrange(1, customers + 1)), kind, "done",
+            when.strftime("%Y-%m-%d %H:%M"), rng.choice(CHANNELS), amount, quantity,
+            product if kind in ("purchase", "complaint", "feedback") else "", category if kind == "purchase" else "",
+            rng.choice(salespeople), satisfaction, rng.choice(NOTES), due, paid,
+        )
+
+
+def write_interactions(path: Path, count: int, customers: int, seed: int = 2) -> None:
+    """An interaction CSV (UTF-8 with BOM) of ``count`` rows."""
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(INTERACTION_HEADER)
+        out.writerows(interaction_rows(count, customers, seed))
+
+
+def kehu(db: str | Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``kehu --db DB ARGS`` quietly; raise with its output if it fails."""
+    done = subprocess.run([KEHU, "--db", str(db), *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise SystemExit(f"kehu {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def timed_kehu(db: str | Path, *args: str) -> tuple[float, int, str]:
+    """Run ``kehu --db DB ARGS``: wall seconds, peak RSS in MB (of that process alone), stdout."""
+    env = dict(os.environ, KEHU_PLUGINS=os.environ.get("KEHU_PLUGINS", ""))
+    begin = time.perf_counter()
+    proc = subprocess.Popen([KEHU, "--db", str(db), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - begin
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"kehu {' '.join(args)} failed ({proc.returncode}):\n{out.decode()}\n{err.decode()}")
+    return seconds, usage.ru_maxrss // 1024, out.decode()
+
+
+def remove_db(path: Path) -> None:
+    """Delete a SQLite database and its WAL files."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def report(title: str, lines: Sequence[tuple[str, str]]) -> None:
+    """Print a titled block of aligned ``label: value`` lines."""
+    print(title)
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        print(f"  {label.ljust(width)}  {value}")
+    sys.stdout.flush()

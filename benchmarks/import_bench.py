@@ -1,0 +1,162 @@
+"""Benchmark: ``kehu interaction import`` of N interactions against plain ``sqlite3`` executemany.
+
+    .venv/bin/python benchmarks/import_bench.py                 # 1,000,000 rows (the issue's size)
+    .venv/bin/python benchmarks/import_bench.py --rows 200000   # quicker
+    .venv/bin/python benchmarks/import_bench.py --profile       # also cProfile the import in-process
+
+The reference inserts the same rows, already parsed into the stored form (ids resolved,
+times as UTC text, amounts as numbers), with ``executemany`` into a database created by
+``kehu init`` (same indexes, same pragmas). The import reads, decodes, validates, resolves
+customer codes, skips references already present, writes and fires the hook, all in one
+transaction. Targets (issue 2): within 3x of the reference; peak memory under 300 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from _common import (
+    INTERACTION_HEADER,
+    kehu,
+    remove_db,
+    report,
+    timed_kehu,
+    write_customers,
+    write_interactions,
+)
+
+TARGET_RATIO = 3.0
+TARGET_MB = 300
+
+
+def parsed_rows(csv_path: Path, db: Path) -> list[tuple[object, ...]]:
+    """The CSV's rows in the stored form, as the import would write them (not timed)."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    from kehu_core import validation as v
+    from kehu_core.models import Interaction
+    from kehu_core.types import utcnow
+
+    dialect = sqlite_dialect.dialect()
+    cols = Interaction.__table__.c
+    store = {name: cols[name].type._cached_bind_processor(dialect) or (lambda x: x) for name in cols.keys()}
+    with sqlite3.connect(db) as conn:
+        ids = dict(conn.execute("SELECT code, id FROM customers"))
+    created = store["created_at"](utcnow())
+    rows = []
+    with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        assert tuple(header) == INTERACTION_HEADER
+        for ref, code, kind, status, when, channel, amount, qty, product, category, sales, sat, note, due, paid in reader:
+            rows.append((
+                ids[code], kind, status, store["occurred_at"](v.timestamp(when)), channel or None,
+                store["amount"](v.money(amount, allow_negative=True)) if amount else None, None,
+                store["quantity"](v.quantity(qty)) if qty else None, product or None, category or None,
+                sales or None, int(sat) if sat else None, note or None, ref,
+                store["due_at"](v.timestamp(due)) if due else None,
+                store["paid_at"](v.timestamp(paid)) if paid else None, created,
+            ))
+    return rows
+
+
+def raw_insert(db: Path, rows: list[tuple[object, ...]]) -> float:
+    """Seconds for plain executemany of ``rows`` in one transaction, with kehu's pragmas."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    sql = (
+        "INSERT INTO interactions (customer_id, kind, status, occurred_at, channel, amount, cost, quantity, "
+        "product, category, salesperson, satisfaction, note, external_ref, due_at, paid_at, created_at) "
+        "VALUES (" + ", ".join("?" * 17) + ")"
+    )
+    begin = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(sql, rows)
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - begin
+    conn.close()
+    return seconds
+
+
+def count(db: Path) -> int:
+    """Interactions stored in ``db``."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM interactions").fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="interactions to import (default 1,000,000)")
+    parser.add_argument("--customers", type=int, default=10_000, help="customers they belong to (default 10,000)")
+    parser.add_argument("--profile", action="store_true", help="also profile the import in-process (cProfile)")
+    parser.add_argument("--workdir", help="keep the files here instead of a temporary folder")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        customers_csv, interactions_csv = work / "customers.csv", work / "interactions.csv"
+        print(f"generating {args.rows:,} interactions over {args.customers:,} customers in {work} ...", flush=True)
+        write_customers(customers_csv, args.customers)
+        write_interactions(interactions_csv, args.rows, args.customers)
+        size_mb = interactions_csv.stat().st_size / 2**20
+
+        ref_db, kehu_db = work / "reference.db", work / "import.db"
+        for db in (ref_db, kehu_db):
+            remove_db(db)
+            kehu(db, "init")
+            kehu(db, "customer", "import", str(customers_csv))
+
+        rows = parsed_rows(interactions_csv, ref_db)
+        reference = raw_insert(ref_db, rows)
+        del rows
+        seconds, peak_mb, _ = timed_kehu(kehu_db, "interaction", "import", str(interactions_csv))
+        stored = count(kehu_db)
+        if stored != args.rows or count(ref_db) != args.rows:
+            raise SystemExit(f"wrong row count: import {stored}, reference {count(ref_db)}, expected {args.rows}")
+        again, again_mb, out = timed_kehu(kehu_db, "interaction", "import", str(interactions_csv))
+        if count(kehu_db) != args.rows:
+            raise SystemExit("re-import changed the row count")
+
+        ratio = seconds / reference
+        report(f"import of {args.rows:,} interactions ({size_mb:.0f} MB CSV), SQLite file", [
+            ("raw sqlite3 executemany", f"{reference:.2f} s ({args.rows / reference:,.0f} rows/s)"),
+            ("kehu interaction import", f"{seconds:.2f} s ({args.rows / seconds:,.0f} rows/s)"),
+            ("ratio", f"{ratio:.2f}x (target <= {TARGET_RATIO:.0f}x): {'OK' if ratio <= TARGET_RATIO else 'MISSED'}"),
+            ("peak RSS of the import", f"{peak_mb} MB (target < {TARGET_MB} MB): {'OK' if peak_mb < TARGET_MB else 'MISSED'}"),
+            ("re-import (all present)", f"{again:.2f} s, {again_mb} MB, rows unchanged"),
+        ])
+        if args.profile:
+            profile(interactions_csv, customers_csv, work)
+
+
+def profile(interactions_csv: Path, customers_csv: Path, work: Path) -> None:
+    """Run the import in-process under cProfile and print the top functions."""
+    import cProfile
+    import pstats
+
+    from kehu_core.app import Kehu
+    from kehu_core.importing import import_interactions
+    from kehu_core.plugins import discover
+
+    db = work / "profile.db"
+    remove_db(db)
+    kehu(db, "init")
+    kehu(db, "customer", "import", str(customers_csv))
+    app = Kehu(f"sqlite:///{db}", plugins=discover())
+    prof = cProfile.Profile()
+    with app.session() as session:
+        prof.enable()
+        import_interactions(app, session, interactions_csv)
+        prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()
