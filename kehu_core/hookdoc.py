@@ -53,3 +53,37 @@ def hook_reference(plugins: Plugins) -> list[HookRef]:
             implemented_by=tuple(sorted(set(implementers))),
         ))
     return refs
+
+
+def markdown(refs: list[HookRef]) -> str:
+    """The reference as Markdown, one section per hook (``kehu hooks --markdown``).
+
+    Each hook's signature is a one-line ``def`` in a Python block, so a test can check the
+    documentation against the specs.
+    """
+    parts = []
+    for ref in refs:
+        flags = [f for f, on in (("firstresult", ref.firstresult), ("historic", ref.historic)) if on]
+        parts.append(
+            f"### `{ref.name}`\n\n```python\ndef {ref.name}{ref.signature}\n```\n\n"
+            + (f"*{', '.join(flags)}*\n\n" if flags else "")
+            + _markdown_doc(ref.doc)
+            + "\n"
+        )
+    return "\n".join(parts)
+
+
+def _markdown_doc(doc: str) -> str:
+    """A sectioned docstring as Markdown: indented ``name: text`` lines become list items."""
+    lines = []
+    for line in doc.strip().splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if indent >= 8:
+            lines.append("  " + stripped)  # continuation of a list item
+        elif indent >= 4:
+            name, sep, rest = stripped.partition(":")
+            lines.append(f"- `{name}`:{rest}" if sep and " " not in name else f"- {stripped}")
+        else:
+            lines.append(line)
+    return "\n".join(lines)

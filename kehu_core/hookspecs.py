@@ -43,7 +43,9 @@ def kehu_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
     Parameters:
         pluginmanager: call ``pluginmanager.add_hookspecs(your_hookspec_module)``.
 
-    Returns: nothing. Historic: called for every plugin, whenever it registers.
+    Returns: nothing. Historic: called for every plugin as it registers, before kehu checks
+    that every hook implemented has a spec, so plugins loaded earlier may implement your specs.
+    Your specs are listed by ``kehu hooks``; document them like the core's.
     """
 
 
@@ -54,8 +56,9 @@ def kehu_register_commands(cli: click.Group) -> None:
     Parameters:
         cli: the root ``kehu`` group; call ``cli.add_command(your_group)``.
 
-    Returns: nothing. Wrap commands that touch your tables with ``kehu_core.cli.requires_plugin``
-    so that a database where your plugin is not installed gets a clear message.
+    Returns: nothing. Called for every *available* plugin, installed in the database or not,
+    so wrap commands that touch your tables with ``kehu_core.cli.requires_plugin("name")``:
+    where your plugin is not installed they say how to install it instead of failing in SQL.
     """
 
 
@@ -65,7 +68,8 @@ def kehu_schema() -> Schema | None:
 
     Returns: a :class:`~kehu_core.hooktypes.Schema` (plugin name, ``MetaData``, folder of
     revisions), or ``None`` if the plugin has no tables. The installer runs the revisions
-    on the plugin's own Alembic branch.
+    on the plugin's own Alembic branch (first revision: ``branch_labels = ("<name>",)``,
+    ``depends_on = "c0001"``); uninstall downgrades that branch to base.
     """
 
 
@@ -114,6 +118,9 @@ def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> Non
     Parameters:
         session: the session that wrote them; write your rows through it.
         batch: the interactions (with their new ids); a whole import chunk at a time.
+            ``batch.rows`` are mappings with id, customer_id, kind, status, occurred_at,
+            amount, quantity, product, category, channel, salesperson, satisfaction, note,
+            external_ref, due_at, paid_at and cost; iterating gives typed values.
 
     Returns: nothing. Raising rolls the whole command back and names your plugin.
     """
@@ -191,7 +198,8 @@ def kehu_tier_changed(session: Session, changes: Sequence[TierChange]) -> None:
 def kehu_default_data() -> Sequence[DefaultRecord]:
     """Default rows loaded when your plugin is installed, and refreshed on upgrade.
 
-    *Own plugin only.* A row the user changed since it was loaded is left alone.
+    *Own plugin only.* A row the user changed or deleted since it was loaded is left alone
+    (Odoo's ``noupdate``); rows new in a version are inserted by ``kehu db upgrade``.
 
     Returns: :class:`~kehu_core.hooktypes.DefaultRecord` values.
     """
@@ -199,7 +207,10 @@ def kehu_default_data() -> Sequence[DefaultRecord]:
 
 @hookspec
 def kehu_before_install(session: Session, name: str) -> None:
-    """*Own plugin only.* Called before your tables are created. Raise to refuse the install."""
+    """*Own plugin only.* Called before your tables are created. Raise to refuse the install.
+
+    Runs in the install's transaction: if it (or anything later) raises, nothing is installed.
+    """
 
 
 @hookspec
@@ -211,6 +222,9 @@ def kehu_after_install(session: Session, name: str) -> None:
 def kehu_after_upgrade(session: Session, name: str, from_version: str, to_version: str) -> None:
     """*Own plugin only.* Called after ``kehu db upgrade`` brought your schema to head.
 
+    Called once per version change: when the version recorded in the database differs from
+    your manifest's, after your migrations ran and your default data was refreshed.
+
     Parameters:
         from_version: the version recorded before; ``to_version``: the one now installed.
     """
@@ -218,7 +232,7 @@ def kehu_after_upgrade(session: Session, name: str, from_version: str, to_versio
 
 @hookspec
 def kehu_before_uninstall(session: Session, name: str) -> None:
-    """*Own plugin only.* Called before your tables are dropped. Raise to refuse."""
+    """*Own plugin only.* Called before your tables are dropped. Raise to refuse the uninstall."""
 
 
 @hookspec

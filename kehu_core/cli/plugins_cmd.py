@@ -93,9 +93,16 @@ def uninstall(name: str, yes: bool) -> None:
 @click.command("hooks")
 @click.argument("name", required=False)
 @json_option
-def hooks(name: str | None, as_json: bool) -> None:
-    """Every hook spec: its signature, its documentation, and the plugins implementing it."""
-    from kehu_core.hookdoc import hook_reference
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown (for a plugin's docs).")
+def hooks(name: str | None, as_json: bool, as_markdown: bool) -> None:
+    """Every hook spec: its signature, its documentation, and the plugins implementing it.
+
+    \b
+    Example:
+      kehu hooks kehu_profile_sections
+      KEHU_PLUGINS=tiering kehu hooks --markdown > hooks.md
+    """
+    from kehu_core.hookdoc import hook_reference, markdown
 
     refs = hook_reference(state().plugins)
     if name:
@@ -105,6 +112,9 @@ def hooks(name: str | None, as_json: bool) -> None:
     if as_json:
         emit_json([{"name": r.name, "signature": r.signature, "doc": r.doc, "firstresult": r.firstresult,
                     "historic": r.historic, "implemented_by": r.implemented_by} for r in refs])
+        return
+    if as_markdown:
+        click.echo(markdown(refs), nl=False)
         return
     for ref in refs:
         click.secho(f"{ref.name}{ref.signature}", bold=True)
