@@ -124,7 +124,7 @@ class BusinessCalendar:
                 if overlap > 0:
                     total += overlap
             day += timedelta(days=1)
-        return int(total)
+        return int(round(total))
 
     def add(self, start: datetime, seconds: int) -> datetime:
         """The moment ``seconds`` of working time after ``start`` (in UTC).

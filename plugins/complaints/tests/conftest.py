@@ -1,0 +1,60 @@
+"""Fixtures for the complaints plugin's tests: an app with the plugin installed, customers, times."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kehu_core import customers
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(text: str) -> datetime:
+    """A Shanghai wall-clock time, e.g. ``at("2025-09-30 16:00")``."""
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def app(kehu_app: Any, kehu_install: Any) -> Any:
+    """The test app with the complaints plugin installed and two customers."""
+    kehu_install("complaints")
+    with kehu_app.session() as s:
+        customers.add_customer(kehu_app, s, {"code": "C1", "name": "上海华盛贸易有限公司", "owner": "王芳"})
+        customers.add_customer(kehu_app, s, {"code": "C2", "name": "张伟", "kind": "person"})
+    return kehu_app
+
+
+def open_one(app: Any, when: str = "2025-03-03 09:00", actor: str = "王芳", **values: Any) -> Any:
+    """Open a complaint for C1 at Shanghai time ``when``."""
+    from kehu_complaints.services import open_complaint
+
+    fields = {"customer_code": "C1", "description": "打印机卡纸", **values}
+    with app.session() as s:
+        return open_complaint(app, s, fields, actor, now=at(when))
+
+
+def move(app: Any, complaint_id: int, target: str, when: str, actor: str = "王芳", **kw: Any) -> Any:
+    """Move a complaint at Shanghai time ``when``."""
+    from kehu_complaints import services
+
+    with app.session() as s:
+        return services.move(app, s, complaint_id, target, actor, now=at(when), **kw)
+
+
+def get(app: Any, complaint_id: int) -> Any:
+    """The complaint's current record."""
+    from kehu_complaints.services import show
+
+    with app.session() as s:
+        return show(app, s, complaint_id)
+
+
+@pytest.fixture
+def h() -> Any:
+    """The helpers above, for test modules (importlib mode cannot import conftest)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(at=at, open_one=open_one, move=move, get=get)

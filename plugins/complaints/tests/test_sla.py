@@ -1,0 +1,141 @@
+"""SLA due times on real complaints: policies by priority, tiers through the core hook, a paused
+clock, policy changes that keep the pause (glpi#15605), stale breach marks cleared (osTicket),
+reopening, and holidays."""
+from __future__ import annotations
+
+from datetime import timezone
+
+from kehu_core import hookimpl
+from kehu_complaints import jobs, sla
+from kehu_complaints.settings import calendar_of
+
+
+def utc(h, text):
+    return h.at(text).astimezone(timezone.utc)
+
+
+def test_default_policy_due_times(app, h):
+    c = h.open_one(app, "2025-03-03 09:00")
+    assert c.sla_policy == "default"  # 480 / 2400 business minutes
+    assert c.first_response_due_at == utc(h, "2025-03-03 18:00")
+    assert c.resolution_due_at == utc(h, "2025-03-07 18:00")
+
+
+def test_first_matching_policy_by_priority(app, h):
+    assert h.open_one(app, severity="critical").sla_policy == "critical"
+    assert h.open_one(app, severity="high").sla_policy == "high"
+    assert h.open_one(app, severity="low").sla_policy == "default"
+
+
+def test_holiday_week_and_critical_severity(app, h):
+    c = h.open_one(app, "2025-09-30 16:00", severity="critical")  # 60 / 480 minutes
+    assert c.first_response_due_at == utc(h, "2025-09-30 17:00")
+    assert c.resolution_due_at == utc(h, "2025-10-09 16:00")  # 2h on 30 Sept, 6h after the holidays
+
+
+class Tiers:
+    """A stand-in tiering plugin: C1 is a key account."""
+
+    def __init__(self, tiers):
+        self.tiers = tiers
+
+    @hookimpl
+    def kehu_customer_tiers(self, session, customer_ids):
+        return {cid: t for cid, t in self.tiers.items() if cid in customer_ids}
+
+
+def _cid(app, code):
+    from kehu_core.customers import get_customer
+
+    with app.session() as s:
+        return get_customer(s, code).id
+
+
+def test_tier_from_the_core_hook_selects_the_policy(app, h, kehu_register_plugin):
+    kehu_register_plugin(Tiers({_cid(app, "C1"): "VIP"}), "faketiers")
+    c = h.open_one(app, "2025-03-03 09:00")
+    assert (c.tier, c.sla_policy) == ("VIP", "key-account")
+    assert c.first_response_due_at == utc(h, "2025-03-03 11:00")
+
+
+def test_without_tiering_the_tier_is_empty(app, h):
+    c = h.open_one(app)
+    assert c.tier is None and c.sla_policy == "default"
+
+
+def test_pause_extends_resolution_by_business_time_only(app, h):
+    c = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, c.id, "acknowledged", "2025-03-03 10:00")
+    paused = h.move(app, c.id, "awaiting_customer", "2025-03-04 10:00")
+    assert paused.paused
+    back = h.move(app, c.id, "investigating", "2025-03-06 10:00")
+    # paused 4 Mar 10:00 - 6 Mar 10:00 = 7h + 8h + 1h = 16 business hours, not 48 wall-clock hours
+    assert (back.paused, back.paused_seconds) == (False, 16 * 3600)
+    assert back.resolution_due_at == utc(h, "2025-03-11 18:00")
+
+
+def _change_default(app, h, when, **values):
+    with app.session() as s:
+        sla.save_policy(s, "default", values, ["awaiting_customer", "investigating"])
+        return sla.recompute_open(app, s, calendar_of(s), utc(h, when))
+
+
+def test_policy_change_keeps_the_accumulated_pause(app, h):
+    c = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, c.id, "acknowledged", "2025-03-03 10:00")
+    h.move(app, c.id, "awaiting_customer", "2025-03-04 10:00")
+    h.move(app, c.id, "investigating", "2025-03-06 10:00")
+    assert _change_default(app, h, "2025-03-06 11:00", resolution_minutes=3000) == 1
+    after = h.get(app, c.id).complaint
+    # 50h target + 16h kept pause from 3 Mar 09:00 = 66h -> 13 Mar 11:00
+    assert after.paused_seconds == 16 * 3600
+    assert after.resolution_due_at == utc(h, "2025-03-13 11:00")
+    timeline = [e.action for e in h.get(app, c.id).timeline]
+    assert timeline[-1] == "sla"
+
+
+def test_policy_change_that_stops_pausing_closes_the_pause(app, h):
+    c = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, c.id, "acknowledged", "2025-03-03 10:00")
+    h.move(app, c.id, "awaiting_customer", "2025-03-03 14:00")
+    _change_default(app, h, "2025-03-04 10:00", paused_stages="")
+    after = h.get(app, c.id).complaint
+    assert not after.paused and after.paused_seconds == (4 + 1) * 3600  # 14-18 on 3 Mar, 9-10 on 4 Mar
+    assert after.resolution_due_at == utc(h, "2025-03-10 15:00")  # 40h + 5h from 3 Mar 09:00
+
+
+def test_paused_complaints_do_not_breach_and_recompute_clears_stale_marks(app, h):
+    c = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, c.id, "acknowledged", "2025-03-03 10:00")
+    with app.session() as s:
+        assert "1 complaint(s) newly breached" in jobs.escalate(s, utc(h, "2025-03-10 09:00"))
+    assert h.get(app, c.id).complaint.resolution_breached_at is not None
+    _change_default(app, h, "2025-03-10 10:00", resolution_minutes=10 * 480)  # ten days: due 14 Mar
+    assert h.get(app, c.id).complaint.resolution_breached_at is None
+    h.move(app, c.id, "awaiting_customer", "2025-03-10 11:00")
+    with app.session() as s:
+        assert jobs.escalate(s, utc(h, "2025-04-30 09:00")) == "no new SLA breach"
+
+
+def test_reopen_restarts_the_resolution_clock(app, h):
+    c = h.open_one(app, "2025-03-03 09:00", severity="low")
+    h.move(app, c.id, "acknowledged", "2025-03-03 10:00")
+    h.move(app, c.id, "investigating", "2025-03-03 11:00")
+    h.move(app, c.id, "solution_proposed", "2025-03-03 14:00", changes={"solution": "换新"})
+    h.move(app, c.id, "customer_agreed", "2025-03-03 15:00")
+    h.move(app, c.id, "in_progress", "2025-03-03 16:00")
+    h.move(app, c.id, "resolved", "2025-03-04 10:00")
+    again = h.move(app, c.id, "reopened", "2025-03-17 09:00", reason="又卡纸了")
+    assert again.reopen_count == 1 and again.resolved_at is None
+    assert again.resolution_due_at == utc(h, "2025-03-21 18:00")  # 40h from the reopen
+    assert again.first_response_at == utc(h, "2025-03-03 10:00")  # the first response stays met
+
+
+def test_tier_change_event_recomputes_open_complaints(app, h):
+    from kehu_core.hooktypes import TierChange
+
+    c = h.open_one(app, "2025-03-03 09:00")
+    with app.session() as s:
+        app.hook.kehu_tier_changed(session=s, changes=[TierChange(_cid(app, "C1"), "abc", "B", "A")])
+    after = h.get(app, c.id).complaint
+    assert (after.tier, after.sla_policy) == ("A", "key-account")
