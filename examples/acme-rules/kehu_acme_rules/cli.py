@@ -8,7 +8,7 @@ import click
 from kehu_core.cli import requires_plugin, transaction
 from kehu_core.cli.output import emit_json, emit_pairs, json_option
 
-from kehu_acme_rules.flags import FLAGS
+from kehu_acme_rules.criteria import FLAGS
 
 
 @click.group("acme")
