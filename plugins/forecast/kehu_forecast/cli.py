@@ -32,7 +32,7 @@ def forecast() -> None:
 
     \b
     kehu forecast run                      bottom-up from history and pipeline
-    kehu forecast market set 2026-01 region 华东 5000000 --share 0.12
+    kehu forecast market set 2026-01 region 华东 --potential 5000000 --share 0.12
     kehu forecast topdown                  market potential x share, allocated down
     kehu forecast gap                      top-down against bottom-up, at every level
     kehu forecast reconcile --method mint  one plan that adds up

@@ -120,8 +120,8 @@ def market() -> None:
     """Top-down inputs: market potential and expected share (or growth) per month.
 
     \b
-    kehu forecast market set 2026-12 region 华东 2000000 --share 12%
-    kehu forecast market set 2026-12 company - --growth 0.08
+    kehu forecast market set 2026-12 region 华东 --potential 2000000 --share 12%
+    kehu forecast market set 2026-12 company - --growth 0.08 --months 12
     kehu forecast market import market.csv
     """
 
@@ -130,7 +130,7 @@ def market() -> None:
 @click.argument("period")
 @click.argument("dimension", type=click.Choice(["company", "region", "industry"]))
 @click.argument("key")
-@click.argument("potential", required=False)
+@click.option("--potential", help="Market potential in yuan for the period.")
 @click.option("--share", help="Expected market share: 0.12 or 12%.")
 @click.option("--growth", help="Instead of potential × share: growth over the same month last year, 0.08 or 8%.")
 @click.option("--months", type=int, default=1, show_default=True, help="Apply to this many months from PERIOD.")

@@ -77,6 +77,28 @@ def history_weights(session: Session, plan: Plan, method: str, window: int = 12)
     return np.repeat(w[:, None], len(plan.periods), axis=1)
 
 
+def combine(h: H.Hierarchy, method: str, y_hat: np.ndarray, bottom_now: np.ndarray,
+            weights: np.ndarray | None = None, middle_level: str = "region") -> np.ndarray:
+    """Reconciled customer values (floats, customers × periods) by ``method``.
+
+    ``y_hat`` are the forecasts at every node (nodes × periods), ``bottom_now`` the
+    customers' own, ``weights`` the customer weights for top-down and middle-out.
+    """
+    import numpy as np
+
+    if method == "bottom-up":
+        return bottom_now
+    if method in ("top-down", "middle-out"):
+        nodes = h.levels["company"] if method == "top-down" else h.levels[middle_level]
+        return split_down(h, y_hat, nodes, weights if weights is not None else np.ones_like(bottom_now))
+    from hierarchicalforecast.methods import MinTraceSparse
+
+    tags = {level: h.levels[level] for level in H.LEVELS}
+    result = MinTraceSparse(method="ols" if method == "mint-ols" else "wls_struct").fit_predict(
+        S=h.S.astype(float), y_hat=y_hat, tags=tags)
+    return np.asarray(result["mean"])[h.levels["customer"]]
+
+
 def reconcile(session: Session, method: str, *, proportions: str = "average_proportions",
               middle_level: str = "region", bu_run: int | None = None, td_run: int | None = None) -> Plan:
     """The reconciled plan (unsaved) from the bottom-up run and, where useful, the top-down run."""
@@ -110,22 +132,11 @@ def reconcile(session: Session, method: str, *, proportions: str = "average_prop
                 if k is not None:
                     y_hat[i, :horizon] = td.value[k, :horizon] / 100
     bottom_now = bu.bottom().astype(float) / 100
-    if method == "bottom-up":
-        bottom = bottom_now
-    elif method in ("top-down", "middle-out"):
-        nodes = h.levels["company"] if method == "top-down" else h.levels[middle_level]
-        if proportions == "forecast_proportions":
-            weights = np.maximum(bottom_now, 0.0)
-        else:
-            weights = history_weights(session, bu, proportions)
-        bottom = split_down(h, y_hat, nodes, weights)
-    else:
-        from hierarchicalforecast.methods import MinTraceSparse
-
-        tags = {level: h.levels[level] for level in H.LEVELS}
-        result = MinTraceSparse(method="ols" if method == "mint-ols" else "wls_struct").fit_predict(
-            S=h.S.astype(float), y_hat=y_hat, tags=tags)
-        bottom = np.asarray(result["mean"])[h.levels["customer"]]
+    weights = None
+    if method in ("top-down", "middle-out"):
+        weights = (np.maximum(bottom_now, 0.0) if proportions == "forecast_proportions"
+                   else history_weights(session, bu, proportions))
+    bottom = combine(h, method, y_hat, bottom_now, weights, middle_level)
     cents = round_coherent(bottom)
     label = method + (f" ({proportions})" if method in ("top-down", "middle-out") else "")
     label += f" at {middle_level}" if method == "middle-out" else ""
