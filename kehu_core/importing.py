@@ -63,22 +63,31 @@ class ImportReport:
     dry_run: bool = False
     problem_count: int = 0
     problems: list[Problem] = field(factory=list)
+    _pending: list[Sequence[Problem]] = field(factory=list, repr=False)
 
     @property
     def complete(self) -> bool:
         """True when no row was refused."""
         return self.invalid == 0
 
-    def refuse(self, problems: Sequence[Problem], on_problem: ProblemFn | None) -> None:
-        """Count one refused row with its problems, keeping the first few for the report."""
-        self.invalid += 1
-        self.problem_count += len(problems)
-        room = MAX_REPORTED - len(self.problems)
-        if room > 0:
-            self.problems.extend(problems[:room])
-        if on_problem:
-            for problem in problems:
-                on_problem(problem)
+    def refuse(self, problems: Sequence[Problem]) -> None:
+        """Note one refused row with its problems (recorded by :meth:`settle`)."""
+        self._pending.append(problems)
+
+    def settle(self, on_problem: ProblemFn | None) -> None:
+        """Record the rows refused in this chunk in line order, keeping the first few for the
+        report and handing every problem to ``on_problem``."""
+        self._pending.sort(key=lambda problems: problems[0].row or 0)
+        for problems in self._pending:
+            self.invalid += 1
+            self.problem_count += len(problems)
+            room = MAX_REPORTED - len(self.problems)
+            if room > 0:
+                self.problems.extend(problems[:room])
+            if on_problem:
+                for problem in problems:
+                    on_problem(problem)
+        self._pending.clear()
 
 
 def describe_problem(problem: Problem) -> str:
@@ -304,12 +313,13 @@ def import_interactions(
                             {"kind": values[_KIND], "amount": values[_AMOUNT], "due_at": values[_DUE], "paid_at": values[_PAID]}, line
                         )
                     if bad:
-                        report.refuse(bad, on_problem)
+                        report.refuse(bad)
                     else:
                         good.append((line, values))
                 report.read += len(chunk)
                 _key_by_content(good, occurrences)
-                rows = _resolve_customers(customers, good, report, on_problem)
+                rows = _resolve_customers(customers, good, report)
+                report.settle(on_problem)
                 if dry_run:
                     present = existing_refs(session, list({r[_REF] for r in rows}))
                     fresh = len({r[_REF] for r in rows} - present)
@@ -363,8 +373,7 @@ class _CustomerIds:
         return self.known
 
 
-def _resolve_customers(customers: _CustomerIds, good: list[tuple[int, list[Any]]], report: ImportReport,
-                       on_problem: ProblemFn | None) -> list[list[Any]]:
+def _resolve_customers(customers: _CustomerIds, good: list[tuple[int, list[Any]]], report: ImportReport) -> list[list[Any]]:
     """Replace each row's customer code by the customer's id; refuse unknown or forgotten codes."""
     known = customers.lookup({values[_CODE] for _, values in good})
     rows = []
@@ -373,7 +382,7 @@ def _resolve_customers(customers: _CustomerIds, good: list[tuple[int, list[Any]]
         cid = known.get(code)
         if cid is None:
             reason = "no customer with this code" if code not in known else "this customer was forgotten (personal data erased)"
-            report.refuse([Problem("customer_code", reason, line, code)], on_problem)
+            report.refuse([Problem("customer_code", reason, line, code)])
             continue
         values[_CODE] = cid
         rows.append(values)
@@ -423,7 +432,7 @@ def import_customers(
                 parsed: list[tuple[int, dict[str, Any], dict[str, str | None]]] = []
                 for pos, (line, values) in enumerate(rows):
                     if pos in problems:
-                        report.refuse(problems[pos], on_problem)
+                        report.refuse(problems[pos])
                         continue
                     cells = chunk[pos][1]
                     clean = {name: values[i] for i, name in enumerate(names) if name in present}
@@ -435,11 +444,13 @@ def import_customers(
                 for (line, clean, attrs_), (count, first) in zip(parsed, seen):
                     if count:
                         report.refuse([Problem("code", f"appears more than once in the file (first on line {first})",
-                                               line, clean["code"])], on_problem)
+                                               line, clean["code"])])
                     else:
                         good.append((line, clean, attrs_))
-                _write_customers(app, session, good, report, on_problem,
-                                 write=not dry_run and (skip_invalid or report.invalid == 0))
+                plan = _plan_customers(session, good, report, app.dialect)
+                report.settle(on_problem)
+                if not dry_run and (skip_invalid or report.invalid == 0):
+                    _write_customers(app, session, plan)
                 if progress:
                     progress(stream.position(), stream.size)
         finally:
@@ -449,25 +460,31 @@ def import_customers(
     return report
 
 
-def _write_customers(app: Kehu, session: Session, rows: list[tuple[int, dict[str, Any], dict[str, str | None]]],
-                     report: ImportReport, on_problem: ProblemFn | None, *, write: bool) -> None:
-    """Compare each row with the stored customer; add the new, update the changed (when ``write``)."""
+@define
+class _CustomerPlan:
+    """What a chunk of customer rows will do: rows to insert (with their tags) and updates."""
+
+    new_rows: list[dict[str, Any]] = field(factory=list)
+    new_tags: dict[str, list[str]] = field(factory=dict)
+    updates: list[tuple[Customer, list[str], dict[str, Any], list[str] | None]] = field(factory=list)
+
+
+def _plan_customers(session: Session, rows: list[tuple[int, dict[str, Any], dict[str, str | None]]],
+                    report: ImportReport, dialect: str) -> _CustomerPlan:
+    """Compare each row with the stored customer: new, changed (which fields), or unchanged."""
+    plan = _CustomerPlan()
     if not rows:
-        return
+        return plan
     codes = [clean["code"] for _, clean, _ in rows]
-    stmt = select(Customer).options(selectinload(Customer.tags)).where(in_values(Customer.__table__.c.code, codes, app.dialect))
+    stmt = select(Customer).options(selectinload(Customer.tags)).where(in_values(Customer.__table__.c.code, codes, dialect))
     existing = {c.code: c for c in session.scalars(stmt)}
-    now = utcnow()
-    changes: list[CustomerChange] = []
-    new_rows: list[dict[str, Any]] = []
-    new_tags: dict[str, list[str]] = {}
     for line, clean, attrs_ in rows:
         values = {k: (_EMPTY[k]() if k in _EMPTY else _BLANK_MEANS.get(k)) if v is None else v for k, v in clean.items()}
         tags = values.pop("tags", None)
         current = existing.get(values["code"])
         if current is not None and current.forgotten_at is not None:
             report.refuse([Problem("code", "this customer was forgotten (personal data erased); use a new code",
-                                   line, values["code"])], on_problem)
+                                   line, values["code"])])
             continue
         if attrs_:
             merged = dict(values.get("attributes", current.attributes if current is not None else {}) or {})
@@ -478,39 +495,44 @@ def _write_customers(app: Kehu, session: Session, rows: list[tuple[int, dict[str
                     merged[name] = value
             values["attributes"] = merged
         if current is None:
-            for key, default in (("kind", "company"), ("marketing_consent", False)):
+            for key, default in (("kind", "company"), ("marketing_consent", False), ("special_dates", {}), ("attributes", {})):
                 values.setdefault(key, default)
-            values.setdefault("special_dates", {})
-            values.setdefault("attributes", {})
-            new_rows.append({**values, "active": True, "created_at": now, "updated_at": now})
-            new_tags[values["code"]] = tags or []
+            plan.new_rows.append(values)
+            plan.new_tags[values["code"]] = tags or []
+            report.written += 1
             continue
         changed = [k for k, v in values.items() if getattr(current, k) != v]
         if tags is not None and tags != [t.tag for t in current.tags]:
             changed.append("tags")
-        if not changed:
+        if changed:
+            plan.updates.append((current, changed, values, tags))
+            report.updated += 1
+        else:
             report.unchanged += 1
-            continue
-        report.updated += 1
-        if write:
-            for key in changed:
-                if key != "tags":
-                    setattr(current, key, values[key])
-            if "tags" in changed:
-                current.tags = [CustomerTag(tag=t) for t in tags or []]
-            current.updated_at = now
-            changes.append(CustomerChange(current.id, current.code, "updated", tuple(changed)))
-    report.written += len(new_rows)
-    if not write:
-        return
+    return plan
+
+
+def _write_customers(app: Kehu, session: Session, plan: _CustomerPlan) -> None:
+    """Apply a chunk's plan and fire ``kehu_customers_changed`` once for the chunk."""
+    now = utcnow()
+    changes: list[CustomerChange] = []
+    for current, changed, values, tags in plan.updates:
+        for key in changed:
+            if key != "tags":
+                setattr(current, key, values[key])
+        if "tags" in changed:
+            current.tags = [CustomerTag(tag=t) for t in tags or []]
+        current.updated_at = now
+        changes.append(CustomerChange(current.id, current.code, "updated", tuple(changed)))
     session.flush()
-    if new_rows:
+    if plan.new_rows:
         table = Customer.__table__
-        created = session.execute(insert(table).returning(table.c.id, table.c.code), new_rows).all()
-        tag_rows = [{"customer_id": cid, "tag": t} for cid, code in created for t in new_tags[code]]
+        rows = [{**values, "active": True, "created_at": now, "updated_at": now} for values in plan.new_rows]
+        created = session.execute(insert(table).returning(table.c.id, table.c.code), rows).all()
+        tag_rows = [{"customer_id": cid, "tag": t} for cid, code in created for t in plan.new_tags[code]]
         if tag_rows:
             session.execute(insert(CustomerTag.__table__), tag_rows)
-        fields_written = tuple(sorted(new_rows[0].keys() - {"active", "created_at", "updated_at"}))
+        fields_written = tuple(sorted(plan.new_rows[0]))
         changes += [CustomerChange(cid, code, "created", fields_written) for cid, code in created]
     if changes:
         app.hook.kehu_customers_changed(session=session, changes=changes)
