@@ -179,8 +179,8 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
     """Take back the points refunds (negative purchases) would have earned, newest lots first.
 
     The points to take back are what a purchase of the refunded amount earns under today's
-    amount rules. They are drawn from the customer's unexpired lots, newest first (the
-    refunded purchase's own lot is usually the newest). The balance never goes below zero:
+    amount rules. They are drawn from the lots valid at the refund's date (earned before it,
+    not yet expired), newest first (the refunded purchase's own lot is usually the newest). The balance never goes below zero:
     points already spent or expired cannot be taken back; that part is recorded as the
     entry's ``shortfall`` and reported, and the entry is written even when it takes nothing.
     Returns (points taken back, shortfall).
@@ -190,10 +190,11 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
     zone = local_zone()
     customer_ids = sorted({r["customer_id"] for r in refunds})
     lock_accounts(session, customer_ids)
-    expire_points(session, now, customer_ids)
+    # Write off what had expired by the latest refund, so a refund never takes expired points.
+    expire_points(session, min(now, max(r["occurred_at"] for r in refunds)), customer_ids)
     keys = existing_keys(session, [f"refund:i{r['id']}" for r in refunds])
     lots: dict[int, list[Any]] = {}
-    for lot in open_lots(session, customer_ids, valid_at=now):
+    for lot in open_lots(session, customer_ids):
         lots.setdefault(lot.customer_id, []).append(lot)
     debits: list[Debit] = []
     taken_total = short_total = 0
@@ -201,8 +202,8 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         key = f"refund:i{row['id']}"
         if key in keys:
             continue
-        cid, amount = row["customer_id"], -row["amount"]
-        local = row["occurred_at"].astimezone(zone)
+        cid, amount, when = row["customer_id"], -row["amount"], row["occurred_at"]
+        local = when.astimezone(zone)
         matched = [r for r in amount_rules if r.matches({**row, "amount": amount}, local.month, members[cid].birthday_month)]
         if not matched:
             continue
@@ -215,7 +216,8 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         for i, lot in enumerate(newest_first):
             if left == 0:
                 break
-            take = min(lot.remaining, left)
+            valid = lot.occurred_at <= when and (lot.expires_at is None or lot.expires_at > when)
+            take = min(lot.remaining, left) if valid else 0
             if take:
                 allocations.append((lot.id, take))
                 newest_first[i] = type(lot)(lot.id, lot.customer_id, lot.occurred_at, lot.expires_at, lot.remaining - take)

@@ -158,7 +158,8 @@ class RebateTier(LoyaltyBase):
 
     __tablename__ = "loyalty_rebate_tiers"
 
-    programme_id: Mapped[int] = mapped_column(BigId, ForeignKey("loyalty_rebate_programmes.id"), primary_key=True)
+    programme_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("loyalty_rebate_programmes.id", name="fk_loyalty_rebate_tiers_programme"), primary_key=True)
     threshold: Mapped[Decimal] = mapped_column(Money, primary_key=True)
     rate: Mapped[Decimal] = mapped_column(Rate)
 
@@ -167,10 +168,11 @@ class RebateSettlement(LoyaltyBase):
     """A settled period for one distributor: written once (unique programme, customer, period)."""
 
     __tablename__ = "loyalty_rebate_settlements"
-    __table_args__ = (UniqueConstraint("programme_id", "customer_id", "period_start"),)
+    __table_args__ = (UniqueConstraint("programme_id", "customer_id", "period_start", name="uq_loyalty_rebate_settlements_period"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    programme_id: Mapped[int] = mapped_column(BigId, ForeignKey("loyalty_rebate_programmes.id"))
+    programme_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("loyalty_rebate_programmes.id", name="fk_loyalty_rebate_settlements_programme"))
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)

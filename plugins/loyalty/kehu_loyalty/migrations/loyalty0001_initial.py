@@ -129,7 +129,7 @@ def upgrade() -> None:
         sa.Column("threshold", MoneyType, nullable=False),
         sa.Column("rate", Rate, nullable=False),
         sa.PrimaryKeyConstraint("programme_id", "threshold", name="pk_loyalty_rebate_tiers"),
-        _fk("loyalty_rebate_tiers", "programme_id", "loyalty_rebate_programmes.id"),
+        sa.ForeignKeyConstraint(["programme_id"], ["loyalty_rebate_programmes.id"], name="fk_loyalty_rebate_tiers_programme"),
     )
     op.create_table(
         "loyalty_rebate_settlements",
@@ -144,8 +144,8 @@ def upgrade() -> None:
         sa.Column("settled_at", Stamp, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_loyalty_rebate_settlements"),
         sa.UniqueConstraint("programme_id", "customer_id", "period_start",
-                            name="uq_loyalty_rebate_settlements_programme_id"),
-        _fk("loyalty_rebate_settlements", "programme_id", "loyalty_rebate_programmes.id"),
+                            name="uq_loyalty_rebate_settlements_period"),
+        sa.ForeignKeyConstraint(["programme_id"], ["loyalty_rebate_programmes.id"], name="fk_loyalty_rebate_settlements_programme"),
         _fk("loyalty_rebate_settlements", "customer_id", "customers.id"),
     )
     op.create_index("ix_loyalty_rebate_settlements_customer_id", "loyalty_rebate_settlements", ["customer_id"])
