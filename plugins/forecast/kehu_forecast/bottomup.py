@@ -1,8 +1,8 @@
 """Bottom-up forecast (由下而上): each customer from its own history plus its weighted pipeline,
 summed up through salesperson and region to the company.
 
-Every upper node also gets a forecast of its own aggregated series (``base``), which the
-reconciliation methods (middle-out, MinT) combine with the bottom-up sums.
+The upper levels' own forecasts (of their aggregated series), which middle-out and MinT
+combine with the bottom-up sums, are made by ``reconcile`` when a method needs them.
 
 Scenarios: from the models' 80% prediction intervals (a node's spread is the root of the
 sum of its customers' variances, treating customers as independent), or from stated
@@ -108,34 +108,33 @@ def forecast_history(session: Session | None, history: SalesHistory, options: Op
     h = H.build(history.customers)
     order = {int(c): i for i, c in enumerate(history.customers["id"])}
     bottom_y = history.values[[order[int(c)] for c in h.customer_ids]]
-    all_y = h.aggregate(bottom_y)
     first = history.next_period
-    fc = E.forecast(all_y, options.freq, horizon, first, method=options.method, regular=options.regular,
+    # Only the customers are modelled here: a bottom-up forecast needs nothing else. The
+    # upper levels' own forecasts are made by `reconcile`, for the methods that use them.
+    fc = E.forecast(bottom_y, options.freq, horizon, first, method=options.method, regular=options.regular,
                     intermittent=options.intermittent, n_jobs=options.n_jobs)
     future = P.periods(first, horizon, options.freq)
-    bottom = h.levels["customer"]
     pipe = (pipeline_matrix(session, h.customer_ids, future, options.freq)
             if options.pipeline and session is not None else np.zeros((h.n_bottom, horizon)))
-    bottom_cents = to_cents(fc.mean[bottom] + pipe)
+    bottom_cents = to_cents(fc.mean + pipe)
     pipe_all = h.aggregate(to_cents(pipe))
     value = np.asarray(h.S.astype(np.int64) @ bottom_cents)
-    base = to_cents(fc.mean) + pipe_all
-    base[bottom] = bottom_cents
+    base = value.copy()
     if options.optimistic is not None or options.pessimistic is not None:
         high = to_cents(value * (1 + (options.optimistic or 0.0)) / 100)
         low = to_cents(value * (1 + (options.pessimistic or 0.0)) / 100)
         scenario = "stated adjustments"
     else:
-        spread = np.sqrt(np.asarray(h.S @ fc.sigma[bottom] ** 2)) * E.Z80 * 100
+        spread = np.sqrt(np.asarray(h.S @ fc.sigma ** 2)) * E.Z80 * 100
         high = np.rint(value + spread).astype(np.int64)
         low = np.maximum(np.rint(value - spread), 0).astype(np.int64)
         scenario = "80% prediction interval"
-    models = [str(m) for m in fc.model]
+    models = ["sum"] * (len(h.keys) - h.n_bottom) + [str(m) for m in fc.model]
     params = {"method": options.method, "regular": options.regular, "intermittent": options.intermittent,
               "pipeline": options.pipeline, "scenario": scenario, "optimistic": options.optimistic,
               "pessimistic": options.pessimistic, "history_periods": len(history.periods),
               "history_start": history.periods[0].isoformat(),
-              "classes": {str(k): int(v) for k, v in zip(*np.unique(fc.classes[bottom].astype(str), return_counts=True))}}
+              "classes": {str(k): int(v) for k, v in zip(*np.unique(fc.classes.astype(str), return_counts=True))}}
     return Plan(kind="bottomup", method=f"bottom-up ({options.method})", freq=options.freq, periods=future,
                 history_end=history.history_end, hierarchy=h, value=value, base=base, low=low, high=high,
                 pipeline=pipe_all, models=models, params=params)

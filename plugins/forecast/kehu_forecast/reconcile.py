@@ -99,6 +99,37 @@ def combine(h: H.Hierarchy, method: str, y_hat: np.ndarray, bottom_now: np.ndarr
     return np.asarray(result["mean"])[h.levels["customer"]]
 
 
+def upper_forecasts(session: Session, bu: Plan) -> np.ndarray:
+    """Every node's forecast of its own aggregated history plus its pipeline (nodes × periods, yuan).
+
+    Customer rows keep the bottom-up run's values; upper nodes are modelled with the run's
+    method settings on the history the run was made from.
+    """
+    import numpy as np
+
+    from kehu_forecast import engine as E
+    from kehu_forecast.history import load_history
+
+    h = bu.hierarchy
+    history = load_history(session, bu.freq, as_of=bu.periods[0])
+    src = {int(c): i for i, c in enumerate(history.customers["id"])}
+    y = np.zeros((h.n_bottom, len(history.periods)))
+    for i, cid in enumerate(h.customer_ids):
+        k = src.get(int(cid))
+        if k is not None:
+            y[i] = history.values[k]
+    upper = h.levels["customer"][0] if h.n_bottom else len(h.keys)
+    result = bu.value.astype(float) / 100
+    if len(history.periods) and upper:
+        params = bu.params
+        fc = E.forecast(np.asarray(h.S @ y)[:upper], bu.freq, len(bu.periods), bu.periods[0],
+                        method=params.get("method") or "auto", regular=params.get("regular") or "theta",
+                        intermittent=params.get("intermittent"))
+        pipe = (bu.pipeline[:upper].astype(float) / 100) if bu.pipeline is not None else 0.0
+        result[:upper] = fc.mean + pipe
+    return result
+
+
 def reconcile(session: Session, method: str, *, proportions: str = "average_proportions",
               middle_level: str = "region", bu_run: int | None = None, td_run: int | None = None) -> Plan:
     """The reconciled plan (unsaved) from the bottom-up run and, where useful, the top-down run."""
@@ -121,7 +152,8 @@ def reconcile(session: Session, method: str, *, proportions: str = "average_prop
     if td is not None and (td.freq != bu.freq or td.periods[0] != bu.periods[0]):
         td = None  # a top-down run for other periods cannot inform this one
     h = bu.hierarchy
-    y_hat = (bu.base if bu.base is not None else bu.value).astype(float) / 100
+    y_hat = (upper_forecasts(session, bu) if method in ("top-down", "middle-out", "mint-ols", "mint-wls")
+             else bu.value.astype(float) / 100)
     sources = {"bottomup_run": bu.run_id, "topdown_run": td.run_id if td else None}
     if td is not None:
         horizon = min(len(td.periods), len(bu.periods))
