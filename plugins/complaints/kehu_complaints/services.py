@@ -115,6 +115,21 @@ class TimelineEntry:
     note: str | None
 
 
+def _insert_rows(session: Session, prepared: list[dict[str, Any]]) -> list[int]:
+    """Insert complaint rows; their ids in order.
+
+    A batch opened from interactions is one executemany, and the ids come back through the
+    unique ``source_interaction_id`` (portable, unlike ordered RETURNING from executemany).
+    """
+    sources = [r["source_interaction_id"] for r in prepared]
+    if len(prepared) == 1 or None in sources:
+        return [session.execute(COMPLAINTS.insert().values(**r).returning(COMPLAINTS.c.id)).scalar_one() for r in prepared]
+    session.execute(COMPLAINTS.insert(), prepared)
+    found = dict(session.execute(select(COMPLAINTS.c.source_interaction_id, COMPLAINTS.c.id)
+                                 .where(COMPLAINTS.c.source_interaction_id.in_(sources))).all())
+    return [found[source] for source in sources]
+
+
 @frozen
 class ComplaintDetail:
     """A complaint and its timeline (``kehu complaint show``)."""
@@ -226,8 +241,7 @@ def insert_complaints(app: Any, session: Session, rows: Sequence[dict[str, Any]]
             "first_response_due_at": first, "resolution_due_at": resolution, "paused_seconds": 0,
             "reopen_count": 0, "version": 1, "created_at": now, "updated_at": now,
         })
-    result = session.execute(COMPLAINTS.insert().returning(COMPLAINTS.c.id, sort_by_parameter_order=True), prepared)
-    ids = [row[0] for row in result]
+    ids = _insert_rows(session, prepared)
     history(session, [dict(complaint_id=i, at=r["opened_at"], actor=actor, action="opened", from_status=None,
                            to_status="received", note=note) for i, r in zip(ids, prepared)])
     return ids
