@@ -128,8 +128,13 @@ class Kehu:
         return _HookRelay(self)
 
     def schemas(self, names: set[str] | None = None) -> list[Schema]:
-        """The schemas of the core and of the given (default: every loaded) plugin."""
-        found = [s for s in self.plugins.pm.hook.kehu_schema() if s is not None]
+        """The schemas of the core and of the given (default: every loaded) plugin.
+
+        A plugin whose dependencies are not all loaded is left out: its revisions may
+        ``depends_on`` revisions Alembic cannot find, which would stop every migration.
+        """
+        usable = self.plugins.with_dependencies()
+        found = [s for s in self.plugins.pm.hook.kehu_schema() if s is not None and (s.plugin == BUILTIN or s.plugin in usable)]
         if names is None:
             return found
         return [s for s in found if s.plugin in names or s.plugin == BUILTIN]

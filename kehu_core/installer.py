@@ -118,11 +118,21 @@ def dependents(app: Kehu, session: Session, name: str) -> list[str]:
     )
 
 
-def uninstall(app: Kehu, session: Session, name: str) -> None:
+def can_drop_tables(app: Kehu, name: str) -> bool:
+    """True when plugin ``name`` can run its own uninstall here: it loads, and if it has
+    tables, so do the plugins it depends on (its migrations may build on theirs)."""
+    if name not in app.plugins.loaded:
+        return False
+    return name in app.plugins.with_dependencies() or not any(_call_own(app, "kehu_schema", name))
+
+
+def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -> None:
     """Drop a plugin's tables and forget it; core data stays.
 
-    Refused while another installed plugin depends on it. A plugin that is recorded as
-    installed but no longer loads can still be uninstalled if its revisions are found.
+    Refused while another installed plugin depends on it. A plugin recorded as installed
+    whose package is missing or broken cannot run its migrations to drop its tables: that
+    is refused with instructions, unless ``forget``, which only forgets the plugin here and
+    leaves its tables (and its Alembic revision, for when its package returns).
     """
     installed = app.installed(session)
     if name not in installed:
@@ -130,9 +140,26 @@ def uninstall(app: Kehu, session: Session, name: str) -> None:
     blockers = dependents(app, session, name)
     if blockers:
         raise PluginError(f"cannot uninstall {name!r}: installed plugin(s) {', '.join(blockers)} depend on it; uninstall them first")
-    if name in app.plugins.loaded:
+    info = app.plugins.loaded.get(name)
+    has_tables = info is not None and any(_call_own(app, "kehu_schema", name))
+    if not can_drop_tables(app, name):
+        if not forget:
+            broken = app.plugins.infos.get(name)
+            if info is not None:
+                missing = [d for d in info.manifest.depends if d not in app.plugins.with_dependencies()] if info.manifest else []
+                why = f"a plugin it depends on is not available ({', '.join(missing)})"
+            elif broken is not None and broken.error:
+                why = f"it failed to load ({broken.error})"
+            else:
+                why = "it is not available (not pip-installed)"
+            raise PluginError(
+                f"cannot uninstall {name!r}: {why}, so its migrations cannot drop its tables. "
+                f"Make it available again (pip install kehu-{name.replace('_', '-')}) and uninstall it, or forget it "
+                f"here with `kehu plugins uninstall {name} --forget` (its tables stay in the database)."
+            )
+    else:
         _call_own(app, "kehu_before_uninstall", name, session=session, name=name)
-        if _branches(app, [name]):
+        if has_tables:
             schema.downgrade_to_base(session.connection(), app.schemas(), name)
     session.execute(delete(DataRecord).where(DataRecord.plugin == name))
     session.execute(delete(InstalledPlugin).where(InstalledPlugin.name == name))
@@ -148,12 +175,16 @@ def upgrade_core(app: Kehu, session: Session) -> None:
 def upgrade_all(app: Kehu, session: Session) -> list[str]:
     """``kehu db upgrade``: the core and every installed, loadable plugin to head.
 
+    Installed plugins that cannot run here (:func:`unavailable_installed`) are skipped and
+    keep their state, so one missing package does not block the core and the others.
+
     Reloads default data (respecting user changes), records new versions and calls
     ``kehu_after_upgrade`` for plugins whose version changed. Returns the branches upgraded.
     """
     upgrade_core(app, session)
     rows = {p.name: p for p in session.scalars(select(InstalledPlugin))}
-    names = [n for n in install_order(app, [n for n in rows if n in app.plugins.loaded])]
+    usable = app.plugins.with_dependencies()  # the others are skipped: see unavailable_installed()
+    names = install_order(app, [n for n in rows if n in usable])
     branches = _branches(app, names)
     if branches:
         schema.upgrade(session.connection(), app.schemas(), branches)
@@ -168,6 +199,13 @@ def upgrade_all(app: Kehu, session: Session) -> list[str]:
             _call_own(app, "kehu_after_upgrade", name, session=session, name=name, from_version=old, to_version=manifest.version)
     app.forget_installed_cache(session)
     return [BUILTIN, *branches]
+
+
+def unavailable_installed(app: Kehu, session: Session) -> list[str]:
+    """Plugins installed in this database that cannot run here (package missing or broken,
+    or a plugin they depend on is): ``kehu db upgrade`` skips them."""
+    usable = app.plugins.with_dependencies()
+    return sorted(name for name in session.scalars(select(InstalledPlugin.name)) if name not in usable)
 
 
 def _checksum(values: dict[str, Any]) -> str:

@@ -92,6 +92,19 @@ class Plugins:
         """The plugins that failed to load."""
         return [info for info in self.infos.values() if info.error]
 
+    def with_dependencies(self) -> set[str]:
+        """Loaded plugins whose dependencies are all loaded too (transitively)."""
+        usable = set(self.loaded)
+        changed = True
+        while changed:
+            changed = False
+            for name in list(usable):
+                manifest = self.infos[name].manifest
+                if manifest and any(dep not in usable for dep in manifest.depends):
+                    usable.discard(name)
+                    changed = True
+        return usable
+
     def plugin_of_module(self, module_name: str) -> str | None:
         """The plugin whose package contains ``module_name`` (for naming a hook's culprit)."""
         for name, info in self.loaded.items():

@@ -7,19 +7,23 @@ ALTER, and downgrading a single branch to base, which is exactly plugin uninstal
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from attrs import frozen
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, column, delete, inspect, table
 
+from kehu_core.errors import KehuError
 from kehu_core.hooktypes import Schema
 
 SCRIPT_LOCATION = Path(__file__).parent / "migrations"
+_VERSIONS = table("alembic_version", column("version_num"))
 
 
 @frozen
@@ -47,17 +51,96 @@ def alembic_config(connection: Connection, schemas: Iterable[Schema]) -> Config:
     return cfg
 
 
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.revision_map.get_revision(revision) is not None
+    except RevisionError:
+        return False
+
+
+def _lineage(script: ScriptDirectory, revision: str) -> set[str]:
+    """``revision`` and everything it stands on: down revisions and ``depends_on``, across branches."""
+    return {rev.revision for rev in script.iterate_revisions(revision, "base")}
+
+
+def _canonical(script: ScriptDirectory, revisions: Iterable[str]) -> set[str]:
+    """The rows Alembic expects: drop any revision that another one stands on."""
+    revisions = set(revisions)
+    below: set[str] = set()
+    for rev in revisions:
+        below |= _lineage(script, rev) - {rev}
+    return revisions - below
+
+
+def _branch_positions(script: ScriptDirectory, heads: Iterable[str]) -> set[str]:
+    """The newest applied revision of every branch, given Alembic's (canonical) heads."""
+    applied: set[str] = set()
+    for head in heads:
+        applied |= _lineage(script, head)
+    return {rev for rev in applied if not (set(script.revision_map.get_revision(rev).nextrev) & applied)}
+
+
+@contextmanager
+def _alembic_rows(connection: Connection, cfg: Config) -> Iterator[None]:
+    """Run an Alembic command on canonical rows, then store every branch's position explicitly.
+
+    Alembic records a plugin's revision *instead of* the core revision it ``depends_on``. If
+    that plugin's package then goes missing or breaks, its revision cannot be placed, and
+    Alembic refuses to do anything at all: one missing plugin would block ``kehu db upgrade``
+    for the core and every other plugin, and dropping its row would make the core look
+    unapplied. So at rest kehu keeps one row per branch (the core's too), and around each
+    Alembic command it (1) sets aside rows no available plugin provides, (2) reduces the rest
+    to what Alembic expects, and afterwards (3) writes each branch's position again and puts
+    the set-aside rows back, for when their plugin returns. All in the caller's transaction:
+    on error it is rolled back, rows included.
+    """
+    script = ScriptDirectory.from_config(cfg)
+    rows = current_revisions(connection)
+    unknown = sorted(rev for rev in rows if not _known(script, rev))
+    known = rows - set(unknown)
+    canonical = _canonical(script, known)
+    if unknown and not any(_lineage(script, rev) & _core_revisions(script) for rev in known) and inspect(connection).has_table("customers"):
+        # A database from before positions were kept explicitly: where the core stands is
+        # recorded only in the missing plugin's row.
+        raise KehuError(
+            "the database records migrations of plugin(s) that are not available here "
+            f"({', '.join(unknown)}), and the core's own position with them. Make those plugins "
+            "available again (pip install them) and run `kehu db upgrade` once; after that a "
+            "missing plugin no longer blocks upgrades."
+        )
+    _replace_rows(connection, rows, canonical)
+    yield
+    after = current_revisions(connection)
+    _replace_rows(connection, after, _branch_positions(script, after) | set(unknown))
+
+
+def _core_revisions(script: ScriptDirectory) -> set[str]:
+    try:
+        return _lineage(script, "core@head")
+    except Exception:  # no core branch in this script directory (not a kehu database)
+        return set()
+
+
+def _replace_rows(connection: Connection, current: set[str], wanted: set[str]) -> None:
+    if current - wanted:
+        connection.execute(delete(_VERSIONS).where(_VERSIONS.c.version_num.in_(sorted(current - wanted))))
+    if wanted - current:
+        connection.execute(_VERSIONS.insert(), [{"version_num": rev} for rev in sorted(wanted - current)])
+
+
 def upgrade(connection: Connection, schemas: Sequence[Schema], branches: Sequence[str]) -> None:
     """Bring each named branch to its head, in order, on ``connection``'s transaction."""
     cfg = alembic_config(connection, schemas)
-    for branch in branches:
-        command.upgrade(cfg, f"{branch}@head")
+    with _alembic_rows(connection, cfg):
+        for branch in branches:
+            command.upgrade(cfg, f"{branch}@head")
 
 
 def downgrade_to_base(connection: Connection, schemas: Sequence[Schema], branch: str) -> None:
     """Undo every revision of ``branch`` (drops a plugin's tables)."""
     cfg = alembic_config(connection, schemas)
-    command.downgrade(cfg, f"{branch}@base")
+    with _alembic_rows(connection, cfg):
+        command.downgrade(cfg, f"{branch}@base")
 
 
 def current_revisions(connection: Connection) -> set[str]:
@@ -74,8 +157,10 @@ def status(connection: Connection, schemas: Sequence[Schema], branches: Sequence
     applied without being listed, so "applied" means: an ancestor of a recorded head.
     """
     script = ScriptDirectory.from_config(alembic_config(connection, schemas))
-    heads = tuple(current_revisions(connection))
-    applied = {rev.revision for rev in script.iterate_revisions(heads, "base")} if heads else set()
+    applied: set[str] = set()
+    for head in current_revisions(connection):
+        if _known(script, head):  # a revision of a plugin not available here is not shown
+            applied |= _lineage(script, head)
     result = []
     for branch in branches:
         head = script.get_revision(f"{branch}@head")

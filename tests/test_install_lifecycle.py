@@ -201,3 +201,42 @@ def test_db_upgrade_brings_core_and_installed_plugins_to_head(kehu_app, kehu_cli
 def test_installer_service_refuses_unknown_uninstall(kehu_app):
     with kehu_app.session() as s, pytest.raises(PluginError, match="not installed"):
         installer.uninstall(kehu_app, s, "notes")
+
+
+def test_a_plugin_whose_package_disappeared_blocks_nothing(kehu_app, kehu_cli, kehu_install, kehu_distributions):
+    """notes is installed here, then pip-uninstalled: core upgrades and commands keep working."""
+    kehu_install("needy")  # notes + needy
+    add_customer(kehu_app)
+    assert kehu_cli("notes", "add", "C1", "留着").exit_code == 0
+    kehu_distributions.remove("notes")
+    kehu_app.plugins = kehu_distributions.discover()
+    kehu_app.forget_installed_cache()
+
+    upgraded = kehu_cli("db", "upgrade", "--json")
+    assert upgraded.exit_code == 0, (upgraded, upgraded.exception)
+    assert upgraded.json == {"upgraded": ["core"]}  # needy has no tables; notes cannot run
+    status = kehu_cli("db", "status", "--json")
+    assert status.exit_code == 0 and status.json["branches"][0] == {"branch": "core", "current": "c0001", "head": "c0001", "up_to_date": True}
+    listed = {r["name"]: r for r in kehu_cli("plugins", "list", "--json").json["plugins"]}
+    assert listed["notes"]["installed"] is True and "not available" in listed["notes"]["error"]
+    assert kehu_cli("customer", "add", "C2", "小米").exit_code == 0
+
+    # needy still depends on notes (recorded installed): uninstall notes is refused for that,
+    refused = kehu_cli("plugins", "uninstall", "notes", "--yes")
+    assert refused.exit_code == 1 and "needy depend on it" in refused.output
+    assert kehu_cli("plugins", "uninstall", "needy", "--yes").exit_code == 0
+    # and then because its migrations are gone, unless the user asks to forget it.
+    refused = kehu_cli("plugins", "uninstall", "notes", "--yes")
+    assert refused.exit_code == 1 and "pip install kehu-notes" in refused.output and "--forget" in refused.output
+    forgot = kehu_cli("plugins", "uninstall", "notes", "--forget", input="y\n")
+    assert forgot.exit_code == 0 and "its tables are left" in forgot.output
+    assert "notes" not in installed(kehu_app) and "notes_items" in tables(kehu_app)
+
+    # The package comes back: installing again finds its tables and its data as they were.
+    kehu_distributions.add("notes", tree=NOTES)
+    kehu_app.plugins = kehu_distributions.discover()
+    kehu_app.forget_installed_cache()
+    kehu_install("notes")
+    assert kehu_cli("notes", "list", "--json").json == [{"customer_id": 1, "body": "留着"}]
+    assert kehu_cli("plugins", "uninstall", "notes", "--yes").exit_code == 0
+    assert "notes_items" not in tables(kehu_app)

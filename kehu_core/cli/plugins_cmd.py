@@ -78,16 +78,29 @@ def install(names: tuple[str, ...], all_: bool, as_json: bool) -> None:
 @plugins.command("uninstall")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def uninstall(name: str, yes: bool) -> None:
-    """Uninstall plugin NAME from this database: its tables and data are dropped; core data stays."""
+@click.option("--forget", is_flag=True,
+              help="For a plugin whose package is gone or broken: forget it here, leaving its tables.")
+def uninstall(name: str, yes: bool, forget: bool) -> None:
+    """Uninstall plugin NAME from this database: its tables and data are dropped; core data stays.
+
+    Refused while an installed plugin depends on NAME.
+
+    \b
+    Example:
+      kehu plugins uninstall loyalty          # asks first
+      kehu plugins uninstall loyalty --yes
+    """
     from kehu_core import installer
 
     app = current_app()
+    only_forget = forget and not installer.can_drop_tables(app, name)
     if not yes:
-        click.confirm(f"Drop every table and all data of plugin {name!r}? This cannot be undone", abort=True)
+        question = (f"Forget plugin {name!r} in this database, leaving its tables?" if only_forget
+                    else f"Drop every table and all data of plugin {name!r}? This cannot be undone")
+        click.confirm(question, abort=True)
     with app.session() as session:
-        installer.uninstall(app, session, name)
-    click.echo(f"uninstalled {name}")
+        installer.uninstall(app, session, name, forget=forget)
+    click.echo(f"forgot {name}; its tables are left in the database" if only_forget else f"uninstalled {name}")
 
 
 @click.command("hooks")
