@@ -119,12 +119,15 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def breached_condition() -> Any:
-    """SQL: the complaint missed its first-response or resolution due time (marked or evident)."""
+def breached_condition(now: datetime) -> Any:
+    """SQL: the complaint missed a due time: marked by the job, or evident (late answer, late
+    resolution, or a running clock already past due at ``now`` though the job has not run)."""
     c = COMPLAINTS.c
+    running = and_(c.closed_at.is_(None), c.resolved_at.is_(None), c.paused_since.is_(None))
     return or_(
         c.first_response_breached_at.is_not(None), c.resolution_breached_at.is_not(None),
         c.first_response_at > c.first_response_due_at, c.resolved_at > c.resolution_due_at,
+        and_(running, or_(and_(c.first_response_at.is_(None), c.first_response_due_at < now), c.resolution_due_at < now)),
     )
 
 
@@ -143,7 +146,7 @@ def build_report(session: Session, dialect: str, *, since: datetime | None = Non
         rows = session.execute(select(column, func.count()).where(*where).group_by(column).order_by(func.count().desc(), column))
         return {str(k): n for k, n in rows}
 
-    breached = breached_condition()
+    breached = breached_condition(now)
     decided = or_(c.resolved_at.is_not(None), c.closed_at.is_not(None), breached)
     total, open_, n_decided, n_breached, reopened = session.execute(select(
         func.count(),
