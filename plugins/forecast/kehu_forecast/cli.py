@@ -131,4 +131,29 @@ def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> Non
     emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
 
 
+@forecast.command("history")
+@click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
+@click.option("--level", type=click.Choice(["company", "region", "salesperson", "customer"]), default="region",
+              show_default=True)
+@click.option("--by-category", is_flag=True, help="Split each node by product category (a second dimension).")
+@click.option("--periods", "length", type=int, help="Periods of history (default 36 months / 156 weeks).")
+@click.option("--as-of", "as_of", metavar="DATE")
+@list_output_options
+@requires_plugin("forecast")
+def history_cmd(freq: str, level: str, by_category: bool, length: int | None, as_of: str | None,
+                as_json: bool, as_csv: bool) -> None:
+    """Net purchases (refunds deducted) per node and period: what the forecasts start from.
+
+    \b
+    Example: kehu forecast history --level salesperson --by-category --periods 12 --csv
+    """
+    from kehu_forecast.history import history_rows
+
+    with transaction() as (_app, session):
+        period_list, rows = history_rows(session, freq=freq, level=level, by_category=by_category,
+                                         as_of=_day(as_of, "as-of"), length=length)
+    keys = ["node", *(["category"] if by_category else []), *[p.isoformat() for p in period_list], "total"]
+    emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
+
+
 from kehu_forecast import cli_more  # noqa: E402,F401  (registers the other commands on ``forecast``)

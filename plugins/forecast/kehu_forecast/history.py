@@ -136,3 +136,54 @@ def _periods_between(start: date, end: date, freq: str) -> int:
     if freq == "week":
         return (end - start).days // 7
     return (end.year - start.year) * 12 + end.month - start.month
+
+
+def history_rows(session: Session, *, freq: str = "month", level: str = "region", by_category: bool = False,
+                 as_of: date | None = None, length: int | None = None) -> tuple[list[date], list[dict[str, Any]]]:
+    """Net purchases per node of ``level`` (and product category) per period, for reports.
+
+    Returns the periods and one row per node (and category) with ``node``, ``category``,
+    one key per period (ISO date) and ``total``, in yuan as Decimal.
+    """
+    from decimal import Decimal
+
+    import numpy as np
+
+    from kehu_core.errors import Problem, ValidationError
+    from kehu_forecast import hierarchy as H
+
+    if level not in H.LEVELS:
+        raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
+    history = load_history(session, freq, as_of=as_of, length=length)
+    h = H.build(history.customers)
+    if not history.periods:
+        return [], []
+    nodes = h.levels[level]
+    if by_category:
+        end = P.shift(history.periods[-1], 1, freq)
+        totals = purchase_totals(session, freq, history.periods[0], end, by_category=True)
+        categories = sorted(set(totals["category"]))
+        row_of = {int(c): i for i, c in enumerate(h.customer_ids)}
+        col_of = {p: j for j, p in enumerate(history.periods)}
+        blocks = []
+        for cat in categories:
+            part = totals[(totals["category"] == cat) & totals["customer_id"].isin(row_of.keys())]
+            y = np.zeros((h.n_bottom, len(history.periods)))
+            np.add.at(y, (part["customer_id"].map(row_of).to_numpy(dtype=int), part["period"].map(col_of).to_numpy(dtype=int)),
+                      part["amount"].to_numpy())
+            blocks.append((cat, np.asarray(h.S @ y)))
+    else:
+        order = {int(c): i for i, c in enumerate(history.customers["id"])}
+        blocks = [(None, h.aggregate(history.values[[order[int(c)] for c in h.customer_ids]]))]
+    rows = []
+    for i in nodes:
+        for cat, matrix in blocks:
+            cents = np.rint(matrix[i] * 100).astype(np.int64)
+            if cat is not None and not cents.any():
+                continue
+            row: dict[str, Any] = {"node": h.keys[i], "category": cat}
+            for p, c in zip(history.periods, cents):
+                row[p.isoformat()] = Decimal(int(c)).scaleb(-2)
+            row["total"] = Decimal(int(cents.sum())).scaleb(-2)
+            rows.append(row)
+    return history.periods, rows

@@ -9,6 +9,33 @@ if TYPE_CHECKING:
     from kehu_forecast.plan import Plan
 
 
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+             "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC")
+
+
+def _cjk_font() -> str | None:
+    """The first installed font that can draw Chinese, if any."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((n for n in CJK_FONTS if n in names), None)
+
+
+def label(text: str) -> str:
+    """A label that can be drawn: as is with a CJK font, else in pinyin (华东 -> HuaDong)."""
+    if text.isascii() or _cjk_font() is not None:
+        return text
+    from pypinyin import lazy_pinyin
+
+    return "".join(p.capitalize() if p != "/" else p for p in lazy_pinyin(text))
+
+
+def _money_axis(ax: Any) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
 def _pyplot() -> Any:
     import warnings
 
@@ -20,7 +47,8 @@ def _pyplot() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "DejaVu Sans"]
+    font = _cjk_font()
+    plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
     plt.rcParams["axes.unicode_minus"] = False
     return plt
 
@@ -36,6 +64,8 @@ def plot_plan(plan: Plan, history: SalesHistory, path: str) -> None:
         ax.fill_between(plan.periods, plan.low[0] / 100, plan.high[0] / 100, alpha=0.25, color="#1f77b4",
                         label="pessimistic - optimistic")
     ax.set_title("Sales: history and forecast (company)")
+    ax.set_ylabel("yuan")
+    _money_axis(ax)
     ax.legend(loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()
@@ -54,8 +84,10 @@ def plot_bars(title: str, labels: Sequence[str], series: dict[str, Sequence[floa
     for k, (name, vals) in enumerate(series.items()):
         ax.bar(x + (k - (len(series) - 1) / 2) * width, vals, width, label=name)
     ax.set_xticks(x)
-    ax.set_xticklabels(labels, rotation=30, ha="right")
-    ax.set_title(title)
+    ax.set_xticklabels([label(t) for t in labels], rotation=30, ha="right")
+    ax.set_title(label(title))
+    ax.set_ylabel("yuan")
+    _money_axis(ax)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
