@@ -158,19 +158,33 @@ class Kehu:
             self._hooks[name] = caller
         return caller
 
-    def culprit(self, error: BaseException) -> str:
-        """The plugin whose code raised ``error``: the innermost plugin frame in the traceback."""
+    def culprit(self, error: BaseException, hook: str | None = None) -> str:
+        """The plugin whose code raised ``error``.
+
+        The innermost frame of one of ``hook``'s implementations names it exactly (plugins
+        may be modules or objects); failing that, the innermost frame in a plugin's package.
+        """
+        owners: dict[Any, str] = {}
+        caller = getattr(self.plugins.pm.hook, hook, None) if hook else None
+        for impl in caller.get_hookimpls() if caller is not None else ():
+            code = getattr(impl.function, "__code__", None)
+            if code is not None:
+                name = self.plugins.pm.get_name(impl.plugin) or "unknown"
+                owners[code] = BUILTIN if name.startswith("kehu_core.") else name
+        by_impl = by_module = None
         tb = error.__traceback__
-        found = None
         while tb is not None:
-            module = tb.tb_frame.f_globals.get("__name__", "")
+            frame = tb.tb_frame
+            if frame.f_code in owners:
+                by_impl = owners[frame.f_code]
+            module = frame.f_globals.get("__name__", "")
             owner = self.plugins.plugin_of_module(module)
             if owner is not None and owner != BUILTIN:
-                found = owner
-            elif owner == BUILTIN and found is None and not module.startswith("kehu_core.app"):
-                found = BUILTIN
+                by_module = owner
+            elif owner == BUILTIN and by_module is None and not module.startswith("kehu_core.app"):
+                by_module = BUILTIN
             tb = tb.tb_next
-        return found or "unknown"
+        return by_impl or by_module or "unknown"
 
 
 class _HookRelay:
@@ -188,6 +202,6 @@ class _HookRelay:
             except KehuError:
                 raise
             except Exception as exc:
-                raise HookError(self._app.culprit(exc), name, exc).with_traceback(sys.exc_info()[2]) from exc
+                raise HookError(self._app.culprit(exc, name), name, exc).with_traceback(sys.exc_info()[2]) from exc
 
         return call

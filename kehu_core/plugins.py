@@ -108,7 +108,9 @@ class Plugins:
     def plugin_of_module(self, module_name: str) -> str | None:
         """The plugin whose package contains ``module_name`` (for naming a hook's culprit)."""
         for name, info in self.loaded.items():
-            package = info.module.__name__.split(".")[0] if info.module else None
+            # A plugin may be a module or an object (registered by hand): use its module.
+            module = getattr(info.module, "__name__", None) if isinstance(info.module, ModuleType) else type(info.module).__module__
+            package = module.split(".")[0] if module else None
             if package and (module_name == package or module_name.startswith(package + ".")):
                 return name
         if module_name.startswith("kehu_core."):
