@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -109,18 +110,38 @@ def kehu(db: str | Path, *args: str, check: bool = True) -> subprocess.Completed
 
 
 def timed_kehu(db: str | Path, *args: str) -> tuple[float, int, str]:
-    """Run ``kehu --db DB ARGS``: wall seconds, peak RSS in MB (of that process alone), stdout."""
+    """Run ``kehu --db DB ARGS``: wall seconds, peak RSS in MB (of that process alone), stdout.
+
+    The peak is the child's ``VmHWM`` polled from ``/proc`` while it runs: the ``ru_maxrss``
+    that ``wait4`` reports would include the pages the child inherited from this process at
+    fork (Linux records the pre-exec high-water mark), which misleads when this process is big.
+    """
     env = dict(os.environ, KEHU_PLUGINS=os.environ.get("KEHU_PLUGINS", ""))
-    begin = time.perf_counter()
-    proc = subprocess.Popen([KEHU, "--db", str(db), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    assert proc.stdout is not None and proc.stderr is not None
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - begin
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        begin = time.perf_counter()
+        proc = subprocess.Popen([KEHU, "--db", str(db), *args], stdout=out, stderr=err, env=env)
+        peak_kb = 0
+        while proc.poll() is None:
+            peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
+            time.sleep(0.05)
+        seconds = time.perf_counter() - begin
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
-        raise SystemExit(f"kehu {' '.join(args)} failed ({proc.returncode}):\n{out.decode()}\n{err.decode()}")
-    return seconds, usage.ru_maxrss // 1024, out.decode()
+        raise SystemExit(f"kehu {' '.join(args)} failed ({proc.returncode}):\n{stdout}\n{stderr}")
+    return seconds, peak_kb // 1024, stdout
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def remove_db(path: Path) -> None:
