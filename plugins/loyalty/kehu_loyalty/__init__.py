@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import pluggy
     from sqlalchemy.orm import Session
 
-    from kehu_core.hooktypes import DefaultRecord, DemoContext, InteractionBatch, Job, ProfileSection, Schema
+    from kehu_core.hooktypes import DefaultRecord, DemoContext, InteractionBatch, Job, ProfileSection, Schema, TierChange
     from kehu_core.models import Customer
 
 __version__ = "0.1.0"
@@ -77,6 +77,14 @@ def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> Non
     from kehu_loyalty.earning import earn_for_rows
 
     earn_for_rows(session, batch.rows, calling_app(session))
+
+
+@hookimpl
+def kehu_tier_changed(session: Session, changes: Sequence[TierChange]) -> None:
+    """A member moving up to a tier with a higher multiplier gets the tier upgrade bonus (once per tier)."""
+    from kehu_loyalty.tiers import reward_upgrades
+
+    reward_upgrades(session, changes)
 
 
 @hookimpl

@@ -78,7 +78,9 @@ def _purchases(dates: Sequence[datetime], only: int | None) -> Any:
     if only is not None:
         stmt = stmt.where(i.c.customer_id.in_(select(REFERRALS.c.referred_id).where(REFERRALS.c.referrer_id == only)
                                              .union(select(literal(only)))))
-    return stmt.group_by(i.c.customer_id).subquery("purchases")
+    # A CTE: used twice (the customer's own stage, and advocacy through those they referred),
+    # computed once (SQLite and PostgreSQL materialise a CTE referenced more than once).
+    return stmt.group_by(i.c.customer_id).cte("purchases")
 
 
 def stage_query(dates: Sequence[datetime], loyal_quarters: int = DEFAULT_LOYAL_QUARTERS, only: int | None = None) -> Any:

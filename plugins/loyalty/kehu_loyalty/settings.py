@@ -52,6 +52,7 @@ KNOWN: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "birthday_multiplier": ("2", _decimal(Decimal(1)), "points on purchases in the birthday month are multiplied by this"),
     "referral_bonus": ("200", _integer(0, 10**6), "bonus to the referrer when a referred customer first buys"),
     "feedback_bonus": ("20", _integer(0, 10**6), "bonus for giving feedback, at most once a month"),
+    "tier_upgrade_bonus": ("200", _integer(0, 10**6), "bonus when a member moves up to a tier with a higher multiplier (once per tier)"),
     "level_window_months": ("12", _integer(1, 60), "member levels count points/spend over this many months"),
     "level_grace_months": ("12", _integer(0, 60), "a level is kept at least this long before a downgrade"),
     "expiring_soon_days": ("30", _integer(1, 366), "the profile card warns of points expiring within this many days"),
@@ -69,6 +70,7 @@ class Settings:
     birthday_multiplier: Decimal
     referral_bonus: int
     feedback_bonus: int
+    tier_upgrade_bonus: int
     level_window_months: int
     level_grace_months: int
     expiring_soon_days: int

@@ -142,3 +142,20 @@ def test_expiry_dates_follow_months(shop):
     shop.log(code, amount="10", at="2024-01-31T10:00:00+00:00")
     [earn, _] = shop.ledger(code)
     assert earn["expires_at"] == timestamp("2025-01-31T10:00:00+00:00")
+
+
+def test_tier_upgrade_bonus_once_per_tier_for_members(shop, kehu_app):
+    from sqlalchemy import select
+
+    from kehu_core.hooktypes import TierChange
+    from kehu_core.models import Customer
+
+    code = shop.customer()
+    stranger = shop.customer(member=False)
+    with kehu_app.session() as s:
+        cid, other = (s.scalar(select(Customer.id).where(Customer.code == c)) for c in (code, stranger))
+        changes = [TierChange(cid, "pyramid", "ordinary", "VIP"), TierChange(other, "pyramid", None, "VIP"),
+                   TierChange(cid, "pyramid", "VIP", "ordinary")]
+        kehu_app.hook.kehu_tier_changed(session=s, changes=changes)
+        kehu_app.hook.kehu_tier_changed(session=s, changes=changes[:1])  # back up again: no second bonus
+    assert kinds_points(shop, code) == [("bonus", "tier_upgrade", 200)]
