@@ -528,7 +528,9 @@ def _write_customers(app: Kehu, session: Session, plan: _CustomerPlan) -> None:
     if plan.new_rows:
         table = Customer.__table__
         rows = [{**values, "active": True, "created_at": now, "updated_at": now} for values in plan.new_rows]
-        created = session.execute(insert(table).returning(table.c.id, table.c.code), rows).all()
+        session.execute(insert(table), rows)  # executemany; ids read back below (cheaper than RETURNING)
+        codes = [row["code"] for row in rows]
+        created = session.execute(select(table.c.id, table.c.code).where(in_values(table.c.code, codes, app.dialect))).all()
         tag_rows = [{"customer_id": cid, "tag": t} for cid, code in created for t in plan.new_tags[code]]
         if tag_rows:
             session.execute(insert(CustomerTag.__table__), tag_rows)
