@@ -1,0 +1,101 @@
+"""Benchmark: the cost of ``kehu_interactions_recorded`` on a big import (issue 3).
+
+    .venv/bin/python benchmarks/hook_overhead.py                  # 1,000,000 rows, 4 plugins
+    .venv/bin/python benchmarks/hook_overhead.py --rows 200000    # quicker
+
+The same CSV is imported in-process into fresh copies of one SQLite database, once with no
+plugin implementing the hook and once with 4 installed plugins that implement it trivially
+(each counts the rows of every batch). Runs alternate, and the best of each is compared, so
+load on the machine hurts both alike. Target: under 10% overhead.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from _common import kehu, remove_db, report, write_customers, write_interactions
+
+TARGET = 0.10
+
+
+def counting_plugin() -> object:
+    """A plugin whose hook does the least a real one does: look at every batch it is given."""
+    from kehu_core import hookimpl
+
+    class CountingPlugin:
+        def __init__(self) -> None:
+            self.rows = 0
+
+        @hookimpl
+        def kehu_interactions_recorded(self, session, batch):  # type: ignore[no-untyped-def]
+            self.rows += len(batch.rows)
+
+    return CountingPlugin()
+
+
+def run_import(template: Path, work: Path, interactions_csv: Path, plugins: int) -> tuple[float, int]:
+    """Import into a fresh copy of ``template`` with ``plugins`` hook plugins; seconds and rows seen."""
+    from kehu_core.app import Kehu
+    from kehu_core.importing import import_interactions
+    from kehu_core.models import InstalledPlugin
+    from kehu_core.plugins import discover
+
+    db = work / "run.db"
+    remove_db(db)
+    shutil.copy(template, db)
+    app = Kehu(f"sqlite:///{db}", plugins=discover())
+    counters = []
+    for n in range(plugins):
+        counter = counting_plugin()
+        app.plugins.register(counter, f"counter{n}")
+        counters.append(counter)
+    with app.session() as session:
+        session.add_all([InstalledPlugin(name=f"counter{n}", version="0") for n in range(plugins)])
+    app.forget_installed_cache()
+    begin = time.perf_counter()
+    with app.session() as session:
+        imported = import_interactions(app, session, interactions_csv)
+    seconds = time.perf_counter() - begin
+    app.dispose()
+    seen = {c.rows for c in counters}  # type: ignore[attr-defined]
+    if counters and seen != {imported.written}:
+        raise SystemExit(f"plugins saw {seen} rows, {imported.written} were written")
+    return seconds, imported.written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="interactions to import (default 1,000,000)")
+    parser.add_argument("--plugins", type=int, default=4, help="plugins implementing the hook (default 4)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each kind, alternating (default 2)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        customers_csv, interactions_csv, template = work / "customers.csv", work / "interactions.csv", work / "template.db"
+        print(f"generating {args.rows:,} interactions ...", flush=True)
+        write_customers(customers_csv, 10_000)
+        write_interactions(interactions_csv, args.rows, 10_000)
+        kehu(template, "init")
+        kehu(template, "customer", "import", str(customers_csv))
+        best = {0: float("inf"), args.plugins: float("inf")}
+        for _ in range(args.repeat):
+            for plugins in best:
+                seconds, written = run_import(template, work, interactions_csv, plugins)
+                if written != args.rows:
+                    raise SystemExit(f"wrote {written} rows, expected {args.rows}")
+                best[plugins] = min(best[plugins], seconds)
+        base, hooked = best[0], best[args.plugins]
+        overhead = hooked / base - 1
+        report(f"kehu_interactions_recorded on an import of {args.rows:,} interactions (SQLite, in-process)", [
+            ("no plugin implements the hook", f"{base:.2f} s"),
+            (f"{args.plugins} plugins implement it", f"{hooked:.2f} s"),
+            ("overhead", f"{overhead:+.1%} (target < {TARGET:.0%}): {'OK' if overhead < TARGET else 'MISSED'}"),
+        ])
+
+
+if __name__ == "__main__":
+    main()
