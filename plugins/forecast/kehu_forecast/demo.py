@@ -54,4 +54,3 @@ def load_demo(session: Any, context: Any) -> None:
     context.summary.append(
         f"forecast: next {len(bu.periods)} months bottom-up ¥{company.bottom_up:,}, top-down ¥{company.top_down:,} "
         f"(gap {company.percent:+.1f}%, {flagged} region(s) flagged; see `kehu forecast gap`)")
-    del P

@@ -77,7 +77,7 @@ def purchase_totals(session: Session, freq: str, start: date | None, end: date, 
     ``start``/``end`` are local period starts; ``end`` is exclusive.
     """
     import pandas as pd
-    from sqlalchemy import func, select
+    from sqlalchemy import Float, cast, func, select
 
     from kehu_core.models import Interaction
 
@@ -86,7 +86,8 @@ def purchase_totals(session: Session, freq: str, start: date | None, end: date, 
     if by_category:
         cols.append(func.coalesce(Interaction.category, NO_CATEGORY).label("category"))
     stmt = (
-        select(*cols, func.sum(Interaction.amount).label("amount"))
+        # Floats from here on: the models work in floats; money is exact again at the edges.
+        select(*cols, cast(func.sum(Interaction.amount), Float).label("amount"))
         .where(Interaction.kind == "purchase", Interaction.status == "done", Interaction.amount.is_not(None))
         .where(Interaction.occurred_at < P.local_midnight_utc(end))
     )
@@ -96,7 +97,8 @@ def purchase_totals(session: Session, freq: str, start: date | None, end: date, 
     names = ["customer_id", "period"] + (["category"] if by_category else []) + ["amount"]
     frame = pd.DataFrame(session.execute(stmt).all(), columns=names)
     frame["amount"] = frame["amount"].astype(float)
-    frame["period"] = pd.to_datetime(frame["period"].astype(str).str[:10]).dt.date
+    # Few distinct periods: parse each once.
+    frame["period"] = frame["period"].map({p: date.fromisoformat(str(p)[:10]) for p in frame["period"].unique()})
     return frame
 
 

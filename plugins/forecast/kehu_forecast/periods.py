@@ -69,7 +69,7 @@ def bucket_sql(column: Any, freq: str, dialect: str) -> Any:
     PostgreSQL converts with the zone's rules; SQLite has no zone database, so the zone's
     current UTC offset is applied (exact for zones without daylight saving, like Asia/Shanghai).
     """
-    from sqlalchemy import func, literal_column, text
+    from sqlalchemy import func
 
     from kehu_core.validation import local_zone
 
@@ -82,7 +82,6 @@ def bucket_sql(column: Any, freq: str, dialect: str) -> Any:
 
     minutes = int(utcnow().astimezone(zone).utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
     modifier = f"{minutes:+d} minutes"
-    del literal_column, text
     if freq == "month":
         return func.strftime("%Y-%m-01", column, modifier)
     return func.date(column, modifier, "-6 days", "weekday 1")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from attrs import frozen
@@ -47,21 +47,9 @@ class Opportunity:
 
 def parse_probability(value: Any) -> Decimal:
     """A probability between 0 and 1: ``0.6`` or ``60%``."""
-    from kehu_core.validation import FieldError
+    from kehu_forecast.parsing import rate
 
-    raw = str(value).strip()
-    percent = raw.endswith("%")
-    try:
-        number = Decimal(raw.rstrip("%").strip())
-    except InvalidOperation:
-        raise FieldError("not a number (write 0.6 or 60%)") from None
-    if not number.is_finite():
-        raise FieldError("not a finite number")
-    if percent:
-        number = number / 100
-    if not Decimal(0) <= number <= Decimal(1):
-        raise FieldError("must be between 0 and 1 (or 0% and 100%)")
-    return number.quantize(Decimal("0.0001"))
+    return rate(value).quantize(Decimal("0.0001"))
 
 
 def known_salespeople(session: Session) -> set[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from kehu_forecast import hierarchy as H
@@ -34,28 +34,12 @@ ALLOCATIONS = ("average_proportions", "proportion_averages", "bottomup")
 MARKET_COLUMNS = ("period", "dimension", "key", "potential", "share", "growth")
 
 
-def _decimal(value: Any, low: Decimal | None, high: Decimal | None, what: str) -> Decimal:
-    from kehu_core.validation import FieldError
-
-    raw = str(value).strip()
-    percent = raw.endswith("%")
-    try:
-        number = Decimal(raw.rstrip("%").strip())
-    except InvalidOperation:
-        raise FieldError("not a number") from None
-    if not number.is_finite():
-        raise FieldError("not a finite number")
-    number = number / 100 if percent else number
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise FieldError(what)
-    return number
-
-
 def clean_market_input(values: Mapping[str, Any], row: int | None = None) -> tuple[dict[str, Any], list[Any]]:
     """Validate one market input: a period, a dimension and key, potential ≥ 0 with share, or growth."""
     from kehu_core import validation as v
     from kehu_core.errors import Problem
     from kehu_core.validation import FieldError
+    from kehu_forecast.parsing import rate
 
     clean: dict[str, Any] = {}
     problems: list[Problem] = []
@@ -64,8 +48,8 @@ def clean_market_input(values: Mapping[str, Any], row: int | None = None) -> tup
         "dimension": lambda x: v.choice(x, DIMENSIONS),
         "key": lambda x: v.text(x, 100),
         "potential": lambda x: v.money(x),
-        "share": lambda x: _decimal(x, Decimal(0), Decimal(1), "must be between 0 and 1 (or 0% and 100%)"),
-        "growth": lambda x: _decimal(x, Decimal(-1), Decimal(100), "must be more than -1 (-100%)"),
+        "share": rate,
+        "growth": lambda x: rate(x, Decimal(-1), Decimal(100), "must be between -1 (-100%) and 100"),
     }
     for name, parse in parsers.items():
         raw = values.get(name)
