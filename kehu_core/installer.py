@@ -201,6 +201,16 @@ def upgrade_all(app: Kehu, session: Session) -> list[str]:
     return [BUILTIN, *branches]
 
 
+def installed_versions(app: Kehu) -> dict[str, str]:
+    """``{plugin: version recorded}`` for the plugins installed in this database (read only)."""
+    from sqlalchemy import inspect
+
+    with app.engine.connect() as conn:
+        if not inspect(conn).has_table(InstalledPlugin.__tablename__):
+            return {}
+        return dict(conn.execute(select(InstalledPlugin.name, InstalledPlugin.version)).all())
+
+
 def unavailable_installed(app: Kehu, session: Session) -> list[str]:
     """Plugins installed in this database that cannot run here (package missing or broken,
     or a plugin they depend on is): ``kehu db upgrade`` skips them."""

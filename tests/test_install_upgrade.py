@@ -54,6 +54,9 @@ def test_upgrade_keeps_and_transforms_rows_respects_user_edits_and_calls_after_u
         s.execute(text("UPDATE notes_categories SET label = '我们自己的跟进' WHERE code = 'followup'"))
 
     release_v2(kehu_app, kehu_distributions)
+    listed = kehu_cli("plugins", "list", "--json").json["plugins"][0]
+    assert (listed["version"], listed["installed_version"]) == ("2.0", "1.0")
+    assert "upgrade" in kehu_cli("plugins", "list").stdout.splitlines()[2]
     status = kehu_cli("db", "status", "--json").json["branches"]
     assert [(b["branch"], b["current"], b["head"]) for b in status][1] == ("notes", "notes0001", "notes0002")
 
@@ -74,6 +77,7 @@ def test_upgrade_keeps_and_transforms_rows_respects_user_edits_and_calls_after_u
     with kehu_app.session() as s:
         assert s.scalar(select(InstalledPlugin.version).where(InstalledPlugin.name == "notes")) == "2.0"
     assert kehu_cli("db", "status", "--json").json["branches"][1]["up_to_date"] is True
+    assert kehu_cli("plugins", "list", "--json").json["plugins"][0]["installed_version"] == "2.0"
 
     # A second upgrade changes nothing: no new lifecycle call, the user's label still kept.
     assert kehu_cli("db", "upgrade").exit_code == 0

@@ -15,12 +15,21 @@ def plugins() -> None:
 @plugins.command("list")
 @json_option
 def list_(as_json: bool) -> None:
-    """Every available plugin: version, installed here or not, dependencies, hooks, load errors."""
+    """Every available plugin: version, installed here or not, dependencies, hooks, load errors.
+
+    \b
+    state: available   pip-installed, not installed in this database
+           installed   installed here, at the available version
+           upgrade     installed here at an older version: run `kehu db upgrade`
+           ERROR       failed to load (see the summary column, or --json)
+    """
+    from kehu_core.installer import installed_versions
+
     st = state()
-    installed: set[str] = set()
+    installed: dict[str, str] = {}
     db_error = None
     try:
-        installed = current_app().installed()
+        installed = installed_versions(current_app())
     except Exception as exc:  # list must work even when the database cannot be opened
         db_error = f"{type(exc).__name__}: {exc}"
     rows = []
@@ -29,28 +38,36 @@ def list_(as_json: bool) -> None:
         rows.append({
             "name": name, "version": info.version, "distribution": info.distribution,
             "summary": manifest.summary if manifest else None,
-            "available": info.loaded, "installed": name in installed,
+            "available": info.loaded, "installed": name in installed, "installed_version": installed.get(name),
             "depends": list(manifest.depends) if manifest else [],
             "auto_install": manifest.auto_install if manifest else False,
             "hooks": info.hooks, "error": info.error,
         })
-    orphans = sorted(installed - set(st.plugins.infos))
-    for name in orphans:
+    for name in sorted(set(installed) - set(st.plugins.infos)):
         rows.append({"name": name, "version": None, "distribution": None, "summary": None, "available": False,
-                     "installed": True, "depends": [], "auto_install": False, "hooks": [],
-                     "error": "installed in this database but not available (pip install it, or uninstall it)"})
+                     "installed": True, "installed_version": installed[name], "depends": [], "auto_install": False,
+                     "hooks": [], "error": "installed in this database but not available: pip install it again, "
+                                           f"or `kehu plugins uninstall {name} --forget`"})
     if as_json:
         emit_json({"plugins": rows, "database_error": db_error})
         return
     if not rows:
         click.echo("no plugins available; pip install kehu-tiering (for example), then kehu plugins install tiering")
         return
-    emit_table(("name", "version", "state", "depends", "summary"), [
-        (r["name"], r["version"], ("installed" if r["installed"] else "available") if not r["error"] else "ERROR",
-         ",".join(r["depends"]) or "-", r["error"] or r["summary"]) for r in rows
+    emit_table(("name", "version", "installed", "state", "depends", "summary"), [
+        (r["name"], r["version"], r["installed_version"], _state(r), ",".join(r["depends"]) or "-", r["error"] or r["summary"])
+        for r in rows
     ])
     if db_error:
         click.echo(f"(could not read the database: {db_error})", err=True)
+
+
+def _state(row: dict[str, object]) -> str:
+    if row["error"]:
+        return "ERROR"
+    if not row["installed"]:
+        return "available"
+    return "installed" if row["installed_version"] == row["version"] else "upgrade"
 
 
 @plugins.command("install")
