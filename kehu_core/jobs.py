@@ -6,12 +6,13 @@ logged and does not stop the others.
 """
 from __future__ import annotations
 
+import hashlib
 import traceback
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from attrs import frozen
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kehu_core.app import Kehu
 from kehu_core.errors import NotFound
@@ -40,7 +41,7 @@ class JobOutcome:
     """One job run by :func:`run_due`."""
 
     name: str
-    status: str  # "ok" | "failed"
+    status: str  # "ok" | "failed" | "busy" (running in another process)
     message: str | None
 
 
@@ -74,10 +75,46 @@ def job_statuses(app: Kehu, now: datetime | None = None) -> list[JobStatus]:
     return result
 
 
+#: A run still marked running after this long is taken as dead (its process was killed).
+STALE_AFTER = timedelta(hours=6)
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit key for PostgreSQL advisory locks."""
+    return int.from_bytes(hashlib.sha256(f"kehu-job:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+def _claim(app: Kehu, job: Job, now: datetime, force: bool) -> int | None:
+    """Record that ``job`` starts, unless it is not due or runs in another process right now.
+
+    The check and the record are one transaction, serialised per job (SQLite: ``BEGIN
+    IMMEDIATE``; PostgreSQL: an advisory lock), so two overlapping ``run-due`` (cron firing
+    while a long job still runs) never run a job twice. Returns the run's id, or ``None``.
+    """
+    with app.session() as session:
+        if app.dialect == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(_lock_key(job.name))))
+        started = utcnow()
+        abandoned = (JobRun.job == job.name) & (JobRun.status == "running") & (JobRun.started_at <= started - STALE_AFTER)
+        session.execute(update(JobRun).where(abandoned).values(
+            status="failed", finished_at=started, message=f"abandoned: still running after {STALE_AFTER} (was its process killed?)"))
+        if session.scalar(select(JobRun.id).where(JobRun.job == job.name, JobRun.status == "running").limit(1)):
+            return None
+        ok = _last(session, job.name, "ok")
+        if not force and ok is not None and ok.started_at + job.interval > now:
+            return None  # another process ran it since we looked
+        run = JobRun(job=job.name, plugin=job.plugin, started_at=started, status="running")
+        session.add(run)
+        session.flush()
+        return run.id
+
+
 def run_due(app: Kehu, now: datetime | None = None, names: Sequence[str] = (), force: bool = False) -> list[JobOutcome]:
     """Run each due job (or the named ones) in its own transaction, logging every run.
 
-    With ``force``, the named jobs run even if not due.
+    With ``force``, the named jobs run even if not due. A job already running in another
+    process is left to it (outcome ``busy``). A job that raises is logged as ``failed``,
+    its transaction rolled back, and the others still run.
     """
     now = now or utcnow()
     jobs = {j.name: j for j in all_jobs(app)}
@@ -90,7 +127,10 @@ def run_due(app: Kehu, now: datetime | None = None, names: Sequence[str] = (), f
     for job in selected:
         if not (force or statuses[job.name].due):
             continue
-        started = utcnow()
+        run_id = _claim(app, job, now, force)
+        if run_id is None:
+            outcomes.append(JobOutcome(job.name, "busy", "running in another process, or run by it just now"))
+            continue
         try:
             with app.session() as session:
                 message = job.run(session, now)
@@ -98,7 +138,7 @@ def run_due(app: Kehu, now: datetime | None = None, names: Sequence[str] = (), f
         except Exception as exc:  # a failing job is logged; the others still run
             status, message = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
         with app.session() as session:
-            session.add(JobRun(job=job.name, plugin=job.plugin, started_at=started, finished_at=utcnow(), status=status, message=message))
+            session.execute(update(JobRun).where(JobRun.id == run_id).values(status=status, finished_at=utcnow(), message=message))
         outcomes.append(JobOutcome(job.name, status, message))
     return outcomes
 

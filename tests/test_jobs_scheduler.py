@@ -126,3 +126,60 @@ def test_jobs_of_a_plugin_not_installed_here_are_not_run(kehu_app, kehu_cli, keh
     assert kehu_cli("jobs", "list", "--json").json == []
     assert kehu_cli("jobs", "run-due").stdout.strip() == "nothing due"
     assert plugin.calls == []
+
+
+def test_a_job_running_in_another_process_is_not_run_twice(kehu_app, kehu_cli, scheduler):
+    """Cron fires again while a long run of sched.stamp is still going (its row says running)."""
+    with kehu_app.session() as s:
+        s.add(JobRun(job="sched.stamp", plugin="sched", started_at=utcnow() - timedelta(minutes=10), status="running"))
+    result = kehu_cli("jobs", "run-due", "sched.stamp", "sched.count", "--json")
+    assert result.exit_code == 0, result  # busy is not a failure
+    assert [(o["name"], o["status"]) for o in result.json] == [("sched.stamp", "busy"), ("sched.count", "ok")]
+    assert scheduler.calls == ["count"]
+    listed = {j["name"]: j for j in kehu_cli("jobs", "list", "--json").json}
+    assert listed["sched.stamp"]["last_status"] == "running"
+
+
+def test_a_run_whose_process_died_is_marked_abandoned_and_the_job_runs(kehu_app, scheduler):
+    with kehu_app.session() as s:
+        s.add(JobRun(job="sched.stamp", plugin="sched", started_at=utcnow() - jobs.STALE_AFTER - timedelta(minutes=1), status="running"))
+    outcomes = jobs.run_due(kehu_app, names=["sched.stamp"])
+    assert [(o.name, o.status) for o in outcomes] == [("sched.stamp", "ok")]
+    history = jobs.job_history(kehu_app, "sched.stamp")
+    assert [r.status for r in history] == ["ok", "failed"]
+    assert history[1].message.startswith("abandoned: still running after")
+
+
+def test_overlapping_run_due_calls_run_each_job_once(kehu_app, kehu_register_plugin):
+    """Two schedulers at once (threads here, processes under cron): every job runs exactly once."""
+    import threading
+    import time
+
+    ran: list[str] = []
+
+    class Slow:
+        @hookimpl
+        def kehu_scheduled_jobs(self):
+            def work(session, now):
+                ran.append("slow")
+                time.sleep(0.3)  # long enough for the other scheduler to arrive meanwhile
+                return "done"
+            return [Job(name="slow.job", interval=timedelta(hours=1), run=work, plugin="slow")]
+
+    kehu_register_plugin(Slow(), "slow")
+    barrier = threading.Barrier(2)
+    results: list[list] = []
+
+    def scheduler():
+        barrier.wait()
+        results.append(jobs.run_due(kehu_app))
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ran == ["slow"]
+    statuses = sorted(o.status for outcome in results for o in outcome)
+    assert statuses in (["busy", "ok"], ["ok"])
+    assert [r.status for r in jobs.job_history(kehu_app, "slow.job")] == ["ok"]
