@@ -67,7 +67,8 @@ def test_illegal_moves_and_failed_guards_change_nothing(app, h):
     assert _get(app, c.id).status == "closed"
 
 
-def test_changing_the_solution_voids_the_approval(app, h):
+def test_approval_rules(app, h):
+    """A changed solution voids the approval; critical severity always needs one."""
     c = h.open_one(app, "2025-03-03 09:00", handler="王芳")
     for stage, kw in PATH["solution_proposed"] + [("approved", {"actor": "主管李娜"})]:
         h.move(app, c.id, stage, "2025-03-03 10:00", **kw)
@@ -77,8 +78,7 @@ def test_changing_the_solution_voids_the_approval(app, h):
     done = h.move(app, c.id, "customer_agreed", "2025-03-03 11:00")
     assert done.status == "customer_agreed" and done.approved_by == "主管李娜"
 
-
-def test_critical_needs_approval_even_without_compensation(app, h):
+    # critical severity needs approval even without compensation
     c = h.open_one(app, "2025-03-03 09:00", severity="critical", handler="王芳")
     for stage, kw in PATH["investigating"] + [("solution_proposed", {"changes": {"solution": "道歉"}})]:
         h.move(app, c.id, stage, "2025-03-03 10:00", **kw)
@@ -103,7 +103,7 @@ class Acme:
 
 
 def test_company_plugin_changes_the_workflow(app, h, kehu_register_plugin, kehu_cli):
-    kehu_register_plugin(Acme(), "acme")
+    kehu_register_plugin(Acme(), "complaints_test_acme")
     text = kehu_cli("complaint", "workflow")
     assert text.exit_code == 0, text
     line = next(ln for ln in text.output.splitlines() if ln.startswith("investigating"))
