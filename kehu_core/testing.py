@@ -11,7 +11,9 @@ Fixtures:
 
 * ``kehu_db_url``: the URL of an empty database for this test.
 * ``kehu_app``: a :class:`~kehu_core.Kehu` on it, schema created, every available plugin loaded
-  (installed in the database only through ``kehu_app.install(...)`` or ``kehu_install``).
+  (installed in the database only through ``kehu_install``).
+* ``kehu_plugins``: the plugins ``kehu_app`` loads; override it in your ``conftest.py`` to load
+  only yours: ``return discover(strict=True, allow={"name"})``.
 * ``kehu_install``: ``kehu_install("tiering", ...)`` installs plugins into the test database.
 * ``kehu_cli``: ``kehu_cli("customer", "list", "--json")`` runs the CLI on the test database
   and returns click's ``Result`` (``.exit_code``, ``.output``, ``.stderr``, ``.json``).

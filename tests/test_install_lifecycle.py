@@ -240,3 +240,12 @@ def test_a_plugin_whose_package_disappeared_blocks_nothing(kehu_app, kehu_cli, k
     assert kehu_cli("notes", "list", "--json").json == [{"customer_id": 1, "body": "留着"}]
     assert kehu_cli("plugins", "uninstall", "notes", "--yes").exit_code == 0
     assert "notes_items" not in tables(kehu_app)
+
+
+def test_install_all_skips_plugins_whose_dependency_is_missing(kehu_app, kehu_cli):
+    result = kehu_cli("plugins", "install", "--all", "--json")
+    assert result.exit_code == 0, result
+    assert result.json == {"installed": ["notes", "needy"]}
+    assert "warning: skipped lonely: cannot install plugin 'absent' (needed by lonely): it is not available" in result.stderr
+    # The cyclic pair cannot be installed either: each depends on the other.
+    assert "skipped cyc_a" in result.stderr and "skipped cyc_b" in result.stderr

@@ -75,11 +75,28 @@ def _state(row: dict[str, object]) -> str:
 @click.option("--all", "all_", is_flag=True, help="Install every available plugin.")
 @json_option
 def install(names: tuple[str, ...], all_: bool, as_json: bool) -> None:
-    """Install plugins into this database: their dependencies first, then their tables and default data."""
+    """Install plugins into this database: their dependencies first, then their tables and default data.
+
+    \b
+    Example:
+      kehu plugins install tiering loyalty
+      kehu plugins install --all
+    """
     from kehu_core import installer
+    from kehu_core.errors import PluginError
 
     app = current_app()
-    wanted = sorted(app.plugins.loaded) if all_ else list(names)
+    if all_:
+        # Everything that can be installed; a missing or cyclic dependency skips that plugin.
+        wanted = []
+        for name in sorted(app.plugins.loaded):
+            try:
+                installer.install_order(app, [name])
+                wanted.append(name)
+            except PluginError as exc:
+                click.echo(f"warning: skipped {name}: {exc}", err=True)
+    else:
+        wanted = list(names)
     if not wanted:
         raise click.UsageError("name at least one plugin, or --all")
     with app.session() as session:
