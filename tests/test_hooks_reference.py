@@ -109,3 +109,11 @@ def test_hooks_text_and_unknown_name(kehu_cli):
     assert "(firstresult)" in text.output
     missing = kehu_cli("hooks", "kehu_nope")
     assert missing.exit_code == 2 and "no hook named 'kehu_nope'" in missing.output
+
+
+def test_hooks_markdown_documents_plugin_specs_too(kehu_cli):
+    result = kehu_cli("hooks", "--markdown")
+    assert result.exit_code == 0
+    section = result.stdout.split("### `kehu_maker_greetings`", 1)[1].split("### ", 1)[0]
+    assert "def kehu_maker_greetings(customer_ids: Sequence[int]) -> list[str]" in section
+    assert "- `customer_ids`: the customers to greet." in section
