@@ -249,3 +249,17 @@ def test_install_all_skips_plugins_whose_dependency_is_missing(kehu_app, kehu_cl
     assert "warning: skipped lonely: cannot install plugin 'absent' (needed by lonely): it is not available" in result.stderr
     # The cyclic pair cannot be installed either: each depends on the other.
     assert "skipped cyc_a" in result.stderr and "skipped cyc_b" in result.stderr
+
+
+def test_before_uninstall_can_refuse_and_nothing_is_dropped(kehu_app, kehu_cli, kehu_distributions, kehu_install):
+    source = (NOTES / "__init__.py").read_text(encoding="utf-8") + (
+        "\n@hookimpl\ndef kehu_before_uninstall(session, name):\n"
+        "    raise RuntimeError('export your notes first 请先导出')\n")
+    kehu_distributions.add("notes", source, tree=NOTES)
+    kehu_app.plugins = kehu_distributions.discover("notes")
+    kehu_app.forget_installed_cache()
+    kehu_install("notes")
+    result = kehu_cli("plugins", "uninstall", "notes", "--yes")
+    assert result.exit_code == 1
+    assert "plugin 'notes' failed in kehu_before_uninstall: RuntimeError: export your notes first 请先导出" in result.output
+    assert "notes_items" in tables(kehu_app) and "notes" in installed(kehu_app)
