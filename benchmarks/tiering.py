@@ -147,19 +147,310 @@ def generate_sqlite(path: Path, customers: int) -> None:
         Path(str(tmp) + suffix).unlink(missing_ok=True)
 
 
+def generate_postgresql(admin_url: str, name: str, customers: int) -> str:
+    """A ``kehu init``-ed PostgreSQL database with the same generated data (COPY)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url)
+    plain = url.set(drivername="postgresql")
+    with psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return url.set(database=name).render_as_string(hide_password=False)
+        conn.execute(f'CREATE DATABASE "{name}_tmp"')
+    tmp_url = url.set(database=f"{name}_tmp").render_as_string(hide_password=False)
+    _run(KEHU, "--db", tmp_url, "init")
+    cust_rows, chunks = generate_rows(customers)
+    with psycopg.connect(plain.set(database=f"{name}_tmp").render_as_string(hide_password=False)) as conn:
+        with conn.cursor().copy("COPY customers (id, code, name, kind, special_dates, marketing_consent, attributes, "
+                                "active, created_at, updated_at) FROM STDIN") as copy:
+            for r in cust_rows:
+                copy.write_row((*r[:5], bool(r[5]), r[6], bool(r[7]), r[8] + "+00", r[9] + "+00"))
+        for rows in chunks:
+            with conn.cursor().copy(f"COPY interactions ({', '.join(INTERACTION_COLUMNS)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(tuple(v + "+00" if isinstance(v, str) and i in (4, 15, 16, 17) else v for i, v in enumerate(r)))
+            print(f"  {name}: {rows[-1][0]:,} interactions", file=sys.stderr, flush=True)
+        conn.execute("SELECT setval('customers_id_seq', (SELECT max(id) FROM customers))")
+        conn.execute("SELECT setval('interactions_id_seq', (SELECT max(id) FROM interactions))")
+        conn.commit()
+    with psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}_tmp" RENAME TO "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def measured(args: list[str]) -> tuple[float, float, str]:
+    """Run a command; return (seconds, peak RSS in MB of that process tree, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate()
+    status = proc.returncode
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"failed: {' '.join(args)}\n{err[-3000:]}")
+    peak = _child_peak_mb(err)
+    return seconds, peak, out
+
+
+def _child_peak_mb(stderr: str) -> float:
+    for line in stderr.splitlines()[::-1]:
+        if line.startswith("PEAK_RSS_KB="):
+            return int(line.split("=", 1)[1]) / 1024
+    return float("nan")
+
+
+#: Runs a command in this interpreter and prints its peak RSS (ru_maxrss of the process).
+WRAP = r"""
+import resource, runpy, sys
+argv = sys.argv[1:]
+try:
+    if argv[0] == "-kehu":
+        from kehu_core.cli import main
+        sys.argv = ["kehu", *argv[1:]]
+        try:
+            main(argv[1:])
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                raise
+    else:
+        sys.argv = argv
+        runpy.run_path(argv[0], run_name="__main__")
+finally:
+    print(f"PEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+"""
+
+
+def kehu(*args: str) -> list[str]:
+    """A measured ``kehu`` invocation (same code path as the console script)."""
+    return [sys.executable, "-c", WRAP, "-kehu", *args]
+
+
+def script(*args: str) -> list[str]:
+    """A measured run of this file in a reference mode."""
+    return [sys.executable, "-c", WRAP, __file__, *args]
+
+
+# -- the references ------------------------------------------------------------------------
+
+def _reference_module():
+    import importlib.util
+
+    path = ROOT / "plugins" / "tiering" / "tests" / "tiering_reference.py"
+    spec = importlib.util.spec_from_file_location("tiering_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _read_frames(url: str):
+    """Customers and purchases from the database, as pandas reads them."""
+    import pandas as pd
+    from sqlalchemy import create_engine
+
+    from kehu_core.db import resolve_url
+
+    engine = create_engine(resolve_url(url))
+    with engine.connect() as conn:
+        customers = pd.read_sql_query("SELECT id AS customer_id FROM customers WHERE active", conn)
+        purchases = pd.read_sql_query(
+            "SELECT customer_id, occurred_at, amount, cost FROM interactions "
+            "WHERE kind = 'purchase' AND status = 'done' AND amount IS NOT NULL", conn)
+    engine.dispose()
+    return customers, purchases
+
+
+def reference_pandas(url: str) -> None:
+    """pandas reads the interactions from the database and computes the same classes."""
+    from datetime import date
+
+    started = time.perf_counter()
+    customers, purchases = _read_frames(url)
+    read = time.perf_counter() - started
+    classes = _reference_module().classify(customers, purchases, date.fromisoformat(AS_OF))
+    print(json.dumps({"read_seconds": read, "seconds": time.perf_counter() - started,
+                      "counts": {c: classes[c].value_counts().to_dict() for c in ("abc", "pyramid", "rfm")}}))
+
+
+DUCKDB_SQL = """
+WITH p AS (
+    SELECT customer_id, CAST(round(amount * 100) AS BIGINT) AS cents,
+           year(occurred_at) * 12 + month(occurred_at) - 1 AS month, CAST(occurred_at AS DATE) AS day
+    FROM purchases WHERE occurred_at < TIMESTAMP '{end}'
+), agg AS (
+    SELECT customer_id,
+           SUM(CASE WHEN month >= {start} THEN cents ELSE 0 END) AS m,
+           SUM(CASE WHEN month >= {start} AND cents > 0 THEN 1 ELSE 0 END) AS orders,
+           SUM(CASE WHEN cents > 0 THEN 1 ELSE 0 END) AS orders_total,
+           MAX(day) AS last_day
+    FROM p GROUP BY customer_id
+), base AS (
+    SELECT c.customer_id, COALESCE(m, 0) AS m, COALESCE(orders, 0) AS orders, COALESCE(orders_total, 0) AS ot,
+           DATE '{as_of}' - last_day AS recency
+    FROM customers c LEFT JOIN agg USING (customer_id)
+), ranked AS (
+    SELECT *, COUNT(*) OVER () AS n, SUM(greatest(m, 0)) OVER () AS total,
+           RANK() OVER (ORDER BY m DESC) - 1 AS rk,
+           COALESCE(SUM(greatest(m, 0)) OVER (ORDER BY m DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS cum,
+           RANK() OVER (ORDER BY recency DESC NULLS FIRST) - 1 AS rw,
+           RANK() OVER (ORDER BY orders) - 1 AS fw,
+           RANK() OVER (ORDER BY m) - 1 AS mw
+    FROM base
+), scored AS (
+    SELECT *, 1 + (5 * rw) // n AS r, 1 + (5 * fw) // n AS f, 1 + (5 * mw) // n AS ms FROM ranked
+)
+SELECT customer_id,
+    CASE WHEN m <= 0 THEN 'C' WHEN cum * 10000 < 8000 * total THEN 'A' WHEN cum * 10000 < 9500 * total THEN 'B' ELSE 'C' END AS abc,
+    CASE WHEN m <= 0 THEN '小客户' WHEN rk * 10000 < 100 * n THEN 'VIP' WHEN rk * 10000 < 500 * n THEN '主要客户'
+         WHEN rk * 10000 < 5000 * n THEN '普通客户' ELSE '小客户' END AS pyramid,
+    CASE WHEN ot = 0 THEN 'prospect' WHEN r >= 4 AND f >= 4 AND ms >= 4 THEN 'champions' WHEN r >= 3 AND f >= 4 THEN 'loyal'
+         WHEN r >= 4 AND f >= 2 THEN 'potential_loyalist' WHEN r >= 4 THEN 'new' WHEN r = 3 AND f = 3 THEN 'need_attention'
+         WHEN r = 3 THEN 'about_to_sleep' WHEN f >= 4 AND ms >= 4 THEN 'cannot_lose' WHEN f >= 3 THEN 'at_risk'
+         WHEN r = 2 THEN 'hibernating' ELSE 'lost' END AS rfm
+FROM scored
+"""
+
+
+def reference_duckdb(url: str) -> None:
+    """DuckDB computes the same classes from the rows already in memory (the speed limit)."""
+    from datetime import date, timedelta
+
+    import duckdb
+    import pandas as pd
+
+    customers, purchases = _read_frames(url)
+    purchases["occurred_at"] = pd.to_datetime(purchases["occurred_at"], utc=True).dt.tz_localize(None)
+    purchases["amount"] = purchases["amount"].astype(float)
+    con = duckdb.connect()
+    con.register("customers_df", customers)
+    con.register("purchases_df", purchases)
+    con.execute("CREATE TABLE customers AS SELECT * FROM customers_df")
+    con.execute("CREATE TABLE purchases AS SELECT * FROM purchases_df")
+    as_of = date.fromisoformat(AS_OF)
+    asof_month = as_of.year * 12 + as_of.month - 1
+    sql = DUCKDB_SQL.format(end=(as_of + timedelta(days=1)).isoformat(), start=asof_month - 11, as_of=as_of.isoformat())
+    started = time.perf_counter()
+    con.execute(f"CREATE TABLE classes AS {sql}")
+    seconds = time.perf_counter() - started
+    counts = {c: dict(con.execute(f"SELECT {c}, COUNT(*) FROM classes GROUP BY 1").fetchall()) for c in ("abc", "pyramid", "rfm")}
+    print(json.dumps({"seconds": seconds, "counts": counts}))
+
+
+# -- the benchmark -------------------------------------------------------------------------
+
+def _ours_counts(out: str) -> dict[str, dict[str, int]]:
+    counts = json.loads(out)["counts"]
+    return {m: counts.get(m, {}) for m in ("abc", "pyramid", "rfm")}
+
+
+def bench_one(url: str, label: str) -> dict[str, object]:
+    """Install (backfill), first run, unchanged re-run, pandas, DuckDB on one database."""
+    result: dict[str, object] = {"label": label}
+    t, mb, _ = measured(kehu("--db", url, "plugins", "install", "tiering"))
+    result["install_backfill_s"], result["install_peak_mb"] = t, mb
+    t, mb, out = measured(kehu("--db", url, "tier", "run", "--as-of", AS_OF, "--json"))
+    result["run_s"], result["run_peak_mb"] = t, mb
+    ours = _ours_counts(out)
+    t, mb, _ = measured(kehu("--db", url, "tier", "run", "--as-of", AS_OF, "--json"))
+    result["rerun_s"], result["rerun_peak_mb"] = t, mb
+    t, mb, out = measured(script("pandas", url))
+    pandas_out = json.loads(out)
+    result["pandas_s"], result["pandas_peak_mb"], result["pandas_read_s"] = t, mb, pandas_out["read_seconds"]
+    t, mb, out = measured(script("duckdb", url))
+    duck = json.loads(out)
+    result["duckdb_s"] = duck["seconds"]
+    norm = lambda c: {m: {str(k): int(v) for k, v in c[m].items()} for m in ("abc", "pyramid", "rfm")}  # noqa: E731
+    result["same_classes"] = norm(ours) == norm(pandas_out["counts"]) == norm(duck["counts"])
+    return result
+
+
+def report(rows: list[dict[str, object]]) -> None:
+    """Print the table of figures and ratios."""
+    print(f"{'size':<22}{'install':>9}{'run':>8}{'re-run':>8}{'pandas':>8}{'duckdb':>8}"
+          f"{'run/pandas':>11}{'run/duckdb':>11}{'peak MB':>9}  same classes")
+    for r in rows:
+        print(f"{r['label']:<22}{r['install_backfill_s']:>9.1f}{r['run_s']:>8.2f}{r['rerun_s']:>8.2f}"
+              f"{r['pandas_s']:>8.2f}{r['duckdb_s']:>8.2f}{r['run_s'] / r['pandas_s']:>11.2f}"
+              f"{r['run_s'] / r['duckdb_s']:>11.1f}{r['run_peak_mb']:>9.0f}  {r['same_classes']}")
+    by_backend: dict[str, list[dict[str, object]]] = {}
+    for r in rows:
+        by_backend.setdefault(str(r["label"]).split()[0], []).append(r)
+    for backend, items in by_backend.items():
+        for a, b in zip(items, items[1:]):
+            growth = b["customers"] / a["customers"]  # type: ignore[operator]
+            print(f"scaling {backend} {a['label'].split()[1]} -> {b['label'].split()[1]}: data x{growth:.0f}, "
+                  f"run time x{b['run_s'] / a['run_s']:.1f}, re-run x{b['rerun_s'] / a['rerun_s']:.1f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", nargs="?", default="run", choices=("run", "generate"))
+    parser.add_argument("action", nargs="?", default="run", choices=("run", "generate", "pandas", "duckdb"))
+    parser.add_argument("url", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", default="100k,1m", help="customer counts, e.g. 100k,1m (interactions: 10x)")
+    parser.add_argument("--backends", default="sqlite", help="sqlite, postgresql or both: sqlite,postgresql")
+    parser.add_argument("--pg-url", default=os.environ.get("KEHU_BENCH_PG_URL"),
+                        help="admin URL of a PostgreSQL server (default: start a throwaway cluster)")
     parser.add_argument("--workdir", default="/tmp/kehu-bench", help="where generated databases are kept")
+    parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
+    if args.action == "pandas":
+        return reference_pandas(args.url)
+    if args.action == "duckdb":
+        return reference_duckdb(args.url)
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    for size in args.sizes.split(","):
-        n = parse_size(size)
-        started = time.perf_counter()
-        generate_sqlite(workdir / f"tiering-{size}.db", n)
-        print(f"generated {size}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    backends = [b.strip() for b in args.backends.split(",")]
+    cluster = None
+    if "postgresql" in backends and not args.pg_url:
+        from kehu_core.pgcluster import PgCluster
+
+        cluster = PgCluster.start()
+        args.pg_url = cluster.url()
+    rows = []
+    try:
+        for backend in backends:
+            for size in sizes:
+                n = parse_size(size)
+                started = time.perf_counter()
+                if backend == "sqlite":
+                    source = workdir / f"tiering-{size}.db"
+                    generate_sqlite(source, n)
+                    if args.action == "generate":
+                        continue
+                    work = workdir / f"work-{size}.db"
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(str(work) + suffix).unlink(missing_ok=True)
+                    subprocess.run(["cp", str(source), str(work)], check=True)
+                    url = str(work)
+                else:
+                    base = generate_postgresql(args.pg_url, f"tiering_{size}", n)
+                    if args.action == "generate":
+                        continue
+                    url = _pg_copy(args.pg_url, f"tiering_{size}", f"work_{size}")
+                print(f"[{backend} {size}] ready in {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
+                row = bench_one(url, f"{backend} {size}/{parse_size(size) * 10 // 1_000_000 or 0.1}M")
+                row["customers"] = n
+                rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    if rows:
+        report(rows)
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(rows, indent=2))
+
+
+def _pg_copy(admin_url: str, source: str, target: str) -> str:
+    """A fresh copy of a generated PostgreSQL database (CREATE DATABASE ... TEMPLATE)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url)
+    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    return url.set(database=target).render_as_string(hide_password=False)
 
 
 if __name__ == "__main__":

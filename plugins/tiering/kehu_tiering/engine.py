@@ -24,6 +24,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Index,
     MetaData,
     String,
     Table,
@@ -46,11 +47,11 @@ from kehu_core.errors import KehuError
 from kehu_core.hooktypes import TierChange
 from kehu_core.types import utcnow
 from kehu_tiering import sqlutil
-from kehu_tiering.methods import classified_select
+from kehu_tiering.methods import RANK_COLUMNS, rank_columns, stats_view_select
 from kehu_tiering.models import assignments, runs
 from kehu_tiering.rules import TierRule
 from kehu_tiering.settings import TIER_METHODS, TierSettings
-from kehu_tiering.stats import COLUMN_NAMES, STATS, TABLE_NAME, temp_table
+from kehu_tiering.stats import BASE_COLUMNS, COLUMN_NAMES, STATS, TABLE_NAME, base_select, base_table
 
 if TYPE_CHECKING:
     from kehu_core.app import Kehu
@@ -63,6 +64,8 @@ METHOD_METRICS = {
 }
 PREDICATE_METRICS = ("revenue_window", "orders_window", "recency_days", "pyramid")
 STEPS = 5
+#: SQLite page cache during a run, in KiB (per connection; released when it closes).
+SQLITE_CACHE_KB = 200_000
 
 
 @frozen
@@ -99,25 +102,47 @@ class _Temp:
         self.session, self.dialect = session, dialect
         self.metadata = MetaData()
         kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
-        self.stats = temp_table(self.metadata, dialect)
+        self.base = base_table(self.metadata, dialect)
+        self.ranks = Table("tiering_ranks", self.metadata, Column("customer_id", BigInteger, primary_key=True),
+                           *(Column(name, BigInteger) for name in RANK_COLUMNS), prefixes=["TEMPORARY"], **kwargs)
         self.new = Table("tiering_new", self.metadata, Column("customer_id", BigInteger), Column("method", String(64)),
-                         Column("tier", String(64)), Column("decided_by", String(200)), Column("metrics", JSON),
+                         Column("tier", String(64)), Column("decided_by", String(200)),
                          prefixes=["TEMPORARY"], **kwargs)
         self.moved = Table("tiering_moved", self.metadata, Column("customer_id", BigInteger),
                            Column("method", String(64)), Column("old_tier", String(64)), Column("new_tier", String(64)),
                            prefixes=["TEMPORARY"], **kwargs)
         self.matches = Table("tiering_matches", self.metadata, Column("rule", String(200)),
                              Column("customer_id", BigInteger), prefixes=["TEMPORARY"], **kwargs)
+        # Without these the diff's correlated lookups are quadratic.
+        Index("tiering_new_key", self.new.c.customer_id, self.new.c.method)
+        Index("tiering_moved_key", self.moved.c.customer_id, self.moved.c.method)
+        Index("tiering_matches_key", self.matches.c.rule, self.matches.c.customer_id)
 
     def __enter__(self) -> _Temp:
         self.drop()
+        if self.dialect == "sqlite":
+            # A bigger page cache for this connection: sorts and index inserts stay in memory.
+            self.session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}"))
+            self.session.execute(text(f"PRAGMA temp.cache_size = -{SQLITE_CACHE_KB}"))
         conn = self.session.connection()
         for table in self.metadata.sorted_tables:
             table.create(conn)
         return self
 
+    def fill(self, settings: TierSettings) -> int:
+        """Materialise the statistics, rank them, and define the ``tiering_stats`` view over both."""
+        session, dialect = self.session, self.dialect
+        session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(dialect, settings)))
+        narrow = select(self.base.c.customer_id, *rank_columns(self.base))
+        session.execute(insert(self.ranks).from_select(["customer_id", *RANK_COLUMNS], narrow))
+        view = stats_view_select(self.base, self.ranks, settings)
+        sql = view.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+        session.execute(text(f"CREATE TEMPORARY VIEW {TABLE_NAME} AS {sql}"))
+        return session.scalar(select(func.count()).select_from(self.base)) or 0
+
     def drop(self) -> None:
-        for table in self.metadata.sorted_tables:
+        self.session.execute(text(f"DROP VIEW IF EXISTS {TABLE_NAME}"))
+        for table in reversed(self.metadata.sorted_tables):
             self.session.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
 
     def __exit__(self, *exc: Any) -> None:
@@ -125,7 +150,7 @@ class _Temp:
             self.drop()
 
 
-def _predicate_rows(session: Session, stats: Table) -> list[dict[str, Any]]:
+def _predicate_rows(session: Session, stats: Any) -> list[dict[str, Any]]:
     from kehu_core.models import Customer, CustomerTag
 
     rows = [dict(r) for r in session.execute(
@@ -143,7 +168,7 @@ def _conditions(session: Session, temp: _Temp, rules: Sequence[TierRule]) -> dic
     """Each rule's SQL condition; slow-path predicates are evaluated here and become IN (...)."""
     slow = [r for r in rules if r.predicate is not None]
     if slow:
-        rows = _predicate_rows(session, temp.stats)
+        rows = _predicate_rows(session, STATS)
         for rule in slow:
             matched = []
             for row in rows:
@@ -165,8 +190,21 @@ def _conditions(session: Session, temp: _Temp, rules: Sequence[TierRule]) -> dic
     return conditions
 
 
-def _assignment_selects(settings: TierSettings, rules: Sequence[TierRule], conditions: dict[str, Any], dialect: str) -> list[Any]:
-    """One SELECT per method and per flag, producing (customer_id, method, tier, decided_by, metrics)."""
+def _assignment_selects(settings: TierSettings, rules: Sequence[TierRule], conditions: dict[str, Any], dialect: str,
+                        only: Table | None = None) -> list[Any]:
+    """One SELECT per method and per flag, producing (customer_id, method, tier, decided_by[, metrics]).
+
+    Without ``only`` the metrics column is left out (the diff needs no snapshot); with
+    ``only`` (the moved table) it is included, for the moved customers alone.
+    """
+    with_metrics = only is not None
+
+    def restrict(stmt: Any, method: str) -> Any:
+        if only is None:
+            return stmt
+        o = only.c
+        return stmt.where(exists().where(o.customer_id == STATS.c.customer_id, o.method == method, o.new_tier.is_not(None)))
+
     selects = []
     for method in TIER_METHODS:
         if method not in settings.methods:
@@ -179,8 +217,8 @@ def _assignment_selects(settings: TierSettings, rules: Sequence[TierRule], condi
             metrics = case(*((conditions[r.name], _json_metrics(rule_columns(r), dialect)) for r in overrides), else_=own)
         else:
             tier, by, metrics = STATS.c[method], literal(method), own
-        selects.append(select(STATS.c.customer_id, literal(method).label("method"), tier.label("tier"),
-                              by.label("decided_by"), metrics.label("metrics")))
+        cols = [STATS.c.customer_id, literal(method).label("method"), tier.label("tier"), by.label("decided_by")]
+        selects.append(restrict(select(*cols, *([metrics.label("metrics")] if with_metrics else [])), method))
     if "flags" in settings.methods:
         flags: dict[str, list[TierRule]] = {}
         for rule in rules:
@@ -195,8 +233,10 @@ def _assignment_selects(settings: TierSettings, rules: Sequence[TierRule], condi
                 cond = or_(*(conditions[r.name] for r in members))
             by = case(*((conditions[r.name], literal(r.name)) for r in members), else_=literal(members[0].name))
             metrics = case(*((conditions[r.name], _json_metrics(rule_columns(r), dialect)) for r in members))
-            selects.append(select(STATS.c.customer_id, literal(f"flag:{flag}").label("method"),
-                                  literal(flag).label("tier"), by.label("decided_by"), metrics.label("metrics")).where(cond))
+            cols = [STATS.c.customer_id, literal(f"flag:{flag}").label("method"), literal(flag).label("tier"),
+                    by.label("decided_by")]
+            stmt = select(*cols, *([metrics.label("metrics")] if with_metrics else [])).where(cond)
+            selects.append(restrict(stmt, f"flag:{flag}"))
     return selects
 
 
@@ -234,17 +274,15 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
         started_at=utcnow(), as_of=settings.as_of, source=source, settings=settings.to_json(), customers=0, changed=0,
     ).returning(runs.c.id)).scalar_one()
     with _Temp(session, dialect) as temp:
-        cols = list(COLUMN_NAMES)
-        session.execute(insert(temp.stats).from_select(cols, classified_select(dialect, settings)))
-        customers = session.scalar(select(func.count()).select_from(temp.stats)) or 0
+        customers = temp.fill(settings)
         step(1, STEPS)
         conditions = _conditions(session, temp, rules)
         selects = _assignment_selects(settings, rules, conditions, dialect)
         if selects:
-            session.execute(insert(temp.new).from_select(
-                ["customer_id", "method", "tier", "decided_by", "metrics"], union_all(*selects) if len(selects) > 1 else selects[0]))
+            session.execute(insert(temp.new).from_select(["customer_id", "method", "tier", "decided_by"], _union(selects)))
         step(2, STEPS)
-        written, moved = _write_changes(session, temp, settings, rules, run_id)
+        written, moved = _write_changes(session, temp, settings, rules, run_id,
+                                        lambda: _union(_assignment_selects(settings, rules, conditions, dialect, temp.moved)))
         step(3, STEPS)
         changes = _fire(app, session, temp)
         step(4, STEPS)
@@ -256,7 +294,12 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
                      counts=counts, seconds=round(_time.perf_counter() - started, 3), settings=settings.to_json())
 
 
-def _write_changes(session: Session, temp: _Temp, settings: TierSettings, rules: Sequence[TierRule], run_id: int) -> tuple[int, int]:
+def _union(selects: Sequence[Any]) -> Any:
+    return union_all(*selects) if len(selects) > 1 else selects[0]
+
+
+def _write_changes(session: Session, temp: _Temp, settings: TierSettings, rules: Sequence[TierRule], run_id: int,
+                   fresh_rows: Callable[[], Any]) -> tuple[int, int]:
     a, n, mv = assignments.c, temp.new.c, temp.moved.c
     methods, all_flags = _managed_methods(settings, rules)
     current = and_(a.valid_to.is_(None))
@@ -285,13 +328,10 @@ def _write_changes(session: Session, temp: _Temp, settings: TierSettings, rules:
         .where(current, exists().where(mv.customer_id == a.customer_id, mv.method == a.method))
         .values(valid_to=settings.as_of, ended_run_id=run_id)
     )
-    fresh = (
-        select(n.customer_id, n.method, n.tier, n.decided_by, n.metrics,
-               literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))
-        .where(exists().where(mv.customer_id == n.customer_id, mv.method == n.method, mv.new_tier.is_not(None)))
-    )
+    fresh = fresh_rows().subquery("fresh")
     session.execute(insert(assignments).from_select(
-        ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], fresh))
+        ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"],
+        select(fresh, literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))))
     return moved, moved
 
 

@@ -53,23 +53,28 @@ def rfm_segment(r: Any, f: Any, m: Any, orders_total: Any) -> Any:
     )
 
 
-def classified_select(dialect: str, settings: TierSettings) -> Select[Any]:
-    """The statistics of every active customer plus rank columns and every method's class."""
-    base = base_select(dialect, settings).subquery("base")
-    m = base.c.measure_cents
+def rank_columns(source: Any) -> list[Any]:
+    """The window columns every method needs, over ``source`` (one row per customer)."""
+    c = source.c
+    m = c.measure_cents
     positive = case((m > 0, m), else_=0)
-    ranked = select(
-        base,
+    return [
         func.count().over().label("n"),
         func.coalesce(func.sum(positive).over(), 0).label("total"),
         (func.rank().over(order_by=m.desc()) - 1).label("rank_desc"),
         # Measures strictly larger than m: with integer cents, "m + 1 and above".
         func.coalesce(func.sum(positive).over(order_by=m.desc(), range_=(None, -1)), 0).label("cum_before"),
-        (func.rank().over(order_by=base.c.recency_days.desc().nulls_first()) - 1).label("r_worse"),
-        (func.rank().over(order_by=base.c.orders_window.asc()) - 1).label("f_worse"),
+        (func.rank().over(order_by=c.recency_days.desc().nulls_first()) - 1).label("r_worse"),
+        (func.rank().over(order_by=c.orders_window.asc()) - 1).label("f_worse"),
         (func.rank().over(order_by=m.asc()) - 1).label("m_worse"),
-    ).subquery("ranked")
-    c = ranked.c
+    ]
+
+
+RANK_COLUMNS = ("n", "total", "rank_desc", "cum_before", "r_worse", "f_worse", "m_worse")
+
+
+def class_columns(c: Any, settings: TierSettings) -> list[Any]:
+    """Every method's class from the rank columns and ``measure_cents``/``orders_total`` of ``c``."""
     a_bp, b_bp = (basis_points(x) for x in settings.abc_cuts)
     p1, p2, p3 = (basis_points(x) for x in settings.pyramid_cuts)
     abc = case(
@@ -88,9 +93,7 @@ def classified_select(dialect: str, settings: TierSettings) -> Select[Any]:
     r = 1 + (5 * c.r_worse) // c.n
     f = 1 + (5 * c.f_worse) // c.n
     ms = 1 + (5 * c.m_worse) // c.n
-    passthrough = [c[name] for name in base.c.keys()]
-    return select(
-        *passthrough,
+    return [
         c.n.label("customers"),
         c.rank_desc.label("rank"),
         (c.rank_desc * 1.0 / c.n).label("rank_pct"),
@@ -101,4 +104,22 @@ def classified_select(dialect: str, settings: TierSettings) -> Select[Any]:
         f.label("f_score"),
         ms.label("m_score"),
         rfm_segment(r, f, ms, c.orders_total).label("rfm"),
-    )
+    ]
+
+
+def classified_select(dialect: str, settings: TierSettings) -> Select[Any]:
+    """The statistics of every active customer plus rank columns and every method's class, one query."""
+    base = base_select(dialect, settings).subquery("base")
+    ranked = select(base, *rank_columns(base)).subquery("ranked")
+    return select(*(ranked.c[name] for name in base.c.keys()), *class_columns(ranked.c, settings))
+
+
+def stats_view_select(base: Any, ranks: Any, settings: TierSettings) -> Select[Any]:
+    """The run's ``tiering_stats`` view: the materialised statistics joined to their ranks."""
+    joined = base.join(ranks, ranks.c.customer_id == base.c.customer_id)
+
+    class _Cols:  # measure_cents/orders_total from base, rank columns from ranks
+        def __getattr__(self, name: str) -> Any:
+            return ranks.c[name] if name in RANK_COLUMNS else base.c[name]
+
+    return select(*base.c, *class_columns(_Cols(), settings)).select_from(joined)

@@ -29,6 +29,7 @@ monthly = Table(
     Column("orders", Integer, nullable=False),
     Column("first_at", UTCDateTime, nullable=False),
     Column("last_at", UTCDateTime, nullable=False),
+    sqlite_with_rowid=False,  # clustered by (customer, month): grouping per customer reads in order
 )
 
 runs = Table(

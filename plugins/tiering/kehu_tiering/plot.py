@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kehu_tiering.report import Report
+from kehu_tiering.settings import PYRAMID_ALIASES
 
 
 def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path:
@@ -15,11 +16,14 @@ def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
 
-    # A CJK font when the machine has one, so 主要客户 renders; fall back silently otherwise.
+    # A CJK font when the machine has one, so 主要客户 renders; English labels otherwise.
+    cjk = False
     for name in ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC"):
         if any(f.name == name for f in font_manager.fontManager.ttflist):
             plt.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]
+            cjk = True
             break
+    english = {**{v: k for k, v in PYRAMID_ALIASES.items()}, "VIP": "VIP"}
     total = sum(revenue_cents)
     n = len(revenue_cents)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
@@ -40,14 +44,17 @@ def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path
              ylabel="% of revenue", xlim=(0, 100), ylim=(0, 100))
     left.legend(loc="lower right")
     pyramid = [t for t in report.tiers if t.method == "pyramid"]
-    labels = [f"{t.tier}: {t.customers} ({t.revenue_share_pct}% rev.)" for t in pyramid]
-    widths = [max(t.customer_pct, 1) for t in pyramid]
-    for i, (label, width) in enumerate(zip(labels, widths)):
-        y = len(pyramid) - 1 - i
-        right.barh(y, float(width), left=-float(width) / 2, color=plt.cm.viridis(i / max(1, len(pyramid))))
-        right.text(0, y, label, ha="center", va="center", color="white" if i < len(pyramid) - 1 else "black")
-    right.set(title="Customer pyramid (客户金字塔), width = % of customers", yticks=[], xlim=(-55, 55))
-    right.axis("off") if not pyramid else None
+    labels = [f"{t.tier if cjk else english.get(t.tier, t.tier)}: {t.customers} customers ({t.customer_pct}%), "
+              f"{t.revenue_share_pct}% of revenue" for t in pyramid]
+    levels = len(pyramid)
+    for i, label in enumerate(labels):  # a drawn pyramid: the top level narrowest
+        y = levels - 1 - i
+        width = 30 + 70 * i / max(1, levels - 1)
+        right.barh(y, width, left=-width / 2, height=0.9, color=plt.cm.YlOrRd(0.85 - 0.6 * i / max(1, levels - 1)))
+        right.text(0, y, label, ha="center", va="center", fontsize=9)
+    right.set(title=("Customer pyramid (客户金字塔)" if cjk else "Customer pyramid") + f", by {report.settings.get('measure')}",
+              xlim=(-55, 55), ylim=(-0.6, max(levels, 1) - 0.4))
+    right.axis("off")
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=100)

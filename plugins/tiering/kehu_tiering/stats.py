@@ -101,10 +101,15 @@ RFM_SEGMENTS = {
 }
 
 
-def temp_table(metadata: MetaData, dialect: str) -> Table:
-    """The run's temporary ``tiering_stats`` table (dropped on commit on PostgreSQL)."""
+#: The columns computed per customer before ranking (what ``base_select`` returns).
+BASE_COLUMNS = COLUMN_NAMES[:COLUMN_NAMES.index("measure_cents") + 1]
+
+
+def base_table(metadata: MetaData, dialect: str) -> Table:
+    """The run's temporary table of per-customer statistics before ranking."""
     kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
-    return Table(TABLE_NAME, metadata, *(Column(name, typ) for name, typ, _ in COLUMNS), prefixes=["TEMPORARY"], **kwargs)
+    cols = [Column(name, typ, primary_key=name == "customer_id") for name, typ, _ in COLUMNS if name in BASE_COLUMNS]
+    return Table("tiering_base", metadata, *cols, prefixes=["TEMPORARY"], **kwargs)
 
 
 def has_tag(tag: str) -> ColumnElement[bool]:
@@ -142,39 +147,58 @@ def _bounds(settings: TierSettings) -> dict[str, Any]:
 
 
 def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
-    """Per customer: revenue, margin, orders, first/last purchase, from the monthly buckets."""
+    """Per customer: revenue, margin, orders, first/last purchase.
+
+    Finished months come from the monthly buckets, grouped in primary-key order (no sort);
+    the as-of month up to the as-of date comes straight from the interactions. The two
+    per-customer parts are then added up.
+    """
     m = monthly.c
-    done_months = select(*(m[c] for c in ("customer_id", "month", "revenue", "costed_revenue", "cost", "orders",
-                                            "first_at", "last_at"))).where(m.month < b["asof_month"])
-    # The as-of month only up to the as-of date, straight from the interactions.
     this_month = bucket_select(dialect, Interaction.occurred_at >= b["month_start"], Interaction.occurred_at < b["end"],
-                               month=literal(b["asof_month"], Integer))
-    u = union_all(done_months, this_month).subquery("buckets")
+                               month=literal(b["asof_month"], Integer)).subquery("this_month")
+    parts = [_per_customer(monthly, settings, b, m.month < b["asof_month"]), _per_customer(this_month, settings, b, None)]
+    u = union_all(*parts).subquery("parts")
+    return select(
+        u.c.customer_id,
+        *(func.sum(u.c[name]).label(name) for name in ("revenue_w", "revenue_t", "revenue_p", "margin_w", "margin_t",
+                                                       "orders_w", "orders_t", "months_active")),
+        func.min(u.c.first_at).label("first_at"),
+        func.max(u.c.last_at).label("last_at"),
+        func.min(u.c.first_month).label("first_month"),
+    ).group_by(u.c.customer_id).subquery("purchases")
+
+
+def _per_customer(buckets: Any, settings: TierSettings, b: dict[str, Any], where: Any) -> Select[Any]:
+    """Monthly buckets (customer_id, month, revenue, ...) summed per customer for the window."""
+    c = buckets.c
     if b["start_month"] is None:
         in_window: Any = literal(True)
         in_prev: Any = literal(False)
     else:
-        in_window = u.c.month >= b["start_month"]
-        in_prev = and_(u.c.month >= b["start_month"] - settings.window, u.c.month < b["start_month"])
-    margin = u.c.costed_revenue - u.c.cost
+        in_window = c.month >= b["start_month"]
+        in_prev = and_(c.month >= b["start_month"] - settings.window, c.month < b["start_month"])
+    margin = c.costed_revenue - c.cost
 
     def window_sum(value: Any, cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, value), else_=0)), 0)
 
-    return select(
-        u.c.customer_id,
-        window_sum(u.c.revenue, in_window).label("revenue_w"),
-        func.sum(u.c.revenue).label("revenue_t"),
-        window_sum(u.c.revenue, in_prev).label("revenue_p"),
+    stmt = select(
+        c.customer_id,
+        window_sum(c.revenue, in_window).label("revenue_w"),
+        func.sum(c.revenue).label("revenue_t"),
+        window_sum(c.revenue, in_prev).label("revenue_p"),
         window_sum(margin, in_window).label("margin_w"),
         func.sum(margin).label("margin_t"),
-        window_sum(u.c.orders, in_window).label("orders_w"),
-        func.sum(u.c.orders).label("orders_t"),
-        func.min(u.c.first_at).label("first_at"),
-        func.max(u.c.last_at).label("last_at"),
-        func.min(u.c.month).label("first_month"),
-        func.count(case((and_(in_window, u.c.orders > 0), 1))).label("months_active"),
-    ).group_by(u.c.customer_id).subquery("purchases")
+        window_sum(c.orders, in_window).label("orders_w"),
+        func.sum(c.orders).label("orders_t"),
+        func.count(case((and_(in_window, c.orders > 0), 1))).label("months_active"),
+        func.min(c.first_at).label("first_at"),
+        func.max(c.last_at).label("last_at"),
+        func.min(c.month).label("first_month"),
+    )
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt.group_by(c.customer_id)
 
 
 def _others(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:

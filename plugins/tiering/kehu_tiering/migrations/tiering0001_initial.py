@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("customer_id", "month", name="pk_tiering_monthly"),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE",
                                 name="fk_tiering_monthly_customer_id_customers"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "tiering_runs",

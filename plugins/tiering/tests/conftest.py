@@ -1,0 +1,17 @@
+"""Fixtures for the tiering tests; the helper modules next to this file are importable by name."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def tiering_app(kehu_app: Any, kehu_install: Any) -> Any:
+    """An app on a fresh database (each backend) with the tiering plugin installed."""
+    kehu_install("tiering")
+    return kehu_app

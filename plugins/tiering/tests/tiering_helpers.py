@@ -1,0 +1,78 @@
+"""Shared helpers for the tiering tests: generated data, runs, current assignments."""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+
+AS_OF = date(2026, 6, 15)  # mid-month: the as-of month is read from raw interactions
+
+
+def add_customers(app: Any, codes: list[str], **fields: Any) -> dict[str, int]:
+    """Create customers with these codes; returns {code: id}."""
+    from kehu_core.models import Customer
+
+    now = datetime.now(timezone.utc)
+    with app.session() as session:
+        rows = [Customer(code=c, name=f"客户{c}", kind="company", special_dates={}, attributes=dict(fields.get("attributes", {})),
+                         marketing_consent=False, active=True, created_at=now, updated_at=now) for c in codes]
+        session.add_all(rows)
+        session.flush()
+        return {r.code: r.id for r in rows}
+
+
+def record(app: Any, rows: list[dict[str, Any]]) -> None:
+    """Write interactions through the core (so ``kehu_interactions_recorded`` fires)."""
+    from kehu_core.interactions import write_interactions
+
+    with app.session() as session:
+        write_interactions(app, session, rows, source="test")
+
+
+def purchase(customer_id: int, when: datetime, amount: Any, cost: Any = None, **extra: Any) -> dict[str, Any]:
+    """A done purchase row."""
+    return dict(customer_id=customer_id, kind="purchase", status="done", occurred_at=when,
+                amount=Decimal(str(amount)), cost=None if cost is None else Decimal(str(cost)), **extra)
+
+
+def generated(app: Any, customers: int, seed: int) -> dict[str, int]:
+    """Customers with purchases drawn from a small set of amounts (many ties), some with none.
+
+    Dates span 30 months before AS_OF and a few days after it (which must not count).
+    """
+    rng = random.Random(seed)
+    ids = add_customers(app, [f"G{seed}-{i:04d}" for i in range(customers)])
+    amounts = ("100.00", "250.50", "999.99", "1000.00", "0.01", "-50.00", "5000.00")
+    end = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 23, 59, tzinfo=timezone.utc)
+    rows = []
+    for cid in ids.values():
+        if rng.random() < 0.1:
+            continue
+        for _ in range(rng.choice((1, 1, 2, 3, 5, 8))):
+            when = end - timedelta(days=rng.randint(-10, 900), seconds=rng.randint(0, 86000))
+            cost = None if rng.random() < 0.3 else "60.00"
+            rows.append(purchase(cid, when, rng.choice(amounts), cost))
+    record(app, rows)
+    return ids
+
+
+def run(app: Any, **settings: Any) -> Any:
+    """Run tiering with settings (as_of defaults to AS_OF)."""
+    from kehu_tiering.engine import run as run_engine
+    from kehu_tiering.settings import make_settings
+
+    settings.setdefault("as_of", AS_OF)
+    with app.session() as session:
+        return run_engine(app, session, make_settings(**settings))
+
+
+def current(app: Any, method: str) -> dict[int, str]:
+    """{customer_id: tier} of the current assignments of ``method``."""
+    from sqlalchemy import select
+
+    from kehu_tiering.models import assignments as a
+
+    with app.session() as session:
+        return dict(session.execute(select(a.c.customer_id, a.c.tier).where(a.c.valid_to.is_(None), a.c.method == method)).tuples())
