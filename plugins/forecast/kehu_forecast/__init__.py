@@ -60,6 +60,14 @@ def kehu_demo_data(session: Any, context: Any) -> None:
 
 
 @hookimpl
+def kehu_erase_customer(session: Any, customer_ids: Any) -> None:
+    """Forgotten customers: their opportunities keep amounts and dates, lose their free-text notes."""
+    from kehu_forecast.hooks import erase_customers
+
+    erase_customers(session, customer_ids)
+
+
+@hookimpl
 def kehu_export_customer(session: Any, customer: Any) -> Any:
     """The customer's opportunities."""
     from kehu_forecast.hooks import export_customer

@@ -75,3 +75,12 @@ def export_customer(session: Any, customer: Any) -> dict[str, Any] | None:
     return {"opportunities": [{"ref": o.ref, "amount": o.amount, "stage": o.stage, "probability": o.probability,
                                "close_date": o.close_date, "status": o.status, "salesperson": o.salesperson}
                               for o in opps]}
+
+
+def erase_customers(session: Any, customer_ids: Any) -> None:
+    """Drop the notes (free text that may name people) of the customers' opportunities."""
+    from kehu_forecast.tables import opportunities as T
+
+    ids = list(customer_ids)
+    for begin in range(0, len(ids), 500):
+        session.execute(T.update().where(T.c.customer_id.in_(ids[begin:begin + 500])).values(note=None))

@@ -93,3 +93,32 @@ def test_opportunity_move_refusals(fc, seeded, kehu_cli):
     assert bad.exit_code == 1 and "probability: must be between 0 and 1" in bad.output and "salesperson: unknown" in bad.output
     after = kehu_cli("forecast", "opportunity", "list", "--json").json
     assert after[0]["probability"] == "0.7500" and after[0]["salesperson"] == "张伟"
+
+
+def test_demo_shows_a_gap_and_forget_erases_notes(kehu_app, kehu_install, kehu_cli):
+    from kehu_core.demo import load_demo
+
+    kehu_install("forecast")
+    with kehu_app.session() as session:
+        summary = load_demo(kehu_app, session, customers=40)
+    line = next(x for x in summary.lines if x.startswith("forecast:"))
+    assert "bottom-up" in line and "top-down" in line and "flagged" in line
+    gap = kehu_cli("forecast", "gap", "--level", "company", "--json").json
+    assert gap["rows"][0]["gap"] != "0.00"
+    opp = kehu_cli("forecast", "opportunity", "list", "--json").json[0]
+    kehu_cli("forecast", "opportunity", "move", opp["ref"], "--stage", "线索")
+    with kehu_app.session() as session:
+        from kehu_forecast.tables import opportunities as T
+
+        session.execute(T.update().values(note="联系人 王先生 13800000000"))
+    forgot = kehu_cli("customer", "forget", opp["customer"], "--yes")
+    assert forgot.exit_code == 0, forgot.output
+    from sqlalchemy import select
+
+    from kehu_core.models import Customer
+
+    with kehu_app.session() as session:
+        cid = session.scalar(select(Customer.id).where(Customer.code == opp["customer"]))
+        notes = dict(session.execute(select(T.c.customer_id, T.c.note)).all())
+    assert notes[cid] is None
+    assert all(n for c, n in notes.items() if c != cid)
