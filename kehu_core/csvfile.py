@@ -110,10 +110,39 @@ class CsvStream:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """``(line number, cells)`` for each data row; blank lines are skipped."""
-        for row in self._guarded():
-            if not row or not "".join(row).strip():
+        for chunk in self.chunks(1):
+            yield chunk[0]
+
+    def chunks(self, size: int) -> Iterator[list[tuple[int, list[str]]]]:
+        """Lists of up to ``size`` ``(line number, cells)`` rows; blank lines are skipped.
+
+        One loop over the csv reader (rather than generators stacked on it): this is the
+        innermost loop of every import.
+        """
+        reader = self._reader
+        chunk: list[tuple[int, list[str]]] = []
+        append = chunk.append
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError as exc:
+                raise DecodeError(self._decode_message(exc)) from None
+            except csv.Error as exc:
+                raise KehuError(f"{self.name}: line {start}: malformed CSV ({exc})") from None
+            if not row or not (row[0].strip() or "".join(row).strip()):
                 continue
-            yield self.line, row
+            append((start, row))
+            if len(chunk) >= size:
+                self.line = start
+                yield chunk
+                chunk = []
+                append = chunk.append
+        if chunk:
+            self.line = chunk[-1][0]
+            yield chunk
 
     def position(self) -> int:
         """Bytes read so far (ahead of the rows returned by the read buffer), for progress."""

@@ -202,14 +202,24 @@ def _parse_one(parse: Callable[[str], Any], raw: str, required: bool) -> Any:
 def _parse_column(column: Sequence[str], parse: Callable[[str], Any], required: bool) -> tuple[list[Any], bool]:
     """Parse one column of a chunk: its values (a :class:`_Refused` where refused) and whether
     any was refused. A column whose values repeat (codes, kinds, names) parses each distinct
-    text once; a parse is pure, so the same text gives the same value or the same error."""
+    text once; a parse is pure, so the same text gives the same value or the same error.
+    Other columns take a fast path that assumes every cell is good, and redo the column cell
+    by cell, to say which cells are not, only when one is not."""
     distinct = set(column)
     if len(distinct) * 2 <= len(column):
         table = {raw: _parse_one(parse, raw, required) for raw in distinct}
         refused = any(type(v) is _Refused for v in table.values())
-        return [table[raw] for raw in column], refused
-    values = [_parse_one(parse, raw, required) for raw in column]
-    return values, any(type(v) is _Refused for v in values)
+        return list(map(table.__getitem__, column)), refused
+    texts = [raw.strip() for raw in column]
+    try:
+        if all(texts):
+            return list(map(parse, texts)), False
+        if not required:
+            return [parse(t) if t else None for t in texts], False
+    except FieldError:
+        pass
+    values = [_parse_one(parse, raw, required) for raw in texts]
+    return values, True
 
 
 def _parse_chunk(parsers: list[Parser], chunk: list[tuple[int, list[str]]], width: int, slots: int,
@@ -217,18 +227,19 @@ def _parse_chunk(parsers: list[Parser], chunk: list[tuple[int, list[str]]], widt
     """Parse a chunk column by column: ``(line, values by slot)`` per row, and the problems
     of the refused rows by their position in the chunk. Blank cells are ``None``."""
     problems: dict[int, list[Problem]] = {}
-    cells_rows = []
-    for pos, (line, cells) in enumerate(chunk):
-        have = len(cells)
-        if have != width:
+    cells_rows = [cells for _, cells in chunk]
+    if set(map(len, cells_rows)) != {width}:
+        cells_rows = []
+        for pos, (line, cells) in enumerate(chunk):
+            have = len(cells)
             if have > width:
                 if "".join(cells[width:]).strip():
                     problems[pos] = [Problem("(row)", f"has {have} cells but the header has {width} columns "
                                              "(a comma inside an unquoted value?)", line)]
                 cells = cells[:width]
-            else:
+            elif have < width:
                 cells = cells + [""] * (width - have)
-        cells_rows.append(cells)
+            cells_rows.append(cells)
     columns = list(zip(*cells_rows))
     by_slot: list[Sequence[Any]] = [[None] * len(chunk)] * slots  # one shared list: zip reads each independently
     for index, slot, parse, required, name in parsers:
@@ -240,19 +251,8 @@ def _parse_chunk(parsers: list[Parser], chunk: list[tuple[int, list[str]]], widt
                         Problem(name, value.reason, chunk[pos][0], value.raw or None))
                     values[pos] = None
         by_slot[slot] = values
-    rows = [(line, list(values)) for (line, _), values in zip(chunk, zip(*by_slot))]
+    rows = list(zip([line for line, _ in chunk], map(list, zip(*by_slot))))
     return rows, problems
-
-
-def _chunks(stream: CsvStream, size: int) -> Iterator[list[tuple[int, list[str]]]]:
-    chunk: list[tuple[int, list[str]]] = []
-    for item in stream.rows():
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _lock_for_import(app: Kehu, session: Session) -> None:
@@ -328,7 +328,7 @@ def import_interactions(
         if not dry_run:
             _lock_for_import(app, session)
         with occurrences, _bulk_cache(app, session):
-            for chunk in _chunks(stream, chunk_rows):
+            for chunk in stream.chunks(chunk_rows):
                 parsed, problems = _parse_chunk(parsers, chunk, width, len(WRITE_COLUMNS))
                 good: list[tuple[int, list[Any]]] = []
                 for pos, (line, values) in enumerate(parsed):
@@ -450,7 +450,7 @@ def import_customers(
         if not dry_run:
             _lock_for_import(app, session)
         with occurrences:
-            for chunk in _chunks(stream, chunk_rows):
+            for chunk in stream.chunks(chunk_rows):
                 rows, problems = _parse_chunk(parsers, chunk, width, len(names))
                 parsed: list[tuple[int, dict[str, Any], dict[str, str | None]]] = []
                 for pos, (line, values) in enumerate(rows):

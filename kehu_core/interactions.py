@@ -128,7 +128,7 @@ def existing_refs(session: Session, refs: Sequence[str]) -> set[str]:
         return set()
     column = INTERACTIONS.c.external_ref
     dialect = session.get_bind().dialect.name
-    return set(session.execute(select(column).where(in_values(column, refs, dialect))).scalars())
+    return set(session.execute(select(column).where(in_values(column, refs, dialect))).scalars().all())
 
 
 def in_values(column: ColumnElement[Any], values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
