@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from attrs import frozen
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core.interactions import in_values
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
 from kehu_core.validation import local_zone
@@ -47,17 +48,17 @@ class EarnResult:
     shortfall: int
 
 
-@frozen
-class _Member:
+class _Member(NamedTuple):
     earn_from: datetime
     birthday_month: int | None
 
 
 def _members(session: Session, customer_ids: Sequence[int]) -> dict[int, _Member]:
     found: dict[int, _Member] = {}
+    dialect = session.get_bind().dialect.name
     for part in chunks(list(customer_ids)):
         stmt = (select(ACCOUNTS.c.customer_id, ACCOUNTS.c.earn_from, Customer.birthday)
-                .join(Customer, Customer.id == ACCOUNTS.c.customer_id).where(ACCOUNTS.c.customer_id.in_(part)))
+                .join(Customer, Customer.id == ACCOUNTS.c.customer_id).where(in_values(ACCOUNTS.c.customer_id, part, dialect)))
         for cid, earn_from, birthday in session.execute(stmt):
             found[cid] = _Member(earn_from, birthday.month if birthday else None)
     return found
@@ -65,9 +66,10 @@ def _members(session: Session, customer_ids: Sequence[int]) -> dict[int, _Member
 
 def _referrers(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
     found: dict[int, int] = {}
+    dialect = session.get_bind().dialect.name
     for part in chunks(list(customer_ids)):
         found.update(session.execute(
-            select(REFERRALS.c.referred_id, REFERRALS.c.referrer_id).where(REFERRALS.c.referred_id.in_(part))).all())
+            select(REFERRALS.c.referred_id, REFERRALS.c.referrer_id).where(in_values(REFERRALS.c.referred_id, part, dialect))).all())
     return found
 
 
@@ -105,7 +107,7 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
     now = now or utcnow()
     settings, rules = earn_rules(session, app)
     kinds = {k for r in rules for k in r.kinds} | {"purchase"}
-    relevant = [r for r in rows if r["kind"] in kinds and r.get("status", "done") == "done"]
+    relevant = [r for r in rows if r["kind"] in kinds and r["status"] == "done"]
     if not relevant:
         return EarnResult(0, 0, 0, 0, 0)
     customer_ids = sorted({r["customer_id"] for r in relevant})
@@ -117,60 +119,95 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
     zone = local_zone()
     amount_rules = [r for r in rules if r.is_amount_rule]
     bonus_rules = [r for r in rules if not r.is_amount_rule]
-    credits: list[dict[str, Any]] = []
-    bonuses: dict[str, dict[str, Any]] = {}
+    # Rules without conditions beyond the kind need no per-row evaluation (the common case).
+    plain = {id(r): r.is_plain for r in rules}
+    months = settings.expiry_months
+    credits: list[tuple[Any, ...]] = []
+    bonuses: dict[str, tuple[Any, ...]] = {}
+    scopes: set[tuple[Any, ...]] = set()
     refunds: list[Mapping[str, Any]] = []
+    rated: dict[tuple[Any, ...], tuple[Decimal, str]] = {}
     for row in relevant:
-        cid, when = row["customer_id"], row["occurred_at"]
-        amount = row.get("amount")
+        cid, when, amount, kind = row["customer_id"], row["occurred_at"], row["amount"], row["kind"]
         own = members.get(cid)
-        local = when.astimezone(zone)
-        if amount is not None and amount < 0 and row["kind"] == "purchase":
-            if own is not None and when >= own.earn_from:
+        if amount is not None and amount < 0:
+            if kind == "purchase" and own is not None and when >= own.earn_from:
                 refunds.append(row)
             continue
-        birthday = own.birthday_month if own else None
-        expires = add_months(when, settings.expiry_months)
-        if own is not None and when >= own.earn_from and amount:
-            matched = [r for r in amount_rules if r.matches(row, local.month, birthday)]
+        birthday = own.birthday_month if own is not None else None
+        local_month = when.astimezone(zone).month if birthday is not None else 0
+        expires = None
+        if own is not None and amount and when >= own.earn_from:
+            matched = tuple(r for r in amount_rules
+                            if (kind in r.kinds if plain[id(r)] else r.matches(row, local_month, birthday)))
             if matched:
-                points, reason = _amount_points(amount, matched, multipliers.get(cid))
+                tier = multipliers.get(cid)
+                found = rated.get((matched, tier))
+                if found is None:
+                    found = rated[(matched, tier)] = _rate(matched, tier)
+                rate, suffix = found
+                points = int(amount * rate)  # int() truncates: the floor of a positive Decimal
                 if points > 0:
-                    credits.append(entry_row(cid, "earn", points, when, reason, f"earn:i{row['id']}", expires_at=expires,
-                                             rule="+".join(r.name for r in matched), interaction_id=row["id"], now=now))
+                    expires = add_months(when, months)
+                    iid = row["id"]
+                    credits.append((cid, "earn", points, when, expires, f"¥{amount} × {suffix}", suffix_rule(matched),
+                                    iid, None, f"earn:i{iid}", 0, now))
         for rule in bonus_rules:
+            if kind not in rule.kinds:
+                continue
             target = referrers.get(cid) if rule.beneficiary == "referrer" else cid
             beneficiary = members.get(target) if target is not None else None
             if beneficiary is None or when < beneficiary.earn_from or (rule.beneficiary == "customer" and own is None):
                 continue
-            if not rule.matches(row, local.month, birthday):
+            if rule.once_per == "customer" and (rule.name, cid) in scopes:
+                continue  # the common case, decided without local time
+            local = when.astimezone(zone)
+            if not (plain[id(rule)] or rule.matches(row, local.month, birthday)):
                 continue
+            scope = rule.scope(cid, row["id"], local)
+            if scope in scopes:
+                continue
+            scopes.add(scope)
             key = rule.scope_key(cid, row["id"], local)
-            if key not in bonuses:
-                why = rule.description or rule.name
-                if rule.beneficiary == "referrer":
-                    why = f"{why} (customer #{cid})"
-                bonuses[key] = entry_row(target, "bonus", rule.fixed_points, when, why, key, expires_at=expires,
-                                         rule=rule.name, interaction_id=row["id"], now=now)
+            why = rule.description or rule.name
+            if rule.beneficiary == "referrer":
+                why = f"{why} (customer #{cid})"
+            bonuses[key] = (target, "bonus", rule.fixed_points, when, expires or add_months(when, months), why, rule.name,
+                            row["id"], None, key, 0, now)
     if bonuses:
         for key in existing_keys(session, bonuses):
             del bonuses[key]
         credits.extend(bonuses.values())
+    credits.sort(key=_by_customer)  # index locality: (customer_id, expires_at) pages are touched in order
     write_credits(session, credits)
     reversed_points = shortfall = 0
     if refunds:
         reversed_points, shortfall = reverse_refunds(session, refunds, amount_rules, members, multipliers, now)
-    return EarnResult(len(credits), sum(c["points"] for c in credits), len(refunds), reversed_points, shortfall)
+    return EarnResult(len(credits), sum(c[2] for c in credits), len(refunds), reversed_points, shortfall)
+
+
+def _by_customer(entry: tuple[Any, ...]) -> Any:
+    return entry[0]
+
+
+def suffix_rule(matched: Sequence[EarnRule]) -> str:
+    """The ``rule`` column of an earn entry: the names of the amount rules that matched."""
+    return matched[0].name if len(matched) == 1 else "+".join(r.name for r in matched)
+
+
+def _rate(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None) -> tuple[Decimal, str]:
+    """The combined rate (Σ rates × tier multiplier) and the reason text after the amount."""
+    rate = sum((r.points_per_yuan for r in matched), Decimal(0))
+    factor, tier = multiplier if multiplier else (Decimal(1), None)
+    text = f"{rate.normalize()} pt/¥ ({'+'.join(r.name for r in matched)})"
+    if tier is not None:
+        text += f" × {factor.normalize()} tier {tier}"
+    return rate * factor, text
 
 
 def _amount_points(amount: Decimal, matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None) -> tuple[int, str]:
-    rate = sum((r.points_per_yuan for r in matched), Decimal(0))
-    factor, tier = multiplier if multiplier else (Decimal(1), None)
-    points = floor_points(Decimal(amount) * rate * factor)
-    reason = f"¥{amount} × {rate.normalize()} pt/¥ ({'+'.join(r.name for r in matched)})"
-    if tier is not None:
-        reason += f" × {factor.normalize()} tier {tier}"
-    return points, reason
+    rate, text = _rate(matched, multiplier)
+    return floor_points(Decimal(amount) * rate), f"¥{amount} × {text}"
 
 
 def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amount_rules: Sequence[EarnRule],
@@ -185,13 +222,11 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
     entry's ``shortfall`` and reported, and the entry is written even when it takes nothing.
     Returns (points taken back, shortfall).
     """
-    from kehu_loyalty.expiry import expire_points
-
     zone = local_zone()
     customer_ids = sorted({r["customer_id"] for r in refunds})
     lock_accounts(session, customer_ids)
-    # Write off what had expired by the latest refund, so a refund never takes expired points.
-    expire_points(session, min(now, max(r["occurred_at"] for r in refunds)), customer_ids)
+    # Only lots valid at the refund's date are drawn from (below); lots that had expired are
+    # left for the expiry job, which writes off exactly what is left in them.
     keys = existing_keys(session, [f"refund:i{r['id']}" for r in refunds])
     lots: dict[int, list[Any]] = {}
     for lot in open_lots(session, customer_ids):
@@ -226,7 +261,7 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         taken = points - left
         note = f"refund of {reason}" + (f"; {left} point(s) already spent or expired, not taken back" if left else "")
         debits.append(Debit(entry_row(cid, "refund", -taken, row["occurred_at"], note, key, interaction_id=row["id"],
-                                      rule="+".join(r.name for r in matched), shortfall=left, now=now), tuple(allocations)))
+                                      rule=suffix_rule(matched), shortfall=left, now=now), tuple(allocations)))
         taken_total += taken
         short_total += left
     write_debits(session, debits)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from attrs import frozen
@@ -54,6 +54,8 @@ def add_months(moment: datetime, months: int) -> datetime:
     """``moment`` plus whole months, the day clamped to the month's end (Jan 31 + 1 = Feb 28)."""
     total = moment.month - 1 + months
     year, month = moment.year + total // 12, total % 12 + 1
+    if moment.day <= 28:  # every month has the day: no calendar lookup (this runs once per purchase)
+        return moment.replace(year=year, month=month)
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
@@ -96,9 +98,12 @@ def open_lots(session: Session, customer_ids: Sequence[int], *, expired_by: date
     """
     remaining = (LEDGER.c.points - _allocated()).label("remaining")
     lots: list[Lot] = []
+    from kehu_core.interactions import in_values
+
+    dialect = session.get_bind().dialect.name
     for part in chunks(list(customer_ids)):
         stmt = select(LEDGER.c.id, LEDGER.c.customer_id, LEDGER.c.occurred_at, LEDGER.c.expires_at, remaining).where(
-            LEDGER.c.customer_id.in_(part), LEDGER.c.points > 0)
+            in_values(LEDGER.c.customer_id, part, dialect), LEDGER.c.points > 0)
         if expired_by is not None:
             stmt = stmt.where(LEDGER.c.expires_at <= expired_by)
         if valid_at is not None:
@@ -122,29 +127,93 @@ def allocate(lots: Sequence[Lot], points: int) -> tuple[list[tuple[int, int]], i
 
 
 def write_debits(session: Session, debits: Sequence[Debit]) -> list[int]:
-    """Insert negative entries and their allocations; returns the new entry ids."""
+    """Insert negative entries and their allocations (two executemany); returns the new entry ids."""
     if not debits:
         return []
-    stmt = LEDGER.insert().returning(LEDGER.c.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(stmt, [d.entry for d in debits]))
+    ids = next_ids(session, len(debits))
+    write_credits(session, [d.entry for d in debits], ids)
     links = [{"debit_id": eid, "lot_id": lot, "points": pts} for eid, d in zip(ids, debits) for lot, pts in d.allocations]
     if links:
         session.execute(ALLOCATIONS.insert(), links)
     return ids
 
 
-def write_credits(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert positive entries (lots) in one executemany; returns how many."""
-    if rows:
-        session.execute(LEDGER.insert(), list(rows))
+#: Ledger columns in the order :func:`write_credits` sends them to the driver.
+CREDIT_COLUMNS = ("customer_id", "kind", "points", "occurred_at", "expires_at", "reason", "rule", "interaction_id",
+                  "reward_id", "idempotency_key", "shortfall", "created_at")
+_STAMPED = tuple(i for i, c in enumerate(CREDIT_COLUMNS) if c in ("occurred_at", "expires_at", "created_at"))
+
+
+def sqlite_stamp(value: datetime) -> str:
+    """A UTC time as SQLAlchemy stores ``UTCDateTime`` on SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    if value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    elif value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: kehu stores timezone-aware times only")
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def write_credits(session: Session, rows: Sequence[dict[str, Any] | tuple[Any, ...]], ids: Sequence[int] | None = None) -> int:
+    """Insert entries in one driver-level executemany; returns how many.
+
+    ``rows`` are mappings (see :func:`entry_row`) or tuples in :data:`CREDIT_COLUMNS` order;
+    ``ids``, when given, are their ids (from :func:`next_ids`). Automatic earning writes one
+    entry per purchase, so this bypasses SQLAlchemy's per-row parameter processing: values
+    are converted here to their stored form (times as UTC text on SQLite, aware datetimes on
+    PostgreSQL), exactly as the column types would store them.
+    """
+    if not rows:
+        return 0
+    connection = session.connection()
+    dialect = connection.dialect.name
+    tuples = [row if isinstance(row, tuple) else tuple(row[c] for c in CREDIT_COLUMNS) for row in rows]
+    names = CREDIT_COLUMNS if ids is None else ("id", *CREDIT_COLUMNS)
+    if ids is not None:
+        tuples = [(i, *t) for i, t in zip(ids, tuples)]
+    if dialect == "sqlite":
+        columns = list(zip(*tuples))
+        shift = 0 if ids is None else 1
+        memo: dict[datetime, str] = {}  # created_at is one value for the whole batch
+        for index in _STAMPED:
+            converted = []
+            for value in columns[index + shift]:
+                if value is not None:
+                    stored = memo.get(value)
+                    if stored is None:
+                        stored = memo[value] = sqlite_stamp(value)
+                    value = stored
+                converted.append(value)
+            columns[index + shift] = converted
+        tuples = list(zip(*columns))
+        marks = ", ".join("?" * len(names))
+    elif dialect == "postgresql":
+        marks = ", ".join(["%s"] * len(names))
+    else:
+        session.execute(LEDGER.insert(), [dict(zip(names, t)) for t in tuples])
+        return len(rows)
+    connection.exec_driver_sql(f"INSERT INTO {LEDGER.name} ({', '.join(names)}) VALUES ({marks})", tuples)
     return len(rows)
+
+
+def next_ids(session: Session, count: int) -> list[int]:
+    """Reserve ``count`` ledger ids (SQLite: the transaction holds the write lock; PostgreSQL: the sequence)."""
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('loyalty_ledger', 'id')) FROM generate_series(1, :n)"),
+                                    {"n": count}))
+    start = (session.scalar(select(func.max(LEDGER.c.id))) or 0) + 1
+    return list(range(start, start + count))
 
 
 def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     """Which of these idempotency keys are already in the ledger."""
+    from kehu_core.interactions import in_values
+
     found: set[str] = set()
+    dialect = session.get_bind().dialect.name
     for part in chunks(sorted(set(keys))):
-        found.update(session.scalars(select(LEDGER.c.idempotency_key).where(LEDGER.c.idempotency_key.in_(part))))
+        found.update(session.scalars(select(LEDGER.c.idempotency_key).where(in_values(LEDGER.c.idempotency_key, part, dialect))))
     return found
 
 

@@ -73,6 +73,22 @@ class EarnRule:
         """True when the rule gives points per yuan rather than a fixed bonus."""
         return self.points_per_yuan > 0
 
+    @property
+    def is_plain(self) -> bool:
+        """True when only the interaction's kind decides whether the rule matches."""
+        return not (self.categories or self.channels or self.products or self.min_amount is not None
+                    or self.birthday_month or self.valid_from or self.valid_until)
+
+    def scope(self, customer_id: int, interaction_id: int, local: datetime) -> tuple[Any, ...]:
+        """What ``once_per`` counts once: the same scope as :meth:`scope_key`, cheaper to build."""
+        if self.once_per == "customer":
+            return (self.name, customer_id)
+        if self.once_per == "year":
+            return (self.name, customer_id, local.year)
+        if self.once_per == "month":
+            return (self.name, customer_id, local.year, local.month)
+        return (self.name, interaction_id)
+
     def matches(self, row: Mapping[str, Any], local_month: int, birthday_month: int | None) -> bool:
         """Whether an interaction row (as in ``batch.rows``) qualifies, ignoring ``once_per``."""
         if row["kind"] not in self.kinds:
