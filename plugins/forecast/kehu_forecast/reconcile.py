@@ -33,27 +33,35 @@ METHODS = ("bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls")
 PROPORTIONS = ("average_proportions", "proportion_averages", "forecast_proportions")
 
 
-def split_down(h: H.Hierarchy, node_values: np.ndarray, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Customer values (float) splitting each of ``nodes``' values over its customers by ``weights``.
+def split_down(h: H.Hierarchy, node_values: np.ndarray, nodes: np.ndarray, proportions: str,
+               history: np.ndarray | None = None, bottom_now: np.ndarray | None = None) -> np.ndarray:
+    """Customer values (float) splitting each of ``nodes``' values over its customers.
 
-    ``weights`` are per customer (customers × periods); a node whose customers weigh nothing
-    is split evenly.
+    The shares are taken within each node: historical proportions of ``history`` (customers ×
+    past periods) by ``average_proportions`` or ``proportion_averages``, or the customers'
+    own forecasts ``bottom_now`` for ``forecast_proportions``. A node whose customers weigh
+    nothing is split evenly.
     """
     import numpy as np
+
+    from kehu_forecast.topdown import proportions as historical
 
     out = np.zeros((h.n_bottom, node_values.shape[1]))
     S = h.S.tocsr()
     for node in nodes:
         rows = S[node].indices
-        w = weights[rows]
+        if proportions == "forecast_proportions":
+            w = np.maximum(bottom_now[rows], 0.0)  # type: ignore[index]
+        else:
+            w = np.repeat(historical(history[rows], proportions)[:, None], node_values.shape[1], axis=1)  # type: ignore[index]
         sums = w.sum(axis=0)
         share = np.where(sums > 0, w / np.where(sums > 0, sums, 1), 1.0 / max(1, len(rows)))
         out[rows] = share * node_values[node]
     return out
 
 
-def history_weights(session: Session, plan: Plan, method: str, window: int = 12) -> np.ndarray:
-    """Customer weights by historical proportions, relative within any group (customers × periods)."""
+def recent_history(session: Session, plan: Plan, window: int = 12) -> np.ndarray:
+    """The customers' last ``window`` periods of history before the plan (customers × periods)."""
     import numpy as np
 
     from kehu_forecast.history import load_history
@@ -65,24 +73,16 @@ def history_weights(session: Session, plan: Plan, method: str, window: int = 12)
         k = src.get(int(cid))
         if k is not None and y.shape[1]:
             y[i] = history.values[k, -y.shape[1]:]
-    y = np.maximum(y, 0.0)
-    if method == "proportion_averages":
-        w = y.sum(axis=1)
-    else:
-        # Average of proportions within the whole company; within a node the relative sizes
-        # are what matter, and each period's share is taken over periods with sales.
-        totals = y.sum(axis=0)
-        sold = totals > 0
-        w = (y[:, sold] / totals[sold]).mean(axis=1) if sold.any() else np.zeros(len(y))
-    return np.repeat(w[:, None], len(plan.periods), axis=1)
+    return y
 
 
-def combine(h: H.Hierarchy, method: str, y_hat: np.ndarray, bottom_now: np.ndarray,
-            weights: np.ndarray | None = None, middle_level: str = "region") -> np.ndarray:
+def combine(h: H.Hierarchy, method: str, y_hat: np.ndarray, bottom_now: np.ndarray, *,
+            proportions: str = "average_proportions", history: np.ndarray | None = None,
+            middle_level: str = "region") -> np.ndarray:
     """Reconciled customer values (floats, customers × periods) by ``method``.
 
     ``y_hat`` are the forecasts at every node (nodes × periods), ``bottom_now`` the
-    customers' own, ``weights`` the customer weights for top-down and middle-out.
+    customers' own; ``history`` the customers' recent history for historical proportions.
     """
     import numpy as np
 
@@ -90,7 +90,7 @@ def combine(h: H.Hierarchy, method: str, y_hat: np.ndarray, bottom_now: np.ndarr
         return bottom_now
     if method in ("top-down", "middle-out"):
         nodes = h.levels["company"] if method == "top-down" else h.levels[middle_level]
-        return split_down(h, y_hat, nodes, weights if weights is not None else np.ones_like(bottom_now))
+        return split_down(h, y_hat, nodes, proportions, history, bottom_now)
     from hierarchicalforecast.methods import MinTraceSparse
 
     tags = {level: h.levels[level] for level in H.LEVELS}
@@ -164,11 +164,10 @@ def reconcile(session: Session, method: str, *, proportions: str = "average_prop
                 if k is not None:
                     y_hat[i, :horizon] = td.value[k, :horizon] / 100
     bottom_now = bu.bottom().astype(float) / 100
-    weights = None
-    if method in ("top-down", "middle-out"):
-        weights = (np.maximum(bottom_now, 0.0) if proportions == "forecast_proportions"
-                   else history_weights(session, bu, proportions))
-    bottom = combine(h, method, y_hat, bottom_now, weights, middle_level)
+    history = (recent_history(session, bu) if method in ("top-down", "middle-out")
+               and proportions != "forecast_proportions" else None)
+    bottom = combine(h, method, y_hat, bottom_now, proportions=proportions, history=history,
+                     middle_level=middle_level)
     cents = round_coherent(bottom)
     label = method + (f" ({proportions})" if method in ("top-down", "middle-out") else "")
     label += f" at {middle_level}" if method == "middle-out" else ""

@@ -81,8 +81,9 @@ def test_every_method_gives_a_plan_that_adds_up(regions, seed, method, middle):
     rng = np.random.default_rng(seed)
     bottom = rng.gamma(2.0, 5000.0, (h.n_bottom, 3)) * (rng.random((h.n_bottom, 3)) > 0.2)
     y_hat = np.asarray(h.S @ bottom) * rng.uniform(0.7, 1.4, (len(h.keys), 1))  # incoherent upper forecasts
-    weights = rng.random((h.n_bottom, 3))
-    result = combine(h, method, y_hat, bottom, weights, middle)
+    history = rng.gamma(2.0, 100.0, (h.n_bottom, 6)) * (rng.random((h.n_bottom, 6)) > 0.3)
+    proportions = ("average_proportions", "proportion_averages", "forecast_proportions")[seed % 3]
+    result = combine(h, method, y_hat, bottom, proportions=proportions, history=history, middle_level=middle)
     plan = Plan.from_bottom(h, money.round_coherent(result), kind="reconciled", method=method, freq="month",
                             periods=[], history_end=None)
     _assert_children_sum(plan)
@@ -98,10 +99,25 @@ def test_top_down_split_matches_hierarchicalforecast():
     h = _hierarchy([2, 1])
     rng = np.random.default_rng(3)
     history = rng.gamma(2.0, 100.0, (h.n_bottom, 12)) + 1
-    weights = np.repeat(topdown.proportions(history, "proportion_averages")[:, None], 2, axis=1)
     y_hat = np.asarray(h.S @ rng.gamma(2.0, 100.0, (h.n_bottom, 2)))
-    ours = combine(h, "top-down", y_hat, y_hat[h.levels["customer"]], weights)
+    ours = combine(h, "top-down", y_hat, y_hat[h.levels["customer"]], proportions="proportion_averages",
+                   history=history)
     tags = {lv: h.levels[lv] for lv in hierarchy.LEVELS}
     theirs = TopDownSparse("proportion_averages").fit_predict(
         S=h.S.astype(float), y_hat=y_hat, y_insample=np.asarray(h.S @ history), tags=tags)["mean"]
     assert np.allclose(ours, theirs[h.levels["customer"]])
+
+
+def test_middle_out_takes_average_proportions_within_each_node():
+    # One region, two salespeople: S0 has customers A, B; S1 has C. Middle level: salesperson.
+    h = hierarchy.build(pd.DataFrame({"id": [1, 2, 3], "code": ["A", "B", "C"], "region": ["R"] * 3,
+                                      "salesperson": ["S0", "S0", "S1"]}))
+    history = np.array([[10, 30], [30, 10], [500, 0]], dtype=float)  # A: 1/4 then 3/4 of S0
+    y_hat = np.zeros((len(h.keys), 1))
+    index = h.index()
+    y_hat[index[("salesperson", "R/S0")]] = 100.0
+    y_hat[index[("salesperson", "R/S1")]] = 7.0
+    result = combine(h, "middle-out", y_hat, np.zeros((3, 1)), proportions="average_proportions",
+                     history=history, middle_level="salesperson")
+    # Within S0: A = (10/40 + 30/40) / 2 = 0.5, B = 0.5; C alone takes all of S1.
+    assert result[:, 0].tolist() == [50.0, 50.0, 7.0]
