@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import traceback
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -139,7 +138,7 @@ class Plugins:
             if self.pm.get_plugin(info.name) is not None:
                 self.pm.unregister(name=info.name)
             info.error = f"registration failed: {type(exc).__name__}: {exc}"
-            info.error_detail = traceback.format_exc()
+            info.error_detail = _traceback()
 
     def _validate(self, infos: Iterable[PluginInfo]) -> None:
         """Unregister plugins implementing hooks that no spec declares (typos, stale names)."""
@@ -159,6 +158,12 @@ class Plugins:
             info.hooks = sorted(hooks)
 
 
+def _traceback() -> str:
+    import traceback  # only on a load error: keeps it off every `kehu` start
+
+    return traceback.format_exc()
+
+
 def new_plugin_manager() -> pluggy.PluginManager:
     """A pluggy manager with the core's hook specs and built-in implementations."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -176,7 +181,7 @@ def _load_entry_point(ep: Any, info: PluginInfo) -> None:
         module = ep.load()
     except Exception as exc:
         info.error = f"import failed: {type(exc).__name__}: {exc}"
-        info.error_detail = traceback.format_exc()
+        info.error_detail = _traceback()
         return
     manifest = getattr(module, "MANIFEST", None)
     if not isinstance(manifest, Manifest):
