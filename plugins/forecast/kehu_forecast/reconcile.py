@@ -171,7 +171,13 @@ def reconcile(session: Session, method: str, *, proportions: str = "average_prop
     cents = round_coherent(bottom)
     label = method + (f" ({proportions})" if method in ("top-down", "middle-out") else "")
     label += f" at {middle_level}" if method == "middle-out" else ""
-    return Plan.from_bottom(h, cents, kind="reconciled", method=label, freq=bu.freq, periods=bu.periods,
+    plan = Plan.from_bottom(h, cents, kind="reconciled", method=label, freq=bu.freq, periods=bu.periods,
                             history_end=bu.history_end, base=(y_hat * 100).round().astype(np.int64),
-                            models=bu.models, params={"method": method, "proportions": proportions,
-                                                      "middle_level": middle_level, **sources})
+                            pipeline=bu.pipeline, models=bu.models,
+                            params={"method": method, "proportions": proportions, "middle_level": middle_level,
+                                    "scenario": "the bottom-up run's spread around the reconciled value", **sources})
+    if bu.low is not None and bu.high is not None:
+        # Scenarios keep the bottom-up run's spread at each node, around the reconciled value.
+        plan.low = np.maximum(plan.value - (bu.value - bu.low), 0)
+        plan.high = plan.value + (bu.high - bu.value)
+    return plan
