@@ -50,9 +50,9 @@ def check_length(method: str, freq: str, length: int, field: str = "history") ->
         raise ValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", value=method)])
     need = min_periods(method, freq)
     if length < need:
+        hint = "record more purchases" + (", or use --method auto" if method != "auto" else "")
         raise ValidationError([Problem(
-            field, f"too short for method {method}: {length} {freq}(s) of sales history, "
-                   f"at least {need} needed (record more purchases, or use --method auto)", value=str(length))])
+            field, f"too short for method {method}: {length} {freq}(s) of sales history, at least {need} needed ({hint})")])
 
 
 def _model(name: str, season: int) -> Any:

@@ -120,7 +120,8 @@ def load_history(session: Session, freq: str = "month", *, as_of: date | None = 
     totals = purchase_totals(session, freq, start, current)
     if first is None and len(totals):
         start = max(start, min(totals["period"]))
-    count = max(0, _periods_between(start, current, freq))
+    # No purchase at all: no history (rather than 36 months of zeros).
+    count = max(0, _periods_between(start, current, freq)) if len(totals) or first else 0
     period_list = P.periods(start, count, freq)
     matrix = np.zeros((len(customers), count))
     if len(totals) and count:

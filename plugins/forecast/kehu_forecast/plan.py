@@ -156,10 +156,13 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
     cust = frame[frame["level"] == "customer"].drop_duplicates("node")
     from kehu_forecast.history import NO_REGION
 
-    sp = cust["parent"].str.split(H.SEP, n=1, expand=True) if len(cust) else pd.DataFrame({0: [], 1: []})
-    customers = pd.DataFrame({"id": cust["customer_id"].astype("int64").to_numpy(), "code": cust["node"].to_numpy(),
-                              "region": sp[0].fillna(NO_REGION).to_numpy() if len(cust) else [],
-                              "salesperson": sp[1].to_numpy() if len(cust) else []})
+    if len(cust):
+        sp = cust["parent"].str.split(H.SEP, n=1, expand=True)
+        customers = pd.DataFrame({"id": cust["customer_id"].astype("int64").to_numpy(),
+                                  "code": cust["node"].to_numpy(), "region": sp[0].fillna(NO_REGION).to_numpy(),
+                                  "salesperson": sp[1].to_numpy()})
+    else:
+        customers = pd.DataFrame({c: pd.Series(dtype=object) for c in ("id", "code", "region", "salesperson")})
     h = H.build(customers)
     index = h.index()
     col = {p: j for j, p in enumerate(period_list)}
