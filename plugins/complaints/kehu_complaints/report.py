@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
@@ -142,23 +141,35 @@ def build_report(session: Session, dialect: str, *, since: datetime | None = Non
     if until:
         where.append(c.opened_at < until)
 
-    def counts(column: Any) -> dict[str, int]:
-        rows = session.execute(select(column, func.count()).where(*where).group_by(column).order_by(func.count().desc(), column))
-        return {str(k): n for k, n in rows}
-
     breached = breached_condition(now)
     decided = or_(c.resolved_at.is_not(None), c.closed_at.is_not(None), breached)
-    total, open_, n_decided, n_breached, reopened = session.execute(select(
-        func.count(),
-        func.coalesce(func.sum(case((and_(c.closed_at.is_(None), c.resolved_at.is_(None)), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((decided, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((breached, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((c.reopen_count > 0, 1), else_=0)), 0),
-    ).where(*where)).one()
-    satisfied = [*where, c.closed_at.is_not(None), c.satisfaction.is_not(None)]
-    distribution = {str(k): n for k, n in session.execute(
-        select(c.satisfaction, func.count()).where(*satisfied).group_by(c.satisfaction).order_by(c.satisfaction))}
-    sat_count, sat_avg = session.execute(select(func.count(), func.avg(c.satisfaction)).where(*satisfied)).one()
+    after_close = and_(c.closed_at.is_not(None), c.satisfaction.is_not(None))
+
+    def total(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    # One scan for every count: grouped by category, severity and status (a few hundred groups
+    # at most), with the rates' numerators and the satisfaction scores as sums.
+    scores = (1, 2, 3, 4, 5)
+    by_category: dict[str, int] = {}
+    by_severity: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    sums = [0] * (5 + len(scores))
+    for row in session.execute(select(
+        c.category, c.severity, c.status, func.count(),
+        total(and_(c.closed_at.is_(None), c.resolved_at.is_(None))), total(decided), total(breached),
+        total(c.reopen_count > 0), func.coalesce(func.sum(case((after_close, c.satisfaction), else_=0)), 0),
+        *(total(and_(after_close, c.satisfaction == score)) for score in scores),
+    ).where(*where).group_by(c.category, c.severity, c.status)):
+        category, severity, status, n, *rest = row
+        for counts, key in ((by_category, category), (by_severity, severity), (by_status, status)):
+            counts[key] = counts.get(key, 0) + n
+        sums = [acc + int(value) for acc, value in zip(sums, rest)]
+    open_, n_decided, n_breached, reopened, sat_sum, *per_score = sums
+    total_count = sum(by_status.values())
+    sat_count = sum(per_score)
+    distribution = {str(score): n for score, n in zip(scores, per_score) if n}
+    ordered = lambda counts: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))  # noqa: E731
 
     i = Interaction
     bought = exists().where(
@@ -176,14 +187,14 @@ def build_report(session: Session, dialect: str, *, since: datetime | None = Non
         repurchase[key] = Repurchase(n, int(again), _rate(int(again), n))
 
     return ComplaintReport(
-        total=total, open=int(open_), by_category=counts(c.category), by_severity=counts(c.severity),
-        by_status=counts(c.status),
+        total=total_count, open=open_, by_category=ordered(by_category), by_severity=ordered(by_severity),
+        by_status=ordered(by_status),
         first_response=_percentiles(session, dialect, c.first_response_at, c.opened_at, where),
         resolution=_percentiles(session, dialect, c.resolved_at, c.opened_at, where),
-        decided=int(n_decided), breached=int(n_breached), breach_rate=_rate(int(n_breached), int(n_decided)),
-        reopened=int(reopened), reopen_rate=_rate(int(reopened), total),
+        decided=n_decided, breached=n_breached, breach_rate=_rate(n_breached, n_decided),
+        reopened=reopened, reopen_rate=_rate(reopened, total_count),
         satisfaction_count=sat_count,
-        satisfaction_average=None if sat_avg is None else round(float(Decimal(str(sat_avg))), 2),
+        satisfaction_average=round(sat_sum / sat_count, 2) if sat_count else None,
         satisfaction_distribution=distribution,
         repurchase_within_sla=repurchase["within"], repurchase_outside_sla=repurchase["outside"],
         repurchase_days=REPURCHASE_DAYS, seed=SEED_FIGURES,

@@ -247,6 +247,13 @@ def insert_complaints(app: Any, session: Session, rows: Sequence[dict[str, Any]]
     return ids
 
 
+def _conflict(complaint_id: int, expected: int, current: int | None) -> Conflict:
+    return Conflict(
+        f"complaint #{complaint_id} was changed by someone else (you had version {expected}, it is now "
+        f"version {current}); nothing was changed. Look at it again with `kehu complaint show {complaint_id}` and retry."
+    )
+
+
 def _write(session: Session, complaint: Complaint, values: dict[str, Any], expected: int) -> int:
     """Apply ``values`` if the complaint is still at version ``expected``; returns the new version."""
     new_version = expected + 1
@@ -256,21 +263,14 @@ def _write(session: Session, complaint: Complaint, values: dict[str, Any], expec
     )
     if result.rowcount != 1:
         current = session.scalar(select(COMPLAINTS.c.version).where(COMPLAINTS.c.id == complaint.id))
-        raise Conflict(
-            f"complaint #{complaint.id} was changed by someone else (you had version {expected}, it is now "
-            f"version {current}); nothing was changed. Look at it again with `kehu complaint show {complaint.id}` and retry."
-        )
+        raise _conflict(complaint.id, expected, current)
     session.expire(complaint)
     return new_version
 
 
 def _check_version(complaint: Complaint, expected_version: int | None) -> int:
     if expected_version is not None and complaint.version != expected_version:
-        raise Conflict(
-            f"complaint #{complaint.id} was changed by someone else (you had version {expected_version}, it is now "
-            f"version {complaint.version}); nothing was changed. Look at it again with "
-            f"`kehu complaint show {complaint.id}` and retry."
-        )
+        raise _conflict(complaint.id, expected_version, complaint.version)
     return complaint.version if expected_version is None else expected_version
 
 
@@ -346,7 +346,7 @@ def move(app: Any, session: Session, complaint_id: int, target: str, actor: str,
         if "resolution_breached_at" not in values and complaint.resolution_breached_at and resolution > now:
             values["resolution_breached_at"] = None
     _write(session, complaint, values, seen)
-    details = [note or "", *(f"{k}={v}" for k, v in clean.items() if k not in ("root_cause",))]
+    details = [note or "", *(f"{k}={v}" for k, v in clean.items())]
     if reason:
         details.append(f"reason: {reason}")
     history(session, [dict(complaint_id=complaint.id, at=now, actor=actor, action="moved", from_status=source,

@@ -111,6 +111,8 @@ def test_company_plugin_changes_the_workflow(app, h, kehu_register_plugin, kehu_
     assert "finance_signs_refunds (into solution_proposed)" in text.output
     mermaid = kehu_cli("complaint", "workflow", "--mermaid").output
     assert mermaid.startswith("stateDiagram-v2") and "quality_check --> solution_proposed : [solution_required, finance_signs_refunds]" in mermaid
+    hook = kehu_cli("hooks", "kehu_complaint_workflow", "--json")
+    assert hook.exit_code == 0 and "complaints_test_acme" in hook.output and "Change the complaint workflow" in hook.output
     data = kehu_cli("complaint", "workflow", "--json").json
     assert "approver_not_handler" not in [g["name"] for g in data["guards"]]
 
