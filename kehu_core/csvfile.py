@@ -62,25 +62,23 @@ class CsvStream:
             raise
 
     def _read_header(self) -> None:
-        first = next(self._guarded(), None)
+        first = self._next()
         if first is None:
             raise KehuError(f"{self.name}: the file is empty (no header line)")
-        self.header = [h.strip().lstrip("\ufeff").lower() for h in first]
+        self.header = [h.strip().lstrip("\ufeff").lower() for h in first[1]]
 
-    def _guarded(self) -> Iterator[list[str]]:
+    def _next(self) -> tuple[int, list[str]] | None:
+        """The next record and the line it starts on, or None at the end of the file."""
         reader = self._reader
-        while True:
-            start = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as exc:
-                raise DecodeError(self._decode_message(exc)) from None
-            except csv.Error as exc:
-                raise KehuError(f"{self.name}: line {start}: malformed CSV ({exc})") from None
-            self.line = start
-            yield row
+        start = reader.line_num + 1
+        try:
+            return start, next(reader)
+        except StopIteration:
+            return None
+        except UnicodeDecodeError as exc:
+            raise DecodeError(self._decode_message(exc)) from None
+        except csv.Error as exc:
+            raise KehuError(f"{self.name}: line {start}: malformed CSV ({exc})") from None
 
     def _decode_message(self, exc: UnicodeDecodeError) -> str:
         line, column = self._locate_bad_byte()
@@ -116,27 +114,18 @@ class CsvStream:
     def chunks(self, size: int) -> Iterator[list[tuple[int, list[str]]]]:
         """Lists of up to ``size`` ``(line number, cells)`` rows; blank lines are skipped.
 
-        One loop over the csv reader (rather than generators stacked on it): this is the
-        innermost loop of every import.
+        One loop over the csv reader, not generators stacked on it: this is the innermost
+        loop of every import.
         """
-        reader = self._reader
         chunk: list[tuple[int, list[str]]] = []
-        append = chunk.append
-        while True:
-            start = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except UnicodeDecodeError as exc:
-                raise DecodeError(self._decode_message(exc)) from None
-            except csv.Error as exc:
-                raise KehuError(f"{self.name}: line {start}: malformed CSV ({exc})") from None
+        append, read = chunk.append, self._next
+        while (item := read()) is not None:
+            row = item[1]
             if not row or not (row[0].strip() or "".join(row).strip()):
                 continue
-            append((start, row))
+            append(item)
             if len(chunk) >= size:
-                self.line = start
+                self.line = item[0]
                 yield chunk
                 chunk = []
                 append = chunk.append
