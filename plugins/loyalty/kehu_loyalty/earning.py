@@ -126,7 +126,9 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
     bonuses: dict[str, tuple[Any, ...]] = {}
     scopes: set[tuple[Any, ...]] = set()
     refunds: list[Mapping[str, Any]] = []
-    rated: dict[tuple[Any, ...], tuple[Decimal, str]] = {}
+    rated: dict[tuple[Any, ...], tuple[Decimal, str, str]] = {}
+    conditional = [r for r in amount_rules if not plain[id(r)]]
+    plain_by_kind = {k: tuple(r for r in amount_rules if plain[id(r)] and k in r.kinds) for k in kinds}
     for row in relevant:
         cid, when, amount, kind = row["customer_id"], row["occurred_at"], row["amount"], row["kind"]
         own = members.get(cid)
@@ -138,19 +140,24 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
         local_month = when.astimezone(zone).month if birthday is not None else 0
         expires = None
         if own is not None and amount and when >= own.earn_from:
-            matched = tuple(r for r in amount_rules
-                            if (kind in r.kinds if plain[id(r)] else r.matches(row, local_month, birthday)))
+            # Plain rules match on the kind alone; only conditional ones are evaluated per row.
+            matched = plain_by_kind.get(kind, ())
+            if conditional:
+                extra = tuple(r for r in conditional if r.matches(row, local_month, birthday))
+                if extra:
+                    matched = matched + extra
             if matched:
                 tier = multipliers.get(cid)
-                found = rated.get((matched, tier))
+                cache_key = (tuple(map(id, matched)), tier)  # ids: hashing attrs rules is slow
+                found = rated.get(cache_key)
                 if found is None:
-                    found = rated[(matched, tier)] = _rate(matched, tier)
-                rate, suffix = found
+                    found = rated[cache_key] = (*_rate(matched, tier), suffix_rule(matched))
+                rate, suffix, rule_name = found
                 points = int(amount * rate)  # int() truncates: the floor of a positive Decimal
                 if points > 0:
                     expires = add_months(when, months)
                     iid = row["id"]
-                    credits.append((cid, "earn", points, when, expires, f"¥{amount} × {suffix}", suffix_rule(matched),
+                    credits.append((cid, "earn", points, when, expires, f"¥{amount} × {suffix}", rule_name,
                                     iid, None, f"earn:i{iid}", 0, now))
         for rule in bonus_rules:
             if kind not in rule.kinds:

@@ -41,7 +41,7 @@ def _check(session, customer_id):
     return entries, lots, allocated
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=st.lists(operation, min_size=1, max_size=8))
 def test_random_sequences_keep_the_ledger_sound(shop, ops):
     from kehu_loyalty.expiry import expire_points
