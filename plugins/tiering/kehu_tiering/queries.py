@@ -46,7 +46,7 @@ def current_tiers(session: Session, customer_ids: Sequence[int], method: str | N
     for begin in range(0, len(ids), _CHUNK):
         chunk = ids[begin:begin + _CHUNK]
         result.update(session.execute(select(a.customer_id, a.tier).where(
-            a.valid_to.is_(None), a.method == method, a.customer_id.in_(chunk))).tuples())
+            a.valid_to.is_(None), a.method == method, a.customer_id.in_(chunk))).all())
     return result
 
 
@@ -56,8 +56,8 @@ def money(metrics: dict[str, Any] | None) -> dict[str, Any]:
     for key, value in (metrics or {}).items():
         if key in MONEY_COLUMNS and value is not None:
             value = Decimal(str(value)).quantize(Decimal("0.01"))
-        elif isinstance(value, float):
-            value = round(value, 4)
+        elif isinstance(value, (float, Decimal)):
+            value = round(float(value), 4)
         out[key] = value
     return out
 

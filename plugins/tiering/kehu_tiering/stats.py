@@ -217,8 +217,8 @@ def _others(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
     return select(
         i.customer_id,
         func.count(case((overdue, 1))).label("overdue"),
-        func.avg(case((overdue, days_late))).label("days_late"),
-        func.avg(case((i.kind.in_(("feedback", "complaint")), i.satisfaction))).label("satisfaction"),
+        cast(func.avg(case((overdue, days_late))), Float).label("days_late"),
+        cast(func.avg(case((i.kind.in_(("feedback", "complaint")), i.satisfaction))), Float).label("satisfaction"),
         func.count(case((i.kind == "complaint", 1))).label("complaints"),
     ).where(*where).group_by(i.customer_id).subquery("others")
 

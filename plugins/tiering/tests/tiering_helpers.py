@@ -75,4 +75,4 @@ def current(app: Any, method: str) -> dict[int, str]:
     from kehu_tiering.models import assignments as a
 
     with app.session() as session:
-        return dict(session.execute(select(a.c.customer_id, a.c.tier).where(a.c.valid_to.is_(None), a.c.method == method)).tuples())
+        return dict(session.execute(select(a.c.customer_id, a.c.tier).where(a.c.valid_to.is_(None), a.c.method == method)).all())

@@ -1,0 +1,132 @@
+"""Assignments and history: validity dates, snapshots, no new history on unchanged data, the hooks."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from tiering_helpers import AS_OF, add_customers, current, purchase, record, run
+
+from kehu_core import hookimpl
+
+
+def _history_rows(app: Any) -> list[Any]:
+    from sqlalchemy import select
+
+    from kehu_tiering.models import assignments as a
+
+    with app.session() as session:
+        return session.execute(select(a).order_by(a.c.id)).all()
+
+
+@pytest.fixture
+def small_world(tiering_app: Any) -> dict[str, int]:
+    """Ten customers with revenue 1000, 2000, ... 10000 in the window; one without purchases."""
+    ids = add_customers(tiering_app, [f"H{i:02d}" for i in range(11)])
+    when = datetime(2026, 5, 1, 10, tzinfo=timezone.utc)
+    record(tiering_app, [purchase(ids[f"H{i:02d}"], when, 1000 * i) for i in range(1, 11)])
+    return ids
+
+
+def test_rerun_with_unchanged_data_writes_no_history(tiering_app: Any, small_world: dict[str, int]) -> None:
+    first = run(tiering_app)
+    assert first.written > 0 and first.customers == 11
+    before = _history_rows(tiering_app)
+    second = run(tiering_app, as_of=AS_OF + timedelta(days=1))
+    assert second.written == 0 and second.moved == 0
+    assert _history_rows(tiering_app) == before
+
+
+def test_change_closes_old_row_and_keeps_snapshot(tiering_app: Any, small_world: dict[str, int]) -> None:
+    run(tiering_app)
+    h00 = small_world["H00"]
+    assert current(tiering_app, "pyramid")[h00] == "小客户"
+    record(tiering_app, [purchase(h00, datetime(2026, 6, 20, tzinfo=timezone.utc), 50000)])
+    later = date(2026, 6, 30)
+    result = run(tiering_app, as_of=later)
+    assert current(tiering_app, "pyramid")[h00] == "VIP"
+    assert current(tiering_app, "abc")[h00] == "A"
+    rows = [r for r in _history_rows(tiering_app) if r.customer_id == h00 and r.method == "pyramid"]
+    assert [(r.tier, r.valid_from, r.valid_to) for r in rows] == [("小客户", AS_OF, later), ("VIP", later, None)]
+    assert rows[1].decided_by == "pyramid"
+    assert rows[1].metrics["rank"] == 0 and float(rows[1].metrics["measure"]) == 50000.0
+    assert result.moved >= 1
+
+
+def test_tier_changed_fires_once_with_every_move(tiering_app: Any, small_world: dict[str, int], kehu_register_plugin: Any) -> None:
+    calls: list[list[Any]] = []
+
+    class Listener:
+        @hookimpl
+        def kehu_tier_changed(self, session: Any, changes: Any) -> None:
+            calls.append(list(changes))
+
+    kehu_register_plugin(Listener(), "listener")
+    run(tiering_app, methods="pyramid")
+    assert len(calls) == 1
+    assert {(c.customer_id, c.old_tier) for c in calls[0]} == {(cid, None) for cid in small_world.values()}
+    assert all(c.method == "pyramid" for c in calls[0])
+    calls.clear()
+    run(tiering_app, methods="pyramid")
+    assert calls == []  # nothing moved: not fired
+    before = current(tiering_app, "pyramid")
+    record(tiering_app, [purchase(small_world["H01"], datetime(2026, 6, 1, tzinfo=timezone.utc), 99999)])
+    run(tiering_app, methods="pyramid")
+    after = current(tiering_app, "pyramid")
+    moved = {(cid, before[cid], after[cid]) for cid in after if before[cid] != after[cid]}
+    assert (small_world["H01"], "小客户", "VIP") in moved  # rank-based: others move down with it
+    assert len(calls) == 1 and {(c.customer_id, c.old_tier, c.new_tier) for c in calls[0]} == moved
+
+
+def test_customer_tiers_hook_answers_the_primary_method(tiering_app: Any, small_world: dict[str, int]) -> None:
+    ids = list(small_world.values())
+    with tiering_app.session() as session:
+        assert tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids) == {}  # no run yet
+    run(tiering_app)
+    with tiering_app.session() as session:
+        tiers = tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids)
+    assert tiers[small_world["H10"]] == "VIP" and tiers[small_world["H00"]] == "小客户"
+    run(tiering_app, primary="abc")
+    with tiering_app.session() as session:
+        tiers = tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids)
+    assert tiers[small_world["H10"]] == "A" and tiers[small_world["H00"]] == "C"
+
+
+def test_archived_customer_leaves_the_tiers(tiering_app: Any, small_world: dict[str, int]) -> None:
+    from kehu_core.customers import archive_customer
+
+    run(tiering_app)
+    with tiering_app.session() as session:
+        archive_customer(tiering_app, session, "H05")
+    run(tiering_app)
+    assert small_world["H05"] not in current(tiering_app, "pyramid")
+    assert len(current(tiering_app, "pyramid")) == 10
+
+
+def test_as_of_before_current_assignments_is_refused(tiering_app: Any, small_world: dict[str, int]) -> None:
+    from kehu_core.errors import KehuError
+
+    run(tiering_app)
+    before = _history_rows(tiering_app)
+    with pytest.raises(KehuError, match="before the current assignments"):
+        run(tiering_app, as_of=AS_OF - timedelta(days=1))
+    assert _history_rows(tiering_app) == before
+
+
+def test_incremental_buckets_equal_a_rebuild(tiering_app: Any) -> None:
+    """The monthly aggregates kept on insert equal those recomputed from scratch."""
+    from sqlalchemy import select
+
+    from kehu_tiering.aggregates import rebuild
+    from kehu_tiering.models import monthly
+    from tiering_helpers import generated
+
+    generated(tiering_app, 40, seed=5)
+    ids = add_customers(tiering_app, ["INC"])
+    for k in range(3):  # several batches into the same bucket
+        record(tiering_app, [purchase(ids["INC"], datetime(2026, 3, 2 + k, tzinfo=timezone.utc), "10.10", "5.05")])
+    with tiering_app.session() as session:
+        kept = session.execute(select(monthly).order_by(monthly.c.customer_id, monthly.c.month)).all()
+        rebuild(session)
+        rebuilt = session.execute(select(monthly).order_by(monthly.c.customer_id, monthly.c.month)).all()
+    assert kept == rebuilt and len(kept) > 40
