@@ -280,7 +280,7 @@ def _bulk_cache(app: Kehu, session: Session) -> Iterator[None]:
 # -- interactions -------------------------------------------------------------------------------
 _SLOTS = {name: i for i, name in enumerate(WRITE_COLUMNS)}
 _CODE = _SLOTS["customer_id"]  # holds the customer code until the id is looked up
-_REF = _SLOTS["external_ref"]
+_REF, _STATUS = _SLOTS["external_ref"], _SLOTS["status"]
 _KIND, _AMOUNT, _DUE, _PAID = _SLOTS["kind"], _SLOTS["amount"], _SLOTS["due_at"], _SLOTS["paid_at"]
 INTERACTION_SLOTS = {**_SLOTS, "customer_code": _CODE}
 
@@ -366,6 +366,8 @@ def _key_by_content(good: list[tuple[int, list[Any]]], occurrences: Occurrences)
     keyless = [(line, values) for line, values in good if not values[_REF]]
     if not keyless:
         return
+    for _, values in keyless:
+        values[_STATUS] = values[_STATUS] or "done"  # a blank status and "done" are the same row
     digests = [_digest(values) for _, values in keyless]
     counts = occurrences.take([(digest, line) for digest, (line, _) in zip(digests, keyless)])
     for (_, values), digest, (count, _first) in zip(keyless, digests, counts):
@@ -389,6 +391,7 @@ class _CustomerIds:
         if missing:
             if len(self.known) + len(missing) > self.LIMIT:
                 self.known.clear()
+                missing = list(codes)
             table = Customer.__table__
             stmt = select(table.c.code, table.c.id, table.c.forgotten_at.is_(None)).where(
                 in_values(table.c.code, missing, self.dialect))

@@ -136,8 +136,8 @@ def test_reimport_changes_nothing_with_and_without_external_ref(shop, kehu_cli, 
     assert (again.json["written"], again.json["unchanged"]) == (0, 4)
     assert stored(shop) == before
     # The same rows reordered, with another column order and spelling, are still the same rows.
-    reordered = write_csv(tmp_path / "r.csv", "上海01,2024-03-03 09:30,call,,", "C1,2024/03/02,visit,4,拜访",
-                          "C1,2024-03-02 00:00,visit, 4 ,拜访", header="customer_code,occurred_at,kind,satisfaction,note")
+    reordered = write_csv(tmp_path / "r.csv", "上海01,2024-03-03 09:30,call,,,", "C1,2024/03/02,visit,4,拜访,done",
+                          "C1,2024-03-02 00:00,visit, 4 ,拜访,", header="customer_code,occurred_at,kind,satisfaction,note,status")
     third = kehu_cli("interaction", "import", reordered, "--json")
     assert (third.json["written"], third.json["unchanged"]) == (0, 3), third.json
     assert stored(shop) == before
@@ -145,6 +145,15 @@ def test_reimport_changes_nothing_with_and_without_external_ref(shop, kehu_cli, 
     more = write_csv(tmp_path / "m.csv", *lines[1:3], lines[1])
     fourth = kehu_cli("interaction", "import", more, "--json")
     assert (fourth.json["written"], fourth.json["unchanged"]) == (1, 2)
+
+
+def test_customer_id_cache_bound_keeps_every_code(shop, tmp_path, monkeypatch):
+    monkeypatch.setattr(importing._CustomerIds, "LIMIT", 1)
+    codes = ["C1", "C1", "C1", "上海01", "上海01", "C1"]  # the second chunk mixes a cached code and a new one
+    path = write_csv(tmp_path / "i.csv", *[f"R{n},{code},visit,2024-03-02,,,," for n, code in enumerate(codes)])
+    with shop.session() as s:
+        report = importing.import_interactions(shop, s, path, chunk_rows=2)
+    assert (report.written, report.invalid) == (6, 0)
 
 
 def test_repeated_rows_are_counted_across_chunks(shop, tmp_path):
