@@ -21,7 +21,7 @@ class Schema:
 
     ``versions`` holds revisions on the plugin's own branch: the first one has
     ``down_revision = None``, ``branch_labels = ("<plugin name>",)`` and
-    ``depends_on = "core"`` plus any plugin it needs, so ``kehu plugins install`` can run
+    ``depends_on = "c0001"`` (the core's first revision) plus any plugin it needs, so ``kehu plugins install`` can run
     it and ``uninstall`` can take it back to base.
     """
 

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kehu_core.markers import hookimpl
-from kehu_core.hooktypes import Schema
+
+if TYPE_CHECKING:
+    from kehu_core.hooktypes import Schema
 
 CORE_BRANCH = "core"
 
@@ -12,6 +15,7 @@ CORE_BRANCH = "core"
 @hookimpl(trylast=True)
 def kehu_schema() -> Schema:
     """The core's tables and revisions (branch ``core``)."""
+    from kehu_core.hooktypes import Schema
     from kehu_core.models import Base  # lazy: keeps `kehu --help` free of SQLAlchemy
 
     versions = Path(__file__).parent.parent / "migrations" / "versions"

@@ -169,7 +169,11 @@ def create_cli(plugins: Any = None) -> click.Group:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI, and explain crashes instead of only dumping them."""
-    cli = create_cli()
+    try:
+        cli = create_cli()
+    except click.ClickException as exc:  # KEHU_STRICT_PLUGINS and a broken plugin
+        exc.show()
+        sys.exit(exc.exit_code)
     try:
         cli.main(args=argv, prog_name="kehu", standalone_mode=True)
     except SystemExit:

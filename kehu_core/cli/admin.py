@@ -30,12 +30,19 @@ def db() -> None:
 @json_option
 def upgrade(as_json: bool) -> None:
     """Bring the core and every installed plugin to their newest schema (runs migrations)."""
+    from kehu_core.installer import unavailable_installed
+
     app = current_app()
     branches = app.init()
+    with app.session() as session:
+        skipped = unavailable_installed(app, session)
     if as_json:
-        emit_json({"upgraded": branches})
-    else:
-        click.echo("upgraded: " + ", ".join(branches))
+        emit_json({"upgraded": branches, "skipped": skipped} if skipped else {"upgraded": branches})
+        return
+    click.echo("upgraded: " + ", ".join(branches))
+    for name in skipped:
+        click.echo(f"warning: plugin {name!r} is installed in this database but cannot be loaded here; "
+                   "it was not upgraded (see `kehu plugins list`)", err=True)
 
 
 @db.command("status")
