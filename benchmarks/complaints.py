@@ -11,6 +11,7 @@
 Usage::
 
     python benchmarks/complaints.py                         # SQLite in a temporary folder
+    python benchmarks/complaints.py --postgresql             # a throwaway PostgreSQL cluster
     python benchmarks/complaints.py --db postgresql://user@127.0.0.1/bench   # an empty database
     python benchmarks/complaints.py --open 100000 --report-rows 1000000 --repeat 3
 
@@ -183,6 +184,7 @@ def timed(app, work) -> tuple[float, object]:  # noqa: ANN001
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", help="database URL (default: a SQLite file in a temporary folder)")
+    parser.add_argument("--postgresql", action="store_true", help="run on a throwaway PostgreSQL cluster")
     parser.add_argument("--open", type=int, default=100_000, help="open complaints for the escalation job")
     parser.add_argument("--report-rows", type=int, default=1_000_000, help="complaints for the report")
     parser.add_argument("--repeat", type=int, default=3)
@@ -192,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = tempfile.TemporaryDirectory()
     url = args.db or f"sqlite:///{Path(tmp.name) / 'complaints-bench.db'}"
+    cluster = None
+    if args.postgresql:
+        from kehu_core.pgcluster import PgCluster
+
+        cluster = PgCluster.start()
+        url = cluster.create_database("complaints_bench")
     app = setup(url)
     print(f"database: {app.dialect}")
 
@@ -226,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(breach rate {report.breach_rate}, median resolution {report.resolution.median_hours}h); "
           f"{report.total / best / 1e6:.2f}M complaints/s")
     app.dispose()
+    if cluster is not None:
+        cluster.stop()
     tmp.cleanup()
     return 0
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import and_, case, exists, func, literal, or_, select, text
+from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from kehu_core.models import Interaction
@@ -172,8 +172,9 @@ def build_report(session: Session, dialect: str, *, since: datetime | None = Non
     ordered = lambda counts: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))  # noqa: E731
 
     i = Interaction
+    # Literal values, so the planner can use the partial index ix_complaints_purchases.
     bought = exists().where(
-        i.customer_id == c.customer_id, i.kind == "purchase", i.status == "done",
+        i.customer_id == c.customer_id, i.kind == literal_column("'purchase'"), i.status == literal_column("'done'"),
         i.occurred_at > c.opened_at, i.occurred_at <= _plus_days(c.opened_at, REPURCHASE_DAYS, dialect),
     )
     within = and_(c.resolved_at.is_not(None), ~breached)

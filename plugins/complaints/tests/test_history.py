@@ -80,3 +80,18 @@ def test_forgetting_a_customer_erases_complaint_text_and_export_has_it_before(ap
     assert all(e.note is None for e in after.timeline)
     assert [e.action for e in after.timeline] == ["opened", "moved"]  # the events stay, anonymous
     assert after.complaint.status == "acknowledged"
+
+
+def test_uninstall_drops_everything_and_reinstall_works(app, h, kehu_cli):
+    from sqlalchemy import inspect
+
+    h.open_one(app)
+    result = kehu_cli("plugins", "uninstall", "complaints", "--yes")
+    assert result.exit_code == 0, result
+    with app.engine.connect() as conn:
+        inspector = inspect(conn)
+        assert not [t for t in inspector.get_table_names() if t.startswith("complaints_")]
+        assert "ix_complaints_purchases" not in {i["name"] for i in inspector.get_indexes("interactions")}
+    assert kehu_cli("plugins", "install", "complaints").exit_code == 0
+    assert kehu_cli("complaint", "list", "--json").json == []
+    assert len(kehu_cli("complaint", "sla", "list", "--json").json) == 4
