@@ -6,7 +6,6 @@ Commands parse options, call one service in one transaction and print through
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import click
 

@@ -41,6 +41,20 @@ def _check(session, customer_id):
     return entries, lots, allocated
 
 
+def _spent_oldest_first(shop, done, now):
+    """Every valid lot that expires before the newest lot this redemption drew from is empty."""
+    with shop.app.session() as s:
+        allocated = dict(s.execute(select(ALLOCATIONS.c.lot_id, func.sum(ALLOCATIONS.c.points)).group_by(ALLOCATIONS.c.lot_id)).all())
+        owner = s.scalar(select(LEDGER.c.customer_id).where(LEDGER.c.id == done.entry_id))
+        lots = s.execute(select(LEDGER.c.id, LEDGER.c.points, LEDGER.c.expires_at)
+                         .where(LEDGER.c.customer_id == owner, LEDGER.c.points > 0)).all()
+    by_id = {lot.id: lot for lot in lots}
+    newest = max((by_id[lot].expires_at, lot) for lot, _ in done.lots)
+    for lot in lots:
+        if lot.points > 0 and lot.expires_at > now and (lot.expires_at, lot.id) < newest and lot.id not in dict(done.lots):
+            assert lot.points - allocated.get(lot.id, 0) == 0, "a redemption skipped an older lot with points left"
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=st.lists(operation, min_size=1, max_size=8))
 def test_random_sequences_keep_the_ledger_sound(shop, ops):
@@ -59,9 +73,11 @@ def test_random_sequences_keep_the_ledger_sound(shop, ops):
             shop.log(code, amount=str(amount), at=now.isoformat())
         elif kind == "redeem":
             try:
-                shop.run(redeem, code, reward, value, now=now)
+                done = shop.run(redeem, code, reward, value, now=now)
             except KehuError:
-                pass
+                done = None
+            if done is not None:
+                _spent_oldest_first(shop, done, now)
         else:
             shop.run(expire_points, now)
         with shop.app.session() as s:
