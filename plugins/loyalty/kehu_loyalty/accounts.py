@@ -42,12 +42,14 @@ def _customers(session: Session, codes: Sequence[str]) -> dict[str, Customer]:
 
 
 def enroll(app: Any, session: Session, codes: Sequence[str], *, since: datetime | None = None,
-           now: datetime | None = None) -> Enrolment:
+           now: datetime | None = None, enrolled_at: datetime | None = None) -> Enrolment:
     """Make customers members. ``since`` backdates earning: their interactions since then earn now.
 
-    Customers already enrolled are left as they are.
+    ``enrolled_at`` records an enrolment made earlier (data migrated from another system);
+    it defaults to ``now``. Customers already enrolled are left as they are.
     """
     now = now or utcnow()
+    enrolled_at = enrolled_at or now
     if not codes:
         raise KehuError("name at least one customer code to enrol")
     customers = _customers(session, codes)
@@ -57,7 +59,7 @@ def enroll(app: Any, session: Session, codes: Sequence[str], *, since: datetime 
     earn_from = since or now
     if new:
         session.execute(ACCOUNTS.insert(), [
-            {"customer_id": c.id, "enrolled_at": now, "earn_from": earn_from, "level": None, "level_since": None} for c in new
+            {"customer_id": c.id, "enrolled_at": enrolled_at, "earn_from": earn_from, "level": None, "level_since": None} for c in new
         ])
     entries = points = 0
     if since is not None and new:

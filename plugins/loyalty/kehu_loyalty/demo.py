@@ -33,7 +33,10 @@ def load_demo(session: Session, context: DemoContext) -> None:
     codes = list(session.scalars(select(Customer.code).order_by(Customer.code)))
     members = sorted(rng.sample(codes, max(1, len(codes) * 2 // 5)))
     since = now - timedelta(days=730)
-    enrolled = enroll(app, session, members, since=since, now=now - timedelta(days=1))
+    # Two waves, so the ladder shows members joining: most two years ago, the rest in the last 60 days.
+    early, late = members[: len(members) * 2 // 3], members[len(members) * 2 // 3:]
+    enrolled = enroll(app, session, early, since=since, now=now, enrolled_at=since)
+    recent = enroll(app, session, late, since=since, now=now, enrolled_at=now - timedelta(days=rng.randint(1, 60)))
     referrals = 0
     for referrer in members[: max(1, len(members) // 6)]:
         referred = rng.choice(codes)
@@ -61,7 +64,8 @@ def load_demo(session: Session, context: DemoContext) -> None:
                               (now - timedelta(days=730)).date())
     settled = settle(session, programme, now.date())
     context.summary.extend([
-        f"loyalty: {len(enrolled.enrolled)} members earned {enrolled.backfilled_points} points; {expired.points} expired; "
+        f"loyalty: {len(enrolled.enrolled) + len(recent.enrolled)} members earned "
+        f"{enrolled.backfilled_points + recent.backfilled_points} points; {expired.points} expired; "
         f"{redemptions} redemptions; {referrals} referrals; levels: {review.upgraded} members upgraded",
         f"loyalty: 季返 programme JIFAN for {distributors} 经销商 customers: {settled.written} settlements, ¥{settled.total_rebate} "
         "(try: kehu loyalty ladder; kehu loyalty rebate accrual JIFAN; kehu loyalty satisfaction)",
