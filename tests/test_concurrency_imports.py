@@ -11,11 +11,14 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from kehu_core import customers
+from kehu_core import customers, importing
 from kehu_core.models import Customer, Interaction
 
 KEHU = str(Path(sys.executable).parent / "kehu")
@@ -31,12 +34,27 @@ def write_interactions(path: Path, refs: range) -> str:
     return str(path)
 
 
+@contextmanager
+def write_lock_held(app) -> Iterator[None]:
+    """Hold what an import waits for (SQLite's write lock, the PostgreSQL import lock), so
+    imports started meanwhile surely collide: each must wait, none may fail."""
+    with app.engine.connect() as conn:
+        if app.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": importing.IMPORT_LOCK_KEY})
+        else:
+            conn.execute(text("SELECT count(*) FROM interactions"))  # inside BEGIN IMMEDIATE: the lock is ours
+        yield
+        time.sleep(3)  # the imports start up and queue on the lock
+        conn.rollback()
+
+
 def run_together(app, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
-    """Start every command at once and wait for all of them."""
+    """Start every command while the write lock is held, release it, and wait for all of them."""
     url = app.engine.url.render_as_string(hide_password=False)
     env = dict(os.environ, KEHU_PLUGINS="")
-    procs = [subprocess.Popen([KEHU, "--db", url, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for cmd in commands]
+    with write_lock_held(app):
+        procs = [subprocess.Popen([KEHU, "--db", url, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                 for cmd in commands]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)
