@@ -22,10 +22,6 @@ def _day(value: str | None, name: str) -> date | None:
         raise ValidationError([Problem(name, str(exc), value=value)]) from None
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.1f}%"
-
-
 @click.group("forecast")
 def forecast() -> None:
     """Sales forecasts (销售预测): bottom-up, top-down, the gap, a reconciled plan, SMART targets.
@@ -35,7 +31,7 @@ def forecast() -> None:
     kehu forecast market set 2026-01 region 华东 --potential 5000000 --share 0.12
     kehu forecast topdown                  market potential x share, allocated down
     kehu forecast gap                      top-down against bottom-up, at every level
-    kehu forecast reconcile --method mint  one plan that adds up
+    kehu forecast reconcile --method mint-wls  one plan that adds up
     kehu forecast targets                  SMART targets per salesperson
     kehu forecast track                    targets against actuals
     kehu forecast backtest                 MASE and sMAPE against seasonal naive

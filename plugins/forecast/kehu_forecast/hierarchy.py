@@ -39,10 +39,6 @@ class Hierarchy:
         """How many customers (bottom nodes)."""
         return self.S.shape[1]
 
-    def level_slice(self, level: str) -> np.ndarray:
-        """Indices of the nodes of ``level``."""
-        return self.levels[level]
-
     def parent_key(self, index: int) -> str | None:
         """The key of a node's parent (``None`` for the company)."""
         p = int(self.parent[index])
