@@ -21,6 +21,7 @@ from kehu_core.fields import check_interaction_rules, interaction_fields, parse_
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import Money, UTCDateTime, utcnow
+from kehu_core.vocab import CENT
 
 INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
 #: Columns written by :func:`write_interactions`, in table order.
@@ -143,29 +144,47 @@ def in_values(column: ColumnElement[Any], values: Sequence[Any], dialect: str) -
     return column.in_(list(values))
 
 
-def _sqlite_storers() -> list[Callable[[Any], Any] | None]:
-    """Per column, how a parsed value is stored on SQLite, exactly as SQLAlchemy's types store it:
-    UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, Numeric as float (already cent-exact)."""
-    def stamp(value: datetime) -> str:
-        if value.utcoffset():
-            value = value.astimezone(timezone.utc)
-        elif value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: kehu stores timezone-aware times only")
-        return value.isoformat(" ", "microseconds")[:26]  # "YYYY-MM-DD HH:MM:SS.ffffff", no offset
+def _storers(dialect: str) -> list[tuple[int, Callable[[Any], Any]]]:
+    """``(column index, convert)`` for the typed columns: what SQLAlchemy's types would do to
+    a value on the way in, done column by column without the per-row machinery.
 
-    storers: list[Callable[[Any], Any] | None] = []
-    for name in WRITE_COLUMNS:
+    SQLite stores UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff`` text and numbers as floats
+    (money quantized to the cent first); PostgreSQL gets UTC times and quantized money.
+    Naive times are refused, as :class:`~kehu_core.types.UTCDateTime` refuses them.
+    """
+    def utc(value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: kehu stores timezone-aware times only")
+        return value.astimezone(timezone.utc) if value.utcoffset() else value
+
+    def stamp(value: datetime) -> str:
+        return utc(value).isoformat(" ", "microseconds")[:26]  # "YYYY-MM-DD HH:MM:SS.ffffff", no offset
+
+    def cents(value: Any) -> Decimal:
+        return Decimal(value).quantize(CENT)
+
+    storers: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, name in enumerate(WRITE_COLUMNS):
         column_type = INTERACTIONS.c[name].type
         if isinstance(column_type, UTCDateTime):
-            storers.append(stamp)
-        elif isinstance(column_type, (Money, Numeric)):
-            storers.append(float)
-        else:
-            storers.append(None)
+            storers.append((index, stamp if dialect == "sqlite" else utc))
+        elif isinstance(column_type, Money):
+            storers.append((index, (lambda v: float(cents(v))) if dialect == "sqlite" else cents))
+        elif isinstance(column_type, Numeric) and dialect == "sqlite":
+            storers.append((index, float))
     return storers
 
 
-_SQLITE_STORERS = [(i, f) for i, f in enumerate(_sqlite_storers()) if f is not None]
+def _stored_columns(rows: Sequence[Sequence[Any]], storers: list[tuple[int, Callable[[Any], Any]]]) -> list[Sequence[Any]]:
+    """The rows as columns, the typed ones converted to their stored form."""
+    columns: list[Sequence[Any]] = list(zip(*rows))
+    for index, store in storers:
+        columns[index] = [None if value is None else store(value) for value in columns[index]]
+    return columns
+
+
+_SQLITE_STORERS = _storers("sqlite")
+_POSTGRESQL_STORERS = _storers("postgresql")
 _SQLITE_INSERT = (
     f"INSERT INTO {INTERACTIONS.name} (id, {', '.join(WRITE_COLUMNS)}) VALUES ({', '.join('?' * (len(WRITE_COLUMNS) + 1))})"
 )
@@ -179,10 +198,7 @@ def _write_sqlite(session: Session, fresh: dict[str, list[Any]]) -> list[tuple[i
     connection = session.connection()
     next_id = (connection.exec_driver_sql(f"SELECT max(id) FROM {INTERACTIONS.name}").scalar() or 0) + 1
     ids = range(next_id, next_id + len(todo))
-    # Column by column: convert the typed columns to their stored form, then zip the rows back.
-    columns: list[Sequence[Any]] = list(zip(*todo))
-    for index, store in _SQLITE_STORERS:
-        columns[index] = [None if value is None else store(value) for value in columns[index]]
+    columns = _stored_columns(todo, _SQLITE_STORERS)
     connection.exec_driver_sql(_SQLITE_INSERT, list(zip(ids, *columns)))
     return list(zip(ids, todo))
 
@@ -203,7 +219,7 @@ _POSTGRESQL_INSERT = _postgresql_insert()
 
 def _write_postgresql(session: Session, rows: list[list[Any]]) -> list[tuple[int, list[Any]]]:
     """Insert, letting ``ON CONFLICT`` skip references stored meanwhile by a concurrent writer."""
-    columns = list(zip(*rows))
+    columns = _stored_columns(rows, _POSTGRESQL_STORERS)
     params = {f"c{i}": list(column) for i, column in enumerate(columns)}
     ids = dict((ref, iid) for iid, ref in session.connection().exec_driver_sql(_POSTGRESQL_INSERT, params))
     return [(ids[row[_REF]], row) for row in rows if row[_REF] in ids]

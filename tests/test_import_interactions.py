@@ -248,6 +248,19 @@ def test_bulk_path_stores_exactly_what_the_orm_stores(shop):
     assert tuple(orm) == tuple(bulk)
 
 
+def test_bulk_path_quantizes_money_and_refuses_naive_times_as_the_types_do(shop):
+    with shop.session() as s:
+        cid = customers.get_customer(s, "C1").id
+        written = write_interactions(shop, s, [dict(customer_id=cid, kind="purchase", amount=Decimal("10.005"),
+                                                    occurred_at=datetime(2024, 3, 1, 8, tzinfo=timezone.utc), external_ref="q")],
+                                     source="test")
+        raw = s.execute(text("SELECT amount FROM interactions WHERE id = :i"), {"i": written[0]["id"]}).scalar()
+        assert float(raw) == 10.00  # quantized half-even before storing, as Money does (not 10.005, not 10.01)
+    with pytest.raises(ValueError, match="naive datetime"), shop.session() as s:
+        write_interactions(shop, s, [dict(customer_id=cid, kind="visit", occurred_at=datetime(2024, 3, 1))], source="test")
+    assert count(shop) == 1
+
+
 def test_problems_kept_in_memory_are_bounded(shop, tmp_path, monkeypatch):
     monkeypatch.setattr(importing, "MAX_REPORTED", 10)
     path = write_csv(tmp_path / "i.csv", *[f"R{n},C1,visit,not-a-date,,,," for n in range(300)])
