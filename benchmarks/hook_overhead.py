@@ -6,7 +6,9 @@
 The same CSV is imported in-process into fresh copies of one SQLite database, once with no
 plugin implementing the hook and once with 4 installed plugins that implement it trivially
 (each counts the rows of every batch). Runs alternate, and the best of each is compared, so
-load on the machine hurts both alike. Target: under 10% overhead.
+load on the machine hurts both alike. Target: under 10% overhead. As the end-to-end
+difference is often smaller than the machine's noise, the hook path (building the row
+mappings and calling the plugins) is also timed on its own.
 """
 from __future__ import annotations
 
@@ -66,6 +68,45 @@ def run_import(template: Path, work: Path, interactions_csv: Path, plugins: int)
     return seconds, imported.written
 
 
+def direct_cost(template: Path, work: Path, rows: int, plugins: int) -> float:
+    """Seconds the hook path itself takes for ``rows`` written rows: building the row mappings
+    and calling ``plugins`` implementations, chunk by chunk, timed alone (no import around it,
+    so the machine's noise does not drown it)."""
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from kehu_core.app import Kehu
+    from kehu_core.hooktypes import InteractionBatch
+    from kehu_core.importing import CHUNK_ROWS
+    from kehu_core.interactions import RECORDED_KEYS, WRITE_COLUMNS
+    from kehu_core.models import InstalledPlugin
+    from kehu_core.plugins import discover
+
+    db = work / "direct.db"
+    remove_db(db)
+    shutil.copy(template, db)
+    app = Kehu(f"sqlite:///{db}", plugins=discover())
+    for n in range(plugins):
+        app.plugins.register(counting_plugin(), f"counter{n}")
+    with app.session() as session:
+        session.add_all([InstalledPlugin(name=f"counter{n}", version="0") for n in range(plugins)])
+    app.forget_installed_cache()
+    when = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    sample = dict(customer_id=1, kind="purchase", status="done", occurred_at=when, channel="门店", amount=Decimal("199.00"),
+                  quantity=Decimal("2"), product="洗衣机", category="家电", salesperson="王芳", satisfaction=5,
+                  external_ref="ORD-1", created_at=when)
+    chunk = [(n, [sample.get(c) for c in WRITE_COLUMNS]) for n in range(CHUNK_ROWS)]
+    begin = time.perf_counter()
+    with app.session() as session:
+        for _ in range(rows // CHUNK_ROWS):
+            if app.hook_caller("kehu_interactions_recorded").get_hookimpls():
+                recorded = [dict(zip(RECORDED_KEYS, (iid, *row))) for iid, row in chunk]
+                app.hook.kehu_interactions_recorded(session=session, batch=InteractionBatch(rows=recorded, source="import"))
+    seconds = time.perf_counter() - begin
+    app.dispose()
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000, help="interactions to import (default 1,000,000)")
@@ -90,10 +131,13 @@ def main() -> None:
                 best[plugins] = min(best[plugins], seconds)
         base, hooked = best[0], best[args.plugins]
         overhead = hooked / base - 1
+        direct = direct_cost(template, work, args.rows, args.plugins)
         report(f"kehu_interactions_recorded on an import of {args.rows:,} interactions (SQLite, in-process)", [
             ("no plugin implements the hook", f"{base:.2f} s"),
             (f"{args.plugins} plugins implement it", f"{hooked:.2f} s"),
-            ("overhead", f"{overhead:+.1%} (target < {TARGET:.0%}): {'OK' if overhead < TARGET else 'MISSED'}"),
+            ("overhead, end to end", f"{overhead:+.1%} (target < {TARGET:.0%}): {'OK' if overhead < TARGET else 'MISSED'}"),
+            ("the hook path alone", f"{direct:.2f} s = {direct / base:.1%} of the import without plugins "
+                                    f"(building {args.rows:,} row mappings, calls to {args.plugins} plugins per chunk)"),
         ])
 
 
