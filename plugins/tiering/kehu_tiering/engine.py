@@ -124,6 +124,7 @@ class _Temp:
             # A bigger page cache for this connection: sorts and index inserts stay in memory.
             self.session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}"))
             self.session.execute(text(f"PRAGMA temp.cache_size = -{SQLITE_CACHE_KB}"))
+            self.session.execute(text("PRAGMA threads = 2"))  # helper threads for large sorts
         conn = self.session.connection()
         for table in self.metadata.sorted_tables:
             table.create(conn)

@@ -67,5 +67,4 @@ Index(
     "ix_tiering_assignments_tier", assignments.c.method, assignments.c.tier,
     sqlite_where=assignments.c.valid_to.is_(None), postgresql_where=assignments.c.valid_to.is_(None),
 )
-Index("ix_tiering_assignments_run", assignments.c.run_id)
 

@@ -70,11 +70,9 @@ def upgrade() -> None:
                     sqlite_where=CURRENT, postgresql_where=CURRENT)
     op.create_index("ix_tiering_assignments_tier", "tiering_assignments", ["method", "tier"],
                     sqlite_where=CURRENT, postgresql_where=CURRENT)
-    op.create_index("ix_tiering_assignments_run", "tiering_assignments", ["run_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_tiering_assignments_run", table_name="tiering_assignments")
     op.drop_index("ix_tiering_assignments_tier", table_name="tiering_assignments")
     op.drop_index("ix_tiering_assignments_current", table_name="tiering_assignments")
     op.drop_index("ix_tiering_assignments_customer", table_name="tiering_assignments")
