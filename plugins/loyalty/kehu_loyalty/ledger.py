@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from kehu_core.errors import KehuError, NotFound
@@ -97,20 +97,36 @@ def open_lots(session: Session, customer_ids: Sequence[int], *, expired_by: date
     ``expired_by``: only lots expiring at or before it; ``valid_at``: only lots still valid then.
     """
     remaining = (LEDGER.c.points - _allocated()).label("remaining")
+    # Times fetched as stored and parsed here with a memo: refunds in big imports read
+    # thousands of lots per chunk, and per-value type processing dominated.
+    occurred, expires = type_coerce(LEDGER.c.occurred_at, String), type_coerce(LEDGER.c.expires_at, String)
+    memo: dict[Any, datetime | None] = {}
     lots: list[Lot] = []
     from kehu_core.interactions import in_values
 
     dialect = session.get_bind().dialect.name
     for part in chunks(list(customer_ids)):
-        stmt = select(LEDGER.c.id, LEDGER.c.customer_id, LEDGER.c.occurred_at, LEDGER.c.expires_at, remaining).where(
+        stmt = select(LEDGER.c.id, LEDGER.c.customer_id, occurred, expires, remaining).where(
             in_values(LEDGER.c.customer_id, part, dialect), LEDGER.c.points > 0)
         if expired_by is not None:
             stmt = stmt.where(LEDGER.c.expires_at <= expired_by)
         if valid_at is not None:
             stmt = stmt.where((LEDGER.c.expires_at > valid_at) | LEDGER.c.expires_at.is_(None))
         stmt = stmt.order_by(LEDGER.c.customer_id, LEDGER.c.expires_at, LEDGER.c.id)
-        lots += [Lot(*row) for row in session.execute(stmt) if row.remaining > 0]
+        lots += [Lot(lot_id, cid, _utc(when, memo), _utc(until, memo), left)
+                 for lot_id, cid, when, until, left in session.execute(stmt) if left > 0]
     return lots
+
+
+def _utc(value: Any, memo: dict[Any, datetime | None]) -> datetime | None:
+    """A stored time (SQLite text, or a PostgreSQL datetime) as an aware UTC datetime."""
+    if value is None:
+        return None
+    found = memo.get(value)
+    if found is None:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        found = memo[value] = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return found
 
 
 def allocate(lots: Sequence[Lot], points: int) -> tuple[list[tuple[int, int]], int]:
