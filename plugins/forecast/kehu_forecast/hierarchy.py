@@ -63,13 +63,15 @@ def build(customers: pd.DataFrame) -> Hierarchy:
 
     customers = customers.sort_values(["region", "salesperson", "code"], kind="stable").reset_index(drop=True)
     regions = list(dict.fromkeys(customers["region"]))
-    sp_keys = list(dict.fromkeys(customers["region"] + SEP + customers["salesperson"]))
+    pairs = list(zip(customers["region"], customers["salesperson"]))
+    sp_pairs = list(dict.fromkeys(pairs))  # (region, salesperson), in order
+    sp_keys = [f"{r}{SEP}{name}" for r, name in sp_pairs]
     n_bottom = len(customers)
     top = 1 + len(regions) + len(sp_keys)
     region_idx = {r: 1 + i for i, r in enumerate(regions)}
-    sp_idx = {k: 1 + len(regions) + i for i, k in enumerate(sp_keys)}
-    cust_sp = np.array([sp_idx[k] for k in customers["region"] + SEP + customers["salesperson"]], dtype=np.int64)
-    sp_region = np.array([region_idx[k.split(SEP, 1)[0]] for k in sp_keys], dtype=np.int64)
+    sp_idx = {pair: 1 + len(regions) + i for i, pair in enumerate(sp_pairs)}
+    cust_sp = np.array([sp_idx[pair] for pair in pairs], dtype=np.int64)
+    sp_region = np.array([region_idx[r] for r, _ in sp_pairs], dtype=np.int64)
     parent = np.concatenate([[-1], np.zeros(len(regions), dtype=np.int64), sp_region, cust_sp])
     keys = [COMPANY, *regions, *sp_keys, *customers["code"].tolist()]
     level_of = (["company"] + ["region"] * len(regions) + ["salesperson"] * len(sp_keys)
@@ -88,7 +90,7 @@ def build(customers: pd.DataFrame) -> Hierarchy:
         "salesperson": np.arange(1 + len(regions), top),
         "customer": np.arange(top, top + n_bottom),
     }
-    salesperson_of = ([""] * (1 + len(regions)) + [k.split(SEP, 1)[1] for k in sp_keys]
+    salesperson_of = ([""] * (1 + len(regions)) + [name for _, name in sp_pairs]
                       + customers["salesperson"].tolist())
     return Hierarchy(levels=levels, keys=keys, level_of=level_of, parent=parent, S=S,
                      customer_ids=customers["id"].to_numpy(), salesperson_of=salesperson_of,

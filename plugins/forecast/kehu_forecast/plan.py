@@ -157,10 +157,14 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
     from kehu_forecast.history import NO_REGION
 
     if len(cust):
-        sp = cust["parent"].str.split(H.SEP, n=1, expand=True)
+        # A salesperson node is "<region>/<name>"; its parent row names the region, so a region
+        # or a name that itself contains "/" still splits right.
+        sp_rows = frame[frame["level"] == "salesperson"].drop_duplicates("node")
+        region_of = dict(zip(sp_rows["node"], sp_rows["parent"]))
+        regions = [region_of.get(p, NO_REGION) for p in cust["parent"]]
+        names = [p[len(r) + len(H.SEP):] for p, r in zip(cust["parent"], regions)]
         customers = pd.DataFrame({"id": cust["customer_id"].astype("int64").to_numpy(),
-                                  "code": cust["node"].to_numpy(), "region": sp[0].fillna(NO_REGION).to_numpy(),
-                                  "salesperson": sp[1].to_numpy()})
+                                  "code": cust["node"].to_numpy(), "region": regions, "salesperson": names})
     else:
         customers = pd.DataFrame({c: pd.Series(dtype=object) for c in ("id", "code", "region", "salesperson")})
     h = H.build(customers)

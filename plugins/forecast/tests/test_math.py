@@ -121,3 +121,11 @@ def test_middle_out_takes_average_proportions_within_each_node():
                      history=history, middle_level="salesperson")
     # Within S0: A = (10/40 + 30/40) / 2 = 0.5, B = 0.5; C alone takes all of S1.
     assert result[:, 0].tolist() == [50.0, 50.0, 7.0]
+
+
+def test_names_with_the_separator_survive_a_stored_round_trip():
+    h = hierarchy.build(pd.DataFrame({"id": [1, 2], "code": ["A", "B"], "region": ["华东/上海", "华东/上海"],
+                                      "salesperson": ["张/伟", "李娜"]}))
+    assert h.keys[:4] == [hierarchy.COMPANY, "华东/上海", "华东/上海/张/伟", "华东/上海/李娜"]
+    assert h.salesperson_of[2:4] == ["张/伟", "李娜"]
+    assert h.parent.tolist() == [-1, 0, 1, 1, 2, 3]

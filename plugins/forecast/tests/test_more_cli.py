@@ -122,3 +122,19 @@ def test_demo_shows_a_gap_and_forget_erases_notes(kehu_app, kehu_install, kehu_c
         notes = dict(session.execute(select(T.c.customer_id, T.c.note)).all())
     assert notes[cid] is None
     assert all(n for c, n in notes.items() if c != cid)
+
+
+def test_region_and_salesperson_names_with_a_slash(fc, seeded, kehu_cli):
+    from kehu_core.customers import edit_customer
+
+    with seeded.session() as session:
+        edit_customer(seeded, session, "C3", {"region": "华南/广州", "owner": "王/芳"})
+    bu = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "2", "--json")
+    assert bu.exit_code == 0, bu.output
+    rec = kehu_cli("forecast", "reconcile", "--method", "middle-out", "--middle-level", "salesperson", "--json")
+    assert rec.exit_code == 0, rec.output
+    shown = kehu_cli("forecast", "show", str(rec.json["run_id"]), "--level", "salesperson", "--json").json
+    assert {"node": "华南/广州/王/芳", "parent": "华南/广州"}.items() <= next(
+        r for r in shown if r["node"] == "华南/广州/王/芳").items()
+    with seeded.session() as session:
+        fc.check_coherent(session, rec.json["run_id"])
