@@ -96,8 +96,9 @@ def save_targets(session: Session, *, run_id: int | None = None, grouping: str =
     from datetime import timedelta
 
     from sqlalchemy import delete, select
+    from sqlalchemy.exc import IntegrityError
 
-    from kehu_core.errors import Problem, ValidationError
+    from kehu_core.errors import Conflict, Problem, ValidationError
     from kehu_forecast.plan import load
     from kehu_forecast.tables import target_lines, targets
 
@@ -128,9 +129,13 @@ def save_targets(session: Session, *, run_id: int | None = None, grouping: str =
             old = session.scalar(select(targets.c.id).where(targets.c.salesperson == sp, targets.c.period_start == start))
             if old is not None:
                 session.execute(delete(targets).where(targets.c.id == old))
-            tid = session.execute(targets.insert().values(
-                run_id=plan.run_id, salesperson=sp, period_start=start, period_end=end, amount=D(amount),
-                baseline=baseline, note=note)).inserted_primary_key[0]
+            try:
+                tid = session.execute(targets.insert().values(
+                    run_id=plan.run_id, salesperson=sp, period_start=start, period_end=end, amount=D(amount),
+                    baseline=baseline, note=note)).inserted_primary_key[0]
+            except IntegrityError as exc:
+                raise Conflict(f"another command saved a target for {sp} from {start} at the same time; "
+                               "nothing was written, try again") from exc
             session.execute(target_lines.insert(), [{"target_id": tid, "customer_id": ln["customer_id"],
                                                      "amount": ln["amount"]} for ln in lines])
             saved.append(Target(id=int(tid), salesperson=sp, period_start=start, period_end=end, amount=D(amount),

@@ -88,7 +88,15 @@ def set_market_inputs(session: Session, rows: Sequence[Mapping[str, Any]], *, fi
     for clean in cleaned:
         session.execute(delete(T).where(T.c.period == clean["period"], T.c.dimension == clean["dimension"],
                                         T.c.key == clean["key"]))
-    session.execute(T.insert(), [{"potential": None, "share": None, "growth": None, **c} for c in cleaned])
+    from sqlalchemy.exc import IntegrityError
+
+    from kehu_core.errors import Conflict
+
+    try:
+        session.execute(T.insert(), [{"potential": None, "share": None, "growth": None, **c} for c in cleaned])
+    except IntegrityError as exc:
+        raise Conflict("another command wrote market inputs for the same period and key at the same time; "
+                       "nothing was written, try again") from exc
     return len(cleaned)
 
 
