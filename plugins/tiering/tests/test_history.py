@@ -28,15 +28,6 @@ def small_world(tiering_app: Any) -> dict[str, int]:
     return ids
 
 
-def test_rerun_with_unchanged_data_writes_no_history(tiering_app: Any, small_world: dict[str, int]) -> None:
-    first = run(tiering_app)
-    assert first.written > 0 and first.customers == 11
-    before = _history_rows(tiering_app)
-    second = run(tiering_app, as_of=AS_OF + timedelta(days=1))
-    assert second.written == 0 and second.moved == 0
-    assert _history_rows(tiering_app) == before
-
-
 def test_change_closes_old_row_and_keeps_snapshot(tiering_app: Any, small_world: dict[str, int]) -> None:
     run(tiering_app)
     h00 = small_world["H00"]
@@ -92,25 +83,25 @@ def test_customer_tiers_hook_answers_the_primary_method(tiering_app: Any, small_
     assert tiers[small_world["H10"]] == "A" and tiers[small_world["H00"]] == "C"
 
 
-def test_archived_customer_leaves_the_tiers(tiering_app: Any, small_world: dict[str, int]) -> None:
+def test_rerun_unchanged_as_of_backwards_and_archived(tiering_app: Any, small_world: dict[str, int]) -> None:
+    """Unchanged data writes no history; an earlier as-of is refused; archived customers leave."""
     from kehu_core.customers import archive_customer
-
-    run(tiering_app)
-    with tiering_app.session() as session:
-        archive_customer(tiering_app, session, "H05")
-    run(tiering_app)
-    assert small_world["H05"] not in current(tiering_app, "pyramid")
-    assert len(current(tiering_app, "pyramid")) == 10
-
-
-def test_as_of_before_current_assignments_is_refused(tiering_app: Any, small_world: dict[str, int]) -> None:
     from kehu_core.errors import KehuError
 
-    run(tiering_app)
+    first = run(tiering_app)
+    assert first.written > 0 and first.customers == 11
     before = _history_rows(tiering_app)
+    second = run(tiering_app, as_of=AS_OF + timedelta(days=1))
+    assert second.written == 0 and second.moved == 0
+    assert _history_rows(tiering_app) == before
     with pytest.raises(KehuError, match="before the current assignments"):
         run(tiering_app, as_of=AS_OF - timedelta(days=1))
     assert _history_rows(tiering_app) == before
+    with tiering_app.session() as session:
+        archive_customer(tiering_app, session, "H05")
+    run(tiering_app, as_of=AS_OF + timedelta(days=1))
+    assert small_world["H05"] not in current(tiering_app, "pyramid")
+    assert len(current(tiering_app, "pyramid")) == 10
 
 
 def test_incremental_buckets_equal_a_rebuild(tiering_app: Any) -> None:

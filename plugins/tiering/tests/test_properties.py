@@ -37,7 +37,7 @@ def _load(app: Any, world: list[list[tuple[str, int]]]) -> dict[str, int]:
     return ids
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds)
 def test_tiers_partition_the_customers(tiering_app: Any, world: list[list[tuple[str, int]]]) -> None:
     from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS
@@ -65,7 +65,7 @@ class RankFree:
                 TierRule(name="p.recent", flag="recent", when=s.c.recency_days <= 30)]
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds, who=st.integers(0, 9), extra=amounts)
 def test_rank_free_rules_move_only_the_changed_customer(tiering_app: Any, kehu_register_plugin: Any,
                                                         world: list[list[tuple[str, int]]], who: int,

@@ -37,7 +37,8 @@ def _acme(flag_code: str) -> Any:
     return Acme()
 
 
-def test_plugin_rules_flags_overrides_and_slow_path(tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any) -> None:
+def test_plugin_rules_flags_overrides_and_slow_path(tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any,
+                                                    kehu_cli: Any) -> None:
     from kehu_core.customers import edit_customer
 
     kehu_register_plugin(_acme("R1"), "acme")
@@ -59,11 +60,10 @@ def test_plugin_rules_flags_overrides_and_slow_path(tiering_app: Any, world: dic
             a.c.customer_id == world["R5"], a.c.method == "flag:key_account")).one()
     assert row.decided_by == "acme.tagged_vip"
     assert key_row.decided_by == "acme.big" and float(key_row.metrics["revenue_window"]) == 600.0
+    _rules_command_lists_builtins_and_plugins_in_order(kehu_cli)
 
 
-def test_rules_command_lists_builtins_and_plugins_in_order(tiering_app: Any, world: dict[str, int],
-                                                            kehu_register_plugin: Any, kehu_cli: Any) -> None:
-    kehu_register_plugin(_acme("R1"), "acme")
+def _rules_command_lists_builtins_and_plugins_in_order(kehu_cli: Any) -> None:
     result = kehu_cli("tier", "rules", "--json")
     assert result.exit_code == 0, result.output
     names = [r["name"] for r in result.json]
@@ -72,15 +72,6 @@ def test_rules_command_lists_builtins_and_plugins_in_order(tiering_app: Any, wor
             "upgrade_potential.default", "acme.python"} <= set(names)
     sources = {r["name"]: r["source"] for r in result.json}
     assert sources["acme.big"] == "acme" and sources["poor_quality.default"] == "builtin"
-
-
-def test_key_account_by_salesperson_flag(tiering_app: Any, world: dict[str, int]) -> None:
-    from kehu_core.customers import edit_customer
-
-    with tiering_app.session() as session:
-        edit_customer(tiering_app, session, "R0", {"attributes": '{"key_account_flags": ["strategic"]}'})
-    run(tiering_app)
-    assert world["R0"] in current(tiering_app, "flag:key_account")
 
 
 TOML_OK = '''
@@ -100,12 +91,17 @@ when = "pyramid in ['小客户'] and measure > 150 and recency_days is not None"
 '''
 
 
-def test_toml_rules(tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any) -> None:
+def test_toml_rules_and_salesperson_flag(tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any) -> None:
+    from kehu_core.customers import edit_customer
+
+    with tiering_app.session() as session:
+        edit_customer(tiering_app, session, "R0", {"attributes": '{"key_account_flags": ["strategic"]}'})
     path = tmp_path / "rules.toml"
     path.write_text(TOML_OK, encoding="utf-8")
     result = kehu_cli("tier", "run", "--as-of", "2026-06-15", "--rules", str(path), "--json")
     assert result.exit_code == 0, result.output
     assert world["R5"] in current(tiering_app, "flag:key_account")
+    assert world["R0"] in current(tiering_app, "flag:key_account")  # the salesperson's judgement
     abc = current(tiering_app, "abc")
     pyramid = current(tiering_app, "pyramid")
     small_over_150 = {cid for cid, t in pyramid.items() if t == "小客户" and cid != world["R0"]}
