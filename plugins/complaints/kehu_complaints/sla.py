@@ -65,7 +65,7 @@ FALLBACK = Policy("builtin", 1_000_000, (), (), (), 480, 2400, ("awaiting_custom
 DEFAULT_POLICIES: tuple[dict[str, Any], ...] = (
     dict(name="critical", priority=10, severities=["critical"], tiers=[], kinds=[],
          first_response_minutes=60, resolution_minutes=480, paused_stages=["awaiting_customer"], active=True),
-    dict(name="key-account", priority=20, severities=[], tiers=["VIP", "A", "key_account"], kinds=[],
+    dict(name="key-account", priority=20, severities=[], tiers=["VIP", "主要客户", "A", "key_account"], kinds=[],
          first_response_minutes=120, resolution_minutes=960, paused_stages=["awaiting_customer"], active=True),
     dict(name="high", priority=30, severities=["high"], tiers=[], kinds=[],
          first_response_minutes=240, resolution_minutes=1440, paused_stages=["awaiting_customer"], active=True),
