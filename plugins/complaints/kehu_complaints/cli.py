@@ -466,8 +466,9 @@ def sla_set(name: str, as_json: bool, **values: Any) -> None:
 
 @sla_group.command("delete")
 @click.argument("name")
+@json_option
 @requires_plugin(PLUGIN)
-def sla_delete(name: str) -> None:
+def sla_delete(name: str, as_json: bool) -> None:
     """Delete a policy (not the default); open complaints are re-matched."""
     from kehu_complaints.settings import calendar_of
     from kehu_complaints.sla import delete_policy, recompute_open
@@ -476,12 +477,16 @@ def sla_delete(name: str) -> None:
     with transaction() as (app, session):
         delete_policy(session, name)
         changed = recompute_open(app, session, calendar_of(session), utcnow(), reason=f"SLA policy {name} deleted")
-    click.echo(f"policy {name} deleted; due times of {changed} open complaint(s) recomputed")
+    if as_json:
+        emit_json({"deleted": name, "recomputed": changed})
+    else:
+        click.echo(f"policy {name} deleted; due times of {changed} open complaint(s) recomputed")
 
 
 @sla_group.command("recompute")
+@json_option
 @requires_plugin(PLUGIN)
-def sla_recompute() -> None:
+def sla_recompute(as_json: bool) -> None:
     """Re-match policies and tiers and recompute due times of every open complaint."""
     from kehu_complaints.settings import calendar_of
     from kehu_complaints.sla import recompute_open
@@ -489,7 +494,10 @@ def sla_recompute() -> None:
 
     with transaction() as (app, session):
         changed = recompute_open(app, session, calendar_of(session), utcnow(), reason="recomputed on request")
-    click.echo(f"due times of {changed} open complaint(s) changed")
+    if as_json:
+        emit_json({"recomputed": changed})
+    else:
+        click.echo(f"due times of {changed} open complaint(s) changed")
 
 
 @complaint.group("calendar")
@@ -542,8 +550,9 @@ def calendar_show(start: str | None, days: int, as_json: bool, as_csv: bool) -> 
 @click.argument("date")
 @click.option("--workday/--day-off", required=True, help="Make the day a working day or a day off.")
 @click.option("--name", help="Why (e.g. 公司年会).")
+@json_option
 @requires_plugin(PLUGIN)
-def calendar_set(date: str, workday: bool, name: str | None) -> None:
+def calendar_set(date: str, workday: bool, name: str | None, as_json: bool) -> None:
     """Add a company exception to the calendar; open complaints' due times are recomputed."""
     from kehu_complaints.models import CalendarDay
     from kehu_complaints.settings import calendar_of
@@ -564,7 +573,10 @@ def calendar_set(date: str, workday: bool, name: str | None) -> None:
             row.workday, row.name = workday, name
         session.flush()
         changed = recompute_open(app, session, calendar_of(session), utcnow(), reason="calendar changed")
-    click.echo(f"{when} is now a {'working day' if workday else 'day off'}; {changed} open complaint(s) recomputed")
+    if as_json:
+        emit_json({"day": when, "workday": workday, "name": name, "recomputed": changed})
+    else:
+        click.echo(f"{when} is now a {'working day' if workday else 'day off'}; {changed} open complaint(s) recomputed")
 
 
 @complaint.command("settings")

@@ -101,8 +101,14 @@ def test_policy_and_calendar_changes_recompute_open_complaints(app, h, kehu_cli)
     listed = kehu_cli("complaint", "sla", "list", "--json").json
     assert [p["name"] for p in listed] == ["critical", "key-account", "high", "default"]
 
-    tomorrow = (datetime.now(local_zone()) + timedelta(days=1)).date().isoformat()
-    assert kehu_cli("complaint", "calendar", "set", tomorrow, "--day-off", "--name", "公司年会").exit_code == 0
+    from kehu_complaints.calendar import BusinessCalendar
+
+    day = datetime.now(local_zone()).date() + timedelta(days=1)
+    while not BusinessCalendar().is_workday(day):  # a working day, so the exception changes due times
+        day += timedelta(days=1)
+    tomorrow = day.isoformat()
+    day_off = kehu_cli("complaint", "calendar", "set", tomorrow, "--day-off", "--name", "公司年会", "--json")
+    assert day_off.exit_code == 0 and day_off.json["recomputed"] == 1, day_off
     days = kehu_cli("complaint", "calendar", "show", "--from", tomorrow, "--days", "1", "--json").json
     assert days[0]["workday"] is False and days[0]["why"] == "company exception"
     national = kehu_cli("complaint", "calendar", "show", "--from", "2025-09-28", "--days", "1", "--json").json

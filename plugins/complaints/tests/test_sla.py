@@ -22,6 +22,9 @@ def test_policies_and_due_times(app, h):
     # the first matching policy by priority
     assert h.open_one(app, severity="high").sla_policy == "high"
     assert h.open_one(app, severity="low").sla_policy == "default"
+    # Friday 26 Sept 2025, 17:00: Saturday off, Sunday 28 Sept a swapped working day (调休上班)
+    c = h.open_one(app, "2025-09-26 17:00")
+    assert c.first_response_due_at == utc(h, "2025-09-28 17:00")  # 1h Fri + 7h Sun
     # critical (60 / 480 minutes) opened the afternoon before the National Day week
     c = h.open_one(app, "2025-09-30 16:00", severity="critical")
     assert c.sla_policy == "critical"
