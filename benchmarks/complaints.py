@@ -26,13 +26,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-NOW = datetime(2026, 11, 2, 4, 0, tzinfo=timezone.utc)  # Monday 12:00 in Shanghai
+NOW = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)  # Monday 12:00 in Shanghai
 CUSTOMERS = 5_000
 CHUNK = 50_000
 PURCHASES = 200_000
@@ -40,7 +40,7 @@ CATEGORIES = ("quality", "delivery", "service", "billing", "other")
 SEVERITIES = ("low", "medium", "medium", "high", "critical")
 
 
-def setup(url: str):  # noqa: ANN201
+def setup(url: str):
     """An app on ``url`` with the core schema, the complaints plugin and customers."""
     from kehu_core import installer
     from kehu_core.app import Kehu
@@ -91,10 +91,11 @@ def _rows(count: int, *, open_only: bool, seed: int, customer_ids: list[int], te
         yield chunk
 
 
-def fill(app, count: int, *, open_only: bool, seed: int) -> None:  # noqa: ANN001
+def fill(app, count: int, *, open_only: bool, seed: int) -> None:
     """Replace every complaint by ``count`` generated ones (history emptied; benchmark database only)."""
-    from kehu_core.models import Customer
     from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
+
+    from kehu_core.models import Customer
 
     with app.engine.begin() as conn:
         if app.dialect == "sqlite":
@@ -127,7 +128,7 @@ def _stamp(moment: datetime | None, dialect: str) -> str | None:
     return moment.isoformat()
 
 
-def _insert_raw(conn, dialect: str, rows: list[dict]) -> None:  # noqa: ANN001
+def _insert_raw(conn, dialect: str, rows: list[dict]) -> None:
     """executemany at the driver level: generating a million rows through SQLAlchemy's type
     processing would take longer than everything measured."""
     columns = list(rows[0])
@@ -139,7 +140,7 @@ def _insert_raw(conn, dialect: str, rows: list[dict]) -> None:  # noqa: ANN001
     conn.exec_driver_sql(sql, values)
 
 
-def _purchases(conn, dialect: str, customer_ids: list[int], seed: int) -> None:  # noqa: ANN001
+def _purchases(conn, dialect: str, customer_ids: list[int], seed: int) -> None:
     """Purchases spread over the same two years, so the repurchase figure has something to find."""
     from kehu_core.interactions import INTERACTIONS
 
@@ -168,7 +169,7 @@ def reference_update(session: Session, now: datetime) -> int:
     )).rowcount
 
 
-def timed(app, work) -> tuple[float, object]:  # noqa: ANN001
+def timed(app, work) -> tuple[float, object]:
     """Run ``work(session)`` in a transaction that is rolled back; seconds and result."""
     session = Session(app.engine)
     try:

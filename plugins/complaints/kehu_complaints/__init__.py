@@ -54,8 +54,8 @@ def kehu_schema() -> Schema:
     """The complaints tables and their Alembic branch."""
     from pathlib import Path
 
-    from kehu_core.hooktypes import Schema
     from kehu_complaints.models import metadata
+    from kehu_core.hooktypes import Schema
 
     return Schema(plugin="complaints", metadata=metadata, versions=Path(__file__).parent / "migrations")
 
@@ -75,10 +75,10 @@ def kehu_register_commands(cli: click.Group) -> None:
 @hookimpl
 def kehu_default_data() -> list[DefaultRecord]:
     """Default settings and SLA policies (a row you change is kept on upgrade)."""
-    from kehu_core.hooktypes import DefaultRecord
     from kehu_complaints.models import POLICIES, SETTINGS
     from kehu_complaints.settings import DEFAULT_SETTINGS
     from kehu_complaints.sla import DEFAULT_POLICIES
+    from kehu_core.hooktypes import DefaultRecord
 
     records = [DefaultRecord(SETTINGS, {"key": key}, {"value": value}) for key, value in DEFAULT_SETTINGS.items()]
     records += [DefaultRecord(POLICIES, {"name": p["name"]}, {k: v for k, v in p.items() if k != "name"})
@@ -116,8 +116,8 @@ def kehu_customer_list_columns() -> list[ListColumn]:
 @hookimpl
 def kehu_scheduled_jobs() -> list[Job]:
     """Escalation every 15 minutes; auto-close once a day."""
-    from kehu_core.hooktypes import Job
     from kehu_complaints import jobs
+    from kehu_core.hooktypes import Job
 
     return [
         Job(name="complaints.escalate", interval=timedelta(minutes=15), run=jobs.escalate, plugin="complaints",

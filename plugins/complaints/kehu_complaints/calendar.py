@@ -14,7 +14,7 @@ All durations here are business seconds: only the overlap with working windows c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -136,7 +136,7 @@ class BusinessCalendar:
             raise ValueError("business seconds must not be negative")
         cursor = self._local(start)
         if seconds == 0:
-            return cursor.astimezone(timezone.utc)
+            return cursor.astimezone(UTC)
         remaining = float(seconds)
         day = cursor.date()
         for _ in range(MAX_SEARCH_DAYS):
@@ -146,7 +146,7 @@ class BusinessCalendar:
                 if available <= 0:
                     continue
                 if remaining <= available:
-                    return (begin + timedelta(seconds=remaining)).astimezone(timezone.utc)
+                    return (begin + timedelta(seconds=remaining)).astimezone(UTC)
                 remaining -= available
             day += timedelta(days=1)
         raise CalendarError(f"no working time within {MAX_SEARCH_DAYS} days: check the working hours and days off")

@@ -8,7 +8,14 @@ from typing import Any
 import click
 
 from kehu_core.cli import requires_plugin, transaction
-from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, emit_table, json_option, list_output_options
+from kehu_core.cli.output import (
+    emit_json,
+    emit_pairs,
+    emit_rows,
+    emit_table,
+    json_option,
+    list_output_options,
+)
 
 PLUGIN = "complaints"
 
@@ -313,7 +320,7 @@ def report_(since: str | None, until: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(report)
         return
-    pct = lambda r: "-" if r is None else f"{r * 100:.1f}%"  # noqa: E731
+    pct = lambda r: "-" if r is None else f"{r * 100:.1f}%"
     emit_pairs("Complaints 抱怨与投诉", [("total", report.total), ("open", report.open)])
     for title, counts in (("By category", report.by_category), ("By severity", report.by_severity),
                           ("By status", report.by_status)):
@@ -521,8 +528,8 @@ def calendar_show(start: str | None, days: int, as_json: bool, as_csv: bool) -> 
 
     from kehu_complaints.settings import calendar_of
     from kehu_core.errors import Problem, ValidationError
-    from kehu_core.validation import FieldError, day, local_zone
     from kehu_core.types import utcnow
+    from kehu_core.validation import FieldError, day, local_zone
 
     try:
         first = day(start) if start else utcnow().astimezone(local_zone()).date()

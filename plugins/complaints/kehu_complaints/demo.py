@@ -7,13 +7,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kehu_core.hooktypes import DemoContext
-from kehu_core.models import Customer
-
 from kehu_complaints.jobs import escalate
-from kehu_complaints.services import ComplaintQuery, list_complaints, move, open_complaint
+from kehu_complaints.services import (
+    ComplaintQuery,
+    list_complaints,
+    move,
+    open_complaint,
+)
 from kehu_complaints.teams import save_team
 from kehu_complaints.workflow import default_workflow
+from kehu_core.hooktypes import DemoContext
+from kehu_core.models import Customer
 
 LEAD = "李娜"
 MEMBERS = ("王芳", "刘洋", "陈静")

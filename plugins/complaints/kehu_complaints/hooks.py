@@ -8,15 +8,20 @@ from attrs import asdict
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from kehu_core.hooktypes import ListColumn, ProfileSection
-from kehu_core.models import Customer
-from kehu_core.types import utcnow
-
 from kehu_complaints import sla
 from kehu_complaints.fields import CATEGORIES
 from kehu_complaints.models import COMPLAINTS, HISTORY, Complaint
-from kehu_complaints.services import insert_complaints, list_complaints, record_dict, show, ComplaintQuery
+from kehu_complaints.services import (
+    ComplaintQuery,
+    insert_complaints,
+    list_complaints,
+    record_dict,
+    show,
+)
 from kehu_complaints.settings import calendar_of
+from kehu_core.hooktypes import ListColumn, ProfileSection
+from kehu_core.models import Customer
+from kehu_core.types import utcnow
 
 SYSTEM = "system"
 

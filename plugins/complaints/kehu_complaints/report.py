@@ -17,13 +17,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select, text
+from sqlalchemy import (
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
+from kehu_complaints.models import COMPLAINTS
 from kehu_core.models import Interaction
 from kehu_core.types import utcnow
-
-from kehu_complaints.models import COMPLAINTS
 
 REPURCHASE_DAYS = 90
 SEED_FIGURES = {
@@ -198,7 +207,7 @@ def build_report(session: Session, dialect: str, *, since: datetime | None = Non
     total_count = sum(by_status.values())
     sat_count = sum(per_score)
     distribution = {str(score): n for score, n in zip(scores, per_score) if n}
-    ordered = lambda counts: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))  # noqa: E731
+    ordered = lambda counts: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     # Repurchase, for complaints whose 90-day window has passed: one more scan, grouped by
     # within SLA or not. The window test is in the grouping, not in WHERE: a range on opened_at

@@ -15,17 +15,16 @@ from attrs import asdict, frozen
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
-from kehu_core.fields import parse_record, require_valid
-from kehu_core.models import Customer
-from kehu_core.types import utcnow
-
 from kehu_complaints import sla
 from kehu_complaints.assignment import pick_handler
 from kehu_complaints.fields import MOVE_FIELDS, OPEN_FIELDS
 from kehu_complaints.models import COMPLAINTS, HISTORY, Complaint, HistoryEntry, Team
 from kehu_complaints.settings import calendar_of, load_settings
 from kehu_complaints.workflow import GuardContext, Workflow, build_workflow
+from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
+from kehu_core.fields import parse_record, require_valid
+from kehu_core.models import Customer
+from kehu_core.types import utcnow
 
 #: The prefix of the external reference of the interaction a complaint records.
 INTERACTION_REF = "complaint:"
@@ -394,7 +393,8 @@ def assign(app: Any, session: Session, complaint_id: int, actor: str, *, handler
 
 def add_note(session: Session, complaint_id: int, actor: str, text: str, now: datetime | None = None) -> TimelineEntry:
     """Append a note to a complaint's history."""
-    from kehu_core.validation import FieldError, text as parse_text
+    from kehu_core.validation import FieldError
+    from kehu_core.validation import text as parse_text
     from kehu_core.vocab import MAX_NOTE
 
     now = now or utcnow()

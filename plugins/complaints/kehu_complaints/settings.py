@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kehu_core.errors import Problem, ValidationError
-
 from kehu_complaints.calendar import BusinessCalendar, parse_windows
 from kehu_complaints.models import CalendarDay, Setting
+from kehu_core.errors import Problem, ValidationError
 
 #: Defaults, loaded as default data at install (a value you change is kept on upgrade).
 DEFAULT_SETTINGS: dict[str, Any] = {

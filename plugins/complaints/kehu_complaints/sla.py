@@ -19,10 +19,9 @@ from attrs import frozen
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from kehu_core.errors import KehuError, Problem, ValidationError
-
 from kehu_complaints.calendar import BusinessCalendar
 from kehu_complaints.models import COMPLAINTS, HISTORY, Complaint, SlaPolicy
+from kehu_core.errors import KehuError, Problem, ValidationError
 
 SEVERITIES = ("low", "medium", "high", "critical")
 KINDS = ("grievance", "complaint")

@@ -5,10 +5,9 @@ from attrs import frozen
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kehu_core.errors import NotFound, Problem, ValidationError
-
 from kehu_complaints.assignment import ASSIGNMENT_RULES, open_counts
 from kehu_complaints.models import Team, TeamMember
+from kehu_core.errors import NotFound, Problem, ValidationError
 
 
 @frozen

@@ -2,12 +2,12 @@
 swapped working days (调休上班), company exceptions, years without official data."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kehu_complaints.calendar import BusinessCalendar, CalendarError, parse_windows
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -34,7 +34,7 @@ def at(text: str) -> datetime:
     ("2026-02-14 17:00", 2, "2026-02-24 10:00", "Spring Festival 2026: 15-23 Feb off"),
 ])
 def test_due_times_hand_computed(start, hours, due, why):
-    assert CAL.add(at(start), hours * H) == at(due).astimezone(timezone.utc), why
+    assert CAL.add(at(start), hours * H) == at(due).astimezone(UTC), why
 
 
 @pytest.mark.parametrize("start, end, hours", [
@@ -50,8 +50,8 @@ def test_business_seconds_hand_computed(start, end, hours):
 
 def test_company_exception_overrides_official_calendar():
     cal = BusinessCalendar(exceptions={date(2025, 3, 10): False, date(2025, 10, 3): True})
-    assert cal.add(at("2025-03-07 17:00"), 2 * H) == at("2025-03-11 10:00").astimezone(timezone.utc)
-    assert cal.add(at("2025-09-30 17:00"), 2 * H) == at("2025-10-03 10:00").astimezone(timezone.utc)
+    assert cal.add(at("2025-03-07 17:00"), 2 * H) == at("2025-03-11 10:00").astimezone(UTC)
+    assert cal.add(at("2025-09-30 17:00"), 2 * H) == at("2025-10-03 10:00").astimezone(UTC)
 
 
 def test_year_without_official_data_falls_back_to_weekdays():
@@ -60,7 +60,7 @@ def test_year_without_official_data_falls_back_to_weekdays():
     assert not CAL.is_covered(date(year, 1, 1))
     monday = date(year, 3, 1) + timedelta(days=(7 - date(year, 3, 1).weekday()) % 7)
     friday = datetime.combine(monday - timedelta(days=3), datetime.min.time(), SH).replace(hour=17)
-    assert CAL.add(friday, 2 * H) == datetime.combine(monday, datetime.min.time(), SH).replace(hour=10).astimezone(timezone.utc)
+    assert CAL.add(friday, 2 * H) == datetime.combine(monday, datetime.min.time(), SH).replace(hour=10).astimezone(UTC)
 
 
 def test_without_chinese_holidays_1_october_is_an_ordinary_wednesday():

@@ -2,9 +2,8 @@
 bad input (one clear message, nothing changed), the profile card and the demo."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from kehu_complaints.models import Complaint, HistoryEntry
+from sqlalchemy import func, select
 
 
 def _counts(app):
@@ -27,7 +26,7 @@ def test_open_list_show_note_through_the_cli(app, kehu_cli):
 
     assert kehu_cli("complaint", "move", "1", "acknowledged", "--note", "已致歉", "--by", "王芳").exit_code == 0
     assert kehu_cli("complaint", "note", "1", "客户来电询问进度", "--by", "王芳").exit_code == 0
-    ids = lambda *args: [r["id"] for r in kehu_cli("complaint", "list", *args, "--json").json]  # noqa: E731
+    ids = lambda *args: [r["id"] for r in kehu_cli("complaint", "list", *args, "--json").json]
     assert ids("--status", "acknowledged") == [1]
     assert ids("--handler", "王芳") == [1]
     assert ids("--customer", "C2") == [2]

@@ -2,14 +2,14 @@
 interaction opens a complaint (once); erasure and export of a customer's complaints."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from kehu_complaints.models import Complaint, HistoryEntry
 from sqlalchemy import delete, func, select, update
 
 from kehu_core import customers, interactions
 from kehu_core.models import Interaction
-from kehu_complaints.models import Complaint, HistoryEntry
 
 
 def test_history_cannot_be_edited_or_deleted(app, h, kehu_cli):
@@ -59,7 +59,7 @@ def test_imported_complaint_interactions_open_complaints_once(app, kehu_cli, tmp
 def test_many_imported_complaints_in_one_batch(app):
     with app.session() as s:
         cid = customers.get_customer(s, "C1").id
-        when = datetime(2025, 3, 3, 2, tzinfo=timezone.utc)
+        when = datetime(2025, 3, 3, 2, tzinfo=UTC)
         rows = [dict(customer_id=cid, kind="complaint", occurred_at=when, note=f"第{n}次", external_ref=f"bulk-{n}")
                 for n in range(300)]
         interactions.write_interactions(app, s, rows, source="import")

@@ -1,7 +1,7 @@
 """The scheduled jobs (escalation, auto-close) and assignment within a team."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from kehu_complaints import jobs
 from kehu_complaints.services import assign
@@ -9,7 +9,7 @@ from kehu_complaints.teams import remove_member, save_team
 
 
 def utc(h, text):
-    return h.at(text).astimezone(timezone.utc)
+    return h.at(text).astimezone(UTC)
 
 
 def test_escalation_marks_breaches_once_and_goes_to_the_team_lead(app, h, kehu_cli):

@@ -1,10 +1,11 @@
 """``complaint report`` against figures computed by hand from four complaints."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
+
+from kehu_complaints.report import _quantile, build_report
 
 from kehu_core import interactions
-from kehu_complaints.report import _quantile, build_report
 
 HAPPY = (("acknowledged", {}), ("investigating", {}), ("solution_proposed", {"changes": {"solution": "补发"}}),
          ("customer_agreed", {}), ("in_progress", {}))
@@ -35,7 +36,7 @@ def test_report_figures(app, h, kehu_cli):
                                                   "occurred_at": h.at(when)})
 
     with app.session() as s:
-        r = build_report(s, app.dialect, now=h.at("2025-12-31 12:00").astimezone(timezone.utc))
+        r = build_report(s, app.dialect, now=h.at("2025-12-31 12:00").astimezone(UTC))
     assert (r.total, r.open) == (4, 2)
     assert r.by_status == {"closed": 2, "received": 1, "reopened": 1}
     assert r.by_category == {"other": 3, "delivery": 1}

@@ -3,15 +3,16 @@ clock, policy changes that keep the pause (glpi#15605), stale breach marks clear
 reopening, and holidays."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
-from kehu_core import hookimpl
 from kehu_complaints import jobs, sla
 from kehu_complaints.settings import calendar_of
 
+from kehu_core import hookimpl
+
 
 def utc(h, text):
-    return h.at(text).astimezone(timezone.utc)
+    return h.at(text).astimezone(UTC)
 
 
 def test_policies_and_due_times(app, h):

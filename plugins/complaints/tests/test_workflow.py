@@ -3,12 +3,12 @@ happy path through approval; a company plugin adds a stage and a guard through t
 from __future__ import annotations
 
 import pytest
+from kehu_complaints.models import HistoryEntry
+from kehu_complaints.workflow import Guard, Stage, TransitionRefused, default_workflow
 from sqlalchemy import func, select
 
 from kehu_core import hookimpl
 from kehu_core.errors import KehuError
-from kehu_complaints.models import HistoryEntry
-from kehu_complaints.workflow import Guard, Stage, TransitionRefused, default_workflow
 
 
 def _state(app, cid):
