@@ -244,6 +244,34 @@ def assign_(complaint_id: int, handler: str | None, team: str | None, expect_ver
         click.echo(f"complaint #{record.id} assigned to {record.handler}" + (f" (team {record.team})" if record.team else ""))
 
 
+@complaint.command("severity")
+@click.argument("complaint_id", type=int)
+@click.argument("level")
+@click.option("--reason", help="Why it is re-graded.")
+@version_option
+@by_option
+@json_option
+@requires_plugin(PLUGIN)
+def severity_(complaint_id: int, level: str, reason: str | None, expect_version: int | None, actor: str | None,
+              as_json: bool) -> None:
+    """Re-grade an open complaint (low, medium, high, critical); its SLA due times follow.
+
+    \b
+    Example:
+      kehu complaint severity 12 critical --reason "客户要求赔偿并威胁曝光"
+    """
+    from kehu_complaints.services import record_dict, regrade
+
+    with transaction() as (app, session):
+        record = regrade(app, session, complaint_id, level, _actor(actor), reason=reason,
+                         expected_version=expect_version)
+    if as_json:
+        emit_json(record_dict(record))
+    else:
+        click.echo(f"complaint #{record.id} is now {record.severity}: policy {record.sla_policy}, "
+                   f"resolution due {_local(record.resolution_due_at)}")
+
+
 @complaint.command("note")
 @click.argument("complaint_id", type=int)
 @click.argument("text")

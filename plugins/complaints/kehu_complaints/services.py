@@ -353,6 +353,32 @@ def move(app: Any, session: Session, complaint_id: int, target: str, actor: str,
     return _record(session, get_complaint(session, complaint.id))
 
 
+def regrade(app: Any, session: Session, complaint_id: int, severity: str, actor: str, *, reason: str | None = None,
+            expected_version: int | None = None, now: datetime | None = None) -> ComplaintRecord:
+    """Change an open complaint's severity; its SLA policy and due times follow (pause kept)."""
+    from kehu_complaints.fields import SEVERITIES, vocab
+    from kehu_core.validation import FieldError
+
+    now = now or utcnow()
+    complaint = get_complaint(session, complaint_id)
+    seen = _check_version(complaint, expected_version)
+    try:
+        level = vocab(SEVERITIES)(severity)
+    except FieldError as exc:
+        raise ValidationError([Problem("severity", str(exc), value=severity)],
+                              headline="severity refused; nothing was changed:") from None
+    if complaint.closed_at is not None or complaint.resolved_at is not None:
+        raise KehuError(f"complaint #{complaint_id} is {complaint.status}; only an open complaint is re-graded")
+    old = complaint.severity
+    _write(session, complaint, {"severity": level, "updated_at": now}, seen)
+    history(session, [dict(complaint_id=complaint_id, at=now, actor=actor, action="severity",
+                           from_status=complaint.status, to_status=complaint.status,
+                           note=f"{old} -> {level}" + (f"; reason: {reason}" if reason else ""))])
+    sla.recompute_open(app, session, calendar_of(session), now, complaint_ids=[complaint_id],
+                       reason=f"severity {old} -> {level}", actor=actor)
+    return _record(session, get_complaint(session, complaint_id))
+
+
 def _policy_of(session: Session, complaint: Complaint) -> sla.Policy:
     for policy in sla.load_policies(session):
         if policy.name == complaint.sla_policy:

@@ -103,7 +103,8 @@ def tiers_of(app: Any, session: Session, customer_ids: Sequence[int]) -> Mapping
 
 
 def recompute_open(app: Any, session: Session, calendar: BusinessCalendar, now: datetime, *,
-                   customer_ids: Sequence[int] | None = None, reason: str = "SLA policy changed",
+                   customer_ids: Sequence[int] | None = None, complaint_ids: Sequence[int] | None = None,
+                   reason: str = "SLA policy changed",
                    actor: str = "system", tiers: Mapping[int, str] | None = None) -> int:
     """Re-match the policy and recompute due times of open complaints (optionally of some customers).
 
@@ -119,6 +120,8 @@ def recompute_open(app: Any, session: Session, calendar: BusinessCalendar, now: 
                   c.resolution_breached_at).where(c.closed_at.is_(None), c.resolved_at.is_(None))
     if customer_ids is not None:
         stmt = stmt.where(c.customer_id.in_(list(customer_ids)))
+    if complaint_ids is not None:
+        stmt = stmt.where(c.id.in_(list(complaint_ids)))
     rows = session.execute(stmt).mappings().all()
     if not rows:
         return 0

@@ -127,3 +127,19 @@ def test_tier_change_event_recomputes_open_complaints(app, h):
         app.hook.kehu_tier_changed(session=s, changes=[TierChange(_cid(app, "C1"), "abc", "B", "A")])
     after = h.get(app, c.id).complaint
     assert (after.tier, after.sla_policy) == ("A", "key-account")
+
+
+def test_regrading_severity_changes_the_policy_and_keeps_the_pause(app, h, kehu_cli):
+    c = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, c.id, "acknowledged", "2025-03-03 10:00")
+    h.move(app, c.id, "awaiting_customer", "2025-03-03 11:00")
+    h.move(app, c.id, "investigating", "2025-03-03 13:00")  # one business hour paused (lunch excluded)
+    from kehu_complaints.services import regrade
+
+    with app.session() as s:
+        after = regrade(app, s, c.id, "critical", "李娜", reason="客户威胁曝光", now=utc(h, "2025-03-03 14:00"))
+    assert (after.severity, after.sla_policy, after.paused_seconds) == ("critical", "critical", 3600)
+    assert after.resolution_due_at == utc(h, "2025-03-04 10:00")  # 8h + 1h paused from 3 Mar 09:00
+    assert [e.action for e in h.get(app, c.id).timeline][-2:] == ["severity", "sla"]
+    bad = kehu_cli("complaint", "severity", str(c.id), "apocalyptic")
+    assert bad.exit_code == 1 and "severity: must be one of low" in bad.output
