@@ -13,8 +13,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from attrs import frozen
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -109,28 +112,51 @@ def kehu(db: str | Path, *args: str, check: bool = True) -> subprocess.Completed
     return done
 
 
-def timed_kehu(db: str | Path, *args: str) -> tuple[float, int, str]:
-    """Run ``kehu --db DB ARGS``: wall seconds, peak RSS in MB (of that process alone), stdout.
+@frozen
+class Timing:
+    """One timed run: wall seconds, CPU seconds (user + system), peak RSS in MB."""
 
-    The peak is the child's ``VmHWM`` polled from ``/proc`` while it runs: the ``ru_maxrss``
-    that ``wait4`` reports would include the pages the child inherited from this process at
-    fork (Linux records the pre-exec high-water mark), which misleads when this process is big.
+    wall: float
+    cpu: float
+    peak_mb: int = 0
+
+
+def timed_kehu(db: str | Path, *args: str) -> tuple[Timing, str]:
+    """Run ``kehu --db DB ARGS``: its :class:`Timing` and standard output.
+
+    CPU time comes from ``wait4`` (the child's own), and is the steadier figure on a loaded
+    machine. The peak is the child's ``VmHWM`` polled from ``/proc`` while it runs: the
+    ``ru_maxrss`` of ``wait4`` would include the pages the child inherited from this process
+    at fork (Linux records the pre-exec high-water mark), which misleads when this is big.
     """
     env = dict(os.environ, KEHU_PLUGINS=os.environ.get("KEHU_PLUGINS", ""))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         begin = time.perf_counter()
         proc = subprocess.Popen([KEHU, "--db", str(db), *args], stdout=out, stderr=err, env=env)
         peak_kb = 0
-        while proc.poll() is None:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
             peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
             time.sleep(0.05)
-        seconds = time.perf_counter() - begin
+        wall = time.perf_counter() - begin
+        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
         raise SystemExit(f"kehu {' '.join(args)} failed ({proc.returncode}):\n{stdout}\n{stderr}")
-    return seconds, peak_kb // 1024, stdout
+    return Timing(wall, usage.ru_utime + usage.ru_stime, peak_kb // 1024), stdout
+
+
+@contextmanager
+def timer() -> Iterator[list[Timing]]:
+    """``with timer() as t:`` ... then ``t[0]`` is the block's wall and CPU time (this process)."""
+    result: list[Timing] = []
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield result
+    result.append(Timing(time.perf_counter() - wall, time.process_time() - cpu))
 
 
 def _vm_hwm_kb(pid: int) -> int:
