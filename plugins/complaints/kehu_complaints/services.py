@@ -242,7 +242,10 @@ def insert_complaints(app: Any, session: Session, rows: Sequence[dict[str, Any]]
         })
     ids = _insert_rows(session, prepared)
     history(session, [dict(complaint_id=i, at=r["opened_at"], actor=actor, action="opened", from_status=None,
-                           to_status="received", note=note) for i, r in zip(ids, prepared)])
+                           to_status="received",
+                           note=f"{note}: {r['kind']} {r['category']}/{r['severity']}, policy {r['sla_policy']}"
+                                + (f", handler {r['handler']}" if r["handler"] else ""))
+                      for i, r in zip(ids, prepared)])
     return ids
 
 

@@ -53,7 +53,7 @@ def test_imported_complaint_interactions_open_complaints_once(app, kehu_cli, tmp
     assert sorted((r["customer_code"], r["category"], r["handler"]) for r in listed) == [
         ("C1", "delivery", "王芳"), ("C2", "other", None)]
     timeline = kehu_cli("complaint", "show", str(listed[0]["id"]), "--json").json["timeline"]
-    assert timeline[0]["note"] == "opened from a complaint interaction (import)"
+    assert timeline[0]["note"].startswith("opened from a complaint interaction (import): complaint ")
 
 
 def test_many_imported_complaints_in_one_batch(app):
