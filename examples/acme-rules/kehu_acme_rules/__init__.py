@@ -42,6 +42,14 @@ def kehu_schema() -> Schema:
     return Schema(plugin="acme_rules", metadata=metadata, versions=Path(__file__).parent / "migrations")
 
 
+@hookimpl(optionalhook=True)
+def kehu_tier_rules() -> list[Any]:
+    """ACME's key-account rules (see :mod:`kehu_acme_rules.tier_rules`); called only by tiering."""
+    from kehu_acme_rules.tier_rules import acme_tier_rules
+
+    return acme_tier_rules()
+
+
 @hookimpl
 def kehu_register_commands(cli: click.Group) -> None:
     """``kehu acme set|show``."""

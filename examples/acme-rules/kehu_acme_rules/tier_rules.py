@@ -1,0 +1,40 @@
+"""ACME's key-account rules for the tiering plugin (used only where tiering is installed).
+
+ACME counts a customer as a key account (大客户) when a salesperson judged it one (any of the
+seed's judgement criteria, recorded with ``kehu acme set``), or when it has bought at least
+1,000,000 yuan over a relationship of two years or more — ACME's own, stricter reading of the
+seed's "large orders and a continuous contract of a year or more". Both conditions are SQL over
+the tiering statistics relation, so they run set-based for every customer at once.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kehu_tiering.rules import TierRule
+
+#: ACME's revenue bar for a key account, in yuan, and the relationship it must have lasted.
+BIG_ACCOUNT_REVENUE = 1_000_000
+BIG_ACCOUNT_TENURE_MONTHS = 24
+
+
+def acme_tier_rules() -> list[TierRule]:
+    """The rules, built on tiering's public rule API (imported here: tiering is optional)."""
+    from kehu_tiering.rules import TierRule
+    from kehu_tiering.stats import STATS as s
+
+    from kehu_acme_rules.flags import is_judged_key_account
+
+    return [
+        TierRule(
+            name="acme.judged_key_account", flag="key_account", priority=50,
+            when=is_judged_key_account(s.c.customer_id),
+            description="ACME: a salesperson judged the customer a key account (kehu acme set)",
+        ),
+        TierRule(
+            name="acme.big_and_long", flag="key_account", priority=60,
+            when=(s.c.revenue_total >= BIG_ACCOUNT_REVENUE) & (s.c.tenure_months >= BIG_ACCOUNT_TENURE_MONTHS),
+            description=f"ACME: {BIG_ACCOUNT_REVENUE:,} yuan or more over a relationship of "
+                        f"{BIG_ACCOUNT_TENURE_MONTHS} months or more",
+        ),
+    ]
