@@ -57,6 +57,7 @@ class Kehu:
         :class:`~kehu_core.errors.HookError`, which names the plugin.
         """
         session = self._sessions()
+        session.info["kehu_app"] = self  # hooks given only a session can reach the app (tiers, hooks)
         try:
             if self._installed is None:
                 # Read plugin state on this session's connection: a second connection
