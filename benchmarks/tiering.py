@@ -202,7 +202,7 @@ def _child_peak_mb(stderr: str) -> float:
     return float("nan")
 
 
-#: Runs a command in this interpreter and prints its peak RSS (ru_maxrss of the process).
+#: Runs a command in this interpreter and prints its peak RSS (VmHWM of the process).
 WRAP = r"""
 import resource, runpy, sys
 argv = sys.argv[1:]
@@ -219,7 +219,9 @@ try:
         sys.argv = argv
         runpy.run_path(argv[0], run_name="__main__")
 finally:
-    print(f"PEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+    # VmHWM: this process's own peak (ru_maxrss would include a parent's peak carried over exec).
+    peak = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+    print(f"PEAK_RSS_KB={peak[0] if peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
 """
 
 

@@ -136,10 +136,16 @@ class _Temp:
         session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(dialect, settings)))
         narrow = select(self.base.c.customer_id, *rank_columns(self.base))
         session.execute(insert(self.ranks).from_select(["customer_id", *RANK_COLUMNS], narrow))
+        self.analyze(self.base, self.ranks)
         view = stats_view_select(self.base, self.ranks, settings)
         sql = view.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
         session.execute(text(f"CREATE TEMPORARY VIEW {TABLE_NAME} AS {sql}"))
         return session.scalar(select(func.count()).select_from(self.base)) or 0
+
+    def analyze(self, *tables: Table) -> None:
+        """PostgreSQL never auto-analyzes temporary tables: without statistics it plans nested loops."""
+        if self.dialect == "postgresql":
+            self.session.execute(text("ANALYZE " + ", ".join(t.name for t in tables)))
 
     def drop(self) -> None:
         self.session.execute(text(f"DROP VIEW IF EXISTS {TABLE_NAME}"))
@@ -281,6 +287,7 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
         selects = _assignment_selects(settings, rules, conditions, dialect)
         if selects:
             session.execute(insert(temp.new).from_select(["customer_id", "method", "tier", "decided_by"], _union(selects)))
+            temp.analyze(temp.new)
         step(2, STEPS)
         written, moved = _write_changes(session, temp, settings, rules, run_id,
                                         lambda: _union(_assignment_selects(settings, rules, conditions, dialect, temp.moved)))
@@ -321,6 +328,7 @@ def _write_changes(session: Session, temp: _Temp, settings: TierSettings, rules:
     )
     session.execute(insert(temp.moved).from_select(["customer_id", "method", "old_tier", "new_tier"],
                                                    union_all(changed, vanished)))
+    temp.analyze(temp.moved)
     moved = session.scalar(select(func.count()).select_from(temp.moved)) or 0
     if not moved:
         return 0, 0
