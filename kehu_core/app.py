@@ -206,3 +206,11 @@ class _HookRelay:
                 raise HookError(self._app.culprit(exc, name), name, exc).with_traceback(sys.exc_info()[2]) from exc
 
         return call
+
+
+def app_of(session: Session) -> Kehu:
+    """The app whose :meth:`Kehu.session` opened ``session`` (for hooks given only a session)."""
+    app = session.info.get("kehu_app")
+    if app is None:
+        raise RuntimeError("this session was not opened by Kehu.session()")
+    return app  # type: ignore[no-any-return]

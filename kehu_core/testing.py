@@ -9,7 +9,8 @@ Every test that uses a database fixture runs once per selected backend:
 
 Fixtures:
 
-* ``kehu_db_url``: the URL of an empty database for this test.
+* ``kehu_db_url``: the URL of a new database for this test, holding the core schema (cloned
+  from a template built once per session: migrations run once, not per test).
 * ``kehu_app``: a :class:`~kehu_core.Kehu` on it, schema created, every available plugin loaded
   (installed in the database only through ``kehu_install``).
 * ``kehu_plugins``: the plugins ``kehu_app`` loads; override it in your ``conftest.py`` to load
@@ -72,7 +73,7 @@ class _PgServer:
             self.cluster = PgCluster.start()
             self.admin_url = self.cluster.url()
 
-    def create(self, name: str) -> str:
+    def create(self, name: str, template: str | None = None) -> str:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
@@ -81,7 +82,8 @@ class _PgServer:
         admin = make_url(resolve_url(self.admin_url))
         engine = create_engine(admin, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            clause = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
         engine.dispose()
         return admin.set(database=name).render_as_string(hide_password=False)
 
@@ -109,15 +111,60 @@ def kehu_pg_server() -> Iterator[_PgServer]:
     server.stop()
 
 
+def _init_core(url: str) -> None:
+    """Create the core schema at ``url`` (no plugin loaded: only the core's branch runs)."""
+    from kehu_core.app import Kehu
+    from kehu_core.plugins import discover
+
+    app = Kehu(url, plugins=discover(strict=False, allow=set()))
+    app.init()
+    app.dispose()
+
+
+@pytest.fixture(scope="session")
+def kehu_template(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """A database with the core schema, built once per session and backend, that tests clone.
+
+    Running the core's migrations costs about half a second; copying a SQLite file or
+    ``CREATE DATABASE ... TEMPLATE`` costs milliseconds.
+    """
+    built: dict[str, str] = {}
+
+    def template(backend: str) -> str:
+        if backend not in built:
+            if backend == "sqlite":
+                import sqlite3
+
+                path = tmp_path_factory.mktemp("kehu-template") / "template.db"
+                _init_core(f"sqlite:///{path}")
+                with sqlite3.connect(path) as conn:  # fold the WAL into the file: a copy is then complete
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                built[backend] = str(path)
+            else:
+                server: _PgServer = request.getfixturevalue("kehu_pg_server")
+                name = f"kehu_template_{os.getpid()}"
+                _init_core(server.create(name))
+                built[backend] = name
+        return built[backend]
+
+    return template
+
+
 @pytest.fixture
-def kehu_db_url(kehu_backend: str, tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[str]:
-    """URL of an empty database for this test, on the backend under test."""
+def kehu_db_url(kehu_backend: str, tmp_path: Any, request: pytest.FixtureRequest,
+                kehu_template: Callable[[str], str]) -> Iterator[str]:
+    """URL of a new database for this test holding the core schema (at head), on the backend under test."""
     if kehu_backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kehu.db'}"
+        import shutil
+
+        path = tmp_path / "kehu.db"
+        shutil.copyfile(kehu_template("sqlite"), path)
+        yield f"sqlite:///{path}"
         return
+    template = kehu_template("postgresql")
     server: _PgServer = request.getfixturevalue("kehu_pg_server")
     name = f"kehu_test_{os.getpid()}_{next(_counter)}"
-    url = server.create(name)
+    url = server.create(name, template=template)
     yield url
     server.drop(name)
 
@@ -135,8 +182,7 @@ def kehu_app(kehu_db_url: str, kehu_plugins: Any) -> Iterator[Any]:
     """A :class:`~kehu_core.Kehu` on a new database with the core schema; no plugin installed yet."""
     from kehu_core.app import Kehu
 
-    app = Kehu(kehu_db_url, plugins=kehu_plugins)
-    app.init()
+    app = Kehu(kehu_db_url, plugins=kehu_plugins)  # the template is at head already: no init needed
     yield app
     app.dispose()
 
