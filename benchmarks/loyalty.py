@@ -181,6 +181,10 @@ def bench_ladder(args: argparse.Namespace) -> None:
         print(f"generated {args.customers:,} customers / {args.interactions:,} interactions in {time.perf_counter() - began:.0f} s", flush=True)
     from kehu_core.app import Kehu
 
+    # Read the file once so that both contenders start from the same (warm) page cache.
+    with open(db, "rb") as handle:
+        while handle.read(1 << 24):
+            pass
     app = Kehu(f"sqlite:///{db}")
     as_of = START + timedelta(days=SPAN_DAYS)
     since = as_of - timedelta(days=180)

@@ -63,10 +63,14 @@ def _dt(value: datetime) -> Any:
     return literal(value, UTCDateTime())
 
 
-def _purchases(dates: Sequence[datetime], only: int | None) -> Any:
+def _purchases(dates: Sequence[datetime], only: int | None, dialect: str = "") -> Any:
     """A per-customer aggregate over purchases: count and quarters bought in, for each date."""
     i = Interaction.__table__
-    columns = [i.c.customer_id]
+    # SQLite would group along the (customer_id, occurred_at) index and fetch every row's kind
+    # and amount by random reads; "+ 0" makes it scan the table in order and sort instead,
+    # which is about twice as fast on a table larger than the cache. PostgreSQL hashes anyway.
+    key = i.c.customer_id + 0 if dialect == "sqlite" and only is None else i.c.customer_id
+    columns = [key.label("customer_id")]
     for n, d in enumerate(dates):
         columns.append(func.sum(case((i.c.occurred_at < _dt(d), 1), else_=0)).label(f"n{n}"))
         quarters = [
@@ -80,15 +84,16 @@ def _purchases(dates: Sequence[datetime], only: int | None) -> Any:
                                              .union(select(literal(only)))))
     # A CTE: used twice (the customer's own stage, and advocacy through those they referred),
     # computed once (SQLite and PostgreSQL materialise a CTE referenced more than once).
-    return stmt.group_by(i.c.customer_id).cte("purchases")
+    return stmt.group_by(key).cte("purchases")
 
 
-def stage_query(dates: Sequence[datetime], loyal_quarters: int = DEFAULT_LOYAL_QUARTERS, only: int | None = None) -> Any:
+def stage_query(dates: Sequence[datetime], loyal_quarters: int = DEFAULT_LOYAL_QUARTERS, only: int | None = None,
+                dialect: str = "") -> Any:
     """SELECT customer_id, stage0, stage1 ... (one stage column per date; NULL: not yet a customer).
 
     ``only``: restrict to one customer (and the purchases of those they referred).
     """
-    purchases = _purchases(dates, only)
+    purchases = _purchases(dates, only, dialect)
     c = Customer.__table__
     referred = purchases.alias("referred")
     advocacy = (select(REFERRALS.c.referrer_id.label("customer_id"),
@@ -119,7 +124,7 @@ def stage_query(dates: Sequence[datetime], loyal_quarters: int = DEFAULT_LOYAL_Q
 
 def ladder(session: Session, since: datetime, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS) -> LadderReport:
     """Counts per stage at ``since`` and ``as_of`` and the moves between them, in one query."""
-    inner = stage_query([since, as_of], loyal_quarters).subquery("stages")
+    inner = stage_query([since, as_of], loyal_quarters, dialect=session.get_bind().dialect.name).subquery("stages")
     rows = session.execute(
         select(inner.c.stage0, inner.c.stage1, func.count()).where(inner.c.stage1.is_not(None))
         .group_by(inner.c.stage0, inner.c.stage1)
