@@ -70,7 +70,7 @@ def _purchases(dates: Sequence[datetime], only: int | None, dialect: str = "") -
     # and amount by random reads; "+ 0" makes it scan the table in order and sort instead,
     # which is about twice as fast on a table larger than the cache. PostgreSQL hashes anyway.
     key = i.c.customer_id + 0 if dialect == "sqlite" and only is None else i.c.customer_id
-    columns = [key.label("customer_id")]
+    columns = [i.c.customer_id]  # SQLite: the group's own value (every row of the group has it)
     for n, d in enumerate(dates):
         columns.append(func.sum(case((i.c.occurred_at < _dt(d), 1), else_=0)).label(f"n{n}"))
         quarters = [
