@@ -6,7 +6,7 @@ from typing import Any
 import click
 
 from kehu_core.cli.context import transaction
-from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
+from kehu_core.cli.output import emit_json, emit_result, emit_pairs, emit_rows, json_option, list_output_options
 from kehu_core.fields import CUSTOMER_COLUMNS, CUSTOMER_FIELDS
 
 _OPTIONAL = [f for f in CUSTOMER_FIELDS if f.name not in ("code", "name")]
@@ -45,10 +45,7 @@ def add(code: str, name: str, as_json: bool, **fields: Any) -> None:
 
     with transaction() as (app, session):
         record = add_customer(app, session, {"code": code, "name": name, **_given(fields)})
-    if as_json:
-        emit_json(record)
-    else:
-        click.echo(f"added customer {record.code} {record.name}")
+    emit_result(record, as_json, f"added customer {record.code} {record.name}")
 
 
 @customer.command("edit")
@@ -68,10 +65,7 @@ def edit(code: str, new_code: str | None, as_json: bool, **fields: Any) -> None:
         raise click.UsageError("nothing to change: give at least one --field")
     with transaction() as (app, session):
         record = edit_customer(app, session, code, values)
-    if as_json:
-        emit_json(record)
-    else:
-        click.echo(f"updated customer {record.code}")
+    emit_result(record, as_json, f"updated customer {record.code}")
 
 
 @customer.command("show")

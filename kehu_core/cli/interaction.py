@@ -6,7 +6,7 @@ from typing import Any
 import click
 
 from kehu_core.cli.context import transaction
-from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_options
+from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 
 LIST_KEYS = ("id", "occurred_at", "customer_code", "kind", "status", "channel", "amount", "product", "salesperson", "satisfaction", "note")
 LIST_HEADERS = ("id", "when", "customer", "kind", "status", "channel", "amount", "product", "salesperson", "sat.", "note")
@@ -65,10 +65,7 @@ def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, *
         values.pop("status", None)
     with transaction() as (app, session):
         record = log_interaction(app, session, values)
-    if as_json:
-        emit_json(record)
-    else:
-        click.echo(f"recorded {record.kind} #{record.id} for {record.customer_code}")
+    emit_result(record, as_json, f"recorded {record.kind} #{record.id} for {record.customer_code}")
 
 
 @interaction.command("plan")
@@ -85,10 +82,7 @@ def plan(customer_code: str, occurred_at: str, kind: str, salesperson: str | Non
     values = _given({"customer_code": customer_code, "occurred_at": occurred_at, "kind": kind, "salesperson": salesperson, "note": note})
     with transaction() as (app, session):
         record = plan_interaction(app, session, values)
-    if as_json:
-        emit_json(record)
-    else:
-        click.echo(f"planned {record.kind} #{record.id} with {record.customer_code} at {record.occurred_at.isoformat()}")
+    emit_result(record, as_json, f"planned {record.kind} #{record.id} with {record.customer_code} at {record.occurred_at.isoformat()}")
 
 
 @interaction.command("due")

@@ -38,6 +38,14 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
 
 
+def emit_result(data: Any, as_json: bool, message: str) -> None:
+    """Print ``data`` as JSON for scripts, or ``message`` for people."""
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(message)
+
+
 def cell(value: Any) -> str:
     """A value as table text: blanks as ``-``, times in the local zone, control characters escaped."""
     from kehu_core.text import printable
