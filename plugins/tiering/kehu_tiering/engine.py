@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    or_,
     delete,
     exists,
     func,
@@ -232,12 +233,7 @@ def _assignment_selects(settings: TierSettings, rules: Sequence[TierRule], condi
             if rule.flag is not None:
                 flags.setdefault(rule.flag, []).append(rule)
         for flag, members in flags.items():
-            any_match = members[0] if len(members) == 1 else None
-            cond = conditions[any_match.name] if any_match else None
-            if cond is None:
-                from sqlalchemy import or_
-
-                cond = or_(*(conditions[r.name] for r in members))
+            cond = or_(*(conditions[r.name] for r in members))
             by = case(*((conditions[r.name], literal(r.name)) for r in members), else_=literal(members[0].name))
             metrics = case(*((conditions[r.name], _json_metrics(rule_columns(r), dialect)) for r in members))
             cols = [STATS.c.customer_id, literal(f"flag:{flag}").label("method"), literal(flag).label("tier"),
@@ -247,7 +243,7 @@ def _assignment_selects(settings: TierSettings, rules: Sequence[TierRule], condi
     return selects
 
 
-def _managed_methods(settings: TierSettings, rules: Sequence[TierRule]) -> tuple[list[str], bool]:
+def _managed_methods(settings: TierSettings) -> tuple[list[str], bool]:
     """Methods whose current rows this run replaces, and whether every ``flag:*`` is replaced."""
     return [m for m in TIER_METHODS if m in settings.methods], "flags" in settings.methods
 
@@ -309,7 +305,7 @@ def _union(selects: Sequence[Any]) -> Any:
 def _write_changes(session: Session, temp: _Temp, settings: TierSettings, rules: Sequence[TierRule], run_id: int,
                    fresh_rows: Callable[[], Any]) -> tuple[int, int]:
     a, n, mv = assignments.c, temp.new.c, temp.moved.c
-    methods, all_flags = _managed_methods(settings, rules)
+    methods, all_flags = _managed_methods(settings)
     current = and_(a.valid_to.is_(None))
     same_key = and_(a.customer_id == n.customer_id, a.method == n.method)
     # New or different (tier or reason) assignments ...

@@ -92,9 +92,16 @@ def test_bad_input_gives_clear_errors_and_changes_nothing(tiering_app: Any, cli_
         assert session.scalar(select(func.count()).select_from(runs)) == 0
 
 
-def test_not_installed_is_explained(kehu_app: Any, kehu_cli: Any) -> None:
+def test_not_installed_is_explained_and_uninstall_drops_the_tables(kehu_app: Any, kehu_cli: Any) -> None:
+    from sqlalchemy import inspect
+
     result = kehu_cli("tier", "run")
     assert result.exit_code == 1 and "kehu plugins install tiering" in result.output
+    assert kehu_cli("plugins", "install", "tiering").exit_code == 0
+    assert kehu_cli("tier", "run").exit_code == 0
+    assert kehu_cli("plugins", "uninstall", "tiering", "--yes").exit_code == 0
+    with kehu_app.engine.connect() as conn:
+        assert not [t for t in inspect(conn).get_table_names() if t.startswith("tiering")]
 
 
 def test_profile_list_job_export(tiering_app: Any, cli_world: dict[str, int], kehu_cli: Any) -> None:
