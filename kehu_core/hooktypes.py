@@ -91,6 +91,9 @@ class RecordedInteraction:
     satisfaction: int | None = None
     note: str | None = None
     external_ref: str | None = None
+    cost: Any = None
+    due_at: datetime | None = None
+    paid_at: datetime | None = None
 
 
 @frozen
