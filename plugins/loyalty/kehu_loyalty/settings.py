@@ -57,7 +57,7 @@ KNOWN: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "level_grace_months": ("12", _integer(0, 60), "a level is kept at least this long before a downgrade"),
     "expiring_soon_days": ("30", _integer(1, 366), "the profile card warns of points expiring within this many days"),
 }
-DEFAULT_TIER_MULTIPLIERS = {"VIP": "1.5", "major": "1.2", "A": "1.5", "B": "1.2"}
+DEFAULT_TIER_MULTIPLIERS = {"VIP": "1.5", "major": "1.2", "主要客户": "1.2", "A": "1.5", "B": "1.2"}
 
 
 @frozen
