@@ -12,7 +12,7 @@ EXAMPLES := $(sort $(dir $(wildcard examples/*/pyproject.toml)))
 STAMP  := $(VENV)/.installed
 DEMO_DB ?= kehu.db
 
-.PHONY: install demo test test-sqlite test-postgresql bench clean
+.PHONY: install demo test test-sqlite test-postgresql clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) $(wildcard examples/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,6 @@ test-sqlite: $(STAMP)
 
 test-postgresql: $(STAMP)
 	$(BIN)/python -m pytest -q --kehu-db=postgresql $(PYTEST_ARGS)
-
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
