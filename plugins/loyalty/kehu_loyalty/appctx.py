@@ -2,39 +2,33 @@
 
 Hooks such as ``kehu_interactions_recorded`` receive a session but not the app, and loyalty
 needs the app to ask other *installed* plugins for tiers (``app.hook.kehu_customer_tiers``).
-Every hook call goes through ``app.hook`` (the core's ``_HookRelay``), so the app is found on
-the call stack. ``session.info["kehu_app"]`` is honoured first, should the core set it.
+``Kehu.session()`` records its app in ``session.info``; the core's ``app_of`` reads it.
 """
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 
-def calling_app(session: Session) -> Any | None:
-    """The app whose hook relay is on the stack (or in ``session.info``), else ``None``."""
-    app = session.info.get("kehu_app")
-    if app is not None:
-        return app
-    from kehu_core.app import Kehu
+def calling_app(session: Session) -> Any:
+    """The app whose :meth:`Kehu.session` opened ``session``.
 
-    frame = sys._getframe(1)
-    while frame is not None:
-        for value in frame.f_locals.values():
-            if isinstance(value, Kehu):
-                return value
-            inner = getattr(value, "_app", None)
-            if isinstance(inner, Kehu):
-                return inner
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
+    Raises :class:`~kehu_core.errors.KehuError` when the session was opened some other way
+    (loyalty could not ask the installed plugins for tiers or earn rules then).
+    """
+    from kehu_core.app import app_of
+    from kehu_core.errors import KehuError
+
+    try:
+        return app_of(session)
+    except RuntimeError as exc:
+        raise KehuError(f"loyalty needs a session opened by Kehu.session(): {exc}") from exc
 
 
 def customer_tiers(session: Session, customer_ids: list[int], app: Any | None = None) -> dict[int, str]:
     """Tiers of these customers from whichever installed plugin classifies them (none: ``{}``)."""
-    app = app or calling_app(session)
-    if app is None or not customer_ids:
+    if not customer_ids:
         return {}
+    app = app or calling_app(session)
     return dict(app.hook.kehu_customer_tiers(session=session, customer_ids=customer_ids) or {})

@@ -9,7 +9,7 @@ executemany: no query per row. Refunds (purchases with a negative amount) are ha
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, NamedTuple
 
@@ -29,6 +29,7 @@ from kehu_loyalty.ledger import (
     existing_keys,
     lock_accounts,
     open_lots,
+    sqlite_stamp,
     write_credits,
     write_debits,
 )
@@ -80,7 +81,7 @@ def _members_sqlite(session: Session, customer_ids: Sequence[int]) -> dict[int, 
         for cid, earn_from, birthday in connection.exec_driver_sql(sql, (json.dumps(list(part)),)):
             moment = parsed.get(earn_from)
             if moment is None:
-                moment = parsed[earn_from] = datetime.fromisoformat(earn_from).replace(tzinfo=timezone.utc)
+                moment = parsed[earn_from] = datetime.fromisoformat(earn_from).replace(tzinfo=UTC)
             found[cid] = _Member(moment, int(birthday[5:7]) if birthday else None)
     return found
 
@@ -149,7 +150,23 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
     refunds: list[Mapping[str, Any]] = []
     rated: dict[tuple[Any, ...], tuple[Decimal, str, str]] = {}
     conditional = [r for r in amount_rules if not plain[id(r)]]
+    # A birthday-month rule never matches a member without a birthday: skip it for them.
+    undated = [r for r in conditional if not r.birthday_month]
+    sqlite = session.get_bind().dialect.name == "sqlite"
     plain_by_kind = {k: tuple(r for r in amount_rules if plain[id(r)] and k in r.kinds) for k in kinds}
+    # Bonus rules by kind; referrer rules only matter when someone in the batch was referred.
+    bonus_by_kind = {k: tuple(r for r in bonus_rules if k in r.kinds and (r.beneficiary == "customer" or referrers))
+                     for k in kinds}
+    # Once-per-customer bonuses already in the ledger (the first purchase bonus of a customer seen
+    # in an earlier chunk): one key lookup per customer, not a candidate entry per purchase.
+    for rule in bonus_rules:
+        if rule.once_per == "customer":
+            referred = rule.beneficiary == "referrer"
+            wanted = {f"bonus:{rule.name}:c{c}": c for c in customer_ids if (referrers.get(c) if referred else c) in members}
+            scopes.update((rule.name, wanted[key]) for key in existing_keys(session, wanted))
+    utc = UTC
+    stamp = sqlite_stamp if sqlite else _as_is
+    stored_now = stamp(now)
     for row in relevant:
         cid, when, amount, kind = row["customer_id"], row["occurred_at"], row["amount"], row["kind"]
         own = members.get(cid)
@@ -158,31 +175,36 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
                 refunds.append(row)
             continue
         birthday = own.birthday_month if own is not None else None
-        local_month = when.astimezone(zone).month if birthday is not None else 0
-        expires = None
         if own is not None and amount and when >= own.earn_from:
             # Plain rules match on the kind alone; only conditional ones are evaluated per row.
             matched = plain_by_kind.get(kind, ())
-            if conditional:
-                extra = tuple(r for r in conditional if r.matches(row, local_month, birthday))
+            cache_key: tuple[Any, ...] = (kind, multipliers.get(cid))
+            candidates = conditional if birthday is not None else undated
+            if candidates:
+                local_month = when.astimezone(zone).month if birthday is not None else 0
+                extra = tuple(r for r in candidates if r.matches(row, local_month, birthday))
                 if extra:
                     matched = matched + extra
+                    cache_key = (*cache_key, *map(id, extra))  # ids: hashing attrs rules is slow
             if matched:
-                tier = multipliers.get(cid)
-                cache_key = (tuple(map(id, matched)), tier)  # ids: hashing attrs rules is slow
                 found = rated.get(cache_key)
                 if found is None:
-                    found = rated[cache_key] = (*_rate(matched, tier), suffix_rule(matched))
+                    found = rated[cache_key] = (*_rate(matched, cache_key[1]), suffix_rule(matched))
                 rate, suffix, rule_name = found
                 points = int(amount * rate)  # int() truncates: the floor of a positive Decimal
                 if points > 0:
-                    expires = add_months(when, months)
                     iid = row["id"]
-                    credits.append((cid, "earn", points, when, expires, f"¥{amount} × {suffix}", rule_name,
-                                    iid, None, f"earn:i{iid}", 0, now))
-        for rule in bonus_rules:
-            if kind not in rule.kinds:
-                continue
+                    if sqlite and when.tzinfo is utc and when.day <= 28:
+                        # The stored text, and the expiry's as add_months would give it (same day and
+                        # time, year and month moved): no second datetime, no second isoformat.
+                        stored_when = when.isoformat(" ", "microseconds")[:26]
+                        total = when.month - 1 + months
+                        stored_expires: Any = f"{when.year + total // 12:04d}-{total % 12 + 1:02d}{stored_when[7:]}"
+                    else:
+                        stored_when, stored_expires = stamp(when), stamp(add_months(when, months))
+                    credits.append((cid, "earn", points, stored_when, stored_expires, f"¥{amount} × {suffix}", rule_name,
+                                    iid, None, f"earn:i{iid}", 0, stored_now))
+        for rule in bonus_by_kind.get(kind, ()):
             target = referrers.get(cid) if rule.beneficiary == "referrer" else cid
             beneficiary = members.get(target) if target is not None else None
             if beneficiary is None or when < beneficiary.earn_from or (rule.beneficiary == "customer" and own is None):
@@ -200,18 +222,22 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
             why = rule.description or rule.name
             if rule.beneficiary == "referrer":
                 why = f"{why} (customer #{cid})"
-            bonuses[key] = (target, "bonus", rule.fixed_points, when, expires or add_months(when, months), why, rule.name,
-                            row["id"], None, key, 0, now)
+            bonuses[key] = (target, "bonus", rule.fixed_points, stamp(when), stamp(add_months(when, months)), why, rule.name,
+                            row["id"], None, key, 0, stored_now)
     if bonuses:
         for key in existing_keys(session, bonuses):
             del bonuses[key]
         credits.extend(bonuses.values())
     credits.sort(key=_by_customer)  # index locality: (customer_id, expires_at) pages are touched in order
-    write_credits(session, credits)
+    write_credits(session, credits, stored=True)
     reversed_points = shortfall = 0
     if refunds:
         reversed_points, shortfall = reverse_refunds(session, refunds, amount_rules, members, multipliers, now)
     return EarnResult(len(credits), sum(c[2] for c in credits), len(refunds), reversed_points, shortfall)
+
+
+def _as_is(value: datetime) -> datetime:
+    return value
 
 
 def _by_customer(entry: tuple[Any, ...]) -> Any:

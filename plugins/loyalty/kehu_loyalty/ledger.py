@@ -169,14 +169,16 @@ def sqlite_stamp(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def write_credits(session: Session, rows: Sequence[dict[str, Any] | tuple[Any, ...]], ids: Sequence[int] | None = None) -> int:
+def write_credits(session: Session, rows: Sequence[dict[str, Any] | tuple[Any, ...]], ids: Sequence[int] | None = None,
+                  *, stored: bool = False) -> int:
     """Insert entries in one driver-level executemany; returns how many.
 
     ``rows`` are mappings (see :func:`entry_row`) or tuples in :data:`CREDIT_COLUMNS` order;
     ``ids``, when given, are their ids (from :func:`next_ids`). Automatic earning writes one
     entry per purchase, so this bypasses SQLAlchemy's per-row parameter processing: values
     are converted here to their stored form (times as UTC text on SQLite, aware datetimes on
-    PostgreSQL), exactly as the column types would store them.
+    PostgreSQL), exactly as the column types would store them. ``stored=True``: the tuples'
+    times are already in that form (:func:`sqlite_stamp` text on SQLite), left as they are.
     """
     if not rows:
         return 0
@@ -186,7 +188,9 @@ def write_credits(session: Session, rows: Sequence[dict[str, Any] | tuple[Any, .
     names = CREDIT_COLUMNS if ids is None else ("id", *CREDIT_COLUMNS)
     if ids is not None:
         tuples = [(i, *t) for i, t in zip(ids, tuples)]
-    if dialect == "sqlite":
+    if dialect == "sqlite" and stored:
+        marks = ", ".join("?" * len(names))
+    elif dialect == "sqlite":
         columns = list(zip(*tuples))
         shift = 0 if ids is None else 1
         memo: dict[datetime, str] = {}  # created_at is one value for the whole batch
