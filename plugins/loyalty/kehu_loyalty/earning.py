@@ -148,7 +148,7 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
     bonuses: dict[str, tuple[Any, ...]] = {}
     scopes: set[tuple[Any, ...]] = set()
     refunds: list[Mapping[str, Any]] = []
-    rated: dict[tuple[Any, ...], tuple[Decimal, str, str]] = {}
+    rated: dict[Any, tuple[Decimal, str, str]] = {}
     conditional = [r for r in amount_rules if not plain[id(r)]]
     # A birthday-month rule never matches a member without a birthday: skip it for them.
     undated = [r for r in conditional if not r.birthday_month]
@@ -167,6 +167,7 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
     utc = UTC
     stamp = sqlite_stamp if sqlite else _as_is
     stored_now = stamp(now)
+    expiry_months: dict[str, str] = {}  # "YYYY-MM" of a purchase -> that of its lot's expiry
     for row in relevant:
         cid, when, amount, kind = row["customer_id"], row["occurred_at"], row["amount"], row["kind"]
         own = members.get(cid)
@@ -178,18 +179,19 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
         if own is not None and amount and when >= own.earn_from:
             # Plain rules match on the kind alone; only conditional ones are evaluated per row.
             matched = plain_by_kind.get(kind, ())
-            cache_key: tuple[Any, ...] = (kind, multipliers.get(cid))
+            tier = multipliers.get(cid) if multipliers else None
+            cache_key: Any = kind if tier is None else (kind, tier)
             candidates = conditional if birthday is not None else undated
             if candidates:
                 local_month = when.astimezone(zone).month if birthday is not None else 0
                 extra = tuple(r for r in candidates if r.matches(row, local_month, birthday))
                 if extra:
                     matched = matched + extra
-                    cache_key = (*cache_key, *map(id, extra))  # ids: hashing attrs rules is slow
+                    cache_key = (kind, tier, *map(id, extra))  # ids: hashing attrs rules is slow
             if matched:
                 found = rated.get(cache_key)
                 if found is None:
-                    found = rated[cache_key] = (*_rate(matched, cache_key[1]), suffix_rule(matched))
+                    found = rated[cache_key] = (*_rate(matched, tier), suffix_rule(matched))
                 rate, suffix, rule_name = found
                 points = int(amount * rate)  # int() truncates: the floor of a positive Decimal
                 if points > 0:
@@ -198,8 +200,12 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
                         # The stored text, and the expiry's as add_months would give it (same day and
                         # time, year and month moved): no second datetime, no second isoformat.
                         stored_when = when.isoformat(" ", "microseconds")[:26]
-                        total = when.month - 1 + months
-                        stored_expires: Any = f"{when.year + total // 12:04d}-{total % 12 + 1:02d}{stored_when[7:]}"
+                        month = stored_when[:7]
+                        moved = expiry_months.get(month)
+                        if moved is None:
+                            total = when.month - 1 + months
+                            moved = expiry_months[month] = f"{when.year + total // 12:04d}-{total % 12 + 1:02d}"
+                        stored_expires: Any = moved + stored_when[7:]
                     else:
                         stored_when, stored_expires = stamp(when), stamp(add_months(when, months))
                     credits.append((cid, "earn", points, stored_when, stored_expires, f"¥{amount} × {suffix}", rule_name,
