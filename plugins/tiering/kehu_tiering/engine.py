@@ -2,14 +2,16 @@
 
 Steps, all in the caller's transaction:
 
-1. fill the temporary ``tiering_stats`` table (statistics + every method's class) in one
-   INSERT ... SELECT;
+1. fill the temporary ``tiering_base`` (statistics) and ``tiering_ranks`` (window columns)
+   tables; the ``tiering_stats`` view joins them and adds every method's class;
 2. evaluate the slow-path Python predicates, if any rule has one;
-3. build every customer's new assignment per method and flag (rules as CASE expressions)
-   in a temporary ``tiering_new`` table;
-4. diff against the current assignments: close the rows that changed (``valid_to``) and
-   insert the new ones. Unchanged customers are not touched, so re-running with unchanged
-   data writes no history;
+3. decide every customer's assignment per method and flag in ONE pass over the view, into
+   the wide temporary table ``tiering_new`` (one row per customer; per method the class the
+   method gives and the number of the rule that overrides it, so each rule condition is
+   evaluated once per customer);
+4. diff against the current assignments into ``tiering_moved``: close the rows that changed
+   (``valid_to``) and insert the new ones with their snapshot. Unchanged customers are not
+   touched, so re-running with unchanged data writes no history;
 5. fire ``kehu_tier_changed`` once with every customer whose tier moved.
 """
 from __future__ import annotations
@@ -21,21 +23,22 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Column,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
     and_,
     case,
-    or_,
     delete,
     exists,
     func,
     insert,
     literal,
+    null,
+    or_,
     select,
     text,
     union_all,
@@ -46,13 +49,14 @@ from sqlalchemy.sql import visitors
 
 from kehu_core.errors import KehuError
 from kehu_core.hooktypes import TierChange
+from kehu_core.models import BigId
 from kehu_core.types import utcnow
 from kehu_tiering import sqlutil
 from kehu_tiering.methods import RANK_COLUMNS, rank_columns, stats_view_select
 from kehu_tiering.models import assignments, runs
 from kehu_tiering.rules import TierRule
-from kehu_tiering.settings import TIER_METHODS, TierSettings
-from kehu_tiering.stats import BASE_COLUMNS, COLUMN_NAMES, STATS, TABLE_NAME, base_select, base_table
+from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TIER_METHODS, TierSettings
+from kehu_tiering.stats import BASE_COLUMNS, COLUMN_NAMES, RFM_SEGMENTS, STATS, TABLE_NAME, base_select, base_table
 
 if TYPE_CHECKING:
     from kehu_core.app import Kehu
@@ -63,6 +67,8 @@ METHOD_METRICS = {
     "pyramid": ("measure", "revenue_window", "rank", "rank_pct", "customers"),
     "rfm": ("recency_days", "orders_window", "measure", "r_score", "f_score", "m_score"),
 }
+#: Every class a method itself can give (rule overrides only pick among these too).
+METHOD_TIERS = {"abc": ABC_TIERS, "pyramid": PYRAMID_TIERS, "rfm": tuple(RFM_SEGMENTS)}
 PREDICATE_METRICS = ("revenue_window", "orders_window", "recency_days", "pyramid")
 STEPS = 5
 #: SQLite page cache during a run, in KiB (per connection; released when it closes).
@@ -96,27 +102,77 @@ def rule_columns(rule: TierRule) -> list[str]:
     return [n for n in COLUMN_NAMES if n in used] or ["measure"]
 
 
+@frozen
+class _Target:
+    """One assignment method of the run (``abc`` ... or ``flag:<name>``) and its deciding rules.
+
+    In ``tiering_new`` it has two columns: ``t<k>``, the class the method itself gives (NULL
+    for a flag), and ``r<k>``, the number (1-based, in application order) of the first rule
+    whose condition holds, 0 when none does (NULL for a flag no rule raises).
+    """
+
+    key: int
+    method: str
+    rules: tuple[TierRule, ...]
+
+    @property
+    def is_flag(self) -> bool:
+        return self.method.startswith("flag:")
+
+    def tier(self, t: Any, r: Any) -> Any:
+        """The assignment's tier from the ``t``/``r`` columns (NULL: no assignment)."""
+        if self.is_flag:
+            return case((r.is_not(None), literal(self.method[5:])), else_=null())
+        if not self.rules:
+            return t
+        return case(*((r == n, literal(rule.tier)) for n, rule in enumerate(self.rules, 1)), else_=t)
+
+    def decided_by(self, r: Any) -> Any:
+        """The name of the rule (or method) that decided it."""
+        whens = [(r == n, literal(rule.name)) for n, rule in enumerate(self.rules, 1)]
+        if self.is_flag:
+            return case(*whens, else_=null())
+        return case(*whens, else_=literal(self.method)) if whens else literal(self.method)
+
+    def possible_tiers(self) -> tuple[str, ...]:
+        return (self.method[5:],) if self.is_flag else METHOD_TIERS[self.method]
+
+
+def _targets(settings: TierSettings, rules: Sequence[TierRule]) -> list[_Target]:
+    """The run's methods, then one target per flag, each with its rules in application order."""
+    targets = []
+    for method in TIER_METHODS:
+        if method in settings.methods:
+            targets.append(_Target(len(targets), method, tuple(r for r in rules if r.tier is not None and r.method == method)))
+    if "flags" in settings.methods:
+        flags: dict[str, list[TierRule]] = {}
+        for rule in rules:
+            if rule.flag is not None:
+                flags.setdefault(rule.flag, []).append(rule)
+        for flag, members in flags.items():
+            targets.append(_Target(len(targets), f"flag:{flag}", tuple(members)))
+    return targets
+
+
 class _Temp:
     """The run's temporary tables, dropped at the end (and on commit on PostgreSQL)."""
 
-    def __init__(self, session: Session, dialect: str):
+    def __init__(self, session: Session, dialect: str, targets: Sequence[_Target]):
         self.session, self.dialect = session, dialect
         self.metadata = MetaData()
         kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
         self.base = base_table(self.metadata, dialect)
-        self.ranks = Table("tiering_ranks", self.metadata, Column("customer_id", BigInteger, primary_key=True),
+        self.ranks = Table("tiering_ranks", self.metadata, Column("customer_id", BigId, primary_key=True),
                            *(Column(name, BigInteger) for name in RANK_COLUMNS), prefixes=["TEMPORARY"], **kwargs)
-        self.new = Table("tiering_new", self.metadata, Column("customer_id", BigInteger), Column("method", String(64)),
-                         Column("tier", String(64)), Column("decided_by", String(200)),
+        self.new = Table("tiering_new", self.metadata, Column("customer_id", BigId, primary_key=True),
+                         *(col for t in targets for col in (Column(f"t{t.key}", String(64)), Column(f"r{t.key}", Integer))),
                          prefixes=["TEMPORARY"], **kwargs)
         self.moved = Table("tiering_moved", self.metadata, Column("customer_id", BigInteger),
                            Column("method", String(64)), Column("old_tier", String(64)), Column("new_tier", String(64)),
-                           prefixes=["TEMPORARY"], **kwargs)
+                           Column("new_by", String(200)), Column("rule_no", Integer), prefixes=["TEMPORARY"], **kwargs)
         self.matches = Table("tiering_matches", self.metadata, Column("rule", String(200)),
                              Column("customer_id", BigInteger), prefixes=["TEMPORARY"], **kwargs)
-        # Without these the diff's correlated lookups are quadratic.
-        Index("tiering_new_key", self.new.c.customer_id, self.new.c.method)
-        Index("tiering_moved_key", self.moved.c.customer_id, self.moved.c.method)
+        # Without this the slow-path IN (...) lookups are quadratic.
         Index("tiering_matches_key", self.matches.c.rule, self.matches.c.customer_id)
 
     def __enter__(self) -> _Temp:
@@ -134,7 +190,7 @@ class _Temp:
     def fill(self, settings: TierSettings) -> int:
         """Materialise the statistics, rank them, and define the ``tiering_stats`` view over both."""
         session, dialect = self.session, self.dialect
-        session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(dialect, settings)))
+        session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(dialect, settings, session)))
         narrow = select(self.base.c.customer_id, *rank_columns(self.base))
         session.execute(insert(self.ranks).from_select(["customer_id", *RANK_COLUMNS], narrow))
         self.analyze(self.base, self.ranks)
@@ -156,6 +212,14 @@ class _Temp:
     def __exit__(self, *exc: Any) -> None:
         if exc[0] is None:
             self.drop()
+
+    def tier(self, target: _Target) -> Any:
+        """The target's new tier, from ``tiering_new``."""
+        return target.tier(self.new.c[f"t{target.key}"], self.new.c[f"r{target.key}"])
+
+    def decided_by(self, target: _Target) -> Any:
+        """The name of what decided the target's new tier, from ``tiering_new``."""
+        return target.decided_by(self.new.c[f"r{target.key}"])
 
 
 def _predicate_rows(session: Session, stats: Any) -> list[dict[str, Any]]:
@@ -198,49 +262,17 @@ def _conditions(session: Session, temp: _Temp, rules: Sequence[TierRule]) -> dic
     return conditions
 
 
-def _assignment_selects(settings: TierSettings, rules: Sequence[TierRule], conditions: dict[str, Any], dialect: str,
-                        only: Table | None = None) -> list[Any]:
-    """One SELECT per method and per flag, producing (customer_id, method, tier, decided_by[, metrics]).
-
-    Without ``only`` the metrics column is left out (the diff needs no snapshot); with
-    ``only`` (the moved table) it is included, for the moved customers alone.
-    """
-    with_metrics = only is not None
-
-    def restrict(stmt: Any, method: str) -> Any:
-        if only is None:
-            return stmt
-        o = only.c
-        return stmt.where(exists().where(o.customer_id == STATS.c.customer_id, o.method == method, o.new_tier.is_not(None)))
-
-    selects = []
-    for method in TIER_METHODS:
-        if method not in settings.methods:
-            continue
-        overrides = [r for r in rules if r.tier is not None and r.method == method]
-        own = _json_metrics(METHOD_METRICS[method], dialect)
-        if overrides:
-            tier = case(*((conditions[r.name], literal(r.tier)) for r in overrides), else_=STATS.c[method])
-            by = case(*((conditions[r.name], literal(r.name)) for r in overrides), else_=literal(method))
-            metrics = case(*((conditions[r.name], _json_metrics(rule_columns(r), dialect)) for r in overrides), else_=own)
-        else:
-            tier, by, metrics = STATS.c[method], literal(method), own
-        cols = [STATS.c.customer_id, literal(method).label("method"), tier.label("tier"), by.label("decided_by")]
-        selects.append(restrict(select(*cols, *([metrics.label("metrics")] if with_metrics else [])), method))
-    if "flags" in settings.methods:
-        flags: dict[str, list[TierRule]] = {}
-        for rule in rules:
-            if rule.flag is not None:
-                flags.setdefault(rule.flag, []).append(rule)
-        for flag, members in flags.items():
-            cond = or_(*(conditions[r.name] for r in members))
-            by = case(*((conditions[r.name], literal(r.name)) for r in members), else_=literal(members[0].name))
-            metrics = case(*((conditions[r.name], _json_metrics(rule_columns(r), dialect)) for r in members))
-            cols = [STATS.c.customer_id, literal(f"flag:{flag}").label("method"), literal(flag).label("tier"),
-                    by.label("decided_by")]
-            stmt = select(*cols, *([metrics.label("metrics")] if with_metrics else [])).where(cond)
-            selects.append(restrict(stmt, f"flag:{flag}"))
-    return selects
+def _decide(session: Session, temp: _Temp, targets: Sequence[_Target], conditions: dict[str, Any]) -> None:
+    """Fill ``tiering_new``: per customer and target, the method's class and the deciding rule."""
+    cols: list[Any] = [STATS.c.customer_id]
+    names = ["customer_id"]
+    for t in targets:
+        first_rule = case(*((conditions[r.name], literal(n)) for n, r in enumerate(t.rules, 1)),
+                          else_=null() if t.is_flag else literal(0)) if t.rules else literal(0)
+        cols += [null() if t.is_flag else STATS.c[t.method], first_rule]
+        names += [f"t{t.key}", f"r{t.key}"]
+    session.execute(insert(temp.new).from_select(names, select(*cols)))
+    temp.analyze(temp.new)
 
 
 def _managed_methods(settings: TierSettings) -> tuple[list[str], bool]:
@@ -249,8 +281,8 @@ def _managed_methods(settings: TierSettings) -> tuple[list[str], bool]:
 
 
 def check_as_of(session: Session, as_of: date) -> None:
-    """Refuse a run dated before the current assignments (history would go backwards)."""
-    latest = session.scalar(select(func.max(assignments.c.valid_from)).where(assignments.c.valid_to.is_(None)))
+    """Refuse a run dated before the last run that wrote history (history would go backwards)."""
+    latest = session.scalar(select(func.max(runs.c.as_of)).where(runs.c.changed > 0))
     if latest is not None and as_of < latest:
         raise KehuError(f"--as-of {as_of} is before the current assignments (valid from {latest}); "
                         "history only moves forward. Use `kehu tier stats --as-of` to look at an earlier date.")
@@ -273,24 +305,21 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
     check_as_of(session, settings.as_of)
     if rules is None:
         rules = rules_mod.collect(app, settings.rules_files)
+    targets = _targets(settings, rules)
     run_id = session.execute(insert(runs).values(
         started_at=utcnow(), as_of=settings.as_of, source=source, settings=settings.to_json(), customers=0, changed=0,
     ).returning(runs.c.id)).scalar_one()
-    with _Temp(session, dialect) as temp:
+    with _Temp(session, dialect, targets) as temp:
         customers = temp.fill(settings)
         step(1, STEPS)
         conditions = _conditions(session, temp, rules)
-        selects = _assignment_selects(settings, rules, conditions, dialect)
-        if selects:
-            session.execute(insert(temp.new).from_select(["customer_id", "method", "tier", "decided_by"], _union(selects)))
-            temp.analyze(temp.new)
+        _decide(session, temp, targets, conditions)
         step(2, STEPS)
-        written, moved = _write_changes(session, temp, settings, rules, run_id,
-                                        lambda: _union(_assignment_selects(settings, rules, conditions, dialect, temp.moved)))
+        written = _write_changes(session, temp, settings, targets, run_id)
         step(3, STEPS)
-        changes = _fire(app, session, temp)
+        changes = _fire(app, session, temp) if written else 0
         step(4, STEPS)
-        counts = _counts(session, temp)
+        counts = _counts(session, temp, targets)
     session.execute(update(runs).where(runs.c.id == run_id).values(
         finished_at=utcnow(), customers=customers, changed=written))
     step(5, STEPS)
@@ -298,65 +327,108 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
                      counts=counts, seconds=round(_time.perf_counter() - started, 3), settings=settings.to_json())
 
 
-def _union(selects: Sequence[Any]) -> Any:
-    return union_all(*selects) if len(selects) > 1 else selects[0]
-
-
-def _write_changes(session: Session, temp: _Temp, settings: TierSettings, rules: Sequence[TierRule], run_id: int,
-                   fresh_rows: Callable[[], Any]) -> tuple[int, int]:
-    a, n, mv = assignments.c, temp.new.c, temp.moved.c
+def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[_Target]) -> int:
+    """Fill ``tiering_moved`` with every (customer, method) whose assignment is new, changed or gone."""
+    a, w, mv = assignments.c, temp.new.c, temp.moved.c
+    current = a.valid_to.is_(None)
+    cols = ["customer_id", "method", "old_tier", "new_tier", "new_by", "rule_no"]
+    has_current = {m for (m,) in session.execute(select(a.method).where(current).group_by(a.method))} \
+        if session.scalar(select(exists().where(current))) else set()
+    for t in targets:
+        tier, by, rule_no = temp.tier(t), temp.decided_by(t), w[f"r{t.key}"]
+        if t.method not in has_current:  # nothing to compare with (a first run): every tier is new
+            stmt = select(w.customer_id, literal(t.method), null(), tier, by, rule_no).where(tier.is_not(None))
+        else:
+            same = and_(a.customer_id == w.customer_id, a.method == t.method, current)
+            stmt = (select(w.customer_id, literal(t.method), a.tier, tier, by, rule_no)
+                    .select_from(temp.new.outerjoin(assignments, same))
+                    .where(tier.is_not(None), or_(a.id.is_(None), a.tier != tier, a.decided_by != by)))
+        session.execute(insert(temp.moved).from_select(cols, stmt))
+    # Current assignments the run no longer gives: a customer gone from the run, a flag no rule
+    # raises any more. Counted first so that the usual case (none) costs no join.
     methods, all_flags = _managed_methods(settings)
-    current = and_(a.valid_to.is_(None))
-    same_key = and_(a.customer_id == n.customer_id, a.method == n.method)
-    # New or different (tier or reason) assignments ...
-    changed = (
-        select(n.customer_id, n.method, a.tier, n.tier)
-        .select_from(temp.new.outerjoin(assignments, and_(same_key, current)))
-        .where((a.id.is_(None)) | (a.tier != n.tier) | (a.decided_by != n.decided_by))
-    )
-    # ... and current assignments of the managed methods that the run no longer gives.
     managed = a.method.in_(methods)
     if all_flags:
         managed = managed | a.method.like("flag:%")
-    vanished = (
-        select(a.customer_id, a.method, a.tier, literal(None, String(64)))
-        .where(current, managed, ~exists().where(same_key))
-    )
-    session.execute(insert(temp.moved).from_select(["customer_id", "method", "old_tier", "new_tier"],
-                                                   union_all(changed, vanished)))
+    unchanged_or_moved = [func.count(temp.tier(t)) for t in targets]
+    given = sum(session.execute(select(*unchanged_or_moved)).one()) if targets else 0
+    new_rows = session.scalar(select(func.count()).select_from(temp.moved).where(mv.old_tier.is_(None))) or 0
+    current_rows = session.scalar(select(func.count()).select_from(assignments).where(current, managed)) or 0
+    if current_rows != given - new_rows:
+        new_tier = case(*((a.method == t.method, temp.tier(t)) for t in targets), else_=null())
+        vanished = (select(a.customer_id, a.method, a.tier, null(), null(), null())
+                    .select_from(assignments.outerjoin(temp.new, w.customer_id == a.customer_id))
+                    .where(current, managed, new_tier.is_(None)))
+        session.execute(insert(temp.moved).from_select(cols, vanished))
     temp.analyze(temp.moved)
-    moved = session.scalar(select(func.count()).select_from(temp.moved)) or 0
+    return session.scalar(select(func.count()).select_from(temp.moved)) or 0
+
+
+def _snapshot(targets: Sequence[_Target], method: Any, rule_no: Any, dialect: str) -> Any:
+    """The metrics snapshot of a new assignment: the method's numbers, or the deciding rule's columns."""
+    whens = []
+    for t in targets:
+        for n, rule in enumerate(t.rules, 1):
+            whens.append((and_(method == t.method, rule_no == n), _json_metrics(rule_columns(rule), dialect)))
+        if not t.is_flag:
+            whens.append((method == t.method, _json_metrics(METHOD_METRICS[t.method], dialect)))
+    return case(*whens, else_=null()) if whens else null()
+
+
+def _write_changes(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[_Target],
+                   run_id: int) -> int:
+    """Close the current rows that moved and insert the new ones; returns how many (customer, method) moved."""
+    moved = _diff(session, temp, settings, targets)
     if not moved:
-        return 0, 0
+        return 0
+    a, mv = assignments.c, temp.moved.c
+    changed = mv.old_tier.is_not(None)
     session.execute(
         update(assignments)
-        .where(current, exists().where(mv.customer_id == a.customer_id, mv.method == a.method))
+        .where(a.valid_to.is_(None), exists().where(changed, mv.customer_id == a.customer_id, mv.method == a.method))
         .values(valid_to=settings.as_of, ended_run_id=run_id)
     )
-    fresh = fresh_rows().subquery("fresh")
+    s = STATS.c
+    fresh = (
+        select(mv.customer_id, mv.method, mv.new_tier, mv.new_by, _snapshot(targets, mv.method, mv.rule_no, temp.dialect),
+               literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))
+        .select_from(temp.moved.join(STATS, s.customer_id == mv.customer_id))
+        .where(mv.new_tier.is_not(None))
+    )
     session.execute(insert(assignments).from_select(
-        ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"],
-        select(fresh, literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))))
-    return moved, moved
+        ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], fresh))
+    return moved
 
 
 def _fire(app: Kehu, session: Session, temp: _Temp) -> int:
     """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved."""
     mv = temp.moved.c
     moved_tier = select(mv.customer_id, mv.method, mv.old_tier, mv.new_tier).where(
-        mv.old_tier.is_distinct_from(mv.new_tier)).order_by(mv.customer_id, mv.method)
+        mv.old_tier.is_distinct_from(mv.new_tier))
     count = session.scalar(select(func.count()).select_from(moved_tier.subquery())) or 0
     if count and app.hook_caller("kehu_tier_changed").get_hookimpls():
-        changes = [TierChange(cid, method, old, new) for cid, method, old, new in session.execute(moved_tier)]
+        changes = [TierChange(cid, method, old, new)
+                   for cid, method, old, new in session.execute(moved_tier.order_by(mv.customer_id, mv.method))]
         app.hook.kehu_tier_changed(session=session, changes=changes)
     return count
 
 
-def _counts(session: Session, temp: _Temp) -> dict[str, dict[str, int]]:
-    n = temp.new.c
+def _counts(session: Session, temp: _Temp, targets: Sequence[_Target]) -> dict[str, dict[str, int]]:
+    """Customers per method and tier, in one pass over ``tiering_new`` (the tiers are known in advance)."""
+    cells = [(t, tier) for t in targets for tier in t.possible_tiers()]
+    if not cells:
+        return {}
+    totals = session.execute(select(*(func.count(case((temp.tier(t) == tier, 1))) for t, tier in cells),
+                                    *(func.count(temp.tier(t)) for t in targets))).one()
     counts: dict[str, dict[str, int]] = {}
-    for method, tier, count in session.execute(select(n.method, n.tier, func.count()).group_by(n.method, n.tier)):
-        counts.setdefault(method, {})[tier] = count
+    for (t, tier), n in zip(cells, totals):
+        if n:
+            counts.setdefault(t.method, {})[tier] = n
+    for t, given in zip(targets, totals[len(cells):]):
+        if given != sum(counts.get(t.method, {}).values()):  # a tier outside the known set: count it plainly
+            tier = temp.tier(t)
+            counts[t.method] = {k: v for k, v in session.execute(
+                select(tier, func.count()).where(tier.is_not(None)).group_by(tier))}
     return counts
 
 

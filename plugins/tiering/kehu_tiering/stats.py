@@ -35,12 +35,13 @@ from sqlalchemy import (
     table,
     union_all,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from kehu_core.models import Customer, CustomerTag, Interaction
+from kehu_core.models import BigId, Customer, CustomerTag, Interaction
 from kehu_core.types import UTCDateTime
 from kehu_tiering import sqlutil
-from kehu_tiering.aggregates import bucket_select
+from kehu_tiering.aggregates import PURCHASE_KINDS, bucket_select
 from kehu_tiering.models import monthly
 from kehu_tiering.settings import TierSettings
 
@@ -108,7 +109,9 @@ BASE_COLUMNS = COLUMN_NAMES[:COLUMN_NAMES.index("measure_cents") + 1]
 def base_table(metadata: MetaData, dialect: str) -> Table:
     """The run's temporary table of per-customer statistics before ranking."""
     kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
-    cols = [Column(name, typ, primary_key=name == "customer_id") for name, typ, _ in COLUMNS if name in BASE_COLUMNS]
+    # BigId: a rowid alias on SQLite (no separate key index to fill).
+    cols = [Column(name, BigId, primary_key=True) if name == "customer_id" else Column(name, typ)
+            for name, typ, _ in COLUMNS if name in BASE_COLUMNS]
     return Table("tiering_base", metadata, *cols, prefixes=["TEMPORARY"], **kwargs)
 
 
@@ -146,14 +149,18 @@ def _bounds(settings: TierSettings) -> dict[str, Any]:
     return {"asof_month": asof_month, "end": end, "month_start": month_start, "start_month": start_month, "start": start}
 
 
-def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
+def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any], whole_month: bool) -> Any:
     """Per customer: revenue, margin, orders, first/last purchase.
 
-    Finished months come from the monthly buckets, grouped in primary-key order (no sort);
-    the as-of month up to the as-of date comes straight from the interactions. The two
-    per-customer parts are then added up.
+    Finished months come from the monthly buckets, grouped in primary-key order (no sort).
+    When no purchase is dated after the as-of date within its month (``whole_month``: the
+    usual case, a run as of today) the as-of month's bucket is exactly that month up to the
+    as-of date, and the buckets are the whole answer. Otherwise the as-of month up to the
+    as-of date comes straight from the interactions and the two parts are added up.
     """
     m = monthly.c
+    if whole_month:
+        return _per_customer(monthly, settings, b, m.month <= b["asof_month"]).subquery("purchases")
     this_month = bucket_select(dialect, Interaction.occurred_at >= b["month_start"], Interaction.occurred_at < b["end"],
                                month=literal(b["asof_month"], Integer)).subquery("this_month")
     parts = [_per_customer(monthly, settings, b, m.month < b["asof_month"]), _per_customer(this_month, settings, b, None)]
@@ -223,10 +230,24 @@ def _others(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
     ).where(*where).group_by(i.customer_id).subquery("others")
 
 
-def base_select(dialect: str, settings: TierSettings) -> Select[Any]:
-    """Every active customer's statistics (the columns up to ``measure_cents``), one query."""
+def as_of_month_is_whole(session: Session, settings: TierSettings) -> bool:
+    """True when no purchase is dated after the as-of date within the as-of month (one index probe)."""
     b = _bounds(settings)
-    p = _purchases(dialect, settings, b)
+    month = b["asof_month"] + 1
+    next_month = datetime(month // 12, month % 12 + 1, 1, tzinfo=timezone.utc)
+    i = Interaction
+    later = exists().where(i.kind.in_(PURCHASE_KINDS), i.occurred_at >= b["end"], i.occurred_at < next_month)
+    return not session.scalar(select(later))
+
+
+def base_select(dialect: str, settings: TierSettings, session: Session | None = None) -> Select[Any]:
+    """Every active customer's statistics (the columns up to ``measure_cents``), one query.
+
+    With ``session``, the as-of month's buckets are used as they are when they hold nothing
+    after the as-of date (see :func:`as_of_month_is_whole`).
+    """
+    b = _bounds(settings)
+    p = _purchases(dialect, settings, b, session is not None and as_of_month_is_whole(session, settings))
     o = _others(dialect, settings, b)
     measure_cents = func.coalesce(p.c.revenue_w if settings.measure == "revenue" else p.c.margin_w, 0)
 

@@ -1,6 +1,7 @@
 """ABC, the pyramid and RFM computed independently with pandas must give exactly the same classes."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from tiering_helpers import AS_OF, generated, run
@@ -11,6 +12,9 @@ OPTIONS = (
     {"window": "all"},
     {"window": 6, "measure": "margin"},
     {"abc_cuts": "70,90", "pyramid_cuts": "2,10,40"},
+    # As of a day after every purchase: the as-of month's buckets are used whole (no raw read).
+    {"as_of": date(2026, 7, 31)},
+    {"as_of": date(2026, 7, 31), "window": 3},
 )
 
 
@@ -51,7 +55,7 @@ def test_same_classes_as_pandas(tiering_app: Any) -> None:
             delete_history(session)  # a first run each time: every snapshot is fresh
         run(tiering_app, **options)
         window = options.get("window", 12)
-        expected = classify(customers, purchases, AS_OF, window=None if window == "all" else int(window),
+        expected = classify(customers, purchases, options.get("as_of", AS_OF), window=None if window == "all" else int(window),
                             measure=options.get("measure", "revenue"),
                             abc_cuts=tuple(float(x) for x in options.get("abc_cuts", "80,95").split(",")),
                             pyramid_cuts=tuple(float(x) for x in options.get("pyramid_cuts", "1,5,50").split(",")))

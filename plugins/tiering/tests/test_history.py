@@ -104,6 +104,35 @@ def test_rerun_unchanged_as_of_backwards_and_archived(tiering_app: Any, small_wo
     assert len(current(tiering_app, "pyramid")) == 10
 
 
+def test_flag_that_stops_holding_is_closed(tiering_app: Any, small_world: dict[str, int],
+                                           kehu_register_plugin: Any) -> None:
+    """A flag whose rule no longer holds ends (valid_to); the others stay untouched."""
+    from kehu_tiering.rules import TierRule
+    from kehu_tiering.stats import STATS as s
+
+    class Thrift:
+        @hookimpl
+        def kehu_tier_rules(self) -> list[TierRule]:
+            return [TierRule(name="thrift.low", flag="thrifty", when=s.c.revenue_window <= 1000)]
+
+    kehu_register_plugin(Thrift(), "thrift")
+    run(tiering_app)
+    assert set(current(tiering_app, "flag:thrifty")) == {small_world["H00"], small_world["H01"]}
+    before = {r.id: r for r in _history_rows(tiering_app)}
+    record(tiering_app, [purchase(small_world["H01"], datetime(2026, 6, 20, tzinfo=timezone.utc), 1)])
+    later = date(2026, 6, 30)
+    result = run(tiering_app, as_of=later, methods="flags")
+    assert set(current(tiering_app, "flag:thrifty")) == {small_world["H00"]}
+    ended = [r for r in _history_rows(tiering_app) if r.valid_to is not None]
+    assert [(r.customer_id, r.method, r.valid_to) for r in ended] == [(small_world["H01"], "flag:thrifty", later)]
+    after = _history_rows(tiering_app)
+    added = [r for r in after if r.id not in before]
+    assert all(r.method.startswith("flag:") and r.method != "flag:thrifty" for r in added)  # e.g. upgrade potential
+    assert result.written == len(ended) + len(added)
+    # Every other row is exactly as it was: nothing else closed or rewritten.
+    assert all(r == before[r.id] for r in after if r.id in before and r.valid_to is None)
+
+
 def test_incremental_buckets_equal_a_rebuild(tiering_app: Any) -> None:
     """The monthly aggregates kept on insert equal those recomputed from scratch."""
     from sqlalchemy import select
