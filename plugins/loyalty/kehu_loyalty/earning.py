@@ -1,17 +1,22 @@
 """Automatic earning: a batch of recorded interactions becomes ledger entries in one go.
 
-Called from ``kehu_interactions_recorded`` in the importing transaction. Per batch it runs
-a fixed handful of queries (members, referrers, keys already used, tiers), evaluates the
-rules in Python over ``batch.rows`` with ``Decimal``, and writes every entry with one
-executemany: no query per row. Refunds (purchases with a negative amount) are handed to
-:func:`reverse_refunds`.
+Called from ``kehu_interactions_recorded`` in the importing transaction. Two paths write
+the same ledger:
+
+- **SQL** (the default): the rules are compiled into a few ``INSERT ... SELECT`` statements
+  run once per batch over the batch's interactions (:mod:`kehu_loyalty.earn_sql`).
+- **Python**: the rules are evaluated row by row over ``batch.rows`` and the entries written
+  with one executemany. Used when the batch cannot be compiled (for instance a birthday rule
+  on SQLite with a local zone whose UTC offset changes, see :func:`plan`).
+
+Refunds (purchases with a negative amount) go through :func:`reverse_refunds` on both paths.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from decimal import ROUND_FLOOR, Decimal
-from typing import Any, NamedTuple
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
 
 from attrs import frozen
 from sqlalchemy import select
@@ -21,21 +26,14 @@ from kehu_core.interactions import in_values
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import (
-    Debit,
-    add_months,
-    chunks,
-    entry_row,
-    existing_keys,
-    lock_accounts,
-    open_lots,
-    sqlite_stamp,
-    write_credits,
-    write_debits,
-)
+from kehu_loyalty.ledger import add_months, chunks, existing_keys, sqlite_stamp, write_credits
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
+from kehu_loyalty.rates import CENT, Rate, amount_reason, cents_of, rate_of
+from kehu_loyalty.refunds import Member, reverse_refunds
 from kehu_loyalty.rules import EarnRule, all_rules
 from kehu_loyalty.settings import Settings, load_settings
+
+Path = Literal["auto", "sql", "python"]
 
 
 @frozen
@@ -49,41 +47,27 @@ class EarnResult:
     shortfall: int
 
 
-class _Member(NamedTuple):
-    earn_from: datetime
-    birthday_month: int | None
+EMPTY = EarnResult(0, 0, 0, 0, 0)
 
 
-def _members(session: Session, customer_ids: Sequence[int]) -> dict[int, _Member]:
-    found: dict[int, _Member] = {}
+def _members(session: Session, customer_ids: Sequence[int]) -> dict[int, Member]:
+    """Members among ``customer_ids``: when they earn from, and their birthday month."""
+    found: dict[int, Member] = {}
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return _members_sqlite(session, customer_ids)
-    for part in chunks(list(customer_ids)):
+    for part in chunks(sorted(set(customer_ids))):
         stmt = (select(ACCOUNTS.c.customer_id, ACCOUNTS.c.earn_from, Customer.birthday)
                 .join(Customer, Customer.id == ACCOUNTS.c.customer_id).where(in_values(ACCOUNTS.c.customer_id, part, dialect)))
         for cid, earn_from, birthday in session.execute(stmt):
-            found[cid] = _Member(earn_from, birthday.month if birthday else None)
+            found[cid] = Member(earn_from, birthday.month if birthday else None)
     return found
 
 
-def _members_sqlite(session: Session, customer_ids: Sequence[int]) -> dict[int, _Member]:
-    """The same lookup with the driver's own values: this runs once per import chunk, and
-    SQLAlchemy's per-value result processing was most of its cost. Stored times are UTC text."""
-    import json
-
-    found: dict[int, _Member] = {}
-    parsed: dict[str, datetime] = {}
-    sql = (f"SELECT a.customer_id, a.earn_from, c.birthday FROM {ACCOUNTS.name} a JOIN customers c ON c.id = a.customer_id "
-           "WHERE a.customer_id IN (SELECT value FROM json_each(?))")
-    connection = session.connection()
-    for part in chunks(list(customer_ids)):
-        for cid, earn_from, birthday in connection.exec_driver_sql(sql, (json.dumps(list(part)),)):
-            moment = parsed.get(earn_from)
-            if moment is None:
-                moment = parsed[earn_from] = datetime.fromisoformat(earn_from).replace(tzinfo=UTC)
-            found[cid] = _Member(moment, int(birthday[5:7]) if birthday else None)
-    return found
+def _member_ids(session: Session, customer_ids: Sequence[int]) -> list[int]:
+    dialect = session.get_bind().dialect.name
+    found: list[int] = []
+    for part in chunks(sorted(set(customer_ids))):
+        found += session.scalars(select(ACCOUNTS.c.customer_id).where(in_values(ACCOUNTS.c.customer_id, part, dialect)))
+    return sorted(found)
 
 
 def _referrers(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
@@ -102,123 +86,193 @@ def earn_rules(session: Session, app: Any | None) -> tuple[Settings, list[EarnRu
     return settings, all_rules(settings, contributed)
 
 
-def _multipliers(session: Session, app: Any | None, settings: Settings, customer_ids: list[int]) -> dict[int, tuple[Decimal, str]]:
-    if not settings.tier_multipliers:
+def _multipliers(session: Session, app: Any | None, settings: Settings, member_ids: list[int]) -> dict[int, tuple[Decimal, str]]:
+    """``{customer: (factor, tier)}`` for members whose tier (from the ``kehu_customer_tiers`` hook) has a multiplier."""
+    if not settings.tier_multipliers or not member_ids or app is None:
         return {}
     from kehu_loyalty.appctx import customer_tiers
 
-    tiers = customer_tiers(session, customer_ids, app)
+    tiers = customer_tiers(session, member_ids, app)
     return {cid: (settings.tier_multipliers[t], t) for cid, t in tiers.items() if t in settings.tier_multipliers}
 
 
-def floor_points(value: Decimal) -> int:
-    """Points are whole: Decimal floored (never rounded up, never through float)."""
-    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+def _tiers_wanted(app: Any | None, settings: Settings) -> bool:
+    """Whether any installed plugin could give tiers with a multiplier (else no lookup at all)."""
+    if app is None or not settings.tier_multipliers:
+        return False
+    caller = getattr(app, "hook_caller", None)
+    return caller is None or bool(caller("kehu_customer_tiers").get_hookimpls())
+
+
+@frozen
+class Plan:
+    """How a batch is earned: ``sql``, or ``python`` with the reason SQL could not be used."""
+
+    path: str
+    why: str | None = None
+
+
+def plan(session: Session, rules: Sequence[EarnRule], rows: Sequence[Mapping[str, Any]], multipliers: Sequence[Decimal]) -> Plan:
+    """Whether this batch can be earned in SQL, from the rules, the dialect, the local zone and the amounts."""
+    from kehu_loyalty import earn_sql
+
+    dialect = session.get_bind().dialect.name
+    offset = None
+    if dialect == "sqlite" and earn_sql.needs_local_time(rules):
+        times = [r["occurred_at"] for r in rows]
+        offset = earn_sql.fixed_offset_minutes(local_zone(), min(times), max(times))
+    max_cents = 0
+    if dialect == "sqlite":
+        amounts = [r["amount"] for r in rows if r["amount"] is not None]
+        max_cents = cents_of(max(amounts, default=Decimal(0), key=abs).copy_abs())
+    bound = earn_sql.numerator_bound([r for r in rules if r.is_amount_rule], [Decimal(1), *multipliers])
+    why = earn_sql.compilable(rules, dialect, offset, max_cents, bound)
+    return Plan("python", why) if why else Plan("sql")
 
 
 def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None = None,
-                  now: datetime | None = None) -> EarnResult:
-    """Evaluate every earn rule over ``rows`` (``batch.rows``) and write the entries.
+                  now: datetime | None = None, path: Path = "auto") -> EarnResult:
+    """Evaluate every earn rule over ``rows`` (``batch.rows``, already in ``interactions``) and write the entries.
 
     Only members earn, and only for interactions at or after their ``earn_from``; only done
     interactions count. Amount rules of one interaction make one ``earn`` entry keyed
     ``earn:i<id>`` whose points are ``floor(amount × Σ rates × tier multiplier)``; each bonus
-    rule makes a ``bonus`` entry keyed by its ``once_per`` scope. Replaying rows already
-    earned writes nothing (the keys exist).
+    rule makes a ``bonus`` entry keyed by its ``once_per`` scope, on the earliest qualifying
+    interaction of the batch (``occurred_at``, then id). Replaying rows already earned
+    writes nothing (the keys exist). ``path``: ``auto`` uses SQL when :func:`plan` allows it;
+    ``sql`` and ``python`` force one (tests compare them); forcing ``sql`` on a batch that
+    cannot be compiled raises ``ValueError``.
     """
     now = now or utcnow()
+    if not rows:
+        return EMPTY
     settings, rules = earn_rules(session, app)
+    chosen = path
+    if path != "python":
+        found = plan(session, rules, rows, list(settings.tier_multipliers.values()))
+        if path == "sql" and found.path != "sql":
+            raise ValueError(f"this batch cannot be earned in SQL: {found.why}")
+        chosen = found.path
+    if chosen == "sql":
+        return _earn_sql(session, rows, app, settings, rules, now)
+    return _earn_python(session, rows, app, settings, rules, now)
+
+
+def _stored_now(session: Session, now: datetime) -> Any:
+    return sqlite_stamp(now) if session.get_bind().dialect.name == "sqlite" else now
+
+
+def _refunds_of(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
+                amount_rules: Sequence[EarnRule], now: datetime) -> tuple[int, int, int]:
+    """Reverse the refunds among ``rows`` (done purchases with a negative amount by members who earn by then)."""
+    candidates = [r for r in rows if r["kind"] == "purchase" and r["status"] == "done" and r["amount"] is not None and r["amount"] < 0]
+    if not candidates:
+        return 0, 0, 0
+    members = _members(session, [r["customer_id"] for r in candidates])
+    refunds = [r for r in candidates if r["customer_id"] in members and r["occurred_at"] >= members[r["customer_id"]].earn_from]
+    if not refunds:
+        return 0, 0, 0
+    multipliers = _multipliers(session, app, settings, sorted({r["customer_id"] for r in refunds})) \
+        if _tiers_wanted(app, settings) else {}
+    taken, short = reverse_refunds(session, refunds, amount_rules, members, multipliers, now)
+    return len(refunds), taken, short
+
+
+def _earn_sql(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
+              rules: Sequence[EarnRule], now: datetime) -> EarnResult:
+    """The SQL path: one statement per tier group for the amount rules, one per bonus rule."""
+    from kehu_loyalty import earn_sql
+
+    dialect = session.get_bind().dialect.name
+    zone = local_zone()
+    offset = None
+    if dialect == "sqlite" and earn_sql.needs_local_time(rules):
+        times = [r["occurred_at"] for r in rows]
+        offset = earn_sql.fixed_offset_minutes(zone, min(times), max(times))
+    d = earn_sql._Dialect(dialect, getattr(zone, "key", str(zone)), offset)
+    ids = [r["id"] for r in rows]
+    stored_now = _stored_now(session, now)
+    months = settings.expiry_months
+    amount_rules = [r for r in rules if r.is_amount_rule]
+    points: list[int] = []
+    if amount_rules:
+        groups = [earn_sql.TierGroup(Decimal(1), None, None)]
+        if _tiers_wanted(app, settings):
+            buyers = [r["customer_id"] for r in rows if r["amount"] is not None and r["amount"] > 0]
+            multipliers = _multipliers(session, app, settings, _member_ids(session, buyers))
+            by_tier: dict[tuple[Decimal, str], list[int]] = {}
+            for cid, multiplier in multipliers.items():
+                by_tier.setdefault(multiplier, []).append(cid)
+            groups = [earn_sql.TierGroup(factor, tier, tuple(sorted(cids))) for (factor, tier), cids in sorted(by_tier.items())]
+            groups.append(earn_sql.TierGroup(Decimal(1), None, None, tuple(sorted(multipliers))))
+        points += earn_sql.earn_amounts(session, d, ids, amount_rules, groups, rate_of, months, stored_now)
+    for rule in rules:
+        if not rule.is_amount_rule:
+            points += earn_sql.earn_bonus(session, d, ids, rule, months, stored_now)
+    refunds, taken, short = _refunds_of(session, rows, app, settings, amount_rules, now)
+    return EarnResult(len(points), sum(points), refunds, taken, short)
+
+
+def _earn_python(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
+                 rules: Sequence[EarnRule], now: datetime) -> EarnResult:
+    """The Python path: the rules evaluated row by row, the entries written with one executemany."""
     kinds = {k for r in rules for k in r.kinds} | {"purchase"}
-    relevant = [r for r in rows if r["kind"] in kinds and r["status"] == "done"]
+    relevant = sorted((r for r in rows if r["kind"] in kinds and r["status"] == "done"), key=_in_time)
     if not relevant:
-        return EarnResult(0, 0, 0, 0, 0)
+        return EMPTY
     customer_ids = sorted({r["customer_id"] for r in relevant})
     referrers = _referrers(session, customer_ids) if any(r.beneficiary == "referrer" for r in rules) else {}
     members = _members(session, sorted(set(customer_ids) | set(referrers.values())))
     if not members:
-        return EarnResult(0, 0, 0, 0, 0)
-    multipliers = _multipliers(session, app, settings, [c for c in customer_ids if c in members])
+        return EMPTY
+    multipliers = _multipliers(session, app, settings, [c for c in customer_ids if c in members]) \
+        if _tiers_wanted(app, settings) else {}
     zone = local_zone()
     amount_rules = [r for r in rules if r.is_amount_rule]
     bonus_rules = [r for r in rules if not r.is_amount_rule]
-    # Rules without conditions beyond the kind need no per-row evaluation (the common case).
-    plain = {id(r): r.is_plain for r in rules}
     months = settings.expiry_months
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    stamp = sqlite_stamp if sqlite else _as_is
+    stored_now = stamp(now)
     credits: list[tuple[Any, ...]] = []
     bonuses: dict[str, tuple[Any, ...]] = {}
     scopes: set[tuple[Any, ...]] = set()
-    refunds: list[Mapping[str, Any]] = []
-    rated: dict[Any, tuple[Decimal, str, str]] = {}
-    conditional = [r for r in amount_rules if not plain[id(r)]]
-    # A birthday-month rule never matches a member without a birthday: skip it for them.
-    undated = [r for r in conditional if not r.birthday_month]
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    plain_by_kind = {k: tuple(r for r in amount_rules if plain[id(r)] and k in r.kinds) for k in kinds}
-    # Bonus rules by kind; referrer rules only matter when someone in the batch was referred.
-    bonus_by_kind = {k: tuple(r for r in bonus_rules if k in r.kinds and (r.beneficiary == "customer" or referrers))
-                     for k in kinds}
-    # Once-per-customer bonuses already in the ledger (the first purchase bonus of a customer seen
-    # in an earlier chunk): one key lookup per customer, not a candidate entry per purchase.
-    for rule in bonus_rules:
-        if rule.once_per == "customer":
-            referred = rule.beneficiary == "referrer"
-            wanted = {f"bonus:{rule.name}:c{c}": c for c in customer_ids if (referrers.get(c) if referred else c) in members}
-            scopes.update((rule.name, wanted[key]) for key in existing_keys(session, wanted))
-    utc = UTC
-    stamp = sqlite_stamp if sqlite else _as_is
-    stored_now = stamp(now)
-    expiry_months: dict[str, str] = {}  # "YYYY-MM" of a purchase -> that of its lot's expiry
+    refunds = False
+    rated: dict[Any, Rate] = {}
     for row in relevant:
         cid, when, amount, kind = row["customer_id"], row["occurred_at"], row["amount"], row["kind"]
         own = members.get(cid)
         if amount is not None and amount < 0:
-            if kind == "purchase" and own is not None and when >= own.earn_from:
-                refunds.append(row)
+            refunds = refunds or (kind == "purchase" and own is not None)
             continue
+        if amount is not None and amount != amount.quantize(CENT):
+            amount = amount.quantize(CENT)  # as stored: conditions and points see the stored amount
+            row = {**row, "amount": amount}
         birthday = own.birthday_month if own is not None else None
+        local_month = when.astimezone(zone).month if birthday is not None else 0
         if own is not None and amount and when >= own.earn_from:
-            # Plain rules match on the kind alone; only conditional ones are evaluated per row.
-            matched = plain_by_kind.get(kind, ())
-            tier = multipliers.get(cid) if multipliers else None
-            cache_key: Any = kind if tier is None else (kind, tier)
-            candidates = conditional if birthday is not None else undated
-            if candidates:
-                local_month = when.astimezone(zone).month if birthday is not None else 0
-                extra = tuple(r for r in candidates if r.matches(row, local_month, birthday))
-                if extra:
-                    matched = matched + extra
-                    cache_key = (kind, tier, *map(id, extra))  # ids: hashing attrs rules is slow
+            matched = tuple(r for r in amount_rules if r.matches(row, local_month, birthday))
             if matched:
-                found = rated.get(cache_key)
-                if found is None:
-                    found = rated[cache_key] = (*_rate(matched, tier), suffix_rule(matched))
-                rate, suffix, rule_name = found
-                points = int(amount * rate)  # int() truncates: the floor of a positive Decimal
+                tier = multipliers.get(cid)
+                key = (tier, *map(id, matched))  # ids: hashing attrs rules is slow
+                rate = rated.get(key)
+                if rate is None:
+                    rate = rated[key] = rate_of(matched, tier)
+                cents = cents_of(amount)
+                points = rate.points(cents)
                 if points > 0:
                     iid = row["id"]
-                    if sqlite and when.tzinfo is utc and when.day <= 28:
-                        # The stored text, and the expiry's as add_months would give it (same day and
-                        # time, year and month moved): no second datetime, no second isoformat.
-                        stored_when = when.isoformat(" ", "microseconds")[:26]
-                        month = stored_when[:7]
-                        moved = expiry_months.get(month)
-                        if moved is None:
-                            total = when.month - 1 + months
-                            moved = expiry_months[month] = f"{when.year + total // 12:04d}-{total % 12 + 1:02d}"
-                        stored_expires: Any = moved + stored_when[7:]
-                    else:
-                        stored_when, stored_expires = stamp(when), stamp(add_months(when, months))
-                    credits.append((cid, "earn", points, stored_when, stored_expires, f"¥{amount} × {suffix}", rule_name,
-                                    iid, None, f"earn:i{iid}", 0, stored_now))
-        for rule in bonus_by_kind.get(kind, ()):
+                    credits.append((cid, "earn", points, stamp(when), stamp(add_months(when, months)), amount_reason(cents, rate),
+                                    rate.rule, iid, None, f"earn:i{iid}", 0, stored_now))
+        for rule in bonus_rules:
+            if kind not in rule.kinds:
+                continue
             target = referrers.get(cid) if rule.beneficiary == "referrer" else cid
             beneficiary = members.get(target) if target is not None else None
-            if beneficiary is None or when < beneficiary.earn_from or (rule.beneficiary == "customer" and own is None):
+            if beneficiary is None or when < beneficiary.earn_from:
                 continue
-            if rule.once_per == "customer" and (rule.name, cid) in scopes:
-                continue  # the common case, decided without local time
             local = when.astimezone(zone)
-            if not (plain[id(rule)] or rule.matches(row, local.month, birthday)):
+            if not rule.matches(row, local.month, birthday):
                 continue
             scope = rule.scope(cid, row["id"], local)
             if scope in scopes:
@@ -228,18 +282,25 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
             why = rule.description or rule.name
             if rule.beneficiary == "referrer":
                 why = f"{why} (customer #{cid})"
-            bonuses[key] = (target, "bonus", rule.fixed_points, stamp(when), stamp(add_months(when, months)), why, rule.name,
+            bonuses[key] = (target, "bonus", rule.fixed_points, stamp(when), stamp(add_months(when, months)), why[:200], rule.name,
                             row["id"], None, key, 0, stored_now)
+    if credits:  # rows earned before (a backfill over interactions seen already) earn nothing again
+        done = existing_keys(session, [c[9] for c in credits])
+        credits = [c for c in credits if c[9] not in done] if done else credits
     if bonuses:
         for key in existing_keys(session, bonuses):
             del bonuses[key]
         credits.extend(bonuses.values())
     credits.sort(key=_by_customer)  # index locality: (customer_id, expires_at) pages are touched in order
     write_credits(session, credits, stored=True)
-    reversed_points = shortfall = 0
+    refunded = taken = short = 0
     if refunds:
-        reversed_points, shortfall = reverse_refunds(session, refunds, amount_rules, members, multipliers, now)
-    return EarnResult(len(credits), sum(c[2] for c in credits), len(refunds), reversed_points, shortfall)
+        refunded, taken, short = _refunds_of(session, rows, app, settings, amount_rules, now)
+    return EarnResult(len(credits), sum(c[2] for c in credits), refunded, taken, short)
+
+
+def _in_time(row: Mapping[str, Any]) -> tuple[datetime, int]:
+    return row["occurred_at"], row["id"]
 
 
 def _as_is(value: datetime) -> datetime:
@@ -249,80 +310,3 @@ def _as_is(value: datetime) -> datetime:
 def _by_customer(entry: tuple[Any, ...]) -> Any:
     return entry[0]
 
-
-def suffix_rule(matched: Sequence[EarnRule]) -> str:
-    """The ``rule`` column of an earn entry: the names of the amount rules that matched."""
-    return matched[0].name if len(matched) == 1 else "+".join(r.name for r in matched)
-
-
-def _rate(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None) -> tuple[Decimal, str]:
-    """The combined rate (Σ rates × tier multiplier) and the reason text after the amount."""
-    rate = sum((r.points_per_yuan for r in matched), Decimal(0))
-    factor, tier = multiplier if multiplier else (Decimal(1), None)
-    text = f"{rate.normalize()} pt/¥ ({'+'.join(r.name for r in matched)})"
-    if tier is not None:
-        text += f" × {factor.normalize()} tier {tier}"
-    return rate * factor, text
-
-
-def _amount_points(amount: Decimal, matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None) -> tuple[int, str]:
-    rate, text = _rate(matched, multiplier)
-    return floor_points(Decimal(amount) * rate), f"¥{amount} × {text}"
-
-
-def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amount_rules: Sequence[EarnRule],
-                    members: Mapping[int, _Member], multipliers: Mapping[int, tuple[Decimal, str]],
-                    now: datetime) -> tuple[int, int]:
-    """Take back the points refunds (negative purchases) would have earned, newest lots first.
-
-    The points to take back are what a purchase of the refunded amount earns under today's
-    amount rules. They are drawn from the lots valid at the refund's date (earned before it,
-    not yet expired), newest first (the refunded purchase's own lot is usually the newest). The balance never goes below zero:
-    points already spent or expired cannot be taken back; that part is recorded as the
-    entry's ``shortfall`` and reported, and the entry is written even when it takes nothing.
-    Returns (points taken back, shortfall).
-    """
-    zone = local_zone()
-    customer_ids = sorted({r["customer_id"] for r in refunds})
-    lock_accounts(session, customer_ids)
-    # Only lots valid at the refund's date are drawn from (below); lots that had expired are
-    # left for the expiry job, which writes off exactly what is left in them.
-    keys = existing_keys(session, [f"refund:i{r['id']}" for r in refunds])
-    lots: dict[int, list[Any]] = {}
-    for lot in open_lots(session, customer_ids):
-        lots.setdefault(lot.customer_id, []).append(lot)
-    debits: list[Debit] = []
-    taken_total = short_total = 0
-    for row in sorted(refunds, key=lambda r: (r["occurred_at"], r["id"])):
-        key = f"refund:i{row['id']}"
-        if key in keys:
-            continue
-        cid, amount, when = row["customer_id"], -row["amount"], row["occurred_at"]
-        local = when.astimezone(zone)
-        matched = [r for r in amount_rules if r.matches({**row, "amount": amount}, local.month, members[cid].birthday_month)]
-        if not matched:
-            continue
-        points, reason = _amount_points(amount, matched, multipliers.get(cid))
-        if points <= 0:
-            continue
-        newest_first = sorted(lots.get(cid, []), key=lambda lot: (lot.expires_at, lot.id), reverse=True)
-        allocations = []
-        left = points
-        for i, lot in enumerate(newest_first):
-            if left == 0:
-                break
-            valid = lot.occurred_at <= when and (lot.expires_at is None or lot.expires_at > when)
-            take = min(lot.remaining, left) if valid else 0
-            if take:
-                allocations.append((lot.id, take))
-                newest_first[i] = type(lot)(lot.id, lot.customer_id, lot.occurred_at, lot.expires_at, lot.remaining - take)
-                left -= take
-        lots[cid] = newest_first
-        taken = points - left
-        note = f"refund of {reason}" + (f"; {left} point(s) already spent or expired, not taken back" if left else "")
-        debits.append(Debit(entry_row(cid, "refund", -taken, row["occurred_at"], note, key, interaction_id=row["id"],
-                                      rule=suffix_rule(matched), shortfall=left, now=now), tuple(allocations)))
-        taken_total += taken
-        short_total += left
-    write_debits(session, debits)
-    return taken_total, short_total

@@ -1,0 +1,63 @@
+"""Points of an amount: the rounding both earning paths (SQL and Python) and refunds share.
+
+``points = floor(amount × Σ rates of the matched amount rules × tier multiplier)``, computed
+in integers: the amount in whole cents times the rate's numerator, floor-divided by 100 ×
+its denominator. No floats anywhere, so SQLite, PostgreSQL and Python agree to the point.
+The reason text names the amount (two decimals), the rate, the rules and the tier.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
+
+from attrs import frozen
+
+from kehu_loyalty.rules import EarnRule
+
+CENT = Decimal("0.01")
+
+
+@frozen
+class Rate:
+    """What a set of matched amount rules (and a tier multiplier) gives per cent of amount."""
+
+    numerator: int
+    denominator: int  # of points per cent: 100 × the rate's denominator
+    suffix: str  # the reason text after "¥<amount> × "
+    rule: str  # the ledger's rule column: matched rule names joined with "+"
+
+    def points(self, cents: int) -> int:
+        """Whole points for ``cents`` (floored; cents are positive)."""
+        return cents * self.numerator // self.denominator
+
+
+def cents_of(amount: Decimal) -> int:
+    """The amount in whole cents, rounded as the core stores money (half to even)."""
+    return int(Decimal(amount).quantize(CENT) * 100)
+
+
+def number(value: Decimal) -> str:
+    """A decimal without trailing zeros or exponent: 2, 1.5, 10."""
+    return format(value.normalize(), "f")
+
+
+def suffix_rule(matched: Sequence[EarnRule]) -> str:
+    """The ``rule`` column of an earn entry: the names of the amount rules that matched."""
+    return "+".join(r.name for r in matched)
+
+
+def rate_of(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None) -> Rate:
+    """The rate of these matched amount rules under a tier multiplier ``(factor, tier)``."""
+    total = sum((r.points_per_yuan for r in matched), Decimal(0))
+    factor, tier = multiplier if multiplier else (Decimal(1), None)
+    exact = Fraction(total) * Fraction(factor)
+    text = f"{number(total)} pt/¥ ({suffix_rule(matched)})"
+    if tier is not None:
+        text += f" × {number(factor)} tier {tier}"
+    return Rate(exact.numerator, exact.denominator * 100, text, suffix_rule(matched))
+
+
+def amount_reason(cents: int, rate: Rate) -> str:
+    """The reason of an earn entry: ``¥<amount> × <rate> pt/¥ (<rules>)[ × <factor> tier <tier>]``."""
+    return f"¥{cents // 100}.{cents % 100:02d} × {rate.suffix}"[:200]
