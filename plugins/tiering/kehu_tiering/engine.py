@@ -32,6 +32,7 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    cast,
     delete,
     exists,
     func,
@@ -52,7 +53,7 @@ from kehu_core.hooktypes import TierChange
 from kehu_core.models import BigId
 from kehu_core.types import utcnow
 from kehu_tiering import sqlutil
-from kehu_tiering.methods import RANK_COLUMNS, rank_columns, stats_view_select
+from kehu_tiering.methods import rank_selects, rank_totals, stats_view_select
 from kehu_tiering.models import assignments, runs
 from kehu_tiering.rules import TierRule
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TIER_METHODS, TierSettings
@@ -162,8 +163,16 @@ class _Temp:
         self.metadata = MetaData()
         kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
         self.base = base_table(self.metadata, dialect)
-        self.ranks = Table("tiering_ranks", self.metadata, Column("customer_id", BigId, primary_key=True),
-                           *(Column(name, BigInteger) for name in RANK_COLUMNS), prefixes=["TEMPORARY"], **kwargs)
+        # Ranks per distinct value, keyed by it (a rowid lookup per customer on SQLite).
+        self.ranks = {
+            "by_measure": Table("tiering_rank_measure", self.metadata, Column("m", BigId, primary_key=True),
+                                Column("rank_desc", BigInteger), Column("cum_before", BigInteger), Column("ge", BigInteger),
+                                prefixes=["TEMPORARY"], **kwargs),
+            "by_recency": Table("tiering_rank_recency", self.metadata, Column("k", BigId, primary_key=True),
+                                Column("worse", BigInteger), prefixes=["TEMPORARY"], **kwargs),
+            "by_orders": Table("tiering_rank_orders", self.metadata, Column("k", BigId, primary_key=True),
+                               Column("worse", BigInteger), prefixes=["TEMPORARY"], **kwargs),
+        }
         self.new = Table("tiering_new", self.metadata, Column("customer_id", BigId, primary_key=True),
                          *(col for t in targets for col in (Column(f"t{t.key}", String(64)), Column(f"r{t.key}", Integer))),
                          prefixes=["TEMPORARY"], **kwargs)
@@ -191,10 +200,13 @@ class _Temp:
         """Materialise the statistics, rank them, and define the ``tiering_stats`` view over both."""
         session, dialect = self.session, self.dialect
         session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(dialect, settings, session)))
-        narrow = select(self.base.c.customer_id, *rank_columns(self.base))
-        session.execute(insert(self.ranks).from_select(["customer_id", *RANK_COLUMNS], narrow))
-        self.analyze(self.base, self.ranks)
-        view = stats_view_select(self.base, self.ranks, settings)
+        for name, stmt in rank_selects(self.base).items():
+            session.execute(insert(self.ranks[name]).from_select(list(stmt.selected_columns.keys()), stmt))
+        self.analyze(self.base, *self.ranks.values())
+        n, total = session.execute(rank_totals(self.base)).one()
+        # Typed: products like ``total * 8000`` must be BIGINT on PostgreSQL, as the columns were.
+        view = stats_view_select(self.base, self.ranks, cast(literal(n), BigInteger), cast(literal(total), BigInteger),
+                                 settings)
         sql = view.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
         session.execute(text(f"CREATE TEMPORARY VIEW {TABLE_NAME} AS {sql}"))
         return session.scalar(select(func.count()).select_from(self.base)) or 0

@@ -3,7 +3,8 @@
 Tie rule (the same for every method): customers with an equal measure (equal cents) are
 indistinguishable and always get the same class. Concretely, for a customer with measure m:
 
-* ``rank`` = number of customers with a measure strictly larger than m (SQL ``RANK() - 1``);
+* ``rank`` = number of customers with a measure strictly larger than m (SQL ``RANK() - 1``;
+  computed per distinct measure, see :func:`rank_selects`);
 * ``cum_before`` = sum of the measures strictly larger than m (only positive ones count).
 
 ABC: A when ``cum_before < cut_A% of the total``, else B when ``< cut_B%``, else C; a
@@ -53,24 +54,71 @@ def rfm_segment(r: Any, f: Any, m: Any, orders_total: Any) -> Any:
     )
 
 
-def rank_columns(source: Any) -> list[Any]:
-    """The window columns every method needs, over ``source`` (one row per customer)."""
+#: The recency key of a customer who never bought: sorts as the worst (longest) recency.
+NEVER_BOUGHT = 10**9
+
+
+def rank_selects(source: Any) -> dict[str, Select[Any]]:
+    """Ranks per distinct value, not per customer: what every method needs, in three small relations.
+
+    ``by_measure`` (key ``m``): customers with a strictly larger measure (``rank_desc``), the
+    sum of those positive measures (``cum_before``) and customers with a measure at least
+    as large (``ge``); ``by_recency`` and ``by_orders`` (key ``k``): customers strictly worse
+    (``worse``). Grouping first and ranking the groups gives exactly the per-customer
+    ranks with ties sharing the best rank, at the cost of one sort per dimension.
+    """
     c = source.c
     m = c.measure_cents
     positive = case((m > 0, m), else_=0)
-    return [
-        func.count().over().label("n"),
-        func.coalesce(func.sum(positive).over(), 0).label("total"),
-        (func.rank().over(order_by=m.desc()) - 1).label("rank_desc"),
-        # Measures strictly larger than m: with integer cents, "m + 1 and above".
-        func.coalesce(func.sum(positive).over(order_by=m.desc(), range_=(None, -1)), 0).label("cum_before"),
-        (func.rank().over(order_by=c.recency_days.desc().nulls_first()) - 1).label("r_worse"),
-        (func.rank().over(order_by=c.orders_window.asc()) - 1).label("f_worse"),
-        (func.rank().over(order_by=m.asc()) - 1).label("m_worse"),
-    ]
+    count = func.count()
+    before, upto = (None, -1), (None, 0)
+    by_measure = select(
+        m.label("m"),
+        func.coalesce(func.sum(count).over(order_by=m.desc(), rows=before), 0).label("rank_desc"),
+        func.coalesce(func.sum(func.sum(positive)).over(order_by=m.desc(), rows=before), 0).label("cum_before"),
+        func.sum(count).over(order_by=m.desc(), rows=upto).label("ge"),
+    ).group_by(m)
+    recency = recency_key(c.recency_days)
+    by_recency = select(
+        recency.label("k"), func.coalesce(func.sum(count).over(order_by=recency.desc(), rows=before), 0).label("worse"),
+    ).group_by(recency)
+    by_orders = select(
+        c.orders_window.label("k"),
+        func.coalesce(func.sum(count).over(order_by=c.orders_window.asc(), rows=before), 0).label("worse"),
+    ).group_by(c.orders_window)
+    return {"by_measure": by_measure, "by_recency": by_recency, "by_orders": by_orders}
 
 
-RANK_COLUMNS = ("n", "total", "rank_desc", "cum_before", "r_worse", "f_worse", "m_worse")
+def recency_key(recency_days: Any) -> Any:
+    """Recency in days, never-bought as :data:`NEVER_BOUGHT` (the rank key of ``by_recency``)."""
+    return func.coalesce(recency_days, literal(NEVER_BOUGHT))
+
+
+def rank_totals(source: Any) -> Select[Any]:
+    """N (customers ranked) and the total of the positive measures."""
+    m = source.c.measure_cents
+    return select(func.count().label("n"), func.coalesce(func.sum(case((m > 0, m), else_=0)), 0).label("total"))
+
+
+class _Ranked:
+    """Attribute access to a base row's rank columns, for :func:`class_columns`."""
+
+    def __init__(self, base: Any, ranks: dict[str, Any], n: Any, total: Any):
+        self._base, self._ranks = base, ranks
+        m = ranks["by_measure"].c
+        self.n, self.total, self.rank_desc, self.cum_before = n, total, m.rank_desc, m.cum_before
+        self.m_worse = n - m.ge
+        self.r_worse, self.f_worse = ranks["by_recency"].c.worse, ranks["by_orders"].c.worse
+
+    def __getattr__(self, name: str) -> Any:
+        return self._base.c[name]
+
+    def joined(self) -> Any:
+        b, r = self._base.c, self._ranks
+        return (self._base
+                .join(r["by_measure"], r["by_measure"].c.m == b.measure_cents)
+                .join(r["by_recency"], r["by_recency"].c.k == recency_key(b.recency_days))
+                .join(r["by_orders"], r["by_orders"].c.k == b.orders_window))
 
 
 def class_columns(c: Any, settings: TierSettings) -> list[Any]:
@@ -109,17 +157,15 @@ def class_columns(c: Any, settings: TierSettings) -> list[Any]:
 
 def classified_select(dialect: str, settings: TierSettings) -> Select[Any]:
     """The statistics of every active customer plus rank columns and every method's class, one query."""
-    base = base_select(dialect, settings).subquery("base")
-    ranked = select(base, *rank_columns(base)).subquery("ranked")
-    return select(*(ranked.c[name] for name in base.c.keys()), *class_columns(ranked.c, settings))
+    base = base_select(dialect, settings).cte("base")
+    ranks = {name: stmt.subquery(name) for name, stmt in rank_selects(base).items()}
+    totals = rank_totals(base)
+    n = totals.with_only_columns(totals.selected_columns.n).scalar_subquery()
+    total = totals.with_only_columns(totals.selected_columns.total).scalar_subquery()
+    return stats_view_select(base, ranks, n, total, settings)
 
 
-def stats_view_select(base: Any, ranks: Any, settings: TierSettings) -> Select[Any]:
-    """The run's ``tiering_stats`` view: the materialised statistics joined to their ranks."""
-    joined = base.join(ranks, ranks.c.customer_id == base.c.customer_id)
-
-    class _Cols:  # measure_cents/orders_total from base, rank columns from ranks
-        def __getattr__(self, name: str) -> Any:
-            return ranks.c[name] if name in RANK_COLUMNS else base.c[name]
-
-    return select(*base.c, *class_columns(_Cols(), settings)).select_from(joined)
+def stats_view_select(base: Any, ranks: dict[str, Any], n: Any, total: Any, settings: TierSettings) -> Select[Any]:
+    """The statistics joined to their ranks, with every method's class (the run's ``tiering_stats`` view)."""
+    ranked = _Ranked(base, ranks, n, total)
+    return select(*base.c, *class_columns(ranked, settings)).select_from(ranked.joined())
