@@ -176,6 +176,14 @@ class _Dialect:
             return f"{column} IN (SELECT value FROM json_each({params.add(json.dumps(list(values)))}))"
         return f"{column} = ANY(CAST({params.add(list(values))} AS BIGINT[]))"
 
+    def unindexed(self, column: str) -> str:
+        """``column`` where SQLite must not pick its index: the batch's id range is the way in
+        (an index on ``kind`` would read every purchase ever recorded, growing with the database)."""
+        return f"+{column}" if self.sqlite else column
+
+    def done(self) -> str:
+        return f"{self.unindexed('i.status')} = 'done'"
+
     def batch(self, ids: Sequence[int], params: _Params) -> str:
         """The batch's interactions: an id range when the ids are contiguous (SQLite imports), else the list."""
         ordered = sorted(set(ids))
@@ -197,8 +205,8 @@ def condition(rule: EarnRule, d: _Dialect, params: _Params, cents: str, kinds: S
     if rule.min_amount is not None:
         minimum = Fraction(rule.min_amount) * 100  # amounts here are >= 0: abs() is the amount
         terms.append(f"{cents} * {minimum.denominator} >= {minimum.numerator}")
-    if rule.birthday_month:
-        terms.append(f"{d.local('month', params)} = {d.birthday_month()}")
+    if rule.birthday_month:  # members without a birthday first: no local time worked out for them
+        terms.append(f"c.birthday IS NOT NULL AND {d.local('month', params)} = {d.birthday_month()}")
     if rule.valid_from is not None:
         terms.append(f"i.occurred_at >= {params.time(rule.valid_from)}")
     if rule.valid_until is not None:
@@ -266,12 +274,12 @@ def earn_amounts(session: Session, d: _Dialect, ids: Sequence[int], amount_rules
         combos = combinations(amount_rules, [c is None for c in conditions])
         mask = " + ".join(f"CASE WHEN {c} THEN {1 << n} ELSE 0 END" if c else str(1 << n) for n, c in enumerate(conditions))
         birthday = any(r.birthday_month for r in amount_rules)
-        where = [d.batch(ids, params), "i.status = 'done'", f"i.kind IN {params.one_of(kinds)}", "i.amount > 0",
+        where = [d.batch(ids, params), d.done(), f"{d.unindexed('i.kind')} IN {params.one_of(kinds)}", "i.amount > 0",
                  "i.occurred_at >= a.earn_from"]
         if group.customer_ids is not None:
-            where.append(d.in_list("+i.customer_id" if d.sqlite else "i.customer_id", group.customer_ids, params))
+            where.append(d.in_list(d.unindexed("i.customer_id"), group.customer_ids, params))
         elif group.others:
-            where.append("NOT " + d.in_list("+i.customer_id" if d.sqlite else "i.customer_id", group.others, params))
+            where.append("NOT " + d.in_list(d.unindexed("i.customer_id"), group.others, params))
         points, suffix, names = [], [], []
         for combo in combos:
             rate = rate_of(combo.rules, (group.factor, group.tier) if group.tier is not None else None)
@@ -282,10 +290,12 @@ def earn_amounts(session: Session, d: _Dialect, ids: Sequence[int], amount_rules
                  f"{mask} AS mask FROM interactions i JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id "
                  + ("LEFT JOIN customers c ON c.id = i.customer_id " if birthday else "")
                  + "WHERE " + " AND ".join(where))
+        # SQLite would inline m into every reference of mask and cents (the birthday test ran
+        # five times a row): MATERIALIZED computes them once. PostgreSQL reads m once anyway.
         middle = (f"SELECT id, customer_id, occurred_at, cents, mask, CASE mask {' '.join(points)} END AS points "
-                  f"FROM ({inner}) m WHERE mask <> 0")
+                  f"FROM m WHERE mask <> 0")
         reason = f"substr('¥' || {d.amount_text('cents')} || ' × ' || CASE mask {' '.join(suffix)} END, 1, 200)"
-        sql = (f"INSERT INTO {LEDGER.name} ({_COLUMNS}) "
+        sql = (f"WITH m AS {'MATERIALIZED ' if d.sqlite else ''}({inner}) INSERT INTO {LEDGER.name} ({_COLUMNS}) "
                f"SELECT customer_id, 'earn', points, occurred_at, {d.expiry(months)}, {reason}, CASE mask {' '.join(names)} END, "
                f"id, NULL, 'earn:i' || {d.as_text('id')}, 0, {params.add(stored_now)} FROM ({middle}) e WHERE points > 0 "
                "ORDER BY customer_id ON CONFLICT (idempotency_key) DO NOTHING RETURNING points")
@@ -303,19 +313,25 @@ def earn_bonus(session: Session, d: _Dialect, ids: Sequence[int], rule: EarnRule
              if referrer else f"JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id ")
     if rule.birthday_month:
         joins += "LEFT JOIN customers c ON c.id = i.customer_id "
-    where = [d.batch(ids, params), "i.status = 'done'", f"i.kind IN {params.one_of(rule.kinds)}",
+    where = [d.batch(ids, params), d.done(), f"{d.unindexed('i.kind')} IN {params.one_of(rule.kinds)}",
              "(i.amount IS NULL OR i.amount >= 0)", "i.occurred_at >= a.earn_from"]
     extra = condition(rule, d, params, cents, rule.kinds)
     if extra:
         where.append(extra)
     key = f"'bonus:' || {params.text(rule.name)} || ':"
+    # The buyer's id, read from the joined table so that the key probe below runs after the join.
+    buyer = d.as_text("rf.referred_id" if referrer else "a.customer_id")
     if rule.once_per is None:
-        scope, key = "NULL", f"{key}i' || {d.as_text('id')}"
+        scope, key = "NULL", f"{key}i' || {d.as_text('i.id')}"
     elif rule.once_per == "customer":
-        scope, key = "NULL", f"{key}c' || {d.as_text('customer_id')}"
+        scope, key = "NULL", f"{key}c' || {buyer}"
     else:
         scope = d.local("year" if rule.once_per == "year" else "year-month", params)
-        key = f"{key}c' || {d.as_text('customer_id')} || ':' || scope"
+        key = f"{key}c' || {buyer} || ':' || {scope}"
+    if rule.once_per is not None:
+        # Scopes awarded in an earlier batch (a first purchase bonus, mostly) are left out before
+        # ranking: one key probe per row instead of sorting the whole batch for nothing.
+        where.append(f"NOT EXISTS (SELECT 1 FROM {LEDGER.name} l WHERE l.idempotency_key = {key})")
     # Once per scope: the earliest qualifying interaction of the scope (occurred_at, then id).
     partition = "i.customer_id" if rule.once_per == "customer" else f"i.customer_id, {scope}"
     window = "1" if rule.once_per is None else f"ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY i.occurred_at, i.id)"
@@ -324,10 +340,10 @@ def earn_bonus(session: Session, d: _Dialect, ids: Sequence[int], rule: EarnRule
         why = f"{why} || ' (customer #' || {d.as_text('customer_id')} || ')'"
     target = "rf.referrer_id" if referrer else "i.customer_id"
     inner = (f"SELECT i.id AS id, i.customer_id AS customer_id, {target} AS target, i.occurred_at AS occurred_at, "
-             f"{scope} AS scope, {window} AS rn FROM interactions i {joins}WHERE " + " AND ".join(where))
+             f"{key} AS key, {window} AS rn FROM interactions i {joins}WHERE " + " AND ".join(where))
     sql = (f"INSERT INTO {LEDGER.name} ({_COLUMNS}) "
            f"SELECT target, 'bonus', {int(rule.fixed_points)}, occurred_at, {d.expiry(months)}, substr({why}, 1, 200), "
-           f"{params.text(rule.name)}, id, NULL, {key}, 0, {params.add(stored_now)} FROM ({inner}) b WHERE rn = 1 "
+           f"{params.text(rule.name)}, id, NULL, key, 0, {params.add(stored_now)} FROM ({inner}) b WHERE rn = 1 "
            "ORDER BY target ON CONFLICT (idempotency_key) DO NOTHING RETURNING points")
     return _run(session, sql, params)
 

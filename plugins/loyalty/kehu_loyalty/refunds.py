@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core.validation import local_zone
 from kehu_loyalty.ledger import Debit, entry_row, existing_keys, lock_accounts, open_lots, write_debits
-from kehu_loyalty.rates import amount_reason, cents_of, rate_of
+from kehu_loyalty.rates import Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.rules import EarnRule
 
 
@@ -43,6 +43,7 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
     for lot in open_lots(session, customer_ids):
         lots.setdefault(lot.customer_id, []).append(lot)
     debits: list[Debit] = []
+    rates: dict[tuple[Any, ...], Rate] = {}
     taken_total = short_total = 0
     for row in sorted(refunds, key=lambda r: (r["occurred_at"], r["id"])):
         key = f"refund:i{row['id']}"
@@ -54,7 +55,11 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         if not matched:
             continue
         cents = cents_of(amount)
-        rate = rate_of(matched, multipliers.get(cid))
+        multiplier = multipliers.get(cid)
+        known = (multiplier, *map(id, matched))  # ids: hashing attrs rules is slow
+        rate = rates.get(known)
+        if rate is None:
+            rate = rates[known] = rate_of(matched, multiplier)
         points, reason = rate.points(cents), amount_reason(cents, rate)
         if points <= 0:
             continue
