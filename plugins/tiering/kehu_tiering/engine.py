@@ -57,7 +57,16 @@ from kehu_tiering.methods import rank_selects, rank_totals, stats_view_select
 from kehu_tiering.models import assignments, runs
 from kehu_tiering.rules import TierRule
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TIER_METHODS, TierSettings
-from kehu_tiering.stats import BASE_COLUMNS, COLUMN_NAMES, RFM_SEGMENTS, STATS, TABLE_NAME, base_select, base_table
+from kehu_tiering.stats import (
+    BASE_COLUMNS,
+    COLUMN_NAMES,
+    RFM_SEGMENTS,
+    STATS,
+    TABLE_NAME,
+    base_parts,
+    base_select,
+    base_table,
+)
 
 if TYPE_CHECKING:
     from kehu_core.app import Kehu
@@ -72,8 +81,11 @@ METHOD_METRICS = {
 METHOD_TIERS = {"abc": ABC_TIERS, "pyramid": PYRAMID_TIERS, "rfm": tuple(RFM_SEGMENTS)}
 PREDICATE_METRICS = ("revenue_window", "orders_window", "recency_days", "pyramid")
 STEPS = 5
-#: SQLite page cache during a run, in KiB (per connection; released when it closes).
-SQLITE_CACHE_KB = 200_000
+#: SQLite page cache during a run, in KiB (per connection; released when it closes). Sized so
+#: that a first run over a million customers writes its history without spilling pages,
+#: while the process stays well under 1 GB.
+SQLITE_CACHE_KB = 350_000
+TEMP_CACHE_KB = 200_000
 
 
 @frozen
@@ -161,6 +173,7 @@ class _Temp:
     def __init__(self, session: Session, dialect: str, targets: Sequence[_Target]):
         self.session, self.dialect = session, dialect
         self.metadata = MetaData()
+        self.parts: list[str] = []
         kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
         self.base = base_table(self.metadata, dialect)
         # Ranks per distinct value, keyed by it (a rowid lookup per customer on SQLite).
@@ -189,7 +202,7 @@ class _Temp:
         if self.dialect == "sqlite":
             # A bigger page cache for this connection: sorts and index inserts stay in memory.
             self.session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}"))
-            self.session.execute(text(f"PRAGMA temp.cache_size = -{SQLITE_CACHE_KB}"))
+            self.session.execute(text(f"PRAGMA temp.cache_size = -{TEMP_CACHE_KB}"))
             self.session.execute(text("PRAGMA threads = 2"))  # helper threads for large sorts
         conn = self.session.connection()
         for table in self.metadata.sorted_tables:
@@ -199,7 +212,8 @@ class _Temp:
     def fill(self, settings: TierSettings) -> int:
         """Materialise the statistics, rank them, and define the ``tiering_stats`` view over both."""
         session, dialect = self.session, self.dialect
-        session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(dialect, settings, session)))
+        session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(
+            dialect, settings, session, self._parts(settings) if dialect == "sqlite" else None)))
         for name, stmt in rank_selects(self.base).items():
             session.execute(insert(self.ranks[name]).from_select(list(stmt.selected_columns.keys()), stmt))
         self.analyze(self.base, *self.ranks.values())
@@ -211,6 +225,26 @@ class _Temp:
         session.execute(text(f"CREATE TEMPORARY VIEW {TABLE_NAME} AS {sql}"))
         return session.scalar(select(func.count()).select_from(self.base)) or 0
 
+    def _parts(self, settings: TierSettings) -> dict[str, Table]:
+        """SQLite: the statistics' two aggregates in temporary tables keyed by customer.
+
+        Joined as subqueries, SQLite would materialise each and sort it into an automatic
+        index; filled in customer order into a rowid table, each costs only appends.
+        """
+        parts = {}
+        for name, stmt in base_parts(self.dialect, settings, self.session).items():
+            names = list(stmt.selected_columns.keys())
+            table_name = f"tiering_part_{name}"
+            self.session.execute(text(f"DROP TABLE IF EXISTS {table_name}"))
+            # Untyped columns: values are copied as they are, by SQL alone.
+            self.session.execute(text(f"CREATE TEMPORARY TABLE {table_name} (customer_id INTEGER PRIMARY KEY, "
+                                      + ", ".join(n for n in names if n != "customer_id") + ")"))
+            table = Table(table_name, MetaData(), *(Column(n, c.type) for n, c in stmt.selected_columns.items()))
+            self.session.execute(insert(table).from_select(names, stmt))
+            self.parts.append(table_name)
+            parts[name] = table
+        return parts
+
     def analyze(self, *tables: Table) -> None:
         """PostgreSQL never auto-analyzes temporary tables: without statistics it plans nested loops."""
         if self.dialect == "postgresql":
@@ -218,6 +252,8 @@ class _Temp:
 
     def drop(self) -> None:
         self.session.execute(text(f"DROP VIEW IF EXISTS {TABLE_NAME}"))
+        for name in self.parts:
+            self.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
         for table in reversed(self.metadata.sorted_tables):
             self.session.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
 
@@ -344,17 +380,19 @@ def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequen
     a, w, mv = assignments.c, temp.new.c, temp.moved.c
     current = a.valid_to.is_(None)
     cols = ["customer_id", "method", "old_tier", "new_tier", "new_by", "rule_no"]
-    has_current = {m for (m,) in session.execute(select(a.method).where(current).group_by(a.method))} \
-        if session.scalar(select(exists().where(current))) else set()
+    fresh = [t for t in targets if not session.scalar(select(exists().where(a.method == t.method, current)))]
+    if fresh:
+        # Nothing to compare with (a first run): every tier is new. One pass in (customer, method)
+        # order, the order of the assignments' indexes, so that writing them later only appends.
+        _all_new(session, temp, sorted(fresh, key=lambda t: t.method), cols)
     for t in targets:
+        if t in fresh:
+            continue
         tier, by, rule_no = temp.tier(t), temp.decided_by(t), w[f"r{t.key}"]
-        if t.method not in has_current:  # nothing to compare with (a first run): every tier is new
-            stmt = select(w.customer_id, literal(t.method), null(), tier, by, rule_no).where(tier.is_not(None))
-        else:
-            same = and_(a.customer_id == w.customer_id, a.method == t.method, current)
-            stmt = (select(w.customer_id, literal(t.method), a.tier, tier, by, rule_no)
-                    .select_from(temp.new.outerjoin(assignments, same))
-                    .where(tier.is_not(None), or_(a.id.is_(None), a.tier != tier, a.decided_by != by)))
+        same = and_(a.customer_id == w.customer_id, a.method == t.method, current)
+        stmt = (select(w.customer_id, literal(t.method), a.tier, tier, by, rule_no)
+                .select_from(temp.new.outerjoin(assignments, same))
+                .where(tier.is_not(None), or_(a.id.is_(None), a.tier != tier, a.decided_by != by)))
         session.execute(insert(temp.moved).from_select(cols, stmt))
     # Current assignments the run no longer gives: a customer gone from the run, a flag no rule
     # raises any more. Counted first so that the usual case (none) costs no join.
@@ -374,6 +412,28 @@ def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequen
         session.execute(insert(temp.moved).from_select(cols, vanished))
     temp.analyze(temp.moved)
     return session.scalar(select(func.count()).select_from(temp.moved)) or 0
+
+
+def _all_new(session: Session, temp: _Temp, targets: Sequence[_Target], cols: list[str]) -> None:
+    """Every customer's tier of these targets into ``tiering_moved`` as new, customer by customer."""
+    order = Table("tiering_order", MetaData(), Column("n", Integer, primary_key=True), Column("method", String(64)),
+                  prefixes=["TEMPORARY"], **({"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}))
+    order.create(session.connection())
+    try:
+        session.execute(insert(order), [{"n": n, "method": t.method} for n, t in enumerate(targets)])
+        o, w = order.c, temp.new.c
+
+        def pick(values: Sequence[Any]) -> Any:
+            return case(*((o.n == n, v) for n, v in enumerate(values)), else_=null())
+
+        tier = pick([temp.tier(t) for t in targets])
+        stmt = (select(w.customer_id, o.method, null(), tier, pick([temp.decided_by(t) for t in targets]),
+                       pick([w[f"r{t.key}"] for t in targets]))
+                .select_from(temp.new).join(order, literal(True)).where(tier.is_not(None))
+                .order_by(w.customer_id, o.n))
+        session.execute(insert(temp.moved).from_select(cols, stmt))
+    finally:
+        order.drop(session.connection())
 
 
 def _snapshot(targets: Sequence[_Target], method: Any, rule_no: Any, dialect: str) -> Any:

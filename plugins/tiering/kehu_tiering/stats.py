@@ -160,7 +160,7 @@ def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any], whole_mo
     """
     m = monthly.c
     if whole_month:
-        return _per_customer(monthly, settings, b, m.month <= b["asof_month"]).subquery("purchases")
+        return _per_customer(monthly, settings, b, m.month <= b["asof_month"])
     this_month = bucket_select(dialect, Interaction.occurred_at >= b["month_start"], Interaction.occurred_at < b["end"],
                                month=literal(b["asof_month"], Integer)).subquery("this_month")
     parts = [_per_customer(monthly, settings, b, m.month < b["asof_month"]), _per_customer(this_month, settings, b, None)]
@@ -172,7 +172,7 @@ def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any], whole_mo
         func.min(u.c.first_at).label("first_at"),
         func.max(u.c.last_at).label("last_at"),
         func.min(u.c.first_month).label("first_month"),
-    ).group_by(u.c.customer_id).subquery("purchases")
+    ).group_by(u.c.customer_id)
 
 
 def _per_customer(buckets: Any, settings: TierSettings, b: dict[str, Any], where: Any) -> Select[Any]:
@@ -227,7 +227,7 @@ def _others(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
         cast(func.avg(case((overdue, days_late))), Float).label("days_late"),
         cast(func.avg(case((i.kind.in_(("feedback", "complaint")), i.satisfaction))), Float).label("satisfaction"),
         func.count(case((i.kind == "complaint", 1))).label("complaints"),
-    ).where(*where).group_by(i.customer_id).subquery("others")
+    ).where(*where).group_by(i.customer_id)
 
 
 def as_of_month_is_whole(session: Session, settings: TierSettings) -> bool:
@@ -240,15 +240,28 @@ def as_of_month_is_whole(session: Session, settings: TierSettings) -> bool:
     return not session.scalar(select(later))
 
 
-def base_select(dialect: str, settings: TierSettings, session: Session | None = None) -> Select[Any]:
-    """Every active customer's statistics (the columns up to ``measure_cents``), one query.
+def base_parts(dialect: str, settings: TierSettings, session: Session | None = None) -> dict[str, Select[Any]]:
+    """The two per-customer aggregates the statistics join: ``purchases`` and ``others``.
 
     With ``session``, the as-of month's buckets are used as they are when they hold nothing
     after the as-of date (see :func:`as_of_month_is_whole`).
     """
     b = _bounds(settings)
-    p = _purchases(dialect, settings, b, session is not None and as_of_month_is_whole(session, settings))
-    o = _others(dialect, settings, b)
+    whole = session is not None and as_of_month_is_whole(session, settings)
+    return {"purchases": _purchases(dialect, settings, b, whole), "others": _others(dialect, settings, b)}
+
+
+def base_select(dialect: str, settings: TierSettings, session: Session | None = None,
+                parts: dict[str, Any] | None = None) -> Select[Any]:
+    """Every active customer's statistics (the columns up to ``measure_cents``), one query.
+
+    ``parts`` replaces :func:`base_parts` with relations of the same columns (the run
+    materialises them first on SQLite, keyed by customer, so joining them needs no sort).
+    """
+    b = _bounds(settings)
+    if parts is None:
+        parts = {name: stmt.subquery(name) for name, stmt in base_parts(dialect, settings, session).items()}
+    p, o = parts["purchases"], parts["others"]
     measure_cents = func.coalesce(p.c.revenue_w if settings.measure == "revenue" else p.c.margin_w, 0)
 
     def yuan(cents: Any) -> Any:
