@@ -349,5 +349,11 @@ def earn_bonus(session: Session, d: _Dialect, ids: Sequence[int], rule: EarnRule
 
 
 def _run(session: Session, sql: str, params: _Params) -> list[int]:
-    """Run one generated statement at the driver level; returns the points column of its RETURNING rows."""
-    return [row[0] for row in session.connection().exec_driver_sql(sql, params.values)]
+    """Run one generated statement on the session's DBAPI connection (same transaction); returns
+    the points column of its RETURNING rows. Thousands of rows a batch: no SQLAlchemy row objects."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, params.values)
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()

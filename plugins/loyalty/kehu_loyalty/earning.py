@@ -291,7 +291,7 @@ def _earn_python(session: Session, rows: Sequence[Mapping[str, Any]], app: Any |
         for key in existing_keys(session, bonuses):
             del bonuses[key]
         credits.extend(bonuses.values())
-    credits.sort(key=_by_customer)  # index locality: (customer_id, expires_at) pages are touched in order
+    credits.sort(key=_by_customer)  # index locality: the customer index's pages are touched in order
     write_credits(session, credits, stored=True)
     refunded = taken = short = 0
     if refunds:
