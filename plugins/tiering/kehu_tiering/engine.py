@@ -363,9 +363,9 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
         conditions = _conditions(session, temp, rules)
         _decide(session, temp, targets, conditions)
         step(2, STEPS)
-        written = _write_changes(session, temp, settings, targets, run_id)
+        written, fresh_methods = _write_changes(session, temp, settings, targets, run_id)
         step(3, STEPS)
-        changes = _fire(app, session, temp) if written else 0
+        changes = _fire(app, session, temp, run_id, fresh_methods) if written else 0
         step(4, STEPS)
         counts = _counts(session, temp, targets)
     session.execute(update(runs).where(runs.c.id == run_id).values(
@@ -376,18 +376,15 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
 
 
 def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[_Target]) -> int:
-    """Fill ``tiering_moved`` with every (customer, method) whose assignment is new, changed or gone."""
+    """Fill ``tiering_moved`` with every (customer, method) whose assignment is new, changed or gone.
+
+    ``targets`` are those with current assignments to compare with; current assignments of
+    managed methods that no target gives any more are found as well.
+    """
     a, w, mv = assignments.c, temp.new.c, temp.moved.c
     current = a.valid_to.is_(None)
     cols = ["customer_id", "method", "old_tier", "new_tier", "new_by", "rule_no"]
-    fresh = [t for t in targets if not session.scalar(select(exists().where(a.method == t.method, current)))]
-    if fresh:
-        # Nothing to compare with (a first run): every tier is new. One pass in (customer, method)
-        # order, the order of the assignments' indexes, so that writing them later only appends.
-        _all_new(session, temp, sorted(fresh, key=lambda t: t.method), cols)
     for t in targets:
-        if t in fresh:
-            continue
         tier, by, rule_no = temp.tier(t), temp.decided_by(t), w[f"r{t.key}"]
         same = and_(a.customer_id == w.customer_id, a.method == t.method, current)
         stmt = (select(w.customer_id, literal(t.method), a.tier, tier, by, rule_no)
@@ -405,7 +402,7 @@ def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequen
     new_rows = session.scalar(select(func.count()).select_from(temp.moved).where(mv.old_tier.is_(None))) or 0
     current_rows = session.scalar(select(func.count()).select_from(assignments).where(current, managed)) or 0
     if current_rows != given - new_rows:
-        new_tier = case(*((a.method == t.method, temp.tier(t)) for t in targets), else_=null())
+        new_tier = case(*((a.method == t.method, temp.tier(t)) for t in targets), else_=null()) if targets else null()
         vanished = (select(a.customer_id, a.method, a.tier, null(), null(), null())
                     .select_from(assignments.outerjoin(temp.new, w.customer_id == a.customer_id))
                     .where(current, managed, new_tier.is_(None)))
@@ -414,26 +411,39 @@ def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequen
     return session.scalar(select(func.count()).select_from(temp.moved)) or 0
 
 
-def _all_new(session: Session, temp: _Temp, targets: Sequence[_Target], cols: list[str]) -> None:
-    """Every customer's tier of these targets into ``tiering_moved`` as new, customer by customer."""
+def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[_Target],
+                    run_id: int) -> int:
+    """Write every customer's assignment of targets that have no current rows (a first run).
+
+    Nothing to compare with, so no diff: one pass over the statistics, each customer's
+    targets in method order -- the order of the assignments' indexes, so SQLite appends.
+    """
+    targets = sorted(targets, key=lambda t: t.method)
+    kwargs = {"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}
     order = Table("tiering_order", MetaData(), Column("n", Integer, primary_key=True), Column("method", String(64)),
-                  prefixes=["TEMPORARY"], **({"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}))
+                  prefixes=["TEMPORARY"], **kwargs)
     order.create(session.connection())
     try:
         session.execute(insert(order), [{"n": n, "method": t.method} for n, t in enumerate(targets)])
-        o, w = order.c, temp.new.c
+        o, w, s = order.c, temp.new.c, STATS.c
 
         def pick(values: Sequence[Any]) -> Any:
             return case(*((o.n == n, v) for n, v in enumerate(values)), else_=null())
 
-        tier = pick([temp.tier(t) for t in targets])
-        stmt = (select(w.customer_id, o.method, null(), tier, pick([temp.decided_by(t) for t in targets]),
-                       pick([w[f"r{t.key}"] for t in targets]))
-                .select_from(temp.new).join(order, literal(True)).where(tier.is_not(None))
-                .order_by(w.customer_id, o.n))
-        session.execute(insert(temp.moved).from_select(cols, stmt))
+        tier, rule_no = pick([temp.tier(t) for t in targets]), pick([w[f"r{t.key}"] for t in targets])
+        stmt = (select(s.customer_id, o.method, tier, pick([temp.decided_by(t) for t in targets]),
+                       _snapshot(targets, o.method, rule_no, temp.dialect),
+                       literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))
+                .select_from(STATS.join(temp.new, w.customer_id == s.customer_id).join(order, literal(True)))
+                .where(tier.is_not(None)))
+        if temp.dialect == "sqlite":
+            stmt = stmt.order_by(s.customer_id, o.n)  # the scan's own order: no sort
+        session.execute(insert(assignments).from_select(
+            ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], stmt))
     finally:
         order.drop(session.connection())
+    # Counted from tiering_new (the driver's rowcount of INSERT ... SELECT is not portable).
+    return sum(session.execute(select(*(func.count(temp.tier(t)) for t in targets))).one())
 
 
 def _snapshot(targets: Sequence[_Target], method: Any, rule_no: Any, dialect: str) -> Any:
@@ -448,12 +458,19 @@ def _snapshot(targets: Sequence[_Target], method: Any, rule_no: Any, dialect: st
 
 
 def _write_changes(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[_Target],
-                   run_id: int) -> int:
-    """Close the current rows that moved and insert the new ones; returns how many (customer, method) moved."""
-    moved = _diff(session, temp, settings, targets)
-    if not moved:
-        return 0
+                   run_id: int) -> tuple[int, list[str]]:
+    """Close the current rows that moved and insert the new ones.
+
+    Returns how many (customer, method) rows were written or closed, and the methods that
+    were written whole (no current rows before: every row of theirs is new).
+    """
     a, mv = assignments.c, temp.moved.c
+    fresh = [t for t in targets if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))]
+    moved = _diff(session, temp, settings, [t for t in targets if t not in fresh])  # before the fresh rows exist
+    written = _insert_all_new(session, temp, settings, fresh, run_id) if fresh else 0
+    fresh_methods = [t.method for t in fresh]
+    if not moved:
+        return written, fresh_methods
     changed = mv.old_tier.is_not(None)
     session.execute(
         update(assignments)
@@ -461,26 +478,30 @@ def _write_changes(session: Session, temp: _Temp, settings: TierSettings, target
         .values(valid_to=settings.as_of, ended_run_id=run_id)
     )
     s = STATS.c
-    fresh = (
+    fresh_rows = (
         select(mv.customer_id, mv.method, mv.new_tier, mv.new_by, _snapshot(targets, mv.method, mv.rule_no, temp.dialect),
                literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))
         .select_from(temp.moved.join(STATS, s.customer_id == mv.customer_id))
         .where(mv.new_tier.is_not(None))
     )
     session.execute(insert(assignments).from_select(
-        ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], fresh))
-    return moved
+        ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], fresh_rows))
+    return written + moved, fresh_methods
 
 
-def _fire(app: Kehu, session: Session, temp: _Temp) -> int:
-    """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved."""
-    mv = temp.moved.c
+def _fire(app: Kehu, session: Session, temp: _Temp, run_id: int, fresh_methods: Sequence[str]) -> int:
+    """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved; returns how many."""
+    a, mv = assignments.c, temp.moved.c
     moved_tier = select(mv.customer_id, mv.method, mv.old_tier, mv.new_tier).where(
         mv.old_tier.is_distinct_from(mv.new_tier))
+    first_tier = select(a.customer_id, a.method, null(), a.tier).where(a.run_id == run_id, a.method.in_(fresh_methods))
     count = session.scalar(select(func.count()).select_from(moved_tier.subquery())) or 0
+    if fresh_methods:
+        count += session.scalar(select(func.count()).select_from(first_tier.subquery())) or 0
     if count and app.hook_caller("kehu_tier_changed").get_hookimpls():
-        changes = [TierChange(cid, method, old, new)
-                   for cid, method, old, new in session.execute(moved_tier.order_by(mv.customer_id, mv.method))]
+        rows = session.execute(union_all(moved_tier, first_tier) if fresh_methods else moved_tier).all()
+        changes = sorted((TierChange(cid, method, old, new) for cid, method, old, new in rows),
+                         key=lambda c: (c.customer_id, c.method))
         app.hook.kehu_tier_changed(session=session, changes=changes)
     return count
 
