@@ -179,12 +179,12 @@ class _Temp:
         # Ranks per distinct value, keyed by it (a rowid lookup per customer on SQLite).
         self.ranks = {
             "by_measure": Table("tiering_rank_measure", self.metadata, Column("m", BigId, primary_key=True),
-                                Column("rank_desc", BigInteger), Column("cum_before", BigInteger), Column("ge", BigInteger),
-                                prefixes=["TEMPORARY"], **kwargs),
-            "by_recency": Table("tiering_rank_recency", self.metadata, Column("k", BigId, primary_key=True),
-                                Column("worse", BigInteger), prefixes=["TEMPORARY"], **kwargs),
-            "by_orders": Table("tiering_rank_orders", self.metadata, Column("k", BigId, primary_key=True),
-                               Column("worse", BigInteger), prefixes=["TEMPORARY"], **kwargs),
+                                Column("rank_desc", BigInteger), Column("cum_before", BigInteger),
+                                Column("m_worse", BigInteger), Column("abc", String(8)), Column("pyramid", String(16)),
+                                Column("m_score", Integer), prefixes=["TEMPORARY"], **kwargs),
+            **{name: Table(f"tiering_rank_{name[3:]}", self.metadata, Column("k", BigId, primary_key=True),
+                           Column("worse", BigInteger), Column("score", Integer), prefixes=["TEMPORARY"], **kwargs)
+               for name in ("by_recency", "by_orders")},
         }
         self.new = Table("tiering_new", self.metadata, Column("customer_id", BigId, primary_key=True),
                          *(col for t in targets for col in (Column(f"t{t.key}", String(64)), Column(f"r{t.key}", Integer))),
@@ -214,16 +214,16 @@ class _Temp:
         session, dialect = self.session, self.dialect
         session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(
             dialect, settings, session, self._parts(settings) if dialect == "sqlite" else None)))
-        for name, stmt in rank_selects(self.base).items():
+        # Typed: products like ``total * 8000`` must be BIGINT on PostgreSQL, as columns would be.
+        customers, total_cents = session.execute(rank_totals(self.base)).one()
+        n, total = cast(literal(customers), BigInteger), cast(literal(total_cents), BigInteger)
+        for name, stmt in rank_selects(self.base, n, total, settings).items():
             session.execute(insert(self.ranks[name]).from_select(list(stmt.selected_columns.keys()), stmt))
         self.analyze(self.base, *self.ranks.values())
-        n, total = session.execute(rank_totals(self.base)).one()
-        # Typed: products like ``total * 8000`` must be BIGINT on PostgreSQL, as the columns were.
-        view = stats_view_select(self.base, self.ranks, cast(literal(n), BigInteger), cast(literal(total), BigInteger),
-                                 settings)
+        view = stats_view_select(self.base, self.ranks, n, total)
         sql = view.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
         session.execute(text(f"CREATE TEMPORARY VIEW {TABLE_NAME} AS {sql}"))
-        return session.scalar(select(func.count()).select_from(self.base)) or 0
+        return int(customers)
 
     def _parts(self, settings: TierSettings) -> dict[str, Table]:
         """SQLite: the statistics' two aggregates in temporary tables keyed by customer.
@@ -363,9 +363,9 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
         conditions = _conditions(session, temp, rules)
         _decide(session, temp, targets, conditions)
         step(2, STEPS)
-        written, fresh_methods = _write_changes(session, temp, settings, targets, run_id)
+        written, fresh_methods, fresh_rows = _write_changes(session, temp, settings, targets, run_id)
         step(3, STEPS)
-        changes = _fire(app, session, temp, run_id, fresh_methods) if written else 0
+        changes = _fire(app, session, temp, run_id, fresh_methods, fresh_rows) if written else 0
         step(4, STEPS)
         counts = _counts(session, temp, targets)
     session.execute(update(runs).where(runs.c.id == run_id).values(
@@ -458,11 +458,11 @@ def _snapshot(targets: Sequence[_Target], method: Any, rule_no: Any, dialect: st
 
 
 def _write_changes(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[_Target],
-                   run_id: int) -> tuple[int, list[str]]:
+                   run_id: int) -> tuple[int, list[str], int]:
     """Close the current rows that moved and insert the new ones.
 
-    Returns how many (customer, method) rows were written or closed, and the methods that
-    were written whole (no current rows before: every row of theirs is new).
+    Returns how many (customer, method) rows were written or closed, the methods that were
+    written whole (no current rows before: every row of theirs is new) and how many rows those got.
     """
     a, mv = assignments.c, temp.moved.c
     fresh = [t for t in targets if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))]
@@ -470,7 +470,7 @@ def _write_changes(session: Session, temp: _Temp, settings: TierSettings, target
     written = _insert_all_new(session, temp, settings, fresh, run_id) if fresh else 0
     fresh_methods = [t.method for t in fresh]
     if not moved:
-        return written, fresh_methods
+        return written, fresh_methods, written
     changed = mv.old_tier.is_not(None)
     session.execute(
         update(assignments)
@@ -486,18 +486,19 @@ def _write_changes(session: Session, temp: _Temp, settings: TierSettings, target
     )
     session.execute(insert(assignments).from_select(
         ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], fresh_rows))
-    return written + moved, fresh_methods
+    return written + moved, fresh_methods, written
 
 
-def _fire(app: Kehu, session: Session, temp: _Temp, run_id: int, fresh_methods: Sequence[str]) -> int:
-    """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved; returns how many."""
+def _fire(app: Kehu, session: Session, temp: _Temp, run_id: int, fresh_methods: Sequence[str], fresh_rows: int) -> int:
+    """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved; returns how many.
+
+    ``fresh_methods`` were written whole by this run (``fresh_rows`` rows, each a move from nothing).
+    """
     a, mv = assignments.c, temp.moved.c
     moved_tier = select(mv.customer_id, mv.method, mv.old_tier, mv.new_tier).where(
         mv.old_tier.is_distinct_from(mv.new_tier))
     first_tier = select(a.customer_id, a.method, null(), a.tier).where(a.run_id == run_id, a.method.in_(fresh_methods))
-    count = session.scalar(select(func.count()).select_from(moved_tier.subquery())) or 0
-    if fresh_methods:
-        count += session.scalar(select(func.count()).select_from(first_tier.subquery())) or 0
+    count = (session.scalar(select(func.count()).select_from(moved_tier.subquery())) or 0) + fresh_rows
     if count and app.hook_caller("kehu_tier_changed").get_hookimpls():
         rows = session.execute(union_all(moved_tier, first_tier) if fresh_methods else moved_tier).all()
         changes = sorted((TierChange(cid, method, old, new) for cid, method, old, new in rows),

@@ -26,7 +26,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, literal, select
 
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
 from kehu_tiering.stats import base_select
@@ -58,35 +58,75 @@ def rfm_segment(r: Any, f: Any, m: Any, orders_total: Any) -> Any:
 NEVER_BOUGHT = 10**9
 
 
-def rank_selects(source: Any) -> dict[str, Select[Any]]:
-    """Ranks per distinct value, not per customer: what every method needs, in three small relations.
+def rank_selects(source: Any, n: Any, total: Any, settings: TierSettings) -> dict[str, Select[Any]]:
+    """Ranks and classes per distinct value, not per customer, in three small relations.
 
     ``by_measure`` (key ``m``): customers with a strictly larger measure (``rank_desc``), the
-    sum of those positive measures (``cum_before``) and customers with a measure at least
-    as large (``ge``); ``by_recency`` and ``by_orders`` (key ``k``): customers strictly worse
-    (``worse``). Grouping first and ranking the groups gives exactly the per-customer
-    ranks with ties sharing the best rank, at the cost of one sort per dimension.
+    sum of those positive measures (``cum_before``), customers with a smaller one
+    (``m_worse``), and what follows from those alone: ``abc``, ``pyramid``, ``m_score``.
+    ``by_recency`` and ``by_orders`` (key ``k``): customers strictly worse (``worse``) and
+    the ``score`` (R, F). Grouping first and ranking the groups gives exactly the
+    per-customer ranks with ties sharing the best rank, at the cost of one sort per
+    dimension, and each class is computed once per distinct value. ``n`` and ``total`` are
+    :func:`rank_totals` (literals or scalar subqueries).
     """
     c = source.c
     m = c.measure_cents
     positive = case((m > 0, m), else_=0)
     count = func.count()
     before, upto = (None, -1), (None, 0)
-    by_measure = select(
+
+    def running(value: Any, order: Any, frame: Any) -> Any:
+        # BIGINT: PostgreSQL's sum() of integers is NUMERIC, and the scores divide integers.
+        return cast(func.coalesce(func.sum(value).over(order_by=order, rows=frame), 0), BigInteger)
+
+    ranked = select(
         m.label("m"),
-        func.coalesce(func.sum(count).over(order_by=m.desc(), rows=before), 0).label("rank_desc"),
-        func.coalesce(func.sum(func.sum(positive)).over(order_by=m.desc(), rows=before), 0).label("cum_before"),
-        func.sum(count).over(order_by=m.desc(), rows=upto).label("ge"),
-    ).group_by(m)
+        running(count, m.desc(), before).label("rank_desc"),
+        running(func.sum(positive), m.desc(), before).label("cum_before"),
+        running(count, m.desc(), upto).label("ge"),
+    ).group_by(m).subquery("ranked")
+    r = ranked.c
+    m_worse = n - r.ge
+    by_measure = select(r.m, r.rank_desc, r.cum_before, m_worse.label("m_worse"),
+                        *measure_classes(r.m, r.rank_desc, r.cum_before, n, total, settings),
+                        score(m_worse, n).label("m_score"))
     recency = recency_key(c.recency_days)
-    by_recency = select(
-        recency.label("k"), func.coalesce(func.sum(count).over(order_by=recency.desc(), rows=before), 0).label("worse"),
-    ).group_by(recency)
-    by_orders = select(
-        c.orders_window.label("k"),
-        func.coalesce(func.sum(count).over(order_by=c.orders_window.asc(), rows=before), 0).label("worse"),
-    ).group_by(c.orders_window)
+    by_recency = _scored(select(recency.label("k"), running(count, recency.desc(), before).label("worse"))
+                         .group_by(recency), n)
+    by_orders = _scored(select(c.orders_window.label("k"), running(count, c.orders_window.asc(), before).label("worse"))
+                        .group_by(c.orders_window), n)
     return {"by_measure": by_measure, "by_recency": by_recency, "by_orders": by_orders}
+
+
+def _scored(ranked: Select[Any], n: Any) -> Select[Any]:
+    inner = ranked.subquery()
+    return select(inner.c.k, inner.c.worse, score(inner.c.worse, n).label("score"))
+
+
+def score(worse: Any, n: Any) -> Any:
+    """An RFM quintile score 1-5 from the customers strictly worse on that dimension."""
+    return 1 + (5 * worse) // n
+
+
+def measure_classes(m: Any, rank_desc: Any, cum_before: Any, n: Any, total: Any, settings: TierSettings) -> list[Any]:
+    """ABC and the pyramid, which depend on the measure's rank alone."""
+    a_bp, b_bp = (basis_points(x) for x in settings.abc_cuts)
+    p1, p2, p3 = (basis_points(x) for x in settings.pyramid_cuts)
+    abc = case(
+        (m <= 0, ABC_TIERS[2]),
+        (cum_before * 10000 < literal(a_bp) * total, ABC_TIERS[0]),
+        (cum_before * 10000 < literal(b_bp) * total, ABC_TIERS[1]),
+        else_=ABC_TIERS[2],
+    )
+    pyramid = case(
+        (m <= 0, PYRAMID_TIERS[3]),
+        (rank_desc * 10000 < literal(p1) * n, PYRAMID_TIERS[0]),
+        (rank_desc * 10000 < literal(p2) * n, PYRAMID_TIERS[1]),
+        (rank_desc * 10000 < literal(p3) * n, PYRAMID_TIERS[2]),
+        else_=PYRAMID_TIERS[3],
+    )
+    return [abc.label("abc"), pyramid.label("pyramid")]
 
 
 def recency_key(recency_days: Any) -> Any:
@@ -100,72 +140,42 @@ def rank_totals(source: Any) -> Select[Any]:
     return select(func.count().label("n"), func.coalesce(func.sum(case((m > 0, m), else_=0)), 0).label("total"))
 
 
-class _Ranked:
-    """Attribute access to a base row's rank columns, for :func:`class_columns`."""
-
-    def __init__(self, base: Any, ranks: dict[str, Any], n: Any, total: Any):
-        self._base, self._ranks = base, ranks
-        m = ranks["by_measure"].c
-        self.n, self.total, self.rank_desc, self.cum_before = n, total, m.rank_desc, m.cum_before
-        self.m_worse = n - m.ge
-        self.r_worse, self.f_worse = ranks["by_recency"].c.worse, ranks["by_orders"].c.worse
-
-    def __getattr__(self, name: str) -> Any:
-        return self._base.c[name]
-
-    def joined(self) -> Any:
-        b, r = self._base.c, self._ranks
-        return (self._base
-                .join(r["by_measure"], r["by_measure"].c.m == b.measure_cents)
-                .join(r["by_recency"], r["by_recency"].c.k == recency_key(b.recency_days))
-                .join(r["by_orders"], r["by_orders"].c.k == b.orders_window))
-
-
-def class_columns(c: Any, settings: TierSettings) -> list[Any]:
-    """Every method's class from the rank columns and ``measure_cents``/``orders_total`` of ``c``."""
-    a_bp, b_bp = (basis_points(x) for x in settings.abc_cuts)
-    p1, p2, p3 = (basis_points(x) for x in settings.pyramid_cuts)
-    abc = case(
-        (c.measure_cents <= 0, ABC_TIERS[2]),
-        (c.cum_before * 10000 < literal(a_bp) * c.total, ABC_TIERS[0]),
-        (c.cum_before * 10000 < literal(b_bp) * c.total, ABC_TIERS[1]),
-        else_=ABC_TIERS[2],
-    )
-    pyramid = case(
-        (c.measure_cents <= 0, PYRAMID_TIERS[3]),
-        (c.rank_desc * 10000 < literal(p1) * c.n, PYRAMID_TIERS[0]),
-        (c.rank_desc * 10000 < literal(p2) * c.n, PYRAMID_TIERS[1]),
-        (c.rank_desc * 10000 < literal(p3) * c.n, PYRAMID_TIERS[2]),
-        else_=PYRAMID_TIERS[3],
-    )
-    r = 1 + (5 * c.r_worse) // c.n
-    f = 1 + (5 * c.f_worse) // c.n
-    ms = 1 + (5 * c.m_worse) // c.n
+def class_columns(base: Any, ranks: dict[str, Any], n: Any, total: Any) -> list[Any]:
+    """The view's rank and class columns: read from the rank relations, RFM's segment per customer."""
+    m, r, f = ranks["by_measure"].c, ranks["by_recency"].c, ranks["by_orders"].c
     return [
-        c.n.label("customers"),
-        c.rank_desc.label("rank"),
-        (c.rank_desc * 1.0 / c.n).label("rank_pct"),
-        case((c.total > 0, c.cum_before * 1.0 / c.total), else_=1.0).label("cum_share_before"),
-        abc.label("abc"),
-        pyramid.label("pyramid"),
-        r.label("r_score"),
-        f.label("f_score"),
-        ms.label("m_score"),
-        rfm_segment(r, f, ms, c.orders_total).label("rfm"),
+        n.label("customers"),
+        m.rank_desc.label("rank"),
+        (m.rank_desc * 1.0 / n).label("rank_pct"),
+        case((total > 0, m.cum_before * 1.0 / total), else_=1.0).label("cum_share_before"),
+        m.abc.label("abc"),
+        m.pyramid.label("pyramid"),
+        r.score.label("r_score"),
+        f.score.label("f_score"),
+        m.m_score.label("m_score"),
+        rfm_segment(r.score, f.score, m.m_score, base.c.orders_total).label("rfm"),
     ]
+
+
+def joined(base: Any, ranks: dict[str, Any]) -> Any:
+    """The statistics joined to their three rank relations."""
+    b = base.c
+    return (base
+            .join(ranks["by_measure"], ranks["by_measure"].c.m == b.measure_cents)
+            .join(ranks["by_recency"], ranks["by_recency"].c.k == recency_key(b.recency_days))
+            .join(ranks["by_orders"], ranks["by_orders"].c.k == b.orders_window))
 
 
 def classified_select(dialect: str, settings: TierSettings) -> Select[Any]:
     """The statistics of every active customer plus rank columns and every method's class, one query."""
     base = base_select(dialect, settings).cte("base")
-    ranks = {name: stmt.subquery(name) for name, stmt in rank_selects(base).items()}
     totals = rank_totals(base)
     n = totals.with_only_columns(totals.selected_columns.n).scalar_subquery()
     total = totals.with_only_columns(totals.selected_columns.total).scalar_subquery()
-    return stats_view_select(base, ranks, n, total, settings)
+    ranks = {name: stmt.subquery(name) for name, stmt in rank_selects(base, n, total, settings).items()}
+    return stats_view_select(base, ranks, n, total)
 
 
-def stats_view_select(base: Any, ranks: dict[str, Any], n: Any, total: Any, settings: TierSettings) -> Select[Any]:
+def stats_view_select(base: Any, ranks: dict[str, Any], n: Any, total: Any) -> Select[Any]:
     """The statistics joined to their ranks, with every method's class (the run's ``tiering_stats`` view)."""
-    ranked = _Ranked(base, ranks, n, total)
-    return select(*base.c, *class_columns(ranked, settings)).select_from(ranked.joined())
+    return select(*base.c, *class_columns(base, ranks, n, total)).select_from(joined(base, ranks))

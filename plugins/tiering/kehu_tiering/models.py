@@ -63,8 +63,5 @@ Index(
     "ix_tiering_assignments_current", assignments.c.customer_id, assignments.c.method, unique=True,
     sqlite_where=assignments.c.valid_to.is_(None), postgresql_where=assignments.c.valid_to.is_(None),
 )
-Index(
-    "ix_tiering_assignments_tier", assignments.c.method, assignments.c.tier,
-    sqlite_where=assignments.c.valid_to.is_(None), postgresql_where=assignments.c.valid_to.is_(None),
-)
+# No (method, tier) index: see migration tiering0002.
 

@@ -42,6 +42,20 @@ def day_number(column: Any, dialect: str) -> ColumnElement[int]:
     return cast(utc(column, dialect), postgresql.DATE) - literal(_EPOCH, postgresql.DATE)
 
 
+def day_key(column: Any, dialect: str) -> Any:
+    """Something that compares like the UTC calendar day of a timestamp, as cheaply as possible.
+
+    SQLite: the stored text's date part (``YYYY-MM-DD``, UTC), no date arithmetic;
+    PostgreSQL: :func:`day_number`. Compare only with :func:`day_key_of` or another key.
+    """
+    return func.substr(column, 1, 10) if dialect == "sqlite" else day_number(column, dialect)
+
+
+def day_key_of(day: date, dialect: str) -> Any:
+    """:func:`day_key` of a Python date."""
+    return day.isoformat() if dialect == "sqlite" else day_of(day, dialect)
+
+
 def day_of(day: date, dialect: str) -> int:
     """:func:`day_number` of a Python date, computed in Python."""
     return day.toordinal() + _JULIAN_OFFSET if dialect == "sqlite" else day.toordinal() - _EPOCH.toordinal()

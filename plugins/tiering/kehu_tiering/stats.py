@@ -214,9 +214,12 @@ def _others(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
     end = b["end"]
     asof_day = sqlutil.day_of(settings.as_of, dialect)
     due, paid = sqlutil.day_number(i.due_at, dialect), sqlutil.day_number(i.paid_at, dialect)
+    # Overdue is decided on day keys (no date arithmetic on SQLite); days late only for those.
+    due_key, paid_key = sqlutil.day_key(i.due_at, dialect), sqlutil.day_key(i.paid_at, dialect)
     paid_by_then = and_(i.paid_at.is_not(None), i.paid_at < end)
     is_payment = and_(i.kind == "payment", i.due_at.is_not(None))
-    overdue = and_(is_payment, or_(and_(paid_by_then, paid > due), and_(~paid_by_then, due < asof_day)))
+    overdue = and_(is_payment, or_(and_(paid_by_then, paid_key > due_key),
+                                   and_(~paid_by_then, due_key < sqlutil.day_key_of(settings.as_of, dialect))))
     days_late = case((paid_by_then, paid - due), else_=literal(asof_day) - due)
     where = [i.kind.in_(("payment", "complaint", "feedback")), i.status == "done", i.occurred_at < end]
     if b["start"] is not None:
