@@ -166,9 +166,16 @@ class _Dialect:
         year = f"(CAST(substr(occurred_at, 1, 4) AS INTEGER) + {total} / 12)"
         month = f"({total} % 12 + 1)"
         last_day = f"CAST(strftime('%d', printf('%04d-%02d-01', {year}, {month}), '+1 month', '-1 day') AS INTEGER)"
-        return (f"CASE WHEN substr(occurred_at, 9, 2) <= '28' THEN printf('%04d-%02d', {year}, {month}) || substr(occurred_at, 8) "
-                f"ELSE printf('%04d-%02d-%02d', {year}, {month}, min(CAST(substr(occurred_at, 9, 2) AS INTEGER), {last_day})) "
-                f"|| substr(occurred_at, 11) END")
+        clamped = (f"printf('%04d-%02d-%02d', {year}, {month}, min(CAST(substr(occurred_at, 9, 2) AS INTEGER), {last_day})) "
+                   f"|| substr(occurred_at, 11)")
+        # The cheap cases first (this runs for every entry of an import): whole years keep the
+        # month and day, except Feb 29; days up to 28 exist in every month, and SQLite's own
+        # month arithmetic is exact for them (it overflows into the next month only past the end).
+        if months % 12 == 0:
+            return (f"CASE WHEN substr(occurred_at, 6, 5) <> '02-29' AND occurred_at >= '1000' "
+                    f"THEN (CAST(substr(occurred_at, 1, 4) AS INTEGER) + {months // 12}) || substr(occurred_at, 5) ELSE {clamped} END")
+        return (f"CASE WHEN substr(occurred_at, 9, 2) <= '28' THEN date(occurred_at, '+{int(months)} months') || substr(occurred_at, 11) "
+                f"ELSE {clamped} END")
 
     def in_list(self, column: str, values: Sequence[int], params: _Params) -> str:
         """``column`` is one of ``values`` (one bound parameter)."""
@@ -298,7 +305,7 @@ def earn_amounts(session: Session, d: _Dialect, ids: Sequence[int], amount_rules
         sql = (f"WITH m AS {'MATERIALIZED ' if d.sqlite else ''}({inner}) INSERT INTO {LEDGER.name} ({_COLUMNS}) "
                f"SELECT customer_id, 'earn', points, occurred_at, {d.expiry(months)}, {reason}, CASE mask {' '.join(names)} END, "
                f"id, NULL, 'earn:i' || {d.as_text('id')}, 0, {params.add(stored_now)} FROM ({middle}) e WHERE points > 0 "
-               "ORDER BY customer_id ON CONFLICT (idempotency_key) DO NOTHING RETURNING points")
+               "ORDER BY customer_id ON CONFLICT (idempotency_key) DO NOTHING")
         written += _run(session, sql, params)
     return written
 
@@ -344,16 +351,34 @@ def earn_bonus(session: Session, d: _Dialect, ids: Sequence[int], rule: EarnRule
     sql = (f"INSERT INTO {LEDGER.name} ({_COLUMNS}) "
            f"SELECT target, 'bonus', {int(rule.fixed_points)}, occurred_at, {d.expiry(months)}, substr({why}, 1, 200), "
            f"{params.text(rule.name)}, id, NULL, key, 0, {params.add(stored_now)} FROM ({inner}) b WHERE rn = 1 "
-           "ORDER BY target ON CONFLICT (idempotency_key) DO NOTHING RETURNING points")
+           "ORDER BY target ON CONFLICT (idempotency_key) DO NOTHING")
     return _run(session, sql, params)
 
 
 def _run(session: Session, sql: str, params: _Params) -> list[int]:
-    """Run one generated statement on the session's DBAPI connection (same transaction); returns
-    the points column of its RETURNING rows. Thousands of rows a batch: no SQLAlchemy row objects."""
+    """Run one generated ``INSERT`` on the session's DBAPI connection (same transaction): thousands
+    of rows a batch, no SQLAlchemy row objects.
+
+    PostgreSQL: returns the points of the entries written (``RETURNING``; ids from the sequence
+    need not be increasing across concurrent transactions). SQLite returns nothing: the caller
+    sums the entries past the ledger's highest id instead (:func:`written_since`), cheaper than
+    ``RETURNING`` and exact, since the transaction holds the database's write lock.
+    """
+    postgresql = params.dialect == "postgresql"
     cursor = session.connection().connection.cursor()
     try:
-        cursor.execute(sql, params.values)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql + (" RETURNING points" if postgresql else ""), params.values)
+        return [row[0] for row in cursor.fetchall()] if postgresql else []
     finally:
         cursor.close()
+
+
+def last_entry_id(session: Session) -> int:
+    """The ledger's highest id (0 when empty)."""
+    return int(session.connection().exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {LEDGER.name}").scalar() or 0)
+
+
+def written_since(session: Session, last_id: int) -> list[int]:
+    """SQLite: the points of the entries written after ``last_id`` (this transaction's, under the write lock)."""
+    return [row[0] for row in session.connection().exec_driver_sql(
+        f"SELECT points FROM {LEDGER.name} WHERE id > ?", (last_id,))]

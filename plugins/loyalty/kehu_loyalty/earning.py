@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Literal
 
 from attrs import frozen
@@ -106,10 +107,14 @@ def _tiers_wanted(app: Any | None, settings: Settings) -> bool:
 
 @frozen
 class Plan:
-    """How a batch is earned: ``sql``, or ``python`` with the reason SQL could not be used."""
+    """How a batch is earned: ``sql``, or ``python`` with the reason SQL could not be used.
+
+    ``offset``: the local zone's fixed UTC offset in minutes over the batch's years (SQLite), if any.
+    """
 
     path: str
     why: str | None = None
+    offset: int | None = None
 
 
 def plan(session: Session, rules: Sequence[EarnRule], rows: Sequence[Mapping[str, Any]], multipliers: Sequence[Decimal]) -> Plan:
@@ -117,17 +122,22 @@ def plan(session: Session, rules: Sequence[EarnRule], rows: Sequence[Mapping[str
     from kehu_loyalty import earn_sql
 
     dialect = session.get_bind().dialect.name
-    offset = None
-    if dialect == "sqlite" and earn_sql.needs_local_time(rules):
-        times = [r["occurred_at"] for r in rows]
-        offset = earn_sql.fixed_offset_minutes(local_zone(), min(times), max(times))
+    offset: int | None = None
     max_cents = 0
     if dialect == "sqlite":
-        amounts = [r["amount"] for r in rows if r["amount"] is not None]
-        max_cents = cents_of(max(amounts, default=Decimal(0), key=abs).copy_abs())
+        if earn_sql.needs_local_time(rules):
+            times = list(map(_WHEN, rows))
+            offset = earn_sql.fixed_offset_minutes(local_zone(), min(times), max(times))
+        amounts = [a for a in map(_AMOUNT, rows) if a is not None]
+        max_cents = cents_of(max(max(amounts, default=0), -min(amounts, default=0)))
     bound = earn_sql.numerator_bound([r for r in rules if r.is_amount_rule], [Decimal(1), *multipliers])
     why = earn_sql.compilable(rules, dialect, offset, max_cents, bound)
-    return Plan("python", why) if why else Plan("sql")
+    return Plan("python", why) if why else Plan("sql", offset=offset)
+
+
+_WHEN = itemgetter("occurred_at")
+_AMOUNT = itemgetter("amount")
+_ID = itemgetter("id")
 
 
 def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None = None,
@@ -154,7 +164,7 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
             raise ValueError(f"this batch cannot be earned in SQL: {found.why}")
         chosen = found.path
     if chosen == "sql":
-        return _earn_sql(session, rows, app, settings, rules, now)
+        return _earn_sql(session, rows, app, settings, rules, now, found.offset)
     return _earn_python(session, rows, app, settings, rules, now)
 
 
@@ -179,22 +189,18 @@ def _refunds_of(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | 
 
 
 def _earn_sql(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
-              rules: Sequence[EarnRule], now: datetime) -> EarnResult:
+              rules: Sequence[EarnRule], now: datetime, offset: int | None) -> EarnResult:
     """The SQL path: one statement per tier group for the amount rules, one per bonus rule."""
     from kehu_loyalty import earn_sql
 
-    dialect = session.get_bind().dialect.name
     zone = local_zone()
-    offset = None
-    if dialect == "sqlite" and earn_sql.needs_local_time(rules):
-        times = [r["occurred_at"] for r in rows]
-        offset = earn_sql.fixed_offset_minutes(zone, min(times), max(times))
-    d = earn_sql._Dialect(dialect, getattr(zone, "key", str(zone)), offset)
-    ids = [r["id"] for r in rows]
+    d = earn_sql._Dialect(session.get_bind().dialect.name, getattr(zone, "key", str(zone)), offset)
+    ids = list(map(_ID, rows))
     stored_now = _stored_now(session, now)
     months = settings.expiry_months
     amount_rules = [r for r in rules if r.is_amount_rule]
     points: list[int] = []
+    last_id = earn_sql.last_entry_id(session) if d.sqlite else 0
     if amount_rules:
         groups = [earn_sql.TierGroup(Decimal(1), None, None)]
         if _tiers_wanted(app, settings):
@@ -209,6 +215,8 @@ def _earn_sql(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | No
     for rule in rules:
         if not rule.is_amount_rule:
             points += earn_sql.earn_bonus(session, d, ids, rule, months, stored_now)
+    if d.sqlite:
+        points = earn_sql.written_since(session, last_id)
     refunds, taken, short = _refunds_of(session, rows, app, settings, amount_rules, now)
     return EarnResult(len(points), sum(points), refunds, taken, short)
 

@@ -148,9 +148,11 @@ def write_debits(session: Session, debits: Sequence[Debit]) -> list[int]:
         return []
     ids = next_ids(session, len(debits))
     write_credits(session, [d.entry for d in debits], ids)
-    links = [{"debit_id": eid, "lot_id": lot, "points": pts} for eid, d in zip(ids, debits) for lot, pts in d.allocations]
+    links = [(eid, lot, pts) for eid, d in zip(ids, debits) for lot, pts in d.allocations]
     if links:
-        session.execute(ALLOCATIONS.insert(), links)
+        connection = session.connection()
+        mark = "%s" if connection.dialect.name == "postgresql" else "?"
+        connection.exec_driver_sql(f"INSERT INTO {ALLOCATIONS.name} (debit_id, lot_id, points) VALUES ({mark}, {mark}, {mark})", links)
     return ids
 
 
