@@ -137,7 +137,8 @@ def recency_key(recency_days: Any) -> Any:
 def rank_totals(source: Any) -> Select[Any]:
     """N (customers ranked) and the total of the positive measures."""
     m = source.c.measure_cents
-    return select(func.count().label("n"), func.coalesce(func.sum(case((m > 0, m), else_=0)), 0).label("total"))
+    return select(func.count().label("n"), func.coalesce(func.sum(case((m > 0, m), else_=0)), 0).label("total")
+                  ).select_from(source)
 
 
 def class_columns(base: Any, ranks: dict[str, Any], n: Any, total: Any) -> list[Any]:
@@ -169,9 +170,10 @@ def joined(base: Any, ranks: dict[str, Any]) -> Any:
 def classified_select(dialect: str, settings: TierSettings) -> Select[Any]:
     """The statistics of every active customer plus rank columns and every method's class, one query."""
     base = base_select(dialect, settings).cte("base")
-    totals = rank_totals(base)
-    n = totals.with_only_columns(totals.selected_columns.n).scalar_subquery()
-    total = totals.with_only_columns(totals.selected_columns.total).scalar_subquery()
+    totals = rank_totals(base).subquery("totals")
+    # correlate(None): over every customer, not the row at hand (SQLAlchemy auto-correlates ``base``).
+    n = select(totals.c.n).correlate(None).scalar_subquery()
+    total = select(totals.c.total).correlate(None).scalar_subquery()
     ranks = {name: stmt.subquery(name) for name, stmt in rank_selects(base, n, total, settings).items()}
     return stats_view_select(base, ranks, n, total)
 

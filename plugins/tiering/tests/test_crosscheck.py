@@ -68,3 +68,21 @@ def test_same_classes_as_pandas(tiering_app: Any) -> None:
             assert scores[cid] == (row.r_score, row.f_score, row.m_score), (options, cid)
         # The data has ties (a few distinct amounts), and every class occurs.
         assert expected["abc"].nunique() == 3 and expected["pyramid"].nunique() >= 3, options
+
+
+def test_one_customer_stats_agree_with_the_run(tiering_app: Any) -> None:
+    """``kehu tier stats`` ranks in one query (subqueries); the run in temporary tables: same answers."""
+    from kehu_core.models import Customer
+    from kehu_tiering.settings import make_settings
+    from kehu_tiering.statsview import customer_stats
+
+    ids = generated(tiering_app, 60, seed=5)
+    run(tiering_app)
+    got, scores = _current(tiering_app)
+    codes = {cid: code for code, cid in ids.items()}
+    with tiering_app.session() as session:
+        active = {cid for (cid,) in session.query(Customer.id).filter(Customer.active.is_(True))}
+        for cid in sorted(active)[::4]:
+            row = customer_stats(tiering_app, session, make_settings(as_of=AS_OF), codes[cid])
+            assert (row["abc"], row["pyramid"], row["rfm"]) == (got[(cid, "abc")], got[(cid, "pyramid")], got[(cid, "rfm")])
+            assert (row["r_score"], row["f_score"], row["m_score"]) == scores[cid]
