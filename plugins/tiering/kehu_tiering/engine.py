@@ -54,7 +54,7 @@ from kehu_core.models import BigId
 from kehu_core.types import utcnow
 from kehu_tiering import sqlutil
 from kehu_tiering.methods import rank_selects, rank_totals, stats_view_select
-from kehu_tiering.models import assignments, runs
+from kehu_tiering.models import SNAPSHOT_COLUMNS, assignments, runs, snapshots
 from kehu_tiering.rules import TierRule
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TIER_METHODS, TierSettings
 from kehu_tiering.stats import (
@@ -71,12 +71,6 @@ from kehu_tiering.stats import (
 if TYPE_CHECKING:
     from kehu_core.app import Kehu
 
-#: The numbers kept as the snapshot of each method's decision.
-METHOD_METRICS = {
-    "abc": ("measure", "revenue_window", "cum_share_before", "rank", "customers"),
-    "pyramid": ("measure", "revenue_window", "rank", "rank_pct", "customers"),
-    "rfm": ("recency_days", "orders_window", "measure", "r_score", "f_score", "m_score"),
-}
 #: Every class a method itself can give (rule overrides only pick among these too).
 METHOD_TIERS = {"abc": ABC_TIERS, "pyramid": PYRAMID_TIERS, "rfm": tuple(RFM_SEGMENTS)}
 PREDICATE_METRICS = ("revenue_window", "orders_window", "recency_days", "pyramid")
@@ -442,19 +436,30 @@ def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targe
             ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], stmt))
     finally:
         order.drop(session.connection())
+    if any(not t.is_flag for t in targets):
+        _write_snapshots(session, run_id)  # every customer has an ABC/pyramid/RFM row now
     # Counted from tiering_new (the driver's rowcount of INSERT ... SELECT is not portable).
     return sum(session.execute(select(*(func.count(temp.tier(t)) for t in targets))).one())
 
 
 def _snapshot(targets: Sequence[_Target], method: Any, rule_no: Any, dialect: str) -> Any:
-    """The metrics snapshot of a new assignment: the method's numbers, or the deciding rule's columns."""
-    whens = []
-    for t in targets:
-        for n, rule in enumerate(t.rules, 1):
-            whens.append((and_(method == t.method, rule_no == n), _json_metrics(rule_columns(rule), dialect)))
-        if not t.is_flag:
-            whens.append((method == t.method, _json_metrics(METHOD_METRICS[t.method], dialect)))
+    """The JSON snapshot of a new assignment a rule decided: the columns its condition reads.
+
+    NULL when the method itself decided: its numbers go to ``tiering_snapshots`` (typed, one
+    row per customer and run, see :func:`_write_snapshots`).
+    """
+    whens = [(and_(method == t.method, rule_no == n), _json_metrics(rule_columns(rule), dialect))
+             for t in targets for n, rule in enumerate(t.rules, 1)]
     return case(*whens, else_=null()) if whens else null()
+
+
+def _write_snapshots(session: Session, run_id: int, only: Any = None) -> None:
+    """The methods' numbers of this run for every customer (or those ``only`` selects), in customer order."""
+    s = STATS.c
+    stmt = select(literal(run_id, BigInteger), s.customer_id, *(s[name] for name in SNAPSHOT_COLUMNS))
+    if only is not None:
+        stmt = stmt.where(s.customer_id.in_(only))
+    session.execute(insert(snapshots).from_select(["run_id", "customer_id", *SNAPSHOT_COLUMNS], stmt))
 
 
 def _write_changes(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[_Target],
@@ -471,6 +476,9 @@ def _write_changes(session: Session, temp: _Temp, settings: TierSettings, target
     fresh_methods = [t.method for t in fresh]
     if not moved:
         return written, fresh_methods, written
+    if not any(not t.is_flag for t in fresh):  # else every customer's snapshot is written already
+        decided_by_method = and_(mv.new_tier.is_not(None), mv.rule_no == 0, ~mv.method.like("flag:%"))
+        _write_snapshots(session, run_id, select(mv.customer_id).where(decided_by_method).distinct())
     changed = mv.old_tier.is_not(None)
     session.execute(
         update(assignments)

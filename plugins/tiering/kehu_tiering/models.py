@@ -7,11 +7,13 @@
   measure, rules) that decided it.
 * ``tiering_assignments``: the history. One row per customer, classification and period of
   validity; the current row has ``valid_to`` NULL. ``metrics`` is the snapshot of the numbers
-  that decided it.
+  that decided it when a rule did (exactly the columns its condition reads).
+* ``tiering_snapshots``: when a method decided (ABC, pyramid, RFM), its numbers, typed, one
+  row per customer and run (shared by that run's ABC, pyramid and RFM rows of the customer).
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table
+from sqlalchemy import JSON, BigInteger, Column, Date, Float, ForeignKey, Index, Integer, MetaData, Numeric, String, Table
 
 from kehu_core.models import NAMING_CONVENTION, BigId, Customer
 from kehu_core.types import UTCDateTime
@@ -65,3 +67,22 @@ Index(
 )
 # No (method, tier) index: see migration tiering0002.
 
+
+#: The numbers a method's decision rests on, per method (the snapshot of an assignment that
+#: the method itself decided).
+METHOD_METRICS = {
+    "abc": ("measure", "revenue_window", "cum_share_before", "rank", "customers"),
+    "pyramid": ("measure", "revenue_window", "rank", "rank_pct", "customers"),
+    "rfm": ("recency_days", "orders_window", "measure", "r_score", "f_score", "m_score"),
+}
+_SNAPSHOT_TYPES = {"measure": Numeric(18, 2), "revenue_window": Numeric(18, 2), "cum_share_before": Float(),
+                   "rank_pct": Float()}
+SNAPSHOT_COLUMNS = tuple(dict.fromkeys(name for names in METHOD_METRICS.values() for name in names))
+
+snapshots = Table(
+    "tiering_snapshots", metadata,
+    Column("run_id", BigId, ForeignKey("tiering_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("customer_id", BigId, ForeignKey(CUSTOMER_ID, ondelete="CASCADE"), primary_key=True),
+    *(Column(name, _SNAPSHOT_TYPES.get(name, Integer())) for name in SNAPSHOT_COLUMNS),
+    sqlite_with_rowid=False,  # clustered by (run, customer): a run appends, a lookup is one probe
+)

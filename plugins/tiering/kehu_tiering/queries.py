@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from kehu_core.customers import get_customer
-from kehu_tiering.models import assignments, runs
+from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
 from kehu_tiering.settings import TierSettings
 from kehu_tiering.stats import MONEY_COLUMNS
 
@@ -88,13 +88,22 @@ class CustomerTiers:
 
 
 def _rows(session: Session, customer_id: int, current_only: bool) -> list[Assignment]:
-    a = assignments.c
-    stmt = select(assignments).where(a.customer_id == customer_id)
+    a, snap = assignments.c, snapshots.c
+    stmt = (select(assignments, *(snap[name].label(f"snap_{name}") for name in SNAPSHOT_COLUMNS))
+            .select_from(assignments.outerjoin(snapshots, and_(snap.run_id == a.run_id, snap.customer_id == a.customer_id)))
+            .where(a.customer_id == customer_id))
     if current_only:
         stmt = stmt.where(a.valid_to.is_(None))
     stmt = stmt.order_by(a.method, a.valid_from, a.id)
-    return [Assignment(method=r.method, tier=r.tier, decided_by=r.decided_by, metrics=money(r.metrics),
+    return [Assignment(method=r.method, tier=r.tier, decided_by=r.decided_by, metrics=money(_metrics(r)),
                        valid_from=r.valid_from, valid_to=r.valid_to, run_id=r.run_id) for r in session.execute(stmt)]
+
+
+def _metrics(row: Any) -> dict[str, Any] | None:
+    """A rule's JSON snapshot, or the method's numbers from the run's typed snapshot of the customer."""
+    if row.metrics is not None or row.method not in METHOD_METRICS:
+        return row.metrics
+    return {name: getattr(row, f"snap_{name}") for name in METHOD_METRICS[row.method]}
 
 
 def show(session: Session, code: str) -> CustomerTiers:

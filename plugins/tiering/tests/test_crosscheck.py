@@ -37,10 +37,16 @@ def _current(app: Any) -> tuple[dict[tuple[int, str], str], dict[int, tuple[int,
 
     from kehu_tiering.models import assignments as a
 
+    from kehu_tiering.models import snapshots as snap
+
     with app.session() as session:
-        rows = session.execute(select(a.c.customer_id, a.c.method, a.c.tier, a.c.metrics).where(a.c.valid_to.is_(None))).all()
-    got = {(cid, method): tier for cid, method, tier, _ in rows}
-    scores = {cid: (m["r_score"], m["f_score"], m["m_score"]) for cid, method, _, m in rows if method == "rfm"}
+        rows = session.execute(select(a.c.customer_id, a.c.method, a.c.tier).where(a.c.valid_to.is_(None))).all()
+        # The RFM scores of the run that set each current RFM row (its typed snapshot).
+        scores = {cid: (r, f, m) for cid, r, f, m in session.execute(
+            select(a.c.customer_id, snap.c.r_score, snap.c.f_score, snap.c.m_score)
+            .join(snap, (snap.c.run_id == a.c.run_id) & (snap.c.customer_id == a.c.customer_id))
+            .where(a.c.valid_to.is_(None), a.c.method == "rfm"))}
+    got = {(cid, method): tier for cid, method, tier in rows}
     return got, scores
 
 

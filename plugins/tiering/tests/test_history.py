@@ -10,6 +10,14 @@ from tiering_helpers import AS_OF, add_customers, current, purchase, record, run
 from kehu_core import hookimpl
 
 
+def history_of(app: Any, code: str) -> list[Any]:
+    """``kehu tier history CODE`` as the service gives it (snapshots included)."""
+    from kehu_tiering.queries import history
+
+    with app.session() as session:
+        return history(session, code)
+
+
 def _history_rows(app: Any) -> list[Any]:
     from sqlalchemy import select
 
@@ -40,7 +48,8 @@ def test_change_closes_old_row_and_keeps_snapshot(tiering_app: Any, small_world:
     rows = [r for r in _history_rows(tiering_app) if r.customer_id == h00 and r.method == "pyramid"]
     assert [(r.tier, r.valid_from, r.valid_to) for r in rows] == [("小客户", AS_OF, later), ("VIP", later, None)]
     assert rows[1].decided_by == "pyramid"
-    assert rows[1].metrics["rank"] == 0 and float(rows[1].metrics["measure"]) == 50000.0
+    snapshot = [h for h in history_of(tiering_app, "H00") if h.method == "pyramid"][1].metrics
+    assert snapshot["rank"] == 0 and float(snapshot["measure"]) == 50000.0 and snapshot["customers"] == 11
     assert result.moved >= 1
 
 
