@@ -425,13 +425,14 @@ def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targe
             return case(*((o.n == n, v) for n, v in enumerate(values)), else_=null())
 
         tier, rule_no = pick([temp.tier(t) for t in targets]), pick([w[f"r{t.key}"] for t in targets])
-        stmt = (select(s.customer_id, o.method, tier, pick([temp.decided_by(t) for t in targets]),
-                       _snapshot(targets, o.method, rule_no, temp.dialect),
+        # Driven by tiering_new alone: the statistics are read only for rule decisions' snapshots.
+        stmt = (select(w.customer_id, o.method, tier, pick([temp.decided_by(t) for t in targets]),
+                       _snapshot(targets, o.method, rule_no, temp.dialect, of=w.customer_id),
                        literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))
-                .select_from(STATS.join(temp.new, w.customer_id == s.customer_id).join(order, literal(True)))
+                .select_from(temp.new.join(order, literal(True)))
                 .where(tier.is_not(None)))
         if temp.dialect == "sqlite":
-            stmt = stmt.order_by(s.customer_id, o.n)  # the scan's own order: no sort
+            stmt = stmt.order_by(w.customer_id, o.n)  # the scan's own order: no sort
         session.execute(insert(assignments).from_select(
             ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], stmt))
     finally:
@@ -442,14 +443,18 @@ def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targe
     return sum(session.execute(select(*(func.count(temp.tier(t)) for t in targets))).one())
 
 
-def _snapshot(targets: Sequence[_Target], method: Any, rule_no: Any, dialect: str) -> Any:
+def _snapshot(targets: Sequence[_Target], method: Any, rule_no: Any, dialect: str, of: Any = None) -> Any:
     """The JSON snapshot of a new assignment a rule decided: the columns its condition reads.
 
     NULL when the method itself decided: its numbers go to ``tiering_snapshots`` (typed, one
-    row per customer and run, see :func:`_write_snapshots`).
+    row per customer and run, see :func:`_write_snapshots`). With ``of`` (a customer id
+    column), the statistics are looked up for rule decisions only, not joined for every row.
     """
-    whens = [(and_(method == t.method, rule_no == n), _json_metrics(rule_columns(rule), dialect))
-             for t in targets for n, rule in enumerate(t.rules, 1)]
+    def metrics(rule: TierRule) -> Any:
+        built = _json_metrics(rule_columns(rule), dialect)
+        return built if of is None else select(built).where(STATS.c.customer_id == of).scalar_subquery()
+
+    whens = [(and_(method == t.method, rule_no == n), metrics(rule)) for t in targets for n, rule in enumerate(t.rules, 1)]
     return case(*whens, else_=null()) if whens else null()
 
 
