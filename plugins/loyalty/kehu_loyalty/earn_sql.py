@@ -378,7 +378,9 @@ def last_entry_id(session: Session) -> int:
     return int(session.connection().exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {LEDGER.name}").scalar() or 0)
 
 
-def written_since(session: Session, last_id: int) -> list[int]:
-    """SQLite: the points of the entries written after ``last_id`` (this transaction's, under the write lock)."""
-    return [row[0] for row in session.connection().exec_driver_sql(
-        f"SELECT points FROM {LEDGER.name} WHERE id > ?", (last_id,))]
+def written_since(session: Session, last_id: int) -> tuple[int, int]:
+    """SQLite: how many entries were written after ``last_id``, and their points (this
+    transaction's, under the write lock)."""
+    count, points = session.connection().exec_driver_sql(
+        f"SELECT count(*), coalesce(sum(points), 0) FROM {LEDGER.name} WHERE id > ?", (last_id,)).one()
+    return int(count), int(points)

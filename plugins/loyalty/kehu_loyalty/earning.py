@@ -236,10 +236,9 @@ def _earn_sql(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | No
     for rule in rules:
         if not rule.is_amount_rule:
             points += earn_sql.earn_bonus(session, d, ids, rule, months, stored_now)
-    if d.sqlite:
-        points = earn_sql.written_since(session, last_id)
+    entries, total = earn_sql.written_since(session, last_id) if d.sqlite else (len(points), sum(points))
     refunds, taken, short = _refunds_of(session, rows, app, settings, amount_rules, now)
-    return EarnResult(len(points), sum(points), refunds, taken, short)
+    return EarnResult(entries, total, refunds, taken, short)
 
 
 def _earn_python(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
