@@ -326,8 +326,10 @@ def earn_bonus(session: Session, d: _Dialect, ids: Sequence[int], rule: EarnRule
     if extra:
         where.append(extra)
     key = f"'bonus:' || {params.text(rule.name)} || ':"
-    # The buyer's id, read from the joined table so that the key probe below runs after the join.
-    buyer = d.as_text("rf.referred_id" if referrer else "a.customer_id")
+    # The buyer's id. For a referrer bonus it is read from the referral so that the key probe
+    # below runs only for referred buyers. For the buyer's own bonus the probe runs before the
+    # accounts join: most buyers were awarded before, and the join is skipped for them.
+    buyer = d.as_text("rf.referred_id" if referrer else "i.customer_id")
     if rule.once_per is None:
         scope, key = "NULL", f"{key}i' || {d.as_text('i.id')}"
     elif rule.once_per == "customer":
