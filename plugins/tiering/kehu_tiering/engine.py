@@ -164,8 +164,9 @@ def _targets(settings: TierSettings, rules: Sequence[TierRule]) -> list[_Target]
 class _Temp:
     """The run's temporary tables, dropped at the end (and on commit on PostgreSQL)."""
 
-    def __init__(self, session: Session, dialect: str, targets: Sequence[_Target]):
-        self.session, self.dialect = session, dialect
+    def __init__(self, session: Session, dialect: str, targets: Sequence[_Target],
+                 columns: frozenset[str] | None = None):
+        self.session, self.dialect, self.columns = session, dialect, columns
         self.metadata = MetaData()
         self.parts: list[str] = []
         kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
@@ -207,7 +208,7 @@ class _Temp:
         """Materialise the statistics, rank them, and define the ``tiering_stats`` view over both."""
         session, dialect = self.session, self.dialect
         session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(
-            dialect, settings, session, self._parts(settings) if dialect == "sqlite" else None)))
+            dialect, settings, session, self._parts(settings) if dialect == "sqlite" else None, self.columns)))
         # Typed: products like ``total * 8000`` must be BIGINT on PostgreSQL, as columns would be.
         customers, total_cents = session.execute(rank_totals(self.base)).one()
         n, total = cast(literal(customers), BigInteger), cast(literal(total_cents), BigInteger)
@@ -226,7 +227,7 @@ class _Temp:
         index; filled in customer order into a rowid table, each costs only appends.
         """
         parts = {}
-        for name, stmt in base_parts(self.dialect, settings, self.session).items():
+        for name, stmt in base_parts(self.dialect, settings, self.session, self.columns).items():
             names = list(stmt.selected_columns.keys())
             table_name = f"tiering_part_{name}"
             self.session.execute(text(f"DROP TABLE IF EXISTS {table_name}"))
@@ -262,6 +263,20 @@ class _Temp:
     def decided_by(self, target: _Target) -> Any:
         """The name of what decided the target's new tier, from ``tiering_new``."""
         return target.decided_by(self.new.c[f"r{target.key}"])
+
+
+#: Statistics columns every run reads: the methods' inputs and the snapshots' numbers.
+METHOD_COLUMNS = frozenset(("measure", "measure_cents", "revenue_window", "recency_days", "orders_window", "orders_total"))
+
+
+def needed_columns(rules: Sequence[TierRule]) -> frozenset[str] | None:
+    """The statistics columns a run must compute: the methods' and every rule's (None: all of them).
+
+    A Python predicate sees the whole row, so with one every column is computed.
+    """
+    if any(rule.predicate is not None for rule in rules):
+        return None
+    return METHOD_COLUMNS | {name for rule in rules for name in rule_columns(rule)}
 
 
 def _predicate_rows(session: Session, stats: Any) -> list[dict[str, Any]]:
@@ -351,7 +366,7 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
     run_id = session.execute(insert(runs).values(
         started_at=utcnow(), as_of=settings.as_of, source=source, settings=settings.to_json(), customers=0, changed=0,
     ).returning(runs.c.id)).scalar_one()
-    with _Temp(session, dialect, targets) as temp:
+    with _Temp(session, dialect, targets, needed_columns(rules)) as temp:
         customers = temp.fill(settings)
         step(1, STEPS)
         conditions = _conditions(session, temp, rules)

@@ -9,6 +9,7 @@ the rank-based methods sort and sum, exactly). See ``COLUMNS`` for every column.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
@@ -104,6 +105,19 @@ RFM_SEGMENTS = {
 
 #: The columns computed per customer before ranking (what ``base_select`` returns).
 BASE_COLUMNS = COLUMN_NAMES[:COLUMN_NAMES.index("measure_cents") + 1]
+#: The per-customer aggregates of purchases (monthly buckets) and of other interactions.
+PURCHASE_AGGREGATES = ("revenue_w", "revenue_t", "revenue_p", "margin_w", "margin_t", "orders_w", "orders_t",
+                       "months_active", "first_at", "last_at", "first_month")
+OTHER_AGGREGATES = ("overdue", "days_late", "satisfaction", "complaints")
+#: What each statistics column is computed from (``measure``: the run's measure).
+COLUMN_SOURCES = {
+    "revenue_window": ("revenue_w",), "revenue_total": ("revenue_t",), "revenue_prev_window": ("revenue_p",),
+    "margin_window": ("margin_w",), "margin_total": ("margin_t",), "orders_window": ("orders_w",),
+    "orders_total": ("orders_t",), "avg_order_value": ("revenue_w", "orders_w"), "first_purchase_at": ("first_at",),
+    "last_purchase_at": ("last_at",), "recency_days": ("last_at",), "tenure_months": ("first_month",),
+    "months_active": ("months_active",), "overdue_payments": ("overdue",), "avg_days_late": ("days_late",),
+    "avg_satisfaction": ("satisfaction",), "complaints_window": ("complaints",),
+}
 
 
 def base_table(metadata: MetaData, dialect: str) -> Table:
@@ -149,7 +163,8 @@ def _bounds(settings: TierSettings) -> dict[str, Any]:
     return {"asof_month": asof_month, "end": end, "month_start": month_start, "start_month": start_month, "start": start}
 
 
-def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any], whole_month: bool) -> Any:
+def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any], whole_month: bool,
+               wanted: frozenset[str] = frozenset(PURCHASE_AGGREGATES)) -> Any:
     """Per customer: revenue, margin, orders, first/last purchase.
 
     Finished months come from the monthly buckets, grouped in primary-key order (no sort).
@@ -160,23 +175,20 @@ def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any], whole_mo
     """
     m = monthly.c
     if whole_month:
-        return _per_customer(monthly, settings, b, m.month <= b["asof_month"])
+        return _per_customer(monthly, settings, b, m.month <= b["asof_month"], wanted)
     this_month = bucket_select(dialect, Interaction.occurred_at >= b["month_start"], Interaction.occurred_at < b["end"],
                                month=literal(b["asof_month"], Integer)).subquery("this_month")
-    parts = [_per_customer(monthly, settings, b, m.month < b["asof_month"]), _per_customer(this_month, settings, b, None)]
+    parts = [_per_customer(monthly, settings, b, m.month < b["asof_month"], wanted),
+             _per_customer(this_month, settings, b, None, wanted)]
     u = union_all(*parts).subquery("parts")
-    return select(
-        u.c.customer_id,
-        *(func.sum(u.c[name]).label(name) for name in ("revenue_w", "revenue_t", "revenue_p", "margin_w", "margin_t",
-                                                       "orders_w", "orders_t", "months_active")),
-        func.min(u.c.first_at).label("first_at"),
-        func.max(u.c.last_at).label("last_at"),
-        func.min(u.c.first_month).label("first_month"),
-    ).group_by(u.c.customer_id)
+    combine = {"first_at": func.min, "last_at": func.max, "first_month": func.min}
+    return select(u.c.customer_id, *(combine.get(name, func.sum)(u.c[name]).label(name)
+                                     for name in PURCHASE_AGGREGATES if name in wanted)).group_by(u.c.customer_id)
 
 
-def _per_customer(buckets: Any, settings: TierSettings, b: dict[str, Any], where: Any) -> Select[Any]:
-    """Monthly buckets (customer_id, month, revenue, ...) summed per customer for the window."""
+def _per_customer(buckets: Any, settings: TierSettings, b: dict[str, Any], where: Any,
+                  wanted: frozenset[str] = frozenset(PURCHASE_AGGREGATES)) -> Select[Any]:
+    """Monthly buckets (customer_id, month, revenue, ...) summed per customer for the window (``wanted`` sums only)."""
     c = buckets.c
     if b["start_month"] is None:
         in_window: Any = literal(True)
@@ -189,26 +201,26 @@ def _per_customer(buckets: Any, settings: TierSettings, b: dict[str, Any], where
     def window_sum(value: Any, cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, value), else_=0)), 0)
 
-    stmt = select(
-        c.customer_id,
-        window_sum(c.revenue, in_window).label("revenue_w"),
-        func.sum(c.revenue).label("revenue_t"),
-        window_sum(c.revenue, in_prev).label("revenue_p"),
-        window_sum(margin, in_window).label("margin_w"),
-        func.sum(margin).label("margin_t"),
-        window_sum(c.orders, in_window).label("orders_w"),
-        func.sum(c.orders).label("orders_t"),
-        func.count(case((and_(in_window, c.orders > 0), 1))).label("months_active"),
-        func.min(c.first_at).label("first_at"),
-        func.max(c.last_at).label("last_at"),
-        func.min(c.month).label("first_month"),
-    )
+    sums = {
+        "revenue_w": window_sum(c.revenue, in_window),
+        "revenue_t": func.sum(c.revenue),
+        "revenue_p": window_sum(c.revenue, in_prev),
+        "margin_w": window_sum(margin, in_window),
+        "margin_t": func.sum(margin),
+        "orders_w": window_sum(c.orders, in_window),
+        "orders_t": func.sum(c.orders),
+        "months_active": func.count(case((and_(in_window, c.orders > 0), 1))),
+        "first_at": func.min(c.first_at),
+        "last_at": func.max(c.last_at),
+        "first_month": func.min(c.month),
+    }
+    stmt = select(c.customer_id, *(sums[name].label(name) for name in PURCHASE_AGGREGATES if name in wanted))
     if where is not None:
         stmt = stmt.where(where)
     return stmt.group_by(c.customer_id)
 
 
-def _others(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
+def _others(dialect: str, settings: TierSettings, b: dict[str, Any], wanted: frozenset[str] = frozenset(OTHER_AGGREGATES)) -> Any:
     """Per customer: overdue payments, days late, satisfaction and complaints in the window."""
     i = Interaction
     end = b["end"]
@@ -224,13 +236,14 @@ def _others(dialect: str, settings: TierSettings, b: dict[str, Any]) -> Any:
     where = [i.kind.in_(("payment", "complaint", "feedback")), i.status == "done", i.occurred_at < end]
     if b["start"] is not None:
         where.append(i.occurred_at >= b["start"])
-    return select(
-        i.customer_id,
-        func.count(case((overdue, 1))).label("overdue"),
-        cast(func.avg(case((overdue, days_late))), Float).label("days_late"),
-        cast(func.avg(case((i.kind.in_(("feedback", "complaint")), i.satisfaction))), Float).label("satisfaction"),
-        func.count(case((i.kind == "complaint", 1))).label("complaints"),
-    ).where(*where).group_by(i.customer_id)
+    aggregates = {
+        "overdue": func.count(case((overdue, 1))),
+        "days_late": cast(func.avg(case((overdue, days_late))), Float),
+        "satisfaction": cast(func.avg(case((i.kind.in_(("feedback", "complaint")), i.satisfaction))), Float),
+        "complaints": func.count(case((i.kind == "complaint", 1))),
+    }
+    return select(i.customer_id, *(aggregates[name].label(name) for name in OTHER_AGGREGATES if name in wanted)
+                  ).where(*where).group_by(i.customer_id)
 
 
 def as_of_month_is_whole(session: Session, settings: TierSettings) -> bool:
@@ -243,59 +256,76 @@ def as_of_month_is_whole(session: Session, settings: TierSettings) -> bool:
     return not session.scalar(select(later))
 
 
-def base_parts(dialect: str, settings: TierSettings, session: Session | None = None) -> dict[str, Select[Any]]:
-    """The two per-customer aggregates the statistics join: ``purchases`` and ``others``.
+def base_parts(dialect: str, settings: TierSettings, session: Session | None = None,
+               columns: frozenset[str] | None = None) -> dict[str, Select[Any]]:
+    """The per-customer aggregates the statistics join: ``purchases`` and ``others``.
 
     With ``session``, the as-of month's buckets are used as they are when they hold nothing
-    after the as-of date (see :func:`as_of_month_is_whole`).
+    after the as-of date (see :func:`as_of_month_is_whole`). With ``columns``, only the
+    aggregates those statistics columns need (a part nothing needs is left out).
     """
     b = _bounds(settings)
+    wanted = aggregates_for(columns, settings)
     whole = session is not None and as_of_month_is_whole(session, settings)
-    return {"purchases": _purchases(dialect, settings, b, whole), "others": _others(dialect, settings, b)}
+    parts = {"purchases": _purchases(dialect, settings, b, whole, wanted)}
+    if wanted & set(OTHER_AGGREGATES):
+        parts["others"] = _others(dialect, settings, b, wanted)
+    return parts
+
+
+def aggregates_for(columns: frozenset[str] | None, settings: TierSettings) -> frozenset[str]:
+    """The aggregates behind these statistics columns (all of them for ``None``)."""
+    if columns is None:
+        return frozenset(PURCHASE_AGGREGATES + OTHER_AGGREGATES)
+    wanted = {"revenue_w" if settings.measure == "revenue" else "margin_w"}  # the measure: always
+    for name in columns:
+        wanted.update(COLUMN_SOURCES.get(name, ()))
+    return frozenset(wanted)
 
 
 def base_select(dialect: str, settings: TierSettings, session: Session | None = None,
-                parts: dict[str, Any] | None = None) -> Select[Any]:
+                parts: dict[str, Any] | None = None, columns: frozenset[str] | None = None) -> Select[Any]:
     """Every active customer's statistics (the columns up to ``measure_cents``), one query.
 
     ``parts`` replaces :func:`base_parts` with relations of the same columns (the run
     materialises them first on SQLite, keyed by customer, so joining them needs no sort).
+    With ``columns``, the other columns are NULL and not computed (a run computes what its
+    methods, rules and snapshots read; ``kehu tier stats`` computes everything).
     """
     b = _bounds(settings)
     if parts is None:
-        parts = {name: stmt.subquery(name) for name, stmt in base_parts(dialect, settings, session).items()}
-    p, o = parts["purchases"], parts["others"]
+        parts = {name: stmt.subquery(name) for name, stmt in base_parts(dialect, settings, session, columns).items()}
+    p, o = parts["purchases"], parts.get("others")
     measure_cents = func.coalesce(p.c.revenue_w if settings.measure == "revenue" else p.c.margin_w, 0)
 
     def yuan(cents: Any) -> Any:
         return cast(cents, YUAN) / 100
 
     asof_day = sqlutil.day_of(settings.as_of, dialect)
-    return (
-        select(
-            Customer.id.label("customer_id"),
-            yuan(func.coalesce(p.c.revenue_w, 0)).label("revenue_window"),
-            yuan(func.coalesce(p.c.revenue_t, 0)).label("revenue_total"),
-            yuan(func.coalesce(p.c.revenue_p, 0)).label("revenue_prev_window"),
-            yuan(func.coalesce(p.c.margin_w, 0)).label("margin_window"),
-            yuan(func.coalesce(p.c.margin_t, 0)).label("margin_total"),
-            func.coalesce(p.c.orders_w, 0).label("orders_window"),
-            func.coalesce(p.c.orders_t, 0).label("orders_total"),
-            case((p.c.orders_w > 0, yuan(p.c.revenue_w) / p.c.orders_w), else_=null()).label("avg_order_value"),
-            p.c.first_at.label("first_purchase_at"),
-            p.c.last_at.label("last_purchase_at"),
-            (literal(asof_day) - sqlutil.day_number(p.c.last_at, dialect)).label("recency_days"),
-            (literal(b["asof_month"]) - p.c.first_month).label("tenure_months"),
-            func.coalesce(p.c.months_active, 0).label("months_active"),
-            func.coalesce(o.c.overdue, 0).label("overdue_payments"),
-            o.c.days_late.label("avg_days_late"),
-            o.c.satisfaction.label("avg_satisfaction"),
-            func.coalesce(o.c.complaints, 0).label("complaints_window"),
-            yuan(measure_cents).label("measure"),
-            measure_cents.label("measure_cents"),
-        )
-        .select_from(Customer)
-        .outerjoin(p, p.c.customer_id == Customer.id)
-        .outerjoin(o, o.c.customer_id == Customer.id)
-        .where(Customer.active.is_(True))
-    )
+    expressions: dict[str, Callable[[], Any]] = {
+        "revenue_window": lambda: yuan(func.coalesce(p.c.revenue_w, 0)),
+        "revenue_total": lambda: yuan(func.coalesce(p.c.revenue_t, 0)),
+        "revenue_prev_window": lambda: yuan(func.coalesce(p.c.revenue_p, 0)),
+        "margin_window": lambda: yuan(func.coalesce(p.c.margin_w, 0)),
+        "margin_total": lambda: yuan(func.coalesce(p.c.margin_t, 0)),
+        "orders_window": lambda: func.coalesce(p.c.orders_w, 0),
+        "orders_total": lambda: func.coalesce(p.c.orders_t, 0),
+        "avg_order_value": lambda: case((p.c.orders_w > 0, yuan(p.c.revenue_w) / p.c.orders_w), else_=null()),
+        "first_purchase_at": lambda: p.c.first_at,
+        "last_purchase_at": lambda: p.c.last_at,
+        "recency_days": lambda: literal(asof_day) - sqlutil.day_number(p.c.last_at, dialect),
+        "tenure_months": lambda: literal(b["asof_month"]) - p.c.first_month,
+        "months_active": lambda: func.coalesce(p.c.months_active, 0),
+        "overdue_payments": lambda: func.coalesce(o.c.overdue, 0),
+        "avg_days_late": lambda: o.c.days_late,
+        "avg_satisfaction": lambda: o.c.satisfaction,
+        "complaints_window": lambda: func.coalesce(o.c.complaints, 0),
+        "measure": lambda: yuan(measure_cents),
+        "measure_cents": lambda: measure_cents,
+    }
+    stmt = select(Customer.id.label("customer_id"), *(
+        (expressions[name]() if columns is None or name in columns else null()).label(name) for name in BASE_COLUMNS[1:]
+    )).select_from(Customer).outerjoin(p, p.c.customer_id == Customer.id)
+    if o is not None:
+        stmt = stmt.outerjoin(o, o.c.customer_id == Customer.id)
+    return stmt.where(Customer.active.is_(True))

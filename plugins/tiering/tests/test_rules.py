@@ -162,3 +162,19 @@ def test_rule_validation() -> None:
         TierRule(name="x", tier="A", method="nope", when=s.c.measure > 1)
     with pytest.raises(ValueError, match="rule name"):
         TierRule(name="bad name!", flag="f", when=s.c.measure > 1)
+
+
+def test_a_rule_gets_the_columns_it_reads(tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any) -> None:
+    """A run computes only what methods and rules read: a rule on columns no built-in reads still sees them."""
+    from kehu_tiering.rules import TierRule
+    from kehu_tiering.stats import STATS as s
+
+    class Steady:
+        @hookimpl
+        def kehu_tier_rules(self) -> list[TierRule]:
+            return [TierRule(name="steady.buyer", flag="steady", when=(s.c.months_active >= 1) & (s.c.revenue_total >= 300)
+                             & (s.c.margin_total == 0) & s.c.first_purchase_at.is_not(None))]
+
+    kehu_register_plugin(Steady(), "steady")
+    run(tiering_app)
+    assert set(current(tiering_app, "flag:steady")) == {world[f"R{i}"] for i in range(2, 6)}  # 300 ... 600
