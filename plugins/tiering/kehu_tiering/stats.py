@@ -233,7 +233,10 @@ def _others(dialect: str, settings: TierSettings, b: dict[str, Any], wanted: fro
     overdue = and_(is_payment, or_(and_(paid_by_then, paid_key > due_key),
                                    and_(~paid_by_then, due_key < sqlutil.day_key_of(settings.as_of, dialect))))
     days_late = case((paid_by_then, paid - due), else_=literal(asof_day) - due)
-    where = [i.kind.in_(("payment", "complaint", "feedback")), i.status == "done", i.occurred_at < end]
+    # Only the kinds the wanted aggregates read: feedback is read for satisfaction alone.
+    kinds = [k for k, needs in (("payment", ("overdue", "days_late")), ("complaint", OTHER_AGGREGATES),
+                                ("feedback", ("satisfaction",))) if wanted & set(needs)]
+    where = [i.kind.in_(kinds), i.status == "done", i.occurred_at < end]
     if b["start"] is not None:
         where.append(i.occurred_at >= b["start"])
     aggregates = {
