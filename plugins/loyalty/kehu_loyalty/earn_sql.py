@@ -112,7 +112,7 @@ class _Params:
         return "(" + ", ".join(self.add(v) for v in values) + ")"
 
 
-class _Dialect:
+class SqlDialect:
     """The few expressions that differ between SQLite and PostgreSQL."""
 
     def __init__(self, name: str, zone_name: str, offset_minutes: int | None):
@@ -199,7 +199,7 @@ class _Dialect:
         return self.in_list("i.id", ordered, params)
 
 
-def condition(rule: EarnRule, d: _Dialect, params: _Params, cents: str, kinds: Sequence[str]) -> str | None:
+def condition(rule: EarnRule, d: SqlDialect, params: _Params, cents: str, kinds: Sequence[str]) -> str | None:
     """The rule's conditions (``EarnRule.matches``) as SQL over ``i`` (and ``c``); None when always true.
 
     ``kinds``: the kinds the statement already restricts the rows to."""
@@ -264,7 +264,7 @@ def compilable(rules: Sequence[EarnRule], dialect: str, offset: int | None, max_
     return None
 
 
-def earn_amounts(session: Session, d: _Dialect, ids: Sequence[int], amount_rules: Sequence[EarnRule],
+def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rules: Sequence[EarnRule],
                  groups: Sequence[TierGroup], rate_of: Callable[[Sequence[EarnRule], tuple[Decimal, str] | None], Rate],
                  months: int, stored_now: Any) -> list[int]:
     """One ``INSERT ... SELECT`` per tier group for the amount rules; returns the points of each entry written.
@@ -310,7 +310,7 @@ def earn_amounts(session: Session, d: _Dialect, ids: Sequence[int], amount_rules
     return written
 
 
-def earn_bonus(session: Session, d: _Dialect, ids: Sequence[int], rule: EarnRule, months: int, stored_now: Any) -> list[int]:
+def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRule, months: int, stored_now: Any) -> list[int]:
     """One ``INSERT ... SELECT`` awarding a fixed bonus rule: the earliest qualifying interaction
     (``occurred_at``, then id) of each ``once_per`` scope; returns the points of each entry written."""
     params = _Params(d.name)

@@ -215,7 +215,7 @@ def _earn_sql(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | No
     from kehu_loyalty import earn_sql
 
     zone = local_zone()
-    d = earn_sql._Dialect(session.get_bind().dialect.name, getattr(zone, "key", str(zone)), offset)
+    d = earn_sql.SqlDialect(session.get_bind().dialect.name, getattr(zone, "key", str(zone)), offset)
     ids = list(map(_ID, rows))
     stored_now = _stored_now(session, now)
     months = settings.expiry_months
