@@ -8,7 +8,8 @@ for birthdays), works out which amount rules match each row as a bit mask, and w
 ``earn:i<id>`` with ``ON CONFLICT (idempotency_key) DO NOTHING``. Every bonus rule is one more
 statement picking the earliest qualifying interaction (``occurred_at``, then id) per scope
 of ``once_per`` with a window function. The Python path (:mod:`kehu_loyalty.earning`) writes
-exactly the same ledger; :func:`compile_earning` says when a batch cannot be compiled.
+exactly the same ledger; :func:`compilable` (through :func:`kehu_loyalty.earning.plan`) says
+when a batch cannot be compiled, and the Python path earns it instead.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ _COLUMNS = ("customer_id, kind, points, occurred_at, expires_at, reason, rule, i
 
 @frozen
 class Combination:
-    """One set of amount rules matching together: its bit mask, rate fraction parts and texts."""
+    """One set of amount rules matching together, and its bit mask (bit n: the n-th amount rule)."""
 
     mask: int
     rules: tuple[EarnRule, ...]
@@ -253,7 +254,9 @@ def compilable(rules: Sequence[EarnRule], dialect: str, offset: int | None, max_
     if dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 35, 0):
         return "SQLite before 3.35 has no RETURNING"
     amount_rules = [r for r in rules if r.is_amount_rule]
-    if sum(1 for r in amount_rules if not r.is_plain) > MAX_CONDITIONAL:
+    kinds = {k for r in amount_rules for k in r.kinds}
+    # A rule is conditional (a bit that varies) when it tests more than the statement's kinds.
+    if sum(1 for r in amount_rules if not r.is_plain or not kinds <= set(r.kinds)) > MAX_CONDITIONAL:
         return f"more than {MAX_CONDITIONAL} conditional amount rules"
     if dialect == "sqlite" and offset is None and needs_local_time(rules):
         return "the local zone's UTC offset is not fixed over the batch's years (SQLite has no time zones)"

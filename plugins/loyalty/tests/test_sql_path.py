@@ -264,3 +264,38 @@ def test_sql_path_is_used_for_imports_and_expiry_dates_clamp(shop, kehu_app):
         (timestamp("2025-01-31T23:59:59.123456+00:00"), 1234567, "¥1234567.89 × 1 pt/¥ (base)"),
         (timestamp("2025-02-28T10:00:00+00:00"), 10, "¥10.50 × 1 pt/¥ (base)"),
     ]
+
+
+def test_batches_that_cannot_be_compiled_fall_back_to_python(shop, kehu_app, kehu_register_plugin):
+    """Nine conditional amount rules (2**9 combinations) are earned in Python, with the same rules."""
+    from kehu_loyalty.earning import earn_rules, plan
+    from kehu_loyalty.rules import EarnRule
+
+    many = [EarnRule(f"cat{n}", points_per_yuan=Decimal("0.1"), categories=(f"品类{n}",)) for n in range(9)]
+    kehu_register_plugin(Rules(many), "many_rules")
+    code = shop.customer()
+    shop.log(code, amount="100", category="品类3")
+    [earn] = [e for e in shop.ledger(code) if e["kind"] == "earn"]
+    assert (earn["points"], earn["rule"], earn["reason"]) == (110, "base+cat3", "¥100.00 × 1.1 pt/¥ (base+cat3)")
+    row = {"id": earn["interaction_id"], "occurred_at": earn["occurred_at"], "amount": Decimal("100")}
+    with kehu_app.session() as s:
+        settings, rules = earn_rules(s, kehu_app)
+        chosen = plan(s, rules, [row], list(settings.tier_multipliers.values()))
+    assert chosen.path == "python" and "more than 8 conditional amount rules" in chosen.why
+
+
+def test_amounts_too_big_for_sqlite_integers_fall_back_to_python(shop, kehu_app, kehu_register_plugin):
+    from kehu_loyalty.earning import earn_rules, plan
+    from kehu_loyalty.rules import EarnRule
+
+    kehu_register_plugin(Rules([EarnRule("odd_rate", points_per_yuan=Decimal("0.3333"))]), "odd_rate")
+    row = {"id": 1, "occurred_at": NOW, "amount": Decimal("99999999999999.99")}
+    with kehu_app.session() as s:
+        settings, rules = earn_rules(s, kehu_app)
+        chosen = plan(s, rules, [row], list(settings.tier_multipliers.values()))
+        small = plan(s, rules, [{**row, "amount": Decimal("-5000")}], list(settings.tier_multipliers.values()))
+    if kehu_app.dialect == "sqlite":
+        assert chosen.path == "python" and "64-bit" in chosen.why
+    else:  # PostgreSQL computes points in numeric: no limit
+        assert chosen.path == "sql"
+    assert small.path == "sql"
