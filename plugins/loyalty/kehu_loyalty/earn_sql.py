@@ -252,7 +252,7 @@ def compilable(rules: Sequence[EarnRule], dialect: str, offset: int | None, max_
     if dialect not in ("sqlite", "postgresql"):
         return f"no SQL earning for {dialect}"
     if dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 35, 0):
-        return "SQLite before 3.35 has no RETURNING"
+        return "SQLite before 3.35 has no MATERIALIZED common table expressions"
     amount_rules = [r for r in rules if r.is_amount_rule]
     kinds = {k for r in amount_rules for k in r.kinds}
     # A rule is conditional (a bit that varies) when it tests more than the statement's kinds.
