@@ -359,6 +359,10 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
     started = _time.perf_counter()
     step = progress or (lambda done, total: None)
     dialect = app.dialect
+    if dialect == "postgresql":
+        # The run's statements are large but made of index lookups and sorts; JIT compiling
+        # them cost ~0.8 s each (measured at 100k customers) and bought nothing back.
+        session.execute(text("SET LOCAL jit = off"))
     check_as_of(session, settings.as_of)
     if rules is None:
         rules = rules_mod.collect(app, settings.rules_files)
