@@ -371,11 +371,12 @@ def bench_one(url: str, label: str) -> dict[str, object]:
 def report(rows: list[dict[str, object]]) -> None:
     """Print the table of figures and ratios."""
     print(f"{'size':<22}{'install':>9}{'run':>8}{'re-run':>8}{'pandas':>8}{'duckdb':>8}"
-          f"{'run/pandas':>11}{'run/duckdb':>11}{'peak MB':>9}  same classes")
+          f"{'run/pandas':>11}{'rerun/pandas':>13}{'run/duckdb':>11}{'peak MB':>9}  same classes")
     for r in rows:
         print(f"{r['label']:<22}{r['install_backfill_s']:>9.1f}{r['run_s']:>8.2f}{r['rerun_s']:>8.2f}"
               f"{r['pandas_s']:>8.2f}{r['duckdb_s']:>8.2f}{r['run_s'] / r['pandas_s']:>11.2f}"
-              f"{r['run_s'] / r['duckdb_s']:>11.1f}{r['run_peak_mb']:>9.0f}  {r['same_classes']}")
+              f"{r['rerun_s'] / r['pandas_s']:>13.2f}{r['run_s'] / r['duckdb_s']:>11.1f}{r['run_peak_mb']:>9.0f}"
+              f"  {r['same_classes']}")
     by_backend: dict[str, list[dict[str, object]]] = {}
     for r in rows:
         by_backend.setdefault(str(r["label"]).split()[0], []).append(r)
