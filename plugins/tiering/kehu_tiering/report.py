@@ -70,13 +70,18 @@ def _yuan(cents: Any) -> Decimal:
     return (Decimal(round(float(cents or 0))) / 100).quantize(Decimal("0.01"))
 
 
+#: The statistics the report reads.
+REPORT_COLUMNS = frozenset(("revenue_window",))
+
+
 def build_report(session: Session, dialect: str) -> Report:
     """The report of the newest run (statistics recomputed with its settings, as of its date)."""
     run = latest_run(session)
     if run is None:
         raise KehuError("no tiering run yet: run `kehu tier run` first")
     settings = TierSettings.from_json(run["settings"])
-    stats = base_select(dialect, settings).subquery("stats")
+    # Only revenue is read: the other statistics (and their aggregates) are not computed.
+    stats = base_select(dialect, settings, session, columns=REPORT_COLUMNS).subquery("stats")
     revenue_cents = stats.c.revenue_window * 100
     a = assignments.c
     per_tier = list(session.execute(
@@ -135,5 +140,6 @@ def movements(session: Session, run_id: int) -> list[Movement]:
 
 def pareto_curve(session: Session, dialect: str, settings: TierSettings) -> list[int]:
     """Every customer's revenue in the window, in cents, largest first (for the plot)."""
-    stats = base_select(dialect, settings).subquery("stats")
+    # Only revenue is read: the other statistics (and their aggregates) are not computed.
+    stats = base_select(dialect, settings, session, columns=REPORT_COLUMNS).subquery("stats")
     return [int(round(float(v) * 100)) for v in session.scalars(select(stats.c.revenue_window).order_by(stats.c.revenue_window.desc()))]
