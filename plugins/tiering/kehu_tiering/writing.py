@@ -1,0 +1,235 @@
+"""Writing a run's outcome: new history rows, closed ones, snapshots, the tier-changed hook, counts.
+
+A method with no current rows (a first run) is written whole from ``tiering_new`` in
+(customer, method) order; the others are compared with the current rows through
+``tiering_moved`` and only what changed is written.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
+
+from kehu_core.hooktypes import TierChange
+from kehu_tiering import sqlutil
+from kehu_tiering.models import SNAPSHOT_COLUMNS, assignments, snapshots
+from kehu_tiering.rules import TierRule
+from kehu_tiering.settings import TIER_METHODS, TierSettings
+from kehu_tiering.stats import COLUMN_NAMES, STATS, TABLE_NAME
+from kehu_tiering.targets import Target
+
+if TYPE_CHECKING:
+    from kehu_core.app import Kehu
+    from kehu_tiering.engine import _Temp
+
+#: What a Python predicate's decision keeps as its snapshot.
+PREDICATE_METRICS = ("revenue_window", "orders_window", "recency_days", "pyramid")
+
+
+def _json_metrics(names: Sequence[str], dialect: str) -> Any:
+    return sqlutil.json_object([(n, STATS.c[n]) for n in names], dialect)
+
+
+def rule_columns(rule: TierRule) -> list[str]:
+    """The statistics columns a rule's condition reads (its snapshot), in column order."""
+    if rule.when is None:
+        return list(PREDICATE_METRICS)
+    used = {el.name for el in visitors.iterate(rule.when)
+            if getattr(el, "table", None) is not None and getattr(el.table, "name", None) == TABLE_NAME}
+    return [n for n in COLUMN_NAMES if n in used] or ["measure"]
+
+
+def _managed_methods(settings: TierSettings) -> tuple[list[str], bool]:
+    """Methods whose current rows this run replaces, and whether every ``flag:*`` is replaced."""
+    return [m for m in TIER_METHODS if m in settings.methods], "flags" in settings.methods
+
+
+def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target]) -> int:
+    """Fill ``tiering_moved`` with every (customer, method) whose assignment is new, changed or gone.
+
+    ``targets`` are those with current assignments to compare with; current assignments of
+    managed methods that no target gives any more are found as well.
+    """
+    a, w, mv = assignments.c, temp.new.c, temp.moved.c
+    current = a.valid_to.is_(None)
+    cols = ["customer_id", "method", "old_tier", "new_tier", "new_by", "rule_no"]
+    for t in targets:
+        tier, by, rule_no = temp.tier(t), temp.decided_by(t), w[f"r{t.key}"]
+        same = and_(a.customer_id == w.customer_id, a.method == t.method, current)
+        stmt = (select(w.customer_id, literal(t.method), a.tier, tier, by, rule_no)
+                .select_from(temp.new.outerjoin(assignments, same))
+                .where(tier.is_not(None), or_(a.id.is_(None), a.tier != tier, a.decided_by != by)))
+        session.execute(insert(temp.moved).from_select(cols, stmt))
+    # Current assignments the run no longer gives: a customer gone from the run, a flag no rule
+    # raises any more. Counted first so that the usual case (none) costs no join.
+    methods, all_flags = _managed_methods(settings)
+    managed = a.method.in_(methods)
+    if all_flags:
+        managed = managed | a.method.like("flag:%")
+    unchanged_or_moved = [func.count(temp.tier(t)) for t in targets]
+    given = sum(session.execute(select(*unchanged_or_moved)).one()) if targets else 0
+    new_rows = session.scalar(select(func.count()).select_from(temp.moved).where(mv.old_tier.is_(None))) or 0
+    current_rows = session.scalar(select(func.count()).select_from(assignments).where(current, managed)) or 0
+    if current_rows != given - new_rows:
+        new_tier = case(*((a.method == t.method, temp.tier(t)) for t in targets), else_=null()) if targets else null()
+        vanished = (select(a.customer_id, a.method, a.tier, null(), null(), null())
+                    .select_from(assignments.outerjoin(temp.new, w.customer_id == a.customer_id))
+                    .where(current, managed, new_tier.is_(None)))
+        session.execute(insert(temp.moved).from_select(cols, vanished))
+    temp.analyze(temp.moved)
+    return session.scalar(select(func.count()).select_from(temp.moved)) or 0
+
+
+def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target],
+                    run_id: int) -> int:
+    """Write every customer's assignment of targets that have no current rows (a first run).
+
+    Nothing to compare with, so no diff: one pass over the statistics, each customer's
+    targets in method order -- the order of the assignments' indexes, so SQLite appends.
+    """
+    targets = sorted(targets, key=lambda t: t.method)
+    kwargs = {"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}
+    order = Table("tiering_order", MetaData(), Column("n", Integer, primary_key=True), Column("method", String(64)),
+                  prefixes=["TEMPORARY"], **kwargs)
+    order.create(session.connection())
+    try:
+        session.execute(insert(order), [{"n": n, "method": t.method} for n, t in enumerate(targets)])
+        o, w = order.c, temp.new.c
+
+        def pick(values: Sequence[Any]) -> Any:
+            return case(*((o.n == n, v) for n, v in enumerate(values)), else_=null())
+
+        tier, rule_no = pick([temp.tier(t) for t in targets]), pick([w[f"r{t.key}"] for t in targets])
+        # Driven by tiering_new alone: the statistics are read only for rule decisions' snapshots.
+        stmt = (select(w.customer_id, o.method, tier, pick([temp.decided_by(t) for t in targets]),
+                       _snapshot(targets, o.method, rule_no, temp.dialect, of=w.customer_id),
+                       literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))
+                .select_from(temp.new.join(order, literal(True)))
+                .where(tier.is_not(None)))
+        if temp.dialect == "sqlite":
+            stmt = stmt.order_by(w.customer_id, o.n)  # the scan's own order: no sort
+        session.execute(insert(assignments).from_select(
+            ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], stmt))
+    finally:
+        order.drop(session.connection())
+    if any(not t.is_flag for t in targets):
+        _write_snapshots(session, run_id)  # every customer has an ABC/pyramid/RFM row now
+    # Counted from tiering_new (the driver's rowcount of INSERT ... SELECT is not portable).
+    return sum(session.execute(select(*(func.count(temp.tier(t)) for t in targets))).one())
+
+
+def _snapshot(targets: Sequence[Target], method: Any, rule_no: Any, dialect: str, of: Any = None) -> Any:
+    """The JSON snapshot of a new assignment a rule decided: the columns its condition reads.
+
+    NULL when the method itself decided: its numbers go to ``tiering_snapshots`` (typed, one
+    row per customer and run, see :func:`_write_snapshots`). With ``of`` (a customer id
+    column), the statistics are looked up for rule decisions only, not joined for every row.
+    """
+    def metrics(rule: TierRule) -> Any:
+        built = _json_metrics(rule_columns(rule), dialect)
+        return built if of is None else select(built).where(STATS.c.customer_id == of).scalar_subquery()
+
+    whens = [(and_(method == t.method, rule_no == n), metrics(rule)) for t in targets for n, rule in enumerate(t.rules, 1)]
+    return case(*whens, else_=null()) if whens else null()
+
+
+def _write_snapshots(session: Session, run_id: int, only: Any = None) -> None:
+    """The methods' numbers of this run for every customer (or those ``only`` selects), in customer order."""
+    s = STATS.c
+    stmt = select(literal(run_id, BigInteger), s.customer_id, *(s[name] for name in SNAPSHOT_COLUMNS))
+    if only is not None:
+        stmt = stmt.where(s.customer_id.in_(only))
+    session.execute(insert(snapshots).from_select(["run_id", "customer_id", *SNAPSHOT_COLUMNS], stmt))
+
+
+def write_changes(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target],
+                   run_id: int) -> tuple[int, list[str], int]:
+    """Close the current rows that moved and insert the new ones.
+
+    Returns how many (customer, method) rows were written or closed, the methods that were
+    written whole (no current rows before: every row of theirs is new) and how many rows those got.
+    """
+    a, mv = assignments.c, temp.moved.c
+    fresh = [t for t in targets if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))]
+    moved = _diff(session, temp, settings, [t for t in targets if t not in fresh])  # before the fresh rows exist
+    written = _insert_all_new(session, temp, settings, fresh, run_id) if fresh else 0
+    fresh_methods = [t.method for t in fresh]
+    if not moved:
+        return written, fresh_methods, written
+    if not any(not t.is_flag for t in fresh):  # else every customer's snapshot is written already
+        decided_by_method = and_(mv.new_tier.is_not(None), mv.rule_no == 0, ~mv.method.like("flag:%"))
+        _write_snapshots(session, run_id, select(mv.customer_id).where(decided_by_method).distinct())
+    changed = mv.old_tier.is_not(None)
+    session.execute(
+        update(assignments)
+        .where(a.valid_to.is_(None), exists().where(changed, mv.customer_id == a.customer_id, mv.method == a.method))
+        .values(valid_to=settings.as_of, ended_run_id=run_id)
+    )
+    s = STATS.c
+    fresh_rows = (
+        select(mv.customer_id, mv.method, mv.new_tier, mv.new_by, _snapshot(targets, mv.method, mv.rule_no, temp.dialect),
+               literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))
+        .select_from(temp.moved.join(STATS, s.customer_id == mv.customer_id))
+        .where(mv.new_tier.is_not(None))
+    )
+    session.execute(insert(assignments).from_select(
+        ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], fresh_rows))
+    return written + moved, fresh_methods, written
+
+
+def fire(app: Kehu, session: Session, temp: _Temp, run_id: int, fresh_methods: Sequence[str], fresh_rows: int) -> int:
+    """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved; returns how many.
+
+    ``fresh_methods`` were written whole by this run (``fresh_rows`` rows, each a move from nothing).
+    """
+    a, mv = assignments.c, temp.moved.c
+    moved_tier = select(mv.customer_id, mv.method, mv.old_tier, mv.new_tier).where(
+        mv.old_tier.is_distinct_from(mv.new_tier))
+    first_tier = select(a.customer_id, a.method, null(), a.tier).where(a.run_id == run_id, a.method.in_(fresh_methods))
+    count = (session.scalar(select(func.count()).select_from(moved_tier.subquery())) or 0) + fresh_rows
+    if count and app.hook_caller("kehu_tier_changed").get_hookimpls():
+        rows = session.execute(union_all(moved_tier, first_tier) if fresh_methods else moved_tier).all()
+        changes = sorted((TierChange(cid, method, old, new) for cid, method, old, new in rows),
+                         key=lambda c: (c.customer_id, c.method))
+        app.hook.kehu_tier_changed(session=session, changes=changes)
+    return count
+
+
+def counts_per_tier(session: Session, temp: _Temp, targets: Sequence[Target]) -> dict[str, dict[str, int]]:
+    """Customers per method and tier, in one pass over ``tiering_new`` (the tiers are known in advance)."""
+    cells = [(t, tier) for t in targets for tier in t.possible_tiers()]
+    if not cells:
+        return {}
+    totals = session.execute(select(*(func.count(case((temp.tier(t) == tier, 1))) for t, tier in cells),
+                                    *(func.count(temp.tier(t)) for t in targets))).one()
+    counts: dict[str, dict[str, int]] = {}
+    for (t, tier), n in zip(cells, totals):
+        if n:
+            counts.setdefault(t.method, {})[tier] = n
+    for t, given in zip(targets, totals[len(cells):]):
+        if given != sum(counts.get(t.method, {}).values()):  # a tier outside the known set: count it plainly
+            tier = temp.tier(t)
+            counts[t.method] = {k: v for k, v in session.execute(
+                select(tier, func.count()).where(tier.is_not(None)).group_by(tier))}
+    return counts
