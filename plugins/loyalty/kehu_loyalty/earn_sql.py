@@ -241,7 +241,7 @@ def numerator_bound(amount_rules: Sequence[EarnRule], factors: Sequence[Decimal]
     """An upper bound of the numerator of any combination's rate (over a common denominator), any factor."""
     best = 0
     for factor in factors:
-        rates = [Fraction(r.points_per_yuan) * Fraction(factor) for r in amount_rules]
+        rates = [Fraction(r.points_per_yuan) * (Fraction(factor) if r.tier_multiplier else 1) for r in amount_rules]
         common = math.lcm(*(f.denominator for f in rates)) if rates else 1
         best = max(best, sum(f.numerator * (common // f.denominator) for f in rates))
     return best

@@ -1,6 +1,7 @@
 """Points of an amount: the rounding both earning paths (SQL and Python) and refunds share.
 
-``points = floor(amount × Σ rates of the matched amount rules × tier multiplier)``, computed
+``points = floor(amount × Σ rates of the matched amount rules × tier multiplier)`` (the
+multiplier applies to the rules with ``tier_multiplier``, the default), computed
 in integers: the amount in whole cents times the rate's numerator, floor-divided by 100 ×
 its denominator. No floats anywhere, so SQLite, PostgreSQL and Python agree to the point.
 The reason text names the amount (two decimals), the rate, the rules and the tier.
@@ -48,13 +49,24 @@ def suffix_rule(matched: Sequence[EarnRule]) -> str:
 
 
 def rate_of(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None) -> Rate:
-    """The rate of these matched amount rules under a tier multiplier ``(factor, tier)``."""
-    total = sum((r.points_per_yuan for r in matched), Decimal(0))
+    """The rate of these matched amount rules under a tier multiplier ``(factor, tier)``.
+
+    The factor applies to the rules with ``tier_multiplier`` set (the default); a rule
+    without it earns its own rate in every tier.
+    """
     factor, tier = multiplier if multiplier else (Decimal(1), None)
-    exact = Fraction(total) * Fraction(factor)
-    text = f"{number(total)} pt/¥ ({suffix_rule(matched)})"
-    if tier is not None:
-        text += f" × {number(factor)} tier {tier}"
+    scaled = [r for r in matched if r.tier_multiplier or tier is None]
+    plain = [r for r in matched if not (r.tier_multiplier or tier is None)]
+    scaled_rate = sum((r.points_per_yuan for r in scaled), Decimal(0))
+    plain_rate = sum((r.points_per_yuan for r in plain), Decimal(0))
+    exact = Fraction(scaled_rate) * Fraction(factor) + Fraction(plain_rate)
+    if not plain:
+        text = f"{number(scaled_rate)} pt/¥ ({suffix_rule(matched)})" + (f" × {number(factor)} tier {tier}" if tier else "")
+    elif not scaled:
+        text = f"{number(plain_rate)} pt/¥ ({suffix_rule(matched)}), not multiplied by tier {tier}"
+    else:
+        text = (f"{number(scaled_rate)} pt/¥ ({suffix_rule(scaled)}) × {number(factor)} tier {tier} "
+                f"+ {number(plain_rate)} pt/¥ ({suffix_rule(plain)})")
     return Rate(exact.numerator, exact.denominator * 100, text, suffix_rule(matched))
 
 

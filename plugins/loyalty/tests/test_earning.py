@@ -93,6 +93,27 @@ def test_tier_multiplier_through_the_core_hook(shop, kehu_register_plugin):
     assert "tier VIP" in earn["reason"]
 
 
+class FlatPromo:
+    @hookimpl
+    def kehu_loyalty_earn_rules(self):
+        from kehu_loyalty.rules import EarnRule
+
+        return [EarnRule("flat_promo", points_per_yuan=Decimal("0.5"), tier_multiplier=False,
+                         description="half a point per yuan, whatever the tier")]
+
+
+def test_a_rule_without_tier_multiplier_earns_its_own_rate(shop, kehu_register_plugin):
+    code = shop.customer()
+    kehu_register_plugin(FakeTiers(), "faketiers")
+    kehu_register_plugin(FlatPromo(), "flat")
+    shop.log(code, amount="100.99")
+    shop.log(code, amount="-10.00")  # a refund takes back what 10.00 earns, by the same rate
+    [earn, _bonus, refund] = shop.ledger(code)
+    assert earn["points"] == 201  # floor(100.99 × (1 × 1.5 + 0.5)) = floor(201.98)
+    assert earn["reason"] == "¥100.99 × 1 pt/¥ (base) × 1.5 tier VIP + 0.5 pt/¥ (flat_promo)"
+    assert refund["points"] == -20  # floor(10.00 × 2.0)
+
+
 class PromoRules:
     @hookimpl
     def kehu_loyalty_earn_rules(self):

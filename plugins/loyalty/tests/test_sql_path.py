@@ -70,7 +70,8 @@ def random_rules(rng: random.Random) -> list[Any]:
     for n in range(rng.randint(1, 3)):
         rate = Decimal(rng.choice(["0.5", "0.25", "1.5", "0.0250", "3", "0.3333"]))
         kinds = rng.choice([("purchase",), ("purchase", "payment")])
-        rules.append(EarnRule(f"promo{n}", kinds=kinds, points_per_yuan=rate, **conditions()))
+        rules.append(EarnRule(f"promo{n}", kinds=kinds, points_per_yuan=rate, tier_multiplier=rng.random() < 0.7,
+                              **conditions()))
     for n in range(rng.randint(1, 3)):
         beneficiary = rng.choice(["customer", "customer", "referrer"])
         rules.append(EarnRule(f"bonus{n}", kinds=rng.choice([("purchase",), ("feedback", "purchase"), ("visit",)]),
