@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from kehu_core.app import Kehu
     from kehu_tiering.engine import _Temp
 
+#: The columns of a new history row, as both ways of writing them select them.
+NEW_ROW_COLUMNS = ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"]
 #: What a Python predicate's decision keeps as its snapshot.
 PREDICATE_METRICS = ("revenue_window", "orders_window", "recency_days", "pyramid")
 
@@ -65,11 +67,19 @@ def _managed_methods(settings: TierSettings) -> tuple[list[str], bool]:
     return [m for m in TIER_METHODS if m in settings.methods], "flags" in settings.methods
 
 
-def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target]) -> int:
+def _given(session: Session, temp: _Temp, targets: Sequence[Target]) -> dict[str, int]:
+    """How many customers each target gives a tier to (one scan of ``tiering_new``)."""
+    if not targets:
+        return {}
+    return dict(zip((t.method for t in targets), session.execute(select(*(func.count(temp.tier(t)) for t in targets))).one()))
+
+
+def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target], given: int) -> int:
     """Fill ``tiering_moved`` with every (customer, method) whose assignment is new, changed or gone.
 
-    ``targets`` are those with current assignments to compare with; current assignments of
-    managed methods that no target gives any more are found as well.
+    ``targets`` are those with current assignments to compare with (``given``: how many tiers
+    they give in all); current assignments of managed methods that no target gives any more
+    are found as well.
     """
     a, w, mv = assignments.c, temp.new.c, temp.moved.c
     current = a.valid_to.is_(None)
@@ -87,8 +97,6 @@ def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequen
     managed = a.method.in_(methods)
     if all_flags:
         managed = managed | a.method.like("flag:%")
-    unchanged_or_moved = [func.count(temp.tier(t)) for t in targets]
-    given = sum(session.execute(select(*unchanged_or_moved)).one()) if targets else 0
     new_rows = session.scalar(select(func.count()).select_from(temp.moved).where(mv.old_tier.is_(None))) or 0
     current_rows = session.scalar(select(func.count()).select_from(assignments).where(current, managed)) or 0
     if current_rows != given - new_rows:
@@ -102,10 +110,10 @@ def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequen
 
 
 def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target],
-                    run_id: int) -> int:
+                    run_id: int) -> None:
     """Write every customer's assignment of targets that have no current rows (a first run).
 
-    Nothing to compare with, so no diff: one pass over the statistics, each customer's
+    Nothing to compare with, so no diff: one pass over ``tiering_new``, each customer's
     targets in method order -- the order of the assignments' indexes, so SQLite appends.
     """
     targets = sorted(targets, key=lambda t: t.method)
@@ -130,13 +138,11 @@ def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targe
         if temp.dialect == "sqlite":
             stmt = stmt.order_by(w.customer_id, o.n)  # the scan's own order: no sort
         session.execute(insert(assignments).from_select(
-            ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], stmt))
+            NEW_ROW_COLUMNS, stmt))
     finally:
         order.drop(session.connection())
     if any(not t.is_flag for t in targets):
         _write_snapshots(session, run_id)  # every customer has an ABC/pyramid/RFM row now
-    # Counted from tiering_new (the driver's rowcount of INSERT ... SELECT is not portable).
-    return sum(session.execute(select(*(func.count(temp.tier(t)) for t in targets))).one())
 
 
 def _snapshot(targets: Sequence[Target], method: Any, rule_no: Any, dialect: str, of: Any = None) -> Any:
@@ -172,8 +178,13 @@ def write_changes(session: Session, temp: _Temp, settings: TierSettings, targets
     """
     a, mv = assignments.c, temp.moved.c
     fresh = [t for t in targets if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))]
-    moved = _diff(session, temp, settings, [t for t in targets if t not in fresh])  # before the fresh rows exist
-    written = _insert_all_new(session, temp, settings, fresh, run_id) if fresh else 0
+    compared = [t for t in targets if t not in fresh]
+    # From tiering_new, not the driver's rowcount of INSERT ... SELECT (not portable).
+    given = _given(session, temp, targets)
+    moved = _diff(session, temp, settings, compared, sum(given[t.method] for t in compared))  # before fresh rows exist
+    written = sum(given[t.method] for t in fresh)
+    if fresh:
+        _insert_all_new(session, temp, settings, fresh, run_id)
     fresh_methods = [t.method for t in fresh]
     if not moved:
         return written, fresh_methods, written
@@ -194,7 +205,7 @@ def write_changes(session: Session, temp: _Temp, settings: TierSettings, targets
         .where(mv.new_tier.is_not(None))
     )
     session.execute(insert(assignments).from_select(
-        ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"], fresh_rows))
+        NEW_ROW_COLUMNS, fresh_rows))
     return written + moved, fresh_methods, written
 
 
