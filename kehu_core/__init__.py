@@ -25,6 +25,7 @@ _EXPORTS = {
     "ListColumn": "kehu_core.hooktypes",
     "ListFilter": "kehu_core.hooktypes",
     "InteractionBatch": "kehu_core.hooktypes",
+    "RecordedRows": "kehu_core.hooktypes",
     "RecordedInteraction": "kehu_core.hooktypes",
     "CustomerChange": "kehu_core.hooktypes",
     "TierChange": "kehu_core.hooktypes",

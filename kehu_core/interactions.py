@@ -18,7 +18,7 @@ from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.fields import check_interaction_rules, interaction_fields, parse_record, require_valid
-from kehu_core.hooktypes import InteractionBatch
+from kehu_core.hooktypes import InteractionBatch, RecordedRows
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import Money, UTCDateTime, utcnow
 from kehu_core.vocab import CENT
@@ -90,8 +90,9 @@ def write_interaction_values(app: Kehu, session: Session, rows: Sequence[list[An
 
     Every row must carry an ``external_ref``; ``status`` defaults to ``done`` and
     ``created_at`` to now (the lists are completed in place). A reference already stored, or
-    repeated in ``rows``, is written once. The hook receives the written rows as mappings
-    with their ids; they are built only when an installed plugin implements the hook.
+    repeated in ``rows``, is written once. The hook receives the written rows with their ids
+    as :class:`~kehu_core.hooktypes.RecordedRows` (a mapping is built only for a row a
+    plugin reads), and only when an installed plugin implements the hook.
     Returns ``(id, row)`` for each row written.
 
     On SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``), so the
@@ -118,7 +119,8 @@ def write_interaction_values(app: Kehu, session: Session, rows: Sequence[list[An
     else:
         raise NotImplementedError(f"kehu supports SQLite and PostgreSQL, not {app.dialect}")
     if written and app.hook_caller("kehu_interactions_recorded").get_hookimpls():
-        recorded = [dict(zip(RECORDED_KEYS, (iid, *row))) for iid, row in written]
+        ids, values = zip(*written)
+        recorded = RecordedRows(RECORDED_KEYS, ids, values)
         app.hook.kehu_interactions_recorded(session=session, batch=InteractionBatch(rows=recorded, source=source))
     return written
 

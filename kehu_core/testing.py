@@ -214,7 +214,11 @@ class CliResult:
         return json.loads(self._result.stdout)
 
     def __repr__(self) -> str:
-        return f"<CliResult exit={self._result.exit_code} stdout={self._result.stdout[:500]!r} stderr={self._result.stderr[:500]!r}>"
+        raised = self._result.exception
+        # An unexpected exception leaves stdout and stderr empty: name it, or the failure says nothing.
+        escaped = f" raised={raised!r}" if raised is not None and not isinstance(raised, SystemExit) else ""
+        return (f"<CliResult exit={self._result.exit_code} stdout={self._result.stdout[:500]!r} "
+                f"stderr={self._result.stderr[:500]!r}{escaped}>")
 
 
 @pytest.fixture

@@ -74,9 +74,9 @@ def kehu_default_data() -> Sequence[DefaultRecord]:
 def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> None:
     """Purchases, refunds and feedback earn (or take back) points in the same transaction."""
     from kehu_loyalty.appctx import calling_app
-    from kehu_loyalty.earning import earn_for_rows
+    from kehu_loyalty.earning import earn_batch
 
-    earn_for_rows(session, batch.rows, calling_app(session))
+    earn_batch(session, batch, calling_app(session))
 
 
 @hookimpl

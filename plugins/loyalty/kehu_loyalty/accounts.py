@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
+from kehu_core.hooktypes import InteractionBatch
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import utcnow
-from kehu_loyalty.earning import earn_for_rows
+from kehu_loyalty.earning import earn_batch
 from kehu_loyalty.ledger import chunks
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
 
@@ -78,7 +79,7 @@ def backfill(app: Any, session: Session, customer_ids: Sequence[int], since: dat
                 .order_by(table.c.occurred_at, table.c.id))
         result = session.execute(stmt.execution_options(yield_per=BACKFILL_CHUNK)).mappings()
         for rows in result.partitions(BACKFILL_CHUNK):
-            earned = earn_for_rows(session, [dict(r) for r in rows], app, now)
+            earned = earn_batch(session, InteractionBatch(rows=[dict(r) for r in rows], source="backfill"), app, now)
             entries += earned.entries
             points += earned.points
     return entries, points

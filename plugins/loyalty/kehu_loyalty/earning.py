@@ -5,7 +5,7 @@ the same ledger:
 
 - **SQL** (the default): the rules are compiled into a few ``INSERT ... SELECT`` statements
   run once per batch over the batch's interactions (:mod:`kehu_loyalty.earn_sql`).
-- **Python**: the rules are evaluated row by row over ``batch.rows`` and the entries written
+- **Python**: the rules are evaluated row by row over the batch's rows and the entries written
   with one executemany. Used when the batch cannot be compiled (for instance a birthday rule
   on SQLite with a local zone whose UTC offset changes, see :func:`plan`).
 
@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any, Literal
 
 from attrs import frozen
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core.hooktypes import InteractionBatch
 from kehu_core.interactions import in_values
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
@@ -138,7 +138,7 @@ class Plan:
     offset: int | None = None
 
 
-def plan(session: Session, rules: Sequence[EarnRule], rows: Sequence[Mapping[str, Any]], multipliers: Sequence[Decimal]) -> Plan:
+def plan(session: Session, rules: Sequence[EarnRule], batch: InteractionBatch, multipliers: Sequence[Decimal]) -> Plan:
     """Whether this batch can be earned in SQL, from the rules, the dialect, the local zone and the amounts."""
     from kehu_loyalty import earn_sql
 
@@ -147,23 +147,18 @@ def plan(session: Session, rules: Sequence[EarnRule], rows: Sequence[Mapping[str
     max_cents = 0
     if dialect == "sqlite":
         if earn_sql.needs_local_time(rules):
-            times = list(map(_WHEN, rows))
+            times = batch.column("occurred_at")
             offset = earn_sql.fixed_offset_minutes(local_zone(), min(times), max(times))
-        amounts = [a for a in map(_AMOUNT, rows) if a is not None]
+        amounts = [a for a in batch.column("amount") if a is not None]
         max_cents = cents_of(max(max(amounts, default=0), -min(amounts, default=0)))
     bound = earn_sql.numerator_bound([r for r in rules if r.is_amount_rule], [Decimal(1), *multipliers])
     why = earn_sql.compilable(rules, dialect, offset, max_cents, bound)
     return Plan("python", why) if why else Plan("sql", offset=offset)
 
 
-_WHEN = itemgetter("occurred_at")
-_AMOUNT = itemgetter("amount")
-_ID = itemgetter("id")
-
-
-def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None = None,
-                  now: datetime | None = None, path: Path = "auto") -> EarnResult:
-    """Evaluate every earn rule over ``rows`` (``batch.rows``, already in ``interactions``) and write the entries.
+def earn_batch(session: Session, batch: InteractionBatch, app: Any | None = None,
+               now: datetime | None = None, path: Path = "auto") -> EarnResult:
+    """Evaluate every earn rule over ``batch`` (interactions already in ``interactions``) and write the entries.
 
     Only members earn, and only for interactions at or after their ``earn_from``; only done
     interactions count. Amount rules of one interaction make one ``earn`` entry keyed
@@ -172,31 +167,37 @@ def earn_for_rows(session: Session, rows: Sequence[Mapping[str, Any]], app: Any 
     interaction of the batch (``occurred_at``, then id). Replaying rows already earned
     writes nothing (the keys exist). ``path``: ``auto`` uses SQL when :func:`plan` allows it;
     ``sql`` and ``python`` force one (tests compare them); forcing ``sql`` on a batch that
-    cannot be compiled raises ``ValueError``.
+    cannot be compiled raises ``ValueError``. The SQL path reads only the batch's ids and a
+    few columns; the Python path reads its rows.
     """
     now = now or utcnow()
-    if not rows:
+    if not len(batch):
         return EMPTY
     settings, rules = earn_rules(session, app)
     chosen = path
     if path != "python":
-        found = plan(session, rules, rows, list(settings.tier_multipliers.values()))
+        found = plan(session, rules, batch, list(settings.tier_multipliers.values()))
         if path == "sql" and found.path != "sql":
             raise ValueError(f"this batch cannot be earned in SQL: {found.why}")
         chosen = found.path
     if chosen == "sql":
-        return _earn_sql(session, rows, app, settings, rules, now, found.offset)
-    return _earn_python(session, rows, app, settings, rules, now)
+        return _earn_sql(session, batch, app, settings, rules, now, found.offset)
+    return _earn_python(session, batch, app, settings, rules, now)
 
 
 def _stored_now(session: Session, now: datetime) -> Any:
     return sqlite_stamp(now) if session.get_bind().dialect.name == "sqlite" else now
 
 
-def _refunds_of(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
+def _refund_rows(batch: InteractionBatch) -> list[Mapping[str, Any]]:
+    """The batch's refunds: done purchases with a negative amount (only their rows are built)."""
+    negative = batch.where("amount", lambda a: a is not None and a < 0)
+    return [r for r in negative if r["kind"] == "purchase" and r["status"] == "done"]
+
+
+def _refunds_of(session: Session, candidates: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
                 amount_rules: Sequence[EarnRule], now: datetime) -> tuple[int, int, int]:
-    """Reverse the refunds among ``rows`` (done purchases with a negative amount by members who earn by then)."""
-    candidates = [r for r in rows if r["kind"] == "purchase" and r["status"] == "done" and r["amount"] is not None and r["amount"] < 0]
+    """Reverse the refunds among ``candidates`` (see :func:`_refund_rows`) by members who earn by then."""
     if not candidates:
         return 0, 0, 0
     members = _members(session, [r["customer_id"] for r in candidates])
@@ -209,14 +210,14 @@ def _refunds_of(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | 
     return len(refunds), taken, short
 
 
-def _earn_sql(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
+def _earn_sql(session: Session, batch: InteractionBatch, app: Any | None, settings: Settings,
               rules: Sequence[EarnRule], now: datetime, offset: int | None) -> EarnResult:
     """The SQL path: one statement per tier group for the amount rules, one per bonus rule."""
     from kehu_loyalty import earn_sql
 
     zone = local_zone()
     d = earn_sql.SqlDialect(session.get_bind().dialect.name, getattr(zone, "key", str(zone)), offset)
-    ids = list(map(_ID, rows))
+    ids = batch.ids
     stored_now = _stored_now(session, now)
     months = settings.expiry_months
     amount_rules = [r for r in rules if r.is_amount_rule]
@@ -225,7 +226,7 @@ def _earn_sql(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | No
     if amount_rules:
         groups = [earn_sql.TierGroup(Decimal(1), None, None)]
         if _tiers_wanted(app, settings):
-            buyers = [r["customer_id"] for r in rows if r["amount"] is not None and r["amount"] > 0]
+            buyers = [c for c, a in zip(batch.column("customer_id"), batch.column("amount")) if a is not None and a > 0]
             multipliers = _multipliers(session, app, settings, _member_ids(session, buyers))
             by_tier: dict[tuple[Decimal, str], list[int]] = {}
             for cid, multiplier in multipliers.items():
@@ -237,13 +238,14 @@ def _earn_sql(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | No
         if not rule.is_amount_rule:
             points += earn_sql.earn_bonus(session, d, ids, rule, months, stored_now)
     entries, total = earn_sql.written_since(session, last_id) if d.sqlite else (len(points), sum(points))
-    refunds, taken, short = _refunds_of(session, rows, app, settings, amount_rules, now)
+    refunds, taken, short = _refunds_of(session, _refund_rows(batch), app, settings, amount_rules, now)
     return EarnResult(entries, total, refunds, taken, short)
 
 
-def _earn_python(session: Session, rows: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
+def _earn_python(session: Session, batch: InteractionBatch, app: Any | None, settings: Settings,
                  rules: Sequence[EarnRule], now: datetime) -> EarnResult:
     """The Python path: the rules evaluated row by row, the entries written with one executemany."""
+    rows = list(batch.rows)
     kinds = {k for r in rules for k in r.kinds} | {"purchase"}
     relevant = sorted((r for r in rows if r["kind"] in kinds and r["status"] == "done"), key=_in_time)
     if not relevant:
@@ -323,7 +325,7 @@ def _earn_python(session: Session, rows: Sequence[Mapping[str, Any]], app: Any |
     write_credits(session, credits, stored=True)
     refunded = taken = short = 0
     if refunds:
-        refunded, taken, short = _refunds_of(session, rows, app, settings, amount_rules, now)
+        refunded, taken, short = _refunds_of(session, _refund_rows(batch), app, settings, amount_rules, now)
     return EarnResult(len(credits), sum(c[2] for c in credits), refunded, taken, short)
 
 

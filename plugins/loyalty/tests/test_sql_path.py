@@ -145,7 +145,7 @@ def record_quietly(app: Any, rows: list[dict[str, Any]], monkeypatch: Any) -> li
     from kehu_core.interactions import write_interactions
 
     with monkeypatch.context() as patch:
-        patch.setattr(earning, "earn_for_rows", lambda *a, **k: earning.EMPTY)
+        patch.setattr(earning, "earn_batch", lambda *a, **k: earning.EMPTY)
         with app.session() as s:
             return write_interactions(app, s, rows, "test")
 
@@ -169,13 +169,21 @@ def _differences(left: Any, right: Any) -> tuple[list[Any], list[Any]]:
             [r for r in right[0] if r not in left[0]] + [a for a in right[1] if a not in left[1]])
 
 
+def as_batch(rows: list[dict[str, Any]]) -> Any:
+    """The rows as the core hands them to the hook: ids and value lists, no mapping per row."""
+    from kehu_core import InteractionBatch, RecordedRows
+
+    keys = list(rows[0])
+    return InteractionBatch(rows=RecordedRows(keys, [r["id"] for r in rows], [[r[k] for k in keys[1:]] for r in rows]), source="test")
+
+
 def earn_and_look(app: Any, rows: list[dict[str, Any]], path: str, commit: bool = False) -> tuple[Any, Any]:
-    from kehu_loyalty.earning import earn_for_rows
+    from kehu_loyalty.earning import earn_batch
 
     found: dict[str, Any] = {}
     try:
         with app.session() as s:
-            found["result"] = earn_for_rows(s, rows, app, NOW, path=path)
+            found["result"] = earn_batch(s, as_batch(rows), app, NOW, path=path)
             found["ledger"] = snapshot(s)
             if not commit:
                 raise _Rollback
@@ -211,7 +219,7 @@ def test_sql_and_python_paths_write_the_same_ledger(kehu_app, kehu_install, kehu
     with kehu_app.session() as s:
         settings, in_force = earn_rules(s, kehu_app)
         assert any(r.birthday_month for r in in_force)  # the built-in birthday rule needs local months
-        chosen = plan(s, in_force, second, list(settings.tier_multipliers.values()))
+        chosen = plan(s, in_force, as_batch(second), list(settings.tier_multipliers.values()))
     if kehu_app.dialect == "sqlite" and zone == "Europe/Berlin":
         # Summer time: SQLite cannot tell local months; the batch falls back to Python.
         assert chosen.path == "python" and "not fixed" in chosen.why
@@ -281,7 +289,7 @@ def test_batches_that_cannot_be_compiled_fall_back_to_python(shop, kehu_app, keh
     row = {"id": earn["interaction_id"], "occurred_at": earn["occurred_at"], "amount": Decimal("100")}
     with kehu_app.session() as s:
         settings, rules = earn_rules(s, kehu_app)
-        chosen = plan(s, rules, [row], list(settings.tier_multipliers.values()))
+        chosen = plan(s, rules, as_batch([row]), list(settings.tier_multipliers.values()))
     assert chosen.path == "python" and "more than 8 conditional amount rules" in chosen.why
 
 
@@ -293,8 +301,8 @@ def test_amounts_too_big_for_sqlite_integers_fall_back_to_python(shop, kehu_app,
     row = {"id": 1, "occurred_at": NOW, "amount": Decimal("99999999999999.99")}
     with kehu_app.session() as s:
         settings, rules = earn_rules(s, kehu_app)
-        chosen = plan(s, rules, [row], list(settings.tier_multipliers.values()))
-        small = plan(s, rules, [{**row, "amount": Decimal("-5000")}], list(settings.tier_multipliers.values()))
+        chosen = plan(s, rules, as_batch([row]), list(settings.tier_multipliers.values()))
+        small = plan(s, rules, as_batch([{**row, "amount": Decimal("-5000")}]), list(settings.tier_multipliers.values()))
     if kehu_app.dialect == "sqlite":
         assert chosen.path == "python" and "64-bit" in chosen.why
     else:  # PostgreSQL computes points in numeric: no limit

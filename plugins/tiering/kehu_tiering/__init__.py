@@ -66,7 +66,7 @@ def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> Non
     """Keep the monthly purchase aggregates up to date, in the same transaction."""
     from kehu_tiering.aggregates import add_batch
 
-    add_batch(session, batch.rows)
+    add_batch(session, batch)
 
 
 @hookimpl

@@ -7,12 +7,12 @@ and by the statistics query for the part of the as-of month up to the as-of date
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.orm import Session
 
+from kehu_core.hooktypes import InteractionBatch
 from kehu_core.models import Interaction
 from kehu_tiering import sqlutil
 from kehu_tiering.models import monthly
@@ -67,10 +67,12 @@ def _upsert(session: Session, source: Select[Any]) -> None:
     session.execute(stmt)
 
 
-def add_batch(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Add just-written interactions to the monthly buckets; returns the purchases counted."""
-    ids = [r["id"] for r in rows if r.get("kind") in PURCHASE_KINDS and (r.get("status") or "done") == "done"
-           and r.get("amount") is not None]
+def add_batch(session: Session, batch: InteractionBatch) -> int:
+    """Add just-written interactions to the monthly buckets; returns the purchases counted.
+
+    Reads the batch's columns, not its rows: no mapping is built per interaction."""
+    ids = [iid for iid, kind, status, amount in zip(batch.ids, batch.column("kind"), batch.column("status"), batch.column("amount"))
+           if kind in PURCHASE_KINDS and (status or "done") == "done" and amount is not None]
     dialect = session.get_bind().dialect.name
     for begin in range(0, len(ids), _CHUNK):
         chunk = ids[begin:begin + _CHUNK]
