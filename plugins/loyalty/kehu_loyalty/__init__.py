@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     import pluggy
     from sqlalchemy.orm import Session
 
-    from kehu_core.hooktypes import DefaultRecord, DemoContext, InteractionBatch, Job, ProfileSection, Schema, TierChange
+    from kehu_core.hooktypes import (
+        CustomerChange, DefaultRecord, DemoContext, InteractionBatch, Job, ProfileSection, Schema, TierChange,
+    )
     from kehu_core.models import Customer
 
 __version__ = "0.1.0"
@@ -77,6 +79,16 @@ def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> Non
     from kehu_loyalty.earning import earn_batch
 
     earn_batch(session, batch, calling_app(session))
+
+
+@hookimpl
+def kehu_customers_changed(session: Session, changes: Sequence[CustomerChange]) -> None:
+    """Keep members' birthday months (read by earning) in step with their customers."""
+    touched = [c.customer_id for c in changes if "birthday" in c.changed_fields or c.action == "forgotten"]
+    if touched:
+        from kehu_loyalty.accounts import sync_birthdays
+
+        sync_birthdays(session, touched)
 
 
 @hookimpl

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import select
+from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
 from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
@@ -60,13 +60,26 @@ def enroll(app: Any, session: Session, codes: Sequence[str], *, since: datetime 
     earn_from = since or now
     if new:
         session.execute(ACCOUNTS.insert(), [
-            {"customer_id": c.id, "enrolled_at": enrolled_at, "earn_from": earn_from, "level": None, "level_since": None} for c in new
+            {"customer_id": c.id, "enrolled_at": enrolled_at, "earn_from": earn_from, "level": None, "level_since": None,
+             "birthday_month": c.birthday.month if c.birthday else None} for c in new
         ])
     entries = points = 0
     if since is not None and new:
         entries, points = backfill(app, session, [c.id for c in new], since, now)
     return Enrolment(tuple(sorted(c.code for c in new)), tuple(sorted(c.code for c in customers.values() if c.id in existing)),
                      earn_from, entries, points)
+
+
+def sync_birthdays(session: Session, customer_ids: Sequence[int]) -> None:
+    """Copy these customers' birthday months onto their accounts (customers who are not members are left out).
+
+    Earning reads the month from the account (:attr:`kehu_loyalty.models.Account.birthday_month`);
+    the plugin calls this whenever the core reports a birthday changed or a customer forgotten.
+    """
+    month = extract("month", Customer.birthday)
+    current = select(month).where(Customer.id == ACCOUNTS.c.customer_id).scalar_subquery()
+    for part in chunks(sorted(set(customer_ids))):
+        session.execute(ACCOUNTS.update().where(ACCOUNTS.c.customer_id.in_(part)).values(birthday_month=current))
 
 
 def backfill(app: Any, session: Session, customer_ids: Sequence[int], since: datetime, now: datetime) -> tuple[int, int]:

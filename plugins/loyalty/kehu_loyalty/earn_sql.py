@@ -1,8 +1,8 @@
 """Earning compiled to SQL: one ``INSERT ... SELECT`` per batch does what the Python path does row by row.
 
 The amount rules of the programme become one statement per tier group (customers of one
-tier multiplier): it reads the batch's interactions joined to the accounts (and to customers
-for birthdays), works out which amount rules match each row as a bit mask, and writes
+tier multiplier): it reads the batch's interactions joined to the accounts (which carry the
+members' birthday months), works out which amount rules match each row as a bit mask, and writes
 ``floor(amount × Σ rates × multiplier)`` points computed in integers (cents × numerator
 // denominator, never floats), the reason text and the matched rule names, keyed
 ``earn:i<id>`` with ``ON CONFLICT (idempotency_key) DO NOTHING``. Every bonus rule is one more
@@ -156,9 +156,6 @@ class SqlDialect:
             return f"CAST(EXTRACT(MONTH FROM {local}) AS INTEGER)"
         return f"to_char({local}, '{'YYYY' if what == 'year' else 'YYYY-MM'}')"
 
-    def birthday_month(self) -> str:
-        return "CAST(substr(c.birthday, 6, 2) AS INTEGER)" if self.sqlite else "CAST(EXTRACT(MONTH FROM c.birthday) AS INTEGER)"
-
     def expiry(self, months: int) -> str:
         """``occurred_at`` plus whole months, the day clamped to the month's end (as ``ledger.add_months``)."""
         if not self.sqlite:
@@ -201,7 +198,7 @@ class SqlDialect:
 
 
 def condition(rule: EarnRule, d: SqlDialect, params: _Params, cents: str, kinds: Sequence[str]) -> str | None:
-    """The rule's conditions (``EarnRule.matches``) as SQL over ``i`` (and ``c``); None when always true.
+    """The rule's conditions (``EarnRule.matches``) as SQL over ``i`` (and the account ``a``); None when always true.
 
     ``kinds``: the kinds the statement already restricts the rows to."""
     terms = []
@@ -214,7 +211,7 @@ def condition(rule: EarnRule, d: SqlDialect, params: _Params, cents: str, kinds:
         minimum = Fraction(rule.min_amount) * 100  # amounts here are >= 0: abs() is the amount
         terms.append(f"{cents} * {minimum.denominator} >= {minimum.numerator}")
     if rule.birthday_month:  # members without a birthday first: no local time worked out for them
-        terms.append(f"c.birthday IS NOT NULL AND {d.local('month', params)} = {d.birthday_month()}")
+        terms.append(f"a.birthday_month IS NOT NULL AND {d.local('month', params)} = a.birthday_month")
     if rule.valid_from is not None:
         terms.append(f"i.occurred_at >= {params.time(rule.valid_from)}")
     if rule.valid_until is not None:
@@ -283,7 +280,6 @@ def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rul
         conditions = [condition(r, d, params, cents, kinds) for r in amount_rules]
         combos = combinations(amount_rules, [c is None for c in conditions])
         mask = " + ".join(f"CASE WHEN {c} THEN {1 << n} ELSE 0 END" if c else str(1 << n) for n, c in enumerate(conditions))
-        birthday = any(r.birthday_month for r in amount_rules)
         where = [d.batch(ids, params), d.done(), f"{d.unindexed('i.kind')} IN {params.one_of(kinds)}", "i.amount > 0",
                  "i.occurred_at >= a.earn_from"]
         if group.customer_ids is not None:
@@ -298,8 +294,7 @@ def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rul
             names.append(f"WHEN {combo.mask} THEN {params.text(rate.rule)}")
         inner = (f"SELECT i.id AS id, i.customer_id AS customer_id, i.occurred_at AS occurred_at, {cents} AS cents, "
                  f"{mask} AS mask FROM interactions i JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id "
-                 + ("LEFT JOIN customers c ON c.id = i.customer_id " if birthday else "")
-                 + "WHERE " + " AND ".join(where))
+                 "WHERE " + " AND ".join(where))
         # SQLite would inline m into every reference of mask and cents (the birthday test ran
         # five times a row): MATERIALIZED computes them once. PostgreSQL reads m once anyway.
         middle = (f"SELECT id, customer_id, occurred_at, cents, mask, CASE mask {' '.join(points)} END AS points "
@@ -321,8 +316,6 @@ def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRu
     referrer = rule.beneficiary == "referrer"
     joins = (f"JOIN {REFERRALS.name} rf ON rf.referred_id = i.customer_id JOIN {ACCOUNTS.name} a ON a.customer_id = rf.referrer_id "
              if referrer else f"JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id ")
-    if rule.birthday_month:
-        joins += "LEFT JOIN customers c ON c.id = i.customer_id "
     where = [d.batch(ids, params), d.done(), f"{d.unindexed('i.kind')} IN {params.one_of(rule.kinds)}",
              "(i.amount IS NULL OR i.amount >= 0)", "i.occurred_at >= a.earn_from"]
     extra = condition(rule, d, params, cents, rule.kinds)

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.interactions import in_values
-from kehu_core.models import Customer
 from kehu_core.types import utcnow
 from kehu_core.validation import local_zone
 from kehu_loyalty.ledger import add_months, chunks, existing_keys, sqlite_stamp, write_credits
@@ -58,10 +57,10 @@ def _members(session: Session, customer_ids: Sequence[int]) -> dict[int, Member]
     if dialect == "sqlite":
         return _members_sqlite(session, customer_ids)
     for part in chunks(sorted(set(customer_ids))):
-        stmt = (select(ACCOUNTS.c.customer_id, ACCOUNTS.c.earn_from, Customer.birthday)
-                .join(Customer, Customer.id == ACCOUNTS.c.customer_id).where(in_values(ACCOUNTS.c.customer_id, part, dialect)))
-        for cid, earn_from, birthday in session.execute(stmt):
-            found[cid] = Member(earn_from, birthday.month if birthday else None)
+        stmt = select(ACCOUNTS.c.customer_id, ACCOUNTS.c.earn_from, ACCOUNTS.c.birthday_month).where(
+            in_values(ACCOUNTS.c.customer_id, part, dialect))
+        for cid, earn_from, month in session.execute(stmt):
+            found[cid] = Member(earn_from, month)
     return found
 
 
@@ -72,15 +71,15 @@ def _members_sqlite(session: Session, customer_ids: Sequence[int]) -> dict[int, 
 
     found: dict[int, Member] = {}
     parsed: dict[str, datetime] = {}
-    sql = (f"SELECT a.customer_id, a.earn_from, c.birthday FROM {ACCOUNTS.name} a JOIN customers c ON c.id = a.customer_id "
-           "WHERE a.customer_id IN (SELECT value FROM json_each(?))")
+    sql = (f"SELECT customer_id, earn_from, birthday_month FROM {ACCOUNTS.name} "
+           "WHERE customer_id IN (SELECT value FROM json_each(?))")
     connection = session.connection()
     for part in chunks(sorted(set(customer_ids))):
-        for cid, earn_from, birthday in connection.exec_driver_sql(sql, (json.dumps(list(part)),)):
+        for cid, earn_from, month in connection.exec_driver_sql(sql, (json.dumps(list(part)),)):
             moment = parsed.get(earn_from)
             if moment is None:
                 moment = parsed[earn_from] = datetime.fromisoformat(earn_from).replace(tzinfo=UTC)
-            found[cid] = Member(moment, int(birthday[5:7]) if birthday else None)
+            found[cid] = Member(moment, month)
     return found
 
 

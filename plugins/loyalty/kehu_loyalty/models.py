@@ -41,6 +41,7 @@ class Account(LoyaltyBase):
     """A member of the points programme. The row is also the per-customer lock for spending."""
 
     __tablename__ = "loyalty_accounts"
+    __table_args__ = (CheckConstraint("birthday_month BETWEEN 1 AND 12", name="birthday_month_valid"),)
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), primary_key=True)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -48,6 +49,10 @@ class Account(LoyaltyBase):
     earn_from: Mapped[datetime] = mapped_column(UTCDateTime)
     level: Mapped[str | None] = mapped_column(String(32))
     level_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The customer's birthday month (1-12), copied here so that earning reads one row per
+    #: purchase, not two (loyalty0003). Kept by :func:`kehu_loyalty.accounts.sync_birthdays`,
+    #: which runs on enrolment and on every ``kehu_customers_changed`` that touches a birthday.
+    birthday_month: Mapped[int | None] = mapped_column(Integer)
 
 
 class Entry(LoyaltyBase):

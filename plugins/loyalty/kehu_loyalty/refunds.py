@@ -1,6 +1,7 @@
 """Refunds (purchases with a negative amount) take back what the refunded amount earns, newest lots first."""
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -9,7 +10,8 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import Debit, entry_row, existing_keys, lock_accounts, open_lots, write_debits
+from kehu_loyalty.ledger import Debit, chunks, entry_row, existing_keys, lock_accounts, sqlite_stamp, write_debits
+from kehu_loyalty.models import ALLOCATIONS, LEDGER
 from kehu_loyalty.rates import Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.rules import EarnRule
 
@@ -35,21 +37,24 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
     """
     zone = local_zone()
     customer_ids = sorted({r["customer_id"] for r in refunds})
-    if session.get_bind().dialect.name != "sqlite":  # SQLite: the transaction holds the write lock already
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if not sqlite:  # SQLite: the transaction holds the write lock already
         lock_accounts(session, customer_ids)
-    # Only lots valid at the refund's date are drawn from (below); lots that had expired are
-    # left for the expiry job, which writes off exactly what is left in them.
     keys = existing_keys(session, [f"refund:i{r['id']}" for r in refunds])
-    lots: dict[int, list[Any]] = {}
-    for lot in open_lots(session, customer_ids):
-        lots.setdefault(lot.customer_id, []).append(lot)
+    todo = sorted((r for r in refunds if f"refund:i{r['id']}" not in keys), key=lambda r: (r["occurred_at"], r["id"]))
+    if not todo:
+        return 0, 0
+    # Times are compared as stored: UTC text on SQLite (it sorts as time does), datetimes on PostgreSQL.
+    stored = sqlite_stamp if sqlite else _as_is
+    windows: dict[int, tuple[Any, Any]] = {}
+    for row in todo:  # in time order: the first refund of a customer is the earliest
+        when = stored(row["occurred_at"])
+        windows[row["customer_id"]] = (windows.get(row["customer_id"], (when,))[0], when)
+    lots = refund_lots(session, windows)
     debits: list[Debit] = []
     rates: dict[tuple[Any, ...], Rate] = {}
     taken_total = short_total = 0
-    for row in sorted(refunds, key=lambda r: (r["occurred_at"], r["id"])):
-        key = f"refund:i{row['id']}"
-        if key in keys:
-            continue
+    for row in todo:
         cid, amount, when = row["customer_id"], -row["amount"], row["occurred_at"]
         local = when.astimezone(zone)
         matched = [r for r in amount_rules if r.matches({**row, "amount": amount}, local.month, members[cid].birthday_month)]
@@ -64,20 +69,20 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         points, reason = rate.points(cents), amount_reason(cents, rate)
         if points <= 0:
             continue
-        newest_first = sorted(lots.get(cid, []), key=lambda lot: (lot.expires_at, lot.id), reverse=True)
+        at = stored(when)
         allocations = []
         left = points
-        for i, lot in enumerate(newest_first):
+        for lot in lots.get(cid, ()):  # newest first
             if left == 0:
                 break
-            valid = lot.occurred_at <= when and (lot.expires_at is None or lot.expires_at > when)
-            take = min(lot.remaining, left) if valid else 0
-            if take:
-                allocations.append((lot.id, take))
-                newest_first[i] = type(lot)(lot.id, lot.customer_id, lot.occurred_at, lot.expires_at, lot.remaining - take)
+            lot_id, earned, expires, remaining = lot
+            if remaining and earned <= at and (expires is None or expires > at):
+                take = min(remaining, left)
+                allocations.append((lot_id, take))
+                lot[3] = remaining - take
                 left -= take
-        lots[cid] = newest_first
         taken = points - left
+        key = f"refund:i{row['id']}"
         note = f"refund of {reason}" + (f"; {left} point(s) already spent or expired, not taken back" if left else "")
         debits.append(Debit(entry_row(cid, "refund", -taken, row["occurred_at"], note, key, interaction_id=row["id"],
                                       rule=rate.rule, shortfall=left, now=now), tuple(allocations)))
@@ -85,3 +90,38 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         short_total += left
     write_debits(session, debits)
     return taken_total, short_total
+
+
+def refund_lots(session: Session, windows: Mapping[int, tuple[Any, Any]]) -> dict[int, list[list[Any]]]:
+    """The lots refunds may draw from, per customer, newest first (expiry, then id, descending;
+    a lot without expiry first).
+
+    ``windows[customer] = (earliest, latest)``: the times of the customer's first and last
+    refund, in stored form. Only lots with points left, earned by the latest refund and not
+    expired at the earliest, are read: a refund never draws from any other. Each lot is
+    ``[id, earned, expires, remaining]`` with times in stored form; ``remaining`` is updated
+    as refunds draw from it.
+    """
+    allocated = f"(SELECT coalesce(sum(a.points), 0) FROM {ALLOCATIONS.name} a WHERE a.lot_id = l.id)"
+    wanted = (f"l.points > 0 AND l.occurred_at <= r.hi AND (l.expires_at IS NULL OR l.expires_at > r.lo) "
+              "ORDER BY l.customer_id, l.expires_at DESC NULLS FIRST, l.id DESC")
+    columns = f"SELECT l.id, l.customer_id, l.occurred_at, l.expires_at, l.points - {allocated} FROM "
+    connection = session.connection()
+    found: dict[int, list[list[Any]]] = {}
+    for part in chunks(sorted(windows)):
+        if connection.dialect.name == "sqlite":
+            sql = (columns + "(SELECT json_extract(value, '$[0]') AS cid, json_extract(value, '$[1]') AS lo, "
+                   f"json_extract(value, '$[2]') AS hi FROM json_each(?)) r JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE " + wanted)
+            params: Any = (json.dumps([[cid, *windows[cid]] for cid in part]),)
+        else:
+            sql = (columns + "unnest(%(cid)s::bigint[], %(lo)s::timestamptz[], %(hi)s::timestamptz[]) AS r(cid, lo, hi) "
+                   f"JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE " + wanted)
+            params = {"cid": list(part), "lo": [windows[c][0] for c in part], "hi": [windows[c][1] for c in part]}
+        for lot_id, cid, earned, expires, remaining in connection.exec_driver_sql(sql, params):
+            if remaining > 0:
+                found.setdefault(cid, []).append([lot_id, earned, expires, remaining])
+    return found
+
+
+def _as_is(value: datetime) -> datetime:
+    return value
