@@ -190,8 +190,9 @@ def _stored_now(session: Session, now: datetime) -> Any:
 
 def _refund_rows(batch: InteractionBatch) -> list[Mapping[str, Any]]:
     """The batch's refunds: done purchases with a negative amount (only their rows are built)."""
-    negative = batch.where("amount", lambda a: a is not None and a < 0)
-    return [r for r in negative if r["kind"] == "purchase" and r["status"] == "done"]
+    rows = batch.rows
+    negative = [n for n, amount in enumerate(batch.column("amount")) if amount is not None and amount < 0]
+    return [row for row in map(rows.__getitem__, negative) if row["kind"] == "purchase" and row["status"] == "done"]
 
 
 def _refunds_of(session: Session, candidates: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,

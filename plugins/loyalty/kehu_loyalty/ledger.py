@@ -38,9 +38,9 @@ class Lot:
 
 @frozen
 class Debit:
-    """A negative entry to write and the lots it draws from."""
+    """A negative entry to write (see :func:`write_credits` for its two forms) and the lots it draws from."""
 
-    entry: dict[str, Any]
+    entry: dict[str, Any] | tuple[Any, ...]
     allocations: tuple[tuple[int, int], ...]
 
 
@@ -142,12 +142,14 @@ def allocate(lots: Sequence[Lot], points: int) -> tuple[list[tuple[int, int]], i
     return taken, left
 
 
-def write_debits(session: Session, debits: Sequence[Debit]) -> list[int]:
-    """Insert negative entries and their allocations (two executemany); returns the new entry ids."""
+def write_debits(session: Session, debits: Sequence[Debit], *, stored: bool = False) -> list[int]:
+    """Insert negative entries and their allocations (two executemany); returns the new entry ids.
+
+    ``stored``: the entries are tuples with their times already stored (as :func:`write_credits` takes them)."""
     if not debits:
         return []
     ids = next_ids(session, len(debits))
-    write_credits(session, [d.entry for d in debits], ids)
+    write_credits(session, [d.entry for d in debits], ids, stored=stored)
     links = [(eid, lot, pts) for eid, d in zip(ids, debits) for lot, pts in d.allocations]
     if links:
         connection = session.connection()
@@ -200,10 +202,10 @@ def write_credits(session: Session, rows: Sequence[dict[str, Any] | tuple[Any, .
             converted = []
             for value in columns[index + shift]:
                 if value is not None:
-                    stored = memo.get(value)
-                    if stored is None:
-                        stored = memo[value] = sqlite_stamp(value)
-                    value = stored
+                    text = memo.get(value)
+                    if text is None:
+                        text = memo[value] = sqlite_stamp(value)
+                    value = text
                 converted.append(value)
             columns[index + shift] = converted
         tuples = list(zip(*columns))

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import Debit, chunks, entry_row, existing_keys, lock_accounts, sqlite_stamp, write_debits
+from kehu_loyalty.ledger import Debit, chunks, existing_keys, lock_accounts, sqlite_stamp, write_debits
 from kehu_loyalty.models import ALLOCATIONS, LEDGER
 from kehu_loyalty.rates import Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.rules import EarnRule
@@ -51,6 +51,7 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         when = stored(row["occurred_at"])
         windows[row["customer_id"]] = (windows.get(row["customer_id"], (when,))[0], when)
     lots = refund_lots(session, windows)
+    stored_now = stored(now)
     debits: list[Debit] = []
     rates: dict[tuple[Any, ...], Rate] = {}
     taken_total = short_total = 0
@@ -82,13 +83,12 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
                 lot[3] = remaining - take
                 left -= take
         taken = points - left
-        key = f"refund:i{row['id']}"
         note = f"refund of {reason}" + (f"; {left} point(s) already spent or expired, not taken back" if left else "")
-        debits.append(Debit(entry_row(cid, "refund", -taken, row["occurred_at"], note, key, interaction_id=row["id"],
-                                      rule=rate.rule, shortfall=left, now=now), tuple(allocations)))
+        entry = (cid, "refund", -taken, at, None, note[:200], rate.rule, row["id"], None, f"refund:i{row['id']}", left, stored_now)
+        debits.append(Debit(entry, tuple(allocations)))
         taken_total += taken
         short_total += left
-    write_debits(session, debits)
+    write_debits(session, debits, stored=True)
     return taken_total, short_total
 
 
