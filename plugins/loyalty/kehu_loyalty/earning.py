@@ -234,8 +234,9 @@ def _earn_sql(session: Session, batch: InteractionBatch, app: Any | None, settin
             groups = [earn_sql.TierGroup(factor, tier, tuple(sorted(cids))) for (factor, tier), cids in sorted(by_tier.items())]
             groups.append(earn_sql.TierGroup(Decimal(1), None, None, tuple(sorted(multipliers))))
         points += earn_sql.earn_amounts(session, d, ids, amount_rules, groups, rate_of, months, stored_now)
+    kinds = set(batch.column("kind"))
     for rule in rules:
-        if not rule.is_amount_rule:
+        if not rule.is_amount_rule and kinds.intersection(rule.kinds):  # a feedback bonus has nothing to do in a purchases file
             points += earn_sql.earn_bonus(session, d, ids, rule, months, stored_now)
     entries, total = earn_sql.written_since(session, last_id) if d.sqlite else (len(points), sum(points))
     refunds, taken, short = _refunds_of(session, _refund_rows(batch), app, settings, amount_rules, now)
