@@ -120,7 +120,10 @@ def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> Non
         batch: the interactions (with their new ids); a whole import chunk at a time.
             ``batch.rows`` are mappings with id, customer_id, kind, status, occurred_at,
             amount, quantity, product, category, channel, salesperson, satisfaction, note,
-            external_ref, due_at, paid_at and cost; iterating gives typed values.
+            external_ref, due_at, paid_at and cost; iterating gives typed values. A mapping
+            is built only for a row you read: set-based code should take ``batch.ids`` and
+            ``batch.column("kind")`` (lists in row order), and ``batch.of_kind(...)`` or
+            ``batch.where(field, test)`` for the few rows it needs whole.
 
     Returns: nothing. Raising rolls the whole command back and names your plugin.
     """
