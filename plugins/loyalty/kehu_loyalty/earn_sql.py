@@ -141,6 +141,14 @@ class SqlDialect:
             return f"printf('%d.%02d', {cents} / 100, {cents} % 100)"
         return f"(CAST({cents} / 100 AS TEXT) || '.' || lpad(CAST(mod({cents}, 100) AS TEXT), 2, '0'))"
 
+    def amount_reason(self, cents: str, suffix: str, longest_suffix: int) -> str:
+        """``¥<amount> × <suffix>`` cut to 200 characters, as :func:`kehu_loyalty.rates.amount_reason`
+        writes it. The cut is left out when no amount (at most 17 digits) and suffix can reach it:
+        this runs for every entry of an import, and one ``printf`` is the cheapest form on SQLite."""
+        text = (f"printf('¥%d.%02d × %s', {cents} / 100, {cents} % 100, {suffix})" if self.sqlite
+                else f"'¥' || {self.amount_text(cents)} || ' × ' || {suffix}")
+        return text if longest_suffix + 24 <= 200 else f"substr({text}, 1, 200)"
+
     def as_text(self, expr: str) -> str:
         return expr if self.sqlite else f"CAST({expr} AS TEXT)"
 
@@ -286,9 +294,10 @@ def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rul
             where.append(d.in_list(d.unindexed("i.customer_id"), group.customer_ids, params))
         elif group.others:
             where.append("NOT " + d.in_list(d.unindexed("i.customer_id"), group.others, params))
-        points, suffix, names = [], [], []
+        points, suffix, names, suffix_texts = [], [], [], []
         for combo in combos:
             rate = rate_of(combo.rules, (group.factor, group.tier) if group.tier is not None else None)
+            suffix_texts.append(rate.suffix)
             points.append(f"WHEN {combo.mask} THEN {d.points('cents', rate.numerator, rate.denominator)}")
             suffix.append(f"WHEN {combo.mask} THEN {params.text(rate.suffix)}")
             names.append(f"WHEN {combo.mask} THEN {params.text(rate.rule)}")
@@ -299,7 +308,7 @@ def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rul
         # five times a row): MATERIALIZED computes them once. PostgreSQL reads m once anyway.
         middle = (f"SELECT id, customer_id, occurred_at, cents, mask, CASE mask {' '.join(points)} END AS points "
                   f"FROM m WHERE mask <> 0")
-        reason = f"substr('¥' || {d.amount_text('cents')} || ' × ' || CASE mask {' '.join(suffix)} END, 1, 200)"
+        reason = d.amount_reason("cents", f"CASE mask {' '.join(suffix)} END", max(len(t) for t in suffix_texts))
         sql = (f"WITH m AS {'MATERIALIZED ' if d.sqlite else ''}({inner}) INSERT INTO {LEDGER.name} ({_COLUMNS}) "
                f"SELECT customer_id, 'earn', points, occurred_at, {d.expiry(months)}, {reason}, CASE mask {' '.join(names)} END, "
                f"id, NULL, 'earn:i' || {d.as_text('id')}, 0, {params.add(stored_now)} FROM ({middle}) e WHERE points > 0 "

@@ -67,7 +67,18 @@ def rate_of(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None)
     else:
         text = (f"{number(scaled_rate)} pt/¥ ({suffix_rule(scaled)}) × {number(factor)} tier {tier} "
                 f"+ {number(plain_rate)} pt/¥ ({suffix_rule(plain)})")
-    return Rate(exact.numerator, exact.denominator * 100, text, suffix_rule(matched))
+    return Rate(exact.numerator, exact.denominator * 100, text, rule_column(suffix_rule(matched)))
+
+
+#: Width of the ledger's ``rule`` column.
+RULE_WIDTH = 64
+
+
+def rule_column(names: str) -> str:
+    """Matched rule names as the ledger's ``rule`` column holds them: several long names
+    together can pass its 64 characters, and are then cut with a final ``…`` (the reason
+    text, up to 200 characters, names them in full as far as it goes)."""
+    return names if len(names) <= RULE_WIDTH else names[:RULE_WIDTH - 1] + "…"
 
 
 def amount_reason(cents: int, rate: Rate) -> str:

@@ -308,3 +308,23 @@ def test_amounts_too_big_for_sqlite_integers_fall_back_to_python(shop, kehu_app,
     else:  # PostgreSQL computes points in numeric: no limit
         assert chosen.path == "sql"
     assert small.path == "sql"
+
+
+def test_long_reasons_are_cut_alike_on_both_paths(kehu_app, kehu_install, kehu_register_plugin, monkeypatch):
+    """Rule names long enough to push the reason past 200 characters and the names past the
+    ledger's 64-character ``rule`` column: both paths cut both alike (PostgreSQL would refuse
+    a longer ``rule``)."""
+    from kehu_loyalty.rules import EarnRule
+
+    rng = random.Random(11)
+    kehu_install("loyalty")
+    long_names = [EarnRule(f"promo{n}_" + "members_double_points_" * 2, points_per_yuan=Decimal("0.5")) for n in range(4)]
+    kehu_register_plugin(Rules(long_names), "long_rules")
+    ids = build_shop(kehu_app, rng)
+    rows = record_quietly(kehu_app, random_rows(rng, ids, 40, "L"), monkeypatch)
+    by_python = earn_and_look(kehu_app, rows, "python")
+    by_sql = earn_and_look(kehu_app, rows, "sql")
+    assert _differences(by_sql[1], by_python[1]) == ([], [])
+    earned = [row for row in by_sql[1][0] if row[1] == "earn"]
+    assert earned and all(len(row[5]) == 200 for row in earned)
+    assert all(len(row[6]) == 64 and row[6].endswith("…") for row in earned)
