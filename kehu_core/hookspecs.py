@@ -130,6 +130,23 @@ def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> Non
 
 
 @hookspec
+def kehu_interactions_done(session: Session, source: str) -> None:
+    """The write that fired ``kehu_interactions_recorded`` is complete, in the same transaction.
+
+    Called once per write: after an import's last chunk, or right after the one batch of
+    ``kehu interaction log`` and of other single writes. A plugin that gathers batches to
+    work on bigger sets (loyalty earns up to 50,000 interactions at a time) finishes here,
+    so that when the write returns, every plugin's work on it is done.
+
+    Parameters:
+        session: the session that wrote them.
+        source: as in the batches (``import``, ``log`` ...).
+
+    Returns: nothing. Raising rolls the whole command back and names your plugin.
+    """
+
+
+@hookspec
 def kehu_customers_changed(session: Session, changes: Sequence[CustomerChange]) -> None:
     """React to customers created, updated, archived, restored or forgotten.
 

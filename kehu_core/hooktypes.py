@@ -137,9 +137,19 @@ class RecordedRows(Sequence[Mapping[str, Any]]):
         return dict(zip(self._keys, (self._ids[n], *self._values[n])))
 
     @property
+    def keys(self) -> tuple[str, ...]:
+        """``"id"`` then the names of each row's values."""
+        return self._keys
+
+    @property
     def ids(self) -> Sequence[int]:
         """The rows' ids, in row order."""
         return self._ids
+
+    @property
+    def values(self) -> Sequence[Sequence[Any]]:
+        """Each row's values (in ``keys[1:]`` order) as the core wrote them; do not change them."""
+        return self._values
 
     def column(self, name: str) -> list[Any]:
         """One column's values, in row order (``None`` for a name the rows do not have)."""

@@ -29,7 +29,7 @@ from kehu_core.fields import (
     interaction_fields,
 )
 from kehu_core.hooktypes import CustomerChange
-from kehu_core.interactions import WRITE_COLUMNS, existing_refs, in_values, write_interaction_values
+from kehu_core.interactions import WRITE_COLUMNS, existing_refs, finish_interactions, in_values, write_interaction_values
 from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
 from kehu_core.validation import FieldError
@@ -351,11 +351,13 @@ def import_interactions(
                     report.written += fresh
                     report.unchanged += len(rows) - fresh
                 elif skip_invalid or report.invalid == 0:
-                    written = write_interaction_values(app, session, rows, source="import")
+                    written = write_interaction_values(app, session, rows, source="import", more=True)
                     report.written += len(written)
                     report.unchanged += len(rows) - len(written)
                 if progress:
                     progress(stream.position(), stream.size)
+            if not dry_run and (skip_invalid or report.invalid == 0):
+                finish_interactions(app, session, "import")
     if report.invalid and not skip_invalid:
         raise ImportRefused(report)
     return report
@@ -479,6 +481,8 @@ def import_customers(
                     _write_customers(app, session, plan)
                 if progress:
                     progress(stream.position(), stream.size)
+            if not dry_run and (skip_invalid or report.invalid == 0):
+                finish_interactions(app, session, "import")
     if report.invalid and not skip_invalid:
         raise ImportRefused(report)
     return report

@@ -85,7 +85,8 @@ def write_interactions(app: Kehu, session: Session, rows: Sequence[Mapping[str, 
     return [dict(zip(RECORDED_KEYS, (iid, *row))) for iid, row in write_interaction_values(app, session, values, source)]
 
 
-def write_interaction_values(app: Kehu, session: Session, rows: Sequence[list[Any]], source: str) -> list[tuple[int, list[Any]]]:
+def write_interaction_values(app: Kehu, session: Session, rows: Sequence[list[Any]], source: str,
+                             *, more: bool = False) -> list[tuple[int, list[Any]]]:
     """The bulk path of :func:`write_interactions`: rows are lists in :data:`WRITE_COLUMNS` order.
 
     Every row must carry an ``external_ref``; ``status`` defaults to ``done`` and
@@ -95,12 +96,18 @@ def write_interaction_values(app: Kehu, session: Session, rows: Sequence[list[An
     plugin reads), and only when an installed plugin implements the hook.
     Returns ``(id, row)`` for each row written.
 
+    ``more=True``: more batches of the same write follow (an import's chunks), so
+    ``kehu_interactions_done`` is not fired yet; the caller must then end the write with
+    :func:`finish_interactions`. Otherwise it fires after the batch.
+
     On SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``), so the
     references present can be read first and the new rows inserted with explicit ids by a
     plain ``executemany``; on PostgreSQL ``INSERT ... ON CONFLICT (external_ref) DO NOTHING
     RETURNING`` lets concurrent imports of overlapping files agree.
     """
     if not rows:
+        if not more:
+            finish_interactions(app, session, source)
         return []
     now = utcnow()
     fresh: dict[str, list[Any]] = {}
@@ -122,7 +129,16 @@ def write_interaction_values(app: Kehu, session: Session, rows: Sequence[list[An
         ids, values = zip(*written)
         recorded = RecordedRows(RECORDED_KEYS, ids, values)
         app.hook.kehu_interactions_recorded(session=session, batch=InteractionBatch(rows=recorded, source=source))
+    if not more:
+        finish_interactions(app, session, source)
     return written
+
+
+def finish_interactions(app: Kehu, session: Session, source: str) -> None:
+    """End a write made of several batches (``write_interaction_values(..., more=True)``):
+    fire ``kehu_interactions_done`` so plugins that gather batches finish their work."""
+    if app.hook_caller("kehu_interactions_done").get_hookimpls():
+        app.hook.kehu_interactions_done(session=session, source=source)
 
 
 def existing_refs(session: Session, refs: Sequence[str]) -> set[str]:

@@ -232,6 +232,50 @@ def test_hook_receives_the_written_rows_with_their_ids(shop, kehu_register_plugi
     assert len(recorder.batches) == 1
 
 
+class WriteWatcher:
+    """Records the order of ``kehu_interactions_recorded`` batches and ``kehu_interactions_done``."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def kehu_interactions_recorded(self, session, batch):
+        self.calls.append(("recorded", batch.source, len(batch)))
+
+    @hookimpl
+    def kehu_interactions_done(self, session, source):
+        self.calls.append(("done", source))
+
+
+def test_done_fires_once_after_the_last_chunk_of_an_import(shop, kehu_register_plugin, tmp_path):
+    watcher = WriteWatcher()
+    kehu_register_plugin(watcher, "watcher")
+    lines = [f"D{n},C1,purchase,2024-03-01 10:00,{n + 1}.00,,," for n in range(5)]
+    path = write_csv(tmp_path / "i.csv", *lines)
+    with shop.session() as s:
+        importing.import_interactions(shop, s, path, chunk_rows=2)
+    assert watcher.calls == [("recorded", "import", 2), ("recorded", "import", 2), ("recorded", "import", 1), ("done", "import")]
+    watcher.calls.clear()
+    with shop.session() as s:  # nothing new to write: the write still ends
+        importing.import_interactions(shop, s, path, chunk_rows=2)
+    assert watcher.calls == [("done", "import")]
+
+
+def test_done_follows_a_single_write_and_not_a_dry_run_or_a_refused_import(shop, kehu_register_plugin, kehu_cli, tmp_path):
+    watcher = WriteWatcher()
+    kehu_register_plugin(watcher, "watcher")
+    assert kehu_cli("interaction", "log", "C1", "visit", "--at", "2024-03-01").exit_code == 0
+    assert watcher.calls == [("recorded", "log", 1), ("done", "log")]
+    watcher.calls.clear()
+    good = write_csv(tmp_path / "good.csv", "G1,C1,purchase,2024-03-01 10:00,5.00,,,")
+    with shop.session() as s:
+        importing.import_interactions(shop, s, good, dry_run=True)
+    bad = write_csv(tmp_path / "bad.csv", "B1,C1,purchase,2024-03-01 10:00,5.00,,,", "B2,nobody,purchase,2024-03-01,1,,,")
+    with pytest.raises(importing.ImportRefused), shop.session() as s:
+        importing.import_interactions(shop, s, bad)
+    assert watcher.calls == []
+
+
 def test_bulk_path_stores_exactly_what_the_orm_stores(shop):
     when = datetime(2024, 3, 1, 9, 30, 15, 123456, tzinfo=timezone.utc)
     values = dict(kind="payment", status="done", occurred_at=when, amount=Decimal("12.30"), cost=Decimal("1.05"),

@@ -74,7 +74,24 @@ def kehu_default_data() -> Sequence[DefaultRecord]:
 
 @hookimpl
 def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> None:
-    """Purchases, refunds and feedback earn (or take back) points in the same transaction."""
+    """Purchases, refunds and feedback earn (or take back) points in the same transaction.
+
+    Batches of one write are gathered and earned together, up to 50,000 interactions at a
+    time; the rest is earned when the write ends (:mod:`kehu_loyalty.pending`)."""
+    from kehu_loyalty.pending import gather
+
+    gather(session, batch, _earn)
+
+
+@hookimpl
+def kehu_interactions_done(session: Session, source: str) -> None:
+    """Earn what the write left pending."""
+    from kehu_loyalty.pending import flush
+
+    flush(session, _earn)
+
+
+def _earn(session: Session, batch: InteractionBatch) -> None:
     from kehu_loyalty.appctx import calling_app
     from kehu_loyalty.earning import earn_batch
 

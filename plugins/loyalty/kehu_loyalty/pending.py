@@ -1,0 +1,67 @@
+"""Recorded batches gathered so that earning runs on bigger sets.
+
+The core hands an import to ``kehu_interactions_recorded`` 10,000 rows at a time (its memory
+bound). Earning costs less per row on bigger sets: each of its statements walks the ledger's
+customer index and the accounts once per batch, whatever the batch's size. So loyalty gathers
+the batches of one write, keeping the rows as the core wrote them (references, no copies), and
+earns them together once :data:`EARN_GROUP_ROWS` are waiting. ``kehu_interactions_done``, fired
+when the write ends, earns what is left; a ``before_commit`` listener does the same for a write
+whose end was never announced, so nothing recorded is ever committed unearned.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from attrs import define
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from kehu_core.hooktypes import InteractionBatch, RecordedRows
+
+#: Interactions earned together at most (about 25 MB of rows kept alive on an import).
+EARN_GROUP_ROWS = 50_000
+_KEY = "kehu_loyalty.pending"
+
+Earn = Callable[[Session, InteractionBatch], Any]
+
+
+@define
+class Pending:
+    """The batches of one write not earned yet."""
+
+    source: str
+    keys: tuple[str, ...]
+    ids: list[int]
+    values: list[Sequence[Any]]
+
+
+def gather(session: Session, batch: InteractionBatch, earn: Earn) -> None:
+    """Add ``batch`` to the session's pending rows; earn them all with ``earn`` once there are enough.
+
+    A batch of plain mappings (not :class:`~kehu_core.hooktypes.RecordedRows`) is earned at
+    once, after anything pending.
+    """
+    rows = batch.rows
+    if not isinstance(rows, RecordedRows):
+        flush(session, earn)
+        earn(session, batch)
+        return
+    pending = session.info.get(_KEY)
+    if pending is not None and (pending.keys != rows.keys or pending.source != batch.source):
+        flush(session, earn)
+        pending = None
+    if pending is None:
+        pending = session.info[_KEY] = Pending(batch.source, rows.keys, [], [])
+        event.listen(session, "before_commit", lambda s: flush(s, earn), once=True)
+    pending.ids.extend(rows.ids)
+    pending.values.extend(rows.values)
+    if len(pending.ids) >= EARN_GROUP_ROWS:
+        flush(session, earn)
+
+
+def flush(session: Session, earn: Earn) -> None:
+    """Earn the session's pending rows, if any, as one batch."""
+    pending = session.info.pop(_KEY, None)
+    if pending is not None and pending.ids:
+        earn(session, InteractionBatch(rows=RecordedRows(pending.keys, pending.ids, pending.values), source=pending.source))

@@ -1,0 +1,78 @@
+"""Batches of one write are earned together (up to EARN_GROUP_ROWS at a time), and nothing
+recorded is left unearned: not when the import returns, not when a write's end is never
+announced."""
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+
+def import_csv(app, session, count: int, code: str, chunk_rows: int, prefix: str = "P"):
+    from kehu_core.importing import import_interactions
+
+    lines = [f"{prefix}{n},{code},purchase,2024-03-{n % 28 + 1:02d}T10:00:00+08:00,{n + 10}.00" for n in range(count)]
+    csv = ("external_ref,customer_code,kind,occurred_at,amount\n" + "\n".join(lines) + "\n").encode()
+    return import_interactions(app, session, io.BytesIO(csv), chunk_rows=chunk_rows)
+
+
+def earn_entries(session) -> int:
+    from kehu_loyalty.models import LEDGER
+
+    return session.scalar(select(func.count()).select_from(LEDGER).where(LEDGER.c.kind == "earn"))
+
+
+def test_an_import_is_earned_in_groups_and_whole_when_it_returns(shop, kehu_app, monkeypatch):
+    from kehu_loyalty import earning, pending
+
+    groups: list[int] = []
+    real = earning.earn_batch
+
+    def counting(session, batch, *args, **kwargs):
+        groups.append(len(batch))
+        return real(session, batch, *args, **kwargs)
+
+    monkeypatch.setattr(earning, "earn_batch", counting)
+    monkeypatch.setattr(pending, "EARN_GROUP_ROWS", 5)
+    code = shop.customer()
+    with kehu_app.session() as s:
+        report = import_csv(kehu_app, s, 14, code, chunk_rows=3)
+        assert report.written == 14
+        assert earn_entries(s) == 14  # in the importing transaction, before it commits
+        assert pending._KEY not in s.info
+    assert groups == [6, 6, 2]  # chunks of 3 gathered past 5 rows; the rest when the import ends
+    first = [e for e in shop.ledger(code) if e["rule"] == "first_purchase"]
+    assert len(first) == 1 and first[0]["points"] == 100
+
+
+def test_a_write_whose_end_is_never_announced_is_earned_at_commit(shop, kehu_app):
+    """``write_interaction_values(more=True)`` without ``finish_interactions``: the commit earns it."""
+    from kehu_core.interactions import WRITE_COLUMNS, write_interaction_values
+    from kehu_loyalty.ledger import member
+
+    code = shop.customer()
+    when = datetime(2024, 3, 1, 2, tzinfo=UTC)
+    with kehu_app.session() as s:
+        customer, _ = member(s, code)
+        values = {"customer_id": customer.id, "kind": "purchase", "occurred_at": when, "amount": Decimal("88.00"), "external_ref": "M1"}
+        write_interaction_values(kehu_app, s, [[values.get(c) for c in WRITE_COLUMNS]], "api", more=True)
+        assert earn_entries(s) == 0  # gathered, not earned yet
+    assert [(e["kind"], e["points"]) for e in shop.ledger(code) if e["kind"] == "earn"] == [("earn", 88)]
+
+
+def test_a_rolled_back_write_leaves_nothing_pending(shop, kehu_app):
+    """A refused import rolls back; the next transaction starts clean."""
+    import pytest
+
+    from kehu_core.importing import ImportRefused, import_interactions
+
+    code = shop.customer()
+    csv = (f"external_ref,customer_code,kind,occurred_at,amount\nQ1,{code},purchase,2024-03-01,10\n"
+           "Q2,nobody,purchase,2024-03-01,10\n").encode()
+    with pytest.raises(ImportRefused), kehu_app.session() as s:
+        import_interactions(kehu_app, s, io.BytesIO(csv))
+    with kehu_app.session() as s:
+        import_csv(kehu_app, s, 3, code, chunk_rows=2, prefix="Z")
+        assert earn_entries(s) == 3
