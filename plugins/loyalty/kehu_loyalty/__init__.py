@@ -86,9 +86,9 @@ def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> Non
 @hookimpl
 def kehu_interactions_done(session: Session, source: str) -> None:
     """Earn what the write left pending."""
-    from kehu_loyalty.pending import flush
+    from kehu_loyalty.pending import finish
 
-    flush(session, _earn)
+    finish(session, _earn)
 
 
 def _earn(session: Session, batch: InteractionBatch) -> None:

@@ -317,9 +317,12 @@ def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rul
     return written
 
 
-def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRule, months: int, stored_now: Any) -> list[int]:
+def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRule, months: int, stored_now: Any,
+               only: Sequence[int] | None = None) -> list[int]:
     """One ``INSERT ... SELECT`` awarding a fixed bonus rule: the earliest qualifying interaction
-    (``occurred_at``, then id) of each ``once_per`` scope; returns the points of each entry written."""
+    (``occurred_at``, then id) of each ``once_per`` scope; returns the points of each entry written.
+
+    ``only``: the buyers whose interactions are considered (the others are known to hold the bonus)."""
     params = _Params(d.name)
     cents = d.cents()
     referrer = rule.beneficiary == "referrer"
@@ -327,6 +330,8 @@ def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRu
              if referrer else f"JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id ")
     where = [d.batch(ids, params), d.done(), f"{d.unindexed('i.kind')} IN {params.one_of(rule.kinds)}",
              "(i.amount IS NULL OR i.amount >= 0)", "i.occurred_at >= a.earn_from"]
+    if only is not None:
+        where.insert(1, d.in_list(d.unindexed("i.customer_id"), only, params))
     extra = condition(rule, d, params, cents, rule.kinds)
     if extra:
         where.append(extra)
@@ -360,6 +365,21 @@ def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRu
            f"{params.text(rule.name)}, id, NULL, key, 0, {params.add(stored_now)} FROM ({inner}) b WHERE rn = 1 "
            "ORDER BY target ON CONFLICT (idempotency_key) DO NOTHING")
     return _run(session, sql, params)
+
+
+def holding_bonus(session: Session, d: SqlDialect, rule: EarnRule, buyers: Sequence[int]) -> set[int]:
+    """Which of ``buyers`` already hold the once-per-customer bonus ``rule`` (its key is in the ledger)."""
+    params = _Params(d.name)
+    key = f"'bonus:' || {params.text(rule.name)} || ':c' || {d.as_text('b.value')}"
+    source = (f"json_each({params.add(json.dumps(list(buyers)))}) b" if d.sqlite
+              else f"unnest(CAST({params.add(list(buyers))} AS BIGINT[])) AS b(value)")
+    sql = f"SELECT b.value FROM {source} WHERE EXISTS (SELECT 1 FROM {LEDGER.name} l WHERE l.idempotency_key = {key})"
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, params.values)
+        return {int(row[0]) for row in cursor.fetchall()}
+    finally:
+        cursor.close()
 
 
 def _run(session: Session, sql: str, params: _Params) -> list[int]:

@@ -53,7 +53,7 @@ def gather(session: Session, batch: InteractionBatch, earn: Earn) -> None:
         pending = None
     if pending is None:
         pending = session.info[_KEY] = Pending(batch.source, rows.keys, [], [])
-        event.listen(session, "before_commit", lambda s: flush(s, earn), once=True)
+        event.listen(session, "before_commit", lambda s: finish(s, earn), once=True)
     pending.ids.extend(rows.ids)
     pending.values.extend(rows.values)
     if len(pending.ids) >= EARN_GROUP_ROWS:
@@ -65,3 +65,11 @@ def flush(session: Session, earn: Earn) -> None:
     pending = session.info.pop(_KEY, None)
     if pending is not None and pending.ids:
         earn(session, InteractionBatch(rows=RecordedRows(pending.keys, pending.ids, pending.values), source=pending.source))
+
+
+def finish(session: Session, earn: Earn) -> None:
+    """The write is over: earn what is pending and forget what earning remembered during it."""
+    from kehu_loyalty.earning import forget_awarded
+
+    flush(session, earn)
+    forget_awarded(session)

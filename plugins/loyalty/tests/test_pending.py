@@ -10,10 +10,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 
-def import_csv(app, session, count: int, code: str, chunk_rows: int, prefix: str = "P"):
+def import_csv(app, session, count: int, code: str, chunk_rows: int, prefix: str = "P", late: tuple[str, int] | None = None):
+    """``count`` purchases by ``code``; ``late=(other, n)``: the ``n``-th is by ``other`` instead."""
     from kehu_core.importing import import_interactions
 
-    lines = [f"{prefix}{n},{code},purchase,2024-03-{n % 28 + 1:02d}T10:00:00+08:00,{n + 10}.00" for n in range(count)]
+    buyer = [late[0] if late and n == late[1] else code for n in range(count)]
+    lines = [f"{prefix}{n},{buyer[n]},purchase,2024-03-{n % 28 + 1:02d}T10:00:00+08:00,{n + 10}.00" for n in range(count)]
     csv = ("external_ref,customer_code,kind,occurred_at,amount\n" + "\n".join(lines) + "\n").encode()
     return import_interactions(app, session, io.BytesIO(csv), chunk_rows=chunk_rows)
 
@@ -36,15 +38,27 @@ def test_an_import_is_earned_in_groups_and_whole_when_it_returns(shop, kehu_app,
 
     monkeypatch.setattr(earning, "earn_batch", counting)
     monkeypatch.setattr(pending, "EARN_GROUP_ROWS", 5)
-    code = shop.customer()
+    code, late = shop.customer(), shop.customer()
     with kehu_app.session() as s:
-        report = import_csv(kehu_app, s, 14, code, chunk_rows=3)
+        report = import_csv(kehu_app, s, 14, code, chunk_rows=3, late=(late, 13))
         assert report.written == 14
         assert earn_entries(s) == 14  # in the importing transaction, before it commits
-        assert pending._KEY not in s.info
+        assert pending._KEY not in s.info and earning._AWARDED not in s.info  # nothing carried past the write
     assert groups == [6, 6, 2]  # chunks of 3 gathered past 5 rows; the rest when the import ends
-    first = [e for e in shop.ledger(code) if e["rule"] == "first_purchase"]
-    assert len(first) == 1 and first[0]["points"] == 100
+    for who, count in ((code, 13), (late, 1)):  # the one remembered from the first group, the one first seen last
+        first = [e for e in shop.ledger(who) if e["rule"] == "first_purchase"]
+        assert len(first) == 1 and first[0]["points"] == 100
+        assert len([e for e in shop.ledger(who) if e["kind"] == "earn"]) == count
+
+
+def test_what_a_write_learnt_is_forgotten_on_rollback(shop, kehu_app):
+    from kehu_loyalty.earning import awarded
+
+    with kehu_app.session() as s:
+        s.execute(select(1))  # a transaction under way, as during any write
+        awarded(s, "first_purchase").add(42)
+        s.rollback()
+        assert awarded(s, "first_purchase") == set()
 
 
 def test_a_write_whose_end_is_never_announced_is_earned_at_commit(shop, kehu_app):
