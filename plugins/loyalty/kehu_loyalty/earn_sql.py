@@ -367,6 +367,11 @@ def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRu
     return _run(session, sql, params)
 
 
+def any_referral(session: Session) -> bool:
+    """Whether anybody was referred at all (else a referrer bonus has no one to go to)."""
+    return session.connection().exec_driver_sql(f"SELECT 1 FROM {REFERRALS.name} LIMIT 1").first() is not None
+
+
 def holding_bonus(session: Session, d: SqlDialect, rule: EarnRule, buyers: Sequence[int]) -> set[int]:
     """Which of ``buyers`` already hold the once-per-customer bonus ``rule`` (its key is in the ledger)."""
     params = _Params(d.name)

@@ -266,6 +266,8 @@ def _earn_sql(session: Session, batch: InteractionBatch, app: Any | None, settin
     for rule in rules:
         if rule.is_amount_rule or not kinds.intersection(rule.kinds):  # a feedback bonus has nothing to do in a purchases file
             continue
+        if rule.beneficiary == "referrer" and not earn_sql.any_referral(session):
+            continue  # nobody was referred: no referrer to reward
         if rule.once_per != "customer":
             points += earn_sql.earn_bonus(session, d, ids, rule, months, stored_now)
             continue
