@@ -261,25 +261,35 @@ def _earn_sql(session: Session, batch: InteractionBatch, app: Any | None, settin
             groups = [earn_sql.TierGroup(factor, tier, tuple(sorted(cids))) for (factor, tier), cids in sorted(by_tier.items())]
             groups.append(earn_sql.TierGroup(Decimal(1), None, None, tuple(sorted(multipliers))))
         points += earn_sql.earn_amounts(session, d, ids, amount_rules, groups, rate_of, months, stored_now)
+    points += _earn_bonuses_sql(session, d, batch, [r for r in rules if not r.is_amount_rule], months, stored_now)
+    entries, total = earn_sql.written_since(session, last_id) if d.sqlite else (len(points), sum(points))
+    refunds, taken, short = _refunds_of(session, _refund_rows(batch), app, settings, amount_rules, now)
+    return EarnResult(entries, total, refunds, taken, short)
+
+
+def _earn_bonuses_sql(session: Session, d: Any, batch: InteractionBatch, bonus_rules: Sequence[EarnRule], months: int,
+                      stored_now: Any) -> list[int]:
+    """One statement per bonus rule that can award anything in this batch; the points written."""
+    from kehu_loyalty import earn_sql
+
     kinds = set(batch.column("kind"))
     buyers = set(batch.column("customer_id"))
-    for rule in rules:
-        if rule.is_amount_rule or not kinds.intersection(rule.kinds):  # a feedback bonus has nothing to do in a purchases file
+    points: list[int] = []
+    for rule in bonus_rules:
+        if not kinds.intersection(rule.kinds):  # a feedback bonus has nothing to do in a purchases file
             continue
         if rule.beneficiary == "referrer" and not earn_sql.any_referral(session):
             continue  # nobody was referred: no referrer to reward
         if rule.once_per != "customer":
-            points += earn_sql.earn_bonus(session, d, ids, rule, months, stored_now)
+            points += earn_sql.earn_bonus(session, d, batch.ids, rule, months, stored_now)
             continue
         holders = awarded(session, rule.name)
         unknown = sorted(buyers - holders)
         if unknown:
-            points += earn_sql.earn_bonus(session, d, ids, rule, months, stored_now, only=unknown)
+            points += earn_sql.earn_bonus(session, d, batch.ids, rule, months, stored_now, only=unknown)
             if len(holders) < MAX_AWARDED:
                 holders |= earn_sql.holding_bonus(session, d, rule, unknown)
-    entries, total = earn_sql.written_since(session, last_id) if d.sqlite else (len(points), sum(points))
-    refunds, taken, short = _refunds_of(session, _refund_rows(batch), app, settings, amount_rules, now)
-    return EarnResult(entries, total, refunds, taken, short)
+    return points
 
 
 def _earn_python(session: Session, batch: InteractionBatch, app: Any | None, settings: Settings,
