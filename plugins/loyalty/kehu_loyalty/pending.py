@@ -3,7 +3,7 @@
 The core hands an import to ``kehu_interactions_recorded`` 10,000 rows at a time (its memory
 bound). Earning costs less per row on bigger sets: each of its statements walks the ledger's
 customer index and the accounts once per batch, whatever the batch's size. So loyalty gathers
-the batches of one write, keeping the rows as the core wrote them (references, no copies), and
+the batches of one write, keeping the rows' values as the core wrote them, and
 earns them together once :data:`EARN_GROUP_ROWS` are waiting. ``kehu_interactions_done``, fired
 when the write ends, earns what is left; a ``before_commit`` listener does the same for a write
 whose end was never announced, so nothing recorded is ever committed unearned.
@@ -55,7 +55,9 @@ def gather(session: Session, batch: InteractionBatch, earn: Earn) -> None:
         pending = session.info[_KEY] = Pending(batch.source, rows.keys, [], [])
         event.listen(session, "before_commit", lambda s: finish(s, earn), once=True)
     pending.ids.extend(rows.ids)
-    pending.values.extend(rows.values)
+    # As tuples: Python's collector stops walking a tuple of plain values after one look,
+    # where it walks a list every time (50,000 kept rows cost ~0.4 s of a 1M-row import).
+    pending.values.extend(map(tuple, rows.values))
     if len(pending.ids) >= EARN_GROUP_ROWS:
         flush(session, earn)
 
