@@ -16,6 +16,7 @@ import argparse
 import os
 import random
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -105,6 +106,11 @@ def bench_import(args: argparse.Namespace) -> None:
         best = min(times["with loyalty"]) / min(times["without loyalty"])
         best_cpu = min(cpu["with loyalty"]) / min(cpu["without loyalty"])
         print(f"best of {args.repeat} each: {best:.2f}× wall, {best_cpu:.2f}× CPU (target ≤ 1.5×)")
+        # The machine's speed drifts between runs: the median of the per-round ratios (each
+        # round's two imports run back to back) is steadier than any single round.
+        ratios = [w / o for w, o in zip(times["with loyalty"], times["without loyalty"])]
+        print(f"median of the {args.repeat} rounds' ratios: {statistics.median(ratios):.2f}× wall "
+              f"(spread {min(ratios):.2f}–{max(ratios):.2f}×)")
 
 
 def fill_ladder_db(path: Path, customers: int, interactions: int, seed: int = 2) -> None:
