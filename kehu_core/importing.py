@@ -498,8 +498,6 @@ def import_customers(
                     _write_customers(app, session, plan)
                 if progress:
                     progress(stream.position(), stream.size)
-            if not dry_run and (skip_invalid or report.invalid == 0):
-                finish_interactions(app, session, "import")
     if report.invalid and not skip_invalid:
         raise ImportRefused(report)
     return report

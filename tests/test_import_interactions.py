@@ -273,6 +273,9 @@ def test_done_follows_a_single_write_and_not_a_dry_run_or_a_refused_import(shop,
     bad = write_csv(tmp_path / "bad.csv", "B1,C1,purchase,2024-03-01 10:00,5.00,,,", "B2,nobody,purchase,2024-03-01,1,,,")
     with pytest.raises(importing.ImportRefused), shop.session() as s:
         importing.import_interactions(shop, s, bad)
+    customers_csv = write_csv(tmp_path / "c.csv", "C9,新客户", header="code,name")
+    with shop.session() as s:  # a customer import writes no interaction
+        importing.import_customers(shop, s, customers_csv)
     assert watcher.calls == []
 
 
