@@ -54,6 +54,9 @@ def gather(session: Session, batch: InteractionBatch, earn: Earn) -> None:
     if pending is None:
         pending = session.info[_KEY] = Pending(batch.source, rows.keys, [], [])
         event.listen(session, "before_commit", lambda s: finish(s, earn), once=True)
+        # Rolled back, the gathered rows are gone from the database (and SQLite may hand their
+        # ids to the next rows written): they must not be earned by a later flush.
+        event.listen(session, "after_soft_rollback", lambda s, previous: s.info.pop(_KEY, None), once=True)
     pending.ids.extend(rows.ids)
     # As tuples: Python's collector stops walking a tuple of plain values after one look,
     # where it walks a list every time (50,000 kept rows cost ~0.4 s of a 1M-row import).

@@ -90,3 +90,27 @@ def test_a_rolled_back_write_leaves_nothing_pending(shop, kehu_app):
     with kehu_app.session() as s:
         import_csv(kehu_app, s, 3, code, chunk_rows=2, prefix="Z")
         assert earn_entries(s) == 3
+
+
+def test_rows_gathered_in_a_rolled_back_transaction_are_dropped(shop, kehu_app):
+    """Written with ``more=True`` and rolled back: a later write in the same session earns only its own rows."""
+    from kehu_core.interactions import WRITE_COLUMNS, write_interaction_values
+    from kehu_loyalty import pending
+    from kehu_loyalty.ledger import member
+
+    code = shop.customer()
+    when = datetime(2024, 3, 1, 2, tzinfo=UTC)
+    with kehu_app.session() as s:
+        customer, _ = member(s, code)
+
+        def row(ref: str, amount: str) -> list:
+            values = {"customer_id": customer.id, "kind": "purchase", "occurred_at": when, "amount": Decimal(amount), "external_ref": ref}
+            return [values.get(c) for c in WRITE_COLUMNS]
+
+        write_interaction_values(kehu_app, s, [row("RB1", "-50.00")], "api", more=True)
+        assert pending._KEY in s.info
+        s.rollback()
+        assert pending._KEY not in s.info
+        write_interaction_values(kehu_app, s, [row("RB2", "70.00")], "api")
+    entries = [(e["kind"], e["points"]) for e in shop.ledger(code)]
+    assert ("earn", 70) in entries and not any(kind == "refund" for kind, _ in entries)
