@@ -28,7 +28,7 @@ from attrs import frozen
 from sqlalchemy.orm import Session
 
 from kehu_loyalty.ledger import sqlite_stamp
-from kehu_loyalty.models import ACCOUNTS, LEDGER, REFERRALS
+from kehu_loyalty.models import ACCOUNTS, LEDGER, REASON_WIDTH, REFERRALS
 from kehu_loyalty.rates import Rate
 from kehu_loyalty.rules import EarnRule
 
@@ -147,7 +147,7 @@ class SqlDialect:
         this runs for every entry of an import, and one ``printf`` is the cheapest form on SQLite."""
         text = (f"printf('¥%d.%02d × %s', {cents} / 100, {cents} % 100, {suffix})" if self.sqlite
                 else f"'¥' || {self.amount_text(cents)} || ' × ' || {suffix}")
-        return text if longest_suffix + 24 <= 200 else f"substr({text}, 1, 200)"
+        return text if longest_suffix + 24 <= REASON_WIDTH else f"substr({text}, 1, {REASON_WIDTH})"
 
     def as_text(self, expr: str) -> str:
         return expr if self.sqlite else f"CAST({expr} AS TEXT)"
@@ -361,7 +361,7 @@ def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRu
     inner = (f"SELECT i.id AS id, i.customer_id AS customer_id, {target} AS target, i.occurred_at AS occurred_at, "
              f"{key} AS key, {window} AS rn FROM interactions i {joins}WHERE " + " AND ".join(where))
     sql = (f"INSERT INTO {LEDGER.name} ({_COLUMNS}) "
-           f"SELECT target, 'bonus', {int(rule.fixed_points)}, occurred_at, {d.expiry(months)}, substr({why}, 1, 200), "
+           f"SELECT target, 'bonus', {int(rule.fixed_points)}, occurred_at, {d.expiry(months)}, substr({why}, 1, {REASON_WIDTH}), "
            f"{params.text(rule.name)}, id, NULL, key, 0, {params.add(stored_now)} FROM ({inner}) b WHERE rn = 1 "
            "ORDER BY target ON CONFLICT (idempotency_key) DO NOTHING")
     return _run(session, sql, params)
@@ -379,12 +379,7 @@ def holding_bonus(session: Session, d: SqlDialect, rule: EarnRule, buyers: Seque
     source = (f"json_each({params.add(json.dumps(list(buyers)))}) b" if d.sqlite
               else f"unnest(CAST({params.add(list(buyers))} AS BIGINT[])) AS b(value)")
     sql = f"SELECT b.value FROM {source} WHERE EXISTS (SELECT 1 FROM {LEDGER.name} l WHERE l.idempotency_key = {key})"
-    cursor = session.connection().connection.cursor()
-    try:
-        cursor.execute(sql, params.values)
-        return {int(row[0]) for row in cursor.fetchall()}
-    finally:
-        cursor.close()
+    return {int(row[0]) for row in _fetch(session, sql, params)}
 
 
 def _run(session: Session, sql: str, params: _Params) -> list[int]:
@@ -396,11 +391,18 @@ def _run(session: Session, sql: str, params: _Params) -> list[int]:
     sums the entries past the ledger's highest id instead (:func:`written_since`), cheaper than
     ``RETURNING`` and exact, since the transaction holds the database's write lock.
     """
-    postgresql = params.dialect == "postgresql"
+    if params.dialect == "postgresql":
+        return [row[0] for row in _fetch(session, sql + " RETURNING points", params)]
+    _fetch(session, sql, params)
+    return []
+
+
+def _fetch(session: Session, sql: str, params: _Params) -> list[Any]:
+    """Run a generated statement on the session's DBAPI connection (same transaction); its rows, if any."""
     cursor = session.connection().connection.cursor()
     try:
-        cursor.execute(sql + (" RETURNING points" if postgresql else ""), params.values)
-        return [row[0] for row in cursor.fetchall()] if postgresql else []
+        cursor.execute(sql, params.values)
+        return cursor.fetchall() if cursor.description else []
     finally:
         cursor.close()
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kehu_core.errors import KehuError, NotFound
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
-from kehu_loyalty.models import ACCOUNTS, ALLOCATIONS, LEDGER
+from kehu_loyalty.models import ACCOUNTS, ALLOCATIONS, LEDGER, REASON_WIDTH
 
 #: IN-lists are cut to this many values (SQLite and PostgreSQL both accept far more).
 CHUNK = 5000
@@ -65,7 +65,7 @@ def entry_row(customer_id: int, kind: str, points: int, occurred_at: datetime, r
     """A complete ledger row (every column, so rows can go in one executemany)."""
     return {
         "customer_id": customer_id, "kind": kind, "points": points, "occurred_at": occurred_at,
-        "expires_at": expires_at, "reason": reason[:200], "rule": rule, "interaction_id": interaction_id,
+        "expires_at": expires_at, "reason": reason[:REASON_WIDTH], "rule": rule, "interaction_id": interaction_id,
         "reward_id": reward_id, "idempotency_key": key, "shortfall": shortfall, "created_at": now or utcnow(),
     }
 
@@ -97,8 +97,8 @@ def open_lots(session: Session, customer_ids: Sequence[int], *, expired_by: date
     ``expired_by``: only lots expiring at or before it; ``valid_at``: only lots still valid then.
     """
     remaining = (LEDGER.c.points - _allocated()).label("remaining")
-    # Times fetched as stored and parsed here with a memo: refunds in big imports read
-    # thousands of lots per chunk, and per-value type processing dominated.
+    # Times fetched as stored and parsed here with a memo: the expiry job reads thousands of
+    # lots, and per-value type processing dominated. (Refunds read theirs with refund_lots.)
     occurred, expires = type_coerce(LEDGER.c.occurred_at, String), type_coerce(LEDGER.c.expires_at, String)
     memo: dict[Any, datetime | None] = {}
     lots: list[Lot] = []

@@ -189,6 +189,9 @@ class RebateSettlement(LoyaltyBase):
 
 
 metadata = LoyaltyBase.metadata
+#: Widths of the ledger's text columns that earning fills: longer texts are cut to these.
+REASON_WIDTH: int = Entry.__table__.c.reason.type.length  # type: ignore[attr-defined]
+RULE_WIDTH: int = Entry.__table__.c.rule.type.length  # type: ignore[attr-defined]
 ACCOUNTS = Account.__table__
 LEDGER = Entry.__table__
 ALLOCATIONS = Allocation.__table__

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from attrs import frozen
 
+from kehu_loyalty.models import REASON_WIDTH, RULE_WIDTH
 from kehu_loyalty.rules import EarnRule
 
 CENT = Decimal("0.01")
@@ -70,17 +71,13 @@ def rate_of(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None)
     return Rate(exact.numerator, exact.denominator * 100, text, rule_column(suffix_rule(matched)))
 
 
-#: Width of the ledger's ``rule`` column.
-RULE_WIDTH = 64
-
-
 def rule_column(names: str) -> str:
     """Matched rule names as the ledger's ``rule`` column holds them: several long names
-    together can pass its 64 characters, and are then cut with a final ``…`` (the reason
+    together can pass its width (64), and are then cut with a final ``…`` (the reason
     text, up to 200 characters, names them in full as far as it goes)."""
     return names if len(names) <= RULE_WIDTH else names[:RULE_WIDTH - 1] + "…"
 
 
 def amount_reason(cents: int, rate: Rate) -> str:
     """The reason of an earn entry: ``¥<amount> × <rate> pt/¥ (<rules>)[ × <factor> tier <tier>]``."""
-    return f"¥{cents // 100}.{cents % 100:02d} × {rate.suffix}"[:200]
+    return f"¥{cents // 100}.{cents % 100:02d} × {rate.suffix}"[:REASON_WIDTH]

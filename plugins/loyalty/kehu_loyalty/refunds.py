@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core.validation import local_zone
 from kehu_loyalty.ledger import Debit, chunks, existing_keys, lock_accounts, sqlite_stamp, write_debits
-from kehu_loyalty.models import ALLOCATIONS, LEDGER
+from kehu_loyalty.models import ALLOCATIONS, LEDGER, REASON_WIDTH
 from kehu_loyalty.rates import Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.rules import EarnRule
 
@@ -84,7 +84,7 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
                 left -= take
         taken = points - left
         note = f"refund of {reason}" + (f"; {left} point(s) already spent or expired, not taken back" if left else "")
-        entry = (cid, "refund", -taken, at, None, note[:200], rate.rule, row["id"], None, f"refund:i{row['id']}", left, stored_now)
+        entry = (cid, "refund", -taken, at, None, note[:REASON_WIDTH], rate.rule, row["id"], None, f"refund:i{row['id']}", left, stored_now)
         debits.append(Debit(entry, tuple(allocations)))
         taken_total += taken
         short_total += left
