@@ -35,6 +35,9 @@ from kehu_loyalty.rules import EarnRule
 #: Amount rules beyond this many conditional ones are evaluated in Python (the statement
 #: enumerates every combination of matching rules: 2**n branches).
 MAX_CONDITIONAL = 8
+#: A once-per-customer bonus reaches the interactions of at most one buyer in this many of the
+#: batch's rows through the customer index, instead of reading the whole batch (see earn_bonus).
+FEW_BUYERS = 10
 #: SQLite integers are 64-bit; cents × numerator must stay below this.
 _SQLITE_MAX = 2**63 - 1
 _COLUMNS = ("customer_id, kind, points, occurred_at, expires_at, reason, rule, interaction_id, reward_id, "
@@ -197,12 +200,16 @@ class SqlDialect:
     def done(self) -> str:
         return f"{self.unindexed('i.status')} = 'done'"
 
-    def batch(self, ids: Sequence[int], params: _Params) -> str:
-        """The batch's interactions: an id range when the ids are contiguous (SQLite imports), else the list."""
+    def batch(self, ids: Sequence[int], params: _Params, *, way_in: bool = True) -> str:
+        """The batch's interactions: an id range when the ids are contiguous (SQLite imports), else the list.
+
+        ``way_in=False``: SQLite must reach the rows another way (an index on another column)
+        and only test their ids."""
         ordered = sorted(set(ids))
+        column = "i.id" if way_in else self.unindexed("i.id")
         if ordered[-1] - ordered[0] + 1 == len(ordered):
-            return f"i.id BETWEEN {params.add(ordered[0])} AND {params.add(ordered[-1])}"
-        return self.in_list("i.id", ordered, params)
+            return f"{column} BETWEEN {params.add(ordered[0])} AND {params.add(ordered[-1])}"
+        return self.in_list(column, ordered, params)
 
 
 def condition(rule: EarnRule, d: SqlDialect, params: _Params, cents: str, kinds: Sequence[str]) -> str | None:
@@ -328,10 +335,14 @@ def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRu
     referrer = rule.beneficiary == "referrer"
     joins = (f"JOIN {REFERRALS.name} rf ON rf.referred_id = i.customer_id JOIN {ACCOUNTS.name} a ON a.customer_id = rf.referrer_id "
              if referrer else f"JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id ")
-    where = [d.batch(ids, params), d.done(), f"{d.unindexed('i.kind')} IN {params.one_of(rule.kinds)}",
+    # Late in an import most buyers hold a first-purchase bonus already and ``only`` is a few
+    # hundred customers: their rows are found through the (customer_id, occurred_at) index
+    # instead of reading all 50,000 of the batch (10-20 ms a group, ~0.4 s of 1M purchases).
+    few = only is not None and len(only) * FEW_BUYERS <= len(ids)
+    where = [d.batch(ids, params, way_in=not few), d.done(), f"{d.unindexed('i.kind')} IN {params.one_of(rule.kinds)}",
              "(i.amount IS NULL OR i.amount >= 0)", "i.occurred_at >= a.earn_from"]
     if only is not None:
-        where.insert(1, d.in_list(d.unindexed("i.customer_id"), only, params))
+        where.insert(1, d.in_list("i.customer_id" if few else d.unindexed("i.customer_id"), only, params))
     extra = condition(rule, d, params, cents, rule.kinds)
     if extra:
         where.append(extra)

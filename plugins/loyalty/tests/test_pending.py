@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 
@@ -114,3 +115,27 @@ def test_rows_gathered_in_a_rolled_back_transaction_are_dropped(shop, kehu_app):
         write_interaction_values(kehu_app, s, [row("RB2", "70.00")], "api")
     entries = [(e["kind"], e["points"]) for e in shop.ledger(code)]
     assert ("earn", 70) in entries and not any(kind == "refund" for kind, _ in entries)
+
+
+@pytest.mark.parametrize("few_buyers", [1, 10**9], ids=["through-the-customer-index", "reading-the-batch"])
+def test_a_first_purchase_bonus_finds_the_few_new_buyers_either_way(shop, kehu_app, monkeypatch, few_buyers):
+    """Late in an import, the buyers not yet holding the bonus are found through the customer
+    index (FEW_BUYERS); the ledger is the same as when the whole batch is read."""
+    from kehu_loyalty import earn_sql, pending
+
+    monkeypatch.setattr(pending, "EARN_GROUP_ROWS", 10)
+    monkeypatch.setattr(earn_sql, "FEW_BUYERS", few_buyers)
+    code, late = shop.customer(), shop.customer()
+    with kehu_app.session() as s:
+        assert import_csv(kehu_app, s, 20, code, chunk_rows=10, late=(late, 15)).written == 20
+    for who, purchase in ((code, "P0"), (late, "P15")):
+        first = [e for e in shop.ledger(who) if e["rule"] == "first_purchase"]
+        assert len(first) == 1 and first[0]["points"] == 100
+        assert first[0]["interaction_id"] == interaction_id(kehu_app, purchase)
+
+
+def interaction_id(app, ref: str) -> int:
+    from kehu_core.models import Interaction
+
+    with app.session() as s:
+        return s.scalar(select(Interaction.id).where(Interaction.external_ref == ref))
