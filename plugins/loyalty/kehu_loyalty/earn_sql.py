@@ -27,7 +27,7 @@ from typing import Any
 from attrs import frozen
 from sqlalchemy.orm import Session
 
-from kehu_loyalty.ledger import sqlite_stamp
+from kehu_loyalty.ledger import driver_rows, sqlite_stamp
 from kehu_loyalty.models import ACCOUNTS, LEDGER, REASON_WIDTH, REFERRALS
 from kehu_loyalty.rates import Rate
 from kehu_loyalty.rules import EarnRule
@@ -390,7 +390,7 @@ def holding_bonus(session: Session, d: SqlDialect, rule: EarnRule, buyers: Seque
     source = (f"json_each({params.add(json.dumps(list(buyers)))}) b" if d.sqlite
               else f"unnest(CAST({params.add(list(buyers))} AS BIGINT[])) AS b(value)")
     sql = f"SELECT b.value FROM {source} WHERE EXISTS (SELECT 1 FROM {LEDGER.name} l WHERE l.idempotency_key = {key})"
-    return {int(row[0]) for row in _fetch(session, sql, params)}
+    return {int(row[0]) for row in driver_rows(session, sql, params.values)}
 
 
 def _run(session: Session, sql: str, params: _Params) -> list[int]:
@@ -403,19 +403,9 @@ def _run(session: Session, sql: str, params: _Params) -> list[int]:
     ``RETURNING`` and exact, since the transaction holds the database's write lock.
     """
     if params.dialect == "postgresql":
-        return [row[0] for row in _fetch(session, sql + " RETURNING points", params)]
-    _fetch(session, sql, params)
+        return [row[0] for row in driver_rows(session, sql + " RETURNING points", params.values)]
+    driver_rows(session, sql, params.values)
     return []
-
-
-def _fetch(session: Session, sql: str, params: _Params) -> list[Any]:
-    """Run a generated statement on the session's DBAPI connection (same transaction); its rows, if any."""
-    cursor = session.connection().connection.cursor()
-    try:
-        cursor.execute(sql, params.values)
-        return cursor.fetchall() if cursor.description else []
-    finally:
-        cursor.close()
 
 
 def last_entry_id(session: Session) -> int:

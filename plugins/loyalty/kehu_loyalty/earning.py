@@ -26,7 +26,7 @@ from kehu_core.hooktypes import InteractionBatch
 from kehu_core.interactions import in_values
 from kehu_core.types import utcnow
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import add_months, chunks, existing_keys, sqlite_stamp, write_credits
+from kehu_loyalty.ledger import add_months, chunks, driver_rows, existing_keys, sqlite_stamp, write_credits
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
 from kehu_loyalty.rates import CENT, Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.refunds import Member, reverse_refunds
@@ -73,9 +73,8 @@ def _members_sqlite(session: Session, customer_ids: Sequence[int]) -> dict[int, 
     parsed: dict[str, datetime] = {}
     sql = (f"SELECT customer_id, earn_from, birthday_month FROM {ACCOUNTS.name} "
            "WHERE customer_id IN (SELECT value FROM json_each(?))")
-    connection = session.connection()
     for part in chunks(sorted(set(customer_ids))):
-        for cid, earn_from, month in connection.exec_driver_sql(sql, (json.dumps(list(part)),)):
+        for cid, earn_from, month in driver_rows(session, sql, (json.dumps(list(part)),)):
             moment = parsed.get(earn_from)
             if moment is None:
                 moment = parsed[earn_from] = datetime.fromisoformat(earn_from).replace(tzinfo=UTC)

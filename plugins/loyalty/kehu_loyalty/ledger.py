@@ -219,6 +219,21 @@ def write_credits(session: Session, rows: Sequence[dict[str, Any] | tuple[Any, .
     return len(rows)
 
 
+def driver_rows(session: Session, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    """Run ``sql`` on the session's DBAPI connection (same transaction); all its rows, if any.
+
+    For the statements earning runs per group, whose result has thousands of rows: the
+    driver's own ``fetchall`` instead of SQLAlchemy's per-row fetch (~0.3 s of the refunds
+    of a 1M-purchase import). ``params`` in the driver's style (``?`` on SQLite, ``%s`` or
+    ``%(name)s`` on PostgreSQL)."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+    finally:
+        cursor.close()
+
+
 def next_ids(session: Session, count: int) -> list[int]:
     """Reserve ``count`` ledger ids (SQLite: the transaction holds the write lock; PostgreSQL: the sequence)."""
     from sqlalchemy import text

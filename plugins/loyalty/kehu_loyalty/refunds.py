@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import Debit, chunks, existing_keys, lock_accounts, sqlite_stamp, write_debits
+from kehu_loyalty.ledger import Debit, chunks, driver_rows, existing_keys, lock_accounts, sqlite_stamp, write_debits
 from kehu_loyalty.models import ALLOCATIONS, LEDGER, REASON_WIDTH
 from kehu_loyalty.rates import Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.rules import EarnRule
@@ -46,16 +46,16 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         return 0, 0
     # Times are compared as stored: UTC text on SQLite (it sorts as time does), datetimes on PostgreSQL.
     stored = sqlite_stamp if sqlite else _as_is
+    stamps = [stored(row["occurred_at"]) for row in todo]
     windows: dict[int, tuple[Any, Any]] = {}
-    for row in todo:  # in time order: the first refund of a customer is the earliest
-        when = stored(row["occurred_at"])
+    for row, when in zip(todo, stamps):  # in time order: the first refund of a customer is the earliest
         windows[row["customer_id"]] = (windows.get(row["customer_id"], (when,))[0], when)
     lots = refund_lots(session, windows)
     stored_now = stored(now)
     debits: list[Debit] = []
     rates: dict[tuple[Any, ...], Rate] = {}
     taken_total = short_total = 0
-    for row in todo:
+    for row, at in zip(todo, stamps):
         cid, amount, when = row["customer_id"], -row["amount"], row["occurred_at"]
         local = when.astimezone(zone)
         matched = [r for r in amount_rules if r.matches({**row, "amount": amount}, local.month, members[cid].birthday_month)]
@@ -70,7 +70,6 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
         points, reason = rate.points(cents), amount_reason(cents, rate)
         if points <= 0:
             continue
-        at = stored(when)
         allocations = []
         left = points
         for lot in lots.get(cid, ()):  # newest first
@@ -106,10 +105,10 @@ def refund_lots(session: Session, windows: Mapping[int, tuple[Any, Any]]) -> dic
     wanted = (f"l.points > 0 AND l.occurred_at <= r.hi AND (l.expires_at IS NULL OR l.expires_at > r.lo) "
               "ORDER BY l.customer_id, l.expires_at DESC NULLS FIRST, l.id DESC")
     columns = f"SELECT l.id, l.customer_id, l.occurred_at, l.expires_at, l.points - {allocated} FROM "
-    connection = session.connection()
+    sqlite = session.get_bind().dialect.name == "sqlite"
     found: dict[int, list[list[Any]]] = {}
     for part in chunks(sorted(windows)):
-        if connection.dialect.name == "sqlite":
+        if sqlite:
             sql = (columns + "(SELECT json_extract(value, '$[0]') AS cid, json_extract(value, '$[1]') AS lo, "
                    f"json_extract(value, '$[2]') AS hi FROM json_each(?)) r JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE " + wanted)
             params: Any = (json.dumps([[cid, *windows[cid]] for cid in part]),)
@@ -117,7 +116,7 @@ def refund_lots(session: Session, windows: Mapping[int, tuple[Any, Any]]) -> dic
             sql = (columns + "unnest(%(cid)s::bigint[], %(lo)s::timestamptz[], %(hi)s::timestamptz[]) AS r(cid, lo, hi) "
                    f"JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE " + wanted)
             params = {"cid": list(part), "lo": [windows[c][0] for c in part], "hi": [windows[c][1] for c in part]}
-        for lot_id, cid, earned, expires, remaining in connection.exec_driver_sql(sql, params):
+        for lot_id, cid, earned, expires, remaining in driver_rows(session, sql, params):
             if remaining > 0:
                 found.setdefault(cid, []).append([lot_id, earned, expires, remaining])
     return found
