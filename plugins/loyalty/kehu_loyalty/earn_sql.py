@@ -310,16 +310,19 @@ def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rul
             names.append(f"WHEN {combo.mask} THEN {params.text(rate.rule)}")
         inner = (f"SELECT i.id AS id, i.customer_id AS customer_id, i.occurred_at AS occurred_at, {cents} AS cents, "
                  f"{mask} AS mask FROM interactions i JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id "
-                 "WHERE " + " AND ".join(where))
+                 "WHERE " + " AND ".join(where) + (" ORDER BY i.customer_id" if d.sqlite else ""))
         # SQLite would inline m into every reference of mask and cents (the birthday test ran
         # five times a row): MATERIALIZED computes them once. PostgreSQL reads m once anyway.
+        # Entries are written in customer order, so that the ledger's customer index is filled
+        # in order. SQLite sorts m's five narrow columns as it materializes them and writes in
+        # that order; sorting the finished rows (reason, times) instead cost ~0.3 s more at 1M.
         middle = (f"SELECT id, customer_id, occurred_at, cents, mask, CASE mask {' '.join(points)} END AS points "
                   f"FROM m WHERE mask <> 0")
         reason = d.amount_reason("cents", f"CASE mask {' '.join(suffix)} END", max(len(t) for t in suffix_texts))
         sql = (f"WITH m AS {'MATERIALIZED ' if d.sqlite else ''}({inner}) INSERT INTO {LEDGER.name} ({_COLUMNS}) "
                f"SELECT customer_id, 'earn', points, occurred_at, {d.expiry(months)}, {reason}, CASE mask {' '.join(names)} END, "
                f"id, NULL, 'earn:i' || {d.as_text('id')}, 0, {params.add(stored_now)} FROM ({middle}) e WHERE points > 0 "
-               "ORDER BY customer_id ON CONFLICT (idempotency_key) DO NOTHING")
+               f"{'' if d.sqlite else 'ORDER BY customer_id '}ON CONFLICT (idempotency_key) DO NOTHING")
         written += _run(session, sql, params)
     return written
 
