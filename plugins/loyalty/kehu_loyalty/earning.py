@@ -14,7 +14,7 @@ Refunds (purchases with a negative amount) go through :func:`reverse_refunds` on
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from kehu_core.hooktypes import InteractionBatch
 from kehu_core.interactions import in_values
 from kehu_core.types import utcnow
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import add_months, chunks, driver_rows, existing_keys, sqlite_stamp, write_credits
+from kehu_loyalty.ledger import add_months, chunks, driver_rows, existing_keys, sqlite_stamp, stored_utc, write_credits
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
 from kehu_loyalty.rates import CENT, Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.refunds import Member, reverse_refunds
@@ -51,34 +51,20 @@ EMPTY = EarnResult(0, 0, 0, 0, 0)
 
 
 def _members(session: Session, customer_ids: Sequence[int]) -> dict[int, Member]:
-    """Members among ``customer_ids``: when they earn from, and their birthday month."""
-    found: dict[int, Member] = {}
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return _members_sqlite(session, customer_ids)
-    for part in chunks(sorted(set(customer_ids))):
-        stmt = select(ACCOUNTS.c.customer_id, ACCOUNTS.c.earn_from, ACCOUNTS.c.birthday_month).where(
-            in_values(ACCOUNTS.c.customer_id, part, dialect))
-        for cid, earn_from, month in session.execute(stmt):
-            found[cid] = Member(earn_from, month)
-    return found
+    """Members among ``customer_ids``: when they earn from, and their birthday month.
 
-
-def _members_sqlite(session: Session, customer_ids: Sequence[int]) -> dict[int, Member]:
-    """The same lookup with the driver's own values (runs once per import chunk; SQLAlchemy's
-    per-value result processing was most of its cost). Stored times are UTC text."""
+    Read with the driver's own values (this runs for every earning group, and SQLAlchemy's
+    per-value result processing was most of its cost), each stored time converted once."""
     import json
 
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    among = "IN (SELECT value FROM json_each(?))" if sqlite else "= ANY(%s)"
+    sql = f"SELECT customer_id, earn_from, birthday_month FROM {ACCOUNTS.name} WHERE customer_id {among}"
     found: dict[int, Member] = {}
-    parsed: dict[str, datetime] = {}
-    sql = (f"SELECT customer_id, earn_from, birthday_month FROM {ACCOUNTS.name} "
-           "WHERE customer_id IN (SELECT value FROM json_each(?))")
+    moments: dict[Any, datetime | None] = {}
     for part in chunks(sorted(set(customer_ids))):
-        for cid, earn_from, month in driver_rows(session, sql, (json.dumps(list(part)),)):
-            moment = parsed.get(earn_from)
-            if moment is None:
-                moment = parsed[earn_from] = datetime.fromisoformat(earn_from).replace(tzinfo=UTC)
-            found[cid] = Member(moment, month)
+        for cid, earn_from, month in driver_rows(session, sql, (json.dumps(list(part)) if sqlite else list(part),)):
+            found[cid] = Member(stored_utc(earn_from, moments), month)  # type: ignore[arg-type]  # earn_from is NOT NULL
     return found
 
 

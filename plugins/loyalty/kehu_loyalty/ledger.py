@@ -113,13 +113,14 @@ def open_lots(session: Session, customer_ids: Sequence[int], *, expired_by: date
         if valid_at is not None:
             stmt = stmt.where((LEDGER.c.expires_at > valid_at) | LEDGER.c.expires_at.is_(None))
         stmt = stmt.order_by(LEDGER.c.customer_id, LEDGER.c.expires_at, LEDGER.c.id)
-        lots += [Lot(lot_id, cid, _utc(when, memo), _utc(until, memo), left)
+        lots += [Lot(lot_id, cid, stored_utc(when, memo), stored_utc(until, memo), left)
                  for lot_id, cid, when, until, left in session.execute(stmt) if left > 0]
     return lots
 
 
-def _utc(value: Any, memo: dict[Any, datetime | None]) -> datetime | None:
-    """A stored time (SQLite text, or a PostgreSQL datetime) as an aware UTC datetime."""
+def stored_utc(value: Any, memo: dict[Any, datetime | None]) -> datetime | None:
+    """A stored time as the driver returns it (SQLite text, or a PostgreSQL datetime) as an
+    aware UTC datetime; ``memo`` keeps the ones already converted (many rows share a time)."""
     if value is None:
         return None
     found = memo.get(value)

@@ -102,7 +102,7 @@ def refund_lots(session: Session, windows: Mapping[int, tuple[Any, Any]]) -> dic
     as refunds draw from it.
     """
     allocated = f"(SELECT coalesce(sum(a.points), 0) FROM {ALLOCATIONS.name} a WHERE a.lot_id = l.id)"
-    wanted = (f"l.points > 0 AND l.occurred_at <= r.hi AND (l.expires_at IS NULL OR l.expires_at > r.lo) "
+    wanted = ("l.points > 0 AND l.occurred_at <= r.hi AND (l.expires_at IS NULL OR l.expires_at > r.lo) "
               "ORDER BY l.customer_id, l.expires_at DESC NULLS FIRST, l.id DESC")
     columns = f"SELECT l.id, l.customer_id, l.occurred_at, l.expires_at, l.points - {allocated} FROM "
     sqlite = session.get_bind().dialect.name == "sqlite"
