@@ -145,7 +145,7 @@ class SqlDialect:
         return f"(CAST({cents} / 100 AS TEXT) || '.' || lpad(CAST(mod({cents}, 100) AS TEXT), 2, '0'))"
 
     def amount_reason(self, cents: str, suffix: str, longest_suffix: int) -> str:
-        """``¥<amount> × <suffix>`` cut to 200 characters, as :func:`kehu_loyalty.rates.amount_reason`
+        """``¥<amount> × <suffix>`` cut to ``REASON_WIDTH`` characters, as :func:`kehu_loyalty.rates.amount_reason`
         writes it. The cut is left out when no amount (at most 17 digits) and suffix can reach it:
         this runs for every entry of an import, and one ``printf`` is the cheapest form on SQLite."""
         text = (f"printf('¥%d.%02d × %s', {cents} / 100, {cents} % 100, {suffix})" if self.sqlite

@@ -13,6 +13,7 @@ Refunds (purchases with a negative amount) go through :func:`reverse_refunds` on
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -26,8 +27,8 @@ from kehu_core.hooktypes import InteractionBatch
 from kehu_core.interactions import in_values
 from kehu_core.types import utcnow
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import add_months, chunks, driver_rows, existing_keys, sqlite_stamp, stored_utc, write_credits
-from kehu_loyalty.models import ACCOUNTS, REFERRALS
+from kehu_loyalty.ledger import add_months, chunks, driver_rows, existing_keys, stored_utc, time_storer, write_credits
+from kehu_loyalty.models import ACCOUNTS, REASON_WIDTH, REFERRALS
 from kehu_loyalty.rates import CENT, Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.refunds import Member, reverse_refunds
 from kehu_loyalty.rules import EarnRule, all_rules
@@ -55,8 +56,6 @@ def _members(session: Session, customer_ids: Sequence[int]) -> dict[int, Member]
 
     Read with the driver's own values (this runs for every earning group, and SQLAlchemy's
     per-value result processing was most of its cost), each stored time converted once."""
-    import json
-
     sqlite = session.get_bind().dialect.name == "sqlite"
     among = "IN (SELECT value FROM json_each(?))" if sqlite else "= ANY(%s)"
     sql = f"SELECT customer_id, earn_from, birthday_month FROM {ACCOUNTS.name} WHERE customer_id {among}"
@@ -196,10 +195,6 @@ def forget_awarded(session: Session) -> None:
     session.info.pop(_AWARDED, None)
 
 
-def _stored_now(session: Session, now: datetime) -> Any:
-    return sqlite_stamp(now) if session.get_bind().dialect.name == "sqlite" else now
-
-
 def _refund_rows(batch: InteractionBatch) -> list[Mapping[str, Any]]:
     """The batch's refunds: done purchases with a negative amount (only their rows are built)."""
     rows = batch.rows
@@ -230,7 +225,7 @@ def _earn_sql(session: Session, batch: InteractionBatch, app: Any | None, settin
     zone = local_zone()
     d = earn_sql.SqlDialect(session.get_bind().dialect.name, getattr(zone, "key", str(zone)), offset)
     ids = batch.ids
-    stored_now = _stored_now(session, now)
+    stored_now = time_storer(session)(now)
     months = settings.expiry_months
     amount_rules = [r for r in rules if r.is_amount_rule]
     points: list[int] = []
@@ -296,8 +291,7 @@ def _earn_python(session: Session, batch: InteractionBatch, app: Any | None, set
     amount_rules = [r for r in rules if r.is_amount_rule]
     bonus_rules = [r for r in rules if not r.is_amount_rule]
     months = settings.expiry_months
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    stamp = sqlite_stamp if sqlite else _as_is
+    stamp = time_storer(session)
     stored_now = stamp(now)
     credits: list[tuple[Any, ...]] = []
     bonuses: dict[str, tuple[Any, ...]] = {}
@@ -347,7 +341,7 @@ def _earn_python(session: Session, batch: InteractionBatch, app: Any | None, set
             why = rule.description or rule.name
             if rule.beneficiary == "referrer":
                 why = f"{why} (customer #{cid})"
-            bonuses[key] = (target, "bonus", rule.fixed_points, stamp(when), stamp(add_months(when, months)), why[:200], rule.name,
+            bonuses[key] = (target, "bonus", rule.fixed_points, stamp(when), stamp(add_months(when, months)), why[:REASON_WIDTH], rule.name,
                             row["id"], None, key, 0, stored_now)
     if credits:  # rows earned before (a backfill over interactions seen already) earn nothing again
         done = existing_keys(session, [c[9] for c in credits])
@@ -366,10 +360,6 @@ def _earn_python(session: Session, batch: InteractionBatch, app: Any | None, set
 
 def _in_time(row: Mapping[str, Any]) -> tuple[datetime, int]:
     return row["occurred_at"], row["id"]
-
-
-def _as_is(value: datetime) -> datetime:
-    return value
 
 
 def _by_customer(entry: tuple[Any, ...]) -> Any:

@@ -7,7 +7,7 @@ refund) carries allocations naming the lots it drew from, so a lot's remaining p
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -172,6 +172,17 @@ def sqlite_stamp(value: datetime) -> str:
     elif value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: kehu stores timezone-aware times only")
     return value.isoformat(" ", "microseconds")[:26]
+
+
+def time_storer(session: Session) -> Callable[[datetime], Any]:
+    """How a time goes into this session's ledger as the driver stores it: :func:`sqlite_stamp`
+    text on SQLite (which also sorts as time does, so stored times compare directly), the
+    aware datetime itself on PostgreSQL."""
+    return sqlite_stamp if session.get_bind().dialect.name == "sqlite" else _as_is
+
+
+def _as_is(value: datetime) -> datetime:
+    return value
 
 
 def write_credits(session: Session, rows: Sequence[dict[str, Any] | tuple[Any, ...]], ids: Sequence[int] | None = None,

@@ -73,8 +73,8 @@ def rate_of(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None)
 
 def rule_column(names: str) -> str:
     """Matched rule names as the ledger's ``rule`` column holds them: several long names
-    together can pass its width (64), and are then cut with a final ``…`` (the reason
-    text, up to 200 characters, names them in full as far as it goes)."""
+    together can pass its width (``RULE_WIDTH``), and are then cut with a final ``…`` (the
+    reason text, up to ``REASON_WIDTH`` characters, names them in full as far as it goes)."""
     return names if len(names) <= RULE_WIDTH else names[:RULE_WIDTH - 1] + "…"
 
 

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import Debit, chunks, driver_rows, existing_keys, lock_accounts, sqlite_stamp, write_debits
+from kehu_loyalty.ledger import Debit, chunks, driver_rows, existing_keys, lock_accounts, time_storer, write_debits
 from kehu_loyalty.models import ALLOCATIONS, LEDGER, REASON_WIDTH
 from kehu_loyalty.rates import Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.rules import EarnRule
@@ -45,7 +45,7 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
     if not todo:
         return 0, 0
     # Times are compared as stored: UTC text on SQLite (it sorts as time does), datetimes on PostgreSQL.
-    stored = sqlite_stamp if sqlite else _as_is
+    stored = time_storer(session)
     stamps = [stored(row["occurred_at"]) for row in todo]
     windows: dict[int, tuple[Any, Any]] = {}
     for row, when in zip(todo, stamps):  # in time order: the first refund of a customer is the earliest
@@ -120,7 +120,3 @@ def refund_lots(session: Session, windows: Mapping[int, tuple[Any, Any]]) -> dic
             if remaining > 0:
                 found.setdefault(cid, []).append([lot_id, earned, expires, remaining])
     return found
-
-
-def _as_is(value: datetime) -> datetime:
-    return value
