@@ -3,6 +3,7 @@
 The benchmarks print ratios against a reference measured in the same run, on the same
 machine, so that a noisy 2-core box still gives figures that mean something.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,17 +31,53 @@ COMPANY_KINDS = ("贸易有限公司", "科技股份有限公司", "建材商行
 REGIONS = ("华东", "华北", "华南", "华中", "西南", "东北", "西北")
 INDUSTRIES = ("零售", "制造", "批发", "餐饮", "建筑", "IT")
 PRODUCTS = (
-    ("洗衣机 XQB-60", "家电"), ("电冰箱 BCD-215", "家电"), ("空调 KFR-35", "家电"),
-    ("笔记本电脑 T14", "电脑"), ("打印机 M1136", "办公"), ("复印纸 A4", "办公"),
-    ("Wireless mouse M330", "电脑"), ("茶叶 龙井 250g", "食品"), ("大米 5kg", "食品"),
+    ("洗衣机 XQB-60", "家电"),
+    ("电冰箱 BCD-215", "家电"),
+    ("空调 KFR-35", "家电"),
+    ("笔记本电脑 T14", "电脑"),
+    ("打印机 M1136", "办公"),
+    ("复印纸 A4", "办公"),
+    ("Wireless mouse M330", "电脑"),
+    ("茶叶 龙井 250g", "食品"),
+    ("大米 5kg", "食品"),
 )
 CHANNELS = ("门店", "线上", "经销商", "电话订购", "展会")
-KINDS = (("purchase", 55), ("visit", 12), ("call", 12), ("payment", 10), ("feedback", 4),
-         ("email", 4), ("complaint", 2), ("meeting", 1))
-NOTES = ("", "", "", "客户要求周五送货", "回访：满意", "price check; wants 5% off", "需要发票", "老客户介绍 😀")
+KINDS = (
+    ("purchase", 55),
+    ("visit", 12),
+    ("call", 12),
+    ("payment", 10),
+    ("feedback", 4),
+    ("email", 4),
+    ("complaint", 2),
+    ("meeting", 1),
+)
+NOTES = (
+    "",
+    "",
+    "",
+    "客户要求周五送货",
+    "回访：满意",
+    "price check; wants 5% off",
+    "需要发票",
+    "老客户介绍 😀",
+)
 INTERACTION_HEADER = (
-    "external_ref", "customer_code", "kind", "status", "occurred_at", "channel", "amount",
-    "quantity", "product", "category", "salesperson", "satisfaction", "note", "due_at", "paid_at",
+    "external_ref",
+    "customer_code",
+    "kind",
+    "status",
+    "occurred_at",
+    "channel",
+    "amount",
+    "quantity",
+    "product",
+    "category",
+    "salesperson",
+    "satisfaction",
+    "note",
+    "due_at",
+    "paid_at",
 )
 
 
@@ -57,8 +94,18 @@ def write_customers(path: Path, count: int, seed: int = 1) -> None:
         out.writerow(("code", "name", "kind", "region", "industry", "owner", "phone", "tags"))
         for i in range(1, count + 1):
             name = rng.choice(COMPANY_WORDS) + rng.choice(COMPANY_KINDS)
-            out.writerow((customer_code(i), f"{name}{i}", "company", rng.choice(REGIONS), rng.choice(INDUSTRIES),
-                          _person(rng), f"138{rng.randrange(10**8):08d}", rng.choice(("vip", "", "新客户,华东"))))
+            out.writerow(
+                (
+                    customer_code(i),
+                    f"{name}{i}",
+                    "company",
+                    rng.choice(REGIONS),
+                    rng.choice(INDUSTRIES),
+                    _person(rng),
+                    f"138{rng.randrange(10**8):08d}",
+                    rng.choice(("vip", "", "新客户,华东")),
+                )
+            )
 
 
 def _person(rng: random.Random) -> str:
@@ -85,14 +132,27 @@ def interaction_rows(count: int, customers: int, seed: int = 2) -> Iterator[tupl
         elif kind == "payment":
             amount = f"{rng.randrange(100, 90000)}.00"
             due = (when + timedelta(days=30)).strftime("%Y-%m-%d")
-            paid = (when + timedelta(days=rng.randrange(40))).strftime("%Y-%m-%d") if rng.random() < 0.8 else ""
+            paid = (
+                (when + timedelta(days=rng.randrange(40))).strftime("%Y-%m-%d") if rng.random() < 0.8 else ""
+            )
         if kind in ("visit", "call", "feedback", "complaint", "purchase") and rng.random() < 0.5:
             satisfaction = str(rng.randrange(1, 6))
         yield (
-            f"ORD-{n:08d}", customer_code(rng.randrange(1, customers + 1)), kind, "done",
-            when.strftime("%Y-%m-%d %H:%M"), rng.choice(CHANNELS), amount, quantity,
-            product if kind in ("purchase", "complaint", "feedback") else "", category if kind == "purchase" else "",
-            rng.choice(salespeople), satisfaction, rng.choice(NOTES), due, paid,
+            f"ORD-{n:08d}",
+            customer_code(rng.randrange(1, customers + 1)),
+            kind,
+            "done",
+            when.strftime("%Y-%m-%d %H:%M"),
+            rng.choice(CHANNELS),
+            amount,
+            quantity,
+            product if kind in ("purchase", "complaint", "feedback") else "",
+            category if kind == "purchase" else "",
+            rng.choice(salespeople),
+            satisfaction,
+            rng.choice(NOTES),
+            due,
+            paid,
         )
 
 

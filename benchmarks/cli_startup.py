@@ -8,6 +8,7 @@ alike; the figure is the median of the per-pair ratios. Target: within 3x.
 If the ratio is high, ``python -X importtime -c "from kehu_core.cli import main"`` and
 ``python -X importtime -c "import kehu_<plugin>"`` show who imports what.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,7 +83,9 @@ def main() -> None:
     print(f"kehu --help            median {result['kehu_help_median_s'] * 1000:7.1f} ms")
     print(f"python -c 'import click' median {result['import_click_median_s'] * 1000:5.1f} ms")
     verdict = "within" if result["within_target"] else "OVER"
-    print(f"median ratio {result['median_ratio']:.2f}x ({verdict} the {TARGET:.0f}x target), {args.repeat} interleaved pairs")
+    print(
+        f"median ratio {result['median_ratio']:.2f}x ({verdict} the {TARGET:.0f}x target), {args.repeat} interleaved pairs"
+    )
 
 
 if __name__ == "__main__":

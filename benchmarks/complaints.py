@@ -18,6 +18,7 @@ Usage::
 Complaints are generated straight into the tables with executemany (the benchmark measures the
 job and the report, not opening complaints one by one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,35 +53,74 @@ def setup(url: str):
         if "complaints" not in app.installed(s):
             installer.install(app, s, ["complaints"])
         if not s.scalar(select(func.count()).select_from(Customer)):
-            s.execute(insert(Customer), [dict(code=f"B{i:06d}", name=f"客户{i}", kind="company", special_dates={},
-                                              attributes={}, marketing_consent=False, active=True,
-                                              created_at=NOW, updated_at=NOW) for i in range(CUSTOMERS)])
+            s.execute(
+                insert(Customer),
+                [
+                    dict(
+                        code=f"B{i:06d}",
+                        name=f"客户{i}",
+                        kind="company",
+                        special_dates={},
+                        attributes={},
+                        marketing_consent=False,
+                        active=True,
+                        created_at=NOW,
+                        updated_at=NOW,
+                    )
+                    for i in range(CUSTOMERS)
+                ],
+            )
     return app
 
 
-def _rows(count: int, *, open_only: bool, seed: int, customer_ids: list[int], team_id: int) -> Iterator[list[dict]]:
+def _rows(
+    count: int, *, open_only: bool, seed: int, customer_ids: list[int], team_id: int
+) -> Iterator[list[dict]]:
     """Complaint rows in chunks; open ones have due times spread so about half are past due."""
     rng = random.Random(seed)
     chunk: list[dict] = []
     for n in range(count):
         opened = NOW - timedelta(minutes=rng.randint(10, 60 * 24 * (20 if open_only else 700)))
-        row = dict(first_response_at=None, resolved_at=None, closed_at=None, satisfaction=None, paused_since=None,
-                   customer_id=rng.choice(customer_ids), kind=rng.choice(("complaint", "grievance")),
-                   channel="电话", category=rng.choice(CATEGORIES), severity=rng.choice(SEVERITIES),
-                   status="investigating", description="benchmark", wants=[], handler=f"h{n % 40}", team_id=team_id,
-                   opened_at=opened, clock_started_at=opened, sla_policy="default", paused_seconds=0, reopen_count=0,
-                   version=1, created_at=opened, updated_at=opened,
-                   first_response_due_at=opened + timedelta(hours=rng.randint(1, 72)),
-                   resolution_due_at=opened + timedelta(hours=rng.randint(24, 400)))
+        row = dict(
+            first_response_at=None,
+            resolved_at=None,
+            closed_at=None,
+            satisfaction=None,
+            paused_since=None,
+            customer_id=rng.choice(customer_ids),
+            kind=rng.choice(("complaint", "grievance")),
+            channel="电话",
+            category=rng.choice(CATEGORIES),
+            severity=rng.choice(SEVERITIES),
+            status="investigating",
+            description="benchmark",
+            wants=[],
+            handler=f"h{n % 40}",
+            team_id=team_id,
+            opened_at=opened,
+            clock_started_at=opened,
+            sla_policy="default",
+            paused_seconds=0,
+            reopen_count=0,
+            version=1,
+            created_at=opened,
+            updated_at=opened,
+            first_response_due_at=opened + timedelta(hours=rng.randint(1, 72)),
+            resolution_due_at=opened + timedelta(hours=rng.randint(24, 400)),
+        )
         if rng.random() < 0.6:
             row["first_response_at"] = opened + timedelta(minutes=rng.randint(5, 3000))
         if not open_only:
             if rng.random() < 0.85:
                 done = opened + timedelta(hours=rng.randint(2, 500))
-                row.update(status="closed", resolved_at=done, closed_at=done + timedelta(days=2),
-                           first_response_at=row.get("first_response_at") or opened + timedelta(hours=1),
-                           satisfaction=rng.choices((1, 2, 3, 4, 5), weights=(1, 1, 3, 6, 6))[0],
-                           reopen_count=1 if rng.random() < 0.05 else 0)
+                row.update(
+                    status="closed",
+                    resolved_at=done,
+                    closed_at=done + timedelta(days=2),
+                    first_response_at=row.get("first_response_at") or opened + timedelta(hours=1),
+                    satisfaction=rng.choices((1, 2, 3, 4, 5), weights=(1, 1, 3, 6, 6))[0],
+                    reopen_count=1 if rng.random() < 0.05 else 0,
+                )
             elif rng.random() < 0.1:
                 row["paused_since"] = NOW - timedelta(hours=3)
         chunk.append(row)
@@ -94,26 +134,32 @@ def _rows(count: int, *, open_only: bool, seed: int, customer_ids: list[int], te
 def fill(app, count: int, *, open_only: bool, seed: int) -> None:
     """Replace every complaint by ``count`` generated ones (history emptied; benchmark database only)."""
     from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
-
     from kehu_core.models import Customer
 
     with app.engine.begin() as conn:
         if app.dialect == "sqlite":
             conn.exec_driver_sql("DROP TRIGGER IF EXISTS complaints_history_no_delete")
         else:
-            conn.exec_driver_sql("ALTER TABLE complaints_history DISABLE TRIGGER complaints_history_append_only")
+            conn.exec_driver_sql(
+                "ALTER TABLE complaints_history DISABLE TRIGGER complaints_history_append_only"
+            )
         conn.execute(HISTORY.delete())
         conn.execute(COMPLAINTS.delete())
         conn.execute(TEAMS.delete())
-        team_id = conn.execute(TEAMS.insert().values(name="一组", lead="李娜", assignment="manual", created_at=NOW)
-                               .returning(TEAMS.c.id)).scalar_one()
+        team_id = conn.execute(
+            TEAMS.insert()
+            .values(name="一组", lead="李娜", assignment="manual", created_at=NOW)
+            .returning(TEAMS.c.id)
+        ).scalar_one()
         customer_ids = list(conn.execute(select(Customer.id)).scalars())
         for chunk in _rows(count, open_only=open_only, seed=seed, customer_ids=customer_ids, team_id=team_id):
             _insert_raw(conn, app.dialect, chunk)
         if not open_only:
             _purchases(conn, app.dialect, customer_ids, seed)
         if app.dialect == "postgresql":
-            conn.exec_driver_sql("ALTER TABLE complaints_history ENABLE TRIGGER complaints_history_append_only")
+            conn.exec_driver_sql(
+                "ALTER TABLE complaints_history ENABLE TRIGGER complaints_history_append_only"
+            )
             conn.exec_driver_sql("ANALYZE")
         else:
             conn.exec_driver_sql("ANALYZE")
@@ -133,10 +179,17 @@ def _insert_raw(conn, dialect: str, rows: list[dict]) -> None:
     processing would take longer than everything measured."""
     columns = list(rows[0])
     mark = "?" if dialect == "sqlite" else "%s"
-    sql = (f"INSERT INTO complaints_complaints ({', '.join(columns)}) "
-           f"VALUES ({', '.join(mark for _ in columns)})")
-    values = [tuple(_stamp(v, dialect) if isinstance(v, datetime) else ("[]" if k == "wants" else v)
-                    for k, v in row.items()) for row in rows]
+    sql = (
+        f"INSERT INTO complaints_complaints ({', '.join(columns)}) "
+        f"VALUES ({', '.join(mark for _ in columns)})"
+    )
+    values = [
+        tuple(
+            _stamp(v, dialect) if isinstance(v, datetime) else ("[]" if k == "wants" else v)
+            for k, v in row.items()
+        )
+        for row in rows
+    ]
     conn.exec_driver_sql(sql, values)
 
 
@@ -147,13 +200,22 @@ def _purchases(conn, dialect: str, customer_ids: list[int], seed: int) -> None:
     conn.execute(INTERACTIONS.delete().where(INTERACTIONS.c.external_ref.like("bench:%")))
     rng = random.Random(seed)
     mark = "?" if dialect == "sqlite" else "%s"
-    sql = (f"INSERT INTO interactions (customer_id, kind, status, occurred_at, amount, external_ref, created_at) "
-           f"VALUES ({mark}, 'purchase', 'done', {mark}, 100, {mark}, {mark})")
+    sql = (
+        f"INSERT INTO interactions (customer_id, kind, status, occurred_at, amount, external_ref, created_at) "
+        f"VALUES ({mark}, 'purchase', 'done', {mark}, 100, {mark}, {mark})"
+    )
     now = _stamp(NOW, dialect)
-    rows = [(rng.choice(customer_ids), _stamp(NOW - timedelta(minutes=rng.randint(0, 60 * 24 * 730)), dialect),
-             f"bench:{n}", now) for n in range(PURCHASES)]
+    rows = [
+        (
+            rng.choice(customer_ids),
+            _stamp(NOW - timedelta(minutes=rng.randint(0, 60 * 24 * 730)), dialect),
+            f"bench:{n}",
+            now,
+        )
+        for n in range(PURCHASES)
+    ]
     for begin in range(0, len(rows), CHUNK):
-        conn.exec_driver_sql(sql, rows[begin:begin + CHUNK])
+        conn.exec_driver_sql(sql, rows[begin : begin + CHUNK])
 
 
 def reference_update(session: Session, now: datetime) -> int:
@@ -163,10 +225,14 @@ def reference_update(session: Session, now: datetime) -> int:
 
     c = COMPLAINTS.c
     running, first, resolution = breach_conditions(now)
-    return session.execute(update(COMPLAINTS).where(running, first | resolution).values(
-        first_response_breached_at=case((first, now), else_=c.first_response_breached_at),
-        resolution_breached_at=case((resolution, now), else_=c.resolution_breached_at),
-    )).rowcount
+    return session.execute(
+        update(COMPLAINTS)
+        .where(running, first | resolution)
+        .values(
+            first_response_breached_at=case((first, now), else_=c.first_response_breached_at),
+            resolution_breached_at=case((resolution, now), else_=c.resolution_breached_at),
+        )
+    ).rowcount
 
 
 def timed(app, work) -> tuple[float, object]:
@@ -216,10 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     job_marked = int(str(message).split()[0]) if str(message)[0].isdigit() else 0
     assert job_marked == ref_marked, (job_marked, ref_marked)
     job, ref = min(job_times), min(ref_times)
-    print(f"escalation job: {job:.3f}s for {job_marked:,} newly breached of {args.open:,} open "
-          f"(marks, escalates to the lead, writes {job_marked:,} history entries)")
+    print(
+        f"escalation job: {job:.3f}s for {job_marked:,} newly breached of {args.open:,} open "
+        f"(marks, escalates to the lead, writes {job_marked:,} history entries)"
+    )
     print(f"reference, one UPDATE marking the same breaches: {ref:.3f}s")
-    print(f"ratio job / single UPDATE = {job / ref:.2f}x (target <= 3x) {'OK' if job / ref <= 3 else 'OVER TARGET'}")
+    print(
+        f"ratio job / single UPDATE = {job / ref:.2f}x (target <= 3x) {'OK' if job / ref <= 3 else 'OVER TARGET'}"
+    )
 
     started = time.perf_counter()
     fill(app, args.report_rows, open_only=False, seed=2)
@@ -231,9 +301,11 @@ def main(argv: list[str] | None = None) -> int:
             report = build_report(s, app.dialect, now=NOW)
             report_times.append(time.perf_counter() - start)
     best = min(report_times)
-    print(f"complaint report over {report.total:,} complaints: {best:.2f}s "
-          f"(breach rate {report.breach_rate}, median resolution {report.resolution.median_hours}h); "
-          f"{report.total / best / 1e6:.2f}M complaints/s")
+    print(
+        f"complaint report over {report.total:,} complaints: {best:.2f}s "
+        f"(breach rate {report.breach_rate}, median resolution {report.resolution.median_hours}h); "
+        f"{report.total / best / 1e6:.2f}M complaints/s"
+    )
     app.dispose()
     if cluster is not None:
         cluster.stop()

@@ -19,6 +19,7 @@ and then (40%) and lumpy ones (20%), with a few refunds. Then, each in its own p
 Printed: both times (the best of ``--repeat`` alternating runs), their ratio (target: within
 1.5x), and the peak memory (max RSS) of each process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,9 @@ def matrix(customers: int, seed: int = 11):  # type: ignore[no-untyped-def]
     trend = 1 + rng.normal(0, 0.01, customers)[:, None] * np.arange(MONTHS)
     season = 1 + 0.15 * np.sin(2 * np.pi * np.arange(MONTHS) / 12)
     y = level[:, None] * trend * season * rng.gamma(8, 1 / 8, (customers, MONTHS))
-    buys = np.where(kind[:, None] == 0, True, rng.random((customers, MONTHS)) < np.where(kind[:, None] == 1, 0.35, 0.15))
+    buys = np.where(
+        kind[:, None] == 0, True, rng.random((customers, MONTHS)) < np.where(kind[:, None] == 1, 0.35, 0.15)
+    )
     lumpy = np.where(kind[:, None] == 2, rng.lognormal(0, 1.2, (customers, MONTHS)), 1.0)
     y = np.round(np.maximum(y * lumpy, 1.0) * buys, 2)
     refunds = rng.random((customers, MONTHS)) < 0.01
@@ -67,17 +70,32 @@ def generate(db: Path, customers: int) -> None:
     con.executemany(
         "INSERT INTO customers (id, code, name, kind, region, owner, special_dates, marketing_consent, attributes,"
         " active, created_at, updated_at) VALUES (?, ?, ?, 'company', ?, ?, '{}', 0, '{}', 1, ?, ?)",
-        [(i + 1, f"C{i + 1:06d}", f"客户{i + 1}", REGIONS[i % 7], f"销售{i % 40:02d}", stamp, stamp)
-         for i in range(customers)])
+        [
+            (i + 1, f"C{i + 1:06d}", f"客户{i + 1}", REGIONS[i % 7], f"销售{i % 40:02d}", stamp, stamp)
+            for i in range(customers)
+        ],
+    )
     rows = []
     for i in range(customers):
         for m in range(MONTHS):
             if y[i, m] != 0:
                 year, month = FIRST[0] + (FIRST[1] - 1 + m) // 12, (FIRST[1] - 1 + m) % 12 + 1
-                rows.append((i + 1, "purchase", "done", f"{year}-{month:02d}-10 04:00:00.000000", f"{y[i, m]:.2f}",
-                             f"b:{i}:{m}", stamp))
-    con.executemany("INSERT INTO interactions (customer_id, kind, status, occurred_at, amount, external_ref,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                rows.append(
+                    (
+                        i + 1,
+                        "purchase",
+                        "done",
+                        f"{year}-{month:02d}-10 04:00:00.000000",
+                        f"{y[i, m]:.2f}",
+                        f"b:{i}:{m}",
+                        stamp,
+                    )
+                )
+    con.executemany(
+        "INSERT INTO interactions (customer_id, kind, status, occurred_at, amount, external_ref,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     con.commit()
     con.close()
 
@@ -114,11 +132,17 @@ print(json.dumps({"seconds": seconds, "rows": int(sum(len(o) for o in out)),
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--horizon", type=int, default=12)
-    parser.add_argument("--repeat", type=int, default=1, help="Runs of each side; the best of each is compared.")
-    parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kehu-bench-forecast")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="Runs of each side; the best of each is compared."
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kehu-bench-forecast"
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     db = args.workdir / f"forecast-{args.customers}.db"
@@ -131,17 +155,33 @@ def main() -> None:
 
     cli_runs, ref_runs = [], []
     for _ in range(max(1, args.repeat)):  # alternate, so both sides see the same machine load
-        cli_runs.append(timed_kehu(db, "forecast", "run", "--as-of", AS_OF, "--horizon", str(args.horizon), "--json"))
-        done = subprocess.run([sys.executable, "-c", REFERENCE, str(args.customers), str(args.horizon),
-                               str(Path(__file__).resolve().parent)], capture_output=True, text=True, check=True)
+        cli_runs.append(
+            timed_kehu(db, "forecast", "run", "--as-of", AS_OF, "--horizon", str(args.horizon), "--json")
+        )
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                REFERENCE,
+                str(args.customers),
+                str(args.horizon),
+                str(Path(__file__).resolve().parent),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         ref_runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     cli_s, cli_mb, _ = min(cli_runs, key=lambda r: r[0])
     ref = min(ref_runs, key=lambda r: r["seconds"])
-    report(f"bottom-up forecast: {args.customers:,} customer series x {MONTHS} months, horizon {args.horizon}", [
-        ("kehu forecast run (end to end)", f"{cli_s:.1f} s, peak {cli_mb} MB"),
-        ("statsforecast alone (in memory)", f"{ref['seconds']:.1f} s, peak {ref['peak_mb']} MB"),
-        ("ratio kehu / library", f"{cli_s / ref['seconds']:.2f}x (target <= 1.5x)"),
-    ])
+    report(
+        f"bottom-up forecast: {args.customers:,} customer series x {MONTHS} months, horizon {args.horizon}",
+        [
+            ("kehu forecast run (end to end)", f"{cli_s:.1f} s, peak {cli_mb} MB"),
+            ("statsforecast alone (in memory)", f"{ref['seconds']:.1f} s, peak {ref['peak_mb']} MB"),
+            ("ratio kehu / library", f"{cli_s / ref['seconds']:.2f}x (target <= 1.5x)"),
+        ],
+    )
 
 
 if __name__ == "__main__":

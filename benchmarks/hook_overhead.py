@@ -10,11 +10,13 @@ load on the machine hurts both alike. Target: under 10% overhead. As the end-to-
 difference is often smaller than the machine's noise, the hook path (wrapping the rows
 written and calling the plugins) is also timed on its own.
 """
+
 from __future__ import annotations
 
 import argparse
 import shutil
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 from _common import Timing, kehu, remove_db, report, timer, write_customers, write_interactions
@@ -69,7 +71,7 @@ def direct_cost(template: Path, work: Path, rows: int, plugins: int) -> float:
     """CPU seconds the hook path itself takes for ``rows`` written rows: wrapping the rows written
     and calling ``plugins`` implementations, chunk by chunk, timed alone (no import around it,
     so the machine's noise does not drown it)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
     from decimal import Decimal
 
     from kehu_core.app import Kehu
@@ -88,31 +90,55 @@ def direct_cost(template: Path, work: Path, rows: int, plugins: int) -> float:
     with app.session() as session:
         session.add_all([InstalledPlugin(name=f"counter{n}", version="0") for n in range(plugins)])
     app.forget_installed_cache()
-    when = datetime(2024, 3, 1, tzinfo=timezone.utc)
-    sample = dict(customer_id=1, kind="purchase", status="done", occurred_at=when, channel="门店", amount=Decimal("199.00"),
-                  quantity=Decimal("2"), product="洗衣机", category="家电", salesperson="王芳", satisfaction=5,
-                  external_ref="ORD-1", created_at=when)
+    when = datetime(2024, 3, 1, tzinfo=UTC)
+    sample = dict(
+        customer_id=1,
+        kind="purchase",
+        status="done",
+        occurred_at=when,
+        channel="门店",
+        amount=Decimal("199.00"),
+        quantity=Decimal("2"),
+        product="洗衣机",
+        category="家电",
+        salesperson="王芳",
+        satisfaction=5,
+        external_ref="ORD-1",
+        created_at=when,
+    )
     chunk = [(n, [sample.get(c) for c in WRITE_COLUMNS]) for n in range(CHUNK_ROWS)]
     with timer() as took, app.session() as session:
         for _ in range(rows // CHUNK_ROWS):
-            if app.hook_caller("kehu_interactions_recorded").get_hookimpls():  # as write_interaction_values does
+            if app.hook_caller(
+                "kehu_interactions_recorded"
+            ).get_hookimpls():  # as write_interaction_values does
                 ids, values = zip(*chunk)
                 recorded = RecordedRows(RECORDED_KEYS, ids, values)
-                app.hook.kehu_interactions_recorded(session=session, batch=InteractionBatch(rows=recorded, source="import"))
+                app.hook.kehu_interactions_recorded(
+                    session=session, batch=InteractionBatch(rows=recorded, source="import")
+                )
     app.dispose()
     return took[0].cpu
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="interactions to import (default 1,000,000)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="interactions to import (default 1,000,000)"
+    )
     parser.add_argument("--plugins", type=int, default=4, help="plugins implementing the hook (default 4)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each kind, alternating (default 2)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        customers_csv, interactions_csv, template = work / "customers.csv", work / "interactions.csv", work / "template.db"
+        customers_csv, interactions_csv, template = (
+            work / "customers.csv",
+            work / "interactions.csv",
+            work / "template.db",
+        )
         print(f"generating {args.rows:,} interactions ...", flush=True)
         write_customers(customers_csv, 10_000)
         write_interactions(interactions_csv, args.rows, 10_000)
@@ -130,14 +156,29 @@ def main() -> None:
         base, hooked = wall[0], wall[args.plugins]
         overhead, cpu_overhead = hooked / base - 1, cpu[args.plugins] / cpu[0] - 1
         direct = direct_cost(template, work, args.rows, args.plugins)
-        report(f"kehu_interactions_recorded on an import of {args.rows:,} interactions (SQLite, in-process)", [
-            ("no plugin implements the hook", f"{base:.2f} s wall, {cpu[0]:.2f} s CPU"),
-            (f"{args.plugins} plugins implement it", f"{hooked:.2f} s wall, {cpu[args.plugins]:.2f} s CPU"),
-            ("overhead, wall", f"{overhead:+.1%} (target < {TARGET:.0%}): {'OK' if overhead < TARGET else 'MISSED'}"),
-            ("overhead, CPU (steadier)", f"{cpu_overhead:+.1%} (target < {TARGET:.0%}): {'OK' if cpu_overhead < TARGET else 'MISSED'}"),
-            ("the hook path alone", f"{direct:.2f} s CPU = {direct / cpu[0]:.1%} of the import without plugins "
-                                    f"(wrapping {args.rows:,} written rows, calls to {args.plugins} plugins per chunk)"),
-        ])
+        report(
+            f"kehu_interactions_recorded on an import of {args.rows:,} interactions (SQLite, in-process)",
+            [
+                ("no plugin implements the hook", f"{base:.2f} s wall, {cpu[0]:.2f} s CPU"),
+                (
+                    f"{args.plugins} plugins implement it",
+                    f"{hooked:.2f} s wall, {cpu[args.plugins]:.2f} s CPU",
+                ),
+                (
+                    "overhead, wall",
+                    f"{overhead:+.1%} (target < {TARGET:.0%}): {'OK' if overhead < TARGET else 'MISSED'}",
+                ),
+                (
+                    "overhead, CPU (steadier)",
+                    f"{cpu_overhead:+.1%} (target < {TARGET:.0%}): {'OK' if cpu_overhead < TARGET else 'MISSED'}",
+                ),
+                (
+                    "the hook path alone",
+                    f"{direct:.2f} s CPU = {direct / cpu[0]:.1%} of the import without plugins "
+                    f"(wrapping {args.rows:,} written rows, calls to {args.plugins} plugins per chunk)",
+                ),
+            ],
+        )
 
 
 if __name__ == "__main__":

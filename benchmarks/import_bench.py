@@ -10,6 +10,7 @@ times as UTC text, amounts as numbers), with ``executemany`` into a database cre
 customer codes, skips references already present, writes and fires the hook, all in one
 transaction. Targets (issue 2): within 3x of the reference; peak memory under 300 MB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,6 @@ import csv
 import sqlite3
 import tempfile
 from pathlib import Path
-
-from kehu_core.importing import SQLITE_IMPORT_CACHE_KIB
 
 from _common import (
     INTERACTION_HEADER,
@@ -31,6 +30,8 @@ from _common import (
     write_customers,
     write_interactions,
 )
+
+from kehu_core.importing import SQLITE_IMPORT_CACHE_KIB
 
 TARGET_RATIO = 3.0
 TARGET_MB = 300
@@ -55,15 +56,44 @@ def parsed_rows(csv_path: Path, db: Path) -> list[tuple[object, ...]]:
         reader = csv.reader(handle)
         header = next(reader)
         assert tuple(header) == INTERACTION_HEADER
-        for ref, code, kind, status, when, channel, amount, qty, product, category, sales, sat, note, due, paid in reader:
-            rows.append((
-                ids[code], kind, status, store["occurred_at"](v.timestamp(when)), channel or None,
-                store["amount"](v.money(amount, allow_negative=True)) if amount else None, None,
-                store["quantity"](v.quantity(qty)) if qty else None, product or None, category or None,
-                sales or None, int(sat) if sat else None, note or None, ref,
-                store["due_at"](v.timestamp(due)) if due else None,
-                store["paid_at"](v.timestamp(paid)) if paid else None, created,
-            ))
+        for (
+            ref,
+            code,
+            kind,
+            status,
+            when,
+            channel,
+            amount,
+            qty,
+            product,
+            category,
+            sales,
+            sat,
+            note,
+            due,
+            paid,
+        ) in reader:
+            rows.append(
+                (
+                    ids[code],
+                    kind,
+                    status,
+                    store["occurred_at"](v.timestamp(when)),
+                    channel or None,
+                    store["amount"](v.money(amount, allow_negative=True)) if amount else None,
+                    None,
+                    store["quantity"](v.quantity(qty)) if qty else None,
+                    product or None,
+                    category or None,
+                    sales or None,
+                    int(sat) if sat else None,
+                    note or None,
+                    ref,
+                    store["due_at"](v.timestamp(due)) if due else None,
+                    store["paid_at"](v.timestamp(paid)) if paid else None,
+                    created,
+                )
+            )
     return rows
 
 
@@ -96,20 +126,34 @@ def count(db: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="interactions to import (default 1,000,000)")
-    parser.add_argument("--customers", type=int, default=10_000, help="customers they belong to (default 10,000)")
-    parser.add_argument("--profile", action="store_true", help="also profile the import in-process (cProfile)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="interactions to import (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--customers", type=int, default=10_000, help="customers they belong to (default 10,000)"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile the import in-process (cProfile)"
+    )
     parser.add_argument("--workdir", help="keep the files here instead of a temporary folder")
-    parser.add_argument("--cache-matched", action="store_true",
-                        help="also time the raw insert with the import's bigger SQLite page cache")
+    parser.add_argument(
+        "--cache-matched",
+        action="store_true",
+        help="also time the raw insert with the import's bigger SQLite page cache",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)
         customers_csv, interactions_csv = work / "customers.csv", work / "interactions.csv"
-        print(f"generating {args.rows:,} interactions over {args.customers:,} customers in {work} ...", flush=True)
+        print(
+            f"generating {args.rows:,} interactions over {args.customers:,} customers in {work} ...",
+            flush=True,
+        )
         write_customers(customers_csv, args.customers)
         write_interactions(interactions_csv, args.rows, args.customers)
         size_mb = interactions_csv.stat().st_size / 2**20
@@ -127,26 +171,53 @@ def main() -> None:
         run, _ = timed_kehu(kehu_db, "interaction", "import", str(interactions_csv))
         stored = count(kehu_db)
         if stored != args.rows or count(ref_db) != args.rows:
-            raise SystemExit(f"wrong row count: import {stored}, reference {count(ref_db)}, expected {args.rows}")
+            raise SystemExit(
+                f"wrong row count: import {stored}, reference {count(ref_db)}, expected {args.rows}"
+            )
         again, _ = timed_kehu(kehu_db, "interaction", "import", str(interactions_csv))
         if count(kehu_db) != args.rows:
             raise SystemExit("re-import changed the row count")
 
         def verdict(ratio: float) -> str:
-            return f"{ratio:.2f}x (target <= {TARGET_RATIO:.0f}x): {'OK' if ratio <= TARGET_RATIO else 'MISSED'}"
+            return (
+                f"{ratio:.2f}x (target <= {TARGET_RATIO:.0f}x): {'OK' if ratio <= TARGET_RATIO else 'MISSED'}"
+            )
 
-        report(f"import of {args.rows:,} interactions ({size_mb:.0f} MB CSV), SQLite file", [
-            ("raw sqlite3 executemany", f"{reference.wall:.2f} s wall, {reference.cpu:.2f} s CPU "
-                                        f"({args.rows / reference.wall:,.0f} rows/s)"),
-            ("kehu interaction import", f"{run.wall:.2f} s wall, {run.cpu:.2f} s CPU ({args.rows / run.wall:,.0f} rows/s)"),
-            ("ratio, wall", verdict(run.wall / reference.wall)),
-            ("ratio, CPU (steadier)", verdict(run.cpu / reference.cpu)),
-            ("peak RSS of the import", f"{run.peak_mb} MB (target < {TARGET_MB} MB): {'OK' if run.peak_mb < TARGET_MB else 'MISSED'}"),
-            ("re-import (all present)", f"{again.wall:.2f} s wall, {again.cpu:.2f} s CPU, {again.peak_mb} MB, rows unchanged"),
-            *([("raw insert, same page cache", f"{matched.wall:.2f} s wall, {matched.cpu:.2f} s CPU; import / that: "
-                                               f"{run.wall / matched.wall:.2f}x wall, {run.cpu / matched.cpu:.2f}x CPU")]
-              if matched else []),
-        ])
+        report(
+            f"import of {args.rows:,} interactions ({size_mb:.0f} MB CSV), SQLite file",
+            [
+                (
+                    "raw sqlite3 executemany",
+                    f"{reference.wall:.2f} s wall, {reference.cpu:.2f} s CPU "
+                    f"({args.rows / reference.wall:,.0f} rows/s)",
+                ),
+                (
+                    "kehu interaction import",
+                    f"{run.wall:.2f} s wall, {run.cpu:.2f} s CPU ({args.rows / run.wall:,.0f} rows/s)",
+                ),
+                ("ratio, wall", verdict(run.wall / reference.wall)),
+                ("ratio, CPU (steadier)", verdict(run.cpu / reference.cpu)),
+                (
+                    "peak RSS of the import",
+                    f"{run.peak_mb} MB (target < {TARGET_MB} MB): {'OK' if run.peak_mb < TARGET_MB else 'MISSED'}",
+                ),
+                (
+                    "re-import (all present)",
+                    f"{again.wall:.2f} s wall, {again.cpu:.2f} s CPU, {again.peak_mb} MB, rows unchanged",
+                ),
+                *(
+                    [
+                        (
+                            "raw insert, same page cache",
+                            f"{matched.wall:.2f} s wall, {matched.cpu:.2f} s CPU; import / that: "
+                            f"{run.wall / matched.wall:.2f}x wall, {run.cpu / matched.cpu:.2f}x CPU",
+                        )
+                    ]
+                    if matched
+                    else []
+                ),
+            ],
+        )
         if args.profile:
             profile(interactions_csv, customers_csv, work)
 

@@ -10,6 +10,7 @@ Big data is generated with sqlite3 ``executemany`` into a ``kehu init``-ed datab
     python benchmarks/loyalty.py import --purchases 1000000 --customers 100000
     python benchmarks/loyalty.py ladder --customers 1000000 --interactions 10000000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,12 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("KEHU_PLUGINS", "loyalty")
 
-START = datetime(2023, 1, 1, tzinfo=timezone.utc)
+START = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN_DAYS = 3 * 365
 
 
@@ -52,10 +53,13 @@ def add_customers(path: Path, count: int, enrol: bool) -> None:
     con.executemany(
         "INSERT INTO customers (id, code, name, kind, special_dates, marketing_consent, attributes, active, created_at, updated_at)"
         " VALUES (?, ?, ?, 'person', '{}', 0, '{}', 1, ?, ?)",
-        ((i, f"C{i:07d}", f"客户{i}", stamp, stamp) for i in range(1, count + 1)))
+        ((i, f"C{i:07d}", f"客户{i}", stamp, stamp) for i in range(1, count + 1)),
+    )
     if enrol:
-        con.executemany("INSERT INTO loyalty_accounts (customer_id, enrolled_at, earn_from) VALUES (?, ?, ?)",
-                        ((i, stamp, stamp) for i in range(1, count + 1)))
+        con.executemany(
+            "INSERT INTO loyalty_accounts (customer_id, enrolled_at, earn_from) VALUES (?, ?, ?)",
+            ((i, stamp, stamp) for i in range(1, count + 1)),
+        )
     con.commit()
     con.close()
 
@@ -70,7 +74,9 @@ def write_csv(path: Path, purchases: int, customers: int, seed: int = 1) -> None
             amount = rng.randint(1, 500000) / 100
             if rng.random() < 0.05:
                 amount = -amount / 4
-            out.write(f"P{n},C{rng.randint(1, customers):07d},purchase,{when:%Y-%m-%dT%H:%M:%S}+00:00,{amount:.2f},耗材\n")
+            out.write(
+                f"P{n},C{rng.randint(1, customers):07d},purchase,{when:%Y-%m-%dT%H:%M:%S}+00:00,{amount:.2f},耗材\n"
+            )
 
 
 #: Issue 6: importing with loyalty takes at most this many times as long as without.
@@ -97,7 +103,10 @@ def bench_import(args: argparse.Namespace) -> None:
                 report = import_interactions(app, session, csv)
             times.setdefault(label, []).append(time.perf_counter() - began)
             cpu.setdefault(label, []).append(time.process_time() - began_cpu)
-            print(f"{label:16s}: {report.written:,} purchases in {times[label][-1]:.1f} s (CPU {cpu[label][-1]:.1f} s)", flush=True)
+            print(
+                f"{label:16s}: {report.written:,} purchases in {times[label][-1]:.1f} s (CPU {cpu[label][-1]:.1f} s)",
+                flush=True,
+            )
             if loyalty and round_ == 0:
                 con = sqlite3.connect(db)
                 entries, points = con.execute("SELECT count(*), sum(points) FROM loyalty_ledger").fetchone()
@@ -105,7 +114,10 @@ def bench_import(args: argparse.Namespace) -> None:
             app.dispose()
         ratio = times["with loyalty"][-1] / times["without loyalty"][-1]
         cpu_ratio = cpu["with loyalty"][-1] / cpu["without loyalty"][-1]
-        print(f"round {round_ + 1} ratio with/without loyalty: {ratio:.2f}× wall, {cpu_ratio:.2f}× CPU", flush=True)
+        print(
+            f"round {round_ + 1} ratio with/without loyalty: {ratio:.2f}× wall, {cpu_ratio:.2f}× CPU",
+            flush=True,
+        )
     # The machine's speed drifts from minute to minute, so one round's ratio can be off by
     # ±0.1 either way: the verdict is the median of the rounds' ratios (each round's two
     # imports run back to back). The best time of each is printed too.
@@ -115,8 +127,10 @@ def bench_import(args: argparse.Namespace) -> None:
         best = min(times["with loyalty"]) / min(times["without loyalty"])
         best_cpu = min(cpu["with loyalty"]) / min(cpu["without loyalty"])
         print(f"best of {args.repeat} each: {best:.2f}× wall, {best_cpu:.2f}× CPU")
-    print(f"median of {args.repeat} round(s): {median:.2f}× wall (spread {min(ratios):.2f}–{max(ratios):.2f}×); "
-          f"target ≤ {IMPORT_TARGET}×: {'met' if median <= IMPORT_TARGET else 'NOT met'}")
+    print(
+        f"median of {args.repeat} round(s): {median:.2f}× wall (spread {min(ratios):.2f}–{max(ratios):.2f}×); "
+        f"target ≤ {IMPORT_TARGET}×: {'met' if median <= IMPORT_TARGET else 'NOT met'}"
+    )
 
 
 def fill_ladder_db(path: Path, customers: int, interactions: int, seed: int = 2) -> None:
@@ -130,21 +144,45 @@ def fill_ladder_db(path: Path, customers: int, interactions: int, seed: int = 2)
     def rows():
         for n in range(1, interactions + 1):
             # Skewed: low ids buy often, many customers rarely or never.
-            cid = min(customers, int(rng.paretovariate(0.6) * customers / 50) or 1) if rng.random() < 0.5 else rng.randint(1, customers)
+            cid = (
+                min(customers, int(rng.paretovariate(0.6) * customers / 50) or 1)
+                if rng.random() < 0.5
+                else rng.randint(1, customers)
+            )
             when = START + timedelta(seconds=rng.randrange(SPAN_DAYS * 86400))
             kind = rng.choice(kinds)
             amount = rng.randint(100, 100000) / 100 if kind == "purchase" else None
-            yield (n, cid, kind, "done", when.strftime("%Y-%m-%d %H:%M:%S.%f"), amount, f"x{n}", when.strftime("%Y-%m-%d %H:%M:%S.%f"))
+            yield (
+                n,
+                cid,
+                kind,
+                "done",
+                when.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                amount,
+                f"x{n}",
+                when.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            )
 
-    con.executemany("INSERT INTO interactions (id, customer_id, kind, status, occurred_at, amount, external_ref, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows())
+    con.executemany(
+        "INSERT INTO interactions (id, customer_id, kind, status, occurred_at, amount, external_ref, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows(),
+    )
     stamp = lambda d: (START + timedelta(days=d)).strftime("%Y-%m-%d %H:%M:%S.%f")  # noqa: E731
     members = rng.sample(range(1, customers + 1), customers // 10)
-    con.executemany("INSERT INTO loyalty_accounts (customer_id, enrolled_at, earn_from) VALUES (?, ?, ?)",
-                    ((m, stamp(rng.randint(0, SPAN_DAYS)), stamp(0)) for m in members))
+    con.executemany(
+        "INSERT INTO loyalty_accounts (customer_id, enrolled_at, earn_from) VALUES (?, ?, ?)",
+        ((m, stamp(rng.randint(0, SPAN_DAYS)), stamp(0)) for m in members),
+    )
     referred = rng.sample(range(1, customers + 1), customers // 50)
-    con.executemany("INSERT OR IGNORE INTO loyalty_referrals (referred_id, referrer_id, recorded_at) VALUES (?, ?, ?)",
-                    ((r, (r * 7919) % customers + 1, stamp(rng.randint(0, SPAN_DAYS))) for r in referred if (r * 7919) % customers + 1 != r))
+    con.executemany(
+        "INSERT OR IGNORE INTO loyalty_referrals (referred_id, referrer_id, recorded_at) VALUES (?, ?, ?)",
+        (
+            (r, (r * 7919) % customers + 1, stamp(rng.randint(0, SPAN_DAYS)))
+            for r in referred
+            if (r * 7919) % customers + 1 != r
+        ),
+    )
     con.commit()
     con.execute("ANALYZE")
     con.close()
@@ -156,8 +194,13 @@ def pandas_ladder(path: Path, since: datetime, as_of: datetime, loyal_quarters: 
     import pandas as pd
 
     con = sqlite3.connect(path)
-    p = pd.read_sql_query("SELECT customer_id, occurred_at FROM interactions WHERE kind = 'purchase' AND status = 'done' AND amount > 0", con)
-    c = pd.read_sql_query("SELECT id AS customer_id, created_at FROM customers WHERE forgotten_at IS NULL", con)
+    p = pd.read_sql_query(
+        "SELECT customer_id, occurred_at FROM interactions WHERE kind = 'purchase' AND status = 'done' AND amount > 0",
+        con,
+    )
+    c = pd.read_sql_query(
+        "SELECT id AS customer_id, created_at FROM customers WHERE forgotten_at IS NULL", con
+    )
     a = pd.read_sql_query("SELECT customer_id, enrolled_at FROM loyalty_accounts", con)
     r = pd.read_sql_query("SELECT referred_id, referrer_id, recorded_at FROM loyalty_referrals", con)
     con.close()
@@ -182,7 +225,9 @@ def pandas_ladder(path: Path, since: datetime, as_of: datetime, loyal_quarters: 
         exists = ((c["created"] < d).to_numpy()) | (n_c > 0)
         stage = np.select(
             [~exists, advocate, enrolled, (n_c >= 2) & (q_c >= loyal_quarters), n_c >= 2, n_c == 1],
-            [None, "advocate", "member", "loyal", "repeat", "first_time"], default="prospect")
+            [None, "advocate", "member", "loyal", "repeat", "first_time"],
+            default="prospect",
+        )
         out[f"s{n}"] = stage
     out = out[out["s1"].notna()]
     grouped = out.groupby(["s0", "s1"], dropna=False).size()
@@ -199,7 +244,10 @@ def bench_ladder(args: argparse.Namespace) -> None:
         app.dispose()
         began = time.perf_counter()
         fill_ladder_db(db, args.customers, args.interactions)
-        print(f"generated {args.customers:,} customers / {args.interactions:,} interactions in {time.perf_counter() - began:.0f} s", flush=True)
+        print(
+            f"generated {args.customers:,} customers / {args.interactions:,} interactions in {time.perf_counter() - began:.0f} s",
+            flush=True,
+        )
     from kehu_core.app import Kehu
 
     # Read the file once so that both contenders start from the same (warm) page cache.
@@ -228,14 +276,20 @@ def bench_ladder(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="which", required=True)
     imp = sub.add_parser("import", help="import N purchases with and without loyalty")
     imp.add_argument("--purchases", type=int, default=1_000_000)
     imp.add_argument("--customers", type=int, default=100_000)
     imp.add_argument("--dir", default=None)
-    imp.add_argument("--repeat", type=int, default=5,
-                     help="rounds of both imports, run alternately; the verdict is the median ratio (default 5)")
+    imp.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="rounds of both imports, run alternately; the verdict is the median ratio (default 5)",
+    )
     lad = sub.add_parser("ladder", help="the ladder in SQL against pandas")
     lad.add_argument("--customers", type=int, default=1_000_000)
     lad.add_argument("--interactions", type=int, default=10_000_000)

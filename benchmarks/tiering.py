@@ -12,6 +12,7 @@ the core tables, or COPY on PostgreSQL) and reused. Every measured step runs in 
 process, so peak memory (max RSS) is that step's alone. Printed ratios compare timings
 taken in the same run on the same machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,23 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 KEHU = str(BIN / "kehu")
 AS_OF = "2026-10-31"
-DATA_END = datetime(2026, 10, 31, 23, 0, tzinfo=timezone.utc)
+DATA_END = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
 YEARS = 3
-KINDS = (("purchase", 0.60), ("payment", 0.15), ("visit", 0.10), ("call", 0.07), ("feedback", 0.05), ("complaint", 0.03))
+KINDS = (
+    ("purchase", 0.60),
+    ("payment", 0.15),
+    ("visit", 0.10),
+    ("call", 0.07),
+    ("feedback", 0.05),
+    ("complaint", 0.03),
+)
 CHUNK = 500_000
 
 
@@ -75,7 +83,7 @@ def generate_rows(customers: int, seed: int = 11):
             n = min(CHUNK, interactions - begin)
             cust = rng.choice(customers, n, p=prob) + 1
             kind = kinds[rng.choice(len(kinds), n, p=kind_p)]
-            sec = offsets[begin:begin + n]
+            sec = offsets[begin : begin + n]
             occurred = _timestamps(np, sec)
             amount = np.round(rng.lognormal(6.5, 1.0, n) * scale[cust - 1], 2)
             is_purchase = kind == "purchase"
@@ -84,7 +92,11 @@ def generate_rows(customers: int, seed: int = 11):
             cost = np.round(amount * rng.uniform(0.5, 0.9, n), 2)
             due_sec = sec + rng.integers(-20, 40, n) * 86400
             late = rng.random(n)
-            paid_sec = np.where(late < 0.15, due_sec - rng.integers(1, 90, n) * 86400, due_sec + rng.integers(0, 20, n) * 86400)
+            paid_sec = np.where(
+                late < 0.15,
+                due_sec - rng.integers(1, 90, n) * 86400,
+                due_sec + rng.integers(0, 20, n) * 86400,
+            )
             due = _timestamps(np, due_sec)
             paid = _timestamps(np, np.maximum(paid_sec, 0))
             sat = rng.choice(5, n, p=(0.05, 0.1, 0.2, 0.4, 0.25)) + 1
@@ -92,28 +104,58 @@ def generate_rows(customers: int, seed: int = 11):
             for j in range(n):
                 k = kind[j]
                 purchase, payment = is_purchase[j], is_payment[j]
-                rows.append((
-                    next_id + j, int(cust[j]), k, "done", occurred[j], None,
-                    float(amount[j]) if purchase or payment else None,
-                    float(cost[j]) if has_cost[j] else None,
-                    None, None, None, None,
-                    int(sat[j]) if k == "feedback" else None,
-                    None, None,
-                    due[j] if payment else None,
-                    (paid[j] if late[j] > 0.03 else None) if payment else None,
-                    occurred[j],
-                ))
+                rows.append(
+                    (
+                        next_id + j,
+                        int(cust[j]),
+                        k,
+                        "done",
+                        occurred[j],
+                        None,
+                        float(amount[j]) if purchase or payment else None,
+                        float(cost[j]) if has_cost[j] else None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        int(sat[j]) if k == "feedback" else None,
+                        None,
+                        None,
+                        due[j] if payment else None,
+                        (paid[j] if late[j] > 0.03 else None) if payment else None,
+                        occurred[j],
+                    )
+                )
             next_id += n
             yield rows
 
     return customer_rows, chunks()
 
 
-INSERT_CUSTOMER = ("INSERT INTO customers (id, code, name, kind, special_dates, marketing_consent, attributes, active, "
-                   "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
-INTERACTION_COLUMNS = ("id", "customer_id", "kind", "status", "occurred_at", "channel", "amount", "cost", "quantity",
-                       "product", "category", "salesperson", "satisfaction", "note", "external_ref", "due_at",
-                       "paid_at", "created_at")
+INSERT_CUSTOMER = (
+    "INSERT INTO customers (id, code, name, kind, special_dates, marketing_consent, attributes, active, "
+    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+INTERACTION_COLUMNS = (
+    "id",
+    "customer_id",
+    "kind",
+    "status",
+    "occurred_at",
+    "channel",
+    "amount",
+    "cost",
+    "quantity",
+    "product",
+    "category",
+    "salesperson",
+    "satisfaction",
+    "note",
+    "external_ref",
+    "due_at",
+    "paid_at",
+    "created_at",
+)
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> str:
@@ -162,14 +204,23 @@ def generate_postgresql(admin_url: str, name: str, customers: int) -> str:
     _run(KEHU, "--db", tmp_url, "init")
     cust_rows, chunks = generate_rows(customers)
     with psycopg.connect(plain.set(database=f"{name}_tmp").render_as_string(hide_password=False)) as conn:
-        with conn.cursor().copy("COPY customers (id, code, name, kind, special_dates, marketing_consent, attributes, "
-                                "active, created_at, updated_at) FROM STDIN") as copy:
+        with conn.cursor().copy(
+            "COPY customers (id, code, name, kind, special_dates, marketing_consent, attributes, "
+            "active, created_at, updated_at) FROM STDIN"
+        ) as copy:
             for r in cust_rows:
                 copy.write_row((*r[:5], bool(r[5]), r[6], bool(r[7]), r[8] + "+00", r[9] + "+00"))
         for rows in chunks:
-            with conn.cursor().copy(f"COPY interactions ({', '.join(INTERACTION_COLUMNS)}) FROM STDIN") as copy:
+            with conn.cursor().copy(
+                f"COPY interactions ({', '.join(INTERACTION_COLUMNS)}) FROM STDIN"
+            ) as copy:
                 for r in rows:
-                    copy.write_row(tuple(v + "+00" if isinstance(v, str) and i in (4, 15, 16, 17) else v for i, v in enumerate(r)))
+                    copy.write_row(
+                        tuple(
+                            v + "+00" if isinstance(v, str) and i in (4, 15, 16, 17) else v
+                            for i, v in enumerate(r)
+                        )
+                    )
             print(f"  {name}: {rows[-1][0]:,} interactions", file=sys.stderr, flush=True)
         conn.execute("SELECT setval('customers_id_seq', (SELECT max(id) FROM customers))")
         conn.execute("SELECT setval('interactions_id_seq', (SELECT max(id) FROM interactions))")
@@ -237,6 +288,7 @@ def script(*args: str) -> list[str]:
 
 # -- the references ------------------------------------------------------------------------
 
+
 def _reference_module():
     import importlib.util
 
@@ -259,7 +311,9 @@ def _read_frames(url: str):
         customers = pd.read_sql_query("SELECT id AS customer_id FROM customers WHERE active", conn)
         purchases = pd.read_sql_query(
             "SELECT customer_id, occurred_at, amount, cost FROM interactions "
-            "WHERE kind = 'purchase' AND status = 'done' AND amount IS NOT NULL", conn)
+            "WHERE kind = 'purchase' AND status = 'done' AND amount IS NOT NULL",
+            conn,
+        )
     engine.dispose()
     return customers, purchases
 
@@ -272,8 +326,15 @@ def reference_pandas(url: str) -> None:
     customers, purchases = _read_frames(url)
     read = time.perf_counter() - started
     classes = _reference_module().classify(customers, purchases, date.fromisoformat(AS_OF))
-    print(json.dumps({"read_seconds": read, "seconds": time.perf_counter() - started,
-                      "counts": {c: classes[c].value_counts().to_dict() for c in ("abc", "pyramid", "rfm")}}))
+    print(
+        json.dumps(
+            {
+                "read_seconds": read,
+                "seconds": time.perf_counter() - started,
+                "counts": {c: classes[c].value_counts().to_dict() for c in ("abc", "pyramid", "rfm")},
+            }
+        )
+    )
 
 
 DUCKDB_SQL = """
@@ -317,7 +378,7 @@ FROM scored
 
 def reference_duckdb(url: str) -> None:
     """DuckDB computes the same classes from the rows already in memory (the speed limit)."""
-    from datetime import date, timedelta
+    from datetime import date
 
     import duckdb
     import pandas as pd
@@ -332,15 +393,21 @@ def reference_duckdb(url: str) -> None:
     con.execute("CREATE TABLE purchases AS SELECT * FROM purchases_df")
     as_of = date.fromisoformat(AS_OF)
     asof_month = as_of.year * 12 + as_of.month - 1
-    sql = DUCKDB_SQL.format(end=(as_of + timedelta(days=1)).isoformat(), start=asof_month - 11, as_of=as_of.isoformat())
+    sql = DUCKDB_SQL.format(
+        end=(as_of + timedelta(days=1)).isoformat(), start=asof_month - 11, as_of=as_of.isoformat()
+    )
     started = time.perf_counter()
     con.execute(f"CREATE TABLE classes AS {sql}")
     seconds = time.perf_counter() - started
-    counts = {c: dict(con.execute(f"SELECT {c}, COUNT(*) FROM classes GROUP BY 1").fetchall()) for c in ("abc", "pyramid", "rfm")}
+    counts = {
+        c: dict(con.execute(f"SELECT {c}, COUNT(*) FROM classes GROUP BY 1").fetchall())
+        for c in ("abc", "pyramid", "rfm")
+    }
     print(json.dumps({"seconds": seconds, "counts": counts}))
 
 
 # -- the benchmark -------------------------------------------------------------------------
+
 
 def _ours_counts(out: str) -> dict[str, dict[str, int]]:
     counts = json.loads(out)["counts"]
@@ -370,31 +437,44 @@ def bench_one(url: str, label: str) -> dict[str, object]:
 
 def report(rows: list[dict[str, object]]) -> None:
     """Print the table of figures and ratios."""
-    print(f"{'size':<22}{'install':>9}{'run':>8}{'re-run':>8}{'pandas':>8}{'duckdb':>8}"
-          f"{'run/pandas':>11}{'rerun/pandas':>13}{'run/duckdb':>11}{'peak MB':>9}  same classes")
+    print(
+        f"{'size':<22}{'install':>9}{'run':>8}{'re-run':>8}{'pandas':>8}{'duckdb':>8}"
+        f"{'run/pandas':>11}{'rerun/pandas':>13}{'run/duckdb':>11}{'peak MB':>9}  same classes"
+    )
     for r in rows:
-        print(f"{r['label']:<22}{r['install_backfill_s']:>9.1f}{r['run_s']:>8.2f}{r['rerun_s']:>8.2f}"
-              f"{r['pandas_s']:>8.2f}{r['duckdb_s']:>8.2f}{r['run_s'] / r['pandas_s']:>11.2f}"
-              f"{r['rerun_s'] / r['pandas_s']:>13.2f}{r['run_s'] / r['duckdb_s']:>11.1f}{r['run_peak_mb']:>9.0f}"
-              f"  {r['same_classes']}")
+        print(
+            f"{r['label']:<22}{r['install_backfill_s']:>9.1f}{r['run_s']:>8.2f}{r['rerun_s']:>8.2f}"
+            f"{r['pandas_s']:>8.2f}{r['duckdb_s']:>8.2f}{r['run_s'] / r['pandas_s']:>11.2f}"
+            f"{r['rerun_s'] / r['pandas_s']:>13.2f}{r['run_s'] / r['duckdb_s']:>11.1f}{r['run_peak_mb']:>9.0f}"
+            f"  {r['same_classes']}"
+        )
     by_backend: dict[str, list[dict[str, object]]] = {}
     for r in rows:
         by_backend.setdefault(str(r["label"]).split()[0], []).append(r)
     for backend, items in by_backend.items():
         for a, b in zip(items, items[1:]):
             growth = b["customers"] / a["customers"]  # type: ignore[operator]
-            print(f"scaling {backend} {a['label'].split()[1]} -> {b['label'].split()[1]}: data x{growth:.0f}, "
-                  f"run time x{b['run_s'] / a['run_s']:.1f}, re-run x{b['rerun_s'] / a['rerun_s']:.1f}")
+            print(
+                f"scaling {backend} {a['label'].split()[1]} -> {b['label'].split()[1]}: data x{growth:.0f}, "
+                f"run time x{b['run_s'] / a['run_s']:.1f}, re-run x{b['rerun_s'] / a['rerun_s']:.1f}"
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", nargs="?", default="run", choices=("run", "generate", "pandas", "duckdb"))
     parser.add_argument("url", nargs="?", help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", default="100k,1m", help="customer counts, e.g. 100k,1m (interactions: 10x)")
+    parser.add_argument(
+        "--sizes", default="100k,1m", help="customer counts, e.g. 100k,1m (interactions: 10x)"
+    )
     parser.add_argument("--backends", default="sqlite", help="sqlite, postgresql or both: sqlite,postgresql")
-    parser.add_argument("--pg-url", default=os.environ.get("KEHU_BENCH_PG_URL"),
-                        help="admin URL of a PostgreSQL server (default: start a throwaway cluster)")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("KEHU_BENCH_PG_URL"),
+        help="admin URL of a PostgreSQL server (default: start a throwaway cluster)",
+    )
     parser.add_argument("--workdir", default="/tmp/kehu-bench", help="where generated databases are kept")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
@@ -433,7 +513,11 @@ def main(argv: list[str] | None = None) -> None:
                     if args.action == "generate":
                         continue
                     url = _pg_copy(args.pg_url, f"tiering_{size}", f"work_{size}")
-                print(f"[{backend} {size}] ready in {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
+                print(
+                    f"[{backend} {size}] ready in {time.perf_counter() - started:.0f}s",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 row = bench_one(url, f"{backend} {size}/{parse_size(size) * 10 // 1_000_000 or 0.1}M")
                 row["customers"] = n
                 rows.append(row)
@@ -453,7 +537,9 @@ def _pg_copy(admin_url: str, source: str, target: str) -> str:
     from sqlalchemy.engine import make_url
 
     url = make_url(admin_url)
-    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True) as conn:
+    with psycopg.connect(
+        url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
     return url.set(database=target).render_as_string(hide_password=False)

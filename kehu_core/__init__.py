@@ -4,6 +4,7 @@ The public API, imported lazily so that ``kehu --help`` stays fast::
 
     from kehu_core import Kehu, Manifest, hookimpl
 """
+
 from __future__ import annotations
 
 from importlib import import_module

@@ -8,6 +8,7 @@
     with app.session() as session:   # one transaction: committed, or rolled back on error
         customers.add_customer(app, session, CustomerInput(code="C1", name="华为"))
 """
+
 from __future__ import annotations
 
 import sys
@@ -134,7 +135,11 @@ class Kehu:
         ``depends_on`` revisions Alembic cannot find, which would stop every migration.
         """
         usable = self.plugins.with_dependencies()
-        found = [s for s in self.plugins.pm.hook.kehu_schema() if s is not None and (s.plugin == BUILTIN or s.plugin in usable)]
+        found = [
+            s
+            for s in self.plugins.pm.hook.kehu_schema()
+            if s is not None and (s.plugin == BUILTIN or s.plugin in usable)
+        ]
         if names is None:
             return found
         return [s for s in found if s.plugin in names or s.plugin == BUILTIN]
@@ -149,11 +154,7 @@ class Kehu:
         caller = self._hooks.get(name)
         if caller is None:
             installed = self.installed()
-            excluded = [
-                info.module
-                for pname, info in self.plugins.loaded.items()
-                if pname not in installed
-            ]
+            excluded = [info.module for pname, info in self.plugins.loaded.items() if pname not in installed]
             caller = self.plugins.pm.subset_hook_caller(name, remove_plugins=excluded)
             self._hooks[name] = caller
         return caller
@@ -202,7 +203,9 @@ class _HookRelay:
             except KehuError:
                 raise
             except Exception as exc:
-                raise HookError(self._app.culprit(exc, name), name, exc).with_traceback(sys.exc_info()[2]) from exc
+                raise HookError(self._app.culprit(exc, name), name, exc).with_traceback(
+                    sys.exc_info()[2]
+                ) from exc
 
         return call
 

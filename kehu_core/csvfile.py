@@ -1,4 +1,5 @@
 """Reading CSV files as a stream: encodings (UTF-8 with or without BOM, GBK ...), headers, line numbers."""
+
 from __future__ import annotations
 
 import codecs
@@ -82,7 +83,11 @@ class CsvStream:
 
     def _decode_message(self, exc: UnicodeDecodeError) -> str:
         line, column = self._locate_bad_byte()
-        where = f"line {line}" + (f", byte {column}" if column else "") if line else f"near line {self._reader.line_num + 1}"
+        where = (
+            f"line {line}" + (f", byte {column}" if column else "")
+            if line
+            else f"near line {self._reader.line_num + 1}"
+        )
         return (
             f"{self.name}: cannot read {where} as {self.encoding} ({exc.reason}). The file is in another "
             "encoding: if it comes from Chinese Excel, try --encoding gbk (or gb18030)."
@@ -140,7 +145,9 @@ class CsvStream:
         except (OSError, ValueError, io.UnsupportedOperation):
             return 0
 
-    def check_columns(self, allowed: Sequence[str], required: Sequence[str], extra_prefix: str | None = None) -> None:
+    def check_columns(
+        self, allowed: Sequence[str], required: Sequence[str], extra_prefix: str | None = None
+    ) -> None:
         """Refuse unknown or duplicate columns and missing required ones, naming them."""
         problems = []
         seen = set()
@@ -150,7 +157,9 @@ class CsvStream:
             if name in seen:
                 problems.append(f"column {name!r} appears twice")
             seen.add(name)
-            if name not in allowed and not (extra_prefix and name.startswith(extra_prefix) and len(name) > len(extra_prefix)):
+            if name not in allowed and not (
+                extra_prefix and name.startswith(extra_prefix) and len(name) > len(extra_prefix)
+            ):
                 problems.append(f"unknown column {name!r}")
         missing = [c for c in required if c not in seen]
         if missing:
@@ -158,7 +167,8 @@ class CsvStream:
         if problems:
             more = f" and {extra_prefix}NAME for your own fields" if extra_prefix else ""
             raise KehuError(
-                f"{self.name}: header (line 1) refused: " + "; ".join(problems)
+                f"{self.name}: header (line 1) refused: "
+                + "; ".join(problems)
                 + f".\nAllowed columns: {', '.join(allowed)}{more}. Required: {', '.join(required)}."
             )
 

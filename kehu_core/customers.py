@@ -2,6 +2,7 @@
 
 Every function takes the app and an open session and returns attrs values; none prints.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,19 @@ from kehu_core.models import Customer, CustomerTag, Interaction
 from kehu_core.types import utcnow
 
 #: Columns of ``customer list`` that come from the core, in display order.
-CORE_LIST_COLUMNS = ("code", "name", "kind", "region", "industry", "size", "scale", "credit_limit", "owner", "source", "active")
+CORE_LIST_COLUMNS = (
+    "code",
+    "name",
+    "kind",
+    "region",
+    "industry",
+    "size",
+    "scale",
+    "credit_limit",
+    "owner",
+    "source",
+    "active",
+)
 DEFAULT_LIST_COLUMNS = ("code", "name", "region", "industry", "size", "owner")
 TEXT_COLUMNS = {"code", "name", "kind", "region", "industry", "size", "scale", "owner", "source"}
 
@@ -58,15 +71,28 @@ class CustomerRecord:
     def of(cls, customer: Customer) -> CustomerRecord:
         """Build from the ORM row."""
         return cls(
-            id=customer.id, code=customer.code, name=customer.name, kind=customer.kind,
-            region=customer.region, industry=customer.industry, size=customer.size,
-            scale=customer.scale, credit_limit=customer.credit_limit, owner=customer.owner,
-            source=customer.source, phone=customer.phone, email=customer.email,
-            birthday=customer.birthday, special_dates=dict(customer.special_dates or {}),
+            id=customer.id,
+            code=customer.code,
+            name=customer.name,
+            kind=customer.kind,
+            region=customer.region,
+            industry=customer.industry,
+            size=customer.size,
+            scale=customer.scale,
+            credit_limit=customer.credit_limit,
+            owner=customer.owner,
+            source=customer.source,
+            phone=customer.phone,
+            email=customer.email,
+            birthday=customer.birthday,
+            special_dates=dict(customer.special_dates or {}),
             marketing_consent=customer.marketing_consent,
-            tags=tuple(t.tag for t in customer.tags), attributes=dict(customer.attributes or {}),
-            active=customer.active, forgotten=customer.forgotten_at is not None,
-            created_at=customer.created_at, updated_at=customer.updated_at,
+            tags=tuple(t.tag for t in customer.tags),
+            attributes=dict(customer.attributes or {}),
+            active=customer.active,
+            forgotten=customer.forgotten_at is not None,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
         )
 
 
@@ -103,15 +129,19 @@ def add_customer(app: Kehu, session: Session, values: Mapping[str, Any]) -> Cust
     require_valid(problems, "customer")
     clean = _defaults(clean)
     if session.scalar(select(Customer.id).where(Customer.code == clean["code"])) is not None:
-        raise ValidationError([Problem("code", "already used by another customer", value=clean["code"])],
-                              headline="customer refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("code", "already used by another customer", value=clean["code"])],
+            headline="customer refused; nothing was changed:",
+        )
     tag_list = clean.pop("tags", None) or []
     now = utcnow()
     customer = Customer(**clean, active=True, created_at=now, updated_at=now)
     customer.tags = [CustomerTag(tag=t) for t in tag_list]
     session.add(customer)
     session.flush()
-    app.hook.kehu_customers_changed(session=session, changes=[CustomerChange(customer.id, customer.code, "created", tuple(clean))])
+    app.hook.kehu_customers_changed(
+        session=session, changes=[CustomerChange(customer.id, customer.code, "created", tuple(clean))]
+    )
     return CustomerRecord.of(customer)
 
 
@@ -132,8 +162,10 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
     new_code = clean.get("code")
     if new_code and new_code != customer.code:
         if session.scalar(select(Customer.id).where(Customer.code == new_code)) is not None:
-            raise ValidationError([Problem("code", "already used by another customer", value=new_code)],
-                                  headline="change refused; nothing was changed:")
+            raise ValidationError(
+                [Problem("code", "already used by another customer", value=new_code)],
+                headline="change refused; nothing was changed:",
+            )
     changed = []
     if "tags" in clean:
         wanted = clean.pop("tags") or []
@@ -147,7 +179,9 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
     if changed:
         customer.updated_at = utcnow()
         session.flush()
-        app.hook.kehu_customers_changed(session=session, changes=[CustomerChange(customer.id, customer.code, "updated", tuple(changed))])
+        app.hook.kehu_customers_changed(
+            session=session, changes=[CustomerChange(customer.id, customer.code, "updated", tuple(changed))]
+        )
     return CustomerRecord.of(customer)
 
 
@@ -159,7 +193,9 @@ def archive_customer(app: Kehu, session: Session, code: str, *, restore: bool = 
         customer.updated_at = utcnow()
         session.flush()
         action = "restored" if restore else "archived"
-        app.hook.kehu_customers_changed(session=session, changes=[CustomerChange(customer.id, customer.code, action, ("active",))])
+        app.hook.kehu_customers_changed(
+            session=session, changes=[CustomerChange(customer.id, customer.code, action, ("active",))]
+        )
     return CustomerRecord.of(customer)
 
 
@@ -200,7 +236,9 @@ def export_customer(app: Kehu, session: Session, code: str) -> dict[str, Any]:
 
     customer = get_customer(session, code)
     interactions = session.scalars(
-        select(Interaction).where(Interaction.customer_id == customer.id).order_by(Interaction.occurred_at, Interaction.id)
+        select(Interaction)
+        .where(Interaction.customer_id == customer.id)
+        .order_by(Interaction.occurred_at, Interaction.id)
     )
     result: dict[str, Any] = {
         "customer": asdict(CustomerRecord.of(customer)),
@@ -250,15 +288,21 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
     extra_cols = list_columns(app)
     extra_filters = {f.name: f for fs in app.hook.kehu_customer_list_filters() for f in fs}
     if query.columns:
-        unknown = [c for c in query.columns if c not in CORE_LIST_COLUMNS and c not in extra_cols and c != "tags"]
+        unknown = [
+            c for c in query.columns if c not in CORE_LIST_COLUMNS and c not in extra_cols and c != "tags"
+        ]
         if unknown:
-            raise KehuError(f"unknown column(s): {', '.join(unknown)}; available: {', '.join([*CORE_LIST_COLUMNS, 'tags', *extra_cols])}")
+            raise KehuError(
+                f"unknown column(s): {', '.join(unknown)}; available: {', '.join([*CORE_LIST_COLUMNS, 'tags', *extra_cols])}"
+            )
         columns = tuple(query.columns)
     else:
         columns = (*DEFAULT_LIST_COLUMNS, *(n for n, c in extra_cols.items() if c.default))
     sort = query.sort
     if sort not in CORE_LIST_COLUMNS and sort not in extra_cols and sort not in ("created_at", "updated_at"):
-        raise KehuError(f"cannot sort by {sort!r}; choose one of: {', '.join([*CORE_LIST_COLUMNS, 'created_at', 'updated_at', *extra_cols])}")
+        raise KehuError(
+            f"cannot sort by {sort!r}; choose one of: {', '.join([*CORE_LIST_COLUMNS, 'created_at', 'updated_at', *extra_cols])}"
+        )
 
     selected = [getattr(Customer, c).label(c) for c in columns if c in CORE_LIST_COLUMNS]
     selected += [extra_cols[c].expression(Customer.id).label(c) for c in columns if c in extra_cols]
@@ -271,10 +315,19 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
         if wanted:
             conditions.append(getattr(Customer, name) == wanted)
     if query.tag:
-        conditions.append(Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag == query.tag)))
+        conditions.append(
+            Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag == query.tag))
+        )
     if query.text:
         pattern = "%" + query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(or_(*(c.like(pattern, escape="\\") for c in (Customer.code, Customer.name, Customer.phone, Customer.email))))
+        conditions.append(
+            or_(
+                *(
+                    c.like(pattern, escape="\\")
+                    for c in (Customer.code, Customer.name, Customer.phone, Customer.email)
+                )
+            )
+        )
     stmt = stmt.where(*conditions)
     for name, value in query.extra_filters.items():
         if name not in extra_filters:
@@ -301,7 +354,9 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
     if "tags" in columns and rows:
         by_id: dict[int, list[str]] = {}
         for cid, tag in session.execute(
-            select(CustomerTag.customer_id, CustomerTag.tag).where(CustomerTag.customer_id.in_([r["id"] for r in rows]))
+            select(CustomerTag.customer_id, CustomerTag.tag).where(
+                CustomerTag.customer_id.in_([r["id"] for r in rows])
+            )
         ):
             by_id.setdefault(cid, []).append(tag)
         for r in rows:

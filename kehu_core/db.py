@@ -1,4 +1,5 @@
 """Engines and sessions: SQLite by default, any SQLAlchemy URL, PostgreSQL through psycopg 3."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker, Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
 
 from kehu_core import text as kehu_text

@@ -3,6 +3,7 @@ purchases, payments (some late), feedback, complaints, and a visit plan with ove
 
 Installed plugins add their own demo rows through ``kehu_demo_data``.
 """
+
 from __future__ import annotations
 
 import random
@@ -22,7 +23,15 @@ from kehu_core.models import Customer, CustomerTag, Interaction
 from kehu_core.types import utcnow
 
 REGIONS = ("华东", "华南", "华北", "华中", "西南", "西北", "东北")
-CITIES = {"华东": "上海", "华南": "广州", "华北": "北京", "华中": "武汉", "西南": "成都", "西北": "西安", "东北": "沈阳"}
+CITIES = {
+    "华东": "上海",
+    "华南": "广州",
+    "华北": "北京",
+    "华中": "武汉",
+    "西南": "成都",
+    "西北": "西安",
+    "东北": "沈阳",
+}
 INDUSTRIES = ("制造", "零售", "餐饮", "医药", "电子", "建材", "物流", "教育")
 OWNERS = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊")
 SIZES = ("1-50人", "50-200人", "200-1000人", "1000人以上")
@@ -54,10 +63,14 @@ def _name(rng: random.Random, region: str) -> str:
     return CITIES[region] + rng.choice(WORDS) + rng.choice(WORDS) + rng.choice(SUFFIX)
 
 
-def load_demo(app: Kehu, session: Session, customers: int = 200, seed: int = 7, today: datetime | None = None) -> DemoSummary:
+def load_demo(
+    app: Kehu, session: Session, customers: int = 200, seed: int = 7, today: datetime | None = None
+) -> DemoSummary:
     """Write the demo data set into an empty database (refuses one that already has customers)."""
     if session.scalar(select(func.count()).select_from(Customer)):
-        raise KehuError("the database already has customers; the demo loads only into an empty one (delete kehu.db, or use another --db)")
+        raise KehuError(
+            "the database already has customers; the demo loads only into an empty one (delete kehu.db, or use another --db)"
+        )
     rng = random.Random(seed)
     now = today or utcnow()
     start = now - timedelta(days=3 * 365)
@@ -67,22 +80,45 @@ def load_demo(app: Kehu, session: Session, customers: int = 200, seed: int = 7, 
         person = rng.random() < 0.15
         customer = Customer(
             code=f"C{n:04d}",
-            name=(rng.choice("王李张刘陈杨赵黄周吴") + rng.choice(("伟", "芳", "敏", "静", "磊", "洋", "娟", "强"))) if person else _name(rng, region),
+            name=(
+                rng.choice("王李张刘陈杨赵黄周吴")
+                + rng.choice(("伟", "芳", "敏", "静", "磊", "洋", "娟", "强"))
+            )
+            if person
+            else _name(rng, region),
             kind="person" if person else "company",
-            region=region, industry=rng.choice(INDUSTRIES), size=None if person else rng.choice(SIZES),
-            scale=rng.choice(SCALES), credit_limit=Decimal(rng.choice((0, 10000, 50000, 200000, 1000000))),
-            owner=rng.choice(OWNERS), source=rng.choice(SOURCES),
+            region=region,
+            industry=rng.choice(INDUSTRIES),
+            size=None if person else rng.choice(SIZES),
+            scale=rng.choice(SCALES),
+            credit_limit=Decimal(rng.choice((0, 10000, 50000, 200000, 1000000))),
+            owner=rng.choice(OWNERS),
+            source=rng.choice(SOURCES),
             phone=f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}",
             email=f"c{n:04d}@example.cn",
-            birthday=(start + timedelta(days=rng.randint(0, 365))).date().replace(year=rng.randint(1960, 1995)) if person else None,
-            special_dates={} if person else {"成立纪念日": f"{rng.randint(1990, 2020)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"},
-            marketing_consent=rng.random() < 0.7, attributes={}, active=True, created_at=start, updated_at=start,
+            birthday=(start + timedelta(days=rng.randint(0, 365)))
+            .date()
+            .replace(year=rng.randint(1960, 1995))
+            if person
+            else None,
+            special_dates={}
+            if person
+            else {
+                "成立纪念日": f"{rng.randint(1990, 2020)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            },
+            marketing_consent=rng.random() < 0.7,
+            attributes={},
+            active=True,
+            created_at=start,
+            updated_at=start,
         )
         tags = [t for t, p in (("重点跟进", 0.1), ("经销商", 0.2), ("老客户", 0.3)) if rng.random() < p]
         customer.tags = [CustomerTag(tag=t) for t in tags]
         session.add(customer)
         session.flush()
-        ids.append((customer.id, customer.owner or OWNERS[0], "distributor" if "经销商" in tags else "direct"))
+        ids.append(
+            (customer.id, customer.owner or OWNERS[0], "distributor" if "经销商" in tags else "direct")
+        )
 
     rows: list[dict[str, Any]] = []
     for rank, (cid, owner, _kind) in enumerate(ids):
@@ -94,33 +130,78 @@ def load_demo(app: Kehu, session: Session, customers: int = 200, seed: int = 7, 
             when = first + timedelta(days=rng.randint(0, max(1, (now - first).days - 1)))
             category = rng.choice(tuple(PRODUCTS))
             amount = Decimal(int(rng.lognormvariate(7.5, 0.9) * (1 + 10 * weight))).quantize(Decimal("1.00"))
-            rows.append(dict(customer_id=cid, kind="purchase", occurred_at=when, channel=rng.choice(CHANNELS),
-                             amount=amount, cost=(amount * Decimal("0.7")).quantize(Decimal("0.01")),
-                             quantity=Decimal(rng.randint(1, 20)), category=category,
-                             product=rng.choice(PRODUCTS[category]), salesperson=owner, external_ref=f"demo:p:{cid}:{k}"))
+            rows.append(
+                dict(
+                    customer_id=cid,
+                    kind="purchase",
+                    occurred_at=when,
+                    channel=rng.choice(CHANNELS),
+                    amount=amount,
+                    cost=(amount * Decimal("0.7")).quantize(Decimal("0.01")),
+                    quantity=Decimal(rng.randint(1, 20)),
+                    category=category,
+                    product=rng.choice(PRODUCTS[category]),
+                    salesperson=owner,
+                    external_ref=f"demo:p:{cid}:{k}",
+                )
+            )
             if rng.random() < 0.5:
                 due = when + timedelta(days=30)
                 late = rng.random() < 0.15
-                paid = due + timedelta(days=rng.randint(5, 90)) if late else due - timedelta(days=rng.randint(0, 20))
-                rows.append(dict(customer_id=cid, kind="payment", occurred_at=min(paid, now), amount=amount,
-                                 due_at=due, paid_at=paid if paid < now else None, salesperson=owner,
-                                 external_ref=f"demo:pay:{cid}:{k}"))
+                paid = (
+                    due + timedelta(days=rng.randint(5, 90))
+                    if late
+                    else due - timedelta(days=rng.randint(0, 20))
+                )
+                rows.append(
+                    dict(
+                        customer_id=cid,
+                        kind="payment",
+                        occurred_at=min(paid, now),
+                        amount=amount,
+                        due_at=due,
+                        paid_at=paid if paid < now else None,
+                        salesperson=owner,
+                        external_ref=f"demo:pay:{cid}:{k}",
+                    )
+                )
         for k in range(rng.randint(0, 6)):
-            rows.append(dict(customer_id=cid, kind=rng.choice(("visit", "call", "email", "meeting", "demo")),
-                             occurred_at=start + timedelta(days=rng.randint(0, 3 * 365 - 1)), salesperson=owner,
-                             note=rng.choice(("介绍新品", "了解需求", "回访满意度", "商谈年度合同", "节日问候")),
-                             external_ref=f"demo:v:{cid}:{k}"))
+            rows.append(
+                dict(
+                    customer_id=cid,
+                    kind=rng.choice(("visit", "call", "email", "meeting", "demo")),
+                    occurred_at=start + timedelta(days=rng.randint(0, 3 * 365 - 1)),
+                    salesperson=owner,
+                    note=rng.choice(("介绍新品", "了解需求", "回访满意度", "商谈年度合同", "节日问候")),
+                    external_ref=f"demo:v:{cid}:{k}",
+                )
+            )
         if orders and rng.random() < 0.4:
-            rows.append(dict(customer_id=cid, kind="feedback", occurred_at=now - timedelta(days=rng.randint(1, 300)),
-                             satisfaction=rng.choices((1, 2, 3, 4, 5), weights=(1, 2, 4, 8, 6))[0],
-                             note="售后回访", external_ref=f"demo:f:{cid}"))
+            rows.append(
+                dict(
+                    customer_id=cid,
+                    kind="feedback",
+                    occurred_at=now - timedelta(days=rng.randint(1, 300)),
+                    satisfaction=rng.choices((1, 2, 3, 4, 5), weights=(1, 2, 4, 8, 6))[0],
+                    note="售后回访",
+                    external_ref=f"demo:f:{cid}",
+                )
+            )
         if rng.random() < 0.3:
-            rows.append(dict(customer_id=cid, kind=rng.choice(("visit", "call")), status="planned",
-                             occurred_at=now + timedelta(days=rng.randint(-10, 30)), salesperson=owner,
-                             note="计划拜访", external_ref=f"demo:plan:{cid}"))
+            rows.append(
+                dict(
+                    customer_id=cid,
+                    kind=rng.choice(("visit", "call")),
+                    status="planned",
+                    occurred_at=now + timedelta(days=rng.randint(-10, 30)),
+                    salesperson=owner,
+                    note="计划拜访",
+                    external_ref=f"demo:plan:{cid}",
+                )
+            )
     rows.sort(key=lambda r: r["occurred_at"])
     for begin in range(0, len(rows), 5000):
-        write_interactions(app, session, rows[begin:begin + 5000], source="demo")
+        write_interactions(app, session, rows[begin : begin + 5000], source="demo")
 
     context = DemoContext(rng=rng, customers=customers, today=now)
     app.hook.kehu_demo_data(session=session, context=context)
@@ -129,9 +210,12 @@ def load_demo(app: Kehu, session: Session, customers: int = 200, seed: int = 7, 
 
 def _summary(session: Session, now: datetime, extra: list[str]) -> DemoSummary:
     revenue_by_customer = [
-        Decimal(v or 0) for v in session.scalars(
-            select(func.sum(Interaction.amount)).where(Interaction.kind == "purchase", Interaction.status == "done")
-            .group_by(Interaction.customer_id).order_by(func.sum(Interaction.amount).desc())
+        Decimal(v or 0)
+        for v in session.scalars(
+            select(func.sum(Interaction.amount))
+            .where(Interaction.kind == "purchase", Interaction.status == "done")
+            .group_by(Interaction.customer_id)
+            .order_by(func.sum(Interaction.amount).desc())
         )
     ]
     customers = session.scalar(select(func.count()).select_from(Customer)) or 0
@@ -139,9 +223,14 @@ def _summary(session: Session, now: datetime, extra: list[str]) -> DemoSummary:
     total = sum(revenue_by_customer, Decimal(0))
     top = revenue_by_customer[: max(1, customers // 5)]
     share = (sum(top, Decimal(0)) / total * 100).quantize(Decimal("0.1")) if total else Decimal(0)
-    planned_overdue = session.scalar(
-        select(func.count()).select_from(Interaction).where(Interaction.status == "planned", Interaction.occurred_at <= now)
-    ) or 0
+    planned_overdue = (
+        session.scalar(
+            select(func.count())
+            .select_from(Interaction)
+            .where(Interaction.status == "planned", Interaction.occurred_at <= now)
+        )
+        or 0
+    )
     lines = (
         f"customers: {customers}",
         f"interactions: {interactions}",
@@ -150,4 +239,6 @@ def _summary(session: Session, now: datetime, extra: list[str]) -> DemoSummary:
         f"planned contacts due or overdue: {planned_overdue}",
         *extra,
     )
-    return DemoSummary(customers=customers, interactions=interactions, revenue=total, top20_share=share, lines=lines)
+    return DemoSummary(
+        customers=customers, interactions=interactions, revenue=total, top20_share=share, lines=lines
+    )

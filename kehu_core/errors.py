@@ -1,4 +1,5 @@
 """Exceptions that carry a message meant for the user (the CLI prints them without a traceback)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -3,6 +3,7 @@
 One table per record kind drives the CLI options' checks, CSV imports and the Python API
 alike, so a value is judged the same way wherever it comes from.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,7 +76,11 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("scale", _short, "business scale, e.g. 大 / 中 / 小"),
     FieldSpec("credit_limit", v.money, "credit limit, an amount such as 50000.00"),
     FieldSpec("owner", _short, "the salesperson who owns the account"),
-    FieldSpec("source", lambda x: v.choice(x, CUSTOMER_SOURCES), "how they were found: " + ", ".join(CUSTOMER_SOURCES)),
+    FieldSpec(
+        "source",
+        lambda x: v.choice(x, CUSTOMER_SOURCES),
+        "how they were found: " + ", ".join(CUSTOMER_SOURCES),
+    ),
     FieldSpec("phone", _short, "phone number"),
     FieldSpec("email", v.email, "e-mail address"),
     FieldSpec("birthday", v.day, "birthday, 1980-05-01"),
@@ -94,13 +99,23 @@ PERSONAL_FIELDS = ("name", "phone", "email", "birthday", "special_dates", "attri
 def interaction_fields(kinds: tuple[str, ...]) -> tuple[FieldSpec, ...]:
     """The interaction fields, with ``kind`` accepting ``kinds`` (the core's and plugins')."""
     return (
-        FieldSpec("external_ref", lambda x: v.text(x, MAX_NAME), "your unique reference; makes re-imports change nothing"),
+        FieldSpec(
+            "external_ref",
+            lambda x: v.text(x, MAX_NAME),
+            "your unique reference; makes re-imports change nothing",
+        ),
         FieldSpec("customer_code", lambda x: v.text(x, MAX_CODE), "the customer's code", required=True),
         FieldSpec("kind", lambda x: v.choice(x, kinds), "one of " + ", ".join(kinds), required=True),
-        FieldSpec("status", lambda x: v.choice(x, INTERACTION_STATUSES), "planned, done (default) or cancelled"),
+        FieldSpec(
+            "status", lambda x: v.choice(x, INTERACTION_STATUSES), "planned, done (default) or cancelled"
+        ),
         FieldSpec("occurred_at", v.timestamp, "when: 2024-03-01 or 2024-03-01T09:30:00+08:00", required=True),
         FieldSpec("channel", _short, "channel, e.g. 门店, online, distributor"),
-        FieldSpec("amount", lambda x: v.money(x, allow_negative=True), "amount; only a purchase may be negative (a refund)"),
+        FieldSpec(
+            "amount",
+            lambda x: v.money(x, allow_negative=True),
+            "amount; only a purchase may be negative (a refund)",
+        ),
         FieldSpec("cost", v.money, "cost of what was sold, for margins"),
         FieldSpec("quantity", v.quantity, "quantity"),
         FieldSpec("product", lambda x: v.text(x, MAX_NAME), "product"),
@@ -155,7 +170,9 @@ def check_interaction_rules(clean: Mapping[str, Any], row: int | None = None) ->
     kind = clean.get("kind")
     amount = clean.get("amount")
     if amount is not None and amount < 0 and kind != "purchase":
-        problems.append(Problem("amount", "must not be negative (only a purchase may be: a refund)", row, str(amount)))
+        problems.append(
+            Problem("amount", "must not be negative (only a purchase may be: a refund)", row, str(amount))
+        )
     for name in ("due_at", "paid_at"):
         if clean.get(name) is not None and kind != "payment":
             problems.append(Problem(name, "only payments carry due and paid dates", row))

@@ -1,4 +1,5 @@
 """The hook reference: every spec's signature, documentation and implementers (``kehu hooks``)."""
+
 from __future__ import annotations
 
 import inspect
@@ -43,15 +44,19 @@ def hook_reference(plugins: Plugins) -> list[HookRef]:
         implementers = []
         for impl in caller.get_hookimpls():
             plugin_name = plugins.pm.get_name(impl.plugin) or "?"
-            implementers.append("core" if plugin_name in BUILTIN_MODULES else owners.get(id(impl.plugin), plugin_name))
-        refs.append(HookRef(
-            name=name,
-            signature=signature_of(spec.function),
-            doc=inspect.cleandoc(spec.function.__doc__ or ""),
-            firstresult=bool(spec.opts.get("firstresult")),
-            historic=bool(spec.opts.get("historic")),
-            implemented_by=tuple(sorted(set(implementers))),
-        ))
+            implementers.append(
+                "core" if plugin_name in BUILTIN_MODULES else owners.get(id(impl.plugin), plugin_name)
+            )
+        refs.append(
+            HookRef(
+                name=name,
+                signature=signature_of(spec.function),
+                doc=inspect.cleandoc(spec.function.__doc__ or ""),
+                firstresult=bool(spec.opts.get("firstresult")),
+                historic=bool(spec.opts.get("historic")),
+                implemented_by=tuple(sorted(set(implementers))),
+            )
+        )
     return refs
 
 

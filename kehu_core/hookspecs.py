@@ -7,6 +7,7 @@ microseconds, and per-row calls over a million rows cost seconds.
 Hooks marked *own plugin only* are called for the plugin being installed, upgraded or
 uninstalled, not for every plugin.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

@@ -1,4 +1,5 @@
 """The values that hooks take and return. Plugins import these from ``kehu_core``."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence

@@ -5,6 +5,7 @@ the report names every bad row (line, column, reason). ``skip_invalid`` writes t
 rows; ``dry_run`` only validates. Rows are read, checked and written a chunk at a time, so
 memory stays flat whatever the file size, and a killed import leaves the database as it was.
 """
+
 from __future__ import annotations
 
 import gc
@@ -30,7 +31,13 @@ from kehu_core.fields import (
     interaction_fields,
 )
 from kehu_core.hooktypes import CustomerChange
-from kehu_core.interactions import WRITE_COLUMNS, existing_refs, finish_interactions, in_values, write_interaction_values
+from kehu_core.interactions import (
+    WRITE_COLUMNS,
+    existing_refs,
+    finish_interactions,
+    in_values,
+    write_interaction_values,
+)
 from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
 from kehu_core.validation import FieldError
@@ -136,11 +143,13 @@ class Occurrences:
         line of its first occurrence; then records them."""
         if self._db is None:
             self._db = sqlite3.connect("", isolation_level=None)  # "" = private temporary file
-            self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, n INTEGER NOT NULL, line INTEGER NOT NULL)")
+            self._db.execute(
+                "CREATE TABLE seen (key TEXT PRIMARY KEY, n INTEGER NOT NULL, line INTEGER NOT NULL)"
+            )
         distinct = list({key for key, _ in keys})
         prior: dict[str, tuple[int, int]] = {}
         for begin in range(0, len(distinct), _IN_SLICE):
-            part = distinct[begin:begin + _IN_SLICE]
+            part = distinct[begin : begin + _IN_SLICE]
             query = f"SELECT key, n, line FROM seen WHERE key IN ({', '.join('?' * len(part))})"
             prior.update((key, (n, line)) for key, n, line in self._db.execute(query, part))
         result = []
@@ -174,8 +183,11 @@ Parser = tuple[int, int, Callable[[str], Any], bool, str]
 def _compile(specs: Sequence[FieldSpec], header: Sequence[str], slots: dict[str, int]) -> list[Parser]:
     """Per column present: ``(cell index, slot in the row's values, parse, required, name)``."""
     by_name = {s.name: s for s in specs}
-    return [(index, slots[name], by_name[name].parse, by_name[name].required, name)
-            for index, name in enumerate(header) if name in by_name]
+    return [
+        (index, slots[name], by_name[name].parse, by_name[name].required, name)
+        for index, name in enumerate(header)
+        if name in by_name
+    ]
 
 
 class _Refused:
@@ -200,7 +212,9 @@ def _parse_one(parse: Callable[[str], Any], raw: str, required: bool) -> Any:
         return _Refused(str(exc), text_ if len(text_) <= 60 else text_[:57] + "...")
 
 
-def _parse_column(column: Sequence[str], parse: Callable[[str], Any], required: bool) -> tuple[list[Any], bool]:
+def _parse_column(
+    column: Sequence[str], parse: Callable[[str], Any], required: bool
+) -> tuple[list[Any], bool]:
     """Parse one column of a chunk: its values (a :class:`_Refused` where refused) and whether
     any was refused. A column whose values repeat (codes, kinds, names) parses each distinct
     text once; a parse is pure, so the same text gives the same value or the same error.
@@ -223,8 +237,12 @@ def _parse_column(column: Sequence[str], parse: Callable[[str], Any], required: 
     return values, True
 
 
-def _parse_chunk(parsers: list[Parser], chunk: list[tuple[int, list[str]]], width: int, slots: int,
-                 ) -> tuple[list[tuple[int, list[Any]]], dict[int, list[Problem]]]:
+def _parse_chunk(
+    parsers: list[Parser],
+    chunk: list[tuple[int, list[str]]],
+    width: int,
+    slots: int,
+) -> tuple[list[tuple[int, list[Any]]], dict[int, list[Problem]]]:
     """Parse a chunk column by column: ``(line, values by slot)`` per row, and the problems
     of the refused rows by their position in the chunk. Blank cells are ``None``."""
     problems: dict[int, list[Problem]] = {}
@@ -235,21 +253,30 @@ def _parse_chunk(parsers: list[Parser], chunk: list[tuple[int, list[str]]], widt
             have = len(cells)
             if have > width:
                 if "".join(cells[width:]).strip():
-                    problems[pos] = [Problem("(row)", f"has {have} cells but the header has {width} columns "
-                                             "(a comma inside an unquoted value?)", line)]
+                    problems[pos] = [
+                        Problem(
+                            "(row)",
+                            f"has {have} cells but the header has {width} columns "
+                            "(a comma inside an unquoted value?)",
+                            line,
+                        )
+                    ]
                 cells = cells[:width]
             elif have < width:
                 cells = cells + [""] * (width - have)
             cells_rows.append(cells)
     columns = list(zip(*cells_rows))
-    by_slot: list[Sequence[Any]] = [[None] * len(chunk)] * slots  # one shared list: zip reads each independently
+    by_slot: list[Sequence[Any]] = [
+        [None] * len(chunk)
+    ] * slots  # one shared list: zip reads each independently
     for index, slot, parse, required, name in parsers:
         values, refused = _parse_column(columns[index], parse, required)
         if refused:
             for pos, value in enumerate(values):
                 if type(value) is _Refused:
                     problems.setdefault(pos, []).append(
-                        Problem(name, value.reason, chunk[pos][0], value.raw or None))
+                        Problem(name, value.reason, chunk[pos][0], value.raw or None)
+                    )
                     values[pos] = None
         by_slot[slot] = values
     rows = list(zip([line for line, _ in chunk], map(list, zip(*by_slot))))
@@ -350,9 +377,17 @@ def import_interactions(
                 good: list[tuple[int, list[Any]]] = []
                 for pos, (line, values) in enumerate(parsed):
                     bad = problems.get(pos)
-                    if not bad and (values[_DUE] or values[_PAID] or (values[_AMOUNT] is not None and values[_AMOUNT] < 0)):
+                    if not bad and (
+                        values[_DUE] or values[_PAID] or (values[_AMOUNT] is not None and values[_AMOUNT] < 0)
+                    ):
                         bad = check_interaction_rules(
-                            {"kind": values[_KIND], "amount": values[_AMOUNT], "due_at": values[_DUE], "paid_at": values[_PAID]}, line
+                            {
+                                "kind": values[_KIND],
+                                "amount": values[_AMOUNT],
+                                "due_at": values[_DUE],
+                                "paid_at": values[_PAID],
+                            },
+                            line,
                         )
                     if bad:
                         report.refuse(bad)
@@ -413,12 +448,17 @@ class _CustomerIds:
                 missing = list(codes)
             table = Customer.__table__
             stmt = select(table.c.code, table.c.id, table.c.forgotten_at.is_(None)).where(
-                in_values(table.c.code, missing, self.dialect))
-            self.known.update((code, cid if alive else None) for code, cid, alive in self.session.execute(stmt))
+                in_values(table.c.code, missing, self.dialect)
+            )
+            self.known.update(
+                (code, cid if alive else None) for code, cid, alive in self.session.execute(stmt)
+            )
         return self.known
 
 
-def _resolve_customers(customers: _CustomerIds, good: list[tuple[int, list[Any]]], report: ImportReport) -> list[list[Any]]:
+def _resolve_customers(
+    customers: _CustomerIds, good: list[tuple[int, list[Any]]], report: ImportReport
+) -> list[list[Any]]:
     """Replace each row's customer code by the customer's id; refuse unknown or forgotten codes."""
     known = customers.lookup({values[_CODE] for _, values in good})
     rows = []
@@ -426,7 +466,11 @@ def _resolve_customers(customers: _CustomerIds, good: list[tuple[int, list[Any]]
         code = values[_CODE]
         cid = known.get(code)
         if cid is None:
-            reason = "no customer with this code" if code not in known else "this customer was forgotten (personal data erased)"
+            reason = (
+                "no customer with this code"
+                if code not in known
+                else "this customer was forgotten (personal data erased)"
+            )
             report.refuse([Problem("customer_code", reason, line, code)])
             continue
         values[_CODE] = cid
@@ -466,7 +510,11 @@ def import_customers(
         names = [s.name for s in CUSTOMER_FIELDS]
         parsers = _compile(CUSTOMER_FIELDS, stream.header, {n: i for i, n in enumerate(names)})
         present = [name for _, _, _, _, name in parsers]
-        attr_columns = [(i, h[len(ATTRIBUTE_PREFIX):]) for i, h in enumerate(stream.header) if h.startswith(ATTRIBUTE_PREFIX)]
+        attr_columns = [
+            (i, h[len(ATTRIBUTE_PREFIX) :])
+            for i, h in enumerate(stream.header)
+            if h.startswith(ATTRIBUTE_PREFIX)
+        ]
         width = len(stream.header)
         report = ImportReport(kind="customers", source=stream.name, dry_run=dry_run)
         if not dry_run:
@@ -481,15 +529,26 @@ def import_customers(
                         continue
                     cells = chunk[pos][1]
                     clean = {name: values[i] for i, name in enumerate(names) if name in present}
-                    attrs_ = {name: (cells[i].strip() or None) if i < len(cells) else None for i, name in attr_columns}
+                    attrs_ = {
+                        name: (cells[i].strip() or None) if i < len(cells) else None
+                        for i, name in attr_columns
+                    }
                     parsed.append((line, clean, attrs_))
                 report.read += len(chunk)
                 seen = occurrences.take([(clean["code"], line) for line, clean, _ in parsed])
                 good = []
                 for (line, clean, attrs_), (count, first) in zip(parsed, seen):
                     if count:
-                        report.refuse([Problem("code", f"appears more than once in the file (first on line {first})",
-                                               line, clean["code"])])
+                        report.refuse(
+                            [
+                                Problem(
+                                    "code",
+                                    f"appears more than once in the file (first on line {first})",
+                                    line,
+                                    clean["code"],
+                                )
+                            ]
+                        )
                     else:
                         good.append((line, clean, attrs_))
                 plan = _plan_customers(session, good, report, app.dialect)
@@ -512,22 +571,41 @@ class _CustomerPlan:
     updates: list[tuple[Customer, list[str], dict[str, Any], list[str] | None]] = field(factory=list)
 
 
-def _plan_customers(session: Session, rows: list[tuple[int, dict[str, Any], dict[str, str | None]]],
-                    report: ImportReport, dialect: str) -> _CustomerPlan:
+def _plan_customers(
+    session: Session,
+    rows: list[tuple[int, dict[str, Any], dict[str, str | None]]],
+    report: ImportReport,
+    dialect: str,
+) -> _CustomerPlan:
     """Compare each row with the stored customer: new, changed (which fields), or unchanged."""
     plan = _CustomerPlan()
     if not rows:
         return plan
     codes = [clean["code"] for _, clean, _ in rows]
-    stmt = select(Customer).options(selectinload(Customer.tags)).where(in_values(Customer.__table__.c.code, codes, dialect))
+    stmt = (
+        select(Customer)
+        .options(selectinload(Customer.tags))
+        .where(in_values(Customer.__table__.c.code, codes, dialect))
+    )
     existing = {c.code: c for c in session.scalars(stmt)}
     for line, clean, attrs_ in rows:
-        values = {k: (_EMPTY[k]() if k in _EMPTY else _BLANK_MEANS.get(k)) if v is None else v for k, v in clean.items()}
+        values = {
+            k: (_EMPTY[k]() if k in _EMPTY else _BLANK_MEANS.get(k)) if v is None else v
+            for k, v in clean.items()
+        }
         tags = values.pop("tags", None)
         current = existing.get(values["code"])
         if current is not None and current.forgotten_at is not None:
-            report.refuse([Problem("code", "this customer was forgotten (personal data erased); use a new code",
-                                   line, values["code"])])
+            report.refuse(
+                [
+                    Problem(
+                        "code",
+                        "this customer was forgotten (personal data erased); use a new code",
+                        line,
+                        values["code"],
+                    )
+                ]
+            )
             continue
         if attrs_:
             merged = dict(values.get("attributes", current.attributes if current is not None else {}) or {})
@@ -538,7 +616,12 @@ def _plan_customers(session: Session, rows: list[tuple[int, dict[str, Any], dict
                     merged[name] = value
             values["attributes"] = merged
         if current is None:
-            for key, default in (("kind", "company"), ("marketing_consent", False), ("special_dates", {}), ("attributes", {})):
+            for key, default in (
+                ("kind", "company"),
+                ("marketing_consent", False),
+                ("special_dates", {}),
+                ("attributes", {}),
+            ):
                 values.setdefault(key, default)
             plan.new_rows.append(values)
             plan.new_tags[values["code"]] = tags or []
@@ -573,7 +656,9 @@ def _write_customers(app: Kehu, session: Session, plan: _CustomerPlan) -> None:
         rows = [{**values, "active": True, "created_at": now, "updated_at": now} for values in plan.new_rows]
         session.execute(insert(table), rows)  # executemany; ids read back below (cheaper than RETURNING)
         codes = [row["code"] for row in rows]
-        created = session.execute(select(table.c.id, table.c.code).where(in_values(table.c.code, codes, app.dialect))).all()
+        created = session.execute(
+            select(table.c.id, table.c.code).where(in_values(table.c.code, codes, app.dialect))
+        ).all()
         tag_rows = [{"customer_id": cid, "tag": t} for cid, code in created for t in plan.new_tags[code]]
         if tag_rows:
             session.execute(insert(CustomerTag.__table__), tag_rows)

@@ -1,4 +1,5 @@
 """Installing, upgrading and uninstalling plugins in a database (Odoo's module lifecycle)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,12 +34,16 @@ def install_order(app: Kehu, names: Iterable[str]) -> list[str]:
         if state.get(name) == "done":
             return
         if state.get(name) == "visiting":
-            cycle = " -> ".join((*path[path.index(name):], name))
+            cycle = " -> ".join((*path[path.index(name) :], name))
             raise PluginError(f"cyclic plugin dependency: {cycle}")
         info = loaded.get(name)
         if info is None:
             broken = app.plugins.infos.get(name)
-            why = f"it failed to load: {broken.error}" if broken else f"it is not available (pip install kehu-{name}?)"
+            why = (
+                f"it failed to load: {broken.error}"
+                if broken
+                else f"it is not available (pip install kehu-{name}?)"
+            )
             needed_by = f" (needed by {path[-1]})" if path else ""
             raise PluginError(f"cannot install plugin {name!r}{needed_by}: {why}")
         state[name] = "visiting"
@@ -89,8 +94,11 @@ def install(app: Kehu, session: Session, names: Sequence[str]) -> list[str]:
             installed.add(name)
             newly.append(name)
         pending = [
-            name for name, info in app.plugins.loaded.items()
-            if name not in installed and info.manifest and info.manifest.auto_install
+            name
+            for name, info in app.plugins.loaded.items()
+            if name not in installed
+            and info.manifest
+            and info.manifest.auto_install
             and all(dep in installed for dep in info.manifest.depends)
         ]
     app.forget_installed_cache(session)
@@ -113,7 +121,8 @@ def dependents(app: Kehu, session: Session, name: str) -> list[str]:
     """Installed plugins that depend on ``name``."""
     installed = app.installed(session)
     return sorted(
-        other for other, info in app.plugins.loaded.items()
+        other
+        for other, info in app.plugins.loaded.items()
         if other in installed and info.manifest and name in info.manifest.depends
     )
 
@@ -139,14 +148,20 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
         raise PluginError(f"plugin {name!r} is not installed in this database")
     blockers = dependents(app, session, name)
     if blockers:
-        raise PluginError(f"cannot uninstall {name!r}: installed plugin(s) {', '.join(blockers)} depend on it; uninstall them first")
+        raise PluginError(
+            f"cannot uninstall {name!r}: installed plugin(s) {', '.join(blockers)} depend on it; uninstall them first"
+        )
     info = app.plugins.loaded.get(name)
     has_tables = info is not None and any(_call_own(app, "kehu_schema", name))
     if not can_drop_tables(app, name):
         if not forget:
             broken = app.plugins.infos.get(name)
             if info is not None:
-                missing = [d for d in info.manifest.depends if d not in app.plugins.with_dependencies()] if info.manifest else []
+                missing = (
+                    [d for d in info.manifest.depends if d not in app.plugins.with_dependencies()]
+                    if info.manifest
+                    else []
+                )
                 why = f"a plugin it depends on is not available ({', '.join(missing)})"
             elif broken is not None and broken.error:
                 why = f"it failed to load ({broken.error})"
@@ -196,7 +211,15 @@ def upgrade_all(app: Kehu, session: Session) -> list[str]:
         if row.version != manifest.version:
             old, row.version, row.upgraded_at = row.version, manifest.version, utcnow()
             session.flush()
-            _call_own(app, "kehu_after_upgrade", name, session=session, name=name, from_version=old, to_version=manifest.version)
+            _call_own(
+                app,
+                "kehu_after_upgrade",
+                name,
+                session=session,
+                name=name,
+                from_version=old,
+                to_version=manifest.version,
+            )
     app.forget_installed_cache(session)
     return [BUILTIN, *branches]
 
@@ -219,7 +242,9 @@ def unavailable_installed(app: Kehu, session: Session) -> list[str]:
 
 
 def _checksum(values: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(values, sort_keys=True, default=str, ensure_ascii=False).encode()
+    ).hexdigest()
 
 
 def _record_key(record: DefaultRecord) -> str:
@@ -243,7 +268,9 @@ def load_default_data(app: Kehu, session: Session, name: str) -> int:
         current = session.execute(select(*columns).where(where)).mappings().first()
         rkey = _record_key(record)
         stored = session.scalar(
-            select(DataRecord).where(DataRecord.plugin == name, DataRecord.table_name == table.name, DataRecord.key == rkey)
+            select(DataRecord).where(
+                DataRecord.plugin == name, DataRecord.table_name == table.name, DataRecord.key == rkey
+            )
         )
         if current is None and stored is not None:
             continue  # kehu loaded it and the user deleted it: deleting is a change too

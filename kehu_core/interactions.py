@@ -1,10 +1,11 @@
 """Interaction services: write a batch (firing the hook), log one, plan visits, list and find due ones."""
+
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -54,11 +55,23 @@ class InteractionRecord:
     def of(cls, row: Interaction, customer_code: str) -> InteractionRecord:
         """Build from the ORM row and its customer's code."""
         return cls(
-            id=row.id, customer_code=customer_code, kind=row.kind, status=row.status,
-            occurred_at=row.occurred_at, channel=row.channel, amount=row.amount, cost=row.cost,
-            quantity=row.quantity, product=row.product, category=row.category,
-            salesperson=row.salesperson, satisfaction=row.satisfaction, note=row.note,
-            external_ref=row.external_ref, due_at=row.due_at, paid_at=row.paid_at,
+            id=row.id,
+            customer_code=customer_code,
+            kind=row.kind,
+            status=row.status,
+            occurred_at=row.occurred_at,
+            channel=row.channel,
+            amount=row.amount,
+            cost=row.cost,
+            quantity=row.quantity,
+            product=row.product,
+            category=row.category,
+            salesperson=row.salesperson,
+            satisfaction=row.satisfaction,
+            note=row.note,
+            external_ref=row.external_ref,
+            due_at=row.due_at,
+            paid_at=row.paid_at,
         )
 
 
@@ -69,7 +82,9 @@ _STATUS = WRITE_COLUMNS.index("status")
 _CREATED = WRITE_COLUMNS.index("created_at")
 
 
-def write_interactions(app: Kehu, session: Session, rows: Sequence[Mapping[str, Any]], source: str) -> list[dict[str, Any]]:
+def write_interactions(
+    app: Kehu, session: Session, rows: Sequence[Mapping[str, Any]], source: str
+) -> list[dict[str, Any]]:
     """Insert clean interaction rows and fire ``kehu_interactions_recorded`` with those written.
 
     ``rows`` are mappings of :data:`WRITE_COLUMNS` (``customer_id`` resolved, values parsed).
@@ -82,11 +97,15 @@ def write_interactions(app: Kehu, session: Session, rows: Sequence[Mapping[str, 
         full = [row.get(c) for c in WRITE_COLUMNS]
         full[_REF] = full[_REF] or f"kehu:{uuid.uuid4().hex}"
         values.append(full)
-    return [dict(zip(RECORDED_KEYS, (iid, *row))) for iid, row in write_interaction_values(app, session, values, source)]
+    return [
+        dict(zip(RECORDED_KEYS, (iid, *row)))
+        for iid, row in write_interaction_values(app, session, values, source)
+    ]
 
 
-def write_interaction_values(app: Kehu, session: Session, rows: Sequence[list[Any]], source: str,
-                             *, more: bool = False) -> list[tuple[int, list[Any]]]:
+def write_interaction_values(
+    app: Kehu, session: Session, rows: Sequence[list[Any]], source: str, *, more: bool = False
+) -> list[tuple[int, list[Any]]]:
     """The bulk path of :func:`write_interactions`: rows are lists in :data:`WRITE_COLUMNS` order.
 
     Every row must carry an ``external_ref``; ``status`` defaults to ``done`` and
@@ -128,7 +147,9 @@ def write_interaction_values(app: Kehu, session: Session, rows: Sequence[list[An
     if written and app.hook_caller("kehu_interactions_recorded").get_hookimpls():
         ids, values = zip(*written)
         recorded = RecordedRows(RECORDED_KEYS, ids, values)
-        app.hook.kehu_interactions_recorded(session=session, batch=InteractionBatch(rows=recorded, source=source))
+        app.hook.kehu_interactions_recorded(
+            session=session, batch=InteractionBatch(rows=recorded, source=source)
+        )
     if not more:
         finish_interactions(app, session, source)
     return written
@@ -170,10 +191,11 @@ def _storers(dialect: str) -> list[tuple[int, Callable[[Any], Any]]]:
     (money quantized to the cent first); PostgreSQL gets UTC times and quantized money.
     Naive times are refused, as :class:`~kehu_core.types.UTCDateTime` refuses them.
     """
+
     def utc(value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: kehu stores timezone-aware times only")
-        return value.astimezone(timezone.utc) if value.utcoffset() else value
+        return value.astimezone(UTC) if value.utcoffset() else value
 
     def stamp(value: datetime) -> str:
         return utc(value).isoformat(" ", "microseconds")[:26]  # "YYYY-MM-DD HH:MM:SS.ffffff", no offset
@@ -193,7 +215,9 @@ def _storers(dialect: str) -> list[tuple[int, Callable[[Any], Any]]]:
     return storers
 
 
-def _stored_columns(rows: Sequence[Sequence[Any]], storers: list[tuple[int, Callable[[Any], Any]]]) -> list[Sequence[Any]]:
+def _stored_columns(
+    rows: Sequence[Sequence[Any]], storers: list[tuple[int, Callable[[Any], Any]]]
+) -> list[Sequence[Any]]:
     """The rows as columns, the typed ones converted to their stored form."""
     columns: list[Sequence[Any]] = list(zip(*rows))
     for index, store in storers:
@@ -203,9 +227,7 @@ def _stored_columns(rows: Sequence[Sequence[Any]], storers: list[tuple[int, Call
 
 _SQLITE_STORERS = _storers("sqlite")
 _POSTGRESQL_STORERS = _storers("postgresql")
-_SQLITE_INSERT = (
-    f"INSERT INTO {INTERACTIONS.name} (id, {', '.join(WRITE_COLUMNS)}) VALUES ({', '.join('?' * (len(WRITE_COLUMNS) + 1))})"
-)
+_SQLITE_INSERT = f"INSERT INTO {INTERACTIONS.name} (id, {', '.join(WRITE_COLUMNS)}) VALUES ({', '.join('?' * (len(WRITE_COLUMNS) + 1))})"
 
 
 def _write_sqlite(session: Session, fresh: dict[str, list[Any]]) -> list[tuple[int, list[Any]]]:
@@ -225,7 +247,10 @@ def _postgresql_insert() -> str:
     """One statement per batch: the columns as typed arrays, unnested into rows. Short SQL
     with 17 parameters, where a multi-row VALUES list would be megabytes to build and parse."""
     dialect = postgresql.dialect()
-    arrays = ", ".join(f"%(c{i})s::{INTERACTIONS.c[name].type.compile(dialect=dialect)}[]" for i, name in enumerate(WRITE_COLUMNS))
+    arrays = ", ".join(
+        f"%(c{i})s::{INTERACTIONS.c[name].type.compile(dialect=dialect)}[]"
+        for i, name in enumerate(WRITE_COLUMNS)
+    )
     return (
         f"INSERT INTO {INTERACTIONS.name} ({', '.join(WRITE_COLUMNS)}) SELECT * FROM unnest({arrays}) "
         "ON CONFLICT (external_ref) DO NOTHING RETURNING id, external_ref"
@@ -243,7 +268,9 @@ def _write_postgresql(session: Session, rows: list[list[Any]]) -> list[tuple[int
     return [(ids[row[_REF]], row) for row in rows if row[_REF] in ids]
 
 
-def validate_interaction(app: Kehu, values: Mapping[str, Any], row: int | None = None) -> tuple[dict[str, Any], list[Problem]]:
+def validate_interaction(
+    app: Kehu, values: Mapping[str, Any], row: int | None = None
+) -> tuple[dict[str, Any], list[Problem]]:
     """Parse one interaction's fields; returns clean values (still with ``customer_code``) and problems."""
     clean, problems = parse_record(interaction_fields(app.interaction_kinds()), values, row=row)
     if not problems:
@@ -251,22 +278,30 @@ def validate_interaction(app: Kehu, values: Mapping[str, Any], row: int | None =
     return clean, problems
 
 
-def log_interaction(app: Kehu, session: Session, values: Mapping[str, Any], source: str = "log") -> InteractionRecord:
+def log_interaction(
+    app: Kehu, session: Session, values: Mapping[str, Any], source: str = "log"
+) -> InteractionRecord:
     """Record one interaction for an existing customer (``kehu interaction log``)."""
     clean, problems = validate_interaction(app, values)
     require_valid(problems, "interaction")
     customer = session.scalar(select(Customer).where(Customer.code == clean["customer_code"]))
     if customer is None:
-        raise ValidationError([Problem("customer_code", "no customer with this code", value=clean["customer_code"])],
-                              headline="interaction refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("customer_code", "no customer with this code", value=clean["customer_code"])],
+            headline="interaction refused; nothing was changed:",
+        )
     if customer.forgotten_at is not None:
-        raise ValidationError([Problem("customer_code", "this customer was forgotten", value=customer.code)],
-                              headline="interaction refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("customer_code", "this customer was forgotten", value=customer.code)],
+            headline="interaction refused; nothing was changed:",
+        )
     clean["customer_id"] = customer.id
     written = write_interactions(app, session, [clean], source)
     if not written:
-        raise ValidationError([Problem("external_ref", "already recorded", value=clean.get("external_ref"))],
-                              headline="interaction refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("external_ref", "already recorded", value=clean.get("external_ref"))],
+            headline="interaction refused; nothing was changed:",
+        )
     stored = session.get(Interaction, written[0]["id"])
     assert stored is not None
     return InteractionRecord.of(stored, customer.code)
@@ -282,8 +317,10 @@ def plan_interaction(app: Kehu, session: Session, values: Mapping[str, Any]) -> 
     planned["status"] = "planned"
     kind = str(planned["kind"]).strip().lower()
     if kind not in PLANNABLE_KINDS:
-        raise ValidationError([Problem("kind", f"a plan is one of {', '.join(PLANNABLE_KINDS)}", value=kind)],
-                              headline="plan refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("kind", f"a plan is one of {', '.join(PLANNABLE_KINDS)}", value=kind)],
+            headline="plan refused; nothing was changed:",
+        )
     return log_interaction(app, session, planned, source="plan")
 
 
@@ -335,6 +372,7 @@ def due_interactions(session: Session, as_of: datetime, owner: str | None = None
     )
     if owner:
         stmt = stmt.where(
-            (Interaction.salesperson == owner) | (Interaction.salesperson.is_(None) & (Customer.owner == owner))
+            (Interaction.salesperson == owner)
+            | (Interaction.salesperson.is_(None) & (Customer.owner == owner))
         )
     return [InteractionRecord.of(row, code) for row, code in session.execute(stmt)]

@@ -4,6 +4,7 @@
 since its last successful run; each job runs in its own transaction, and a failing job is
 logged and does not stop the others.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,12 +67,19 @@ def job_statuses(app: Kehu, now: datetime | None = None) -> list[JobStatus]:
         for job in all_jobs(app):
             last, ok = _last(session, job.name), _last(session, job.name, "ok")
             next_due = ok.started_at + job.interval if ok else None
-            result.append(JobStatus(
-                name=job.name, plugin=job.plugin, interval_seconds=int(job.interval.total_seconds()),
-                description=job.description, last_run=last.started_at if last else None,
-                last_status=last.status if last else None, last_success=ok.started_at if ok else None,
-                next_due=next_due, due=next_due is None or next_due <= now,
-            ))
+            result.append(
+                JobStatus(
+                    name=job.name,
+                    plugin=job.plugin,
+                    interval_seconds=int(job.interval.total_seconds()),
+                    description=job.description,
+                    last_run=last.started_at if last else None,
+                    last_status=last.status if last else None,
+                    last_success=ok.started_at if ok else None,
+                    next_due=next_due,
+                    due=next_due is None or next_due <= now,
+                )
+            )
     return result
 
 
@@ -95,10 +103,23 @@ def _claim(app: Kehu, job: Job, now: datetime, force: bool) -> int | None:
         if app.dialect == "postgresql":
             session.execute(select(func.pg_advisory_xact_lock(_lock_key(job.name))))
         started = utcnow()
-        abandoned = (JobRun.job == job.name) & (JobRun.status == "running") & (JobRun.started_at <= started - STALE_AFTER)
-        session.execute(update(JobRun).where(abandoned).values(
-            status="failed", finished_at=started, message=f"abandoned: still running after {STALE_AFTER} (was its process killed?)"))
-        if session.scalar(select(JobRun.id).where(JobRun.job == job.name, JobRun.status == "running").limit(1)):
+        abandoned = (
+            (JobRun.job == job.name)
+            & (JobRun.status == "running")
+            & (JobRun.started_at <= started - STALE_AFTER)
+        )
+        session.execute(
+            update(JobRun)
+            .where(abandoned)
+            .values(
+                status="failed",
+                finished_at=started,
+                message=f"abandoned: still running after {STALE_AFTER} (was its process killed?)",
+            )
+        )
+        if session.scalar(
+            select(JobRun.id).where(JobRun.job == job.name, JobRun.status == "running").limit(1)
+        ):
             return None
         ok = _last(session, job.name, "ok")
         if not force and ok is not None and ok.started_at + job.interval > now:
@@ -109,7 +130,9 @@ def _claim(app: Kehu, job: Job, now: datetime, force: bool) -> int | None:
         return run.id
 
 
-def run_due(app: Kehu, now: datetime | None = None, names: Sequence[str] = (), force: bool = False) -> list[JobOutcome]:
+def run_due(
+    app: Kehu, now: datetime | None = None, names: Sequence[str] = (), force: bool = False
+) -> list[JobOutcome]:
     """Run each due job (or the named ones) in its own transaction, logging every run.
 
     With ``force``, the named jobs run even if not due. A job already running in another
@@ -138,7 +161,11 @@ def run_due(app: Kehu, now: datetime | None = None, names: Sequence[str] = (), f
         except Exception as exc:  # a failing job is logged; the others still run
             status, message = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
         with app.session() as session:
-            session.execute(update(JobRun).where(JobRun.id == run_id).values(status=status, finished_at=utcnow(), message=message))
+            session.execute(
+                update(JobRun)
+                .where(JobRun.id == run_id)
+                .values(status=status, finished_at=utcnow(), message=message)
+            )
         outcomes.append(JobOutcome(job.name, status, message))
     return outcomes
 

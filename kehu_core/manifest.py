@@ -1,4 +1,5 @@
 """The plugin manifest: what a plugin is, what it needs, and which core it supports."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The decorator plugins use to implement hooks: ``@kehu_core.hookimpl``."""
+
 from __future__ import annotations
 
 import pluggy

@@ -3,6 +3,7 @@
 Plugins declare their tables on their own ``MetaData`` (see ``kehu_core.schema``) so that
 uninstalling a plugin drops exactly its tables and nothing of the core's.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -95,9 +96,7 @@ class CustomerTag(Base):
 
     __tablename__ = "customer_tags"
 
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True, index=True)
 
     customer: Mapped[Customer] = relationship(back_populates="tags")

@@ -3,6 +3,7 @@
 PostgreSQL refuses to run as root, so as root the cluster is created and started as the
 unprivileged ``nobody`` user (through ``runuser``).
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,9 @@ def _find(tool: str) -> str:
     for base in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
         if (base / tool).exists():
             return str(base / tool)
-    raise RuntimeError(f"{tool} not found: install PostgreSQL (apt-get install postgresql) or set KEHU_TEST_DATABASE_URL")
+    raise RuntimeError(
+        f"{tool} not found: install PostgreSQL (apt-get install postgresql) or set KEHU_TEST_DATABASE_URL"
+    )
 
 
 def _free_port() -> int:
@@ -51,12 +54,48 @@ class PgCluster:
         data = directory / "data"
         port = _free_port()
         env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-        subprocess.run([*as_user, _find("initdb"), "-D", str(data), "-U", "kehu", "-A", "trust", "-E", "UTF8",
-                        "--locale=C.UTF-8", "--no-sync"], check=True, capture_output=True, env=env)
-        options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        subprocess.run([*as_user, _find("pg_ctl"), "-D", str(data), "-l", str(directory / "log"), "-o", options,
-                        "-w", "-t", "60", "start"], check=True, capture_output=True, env=env)
+        subprocess.run(
+            [
+                *as_user,
+                _find("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "kehu",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            [
+                *as_user,
+                _find("pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(directory / "log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
         return cls(directory=directory, port=port, as_user=as_user)
 
     def url(self, database: str = "postgres") -> str:
@@ -67,7 +106,9 @@ class PgCluster:
         """Create an empty database; returns its URL."""
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -75,11 +116,24 @@ class PgCluster:
         """Drop a database, disconnecting anyone still on it."""
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
         """Stop the server and delete its files."""
-        subprocess.run([*self._as_user, _find("pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [
+                *self._as_user,
+                _find("pg_ctl"),
+                "-D",
+                str(self.directory / "data"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+        )
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -4,6 +4,7 @@ A plugin that fails to import, has a bad manifest, or implements a hook nobody s
 is recorded with its error and skipped; everything else keeps working. With
 ``KEHU_STRICT_PLUGINS=1`` such a plugin is fatal instead.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -108,7 +109,11 @@ class Plugins:
         """The plugin whose package contains ``module_name`` (for naming a hook's culprit)."""
         for name, info in self.loaded.items():
             # A plugin may be a module or an object (registered by hand): use its module.
-            module = getattr(info.module, "__name__", None) if isinstance(info.module, ModuleType) else type(info.module).__module__
+            module = (
+                getattr(info.module, "__name__", None)
+                if isinstance(info.module, ModuleType)
+                else type(info.module).__module__
+            )
             package = module.split(".")[0] if module else None
             if package and (module_name == package or module_name.startswith(package + ".")):
                 return name

@@ -1,4 +1,5 @@
 """The customer profile card (客户资料卡) and its computed 6W1H1S summary."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -50,31 +51,49 @@ def summarize(session: Session, customer_id: int, now: datetime | None = None) -
 
     def top(column: Any) -> tuple[tuple[str, Decimal], ...]:
         rows = session.execute(
-            select(column, func.sum(i.amount)).where(*purchases, column.is_not(None))
-            .group_by(column).order_by(func.sum(i.amount).desc(), column).limit(3)
+            select(column, func.sum(i.amount))
+            .where(*purchases, column.is_not(None))
+            .group_by(column)
+            .order_by(func.sum(i.amount).desc(), column)
+            .limit(3)
         )
         return tuple((name, to_money(total)) for name, total in rows)
 
     channels = tuple(
-        (name, count) for name, count in session.execute(
-            select(i.channel, func.count()).where(*purchases, i.channel.is_not(None))
-            .group_by(i.channel).order_by(func.count().desc(), i.channel).limit(3)
+        (name, count)
+        for name, count in session.execute(
+            select(i.channel, func.count())
+            .where(*purchases, i.channel.is_not(None))
+            .group_by(i.channel)
+            .order_by(func.count().desc(), i.channel)
+            .limit(3)
         )
     )
     month = extract("month", i.occurred_at)
     months = tuple(
-        int(m) for m, _ in session.execute(
-            select(month, func.count()).where(*purchases).group_by(month).order_by(func.count().desc(), month).limit(3)
+        int(m)
+        for m, _ in session.execute(
+            select(month, func.count())
+            .where(*purchases)
+            .group_by(month)
+            .order_by(func.count().desc(), month)
+            .limit(3)
         )
     )
     total, count = session.execute(select(func.sum(i.amount), func.count()).where(*purchases)).one()
-    recent = session.scalar(select(func.sum(i.amount)).where(*purchases, i.occurred_at >= now - timedelta(days=365)))
+    recent = session.scalar(
+        select(func.sum(i.amount)).where(*purchases, i.occurred_at >= now - timedelta(days=365))
+    )
     last_sat = session.scalar(
-        select(i.satisfaction).where(i.customer_id == customer_id, i.satisfaction.is_not(None), i.status == "done")
-        .order_by(i.occurred_at.desc(), i.id.desc()).limit(1)
+        select(i.satisfaction)
+        .where(i.customer_id == customer_id, i.satisfaction.is_not(None), i.status == "done")
+        .order_by(i.occurred_at.desc(), i.id.desc())
+        .limit(1)
     )
     last_contact = session.scalar(
-        select(func.max(i.occurred_at)).where(i.customer_id == customer_id, i.status == "done", i.occurred_at <= now)
+        select(func.max(i.occurred_at)).where(
+            i.customer_id == customer_id, i.status == "done", i.occurred_at <= now
+        )
     )
     next_planned = session.scalar(
         select(func.min(i.occurred_at)).where(i.customer_id == customer_id, i.status == "planned")
@@ -106,11 +125,15 @@ def _aware(value: Any) -> datetime | None:
     return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
 
 
-def visit_history(session: Session, customer_id: int, code: str, limit: int = HISTORY_LIMIT) -> list[InteractionRecord]:
+def visit_history(
+    session: Session, customer_id: int, code: str, limit: int = HISTORY_LIMIT
+) -> list[InteractionRecord]:
     """The most recent done interactions (the visit history card 访问履历卡)."""
     rows = session.scalars(
-        select(Interaction).where(Interaction.customer_id == customer_id, Interaction.status == "done")
-        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+        select(Interaction)
+        .where(Interaction.customer_id == customer_id, Interaction.status == "done")
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(limit)
     )
     return [InteractionRecord.of(r, code) for r in rows]
 

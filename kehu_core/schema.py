@@ -4,6 +4,7 @@ Alembic is used rather than hand-written DDL bookkeeping: it already solves mult
 independent branches ("multiple bases"), cross-branch ``depends_on``, SQLite's batch
 ALTER, and downgrading a single branch to base, which is exactly plugin uninstall.
 """
+
 from __future__ import annotations
 
 import os
@@ -99,7 +100,11 @@ def _alembic_rows(connection: Connection, cfg: Config) -> Iterator[None]:
     unknown = sorted(rev for rev in rows if not _known(script, rev))
     known = rows - set(unknown)
     canonical = _canonical(script, known)
-    if unknown and not any(_lineage(script, rev) & _core_revisions(script) for rev in known) and inspect(connection).has_table("customers"):
+    if (
+        unknown
+        and not any(_lineage(script, rev) & _core_revisions(script) for rev in known)
+        and inspect(connection).has_table("customers")
+    ):
         # A database from before positions were kept explicitly: where the core stands is
         # recorded only in the missing plugin's row.
         raise KehuError(

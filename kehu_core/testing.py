@@ -25,6 +25,7 @@ Fixtures:
   plugin's package) on ``sys.path`` for this test; ``.discover("name", ...)`` loads it.
   For testing plugins that depend on one another, broken plugins, and upgrades.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -46,7 +47,9 @@ _counter = itertools.count(1)
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("kehu")
     group.addoption(
-        "--kehu-db", choices=("sqlite", "postgresql", "both"), default=None,
+        "--kehu-db",
+        choices=("sqlite", "postgresql", "both"),
+        default=None,
         help="database backend(s) for kehu fixtures (default: $KEHU_TEST_DB or sqlite)",
     )
 
@@ -122,7 +125,9 @@ def _init_core(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def kehu_template(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Callable[[str], str]:
+def kehu_template(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Callable[[str], str]:
     """A database with the core schema, built once per session and backend, that tests clone.
 
     Running the core's migrations costs about half a second; copying a SQLite file or
@@ -151,8 +156,9 @@ def kehu_template(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixt
 
 
 @pytest.fixture
-def kehu_db_url(kehu_backend: str, tmp_path: Any, request: pytest.FixtureRequest,
-                kehu_template: Callable[[str], str]) -> Iterator[str]:
+def kehu_db_url(
+    kehu_backend: str, tmp_path: Any, request: pytest.FixtureRequest, kehu_template: Callable[[str], str]
+) -> Iterator[str]:
     """URL of a new database for this test holding the core schema (at head), on the backend under test."""
     if kehu_backend == "sqlite":
         import shutil
@@ -217,8 +223,10 @@ class CliResult:
         raised = self._result.exception
         # An unexpected exception leaves stdout and stderr empty: name it, or the failure says nothing.
         escaped = f" raised={raised!r}" if raised is not None and not isinstance(raised, SystemExit) else ""
-        return (f"<CliResult exit={self._result.exit_code} stdout={self._result.stdout[:500]!r} "
-                f"stderr={self._result.stderr[:500]!r}{escaped}>")
+        return (
+            f"<CliResult exit={self._result.exit_code} stdout={self._result.stdout[:500]!r} "
+            f"stderr={self._result.stderr[:500]!r}{escaped}>"
+        )
 
 
 @pytest.fixture
@@ -310,7 +318,8 @@ class FakeDistributions:
         info = directory / f"kehu_{name}-{version}.dist-info"
         info.mkdir(parents=True)
         (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: kehu-{name.replace('_', '-')}\nVersion: {version}\n", encoding="utf-8"
+            f"Metadata-Version: 2.1\nName: kehu-{name.replace('_', '-')}\nVersion: {version}\n",
+            encoding="utf-8",
         )
         (info / "entry_points.txt").write_text(
             f"[kehu.plugins]\n{name} = {entry_point or module}\n", encoding="utf-8"
@@ -360,7 +369,9 @@ class FakeDistributions:
 
 
 @pytest.fixture
-def kehu_distributions(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDistributions]:
+def kehu_distributions(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeDistributions]:
     """Fake pip-installed plugins for this test: ``kehu_distributions.add("name", source)``."""
     fakes = FakeDistributions(tmp_path_factory.mktemp("kehu-dists"), monkeypatch)
     yield fakes

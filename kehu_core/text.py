@@ -1,4 +1,5 @@
 """Chinese-aware text helpers: pinyin collation for sorting and display width for tables."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,7 +1,8 @@
 """Column types shared by the core and plugins: UTC timestamps and money."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +32,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: kehu stores timezone-aware times only")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         # SQLite stores text; strip tzinfo so every row has the same sortable format.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -39,8 +40,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Money(TypeDecorator[Decimal]):
@@ -66,7 +67,7 @@ class Money(TypeDecorator[Decimal]):
 
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_money(value: Any) -> Decimal:

@@ -4,11 +4,12 @@ Each parser takes a raw value (a string from the command line or a CSV cell, or 
 already-typed Python value) and returns the clean value, or raises :class:`FieldError`
 with the reason. Callers attach the row and field to make a :class:`~kehu_core.errors.Problem`.
 """
+
 from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, time, timezone, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -152,7 +153,7 @@ def timestamp(value: Any) -> datetime:
         moment = moment.replace(tzinfo=local_zone())
     if not 1900 <= moment.year <= 2200:
         raise FieldError("year out of range (1900-2200)")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def email(value: Any) -> str:

@@ -1,4 +1,5 @@
 """The core's fixed vocabulary and limits, free of heavy imports (the CLI builds its help from it)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,8 +7,17 @@ from decimal import Decimal
 CUSTOMER_KINDS = ("person", "company")
 CUSTOMER_SOURCES = ("referral", "trade_magazine", "member_directory", "personal_network", "other")
 CORE_INTERACTION_KINDS = (
-    "visit", "call", "letter", "email", "meeting", "demo",
-    "purchase", "payment", "feedback", "complaint", "other",
+    "visit",
+    "call",
+    "letter",
+    "email",
+    "meeting",
+    "demo",
+    "purchase",
+    "payment",
+    "feedback",
+    "complaint",
+    "other",
 )
 INTERACTION_STATUSES = ("planned", "done", "cancelled")
 

@@ -4,6 +4,7 @@ Each import is a real ``kehu`` process. SQLite serialises them with ``BEGIN IMME
 the busy timeout; PostgreSQL with the import advisory lock, while ``ON CONFLICT
 (external_ref) DO NOTHING`` keeps overlapping files from tripping on the unique reference.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,7 +31,16 @@ def write_interactions(path: Path, refs: range) -> str:
         out = csv.writer(handle)
         out.writerow(["external_ref", "customer_code", "kind", "occurred_at", "amount", "note"])
         for n in refs:
-            out.writerow([f"X{n:07d}", f"C{n % 20}", "purchase", f"2024-05-{n % 28 + 1:02d} 09:{n % 60:02d}", f"{n % 500}.00", "并发"])
+            out.writerow(
+                [
+                    f"X{n:07d}",
+                    f"C{n % 20}",
+                    "purchase",
+                    f"2024-05-{n % 28 + 1:02d} 09:{n % 60:02d}",
+                    f"{n % 500}.00",
+                    "并发",
+                ]
+            )
     return str(path)
 
 
@@ -42,7 +52,9 @@ def write_lock_held(app) -> Iterator[None]:
         if app.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": importing.IMPORT_LOCK_KEY})
         else:
-            conn.execute(text("SELECT count(*) FROM interactions"))  # inside BEGIN IMMEDIATE: the lock is ours
+            conn.execute(
+                text("SELECT count(*) FROM interactions")
+            )  # inside BEGIN IMMEDIATE: the lock is ours
         yield
         time.sleep(3)  # the imports start up and queue on the lock
         conn.rollback()
@@ -53,8 +65,12 @@ def run_together(app, *commands: list[str]) -> list[subprocess.CompletedProcess[
     url = app.engine.url.render_as_string(hide_password=False)
     env = dict(os.environ, KEHU_PLUGINS="")
     with write_lock_held(app):
-        procs = [subprocess.Popen([KEHU, "--db", url, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-                 for cmd in commands]
+        procs = [
+            subprocess.Popen(
+                [KEHU, "--db", url, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            )
+            for cmd in commands
+        ]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)
@@ -64,8 +80,10 @@ def run_together(app, *commands: list[str]) -> list[subprocess.CompletedProcess[
 
 def interactions(app) -> tuple[int, int]:
     with app.session() as s:
-        return (s.scalar(select(func.count()).select_from(Interaction)),
-                s.scalar(select(func.count(func.distinct(Interaction.external_ref)))))
+        return (
+            s.scalar(select(func.count()).select_from(Interaction)),
+            s.scalar(select(func.count(func.distinct(Interaction.external_ref)))),
+        )
 
 
 def add_customers(app) -> None:
@@ -91,7 +109,9 @@ def test_two_imports_of_overlapping_files_at_once(kehu_app, tmp_path):
     half = ROWS // 2
     first = write_interactions(tmp_path / "a.csv", range(0, ROWS))
     second = write_interactions(tmp_path / "b.csv", range(half, ROWS + half))
-    results = run_together(kehu_app, ["interaction", "import", first, "--json"], ["interaction", "import", second, "--json"])
+    results = run_together(
+        kehu_app, ["interaction", "import", first, "--json"], ["interaction", "import", second, "--json"]
+    )
     reports = []
     for result in results:
         assert result.returncode == 0, result.stderr
@@ -105,8 +125,11 @@ def test_two_customer_imports_with_the_same_new_codes_at_once(kehu_app, tmp_path
     rows = "\n".join(f"N{n},新客户{n}" for n in range(1500))
     for name in ("a.csv", "b.csv"):
         (tmp_path / name).write_text("code,name\n" + rows + "\n", encoding="utf-8")
-    results = run_together(kehu_app, ["customer", "import", str(tmp_path / "a.csv")],
-                           ["customer", "import", str(tmp_path / "b.csv")])
+    results = run_together(
+        kehu_app,
+        ["customer", "import", str(tmp_path / "a.csv")],
+        ["customer", "import", str(tmp_path / "b.csv")],
+    )
     for result in results:
         assert result.returncode == 0, result.stderr
     assert sorted("wrote 1500 new" in r.stdout for r in results) == [False, True]

@@ -1,4 +1,5 @@
 """Plugins cooperating only through hooks: tiering's tiers reach loyalty and complaints."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,11 @@ def shop(kehu_app, kehu_install, kehu_cli):
         for n in range(1, 11):
             customers.add_customer(kehu_app, session, {"code": f"C{n}", "name": f"客户{n}号"})
             amount = "100000" if n == 1 else "100"
-            interactions.log_interaction(kehu_app, session, {"customer_code": f"C{n}", "kind": "purchase",
-                                                             "occurred_at": "2026-09-01", "amount": amount})
+            interactions.log_interaction(
+                kehu_app,
+                session,
+                {"customer_code": f"C{n}", "kind": "purchase", "occurred_at": "2026-09-01", "amount": amount},
+            )
     assert kehu_cli("tier", "run").exit_code == 0
     return kehu_app
 

@@ -1,4 +1,5 @@
 """Customer services and CLI: add, edit, list, show, archive, forget, export; bad values."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,7 +53,12 @@ def test_duplicate_code_is_refused(kehu_app, kehu_cli):
 
 
 def test_list_sorts_chinese_by_pinyin_and_filters(kehu_app, kehu_cli):
-    for code, name, region in (("C1", "上海贸易", "华东"), ("C2", "北京科技", "华北"), ("C3", "广州商行", "华南"), ("C4", "安徽建材", "华东")):
+    for code, name, region in (
+        ("C1", "上海贸易", "华东"),
+        ("C2", "北京科技", "华北"),
+        ("C3", "广州商行", "华南"),
+        ("C4", "安徽建材", "华东"),
+    ):
         add(kehu_app, code=code, name=name, region=region, owner="王芳")
     result = kehu_cli("customer", "list", "--sort", "name", "--json")
     assert [r["name"] for r in result.json] == ["安徽建材", "北京科技", "广州商行", "上海贸易"]
@@ -90,7 +96,10 @@ def test_archive_hides_from_list(kehu_app, kehu_cli):
 
 def test_forget_erases_personal_data_and_keeps_aggregates(kehu_app, kehu_cli):
     add(kehu_app, code="C1", name="张三", phone="13800000000", email="z@example.cn", birthday="1980-01-02")
-    assert kehu_cli("interaction", "log", "C1", "purchase", "--amount", "100", "--note", "张三的私事").exit_code == 0
+    assert (
+        kehu_cli("interaction", "log", "C1", "purchase", "--amount", "100", "--note", "张三的私事").exit_code
+        == 0
+    )
     assert kehu_cli("customer", "forget", "C1", "--yes").exit_code == 0
     exported = kehu_cli("customer", "export", "C1").json
     assert exported["customer"]["name"] == "(forgotten)"

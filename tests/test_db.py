@@ -1,4 +1,5 @@
 """The database layer: URLs, init and upgrade, status, UTC times, money."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,7 +35,9 @@ def test_fresh_database_says_run_init(tmp_path):
     from kehu_core.cli import create_cli
     from kehu_core.plugins import discover
 
-    result = CliRunner().invoke(create_cli(discover()), ["--db", str(tmp_path / "new.db"), "customer", "list"])
+    result = CliRunner().invoke(
+        create_cli(discover()), ["--db", str(tmp_path / "new.db"), "customer", "list"]
+    )
     assert result.exit_code == 1
     assert "run `kehu init` first" in result.output
 
@@ -45,7 +48,9 @@ def test_unreachable_server_is_a_clear_error():
     from kehu_core.cli import create_cli
     from kehu_core.plugins import discover
 
-    result = CliRunner().invoke(create_cli(discover()), ["--db", "postgresql://nobody@127.0.0.1:1/none", "customer", "list"])
+    result = CliRunner().invoke(
+        create_cli(discover()), ["--db", "postgresql://nobody@127.0.0.1:1/none", "customer", "list"]
+    )
     assert result.exit_code == 1
     assert "cannot use the database" in result.output
     assert "Traceback" not in result.output
@@ -65,8 +70,16 @@ def test_times_are_utc_and_money_exact(kehu_app):
     with kehu_app.session() as s:
         customers.add_customer(kehu_app, s, {"code": "C1", "name": "甲", "credit_limit": "12345678901234.56"})
         for amount in ("0.10", "0.20"):
-            interactions.log_interaction(kehu_app, s, {"customer_code": "C1", "kind": "purchase",
-                                                      "occurred_at": "2026-01-01T08:00:00+08:00", "amount": amount})
+            interactions.log_interaction(
+                kehu_app,
+                s,
+                {
+                    "customer_code": "C1",
+                    "kind": "purchase",
+                    "occurred_at": "2026-01-01T08:00:00+08:00",
+                    "amount": amount,
+                },
+            )
     with kehu_app.session() as s:
         c = customers.get_customer(s, "C1")
         assert c.credit_limit == Decimal("12345678901234.56")

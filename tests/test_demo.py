@@ -1,4 +1,5 @@
 """``kehu demo``: a realistic data set with the 80/20 shape, loaded only into an empty database."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """docs/plugins.md documents every hook spec with its exact signature (datasette's rule)."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,9 @@ from kehu_core.hookdoc import hook_reference, markdown, signature_of
 from kehu_core.plugins import Plugins, new_plugin_manager
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
-SPECS = {name: fn for name, fn in vars(hookspecs).items() if name.startswith("kehu_") and hasattr(fn, "kehu_spec")}
+SPECS = {
+    name: fn for name, fn in vars(hookspecs).items() if name.startswith("kehu_") and hasattr(fn, "kehu_spec")
+}
 
 
 def reference_section() -> str:
@@ -22,14 +25,19 @@ def reference_section() -> str:
 
 def documented() -> dict[str, str]:
     """``{hook name: the def line documented}`` from the reference's Python blocks."""
-    return {m.group(1): m.group(0) for m in re.finditer(r"^def (kehu_\w+)(\(.*\)(?: -> .+)?)$", reference_section(), re.M)}
+    return {
+        m.group(1): m.group(0)
+        for m in re.finditer(r"^def (kehu_\w+)(\(.*\)(?: -> .+)?)$", reference_section(), re.M)
+    }
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_every_spec_is_documented_with_its_exact_signature(name):
     docs = documented()
     assert name in docs, f"{name} is missing from docs/plugins.md; run `KEHU_PLUGINS= kehu hooks --markdown`"
-    assert docs[name] == f"def {name}{signature_of(SPECS[name])}", f"{name} is documented with another signature"
+    assert docs[name] == f"def {name}{signature_of(SPECS[name])}", (
+        f"{name} is documented with another signature"
+    )
     first_line = SPECS[name].__doc__.strip().splitlines()[0]
     assert first_line in reference_section(), f"{name}'s documentation is out of date"
 

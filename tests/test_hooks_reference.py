@@ -1,4 +1,5 @@
 """``kehu hooks``: every spec with signature, doc and implementers, including plugins' own specs."""
+
 from __future__ import annotations
 
 import inspect
@@ -27,29 +28,38 @@ def kehu_maker_greetings(customer_ids: Sequence[int]) -> list[str]:
     """
 '''
 
-MAKER = HEADER + '''MANIFEST = Manifest(name="maker", version="1.0")
+MAKER = (
+    HEADER
+    + """MANIFEST = Manifest(name="maker", version="1.0")
 
 @hookimpl
 def kehu_add_hookspecs(pluginmanager):
     from kehu_maker import hookspecs
     pluginmanager.add_hookspecs(hookspecs)
-'''
+"""
+)
 
 # "early" registers before "maker" (plugins load in name order), so its implementation of
 # maker's hook is seen before the spec exists; it must not count as an unknown hook.
-EARLY = HEADER + '''MANIFEST = Manifest(name="early", version="1.0")
+EARLY = (
+    HEADER
+    + """MANIFEST = Manifest(name="early", version="1.0")
 
 @hookimpl
 def kehu_maker_greetings(customer_ids):
     return [f"早上好 {i}" for i in customer_ids]
-'''
+"""
+)
 
-USER = HEADER + '''MANIFEST = Manifest(name="user", version="1.0")
+USER = (
+    HEADER
+    + """MANIFEST = Manifest(name="user", version="1.0")
 
 @hookimpl
 def kehu_maker_greetings(customer_ids):
     return [f"hello {i}" for i in customer_ids]
-'''
+"""
+)
 
 
 @pytest.fixture
@@ -61,8 +71,11 @@ def kehu_plugins(kehu_distributions):
 
 
 def core_specs() -> dict[str, object]:
-    return {name: fn for name, fn in vars(hookspecs).items()
-            if name.startswith("kehu_") and callable(fn) and hasattr(fn, "kehu_spec")}
+    return {
+        name: fn
+        for name, fn in vars(hookspecs).items()
+        if name.startswith("kehu_") and callable(fn) and hasattr(fn, "kehu_spec")
+    }
 
 
 def test_hooks_json_matches_every_core_spec(kehu_cli):
@@ -87,7 +100,9 @@ def test_plugin_specs_show_up_with_their_implementers(kehu_app, kehu_cli):
     assert entry["signature"] == "(customer_ids: Sequence[int]) -> list[str]"
     assert entry["doc"].startswith("Greetings for these customers")
     assert entry["implemented_by"] == ["early", "user"]
-    assert {h["name"]: h for h in kehu_cli("hooks", "--json").json}["kehu_add_hookspecs"]["implemented_by"] == ["maker"]
+    assert {h["name"]: h for h in kehu_cli("hooks", "--json").json}["kehu_add_hookspecs"][
+        "implemented_by"
+    ] == ["maker"]
 
     text = kehu_cli("hooks", "kehu_maker_greetings")
     assert text.exit_code == 0
@@ -105,7 +120,10 @@ def test_plugin_spec_is_called_on_installed_plugins_only(kehu_app, kehu_install)
 def test_hooks_text_and_unknown_name(kehu_cli):
     text = kehu_cli("hooks")
     assert text.exit_code == 0
-    assert "kehu_customer_tiers(session: Session, customer_ids: Sequence[int]) -> Mapping[int, str] | None" in text.output
+    assert (
+        "kehu_customer_tiers(session: Session, customer_ids: Sequence[int]) -> Mapping[int, str] | None"
+        in text.output
+    )
     assert "(firstresult)" in text.output
     missing = kehu_cli("hooks", "kehu_nope")
     assert missing.exit_code == 2 and "no hook named 'kehu_nope'" in missing.output

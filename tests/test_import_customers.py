@@ -1,4 +1,5 @@
 """``kehu customer import``: bad rows, duplicate codes, re-import changes nothing, updates, forgotten customers."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -13,7 +14,7 @@ HEADER = "code,name,kind,region,credit_limit,email,birthday,tags"
 ROWS = [
     "C1,华为技术有限公司,company,华南,50000,,,vip、深圳",
     "C2,张三,person,华东,,zhang@example.cn,1980-05-01,",
-    "C3,\"Robert'); DROP TABLE customers;--\",company,,,,,",
+    'C3,"Robert\'); DROP TABLE customers;--",company,,,,,',
 ]
 
 
@@ -24,9 +25,21 @@ def write_csv(path, *lines: str, header: str = HEADER):
 
 def snapshot(app) -> dict[str, tuple]:
     with app.session() as s:
-        return {c.code: (c.name, c.kind, c.region, c.credit_limit, c.email, c.birthday, tuple(t.tag for t in c.tags),
-                         dict(c.attributes), c.updated_at, c.created_at)
-                for c in s.scalars(select(Customer))}
+        return {
+            c.code: (
+                c.name,
+                c.kind,
+                c.region,
+                c.credit_limit,
+                c.email,
+                c.birthday,
+                tuple(t.tag for t in c.tags),
+                dict(c.attributes),
+                c.updated_at,
+                c.created_at,
+            )
+            for c in s.scalars(select(Customer))
+        }
 
 
 def count(app) -> int:
@@ -50,8 +63,12 @@ def test_import_then_reimport_changes_nothing(kehu_app, kehu_cli, tmp_path):
 def test_changed_rows_update_only_those_customers(kehu_app, kehu_cli, tmp_path):
     kehu_cli("customer", "import", write_csv(tmp_path / "c.csv", *ROWS))
     before = snapshot(kehu_app)
-    changed = write_csv(tmp_path / "d.csv", "C1,华为技术有限公司,company,华南,80000,,,vip、深圳", ROWS[1],
-                        "C3,Robert,company,,,,,")
+    changed = write_csv(
+        tmp_path / "d.csv",
+        "C1,华为技术有限公司,company,华南,80000,,,vip、深圳",
+        ROWS[1],
+        "C3,Robert,company,,,,,",
+    )
     result = kehu_cli("customer", "import", changed, "--json")
     assert (result.json["written"], result.json["updated"], result.json["unchanged"]) == (0, 2, 1)
     after = snapshot(kehu_app)
@@ -85,22 +102,29 @@ def test_duplicate_code_in_the_file_is_refused(kehu_app, tmp_path, chunk_rows):
     path = write_csv(tmp_path / "c.csv", *ROWS, "C2,李四,person,,,,,")
     with pytest.raises(importing.ImportRefused) as refused, kehu_app.session() as s:
         importing.import_customers(kehu_app, s, path, chunk_rows=chunk_rows)
-    assert "line 5, code: appears more than once in the file (first on line 3) (got 'C2')" in str(refused.value)
+    assert "line 5, code: appears more than once in the file (first on line 3) (got 'C2')" in str(
+        refused.value
+    )
     assert count(kehu_app) == 0
 
 
-@pytest.mark.parametrize("row, column, reason", [
-    ("C9,,company,,,,,", "name", "required, must not be empty"),
-    ("C9,某某,robot,,,,,", "kind", "must be one of person, company"),
-    ("C9,某某,company,,-1,,,", "credit_limit", "must not be negative"),
-    ("C9,某某,company,,lots,,,", "credit_limit", "not a number"),
-    ("C9,某某,company,,,not-an-email,,", "email", "not an e-mail address"),
-    ("C9,某某,person,,,,1980-02-30,", "birthday", "not a date like 2024-03-01"),
-    ("C9," + "名" * 201 + ",company,,,,,", "name", "too long: 201 characters, at most 200"),
-    ("C" + "9" * 64 + ",某某,company,,,,,", "code", "too long: 65 characters, at most 64"),
-    ("C9,某某,company," + "区" * 101 + ",,,,", "region", "too long: 101 characters, at most 100"),
-])
-def test_bad_value_names_line_column_reason_and_writes_nothing(kehu_app, kehu_cli, tmp_path, row, column, reason):
+@pytest.mark.parametrize(
+    "row, column, reason",
+    [
+        ("C9,,company,,,,,", "name", "required, must not be empty"),
+        ("C9,某某,robot,,,,,", "kind", "must be one of person, company"),
+        ("C9,某某,company,,-1,,,", "credit_limit", "must not be negative"),
+        ("C9,某某,company,,lots,,,", "credit_limit", "not a number"),
+        ("C9,某某,company,,,not-an-email,,", "email", "not an e-mail address"),
+        ("C9,某某,person,,,,1980-02-30,", "birthday", "not a date like 2024-03-01"),
+        ("C9," + "名" * 201 + ",company,,,,,", "name", "too long: 201 characters, at most 200"),
+        ("C" + "9" * 64 + ",某某,company,,,,,", "code", "too long: 65 characters, at most 64"),
+        ("C9,某某,company," + "区" * 101 + ",,,,", "region", "too long: 101 characters, at most 100"),
+    ],
+)
+def test_bad_value_names_line_column_reason_and_writes_nothing(
+    kehu_app, kehu_cli, tmp_path, row, column, reason
+):
     path = write_csv(tmp_path / "c.csv", *ROWS, row)
     result = kehu_cli("customer", "import", path)
     assert result.exit_code == 1
@@ -150,8 +174,14 @@ def test_customers_changed_hook_sees_created_and_updated(kehu_app, kehu_register
     kehu_register_plugin(recorder, "recorder")
     with kehu_app.session() as s:
         importing.import_customers(kehu_app, s, write_csv(tmp_path / "c.csv", *ROWS))
-    assert sorted((c.code, c.action) for c in recorder.changes) == [("C1", "created"), ("C2", "created"), ("C3", "created")]
+    assert sorted((c.code, c.action) for c in recorder.changes) == [
+        ("C1", "created"),
+        ("C2", "created"),
+        ("C3", "created"),
+    ]
     recorder.changes.clear()
     with kehu_app.session() as s:
-        importing.import_customers(kehu_app, s, write_csv(tmp_path / "d.csv", "C1,华为,company,华南,50000,,,vip、深圳", *ROWS[1:]))
+        importing.import_customers(
+            kehu_app, s, write_csv(tmp_path / "d.csv", "C1,华为,company,华南,50000,,,vip、深圳", *ROWS[1:])
+        )
     assert [(c.code, c.action, c.changed_fields) for c in recorder.changes] == [("C1", "updated", ("name",))]

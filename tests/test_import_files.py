@@ -1,4 +1,5 @@
 """CSV files as imports meet them: columns in --help, UTF-8 with and without BOM, GBK, bad bytes, bad headers."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,10 +19,13 @@ def names(app) -> dict[str, str]:
         return dict(s.execute(select(Customer.code, Customer.name)).all())
 
 
-@pytest.mark.parametrize("group, columns, required", [
-    ("customer", CUSTOMER_COLUMNS, "Required: code, name."),
-    ("interaction", INTERACTION_COLUMNS, "Required: customer_code, kind, occurred_at."),
-])
+@pytest.mark.parametrize(
+    "group, columns, required",
+    [
+        ("customer", CUSTOMER_COLUMNS, "Required: code, name."),
+        ("interaction", INTERACTION_COLUMNS, "Required: customer_code, kind, occurred_at."),
+    ],
+)
 def test_help_lists_every_column(kehu_cli, group, columns, required):
     result = kehu_cli(group, "import", "--help")
     assert result.exit_code == 0, result
@@ -35,7 +39,9 @@ def test_help_lists_every_column(kehu_cli, group, columns, required):
 @pytest.mark.parametrize("bom", [True, False], ids=["bom", "no-bom"])
 def test_utf8_with_or_without_bom(kehu_app, kehu_cli, tmp_path, bom):
     path = tmp_path / "c.csv"
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "code,name,region\nC1,华为技术,华南\nC2,小米 😀,华北\n".encode())
+    path.write_bytes(
+        (b"\xef\xbb\xbf" if bom else b"") + "code,name,region\nC1,华为技术,华南\nC2,小米 😀,华北\n".encode()
+    )
     result = kehu_cli("customer", "import", str(path))
     assert result.exit_code == 0, result
     assert names(kehu_app) == {"C1": "华为技术", "C2": "小米 😀"}
@@ -43,7 +49,11 @@ def test_utf8_with_or_without_bom(kehu_app, kehu_cli, tmp_path, bom):
 
 def test_gbk_file_with_encoding_option(kehu_app, kehu_cli, tmp_path):
     path = tmp_path / "gbk.csv"
-    path.write_bytes("code,name,region,owner\nC1,ABC Trading,East,Li\nC2,上海贸易有限公司,华东,王芳\nC3,北京科技,华北,张伟\n".encode("gbk"))
+    path.write_bytes(
+        "code,name,region,owner\nC1,ABC Trading,East,Li\nC2,上海贸易有限公司,华东,王芳\nC3,北京科技,华北,张伟\n".encode(
+            "gbk"
+        )
+    )
     refused = kehu_cli("customer", "import", str(path))
     assert refused.exit_code == 1
     assert "line 3" in refused.output and "--encoding gbk" in refused.output
@@ -68,19 +78,29 @@ def test_bad_byte_deep_in_file_names_its_line(kehu_app, kehu_cli, tmp_path):
     assert count(kehu_app, Customer) == 0
 
 
-@pytest.mark.parametrize("group, header, message", [
-    ("customer", "name,region", "missing required column(s): code"),
-    ("customer", "code,name,colour", "unknown column 'colour'"),
-    ("customer", "code,name,name", "column 'name' appears twice"),
-    ("interaction", "customer_code,kind,when", "unknown column 'when'; missing required column(s): occurred_at"),
-])
+@pytest.mark.parametrize(
+    "group, header, message",
+    [
+        ("customer", "name,region", "missing required column(s): code"),
+        ("customer", "code,name,colour", "unknown column 'colour'"),
+        ("customer", "code,name,name", "column 'name' appears twice"),
+        (
+            "interaction",
+            "customer_code,kind,when",
+            "unknown column 'when'; missing required column(s): occurred_at",
+        ),
+    ],
+)
 def test_bad_header_is_refused_with_the_allowed_columns(kehu_app, kehu_cli, tmp_path, group, header, message):
     path = tmp_path / "h.csv"
     path.write_text(header + "\nC1,visit,华东\n", encoding="utf-8")
     result = kehu_cli(group, "import", str(path))
     assert result.exit_code == 1
     assert "header (line 1) refused: " + message in result.output
-    assert "Allowed columns: " + ("code, name, kind" if group == "customer" else "external_ref, customer_code") in result.output
+    assert (
+        "Allowed columns: " + ("code, name, kind" if group == "customer" else "external_ref, customer_code")
+        in result.output
+    )
     assert count(kehu_app, Customer) == 0 and count(kehu_app, Interaction) == 0
 
 

@@ -1,12 +1,13 @@
 """``kehu interaction import``: bad rows, all-or-nothing, --skip-invalid, --dry-run, idempotency,
 hostile text, the recorded hook, stored form, streaming."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -36,8 +37,25 @@ def write_csv(path, *lines: str, header: str = HEADER, encoding: str = "utf-8"):
 def stored(app) -> list[dict]:
     with app.session() as s:
         rows = s.execute(select(Interaction).order_by(Interaction.id)).scalars().all()
-        return [{c: getattr(r, c) for c in ("id", "customer_id", "kind", "occurred_at", "amount", "satisfaction",
-                                            "product", "note", "external_ref", "status", "created_at")} for r in rows]
+        return [
+            {
+                c: getattr(r, c)
+                for c in (
+                    "id",
+                    "customer_id",
+                    "kind",
+                    "occurred_at",
+                    "amount",
+                    "satisfaction",
+                    "product",
+                    "note",
+                    "external_ref",
+                    "status",
+                    "created_at",
+                )
+            }
+            for r in rows
+        ]
 
 
 def count(app) -> int:
@@ -49,11 +67,17 @@ BAD_ROWS = [
     ("R1,C1,purchase,2024-03-01,199.00,5,洗衣机,ok", None),
     ("R2,NOPE,visit,2024-03-01,,,,", ("customer_code", "no customer with this code", "NOPE")),
     ("R3,C1,visit,2024-02-30,,,,", ("occurred_at", "not a date or time", "2024-02-30")),
-    ("R4,C1,visit,2024-03-01,-5,,,", ("amount", "must not be negative (only a purchase may be: a refund)", "-5.00")),
+    (
+        "R4,C1,visit,2024-03-01,-5,,,",
+        ("amount", "must not be negative (only a purchase may be: a refund)", "-5.00"),
+    ),
     ("R5,C1,purchase,2024-03-01,12abc,,,", ("amount", "not a number", "12abc")),
     ("R6,C1,feedback,2024-03-01,,6,,", ("satisfaction", "must be between 1 and 5", "6")),
     ("R7,C1,feedback,2024-03-01,,0,,", ("satisfaction", "must be between 1 and 5", "0")),
-    ("R8,C1,purchase,2024-03-01,1,,{},".format("长" * 201), ("product", "too long: 201 characters, at most 200", None)),
+    (
+        "R8,C1,purchase,2024-03-01,1,,{},".format("长" * 201),
+        ("product", "too long: 201 characters, at most 200", None),
+    ),
     ("R9,C1,purchase,2024-03-01,-120.50,,退货,refund", None),  # a negative purchase is a refund
     ("R10,C1,robot,2024-03-01,,,,", ("kind", "must be one of", "robot")),
     ("R11,C1,visit,2024-03-01,,,,,extra", ("(row)", "has 9 cells but the header has 8 columns", None)),
@@ -78,7 +102,12 @@ def test_json_report_and_errors_file_list_every_problem(shop, kehu_cli, tmp_path
     result = kehu_cli("interaction", "import", path, "--json", "--errors", str(errors))
     assert result.exit_code == 1
     report = result.json
-    assert (report["read"], report["invalid"], report["written"], report["committed"]) == (len(BAD_ROWS), len(PROBLEMS), 0, False)
+    assert (report["read"], report["invalid"], report["written"], report["committed"]) == (
+        len(BAD_ROWS),
+        len(PROBLEMS),
+        0,
+        False,
+    )
     got = [(p["line"], p["column"]) for p in report["problems"]]
     assert got == [(line, p[0]) for line, p in PROBLEMS]
     with errors.open(encoding="utf-8-sig", newline="") as handle:
@@ -109,7 +138,9 @@ def test_skip_invalid_writes_the_good_rows_and_reports_the_rest(shop, kehu_cli, 
 
 
 def test_dry_run_writes_nothing(shop, kehu_cli, tmp_path):
-    path = write_csv(tmp_path / "i.csv", "R1,C1,purchase,2024-03-01,199.00,5,洗衣机,", "R2,C1,visit,2024-03-02,,,,")
+    path = write_csv(
+        tmp_path / "i.csv", "R1,C1,purchase,2024-03-01,199.00,5,洗衣机,", "R2,C1,visit,2024-03-02,,,,"
+    )
     result = kehu_cli("interaction", "import", path, "--dry-run", "--json")
     assert result.exit_code == 0, result
     assert (result.json["written"], result.json["dry_run"], result.json["committed"]) == (2, True, False)
@@ -136,8 +167,13 @@ def test_reimport_changes_nothing_with_and_without_external_ref(shop, kehu_cli, 
     assert (again.json["written"], again.json["unchanged"]) == (0, 4)
     assert stored(shop) == before
     # The same rows reordered, with another column order and spelling, are still the same rows.
-    reordered = write_csv(tmp_path / "r.csv", "上海01,2024-03-03 09:30,call,,,", "C1,2024/03/02,visit,4,拜访,done",
-                          "C1,2024-03-02 00:00,visit, 4 ,拜访,", header="customer_code,occurred_at,kind,satisfaction,note,status")
+    reordered = write_csv(
+        tmp_path / "r.csv",
+        "上海01,2024-03-03 09:30,call,,,",
+        "C1,2024/03/02,visit,4,拜访,done",
+        "C1,2024-03-02 00:00,visit, 4 ,拜访,",
+        header="customer_code,occurred_at,kind,satisfaction,note,status",
+    )
     third = kehu_cli("interaction", "import", reordered, "--json")
     assert (third.json["written"], third.json["unchanged"]) == (0, 3), third.json
     assert stored(shop) == before
@@ -150,14 +186,18 @@ def test_reimport_changes_nothing_with_and_without_external_ref(shop, kehu_cli, 
 def test_customer_id_cache_bound_keeps_every_code(shop, tmp_path, monkeypatch):
     monkeypatch.setattr(importing._CustomerIds, "LIMIT", 1)
     codes = ["C1", "C1", "C1", "上海01", "上海01", "C1"]  # the second chunk mixes a cached code and a new one
-    path = write_csv(tmp_path / "i.csv", *[f"R{n},{code},visit,2024-03-02,,,," for n, code in enumerate(codes)])
+    path = write_csv(
+        tmp_path / "i.csv", *[f"R{n},{code},visit,2024-03-02,,,," for n, code in enumerate(codes)]
+    )
     with shop.session() as s:
         report = importing.import_interactions(shop, s, path, chunk_rows=2)
     assert (report.written, report.invalid) == (6, 0)
 
 
 def test_repeated_rows_are_counted_across_chunks(shop, tmp_path):
-    path = write_csv(tmp_path / "i.csv", *([",C1,visit,2024-03-02,,,,"] * 5 + ["R1,C1,call,2024-03-02,,,,"] * 2))
+    path = write_csv(
+        tmp_path / "i.csv", *([",C1,visit,2024-03-02,,,,"] * 5 + ["R1,C1,call,2024-03-02,,,,"] * 2)
+    )
     for expected_written in (6, 0):
         with shop.session() as s:
             report = importing.import_interactions(shop, s, path, chunk_rows=2)
@@ -212,8 +252,12 @@ class Recorder:
 def test_hook_receives_the_written_rows_with_their_ids(shop, kehu_register_plugin, tmp_path):
     recorder = Recorder()
     kehu_register_plugin(recorder, "recorder")
-    path = write_csv(tmp_path / "i.csv", "R1,C1,purchase,2024-03-01 10:00,199.00,5,洗衣机,", ",上海01,visit,2024-03-02,,,,",
-                     "R1,C1,purchase,2024-03-01 10:00,199.00,5,洗衣机,")
+    path = write_csv(
+        tmp_path / "i.csv",
+        "R1,C1,purchase,2024-03-01 10:00,199.00,5,洗衣机,",
+        ",上海01,visit,2024-03-02,,,,",
+        "R1,C1,purchase,2024-03-01 10:00,199.00,5,洗衣机,",
+    )
     with shop.session() as s:
         importing.import_interactions(shop, s, path)
     assert [source for source, _ in recorder.batches] == ["import"]
@@ -226,7 +270,7 @@ def test_hook_receives_the_written_rows_with_their_ids(shop, kehu_register_plugi
             assert row[key] == db[key], key
     purchase = next(r for r in rows if r["external_ref"] == "R1")
     assert purchase["amount"] == Decimal("199.00")
-    assert purchase["occurred_at"] == datetime(2024, 3, 1, 2, 0, tzinfo=timezone.utc)
+    assert purchase["occurred_at"] == datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
     with shop.session() as s:  # nothing new: the hook is not called again
         importing.import_interactions(shop, s, path)
     assert len(recorder.batches) == 1
@@ -254,14 +298,21 @@ def test_done_fires_once_after_the_last_chunk_of_an_import(shop, kehu_register_p
     path = write_csv(tmp_path / "i.csv", *lines)
     with shop.session() as s:
         importing.import_interactions(shop, s, path, chunk_rows=2)
-    assert watcher.calls == [("recorded", "import", 2), ("recorded", "import", 2), ("recorded", "import", 1), ("done", "import")]
+    assert watcher.calls == [
+        ("recorded", "import", 2),
+        ("recorded", "import", 2),
+        ("recorded", "import", 1),
+        ("done", "import"),
+    ]
     watcher.calls.clear()
     with shop.session() as s:  # nothing new to write: the write still ends
         importing.import_interactions(shop, s, path, chunk_rows=2)
     assert watcher.calls == [("done", "import")]
 
 
-def test_done_follows_a_single_write_and_not_a_dry_run_or_a_refused_import(shop, kehu_register_plugin, kehu_cli, tmp_path):
+def test_done_follows_a_single_write_and_not_a_dry_run_or_a_refused_import(
+    shop, kehu_register_plugin, kehu_cli, tmp_path
+):
     watcher = WriteWatcher()
     kehu_register_plugin(watcher, "watcher")
     assert kehu_cli("interaction", "log", "C1", "visit", "--at", "2024-03-01").exit_code == 0
@@ -270,7 +321,9 @@ def test_done_follows_a_single_write_and_not_a_dry_run_or_a_refused_import(shop,
     good = write_csv(tmp_path / "good.csv", "G1,C1,purchase,2024-03-01 10:00,5.00,,,")
     with shop.session() as s:
         importing.import_interactions(shop, s, good, dry_run=True)
-    bad = write_csv(tmp_path / "bad.csv", "B1,C1,purchase,2024-03-01 10:00,5.00,,,", "B2,nobody,purchase,2024-03-01,1,,,")
+    bad = write_csv(
+        tmp_path / "bad.csv", "B1,C1,purchase,2024-03-01 10:00,5.00,,,", "B2,nobody,purchase,2024-03-01,1,,,"
+    )
     with pytest.raises(importing.ImportRefused), shop.session() as s:
         importing.import_interactions(shop, s, bad)
     customers_csv = write_csv(tmp_path / "c.csv", "C9,新客户", header="code,name")
@@ -280,31 +333,63 @@ def test_done_follows_a_single_write_and_not_a_dry_run_or_a_refused_import(shop,
 
 
 def test_bulk_path_stores_exactly_what_the_orm_stores(shop):
-    when = datetime(2024, 3, 1, 9, 30, 15, 123456, tzinfo=timezone.utc)
-    values = dict(kind="payment", status="done", occurred_at=when, amount=Decimal("12.30"), cost=Decimal("1.05"),
-                  quantity=Decimal("2.125"), satisfaction=3, note="备注", due_at=when, paid_at=when, created_at=when)
+    when = datetime(2024, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+    values = dict(
+        kind="payment",
+        status="done",
+        occurred_at=when,
+        amount=Decimal("12.30"),
+        cost=Decimal("1.05"),
+        quantity=Decimal("2.125"),
+        satisfaction=3,
+        note="备注",
+        due_at=when,
+        paid_at=when,
+        created_at=when,
+    )
     with shop.session() as s:
         cid = customers.get_customer(s, "C1").id
         s.add(Interaction(customer_id=cid, external_ref="orm", **values))
         s.flush()
         write_interactions(shop, s, [dict(values, customer_id=cid, external_ref="bulk")], source="test")
-    columns = "kind, status, occurred_at, amount, cost, quantity, satisfaction, note, due_at, paid_at, created_at"
+    columns = (
+        "kind, status, occurred_at, amount, cost, quantity, satisfaction, note, due_at, paid_at, created_at"
+    )
     with shop.session() as s:
-        orm, bulk = (s.execute(text(f"SELECT {columns} FROM interactions WHERE external_ref = :r"), {"r": r}).one()
-                     for r in ("orm", "bulk"))
+        orm, bulk = (
+            s.execute(text(f"SELECT {columns} FROM interactions WHERE external_ref = :r"), {"r": r}).one()
+            for r in ("orm", "bulk")
+        )
     assert tuple(orm) == tuple(bulk)
 
 
 def test_bulk_path_quantizes_money_and_refuses_naive_times_as_the_types_do(shop):
     with shop.session() as s:
         cid = customers.get_customer(s, "C1").id
-        written = write_interactions(shop, s, [dict(customer_id=cid, kind="purchase", amount=Decimal("10.005"),
-                                                    occurred_at=datetime(2024, 3, 1, 8, tzinfo=timezone.utc), external_ref="q")],
-                                     source="test")
-        raw = s.execute(text("SELECT amount FROM interactions WHERE id = :i"), {"i": written[0]["id"]}).scalar()
-        assert float(raw) == 10.00  # quantized half-even before storing, as Money does (not 10.005, not 10.01)
+        written = write_interactions(
+            shop,
+            s,
+            [
+                dict(
+                    customer_id=cid,
+                    kind="purchase",
+                    amount=Decimal("10.005"),
+                    occurred_at=datetime(2024, 3, 1, 8, tzinfo=UTC),
+                    external_ref="q",
+                )
+            ],
+            source="test",
+        )
+        raw = s.execute(
+            text("SELECT amount FROM interactions WHERE id = :i"), {"i": written[0]["id"]}
+        ).scalar()
+        assert (
+            float(raw) == 10.00
+        )  # quantized half-even before storing, as Money does (not 10.005, not 10.01)
     with pytest.raises(ValueError, match="naive datetime"), shop.session() as s:
-        write_interactions(shop, s, [dict(customer_id=cid, kind="visit", occurred_at=datetime(2024, 3, 1))], source="test")
+        write_interactions(
+            shop, s, [dict(customer_id=cid, kind="visit", occurred_at=datetime(2024, 3, 1))], source="test"
+        )
     assert count(shop) == 1
 
 
@@ -331,7 +416,10 @@ def _peak_import_memory(app, path, chunk_rows: int) -> int:
 
 def test_memory_stays_flat_as_the_file_grows(shop, tmp_path):
     def file(rows: int):
-        lines = [f"{'R%d' % n if n % 2 else ''},C1,purchase,2024-03-01 10:{n % 60:02d},{n}.50,,产品{n % 7},note {n}" for n in range(rows)]
+        lines = [
+            f"{'R%d' % n if n % 2 else ''},C1,purchase,2024-03-01 10:{n % 60:02d},{n}.50,,产品{n % 7},note {n}"
+            for n in range(rows)
+        ]
         return write_csv(tmp_path / f"f{rows}.csv", *lines)
 
     small, big = file(3000), file(12000)
@@ -345,7 +433,9 @@ def test_progress_reports_bytes_read_up_to_the_file_size(shop, tmp_path):
     path = write_csv(tmp_path / "i.csv", *[f"R{n},C1,visit,2024-03-01,,,," for n in range(2000)])
     calls = []
     with shop.session() as s:
-        importing.import_interactions(shop, s, path, chunk_rows=300, progress=lambda done, total: calls.append((done, total)))
+        importing.import_interactions(
+            shop, s, path, chunk_rows=300, progress=lambda done, total: calls.append((done, total))
+        )
     size = (tmp_path / "i.csv").stat().st_size
     assert len(calls) == 7
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)

@@ -4,6 +4,7 @@ The import runs as a real ``kehu`` process with its standard error on a pseudo-t
 it draws its progress bar; once the bar shows a chunk written (inside the still-open
 transaction), the process gets SIGKILL. This also shows the bar appears on a terminal.
 """
+
 from __future__ import annotations
 
 import csv
@@ -31,14 +32,25 @@ def write_file(path: Path, rows: int, start: int = 0) -> None:
         out = csv.writer(handle)
         out.writerow(["external_ref", "customer_code", "kind", "occurred_at", "amount", "product", "note"])
         for n in range(start, start + rows):
-            out.writerow([f"K{n:07d}", f"C{n % 50}", "purchase", f"2024-03-{n % 28 + 1:02d} 10:{n % 60:02d}",
-                          f"{n % 900 + 1}.50", "洗衣机", "备注 😀" if n % 3 else ""])
+            out.writerow(
+                [
+                    f"K{n:07d}",
+                    f"C{n % 50}",
+                    "purchase",
+                    f"2024-03-{n % 28 + 1:02d} 10:{n % 60:02d}",
+                    f"{n % 900 + 1}.50",
+                    "洗衣机",
+                    "备注 😀" if n % 3 else "",
+                ]
+            )
 
 
 def stored(app) -> tuple[int, int]:
     with app.session() as s:
-        return (s.scalar(select(func.count()).select_from(Interaction)),
-                s.scalar(select(func.count(func.distinct(Interaction.external_ref)))))
+        return (
+            s.scalar(select(func.count()).select_from(Interaction)),
+            s.scalar(select(func.count(func.distinct(Interaction.external_ref)))),
+        )
 
 
 def test_sigkill_mid_import_leaves_nothing_and_rerun_completes(kehu_app, tmp_path):

@@ -3,6 +3,7 @@
 The plugins are fake pip-installed distributions (``kehu_distributions``), found through
 their ``kehu.plugins`` entry points like real ones; only they are loaded (allow-list).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,23 +17,23 @@ from kehu_core.models import Customer, DataRecord, InstalledPlugin
 
 NOTES = Path(__file__).parent / "plugin_fixtures" / "notes"
 
-NEEDY = '''
+NEEDY = """
 from kehu_core import Manifest, hookimpl
 MANIFEST = Manifest(name="needy", version="0.3", summary="needs notes", depends=["notes"])
 
 @hookimpl
 def kehu_interaction_kinds():
     return ["needy_call"]
-'''
+"""
 
-GLUE = '''
+GLUE = """
 from kehu_core import Manifest, hookimpl
 MANIFEST = Manifest(name="glue", version="1.0", summary="notes x needy glue", depends=["notes", "needy"], auto_install=True)
 
 @hookimpl
 def kehu_interaction_kinds():
     return ["glued"]
-'''
+"""
 
 
 def plain(name: str, depends: tuple[str, ...] = (), extra: str = "") -> str:
@@ -70,9 +71,21 @@ def test_plugins_list_shows_available_and_installed(kehu_app, kehu_cli, kehu_ins
     kehu_install("notes")
     rows = {r["name"]: r for r in kehu_cli("plugins", "list", "--json").json["plugins"]}
     notes, needy = rows["notes"], rows["needy"]
-    assert (notes["installed"], notes["available"], notes["version"], notes["distribution"]) == (True, True, "1.0", "kehu-notes")
-    assert {"kehu_schema", "kehu_default_data", "kehu_after_install", "kehu_register_commands"} <= set(notes["hooks"])
-    assert (needy["installed"], needy["available"], needy["depends"], needy["version"]) == (False, True, ["notes"], "0.3")
+    assert (notes["installed"], notes["available"], notes["version"], notes["distribution"]) == (
+        True,
+        True,
+        "1.0",
+        "kehu-notes",
+    )
+    assert {"kehu_schema", "kehu_default_data", "kehu_after_install", "kehu_register_commands"} <= set(
+        notes["hooks"]
+    )
+    assert (needy["installed"], needy["available"], needy["depends"], needy["version"]) == (
+        False,
+        True,
+        ["notes"],
+        "0.3",
+    )
     assert needy["hooks"] == ["kehu_interaction_kinds"]
     assert all(r["error"] is None for r in rows.values())
     table = kehu_cli("plugins", "list").output
@@ -89,11 +102,14 @@ def test_install_resolves_dependencies_first(kehu_app, kehu_cli):
     assert again.exit_code == 0 and "already installed" in again.output
 
 
-@pytest.mark.parametrize("name, message", [
-    ("lonely", "cannot install plugin 'absent' (needed by lonely): it is not available"),
-    ("cyc_a", "cyclic plugin dependency: cyc_a -> cyc_b -> cyc_a"),
-    ("nosuch", "cannot install plugin 'nosuch': it is not available (pip install kehu-nosuch?)"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("lonely", "cannot install plugin 'absent' (needed by lonely): it is not available"),
+        ("cyc_a", "cyclic plugin dependency: cyc_a -> cyc_b -> cyc_a"),
+        ("nosuch", "cannot install plugin 'nosuch': it is not available (pip install kehu-nosuch?)"),
+    ],
+)
 def test_missing_or_cyclic_dependency_is_a_clear_error(kehu_app, kehu_cli, name, message):
     result = kehu_cli("plugins", "install", "notes", name)
     assert result.exit_code == 1
@@ -179,11 +195,21 @@ def test_a_plugin_that_is_not_available_says_to_pip_install_it(kehu_app):
 
 
 def test_before_install_can_refuse_and_nothing_is_installed(kehu_app, kehu_distributions, kehu_install):
-    kehu_distributions.add("picky", plain("picky", ("notes",), extra=(
-        "@hookimpl\ndef kehu_before_install(session, name):\n    raise RuntimeError('needs a licence key')\n")))
+    kehu_distributions.add(
+        "picky",
+        plain(
+            "picky",
+            ("notes",),
+            extra=(
+                "@hookimpl\ndef kehu_before_install(session, name):\n    raise RuntimeError('needs a licence key')\n"
+            ),
+        ),
+    )
     kehu_app.plugins = kehu_distributions.discover()
     kehu_app.forget_installed_cache()
-    with pytest.raises(PluginError, match="plugin 'picky' failed in kehu_before_install: RuntimeError: needs a licence key"):
+    with pytest.raises(
+        PluginError, match="plugin 'picky' failed in kehu_before_install: RuntimeError: needs a licence key"
+    ):
         kehu_install("picky")
     assert installed(kehu_app) == {}
     assert "notes_items" not in tables(kehu_app)
@@ -195,7 +221,10 @@ def test_db_upgrade_brings_core_and_installed_plugins_to_head(kehu_app, kehu_cli
     assert result.exit_code == 0, result
     assert result.json == {"upgraded": ["core", "notes"]}
     status = kehu_cli("db", "status", "--json").json["branches"]
-    assert [(b["branch"], b["current"], b["up_to_date"]) for b in status] == [("core", "c0001", True), ("notes", "notes0001", True)]
+    assert [(b["branch"], b["current"], b["up_to_date"]) for b in status] == [
+        ("core", "c0001", True),
+        ("notes", "notes0001", True),
+    ]
 
 
 def test_installer_service_refuses_unknown_uninstall(kehu_app):
@@ -203,7 +232,9 @@ def test_installer_service_refuses_unknown_uninstall(kehu_app):
         installer.uninstall(kehu_app, s, "notes")
 
 
-def test_a_plugin_whose_package_disappeared_blocks_nothing(kehu_app, kehu_cli, kehu_install, kehu_distributions):
+def test_a_plugin_whose_package_disappeared_blocks_nothing(
+    kehu_app, kehu_cli, kehu_install, kehu_distributions
+):
     """notes is installed here, then pip-uninstalled: core upgrades and commands keep working."""
     kehu_install("needy")  # notes + needy
     add_customer(kehu_app)
@@ -214,9 +245,17 @@ def test_a_plugin_whose_package_disappeared_blocks_nothing(kehu_app, kehu_cli, k
 
     upgraded = kehu_cli("db", "upgrade", "--json")
     assert upgraded.exit_code == 0, (upgraded, upgraded.exception)
-    assert upgraded.json == {"upgraded": ["core"], "skipped": ["needy", "notes"]}  # needy has no tables; notes cannot run
+    assert upgraded.json == {
+        "upgraded": ["core"],
+        "skipped": ["needy", "notes"],
+    }  # needy has no tables; notes cannot run
     status = kehu_cli("db", "status", "--json")
-    assert status.exit_code == 0 and status.json["branches"][0] == {"branch": "core", "current": "c0001", "head": "c0001", "up_to_date": True}
+    assert status.exit_code == 0 and status.json["branches"][0] == {
+        "branch": "core",
+        "current": "c0001",
+        "head": "c0001",
+        "up_to_date": True,
+    }
     listed = {r["name"]: r for r in kehu_cli("plugins", "list", "--json").json["plugins"]}
     assert listed["notes"]["installed"] is True and "not available" in listed["notes"]["error"]
     assert kehu_cli("customer", "add", "C2", "小米").exit_code == 0
@@ -227,7 +266,9 @@ def test_a_plugin_whose_package_disappeared_blocks_nothing(kehu_app, kehu_cli, k
     assert kehu_cli("plugins", "uninstall", "needy", "--yes").exit_code == 0
     # and then because its migrations are gone, unless the user asks to forget it.
     refused = kehu_cli("plugins", "uninstall", "notes", "--yes")
-    assert refused.exit_code == 1 and "pip install kehu-notes" in refused.output and "--forget" in refused.output
+    assert (
+        refused.exit_code == 1 and "pip install kehu-notes" in refused.output and "--forget" in refused.output
+    )
     forgot = kehu_cli("plugins", "uninstall", "notes", "--forget", input="y\n")
     assert forgot.exit_code == 0 and "its tables are left" in forgot.output
     assert "notes" not in installed(kehu_app) and "notes_items" in tables(kehu_app)
@@ -246,20 +287,29 @@ def test_install_all_skips_plugins_whose_dependency_is_missing(kehu_app, kehu_cl
     result = kehu_cli("plugins", "install", "--all", "--json")
     assert result.exit_code == 0, result
     assert result.json == {"installed": ["notes", "needy"]}
-    assert "warning: skipped lonely: cannot install plugin 'absent' (needed by lonely): it is not available" in result.stderr
+    assert (
+        "warning: skipped lonely: cannot install plugin 'absent' (needed by lonely): it is not available"
+        in result.stderr
+    )
     # The cyclic pair cannot be installed either: each depends on the other.
     assert "skipped cyc_a" in result.stderr and "skipped cyc_b" in result.stderr
 
 
-def test_before_uninstall_can_refuse_and_nothing_is_dropped(kehu_app, kehu_cli, kehu_distributions, kehu_install):
+def test_before_uninstall_can_refuse_and_nothing_is_dropped(
+    kehu_app, kehu_cli, kehu_distributions, kehu_install
+):
     source = (NOTES / "__init__.py").read_text(encoding="utf-8") + (
         "\n@hookimpl\ndef kehu_before_uninstall(session, name):\n"
-        "    raise RuntimeError('export your notes first 请先导出')\n")
+        "    raise RuntimeError('export your notes first 请先导出')\n"
+    )
     kehu_distributions.add("notes", source, tree=NOTES)
     kehu_app.plugins = kehu_distributions.discover("notes")
     kehu_app.forget_installed_cache()
     kehu_install("notes")
     result = kehu_cli("plugins", "uninstall", "notes", "--yes")
     assert result.exit_code == 1
-    assert "plugin 'notes' failed in kehu_before_uninstall: RuntimeError: export your notes first 请先导出" in result.output
+    assert (
+        "plugin 'notes' failed in kehu_before_uninstall: RuntimeError: export your notes first 请先导出"
+        in result.output
+    )
     assert "notes_items" in tables(kehu_app) and "notes" in installed(kehu_app)

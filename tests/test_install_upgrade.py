@@ -4,6 +4,7 @@ Version 1.0 of the fake ``notes`` plugin is installed and used; then 2.0 replace
 ``pip install -U`` would), adding revision ``notes0002`` that alters ``notes_items`` and
 computes a new column for the existing rows, and changing its default data.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,13 @@ def release_v2(app, fakes) -> None:
         'CATEGORIES = (("general", "General notes 一般备注"), ("followup", "Follow-up 需跟进"), ("urgent", "Urgent 紧急"))',
     )
     migration = (FIXTURES / "notes_v2" / "notes0002_length.py").read_text(encoding="utf-8")
-    fakes.add("notes", source, tree=FIXTURES / "notes", version="2.0", files={"migrations/notes0002_length.py": migration})
+    fakes.add(
+        "notes",
+        source,
+        tree=FIXTURES / "notes",
+        version="2.0",
+        files={"migrations/notes0002_length.py": migration},
+    )
     app.plugins = fakes.discover()
     app.forget_installed_cache()
 
@@ -64,15 +71,18 @@ def test_upgrade_keeps_and_transforms_rows_respects_user_edits_and_calls_after_u
     assert result.exit_code == 0, result
 
     assert rows(kehu_app, "SELECT body, length FROM notes_items ORDER BY id") == [
-        ("喜欢喝茶", 4), ("prefers calls after 5pm", 23), ("年底采购 🎉", 6),
+        ("喜欢喝茶", 4),
+        ("prefers calls after 5pm", 23),
+        ("年底采购 🎉", 6),
     ]
     assert dict(rows(kehu_app, "SELECT code, label FROM notes_categories")) == {
         "general": "General notes 一般备注",  # untouched default: refreshed
-        "followup": "我们自己的跟进",          # changed by the user: kept (noupdate)
-        "urgent": "Urgent 紧急",              # new in 2.0: loaded
+        "followup": "我们自己的跟进",  # changed by the user: kept (noupdate)
+        "urgent": "Urgent 紧急",  # new in 2.0: loaded
     }
     assert rows(kehu_app, "SELECT event, detail FROM notes_lifecycle ORDER BY id") == [
-        ("after_install", "notes"), ("after_upgrade", "1.0->2.0"),
+        ("after_install", "notes"),
+        ("after_upgrade", "1.0->2.0"),
     ]
     with kehu_app.session() as s:
         assert s.scalar(select(InstalledPlugin.version).where(InstalledPlugin.name == "notes")) == "2.0"
@@ -89,7 +99,9 @@ def test_upgrade_keeps_and_transforms_rows_respects_user_edits_and_calls_after_u
     assert rows(kehu_app, "SELECT count(*) FROM customers") == [(1,)]
 
 
-def test_a_default_row_the_user_deleted_is_not_resurrected_by_an_upgrade(kehu_app, kehu_install, kehu_distributions):
+def test_a_default_row_the_user_deleted_is_not_resurrected_by_an_upgrade(
+    kehu_app, kehu_install, kehu_distributions
+):
     """Deleting a default row is a user change too: an upgrade must not resurrect it."""
     kehu_install("notes")
     with kehu_app.session() as s:

@@ -1,5 +1,6 @@
 """``InteractionBatch`` over ``RecordedRows`` (what the core hands to the hook) reads exactly
 like a batch of plain mappings, and its column access builds no mapping per row."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -88,10 +89,21 @@ def test_the_hook_gets_recorded_rows(kehu_app, kehu_register_plugin) -> None:
     with kehu_app.session() as s:
         add_customer(kehu_app, s, {"code": "C1", "name": "张三"})
         customer = get_customer(s, "C1")
-        written = write_interactions(kehu_app, s, [
-            {"customer_id": customer.id, "kind": "purchase", "occurred_at": WHEN, "amount": Decimal("8.80"), "external_ref": "r1"},
-            {"customer_id": customer.id, "kind": "visit", "occurred_at": WHEN, "external_ref": "r2"},
-        ], "test")
+        written = write_interactions(
+            kehu_app,
+            s,
+            [
+                {
+                    "customer_id": customer.id,
+                    "kind": "purchase",
+                    "occurred_at": WHEN,
+                    "amount": Decimal("8.80"),
+                    "external_ref": "r1",
+                },
+                {"customer_id": customer.id, "kind": "visit", "occurred_at": WHEN, "external_ref": "r2"},
+            ],
+            "test",
+        )
     [batch] = seen
     assert isinstance(batch.rows, RecordedRows)
     assert list(batch.ids) == [w["id"] for w in written]

@@ -1,7 +1,8 @@
 """Interactions: log, plan, due, list; bad values; hostile text."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -27,8 +28,21 @@ def count(app) -> int:
 
 
 def test_log_purchase_through_cli(kehu_app, kehu_cli, c1):
-    result = kehu_cli("interaction", "log", "C1", "purchase", "--amount", "1,200.50", "--product", "打印机",
-                      "--channel", "门店", "--at", "2026-03-01T10:00:00+08:00", "--json")
+    result = kehu_cli(
+        "interaction",
+        "log",
+        "C1",
+        "purchase",
+        "--amount",
+        "1,200.50",
+        "--product",
+        "打印机",
+        "--channel",
+        "门店",
+        "--at",
+        "2026-03-01T10:00:00+08:00",
+        "--json",
+    )
     assert result.exit_code == 0, result
     data = result.json
     assert data["amount"] == "1200.50"
@@ -83,14 +97,21 @@ def test_external_ref_makes_logging_idempotent(kehu_app, kehu_cli, c1):
 
 
 def test_payment_carries_due_and_paid_dates(kehu_app, c1):
-    record = log(kehu_app, customer_code="C1", kind="payment", occurred_at="2026-02-01", amount="500",
-                 due_at="2026-01-15", paid_at="2026-02-01")
-    assert record.due_at == datetime(2026, 1, 14, 16, 0, tzinfo=timezone.utc)  # midnight in Shanghai
+    record = log(
+        kehu_app,
+        customer_code="C1",
+        kind="payment",
+        occurred_at="2026-02-01",
+        amount="500",
+        due_at="2026-01-15",
+        paid_at="2026-02-01",
+    )
+    assert record.due_at == datetime(2026, 1, 14, 16, 0, tzinfo=UTC)  # midnight in Shanghai
     assert record.paid_at is not None
 
 
 def test_plan_and_due(kehu_app, kehu_cli, c1):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     past = (now - timedelta(days=3)).isoformat()
     future = (now + timedelta(days=30)).isoformat()
     assert kehu_cli("interaction", "plan", "C1", "--at", past, "--note", "回访").exit_code == 0
@@ -109,13 +130,16 @@ def test_plan_refuses_a_purchase(kehu_app, kehu_cli, c1):
     assert result.exit_code == 1 and "kind: a plan is one of" in result.output
 
 
-@pytest.mark.parametrize("text", [
-    "'; DROP TABLE customers; --",
-    "Robert'); DELETE FROM interactions;--",
-    "王小明 😀🎉 客户",
-    "bell\x07 escape\x1b[31m red",
-    "line1\nline2\ttab",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "'; DROP TABLE customers; --",
+        "Robert'); DELETE FROM interactions;--",
+        "王小明 😀🎉 客户",
+        "bell\x07 escape\x1b[31m red",
+        "line1\nline2\ttab",
+    ],
+)
 def test_hostile_text_is_stored_and_shown_as_text(kehu_app, kehu_cli, c1, text):
     log(kehu_app, customer_code="C1", kind="call", occurred_at="2026-01-05", note=text)
     listed = kehu_cli("interaction", "list", "--json").json
@@ -129,8 +153,13 @@ def test_list_filters(kehu_app, kehu_cli, c1):
     log(kehu_app, customer_code="C1", kind="call", occurred_at="2026-01-05", salesperson="李娜")
     log(kehu_app, customer_code="C1", kind="purchase", occurred_at="2026-02-05", amount="10")
     assert [r["kind"] for r in kehu_cli("interaction", "list", "--kind", "call", "--json").json] == ["call"]
-    assert [r["kind"] for r in kehu_cli("interaction", "list", "--since", "2026-02-01", "--json").json] == ["purchase"]
-    assert [r["kind"] for r in kehu_cli("interaction", "list", "--oldest-first", "--json").json] == ["call", "purchase"]
+    assert [r["kind"] for r in kehu_cli("interaction", "list", "--since", "2026-02-01", "--json").json] == [
+        "purchase"
+    ]
+    assert [r["kind"] for r in kehu_cli("interaction", "list", "--oldest-first", "--json").json] == [
+        "call",
+        "purchase",
+    ]
     assert kehu_cli("interaction", "list", "--since", "yesterday").exit_code == 2
     csv_out = kehu_cli("interaction", "list", "--csv").output.splitlines()
     assert csv_out[0].startswith("id,occurred_at,customer_code") and len(csv_out) == 3

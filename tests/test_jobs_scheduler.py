@@ -1,4 +1,5 @@
 """``kehu jobs list`` and ``kehu jobs run-due``: due jobs run once, every run is logged, failures isolated."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -36,7 +37,13 @@ class Scheduler:
     @hookimpl
     def kehu_scheduled_jobs(self):
         return [
-            Job(name="sched.count", interval=timedelta(hours=1), run=self._count, plugin="sched", description="Count customers"),
+            Job(
+                name="sched.count",
+                interval=timedelta(hours=1),
+                run=self._count,
+                plugin="sched",
+                description="Count customers",
+            ),
             Job(name="sched.broken", interval=timedelta(minutes=5), run=self._broken, plugin="sched"),
             Job(name="sched.stamp", interval=timedelta(days=1), run=self._stamp, plugin="sched"),
         ]
@@ -70,8 +77,11 @@ def codes(app) -> list[str]:
 def test_list_shows_every_job_due_before_its_first_run(kehu_cli, scheduler):
     result = kehu_cli("jobs", "list", "--json")
     assert result.exit_code == 0, result
-    assert [(j["name"], j["plugin"], j["interval_seconds"], j["due"], j["last_run"]) for j in result.json] == [
-        ("sched.broken", "sched", 300, True, None), ("sched.count", "sched", 3600, True, None),
+    assert [
+        (j["name"], j["plugin"], j["interval_seconds"], j["due"], j["last_run"]) for j in result.json
+    ] == [
+        ("sched.broken", "sched", 300, True, None),
+        ("sched.count", "sched", 3600, True, None),
         ("sched.stamp", "sched", 86400, True, None),
     ]
     table = kehu_cli("jobs", "list").output
@@ -82,12 +92,20 @@ def test_run_due_survives_a_failing_job_logs_everything_and_is_idempotent(kehu_a
     first = kehu_cli("jobs", "run-due", "--json")
     assert first.exit_code == 1  # a job failed: cron sees it
     outcomes = {o["name"]: o for o in first.json}
-    assert {n: o["status"] for n, o in outcomes.items()} == {"sched.broken": "failed", "sched.count": "ok", "sched.stamp": "ok"}
+    assert {n: o["status"] for n, o in outcomes.items()} == {
+        "sched.broken": "failed",
+        "sched.count": "ok",
+        "sched.stamp": "ok",
+    }
     assert "RuntimeError: upstream API down 接口不可用" in outcomes["sched.broken"]["message"]
     assert outcomes["sched.count"]["message"] == "0 customers"
     assert sorted(scheduler.calls) == ["broken", "count", "stamp"]
     assert codes(kehu_app) == ["JOB3"]  # the failing job's write was rolled back, the others' kept
-    assert sorted(runs(kehu_app)) == [("sched.broken", "failed"), ("sched.count", "ok"), ("sched.stamp", "ok")]
+    assert sorted(runs(kehu_app)) == [
+        ("sched.broken", "failed"),
+        ("sched.count", "ok"),
+        ("sched.stamp", "ok"),
+    ]
 
     # Again at once: the jobs that succeeded are not due; only the failed one is retried.
     second = kehu_cli("jobs", "run-due", "--json")
@@ -131,7 +149,14 @@ def test_jobs_of_a_plugin_not_installed_here_are_not_run(kehu_app, kehu_cli, keh
 def test_a_job_running_in_another_process_is_not_run_twice(kehu_app, kehu_cli, scheduler):
     """Cron fires again while a long run of sched.stamp is still going (its row says running)."""
     with kehu_app.session() as s:
-        s.add(JobRun(job="sched.stamp", plugin="sched", started_at=utcnow() - timedelta(minutes=10), status="running"))
+        s.add(
+            JobRun(
+                job="sched.stamp",
+                plugin="sched",
+                started_at=utcnow() - timedelta(minutes=10),
+                status="running",
+            )
+        )
     result = kehu_cli("jobs", "run-due", "sched.stamp", "sched.count", "--json")
     assert result.exit_code == 0, result  # busy is not a failure
     assert [(o["name"], o["status"]) for o in result.json] == [("sched.stamp", "busy"), ("sched.count", "ok")]
@@ -142,7 +167,14 @@ def test_a_job_running_in_another_process_is_not_run_twice(kehu_app, kehu_cli, s
 
 def test_a_run_whose_process_died_is_marked_abandoned_and_the_job_runs(kehu_app, scheduler):
     with kehu_app.session() as s:
-        s.add(JobRun(job="sched.stamp", plugin="sched", started_at=utcnow() - jobs.STALE_AFTER - timedelta(minutes=1), status="running"))
+        s.add(
+            JobRun(
+                job="sched.stamp",
+                plugin="sched",
+                started_at=utcnow() - jobs.STALE_AFTER - timedelta(minutes=1),
+                status="running",
+            )
+        )
     outcomes = jobs.run_due(kehu_app, names=["sched.stamp"])
     assert [(o.name, o.status) for o in outcomes] == [("sched.stamp", "ok")]
     history = jobs.job_history(kehu_app, "sched.stamp")
@@ -164,6 +196,7 @@ def test_overlapping_run_due_calls_run_each_job_once(kehu_app, kehu_register_plu
                 ran.append("slow")
                 time.sleep(0.3)  # long enough for the other scheduler to arrive meanwhile
                 return "done"
+
             return [Job(name="slow.job", interval=timedelta(hours=1), run=work, plugin="slow")]
 
     kehu_register_plugin(Slow(), "slow")

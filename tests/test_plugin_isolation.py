@@ -3,6 +3,7 @@
 Each broken plugin is a fake pip-installed distribution (``kehu_distributions``), so the
 failure happens where it would in real life: at entry-point discovery.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,23 +24,48 @@ HEADER = "from kehu_core import Manifest, hookimpl\n"
 
 BROKEN = {
     # name: (module source or None for "no module at all", entry point, expected error)
-    "ghost": (None, "kehu_ghost_is_not_here", "import failed: ModuleNotFoundError: No module named 'kehu_ghost_is_not_here'"),
-    "boom": (HEADER + "raise RuntimeError('no licence file 缺少许可证')\n", None,
-             "import failed: RuntimeError: no licence file 缺少许可证"),
-    "nomanifest": (HEADER + "@hookimpl\ndef kehu_interaction_kinds():\n    return ['x']\n", None,
-                   "bad manifest: the module has no MANIFEST = kehu_core.Manifest(...)"),
-    "misnamed": (HEADER + "MANIFEST = Manifest(name='othername', version='1.0')\n", None,
-                 "bad manifest: name 'othername' differs from entry point 'misnamed'"),
-    "badversion": (HEADER + "MANIFEST = Manifest(name='badversion', version='one')\n", None,
-                   "import failed: ValueError: version 'one' is not a version number like 1.2.0"),
-    "toonew": (HEADER + "MANIFEST = Manifest(name='toonew', version='1.0', min_core_version='99.0')\n", None,
-               "needs kehu-core >= 99.0, this is 0.1.0"),
-    "typo": (HEADER + "MANIFEST = Manifest(name='typo', version='1.0')\n"
-             "@hookimpl\ndef kehu_profile_section(session, customer):\n    return []\n", None,
-             "implements unknown hook(s): kehu_profile_section"),
-    "badargs": (HEADER + "MANIFEST = Manifest(name='badargs', version='1.0')\n"
-                "@hookimpl\ndef kehu_tier_changed(session, changes, extra):\n    pass\n", None,
-                "registration failed: PluginValidationError"),
+    "ghost": (
+        None,
+        "kehu_ghost_is_not_here",
+        "import failed: ModuleNotFoundError: No module named 'kehu_ghost_is_not_here'",
+    ),
+    "boom": (
+        HEADER + "raise RuntimeError('no licence file 缺少许可证')\n",
+        None,
+        "import failed: RuntimeError: no licence file 缺少许可证",
+    ),
+    "nomanifest": (
+        HEADER + "@hookimpl\ndef kehu_interaction_kinds():\n    return ['x']\n",
+        None,
+        "bad manifest: the module has no MANIFEST = kehu_core.Manifest(...)",
+    ),
+    "misnamed": (
+        HEADER + "MANIFEST = Manifest(name='othername', version='1.0')\n",
+        None,
+        "bad manifest: name 'othername' differs from entry point 'misnamed'",
+    ),
+    "badversion": (
+        HEADER + "MANIFEST = Manifest(name='badversion', version='one')\n",
+        None,
+        "import failed: ValueError: version 'one' is not a version number like 1.2.0",
+    ),
+    "toonew": (
+        HEADER + "MANIFEST = Manifest(name='toonew', version='1.0', min_core_version='99.0')\n",
+        None,
+        "needs kehu-core >= 99.0, this is 0.1.0",
+    ),
+    "typo": (
+        HEADER + "MANIFEST = Manifest(name='typo', version='1.0')\n"
+        "@hookimpl\ndef kehu_profile_section(session, customer):\n    return []\n",
+        None,
+        "implements unknown hook(s): kehu_profile_section",
+    ),
+    "badargs": (
+        HEADER + "MANIFEST = Manifest(name='badargs', version='1.0')\n"
+        "@hookimpl\ndef kehu_tier_changed(session, changes, extra):\n    pass\n",
+        None,
+        "registration failed: PluginValidationError",
+    ),
 }
 
 
@@ -48,15 +74,22 @@ def kehu_plugins(kehu_distributions):
     kehu_distributions.add("notes", tree=NOTES)
     for name, (source, entry_point, _) in BROKEN.items():
         kehu_distributions.add(name, source, entry_point=entry_point)
-    kehu_distributions.add("cyc_a", HEADER + "MANIFEST = Manifest(name='cyc_a', version='1.0', depends=['cyc_b'])\n")
-    kehu_distributions.add("cyc_b", HEADER + "MANIFEST = Manifest(name='cyc_b', version='1.0', depends=['cyc_a'])\n")
+    kehu_distributions.add(
+        "cyc_a", HEADER + "MANIFEST = Manifest(name='cyc_a', version='1.0', depends=['cyc_b'])\n"
+    )
+    kehu_distributions.add(
+        "cyc_b", HEADER + "MANIFEST = Manifest(name='cyc_b', version='1.0', depends=['cyc_a'])\n"
+    )
     return kehu_distributions.discover()
 
 
 def test_each_broken_plugin_is_reported_and_the_rest_loads(kehu_app):
     infos = kehu_app.plugins.infos
     for name, (_, _, expected) in BROKEN.items():
-        assert infos[name].error is not None and infos[name].error.startswith(expected), (name, infos[name].error)
+        assert infos[name].error is not None and infos[name].error.startswith(expected), (
+            name,
+            infos[name].error,
+        )
         assert not infos[name].loaded
     assert set(kehu_app.plugins.loaded) == {"notes", "cyc_a", "cyc_b"}
     # None of the broken ones is registered with the hook manager.
@@ -74,7 +107,9 @@ def test_cli_stays_usable_and_lists_the_load_errors(kehu_app, kehu_cli, kehu_ins
     assert "warning: plugin(s)" in listed.stderr and "boom" in listed.stderr
     assert kehu_cli("notes", "add", "C1", "still works").exit_code == 0
     rows = {r["name"]: r for r in kehu_cli("plugins", "list", "--json").json["plugins"]}
-    assert rows["boom"]["error"].startswith("import failed: RuntimeError") and rows["boom"]["available"] is False
+    assert (
+        rows["boom"]["error"].startswith("import failed: RuntimeError") and rows["boom"]["available"] is False
+    )
     assert rows["notes"]["installed"] is True and rows["notes"]["error"] is None
     table = kehu_cli("plugins", "list").output
     assert "ERROR" in table and "ghost" in table
@@ -82,11 +117,14 @@ def test_cli_stays_usable_and_lists_the_load_errors(kehu_app, kehu_cli, kehu_ins
     assert hooks.exit_code == 0
 
 
-@pytest.mark.parametrize("name, message", [
-    ("boom", "cannot install plugin 'boom': it failed to load: import failed: RuntimeError"),
-    ("typo", "it failed to load: implements unknown hook(s): kehu_profile_section"),
-    ("cyc_b", "cyclic plugin dependency: cyc_b -> cyc_a -> cyc_b"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("boom", "cannot install plugin 'boom': it failed to load: import failed: RuntimeError"),
+        ("typo", "it failed to load: implements unknown hook(s): kehu_profile_section"),
+        ("cyc_b", "cyclic plugin dependency: cyc_b -> cyc_a -> cyc_b"),
+    ],
+)
 def test_installing_a_broken_plugin_is_refused_clearly(kehu_app, kehu_cli, name, message):
     result = kehu_cli("plugins", "install", name)
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
@@ -97,7 +135,10 @@ def test_strict_mode_makes_load_errors_fatal(monkeypatch, kehu_plugins):
     monkeypatch.setenv("KEHU_PLUGINS", "notes,boom")
     with pytest.raises(PluginError) as err:
         discover(strict=True)
-    assert "boom: import failed: RuntimeError" in str(err.value) and "notes" not in str(err.value).split("load:")[1]
+    assert (
+        "boom: import failed: RuntimeError" in str(err.value)
+        and "notes" not in str(err.value).split("load:")[1]
+    )
     monkeypatch.setenv("KEHU_STRICT_PLUGINS", "1")
     with pytest.raises(click.ClickException, match="KEHU_STRICT_PLUGINS is set"):
         create_cli()
@@ -106,7 +147,9 @@ def test_strict_mode_makes_load_errors_fatal(monkeypatch, kehu_plugins):
     assert set(create_cli().commands) >= {"notes"}
 
 
-@pytest.mark.parametrize("value, expected", [("notes,cyc_a", {"notes", "cyc_a"}), (" notes , ", {"notes"}), ("", set())])
+@pytest.mark.parametrize(
+    "value, expected", [("notes,cyc_a", {"notes", "cyc_a"}), (" notes , ", {"notes"}), ("", set())]
+)
 def test_allow_list_loads_only_the_named_plugins(monkeypatch, kehu_plugins, value, expected):
     monkeypatch.setenv("KEHU_PLUGINS", value)
     found = discover(strict=False)
@@ -124,13 +167,16 @@ def write_csv(path: Path, count: int, bomb_at: int | None) -> Path:
     return path
 
 
-GRUMPY = HEADER + '''MANIFEST = Manifest(name="grumpy", version="1.0")
+GRUMPY = (
+    HEADER
+    + """MANIFEST = Manifest(name="grumpy", version="1.0")
 
 @hookimpl
 def kehu_interactions_recorded(session, batch):
     if any(r["product"] == "炸弹" for r in batch.rows):
         raise ValueError("cannot handle product 炸弹")
-'''
+"""
+)
 
 
 @pytest.fixture
@@ -147,8 +193,11 @@ def grumpy_app(kehu_app, kehu_distributions, kehu_install):
 
 def counts(app) -> tuple[int, int, int]:
     with app.session() as s:
-        return (s.scalar(select(func.count()).select_from(Customer)), s.scalar(select(func.count()).select_from(Interaction)),
-                s.scalar(text("SELECT count(*) FROM notes_items")))
+        return (
+            s.scalar(select(func.count()).select_from(Customer)),
+            s.scalar(select(func.count()).select_from(Interaction)),
+            s.scalar(text("SELECT count(*) FROM notes_items")),
+        )
 
 
 def test_hook_raising_mid_import_rolls_everything_back_and_names_the_plugin(grumpy_app, tmp_path):
@@ -164,7 +213,10 @@ def test_hook_raising_in_cli_import_is_one_clear_message_and_nothing_is_kept(gru
     path = write_csv(tmp_path / "orders.csv", 30, bomb_at=29)
     result = kehu_cli("interaction", "import", str(path))
     assert result.exit_code == 1
-    assert "plugin 'grumpy' failed in hook kehu_interactions_recorded: ValueError: cannot handle product 炸弹" in result.output
+    assert (
+        "plugin 'grumpy' failed in hook kehu_interactions_recorded: ValueError: cannot handle product 炸弹"
+        in result.output
+    )
     assert "Nothing was changed" in result.output and "Traceback" not in result.output
     assert counts(grumpy_app) == (1, 0, 0)
     # The CLI and the other plugin keep working, and a clean file imports.

@@ -1,4 +1,5 @@
 """``kehu plugin new``: the scaffold is valid, refuses bad names, and its own tests pass once installed."""
+
 from __future__ import annotations
 
 import json
@@ -28,12 +29,22 @@ def test_default_directory_and_names(tmp_path, monkeypatch):
     result = run_cli("plugin", "new", "Acme-Rules", "--json")
     assert result.exit_code == 0, result.output
     made = json.loads(result.stdout)
-    assert (made["name"], made["distribution"], made["package"]) == ("acme_rules", "kehu-acme-rules", "kehu_acme_rules")
+    assert (made["name"], made["distribution"], made["package"]) == (
+        "acme_rules",
+        "kehu-acme-rules",
+        "kehu_acme_rules",
+    )
     root = tmp_path / "kehu-acme-rules"
     assert Path(made["directory"]) == root
-    assert {"pyproject.toml", "README.md", ".gitignore", "kehu_acme_rules/__init__.py",
-            "kehu_acme_rules/migrations/acme_rules0001_initial.py", "tests/test_acme_rules.py",
-            "tests/conftest.py"} <= set(made["files"])
+    assert {
+        "pyproject.toml",
+        "README.md",
+        ".gitignore",
+        "kehu_acme_rules/__init__.py",
+        "kehu_acme_rules/migrations/acme_rules0001_initial.py",
+        "tests/test_acme_rules.py",
+        "tests/conftest.py",
+    } <= set(made["files"])
     pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
     assert 'acme_rules = "kehu_acme_rules"' in pyproject and 'name = "kehu-acme-rules"' in pyproject
     for path in root.rglob("*"):  # every placeholder was filled, every Python file parses
@@ -46,10 +57,15 @@ def test_default_directory_and_names(tmp_path, monkeypatch):
     assert 'branch_labels = ("acme_rules",)' in migration and 'depends_on = "c0001"' in migration
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("9lives", "must start with a letter"), ("a b", "must start with a letter"), ("", "must start with a letter"),
-    ("x" * 29, "at most 28 characters"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("9lives", "must start with a letter"),
+        ("a b", "must start with a letter"),
+        ("", "must start with a letter"),
+        ("x" * 29, "at most 28 characters"),
+    ],
+)
 def test_bad_names_are_refused_and_nothing_is_written(tmp_path, name, reason):
     with pytest.raises(ValidationError, match=reason):
         new_plugin(name, tmp_path / "out")
@@ -78,13 +94,27 @@ def test_scaffolded_plugin_installs_and_its_tests_pass(tmp_path, request):
     pip = [str(VENV_BIN / "python"), "-m", "pip"]
     lock = ["flock", PIP_LOCK] if Path("/usr/bin/flock").exists() or Path("/bin/flock").exists() else []
     # Not editable: a wheel proves the migrations ship as package data.
-    subprocess.run([*lock, *pip, "install", "-q", "--no-deps", str(made.directory)], check=True, capture_output=True)
+    subprocess.run(
+        [*lock, *pip, "install", "-q", "--no-deps", str(made.directory)], check=True, capture_output=True
+    )
     try:
         backend = request.config.getoption("--kehu-db") or os.environ.get("KEHU_TEST_DB", "sqlite")
         env = {k: v for k, v in os.environ.items() if k not in ("KEHU_PLUGINS", "KEHU_STRICT_PLUGINS")}
         result = subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--kehu-db={backend}"],
-            cwd=made.directory, capture_output=True, text=True, env=env, timeout=300,
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--kehu-db={backend}",
+            ],
+            cwd=made.directory,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert " passed" in result.stdout and "failed" not in result.stdout
@@ -93,7 +123,13 @@ def test_scaffolded_plugin_installs_and_its_tests_pass(tmp_path, request):
         env["KEHU_PLUGINS"] = name
         for args in (["init"], ["plugins", "install", name]):
             subprocess.run([*kehu, *args], check=True, capture_output=True, env=env)
-        listed = subprocess.run([*kehu, "plugins", "list", "--json"], capture_output=True, text=True, env=env, check=True)
-        assert [(p["name"], p["version"], p["installed"]) for p in json.loads(listed.stdout)["plugins"]] == [(name, "0.1.0", True)]
+        listed = subprocess.run(
+            [*kehu, "plugins", "list", "--json"], capture_output=True, text=True, env=env, check=True
+        )
+        assert [(p["name"], p["version"], p["installed"]) for p in json.loads(listed.stdout)["plugins"]] == [
+            (name, "0.1.0", True)
+        ]
     finally:
-        subprocess.run([*lock, *pip, "uninstall", "-q", "-y", made.distribution], check=True, capture_output=True)
+        subprocess.run(
+            [*lock, *pip, "uninstall", "-q", "-y", made.distribution], check=True, capture_output=True
+        )

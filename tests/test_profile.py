@@ -1,7 +1,8 @@
 """The profile card and its 6W1H1S summary, against hand-computed figures."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from kehu_core import customers, interactions
@@ -9,7 +10,7 @@ from kehu_core.profile import summarize
 
 
 def test_summary_matches_hand_computed_figures(kehu_app, kehu_cli):
-    now = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 1, 12, tzinfo=UTC)
     with kehu_app.session() as s:
         c = customers.add_customer(kehu_app, s, {"code": "C1", "name": "成都丰泰商贸公司"})
         rows = [
@@ -22,12 +23,32 @@ def test_summary_matches_hand_computed_figures(kehu_app, kehu_cli):
         ]
         for kind, when, amount, category, product, channel, sat in rows:
             values = {"customer_code": "C1", "kind": kind, "occurred_at": when}
-            values |= {k: v for k, v in (("amount", amount), ("category", category), ("product", product),
-                                         ("channel", channel), ("satisfaction", sat)) if v is not None}
+            values |= {
+                k: v
+                for k, v in (
+                    ("amount", amount),
+                    ("category", category),
+                    ("product", product),
+                    ("channel", channel),
+                    ("satisfaction", sat),
+                )
+                if v is not None
+            }
             interactions.log_interaction(kehu_app, s, values)
-        interactions.plan_interaction(kehu_app, s, {"customer_code": "C1", "occurred_at": now + timedelta(days=7)})
-        interactions.log_interaction(kehu_app, s, {"customer_code": "C1", "kind": "purchase", "status": "cancelled",
-                                                   "occurred_at": now - timedelta(days=2), "amount": "999"})
+        interactions.plan_interaction(
+            kehu_app, s, {"customer_code": "C1", "occurred_at": now + timedelta(days=7)}
+        )
+        interactions.log_interaction(
+            kehu_app,
+            s,
+            {
+                "customer_code": "C1",
+                "kind": "purchase",
+                "status": "cancelled",
+                "occurred_at": now - timedelta(days=2),
+                "amount": "999",
+            },
+        )
         summary = summarize(s, c.id, now=now)
     assert summary.total_revenue == Decimal("650.50")
     assert summary.revenue_12m == Decimal("550.50")
@@ -53,7 +74,15 @@ def test_plugin_section_appears_on_the_card(kehu_app, kehu_cli, kehu_register_pl
     class Credit:
         @hookimpl
         def kehu_profile_sections(self, session, customer):
-            return [ProfileSection(title="Credit 信用", rows=[("Rating 评级", "AA")], data={"rating": "AA"}, key="credit", order=5)]
+            return [
+                ProfileSection(
+                    title="Credit 信用",
+                    rows=[("Rating 评级", "AA")],
+                    data={"rating": "AA"},
+                    key="credit",
+                    order=5,
+                )
+            ]
 
     with kehu_app.session() as s:
         customers.add_customer(kehu_app, s, {"code": "C1", "name": "甲"})

@@ -1,4 +1,5 @@
 """The core declares its own schema through the same hook plugins use."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 Plugins add their commands through ``kehu_register_commands``. Heavy modules (SQLAlchemy,
 the services) are imported inside commands, so ``kehu --help`` stays fast.
 """
+
 from __future__ import annotations
 
 import sys
@@ -21,14 +22,26 @@ REPORT_URL = "https://github.com/kehu-crm/kehu/issues"
 #: Core commands, imported only when used, so that ``kehu --help`` loads none of them.
 CORE_COMMANDS = {
     "customer": ("kehu_core.cli.customer:customer", "Customers and their profile cards (客户资料卡)."),
-    "interaction": ("kehu_core.cli.interaction:interaction", "Interactions: visits, calls, purchases, payments, the visit plan."),
+    "interaction": (
+        "kehu_core.cli.interaction:interaction",
+        "Interactions: visits, calls, purchases, payments, the visit plan.",
+    ),
     "init": ("kehu_core.cli.admin:init", "Create the database schema, or bring it up to date."),
     "db": ("kehu_core.cli.admin:db", "The database schema: status and upgrades."),
     "demo": ("kehu_core.cli.admin:demo", "Load a generated, realistic demo data set."),
-    "plugins": ("kehu_core.cli.plugins_cmd:plugins", "Plugins: available (pip-installed) and installed (in this database)."),
+    "plugins": (
+        "kehu_core.cli.plugins_cmd:plugins",
+        "Plugins: available (pip-installed) and installed (in this database).",
+    ),
     "hooks": ("kehu_core.cli.plugins_cmd:hooks", "Every hook spec: signature, documentation, implementers."),
-    "jobs": ("kehu_core.cli.plugins_cmd:jobs", "Scheduled jobs (like Odoo's ir.cron); run `kehu jobs run-due` from cron."),
-    "plugin": ("kehu_core.cli.scaffold_cmd:plugin", "Write your own plugin: `kehu plugin new NAME` scaffolds a pip-installable one."),
+    "jobs": (
+        "kehu_core.cli.plugins_cmd:jobs",
+        "Scheduled jobs (like Odoo's ir.cron); run `kehu jobs run-due` from cron.",
+    ),
+    "plugin": (
+        "kehu_core.cli.scaffold_cmd:plugin",
+        "Write your own plugin: `kehu plugin new NAME` scaffolds a pip-installable one.",
+    ),
 }
 
 
@@ -135,10 +148,17 @@ def create_cli(plugins: Any = None) -> click.Group:
         except KehuError as exc:  # strict mode: a broken plugin is fatal
             raise click.ClickException(str(exc)) from exc
 
-    @click.group(cls=KehuGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-    @click.option("--db", "db_url", envvar="KEHU_DATABASE_URL", metavar="URL",
-                  help="Database: a SQLite file path or a SQLAlchemy URL (postgresql://user@host/db). "
-                       "Default: $KEHU_DATABASE_URL, then ./kehu.db.")
+    @click.group(
+        cls=KehuGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    )
+    @click.option(
+        "--db",
+        "db_url",
+        envvar="KEHU_DATABASE_URL",
+        metavar="URL",
+        help="Database: a SQLite file path or a SQLAlchemy URL (postgresql://user@host/db). "
+        "Default: $KEHU_DATABASE_URL, then ./kehu.db.",
+    )
     @click.version_option(package_name="kehu-core", prog_name="kehu")
     @click.pass_context
     def cli(ctx: click.Context, db_url: str | None) -> None:
@@ -153,7 +173,10 @@ def create_cli(plugins: Any = None) -> click.Group:
         broken = [i for i in plugins.errors]
         if broken and not ctx.resilient_parsing:
             names = ", ".join(i.name for i in broken)
-            click.echo(f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list`", err=True)
+            click.echo(
+                f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list`",
+                err=True,
+            )
 
     for name, (path, short_help) in CORE_COMMANDS.items():
         cli.add_lazy_command(name, path, short_help)
@@ -163,7 +186,10 @@ def create_cli(plugins: Any = None) -> click.Group:
         except Exception as exc:
             # A plugin whose registration raises must not take the CLI down.
             name = plugins.pm.get_name(impl.plugin)
-            click.echo(f"warning: plugin {name} failed to register its commands: {type(exc).__name__}: {exc}", err=True)
+            click.echo(
+                f"warning: plugin {name} failed to register its commands: {type(exc).__name__}: {exc}",
+                err=True,
+            )
     return cli
 
 

@@ -1,4 +1,5 @@
 """``kehu init``, ``kehu db``, ``kehu demo``: the database and its demo data."""
+
 from __future__ import annotations
 
 import click
@@ -18,7 +19,9 @@ def init(as_json: bool) -> None:
     if as_json:
         emit_json({"database": describe(app.engine), "upgraded": branches})
     else:
-        click.echo(f"database {describe(app.engine)} is ready (core and {len(branches) - 1} plugin(s) at head)")
+        click.echo(
+            f"database {describe(app.engine)} is ready (core and {len(branches) - 1} plugin(s) at head)"
+        )
 
 
 @click.group("db")
@@ -41,8 +44,11 @@ def upgrade(as_json: bool) -> None:
         return
     click.echo("upgraded: " + ", ".join(branches))
     for name in skipped:
-        click.echo(f"warning: plugin {name!r} is installed in this database but cannot be loaded here; "
-                   "it was not upgraded (see `kehu plugins list`)", err=True)
+        click.echo(
+            f"warning: plugin {name!r} is installed in this database but cannot be loaded here; "
+            "it was not upgraded (see `kehu plugins list`)",
+            err=True,
+        )
 
 
 @db.command("status")
@@ -59,17 +65,35 @@ def status(as_json: bool) -> None:
         with_schema = {s.plugin for s in app.schemas()}
         branches = [BUILTIN, *[n for n in installed if n in with_schema]]
         rows = schema.status(conn, app.schemas(), branches)
-    data = [{"branch": r.branch, "current": r.current, "head": r.head, "up_to_date": r.up_to_date} for r in rows]
+    data = [
+        {"branch": r.branch, "current": r.current, "head": r.head, "up_to_date": r.up_to_date} for r in rows
+    ]
     if as_json:
         emit_json({"database": describe(app.engine), "branches": data})
         return
     click.echo(f"database: {describe(app.engine)}")
-    emit_table(("branch", "current", "head", "state"),
-               [(r.branch, r.current or "(none)", r.head, "up to date" if r.up_to_date else "needs `kehu db upgrade`") for r in rows])
+    emit_table(
+        ("branch", "current", "head", "state"),
+        [
+            (
+                r.branch,
+                r.current or "(none)",
+                r.head,
+                "up to date" if r.up_to_date else "needs `kehu db upgrade`",
+            )
+            for r in rows
+        ],
+    )
 
 
 @click.command("demo")
-@click.option("--customers", type=click.IntRange(min=10, max=1_000_000), default=300, show_default=True, help="How many customers.")
+@click.option(
+    "--customers",
+    type=click.IntRange(min=10, max=1_000_000),
+    default=300,
+    show_default=True,
+    help="How many customers.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed (same seed, same data).")
 @json_option
 def demo(customers: int, seed: int, as_json: bool) -> None:
@@ -82,8 +106,15 @@ def demo(customers: int, seed: int, as_json: bool) -> None:
     with transaction() as (app, session):
         summary = load_demo(app, session, customers=customers, seed=seed)
     if as_json:
-        emit_json({"customers": summary.customers, "interactions": summary.interactions,
-                   "revenue": summary.revenue, "top20_share": summary.top20_share, "lines": summary.lines})
+        emit_json(
+            {
+                "customers": summary.customers,
+                "interactions": summary.interactions,
+                "revenue": summary.revenue,
+                "top20_share": summary.top20_share,
+                "lines": summary.lines,
+            }
+        )
         return
     click.secho("kehu demo data loaded", bold=True)
     for line in summary.lines:

@@ -1,4 +1,5 @@
 """The CLI's shared state: which database, the app opened on first use, and error handling."""
+
 from __future__ import annotations
 
 import functools
@@ -69,7 +70,9 @@ def ensure_schema(app: Kehu) -> None:
 
     with app.engine.connect() as conn:
         if not inspect(conn).has_table("customers"):
-            raise KehuError(f"the database {describe(app.engine)} has no kehu schema yet: run `kehu init` first")
+            raise KehuError(
+                f"the database {describe(app.engine)} has no kehu schema yet: run `kehu init` first"
+            )
 
 
 def requires_plugin(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

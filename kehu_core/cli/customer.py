@@ -1,4 +1,5 @@
 """``kehu customer``: the profile cards."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +7,14 @@ from typing import Any
 import click
 
 from kehu_core.cli.context import transaction
-from kehu_core.cli.output import emit_json, emit_result, emit_pairs, emit_rows, json_option, list_output_options
+from kehu_core.cli.output import (
+    emit_json,
+    emit_pairs,
+    emit_result,
+    emit_rows,
+    json_option,
+    list_output_options,
+)
 from kehu_core.fields import CUSTOMER_COLUMNS, CUSTOMER_FIELDS
 
 _OPTIONAL = [f for f in CUSTOMER_FIELDS if f.name not in ("code", "name")]
@@ -110,11 +118,18 @@ class _ListCommand(click.Command):
 @click.option("--owner", help="Only customers of this salesperson.")
 @click.option("--tag", help="Only customers with this tag.")
 @click.option("--search", "text", help="Text in code, name, phone or e-mail.")
-@click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE", help="A plugin's filter (see below).")
+@click.option(
+    "--filter", "filters", multiple=True, metavar="NAME=VALUE", help="A plugin's filter (see below)."
+)
 @click.option("--archived", "include_archived", is_flag=True, help="Include archived customers.")
-@click.option("--sort", default="code", show_default=True, help="Column to sort by (Chinese sorts by pinyin).")
+@click.option(
+    "--sort", default="code", show_default=True, help="Column to sort by (Chinese sorts by pinyin)."
+)
 @click.option("--desc", "descending", is_flag=True, help="Sort descending.")
-@click.option("--columns", help="Comma-separated columns to show (default: code,name,region,industry,size,owner and plugins').")
+@click.option(
+    "--columns",
+    help="Comma-separated columns to show (default: code,name,region,industry,size,owner and plugins').",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N customers.")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N.")
 @list_output_options
@@ -138,7 +153,9 @@ def list_(filters: tuple[str, ...], columns: str | None, as_json: bool, as_csv: 
     emit_rows(result.columns, result.rows, result.columns, as_json=as_json, as_csv=as_csv)
     if not (as_json or as_csv):
         shown = len(result.rows)
-        click.echo(f"{shown} of {result.total} customer(s)" if shown != result.total else f"{shown} customer(s)")
+        click.echo(
+            f"{shown} of {result.total} customer(s)" if shown != result.total else f"{shown} customer(s)"
+        )
 
 
 list_.name = "list"
@@ -177,7 +194,12 @@ def forget(code: str, yes: bool) -> None:
 @customer.command("export")
 @click.argument("code")
 @click.option("--json", "as_json", is_flag=True, default=True, help="JSON (the only format; the default).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file instead of standard output.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to a file instead of standard output.",
+)
 def export(code: str, as_json: bool, output: str | None) -> None:
     """Everything kept about customer CODE, as JSON (a subject access request)."""
     import json

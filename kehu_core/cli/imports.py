@@ -1,4 +1,5 @@
 """``kehu customer import`` and ``kehu interaction import``: one shared command shape."""
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,12 @@ SHOWN_PROBLEMS = 50
 ERRORS_HEADER = ("line", "column", "reason", "value")
 
 
-def _import_command(kind: str, columns: tuple[str, ...], required: str, service: str, notes: str, example: str) -> click.Command:
-    @click.command("import", help=f"""Import {kind} from a CSV FILE (UTF-8 with or without BOM; --encoding gbk for Chinese Excel).
+def _import_command(
+    kind: str, columns: tuple[str, ...], required: str, service: str, notes: str, example: str
+) -> click.Command:
+    @click.command(
+        "import",
+        help=f"""Import {kind} from a CSV FILE (UTF-8 with or without BOM; --encoding gbk for Chinese Excel).
 
 \b
 Columns (header line, any order, names as below):
@@ -33,25 +38,47 @@ only checks. Re-importing the same file changes nothing. See docs/importing.md.
 \b
 Example:
   {example}
-""")
+""",
+    )
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
-    @click.option("--encoding", default="utf-8", show_default=True, help="File encoding: utf-8 (BOM or not), gbk, gb18030 ...")
+    @click.option(
+        "--encoding",
+        default="utf-8",
+        show_default=True,
+        help="File encoding: utf-8 (BOM or not), gbk, gb18030 ...",
+    )
     @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
     @click.option("--skip-invalid", is_flag=True, help="Write the good rows and report the bad ones.")
-    @click.option("--errors", "errors_file", type=click.Path(dir_okay=False, writable=True),
-                  help="Write every problem to this CSV file (line,column,reason,value).")
+    @click.option(
+        "--errors",
+        "errors_file",
+        type=click.Path(dir_okay=False, writable=True),
+        help="Write every problem to this CSV file (line,column,reason,value).",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-    def command(file: str, encoding: str, dry_run: bool, skip_invalid: bool, errors_file: str | None, as_json: bool) -> None:
+    def command(
+        file: str, encoding: str, dry_run: bool, skip_invalid: bool, errors_file: str | None, as_json: bool
+    ) -> None:
         from kehu_core import importing
 
         run: Callable[..., Any] = getattr(importing, service)
         handle = open(errors_file, "w", encoding="utf-8-sig", newline="") if errors_file else None  # noqa: SIM115  BOM: Excel opens it right
         sink = _problem_sink(handle) if handle else None
         try:
-            with Progress(f"importing {kind}", total=max(os.path.getsize(file), 1)) as progress, \
-                    transaction() as (app, session):
-                report = run(app, session, file, encoding=encoding, skip_invalid=skip_invalid,
-                             dry_run=dry_run, progress=progress, on_problem=sink)
+            with (
+                Progress(f"importing {kind}", total=max(os.path.getsize(file), 1)) as progress,
+                transaction() as (app, session),
+            ):
+                report = run(
+                    app,
+                    session,
+                    file,
+                    encoding=encoding,
+                    skip_invalid=skip_invalid,
+                    dry_run=dry_run,
+                    progress=progress,
+                    on_problem=sink,
+                )
         except importing.ImportRefused as refused:
             if as_json:
                 emit_json(_report_data(refused.report, committed=False))
@@ -66,7 +93,11 @@ Example:
         verb = "would write" if dry_run else "wrote"
         click.echo(
             f"{report.source}: read {report.read} row(s); {verb} {report.written} new"
-            + (f", {'would update' if dry_run else 'updated'} {report.updated}" if report.kind == "customers" else "")
+            + (
+                f", {'would update' if dry_run else 'updated'} {report.updated}"
+                if report.kind == "customers"
+                else ""
+            )
             + f", {report.unchanged} unchanged (already present)"
             + (f", skipped {report.invalid} invalid" if report.invalid else "")
             + (" (dry run: nothing was written)" if dry_run else "")
@@ -75,7 +106,11 @@ Example:
             click.echo(f"  {importing.describe_problem(problem)}", err=True)
         more = report.problem_count - min(len(report.problems), SHOWN_PROBLEMS)
         if more > 0:
-            click.echo(f"  ... and {more} more problem(s)" + ("" if errors_file else "; use --errors FILE to get every one"), err=True)
+            click.echo(
+                f"  ... and {more} more problem(s)"
+                + ("" if errors_file else "; use --errors FILE to get every one"),
+                err=True,
+            )
 
     return command
 
@@ -88,22 +123,35 @@ def _problem_sink(handle: TextIO) -> Callable[[Any], None]:
 
 def _report_data(report: Any, committed: bool) -> dict[str, Any]:
     return {
-        "kind": report.kind, "source": report.source, "read": report.read, "written": report.written,
-        "updated": report.updated, "unchanged": report.unchanged, "invalid": report.invalid,
-        "dry_run": report.dry_run, "committed": committed, "problem_count": report.problem_count,
-        "problems": [{"line": p.row, "column": p.field, "reason": p.reason, "value": p.value} for p in report.problems],
+        "kind": report.kind,
+        "source": report.source,
+        "read": report.read,
+        "written": report.written,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "invalid": report.invalid,
+        "dry_run": report.dry_run,
+        "committed": committed,
+        "problem_count": report.problem_count,
+        "problems": [
+            {"line": p.row, "column": p.field, "reason": p.reason, "value": p.value} for p in report.problems
+        ],
     }
 
 
 customer_import = _import_command(
-    "customers", CUSTOMER_COLUMNS, "code, name",
+    "customers",
+    CUSTOMER_COLUMNS,
+    "code, name",
     "import_customers",
     "Your own fields: attr:NAME columns. Known codes are updated from the columns present\n"
     "(a blank cell clears that field); a row equal to what is stored changes nothing.",
     "kehu customer import customers.csv --encoding gbk",
 )
 interaction_import = _import_command(
-    "interactions", INTERACTION_COLUMNS, "customer_code, kind, occurred_at",
+    "interactions",
+    INTERACTION_COLUMNS,
+    "customer_code, kind, occurred_at",
     "import_interactions",
     "due_at and paid_at are for payments; amount may be negative only for a purchase (a refund).\n"
     "A row whose external_ref is already stored is skipped; rows without one are keyed by content.",

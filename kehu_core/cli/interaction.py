@@ -1,4 +1,5 @@
 """``kehu interaction``: contacts, purchases, payments, and the visit plan."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,25 +9,51 @@ import click
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 
-LIST_KEYS = ("id", "occurred_at", "customer_code", "kind", "status", "channel", "amount", "product", "salesperson", "satisfaction", "note")
-LIST_HEADERS = ("id", "when", "customer", "kind", "status", "channel", "amount", "product", "salesperson", "sat.", "note")
+LIST_KEYS = (
+    "id",
+    "occurred_at",
+    "customer_code",
+    "kind",
+    "status",
+    "channel",
+    "amount",
+    "product",
+    "salesperson",
+    "satisfaction",
+    "note",
+)
+LIST_HEADERS = (
+    "id",
+    "when",
+    "customer",
+    "kind",
+    "status",
+    "channel",
+    "amount",
+    "product",
+    "salesperson",
+    "sat.",
+    "note",
+)
 
 
 def _detail_options(func: Any) -> Any:
-    for name, help_ in reversed((
-        ("channel", "channel, e.g. 门店, online, distributor"),
-        ("amount", "amount; a negative purchase is a refund"),
-        ("cost", "cost, for margins"),
-        ("quantity", "quantity"),
-        ("product", "product"),
-        ("category", "product category"),
-        ("salesperson", "salesperson"),
-        ("satisfaction", "satisfaction 1-5"),
-        ("note", "free text"),
-        ("external_ref", "your unique reference (makes repeating the command harmless)"),
-        ("due_at", "payments: when payment is due"),
-        ("paid_at", "payments: when it was paid"),
-    )):
+    for name, help_ in reversed(
+        (
+            ("channel", "channel, e.g. 门店, online, distributor"),
+            ("amount", "amount; a negative purchase is a refund"),
+            ("cost", "cost, for margins"),
+            ("quantity", "quantity"),
+            ("product", "product"),
+            ("category", "product category"),
+            ("salesperson", "salesperson"),
+            ("satisfaction", "satisfaction 1-5"),
+            ("note", "free text"),
+            ("external_ref", "your unique reference (makes repeating the command harmless)"),
+            ("due_at", "payments: when payment is due"),
+            ("paid_at", "payments: when it was paid"),
+        )
+    ):
         func = click.option(f"--{name.replace('_', '-')}", name, default=None, help=help_)(func)
     return func
 
@@ -43,7 +70,9 @@ def interaction() -> None:
 @interaction.command("log")
 @click.argument("customer_code")
 @click.argument("kind")
-@click.option("--at", "occurred_at", default=None, help="When (default: now). 2024-03-01 or 2024-03-01T09:30+08:00.")
+@click.option(
+    "--at", "occurred_at", default=None, help="When (default: now). 2024-03-01 or 2024-03-01T09:30+08:00."
+)
 @click.option("--status", default=None, help="done (default), planned or cancelled.")
 @_detail_options
 @json_option
@@ -60,7 +89,12 @@ def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, *
     from kehu_core.interactions import log_interaction
     from kehu_core.types import utcnow
 
-    values = {"customer_code": customer_code, "kind": kind, "occurred_at": occurred_at or utcnow(), **_given(details)}
+    values = {
+        "customer_code": customer_code,
+        "kind": kind,
+        "occurred_at": occurred_at or utcnow(),
+        **_given(details),
+    }
     if details.get("status") is None:
         values.pop("status", None)
     with transaction() as (app, session):
@@ -71,18 +105,36 @@ def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, *
 @interaction.command("plan")
 @click.argument("customer_code")
 @click.option("--at", "occurred_at", required=True, help="When the contact is planned.")
-@click.option("--kind", default="visit", show_default=True, help="visit, call, meeting, demo, email or letter.")
-@click.option("--salesperson", default=None, help="Who will make the contact (default: the customer's owner).")
+@click.option(
+    "--kind", default="visit", show_default=True, help="visit, call, meeting, demo, email or letter."
+)
+@click.option(
+    "--salesperson", default=None, help="Who will make the contact (default: the customer's owner)."
+)
 @click.option("--note", default=None, help="Purpose of the contact.")
 @json_option
-def plan(customer_code: str, occurred_at: str, kind: str, salesperson: str | None, note: str | None, as_json: bool) -> None:
+def plan(
+    customer_code: str, occurred_at: str, kind: str, salesperson: str | None, note: str | None, as_json: bool
+) -> None:
     """Schedule a visit or call with CUSTOMER_CODE (the visit plan 访问计划)."""
     from kehu_core.interactions import plan_interaction
 
-    values = _given({"customer_code": customer_code, "occurred_at": occurred_at, "kind": kind, "salesperson": salesperson, "note": note})
+    values = _given(
+        {
+            "customer_code": customer_code,
+            "occurred_at": occurred_at,
+            "kind": kind,
+            "salesperson": salesperson,
+            "note": note,
+        }
+    )
     with transaction() as (app, session):
         record = plan_interaction(app, session, values)
-    emit_result(record, as_json, f"planned {record.kind} #{record.id} with {record.customer_code} at {record.occurred_at.isoformat()}")
+    emit_result(
+        record,
+        as_json,
+        f"planned {record.kind} #{record.id} with {record.customer_code} at {record.occurred_at.isoformat()}",
+    )
 
 
 @interaction.command("due")
@@ -110,20 +162,37 @@ def due(as_of: str | None, owner: str | None, as_json: bool, as_csv: bool) -> No
 @click.option("--salesperson", help="Only this salesperson's.")
 @click.option("--since", help="From this date or time.")
 @click.option("--until", help="Before this date or time.")
-@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="At most N (0: all).")
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=100, show_default=True, help="At most N (0: all)."
+)
 @click.option("--oldest-first", is_flag=True, help="Oldest first (default newest first).")
 @list_output_options
-def list_(customer_code: str | None, kind: str | None, status: str | None, salesperson: str | None,
-          since: str | None, until: str | None, limit: int, oldest_first: bool, as_json: bool, as_csv: bool) -> None:
+def list_(
+    customer_code: str | None,
+    kind: str | None,
+    status: str | None,
+    salesperson: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    oldest_first: bool,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
     """List interactions, newest first."""
     from attrs import asdict
 
     from kehu_core.interactions import InteractionQuery, list_interactions
 
     query = InteractionQuery(
-        customer_code=customer_code, kind=kind, status=status, salesperson=salesperson,
-        since=_moment("--since", since) if since else None, until=_moment("--until", until) if until else None,
-        limit=limit or None, newest_first=not oldest_first,
+        customer_code=customer_code,
+        kind=kind,
+        status=status,
+        salesperson=salesperson,
+        since=_moment("--since", since) if since else None,
+        until=_moment("--until", until) if until else None,
+        limit=limit or None,
+        newest_first=not oldest_first,
     )
     with transaction() as (_app, session):
         rows = [asdict(r) for r in list_interactions(session, query)]

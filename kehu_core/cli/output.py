@@ -1,4 +1,5 @@
 """Rendering results: aligned tables (CJK-aware), JSON and CSV. The only module that formats output."""
+
 from __future__ import annotations
 
 import csv
@@ -114,7 +115,15 @@ def list_output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return json_option(func)
 
 
-def emit_rows(headers: Sequence[str], rows: Sequence[Mapping[str, Any]], keys: Sequence[str], *, as_json: bool, as_csv: bool, extra: Mapping[str, Any] | None = None) -> None:
+def emit_rows(
+    headers: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    *,
+    as_json: bool,
+    as_csv: bool,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
     """Print mappings as JSON (a list, or ``extra`` plus ``rows``), CSV, or a table."""
     if as_json:
         emit_json({**extra, "rows": list(rows)} if extra else list(rows))

@@ -1,4 +1,5 @@
 """``kehu plugins``, ``kehu hooks`` and ``kehu jobs``: the framework itself."""
+
 from __future__ import annotations
 
 import click
@@ -35,29 +36,60 @@ def list_(as_json: bool) -> None:
     rows = []
     for name, info in sorted(st.plugins.infos.items()):
         manifest = info.manifest
-        rows.append({
-            "name": name, "version": info.version, "distribution": info.distribution,
-            "summary": manifest.summary if manifest else None,
-            "available": info.loaded, "installed": name in installed, "installed_version": installed.get(name),
-            "depends": list(manifest.depends) if manifest else [],
-            "auto_install": manifest.auto_install if manifest else False,
-            "hooks": info.hooks, "error": info.error,
-        })
+        rows.append(
+            {
+                "name": name,
+                "version": info.version,
+                "distribution": info.distribution,
+                "summary": manifest.summary if manifest else None,
+                "available": info.loaded,
+                "installed": name in installed,
+                "installed_version": installed.get(name),
+                "depends": list(manifest.depends) if manifest else [],
+                "auto_install": manifest.auto_install if manifest else False,
+                "hooks": info.hooks,
+                "error": info.error,
+            }
+        )
     for name in sorted(set(installed) - set(st.plugins.infos)):
-        rows.append({"name": name, "version": None, "distribution": None, "summary": None, "available": False,
-                     "installed": True, "installed_version": installed[name], "depends": [], "auto_install": False,
-                     "hooks": [], "error": "installed in this database but not available: pip install it again, "
-                                           f"or `kehu plugins uninstall {name} --forget`"})
+        rows.append(
+            {
+                "name": name,
+                "version": None,
+                "distribution": None,
+                "summary": None,
+                "available": False,
+                "installed": True,
+                "installed_version": installed[name],
+                "depends": [],
+                "auto_install": False,
+                "hooks": [],
+                "error": "installed in this database but not available: pip install it again, "
+                f"or `kehu plugins uninstall {name} --forget`",
+            }
+        )
     if as_json:
         emit_json({"plugins": rows, "database_error": db_error})
         return
     if not rows:
-        click.echo("no plugins available; pip install kehu-tiering (for example), then kehu plugins install tiering")
+        click.echo(
+            "no plugins available; pip install kehu-tiering (for example), then kehu plugins install tiering"
+        )
         return
-    emit_table(("name", "version", "installed", "state", "depends", "summary"), [
-        (r["name"], r["version"], r["installed_version"], _state(r), ",".join(r["depends"]) or "-", r["error"] or r["summary"])
-        for r in rows
-    ])
+    emit_table(
+        ("name", "version", "installed", "state", "depends", "summary"),
+        [
+            (
+                r["name"],
+                r["version"],
+                r["installed_version"],
+                _state(r),
+                ",".join(r["depends"]) or "-",
+                r["error"] or r["summary"],
+            )
+            for r in rows
+        ],
+    )
     if db_error:
         click.echo(f"(could not read the database: {db_error})", err=True)
 
@@ -112,8 +144,11 @@ def install(names: tuple[str, ...], all_: bool, as_json: bool) -> None:
 @plugins.command("uninstall")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--forget", is_flag=True,
-              help="For a plugin whose package is gone or broken: forget it here, leaving its tables.")
+@click.option(
+    "--forget",
+    is_flag=True,
+    help="For a plugin whose package is gone or broken: forget it here, leaving its tables.",
+)
 def uninstall(name: str, yes: bool, forget: bool) -> None:
     """Uninstall plugin NAME from this database: its tables and data are dropped; core data stays.
 
@@ -129,12 +164,17 @@ def uninstall(name: str, yes: bool, forget: bool) -> None:
     app = current_app()
     only_forget = forget and not installer.can_drop_tables(app, name)
     if not yes:
-        question = (f"Forget plugin {name!r} in this database, leaving its tables?" if only_forget
-                    else f"Drop every table and all data of plugin {name!r}? This cannot be undone")
+        question = (
+            f"Forget plugin {name!r} in this database, leaving its tables?"
+            if only_forget
+            else f"Drop every table and all data of plugin {name!r}? This cannot be undone"
+        )
         click.confirm(question, abort=True)
     with app.session() as session:
         installer.uninstall(app, session, name, forget=forget)
-    click.echo(f"forgot {name}; its tables are left in the database" if only_forget else f"uninstalled {name}")
+    click.echo(
+        f"forgot {name}; its tables are left in the database" if only_forget else f"uninstalled {name}"
+    )
 
 
 @click.command("hooks")
@@ -157,8 +197,19 @@ def hooks(name: str | None, as_json: bool, as_markdown: bool) -> None:
         if not refs:
             raise click.BadParameter(f"no hook named {name!r}", param_hint="NAME")
     if as_json:
-        emit_json([{"name": r.name, "signature": r.signature, "doc": r.doc, "firstresult": r.firstresult,
-                    "historic": r.historic, "implemented_by": r.implemented_by} for r in refs])
+        emit_json(
+            [
+                {
+                    "name": r.name,
+                    "signature": r.signature,
+                    "doc": r.doc,
+                    "firstresult": r.firstresult,
+                    "historic": r.historic,
+                    "implemented_by": r.implemented_by,
+                }
+                for r in refs
+            ]
+        )
         return
     if as_markdown:
         click.echo(markdown(refs), nl=False)
@@ -194,8 +245,20 @@ def jobs_list(as_json: bool) -> None:
     if not rows:
         click.echo("no scheduled jobs (installed plugins declare them)")
         return
-    emit_table(("job", "plugin", "every", "last run", "status", "due"),
-               [(r.name, r.plugin, _every(r.interval_seconds), r.last_run, r.last_status, "yes" if r.due else "no") for r in rows])
+    emit_table(
+        ("job", "plugin", "every", "last run", "status", "due"),
+        [
+            (
+                r.name,
+                r.plugin,
+                _every(r.interval_seconds),
+                r.last_run,
+                r.last_status,
+                "yes" if r.due else "no",
+            )
+            for r in rows
+        ],
+    )
 
 
 @jobs.command("run-due")

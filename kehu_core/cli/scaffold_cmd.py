@@ -1,4 +1,5 @@
 """``kehu plugin new``: scaffold a pip-installable rule plugin (see ``kehu_core.scaffold``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,9 +16,16 @@ def plugin() -> None:
 
 @plugin.command("new")
 @click.argument("name")
-@click.option("--directory", "-d", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write it (default: ./kehu-NAME).")
-@click.option("--force", is_flag=True, help="Write into a directory that is not empty, overwriting the plugin's files.")
+@click.option(
+    "--directory",
+    "-d",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write it (default: ./kehu-NAME).",
+)
+@click.option(
+    "--force", is_flag=True, help="Write into a directory that is not empty, overwriting the plugin's files."
+)
 @json_option
 def new(name: str, directory: Path | None, force: bool, as_json: bool) -> None:
     """Scaffold plugin NAME: pyproject with the entry point, manifest, example hooks, a migration, tests, README.
@@ -31,8 +39,15 @@ def new(name: str, directory: Path | None, force: bool, as_json: bool) -> None:
 
     made = new_plugin(name, directory, force=force)
     if as_json:
-        emit_json({"name": made.name, "distribution": made.distribution, "package": made.package,
-                   "directory": str(made.directory), "files": list(made.files)})
+        emit_json(
+            {
+                "name": made.name,
+                "distribution": made.distribution,
+                "package": made.package,
+                "directory": str(made.directory),
+                "files": list(made.files),
+            }
+        )
         return
     click.echo(f"wrote plugin {made.name} ({made.distribution}) in {made.directory}:")
     for file in made.files:

@@ -1,4 +1,5 @@
 """Alembic environment: kehu always hands Alembic an open connection (see kehu_core.schema)."""
+
 from __future__ import annotations
 
 from alembic import context

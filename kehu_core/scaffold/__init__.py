@@ -4,6 +4,7 @@ Templates are plain text with ``{{placeholder}}`` markers (no template engine: t
 Python and TOML full of braces of their own). ``templates/package`` becomes the import
 package ``kehu_<name>``; a ``.tmpl`` suffix is dropped; ``gitignore`` becomes ``.gitignore``.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,12 +37,16 @@ def plugin_name(raw: str) -> str:
     """The plugin name for ``raw`` (``acme-rules`` → ``acme_rules``), or a clear error."""
     name = raw.strip().lower().replace("-", "_")
     if name.startswith("kehu_"):
-        name = name[len("kehu_"):]
+        name = name[len("kehu_") :]
     problems = []
     if not _NAME.match(name):
-        problems.append(Problem("NAME", "must start with a letter and use only letters, digits, - and _", value=raw))
+        problems.append(
+            Problem("NAME", "must start with a letter and use only letters, digits, - and _", value=raw)
+        )
     elif len(name) > MAX_NAME:
-        problems.append(Problem("NAME", f"must be at most {MAX_NAME} characters (revision ids are <name>0001)", value=raw))
+        problems.append(
+            Problem("NAME", f"must be at most {MAX_NAME} characters (revision ids are <name>0001)", value=raw)
+        )
     if problems:
         raise ValidationError(problems, "cannot create the plugin:")
     return name
@@ -93,7 +98,9 @@ def new_plugin(raw_name: str, directory: Path | None = None, *, force: bool = Fa
     if target.exists() and not target.is_dir():
         raise KehuError(f"{target} exists and is not a directory")
     if target.is_dir() and any(target.iterdir()) and not force:
-        raise KehuError(f"{target} already exists and is not empty; choose another --directory, or --force to overwrite")
+        raise KehuError(
+            f"{target} already exists and is not empty; choose another --directory, or --force to overwrite"
+        )
     written = []
     for template in sorted(p for p in TEMPLATES.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         relative = _target(template.relative_to(TEMPLATES), values)
@@ -101,5 +108,10 @@ def new_plugin(raw_name: str, directory: Path | None = None, *, force: bool = Fa
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(template.read_text(encoding="utf-8"), values), encoding="utf-8")
         written.append(relative.as_posix())
-    return Scaffold(name=name, distribution=values["distribution"], package=values["package"],
-                    directory=target, files=tuple(written))
+    return Scaffold(
+        name=name,
+        distribution=values["distribution"],
+        package=values["package"],
+        directory=target,
+        files=tuple(written),
+    )

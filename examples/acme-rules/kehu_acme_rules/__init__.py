@@ -10,6 +10,7 @@ filters to ``kehu customer list``. A key-account tiering rule can read them from
 
 This module is imported by every ``kehu`` command: it stays light (no SQLAlchemy here).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,9 +36,8 @@ MANIFEST = Manifest(
 @hookimpl
 def kehu_schema() -> Schema:
     """``acme_rules_customer_flags``, migrations on the ``acme_rules`` branch."""
-    from kehu_core import Schema
-
     from kehu_acme_rules.models import metadata
+    from kehu_core import Schema
 
     return Schema(plugin="acme_rules", metadata=metadata, versions=Path(__file__).parent / "migrations")
 

@@ -1,14 +1,14 @@
 """``kehu acme``: record and show the key-account judgement. Only parsing and printing here."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import click
 
+from kehu_acme_rules.criteria import FLAGS
 from kehu_core.cli import requires_plugin, transaction
 from kehu_core.cli.output import emit_json, emit_pairs, json_option
-
-from kehu_acme_rules.criteria import FLAGS
 
 
 @click.group("acme")
@@ -56,9 +56,8 @@ def set_(code: str, judged_by: str | None, note: str | None, as_json: bool, **fl
 @requires_plugin("acme_rules")
 def show(code: str, as_json: bool) -> None:
     """Show the key-account judgement of customer CODE."""
-    from kehu_core.customers import get_customer
-
     from kehu_acme_rules.views import profile_section
+    from kehu_core.customers import get_customer
 
     with transaction() as (app, session):
         section = profile_section(session, get_customer(session, code).id)

@@ -1,4 +1,5 @@
 """The key-account judgement flags (no SQLAlchemy here: the CLI imports this to build options)."""
+
 from __future__ import annotations
 
 from attrs import frozen

@@ -4,6 +4,7 @@ A tiering rule for key accounts reads :func:`key_account_customers` (a SELECT of
 or :func:`is_judged_key_account` (a SQL condition over ``customers.id``), so it runs in the
 database for every customer at once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -15,13 +16,12 @@ from attrs import frozen
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from kehu_acme_rules.criteria import FLAG_NAMES, FLAGS, Flag  # noqa: F401  (re-exported)
+from kehu_acme_rules.models import customer_flags
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
-
-from kehu_acme_rules.criteria import FLAG_NAMES, FLAGS, Flag  # noqa: F401  (re-exported)
-from kehu_acme_rules.models import customer_flags
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 MAX_BY = 100
 MAX_NOTE = 2000
-
-
 
 
 @frozen
@@ -53,12 +51,22 @@ class Judgement:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for JSON."""
-        return {"code": self.code, **self.flags, "key_account": self.key_account,
-                "judged_by": self.judged_by, "note": self.note, "updated_at": self.updated_at}
+        return {
+            "code": self.code,
+            **self.flags,
+            "key_account": self.key_account,
+            "judged_by": self.judged_by,
+            "note": self.note,
+            "updated_at": self.updated_at,
+        }
 
 
 def _check(changes: Mapping[str, bool], judged_by: str | None, note: str | None) -> None:
-    problems = [Problem(name, "not a key-account flag; one of " + ", ".join(FLAG_NAMES)) for name in changes if name not in FLAG_NAMES]
+    problems = [
+        Problem(name, "not a key-account flag; one of " + ", ".join(FLAG_NAMES))
+        for name in changes
+        if name not in FLAG_NAMES
+    ]
     if judged_by is not None and not (0 < len(judged_by.strip()) <= MAX_BY):
         problems.append(Problem("judged_by", f"must be 1 to {MAX_BY} characters", value=judged_by))
     if note is not None and len(note) > MAX_NOTE:
@@ -84,14 +92,18 @@ def set_judgement(
     now = utcnow()
     fresh = {name: bool(changes.get(name, False)) for name in FLAG_NAMES}
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[app.dialect]
-    stmt = insert(customer_flags).values(customer_id=customer.id, **fresh, judged_by=judged_by, note=note, updated_at=now)
+    stmt = insert(customer_flags).values(
+        customer_id=customer.id, **fresh, judged_by=judged_by, note=note, updated_at=now
+    )
     # One statement: a concurrent writer cannot slip between read and write.
     changed: dict[str, Any] = {name: bool(value) for name, value in changes.items()}
     if judged_by is not None:
         changed["judged_by"] = judged_by.strip()
     if note is not None:
         changed["note"] = note
-    session.execute(stmt.on_conflict_do_update(index_elements=["customer_id"], set_={**changed, "updated_at": now}))
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["customer_id"], set_={**changed, "updated_at": now})
+    )
     found = judgement_of(session, customer.id)
     assert found is not None
     return found
@@ -99,14 +111,24 @@ def set_judgement(
 
 def judgement_of(session: Session, customer_id: int) -> Judgement | None:
     """The judgement of one customer, or ``None`` if nobody judged it yet."""
-    row = session.execute(
-        select(customer_flags, Customer.code).join(Customer, Customer.id == customer_flags.c.customer_id)
-        .where(customer_flags.c.customer_id == customer_id)
-    ).mappings().first()
+    row = (
+        session.execute(
+            select(customer_flags, Customer.code)
+            .join(Customer, Customer.id == customer_flags.c.customer_id)
+            .where(customer_flags.c.customer_id == customer_id)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
-    return Judgement(code=row["code"], flags={n: bool(row[n]) for n in FLAG_NAMES},
-                     judged_by=row["judged_by"], note=row["note"], updated_at=row["updated_at"])
+    return Judgement(
+        code=row["code"],
+        flags={n: bool(row[n]) for n in FLAG_NAMES},
+        judged_by=row["judged_by"],
+        note=row["note"],
+        updated_at=row["updated_at"],
+    )
 
 
 def any_flag() -> ColumnElement[bool]:
@@ -126,7 +148,9 @@ def is_judged_key_account(customer_id: ColumnElement[int]) -> ColumnElement[bool
 
 def erase_notes(session: Session, customer_ids: Sequence[int]) -> None:
     """Erase the free-text notes of these customers (set-based)."""
-    session.execute(update(customer_flags).where(customer_flags.c.customer_id.in_(list(customer_ids))).values(note=None))
+    session.execute(
+        update(customer_flags).where(customer_flags.c.customer_id.in_(list(customer_ids))).values(note=None)
+    )
 
 
 def add_demo_judgements(session: Session, rng: Random, share: float = 0.05) -> int:
@@ -139,7 +163,15 @@ def add_demo_judgements(session: Session, rng: Random, share: float = 0.05) -> i
         flags = {name: rng.random() < 0.4 for name in FLAG_NAMES}
         if not any(flags.values()):
             flags[rng.choice(FLAG_NAMES)] = True
-        rows.append({"customer_id": cid, **flags, "judged_by": rng.choice(["王芳", "李强", "张伟"]), "note": None, "updated_at": now})
+        rows.append(
+            {
+                "customer_id": cid,
+                **flags,
+                "judged_by": rng.choice(["王芳", "李强", "张伟"]),
+                "note": None,
+                "updated_at": now,
+            }
+        )
     if rows:
         session.execute(customer_flags.insert(), rows)
     return len(rows)

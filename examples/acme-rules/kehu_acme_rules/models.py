@@ -1,4 +1,5 @@
 """ACME's table: one row of key-account judgement flags per customer."""
+
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, MetaData, String, Table, Text

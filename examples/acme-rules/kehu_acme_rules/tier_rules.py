@@ -6,6 +6,7 @@ seed's judgement criteria, recorded with ``kehu acme set``), or when it has boug
 seed's "large orders and a continuous contract of a year or more". Both conditions are SQL over
 the tiering statistics relation, so they run set-based for every customer at once.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -20,21 +21,25 @@ BIG_ACCOUNT_TENURE_MONTHS = 24
 
 def acme_tier_rules() -> list[TierRule]:
     """The rules, built on tiering's public rule API (imported here: tiering is optional)."""
+    from kehu_acme_rules.flags import is_judged_key_account
     from kehu_tiering.rules import TierRule
     from kehu_tiering.stats import STATS as s
 
-    from kehu_acme_rules.flags import is_judged_key_account
-
     return [
         TierRule(
-            name="acme.judged_key_account", flag="key_account", priority=50,
+            name="acme.judged_key_account",
+            flag="key_account",
+            priority=50,
             when=is_judged_key_account(s.c.customer_id),
             description="ACME: a salesperson judged the customer a key account (kehu acme set)",
         ),
         TierRule(
-            name="acme.big_and_long", flag="key_account", priority=60,
-            when=(s.c.revenue_total >= BIG_ACCOUNT_REVENUE) & (s.c.tenure_months >= BIG_ACCOUNT_TENURE_MONTHS),
+            name="acme.big_and_long",
+            flag="key_account",
+            priority=60,
+            when=(s.c.revenue_total >= BIG_ACCOUNT_REVENUE)
+            & (s.c.tenure_months >= BIG_ACCOUNT_TENURE_MONTHS),
             description=f"ACME: {BIG_ACCOUNT_REVENUE:,} yuan or more over a relationship of "
-                        f"{BIG_ACCOUNT_TENURE_MONTHS} months or more",
+            f"{BIG_ACCOUNT_TENURE_MONTHS} months or more",
         ),
     ]

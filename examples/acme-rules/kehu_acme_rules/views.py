@@ -1,15 +1,15 @@
 """How the judgement shows: the profile-card section, the list column and the list filters."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, case, func, literal, select
 
-from kehu_core import ListColumn, ListFilter, ProfileSection
-from kehu_core.models import Customer
-
 from kehu_acme_rules.flags import FLAG_NAMES, FLAGS, is_judged_key_account, judgement_of
 from kehu_acme_rules.models import customer_flags
+from kehu_core import ListColumn, ListFilter, ProfileSection
+from kehu_core.models import Customer
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -25,14 +25,26 @@ def profile_section(session: Session, customer_id: int) -> ProfileSection:
     found = judgement_of(session, customer_id)
     title = "Key-account judgement 大客户判定 (ACME)"
     if found is None:
-        return ProfileSection(title=title, key="acme_rules", order=SECTION_ORDER,
-                              rows=[("Judged 判定", "not yet: kehu acme set CODE --strategic-project ...")], data={"judged": False})
+        return ProfileSection(
+            title=title,
+            key="acme_rules",
+            order=SECTION_ORDER,
+            rows=[("Judged 判定", "not yet: kehu acme set CODE --strategic-project ...")],
+            data={"judged": False},
+        )
     rows = [(flag.label, found.flags[flag.name]) for flag in FLAGS]
-    rows += [("Key account 大客户", found.key_account), ("Judged by 判定人", found.judged_by or "-"),
-             ("Note 备注", found.note or "-")]
-    return ProfileSection(title=title, key="acme_rules", order=SECTION_ORDER,
-                          rows=[(label, _yes_no(value)) for label, value in rows],
-                          data={"judged": True, **found.as_dict()})
+    rows += [
+        ("Key account 大客户", found.key_account),
+        ("Judged by 判定人", found.judged_by or "-"),
+        ("Note 备注", found.note or "-"),
+    ]
+    return ProfileSection(
+        title=title,
+        key="acme_rules",
+        order=SECTION_ORDER,
+        rows=[(label, _yes_no(value)) for label, value in rows],
+        data={"judged": True, **found.as_dict()},
+    )
 
 
 def _yes_no(value: Any) -> str:
@@ -41,12 +53,18 @@ def _yes_no(value: Any) -> str:
 
 def flags_text(customer_id: ColumnElement[int]) -> ColumnElement[Any]:
     """The short names of the flags set, comma-separated (``战略项目,影响力``), as SQL."""
-    parts = [case((customer_flags.c[f.name].is_(True), literal(f.short + ",")), else_=literal("")) for f in FLAGS]
+    parts = [
+        case((customer_flags.c[f.name].is_(True), literal(f.short + ",")), else_=literal("")) for f in FLAGS
+    ]
     joined = parts[0]
     for part in parts[1:]:
         joined = joined.concat(part)
     trimmed = func.rtrim(joined, literal(","), type_=String)
-    return select(func.nullif(trimmed, literal(""), type_=String)).where(customer_flags.c.customer_id == customer_id).scalar_subquery()
+    return (
+        select(func.nullif(trimmed, literal(""), type_=String))
+        .where(customer_flags.c.customer_id == customer_id)
+        .scalar_subquery()
+    )
 
 
 def list_columns() -> list[ListColumn]:
@@ -70,13 +88,24 @@ def _flag_filter(stmt: Select[Any], value: str) -> Select[Any]:
     name = value.strip().lower().replace("-", "_")
     if name not in FLAG_NAMES:
         raise ValidationError([Problem("acme_flag", "must be one of " + ", ".join(FLAG_NAMES), value=value)])
-    return stmt.where(Customer.id.in_(select(customer_flags.c.customer_id).where(customer_flags.c[name].is_(True))))
+    return stmt.where(
+        Customer.id.in_(select(customer_flags.c.customer_id).where(customer_flags.c[name].is_(True)))
+    )
 
 
 def list_filters() -> list[ListFilter]:
     """``acme_key=yes|no`` (judged a key account or not) and ``acme_flag=NAME``."""
     return [
-        ListFilter(name="acme_key", help="yes: judged a key account on any ACME flag; no: not.", apply=_key_filter, metavar="yes|no"),
-        ListFilter(name="acme_flag", help="Only customers with this flag: " + ", ".join(FLAG_NAMES) + ".",
-                   apply=_flag_filter, metavar="FLAG"),
+        ListFilter(
+            name="acme_key",
+            help="yes: judged a key account on any ACME flag; no: not.",
+            apply=_key_filter,
+            metavar="yes|no",
+        ),
+        ListFilter(
+            name="acme_flag",
+            help="Only customers with this flag: " + ", ".join(FLAG_NAMES) + ".",
+            apply=_flag_filter,
+            metavar="FLAG",
+        ),
     ]

@@ -1,4 +1,5 @@
 """Only acme_rules is loaded in these tests (strictly), whatever else is pip-installed."""
+
 from __future__ import annotations
 
 import pytest

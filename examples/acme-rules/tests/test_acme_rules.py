@@ -1,12 +1,12 @@
 """ACME's key-account flags: set through the CLI, on the card, in the list, filters, export, forget."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from kehu_core import customers
-
 from kehu_acme_rules.flags import is_judged_key_account, key_account_customers
+from kehu_core import customers
 
 
 @pytest.fixture
@@ -19,10 +19,26 @@ def acme(kehu_app, kehu_install):
 
 
 def test_set_flags_and_see_them_on_the_card(acme, kehu_cli):
-    result = kehu_cli("acme", "set", "C1", "--strategic-project", "--influence", "--by", "王芳", "--note", "省级示范项目", "--json")
+    result = kehu_cli(
+        "acme",
+        "set",
+        "C1",
+        "--strategic-project",
+        "--influence",
+        "--by",
+        "王芳",
+        "--note",
+        "省级示范项目",
+        "--json",
+    )
     assert result.exit_code == 0, result
     data = result.json
-    assert (data["strategic_project"], data["influence"], data["technical_strength"], data["key_account"]) == (True, True, False, True)
+    assert (
+        data["strategic_project"],
+        data["influence"],
+        data["technical_strength"],
+        data["key_account"],
+    ) == (True, True, False, True)
     card = kehu_cli("customer", "show", "C1", "--json").json["acme_rules"]
     assert card["judged"] is True and card["judged_by"] == "王芳" and card["note"] == "省级示范项目"
     text = kehu_cli("customer", "show", "C1").output
@@ -33,7 +49,11 @@ def test_set_flags_and_see_them_on_the_card(acme, kehu_cli):
 def test_flags_not_given_keep_their_value(acme, kehu_cli):
     kehu_cli("acme", "set", "C1", "--strategic-project", "--market-strength")
     result = kehu_cli("acme", "set", "C1", "--no-strategic-project", "--json").json
-    assert (result["strategic_project"], result["market_strength"], result["key_account"]) == (False, True, True)
+    assert (result["strategic_project"], result["market_strength"], result["key_account"]) == (
+        False,
+        True,
+        True,
+    )
     result = kehu_cli("acme", "set", "C1", "--no-market-strength", "--json").json
     assert result["key_account"] is False
     assert kehu_cli("acme", "show", "C1").output.count("no 否") == 5
@@ -44,7 +64,11 @@ def test_list_column_and_filters(acme, kehu_cli):
     kehu_cli("acme", "set", "C3", "--technical-strength")
     kehu_cli("acme", "set", "C2", "--no-influence")  # judged, but no flag
     rows = kehu_cli("customer", "list", "--json").json
-    assert [(r["code"], r["acme_flags"]) for r in rows] == [("C1", "战略项目,影响力"), ("C2", None), ("C3", "技术实力")]
+    assert [(r["code"], r["acme_flags"]) for r in rows] == [
+        ("C1", "战略项目,影响力"),
+        ("C2", None),
+        ("C3", "技术实力"),
+    ]
     keys = kehu_cli("customer", "list", "--filter", "acme_key=yes", "--json").json
     assert [r["code"] for r in keys] == ["C1", "C3"]
     others = kehu_cli("customer", "list", "--filter", "acme_key=no", "--json").json
@@ -65,16 +89,21 @@ def test_rules_read_the_judgement_set_based(acme, kehu_cli):
     kehu_cli("acme", "set", "C2", "--market-strength")
     with acme.session() as session:
         assert list(session.scalars(key_account_customers())) == [2]
-        codes = session.scalars(select(Customer.code).where(is_judged_key_account(Customer.id)).order_by(Customer.code))
+        codes = session.scalars(
+            select(Customer.code).where(is_judged_key_account(Customer.id)).order_by(Customer.code)
+        )
         assert list(codes) == ["C2"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (("C1",), "flags: nothing to change"),
-    (("C1", "--influence", "--by", " "), "judged_by: must be 1 to 100 characters"),
-    (("C1", "--influence", "--note", "长" * 2001), "note: too long"),
-    (("NOPE", "--influence"), "NOPE"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("C1",), "flags: nothing to change"),
+        (("C1", "--influence", "--by", " "), "judged_by: must be 1 to 100 characters"),
+        (("C1", "--influence", "--note", "长" * 2001), "note: too long"),
+        (("NOPE", "--influence"), "NOPE"),
+    ],
+)
 def test_bad_input_is_refused_and_changes_nothing(acme, kehu_cli, args, message):
     result = kehu_cli("acme", "set", *args)
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output

@@ -1,7 +1,8 @@
 """ACME's key-account rules, run by the tiering plugin (skipped where tiering is not installed)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,17 +21,23 @@ def kehu_plugins():
 @pytest.fixture
 def shop(kehu_app, kehu_install):
     kehu_install("tiering", "acme_rules")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with kehu_app.session() as session:
         # C1: small and new; C2: 1.2M over 30 months (ACME's big-and-long); C3: 1.2M but new.
         for code, name in (("C1", "安徽建材商行"), ("C2", "北京盛达贸易有限公司"), ("C3", "广州新客户公司")):
             customers.add_customer(kehu_app, session, {"code": code, "name": name})
-        rows = [("C1", now - timedelta(days=20), "500"),
-                ("C2", now - timedelta(days=30 * 30), "600000"), ("C2", now - timedelta(days=40), "600000"),
-                ("C3", now - timedelta(days=60), "1200000")]
+        rows = [
+            ("C1", now - timedelta(days=20), "500"),
+            ("C2", now - timedelta(days=30 * 30), "600000"),
+            ("C2", now - timedelta(days=40), "600000"),
+            ("C3", now - timedelta(days=60), "1200000"),
+        ]
         for code, when, amount in rows:
-            interactions.log_interaction(kehu_app, session, {"customer_code": code, "kind": "purchase",
-                                                             "occurred_at": when, "amount": amount})
+            interactions.log_interaction(
+                kehu_app,
+                session,
+                {"customer_code": code, "kind": "purchase", "occurred_at": when, "amount": amount},
+            )
     return kehu_app
 
 

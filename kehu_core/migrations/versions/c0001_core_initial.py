@@ -4,6 +4,7 @@ Revision ID: c0001
 Revises:
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -56,7 +57,9 @@ def upgrade() -> None:
         sa.Column("tag", sa.String(100), nullable=False),
         sa.PrimaryKeyConstraint("customer_id", "tag", name="pk_customer_tags"),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], ondelete="CASCADE",
+            ["customer_id"],
+            ["customers.id"],
+            ondelete="CASCADE",
             name="fk_customer_tags_customer_id_customers",
         ),
     )
@@ -85,7 +88,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_interactions"),
         sa.UniqueConstraint("external_ref", name="uq_interactions_external_ref"),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], ondelete="RESTRICT",
+            ["customer_id"],
+            ["customers.id"],
+            ondelete="RESTRICT",
             name="fk_interactions_customer_id_customers",
         ),
     )
@@ -125,5 +130,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("kehu_job_runs", "kehu_data_records", "kehu_plugins", "interactions", "customer_tags", "customers"):
+    for table in (
+        "kehu_job_runs",
+        "kehu_data_records",
+        "kehu_plugins",
+        "interactions",
+        "customer_tags",
+        "customers",
+    ):
         op.drop_table(table)

@@ -6,6 +6,7 @@ lead; every transition, assignment and note goes into an append-only history.
 
 This module stays light: it imports SQLAlchemy and the services only inside hooks.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -64,8 +65,11 @@ def kehu_schema() -> Schema:
 def kehu_register_commands(cli: click.Group) -> None:
     """``kehu complaint ...`` (imported only when used)."""
     if hasattr(cli, "add_lazy_command"):
-        cli.add_lazy_command("complaint", "kehu_complaints.cli:complaint",
-                             "Grievances and complaints (抱怨与投诉): open, move, report ...")
+        cli.add_lazy_command(
+            "complaint",
+            "kehu_complaints.cli:complaint",
+            "Grievances and complaints (抱怨与投诉): open, move, report ...",
+        )
     else:  # pragma: no cover - an older core without lazy commands
         from kehu_complaints.cli import complaint
 
@@ -80,9 +84,13 @@ def kehu_default_data() -> list[DefaultRecord]:
     from kehu_complaints.sla import DEFAULT_POLICIES
     from kehu_core.hooktypes import DefaultRecord
 
-    records = [DefaultRecord(SETTINGS, {"key": key}, {"value": value}) for key, value in DEFAULT_SETTINGS.items()]
-    records += [DefaultRecord(POLICIES, {"name": p["name"]}, {k: v for k, v in p.items() if k != "name"})
-                for p in DEFAULT_POLICIES]
+    records = [
+        DefaultRecord(SETTINGS, {"key": key}, {"value": value}) for key, value in DEFAULT_SETTINGS.items()
+    ]
+    records += [
+        DefaultRecord(POLICIES, {"name": p["name"]}, {k: v for k, v in p.items() if k != "name"})
+        for p in DEFAULT_POLICIES
+    ]
     return records
 
 
@@ -91,8 +99,11 @@ def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> Non
     """An interaction of kind ``complaint`` (imported or logged) opens a complaint; set-based."""
     from kehu_complaints.hooks import open_from_interactions
 
-    rows = [r for r in batch.of_kind("complaint")
-            if r.get("status", "done") == "done" and not str(r.get("external_ref") or "").startswith("complaint:")]
+    rows = [
+        r
+        for r in batch.of_kind("complaint")
+        if r.get("status", "done") == "done" and not str(r.get("external_ref") or "").startswith("complaint:")
+    ]
     if rows:
         open_from_interactions(session, rows, source=batch.source)
 
@@ -120,10 +131,20 @@ def kehu_scheduled_jobs() -> list[Job]:
     from kehu_core.hooktypes import Job
 
     return [
-        Job(name="complaints.escalate", interval=timedelta(minutes=15), run=jobs.escalate, plugin="complaints",
-            description="mark SLA breaches and escalate them to the team lead"),
-        Job(name="complaints.auto_close", interval=timedelta(days=1), run=jobs.auto_close, plugin="complaints",
-            description="close resolved complaints with no follow-up after auto_close_days"),
+        Job(
+            name="complaints.escalate",
+            interval=timedelta(minutes=15),
+            run=jobs.escalate,
+            plugin="complaints",
+            description="mark SLA breaches and escalate them to the team lead",
+        ),
+        Job(
+            name="complaints.auto_close",
+            interval=timedelta(days=1),
+            run=jobs.auto_close,
+            plugin="complaints",
+            description="close resolved complaints with no follow-up after auto_close_days",
+        ),
     ]
 
 

@@ -1,4 +1,5 @@
 """Who gets a complaint: manual, round robin, or balanced (fewest open complaints) within a team."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -11,17 +12,20 @@ ASSIGNMENT_RULES = ("manual", "round_robin", "balanced")
 
 def active_members(session: Session, team: Team) -> list[str]:
     """The team's active members in round-robin order."""
-    return list(session.scalars(
-        select(TeamMember.member).where(TeamMember.team_id == team.id, TeamMember.active.is_(True))
-        .order_by(TeamMember.position, TeamMember.member)
-    ))
+    return list(
+        session.scalars(
+            select(TeamMember.member)
+            .where(TeamMember.team_id == team.id, TeamMember.active.is_(True))
+            .order_by(TeamMember.position, TeamMember.member)
+        )
+    )
 
 
 def open_counts(session: Session, members: list[str]) -> dict[str, int]:
     """How many open (unresolved, unclosed) complaints each member handles."""
     rows = session.execute(
-        select(Complaint.handler, func.count()).where(
-            Complaint.handler.in_(members), Complaint.closed_at.is_(None), Complaint.resolved_at.is_(None))
+        select(Complaint.handler, func.count())
+        .where(Complaint.handler.in_(members), Complaint.closed_at.is_(None), Complaint.resolved_at.is_(None))
         .group_by(Complaint.handler)
     )
     counts = dict.fromkeys(members, 0)

@@ -11,6 +11,7 @@ Which days are working days, in order of precedence:
 Working hours are windows in local time (default 09:00-12:00 and 13:00-18:00, Asia/Shanghai).
 All durations here are business seconds: only the overlap with working windows counts.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -149,4 +150,6 @@ class BusinessCalendar:
                     return (begin + timedelta(seconds=remaining)).astimezone(UTC)
                 remaining -= available
             day += timedelta(days=1)
-        raise CalendarError(f"no working time within {MAX_SEARCH_DAYS} days: check the working hours and days off")
+        raise CalendarError(
+            f"no working time within {MAX_SEARCH_DAYS} days: check the working hours and days off"
+        )

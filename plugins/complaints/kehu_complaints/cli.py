@@ -1,4 +1,5 @@
 """``kehu complaint ...``: the command line of the complaints plugin. No business rules here."""
+
 from __future__ import annotations
 
 import getpass
@@ -29,10 +30,15 @@ def _actor(value: str | None) -> str:
         return "unknown"
 
 
-by_option = click.option("--by", "actor", metavar="NAME", help="Who does this (default: $KEHU_USER, then your login).")
+by_option = click.option(
+    "--by", "actor", metavar="NAME", help="Who does this (default: $KEHU_USER, then your login)."
+)
 version_option = click.option(
-    "--expect-version", type=int, metavar="N",
-    help="Refuse (conflict) unless the complaint is still at version N, as shown by `complaint show`.")
+    "--expect-version",
+    type=int,
+    metavar="N",
+    help="Refuse (conflict) unless the complaint is still at version N, as shown by `complaint show`.",
+)
 
 
 @click.group("complaint")
@@ -56,7 +62,10 @@ def complaint() -> None:
 @click.option("--channel", help="How it came in: 电话, 门店, e-mail ...")
 @click.option("--category", help="quality, delivery, service, billing or other (中文 too: 产品质量 ...).")
 @click.option("--severity", help="low, medium (default), high or critical.")
-@click.option("--wants", help="What the customer wants: fast_solution, respect, explanation, compensation, no_recurrence.")
+@click.option(
+    "--wants",
+    help="What the customer wants: fast_solution, respect, explanation, compensation, no_recurrence.",
+)
 @click.option("--handler", help="Who handles it (else the team's rule picks one).")
 @click.option("--team", help="The team that handles it.")
 @click.option("--responsible", "responsible_party", help="The responsible party, if known.")
@@ -80,9 +89,11 @@ def open_(actor: str | None, as_json: bool, **values: Any) -> None:
     if as_json:
         emit_json(record_dict(record))
     else:
-        click.echo(f"complaint #{record.id} opened for {record.customer_code} ({record.customer_name}); "
-                   f"policy {record.sla_policy}: first response due {_local(record.first_response_due_at)}, "
-                   f"resolution due {_local(record.resolution_due_at)}; handler {record.handler or '-'}")
+        click.echo(
+            f"complaint #{record.id} opened for {record.customer_code} ({record.customer_name}); "
+            f"policy {record.sla_policy}: first response due {_local(record.first_response_due_at)}, "
+            f"resolution due {_local(record.resolution_due_at)}; handler {record.handler or '-'}"
+        )
 
 
 def _local(moment: Any) -> str:
@@ -91,10 +102,32 @@ def _local(moment: Any) -> str:
     return cell(moment)
 
 
-LIST_KEYS = ("id", "customer_code", "customer_name", "kind", "category", "severity", "status", "handler",
-             "first_response_due_at", "resolution_due_at", "overdue")
-LIST_HEADERS = ("#", "code", "customer", "kind", "category", "severity", "status", "handler",
-                "response due", "resolution due", "overdue")
+LIST_KEYS = (
+    "id",
+    "customer_code",
+    "customer_name",
+    "kind",
+    "category",
+    "severity",
+    "status",
+    "handler",
+    "first_response_due_at",
+    "resolution_due_at",
+    "overdue",
+)
+LIST_HEADERS = (
+    "#",
+    "code",
+    "customer",
+    "kind",
+    "category",
+    "severity",
+    "status",
+    "handler",
+    "response due",
+    "resolution due",
+    "overdue",
+)
 
 
 @complaint.command("list")
@@ -148,31 +181,67 @@ def show_(complaint_id: int, as_json: bool) -> None:
         detail = show(app, session, complaint_id)
     record = detail.complaint
     if as_json:
-        emit_json({**record_dict(record), "next_stages": list(detail.next_stages),
-                   "timeline": [asdict(e) for e in detail.timeline]})
+        emit_json(
+            {
+                **record_dict(record),
+                "next_stages": list(detail.next_stages),
+                "timeline": [asdict(e) for e in detail.timeline],
+            }
+        )
         return
-    emit_pairs(f"Complaint #{record.id} ({record.kind}) v{record.version}", [
-        ("customer", f"{record.customer_code} {record.customer_name}"), ("status", record.status),
-        ("category / severity", f"{record.category} / {record.severity}"), ("channel", record.channel),
-        ("description", record.description), ("wants", ", ".join(record.wants)),
-        ("handler / team", f"{record.handler or '-'} / {record.team or '-'}"),
-        ("responsible", f"{record.responsible_party or '-'} / {record.responsible_department or '-'}"),
-        ("solution", record.solution),
-        ("compensation", f"{record.compensation_amount} {record.compensation_type or ''}" if record.compensation_amount is not None else None),
-        ("approved by", record.approved_by), ("SLA policy / tier", f"{record.sla_policy} / {record.tier or '-'}"),
-        ("opened", record.opened_at), ("first response due", record.first_response_due_at),
-        ("first response", record.first_response_at), ("resolution due", record.resolution_due_at),
-        ("resolved", record.resolved_at), ("clock", "paused" if record.paused else "running"),
-        ("breached", ", ".join(n for n, t in (("first response", record.first_response_breached_at),
-                                               ("resolution", record.resolution_breached_at)) if t) or None),
-        ("escalated to", record.escalated_to), ("satisfaction", record.satisfaction),
-        ("root cause", record.root_cause), ("corrective action", record.corrective_action),
-        ("penalty", record.penalty_note), ("closed", record.closed_at), ("close reason", record.close_reason),
-        ("next stages", ", ".join(detail.next_stages) or "(end)"),
-    ])
+    emit_pairs(
+        f"Complaint #{record.id} ({record.kind}) v{record.version}",
+        [
+            ("customer", f"{record.customer_code} {record.customer_name}"),
+            ("status", record.status),
+            ("category / severity", f"{record.category} / {record.severity}"),
+            ("channel", record.channel),
+            ("description", record.description),
+            ("wants", ", ".join(record.wants)),
+            ("handler / team", f"{record.handler or '-'} / {record.team or '-'}"),
+            ("responsible", f"{record.responsible_party or '-'} / {record.responsible_department or '-'}"),
+            ("solution", record.solution),
+            (
+                "compensation",
+                f"{record.compensation_amount} {record.compensation_type or ''}"
+                if record.compensation_amount is not None
+                else None,
+            ),
+            ("approved by", record.approved_by),
+            ("SLA policy / tier", f"{record.sla_policy} / {record.tier or '-'}"),
+            ("opened", record.opened_at),
+            ("first response due", record.first_response_due_at),
+            ("first response", record.first_response_at),
+            ("resolution due", record.resolution_due_at),
+            ("resolved", record.resolved_at),
+            ("clock", "paused" if record.paused else "running"),
+            (
+                "breached",
+                ", ".join(
+                    n
+                    for n, t in (
+                        ("first response", record.first_response_breached_at),
+                        ("resolution", record.resolution_breached_at),
+                    )
+                    if t
+                )
+                or None,
+            ),
+            ("escalated to", record.escalated_to),
+            ("satisfaction", record.satisfaction),
+            ("root cause", record.root_cause),
+            ("corrective action", record.corrective_action),
+            ("penalty", record.penalty_note),
+            ("closed", record.closed_at),
+            ("close reason", record.close_reason),
+            ("next stages", ", ".join(detail.next_stages) or "(end)"),
+        ],
+    )
     click.echo()
-    emit_table(("when", "who", "action", "from", "to", "note"),
-               [(e.at, e.actor, e.action, e.from_status, e.to_status, e.note) for e in detail.timeline])
+    emit_table(
+        ("when", "who", "action", "from", "to", "note"),
+        [(e.at, e.actor, e.action, e.from_status, e.to_status, e.note) for e in detail.timeline],
+    )
 
 
 # -- move, assign, note --------------------------------------------------------------------------
@@ -181,7 +250,9 @@ def show_(complaint_id: int, as_json: bool) -> None:
 @click.argument("stage")
 @click.option("--solution", help="The proposed solution.")
 @click.option("--compensation", "compensation_amount", help="Compensation in yuan.")
-@click.option("--compensation-type", help="refund, replacement, repair, voucher, discount, cash, gift, other.")
+@click.option(
+    "--compensation-type", help="refund, replacement, repair, voucher, discount, cash, gift, other."
+)
 @click.option("--responsible", "responsible_party", help="The responsible party.")
 @click.option("--department", "responsible_department", help="The responsible department.")
 @click.option("--root-cause", help="Root cause (反省检讨).")
@@ -194,8 +265,16 @@ def show_(complaint_id: int, as_json: bool) -> None:
 @by_option
 @json_option
 @requires_plugin(PLUGIN)
-def move_(complaint_id: int, stage: str, reason: str | None, note: str | None, expect_version: int | None,
-          actor: str | None, as_json: bool, **changes: Any) -> None:
+def move_(
+    complaint_id: int,
+    stage: str,
+    reason: str | None,
+    note: str | None,
+    expect_version: int | None,
+    actor: str | None,
+    as_json: bool,
+    **changes: Any,
+) -> None:
     """Move a complaint to STAGE, recording fields on the way; guards may refuse.
 
     \b
@@ -208,8 +287,17 @@ def move_(complaint_id: int, stage: str, reason: str | None, note: str | None, e
 
     given = {k: v for k, v in changes.items() if v is not None}
     with transaction() as (app, session):
-        record = move(app, session, complaint_id, stage, _actor(actor), changes=given, reason=reason, note=note,
-                      expected_version=expect_version)
+        record = move(
+            app,
+            session,
+            complaint_id,
+            stage,
+            _actor(actor),
+            changes=given,
+            reason=reason,
+            note=note,
+            expected_version=expect_version,
+        )
     if as_json:
         emit_json(record_dict(record))
     else:
@@ -224,8 +312,14 @@ def move_(complaint_id: int, stage: str, reason: str | None, note: str | None, e
 @by_option
 @json_option
 @requires_plugin(PLUGIN)
-def assign_(complaint_id: int, handler: str | None, team: str | None, expect_version: int | None,
-            actor: str | None, as_json: bool) -> None:
+def assign_(
+    complaint_id: int,
+    handler: str | None,
+    team: str | None,
+    expect_version: int | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
     """Assign a complaint to a handler, or let a team's rule choose.
 
     \b
@@ -236,12 +330,22 @@ def assign_(complaint_id: int, handler: str | None, team: str | None, expect_ver
     from kehu_complaints.services import assign, record_dict
 
     with transaction() as (app, session):
-        record = assign(app, session, complaint_id, _actor(actor), handler=handler, team=team,
-                        expected_version=expect_version)
+        record = assign(
+            app,
+            session,
+            complaint_id,
+            _actor(actor),
+            handler=handler,
+            team=team,
+            expected_version=expect_version,
+        )
     if as_json:
         emit_json(record_dict(record))
     else:
-        click.echo(f"complaint #{record.id} assigned to {record.handler}" + (f" (team {record.team})" if record.team else ""))
+        click.echo(
+            f"complaint #{record.id} assigned to {record.handler}"
+            + (f" (team {record.team})" if record.team else "")
+        )
 
 
 @complaint.command("severity")
@@ -252,8 +356,14 @@ def assign_(complaint_id: int, handler: str | None, team: str | None, expect_ver
 @by_option
 @json_option
 @requires_plugin(PLUGIN)
-def severity_(complaint_id: int, level: str, reason: str | None, expect_version: int | None, actor: str | None,
-              as_json: bool) -> None:
+def severity_(
+    complaint_id: int,
+    level: str,
+    reason: str | None,
+    expect_version: int | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
     """Re-grade an open complaint (low, medium, high, critical); its SLA due times follow.
 
     \b
@@ -263,13 +373,16 @@ def severity_(complaint_id: int, level: str, reason: str | None, expect_version:
     from kehu_complaints.services import record_dict, regrade
 
     with transaction() as (app, session):
-        record = regrade(app, session, complaint_id, level, _actor(actor), reason=reason,
-                         expected_version=expect_version)
+        record = regrade(
+            app, session, complaint_id, level, _actor(actor), reason=reason, expected_version=expect_version
+        )
     if as_json:
         emit_json(record_dict(record))
     else:
-        click.echo(f"complaint #{record.id} is now {record.severity}: policy {record.sla_policy}, "
-                   f"resolution due {_local(record.resolution_due_at)}")
+        click.echo(
+            f"complaint #{record.id} is now {record.severity}: policy {record.sla_policy}, "
+            f"resolution due {_local(record.resolution_due_at)}"
+        )
 
 
 @complaint.command("note")
@@ -342,7 +455,9 @@ def report_(since: str | None, until: str | None, as_json: bool) -> None:
             try:
                 bounds[name] = timestamp(value)
             except FieldError as exc:
-                raise ValidationError([Problem(name, str(exc), value=value)], headline="report refused:") from None
+                raise ValidationError(
+                    [Problem(name, str(exc), value=value)], headline="report refused:"
+                ) from None
     with transaction() as (app, session):
         report = build_report(session, app.dialect, **bounds)
     if as_json:
@@ -350,26 +465,45 @@ def report_(since: str | None, until: str | None, as_json: bool) -> None:
         return
     pct = lambda r: "-" if r is None else f"{r * 100:.1f}%"
     emit_pairs("Complaints 抱怨与投诉", [("total", report.total), ("open", report.open)])
-    for title, counts in (("By category", report.by_category), ("By severity", report.by_severity),
-                          ("By status", report.by_status)):
+    for title, counts in (
+        ("By category", report.by_category),
+        ("By severity", report.by_severity),
+        ("By status", report.by_status),
+    ):
         emit_pairs(title, list(counts.items()))
-    emit_pairs("Timing (wall-clock hours)", [
-        ("first response: median / p90", f"{report.first_response.median_hours} / {report.first_response.p90_hours} (n={report.first_response.count})"),
-        ("resolution: median / p90", f"{report.resolution.median_hours} / {report.resolution.p90_hours} (n={report.resolution.count})"),
-        ("SLA breach rate", f"{pct(report.breach_rate)} ({report.breached} of {report.decided})"),
-        ("reopen rate", f"{pct(report.reopen_rate)} ({report.reopened} of {report.total})"),
-    ])
-    emit_pairs("Satisfaction after close (1-5)", [
-        ("average", report.satisfaction_average), ("answers", report.satisfaction_count),
-        *[(f"score {k}", v) for k, v in report.satisfaction_distribution.items()],
-    ])
+    emit_pairs(
+        "Timing (wall-clock hours)",
+        [
+            (
+                "first response: median / p90",
+                f"{report.first_response.median_hours} / {report.first_response.p90_hours} (n={report.first_response.count})",
+            ),
+            (
+                "resolution: median / p90",
+                f"{report.resolution.median_hours} / {report.resolution.p90_hours} (n={report.resolution.count})",
+            ),
+            ("SLA breach rate", f"{pct(report.breach_rate)} ({report.breached} of {report.decided})"),
+            ("reopen rate", f"{pct(report.reopen_rate)} ({report.reopened} of {report.total})"),
+        ],
+    )
+    emit_pairs(
+        "Satisfaction after close (1-5)",
+        [
+            ("average", report.satisfaction_average),
+            ("answers", report.satisfaction_count),
+            *[(f"score {k}", v) for k, v in report.satisfaction_distribution.items()],
+        ],
+    )
     w, o = report.repurchase_within_sla, report.repurchase_outside_sla
-    emit_pairs(f"Bought again within {report.repurchase_days} days", [
-        ("handled within SLA", f"{pct(w.rate)} ({w.bought_again} of {w.complaints})"),
-        ("not within SLA", f"{pct(o.rate)} ({o.bought_again} of {o.complaints})"),
-        ("seeds: complainers who buy again", report.seed["complainers_buy_again"]),
-        ("seeds: when handled quickly and well", report.seed["buy_again_when_handled_quickly_and_well"]),
-    ])
+    emit_pairs(
+        f"Bought again within {report.repurchase_days} days",
+        [
+            ("handled within SLA", f"{pct(w.rate)} ({w.bought_again} of {w.complaints})"),
+            ("not within SLA", f"{pct(o.rate)} ({o.bought_again} of {o.complaints})"),
+            ("seeds: complainers who buy again", report.seed["complainers_buy_again"]),
+            ("seeds: when handled quickly and well", report.seed["buy_again_when_handled_quickly_and_well"]),
+        ],
+    )
 
 
 # -- teams ---------------------------------------------------------------------------------------
@@ -389,11 +523,19 @@ def _emit_team(record: Any, as_json: bool) -> None:
 @team.command("add")
 @click.argument("name")
 @click.option("--lead", help="The team lead; SLA breaches escalate to them.")
-@click.option("--assignment", type=click.Choice(["manual", "round_robin", "balanced"]), help="How new complaints are assigned.")
-@click.option("--member", "members", multiple=True, help="A member (repeat for several, in round-robin order).")
+@click.option(
+    "--assignment",
+    type=click.Choice(["manual", "round_robin", "balanced"]),
+    help="How new complaints are assigned.",
+)
+@click.option(
+    "--member", "members", multiple=True, help="A member (repeat for several, in round-robin order)."
+)
 @json_option
 @requires_plugin(PLUGIN)
-def team_add(name: str, lead: str | None, assignment: str | None, members: tuple[str, ...], as_json: bool) -> None:
+def team_add(
+    name: str, lead: str | None, assignment: str | None, members: tuple[str, ...], as_json: bool
+) -> None:
     """Create a team, or change its lead and rule and add members.
 
     \b
@@ -430,13 +572,25 @@ def team_list(as_json: bool, as_csv: bool) -> None:
 
     with transaction() as (app, session):
         records = list_teams(session)
-    rows = [{"name": r.name, "lead": r.lead, "assignment": r.assignment,
-             "members": ", ".join(f"{m}:{n}" for m, n in r.members.items())} for r in records]
+    rows = [
+        {
+            "name": r.name,
+            "lead": r.lead,
+            "assignment": r.assignment,
+            "members": ", ".join(f"{m}:{n}" for m, n in r.members.items()),
+        }
+        for r in records
+    ]
     if as_json:
         emit_json(records)
     else:
-        emit_rows(("team", "lead", "assignment", "members (open)"), rows, ("name", "lead", "assignment", "members"),
-                  as_json=False, as_csv=as_csv)
+        emit_rows(
+            ("team", "lead", "assignment", "members (open)"),
+            rows,
+            ("name", "lead", "assignment", "members"),
+            as_json=False,
+            as_csv=as_csv,
+        )
 
 
 # -- SLA policies, calendar, settings ------------------------------------------------------------
@@ -456,13 +610,35 @@ def sla_list(as_json: bool, as_csv: bool) -> None:
 
     with transaction() as (app, session):
         policies, in_use = load_policies(session), policy_names_in_use(session)
-    rows = [{**asdict(p), "open": in_use.get(p.name, 0), "severities": ",".join(p.severities) or "any",
-             "tiers": ",".join(p.tiers) or "any", "kinds": ",".join(p.kinds) or "any",
-             "paused_stages": ",".join(p.paused_stages)} for p in policies]
-    keys = ("priority", "name", "severities", "tiers", "kinds", "first_response_minutes", "resolution_minutes",
-            "paused_stages", "open")
-    emit_rows(("prio", "name", "severity", "tier", "kind", "response min", "resolution min", "paused in", "open"),
-              rows, keys, as_json=as_json, as_csv=as_csv)
+    rows = [
+        {
+            **asdict(p),
+            "open": in_use.get(p.name, 0),
+            "severities": ",".join(p.severities) or "any",
+            "tiers": ",".join(p.tiers) or "any",
+            "kinds": ",".join(p.kinds) or "any",
+            "paused_stages": ",".join(p.paused_stages),
+        }
+        for p in policies
+    ]
+    keys = (
+        "priority",
+        "name",
+        "severities",
+        "tiers",
+        "kinds",
+        "first_response_minutes",
+        "resolution_minutes",
+        "paused_stages",
+        "open",
+    )
+    emit_rows(
+        ("prio", "name", "severity", "tier", "kind", "response min", "resolution min", "paused in", "open"),
+        rows,
+        keys,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @sla_group.command("set")
@@ -471,7 +647,9 @@ def sla_list(as_json: bool, as_csv: bool) -> None:
 @click.option("--severities", help="Comma-separated severities it matches (empty: any).")
 @click.option("--tiers", help="Comma-separated customer tiers it matches (empty: any).")
 @click.option("--kinds", help="grievance and/or complaint (empty: any).")
-@click.option("--first-response", "first_response_minutes", type=int, help="Business minutes to the first response.")
+@click.option(
+    "--first-response", "first_response_minutes", type=int, help="Business minutes to the first response."
+)
 @click.option("--resolution", "resolution_minutes", type=int, help="Business minutes to resolution.")
 @click.option("--paused-stages", help="Comma-separated stages in which the clock stops.")
 @click.option("--active/--inactive", default=None, help="Use the policy or not.")
@@ -492,7 +670,9 @@ def sla_set(name: str, as_json: bool, **values: Any) -> None:
     given = {k: v for k, v in values.items() if v is not None}
     with transaction() as (app, session):
         policy = save_policy(session, name, given, list(build_workflow(app).stages))
-        changed = recompute_open(app, session, calendar_of(session), utcnow(), reason=f"SLA policy {name} changed")
+        changed = recompute_open(
+            app, session, calendar_of(session), utcnow(), reason=f"SLA policy {name} changed"
+        )
     if as_json:
         emit_json({"policy": policy, "recomputed": changed})
     else:
@@ -511,7 +691,9 @@ def sla_delete(name: str, as_json: bool) -> None:
 
     with transaction() as (app, session):
         delete_policy(session, name)
-        changed = recompute_open(app, session, calendar_of(session), utcnow(), reason=f"SLA policy {name} deleted")
+        changed = recompute_open(
+            app, session, calendar_of(session), utcnow(), reason=f"SLA policy {name} deleted"
+        )
     if as_json:
         emit_json({"deleted": name, "recomputed": changed})
     else:
@@ -577,8 +759,16 @@ def calendar_show(start: str | None, days: int, as_json: bool, as_csv: bool) -> 
             why = name or ("weekend" if d.weekday() >= 5 else "")
         if not cal.is_covered(d):
             why = (why + "; " if why else "") + "no official holiday data for this year: weekends only"
-        rows.append({"day": d, "weekday": "一二三四五六日"[d.weekday()], "workday": cal.is_workday(d), "why": why})
-    emit_rows(("day", "周", "working", "why"), rows, ("day", "weekday", "workday", "why"), as_json=as_json, as_csv=as_csv)
+        rows.append(
+            {"day": d, "weekday": "一二三四五六日"[d.weekday()], "workday": cal.is_workday(d), "why": why}
+        )
+    emit_rows(
+        ("day", "周", "working", "why"),
+        rows,
+        ("day", "weekday", "workday", "why"),
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @calendar_group.command("set")
@@ -611,7 +801,9 @@ def calendar_set(date: str, workday: bool, name: str | None, as_json: bool) -> N
     if as_json:
         emit_json({"day": when, "workday": workday, "name": name, "recomputed": changed})
     else:
-        click.echo(f"{when} is now a {'working day' if workday else 'day off'}; {changed} open complaint(s) recomputed")
+        click.echo(
+            f"{when} is now a {'working day' if workday else 'day off'}; {changed} open complaint(s) recomputed"
+        )
 
 
 @complaint.command("settings")

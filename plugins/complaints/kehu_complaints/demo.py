@@ -1,4 +1,5 @@
 """Demo data: a team and complaints in every stage of the workflow, some overdue, some closed."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -29,8 +30,17 @@ DESCRIPTIONS = {
     "other": ("希望增加夜间服务", "对新政策有意见", "投诉处理太慢"),
 }
 #: The path to each stage, from received; the demo sends complaints along these.
-HAPPY = ("acknowledged", "investigating", "solution_proposed", "approved", "customer_agreed", "in_progress",
-         "resolved", "followed_up", "closed")
+HAPPY = (
+    "acknowledged",
+    "investigating",
+    "solution_proposed",
+    "approved",
+    "customer_agreed",
+    "in_progress",
+    "resolved",
+    "followed_up",
+    "closed",
+)
 PATHS: dict[str, tuple[str, ...]] = {
     "received": (),
     **{stage: HAPPY[: i + 1] for i, stage in enumerate(HAPPY)},
@@ -43,19 +53,30 @@ PATHS: dict[str, tuple[str, ...]] = {
 
 def _changes(stage: str, rng: Any, category: str) -> tuple[dict[str, Any], str | None]:
     if stage == "investigating":
-        return {"responsible_party": rng.choice(("仓库", "物流商", "安装组", "财务部")),
-                "responsible_department": rng.choice(("物流部", "售后部", "财务部"))}, None
+        return {
+            "responsible_party": rng.choice(("仓库", "物流商", "安装组", "财务部")),
+            "responsible_department": rng.choice(("物流部", "售后部", "财务部")),
+        }, None
     if stage == "solution_proposed":
         amount = rng.choice(("0.00", "200.00", "800.00", "1500.00"))
         kind = "replacement" if category == "quality" else rng.choice(("refund", "voucher", "repair"))
-        return {"solution": rng.choice(("免费换新", "退还差价并致歉", "上门维修", "补发货物")),
-                "compensation_amount": amount, "compensation_type": kind}, None
+        return {
+            "solution": rng.choice(("免费换新", "退还差价并致歉", "上门维修", "补发货物")),
+            "compensation_amount": amount,
+            "compensation_type": kind,
+        }, None
     if stage == "followed_up":
         return {"satisfaction": rng.choices((1, 2, 3, 4, 5), weights=(1, 1, 3, 6, 6))[0]}, None
     if stage == "closed":
-        return {"root_cause": "流程漏洞", "corrective_action": "修订作业规范并培训", "penalty_note": "责任人通报批评"}, None
+        return {
+            "root_cause": "流程漏洞",
+            "corrective_action": "修订作业规范并培训",
+            "penalty_note": "责任人通报批评",
+        }, None
     if stage in ("rejected", "withdrawn", "reopened"):
-        return {}, {"rejected": "不属于本公司责任", "withdrawn": "客户自行解决", "reopened": "问题再次出现"}[stage]
+        return {}, {"rejected": "不属于本公司责任", "withdrawn": "客户自行解决", "reopened": "问题再次出现"}[
+            stage
+        ]
     return {}, None
 
 
@@ -74,22 +95,47 @@ def load_demo(session: Session, context: DemoContext) -> None:
         category = rng.choice(tuple(DESCRIPTIONS))
         # Finished cases spread over months; running ones are recent, so only some are overdue.
         finished = target in ("resolved", "followed_up", "closed", "rejected", "withdrawn")
-        opened = today - timedelta(days=rng.randint(0, 200) if finished else rng.randint(0, 4), hours=rng.randint(0, 8))
-        record = open_complaint(None, session, {
-            "customer_code": rng.choice(customers), "kind": rng.choice(("complaint", "complaint", "grievance")),
-            "channel": rng.choice(("电话", "门店", "微信", "邮件")), "category": category,
-            "severity": rng.choices(("low", "medium", "high", "critical"), weights=(2, 5, 2, 1))[0],
-            "description": rng.choice(DESCRIPTIONS[category]),
-            "wants": rng.sample(("fast_solution", "respect", "explanation", "compensation", "no_recurrence"), 2),
-            "team": "客服一组", "opened_at": opened,
-        }, actor="demo", now=opened)
+        opened = today - timedelta(
+            days=rng.randint(0, 200) if finished else rng.randint(0, 4), hours=rng.randint(0, 8)
+        )
+        record = open_complaint(
+            None,
+            session,
+            {
+                "customer_code": rng.choice(customers),
+                "kind": rng.choice(("complaint", "complaint", "grievance")),
+                "channel": rng.choice(("电话", "门店", "微信", "邮件")),
+                "category": category,
+                "severity": rng.choices(("low", "medium", "high", "critical"), weights=(2, 5, 2, 1))[0],
+                "description": rng.choice(DESCRIPTIONS[category]),
+                "wants": rng.sample(
+                    ("fast_solution", "respect", "explanation", "compensation", "no_recurrence"), 2
+                ),
+                "team": "客服一组",
+                "opened_at": opened,
+            },
+            actor="demo",
+            now=opened,
+        )
         when: datetime = opened
         for stage in PATHS[target]:
             when = min(today, when + timedelta(hours=rng.choice((1, 3, 6, 20, 30))))
             changes, reason = _changes(stage, rng, category)
             actor = LEAD if stage == "approved" else (record.handler or MEMBERS[0])
-            move(None, session, record.id, stage, actor, changes=changes, reason=reason, now=when, workflow=workflow)
+            move(
+                None,
+                session,
+                record.id,
+                stage,
+                actor,
+                changes=changes,
+                reason=reason,
+                now=when,
+                workflow=workflow,
+            )
     message = escalate(session, today)
     open_ = list_complaints(session, ComplaintQuery(open_only=True, limit=None), today)
     overdue = sum(1 for r in open_ if r.overdue(today))
-    context.summary.append(f"complaints: {count} in every workflow stage ({len(open_)} open, {overdue} overdue); {message}")
+    context.summary.append(
+        f"complaints: {count} in every workflow stage ({len(open_)} open, {overdue} overdue); {message}"
+    )

@@ -1,4 +1,5 @@
 """The complaint's vocabulary and field parsers (Chinese and English values alike)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +9,13 @@ from kehu_core.fields import FieldSpec
 from kehu_core.vocab import MAX_CODE, MAX_NOTE, MAX_SHORT
 
 KINDS = {"grievance": "抱怨", "complaint": "投诉"}
-CATEGORIES = {"quality": "产品质量", "delivery": "交货配送", "service": "服务态度", "billing": "账务收费", "other": "其他"}
+CATEGORIES = {
+    "quality": "产品质量",
+    "delivery": "交货配送",
+    "service": "服务态度",
+    "billing": "账务收费",
+    "other": "其他",
+}
 SEVERITIES = {"low": "低", "medium": "中", "high": "高", "critical": "紧急"}
 #: What a complaining customer wants (seed 002: 客户投诉的真实需求).
 WANTS = {
@@ -18,14 +25,33 @@ WANTS = {
     "compensation": "赔偿或补偿",
     "no_recurrence": "解决问题，不让它再次发生",
 }
-COMPENSATION_TYPES = {"none": "无", "refund": "退款", "replacement": "换货", "repair": "维修", "voucher": "代金券",
-                      "discount": "折扣", "cash": "现金赔偿", "gift": "礼品", "other": "其他"}
+COMPENSATION_TYPES = {
+    "none": "无",
+    "refund": "退款",
+    "replacement": "换货",
+    "repair": "维修",
+    "voucher": "代金券",
+    "discount": "折扣",
+    "cash": "现金赔偿",
+    "gift": "礼品",
+    "other": "其他",
+}
 CHINESE_ALIASES = {
     **{zh: en for en, zh in KINDS.items()},
-    **{zh: en for en, zh in CATEGORIES.items()}, "质量": "quality", "交货": "delivery", "配送": "delivery",
-    "服务": "service", "账务": "billing", "收费": "billing",
-    **{zh: en for en, zh in SEVERITIES.items()}, "严重": "critical",
-    "快速解决": "fast_solution", "尊重": "respect", "说法": "explanation", "赔偿": "compensation", "补偿": "compensation",
+    **{zh: en for en, zh in CATEGORIES.items()},
+    "质量": "quality",
+    "交货": "delivery",
+    "配送": "delivery",
+    "服务": "service",
+    "账务": "billing",
+    "收费": "billing",
+    **{zh: en for en, zh in SEVERITIES.items()},
+    "严重": "critical",
+    "快速解决": "fast_solution",
+    "尊重": "respect",
+    "说法": "explanation",
+    "赔偿": "compensation",
+    "补偿": "compensation",
     "不再发生": "no_recurrence",
     **{zh: en for en, zh in COMPENSATION_TYPES.items()},
 }

@@ -1,4 +1,5 @@
 """Hook specs the complaints plugin offers to other plugins (added through ``kehu_add_hookspecs``)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

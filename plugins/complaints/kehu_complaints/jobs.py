@@ -5,6 +5,7 @@ idempotent: a second run at the same or a later time marks nothing already marke
 Neither needs the workflow: "running" means not resolved and not closed, and a paused clock
 (``paused_since`` set) never breaches.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -22,7 +23,9 @@ def breach_conditions(now: datetime) -> tuple:
     """(running, first response overdue, resolution overdue) as SQL conditions, for the job and its benchmark."""
     c = COMPLAINTS.c
     running = and_(c.closed_at.is_(None), c.resolved_at.is_(None), c.paused_since.is_(None))
-    first = and_(c.first_response_at.is_(None), c.first_response_breached_at.is_(None), c.first_response_due_at < now)
+    first = and_(
+        c.first_response_at.is_(None), c.first_response_breached_at.is_(None), c.first_response_due_at < now
+    )
     resolution = and_(c.resolution_breached_at.is_(None), c.resolution_due_at < now)
     return running, first, resolution
 
@@ -37,7 +40,9 @@ def escalate(session: Session, now: datetime) -> str:
     running, first, resolution = breach_conditions(now)
     lead = select(TEAMS.c.lead).where(TEAMS.c.id == c.team_id).scalar_subquery()
     marked = session.execute(
-        update(COMPLAINTS).where(running, or_(first, resolution)).values(
+        update(COMPLAINTS)
+        .where(running, or_(first, resolution))
+        .values(
             first_response_breached_at=case((first, now), else_=c.first_response_breached_at),
             resolution_breached_at=case((resolution, now), else_=c.resolution_breached_at),
             escalated_at=func.coalesce(c.escalated_at, now),
@@ -46,19 +51,34 @@ def escalate(session: Session, now: datetime) -> str:
     ).rowcount
     if not marked:
         return "no new SLA breach"
-    fr_now, res_now, esc_now = c.first_response_breached_at == now, c.resolution_breached_at == now, c.escalated_at == now
+    fr_now, res_now, esc_now = (
+        c.first_response_breached_at == now,
+        c.resolution_breached_at == now,
+        c.escalated_at == now,
+    )
     what = case(
         (and_(fr_now, res_now), literal("first response and resolution overdue")),
         (fr_now, literal("first response overdue")),
         else_=literal("resolution overdue"),
     )
-    whom = case((esc_now, literal("; escalated to ") + func.coalesce(c.escalated_to, literal("(team has no lead)"))),
-                else_=literal(""))
-    session.execute(HISTORY.insert().from_select(
-        ["complaint_id", "at", "actor", "action", "from_status", "to_status", "note"],
-        select(c.id, literal(now, COMPLAINTS.c.opened_at.type), literal(SYSTEM), literal("breached"), c.status,
-               c.status, what + whom).where(or_(fr_now, res_now)),
-    ))
+    whom = case(
+        (esc_now, literal("; escalated to ") + func.coalesce(c.escalated_to, literal("(team has no lead)"))),
+        else_=literal(""),
+    )
+    session.execute(
+        HISTORY.insert().from_select(
+            ["complaint_id", "at", "actor", "action", "from_status", "to_status", "note"],
+            select(
+                c.id,
+                literal(now, COMPLAINTS.c.opened_at.type),
+                literal(SYSTEM),
+                literal("breached"),
+                c.status,
+                c.status,
+                what + whom,
+            ).where(or_(fr_now, res_now)),
+        )
+    )
     escalated = session.scalar(select(func.count()).select_from(COMPLAINTS).where(esc_now)) or 0
     return f"{marked} complaint(s) newly breached their SLA; {escalated} escalated to the team lead"
 
@@ -69,16 +89,34 @@ def auto_close(session: Session, now: datetime) -> str:
     if days <= 0:
         return "auto-close is off (auto_close_days = 0)"
     c = COMPLAINTS.c
-    due = and_(c.resolved_at.is_not(None), c.resolved_at < now - timedelta(days=days), c.followed_up_at.is_(None),
-               c.closed_at.is_(None))
+    due = and_(
+        c.resolved_at.is_not(None),
+        c.resolved_at < now - timedelta(days=days),
+        c.followed_up_at.is_(None),
+        c.closed_at.is_(None),
+    )
     rows = session.execute(select(c.id, c.status).where(due)).all()
     if not rows:
         return "nothing to auto-close"
     reason = f"auto-closed: no follow-up within {days} days of resolution"
-    session.execute(update(COMPLAINTS).where(due, c.id.in_([r.id for r in rows])).values(
-        status="closed", closed_at=now, close_reason=reason, updated_at=now, version=c.version + 1))
-    session.execute(HISTORY.insert(), [
-        dict(complaint_id=r.id, at=now, actor=SYSTEM, action="moved", from_status=r.status, to_status="closed",
-             note=reason) for r in rows
-    ])
+    session.execute(
+        update(COMPLAINTS)
+        .where(due, c.id.in_([r.id for r in rows]))
+        .values(status="closed", closed_at=now, close_reason=reason, updated_at=now, version=c.version + 1)
+    )
+    session.execute(
+        HISTORY.insert(),
+        [
+            dict(
+                complaint_id=r.id,
+                at=now,
+                actor=SYSTEM,
+                action="moved",
+                from_status=r.status,
+                to_status="closed",
+                note=reason,
+            )
+            for r in rows
+        ],
+    )
     return f"{len(rows)} resolved complaint(s) auto-closed without follow-up"

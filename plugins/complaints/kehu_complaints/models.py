@@ -5,6 +5,7 @@ A complaint carries a ``version`` column for optimistic locking: every write is
 ``UPDATE ... WHERE id = :id AND version = :seen`` and bumps it, so two handlers moving the
 same complaint at once cannot both win.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -56,7 +57,9 @@ class TeamMember(Base):
 
     __tablename__ = "complaints_team_members"
 
-    team_id: Mapped[int] = mapped_column(ForeignKey("complaints_teams.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints_teams.id", ondelete="CASCADE"), primary_key=True
+    )
     member: Mapped[str] = mapped_column(String(100), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

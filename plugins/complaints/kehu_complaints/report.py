@@ -10,6 +10,7 @@ Figures quoted from the seeds (000 大客户的开发与服务; 002 客户服务
 The report sets our own repurchase rate within 90 days after a complaint, split by whether it
 was handled within its SLA, beside the 54-70% and 95%.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -120,18 +121,27 @@ def _timings(session: Session, dialect: str, where: Sequence[Any]) -> tuple[Perc
     first = _seconds_between(c.first_response_at, c.opened_at, dialect)
     resolution = _seconds_between(c.resolved_at, c.opened_at, dialect)
     if dialect == "postgresql":
-        row = session.execute(select(
-            func.count(c.first_response_at), func.percentile_cont(0.5).within_group(first),
-            func.percentile_cont(0.9).within_group(first),
-            func.count(c.resolved_at), func.percentile_cont(0.5).within_group(resolution),
-            func.percentile_cont(0.9).within_group(resolution),
-        ).where(*where)).one()
-        return (Percentiles(row[0], _hours(row[1]), _hours(row[2])),
-                Percentiles(row[3], _hours(row[4]), _hours(row[5])))
+        row = session.execute(
+            select(
+                func.count(c.first_response_at),
+                func.percentile_cont(0.5).within_group(first),
+                func.percentile_cont(0.9).within_group(first),
+                func.count(c.resolved_at),
+                func.percentile_cont(0.5).within_group(resolution),
+                func.percentile_cont(0.9).within_group(resolution),
+            ).where(*where)
+        ).one()
+        return (
+            Percentiles(row[0], _hours(row[1]), _hours(row[2])),
+            Percentiles(row[3], _hours(row[4]), _hours(row[5])),
+        )
     firsts: list[float] = []
     resolutions: list[float] = []
-    for f, r in session.execute(select(first, resolution).where(
-            *where, or_(c.first_response_at.is_not(None), c.resolved_at.is_not(None)))):
+    for f, r in session.execute(
+        select(first, resolution).where(
+            *where, or_(c.first_response_at.is_not(None), c.resolved_at.is_not(None))
+        )
+    ):
         if f is not None:
             firsts.append(f)
         if r is not None:
@@ -139,7 +149,9 @@ def _timings(session: Session, dialect: str, where: Sequence[Any]) -> tuple[Perc
     result = []
     for values in (firsts, resolutions):
         values.sort()
-        result.append(Percentiles(len(values), _hours(_quantile(values, 0.5)), _hours(_quantile(values, 0.9))))
+        result.append(
+            Percentiles(len(values), _hours(_quantile(values, 0.5)), _hours(_quantile(values, 0.9)))
+        )
     return result[0], result[1]
 
 
@@ -153,14 +165,27 @@ def breached_condition(now: datetime) -> Any:
     c = COMPLAINTS.c
     running = and_(c.closed_at.is_(None), c.resolved_at.is_(None), c.paused_since.is_(None))
     return or_(
-        c.first_response_breached_at.is_not(None), c.resolution_breached_at.is_not(None),
-        c.first_response_at > c.first_response_due_at, c.resolved_at > c.resolution_due_at,
-        and_(running, or_(and_(c.first_response_at.is_(None), c.first_response_due_at < now), c.resolution_due_at < now)),
+        c.first_response_breached_at.is_not(None),
+        c.resolution_breached_at.is_not(None),
+        c.first_response_at > c.first_response_due_at,
+        c.resolved_at > c.resolution_due_at,
+        and_(
+            running,
+            or_(
+                and_(c.first_response_at.is_(None), c.first_response_due_at < now), c.resolution_due_at < now
+            ),
+        ),
     )
 
 
-def build_report(session: Session, dialect: str, *, since: datetime | None = None, until: datetime | None = None,
-                 now: datetime | None = None) -> ComplaintReport:
+def build_report(
+    session: Session,
+    dialect: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> ComplaintReport:
     """Compute the report with a few aggregate queries (no per-complaint Python except SQLite percentiles)."""
     now = now or utcnow()
     c = COMPLAINTS.c
@@ -180,8 +205,11 @@ def build_report(session: Session, dialect: str, *, since: datetime | None = Non
     i = Interaction
     # Literal values, so the planner can use the partial index ix_complaints_purchases.
     bought = exists().where(
-        i.customer_id == c.customer_id, i.kind == literal_column("'purchase'"), i.status == literal_column("'done'"),
-        i.occurred_at > c.opened_at, i.occurred_at <= _plus_days(c.opened_at, REPURCHASE_DAYS, dialect),
+        i.customer_id == c.customer_id,
+        i.kind == literal_column("'purchase'"),
+        i.status == literal_column("'done'"),
+        i.occurred_at > c.opened_at,
+        i.occurred_at <= _plus_days(c.opened_at, REPURCHASE_DAYS, dialect),
     )
     within = and_(c.resolved_at.is_not(None), ~breached)
     window_passed = c.opened_at <= now - timedelta(days=REPURCHASE_DAYS)
@@ -193,12 +221,22 @@ def build_report(session: Session, dialect: str, *, since: datetime | None = Non
     by_severity: dict[str, int] = {}
     by_status: dict[str, int] = {}
     sums = [0] * (5 + len(scores))
-    for row in session.execute(select(
-        c.category, c.severity, c.status, func.count(),
-        total(and_(c.closed_at.is_(None), c.resolved_at.is_(None))), total(decided), total(breached),
-        total(c.reopen_count > 0), func.coalesce(func.sum(case((after_close, c.satisfaction), else_=0)), 0),
-        *(total(and_(after_close, c.satisfaction == score)) for score in scores),
-    ).where(*where).group_by(c.category, c.severity, c.status)):
+    for row in session.execute(
+        select(
+            c.category,
+            c.severity,
+            c.status,
+            func.count(),
+            total(and_(c.closed_at.is_(None), c.resolved_at.is_(None))),
+            total(decided),
+            total(breached),
+            total(c.reopen_count > 0),
+            func.coalesce(func.sum(case((after_close, c.satisfaction), else_=0)), 0),
+            *(total(and_(after_close, c.satisfaction == score)) for score in scores),
+        )
+        .where(*where)
+        .group_by(c.category, c.severity, c.status)
+    ):
         category, severity, status, n, *rest = row
         for counts, key in ((by_category, category), (by_severity, severity), (by_status, status)):
             counts[key] = counts.get(key, 0) + n
@@ -215,22 +253,34 @@ def build_report(session: Session, dialect: str, *, since: datetime | None = Non
     group = case((~window_passed, literal("pending")), (within, literal("within")), else_=literal("outside"))
     repurchase = {key: Repurchase(0, 0, None) for key in ("within", "outside")}
     for key, n, again in session.execute(
-        select(group, func.count(), func.coalesce(func.sum(case((and_(window_passed, bought), 1), else_=0)), 0))
-        .where(*where).group_by(group)
+        select(
+            group, func.count(), func.coalesce(func.sum(case((and_(window_passed, bought), 1), else_=0)), 0)
+        )
+        .where(*where)
+        .group_by(group)
     ):
         if key != "pending":
             repurchase[key] = Repurchase(n, int(again), _rate(int(again), n))
 
     timings = _timings(session, dialect, where)
     return ComplaintReport(
-        total=total_count, open=open_, by_category=ordered(by_category), by_severity=ordered(by_severity),
+        total=total_count,
+        open=open_,
+        by_category=ordered(by_category),
+        by_severity=ordered(by_severity),
         by_status=ordered(by_status),
-        first_response=timings[0], resolution=timings[1],
-        decided=n_decided, breached=n_breached, breach_rate=_rate(n_breached, n_decided),
-        reopened=reopened, reopen_rate=_rate(reopened, total_count),
+        first_response=timings[0],
+        resolution=timings[1],
+        decided=n_decided,
+        breached=n_breached,
+        breach_rate=_rate(n_breached, n_decided),
+        reopened=reopened,
+        reopen_rate=_rate(reopened, total_count),
         satisfaction_count=sat_count,
         satisfaction_average=round(sat_sum / sat_count, 2) if sat_count else None,
         satisfaction_distribution=distribution,
-        repurchase_within_sla=repurchase["within"], repurchase_outside_sla=repurchase["outside"],
-        repurchase_days=REPURCHASE_DAYS, seed=SEED_FIGURES,
+        repurchase_within_sla=repurchase["within"],
+        repurchase_outside_sla=repurchase["outside"],
+        repurchase_days=REPURCHASE_DAYS,
+        seed=SEED_FIGURES,
     )

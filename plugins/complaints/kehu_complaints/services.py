@@ -4,6 +4,7 @@ Every write to a complaint is ``UPDATE ... WHERE id = :id AND version = :seen`` 
 version: a handler who moves a complaint someone else just moved gets :class:`Conflict`, never
 a silent overwrite. Every transition, assignment and note is appended to the history.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -78,27 +79,56 @@ class ComplaintRecord:
     def of(cls, row: Complaint, code: str, name: str, team: str | None) -> ComplaintRecord:
         """From the ORM row and its customer's code and name."""
         return cls(
-            id=row.id, customer_code=code, customer_name=name, kind=row.kind, channel=row.channel,
-            category=row.category, severity=row.severity, status=row.status, description=row.description,
-            wants=tuple(row.wants or ()), handler=row.handler, team=team, responsible_party=row.responsible_party,
-            responsible_department=row.responsible_department, solution=row.solution,
-            compensation_amount=row.compensation_amount, compensation_type=row.compensation_type,
-            approved_by=row.approved_by, opened_at=row.opened_at, first_response_at=row.first_response_at,
-            resolved_at=row.resolved_at, followed_up_at=row.followed_up_at, closed_at=row.closed_at,
-            close_reason=row.close_reason, sla_policy=row.sla_policy, tier=row.tier,
-            first_response_due_at=row.first_response_due_at, resolution_due_at=row.resolution_due_at,
-            paused=row.paused_since is not None, paused_seconds=row.paused_seconds,
+            id=row.id,
+            customer_code=code,
+            customer_name=name,
+            kind=row.kind,
+            channel=row.channel,
+            category=row.category,
+            severity=row.severity,
+            status=row.status,
+            description=row.description,
+            wants=tuple(row.wants or ()),
+            handler=row.handler,
+            team=team,
+            responsible_party=row.responsible_party,
+            responsible_department=row.responsible_department,
+            solution=row.solution,
+            compensation_amount=row.compensation_amount,
+            compensation_type=row.compensation_type,
+            approved_by=row.approved_by,
+            opened_at=row.opened_at,
+            first_response_at=row.first_response_at,
+            resolved_at=row.resolved_at,
+            followed_up_at=row.followed_up_at,
+            closed_at=row.closed_at,
+            close_reason=row.close_reason,
+            sla_policy=row.sla_policy,
+            tier=row.tier,
+            first_response_due_at=row.first_response_due_at,
+            resolution_due_at=row.resolution_due_at,
+            paused=row.paused_since is not None,
+            paused_seconds=row.paused_seconds,
             first_response_breached_at=row.first_response_breached_at,
-            resolution_breached_at=row.resolution_breached_at, escalated_to=row.escalated_to,
-            satisfaction=row.satisfaction, root_cause=row.root_cause, corrective_action=row.corrective_action,
-            penalty_note=row.penalty_note, reopen_count=row.reopen_count, version=row.version,
+            resolution_breached_at=row.resolution_breached_at,
+            escalated_to=row.escalated_to,
+            satisfaction=row.satisfaction,
+            root_cause=row.root_cause,
+            corrective_action=row.corrective_action,
+            penalty_note=row.penalty_note,
+            reopen_count=row.reopen_count,
+            version=row.version,
         )
 
     def overdue(self, now: datetime) -> bool:
         """True when a running clock is past its due time."""
         if self.closed_at or self.resolved_at or self.paused:
             return False
-        late_response = self.first_response_at is None and self.first_response_due_at is not None and self.first_response_due_at < now
+        late_response = (
+            self.first_response_at is None
+            and self.first_response_due_at is not None
+            and self.first_response_due_at < now
+        )
         return late_response or (self.resolution_due_at is not None and self.resolution_due_at < now)
 
 
@@ -122,10 +152,18 @@ def _insert_rows(session: Session, prepared: list[dict[str, Any]]) -> list[int]:
     """
     sources = [r["source_interaction_id"] for r in prepared]
     if len(prepared) == 1 or None in sources:
-        return [session.execute(COMPLAINTS.insert().values(**r).returning(COMPLAINTS.c.id)).scalar_one() for r in prepared]
+        return [
+            session.execute(COMPLAINTS.insert().values(**r).returning(COMPLAINTS.c.id)).scalar_one()
+            for r in prepared
+        ]
     session.execute(COMPLAINTS.insert(), prepared)
-    found = dict(session.execute(select(COMPLAINTS.c.source_interaction_id, COMPLAINTS.c.id)
-                                 .where(COMPLAINTS.c.source_interaction_id.in_(sources))).all())
+    found = dict(
+        session.execute(
+            select(COMPLAINTS.c.source_interaction_id, COMPLAINTS.c.id).where(
+                COMPLAINTS.c.source_interaction_id.in_(sources)
+            )
+        ).all()
+    )
     return [found[source] for source in sources]
 
 
@@ -139,7 +177,9 @@ class ComplaintDetail:
 
 
 def _record(session: Session, row: Complaint) -> ComplaintRecord:
-    code, name = session.execute(select(Customer.code, Customer.name).where(Customer.id == row.customer_id)).one()
+    code, name = session.execute(
+        select(Customer.code, Customer.name).where(Customer.id == row.customer_id)
+    ).one()
     team = session.scalar(select(Team.name).where(Team.id == row.team_id)) if row.team_id else None
     return ComplaintRecord.of(row, code, name, team)
 
@@ -157,8 +197,10 @@ def _team(session: Session, name: str | None) -> Team | None:
         return None
     team = session.scalar(select(Team).where(Team.name == name))
     if team is None:
-        raise ValidationError([Problem("team", "no such team; see `kehu complaint team list`", value=name)],
-                              headline="complaint refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("team", "no such team; see `kehu complaint team list`", value=name)],
+            headline="complaint refused; nothing was changed:",
+        )
     return team
 
 
@@ -168,8 +210,9 @@ def history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         session.execute(HISTORY.insert(), [dict(r) for r in rows])
 
 
-def open_complaint(app: Any, session: Session, values: Mapping[str, Any], actor: str,
-                   now: datetime | None = None) -> ComplaintRecord:
+def open_complaint(
+    app: Any, session: Session, values: Mapping[str, Any], actor: str, now: datetime | None = None
+) -> ComplaintRecord:
     """Record a new grievance or complaint, compute its due times, assign it, and log the interaction."""
     now = now or utcnow()
     clean, problems = parse_record(OPEN_FIELDS, values)
@@ -177,28 +220,52 @@ def open_complaint(app: Any, session: Session, values: Mapping[str, Any], actor:
     customer = session.scalar(select(Customer).where(Customer.code == clean["customer_code"]))
     if customer is None or customer.forgotten_at is not None:
         reason = "no customer with this code" if customer is None else "this customer was forgotten"
-        raise ValidationError([Problem("customer_code", reason, value=clean["customer_code"])],
-                              headline="complaint refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("customer_code", reason, value=clean["customer_code"])],
+            headline="complaint refused; nothing was changed:",
+        )
     opened_at = clean.get("opened_at") or now
     if opened_at > now:
-        raise ValidationError([Problem("opened_at", "is in the future", value=opened_at.isoformat())],
-                              headline="complaint refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("opened_at", "is in the future", value=opened_at.isoformat())],
+            headline="complaint refused; nothing was changed:",
+        )
     team = _team(session, clean.get("team"))
-    base = dict(customer_id=customer.id, kind=clean.get("kind") or "complaint", channel=clean.get("channel"),
-                category=clean.get("category") or "other", severity=clean.get("severity") or "medium",
-                description=clean["description"], wants=clean.get("wants") or [], handler=clean.get("handler"),
-                team_id=team.id if team else None, responsible_party=clean.get("responsible_party"),
-                responsible_department=clean.get("responsible_department"), opened_at=opened_at)
+    base = dict(
+        customer_id=customer.id,
+        kind=clean.get("kind") or "complaint",
+        channel=clean.get("channel"),
+        category=clean.get("category") or "other",
+        severity=clean.get("severity") or "medium",
+        description=clean["description"],
+        wants=clean.get("wants") or [],
+        handler=clean.get("handler"),
+        team_id=team.id if team else None,
+        responsible_party=clean.get("responsible_party"),
+        responsible_department=clean.get("responsible_department"),
+        opened_at=opened_at,
+    )
     ids = insert_complaints(app, session, [base], actor=actor, now=now, note="opened")
     complaint = get_complaint(session, ids[0])
     if complaint.handler is None and team is not None and team.assignment != "manual":
         assign(app, session, complaint.id, actor, team=team.name, now=now)
         complaint = get_complaint(session, complaint.id)
-    interaction_id = record_interaction(app, session, dict(
-        customer_id=customer.id, kind="complaint", occurred_at=opened_at, channel=complaint.channel,
-        salesperson=complaint.handler, note=complaint.description,
-        external_ref=f"{INTERACTION_REF}{complaint.id}"))
-    session.execute(update(COMPLAINTS).where(COMPLAINTS.c.id == complaint.id).values(interaction_id=interaction_id))
+    interaction_id = record_interaction(
+        app,
+        session,
+        dict(
+            customer_id=customer.id,
+            kind="complaint",
+            occurred_at=opened_at,
+            channel=complaint.channel,
+            salesperson=complaint.handler,
+            note=complaint.description,
+            external_ref=f"{INTERACTION_REF}{complaint.id}",
+        ),
+    )
+    session.execute(
+        update(COMPLAINTS).where(COMPLAINTS.c.id == complaint.id).values(interaction_id=interaction_id)
+    )
     return _record(session, get_complaint(session, complaint.id))
 
 
@@ -216,11 +283,14 @@ def record_interaction(app: Any, session: Session, row: dict[str, Any]) -> int:
     from kehu_core.interactions import INTERACTIONS
 
     values = {"status": "done", "created_at": utcnow(), **row}
-    return int(session.execute(INTERACTIONS.insert().values(**values).returning(INTERACTIONS.c.id)).scalar_one())
+    return int(
+        session.execute(INTERACTIONS.insert().values(**values).returning(INTERACTIONS.c.id)).scalar_one()
+    )
 
 
-def insert_complaints(app: Any, session: Session, rows: Sequence[dict[str, Any]], *, actor: str, now: datetime,
-                      note: str) -> list[int]:
+def insert_complaints(
+    app: Any, session: Session, rows: Sequence[dict[str, Any]], *, actor: str, now: datetime, note: str
+) -> list[int]:
     """Insert complaints set-based with their SLA policy and due times; append an 'opened' entry each."""
     if not rows:
         return []
@@ -233,19 +303,47 @@ def insert_complaints(app: Any, session: Session, rows: Sequence[dict[str, Any]]
         tier = tiers.get(r["customer_id"])
         policy = sla.match_policy(policies, r["severity"], tier, r["kind"])
         first, resolution = sla.due_times(calendar, policy, r["opened_at"], r["opened_at"], 0)
-        prepared.append({
-            "channel": None, "description": None, "wants": [], "handler": None, "team_id": None,
-            "responsible_party": None, "responsible_department": None, "source_interaction_id": None, **r,
-            "status": "received", "clock_started_at": r["opened_at"], "sla_policy": policy.name, "tier": tier,
-            "first_response_due_at": first, "resolution_due_at": resolution, "paused_seconds": 0,
-            "reopen_count": 0, "version": 1, "created_at": now, "updated_at": now,
-        })
+        prepared.append(
+            {
+                "channel": None,
+                "description": None,
+                "wants": [],
+                "handler": None,
+                "team_id": None,
+                "responsible_party": None,
+                "responsible_department": None,
+                "source_interaction_id": None,
+                **r,
+                "status": "received",
+                "clock_started_at": r["opened_at"],
+                "sla_policy": policy.name,
+                "tier": tier,
+                "first_response_due_at": first,
+                "resolution_due_at": resolution,
+                "paused_seconds": 0,
+                "reopen_count": 0,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     ids = _insert_rows(session, prepared)
-    history(session, [dict(complaint_id=i, at=r["opened_at"], actor=actor, action="opened", from_status=None,
-                           to_status="received",
-                           note=f"{note}: {r['kind']} {r['category']}/{r['severity']}, policy {r['sla_policy']}"
-                                + (f", handler {r['handler']}" if r["handler"] else ""))
-                      for i, r in zip(ids, prepared)])
+    history(
+        session,
+        [
+            dict(
+                complaint_id=i,
+                at=r["opened_at"],
+                actor=actor,
+                action="opened",
+                from_status=None,
+                to_status="received",
+                note=f"{note}: {r['kind']} {r['category']}/{r['severity']}, policy {r['sla_policy']}"
+                + (f", handler {r['handler']}" if r["handler"] else ""),
+            )
+            for i, r in zip(ids, prepared)
+        ],
+    )
     return ids
 
 
@@ -260,7 +358,8 @@ def _write(session: Session, complaint: Complaint, values: dict[str, Any], expec
     """Apply ``values`` if the complaint is still at version ``expected``; returns the new version."""
     new_version = expected + 1
     result = session.execute(
-        update(COMPLAINTS).where(COMPLAINTS.c.id == complaint.id, COMPLAINTS.c.version == expected)
+        update(COMPLAINTS)
+        .where(COMPLAINTS.c.id == complaint.id, COMPLAINTS.c.version == expected)
         .values(**values, version=new_version)
     )
     if result.rowcount != 1:
@@ -280,10 +379,20 @@ def _snapshot(complaint: Complaint) -> dict[str, Any]:
     return {col.name: getattr(complaint, col.key) for col in Complaint.__mapper__.columns}
 
 
-def move(app: Any, session: Session, complaint_id: int, target: str, actor: str, *,
-         changes: Mapping[str, Any] | None = None, reason: str | None = None, note: str | None = None,
-         expected_version: int | None = None, now: datetime | None = None,
-         workflow: Workflow | None = None) -> ComplaintRecord:
+def move(
+    app: Any,
+    session: Session,
+    complaint_id: int,
+    target: str,
+    actor: str,
+    *,
+    changes: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+    workflow: Workflow | None = None,
+) -> ComplaintRecord:
     """Move a complaint to stage ``target``, setting ``changes`` on the way.
 
     Refused with the name of the failing guard (or "not in the workflow"), and nothing
@@ -302,8 +411,10 @@ def move(app: Any, session: Session, complaint_id: int, target: str, actor: str,
     after = _snapshot(complaint) | {k: v for k, v in clean.items()}
     values: dict[str, Any] = dict(clean)
     # A changed solution or compensation voids an earlier approval.
-    if complaint.approved_by and any(k in clean and clean[k] != getattr(complaint, k)
-                                     for k in ("solution", "compensation_amount", "compensation_type")):
+    if complaint.approved_by and any(
+        k in clean and clean[k] != getattr(complaint, k)
+        for k in ("solution", "compensation_amount", "compensation_type")
+    ):
         values["approved_by"] = after["approved_by"] = None
     if target == "approved":
         values["approved_by"] = after["approved_by"] = actor
@@ -311,8 +422,11 @@ def move(app: Any, session: Session, complaint_id: int, target: str, actor: str,
         values["approved_by"] = after["approved_by"] = None
     if stage.sets == "followed_up_at":
         after["followed_up_at"] = now
-    workflow.check(GuardContext(complaint=after, source=source, target=target, actor=actor, reason=reason,
-                                settings=settings))
+    workflow.check(
+        GuardContext(
+            complaint=after, source=source, target=target, actor=actor, reason=reason, settings=settings
+        )
+    )
     values["status"] = target
     values["updated_at"] = now
     if complaint.first_response_at is None and target != workflow.initial:
@@ -325,12 +439,24 @@ def move(app: Any, session: Session, complaint_id: int, target: str, actor: str,
     if stage.kind == "closed":
         values.setdefault("closed_at", now)
         values["close_reason"] = reason
-    clock_start, paused_seconds, paused_since = complaint.clock_started_at, complaint.paused_seconds, complaint.paused_since
+    clock_start, paused_seconds, paused_since = (
+        complaint.clock_started_at,
+        complaint.paused_seconds,
+        complaint.paused_since,
+    )
     if stage.reopens:
         clock_start, paused_seconds, paused_since = now, 0, None
-        values.update(clock_started_at=now, resolved_at=None, followed_up_at=None, closed_at=None, close_reason=None,
-                      resolution_breached_at=None, escalated_at=None, escalated_to=None,
-                      reopen_count=complaint.reopen_count + 1)
+        values.update(
+            clock_started_at=now,
+            resolved_at=None,
+            followed_up_at=None,
+            closed_at=None,
+            close_reason=None,
+            resolution_breached_at=None,
+            escalated_at=None,
+            escalated_to=None,
+            reopen_count=complaint.reopen_count + 1,
+        )
     policy = _policy_of(session, complaint)
     should_pause = stage.kind == "open" and target in policy.paused_stages
     if paused_since is not None and not should_pause:
@@ -338,11 +464,18 @@ def move(app: Any, session: Session, complaint_id: int, target: str, actor: str,
         paused_since = None
     elif paused_since is None and should_pause:
         paused_since = now
-    if (paused_seconds, paused_since, clock_start) != (complaint.paused_seconds, complaint.paused_since,
-                                                       complaint.clock_started_at):
+    if (paused_seconds, paused_since, clock_start) != (
+        complaint.paused_seconds,
+        complaint.paused_since,
+        complaint.clock_started_at,
+    ):
         first, resolution = sla.due_times(calendar, policy, complaint.opened_at, clock_start, paused_seconds)
-        values.update(paused_seconds=paused_seconds, paused_since=paused_since,
-                      first_response_due_at=first, resolution_due_at=resolution)
+        values.update(
+            paused_seconds=paused_seconds,
+            paused_since=paused_since,
+            first_response_due_at=first,
+            resolution_due_at=resolution,
+        )
         if complaint.first_response_breached_at and complaint.first_response_at is None and first > now:
             values["first_response_breached_at"] = None
         if "resolution_breached_at" not in values and complaint.resolution_breached_at and resolution > now:
@@ -351,13 +484,34 @@ def move(app: Any, session: Session, complaint_id: int, target: str, actor: str,
     details = [note or "", *(f"{k}={v}" for k, v in clean.items())]
     if reason:
         details.append(f"reason: {reason}")
-    history(session, [dict(complaint_id=complaint.id, at=now, actor=actor, action="moved", from_status=source,
-                           to_status=target, note="; ".join(d for d in details if d) or None)])
+    history(
+        session,
+        [
+            dict(
+                complaint_id=complaint.id,
+                at=now,
+                actor=actor,
+                action="moved",
+                from_status=source,
+                to_status=target,
+                note="; ".join(d for d in details if d) or None,
+            )
+        ],
+    )
     return _record(session, get_complaint(session, complaint.id))
 
 
-def regrade(app: Any, session: Session, complaint_id: int, severity: str, actor: str, *, reason: str | None = None,
-            expected_version: int | None = None, now: datetime | None = None) -> ComplaintRecord:
+def regrade(
+    app: Any,
+    session: Session,
+    complaint_id: int,
+    severity: str,
+    actor: str,
+    *,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ComplaintRecord:
     """Change an open complaint's severity; its SLA policy and due times follow (pause kept)."""
     from kehu_complaints.fields import SEVERITIES, vocab
     from kehu_core.validation import FieldError
@@ -368,17 +522,38 @@ def regrade(app: Any, session: Session, complaint_id: int, severity: str, actor:
     try:
         level = vocab(SEVERITIES)(severity)
     except FieldError as exc:
-        raise ValidationError([Problem("severity", str(exc), value=severity)],
-                              headline="severity refused; nothing was changed:") from None
+        raise ValidationError(
+            [Problem("severity", str(exc), value=severity)], headline="severity refused; nothing was changed:"
+        ) from None
     if complaint.closed_at is not None or complaint.resolved_at is not None:
-        raise KehuError(f"complaint #{complaint_id} is {complaint.status}; only an open complaint is re-graded")
+        raise KehuError(
+            f"complaint #{complaint_id} is {complaint.status}; only an open complaint is re-graded"
+        )
     old = complaint.severity
     _write(session, complaint, {"severity": level, "updated_at": now}, seen)
-    history(session, [dict(complaint_id=complaint_id, at=now, actor=actor, action="severity",
-                           from_status=complaint.status, to_status=complaint.status,
-                           note=f"{old} -> {level}" + (f"; reason: {reason}" if reason else ""))])
-    sla.recompute_open(app, session, calendar_of(session), now, complaint_ids=[complaint_id],
-                       reason=f"severity {old} -> {level}", actor=actor)
+    history(
+        session,
+        [
+            dict(
+                complaint_id=complaint_id,
+                at=now,
+                actor=actor,
+                action="severity",
+                from_status=complaint.status,
+                to_status=complaint.status,
+                note=f"{old} -> {level}" + (f"; reason: {reason}" if reason else ""),
+            )
+        ],
+    )
+    sla.recompute_open(
+        app,
+        session,
+        calendar_of(session),
+        now,
+        complaint_ids=[complaint_id],
+        reason=f"severity {old} -> {level}",
+        actor=actor,
+    )
     return _record(session, get_complaint(session, complaint_id))
 
 
@@ -389,38 +564,69 @@ def _policy_of(session: Session, complaint: Complaint) -> sla.Policy:
     return sla.match_policy(sla.load_policies(session), complaint.severity, complaint.tier, complaint.kind)
 
 
-def assign(app: Any, session: Session, complaint_id: int, actor: str, *, handler: str | None = None,
-           team: str | None = None, expected_version: int | None = None,
-           now: datetime | None = None) -> ComplaintRecord:
+def assign(
+    app: Any,
+    session: Session,
+    complaint_id: int,
+    actor: str,
+    *,
+    handler: str | None = None,
+    team: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ComplaintRecord:
     """Give a complaint to ``handler``, or let ``team``'s rule pick one (round robin or balanced)."""
     now = now or utcnow()
     complaint = get_complaint(session, complaint_id)
     seen = _check_version(complaint, expected_version)
     if complaint.closed_at is not None:
-        raise KehuError(f"complaint #{complaint_id} is closed ({complaint.status}); reopen it before assigning")
-    target_team = _team(session, team) if team else (session.get(Team, complaint.team_id) if complaint.team_id else None)
+        raise KehuError(
+            f"complaint #{complaint_id} is closed ({complaint.status}); reopen it before assigning"
+        )
+    target_team = (
+        _team(session, team)
+        if team
+        else (session.get(Team, complaint.team_id) if complaint.team_id else None)
+    )
     if handler is None:
         if target_team is None:
             raise KehuError("name a handler (--to) or a team (--team) whose rule picks one")
         handler = pick_handler(session, target_team)
         if handler is None:
-            raise KehuError(f"team {target_team.name!r} assigns manually or has no active member; name a handler with --to")
+            raise KehuError(
+                f"team {target_team.name!r} assigns manually or has no active member; name a handler with --to"
+            )
     if not handler.strip() or len(handler) > 100:
-        raise ValidationError([Problem("handler", "1 to 100 characters", value=handler)],
-                              headline="assignment refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("handler", "1 to 100 characters", value=handler)],
+            headline="assignment refused; nothing was changed:",
+        )
     old = complaint.handler
     values: dict[str, Any] = {"handler": handler, "updated_at": now}
     if target_team is not None:
         values["team_id"] = target_team.id
     _write(session, complaint, values, seen)
     where = f" (team {target_team.name})" if target_team else ""
-    history(session, [dict(complaint_id=complaint_id, at=now, actor=actor, action="assigned",
-                           from_status=complaint.status, to_status=complaint.status,
-                           note=f"{old or '-'} -> {handler}{where}")])
+    history(
+        session,
+        [
+            dict(
+                complaint_id=complaint_id,
+                at=now,
+                actor=actor,
+                action="assigned",
+                from_status=complaint.status,
+                to_status=complaint.status,
+                note=f"{old or '-'} -> {handler}{where}",
+            )
+        ],
+    )
     return _record(session, get_complaint(session, complaint_id))
 
 
-def add_note(session: Session, complaint_id: int, actor: str, text: str, now: datetime | None = None) -> TimelineEntry:
+def add_note(
+    session: Session, complaint_id: int, actor: str, text: str, now: datetime | None = None
+) -> TimelineEntry:
     """Append a note to a complaint's history."""
     from kehu_core.validation import FieldError
     from kehu_core.validation import text as parse_text
@@ -431,11 +637,27 @@ def add_note(session: Session, complaint_id: int, actor: str, text: str, now: da
     try:
         body = parse_text(text, MAX_NOTE)
     except FieldError as exc:
-        raise ValidationError([Problem("note", str(exc))], headline="note refused; nothing was changed:") from None
+        raise ValidationError(
+            [Problem("note", str(exc))], headline="note refused; nothing was changed:"
+        ) from None
     if not body:
-        raise ValidationError([Problem("note", "must not be empty")], headline="note refused; nothing was changed:")
-    history(session, [dict(complaint_id=complaint.id, at=now, actor=actor, action="note",
-                           from_status=complaint.status, to_status=complaint.status, note=body)])
+        raise ValidationError(
+            [Problem("note", "must not be empty")], headline="note refused; nothing was changed:"
+        )
+    history(
+        session,
+        [
+            dict(
+                complaint_id=complaint.id,
+                at=now,
+                actor=actor,
+                action="note",
+                from_status=complaint.status,
+                to_status=complaint.status,
+                note=body,
+            )
+        ],
+    )
     return TimelineEntry(now, actor, "note", complaint.status, complaint.status, body)
 
 
@@ -443,9 +665,14 @@ def show(app: Any, session: Session, complaint_id: int, workflow: Workflow | Non
     """A complaint with its timeline and the stages it can move to."""
     complaint = get_complaint(session, complaint_id)
     workflow = workflow or build_workflow(app)
-    entries = session.scalars(select(HistoryEntry).where(HistoryEntry.complaint_id == complaint_id)
-                              .order_by(HistoryEntry.at, HistoryEntry.id))
-    timeline = tuple(TimelineEntry(e.at, e.actor, e.action, e.from_status, e.to_status, e.note) for e in entries)
+    entries = session.scalars(
+        select(HistoryEntry)
+        .where(HistoryEntry.complaint_id == complaint_id)
+        .order_by(HistoryEntry.at, HistoryEntry.id)
+    )
+    timeline = tuple(
+        TimelineEntry(e.at, e.actor, e.action, e.from_status, e.to_status, e.note) for e in entries
+    )
     nexts = tuple(workflow.next_stages(complaint.status)) if complaint.status in workflow.stages else ()
     return ComplaintDetail(_record(session, complaint), timeline, nexts)
 
@@ -463,12 +690,17 @@ class ComplaintQuery:
     limit: int | None = 200
 
 
-def list_complaints(session: Session, query: ComplaintQuery, now: datetime | None = None) -> list[ComplaintRecord]:
+def list_complaints(
+    session: Session, query: ComplaintQuery, now: datetime | None = None
+) -> list[ComplaintRecord]:
     """Complaints matching ``query``, most urgent first (earliest due), then newest."""
     now = now or utcnow()
     c = COMPLAINTS.c
-    stmt = select(Complaint, Customer.code, Customer.name, Team.name).join(Customer, Customer.id == Complaint.customer_id) \
+    stmt = (
+        select(Complaint, Customer.code, Customer.name, Team.name)
+        .join(Customer, Customer.id == Complaint.customer_id)
         .outerjoin(Team, Team.id == Complaint.team_id)
+    )
     if query.status:
         stmt = stmt.where(Complaint.status == query.status)
     if query.handler:
@@ -480,8 +712,10 @@ def list_complaints(session: Session, query: ComplaintQuery, now: datetime | Non
     if query.open_only or query.overdue:
         stmt = stmt.where(c.closed_at.is_(None), c.resolved_at.is_(None))
     if query.overdue:
-        stmt = stmt.where(c.paused_since.is_(None), (
-            (c.first_response_at.is_(None) & (c.first_response_due_at < now)) | (c.resolution_due_at < now)))
+        stmt = stmt.where(
+            c.paused_since.is_(None),
+            ((c.first_response_at.is_(None) & (c.first_response_due_at < now)) | (c.resolution_due_at < now)),
+        )
     due = func.coalesce(c.resolution_due_at, c.opened_at)
     stmt = stmt.order_by(c.closed_at.is_not(None), due, c.id.desc())
     if query.limit:

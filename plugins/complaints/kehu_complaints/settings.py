@@ -1,4 +1,5 @@
 """The plugin's settings (business hours, time zone, approval threshold, auto-close) and its calendar."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -67,7 +68,9 @@ def set_setting(session: Session, key: str, value: Any) -> Any:
     try:
         clean = _check(key, value)
     except Exception as exc:
-        raise ValidationError([Problem(key, str(exc), value=str(value))], headline="setting refused; nothing was changed:") from None
+        raise ValidationError(
+            [Problem(key, str(exc), value=str(value))], headline="setting refused; nothing was changed:"
+        ) from None
     row = session.get(Setting, key)
     if row is None:
         session.add(Setting(key=key, value=clean))
@@ -80,7 +83,9 @@ def set_setting(session: Session, key: str, value: Any) -> Any:
 def calendar_of(session: Session, settings: Mapping[str, Any] | None = None) -> BusinessCalendar:
     """The business calendar: settings' hours and zone, Chinese holidays, the company's exceptions."""
     settings = settings or load_settings(session)
-    exceptions = {day: workday for day, workday in session.execute(select(CalendarDay.day, CalendarDay.workday))}
+    exceptions = {
+        day: workday for day, workday in session.execute(select(CalendarDay.day, CalendarDay.workday))
+    }
     return BusinessCalendar(
         zone=ZoneInfo(settings["timezone"]),
         windows=parse_windows(settings["business_hours"]),

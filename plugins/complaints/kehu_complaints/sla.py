@@ -9,6 +9,7 @@ Rules that avoid the bugs other help desks shipped:
   breach mark whose new due time lies in the future is cleared (osTicket's stale overdue flag).
 * Reopening restarts the resolution clock from the reopen time.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -45,8 +46,17 @@ class Policy:
     @classmethod
     def of(cls, row: SlaPolicy) -> Policy:
         """From the ORM row."""
-        return cls(row.name, row.priority, tuple(row.severities or ()), tuple(row.tiers or ()), tuple(row.kinds or ()),
-                   row.first_response_minutes, row.resolution_minutes, tuple(row.paused_stages or ()), row.active)
+        return cls(
+            row.name,
+            row.priority,
+            tuple(row.severities or ()),
+            tuple(row.tiers or ()),
+            tuple(row.kinds or ()),
+            row.first_response_minutes,
+            row.resolution_minutes,
+            tuple(row.paused_stages or ()),
+            row.active,
+        )
 
     def matches(self, severity: str, tier: str | None, kind: str) -> bool:
         """True when every non-empty condition holds."""
@@ -62,20 +72,58 @@ FALLBACK = Policy("builtin", 1_000_000, (), (), (), 480, 2400, ("awaiting_custom
 
 #: Default policies (business minutes; an 8-hour working day). The seeds' rule: call back at once (立刻回电).
 DEFAULT_POLICIES: tuple[dict[str, Any], ...] = (
-    dict(name="critical", priority=10, severities=["critical"], tiers=[], kinds=[],
-         first_response_minutes=60, resolution_minutes=480, paused_stages=["awaiting_customer"], active=True),
-    dict(name="key-account", priority=20, severities=[], tiers=["VIP", "主要客户", "A", "key_account"], kinds=[],
-         first_response_minutes=120, resolution_minutes=960, paused_stages=["awaiting_customer"], active=True),
-    dict(name="high", priority=30, severities=["high"], tiers=[], kinds=[],
-         first_response_minutes=240, resolution_minutes=1440, paused_stages=["awaiting_customer"], active=True),
-    dict(name=DEFAULT_POLICY, priority=1000, severities=[], tiers=[], kinds=[],
-         first_response_minutes=480, resolution_minutes=2400, paused_stages=["awaiting_customer"], active=True),
+    dict(
+        name="critical",
+        priority=10,
+        severities=["critical"],
+        tiers=[],
+        kinds=[],
+        first_response_minutes=60,
+        resolution_minutes=480,
+        paused_stages=["awaiting_customer"],
+        active=True,
+    ),
+    dict(
+        name="key-account",
+        priority=20,
+        severities=[],
+        tiers=["VIP", "主要客户", "A", "key_account"],
+        kinds=[],
+        first_response_minutes=120,
+        resolution_minutes=960,
+        paused_stages=["awaiting_customer"],
+        active=True,
+    ),
+    dict(
+        name="high",
+        priority=30,
+        severities=["high"],
+        tiers=[],
+        kinds=[],
+        first_response_minutes=240,
+        resolution_minutes=1440,
+        paused_stages=["awaiting_customer"],
+        active=True,
+    ),
+    dict(
+        name=DEFAULT_POLICY,
+        priority=1000,
+        severities=[],
+        tiers=[],
+        kinds=[],
+        first_response_minutes=480,
+        resolution_minutes=2400,
+        paused_stages=["awaiting_customer"],
+        active=True,
+    ),
 )
 
 
 def load_policies(session: Session) -> list[Policy]:
     """Active policies in the order they are tried (priority, then name)."""
-    rows = session.scalars(select(SlaPolicy).where(SlaPolicy.active.is_(True)).order_by(SlaPolicy.priority, SlaPolicy.name))
+    rows = session.scalars(
+        select(SlaPolicy).where(SlaPolicy.active.is_(True)).order_by(SlaPolicy.priority, SlaPolicy.name)
+    )
     return [Policy.of(r) for r in rows]
 
 
@@ -87,8 +135,13 @@ def match_policy(policies: Sequence[Policy], severity: str, tier: str | None, ki
     return FALLBACK
 
 
-def due_times(calendar: BusinessCalendar, policy: Policy, opened_at: datetime, clock_started_at: datetime,
-              paused_seconds: int) -> tuple[datetime, datetime]:
+def due_times(
+    calendar: BusinessCalendar,
+    policy: Policy,
+    opened_at: datetime,
+    clock_started_at: datetime,
+    paused_seconds: int,
+) -> tuple[datetime, datetime]:
     """First-response and resolution due times: start + target + accumulated pause, in business time."""
     first = calendar.add(opened_at, policy.first_response_minutes * 60 + paused_seconds)
     resolution = calendar.add(clock_started_at, policy.resolution_minutes * 60 + paused_seconds)
@@ -102,10 +155,18 @@ def tiers_of(app: Any, session: Session, customer_ids: Sequence[int]) -> Mapping
     return app.hook.kehu_customer_tiers(session=session, customer_ids=list(customer_ids)) or {}
 
 
-def recompute_open(app: Any, session: Session, calendar: BusinessCalendar, now: datetime, *,
-                   customer_ids: Sequence[int] | None = None, complaint_ids: Sequence[int] | None = None,
-                   reason: str = "SLA policy changed",
-                   actor: str = "system", tiers: Mapping[int, str] | None = None) -> int:
+def recompute_open(
+    app: Any,
+    session: Session,
+    calendar: BusinessCalendar,
+    now: datetime,
+    *,
+    customer_ids: Sequence[int] | None = None,
+    complaint_ids: Sequence[int] | None = None,
+    reason: str = "SLA policy changed",
+    actor: str = "system",
+    tiers: Mapping[int, str] | None = None,
+) -> int:
     """Re-match the policy and recompute due times of open complaints (optionally of some customers).
 
     Keeps the accumulated pause; closes or opens a pause when the new policy pauses a
@@ -114,10 +175,24 @@ def recompute_open(app: Any, session: Session, calendar: BusinessCalendar, now: 
     ``tiers`` overrides the tier lookup (a tier-change event already carries the new tiers).
     """
     c = COMPLAINTS.c
-    stmt = select(c.id, c.customer_id, c.kind, c.severity, c.status, c.opened_at, c.clock_started_at,
-                  c.paused_since, c.paused_seconds, c.sla_policy, c.tier, c.first_response_at,
-                  c.first_response_due_at, c.resolution_due_at, c.first_response_breached_at,
-                  c.resolution_breached_at).where(c.closed_at.is_(None), c.resolved_at.is_(None))
+    stmt = select(
+        c.id,
+        c.customer_id,
+        c.kind,
+        c.severity,
+        c.status,
+        c.opened_at,
+        c.clock_started_at,
+        c.paused_since,
+        c.paused_seconds,
+        c.sla_policy,
+        c.tier,
+        c.first_response_at,
+        c.first_response_due_at,
+        c.resolution_due_at,
+        c.first_response_breached_at,
+        c.resolution_breached_at,
+    ).where(c.closed_at.is_(None), c.resolved_at.is_(None))
     if customer_ids is not None:
         stmt = stmt.where(c.customer_id.in_(list(customer_ids)))
     if complaint_ids is not None:
@@ -146,19 +221,35 @@ def recompute_open(app: Any, session: Session, calendar: BusinessCalendar, now: 
         res_breach = r["resolution_breached_at"]
         if res_breach is not None and resolution > now:
             res_breach = None
-        new = dict(sla_policy=policy.name, tier=tier, paused_since=paused_since, paused_seconds=paused_seconds,
-                   first_response_due_at=first, resolution_due_at=resolution,
-                   first_response_breached_at=fr_breach, resolution_breached_at=res_breach)
+        new = dict(
+            sla_policy=policy.name,
+            tier=tier,
+            paused_since=paused_since,
+            paused_seconds=paused_seconds,
+            first_response_due_at=first,
+            resolution_due_at=resolution,
+            first_response_breached_at=fr_breach,
+            resolution_breached_at=res_breach,
+        )
         if any(new[k] != r[k] for k in new):
             updates.append({"b_id": r["id"], **{f"v_{k}": v for k, v in new.items()}})
-            notes.append({"complaint_id": r["id"], "at": now, "actor": actor, "action": "sla", "from_status": r["status"],
-                          "to_status": r["status"],
-                          "note": f"{reason}: policy {policy.name}, first response due {first.isoformat()}, "
-                                  f"resolution due {resolution.isoformat()}"})
+            notes.append(
+                {
+                    "complaint_id": r["id"],
+                    "at": now,
+                    "actor": actor,
+                    "action": "sla",
+                    "from_status": r["status"],
+                    "to_status": r["status"],
+                    "note": f"{reason}: policy {policy.name}, first response due {first.isoformat()}, "
+                    f"resolution due {resolution.isoformat()}",
+                }
+            )
     if updates:
         session.execute(
-            update(COMPLAINTS).where(c.id == bindparam("b_id")).values(
-                {k[2:]: bindparam(k) for k in updates[0] if k != "b_id"}),
+            update(COMPLAINTS)
+            .where(c.id == bindparam("b_id"))
+            .values({k[2:]: bindparam(k) for k in updates[0] if k != "b_id"}),
             updates,
             execution_options={"synchronize_session": False},
         )
@@ -167,8 +258,16 @@ def recompute_open(app: Any, session: Session, calendar: BusinessCalendar, now: 
     return len(updates)
 
 
-POLICY_FIELDS = ("priority", "severities", "tiers", "kinds", "first_response_minutes", "resolution_minutes",
-                 "paused_stages", "active")
+POLICY_FIELDS = (
+    "priority",
+    "severities",
+    "tiers",
+    "kinds",
+    "first_response_minutes",
+    "resolution_minutes",
+    "paused_stages",
+    "active",
+)
 
 
 def _list(value: Any) -> list[str]:
@@ -192,7 +291,9 @@ def clean_policy(values: Mapping[str, Any], stages: Sequence[str]) -> tuple[dict
             allowed = {"severities": SEVERITIES, "kinds": KINDS, "paused_stages": tuple(stages)}.get(key)
             bad = [i for i in items if allowed is not None and i not in allowed]
             if bad:
-                problems.append(Problem(key, f"must be among {', '.join(allowed or ())}", value=",".join(bad)))
+                problems.append(
+                    Problem(key, f"must be among {', '.join(allowed or ())}", value=",".join(bad))
+                )
             clean[key] = items
         elif key in ("priority", "first_response_minutes", "resolution_minutes"):
             try:
@@ -205,7 +306,11 @@ def clean_policy(values: Mapping[str, Any], stages: Sequence[str]) -> tuple[dict
                 problems.append(Problem(key, f"must be between {low} and 10000000", value=str(value)))
             clean[key] = number
         else:
-            clean[key] = bool(value) if not isinstance(value, str) else value.strip().lower() in {"1", "true", "yes", "on"}
+            clean[key] = (
+                bool(value)
+                if not isinstance(value, str)
+                else value.strip().lower() in {"1", "true", "yes", "on"}
+            )
     return clean, problems
 
 
@@ -222,16 +327,25 @@ def save_policy(session: Session, name: str, values: Mapping[str, Any], stages: 
     if row is not None and name == DEFAULT_POLICY:
         for key in ("severities", "tiers", "kinds"):
             if clean.get(key):
-                problems.append(Problem(key, "the default policy matches every complaint; give it no conditions"))
+                problems.append(
+                    Problem(key, "the default policy matches every complaint; give it no conditions")
+                )
         if clean.get("active") is False:
             problems.append(Problem("active", "the default policy cannot be deactivated"))
     if problems:
         raise ValidationError(problems, headline=f"policy {name!r} refused; nothing was changed:")
     if row is None:
-        row = SlaPolicy(name=name, priority=clean.pop("priority", 100), severities=[], tiers=[], kinds=[],
-                        paused_stages=["awaiting_customer"], active=True,
-                        first_response_minutes=clean["first_response_minutes"],
-                        resolution_minutes=clean["resolution_minutes"])
+        row = SlaPolicy(
+            name=name,
+            priority=clean.pop("priority", 100),
+            severities=[],
+            tiers=[],
+            kinds=[],
+            paused_stages=["awaiting_customer"],
+            active=True,
+            first_response_minutes=clean["first_response_minutes"],
+            resolution_minutes=clean["resolution_minutes"],
+        )
         session.add(row)
     for key, value in clean.items():
         setattr(row, key, value)
@@ -255,6 +369,9 @@ def policy_names_in_use(session: Session) -> dict[str, int]:
     from sqlalchemy import func
 
     c = Complaint
-    rows = session.execute(select(c.sla_policy, func.count()).where(c.closed_at.is_(None), c.resolved_at.is_(None))
-                           .group_by(c.sla_policy))
+    rows = session.execute(
+        select(c.sla_policy, func.count())
+        .where(c.closed_at.is_(None), c.resolved_at.is_(None))
+        .group_by(c.sla_policy)
+    )
     return {name or "-": count for name, count in rows}

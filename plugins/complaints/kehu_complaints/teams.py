@@ -1,4 +1,5 @@
 """Teams: members, a lead (escalations go to the lead), and the assignment rule."""
+
 from __future__ import annotations
 
 from attrs import frozen
@@ -25,14 +26,19 @@ def _name(field: str, value: str | None) -> str | None:
         return None
     value = value.strip()
     if not value or len(value) > 100:
-        raise ValidationError([Problem(field, "1 to 100 characters", value=value)], headline="team refused; nothing was changed:")
+        raise ValidationError(
+            [Problem(field, "1 to 100 characters", value=value)],
+            headline="team refused; nothing was changed:",
+        )
     return value
 
 
 def _rule(value: str | None) -> str | None:
     if value is not None and value not in ASSIGNMENT_RULES:
-        raise ValidationError([Problem("assignment", f"must be one of {', '.join(ASSIGNMENT_RULES)}", value=value)],
-                              headline="team refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("assignment", f"must be one of {', '.join(ASSIGNMENT_RULES)}", value=value)],
+            headline="team refused; nothing was changed:",
+        )
     return value
 
 
@@ -44,8 +50,14 @@ def get_team(session: Session, name: str) -> Team:
     return team
 
 
-def save_team(session: Session, name: str, *, lead: str | None = None, assignment: str | None = None,
-              members: list[str] | None = None) -> TeamRecord:
+def save_team(
+    session: Session,
+    name: str,
+    *,
+    lead: str | None = None,
+    assignment: str | None = None,
+    members: list[str] | None = None,
+) -> TeamRecord:
     """Create a team or change its lead and rule; ``members`` are added (in order) if given."""
     name = _name("name", name) or ""
     lead, assignment = _name("lead", lead), _rule(assignment)
@@ -92,8 +104,13 @@ def remove_member(session: Session, team_name: str, member: str) -> TeamRecord:
 
 def team_record(session: Session, team: Team) -> TeamRecord:
     """The team with its active members and their open complaints."""
-    members = list(session.scalars(select(TeamMember.member).where(TeamMember.team_id == team.id, TeamMember.active.is_(True))
-                                   .order_by(TeamMember.position, TeamMember.member)))
+    members = list(
+        session.scalars(
+            select(TeamMember.member)
+            .where(TeamMember.team_id == team.id, TeamMember.active.is_(True))
+            .order_by(TeamMember.position, TeamMember.member)
+        )
+    )
     return TeamRecord(team.name, team.lead, team.assignment, open_counts(session, members))
 
 

@@ -6,6 +6,7 @@ The default follows the seeds' procedure (先处理感觉, 再处理问题; 受�
 and guards, or remove them. A guard is a named check run before a move; it returns the reason
 it refuses, or ``None``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -179,7 +180,7 @@ class Workflow:
         """The graph as a Mermaid state diagram."""
         lines = ["stateDiagram-v2"]
         for stage in self.stages.values():
-            lines.append(f'    {stage.key} : {stage.key} {stage.label}')
+            lines.append(f"    {stage.key} : {stage.key} {stage.label}")
         lines.append(f"    [*] --> {self.initial}")
         guarded: dict[tuple[str, str], list[str]] = {}
         for guard in self.guards.values():
@@ -201,50 +202,111 @@ class Workflow:
         """The graph as plain data for ``--json``."""
         return {
             "initial": self.initial,
-            "stages": [{"key": s.key, "label": s.label, "kind": s.kind, "sets": s.sets, "reopens": s.reopens,
-                        "description": s.description, "next": self.next_stages(s.key)} for s in self.stages.values()],
-            "transitions": [{"from": s, "to": t, "label": label} for (s, t), label in self.transitions.items()],
-            "guards": [{"name": g.name, "description": g.description, "targets": list(g.targets),
-                        "sources": list(g.sources)} for g in self.guards.values()],
+            "stages": [
+                {
+                    "key": s.key,
+                    "label": s.label,
+                    "kind": s.kind,
+                    "sets": s.sets,
+                    "reopens": s.reopens,
+                    "description": s.description,
+                    "next": self.next_stages(s.key),
+                }
+                for s in self.stages.values()
+            ],
+            "transitions": [
+                {"from": s, "to": t, "label": label} for (s, t), label in self.transitions.items()
+            ],
+            "guards": [
+                {
+                    "name": g.name,
+                    "description": g.description,
+                    "targets": list(g.targets),
+                    "sources": list(g.sources),
+                }
+                for g in self.guards.values()
+            ],
         }
 
 
 # -- the default workflow ---------------------------------------------------------------------
 DEFAULT_STAGES = (
     Stage("received", "受理", description="the complaint is recorded"),
-    Stage("acknowledged", "安抚致歉", description="feelings first: listened, sympathised, restated, apologised"),
+    Stage(
+        "acknowledged", "安抚致歉", description="feelings first: listened, sympathised, restated, apologised"
+    ),
     Stage("investigating", "调查", description="facts gathered, responsible party determined"),
-    Stage("awaiting_customer", "等待客户", description="waiting on the customer (the default SLA policy pauses here)"),
+    Stage(
+        "awaiting_customer",
+        "等待客户",
+        description="waiting on the customer (the default SLA policy pauses here)",
+    ),
     Stage("solution_proposed", "提出方案", description="a solution or alternatives proposed"),
     Stage("approved", "主管批准", description="a supervisor approved the solution"),
     Stage("customer_agreed", "客户同意", description="the customer agreed to one solution"),
     Stage("in_progress", "执行中", description="the solution is being carried out"),
     Stage("resolved", "已解决", kind="done", sets="resolved_at", description="the solution was carried out"),
-    Stage("followed_up", "已回访", kind="done", sets="followed_up_at", description="result checked, satisfaction recorded"),
+    Stage(
+        "followed_up",
+        "已回访",
+        kind="done",
+        sets="followed_up_at",
+        description="result checked, satisfaction recorded",
+    ),
     Stage("closed", "结案", kind="closed", sets="closed_at", description="review written (反省检讨), filed"),
-    Stage("rejected", "不予受理", kind="closed", sets="closed_at", description="not a valid complaint; reason stated"),
+    Stage(
+        "rejected",
+        "不予受理",
+        kind="closed",
+        sets="closed_at",
+        description="not a valid complaint; reason stated",
+    ),
     Stage("withdrawn", "客户撤回", kind="closed", sets="closed_at", description="the customer withdrew it"),
-    Stage("reopened", "重新处理", reopens=True, description="the problem came back; the resolution clock restarts"),
+    Stage(
+        "reopened",
+        "重新处理",
+        reopens=True,
+        description="the problem came back; the resolution clock restarts",
+    ),
 )
 
 DEFAULT_TRANSITIONS = (
-    ("received", "acknowledged"), ("received", "rejected"), ("received", "withdrawn"),
-    ("acknowledged", "investigating"), ("acknowledged", "awaiting_customer"), ("acknowledged", "rejected"),
+    ("received", "acknowledged"),
+    ("received", "rejected"),
+    ("received", "withdrawn"),
+    ("acknowledged", "investigating"),
+    ("acknowledged", "awaiting_customer"),
+    ("acknowledged", "rejected"),
     ("acknowledged", "withdrawn"),
-    ("investigating", "solution_proposed"), ("investigating", "awaiting_customer"), ("investigating", "rejected"),
+    ("investigating", "solution_proposed"),
+    ("investigating", "awaiting_customer"),
+    ("investigating", "rejected"),
     ("investigating", "withdrawn"),
-    ("awaiting_customer", "investigating"), ("awaiting_customer", "solution_proposed"),
-    ("awaiting_customer", "customer_agreed"), ("awaiting_customer", "withdrawn"),
-    ("solution_proposed", "approved"), ("solution_proposed", "customer_agreed"),
-    ("solution_proposed", "investigating"), ("solution_proposed", "awaiting_customer"), ("solution_proposed", "withdrawn"),
-    ("approved", "customer_agreed"), ("approved", "solution_proposed"), ("approved", "awaiting_customer"),
+    ("awaiting_customer", "investigating"),
+    ("awaiting_customer", "solution_proposed"),
+    ("awaiting_customer", "customer_agreed"),
+    ("awaiting_customer", "withdrawn"),
+    ("solution_proposed", "approved"),
+    ("solution_proposed", "customer_agreed"),
+    ("solution_proposed", "investigating"),
+    ("solution_proposed", "awaiting_customer"),
+    ("solution_proposed", "withdrawn"),
+    ("approved", "customer_agreed"),
+    ("approved", "solution_proposed"),
+    ("approved", "awaiting_customer"),
     ("approved", "withdrawn"),
     ("customer_agreed", "in_progress"),
-    ("in_progress", "resolved"), ("in_progress", "awaiting_customer"),
-    ("resolved", "followed_up"), ("resolved", "closed"), ("resolved", "reopened"),
-    ("followed_up", "closed"), ("followed_up", "reopened"),
-    ("closed", "reopened"), ("rejected", "reopened"),
-    ("reopened", "acknowledged"), ("reopened", "investigating"),
+    ("in_progress", "resolved"),
+    ("in_progress", "awaiting_customer"),
+    ("resolved", "followed_up"),
+    ("resolved", "closed"),
+    ("resolved", "reopened"),
+    ("followed_up", "closed"),
+    ("followed_up", "reopened"),
+    ("closed", "reopened"),
+    ("rejected", "reopened"),
+    ("reopened", "acknowledged"),
+    ("reopened", "investigating"),
 )
 
 
@@ -259,8 +321,11 @@ def _approval(ctx: GuardContext) -> str | None:
     if approval_required(ctx.complaint, ctx.settings) and not ctx.complaint.get("approved_by"):
         threshold = ctx.settings.get("approval_threshold", "500.00")
         amount = ctx.complaint.get("compensation_amount")
-        why = "severity is critical" if ctx.complaint.get("severity") == "critical" else (
-            f"compensation {amount} is above the approval threshold {threshold}")
+        why = (
+            "severity is critical"
+            if ctx.complaint.get("severity") == "critical"
+            else (f"compensation {amount} is above the approval threshold {threshold}")
+        )
         return f"supervisor approval required ({why}); move it to 'approved' first"
     return None
 
@@ -285,7 +350,8 @@ def _satisfaction(ctx: GuardContext) -> str | None:
 
 def _review(ctx: GuardContext) -> str | None:
     if ctx.complaint.get("kind") == "complaint" and not (
-        (ctx.complaint.get("root_cause") or "").strip() and (ctx.complaint.get("corrective_action") or "").strip()
+        (ctx.complaint.get("root_cause") or "").strip()
+        and (ctx.complaint.get("corrective_action") or "").strip()
     ):
         return "a formal complaint (投诉) is closed with a review: give --root-cause and --corrective-action"
     return None
@@ -304,19 +370,49 @@ def _approver(ctx: GuardContext) -> str | None:
 
 
 DEFAULT_GUARDS = (
-    Guard("approval", "supervisor approval above the compensation threshold or at critical severity",
-          _approval, targets=("customer_agreed",)),
-    Guard("approver_not_handler", "the supervisor who approves is not the handler", _approver, targets=("approved",)),
-    Guard("solution_required", "no proposal, approval or resolve without a recorded solution", _has_solution,
-          targets=("solution_proposed", "approved", "customer_agreed", "resolved")),
-    Guard("satisfaction_recorded", "a follow-up records the customer's satisfaction 1-5", _satisfaction,
-          targets=("followed_up",)),
-    Guard("follow_up_or_reason", "no close without a follow-up or a stated reason", _follow_up_or_reason,
-          targets=("closed",)),
-    Guard("review_written", "a formal complaint closes with root cause and corrective action", _review,
-          targets=("closed",), sources=("followed_up",)),
-    Guard("reason_stated", "rejecting, withdrawing or reopening states a reason", _reason,
-          targets=("rejected", "withdrawn", "reopened")),
+    Guard(
+        "approval",
+        "supervisor approval above the compensation threshold or at critical severity",
+        _approval,
+        targets=("customer_agreed",),
+    ),
+    Guard(
+        "approver_not_handler",
+        "the supervisor who approves is not the handler",
+        _approver,
+        targets=("approved",),
+    ),
+    Guard(
+        "solution_required",
+        "no proposal, approval or resolve without a recorded solution",
+        _has_solution,
+        targets=("solution_proposed", "approved", "customer_agreed", "resolved"),
+    ),
+    Guard(
+        "satisfaction_recorded",
+        "a follow-up records the customer's satisfaction 1-5",
+        _satisfaction,
+        targets=("followed_up",),
+    ),
+    Guard(
+        "follow_up_or_reason",
+        "no close without a follow-up or a stated reason",
+        _follow_up_or_reason,
+        targets=("closed",),
+    ),
+    Guard(
+        "review_written",
+        "a formal complaint closes with root cause and corrective action",
+        _review,
+        targets=("closed",),
+        sources=("followed_up",),
+    ),
+    Guard(
+        "reason_stated",
+        "rejecting, withdrawing or reopening states a reason",
+        _reason,
+        targets=("rejected", "withdrawn", "reopened"),
+    ),
 )
 
 

@@ -1,4 +1,5 @@
 """Fixtures for the complaints plugin's tests: an app with the plugin installed, customers, times."""
+
 from __future__ import annotations
 
 from datetime import datetime

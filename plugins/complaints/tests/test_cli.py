@@ -1,30 +1,73 @@
 """The command line end to end: open, list filters, show, note, settings, SLA policies,
 bad input (one clear message, nothing changed), the profile card and the demo."""
+
 from __future__ import annotations
 
-from kehu_complaints.models import Complaint, HistoryEntry
 from sqlalchemy import func, select
+
+from kehu_complaints.models import Complaint, HistoryEntry
 
 
 def _counts(app):
     with app.session() as s:
-        return (s.scalar(select(func.count()).select_from(Complaint)),
-                s.scalar(select(func.count()).select_from(HistoryEntry)))
+        return (
+            s.scalar(select(func.count()).select_from(Complaint)),
+            s.scalar(select(func.count()).select_from(HistoryEntry)),
+        )
 
 
 def test_open_list_show_note_through_the_cli(app, kehu_cli):
-    opened = kehu_cli("complaint", "open", "--customer", "C1", "--kind", "投诉", "--category", "产品质量",
-                      "--severity", "high", "--description", "打印机卡纸", "--wants", "快速解决、赔偿",
-                      "--handler", "王芳", "--channel", "电话", "--by", "王芳", "--json")
+    opened = kehu_cli(
+        "complaint",
+        "open",
+        "--customer",
+        "C1",
+        "--kind",
+        "投诉",
+        "--category",
+        "产品质量",
+        "--severity",
+        "high",
+        "--description",
+        "打印机卡纸",
+        "--wants",
+        "快速解决、赔偿",
+        "--handler",
+        "王芳",
+        "--channel",
+        "电话",
+        "--by",
+        "王芳",
+        "--json",
+    )
     assert opened.exit_code == 0, opened
     c = opened.json
     assert (c["kind"], c["category"], c["severity"], c["wants"], c["sla_policy"]) == (
-        "complaint", "quality", "high", ["fast_solution", "compensation"], "high")
-    grievance = kehu_cli("complaint", "open", "--customer", "C2", "--kind", "grievance", "--category", "delivery",
-                         "--description", "送货慢", "--opened-at", "2025-01-02 10:00")
+        "complaint",
+        "quality",
+        "high",
+        ["fast_solution", "compensation"],
+        "high",
+    )
+    grievance = kehu_cli(
+        "complaint",
+        "open",
+        "--customer",
+        "C2",
+        "--kind",
+        "grievance",
+        "--category",
+        "delivery",
+        "--description",
+        "送货慢",
+        "--opened-at",
+        "2025-01-02 10:00",
+    )
     assert grievance.exit_code == 0 and "complaint #2 opened for C2" in grievance.output
 
-    assert kehu_cli("complaint", "move", "1", "acknowledged", "--note", "已致歉", "--by", "王芳").exit_code == 0
+    assert (
+        kehu_cli("complaint", "move", "1", "acknowledged", "--note", "已致歉", "--by", "王芳").exit_code == 0
+    )
     assert kehu_cli("complaint", "note", "1", "客户来电询问进度", "--by", "王芳").exit_code == 0
     ids = lambda *args: [r["id"] for r in kehu_cli("complaint", "list", *args, "--json").json]
     assert ids("--status", "acknowledged") == [1]
@@ -46,11 +89,20 @@ def test_open_list_show_note_through_the_cli(app, kehu_cli):
 
 BAD_INPUT = [
     (("open", "--customer", "NOPE", "--description", "x"), "customer_code: no customer with this code"),
-    (("open", "--customer", "C1", "--description", "x", "--category", "weather"), "category: must be one of quality"),
+    (
+        ("open", "--customer", "C1", "--description", "x", "--category", "weather"),
+        "category: must be one of quality",
+    ),
     (("open", "--customer", "C1", "--description", "x", "--severity", "9"), "severity: must be one of low"),
-    (("open", "--customer", "C1", "--description", "x", "--wants", "pony"), "wants: must be one of fast_solution"),
+    (
+        ("open", "--customer", "C1", "--description", "x", "--wants", "pony"),
+        "wants: must be one of fast_solution",
+    ),
     (("open", "--customer", "C1", "--description", "x", "--team", "无此组"), "team: no such team"),
-    (("open", "--customer", "C1", "--description", "x", "--opened-at", "2199-01-01"), "opened_at: is in the future"),
+    (
+        ("open", "--customer", "C1", "--description", "x", "--opened-at", "2199-01-01"),
+        "opened_at: is in the future",
+    ),
     (("move", "1", "followed_up", "--satisfaction", "9"), "satisfaction: must be between 1 and 5"),
     (("move", "1", "investigating", "--compensation", "abc"), "compensation_amount: not a number"),
     (("move", "1", "teleported"), "no stage 'teleported'"),
@@ -58,10 +110,16 @@ BAD_INPUT = [
     (("note", "1", "   "), "note: must not be empty"),
     (("assign", "1"), "name a handler (--to) or a team (--team)"),
     (("sla", "set", "vip", "--first-response", "30"), "resolution_minutes: required for a new policy"),
-    (("sla", "set", "vip", "--first-response", "30", "--resolution", "60", "--severities", "apocalyptic"), "severities: must be among"),
+    (
+        ("sla", "set", "vip", "--first-response", "30", "--resolution", "60", "--severities", "apocalyptic"),
+        "severities: must be among",
+    ),
     (("sla", "set", "default", "--tiers", "VIP"), "the default policy matches every complaint"),
     (("sla", "delete", "default"), "the default policy cannot be deleted"),
-    (("settings", "business_hours", "18:00-09:00"), "business_hours: a working window must start before it ends"),
+    (
+        ("settings", "business_hours", "18:00-09:00"),
+        "business_hours: a working window must start before it ends",
+    ),
     (("settings", "--", "approval_threshold", "-5"), "approval_threshold: must be a non-negative amount"),
     (("settings", "colour", "red"), "colour: unknown setting"),
     (("report", "--since", "yesterday-ish"), "since: not a date"),
@@ -90,7 +148,9 @@ def test_policy_and_calendar_changes_recompute_open_complaints(app, h, kehu_cli)
     from kehu_core.validation import local_zone
 
     # A complaint opened just now (the CLI recomputes at the current time).
-    opened = kehu_cli("complaint", "open", "--customer", "C1", "--description", "x", "--severity", "low", "--json").json
+    opened = kehu_cli(
+        "complaint", "open", "--customer", "C1", "--description", "x", "--severity", "low", "--json"
+    ).json
     changed = kehu_cli("complaint", "sla", "set", "default", "--resolution", "4800", "--json")
     assert changed.exit_code == 0, changed
     assert changed.json["recomputed"] == 1
@@ -112,16 +172,25 @@ def test_policy_and_calendar_changes_recompute_open_complaints(app, h, kehu_cli)
     assert days[0]["workday"] is False and days[0]["why"] == "company exception"
     national = kehu_cli("complaint", "calendar", "show", "--from", "2025-09-28", "--days", "1", "--json").json
     assert national[0]["workday"] is True and "调休上班" in national[0]["why"]
-    assert kehu_cli("complaint", "settings", "approval_threshold", "1000", "--json").json["approval_threshold"] == "1000.00"
+    assert (
+        kehu_cli("complaint", "settings", "approval_threshold", "1000", "--json").json["approval_threshold"]
+        == "1000.00"
+    )
 
 
 def test_profile_card_section(app, h, kehu_cli):
     c = h.open_one(app)
     done = h.open_one(app)
-    for stage, kw in (("acknowledged", {}), ("investigating", {}), ("solution_proposed", {"changes": {"solution": "补发"}}),
-                      ("customer_agreed", {}), ("in_progress", {}), ("resolved", {}),
-                      ("followed_up", {"changes": {"satisfaction": "4"}}),
-                      ("closed", {"changes": {"root_cause": "漏发", "corrective_action": "双人复核"}})):
+    for stage, kw in (
+        ("acknowledged", {}),
+        ("investigating", {}),
+        ("solution_proposed", {"changes": {"solution": "补发"}}),
+        ("customer_agreed", {}),
+        ("in_progress", {}),
+        ("resolved", {}),
+        ("followed_up", {"changes": {"satisfaction": "4"}}),
+        ("closed", {"changes": {"root_cause": "漏发", "corrective_action": "双人复核"}}),
+    ):
         h.move(app, done.id, stage, "2025-03-03 10:00", **kw)
     card = kehu_cli("customer", "show", "C1", "--json").json["complaints"]
     assert (card["open"], card["total"], card["last_satisfaction"]) == (1, 2, 4)

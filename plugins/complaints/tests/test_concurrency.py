@@ -1,5 +1,6 @@
 """Two handlers in two processes move the same complaint at once: one wins, the other gets a
 conflict, and no update is lost (the version column)."""
+
 from __future__ import annotations
 
 import json
@@ -35,9 +36,16 @@ def test_two_processes_one_wins_one_conflicts(app, h):
     c = h.open_one(app, "2025-03-03 09:00")
     url = app.engine.url.render_as_string(hide_password=False)
     app.dispose()  # no connection of ours holds a lock while the handlers run
-    procs = [subprocess.Popen([sys.executable, "-c", HANDLER, url, str(c.id), target, actor],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for target, actor in (("acknowledged", "王芳"), ("rejected", "刘洋"))]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", HANDLER, url, str(c.id), target, actor],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for target, actor in (("acknowledged", "王芳"), ("rejected", "刘洋"))
+    ]
     try:
         for p in procs:  # both have read version 1 before either moves
             assert p.stdout.readline().strip() == "ready", p.stderr.read()
@@ -61,12 +69,19 @@ def test_two_processes_one_wins_one_conflicts(app, h):
     assert after.complaint.version == 2
     assert after.complaint.status == ("acknowledged" if winner == "王芳" else "rejected")
     moves = [e for e in after.timeline if e.action == "moved"]
-    assert [(e.actor, e.note.split(";")[0]) for e in moves] == [(winner, f"moved by {winner}")]  # the loser wrote nothing
+    assert [(e.actor, e.note.split(";")[0]) for e in moves] == [
+        (winner, f"moved by {winner}")
+    ]  # the loser wrote nothing
 
 
 def test_a_stale_version_from_the_cli_is_a_conflict(app, h, kehu_cli):
     c = h.open_one(app, "2025-03-03 09:00")
-    assert kehu_cli("complaint", "move", str(c.id), "acknowledged", "--expect-version", "1", "--by", "王芳").exit_code == 0
+    assert (
+        kehu_cli(
+            "complaint", "move", str(c.id), "acknowledged", "--expect-version", "1", "--by", "王芳"
+        ).exit_code
+        == 0
+    )
     stale = kehu_cli("complaint", "move", str(c.id), "investigating", "--expect-version", "1", "--by", "刘洋")
     assert stale.exit_code == 1
     assert "changed by someone else (you had version 1, it is now version 2)" in stale.output

@@ -1,13 +1,14 @@
 """History is append-only; opening records a complaint interaction; an imported complaint
 interaction opens a complaint (once); erasure and export of a customer's complaints."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-from kehu_complaints.models import Complaint, HistoryEntry
 from sqlalchemy import delete, func, select, update
 
+from kehu_complaints.models import Complaint, HistoryEntry
 from kehu_core import customers, interactions
 from kehu_core.models import Interaction
 
@@ -23,18 +24,22 @@ def test_history_cannot_be_edited_or_deleted(app, h, kehu_cli):
         update(HistoryEntry).where(HistoryEntry.complaint_id == c.id).values(actor="someone else"),
         delete(HistoryEntry).where(HistoryEntry.complaint_id == c.id),
     ):
-        with pytest.raises(Exception, match="append-only"):
-            with app.session() as s:
-                s.execute(statement)
+        with pytest.raises(Exception, match="append-only"), app.session() as s:
+            s.execute(statement)
     assert [e.action for e in h.get(app, c.id).timeline] == ["opened", "moved"]  # ...nor can SQL
 
 
 def test_opening_records_one_complaint_interaction(app, h, kehu_cli):
     c = h.open_one(app, channel="电话")
     with app.session() as s:
-        rows = s.execute(select(Interaction.kind, Interaction.external_ref, Interaction.channel)
-                         .where(Interaction.kind == "complaint")).all()
-        assert s.scalar(select(func.count()).select_from(Complaint)) == 1  # not reopened from its own interaction
+        rows = s.execute(
+            select(Interaction.kind, Interaction.external_ref, Interaction.channel).where(
+                Interaction.kind == "complaint"
+            )
+        ).all()
+        assert (
+            s.scalar(select(func.count()).select_from(Complaint)) == 1
+        )  # not reopened from its own interaction
     assert rows == [("complaint", f"complaint:{c.id}", "电话")]
 
 
@@ -44,14 +49,18 @@ def test_imported_complaint_interactions_open_complaints_once(app, kehu_cli, tmp
         "external_ref,customer_code,kind,occurred_at,channel,category,note,salesperson\n"
         "crm-1,C1,complaint,2025-03-03T10:00:00+08:00,电话,delivery,送货晚了,王芳\n"
         "crm-2,C2,complaint,2025-03-04T10:00:00+08:00,门店,鞋子,尺码不对,\n"
-        "crm-3,C1,purchase,2025-03-05T10:00:00+08:00,门店,,,\n", encoding="utf-8")
+        "crm-3,C1,purchase,2025-03-05T10:00:00+08:00,门店,,,\n",
+        encoding="utf-8",
+    )
     first = kehu_cli("interaction", "import", str(csv))
     assert first.exit_code == 0, first
     again = kehu_cli("interaction", "import", str(csv))
     assert again.exit_code == 0, again
     listed = kehu_cli("complaint", "list", "--json").json
     assert sorted((r["customer_code"], r["category"], r["handler"]) for r in listed) == [
-        ("C1", "delivery", "王芳"), ("C2", "other", None)]
+        ("C1", "delivery", "王芳"),
+        ("C2", "other", None),
+    ]
     timeline = kehu_cli("complaint", "show", str(listed[0]["id"]), "--json").json["timeline"]
     assert timeline[0]["note"].startswith("opened from a complaint interaction (import): complaint ")
 
@@ -60,8 +69,12 @@ def test_many_imported_complaints_in_one_batch(app):
     with app.session() as s:
         cid = customers.get_customer(s, "C1").id
         when = datetime(2025, 3, 3, 2, tzinfo=UTC)
-        rows = [dict(customer_id=cid, kind="complaint", occurred_at=when, note=f"第{n}次", external_ref=f"bulk-{n}")
-                for n in range(300)]
+        rows = [
+            dict(
+                customer_id=cid, kind="complaint", occurred_at=when, note=f"第{n}次", external_ref=f"bulk-{n}"
+            )
+            for n in range(300)
+        ]
         interactions.write_interactions(app, s, rows, source="import")
     with app.session() as s:
         assert s.scalar(select(func.count()).select_from(Complaint)) == 300

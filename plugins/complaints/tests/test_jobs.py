@@ -1,4 +1,5 @@
 """The scheduled jobs (escalation, auto-close) and assignment within a team."""
+
 from __future__ import annotations
 
 from datetime import UTC
@@ -15,12 +16,12 @@ def utc(h, text):
 def test_escalation_marks_breaches_once_and_goes_to_the_team_lead(app, h, kehu_cli):
     with app.session() as s:
         save_team(s, "客服一组", lead="李娜", assignment="round_robin", members=["王芳", "刘洋"])
-    late = h.open_one(app, "2025-03-03 09:00", team="客服一组")           # nobody responds
+    late = h.open_one(app, "2025-03-03 09:00", team="客服一组")  # nobody responds
     answered = h.open_one(app, "2025-03-03 09:00", team="客服一组")
-    h.move(app, answered.id, "acknowledged", "2025-03-03 10:00")           # responded in time
+    h.move(app, answered.id, "acknowledged", "2025-03-03 10:00")  # responded in time
     waiting = h.open_one(app, "2025-03-03 09:00", team="客服一组")
     h.move(app, waiting.id, "acknowledged", "2025-03-03 10:00")
-    h.move(app, waiting.id, "awaiting_customer", "2025-03-03 11:00")       # clock paused
+    h.move(app, waiting.id, "awaiting_customer", "2025-03-03 11:00")  # clock paused
     no_team = h.open_one(app, "2025-03-03 09:00")
 
     with app.session() as s:
@@ -29,9 +30,15 @@ def test_escalation_marks_breaches_once_and_goes_to_the_team_lead(app, h, kehu_c
     with app.session() as s:
         assert jobs.escalate(s, utc(h, "2025-03-04 09:30")) == "no new SLA breach"  # run twice: nothing new
     c = h.get(app, late.id)
-    assert c.complaint.escalated_to == "李娜" and c.complaint.first_response_breached_at == utc(h, "2025-03-04 09:00")
-    assert [e.note for e in c.timeline if e.action == "breached"] == ["first response overdue; escalated to 李娜"]
-    assert h.get(app, no_team.id).timeline[-1].note == "first response overdue; escalated to (team has no lead)"
+    assert c.complaint.escalated_to == "李娜" and c.complaint.first_response_breached_at == utc(
+        h, "2025-03-04 09:00"
+    )
+    assert [e.note for e in c.timeline if e.action == "breached"] == [
+        "first response overdue; escalated to 李娜"
+    ]
+    assert (
+        h.get(app, no_team.id).timeline[-1].note == "first response overdue; escalated to (team has no lead)"
+    )
     assert h.get(app, answered.id).complaint.first_response_breached_at is None
     assert h.get(app, waiting.id).complaint.escalated_to is None
 
@@ -40,7 +47,9 @@ def test_escalation_marks_breaches_once_and_goes_to_the_team_lead(app, h, kehu_c
         assert jobs.escalate(s, utc(h, "2025-03-10 09:00")).startswith("3 complaint(s) newly breached")
     listed = kehu_cli("complaint", "list", "--overdue", "--json").json
     assert sorted(r["id"] for r in listed) == sorted([late.id, answered.id, no_team.id])
-    assert kehu_cli("complaint", "list", "--status", "awaiting_customer", "--json").json[0]["id"] == waiting.id
+    assert (
+        kehu_cli("complaint", "list", "--status", "awaiting_customer", "--json").json[0]["id"] == waiting.id
+    )
 
 
 def test_the_job_runs_through_the_scheduler(app, h, kehu_cli):
@@ -56,17 +65,32 @@ def test_the_job_runs_through_the_scheduler(app, h, kehu_cli):
 
 def test_resolved_without_follow_up_closes_automatically_with_a_reason(app, h):
     c = h.open_one(app, "2025-03-03 09:00")
-    for stage, kw in (("acknowledged", {}), ("investigating", {}), ("solution_proposed", {"changes": {"solution": "补发"}}),
-                      ("customer_agreed", {}), ("in_progress", {}), ("resolved", {})):
+    for stage, kw in (
+        ("acknowledged", {}),
+        ("investigating", {}),
+        ("solution_proposed", {"changes": {"solution": "补发"}}),
+        ("customer_agreed", {}),
+        ("in_progress", {}),
+        ("resolved", {}),
+    ):
         h.move(app, c.id, stage, "2025-03-03 10:00", **kw)
     followed = h.open_one(app, "2025-03-03 09:00")
-    for stage, kw in (("acknowledged", {}), ("investigating", {}), ("solution_proposed", {"changes": {"solution": "补发"}}),
-                      ("customer_agreed", {}), ("in_progress", {}), ("resolved", {}),
-                      ("followed_up", {"changes": {"satisfaction": "5"}})):
+    for stage, kw in (
+        ("acknowledged", {}),
+        ("investigating", {}),
+        ("solution_proposed", {"changes": {"solution": "补发"}}),
+        ("customer_agreed", {}),
+        ("in_progress", {}),
+        ("resolved", {}),
+        ("followed_up", {"changes": {"satisfaction": "5"}}),
+    ):
         h.move(app, followed.id, stage, "2025-03-03 10:00", **kw)
     with app.session() as s:
         assert jobs.auto_close(s, utc(h, "2025-03-09 10:00")) == "nothing to auto-close"  # 6 days: not yet
-        assert jobs.auto_close(s, utc(h, "2025-03-10 11:00")) == "1 resolved complaint(s) auto-closed without follow-up"
+        assert (
+            jobs.auto_close(s, utc(h, "2025-03-10 11:00"))
+            == "1 resolved complaint(s) auto-closed without follow-up"
+        )
         assert jobs.auto_close(s, utc(h, "2025-03-11 11:00")) == "nothing to auto-close"
     closed = h.get(app, c.id)
     assert closed.complaint.status == "closed"

@@ -1,14 +1,19 @@
 """``complaint report`` against figures computed by hand from four complaints."""
+
 from __future__ import annotations
 
 from datetime import UTC
 
 from kehu_complaints.report import _quantile, build_report
-
 from kehu_core import interactions
 
-HAPPY = (("acknowledged", {}), ("investigating", {}), ("solution_proposed", {"changes": {"solution": "补发"}}),
-         ("customer_agreed", {}), ("in_progress", {}))
+HAPPY = (
+    ("acknowledged", {}),
+    ("investigating", {}),
+    ("solution_proposed", {"changes": {"solution": "补发"}}),
+    ("customer_agreed", {}),
+    ("in_progress", {}),
+)
 
 
 def _through(h, app, cid, times, satisfaction):
@@ -21,19 +26,38 @@ def _through(h, app, cid, times, satisfaction):
 
 def test_report_figures(app, h, kehu_cli):
     a = h.open_one(app, "2025-03-03 09:00")
-    _through(h, app, a.id, ["2025-03-03 10:00"] * 5 + ["2025-03-04 10:00", "2025-03-05 10:00", "2025-03-05 11:00"], "5")
+    _through(
+        h,
+        app,
+        a.id,
+        ["2025-03-03 10:00"] * 5 + ["2025-03-04 10:00", "2025-03-05 10:00", "2025-03-05 11:00"],
+        "5",
+    )
     b = h.open_one(app, "2025-03-03 09:00", customer_code="C2", category="delivery", severity="low")
-    _through(h, app, b.id, ["2025-03-04 12:00"] * 5 + ["2025-03-20 09:00", "2025-03-21 10:00", "2025-03-21 11:00"], "2")
+    _through(
+        h,
+        app,
+        b.id,
+        ["2025-03-04 12:00"] * 5 + ["2025-03-20 09:00", "2025-03-21 10:00", "2025-03-21 11:00"],
+        "2",
+    )
     c = h.open_one(app, "2025-06-02 09:00", severity="high")
-    for (stage, kw) in HAPPY:
+    for stage, kw in HAPPY:
         h.move(app, c.id, stage, "2025-06-02 09:30", **kw)
     h.move(app, c.id, "resolved", "2025-06-02 15:00")
     h.move(app, c.id, "reopened", "2025-06-05 09:00", reason="又坏了")
     h.open_one(app, "2025-12-20 10:00", customer_code="C2", kind="grievance")
     with app.session() as s:
-        for code, when in (("C1", "2025-01-10 10:00"), ("C1", "2025-04-01 10:00"), ("C1", "2025-10-15 10:00")):
-            interactions.log_interaction(app, s, {"customer_code": code, "kind": "purchase", "amount": "100",
-                                                  "occurred_at": h.at(when)})
+        for code, when in (
+            ("C1", "2025-01-10 10:00"),
+            ("C1", "2025-04-01 10:00"),
+            ("C1", "2025-10-15 10:00"),
+        ):
+            interactions.log_interaction(
+                app,
+                s,
+                {"customer_code": code, "kind": "purchase", "amount": "100", "occurred_at": h.at(when)},
+            )
 
     with app.session() as s:
         r = build_report(s, app.dialect, now=h.at("2025-12-31 12:00").astimezone(UTC))
@@ -42,14 +66,26 @@ def test_report_figures(app, h, kehu_cli):
     assert r.by_category == {"other": 3, "delivery": 1}
     assert r.by_severity == {"medium": 2, "high": 1, "low": 1}
     # first response: 1h, 27h, 0.5h; resolution: 25h and 17 days (C's was undone by the reopen)
-    assert (r.first_response.count, r.first_response.median_hours, r.first_response.p90_hours) == (3, 1.0, 21.8)
+    assert (r.first_response.count, r.first_response.median_hours, r.first_response.p90_hours) == (
+        3,
+        1.0,
+        21.8,
+    )
     assert (r.resolution.count, r.resolution.median_hours, r.resolution.p90_hours) == (2, 216.5, 369.7)
     # breached: B answered late, C and D running past due; A was on time
     assert (r.breached, r.decided, r.breach_rate) == (3, 4, 0.75)
     assert (r.reopened, r.reopen_rate) == (1, 0.25)
-    assert (r.satisfaction_count, r.satisfaction_average, r.satisfaction_distribution) == (2, 3.5, {"2": 1, "5": 1})
+    assert (r.satisfaction_count, r.satisfaction_average, r.satisfaction_distribution) == (
+        2,
+        3.5,
+        {"2": 1, "5": 1},
+    )
     # 90-day windows passed for A, B, C; only A was handled within SLA, and C1 bought on 1 April
-    assert (r.repurchase_within_sla.complaints, r.repurchase_within_sla.bought_again, r.repurchase_within_sla.rate) == (1, 1, 1.0)
+    assert (
+        r.repurchase_within_sla.complaints,
+        r.repurchase_within_sla.bought_again,
+        r.repurchase_within_sla.rate,
+    ) == (1, 1, 1.0)
     assert (r.repurchase_outside_sla.complaints, r.repurchase_outside_sla.bought_again) == (2, 0)
     assert r.seed["complainers_buy_again"] == "54-70%"
     assert r.seed["buy_again_when_handled_quickly_and_well"] == "95%"

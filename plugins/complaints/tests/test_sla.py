@@ -1,13 +1,13 @@
 """SLA due times on real complaints: policies by priority, tiers through the core hook, a paused
 clock, policy changes that keep the pause (glpi#15605), stale breach marks cleared (osTicket),
 reopening, and holidays."""
+
 from __future__ import annotations
 
 from datetime import UTC
 
 from kehu_complaints import jobs, sla
 from kehu_complaints.settings import calendar_of
-
 from kehu_core import hookimpl
 
 
@@ -137,7 +137,9 @@ def test_regrading_severity_changes_the_policy_and_keeps_the_pause(app, h, kehu_
     from kehu_complaints.services import regrade
 
     with app.session() as s:
-        after = regrade(app, s, c.id, "critical", "李娜", reason="客户威胁曝光", now=utc(h, "2025-03-03 14:00"))
+        after = regrade(
+            app, s, c.id, "critical", "李娜", reason="客户威胁曝光", now=utc(h, "2025-03-03 14:00")
+        )
     assert (after.severity, after.sla_policy, after.paused_seconds) == ("critical", "critical", 3600)
     assert after.resolution_due_at == utc(h, "2025-03-04 10:00")  # 8h + 1h paused from 3 Mar 09:00
     assert [e.action for e in h.get(app, c.id).timeline][-2:] == ["severity", "sla"]

@@ -1,19 +1,22 @@
 """The workflow: illegal moves and failed guards are refused by name and change nothing; the
 happy path through approval; a company plugin adds a stage and a guard through the hook."""
+
 from __future__ import annotations
 
 import pytest
-from kehu_complaints.models import HistoryEntry
-from kehu_complaints.workflow import Guard, Stage, TransitionRefused, default_workflow
 from sqlalchemy import func, select
 
+from kehu_complaints.models import HistoryEntry
+from kehu_complaints.workflow import Guard, Stage, TransitionRefused, default_workflow
 from kehu_core import hookimpl
 from kehu_core.errors import KehuError
 
 
 def _state(app, cid):
     with app.session() as s:
-        history = s.scalar(select(func.count()).select_from(HistoryEntry).where(HistoryEntry.complaint_id == cid))
+        history = s.scalar(
+            select(func.count()).select_from(HistoryEntry).where(HistoryEntry.complaint_id == cid)
+        )
     c = _get(app, cid)
     return c.status, c.version, history, c.solution, c.approved_by
 
@@ -30,7 +33,7 @@ REFUSALS = [
     ("received", "resolved", {}, "not in the workflow"),
     ("received", "rejected", {}, "reason_stated"),
     ("investigating", "solution_proposed", {}, "solution_required"),
-    ("solution_proposed", "customer_agreed", {}, "approval"),          # compensation 800 > 500
+    ("solution_proposed", "customer_agreed", {}, "approval"),  # compensation 800 > 500
     ("solution_proposed", "approved", {"actor": "王芳"}, "approver_not_handler"),
     ("resolved", "followed_up", {}, "satisfaction_recorded"),
     ("resolved", "closed", {}, "follow_up_or_reason"),
@@ -42,11 +45,21 @@ PATH = {
     "investigating": [("acknowledged", {}), ("investigating", {})],
 }
 PATH["solution_proposed"] = PATH["investigating"] + [
-    ("solution_proposed", {"changes": {"solution": "换新机", "compensation_amount": "800", "compensation_type": "replacement"}})]
-PATH["resolved"] = PATH["solution_proposed"] + [("approved", {"actor": "主管李娜"}), ("customer_agreed", {}),
-                                                ("in_progress", {}), ("resolved", {})]
+    (
+        "solution_proposed",
+        {"changes": {"solution": "换新机", "compensation_amount": "800", "compensation_type": "replacement"}},
+    )
+]
+PATH["resolved"] = PATH["solution_proposed"] + [
+    ("approved", {"actor": "主管李娜"}),
+    ("customer_agreed", {}),
+    ("in_progress", {}),
+    ("resolved", {}),
+]
 PATH["followed_up"] = PATH["resolved"] + [("followed_up", {"changes": {"satisfaction": "4"}})]
-PATH["closed"] = PATH["followed_up"] + [("closed", {"changes": {"root_cause": "质检漏检", "corrective_action": "加强出厂检验"}})]
+PATH["closed"] = PATH["followed_up"] + [
+    ("closed", {"changes": {"root_cause": "质检漏检", "corrective_action": "加强出厂检验"}})
+]
 
 
 def test_illegal_moves_and_failed_guards_change_nothing(app, h):
@@ -54,7 +67,11 @@ def test_illegal_moves_and_failed_guards_change_nothing(app, h):
     reached = "received"
     hour = 10
     for start, target, kwargs, guard in REFUSALS:
-        for stage, kw in PATH[start][len(PATH[reached]) if reached in PATH and PATH[start][:len(PATH[reached])] == PATH[reached] else 0:]:
+        for stage, kw in PATH[start][
+            len(PATH[reached])
+            if reached in PATH and PATH[start][: len(PATH[reached])] == PATH[reached]
+            else 0 :
+        ]:
             h.move(app, c.id, stage, f"2025-03-04 {hour:02d}:00", **kw)
             hour += 0 if hour >= 17 else 1
         reached = start
@@ -95,10 +112,18 @@ class Acme:
         workflow.add_transition("investigating", "quality_check")
         workflow.add_transition("quality_check", "solution_proposed")
         workflow.remove_transition("investigating", "solution_proposed")
-        workflow.add_guard(Guard(
-            "finance_signs_refunds", "refunds are proposed by the finance department",
-            lambda ctx: None if ctx.complaint.get("compensation_type") != "refund" or ctx.actor.startswith("财务")
-            else "a refund is proposed by 财务", targets=("solution_proposed",)))
+        workflow.add_guard(
+            Guard(
+                "finance_signs_refunds",
+                "refunds are proposed by the finance department",
+                lambda ctx: (
+                    None
+                    if ctx.complaint.get("compensation_type") != "refund" or ctx.actor.startswith("财务")
+                    else "a refund is proposed by 财务"
+                ),
+                targets=("solution_proposed",),
+            )
+        )
         workflow.remove_guard("approver_not_handler")
 
 
@@ -110,9 +135,16 @@ def test_company_plugin_changes_the_workflow(app, h, kehu_register_plugin, kehu_
     assert "quality_check" in line and "solution_proposed" not in line
     assert "finance_signs_refunds (into solution_proposed)" in text.output
     mermaid = kehu_cli("complaint", "workflow", "--mermaid").output
-    assert mermaid.startswith("stateDiagram-v2") and "quality_check --> solution_proposed : [solution_required, finance_signs_refunds]" in mermaid
+    assert (
+        mermaid.startswith("stateDiagram-v2")
+        and "quality_check --> solution_proposed : [solution_required, finance_signs_refunds]" in mermaid
+    )
     hook = kehu_cli("hooks", "kehu_complaint_workflow", "--json")
-    assert hook.exit_code == 0 and "complaints_test_acme" in hook.output and "Change the complaint workflow" in hook.output
+    assert (
+        hook.exit_code == 0
+        and "complaints_test_acme" in hook.output
+        and "Change the complaint workflow" in hook.output
+    )
     data = kehu_cli("complaint", "workflow", "--json").json
     assert "approver_not_handler" not in [g["name"] for g in data["guards"]]
 
@@ -125,7 +157,10 @@ def test_company_plugin_changes_the_workflow(app, h, kehu_register_plugin, kehu_
     refund = {"solution": "退款", "compensation_amount": "100", "compensation_type": "refund"}
     with pytest.raises(TransitionRefused, match="finance_signs_refunds"):
         h.move(app, c.id, "solution_proposed", "2025-03-03 14:00", changes=refund)
-    assert h.move(app, c.id, "solution_proposed", "2025-03-03 14:00", actor="财务张三", changes=refund).status == "solution_proposed"
+    assert (
+        h.move(app, c.id, "solution_proposed", "2025-03-03 14:00", actor="财务张三", changes=refund).status
+        == "solution_proposed"
+    )
 
 
 def test_unknown_stage_in_a_company_workflow_is_reported():

@@ -3,6 +3,7 @@
 The module stays light: numpy, pandas, statsforecast and hierarchicalforecast are imported
 inside the functions that need them, so ``kehu --help`` stays fast.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

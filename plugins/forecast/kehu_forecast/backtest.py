@@ -9,6 +9,7 @@ For each of ``folds`` origins (the last ``folds × horizon`` periods, stepping b
   are skipped. Values below 1 beat the in-sample seasonal naive.
 * sMAPE = mean of 200·|error| / (|y| + |ŷ|) over points where both are not zero (0 to 200).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -43,8 +44,15 @@ def _scale(train: np.ndarray, season: int) -> np.ndarray:
     return np.abs(train[:, m:] - train[:, :-m]).mean(axis=1) if train.shape[1] > m else np.zeros(len(train))
 
 
-def backtest(values: np.ndarray, freq: str, *, horizon: int = 3, folds: int = 3,
-             methods: tuple[str, ...] = DEFAULT_METHODS, first_period: date | None = None) -> list[Score]:
+def backtest(
+    values: np.ndarray,
+    freq: str,
+    *,
+    horizon: int = 3,
+    folds: int = 3,
+    methods: tuple[str, ...] = DEFAULT_METHODS,
+    first_period: date | None = None,
+) -> list[Score]:
     """Score ``methods`` on ``values`` (series × periods) by rolling origin."""
     import numpy as np
 
@@ -63,7 +71,7 @@ def backtest(values: np.ndarray, freq: str, *, horizon: int = 3, folds: int = 3,
     sm: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     for k in range(folds):
         origin = first_origin + k * horizon
-        train, test = values[:, :origin], values[:, origin:origin + horizon]
+        train, test = values[:, :origin], values[:, origin : origin + horizon]
         scale = _scale(train, season)
         ok = scale > 0
         for method in methods:
@@ -76,19 +84,35 @@ def backtest(values: np.ndarray, freq: str, *, horizon: int = 3, folds: int = 3,
             sm[method].append(s[~np.isnan(s)])
     scores = []
     base = None
-    means = {m: float(np.concatenate(abs_err[m]).mean()) if np.concatenate(abs_err[m]).size else None for m in methods}
+    means = {
+        m: float(np.concatenate(abs_err[m]).mean()) if np.concatenate(abs_err[m]).size else None
+        for m in methods
+    }
     base = means.get("snaive")
     for m in methods:
         smape = np.concatenate(sm[m])
-        scores.append(Score(method=m, mase=None if means[m] is None else round(means[m], 4),
-                            smape=round(float(smape.mean()), 2) if smape.size else None,
-                            relative_mase=round(means[m] / base, 4) if base and means[m] is not None else None,
-                            series=int(values.shape[0])))
+        scores.append(
+            Score(
+                method=m,
+                mase=None if means[m] is None else round(means[m], 4),
+                smape=round(float(smape.mean()), 2) if smape.size else None,
+                relative_mase=round(means[m] / base, 4) if base and means[m] is not None else None,
+                series=int(values.shape[0]),
+            )
+        )
     return scores
 
 
-def backtest_history(session: Any, *, level: str = "salesperson", freq: str = "month", horizon: int = 3,
-                     folds: int = 3, methods: tuple[str, ...] = DEFAULT_METHODS, as_of: date | None = None) -> list[Score]:
+def backtest_history(
+    session: Any,
+    *,
+    level: str = "salesperson",
+    freq: str = "month",
+    horizon: int = 3,
+    folds: int = 3,
+    methods: tuple[str, ...] = DEFAULT_METHODS,
+    as_of: date | None = None,
+) -> list[Score]:
     """Backtest on the sales history at one level of the hierarchy."""
     from kehu_core.errors import Problem, ValidationError
     from kehu_forecast import hierarchy as H
@@ -98,7 +122,9 @@ def backtest_history(session: Any, *, level: str = "salesperson", freq: str = "m
         raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
     for m in methods:
         if m not in E.METHODS:
-            raise ValidationError([Problem("methods", f"unknown method; choose from {', '.join(E.METHODS)}", value=m)])
+            raise ValidationError(
+                [Problem("methods", f"unknown method; choose from {', '.join(E.METHODS)}", value=m)]
+            )
     history = load_history(session, freq, as_of=as_of)
     h = H.build(history.customers)
     order = {int(c): i for i, c in enumerate(history.customers["id"])}

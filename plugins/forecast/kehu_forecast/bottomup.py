@@ -8,6 +8,7 @@ Scenarios: from the models' 80% prediction intervals (a node's spread is the roo
 sum of its customers' variances, treating customers as independent), or from stated
 adjustments (``optimistic=+0.15``, ``pessimistic=-0.20``) applied to the base.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -54,13 +55,19 @@ def check_options(options: Options) -> None:
     if options.regular not in ("theta", "ets"):
         problems.append(Problem("regular", "must be theta or ets", value=options.regular))
     if options.intermittent not in (None, *E.INTERMITTENT):
-        problems.append(Problem("intermittent", f"must be one of {', '.join(E.INTERMITTENT)}", value=options.intermittent))
+        problems.append(
+            Problem("intermittent", f"must be one of {', '.join(E.INTERMITTENT)}", value=options.intermittent)
+        )
     if options.horizon is not None and not 1 <= options.horizon <= 104:
         problems.append(Problem("horizon", "must be between 1 and 104 periods", value=str(options.horizon)))
     if options.optimistic is not None and options.optimistic < 0:
-        problems.append(Problem("optimistic", "must be zero or more (0.15 for +15%)", value=str(options.optimistic)))
+        problems.append(
+            Problem("optimistic", "must be zero or more (0.15 for +15%)", value=str(options.optimistic))
+        )
     if options.pessimistic is not None and not -1 <= options.pessimistic <= 0:
-        problems.append(Problem("pessimistic", "must be between -1 and 0 (-0.2 for -20%)", value=str(options.pessimistic)))
+        problems.append(
+            Problem("pessimistic", "must be between -1 and 0 (-0.2 for -20%)", value=str(options.pessimistic))
+        )
     if problems:
         raise ValidationError(problems)
 
@@ -102,7 +109,9 @@ def forecast_history(session: Session | None, history: SalesHistory, options: Op
 
     check_options(options)
     if not history.periods:
-        raise ValidationError([Problem("history", "no purchases recorded before the forecast start: nothing to forecast from")])
+        raise ValidationError(
+            [Problem("history", "no purchases recorded before the forecast start: nothing to forecast from")]
+        )
     E.check_length(options.method, options.freq, len(history.periods))
     horizon = options.horizon or P.DEFAULT_HORIZON[options.freq]
     h = H.build(history.customers)
@@ -111,11 +120,22 @@ def forecast_history(session: Session | None, history: SalesHistory, options: Op
     first = history.next_period
     # Only the customers are modelled here: a bottom-up forecast needs nothing else. The
     # upper levels' own forecasts are made by `reconcile`, for the methods that use them.
-    fc = E.forecast(bottom_y, options.freq, horizon, first, method=options.method, regular=options.regular,
-                    intermittent=options.intermittent, n_jobs=options.n_jobs)
+    fc = E.forecast(
+        bottom_y,
+        options.freq,
+        horizon,
+        first,
+        method=options.method,
+        regular=options.regular,
+        intermittent=options.intermittent,
+        n_jobs=options.n_jobs,
+    )
     future = P.periods(first, horizon, options.freq)
-    pipe = (pipeline_matrix(session, h.customer_ids, future, options.freq)
-            if options.pipeline and session is not None else np.zeros((h.n_bottom, horizon)))
+    pipe = (
+        pipeline_matrix(session, h.customer_ids, future, options.freq)
+        if options.pipeline and session is not None
+        else np.zeros((h.n_bottom, horizon))
+    )
     bottom_cents = to_cents(fc.mean + pipe)
     pipe_all = h.aggregate(to_cents(pipe))
     value = np.asarray(h.S.astype(np.int64) @ bottom_cents)
@@ -125,16 +145,35 @@ def forecast_history(session: Session | None, history: SalesHistory, options: Op
         low = to_cents(value * (1 + (options.pessimistic or 0.0)) / 100)
         scenario = "stated adjustments"
     else:
-        spread = np.sqrt(np.asarray(h.S @ fc.sigma ** 2)) * E.Z80 * 100
+        spread = np.sqrt(np.asarray(h.S @ fc.sigma**2)) * E.Z80 * 100
         high = np.rint(value + spread).astype(np.int64)
         low = np.maximum(np.rint(value - spread), 0).astype(np.int64)
         scenario = "80% prediction interval"
     models = ["sum"] * (len(h.keys) - h.n_bottom) + [str(m) for m in fc.model]
-    params = {"method": options.method, "regular": options.regular, "intermittent": options.intermittent,
-              "pipeline": options.pipeline, "scenario": scenario, "optimistic": options.optimistic,
-              "pessimistic": options.pessimistic, "history_periods": len(history.periods),
-              "history_start": history.periods[0].isoformat(),
-              "classes": {str(k): int(v) for k, v in zip(*np.unique(fc.classes.astype(str), return_counts=True))}}
-    return Plan(kind="bottomup", method=f"bottom-up ({options.method})", freq=options.freq, periods=future,
-                history_end=history.history_end, hierarchy=h, value=value, base=base, low=low, high=high,
-                pipeline=pipe_all, models=models, params=params)
+    params = {
+        "method": options.method,
+        "regular": options.regular,
+        "intermittent": options.intermittent,
+        "pipeline": options.pipeline,
+        "scenario": scenario,
+        "optimistic": options.optimistic,
+        "pessimistic": options.pessimistic,
+        "history_periods": len(history.periods),
+        "history_start": history.periods[0].isoformat(),
+        "classes": {str(k): int(v) for k, v in zip(*np.unique(fc.classes.astype(str), return_counts=True))},
+    }
+    return Plan(
+        kind="bottomup",
+        method=f"bottom-up ({options.method})",
+        freq=options.freq,
+        periods=future,
+        history_end=history.history_end,
+        hierarchy=h,
+        value=value,
+        base=base,
+        low=low,
+        high=high,
+        pipeline=pipe_all,
+        models=models,
+        params=params,
+    )

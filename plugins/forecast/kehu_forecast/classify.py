@@ -16,6 +16,7 @@ short          span < 6 periods           historic average of the span
 none           no purchase at all         zero
 =============  ===========  ===========  ==========================================
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -56,8 +57,9 @@ def classify(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     classes = np.empty(n, dtype=object)
     regular = adi < ADI_CUT
     variable = cv2 >= CV2_CUT
-    classes[:] = np.where(regular, np.where(variable, "erratic", "smooth"),
-                          np.where(variable, "lumpy", "intermittent"))
+    classes[:] = np.where(
+        regular, np.where(variable, "erratic", "smooth"), np.where(variable, "lumpy", "intermittent")
+    )
     classes[span < MIN_SPAN] = "short"
     classes[count == 0] = "none"
     return classes, adi, cv2

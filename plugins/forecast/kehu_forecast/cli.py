@@ -1,4 +1,5 @@
 """``kehu forecast ...``: the command line. It parses, calls the services, and prints; no rules here."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -45,24 +46,40 @@ def _emit_plan_summary(plan: Any, as_json: bool, extra: dict[str, Any] | None = 
     if as_json:
         emit_json({**summary, **(extra or {})})
         return
-    emit_pairs(f"forecast run {plan.run_id}: {plan.method}", [
-        ("periods", f"{summary['first_period']} .. {summary['last_period']} ({summary['freq']})"),
-        ("history up to", summary["history_end"]),
-        ("company total", summary["total"]),
-        ("pessimistic / optimistic", f"{summary['low']} / {summary['high']}"),
-        *[(k, v) for k, v in (extra or {}).items() if not isinstance(v, (dict, list))],
-    ])
+    emit_pairs(
+        f"forecast run {plan.run_id}: {plan.method}",
+        [
+            ("periods", f"{summary['first_period']} .. {summary['last_period']} ({summary['freq']})"),
+            ("history up to", summary["history_end"]),
+            ("company total", summary["total"]),
+            ("pessimistic / optimistic", f"{summary['low']} / {summary['high']}"),
+            *[(k, v) for k, v in (extra or {}).items() if not isinstance(v, (dict, list))],
+        ],
+    )
     emit_rows(["region", "total"], summary["regions"], ["region", "total"], as_json=False, as_csv=False)
 
 
 @forecast.command("run")
 @click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
 @click.option("--horizon", type=int, help="Periods ahead (default 12 months or 13 weeks).")
-@click.option("--method", default="auto", show_default=True,
-              help="auto (by demand class), theta, ets, croston, adida, tsb, snaive, average.")
-@click.option("--regular", default="theta", show_default=True, help="Model for regular series under auto: theta or ets.")
-@click.option("--intermittent", default=None, help="Model for intermittent series under auto: croston, adida or tsb.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Forecast as if today were DATE (history ends the period before).")
+@click.option(
+    "--method",
+    default="auto",
+    show_default=True,
+    help="auto (by demand class), theta, ets, croston, adida, tsb, snaive, average.",
+)
+@click.option(
+    "--regular", default="theta", show_default=True, help="Model for regular series under auto: theta or ets."
+)
+@click.option(
+    "--intermittent", default=None, help="Model for intermittent series under auto: croston, adida or tsb."
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    help="Forecast as if today were DATE (history ends the period before).",
+)
 @click.option("--history", type=int, help="Periods of history to use (default 36 months / 156 weeks).")
 @click.option("--no-pipeline", is_flag=True, help="Leave open opportunities out.")
 @click.option("--optimistic", type=float, help="Stated adjustment for the optimistic scenario, e.g. 0.15.")
@@ -71,9 +88,21 @@ def _emit_plan_summary(plan: Any, as_json: bool, extra: dict[str, Any] | None = 
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG: history, forecast and interval.")
 @json_option
 @requires_plugin("forecast")
-def run_cmd(freq: str, horizon: int | None, method: str, regular: str, intermittent: str | None, as_of: str | None,
-            history: int | None, no_pipeline: bool, optimistic: float | None, pessimistic: float | None,
-            n_jobs: int, plot: str | None, as_json: bool) -> None:
+def run_cmd(
+    freq: str,
+    horizon: int | None,
+    method: str,
+    regular: str,
+    intermittent: str | None,
+    as_of: str | None,
+    history: int | None,
+    no_pipeline: bool,
+    optimistic: float | None,
+    pessimistic: float | None,
+    n_jobs: int,
+    plot: str | None,
+    as_json: bool,
+) -> None:
     """Bottom-up forecast (由下而上) of every customer, summed up the hierarchy, and saved as a run.
 
     \b
@@ -82,9 +111,19 @@ def run_cmd(freq: str, horizon: int | None, method: str, regular: str, intermitt
     from kehu_forecast.bottomup import Options, bottom_up
     from kehu_forecast.plan import store
 
-    options = Options(freq=freq, horizon=horizon, method=method, regular=regular, intermittent=intermittent,
-                      as_of=_day(as_of, "as-of"), history=history, pipeline=not no_pipeline,
-                      optimistic=optimistic, pessimistic=pessimistic, n_jobs=n_jobs)
+    options = Options(
+        freq=freq,
+        horizon=horizon,
+        method=method,
+        regular=regular,
+        intermittent=intermittent,
+        as_of=_day(as_of, "as-of"),
+        history=history,
+        pipeline=not no_pipeline,
+        optimistic=optimistic,
+        pessimistic=pessimistic,
+        n_jobs=n_jobs,
+    )
     with transaction() as (_app, session):
         plan = bottom_up(session, options)
         store(session, plan)
@@ -105,14 +144,23 @@ def runs_cmd(as_json: bool, as_csv: bool) -> None:
 
     with transaction() as (_app, session):
         rows = list_runs(session)
-    emit_rows(["id", "kind", "method", "freq", "from", "periods", "total", "source", "created"], rows,
-              ["id", "kind", "method", "freq", "first_period", "horizon", "total", "source", "created_at"],
-              as_json=as_json, as_csv=as_csv)
+    emit_rows(
+        ["id", "kind", "method", "freq", "from", "periods", "total", "source", "created"],
+        rows,
+        ["id", "kind", "method", "freq", "first_period", "horizon", "total", "source", "created_at"],
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @forecast.command("show")
 @click.argument("run_id", type=int, required=False)
-@click.option("--level", type=click.Choice(["company", "region", "salesperson", "customer"]), default="region", show_default=True)
+@click.option(
+    "--level",
+    type=click.Choice(["company", "region", "salesperson", "customer"]),
+    default="region",
+    show_default=True,
+)
 @list_output_options
 @requires_plugin("forecast")
 def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> None:
@@ -129,15 +177,26 @@ def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> Non
 
 @forecast.command("history")
 @click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
-@click.option("--level", type=click.Choice(["company", "region", "salesperson", "customer"]), default="region",
-              show_default=True)
+@click.option(
+    "--level",
+    type=click.Choice(["company", "region", "salesperson", "customer"]),
+    default="region",
+    show_default=True,
+)
 @click.option("--by-category", is_flag=True, help="Split each node by product category (a second dimension).")
 @click.option("--periods", "length", type=int, help="Periods of history (default 36 months / 156 weeks).")
 @click.option("--as-of", "as_of", metavar="DATE")
 @list_output_options
 @requires_plugin("forecast")
-def history_cmd(freq: str, level: str, by_category: bool, length: int | None, as_of: str | None,
-                as_json: bool, as_csv: bool) -> None:
+def history_cmd(
+    freq: str,
+    level: str,
+    by_category: bool,
+    length: int | None,
+    as_of: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
     """Net purchases (refunds deducted) per node and period: what the forecasts start from.
 
     \b
@@ -146,8 +205,14 @@ def history_cmd(freq: str, level: str, by_category: bool, length: int | None, as
     from kehu_forecast.history import history_rows
 
     with transaction() as (_app, session):
-        period_list, rows = history_rows(session, freq=freq, level=level, by_category=by_category,
-                                         as_of=_day(as_of, "as-of"), length=length)
+        period_list, rows = history_rows(
+            session,
+            freq=freq,
+            level=level,
+            by_category=by_category,
+            as_of=_day(as_of, "as-of"),
+            length=length,
+        )
     keys = ["node", *(["category"] if by_category else []), *[p.isoformat() for p in period_list], "total"]
     emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
 

@@ -1,5 +1,6 @@
 """``kehu forecast`` subcommands beyond ``run``: pipeline, market inputs, top-down, gap,
 reconcile, targets, track, backtest. Parsing and printing only; the rules live in the services."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,8 +11,18 @@ from kehu_core.cli import requires_plugin, transaction
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
 from kehu_forecast.cli import _day, _emit_plan_summary, forecast
 
-OPP_KEYS = ["ref", "customer", "customer_name", "salesperson", "amount", "stage", "probability", "weighted",
-            "close_date", "status"]
+OPP_KEYS = [
+    "ref",
+    "customer",
+    "customer_name",
+    "salesperson",
+    "amount",
+    "stage",
+    "probability",
+    "weighted",
+    "close_date",
+    "status",
+]
 
 
 def _opp_rows(opps: list[Any]) -> list[dict[str, Any]]:
@@ -42,13 +53,30 @@ def opportunity() -> None:
 @click.option("--note")
 @json_option
 @requires_plugin("forecast")
-def opp_add(customer: str, amount: str, close_date: str, probability: str | None, stage: str | None,
-            salesperson: str | None, ref: str | None, note: str | None, as_json: bool) -> None:
+def opp_add(
+    customer: str,
+    amount: str,
+    close_date: str,
+    probability: str | None,
+    stage: str | None,
+    salesperson: str | None,
+    ref: str | None,
+    note: str | None,
+    as_json: bool,
+) -> None:
     """Add an open opportunity for CUSTOMER (code) worth AMOUNT."""
     from kehu_forecast.pipeline import add_opportunity
 
-    values = {"customer": customer, "amount": amount, "close_date": close_date, "probability": probability,
-              "stage": stage, "salesperson": salesperson, "ref": ref, "note": note}
+    values = {
+        "customer": customer,
+        "amount": amount,
+        "close_date": close_date,
+        "probability": probability,
+        "stage": stage,
+        "salesperson": salesperson,
+        "ref": ref,
+        "note": note,
+    }
     with transaction() as (_app, session):
         opp = add_opportunity(session, {k: v for k, v in values.items() if v is not None})
     _emit_opp(opp, as_json)
@@ -73,13 +101,27 @@ def _emit_opp(opp: Any, as_json: bool) -> None:
 @click.option("--salesperson")
 @json_option
 @requires_plugin("forecast")
-def opp_move(ref: str, stage: str | None, probability: str | None, status: str | None, close_date: str | None,
-             amount: str | None, salesperson: str | None, as_json: bool) -> None:
+def opp_move(
+    ref: str,
+    stage: str | None,
+    probability: str | None,
+    status: str | None,
+    close_date: str | None,
+    amount: str | None,
+    salesperson: str | None,
+    as_json: bool,
+) -> None:
     """Move opportunity REF to another stage, probability, close date or status."""
     from kehu_forecast.pipeline import move_opportunity
 
-    values = {"stage": stage, "probability": probability, "status": status, "close_date": close_date,
-              "amount": amount, "salesperson": salesperson}
+    values = {
+        "stage": stage,
+        "probability": probability,
+        "status": status,
+        "close_date": close_date,
+        "amount": amount,
+        "salesperson": salesperson,
+    }
     with transaction() as (_app, session):
         opp = move_opportunity(session, ref, {k: v for k, v in values.items() if v is not None})
     _emit_opp(opp, as_json)
@@ -91,12 +133,16 @@ def opp_move(ref: str, stage: str | None, probability: str | None, status: str |
 @click.option("--customer", metavar="CODE")
 @list_output_options
 @requires_plugin("forecast")
-def opp_list(status: str | None, salesperson: str | None, customer: str | None, as_json: bool, as_csv: bool) -> None:
+def opp_list(
+    status: str | None, salesperson: str | None, customer: str | None, as_json: bool, as_csv: bool
+) -> None:
     """Opportunities by close date; ``weighted`` is amount × probability for open ones."""
     from kehu_forecast.pipeline import list_opportunities
 
     with transaction() as (_app, session):
-        rows = _opp_rows(list_opportunities(session, status=status, salesperson=salesperson, customer=customer))
+        rows = _opp_rows(
+            list_opportunities(session, status=status, salesperson=salesperson, customer=customer)
+        )
     emit_rows(OPP_KEYS, rows, OPP_KEYS, as_json=as_json, as_csv=as_csv)
 
 
@@ -112,7 +158,9 @@ def opp_import(file: str, encoding: str, as_json: bool) -> None:
 
     with transaction() as (_app, session):
         count = import_opportunities(session, file, encoding)
-    emit_json({"imported": count}) if as_json else click.echo(f"imported {count} opportunit{'y' if count == 1 else 'ies'}")
+    emit_json({"imported": count}) if as_json else click.echo(
+        f"imported {count} opportunit{'y' if count == 1 else 'ies'}"
+    )
 
 
 @forecast.group("market")
@@ -132,18 +180,38 @@ def market() -> None:
 @click.argument("key")
 @click.option("--potential", help="Market potential in yuan for the period.")
 @click.option("--share", help="Expected market share: 0.12 or 12%.")
-@click.option("--growth", help="Instead of potential × share: growth over the same month last year, 0.08 or 8%.")
-@click.option("--months", type=int, default=1, show_default=True, help="Apply to this many months from PERIOD.")
+@click.option(
+    "--growth", help="Instead of potential × share: growth over the same month last year, 0.08 or 8%."
+)
+@click.option(
+    "--months", type=int, default=1, show_default=True, help="Apply to this many months from PERIOD."
+)
 @requires_plugin("forecast")
-def market_set(period: str, dimension: str, key: str, potential: str | None, share: str | None,
-               growth: str | None, months: int) -> None:
+def market_set(
+    period: str,
+    dimension: str,
+    key: str,
+    potential: str | None,
+    share: str | None,
+    growth: str | None,
+    months: int,
+) -> None:
     """Set the market input for PERIOD (YYYY-MM), DIMENSION and KEY (the region or industry)."""
     from kehu_forecast import periods as P
     from kehu_forecast.topdown import set_market_inputs
 
     first = _day(period + "-01" if len(period) <= 7 else period, "period")
-    rows = [{"period": P.shift(P.period_start(first, "month"), i, "month").isoformat(), "dimension": dimension,
-             "key": key, "potential": potential, "share": share, "growth": growth} for i in range(max(1, months))]
+    rows = [
+        {
+            "period": P.shift(P.period_start(first, "month"), i, "month").isoformat(),
+            "dimension": dimension,
+            "key": key,
+            "potential": potential,
+            "share": share,
+            "growth": growth,
+        }
+        for i in range(max(1, months))
+    ]
     with transaction() as (_app, session):
         count = set_market_inputs(session, rows)
     click.echo(f"set {count} market input(s)")
@@ -176,16 +244,28 @@ def market_list(as_json: bool, as_csv: bool) -> None:
 
 
 @forecast.command("topdown")
-@click.option("--dimension", type=click.Choice(["company", "region", "industry"]),
-              help="Which market inputs to use (default: the only dimension that has some).")
-@click.option("--allocation", type=click.Choice(["average_proportions", "proportion_averages", "bottomup"]),
-              default="average_proportions", show_default=True, help="How group figures are split to customers.")
+@click.option(
+    "--dimension",
+    type=click.Choice(["company", "region", "industry"]),
+    help="Which market inputs to use (default: the only dimension that has some).",
+)
+@click.option(
+    "--allocation",
+    type=click.Choice(["average_proportions", "proportion_averages", "bottomup"]),
+    default="average_proportions",
+    show_default=True,
+    help="How group figures are split to customers.",
+)
 @click.option("--horizon", type=int, default=12, show_default=True)
-@click.option("--window", type=int, default=12, show_default=True, help="Months of history for the proportions.")
+@click.option(
+    "--window", type=int, default=12, show_default=True, help="Months of history for the proportions."
+)
 @click.option("--as-of", "as_of", metavar="DATE")
 @json_option
 @requires_plugin("forecast")
-def topdown_cmd(dimension: str | None, allocation: str, horizon: int, window: int, as_of: str | None, as_json: bool) -> None:
+def topdown_cmd(
+    dimension: str | None, allocation: str, horizon: int, window: int, as_of: str | None, as_json: bool
+) -> None:
     """Top-down forecast (由上而下): market potential × share, allocated down, saved as a run.
 
     \b
@@ -195,8 +275,14 @@ def topdown_cmd(dimension: str | None, allocation: str, horizon: int, window: in
     from kehu_forecast.topdown import top_down
 
     with transaction() as (_app, session):
-        plan = top_down(session, dimension=dimension, allocation=allocation, horizon=horizon,
-                        as_of=_day(as_of, "as-of"), window=window)
+        plan = top_down(
+            session,
+            dimension=dimension,
+            allocation=allocation,
+            horizon=horizon,
+            as_of=_day(as_of, "as-of"),
+            window=window,
+        )
         store(session, plan)
     _emit_plan_summary(plan, as_json)
 
@@ -204,15 +290,32 @@ def topdown_cmd(dimension: str | None, allocation: str, horizon: int, window: in
 @forecast.command("gap")
 @click.option("--bottomup", "bu_run", type=int, help="Bottom-up run id (default: newest).")
 @click.option("--topdown", "td_run", type=int, help="Top-down run id (default: newest).")
-@click.option("--threshold", type=float, default=10.0, show_default=True, help="Flag gaps of at least this percent.")
-@click.option("--level", "levels", multiple=True, type=click.Choice(["company", "region", "salesperson", "customer"]),
-              help="Levels to show (default company, region, salesperson).")
+@click.option(
+    "--threshold", type=float, default=10.0, show_default=True, help="Flag gaps of at least this percent."
+)
+@click.option(
+    "--level",
+    "levels",
+    multiple=True,
+    type=click.Choice(["company", "region", "salesperson", "customer"]),
+    help="Levels to show (default company, region, salesperson).",
+)
 @click.option("--flagged", is_flag=True, help="Only the flagged nodes.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG: top-down against bottom-up per region.")
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), help="Write a PNG: top-down against bottom-up per region."
+)
 @list_output_options
 @requires_plugin("forecast")
-def gap_cmd(bu_run: int | None, td_run: int | None, threshold: float, levels: tuple[str, ...], flagged: bool,
-            plot: str | None, as_json: bool, as_csv: bool) -> None:
+def gap_cmd(
+    bu_run: int | None,
+    td_run: int | None,
+    threshold: float,
+    levels: tuple[str, ...],
+    flagged: bool,
+    plot: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
     """Gap report: top-down against bottom-up at every level, absolute and percent, flagged above a threshold.
 
     Not balancing the two is the first classic mistake of forecasting (未能平衡由上而下与由下而上).
@@ -220,37 +323,66 @@ def gap_cmd(bu_run: int | None, td_run: int | None, threshold: float, levels: tu
     from kehu_forecast.gap import as_dict, gap_report
 
     with transaction() as (_app, session):
-        bu, td, rows = gap_report(session, bu_run=bu_run, td_run=td_run, threshold=threshold,
-                                  levels=levels or ("company", "region", "salesperson"))
+        bu, td, rows = gap_report(
+            session,
+            bu_run=bu_run,
+            td_run=td_run,
+            threshold=threshold,
+            levels=levels or ("company", "region", "salesperson"),
+        )
     data = [as_dict(r) for r in rows if r.flagged or not flagged]
     if plot:
         from kehu_forecast import plot as plotting
 
         regions = [r for r in rows if r.level == "region"]
-        plotting.plot_bars(f"Top-down vs bottom-up by region (runs {td.run_id} / {bu.run_id})",
-                           [r.node for r in regions],
-                           {"top-down": [float(r.top_down) for r in regions],
-                            "bottom-up": [float(r.bottom_up) for r in regions]}, plot)
+        plotting.plot_bars(
+            f"Top-down vs bottom-up by region (runs {td.run_id} / {bu.run_id})",
+            [r.node for r in regions],
+            {
+                "top-down": [float(r.top_down) for r in regions],
+                "bottom-up": [float(r.bottom_up) for r in regions],
+            },
+            plot,
+        )
     keys = ["level", "node", "bottom_up", "top_down", "gap", "percent", "flagged"]
     if as_json:
-        emit_json({"bottomup_run": bu.run_id, "topdown_run": td.run_id, "threshold": threshold,
-                   "flagged": sum(1 for r in rows if r.flagged), "rows": data})
+        emit_json(
+            {
+                "bottomup_run": bu.run_id,
+                "topdown_run": td.run_id,
+                "threshold": threshold,
+                "flagged": sum(1 for r in rows if r.flagged),
+                "rows": data,
+            }
+        )
     else:
         emit_rows(keys, data, keys, as_json=False, as_csv=as_csv)
 
 
 @forecast.command("reconcile")
-@click.option("--method", type=click.Choice(["bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls"]),
-              default="mint-wls", show_default=True)
-@click.option("--proportions", type=click.Choice(["average_proportions", "proportion_averages", "forecast_proportions"]),
-              default="average_proportions", show_default=True, help="For top-down and middle-out.")
-@click.option("--middle-level", type=click.Choice(["region", "salesperson"]), default="region", show_default=True)
+@click.option(
+    "--method",
+    type=click.Choice(["bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls"]),
+    default="mint-wls",
+    show_default=True,
+)
+@click.option(
+    "--proportions",
+    type=click.Choice(["average_proportions", "proportion_averages", "forecast_proportions"]),
+    default="average_proportions",
+    show_default=True,
+    help="For top-down and middle-out.",
+)
+@click.option(
+    "--middle-level", type=click.Choice(["region", "salesperson"]), default="region", show_default=True
+)
 @click.option("--bottomup", "bu_run", type=int, help="Bottom-up run id (default: newest).")
 @click.option("--topdown", "td_run", type=int, help="Top-down run id (default: newest, if any).")
 @json_option
 @requires_plugin("forecast")
-def reconcile_cmd(method: str, proportions: str, middle_level: str, bu_run: int | None, td_run: int | None,
-                  as_json: bool) -> None:
+def reconcile_cmd(
+    method: str, proportions: str, middle_level: str, bu_run: int | None, td_run: int | None, as_json: bool
+) -> None:
     """One plan from bottom-up and top-down that adds up at every level, saved as a run.
 
     \b
@@ -260,16 +392,24 @@ def reconcile_cmd(method: str, proportions: str, middle_level: str, bu_run: int 
     from kehu_forecast.reconcile import reconcile
 
     with transaction() as (_app, session):
-        plan = reconcile(session, method, proportions=proportions, middle_level=middle_level,
-                         bu_run=bu_run, td_run=td_run)
+        plan = reconcile(
+            session, method, proportions=proportions, middle_level=middle_level, bu_run=bu_run, td_run=td_run
+        )
         store(session, plan)
-    _emit_plan_summary(plan, as_json, {"bottomup_run": plan.params.get("bottomup_run"),
-                                       "topdown_run": plan.params.get("topdown_run")})
+    _emit_plan_summary(
+        plan,
+        as_json,
+        {"bottomup_run": plan.params.get("bottomup_run"), "topdown_run": plan.params.get("topdown_run")},
+    )
 
 
 @forecast.command("targets")
-@click.option("--run", "run_id", type=int, help="The plan to set targets from (default: newest reconciled run).")
-@click.option("--period", "grouping", type=click.Choice(["month", "quarter"]), default="quarter", show_default=True)
+@click.option(
+    "--run", "run_id", type=int, help="The plan to set targets from (default: newest reconciled run)."
+)
+@click.option(
+    "--period", "grouping", type=click.Choice(["month", "quarter"]), default="quarter", show_default=True
+)
 @click.option("--list", "only_list", is_flag=True, help="Only list the saved targets.")
 @list_output_options
 @requires_plugin("forecast")
@@ -288,10 +428,14 @@ def targets_cmd(run_id: int | None, grouping: str, only_list: bool, as_json: boo
 @forecast.command("track")
 @click.option("--as-of", "as_of", metavar="DATE", help="Default: today.")
 @click.option("--salesperson")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG: target against actual per salesperson.")
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), help="Write a PNG: target against actual per salesperson."
+)
 @list_output_options
 @requires_plugin("forecast")
-def track_cmd(as_of: str | None, salesperson: str | None, plot: str | None, as_json: bool, as_csv: bool) -> None:
+def track_cmd(
+    as_of: str | None, salesperson: str | None, plot: str | None, as_json: bool, as_csv: bool
+) -> None:
     """Targets against actual purchases so far: achieved, expected by now, on track or behind."""
     from attrs import asdict
 
@@ -303,18 +447,37 @@ def track_cmd(as_of: str | None, salesperson: str | None, plot: str | None, as_j
         from kehu_forecast import plot as plotting
 
         labels = [f"{r['salesperson']} {r['period_start']:%Y-%m}" for r in rows]
-        plotting.plot_bars("Targets against actuals", labels,
-                           {"target": [float(r["amount"]) for r in rows],
-                            "expected by now": [float(r["expected_to_date"]) for r in rows],
-                            "actual": [float(r["actual"]) for r in rows]}, plot)
-    keys = ["salesperson", "period_start", "period_end", "amount", "expected_to_date", "actual", "achieved_pct",
-            "elapsed_pct", "status"]
+        plotting.plot_bars(
+            "Targets against actuals",
+            labels,
+            {
+                "target": [float(r["amount"]) for r in rows],
+                "expected by now": [float(r["expected_to_date"]) for r in rows],
+                "actual": [float(r["actual"]) for r in rows],
+            },
+            plot,
+        )
+    keys = [
+        "salesperson",
+        "period_start",
+        "period_end",
+        "amount",
+        "expected_to_date",
+        "actual",
+        "achieved_pct",
+        "elapsed_pct",
+        "status",
+    ]
     emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
 
 
 @forecast.command("backtest")
-@click.option("--level", type=click.Choice(["company", "region", "salesperson", "customer"]), default="salesperson",
-              show_default=True)
+@click.option(
+    "--level",
+    type=click.Choice(["company", "region", "salesperson", "customer"]),
+    default="salesperson",
+    show_default=True,
+)
 @click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
 @click.option("--horizon", type=int, default=3, show_default=True)
 @click.option("--folds", type=int, default=3, show_default=True)
@@ -322,8 +485,16 @@ def track_cmd(as_of: str | None, salesperson: str | None, plot: str | None, as_j
 @click.option("--as-of", "as_of", metavar="DATE")
 @list_output_options
 @requires_plugin("forecast")
-def backtest_cmd(level: str, freq: str, horizon: int, folds: int, methods: str, as_of: str | None,
-                 as_json: bool, as_csv: bool) -> None:
+def backtest_cmd(
+    level: str,
+    freq: str,
+    horizon: int,
+    folds: int,
+    methods: str,
+    as_of: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
     """Rolling-origin backtest: MASE and sMAPE per method, and MASE relative to seasonal naive."""
     from attrs import asdict
 
@@ -333,8 +504,15 @@ def backtest_cmd(level: str, freq: str, horizon: int, folds: int, methods: str, 
     if "snaive" not in chosen:
         chosen = (*chosen, "snaive")
     with transaction() as (_app, session):
-        scores = backtest_history(session, level=level, freq=freq, horizon=horizon, folds=folds, methods=chosen,
-                                  as_of=_day(as_of, "as-of"))
+        scores = backtest_history(
+            session,
+            level=level,
+            freq=freq,
+            horizon=horizon,
+            folds=folds,
+            methods=chosen,
+            as_of=_day(as_of, "as-of"),
+        )
     rows = [asdict(s) for s in scores]
     keys = ["method", "mase", "smape", "relative_mase", "series"]
     emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)

@@ -1,12 +1,19 @@
 """Demo data: a pipeline of opportunities, market potential per region, and forecast runs whose
 top-down total sits visibly above the bottom-up one, so ``kehu forecast gap`` has something to say."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-STAGES = (("线索", "0.10"), ("需求确认", "0.25"), ("方案报价", "0.50"), ("商务谈判", "0.75"), ("签约中", "0.90"))
+STAGES = (
+    ("线索", "0.10"),
+    ("需求确认", "0.25"),
+    ("方案报价", "0.50"),
+    ("商务谈判", "0.75"),
+    ("签约中", "0.90"),
+)
 #: The market grows faster than our customers buy: top-down lands this much above bottom-up.
 AMBITION = {"华东": 1.35, "华南": 1.10, "华北": 1.25, "华中": 0.95, "西南": 1.20, "西北": 1.05, "东北": 1.15}
 SHARE = Decimal("0.08")
@@ -26,14 +33,25 @@ def load_demo(session: Any, context: Any) -> None:
 
     rng = context.rng
     today = P.local_today(context.today)
-    customers = session.execute(select(Customer.code).where(Customer.active.is_(True)).order_by(Customer.code)).scalars().all()
+    customers = (
+        session.execute(select(Customer.code).where(Customer.active.is_(True)).order_by(Customer.code))
+        .scalars()
+        .all()
+    )
     rows = []
     for code in rng.sample(customers, min(len(customers), max(5, len(customers) // 6))):
         stage, probability = rng.choice(STAGES)
         status = rng.choices(("open", "won", "lost"), weights=(8, 1, 1))[0]
-        rows.append({"customer": code, "amount": str(rng.choice((20, 50, 80, 120, 300)) * 1000), "stage": stage,
-                     "probability": probability, "status": status,
-                     "close_date": (today + timedelta(days=rng.randint(-10, 240))).isoformat()})
+        rows.append(
+            {
+                "customer": code,
+                "amount": str(rng.choice((20, 50, 80, 120, 300)) * 1000),
+                "stage": stage,
+                "probability": probability,
+                "status": status,
+                "close_date": (today + timedelta(days=rng.randint(-10, 240))).isoformat(),
+            }
+        )
     if rows:
         add_opportunities(session, rows)
     bu = bottom_up(session, Options(as_of=today))
@@ -44,8 +62,15 @@ def load_demo(session: Any, context: Any) -> None:
         monthly = Decimal(total) / 100 / months * Decimal(str(AMBITION.get(region, 1.1)))
         potential = (monthly / SHARE).quantize(Decimal("1000"))
         for period in bu.periods:
-            inputs.append({"period": period.isoformat(), "dimension": "region", "key": region,
-                           "potential": str(potential), "share": str(SHARE)})
+            inputs.append(
+                {
+                    "period": period.isoformat(),
+                    "dimension": "region",
+                    "key": region,
+                    "potential": str(potential),
+                    "share": str(SHARE),
+                }
+            )
     set_market_inputs(session, inputs)
     td = top_down(session, dimension="region", as_of=today, horizon=len(bu.periods))
     store(session, td, source="demo")
@@ -53,4 +78,5 @@ def load_demo(session: Any, context: Any) -> None:
     flagged = sum(1 for r in gap_rows(bu, td, levels=("region",)) if r.flagged)
     context.summary.append(
         f"forecast: next {len(bu.periods)} months bottom-up ¥{company.bottom_up:,}, top-down ¥{company.top_down:,} "
-        f"(gap {company.percent:+.1f}%, {flagged} region(s) flagged; see `kehu forecast gap`)")
+        f"(gap {company.percent:+.1f}%, {flagged} region(s) flagged; see `kehu forecast gap`)"
+    )

@@ -5,6 +5,7 @@ library in one ``StatsForecast.forecast`` call over a long data frame, which is 
 library is fastest. Every series starts at its first purchase (leading zeros are not
 demand). Negative periods (net refunds) count as zero demand for the models.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -51,8 +52,14 @@ def check_length(method: str, freq: str, length: int, field: str = "history") ->
     need = min_periods(method, freq)
     if length < need:
         hint = "record more purchases" + (", or use --method auto" if method != "auto" else "")
-        raise ValidationError([Problem(
-            field, f"too short for method {method}: {length} {freq}(s) of sales history, at least {need} needed ({hint})")])
+        raise ValidationError(
+            [
+                Problem(
+                    field,
+                    f"too short for method {method}: {length} {freq}(s) of sales history, at least {need} needed ({hint})",
+                )
+            ]
+        )
 
 
 def _model(name: str, season: int) -> Any:
@@ -80,7 +87,9 @@ def _model(name: str, season: int) -> Any:
 HAS_INTERVALS = {"theta", "ets", "snaive", "average"}
 
 
-def choose(classes: np.ndarray, method: str, regular: str = "theta", intermittent: str | None = None) -> np.ndarray:
+def choose(
+    classes: np.ndarray, method: str, regular: str = "theta", intermittent: str | None = None
+) -> np.ndarray:
     """The model name of each series: fixed by ``method``, or by demand class for ``auto``."""
     import numpy as np
 
@@ -88,13 +97,28 @@ def choose(classes: np.ndarray, method: str, regular: str = "theta", intermitten
         chosen = np.full(len(classes), method, dtype=object)
         chosen[classes == "none"] = "zero"
         return chosen
-    table = {"smooth": regular, "erratic": regular, "intermittent": intermittent or "croston",
-             "lumpy": intermittent or "adida", "short": "average", "none": "zero"}
+    table = {
+        "smooth": regular,
+        "erratic": regular,
+        "intermittent": intermittent or "croston",
+        "lumpy": intermittent or "adida",
+        "short": "average",
+        "none": "zero",
+    }
     return np.array([table[c] for c in classes], dtype=object)
 
 
-def forecast(values: np.ndarray, freq: str, horizon: int, first_period: date, *, method: str = "auto",
-             regular: str = "theta", intermittent: str | None = None, n_jobs: int = 1) -> Forecasts:
+def forecast(
+    values: np.ndarray,
+    freq: str,
+    horizon: int,
+    first_period: date,
+    *,
+    method: str = "auto",
+    regular: str = "theta",
+    intermittent: str | None = None,
+    n_jobs: int = 1,
+) -> Forecasts:
     """Forecast every row of ``values`` (series × periods) ``horizon`` periods ahead."""
     import numpy as np
 
@@ -114,8 +138,16 @@ def forecast(values: np.ndarray, freq: str, horizon: int, first_period: date, *,
     return Forecasts(mean=np.maximum(mean, 0.0), sigma=sigma, model=models, classes=classes)
 
 
-def _run_group(values: np.ndarray, start: np.ndarray, name: str, freq: str, season: int, horizon: int,
-               first_period: date, n_jobs: int) -> tuple[np.ndarray, np.ndarray]:
+def _run_group(
+    values: np.ndarray,
+    start: np.ndarray,
+    name: str,
+    freq: str,
+    season: int,
+    horizon: int,
+    first_period: date,
+    n_jobs: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """One library call for the series of one model; seasonal models get two full seasons or none."""
     import numpy as np
 
@@ -130,12 +162,22 @@ def _run_group(values: np.ndarray, start: np.ndarray, name: str, freq: str, seas
         if not len(rows):
             continue
         m = season if use_season else 1
-        mean[rows], sigma[rows] = _library(values[rows], start[rows], name, m, freq, horizon, first_period, n_jobs)
+        mean[rows], sigma[rows] = _library(
+            values[rows], start[rows], name, m, freq, horizon, first_period, n_jobs
+        )
     return mean, sigma
 
 
-def _library(values: np.ndarray, start: np.ndarray, name: str, season: int, freq: str, horizon: int,
-             first_period: date, n_jobs: int) -> tuple[np.ndarray, np.ndarray]:
+def _library(
+    values: np.ndarray,
+    start: np.ndarray,
+    name: str,
+    season: int,
+    freq: str,
+    horizon: int,
+    first_period: date,
+    n_jobs: int,
+) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
     import pandas as pd
     from statsforecast import StatsForecast
@@ -144,15 +186,19 @@ def _library(values: np.ndarray, start: np.ndarray, name: str, season: int, freq
     ds = pd.date_range(end=pd.Timestamp(P.shift(first_period, -1, freq)), periods=t, freq=P.PANDAS_FREQ[freq])
     mask = np.arange(t)[None, :] >= start[:, None]
     row_idx, col_idx = np.nonzero(mask)
-    frame = pd.DataFrame({
-        "unique_id": row_idx.astype(np.int64),
-        "ds": ds.values[col_idx],
-        "y": np.maximum(values[row_idx, col_idx], 0.0),
-    })
+    frame = pd.DataFrame(
+        {
+            "unique_id": row_idx.astype(np.int64),
+            "ds": ds.values[col_idx],
+            "y": np.maximum(values[row_idx, col_idx], 0.0),
+        }
+    )
     intervals = name in HAS_INTERVALS
     sf = StatsForecast(models=[_model(name, season)], freq=P.PANDAS_FREQ[freq], n_jobs=n_jobs)
     result = sf.forecast(df=frame, h=horizon, level=[LEVEL] if intervals else None)
-    model_col = [c for c in result.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
+    model_col = [
+        c for c in result.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c
+    ][0]
     order = result["unique_id"].to_numpy().astype(np.int64)
     mean = np.zeros((n, horizon))
     mean[order.reshape(-1, horizon)[:, 0]] = result[model_col].to_numpy().reshape(-1, horizon)

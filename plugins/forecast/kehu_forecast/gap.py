@@ -1,5 +1,6 @@
 """The gap report: top-down against bottom-up at every level (the seed's first classic mistake
 is not balancing 由上而下 against 由下而上). Gaps at or above the threshold are flagged."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -31,8 +32,13 @@ class GapRow:
     flagged: bool
 
 
-def gap_rows(bu: Plan, td: Plan, *, threshold: float = DEFAULT_THRESHOLD,
-             levels: tuple[str, ...] = ("company", "region", "salesperson")) -> list[GapRow]:
+def gap_rows(
+    bu: Plan,
+    td: Plan,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    levels: tuple[str, ...] = ("company", "region", "salesperson"),
+) -> list[GapRow]:
     """The gap at every node of ``levels`` over the periods both plans cover."""
     common = [p for p in bu.periods if p in td.periods]
     bcols = [bu.periods.index(p) for p in common]
@@ -52,20 +58,37 @@ def gap_rows(bu: Plan, td: Plan, *, threshold: float = DEFAULT_THRESHOLD,
         th = td.hierarchy
         for k in th.levels[level]:
             if (level, th.keys[k]) not in seen:
-                rows.append(_row(level, th.keys[k], th.parent_key(int(k)), 0, int(td.value[k, tcols].sum()), threshold))
+                rows.append(
+                    _row(
+                        level, th.keys[k], th.parent_key(int(k)), 0, int(td.value[k, tcols].sum()), threshold
+                    )
+                )
     return rows
 
 
 def _row(level: str, key: str, parent: str | None, b: int, t: int, threshold: float) -> GapRow:
     pct = None if b == 0 else (t - b) / abs(b) * 100
     flagged = (t != b) if pct is None else abs(pct) >= threshold
-    return GapRow(level=level, node=key, parent=parent, bottom_up=D(b), top_down=D(t), gap=D(t - b),
-                  percent=None if pct is None else round(pct, 2), flagged=flagged)
+    return GapRow(
+        level=level,
+        node=key,
+        parent=parent,
+        bottom_up=D(b),
+        top_down=D(t),
+        gap=D(t - b),
+        percent=None if pct is None else round(pct, 2),
+        flagged=flagged,
+    )
 
 
-def gap_report(session: Session, *, bu_run: int | None = None, td_run: int | None = None,
-               threshold: float = DEFAULT_THRESHOLD, levels: tuple[str, ...] = ("company", "region", "salesperson")
-               ) -> tuple[Plan, Plan, list[GapRow]]:
+def gap_report(
+    session: Session,
+    *,
+    bu_run: int | None = None,
+    td_run: int | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    levels: tuple[str, ...] = ("company", "region", "salesperson"),
+) -> tuple[Plan, Plan, list[GapRow]]:
     """Load both runs (newest by default) and compare them."""
     from kehu_forecast.plan import load
 

@@ -5,6 +5,7 @@ hierarchicalforecast expects, and the summing matrix ``S`` maps customer values 
 node. A salesperson with customers in two regions is two nodes (``华东/张伟``, ``华南/张伟``),
 so the hierarchy stays strict: each node has exactly one parent.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -74,15 +75,18 @@ def build(customers: pd.DataFrame) -> Hierarchy:
     sp_region = np.array([region_idx[r] for r, _ in sp_pairs], dtype=np.int64)
     parent = np.concatenate([[-1], np.zeros(len(regions), dtype=np.int64), sp_region, cust_sp])
     keys = [COMPANY, *regions, *sp_keys, *customers["code"].tolist()]
-    level_of = (["company"] + ["region"] * len(regions) + ["salesperson"] * len(sp_keys)
-                + ["customer"] * n_bottom)
+    level_of = (
+        ["company"] + ["region"] * len(regions) + ["salesperson"] * len(sp_keys) + ["customer"] * n_bottom
+    )
     cols = np.arange(n_bottom)
-    rows = np.concatenate([
-        np.zeros(n_bottom, dtype=np.int64),
-        sp_region[cust_sp - 1 - len(regions)],
-        cust_sp,
-        top + cols,
-    ])
+    rows = np.concatenate(
+        [
+            np.zeros(n_bottom, dtype=np.int64),
+            sp_region[cust_sp - 1 - len(regions)],
+            cust_sp,
+            top + cols,
+        ]
+    )
     S = sparse.csr_matrix((np.ones(4 * n_bottom), (rows, np.tile(cols, 4))), shape=(top + n_bottom, n_bottom))
     levels = {
         "company": np.array([0]),
@@ -90,8 +94,16 @@ def build(customers: pd.DataFrame) -> Hierarchy:
         "salesperson": np.arange(1 + len(regions), top),
         "customer": np.arange(top, top + n_bottom),
     }
-    salesperson_of = ([""] * (1 + len(regions)) + [name for _, name in sp_pairs]
-                      + customers["salesperson"].tolist())
-    return Hierarchy(levels=levels, keys=keys, level_of=level_of, parent=parent, S=S,
-                     customer_ids=customers["id"].to_numpy(), salesperson_of=salesperson_of,
-                     customers=customers)
+    salesperson_of = (
+        [""] * (1 + len(regions)) + [name for _, name in sp_pairs] + customers["salesperson"].tolist()
+    )
+    return Hierarchy(
+        levels=levels,
+        keys=keys,
+        level_of=level_of,
+        parent=parent,
+        S=S,
+        customer_ids=customers["id"].to_numpy(),
+        salesperson_of=salesperson_of,
+        customers=customers,
+    )

@@ -5,6 +5,7 @@ refunds and reduce their period. Each customer belongs to its account owner (``o
 the salesperson) and its region, which gives the hierarchy customer → salesperson →
 region → company. Archived customers are left out (nobody forecasts them).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -61,8 +62,9 @@ def customer_frame(session: Session) -> pd.DataFrame:
     from kehu_core.models import Customer
 
     rows = session.execute(
-        select(Customer.id, Customer.code, Customer.name, Customer.owner, Customer.region, Customer.industry)
-        .where(Customer.active.is_(True), Customer.forgotten_at.is_(None))
+        select(
+            Customer.id, Customer.code, Customer.name, Customer.owner, Customer.region, Customer.industry
+        ).where(Customer.active.is_(True), Customer.forgotten_at.is_(None))
     ).all()
     frame = pd.DataFrame(rows, columns=["id", "code", "name", "salesperson", "region", "industry"])
     frame["salesperson"] = frame["salesperson"].fillna(NO_SALESPERSON).replace("", NO_SALESPERSON)
@@ -71,7 +73,9 @@ def customer_frame(session: Session) -> pd.DataFrame:
     return frame.sort_values(["region", "salesperson", "code"], kind="stable").reset_index(drop=True)
 
 
-def purchase_totals(session: Session, freq: str, start: date | None, end: date, by_category: bool = False) -> pd.DataFrame:
+def purchase_totals(
+    session: Session, freq: str, start: date | None, end: date, by_category: bool = False
+) -> pd.DataFrame:
     """Net purchases per customer (and category) per period, as one GROUP BY in SQL.
 
     ``start``/``end`` are local period starts; ``end`` is exclusive.
@@ -98,12 +102,20 @@ def purchase_totals(session: Session, freq: str, start: date | None, end: date, 
     frame = pd.DataFrame(session.execute(stmt).all(), columns=names)
     frame["amount"] = frame["amount"].astype(float)
     # Few distinct periods: parse each once.
-    frame["period"] = frame["period"].map({p: date.fromisoformat(str(p)[:10]) for p in frame["period"].unique()})
+    frame["period"] = frame["period"].map(
+        {p: date.fromisoformat(str(p)[:10]) for p in frame["period"].unique()}
+    )
     return frame
 
 
-def load_history(session: Session, freq: str = "month", *, as_of: date | None = None,
-                 length: int | None = None, first: date | None = None) -> SalesHistory:
+def load_history(
+    session: Session,
+    freq: str = "month",
+    *,
+    as_of: date | None = None,
+    length: int | None = None,
+    first: date | None = None,
+) -> SalesHistory:
     """The sales history matrix up to the last complete period before ``as_of`` (default today).
 
     ``length`` caps the number of periods kept (default 36 months or 156 weeks); the history
@@ -130,8 +142,11 @@ def load_history(session: Session, freq: str = "month", *, as_of: date | None = 
         rows = totals["customer_id"].map(row_of)
         cols = totals["period"].map(col_of)
         keep = rows.notna() & cols.notna()
-        np.add.at(matrix, (rows[keep].astype(int).to_numpy(), cols[keep].astype(int).to_numpy()),
-                  totals["amount"][keep].to_numpy())
+        np.add.at(
+            matrix,
+            (rows[keep].astype(int).to_numpy(), cols[keep].astype(int).to_numpy()),
+            totals["amount"][keep].to_numpy(),
+        )
     return SalesHistory(freq=freq, periods=period_list, customers=customers, values=matrix)
 
 
@@ -141,8 +156,15 @@ def _periods_between(start: date, end: date, freq: str) -> int:
     return (end.year - start.year) * 12 + end.month - start.month
 
 
-def history_rows(session: Session, *, freq: str = "month", level: str = "region", by_category: bool = False,
-                 as_of: date | None = None, length: int | None = None) -> tuple[list[date], list[dict[str, Any]]]:
+def history_rows(
+    session: Session,
+    *,
+    freq: str = "month",
+    level: str = "region",
+    by_category: bool = False,
+    as_of: date | None = None,
+    length: int | None = None,
+) -> tuple[list[date], list[dict[str, Any]]]:
     """Net purchases per node of ``level`` (and product category) per period, for reports.
 
     Returns the periods and one row per node (and category) with ``node``, ``category``,
@@ -172,8 +194,14 @@ def history_rows(session: Session, *, freq: str = "month", level: str = "region"
         for cat in categories:
             part = totals[(totals["category"] == cat) & totals["customer_id"].isin(row_of.keys())]
             y = np.zeros((h.n_bottom, len(history.periods)))
-            np.add.at(y, (part["customer_id"].map(row_of).to_numpy(dtype=int), part["period"].map(col_of).to_numpy(dtype=int)),
-                      part["amount"].to_numpy())
+            np.add.at(
+                y,
+                (
+                    part["customer_id"].map(row_of).to_numpy(dtype=int),
+                    part["period"].map(col_of).to_numpy(dtype=int),
+                ),
+                part["amount"].to_numpy(),
+            )
             blocks.append((cat, np.asarray(h.S @ y)))
     else:
         order = {int(c): i for i, c in enumerate(history.customers["id"])}

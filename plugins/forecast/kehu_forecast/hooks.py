@@ -1,4 +1,5 @@
 """The plugin's hook bodies (profile section, scheduled job, export), kept out of ``__init__``."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -17,23 +18,48 @@ def profile_sections(session: Any, customer: Any) -> list[Any]:
 
     run_id = latest_run(session, kinds=("reconciled", "bottomup"))
     if run_id is None:
-        return [ProfileSection(title="销售预测 Forecast", rows=[("next quarter", "no forecast yet: kehu forecast run")],
-                               data={"run_id": None}, key="forecast", order=600)]
+        return [
+            ProfileSection(
+                title="销售预测 Forecast",
+                rows=[("next quarter", "no forecast yet: kehu forecast run")],
+                data={"run_id": None},
+                key="forecast",
+                order=600,
+            )
+        ]
     run = session.execute(select(runs).where(runs.c.id == run_id)).mappings().one()
     today = period_start(local_today(), run["freq"])
     span = 3 if run["freq"] == "month" else 13
     rows = session.execute(
         select(values.c.period, values.c.value, values.c.low, values.c.high, values.c.method)
-        .where(values.c.run_id == run_id, values.c.customer_id == customer.id, values.c.level == "customer",
-               values.c.period >= today).order_by(values.c.period).limit(span)).all()
+        .where(
+            values.c.run_id == run_id,
+            values.c.customer_id == customer.id,
+            values.c.level == "customer",
+            values.c.period >= today,
+        )
+        .order_by(values.c.period)
+        .limit(span)
+    ).all()
     total = sum((to_money(r.value) for r in rows), to_money(0))
     low = sum((to_money(r.low) for r in rows if r.low is not None), to_money(0))
     high = sum((to_money(r.high) for r in rows if r.high is not None), to_money(0))
     model = rows[0].method if rows else None
-    data = {"run_id": run_id, "kind": run["kind"], "expected_next_quarter": total, "low": low, "high": high,
-            "model": model, "periods": [{"period": r.period, "value": to_money(r.value)} for r in rows]}
-    shown = [("expected next quarter", f"¥{total:,}"), ("pessimistic - optimistic", f"¥{low:,} - ¥{high:,}"),
-             ("model", model or "-"), ("run", f"{run_id} ({run['kind']})")]
+    data = {
+        "run_id": run_id,
+        "kind": run["kind"],
+        "expected_next_quarter": total,
+        "low": low,
+        "high": high,
+        "model": model,
+        "periods": [{"period": r.period, "value": to_money(r.value)} for r in rows],
+    }
+    shown = [
+        ("expected next quarter", f"¥{total:,}"),
+        ("pessimistic - optimistic", f"¥{low:,} - ¥{high:,}"),
+        ("model", model or "-"),
+        ("run", f"{run_id} ({run['kind']})"),
+    ]
     return [ProfileSection(title="销售预测 Forecast", rows=shown, data=data, key="forecast", order=600)]
 
 
@@ -48,8 +74,11 @@ def refresh(session: Any, now: datetime) -> str:
 
     today = local_today(now)
     wanted_end = shift(period_start(today, "month"), -1, "month")
-    done = session.scalar(select(runs.c.id).where(runs.c.kind == "bottomup", runs.c.freq == "month",
-                                                  runs.c.history_end >= wanted_end).limit(1))
+    done = session.scalar(
+        select(runs.c.id)
+        .where(runs.c.kind == "bottomup", runs.c.freq == "month", runs.c.history_end >= wanted_end)
+        .limit(1)
+    )
     if done is not None:
         return f"forecast run {done} already covers history up to {wanted_end}"
     plan = bottom_up(session, Options(as_of=today))
@@ -61,8 +90,15 @@ def jobs() -> list[Any]:
     """The refresh job."""
     from kehu_core import Job
 
-    return [Job(name="forecast.refresh", interval=timedelta(days=1), run=refresh, plugin="forecast",
-                description="Refresh the bottom-up sales forecast when a new month of history is complete")]
+    return [
+        Job(
+            name="forecast.refresh",
+            interval=timedelta(days=1),
+            run=refresh,
+            plugin="forecast",
+            description="Refresh the bottom-up sales forecast when a new month of history is complete",
+        )
+    ]
 
 
 def export_customer(session: Any, customer: Any) -> dict[str, Any] | None:
@@ -72,9 +108,20 @@ def export_customer(session: Any, customer: Any) -> dict[str, Any] | None:
     opps = list_opportunities(session, customer=customer.code)
     if not opps:
         return None
-    return {"opportunities": [{"ref": o.ref, "amount": o.amount, "stage": o.stage, "probability": o.probability,
-                               "close_date": o.close_date, "status": o.status, "salesperson": o.salesperson}
-                              for o in opps]}
+    return {
+        "opportunities": [
+            {
+                "ref": o.ref,
+                "amount": o.amount,
+                "stage": o.stage,
+                "probability": o.probability,
+                "close_date": o.close_date,
+                "status": o.status,
+                "salesperson": o.salesperson,
+            }
+            for o in opps
+        ]
+    }
 
 
 def erase_customers(session: Any, customer_ids: Any) -> None:
@@ -83,4 +130,4 @@ def erase_customers(session: Any, customer_ids: Any) -> None:
 
     ids = list(customer_ids)
     for begin in range(0, len(ids), 500):
-        session.execute(T.update().where(T.c.customer_id.in_(ids[begin:begin + 500])).values(note=None))
+        session.execute(T.update().where(T.c.customer_id.in_(ids[begin : begin + 500])).values(note=None))

@@ -1,4 +1,5 @@
 """Exact money at the edges: float forecasts become integer cents that add up, then Decimal."""
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -1,4 +1,5 @@
 """Parsing rates typed by people: ``0.6`` or ``60%``, within bounds."""
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -8,7 +9,9 @@ UNIT = (Decimal(0), Decimal(1))
 UNIT_REASON = "must be between 0 and 1 (or 0% and 100%)"
 
 
-def rate(value: Any, low: Decimal | None = UNIT[0], high: Decimal | None = UNIT[1], reason: str = UNIT_REASON) -> Decimal:
+def rate(
+    value: Any, low: Decimal | None = UNIT[0], high: Decimal | None = UNIT[1], reason: str = UNIT_REASON
+) -> Decimal:
     """A decimal rate (``0.6``, ``60%``) between ``low`` and ``high``, or ``FieldError(reason)``."""
     from kehu_core.validation import FieldError
 

@@ -1,7 +1,8 @@
 """Periods: months or ISO weeks in the local time zone, as SQL buckets and as Python dates."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 FREQS = ("month", "week")
@@ -56,11 +57,11 @@ def local_today(now: datetime | None = None) -> date:
 
 def local_midnight_utc(day: date) -> datetime:
     """The UTC instant at which ``day`` starts in the local zone."""
-    from datetime import time, timezone
+    from datetime import time
 
     from kehu_core.validation import local_zone
 
-    return datetime.combine(day, time(), tzinfo=local_zone()).astimezone(timezone.utc)
+    return datetime.combine(day, time(), tzinfo=local_zone()).astimezone(UTC)
 
 
 def bucket_sql(column: Any, freq: str, dialect: str) -> Any:

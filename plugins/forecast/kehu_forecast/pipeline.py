@@ -6,6 +6,7 @@ at 100% is not won until someone says so (Odoo inferred won/lost from 0/100, odo
 Open opportunities count in the forecast as ``amount × probability`` in their close period;
 they are project sales (项目性销售) on top of the routine sales (例行性销售) the history shows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -22,9 +23,24 @@ if TYPE_CHECKING:
 
 STATUSES = ("open", "won", "lost")
 #: Default stages and their probabilities, used when a probability is not given.
-STAGES = {"线索": Decimal("0.10"), "需求确认": Decimal("0.25"), "方案报价": Decimal("0.50"),
-          "商务谈判": Decimal("0.75"), "签约中": Decimal("0.90")}
-IMPORT_COLUMNS = ("ref", "customer", "salesperson", "amount", "stage", "probability", "close_date", "status", "note")
+STAGES = {
+    "线索": Decimal("0.10"),
+    "需求确认": Decimal("0.25"),
+    "方案报价": Decimal("0.50"),
+    "商务谈判": Decimal("0.75"),
+    "签约中": Decimal("0.90"),
+}
+IMPORT_COLUMNS = (
+    "ref",
+    "customer",
+    "salesperson",
+    "amount",
+    "stage",
+    "probability",
+    "close_date",
+    "status",
+    "note",
+)
 REQUIRED_COLUMNS = ("customer", "amount", "close_date")
 
 
@@ -58,13 +74,22 @@ def known_salespeople(session: Session) -> set[str]:
 
     from kehu_core.models import Customer, Interaction
 
-    stmt = union(select(Customer.owner).where(Customer.owner.is_not(None)),
-                 select(Interaction.salesperson).where(Interaction.salesperson.is_not(None)))
+    stmt = union(
+        select(Customer.owner).where(Customer.owner.is_not(None)),
+        select(Interaction.salesperson).where(Interaction.salesperson.is_not(None)),
+    )
     return {s for s in session.scalars(stmt) if s}
 
 
-def _clean(session: Session, values: Mapping[str, Any], row: int | None, *, known: set[str],
-           customers: Mapping[str, tuple[int, str | None]], partial: bool = False) -> tuple[dict[str, Any], list[Any]]:
+def _clean(
+    session: Session,
+    values: Mapping[str, Any],
+    row: int | None,
+    *,
+    known: set[str],
+    customers: Mapping[str, tuple[int, str | None]],
+    partial: bool = False,
+) -> tuple[dict[str, Any], list[Any]]:
     """Validate one opportunity's fields; returns clean values and the problems found."""
     from kehu_core import validation as v
     from kehu_core.errors import Problem
@@ -107,14 +132,23 @@ def _clean(session: Session, values: Mapping[str, Any], row: int | None, *, know
             if stage in STAGES:
                 clean["probability"] = STAGES[stage]
             else:
-                problems.append(Problem("probability", "required unless the stage is one of "
-                                        + ", ".join(STAGES), row))
-        clean.setdefault("stage", next((s for s, p in STAGES.items() if p >= clean.get("probability", 0)), "签约中"))
+                problems.append(
+                    Problem("probability", "required unless the stage is one of " + ", ".join(STAGES), row)
+                )
+        clean.setdefault(
+            "stage", next((s for s, p in STAGES.items() if p >= clean.get("probability", 0)), "签约中")
+        )
         clean.setdefault("status", "open")
     sp = clean.get("salesperson")
     if sp is not None and sp not in known:
-        problems.append(Problem("salesperson", "unknown salesperson (not the owner of any customer nor on any "
-                                "interaction)", row, sp))
+        problems.append(
+            Problem(
+                "salesperson",
+                "unknown salesperson (not the owner of any customer nor on any interaction)",
+                row,
+                sp,
+            )
+        )
     if not partial and not clean.get("salesperson") and not any(p.field == "customer" for p in problems):
         problems.append(Problem("salesperson", "required: the customer has no owner", row))
     return clean, problems
@@ -128,8 +162,10 @@ def _customers_by_code(session: Session, codes: Sequence[str]) -> dict[str, tupl
     found: dict[str, tuple[int, str | None]] = {}
     unique = sorted({c.strip() for c in codes if c})
     for begin in range(0, len(unique), 500):
-        chunk = unique[begin:begin + 500]
-        for cid, code, owner in session.execute(select(Customer.id, Customer.code, Customer.owner).where(Customer.code.in_(chunk))):
+        chunk = unique[begin : begin + 500]
+        for cid, code, owner in session.execute(
+            select(Customer.id, Customer.code, Customer.owner).where(Customer.code.in_(chunk))
+        ):
             found[code] = (cid, owner)
     return found
 
@@ -148,7 +184,9 @@ def add_opportunity(session: Session, values: Mapping[str, Any]) -> Opportunity:
     return add_opportunities(session, [values])[0]
 
 
-def add_opportunities(session: Session, rows: Sequence[Mapping[str, Any]], *, first_row: int | None = None) -> list[Opportunity]:
+def add_opportunities(
+    session: Session, rows: Sequence[Mapping[str, Any]], *, first_row: int | None = None
+) -> list[Opportunity]:
     """Validate every row first, then insert them all in one statement (all or nothing)."""
     from sqlalchemy import select
 
@@ -169,7 +207,14 @@ def add_opportunities(session: Session, rows: Sequence[Mapping[str, Any]], *, fi
         dupes |= set(session.scalars(select(T.c.ref).where(T.c.ref.in_(refs))))
     for i, clean in enumerate(cleaned):
         if clean.get("ref") in dupes:
-            problems.append(Problem("ref", "already used by another opportunity", None if first_row is None else first_row + i, clean["ref"]))
+            problems.append(
+                Problem(
+                    "ref",
+                    "already used by another opportunity",
+                    None if first_row is None else first_row + i,
+                    clean["ref"],
+                )
+            )
     if problems:
         raise ValidationError(problems, headline="opportunity refused; nothing was written:")
     fresh = iter(_next_refs(session, sum(1 for c in cleaned if "ref" not in c)))
@@ -183,7 +228,9 @@ def add_opportunities(session: Session, rows: Sequence[Mapping[str, Any]], *, fi
         from sqlalchemy.exc import IntegrityError
 
         if isinstance(exc, IntegrityError):
-            raise Conflict("another opportunity was added with the same ref at the same time; try again") from exc
+            raise Conflict(
+                "another opportunity was added with the same ref at the same time; try again"
+            ) from exc
         raise
     return list_opportunities(session, refs=[c["ref"] for c in cleaned])
 
@@ -198,7 +245,9 @@ def move_opportunity(session: Session, ref: str, values: Mapping[str, Any]) -> O
     current = session.execute(select(T.c.id).where(T.c.ref == ref).with_for_update()).first()
     if current is None:
         raise NotFound(f"no opportunity {ref!r}; see `kehu forecast opportunity list`")
-    clean, problems = _clean(session, values, None, known=known_salespeople(session), customers={}, partial=True)
+    clean, problems = _clean(
+        session, values, None, known=known_salespeople(session), customers={}, partial=True
+    )
     clean.pop("ref", None)
     if "stage" in clean and "probability" not in clean and clean["stage"] in STAGES:
         clean["probability"] = STAGES[clean["stage"]]
@@ -209,8 +258,14 @@ def move_opportunity(session: Session, ref: str, values: Mapping[str, Any]) -> O
     return list_opportunities(session, refs=[ref])[0]
 
 
-def list_opportunities(session: Session, *, status: str | None = None, salesperson: str | None = None,
-                       customer: str | None = None, refs: Sequence[str] | None = None) -> list[Opportunity]:
+def list_opportunities(
+    session: Session,
+    *,
+    status: str | None = None,
+    salesperson: str | None = None,
+    customer: str | None = None,
+    refs: Sequence[str] | None = None,
+) -> list[Opportunity]:
     """Opportunities, by close date then ref."""
     from sqlalchemy import select
 
@@ -230,15 +285,29 @@ def list_opportunities(session: Session, *, status: str | None = None, salespers
     for r in session.execute(stmt.order_by(T.c.close_date, T.c.ref)).mappings():
         probability = Decimal(r["probability"]).quantize(Decimal("0.0001"))
         amount = Decimal(r["amount"])
-        result.append(Opportunity(
-            ref=r["ref"], customer=r["code"], customer_name=r["name"], salesperson=r["salesperson"],
-            amount=amount, stage=r["stage"], probability=probability,
-            weighted=(amount * probability).quantize(Decimal("0.01")) if r["status"] == "open" else Decimal("0.00"),
-            close_date=r["close_date"], status=r["status"], note=r["note"]))
+        result.append(
+            Opportunity(
+                ref=r["ref"],
+                customer=r["code"],
+                customer_name=r["name"],
+                salesperson=r["salesperson"],
+                amount=amount,
+                stage=r["stage"],
+                probability=probability,
+                weighted=(amount * probability).quantize(Decimal("0.01"))
+                if r["status"] == "open"
+                else Decimal("0.00"),
+                close_date=r["close_date"],
+                status=r["status"],
+                note=r["note"],
+            )
+        )
     return result
 
 
-def import_opportunities(session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig") -> int:
+def import_opportunities(
+    session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
+) -> int:
     """Import opportunities from CSV: every row is checked first; any bad row means none is written."""
     from kehu_core.csvfile import CsvStream
 
@@ -257,7 +326,9 @@ def import_opportunities(session: Session, source: str | Path | IO[bytes], encod
     except ValidationError as exc:
         for p in exc.problems:
             object.__setattr__(p, "row", lines[p.row] if p.row is not None else None)
-        raise ValidationError(exc.problems, headline=f"{stream.name}: rows refused; nothing was written:") from None
+        raise ValidationError(
+            exc.problems, headline=f"{stream.name}: rows refused; nothing was written:"
+        ) from None
     return len(written)
 
 
@@ -267,6 +338,7 @@ def weighted_pipeline(session: Session) -> list[tuple[int, date, float]]:
 
     from kehu_forecast.tables import opportunities as T
 
-    rows = session.execute(select(T.c.customer_id, T.c.close_date, T.c.amount, T.c.probability)
-                           .where(T.c.status == "open")).all()
+    rows = session.execute(
+        select(T.c.customer_id, T.c.close_date, T.c.amount, T.c.probability).where(T.c.status == "open")
+    ).all()
     return [(cid, day, float(Decimal(a) * Decimal(p))) for cid, day, a, p in rows]

@@ -4,6 +4,7 @@ Every plan is coherent by construction: only the customer (bottom) values are ro
 cents, and every upper node is the exact integer sum of its customers, so children add up
 to their parent to the cent at every level, whatever method produced the numbers.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -61,10 +62,18 @@ def store(session: Session, plan: Plan, source: str = "cli") -> int:
     """Save ``plan`` as a new run with one row per node and period (bulk insert)."""
     from kehu_forecast.tables import runs
 
-    run_id = session.execute(runs.insert().values(
-        kind=plan.kind, method=plan.method, freq=plan.freq, first_period=plan.periods[0],
-        horizon=len(plan.periods), history_end=plan.history_end, params=plan.params, source=source,
-    )).inserted_primary_key[0]
+    run_id = session.execute(
+        runs.insert().values(
+            kind=plan.kind,
+            method=plan.method,
+            freq=plan.freq,
+            first_period=plan.periods[0],
+            horizon=len(plan.periods),
+            history_end=plan.history_end,
+            params=plan.params,
+            source=source,
+        )
+    ).inserted_primary_key[0]
     _insert_values(session, plan, int(run_id))
     plan.run_id = int(run_id)
     return plan.run_id
@@ -84,8 +93,20 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
     h = plan.hierarchy
     n, horizon = plan.value.shape
     bottom_start = int(h.levels["customer"][0]) if h.n_bottom else n
-    columns = ["run_id", "level", "node", "parent", "period", "customer_id", "value", "base", "low", "high",
-               "pipeline", "method"]
+    columns = [
+        "run_id",
+        "level",
+        "node",
+        "parent",
+        "period",
+        "customer_id",
+        "value",
+        "base",
+        "low",
+        "high",
+        "pipeline",
+        "method",
+    ]
 
     def text(matrix: np.ndarray | None) -> list[str | None]:
         if matrix is None:
@@ -93,7 +114,9 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
         flat = matrix.reshape(-1).astype(np.int64)
         sign = np.where(flat < 0, "-", "")
         mag = np.abs(flat)
-        return [f"{s}{q}.{r:02d}" for s, q, r in zip(sign.tolist(), (mag // 100).tolist(), (mag % 100).tolist())]
+        return [
+            f"{s}{q}.{r:02d}" for s, q, r in zip(sign.tolist(), (mag // 100).tolist(), (mag % 100).tolist())
+        ]
 
     sqlite = session.get_bind().dialect.name == "sqlite"
     period_values = [p.isoformat() if sqlite else p for p in plan.periods]
@@ -105,15 +128,28 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
     k = 0
     for i in range(n):
         for j in range(horizon):
-            rows.append((run_id, h.level_of[i], h.keys[i], parents[i], period_values[j], customer[i],
-                         money["value"][k], money["base"][k], money["low"][k], money["high"][k],
-                         money["pipeline"][k], models[i]))
+            rows.append(
+                (
+                    run_id,
+                    h.level_of[i],
+                    h.keys[i],
+                    parents[i],
+                    period_values[j],
+                    customer[i],
+                    money["value"][k],
+                    money["base"][k],
+                    money["low"][k],
+                    money["high"][k],
+                    money["pipeline"][k],
+                    models[i],
+                )
+            )
             k += 1
     mark = "?" if sqlite else "%s"
     sql = f"INSERT INTO {values.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     conn = session.connection()
     for begin in range(0, len(rows), 20_000):
-        conn.exec_driver_sql(sql, rows[begin:begin + 20_000])
+        conn.exec_driver_sql(sql, rows[begin : begin + 20_000])
 
 
 def latest_run(session: Session, kind: str | None = None, *, kinds: tuple[str, ...] = ()) -> int | None:
@@ -142,16 +178,34 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
     if run_id is None:
         run_id = latest_run(session, kind)
         if run_id is None:
-            what = {"bottomup": "`kehu forecast run`", "topdown": "`kehu forecast topdown`",
-                    "reconciled": "`kehu forecast reconcile`"}.get(kind or "", "`kehu forecast run`")
+            what = {
+                "bottomup": "`kehu forecast run`",
+                "topdown": "`kehu forecast topdown`",
+                "reconciled": "`kehu forecast reconcile`",
+            }.get(kind or "", "`kehu forecast run`")
             raise NotFound(f"no {kind or ''} forecast run yet: make one with {what}".replace("  ", " "))
     run = session.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
     if run is None:
         raise NotFound(f"no forecast run {run_id}; see `kehu forecast runs`")
-    frame = pd.DataFrame(session.execute(
-        select(values.c.level, values.c.node, values.c.parent, values.c.period, values.c.customer_id,
-               values.c.value, values.c.base, values.c.low, values.c.high, values.c.pipeline, values.c.method)
-        .where(values.c.run_id == run_id)).mappings().all())
+    frame = pd.DataFrame(
+        session.execute(
+            select(
+                values.c.level,
+                values.c.node,
+                values.c.parent,
+                values.c.period,
+                values.c.customer_id,
+                values.c.value,
+                values.c.base,
+                values.c.low,
+                values.c.high,
+                values.c.pipeline,
+                values.c.method,
+            ).where(values.c.run_id == run_id)
+        )
+        .mappings()
+        .all()
+    )
     period_list = P.periods(run["first_period"], run["horizon"], run["freq"])
     cust = frame[frame["level"] == "customer"].drop_duplicates("node")
     from kehu_forecast.history import NO_REGION
@@ -162,11 +216,19 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
         sp_rows = frame[frame["level"] == "salesperson"].drop_duplicates("node")
         region_of = dict(zip(sp_rows["node"], sp_rows["parent"]))
         regions = [region_of.get(p, NO_REGION) for p in cust["parent"]]
-        names = [p[len(r) + len(H.SEP):] for p, r in zip(cust["parent"], regions)]
-        customers = pd.DataFrame({"id": cust["customer_id"].astype("int64").to_numpy(),
-                                  "code": cust["node"].to_numpy(), "region": regions, "salesperson": names})
+        names = [p[len(r) + len(H.SEP) :] for p, r in zip(cust["parent"], regions)]
+        customers = pd.DataFrame(
+            {
+                "id": cust["customer_id"].astype("int64").to_numpy(),
+                "code": cust["node"].to_numpy(),
+                "region": regions,
+                "salesperson": names,
+            }
+        )
     else:
-        customers = pd.DataFrame({c: pd.Series(dtype=object) for c in ("id", "code", "region", "salesperson")})
+        customers = pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("id", "code", "region", "salesperson")}
+        )
     h = H.build(customers)
     index = h.index()
     col = {p: j for j, p in enumerate(period_list)}
@@ -183,10 +245,22 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
     models = [""] * len(h.keys)
     for r, name in zip(rows, frame["method"]):
         models[r] = name or ""
-    return Plan(kind=run["kind"], method=run["method"], freq=run["freq"], periods=period_list,
-                history_end=run["history_end"], hierarchy=h, value=matrix("value"), base=matrix("base"),
-                low=matrix("low"), high=matrix("high"), pipeline=matrix("pipeline"), models=models,
-                params=dict(run["params"] or {}), run_id=int(run_id))
+    return Plan(
+        kind=run["kind"],
+        method=run["method"],
+        freq=run["freq"],
+        periods=period_list,
+        history_end=run["history_end"],
+        hierarchy=h,
+        value=matrix("value"),
+        base=matrix("base"),
+        low=matrix("low"),
+        high=matrix("high"),
+        pipeline=matrix("pipeline"),
+        models=models,
+        params=dict(run["params"] or {}),
+        run_id=int(run_id),
+    )
 
 
 def list_runs(session: Session, limit: int = 20) -> list[dict[str, Any]]:
@@ -195,10 +269,26 @@ def list_runs(session: Session, limit: int = 20) -> list[dict[str, Any]]:
 
     from kehu_forecast.tables import runs, values
 
-    total = (select(func.sum(values.c.value)).where(values.c.run_id == runs.c.id, values.c.level == "company")
-             .scalar_subquery())
-    stmt = select(runs.c.id, runs.c.kind, runs.c.method, runs.c.freq, runs.c.first_period, runs.c.horizon,
-                  runs.c.source, runs.c.created_at, total.label("total")).order_by(runs.c.id.desc()).limit(limit)
+    total = (
+        select(func.sum(values.c.value))
+        .where(values.c.run_id == runs.c.id, values.c.level == "company")
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            runs.c.id,
+            runs.c.kind,
+            runs.c.method,
+            runs.c.freq,
+            runs.c.first_period,
+            runs.c.horizon,
+            runs.c.source,
+            runs.c.created_at,
+            total.label("total"),
+        )
+        .order_by(runs.c.id.desc())
+        .limit(limit)
+    )
     from kehu_core.types import to_money
 
     return [{**dict(r), "total": to_money(r["total"])} for r in session.execute(stmt).mappings()]

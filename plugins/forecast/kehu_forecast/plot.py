@@ -1,4 +1,5 @@
 """``--plot FILE.png``: matplotlib on the Agg backend, imported only when a plot is asked for."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,8 +10,17 @@ if TYPE_CHECKING:
     from kehu_forecast.plan import Plan
 
 
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-             "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC")
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+)
 
 
 def _cjk_font() -> str | None:
@@ -61,8 +71,14 @@ def plot_plan(plan: Plan, history: SalesHistory, path: str) -> None:
     values = plan.value[0] / 100
     ax.plot(plan.periods, values, label=f"forecast ({plan.method})", color="#1f77b4")
     if plan.low is not None and plan.high is not None:
-        ax.fill_between(plan.periods, plan.low[0] / 100, plan.high[0] / 100, alpha=0.25, color="#1f77b4",
-                        label="pessimistic - optimistic")
+        ax.fill_between(
+            plan.periods,
+            plan.low[0] / 100,
+            plan.high[0] / 100,
+            alpha=0.25,
+            color="#1f77b4",
+            label="pessimistic - optimistic",
+        )
     ax.set_title("Sales: history and forecast (company)")
     ax.set_ylabel("yuan")
     _money_axis(ax)

@@ -17,6 +17,7 @@ Methods:
 Whatever the method, the customer values are rounded to cents so that they sum to the
 rounded reconciled company total, and every node is the exact sum of its customers.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -33,8 +34,14 @@ METHODS = ("bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls")
 PROPORTIONS = ("average_proportions", "proportion_averages", "forecast_proportions")
 
 
-def split_down(h: H.Hierarchy, node_values: np.ndarray, nodes: np.ndarray, proportions: str,
-               history: np.ndarray | None = None, bottom_now: np.ndarray | None = None) -> np.ndarray:
+def split_down(
+    h: H.Hierarchy,
+    node_values: np.ndarray,
+    nodes: np.ndarray,
+    proportions: str,
+    history: np.ndarray | None = None,
+    bottom_now: np.ndarray | None = None,
+) -> np.ndarray:
     """Customer values (float) splitting each of ``nodes``' values over its customers.
 
     The shares are taken within each node: historical proportions of ``history`` (customers ×
@@ -72,13 +79,20 @@ def recent_history(session: Session, plan: Plan, window: int = 12) -> np.ndarray
     for i, cid in enumerate(plan.hierarchy.customer_ids):
         k = src.get(int(cid))
         if k is not None and y.shape[1]:
-            y[i] = history.values[k, -y.shape[1]:]
+            y[i] = history.values[k, -y.shape[1] :]
     return y
 
 
-def combine(h: H.Hierarchy, method: str, y_hat: np.ndarray, bottom_now: np.ndarray, *,
-            proportions: str = "average_proportions", history: np.ndarray | None = None,
-            middle_level: str = "region") -> np.ndarray:
+def combine(
+    h: H.Hierarchy,
+    method: str,
+    y_hat: np.ndarray,
+    bottom_now: np.ndarray,
+    *,
+    proportions: str = "average_proportions",
+    history: np.ndarray | None = None,
+    middle_level: str = "region",
+) -> np.ndarray:
     """Reconciled customer values (floats, customers × periods) by ``method``.
 
     ``y_hat`` are the forecasts at every node (nodes × periods), ``bottom_now`` the
@@ -95,7 +109,8 @@ def combine(h: H.Hierarchy, method: str, y_hat: np.ndarray, bottom_now: np.ndarr
 
     tags = {level: h.levels[level] for level in H.LEVELS}
     result = MinTraceSparse(method="ols" if method == "mint-ols" else "wls_struct").fit_predict(
-        S=h.S.astype(float), y_hat=y_hat, tags=tags)
+        S=h.S.astype(float), y_hat=y_hat, tags=tags
+    )
     return np.asarray(result["mean"])[h.levels["customer"]]
 
 
@@ -122,16 +137,29 @@ def upper_forecasts(session: Session, bu: Plan) -> np.ndarray:
     result = bu.value.astype(float) / 100
     if len(history.periods) and upper:
         params = bu.params
-        fc = E.forecast(np.asarray(h.S @ y)[:upper], bu.freq, len(bu.periods), bu.periods[0],
-                        method=params.get("method") or "auto", regular=params.get("regular") or "theta",
-                        intermittent=params.get("intermittent"))
+        fc = E.forecast(
+            np.asarray(h.S @ y)[:upper],
+            bu.freq,
+            len(bu.periods),
+            bu.periods[0],
+            method=params.get("method") or "auto",
+            regular=params.get("regular") or "theta",
+            intermittent=params.get("intermittent"),
+        )
         pipe = (bu.pipeline[:upper].astype(float) / 100) if bu.pipeline is not None else 0.0
         result[:upper] = fc.mean + pipe
     return result
 
 
-def reconcile(session: Session, method: str, *, proportions: str = "average_proportions",
-              middle_level: str = "region", bu_run: int | None = None, td_run: int | None = None) -> Plan:
+def reconcile(
+    session: Session,
+    method: str,
+    *,
+    proportions: str = "average_proportions",
+    middle_level: str = "region",
+    bu_run: int | None = None,
+    td_run: int | None = None,
+) -> Plan:
     """The reconciled plan (unsaved) from the bottom-up run and, where useful, the top-down run."""
     import numpy as np
 
@@ -142,7 +170,9 @@ def reconcile(session: Session, method: str, *, proportions: str = "average_prop
     if method not in METHODS:
         raise ValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", value=method)])
     if proportions not in PROPORTIONS:
-        raise ValidationError([Problem("proportions", f"must be one of {', '.join(PROPORTIONS)}", value=proportions)])
+        raise ValidationError(
+            [Problem("proportions", f"must be one of {', '.join(PROPORTIONS)}", value=proportions)]
+        )
     if middle_level not in ("region", "salesperson"):
         raise ValidationError([Problem("middle-level", "must be region or salesperson", value=middle_level)])
     bu = load(session, bu_run, kind="bottomup")
@@ -152,8 +182,11 @@ def reconcile(session: Session, method: str, *, proportions: str = "average_prop
     if td is not None and (td.freq != bu.freq or td.periods[0] != bu.periods[0]):
         td = None  # a top-down run for other periods cannot inform this one
     h = bu.hierarchy
-    y_hat = (upper_forecasts(session, bu) if method in ("top-down", "middle-out", "mint-ols", "mint-wls")
-             else bu.value.astype(float) / 100)
+    y_hat = (
+        upper_forecasts(session, bu)
+        if method in ("top-down", "middle-out", "mint-ols", "mint-wls")
+        else bu.value.astype(float) / 100
+    )
     sources = {"bottomup_run": bu.run_id, "topdown_run": td.run_id if td else None}
     if td is not None:
         horizon = min(len(td.periods), len(bu.periods))
@@ -164,18 +197,36 @@ def reconcile(session: Session, method: str, *, proportions: str = "average_prop
                 if k is not None:
                     y_hat[i, :horizon] = td.value[k, :horizon] / 100
     bottom_now = bu.bottom().astype(float) / 100
-    history = (recent_history(session, bu) if method in ("top-down", "middle-out")
-               and proportions != "forecast_proportions" else None)
-    bottom = combine(h, method, y_hat, bottom_now, proportions=proportions, history=history,
-                     middle_level=middle_level)
+    history = (
+        recent_history(session, bu)
+        if method in ("top-down", "middle-out") and proportions != "forecast_proportions"
+        else None
+    )
+    bottom = combine(
+        h, method, y_hat, bottom_now, proportions=proportions, history=history, middle_level=middle_level
+    )
     cents = round_coherent(bottom)
     label = method + (f" ({proportions})" if method in ("top-down", "middle-out") else "")
     label += f" at {middle_level}" if method == "middle-out" else ""
-    plan = Plan.from_bottom(h, cents, kind="reconciled", method=label, freq=bu.freq, periods=bu.periods,
-                            history_end=bu.history_end, base=(y_hat * 100).round().astype(np.int64),
-                            pipeline=bu.pipeline, models=bu.models,
-                            params={"method": method, "proportions": proportions, "middle_level": middle_level,
-                                    "scenario": "the bottom-up run's spread around the reconciled value", **sources})
+    plan = Plan.from_bottom(
+        h,
+        cents,
+        kind="reconciled",
+        method=label,
+        freq=bu.freq,
+        periods=bu.periods,
+        history_end=bu.history_end,
+        base=(y_hat * 100).round().astype(np.int64),
+        pipeline=bu.pipeline,
+        models=bu.models,
+        params={
+            "method": method,
+            "proportions": proportions,
+            "middle_level": middle_level,
+            "scenario": "the bottom-up run's spread around the reconciled value",
+            **sources,
+        },
+    )
     if bu.low is not None and bu.high is not None:
         # Scenarios keep the bottom-up run's spread at each node, around the reconciled value.
         plan.low = np.maximum(plan.value - (bu.value - bu.low), 0)

@@ -1,4 +1,5 @@
 """Plain-data views of plans for the CLI and JSON (money as Decimal)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -14,15 +15,25 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
     h = plan.hierarchy
     company = plan.value[0]
     summary: dict[str, Any] = {
-        "run_id": plan.run_id, "kind": plan.kind, "method": plan.method, "freq": plan.freq,
-        "first_period": plan.periods[0], "last_period": plan.periods[-1], "history_end": plan.history_end,
+        "run_id": plan.run_id,
+        "kind": plan.kind,
+        "method": plan.method,
+        "freq": plan.freq,
+        "first_period": plan.periods[0],
+        "last_period": plan.periods[-1],
+        "history_end": plan.history_end,
         "total": D(int(company.sum())),
         "low": D(int(plan.low[0].sum())) if plan.low is not None else None,
         "high": D(int(plan.high[0].sum())) if plan.high is not None else None,
-        "periods": [{"period": p, "value": D(int(v)),
-                     "low": D(int(plan.low[0, j])) if plan.low is not None else None,
-                     "high": D(int(plan.high[0, j])) if plan.high is not None else None}
-                    for j, (p, v) in enumerate(zip(plan.periods, company))],
+        "periods": [
+            {
+                "period": p,
+                "value": D(int(v)),
+                "low": D(int(plan.low[0, j])) if plan.low is not None else None,
+                "high": D(int(plan.high[0, j])) if plan.high is not None else None,
+            }
+            for j, (p, v) in enumerate(zip(plan.periods, company))
+        ],
         "regions": [{"region": k, "total": D(c)} for k, c in plan.totals("region")],
         "customers": int(h.n_bottom),
     }

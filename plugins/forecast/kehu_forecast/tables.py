@@ -1,4 +1,5 @@
 """The forecast plugin's tables, on its own MetaData (dropped whole on uninstall)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -11,10 +12,13 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 #: Sales pipeline (销售漏斗). Only ``status`` says won or lost; a probability of 0 or 1 does not
 #: (Odoo's bug odoo#127470 was to infer the status from the probability).
 opportunities = sa.Table(
-    "forecast_opportunities", metadata,
+    "forecast_opportunities",
+    metadata,
     sa.Column("id", BigId, primary_key=True),
     sa.Column("ref", sa.String(64), nullable=False, unique=True),
-    sa.Column("customer_id", BigId, sa.ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column(
+        "customer_id", BigId, sa.ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("salesperson", sa.String(100), nullable=False),
     sa.Column("amount", Money, nullable=False),
     sa.Column("stage", sa.String(100), nullable=False),
@@ -29,7 +33,8 @@ opportunities = sa.Table(
 #: Top-down inputs: market potential per period for a region, an industry or the company,
 #: with the expected market share, or a growth rate over the same period a year before.
 market_inputs = sa.Table(
-    "forecast_market_inputs", metadata,
+    "forecast_market_inputs",
+    metadata,
     sa.Column("id", BigId, primary_key=True),
     sa.Column("period", sa.Date, nullable=False),
     sa.Column("dimension", sa.String(16), nullable=False),
@@ -43,7 +48,8 @@ market_inputs = sa.Table(
 
 #: One forecast run: bottom-up, top-down or reconciled, with its settings.
 runs = sa.Table(
-    "forecast_runs", metadata,
+    "forecast_runs",
+    metadata,
     sa.Column("id", BigId, primary_key=True),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("method", sa.String(64), nullable=False),
@@ -60,7 +66,8 @@ runs = sa.Table(
 #: ``value`` is coherent (children sum to parent); ``base`` is the node's own forecast before
 #: reconciliation; ``low``/``high`` the pessimistic/optimistic scenarios.
 values = sa.Table(
-    "forecast_values", metadata,
+    "forecast_values",
+    metadata,
     sa.Column("run_id", BigId, sa.ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("level", sa.String(16), primary_key=True),
     sa.Column("node", sa.String(250), primary_key=True),
@@ -77,7 +84,8 @@ values = sa.Table(
 
 #: SMART targets per salesperson and period, saved from a reconciled run.
 targets = sa.Table(
-    "forecast_targets", metadata,
+    "forecast_targets",
+    metadata,
     sa.Column("id", BigId, primary_key=True),
     sa.Column("run_id", BigId, sa.ForeignKey("forecast_runs.id", ondelete="SET NULL")),
     sa.Column("salesperson", sa.String(100), nullable=False),
@@ -92,7 +100,8 @@ targets = sa.Table(
 
 #: Which customers make up a target, and how much of it each.
 target_lines = sa.Table(
-    "forecast_target_lines", metadata,
+    "forecast_target_lines",
+    metadata,
     sa.Column("target_id", BigId, sa.ForeignKey("forecast_targets.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("customer_id", BigId, sa.ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("amount", Money, nullable=False),

@@ -7,6 +7,7 @@
 * Result-oriented: revenue, not activity.
 * Time-bound: a first and a last day.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -67,7 +68,9 @@ def _windows(periods: list[date], grouping: str) -> list[tuple[date, date, list[
     return result
 
 
-def _actuals(session: Session, customer_ids: list[int], start: date, end_exclusive: date) -> dict[int, Decimal]:
+def _actuals(
+    session: Session, customer_ids: list[int], start: date, end_exclusive: date
+) -> dict[int, Decimal]:
     from sqlalchemy import func, select
 
     from kehu_core.models import Interaction
@@ -75,14 +78,19 @@ def _actuals(session: Session, customer_ids: list[int], start: date, end_exclusi
 
     if not customer_ids:
         return {}
-    stmt = (select(Interaction.customer_id, func.sum(Interaction.amount))
-            .where(Interaction.kind == "purchase", Interaction.status == "done",
-                   Interaction.occurred_at >= P.local_midnight_utc(start),
-                   Interaction.occurred_at < P.local_midnight_utc(end_exclusive))
-            .group_by(Interaction.customer_id))
+    stmt = (
+        select(Interaction.customer_id, func.sum(Interaction.amount))
+        .where(
+            Interaction.kind == "purchase",
+            Interaction.status == "done",
+            Interaction.occurred_at >= P.local_midnight_utc(start),
+            Interaction.occurred_at < P.local_midnight_utc(end_exclusive),
+        )
+        .group_by(Interaction.customer_id)
+    )
     result: dict[int, Decimal] = {}
     for begin in range(0, len(customer_ids), 500):
-        chunk = customer_ids[begin:begin + 500]
+        chunk = customer_ids[begin : begin + 500]
         for cid, total in session.execute(stmt.where(Interaction.customer_id.in_(chunk))):
             result[int(cid)] = to_money(total)
     return result
@@ -115,31 +123,65 @@ def save_targets(session: Session, *, run_id: int | None = None, grouping: str =
     codes = h.customers["code"].tolist()
     saved = []
     for start, end, cols in _windows(plan.periods, grouping):
-        last_year = _actuals(session, [int(c) for c in h.customer_ids], P.shift(start, -12, "month"),
-                             P.shift(end + timedelta(days=1), -12, "month"))
+        last_year = _actuals(
+            session,
+            [int(c) for c in h.customer_ids],
+            P.shift(start, -12, "month"),
+            P.shift(end + timedelta(days=1), -12, "month"),
+        )
         for sp, rows in sorted(by_sp.items()):
             per_customer = [(rows_i, int(bottom[rows_i, cols].sum())) for rows_i in rows]
             amount = sum(c for _, c in per_customer)
             if amount <= 0:
                 continue
             baseline = sum((last_year.get(int(h.customer_ids[i]), Decimal(0)) for i in rows), Decimal("0.00"))
-            lines = [{"customer_id": int(h.customer_ids[i]), "code": codes[i], "amount": D(c)}
-                     for i, c in sorted(per_customer, key=lambda x: -x[1]) if c > 0]
+            lines = [
+                {"customer_id": int(h.customer_ids[i]), "code": codes[i], "amount": D(c)}
+                for i, c in sorted(per_customer, key=lambda x: -x[1])
+                if c > 0
+            ]
             note = _smart_note(sp, lines, D(amount), baseline, end)
-            old = session.scalar(select(targets.c.id).where(targets.c.salesperson == sp, targets.c.period_start == start))
+            old = session.scalar(
+                select(targets.c.id).where(targets.c.salesperson == sp, targets.c.period_start == start)
+            )
             if old is not None:
                 session.execute(delete(targets).where(targets.c.id == old))
             try:
-                tid = session.execute(targets.insert().values(
-                    run_id=plan.run_id, salesperson=sp, period_start=start, period_end=end, amount=D(amount),
-                    baseline=baseline, note=note)).inserted_primary_key[0]
+                tid = session.execute(
+                    targets.insert().values(
+                        run_id=plan.run_id,
+                        salesperson=sp,
+                        period_start=start,
+                        period_end=end,
+                        amount=D(amount),
+                        baseline=baseline,
+                        note=note,
+                    )
+                ).inserted_primary_key[0]
             except IntegrityError as exc:
-                raise Conflict(f"another command saved a target for {sp} from {start} at the same time; "
-                               "nothing was written, try again") from exc
-            session.execute(target_lines.insert(), [{"target_id": tid, "customer_id": ln["customer_id"],
-                                                     "amount": ln["amount"]} for ln in lines])
-            saved.append(Target(id=int(tid), salesperson=sp, period_start=start, period_end=end, amount=D(amount),
-                                baseline=baseline, customers=lines, note=note))
+                raise Conflict(
+                    f"another command saved a target for {sp} from {start} at the same time; "
+                    "nothing was written, try again"
+                ) from exc
+            session.execute(
+                target_lines.insert(),
+                [
+                    {"target_id": tid, "customer_id": ln["customer_id"], "amount": ln["amount"]}
+                    for ln in lines
+                ],
+            )
+            saved.append(
+                Target(
+                    id=int(tid),
+                    salesperson=sp,
+                    period_start=start,
+                    period_end=end,
+                    amount=D(amount),
+                    baseline=baseline,
+                    customers=lines,
+                    note=note,
+                )
+            )
     return saved
 
 
@@ -147,11 +189,15 @@ def _smart_note(sp: str, lines: list[dict[str, Any]], amount: Decimal, baseline:
     top = "、".join(f"{ln['code']} ¥{ln['amount']:,}" for ln in lines[:3])
     if baseline > 0:
         growth = float(amount / baseline - 1)
-        achievable = f"{growth:+.0%} vs same period last year (¥{baseline:,})" + ("; stretch" if growth > STRETCH else "")
+        achievable = f"{growth:+.0%} vs same period last year (¥{baseline:,})" + (
+            "; stretch" if growth > STRETCH else ""
+        )
     else:
         achievable = "no sales in the same period last year: new business"
-    return (f"S: {sp}, {len(lines)} customer(s), top: {top}; M: ¥{amount:,} net purchases; "
-            f"A: {achievable}; R: revenue; T: by {end.isoformat()}")
+    return (
+        f"S: {sp}, {len(lines)} customer(s), top: {top}; M: ¥{amount:,} net purchases; "
+        f"A: {achievable}; R: revenue; T: by {end.isoformat()}"
+    )
 
 
 def list_targets(session: Session, salesperson: str | None = None) -> list[dict[str, Any]]:
@@ -176,12 +222,18 @@ def track(session: Session, *, as_of: date | None = None, salesperson: str | Non
     from kehu_forecast.tables import target_lines, targets
 
     today = as_of or P.local_today()
-    stmt = select(targets).where(targets.c.period_start <= today).order_by(targets.c.period_start, targets.c.salesperson)
+    stmt = (
+        select(targets)
+        .where(targets.c.period_start <= today)
+        .order_by(targets.c.period_start, targets.c.salesperson)
+    )
     if salesperson:
         stmt = stmt.where(targets.c.salesperson == salesperson)
     result = []
     for t in session.execute(stmt).mappings():
-        ids = list(session.scalars(select(target_lines.c.customer_id).where(target_lines.c.target_id == t["id"])))
+        ids = list(
+            session.scalars(select(target_lines.c.customer_id).where(target_lines.c.target_id == t["id"]))
+        )
         upto = min(today + timedelta(days=1), t["period_end"] + timedelta(days=1))
         actual = sum(_actuals(session, ids, t["period_start"], upto).values(), Decimal("0.00"))
         days = (t["period_end"] - t["period_start"]).days + 1
@@ -193,8 +245,17 @@ def track(session: Session, *, as_of: date | None = None, salesperson: str | Non
             status = "met" if actual >= amount else "missed"
         else:
             status = "on track" if actual >= expected else "behind"
-        result.append(Progress(salesperson=t["salesperson"], period_start=t["period_start"], period_end=t["period_end"],
-                               amount=amount, actual=actual, expected_to_date=expected,
-                               achieved_pct=None if achieved is None else round(achieved, 1),
-                               elapsed_pct=round(elapsed * 100, 1), status=status))
+        result.append(
+            Progress(
+                salesperson=t["salesperson"],
+                period_start=t["period_start"],
+                period_end=t["period_end"],
+                amount=amount,
+                actual=actual,
+                expected_to_date=expected,
+                achieved_pct=None if achieved is None else round(achieved, 1),
+                elapsed_pct=round(elapsed * 100, 1),
+                status=status,
+            )
+        )
     return result

@@ -11,6 +11,7 @@ Allocation within a group (the customers of one region, industry, or all of them
 Amounts are split to the cent with largest-remainder rounding, so a group's customers add up
 exactly to the group's top-down figure.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -44,7 +45,9 @@ def clean_market_input(values: Mapping[str, Any], row: int | None = None) -> tup
     clean: dict[str, Any] = {}
     problems: list[Problem] = []
     parsers = {
-        "period": lambda x: P.period_start(v.day(str(x).strip() + ("-01" if len(str(x).strip()) <= 7 else "")), "month"),
+        "period": lambda x: P.period_start(
+            v.day(str(x).strip() + ("-01" if len(str(x).strip()) <= 7 else "")), "month"
+        ),
         "dimension": lambda x: v.choice(x, DIMENSIONS),
         "key": lambda x: v.text(x, 100),
         "potential": lambda x: v.money(x),
@@ -71,7 +74,9 @@ def clean_market_input(values: Mapping[str, Any], row: int | None = None) -> tup
     return clean, problems
 
 
-def set_market_inputs(session: Session, rows: Sequence[Mapping[str, Any]], *, first_row: int | None = None) -> int:
+def set_market_inputs(
+    session: Session, rows: Sequence[Mapping[str, Any]], *, first_row: int | None = None
+) -> int:
     """Insert or replace market inputs (by period, dimension, key); all or nothing."""
     from sqlalchemy import delete
 
@@ -86,21 +91,30 @@ def set_market_inputs(session: Session, rows: Sequence[Mapping[str, Any]], *, fi
     if problems:
         raise ValidationError(problems, headline="market input refused; nothing was written:")
     for clean in cleaned:
-        session.execute(delete(T).where(T.c.period == clean["period"], T.c.dimension == clean["dimension"],
-                                        T.c.key == clean["key"]))
+        session.execute(
+            delete(T).where(
+                T.c.period == clean["period"], T.c.dimension == clean["dimension"], T.c.key == clean["key"]
+            )
+        )
     from sqlalchemy.exc import IntegrityError
 
     from kehu_core.errors import Conflict
 
     try:
-        session.execute(T.insert(), [{"potential": None, "share": None, "growth": None, **c} for c in cleaned])
+        session.execute(
+            T.insert(), [{"potential": None, "share": None, "growth": None, **c} for c in cleaned]
+        )
     except IntegrityError as exc:
-        raise Conflict("another command wrote market inputs for the same period and key at the same time; "
-                       "nothing was written, try again") from exc
+        raise Conflict(
+            "another command wrote market inputs for the same period and key at the same time; "
+            "nothing was written, try again"
+        ) from exc
     return len(cleaned)
 
 
-def import_market_inputs(session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig") -> int:
+def import_market_inputs(
+    session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
+) -> int:
     """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing."""
     from kehu_core.csvfile import CsvStream
     from kehu_core.errors import ValidationError
@@ -116,7 +130,9 @@ def import_market_inputs(session: Session, source: str | Path | IO[bytes], encod
     except ValidationError as exc:
         for p in exc.problems:
             object.__setattr__(p, "row", lines[p.row] if p.row is not None else None)
-        raise ValidationError(exc.problems, headline=f"{stream.name}: rows refused; nothing was written:") from None
+        raise ValidationError(
+            exc.problems, headline=f"{stream.name}: rows refused; nothing was written:"
+        ) from None
 
 
 def list_market_inputs(session: Session) -> list[dict[str, Any]]:
@@ -127,10 +143,22 @@ def list_market_inputs(session: Session) -> list[dict[str, Any]]:
 
     rows = []
     for r in session.execute(select(T).order_by(T.c.period, T.c.dimension, T.c.key)).mappings():
-        figure = (Decimal(r["potential"]) * Decimal(r["share"])).quantize(Decimal("0.01")) \
-            if r["potential"] is not None and r["share"] is not None else None
-        rows.append({"period": r["period"], "dimension": r["dimension"], "key": r["key"],
-                     "potential": r["potential"], "share": r["share"], "growth": r["growth"], "figure": figure})
+        figure = (
+            (Decimal(r["potential"]) * Decimal(r["share"])).quantize(Decimal("0.01"))
+            if r["potential"] is not None and r["share"] is not None
+            else None
+        )
+        rows.append(
+            {
+                "period": r["period"],
+                "dimension": r["dimension"],
+                "key": r["key"],
+                "potential": r["potential"],
+                "share": r["share"],
+                "growth": r["growth"],
+                "figure": figure,
+            }
+        )
     return rows
 
 
@@ -164,8 +192,15 @@ def _inputs(session: Session, dimension: str, periods: list[date]) -> dict[tuple
     return {(r["period"], r["key"]): dict(r) for r in session.execute(stmt).mappings()}
 
 
-def top_down(session: Session, *, dimension: str | None = None, allocation: str = "average_proportions",
-             horizon: int | None = None, as_of: date | None = None, window: int = 12) -> Plan:
+def top_down(
+    session: Session,
+    *,
+    dimension: str | None = None,
+    allocation: str = "average_proportions",
+    horizon: int | None = None,
+    as_of: date | None = None,
+    window: int = 12,
+) -> Plan:
     """The top-down plan for the next ``horizon`` months from market inputs (unsaved)."""
     import numpy as np
     from sqlalchemy import select
@@ -177,15 +212,27 @@ def top_down(session: Session, *, dimension: str | None = None, allocation: str 
     from kehu_forecast.tables import market_inputs as T
 
     if allocation not in ALLOCATIONS:
-        raise ValidationError([Problem("allocation", f"must be one of {', '.join(ALLOCATIONS)}", value=allocation)])
+        raise ValidationError(
+            [Problem("allocation", f"must be one of {', '.join(ALLOCATIONS)}", value=allocation)]
+        )
     if dimension is None:
         dims = list(session.scalars(select(T.c.dimension).distinct()))
         if len(dims) != 1:
-            raise ValidationError([Problem("dimension", "no market inputs yet: add them with `kehu forecast market set`"
-                                           if not dims else f"inputs exist for {', '.join(sorted(dims))}: choose one")])
+            raise ValidationError(
+                [
+                    Problem(
+                        "dimension",
+                        "no market inputs yet: add them with `kehu forecast market set`"
+                        if not dims
+                        else f"inputs exist for {', '.join(sorted(dims))}: choose one",
+                    )
+                ]
+            )
         dimension = dims[0]
     elif dimension not in DIMENSIONS:
-        raise ValidationError([Problem("dimension", f"must be one of {', '.join(DIMENSIONS)}", value=dimension)])
+        raise ValidationError(
+            [Problem("dimension", f"must be one of {', '.join(DIMENSIONS)}", value=dimension)]
+        )
     history = load_history(session, "month", as_of=as_of)
     if not history.periods:
         raise ValidationError([Problem("history", "no purchases recorded: nothing to allocate by")])
@@ -195,8 +242,11 @@ def top_down(session: Session, *, dimension: str | None = None, allocation: str 
     horizon = horizon or 12
     future = P.periods(history.next_period, horizon, "month")
     inputs = _inputs(session, dimension, future)
-    groups = (np.full(h.n_bottom, H.COMPANY, dtype=object) if dimension == "company"
-              else h.customers[dimension].to_numpy(dtype=object))
+    groups = (
+        np.full(h.n_bottom, H.COMPANY, dtype=object)
+        if dimension == "company"
+        else h.customers[dimension].to_numpy(dtype=object)
+    )
     bu = load(session, kind="bottomup") if allocation == "bottomup" else None
     bu_bottom = _align(bu, h, future) if bu is not None else None
     recent = y[:, -window:]
@@ -220,15 +270,24 @@ def top_down(session: Session, *, dimension: str | None = None, allocation: str 
         bottom[rows] = allocate_cents(totals, weights)
     if problems:
         raise ValidationError(problems[:50], headline="top-down refused:")
-    plan = Plan.from_bottom(h, bottom, kind="topdown", method=f"top-down by {dimension} ({allocation})", freq="month",
-                            periods=future, history_end=history.history_end,
-                            params={"dimension": dimension, "allocation": allocation, "window": window})
+    plan = Plan.from_bottom(
+        h,
+        bottom,
+        kind="topdown",
+        method=f"top-down by {dimension} ({allocation})",
+        freq="month",
+        periods=future,
+        history_end=history.history_end,
+        params={"dimension": dimension, "allocation": allocation, "window": window},
+    )
     base = plan.value.copy()
     plan.base = base
     return plan
 
 
-def _figure(item: Mapping[str, Any], y: np.ndarray, periods: list[date], period: date, problems: list[Any]) -> int:
+def _figure(
+    item: Mapping[str, Any], y: np.ndarray, periods: list[date], period: date, problems: list[Any]
+) -> int:
     """The group's top-down figure in cents: potential × share, or last year's sales × (1 + growth)."""
     from kehu_core.errors import Problem
 
@@ -236,7 +295,11 @@ def _figure(item: Mapping[str, Any], y: np.ndarray, periods: list[date], period:
         return int((Decimal(item["potential"]) * Decimal(item["share"]) * 100).to_integral_value())
     last_year = P.shift(period, -12, "month")
     if last_year not in periods:
-        problems.append(Problem("growth", f"{item['key']} {period:%Y-%m}: no sales history for {last_year:%Y-%m} to grow from"))
+        problems.append(
+            Problem(
+                "growth", f"{item['key']} {period:%Y-%m}: no sales history for {last_year:%Y-%m} to grow from"
+            )
+        )
         return 0
     actual = Decimal(repr(float(y[:, periods.index(last_year)].sum())))
     return int((actual * (1 + Decimal(item["growth"])) * 100).to_integral_value())

@@ -1,8 +1,9 @@
 """Shared data for the forecast tests: a small company whose numbers can be checked by hand."""
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,17 +22,25 @@ CUSTOMERS = [
 ]
 
 
-def month_rows(cid: int, code: str, amounts: list[float], start: tuple[int, int] = (2024, 1),
-               category: str = "耗材") -> list[dict[str, Any]]:
+def month_rows(
+    cid: int, code: str, amounts: list[float], start: tuple[int, int] = (2024, 1), category: str = "耗材"
+) -> list[dict[str, Any]]:
     """One purchase on the 10th of each month with a non-zero amount (noon Shanghai time)."""
     rows = []
     y, m = start
     for k, amount in enumerate(amounts):
         if amount:
-            rows.append(dict(customer_id=cid, kind="purchase", status="done",
-                             occurred_at=datetime(y, m, 10, 4, 0, tzinfo=timezone.utc),
-                             amount=Decimal(str(amount)).quantize(Decimal("0.01")), category=category,
-                             external_ref=f"t:{code}:{k}:{amount}"))
+            rows.append(
+                dict(
+                    customer_id=cid,
+                    kind="purchase",
+                    status="done",
+                    occurred_at=datetime(y, m, 10, 4, 0, tzinfo=UTC),
+                    amount=Decimal(str(amount)).quantize(Decimal("0.01")),
+                    category=category,
+                    external_ref=f"t:{code}:{k}:{amount}",
+                )
+            )
         m += 1
         if m == 13:
             y, m = y + 1, 1
@@ -60,8 +69,9 @@ def seeded(kehu_app: Any, kehu_install: Any) -> Any:
     with kehu_app.session() as session:
         ids = {}
         for code, name, region, owner in CUSTOMERS:
-            ids[code] = add_customer(kehu_app, session, {"code": code, "name": name, "region": region,
-                                                         "owner": owner}).id
+            ids[code] = add_customer(
+                kehu_app, session, {"code": code, "name": name, "region": region, "owner": owner}
+            ).id
         rows = []
         for code, amounts in series().items():
             rows += month_rows(ids[code], code, amounts)
@@ -77,13 +87,23 @@ def check_coherent(session: Any, run_id: int) -> int:
     from kehu_forecast.tables import values as V
 
     child = V.alias("child")
-    sums = (select(child.c.parent, child.c.level, child.c.period, func.sum(child.c.value).label("s"))
-            .where(child.c.run_id == run_id, child.c.level != "company").group_by(child.c.parent, child.c.level, child.c.period).subquery())
+    sums = (
+        select(child.c.parent, child.c.level, child.c.period, func.sum(child.c.value).label("s"))
+        .where(child.c.run_id == run_id, child.c.level != "company")
+        .group_by(child.c.parent, child.c.level, child.c.period)
+        .subquery()
+    )
     parent_level = {"region": "company", "salesperson": "region", "customer": "salesperson"}
     checked = 0
     for parent, level, period, total in session.execute(select(sums)).all():
-        value = session.scalar(select(V.c.value).where(V.c.run_id == run_id, V.c.node == parent,
-                                                       V.c.level == parent_level[level], V.c.period == period))
+        value = session.scalar(
+            select(V.c.value).where(
+                V.c.run_id == run_id,
+                V.c.node == parent,
+                V.c.level == parent_level[level],
+                V.c.period == period,
+            )
+        )
         assert abs(Decimal(value) - Decimal(total)) <= Decimal("0.01"), (parent, level, period, value, total)
         checked += 1
     assert checked

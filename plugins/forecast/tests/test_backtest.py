@@ -1,4 +1,5 @@
 """Backtest on a real monthly series shipped inside statsmodels (no network)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,10 @@ def co2_monthly() -> np.ndarray:
 
 
 def test_chosen_method_beats_seasonal_naive_on_mase(co2_monthly):
-    scores = {s.method: s for s in backtest(co2_monthly, "month", horizon=12, folds=3, methods=("auto", "theta", "snaive"))}
+    scores = {
+        s.method: s
+        for s in backtest(co2_monthly, "month", horizon=12, folds=3, methods=("auto", "theta", "snaive"))
+    }
     assert scores["snaive"].relative_mase == 1.0
     # auto classifies CO2 as a smooth series and forecasts it with AutoTheta.
     assert scores["auto"].mase < scores["snaive"].mase

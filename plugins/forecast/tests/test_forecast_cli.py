@@ -1,9 +1,9 @@
 """End to end through the CLI, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
-
 
 
 def _count(app, table) -> int:
@@ -53,44 +53,108 @@ def test_series_too_short_for_a_method_is_refused(fc, seeded, kehu_cli):
 
 
 def test_opportunities_weighted_in_their_close_month(fc, seeded, kehu_cli):
-    add = kehu_cli("forecast", "opportunity", "add", "C1", "100000", "--probability", "60%",
-                   "--close", "2026-02-20", "--stage", "方案报价", "--json")
+    add = kehu_cli(
+        "forecast",
+        "opportunity",
+        "add",
+        "C1",
+        "100000",
+        "--probability",
+        "60%",
+        "--close",
+        "2026-02-20",
+        "--stage",
+        "方案报价",
+        "--json",
+    )
     assert add.exit_code == 0, add.output
     assert add.json["salesperson"] == "张伟" and add.json["weighted"] == "60000.00"
     # 0% and 100% are probabilities, not outcomes (odoo#127470): both stay open.
-    zero = kehu_cli("forecast", "opportunity", "add", "C4", "5000", "--probability", "0", "--close", "2026-02-01", "--json")
-    full = kehu_cli("forecast", "opportunity", "add", "C4", "7000", "--probability", "1", "--close", "2026-03-01", "--json")
+    zero = kehu_cli(
+        "forecast",
+        "opportunity",
+        "add",
+        "C4",
+        "5000",
+        "--probability",
+        "0",
+        "--close",
+        "2026-02-01",
+        "--json",
+    )
+    full = kehu_cli(
+        "forecast",
+        "opportunity",
+        "add",
+        "C4",
+        "7000",
+        "--probability",
+        "1",
+        "--close",
+        "2026-03-01",
+        "--json",
+    )
     assert zero.json["status"] == "open" and full.json["status"] == "open"
     lost = kehu_cli("forecast", "opportunity", "move", full.json["ref"], "--status", "lost", "--json")
-    assert lost.json["status"] == "lost" and lost.json["probability"] == "1.0000" and lost.json["weighted"] == "0.00"
+    assert (
+        lost.json["status"] == "lost"
+        and lost.json["probability"] == "1.0000"
+        and lost.json["weighted"] == "0.00"
+    )
     listed = kehu_cli("forecast", "opportunity", "list", "--status", "open", "--json").json
     assert [o["customer"] for o in listed] == ["C4", "C1"]
 
     with_pipe = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3", "--json").json
-    without = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3", "--no-pipeline", "--json").json
-    feb = [Decimal(a["value"]) - Decimal(b["value"]) for a, b in zip(with_pipe["periods"], without["periods"])]
+    without = kehu_cli(
+        "forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3", "--no-pipeline", "--json"
+    ).json
+    feb = [
+        Decimal(a["value"]) - Decimal(b["value"]) for a, b in zip(with_pipe["periods"], without["periods"])
+    ]
     assert feb == [Decimal("0.00"), Decimal("60000.00"), Decimal("0.00")]
 
 
 def test_bad_opportunities_change_nothing(fc, seeded, kehu_cli, tmp_path):
     from kehu_forecast.tables import opportunities
 
-    bad_prob = kehu_cli("forecast", "opportunity", "add", "C1", "1000", "--probability", "1.5", "--close", "2026-02-01")
+    bad_prob = kehu_cli(
+        "forecast", "opportunity", "add", "C1", "1000", "--probability", "1.5", "--close", "2026-02-01"
+    )
     assert bad_prob.exit_code == 1 and "probability: must be between 0 and 1" in bad_prob.output
-    unknown = kehu_cli("forecast", "opportunity", "add", "C1", "1000", "--probability", "0.5", "--close", "2026-02-01",
-                       "--salesperson", "赵六")
-    assert unknown.exit_code == 1 and "salesperson: unknown salesperson" in unknown.output and "赵六" in unknown.output
+    unknown = kehu_cli(
+        "forecast",
+        "opportunity",
+        "add",
+        "C1",
+        "1000",
+        "--probability",
+        "0.5",
+        "--close",
+        "2026-02-01",
+        "--salesperson",
+        "赵六",
+    )
+    assert (
+        unknown.exit_code == 1
+        and "salesperson: unknown salesperson" in unknown.output
+        and "赵六" in unknown.output
+    )
     csv = tmp_path / "opps.csv"
-    csv.write_text("customer,amount,probability,close_date,salesperson\n"
-                   "C1,1000,0.5,2026-02-01,\n"
-                   "C2,2000,150%,2026-03-01,\n"
-                   "C9,3000,0.2,2026-03-01,\n", encoding="utf-8-sig")
+    csv.write_text(
+        "customer,amount,probability,close_date,salesperson\n"
+        "C1,1000,0.5,2026-02-01,\n"
+        "C2,2000,150%,2026-03-01,\n"
+        "C9,3000,0.2,2026-03-01,\n",
+        encoding="utf-8-sig",
+    )
     imported = kehu_cli("forecast", "opportunity", "import", str(csv))
     assert imported.exit_code == 1
     assert "row 3, probability" in imported.output and "row 4, customer: no customer" in imported.output
     assert _count(seeded, opportunities) == 0
-    csv.write_text("customer,amount,probability,close_date\nC1,1000,0.5,2026-02-01\nC2,2000,50%,2026-03-01\n",
-                   encoding="utf-8")
+    csv.write_text(
+        "customer,amount,probability,close_date\nC1,1000,0.5,2026-02-01\nC2,2000,50%,2026-03-01\n",
+        encoding="utf-8",
+    )
     assert kehu_cli("forecast", "opportunity", "import", str(csv)).exit_code == 0
     assert _count(seeded, opportunities) == 2
 
@@ -98,11 +162,15 @@ def test_bad_opportunities_change_nothing(fc, seeded, kehu_cli, tmp_path):
 def test_negative_market_potential_is_refused(fc, seeded, kehu_cli, tmp_path):
     from kehu_forecast.tables import market_inputs
 
-    result = kehu_cli("forecast", "market", "set", "2026-01", "region", "华东", "--potential", "-5000", "--share", "0.1")
+    result = kehu_cli(
+        "forecast", "market", "set", "2026-01", "region", "华东", "--potential", "-5000", "--share", "0.1"
+    )
     assert result.exit_code == 1 and "potential: must not be negative" in result.output
     csv = tmp_path / "market.csv"
-    csv.write_text("period,dimension,key,potential,share\n2026-01,region,华东,100000,0.1\n"
-                   "2026-02,region,华东,-1,0.1\n", encoding="utf-8")
+    csv.write_text(
+        "period,dimension,key,potential,share\n2026-01,region,华东,100000,0.1\n2026-02,region,华东,-1,0.1\n",
+        encoding="utf-8",
+    )
     imported = kehu_cli("forecast", "market", "import", str(csv))
     assert imported.exit_code == 1 and "row 3, potential" in imported.output
     assert _count(seeded, market_inputs) == 0
@@ -111,7 +179,20 @@ def test_negative_market_potential_is_refused(fc, seeded, kehu_cli, tmp_path):
 def _market(kehu_cli) -> None:
     # 华东 potential 100,000/month at 10% share; 华北 40,000/month at 5%, for three months.
     for region, potential, share in (("华东", "100000", "10%"), ("华北", "40000", "0.05")):
-        r = kehu_cli("forecast", "market", "set", "2026-01", "region", region, "--potential", potential, "--share", share, "--months", "3")
+        r = kehu_cli(
+            "forecast",
+            "market",
+            "set",
+            "2026-01",
+            "region",
+            region,
+            "--potential",
+            potential,
+            "--share",
+            share,
+            "--months",
+            "3",
+        )
         assert r.exit_code == 0, r.output
 
 
@@ -120,7 +201,17 @@ def test_top_down_gap_reconcile_targets_track(fc, seeded, kehu_cli, tmp_path):
 
     _market(kehu_cli)
     bu = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3", "--json").json
-    td = kehu_cli("forecast", "topdown", "--as-of", fc.AS_OF, "--horizon", "3", "--allocation", "proportion_averages", "--json")
+    td = kehu_cli(
+        "forecast",
+        "topdown",
+        "--as-of",
+        fc.AS_OF,
+        "--horizon",
+        "3",
+        "--allocation",
+        "proportion_averages",
+        "--json",
+    )
     assert td.exit_code == 0, td.output
     regions = {r["region"]: r["total"] for r in td.json["regions"]}
     assert regions == {"华东": "30000.00", "华北": "6000.00"}  # potential × share, exactly, over 3 months
@@ -156,8 +247,12 @@ def test_top_down_gap_reconcile_targets_track(fc, seeded, kehu_cli, tmp_path):
     assert "S: 张伟" in zhang["note"] and "T: by 2026-01-31" in zhang["note"] and zhang["customers"] == 2
 
     with seeded.session() as session:
-        write_interactions(seeded, session, fc.month_rows(seeded.ids["C1"], "C1", [1500.0], start=(2026, 1)), source="test")
-    track = kehu_cli("forecast", "track", "--as-of", "2026-01-15", "--plot", str(tmp_path / "track.png"), "--json")
+        write_interactions(
+            seeded, session, fc.month_rows(seeded.ids["C1"], "C1", [1500.0], start=(2026, 1)), source="test"
+        )
+    track = kehu_cli(
+        "forecast", "track", "--as-of", "2026-01-15", "--plot", str(tmp_path / "track.png"), "--json"
+    )
     assert track.exit_code == 0, track.output
     row = next(r for r in track.json if r["salesperson"] == "张伟" and r["period_start"] == "2026-01-01")
     assert row["actual"] == "1500.00"
@@ -167,14 +262,14 @@ def test_top_down_gap_reconcile_targets_track(fc, seeded, kehu_cli, tmp_path):
 
 
 def test_profile_section_and_refresh_job(fc, seeded, kehu_cli):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from kehu_core.jobs import run_due
     from kehu_forecast.tables import runs
 
     empty = kehu_cli("customer", "show", "C1", "--json")
     assert empty.exit_code == 0, empty.output
-    now = datetime(2026, 1, 15, 2, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 15, 2, tzinfo=UTC)
     first = run_due(seeded, now=now, names=["forecast.refresh"], force=True)
     assert first[0].status == "ok", first[0].message
     again = run_due(seeded, now=now, names=["forecast.refresh"], force=True)

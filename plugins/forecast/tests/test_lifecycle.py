@@ -1,4 +1,5 @@
 """Install, schema and uninstall on both backends."""
+
 from __future__ import annotations
 
 

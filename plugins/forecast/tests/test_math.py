@@ -1,4 +1,5 @@
 """Allocation, rounding, classification and reconciliation, without a database."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,14 +39,17 @@ def test_allocation_adds_up_to_the_cent():
 
 
 def test_demand_classes_by_adi_and_cv2():
-    values = np.array([
-        [100, 110, 90, 105, 95, 100, 100, 98],      # smooth
-        [10, 300, 5, 200, 20, 400, 15, 250],        # erratic
-        [0, 100, 0, 0, 100, 0, 0, 100],             # intermittent
-        [0, 10, 0, 0, 500, 0, 0, 40],               # lumpy
-        [0, 0, 0, 0, 0, 100, 120, 90],              # short: 3 periods since the first purchase
-        [0, 0, 0, 0, 0, 0, 0, 0],                   # none
-    ], dtype=float)
+    values = np.array(
+        [
+            [100, 110, 90, 105, 95, 100, 100, 98],  # smooth
+            [10, 300, 5, 200, 20, 400, 15, 250],  # erratic
+            [0, 100, 0, 0, 100, 0, 0, 100],  # intermittent
+            [0, 10, 0, 0, 500, 0, 0, 40],  # lumpy
+            [0, 0, 0, 0, 0, 100, 120, 90],  # short: 3 periods since the first purchase
+            [0, 0, 0, 0, 0, 0, 0, 0],  # none
+        ],
+        dtype=float,
+    )
     classes, adi, cv2 = classify.classify(values)
     assert classes.tolist() == ["smooth", "erratic", "intermittent", "lumpy", "short", "none"]
     assert adi[2] == pytest.approx(7 / 3)  # 7 periods since the first purchase, 3 with one
@@ -72,10 +76,12 @@ def _assert_children_sum(plan: Plan) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(regions=st.lists(st.integers(1, 3), min_size=1, max_size=3),
-       seed=st.integers(0, 10_000),
-       method=st.sampled_from(["bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls"]),
-       middle=st.sampled_from(["region", "salesperson"]))
+@given(
+    regions=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    seed=st.integers(0, 10_000),
+    method=st.sampled_from(["bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls"]),
+    middle=st.sampled_from(["region", "salesperson"]),
+)
 def test_every_method_gives_a_plan_that_adds_up(regions, seed, method, middle):
     h = _hierarchy(regions)
     rng = np.random.default_rng(seed)
@@ -84,8 +90,15 @@ def test_every_method_gives_a_plan_that_adds_up(regions, seed, method, middle):
     history = rng.gamma(2.0, 100.0, (h.n_bottom, 6)) * (rng.random((h.n_bottom, 6)) > 0.3)
     proportions = ("average_proportions", "proportion_averages", "forecast_proportions")[seed % 3]
     result = combine(h, method, y_hat, bottom, proportions=proportions, history=history, middle_level=middle)
-    plan = Plan.from_bottom(h, money.round_coherent(result), kind="reconciled", method=method, freq="month",
-                            periods=[], history_end=None)
+    plan = Plan.from_bottom(
+        h,
+        money.round_coherent(result),
+        kind="reconciled",
+        method=method,
+        freq="month",
+        periods=[],
+        history_end=None,
+    )
     _assert_children_sum(plan)
     # The company total is the reconciled one, to the cent.
     assert np.all(np.abs(plan.value[0] - np.rint(result.sum(axis=0) * 100)) <= 1)
@@ -100,32 +113,52 @@ def test_top_down_split_matches_hierarchicalforecast():
     rng = np.random.default_rng(3)
     history = rng.gamma(2.0, 100.0, (h.n_bottom, 12)) + 1
     y_hat = np.asarray(h.S @ rng.gamma(2.0, 100.0, (h.n_bottom, 2)))
-    ours = combine(h, "top-down", y_hat, y_hat[h.levels["customer"]], proportions="proportion_averages",
-                   history=history)
+    ours = combine(
+        h, "top-down", y_hat, y_hat[h.levels["customer"]], proportions="proportion_averages", history=history
+    )
     tags = {lv: h.levels[lv] for lv in hierarchy.LEVELS}
     theirs = TopDownSparse("proportion_averages").fit_predict(
-        S=h.S.astype(float), y_hat=y_hat, y_insample=np.asarray(h.S @ history), tags=tags)["mean"]
+        S=h.S.astype(float), y_hat=y_hat, y_insample=np.asarray(h.S @ history), tags=tags
+    )["mean"]
     assert np.allclose(ours, theirs[h.levels["customer"]])
 
 
 def test_middle_out_takes_average_proportions_within_each_node():
     # One region, two salespeople: S0 has customers A, B; S1 has C. Middle level: salesperson.
-    h = hierarchy.build(pd.DataFrame({"id": [1, 2, 3], "code": ["A", "B", "C"], "region": ["R"] * 3,
-                                      "salesperson": ["S0", "S0", "S1"]}))
+    h = hierarchy.build(
+        pd.DataFrame(
+            {"id": [1, 2, 3], "code": ["A", "B", "C"], "region": ["R"] * 3, "salesperson": ["S0", "S0", "S1"]}
+        )
+    )
     history = np.array([[10, 30], [30, 10], [500, 0]], dtype=float)  # A: 1/4 then 3/4 of S0
     y_hat = np.zeros((len(h.keys), 1))
     index = h.index()
     y_hat[index[("salesperson", "R/S0")]] = 100.0
     y_hat[index[("salesperson", "R/S1")]] = 7.0
-    result = combine(h, "middle-out", y_hat, np.zeros((3, 1)), proportions="average_proportions",
-                     history=history, middle_level="salesperson")
+    result = combine(
+        h,
+        "middle-out",
+        y_hat,
+        np.zeros((3, 1)),
+        proportions="average_proportions",
+        history=history,
+        middle_level="salesperson",
+    )
     # Within S0: A = (10/40 + 30/40) / 2 = 0.5, B = 0.5; C alone takes all of S1.
     assert result[:, 0].tolist() == [50.0, 50.0, 7.0]
 
 
 def test_names_with_the_separator_survive_a_stored_round_trip():
-    h = hierarchy.build(pd.DataFrame({"id": [1, 2], "code": ["A", "B"], "region": ["华东/上海", "华东/上海"],
-                                      "salesperson": ["张/伟", "李娜"]}))
+    h = hierarchy.build(
+        pd.DataFrame(
+            {
+                "id": [1, 2],
+                "code": ["A", "B"],
+                "region": ["华东/上海", "华东/上海"],
+                "salesperson": ["张/伟", "李娜"],
+            }
+        )
+    )
     assert h.keys[:4] == [hierarchy.COMPANY, "华东/上海", "华东/上海/张/伟", "华东/上海/李娜"]
     assert h.salesperson_of[2:4] == ["张/伟", "李娜"]
     assert h.parent.tolist() == [-1, 0, 1, 1, 2, 3]

@@ -1,13 +1,27 @@
 """More of the CLI: weekly runs, stated scenarios, history by category, growth and industry
 top-down inputs, bottom-up shares, backtest, runs and show."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 
 
 def test_weekly_run_with_stated_scenarios(fc, seeded, kehu_cli):
-    result = kehu_cli("forecast", "run", "--freq", "week", "--as-of", fc.AS_OF, "--horizon", "4",
-                      "--optimistic", "0.15", "--pessimistic", "-0.2", "--json")
+    result = kehu_cli(
+        "forecast",
+        "run",
+        "--freq",
+        "week",
+        "--as-of",
+        fc.AS_OF,
+        "--horizon",
+        "4",
+        "--optimistic",
+        "0.15",
+        "--pessimistic",
+        "-0.2",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     data = result.json
     assert data["freq"] == "week" and data["first_period"] == "2026-01-12"  # the Monday of the as-of week
@@ -24,10 +38,24 @@ def test_history_by_category(fc, seeded, kehu_cli):
     from kehu_core.interactions import write_interactions
 
     with seeded.session() as session:
-        write_interactions(seeded, session, fc.month_rows(seeded.ids["C4"], "C4x", [250.0], start=(2025, 12),
-                                                          category="服务"), source="test")
-    result = kehu_cli("forecast", "history", "--level", "salesperson", "--by-category", "--periods", "2",
-                      "--as-of", fc.AS_OF, "--json")
+        write_interactions(
+            seeded,
+            session,
+            fc.month_rows(seeded.ids["C4"], "C4x", [250.0], start=(2025, 12), category="服务"),
+            source="test",
+        )
+    result = kehu_cli(
+        "forecast",
+        "history",
+        "--level",
+        "salesperson",
+        "--by-category",
+        "--periods",
+        "2",
+        "--as-of",
+        fc.AS_OF,
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     rows = {(r["node"], r["category"]): r for r in result.json}
     assert rows[("华北/李娜", "服务")]["2025-12-01"] == "250.00"
@@ -49,16 +77,40 @@ def test_top_down_by_industry_and_by_bottom_up_shares(fc, seeded, kehu_cli):
     from kehu_core.customers import edit_customer
 
     with seeded.session() as session:
-        for code, industry in (("C1", "零售"), ("C2", "零售"), ("C3", "制造"), ("C4", "制造"), ("C5", "医药")):
+        for code, industry in (
+            ("C1", "零售"),
+            ("C2", "零售"),
+            ("C3", "制造"),
+            ("C4", "制造"),
+            ("C5", "医药"),
+        ):
             edit_customer(seeded, session, code, {"industry": industry})
     for industry, potential in (("零售", "20000"), ("制造", "30000"), ("医药", "1000")):
-        r = kehu_cli("forecast", "market", "set", "2026-01", "industry", industry, "--potential", potential,
-                     "--share", "0.5", "--months", "2")
+        r = kehu_cli(
+            "forecast",
+            "market",
+            "set",
+            "2026-01",
+            "industry",
+            industry,
+            "--potential",
+            potential,
+            "--share",
+            "0.5",
+            "--months",
+            "2",
+        )
         assert r.exit_code == 0, r.output
     missing = kehu_cli("forecast", "topdown", "--as-of", fc.AS_OF, "--horizon", "3")
-    assert missing.exit_code == 1 and "market input: missing for industry" in missing.output and "2026-03" in missing.output
+    assert (
+        missing.exit_code == 1
+        and "market input: missing for industry" in missing.output
+        and "2026-03" in missing.output
+    )
     bu = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "2", "--no-pipeline", "--json").json
-    td = kehu_cli("forecast", "topdown", "--as-of", fc.AS_OF, "--horizon", "2", "--allocation", "bottomup", "--json")
+    td = kehu_cli(
+        "forecast", "topdown", "--as-of", fc.AS_OF, "--horizon", "2", "--allocation", "bottomup", "--json"
+    )
     assert td.exit_code == 0, td.output
     assert td.json["total"] == str(Decimal("51000.00") * 2 / 2)  # (20000 + 30000 + 1000) × 0.5 × 2 months
     show = kehu_cli("forecast", "show", str(td.json["run_id"]), "--level", "customer", "--json").json
@@ -74,8 +126,21 @@ def test_top_down_by_industry_and_by_bottom_up_shares(fc, seeded, kehu_cli):
 
 
 def test_backtest_command(fc, seeded, kehu_cli):
-    result = kehu_cli("forecast", "backtest", "--level", "customer", "--horizon", "3", "--folds", "2",
-                      "--methods", "auto,croston", "--as-of", fc.AS_OF, "--json")
+    result = kehu_cli(
+        "forecast",
+        "backtest",
+        "--level",
+        "customer",
+        "--horizon",
+        "3",
+        "--folds",
+        "2",
+        "--methods",
+        "auto,croston",
+        "--as-of",
+        fc.AS_OF,
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     scores = {r["method"]: r for r in result.json}
     assert set(scores) == {"auto", "croston", "snaive"} and scores["snaive"]["relative_mase"] == 1.0
@@ -85,12 +150,30 @@ def test_backtest_command(fc, seeded, kehu_cli):
 
 
 def test_opportunity_move_refusals(fc, seeded, kehu_cli):
-    added = kehu_cli("forecast", "opportunity", "add", "C2", "8000", "--stage", "商务谈判", "--close", "2026-03-01", "--json")
+    added = kehu_cli(
+        "forecast",
+        "opportunity",
+        "add",
+        "C2",
+        "8000",
+        "--stage",
+        "商务谈判",
+        "--close",
+        "2026-03-01",
+        "--json",
+    )
     assert added.exit_code == 0 and added.json["probability"] == "0.7500"  # the stage's default
     ref = added.json["ref"]
-    assert "no opportunity 'OPP-99999'" in kehu_cli("forecast", "opportunity", "move", "OPP-99999", "--stage", "线索").output
+    assert (
+        "no opportunity 'OPP-99999'"
+        in kehu_cli("forecast", "opportunity", "move", "OPP-99999", "--stage", "线索").output
+    )
     bad = kehu_cli("forecast", "opportunity", "move", ref, "--probability", "-0.1", "--salesperson", "无名氏")
-    assert bad.exit_code == 1 and "probability: must be between 0 and 1" in bad.output and "salesperson: unknown" in bad.output
+    assert (
+        bad.exit_code == 1
+        and "probability: must be between 0 and 1" in bad.output
+        and "salesperson: unknown" in bad.output
+    )
     after = kehu_cli("forecast", "opportunity", "list", "--json").json
     assert after[0]["probability"] == "0.7500" and after[0]["salesperson"] == "张伟"
 
@@ -131,10 +214,13 @@ def test_region_and_salesperson_names_with_a_slash(fc, seeded, kehu_cli):
         edit_customer(seeded, session, "C3", {"region": "华南/广州", "owner": "王/芳"})
     bu = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "2", "--json")
     assert bu.exit_code == 0, bu.output
-    rec = kehu_cli("forecast", "reconcile", "--method", "middle-out", "--middle-level", "salesperson", "--json")
+    rec = kehu_cli(
+        "forecast", "reconcile", "--method", "middle-out", "--middle-level", "salesperson", "--json"
+    )
     assert rec.exit_code == 0, rec.output
     shown = kehu_cli("forecast", "show", str(rec.json["run_id"]), "--level", "salesperson", "--json").json
     assert {"node": "华南/广州/王/芳", "parent": "华南/广州"}.items() <= next(
-        r for r in shown if r["node"] == "华南/广州/王/芳").items()
+        r for r in shown if r["node"] == "华南/广州/王/芳"
+    ).items()
     with seeded.session() as session:
         fc.check_coherent(session, rec.json["run_id"])

@@ -3,6 +3,7 @@
 This module holds the manifest and the hook implementations only; everything heavy is
 imported inside the hooks, so ``kehu --help`` stays fast.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,14 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from kehu_core.hooktypes import (
-        CustomerChange, DefaultRecord, DemoContext, InteractionBatch, Job, ProfileSection, Schema, TierChange,
+        CustomerChange,
+        DefaultRecord,
+        DemoContext,
+        InteractionBatch,
+        Job,
+        ProfileSection,
+        Schema,
+        TierChange,
     )
     from kehu_core.models import Customer
 
@@ -68,7 +76,10 @@ def kehu_default_data() -> Sequence[DefaultRecord]:
     from kehu_loyalty.settings import defaults
 
     records = [DefaultRecord(SETTINGS, {"key": k}, {"value": v}) for k, v in defaults().items()]
-    records += [DefaultRecord(LEVELS, {"name": n}, {"rank": r, "min_points": p, "min_spend": s}) for n, r, p, s in DEFAULT_LEVELS]
+    records += [
+        DefaultRecord(LEVELS, {"name": n}, {"rank": r, "min_points": p, "min_spend": s})
+        for n, r, p, s in DEFAULT_LEVELS
+    ]
     return records
 
 
@@ -131,10 +142,20 @@ def kehu_scheduled_jobs() -> Sequence[Job]:
     from kehu_loyalty.jobs import expire_job, settle_job
 
     return [
-        Job("loyalty.expire", timedelta(days=1), expire_job, "loyalty",
-            "write off expired points (oldest lots first) and review member levels"),
-        Job("loyalty.rebate-settle", timedelta(days=1), settle_job, "loyalty",
-            "settle every ended rebate period (once per distributor and period)"),
+        Job(
+            "loyalty.expire",
+            timedelta(days=1),
+            expire_job,
+            "loyalty",
+            "write off expired points (oldest lots first) and review member levels",
+        ),
+        Job(
+            "loyalty.rebate-settle",
+            timedelta(days=1),
+            settle_job,
+            "loyalty",
+            "settle every ended rebate period (once per distributor and period)",
+        ),
     ]
 
 

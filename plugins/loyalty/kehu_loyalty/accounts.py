@@ -1,4 +1,5 @@
 """Membership and referrals: enrol customers, backfill their earning, record who referred whom."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,8 +19,20 @@ from kehu_loyalty.ledger import chunks
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
 
 BACKFILL_CHUNK = 5000
-ROW_COLUMNS = ("id", "customer_id", "kind", "status", "occurred_at", "amount", "quantity", "product", "category",
-               "channel", "salesperson", "satisfaction")
+ROW_COLUMNS = (
+    "id",
+    "customer_id",
+    "kind",
+    "status",
+    "occurred_at",
+    "amount",
+    "quantity",
+    "product",
+    "category",
+    "channel",
+    "salesperson",
+    "satisfaction",
+)
 
 
 @frozen
@@ -36,14 +49,25 @@ class Enrolment:
 def _customers(session: Session, codes: Sequence[str]) -> dict[str, Customer]:
     found = {c.code: c for c in session.scalars(select(Customer).where(Customer.code.in_(list(codes))))}
     problems = [Problem("code", "no customer with this code", value=c) for c in codes if c not in found]
-    problems += [Problem("code", "this customer was forgotten", value=c) for c in codes if c in found and found[c].forgotten_at]
+    problems += [
+        Problem("code", "this customer was forgotten", value=c)
+        for c in codes
+        if c in found and found[c].forgotten_at
+    ]
     if problems:
         raise ValidationError(problems, headline="enrolment refused; nothing was changed:")
     return found
 
 
-def enroll(app: Any, session: Session, codes: Sequence[str], *, since: datetime | None = None,
-           now: datetime | None = None, enrolled_at: datetime | None = None) -> Enrolment:
+def enroll(
+    app: Any,
+    session: Session,
+    codes: Sequence[str],
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    enrolled_at: datetime | None = None,
+) -> Enrolment:
     """Make customers members. ``since`` backdates earning: their interactions since then earn now.
 
     ``enrolled_at`` records an enrolment made earlier (data migrated from another system);
@@ -59,15 +83,30 @@ def enroll(app: Any, session: Session, codes: Sequence[str], *, since: datetime 
     new = [c for c in customers.values() if c.id not in existing]
     earn_from = since or now
     if new:
-        session.execute(ACCOUNTS.insert(), [
-            {"customer_id": c.id, "enrolled_at": enrolled_at, "earn_from": earn_from, "level": None, "level_since": None,
-             "birthday_month": c.birthday.month if c.birthday else None} for c in new
-        ])
+        session.execute(
+            ACCOUNTS.insert(),
+            [
+                {
+                    "customer_id": c.id,
+                    "enrolled_at": enrolled_at,
+                    "earn_from": earn_from,
+                    "level": None,
+                    "level_since": None,
+                    "birthday_month": c.birthday.month if c.birthday else None,
+                }
+                for c in new
+            ],
+        )
     entries = points = 0
     if since is not None and new:
         entries, points = backfill(app, session, [c.id for c in new], since, now)
-    return Enrolment(tuple(sorted(c.code for c in new)), tuple(sorted(c.code for c in customers.values() if c.id in existing)),
-                     earn_from, entries, points)
+    return Enrolment(
+        tuple(sorted(c.code for c in new)),
+        tuple(sorted(c.code for c in customers.values() if c.id in existing)),
+        earn_from,
+        entries,
+        points,
+    )
 
 
 def sync_birthdays(session: Session, customer_ids: Sequence[int]) -> None:
@@ -79,20 +118,28 @@ def sync_birthdays(session: Session, customer_ids: Sequence[int]) -> None:
     month = extract("month", Customer.birthday)
     current = select(month).where(Customer.id == ACCOUNTS.c.customer_id).scalar_subquery()
     for part in chunks(sorted(set(customer_ids))):
-        session.execute(ACCOUNTS.update().where(ACCOUNTS.c.customer_id.in_(part)).values(birthday_month=current))
+        session.execute(
+            ACCOUNTS.update().where(ACCOUNTS.c.customer_id.in_(part)).values(birthday_month=current)
+        )
 
 
-def backfill(app: Any, session: Session, customer_ids: Sequence[int], since: datetime, now: datetime) -> tuple[int, int]:
+def backfill(
+    app: Any, session: Session, customer_ids: Sequence[int], since: datetime, now: datetime
+) -> tuple[int, int]:
     """Run the earn rules over these customers' interactions since ``since``, oldest first (idempotent)."""
     table = Interaction.__table__
     entries = points = 0
     for part in chunks(sorted(customer_ids), 500):
-        stmt = (select(*(table.c[c] for c in ROW_COLUMNS))
-                .where(table.c.customer_id.in_(part), table.c.occurred_at >= since, table.c.occurred_at <= now)
-                .order_by(table.c.occurred_at, table.c.id))
+        stmt = (
+            select(*(table.c[c] for c in ROW_COLUMNS))
+            .where(table.c.customer_id.in_(part), table.c.occurred_at >= since, table.c.occurred_at <= now)
+            .order_by(table.c.occurred_at, table.c.id)
+        )
         result = session.execute(stmt.execution_options(yield_per=BACKFILL_CHUNK)).mappings()
         for rows in result.partitions(BACKFILL_CHUNK):
-            earned = earn_batch(session, InteractionBatch(rows=[dict(r) for r in rows], source="backfill"), app, now)
+            earned = earn_batch(
+                session, InteractionBatch(rows=[dict(r) for r in rows], source="backfill"), app, now
+            )
             entries += earned.entries
             points += earned.points
     return entries, points
@@ -107,19 +154,29 @@ class ReferralRecord:
     recorded_at: datetime
 
 
-def record_referral(session: Session, referrer_code: str, referred_code: str, now: datetime | None = None) -> ReferralRecord:
+def record_referral(
+    session: Session, referrer_code: str, referred_code: str, now: datetime | None = None
+) -> ReferralRecord:
     """Record that ``referrer`` brought ``referred`` (each customer is referred at most once)."""
     if referrer_code == referred_code:
-        raise ValidationError([Problem("referred", "a customer cannot refer themselves", value=referred_code)],
-                              headline="referral refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("referred", "a customer cannot refer themselves", value=referred_code)],
+            headline="referral refused; nothing was changed:",
+        )
     found = _customers(session, [referrer_code, referred_code])
     referrer, referred = found[referrer_code], found[referred_code]
-    current = session.execute(select(REFERRALS.c.referrer_id).where(REFERRALS.c.referred_id == referred.id)).scalar()
+    current = session.execute(
+        select(REFERRALS.c.referrer_id).where(REFERRALS.c.referred_id == referred.id)
+    ).scalar()
     if current is not None:
         by = session.get(Customer, current)
-        raise Conflict(f"customer {referred_code} was already referred by {by.code if by else current}; nothing was changed")
+        raise Conflict(
+            f"customer {referred_code} was already referred by {by.code if by else current}; nothing was changed"
+        )
     now = now or utcnow()
-    session.execute(REFERRALS.insert().values(referred_id=referred.id, referrer_id=referrer.id, recorded_at=now))
+    session.execute(
+        REFERRALS.insert().values(referred_id=referred.id, referrer_id=referrer.id, recorded_at=now)
+    )
     return ReferralRecord(referrer_code, referred_code, now)
 
 
@@ -127,7 +184,8 @@ def referrals_of(session: Session, customer_id: int) -> list[dict[str, Any]]:
     """Customers this one referred."""
     rows = session.execute(
         select(Customer.code, Customer.name, REFERRALS.c.recorded_at)
-        .join(Customer, Customer.id == REFERRALS.c.referred_id).where(REFERRALS.c.referrer_id == customer_id)
+        .join(Customer, Customer.id == REFERRALS.c.referred_id)
+        .where(REFERRALS.c.referrer_id == customer_id)
         .order_by(REFERRALS.c.recorded_at)
     ).all()
     return [{"code": code, "name": name, "recorded_at": at} for code, name, at in rows]

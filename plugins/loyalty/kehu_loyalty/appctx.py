@@ -4,6 +4,7 @@ Hooks such as ``kehu_interactions_recorded`` receive a session but not the app, 
 needs the app to ask other *installed* plugins for tiers (``app.hook.kehu_customer_tiers``).
 ``Kehu.session()`` records its app in ``session.info``; the core's ``app_of`` reads it.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 Commands parse options, call one service in one transaction and print through
 ``kehu_core.cli.output``; the rules live in the services. Rebates are in ``cli_rebate``.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -10,7 +11,14 @@ from datetime import date, datetime, timedelta
 import click
 
 from kehu_core.cli import requires_plugin, transaction
-from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, emit_table, json_option, list_output_options
+from kehu_core.cli.output import (
+    emit_json,
+    emit_pairs,
+    emit_rows,
+    emit_table,
+    json_option,
+    list_output_options,
+)
 
 PLUGIN = "loyalty"
 
@@ -72,9 +80,16 @@ def enroll_cmd(codes: tuple[str, ...], since: str | None, as_json: bool) -> None
     if as_json:
         emit_json(result)
         return
-    emit_pairs("enrolment", [("enrolled", ", ".join(result.enrolled) or "-"), ("already members", ", ".join(result.already) or "-"),
-                             ("earning from", result.earn_from), ("backfilled entries", result.backfilled_entries),
-                             ("backfilled points", result.backfilled_points)])
+    emit_pairs(
+        "enrolment",
+        [
+            ("enrolled", ", ".join(result.enrolled) or "-"),
+            ("already members", ", ".join(result.already) or "-"),
+            ("earning from", result.earn_from),
+            ("backfilled entries", result.backfilled_entries),
+            ("backfilled points", result.backfilled_points),
+        ],
+    )
 
 
 @loyalty.command("refer")
@@ -119,15 +134,24 @@ def balance_cmd(code: str, as_json: bool) -> None:
         customer, account = member(session, code)
         days = load_settings(session).expiring_soon_days
         data = {
-            "customer": code, "name": customer.name, "balance": balance(session, customer.id),
-            "expired_not_yet_written_off": expiring_between(session, customer.id, datetime(1900, 1, 1, tzinfo=now.tzinfo), now),
+            "customer": code,
+            "name": customer.name,
+            "balance": balance(session, customer.id),
+            "expired_not_yet_written_off": expiring_between(
+                session, customer.id, datetime(1900, 1, 1, tzinfo=now.tzinfo), now
+            ),
             "expiring_soon": expiring_between(session, customer.id, now, now + timedelta(days=days)),
-            "expiring_within_days": days, "level": account.level, "enrolled_at": account.enrolled_at,
+            "expiring_within_days": days,
+            "level": account.level,
+            "enrolled_at": account.enrolled_at,
         }
     if as_json:
         emit_json(data)
     else:
-        emit_pairs(f"{code} {data['name']}", [(k.replace("_", " "), v) for k, v in data.items() if k not in ("customer", "name")])
+        emit_pairs(
+            f"{code} {data['name']}",
+            [(k.replace("_", " "), v) for k, v in data.items() if k not in ("customer", "name")],
+        )
 
 
 @loyalty.command("statement")
@@ -148,8 +172,14 @@ def statement_cmd(code: str, limit: int | None, as_json: bool, as_csv: bool) -> 
         customer, _ = member(session, code)
         rows = statement(session, customer.id, limit)
     keys = ("occurred_at", "kind", "points", "balance", "expires_at", "reason", "shortfall")
-    emit_rows(("when", "kind", "points", "balance", "expires", "reason", "shortfall"), rows, keys, as_json=as_json, as_csv=as_csv,
-              extra={"customer": code} if as_json else None)
+    emit_rows(
+        ("when", "kind", "points", "balance", "expires", "reason", "shortfall"),
+        rows,
+        keys,
+        as_json=as_json,
+        as_csv=as_csv,
+        extra={"customer": code} if as_json else None,
+    )
 
 
 @loyalty.command("earn")
@@ -182,7 +212,9 @@ def earn_cmd(code: str, points: int, reason: str, key: str | None, as_json: bool
 @click.argument("code")
 @click.argument("reward")
 @click.option("--quantity", type=int, default=1, show_default=True)
-@click.option("--key", default=None, help="Idempotency key (a retried request is refused, not applied twice).")
+@click.option(
+    "--key", default=None, help="Idempotency key (a retried request is refused, not applied twice)."
+)
 @json_option
 @requires_plugin(PLUGIN)
 def redeem_cmd(code: str, reward: str, quantity: int, key: str | None, as_json: bool) -> None:
@@ -201,7 +233,9 @@ def redeem_cmd(code: str, reward: str, quantity: int, key: str | None, as_json: 
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"{code}: redeemed {quantity} × {reward} for {result.points} point(s); balance {result.balance}")
+        click.echo(
+            f"{code}: redeemed {quantity} × {reward} for {result.points} point(s); balance {result.balance}"
+        )
 
 
 @loyalty.command("expire")
@@ -221,17 +255,29 @@ def expire_cmd(as_of: str | None, dry_run: bool, as_json: bool) -> None:
     with transaction() as (_app, session):
         result = expire_points(session, parse_time(as_of, "as-of"), dry_run=dry_run)
     if as_json:
-        emit_json({**{k: getattr(result, k) for k in ("as_of", "entries", "points", "customers")}, "dry_run": dry_run})
+        emit_json(
+            {
+                **{k: getattr(result, k) for k in ("as_of", "entries", "points", "customers")},
+                "dry_run": dry_run,
+            }
+        )
     else:
         verb = "would expire" if dry_run else "expired"
-        click.echo(f"{verb} {result.points} point(s) in {result.entries} lot(s) of {result.customers} member(s)")
+        click.echo(
+            f"{verb} {result.points} point(s) in {result.entries} lot(s) of {result.customers} member(s)"
+        )
 
 
 @loyalty.command("ladder")
 @click.option("--since", default=None, help="Start of the period (default: 90 days before --as-of).")
 @click.option("--as-of", default=None, help="End of the period (default: now).")
-@click.option("--loyal-quarters", type=click.IntRange(1, 4), default=3, show_default=True,
-              help="'loyal': a repeat buyer who bought in this many of the last four 91-day quarters.")
+@click.option(
+    "--loyal-quarters",
+    type=click.IntRange(1, 4),
+    default=3,
+    show_default=True,
+    help="'loyal': a repeat buyer who bought in this many of the last four 91-day quarters.",
+)
 @json_option
 @requires_plugin(PLUGIN)
 def ladder_cmd(since: str | None, as_of: str | None, loyal_quarters: int, as_json: bool) -> None:
@@ -257,16 +303,24 @@ def ladder_cmd(since: str | None, as_of: str | None, loyal_quarters: int, as_jso
     if as_json:
         emit_json(report)
         return
-    emit_table(("stage", f"at {start:%Y-%m-%d}", f"at {end:%Y-%m-%d}", "moved in", "moved out"),
-               [(s.stage, s.start, s.end, s.moved_in, s.moved_out) for s in report.stages])
+    emit_table(
+        ("stage", f"at {start:%Y-%m-%d}", f"at {end:%Y-%m-%d}", "moved in", "moved out"),
+        [(s.stage, s.start, s.end, s.moved_in, s.moved_out) for s in report.stages],
+    )
     click.echo(f"\n{report.moved} customer(s) changed stage; {report.new} new customer(s).")
     if report.transitions:
         emit_table(("from", "to", "customers"), [(a or "(new)", b, n) for a, b, n in report.transitions])
 
 
 @loyalty.command("satisfaction")
-@click.option("--window", "window_days", type=click.IntRange(1, 3650), default=180, show_default=True,
-              help="A repurchase counts if it follows the feedback within this many days.")
+@click.option(
+    "--window",
+    "window_days",
+    type=click.IntRange(1, 3650),
+    default=180,
+    show_default=True,
+    help="A repurchase counts if it follows the feedback within this many days.",
+)
 @json_option
 @requires_plugin(PLUGIN)
 def satisfaction_cmd(window_days: int, as_json: bool) -> None:
@@ -283,9 +337,22 @@ def satisfaction_cmd(window_days: int, as_json: bool) -> None:
     if as_json:
         emit_json({"window_days": window_days, "seed_ratio_5_to_4": SEED_RATIO, "rows": rows})
         return
-    emit_table(("score", "feedbacks", "bought again", "rate", "× score 4"),
-               [(r.score, r.feedbacks, r.repurchased, f"{r.rate:.1%}" if r.rate is not None else None, r.ratio_to_4) for r in rows])
-    click.echo("\nSeed 001 (Xerox): 给出5分的顾客再购买的可能性比给出4分的顾客多6倍 (a 5 rebuys 6× as often as a 4).")
+    emit_table(
+        ("score", "feedbacks", "bought again", "rate", "× score 4"),
+        [
+            (
+                r.score,
+                r.feedbacks,
+                r.repurchased,
+                f"{r.rate:.1%}" if r.rate is not None else None,
+                r.ratio_to_4,
+            )
+            for r in rows
+        ],
+    )
+    click.echo(
+        "\nSeed 001 (Xerox): 给出5分的顾客再购买的可能性比给出4分的顾客多6倍 (a 5 rebuys 6× as often as a 4)."
+    )
 
 
 @loyalty.command("rules")
@@ -297,11 +364,25 @@ def rules_cmd(as_json: bool) -> None:
 
     with transaction() as (app, session):
         _settings, rules = earn_rules(session, app)
-    rows = [{"name": r.name, "kinds": ",".join(r.kinds), "points_per_yuan": r.points_per_yuan if r.is_amount_rule else None,
-             "fixed_points": r.fixed_points or None, "once_per": r.once_per, "beneficiary": r.beneficiary,
-             "description": r.description} for r in rules]
-    emit_rows(("rule", "kinds", "pt/¥", "fixed", "once per", "to", "description"), rows,
-              ("name", "kinds", "points_per_yuan", "fixed_points", "once_per", "beneficiary", "description"), as_json=as_json, as_csv=False)
+    rows = [
+        {
+            "name": r.name,
+            "kinds": ",".join(r.kinds),
+            "points_per_yuan": r.points_per_yuan if r.is_amount_rule else None,
+            "fixed_points": r.fixed_points or None,
+            "once_per": r.once_per,
+            "beneficiary": r.beneficiary,
+            "description": r.description,
+        }
+        for r in rules
+    ]
+    emit_rows(
+        ("rule", "kinds", "pt/¥", "fixed", "once per", "to", "description"),
+        rows,
+        ("name", "kinds", "points_per_yuan", "fixed_points", "once_per", "beneficiary", "description"),
+        as_json=as_json,
+        as_csv=False,
+    )
 
 
 @loyalty.group("rewards")
@@ -327,7 +408,13 @@ def rewards_list(include_inactive: bool, as_json: bool, as_csv: bool) -> None:
     with transaction() as (_app, session):
         rows = [asdict(r) for r in list_rewards(session, include_inactive)]
     keys = ("code", "name", "cost_points", "stock", "valid_from", "valid_until", "active")
-    emit_rows(("code", "name", "cost", "stock", "from", "until", "active"), rows, keys, as_json=as_json, as_csv=as_csv)
+    emit_rows(
+        ("code", "name", "cost", "stock", "from", "until", "active"),
+        rows,
+        keys,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @rewards.command("add")
@@ -339,8 +426,15 @@ def rewards_list(include_inactive: bool, as_json: bool, as_csv: bool) -> None:
 @click.option("--until", "valid_until", default=None, help="Offered until (exclusive).")
 @json_option
 @requires_plugin(PLUGIN)
-def rewards_add(code: str, name: str, cost_points: int, stock: int | None, valid_from: str | None, valid_until: str | None,
-                as_json: bool) -> None:
+def rewards_add(
+    code: str,
+    name: str,
+    cost_points: int,
+    stock: int | None,
+    valid_from: str | None,
+    valid_until: str | None,
+    as_json: bool,
+) -> None:
     """Add a reward.
 
     \b
@@ -350,7 +444,15 @@ def rewards_add(code: str, name: str, cost_points: int, stock: int | None, valid
     from kehu_loyalty.rewards import add_reward
 
     with transaction() as (_app, session):
-        reward = add_reward(session, code, name, cost_points, stock, parse_time(valid_from, "from"), parse_time(valid_until, "until"))
+        reward = add_reward(
+            session,
+            code,
+            name,
+            cost_points,
+            stock,
+            parse_time(valid_from, "from"),
+            parse_time(valid_until, "until"),
+        )
     if as_json:
         emit_json(reward)
     else:
@@ -377,7 +479,9 @@ def rewards_restock(code: str, stock: int | None, active: bool | None, as_json: 
     if as_json:
         emit_json(reward)
     else:
-        click.echo(f"reward {code}: stock {reward.stock if reward.stock is not None else 'unlimited'}, active {reward.active}")
+        click.echo(
+            f"reward {code}: stock {reward.stock if reward.stock is not None else 'unlimited'}, active {reward.active}"
+        )
 
 
 @loyalty.group("settings")
@@ -435,13 +539,21 @@ def levels_list(as_json: bool, as_csv: bool) -> None:
 
     with transaction() as (_app, session):
         rows = [asdict(lv) for lv in list_levels(session)]
-    emit_rows(("level", "rank", "min points", "min spend"), rows, ("name", "rank", "min_points", "min_spend"), as_json=as_json, as_csv=as_csv)
+    emit_rows(
+        ("level", "rank", "min points", "min spend"),
+        rows,
+        ("name", "rank", "min_points", "min_spend"),
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @levels_group.command("set")
 @click.argument("name")
 @click.option("--rank", type=int, required=True, help="Higher is better.")
-@click.option("--min-points", type=int, default=None, help="Points earned in the window that reach the level.")
+@click.option(
+    "--min-points", type=int, default=None, help="Points earned in the window that reach the level."
+)
 @click.option("--min-spend", default=None, help="Or money spent in the window.")
 @json_option
 @requires_plugin(PLUGIN)
@@ -459,7 +571,9 @@ def levels_set(name: str, rank: int, min_points: int | None, min_spend: str | No
     try:
         spend = money(min_spend) if min_spend is not None else None
     except FieldError as exc:
-        raise ValidationError([Problem("min_spend", str(exc), value=min_spend)], headline="level refused:") from None
+        raise ValidationError(
+            [Problem("min_spend", str(exc), value=min_spend)], headline="level refused:"
+        ) from None
     with transaction() as (_app, session):
         level = set_level(session, name, rank, min_points, spend)
     if as_json:
@@ -481,7 +595,9 @@ def levels_review(as_of: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"{result.reviewed} member(s): {result.upgraded} up, {result.downgraded} down, {result.kept_in_grace} kept in grace")
+        click.echo(
+            f"{result.reviewed} member(s): {result.upgraded} up, {result.downgraded} down, {result.kept_in_grace} kept in grace"
+        )
 
 
 def _register_rebate() -> None:

@@ -1,4 +1,5 @@
 """``kehu loyalty rebate``: distributor rebate programmes (月返/季返/年返), accrual, settlement, statements."""
+
 from __future__ import annotations
 
 import click
@@ -21,13 +22,24 @@ def programme() -> None:
 @programme.command("add")
 @click.argument("code")
 @click.option("--name", default="", help="Display name (default: 季返 CODE ...).")
-@click.option("--period", type=click.Choice(["month", "quarter", "year"]), required=True, help="月返 / 季返 / 年返.")
-@click.option("--tier", "tiers", multiple=True, help="THRESHOLD:RATE, repeatable: --tier 100000:2% --tier 500000:3%.")
-@click.option("--tag", default="经销商", show_default=True, help="Customers with this tag are the programme's distributors.")
+@click.option(
+    "--period", type=click.Choice(["month", "quarter", "year"]), required=True, help="月返 / 季返 / 年返."
+)
+@click.option(
+    "--tier", "tiers", multiple=True, help="THRESHOLD:RATE, repeatable: --tier 100000:2% --tier 500000:3%."
+)
+@click.option(
+    "--tag",
+    default="经销商",
+    show_default=True,
+    help="Customers with this tag are the programme's distributors.",
+)
 @click.option("--starts", default=None, help="First period: the one containing this date (default: today).")
 @json_option
 @requires_plugin(PLUGIN)
-def programme_add(code: str, name: str, period: str, tiers: tuple[str, ...], tag: str, starts: str | None, as_json: bool) -> None:
+def programme_add(
+    code: str, name: str, period: str, tiers: tuple[str, ...], tag: str, starts: str | None, as_json: bool
+) -> None:
     """Create a rebate programme. The rate of the highest threshold reached applies to the whole volume.
 
     \b
@@ -42,7 +54,9 @@ def programme_add(code: str, name: str, period: str, tiers: tuple[str, ...], tag
         emit_json(result)
     else:
         tiers_text = ", ".join(f"≥{t:,} → {r * 100:.2f}%" for t, r in result.tiers)
-        click.echo(f"programme {code} ({result.name}): {period}, tag {tag}, from {result.starts_on}; {tiers_text}")
+        click.echo(
+            f"programme {code} ({result.name}): {period}, tag {tag}, from {result.starts_on}; {tiers_text}"
+        )
 
 
 @programme.command("list")
@@ -53,10 +67,26 @@ def programme_list(as_json: bool, as_csv: bool) -> None:
     from kehu_loyalty.rebates import list_programmes
 
     with transaction() as (_app, session):
-        rows = [{"code": p.code, "name": p.name, "period": p.period, "tag": p.tag, "starts_on": p.starts_on, "active": p.active,
-                 "tiers": "; ".join(f"≥{t} → {r}" for t, r in p.tiers)} for p in list_programmes(session)]
+        rows = [
+            {
+                "code": p.code,
+                "name": p.name,
+                "period": p.period,
+                "tag": p.tag,
+                "starts_on": p.starts_on,
+                "active": p.active,
+                "tiers": "; ".join(f"≥{t} → {r}" for t, r in p.tiers),
+            }
+            for p in list_programmes(session)
+        ]
     keys = ("code", "name", "period", "tag", "starts_on", "active", "tiers")
-    emit_rows(("code", "name", "period", "tag", "from", "active", "tiers"), rows, keys, as_json=as_json, as_csv=as_csv)
+    emit_rows(
+        ("code", "name", "period", "tag", "from", "active", "tiers"),
+        rows,
+        keys,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @rebate.command("accrual")
@@ -77,9 +107,24 @@ def accrual_cmd(code: str, as_of: str | None, as_json: bool, as_csv: bool) -> No
 
     with transaction() as (_app, session):
         rows = [asdict(a) for a in accruals(session, get_programme(session, code), parse_day(as_of, "as-of"))]
-    keys = ("customer", "name", "period_start", "volume", "rate", "accrued", "next_threshold", "to_next", "next_rate")
-    emit_rows(("customer", "name", "period", "volume", "rate", "accrued", "next threshold", "to go", "next rate"),
-              rows, keys, as_json=as_json, as_csv=as_csv)
+    keys = (
+        "customer",
+        "name",
+        "period_start",
+        "volume",
+        "rate",
+        "accrued",
+        "next_threshold",
+        "to_next",
+        "next_rate",
+    )
+    emit_rows(
+        ("customer", "name", "period", "volume", "rate", "accrued", "next threshold", "to go", "next rate"),
+        rows,
+        keys,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @rebate.command("settle")
@@ -103,7 +148,9 @@ def settle_cmd(code: str | None, as_of: str | None, as_json: bool) -> None:
         emit_json(runs)
     else:
         for run in runs:
-            click.echo(f"{run.programme}: {run.periods} ended period(s), {run.written} new settlement(s), ¥{run.total_rebate}")
+            click.echo(
+                f"{run.programme}: {run.periods} ended period(s), {run.written} new settlement(s), ¥{run.total_rebate}"
+            )
 
 
 @rebate.command("statement")
@@ -128,9 +175,22 @@ def statement_cmd(customer: str, as_of: str | None, as_json: bool) -> None:
         emit_json({"customer": customer, **result})
         return
     keys = ("code", "period_start", "period_end", "volume", "rate", "rebate")
-    emit_rows(("programme", "from", "to", "volume", "rate", "rebate"), result["settled"], keys, as_json=False, as_csv=False)
+    emit_rows(
+        ("programme", "from", "to", "volume", "rate", "rebate"),
+        result["settled"],
+        keys,
+        as_json=False,
+        as_csv=False,
+    )
     emit_pairs("settled total", [("rebate", result["settled_total"])])
     for a in result["accruing"]:
-        emit_pairs(f"accruing: {a.programme} {a.period_start}..{a.period_end}",
-                   [("volume", a.volume), ("rate", a.rate), ("accrued", a.accrued), ("next threshold", a.next_threshold),
-                    ("to go", a.to_next)])
+        emit_pairs(
+            f"accruing: {a.programme} {a.period_start}..{a.period_end}",
+            [
+                ("volume", a.volume),
+                ("rate", a.rate),
+                ("accrued", a.accrued),
+                ("next threshold", a.next_threshold),
+                ("to go", a.to_next),
+            ],
+        )

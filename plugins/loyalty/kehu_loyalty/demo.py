@@ -1,4 +1,5 @@
 """Demo data: members with earned points, rewards, redemptions, referrals, levels and a 季返 programme."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,9 +35,11 @@ def load_demo(session: Session, context: DemoContext) -> None:
     members = sorted(rng.sample(codes, max(1, len(codes) * 2 // 5)))
     since = now - timedelta(days=730)
     # Two waves, so the ladder shows members joining: most two years ago, the rest in the last 60 days.
-    early, late = members[: len(members) * 2 // 3], members[len(members) * 2 // 3:]
+    early, late = members[: len(members) * 2 // 3], members[len(members) * 2 // 3 :]
     enrolled = enroll(app, session, early, since=since, now=now, enrolled_at=since)
-    recent = enroll(app, session, late, since=since, now=now, enrolled_at=now - timedelta(days=rng.randint(1, 60)))
+    recent = enroll(
+        app, session, late, since=since, now=now, enrolled_at=now - timedelta(days=rng.randint(1, 60))
+    )
     referrals = 0
     for referrer in members[: max(1, len(members) // 6)]:
         referred = rng.choice(codes)
@@ -59,14 +62,25 @@ def load_demo(session: Session, context: DemoContext) -> None:
             except InsufficientPoints:
                 continue
     review = review_levels(session, now)
-    distributors = len(list(session.scalars(select(CustomerTag.customer_id).where(CustomerTag.tag == "经销商"))))
-    programme = add_programme(session, "JIFAN", "经销商季返", "quarter", ["100000:2%", "500000:3%"], "经销商",
-                              (now - timedelta(days=730)).date())
+    distributors = len(
+        list(session.scalars(select(CustomerTag.customer_id).where(CustomerTag.tag == "经销商")))
+    )
+    programme = add_programme(
+        session,
+        "JIFAN",
+        "经销商季返",
+        "quarter",
+        ["100000:2%", "500000:3%"],
+        "经销商",
+        (now - timedelta(days=730)).date(),
+    )
     settled = settle(session, programme, now.date())
-    context.summary.extend([
-        f"loyalty: {len(enrolled.enrolled) + len(recent.enrolled)} members earned "
-        f"{enrolled.backfilled_points + recent.backfilled_points} points; {expired.points} expired; "
-        f"{redemptions} redemptions; {referrals} referrals; levels: {review.upgraded} members upgraded",
-        f"loyalty: 季返 programme JIFAN for {distributors} 经销商 customers: {settled.written} settlements, ¥{settled.total_rebate} "
-        "(try: kehu loyalty ladder; kehu loyalty rebate accrual JIFAN; kehu loyalty satisfaction)",
-    ])
+    context.summary.extend(
+        [
+            f"loyalty: {len(enrolled.enrolled) + len(recent.enrolled)} members earned "
+            f"{enrolled.backfilled_points + recent.backfilled_points} points; {expired.points} expired; "
+            f"{redemptions} redemptions; {referrals} referrals; levels: {review.upgraded} members upgraded",
+            f"loyalty: 季返 programme JIFAN for {distributors} 经销商 customers: {settled.written} settlements, ¥{settled.total_rebate} "
+            "(try: kehu loyalty ladder; kehu loyalty rebate accrual JIFAN; kehu loyalty satisfaction)",
+        ]
+    )

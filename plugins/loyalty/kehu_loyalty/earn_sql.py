@@ -11,6 +11,7 @@ of ``once_per`` with a window function. The Python path (:mod:`kehu_loyalty.earn
 exactly the same ledger; :func:`compilable` (through :func:`kehu_loyalty.earning.plan`) says
 when a batch cannot be compiled, and the Python path earns it instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
-from functools import lru_cache
 from fractions import Fraction
+from functools import lru_cache
 from itertools import product
 from typing import Any
 
@@ -40,8 +41,10 @@ MAX_CONDITIONAL = 8
 FEW_BUYERS = 10
 #: SQLite integers are 64-bit; cents × numerator must stay below this.
 _SQLITE_MAX = 2**63 - 1
-_COLUMNS = ("customer_id, kind, points, occurred_at, expires_at, reason, rule, interaction_id, reward_id, "
-            "idempotency_key, shortfall, created_at")
+_COLUMNS = (
+    "customer_id, kind, points, occurred_at, expires_at, reason, rule, interaction_id, reward_id, "
+    "idempotency_key, shortfall, created_at"
+)
 
 
 @frozen
@@ -148,8 +151,11 @@ class SqlDialect:
         """``¥<amount> × <suffix>`` cut to ``REASON_WIDTH`` characters, as :func:`kehu_loyalty.rates.amount_reason`
         writes it. The cut is left out when no amount (at most 17 digits) and suffix can reach it:
         this runs for every entry of an import, and one ``printf`` is the cheapest form on SQLite."""
-        text = (f"printf('¥%d.%02d × %s', {cents} / 100, {cents} % 100, {suffix})" if self.sqlite
-                else f"'¥' || {self.amount_text(cents)} || ' × ' || {suffix}")
+        text = (
+            f"printf('¥%d.%02d × %s', {cents} / 100, {cents} % 100, {suffix})"
+            if self.sqlite
+            else f"'¥' || {self.amount_text(cents)} || ' × ' || {suffix}"
+        )
         return text if longest_suffix + 24 <= REASON_WIDTH else f"substr({text}, 1, {REASON_WIDTH})"
 
     def as_text(self, expr: str) -> str:
@@ -174,17 +180,25 @@ class SqlDialect:
         total = f"(CAST(substr(occurred_at, 6, 2) AS INTEGER) - 1 + {int(months)})"
         year = f"(CAST(substr(occurred_at, 1, 4) AS INTEGER) + {total} / 12)"
         month = f"({total} % 12 + 1)"
-        last_day = f"CAST(strftime('%d', printf('%04d-%02d-01', {year}, {month}), '+1 month', '-1 day') AS INTEGER)"
-        clamped = (f"printf('%04d-%02d-%02d', {year}, {month}, min(CAST(substr(occurred_at, 9, 2) AS INTEGER), {last_day})) "
-                   f"|| substr(occurred_at, 11)")
+        last_day = (
+            f"CAST(strftime('%d', printf('%04d-%02d-01', {year}, {month}), '+1 month', '-1 day') AS INTEGER)"
+        )
+        clamped = (
+            f"printf('%04d-%02d-%02d', {year}, {month}, min(CAST(substr(occurred_at, 9, 2) AS INTEGER), {last_day})) "
+            f"|| substr(occurred_at, 11)"
+        )
         # The cheap cases first (this runs for every entry of an import): whole years keep the
         # month and day, except Feb 29; days up to 28 exist in every month, and SQLite's own
         # month arithmetic is exact for them (it overflows into the next month only past the end).
         if months % 12 == 0:
-            return (f"CASE WHEN substr(occurred_at, 6, 5) <> '02-29' AND occurred_at >= '1000' "
-                    f"THEN (CAST(substr(occurred_at, 1, 4) AS INTEGER) + {months // 12}) || substr(occurred_at, 5) ELSE {clamped} END")
-        return (f"CASE WHEN substr(occurred_at, 9, 2) <= '28' THEN date(occurred_at, '+{int(months)} months') || substr(occurred_at, 11) "
-                f"ELSE {clamped} END")
+            return (
+                f"CASE WHEN substr(occurred_at, 6, 5) <> '02-29' AND occurred_at >= '1000' "
+                f"THEN (CAST(substr(occurred_at, 1, 4) AS INTEGER) + {months // 12}) || substr(occurred_at, 5) ELSE {clamped} END"
+            )
+        return (
+            f"CASE WHEN substr(occurred_at, 9, 2) <= '28' THEN date(occurred_at, '+{int(months)} months') || substr(occurred_at, 11) "
+            f"ELSE {clamped} END"
+        )
 
     def in_list(self, column: str, values: Sequence[int], params: _Params) -> str:
         """``column`` is one of ``values`` (one bound parameter)."""
@@ -219,7 +233,11 @@ def condition(rule: EarnRule, d: SqlDialect, params: _Params, cents: str, kinds:
     terms = []
     if set(kinds) - set(rule.kinds):
         terms.append(f"i.kind IN {params.one_of(rule.kinds)}")
-    for column, allowed in (("category", rule.categories), ("channel", rule.channels), ("product", rule.products)):
+    for column, allowed in (
+        ("category", rule.categories),
+        ("channel", rule.channels),
+        ("product", rule.products),
+    ):
         if allowed:
             terms.append(f"i.{column} IN {params.one_of(allowed)}")
     if rule.min_amount is not None:
@@ -253,13 +271,17 @@ def numerator_bound(amount_rules: Sequence[EarnRule], factors: Sequence[Decimal]
     """An upper bound of the numerator of any combination's rate (over a common denominator), any factor."""
     best = 0
     for factor in factors:
-        rates = [Fraction(r.points_per_yuan) * (Fraction(factor) if r.tier_multiplier else 1) for r in amount_rules]
+        rates = [
+            Fraction(r.points_per_yuan) * (Fraction(factor) if r.tier_multiplier else 1) for r in amount_rules
+        ]
         common = math.lcm(*(f.denominator for f in rates)) if rates else 1
         best = max(best, sum(f.numerator * (common // f.denominator) for f in rates))
     return best
 
 
-def compilable(rules: Sequence[EarnRule], dialect: str, offset: int | None, max_cents: int, bound: int) -> str | None:
+def compilable(
+    rules: Sequence[EarnRule], dialect: str, offset: int | None, max_cents: int, bound: int
+) -> str | None:
     """Why these rules cannot run as SQL on this batch (None: they can)."""
     if dialect not in ("sqlite", "postgresql"):
         return f"no SQL earning for {dialect}"
@@ -279,9 +301,16 @@ def compilable(rules: Sequence[EarnRule], dialect: str, offset: int | None, max_
     return None
 
 
-def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rules: Sequence[EarnRule],
-                 groups: Sequence[TierGroup], rate_of: Callable[[Sequence[EarnRule], tuple[Decimal, str] | None], Rate],
-                 months: int, stored_now: Any) -> list[int]:
+def earn_amounts(
+    session: Session,
+    d: SqlDialect,
+    ids: Sequence[int],
+    amount_rules: Sequence[EarnRule],
+    groups: Sequence[TierGroup],
+    rate_of: Callable[[Sequence[EarnRule], tuple[Decimal, str] | None], Rate],
+    months: int,
+    stored_now: Any,
+) -> list[int]:
     """One ``INSERT ... SELECT`` per tier group for the amount rules; returns the points of each entry written.
 
     ``rate_of(matched rules, (factor, tier) or None)`` gives the rate of each combination of
@@ -294,9 +323,16 @@ def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rul
         cents = d.cents()
         conditions = [condition(r, d, params, cents, kinds) for r in amount_rules]
         combos = combinations(amount_rules, [c is None for c in conditions])
-        mask = " + ".join(f"CASE WHEN {c} THEN {1 << n} ELSE 0 END" if c else str(1 << n) for n, c in enumerate(conditions))
-        where = [d.batch(ids, params), d.done(), f"{d.unindexed('i.kind')} IN {params.one_of(kinds)}", "i.amount > 0",
-                 "i.occurred_at >= a.earn_from"]
+        mask = " + ".join(
+            f"CASE WHEN {c} THEN {1 << n} ELSE 0 END" if c else str(1 << n) for n, c in enumerate(conditions)
+        )
+        where = [
+            d.batch(ids, params),
+            d.done(),
+            f"{d.unindexed('i.kind')} IN {params.one_of(kinds)}",
+            "i.amount > 0",
+            "i.occurred_at >= a.earn_from",
+        ]
         if group.customer_ids is not None:
             where.append(d.in_list(d.unindexed("i.customer_id"), group.customer_ids, params))
         elif group.others:
@@ -308,27 +344,42 @@ def earn_amounts(session: Session, d: SqlDialect, ids: Sequence[int], amount_rul
             points.append(f"WHEN {combo.mask} THEN {d.points('cents', rate.numerator, rate.denominator)}")
             suffix.append(f"WHEN {combo.mask} THEN {params.text(rate.suffix)}")
             names.append(f"WHEN {combo.mask} THEN {params.text(rate.rule)}")
-        inner = (f"SELECT i.id AS id, i.customer_id AS customer_id, i.occurred_at AS occurred_at, {cents} AS cents, "
-                 f"{mask} AS mask FROM interactions i JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id "
-                 "WHERE " + " AND ".join(where) + (" ORDER BY i.customer_id" if d.sqlite else ""))
+        inner = (
+            f"SELECT i.id AS id, i.customer_id AS customer_id, i.occurred_at AS occurred_at, {cents} AS cents, "
+            f"{mask} AS mask FROM interactions i JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id "
+            "WHERE " + " AND ".join(where) + (" ORDER BY i.customer_id" if d.sqlite else "")
+        )
         # SQLite would inline m into every reference of mask and cents (the birthday test ran
         # five times a row): MATERIALIZED computes them once. PostgreSQL reads m once anyway.
         # Entries are written in customer order, so that the ledger's customer index is filled
         # in order. SQLite sorts m's five narrow columns as it materializes them and writes in
         # that order; sorting the finished rows (reason, times) instead cost 0.2-0.4 s more at 1M.
-        middle = (f"SELECT id, customer_id, occurred_at, cents, mask, CASE mask {' '.join(points)} END AS points "
-                  f"FROM m WHERE mask <> 0")
-        reason = d.amount_reason("cents", f"CASE mask {' '.join(suffix)} END", max(len(t) for t in suffix_texts))
-        sql = (f"WITH m AS {'MATERIALIZED ' if d.sqlite else ''}({inner}) INSERT INTO {LEDGER.name} ({_COLUMNS}) "
-               f"SELECT customer_id, 'earn', points, occurred_at, {d.expiry(months)}, {reason}, CASE mask {' '.join(names)} END, "
-               f"id, NULL, 'earn:i' || {d.as_text('id')}, 0, {params.add(stored_now)} FROM ({middle}) e WHERE points > 0 "
-               f"{'' if d.sqlite else 'ORDER BY customer_id '}ON CONFLICT (idempotency_key) DO NOTHING")
+        middle = (
+            f"SELECT id, customer_id, occurred_at, cents, mask, CASE mask {' '.join(points)} END AS points "
+            f"FROM m WHERE mask <> 0"
+        )
+        reason = d.amount_reason(
+            "cents", f"CASE mask {' '.join(suffix)} END", max(len(t) for t in suffix_texts)
+        )
+        sql = (
+            f"WITH m AS {'MATERIALIZED ' if d.sqlite else ''}({inner}) INSERT INTO {LEDGER.name} ({_COLUMNS}) "
+            f"SELECT customer_id, 'earn', points, occurred_at, {d.expiry(months)}, {reason}, CASE mask {' '.join(names)} END, "
+            f"id, NULL, 'earn:i' || {d.as_text('id')}, 0, {params.add(stored_now)} FROM ({middle}) e WHERE points > 0 "
+            f"{'' if d.sqlite else 'ORDER BY customer_id '}ON CONFLICT (idempotency_key) DO NOTHING"
+        )
         written += _run(session, sql, params)
     return written
 
 
-def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRule, months: int, stored_now: Any,
-               only: Sequence[int] | None = None) -> list[int]:
+def earn_bonus(
+    session: Session,
+    d: SqlDialect,
+    ids: Sequence[int],
+    rule: EarnRule,
+    months: int,
+    stored_now: Any,
+    only: Sequence[int] | None = None,
+) -> list[int]:
     """One ``INSERT ... SELECT`` awarding a fixed bonus rule: the earliest qualifying interaction
     (``occurred_at``, then id) of each ``once_per`` scope; returns the points of each entry written.
 
@@ -336,15 +387,23 @@ def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRu
     params = _Params(d.name)
     cents = d.cents()
     referrer = rule.beneficiary == "referrer"
-    joins = (f"JOIN {REFERRALS.name} rf ON rf.referred_id = i.customer_id JOIN {ACCOUNTS.name} a ON a.customer_id = rf.referrer_id "
-             if referrer else f"JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id ")
+    joins = (
+        f"JOIN {REFERRALS.name} rf ON rf.referred_id = i.customer_id JOIN {ACCOUNTS.name} a ON a.customer_id = rf.referrer_id "
+        if referrer
+        else f"JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id "
+    )
     # Late in an import most buyers hold a first-purchase bonus already and ``only`` is a few
     # hundred customers: their rows are found through the (customer_id, occurred_at) index
     # instead of reading all 50,000 of the batch (the last ten groups of a 1M-purchase import:
     # 10-20 ms -> 2-3 ms each).
     few = only is not None and len(only) * FEW_BUYERS <= len(ids)
-    where = [d.batch(ids, params, way_in=not few), d.done(), f"{d.unindexed('i.kind')} IN {params.one_of(rule.kinds)}",
-             "(i.amount IS NULL OR i.amount >= 0)", "i.occurred_at >= a.earn_from"]
+    where = [
+        d.batch(ids, params, way_in=not few),
+        d.done(),
+        f"{d.unindexed('i.kind')} IN {params.one_of(rule.kinds)}",
+        "(i.amount IS NULL OR i.amount >= 0)",
+        "i.occurred_at >= a.earn_from",
+    ]
     if only is not None:
         where.insert(1, d.in_list("i.customer_id" if few else d.unindexed("i.customer_id"), only, params))
     extra = condition(rule, d, params, cents, rule.kinds)
@@ -368,17 +427,25 @@ def earn_bonus(session: Session, d: SqlDialect, ids: Sequence[int], rule: EarnRu
         where.append(f"NOT EXISTS (SELECT 1 FROM {LEDGER.name} l WHERE l.idempotency_key = {key})")
     # Once per scope: the earliest qualifying interaction of the scope (occurred_at, then id).
     partition = "i.customer_id" if rule.once_per == "customer" else f"i.customer_id, {scope}"
-    window = "1" if rule.once_per is None else f"ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY i.occurred_at, i.id)"
+    window = (
+        "1"
+        if rule.once_per is None
+        else f"ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY i.occurred_at, i.id)"
+    )
     why = params.text(rule.description or rule.name)
     if referrer:
         why = f"{why} || ' (customer #' || {d.as_text('customer_id')} || ')'"
     target = "rf.referrer_id" if referrer else "i.customer_id"
-    inner = (f"SELECT i.id AS id, i.customer_id AS customer_id, {target} AS target, i.occurred_at AS occurred_at, "
-             f"{key} AS key, {window} AS rn FROM interactions i {joins}WHERE " + " AND ".join(where))
-    sql = (f"INSERT INTO {LEDGER.name} ({_COLUMNS}) "
-           f"SELECT target, 'bonus', {int(rule.fixed_points)}, occurred_at, {d.expiry(months)}, substr({why}, 1, {REASON_WIDTH}), "
-           f"{params.text(rule.name)}, id, NULL, key, 0, {params.add(stored_now)} FROM ({inner}) b WHERE rn = 1 "
-           "ORDER BY target ON CONFLICT (idempotency_key) DO NOTHING")
+    inner = (
+        f"SELECT i.id AS id, i.customer_id AS customer_id, {target} AS target, i.occurred_at AS occurred_at, "
+        f"{key} AS key, {window} AS rn FROM interactions i {joins}WHERE " + " AND ".join(where)
+    )
+    sql = (
+        f"INSERT INTO {LEDGER.name} ({_COLUMNS}) "
+        f"SELECT target, 'bonus', {int(rule.fixed_points)}, occurred_at, {d.expiry(months)}, substr({why}, 1, {REASON_WIDTH}), "
+        f"{params.text(rule.name)}, id, NULL, key, 0, {params.add(stored_now)} FROM ({inner}) b WHERE rn = 1 "
+        "ORDER BY target ON CONFLICT (idempotency_key) DO NOTHING"
+    )
     return _run(session, sql, params)
 
 
@@ -391,8 +458,11 @@ def holding_bonus(session: Session, d: SqlDialect, rule: EarnRule, buyers: Seque
     """Which of ``buyers`` already hold the once-per-customer bonus ``rule`` (its key is in the ledger)."""
     params = _Params(d.name)
     key = f"'bonus:' || {params.text(rule.name)} || ':c' || {d.as_text('b.value')}"
-    source = (f"json_each({params.add(json.dumps(list(buyers)))}) b" if d.sqlite
-              else f"unnest(CAST({params.add(list(buyers))} AS BIGINT[])) AS b(value)")
+    source = (
+        f"json_each({params.add(json.dumps(list(buyers)))}) b"
+        if d.sqlite
+        else f"unnest(CAST({params.add(list(buyers))} AS BIGINT[])) AS b(value)"
+    )
     sql = f"SELECT b.value FROM {source} WHERE EXISTS (SELECT 1 FROM {LEDGER.name} l WHERE l.idempotency_key = {key})"
     return {int(row[0]) for row in driver_rows(session, sql, params.values)}
 
@@ -414,12 +484,19 @@ def _run(session: Session, sql: str, params: _Params) -> list[int]:
 
 def last_entry_id(session: Session) -> int:
     """The ledger's highest id (0 when empty)."""
-    return int(session.connection().exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {LEDGER.name}").scalar() or 0)
+    return int(
+        session.connection().exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {LEDGER.name}").scalar() or 0
+    )
 
 
 def written_since(session: Session, last_id: int) -> tuple[int, int]:
     """SQLite: how many entries were written after ``last_id``, and their points (this
     transaction's, under the write lock)."""
-    count, points = session.connection().exec_driver_sql(
-        f"SELECT count(*), coalesce(sum(points), 0) FROM {LEDGER.name} WHERE id > ?", (last_id,)).one()
+    count, points = (
+        session.connection()
+        .exec_driver_sql(
+            f"SELECT count(*), coalesce(sum(points), 0) FROM {LEDGER.name} WHERE id > ?", (last_id,)
+        )
+        .one()
+    )
     return int(count), int(points)

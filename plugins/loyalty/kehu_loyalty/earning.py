@@ -11,6 +11,7 @@ the same ledger:
 
 Refunds (purchases with a negative amount) go through :func:`reverse_refunds` on both paths.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,15 @@ from kehu_core.hooktypes import InteractionBatch
 from kehu_core.interactions import in_values
 from kehu_core.types import utcnow
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import add_months, chunks, driver_rows, existing_keys, stored_utc, time_storer, write_credits
+from kehu_loyalty.ledger import (
+    add_months,
+    chunks,
+    driver_rows,
+    existing_keys,
+    stored_utc,
+    time_storer,
+    write_credits,
+)
 from kehu_loyalty.models import ACCOUNTS, REASON_WIDTH, REFERRALS
 from kehu_loyalty.rates import CENT, Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.refunds import Member, reverse_refunds
@@ -62,7 +71,9 @@ def _members(session: Session, customer_ids: Sequence[int]) -> dict[int, Member]
     found: dict[int, Member] = {}
     moments: dict[Any, datetime | None] = {}
     for part in chunks(sorted(set(customer_ids))):
-        for cid, earn_from, month in driver_rows(session, sql, (json.dumps(list(part)) if sqlite else list(part),)):
+        for cid, earn_from, month in driver_rows(
+            session, sql, (json.dumps(list(part)) if sqlite else list(part),)
+        ):
             found[cid] = Member(stored_utc(earn_from, moments), month)  # type: ignore[arg-type]  # earn_from is NOT NULL
     return found
 
@@ -71,7 +82,9 @@ def _member_ids(session: Session, customer_ids: Sequence[int]) -> list[int]:
     dialect = session.get_bind().dialect.name
     found: list[int] = []
     for part in chunks(sorted(set(customer_ids))):
-        found += session.scalars(select(ACCOUNTS.c.customer_id).where(in_values(ACCOUNTS.c.customer_id, part, dialect)))
+        found += session.scalars(
+            select(ACCOUNTS.c.customer_id).where(in_values(ACCOUNTS.c.customer_id, part, dialect))
+        )
     return sorted(found)
 
 
@@ -79,8 +92,13 @@ def _referrers(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     dialect = session.get_bind().dialect.name
     for part in chunks(list(customer_ids)):
-        found.update(session.execute(
-            select(REFERRALS.c.referred_id, REFERRALS.c.referrer_id).where(in_values(REFERRALS.c.referred_id, part, dialect))).all())
+        found.update(
+            session.execute(
+                select(REFERRALS.c.referred_id, REFERRALS.c.referrer_id).where(
+                    in_values(REFERRALS.c.referred_id, part, dialect)
+                )
+            ).all()
+        )
     return found
 
 
@@ -91,14 +109,18 @@ def earn_rules(session: Session, app: Any | None) -> tuple[Settings, list[EarnRu
     return settings, all_rules(settings, contributed)
 
 
-def _multipliers(session: Session, app: Any | None, settings: Settings, member_ids: list[int]) -> dict[int, tuple[Decimal, str]]:
+def _multipliers(
+    session: Session, app: Any | None, settings: Settings, member_ids: list[int]
+) -> dict[int, tuple[Decimal, str]]:
     """``{customer: (factor, tier)}`` for members whose tier (from the ``kehu_customer_tiers`` hook) has a multiplier."""
     if not settings.tier_multipliers or not member_ids or app is None:
         return {}
     from kehu_loyalty.appctx import customer_tiers
 
     tiers = customer_tiers(session, member_ids, app)
-    return {cid: (settings.tier_multipliers[t], t) for cid, t in tiers.items() if t in settings.tier_multipliers}
+    return {
+        cid: (settings.tier_multipliers[t], t) for cid, t in tiers.items() if t in settings.tier_multipliers
+    }
 
 
 def _tiers_wanted(app: Any | None, settings: Settings) -> bool:
@@ -121,7 +143,9 @@ class Plan:
     offset: int | None = None
 
 
-def plan(session: Session, rules: Sequence[EarnRule], batch: InteractionBatch, multipliers: Sequence[Decimal]) -> Plan:
+def plan(
+    session: Session, rules: Sequence[EarnRule], batch: InteractionBatch, multipliers: Sequence[Decimal]
+) -> Plan:
     """Whether this batch can be earned in SQL, from the rules, the dialect, the local zone and the amounts."""
     from kehu_loyalty import earn_sql
 
@@ -139,8 +163,13 @@ def plan(session: Session, rules: Sequence[EarnRule], batch: InteractionBatch, m
     return Plan("python", why) if why else Plan("sql", offset=offset)
 
 
-def earn_batch(session: Session, batch: InteractionBatch, app: Any | None = None,
-               now: datetime | None = None, path: Path = "auto") -> EarnResult:
+def earn_batch(
+    session: Session,
+    batch: InteractionBatch,
+    app: Any | None = None,
+    now: datetime | None = None,
+    path: Path = "auto",
+) -> EarnResult:
     """Evaluate every earn rule over ``batch`` (interactions already in ``interactions``) and write the entries.
 
     Only members earn, and only for interactions at or after their ``earn_from``; only done
@@ -199,26 +228,50 @@ def _refund_rows(batch: InteractionBatch) -> list[Mapping[str, Any]]:
     """The batch's refunds: done purchases with a negative amount (only their rows are built)."""
     rows = batch.rows
     negative = [n for n, amount in enumerate(batch.column("amount")) if amount is not None and amount < 0]
-    return [row for row in map(rows.__getitem__, negative) if row["kind"] == "purchase" and row["status"] == "done"]
+    return [
+        row
+        for row in map(rows.__getitem__, negative)
+        if row["kind"] == "purchase" and row["status"] == "done"
+    ]
 
 
-def _refunds_of(session: Session, candidates: Sequence[Mapping[str, Any]], app: Any | None, settings: Settings,
-                amount_rules: Sequence[EarnRule], now: datetime) -> tuple[int, int, int]:
+def _refunds_of(
+    session: Session,
+    candidates: Sequence[Mapping[str, Any]],
+    app: Any | None,
+    settings: Settings,
+    amount_rules: Sequence[EarnRule],
+    now: datetime,
+) -> tuple[int, int, int]:
     """Reverse the refunds among ``candidates`` (see :func:`_refund_rows`) by members who earn by then."""
     if not candidates:
         return 0, 0, 0
     members = _members(session, [r["customer_id"] for r in candidates])
-    refunds = [r for r in candidates if r["customer_id"] in members and r["occurred_at"] >= members[r["customer_id"]].earn_from]
+    refunds = [
+        r
+        for r in candidates
+        if r["customer_id"] in members and r["occurred_at"] >= members[r["customer_id"]].earn_from
+    ]
     if not refunds:
         return 0, 0, 0
-    multipliers = _multipliers(session, app, settings, sorted({r["customer_id"] for r in refunds})) \
-        if _tiers_wanted(app, settings) else {}
+    multipliers = (
+        _multipliers(session, app, settings, sorted({r["customer_id"] for r in refunds}))
+        if _tiers_wanted(app, settings)
+        else {}
+    )
     taken, short = reverse_refunds(session, refunds, amount_rules, members, multipliers, now)
     return len(refunds), taken, short
 
 
-def _earn_sql(session: Session, batch: InteractionBatch, app: Any | None, settings: Settings,
-              rules: Sequence[EarnRule], now: datetime, offset: int | None) -> EarnResult:
+def _earn_sql(
+    session: Session,
+    batch: InteractionBatch,
+    app: Any | None,
+    settings: Settings,
+    rules: Sequence[EarnRule],
+    now: datetime,
+    offset: int | None,
+) -> EarnResult:
     """The SQL path: one statement per tier group for the amount rules, one per bonus rule."""
     from kehu_loyalty import earn_sql
 
@@ -233,22 +286,37 @@ def _earn_sql(session: Session, batch: InteractionBatch, app: Any | None, settin
     if amount_rules:
         groups = [earn_sql.TierGroup(Decimal(1), None, None)]
         if _tiers_wanted(app, settings):
-            buyers = [c for c, a in zip(batch.column("customer_id"), batch.column("amount")) if a is not None and a > 0]
+            buyers = [
+                c
+                for c, a in zip(batch.column("customer_id"), batch.column("amount"))
+                if a is not None and a > 0
+            ]
             multipliers = _multipliers(session, app, settings, _member_ids(session, buyers))
             by_tier: dict[tuple[Decimal, str], list[int]] = {}
             for cid, multiplier in multipliers.items():
                 by_tier.setdefault(multiplier, []).append(cid)
-            groups = [earn_sql.TierGroup(factor, tier, tuple(sorted(cids))) for (factor, tier), cids in sorted(by_tier.items())]
+            groups = [
+                earn_sql.TierGroup(factor, tier, tuple(sorted(cids)))
+                for (factor, tier), cids in sorted(by_tier.items())
+            ]
             groups.append(earn_sql.TierGroup(Decimal(1), None, None, tuple(sorted(multipliers))))
         points += earn_sql.earn_amounts(session, d, ids, amount_rules, groups, rate_of, months, stored_now)
-    points += _earn_bonuses_sql(session, d, batch, [r for r in rules if not r.is_amount_rule], months, stored_now)
+    points += _earn_bonuses_sql(
+        session, d, batch, [r for r in rules if not r.is_amount_rule], months, stored_now
+    )
     entries, total = earn_sql.written_since(session, last_id) if d.sqlite else (len(points), sum(points))
     refunds, taken, short = _refunds_of(session, _refund_rows(batch), app, settings, amount_rules, now)
     return EarnResult(entries, total, refunds, taken, short)
 
 
-def _earn_bonuses_sql(session: Session, d: Any, batch: InteractionBatch, bonus_rules: Sequence[EarnRule], months: int,
-                      stored_now: Any) -> list[int]:
+def _earn_bonuses_sql(
+    session: Session,
+    d: Any,
+    batch: InteractionBatch,
+    bonus_rules: Sequence[EarnRule],
+    months: int,
+    stored_now: Any,
+) -> list[int]:
     """One statement per bonus rule that can award anything in this batch; the points written."""
     from kehu_loyalty import earn_sql
 
@@ -272,8 +340,14 @@ def _earn_bonuses_sql(session: Session, d: Any, batch: InteractionBatch, bonus_r
     return points
 
 
-def _earn_python(session: Session, batch: InteractionBatch, app: Any | None, settings: Settings,
-                 rules: Sequence[EarnRule], now: datetime) -> EarnResult:
+def _earn_python(
+    session: Session,
+    batch: InteractionBatch,
+    app: Any | None,
+    settings: Settings,
+    rules: Sequence[EarnRule],
+    now: datetime,
+) -> EarnResult:
     """The Python path: the rules evaluated row by row, the entries written with one executemany."""
     rows = list(batch.rows)
     kinds = {k for r in rules for k in r.kinds} | {"purchase"}
@@ -285,8 +359,11 @@ def _earn_python(session: Session, batch: InteractionBatch, app: Any | None, set
     members = _members(session, sorted(set(customer_ids) | set(referrers.values())))
     if not members:
         return EMPTY
-    multipliers = _multipliers(session, app, settings, [c for c in customer_ids if c in members]) \
-        if _tiers_wanted(app, settings) else {}
+    multipliers = (
+        _multipliers(session, app, settings, [c for c in customer_ids if c in members])
+        if _tiers_wanted(app, settings)
+        else {}
+    )
     zone = local_zone()
     amount_rules = [r for r in rules if r.is_amount_rule]
     bonus_rules = [r for r in rules if not r.is_amount_rule]
@@ -321,8 +398,22 @@ def _earn_python(session: Session, batch: InteractionBatch, app: Any | None, set
                 points = rate.points(cents)
                 if points > 0:
                     iid = row["id"]
-                    credits.append((cid, "earn", points, stamp(when), stamp(add_months(when, months)), amount_reason(cents, rate),
-                                    rate.rule, iid, None, f"earn:i{iid}", 0, stored_now))
+                    credits.append(
+                        (
+                            cid,
+                            "earn",
+                            points,
+                            stamp(when),
+                            stamp(add_months(when, months)),
+                            amount_reason(cents, rate),
+                            rate.rule,
+                            iid,
+                            None,
+                            f"earn:i{iid}",
+                            0,
+                            stored_now,
+                        )
+                    )
         for rule in bonus_rules:
             if kind not in rule.kinds:
                 continue
@@ -341,8 +432,20 @@ def _earn_python(session: Session, batch: InteractionBatch, app: Any | None, set
             why = rule.description or rule.name
             if rule.beneficiary == "referrer":
                 why = f"{why} (customer #{cid})"
-            bonuses[key] = (target, "bonus", rule.fixed_points, stamp(when), stamp(add_months(when, months)), why[:REASON_WIDTH], rule.name,
-                            row["id"], None, key, 0, stored_now)
+            bonuses[key] = (
+                target,
+                "bonus",
+                rule.fixed_points,
+                stamp(when),
+                stamp(add_months(when, months)),
+                why[:REASON_WIDTH],
+                rule.name,
+                row["id"],
+                None,
+                key,
+                0,
+                stored_now,
+            )
     if credits:  # rows earned before (a backfill over interactions seen already) earn nothing again
         done = existing_keys(session, [c[9] for c in credits])
         credits = [c for c in credits if c[9] not in done] if done else credits
@@ -364,4 +467,3 @@ def _in_time(row: Mapping[str, Any]) -> tuple[datetime, int]:
 
 def _by_customer(entry: tuple[Any, ...]) -> Any:
     return entry[0]
-

@@ -1,4 +1,5 @@
 """Expiry: points left in a lot when it expires are written off, oldest lots first."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,8 +24,12 @@ class ExpiryResult:
     customers: int
 
 
-def expire_points(session: Session, as_of: datetime | None = None, customer_ids: Sequence[int] | None = None,
-                  dry_run: bool = False) -> ExpiryResult:
+def expire_points(
+    session: Session,
+    as_of: datetime | None = None,
+    customer_ids: Sequence[int] | None = None,
+    dry_run: bool = False,
+) -> ExpiryResult:
     """Write off what is left of every lot that expired by ``as_of`` (idempotent).
 
     One ``expire`` entry per lot, dated at the lot's expiry, allocated to that lot, keyed
@@ -33,8 +38,13 @@ def expire_points(session: Session, as_of: datetime | None = None, customer_ids:
     """
     as_of = as_of or utcnow()
     if customer_ids is None:
-        candidates = list(session.scalars(
-            select(LEDGER.c.customer_id).distinct().where(LEDGER.c.points > 0, LEDGER.c.expires_at <= as_of)))
+        candidates = list(
+            session.scalars(
+                select(LEDGER.c.customer_id)
+                .distinct()
+                .where(LEDGER.c.points > 0, LEDGER.c.expires_at <= as_of)
+            )
+        )
     else:
         candidates = list(customer_ids)
     entries = points = 0
@@ -45,12 +55,20 @@ def expire_points(session: Session, as_of: datetime | None = None, customer_ids:
             lock_accounts(session, part)
         debits = []
         for lot in open_lots(session, part, expired_by=as_of):
-            debits.append(Debit(
-                entry_row(lot.customer_id, "expire", -lot.remaining, lot.expires_at or as_of,
-                          f"{lot.remaining} point(s) earned {lot.occurred_at:%Y-%m-%d} expired",
-                          f"expire:{lot.id}", now=now),
-                ((lot.id, lot.remaining),),
-            ))
+            debits.append(
+                Debit(
+                    entry_row(
+                        lot.customer_id,
+                        "expire",
+                        -lot.remaining,
+                        lot.expires_at or as_of,
+                        f"{lot.remaining} point(s) earned {lot.occurred_at:%Y-%m-%d} expired",
+                        f"expire:{lot.id}",
+                        now=now,
+                    ),
+                    ((lot.id, lot.remaining),),
+                )
+            )
             points += lot.remaining
             touched.add(lot.customer_id)
         entries += len(debits)

@@ -1,4 +1,5 @@
 """Hook specs the loyalty plugin offers to other plugins."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """Scheduled jobs: expiry with the level review, and rebate settlement."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,8 +16,10 @@ def expire_job(session: Session, now: datetime) -> str:
 
     expired = expire_points(session, now)
     review = review_levels(session, now)
-    return (f"expired {expired.points} point(s) in {expired.entries} lot(s) of {expired.customers} member(s); "
-            f"levels: {review.upgraded} up, {review.downgraded} down, {review.kept_in_grace} kept in grace")
+    return (
+        f"expired {expired.points} point(s) in {expired.entries} lot(s) of {expired.customers} member(s); "
+        f"levels: {review.upgraded} up, {review.downgraded} down, {review.kept_in_grace} kept in grace"
+    )
 
 
 def settle_job(session: Session, now: datetime) -> str:
@@ -24,4 +27,7 @@ def settle_job(session: Session, now: datetime) -> str:
     from kehu_loyalty.rebates import settle_all
 
     runs = settle_all(session, now.astimezone(local_zone()).date())
-    return "; ".join(f"{r.programme}: {r.written} settlement(s), ¥{r.total_rebate}" for r in runs) or "no rebate programme"
+    return (
+        "; ".join(f"{r.programme}: {r.written} settlement(s), ¥{r.total_rebate}" for r in runs)
+        or "no rebate programme"
+    )

@@ -17,6 +17,7 @@ customers are not counted, nor customers created after the date who had not boug
 (imported customers with older purchases count from their first purchase). Both dates of a period are computed
 in one pass over the interactions, so movements between stages come from the same query.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -74,21 +75,41 @@ def _purchases(dates: Sequence[datetime], only: int | None, dialect: str = "") -
     for n, d in enumerate(dates):
         columns.append(func.sum(case((i.c.occurred_at < _dt(d), 1), else_=0)).label(f"n{n}"))
         quarters = [
-            func.max(case((and_(i.c.occurred_at >= _dt(d - QUARTER * (k + 1)), i.c.occurred_at < _dt(d - QUARTER * k)), 1), else_=0))
+            func.max(
+                case(
+                    (
+                        and_(
+                            i.c.occurred_at >= _dt(d - QUARTER * (k + 1)),
+                            i.c.occurred_at < _dt(d - QUARTER * k),
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            )
             for k in range(4)
         ]
         columns.append((quarters[0] + quarters[1] + quarters[2] + quarters[3]).label(f"q{n}"))
     stmt = select(*columns).where(i.c.kind == "purchase", i.c.status == "done", i.c.amount > 0)
     if only is not None:
-        stmt = stmt.where(i.c.customer_id.in_(select(REFERRALS.c.referred_id).where(REFERRALS.c.referrer_id == only)
-                                             .union(select(literal(only)))))
+        stmt = stmt.where(
+            i.c.customer_id.in_(
+                select(REFERRALS.c.referred_id)
+                .where(REFERRALS.c.referrer_id == only)
+                .union(select(literal(only)))
+            )
+        )
     # A CTE: used twice (the customer's own stage, and advocacy through those they referred),
     # computed once (SQLite and PostgreSQL materialise a CTE referenced more than once).
     return stmt.group_by(key).cte("purchases")
 
 
-def stage_query(dates: Sequence[datetime], loyal_quarters: int = DEFAULT_LOYAL_QUARTERS, only: int | None = None,
-                dialect: str = "") -> Any:
+def stage_query(
+    dates: Sequence[datetime],
+    loyal_quarters: int = DEFAULT_LOYAL_QUARTERS,
+    only: int | None = None,
+    dialect: str = "",
+) -> Any:
     """SELECT customer_id, stage0, stage1 ... (one stage column per date; NULL: not yet a customer).
 
     ``only``: restrict to one customer (and the purchases of those they referred).
@@ -96,11 +117,20 @@ def stage_query(dates: Sequence[datetime], loyal_quarters: int = DEFAULT_LOYAL_Q
     purchases = _purchases(dates, only, dialect)
     c = Customer.__table__
     referred = purchases.alias("referred")
-    advocacy = (select(REFERRALS.c.referrer_id.label("customer_id"),
-                       *[func.max(case((and_(referred.c[f"n{n}"] > 0, REFERRALS.c.recorded_at < _dt(d)), 1), else_=0)).label(f"a{n}")
-                         for n, d in enumerate(dates)])
-                .join(referred, referred.c.customer_id == REFERRALS.c.referred_id)
-                .group_by(REFERRALS.c.referrer_id).subquery("advocacy"))
+    advocacy = (
+        select(
+            REFERRALS.c.referrer_id.label("customer_id"),
+            *[
+                func.max(
+                    case((and_(referred.c[f"n{n}"] > 0, REFERRALS.c.recorded_at < _dt(d)), 1), else_=0)
+                ).label(f"a{n}")
+                for n, d in enumerate(dates)
+            ],
+        )
+        .join(referred, referred.c.customer_id == REFERRALS.c.referred_id)
+        .group_by(REFERRALS.c.referrer_id)
+        .subquery("advocacy")
+    )
     stages = []
     for n, d in enumerate(dates):
         count = func.coalesce(purchases.c[f"n{n}"], 0)
@@ -114,19 +144,28 @@ def stage_query(dates: Sequence[datetime], loyal_quarters: int = DEFAULT_LOYAL_Q
             else_="prospect",
         )
         stages.append(stage.label(f"stage{n}"))
-    stmt = (select(c.c.id.label("customer_id"), *stages)
-            .select_from(c.outerjoin(purchases, purchases.c.customer_id == c.c.id)
-                         .outerjoin(advocacy, advocacy.c.customer_id == c.c.id)
-                         .outerjoin(ACCOUNTS, ACCOUNTS.c.customer_id == c.c.id))
-            .where(c.c.forgotten_at.is_(None)))
+    stmt = (
+        select(c.c.id.label("customer_id"), *stages)
+        .select_from(
+            c.outerjoin(purchases, purchases.c.customer_id == c.c.id)
+            .outerjoin(advocacy, advocacy.c.customer_id == c.c.id)
+            .outerjoin(ACCOUNTS, ACCOUNTS.c.customer_id == c.c.id)
+        )
+        .where(c.c.forgotten_at.is_(None))
+    )
     return stmt if only is None else stmt.where(c.c.id == only)
 
 
-def ladder(session: Session, since: datetime, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS) -> LadderReport:
+def ladder(
+    session: Session, since: datetime, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS
+) -> LadderReport:
     """Counts per stage at ``since`` and ``as_of`` and the moves between them, in one query."""
-    inner = stage_query([since, as_of], loyal_quarters, dialect=session.get_bind().dialect.name).subquery("stages")
+    inner = stage_query([since, as_of], loyal_quarters, dialect=session.get_bind().dialect.name).subquery(
+        "stages"
+    )
     rows = session.execute(
-        select(inner.c.stage0, inner.c.stage1, func.count()).where(inner.c.stage1.is_not(None))
+        select(inner.c.stage0, inner.c.stage1, func.count())
+        .where(inner.c.stage1.is_not(None))
         .group_by(inner.c.stage0, inner.c.stage1)
     ).all()
     start = dict.fromkeys(STAGES, 0)
@@ -152,7 +191,9 @@ def ladder(session: Session, since: datetime, as_of: datetime, loyal_quarters: i
     return LadderReport(since, as_of, stages, tuple(transitions), moved, new)
 
 
-def stage_of(session: Session, customer_id: int, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS) -> str | None:
+def stage_of(
+    session: Session, customer_id: int, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS
+) -> str | None:
     """One customer's stage at ``as_of`` (the profile card)."""
     inner = stage_query([as_of], loyal_quarters, only=customer_id).subquery()
     return session.scalar(select(inner.c.stage0))

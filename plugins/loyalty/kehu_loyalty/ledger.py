@@ -4,11 +4,12 @@ The ledger is append-only. A positive entry is a lot; a negative one (redeem, ex
 refund) carries allocations naming the lots it drew from, so a lot's remaining points are
 ``points - sum(allocations)`` and the balance is ``sum(points)``; both always agree.
 """
+
 from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from attrs import frozen
@@ -47,7 +48,7 @@ class Debit:
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     """``values`` cut into slices of at most ``size``."""
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -59,14 +60,35 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
-def entry_row(customer_id: int, kind: str, points: int, occurred_at: datetime, reason: str, key: str, *,
-              expires_at: datetime | None = None, rule: str | None = None, interaction_id: int | None = None,
-              reward_id: int | None = None, shortfall: int = 0, now: datetime | None = None) -> dict[str, Any]:
+def entry_row(
+    customer_id: int,
+    kind: str,
+    points: int,
+    occurred_at: datetime,
+    reason: str,
+    key: str,
+    *,
+    expires_at: datetime | None = None,
+    rule: str | None = None,
+    interaction_id: int | None = None,
+    reward_id: int | None = None,
+    shortfall: int = 0,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """A complete ledger row (every column, so rows can go in one executemany)."""
     return {
-        "customer_id": customer_id, "kind": kind, "points": points, "occurred_at": occurred_at,
-        "expires_at": expires_at, "reason": reason[:REASON_WIDTH], "rule": rule, "interaction_id": interaction_id,
-        "reward_id": reward_id, "idempotency_key": key, "shortfall": shortfall, "created_at": now or utcnow(),
+        "customer_id": customer_id,
+        "kind": kind,
+        "points": points,
+        "occurred_at": occurred_at,
+        "expires_at": expires_at,
+        "reason": reason[:REASON_WIDTH],
+        "rule": rule,
+        "interaction_id": interaction_id,
+        "reward_id": reward_id,
+        "idempotency_key": key,
+        "shortfall": shortfall,
+        "created_at": now or utcnow(),
     }
 
 
@@ -79,19 +101,31 @@ def lock_accounts(session: Session, customer_ids: Iterable[int]) -> set[int]:
     found: set[int] = set()
     ids = sorted(set(customer_ids))
     for part in chunks(ids):
-        stmt = (select(ACCOUNTS.c.customer_id).where(ACCOUNTS.c.customer_id.in_(part))
-                .order_by(ACCOUNTS.c.customer_id).with_for_update())
+        stmt = (
+            select(ACCOUNTS.c.customer_id)
+            .where(ACCOUNTS.c.customer_id.in_(part))
+            .order_by(ACCOUNTS.c.customer_id)
+            .with_for_update()
+        )
         found.update(session.scalars(stmt))
     return found
 
 
 def _allocated() -> Any:
-    return (select(func.coalesce(func.sum(ALLOCATIONS.c.points), 0))
-            .where(ALLOCATIONS.c.lot_id == LEDGER.c.id).scalar_subquery())
+    return (
+        select(func.coalesce(func.sum(ALLOCATIONS.c.points), 0))
+        .where(ALLOCATIONS.c.lot_id == LEDGER.c.id)
+        .scalar_subquery()
+    )
 
 
-def open_lots(session: Session, customer_ids: Sequence[int], *, expired_by: datetime | None = None,
-              valid_at: datetime | None = None) -> list[Lot]:
+def open_lots(
+    session: Session,
+    customer_ids: Sequence[int],
+    *,
+    expired_by: datetime | None = None,
+    valid_at: datetime | None = None,
+) -> list[Lot]:
     """Lots with points left, oldest expiry first.
 
     ``expired_by``: only lots expiring at or before it; ``valid_at``: only lots still valid then.
@@ -107,14 +141,18 @@ def open_lots(session: Session, customer_ids: Sequence[int], *, expired_by: date
     dialect = session.get_bind().dialect.name
     for part in chunks(list(customer_ids)):
         stmt = select(LEDGER.c.id, LEDGER.c.customer_id, occurred, expires, remaining).where(
-            in_values(LEDGER.c.customer_id, part, dialect), LEDGER.c.points > 0)
+            in_values(LEDGER.c.customer_id, part, dialect), LEDGER.c.points > 0
+        )
         if expired_by is not None:
             stmt = stmt.where(LEDGER.c.expires_at <= expired_by)
         if valid_at is not None:
             stmt = stmt.where((LEDGER.c.expires_at > valid_at) | LEDGER.c.expires_at.is_(None))
         stmt = stmt.order_by(LEDGER.c.customer_id, LEDGER.c.expires_at, LEDGER.c.id)
-        lots += [Lot(lot_id, cid, stored_utc(when, memo), stored_utc(until, memo), left)
-                 for lot_id, cid, when, until, left in session.execute(stmt) if left > 0]
+        lots += [
+            Lot(lot_id, cid, stored_utc(when, memo), stored_utc(until, memo), left)
+            for lot_id, cid, when, until, left in session.execute(stmt)
+            if left > 0
+        ]
     return lots
 
 
@@ -126,7 +164,9 @@ def stored_utc(value: Any, memo: dict[Any, datetime | None]) -> datetime | None:
     found = memo.get(value)
     if found is None:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-        found = memo[value] = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+        found = memo[value] = (
+            moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        )
     return found
 
 
@@ -155,20 +195,35 @@ def write_debits(session: Session, debits: Sequence[Debit], *, stored: bool = Fa
     if links:
         connection = session.connection()
         mark = "%s" if connection.dialect.name == "postgresql" else "?"
-        connection.exec_driver_sql(f"INSERT INTO {ALLOCATIONS.name} (debit_id, lot_id, points) VALUES ({mark}, {mark}, {mark})", links)
+        connection.exec_driver_sql(
+            f"INSERT INTO {ALLOCATIONS.name} (debit_id, lot_id, points) VALUES ({mark}, {mark}, {mark})",
+            links,
+        )
     return ids
 
 
 #: Ledger columns in the order :func:`write_credits` sends them to the driver.
-CREDIT_COLUMNS = ("customer_id", "kind", "points", "occurred_at", "expires_at", "reason", "rule", "interaction_id",
-                  "reward_id", "idempotency_key", "shortfall", "created_at")
+CREDIT_COLUMNS = (
+    "customer_id",
+    "kind",
+    "points",
+    "occurred_at",
+    "expires_at",
+    "reason",
+    "rule",
+    "interaction_id",
+    "reward_id",
+    "idempotency_key",
+    "shortfall",
+    "created_at",
+)
 _STAMPED = tuple(i for i, c in enumerate(CREDIT_COLUMNS) if c in ("occurred_at", "expires_at", "created_at"))
 
 
 def sqlite_stamp(value: datetime) -> str:
     """A UTC time as SQLAlchemy stores ``UTCDateTime`` on SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
     if value.utcoffset():
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     elif value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: kehu stores timezone-aware times only")
     return value.isoformat(" ", "microseconds")[:26]
@@ -185,8 +240,13 @@ def _as_is(value: datetime) -> datetime:
     return value
 
 
-def write_credits(session: Session, rows: Sequence[dict[str, Any] | tuple[Any, ...]], ids: Sequence[int] | None = None,
-                  *, stored: bool = False) -> int:
+def write_credits(
+    session: Session,
+    rows: Sequence[dict[str, Any] | tuple[Any, ...]],
+    ids: Sequence[int] | None = None,
+    *,
+    stored: bool = False,
+) -> int:
     """Insert entries in one driver-level executemany; returns how many.
 
     ``rows`` are mappings (see :func:`entry_row`) or tuples in :data:`CREDIT_COLUMNS` order;
@@ -251,8 +311,14 @@ def next_ids(session: Session, count: int) -> list[int]:
     from sqlalchemy import text
 
     if session.get_bind().dialect.name == "postgresql":
-        return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('loyalty_ledger', 'id')) FROM generate_series(1, :n)"),
-                                    {"n": count}))
+        return list(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('loyalty_ledger', 'id')) FROM generate_series(1, :n)"
+                ),
+                {"n": count},
+            )
+        )
     start = (session.scalar(select(func.max(LEDGER.c.id))) or 0) + 1
     return list(range(start, start + count))
 
@@ -264,7 +330,11 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     found: set[str] = set()
     dialect = session.get_bind().dialect.name
     for part in chunks(sorted(set(keys))):
-        found.update(session.scalars(select(LEDGER.c.idempotency_key).where(in_values(LEDGER.c.idempotency_key, part, dialect))))
+        found.update(
+            session.scalars(
+                select(LEDGER.c.idempotency_key).where(in_values(LEDGER.c.idempotency_key, part, dialect))
+            )
+        )
     return found
 
 
@@ -275,13 +345,20 @@ def member(session: Session, code: str) -> tuple[Customer, Any]:
         raise NotFound(f"no customer with code {code!r}")
     account = session.execute(select(ACCOUNTS).where(ACCOUNTS.c.customer_id == customer.id)).first()
     if account is None:
-        raise KehuError(f"customer {code} is not a member of the points programme: kehu loyalty enroll {code}")
+        raise KehuError(
+            f"customer {code} is not a member of the points programme: kehu loyalty enroll {code}"
+        )
     return customer, account
 
 
 def balance(session: Session, customer_id: int) -> int:
     """The balance: the sum of the customer's ledger."""
-    return int(session.scalar(select(func.coalesce(func.sum(LEDGER.c.points), 0)).where(LEDGER.c.customer_id == customer_id)) or 0)
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(LEDGER.c.points), 0)).where(LEDGER.c.customer_id == customer_id)
+        )
+        or 0
+    )
 
 
 def expiring_between(session: Session, customer_id: int, start: datetime, end: datetime) -> int:
@@ -291,12 +368,27 @@ def expiring_between(session: Session, customer_id: int, start: datetime, end: d
 
 def statement(session: Session, customer_id: int, limit: int | None = None) -> list[dict[str, Any]]:
     """The customer's ledger, oldest first, with the running balance."""
-    rows = session.execute(
-        select(LEDGER.c.id, LEDGER.c.occurred_at, LEDGER.c.kind, LEDGER.c.points, LEDGER.c.reason, LEDGER.c.rule,
-               LEDGER.c.expires_at, LEDGER.c.interaction_id, LEDGER.c.reward_id, LEDGER.c.shortfall,
-               LEDGER.c.idempotency_key)
-        .where(LEDGER.c.customer_id == customer_id).order_by(LEDGER.c.occurred_at, LEDGER.c.id)
-    ).mappings().all()
+    rows = (
+        session.execute(
+            select(
+                LEDGER.c.id,
+                LEDGER.c.occurred_at,
+                LEDGER.c.kind,
+                LEDGER.c.points,
+                LEDGER.c.reason,
+                LEDGER.c.rule,
+                LEDGER.c.expires_at,
+                LEDGER.c.interaction_id,
+                LEDGER.c.reward_id,
+                LEDGER.c.shortfall,
+                LEDGER.c.idempotency_key,
+            )
+            .where(LEDGER.c.customer_id == customer_id)
+            .order_by(LEDGER.c.occurred_at, LEDGER.c.id)
+        )
+        .mappings()
+        .all()
+    )
     running = 0
     result = []
     for row in rows:

@@ -12,6 +12,7 @@ The review (a scheduled job, or ``kehu loyalty levels review``):
   confirmed; only after that does a review move the member down, straight to the level the
   window earns (possibly none).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -59,7 +60,9 @@ def list_levels(session: Session) -> list[LevelRecord]:
     return [LevelRecord(r["name"], r["rank"], r["min_points"], r["min_spend"]) for r in rows]
 
 
-def set_level(session: Session, name: str, rank: int, min_points: int | None, min_spend: Decimal | None) -> LevelRecord:
+def set_level(
+    session: Session, name: str, rank: int, min_points: int | None, min_spend: Decimal | None
+) -> LevelRecord:
     """Add or change a level; it needs a points or a spend threshold."""
     problems = []
     if not name.strip():
@@ -91,16 +94,27 @@ def remove_level(session: Session, name: str) -> None:
 def qualifying(session: Session, as_of: datetime, window_months: int) -> dict[int, tuple[int, Decimal]]:
     """Per member: (qualifying points, qualifying spend) over the window ending at ``as_of``."""
     start = add_months(as_of, -window_months)
-    earned = (select(LEDGER.c.customer_id, func.sum(LEDGER.c.points))
-              .where(LEDGER.c.kind.in_(("earn", "bonus", "adjust", "refund")),
-                     LEDGER.c.occurred_at > start, LEDGER.c.occurred_at <= as_of)
-              .group_by(LEDGER.c.customer_id))
+    earned = (
+        select(LEDGER.c.customer_id, func.sum(LEDGER.c.points))
+        .where(
+            LEDGER.c.kind.in_(("earn", "bonus", "adjust", "refund")),
+            LEDGER.c.occurred_at > start,
+            LEDGER.c.occurred_at <= as_of,
+        )
+        .group_by(LEDGER.c.customer_id)
+    )
     i = Interaction.__table__
-    spent = (select(i.c.customer_id, func.sum(i.c.amount))
-             .join(ACCOUNTS, ACCOUNTS.c.customer_id == i.c.customer_id)
-             .where(i.c.kind == "purchase", i.c.status == "done", i.c.occurred_at > start, i.c.occurred_at <= as_of)
-             .group_by(i.c.customer_id))
-    result: dict[int, tuple[int, Decimal]] = {cid: (0, Decimal(0)) for cid in session.scalars(select(ACCOUNTS.c.customer_id))}
+    spent = (
+        select(i.c.customer_id, func.sum(i.c.amount))
+        .join(ACCOUNTS, ACCOUNTS.c.customer_id == i.c.customer_id)
+        .where(
+            i.c.kind == "purchase", i.c.status == "done", i.c.occurred_at > start, i.c.occurred_at <= as_of
+        )
+        .group_by(i.c.customer_id)
+    )
+    result: dict[int, tuple[int, Decimal]] = {
+        cid: (0, Decimal(0)) for cid in session.scalars(select(ACCOUNTS.c.customer_id))
+    }
     for cid, pts in session.execute(earned):
         if cid in result:
             result[cid] = (int(pts or 0), result[cid][1])
@@ -111,7 +125,9 @@ def qualifying(session: Session, as_of: datetime, window_months: int) -> dict[in
 
 def _earned_level(levels: list[LevelRecord], points: int, spend: Decimal) -> LevelRecord | None:
     for level in reversed(levels):
-        if (level.min_points is not None and points >= level.min_points) or (level.min_spend is not None and spend >= level.min_spend):
+        if (level.min_points is not None and points >= level.min_points) or (
+            level.min_spend is not None and spend >= level.min_spend
+        ):
             return level
     return None
 
@@ -134,18 +150,26 @@ def review_levels(session: Session, as_of: datetime | None = None) -> LevelRevie
             up += 1
             updates.append({"cid": cid, "new_level": earned.name if earned else None, "new_since": as_of})
         elif new_rank == cur_rank and earned is not None:
-            updates.append({"cid": cid, "new_level": earned.name, "new_since": as_of})  # confirmed: grace restarts
+            updates.append(
+                {"cid": cid, "new_level": earned.name, "new_since": as_of}
+            )  # confirmed: grace restarts
         elif new_rank < cur_rank:
             if since is not None and as_of < add_months(since, settings.level_grace_months):
                 grace += 1
             else:
                 down += 1
-                updates.append({"cid": cid, "new_level": earned.name if earned else None, "new_since": as_of if earned else None})
+                updates.append(
+                    {
+                        "cid": cid,
+                        "new_level": earned.name if earned else None,
+                        "new_since": as_of if earned else None,
+                    }
+                )
     if updates:
-
-        stmt = ACCOUNTS.update().where(ACCOUNTS.c.customer_id == bindparam("cid")).values(
-            level=bindparam("new_level"), level_since=bindparam("new_since"))
+        stmt = (
+            ACCOUNTS.update()
+            .where(ACCOUNTS.c.customer_id == bindparam("cid"))
+            .values(level=bindparam("new_level"), level_since=bindparam("new_since"))
+        )
         session.execute(stmt, updates)
     return LevelReview(as_of, len(accounts), up, down, grace)
-
-

@@ -5,6 +5,7 @@ Points are integers. The ledger is append-only: a positive entry is a *lot* (wit
 date), and every negative entry (redeem, expire, refund) is linked to the lots it draws from
 through ``loyalty_allocations``. A lot's remaining points are its points minus its allocations.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -165,7 +166,10 @@ class RebateTier(LoyaltyBase):
     __tablename__ = "loyalty_rebate_tiers"
 
     programme_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("loyalty_rebate_programmes.id", name="fk_loyalty_rebate_tiers_programme"), primary_key=True)
+        BigId,
+        ForeignKey("loyalty_rebate_programmes.id", name="fk_loyalty_rebate_tiers_programme"),
+        primary_key=True,
+    )
     threshold: Mapped[Decimal] = mapped_column(Money, primary_key=True)
     rate: Mapped[Decimal] = mapped_column(Rate)
 
@@ -174,11 +178,16 @@ class RebateSettlement(LoyaltyBase):
     """A settled period for one distributor: written once (unique programme, customer, period)."""
 
     __tablename__ = "loyalty_rebate_settlements"
-    __table_args__ = (UniqueConstraint("programme_id", "customer_id", "period_start", name="uq_loyalty_rebate_settlements_period"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "programme_id", "customer_id", "period_start", name="uq_loyalty_rebate_settlements_period"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     programme_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("loyalty_rebate_programmes.id", name="fk_loyalty_rebate_settlements_programme"))
+        BigId, ForeignKey("loyalty_rebate_programmes.id", name="fk_loyalty_rebate_settlements_programme")
+    )
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)

@@ -8,6 +8,7 @@ earns them together once :data:`EARN_GROUP_ROWS` are waiting. ``kehu_interaction
 when the write ends, earns what is left; a ``before_commit`` listener does the same for a write
 whose end was never announced, so nothing recorded is ever committed unearned.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -69,7 +70,12 @@ def flush(session: Session, earn: Earn) -> None:
     """Earn the session's pending rows, if any, as one batch."""
     pending = session.info.pop(_KEY, None)
     if pending is not None and pending.ids:
-        earn(session, InteractionBatch(rows=RecordedRows(pending.keys, pending.ids, pending.values), source=pending.source))
+        earn(
+            session,
+            InteractionBatch(
+                rows=RecordedRows(pending.keys, pending.ids, pending.values), source=pending.source
+            ),
+        )
 
 
 def finish(session: Session, earn: Earn) -> None:

@@ -1,4 +1,5 @@
 """The 忠诚度 section of the customer profile card."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -19,16 +20,27 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection:
     """Stage on the ladder, membership, level, balance and points expiring soon."""
     now = utcnow()
     stage = stage_of(session, customer.id, now)
-    account = session.execute(select(ACCOUNTS).where(ACCOUNTS.c.customer_id == customer.id)).mappings().first()
+    account = (
+        session.execute(select(ACCOUNTS).where(ACCOUNTS.c.customer_id == customer.id)).mappings().first()
+    )
     data: dict[str, object] = {"stage": stage, "member": account is not None}
     rows = [("ladder stage", stage or "-")]
     if account is not None:
         days = load_settings(session).expiring_soon_days
         soon = expiring_between(session, customer.id, now, now + timedelta(days=days))
-        data.update(enrolled_at=account["enrolled_at"], level=account["level"], balance=balance(session, customer.id),
-                    expiring_soon=soon, expiring_within_days=days)
-        rows += [("member since", account["enrolled_at"].date().isoformat()), ("level", account["level"] or "-"),
-                 ("points balance", str(data["balance"])), (f"expiring within {days} days", str(soon))]
+        data.update(
+            enrolled_at=account["enrolled_at"],
+            level=account["level"],
+            balance=balance(session, customer.id),
+            expiring_soon=soon,
+            expiring_within_days=days,
+        )
+        rows += [
+            ("member since", account["enrolled_at"].date().isoformat()),
+            ("level", account["level"] or "-"),
+            ("points balance", str(data["balance"])),
+            (f"expiring within {days} days", str(soon)),
+        ]
     else:
         rows.append(("member", "no"))
     return ProfileSection(title="忠诚度 Loyalty", rows=rows, data=data, key="loyalty", order=300)

@@ -6,6 +6,7 @@ in integers: the amount in whole cents times the rate's numerator, floor-divided
 its denominator. No floats anywhere, so SQLite, PostgreSQL and Python agree to the point.
 The reason text names the amount (two decimals), the rate, the rules and the tier.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -62,12 +63,16 @@ def rate_of(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None)
     plain_rate = sum((r.points_per_yuan for r in plain), Decimal(0))
     exact = Fraction(scaled_rate) * Fraction(factor) + Fraction(plain_rate)
     if not plain:
-        text = f"{number(scaled_rate)} pt/¥ ({suffix_rule(matched)})" + (f" × {number(factor)} tier {tier}" if tier else "")
+        text = f"{number(scaled_rate)} pt/¥ ({suffix_rule(matched)})" + (
+            f" × {number(factor)} tier {tier}" if tier else ""
+        )
     elif not scaled:
         text = f"{number(plain_rate)} pt/¥ ({suffix_rule(matched)}), not multiplied by tier {tier}"
     else:
-        text = (f"{number(scaled_rate)} pt/¥ ({suffix_rule(scaled)}) × {number(factor)} tier {tier} "
-                f"+ {number(plain_rate)} pt/¥ ({suffix_rule(plain)})")
+        text = (
+            f"{number(scaled_rate)} pt/¥ ({suffix_rule(scaled)}) × {number(factor)} tier {tier} "
+            f"+ {number(plain_rate)} pt/¥ ({suffix_rule(plain)})"
+        )
     return Rate(exact.numerator, exact.denominator * 100, text, rule_column(suffix_rule(matched)))
 
 
@@ -75,7 +80,7 @@ def rule_column(names: str) -> str:
     """Matched rule names as the ledger's ``rule`` column holds them: several long names
     together can pass its width (``RULE_WIDTH``), and are then cut with a final ``…`` (the
     reason text, up to ``REASON_WIDTH`` characters, names them in full as far as it goes)."""
-    return names if len(names) <= RULE_WIDTH else names[:RULE_WIDTH - 1] + "…"
+    return names if len(names) <= RULE_WIDTH else names[: RULE_WIDTH - 1] + "…"
 
 
 def amount_reason(cents: int, rate: Rate) -> str:

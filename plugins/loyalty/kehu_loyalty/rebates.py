@@ -9,6 +9,7 @@ and ≥500,000 → 3%, a volume of 600,000 earns 18,000. The rebate is rounded h
 As a period runs, its rebate *accrues* (computed, never stored). When it ends it is *settled*:
 one row per distributor and period, written once; settling again writes nothing new.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -79,10 +80,14 @@ def _parse_tiers(specs: Sequence[str]) -> list[tuple[Decimal, Decimal]]:
             rate_text = rate_text.strip()
             rate = Decimal(rate_text[:-1]) / 100 if rate_text.endswith("%") else Decimal(rate_text)
         except Exception:
-            problems.append(Problem("tier", "write THRESHOLD:RATE, e.g. 100000:2% or 500000:0.03", value=spec))
+            problems.append(
+                Problem("tier", "write THRESHOLD:RATE, e.g. 100000:2% or 500000:0.03", value=spec)
+            )
             continue
         if threshold < 0 or not Decimal(0) < rate < 1:
-            problems.append(Problem("tier", "threshold must be >= 0 and the rate between 0 and 100%", value=spec))
+            problems.append(
+                Problem("tier", "threshold must be >= 0 and the rate between 0 and 100%", value=spec)
+            )
             continue
         tiers.append((threshold.quantize(CENT), rate.quantize(Decimal("0.0001"))))
     thresholds = [t for t, _ in tiers]
@@ -95,8 +100,15 @@ def _parse_tiers(specs: Sequence[str]) -> list[tuple[Decimal, Decimal]]:
     return sorted(tiers)
 
 
-def add_programme(session: Session, code: str, name: str, period: str, tiers: Sequence[str], tag: str = "经销商",
-                  starts_on: date | None = None) -> Programme:
+def add_programme(
+    session: Session,
+    code: str,
+    name: str,
+    period: str,
+    tiers: Sequence[str],
+    tag: str = "经销商",
+    starts_on: date | None = None,
+) -> Programme:
     """Create a programme; ``tiers`` are ``THRESHOLD:RATE`` texts (``100000:2%``)."""
     problems = []
     if period not in PERIODS:
@@ -111,9 +123,19 @@ def add_programme(session: Session, code: str, name: str, period: str, tiers: Se
     if session.scalar(select(PROGRAMMES.c.id).where(PROGRAMMES.c.code == code)) is not None:
         raise Conflict(f"a rebate programme with code {code!r} already exists")
     start = period_of(period, starts_on or utcnow().astimezone(local_zone()).date())[0]
-    pid = session.execute(PROGRAMMES.insert().values(
-        code=code, name=name or f"{PERIOD_NAMES[period]} {code}", period=period, tag=tag, starts_on=start,
-        active=True, created_at=utcnow()).returning(PROGRAMMES.c.id)).scalar_one()
+    pid = session.execute(
+        PROGRAMMES.insert()
+        .values(
+            code=code,
+            name=name or f"{PERIOD_NAMES[period]} {code}",
+            period=period,
+            tag=tag,
+            starts_on=start,
+            active=True,
+            created_at=utcnow(),
+        )
+        .returning(PROGRAMMES.c.id)
+    ).scalar_one()
     session.execute(TIERS.insert(), [{"programme_id": pid, "threshold": t, "rate": r} for t, r in parsed])
     return get_programme(session, code)
 
@@ -127,14 +149,25 @@ def get_programme(session: Session, code: str) -> Programme:
 
 
 def _programme(session: Session, row: Any) -> Programme:
-    tiers = tuple((to_money(t), Decimal(r).quantize(Decimal("0.0001"))) for t, r in session.execute(
-        select(TIERS.c.threshold, TIERS.c.rate).where(TIERS.c.programme_id == row["id"]).order_by(TIERS.c.threshold)))
-    return Programme(row["id"], row["code"], row["name"], row["period"], row["tag"], row["starts_on"], row["active"], tiers)
+    tiers = tuple(
+        (to_money(t), Decimal(r).quantize(Decimal("0.0001")))
+        for t, r in session.execute(
+            select(TIERS.c.threshold, TIERS.c.rate)
+            .where(TIERS.c.programme_id == row["id"])
+            .order_by(TIERS.c.threshold)
+        )
+    )
+    return Programme(
+        row["id"], row["code"], row["name"], row["period"], row["tag"], row["starts_on"], row["active"], tiers
+    )
 
 
 def list_programmes(session: Session) -> list[Programme]:
     """Every programme, by code."""
-    return [_programme(session, r) for r in session.execute(select(PROGRAMMES).order_by(PROGRAMMES.c.code)).mappings()]
+    return [
+        _programme(session, r)
+        for r in session.execute(select(PROGRAMMES).order_by(PROGRAMMES.c.code)).mappings()
+    ]
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -142,15 +175,24 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return datetime.combine(start, time(), zone), datetime.combine(end, time(), zone)
 
 
-def volumes(session: Session, programme: Programme, start: date, end: date, customer_id: int | None = None) -> dict[int, Decimal]:
+def volumes(
+    session: Session, programme: Programme, start: date, end: date, customer_id: int | None = None
+) -> dict[int, Decimal]:
     """Net purchase volume of the programme's distributors in ``[start, end)`` (local dates)."""
     i = Interaction.__table__
     begin, finish = _bounds(start, end)
-    stmt = (select(i.c.customer_id, func.sum(i.c.amount))
-            .join(CustomerTag, CustomerTag.customer_id == i.c.customer_id)
-            .where(CustomerTag.tag == programme.tag, i.c.kind == "purchase", i.c.status == "done",
-                   i.c.occurred_at >= begin, i.c.occurred_at < finish)
-            .group_by(i.c.customer_id))
+    stmt = (
+        select(i.c.customer_id, func.sum(i.c.amount))
+        .join(CustomerTag, CustomerTag.customer_id == i.c.customer_id)
+        .where(
+            CustomerTag.tag == programme.tag,
+            i.c.kind == "purchase",
+            i.c.status == "done",
+            i.c.occurred_at >= begin,
+            i.c.occurred_at < finish,
+        )
+        .group_by(i.c.customer_id)
+    )
     if customer_id is not None:
         stmt = stmt.where(i.c.customer_id == customer_id)
     return {cid: to_money(total) for cid, total in session.execute(stmt)}
@@ -173,21 +215,45 @@ class Accrual:
     next_rate: Decimal | None
 
 
-def accruals(session: Session, programme: Programme, today: date | None = None, customer_id: int | None = None) -> list[Accrual]:
+def accruals(
+    session: Session, programme: Programme, today: date | None = None, customer_id: int | None = None
+) -> list[Accrual]:
     """The running period's rebate so far for each distributor, and how far the next threshold is."""
     today = today or utcnow().astimezone(local_zone()).date()
     start, end = period_of(programme.period, today)
     found = volumes(session, programme, start, end, customer_id)
-    names = dict(((cid, (code, name)) for cid, code, name in session.execute(
-        select(Customer.id, Customer.code, Customer.name).where(Customer.id.in_(list(found)))))) if found else {}
+    names = (
+        dict(
+            (
+                (cid, (code, name))
+                for cid, code, name in session.execute(
+                    select(Customer.id, Customer.code, Customer.name).where(Customer.id.in_(list(found)))
+                )
+            )
+        )
+        if found
+        else {}
+    )
     result = []
     for cid, volume in found.items():
         rate, accrued = rebate_for(programme.tiers, volume)
         upcoming = next(((t, r) for t, r in programme.tiers if t > volume), None)
         code, name = names[cid]
-        result.append(Accrual(programme.code, code, name, start, end, volume, rate, accrued,
-                              upcoming[0] if upcoming else None, (upcoming[0] - volume) if upcoming else None,
-                              upcoming[1] if upcoming else None))
+        result.append(
+            Accrual(
+                programme.code,
+                code,
+                name,
+                start,
+                end,
+                volume,
+                rate,
+                accrued,
+                upcoming[0] if upcoming else None,
+                (upcoming[0] - volume) if upcoming else None,
+                upcoming[1] if upcoming else None,
+            )
+        )
     return sorted(result, key=lambda a: (-a.volume, a.customer))
 
 
@@ -225,11 +291,24 @@ def settle(session: Session, programme: Programme, today: date | None = None) ->
         rows = []
         for cid, volume in volumes(session, programme, start, end).items():
             rate, rebate = rebate_for(programme.tiers, volume)
-            rows.append({"programme_id": programme.id, "customer_id": cid, "period_start": start, "period_end": end,
-                         "volume": volume, "rate": rate, "rebate": rebate, "settled_at": now})
+            rows.append(
+                {
+                    "programme_id": programme.id,
+                    "customer_id": cid,
+                    "period_start": start,
+                    "period_end": end,
+                    "volume": volume,
+                    "rate": rate,
+                    "rebate": rebate,
+                    "settled_at": now,
+                }
+            )
         if rows:
-            stmt = _insert(dialect).on_conflict_do_nothing(
-                index_elements=["programme_id", "customer_id", "period_start"]).returning(SETTLEMENTS.c.rebate)
+            stmt = (
+                _insert(dialect)
+                .on_conflict_do_nothing(index_elements=["programme_id", "customer_id", "period_start"])
+                .returning(SETTLEMENTS.c.rebate)
+            )
             done = [to_money(r) for r in session.scalars(stmt, rows)]
             written += len(done)
             total += sum(done, Decimal(0))
@@ -244,15 +323,28 @@ def settle_all(session: Session, today: date | None = None) -> list[SettlementRu
 
 def statement(session: Session, customer_id: int, today: date | None = None) -> dict[str, Any]:
     """A distributor's rebate statement: settled periods and the running accrual, per programme."""
-    rows = session.execute(
-        select(PROGRAMMES.c.code, SETTLEMENTS.c.period_start, SETTLEMENTS.c.period_end, SETTLEMENTS.c.volume,
-               SETTLEMENTS.c.rate, SETTLEMENTS.c.rebate, SETTLEMENTS.c.settled_at)
-        .join(PROGRAMMES, PROGRAMMES.c.id == SETTLEMENTS.c.programme_id)
-        .where(SETTLEMENTS.c.customer_id == customer_id)
-        .order_by(PROGRAMMES.c.code, SETTLEMENTS.c.period_start)
-    ).mappings().all()
+    rows = (
+        session.execute(
+            select(
+                PROGRAMMES.c.code,
+                SETTLEMENTS.c.period_start,
+                SETTLEMENTS.c.period_end,
+                SETTLEMENTS.c.volume,
+                SETTLEMENTS.c.rate,
+                SETTLEMENTS.c.rebate,
+                SETTLEMENTS.c.settled_at,
+            )
+            .join(PROGRAMMES, PROGRAMMES.c.id == SETTLEMENTS.c.programme_id)
+            .where(SETTLEMENTS.c.customer_id == customer_id)
+            .order_by(PROGRAMMES.c.code, SETTLEMENTS.c.period_start)
+        )
+        .mappings()
+        .all()
+    )
     settled = [dict(r) for r in rows]
-    running = [a for p in list_programmes(session) if p.active for a in accruals(session, p, today, customer_id)]
+    running = [
+        a for p in list_programmes(session) if p.active for a in accruals(session, p, today, customer_id)
+    ]
     return {
         "settled": settled,
         "settled_total": sum((r["rebate"] for r in settled), Decimal(0)).quantize(CENT),

@@ -1,4 +1,5 @@
 """Refunds (purchases with a negative amount) take back what the refunded amount earns, newest lots first."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,15 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from kehu_core.validation import local_zone
-from kehu_loyalty.ledger import Debit, chunks, driver_rows, existing_keys, lock_accounts, time_storer, write_debits
+from kehu_loyalty.ledger import (
+    Debit,
+    chunks,
+    driver_rows,
+    existing_keys,
+    lock_accounts,
+    time_storer,
+    write_debits,
+)
 from kehu_loyalty.models import ALLOCATIONS, LEDGER, REASON_WIDTH
 from kehu_loyalty.rates import Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.rules import EarnRule
@@ -23,9 +32,14 @@ class Member(NamedTuple):
     birthday_month: int | None
 
 
-def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amount_rules: Sequence[EarnRule],
-                    members: Mapping[int, Member], multipliers: Mapping[int, tuple[Decimal, str]],
-                    now: datetime) -> tuple[int, int]:
+def reverse_refunds(
+    session: Session,
+    refunds: Sequence[Mapping[str, Any]],
+    amount_rules: Sequence[EarnRule],
+    members: Mapping[int, Member],
+    multipliers: Mapping[int, tuple[Decimal, str]],
+    now: datetime,
+) -> tuple[int, int]:
     """Take back the points refunds (negative purchases) would have earned, newest lots first.
 
     The points to take back are what a purchase of the refunded amount earns under today's
@@ -41,7 +55,9 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
     if not sqlite:  # SQLite: the transaction holds the write lock already
         lock_accounts(session, customer_ids)
     keys = existing_keys(session, [f"refund:i{r['id']}" for r in refunds])
-    todo = sorted((r for r in refunds if f"refund:i{r['id']}" not in keys), key=lambda r: (r["occurred_at"], r["id"]))
+    todo = sorted(
+        (r for r in refunds if f"refund:i{r['id']}" not in keys), key=lambda r: (r["occurred_at"], r["id"])
+    )
     if not todo:
         return 0, 0
     # Times are compared as stored: UTC text on SQLite (it sorts as time does), datetimes on PostgreSQL.
@@ -58,7 +74,11 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
     for row, at in zip(todo, stamps):
         cid, amount, when = row["customer_id"], -row["amount"], row["occurred_at"]
         local = when.astimezone(zone)
-        matched = [r for r in amount_rules if r.matches({**row, "amount": amount}, local.month, members[cid].birthday_month)]
+        matched = [
+            r
+            for r in amount_rules
+            if r.matches({**row, "amount": amount}, local.month, members[cid].birthday_month)
+        ]
         if not matched:
             continue
         cents = cents_of(amount)
@@ -82,8 +102,23 @@ def reverse_refunds(session: Session, refunds: Sequence[Mapping[str, Any]], amou
                 lot[3] = remaining - take
                 left -= take
         taken = points - left
-        note = f"refund of {reason}" + (f"; {left} point(s) already spent or expired, not taken back" if left else "")
-        entry = (cid, "refund", -taken, at, None, note[:REASON_WIDTH], rate.rule, row["id"], None, f"refund:i{row['id']}", left, stored_now)
+        note = f"refund of {reason}" + (
+            f"; {left} point(s) already spent or expired, not taken back" if left else ""
+        )
+        entry = (
+            cid,
+            "refund",
+            -taken,
+            at,
+            None,
+            note[:REASON_WIDTH],
+            rate.rule,
+            row["id"],
+            None,
+            f"refund:i{row['id']}",
+            left,
+            stored_now,
+        )
         debits.append(Debit(entry, tuple(allocations)))
         taken_total += taken
         short_total += left
@@ -102,20 +137,32 @@ def refund_lots(session: Session, windows: Mapping[int, tuple[Any, Any]]) -> dic
     as refunds draw from it.
     """
     allocated = f"(SELECT coalesce(sum(a.points), 0) FROM {ALLOCATIONS.name} a WHERE a.lot_id = l.id)"
-    wanted = ("l.points > 0 AND l.occurred_at <= r.hi AND (l.expires_at IS NULL OR l.expires_at > r.lo) "
-              "ORDER BY l.customer_id, l.expires_at DESC NULLS FIRST, l.id DESC")
+    wanted = (
+        "l.points > 0 AND l.occurred_at <= r.hi AND (l.expires_at IS NULL OR l.expires_at > r.lo) "
+        "ORDER BY l.customer_id, l.expires_at DESC NULLS FIRST, l.id DESC"
+    )
     columns = f"SELECT l.id, l.customer_id, l.occurred_at, l.expires_at, l.points - {allocated} FROM "
     sqlite = session.get_bind().dialect.name == "sqlite"
     found: dict[int, list[list[Any]]] = {}
     for part in chunks(sorted(windows)):
         if sqlite:
-            sql = (columns + "(SELECT json_extract(value, '$[0]') AS cid, json_extract(value, '$[1]') AS lo, "
-                   f"json_extract(value, '$[2]') AS hi FROM json_each(?)) r JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE " + wanted)
+            sql = (
+                columns + "(SELECT json_extract(value, '$[0]') AS cid, json_extract(value, '$[1]') AS lo, "
+                f"json_extract(value, '$[2]') AS hi FROM json_each(?)) r JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE "
+                + wanted
+            )
             params: Any = (json.dumps([[cid, *windows[cid]] for cid in part]),)
         else:
-            sql = (columns + "unnest(%(cid)s::bigint[], %(lo)s::timestamptz[], %(hi)s::timestamptz[]) AS r(cid, lo, hi) "
-                   f"JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE " + wanted)
-            params = {"cid": list(part), "lo": [windows[c][0] for c in part], "hi": [windows[c][1] for c in part]}
+            sql = (
+                columns
+                + "unnest(%(cid)s::bigint[], %(lo)s::timestamptz[], %(hi)s::timestamptz[]) AS r(cid, lo, hi) "
+                f"JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE " + wanted
+            )
+            params = {
+                "cid": list(part),
+                "lo": [windows[c][0] for c in part],
+                "hi": [windows[c][1] for c in part],
+            }
         for lot_id, cid, earned, expires, remaining in driver_rows(session, sql, params):
             if remaining > 0:
                 found.setdefault(cid, []).append([lot_id, earned, expires, remaining])

@@ -5,6 +5,7 @@ again as those who gave 4 ("满意"): 给出5分的顾客再购买施乐产品�
 This report measures it on your own data: for every feedback with a score, did the customer
 make a purchase within ``window_days`` after it?
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -38,7 +39,9 @@ def _plus_days(column: Any, days: int, dialect: str) -> Any:
     return column + text(f"interval '{int(days)} days'")
 
 
-def satisfaction_repurchase(session: Session, window_days: int = 180, as_of: datetime | None = None) -> list[ScoreRow]:
+def satisfaction_repurchase(
+    session: Session, window_days: int = 180, as_of: datetime | None = None
+) -> list[ScoreRow]:
     """Repurchase rate per satisfaction score, over feedbacks given at least ``window_days`` before
     ``as_of`` (so each had the whole window to be followed by a purchase)."""
     as_of = as_of or utcnow()
@@ -46,13 +49,22 @@ def satisfaction_repurchase(session: Session, window_days: int = 180, as_of: dat
     f = Interaction.__table__.alias("f")
     p = Interaction.__table__.alias("p")
     bought = exists().where(
-        p.c.customer_id == f.c.customer_id, p.c.kind == "purchase", p.c.status == "done", p.c.amount > 0,
-        p.c.occurred_at > f.c.occurred_at, p.c.occurred_at <= _plus_days(f.c.occurred_at, window_days, dialect),
+        p.c.customer_id == f.c.customer_id,
+        p.c.kind == "purchase",
+        p.c.status == "done",
+        p.c.amount > 0,
+        p.c.occurred_at > f.c.occurred_at,
+        p.c.occurred_at <= _plus_days(f.c.occurred_at, window_days, dialect),
     )
-    stmt = (select(f.c.satisfaction, func.count(), func.sum(case((bought, 1), else_=0)))
-            .where(f.c.satisfaction.is_not(None), f.c.status == "done",
-                   f.c.occurred_at <= literal(as_of - timedelta(days=window_days), UTCDateTime()))
-            .group_by(f.c.satisfaction))
+    stmt = (
+        select(f.c.satisfaction, func.count(), func.sum(case((bought, 1), else_=0)))
+        .where(
+            f.c.satisfaction.is_not(None),
+            f.c.status == "done",
+            f.c.occurred_at <= literal(as_of - timedelta(days=window_days), UTCDateTime()),
+        )
+        .group_by(f.c.satisfaction)
+    )
     counts = {score: (n, r) for score, n, r in session.execute(stmt)}
     rates = {s: (Decimal(r) / Decimal(n)) if n else None for s, (n, r) in counts.items()}
     base = rates.get(4)
@@ -61,5 +73,7 @@ def satisfaction_repurchase(session: Session, window_days: int = 180, as_of: dat
         n, r = counts.get(score, (0, 0))
         rate = rates.get(score)
         ratio = (rate / base).quantize(Decimal("0.01")) if rate is not None and base else None
-        result.append(ScoreRow(score, n, r, rate.quantize(Decimal("0.0001")) if rate is not None else None, ratio))
+        result.append(
+            ScoreRow(score, n, r, rate.quantize(Decimal("0.0001")) if rate is not None else None, ratio)
+        )
     return result

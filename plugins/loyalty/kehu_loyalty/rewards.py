@@ -1,4 +1,5 @@
 """The rewards catalogue and redemption (balance and stock checked, oldest points spent first)."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,7 +13,17 @@ from sqlalchemy.orm import Session
 from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
 from kehu_core.types import utcnow
 from kehu_loyalty.expiry import expire_points
-from kehu_loyalty.ledger import Debit, allocate, balance, entry_row, existing_keys, lock_accounts, member, open_lots, write_debits
+from kehu_loyalty.ledger import (
+    Debit,
+    allocate,
+    balance,
+    entry_row,
+    existing_keys,
+    lock_accounts,
+    member,
+    open_lots,
+    write_debits,
+)
 from kehu_loyalty.models import REWARDS
 
 
@@ -37,8 +48,15 @@ class RewardRecord:
     active: bool
 
 
-def add_reward(session: Session, code: str, name: str, cost_points: int, stock: int | None = None,
-               valid_from: datetime | None = None, valid_until: datetime | None = None) -> RewardRecord:
+def add_reward(
+    session: Session,
+    code: str,
+    name: str,
+    cost_points: int,
+    stock: int | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> RewardRecord:
     """Add a reward to the catalogue (``stock`` ``None``: unlimited)."""
     problems = []
     if not code.strip():
@@ -55,8 +73,18 @@ def add_reward(session: Session, code: str, name: str, cost_points: int, stock: 
         raise ValidationError(problems, headline="reward refused; nothing was changed:")
     if session.scalar(select(REWARDS.c.id).where(REWARDS.c.code == code)) is not None:
         raise Conflict(f"a reward with code {code!r} already exists")
-    session.execute(REWARDS.insert().values(code=code, name=name, cost_points=cost_points, stock=stock,
-                                            valid_from=valid_from, valid_until=valid_until, active=True, created_at=utcnow()))
+    session.execute(
+        REWARDS.insert().values(
+            code=code,
+            name=name,
+            cost_points=cost_points,
+            stock=stock,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            active=True,
+            created_at=utcnow(),
+        )
+    )
     return get_reward(session, code)
 
 
@@ -65,7 +93,15 @@ def get_reward(session: Session, code: str) -> RewardRecord:
     row = session.execute(select(REWARDS).where(REWARDS.c.code == code)).mappings().first()
     if row is None:
         raise NotFound(f"no reward with code {code!r}; see `kehu loyalty rewards list`")
-    return RewardRecord(row["code"], row["name"], row["cost_points"], row["stock"], row["valid_from"], row["valid_until"], row["active"])
+    return RewardRecord(
+        row["code"],
+        row["name"],
+        row["cost_points"],
+        row["stock"],
+        row["valid_from"],
+        row["valid_until"],
+        row["active"],
+    )
 
 
 def list_rewards(session: Session, include_inactive: bool = False) -> list[RewardRecord]:
@@ -80,7 +116,9 @@ def restock(session: Session, code: str, stock: int | None, active: bool | None 
     """Set a reward's stock (``None``: unlimited) and/or whether it is offered."""
     get_reward(session, code)
     if stock is not None and stock < 0:
-        raise ValidationError([Problem("stock", "must not be negative", value=str(stock))], headline="reward not changed:")
+        raise ValidationError(
+            [Problem("stock", "must not be negative", value=str(stock))], headline="reward not changed:"
+        )
     values: dict[str, Any] = {"stock": stock}
     if active is not None:
         values["active"] = active
@@ -101,44 +139,87 @@ class Redemption:
     lots: tuple[tuple[int, int], ...]
 
 
-def redeem(session: Session, code: str, reward_code: str, quantity: int = 1, *, key: str | None = None,
-           now: datetime | None = None) -> Redemption:
+def redeem(
+    session: Session,
+    code: str,
+    reward_code: str,
+    quantity: int = 1,
+    *,
+    key: str | None = None,
+    now: datetime | None = None,
+) -> Redemption:
     """Spend points on a reward: the account is locked, expired points written off, the balance
     and the stock checked, then the oldest lots spent first. Any refusal changes nothing."""
     now = now or utcnow()
     if quantity < 1:
-        raise ValidationError([Problem("quantity", "must be at least 1", value=str(quantity))], headline="redemption refused; nothing was changed:")
+        raise ValidationError(
+            [Problem("quantity", "must be at least 1", value=str(quantity))],
+            headline="redemption refused; nothing was changed:",
+        )
     customer, _ = member(session, code)
     lock_accounts(session, [customer.id])
     key = key or f"redeem:{uuid.uuid4().hex}"
     if existing_keys(session, [key]):
         raise Conflict(f"redemption {key!r} was already applied; nothing was changed")
-    reward = session.execute(select(REWARDS).where(REWARDS.c.code == reward_code).with_for_update()).mappings().first()
+    reward = (
+        session.execute(select(REWARDS).where(REWARDS.c.code == reward_code).with_for_update())
+        .mappings()
+        .first()
+    )
     if reward is None:
         raise NotFound(f"no reward with code {reward_code!r}; see `kehu loyalty rewards list`")
-    if not reward["active"] or (reward["valid_from"] and now < reward["valid_from"]) or (reward["valid_until"] and now >= reward["valid_until"]):
-        raise KehuError(f"reward {reward_code} ({reward['name']}) is not offered at this time; nothing was changed")
+    if (
+        not reward["active"]
+        or (reward["valid_from"] and now < reward["valid_from"])
+        or (reward["valid_until"] and now >= reward["valid_until"])
+    ):
+        raise KehuError(
+            f"reward {reward_code} ({reward['name']}) is not offered at this time; nothing was changed"
+        )
     if reward["stock"] is not None and reward["stock"] < quantity:
-        raise OutOfStock(f"reward {reward_code} ({reward['name']}) has {reward['stock']} left, {quantity} asked; nothing was changed")
+        raise OutOfStock(
+            f"reward {reward_code} ({reward['name']}) has {reward['stock']} left, {quantity} asked; nothing was changed"
+        )
     expire_points(session, now, [customer.id])
     cost = reward["cost_points"] * quantity
     lots = open_lots(session, [customer.id], valid_at=now)
     available = sum(lot.remaining for lot in lots)
     if available < cost:
         # Roll back the expiry just written too: a refused command changes nothing.
-        raise InsufficientPoints(f"customer {code} has {available} point(s); {quantity} × {reward_code} costs {cost}; nothing was changed")
+        raise InsufficientPoints(
+            f"customer {code} has {available} point(s); {quantity} × {reward_code} costs {cost}; nothing was changed"
+        )
     allocations, left = allocate(lots, cost)
     assert left == 0
     reason = f"redeemed {quantity} × {reward['name']} ({reward_code})"
-    [entry_id] = write_debits(session, [Debit(entry_row(customer.id, "redeem", -cost, now, reason, key,
-                                                        reward_id=reward["id"], now=now), tuple(allocations))])
+    [entry_id] = write_debits(
+        session,
+        [
+            Debit(
+                entry_row(customer.id, "redeem", -cost, now, reason, key, reward_id=reward["id"], now=now),
+                tuple(allocations),
+            )
+        ],
+    )
     if reward["stock"] is not None:
-        session.execute(REWARDS.update().where(REWARDS.c.id == reward["id"]).values(stock=REWARDS.c.stock - quantity))
-    return Redemption(code, reward_code, quantity, cost, balance(session, customer.id), entry_id, tuple(allocations))
+        session.execute(
+            REWARDS.update().where(REWARDS.c.id == reward["id"]).values(stock=REWARDS.c.stock - quantity)
+        )
+    return Redemption(
+        code, reward_code, quantity, cost, balance(session, customer.id), entry_id, tuple(allocations)
+    )
 
 
-def adjust(session: Session, code: str, points: int, reason: str, *, key: str | None = None,
-           now: datetime | None = None, expiry_months: int | None = None) -> dict[str, Any]:
+def adjust(
+    session: Session,
+    code: str,
+    points: int,
+    reason: str,
+    *,
+    key: str | None = None,
+    now: datetime | None = None,
+    expiry_months: int | None = None,
+) -> dict[str, Any]:
     """Award points by hand (``kehu loyalty earn``): a lot with the usual expiry, keyed for idempotency."""
     from kehu_loyalty.ledger import add_months, write_credits
     from kehu_loyalty.settings import load_settings
@@ -146,7 +227,9 @@ def adjust(session: Session, code: str, points: int, reason: str, *, key: str | 
     now = now or utcnow()
     problems = []
     if points <= 0:
-        problems.append(Problem("points", "must be a positive whole number (spend points with redeem)", value=str(points)))
+        problems.append(
+            Problem("points", "must be a positive whole number (spend points with redeem)", value=str(points))
+        )
     if not reason.strip():
         problems.append(Problem("reason", "required: say why the points are given"))
     if problems:
@@ -156,6 +239,20 @@ def adjust(session: Session, code: str, points: int, reason: str, *, key: str | 
     if existing_keys(session, [key]):
         raise Conflict(f"an entry with key {key!r} already exists; nothing was changed")
     months = expiry_months or load_settings(session).expiry_months
-    write_credits(session, [entry_row(customer.id, "adjust", points, now, reason.strip(), key,
-                                      expires_at=add_months(now, months), rule="manual", now=now)])
+    write_credits(
+        session,
+        [
+            entry_row(
+                customer.id,
+                "adjust",
+                points,
+                now,
+                reason.strip(),
+                key,
+                expires_at=add_months(now, months),
+                rule="manual",
+                now=now,
+            )
+        ],
+    )
     return {"customer": code, "points": points, "key": key, "balance": balance(session, customer.id)}

@@ -5,6 +5,7 @@ fixed number of points (a *bonus rule*). Amount rules matching one interaction a
 into one ledger entry; bonus rules each write their own entry. Plugins add rules through
 the ``kehu_loyalty_earn_rules`` hook; the built-in ones come from the programme settings.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -64,7 +65,9 @@ class EarnRule:
     def __attrs_post_init__(self) -> None:
         amount_rule = self.points_per_yuan > 0
         if amount_rule == (self.fixed_points > 0):
-            raise ValueError(f"earn rule {self.name!r}: give either points_per_yuan or fixed_points (> 0), not both")
+            raise ValueError(
+                f"earn rule {self.name!r}: give either points_per_yuan or fixed_points (> 0), not both"
+            )
         if amount_rule and (self.once_per or self.beneficiary != "customer"):
             raise ValueError(f"earn rule {self.name!r}: once_per and beneficiary apply to fixed bonuses only")
 
@@ -76,8 +79,15 @@ class EarnRule:
     @property
     def is_plain(self) -> bool:
         """True when only the interaction's kind decides whether the rule matches."""
-        return not (self.categories or self.channels or self.products or self.min_amount is not None
-                    or self.birthday_month or self.valid_from or self.valid_until)
+        return not (
+            self.categories
+            or self.channels
+            or self.products
+            or self.min_amount is not None
+            or self.birthday_month
+            or self.valid_from
+            or self.valid_until
+        )
 
     def scope(self, customer_id: int, interaction_id: int, local: datetime) -> tuple[Any, ...]:
         """What ``once_per`` counts once: the same scope as :meth:`scope_key`, cheaper to build."""
@@ -124,22 +134,54 @@ def builtin_rules(settings: Settings) -> list[EarnRule]:
     """The programme's own rules, from its settings (a rule worth 0 points is left out)."""
     rules = []
     if settings.points_per_yuan > 0:
-        rules.append(EarnRule("base", points_per_yuan=settings.points_per_yuan,
-                              description=f"{settings.points_per_yuan} point(s) per yuan spent"))
+        rules.append(
+            EarnRule(
+                "base",
+                points_per_yuan=settings.points_per_yuan,
+                description=f"{settings.points_per_yuan} point(s) per yuan spent",
+            )
+        )
     extra = settings.points_per_yuan * (settings.birthday_multiplier - 1)
     if extra > 0:
-        rules.append(EarnRule("birthday", points_per_yuan=extra, birthday_month=True,
-                              description=f"×{settings.birthday_multiplier} points in the birthday month"))
+        rules.append(
+            EarnRule(
+                "birthday",
+                points_per_yuan=extra,
+                birthday_month=True,
+                description=f"×{settings.birthday_multiplier} points in the birthday month",
+            )
+        )
     if settings.first_purchase_bonus:
-        rules.append(EarnRule("first_purchase", fixed_points=settings.first_purchase_bonus, once_per="customer",
-                              min_amount=Decimal("0.01"), description="bonus on the first purchase as a member"))
+        rules.append(
+            EarnRule(
+                "first_purchase",
+                fixed_points=settings.first_purchase_bonus,
+                once_per="customer",
+                min_amount=Decimal("0.01"),
+                description="bonus on the first purchase as a member",
+            )
+        )
     if settings.referral_bonus:
-        rules.append(EarnRule("referral", fixed_points=settings.referral_bonus, once_per="customer",
-                              beneficiary="referrer", min_amount=Decimal("0.01"),
-                              description="bonus to the referrer when the referred customer first buys"))
+        rules.append(
+            EarnRule(
+                "referral",
+                fixed_points=settings.referral_bonus,
+                once_per="customer",
+                beneficiary="referrer",
+                min_amount=Decimal("0.01"),
+                description="bonus to the referrer when the referred customer first buys",
+            )
+        )
     if settings.feedback_bonus:
-        rules.append(EarnRule("feedback", kinds=("feedback",), fixed_points=settings.feedback_bonus,
-                              once_per="month", description="bonus for giving feedback, once a month"))
+        rules.append(
+            EarnRule(
+                "feedback",
+                kinds=("feedback",),
+                fixed_points=settings.feedback_bonus,
+                once_per="month",
+                description="bonus for giving feedback, once a month",
+            )
+        )
     return rules
 
 

@@ -3,6 +3,7 @@
 Stored as text rows in ``loyalty_settings`` (loaded as default data at install, so a value
 the user changed survives upgrades) and read into one typed :class:`Settings` value.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -49,13 +50,29 @@ KNOWN: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "points_per_yuan": ("1", _decimal(Decimal(0)), "points earned per 1 yuan spent (before multipliers)"),
     "expiry_months": ("12", _integer(1, 120), "points expire this many months after they were earned"),
     "first_purchase_bonus": ("100", _integer(0, 10**6), "bonus points on a member's first purchase"),
-    "birthday_multiplier": ("2", _decimal(Decimal(1)), "points on purchases in the birthday month are multiplied by this"),
-    "referral_bonus": ("200", _integer(0, 10**6), "bonus to the referrer when a referred customer first buys"),
+    "birthday_multiplier": (
+        "2",
+        _decimal(Decimal(1)),
+        "points on purchases in the birthday month are multiplied by this",
+    ),
+    "referral_bonus": (
+        "200",
+        _integer(0, 10**6),
+        "bonus to the referrer when a referred customer first buys",
+    ),
     "feedback_bonus": ("20", _integer(0, 10**6), "bonus for giving feedback, at most once a month"),
-    "tier_upgrade_bonus": ("200", _integer(0, 10**6), "bonus when a member moves up to a tier with a higher multiplier (once per tier)"),
+    "tier_upgrade_bonus": (
+        "200",
+        _integer(0, 10**6),
+        "bonus when a member moves up to a tier with a higher multiplier (once per tier)",
+    ),
     "level_window_months": ("12", _integer(1, 60), "member levels count points/spend over this many months"),
     "level_grace_months": ("12", _integer(0, 60), "a level is kept at least this long before a downgrade"),
-    "expiring_soon_days": ("30", _integer(1, 366), "the profile card warns of points expiring within this many days"),
+    "expiring_soon_days": (
+        "30",
+        _integer(1, 366),
+        "the profile card warns of points expiring within this many days",
+    ),
 }
 DEFAULT_TIER_MULTIPLIERS = {"VIP": "1.5", "major": "1.2", "主要客户": "1.2", "A": "1.5", "B": "1.2"}
 
@@ -96,7 +113,9 @@ def parse_setting(key: str, raw: str) -> Any:
     try:
         return parser(raw)
     except ValueError as exc:
-        raise ValidationError([Problem(key, str(exc), value=raw)], headline="setting refused; nothing was changed:") from exc
+        raise ValidationError(
+            [Problem(key, str(exc), value=raw)], headline="setting refused; nothing was changed:"
+        ) from exc
 
 
 def load_settings(session: Session) -> Settings:
@@ -105,7 +124,7 @@ def load_settings(session: Session) -> Settings:
 
     raw = defaults()
     raw.update(dict(session.execute(select(SETTINGS.c.key, SETTINGS.c.value)).all()))
-    tiers = {k[len(TIER_PREFIX):]: parse_setting(k, v) for k, v in raw.items() if k.startswith(TIER_PREFIX)}
+    tiers = {k[len(TIER_PREFIX) :]: parse_setting(k, v) for k, v in raw.items() if k.startswith(TIER_PREFIX)}
     return Settings(**{k: parse_setting(k, raw[k]) for k in KNOWN}, tier_multipliers=tiers)
 
 
@@ -116,7 +135,11 @@ def list_settings(session: Session) -> list[dict[str, str]]:
     stored = dict(session.execute(select(SETTINGS.c.key, SETTINGS.c.value)).all())
     merged = {**defaults(), **stored}
     return [
-        {"key": k, "value": v, "help": KNOWN[k][2] if k in KNOWN else "points multiplier for customers of this tier"}
+        {
+            "key": k,
+            "value": v,
+            "help": KNOWN[k][2] if k in KNOWN else "points multiplier for customers of this tier",
+        }
         for k, v in sorted(merged.items())
     ]
 

@@ -5,6 +5,7 @@ A member who moves up to a tier whose points multiplier is higher than the old o
 customer bouncing between tiers is not rewarded again and again. Tiers without a multiplier
 count as 1.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,18 +29,32 @@ def reward_upgrades(session: Session, changes: Sequence[Any]) -> int:
         return 0
     one = Decimal(1)
     mult = settings.tier_multipliers
-    ups = [c for c in changes if c.new_tier is not None and mult.get(c.new_tier, one) > mult.get(c.old_tier, one)]
+    ups = [
+        c for c in changes if c.new_tier is not None and mult.get(c.new_tier, one) > mult.get(c.old_tier, one)
+    ]
     if not ups:
         return 0
-    members = set(session.scalars(select(ACCOUNTS.c.customer_id).where(ACCOUNTS.c.customer_id.in_([c.customer_id for c in ups]))))
+    members = set(
+        session.scalars(
+            select(ACCOUNTS.c.customer_id).where(ACCOUNTS.c.customer_id.in_([c.customer_id for c in ups]))
+        )
+    )
     now = utcnow()
     rows = {}
     for change in ups:
         key = f"bonus:tier_up:c{change.customer_id}:{change.new_tier}"
         if change.customer_id in members and key not in rows:
-            rows[key] = entry_row(change.customer_id, "bonus", settings.tier_upgrade_bonus, now,
-                                  f"moved up to tier {change.new_tier} (from {change.old_tier or 'none'})", key,
-                                  expires_at=add_months(now, settings.expiry_months), rule="tier_upgrade", now=now)
+            rows[key] = entry_row(
+                change.customer_id,
+                "bonus",
+                settings.tier_upgrade_bonus,
+                now,
+                f"moved up to tier {change.new_tier} (from {change.old_tier or 'none'})",
+                key,
+                expires_at=add_months(now, settings.expiry_months),
+                rule="tier_upgrade",
+                now=now,
+            )
     for key in existing_keys(session, rows):
         del rows[key]
     return write_credits(session, list(rows.values()))

@@ -1,9 +1,10 @@
 """Helpers for the loyalty tests: customers, members and interactions in one call."""
+
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,10 +19,12 @@ class Shop:
     def __init__(self, app: Any):
         self.app = app
 
-    def customer(self, code: str | None = None, *, member: bool = True, since: str = "2020-01-01", **fields: Any) -> str:
+    def customer(
+        self, code: str | None = None, *, member: bool = True, since: str = "2020-01-01", **fields: Any
+    ) -> str:
         from kehu_core.customers import add_customer
-        from kehu_loyalty.accounts import enroll
         from kehu_core.validation import timestamp as parse
+        from kehu_loyalty.accounts import enroll
 
         code = code or f"T{next(_codes):05d}"
         with self.app.session() as s:
@@ -30,15 +33,22 @@ class Shop:
                 enroll(self.app, s, [code], since=parse(since), now=parse(since))
         return code
 
-    def log(self, code: str, kind: str = "purchase", at: str = "2024-03-10T12:00:00+08:00", **fields: Any) -> int:
+    def log(
+        self, code: str, kind: str = "purchase", at: str = "2024-03-10T12:00:00+08:00", **fields: Any
+    ) -> int:
         """Log an interaction; ``at`` may be ``-N`` for N days ago."""
         from kehu_core.interactions import log_interaction
 
         if at.startswith("-"):
             from datetime import timedelta
 
-            at = (datetime.now(timezone.utc) - timedelta(days=int(at[1:]))).isoformat()
-        values = {"customer_code": code, "kind": kind, "occurred_at": at, **{k: str(v) for k, v in fields.items()}}
+            at = (datetime.now(UTC) - timedelta(days=int(at[1:]))).isoformat()
+        values = {
+            "customer_code": code,
+            "kind": kind,
+            "occurred_at": at,
+            **{k: str(v) for k, v in fields.items()},
+        }
         with self.app.session() as s:
             return log_interaction(self.app, s, values).id
 
@@ -71,7 +81,7 @@ def shop(kehu_app: Any, kehu_install: Any) -> Shop:
 def utc(text: str) -> datetime:
     """An aware datetime from ISO text (UTC when no offset is given)."""
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 D = Decimal

@@ -1,5 +1,6 @@
 """Members' birthday months live on their accounts (earning reads one row per purchase); every
 way the core changes a birthday keeps the copy right, and so the birthday bonus lands right."""
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,11 @@ def months(shop) -> dict[str, int | None]:
     from kehu_core.models import Customer
 
     with shop.app.session() as s:
-        rows = s.execute(select(Customer.code, ACCOUNTS.c.birthday_month).join(ACCOUNTS, ACCOUNTS.c.customer_id == Customer.id))
+        rows = s.execute(
+            select(Customer.code, ACCOUNTS.c.birthday_month).join(
+                ACCOUNTS, ACCOUNTS.c.customer_id == Customer.id
+            )
+        )
         return dict(rows.all())
 
 
@@ -84,7 +89,6 @@ def test_the_check_refuses_a_month_out_of_range(shop, kehu_app):
     from sqlalchemy.exc import IntegrityError
 
     code = shop.customer()
-    with pytest.raises(IntegrityError):
-        with kehu_app.session() as s:
-            s.execute(text("UPDATE loyalty_accounts SET birthday_month = 13"))
+    with pytest.raises(IntegrityError), kehu_app.session() as s:
+        s.execute(text("UPDATE loyalty_accounts SET birthday_month = 13"))
     assert months(shop)[code] is None

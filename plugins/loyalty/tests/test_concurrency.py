@@ -1,4 +1,5 @@
 """Eight processes redeem from the same customer at once: no negative balance, no double spend."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -40,7 +41,9 @@ def test_eight_processes_redeem_from_one_customer(shop, kehu_app):
     # forkserver: children fork from a clean server that imported kehu once (fast, and no
     # database connection of this process is inherited).
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["kehu_core.app", "kehu_loyalty.rewards", "psycopg", "sqlalchemy.dialects.postgresql"])
+    ctx.set_forkserver_preload(
+        ["kehu_core.app", "kehu_loyalty.rewards", "psycopg", "sqlalchemy.dialects.postgresql"]
+    )
     barrier, results = ctx.Barrier(WORKERS), ctx.Queue()
     procs = [ctx.Process(target=_redeem, args=(url, code, barrier, results)) for _ in range(WORKERS)]
     for p in procs:
@@ -59,7 +62,13 @@ def test_eight_processes_redeem_from_one_customer(shop, kehu_app):
         spent = s.scalar(select(func.sum(ALLOCATIONS.c.points)))
         assert spent == 1200
         over = s.execute(
-            select(LEDGER.c.id).where(LEDGER.c.points > 0).where(
-                LEDGER.c.points < select(func.coalesce(func.sum(ALLOCATIONS.c.points), 0))
-                .where(ALLOCATIONS.c.lot_id == LEDGER.c.id).scalar_subquery())).all()
+            select(LEDGER.c.id)
+            .where(LEDGER.c.points > 0)
+            .where(
+                LEDGER.c.points
+                < select(func.coalesce(func.sum(ALLOCATIONS.c.points), 0))
+                .where(ALLOCATIONS.c.lot_id == LEDGER.c.id)
+                .scalar_subquery()
+            )
+        ).all()
         assert over == []  # no lot was spent beyond its points

@@ -1,4 +1,5 @@
 """Automatic earning: rates, rounding, bonuses, tier multipliers, idempotent replays, plugin rules."""
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,9 @@ def test_non_members_planned_and_pre_enrolment_purchases_earn_nothing(shop):
     shop.log(late, amount="500", at="2024-05-31")
     shop.log(late, amount="500", at="2024-07-01", status="planned")
     assert shop.ledger(late) == []
-    from kehu_loyalty.models import LEDGER
     from sqlalchemy import func, select
+
+    from kehu_loyalty.models import LEDGER
 
     assert shop.run(lambda s: s.scalar(select(func.count()).select_from(LEDGER))) == 0
 
@@ -39,7 +41,11 @@ def test_first_purchase_bonus_once_and_birthday_month_doubles(shop):
     shop.log(code, amount="100", at="2024-04-30T12:00:00+08:00")
     shop.log(code, amount="100", at="2024-05-02T12:00:00+08:00")
     entries = kinds_points(shop, code)
-    assert entries == [("earn", "base", 100), ("bonus", "first_purchase", 100), ("earn", "base+birthday", 200)]
+    assert entries == [
+        ("earn", "base", 100),
+        ("bonus", "first_purchase", 100),
+        ("earn", "base+birthday", 200),
+    ]
 
 
 def test_referral_bonus_goes_to_enrolled_referrer_once(shop, kehu_cli):
@@ -64,18 +70,24 @@ def test_feedback_bonus_once_per_month(shop):
 
 
 def test_import_replay_never_earns_twice(shop, kehu_app):
-    from kehu_core.importing import import_interactions
-
     from datetime import date, timedelta
+
+    from kehu_core.importing import import_interactions
 
     code = shop.customer()
     day1, day2 = date.today() - timedelta(days=3), date.today() - timedelta(days=2)
-    csv = ("external_ref,customer_code,kind,occurred_at,amount\n"
-           f"R1,{code},purchase,{day1},120.75\nR2,{code},purchase,{day2},-20.00\n").encode()
+    csv = (
+        "external_ref,customer_code,kind,occurred_at,amount\n"
+        f"R1,{code},purchase,{day1},120.75\nR2,{code},purchase,{day2},-20.00\n"
+    ).encode()
     for _ in range(2):
         with kehu_app.session() as s:
             import_interactions(kehu_app, s, io.BytesIO(csv))
-    assert kinds_points(shop, code) == [("earn", "base", 120), ("bonus", "first_purchase", 100), ("refund", "base", -20)]
+    assert kinds_points(shop, code) == [
+        ("earn", "base", 120),
+        ("bonus", "first_purchase", 100),
+        ("refund", "base", -20),
+    ]
 
 
 class FakeTiers:
@@ -98,8 +110,14 @@ class FlatPromo:
     def kehu_loyalty_earn_rules(self):
         from kehu_loyalty.rules import EarnRule
 
-        return [EarnRule("flat_promo", points_per_yuan=Decimal("0.5"), tier_multiplier=False,
-                         description="half a point per yuan, whatever the tier")]
+        return [
+            EarnRule(
+                "flat_promo",
+                points_per_yuan=Decimal("0.5"),
+                tier_multiplier=False,
+                description="half a point per yuan, whatever the tier",
+            )
+        ]
 
 
 def test_a_rule_without_tier_multiplier_earns_its_own_rate(shop, kehu_register_plugin):
@@ -119,8 +137,14 @@ class PromoRules:
     def kehu_loyalty_earn_rules(self):
         from kehu_loyalty.rules import EarnRule
 
-        return [EarnRule("coffee_week", points_per_yuan=Decimal("0.5"), categories=("咖啡",),
-                         description="half a point extra per yuan on coffee")]
+        return [
+            EarnRule(
+                "coffee_week",
+                points_per_yuan=Decimal("0.5"),
+                categories=("咖啡",),
+                description="half a point extra per yuan on coffee",
+            )
+        ]
 
 
 def test_plugins_add_declarative_rules_through_the_hook(shop, kehu_register_plugin, kehu_cli):
@@ -175,8 +199,11 @@ def test_tier_upgrade_bonus_once_per_tier_for_members(shop, kehu_app):
     stranger = shop.customer(member=False)
     with kehu_app.session() as s:
         cid, other = (s.scalar(select(Customer.id).where(Customer.code == c)) for c in (code, stranger))
-        changes = [TierChange(cid, "pyramid", "ordinary", "VIP"), TierChange(other, "pyramid", None, "VIP"),
-                   TierChange(cid, "pyramid", "VIP", "ordinary")]
+        changes = [
+            TierChange(cid, "pyramid", "ordinary", "VIP"),
+            TierChange(other, "pyramid", None, "VIP"),
+            TierChange(cid, "pyramid", "VIP", "ordinary"),
+        ]
         kehu_app.hook.kehu_tier_changed(session=s, changes=changes)
         kehu_app.hook.kehu_tier_changed(session=s, changes=changes[:1])  # back up again: no second bonus
     assert kinds_points(shop, code) == [("bonus", "tier_upgrade", 200)]

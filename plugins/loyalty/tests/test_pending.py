@@ -1,6 +1,7 @@
 """Batches of one write are earned together (up to EARN_GROUP_ROWS at a time), and nothing
 recorded is left unearned: not when the import returns, not when a write's end is never
 announced."""
+
 from __future__ import annotations
 
 import io
@@ -11,12 +12,23 @@ import pytest
 from sqlalchemy import func, select
 
 
-def import_csv(app, session, count: int, code: str, chunk_rows: int, prefix: str = "P", late: tuple[str, int] | None = None):
+def import_csv(
+    app,
+    session,
+    count: int,
+    code: str,
+    chunk_rows: int,
+    prefix: str = "P",
+    late: tuple[str, int] | None = None,
+):
     """``count`` purchases by ``code``; ``late=(other, n)``: the ``n``-th is by ``other`` instead."""
     from kehu_core.importing import import_interactions
 
     buyer = [late[0] if late and n == late[1] else code for n in range(count)]
-    lines = [f"{prefix}{n},{buyer[n]},purchase,2024-03-{n % 28 + 1:02d}T10:00:00+08:00,{n + 10}.00" for n in range(count)]
+    lines = [
+        f"{prefix}{n},{buyer[n]},purchase,2024-03-{n % 28 + 1:02d}T10:00:00+08:00,{n + 10}.00"
+        for n in range(count)
+    ]
     csv = ("external_ref,customer_code,kind,occurred_at,amount\n" + "\n".join(lines) + "\n").encode()
     return import_interactions(app, session, io.BytesIO(csv), chunk_rows=chunk_rows)
 
@@ -46,7 +58,10 @@ def test_an_import_is_earned_in_groups_and_whole_when_it_returns(shop, kehu_app,
         assert earn_entries(s) == 14  # in the importing transaction, before it commits
         assert pending._KEY not in s.info and earning._AWARDED not in s.info  # nothing carried past the write
     assert groups == [6, 6, 2]  # chunks of 3 gathered past 5 rows; the rest when the import ends
-    for who, count in ((code, 13), (late, 1)):  # the one remembered from the first group, the one first seen last
+    for who, count in (
+        (code, 13),
+        (late, 1),
+    ):  # the one remembered from the first group, the one first seen last
         first = [e for e in shop.ledger(who) if e["rule"] == "first_purchase"]
         assert len(first) == 1 and first[0]["points"] == 100
         assert len([e for e in shop.ledger(who) if e["kind"] == "earn"]) == count
@@ -71,7 +86,13 @@ def test_a_write_whose_end_is_never_announced_is_earned_at_commit(shop, kehu_app
     when = datetime(2024, 3, 1, 2, tzinfo=UTC)
     with kehu_app.session() as s:
         customer, _ = member(s, code)
-        values = {"customer_id": customer.id, "kind": "purchase", "occurred_at": when, "amount": Decimal("88.00"), "external_ref": "M1"}
+        values = {
+            "customer_id": customer.id,
+            "kind": "purchase",
+            "occurred_at": when,
+            "amount": Decimal("88.00"),
+            "external_ref": "M1",
+        }
         write_interaction_values(kehu_app, s, [[values.get(c) for c in WRITE_COLUMNS]], "api", more=True)
         assert earn_entries(s) == 0  # gathered, not earned yet
     assert [(e["kind"], e["points"]) for e in shop.ledger(code) if e["kind"] == "earn"] == [("earn", 88)]
@@ -84,8 +105,10 @@ def test_a_rolled_back_write_leaves_nothing_pending(shop, kehu_app):
     from kehu_core.importing import ImportRefused, import_interactions
 
     code = shop.customer()
-    csv = (f"external_ref,customer_code,kind,occurred_at,amount\nQ1,{code},purchase,2024-03-01,10\n"
-           "Q2,nobody,purchase,2024-03-01,10\n").encode()
+    csv = (
+        f"external_ref,customer_code,kind,occurred_at,amount\nQ1,{code},purchase,2024-03-01,10\n"
+        "Q2,nobody,purchase,2024-03-01,10\n"
+    ).encode()
     with pytest.raises(ImportRefused), kehu_app.session() as s:
         import_interactions(kehu_app, s, io.BytesIO(csv))
     with kehu_app.session() as s:
@@ -105,7 +128,13 @@ def test_rows_gathered_in_a_rolled_back_transaction_are_dropped(shop, kehu_app):
         customer, _ = member(s, code)
 
         def row(ref: str, amount: str) -> list:
-            values = {"customer_id": customer.id, "kind": "purchase", "occurred_at": when, "amount": Decimal(amount), "external_ref": ref}
+            values = {
+                "customer_id": customer.id,
+                "kind": "purchase",
+                "occurred_at": when,
+                "amount": Decimal(amount),
+                "external_ref": ref,
+            }
             return [values.get(c) for c in WRITE_COLUMNS]
 
         write_interaction_values(kehu_app, s, [row("RB1", "-50.00")], "api", more=True)

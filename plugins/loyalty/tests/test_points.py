@@ -1,4 +1,5 @@
 """Redemption, expiry (FIFO lots), refunds and the ledger's invariants, through services and the CLI."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,9 +13,13 @@ from kehu_loyalty.rewards import InsufficientPoints, OutOfStock, add_reward, red
 
 
 def counts(shop):
-    return shop.run(lambda s: (s.scalar(select(func.count()).select_from(LEDGER)),
-                               s.scalar(select(func.count()).select_from(ALLOCATIONS)),
-                               s.scalar(select(REWARDS.c.stock).where(REWARDS.c.code == "MUG"))))
+    return shop.run(
+        lambda s: (
+            s.scalar(select(func.count()).select_from(LEDGER)),
+            s.scalar(select(func.count()).select_from(ALLOCATIONS)),
+            s.scalar(select(REWARDS.c.stock).where(REWARDS.c.code == "MUG")),
+        )
+    )
 
 
 @pytest.fixture
@@ -44,7 +49,9 @@ def test_redeem_more_than_balance_fails_and_changes_nothing(shop, member_with_lo
         shop.run(redeem, code, "MUG", quantity=3, now=timestamp("2024-01-10"))
     # Through the CLI at a date where lots expired: the expiry it wrote is rolled back too.
     result = kehu_cli("loyalty", "redeem", code, "MUG", "--quantity", "2")
-    assert result.exit_code == 1 and "nothing was changed" in result.output and "Traceback" not in result.output
+    assert (
+        result.exit_code == 1 and "nothing was changed" in result.output and "Traceback" not in result.output
+    )
     assert counts(shop) == before
 
 
@@ -80,11 +87,11 @@ def test_redemption_cannot_spend_expired_points(shop, member_with_lots):
 def test_refund_takes_back_newest_points_and_records_shortfall(shop):
     code = shop.customer()
     shop.run(add_reward, "MUG", "杯子", 150)
-    shop.log(code, amount="100", at="-5")           # +100 and +100 first purchase bonus
-    shop.log(code, amount="-40", at="-4")           # -40 from the newest lot
+    shop.log(code, amount="100", at="-5")  # +100 and +100 first purchase bonus
+    shop.log(code, amount="-40", at="-4")  # -40 from the newest lot
     assert shop.balance(code) == 160
     shop.run(redeem, code, "MUG")
-    shop.log(code, amount="-60", at="-3")           # only 10 left: 50 already spent
+    shop.log(code, amount="-60", at="-3")  # only 10 left: 50 already spent
     refund = [e for e in shop.ledger(code) if e["kind"] == "refund"][-1]
     assert (refund["kind"], refund["points"], refund["shortfall"]) == ("refund", -10, 50)
     assert "already spent" in refund["reason"]
@@ -109,7 +116,10 @@ def test_manual_earn_needs_reason_and_positive_points(shop, kehu_cli):
 def test_cli_balance_statement_rewards_expire(shop, kehu_cli):
     code = shop.customer()
     shop.log(code, amount="88.8", at="-3")
-    assert kehu_cli("loyalty", "rewards", "add", "MUG", "定制马克杯", "--cost", "100", "--stock", "3").exit_code == 0
+    assert (
+        kehu_cli("loyalty", "rewards", "add", "MUG", "定制马克杯", "--cost", "100", "--stock", "3").exit_code
+        == 0
+    )
     bad = kehu_cli("loyalty", "rewards", "add", "X", "坏", "--cost", "-1", "--stock", "-2")
     assert bad.exit_code == 1 and "cost" in bad.output and "stock" in bad.output
     assert kehu_cli("loyalty", "rewards", "list", "--json").json[0]["code"] == "MUG"

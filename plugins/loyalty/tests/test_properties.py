@@ -1,8 +1,9 @@
 """Property tests: random sequences of earn, redeem, expire and refund keep the ledger sound."""
+
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from kehu_core.errors import KehuError
 from kehu_loyalty.models import ALLOCATIONS, LEDGER
 
-BASE = datetime.now(timezone.utc) - timedelta(days=800)
+BASE = datetime.now(UTC) - timedelta(days=800)
 _ids = itertools.count(1)
 
 operation = st.one_of(
@@ -24,10 +25,21 @@ operation = st.one_of(
 
 
 def _check(session, customer_id):
-    entries = session.execute(select(LEDGER.c.id, LEDGER.c.points, LEDGER.c.kind, LEDGER.c.expires_at, LEDGER.c.occurred_at)
-                              .where(LEDGER.c.customer_id == customer_id)).all()
-    allocated = dict(session.execute(select(ALLOCATIONS.c.lot_id, func.sum(ALLOCATIONS.c.points)).group_by(ALLOCATIONS.c.lot_id)).all())
-    debits = dict(session.execute(select(ALLOCATIONS.c.debit_id, func.sum(ALLOCATIONS.c.points)).group_by(ALLOCATIONS.c.debit_id)).all())
+    entries = session.execute(
+        select(LEDGER.c.id, LEDGER.c.points, LEDGER.c.kind, LEDGER.c.expires_at, LEDGER.c.occurred_at).where(
+            LEDGER.c.customer_id == customer_id
+        )
+    ).all()
+    allocated = dict(
+        session.execute(
+            select(ALLOCATIONS.c.lot_id, func.sum(ALLOCATIONS.c.points)).group_by(ALLOCATIONS.c.lot_id)
+        ).all()
+    )
+    debits = dict(
+        session.execute(
+            select(ALLOCATIONS.c.debit_id, func.sum(ALLOCATIONS.c.points)).group_by(ALLOCATIONS.c.debit_id)
+        ).all()
+    )
     lots = {e.id: e for e in entries if e.points > 0}
     # Balance = sum of the ledger = what is left in the lots; never negative.
     balance = sum(e.points for e in entries)
@@ -44,18 +56,36 @@ def _check(session, customer_id):
 def _spent_oldest_first(shop, done, now):
     """Every valid lot that expires before the newest lot this redemption drew from is empty."""
     with shop.app.session() as s:
-        allocated = dict(s.execute(select(ALLOCATIONS.c.lot_id, func.sum(ALLOCATIONS.c.points)).group_by(ALLOCATIONS.c.lot_id)).all())
+        allocated = dict(
+            s.execute(
+                select(ALLOCATIONS.c.lot_id, func.sum(ALLOCATIONS.c.points)).group_by(ALLOCATIONS.c.lot_id)
+            ).all()
+        )
         owner = s.scalar(select(LEDGER.c.customer_id).where(LEDGER.c.id == done.entry_id))
-        lots = s.execute(select(LEDGER.c.id, LEDGER.c.points, LEDGER.c.expires_at)
-                         .where(LEDGER.c.customer_id == owner, LEDGER.c.points > 0)).all()
+        lots = s.execute(
+            select(LEDGER.c.id, LEDGER.c.points, LEDGER.c.expires_at).where(
+                LEDGER.c.customer_id == owner, LEDGER.c.points > 0
+            )
+        ).all()
     by_id = {lot.id: lot for lot in lots}
     newest = max((by_id[lot].expires_at, lot) for lot, _ in done.lots)
     for lot in lots:
-        if lot.points > 0 and lot.expires_at > now and (lot.expires_at, lot.id) < newest and lot.id not in dict(done.lots):
-            assert lot.points - allocated.get(lot.id, 0) == 0, "a redemption skipped an older lot with points left"
+        if (
+            lot.points > 0
+            and lot.expires_at > now
+            and (lot.expires_at, lot.id) < newest
+            and lot.id not in dict(done.lots)
+        ):
+            assert lot.points - allocated.get(lot.id, 0) == 0, (
+                "a redemption skipped an older lot with points left"
+            )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(ops=st.lists(operation, min_size=1, max_size=8))
 def test_random_sequences_keep_the_ledger_sound(shop, ops):
     from kehu_loyalty.expiry import expire_points
@@ -100,7 +130,7 @@ def test_random_sequences_keep_the_ledger_sound(shop, ops):
 def test_allocation_is_fifo(lots, spend):
     from kehu_loyalty.ledger import Lot, allocate
 
-    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
     open_lots = [Lot(i, 1, now, now + timedelta(days=i), pts) for i, pts in enumerate(lots)]
     taken, left = allocate(open_lots, spend)
     assert sum(t for _, t in taken) + left == spend and left == max(0, spend - sum(lots))

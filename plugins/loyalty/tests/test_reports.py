@@ -1,4 +1,5 @@
 """The ladder, rebates (返利), levels, the satisfaction report, the profile card, privacy, jobs and demo."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -20,9 +21,9 @@ def test_ladder_stages_and_movements(shop, kehu_cli):
     shop.log(first, amount="10", at=ago(10))
     repeat = shop.customer(member=False)
     shop.log(repeat, amount="10", at=ago(300))
-    shop.log(repeat, amount="10", at=ago(10))          # bought in 2 of the last 4 quarters: repeat
+    shop.log(repeat, amount="10", at=ago(10))  # bought in 2 of the last 4 quarters: repeat
     loyal = shop.customer(member=False)
-    for days in (20, 110, 200, 290):                   # all four quarters
+    for days in (20, 110, 200, 290):  # all four quarters
         shop.log(loyal, amount="10", at=ago(days))
     member = shop.customer(since=(now - timedelta(days=5)).isoformat())
     advocate = shop.customer(member=False)
@@ -35,8 +36,13 @@ def test_ladder_stages_and_movements(shop, kehu_cli):
     # 60 days ago `repeat` (one purchase then) and `loyal` had bought: imported history counts;
     # the others were not on file yet, so they are new.
     moves = {(t[0], t[1]): t[2] for t in report.json["transitions"]}
-    assert moves == {(None, "prospect"): 1, (None, "first_time"): 1, (None, "member"): 1, (None, "advocate"): 1,
-                     ("first_time", "repeat"): 1}
+    assert moves == {
+        (None, "prospect"): 1,
+        (None, "first_time"): 1,
+        (None, "member"): 1,
+        (None, "advocate"): 1,
+        ("first_time", "repeat"): 1,
+    }
     assert report.json["new"] == 4 and report.json["moved"] == 1
     table = kehu_cli("loyalty", "ladder", "--since", since)
     assert "advocate" in table.output and "changed stage" in table.output
@@ -49,24 +55,64 @@ def test_rebate_programme_accrual_settlement_statement(shop, kehu_cli):
     dist = shop.customer(member=False, tags="经销商")
     small = shop.customer(member=False, tags="经销商")
     other = shop.customer(member=False)
-    for code, amount, at in ((dist, "400000", "2024-01-15"), (dist, "150000", "2024-02-15"), (dist, "-20000", "2024-03-01"),
-                             (small, "50000", "2024-02-01"), (other, "900000", "2024-02-01"), (dist, "120000", "2024-04-10")):
+    for code, amount, at in (
+        (dist, "400000", "2024-01-15"),
+        (dist, "150000", "2024-02-15"),
+        (dist, "-20000", "2024-03-01"),
+        (small, "50000", "2024-02-01"),
+        (other, "900000", "2024-02-01"),
+        (dist, "120000", "2024-04-10"),
+    ):
         shop.log(code, amount=amount, at=at)
-    bad = kehu_cli("loyalty", "rebate", "programme", "add", "Q", "--period", "quarter", "--tier", "abc", "--tier", "100000:200%")
+    bad = kehu_cli(
+        "loyalty",
+        "rebate",
+        "programme",
+        "add",
+        "Q",
+        "--period",
+        "quarter",
+        "--tier",
+        "abc",
+        "--tier",
+        "100000:200%",
+    )
     assert bad.exit_code == 1 and "THRESHOLD:RATE" in bad.output and "between 0 and 100%" in bad.output
-    add = kehu_cli("loyalty", "rebate", "programme", "add", "Q", "--period", "quarter", "--tier", "100000:2%",
-                   "--tier", "500000:3%", "--starts", "2024-02-10", "--json")
+    add = kehu_cli(
+        "loyalty",
+        "rebate",
+        "programme",
+        "add",
+        "Q",
+        "--period",
+        "quarter",
+        "--tier",
+        "100000:2%",
+        "--tier",
+        "500000:3%",
+        "--starts",
+        "2024-02-10",
+        "--json",
+    )
     assert add.exit_code == 0, add.output
     assert add.json["starts_on"] == "2024-01-01"
     settle = kehu_cli("loyalty", "rebate", "settle", "Q", "--as-of", "2024-04-15", "--json").json
-    assert settle[0]["written"] == 2 and Decimal(settle[0]["total_rebate"]) == Decimal("15900.00")  # 530000 × 3%
+    assert settle[0]["written"] == 2 and Decimal(settle[0]["total_rebate"]) == Decimal(
+        "15900.00"
+    )  # 530000 × 3%
     again = kehu_cli("loyalty", "rebate", "settle", "--as-of", "2024-04-15", "--json").json
     assert again[0]["written"] == 0 and again[0]["periods"] == 1
     assert shop.run(lambda s: s.scalar(select(func.count()).select_from(SETTLEMENTS))) == 2
     statement = kehu_cli("loyalty", "rebate", "statement", dist, "--as-of", "2024-04-20", "--json").json
-    assert [(r["volume"], r["rate"], r["rebate"]) for r in statement["settled"]] == [("530000.00", "0.0300", "15900.00")]
+    assert [(r["volume"], r["rate"], r["rebate"]) for r in statement["settled"]] == [
+        ("530000.00", "0.0300", "15900.00")
+    ]
     [accruing] = statement["accruing"]
-    assert (accruing["volume"], accruing["accrued"], accruing["to_next"]) == ("120000.00", "2400.00", "380000.00")
+    assert (accruing["volume"], accruing["accrued"], accruing["to_next"]) == (
+        "120000.00",
+        "2400.00",
+        "380000.00",
+    )
     small_row = kehu_cli("loyalty", "rebate", "statement", small, "--json").json["settled"][0]
     assert (small_row["rate"], small_row["rebate"]) == ("0.0000", "0.00")
     assert kehu_cli("loyalty", "rebate", "statement", other, "--json").json["settled"] == []
@@ -149,7 +195,10 @@ def test_scheduled_jobs_expire_and_settle(shop, kehu_cli, kehu_app):
     code = shop.customer()
     shop.log(code, amount="100", at="-400")
     outcomes = {o.name: o for o in run_due(kehu_app)}
-    assert outcomes["loyalty.expire"].status == "ok" and "expired 200 point(s)" in outcomes["loyalty.expire"].message
+    assert (
+        outcomes["loyalty.expire"].status == "ok"
+        and "expired 200 point(s)" in outcomes["loyalty.expire"].message
+    )
     assert outcomes["loyalty.rebate-settle"].status == "ok"
     assert run_due(kehu_app) == []  # not due again today
 

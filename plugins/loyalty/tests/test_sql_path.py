@@ -5,6 +5,7 @@ months, promotion periods, once-per scopes, referrer bonuses), members with and 
 birthdays, tier multipliers, refunds and month-end times are earned through each path in
 turn, rolled back in between, and the ledgers (and refund allocations) compared.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -70,13 +71,27 @@ def random_rules(rng: random.Random) -> list[Any]:
     for n in range(rng.randint(1, 3)):
         rate = Decimal(rng.choice(["0.5", "0.25", "1.5", "0.0250", "3", "0.3333"]))
         kinds = rng.choice([("purchase",), ("purchase", "payment")])
-        rules.append(EarnRule(f"promo{n}", kinds=kinds, points_per_yuan=rate, tier_multiplier=rng.random() < 0.7,
-                              **conditions()))
+        rules.append(
+            EarnRule(
+                f"promo{n}",
+                kinds=kinds,
+                points_per_yuan=rate,
+                tier_multiplier=rng.random() < 0.7,
+                **conditions(),
+            )
+        )
     for n in range(rng.randint(1, 3)):
         beneficiary = rng.choice(["customer", "customer", "referrer"])
-        rules.append(EarnRule(f"bonus{n}", kinds=rng.choice([("purchase",), ("feedback", "purchase"), ("visit",)]),
-                              fixed_points=rng.randint(1, 50), once_per=rng.choice([None, "customer", "year", "month"]),
-                              beneficiary=beneficiary, **conditions(birthday_ok=beneficiary == "customer")))
+        rules.append(
+            EarnRule(
+                f"bonus{n}",
+                kinds=rng.choice([("purchase",), ("feedback", "purchase"), ("visit",)]),
+                fixed_points=rng.randint(1, 50),
+                once_per=rng.choice([None, "customer", "year", "month"]),
+                beneficiary=beneficiary,
+                **conditions(birthday_ok=beneficiary == "customer"),
+            )
+        )
     return rules
 
 
@@ -89,8 +104,14 @@ def random_moment(rng: random.Random) -> datetime:
             base = datetime(2024, month, day, tzinfo=UTC)
         except ValueError:
             base = datetime(2024, month, 28, tzinfo=UTC)
-        return base + timedelta(hours=rng.choice([0, 15, 16, 22, 23]), minutes=rng.randint(0, 59), microseconds=rng.randint(0, 10**6 - 1))
-    return datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(366 * 86400), microseconds=rng.randint(0, 999999))
+        return base + timedelta(
+            hours=rng.choice([0, 15, 16, 22, 23]),
+            minutes=rng.randint(0, 59),
+            microseconds=rng.randint(0, 10**6 - 1),
+        )
+    return datetime(2024, 1, 1, tzinfo=UTC) + timedelta(
+        seconds=rng.randrange(366 * 86400), microseconds=rng.randint(0, 999999)
+    )
 
 
 def build_shop(app: Any, rng: random.Random, customers: int = 16) -> list[int]:
@@ -132,17 +153,27 @@ def random_rows(rng: random.Random, ids: list[int], count: int, prefix: str) -> 
                 amount = Decimal(rng.randint(10**9, 10**11)) / 100  # big: no float anywhere
             if kind == "purchase" and rng.random() < 0.12:
                 amount = -Decimal(rng.randint(1, 30000)) / 100
-        rows.append({"customer_id": rng.choice(ids), "kind": kind, "status": rng.choice(["done"] * 9 + ["planned"]),
-                     "occurred_at": random_moment(rng), "amount": amount, "category": rng.choice(CATEGORIES),
-                     "channel": rng.choice(CHANNELS), "product": rng.choice(PRODUCTS), "external_ref": f"{prefix}{n}",
-                     "satisfaction": rng.randint(1, 5) if kind == "feedback" else None})
+        rows.append(
+            {
+                "customer_id": rng.choice(ids),
+                "kind": kind,
+                "status": rng.choice(["done"] * 9 + ["planned"]),
+                "occurred_at": random_moment(rng),
+                "amount": amount,
+                "category": rng.choice(CATEGORIES),
+                "channel": rng.choice(CHANNELS),
+                "product": rng.choice(PRODUCTS),
+                "external_ref": f"{prefix}{n}",
+                "satisfaction": rng.randint(1, 5) if kind == "feedback" else None,
+            }
+        )
     return rows
 
 
 def record_quietly(app: Any, rows: list[dict[str, Any]], monkeypatch: Any) -> list[dict[str, Any]]:
     """Write interactions without earning (the hook's earning switched off for the moment)."""
-    from kehu_loyalty import earning
     from kehu_core.interactions import write_interactions
+    from kehu_loyalty import earning
 
     with monkeypatch.context() as patch:
         patch.setattr(earning, "earn_batch", lambda *a, **k: earning.EMPTY)
@@ -165,8 +196,10 @@ def snapshot(session: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]
 
 def _differences(left: Any, right: Any) -> tuple[list[Any], list[Any]]:
     """Entries (and allocations) only in ``left``, only in ``right``: readable failures."""
-    return ([r for r in left[0] if r not in right[0]] + [a for a in left[1] if a not in right[1]],
-            [r for r in right[0] if r not in left[0]] + [a for a in right[1] if a not in left[1]])
+    return (
+        [r for r in left[0] if r not in right[0]] + [a for a in left[1] if a not in right[1]],
+        [r for r in right[0] if r not in left[0]] + [a for a in right[1] if a not in left[1]],
+    )
 
 
 def as_batch(rows: list[dict[str, Any]]) -> Any:
@@ -174,7 +207,10 @@ def as_batch(rows: list[dict[str, Any]]) -> Any:
     from kehu_core import InteractionBatch, RecordedRows
 
     keys = list(rows[0])
-    return InteractionBatch(rows=RecordedRows(keys, [r["id"] for r in rows], [[r[k] for k in keys[1:]] for r in rows]), source="test")
+    return InteractionBatch(
+        rows=RecordedRows(keys, [r["id"] for r in rows], [[r[k] for k in keys[1:]] for r in rows]),
+        source="test",
+    )
 
 
 def earn_and_look(app: Any, rows: list[dict[str, Any]], path: str, commit: bool = False) -> tuple[Any, Any]:
@@ -194,14 +230,14 @@ def earn_and_look(app: Any, rows: list[dict[str, Any]], path: str, commit: bool 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin"])
-def test_sql_and_python_paths_write_the_same_ledger(kehu_app, kehu_install, kehu_register_plugin, monkeypatch, seed, zone):
-    from kehu_loyalty.earning import earn_rules, plan
-    from kehu_loyalty.settings import set_setting
-
+def test_sql_and_python_paths_write_the_same_ledger(
+    kehu_app, kehu_install, kehu_register_plugin, monkeypatch, seed, zone
+):
     from zoneinfo import ZoneInfo
 
-    from kehu_loyalty import earning
-    from kehu_loyalty import refunds
+    from kehu_loyalty import earning, refunds
+    from kehu_loyalty.earning import earn_rules, plan
+    from kehu_loyalty.settings import set_setting
 
     # local_zone() is read once per process (KEHU_TIMEZONE): the earning modules' copy is replaced.
     for module in (earning, refunds):
@@ -239,7 +275,9 @@ def test_sql_and_python_paths_write_the_same_ledger(kehu_app, kehu_install, kehu
     assert any(r and "+" in r for r in rules_seen), rules_seen  # combined amount rules were exercised
 
 
-def test_replaying_a_batch_writes_nothing_on_either_path(kehu_app, kehu_install, kehu_register_plugin, monkeypatch):
+def test_replaying_a_batch_writes_nothing_on_either_path(
+    kehu_app, kehu_install, kehu_register_plugin, monkeypatch
+):
     rng = random.Random(7)
     kehu_install("loyalty")
     kehu_register_plugin(Tiers(), "tiers")
@@ -262,13 +300,17 @@ def test_sql_path_is_used_for_imports_and_expiry_dates_clamp(shop, kehu_app):
     from kehu_core.validation import timestamp
 
     code = shop.customer()
-    csv = ("external_ref,customer_code,kind,occurred_at,amount\n"
-           f"X1,{code},purchase,2024-02-29T10:00:00+00:00,10.5\n"
-           f"X2,{code},purchase,2024-01-31T23:59:59.123456+00:00,1234567.89\n").encode()
+    csv = (
+        "external_ref,customer_code,kind,occurred_at,amount\n"
+        f"X1,{code},purchase,2024-02-29T10:00:00+00:00,10.5\n"
+        f"X2,{code},purchase,2024-01-31T23:59:59.123456+00:00,1234567.89\n"
+    ).encode()
     with kehu_app.session() as s:
         import_interactions(kehu_app, s, io.BytesIO(csv))
     entries = {e["idempotency_key"]: e for e in shop.ledger(code)}
-    earns = sorted((e["expires_at"], e["points"], e["reason"]) for k, e in entries.items() if k.startswith("earn:"))
+    earns = sorted(
+        (e["expires_at"], e["points"], e["reason"]) for k, e in entries.items() if k.startswith("earn:")
+    )
     assert earns == [
         (timestamp("2025-01-31T23:59:59.123456+00:00"), 1234567, "¥1234567.89 × 1 pt/¥ (base)"),
         (timestamp("2025-02-28T10:00:00+00:00"), 10, "¥10.50 × 1 pt/¥ (base)"),
@@ -285,7 +327,11 @@ def test_batches_that_cannot_be_compiled_fall_back_to_python(shop, kehu_app, keh
     code = shop.customer()
     shop.log(code, amount="100", category="品类3")
     [earn] = [e for e in shop.ledger(code) if e["kind"] == "earn"]
-    assert (earn["points"], earn["rule"], earn["reason"]) == (110, "base+cat3", "¥100.00 × 1.1 pt/¥ (base+cat3)")
+    assert (earn["points"], earn["rule"], earn["reason"]) == (
+        110,
+        "base+cat3",
+        "¥100.00 × 1.1 pt/¥ (base+cat3)",
+    )
     row = {"id": earn["interaction_id"], "occurred_at": earn["occurred_at"], "amount": Decimal("100")}
     with kehu_app.session() as s:
         settings, rules = earn_rules(s, kehu_app)
@@ -302,7 +348,12 @@ def test_amounts_too_big_for_sqlite_integers_fall_back_to_python(shop, kehu_app,
     with kehu_app.session() as s:
         settings, rules = earn_rules(s, kehu_app)
         chosen = plan(s, rules, as_batch([row]), list(settings.tier_multipliers.values()))
-        small = plan(s, rules, as_batch([{**row, "amount": Decimal("-5000")}]), list(settings.tier_multipliers.values()))
+        small = plan(
+            s,
+            rules,
+            as_batch([{**row, "amount": Decimal("-5000")}]),
+            list(settings.tier_multipliers.values()),
+        )
     if kehu_app.dialect == "sqlite":
         assert chosen.path == "python" and "64-bit" in chosen.why
     else:  # PostgreSQL computes points in numeric: no limit
@@ -318,7 +369,10 @@ def test_long_reasons_are_cut_alike_on_both_paths(kehu_app, kehu_install, kehu_r
 
     rng = random.Random(11)
     kehu_install("loyalty")
-    long_names = [EarnRule(f"promo{n}_" + "members_double_points_" * 2, points_per_yuan=Decimal("0.5")) for n in range(4)]
+    long_names = [
+        EarnRule(f"promo{n}_" + "members_double_points_" * 2, points_per_yuan=Decimal("0.5"))
+        for n in range(4)
+    ]
     kehu_register_plugin(Rules(long_names), "long_rules")
     ids = build_shop(kehu_app, rng)
     rows = record_quietly(kehu_app, random_rows(rng, ids, 40, "L"), monkeypatch)

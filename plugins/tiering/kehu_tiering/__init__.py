@@ -7,6 +7,7 @@ and the flags poor-quality (劣质客户) and upgrade potential. Companies add r
 
 This module stays light: everything heavy is imported inside the hook implementations.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,7 +20,15 @@ if TYPE_CHECKING:
     import pluggy
     from sqlalchemy.orm import Session
 
-    from kehu_core.hooktypes import DemoContext, InteractionBatch, Job, ListColumn, ListFilter, ProfileSection, Schema
+    from kehu_core.hooktypes import (
+        DemoContext,
+        InteractionBatch,
+        Job,
+        ListColumn,
+        ListFilter,
+        ProfileSection,
+        Schema,
+    )
     from kehu_core.models import Customer
 
 __version__ = "0.1.0"

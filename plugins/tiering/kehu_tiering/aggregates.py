@@ -5,6 +5,7 @@ used three ways: to rebuild the table from every interaction (install, ``kehu ti
 rebuild``), to add a just-recorded batch (``kehu_interactions_recorded``, same transaction),
 and by the statistics query for the part of the as-of month up to the as-of date.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,7 +20,16 @@ from kehu_tiering.models import monthly
 
 #: Interaction kinds whose amount is revenue.
 PURCHASE_KINDS = ("purchase",)
-BUCKET_COLUMNS = ("customer_id", "month", "revenue", "costed_revenue", "cost", "orders", "first_at", "last_at")
+BUCKET_COLUMNS = (
+    "customer_id",
+    "month",
+    "revenue",
+    "costed_revenue",
+    "cost",
+    "orders",
+    "first_at",
+    "last_at",
+)
 _CHUNK = 1000
 
 
@@ -71,11 +81,16 @@ def add_batch(session: Session, batch: InteractionBatch) -> int:
     """Add just-written interactions to the monthly buckets; returns the purchases counted.
 
     Reads the batch's columns, not its rows: no mapping is built per interaction."""
-    ids = [iid for iid, kind, status, amount in zip(batch.ids, batch.column("kind"), batch.column("status"), batch.column("amount"))
-           if kind in PURCHASE_KINDS and (status or "done") == "done" and amount is not None]
+    ids = [
+        iid
+        for iid, kind, status, amount in zip(
+            batch.ids, batch.column("kind"), batch.column("status"), batch.column("amount")
+        )
+        if kind in PURCHASE_KINDS and (status or "done") == "done" and amount is not None
+    ]
     dialect = session.get_bind().dialect.name
     for begin in range(0, len(ids), _CHUNK):
-        chunk = ids[begin:begin + _CHUNK]
+        chunk = ids[begin : begin + _CHUNK]
         _upsert(session, bucket_select(dialect, Interaction.id.in_(chunk)))
     return len(ids)
 

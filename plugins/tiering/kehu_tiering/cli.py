@@ -1,4 +1,5 @@
 """``kehu tier``: run the classification, and read it back (show, explain, history, rules, report)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +7,14 @@ from typing import Any
 import click
 
 from kehu_core.cli import requires_plugin, transaction
-from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, emit_table, json_option, list_output_options
+from kehu_core.cli.output import (
+    emit_json,
+    emit_pairs,
+    emit_rows,
+    emit_table,
+    json_option,
+    list_output_options,
+)
 
 PLUGIN = "tiering"
 
@@ -35,14 +43,44 @@ def _settings(session: Any, as_of: str | None, options: dict[str, Any], defaults
 
 
 @tier.command("run")
-@click.option("--method", "methods", default=None, metavar="M[,M...]", help="abc, pyramid, rfm, flags (default: all).")
+@click.option(
+    "--method", "methods", default=None, metavar="M[,M...]", help="abc, pyramid, rfm, flags (default: all)."
+)
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Classify as of this date (default: today).")
-@click.option("--window", default=None, metavar="MONTHS|all", help="Calendar months ending with the as-of month (default 12).")
-@click.option("--measure", type=click.Choice(["revenue", "margin"]), default=None, help="What ranks customers (default revenue).")
-@click.option("--abc-cuts", default=None, metavar="A,B", help="Cumulative share cut points in % (default 80,95).")
-@click.option("--pyramid-cuts", default=None, metavar="VIP,MAJOR,ORDINARY", help="Rank cut points in % from the top (default 1,5,50).")
-@click.option("--primary", type=click.Choice(["pyramid", "abc", "rfm"]), default=None, help="The method that is \"the\" tier (default pyramid).")
-@click.option("--rules", "rules_files", multiple=True, type=click.Path(dir_okay=False), help="A TOML rules file (repeatable).")
+@click.option(
+    "--window",
+    default=None,
+    metavar="MONTHS|all",
+    help="Calendar months ending with the as-of month (default 12).",
+)
+@click.option(
+    "--measure",
+    type=click.Choice(["revenue", "margin"]),
+    default=None,
+    help="What ranks customers (default revenue).",
+)
+@click.option(
+    "--abc-cuts", default=None, metavar="A,B", help="Cumulative share cut points in % (default 80,95)."
+)
+@click.option(
+    "--pyramid-cuts",
+    default=None,
+    metavar="VIP,MAJOR,ORDINARY",
+    help="Rank cut points in % from the top (default 1,5,50).",
+)
+@click.option(
+    "--primary",
+    type=click.Choice(["pyramid", "abc", "rfm"]),
+    default=None,
+    help='The method that is "the" tier (default pyramid).',
+)
+@click.option(
+    "--rules",
+    "rules_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A TOML rules file (repeatable).",
+)
 @click.option("--defaults", is_flag=True, help="Start from the defaults instead of the last run's settings.")
 @json_option
 @requires_plugin(PLUGIN)
@@ -67,10 +105,14 @@ def run_cmd(as_of: str | None, defaults: bool, as_json: bool, **options: Any) ->
     if as_json:
         emit_json(result)
         return
-    click.echo(f"tiered {result.customers} customer(s) as of {result.as_of} in {result.seconds:.2f}s: "
-               f"{result.written} assignment(s) changed, {result.moved} tier move(s)")
+    click.echo(
+        f"tiered {result.customers} customer(s) as of {result.as_of} in {result.seconds:.2f}s: "
+        f"{result.written} assignment(s) changed, {result.moved} tier move(s)"
+    )
     for method, counts in result.counts.items():
-        click.echo(f"  {method}: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items(), key=lambda kv: -kv[1])))
+        click.echo(
+            f"  {method}: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        )
 
 
 run_cmd.name = "run"
@@ -135,7 +177,13 @@ def history_cmd(code: str, as_json: bool, as_csv: bool) -> None:
 
 
 @tier.command("rules")
-@click.option("--rules", "rules_files", multiple=True, type=click.Path(dir_okay=False), help="Also list a TOML rules file's rules.")
+@click.option(
+    "--rules",
+    "rules_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Also list a TOML rules file's rules.",
+)
 @list_output_options
 @requires_plugin(PLUGIN)
 def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
@@ -147,17 +195,33 @@ def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None
         last = last_settings(session)
         files = rules_files or (last.rules_files if last else ())
         found = rules_mod.collect(app, files)
-    rows = [{"order": i, "name": r.name, "sets": r.sets, "priority": r.priority, "source": r.source,
-             "description": r.description, "condition": r.condition_text} for i, r in enumerate(found, start=1)]
+    rows = [
+        {
+            "order": i,
+            "name": r.name,
+            "sets": r.sets,
+            "priority": r.priority,
+            "source": r.source,
+            "description": r.description,
+            "condition": r.condition_text,
+        }
+        for i, r in enumerate(found, start=1)
+    ]
     if as_json or as_csv:
         emit_rows([], rows, list(rows[0]) if rows else [], as_json=as_json, as_csv=as_csv)
         return
-    emit_table(["#", "name", "sets", "priority", "source", "description"],
-               [[r["order"], r["name"], r["sets"], r["priority"], r["source"], r["description"]] for r in rows])
+    emit_table(
+        ["#", "name", "sets", "priority", "source", "description"],
+        [[r["order"], r["name"], r["sets"], r["priority"], r["source"], r["description"]] for r in rows],
+    )
 
 
 @tier.command("report")
-@click.option("--plot", type=click.Path(dir_okay=False, writable=True), help="Also draw the Pareto curve and the pyramid into a PNG.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also draw the Pareto curve and the pyramid into a PNG.",
+)
 @json_option
 @requires_plugin(PLUGIN)
 def report_cmd(plot: str | None, as_json: bool) -> None:
@@ -181,19 +245,31 @@ def report_cmd(plot: str | None, as_json: bool) -> None:
         emit_json({**_asdict(report), "plot": plot})
         return
     s = report.settings
-    click.secho(f"tiering as of {report.as_of} (run {report.run_id}; window {s.get('window') or 'all'} months, "
-                f"measure {s.get('measure')}, primary {report.primary})", bold=True)
+    click.secho(
+        f"tiering as of {report.as_of} (run {report.run_id}; window {s.get('window') or 'all'} months, "
+        f"measure {s.get('measure')}, primary {report.primary})",
+        bold=True,
+    )
     if report.pareto:
         p = report.pareto
-        click.echo(f"80/20 check (二八法则): top 20% of customers ({p.top_customers} of {p.customers}) bring "
-                   f"{p.top20_share_pct}% of revenue ({p.total_revenue} in the window)")
+        click.echo(
+            f"80/20 check (二八法则): top 20% of customers ({p.top_customers} of {p.customers}) bring "
+            f"{p.top20_share_pct}% of revenue ({p.total_revenue} in the window)"
+        )
     click.echo()
-    emit_table(["method", "tier", "customers", "% customers", "revenue", "% revenue"],
-               [[t.method, t.tier, t.customers, t.customer_pct, t.revenue, t.revenue_share_pct] for t in report.tiers])
+    emit_table(
+        ["method", "tier", "customers", "% customers", "revenue", "% revenue"],
+        [
+            [t.method, t.tier, t.customers, t.customer_pct, t.revenue, t.revenue_share_pct]
+            for t in report.tiers
+        ],
+    )
     click.echo()
     if report.movements:
-        emit_table(["method", "from", "to", "customers"],
-                   [[m.method, m.old_tier, m.new_tier, m.customers] for m in report.movements])
+        emit_table(
+            ["method", "from", "to", "customers"],
+            [[m.method, m.old_tier, m.new_tier, m.customers] for m in report.movements],
+        )
     else:
         click.echo("no tier moves in the last run")
     if plot:
@@ -209,8 +285,18 @@ def _asdict(value: Any) -> Any:
 @tier.command("stats")
 @click.argument("code")
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="As of this date (default: today).")
-@click.option("--window", default=None, metavar="MONTHS|all", help="Window in calendar months (default: the last run's, else 12).")
-@click.option("--measure", type=click.Choice(["revenue", "margin"]), default=None, help="The measure (default: the last run's).")
+@click.option(
+    "--window",
+    default=None,
+    metavar="MONTHS|all",
+    help="Window in calendar months (default: the last run's, else 12).",
+)
+@click.option(
+    "--measure",
+    type=click.Choice(["revenue", "margin"]),
+    default=None,
+    help="The measure (default: the last run's).",
+)
 @json_option
 @requires_plugin(PLUGIN)
 def stats_cmd(code: str, as_of: str | None, window: str | None, measure: str | None, as_json: bool) -> None:

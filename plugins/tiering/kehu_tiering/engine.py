@@ -16,6 +16,7 @@ Steps, all in the caller's transaction:
    unchanged data writes no history;
 5. fire ``kehu_tier_changed`` once with every customer whose tier moved.
 """
+
 from __future__ import annotations
 
 import time as _time
@@ -91,8 +92,9 @@ class RunResult:
 class _Temp:
     """The run's temporary tables, dropped at the end (and on commit on PostgreSQL)."""
 
-    def __init__(self, session: Session, dialect: str, targets: Sequence[Target],
-                 columns: frozenset[str] | None = None):
+    def __init__(
+        self, session: Session, dialect: str, targets: Sequence[Target], columns: frozenset[str] | None = None
+    ):
         self.session, self.dialect, self.columns = session, dialect, columns
         self.metadata = MetaData()
         self.parts: list[str] = []
@@ -100,22 +102,64 @@ class _Temp:
         self.base = base_table(self.metadata, dialect)
         # Ranks per distinct value, keyed by it (a rowid lookup per customer on SQLite).
         self.ranks = {
-            "by_measure": Table("tiering_rank_measure", self.metadata, Column("m", BigId, primary_key=True),
-                                Column("rank_desc", BigInteger), Column("cum_before", BigInteger),
-                                Column("m_worse", BigInteger), Column("abc", String(8)), Column("pyramid", String(16)),
-                                Column("m_score", Integer), prefixes=["TEMPORARY"], **kwargs),
-            **{name: Table(f"tiering_rank_{name[3:]}", self.metadata, Column("k", BigId, primary_key=True),
-                           Column("worse", BigInteger), Column("score", Integer), prefixes=["TEMPORARY"], **kwargs)
-               for name in ("by_recency", "by_orders")},
+            "by_measure": Table(
+                "tiering_rank_measure",
+                self.metadata,
+                Column("m", BigId, primary_key=True),
+                Column("rank_desc", BigInteger),
+                Column("cum_before", BigInteger),
+                Column("m_worse", BigInteger),
+                Column("abc", String(8)),
+                Column("pyramid", String(16)),
+                Column("m_score", Integer),
+                prefixes=["TEMPORARY"],
+                **kwargs,
+            ),
+            **{
+                name: Table(
+                    f"tiering_rank_{name[3:]}",
+                    self.metadata,
+                    Column("k", BigId, primary_key=True),
+                    Column("worse", BigInteger),
+                    Column("score", Integer),
+                    prefixes=["TEMPORARY"],
+                    **kwargs,
+                )
+                for name in ("by_recency", "by_orders")
+            },
         }
-        self.new = Table("tiering_new", self.metadata, Column("customer_id", BigId, primary_key=True),
-                         *(col for t in targets for col in (Column(f"t{t.key}", String(64)), Column(f"r{t.key}", Integer))),
-                         prefixes=["TEMPORARY"], **kwargs)
-        self.moved = Table("tiering_moved", self.metadata, Column("customer_id", BigInteger),
-                           Column("method", String(64)), Column("old_tier", String(64)), Column("new_tier", String(64)),
-                           Column("new_by", String(200)), Column("rule_no", Integer), prefixes=["TEMPORARY"], **kwargs)
-        self.matches = Table("tiering_matches", self.metadata, Column("rule", String(200)),
-                             Column("customer_id", BigInteger), prefixes=["TEMPORARY"], **kwargs)
+        self.new = Table(
+            "tiering_new",
+            self.metadata,
+            Column("customer_id", BigId, primary_key=True),
+            *(
+                col
+                for t in targets
+                for col in (Column(f"t{t.key}", String(64)), Column(f"r{t.key}", Integer))
+            ),
+            prefixes=["TEMPORARY"],
+            **kwargs,
+        )
+        self.moved = Table(
+            "tiering_moved",
+            self.metadata,
+            Column("customer_id", BigInteger),
+            Column("method", String(64)),
+            Column("old_tier", String(64)),
+            Column("new_tier", String(64)),
+            Column("new_by", String(200)),
+            Column("rule_no", Integer),
+            prefixes=["TEMPORARY"],
+            **kwargs,
+        )
+        self.matches = Table(
+            "tiering_matches",
+            self.metadata,
+            Column("rule", String(200)),
+            Column("customer_id", BigInteger),
+            prefixes=["TEMPORARY"],
+            **kwargs,
+        )
         # Without this the slow-path IN (...) lookups are quadratic.
         Index("tiering_matches_key", self.matches.c.rule, self.matches.c.customer_id)
 
@@ -134,8 +178,18 @@ class _Temp:
     def fill(self, settings: TierSettings) -> int:
         """Materialise the statistics, rank them, and define the ``tiering_stats`` view over both."""
         session, dialect = self.session, self.dialect
-        session.execute(insert(self.base).from_select(list(BASE_COLUMNS), base_select(
-            dialect, settings, session, self._parts(settings) if dialect == "sqlite" else None, self.columns)))
+        session.execute(
+            insert(self.base).from_select(
+                list(BASE_COLUMNS),
+                base_select(
+                    dialect,
+                    settings,
+                    session,
+                    self._parts(settings) if dialect == "sqlite" else None,
+                    self.columns,
+                ),
+            )
+        )
         # Typed: products like ``total * 8000`` must be BIGINT on PostgreSQL, as columns would be.
         customers, total_cents = session.execute(rank_totals(self.base)).one()
         n, total = cast(literal(customers), BigInteger), cast(literal(total_cents), BigInteger)
@@ -159,9 +213,16 @@ class _Temp:
             table_name = f"tiering_part_{name}"
             self.session.execute(text(f"DROP TABLE IF EXISTS {table_name}"))
             # Untyped columns: values are copied as they are, by SQL alone.
-            self.session.execute(text(f"CREATE TEMPORARY TABLE {table_name} (customer_id INTEGER PRIMARY KEY, "
-                                      + ", ".join(n for n in names if n != "customer_id") + ")"))
-            table = Table(table_name, MetaData(), *(Column(n, c.type) for n, c in stmt.selected_columns.items()))
+            self.session.execute(
+                text(
+                    f"CREATE TEMPORARY TABLE {table_name} (customer_id INTEGER PRIMARY KEY, "
+                    + ", ".join(n for n in names if n != "customer_id")
+                    + ")"
+                )
+            )
+            table = Table(
+                table_name, MetaData(), *(Column(n, c.type) for n, c in stmt.selected_columns.items())
+            )
             self.session.execute(insert(table).from_select(names, stmt))
             self.parts.append(table_name)
             parts[name] = table
@@ -193,7 +254,9 @@ class _Temp:
 
 
 #: Statistics columns every run reads: the methods' inputs and the snapshots' numbers.
-METHOD_COLUMNS = frozenset(("measure", "measure_cents", "revenue_window", "recency_days", "orders_window", "orders_total"))
+METHOD_COLUMNS = frozenset(
+    ("measure", "measure_cents", "revenue_window", "recency_days", "orders_window", "orders_total")
+)
 
 
 def needed_columns(rules: Sequence[TierRule]) -> frozenset[str] | None:
@@ -209,11 +272,20 @@ def needed_columns(rules: Sequence[TierRule]) -> frozenset[str] | None:
 def _predicate_rows(session: Session, stats: Any) -> list[dict[str, Any]]:
     from kehu_core.models import Customer, CustomerTag
 
-    rows = [dict(r) for r in session.execute(
-        select(stats, Customer.code, Customer.attributes).join(Customer, Customer.id == stats.c.customer_id)).mappings()]
+    rows = [
+        dict(r)
+        for r in session.execute(
+            select(stats, Customer.code, Customer.attributes).join(
+                Customer, Customer.id == stats.c.customer_id
+            )
+        ).mappings()
+    ]
     tags: dict[int, list[str]] = {}
-    for cid, tag in session.execute(select(CustomerTag.customer_id, CustomerTag.tag).join(
-            stats, stats.c.customer_id == CustomerTag.customer_id)):
+    for cid, tag in session.execute(
+        select(CustomerTag.customer_id, CustomerTag.tag).join(
+            stats, stats.c.customer_id == CustomerTag.customer_id
+        )
+    ):
         tags.setdefault(cid, []).append(tag)
     for row in rows:
         row["tags"] = tuple(sorted(tags.get(row["customer_id"], ())))
@@ -232,8 +304,10 @@ def _conditions(session: Session, temp: _Temp, rules: Sequence[TierRule]) -> dic
                     if rule.predicate(row):  # type: ignore[misc]
                         matched.append({"rule": rule.name, "customer_id": row["customer_id"]})
                 except Exception as exc:
-                    raise KehuError(f"rule {rule.name} ({rule.source}) failed on customer {row.get('code')}: "
-                                    f"{type(exc).__name__}: {exc}") from exc
+                    raise KehuError(
+                        f"rule {rule.name} ({rule.source}) failed on customer {row.get('code')}: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
             if matched:
                 session.execute(insert(temp.matches), matched)
     conditions = {}
@@ -251,8 +325,14 @@ def _decide(session: Session, temp: _Temp, targets: Sequence[Target], conditions
     cols: list[Any] = [STATS.c.customer_id]
     names = ["customer_id"]
     for t in targets:
-        first_rule = case(*((conditions[r.name], literal(n)) for n, r in enumerate(t.rules, 1)),
-                          else_=null() if t.is_flag else literal(0)) if t.rules else literal(0)
+        first_rule = (
+            case(
+                *((conditions[r.name], literal(n)) for n, r in enumerate(t.rules, 1)),
+                else_=null() if t.is_flag else literal(0),
+            )
+            if t.rules
+            else literal(0)
+        )
         cols += [null() if t.is_flag else STATS.c[t.method], first_rule]
         names += [f"t{t.key}", f"r{t.key}"]
     session.execute(insert(temp.new).from_select(names, select(*cols)))
@@ -263,12 +343,21 @@ def check_as_of(session: Session, as_of: date) -> None:
     """Refuse a run dated before the last run that wrote history (history would go backwards)."""
     latest = session.scalar(select(func.max(runs.c.as_of)).where(runs.c.changed > 0))
     if latest is not None and as_of < latest:
-        raise KehuError(f"--as-of {as_of} is before the current assignments (valid from {latest}); "
-                        "history only moves forward. Use `kehu tier stats --as-of` to look at an earlier date.")
+        raise KehuError(
+            f"--as-of {as_of} is before the current assignments (valid from {latest}); "
+            "history only moves forward. Use `kehu tier stats --as-of` to look at an earlier date."
+        )
 
 
-def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[TierRule] | None = None,
-        source: str = "cli", progress: Callable[[int, int], None] | None = None) -> RunResult:
+def run(
+    app: Kehu,
+    session: Session,
+    settings: TierSettings,
+    *,
+    rules: Sequence[TierRule] | None = None,
+    source: str = "cli",
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
     """Classify every active customer as of ``settings.as_of``; write changes; fire ``kehu_tier_changed``.
 
     Parameters:
@@ -289,9 +378,18 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
     if rules is None:
         rules = rules_mod.collect(app, settings.rules_files)
     targets = targets_of(settings, rules)
-    run_id = session.execute(insert(runs).values(
-        started_at=utcnow(), as_of=settings.as_of, source=source, settings=settings.to_json(), customers=0, changed=0,
-    ).returning(runs.c.id)).scalar_one()
+    run_id = session.execute(
+        insert(runs)
+        .values(
+            started_at=utcnow(),
+            as_of=settings.as_of,
+            source=source,
+            settings=settings.to_json(),
+            customers=0,
+            changed=0,
+        )
+        .returning(runs.c.id)
+    ).scalar_one()
     with _Temp(session, dialect, targets, needed_columns(rules)) as temp:
         customers = temp.fill(settings)
         step(1, STEPS)
@@ -303,11 +401,22 @@ def run(app: Kehu, session: Session, settings: TierSettings, *, rules: Sequence[
         changes = fire(app, session, temp, run_id, fresh_methods, fresh_rows) if written else 0
         step(4, STEPS)
         counts = counts_per_tier(session, temp, targets)
-    session.execute(update(runs).where(runs.c.id == run_id).values(
-        finished_at=utcnow(), customers=customers, changed=written))
+    session.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(finished_at=utcnow(), customers=customers, changed=written)
+    )
     step(5, STEPS)
-    return RunResult(run_id=run_id, as_of=settings.as_of, customers=customers, written=written, moved=changes,
-                     counts=counts, seconds=round(_time.perf_counter() - started, 3), settings=settings.to_json())
+    return RunResult(
+        run_id=run_id,
+        as_of=settings.as_of,
+        customers=customers,
+        written=written,
+        moved=changes,
+        counts=counts,
+        seconds=round(_time.perf_counter() - started, 3),
+        settings=settings.to_json(),
+    )
 
 
 def delete_history(session: Session) -> None:

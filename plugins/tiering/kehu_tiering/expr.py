@@ -15,6 +15,7 @@ COLUMN is any column of :data:`kehu_tiering.stats.STATS`. Example::
 
     revenue_window >= 1000000 and tenure_months >= 12 or has_tag("战略客户")
 """
+
 from __future__ import annotations
 
 import ast
@@ -25,10 +26,20 @@ from sqlalchemy.sql import ColumnElement
 
 from kehu_tiering import stats
 
-_COMPARE = {ast.Lt: "__lt__", ast.LtE: "__le__", ast.Gt: "__gt__", ast.GtE: "__ge__", ast.Eq: "__eq__", ast.NotEq: "__ne__"}
+_COMPARE = {
+    ast.Lt: "__lt__",
+    ast.LtE: "__le__",
+    ast.Gt: "__gt__",
+    ast.GtE: "__ge__",
+    ast.Eq: "__eq__",
+    ast.NotEq: "__ne__",
+}
 _ARITH = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__"}
-_CALLS = {"has_tag": (stats.has_tag, 1), "has_attribute": (stats.has_attribute, 1),
-          "attribute_contains": (stats.attribute_contains, 2)}
+_CALLS = {
+    "has_tag": (stats.has_tag, 1),
+    "has_attribute": (stats.has_attribute, 1),
+    "attribute_contains": (stats.attribute_contains, 2),
+}
 MAX_LENGTH = 2000
 
 
@@ -44,8 +55,13 @@ def _fail(node: ast.AST | None, reason: str) -> ExpressionError:
 def _constant(node: ast.AST) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
         return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
-            and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool):
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+        and isinstance(node.operand.value, (int, float))
+        and not isinstance(node.operand.value, bool)
+    ):
         return -node.operand.value
     raise _fail(node, "expected a number, a string, True or False")
 
@@ -87,7 +103,7 @@ def _compare(node: ast.Compare) -> ColumnElement[bool]:
     for op, right_node in zip(node.ops, node.comparators):
         if isinstance(op, (ast.In, ast.NotIn)):
             if not isinstance(right_node, (ast.List, ast.Tuple)) or not right_node.elts:
-                raise _fail(right_node, "'in' needs a list of values: [\"A\", \"B\"]")
+                raise _fail(right_node, '\'in\' needs a list of values: ["A", "B"]')
             values = [_constant(e) for e in right_node.elts]
             parts.append(left.in_(values) if isinstance(op, ast.In) else left.not_in(values))
             continue

@@ -1,4 +1,5 @@
 """Hook specs the tiering plugin offers to other plugins (added through ``kehu_add_hookspecs``)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """What tiering adds to the rest of kehu: profile section, list column and filter, job, export, demo."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -42,8 +43,12 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection | No
         rows.append((method, f"{a.tier}{extra} since {a.valid_from}{reason}"))
     rows.append(("flags", ", ".join(f.tier for f in tiers.flags) or "-"))
     data = {
-        "primary": tiers.primary, "tier": tiers.tier,
-        "tiers": {m: {"tier": a.tier, "decided_by": a.decided_by, "since": a.valid_from.isoformat()} for m, a in tiers.tiers.items()},
+        "primary": tiers.primary,
+        "tier": tiers.tier,
+        "tiers": {
+            m: {"tier": a.tier, "decided_by": a.decided_by, "since": a.valid_from.isoformat()}
+            for m, a in tiers.tiers.items()
+        },
         "flags": [f.tier for f in tiers.flags],
     }
     return ProfileSection(title="客户分级 Tier", rows=rows, data=data, key="tiering", order=150)
@@ -60,12 +65,19 @@ def list_columns() -> list[ListColumn]:
         from kehu_tiering.queries import DEFAULT_PRIMARY
 
         primary = func.coalesce(
-            select(runs.c.settings["primary"].as_string()).order_by(runs.c.id.desc()).limit(1).scalar_subquery(),
+            select(runs.c.settings["primary"].as_string())
+            .order_by(runs.c.id.desc())
+            .limit(1)
+            .scalar_subquery(),
             DEFAULT_PRIMARY,
         )
         a = assignments.c
-        return (select(a.tier).where(a.customer_id == customer_id, a.valid_to.is_(None), a.method == primary)
-                .limit(1).scalar_subquery())
+        return (
+            select(a.tier)
+            .where(a.customer_id == customer_id, a.valid_to.is_(None), a.method == primary)
+            .limit(1)
+            .scalar_subquery()
+        )
 
     return [ListColumn(name="tier", header="tier", expression=expression, default=True)]
 
@@ -83,12 +95,19 @@ def list_filters() -> list[ListFilter]:
 
         wanted = PYRAMID_ALIASES.get(value.strip().lower(), value.strip())
         a = assignments.c
-        return stmt.where(Customer.id.in_(select(a.customer_id).where(a.valid_to.is_(None), a.tier == wanted)))
+        return stmt.where(
+            Customer.id.in_(select(a.customer_id).where(a.valid_to.is_(None), a.tier == wanted))
+        )
 
-    return [ListFilter(name="tier", metavar="TIER",
-                       help="current tier or flag: VIP, 主要客户 (major), 普通客户 (ordinary), 小客户 (small), "
-                            "A/B/C, an RFM segment, or key_account / poor_quality / upgrade_potential",
-                       apply=apply)]
+    return [
+        ListFilter(
+            name="tier",
+            metavar="TIER",
+            help="current tier or flag: VIP, 主要客户 (major), 普通客户 (ordinary), 小客户 (small), "
+            "A/B/C, an RFM segment, or key_account / poor_quality / upgrade_potential",
+            apply=apply,
+        )
+    ]
 
 
 def retier(session: Session, now: datetime) -> str:
@@ -107,8 +126,15 @@ def jobs() -> list[Job]:
     """Re-tier once a day."""
     from kehu_core.hooktypes import Job
 
-    return [Job(name=JOB_NAME, interval=timedelta(days=1), run=retier, plugin="tiering",
-                description="re-tier every customer with the settings of the last `kehu tier run`")]
+    return [
+        Job(
+            name=JOB_NAME,
+            interval=timedelta(days=1),
+            run=retier,
+            plugin="tiering",
+            description="re-tier every customer with the settings of the last `kehu tier run`",
+        )
+    ]
 
 
 def export(session: Session, customer: Customer) -> dict[str, Any] | None:
@@ -134,8 +160,12 @@ def demo(session: Session, context: DemoContext) -> None:
     from kehu_tiering.report import build_report
     from kehu_tiering.settings import make_settings
 
-    customers = list(session.scalars(select(Customer).where(Customer.active.is_(True)).order_by(Customer.code)))
-    picks = context.rng.sample(customers[len(customers) // 2:], k=min(len(DEMO_FLAGS), max(0, len(customers) // 2)))
+    customers = list(
+        session.scalars(select(Customer).where(Customer.active.is_(True)).order_by(Customer.code))
+    )
+    picks = context.rng.sample(
+        customers[len(customers) // 2 :], k=min(len(DEMO_FLAGS), max(0, len(customers) // 2))
+    )
     for customer, flags in zip(picks, DEMO_FLAGS):
         customer.attributes = {**(customer.attributes or {}), "key_account_flags": list(flags)}
     session.flush()
@@ -145,7 +175,14 @@ def demo(session: Session, context: DemoContext) -> None:
     report = build_report(session, app.dialect)
     pyramid = result.counts.get("pyramid", {})
     flags = {m.split(":", 1)[1]: sum(v.values()) for m, v in result.counts.items() if m.startswith("flag:")}
-    context.summary.append("tiers (pyramid): " + ", ".join(f"{t} {pyramid.get(t, 0)}" for t in ("VIP", "主要客户", "普通客户", "小客户")))
-    context.summary.append("flags: " + ", ".join(f"{k} {v}" for k, v in sorted(flags.items())) + "  (kehu tier report)")
+    context.summary.append(
+        "tiers (pyramid): "
+        + ", ".join(f"{t} {pyramid.get(t, 0)}" for t in ("VIP", "主要客户", "普通客户", "小客户"))
+    )
+    context.summary.append(
+        "flags: " + ", ".join(f"{k} {v}" for k, v in sorted(flags.items())) + "  (kehu tier report)"
+    )
     if report.pareto:
-        context.summary.append(f"tiering 80/20 check: top 20% of customers bring {report.pareto.top20_share_pct}% of revenue")
+        context.summary.append(
+            f"tiering 80/20 check: top 20% of customers bring {report.pareto.top20_share_pct}% of revenue"
+        )

@@ -21,6 +21,7 @@ window; M: a smaller measure). Quintiles, ties equal, scores 1-5.
 All comparisons are done in integers (cents, basis points), so SQLite, PostgreSQL and the
 pandas cross-check agree exactly.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -80,22 +81,36 @@ def rank_selects(source: Any, n: Any, total: Any, settings: TierSettings) -> dic
         # BIGINT: PostgreSQL's sum() of integers is NUMERIC, and the scores divide integers.
         return cast(func.coalesce(func.sum(value).over(order_by=order, rows=frame), 0), BigInteger)
 
-    ranked = select(
-        m.label("m"),
-        running(count, m.desc(), before).label("rank_desc"),
-        running(func.sum(positive), m.desc(), before).label("cum_before"),
-        running(count, m.desc(), upto).label("ge"),
-    ).group_by(m).subquery("ranked")
+    ranked = (
+        select(
+            m.label("m"),
+            running(count, m.desc(), before).label("rank_desc"),
+            running(func.sum(positive), m.desc(), before).label("cum_before"),
+            running(count, m.desc(), upto).label("ge"),
+        )
+        .group_by(m)
+        .subquery("ranked")
+    )
     r = ranked.c
     m_worse = n - r.ge
-    by_measure = select(r.m, r.rank_desc, r.cum_before, m_worse.label("m_worse"),
-                        *measure_classes(r.m, r.rank_desc, r.cum_before, n, total, settings),
-                        score(m_worse, n).label("m_score"))
+    by_measure = select(
+        r.m,
+        r.rank_desc,
+        r.cum_before,
+        m_worse.label("m_worse"),
+        *measure_classes(r.m, r.rank_desc, r.cum_before, n, total, settings),
+        score(m_worse, n).label("m_score"),
+    )
     recency = recency_key(c.recency_days)
-    by_recency = _scored(select(recency.label("k"), running(count, recency.desc(), before).label("worse"))
-                         .group_by(recency), n)
-    by_orders = _scored(select(c.orders_window.label("k"), running(count, c.orders_window.asc(), before).label("worse"))
-                        .group_by(c.orders_window), n)
+    by_recency = _scored(
+        select(recency.label("k"), running(count, recency.desc(), before).label("worse")).group_by(recency), n
+    )
+    by_orders = _scored(
+        select(
+            c.orders_window.label("k"), running(count, c.orders_window.asc(), before).label("worse")
+        ).group_by(c.orders_window),
+        n,
+    )
     return {"by_measure": by_measure, "by_recency": by_recency, "by_orders": by_orders}
 
 
@@ -109,7 +124,9 @@ def score(worse: Any, n: Any) -> Any:
     return 1 + (5 * worse) // n
 
 
-def measure_classes(m: Any, rank_desc: Any, cum_before: Any, n: Any, total: Any, settings: TierSettings) -> list[Any]:
+def measure_classes(
+    m: Any, rank_desc: Any, cum_before: Any, n: Any, total: Any, settings: TierSettings
+) -> list[Any]:
     """ABC and the pyramid, which depend on the measure's rank alone."""
     a_bp, b_bp = (basis_points(x) for x in settings.abc_cuts)
     p1, p2, p3 = (basis_points(x) for x in settings.pyramid_cuts)
@@ -137,8 +154,9 @@ def recency_key(recency_days: Any) -> Any:
 def rank_totals(source: Any) -> Select[Any]:
     """N (customers ranked) and the total of the positive measures."""
     m = source.c.measure_cents
-    return select(func.count().label("n"), func.coalesce(func.sum(case((m > 0, m), else_=0)), 0).label("total")
-                  ).select_from(source)
+    return select(
+        func.count().label("n"), func.coalesce(func.sum(case((m > 0, m), else_=0)), 0).label("total")
+    ).select_from(source)
 
 
 def class_columns(base: Any, ranks: dict[str, Any], n: Any, total: Any) -> list[Any]:
@@ -161,10 +179,11 @@ def class_columns(base: Any, ranks: dict[str, Any], n: Any, total: Any) -> list[
 def joined(base: Any, ranks: dict[str, Any]) -> Any:
     """The statistics joined to their three rank relations."""
     b = base.c
-    return (base
-            .join(ranks["by_measure"], ranks["by_measure"].c.m == b.measure_cents)
-            .join(ranks["by_recency"], ranks["by_recency"].c.k == recency_key(b.recency_days))
-            .join(ranks["by_orders"], ranks["by_orders"].c.k == b.orders_window))
+    return (
+        base.join(ranks["by_measure"], ranks["by_measure"].c.m == b.measure_cents)
+        .join(ranks["by_recency"], ranks["by_recency"].c.k == recency_key(b.recency_days))
+        .join(ranks["by_orders"], ranks["by_orders"].c.k == b.orders_window)
+    )
 
 
 def classified_select(dialect: str, settings: TierSettings) -> Select[Any]:

@@ -11,9 +11,23 @@
 * ``tiering_snapshots``: when a method decided (ABC, pyramid, RFM), its numbers, typed, one
   row per customer and run (shared by that run's ABC, pyramid and RFM rows of the customer).
 """
+
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Date, Float, ForeignKey, Index, Integer, MetaData, Numeric, String, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+)
 
 from kehu_core.models import NAMING_CONVENTION, BigId, Customer
 from kehu_core.types import UTCDateTime
@@ -22,7 +36,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 CUSTOMER_ID = Customer.__table__.c.id
 
 monthly = Table(
-    "tiering_monthly", metadata,
+    "tiering_monthly",
+    metadata,
     Column("customer_id", BigId, ForeignKey(CUSTOMER_ID, ondelete="CASCADE"), primary_key=True),
     Column("month", Integer, primary_key=True),  # year * 12 + month - 1
     Column("revenue", BigInteger, nullable=False),  # cents, purchases done
@@ -35,7 +50,8 @@ monthly = Table(
 )
 
 runs = Table(
-    "tiering_runs", metadata,
+    "tiering_runs",
+    metadata,
     Column("id", BigId, primary_key=True),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
@@ -47,7 +63,8 @@ runs = Table(
 )
 
 assignments = Table(
-    "tiering_assignments", metadata,
+    "tiering_assignments",
+    metadata,
     Column("id", BigId, primary_key=True),
     Column("customer_id", BigId, ForeignKey(CUSTOMER_ID, ondelete="CASCADE"), nullable=False),
     Column("method", String(64), nullable=False),
@@ -62,8 +79,12 @@ assignments = Table(
 )
 # At most one current assignment per customer and classification.
 Index(
-    "ix_tiering_assignments_current", assignments.c.customer_id, assignments.c.method, unique=True,
-    sqlite_where=assignments.c.valid_to.is_(None), postgresql_where=assignments.c.valid_to.is_(None),
+    "ix_tiering_assignments_current",
+    assignments.c.customer_id,
+    assignments.c.method,
+    unique=True,
+    sqlite_where=assignments.c.valid_to.is_(None),
+    postgresql_where=assignments.c.valid_to.is_(None),
 )
 # No (method, tier) index: see migration tiering0002.
 
@@ -75,12 +96,17 @@ METHOD_METRICS = {
     "pyramid": ("measure", "revenue_window", "rank", "rank_pct", "customers"),
     "rfm": ("recency_days", "orders_window", "measure", "r_score", "f_score", "m_score"),
 }
-_SNAPSHOT_TYPES = {"measure": Numeric(18, 2), "revenue_window": Numeric(18, 2), "cum_share_before": Float(),
-                   "rank_pct": Float()}
+_SNAPSHOT_TYPES = {
+    "measure": Numeric(18, 2),
+    "revenue_window": Numeric(18, 2),
+    "cum_share_before": Float(),
+    "rank_pct": Float(),
+}
 SNAPSHOT_COLUMNS = tuple(dict.fromkeys(name for names in METHOD_METRICS.values() for name in names))
 
 snapshots = Table(
-    "tiering_snapshots", metadata,
+    "tiering_snapshots",
+    metadata,
     Column("run_id", BigId, ForeignKey("tiering_runs.id", ondelete="CASCADE"), primary_key=True),
     Column("customer_id", BigId, ForeignKey(CUSTOMER_ID, ondelete="CASCADE"), primary_key=True),
     *(Column(name, _SNAPSHOT_TYPES.get(name, Integer())) for name in SNAPSHOT_COLUMNS),

@@ -1,4 +1,5 @@
 """``kehu tier report --plot FILE.png``: the Pareto curve and the customer pyramid (matplotlib, Agg)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,22 +39,40 @@ def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path
     left.plot([0, 100], [0, 100], color="grey", linestyle=":", label="equal shares")
     if report.pareto:
         left.axvline(20, color="tab:red", linestyle="--")
-        left.annotate(f"top 20% -> {report.pareto.top20_share_pct}%", (20, float(report.pareto.top20_share_pct)),
-                      xytext=(30, max(5.0, float(report.pareto.top20_share_pct) - 25)), arrowprops={"arrowstyle": "->"})
-    left.set(title=f"Pareto curve (80/20), as of {report.as_of}", xlabel="% of customers (largest first)",
-             ylabel="% of revenue", xlim=(0, 100), ylim=(0, 100))
+        left.annotate(
+            f"top 20% -> {report.pareto.top20_share_pct}%",
+            (20, float(report.pareto.top20_share_pct)),
+            xytext=(30, max(5.0, float(report.pareto.top20_share_pct) - 25)),
+            arrowprops={"arrowstyle": "->"},
+        )
+    left.set(
+        title=f"Pareto curve (80/20), as of {report.as_of}",
+        xlabel="% of customers (largest first)",
+        ylabel="% of revenue",
+        xlim=(0, 100),
+        ylim=(0, 100),
+    )
     left.legend(loc="lower right")
     pyramid = [t for t in report.tiers if t.method == "pyramid"]
-    labels = [f"{t.tier if cjk else english.get(t.tier, t.tier)}: {t.customers} customers ({t.customer_pct}%), "
-              f"{t.revenue_share_pct}% of revenue" for t in pyramid]
+    labels = [
+        f"{t.tier if cjk else english.get(t.tier, t.tier)}: {t.customers} customers ({t.customer_pct}%), "
+        f"{t.revenue_share_pct}% of revenue"
+        for t in pyramid
+    ]
     levels = len(pyramid)
     for i, label in enumerate(labels):  # a drawn pyramid: the top level narrowest
         y = levels - 1 - i
         width = 30 + 70 * i / max(1, levels - 1)
-        right.barh(y, width, left=-width / 2, height=0.9, color=plt.cm.YlOrRd(0.85 - 0.6 * i / max(1, levels - 1)))
+        right.barh(
+            y, width, left=-width / 2, height=0.9, color=plt.cm.YlOrRd(0.85 - 0.6 * i / max(1, levels - 1))
+        )
         right.text(0, y, label, ha="center", va="center", fontsize=9)
-    right.set(title=("Customer pyramid (客户金字塔)" if cjk else "Customer pyramid") + f", by {report.settings.get('measure')}",
-              xlim=(-55, 55), ylim=(-0.6, max(levels, 1) - 0.4))
+    right.set(
+        title=("Customer pyramid (客户金字塔)" if cjk else "Customer pyramid")
+        + f", by {report.settings.get('measure')}",
+        xlim=(-55, 55),
+        ylim=(-0.6, max(levels, 1) - 0.4),
+    )
     right.axis("off")
     fig.tight_layout()
     out = Path(path)

@@ -1,4 +1,5 @@
 """Reading tiers back: current tier per customer, show, explain, history, and the run settings."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,9 +45,14 @@ def current_tiers(session: Session, customer_ids: Sequence[int], method: str | N
     result: dict[int, str] = {}
     ids = list(customer_ids)
     for begin in range(0, len(ids), _CHUNK):
-        chunk = ids[begin:begin + _CHUNK]
-        result.update(session.execute(select(a.customer_id, a.tier).where(
-            a.valid_to.is_(None), a.method == method, a.customer_id.in_(chunk))).all())
+        chunk = ids[begin : begin + _CHUNK]
+        result.update(
+            session.execute(
+                select(a.customer_id, a.tier).where(
+                    a.valid_to.is_(None), a.method == method, a.customer_id.in_(chunk)
+                )
+            ).all()
+        )
     return result
 
 
@@ -89,14 +95,28 @@ class CustomerTiers:
 
 def _rows(session: Session, customer_id: int, current_only: bool) -> list[Assignment]:
     a, snap = assignments.c, snapshots.c
-    stmt = (select(assignments, *(snap[name].label(f"snap_{name}") for name in SNAPSHOT_COLUMNS))
-            .select_from(assignments.outerjoin(snapshots, and_(snap.run_id == a.run_id, snap.customer_id == a.customer_id)))
-            .where(a.customer_id == customer_id))
+    stmt = (
+        select(assignments, *(snap[name].label(f"snap_{name}") for name in SNAPSHOT_COLUMNS))
+        .select_from(
+            assignments.outerjoin(snapshots, and_(snap.run_id == a.run_id, snap.customer_id == a.customer_id))
+        )
+        .where(a.customer_id == customer_id)
+    )
     if current_only:
         stmt = stmt.where(a.valid_to.is_(None))
     stmt = stmt.order_by(a.method, a.valid_from, a.id)
-    return [Assignment(method=r.method, tier=r.tier, decided_by=r.decided_by, metrics=money(_metrics(r)),
-                       valid_from=r.valid_from, valid_to=r.valid_to, run_id=r.run_id) for r in session.execute(stmt)]
+    return [
+        Assignment(
+            method=r.method,
+            tier=r.tier,
+            decided_by=r.decided_by,
+            metrics=money(_metrics(r)),
+            valid_from=r.valid_from,
+            valid_to=r.valid_to,
+            run_id=r.run_id,
+        )
+        for r in session.execute(stmt)
+    ]
 
 
 def _metrics(row: Any) -> dict[str, Any] | None:
@@ -112,9 +132,14 @@ def show(session: Session, code: str) -> CustomerTiers:
     rows = _rows(session, customer.id, current_only=True)
     tiers = {r.method: r for r in rows if not r.method.startswith("flag:")}
     primary = primary_method(session)
-    return CustomerTiers(code=customer.code, name=customer.name, primary=primary,
-                         tier=tiers[primary].tier if primary in tiers else None, tiers=tiers,
-                         flags=tuple(r for r in rows if r.method.startswith("flag:")))
+    return CustomerTiers(
+        code=customer.code,
+        name=customer.name,
+        primary=primary,
+        tier=tiers[primary].tier if primary in tiers else None,
+        tiers=tiers,
+        flags=tuple(r for r in rows if r.method.startswith("flag:")),
+    )
 
 
 def history(session: Session, code: str) -> list[Assignment]:
@@ -157,9 +182,18 @@ def explain(session: Session, app: Any, code: str) -> tuple[CustomerTiers, list[
             reason = _method_reason(a.method, s)
         else:
             reason = f"rule {a.decided_by} (no longer defined)"
-        out.append(Explanation(method=a.method, tier=a.tier, decided_by=a.decided_by, reason=reason,
-                               metrics=a.metrics, cut_points=cuts, valid_from=a.valid_from,
-                               run_as_of=date.fromisoformat(s["as_of"]) if s.get("as_of") else None))
+        out.append(
+            Explanation(
+                method=a.method,
+                tier=a.tier,
+                decided_by=a.decided_by,
+                reason=reason,
+                metrics=a.metrics,
+                cut_points=cuts,
+                valid_from=a.valid_from,
+                run_as_of=date.fromisoformat(s["as_of"]) if s.get("as_of") else None,
+            )
+        )
     return tiers, out
 
 
@@ -167,7 +201,11 @@ def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:
     window = s.get("window")
     base = {"measure": s.get("measure"), "window_months": window if window else "all"}
     if method == "abc":
-        return {**base, "A_below_cum_share_pct": s.get("abc_cuts", [None])[0], "B_below_cum_share_pct": s.get("abc_cuts", [None, None])[1]}
+        return {
+            **base,
+            "A_below_cum_share_pct": s.get("abc_cuts", [None])[0],
+            "B_below_cum_share_pct": s.get("abc_cuts", [None, None])[1],
+        }
     if method == "pyramid":
         cuts = s.get("pyramid_cuts", [None] * 3)
         return {**base, "VIP_top_pct": cuts[0], "主要客户_top_pct": cuts[1], "普通客户_top_pct": cuts[2]}
@@ -182,8 +220,10 @@ def _method_reason(method: str, s: dict[str, Any]) -> str:
         return f"ABC: customers ahead hold cum_share_before; A below {a}%, B below {b}%, else C (measure <= 0 is C)"
     if method == "pyramid":
         c1, c2, c3 = s.get("pyramid_cuts", ["1", "5", "50"])
-        return (f"pyramid by rank: VIP if rank_pct < {c1}%, 主要客户 < {c2}%, 普通客户 < {c3}%, else 小客户 "
-                "(rank = customers with a strictly larger measure)")
+        return (
+            f"pyramid by rank: VIP if rank_pct < {c1}%, 主要客户 < {c2}%, 普通客户 < {c3}%, else 小客户 "
+            "(rank = customers with a strictly larger measure)"
+        )
     if method == "rfm":
         return "RFM quintile scores; the segment comes from R and F (and M for champions/cannot_lose)"
     return method
@@ -193,6 +233,8 @@ def tier_counts(session: Session) -> dict[str, dict[str, int]]:
     """Current customers per method and tier."""
     a = assignments.c
     counts: dict[str, dict[str, int]] = {}
-    for method, tier, n in session.execute(select(a.method, a.tier, func.count()).where(a.valid_to.is_(None)).group_by(a.method, a.tier)):
+    for method, tier, n in session.execute(
+        select(a.method, a.tier, func.count()).where(a.valid_to.is_(None)).group_by(a.method, a.tier)
+    ):
         counts.setdefault(method, {})[tier] = n
     return counts

@@ -1,4 +1,5 @@
 """``kehu tier report``: customers and revenue share per tier, the 80/20 check, movements, plots."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -84,33 +85,62 @@ def build_report(session: Session, dialect: str) -> Report:
     stats = base_select(dialect, settings, session, columns=REPORT_COLUMNS).subquery("stats")
     revenue_cents = stats.c.revenue_window * 100
     a = assignments.c
-    per_tier = list(session.execute(
-        select(a.method, a.tier, func.count(), func.coalesce(func.sum(revenue_cents), 0))
-        .select_from(stats.join(assignments, and_(a.customer_id == stats.c.customer_id, a.valid_to.is_(None))))
-        .group_by(a.method, a.tier)
-    ))
-    n, total = session.execute(select(func.count(), func.coalesce(func.sum(revenue_cents), 0)).select_from(stats)).one()
+    per_tier = list(
+        session.execute(
+            select(a.method, a.tier, func.count(), func.coalesce(func.sum(revenue_cents), 0))
+            .select_from(
+                stats.join(assignments, and_(a.customer_id == stats.c.customer_id, a.valid_to.is_(None)))
+            )
+            .group_by(a.method, a.tier)
+        )
+    )
+    n, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(revenue_cents), 0)).select_from(stats)
+    ).one()
     order = {"pyramid": 0, "abc": 1, "rfm": 2}
     from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS
     from kehu_tiering.stats import RFM_SEGMENTS
 
     rank = {t: i for i, t in enumerate((*PYRAMID_TIERS, *ABC_TIERS, *RFM_SEGMENTS))}
     lines = sorted(
-        (TierLine(method=m, tier=t, customers=c, customer_pct=_pct(c, n), revenue=_yuan(r), revenue_share_pct=_pct(r, total))
-         for m, t, c, r in per_tier),
+        (
+            TierLine(
+                method=m,
+                tier=t,
+                customers=c,
+                customer_pct=_pct(c, n),
+                revenue=_yuan(r),
+                revenue_share_pct=_pct(r, total),
+            )
+            for m, t, c, r in per_tier
+        ),
         key=lambda x: (order.get(x.method, 9), x.method, rank.get(x.tier, 99), x.tier),
     )
-    return Report(run_id=run["id"], as_of=str(run["as_of"]), primary=primary_method(session), settings=run["settings"],
-                  tiers=tuple(lines), pareto=_pareto(session, stats, n, total), movements=tuple(movements(session, run["id"])))
+    return Report(
+        run_id=run["id"],
+        as_of=str(run["as_of"]),
+        primary=primary_method(session),
+        settings=run["settings"],
+        tiers=tuple(lines),
+        pareto=_pareto(session, stats, n, total),
+        movements=tuple(movements(session, run["id"])),
+    )
 
 
 def _pareto(session: Session, stats: Any, n: int, total: Any) -> Pareto | None:
     if not n:
         return None
     top = max(1, int((Decimal(n) * TOP_SHARE).to_integral_value(rounding="ROUND_CEILING")))
-    ordered = select(stats.c.revenue_window).order_by(stats.c.revenue_window.desc(), stats.c.customer_id).limit(top).subquery()
+    ordered = (
+        select(stats.c.revenue_window)
+        .order_by(stats.c.revenue_window.desc(), stats.c.customer_id)
+        .limit(top)
+        .subquery()
+    )
     top_sum = session.scalar(select(func.coalesce(func.sum(ordered.c.revenue_window * 100), 0)))
-    return Pareto(customers=n, top_customers=top, top20_share_pct=_pct(top_sum, total), total_revenue=_yuan(total))
+    return Pareto(
+        customers=n, top_customers=top, top20_share_pct=_pct(top_sum, total), total_revenue=_yuan(total)
+    )
 
 
 def movements(session: Session, run_id: int) -> list[Movement]:
@@ -119,14 +149,23 @@ def movements(session: Session, run_id: int) -> list[Movement]:
     old = assignments.alias("old")
     arrived = (
         select(new.c.method, old.c.tier.label("old_tier"), new.c.tier.label("new_tier"))
-        .select_from(new.outerjoin(old, and_(old.c.customer_id == new.c.customer_id, old.c.method == new.c.method,
-                                             old.c.ended_run_id == run_id)))
+        .select_from(
+            new.outerjoin(
+                old,
+                and_(
+                    old.c.customer_id == new.c.customer_id,
+                    old.c.method == new.c.method,
+                    old.c.ended_run_id == run_id,
+                ),
+            )
+        )
         .where(new.c.run_id == run_id)
     )
-    left = (
-        select(old.c.method, old.c.tier.label("old_tier"), literal(None).label("new_tier"))
-        .where(old.c.ended_run_id == run_id, ~select(new.c.id).where(
-            new.c.customer_id == old.c.customer_id, new.c.method == old.c.method, new.c.run_id == run_id).exists())
+    left = select(old.c.method, old.c.tier.label("old_tier"), literal(None).label("new_tier")).where(
+        old.c.ended_run_id == run_id,
+        ~select(new.c.id)
+        .where(new.c.customer_id == old.c.customer_id, new.c.method == old.c.method, new.c.run_id == run_id)
+        .exists(),
     )
     u = union_all(arrived, left).subquery()
     rows = session.execute(
@@ -142,4 +181,7 @@ def pareto_curve(session: Session, dialect: str, settings: TierSettings) -> list
     """Every customer's revenue in the window, in cents, largest first (for the plot)."""
     # Only revenue is read: the other statistics (and their aggregates) are not computed.
     stats = base_select(dialect, settings, session, columns=REPORT_COLUMNS).subquery("stats")
-    return [int(round(float(v) * 100)) for v in session.scalars(select(stats.c.revenue_window).order_by(stats.c.revenue_window.desc()))]
+    return [
+        int(round(float(v) * 100))
+        for v in session.scalars(select(stats.c.revenue_window).order_by(stats.c.revenue_window.desc()))
+    ]

@@ -7,6 +7,7 @@ run. ``predicate`` is the slow path: a Python callable given one customer's stat
 (a mapping of every STATS column plus ``code``, ``tags`` and ``attributes``), called once per
 customer in Python; use it only for what SQL cannot say.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,11 @@ if TYPE_CHECKING:
 
 BUILTIN = "builtin"
 FLAGS = ("key_account", "poor_quality", "upgrade_potential")
-FLAG_LABELS = {"key_account": "大客户 key account", "poor_quality": "劣质客户 poor quality",
-               "upgrade_potential": "upgrade potential (可升级小客户)"}
+FLAG_LABELS = {
+    "key_account": "大客户 key account",
+    "poor_quality": "劣质客户 poor quality",
+    "upgrade_potential": "upgrade potential (可升级小客户)",
+}
 #: What ``attributes["key_account_flags"]`` may list (the seed's judgement criteria for 大客户).
 KEY_ACCOUNT_FLAGS = {
     "strategic": "有大订单且具有战略性意义的项目客户 (a strategic project)",
@@ -84,7 +88,9 @@ class TierRule:
             if not tiers:
                 raise ValueError(f"rule {self.name}: method must be abc, pyramid or rfm, not {self.method!r}")
             if self.tier not in tiers:
-                raise ValueError(f"rule {self.name}: {self.tier!r} is not a {self.method} tier ({', '.join(tiers)})")
+                raise ValueError(
+                    f"rule {self.name}: {self.tier!r} is not a {self.method} tier ({', '.join(tiers)})"
+                )
         if not isinstance(self.priority, int) or isinstance(self.priority, bool):
             raise ValueError(f"rule {self.name}: priority must be an integer")
 
@@ -110,34 +116,47 @@ class TierRule:
 
 def builtin_rules() -> list[TierRule]:
     """The default rule set, from the seeds (see docs/tiering.md for the sources)."""
-    from kehu_tiering.stats import STATS as s, has_attribute
+    from kehu_tiering.stats import STATS as s
+    from kehu_tiering.stats import has_attribute
 
     c = s.c
     return [
         TierRule(
-            name="key_account.large_continuous", flag="key_account", priority=100,
+            name="key_account.large_continuous",
+            flag="key_account",
+            priority=100,
             when=(c.abc == "A") & (c.tenure_months >= 12) & (c.recency_days <= 90),
             description="大客户: large revenue (ABC class A) and a continuous relationship of 12 months or more "
-                        "(first purchase 12+ months ago, still buying in the last 90 days)",
+            "(first purchase 12+ months ago, still buying in the last 90 days)",
         ),
         TierRule(
-            name="key_account.salesperson_flag", flag="key_account", priority=110,
+            name="key_account.salesperson_flag",
+            flag="key_account",
+            priority=110,
             when=has_attribute("key_account_flags"),
             description="大客户: a salesperson recorded attributes.key_account_flags "
-                        "(strategic, influence, technology, market)",
+            "(strategic, influence, technology, market)",
         ),
         TierRule(
-            name="poor_quality.default", flag="poor_quality", priority=100,
-            when=(c.pyramid == "小客户") & ((c.overdue_payments >= 2) | (c.avg_days_late >= 30) | (c.complaints_window >= 3)),
+            name="poor_quality.default",
+            flag="poor_quality",
+            priority=100,
+            when=(c.pyramid == "小客户")
+            & ((c.overdue_payments >= 2) | (c.avg_days_late >= 30) | (c.complaints_window >= 3)),
             description="劣质客户: a small customer with 2+ overdue payments, 30+ days late on average, "
-                        "or 3+ complaints in the window",
+            "or 3+ complaints in the window",
         ),
         TierRule(
-            name="upgrade_potential.default", flag="upgrade_potential", priority=100,
-            when=(c.pyramid == "小客户") & (c.orders_window >= 2) & (c.revenue_window > c.revenue_prev_window * 1.2)
-            & (c.overdue_payments == 0) & (c.complaints_window < 3),
+            name="upgrade_potential.default",
+            flag="upgrade_potential",
+            priority=100,
+            when=(c.pyramid == "小客户")
+            & (c.orders_window >= 2)
+            & (c.revenue_window > c.revenue_prev_window * 1.2)
+            & (c.overdue_payments == 0)
+            & (c.complaints_window < 3),
             description="small customer whose revenue grew 20%+ over the previous window, 2+ orders, "
-                        "paying on time and not complaining heavily",
+            "paying on time and not complaining heavily",
         ),
     ]
 
@@ -190,11 +209,15 @@ def load_toml(path: str | Path) -> tuple[list[TierRule], list[str]]:
     except FileNotFoundError:
         raise KehuError(f"rules file {label} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationError([Problem(label, f"not valid TOML: {exc}")], headline="bad rules file; nothing was changed:") from None
+        raise ValidationError(
+            [Problem(label, f"not valid TOML: {exc}")], headline="bad rules file; nothing was changed:"
+        ) from None
     problems: list[Problem] = []
     unknown_top = set(data) - {"rule", "disable"}
     if unknown_top:
-        problems.append(Problem(label, f"unknown key(s) {', '.join(sorted(unknown_top))}; expected [[rule]] and disable"))
+        problems.append(
+            Problem(label, f"unknown key(s) {', '.join(sorted(unknown_top))}; expected [[rule]] and disable")
+        )
     disable = data.get("disable", [])
     if not isinstance(disable, list) or not all(isinstance(d, str) for d in disable):
         problems.append(Problem("disable", "a list of rule names", value=str(disable)))
@@ -216,15 +239,24 @@ def load_toml(path: str | Path) -> tuple[list[TierRule], list[str]]:
             problems.append(Problem("when", str(exc), row=n, value=str(entry.get("when", ""))[:60]))
             continue
         try:
-            rules.append(TierRule(
-                name=entry.get("name", ""), when=condition, flag=entry.get("flag"), tier=entry.get("tier"),
-                method=entry.get("method", "pyramid"), priority=entry.get("priority", 100),
-                description=entry.get("description", entry.get("when", "")), source=label,
-            ))
+            rules.append(
+                TierRule(
+                    name=entry.get("name", ""),
+                    when=condition,
+                    flag=entry.get("flag"),
+                    tier=entry.get("tier"),
+                    method=entry.get("method", "pyramid"),
+                    priority=entry.get("priority", 100),
+                    description=entry.get("description", entry.get("when", "")),
+                    source=label,
+                )
+            )
         except (ValueError, TypeError) as exc:
             problems.append(Problem("rule", str(exc), row=n))
     if problems:
-        raise ValidationError(problems, headline=f"bad rules file {label}; nothing was changed (row = the n-th [[rule]]):")
+        raise ValidationError(
+            problems, headline=f"bad rules file {label}; nothing was changed (row = the n-th [[rule]]):"
+        )
     return rules, list(disable)
 
 

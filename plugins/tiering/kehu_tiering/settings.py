@@ -10,6 +10,7 @@ Cut points are percentages. Defaults:
   pyramid 1% / 4% / 15% / 80% (use ``--pyramid-cuts 1,5,20`` for that one).
 * Window: 12 calendar months ending with the as-of month; measure: revenue.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -54,17 +55,36 @@ class TierSettings:
     def to_json(self) -> dict[str, Any]:
         """Plain values for ``tiering_runs.settings``."""
         return {
-            "as_of": self.as_of.isoformat(), "window": self.window, "measure": self.measure,
-            "abc_cuts": [str(c) for c in self.abc_cuts], "pyramid_cuts": [str(c) for c in self.pyramid_cuts],
-            "primary": self.primary, "methods": list(self.methods), "rules_files": list(self.rules_files),
+            "as_of": self.as_of.isoformat(),
+            "window": self.window,
+            "measure": self.measure,
+            "abc_cuts": [str(c) for c in self.abc_cuts],
+            "pyramid_cuts": [str(c) for c in self.pyramid_cuts],
+            "primary": self.primary,
+            "methods": list(self.methods),
+            "rules_files": list(self.rules_files),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], **overrides: Any) -> TierSettings:
         """The settings stored with a run (``overrides`` replace some, e.g. ``as_of``)."""
         values = {**data, **overrides}
-        return make_settings(**{k: values[k] for k in ("as_of", "window", "measure", "abc_cuts", "pyramid_cuts",
-                                                       "primary", "methods", "rules_files") if k in values})
+        return make_settings(
+            **{
+                k: values[k]
+                for k in (
+                    "as_of",
+                    "window",
+                    "measure",
+                    "abc_cuts",
+                    "pyramid_cuts",
+                    "primary",
+                    "methods",
+                    "rules_files",
+                )
+                if k in values
+            }
+        )
 
     def with_as_of(self, as_of: date) -> TierSettings:
         """The same settings on another date."""
@@ -76,7 +96,9 @@ def _cuts(value: Any, count: int, field: str, problems: list[Problem]) -> tuple[
     try:
         cuts = tuple(Decimal(str(v).strip().rstrip("%")) for v in items)
     except (InvalidOperation, ValueError):
-        problems.append(Problem(field, "cut points are percentages separated by commas, e.g. 80,95", value=str(value)))
+        problems.append(
+            Problem(field, "cut points are percentages separated by commas, e.g. 80,95", value=str(value))
+        )
         return ()
     if len(cuts) != count:
         problems.append(Problem(field, f"needs exactly {count} cut points", value=str(value)))
@@ -98,8 +120,10 @@ def parse_window(value: Any) -> int | None:
     except ValueError:
         months = 0
     if not 1 <= months <= 1200:
-        raise ValidationError([Problem("window", "a number of months from 1 to 1200, or 'all'", value=str(value))],
-                              headline="bad tiering settings:")
+        raise ValidationError(
+            [Problem("window", "a number of months from 1 to 1200, or 'all'", value=str(value))],
+            headline="bad tiering settings:",
+        )
     return months
 
 
@@ -110,13 +134,19 @@ def parse_date(value: Any, field: str = "as_of") -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValidationError([Problem(field, "not a date; use YYYY-MM-DD", value=str(value))],
-                              headline="bad tiering settings:") from None
+        raise ValidationError(
+            [Problem(field, "not a date; use YYYY-MM-DD", value=str(value))], headline="bad tiering settings:"
+        ) from None
 
 
 def make_settings(
-    as_of: Any, window: Any = DEFAULT_WINDOW, measure: str = "revenue", abc_cuts: Any = DEFAULT_ABC_CUTS,
-    pyramid_cuts: Any = DEFAULT_PYRAMID_CUTS, primary: str = "pyramid", methods: Sequence[str] | str = METHODS,
+    as_of: Any,
+    window: Any = DEFAULT_WINDOW,
+    measure: str = "revenue",
+    abc_cuts: Any = DEFAULT_ABC_CUTS,
+    pyramid_cuts: Any = DEFAULT_PYRAMID_CUTS,
+    primary: str = "pyramid",
+    methods: Sequence[str] | str = METHODS,
     rules_files: Sequence[str] = (),
 ) -> TierSettings:
     """Validate raw values (strings from the CLI or JSON) into :class:`TierSettings`.
@@ -134,11 +164,25 @@ def make_settings(
         methods = [m.strip() for m in methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
-        problems.append(Problem("method", f"unknown method; choose from {', '.join(METHODS)}", value=",".join(unknown) or "(none)"))
+        problems.append(
+            Problem(
+                "method",
+                f"unknown method; choose from {', '.join(METHODS)}",
+                value=",".join(unknown) or "(none)",
+            )
+        )
     if primary not in TIER_METHODS:
         problems.append(Problem("primary", f"one of {', '.join(TIER_METHODS)}", value=str(primary)))
     if problems:
         raise ValidationError(problems, headline="bad tiering settings:")
     ordered = tuple(m for m in METHODS if m in methods)
-    return TierSettings(as_of=day, window=months, measure=measure, abc_cuts=abc, pyramid_cuts=pyramid,
-                        primary=primary, methods=ordered, rules_files=tuple(rules_files))
+    return TierSettings(
+        as_of=day,
+        window=months,
+        measure=measure,
+        abc_cuts=abc,
+        pyramid_cuts=pyramid,
+        primary=primary,
+        methods=ordered,
+        rules_files=tuple(rules_files),
+    )

@@ -1,4 +1,5 @@
 """Small dialect helpers (SQLite and PostgreSQL) shared by the tiering queries."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -25,7 +26,9 @@ def utc(column: Any, dialect: str) -> Any:
 def month_index(column: Any, dialect: str) -> ColumnElement[int]:
     """``year * 12 + month - 1`` of a UTC timestamp: consecutive months are consecutive integers."""
     if dialect == "sqlite":
-        return cast(func.strftime("%Y", column), Integer) * 12 + cast(func.strftime("%m", column), Integer) - 1
+        return (
+            cast(func.strftime("%Y", column), Integer) * 12 + cast(func.strftime("%m", column), Integer) - 1
+        )
     t = utc(column, dialect)
     return cast(func.extract("year", t) * 12 + func.extract("month", t) - 1, Integer)
 

@@ -7,10 +7,11 @@ table holding every active customer's row, so a rule runs set-based in the datab
 Money columns are in yuan; ``measure_cents`` is the chosen measure in integer cents (what
 the rank-based methods sort and sum, exactly). See ``COLUMNS`` for every column.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -64,16 +65,28 @@ COLUMNS: tuple[tuple[str, Any, str], ...] = (
     ("recency_days", Integer(), "days from the last purchase to the as-of date (NULL: never bought)"),
     ("tenure_months", Integer(), "calendar months from the first purchase's month to the as-of month"),
     ("months_active", Integer(), "calendar months of the window with at least one purchase"),
-    ("overdue_payments", Integer(), "payments recorded in the window paid after their due day, or unpaid and past due at the as-of date"),
+    (
+        "overdue_payments",
+        Integer(),
+        "payments recorded in the window paid after their due day, or unpaid and past due at the as-of date",
+    ),
     ("avg_days_late", Float(), "average days late of those overdue payments"),
-    ("avg_satisfaction", Float(), "average satisfaction score (1-5) of feedback and complaints in the window"),
+    (
+        "avg_satisfaction",
+        Float(),
+        "average satisfaction score (1-5) of feedback and complaints in the window",
+    ),
     ("complaints_window", Integer(), "complaints (interactions of kind complaint) in the window"),
     ("measure", YUAN, "the run's measure (revenue_window or margin_window), yuan"),
     ("measure_cents", BigInteger(), "the measure in integer cents: what ABC and the pyramid sort and sum"),
     ("customers", Integer(), "how many customers the run ranks (N)"),
     ("rank", Integer(), "customers with a strictly larger measure (ties share the best rank)"),
     ("rank_pct", Float(), "rank / N: the customer's position from the top, 0 = best"),
-    ("cum_share_before", Float(), "share of the total measure held by customers with a strictly larger measure"),
+    (
+        "cum_share_before",
+        Float(),
+        "share of the total measure held by customers with a strictly larger measure",
+    ),
     ("abc", String(8), "ABC class: A, B or C"),
     ("pyramid", String(16), "pyramid tier: VIP, 主要客户, 普通客户, 小客户"),
     ("r_score", Integer(), "RFM recency score 1-5 (5 = most recent)"),
@@ -104,19 +117,41 @@ RFM_SEGMENTS = {
 
 
 #: The columns computed per customer before ranking (what ``base_select`` returns).
-BASE_COLUMNS = COLUMN_NAMES[:COLUMN_NAMES.index("measure_cents") + 1]
+BASE_COLUMNS = COLUMN_NAMES[: COLUMN_NAMES.index("measure_cents") + 1]
 #: The per-customer aggregates of purchases (monthly buckets) and of other interactions.
-PURCHASE_AGGREGATES = ("revenue_w", "revenue_t", "revenue_p", "margin_w", "margin_t", "orders_w", "orders_t",
-                       "months_active", "first_at", "last_at", "first_month")
+PURCHASE_AGGREGATES = (
+    "revenue_w",
+    "revenue_t",
+    "revenue_p",
+    "margin_w",
+    "margin_t",
+    "orders_w",
+    "orders_t",
+    "months_active",
+    "first_at",
+    "last_at",
+    "first_month",
+)
 OTHER_AGGREGATES = ("overdue", "days_late", "satisfaction", "complaints")
 #: What each statistics column is computed from (``measure``: the run's measure).
 COLUMN_SOURCES = {
-    "revenue_window": ("revenue_w",), "revenue_total": ("revenue_t",), "revenue_prev_window": ("revenue_p",),
-    "margin_window": ("margin_w",), "margin_total": ("margin_t",), "orders_window": ("orders_w",),
-    "orders_total": ("orders_t",), "avg_order_value": ("revenue_w", "orders_w"), "first_purchase_at": ("first_at",),
-    "last_purchase_at": ("last_at",), "recency_days": ("last_at",), "tenure_months": ("first_month",),
-    "months_active": ("months_active",), "overdue_payments": ("overdue",), "avg_days_late": ("days_late",),
-    "avg_satisfaction": ("satisfaction",), "complaints_window": ("complaints",),
+    "revenue_window": ("revenue_w",),
+    "revenue_total": ("revenue_t",),
+    "revenue_prev_window": ("revenue_p",),
+    "margin_window": ("margin_w",),
+    "margin_total": ("margin_t",),
+    "orders_window": ("orders_w",),
+    "orders_total": ("orders_t",),
+    "avg_order_value": ("revenue_w", "orders_w"),
+    "first_purchase_at": ("first_at",),
+    "last_purchase_at": ("last_at",),
+    "recency_days": ("last_at",),
+    "tenure_months": ("first_month",),
+    "months_active": ("months_active",),
+    "overdue_payments": ("overdue",),
+    "avg_days_late": ("days_late",),
+    "avg_satisfaction": ("satisfaction",),
+    "complaints_window": ("complaints",),
 }
 
 
@@ -124,8 +159,11 @@ def base_table(metadata: MetaData, dialect: str) -> Table:
     """The run's temporary table of per-customer statistics before ranking."""
     kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
     # BigId: a rowid alias on SQLite (no separate key index to fill).
-    cols = [Column(name, BigId, primary_key=True) if name == "customer_id" else Column(name, typ)
-            for name, typ, _ in COLUMNS if name in BASE_COLUMNS]
+    cols = [
+        Column(name, BigId, primary_key=True) if name == "customer_id" else Column(name, typ)
+        for name, typ, _ in COLUMNS
+        if name in BASE_COLUMNS
+    ]
     return Table("tiering_base", metadata, *cols, prefixes=["TEMPORARY"], **kwargs)
 
 
@@ -136,7 +174,11 @@ def has_tag(tag: str) -> ColumnElement[bool]:
 
 def attribute(key: str) -> ColumnElement[str]:
     """The customer's ``attributes[key]`` as text (JSON text for lists), for rule conditions."""
-    return select(Customer.attributes[key].as_string()).where(Customer.id == STATS.c.customer_id).scalar_subquery()
+    return (
+        select(Customer.attributes[key].as_string())
+        .where(Customer.id == STATS.c.customer_id)
+        .scalar_subquery()
+    )
 
 
 def has_attribute(key: str) -> ColumnElement[bool]:
@@ -154,17 +196,28 @@ def attribute_contains(key: str, word: str) -> ColumnElement[bool]:
 def _bounds(settings: TierSettings) -> dict[str, Any]:
     as_of = settings.as_of
     asof_month = sqlutil.month_of(as_of)
-    end = datetime.combine(as_of + timedelta(days=1), time(), timezone.utc)
-    month_start = datetime(as_of.year, as_of.month, 1, tzinfo=timezone.utc)
+    end = datetime.combine(as_of + timedelta(days=1), time(), UTC)
+    month_start = datetime(as_of.year, as_of.month, 1, tzinfo=UTC)
     start_month = asof_month - settings.window + 1 if settings.window else None
     start = None
     if start_month is not None:
-        start = datetime(start_month // 12, start_month % 12 + 1, 1, tzinfo=timezone.utc)
-    return {"asof_month": asof_month, "end": end, "month_start": month_start, "start_month": start_month, "start": start}
+        start = datetime(start_month // 12, start_month % 12 + 1, 1, tzinfo=UTC)
+    return {
+        "asof_month": asof_month,
+        "end": end,
+        "month_start": month_start,
+        "start_month": start_month,
+        "start": start,
+    }
 
 
-def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any], whole_month: bool,
-               wanted: frozenset[str] = frozenset(PURCHASE_AGGREGATES)) -> Any:
+def _purchases(
+    dialect: str,
+    settings: TierSettings,
+    b: dict[str, Any],
+    whole_month: bool,
+    wanted: frozenset[str] = frozenset(PURCHASE_AGGREGATES),
+) -> Any:
     """Per customer: revenue, margin, orders, first/last purchase.
 
     Finished months come from the monthly buckets, grouped in primary-key order (no sort).
@@ -176,18 +229,35 @@ def _purchases(dialect: str, settings: TierSettings, b: dict[str, Any], whole_mo
     m = monthly.c
     if whole_month:
         return _per_customer(monthly, settings, b, m.month <= b["asof_month"], wanted)
-    this_month = bucket_select(dialect, Interaction.occurred_at >= b["month_start"], Interaction.occurred_at < b["end"],
-                               month=literal(b["asof_month"], Integer)).subquery("this_month")
-    parts = [_per_customer(monthly, settings, b, m.month < b["asof_month"], wanted),
-             _per_customer(this_month, settings, b, None, wanted)]
+    this_month = bucket_select(
+        dialect,
+        Interaction.occurred_at >= b["month_start"],
+        Interaction.occurred_at < b["end"],
+        month=literal(b["asof_month"], Integer),
+    ).subquery("this_month")
+    parts = [
+        _per_customer(monthly, settings, b, m.month < b["asof_month"], wanted),
+        _per_customer(this_month, settings, b, None, wanted),
+    ]
     u = union_all(*parts).subquery("parts")
     combine = {"first_at": func.min, "last_at": func.max, "first_month": func.min}
-    return select(u.c.customer_id, *(combine.get(name, func.sum)(u.c[name]).label(name)
-                                     for name in PURCHASE_AGGREGATES if name in wanted)).group_by(u.c.customer_id)
+    return select(
+        u.c.customer_id,
+        *(
+            combine.get(name, func.sum)(u.c[name]).label(name)
+            for name in PURCHASE_AGGREGATES
+            if name in wanted
+        ),
+    ).group_by(u.c.customer_id)
 
 
-def _per_customer(buckets: Any, settings: TierSettings, b: dict[str, Any], where: Any,
-                  wanted: frozenset[str] = frozenset(PURCHASE_AGGREGATES)) -> Select[Any]:
+def _per_customer(
+    buckets: Any,
+    settings: TierSettings,
+    b: dict[str, Any],
+    where: Any,
+    wanted: frozenset[str] = frozenset(PURCHASE_AGGREGATES),
+) -> Select[Any]:
     """Monthly buckets (customer_id, month, revenue, ...) summed per customer for the window (``wanted`` sums only)."""
     c = buckets.c
     if b["start_month"] is None:
@@ -220,7 +290,12 @@ def _per_customer(buckets: Any, settings: TierSettings, b: dict[str, Any], where
     return stmt.group_by(c.customer_id)
 
 
-def _others(dialect: str, settings: TierSettings, b: dict[str, Any], wanted: frozenset[str] = frozenset(OTHER_AGGREGATES)) -> Any:
+def _others(
+    dialect: str,
+    settings: TierSettings,
+    b: dict[str, Any],
+    wanted: frozenset[str] = frozenset(OTHER_AGGREGATES),
+) -> Any:
     """Per customer: overdue payments, days late, satisfaction and complaints in the window."""
     i = Interaction
     end = b["end"]
@@ -230,12 +305,24 @@ def _others(dialect: str, settings: TierSettings, b: dict[str, Any], wanted: fro
     due_key, paid_key = sqlutil.day_key(i.due_at, dialect), sqlutil.day_key(i.paid_at, dialect)
     paid_by_then = and_(i.paid_at.is_not(None), i.paid_at < end)
     is_payment = and_(i.kind == "payment", i.due_at.is_not(None))
-    overdue = and_(is_payment, or_(and_(paid_by_then, paid_key > due_key),
-                                   and_(~paid_by_then, due_key < sqlutil.day_key_of(settings.as_of, dialect))))
+    overdue = and_(
+        is_payment,
+        or_(
+            and_(paid_by_then, paid_key > due_key),
+            and_(~paid_by_then, due_key < sqlutil.day_key_of(settings.as_of, dialect)),
+        ),
+    )
     days_late = case((paid_by_then, paid - due), else_=literal(asof_day) - due)
     # Only the kinds the wanted aggregates read: feedback is read for satisfaction alone.
-    kinds = [k for k, needs in (("payment", ("overdue", "days_late")), ("complaint", OTHER_AGGREGATES),
-                                ("feedback", ("satisfaction",))) if wanted & set(needs)]
+    kinds = [
+        k
+        for k, needs in (
+            ("payment", ("overdue", "days_late")),
+            ("complaint", OTHER_AGGREGATES),
+            ("feedback", ("satisfaction",)),
+        )
+        if wanted & set(needs)
+    ]
     where = [i.kind.in_(kinds), i.status == "done", i.occurred_at < end]
     if b["start"] is not None:
         where.append(i.occurred_at >= b["start"])
@@ -245,22 +332,29 @@ def _others(dialect: str, settings: TierSettings, b: dict[str, Any], wanted: fro
         "satisfaction": cast(func.avg(case((i.kind.in_(("feedback", "complaint")), i.satisfaction))), Float),
         "complaints": func.count(case((i.kind == "complaint", 1))),
     }
-    return select(i.customer_id, *(aggregates[name].label(name) for name in OTHER_AGGREGATES if name in wanted)
-                  ).where(*where).group_by(i.customer_id)
+    return (
+        select(i.customer_id, *(aggregates[name].label(name) for name in OTHER_AGGREGATES if name in wanted))
+        .where(*where)
+        .group_by(i.customer_id)
+    )
 
 
 def as_of_month_is_whole(session: Session, settings: TierSettings) -> bool:
     """True when no purchase is dated after the as-of date within the as-of month (one index probe)."""
     b = _bounds(settings)
     month = b["asof_month"] + 1
-    next_month = datetime(month // 12, month % 12 + 1, 1, tzinfo=timezone.utc)
+    next_month = datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC)
     i = Interaction
     later = exists().where(i.kind.in_(PURCHASE_KINDS), i.occurred_at >= b["end"], i.occurred_at < next_month)
     return not session.scalar(select(later))
 
 
-def base_parts(dialect: str, settings: TierSettings, session: Session | None = None,
-               columns: frozenset[str] | None = None) -> dict[str, Select[Any]]:
+def base_parts(
+    dialect: str,
+    settings: TierSettings,
+    session: Session | None = None,
+    columns: frozenset[str] | None = None,
+) -> dict[str, Select[Any]]:
     """The per-customer aggregates the statistics join: ``purchases`` and ``others``.
 
     With ``session``, the as-of month's buckets are used as they are when they hold nothing
@@ -286,8 +380,13 @@ def aggregates_for(columns: frozenset[str] | None, settings: TierSettings) -> fr
     return frozenset(wanted)
 
 
-def base_select(dialect: str, settings: TierSettings, session: Session | None = None,
-                parts: dict[str, Any] | None = None, columns: frozenset[str] | None = None) -> Select[Any]:
+def base_select(
+    dialect: str,
+    settings: TierSettings,
+    session: Session | None = None,
+    parts: dict[str, Any] | None = None,
+    columns: frozenset[str] | None = None,
+) -> Select[Any]:
     """Every active customer's statistics (the columns up to ``measure_cents``), one query.
 
     ``parts`` replaces :func:`base_parts` with relations of the same columns (the run
@@ -297,7 +396,10 @@ def base_select(dialect: str, settings: TierSettings, session: Session | None = 
     """
     b = _bounds(settings)
     if parts is None:
-        parts = {name: stmt.subquery(name) for name, stmt in base_parts(dialect, settings, session, columns).items()}
+        parts = {
+            name: stmt.subquery(name)
+            for name, stmt in base_parts(dialect, settings, session, columns).items()
+        }
     p, o = parts["purchases"], parts.get("others")
     measure_cents = func.coalesce(p.c.revenue_w if settings.measure == "revenue" else p.c.margin_w, 0)
 
@@ -326,9 +428,17 @@ def base_select(dialect: str, settings: TierSettings, session: Session | None = 
         "measure": lambda: yuan(measure_cents),
         "measure_cents": lambda: measure_cents,
     }
-    stmt = select(Customer.id.label("customer_id"), *(
-        (expressions[name]() if columns is None or name in columns else null()).label(name) for name in BASE_COLUMNS[1:]
-    )).select_from(Customer).outerjoin(p, p.c.customer_id == Customer.id)
+    stmt = (
+        select(
+            Customer.id.label("customer_id"),
+            *(
+                (expressions[name]() if columns is None or name in columns else null()).label(name)
+                for name in BASE_COLUMNS[1:]
+            ),
+        )
+        .select_from(Customer)
+        .outerjoin(p, p.c.customer_id == Customer.id)
+    )
     if o is not None:
         stmt = stmt.outerjoin(o, o.c.customer_id == Customer.id)
     return stmt.where(Customer.active.is_(True))

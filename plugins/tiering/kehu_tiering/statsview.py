@@ -1,4 +1,5 @@
 """One customer's row of the statistics relation, with ranks and classes (``kehu tier stats``)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,7 +17,9 @@ def customer_stats(app: Any, session: Session, settings: TierSettings, code: str
     """Every statistics column of customer ``code`` (ranked among all active customers)."""
     customer = get_customer(session, code)
     classified = classified_select(app.dialect, settings).subquery("s")
-    row = session.execute(select(classified).where(classified.c.customer_id == customer.id)).mappings().first()
+    row = (
+        session.execute(select(classified).where(classified.c.customer_id == customer.id)).mappings().first()
+    )
     if row is None:
         from kehu_core.errors import KehuError
 

@@ -1,4 +1,5 @@
 """The run's targets: each method (ABC, pyramid, RFM) and each flag, with the rules that decide it."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -58,7 +59,11 @@ def targets_of(settings: TierSettings, rules: Sequence[TierRule]) -> list[Target
     targets = []
     for method in TIER_METHODS:
         if method in settings.methods:
-            targets.append(Target(len(targets), method, tuple(r for r in rules if r.tier is not None and r.method == method)))
+            targets.append(
+                Target(
+                    len(targets), method, tuple(r for r in rules if r.tier is not None and r.method == method)
+                )
+            )
     if "flags" in settings.methods:
         flags: dict[str, list[TierRule]] = {}
         for rule in rules:

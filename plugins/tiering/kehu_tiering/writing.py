@@ -4,6 +4,7 @@ A method with no current rows (a first run) is written whole from ``tiering_new`
 (customer, method) order; the others are compared with the current rows through
 ``tiering_moved`` and only what changed is written.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -57,8 +58,11 @@ def rule_columns(rule: TierRule) -> list[str]:
     """The statistics columns a rule's condition reads (its snapshot), in column order."""
     if rule.when is None:
         return list(PREDICATE_METRICS)
-    used = {el.name for el in visitors.iterate(rule.when)
-            if getattr(el, "table", None) is not None and getattr(el.table, "name", None) == TABLE_NAME}
+    used = {
+        el.name
+        for el in visitors.iterate(rule.when)
+        if getattr(el, "table", None) is not None and getattr(el.table, "name", None) == TABLE_NAME
+    }
     return [n for n in COLUMN_NAMES if n in used] or ["measure"]
 
 
@@ -71,10 +75,17 @@ def _given(session: Session, temp: _Temp, targets: Sequence[Target]) -> dict[str
     """How many customers each target gives a tier to (one scan of ``tiering_new``)."""
     if not targets:
         return {}
-    return dict(zip((t.method for t in targets), session.execute(select(*(func.count(temp.tier(t)) for t in targets))).one()))
+    return dict(
+        zip(
+            (t.method for t in targets),
+            session.execute(select(*(func.count(temp.tier(t)) for t in targets))).one(),
+        )
+    )
 
 
-def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target], given: int) -> int:
+def _diff(
+    session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target], given: int
+) -> int:
     """Fill ``tiering_moved`` with every (customer, method) whose assignment is new, changed or gone.
 
     ``targets`` are those with current assignments to compare with (``given``: how many tiers
@@ -87,9 +98,11 @@ def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequen
     for t in targets:
         tier, by, rule_no = temp.tier(t), temp.decided_by(t), w[f"r{t.key}"]
         same = and_(a.customer_id == w.customer_id, a.method == t.method, current)
-        stmt = (select(w.customer_id, literal(t.method), a.tier, tier, by, rule_no)
-                .select_from(temp.new.outerjoin(assignments, same))
-                .where(tier.is_not(None), or_(a.id.is_(None), a.tier != tier, a.decided_by != by)))
+        stmt = (
+            select(w.customer_id, literal(t.method), a.tier, tier, by, rule_no)
+            .select_from(temp.new.outerjoin(assignments, same))
+            .where(tier.is_not(None), or_(a.id.is_(None), a.tier != tier, a.decided_by != by))
+        )
         session.execute(insert(temp.moved).from_select(cols, stmt))
     # Current assignments the run no longer gives: a customer gone from the run, a flag no rule
     # raises any more. Counted first so that the usual case (none) costs no join.
@@ -100,17 +113,24 @@ def _diff(session: Session, temp: _Temp, settings: TierSettings, targets: Sequen
     new_rows = session.scalar(select(func.count()).select_from(temp.moved).where(mv.old_tier.is_(None))) or 0
     current_rows = session.scalar(select(func.count()).select_from(assignments).where(current, managed)) or 0
     if current_rows != given - new_rows:
-        new_tier = case(*((a.method == t.method, temp.tier(t)) for t in targets), else_=null()) if targets else null()
-        vanished = (select(a.customer_id, a.method, a.tier, null(), null(), null())
-                    .select_from(assignments.outerjoin(temp.new, w.customer_id == a.customer_id))
-                    .where(current, managed, new_tier.is_(None)))
+        new_tier = (
+            case(*((a.method == t.method, temp.tier(t)) for t in targets), else_=null())
+            if targets
+            else null()
+        )
+        vanished = (
+            select(a.customer_id, a.method, a.tier, null(), null(), null())
+            .select_from(assignments.outerjoin(temp.new, w.customer_id == a.customer_id))
+            .where(current, managed, new_tier.is_(None))
+        )
         session.execute(insert(temp.moved).from_select(cols, vanished))
     temp.analyze(temp.moved)
     return session.scalar(select(func.count()).select_from(temp.moved)) or 0
 
 
-def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target],
-                    run_id: int) -> None:
+def _insert_all_new(
+    session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target], run_id: int
+) -> None:
     """Write every customer's assignment of targets that have no current rows (a first run).
 
     Nothing to compare with, so no diff: one pass over ``tiering_new``, each customer's
@@ -118,8 +138,14 @@ def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targe
     """
     targets = sorted(targets, key=lambda t: t.method)
     kwargs = {"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}
-    order = Table("tiering_order", MetaData(), Column("n", Integer, primary_key=True), Column("method", String(64)),
-                  prefixes=["TEMPORARY"], **kwargs)
+    order = Table(
+        "tiering_order",
+        MetaData(),
+        Column("n", Integer, primary_key=True),
+        Column("method", String(64)),
+        prefixes=["TEMPORARY"],
+        **kwargs,
+    )
     order.create(session.connection())
     try:
         session.execute(insert(order), [{"n": n, "method": t.method} for n, t in enumerate(targets)])
@@ -130,15 +156,22 @@ def _insert_all_new(session: Session, temp: _Temp, settings: TierSettings, targe
 
         tier, rule_no = pick([temp.tier(t) for t in targets]), pick([w[f"r{t.key}"] for t in targets])
         # Driven by tiering_new alone: the statistics are read only for rule decisions' snapshots.
-        stmt = (select(w.customer_id, o.method, tier, pick([temp.decided_by(t) for t in targets]),
-                       _snapshot(targets, o.method, rule_no, temp.dialect, of=w.customer_id),
-                       literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))
-                .select_from(temp.new.join(order, literal(True)))
-                .where(tier.is_not(None)))
+        stmt = (
+            select(
+                w.customer_id,
+                o.method,
+                tier,
+                pick([temp.decided_by(t) for t in targets]),
+                _snapshot(targets, o.method, rule_no, temp.dialect, of=w.customer_id),
+                literal(settings.as_of, assignments.c.valid_from.type),
+                literal(run_id, BigInteger),
+            )
+            .select_from(temp.new.join(order, literal(True)))
+            .where(tier.is_not(None))
+        )
         if temp.dialect == "sqlite":
             stmt = stmt.order_by(w.customer_id, o.n)  # the scan's own order: no sort
-        session.execute(insert(assignments).from_select(
-            NEW_ROW_COLUMNS, stmt))
+        session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt))
     finally:
         order.drop(session.connection())
     if any(not t.is_flag for t in targets):
@@ -152,11 +185,16 @@ def _snapshot(targets: Sequence[Target], method: Any, rule_no: Any, dialect: str
     row per customer and run, see :func:`_write_snapshots`). With ``of`` (a customer id
     column), the statistics are looked up for rule decisions only, not joined for every row.
     """
+
     def metrics(rule: TierRule) -> Any:
         built = _json_metrics(rule_columns(rule), dialect)
         return built if of is None else select(built).where(STATS.c.customer_id == of).scalar_subquery()
 
-    whens = [(and_(method == t.method, rule_no == n), metrics(rule)) for t in targets for n, rule in enumerate(t.rules, 1)]
+    whens = [
+        (and_(method == t.method, rule_no == n), metrics(rule))
+        for t in targets
+        for n, rule in enumerate(t.rules, 1)
+    ]
     return case(*whens, else_=null()) if whens else null()
 
 
@@ -169,19 +207,26 @@ def _write_snapshots(session: Session, run_id: int, only: Any = None) -> None:
     session.execute(insert(snapshots).from_select(["run_id", "customer_id", *SNAPSHOT_COLUMNS], stmt))
 
 
-def write_changes(session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target],
-                   run_id: int) -> tuple[int, list[str], int]:
+def write_changes(
+    session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target], run_id: int
+) -> tuple[int, list[str], int]:
     """Close the current rows that moved and insert the new ones.
 
     Returns how many (customer, method) rows were written or closed, the methods that were
     written whole (no current rows before: every row of theirs is new) and how many rows those got.
     """
     a, mv = assignments.c, temp.moved.c
-    fresh = [t for t in targets if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))]
+    fresh = [
+        t
+        for t in targets
+        if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))
+    ]
     compared = [t for t in targets if t not in fresh]
     # From tiering_new, not the driver's rowcount of INSERT ... SELECT (not portable).
     given = _given(session, temp, targets)
-    moved = _diff(session, temp, settings, compared, sum(given[t.method] for t in compared))  # before fresh rows exist
+    moved = _diff(
+        session, temp, settings, compared, sum(given[t.method] for t in compared)
+    )  # before fresh rows exist
     written = sum(given[t.method] for t in fresh)
     if fresh:
         _insert_all_new(session, temp, settings, fresh, run_id)
@@ -194,35 +239,51 @@ def write_changes(session: Session, temp: _Temp, settings: TierSettings, targets
     changed = mv.old_tier.is_not(None)
     session.execute(
         update(assignments)
-        .where(a.valid_to.is_(None), exists().where(changed, mv.customer_id == a.customer_id, mv.method == a.method))
+        .where(
+            a.valid_to.is_(None),
+            exists().where(changed, mv.customer_id == a.customer_id, mv.method == a.method),
+        )
         .values(valid_to=settings.as_of, ended_run_id=run_id)
     )
     s = STATS.c
     fresh_rows = (
-        select(mv.customer_id, mv.method, mv.new_tier, mv.new_by, _snapshot(targets, mv.method, mv.rule_no, temp.dialect),
-               literal(settings.as_of, assignments.c.valid_from.type), literal(run_id, BigInteger))
+        select(
+            mv.customer_id,
+            mv.method,
+            mv.new_tier,
+            mv.new_by,
+            _snapshot(targets, mv.method, mv.rule_no, temp.dialect),
+            literal(settings.as_of, assignments.c.valid_from.type),
+            literal(run_id, BigInteger),
+        )
         .select_from(temp.moved.join(STATS, s.customer_id == mv.customer_id))
         .where(mv.new_tier.is_not(None))
     )
-    session.execute(insert(assignments).from_select(
-        NEW_ROW_COLUMNS, fresh_rows))
+    session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, fresh_rows))
     return written + moved, fresh_methods, written
 
 
-def fire(app: Kehu, session: Session, temp: _Temp, run_id: int, fresh_methods: Sequence[str], fresh_rows: int) -> int:
+def fire(
+    app: Kehu, session: Session, temp: _Temp, run_id: int, fresh_methods: Sequence[str], fresh_rows: int
+) -> int:
     """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved; returns how many.
 
     ``fresh_methods`` were written whole by this run (``fresh_rows`` rows, each a move from nothing).
     """
     a, mv = assignments.c, temp.moved.c
     moved_tier = select(mv.customer_id, mv.method, mv.old_tier, mv.new_tier).where(
-        mv.old_tier.is_distinct_from(mv.new_tier))
-    first_tier = select(a.customer_id, a.method, null(), a.tier).where(a.run_id == run_id, a.method.in_(fresh_methods))
+        mv.old_tier.is_distinct_from(mv.new_tier)
+    )
+    first_tier = select(a.customer_id, a.method, null(), a.tier).where(
+        a.run_id == run_id, a.method.in_(fresh_methods)
+    )
     count = (session.scalar(select(func.count()).select_from(moved_tier.subquery())) or 0) + fresh_rows
     if count and app.hook_caller("kehu_tier_changed").get_hookimpls():
         rows = session.execute(union_all(moved_tier, first_tier) if fresh_methods else moved_tier).all()
-        changes = sorted((TierChange(cid, method, old, new) for cid, method, old, new in rows),
-                         key=lambda c: (c.customer_id, c.method))
+        changes = sorted(
+            (TierChange(cid, method, old, new) for cid, method, old, new in rows),
+            key=lambda c: (c.customer_id, c.method),
+        )
         app.hook.kehu_tier_changed(session=session, changes=changes)
     return count
 
@@ -232,15 +293,23 @@ def counts_per_tier(session: Session, temp: _Temp, targets: Sequence[Target]) ->
     cells = [(t, tier) for t in targets for tier in t.possible_tiers()]
     if not cells:
         return {}
-    totals = session.execute(select(*(func.count(case((temp.tier(t) == tier, 1))) for t, tier in cells),
-                                    *(func.count(temp.tier(t)) for t in targets))).one()
+    totals = session.execute(
+        select(
+            *(func.count(case((temp.tier(t) == tier, 1))) for t, tier in cells),
+            *(func.count(temp.tier(t)) for t in targets),
+        )
+    ).one()
     counts: dict[str, dict[str, int]] = {}
     for (t, tier), n in zip(cells, totals):
         if n:
             counts.setdefault(t.method, {})[tier] = n
-    for t, given in zip(targets, totals[len(cells):]):
+    for t, given in zip(targets, totals[len(cells) :]):
         if given != sum(counts.get(t.method, {}).values()):  # a tier outside the known set: count it plainly
             tier = temp.tier(t)
-            counts[t.method] = {k: v for k, v in session.execute(
-                select(tier, func.count()).where(tier.is_not(None)).group_by(tier))}
+            counts[t.method] = {
+                k: v
+                for k, v in session.execute(
+                    select(tier, func.count()).where(tier.is_not(None)).group_by(tier)
+                )
+            }
     return counts

@@ -1,4 +1,5 @@
 """Fixtures for the tiering tests; the helper modules next to this file are importable by name."""
+
 from __future__ import annotations
 
 import sys

@@ -1,8 +1,9 @@
 """The command line, end to end: run, show, explain, history, report (and --plot), stats, errors;
 and what tiering adds elsewhere: profile card, customer list column and filter, job, demo, export."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,37 @@ from tiering_helpers import add_customers, purchase, record
 @pytest.fixture
 def cli_world(tiering_app: Any) -> dict[str, int]:
     ids = add_customers(tiering_app, [f"K{i:02d}" for i in range(20)])
-    when = datetime(2026, 4, 1, tzinfo=timezone.utc)
+    when = datetime(2026, 4, 1, tzinfo=UTC)
     rows = [purchase(ids[f"K{i:02d}"], when, 100 * (i + 1) ** 2) for i in range(19)]  # K19 never buys
-    rows.append(dict(customer_id=ids["K00"], kind="payment", status="done", occurred_at=when, amount=Decimal(100),
-                     due_at=datetime(2026, 3, 1, tzinfo=timezone.utc), paid_at=None))
-    rows.append(dict(customer_id=ids["K00"], kind="payment", status="done", occurred_at=when, amount=Decimal(100),
-                     due_at=datetime(2026, 3, 1, tzinfo=timezone.utc), paid_at=datetime(2026, 3, 21, tzinfo=timezone.utc)))
+    rows.append(
+        dict(
+            customer_id=ids["K00"],
+            kind="payment",
+            status="done",
+            occurred_at=when,
+            amount=Decimal(100),
+            due_at=datetime(2026, 3, 1, tzinfo=UTC),
+            paid_at=None,
+        )
+    )
+    rows.append(
+        dict(
+            customer_id=ids["K00"],
+            kind="payment",
+            status="done",
+            occurred_at=when,
+            amount=Decimal(100),
+            due_at=datetime(2026, 3, 1, tzinfo=UTC),
+            paid_at=datetime(2026, 3, 21, tzinfo=UTC),
+        )
+    )
     record(tiering_app, rows)
     return ids
 
 
-def test_run_show_explain_history_report(tiering_app: Any, cli_world: dict[str, int], kehu_cli: Any, tmp_path: Path) -> None:
+def test_run_show_explain_history_report(
+    tiering_app: Any, cli_world: dict[str, int], kehu_cli: Any, tmp_path: Path
+) -> None:
     result = kehu_cli("tier", "run", "--as-of", "2026-06-15", "--json")
     assert result.exit_code == 0, result.output
     assert result.json["customers"] == 20 and result.json["counts"]["pyramid"]["VIP"] == 1
@@ -36,7 +57,10 @@ def test_run_show_explain_history_report(tiering_app: Any, cli_world: dict[str, 
 
     explained = kehu_cli("tier", "explain", "K00", "--json").json
     by_method = {e["method"]: e for e in explained["explanations"]}
-    assert by_method["pyramid"]["tier"] == "小客户" and by_method["pyramid"]["cut_points"]["普通客户_top_pct"] == "50"
+    assert (
+        by_method["pyramid"]["tier"] == "小客户"
+        and by_method["pyramid"]["cut_points"]["普通客户_top_pct"] == "50"
+    )
     assert by_method["flag:poor_quality"]["decided_by"] == "poor_quality.default"
     assert by_method["flag:poor_quality"]["metrics"]["overdue_payments"] == 2  # one unpaid, one 20 days late
     assert "rule poor_quality.default (builtin)" in kehu_cli("tier", "explain", "K00").output
@@ -45,14 +69,19 @@ def test_run_show_explain_history_report(tiering_app: Any, cli_world: dict[str, 
     assert stats["overdue_payments"] == 2 and stats["avg_days_late"] == pytest.approx((106 + 20) / 2)
     assert stats["revenue_window"] == "100.00" and stats["recency_days"] == 75
 
-    record(tiering_app, [purchase(cli_world["K00"], datetime(2026, 6, 20, tzinfo=timezone.utc), 1_000_000)])
+    record(tiering_app, [purchase(cli_world["K00"], datetime(2026, 6, 20, tzinfo=UTC), 1_000_000)])
     assert kehu_cli("tier", "run", "--as-of", "2026-06-30").exit_code == 0
     history = kehu_cli("tier", "history", "K00", "--json").json
     pyramid = [h for h in history if h["method"] == "pyramid"]
     assert [(h["tier"], h["valid_from"], h["valid_to"]) for h in pyramid] == [
-        ("小客户", "2026-06-15", "2026-06-30"), ("VIP", "2026-06-30", None)]
+        ("小客户", "2026-06-15", "2026-06-30"),
+        ("VIP", "2026-06-30", None),
+    ]
     csv_lines = kehu_cli("tier", "history", "K00", "--csv").output.splitlines()
-    assert csv_lines[0] == "method,tier,valid_from,valid_to,decided_by" and "pyramid,VIP,2026-06-30,,pyramid" in csv_lines
+    assert (
+        csv_lines[0] == "method,tier,valid_from,valid_to,decided_by"
+        and "pyramid,VIP,2026-06-30,,pyramid" in csv_lines
+    )
 
     plot = tmp_path / "tiers.png"
     report = kehu_cli("tier", "report", "--json", "--plot", str(plot))
@@ -68,7 +97,9 @@ def test_run_show_explain_history_report(tiering_app: Any, cli_world: dict[str, 
     assert "top 20% of customers (4 of 20) bring" in human
 
 
-def test_bad_input_gives_clear_errors_and_changes_nothing(tiering_app: Any, cli_world: dict[str, int], kehu_cli: Any) -> None:
+def test_bad_input_gives_clear_errors_and_changes_nothing(
+    tiering_app: Any, cli_world: dict[str, int], kehu_cli: Any
+) -> None:
     from sqlalchemy import func, select
 
     from kehu_tiering.models import runs
@@ -119,7 +150,7 @@ def test_profile_list_job_export(tiering_app: Any, cli_world: dict[str, int], ke
 
     from kehu_core.jobs import run_due
 
-    record(tiering_app, [purchase(cli_world["K19"], datetime.now(timezone.utc), 5_000_000)])
+    record(tiering_app, [purchase(cli_world["K19"], datetime.now(UTC), 5_000_000)])
     outcomes = run_due(tiering_app, names=["tiering.retier"], force=True)
     assert outcomes[0].status == "ok", outcomes[0].message
     assert "tiered 20 customers" in outcomes[0].message
@@ -135,7 +166,10 @@ def test_demo_shows_every_tier(tiering_app: Any, kehu_cli: Any) -> None:
     tiers = {(t["method"], t["tier"]) for t in report["tiers"]}
     assert {("pyramid", t) for t in ("VIP", "主要客户", "普通客户", "小客户")} <= tiers
     assert {("abc", t) for t in "ABC"} <= tiers
-    assert {("flag:key_account", "key_account"), ("flag:poor_quality", "poor_quality"),
-            ("flag:upgrade_potential", "upgrade_potential")} <= tiers
+    assert {
+        ("flag:key_account", "key_account"),
+        ("flag:poor_quality", "poor_quality"),
+        ("flag:upgrade_potential", "upgrade_potential"),
+    } <= tiers
     flagged = kehu_cli("customer", "list", "--json", "--filter", "tier=key_account").json
     assert flagged

@@ -1,4 +1,5 @@
 """ABC, the pyramid and RFM computed independently with pandas must give exactly the same classes."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -25,10 +26,23 @@ def _frames(app: Any) -> tuple[Any, Any]:
     from kehu_core.models import Customer, Interaction
 
     with app.session() as session:
-        customers = pd.DataFrame(session.execute(select(Customer.id.label("customer_id")).where(Customer.active.is_(True))).mappings().all())
-        purchases = pd.DataFrame(session.execute(select(
-            Interaction.customer_id, Interaction.occurred_at, Interaction.amount, Interaction.cost,
-        ).where(Interaction.kind == "purchase", Interaction.status == "done")).mappings().all())
+        customers = pd.DataFrame(
+            session.execute(select(Customer.id.label("customer_id")).where(Customer.active.is_(True)))
+            .mappings()
+            .all()
+        )
+        purchases = pd.DataFrame(
+            session.execute(
+                select(
+                    Interaction.customer_id,
+                    Interaction.occurred_at,
+                    Interaction.amount,
+                    Interaction.cost,
+                ).where(Interaction.kind == "purchase", Interaction.status == "done")
+            )
+            .mappings()
+            .all()
+        )
     return customers, purchases
 
 
@@ -36,16 +50,21 @@ def _current(app: Any) -> tuple[dict[tuple[int, str], str], dict[int, tuple[int,
     from sqlalchemy import select
 
     from kehu_tiering.models import assignments as a
-
     from kehu_tiering.models import snapshots as snap
 
     with app.session() as session:
-        rows = session.execute(select(a.c.customer_id, a.c.method, a.c.tier).where(a.c.valid_to.is_(None))).all()
+        rows = session.execute(
+            select(a.c.customer_id, a.c.method, a.c.tier).where(a.c.valid_to.is_(None))
+        ).all()
         # The RFM scores of the run that set each current RFM row (its typed snapshot).
-        scores = {cid: (r, f, m) for cid, r, f, m in session.execute(
-            select(a.c.customer_id, snap.c.r_score, snap.c.f_score, snap.c.m_score)
-            .join(snap, (snap.c.run_id == a.c.run_id) & (snap.c.customer_id == a.c.customer_id))
-            .where(a.c.valid_to.is_(None), a.c.method == "rfm"))}
+        scores = {
+            cid: (r, f, m)
+            for cid, r, f, m in session.execute(
+                select(a.c.customer_id, snap.c.r_score, snap.c.f_score, snap.c.m_score)
+                .join(snap, (snap.c.run_id == a.c.run_id) & (snap.c.customer_id == a.c.customer_id))
+                .where(a.c.valid_to.is_(None), a.c.method == "rfm")
+            )
+        }
     got = {(cid, method): tier for cid, method, tier in rows}
     return got, scores
 
@@ -61,10 +80,15 @@ def test_same_classes_as_pandas(tiering_app: Any) -> None:
             delete_history(session)  # a first run each time: every snapshot is fresh
         run(tiering_app, **options)
         window = options.get("window", 12)
-        expected = classify(customers, purchases, options.get("as_of", AS_OF), window=None if window == "all" else int(window),
-                            measure=options.get("measure", "revenue"),
-                            abc_cuts=tuple(float(x) for x in options.get("abc_cuts", "80,95").split(",")),
-                            pyramid_cuts=tuple(float(x) for x in options.get("pyramid_cuts", "1,5,50").split(",")))
+        expected = classify(
+            customers,
+            purchases,
+            options.get("as_of", AS_OF),
+            window=None if window == "all" else int(window),
+            measure=options.get("measure", "revenue"),
+            abc_cuts=tuple(float(x) for x in options.get("abc_cuts", "80,95").split(",")),
+            pyramid_cuts=tuple(float(x) for x in options.get("pyramid_cuts", "1,5,50").split(",")),
+        )
         got, scores = _current(tiering_app)
         assert len(expected) == 160
         for cid, row in expected.iterrows():
@@ -90,5 +114,9 @@ def test_one_customer_stats_agree_with_the_run(tiering_app: Any) -> None:
         active = {cid for (cid,) in session.query(Customer.id).filter(Customer.active.is_(True))}
         for cid in sorted(active)[::4]:
             row = customer_stats(tiering_app, session, make_settings(as_of=AS_OF), codes[cid])
-            assert (row["abc"], row["pyramid"], row["rfm"]) == (got[(cid, "abc")], got[(cid, "pyramid")], got[(cid, "rfm")])
+            assert (row["abc"], row["pyramid"], row["rfm"]) == (
+                got[(cid, "abc")],
+                got[(cid, "pyramid")],
+                got[(cid, "rfm")],
+            )
             assert (row["r_score"], row["f_score"], row["m_score"]) == scores[cid]

@@ -1,7 +1,8 @@
 """Assignments and history: validity dates, snapshots, no new history on unchanged data, the hooks."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,7 +32,7 @@ def _history_rows(app: Any) -> list[Any]:
 def small_world(tiering_app: Any) -> dict[str, int]:
     """Ten customers with revenue 1000, 2000, ... 10000 in the window; one without purchases."""
     ids = add_customers(tiering_app, [f"H{i:02d}" for i in range(11)])
-    when = datetime(2026, 5, 1, 10, tzinfo=timezone.utc)
+    when = datetime(2026, 5, 1, 10, tzinfo=UTC)
     record(tiering_app, [purchase(ids[f"H{i:02d}"], when, 1000 * i) for i in range(1, 11)])
     return ids
 
@@ -40,20 +41,25 @@ def test_change_closes_old_row_and_keeps_snapshot(tiering_app: Any, small_world:
     run(tiering_app)
     h00 = small_world["H00"]
     assert current(tiering_app, "pyramid")[h00] == "小客户"
-    record(tiering_app, [purchase(h00, datetime(2026, 6, 20, tzinfo=timezone.utc), 50000)])
+    record(tiering_app, [purchase(h00, datetime(2026, 6, 20, tzinfo=UTC), 50000)])
     later = date(2026, 6, 30)
     result = run(tiering_app, as_of=later)
     assert current(tiering_app, "pyramid")[h00] == "VIP"
     assert current(tiering_app, "abc")[h00] == "A"
     rows = [r for r in _history_rows(tiering_app) if r.customer_id == h00 and r.method == "pyramid"]
-    assert [(r.tier, r.valid_from, r.valid_to) for r in rows] == [("小客户", AS_OF, later), ("VIP", later, None)]
+    assert [(r.tier, r.valid_from, r.valid_to) for r in rows] == [
+        ("小客户", AS_OF, later),
+        ("VIP", later, None),
+    ]
     assert rows[1].decided_by == "pyramid"
     snapshot = [h for h in history_of(tiering_app, "H00") if h.method == "pyramid"][1].metrics
     assert snapshot["rank"] == 0 and float(snapshot["measure"]) == 50000.0 and snapshot["customers"] == 11
     assert result.moved >= 1
 
 
-def test_tier_changed_fires_once_with_every_move(tiering_app: Any, small_world: dict[str, int], kehu_register_plugin: Any) -> None:
+def test_tier_changed_fires_once_with_every_move(
+    tiering_app: Any, small_world: dict[str, int], kehu_register_plugin: Any
+) -> None:
     calls: list[list[Any]] = []
 
     class Listener:
@@ -70,7 +76,7 @@ def test_tier_changed_fires_once_with_every_move(tiering_app: Any, small_world: 
     run(tiering_app, methods="pyramid")
     assert calls == []  # nothing moved: not fired
     before = current(tiering_app, "pyramid")
-    record(tiering_app, [purchase(small_world["H01"], datetime(2026, 6, 1, tzinfo=timezone.utc), 99999)])
+    record(tiering_app, [purchase(small_world["H01"], datetime(2026, 6, 1, tzinfo=UTC), 99999)])
     run(tiering_app, methods="pyramid")
     after = current(tiering_app, "pyramid")
     moved = {(cid, before[cid], after[cid]) for cid in after if before[cid] != after[cid]}
@@ -78,7 +84,9 @@ def test_tier_changed_fires_once_with_every_move(tiering_app: Any, small_world: 
     assert len(calls) == 1 and {(c.customer_id, c.old_tier, c.new_tier) for c in calls[0]} == moved
 
 
-def test_customer_tiers_hook_answers_the_primary_method(tiering_app: Any, small_world: dict[str, int]) -> None:
+def test_customer_tiers_hook_answers_the_primary_method(
+    tiering_app: Any, small_world: dict[str, int]
+) -> None:
     ids = list(small_world.values())
     with tiering_app.session() as session:
         assert tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids) == {}  # no run yet
@@ -113,8 +121,9 @@ def test_rerun_unchanged_as_of_backwards_and_archived(tiering_app: Any, small_wo
     assert len(current(tiering_app, "pyramid")) == 10
 
 
-def test_flag_that_stops_holding_is_closed(tiering_app: Any, small_world: dict[str, int],
-                                           kehu_register_plugin: Any) -> None:
+def test_flag_that_stops_holding_is_closed(
+    tiering_app: Any, small_world: dict[str, int], kehu_register_plugin: Any
+) -> None:
     """A flag whose rule no longer holds ends (valid_to); the others stay untouched."""
     from kehu_tiering.rules import TierRule
     from kehu_tiering.stats import STATS as s
@@ -128,15 +137,19 @@ def test_flag_that_stops_holding_is_closed(tiering_app: Any, small_world: dict[s
     run(tiering_app)
     assert set(current(tiering_app, "flag:thrifty")) == {small_world["H00"], small_world["H01"]}
     before = {r.id: r for r in _history_rows(tiering_app)}
-    record(tiering_app, [purchase(small_world["H01"], datetime(2026, 6, 20, tzinfo=timezone.utc), 1)])
+    record(tiering_app, [purchase(small_world["H01"], datetime(2026, 6, 20, tzinfo=UTC), 1)])
     later = date(2026, 6, 30)
     result = run(tiering_app, as_of=later, methods="flags")
     assert set(current(tiering_app, "flag:thrifty")) == {small_world["H00"]}
     ended = [r for r in _history_rows(tiering_app) if r.valid_to is not None]
-    assert [(r.customer_id, r.method, r.valid_to) for r in ended] == [(small_world["H01"], "flag:thrifty", later)]
+    assert [(r.customer_id, r.method, r.valid_to) for r in ended] == [
+        (small_world["H01"], "flag:thrifty", later)
+    ]
     after = _history_rows(tiering_app)
     added = [r for r in after if r.id not in before]
-    assert all(r.method.startswith("flag:") and r.method != "flag:thrifty" for r in added)  # e.g. upgrade potential
+    assert all(
+        r.method.startswith("flag:") and r.method != "flag:thrifty" for r in added
+    )  # e.g. upgrade potential
     assert result.written == len(ended) + len(added)
     # Every other row is exactly as it was: nothing else closed or rewritten.
     assert all(r == before[r.id] for r in after if r.id in before and r.valid_to is None)
@@ -145,15 +158,18 @@ def test_flag_that_stops_holding_is_closed(tiering_app: Any, small_world: dict[s
 def test_incremental_buckets_equal_a_rebuild(tiering_app: Any) -> None:
     """The monthly aggregates kept on insert equal those recomputed from scratch."""
     from sqlalchemy import select
+    from tiering_helpers import generated
 
     from kehu_tiering.aggregates import rebuild
     from kehu_tiering.models import monthly
-    from tiering_helpers import generated
 
     generated(tiering_app, 40, seed=5)
     ids = add_customers(tiering_app, ["INC"])
     for k in range(3):  # several batches into the same bucket
-        record(tiering_app, [purchase(ids["INC"], datetime(2026, 3, 2 + k, tzinfo=timezone.utc), "10.10", "5.05")])
+        record(
+            tiering_app,
+            [purchase(ids["INC"], datetime(2026, 3, 2 + k, tzinfo=UTC), "10.10", "5.05")],
+        )
     with tiering_app.session() as session:
         kept = session.execute(select(monthly).order_by(monthly.c.customer_id, monthly.c.month)).all()
         rebuild(session)

@@ -1,17 +1,20 @@
 """Property tests (hypothesis): tiers partition the customers; rank-free rules move one customer only."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tiering_helpers import AS_OF, add_customers, current, purchase, record, run
 
 from kehu_core import hookimpl
 
-END = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 12, tzinfo=timezone.utc)
-amounts = st.lists(st.tuples(st.sampled_from(["10.00", "99.99", "500.00", "0.01", "-5.00"]), st.integers(0, 500)),
-                   max_size=4)
+END = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 12, tzinfo=UTC)
+amounts = st.lists(
+    st.tuples(st.sampled_from(["10.00", "99.99", "500.00", "0.01", "-5.00"]), st.integers(0, 500)), max_size=4
+)
 worlds = st.lists(amounts, min_size=1, max_size=10)
 
 
@@ -30,8 +33,11 @@ def _reset(app: Any) -> None:
 
 def _load(app: Any, world: list[list[tuple[str, int]]]) -> dict[str, int]:
     ids = add_customers(app, [f"P{i}" for i in range(len(world))])
-    rows = [purchase(ids[f"P{i}"], END - timedelta(days=days), amount)
-            for i, items in enumerate(world) for amount, days in items]
+    rows = [
+        purchase(ids[f"P{i}"], END - timedelta(days=days), amount)
+        for i, items in enumerate(world)
+        for amount, days in items
+    ]
     if rows:
         record(app, rows)
     return ids
@@ -60,16 +66,22 @@ class RankFree:
         from kehu_tiering.rules import TierRule
         from kehu_tiering.stats import STATS as s
 
-        return [TierRule(name="p.big", flag="big", when=s.c.revenue_window >= 100),
-                TierRule(name="p.frequent", flag="frequent", when=s.c.orders_window >= 2),
-                TierRule(name="p.recent", flag="recent", when=s.c.recency_days <= 30)]
+        return [
+            TierRule(name="p.big", flag="big", when=s.c.revenue_window >= 100),
+            TierRule(name="p.frequent", flag="frequent", when=s.c.orders_window >= 2),
+            TierRule(name="p.recent", flag="recent", when=s.c.recency_days <= 30),
+        ]
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds, who=st.integers(0, 9), extra=amounts)
-def test_rank_free_rules_move_only_the_changed_customer(tiering_app: Any, kehu_register_plugin: Any,
-                                                        world: list[list[tuple[str, int]]], who: int,
-                                                        extra: list[tuple[str, int]]) -> None:
+def test_rank_free_rules_move_only_the_changed_customer(
+    tiering_app: Any,
+    kehu_register_plugin: Any,
+    world: list[list[tuple[str, int]]],
+    who: int,
+    extra: list[tuple[str, int]],
+) -> None:
     if "rankfree" not in tiering_app.plugins.loaded:
         kehu_register_plugin(RankFree(), "rankfree")
     _reset(tiering_app)

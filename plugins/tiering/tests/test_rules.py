@@ -1,7 +1,8 @@
 """Rules: plugins' rules through kehu_tier_rules, the Python slow path, TOML files parsed safely."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from kehu_core import hookimpl
 @pytest.fixture
 def world(tiering_app: Any) -> dict[str, int]:
     ids = add_customers(tiering_app, [f"R{i}" for i in range(6)])
-    when = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    when = datetime(2026, 5, 1, tzinfo=UTC)
     record(tiering_app, [purchase(ids[f"R{i}"], when, 100 * (i + 1)) for i in range(6)])
     return ids
 
@@ -28,17 +29,25 @@ def _acme(flag_code: str) -> Any:
         @hookimpl
         def kehu_tier_rules(self) -> list[TierRule]:
             return [
-                TierRule(name="acme.big", flag="key_account", priority=10, when=s.c.revenue_window >= 500,
-                         description="acme: 500+ in the window"),
-                TierRule(name="acme.tagged_vip", tier="VIP", method="pyramid", priority=5, when=has_tag("战略客户")),
+                TierRule(
+                    name="acme.big",
+                    flag="key_account",
+                    priority=10,
+                    when=s.c.revenue_window >= 500,
+                    description="acme: 500+ in the window",
+                ),
+                TierRule(
+                    name="acme.tagged_vip", tier="VIP", method="pyramid", priority=5, when=has_tag("战略客户")
+                ),
                 TierRule(name="acme.python", flag="watch", predicate=lambda row: row["code"] == flag_code),
             ]
 
     return Acme()
 
 
-def test_plugin_rules_flags_overrides_and_slow_path(tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any,
-                                                    kehu_cli: Any) -> None:
+def test_plugin_rules_flags_overrides_and_slow_path(
+    tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any, kehu_cli: Any
+) -> None:
     from kehu_core.customers import edit_customer
 
     kehu_register_plugin(_acme("R1"), "acme")
@@ -54,10 +63,16 @@ def test_plugin_rules_flags_overrides_and_slow_path(tiering_app: Any, world: dic
     from kehu_tiering.models import assignments as a
 
     with tiering_app.session() as session:
-        row = session.execute(select(a.c.decided_by, a.c.metrics).where(
-            a.c.customer_id == world["R0"], a.c.method == "pyramid", a.c.valid_to.is_(None))).one()
-        key_row = session.execute(select(a.c.decided_by, a.c.metrics).where(
-            a.c.customer_id == world["R5"], a.c.method == "flag:key_account")).one()
+        row = session.execute(
+            select(a.c.decided_by, a.c.metrics).where(
+                a.c.customer_id == world["R0"], a.c.method == "pyramid", a.c.valid_to.is_(None)
+            )
+        ).one()
+        key_row = session.execute(
+            select(a.c.decided_by, a.c.metrics).where(
+                a.c.customer_id == world["R5"], a.c.method == "flag:key_account"
+            )
+        ).one()
     assert row.decided_by == "acme.tagged_vip"
     assert key_row.decided_by == "acme.big" and float(key_row.metrics["revenue_window"]) == 600.0
     _rules_command_lists_builtins_and_plugins_in_order(kehu_cli)
@@ -68,13 +83,18 @@ def _rules_command_lists_builtins_and_plugins_in_order(kehu_cli: Any) -> None:
     assert result.exit_code == 0, result.output
     names = [r["name"] for r in result.json]
     assert names[:2] == ["acme.tagged_vip", "acme.big"]  # priority 5, then 10
-    assert {"key_account.large_continuous", "key_account.salesperson_flag", "poor_quality.default",
-            "upgrade_potential.default", "acme.python"} <= set(names)
+    assert {
+        "key_account.large_continuous",
+        "key_account.salesperson_flag",
+        "poor_quality.default",
+        "upgrade_potential.default",
+        "acme.python",
+    } <= set(names)
     sources = {r["name"]: r["source"] for r in result.json}
     assert sources["acme.big"] == "acme" and sources["poor_quality.default"] == "builtin"
 
 
-TOML_OK = '''
+TOML_OK = """
 disable = ["upgrade_potential.default"]
 
 [[rule]]
@@ -88,10 +108,12 @@ name = "toml.abc"
 tier = "A"
 method = "abc"
 when = "pyramid in ['小客户'] and measure > 150 and recency_days is not None"
-'''
+"""
 
 
-def test_toml_rules_and_salesperson_flag(tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any) -> None:
+def test_toml_rules_and_salesperson_flag(
+    tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any
+) -> None:
     from kehu_core.customers import edit_customer
 
     with tiering_app.session() as session:
@@ -114,7 +136,10 @@ def test_toml_rules_and_salesperson_flag(tiering_app: Any, world: dict[str, int]
 
 BAD_TOML = [
     ("[[rule]\nname = 'x'", "not valid TOML"),
-    ("[[rule]]\nname = 'x'\nflag = 'f'\nwhen = \"__import__('os').system('true')\"", "only these functions exist"),
+    (
+        "[[rule]]\nname = 'x'\nflag = 'f'\nwhen = \"__import__('os').system('true')\"",
+        "only these functions exist",
+    ),
     ("[[rule]]\nname = 'x'\nflag = 'f'\nwhen = 'revenue_windw > 1'", "unknown column 'revenue_windw'"),
     ("[[rule]]\nname = 'x'\nflag = 'f'\nwhen = 'revenue_window.__class__ > 1'", "expected a number"),
     ("[[rule]]\nname = 'x'\nflag = 'f'\nwhen = 'revenue_window >'", "syntax error"),
@@ -125,7 +150,9 @@ BAD_TOML = [
 ]
 
 
-def test_bad_toml_is_refused_and_changes_nothing(tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any) -> None:
+def test_bad_toml_is_refused_and_changes_nothing(
+    tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any
+) -> None:
     from sqlalchemy import func, select
 
     from kehu_tiering.models import runs
@@ -141,7 +168,9 @@ def test_bad_toml_is_refused_and_changes_nothing(tiering_app: Any, world: dict[s
         assert session.scalar(select(func.count()).select_from(runs)) == 0
 
 
-def test_bad_rule_from_a_plugin_names_the_plugin(tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any, kehu_cli: Any) -> None:
+def test_bad_rule_from_a_plugin_names_the_plugin(
+    tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any, kehu_cli: Any
+) -> None:
     class Broken:
         @hookimpl
         def kehu_tier_rules(self) -> list[Any]:
@@ -164,7 +193,9 @@ def test_rule_validation() -> None:
         TierRule(name="bad name!", flag="f", when=s.c.measure > 1)
 
 
-def test_a_rule_gets_the_columns_it_reads(tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any) -> None:
+def test_a_rule_gets_the_columns_it_reads(
+    tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any
+) -> None:
     """A run computes only what methods and rules read: a rule on columns no built-in reads still sees them."""
     from kehu_tiering.rules import TierRule
     from kehu_tiering.stats import STATS as s
@@ -172,8 +203,16 @@ def test_a_rule_gets_the_columns_it_reads(tiering_app: Any, world: dict[str, int
     class Steady:
         @hookimpl
         def kehu_tier_rules(self) -> list[TierRule]:
-            return [TierRule(name="steady.buyer", flag="steady", when=(s.c.months_active >= 1) & (s.c.revenue_total >= 300)
-                             & (s.c.margin_total == 0) & s.c.first_purchase_at.is_not(None))]
+            return [
+                TierRule(
+                    name="steady.buyer",
+                    flag="steady",
+                    when=(s.c.months_active >= 1)
+                    & (s.c.revenue_total >= 300)
+                    & (s.c.margin_total == 0)
+                    & s.c.first_purchase_at.is_not(None),
+                )
+            ]
 
     kehu_register_plugin(Steady(), "steady")
     run(tiering_app)

@@ -1,11 +1,11 @@
 """Shared helpers for the tiering tests: generated data, runs, current assignments."""
+
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
 
 AS_OF = date(2026, 6, 15)  # mid-month: the as-of month is read from raw interactions
 
@@ -14,10 +14,22 @@ def add_customers(app: Any, codes: list[str], **fields: Any) -> dict[str, int]:
     """Create customers with these codes; returns {code: id}."""
     from kehu_core.models import Customer
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with app.session() as session:
-        rows = [Customer(code=c, name=f"客户{c}", kind="company", special_dates={}, attributes=dict(fields.get("attributes", {})),
-                         marketing_consent=False, active=True, created_at=now, updated_at=now) for c in codes]
+        rows = [
+            Customer(
+                code=c,
+                name=f"客户{c}",
+                kind="company",
+                special_dates={},
+                attributes=dict(fields.get("attributes", {})),
+                marketing_consent=False,
+                active=True,
+                created_at=now,
+                updated_at=now,
+            )
+            for c in codes
+        ]
         session.add_all(rows)
         session.flush()
         return {r.code: r.id for r in rows}
@@ -33,8 +45,15 @@ def record(app: Any, rows: list[dict[str, Any]]) -> None:
 
 def purchase(customer_id: int, when: datetime, amount: Any, cost: Any = None, **extra: Any) -> dict[str, Any]:
     """A done purchase row."""
-    return dict(customer_id=customer_id, kind="purchase", status="done", occurred_at=when,
-                amount=Decimal(str(amount)), cost=None if cost is None else Decimal(str(cost)), **extra)
+    return dict(
+        customer_id=customer_id,
+        kind="purchase",
+        status="done",
+        occurred_at=when,
+        amount=Decimal(str(amount)),
+        cost=None if cost is None else Decimal(str(cost)),
+        **extra,
+    )
 
 
 def generated(app: Any, customers: int, seed: int) -> dict[str, int]:
@@ -45,7 +64,7 @@ def generated(app: Any, customers: int, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
     ids = add_customers(app, [f"G{seed}-{i:04d}" for i in range(customers)])
     amounts = ("100.00", "250.50", "999.99", "1000.00", "0.01", "-50.00", "5000.00")
-    end = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 23, 59, tzinfo=timezone.utc)
+    end = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 23, 59, tzinfo=UTC)
     rows = []
     for cid in ids.values():
         if rng.random() < 0.1:
@@ -75,4 +94,8 @@ def current(app: Any, method: str) -> dict[int, str]:
     from kehu_tiering.models import assignments as a
 
     with app.session() as session:
-        return dict(session.execute(select(a.c.customer_id, a.c.tier).where(a.c.valid_to.is_(None), a.c.method == method)).all())
+        return dict(
+            session.execute(
+                select(a.c.customer_id, a.c.tier).where(a.c.valid_to.is_(None), a.c.method == method)
+            ).all()
+        )

@@ -7,6 +7,7 @@ cross-check tests and as the benchmark's pandas reference. Input frames:
 * ``purchases``: ``customer_id``, ``occurred_at`` (UTC, tz-aware or naive UTC), ``amount``
   (anything ``Decimal`` accepts), ``cost`` (may be missing), done purchases only.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -17,8 +18,15 @@ def month_index(ts) -> object:  # noqa: ANN001
     return ts.dt.year * 12 + ts.dt.month - 1
 
 
-def classify(customers, purchases, as_of: date, window: int | None = 12, measure: str = "revenue",  # noqa: ANN001
-             abc_cuts=(80, 95), pyramid_cuts=(1, 5, 50)):  # noqa: ANN001
+def classify(
+    customers,
+    purchases,
+    as_of: date,
+    window: int | None = 12,
+    measure: str = "revenue",  # noqa: ANN001
+    abc_cuts=(80, 95),
+    pyramid_cuts=(1, 5, 50),
+):  # noqa: ANN001
     """A DataFrame indexed by customer_id with abc, pyramid, r_score, f_score, m_score, rfm."""
     import numpy as np
     import pandas as pd
@@ -63,9 +71,14 @@ def classify(customers, purchases, as_of: date, window: int | None = 12, measure
 
     m, cum, rank = df["m"].to_numpy(), df["cum_before"].to_numpy(), df["rank"].to_numpy()
     # int64 products: exact up to ~9 * 10^14 cents of total measure.
-    df["abc"] = np.select([m <= 0, cum * 10000 < a_bp * total, cum * 10000 < b_bp * total], ["C", "A", "B"], "C")
-    df["pyramid"] = np.select([m <= 0, rank * 10000 < p1 * n, rank * 10000 < p2 * n, rank * 10000 < p3 * n],
-                              ["小客户", "VIP", "主要客户", "普通客户"], "小客户")
+    df["abc"] = np.select(
+        [m <= 0, cum * 10000 < a_bp * total, cum * 10000 < b_bp * total], ["C", "A", "B"], "C"
+    )
+    df["pyramid"] = np.select(
+        [m <= 0, rank * 10000 < p1 * n, rank * 10000 < p2 * n, rank * 10000 < p3 * n],
+        ["小客户", "VIP", "主要客户", "普通客户"],
+        "小客户",
+    )
     # Strictly worse counts: R worse = longer recency, never-bought worst.
     rec = df["recency"].fillna(np.inf)
     df["r_worse"] = (rec.rank(method="min", ascending=False) - 1).astype("int64")
@@ -76,9 +89,30 @@ def classify(customers, purchases, as_of: date, window: int | None = 12, measure
     df["m_score"] = 1 + (5 * df["m_worse"]) // n
     r, f, ms, ot = (df[c].to_numpy() for c in ("r_score", "f_score", "m_score", "orders_total"))
     df["rfm"] = np.select(
-        [ot == 0, (r >= 4) & (f >= 4) & (ms >= 4), (r >= 3) & (f >= 4), (r >= 4) & (f >= 2), r >= 4,
-         (r == 3) & (f == 3), r == 3, (f >= 4) & (ms >= 4), f >= 3, r == 2],
-        ["prospect", "champions", "loyal", "potential_loyalist", "new", "need_attention", "about_to_sleep",
-         "cannot_lose", "at_risk", "hibernating"], "lost")
+        [
+            ot == 0,
+            (r >= 4) & (f >= 4) & (ms >= 4),
+            (r >= 3) & (f >= 4),
+            (r >= 4) & (f >= 2),
+            r >= 4,
+            (r == 3) & (f == 3),
+            r == 3,
+            (f >= 4) & (ms >= 4),
+            f >= 3,
+            r == 2,
+        ],
+        [
+            "prospect",
+            "champions",
+            "loyal",
+            "potential_loyalist",
+            "new",
+            "need_attention",
+            "about_to_sleep",
+            "cannot_lose",
+            "at_risk",
+            "hibernating",
+        ],
+        "lost",
+    )
     return df[["abc", "pyramid", "r_score", "f_score", "m_score", "rfm"]]
-

@@ -1,4 +1,5 @@
 """A small plugin with its own tables, used by the plugin-system tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,7 +33,9 @@ def kehu_default_data():
     from kehu_core import DefaultRecord
 
     table = tables().categories
-    return [DefaultRecord(table=table, key={"code": code}, values={"label": label}) for code, label in CATEGORIES]
+    return [
+        DefaultRecord(table=table, key={"code": code}, values={"label": label}) for code, label in CATEGORIES
+    ]
 
 
 def _log(session, event: str, detail: str = "") -> None:
@@ -88,7 +91,12 @@ def kehu_register_commands(cli):
 
         items = tables().items
         with transaction() as (app, session):
-            rows = [dict(r) for r in session.execute(select(items.c.customer_id, items.c.body).order_by(items.c.id)).mappings()]
+            rows = [
+                dict(r)
+                for r in session.execute(
+                    select(items.c.customer_id, items.c.body).order_by(items.c.id)
+                ).mappings()
+            ]
         emit_json(rows)
 
     cli.add_command(notes)

@@ -3,6 +3,7 @@
 Revision ID: acme_rules0001
 Revises:
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -19,8 +20,14 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     op.create_table(
         "acme_rules_customer_flags",
-        sa.Column("customer_id", BigId, sa.ForeignKey("customers.id", ondelete="CASCADE",
-                  name="fk_acme_rules_customer_flags_customer_id_customers"), primary_key=True),
+        sa.Column(
+            "customer_id",
+            BigId,
+            sa.ForeignKey(
+                "customers.id", ondelete="CASCADE", name="fk_acme_rules_customer_flags_customer_id_customers"
+            ),
+            primary_key=True,
+        ),
         sa.Column("strategic_project", sa.Boolean, nullable=False),
         sa.Column("influence", sa.Boolean, nullable=False),
         sa.Column("technical_strength", sa.Boolean, nullable=False),

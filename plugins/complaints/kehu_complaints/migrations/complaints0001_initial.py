@@ -4,6 +4,7 @@ Revision ID: complaints0001
 Revises:
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -63,8 +64,12 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.PrimaryKeyConstraint("team_id", "member", name="pk_complaints_team_members"),
-        sa.ForeignKeyConstraint(["team_id"], ["complaints_teams.id"], ondelete="CASCADE",
-                                name="fk_complaints_team_members_team_id_complaints_teams"),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["complaints_teams.id"],
+            ondelete="CASCADE",
+            name="fk_complaints_team_members_team_id_complaints_teams",
+        ),
     )
     op.create_table(
         "complaints_complaints",
@@ -113,13 +118,23 @@ def upgrade() -> None:
         sa.Column("created_at", Stamp, nullable=False),
         sa.Column("updated_at", Stamp, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_complaints_complaints"),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="RESTRICT",
-                                name="fk_complaints_complaints_customer_id_customers"),
-        sa.ForeignKeyConstraint(["team_id"], ["complaints_teams.id"], ondelete="SET NULL",
-                                name="fk_complaints_complaints_team_id_complaints_teams"),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            ondelete="RESTRICT",
+            name="fk_complaints_complaints_customer_id_customers",
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["complaints_teams.id"],
+            ondelete="SET NULL",
+            name="fk_complaints_complaints_team_id_complaints_teams",
+        ),
         sa.UniqueConstraint("source_interaction_id", name="uq_complaints_complaints_source_interaction_id"),
     )
-    op.create_index("ix_complaints_complaints_customer", "complaints_complaints", ["customer_id", "opened_at"])
+    op.create_index(
+        "ix_complaints_complaints_customer", "complaints_complaints", ["customer_id", "opened_at"]
+    )
     op.create_index("ix_complaints_complaints_status", "complaints_complaints", ["status"])
     op.create_index("ix_complaints_complaints_handler", "complaints_complaints", ["handler"])
     op.create_index("ix_complaints_complaints_fr_due", "complaints_complaints", ["first_response_due_at"])
@@ -136,8 +151,12 @@ def upgrade() -> None:
         sa.Column("to_status", sa.String(32)),
         sa.Column("note", sa.Text),
         sa.PrimaryKeyConstraint("id", name="pk_complaints_history"),
-        sa.ForeignKeyConstraint(["complaint_id"], ["complaints_complaints.id"], ondelete="RESTRICT",
-                                name="fk_complaints_history_complaint_id_complaints_complaints"),
+        sa.ForeignKeyConstraint(
+            ["complaint_id"],
+            ["complaints_complaints.id"],
+            ondelete="RESTRICT",
+            name="fk_complaints_history_complaint_id_complaints_complaints",
+        ),
     )
     op.create_index("ix_complaints_history_complaint", "complaints_history", ["complaint_id", "id"])
 
@@ -178,6 +197,13 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS complaints_history_append_only ON complaints_history")
         op.execute("DROP FUNCTION IF EXISTS complaints_history_guard()")
-    for table in ("complaints_settings", "complaints_calendar_days", "complaints_sla_policies",
-                  "complaints_history", "complaints_complaints", "complaints_team_members", "complaints_teams"):
+    for table in (
+        "complaints_settings",
+        "complaints_calendar_days",
+        "complaints_sla_policies",
+        "complaints_history",
+        "complaints_complaints",
+        "complaints_team_members",
+        "complaints_teams",
+    ):
         op.drop_table(table)

@@ -9,6 +9,7 @@ Revision ID: complaints0002
 Revises: complaints0001
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 from alembic import op
@@ -22,8 +23,10 @@ INDEX = "ix_complaints_purchases"
 
 
 def upgrade() -> None:
-    op.execute(f"CREATE INDEX {INDEX} ON interactions (customer_id, occurred_at) "
-               "WHERE kind = 'purchase' AND status = 'done'")
+    op.execute(
+        f"CREATE INDEX {INDEX} ON interactions (customer_id, occurred_at) "
+        "WHERE kind = 'purchase' AND status = 'done'"
+    )
 
 
 def downgrade() -> None:

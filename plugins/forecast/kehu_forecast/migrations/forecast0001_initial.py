@@ -2,6 +2,7 @@
 
 Revision ID: forecast0001
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -22,8 +23,14 @@ def upgrade() -> None:
         "forecast_opportunities",
         sa.Column("id", BigId, primary_key=True),
         sa.Column("ref", sa.String(64), nullable=False),
-        sa.Column("customer_id", BigId, sa.ForeignKey("customers.id", ondelete="CASCADE",
-                  name="fk_forecast_opportunities_customer_id_customers"), nullable=False),
+        sa.Column(
+            "customer_id",
+            BigId,
+            sa.ForeignKey(
+                "customers.id", ondelete="CASCADE", name="fk_forecast_opportunities_customer_id_customers"
+            ),
+            nullable=False,
+        ),
         sa.Column("salesperson", sa.String(100), nullable=False),
         sa.Column("amount", MoneyType, nullable=False),
         sa.Column("stage", sa.String(100), nullable=False),
@@ -63,8 +70,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "forecast_values",
-        sa.Column("run_id", BigId, sa.ForeignKey("forecast_runs.id", ondelete="CASCADE",
-                  name="fk_forecast_values_run_id_forecast_runs"), nullable=False),
+        sa.Column(
+            "run_id",
+            BigId,
+            sa.ForeignKey(
+                "forecast_runs.id", ondelete="CASCADE", name="fk_forecast_values_run_id_forecast_runs"
+            ),
+            nullable=False,
+        ),
         sa.Column("level", sa.String(16), nullable=False),
         sa.Column("node", sa.String(250), nullable=False),
         sa.Column("period", sa.Date, nullable=False),
@@ -82,8 +95,13 @@ def upgrade() -> None:
     op.create_table(
         "forecast_targets",
         sa.Column("id", BigId, primary_key=True),
-        sa.Column("run_id", BigId, sa.ForeignKey("forecast_runs.id", ondelete="SET NULL",
-                  name="fk_forecast_targets_run_id_forecast_runs")),
+        sa.Column(
+            "run_id",
+            BigId,
+            sa.ForeignKey(
+                "forecast_runs.id", ondelete="SET NULL", name="fk_forecast_targets_run_id_forecast_runs"
+            ),
+        ),
         sa.Column("salesperson", sa.String(100), nullable=False),
         sa.Column("period_start", sa.Date, nullable=False),
         sa.Column("period_end", sa.Date, nullable=False),
@@ -95,10 +113,24 @@ def upgrade() -> None:
     )
     op.create_table(
         "forecast_target_lines",
-        sa.Column("target_id", BigId, sa.ForeignKey("forecast_targets.id", ondelete="CASCADE",
-                  name="fk_forecast_target_lines_target_id_forecast_targets"), nullable=False),
-        sa.Column("customer_id", BigId, sa.ForeignKey("customers.id", ondelete="CASCADE",
-                  name="fk_forecast_target_lines_customer_id_customers"), nullable=False),
+        sa.Column(
+            "target_id",
+            BigId,
+            sa.ForeignKey(
+                "forecast_targets.id",
+                ondelete="CASCADE",
+                name="fk_forecast_target_lines_target_id_forecast_targets",
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "customer_id",
+            BigId,
+            sa.ForeignKey(
+                "customers.id", ondelete="CASCADE", name="fk_forecast_target_lines_customer_id_customers"
+            ),
+            nullable=False,
+        ),
         sa.Column("amount", MoneyType, nullable=False),
         sa.PrimaryKeyConstraint("target_id", "customer_id", name="pk_forecast_target_lines"),
     )

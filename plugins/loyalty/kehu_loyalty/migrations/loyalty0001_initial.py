@@ -4,6 +4,7 @@ Revision ID: loyalty0001
 Revises:
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -129,7 +130,9 @@ def upgrade() -> None:
         sa.Column("threshold", MoneyType, nullable=False),
         sa.Column("rate", Rate, nullable=False),
         sa.PrimaryKeyConstraint("programme_id", "threshold", name="pk_loyalty_rebate_tiers"),
-        sa.ForeignKeyConstraint(["programme_id"], ["loyalty_rebate_programmes.id"], name="fk_loyalty_rebate_tiers_programme"),
+        sa.ForeignKeyConstraint(
+            ["programme_id"], ["loyalty_rebate_programmes.id"], name="fk_loyalty_rebate_tiers_programme"
+        ),
     )
     op.create_table(
         "loyalty_rebate_settlements",
@@ -143,18 +146,30 @@ def upgrade() -> None:
         sa.Column("rebate", MoneyType, nullable=False),
         sa.Column("settled_at", Stamp, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_loyalty_rebate_settlements"),
-        sa.UniqueConstraint("programme_id", "customer_id", "period_start",
-                            name="uq_loyalty_rebate_settlements_period"),
-        sa.ForeignKeyConstraint(["programme_id"], ["loyalty_rebate_programmes.id"], name="fk_loyalty_rebate_settlements_programme"),
+        sa.UniqueConstraint(
+            "programme_id", "customer_id", "period_start", name="uq_loyalty_rebate_settlements_period"
+        ),
+        sa.ForeignKeyConstraint(
+            ["programme_id"], ["loyalty_rebate_programmes.id"], name="fk_loyalty_rebate_settlements_programme"
+        ),
         _fk("loyalty_rebate_settlements", "customer_id", "customers.id"),
     )
-    op.create_index("ix_loyalty_rebate_settlements_customer_id", "loyalty_rebate_settlements", ["customer_id"])
+    op.create_index(
+        "ix_loyalty_rebate_settlements_customer_id", "loyalty_rebate_settlements", ["customer_id"]
+    )
 
 
 def downgrade() -> None:
     for table in (
-        "loyalty_rebate_settlements", "loyalty_rebate_tiers", "loyalty_rebate_programmes", "loyalty_levels",
-        "loyalty_settings", "loyalty_referrals", "loyalty_rewards", "loyalty_allocations", "loyalty_ledger",
+        "loyalty_rebate_settlements",
+        "loyalty_rebate_tiers",
+        "loyalty_rebate_programmes",
+        "loyalty_levels",
+        "loyalty_settings",
+        "loyalty_referrals",
+        "loyalty_rewards",
+        "loyalty_allocations",
+        "loyalty_ledger",
         "loyalty_accounts",
     ):
         op.drop_table(table)

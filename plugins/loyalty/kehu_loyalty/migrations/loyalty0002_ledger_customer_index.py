@@ -10,6 +10,7 @@ Revision ID: loyalty0002
 Revises: loyalty0001
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 from alembic import op

@@ -9,6 +9,7 @@ Revision ID: loyalty0003
 Revises: loyalty0002
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -23,11 +24,18 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("loyalty_accounts") as batch:
         batch.add_column(sa.Column("birthday_month", sa.Integer(), nullable=True))
-        batch.create_check_constraint("ck_loyalty_accounts_birthday_month_valid", "birthday_month BETWEEN 1 AND 12")
-    month = ("CAST(substr(c.birthday, 6, 2) AS INTEGER)" if op.get_bind().dialect.name == "sqlite"
-             else "CAST(EXTRACT(MONTH FROM c.birthday) AS INTEGER)")
-    op.execute(f"UPDATE loyalty_accounts SET birthday_month = (SELECT {month} FROM customers c "
-               "WHERE c.id = loyalty_accounts.customer_id)")
+        batch.create_check_constraint(
+            "ck_loyalty_accounts_birthday_month_valid", "birthday_month BETWEEN 1 AND 12"
+        )
+    month = (
+        "CAST(substr(c.birthday, 6, 2) AS INTEGER)"
+        if op.get_bind().dialect.name == "sqlite"
+        else "CAST(EXTRACT(MONTH FROM c.birthday) AS INTEGER)"
+    )
+    op.execute(
+        f"UPDATE loyalty_accounts SET birthday_month = (SELECT {month} FROM customers c "
+        "WHERE c.id = loyalty_accounts.customer_id)"
+    )
 
 
 def downgrade() -> None:

@@ -4,6 +4,7 @@ Revision ID: tiering0001
 Revises:
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -31,8 +32,12 @@ def upgrade() -> None:
         sa.Column("first_at", Stamp, nullable=False),
         sa.Column("last_at", Stamp, nullable=False),
         sa.PrimaryKeyConstraint("customer_id", "month", name="pk_tiering_monthly"),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE",
-                                name="fk_tiering_monthly_customer_id_customers"),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            ondelete="CASCADE",
+            name="fk_tiering_monthly_customer_id_customers",
+        ),
         sqlite_with_rowid=False,
     )
     op.create_table(
@@ -60,16 +65,37 @@ def upgrade() -> None:
         sa.Column("run_id", BigId, nullable=False),
         sa.Column("ended_run_id", BigId),
         sa.PrimaryKeyConstraint("id", name="pk_tiering_assignments"),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE",
-                                name="fk_tiering_assignments_customer_id_customers"),
-        sa.ForeignKeyConstraint(["run_id"], ["tiering_runs.id"], ondelete="CASCADE",
-                                name="fk_tiering_assignments_run_id_tiering_runs"),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            ondelete="CASCADE",
+            name="fk_tiering_assignments_customer_id_customers",
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["tiering_runs.id"],
+            ondelete="CASCADE",
+            name="fk_tiering_assignments_run_id_tiering_runs",
+        ),
     )
-    op.create_index("ix_tiering_assignments_customer", "tiering_assignments", ["customer_id", "method", "valid_from"])
-    op.create_index("ix_tiering_assignments_current", "tiering_assignments", ["customer_id", "method"], unique=True,
-                    sqlite_where=CURRENT, postgresql_where=CURRENT)
-    op.create_index("ix_tiering_assignments_tier", "tiering_assignments", ["method", "tier"],
-                    sqlite_where=CURRENT, postgresql_where=CURRENT)
+    op.create_index(
+        "ix_tiering_assignments_customer", "tiering_assignments", ["customer_id", "method", "valid_from"]
+    )
+    op.create_index(
+        "ix_tiering_assignments_current",
+        "tiering_assignments",
+        ["customer_id", "method"],
+        unique=True,
+        sqlite_where=CURRENT,
+        postgresql_where=CURRENT,
+    )
+    op.create_index(
+        "ix_tiering_assignments_tier",
+        "tiering_assignments",
+        ["method", "tier"],
+        sqlite_where=CURRENT,
+        postgresql_where=CURRENT,
+    )
 
 
 def downgrade() -> None:

@@ -9,6 +9,7 @@ Revision ID: tiering0002
 Revises: tiering0001
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -27,5 +28,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.create_index("ix_tiering_assignments_tier", "tiering_assignments", ["method", "tier"],
-                    sqlite_where=CURRENT, postgresql_where=CURRENT)
+    op.create_index(
+        "ix_tiering_assignments_tier",
+        "tiering_assignments",
+        ["method", "tier"],
+        sqlite_where=CURRENT,
+        postgresql_where=CURRENT,
+    )

@@ -9,6 +9,7 @@ Revision ID: tiering0003
 Revises: tiering0002
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -40,10 +41,18 @@ def upgrade() -> None:
         sa.Column("f_score", sa.Integer),
         sa.Column("m_score", sa.Integer),
         sa.PrimaryKeyConstraint("run_id", "customer_id", name="pk_tiering_snapshots"),
-        sa.ForeignKeyConstraint(["run_id"], ["tiering_runs.id"], ondelete="CASCADE",
-                                name="fk_tiering_snapshots_run_id_tiering_runs"),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE",
-                                name="fk_tiering_snapshots_customer_id_customers"),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["tiering_runs.id"],
+            ondelete="CASCADE",
+            name="fk_tiering_snapshots_run_id_tiering_runs",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            ondelete="CASCADE",
+            name="fk_tiering_snapshots_customer_id_customers",
+        ),
         sqlite_with_rowid=False,
     )
 

@@ -2,6 +2,7 @@
 
 Revision ID: notes0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,7 +18,12 @@ def upgrade() -> None:
     op.create_table(
         "notes_items",
         sa.Column("id", BigId, primary_key=True),
-        sa.Column("customer_id", BigId, sa.ForeignKey("customers.id", ondelete="CASCADE", name="fk_notes_items_customer_id_customers"), nullable=False),
+        sa.Column(
+            "customer_id",
+            BigId,
+            sa.ForeignKey("customers.id", ondelete="CASCADE", name="fk_notes_items_customer_id_customers"),
+            nullable=False,
+        ),
         sa.Column("body", sa.Text, nullable=False),
     )
     op.create_table(
