@@ -1,6 +1,7 @@
 """kehu (客户): customer management as a small core plus pluggable plugins.
 
-The public API, imported lazily so that ``kehu --help`` stays fast::
+The public API. Names are loaded on first use, because every plugin's package imports
+``Manifest`` from here while ``kehu --help`` runs, and that must not import SQLAlchemy::
 
     from kehu_core import Kehu, Manifest, hookimpl
 """
@@ -8,9 +9,29 @@ The public API, imported lazily so that ``kehu --help`` stays fast::
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # the same names, for type checkers and IDEs; at run time __getattr__ loads them
+    from kehu_core.app import Kehu
+    from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
+    from kehu_core.hooktypes import (
+        CustomerChange,
+        DefaultRecord,
+        DemoContext,
+        InteractionBatch,
+        Job,
+        ListColumn,
+        ListFilter,
+        ProfileSection,
+        RecordedInteraction,
+        RecordedRows,
+        Schema,
+        TierChange,
+    )
+    from kehu_core.manifest import Manifest
+    from kehu_core.markers import hookimpl
 
 _EXPORTS = {
     "Kehu": "kehu_core.app",

@@ -2,17 +2,21 @@
 
 ``Kehu`` is the entry point of the Python API::
 
-    from kehu_core import Kehu
+    from kehu_core import Kehu, customers
     app = Kehu("sqlite:///kehu.db")
     app.init()                       # create or upgrade the schema
     with app.session() as session:   # one transaction: committed, or rolled back on error
-        customers.add_customer(app, session, CustomerInput(code="C1", name="华为"))
+        customers.add_customer(app, session, {"code": "C1", "name": "华为"})
+
+Hook implementations receive the app as their ``app`` argument; nothing reaches it through
+the session.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,10 +24,12 @@ from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kehu_core import db as kehu_db
+from kehu_core import installer
 from kehu_core.errors import HookError, KehuError, NotInstalled
 from kehu_core.hooktypes import Schema
-from kehu_core.models import CORE_INTERACTION_KINDS, InstalledPlugin
-from kehu_core.plugins import BUILTIN, Plugins, discover
+from kehu_core.manifest import load_reference
+from kehu_core.models import CORE_INTERACTION_KINDS, Base, InstalledPlugin
+from kehu_core.plugins import BUILTIN, PluginInfo, Plugins, discover
 
 
 class Kehu:
@@ -57,7 +63,6 @@ class Kehu:
         :class:`~kehu_core.errors.HookError`, which names the plugin.
         """
         session = self._sessions()
-        session.info["kehu_app"] = self  # hooks given only a session can reach the app (tiers, hooks)
         try:
             if self._installed is None:
                 # Read plugin state on this session's connection: a second connection
@@ -76,8 +81,6 @@ class Kehu:
 
         Idempotent. Returns the branches brought to head.
         """
-        from kehu_core import installer
-
         with self.session() as session:
             return installer.upgrade_all(self, session)
 
@@ -135,11 +138,11 @@ class Kehu:
         ``depends_on`` revisions Alembic cannot find, which would stop every migration.
         """
         usable = self.plugins.with_dependencies()
-        found = [
-            s
-            for s in self.plugins.pm.hook.kehu_schema()
-            if s is not None and (s.plugin == BUILTIN or s.plugin in usable)
-        ]
+        found = [core_schema()]
+        for name in sorted(usable):
+            schema = plugin_schema(self.plugins.infos[name])
+            if schema is not None:
+                found.append(schema)
         if names is None:
             return found
         return [s for s in found if s.plugin in names or s.plugin == BUILTIN]
@@ -196,8 +199,11 @@ class _HookRelay:
 
     def __getattr__(self, name: str) -> Any:
         caller = self._app.hook_caller(name)
+        takes_app = caller.spec is not None and "app" in caller.spec.argnames
 
         def call(**kwargs: Any) -> Any:
+            if takes_app:
+                kwargs.setdefault("app", self._app)
             try:
                 return caller(**kwargs)
             except KehuError:
@@ -210,9 +216,18 @@ class _HookRelay:
         return call
 
 
-def app_of(session: Session) -> Kehu:
-    """The app whose :meth:`Kehu.session` opened ``session`` (for hooks given only a session)."""
-    app = session.info.get("kehu_app")
-    if app is None:
-        raise RuntimeError("this session was not opened by Kehu.session()")
-    return app  # type: ignore[no-any-return]
+
+def core_schema() -> Schema:
+    """The core's tables and revisions (branch ``core``)."""
+    return Schema(plugin=BUILTIN, metadata=Base.metadata, versions=Path(__file__).parent / "migrations" / "versions")
+
+
+def plugin_schema(info: PluginInfo) -> Schema | None:
+    """The tables and revisions a plugin's manifest declares, or ``None`` if it has no tables."""
+    manifest = info.manifest
+    if manifest is None or manifest.models is None or info.package_dir is None:
+        return None
+    versions = Path(manifest.migrations)
+    if not versions.is_absolute():
+        versions = info.package_dir / versions
+    return Schema(plugin=info.name, metadata=load_reference(manifest.models), versions=versions)

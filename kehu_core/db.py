@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
 
+from kehu_core import calendar
 from kehu_core import text as kehu_text
 
 DEFAULT_DATABASE = "kehu.db"
@@ -47,6 +48,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
         dbapi_connection.create_collation(kehu_text.SQLITE_COLLATION, kehu_text.collate)
+        dbapi_connection.create_function(
+            calendar.SQLITE_LOCAL_TIME, 1, calendar.sqlite_local_time, deterministic=True
+        )
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -12,6 +12,8 @@ from attrs import field, frozen
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData, Select, Table
+
+    from kehu_core.app import Kehu
     from sqlalchemy.orm import Session
     from sqlalchemy.sql import ColumnElement
 
@@ -221,25 +223,30 @@ class CustomerChange:
 
 @frozen
 class TierChange:
-    """A customer whose tier moved, as fired by a tiering plugin in ``kehu_tier_changed``."""
+    """A customer whose tier or segment moved, as fired by a tiering plugin in ``kehu_tier_changed``.
+
+    ``is_tier`` is true when ``method`` is the one the tiering plugin names as the customer's
+    tier (by default the pyramid); the other methods are segments.
+    """
 
     customer_id: int
     method: str
     old_tier: str | None
     new_tier: str | None
+    is_tier: bool = False
 
 
 @frozen
 class Job:
     """A scheduled job (Odoo's ``ir.cron``): ``kehu jobs run-due`` runs it every ``interval``.
 
-    ``run(session, now)`` does the work inside its own transaction and returns a short
+    ``run(app, session, now)`` does the work inside its own transaction and returns a short
     message for the run log. It must be idempotent: running it twice does nothing new.
     """
 
     name: str
     interval: timedelta
-    run: Callable[[Session, datetime], str | None]
+    run: Callable[[Kehu, Session, datetime], str | None]
     plugin: str
     description: str = ""
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kehu_core import schema
 from kehu_core.errors import PluginError
 from kehu_core.hooktypes import DefaultRecord
+from kehu_core.manifest import load_reference
 from kehu_core.models import DataRecord, InstalledPlugin
 from kehu_core.plugins import BUILTIN, PluginInfo
 from kehu_core.types import utcnow
@@ -63,18 +64,24 @@ def _branches(app: Kehu, names: Iterable[str]) -> list[str]:
     return [n for n in names if n in with_schema]
 
 
-def _call_own(app: Kehu, hook: str, plugin: str, **kwargs: Any) -> Any:
-    """Call lifecycle hook ``hook`` on plugin ``plugin`` alone."""
-    name = plugin
-    info = app.plugins.loaded[name]
-    others = [p for p in app.plugins.pm.get_plugins() if p is not info.module]
-    caller = app.plugins.pm.subset_hook_caller(hook, remove_plugins=others)
+def _call_own(app: Kehu, plugin: str, callback: str, session: Session, **kwargs: Any) -> Any:
+    """Call the lifecycle callback ``callback`` that plugin ``plugin``'s manifest declares, if any."""
+    manifest = app.plugins.loaded[plugin].manifest
+    reference = getattr(manifest, callback, None)
+    if reference is None:
+        return None
     try:
-        return caller(**kwargs)
+        return load_reference(reference)(app, session, **kwargs)
     except PluginError:
         raise
     except Exception as exc:
-        raise PluginError(f"plugin {name!r} failed in {hook}: {type(exc).__name__}: {exc}") from exc
+        raise PluginError(f"plugin {plugin!r} failed in its {callback}: {type(exc).__name__}: {exc}") from exc
+
+
+def has_tables(app: Kehu, name: str) -> bool:
+    """True when plugin ``name``'s manifest declares tables."""
+    info = app.plugins.infos.get(name)
+    return info is not None and info.manifest is not None and info.manifest.models is not None
 
 
 def install(app: Kehu, session: Session, names: Sequence[str]) -> list[str]:
@@ -107,14 +114,14 @@ def install(app: Kehu, session: Session, names: Sequence[str]) -> list[str]:
 
 def _install_one(app: Kehu, session: Session, info: PluginInfo) -> None:
     assert info.manifest is not None
-    _call_own(app, "kehu_before_install", info.name, session=session, name=info.name)
+    _call_own(app, info.name, "pre_init_hook", session)
     branches = _branches(app, [info.name])
     if branches:
         schema.upgrade(session.connection(), app.schemas(), branches)
     session.add(InstalledPlugin(name=info.name, version=info.manifest.version, installed_at=utcnow()))
     session.flush()
     load_default_data(app, session, info.name)
-    _call_own(app, "kehu_after_install", info.name, session=session, name=info.name)
+    _call_own(app, info.name, "post_init_hook", session)
 
 
 def dependents(app: Kehu, session: Session, name: str) -> list[str]:
@@ -132,7 +139,7 @@ def can_drop_tables(app: Kehu, name: str) -> bool:
     tables, so do the plugins it depends on (its migrations may build on theirs)."""
     if name not in app.plugins.loaded:
         return False
-    return name in app.plugins.with_dependencies() or not any(_call_own(app, "kehu_schema", name))
+    return name in app.plugins.with_dependencies() or not has_tables(app, name)
 
 
 def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -> None:
@@ -152,7 +159,7 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
             f"cannot uninstall {name!r}: installed plugin(s) {', '.join(blockers)} depend on it; uninstall them first"
         )
     info = app.plugins.loaded.get(name)
-    has_tables = info is not None and any(_call_own(app, "kehu_schema", name))
+    tables = info is not None and has_tables(app, name)
     if not can_drop_tables(app, name):
         if not forget:
             broken = app.plugins.infos.get(name)
@@ -173,8 +180,8 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
                 f"here with `kehu plugins uninstall {name} --forget` (its tables stay in the database)."
             )
     else:
-        _call_own(app, "kehu_before_uninstall", name, session=session, name=name)
-        if has_tables:
+        _call_own(app, name, "uninstall_hook", session)
+        if tables:
             schema.downgrade_to_base(session.connection(), app.schemas(), name)
     session.execute(delete(DataRecord).where(DataRecord.plugin == name))
     session.execute(delete(InstalledPlugin).where(InstalledPlugin.name == name))
@@ -194,7 +201,7 @@ def upgrade_all(app: Kehu, session: Session) -> list[str]:
     keep their state, so one missing package does not block the core and the others.
 
     Reloads default data (respecting user changes), records new versions and calls
-    ``kehu_after_upgrade`` for plugins whose version changed. Returns the branches upgraded.
+    the ``post_upgrade_hook`` of plugins whose version changed. Returns the branches upgraded.
     """
     upgrade_core(app, session)
     rows = {p.name: p for p in session.scalars(select(InstalledPlugin))}
@@ -211,15 +218,7 @@ def upgrade_all(app: Kehu, session: Session) -> list[str]:
         if row.version != manifest.version:
             old, row.version, row.upgraded_at = row.version, manifest.version, utcnow()
             session.flush()
-            _call_own(
-                app,
-                "kehu_after_upgrade",
-                name,
-                session=session,
-                name=name,
-                from_version=old,
-                to_version=manifest.version,
-            )
+            _call_own(app, name, "post_upgrade_hook", session, from_version=old, to_version=manifest.version)
     app.forget_installed_cache(session)
     return [BUILTIN, *branches]
 
@@ -258,7 +257,9 @@ def load_default_data(app: Kehu, session: Session, name: str) -> int:
     match the checksum of what kehu last wrote. A row the user changed or deleted is left
     alone (Odoo's ``noupdate``). Returns the number of rows written.
     """
-    records: list[DefaultRecord] = [r for batch in _call_own(app, "kehu_default_data", name) for r in batch]
+    manifest = app.plugins.loaded[name].manifest
+    data = manifest.data if manifest is not None else None
+    records: list[DefaultRecord] = list(load_reference(data)()) if data is not None else []
     written = 0
     for record in records:
         table, key = record.table, dict(record.key)

@@ -156,7 +156,7 @@ def run_due(
             continue
         try:
             with app.session() as session:
-                message = job.run(session, now)
+                message = job.run(app, session, now)
             status = "ok"
         except Exception as exc:  # a failing job is logged; the others still run
             status, message = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"

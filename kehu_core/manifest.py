@@ -1,8 +1,18 @@
-"""The plugin manifest: what a plugin is, what it needs, and which core it supports."""
+"""The plugin manifest: what a plugin is, what it declares, and which core it supports.
+
+Like Odoo's ``__manifest__.py``, the manifest *declares* a plugin's schema, default data,
+hook specs and lifecycle callbacks. They are named by import path (``"pkg.module:attr"``), so
+reading a manifest imports nothing heavy and ``kehu --help`` stays fast; tests may pass the
+objects themselves instead.
+"""
 
 from __future__ import annotations
 
 import re
+from importlib import import_module
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from attrs import field, frozen, validators
 
@@ -10,41 +20,76 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _VERSION = re.compile(r"^\d+(\.\d+){0,3}([.-]?[a-z0-9]+)*$")
 
 
-def _check_name(_instance: object, attribute: object, value: str) -> None:
-    if not _NAME.match(value):
+def _check_name(_instance: object, attribute: object, value: str | None) -> None:
+    if value is not None and not _NAME.match(value):
         raise ValueError(f"plugin name {value!r} must be lower-case letters, digits and _")
 
 
-def _check_version(_instance: object, attribute: object, value: str) -> None:
-    if not _VERSION.match(value):
+def _check_version(_instance: object, attribute: object, value: str | None) -> None:
+    if value is not None and not _VERSION.match(value):
         raise ValueError(f"version {value!r} is not a version number like 1.2.0")
 
 
 def _names(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         raise TypeError("depends must be a list of plugin names, not a string")
-    return tuple(value)  # type: ignore[arg-type]
+    return tuple(value)  # type: ignore[call-overload]
 
 
 @frozen
 class Manifest:
-    """A plugin's identity card, exported by its module as ``MANIFEST``.
+    """A plugin's identity card, exported by its package as ``MANIFEST``.
 
     Attributes:
-        name: The plugin's name in this database (``tiering``), lower case.
-        version: The plugin's version; an upgrade is recorded when it changes.
+        name: The plugin's name in this database (``tiering``). Default: its entry point's name.
+        version: The plugin's version; an upgrade is recorded when it changes. Default: the
+            version of the distribution that ships it (``pyproject.toml``), so it is written once.
         summary: One line for ``kehu plugins list``.
-        depends: Plugins whose tables this one needs; installed first, in order.
+        depends: Plugins whose tables or API this one needs. They are installed first, and
+            their hook implementations run before this plugin's.
         min_core_version: The oldest ``kehu-core`` this plugin works with.
         auto_install: Install automatically once every dependency is installed (glue plugins).
+        hooks: ``"pkg.hooks"``: the module of the plugin's hook implementations. Default: the
+            package itself. It is imported when the application first calls a hook.
+        commands: ``{"tier": ("pkg.cli:tier", "one line of help")}``: command groups added to
+            ``kehu``, each imported only when it runs or shows its own help.
+        models: ``"pkg.models:metadata"``: the SQLAlchemy ``MetaData`` of the plugin's tables.
+        migrations: The folder of the plugin's Alembic revisions, relative to its package.
+        hookspecs: ``"pkg.hookspecs"``: a module of hook specs the plugin offers to others.
+        data: ``"pkg.data:default_records"``: a function returning the rows loaded at install
+            and refreshed on upgrade (:class:`~kehu_core.hooktypes.DefaultRecord`).
+        pre_init_hook: ``f(app, session)`` before the tables are created; raise to refuse.
+        post_init_hook: ``f(app, session)`` after the tables exist and the data is loaded.
+        post_upgrade_hook: ``f(app, session, from_version, to_version)`` after an upgrade.
+        uninstall_hook: ``f(app, session)`` before the tables are dropped; raise to refuse.
     """
 
-    name: str = field(validator=_check_name)
-    version: str = field(validator=_check_version)
+    name: str | None = field(default=None, validator=_check_name)
+    version: str | None = field(default=None, validator=_check_version)
     summary: str = field(default="", validator=validators.instance_of(str))
     depends: tuple[str, ...] = field(default=(), converter=_names)
     min_core_version: str = field(default="0.1.0", validator=_check_version)
     auto_install: bool = field(default=False, validator=validators.instance_of(bool))
+    hooks: Any = None
+    commands: Mapping[str, tuple[str, str]] = field(factory=dict, converter=dict)
+    models: Any = None
+    migrations: str | Path = "migrations"
+    hookspecs: Any = None
+    data: Any = None
+    pre_init_hook: Any = None
+    post_init_hook: Any = None
+    post_upgrade_hook: Any = None
+    uninstall_hook: Any = None
+
+
+def load_reference(reference: Any) -> Any:
+    """The object a manifest names: ``"pkg.module:attr"`` or ``"pkg.module"`` is imported;
+    anything else (an object given directly, or ``None``) is returned as it is."""
+    if not isinstance(reference, str):
+        return reference
+    module_name, _, attribute = reference.partition(":")
+    module = import_module(module_name)
+    return getattr(module, attribute) if attribute else module
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

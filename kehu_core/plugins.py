@@ -3,30 +3,39 @@
 A plugin that fails to import, has a bad manifest, or implements a hook nobody specified
 is recorded with its error and skipped; everything else keeps working. With
 ``KEHU_STRICT_PLUGINS=1`` such a plugin is fatal instead.
+
+Plugins are registered so that a plugin's hook implementations run after those of the
+plugins it depends on (pluggy calls the last registered first). ``KEHU_TRACE_HOOKS=1``
+prints every hook call and its result to standard error.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import sys
+import traceback
 from collections.abc import Iterable
 from importlib.metadata import entry_points
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import attrs
 import pluggy
 from attrs import define, field
 
-from kehu_core import hookspecs
+from kehu_core import __version__, hookspecs
 from kehu_core.errors import PluginError
-from kehu_core.manifest import Manifest, version_tuple
+from kehu_core.manifest import Manifest, load_reference, version_tuple
 
 ENTRY_POINT_GROUP = "kehu.plugins"
 ENV_ALLOW = "KEHU_PLUGINS"
 ENV_STRICT = "KEHU_STRICT_PLUGINS"
+ENV_TRACE = "KEHU_TRACE_HOOKS"
 
 #: The core's own default behaviour, registered like plugins (and ``trylast``).
-BUILTIN_MODULES = ("kehu_core.builtin.profile", "kehu_core.builtin.schema")
+BUILTIN_MODULES = ("kehu_core.builtin.profile",)
 BUILTIN = "core"
 
 
@@ -43,6 +52,9 @@ class PluginInfo:
     error: str | None = None
     error_detail: str | None = None
     hooks: list[str] = field(factory=list)
+    #: The object registered with pluggy: the module the manifest's ``hooks`` names, else
+    #: the plugin's package itself. Imported when the hook manager is first needed.
+    hooks_object: Any = None
 
     @property
     def loaded(self) -> bool:
@@ -54,11 +66,16 @@ class PluginInfo:
         """The manifest's version, else the distribution's."""
         return self.manifest.version if self.manifest else self.dist_version
 
+    @property
+    def package_dir(self) -> Path | None:
+        """The folder of the plugin's package (where its ``migrations`` folder lives)."""
+        module = self.module if isinstance(self.module, ModuleType) else sys.modules.get(type(self.module).__module__)
+        filename = getattr(module, "__file__", None)
+        return Path(filename).parent if filename else None
+
 
 def core_version() -> str:
     """The installed ``kehu-core`` version."""
-    from kehu_core import __version__
-
     return __version__
 
 
@@ -79,8 +96,31 @@ def strict_mode() -> bool:
 class Plugins:
     """The plugin manager and what was found: a typed facade over ``pluggy``."""
 
-    pm: pluggy.PluginManager
     infos: dict[str, PluginInfo] = field(factory=dict)
+    strict: bool = False
+    spec_modules: set[str] = field(factory=set)
+    _pm: pluggy.PluginManager | None = None
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """The pluggy manager, built on first use: the hook specs, the core's built-in hooks and
+        every loaded plugin's hook module, registered in dependency order.
+
+        Building it imports the plugins' hook modules; ``kehu --help`` never does.
+        """
+        if self._pm is None:
+            self._pm = new_plugin_manager()
+            for info in self.infos.values():
+                self._add_hookspecs(info)
+            self._register_in_order()
+            self._validate(self.infos.values())
+            broken = self.errors
+            if self.strict and broken:
+                raise PluginError(
+                    "KEHU_STRICT_PLUGINS is set and these plugins failed to load:\n"
+                    + "\n".join(f"  {info.name}: {info.error}" for info in broken)
+                )
+        return self._pm
 
     @property
     def loaded(self) -> dict[str, PluginInfo]:
@@ -122,28 +162,82 @@ class Plugins:
         return None
 
     def register(self, module: Any, name: str, manifest: Manifest | None = None) -> PluginInfo:
-        """Register a plugin object by hand (tests, embedding); validated like discovered ones."""
+        """Register a plugin object by hand (tests, embedding); validated like discovered ones.
+
+        A manifest without a version gets ``0.0.0``; its name is ``name``.
+        """
+        manifest = attrs.evolve(manifest or Manifest(), name=name, version=(manifest and manifest.version) or "0.0.0")
         info = PluginInfo(name=name, entry_point=f"<registered {name}>", manifest=manifest, module=module)
         self.infos[name] = info
-        self._register(info)
-        self._validate([info])
+        if self._pm is not None:
+            self._add_hookspecs(info)
+            self._register_in_order()
+            self._validate([info])
         return info
 
     def unregister(self, name: str) -> None:
         """Remove a plugin registered by :meth:`register`."""
         info = self.infos.pop(name, None)
-        if info and self.pm.get_plugin(name) is not None:
-            self.pm.unregister(name=name)
+        if info and self._pm is not None and self._pm.get_plugin(name) is not None:
+            self._pm.unregister(name=name)
 
-    def _register(self, info: PluginInfo) -> None:
+    def dependency_order(self) -> list[str]:
+        """Loaded plugins, each after the plugins it depends on (then by name)."""
+        order: list[str] = []
+        seen: set[str] = set()
+
+        def visit(name: str, path: tuple[str, ...]) -> None:
+            info = self.infos.get(name)
+            if name in seen or name in path or info is None or info.module is None:
+                return
+            for dep in info.manifest.depends if info.manifest else ():
+                visit(dep, (*path, name))
+            seen.add(name)
+            order.append(name)
+
+        for name in sorted(self.infos):
+            visit(name, ())
+        return order
+
+    def _add_hookspecs(self, info: PluginInfo) -> None:
+        """Add the hook specs the plugin's manifest declares, once, before any plugin registers."""
+        if info.module is None or info.manifest is None or info.manifest.hookspecs is None:
+            return
         try:
-            # Registering also runs the plugin's historic ``kehu_add_hookspecs``.
-            self.pm.register(info.module, name=info.name)
-        except Exception as exc:  # pluggy validates signatures; kehu_add_hookspecs may raise
-            if self.pm.get_plugin(info.name) is not None:
-                self.pm.unregister(name=info.name)
-            info.error = f"registration failed: {type(exc).__name__}: {exc}"
-            info.error_detail = _traceback()
+            module = load_reference(info.manifest.hookspecs)
+            if module.__name__ not in self.spec_modules:
+                self.pm.add_hookspecs(module)
+                self.spec_modules.add(module.__name__)
+        except Exception as exc:
+            info.error = f"hook specs failed: {type(exc).__name__}: {exc}"
+            info.error_detail = traceback.format_exc()
+
+    def _register_in_order(self) -> None:
+        """(Re-)register every loaded plugin so that dependencies' hooks run first.
+
+        pluggy calls the implementation registered last first, so plugins are registered
+        in reverse dependency order.
+        """
+        pm = self.pm
+        order = self.dependency_order()
+        for name in order:
+            if pm.get_plugin(name) is not None:
+                pm.unregister(name=name)
+        for name in reversed(order):
+            info = self.infos[name]
+            if info.error is not None:
+                continue
+            try:
+                if info.hooks_object is None:
+                    manifest = info.manifest
+                    hooks = manifest.hooks if manifest is not None else None
+                    info.hooks_object = load_reference(hooks) if hooks is not None else info.module
+                pm.register(info.hooks_object, name=info.name)
+            except Exception as exc:  # an import error, or pluggy refusing a signature
+                if pm.get_plugin(info.name) is not None:
+                    pm.unregister(name=info.name)
+                info.error = f"hooks failed to load: {type(exc).__name__}: {exc}"
+                info.error_detail = traceback.format_exc()
 
     def _validate(self, infos: Iterable[PluginInfo]) -> None:
         """Unregister plugins implementing hooks that no spec declares (typos, stale names)."""
@@ -151,33 +245,30 @@ class Plugins:
             if not info.loaded:
                 continue
             unknown, hooks = [], []
-            for caller in self.pm.get_hookcallers(info.module) or []:
-                impls = [i for i in caller.get_hookimpls() if i.plugin is info.module]
+            for caller in self.pm.get_hookcallers(info.hooks_object) or []:
+                impls = [i for i in caller.get_hookimpls() if i.plugin is info.hooks_object]
                 if caller.spec is None and not any(i.optionalhook for i in impls):
                     unknown.append(caller.name)
                 else:
                     hooks.append(caller.name)
             if unknown:
-                self.pm.unregister(info.module)
+                self.pm.unregister(info.hooks_object)
                 info.error = "implements unknown hook(s): " + ", ".join(sorted(unknown))
             info.hooks = sorted(hooks)
 
 
-def _traceback() -> str:
-    import traceback  # only on a load error: keeps it off every `kehu` start
-
-    return traceback.format_exc()
-
-
 def new_plugin_manager() -> pluggy.PluginManager:
-    """A pluggy manager with the core's hook specs and built-in implementations."""
+    """A pluggy manager with the core's hook specs and built-in implementations.
+
+    With ``KEHU_TRACE_HOOKS=1`` every hook call and its result are printed to standard error.
+    """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for module_name in BUILTIN_MODULES:
         pm.register(importlib.import_module(module_name), name=module_name)
-    # Historic: every plugin registered from now on may add its own specs as it registers,
-    # before the unknown-hook check runs over all of them.
-    pm.hook.kehu_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
+    if os.environ.get(ENV_TRACE, "").strip().lower() in {"1", "true", "yes", "on"}:
+        pm.trace.root.setwriter(sys.stderr.write)
+        pm.enable_tracing()
     return pm
 
 
@@ -186,15 +277,20 @@ def _load_entry_point(ep: Any, info: PluginInfo) -> None:
         module = ep.load()
     except Exception as exc:
         info.error = f"import failed: {type(exc).__name__}: {exc}"
-        info.error_detail = _traceback()
+        info.error_detail = traceback.format_exc()
         return
     manifest = getattr(module, "MANIFEST", None)
     if not isinstance(manifest, Manifest):
         info.error = "bad manifest: the module has no MANIFEST = kehu_core.Manifest(...)"
         return
-    if manifest.name != ep.name:
+    if manifest.name is not None and manifest.name != ep.name:
         info.error = f"bad manifest: name {manifest.name!r} differs from entry point {ep.name!r}"
         return
+    version = manifest.version or info.dist_version
+    if version is None:
+        info.error = "bad manifest: no version, and no installed distribution to read it from"
+        return
+    manifest = attrs.evolve(manifest, name=ep.name, version=version)
     if version_tuple(core_version()) < version_tuple(manifest.min_core_version):
         info.error = f"needs kehu-core >= {manifest.min_core_version}, this is {core_version()}"
         return
@@ -202,7 +298,10 @@ def _load_entry_point(ep: Any, info: PluginInfo) -> None:
 
 
 def discover(strict: bool | None = None, allow: set[str] | None | bool = True) -> Plugins:
-    """Find, load and register every ``kehu.plugins`` entry point.
+    """Find every ``kehu.plugins`` entry point and read its manifest.
+
+    Only the plugins' packages are imported (their manifests); their hook modules are
+    imported when :attr:`Plugins.pm` is first used.
 
     Parameters:
         strict: make a broken plugin fatal (default: ``KEHU_STRICT_PLUGINS``).
@@ -212,7 +311,7 @@ def discover(strict: bool | None = None, allow: set[str] | None | bool = True) -
     """
     strict = strict_mode() if strict is None else strict
     allowed = allow_list() if allow is True else allow
-    plugins = Plugins(pm=new_plugin_manager())
+    plugins = Plugins(strict=strict)
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if allowed is not None and ep.name not in allowed:
             continue
@@ -227,9 +326,6 @@ def discover(strict: bool | None = None, allow: set[str] | None | bool = True) -
         )
         plugins.infos[ep.name] = info
         _load_entry_point(ep, info)
-        if info.module is not None:
-            plugins._register(info)
-    plugins._validate(plugins.infos.values())
     broken = plugins.errors
     if strict and broken:
         raise PluginError(

@@ -1,20 +1,24 @@
 """The ``kehu`` command line: a click group built by a factory, so tests and embedders get a fresh one.
 
-Plugins add their commands through ``kehu_register_commands``. Heavy modules (SQLAlchemy,
-the services) are imported inside commands, so ``kehu --help`` stays fast.
+This is kehu's one lazy boundary. The core's commands and those a plugin's manifest declares
+are registered by import path and imported only when they run or show their own help, so
+``kehu --help`` imports no command module, no service and no SQLAlchemy. Everything below
+this module imports at its top.
 """
 
 from __future__ import annotations
 
 import sys
 import traceback
+from importlib import import_module
 from typing import Any
 
 import click
 
-from kehu_core.cli.context import CliState, current_app, requires_plugin, state, transaction
+from kehu_core.errors import KehuError
+from kehu_core.plugins import Plugins, discover
 
-__all__ = ["create_cli", "main", "requires_plugin", "current_app", "state", "transaction"]
+__all__ = ["CliState", "KehuGroup", "create_cli", "main"]
 
 REPORT_URL = "https://github.com/kehu-crm/kehu/issues"
 
@@ -46,10 +50,23 @@ CORE_COMMANDS = {
 
 
 def _load(path: str) -> click.Command:
-    from importlib import import_module
-
     module, _, attr = path.partition(":")
     return getattr(import_module(module), attr)  # type: ignore[no-any-return]
+
+
+class CliState:
+    """Per-invocation state stored in ``click.Context.obj``: the plugins, the database URL, and
+    the app, which :func:`kehu_core.cli.context.current_app` opens on first use."""
+
+    def __init__(self, plugins: Plugins, db_url: str | None = None):
+        self.plugins = plugins
+        self.db_url = db_url
+        self.app: Any = None
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self.app is not None:
+            self.app.dispose()
 
 
 class KehuGroup(click.Group):
@@ -73,16 +90,7 @@ class KehuGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in self.lazy:
-            command = _load(self.lazy[name][0])
-            if name == "customer":
-                from kehu_core.cli.imports import customer_import
-
-                command.add_command(customer_import)  # type: ignore[attr-defined]
-            elif name == "interaction":
-                from kehu_core.cli.imports import interaction_import
-
-                command.add_command(interaction_import)  # type: ignore[attr-defined]
-            self.add_command(command, name)
+            self.add_command(_load(self.lazy[name][0]), name)
         return super().get_command(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -100,8 +108,6 @@ class KehuGroup(click.Group):
                 formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from kehu_core.errors import KehuError
-
         try:
             return super().invoke(ctx)
         except KehuError as exc:
@@ -133,15 +139,12 @@ def _operational_message(exc: Exception) -> str | None:
     return None
 
 
-def create_cli(plugins: Any = None) -> click.Group:
+def create_cli(plugins: Plugins | None = None) -> KehuGroup:
     """Build the ``kehu`` group with the core's commands and every loaded plugin's.
 
     Parameters:
         plugins: a :class:`~kehu_core.plugins.Plugins` facade (default: discovered now).
     """
-    from kehu_core.errors import KehuError
-    from kehu_core.plugins import discover
-
     if plugins is None:
         try:
             plugins = discover()
@@ -180,16 +183,12 @@ def create_cli(plugins: Any = None) -> click.Group:
 
     for name, (path, short_help) in CORE_COMMANDS.items():
         cli.add_lazy_command(name, path, short_help)
-    for impl in plugins.pm.hook.kehu_register_commands.get_hookimpls():
-        try:
-            impl.function(cli=cli)
-        except Exception as exc:
-            # A plugin whose registration raises must not take the CLI down.
-            name = plugins.pm.get_name(impl.plugin)
-            click.echo(
-                f"warning: plugin {name} failed to register its commands: {type(exc).__name__}: {exc}",
-                err=True,
-            )
+    for plugin_name, info in sorted(plugins.loaded.items()):
+        for name, (path, short_help) in (info.manifest.commands if info.manifest else {}).items():
+            if name in cli.lazy:
+                click.echo(f"warning: plugin {plugin_name}'s command {name!r} clashes with another; skipped", err=True)
+                continue
+            cli.add_lazy_command(name, path, short_help)
     return cli
 
 

@@ -5,48 +5,30 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
 
-    from kehu_core.app import Kehu
-    from kehu_core.plugins import Plugins
-
-
-class CliState:
-    """Per-invocation state stored in ``click.Context.obj``."""
-
-    def __init__(self, plugins: Plugins, db_url: str | None = None):
-        self.plugins = plugins
-        self.db_url = db_url
-        self._app: Kehu | None = None
-
-    @property
-    def app(self) -> Kehu:
-        """The app on the chosen database, opened on first use."""
-        if self._app is None:
-            from kehu_core.app import Kehu
-
-            self._app = Kehu(self.db_url, plugins=self.plugins)
-        return self._app
-
-    def close(self) -> None:
-        """Release the database connections."""
-        if self._app is not None:
-            self._app.dispose()
+from kehu_core.app import Kehu
+from kehu_core.cli import CliState
+from kehu_core.db import describe
+from kehu_core.errors import KehuError
 
 
 def state() -> CliState:
-    """The current invocation's :class:`CliState`."""
+    """The current invocation's :class:`~kehu_core.cli.CliState`."""
     return click.get_current_context().find_object(CliState)  # type: ignore[return-value]
 
 
 def current_app() -> Kehu:
-    """The app of the current invocation."""
-    return state().app
+    """The app of the current invocation, opened on the chosen database on first use."""
+    cli_state = state()
+    if cli_state.app is None:
+        cli_state.app = Kehu(cli_state.db_url, plugins=cli_state.plugins)
+    return cli_state.app
 
 
 @contextmanager
@@ -63,11 +45,6 @@ def transaction() -> Iterator[tuple[Kehu, Session]]:
 
 def ensure_schema(app: Kehu) -> None:
     """Refuse with \"run kehu init\" when the database has no kehu schema yet."""
-    from sqlalchemy import inspect
-
-    from kehu_core.db import describe
-    from kehu_core.errors import KehuError
-
     with app.engine.connect() as conn:
         if not inspect(conn).has_table("customers"):
             raise KehuError(
@@ -76,7 +53,11 @@ def ensure_schema(app: Kehu) -> None:
 
 
 def requires_plugin(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a plugin's command: refuse with install instructions where ``name`` is not installed."""
+    """Decorate one command: refuse with install instructions where plugin ``name`` is not installed.
+
+    A plugin's commands get this from :class:`PluginGroup`; use it directly only for a
+    command that lives outside the plugin's group.
+    """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
@@ -89,3 +70,37 @@ def requires_plugin(name: str) -> Callable[[Callable[..., Any]], Callable[..., A
         return wrapper
 
     return decorate
+
+
+class PluginGroup(click.Group):
+    """A plugin's command group: each of its commands, in nested groups too, first checks that
+    the plugin is installed in the database and otherwise says how to install it.
+
+    ``@click.group(cls=PluginGroup, plugin="loyalty")``; subgroups made with
+    ``@group.group()`` are PluginGroups of the same plugin.
+    """
+
+    group_class = type
+
+    def __init__(self, *args: Any, plugin: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.plugin = plugin
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Add ``cmd``; its callback checks the plugin's installation before it runs."""
+        super().add_command(cmd, name)
+        if isinstance(cmd, PluginGroup):
+            cmd.plugin = cmd.plugin or self.plugin
+        elif cmd.callback is not None and not isinstance(cmd, click.Group):
+            cmd.callback = self._guarded(cmd.callback)
+
+    def _guarded(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if self.plugin is not None:
+                app = current_app()
+                ensure_schema(app)
+                app.require_installed(self.plugin)
+            return func(*args, **kwargs)
+
+        return wrapper

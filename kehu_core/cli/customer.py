@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.imports import customer_import
 from kehu_core.cli.output import (
     emit_json,
     emit_pairs,
@@ -218,3 +219,6 @@ def export(code: str, as_json: bool, output: str | None) -> None:
 
 
 CUSTOMER_IMPORT_HELP = ", ".join(CUSTOMER_COLUMNS)
+
+
+customer.add_command(customer_import)

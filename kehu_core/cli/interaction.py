@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.imports import interaction_import
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 
 LIST_KEYS = (
@@ -209,3 +210,6 @@ def _moment(option: str, value: str) -> Any:
         return timestamp(value)
     except FieldError as exc:
         raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+interaction.add_command(interaction_import)
