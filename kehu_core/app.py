@@ -157,7 +157,9 @@ class Kehu:
         caller = self._hooks.get(name)
         if caller is None:
             installed = self.installed()
-            excluded = [info.module for pname, info in self.plugins.loaded.items() if pname not in installed]
+            excluded = [
+                info.hooks_object for pname, info in self.plugins.loaded.items() if pname not in installed
+            ]
             caller = self.plugins.pm.subset_hook_caller(name, remove_plugins=excluded)
             self._hooks[name] = caller
         return caller

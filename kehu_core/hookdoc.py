@@ -35,7 +35,7 @@ def signature_of(function: object) -> str:
 def hook_reference(plugins: Plugins) -> list[HookRef]:
     """Every hook spec known to the manager (the core's and plugins' own), by name."""
     refs = []
-    owners = {id(info.module): name for name, info in plugins.loaded.items()}
+    owners = {id(info.hooks_object): name for name, info in plugins.loaded.items()}
     for name in sorted(dir(plugins.pm.hook)):
         caller = getattr(plugins.pm.hook, name)
         spec = getattr(caller, "spec", None)

@@ -77,9 +77,7 @@ def test_plugins_list_shows_available_and_installed(kehu_app, kehu_cli, kehu_ins
         "1.0",
         "kehu-notes",
     )
-    assert {"kehu_schema", "kehu_default_data", "kehu_after_install", "kehu_register_commands"} <= set(
-        notes["hooks"]
-    )
+    assert notes["hooks"] == ["kehu_interactions_recorded"]
     assert (needy["installed"], needy["available"], needy["depends"], needy["version"]) == (
         False,
         True,
@@ -197,18 +195,14 @@ def test_a_plugin_that_is_not_available_says_to_pip_install_it(kehu_app):
 def test_before_install_can_refuse_and_nothing_is_installed(kehu_app, kehu_distributions, kehu_install):
     kehu_distributions.add(
         "picky",
-        plain(
-            "picky",
-            ("notes",),
-            extra=(
-                "@hookimpl\ndef kehu_before_install(session, name):\n    raise RuntimeError('needs a licence key')\n"
-            ),
-        ),
+        "from kehu_core import Manifest\n"
+        "MANIFEST = Manifest(depends=['notes'], pre_init_hook='kehu_picky:refuse')\n"
+        "def refuse(app, session):\n    raise RuntimeError('needs a licence key')\n",
     )
     kehu_app.plugins = kehu_distributions.discover()
     kehu_app.forget_installed_cache()
     with pytest.raises(
-        PluginError, match="plugin 'picky' failed in kehu_before_install: RuntimeError: needs a licence key"
+        PluginError, match="plugin 'picky' failed in its pre_init_hook: RuntimeError: needs a licence key"
     ):
         kehu_install("picky")
     assert installed(kehu_app) == {}
@@ -298,18 +292,18 @@ def test_install_all_skips_plugins_whose_dependency_is_missing(kehu_app, kehu_cl
 def test_before_uninstall_can_refuse_and_nothing_is_dropped(
     kehu_app, kehu_cli, kehu_distributions, kehu_install
 ):
-    source = (NOTES / "__init__.py").read_text(encoding="utf-8") + (
-        "\n@hookimpl\ndef kehu_before_uninstall(session, name):\n"
-        "    raise RuntimeError('export your notes first 请先导出')\n"
+    source = (NOTES / "__init__.py").read_text(encoding="utf-8").replace(
+        "min_core_version=", "uninstall_hook='kehu_notes.refusal:refuse', min_core_version="
     )
-    kehu_distributions.add("notes", source, tree=NOTES)
+    refusal = "def refuse(app, session):\n    raise RuntimeError('export your notes first 请先导出')\n"
+    kehu_distributions.add("notes", source, tree=NOTES, files={"refusal.py": refusal})
     kehu_app.plugins = kehu_distributions.discover("notes")
     kehu_app.forget_installed_cache()
     kehu_install("notes")
     result = kehu_cli("plugins", "uninstall", "notes", "--yes")
     assert result.exit_code == 1
     assert (
-        "plugin 'notes' failed in kehu_before_uninstall: RuntimeError: export your notes first 请先导出"
+        "plugin 'notes' failed in its uninstall_hook: RuntimeError: export your notes first 请先导出"
         in result.output
     )
     assert "notes_items" in tables(kehu_app) and "notes" in installed(kehu_app)

@@ -26,18 +26,17 @@ def kehu_plugins(kehu_distributions):
 
 def release_v2(app, fakes) -> None:
     """Replace notes 1.0 with 2.0 in the environment, like ``pip install -U kehu-notes``."""
-    source = (FIXTURES / "notes" / "__init__.py").read_text(encoding="utf-8")
-    source = source.replace('version="1.0"', 'version="2.0"').replace(
+    data = (FIXTURES / "notes" / "data.py").read_text(encoding="utf-8")
+    data = data.replace(
         'CATEGORIES = (("general", "General 一般"), ("followup", "Follow-up 跟进"))',
         'CATEGORIES = (("general", "General notes 一般备注"), ("followup", "Follow-up 需跟进"), ("urgent", "Urgent 紧急"))',
     )
     migration = (FIXTURES / "notes_v2" / "notes0002_length.py").read_text(encoding="utf-8")
     fakes.add(
         "notes",
-        source,
         tree=FIXTURES / "notes",
-        version="2.0",
-        files={"migrations/notes0002_length.py": migration},
+        version="2.0",  # the distribution's version is the plugin's
+        files={"data.py": data, "migrations/notes0002_length.py": migration},
     )
     app.plugins = fakes.discover()
     app.forget_installed_cache()

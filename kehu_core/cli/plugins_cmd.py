@@ -14,19 +14,26 @@ def plugins() -> None:
 
 
 @plugins.command("list")
+@click.option("-v", "--verbose", is_flag=True, help="Show the traceback of each plugin that failed to load.")
 @json_option
-def list_(as_json: bool) -> None:
+def list_(verbose: bool, as_json: bool) -> None:
     """Every available plugin: version, installed here or not, dependencies, hooks, load errors.
 
     \b
     state: available   pip-installed, not installed in this database
            installed   installed here, at the available version
            upgrade     installed here at an older version: run `kehu db upgrade`
-           ERROR       failed to load (see the summary column, or --json)
+           ERROR       failed to load (see the summary column, -v, or --json)
+
+    \b
+    Example:
+      kehu plugins list
+      kehu plugins list -v --json
     """
     from kehu_core.installer import installed_versions
 
     st = state()
+    st.plugins.pm  # noqa: B018 - loads every plugin's hooks, so their hooks and load errors show
     installed: dict[str, str] = {}
     db_error = None
     try:
@@ -49,6 +56,7 @@ def list_(as_json: bool) -> None:
                 "auto_install": manifest.auto_install if manifest else False,
                 "hooks": info.hooks,
                 "error": info.error,
+                "error_detail": info.error_detail,
             }
         )
     for name in sorted(set(installed) - set(st.plugins.infos)):
@@ -66,6 +74,7 @@ def list_(as_json: bool) -> None:
                 "hooks": [],
                 "error": "installed in this database but not available: pip install it again, "
                 f"or `kehu plugins uninstall {name} --forget`",
+                "error_detail": None,
             }
         )
     if as_json:
@@ -90,6 +99,10 @@ def list_(as_json: bool) -> None:
             for r in rows
         ],
     )
+    if verbose:
+        for r in rows:
+            if r["error_detail"]:
+                click.echo(f"\n{r['name']}: {r['error']}\n{r['error_detail']}", err=True)
     if db_error:
         click.echo(f"(could not read the database: {db_error})", err=True)
 

@@ -1,0 +1,14 @@
+"""Default categories: (code, label). Version 2 changes the labels and adds one."""
+
+from __future__ import annotations
+
+from kehu_core import DefaultRecord
+
+from kehu_notes.models import categories
+
+CATEGORIES = (("general", "General 一般"), ("followup", "Follow-up 跟进"))
+
+
+def default_records() -> list[DefaultRecord]:
+    """The default categories."""
+    return [DefaultRecord(table=categories, key={"code": code}, values={"label": label}) for code, label in CATEGORIES]
