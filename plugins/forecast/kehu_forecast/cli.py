@@ -7,23 +7,12 @@ from typing import Any
 
 import click
 
-from kehu_core.cli import requires_plugin, transaction
+from kehu_core.cli.context import PluginGroup, transaction
+from kehu_core.cli.params import DAY, MONEY
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
 
 
-def _day(value: str | None, name: str) -> date | None:
-    from kehu_core.errors import Problem, ValidationError
-    from kehu_core.validation import FieldError, day
-
-    if value is None:
-        return None
-    try:
-        return day(value)
-    except FieldError as exc:
-        raise ValidationError([Problem(name, str(exc), value=value)]) from None
-
-
-@click.group("forecast")
+@click.group("forecast", cls=PluginGroup, plugin="forecast")
 def forecast() -> None:
     """Sales forecasts (销售预测): bottom-up, top-down, the gap, a reconciled plan, SMART targets.
 
@@ -75,9 +64,7 @@ def _emit_plan_summary(plan: Any, as_json: bool, extra: dict[str, Any] | None = 
     "--intermittent", default=None, help="Model for intermittent series under auto: croston, adida or tsb."
 )
 @click.option(
-    "--as-of",
-    "as_of",
-    metavar="DATE",
+    "--as-of", "as_of", type=DAY,
     help="Forecast as if today were DATE (history ends the period before).",
 )
 @click.option("--history", type=int, help="Periods of history to use (default 36 months / 156 weeks).")
@@ -87,14 +74,13 @@ def _emit_plan_summary(plan: Any, as_json: bool, extra: dict[str, Any] | None = 
 @click.option("--jobs", "n_jobs", type=int, default=1, show_default=True, help="Processes for the library.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG: history, forecast and interval.")
 @json_option
-@requires_plugin("forecast")
 def run_cmd(
     freq: str,
     horizon: int | None,
     method: str,
     regular: str,
     intermittent: str | None,
-    as_of: str | None,
+    as_of: date | None,
     history: int | None,
     no_pipeline: bool,
     optimistic: float | None,
@@ -117,7 +103,7 @@ def run_cmd(
         method=method,
         regular=regular,
         intermittent=intermittent,
-        as_of=_day(as_of, "as-of"),
+        as_of=as_of,
         history=history,
         pipeline=not no_pipeline,
         optimistic=optimistic,
@@ -137,10 +123,9 @@ def run_cmd(
 
 @forecast.command("runs")
 @list_output_options
-@requires_plugin("forecast")
 def runs_cmd(as_json: bool, as_csv: bool) -> None:
     """The saved forecast runs, newest first."""
-    from kehu_forecast.plan import list_runs
+    from kehu_forecast.runs import list_runs
 
     with transaction() as (_app, session):
         rows = list_runs(session)
@@ -162,7 +147,6 @@ def runs_cmd(as_json: bool, as_csv: bool) -> None:
     show_default=True,
 )
 @list_output_options
-@requires_plugin("forecast")
 def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> None:
     """Values of a run (default: the newest) at one level, per period."""
     from kehu_forecast import report
@@ -185,15 +169,14 @@ def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> Non
 )
 @click.option("--by-category", is_flag=True, help="Split each node by product category (a second dimension).")
 @click.option("--periods", "length", type=int, help="Periods of history (default 36 months / 156 weeks).")
-@click.option("--as-of", "as_of", metavar="DATE")
+@click.option("--as-of", "as_of", type=DAY)
 @list_output_options
-@requires_plugin("forecast")
 def history_cmd(
     freq: str,
     level: str,
     by_category: bool,
     length: int | None,
-    as_of: str | None,
+    as_of: date | None,
     as_json: bool,
     as_csv: bool,
 ) -> None:
@@ -210,7 +193,7 @@ def history_cmd(
             freq=freq,
             level=level,
             by_category=by_category,
-            as_of=_day(as_of, "as-of"),
+            as_of=as_of,
             length=length,
         )
     keys = ["node", *(["category"] if by_category else []), *[p.isoformat() for p in period_list], "total"]

@@ -3,13 +3,16 @@ reconcile, targets, track, backtest. Parsing and printing only; the rules live i
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import click
 
-from kehu_core.cli import requires_plugin, transaction
+from kehu_core.cli.context import PluginGroup, transaction
+from kehu_core.cli.params import DAY, MONEY
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
-from kehu_forecast.cli import _day, _emit_plan_summary, forecast
+from kehu_forecast.cli import _emit_plan_summary, forecast
 
 OPP_KEYS = [
     "ref",
@@ -44,19 +47,18 @@ def opportunity() -> None:
 
 @opportunity.command("add")
 @click.argument("customer")
-@click.argument("amount")
-@click.option("--close", "close_date", required=True, metavar="DATE", help="Expected close date.")
+@click.argument("amount", type=MONEY)
+@click.option("--close", "close_date", required=True, type=DAY, help="Expected close date.")
 @click.option("--probability", help="0.6 or 60% (default: the stage's).")
 @click.option("--stage", help="Stage name (线索, 需求确认, 方案报价, 商务谈判, 签约中, or your own).")
 @click.option("--salesperson", help="Default: the customer's owner.")
 @click.option("--ref", help="Your reference (default OPP-nnnnn).")
 @click.option("--note")
 @json_option
-@requires_plugin("forecast")
 def opp_add(
     customer: str,
-    amount: str,
-    close_date: str,
+    amount: Decimal,
+    close_date: date,
     probability: str | None,
     stage: str | None,
     salesperson: str | None,
@@ -96,18 +98,17 @@ def _emit_opp(opp: Any, as_json: bool) -> None:
 @click.option("--stage")
 @click.option("--probability", help="0.6 or 60%.")
 @click.option("--status", type=click.Choice(["open", "won", "lost"]), help="Only this says won or lost.")
-@click.option("--close", "close_date", metavar="DATE")
-@click.option("--amount")
+@click.option("--close", "close_date", type=DAY)
+@click.option("--amount", type=MONEY)
 @click.option("--salesperson")
 @json_option
-@requires_plugin("forecast")
 def opp_move(
     ref: str,
     stage: str | None,
     probability: str | None,
     status: str | None,
-    close_date: str | None,
-    amount: str | None,
+    close_date: date | None,
+    amount: Decimal | None,
     salesperson: str | None,
     as_json: bool,
 ) -> None:
@@ -132,7 +133,6 @@ def opp_move(
 @click.option("--salesperson")
 @click.option("--customer", metavar="CODE")
 @list_output_options
-@requires_plugin("forecast")
 def opp_list(
     status: str | None, salesperson: str | None, customer: str | None, as_json: bool, as_csv: bool
 ) -> None:
@@ -150,7 +150,6 @@ def opp_list(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="gbk for files from Chinese Excel.")
 @json_option
-@requires_plugin("forecast")
 def opp_import(file: str, encoding: str, as_json: bool) -> None:
     """Import opportunities from CSV (ref, customer, salesperson, amount, stage, probability,
     close_date, status, note). Any bad row: nothing is written, and every problem is named."""
@@ -178,7 +177,7 @@ def market() -> None:
 @click.argument("period")
 @click.argument("dimension", type=click.Choice(["company", "region", "industry"]))
 @click.argument("key")
-@click.option("--potential", help="Market potential in yuan for the period.")
+@click.option("--potential", type=MONEY, help="Market potential in yuan for the period.")
 @click.option("--share", help="Expected market share: 0.12 or 12%.")
 @click.option(
     "--growth", help="Instead of potential × share: growth over the same month last year, 0.08 or 8%."
@@ -186,41 +185,31 @@ def market() -> None:
 @click.option(
     "--months", type=int, default=1, show_default=True, help="Apply to this many months from PERIOD."
 )
-@requires_plugin("forecast")
 def market_set(
     period: str,
     dimension: str,
     key: str,
-    potential: str | None,
+    potential: Decimal | None,
     share: str | None,
     growth: str | None,
     months: int,
 ) -> None:
     """Set the market input for PERIOD (YYYY-MM), DIMENSION and KEY (the region or industry)."""
-    from kehu_forecast import periods as P
-    from kehu_forecast.topdown import set_market_inputs
+    from kehu_forecast.topdown import set_market_months
 
-    first = _day(period + "-01" if len(period) <= 7 else period, "period")
-    rows = [
-        {
-            "period": P.shift(P.period_start(first, "month"), i, "month").isoformat(),
-            "dimension": dimension,
-            "key": key,
-            "potential": potential,
-            "share": share,
-            "growth": growth,
-        }
-        for i in range(max(1, months))
-    ]
     with transaction() as (_app, session):
-        count = set_market_inputs(session, rows)
+        count = set_market_months(
+            session,
+            period,
+            {"dimension": dimension, "key": key, "potential": potential, "share": share, "growth": growth},
+            months=months,
+        )
     click.echo(f"set {count} market input(s)")
 
 
 @market.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--encoding", default="utf-8-sig", show_default=True)
-@requires_plugin("forecast")
 def market_import(file: str, encoding: str) -> None:
     """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing."""
     from kehu_forecast.topdown import import_market_inputs
@@ -232,7 +221,6 @@ def market_import(file: str, encoding: str) -> None:
 
 @market.command("list")
 @list_output_options
-@requires_plugin("forecast")
 def market_list(as_json: bool, as_csv: bool) -> None:
     """Market inputs and the top-down figure each gives."""
     from kehu_forecast.topdown import list_market_inputs
@@ -260,11 +248,10 @@ def market_list(as_json: bool, as_csv: bool) -> None:
 @click.option(
     "--window", type=int, default=12, show_default=True, help="Months of history for the proportions."
 )
-@click.option("--as-of", "as_of", metavar="DATE")
+@click.option("--as-of", "as_of", type=DAY)
 @json_option
-@requires_plugin("forecast")
 def topdown_cmd(
-    dimension: str | None, allocation: str, horizon: int, window: int, as_of: str | None, as_json: bool
+    dimension: str | None, allocation: str, horizon: int, window: int, as_of: date | None, as_json: bool
 ) -> None:
     """Top-down forecast (由上而下): market potential × share, allocated down, saved as a run.
 
@@ -280,7 +267,7 @@ def topdown_cmd(
             dimension=dimension,
             allocation=allocation,
             horizon=horizon,
-            as_of=_day(as_of, "as-of"),
+            as_of=as_of,
             window=window,
         )
         store(session, plan)
@@ -305,7 +292,6 @@ def topdown_cmd(
     "--plot", type=click.Path(dir_okay=False), help="Write a PNG: top-down against bottom-up per region."
 )
 @list_output_options
-@requires_plugin("forecast")
 def gap_cmd(
     bu_run: int | None,
     td_run: int | None,
@@ -379,7 +365,6 @@ def gap_cmd(
 @click.option("--bottomup", "bu_run", type=int, help="Bottom-up run id (default: newest).")
 @click.option("--topdown", "td_run", type=int, help="Top-down run id (default: newest, if any).")
 @json_option
-@requires_plugin("forecast")
 def reconcile_cmd(
     method: str, proportions: str, middle_level: str, bu_run: int | None, td_run: int | None, as_json: bool
 ) -> None:
@@ -412,7 +397,6 @@ def reconcile_cmd(
 )
 @click.option("--list", "only_list", is_flag=True, help="Only list the saved targets.")
 @list_output_options
-@requires_plugin("forecast")
 def targets_cmd(run_id: int | None, grouping: str, only_list: bool, as_json: bool, as_csv: bool) -> None:
     """SMART targets per salesperson and period from a reconciled plan: who, which customers, how much, by when."""
     from kehu_forecast.targets import list_targets, save_targets
@@ -426,15 +410,14 @@ def targets_cmd(run_id: int | None, grouping: str, only_list: bool, as_json: boo
 
 
 @forecast.command("track")
-@click.option("--as-of", "as_of", metavar="DATE", help="Default: today.")
+@click.option("--as-of", "as_of", type=DAY, help="Default: today.")
 @click.option("--salesperson")
 @click.option(
     "--plot", type=click.Path(dir_okay=False), help="Write a PNG: target against actual per salesperson."
 )
 @list_output_options
-@requires_plugin("forecast")
 def track_cmd(
-    as_of: str | None, salesperson: str | None, plot: str | None, as_json: bool, as_csv: bool
+    as_of: date | None, salesperson: str | None, plot: str | None, as_json: bool, as_csv: bool
 ) -> None:
     """Targets against actual purchases so far: achieved, expected by now, on track or behind."""
     from attrs import asdict
@@ -442,7 +425,7 @@ def track_cmd(
     from kehu_forecast.targets import track
 
     with transaction() as (_app, session):
-        rows = [asdict(p) for p in track(session, as_of=_day(as_of, "as-of"), salesperson=salesperson)]
+        rows = [asdict(p) for p in track(session, as_of=as_of, salesperson=salesperson)]
     if plot:
         from kehu_forecast import plot as plotting
 
@@ -482,16 +465,15 @@ def track_cmd(
 @click.option("--horizon", type=int, default=3, show_default=True)
 @click.option("--folds", type=int, default=3, show_default=True)
 @click.option("--methods", default="auto,theta,ets,croston,snaive", show_default=True)
-@click.option("--as-of", "as_of", metavar="DATE")
+@click.option("--as-of", "as_of", type=DAY)
 @list_output_options
-@requires_plugin("forecast")
 def backtest_cmd(
     level: str,
     freq: str,
     horizon: int,
     folds: int,
     methods: str,
-    as_of: str | None,
+    as_of: date | None,
     as_json: bool,
     as_csv: bool,
 ) -> None:
@@ -511,7 +493,7 @@ def backtest_cmd(
             horizon=horizon,
             folds=folds,
             methods=chosen,
-            as_of=_day(as_of, "as-of"),
+            as_of=as_of,
         )
     rows = [asdict(s) for s in scores]
     keys = ["method", "mase", "smape", "relative_mase", "series"]

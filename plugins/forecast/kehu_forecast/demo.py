@@ -19,7 +19,7 @@ AMBITION = {"华东": 1.35, "华南": 1.10, "华北": 1.25, "华中": 0.95, "西
 SHARE = Decimal("0.08")
 
 
-def load_demo(session: Any, context: Any) -> None:
+def load_demo(app: Any, session: Any, context: Any) -> None:
     """Add opportunities, twelve months of market inputs per region, and the bottom-up and top-down runs."""
     from sqlalchemy import select
 

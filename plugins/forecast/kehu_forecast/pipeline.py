@@ -342,3 +342,33 @@ def weighted_pipeline(session: Session) -> list[tuple[int, date, float]]:
         select(T.c.customer_id, T.c.close_date, T.c.amount, T.c.probability).where(T.c.status == "open")
     ).all()
     return [(cid, day, float(Decimal(a) * Decimal(p))) for cid, day, a, p in rows]
+
+
+def export_opportunities(session: Session, customer_code: str) -> dict[str, Any] | None:
+    """The customer's opportunities, for ``kehu customer export`` (``None`` when there are none)."""
+    opps = list_opportunities(session, customer=customer_code)
+    if not opps:
+        return None
+    return {
+        "opportunities": [
+            {
+                "ref": o.ref,
+                "amount": o.amount,
+                "stage": o.stage,
+                "probability": o.probability,
+                "close_date": o.close_date,
+                "status": o.status,
+                "salesperson": o.salesperson,
+            }
+            for o in opps
+        ]
+    }
+
+
+def erase_notes(session: Session, customer_ids: Sequence[int]) -> None:
+    """Drop the notes (free text that may name people) of the customers' opportunities."""
+    from kehu_forecast.tables import opportunities as T
+
+    ids = list(customer_ids)
+    for begin in range(0, len(ids), 500):
+        session.execute(T.update().where(T.c.customer_id.in_(ids[begin : begin + 500])).values(note=None))

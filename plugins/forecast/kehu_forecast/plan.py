@@ -14,6 +14,7 @@ from attrs import define, field
 
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
+from kehu_forecast.runs import latest_run
 
 if TYPE_CHECKING:
     import numpy as np
@@ -152,20 +153,6 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
         conn.exec_driver_sql(sql, rows[begin : begin + 20_000])
 
 
-def latest_run(session: Session, kind: str | None = None, *, kinds: tuple[str, ...] = ()) -> int | None:
-    """The id of the newest run of ``kind`` (or of any of ``kinds``)."""
-    from sqlalchemy import select
-
-    from kehu_forecast.tables import runs
-
-    stmt = select(runs.c.id)
-    if kind:
-        stmt = stmt.where(runs.c.kind == kind)
-    if kinds:
-        stmt = stmt.where(runs.c.kind.in_(kinds))
-    return session.scalar(stmt.order_by(runs.c.id.desc()).limit(1))
-
-
 def load(session: Session, run_id: int | None = None, kind: str | None = None) -> Plan:
     """Read a run back as a :class:`Plan` (the newest of ``kind`` when no id is given)."""
     import numpy as np
@@ -261,34 +248,3 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
         params=dict(run["params"] or {}),
         run_id=int(run_id),
     )
-
-
-def list_runs(session: Session, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest runs with their company total over the horizon."""
-    from sqlalchemy import func, select
-
-    from kehu_forecast.tables import runs, values
-
-    total = (
-        select(func.sum(values.c.value))
-        .where(values.c.run_id == runs.c.id, values.c.level == "company")
-        .scalar_subquery()
-    )
-    stmt = (
-        select(
-            runs.c.id,
-            runs.c.kind,
-            runs.c.method,
-            runs.c.freq,
-            runs.c.first_period,
-            runs.c.horizon,
-            runs.c.source,
-            runs.c.created_at,
-            total.label("total"),
-        )
-        .order_by(runs.c.id.desc())
-        .limit(limit)
-    )
-    from kehu_core.types import to_money
-
-    return [{**dict(r), "total": to_money(r["total"])} for r in session.execute(stmt).mappings()]

@@ -165,7 +165,8 @@ def reconcile(
 
     from kehu_core.errors import Problem, ValidationError
     from kehu_forecast.money import round_coherent
-    from kehu_forecast.plan import Plan, latest_run, load
+    from kehu_forecast.plan import Plan, load
+    from kehu_forecast.runs import latest_run
 
     if method not in METHODS:
         raise ValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", value=method)])

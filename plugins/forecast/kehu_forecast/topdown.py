@@ -112,6 +112,22 @@ def set_market_inputs(
     return len(cleaned)
 
 
+def set_market_months(
+    session: Session, period: str, values: Mapping[str, Any], *, months: int = 1
+) -> int:
+    """Set the same market input for ``months`` consecutive months from ``period`` (``YYYY-MM``)."""
+    from kehu_core.errors import ValidationError
+
+    clean, problems = clean_market_input({**values, "period": period})
+    if problems:
+        raise ValidationError(problems, headline="market input refused; nothing was written:")
+    first = clean["period"]
+    rows = [
+        {**values, "period": P.shift(first, i, "month").isoformat()} for i in range(max(1, months))
+    ]
+    return set_market_inputs(session, rows)
+
+
 def import_market_inputs(
     session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
 ) -> int:

@@ -60,6 +60,14 @@ def series() -> dict[str, list[float]]:
 
 
 @pytest.fixture
+def kehu_plugins() -> Any:
+    """Only this plugin, strictly: a hook or manifest error fails the test instead of being skipped."""
+    from kehu_core.plugins import discover
+
+    return discover(strict=True, allow={"forecast"})
+
+
+@pytest.fixture
 def seeded(kehu_app: Any, kehu_install: Any) -> Any:
     """The forecast plugin installed and five customers with 24 months of purchases."""
     from kehu_core.customers import add_customer

@@ -165,7 +165,8 @@ def test_negative_market_potential_is_refused(fc, seeded, kehu_cli, tmp_path):
     result = kehu_cli(
         "forecast", "market", "set", "2026-01", "region", "华东", "--potential", "-5000", "--share", "0.1"
     )
-    assert result.exit_code == 1 and "potential: must not be negative" in result.output
+    # MONEY refuses it while parsing the option: a usage error (exit 2) naming the option.
+    assert result.exit_code == 2 and "'--potential'" in result.output and "must not be negative" in result.output
     csv = tmp_path / "market.csv"
     csv.write_text(
         "period,dimension,key,potential,share\n2026-01,region,华东,100000,0.1\n2026-02,region,华东,-1,0.1\n",
@@ -277,7 +278,7 @@ def test_profile_section_and_refresh_job(fc, seeded, kehu_cli):
     assert _count(seeded, runs) == 1
     with seeded.session() as session:
         from kehu_core.customers import get_customer
-        from kehu_forecast.hooks import profile_sections
+        from kehu_forecast.hooks import kehu_profile_sections
 
-        section = profile_sections(session, get_customer(session, "C1"))[0]
+        section = kehu_profile_sections(session, get_customer(session, "C1"))[0]
     assert section.data["run_id"] is not None and section.key == "forecast"
