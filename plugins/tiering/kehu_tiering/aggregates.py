@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.models import Interaction
 from kehu_tiering import sqlutil
@@ -101,3 +102,8 @@ def rebuild(session: Session) -> int:
     session.execute(delete(monthly))
     session.execute(monthly.insert().from_select(BUCKET_COLUMNS, bucket_select(dialect)))
     return session.scalar(select(func.count()).select_from(monthly)) or 0
+
+
+def build_on_install(app: Kehu, session: Session) -> None:
+    """The manifest's ``post_init_hook``: build the buckets of the purchases already recorded."""
+    rebuild(session)

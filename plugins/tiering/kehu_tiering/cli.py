@@ -1,13 +1,19 @@
-"""``kehu tier``: run the classification, and read it back (show, explain, history, rules, report)."""
+"""``kehu tier``: run the classification, and read it back (show, explain, history, rules, report).
+
+Only click here: every rule of tiering lives in :mod:`kehu_tiering.api` and the modules it calls.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import click
+from attrs import asdict
 
-from kehu_core.cli import requires_plugin, transaction
+from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import (
+    Progress,
     emit_json,
     emit_pairs,
     emit_rows,
@@ -15,11 +21,13 @@ from kehu_core.cli.output import (
     json_option,
     list_output_options,
 )
+from kehu_core.cli.params import DAY
+from kehu_tiering import api
+from kehu_tiering.engine import STEPS
+from kehu_tiering.plot import draw
 
-PLUGIN = "tiering"
 
-
-@click.group()
+@click.group("tier", cls=PluginGroup, plugin="tiering")
 def tier() -> None:
     """Customer tiering (客户分级): ABC/80-20, the pyramid, RFM, key accounts (大客户), flags.
 
@@ -29,24 +37,11 @@ def tier() -> None:
     """
 
 
-def _settings(session: Any, as_of: str | None, options: dict[str, Any], defaults: bool) -> Any:
-    from datetime import date
-
-    from kehu_tiering.queries import last_settings
-    from kehu_tiering.settings import make_settings
-
-    base = None if defaults else last_settings(session)
-    values: dict[str, Any] = base.to_json() if base else {}
-    values.pop("as_of", None)
-    values.update({k: v for k, v in options.items() if v not in (None, ())})
-    return make_settings(as_of=as_of or date.today().isoformat(), **values)
-
-
 @tier.command("run")
 @click.option(
     "--method", "methods", default=None, metavar="M[,M...]", help="abc, pyramid, rfm, flags (default: all)."
 )
-@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Classify as of this date (default: today).")
+@click.option("--as-of", "as_of", type=DAY, help="Classify as of the end of this local day (default: today).")
 @click.option(
     "--window",
     default=None,
@@ -83,8 +78,7 @@ def _settings(session: Any, as_of: str | None, options: dict[str, Any], defaults
 )
 @click.option("--defaults", is_flag=True, help="Start from the defaults instead of the last run's settings.")
 @json_option
-@requires_plugin(PLUGIN)
-def run_cmd(as_of: str | None, defaults: bool, as_json: bool, **options: Any) -> None:
+def run_cmd(as_of: date | None, defaults: bool, as_json: bool, **options: Any) -> None:
     """Classify every active customer and record what changed.
 
     Settings you give are remembered: the next run (and the daily job) starts from them.
@@ -95,13 +89,10 @@ def run_cmd(as_of: str | None, defaults: bool, as_json: bool, **options: Any) ->
       kehu tier run --as-of 2026-06-30 --window 6 --pyramid-cuts 1,5,20
       kehu tier run --measure margin --rules acme-rules.toml
     """
-    from kehu_core.cli.output import Progress
-    from kehu_tiering.engine import STEPS, run
-
     with transaction() as (app, session):
-        settings = _settings(session, as_of, options, defaults)
+        settings = api.tier_settings(session, as_of, defaults=defaults, **options)
         with Progress("tiering", total=STEPS) as progress:
-            result = run(app, session, settings, progress=progress)
+            result = api.run_tiers(app, session, settings=settings, source="cli", progress=progress)
     if as_json:
         emit_json(result)
         return
@@ -115,19 +106,13 @@ def run_cmd(as_of: str | None, defaults: bool, as_json: bool, **options: Any) ->
         )
 
 
-run_cmd.name = "run"
-
-
 @tier.command("show")
 @click.argument("code")
 @json_option
-@requires_plugin(PLUGIN)
 def show_cmd(code: str, as_json: bool) -> None:
     """Show the current tiers and flags of customer CODE."""
-    from kehu_tiering.queries import show
-
     with transaction() as (_app, session):
-        tiers = show(session, code)
+        tiers = api.customer_tiers(session, code)
     if as_json:
         emit_json(tiers)
         return
@@ -140,20 +125,17 @@ def show_cmd(code: str, as_json: bool) -> None:
 @tier.command("explain")
 @click.argument("code")
 @json_option
-@requires_plugin(PLUGIN)
 def explain_cmd(code: str, as_json: bool) -> None:
     """Explain each tier of customer CODE: the rule or method, the numbers, the cut points."""
-    from kehu_tiering.queries import explain
-
     with transaction() as (app, session):
-        tiers, items = explain(session, app, code)
+        tiers, items = api.explain_customer(app, session, code)
     if as_json:
         emit_json({"code": tiers.code, "name": tiers.name, "primary": tiers.primary, "explanations": items})
         return
     if not items:
         click.echo(f"{tiers.code} has no tier yet: run `kehu tier run`")
     for e in items:
-        pairs = [("decided by", e.reason), ("since", e.valid_from)]
+        pairs: list[tuple[str, Any]] = [("decided by", e.reason), ("since", e.valid_from)]
         pairs += [(f"  {k}", v) for k, v in e.metrics.items()]
         pairs += [(f"  cut {k}", v) for k, v in e.cut_points.items()]
         emit_pairs(f"{e.method}: {e.tier}", pairs)
@@ -163,15 +145,10 @@ def explain_cmd(code: str, as_json: bool) -> None:
 @tier.command("history")
 @click.argument("code")
 @list_output_options
-@requires_plugin(PLUGIN)
 def history_cmd(code: str, as_json: bool, as_csv: bool) -> None:
     """Every tier customer CODE has had, with validity dates and the deciding rule."""
-    from attrs import asdict
-
-    from kehu_tiering.queries import history
-
     with transaction() as (_app, session):
-        rows = [asdict(r) for r in history(session, code)]
+        rows = [asdict(r) for r in api.tier_history(session, code)]
     keys = ["method", "tier", "valid_from", "valid_to", "decided_by"]
     emit_rows(["method", "tier", "from", "to", "decided by"], rows, keys, as_json=as_json, as_csv=as_csv)
 
@@ -185,16 +162,11 @@ def history_cmd(code: str, as_json: bool, as_csv: bool) -> None:
     help="Also list a TOML rules file's rules.",
 )
 @list_output_options
-@requires_plugin(PLUGIN)
 def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """List the rules in the order they apply: built-ins, plugins', files'."""
-    from kehu_tiering import rules as rules_mod
-    from kehu_tiering.queries import last_settings
-
     with transaction() as (app, session):
-        last = last_settings(session)
-        files = rules_files or (last.rules_files if last else ())
-        found = rules_mod.collect(app, files)
+        files = rules_files or api.tier_settings(session).rules_files
+        found = api.tier_rules(app, files)
     rows = [
         {
             "order": i,
@@ -223,7 +195,6 @@ def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None
     help="Also draw the Pareto curve and the pyramid into a PNG.",
 )
 @json_option
-@requires_plugin(PLUGIN)
 def report_cmd(plot: str | None, as_json: bool) -> None:
     """Customers and revenue share per tier, the 80/20 check, and the moves of the last run.
 
@@ -231,18 +202,13 @@ def report_cmd(plot: str | None, as_json: bool) -> None:
     Example:
       kehu tier report --plot tiers.png
     """
-    from kehu_tiering.report import build_report, pareto_curve
-    from kehu_tiering.settings import TierSettings
-
     with transaction() as (app, session):
-        report = build_report(session, app.dialect)
-        curve = pareto_curve(session, app.dialect, TierSettings.from_json(report.settings)) if plot else None
+        report = api.tier_report(app, session)
+        curve = api.pareto_curve(app, session, report) if plot else None
     if plot:
-        from kehu_tiering.plot import draw
-
         draw(report, curve or [], plot)
     if as_json:
-        emit_json({**_asdict(report), "plot": plot})
+        emit_json({**asdict(report), "plot": plot})
         return
     s = report.settings
     click.secho(
@@ -276,15 +242,9 @@ def report_cmd(plot: str | None, as_json: bool) -> None:
         click.echo(f"wrote {plot}", err=True)
 
 
-def _asdict(value: Any) -> Any:
-    from attrs import asdict
-
-    return asdict(value)
-
-
 @tier.command("stats")
 @click.argument("code")
-@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="As of this date (default: today).")
+@click.option("--as-of", "as_of", type=DAY, help="As of the end of this local day (default: today).")
 @click.option(
     "--window",
     default=None,
@@ -298,14 +258,11 @@ def _asdict(value: Any) -> Any:
     help="The measure (default: the last run's).",
 )
 @json_option
-@requires_plugin(PLUGIN)
-def stats_cmd(code: str, as_of: str | None, window: str | None, measure: str | None, as_json: bool) -> None:
+def stats_cmd(code: str, as_of: date | None, window: str | None, measure: str | None, as_json: bool) -> None:
     """Show the statistics relation of customer CODE (what rules see), on any date."""
-    from kehu_tiering.statsview import customer_stats
-
     with transaction() as (app, session):
-        settings = _settings(session, as_of, {"window": window, "measure": measure}, False)
-        row = customer_stats(app, session, settings, code)
+        settings = api.tier_settings(session, as_of, window=window, measure=measure)
+        row = api.customer_stats(app, session, code, settings)
     if as_json:
         emit_json(row)
         return
@@ -314,13 +271,10 @@ def stats_cmd(code: str, as_of: str | None, window: str | None, measure: str | N
 
 @tier.command("rebuild")
 @json_option
-@requires_plugin(PLUGIN)
 def rebuild_cmd(as_json: bool) -> None:
     """Recompute the monthly purchase aggregates from the interactions (normally kept up to date)."""
-    from kehu_tiering.aggregates import rebuild
-
     with transaction() as (_app, session):
-        buckets = rebuild(session)
+        buckets = api.rebuild_aggregates(session)
     if as_json:
         emit_json({"buckets": buckets})
     else:

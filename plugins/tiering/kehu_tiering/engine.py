@@ -14,7 +14,7 @@ Steps, all in the caller's transaction:
    the others are diffed against the current rows, the changed ones closed (``valid_to``)
    and their successors inserted. Unchanged customers are not touched, so re-running with
    unchanged data writes no history;
-5. fire ``kehu_tier_changed`` once with every customer whose tier moved.
+5. fire ``kehu_tier_changed`` once with every customer whose tier or segment moved.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attrs import frozen
 from sqlalchemy import (
@@ -46,12 +46,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.errors import KehuError
-from kehu_core.models import BigId
+from kehu_core.models import BigId, Customer, CustomerTag
 from kehu_core.types import utcnow
 from kehu_tiering.methods import rank_selects, rank_totals, stats_view_select
 from kehu_tiering.models import assignments, runs
-from kehu_tiering.rules import TierRule
+from kehu_tiering.rules import TierRule, collect
 from kehu_tiering.settings import TierSettings
 from kehu_tiering.stats import (
     BASE_COLUMNS,
@@ -63,9 +64,6 @@ from kehu_tiering.stats import (
 )
 from kehu_tiering.targets import Target, targets_of
 from kehu_tiering.writing import counts_per_tier, fire, rule_columns, write_changes
-
-if TYPE_CHECKING:
-    from kehu_core.app import Kehu
 
 STEPS = 5
 #: SQLite page cache during a run, in KiB (per connection; released when it closes). Sized so
@@ -270,8 +268,6 @@ def needed_columns(rules: Sequence[TierRule]) -> frozenset[str] | None:
 
 
 def _predicate_rows(session: Session, stats: Any) -> list[dict[str, Any]]:
-    from kehu_core.models import Customer, CustomerTag
-
     rows = [
         dict(r)
         for r in session.execute(
@@ -365,8 +361,6 @@ def run(
         source: recorded with the run (``cli``, ``job``, ``demo`` ...).
         progress: called as ``progress(step, STEPS)``.
     """
-    from kehu_tiering import rules as rules_mod
-
     started = _time.perf_counter()
     step = progress or (lambda done, total: None)
     dialect = app.dialect
@@ -376,7 +370,7 @@ def run(
         session.execute(text("SET LOCAL jit = off"))
     check_as_of(session, settings.as_of)
     if rules is None:
-        rules = rules_mod.collect(app, settings.rules_files)
+        rules = collect(app, settings.rules_files)
     targets = targets_of(settings, rules)
     run_id = session.execute(
         insert(runs)
@@ -398,7 +392,7 @@ def run(
         step(2, STEPS)
         written, fresh_methods, fresh_rows = write_changes(session, temp, settings, targets, run_id)
         step(3, STEPS)
-        changes = fire(app, session, temp, run_id, fresh_methods, fresh_rows) if written else 0
+        changes = fire(app, session, temp, run_id, fresh_methods, fresh_rows, settings.primary) if written else 0
         step(4, STEPS)
         counts = counts_per_tier(session, temp, targets)
     session.execute(

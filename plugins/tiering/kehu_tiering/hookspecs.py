@@ -1,19 +1,20 @@
-"""Hook specs the tiering plugin offers to other plugins (added through ``kehu_add_hookspecs``)."""
+"""Hook specs the tiering plugin offers to other plugins (declared by its manifest)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from kehu_core.app import Kehu
 from kehu_core.hookspecs import hookspec
-
-if TYPE_CHECKING:
-    from kehu_tiering.rules import TierRule
+from kehu_tiering.rules import TierRule
 
 
 @hookspec
-def kehu_tier_rules() -> Sequence[TierRule]:
+def kehu_tier_rules(app: Kehu) -> Sequence[TierRule]:
     """Contribute tiering rules: a company's own key-account criteria, overrides, flags.
+
+    Parameters:
+        app: the application (leave it out of your implementation when you don't use it).
 
     Returns: :class:`kehu_tiering.rules.TierRule` values. A rule either sets a **flag**
     (``flag="key_account"``) or overrides the **tier** of one classification
@@ -24,13 +25,13 @@ def kehu_tier_rules() -> Sequence[TierRule]:
     for a tier the first matching rule wins, for a flag any matching rule sets it and the
     first one is recorded as the reason.
 
-    Example::
+    A plugin that may be installed without tiering declares its implementation
+    ``@hookimpl(optionalhook=True)``.
 
-        from kehu_core import hookimpl
-        from kehu_tiering.rules import TierRule
-        from kehu_tiering.stats import STATS as s, has_tag
+    Example (``TierRule`` from :mod:`kehu_tiering.rules`; ``s`` is :data:`kehu_tiering.stats.STATS`
+    and ``has_tag`` :func:`kehu_tiering.stats.has_tag`)::
 
-        @hookimpl
+        @hookimpl(optionalhook=True)
         def kehu_tier_rules():
             return [TierRule(name="acme.big_contract", flag="key_account", priority=50,
                              when=(s.c.revenue_total >= 2_000_000) | has_tag("战略客户"))]

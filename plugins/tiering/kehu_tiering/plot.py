@@ -1,9 +1,18 @@
-"""``kehu tier report --plot FILE.png``: the Pareto curve and the customer pyramid (matplotlib, Agg)."""
+"""``kehu tier report --plot FILE.png``: the Pareto curve and the customer pyramid (matplotlib, Agg).
+
+Drawn on a :class:`~matplotlib.figure.Figure` of its own, not through ``pyplot``: no display,
+no global figure state, and the Agg canvas needs no backend switch.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+
+import matplotlib
+from matplotlib import colormaps, font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from kehu_tiering.report import Report
 from kehu_tiering.settings import PYRAMID_ALIASES
@@ -11,23 +20,19 @@ from kehu_tiering.settings import PYRAMID_ALIASES
 
 def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path:
     """Write a PNG with two panels: cumulative revenue share by customer share, and the pyramid."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed; set before pyplot is imported
-    import matplotlib.pyplot as plt
-    from matplotlib import font_manager
-
     # A CJK font when the machine has one, so 主要客户 renders; English labels otherwise.
     cjk = False
     for name in ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC"):
         if any(f.name == name for f in font_manager.fontManager.ttflist):
-            plt.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]
+            matplotlib.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]
             cjk = True
             break
     english = {**{v: k for k, v in PYRAMID_ALIASES.items()}, "VIP": "VIP"}
     total = sum(revenue_cents)
     n = len(revenue_cents)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    fig = Figure(figsize=(12, 5))
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
     xs, ys, running = [0.0], [0.0], 0
     step = max(1, n // 1000)
     for i, cents in enumerate(revenue_cents, start=1):
@@ -64,7 +69,7 @@ def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path
         y = levels - 1 - i
         width = 30 + 70 * i / max(1, levels - 1)
         right.barh(
-            y, width, left=-width / 2, height=0.9, color=plt.cm.YlOrRd(0.85 - 0.6 * i / max(1, levels - 1))
+            y, width, left=-width / 2, height=0.9, color=colormaps["YlOrRd"](0.85 - 0.6 * i / max(1, levels - 1))
         )
         right.text(0, y, label, ha="center", va="center", fontsize=9)
     right.set(
@@ -77,5 +82,4 @@ def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=100)
-    plt.close(fig)
     return out

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
+from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
+from kehu_core.models import Customer
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
-from kehu_tiering.settings import TierSettings
-from kehu_tiering.stats import MONEY_COLUMNS
+from kehu_tiering.rules import collect
+from kehu_tiering.settings import PYRAMID_ALIASES, TierSettings
+from kehu_tiering.stats import money
 
 DEFAULT_PRIMARY = "pyramid"
 _CHUNK = 5000
@@ -54,18 +57,6 @@ def current_tiers(session: Session, customer_ids: Sequence[int], method: str | N
             ).all()
         )
     return result
-
-
-def money(metrics: dict[str, Any] | None) -> dict[str, Any]:
-    """A metrics snapshot with money as Decimal yuan (two decimals), other numbers as they are."""
-    out: dict[str, Any] = {}
-    for key, value in (metrics or {}).items():
-        if key in MONEY_COLUMNS and value is not None:
-            value = Decimal(str(value)).quantize(Decimal("0.01"))
-        elif isinstance(value, (float, Decimal)):
-            value = round(float(value), 4)
-        out[key] = value
-    return out
 
 
 @frozen
@@ -161,14 +152,12 @@ class Explanation:
     run_as_of: date | None
 
 
-def explain(session: Session, app: Any, code: str) -> tuple[CustomerTiers, list[Explanation]]:
+def explain(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list[Explanation]]:
     """For each current assignment: the rule or method, the numbers and the cut points that decided it."""
-    from kehu_tiering import rules as rules_mod
-
     tiers = show(session, code)
     run_settings = {r.id: r.settings for r in session.execute(select(runs.c.id, runs.c.settings))}
     try:
-        known = {r.name: r for r in rules_mod.collect(app, ())}
+        known = {r.name: r for r in collect(app, ())}
     except Exception:  # a broken rule plugin must not hide the explanation
         known = {}
     out = []
@@ -238,3 +227,28 @@ def tier_counts(session: Session) -> dict[str, dict[str, int]]:
     ):
         counts.setdefault(method, {})[tier] = n
     return counts
+
+
+def tier_column(customer_id: ColumnElement[int]) -> ColumnElement[Any]:
+    """The customer's tier (by the newest run's tier method) as SQL over ``customers.id``."""
+    tier_method = func.coalesce(
+        select(runs.c.settings["primary"].as_string()).order_by(runs.c.id.desc()).limit(1).scalar_subquery(),
+        DEFAULT_PRIMARY,
+    )
+    a = assignments.c
+    return (
+        select(a.tier)
+        .where(a.customer_id == customer_id, a.valid_to.is_(None), a.method == tier_method)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def only_tier(stmt: Select[Any], value: str) -> Select[Any]:
+    """Narrow a select over customers to those whose current tier by any method, or flag, is ``value``.
+
+    The pyramid's tiers may be given in English (``vip``, ``major``, ``ordinary``, ``small``).
+    """
+    wanted = PYRAMID_ALIASES.get(value.strip().lower(), value.strip())
+    a = assignments.c
+    return stmt.where(Customer.id.in_(select(a.customer_id).where(a.valid_to.is_(None), a.tier == wanted)))

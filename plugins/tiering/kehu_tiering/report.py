@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from kehu_core.errors import KehuError
 from kehu_tiering.models import assignments
 from kehu_tiering.queries import latest_run, primary_method
-from kehu_tiering.settings import TierSettings
-from kehu_tiering.stats import base_select
+from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
+from kehu_tiering.stats import RFM_SEGMENTS, base_select
 
 TOP_SHARE = Decimal("0.2")
 
@@ -98,9 +98,6 @@ def build_report(session: Session, dialect: str) -> Report:
         select(func.count(), func.coalesce(func.sum(revenue_cents), 0)).select_from(stats)
     ).one()
     order = {"pyramid": 0, "abc": 1, "rfm": 2}
-    from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS
-    from kehu_tiering.stats import RFM_SEGMENTS
-
     rank = {t: i for i, t in enumerate((*PYRAMID_TIERS, *ABC_TIERS, *RFM_SEGMENTS))}
     lines = sorted(
         (

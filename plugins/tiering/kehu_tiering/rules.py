@@ -11,18 +11,18 @@ customer in Python; use it only for what SQL cannot say.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
+from kehu_core.app import Kehu
 from kehu_core.errors import HookError, KehuError, Problem, ValidationError
-
-if TYPE_CHECKING:
-    import pluggy
-
-    from kehu_core.app import Kehu
+from kehu_tiering.expr import ExpressionError, parse_condition
+from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS
+from kehu_tiering.stats import RFM_SEGMENTS, STATS, has_attribute
 
 BUILTIN = "builtin"
 FLAGS = ("key_account", "poor_quality", "upgrade_potential")
@@ -31,7 +31,7 @@ FLAG_LABELS = {
     "poor_quality": "劣质客户 poor quality",
     "upgrade_potential": "upgrade potential (可升级小客户)",
 }
-#: What ``attributes["key_account_flags"]`` may list (the seed's judgement criteria for 大客户).
+#: What ``attributes["key_account_flags"]`` may list (the course material's judgement criteria for 大客户).
 KEY_ACCOUNT_FLAGS = {
     "strategic": "有大订单且具有战略性意义的项目客户 (a strategic project)",
     "influence": "对企业的生意或公司形象有重要影响 (important influence on business or image)",
@@ -42,9 +42,6 @@ _NAME = re.compile(r"^[\w.\-:]{1,100}$")
 
 
 def _tiers_of(method: str) -> tuple[str, ...]:
-    from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS
-    from kehu_tiering.stats import RFM_SEGMENTS
-
     return {"abc": ABC_TIERS, "pyramid": PYRAMID_TIERS, "rfm": tuple(RFM_SEGMENTS)}.get(method, ())
 
 
@@ -109,17 +106,12 @@ class TierRule:
         """The condition as SQL text (``when``) or the predicate's name (slow path)."""
         if self.predicate is not None:
             return f"python: {getattr(self.predicate, '__qualname__', repr(self.predicate))} (slow path)"
-        from kehu_tiering.stats import STATS  # noqa: F401  (compiles against the placeholder table)
-
         return str(self.when.compile(compile_kwargs={"literal_binds": True})).replace("\n", " ")
 
 
 def builtin_rules() -> list[TierRule]:
-    """The default rule set, from the seeds (see docs/tiering.md for the sources)."""
-    from kehu_tiering.stats import STATS as s
-    from kehu_tiering.stats import has_attribute
-
-    c = s.c
+    """The default rule set, from the course material (see docs/tiering.md for the sources)."""
+    c = STATS.c
     return [
         TierRule(
             name="key_account.large_continuous",
@@ -161,26 +153,19 @@ def builtin_rules() -> list[TierRule]:
     ]
 
 
-def ensure_hookspecs(pm: pluggy.PluginManager) -> None:
-    """Add the ``kehu_tier_rules`` spec unless it is there already."""
-    caller = getattr(pm.hook, "kehu_tier_rules", None)
-    if caller is None or caller.spec is None:
-        from kehu_tiering import hookspecs
-
-        pm.add_hookspecs(hookspecs)
-
-
 def plugin_rules(app: Kehu) -> list[TierRule]:
-    """Rules from the ``kehu_tier_rules`` hook of every installed plugin, tagged with their source."""
-    from attrs import evolve
+    """Rules from the ``kehu_tier_rules`` hook of every installed plugin, tagged with their source.
 
-    ensure_hookspecs(app.plugins.pm)
+    Each implementation is called on its own (not through the hook) so that its rules carry
+    the name of the plugin they come from; it gets ``app`` when it takes it.
+    """
     caller = app.hook_caller("kehu_tier_rules")
     found: list[TierRule] = []
     for impl in reversed(caller.get_hookimpls()):  # registration order
         name = app.plugins.pm.get_name(impl.plugin) or "unknown"
+        arguments = {"app": app}
         try:
-            rules = list(impl.function() or [])
+            rules = list(impl.function(*(arguments[arg] for arg in impl.argnames)) or [])
             for rule in rules:
                 if not isinstance(rule, TierRule):
                     raise TypeError(f"kehu_tier_rules must return TierRule values, got {type(rule).__name__}")
@@ -198,10 +183,6 @@ def load_toml(path: str | Path) -> tuple[list[TierRule], list[str]]:
     Conditions are parsed by :mod:`kehu_tiering.expr` and never evaluated as code. Raises
     :class:`ValidationError` listing every problem, with the rule's position and field.
     """
-    import tomllib
-
-    from kehu_tiering.expr import ExpressionError, parse_condition
-
     path = Path(path)
     label = str(path)
     try:

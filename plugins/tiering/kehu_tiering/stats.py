@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -442,3 +443,15 @@ def base_select(
     if o is not None:
         stmt = stmt.outerjoin(o, o.c.customer_id == Customer.id)
     return stmt.where(Customer.active.is_(True))
+
+
+def money(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """A metrics snapshot with money as Decimal yuan (two decimals), other numbers as they are."""
+    out: dict[str, Any] = {}
+    for key, value in (metrics or {}).items():
+        if key in MONEY_COLUMNS and value is not None:
+            value = Decimal(str(value)).quantize(Decimal("0.01"))
+        elif isinstance(value, (float, Decimal)):
+            value = round(float(value), 4)
+        out[key] = value
+    return out

@@ -264,11 +264,18 @@ def write_changes(
 
 
 def fire(
-    app: Kehu, session: Session, temp: _Temp, run_id: int, fresh_methods: Sequence[str], fresh_rows: int
+    app: Kehu,
+    session: Session,
+    temp: _Temp,
+    run_id: int,
+    fresh_methods: Sequence[str],
+    fresh_rows: int,
+    tier_method: str,
 ) -> int:
     """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved; returns how many.
 
     ``fresh_methods`` were written whole by this run (``fresh_rows`` rows, each a move from nothing).
+    A change of ``tier_method`` (the method that is the customer's tier) has ``is_tier`` set.
     """
     a, mv = assignments.c, temp.moved.c
     moved_tier = select(mv.customer_id, mv.method, mv.old_tier, mv.new_tier).where(
@@ -281,7 +288,10 @@ def fire(
     if count and app.hook_caller("kehu_tier_changed").get_hookimpls():
         rows = session.execute(union_all(moved_tier, first_tier) if fresh_methods else moved_tier).all()
         changes = sorted(
-            (TierChange(cid, method, old, new) for cid, method, old, new in rows),
+            (
+                TierChange(cid, method, old, new, is_tier=method == tier_method)
+                for cid, method, old, new in rows
+            ),
             key=lambda c: (c.customer_id, c.method),
         )
         app.hook.kehu_tier_changed(session=session, changes=changes)

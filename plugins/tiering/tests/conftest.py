@@ -12,6 +12,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture
+def kehu_plugins() -> Any:
+    """Only this plugin, strictly: another plugin's state cannot change these tests."""
+    from kehu_core.plugins import discover
+
+    return discover(strict=True, allow={"tiering"})
+
+
+@pytest.fixture
 def tiering_app(kehu_app: Any, kehu_install: Any) -> Any:
     """An app on a fresh database (each backend) with the tiering plugin installed."""
     kehu_install("tiering")

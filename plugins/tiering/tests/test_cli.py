@@ -104,8 +104,9 @@ def test_bad_input_gives_clear_errors_and_changes_nothing(
 
     from kehu_tiering.models import runs
 
+    bad_day = kehu_cli("tier", "run", "--as-of", "2026-13-01")
+    assert bad_day.exit_code == 2 and "not a date" in bad_day.output, bad_day.output
     cases = [
-        (("--as-of", "2026-13-01"), "as_of: not a date"),
         (("--method", "abc,nope"), "method: unknown method"),
         (("--abc-cuts", "95,80"), "abc_cuts: cut points must increase strictly"),
         (("--abc-cuts", "80"), "abc_cuts: needs exactly 2 cut points"),

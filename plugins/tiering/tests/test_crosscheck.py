@@ -103,8 +103,8 @@ def test_same_classes_as_pandas(tiering_app: Any) -> None:
 def test_one_customer_stats_agree_with_the_run(tiering_app: Any) -> None:
     """``kehu tier stats`` ranks in one query (subqueries); the run in temporary tables: same answers."""
     from kehu_core.models import Customer
+    from kehu_tiering.api import customer_stats
     from kehu_tiering.settings import make_settings
-    from kehu_tiering.statsview import customer_stats
 
     ids = generated(tiering_app, 60, seed=5)
     run(tiering_app)
@@ -113,7 +113,7 @@ def test_one_customer_stats_agree_with_the_run(tiering_app: Any) -> None:
     with tiering_app.session() as session:
         active = {cid for (cid,) in session.query(Customer.id).filter(Customer.active.is_(True))}
         for cid in sorted(active)[::4]:
-            row = customer_stats(tiering_app, session, make_settings(as_of=AS_OF), codes[cid])
+            row = customer_stats(tiering_app, session, codes[cid], make_settings(as_of=AS_OF))
             assert (row["abc"], row["pyramid"], row["rfm"]) == (
                 got[(cid, "abc")],
                 got[(cid, "pyramid")],

@@ -71,7 +71,7 @@ def test_tier_changed_fires_once_with_every_move(
     run(tiering_app, methods="pyramid")
     assert len(calls) == 1
     assert {(c.customer_id, c.old_tier) for c in calls[0]} == {(cid, None) for cid in small_world.values()}
-    assert all(c.method == "pyramid" for c in calls[0])
+    assert all(c.method == "pyramid" and c.is_tier for c in calls[0])  # the pyramid is the tier
     calls.clear()
     run(tiering_app, methods="pyramid")
     assert calls == []  # nothing moved: not fired
@@ -89,14 +89,14 @@ def test_customer_tiers_hook_answers_the_primary_method(
 ) -> None:
     ids = list(small_world.values())
     with tiering_app.session() as session:
-        assert tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids) == {}  # no run yet
+        assert tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=None) == {}  # no run yet
     run(tiering_app)
     with tiering_app.session() as session:
-        tiers = tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids)
+        tiers = tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=None)
     assert tiers[small_world["H10"]] == "VIP" and tiers[small_world["H00"]] == "小客户"
     run(tiering_app, primary="abc")
     with tiering_app.session() as session:
-        tiers = tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids)
+        tiers = tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=None)
     assert tiers[small_world["H10"]] == "A" and tiers[small_world["H00"]] == "C"
 
 

@@ -200,9 +200,12 @@ def test_a_rule_gets_the_columns_it_reads(
     from kehu_tiering.rules import TierRule
     from kehu_tiering.stats import STATS as s
 
+    seen: list[Any] = []
+
     class Steady:
         @hookimpl
-        def kehu_tier_rules(self) -> list[TierRule]:
+        def kehu_tier_rules(self, app: Any) -> list[TierRule]:
+            seen.append(app)
             return [
                 TierRule(
                     name="steady.buyer",
@@ -217,3 +220,4 @@ def test_a_rule_gets_the_columns_it_reads(
     kehu_register_plugin(Steady(), "steady")
     run(tiering_app)
     assert set(current(tiering_app, "flag:steady")) == {world[f"R{i}"] for i in range(2, 6)}  # 300 ... 600
+    assert seen == [tiering_app]  # an implementation that takes app gets the running one

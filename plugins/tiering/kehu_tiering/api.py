@@ -1,0 +1,149 @@
+"""The public API of tiering: what other plugins, scripts, the CLI and the hooks call.
+
+Functions take ``app, session`` (or a session) and return values; they never print. Dates
+are company-local days (:mod:`kehu_core.calendar`): a run as of day D sees everything up to
+the end of local day D.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kehu_core import calendar
+from kehu_core.app import Kehu
+from kehu_tiering import aggregates, engine, methods, queries, report
+from kehu_tiering.engine import RunResult
+from kehu_tiering.queries import Assignment, CustomerTiers, Explanation
+from kehu_tiering.report import Report
+from kehu_tiering.rules import TierRule, collect
+from kehu_tiering.settings import TierSettings, make_settings
+
+__all__ = [
+    "Assignment",
+    "CustomerTiers",
+    "Explanation",
+    "Report",
+    "RunResult",
+    "TierSettings",
+    "current_tiers",
+    "customer_stats",
+    "customer_tiers",
+    "explain_customer",
+    "pareto_curve",
+    "rebuild_aggregates",
+    "retier",
+    "run_tiers",
+    "tier_history",
+    "tier_method",
+    "tier_report",
+    "tier_rules",
+    "tier_settings",
+]
+
+
+def tier_settings(
+    session: Session, as_of: date | None = None, *, defaults: bool = False, **options: Any
+) -> TierSettings:
+    """The settings of a run: the newest run's (or the defaults), with ``options`` replacing some.
+
+    Parameters:
+        as_of: the local day to classify as of (default: today in the company's calendar).
+        defaults: start from the defaults instead of the newest run's settings.
+        options: ``window``, ``measure``, ``abc_cuts``, ``pyramid_cuts``, ``primary``,
+            ``methods``, ``rules_files``, as strings or values; ``None`` and ``()`` are ignored.
+
+    Raises :class:`~kehu_core.errors.ValidationError` listing every bad value.
+    """
+    base = None if defaults else queries.last_settings(session)
+    values: dict[str, Any] = base.to_json() if base else {}
+    values.pop("as_of", None)
+    values.update({k: v for k, v in options.items() if v not in (None, ())})
+    return make_settings(as_of=as_of or calendar.today(), **values)
+
+
+def run_tiers(
+    app: Kehu,
+    session: Session,
+    as_of: date | None = None,
+    *,
+    settings: TierSettings | None = None,
+    rules: Sequence[TierRule] | None = None,
+    source: str = "api",
+    progress: Callable[[int, int], None] | None = None,
+    **options: Any,
+) -> RunResult:
+    """Classify every active customer as of local day ``as_of`` and record what changed.
+
+    ``settings`` (else :func:`tier_settings` of ``as_of`` and ``options``) decides the run;
+    ``rules`` replaces the built-in, plugins' and files' rules. Fires ``kehu_tier_changed``
+    once with every move. Refuses a date before the newest run that wrote history.
+    """
+    settings = settings or tier_settings(session, as_of, **options)
+    return engine.run(app, session, settings, rules=rules, source=source, progress=progress)
+
+
+def retier(app: Kehu, session: Session, now: datetime) -> str:
+    """The daily job: run again with the newest run's settings as of today (local); a line for the log."""
+    result = run_tiers(app, session, calendar.local_day(now), source="job")
+    return (
+        f"tiered {result.customers} customers as of {result.as_of}: "
+        f"{result.written} changed, {result.moved} tier moves"
+    )
+
+
+def tier_method(session: Session) -> str:
+    """The method whose class is *the* customer's tier (the others are segments); default the pyramid."""
+    return queries.primary_method(session)
+
+
+def current_tiers(
+    app: Kehu, session: Session, customer_ids: Sequence[int], method: str | None = None
+) -> dict[int, str]:
+    """``{customer_id: code}`` of these customers: their tier (``method=None``), or their
+    segment by ``method`` (``"abc"``, ``"rfm"``, ``"flag:key_account"`` ...). Customers
+    without one are left out."""
+    return queries.current_tiers(session, customer_ids, method)
+
+
+def customer_tiers(session: Session, code: str) -> CustomerTiers:
+    """Customer ``code``'s current tier, its class by every method, and its flags."""
+    return queries.show(session, code)
+
+
+def explain_customer(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list[Explanation]]:
+    """Why customer ``code`` has each current tier: the deciding rule or method, its numbers, the cut points."""
+    return queries.explain(app, session, code)
+
+
+def tier_history(session: Session, code: str) -> list[Assignment]:
+    """Every assignment customer ``code`` ever had, by method and validity date."""
+    return queries.history(session, code)
+
+
+def tier_rules(app: Kehu, files: Iterable[str] = ()) -> list[TierRule]:
+    """The rules a run applies, in application order: built-ins, plugins', then the TOML files'."""
+    return collect(app, files)
+
+
+def tier_report(app: Kehu, session: Session) -> Report:
+    """The newest run's report: customers and revenue share per tier, the 80/20 check, the moves."""
+    return report.build_report(session, app.dialect)
+
+
+def pareto_curve(app: Kehu, session: Session, of: Report) -> list[int]:
+    """Every customer's revenue in the window of report ``of``'s run, in cents, largest first."""
+    return report.pareto_curve(session, app.dialect, TierSettings.from_json(of.settings))
+
+
+def customer_stats(app: Kehu, session: Session, code: str, settings: TierSettings) -> dict[str, Any]:
+    """Customer ``code``'s row of the statistics relation (what rules see) under ``settings``."""
+    return methods.customer_stats(app, session, settings, code)
+
+
+def rebuild_aggregates(session: Session) -> int:
+    """Recompute the monthly purchase aggregates from the interactions; returns the buckets."""
+    return aggregates.rebuild(session)

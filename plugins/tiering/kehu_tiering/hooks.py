@@ -1,0 +1,109 @@
+"""The hook implementations of tiering: each one calls the public API or a domain module."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from attrs import asdict
+from sqlalchemy.orm import Session
+
+from kehu_core import hookimpl
+from kehu_core.app import Kehu
+from kehu_core.hooktypes import DemoContext, InteractionBatch, Job, ListColumn, ListFilter, ProfileSection
+from kehu_core.models import Customer
+from kehu_tiering import api
+from kehu_tiering.aggregates import add_batch
+from kehu_tiering.demo import add_demo
+from kehu_tiering.queries import only_tier, tier_column
+
+JOB_NAME = "tiering.retier"
+
+
+@hookimpl
+def kehu_interactions_recorded(session: Session, batch: InteractionBatch) -> None:
+    """Keep the monthly purchase aggregates up to date, in the same transaction."""
+    add_batch(session, batch)
+
+
+@hookimpl
+def kehu_customer_tiers(
+    app: Kehu, session: Session, customer_ids: Sequence[int], method: str | None
+) -> dict[int, str]:
+    """The customers' tier (``method=None``: by the tier method, default the pyramid), or a segment."""
+    return api.current_tiers(app, session, customer_ids, method)
+
+
+@hookimpl
+def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileSection]:
+    """The card's 客户分级 section: the tier, every method's class, flags, and why."""
+    tiers = api.customer_tiers(session, customer.code)
+    if not tiers.tiers and not tiers.flags:
+        return []
+    rows: list[tuple[str, str]] = [("tier", f"{tiers.tier or '-'} ({tiers.primary})")]
+    for method, a in tiers.tiers.items():
+        extra = ""
+        if method == "rfm":
+            m = a.metrics
+            extra = f" (R{m.get('r_score')} F{m.get('f_score')} M{m.get('m_score')})"
+        reason = "" if a.decided_by == method else f", by rule {a.decided_by}"
+        rows.append((method, f"{a.tier}{extra} since {a.valid_from}{reason}"))
+    rows.append(("flags", ", ".join(f.tier for f in tiers.flags) or "-"))
+    data = {
+        "primary": tiers.primary,
+        "tier": tiers.tier,
+        "tiers": {
+            m: {"tier": a.tier, "decided_by": a.decided_by, "since": a.valid_from.isoformat()}
+            for m, a in tiers.tiers.items()
+        },
+        "flags": [f.tier for f in tiers.flags],
+    }
+    return [ProfileSection(title="客户分级 Tier", rows=rows, data=data, key="tiering", order=150)]
+
+
+@hookimpl
+def kehu_customer_list_columns() -> list[ListColumn]:
+    """A ``tier`` column on ``kehu customer list`` (the tier method's class; sortable SQL)."""
+    return [ListColumn(name="tier", header="tier", expression=tier_column, default=True)]
+
+
+@hookimpl
+def kehu_customer_list_filters() -> list[ListFilter]:
+    """``--filter tier=VIP`` (or ``tier=A``, ``tier=champions``, ``tier=key_account``)."""
+    return [
+        ListFilter(
+            name="tier",
+            metavar="TIER",
+            help="current tier or flag: VIP, 主要客户 (major), 普通客户 (ordinary), 小客户 (small), "
+            "A/B/C, an RFM segment, or key_account / poor_quality / upgrade_potential",
+            apply=only_tier,
+        )
+    ]
+
+
+@hookimpl
+def kehu_scheduled_jobs() -> list[Job]:
+    """Re-tier every day with the settings of the newest run."""
+    return [
+        Job(
+            name=JOB_NAME,
+            interval=timedelta(days=1),
+            run=api.retier,
+            plugin="tiering",
+            description="re-tier every customer with the settings of the last `kehu tier run`",
+        )
+    ]
+
+
+@hookimpl
+def kehu_export_customer(session: Session, customer: Customer) -> dict[str, Any] | None:
+    """The customer's whole tier history."""
+    rows = api.tier_history(session, customer.code)
+    return {"tiering": [asdict(r) for r in rows]} if rows else None
+
+
+@hookimpl
+def kehu_demo_data(app: Kehu, session: Session, context: DemoContext) -> None:
+    """Flag a few key accounts and tier the demo customers."""
+    add_demo(app, session, context)
