@@ -123,13 +123,21 @@ class Plugins:
         return self._pm
 
     @property
+    def available(self) -> dict[str, PluginInfo]:
+        """The plugins whose manifest was read without error, by name; their hooks are not
+        loaded yet (this is what ``kehu --help`` needs, and it stays cheap)."""
+        return {name: info for name, info in self.infos.items() if info.loaded}
+
+    @property
     def loaded(self) -> dict[str, PluginInfo]:
-        """The plugins that loaded without error, by name."""
+        """The plugins that loaded without error, hooks included, by name."""
+        self.pm  # noqa: B018 - loading the hooks may find more errors
         return {name: info for name, info in self.infos.items() if info.loaded}
 
     @property
     def errors(self) -> list[PluginInfo]:
-        """The plugins that failed to load."""
+        """The plugins that failed to load, hooks included."""
+        self.pm  # noqa: B018 - loading the hooks may find more errors
         return [info for info in self.infos.values() if info.error]
 
     def with_dependencies(self) -> set[str]:

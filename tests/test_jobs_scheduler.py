@@ -19,16 +19,16 @@ class Scheduler:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def _count(self, session, now):
+    def _count(self, app, session, now):
         self.calls.append("count")
         return f"{session.scalar(select(func.count()).select_from(Customer))} customers"
 
-    def _stamp(self, session, now):
+    def _stamp(self, app, session, now):
         self.calls.append("stamp")
         session.add(Customer(code=f"JOB{len(self.calls)}", name="定时任务", kind="company"))
         return None
 
-    def _broken(self, session, now):
+    def _broken(self, app, session, now):
         self.calls.append("broken")
         session.add(Customer(code="BROKEN", name="不应保存", kind="company"))
         session.flush()
@@ -192,7 +192,7 @@ def test_overlapping_run_due_calls_run_each_job_once(kehu_app, kehu_register_plu
     class Slow:
         @hookimpl
         def kehu_scheduled_jobs(self):
-            def work(session, now):
+            def work(app, session, now):
                 ran.append("slow")
                 time.sleep(0.3)  # long enough for the other scheduler to arrive meanwhile
                 return "done"

@@ -183,7 +183,7 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
 
     for name, (path, short_help) in CORE_COMMANDS.items():
         cli.add_lazy_command(name, path, short_help)
-    for plugin_name, info in sorted(plugins.loaded.items()):
+    for plugin_name, info in sorted(plugins.available.items()):
         for name, (path, short_help) in (info.manifest.commands if info.manifest else {}).items():
             if name in cli.lazy:
                 click.echo(f"warning: plugin {plugin_name}'s command {name!r} clashes with another; skipped", err=True)

@@ -28,6 +28,12 @@ def current_app() -> Kehu:
     cli_state = state()
     if cli_state.app is None:
         cli_state.app = Kehu(cli_state.db_url, plugins=cli_state.plugins)
+        broken = cli_state.plugins.errors
+        if broken:
+            names = ", ".join(info.name for info in broken)
+            click.echo(
+                f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list -v`", err=True
+            )
     return cli_state.app
 
 
