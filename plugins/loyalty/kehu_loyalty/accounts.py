@@ -10,6 +10,7 @@ from attrs import frozen
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.models import Customer, Interaction
@@ -60,7 +61,7 @@ def _customers(session: Session, codes: Sequence[str]) -> dict[str, Customer]:
 
 
 def enroll(
-    app: Any,
+    app: Kehu,
     session: Session,
     codes: Sequence[str],
     *,
@@ -124,7 +125,7 @@ def sync_birthdays(session: Session, customer_ids: Sequence[int]) -> None:
 
 
 def backfill(
-    app: Any, session: Session, customer_ids: Sequence[int], since: datetime, now: datetime
+    app: Kehu, session: Session, customer_ids: Sequence[int], since: datetime, now: datetime
 ) -> tuple[int, int]:
     """Run the earn rules over these customers' interactions since ``since``, oldest first (idempotent)."""
     table = Interaction.__table__
@@ -138,7 +139,7 @@ def backfill(
         result = session.execute(stmt.execution_options(yield_per=BACKFILL_CHUNK)).mappings()
         for rows in result.partitions(BACKFILL_CHUNK):
             earned = earn_batch(
-                session, InteractionBatch(rows=[dict(r) for r in rows], source="backfill"), app, now
+                app, session, InteractionBatch(rows=[dict(r) for r in rows], source="backfill"), now
             )
             entries += earned.entries
             points += earned.points

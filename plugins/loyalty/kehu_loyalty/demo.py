@@ -7,9 +7,14 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.hooktypes import DemoContext
 from kehu_core.models import Customer, CustomerTag
-from kehu_loyalty.appctx import calling_app
+from kehu_loyalty.accounts import enroll, record_referral
+from kehu_loyalty.expiry import expire_points
+from kehu_loyalty.levels import review_levels
+from kehu_loyalty.rebates import add_programme, settle
+from kehu_loyalty.rewards import InsufficientPoints, add_reward, redeem
 
 REWARDS = (
     ("MUG", "定制马克杯", 800, 200),
@@ -20,16 +25,9 @@ REWARDS = (
 )
 
 
-def load_demo(session: Session, context: DemoContext) -> None:
+def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
     """Enrol about 40% of customers two years back (their purchases since then earn), add rewards,
     referrals and redemptions, expire what is due, review levels, and settle a 季返 programme."""
-    from kehu_loyalty.accounts import enroll, record_referral
-    from kehu_loyalty.expiry import expire_points
-    from kehu_loyalty.levels import review_levels
-    from kehu_loyalty.rebates import add_programme, settle
-    from kehu_loyalty.rewards import InsufficientPoints, add_reward, redeem
-
-    app = calling_app(session)
     rng, now = context.rng, context.today
     codes = list(session.scalars(select(Customer.code).order_by(Customer.code)))
     members = sorted(rng.sample(codes, max(1, len(codes) * 2 // 5)))

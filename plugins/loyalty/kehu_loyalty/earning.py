@@ -24,10 +24,12 @@ from attrs import frozen
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.interactions import in_values
 from kehu_core.types import utcnow
 from kehu_core.validation import local_zone
+from kehu_loyalty import earn_sql
 from kehu_loyalty.ledger import (
     add_months,
     chunks,
@@ -42,6 +44,7 @@ from kehu_loyalty.rates import CENT, Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.refunds import Member, reverse_refunds
 from kehu_loyalty.rules import EarnRule, all_rules
 from kehu_loyalty.settings import Settings, load_settings
+from kehu_loyalty.tiers import customer_tiers
 
 Path = Literal["auto", "sql", "python"]
 
@@ -102,33 +105,31 @@ def _referrers(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
     return found
 
 
-def earn_rules(session: Session, app: Any | None) -> tuple[Settings, list[EarnRule]]:
+def earn_rules(app: Kehu, session: Session) -> tuple[Settings, list[EarnRule]]:
     """The settings and every rule in force: built-in ones and those of installed plugins."""
     settings = load_settings(session)
-    contributed = app.hook.kehu_loyalty_earn_rules() if app is not None else []
+    contributed = app.hook.kehu_loyalty_earn_rules()
     return settings, all_rules(settings, contributed)
 
 
 def _multipliers(
-    session: Session, app: Any | None, settings: Settings, member_ids: list[int]
+    app: Kehu, session: Session, settings: Settings, member_ids: list[int]
 ) -> dict[int, tuple[Decimal, str]]:
-    """``{customer: (factor, tier)}`` for members whose tier (from the ``kehu_customer_tiers`` hook) has a multiplier."""
-    if not settings.tier_multipliers or not member_ids or app is None:
+    """``{customer: (factor, tier)}`` for members whose tier (THE tier, from the
+    ``kehu_customer_tiers`` hook) has a multiplier."""
+    if not settings.tier_multipliers or not member_ids:
         return {}
-    from kehu_loyalty.appctx import customer_tiers
-
-    tiers = customer_tiers(session, member_ids, app)
+    tiers = customer_tiers(app, session, member_ids)
     return {
         cid: (settings.tier_multipliers[t], t) for cid, t in tiers.items() if t in settings.tier_multipliers
     }
 
 
-def _tiers_wanted(app: Any | None, settings: Settings) -> bool:
+def _tiers_wanted(app: Kehu, settings: Settings) -> bool:
     """Whether any installed plugin could give tiers with a multiplier (else no lookup at all)."""
-    if app is None or not settings.tier_multipliers:
+    if not settings.tier_multipliers:
         return False
-    caller = getattr(app, "hook_caller", None)
-    return caller is None or bool(caller("kehu_customer_tiers").get_hookimpls())
+    return bool(app.hook_caller("kehu_customer_tiers").get_hookimpls())
 
 
 @frozen
@@ -147,8 +148,6 @@ def plan(
     session: Session, rules: Sequence[EarnRule], batch: InteractionBatch, multipliers: Sequence[Decimal]
 ) -> Plan:
     """Whether this batch can be earned in SQL, from the rules, the dialect, the local zone and the amounts."""
-    from kehu_loyalty import earn_sql
-
     dialect = session.get_bind().dialect.name
     offset: int | None = None
     max_cents = 0
@@ -164,9 +163,9 @@ def plan(
 
 
 def earn_batch(
+    app: Kehu,
     session: Session,
     batch: InteractionBatch,
-    app: Any | None = None,
     now: datetime | None = None,
     path: Path = "auto",
 ) -> EarnResult:
@@ -185,7 +184,7 @@ def earn_batch(
     now = now or utcnow()
     if not len(batch):
         return EMPTY
-    settings, rules = earn_rules(session, app)
+    settings, rules = earn_rules(app, session)
     chosen = path
     if path != "python":
         found = plan(session, rules, batch, list(settings.tier_multipliers.values()))
@@ -193,8 +192,8 @@ def earn_batch(
             raise ValueError(f"this batch cannot be earned in SQL: {found.why}")
         chosen = found.path
     if chosen == "sql":
-        return _earn_sql(session, batch, app, settings, rules, now, found.offset)
-    return _earn_python(session, batch, app, settings, rules, now)
+        return _earn_sql(app, session, batch, settings, rules, now, found.offset)
+    return _earn_python(app, session, batch, settings, rules, now)
 
 
 #: Customers remembered per once-per-customer bonus rule during one write (about 60 MB at most).
@@ -236,9 +235,9 @@ def _refund_rows(batch: InteractionBatch) -> list[Mapping[str, Any]]:
 
 
 def _refunds_of(
+    app: Kehu,
     session: Session,
     candidates: Sequence[Mapping[str, Any]],
-    app: Any | None,
     settings: Settings,
     amount_rules: Sequence[EarnRule],
     now: datetime,
@@ -255,7 +254,7 @@ def _refunds_of(
     if not refunds:
         return 0, 0, 0
     multipliers = (
-        _multipliers(session, app, settings, sorted({r["customer_id"] for r in refunds}))
+        _multipliers(app, session, settings, sorted({r["customer_id"] for r in refunds}))
         if _tiers_wanted(app, settings)
         else {}
     )
@@ -264,17 +263,15 @@ def _refunds_of(
 
 
 def _earn_sql(
+    app: Kehu,
     session: Session,
     batch: InteractionBatch,
-    app: Any | None,
     settings: Settings,
     rules: Sequence[EarnRule],
     now: datetime,
     offset: int | None,
 ) -> EarnResult:
     """The SQL path: one statement per tier group for the amount rules, one per bonus rule."""
-    from kehu_loyalty import earn_sql
-
     zone = local_zone()
     d = earn_sql.SqlDialect(session.get_bind().dialect.name, getattr(zone, "key", str(zone)), offset)
     ids = batch.ids
@@ -291,7 +288,7 @@ def _earn_sql(
                 for c, a in zip(batch.column("customer_id"), batch.column("amount"))
                 if a is not None and a > 0
             ]
-            multipliers = _multipliers(session, app, settings, _member_ids(session, buyers))
+            multipliers = _multipliers(app, session, settings, _member_ids(session, buyers))
             by_tier: dict[tuple[Decimal, str], list[int]] = {}
             for cid, multiplier in multipliers.items():
                 by_tier.setdefault(multiplier, []).append(cid)
@@ -305,7 +302,7 @@ def _earn_sql(
         session, d, batch, [r for r in rules if not r.is_amount_rule], months, stored_now
     )
     entries, total = earn_sql.written_since(session, last_id) if d.sqlite else (len(points), sum(points))
-    refunds, taken, short = _refunds_of(session, _refund_rows(batch), app, settings, amount_rules, now)
+    refunds, taken, short = _refunds_of(app, session, _refund_rows(batch), settings, amount_rules, now)
     return EarnResult(entries, total, refunds, taken, short)
 
 
@@ -318,8 +315,6 @@ def _earn_bonuses_sql(
     stored_now: Any,
 ) -> list[int]:
     """One statement per bonus rule that can award anything in this batch; the points written."""
-    from kehu_loyalty import earn_sql
-
     kinds = set(batch.column("kind"))
     buyers = set(batch.column("customer_id"))
     points: list[int] = []
@@ -341,9 +336,9 @@ def _earn_bonuses_sql(
 
 
 def _earn_python(
+    app: Kehu,
     session: Session,
     batch: InteractionBatch,
-    app: Any | None,
     settings: Settings,
     rules: Sequence[EarnRule],
     now: datetime,
@@ -360,7 +355,7 @@ def _earn_python(
     if not members:
         return EMPTY
     multipliers = (
-        _multipliers(session, app, settings, [c for c in customer_ids if c in members])
+        _multipliers(app, session, settings, [c for c in customer_ids if c in members])
         if _tiers_wanted(app, settings)
         else {}
     )
@@ -457,7 +452,7 @@ def _earn_python(
     write_credits(session, credits, stored=True)
     refunded = taken = short = 0
     if refunds:
-        refunded, taken, short = _refunds_of(session, _refund_rows(batch), app, settings, amount_rules, now)
+        refunded, taken, short = _refunds_of(app, session, _refund_rows(batch), settings, amount_rules, now)
     return EarnResult(len(credits), sum(c[2] for c in credits), refunded, taken, short)
 
 

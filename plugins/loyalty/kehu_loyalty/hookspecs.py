@@ -8,14 +8,18 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from kehu_core.app import Kehu
     from kehu_loyalty.rules import EarnRule
 
 hookspec = pluggy.HookspecMarker("kehu")
 
 
 @hookspec
-def kehu_loyalty_earn_rules() -> Sequence[EarnRule]:
+def kehu_loyalty_earn_rules(app: Kehu) -> Sequence[EarnRule]:
     """Add earn rules to the points programme (a company's own promotions).
+
+    Parameters:
+        app: the application.
 
     Returns: :class:`kehu_loyalty.rules.EarnRule` values. They are declarative (attrs):
     which interaction kinds, categories, channels or products they match, points per yuan or

@@ -6,14 +6,15 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.validation import local_zone
+from kehu_loyalty.expiry import expire_points
+from kehu_loyalty.levels import review_levels
+from kehu_loyalty.rebates import settle_all
 
 
-def expire_job(session: Session, now: datetime) -> str:
+def expire_job(app: Kehu, session: Session, now: datetime) -> str:
     """Write off expired points, then review member levels."""
-    from kehu_loyalty.expiry import expire_points
-    from kehu_loyalty.levels import review_levels
-
     expired = expire_points(session, now)
     review = review_levels(session, now)
     return (
@@ -22,10 +23,8 @@ def expire_job(session: Session, now: datetime) -> str:
     )
 
 
-def settle_job(session: Session, now: datetime) -> str:
+def settle_job(app: Kehu, session: Session, now: datetime) -> str:
     """Settle every ended period of every active rebate programme."""
-    from kehu_loyalty.rebates import settle_all
-
     runs = settle_all(session, now.astimezone(local_zone()).date())
     return (
         "; ".join(f"{r.programme}: {r.written} settlement(s), ¥{r.total_rebate}" for r in runs)

@@ -164,9 +164,7 @@ def stored_utc(value: Any, memo: dict[Any, datetime | None]) -> datetime | None:
     found = memo.get(value)
     if found is None:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-        found = memo[value] = (
-            moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-        )
+        found = memo[value] = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return found
 
 

@@ -18,13 +18,16 @@ from attrs import define
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.hooktypes import InteractionBatch, RecordedRows
+from kehu_loyalty.earning import forget_awarded
 
 #: Interactions earned together at most (about 25 MB of rows kept alive on an import).
 EARN_GROUP_ROWS = 50_000
 _KEY = "kehu_loyalty.pending"
 
-Earn = Callable[[Session, InteractionBatch], Any]
+#: How gathered rows are earned: ``earn(app, session, batch)`` (:func:`kehu_loyalty.earning.earn_batch`).
+Earn = Callable[[Kehu, Session, InteractionBatch], Any]
 
 
 @define
@@ -37,7 +40,7 @@ class Pending:
     values: list[Sequence[Any]]
 
 
-def gather(session: Session, batch: InteractionBatch, earn: Earn) -> None:
+def gather(app: Kehu, session: Session, batch: InteractionBatch, earn: Earn) -> None:
     """Add ``batch`` to the session's pending rows; earn them all with ``earn`` once there are enough.
 
     A batch of plain mappings (not :class:`~kehu_core.hooktypes.RecordedRows`) is earned at
@@ -45,16 +48,16 @@ def gather(session: Session, batch: InteractionBatch, earn: Earn) -> None:
     """
     rows = batch.rows
     if not isinstance(rows, RecordedRows):
-        flush(session, earn)
-        earn(session, batch)
+        flush(app, session, earn)
+        earn(app, session, batch)
         return
     pending = session.info.get(_KEY)
     if pending is not None and (pending.keys != rows.keys or pending.source != batch.source):
-        flush(session, earn)
+        flush(app, session, earn)
         pending = None
     if pending is None:
         pending = session.info[_KEY] = Pending(batch.source, rows.keys, [], [])
-        event.listen(session, "before_commit", lambda s: finish(s, earn), once=True)
+        event.listen(session, "before_commit", lambda s: finish(app, s, earn), once=True)
         # Rolled back, the gathered rows are gone from the database (and SQLite may hand their
         # ids to the next rows written): they must not be earned by a later flush.
         event.listen(session, "after_soft_rollback", lambda s, previous: s.info.pop(_KEY, None), once=True)
@@ -63,14 +66,15 @@ def gather(session: Session, batch: InteractionBatch, earn: Earn) -> None:
     # where it walks a list every time (50,000 kept rows cost ~0.4 s of a 1M-row import).
     pending.values.extend(map(tuple, rows.values))
     if len(pending.ids) >= EARN_GROUP_ROWS:
-        flush(session, earn)
+        flush(app, session, earn)
 
 
-def flush(session: Session, earn: Earn) -> None:
+def flush(app: Kehu, session: Session, earn: Earn) -> None:
     """Earn the session's pending rows, if any, as one batch."""
     pending = session.info.pop(_KEY, None)
     if pending is not None and pending.ids:
         earn(
+            app,
             session,
             InteractionBatch(
                 rows=RecordedRows(pending.keys, pending.ids, pending.values), source=pending.source
@@ -78,9 +82,7 @@ def flush(session: Session, earn: Earn) -> None:
         )
 
 
-def finish(session: Session, earn: Earn) -> None:
+def finish(app: Kehu, session: Session, earn: Earn) -> None:
     """The write is over: earn what is pending and forget what earning remembered during it."""
-    from kehu_loyalty.earning import forget_awarded
-
-    flush(session, earn)
+    flush(app, session, earn)
     forget_awarded(session)

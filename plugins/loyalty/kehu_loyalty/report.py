@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from kehu_core.models import Interaction
 from kehu_core.types import UTCDateTime, utcnow
 
-SEED_RATIO = Decimal(6)
+XEROX_RATIO = Decimal(6)
 
 
 @frozen

@@ -12,18 +12,27 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.types import utcnow
 from kehu_loyalty.ledger import add_months, entry_row, existing_keys, write_credits
 from kehu_loyalty.models import ACCOUNTS
 from kehu_loyalty.settings import load_settings
 
 
+def customer_tiers(app: Kehu, session: Session, customer_ids: Sequence[int]) -> dict[int, str]:
+    """THE tier of these customers (``kehu_customer_tiers`` with ``method=None``) from whichever
+    installed plugin classifies them; ``{}`` when none does."""
+    if not customer_ids:
+        return {}
+    found = app.hook.kehu_customer_tiers(session=session, customer_ids=list(customer_ids), method=None)
+    return dict(found or {})
+
+
 def reward_upgrades(session: Session, changes: Sequence[Any]) -> int:
     """Write the upgrade bonuses for these tier changes; returns how many were written."""
-    from sqlalchemy import select
-
     settings = load_settings(session)
     if not settings.tier_upgrade_bonus or not changes:
         return 0

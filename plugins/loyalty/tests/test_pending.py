@@ -40,16 +40,16 @@ def earn_entries(session) -> int:
 
 
 def test_an_import_is_earned_in_groups_and_whole_when_it_returns(shop, kehu_app, monkeypatch):
-    from kehu_loyalty import earning, pending
+    from kehu_loyalty import earning, hooks, pending
 
     groups: list[int] = []
     real = earning.earn_batch
 
-    def counting(session, batch, *args, **kwargs):
+    def counting(app, session, batch, *args, **kwargs):
         groups.append(len(batch))
-        return real(session, batch, *args, **kwargs)
+        return real(app, session, batch, *args, **kwargs)
 
-    monkeypatch.setattr(earning, "earn_batch", counting)
+    monkeypatch.setattr(hooks, "earn_batch", counting)
     monkeypatch.setattr(pending, "EARN_GROUP_ROWS", 5)
     code, late = shop.customer(), shop.customer()
     with kehu_app.session() as s:

@@ -131,7 +131,7 @@ def test_cli_balance_statement_rewards_expire(shop, kehu_cli):
     assert "redeem" in kehu_cli("loyalty", "statement", code, "--csv").output
     assert kehu_cli("loyalty", "expire", "--dry-run", "--json").json["entries"] == 0
     assert kehu_cli("loyalty", "expire", "--as-of", "2030-01-01", "--json").json["points"] == 88
-    assert kehu_cli("loyalty", "expire", "--as-of", "nonsense").exit_code == 1
+    assert kehu_cli("loyalty", "expire", "--as-of", "nonsense").exit_code == 2  # a usage error
 
 
 def test_settings_are_validated(shop, kehu_cli):

@@ -173,10 +173,10 @@ def random_rows(rng: random.Random, ids: list[int], count: int, prefix: str) -> 
 def record_quietly(app: Any, rows: list[dict[str, Any]], monkeypatch: Any) -> list[dict[str, Any]]:
     """Write interactions without earning (the hook's earning switched off for the moment)."""
     from kehu_core.interactions import write_interactions
-    from kehu_loyalty import earning
+    from kehu_loyalty import earning, hooks
 
     with monkeypatch.context() as patch:
-        patch.setattr(earning, "earn_batch", lambda *a, **k: earning.EMPTY)
+        patch.setattr(hooks, "earn_batch", lambda *a, **k: earning.EMPTY)
         with app.session() as s:
             return write_interactions(app, s, rows, "test")
 
@@ -219,7 +219,7 @@ def earn_and_look(app: Any, rows: list[dict[str, Any]], path: str, commit: bool 
     found: dict[str, Any] = {}
     try:
         with app.session() as s:
-            found["result"] = earn_batch(s, as_batch(rows), app, NOW, path=path)
+            found["result"] = earn_batch(app, s, as_batch(rows), NOW, path=path)
             found["ledger"] = snapshot(s)
             if not commit:
                 raise _Rollback
@@ -253,7 +253,7 @@ def test_sql_and_python_paths_write_the_same_ledger(
     first = record_quietly(kehu_app, random_rows(rng, ids, 60, "A"), monkeypatch)
     second = record_quietly(kehu_app, random_rows(rng, ids, 160, "B"), monkeypatch)
     with kehu_app.session() as s:
-        settings, in_force = earn_rules(s, kehu_app)
+        settings, in_force = earn_rules(kehu_app, s)
         assert any(r.birthday_month for r in in_force)  # the built-in birthday rule needs local months
         chosen = plan(s, in_force, as_batch(second), list(settings.tier_multipliers.values()))
     if kehu_app.dialect == "sqlite" and zone == "Europe/Berlin":
@@ -334,7 +334,7 @@ def test_batches_that_cannot_be_compiled_fall_back_to_python(shop, kehu_app, keh
     )
     row = {"id": earn["interaction_id"], "occurred_at": earn["occurred_at"], "amount": Decimal("100")}
     with kehu_app.session() as s:
-        settings, rules = earn_rules(s, kehu_app)
+        settings, rules = earn_rules(kehu_app, s)
         chosen = plan(s, rules, as_batch([row]), list(settings.tier_multipliers.values()))
     assert chosen.path == "python" and "more than 8 conditional amount rules" in chosen.why
 
@@ -346,7 +346,7 @@ def test_amounts_too_big_for_sqlite_integers_fall_back_to_python(shop, kehu_app,
     kehu_register_plugin(Rules([EarnRule("odd_rate", points_per_yuan=Decimal("0.3333"))]), "odd_rate")
     row = {"id": 1, "occurred_at": NOW, "amount": Decimal("99999999999999.99")}
     with kehu_app.session() as s:
-        settings, rules = earn_rules(s, kehu_app)
+        settings, rules = earn_rules(kehu_app, s)
         chosen = plan(s, rules, as_batch([row]), list(settings.tier_multipliers.values()))
         small = plan(
             s,

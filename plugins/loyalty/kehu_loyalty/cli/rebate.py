@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
+from attrs import asdict
 
-from kehu_core.cli import requires_plugin, transaction
+from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
-from kehu_loyalty.cli import PLUGIN, parse_day
+from kehu_core.cli.params import DAY
+from kehu_loyalty import api
 
 
-@click.group("rebate")
+@click.group("rebate", cls=PluginGroup, plugin="loyalty")
 def rebate() -> None:
     """Distributor rebates 返利: programmes, accrual, settlement, statements."""
 
@@ -34,11 +38,12 @@ def programme() -> None:
     show_default=True,
     help="Customers with this tag are the programme's distributors.",
 )
-@click.option("--starts", default=None, help="First period: the one containing this date (default: today).")
+@click.option(
+    "--starts", type=DAY, default=None, help="First period: the one containing this date (default: today)."
+)
 @json_option
-@requires_plugin(PLUGIN)
 def programme_add(
-    code: str, name: str, period: str, tiers: tuple[str, ...], tag: str, starts: str | None, as_json: bool
+    code: str, name: str, period: str, tiers: tuple[str, ...], tag: str, starts: date | None, as_json: bool
 ) -> None:
     """Create a rebate programme. The rate of the highest threshold reached applies to the whole volume.
 
@@ -46,10 +51,8 @@ def programme_add(
     Example:
       kehu loyalty rebate programme add Q-REBATE --period quarter --tier 100000:2% --tier 500000:3%
     """
-    from kehu_loyalty.rebates import add_programme
-
     with transaction() as (_app, session):
-        result = add_programme(session, code, name, period, list(tiers), tag, parse_day(starts, "starts"))
+        result = api.add_programme(session, code, name, period, list(tiers), tag, starts)
     if as_json:
         emit_json(result)
     else:
@@ -61,11 +64,8 @@ def programme_add(
 
 @programme.command("list")
 @list_output_options
-@requires_plugin(PLUGIN)
 def programme_list(as_json: bool, as_csv: bool) -> None:
     """Every rebate programme."""
-    from kehu_loyalty.rebates import list_programmes
-
     with transaction() as (_app, session):
         rows = [
             {
@@ -77,7 +77,7 @@ def programme_list(as_json: bool, as_csv: bool) -> None:
                 "active": p.active,
                 "tiers": "; ".join(f"≥{t} → {r}" for t, r in p.tiers),
             }
-            for p in list_programmes(session)
+            for p in api.list_programmes(session)
         ]
     keys = ("code", "name", "period", "tag", "starts_on", "active", "tiers")
     emit_rows(
@@ -91,22 +91,17 @@ def programme_list(as_json: bool, as_csv: bool) -> None:
 
 @rebate.command("accrual")
 @click.argument("code")
-@click.option("--as-of", default=None, help="A day in the period to show (default: today).")
+@click.option("--as-of", type=DAY, default=None, help="A day in the period to show (default: today).")
 @list_output_options
-@requires_plugin(PLUGIN)
-def accrual_cmd(code: str, as_of: str | None, as_json: bool, as_csv: bool) -> None:
+def accrual_cmd(code: str, as_of: date | None, as_json: bool, as_csv: bool) -> None:
     """The running period: each distributor's volume, rebate so far, and the gap to the next threshold.
 
     \b
     Example:
       kehu loyalty rebate accrual Q-REBATE
     """
-    from attrs import asdict
-
-    from kehu_loyalty.rebates import accruals, get_programme
-
     with transaction() as (_app, session):
-        rows = [asdict(a) for a in accruals(session, get_programme(session, code), parse_day(as_of, "as-of"))]
+        rows = [asdict(a) for a in api.accruals(session, api.get_programme(session, code), as_of)]
     keys = (
         "customer",
         "name",
@@ -129,21 +124,17 @@ def accrual_cmd(code: str, as_of: str | None, as_json: bool, as_csv: bool) -> No
 
 @rebate.command("settle")
 @click.argument("code", required=False)
-@click.option("--as-of", default=None, help="Settle periods ended by this day (default: today).")
+@click.option("--as-of", type=DAY, default=None, help="Settle periods ended by this day (default: today).")
 @json_option
-@requires_plugin(PLUGIN)
-def settle_cmd(code: str | None, as_of: str | None, as_json: bool) -> None:
+def settle_cmd(code: str | None, as_of: date | None, as_json: bool) -> None:
     """Settle every ended period (of one programme, or all); settling again writes nothing new.
 
     \b
     Example:
       kehu loyalty rebate settle Q-REBATE
     """
-    from kehu_loyalty.rebates import get_programme, settle, settle_all
-
-    today = parse_day(as_of, "as-of")
     with transaction() as (_app, session):
-        runs = [settle(session, get_programme(session, code), today)] if code else settle_all(session, today)
+        runs = api.settle_rebates(session, code, as_of)
     if as_json:
         emit_json(runs)
     else:
@@ -155,22 +146,17 @@ def settle_cmd(code: str | None, as_of: str | None, as_json: bool) -> None:
 
 @rebate.command("statement")
 @click.argument("customer")
-@click.option("--as-of", default=None, help="Day for the running accrual (default: today).")
+@click.option("--as-of", type=DAY, default=None, help="Day for the running accrual (default: today).")
 @json_option
-@requires_plugin(PLUGIN)
-def statement_cmd(customer: str, as_of: str | None, as_json: bool) -> None:
+def statement_cmd(customer: str, as_of: date | None, as_json: bool) -> None:
     """A distributor's rebate statement: settled periods and what is accruing now.
 
     \b
     Example:
       kehu loyalty rebate statement C0007
     """
-    from kehu_loyalty.accounts import require_customer
-    from kehu_loyalty.rebates import statement
-
     with transaction() as (_app, session):
-        found = require_customer(session, customer)
-        result = statement(session, found.id, parse_day(as_of, "as-of"))
+        result = api.rebate_statement(session, customer, as_of)
     if as_json:
         emit_json({"customer": customer, **result})
         return

@@ -1,0 +1,219 @@
+"""The public API of loyalty: what other plugins, scripts and the CLI call.
+
+Functions take ``app, session`` (or a session) and return values; they never print. They
+re-use the service modules (:mod:`kehu_loyalty.accounts`, :mod:`kehu_loyalty.rewards`,
+:mod:`kehu_loyalty.expiry`, :mod:`kehu_loyalty.rebates`, :mod:`kehu_loyalty.ladder` ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy.orm import Session
+
+from kehu_core.app import Kehu
+from kehu_core.errors import KehuError
+from kehu_core.types import utcnow
+from kehu_loyalty import accounts, expiry, ladder as ladders, ledger, rebates, rewards
+from kehu_loyalty.accounts import Enrolment, ReferralRecord
+from kehu_loyalty.earning import earn_rules
+from kehu_loyalty.expiry import ExpiryResult
+from kehu_loyalty.ladder import DEFAULT_LOYAL_QUARTERS, LadderReport
+from kehu_loyalty.levels import LevelRecord, LevelReview, list_levels, review_levels, set_level
+from kehu_loyalty.rebates import Accrual, Programme, SettlementRun, accruals, add_programme, list_programmes
+from kehu_loyalty.report import XEROX_RATIO, ScoreRow, satisfaction_repurchase
+from kehu_loyalty.rewards import Redemption, RewardRecord, add_reward, list_rewards, restock
+from kehu_loyalty.rules import EarnRule
+from kehu_loyalty.settings import list_settings, load_settings, set_setting
+
+__all__ = [
+    "DEFAULT_LADDER_DAYS",
+    "XEROX_RATIO",
+    "Accrual",
+    "EarnRule",
+    "Enrolment",
+    "ExpiryResult",
+    "LadderReport",
+    "LevelRecord",
+    "LevelReview",
+    "MemberBalance",
+    "Programme",
+    "Redemption",
+    "ReferralRecord",
+    "RewardRecord",
+    "ScoreRow",
+    "SettlementRun",
+    "accruals",
+    "add_programme",
+    "add_reward",
+    "balance",
+    "earn_points",
+    "earn_rules",
+    "enroll",
+    "expire",
+    "get_programme",
+    "ladder",
+    "list_levels",
+    "list_programmes",
+    "list_rewards",
+    "list_settings",
+    "rebate_statement",
+    "redeem",
+    "refer",
+    "restock",
+    "review_levels",
+    "satisfaction_repurchase",
+    "set_level",
+    "set_setting",
+    "settle_rebates",
+    "statement",
+]
+
+#: The ladder's period when no start is given: this many days before its end.
+DEFAULT_LADDER_DAYS = 90
+
+
+def enroll(
+    app: Kehu,
+    session: Session,
+    codes: Sequence[str],
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    enrolled_at: datetime | None = None,
+) -> Enrolment:
+    """Make the customers ``codes`` members of the points programme.
+
+    They earn from ``now`` on, or from ``since``: their interactions since then earn at once
+    (a backfill, idempotent). ``enrolled_at`` records an enrolment made earlier (migrated
+    data). Customers already enrolled are left as they are; an unknown or forgotten code
+    refuses the whole enrolment.
+    """
+    return accounts.enroll(app, session, codes, since=since, now=now, enrolled_at=enrolled_at)
+
+
+def refer(session: Session, referrer: str, referred: str, now: datetime | None = None) -> ReferralRecord:
+    """Record that customer ``referrer`` brought customer ``referred`` (each is referred at most once)."""
+    return accounts.record_referral(session, referrer, referred, now)
+
+
+def earn_points(
+    session: Session,
+    code: str,
+    points: int,
+    reason: str,
+    *,
+    key: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Award ``points`` to member ``code`` by hand (a goodwill gesture, an event).
+
+    The points are a lot with the programme's usual expiry. ``key`` makes the award
+    idempotent: a second award with the same key is refused. Returns the customer, the
+    points, the key and the new balance.
+    """
+    return rewards.adjust(session, code, points, reason, key=key, now=now)
+
+
+def redeem(
+    session: Session,
+    code: str,
+    reward: str,
+    quantity: int = 1,
+    *,
+    key: str | None = None,
+    now: datetime | None = None,
+) -> Redemption:
+    """Spend member ``code``'s points on ``quantity`` of ``reward``, oldest points first.
+
+    Refused, changing nothing, when the balance or the stock is short
+    (:class:`~kehu_loyalty.rewards.InsufficientPoints`, :class:`~kehu_loyalty.rewards.OutOfStock`).
+    """
+    return rewards.redeem(session, code, reward, quantity, key=key, now=now)
+
+
+@frozen
+class MemberBalance:
+    """A member's balance, level and the points expiring soon."""
+
+    customer: str
+    name: str
+    balance: int
+    expired_not_yet_written_off: int
+    expiring_soon: int
+    expiring_within_days: int
+    level: str | None
+    enrolled_at: datetime
+
+
+def balance(session: Session, code: str, now: datetime | None = None) -> MemberBalance:
+    """Member ``code``'s balance, level, points already expired but not yet written off, and
+    points expiring within the programme's ``expiring_soon_days``."""
+    now = now or utcnow()
+    customer, account = ledger.member(session, code)
+    days = load_settings(session).expiring_soon_days
+    return MemberBalance(
+        customer=code,
+        name=customer.name,
+        balance=ledger.balance(session, customer.id),
+        expired_not_yet_written_off=ledger.expiring_between(
+            session, customer.id, datetime(1900, 1, 1, tzinfo=now.tzinfo), now
+        ),
+        expiring_soon=ledger.expiring_between(session, customer.id, now, now + timedelta(days=days)),
+        expiring_within_days=days,
+        level=account.level,
+        enrolled_at=account.enrolled_at,
+    )
+
+
+def statement(session: Session, code: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """Member ``code``'s points ledger, oldest first, with the running balance (the last ``limit`` entries)."""
+    customer, _ = ledger.member(session, code)
+    return ledger.statement(session, customer.id, limit)
+
+
+def expire(session: Session, as_of: datetime | None = None, *, dry_run: bool = False) -> ExpiryResult:
+    """Write off what is left of every lot that expired by ``as_of`` (default: now), oldest first.
+
+    Idempotent; ``dry_run`` only counts.
+    """
+    return expiry.expire_points(session, as_of, dry_run=dry_run)
+
+
+def get_programme(session: Session, code: str) -> Programme:
+    """The rebate programme ``code``, or :class:`~kehu_core.errors.NotFound`."""
+    return rebates.get_programme(session, code)
+
+
+def settle_rebates(
+    session: Session, code: str | None = None, today: date | None = None
+) -> list[SettlementRun]:
+    """Settle every period ended by ``today`` (a local day; default: today) of the rebate
+    programme ``code``, or of every active programme. Settling again writes nothing new."""
+    if code:
+        return [rebates.settle(session, rebates.get_programme(session, code), today)]
+    return rebates.settle_all(session, today)
+
+
+def rebate_statement(session: Session, customer: str, today: date | None = None) -> dict[str, Any]:
+    """Distributor ``customer``'s rebate statement: settled periods, their total, and what is accruing now."""
+    found = accounts.require_customer(session, customer)
+    return rebates.statement(session, found.id, today)
+
+
+def ladder(
+    session: Session,
+    since: datetime | None = None,
+    as_of: datetime | None = None,
+    loyal_quarters: int = DEFAULT_LOYAL_QUARTERS,
+) -> LadderReport:
+    """The loyalty ladder at ``as_of`` (default: now) and the moves since ``since`` (default:
+    :data:`DEFAULT_LADDER_DAYS` before ``as_of``); refused when ``since`` is not before ``as_of``."""
+    end = as_of or utcnow()
+    start = since or end - timedelta(days=DEFAULT_LADDER_DAYS)
+    if start >= end:
+        raise KehuError("--since must be before --as-of")
+    return ladders.ladder(session, start, end, loyal_quarters)

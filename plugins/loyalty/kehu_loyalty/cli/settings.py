@@ -1,0 +1,42 @@
+"""``kehu loyalty settings``: the programme's settings."""
+
+from __future__ import annotations
+
+import click
+
+from kehu_core.cli.context import PluginGroup, transaction
+from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_options
+from kehu_loyalty import api
+
+
+@click.group("settings", cls=PluginGroup, plugin="loyalty")
+def settings_group() -> None:
+    """Programme settings: earn rate, bonuses, expiry, tier multipliers."""
+
+
+@settings_group.command("list")
+@list_output_options
+def settings_list(as_json: bool, as_csv: bool) -> None:
+    """Every setting with its value and meaning."""
+    with transaction() as (_app, session):
+        rows = api.list_settings(session)
+    emit_rows(("key", "value", "meaning"), rows, ("key", "value", "help"), as_json=as_json, as_csv=as_csv)
+
+
+@settings_group.command("set")
+@click.argument("key")
+@click.argument("value")
+@json_option
+def settings_set(key: str, value: str, as_json: bool) -> None:
+    """Change a setting (``tier_multiplier.VIP 2`` adds or changes a tier multiplier).
+
+    \b
+    Example:
+      kehu loyalty settings set expiry_months 24
+    """
+    with transaction() as (_app, session):
+        result = api.set_setting(session, key, value)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{key} = {result['value']}")
