@@ -1,6 +1,7 @@
 # kehu: the two commands of the README.
 #   make demo   create .venv, install the core and every plugin, load demo data into ./kehu.db
-#   make test   the same install, then the whole suite on SQLite and on a throwaway PostgreSQL
+#   make test   the same install, the lint step, then the whole suite on SQLite and on a throwaway PostgreSQL
+#   make lint   ruff (style), mypy (types) and import-linter (the import contracts in pyproject.toml)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,7 +13,9 @@ EXAMPLES := $(sort $(dir $(wildcard examples/*/pyproject.toml)))
 STAMP  := $(VENV)/.installed
 DEMO_DB ?= kehu.db
 
-.PHONY: install demo test test-sqlite test-postgresql clean
+.PHONY: install demo lint test test-sqlite test-postgresql clean
+
+PACKAGES := kehu_core $(foreach p,$(PLUGINS) $(EXAMPLES),$(notdir $(patsubst %/,%,$(dir $(wildcard $(p)kehu_*/__init__.py)))))
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) $(wildcard examples/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +33,13 @@ demo: $(STAMP)
 	@echo
 	@echo "Try: $(BIN)/kehu customer list --sort name | head; $(BIN)/kehu customer show C0001"
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(foreach p,$(PACKAGES),-p $(p))
+	$(BIN)/lint-imports
+
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q --kehu-db=both $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP)
