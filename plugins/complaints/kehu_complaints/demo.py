@@ -9,14 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kehu_complaints.jobs import escalate
-from kehu_complaints.services import (
-    ComplaintQuery,
-    list_complaints,
-    move,
-    open_complaint,
-)
+from kehu_complaints.handling import move
+from kehu_complaints.opening import open_complaint
+from kehu_complaints.records import ComplaintQuery, list_complaints
 from kehu_complaints.teams import save_team
 from kehu_complaints.workflow import default_workflow
+from kehu_core.app import Kehu
 from kehu_core.hooktypes import DemoContext
 from kehu_core.models import Customer
 
@@ -80,13 +78,14 @@ def _changes(stage: str, rng: Any, category: str) -> tuple[dict[str, Any], str |
     return {}, None
 
 
-def load_demo(session: Session, context: DemoContext) -> None:
+def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
     """Open complaints spread over the past months and move each along a path to a stage."""
     rng, today = context.rng, context.today
     save_team(session, "客服一组", lead=LEAD, assignment="balanced", members=list(MEMBERS))
     customers = list(session.execute(select(Customer.code).order_by(Customer.id)).scalars())
     if not customers:
         return
+    # The paths above walk the default workflow; a company's changes to it would break them.
     workflow = default_workflow()
     stages = list(PATHS)
     count = max(len(stages) * 2, min(400, context.customers // 3))
@@ -99,7 +98,7 @@ def load_demo(session: Session, context: DemoContext) -> None:
             days=rng.randint(0, 200) if finished else rng.randint(0, 4), hours=rng.randint(0, 8)
         )
         record = open_complaint(
-            None,
+            app,
             session,
             {
                 "customer_code": rng.choice(customers),
@@ -123,7 +122,7 @@ def load_demo(session: Session, context: DemoContext) -> None:
             changes, reason = _changes(stage, rng, category)
             actor = LEAD if stage == "approved" else (record.handler or MEMBERS[0])
             move(
-                None,
+                app,
                 session,
                 record.id,
                 stage,
@@ -133,7 +132,7 @@ def load_demo(session: Session, context: DemoContext) -> None:
                 now=when,
                 workflow=workflow,
             )
-    message = escalate(session, today)
+    message = escalate(app, session, today)
     open_ = list_complaints(session, ComplaintQuery(open_only=True, limit=None), today)
     overdue = sum(1 for r in open_ if r.overdue(today))
     context.summary.append(

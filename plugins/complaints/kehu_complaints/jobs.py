@@ -9,17 +9,19 @@ Neither needs the workflow: "running" means not resolved and not closed, and a p
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
 from kehu_complaints.settings import load_settings
+from kehu_core.app import Kehu
 
 SYSTEM = "system"
 
 
-def breach_conditions(now: datetime) -> tuple:
+def breach_conditions(now: datetime) -> tuple[Any, Any, Any]:
     """(running, first response overdue, resolution overdue) as SQL conditions, for the job and its benchmark."""
     c = COMPLAINTS.c
     running = and_(c.closed_at.is_(None), c.resolved_at.is_(None), c.paused_since.is_(None))
@@ -30,7 +32,7 @@ def breach_conditions(now: datetime) -> tuple:
     return running, first, resolution
 
 
-def escalate(session: Session, now: datetime) -> str:
+def escalate(app: Kehu, session: Session, now: datetime) -> str:
     """Mark first-response and resolution breaches, escalate each newly breached complaint to its team lead.
 
     One UPDATE marks and escalates; one INSERT ... SELECT writes a history entry per complaint
@@ -83,7 +85,7 @@ def escalate(session: Session, now: datetime) -> str:
     return f"{marked} complaint(s) newly breached their SLA; {escalated} escalated to the team lead"
 
 
-def auto_close(session: Session, now: datetime) -> str:
+def auto_close(app: Kehu, session: Session, now: datetime) -> str:
     """Close complaints resolved more than ``auto_close_days`` ago with no follow-up, stating the reason."""
     days = int(load_settings(session)["auto_close_days"])
     if days <= 0:

@@ -1,6 +1,6 @@
-"""``kehu complaint report``: what the handling achieves, in the measures the seeds imply.
+"""``kehu complaint report``: what the handling achieves, in the measures the course material implies.
 
-Figures quoted from the seeds (000 大客户的开发与服务; 002 客户服务与管理):
+Figures quoted from the course material (大客户的开发与服务; 客户服务与管理):
 
 * 96% of dissatisfied customers never complain; they just stop buying (96%不满意的消费者从不抱怨).
 * 54-70% of complainers buy again; 95% if the complaint is handled quickly and well
@@ -33,10 +33,11 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints.models import COMPLAINTS
 from kehu_core.models import Interaction
+from kehu_core.sql import seconds_between
 from kehu_core.types import utcnow
 
 REPURCHASE_DAYS = 90
-SEED_FIGURES = {
+COURSE_FIGURES = {
     "complainers_buy_again": "54-70%",
     "buy_again_when_handled_quickly_and_well": "95%",
     "dissatisfied_who_never_complain": "96%",
@@ -84,13 +85,7 @@ class ComplaintReport:
     repurchase_within_sla: Repurchase
     repurchase_outside_sla: Repurchase
     repurchase_days: int
-    seed: dict[str, str]
-
-
-def _seconds_between(later: Any, earlier: Any, dialect: str) -> Any:
-    if dialect == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return func.extract("epoch", later - earlier)
+    course_figures: dict[str, str]
 
 
 def _plus_days(moment: Any, days: int, dialect: str) -> Any:
@@ -118,8 +113,8 @@ def _timings(session: Session, dialect: str, where: Sequence[Any]) -> tuple[Perc
     """Time to first response and to resolution, in one scan: PostgreSQL's ``percentile_cont``
     (which skips NULLs), or on SQLite the durations read once and cut in Python."""
     c = COMPLAINTS.c
-    first = _seconds_between(c.first_response_at, c.opened_at, dialect)
-    resolution = _seconds_between(c.resolved_at, c.opened_at, dialect)
+    first = seconds_between(c.first_response_at, c.opened_at, dialect)
+    resolution = seconds_between(c.resolved_at, c.opened_at, dialect)
     if dialect == "postgresql":
         row = session.execute(
             select(
@@ -282,5 +277,5 @@ def build_report(
         repurchase_within_sla=repurchase["within"],
         repurchase_outside_sla=repurchase["outside"],
         repurchase_days=REPURCHASE_DAYS,
-        seed=SEED_FIGURES,
+        course_figures=COURSE_FIGURES,
     )

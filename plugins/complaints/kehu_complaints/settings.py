@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,6 +79,36 @@ def set_setting(session: Session, key: str, value: Any) -> Any:
         row.value = clean
     session.flush()
     return clean
+
+
+def set_calendar_day(session: Session, day: date, workday: bool, name: str | None = None) -> None:
+    """Make ``day`` a company working day or day off (an exception to the holiday calendar)."""
+    row = session.get(CalendarDay, day)
+    if row is None:
+        session.add(CalendarDay(day=day, workday=workday, name=name))
+    else:
+        row.workday, row.name = workday, name
+    session.flush()
+
+
+def explain_days(calendar: BusinessCalendar, first: date, days: int) -> list[dict[str, Any]]:
+    """For each day from ``first``: whether it is a working day, and why."""
+    rows = []
+    for n in range(days):
+        day = first + timedelta(days=n)
+        name = calendar.holiday_name(day)
+        if day in calendar.exceptions:
+            why = "company exception"
+        elif name and calendar.is_workday(day):
+            why = f"swapped working day 调休上班 ({name})"
+        else:
+            why = name or ("weekend" if day.weekday() >= 5 else "")
+        if not calendar.is_covered(day):
+            why = (why + "; " if why else "") + "no official holiday data for this year: weekends only"
+        rows.append(
+            {"day": day, "weekday": "一二三四五六日"[day.weekday()], "workday": calendar.is_workday(day), "why": why}
+        )
+    return rows
 
 
 def calendar_of(session: Session, settings: Mapping[str, Any] | None = None) -> BusinessCalendar:

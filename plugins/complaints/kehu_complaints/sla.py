@@ -17,12 +17,17 @@ from datetime import datetime
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints.calendar import BusinessCalendar
 from kehu_complaints.models import COMPLAINTS, HISTORY, Complaint, SlaPolicy
+from kehu_complaints.settings import calendar_of
+from kehu_core.app import Kehu
+from kehu_core.calendar import format_time
 from kehu_core.errors import KehuError, Problem, ValidationError
+from kehu_core.hooktypes import TierChange
+from kehu_core.types import utcnow
 
 SEVERITIES = ("low", "medium", "high", "critical")
 KINDS = ("grievance", "complaint")
@@ -70,7 +75,8 @@ class Policy:
 #: Used only if every policy was deactivated, so a complaint always gets due times.
 FALLBACK = Policy("builtin", 1_000_000, (), (), (), 480, 2400, ("awaiting_customer",))
 
-#: Default policies (business minutes; an 8-hour working day). The seeds' rule: call back at once (立刻回电).
+#: Default policies (business minutes; an 8-hour working day). The complaint procedure (投诉处理程序)
+#: says: call back at once (立刻回电).
 DEFAULT_POLICIES: tuple[dict[str, Any], ...] = (
     dict(
         name="critical",
@@ -148,15 +154,19 @@ def due_times(
     return first, resolution
 
 
-def tiers_of(app: Any, session: Session, customer_ids: Sequence[int]) -> Mapping[int, str]:
-    """Customer tiers through ``kehu_customer_tiers`` (empty when no plugin classifies customers)."""
-    if app is None or not customer_ids:
+def tiers_of(
+    app: Kehu, session: Session, customer_ids: Sequence[int], method: str | None = None
+) -> Mapping[int, str]:
+    """Customers' tiers through ``kehu_customer_tiers``: THE tier for ``method=None``, else the
+    segment by that method (empty when no plugin classifies customers)."""
+    if not customer_ids:
         return {}
-    return app.hook.kehu_customer_tiers(session=session, customer_ids=list(customer_ids)) or {}
+    found = app.hook.kehu_customer_tiers(session=session, customer_ids=list(customer_ids), method=method)
+    return found or {}
 
 
 def recompute_open(
-    app: Any,
+    app: Kehu,
     session: Session,
     calendar: BusinessCalendar,
     now: datetime,
@@ -241,8 +251,8 @@ def recompute_open(
                     "action": "sla",
                     "from_status": r["status"],
                     "to_status": r["status"],
-                    "note": f"{reason}: policy {policy.name}, first response due {first.isoformat()}, "
-                    f"resolution due {resolution.isoformat()}",
+                    "note": f"{reason}: policy {policy.name}, first response due {format_time(first)}, "
+                    f"resolution due {format_time(resolution)}",
                 }
             )
     if updates:
@@ -256,6 +266,22 @@ def recompute_open(
         session.execute(HISTORY.insert(), notes)
         session.expire_all()
     return len(updates)
+
+
+def recompute_for_tier_changes(app: Kehu, session: Session, changes: Sequence[TierChange]) -> int:
+    """Recompute the open complaints of customers whose tier moved (the new tiers are the event's)."""
+    tiers = {c.customer_id: c.new_tier for c in changes}
+    if not tiers:
+        return 0
+    return recompute_open(
+        app,
+        session,
+        calendar_of(session),
+        utcnow(),
+        customer_ids=list(tiers),
+        reason="customer tier changed",
+        tiers={k: v for k, v in tiers.items() if v},
+    )
 
 
 POLICY_FIELDS = (
@@ -366,8 +392,6 @@ def delete_policy(session: Session, name: str) -> None:
 
 def policy_names_in_use(session: Session) -> dict[str, int]:
     """How many open complaints each policy governs."""
-    from sqlalchemy import func
-
     c = Complaint
     rows = session.execute(
         select(c.sla_policy, func.count())

@@ -42,6 +42,19 @@ def _rule(value: str | None) -> str | None:
     return value
 
 
+def team_named(session: Session, name: str | None) -> Team | None:
+    """The team called ``name`` (``None`` for no name); an unknown name is a validation error."""
+    if not name:
+        return None
+    team = session.scalar(select(Team).where(Team.name == name))
+    if team is None:
+        raise ValidationError(
+            [Problem("team", "no such team; see `kehu complaint team list`", value=name)],
+            headline="complaint refused; nothing was changed:",
+        )
+    return team
+
+
 def get_team(session: Session, name: str) -> Team:
     """The team called ``name`` or :class:`NotFound`."""
     team = session.scalar(select(Team).where(Team.name == name))

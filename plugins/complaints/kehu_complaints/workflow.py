@@ -1,7 +1,8 @@
 """The complaint workflow as data: stages, transitions and guards.
 
-The default follows the seeds' procedure (先处理感觉, 再处理问题; 受理 → 确定责任 → 处理方案 →
-主管批示 → 通知客户 → 实施 → 处罚责任者 → 存档 → 总结评价). Companies change it through the
+The default follows the complaint procedure of the course material (投诉处理程序: 先处理感觉,
+再处理问题; 受理 → 确定责任 → 处理方案 → 主管批示 → 通知客户 → 实施 → 处罚责任者 → 存档 →
+总结评价). Companies change it through the
 ``kehu_complaint_workflow`` hook (see :mod:`kehu_complaints.hookspecs`): add stages, transitions
 and guards, or remove them. A guard is a named check run before a move; it returns the reason
 it refuses, or ``None``.
@@ -15,6 +16,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
+from kehu_core.app import Kehu
 from kehu_core.errors import KehuError
 
 #: Stage kinds: ``open`` (the clocks run), ``done`` (resolved, clocks stopped, not closed), ``closed``.
@@ -417,7 +419,7 @@ DEFAULT_GUARDS = (
 
 
 def default_workflow() -> Workflow:
-    """The seeds' procedure as a :class:`Workflow` (a fresh, mutable copy)."""
+    """The complaint procedure (投诉处理程序) as a :class:`Workflow` (a fresh, mutable copy)."""
     workflow = Workflow()
     for stage in DEFAULT_STAGES:
         workflow.add_stage(stage)
@@ -428,10 +430,9 @@ def default_workflow() -> Workflow:
     return workflow
 
 
-def build_workflow(app: Any) -> Workflow:
+def build_workflow(app: Kehu) -> Workflow:
     """The default workflow changed by every installed plugin's ``kehu_complaint_workflow``."""
     workflow = default_workflow()
-    if app is not None:  # hooks called without an app (scheduled jobs, demo) use the default
-        app.hook.kehu_complaint_workflow(workflow=workflow)
+    app.hook.kehu_complaint_workflow(workflow=workflow)
     workflow.validate()
     return workflow

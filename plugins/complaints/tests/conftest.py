@@ -6,9 +6,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from types import SimpleNamespace
+
 import pytest
 
+from kehu_complaints import api
 from kehu_core import customers
+from kehu_core.plugins import Plugins, discover
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -16,6 +20,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def at(text: str) -> datetime:
     """A Shanghai wall-clock time, e.g. ``at("2025-09-30 16:00")``."""
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def kehu_plugins() -> Plugins:
+    """Only this plugin, strictly: other plugins cannot disturb these tests, and a load error fails."""
+    return discover(strict=True, allow={"complaints"})
 
 
 @pytest.fixture
@@ -30,32 +40,24 @@ def app(kehu_app: Any, kehu_install: Any) -> Any:
 
 def open_one(app: Any, when: str = "2025-03-03 09:00", actor: str = "王芳", **values: Any) -> Any:
     """Open a complaint for C1 at Shanghai time ``when``."""
-    from kehu_complaints.services import open_complaint
-
     fields = {"customer_code": "C1", "description": "打印机卡纸", **values}
     with app.session() as s:
-        return open_complaint(app, s, fields, actor, now=at(when))
+        return api.open_complaint(app, s, fields, actor, now=at(when))
 
 
 def move(app: Any, complaint_id: int, target: str, when: str, actor: str = "王芳", **kw: Any) -> Any:
     """Move a complaint at Shanghai time ``when``."""
-    from kehu_complaints import services
-
     with app.session() as s:
-        return services.move(app, s, complaint_id, target, actor, now=at(when), **kw)
+        return api.move(app, s, complaint_id, target, actor, now=at(when), **kw)
 
 
 def get(app: Any, complaint_id: int) -> Any:
     """The complaint's current record."""
-    from kehu_complaints.services import show
-
     with app.session() as s:
-        return show(app, s, complaint_id)
+        return api.get_complaint(app, s, complaint_id)
 
 
 @pytest.fixture
 def h() -> Any:
     """The helpers above, for test modules (importlib mode cannot import conftest)."""
-    from types import SimpleNamespace
-
     return SimpleNamespace(at=at, open_one=open_one, move=move, get=get)

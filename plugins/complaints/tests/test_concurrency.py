@@ -13,17 +13,17 @@ import json, sys
 from datetime import datetime, timezone
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict
-from kehu_complaints import services
+from kehu_complaints import api, records
 
 url, complaint_id, target, actor = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 app = Kehu(url)
 with app.session() as s:
-    seen = services.get_complaint(s, complaint_id).version
+    seen = records.get_complaint(s, complaint_id).version
 print("ready", flush=True)
 sys.stdin.readline()
 try:
     with app.session() as s:
-        services.move(app, s, complaint_id, target, actor, expected_version=seen, note=f"moved by {actor}", reason="重复投诉",
+        api.move(app, s, complaint_id, target, actor, expected_version=seen, note=f"moved by {actor}", reason="重复投诉",
                       now=datetime.now(timezone.utc))
     print(json.dumps([actor, "won", None]))
 except Conflict as exc:

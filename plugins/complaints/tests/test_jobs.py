@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from kehu_complaints import jobs
-from kehu_complaints.services import assign
+from kehu_complaints import api, jobs
 from kehu_complaints.teams import remove_member, save_team
 
 
@@ -25,10 +24,10 @@ def test_escalation_marks_breaches_once_and_goes_to_the_team_lead(app, h, kehu_c
     no_team = h.open_one(app, "2025-03-03 09:00")
 
     with app.session() as s:
-        first = jobs.escalate(s, utc(h, "2025-03-04 09:00"))
+        first = jobs.escalate(app, s, utc(h, "2025-03-04 09:00"))
     assert first == "2 complaint(s) newly breached their SLA; 2 escalated to the team lead"
     with app.session() as s:
-        assert jobs.escalate(s, utc(h, "2025-03-04 09:30")) == "no new SLA breach"  # run twice: nothing new
+        assert jobs.escalate(app, s, utc(h, "2025-03-04 09:30")) == "no new SLA breach"  # run twice: nothing new
     c = h.get(app, late.id)
     assert c.complaint.escalated_to == "李娜" and c.complaint.first_response_breached_at == utc(
         h, "2025-03-04 09:00"
@@ -44,7 +43,7 @@ def test_escalation_marks_breaches_once_and_goes_to_the_team_lead(app, h, kehu_c
 
     # Later the resolution of the answered one is late too: only that is new.
     with app.session() as s:
-        assert jobs.escalate(s, utc(h, "2025-03-10 09:00")).startswith("3 complaint(s) newly breached")
+        assert jobs.escalate(app, s, utc(h, "2025-03-10 09:00")).startswith("3 complaint(s) newly breached")
     listed = kehu_cli("complaint", "list", "--overdue", "--json").json
     assert sorted(r["id"] for r in listed) == sorted([late.id, answered.id, no_team.id])
     assert (
@@ -86,12 +85,12 @@ def test_resolved_without_follow_up_closes_automatically_with_a_reason(app, h):
     ):
         h.move(app, followed.id, stage, "2025-03-03 10:00", **kw)
     with app.session() as s:
-        assert jobs.auto_close(s, utc(h, "2025-03-09 10:00")) == "nothing to auto-close"  # 6 days: not yet
+        assert jobs.auto_close(app, s, utc(h, "2025-03-09 10:00")) == "nothing to auto-close"  # 6 days: not yet
         assert (
-            jobs.auto_close(s, utc(h, "2025-03-10 11:00"))
+            jobs.auto_close(app, s, utc(h, "2025-03-10 11:00"))
             == "1 resolved complaint(s) auto-closed without follow-up"
         )
-        assert jobs.auto_close(s, utc(h, "2025-03-11 11:00")) == "nothing to auto-close"
+        assert jobs.auto_close(app, s, utc(h, "2025-03-11 11:00")) == "nothing to auto-close"
     closed = h.get(app, c.id)
     assert closed.complaint.status == "closed"
     assert closed.complaint.close_reason == "auto-closed: no follow-up within 7 days of resolution"
@@ -111,7 +110,7 @@ def test_round_robin_and_balanced_assignment(app, h, kehu_cli):
     assert [h.open_one(app, team="一组").handler for _ in range(2)] == ["陈静", "王芳"]
     manual = h.open_one(app)
     with app.session() as s:
-        assert assign(app, s, manual.id, "李娜", team="一组").handler == "陈静"
+        assert api.assign(app, s, manual.id, "李娜", team="一组").handler == "陈静"
     moved = kehu_cli("complaint", "assign", str(manual.id), "--to", "赵强", "--by", "李娜", "--json")
     assert moved.exit_code == 0 and moved.json["handler"] == "赵强"
     assert h.get(app, manual.id).timeline[-1].note == "陈静 -> 赵强 (team 一组)"

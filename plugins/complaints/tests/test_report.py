@@ -87,12 +87,12 @@ def test_report_figures(app, h, kehu_cli):
         r.repurchase_within_sla.rate,
     ) == (1, 1, 1.0)
     assert (r.repurchase_outside_sla.complaints, r.repurchase_outside_sla.bought_again) == (2, 0)
-    assert r.seed["complainers_buy_again"] == "54-70%"
-    assert r.seed["buy_again_when_handled_quickly_and_well"] == "95%"
+    assert r.course_figures["complainers_buy_again"] == "54-70%"
+    assert r.course_figures["buy_again_when_handled_quickly_and_well"] == "95%"
 
     shown = kehu_cli("complaint", "report")
     assert shown.exit_code == 0
-    assert "seeds: when handled quickly and well  95%" in shown.output
+    assert "course material: when handled quickly and well  95%" in shown.output
     assert kehu_cli("complaint", "report", "--since", "2025-06-01", "--json").json["total"] == 2
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from kehu_complaints import jobs, sla
+from kehu_complaints import api, jobs, sla
 from kehu_complaints.settings import calendar_of
 from kehu_core import hookimpl
 
@@ -40,7 +40,7 @@ class Tiers:
         self.tiers = tiers
 
     @hookimpl
-    def kehu_customer_tiers(self, session, customer_ids):
+    def kehu_customer_tiers(self, session, customer_ids, method):
         return {cid: t for cid, t in self.tiers.items() if cid in customer_ids}
 
 
@@ -96,13 +96,13 @@ def test_paused_complaints_do_not_breach_and_recompute_clears_stale_marks(app, h
     c = h.open_one(app, "2025-03-03 09:00")
     h.move(app, c.id, "acknowledged", "2025-03-03 10:00")
     with app.session() as s:
-        assert "1 complaint(s) newly breached" in jobs.escalate(s, utc(h, "2025-03-10 09:00"))
+        assert "1 complaint(s) newly breached" in jobs.escalate(app, s, utc(h, "2025-03-10 09:00"))
     assert h.get(app, c.id).complaint.resolution_breached_at is not None
     _change_default(app, h, "2025-03-10 10:00", resolution_minutes=10 * 480)  # ten days: due 14 Mar
     assert h.get(app, c.id).complaint.resolution_breached_at is None
     h.move(app, c.id, "awaiting_customer", "2025-03-10 11:00")
     with app.session() as s:
-        assert jobs.escalate(s, utc(h, "2025-04-30 09:00")) == "no new SLA breach"
+        assert jobs.escalate(app, s, utc(h, "2025-04-30 09:00")) == "no new SLA breach"
 
 
 def test_reopen_restarts_the_resolution_clock(app, h):
@@ -134,10 +134,8 @@ def test_regrading_severity_changes_the_policy_and_keeps_the_pause(app, h, kehu_
     h.move(app, c.id, "acknowledged", "2025-03-03 10:00")
     h.move(app, c.id, "awaiting_customer", "2025-03-03 11:00")
     h.move(app, c.id, "investigating", "2025-03-03 13:00")  # one business hour paused (lunch excluded)
-    from kehu_complaints.services import regrade
-
     with app.session() as s:
-        after = regrade(
+        after = api.regrade(
             app, s, c.id, "critical", "李娜", reason="客户威胁曝光", now=utc(h, "2025-03-03 14:00")
         )
     assert (after.severity, after.sla_policy, after.paused_seconds) == ("critical", "critical", 3600)

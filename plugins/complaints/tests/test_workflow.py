@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from kehu_complaints import api
 from kehu_complaints.models import HistoryEntry
 from kehu_complaints.workflow import Guard, Stage, TransitionRefused, default_workflow
 from kehu_core import hookimpl
@@ -22,10 +23,8 @@ def _state(app, cid):
 
 
 def _get(app, cid):
-    from kehu_complaints.services import show
-
     with app.session() as s:
-        return show(app, s, cid).complaint
+        return api.get_complaint(app, s, cid).complaint
 
 
 REFUSALS = [

@@ -1,0 +1,275 @@
+"""The public API of the complaints plugin: what other plugins, scripts and the CLI call.
+
+Every function takes ``app, session`` and runs in the caller's transaction: it returns values
+and never prints nor commits. Refusals are :class:`~kehu_core.errors.KehuError` subclasses
+whose message says what to do (``ValidationError``, ``Conflict``, ``NotFound``,
+:class:`~kehu_complaints.workflow.TransitionRefused`)::
+
+    from kehu_complaints import api
+
+    with app.session() as session:
+        record = api.open_complaint(app, session, {"customer_code": "C1", "description": "卡纸"}, "王芳")
+        api.move(app, session, record.id, "acknowledged", "王芳", note="已致歉")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kehu_complaints import handling, history, opening, records, sla
+from kehu_complaints.records import ComplaintDetail, ComplaintQuery, ComplaintRecord, TimelineEntry, record_dict
+from kehu_complaints.report import ComplaintReport, build_report
+from kehu_complaints.settings import calendar_of, explain_days, load_settings, set_calendar_day, set_setting
+from kehu_complaints.workflow import Workflow, build_workflow
+from kehu_core.app import Kehu
+from kehu_core.calendar import today
+from kehu_core.types import utcnow
+
+__all__ = [
+    "ComplaintDetail",
+    "ComplaintQuery",
+    "ComplaintRecord",
+    "ComplaintReport",
+    "TimelineEntry",
+    "add_note",
+    "assign",
+    "calendar_days",
+    "change_setting",
+    "close",
+    "delete_sla_policy",
+    "get_complaint",
+    "list_complaints",
+    "move",
+    "open_complaint",
+    "record_dict",
+    "recompute_sla",
+    "regrade",
+    "report",
+    "save_sla_policy",
+    "set_calendar",
+    "settings",
+    "workflow",
+]
+
+#: Settings whose change moves due times: the open complaints are recomputed.
+CALENDAR_SETTINGS = ("business_hours", "timezone", "chinese_holidays", "tier_method")
+
+
+def open_complaint(
+    app: Kehu, session: Session, values: Mapping[str, Any], actor: str, *, now: datetime | None = None
+) -> ComplaintRecord:
+    """Open a grievance (抱怨) or complaint (投诉) for a customer.
+
+    ``values``: ``customer_code`` and ``description`` (required), ``kind``, ``channel``,
+    ``category``, ``severity``, ``wants``, ``handler``, ``team``, ``responsible_party``,
+    ``responsible_department``, ``opened_at``; Chinese names of the vocabularies are accepted.
+    Its SLA policy and due times are set from its severity, kind and the customer's tier; a
+    team with an assignment rule picks the handler; a ``complaint`` interaction is recorded.
+    Raises ``ValidationError`` naming every bad field.
+    """
+    return opening.open_complaint(app, session, values, actor, now)
+
+
+def move(
+    app: Kehu,
+    session: Session,
+    complaint_id: int,
+    stage: str,
+    actor: str,
+    *,
+    changes: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ComplaintRecord:
+    """Move a complaint to ``stage`` of the workflow, setting ``changes`` on the way.
+
+    ``changes`` may set the solution, compensation, responsible party, root cause, corrective
+    action, penalty and satisfaction. Raises ``TransitionRefused`` naming the refusing guard
+    (nothing is changed), and ``Conflict`` when the complaint is no longer at
+    ``expected_version``.
+    """
+    return handling.move(
+        app,
+        session,
+        complaint_id,
+        stage,
+        actor,
+        changes=changes,
+        reason=reason,
+        note=note,
+        expected_version=expected_version,
+        now=now,
+    )
+
+
+def close(
+    app: Kehu,
+    session: Session,
+    complaint_id: int,
+    actor: str,
+    *,
+    stage: str = "closed",
+    changes: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ComplaintRecord:
+    """Close a complaint: move it to a closing ``stage`` (``closed``, ``rejected``, ``withdrawn``).
+
+    The workflow's guards apply: closing a formal complaint after follow-up needs a root cause
+    and corrective action, closing without follow-up or rejecting needs a ``reason``.
+    """
+    return handling.close(
+        app,
+        session,
+        complaint_id,
+        actor,
+        stage=stage,
+        changes=changes,
+        reason=reason,
+        note=note,
+        expected_version=expected_version,
+        now=now,
+    )
+
+
+def assign(
+    app: Kehu,
+    session: Session,
+    complaint_id: int,
+    actor: str,
+    *,
+    handler: str | None = None,
+    team: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ComplaintRecord:
+    """Give a complaint to ``handler``, or let ``team``'s rule (round robin, balanced) pick one."""
+    return handling.assign(
+        app, session, complaint_id, actor, handler=handler, team=team, expected_version=expected_version, now=now
+    )
+
+
+def regrade(
+    app: Kehu,
+    session: Session,
+    complaint_id: int,
+    severity: str,
+    actor: str,
+    *,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ComplaintRecord:
+    """Change an open complaint's severity; its SLA policy and due times follow, its pause is kept."""
+    return handling.regrade(
+        app, session, complaint_id, severity, actor, reason=reason, expected_version=expected_version, now=now
+    )
+
+
+def add_note(
+    app: Kehu, session: Session, complaint_id: int, actor: str, text: str, *, now: datetime | None = None
+) -> TimelineEntry:
+    """Append a note to a complaint's history (it can never be edited or deleted)."""
+    return history.add_note(session, complaint_id, actor, text, now)
+
+
+def get_complaint(app: Kehu, session: Session, complaint_id: int) -> ComplaintDetail:
+    """A complaint with its timeline and the stages it can move to; ``NotFound`` if there is none."""
+    return records.detail_of(session, complaint_id, build_workflow(app))
+
+
+def list_complaints(
+    app: Kehu, session: Session, query: ComplaintQuery | None = None, *, now: datetime | None = None
+) -> list[ComplaintRecord]:
+    """Complaints matching ``query`` (status, overdue, handler, customer, category, open only),
+    most urgent first."""
+    return records.list_complaints(session, query or ComplaintQuery(), now)
+
+
+def report(
+    app: Kehu,
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> ComplaintReport:
+    """The complaint report: counts, timings, SLA breach and reopen rates, satisfaction, and the
+    repurchase rate after a complaint beside the course material's figures."""
+    return build_report(session, app.dialect, since=since, until=until, now=now)
+
+
+def workflow(app: Kehu) -> Workflow:
+    """The workflow as installed plugins changed it (stages, transitions, guards)."""
+    return build_workflow(app)
+
+
+def save_sla_policy(
+    app: Kehu, session: Session, name: str, values: Mapping[str, Any], *, now: datetime | None = None
+) -> tuple[sla.Policy, int]:
+    """Create or change an SLA policy, then recompute open complaints' due times (pauses kept).
+
+    Returns the policy and how many open complaints changed.
+    """
+    policy = sla.save_policy(session, name, values, list(build_workflow(app).stages))
+    return policy, recompute_sla(app, session, reason=f"SLA policy {name} changed", now=now)
+
+
+def delete_sla_policy(app: Kehu, session: Session, name: str, *, now: datetime | None = None) -> int:
+    """Delete an SLA policy (not the default); returns how many open complaints were re-matched."""
+    sla.delete_policy(session, name)
+    return recompute_sla(app, session, reason=f"SLA policy {name} deleted", now=now)
+
+
+def recompute_sla(
+    app: Kehu, session: Session, *, reason: str = "recomputed on request", now: datetime | None = None
+) -> int:
+    """Re-match policies and tiers and recompute the due times of every open complaint.
+
+    Returns how many complaints changed; each gets an ``sla`` entry in its history.
+    """
+    return sla.recompute_open(app, session, calendar_of(session), now or utcnow(), reason=reason)
+
+
+def settings(app: Kehu, session: Session) -> dict[str, Any]:
+    """Every setting of the plugin, stored or default."""
+    return load_settings(session)
+
+
+def change_setting(
+    app: Kehu, session: Session, key: str, value: Any, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Set one setting; a change of business hours, time zone, holidays or tier method
+    recomputes open complaints' due times. Returns every setting."""
+    set_setting(session, key, value)
+    if key in CALENDAR_SETTINGS:
+        recompute_sla(app, session, reason=f"setting {key} changed", now=now)
+    return load_settings(session)
+
+
+def set_calendar(
+    app: Kehu,
+    session: Session,
+    day: date,
+    workday: bool,
+    name: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Make ``day`` a working day or a day off for the company; returns how many open
+    complaints' due times changed."""
+    set_calendar_day(session, day, workday, name)
+    return recompute_sla(app, session, reason="calendar changed", now=now)
+
+
+def calendar_days(app: Kehu, session: Session, first: date | None = None, days: int = 14) -> list[dict[str, Any]]:
+    """The business calendar from ``first`` (default: today): each day, working or not, and why."""
+    return explain_days(calendar_of(session), first or today(), days)

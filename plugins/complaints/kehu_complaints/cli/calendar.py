@@ -1,0 +1,77 @@
+"""``kehu complaint calendar ...`` and ``kehu complaint settings``: business time and settings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from kehu_complaints import api
+from kehu_core.cli.context import PluginGroup, transaction
+from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
+from kehu_core.cli.params import DAY
+
+
+@click.group("calendar", cls=PluginGroup)
+def calendar_group() -> None:
+    """The business calendar: China's holidays and swapped working days, plus your own exceptions."""
+
+
+@calendar_group.command("show")
+@click.option("--from", "start", type=DAY, help="First day (default: today).")
+@click.option("--days", type=click.IntRange(1, 366), default=14, show_default=True)
+@list_output_options
+def calendar_show(start: date | None, days: int, as_json: bool, as_csv: bool) -> None:
+    """Show which days are working days and why.
+
+    \b
+    Example:
+      kehu complaint calendar show --from 2025-09-27 --days 14
+    """
+    with transaction() as (app, session):
+        rows = api.calendar_days(app, session, start, days)
+    emit_rows(
+        ("day", "周", "working", "why"),
+        rows,
+        ("day", "weekday", "workday", "why"),
+        as_json=as_json,
+        as_csv=as_csv,
+    )
+
+
+@calendar_group.command("set")
+@click.argument("day", type=DAY)
+@click.option("--workday/--day-off", required=True, help="Make the day a working day or a day off.")
+@click.option("--name", help="Why (e.g. 公司年会).")
+@json_option
+def calendar_set(day: date, workday: bool, name: str | None, as_json: bool) -> None:
+    """Add a company exception to the calendar; open complaints' due times are recomputed."""
+    with transaction() as (app, session):
+        changed = api.set_calendar(app, session, day, workday, name)
+    if as_json:
+        emit_json({"day": day, "workday": workday, "name": name, "recomputed": changed})
+    else:
+        kind = "working day" if workday else "day off"
+        click.echo(f"{day.isoformat()} is now a {kind}; {changed} open complaint(s) recomputed")
+
+
+@click.command("settings")
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+@json_option
+def settings_(key: str | None, value: str | None, as_json: bool) -> None:
+    """Show the settings, or set KEY to VALUE (business hours change recomputes due times).
+
+    \b
+    Example:
+      kehu complaint settings approval_threshold 1000
+      kehu complaint settings business_hours "09:00-12:00,13:30-17:30"
+    """
+    if key is not None and value is None:
+        raise click.UsageError("give a VALUE to set, or no KEY to show every setting")
+    with transaction() as (app, session):
+        current = api.change_setting(app, session, key, value) if key is not None else api.settings(app, session)
+    if as_json:
+        emit_json(current)
+    else:
+        emit_pairs("Complaint settings", list(current.items()))

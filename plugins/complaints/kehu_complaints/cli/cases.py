@@ -1,0 +1,388 @@
+"""``kehu complaint open|list|show|move|close|assign|severity|note``: one complaint's handling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from attrs import asdict
+
+from kehu_complaints import api
+from kehu_complaints.cli.common import actor_of, by_option, version_option, when
+from kehu_complaints.fields import CATEGORIES, vocab
+from kehu_core.cli.context import transaction
+from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, emit_table, json_option, list_output_options
+from kehu_core.cli.params import MONEY, TIMESTAMP
+from kehu_core.errors import Problem, ValidationError
+from kehu_core.validation import FieldError
+
+LIST_KEYS = (
+    "id",
+    "customer_code",
+    "customer_name",
+    "kind",
+    "category",
+    "severity",
+    "status",
+    "handler",
+    "first_response_due_at",
+    "resolution_due_at",
+    "overdue",
+)
+LIST_HEADERS = (
+    "#",
+    "code",
+    "customer",
+    "kind",
+    "category",
+    "severity",
+    "status",
+    "handler",
+    "response due",
+    "resolution due",
+    "overdue",
+)
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@click.command("open")
+@click.option("--customer", "customer_code", required=True, metavar="CODE", help="The customer's code.")
+@click.option("--description", required=True, help="What the customer says.")
+@click.option("--kind", help="grievance (抱怨, informal) or complaint (投诉, formal; default).")
+@click.option("--channel", help="How it came in: 电话, 门店, e-mail ...")
+@click.option("--category", help="quality, delivery, service, billing or other (中文 too: 产品质量 ...).")
+@click.option("--severity", help="low, medium (default), high or critical.")
+@click.option(
+    "--wants",
+    help="What the customer wants: fast_solution, respect, explanation, compensation, no_recurrence.",
+)
+@click.option("--handler", help="Who handles it (else the team's rule picks one).")
+@click.option("--team", help="The team that handles it.")
+@click.option("--responsible", "responsible_party", help="The responsible party, if known.")
+@click.option("--department", "responsible_department", help="The responsible department.")
+@click.option("--opened-at", type=TIMESTAMP, help="When it was received (default: now), e.g. 2025-09-30 16:00.")
+@by_option
+@json_option
+def open_(actor: str | None, as_json: bool, **values: Any) -> None:
+    """Record a grievance or complaint; its SLA due times are computed and it may be auto-assigned.
+
+    \b
+    Example:
+      kehu complaint open --customer C0001 --description "送货晚了三天" --category delivery
+    """
+    with transaction() as (app, session):
+        record = api.open_complaint(app, session, _given(values), actor_of(actor))
+    if as_json:
+        emit_json(api.record_dict(record))
+    else:
+        click.echo(
+            f"complaint #{record.id} opened for {record.customer_code} ({record.customer_name}); "
+            f"policy {record.sla_policy}: first response due {when(record.first_response_due_at)}, "
+            f"resolution due {when(record.resolution_due_at)}; handler {record.handler or '-'}"
+        )
+
+
+@click.command("list")
+@click.option("--status", help="Only this stage (see `kehu complaint workflow`).")
+@click.option("--overdue", is_flag=True, help="Only running complaints past a due time.")
+@click.option("--handler", help="Only this handler's.")
+@click.option("--customer", "customer_code", metavar="CODE", help="Only this customer's.")
+@click.option("--category", help="Only this category.")
+@click.option("--open", "open_only", is_flag=True, help="Only unresolved, unclosed complaints.")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
+@list_output_options
+def list_(as_json: bool, as_csv: bool, limit: int, **filters: Any) -> None:
+    """List complaints, most urgent first.
+
+    \b
+    Example:
+      kehu complaint list --overdue --handler 王芳
+    """
+    if filters.get("category"):
+        try:
+            filters["category"] = vocab(CATEGORIES)(filters["category"])
+        except FieldError as exc:
+            raise ValidationError([Problem("category", str(exc), value=filters["category"])]) from None
+    with transaction() as (app, session):
+        records = api.list_complaints(app, session, api.ComplaintQuery(limit=limit, **filters))
+    rows = []
+    for record in records:
+        row = api.record_dict(record)
+        if not (as_json or as_csv):
+            row["first_response_due_at"] = when(record.first_response_due_at)
+            row["resolution_due_at"] = when(record.resolution_due_at)
+        rows.append(row)
+    emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
+
+
+@click.command("show")
+@click.argument("complaint_id", type=int)
+@json_option
+def show_(complaint_id: int, as_json: bool) -> None:
+    """Show a complaint and its timeline (every transition, assignment and note).
+
+    \b
+    Example:
+      kehu complaint show 12
+    """
+    with transaction() as (app, session):
+        detail = api.get_complaint(app, session, complaint_id)
+    record = detail.complaint
+    if as_json:
+        emit_json(
+            {
+                **api.record_dict(record),
+                "next_stages": list(detail.next_stages),
+                "timeline": [asdict(e) for e in detail.timeline],
+            }
+        )
+        return
+    breached = ", ".join(
+        name
+        for name, moment in (
+            ("first response", record.first_response_breached_at),
+            ("resolution", record.resolution_breached_at),
+        )
+        if moment
+    )
+    compensation = (
+        f"{record.compensation_amount} {record.compensation_type or ''}"
+        if record.compensation_amount is not None
+        else None
+    )
+    emit_pairs(
+        f"Complaint #{record.id} ({record.kind}) v{record.version}",
+        [
+            ("customer", f"{record.customer_code} {record.customer_name}"),
+            ("status", record.status),
+            ("category / severity", f"{record.category} / {record.severity}"),
+            ("channel", record.channel),
+            ("description", record.description),
+            ("wants", ", ".join(record.wants)),
+            ("handler / team", f"{record.handler or '-'} / {record.team or '-'}"),
+            ("responsible", f"{record.responsible_party or '-'} / {record.responsible_department or '-'}"),
+            ("solution", record.solution),
+            ("compensation", compensation),
+            ("approved by", record.approved_by),
+            ("SLA policy / tier", f"{record.sla_policy} / {record.tier or '-'}"),
+            ("opened", when(record.opened_at)),
+            ("first response due", when(record.first_response_due_at)),
+            ("first response", when(record.first_response_at)),
+            ("resolution due", when(record.resolution_due_at)),
+            ("resolved", when(record.resolved_at)),
+            ("clock", "paused" if record.paused else "running"),
+            ("breached", breached or None),
+            ("escalated to", record.escalated_to),
+            ("satisfaction", record.satisfaction),
+            ("root cause", record.root_cause),
+            ("corrective action", record.corrective_action),
+            ("penalty", record.penalty_note),
+            ("closed", when(record.closed_at)),
+            ("close reason", record.close_reason),
+            ("next stages", ", ".join(detail.next_stages) or "(end)"),
+        ],
+    )
+    click.echo()
+    emit_table(
+        ("when", "who", "action", "from", "to", "note"),
+        [(when(e.at), e.actor, e.action, e.from_status, e.to_status, e.note) for e in detail.timeline],
+    )
+
+
+def _record_fields(func: Any) -> Any:
+    """The options a move or a close may set along the way."""
+    options = (
+        click.option("--solution", help="The proposed solution."),
+        click.option("--compensation", "compensation_amount", type=MONEY, help="Compensation in yuan."),
+        click.option(
+            "--compensation-type", help="refund, replacement, repair, voucher, discount, cash, gift, other."
+        ),
+        click.option("--responsible", "responsible_party", help="The responsible party."),
+        click.option("--department", "responsible_department", help="The responsible department."),
+        click.option("--root-cause", help="Root cause (反省检讨)."),
+        click.option("--corrective-action", help="What changes so it does not happen again."),
+        click.option("--penalty", "penalty_note", help="Penalty for the responsible party."),
+        click.option("--satisfaction", help="The customer's satisfaction 1-5 (at follow-up)."),
+        click.option("--reason", help="Why (closing without follow-up, rejecting, withdrawing, reopening)."),
+        click.option("--note", help="A note for the history."),
+    )
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.command("move")
+@click.argument("complaint_id", type=int)
+@click.argument("stage")
+@_record_fields
+@version_option
+@by_option
+@json_option
+def move_(
+    complaint_id: int,
+    stage: str,
+    reason: str | None,
+    note: str | None,
+    expect_version: int | None,
+    actor: str | None,
+    as_json: bool,
+    **changes: Any,
+) -> None:
+    """Move a complaint to STAGE, recording fields on the way; guards may refuse.
+
+    \b
+    Example:
+      kehu complaint move 12 solution_proposed --solution "换新机" --compensation 800 --compensation-type replacement
+      kehu complaint move 12 approved --by 主管李娜
+      kehu complaint move 12 closed --reason "客户失联"
+    """
+    with transaction() as (app, session):
+        record = api.move(
+            app,
+            session,
+            complaint_id,
+            stage,
+            actor_of(actor),
+            changes=_given(changes),
+            reason=reason,
+            note=note,
+            expected_version=expect_version,
+        )
+    if as_json:
+        emit_json(api.record_dict(record))
+    else:
+        click.echo(f"complaint #{record.id} is now {record.status} (version {record.version})")
+
+
+@click.command("close")
+@click.argument("complaint_id", type=int)
+@click.option("--as", "stage", default="closed", show_default=True, help="The closing stage: closed, rejected, withdrawn.")
+@_record_fields
+@version_option
+@by_option
+@json_option
+def close_(
+    complaint_id: int,
+    stage: str,
+    reason: str | None,
+    note: str | None,
+    expect_version: int | None,
+    actor: str | None,
+    as_json: bool,
+    **changes: Any,
+) -> None:
+    """Close a complaint (or reject or withdraw it); the workflow's guards apply.
+
+    \b
+    Example:
+      kehu complaint close 12 --root-cause "质检漏检" --corrective-action "加强出厂检验"
+      kehu complaint close 12 --as rejected --reason "不属于本公司责任"
+    """
+    with transaction() as (app, session):
+        record = api.close(
+            app,
+            session,
+            complaint_id,
+            actor_of(actor),
+            stage=stage,
+            changes=_given(changes),
+            reason=reason,
+            note=note,
+            expected_version=expect_version,
+        )
+    if as_json:
+        emit_json(api.record_dict(record))
+    else:
+        click.echo(f"complaint #{record.id} is now {record.status} (closed {when(record.closed_at)})")
+
+
+@click.command("assign")
+@click.argument("complaint_id", type=int)
+@click.option("--to", "handler", help="The handler.")
+@click.option("--team", help="The team; without --to its rule (round robin or balanced) picks the handler.")
+@version_option
+@by_option
+@json_option
+def assign_(
+    complaint_id: int,
+    handler: str | None,
+    team: str | None,
+    expect_version: int | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """Assign a complaint to a handler, or let a team's rule choose.
+
+    \b
+    Example:
+      kehu complaint assign 12 --to 王芳
+      kehu complaint assign 12 --team 客服一组
+    """
+    with transaction() as (app, session):
+        record = api.assign(
+            app, session, complaint_id, actor_of(actor), handler=handler, team=team, expected_version=expect_version
+        )
+    if as_json:
+        emit_json(api.record_dict(record))
+    else:
+        click.echo(
+            f"complaint #{record.id} assigned to {record.handler}" + (f" (team {record.team})" if record.team else "")
+        )
+
+
+@click.command("severity")
+@click.argument("complaint_id", type=int)
+@click.argument("level")
+@click.option("--reason", help="Why it is re-graded.")
+@version_option
+@by_option
+@json_option
+def severity_(
+    complaint_id: int,
+    level: str,
+    reason: str | None,
+    expect_version: int | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """Re-grade an open complaint (low, medium, high, critical); its SLA due times follow.
+
+    \b
+    Example:
+      kehu complaint severity 12 critical --reason "客户要求赔偿并威胁曝光"
+    """
+    with transaction() as (app, session):
+        record = api.regrade(
+            app, session, complaint_id, level, actor_of(actor), reason=reason, expected_version=expect_version
+        )
+    if as_json:
+        emit_json(api.record_dict(record))
+    else:
+        click.echo(
+            f"complaint #{record.id} is now {record.severity}: policy {record.sla_policy}, "
+            f"resolution due {when(record.resolution_due_at)}"
+        )
+
+
+@click.command("note")
+@click.argument("complaint_id", type=int)
+@click.argument("text")
+@by_option
+@json_option
+def note_(complaint_id: int, text: str, actor: str | None, as_json: bool) -> None:
+    """Add a note to a complaint's history (it cannot be edited or deleted later).
+
+    \b
+    Example:
+      kehu complaint note 12 "客户来电询问进度"
+    """
+    with transaction() as (app, session):
+        entry = api.add_note(app, session, complaint_id, actor_of(actor), text)
+    if as_json:
+        emit_json(entry)
+    else:
+        click.echo(f"note added to complaint #{complaint_id}")
+

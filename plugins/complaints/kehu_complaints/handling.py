@@ -1,0 +1,332 @@
+"""Handling a complaint: moving it through the workflow, closing, re-grading and assigning it.
+
+Every write to a complaint is ``UPDATE ... WHERE id = :id AND version = :seen`` and bumps the
+version: a handler who moves a complaint someone else just moved gets :class:`Conflict`, never
+a silent overwrite. Every transition, assignment and re-grading is appended to the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kehu_complaints import history, sla
+from kehu_complaints.assignment import pick_handler
+from kehu_complaints.fields import MOVE_FIELDS, SEVERITIES, vocab
+from kehu_complaints.models import COMPLAINTS, Complaint, Team
+from kehu_complaints.records import ComplaintRecord, get_complaint, load_record
+from kehu_complaints.settings import calendar_of, load_settings
+from kehu_complaints.teams import team_named
+from kehu_complaints.workflow import GuardContext, Workflow, build_workflow
+from kehu_core.app import Kehu
+from kehu_core.errors import Conflict, KehuError, Problem, ValidationError
+from kehu_core.fields import parse_record, require_valid
+from kehu_core.types import utcnow
+from kehu_core.validation import FieldError
+
+
+def _conflict(complaint_id: int, expected: int, current: int | None) -> Conflict:
+    return Conflict(
+        f"complaint #{complaint_id} was changed by someone else (you had version {expected}, it is now "
+        f"version {current}); nothing was changed. Look at it again with `kehu complaint show {complaint_id}` "
+        "and retry."
+    )
+
+
+def _write(session: Session, complaint: Complaint, values: dict[str, Any], expected: int) -> int:
+    """Apply ``values`` if the complaint is still at version ``expected``; returns the new version."""
+    new_version = expected + 1
+    result = session.execute(
+        update(COMPLAINTS)
+        .where(COMPLAINTS.c.id == complaint.id, COMPLAINTS.c.version == expected)
+        .values(**values, version=new_version)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        current = session.scalar(select(COMPLAINTS.c.version).where(COMPLAINTS.c.id == complaint.id))
+        raise _conflict(complaint.id, expected, current)
+    session.expire(complaint)
+    return new_version
+
+
+def _check_version(complaint: Complaint, expected_version: int | None) -> int:
+    if expected_version is not None and complaint.version != expected_version:
+        raise _conflict(complaint.id, expected_version, complaint.version)
+    return complaint.version if expected_version is None else expected_version
+
+
+def _snapshot(complaint: Complaint) -> dict[str, Any]:
+    return {col.name: getattr(complaint, col.key) for col in Complaint.__mapper__.columns}
+
+
+def policy_of(session: Session, complaint: Complaint) -> sla.Policy:
+    """The SLA policy governing ``complaint``: the one it records, else the one that matches now."""
+    policies = sla.load_policies(session)
+    for policy in policies:
+        if policy.name == complaint.sla_policy:
+            return policy
+    return sla.match_policy(policies, complaint.severity, complaint.tier, complaint.kind)
+
+
+def move(
+    app: Kehu,
+    session: Session,
+    complaint_id: int,
+    target: str,
+    actor: str,
+    *,
+    changes: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+    workflow: Workflow | None = None,
+) -> ComplaintRecord:
+    """Move a complaint to stage ``target``, setting ``changes`` on the way.
+
+    Refused with the name of the failing guard (or "not in the workflow"), and nothing
+    changes, when the move is not allowed. Raises :class:`Conflict` when someone else changed
+    the complaint since ``expected_version`` (or since it was read here).
+    """
+    now = now or utcnow()
+    workflow = workflow or build_workflow(app)
+    complaint = get_complaint(session, complaint_id)
+    seen = _check_version(complaint, expected_version)
+    clean, problems = parse_record(MOVE_FIELDS, dict(changes or {}), partial=True)
+    require_valid(problems, "move")
+    source = complaint.status
+    stage = workflow.stage(target)
+    settings = load_settings(session)
+    after = _snapshot(complaint) | dict(clean)
+    values: dict[str, Any] = dict(clean)
+    # A changed solution or compensation voids an earlier approval.
+    if complaint.approved_by and any(
+        k in clean and clean[k] != getattr(complaint, k)
+        for k in ("solution", "compensation_amount", "compensation_type")
+    ):
+        values["approved_by"] = after["approved_by"] = None
+    if target == "approved":
+        values["approved_by"] = after["approved_by"] = actor
+    elif target == "solution_proposed":
+        values["approved_by"] = after["approved_by"] = None
+    if stage.sets == "followed_up_at":
+        after["followed_up_at"] = now
+    workflow.check(
+        GuardContext(complaint=after, source=source, target=target, actor=actor, reason=reason, settings=settings)
+    )
+    values["status"] = target
+    values["updated_at"] = now
+    if complaint.first_response_at is None and target != workflow.initial:
+        values["first_response_at"] = now
+    calendar = calendar_of(session, settings)
+    if stage.kind == "done" and complaint.resolved_at is None:
+        values["resolved_at"] = now  # any "done" stage stops the resolution clock
+    if stage.sets and stage.sets not in values:
+        values[stage.sets] = now
+    if stage.kind == "closed":
+        values.setdefault("closed_at", now)
+        values["close_reason"] = reason
+    clock_start, paused_seconds, paused_since = (
+        complaint.clock_started_at,
+        complaint.paused_seconds,
+        complaint.paused_since,
+    )
+    if stage.reopens:
+        clock_start, paused_seconds, paused_since = now, 0, None
+        values.update(
+            clock_started_at=now,
+            resolved_at=None,
+            followed_up_at=None,
+            closed_at=None,
+            close_reason=None,
+            resolution_breached_at=None,
+            escalated_at=None,
+            escalated_to=None,
+            reopen_count=complaint.reopen_count + 1,
+        )
+    policy = policy_of(session, complaint)
+    should_pause = stage.kind == "open" and target in policy.paused_stages
+    if paused_since is not None and not should_pause:
+        paused_seconds += calendar.business_seconds(paused_since, now)
+        paused_since = None
+    elif paused_since is None and should_pause:
+        paused_since = now
+    if (paused_seconds, paused_since, clock_start) != (
+        complaint.paused_seconds,
+        complaint.paused_since,
+        complaint.clock_started_at,
+    ):
+        first, resolution = sla.due_times(calendar, policy, complaint.opened_at, clock_start, paused_seconds)
+        values.update(
+            paused_seconds=paused_seconds,
+            paused_since=paused_since,
+            first_response_due_at=first,
+            resolution_due_at=resolution,
+        )
+        if complaint.first_response_breached_at and complaint.first_response_at is None and first > now:
+            values["first_response_breached_at"] = None
+        if "resolution_breached_at" not in values and complaint.resolution_breached_at and resolution > now:
+            values["resolution_breached_at"] = None
+    _write(session, complaint, values, seen)
+    details = [note or "", *(f"{k}={v}" for k, v in clean.items())]
+    if reason:
+        details.append(f"reason: {reason}")
+    history.append(
+        session,
+        [
+            dict(
+                complaint_id=complaint_id,
+                at=now,
+                actor=actor,
+                action="moved",
+                from_status=source,
+                to_status=target,
+                note="; ".join(d for d in details if d) or None,
+            )
+        ],
+    )
+    return load_record(session, complaint_id)
+
+
+def close(
+    app: Kehu,
+    session: Session,
+    complaint_id: int,
+    actor: str,
+    *,
+    stage: str = "closed",
+    changes: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ComplaintRecord:
+    """Close a complaint: move it to ``stage``, which must be a stage of kind ``closed``
+    (``closed``, ``rejected``, ``withdrawn`` or a company's own); the guards still apply."""
+    workflow = build_workflow(app)
+    if workflow.stage(stage).kind != "closed":
+        closing = ", ".join(workflow.keys_of_kind("closed"))
+        raise KehuError(f"{stage!r} does not close a complaint; the closing stages are: {closing}")
+    return move(
+        app,
+        session,
+        complaint_id,
+        stage,
+        actor,
+        changes=changes,
+        reason=reason,
+        note=note,
+        expected_version=expected_version,
+        now=now,
+        workflow=workflow,
+    )
+
+
+def regrade(
+    app: Kehu,
+    session: Session,
+    complaint_id: int,
+    severity: str,
+    actor: str,
+    *,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ComplaintRecord:
+    """Change an open complaint's severity; its SLA policy and due times follow (pause kept)."""
+    now = now or utcnow()
+    complaint = get_complaint(session, complaint_id)
+    seen = _check_version(complaint, expected_version)
+    try:
+        level = vocab(SEVERITIES)(severity)
+    except FieldError as exc:
+        raise ValidationError(
+            [Problem("severity", str(exc), value=severity)], headline="severity refused; nothing was changed:"
+        ) from None
+    if complaint.closed_at is not None or complaint.resolved_at is not None:
+        raise KehuError(f"complaint #{complaint_id} is {complaint.status}; only an open complaint is re-graded")
+    old = complaint.severity
+    _write(session, complaint, {"severity": level, "updated_at": now}, seen)
+    history.append(
+        session,
+        [
+            dict(
+                complaint_id=complaint_id,
+                at=now,
+                actor=actor,
+                action="severity",
+                from_status=complaint.status,
+                to_status=complaint.status,
+                note=f"{old} -> {level}" + (f"; reason: {reason}" if reason else ""),
+            )
+        ],
+    )
+    sla.recompute_open(
+        app,
+        session,
+        calendar_of(session),
+        now,
+        complaint_ids=[complaint_id],
+        reason=f"severity {old} -> {level}",
+        actor=actor,
+    )
+    return load_record(session, complaint_id)
+
+
+def assign(
+    app: Kehu,
+    session: Session,
+    complaint_id: int,
+    actor: str,
+    *,
+    handler: str | None = None,
+    team: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ComplaintRecord:
+    """Give a complaint to ``handler``, or let ``team``'s rule pick one (round robin or balanced)."""
+    now = now or utcnow()
+    complaint = get_complaint(session, complaint_id)
+    seen = _check_version(complaint, expected_version)
+    if complaint.closed_at is not None:
+        raise KehuError(f"complaint #{complaint_id} is closed ({complaint.status}); reopen it before assigning")
+    target_team = (
+        team_named(session, team) if team else (session.get(Team, complaint.team_id) if complaint.team_id else None)
+    )
+    if handler is None:
+        if target_team is None:
+            raise KehuError("name a handler (--to) or a team (--team) whose rule picks one")
+        handler = pick_handler(session, target_team)
+        if handler is None:
+            raise KehuError(
+                f"team {target_team.name!r} assigns manually or has no active member; name a handler with --to"
+            )
+    if not handler.strip() or len(handler) > 100:
+        raise ValidationError(
+            [Problem("handler", "1 to 100 characters", value=handler)],
+            headline="assignment refused; nothing was changed:",
+        )
+    old = complaint.handler
+    values: dict[str, Any] = {"handler": handler, "updated_at": now}
+    if target_team is not None:
+        values["team_id"] = target_team.id
+    _write(session, complaint, values, seen)
+    where = f" (team {target_team.name})" if target_team else ""
+    history.append(
+        session,
+        [
+            dict(
+                complaint_id=complaint_id,
+                at=now,
+                actor=actor,
+                action="assigned",
+                from_status=complaint.status,
+                to_status=complaint.status,
+                note=f"{old or '-'} -> {handler}{where}",
+            )
+        ],
+    )
+    return load_record(session, complaint_id)

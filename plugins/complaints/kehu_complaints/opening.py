@@ -1,0 +1,224 @@
+"""Opening complaints: by hand (``kehu complaint open``) or from ``complaint`` interactions.
+
+A complaint opened here is also recorded as a ``complaint`` interaction, whose ``external_ref``
+starts with ``complaint:`` so the plugin's own interaction hook does not open it a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kehu_complaints import history, sla
+from kehu_complaints.fields import CATEGORIES, OPEN_FIELDS
+from kehu_complaints.handling import assign
+from kehu_complaints.models import COMPLAINTS, Complaint
+from kehu_complaints.records import ComplaintRecord, get_complaint, load_record
+from kehu_complaints.settings import calendar_of, load_settings
+from kehu_complaints.teams import team_named
+from kehu_core.app import Kehu
+from kehu_core.calendar import format_time
+from kehu_core.errors import Problem, ValidationError
+from kehu_core.fields import parse_record, require_valid
+from kehu_core.interactions import write_interactions
+from kehu_core.models import Customer
+from kehu_core.types import utcnow
+
+#: The prefix of the external reference of the interaction a complaint records.
+INTERACTION_REF = "complaint:"
+#: The actor of what the plugin does by itself.
+SYSTEM = "system"
+REFUSED = "complaint refused; nothing was changed:"
+
+
+def open_complaint(
+    app: Kehu, session: Session, values: Mapping[str, Any], actor: str, now: datetime | None = None
+) -> ComplaintRecord:
+    """Record a new grievance or complaint, compute its due times, assign it, and log the interaction."""
+    now = now or utcnow()
+    clean, problems = parse_record(OPEN_FIELDS, values)
+    require_valid(problems, "complaint")
+    customer = session.scalar(select(Customer).where(Customer.code == clean["customer_code"]))
+    if customer is None or customer.forgotten_at is not None:
+        reason = "no customer with this code" if customer is None else "this customer was forgotten"
+        raise ValidationError([Problem("customer_code", reason, value=clean["customer_code"])], headline=REFUSED)
+    opened_at = clean.get("opened_at") or now
+    if opened_at > now:
+        raise ValidationError(
+            [Problem("opened_at", "is in the future", value=format_time(opened_at))], headline=REFUSED
+        )
+    team = team_named(session, clean.get("team"))
+    base = dict(
+        customer_id=customer.id,
+        kind=clean.get("kind") or "complaint",
+        channel=clean.get("channel"),
+        category=clean.get("category") or "other",
+        severity=clean.get("severity") or "medium",
+        description=clean["description"],
+        wants=clean.get("wants") or [],
+        handler=clean.get("handler"),
+        team_id=team.id if team else None,
+        responsible_party=clean.get("responsible_party"),
+        responsible_department=clean.get("responsible_department"),
+        opened_at=opened_at,
+    )
+    ids = insert_complaints(app, session, [base], actor=actor, now=now, note="opened")
+    complaint = get_complaint(session, ids[0])
+    if complaint.handler is None and team is not None and team.assignment != "manual":
+        assign(app, session, complaint.id, actor, team=team.name, now=now)
+        complaint = get_complaint(session, complaint.id)
+    interaction_id = record_interaction(
+        app,
+        session,
+        dict(
+            customer_id=customer.id,
+            kind="complaint",
+            occurred_at=opened_at,
+            channel=complaint.channel,
+            salesperson=complaint.handler,
+            note=complaint.description,
+            external_ref=f"{INTERACTION_REF}{complaint.id}",
+        ),
+    )
+    session.execute(
+        update(COMPLAINTS).where(COMPLAINTS.c.id == complaint.id).values(interaction_id=interaction_id)
+    )
+    return load_record(session, complaint.id)
+
+
+def record_interaction(app: Kehu, session: Session, row: dict[str, Any]) -> int:
+    """Record the ``complaint`` interaction of a complaint opened here; returns its id."""
+    written = write_interactions(app, session, [row], source="complaints")
+    return int(written[0]["id"])
+
+
+def open_from_interactions(
+    app: Kehu, session: Session, rows: Sequence[Mapping[str, Any]], source: str
+) -> list[int]:
+    """Open one complaint per ``complaint`` interaction (once: the interaction id is unique).
+
+    Interactions this plugin recorded itself (``external_ref`` ``complaint:...``) and planned
+    ones are skipped. Returns the ids of the complaints opened.
+    """
+    rows = [
+        r
+        for r in rows
+        if r.get("status", "done") == "done" and not str(r.get("external_ref") or "").startswith(INTERACTION_REF)
+    ]
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    already = set(
+        session.scalars(
+            select(Complaint.source_interaction_id).where(Complaint.source_interaction_id.in_(ids))
+        )
+    )
+    new = []
+    for r in rows:
+        if r["id"] in already:
+            continue
+        category = (r.get("category") or "").strip().lower()
+        new.append(
+            dict(
+                customer_id=r["customer_id"],
+                kind="complaint",
+                channel=r.get("channel"),
+                category=category if category in CATEGORIES else "other",
+                severity="medium",
+                description=r.get("note"),
+                handler=r.get("salesperson"),
+                opened_at=r["occurred_at"],
+                source_interaction_id=r["id"],
+                interaction_id=r["id"],
+            )
+        )
+    return insert_complaints(
+        app, session, new, actor=SYSTEM, now=utcnow(), note=f"opened from a complaint interaction ({source})"
+    )
+
+
+def _insert_rows(session: Session, prepared: list[dict[str, Any]]) -> list[int]:
+    """Insert complaint rows; their ids in order.
+
+    A batch opened from interactions is one executemany, and the ids come back through the
+    unique ``source_interaction_id`` (portable, unlike ordered RETURNING from executemany).
+    """
+    sources = [r["source_interaction_id"] for r in prepared]
+    if len(prepared) == 1 or None in sources:
+        return [
+            session.execute(COMPLAINTS.insert().values(**r).returning(COMPLAINTS.c.id)).scalar_one()
+            for r in prepared
+        ]
+    session.execute(COMPLAINTS.insert(), prepared)
+    found: dict[int, int] = {
+        source: complaint_id
+        for source, complaint_id in session.execute(
+            select(COMPLAINTS.c.source_interaction_id, COMPLAINTS.c.id).where(
+                COMPLAINTS.c.source_interaction_id.in_(sources)
+            )
+        )
+    }
+    return [found[source] for source in sources]
+
+
+def insert_complaints(
+    app: Kehu, session: Session, rows: Sequence[dict[str, Any]], *, actor: str, now: datetime, note: str
+) -> list[int]:
+    """Insert complaints set-based with their SLA policy and due times; append an 'opened' entry each."""
+    if not rows:
+        return []
+    settings = load_settings(session)
+    calendar = calendar_of(session, settings)
+    policies = sla.load_policies(session)
+    tiers = sla.tiers_of(app, session, sorted({r["customer_id"] for r in rows}))
+    prepared = []
+    for r in rows:
+        tier = tiers.get(r["customer_id"])
+        policy = sla.match_policy(policies, r["severity"], tier, r["kind"])
+        first, resolution = sla.due_times(calendar, policy, r["opened_at"], r["opened_at"], 0)
+        prepared.append(
+            {
+                "channel": None,
+                "description": None,
+                "wants": [],
+                "handler": None,
+                "team_id": None,
+                "responsible_party": None,
+                "responsible_department": None,
+                "source_interaction_id": None,
+                **r,
+                "status": "received",
+                "clock_started_at": r["opened_at"],
+                "sla_policy": policy.name,
+                "tier": tier,
+                "first_response_due_at": first,
+                "resolution_due_at": resolution,
+                "paused_seconds": 0,
+                "reopen_count": 0,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    ids = _insert_rows(session, prepared)
+    history.append(
+        session,
+        [
+            dict(
+                complaint_id=i,
+                at=r["opened_at"],
+                actor=actor,
+                action="opened",
+                from_status=None,
+                to_status="received",
+                note=f"{note}: {r['kind']} {r['category']}/{r['severity']}, policy {r['sla_policy']}"
+                + (f", handler {r['handler']}" if r["handler"] else ""),
+            )
+            for i, r in zip(ids, prepared)
+        ],
+    )
+    return ids

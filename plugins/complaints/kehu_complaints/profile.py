@@ -1,0 +1,71 @@
+"""What the complaints plugin adds to the customer's profile card and to ``kehu customer list``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from kehu_complaints.models import COMPLAINTS
+from kehu_complaints.records import ComplaintQuery, list_complaints, record_dict
+from kehu_core.hooktypes import ListColumn, ProfileSection
+from kehu_core.models import Customer
+from kehu_core.types import utcnow
+
+
+def profile_section(session: Session, customer: Customer) -> ProfileSection:
+    """Open complaints, the latest ones, and the last satisfaction after close."""
+    now = utcnow()
+    open_ = list_complaints(session, ComplaintQuery(customer_code=customer.code, open_only=True, limit=5), now)
+    c = COMPLAINTS.c
+    n_open, n_all = session.execute(
+        select(
+            func.coalesce(func.sum(case((c.closed_at.is_(None) & c.resolved_at.is_(None), 1), else_=0)), 0),
+            func.count(),
+        ).where(c.customer_id == customer.id)
+    ).one()
+    last = session.execute(
+        select(c.satisfaction, c.closed_at)
+        .where(c.customer_id == customer.id, c.closed_at.is_not(None), c.satisfaction.is_not(None))
+        .order_by(c.closed_at.desc(), c.id.desc())
+        .limit(1)
+    ).first()
+    rows = [
+        ("Open 未结", str(n_open)),
+        ("All 全部", str(n_all)),
+        ("Last satisfaction 最近满意度", f"{last[0]}/5" if last else "-"),
+    ]
+    for record in open_:
+        flag = " OVERDUE 超时" if record.overdue(now) else (" paused 暂停" if record.paused else "")
+        rows.append((f"#{record.id}", f"{record.status} {record.category}/{record.severity}{flag}"))
+    return ProfileSection(
+        title="Complaints 抱怨与投诉",
+        key="complaints",
+        order=300,
+        rows=rows,
+        data={
+            "open": int(n_open),
+            "total": n_all,
+            "last_satisfaction": last[0] if last else None,
+            "open_complaints": [record_dict(r, now) for r in open_],
+        },
+    )
+
+
+def open_complaints_expression(customer_id: Any) -> Any:
+    """SQL over ``customers.id``: how many open (unresolved, unclosed) complaints the customer has."""
+    c = COMPLAINTS.c
+    return (
+        select(func.count())
+        .where(c.customer_id == customer_id, c.closed_at.is_(None), c.resolved_at.is_(None))
+        .correlate_except(COMPLAINTS)
+        .scalar_subquery()
+    )
+
+
+def open_complaints_column() -> ListColumn:
+    """A ``customer list`` column: how many open complaints the customer has."""
+    return ListColumn(
+        name="complaints_open", header="open complaints", expression=open_complaints_expression, default=False
+    )

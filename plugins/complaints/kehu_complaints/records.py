@@ -1,0 +1,244 @@
+"""Reading complaints: the record the API returns, a complaint with its timeline, and the list.
+
+Nothing here writes; :mod:`kehu_complaints.handling` and :mod:`kehu_complaints.opening` do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from attrs import asdict, frozen
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kehu_complaints.models import COMPLAINTS, Complaint, HistoryEntry, Team
+from kehu_complaints.workflow import Workflow
+from kehu_core.errors import NotFound
+from kehu_core.models import Customer
+from kehu_core.types import utcnow
+
+
+@frozen
+class ComplaintRecord:
+    """A complaint as the API returns it."""
+
+    id: int
+    customer_code: str
+    customer_name: str
+    kind: str
+    channel: str | None
+    category: str
+    severity: str
+    status: str
+    description: str | None
+    wants: tuple[str, ...]
+    handler: str | None
+    team: str | None
+    responsible_party: str | None
+    responsible_department: str | None
+    solution: str | None
+    compensation_amount: Decimal | None
+    compensation_type: str | None
+    approved_by: str | None
+    opened_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    followed_up_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str | None
+    sla_policy: str | None
+    tier: str | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    paused: bool
+    paused_seconds: int
+    first_response_breached_at: datetime | None
+    resolution_breached_at: datetime | None
+    escalated_to: str | None
+    satisfaction: int | None
+    root_cause: str | None
+    corrective_action: str | None
+    penalty_note: str | None
+    reopen_count: int
+    version: int
+
+    @classmethod
+    def of(cls, row: Complaint, code: str, name: str, team: str | None) -> ComplaintRecord:
+        """From the ORM row and its customer's code and name."""
+        return cls(
+            id=row.id,
+            customer_code=code,
+            customer_name=name,
+            kind=row.kind,
+            channel=row.channel,
+            category=row.category,
+            severity=row.severity,
+            status=row.status,
+            description=row.description,
+            wants=tuple(row.wants or ()),
+            handler=row.handler,
+            team=team,
+            responsible_party=row.responsible_party,
+            responsible_department=row.responsible_department,
+            solution=row.solution,
+            compensation_amount=row.compensation_amount,
+            compensation_type=row.compensation_type,
+            approved_by=row.approved_by,
+            opened_at=row.opened_at,
+            first_response_at=row.first_response_at,
+            resolved_at=row.resolved_at,
+            followed_up_at=row.followed_up_at,
+            closed_at=row.closed_at,
+            close_reason=row.close_reason,
+            sla_policy=row.sla_policy,
+            tier=row.tier,
+            first_response_due_at=row.first_response_due_at,
+            resolution_due_at=row.resolution_due_at,
+            paused=row.paused_since is not None,
+            paused_seconds=row.paused_seconds,
+            first_response_breached_at=row.first_response_breached_at,
+            resolution_breached_at=row.resolution_breached_at,
+            escalated_to=row.escalated_to,
+            satisfaction=row.satisfaction,
+            root_cause=row.root_cause,
+            corrective_action=row.corrective_action,
+            penalty_note=row.penalty_note,
+            reopen_count=row.reopen_count,
+            version=row.version,
+        )
+
+    def overdue(self, now: datetime) -> bool:
+        """True when a running clock is past its due time."""
+        if self.closed_at or self.resolved_at or self.paused:
+            return False
+        late_response = (
+            self.first_response_at is None
+            and self.first_response_due_at is not None
+            and self.first_response_due_at < now
+        )
+        return late_response or (self.resolution_due_at is not None and self.resolution_due_at < now)
+
+
+@frozen
+class TimelineEntry:
+    """One line of a complaint's history."""
+
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+
+
+@frozen
+class ComplaintDetail:
+    """A complaint and its timeline (``kehu complaint show``)."""
+
+    complaint: ComplaintRecord
+    timeline: tuple[TimelineEntry, ...]
+    next_stages: tuple[str, ...]
+
+
+@frozen
+class ComplaintQuery:
+    """Filters for :func:`list_complaints`."""
+
+    status: str | None = None
+    overdue: bool = False
+    handler: str | None = None
+    customer_code: str | None = None
+    category: str | None = None
+    open_only: bool = False
+    ids: tuple[int, ...] | None = None
+    limit: int | None = 200
+
+
+def get_complaint(session: Session, complaint_id: int) -> Complaint:
+    """The complaint's row, freshly read, or :class:`NotFound`."""
+    row = session.get(Complaint, complaint_id, populate_existing=True)
+    if row is None:
+        raise NotFound(f"no complaint #{complaint_id}")
+    return row
+
+
+def record_of(session: Session, row: Complaint) -> ComplaintRecord:
+    """The record of a complaint row: its customer's code and name, its team's name."""
+    code, name = session.execute(
+        select(Customer.code, Customer.name).where(Customer.id == row.customer_id)
+    ).one()
+    team = session.scalar(select(Team.name).where(Team.id == row.team_id)) if row.team_id else None
+    return ComplaintRecord.of(row, code, name, team)
+
+
+def load_record(session: Session, complaint_id: int) -> ComplaintRecord:
+    """The current record of complaint ``complaint_id`` (or :class:`NotFound`)."""
+    return record_of(session, get_complaint(session, complaint_id))
+
+
+def detail_of(session: Session, complaint_id: int, workflow: Workflow) -> ComplaintDetail:
+    """A complaint with its timeline and the stages ``workflow`` lets it move to."""
+    complaint = get_complaint(session, complaint_id)
+    entries = session.scalars(
+        select(HistoryEntry)
+        .where(HistoryEntry.complaint_id == complaint_id)
+        .order_by(HistoryEntry.at, HistoryEntry.id)
+    )
+    timeline = tuple(
+        TimelineEntry(e.at, e.actor, e.action, e.from_status, e.to_status, e.note) for e in entries
+    )
+    nexts = tuple(workflow.next_stages(complaint.status)) if complaint.status in workflow.stages else ()
+    return ComplaintDetail(record_of(session, complaint), timeline, nexts)
+
+
+def list_complaints(
+    session: Session, query: ComplaintQuery, now: datetime | None = None
+) -> list[ComplaintRecord]:
+    """Complaints matching ``query``, most urgent first (earliest due), then newest."""
+    now = now or utcnow()
+    c = COMPLAINTS.c
+    stmt = (
+        select(Complaint, Customer.code, Customer.name, Team.name)
+        .join(Customer, Customer.id == Complaint.customer_id)
+        .outerjoin(Team, Team.id == Complaint.team_id)
+    )
+    if query.status:
+        stmt = stmt.where(Complaint.status == query.status)
+    if query.handler:
+        stmt = stmt.where(Complaint.handler == query.handler)
+    if query.category:
+        stmt = stmt.where(Complaint.category == query.category)
+    if query.customer_code:
+        stmt = stmt.where(Customer.code == query.customer_code)
+    if query.ids is not None:
+        stmt = stmt.where(Complaint.id.in_(list(query.ids)))
+    if query.open_only or query.overdue:
+        stmt = stmt.where(c.closed_at.is_(None), c.resolved_at.is_(None))
+    if query.overdue:
+        stmt = stmt.where(
+            c.paused_since.is_(None),
+            ((c.first_response_at.is_(None) & (c.first_response_due_at < now)) | (c.resolution_due_at < now)),
+        )
+    due = func.coalesce(c.resolution_due_at, c.opened_at)
+    stmt = stmt.order_by(c.closed_at.is_not(None), due, c.id.desc())
+    if query.limit:
+        stmt = stmt.limit(query.limit)
+    return [ComplaintRecord.of(row, code, name, team) for row, code, name, team in session.execute(stmt)]
+
+
+def records_by_id(session: Session, ids: Sequence[int]) -> list[ComplaintRecord]:
+    """The records of these complaints, in the order of ``ids`` (one query)."""
+    if not ids:
+        return []
+    found = {r.id: r for r in list_complaints(session, ComplaintQuery(ids=tuple(ids), limit=None))}
+    return [found[i] for i in ids if i in found]
+
+
+def record_dict(record: ComplaintRecord, now: datetime | None = None) -> dict[str, Any]:
+    """A record as a plain mapping, with the computed ``overdue`` flag."""
+    data = asdict(record)
+    data["overdue"] = record.overdue(now or utcnow())
+    return data
