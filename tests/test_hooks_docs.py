@@ -51,3 +51,27 @@ def test_the_reference_is_what_kehu_hooks_markdown_prints():
     """The generated part is up to date, so the text matches the specs' docstrings too."""
     refs = hook_reference(Plugins(pm=new_plugin_manager()))
     assert reference_section().endswith(markdown(refs))
+
+
+def guide_section() -> str:
+    return DOCS.read_text(encoding="utf-8").split("\n## Hooks reference\n", 1)[0]
+
+
+def test_hook_signatures_shown_in_the_guide_are_real():
+    """An example implementation may leave arguments out, but never name one the spec lacks."""
+    shown = re.findall(r"^def (kehu_\w+)\(([^)]*)\)", guide_section(), re.M)
+    core = [(name, args) for name, args in shown if name in SPECS]
+    assert core, "the guide shows no implementation of a core hook"
+    for name, args in core:
+        params = {a.split(":")[0].strip() for a in args.split(",") if a.strip()}
+        assert params <= set(SPECS[name].__code__.co_varnames), f"{name}({args}) is not the real signature"
+
+
+def test_manifest_fields_shown_in_the_guide_are_real():
+    from attrs import fields
+
+    from kehu_core.manifest import Manifest
+
+    block = guide_section().split("MANIFEST = Manifest(", 1)[1].split("\n)", 1)[0]
+    shown = set(re.findall(r"^\s+(\w+)=", block, re.M))
+    assert shown and shown <= {f.name for f in fields(Manifest)}
