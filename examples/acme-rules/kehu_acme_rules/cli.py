@@ -7,11 +7,14 @@ from typing import Any
 import click
 
 from kehu_acme_rules.criteria import FLAGS
-from kehu_core.cli import requires_plugin, transaction
+from kehu_acme_rules.flags import set_judgement
+from kehu_acme_rules.views import profile_section
+from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_json, emit_pairs, json_option
+from kehu_core.customers import get_customer
 
 
-@click.group("acme")
+@click.group("acme", cls=PluginGroup, plugin="acme_rules")
 def acme() -> None:
     """ACME's own rules: key-account judgement flags (大客户判定)."""
 
@@ -29,7 +32,6 @@ def _flag_options(func: Any) -> Any:
 @click.option("--by", "judged_by", default=None, help="Who judged (the salesperson).")
 @click.option("--note", default=None, help="Why, in a sentence.")
 @json_option
-@requires_plugin("acme_rules")
 def set_(code: str, judged_by: str | None, note: str | None, as_json: bool, **flags: bool | None) -> None:
     """Record the key-account judgement of customer CODE; flags not given keep their value.
 
@@ -38,7 +40,6 @@ def set_(code: str, judged_by: str | None, note: str | None, as_json: bool, **fl
       kehu acme set C001 --strategic-project --influence --by 王芳 --note "省级示范项目"
       kehu acme set C001 --no-influence
     """
-    from kehu_acme_rules.flags import set_judgement
 
     changes = {name: value for name, value in flags.items() if value is not None}
     with transaction() as (app, session):
@@ -53,11 +54,8 @@ def set_(code: str, judged_by: str | None, note: str | None, as_json: bool, **fl
 @acme.command("show")
 @click.argument("code")
 @json_option
-@requires_plugin("acme_rules")
 def show(code: str, as_json: bool) -> None:
     """Show the key-account judgement of customer CODE."""
-    from kehu_acme_rules.views import profile_section
-    from kehu_core.customers import get_customer
 
     with transaction() as (app, session):
         section = profile_section(session, get_customer(session, code).id)

@@ -14,7 +14,7 @@ class Flag:
     short: str
 
 
-#: The seed's key-account criteria that are judgements rather than figures (大客户的内涵).
+#: The course material's key-account criteria that are judgements rather than figures (大客户的内涵).
 FLAGS: tuple[Flag, ...] = (
     Flag("strategic_project", "Strategic project 具有战略性意义的项目", "战略项目"),
     Flag("influence", "Influence on our business or image 重要影响", "影响力"),

@@ -46,7 +46,7 @@ class Judgement:
 
     @property
     def key_account(self) -> bool:
-        """True when any flag is set: one criterion is enough (seed: 至少包含以下元素之一)."""
+        """True when any flag is set: one criterion is enough (the course material: 至少包含以下元素之一)."""
         return any(self.flags.values())
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,18 +1,16 @@
 """ACME's key-account rules for the tiering plugin (used only where tiering is installed).
 
 ACME counts a customer as a key account (大客户) when a salesperson judged it one (any of the
-seed's judgement criteria, recorded with ``kehu acme set``), or when it has bought at least
-1,000,000 yuan over a relationship of two years or more — ACME's own, stricter reading of the
-seed's "large orders and a continuous contract of a year or more". Both conditions are SQL over
+course material's judgement criteria, recorded with ``kehu acme set``), or when it has bought
+at least 1,000,000 yuan over a relationship of two years or more — ACME's own, stricter
+reading of "large orders and a continuous contract of a year or more". Both conditions are SQL over
 the tiering statistics relation, so they run set-based for every customer at once.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from kehu_tiering.rules import TierRule
+from kehu_acme_rules.flags import is_judged_key_account
+from kehu_tiering.api import STATS, TierRule
 
 #: ACME's revenue bar for a key account, in yuan, and the relationship it must have lasted.
 BIG_ACCOUNT_REVENUE = 1_000_000
@@ -20,11 +18,8 @@ BIG_ACCOUNT_TENURE_MONTHS = 24
 
 
 def acme_tier_rules() -> list[TierRule]:
-    """The rules, built on tiering's public rule API (imported here: tiering is optional)."""
-    from kehu_acme_rules.flags import is_judged_key_account
-    from kehu_tiering.rules import TierRule
-    from kehu_tiering.stats import STATS as s
-
+    """The rules, built on tiering's public rule API."""
+    s = STATS
     return [
         TierRule(
             name="acme.judged_key_account",

@@ -9,6 +9,7 @@ from sqlalchemy import String, case, func, literal, select
 from kehu_acme_rules.flags import FLAG_NAMES, FLAGS, is_judged_key_account, judgement_of
 from kehu_acme_rules.models import customer_flags
 from kehu_core import ListColumn, ListFilter, ProfileSection
+from kehu_core.errors import Problem, ValidationError
 from kehu_core.models import Customer
 
 if TYPE_CHECKING:
@@ -73,7 +74,6 @@ def list_columns() -> list[ListColumn]:
 
 
 def _key_filter(stmt: Select[Any], value: str) -> Select[Any]:
-    from kehu_core.errors import Problem, ValidationError
 
     wanted = value.strip().lower()
     if wanted not in ("yes", "no"):
@@ -83,7 +83,6 @@ def _key_filter(stmt: Select[Any], value: str) -> Select[Any]:
 
 
 def _flag_filter(stmt: Select[Any], value: str) -> Select[Any]:
-    from kehu_core.errors import Problem, ValidationError
 
     name = value.strip().lower().replace("-", "_")
     if name not in FLAG_NAMES:

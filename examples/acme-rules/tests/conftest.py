@@ -1,4 +1,4 @@
-"""Only acme_rules is loaded in these tests (strictly), whatever else is pip-installed."""
+"""Only acme_rules and tiering, which it depends on, are loaded in these tests (strictly)."""
 
 from __future__ import annotations
 
@@ -9,4 +9,4 @@ import pytest
 def kehu_plugins():
     from kehu_core.plugins import discover
 
-    return discover(strict=True, allow={"acme_rules"})
+    return discover(strict=True, allow={"acme_rules", "tiering"})

@@ -1,0 +1,59 @@
+"""ACME's hook implementations: each calls :mod:`kehu_acme_rules.flags` or the views."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kehu_acme_rules.flags import add_demo_judgements, erase_notes, judgement_of
+from kehu_acme_rules.tier_rules import acme_tier_rules
+from kehu_acme_rules.views import list_columns, list_filters, profile_section
+from kehu_core import DemoContext, ListColumn, ListFilter, ProfileSection, hookimpl
+from kehu_core.models import Customer
+from kehu_tiering.api import TierRule
+
+
+@hookimpl
+def kehu_tier_rules() -> list[TierRule]:
+    """ACME's key-account rules (see :mod:`kehu_acme_rules.tier_rules`)."""
+    return acme_tier_rules()
+
+
+@hookimpl
+def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileSection]:
+    """The judgement on the profile card, after the core's sections."""
+    return [profile_section(session, customer.id)]
+
+
+@hookimpl
+def kehu_customer_list_columns() -> list[ListColumn]:
+    """``acme_flags``: the flags set, e.g. ``战略项目,影响力``."""
+    return list_columns()
+
+
+@hookimpl
+def kehu_customer_list_filters() -> list[ListFilter]:
+    """``--filter acme_key=yes|no`` and ``--filter acme_flag=influence``."""
+    return list_filters()
+
+
+@hookimpl
+def kehu_export_customer(session: Session, customer: Customer) -> dict[str, Any]:
+    """The judgement, for ``kehu customer export``."""
+    found = judgement_of(session, customer.id)
+    return {"acme_rules": found.as_dict() if found else None}
+
+
+@hookimpl
+def kehu_erase_customer(session: Session, customer_ids: Sequence[int]) -> None:
+    """``kehu customer forget``: the free-text note goes; the flags are about the business and stay."""
+    erase_notes(session, customer_ids)
+
+
+@hookimpl
+def kehu_demo_data(session: Session, context: DemoContext) -> None:
+    """Judge a few demo customers, so ``make demo`` shows the section and the column."""
+    count = add_demo_judgements(session, context.rng)
+    context.summary.append(f"acme_rules: {count} customers judged by their salesperson (key-account flags)")
