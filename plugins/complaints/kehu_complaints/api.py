@@ -3,13 +3,15 @@
 Every function takes ``app, session`` and runs in the caller's transaction: it returns values
 and never prints nor commits. Refusals are :class:`~kehu_core.errors.KehuError` subclasses
 whose message says what to do (``ValidationError``, ``Conflict``, ``NotFound``,
-:class:`~kehu_complaints.workflow.TransitionRefused`)::
+:class:`TransitionRefused`)::
 
-    from kehu_complaints import api
+    >>> from kehu_complaints import api
+    >>> with app.session() as session:
+    ...     record = api.open_complaint(app, session, {"customer_code": "C1", "description": "卡纸"}, "王芳")
+    ...     api.move(app, session, record.id, "acknowledged", "王芳", note="已致歉")
 
-    with app.session() as session:
-        record = api.open_complaint(app, session, {"customer_code": "C1", "description": "卡纸"}, "王芳")
-        api.move(app, session, record.id, "acknowledged", "王芳", note="已致歉")
+A company plugin changes the workflow through the ``kehu_complaint_workflow`` hook with the
+:class:`Stage`, :class:`Guard` and :class:`GuardContext` re-exported here.
 """
 
 from __future__ import annotations
@@ -21,10 +23,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kehu_complaints import handling, history, opening, records, sla
-from kehu_complaints.records import ComplaintDetail, ComplaintQuery, ComplaintRecord, TimelineEntry, record_dict
+from kehu_complaints.records import (
+    ComplaintDetail,
+    ComplaintQuery,
+    ComplaintRecord,
+    TimelineEntry,
+    record_dict,
+)
 from kehu_complaints.report import ComplaintReport, build_report
 from kehu_complaints.settings import calendar_of, explain_days, load_settings, set_calendar_day, set_setting
-from kehu_complaints.workflow import Workflow, build_workflow
+from kehu_complaints.workflow import Guard, GuardContext, Stage, TransitionRefused, Workflow, build_workflow
 from kehu_core.app import Kehu
 from kehu_core.calendar import today
 from kehu_core.types import utcnow
@@ -34,7 +42,12 @@ __all__ = [
     "ComplaintQuery",
     "ComplaintRecord",
     "ComplaintReport",
+    "Guard",
+    "GuardContext",
+    "Stage",
     "TimelineEntry",
+    "TransitionRefused",
+    "Workflow",
     "add_note",
     "assign",
     "calendar_days",
@@ -153,7 +166,14 @@ def assign(
 ) -> ComplaintRecord:
     """Give a complaint to ``handler``, or let ``team``'s rule (round robin, balanced) pick one."""
     return handling.assign(
-        app, session, complaint_id, actor, handler=handler, team=team, expected_version=expected_version, now=now
+        app,
+        session,
+        complaint_id,
+        actor,
+        handler=handler,
+        team=team,
+        expected_version=expected_version,
+        now=now,
     )
 
 
@@ -270,6 +290,8 @@ def set_calendar(
     return recompute_sla(app, session, reason="calendar changed", now=now)
 
 
-def calendar_days(app: Kehu, session: Session, first: date | None = None, days: int = 14) -> list[dict[str, Any]]:
+def calendar_days(
+    app: Kehu, session: Session, first: date | None = None, days: int = 14
+) -> list[dict[str, Any]]:
     """The business calendar from ``first`` (default: today): each day, working or not, and why."""
     return explain_days(calendar_of(session), first or today(), days)

@@ -29,7 +29,7 @@ def open_counts(session: Session, members: list[str]) -> dict[str, int]:
         .group_by(Complaint.handler)
     )
     counts = dict.fromkeys(members, 0)
-    counts.update({handler: count for handler, count in rows})
+    counts.update({handler: count for handler, count in rows if handler is not None})
     return counts
 
 

@@ -20,6 +20,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from attrs import field, frozen
+from chinese_calendar import constants
 
 #: How far ahead :meth:`BusinessCalendar.add` looks for working time before giving up.
 MAX_SEARCH_DAYS = 3660
@@ -47,8 +48,6 @@ def parse_windows(raw: Sequence[Sequence[str]]) -> tuple[tuple[time, time], ...]
 
 
 def _statutory_source() -> tuple[Mapping[date, object], Mapping[date, object]]:
-    from chinese_calendar import constants
-
     return constants.holidays, constants.workdays
 
 

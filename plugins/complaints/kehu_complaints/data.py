@@ -10,7 +10,9 @@ from kehu_core.hooktypes import DefaultRecord
 
 def default_records() -> list[DefaultRecord]:
     """Default settings and SLA policies, loaded at install and refreshed on upgrade."""
-    records = [DefaultRecord(SETTINGS, {"key": key}, {"value": value}) for key, value in DEFAULT_SETTINGS.items()]
+    records = [
+        DefaultRecord(SETTINGS, {"key": key}, {"value": value}) for key, value in DEFAULT_SETTINGS.items()
+    ]
     records += [
         DefaultRecord(POLICIES, {"name": p["name"]}, {k: v for k, v in p.items() if k != "name"})
         for p in DEFAULT_POLICIES

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kehu_complaints.jobs import escalate
 from kehu_complaints.handling import move
+from kehu_complaints.jobs import escalate
 from kehu_complaints.opening import open_complaint
 from kehu_complaints.records import ComplaintQuery, list_complaints
 from kehu_complaints.teams import save_team

@@ -17,7 +17,7 @@ CATEGORIES = {
     "other": "其他",
 }
 SEVERITIES = {"low": "低", "medium": "中", "high": "高", "critical": "紧急"}
-#: What a complaining customer wants (seed 002: 客户投诉的真实需求).
+#: What a complaining customer wants (the course material's 客户投诉的真实需求).
 WANTS = {
     "fast_solution": "快速简洁地解决问题",
     "respect": "得到理解和尊重",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints import history, sla
@@ -32,20 +32,23 @@ from kehu_core.validation import FieldError
 def _conflict(complaint_id: int, expected: int, current: int | None) -> Conflict:
     return Conflict(
         f"complaint #{complaint_id} was changed by someone else (you had version {expected}, it is now "
-        f"version {current}); nothing was changed. Look at it again with `kehu complaint show {complaint_id}` "
-        "and retry."
+        f"version {current}); nothing was changed. Look at it again with "
+        f"`kehu complaint show {complaint_id}` and retry."
     )
 
 
 def _write(session: Session, complaint: Complaint, values: dict[str, Any], expected: int) -> int:
     """Apply ``values`` if the complaint is still at version ``expected``; returns the new version."""
     new_version = expected + 1
-    result = session.execute(
-        update(COMPLAINTS)
-        .where(COMPLAINTS.c.id == complaint.id, COMPLAINTS.c.version == expected)
-        .values(**values, version=new_version)
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(COMPLAINTS)
+            .where(COMPLAINTS.c.id == complaint.id, COMPLAINTS.c.version == expected)
+            .values(**values, version=new_version)
+        ),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         current = session.scalar(select(COMPLAINTS.c.version).where(COMPLAINTS.c.id == complaint.id))
         raise _conflict(complaint.id, expected, current)
     session.expire(complaint)
@@ -115,7 +118,9 @@ def move(
     if stage.sets == "followed_up_at":
         after["followed_up_at"] = now
     workflow.check(
-        GuardContext(complaint=after, source=source, target=target, actor=actor, reason=reason, settings=settings)
+        GuardContext(
+            complaint=after, source=source, target=target, actor=actor, reason=reason, settings=settings
+        )
     )
     values["status"] = target
     values["updated_at"] = now
@@ -247,7 +252,9 @@ def regrade(
             [Problem("severity", str(exc), value=severity)], headline="severity refused; nothing was changed:"
         ) from None
     if complaint.closed_at is not None or complaint.resolved_at is not None:
-        raise KehuError(f"complaint #{complaint_id} is {complaint.status}; only an open complaint is re-graded")
+        raise KehuError(
+            f"complaint #{complaint_id} is {complaint.status}; only an open complaint is re-graded"
+        )
     old = complaint.severity
     _write(session, complaint, {"severity": level, "updated_at": now}, seen)
     history.append(
@@ -292,9 +299,13 @@ def assign(
     complaint = get_complaint(session, complaint_id)
     seen = _check_version(complaint, expected_version)
     if complaint.closed_at is not None:
-        raise KehuError(f"complaint #{complaint_id} is closed ({complaint.status}); reopen it before assigning")
+        raise KehuError(
+            f"complaint #{complaint_id} is closed ({complaint.status}); reopen it before assigning"
+        )
     target_team = (
-        team_named(session, team) if team else (session.get(Team, complaint.team_id) if complaint.team_id else None)
+        team_named(session, team)
+        if team
+        else (session.get(Team, complaint.team_id) if complaint.team_id else None)
     )
     if handler is None:
         if target_team is None:
@@ -302,7 +313,8 @@ def assign(
         handler = pick_handler(session, target_team)
         if handler is None:
             raise KehuError(
-                f"team {target_team.name!r} assigns manually or has no active member; name a handler with --to"
+                f"team {target_team.name!r} assigns manually or has no active member; "
+                "name a handler with --to"
             )
     if not handler.strip() or len(handler) > 100:
         raise ValidationError(

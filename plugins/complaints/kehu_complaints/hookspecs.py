@@ -6,13 +6,9 @@ not use it. Implement one that may run without this plugin as ``@hookimpl(option
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from kehu_complaints.workflow import Workflow
+from kehu_core.app import Kehu
 from kehu_core.hookspecs import hookspec
-
-if TYPE_CHECKING:
-    from kehu_complaints.workflow import Workflow
-    from kehu_core.app import Kehu
 
 
 @hookspec

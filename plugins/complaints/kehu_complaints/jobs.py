@@ -9,9 +9,9 @@ Neither needs the workflow: "running" means not resolved and not closed, and a p
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import CursorResult, and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
@@ -22,7 +22,7 @@ SYSTEM = "system"
 
 
 def breach_conditions(now: datetime) -> tuple[Any, Any, Any]:
-    """(running, first response overdue, resolution overdue) as SQL conditions, for the job and its benchmark."""
+    """(running, first response overdue, resolution overdue): the SQL conditions :func:`escalate` marks by."""
     c = COMPLAINTS.c
     running = and_(c.closed_at.is_(None), c.resolved_at.is_(None), c.paused_since.is_(None))
     first = and_(
@@ -41,15 +41,18 @@ def escalate(app: Kehu, session: Session, now: datetime) -> str:
     c = COMPLAINTS.c
     running, first, resolution = breach_conditions(now)
     lead = select(TEAMS.c.lead).where(TEAMS.c.id == c.team_id).scalar_subquery()
-    marked = session.execute(
-        update(COMPLAINTS)
-        .where(running, or_(first, resolution))
-        .values(
-            first_response_breached_at=case((first, now), else_=c.first_response_breached_at),
-            resolution_breached_at=case((resolution, now), else_=c.resolution_breached_at),
-            escalated_at=func.coalesce(c.escalated_at, now),
-            escalated_to=case((c.escalated_at.is_(None), lead), else_=c.escalated_to),
-        )
+    marked = cast(
+        CursorResult[Any],
+        session.execute(
+            update(COMPLAINTS)
+            .where(running, or_(first, resolution))
+            .values(
+                first_response_breached_at=case((first, now), else_=c.first_response_breached_at),
+                resolution_breached_at=case((resolution, now), else_=c.resolution_breached_at),
+                escalated_at=func.coalesce(c.escalated_at, now),
+                escalated_to=case((c.escalated_at.is_(None), lead), else_=c.escalated_to),
+            )
+        ),
     ).rowcount
     if not marked:
         return "no new SLA breach"

@@ -45,7 +45,9 @@ def open_complaint(
     customer = session.scalar(select(Customer).where(Customer.code == clean["customer_code"]))
     if customer is None or customer.forgotten_at is not None:
         reason = "no customer with this code" if customer is None else "this customer was forgotten"
-        raise ValidationError([Problem("customer_code", reason, value=clean["customer_code"])], headline=REFUSED)
+        raise ValidationError(
+            [Problem("customer_code", reason, value=clean["customer_code"])], headline=REFUSED
+        )
     opened_at = clean.get("opened_at") or now
     if opened_at > now:
         raise ValidationError(
@@ -107,7 +109,8 @@ def open_from_interactions(
     rows = [
         r
         for r in rows
-        if r.get("status", "done") == "done" and not str(r.get("external_ref") or "").startswith(INTERACTION_REF)
+        if r.get("status", "done") == "done"
+        and not str(r.get("external_ref") or "").startswith(INTERACTION_REF)
     ]
     if not rows:
         return []

@@ -37,7 +37,9 @@ def erase(session: Session, customer_ids: Sequence[int]) -> None:
 
 def export(session: Session, customer: Customer, workflow: Workflow) -> Mapping[str, Any]:
     """The customer's complaints with their timelines."""
-    ids = session.scalars(select(Complaint.id).where(Complaint.customer_id == customer.id).order_by(Complaint.id))
+    ids = session.scalars(
+        select(Complaint.id).where(Complaint.customer_id == customer.id).order_by(Complaint.id)
+    )
     result = []
     for complaint_id in list(ids):
         detail = detail_of(session, complaint_id, workflow)

@@ -17,7 +17,9 @@ from kehu_core.types import utcnow
 def profile_section(session: Session, customer: Customer) -> ProfileSection:
     """Open complaints, the latest ones, and the last satisfaction after close."""
     now = utcnow()
-    open_ = list_complaints(session, ComplaintQuery(customer_code=customer.code, open_only=True, limit=5), now)
+    open_ = list_complaints(
+        session, ComplaintQuery(customer_code=customer.code, open_only=True, limit=5), now
+    )
     c = COMPLAINTS.c
     n_open, n_all = session.execute(
         select(

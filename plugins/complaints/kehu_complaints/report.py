@@ -240,7 +240,9 @@ def build_report(
     total_count = sum(by_status.values())
     sat_count = sum(per_score)
     distribution = {str(score): n for score, n in zip(scores, per_score) if n}
-    ordered = lambda counts: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def ordered(counts):
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     # Repurchase, for complaints whose 90-day window has passed: one more scan, grouped by
     # within SLA or not. The window test is in the grouping, not in WHERE: a range on opened_at

@@ -106,7 +106,12 @@ def explain_days(calendar: BusinessCalendar, first: date, days: int) -> list[dic
         if not calendar.is_covered(day):
             why = (why + "; " if why else "") + "no official holiday data for this year: weekends only"
         rows.append(
-            {"day": day, "weekday": "一二三四五六日"[day.weekday()], "workday": calendar.is_workday(day), "why": why}
+            {
+                "day": day,
+                "weekday": "一二三四五六日"[day.weekday()],
+                "workday": calendar.is_workday(day),
+                "why": why,
+            }
         )
     return rows
 

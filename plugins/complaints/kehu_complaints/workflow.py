@@ -157,7 +157,8 @@ class Workflow:
                 reason = guard.check(context)
                 if reason:
                     raise TransitionRefused(
-                        f"guard {guard.name!r} refused {context.source} -> {context.target}: {reason}. Nothing was changed.",
+                        f"guard {guard.name!r} refused {context.source} -> {context.target}: {reason}. "
+                        "Nothing was changed.",
                         guard=guard.name,
                     )
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from types import SimpleNamespace
 
 import pytest
 

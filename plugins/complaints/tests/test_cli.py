@@ -69,7 +69,10 @@ def test_open_list_show_note_through_the_cli(app, kehu_cli):
         kehu_cli("complaint", "move", "1", "acknowledged", "--note", "已致歉", "--by", "王芳").exit_code == 0
     )
     assert kehu_cli("complaint", "note", "1", "客户来电询问进度", "--by", "王芳").exit_code == 0
-    ids = lambda *args: [r["id"] for r in kehu_cli("complaint", "list", *args, "--json").json]
+
+    def ids(*args):
+        return [r["id"] for r in kehu_cli("complaint", "list", *args, "--json").json]
+
     assert ids("--status", "acknowledged") == [1]
     assert ids("--handler", "王芳") == [1]
     assert ids("--customer", "C2") == [2]

@@ -23,8 +23,8 @@ print("ready", flush=True)
 sys.stdin.readline()
 try:
     with app.session() as s:
-        api.move(app, s, complaint_id, target, actor, expected_version=seen, note=f"moved by {actor}", reason="重复投诉",
-                      now=datetime.now(timezone.utc))
+        api.move(app, s, complaint_id, target, actor, expected_version=seen, note=f"moved by {actor}",
+                 reason="重复投诉", now=datetime.now(timezone.utc))
     print(json.dumps([actor, "won", None]))
 except Conflict as exc:
     print(json.dumps([actor, "conflict", str(exc)]))

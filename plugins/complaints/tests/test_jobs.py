@@ -27,7 +27,9 @@ def test_escalation_marks_breaches_once_and_goes_to_the_team_lead(app, h, kehu_c
         first = jobs.escalate(app, s, utc(h, "2025-03-04 09:00"))
     assert first == "2 complaint(s) newly breached their SLA; 2 escalated to the team lead"
     with app.session() as s:
-        assert jobs.escalate(app, s, utc(h, "2025-03-04 09:30")) == "no new SLA breach"  # run twice: nothing new
+        assert (
+            jobs.escalate(app, s, utc(h, "2025-03-04 09:30")) == "no new SLA breach"
+        )  # run twice: nothing new
     c = h.get(app, late.id)
     assert c.complaint.escalated_to == "李娜" and c.complaint.first_response_breached_at == utc(
         h, "2025-03-04 09:00"
@@ -85,7 +87,9 @@ def test_resolved_without_follow_up_closes_automatically_with_a_reason(app, h):
     ):
         h.move(app, followed.id, stage, "2025-03-03 10:00", **kw)
     with app.session() as s:
-        assert jobs.auto_close(app, s, utc(h, "2025-03-09 10:00")) == "nothing to auto-close"  # 6 days: not yet
+        assert (
+            jobs.auto_close(app, s, utc(h, "2025-03-09 10:00")) == "nothing to auto-close"
+        )  # 6 days: not yet
         assert (
             jobs.auto_close(app, s, utc(h, "2025-03-10 11:00"))
             == "1 resolved complaint(s) auto-closed without follow-up"

@@ -70,7 +70,9 @@ def settings_(key: str | None, value: str | None, as_json: bool) -> None:
     if key is not None and value is None:
         raise click.UsageError("give a VALUE to set, or no KEY to show every setting")
     with transaction() as (app, session):
-        current = api.change_setting(app, session, key, value) if key is not None else api.settings(app, session)
+        current = (
+            api.change_setting(app, session, key, value) if key is not None else api.settings(app, session)
+        )
     if as_json:
         emit_json(current)
     else:

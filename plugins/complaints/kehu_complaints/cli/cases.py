@@ -11,7 +11,14 @@ from kehu_complaints import api
 from kehu_complaints.cli.common import actor_of, by_option, version_option, when
 from kehu_complaints.fields import CATEGORIES, vocab
 from kehu_core.cli.context import transaction
-from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, emit_table, json_option, list_output_options
+from kehu_core.cli.output import (
+    emit_json,
+    emit_pairs,
+    emit_rows,
+    emit_table,
+    json_option,
+    list_output_options,
+)
 from kehu_core.cli.params import MONEY, TIMESTAMP
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.validation import FieldError
@@ -63,7 +70,9 @@ def _given(values: dict[str, Any]) -> dict[str, Any]:
 @click.option("--team", help="The team that handles it.")
 @click.option("--responsible", "responsible_party", help="The responsible party, if known.")
 @click.option("--department", "responsible_department", help="The responsible department.")
-@click.option("--opened-at", type=TIMESTAMP, help="When it was received (default: now), e.g. 2025-09-30 16:00.")
+@click.option(
+    "--opened-at", type=TIMESTAMP, help="When it was received (default: now), e.g. 2025-09-30 16:00."
+)
 @by_option
 @json_option
 def open_(actor: str | None, as_json: bool, **values: Any) -> None:
@@ -235,7 +244,8 @@ def move_(
 
     \b
     Example:
-      kehu complaint move 12 solution_proposed --solution "换新机" --compensation 800 --compensation-type replacement
+      kehu complaint move 12 solution_proposed --solution "换新机" \
+          --compensation 800 --compensation-type replacement
       kehu complaint move 12 approved --by 主管李娜
       kehu complaint move 12 closed --reason "客户失联"
     """
@@ -259,7 +269,13 @@ def move_(
 
 @click.command("close")
 @click.argument("complaint_id", type=int)
-@click.option("--as", "stage", default="closed", show_default=True, help="The closing stage: closed, rejected, withdrawn.")
+@click.option(
+    "--as",
+    "stage",
+    default="closed",
+    show_default=True,
+    help="The closing stage: closed, rejected, withdrawn.",
+)
 @_record_fields
 @version_option
 @by_option
@@ -323,13 +339,20 @@ def assign_(
     """
     with transaction() as (app, session):
         record = api.assign(
-            app, session, complaint_id, actor_of(actor), handler=handler, team=team, expected_version=expect_version
+            app,
+            session,
+            complaint_id,
+            actor_of(actor),
+            handler=handler,
+            team=team,
+            expected_version=expect_version,
         )
     if as_json:
         emit_json(api.record_dict(record))
     else:
         click.echo(
-            f"complaint #{record.id} assigned to {record.handler}" + (f" (team {record.team})" if record.team else "")
+            f"complaint #{record.id} assigned to {record.handler}"
+            + (f" (team {record.team})" if record.team else "")
         )
 
 
@@ -385,4 +408,3 @@ def note_(complaint_id: int, text: str, actor: str | None, as_json: bool) -> Non
         emit_json(entry)
     else:
         click.echo(f"note added to complaint #{complaint_id}")
-

@@ -26,7 +26,9 @@ def when(moment: datetime | None) -> str:
     return format_time(moment)
 
 
-by_option = click.option("--by", "actor", metavar="NAME", help="Who does this (default: $KEHU_USER, then your login).")
+by_option = click.option(
+    "--by", "actor", metavar="NAME", help="Who does this (default: $KEHU_USER, then your login)."
+)
 version_option = click.option(
     "--expect-version",
     type=int,

@@ -61,7 +61,9 @@ def sla_list(as_json: bool, as_csv: bool) -> None:
 @click.option("--severities", help="Comma-separated severities it matches (empty: any).")
 @click.option("--tiers", help="Comma-separated customer tiers it matches (empty: any).")
 @click.option("--kinds", help="grievance and/or complaint (empty: any).")
-@click.option("--first-response", "first_response_minutes", type=int, help="Business minutes to the first response.")
+@click.option(
+    "--first-response", "first_response_minutes", type=int, help="Business minutes to the first response."
+)
 @click.option("--resolution", "resolution_minutes", type=int, help="Business minutes to resolution.")
 @click.option("--paused-stages", help="Comma-separated stages in which the clock stops.")
 @click.option("--active/--inactive", default=None, help="Use the policy or not.")

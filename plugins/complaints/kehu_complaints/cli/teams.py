@@ -30,9 +30,13 @@ def _emit_team(record: TeamRecord, as_json: bool) -> None:
     type=click.Choice(["manual", "round_robin", "balanced"]),
     help="How new complaints are assigned.",
 )
-@click.option("--member", "members", multiple=True, help="A member (repeat for several, in round-robin order).")
+@click.option(
+    "--member", "members", multiple=True, help="A member (repeat for several, in round-robin order)."
+)
 @json_option
-def team_add(name: str, lead: str | None, assignment: str | None, members: tuple[str, ...], as_json: bool) -> None:
+def team_add(
+    name: str, lead: str | None, assignment: str | None, members: tuple[str, ...], as_json: bool
+) -> None:
     """Create a team, or change its lead and rule and add members.
 
     \b
