@@ -14,7 +14,7 @@ from __future__ import annotations
 from kehu_core import Manifest
 
 MANIFEST = Manifest(
-    summary="Customer tiering: 80/20 ABC, the customer pyramid, RFM, key accounts (大客户), rules companies write",
+    summary="Customer tiering: 80/20 ABC, the customer pyramid, RFM, key accounts (大客户), company rules",
     depends=(),
     min_core_version="0.1.0",
     hooks="kehu_tiering.hooks",

@@ -1,6 +1,6 @@
 """Monthly purchase aggregates per customer (``tiering_monthly``), maintained on insert.
 
-One definition, :func:`bucket_select`, turns purchases into (customer, month) buckets. It is
+One definition, :func:`bucket_select`, turns purchases into (customer, local month) buckets. It is
 used three ways: to rebuild the table from every interaction (install, ``kehu tier
 rebuild``), to add a just-recorded batch (``kehu_interactions_recorded``, same transaction),
 and by the statistics query for the part of the as-of month up to the as-of date.
@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar, sql
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.models import Interaction
-from kehu_tiering import sqlutil
 from kehu_tiering.models import monthly
 
 #: Interaction kinds whose amount is revenue.
@@ -41,17 +41,21 @@ def purchase_filter() -> list[Any]:
 
 
 def bucket_select(dialect: str, *where: Any, month: Any = None) -> Select[Any]:
-    """Purchases grouped by customer and month (``month`` fixes the month column instead)."""
+    """Purchases grouped by customer and company-local month (``month`` fixes the month column instead).
+
+    The month is :func:`kehu_core.calendar.month_index` of the purchase's local day: a purchase
+    at 00:30 on the 1st in Shanghai belongs to that month, although it is the month before in UTC.
+    """
     i = Interaction
-    amount = sqlutil.cents(i.amount)
+    amount = sql.cents(i.amount)
     costed = i.cost.is_not(None)
-    month_col = sqlutil.month_index(i.occurred_at, dialect) if month is None else month
+    month_col = calendar.sql_month_index(i.occurred_at, dialect) if month is None else month
     stmt = select(
         i.customer_id.label("customer_id"),
         month_col.label("month"),
         func.sum(amount).label("revenue"),
         func.coalesce(func.sum(case((costed, amount))), 0).label("costed_revenue"),
-        func.coalesce(func.sum(case((costed, sqlutil.cents(i.cost)))), 0).label("cost"),
+        func.coalesce(func.sum(case((costed, sql.cents(i.cost)))), 0).label("cost"),
         func.count(case((i.amount > 0, 1))).label("orders"),  # a refund is not an order
         func.min(i.occurred_at).label("first_at"),
         func.max(i.occurred_at).label("last_at"),
@@ -60,8 +64,8 @@ def bucket_select(dialect: str, *where: Any, month: Any = None) -> Select[Any]:
 
 
 def _upsert(session: Session, source: Select[Any]) -> None:
-    dialect = session.get_bind().dialect.name
-    stmt = sqlutil.insert(monthly, dialect).from_select(BUCKET_COLUMNS, source)
+    dialect = sql.dialect_of(session)
+    stmt = sql.insert(monthly, dialect).from_select(BUCKET_COLUMNS, source)
     new = stmt.excluded
     m = monthly.c
     stmt = stmt.on_conflict_do_update(
@@ -71,8 +75,8 @@ def _upsert(session: Session, source: Select[Any]) -> None:
             "costed_revenue": m.costed_revenue + new.costed_revenue,
             "cost": m.cost + new.cost,
             "orders": m.orders + new.orders,
-            "first_at": sqlutil.least(m.first_at, new.first_at, dialect),
-            "last_at": sqlutil.greatest(m.last_at, new.last_at, dialect),
+            "first_at": sql.least(m.first_at, new.first_at, dialect),
+            "last_at": sql.greatest(m.last_at, new.last_at, dialect),
         },
     )
     session.execute(stmt)
@@ -89,7 +93,7 @@ def add_batch(session: Session, batch: InteractionBatch) -> int:
         )
         if kind in PURCHASE_KINDS and (status or "done") == "done" and amount is not None
     ]
-    dialect = session.get_bind().dialect.name
+    dialect = sql.dialect_of(session)
     for begin in range(0, len(ids), _CHUNK):
         chunk = ids[begin : begin + _CHUNK]
         _upsert(session, bucket_select(dialect, Interaction.id.in_(chunk)))
@@ -98,7 +102,7 @@ def add_batch(session: Session, batch: InteractionBatch) -> int:
 
 def rebuild(session: Session) -> int:
     """Recompute every bucket from the interactions (install, or after editing history by hand)."""
-    dialect = session.get_bind().dialect.name
+    dialect = sql.dialect_of(session)
     session.execute(delete(monthly))
     session.execute(monthly.insert().from_select(BUCKET_COLUMNS, bucket_select(dialect)))
     return session.scalar(select(func.count()).select_from(monthly)) or 0

@@ -1,5 +1,10 @@
 """The public API of tiering: what other plugins, scripts, the CLI and the hooks call.
 
+Another plugin imports tiering only from here (and :mod:`kehu_tiering.hookspecs`): the
+runs and reads below, and what a rule is written with: :class:`TierRule`, the statistics
+relation :data:`STATS` (its columns documented in :data:`COLUMNS`) and the condition helpers
+:func:`has_tag`, :func:`has_attribute`, :func:`attribute`, :func:`attribute_contains`.
+
 Functions take ``app, session`` (or a session) and return values; they never print. Dates
 are company-local days (:mod:`kehu_core.calendar`): a run as of day D sees everything up to
 the end of local day D.
@@ -15,24 +20,32 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core.app import Kehu
-from kehu_tiering import aggregates, engine, methods, queries, report
+from kehu_tiering import aggregates, engine, methods, report, tiers
 from kehu_tiering.engine import RunResult
-from kehu_tiering.queries import Assignment, CustomerTiers, Explanation
 from kehu_tiering.report import Report
 from kehu_tiering.rules import TierRule, collect
 from kehu_tiering.settings import TierSettings, make_settings
+from kehu_tiering.stats import COLUMNS, STATS, attribute, attribute_contains, has_attribute, has_tag
+from kehu_tiering.tiers import Assignment, CustomerTiers, Explanation
 
 __all__ = [
+    "COLUMNS",
+    "STATS",
     "Assignment",
     "CustomerTiers",
     "Explanation",
     "Report",
     "RunResult",
+    "TierRule",
     "TierSettings",
+    "attribute",
+    "attribute_contains",
     "current_tiers",
     "customer_stats",
     "customer_tiers",
     "explain_customer",
+    "has_attribute",
+    "has_tag",
     "pareto_curve",
     "rebuild_aggregates",
     "retier",
@@ -58,7 +71,7 @@ def tier_settings(
 
     Raises :class:`~kehu_core.errors.ValidationError` listing every bad value.
     """
-    base = None if defaults else queries.last_settings(session)
+    base = None if defaults else tiers.last_settings(session)
     values: dict[str, Any] = base.to_json() if base else {}
     values.pop("as_of", None)
     values.update({k: v for k, v in options.items() if v not in (None, ())})
@@ -97,7 +110,7 @@ def retier(app: Kehu, session: Session, now: datetime) -> str:
 
 def tier_method(session: Session) -> str:
     """The method whose class is *the* customer's tier (the others are segments); default the pyramid."""
-    return queries.primary_method(session)
+    return tiers.primary_method(session)
 
 
 def current_tiers(
@@ -106,22 +119,22 @@ def current_tiers(
     """``{customer_id: code}`` of these customers: their tier (``method=None``), or their
     segment by ``method`` (``"abc"``, ``"rfm"``, ``"flag:key_account"`` ...). Customers
     without one are left out."""
-    return queries.current_tiers(session, customer_ids, method)
+    return tiers.current_tiers(session, customer_ids, method)
 
 
 def customer_tiers(session: Session, code: str) -> CustomerTiers:
     """Customer ``code``'s current tier, its class by every method, and its flags."""
-    return queries.show(session, code)
+    return tiers.show(session, code)
 
 
 def explain_customer(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list[Explanation]]:
-    """Why customer ``code`` has each current tier: the deciding rule or method, its numbers, the cut points."""
-    return queries.explain(app, session, code)
+    """Why customer ``code`` has each current tier: the deciding rule or method, its numbers, its cuts."""
+    return tiers.explain(app, session, code)
 
 
 def tier_history(session: Session, code: str) -> list[Assignment]:
     """Every assignment customer ``code`` ever had, by method and validity date."""
-    return queries.history(session, code)
+    return tiers.history(session, code)
 
 
 def tier_rules(app: Kehu, files: Iterable[str] = ()) -> list[TierRule]:

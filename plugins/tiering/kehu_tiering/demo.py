@@ -25,8 +25,8 @@ def add_demo(app: Kehu, session: Session, context: DemoContext) -> None:
     picks = context.rng.sample(
         customers[len(customers) // 2 :], k=min(len(DEMO_FLAGS), max(0, len(customers) // 2))
     )
-    for customer, flags in zip(picks, DEMO_FLAGS):
-        customer.attributes = {**(customer.attributes or {}), "key_account_flags": list(flags)}
+    for customer, judgement in zip(picks, DEMO_FLAGS):
+        customer.attributes = {**(customer.attributes or {}), "key_account_flags": list(judgement)}
     session.flush()
     result = run(app, session, make_settings(as_of=calendar.local_day(context.today)), source="demo")
     report = build_report(session, app.dialect)

@@ -25,52 +25,22 @@ from datetime import date
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    case,
-    cast,
-    delete,
-    func,
-    insert,
-    literal,
-    null,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import case, delete, func, insert, literal, null, select, text, update
 from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError
-from kehu_core.models import BigId, Customer, CustomerTag
+from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
-from kehu_tiering.methods import rank_selects, rank_totals, stats_view_select
+from kehu_tiering.method_rules import Target, targets_of
 from kehu_tiering.models import assignments, runs
 from kehu_tiering.rules import TierRule, collect
 from kehu_tiering.settings import TierSettings
-from kehu_tiering.stats import (
-    BASE_COLUMNS,
-    STATS,
-    TABLE_NAME,
-    base_parts,
-    base_select,
-    base_table,
-)
-from kehu_tiering.targets import Target, targets_of
+from kehu_tiering.stats import STATS
+from kehu_tiering.worktables import WorkTables
 from kehu_tiering.writing import counts_per_tier, fire, rule_columns, write_changes
 
 STEPS = 5
-#: SQLite page cache during a run, in KiB (per connection; released when it closes). Sized so
-#: that a first run over a million customers writes its history without spilling pages,
-#: while the process stays well under 1 GB.
-SQLITE_CACHE_KB = 350_000
-TEMP_CACHE_KB = 200_000
 
 
 @frozen
@@ -85,170 +55,6 @@ class RunResult:
     counts: dict[str, dict[str, int]]
     seconds: float
     settings: dict[str, Any]
-
-
-class _Temp:
-    """The run's temporary tables, dropped at the end (and on commit on PostgreSQL)."""
-
-    def __init__(
-        self, session: Session, dialect: str, targets: Sequence[Target], columns: frozenset[str] | None = None
-    ):
-        self.session, self.dialect, self.columns = session, dialect, columns
-        self.metadata = MetaData()
-        self.parts: list[str] = []
-        kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
-        self.base = base_table(self.metadata, dialect)
-        # Ranks per distinct value, keyed by it (a rowid lookup per customer on SQLite).
-        self.ranks = {
-            "by_measure": Table(
-                "tiering_rank_measure",
-                self.metadata,
-                Column("m", BigId, primary_key=True),
-                Column("rank_desc", BigInteger),
-                Column("cum_before", BigInteger),
-                Column("m_worse", BigInteger),
-                Column("abc", String(8)),
-                Column("pyramid", String(16)),
-                Column("m_score", Integer),
-                prefixes=["TEMPORARY"],
-                **kwargs,
-            ),
-            **{
-                name: Table(
-                    f"tiering_rank_{name[3:]}",
-                    self.metadata,
-                    Column("k", BigId, primary_key=True),
-                    Column("worse", BigInteger),
-                    Column("score", Integer),
-                    prefixes=["TEMPORARY"],
-                    **kwargs,
-                )
-                for name in ("by_recency", "by_orders")
-            },
-        }
-        self.new = Table(
-            "tiering_new",
-            self.metadata,
-            Column("customer_id", BigId, primary_key=True),
-            *(
-                col
-                for t in targets
-                for col in (Column(f"t{t.key}", String(64)), Column(f"r{t.key}", Integer))
-            ),
-            prefixes=["TEMPORARY"],
-            **kwargs,
-        )
-        self.moved = Table(
-            "tiering_moved",
-            self.metadata,
-            Column("customer_id", BigInteger),
-            Column("method", String(64)),
-            Column("old_tier", String(64)),
-            Column("new_tier", String(64)),
-            Column("new_by", String(200)),
-            Column("rule_no", Integer),
-            prefixes=["TEMPORARY"],
-            **kwargs,
-        )
-        self.matches = Table(
-            "tiering_matches",
-            self.metadata,
-            Column("rule", String(200)),
-            Column("customer_id", BigInteger),
-            prefixes=["TEMPORARY"],
-            **kwargs,
-        )
-        # Without this the slow-path IN (...) lookups are quadratic.
-        Index("tiering_matches_key", self.matches.c.rule, self.matches.c.customer_id)
-
-    def __enter__(self) -> _Temp:
-        self.drop()
-        if self.dialect == "sqlite":
-            # A bigger page cache for this connection: sorts and index inserts stay in memory.
-            self.session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}"))
-            self.session.execute(text(f"PRAGMA temp.cache_size = -{TEMP_CACHE_KB}"))
-            self.session.execute(text("PRAGMA threads = 2"))  # helper threads for large sorts
-        conn = self.session.connection()
-        for table in self.metadata.sorted_tables:
-            table.create(conn)
-        return self
-
-    def fill(self, settings: TierSettings) -> int:
-        """Materialise the statistics, rank them, and define the ``tiering_stats`` view over both."""
-        session, dialect = self.session, self.dialect
-        session.execute(
-            insert(self.base).from_select(
-                list(BASE_COLUMNS),
-                base_select(
-                    dialect,
-                    settings,
-                    session,
-                    self._parts(settings) if dialect == "sqlite" else None,
-                    self.columns,
-                ),
-            )
-        )
-        # Typed: products like ``total * 8000`` must be BIGINT on PostgreSQL, as columns would be.
-        customers, total_cents = session.execute(rank_totals(self.base)).one()
-        n, total = cast(literal(customers), BigInteger), cast(literal(total_cents), BigInteger)
-        for name, stmt in rank_selects(self.base, n, total, settings).items():
-            session.execute(insert(self.ranks[name]).from_select(list(stmt.selected_columns.keys()), stmt))
-        self.analyze(self.base, *self.ranks.values())
-        view = stats_view_select(self.base, self.ranks, n, total)
-        sql = view.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
-        session.execute(text(f"CREATE TEMPORARY VIEW {TABLE_NAME} AS {sql}"))
-        return int(customers)
-
-    def _parts(self, settings: TierSettings) -> dict[str, Table]:
-        """SQLite: the statistics' two aggregates in temporary tables keyed by customer.
-
-        Joined as subqueries, SQLite would materialise each and sort it into an automatic
-        index; filled in customer order into a rowid table, each costs only appends.
-        """
-        parts = {}
-        for name, stmt in base_parts(self.dialect, settings, self.session, self.columns).items():
-            names = list(stmt.selected_columns.keys())
-            table_name = f"tiering_part_{name}"
-            self.session.execute(text(f"DROP TABLE IF EXISTS {table_name}"))
-            # Untyped columns: values are copied as they are, by SQL alone.
-            self.session.execute(
-                text(
-                    f"CREATE TEMPORARY TABLE {table_name} (customer_id INTEGER PRIMARY KEY, "
-                    + ", ".join(n for n in names if n != "customer_id")
-                    + ")"
-                )
-            )
-            table = Table(
-                table_name, MetaData(), *(Column(n, c.type) for n, c in stmt.selected_columns.items())
-            )
-            self.session.execute(insert(table).from_select(names, stmt))
-            self.parts.append(table_name)
-            parts[name] = table
-        return parts
-
-    def analyze(self, *tables: Table) -> None:
-        """PostgreSQL never auto-analyzes temporary tables: without statistics it plans nested loops."""
-        if self.dialect == "postgresql":
-            self.session.execute(text("ANALYZE " + ", ".join(t.name for t in tables)))
-
-    def drop(self) -> None:
-        self.session.execute(text(f"DROP VIEW IF EXISTS {TABLE_NAME}"))
-        for name in self.parts:
-            self.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
-        for table in reversed(self.metadata.sorted_tables):
-            self.session.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
-
-    def __exit__(self, *exc: Any) -> None:
-        if exc[0] is None:
-            self.drop()
-
-    def tier(self, target: Target) -> Any:
-        """The target's new tier, from ``tiering_new``."""
-        return target.tier(self.new.c[f"t{target.key}"], self.new.c[f"r{target.key}"])
-
-    def decided_by(self, target: Target) -> Any:
-        """The name of what decided the target's new tier, from ``tiering_new``."""
-        return target.decided_by(self.new.c[f"r{target.key}"])
 
 
 #: Statistics columns every run reads: the methods' inputs and the snapshots' numbers.
@@ -288,7 +94,7 @@ def _predicate_rows(session: Session, stats: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _conditions(session: Session, temp: _Temp, rules: Sequence[TierRule]) -> dict[str, Any]:
+def _conditions(session: Session, temp: WorkTables, rules: Sequence[TierRule]) -> dict[str, Any]:
     """Each rule's SQL condition; slow-path predicates are evaluated here and become IN (...)."""
     slow = [r for r in rules if r.predicate is not None]
     if slow:
@@ -316,7 +122,9 @@ def _conditions(session: Session, temp: _Temp, rules: Sequence[TierRule]) -> dic
     return conditions
 
 
-def _decide(session: Session, temp: _Temp, targets: Sequence[Target], conditions: dict[str, Any]) -> None:
+def _decide(
+    session: Session, temp: WorkTables, targets: Sequence[Target], conditions: dict[str, Any]
+) -> None:
     """Fill ``tiering_new``: per customer and target, the method's class and the deciding rule."""
     cols: list[Any] = [STATS.c.customer_id]
     names = ["customer_id"]
@@ -384,7 +192,7 @@ def run(
         )
         .returning(runs.c.id)
     ).scalar_one()
-    with _Temp(session, dialect, targets, needed_columns(rules)) as temp:
+    with WorkTables(session, dialect, targets, needed_columns(rules)) as temp:
         customers = temp.fill(settings)
         step(1, STEPS)
         conditions = _conditions(session, temp, rules)
@@ -392,7 +200,9 @@ def run(
         step(2, STEPS)
         written, fresh_methods, fresh_rows = write_changes(session, temp, settings, targets, run_id)
         step(3, STEPS)
-        changes = fire(app, session, temp, run_id, fresh_methods, fresh_rows, settings.primary) if written else 0
+        changes = (
+            fire(app, session, temp, run_id, fresh_methods, fresh_rows, settings.primary) if written else 0
+        )
         step(4, STEPS)
         counts = counts_per_tier(session, temp, targets)
     session.execute(

@@ -19,6 +19,7 @@ COLUMN is any column of :data:`kehu_tiering.stats.STATS`. Example::
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, literal, not_, or_
@@ -35,7 +36,7 @@ _COMPARE = {
     ast.NotEq: "__ne__",
 }
 _ARITH = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__"}
-_CALLS = {
+_CALLS: dict[str, tuple[Callable[..., ColumnElement[bool]], int]] = {
     "has_tag": (stats.has_tag, 1),
     "has_attribute": (stats.has_attribute, 1),
     "attribute_contains": (stats.attribute_contains, 2),

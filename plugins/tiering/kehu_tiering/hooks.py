@@ -16,7 +16,7 @@ from kehu_core.models import Customer
 from kehu_tiering import api
 from kehu_tiering.aggregates import add_batch
 from kehu_tiering.demo import add_demo
-from kehu_tiering.queries import only_tier, tier_column
+from kehu_tiering.tiers import only_tier, tier_column
 
 JOB_NAME = "tiering.retier"
 

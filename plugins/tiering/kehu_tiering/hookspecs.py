@@ -10,7 +10,7 @@ from kehu_tiering.rules import TierRule
 
 
 @hookspec
-def kehu_tier_rules(app: Kehu) -> Sequence[TierRule]:
+def kehu_tier_rules(app: Kehu) -> Sequence[TierRule]:  # type: ignore[empty-body]  # a spec: never called
     """Contribute tiering rules: a company's own key-account criteria, overrides, flags.
 
     Parameters:
@@ -28,8 +28,7 @@ def kehu_tier_rules(app: Kehu) -> Sequence[TierRule]:
     A plugin that may be installed without tiering declares its implementation
     ``@hookimpl(optionalhook=True)``.
 
-    Example (``TierRule`` from :mod:`kehu_tiering.rules`; ``s`` is :data:`kehu_tiering.stats.STATS`
-    and ``has_tag`` :func:`kehu_tiering.stats.has_tag`)::
+    Example (``TierRule``, ``has_tag`` and ``STATS as s`` imported from :mod:`kehu_tiering.api`)::
 
         @hookimpl(optionalhook=True)
         def kehu_tier_rules():

@@ -1,4 +1,4 @@
-"""The run's targets: each method (ABC, pyramid, RFM) and each flag, with the rules that decide it."""
+"""Each method (ABC, pyramid, RFM) and each flag of a run, with the rules that decide it."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class Target:
 
 def targets_of(settings: TierSettings, rules: Sequence[TierRule]) -> list[Target]:
     """The run's methods, then one target per flag, each with its rules in application order."""
-    targets = []
+    targets: list[Target] = []
     for method in TIER_METHODS:
         if method in settings.methods:
             targets.append(

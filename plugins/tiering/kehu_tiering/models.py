@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
 )
+from sqlalchemy.types import TypeEngine
 
 from kehu_core.models import NAMING_CONVENTION, BigId, Customer
 from kehu_core.types import UTCDateTime
@@ -96,7 +99,7 @@ METHOD_METRICS = {
     "pyramid": ("measure", "revenue_window", "rank", "rank_pct", "customers"),
     "rfm": ("recency_days", "orders_window", "measure", "r_score", "f_score", "m_score"),
 }
-_SNAPSHOT_TYPES = {
+_SNAPSHOT_TYPES: dict[str, TypeEngine[Any]] = {
     "measure": Numeric(18, 2),
     "revenue_window": Numeric(18, 2),
     "cum_share_before": Float(),

@@ -69,7 +69,11 @@ def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path
         y = levels - 1 - i
         width = 30 + 70 * i / max(1, levels - 1)
         right.barh(
-            y, width, left=-width / 2, height=0.9, color=colormaps["YlOrRd"](0.85 - 0.6 * i / max(1, levels - 1))
+            y,
+            width,
+            left=-width / 2,
+            height=0.9,
+            color=colormaps["YlOrRd"](0.85 - 0.6 * i / max(1, levels - 1)),
         )
         right.text(0, y, label, ha="center", va="center", fontsize=9)
     right.set(

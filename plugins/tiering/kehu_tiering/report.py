@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from kehu_core.errors import KehuError
 from kehu_tiering.models import assignments
-from kehu_tiering.queries import latest_run, primary_method
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
 from kehu_tiering.stats import RFM_SEGMENTS, base_select
+from kehu_tiering.tiers import latest_run, primary_method
 
 TOP_SHARE = Decimal("0.2")
 

@@ -118,7 +118,8 @@ def builtin_rules() -> list[TierRule]:
             flag="key_account",
             priority=100,
             when=(c.abc == "A") & (c.tenure_months >= 12) & (c.recency_days <= 90),
-            description="大客户: large revenue (ABC class A) and a continuous relationship of 12 months or more "
+            description="大客户: large revenue (ABC class A) and a continuous relationship "
+            "of 12 months or more "
             "(first purchase 12+ months ago, still buying in the last 90 days)",
         ),
         TierRule(

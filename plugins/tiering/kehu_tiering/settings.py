@@ -3,9 +3,10 @@
 Cut points are percentages. Defaults:
 
 * ABC (二八法则, Pareto): A while the customers ahead hold less than 80% of the measure, B
-  below 95%, C the rest. Source: the seed 大客户管理 "企业80%的销售收入和利润来自仅占20%的重要客户".
+  below 95%, C the rest. Source: the course material, 大客户管理:
+  "企业80%的销售收入和利润来自仅占20%的重要客户".
 * Pyramid (客户金字塔): VIP = top 1% of customers by rank, major (主要客户) = down to 5%,
-  ordinary (普通客户) = down to 50%, small (小客户) = the bottom 50%. Source: the seed
+  ordinary (普通客户) = down to 50%, small (小客户) = the bottom 50%. Source: the course material,
   客户分级管理 "小客户 ... 剩下的后50%的客户"; the top cuts 1% and 5% follow the textbook
   pyramid 1% / 4% / 15% / 80% (use ``--pyramid-cuts 1,5,20`` for that one).
 * Window: 12 calendar months ending with the as-of month; measure: revenue.

@@ -11,7 +11,7 @@ the rank-based methods sort and sum, exactly). See ``COLUMNS`` for every column.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -41,9 +41,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from kehu_core import calendar
 from kehu_core.models import BigId, Customer, CustomerTag, Interaction
 from kehu_core.types import UTCDateTime
-from kehu_tiering import sqlutil
 from kehu_tiering.aggregates import PURCHASE_KINDS, bucket_select
 from kehu_tiering.models import monthly
 from kehu_tiering.settings import TierSettings
@@ -158,7 +158,7 @@ COLUMN_SOURCES = {
 
 def base_table(metadata: MetaData, dialect: str) -> Table:
     """The run's temporary table of per-customer statistics before ranking."""
-    kwargs = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
+    kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
     # BigId: a rowid alias on SQLite (no separate key index to fill).
     cols = [
         Column(name, BigId, primary_key=True) if name == "customer_id" else Column(name, typ)
@@ -194,21 +194,28 @@ def attribute_contains(key: str, word: str) -> ColumnElement[bool]:
     return attribute(key).like(f"%{escaped}%", escape="\\")
 
 
+def _month_start(month: int) -> date:
+    """The first day of month :func:`~kehu_core.calendar.month_index` ``month``."""
+    return date(month // 12, month % 12 + 1, 1)
+
+
 def _bounds(settings: TierSettings) -> dict[str, Any]:
+    """The run's boundaries in the company calendar, as UTC instants and month indexes.
+
+    ``end`` is the end of local day ``as_of`` (the next local midnight, exclusive); the
+    window's months are local months ending with the as-of month.
+    """
     as_of = settings.as_of
-    asof_month = sqlutil.month_of(as_of)
-    end = datetime.combine(as_of + timedelta(days=1), time(), UTC)
-    month_start = datetime(as_of.year, as_of.month, 1, tzinfo=UTC)
+    asof_month = calendar.month_index(as_of)
     start_month = asof_month - settings.window + 1 if settings.window else None
-    start = None
-    if start_month is not None:
-        start = datetime(start_month // 12, start_month % 12 + 1, 1, tzinfo=UTC)
     return {
         "asof_month": asof_month,
-        "end": end,
-        "month_start": month_start,
+        "asof_day": calendar.day_number(as_of),
+        "end": calendar.day_end(as_of),
+        "month_start": calendar.day_start(_month_start(asof_month)),
+        "next_month": calendar.day_start(_month_start(asof_month + 1)),
         "start_month": start_month,
-        "start": start,
+        "start": None if start_month is None else calendar.day_start(_month_start(start_month)),
     }
 
 
@@ -241,7 +248,7 @@ def _purchases(
         _per_customer(this_month, settings, b, None, wanted),
     ]
     u = union_all(*parts).subquery("parts")
-    combine = {"first_at": func.min, "last_at": func.max, "first_month": func.min}
+    combine: dict[str, Any] = {"first_at": func.min, "last_at": func.max, "first_month": func.min}
     return select(
         u.c.customer_id,
         *(
@@ -259,7 +266,10 @@ def _per_customer(
     where: Any,
     wanted: frozenset[str] = frozenset(PURCHASE_AGGREGATES),
 ) -> Select[Any]:
-    """Monthly buckets (customer_id, month, revenue, ...) summed per customer for the window (``wanted`` sums only)."""
+    """Monthly buckets (customer_id, month, revenue, ...) summed per customer for the window.
+
+    Only the sums named in ``wanted`` are computed.
+    """
     c = buckets.c
     if b["start_month"] is None:
         in_window: Any = literal(True)
@@ -300,20 +310,21 @@ def _others(
     """Per customer: overdue payments, days late, satisfaction and complaints in the window."""
     i = Interaction
     end = b["end"]
-    asof_day = sqlutil.day_of(settings.as_of, dialect)
-    due, paid = sqlutil.day_number(i.due_at, dialect), sqlutil.day_number(i.paid_at, dialect)
-    # Overdue is decided on day keys (no date arithmetic on SQLite); days late only for those.
-    due_key, paid_key = sqlutil.day_key(i.due_at, dialect), sqlutil.day_key(i.paid_at, dialect)
+    due = calendar.sql_day_number(i.due_at, dialect)
+    paid = calendar.sql_day_number(i.paid_at, dialect)
+    # Overdue is decided on local days as text (no date arithmetic); days late only for those.
+    due_key = calendar.sql_local_day(i.due_at, dialect)
+    paid_key = calendar.sql_local_day(i.paid_at, dialect)
     paid_by_then = and_(i.paid_at.is_not(None), i.paid_at < end)
     is_payment = and_(i.kind == "payment", i.due_at.is_not(None))
     overdue = and_(
         is_payment,
         or_(
             and_(paid_by_then, paid_key > due_key),
-            and_(~paid_by_then, due_key < sqlutil.day_key_of(settings.as_of, dialect)),
+            and_(~paid_by_then, due_key < settings.as_of.isoformat()),
         ),
     )
-    days_late = case((paid_by_then, paid - due), else_=literal(asof_day) - due)
+    days_late = case((paid_by_then, paid - due), else_=literal(b["asof_day"]) - due)
     # Only the kinds the wanted aggregates read: feedback is read for satisfaction alone.
     kinds = [
         k
@@ -343,10 +354,10 @@ def _others(
 def as_of_month_is_whole(session: Session, settings: TierSettings) -> bool:
     """True when no purchase is dated after the as-of date within the as-of month (one index probe)."""
     b = _bounds(settings)
-    month = b["asof_month"] + 1
-    next_month = datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC)
     i = Interaction
-    later = exists().where(i.kind.in_(PURCHASE_KINDS), i.occurred_at >= b["end"], i.occurred_at < next_month)
+    later = exists().where(
+        i.kind.in_(PURCHASE_KINDS), i.occurred_at >= b["end"], i.occurred_at < b["next_month"]
+    )
     return not session.scalar(select(later))
 
 
@@ -401,13 +412,13 @@ def base_select(
             name: stmt.subquery(name)
             for name, stmt in base_parts(dialect, settings, session, columns).items()
         }
-    p, o = parts["purchases"], parts.get("others")
+    p: Any = parts["purchases"]
+    o: Any = parts.get("others")
     measure_cents = func.coalesce(p.c.revenue_w if settings.measure == "revenue" else p.c.margin_w, 0)
 
     def yuan(cents: Any) -> Any:
         return cast(cents, YUAN) / 100
 
-    asof_day = sqlutil.day_of(settings.as_of, dialect)
     expressions: dict[str, Callable[[], Any]] = {
         "revenue_window": lambda: yuan(func.coalesce(p.c.revenue_w, 0)),
         "revenue_total": lambda: yuan(func.coalesce(p.c.revenue_t, 0)),
@@ -419,7 +430,7 @@ def base_select(
         "avg_order_value": lambda: case((p.c.orders_w > 0, yuan(p.c.revenue_w) / p.c.orders_w), else_=null()),
         "first_purchase_at": lambda: p.c.first_at,
         "last_purchase_at": lambda: p.c.last_at,
-        "recency_days": lambda: literal(asof_day) - sqlutil.day_number(p.c.last_at, dialect),
+        "recency_days": lambda: literal(b["asof_day"]) - calendar.sql_day_number(p.c.last_at, dialect),
         "tenure_months": lambda: literal(b["asof_month"]) - p.c.first_month,
         "months_active": lambda: func.coalesce(p.c.months_active, 0),
         "overdue_payments": lambda: func.coalesce(o.c.overdue, 0),

@@ -1,4 +1,5 @@
-"""Reading tiers back: current tier per customer, show, explain, history, and the run settings."""
+"""Reading tiers back: the current tier of customers, one customer's tiers, why, and their history;
+the tier column and filter of ``kehu customer list``; the newest run and its settings."""
 
 from __future__ import annotations
 
@@ -206,7 +207,10 @@ def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:
 def _method_reason(method: str, s: dict[str, Any]) -> str:
     if method == "abc":
         a, b = s.get("abc_cuts", ["80", "95"])
-        return f"ABC: customers ahead hold cum_share_before; A below {a}%, B below {b}%, else C (measure <= 0 is C)"
+        return (
+            f"ABC: customers ahead hold cum_share_before; A below {a}%, B below {b}%, else C "
+            "(measure <= 0 is C)"
+        )
     if method == "pyramid":
         c1, c2, c3 = s.get("pyramid_cuts", ["1", "5", "50"])
         return (

@@ -8,7 +8,7 @@ A method with no current rows (a first run) is written whole from ``tiering_new`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -32,17 +32,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
+from kehu_core import sql
+from kehu_core.app import Kehu
 from kehu_core.hooktypes import TierChange
-from kehu_tiering import sqlutil
+from kehu_tiering.method_rules import Target
 from kehu_tiering.models import SNAPSHOT_COLUMNS, assignments, snapshots
 from kehu_tiering.rules import TierRule
 from kehu_tiering.settings import TIER_METHODS, TierSettings
 from kehu_tiering.stats import COLUMN_NAMES, STATS, TABLE_NAME
-from kehu_tiering.targets import Target
-
-if TYPE_CHECKING:
-    from kehu_core.app import Kehu
-    from kehu_tiering.engine import _Temp
+from kehu_tiering.worktables import WorkTables
 
 #: The columns of a new history row, as both ways of writing them select them.
 NEW_ROW_COLUMNS = ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"]
@@ -51,16 +49,17 @@ PREDICATE_METRICS = ("revenue_window", "orders_window", "recency_days", "pyramid
 
 
 def _json_metrics(names: Sequence[str], dialect: str) -> Any:
-    return sqlutil.json_object([(n, STATS.c[n]) for n in names], dialect)
+    return sql.json_object([(n, STATS.c[n]) for n in names], dialect)
 
 
 def rule_columns(rule: TierRule) -> list[str]:
     """The statistics columns a rule's condition reads (its snapshot), in column order."""
     if rule.when is None:
         return list(PREDICATE_METRICS)
+    elements: list[Any] = list(visitors.iterate(rule.when))
     used = {
         el.name
-        for el in visitors.iterate(rule.when)
+        for el in elements
         if getattr(el, "table", None) is not None and getattr(el.table, "name", None) == TABLE_NAME
     }
     return [n for n in COLUMN_NAMES if n in used] or ["measure"]
@@ -71,7 +70,7 @@ def _managed_methods(settings: TierSettings) -> tuple[list[str], bool]:
     return [m for m in TIER_METHODS if m in settings.methods], "flags" in settings.methods
 
 
-def _given(session: Session, temp: _Temp, targets: Sequence[Target]) -> dict[str, int]:
+def _given(session: Session, temp: WorkTables, targets: Sequence[Target]) -> dict[str, int]:
     """How many customers each target gives a tier to (one scan of ``tiering_new``)."""
     if not targets:
         return {}
@@ -84,7 +83,7 @@ def _given(session: Session, temp: _Temp, targets: Sequence[Target]) -> dict[str
 
 
 def _diff(
-    session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target], given: int
+    session: Session, temp: WorkTables, settings: TierSettings, targets: Sequence[Target], given: int
 ) -> int:
     """Fill ``tiering_moved`` with every (customer, method) whose assignment is new, changed or gone.
 
@@ -107,7 +106,7 @@ def _diff(
     # Current assignments the run no longer gives: a customer gone from the run, a flag no rule
     # raises any more. Counted first so that the usual case (none) costs no join.
     methods, all_flags = _managed_methods(settings)
-    managed = a.method.in_(methods)
+    managed: Any = a.method.in_(methods)
     if all_flags:
         managed = managed | a.method.like("flag:%")
     new_rows = session.scalar(select(func.count()).select_from(temp.moved).where(mv.old_tier.is_(None))) or 0
@@ -129,7 +128,7 @@ def _diff(
 
 
 def _insert_all_new(
-    session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target], run_id: int
+    session: Session, temp: WorkTables, settings: TierSettings, targets: Sequence[Target], run_id: int
 ) -> None:
     """Write every customer's assignment of targets that have no current rows (a first run).
 
@@ -137,7 +136,7 @@ def _insert_all_new(
     targets in method order -- the order of the assignments' indexes, so SQLite appends.
     """
     targets = sorted(targets, key=lambda t: t.method)
-    kwargs = {"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}
+    kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}
     order = Table(
         "tiering_order",
         MetaData(),
@@ -208,7 +207,7 @@ def _write_snapshots(session: Session, run_id: int, only: Any = None) -> None:
 
 
 def write_changes(
-    session: Session, temp: _Temp, settings: TierSettings, targets: Sequence[Target], run_id: int
+    session: Session, temp: WorkTables, settings: TierSettings, targets: Sequence[Target], run_id: int
 ) -> tuple[int, list[str], int]:
     """Close the current rows that moved and insert the new ones.
 
@@ -266,7 +265,7 @@ def write_changes(
 def fire(
     app: Kehu,
     session: Session,
-    temp: _Temp,
+    temp: WorkTables,
     run_id: int,
     fresh_methods: Sequence[str],
     fresh_rows: int,
@@ -298,7 +297,9 @@ def fire(
     return count
 
 
-def counts_per_tier(session: Session, temp: _Temp, targets: Sequence[Target]) -> dict[str, dict[str, int]]:
+def counts_per_tier(
+    session: Session, temp: WorkTables, targets: Sequence[Target]
+) -> dict[str, dict[str, int]]:
     """Customers per method and tier, in one pass over ``tiering_new`` (the tiers are known in advance)."""
     cells = [(t, tier) for t in targets for tier in t.possible_tiers()]
     if not cells:

@@ -13,7 +13,7 @@ from kehu_core import hookimpl
 
 def history_of(app: Any, code: str) -> list[Any]:
     """``kehu tier history CODE`` as the service gives it (snapshots included)."""
-    from kehu_tiering.queries import history
+    from kehu_tiering.tiers import history
 
     with app.session() as session:
         return history(session, code)
@@ -89,7 +89,9 @@ def test_customer_tiers_hook_answers_the_primary_method(
 ) -> None:
     ids = list(small_world.values())
     with tiering_app.session() as session:
-        assert tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=None) == {}  # no run yet
+        assert (
+            tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=None) == {}
+        )  # no run yet
     run(tiering_app)
     with tiering_app.session() as session:
         tiers = tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=None)

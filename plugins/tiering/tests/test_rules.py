@@ -196,7 +196,7 @@ def test_rule_validation() -> None:
 def test_a_rule_gets_the_columns_it_reads(
     tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any
 ) -> None:
-    """A run computes only what methods and rules read: a rule on columns no built-in reads still sees them."""
+    """A run computes only what methods and rules read: a rule on columns no built-in reads sees them."""
     from kehu_tiering.rules import TierRule
     from kehu_tiering.stats import STATS as s
 

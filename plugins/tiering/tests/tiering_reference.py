@@ -6,11 +6,16 @@ cross-check tests and as the benchmark's pandas reference. Input frames:
 * ``customers``: column ``customer_id`` (the active customers);
 * ``purchases``: ``customer_id``, ``occurred_at`` (UTC, tz-aware or naive UTC), ``amount``
   (anything ``Decimal`` accepts), ``cost`` (may be missing), done purchases only.
+
+Days and months are the company's local ones (``KEHU_TIMEZONE``, default Asia/Shanghai): a
+purchase belongs to the local day and month it was made in, and "as of D" means up to the
+end of local day D.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import os
+from datetime import date, timedelta
 
 
 def month_index(ts) -> object:  # noqa: ANN001
@@ -31,9 +36,10 @@ def classify(
     import numpy as np
     import pandas as pd
 
+    zone = os.environ.get("KEHU_TIMEZONE", "Asia/Shanghai")
     p = purchases.copy()
-    ts = pd.to_datetime(p["occurred_at"], utc=True)
-    end = pd.Timestamp(datetime.combine(as_of + timedelta(days=1), datetime.min.time()), tz="UTC")
+    ts = pd.to_datetime(p["occurred_at"], utc=True).dt.tz_convert(zone)  # local wall time
+    end = pd.Timestamp(as_of + timedelta(days=1)).tz_localize(zone)  # the end of local day as_of
     p = p[ts < end].copy()
     ts = ts[ts < end]
     p["month"] = month_index(ts)
