@@ -18,7 +18,7 @@ from kehu_complaints.fields import CATEGORIES, OPEN_FIELDS
 from kehu_complaints.handling import assign
 from kehu_complaints.models import COMPLAINTS, Complaint
 from kehu_complaints.records import ComplaintRecord, get_complaint, load_record
-from kehu_complaints.settings import calendar_of, load_settings
+from kehu_complaints.settings import calendar_of, load_settings, tier_method
 from kehu_complaints.teams import team_named
 from kehu_core.app import Kehu
 from kehu_core.calendar import format_time
@@ -177,7 +177,7 @@ def insert_complaints(
     settings = load_settings(session)
     calendar = calendar_of(session, settings)
     policies = sla.load_policies(session)
-    tiers = sla.tiers_of(app, session, sorted({r["customer_id"] for r in rows}))
+    tiers = sla.tiers_of(app, session, sorted({r["customer_id"] for r in rows}), tier_method(settings))
     prepared = []
     for r in rows:
         tier = tiers.get(r["customer_id"])

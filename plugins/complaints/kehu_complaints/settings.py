@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -25,7 +26,18 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "approval_threshold": "500.00",
     # Resolved complaints with no follow-up close by themselves after this many days (0: never).
     "auto_close_days": 7,
+    # The tiering method whose codes SLA policies match: empty for THE tier (the method the
+    # tiering plugin names as the customer's tier), or a method's name ("rfm") to match segments.
+    "tier_method": "",
 }
+
+
+_METHOD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def tier_method(settings: Mapping[str, Any]) -> str | None:
+    """The method SLA policies match tiers of: ``None`` for THE tier, else a method's name."""
+    return str(settings.get("tier_method") or "") or None
 
 
 def _check(key: str, value: Any) -> Any:
@@ -55,6 +67,11 @@ def _check(key: str, value: Any) -> Any:
         if not 0 <= days <= 3650:
             raise ValueError("must be between 0 and 3650")
         return days
+    if key == "tier_method":
+        method = str(value or "").strip().lower()
+        if method and not _METHOD.match(method):
+            raise ValueError("a tiering method's name (letters, digits, _), or empty for the tier")
+        return method
     raise ValueError(f"unknown setting; settings are: {', '.join(DEFAULT_SETTINGS)}")
 
 

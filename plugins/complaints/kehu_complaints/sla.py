@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints.calendar import BusinessCalendar
 from kehu_complaints.models import COMPLAINTS, HISTORY, Complaint, SlaPolicy
-from kehu_complaints.settings import calendar_of
+from kehu_complaints.settings import calendar_of, load_settings, tier_method
 from kehu_core.app import Kehu
 from kehu_core.calendar import format_time
 from kehu_core.errors import KehuError, Problem, ValidationError
@@ -158,7 +158,11 @@ def tiers_of(
     app: Kehu, session: Session, customer_ids: Sequence[int], method: str | None = None
 ) -> Mapping[int, str]:
     """Customers' tiers through ``kehu_customer_tiers``: THE tier for ``method=None``, else the
-    segment by that method (empty when no plugin classifies customers)."""
+    segment by that method (empty when no plugin classifies customers).
+
+    Callers pass :func:`~kehu_complaints.settings.tier_method` of the settings, so that opening,
+    recomputing and the tier-change event all mean the same tier.
+    """
     if not customer_ids:
         return {}
     found = app.hook.kehu_customer_tiers(session=session, customer_ids=list(customer_ids), method=method)
@@ -212,7 +216,8 @@ def recompute_open(
         return 0
     policies = load_policies(session)
     if tiers is None:
-        tiers = tiers_of(app, session, sorted({r["customer_id"] for r in rows}))
+        method = tier_method(load_settings(session))
+        tiers = tiers_of(app, session, sorted({r["customer_id"] for r in rows}), method)
     updates, notes = [], []
     for r in rows:
         tier = tiers.get(r["customer_id"])
@@ -268,9 +273,21 @@ def recompute_open(
     return len(updates)
 
 
+def follows(change: TierChange, method: str | None) -> bool:
+    """True when SLA policies follow ``change``: a move of THE tier (``is_tier``) when ``method``
+    is ``None``, else a move by that method. Any other segment's move changes no due time."""
+    return change.is_tier if method is None else change.method == method
+
+
 def recompute_for_tier_changes(app: Kehu, session: Session, changes: Sequence[TierChange]) -> int:
-    """Recompute the open complaints of customers whose tier moved (the new tiers are the event's)."""
-    tiers = {c.customer_id: c.new_tier for c in changes}
+    """Recompute the open complaints of customers whose tier moved (the new tiers are the event's).
+
+    A tiering run reports every method that moved, the tier and the segments alike; only the
+    changes of the method the policies follow (:func:`follows`) count, so a customer whose RFM
+    segment moved keeps their key-account SLA.
+    """
+    method = tier_method(load_settings(session))
+    tiers = {c.customer_id: c.new_tier for c in changes if follows(c, method)}
     if not tiers:
         return 0
     return recompute_open(

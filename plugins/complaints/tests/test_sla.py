@@ -9,6 +9,7 @@ from datetime import UTC
 from kehu_complaints import api, jobs, sla
 from kehu_complaints.settings import calendar_of
 from kehu_core import hookimpl
+from kehu_core.hooktypes import TierChange
 
 
 def utc(h, text):
@@ -34,14 +35,17 @@ def test_policies_and_due_times(app, h):
 
 
 class Tiers:
-    """A stand-in tiering plugin: C1 is a key account."""
+    """A stand-in tiering plugin: THE tier (``method=None``, the pyramid) and segments by method."""
 
-    def __init__(self, tiers):
-        self.tiers = tiers
+    def __init__(self, tiers, segments=None):
+        self.by_method = {None: tiers, **(segments or {})}
+        self.asked = []
 
     @hookimpl
     def kehu_customer_tiers(self, session, customer_ids, method):
-        return {cid: t for cid, t in self.tiers.items() if cid in customer_ids}
+        self.asked.append(method)
+        codes = self.by_method.get(method, {})
+        return {cid: t for cid, t in codes.items() if cid in customer_ids}
 
 
 def _cid(app, code):
@@ -120,13 +124,78 @@ def test_reopen_restarts_the_resolution_clock(app, h):
 
 
 def test_tier_change_event_recomputes_open_complaints(app, h):
-    from kehu_core.hooktypes import TierChange
-
     c = h.open_one(app, "2025-03-03 09:00")
     with app.session() as s:
-        app.hook.kehu_tier_changed(session=s, changes=[TierChange(_cid(app, "C1"), "abc", "B", "A")])
+        app.hook.kehu_tier_changed(
+            session=s, changes=[TierChange(_cid(app, "C1"), "pyramid", "B", "A", is_tier=True)]
+        )
     after = h.get(app, c.id).complaint
     assert (after.tier, after.sla_policy) == ("A", "key-account")
+    assert after.first_response_due_at == utc(h, "2025-03-03 11:00")  # 120 business minutes
+    assert after.resolution_due_at == utc(h, "2025-03-04 18:00")  # 960 minutes: two working days
+
+
+def _retier(app, *changes):
+    with app.session() as s:
+        app.hook.kehu_tier_changed(session=s, changes=list(changes))
+
+
+def test_a_segment_change_never_moves_an_open_complaint(app, h, kehu_register_plugin):
+    """The known bug: a re-tier in which only a VIP's RFM segment moved took the VIP's complaint
+    from the key-account SLA to ``default / champions``."""
+    cid = _cid(app, "C1")
+    tiers = Tiers({cid: "VIP"}, {"rfm": {cid: "loyal"}})
+    kehu_register_plugin(tiers, "faketiers")
+    c = h.open_one(app, "2025-03-03 09:00")
+    assert (c.tier, c.sla_policy) == ("VIP", "key-account")
+    assert tiers.asked == [None]  # THE tier, not a segment
+    before = h.get(app, c.id)
+
+    _retier(app, TierChange(cid, "rfm", "loyal", "champions"))
+    after = h.get(app, c.id)
+    assert (after.complaint.tier, after.complaint.sla_policy) == ("VIP", "key-account")
+    assert after.complaint.first_response_due_at == utc(h, "2025-03-03 11:00")
+    assert after.complaint.resolution_due_at == utc(h, "2025-03-04 18:00")
+    assert after == before  # not even a history entry
+
+    # The same run also moved THE tier: only that counts, whatever the order of the changes.
+    _retier(
+        app,
+        TierChange(cid, "pyramid", "VIP", "B", is_tier=True),
+        TierChange(cid, "rfm", "champions", "at_risk"),
+    )
+    moved = h.get(app, c.id).complaint
+    assert (moved.tier, moved.sla_policy) == ("B", "default")
+    assert moved.first_response_due_at == utc(h, "2025-03-03 18:00")  # 480 business minutes
+    assert moved.resolution_due_at == utc(h, "2025-03-07 18:00")  # 2400 minutes: five working days
+
+
+def test_policies_may_follow_a_named_method_instead(app, h, kehu_register_plugin, kehu_cli):
+    cid = _cid(app, "C1")
+    tiers = Tiers({cid: "VIP"}, {"rfm": {cid: "champions"}})
+    kehu_register_plugin(tiers, "faketiers")
+    assert kehu_cli("complaint", "settings", "tier_method", "RFM").exit_code == 0
+    with app.session() as s:
+        sla.save_policy(
+            s,
+            "champions",
+            {"priority": 5, "tiers": "champions", "first_response_minutes": 30, "resolution_minutes": 240},
+            ["awaiting_customer"],
+        )
+    c = h.open_one(app, "2025-03-03 09:00")
+    assert (c.tier, c.sla_policy) == ("champions", "champions")
+    assert tiers.asked[-1] == "rfm"
+    assert c.first_response_due_at == utc(h, "2025-03-03 09:30")
+    assert c.resolution_due_at == utc(h, "2025-03-03 14:00")  # 4h over the lunch break
+
+    _retier(app, TierChange(cid, "pyramid", "VIP", "B", is_tier=True))  # not the method followed
+    assert h.get(app, c.id).complaint.sla_policy == "champions"
+    _retier(app, TierChange(cid, "rfm", "champions", "at_risk"))
+    after = h.get(app, c.id).complaint
+    assert (after.tier, after.sla_policy) == ("at_risk", "default")
+    assert after.resolution_due_at == utc(h, "2025-03-07 18:00")
+    bad = kehu_cli("complaint", "settings", "tier_method", "r f m")
+    assert bad.exit_code == 1 and "tier_method: a tiering method's name" in bad.output
 
 
 def test_regrading_severity_changes_the_policy_and_keeps_the_pause(app, h, kehu_cli):
