@@ -10,11 +10,14 @@ from __future__ import annotations
 from kehu_core import Manifest
 
 MANIFEST = Manifest(
-    summary="Points with FIFO expiry, rewards, member levels, the loyalty ladder and distributor rebates (返利)",
+    summary=(
+        "Points with FIFO expiry, rewards, member levels, the loyalty ladder and distributor rebates (返利)"
+    ),
     depends=(),
     min_core_version="0.1.0",
     hooks="kehu_loyalty.hooks",
-    commands={
+    # The ignore: Manifest's ``converter=dict`` makes mypy read dict's constructor overloads.
+    commands={  # type: ignore[arg-type]
         "loyalty": (
             "kehu_loyalty.cli:loyalty",
             "Loyalty (客户忠诚): points, rewards, member levels, the loyalty ladder, rebates (返利).",

@@ -113,7 +113,7 @@ def enroll(
 def sync_birthdays(session: Session, customer_ids: Sequence[int]) -> None:
     """Copy these customers' birthday months onto their accounts (customers who are not members are left out).
 
-    Earning reads the month from the account (:attr:`kehu_loyalty.models.Account.birthday_month`);
+    Earning reads the month from the account (``loyalty_accounts.birthday_month``);
     the plugin calls this whenever the core reports a birthday changed or a customer forgotten.
     """
     month = extract("month", Customer.birthday)
@@ -172,7 +172,8 @@ def record_referral(
     if current is not None:
         by = session.get(Customer, current)
         raise Conflict(
-            f"customer {referred_code} was already referred by {by.code if by else current}; nothing was changed"
+            f"customer {referred_code} was already referred by {by.code if by else current}; "
+            "nothing was changed"
         )
     now = now or utcnow()
     session.execute(

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError
 from kehu_core.types import utcnow
-from kehu_loyalty import accounts, expiry, ladder as ladders, ledger, rebates, rewards
+from kehu_loyalty import accounts, expiry, ledger, rebates, rewards
+from kehu_loyalty import ladder as ladders
 from kehu_loyalty.accounts import Enrolment, ReferralRecord
 from kehu_loyalty.earning import earn_rules
 from kehu_loyalty.expiry import ExpiryResult
@@ -170,7 +171,8 @@ def balance(session: Session, code: str, now: datetime | None = None) -> MemberB
 
 
 def statement(session: Session, code: str, limit: int | None = None) -> list[dict[str, Any]]:
-    """Member ``code``'s points ledger, oldest first, with the running balance (the last ``limit`` entries)."""
+    """Member ``code``'s points ledger, oldest first, with the running balance (only the last
+    ``limit`` entries when given)."""
     customer, _ = ledger.member(session, code)
     return ledger.statement(session, customer.id, limit)
 

@@ -78,7 +78,8 @@ def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
             f"loyalty: {len(enrolled.enrolled) + len(recent.enrolled)} members earned "
             f"{enrolled.backfilled_points + recent.backfilled_points} points; {expired.points} expired; "
             f"{redemptions} redemptions; {referrals} referrals; levels: {review.upgraded} members upgraded",
-            f"loyalty: 季返 programme JIFAN for {distributors} 经销商 customers: {settled.written} settlements, ¥{settled.total_rebate} "
+            f"loyalty: 季返 programme JIFAN for {distributors} 经销商 customers: "
+            f"{settled.written} settlements, ¥{settled.total_rebate} "
             "(try: kehu loyalty ladder; kehu loyalty rebate accrual JIFAN; kehu loyalty satisfaction)",
         ]
     )

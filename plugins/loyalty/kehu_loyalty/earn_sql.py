@@ -68,7 +68,8 @@ def combinations(amount_rules: Sequence[EarnRule], always: Sequence[bool]) -> li
 
 
 def fixed_offset_minutes(zone: tzinfo, first: datetime, last: datetime) -> int | None:
-    """The zone's UTC offset in minutes when it is the same over the whole years of ``first``..``last``, else None."""
+    """The zone's UTC offset in minutes when it is the same over the whole years of
+    ``first``..``last``, else None."""
     offsets = {_year_offset(zone, year) for year in range(first.year - 1, last.year + 2)}
     if len(offsets) != 1 or None in offsets:
         return None
@@ -77,7 +78,8 @@ def fixed_offset_minutes(zone: tzinfo, first: datetime, last: datetime) -> int |
 
 @lru_cache(maxsize=256)
 def _year_offset(zone: tzinfo, year: int) -> int | None:
-    """The offset of ``zone`` in ``year`` in minutes, or None when it changes during the year (sampled hourly)."""
+    """The offset of ``zone`` in ``year`` in minutes, or None when it changes during the year
+    (sampled hourly)."""
     moment = datetime(year, 1, 1, tzinfo=UTC)
     end = datetime(year + 1, 1, 1, tzinfo=UTC)
     seen = set()
@@ -148,9 +150,10 @@ class SqlDialect:
         return f"(CAST({cents} / 100 AS TEXT) || '.' || lpad(CAST(mod({cents}, 100) AS TEXT), 2, '0'))"
 
     def amount_reason(self, cents: str, suffix: str, longest_suffix: int) -> str:
-        """``¥<amount> × <suffix>`` cut to ``REASON_WIDTH`` characters, as :func:`kehu_loyalty.rates.amount_reason`
-        writes it. The cut is left out when no amount (at most 17 digits) and suffix can reach it:
-        this runs for every entry of an import, and one ``printf`` is the cheapest form on SQLite."""
+        """``¥<amount> × <suffix>`` cut to ``REASON_WIDTH`` characters, as
+        :func:`kehu_loyalty.rates.amount_reason` writes it. The cut is left out when no amount
+        (at most 17 digits) and suffix can reach it: this runs for every entry of an import,
+        and one ``printf`` is the cheapest form on SQLite."""
         text = (
             f"printf('¥%d.%02d × %s', {cents} / 100, {cents} % 100, {suffix})"
             if self.sqlite
@@ -162,7 +165,8 @@ class SqlDialect:
         return expr if self.sqlite else f"CAST({expr} AS TEXT)"
 
     def local(self, what: str, params: _Params) -> str:
-        """Part of ``i.occurred_at`` in local time: ``month`` (an integer), ``year`` or ``year-month`` (text)."""
+        """Part of ``i.occurred_at`` in local time: ``month`` (an integer), ``year`` or
+        ``year-month`` (text)."""
         if self.sqlite:
             shifted = f"'{self.offset:+d} minutes'"
             if what == "month":
@@ -174,9 +178,13 @@ class SqlDialect:
         return f"to_char({local}, '{'YYYY' if what == 'year' else 'YYYY-MM'}')"
 
     def expiry(self, months: int) -> str:
-        """``occurred_at`` plus whole months, the day clamped to the month's end (as ``ledger.add_months``)."""
+        """``occurred_at`` plus whole months, the day clamped to the month's end (as
+        ``ledger.add_months``)."""
         if not self.sqlite:
-            return f"((occurred_at AT TIME ZONE 'UTC') + make_interval(months => {int(months)})) AT TIME ZONE 'UTC'"
+            return (
+                f"((occurred_at AT TIME ZONE 'UTC') + make_interval(months => {int(months)})) "
+                "AT TIME ZONE 'UTC'"
+            )
         total = f"(CAST(substr(occurred_at, 6, 2) AS INTEGER) - 1 + {int(months)})"
         year = f"(CAST(substr(occurred_at, 1, 4) AS INTEGER) + {total} / 12)"
         month = f"({total} % 12 + 1)"
@@ -184,7 +192,8 @@ class SqlDialect:
             f"CAST(strftime('%d', printf('%04d-%02d-01', {year}, {month}), '+1 month', '-1 day') AS INTEGER)"
         )
         clamped = (
-            f"printf('%04d-%02d-%02d', {year}, {month}, min(CAST(substr(occurred_at, 9, 2) AS INTEGER), {last_day})) "
+            f"printf('%04d-%02d-%02d', {year}, {month}, "
+            f"min(CAST(substr(occurred_at, 9, 2) AS INTEGER), {last_day})) "
             f"|| substr(occurred_at, 11)"
         )
         # The cheap cases first (this runs for every entry of an import): whole years keep the
@@ -193,10 +202,12 @@ class SqlDialect:
         if months % 12 == 0:
             return (
                 f"CASE WHEN substr(occurred_at, 6, 5) <> '02-29' AND occurred_at >= '1000' "
-                f"THEN (CAST(substr(occurred_at, 1, 4) AS INTEGER) + {months // 12}) || substr(occurred_at, 5) ELSE {clamped} END"
+                f"THEN (CAST(substr(occurred_at, 1, 4) AS INTEGER) + {months // 12}) || "
+                f"substr(occurred_at, 5) ELSE {clamped} END"
             )
         return (
-            f"CASE WHEN substr(occurred_at, 9, 2) <= '28' THEN date(occurred_at, '+{int(months)} months') || substr(occurred_at, 11) "
+            f"CASE WHEN substr(occurred_at, 9, 2) <= '28' THEN date(occurred_at, '+{int(months)} months') "
+            "|| substr(occurred_at, 11) "
             f"ELSE {clamped} END"
         )
 
@@ -227,7 +238,8 @@ class SqlDialect:
 
 
 def condition(rule: EarnRule, d: SqlDialect, params: _Params, cents: str, kinds: Sequence[str]) -> str | None:
-    """The rule's conditions (``EarnRule.matches``) as SQL over ``i`` (and the account ``a``); None when always true.
+    """The rule's conditions (``EarnRule.matches``) as SQL over ``i`` (and the account ``a``);
+    None when always true.
 
     ``kinds``: the kinds the statement already restricts the rows to."""
     terms = []
@@ -311,7 +323,8 @@ def earn_amounts(
     months: int,
     stored_now: Any,
 ) -> list[int]:
-    """One ``INSERT ... SELECT`` per tier group for the amount rules; returns the points of each entry written.
+    """One ``INSERT ... SELECT`` per tier group for the amount rules; returns the points of each
+    entry written.
 
     ``rate_of(matched rules, (factor, tier) or None)`` gives the rate of each combination of
     matched rules, as the Python path computes it (:func:`kehu_loyalty.rates.rate_of`).
@@ -345,15 +358,16 @@ def earn_amounts(
             suffix.append(f"WHEN {combo.mask} THEN {params.text(rate.suffix)}")
             names.append(f"WHEN {combo.mask} THEN {params.text(rate.rule)}")
         inner = (
-            f"SELECT i.id AS id, i.customer_id AS customer_id, i.occurred_at AS occurred_at, {cents} AS cents, "
+            "SELECT i.id AS id, i.customer_id AS customer_id, i.occurred_at AS occurred_at, "
+            f"{cents} AS cents, "
             f"{mask} AS mask FROM interactions i JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id "
             "WHERE " + " AND ".join(where) + (" ORDER BY i.customer_id" if d.sqlite else "")
         )
-        # SQLite would inline m into every reference of mask and cents (the birthday test ran
-        # five times a row): MATERIALIZED computes them once. PostgreSQL reads m once anyway.
+        # SQLite would inline m into every reference of mask and cents (the birthday test would
+        # run five times a row): MATERIALIZED computes them once. PostgreSQL reads m once anyway.
         # Entries are written in customer order, so that the ledger's customer index is filled
         # in order. SQLite sorts m's five narrow columns as it materializes them and writes in
-        # that order; sorting the finished rows (reason, times) instead cost 0.2-0.4 s more at 1M.
+        # that order: sorting the finished rows would move their reasons and times as well.
         middle = (
             f"SELECT id, customer_id, occurred_at, cents, mask, CASE mask {' '.join(points)} END AS points "
             f"FROM m WHERE mask <> 0"
@@ -362,9 +376,12 @@ def earn_amounts(
             "cents", f"CASE mask {' '.join(suffix)} END", max(len(t) for t in suffix_texts)
         )
         sql = (
-            f"WITH m AS {'MATERIALIZED ' if d.sqlite else ''}({inner}) INSERT INTO {LEDGER.name} ({_COLUMNS}) "
-            f"SELECT customer_id, 'earn', points, occurred_at, {d.expiry(months)}, {reason}, CASE mask {' '.join(names)} END, "
-            f"id, NULL, 'earn:i' || {d.as_text('id')}, 0, {params.add(stored_now)} FROM ({middle}) e WHERE points > 0 "
+            f"WITH m AS {'MATERIALIZED ' if d.sqlite else ''}({inner}) "
+            f"INSERT INTO {LEDGER.name} ({_COLUMNS}) "
+            f"SELECT customer_id, 'earn', points, occurred_at, {d.expiry(months)}, {reason}, "
+            f"CASE mask {' '.join(names)} END, "
+            f"id, NULL, 'earn:i' || {d.as_text('id')}, 0, {params.add(stored_now)} "
+            f"FROM ({middle}) e WHERE points > 0 "
             f"{'' if d.sqlite else 'ORDER BY customer_id '}ON CONFLICT (idempotency_key) DO NOTHING"
         )
         written += _run(session, sql, params)
@@ -388,14 +405,14 @@ def earn_bonus(
     cents = d.cents()
     referrer = rule.beneficiary == "referrer"
     joins = (
-        f"JOIN {REFERRALS.name} rf ON rf.referred_id = i.customer_id JOIN {ACCOUNTS.name} a ON a.customer_id = rf.referrer_id "
+        f"JOIN {REFERRALS.name} rf ON rf.referred_id = i.customer_id "
+        f"JOIN {ACCOUNTS.name} a ON a.customer_id = rf.referrer_id "
         if referrer
         else f"JOIN {ACCOUNTS.name} a ON a.customer_id = i.customer_id "
     )
     # Late in an import most buyers hold a first-purchase bonus already and ``only`` is a few
     # hundred customers: their rows are found through the (customer_id, occurred_at) index
-    # instead of reading all 50,000 of the batch (the last ten groups of a 1M-purchase import:
-    # 10-20 ms -> 2-3 ms each).
+    # instead of reading every row of the batch.
     few = only is not None and len(only) * FEW_BUYERS <= len(ids)
     where = [
         d.batch(ids, params, way_in=not few),
@@ -442,7 +459,8 @@ def earn_bonus(
     )
     sql = (
         f"INSERT INTO {LEDGER.name} ({_COLUMNS}) "
-        f"SELECT target, 'bonus', {int(rule.fixed_points)}, occurred_at, {d.expiry(months)}, substr({why}, 1, {REASON_WIDTH}), "
+        f"SELECT target, 'bonus', {int(rule.fixed_points)}, occurred_at, {d.expiry(months)}, "
+        f"substr({why}, 1, {REASON_WIDTH}), "
         f"{params.text(rule.name)}, id, NULL, key, 0, {params.add(stored_now)} FROM ({inner}) b WHERE rn = 1 "
         "ORDER BY target ON CONFLICT (idempotency_key) DO NOTHING"
     )
@@ -463,7 +481,10 @@ def holding_bonus(session: Session, d: SqlDialect, rule: EarnRule, buyers: Seque
         if d.sqlite
         else f"unnest(CAST({params.add(list(buyers))} AS BIGINT[])) AS b(value)"
     )
-    sql = f"SELECT b.value FROM {source} WHERE EXISTS (SELECT 1 FROM {LEDGER.name} l WHERE l.idempotency_key = {key})"
+    sql = (
+        f"SELECT b.value FROM {source} WHERE EXISTS "
+        f"(SELECT 1 FROM {LEDGER.name} l WHERE l.idempotency_key = {key})"
+    )
     return {int(row[0]) for row in driver_rows(session, sql, params.values)}
 
 

@@ -147,7 +147,8 @@ class Plan:
 def plan(
     session: Session, rules: Sequence[EarnRule], batch: InteractionBatch, multipliers: Sequence[Decimal]
 ) -> Plan:
-    """Whether this batch can be earned in SQL, from the rules, the dialect, the local zone and the amounts."""
+    """Whether this batch can be earned in SQL, from the rules, the dialect, the local zone and
+    the amounts."""
     dialect = session.get_bind().dialect.name
     offset: int | None = None
     max_cents = 0
@@ -156,7 +157,7 @@ def plan(
             times = batch.column("occurred_at")
             offset = earn_sql.fixed_offset_minutes(local_zone(), min(times), max(times))
         amounts = [a for a in batch.column("amount") if a is not None]
-        max_cents = cents_of(max(max(amounts, default=0), -min(amounts, default=0)))
+        max_cents = cents_of(max(max(amounts, default=Decimal(0)), -min(amounts, default=Decimal(0))))
     bound = earn_sql.numerator_bound([r for r in rules if r.is_amount_rule], [Decimal(1), *multipliers])
     why = earn_sql.compilable(rules, dialect, offset, max_cents, bound)
     return Plan("python", why) if why else Plan("sql", offset=offset)
@@ -169,7 +170,8 @@ def earn_batch(
     now: datetime | None = None,
     path: Path = "auto",
 ) -> EarnResult:
-    """Evaluate every earn rule over ``batch`` (interactions already in ``interactions``) and write the entries.
+    """Evaluate every earn rule over ``batch`` (interactions already in ``interactions``) and
+    write the entries.
 
     Only members earn, and only for interactions at or after their ``earn_from``; only done
     interactions count. Amount rules of one interaction make one ``earn`` entry keyed
@@ -185,7 +187,7 @@ def earn_batch(
     if not len(batch):
         return EMPTY
     settings, rules = earn_rules(app, session)
-    chosen = path
+    chosen: str = path
     if path != "python":
         found = plan(session, rules, batch, list(settings.tier_multipliers.values()))
         if path == "sql" and found.path != "sql":
@@ -385,10 +387,10 @@ def _earn_python(
             matched = tuple(r for r in amount_rules if r.matches(row, local_month, birthday))
             if matched:
                 tier = multipliers.get(cid)
-                key = (tier, *map(id, matched))  # ids: hashing attrs rules is slow
-                rate = rated.get(key)
+                rate_key = (tier, *map(id, matched))  # ids: hashing attrs rules is slow
+                rate = rated.get(rate_key)
                 if rate is None:
-                    rate = rated[key] = rate_of(matched, tier)
+                    rate = rated[rate_key] = rate_of(matched, tier)
                 cents = cents_of(amount)
                 points = rate.points(cents)
                 if points > 0:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import pluggy
 
-if TYPE_CHECKING:
-    from kehu_core.app import Kehu
-    from kehu_loyalty.rules import EarnRule
+from kehu_core.app import Kehu
+from kehu_loyalty.rules import EarnRule
 
 hookspec = pluggy.HookspecMarker("kehu")
 
 
 @hookspec
-def kehu_loyalty_earn_rules(app: Kehu) -> Sequence[EarnRule]:
+def kehu_loyalty_earn_rules(app: Kehu) -> Sequence[EarnRule]:  # type: ignore[empty-body]
     """Add earn rules to the points programme (a company's own promotions).
 
     Parameters:

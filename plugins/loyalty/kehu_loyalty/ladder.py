@@ -1,4 +1,4 @@
-"""The loyalty ladder (seed 001): every customer's stage, computed set-based in the database.
+"""The loyalty ladder (the course material): every customer's stage, computed set-based in the database.
 
 Stages, from the bottom (a customer is on the highest rung they meet at the date):
 
@@ -6,7 +6,7 @@ Stages, from the bottom (a customer is on the highest rung they meet at the date
 * ``first_time``  首次购买客户: exactly one purchase;
 * ``repeat``      重复购买客户: two or more purchases;
 * ``loyal``       忠诚客户: a repeat buyer who bought in at least ``loyal_quarters`` (default 3)
-  of the four 91-day quarters before the date. The seed defines loyal as "buys only from us in
+  of the four 91-day quarters before the date. The course material defines loyal as "buys only from us in
   the category" (在相关的产品类目中只购买本企业的产品者); we cannot see purchases made from
   competitors, so steady buying all year round is the observable proxy;
 * ``member``      成员: enrolled in the points programme before the date;

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from attrs import frozen
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Interaction
@@ -79,14 +81,14 @@ def set_level(
     if clash:
         raise Conflict(f"level {clash!r} already has rank {rank}")
     values = {"rank": rank, "min_points": min_points, "min_spend": min_spend}
-    if not session.execute(LEVELS.update().where(LEVELS.c.name == name).values(**values)).rowcount:
+    if not _changed(session, LEVELS.update().where(LEVELS.c.name == name).values(**values)):
         session.execute(LEVELS.insert().values(name=name, **values))
     return LevelRecord(name, rank, min_points, min_spend)
 
 
 def remove_level(session: Session, name: str) -> None:
     """Remove a level; members holding it lose it at once."""
-    if not session.execute(LEVELS.delete().where(LEVELS.c.name == name)).rowcount:
+    if not _changed(session, LEVELS.delete().where(LEVELS.c.name == name)):
         raise NotFound(f"no level named {name!r}")
     session.execute(ACCOUNTS.update().where(ACCOUNTS.c.level == name).values(level=None, level_since=None))
 
@@ -173,3 +175,9 @@ def review_levels(session: Session, as_of: datetime | None = None) -> LevelRevie
         )
         session.execute(stmt, updates)
     return LevelReview(as_of, len(accounts), up, down, grace)
+
+
+def _changed(session: Session, statement: Executable) -> int:
+    """How many rows an UPDATE or DELETE changed."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount

@@ -44,7 +44,8 @@ def reverse_refunds(
 
     The points to take back are what a purchase of the refunded amount earns under today's
     amount rules. They are drawn from the lots valid at the refund's date (earned before it,
-    not yet expired), newest first (the refunded purchase's own lot is usually the newest). The balance never goes below zero:
+    not yet expired), newest first (the refunded purchase's own lot is usually the newest).
+    The balance never goes below zero:
     points already spent or expired cannot be taken back; that part is recorded as the
     entry's ``shortfall`` and reported, and the entry is written even when it takes nothing.
     Returns (points taken back, shortfall).
@@ -148,8 +149,8 @@ def refund_lots(session: Session, windows: Mapping[int, tuple[Any, Any]]) -> dic
         if sqlite:
             sql = (
                 columns + "(SELECT json_extract(value, '$[0]') AS cid, json_extract(value, '$[1]') AS lo, "
-                f"json_extract(value, '$[2]') AS hi FROM json_each(?)) r JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE "
-                + wanted
+                "json_extract(value, '$[2]') AS hi FROM json_each(?)) r "
+                f"JOIN {LEDGER.name} l ON l.customer_id = r.cid WHERE " + wanted
             )
             params: Any = (json.dumps([[cid, *windows[cid]] for cid in part]),)
         else:

@@ -1,6 +1,6 @@
 """Satisfaction and repurchase: does a 5 buy again more often than a 4?
 
-The seed (001) quotes Xerox: customers who gave 5 ("非常满意") were six times as likely to buy
+The course material quotes Xerox: customers who gave 5 ("非常满意") were six times as likely to buy
 again as those who gave 4 ("满意"): 给出5分的顾客再购买施乐产品的可能性比给出4分的顾客多6倍.
 This report measures it on your own data: for every feedback with a score, did the customer
 make a purchase within ``window_days`` after it?

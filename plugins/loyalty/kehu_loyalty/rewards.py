@@ -15,6 +15,7 @@ from kehu_core.types import utcnow
 from kehu_loyalty.expiry import expire_points
 from kehu_loyalty.ledger import (
     Debit,
+    add_months,
     allocate,
     balance,
     entry_row,
@@ -22,9 +23,11 @@ from kehu_loyalty.ledger import (
     lock_accounts,
     member,
     open_lots,
+    write_credits,
     write_debits,
 )
 from kehu_loyalty.models import REWARDS
+from kehu_loyalty.settings import load_settings
 
 
 class InsufficientPoints(Conflict):
@@ -178,7 +181,8 @@ def redeem(
         )
     if reward["stock"] is not None and reward["stock"] < quantity:
         raise OutOfStock(
-            f"reward {reward_code} ({reward['name']}) has {reward['stock']} left, {quantity} asked; nothing was changed"
+            f"reward {reward_code} ({reward['name']}) has {reward['stock']} left, {quantity} asked; "
+            "nothing was changed"
         )
     expire_points(session, now, [customer.id])
     cost = reward["cost_points"] * quantity
@@ -187,7 +191,8 @@ def redeem(
     if available < cost:
         # Roll back the expiry just written too: a refused command changes nothing.
         raise InsufficientPoints(
-            f"customer {code} has {available} point(s); {quantity} × {reward_code} costs {cost}; nothing was changed"
+            f"customer {code} has {available} point(s); {quantity} × {reward_code} costs {cost}; "
+            "nothing was changed"
         )
     allocations, left = allocate(lots, cost)
     assert left == 0
@@ -221,9 +226,6 @@ def adjust(
     expiry_months: int | None = None,
 ) -> dict[str, Any]:
     """Award points by hand (``kehu loyalty earn``): a lot with the usual expiry, keyed for idempotency."""
-    from kehu_loyalty.ledger import add_months, write_credits
-    from kehu_loyalty.settings import load_settings
-
     now = now or utcnow()
     problems = []
     if points <= 0:

@@ -15,6 +15,7 @@ from typing import Any
 
 from attrs import field, frozen, validators
 
+from kehu_core.errors import KehuError
 from kehu_loyalty.settings import Settings
 
 ONCE_PER = (None, "customer", "year", "month")
@@ -187,8 +188,6 @@ def builtin_rules(settings: Settings) -> list[EarnRule]:
 
 def all_rules(settings: Settings, contributed: Sequence[Sequence[EarnRule]]) -> list[EarnRule]:
     """Built-in rules plus those plugins contribute; refuses duplicate names."""
-    from kehu_core.errors import KehuError
-
     rules = builtin_rules(settings)
     for batch in contributed:
         rules.extend(batch or ())

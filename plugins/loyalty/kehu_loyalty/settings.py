@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from attrs import frozen
 from sqlalchemy import select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from kehu_core.errors import NotFound, Problem, ValidationError
+from kehu_loyalty.models import SETTINGS
 
 TIER_PREFIX = "tier_multiplier."
 
@@ -120,8 +123,6 @@ def parse_setting(key: str, raw: str) -> Any:
 
 def load_settings(session: Session) -> Settings:
     """Read the settings (defaults for any row missing)."""
-    from kehu_loyalty.models import SETTINGS
-
     raw = defaults()
     raw.update(dict(session.execute(select(SETTINGS.c.key, SETTINGS.c.value)).all()))
     tiers = {k[len(TIER_PREFIX) :]: parse_setting(k, v) for k, v in raw.items() if k.startswith(TIER_PREFIX)}
@@ -130,8 +131,6 @@ def load_settings(session: Session) -> Settings:
 
 def list_settings(session: Session) -> list[dict[str, str]]:
     """Every setting: key, current value and what it means."""
-    from kehu_loyalty.models import SETTINGS
-
     stored = dict(session.execute(select(SETTINGS.c.key, SETTINGS.c.value)).all())
     merged = {**defaults(), **stored}
     return [
@@ -146,11 +145,9 @@ def list_settings(session: Session) -> list[dict[str, str]]:
 
 def set_setting(session: Session, key: str, raw: str) -> dict[str, str]:
     """Change one setting (validated); ``tier_multiplier.X`` adds a tier multiplier."""
-    from kehu_loyalty.models import SETTINGS
-
     parse_setting(key, raw)
     value = raw.strip()
-    updated = session.execute(SETTINGS.update().where(SETTINGS.c.key == key).values(value=value)).rowcount
+    updated = _changed(session, SETTINGS.update().where(SETTINGS.c.key == key).values(value=value))
     if not updated:
         session.execute(SETTINGS.insert().values(key=key, value=value))
     return {"key": key, "value": value}
@@ -158,8 +155,12 @@ def set_setting(session: Session, key: str, raw: str) -> dict[str, str]:
 
 def unset_tier_multiplier(session: Session, tier: str) -> None:
     """Remove the multiplier of ``tier`` (its customers then earn at the base rate)."""
-    from kehu_loyalty.models import SETTINGS
-
     key = TIER_PREFIX + tier
-    if not session.execute(SETTINGS.delete().where(SETTINGS.c.key == key)).rowcount:
+    if not _changed(session, SETTINGS.delete().where(SETTINGS.c.key == key)):
         raise NotFound(f"no multiplier for tier {tier!r}")
+
+
+def _changed(session: Session, statement: Executable) -> int:
+    """How many rows an UPDATE or DELETE changed."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount

@@ -117,7 +117,8 @@ def test_a_rolled_back_write_leaves_nothing_pending(shop, kehu_app):
 
 
 def test_rows_gathered_in_a_rolled_back_transaction_are_dropped(shop, kehu_app):
-    """Written with ``more=True`` and rolled back: a later write in the same session earns only its own rows."""
+    """Written with ``more=True`` and rolled back: a later write in the same session earns only
+    its own rows."""
     from kehu_core.interactions import WRITE_COLUMNS, write_interaction_values
     from kehu_loyalty import pending
     from kehu_loyalty.ledger import member

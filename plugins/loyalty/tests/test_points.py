@@ -144,8 +144,9 @@ def test_settings_are_validated(shop, kehu_cli):
 
 
 def test_loyalty_commands_refuse_where_not_installed(kehu_app, kehu_cli):
-    result = kehu_cli("loyalty", "ladder")
-    assert result.exit_code == 1 and "kehu plugins install loyalty" in result.output
+    for args in (("ladder",), ("rewards", "list"), ("rebate", "programme", "list"), ("rebate", "settle")):
+        result = kehu_cli("loyalty", *args)
+        assert result.exit_code == 1 and "kehu plugins install loyalty" in result.output, args
 
 
 def test_uninstall_drops_every_table(shop, kehu_cli, kehu_app):

@@ -182,7 +182,8 @@ def record_quietly(app: Any, rows: list[dict[str, Any]], monkeypatch: Any) -> li
 
 
 def snapshot(session: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The ledger by idempotency key (ids left out: they depend on insertion order) and the allocations by key."""
+    """The ledger by idempotency key (ids left out: they depend on insertion order) and the
+    allocations by key."""
     from sqlalchemy import select
 
     from kehu_loyalty.models import ALLOCATIONS, LEDGER

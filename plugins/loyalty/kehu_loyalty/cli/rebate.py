@@ -1,4 +1,5 @@
-"""``kehu loyalty rebate``: distributor rebate programmes (月返/季返/年返), accrual, settlement, statements."""
+"""``kehu loyalty rebate``: distributor rebate programmes (月返/季返/年返), accrual, settlement and
+statements."""
 
 from __future__ import annotations
 
@@ -140,7 +141,8 @@ def settle_cmd(code: str | None, as_of: date | None, as_json: bool) -> None:
     else:
         for run in runs:
             click.echo(
-                f"{run.programme}: {run.periods} ended period(s), {run.written} new settlement(s), ¥{run.total_rebate}"
+                f"{run.programme}: {run.periods} ended period(s), {run.written} new settlement(s), "
+                f"¥{run.total_rebate}"
             )
 
 
