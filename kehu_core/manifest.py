@@ -30,6 +30,10 @@ def _check_version(_instance: object, attribute: object, value: str | None) -> N
         raise ValueError(f"version {value!r} is not a version number like 1.2.0")
 
 
+def _commands(value: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    return {name: (str(path), str(help_text)) for name, (path, help_text) in dict(value).items()}
+
+
 def _names(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         raise TypeError("depends must be a list of plugin names, not a string")
@@ -71,7 +75,7 @@ class Manifest:
     min_core_version: str = field(default="0.1.0", validator=_check_version)
     auto_install: bool = field(default=False, validator=validators.instance_of(bool))
     hooks: Any = None
-    commands: Mapping[str, tuple[str, str]] = field(factory=dict, converter=dict)
+    commands: Mapping[str, tuple[str, str]] = field(factory=dict, converter=_commands)
     models: Any = None
     migrations: str | Path = "migrations"
     hookspecs: Any = None

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 from sqlalchemy import exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from kehu_acme_rules.criteria import FLAG_NAMES, FLAGS, Flag  # noqa: F401  (re-exported)
 from kehu_acme_rules.models import customer_flags
+from kehu_core import sql
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.models import Customer
@@ -91,8 +91,7 @@ def set_judgement(
     customer = get_customer(session, code)
     now = utcnow()
     fresh = {name: bool(changes.get(name, False)) for name in FLAG_NAMES}
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[app.dialect]
-    stmt = insert(customer_flags).values(
+    stmt = sql.insert(customer_flags, app.dialect).values(
         customer_id=customer.id, **fresh, judged_by=judged_by, note=note, updated_at=now
     )
     # One statement: a concurrent writer cannot slip between read and write.

@@ -33,7 +33,7 @@ def profile_section(session: Session, customer_id: int) -> ProfileSection:
             rows=[("Judged 判定", "not yet: kehu acme set CODE --strategic-project ...")],
             data={"judged": False},
         )
-    rows = [(flag.label, found.flags[flag.name]) for flag in FLAGS]
+    rows: list[tuple[str, Any]] = [(flag.label, found.flags[flag.name]) for flag in FLAGS]
     rows += [
         ("Key account 大客户", found.key_account),
         ("Judged by 判定人", found.judged_by or "-"),
@@ -57,7 +57,7 @@ def flags_text(customer_id: ColumnElement[int]) -> ColumnElement[Any]:
     parts = [
         case((customer_flags.c[f.name].is_(True), literal(f.short + ",")), else_=literal("")) for f in FLAGS
     ]
-    joined = parts[0]
+    joined: ColumnElement[Any] = parts[0]
     for part in parts[1:]:
         joined = joined.concat(part)
     trimmed = func.rtrim(joined, literal(","), type_=String)
@@ -78,7 +78,7 @@ def _key_filter(stmt: Select[Any], value: str) -> Select[Any]:
     wanted = value.strip().lower()
     if wanted not in ("yes", "no"):
         raise ValidationError([Problem("acme_key", "must be yes or no", value=value)])
-    condition = is_judged_key_account(Customer.id)
+    condition = is_judged_key_account(Customer.__table__.c.id)
     return stmt.where(condition if wanted == "yes" else ~condition)
 
 
