@@ -6,6 +6,7 @@ machine, so that a noisy 2-core box still gives figures that mean something.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import os
 import random
@@ -164,9 +165,15 @@ def write_interactions(path: Path, count: int, customers: int, seed: int = 2) ->
         out.writerows(interaction_rows(count, customers, seed))
 
 
+def plugin_env() -> dict[str, str]:
+    """The environment ``kehu`` runs in here: ``KEHU_PLUGINS`` as this process has it, else empty
+    (no plugin), so that a step loads only the plugins the benchmark names and nothing else."""
+    return dict(os.environ, KEHU_PLUGINS=os.environ.get("KEHU_PLUGINS", ""))
+
+
 def kehu(db: str | Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run ``kehu --db DB ARGS`` quietly; raise with its output if it fails."""
-    done = subprocess.run([KEHU, "--db", str(db), *args], capture_output=True, text=True)
+    """Run ``kehu --db DB ARGS`` quietly (plugins as :func:`plugin_env`); raise with its output if it fails."""
+    done = subprocess.run([KEHU, "--db", str(db), *args], capture_output=True, text=True, env=plugin_env())
     if check and done.returncode != 0:
         raise SystemExit(f"kehu {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
@@ -189,7 +196,7 @@ def timed_kehu(db: str | Path, *args: str) -> tuple[Timing, str]:
     ``ru_maxrss`` of ``wait4`` would include the pages the child inherited from this process
     at fork (Linux records the pre-exec high-water mark), which misleads when this is big.
     """
-    env = dict(os.environ, KEHU_PLUGINS=os.environ.get("KEHU_PLUGINS", ""))
+    env = plugin_env()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         begin = time.perf_counter()
         proc = subprocess.Popen([KEHU, "--db", str(db), *args], stdout=out, stderr=err, env=env)
@@ -228,6 +235,24 @@ def _vm_hwm_kb(pid: int) -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+def add_tiny(parser: argparse.ArgumentParser, what: str) -> None:
+    """A ``--tiny`` option: sizes small enough to check, in seconds, that the script runs end to end."""
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help=f"a few seconds' run that checks the script, not the target ({what}); "
+        "sizes given explicitly still apply",
+    )
+
+
+def sizes(args: argparse.Namespace, full: dict[str, object], tiny: dict[str, object]) -> None:
+    """Fill in every option of ``full`` left at ``None``: from ``tiny`` with ``--tiny``, else ``full``."""
+    chosen = tiny if args.tiny else full
+    for name, value in full.items():
+        if getattr(args, name) is None:
+            setattr(args, name, chosen.get(name, value))
 
 
 def remove_db(path: Path) -> None:

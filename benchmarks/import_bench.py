@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/import_bench.py                 # 1,000,000 rows (the size)
     .venv/bin/python benchmarks/import_bench.py --rows 200000   # quicker
     .venv/bin/python benchmarks/import_bench.py --profile       # also cProfile the import in-process
+    .venv/bin/python benchmarks/import_bench.py --tiny          # 2,000 rows: checks the script runs
 
 The reference inserts the same rows, already parsed into the stored form (ids resolved,
 times as UTC text, amounts as numbers), with ``executemany`` into a database created by
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -22,9 +24,11 @@ from pathlib import Path
 from _common import (
     INTERACTION_HEADER,
     Timing,
+    add_tiny,
     kehu,
     remove_db,
     report,
+    sizes,
     timed_kehu,
     timer,
     write_customers,
@@ -129,12 +133,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--rows", type=int, default=1_000_000, help="interactions to import (default 1,000,000)"
-    )
-    parser.add_argument(
-        "--customers", type=int, default=10_000, help="customers they belong to (default 10,000)"
-    )
+    parser.add_argument("--rows", type=int, help="interactions to import (default 1,000,000)")
+    parser.add_argument("--customers", type=int, help="customers they belong to (default 10,000)")
+    add_tiny(parser, "2,000 rows, 200 customers")
     parser.add_argument(
         "--profile", action="store_true", help="also profile the import in-process (cProfile)"
     )
@@ -145,6 +146,7 @@ def main() -> None:
         help="also time the raw insert with the import's bigger SQLite page cache",
     )
     args = parser.parse_args()
+    sizes(args, full=dict(rows=1_000_000, customers=10_000), tiny=dict(rows=2_000, customers=200))
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
@@ -158,11 +160,16 @@ def main() -> None:
         write_interactions(interactions_csv, args.rows, args.customers)
         size_mb = interactions_csv.stat().st_size / 2**20
 
+        # One database with the schema and the customers, copied for each side: both start
+        # from the same file.
+        template = work / "template.db"
+        remove_db(template)
+        kehu(template, "init")
+        kehu(template, "customer", "import", str(customers_csv))
         ref_db, kehu_db, cache_db = work / "reference.db", work / "import.db", work / "reference-cache.db"
         for db in (ref_db, kehu_db, *([cache_db] if args.cache_matched else [])):
             remove_db(db)
-            kehu(db, "init")
-            kehu(db, "customer", "import", str(customers_csv))
+            shutil.copy(template, db)
 
         rows = parsed_rows(interactions_csv, ref_db)
         reference = raw_insert(ref_db, rows)
