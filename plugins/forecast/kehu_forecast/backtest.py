@@ -13,15 +13,17 @@ For each of ``folds`` origins (the last ``folds × horizon`` periods, stepping b
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from attrs import frozen
+from sqlalchemy.orm import Session
 
+from kehu_core import calendar
+from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import engine as E
+from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
-
-if TYPE_CHECKING:
-    import numpy as np
+from kehu_forecast.history import load_history
 
 DEFAULT_METHODS = ("auto", "theta", "ets", "croston", "snaive")
 
@@ -38,15 +40,13 @@ class Score:
 
 
 def _scale(train: np.ndarray, season: int) -> np.ndarray:
-    import numpy as np
-
     m = season if train.shape[1] > season else 1
     return np.abs(train[:, m:] - train[:, :-m]).mean(axis=1) if train.shape[1] > m else np.zeros(len(train))
 
 
 def backtest(
     values: np.ndarray,
-    freq: str,
+    freq: P.Freq,
     *,
     horizon: int = 3,
     folds: int = 3,
@@ -54,9 +54,6 @@ def backtest(
     first_period: date | None = None,
 ) -> list[Score]:
     """Score ``methods`` on ``values`` (series × periods) by rolling origin."""
-    import numpy as np
-
-    from kehu_core.errors import Problem, ValidationError
 
     values = np.asarray(values, dtype=float)
     t = values.shape[1]
@@ -75,7 +72,7 @@ def backtest(
         scale = _scale(train, season)
         ok = scale > 0
         for method in methods:
-            fc = E.forecast(train, freq, horizon, P.shift(start, origin, freq), method=method).mean
+            fc = E.forecast(train, freq, horizon, calendar.shift(start, origin, freq), method=method).mean
             err = np.abs(test - fc)
             abs_err[method].append(err[ok].mean(axis=1) / scale[ok])
             denom = np.abs(test) + np.abs(fc)
@@ -91,12 +88,13 @@ def backtest(
     base = means.get("snaive")
     for m in methods:
         smape = np.concatenate(sm[m])
+        mase = means[m]
         scores.append(
             Score(
                 method=m,
-                mase=None if means[m] is None else round(means[m], 4),
+                mase=None if mase is None else round(mase, 4),
                 smape=round(float(smape.mean()), 2) if smape.size else None,
-                relative_mase=round(means[m] / base, 4) if base and means[m] is not None else None,
+                relative_mase=round(mase / base, 4) if base and mase is not None else None,
                 series=int(values.shape[0]),
             )
         )
@@ -104,7 +102,7 @@ def backtest(
 
 
 def backtest_history(
-    session: Any,
+    session: Session,
     *,
     level: str = "salesperson",
     freq: str = "month",
@@ -114,10 +112,6 @@ def backtest_history(
     as_of: date | None = None,
 ) -> list[Score]:
     """Backtest on the sales history at one level of the hierarchy."""
-    from kehu_core.errors import Problem, ValidationError
-    from kehu_forecast import hierarchy as H
-    from kehu_forecast.history import load_history
-
     if level not in H.LEVELS:
         raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
     for m in methods:
@@ -131,4 +125,4 @@ def backtest_history(
     bottom = history.values[[order[int(c)] for c in h.customer_ids]] if len(order) else history.values
     series = h.aggregate(bottom)[h.levels[level]] if h.n_bottom else bottom
     first = history.periods[0] if history.periods else None
-    return backtest(series, freq, horizon=horizon, folds=folds, methods=methods, first_period=first)
+    return backtest(series, history.freq, horizon=horizon, folds=folds, methods=methods, first_period=first)

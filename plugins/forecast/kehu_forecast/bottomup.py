@@ -12,26 +12,27 @@ adjustments (``optimistic=+0.15``, ``pessimistic=-0.20``) applied to the base.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
+import numpy as np
 from attrs import frozen
+from sqlalchemy.orm import Session
 
+from kehu_core import calendar
+from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import engine as E
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
 from kehu_forecast.history import SalesHistory, load_history
+from kehu_forecast.money import to_cents
+from kehu_forecast.pipeline import weighted_pipeline
 from kehu_forecast.plan import Plan
-
-if TYPE_CHECKING:
-    import numpy as np
-    from sqlalchemy.orm import Session
 
 
 @frozen
 class Options:
     """What a bottom-up run uses; the defaults suit monthly B2B sales."""
 
-    freq: str = "month"
+    freq: P.Freq = "month"
     horizon: int | None = None
     method: str = "auto"
     regular: str = "theta"
@@ -46,8 +47,6 @@ class Options:
 
 def check_options(options: Options) -> None:
     """Refuse options that make no sense, naming the option."""
-    from kehu_core.errors import Problem, ValidationError
-
     P.check_freq(options.freq)
     problems = []
     if options.method not in E.METHODS:
@@ -72,22 +71,21 @@ def check_options(options: Options) -> None:
         raise ValidationError(problems)
 
 
-def pipeline_matrix(session: Session, customer_ids: np.ndarray, periods: list[date], freq: str) -> np.ndarray:
+def pipeline_matrix(
+    session: Session, customer_ids: np.ndarray, periods: list[date], freq: P.Freq
+) -> np.ndarray:
     """Open opportunities weighted by probability, per customer and forecast period.
 
     One whose close date has passed while still open lands in the first period (it is late,
     not lost); one closing after the horizon is left out.
     """
-    import numpy as np
-
-    from kehu_forecast.pipeline import weighted_pipeline
 
     row_of = {int(c): i for i, c in enumerate(customer_ids)}
     col_of = {p: j for j, p in enumerate(periods)}
     matrix = np.zeros((len(customer_ids), len(periods)))
     for cid, day, weighted in weighted_pipeline(session):
         i = row_of.get(int(cid))
-        start = P.period_start(day, freq)
+        start = calendar.period_start(day, freq)
         j = 0 if start < periods[0] else col_of.get(start)
         if i is not None and j is not None:
             matrix[i, j] += weighted
@@ -102,11 +100,6 @@ def bottom_up(session: Session, options: Options = Options()) -> Plan:
 
 def forecast_history(session: Session | None, history: SalesHistory, options: Options) -> Plan:
     """The bottom-up plan for an already loaded history (the pipeline is read from ``session``)."""
-    import numpy as np
-
-    from kehu_core.errors import Problem, ValidationError
-    from kehu_forecast.money import to_cents
-
     check_options(options)
     if not history.periods:
         raise ValidationError(

@@ -19,10 +19,7 @@ none           no purchase at all         zero
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
 ADI_CUT = 1.32
 CV2_CUT = 0.49
@@ -32,8 +29,6 @@ CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "short", "none")
 
 def active_start(values: np.ndarray) -> np.ndarray:
     """Index of each row's first period with a purchase (the row length when there is none)."""
-    import numpy as np
-
     positive = values > 0
     first = positive.argmax(axis=1)
     return np.where(positive.any(axis=1), first, values.shape[1])
@@ -41,8 +36,6 @@ def active_start(values: np.ndarray) -> np.ndarray:
 
 def classify(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(classes, adi, cv2)`` for each row of ``values`` (customers × periods), vectorised."""
-    import numpy as np
-
     n, t = values.shape
     start = active_start(values)
     span = t - start

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kehu_core import calendar
+from kehu_core.app import Kehu
+from kehu_core.hooktypes import DemoContext
+from kehu_core.models import Customer
+from kehu_forecast.bottomup import Options, bottom_up
+from kehu_forecast.gap import gap_rows
+from kehu_forecast.pipeline import add_opportunities
+from kehu_forecast.plan import store
+from kehu_forecast.topdown import set_market_inputs, top_down
 
 STAGES = (
     ("线索", "0.10"),
@@ -19,20 +31,10 @@ AMBITION = {"华东": 1.35, "华南": 1.10, "华北": 1.25, "华中": 0.95, "西
 SHARE = Decimal("0.08")
 
 
-def load_demo(app: Any, session: Any, context: Any) -> None:
+def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
     """Add opportunities, twelve months of market inputs per region, and the bottom-up and top-down runs."""
-    from sqlalchemy import select
-
-    from kehu_core.models import Customer
-    from kehu_forecast import periods as P
-    from kehu_forecast.bottomup import Options, bottom_up
-    from kehu_forecast.gap import gap_rows
-    from kehu_forecast.pipeline import add_opportunities
-    from kehu_forecast.plan import store
-    from kehu_forecast.topdown import set_market_inputs, top_down
-
     rng = context.rng
-    today = P.local_today(context.today)
+    today = calendar.today(context.today)
     customers = (
         session.execute(select(Customer.code).where(Customer.active.is_(True)).order_by(Customer.code))
         .scalars()
@@ -55,7 +57,7 @@ def load_demo(app: Any, session: Any, context: Any) -> None:
     if rows:
         add_opportunities(session, rows)
     bu = bottom_up(session, Options(as_of=today))
-    store(session, bu, source="demo")
+    store(app, session, bu, source="demo")
     inputs = []
     for region, total in bu.totals("region"):
         months = len(bu.periods)
@@ -73,10 +75,11 @@ def load_demo(app: Any, session: Any, context: Any) -> None:
             )
     set_market_inputs(session, inputs)
     td = top_down(session, dimension="region", as_of=today, horizon=len(bu.periods))
-    store(session, td, source="demo")
+    store(app, session, td, source="demo")
     company = gap_rows(bu, td, levels=("company",))[0]
     flagged = sum(1 for r in gap_rows(bu, td, levels=("region",)) if r.flagged)
     context.summary.append(
-        f"forecast: next {len(bu.periods)} months bottom-up ¥{company.bottom_up:,}, top-down ¥{company.top_down:,} "
+        f"forecast: next {len(bu.periods)} months bottom-up ¥{company.bottom_up:,}, "
+        f"top-down ¥{company.top_down:,} "
         f"(gap {company.percent:+.1f}%, {flagged} region(s) flagged; see `kehu forecast gap`)"
     )

@@ -9,15 +9,18 @@ demand). Negative periods (net refunds) count as zero demand for the models.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+import pandas as pd
 from attrs import frozen
+from statsforecast import StatsForecast
+from statsforecast import models as M
 
+from kehu_core import calendar
+from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import classify as C
 from kehu_forecast import periods as P
-
-if TYPE_CHECKING:
-    import numpy as np
 
 #: Methods a user can ask for; ``auto`` picks per series by demand class.
 METHODS = ("auto", "theta", "ets", "croston", "adida", "tsb", "snaive", "average")
@@ -45,8 +48,6 @@ def min_periods(method: str, freq: str) -> int:
 
 def check_length(method: str, freq: str, length: int, field: str = "history") -> None:
     """Refuse a history too short for ``method``, naming the field and both numbers."""
-    from kehu_core.errors import Problem, ValidationError
-
     if method not in METHODS:
         raise ValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", value=method)])
     need = min_periods(method, freq)
@@ -56,15 +57,14 @@ def check_length(method: str, freq: str, length: int, field: str = "history") ->
             [
                 Problem(
                     field,
-                    f"too short for method {method}: {length} {freq}(s) of sales history, at least {need} needed ({hint})",
+                    f"too short for method {method}: {length} {freq}(s) of sales history, "
+                    f"at least {need} needed ({hint})",
                 )
             ]
         )
 
 
 def _model(name: str, season: int) -> Any:
-    from statsforecast import models as M
-
     if name == "theta":
         return M.AutoTheta(season_length=season)
     if name == "ets":
@@ -91,8 +91,6 @@ def choose(
     classes: np.ndarray, method: str, regular: str = "theta", intermittent: str | None = None
 ) -> np.ndarray:
     """The model name of each series: fixed by ``method``, or by demand class for ``auto``."""
-    import numpy as np
-
     if method != "auto":
         chosen = np.full(len(classes), method, dtype=object)
         chosen[classes == "none"] = "zero"
@@ -110,7 +108,7 @@ def choose(
 
 def forecast(
     values: np.ndarray,
-    freq: str,
+    freq: P.Freq,
     horizon: int,
     first_period: date,
     *,
@@ -120,8 +118,6 @@ def forecast(
     n_jobs: int = 1,
 ) -> Forecasts:
     """Forecast every row of ``values`` (series × periods) ``horizon`` periods ahead."""
-    import numpy as np
-
     n, t = values.shape
     classes, _, _ = C.classify(values)
     models = choose(classes, method, regular, intermittent)
@@ -142,15 +138,13 @@ def _run_group(
     values: np.ndarray,
     start: np.ndarray,
     name: str,
-    freq: str,
+    freq: P.Freq,
     season: int,
     horizon: int,
     first_period: date,
     n_jobs: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One library call for the series of one model; seasonal models get two full seasons or none."""
-    import numpy as np
-
     n, t = values.shape
     mean = np.zeros((n, horizon))
     sigma = np.zeros((n, horizon))
@@ -173,17 +167,15 @@ def _library(
     start: np.ndarray,
     name: str,
     season: int,
-    freq: str,
+    freq: P.Freq,
     horizon: int,
     first_period: date,
     n_jobs: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    import numpy as np
-    import pandas as pd
-    from statsforecast import StatsForecast
-
     n, t = values.shape
-    ds = pd.date_range(end=pd.Timestamp(P.shift(first_period, -1, freq)), periods=t, freq=P.PANDAS_FREQ[freq])
+    ds = pd.date_range(
+        end=pd.Timestamp(calendar.shift(first_period, -1, freq)), periods=t, freq=P.PANDAS_FREQ[freq]
+    )
     mask = np.arange(t)[None, :] >= start[:, None]
     row_idx, col_idx = np.nonzero(mask)
     frame = pd.DataFrame(

@@ -1,19 +1,18 @@
-"""The gap report: top-down against bottom-up at every level (the seed's first classic mistake
+"""The gap report: top-down against bottom-up at every level (the course material's first classic mistake
 is not balancing 由上而下 against 由下而上). Gaps at or above the threshold are flagged."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from attrs import frozen
+from attrs import asdict, frozen
+from sqlalchemy.orm import Session
 
+from kehu_core.errors import KehuError
 from kehu_forecast.money import cents_to_decimal as D
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from kehu_forecast.plan import Plan
+from kehu_forecast.plan import Plan, load
 
 DEFAULT_THRESHOLD = 10.0
 
@@ -81,6 +80,28 @@ def _row(level: str, key: str, parent: str | None, b: int, t: int, threshold: fl
     )
 
 
+@frozen
+class GapReport:
+    """The two runs compared, the months they share, and one row per node."""
+
+    bottom_up: Plan
+    top_down: Plan
+    periods: list[date]
+    threshold: float
+    rows: list[GapRow]
+
+    @property
+    def flagged(self) -> int:
+        """How many nodes are flagged."""
+        return sum(1 for r in self.rows if r.flagged)
+
+
+def _months(plan: Plan) -> str:
+    first, last = plan.periods[0], plan.periods[-1]
+    unit = "%Y-%m" if plan.freq == "month" else "%Y-%m-%d"
+    return f"{first:{unit}}" if first == last else f"{first:{unit}} .. {last:{unit}}"
+
+
 def gap_report(
     session: Session,
     *,
@@ -88,17 +109,25 @@ def gap_report(
     td_run: int | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     levels: tuple[str, ...] = ("company", "region", "salesperson"),
-) -> tuple[Plan, Plan, list[GapRow]]:
-    """Load both runs (newest by default) and compare them."""
-    from kehu_forecast.plan import load
+) -> GapReport:
+    """Load both runs (newest by default) and compare them over the periods both cover.
 
+    Two runs without a period in common cannot be compared: that is refused, naming both
+    runs' periods, rather than reported as a gap of zero.
+    """
     bu = load(session, bu_run, kind="bottomup")
     td = load(session, td_run, kind="topdown")
-    return bu, td, gap_rows(bu, td, threshold=threshold, levels=levels)
+    common = [p for p in bu.periods if p in td.periods]
+    if not common:
+        raise KehuError(
+            f"bottom-up run {bu.run_id} ({_months(bu)}) and top-down run {td.run_id} ({_months(td)}) "
+            "have no period in common: nothing to compare. Choose runs over the same months with "
+            "--bottomup ID and --topdown ID (see `kehu forecast runs`)."
+        )
+    rows = gap_rows(bu, td, threshold=threshold, levels=levels)
+    return GapReport(bottom_up=bu, top_down=td, periods=common, threshold=threshold, rows=rows)
 
 
 def as_dict(row: GapRow) -> dict[str, Any]:
     """A gap row as a plain mapping."""
-    from attrs import asdict
-
     return asdict(row)

@@ -8,14 +8,10 @@ so the hierarchy stays strict: each node has exactly one parent.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+import numpy as np
+import pandas as pd
 from attrs import frozen
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-    from scipy import sparse
+from scipy import sparse
 
 LEVELS = ("company", "region", "salesperson", "customer")
 COMPANY = "公司合计"
@@ -51,17 +47,12 @@ class Hierarchy:
 
     def aggregate(self, bottom: np.ndarray) -> np.ndarray:
         """Values at every node from customer values (rows = bottom nodes)."""
-        import numpy as np
-
         result = self.S @ bottom
         return np.asarray(result)
 
 
 def build(customers: pd.DataFrame) -> Hierarchy:
     """The hierarchy of ``customers`` (sorted by region, salesperson, code)."""
-    import numpy as np
-    from scipy import sparse
-
     customers = customers.sort_values(["region", "salesperson", "code"], kind="stable").reset_index(drop=True)
     regions = list(dict.fromkeys(customers["region"]))
     pairs = list(zip(customers["region"], customers["salesperson"]))

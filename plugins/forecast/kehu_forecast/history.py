@@ -9,16 +9,20 @@ region → company. Archived customers are left out (nobody forecasts them).
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import Any
 
+import numpy as np
+import pandas as pd
 from attrs import frozen
+from sqlalchemy import Float, cast, func, select
+from sqlalchemy.orm import Session
 
+from kehu_core import calendar, sql
+from kehu_core.errors import Problem, ValidationError
+from kehu_core.models import Customer, Interaction
+from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-    from sqlalchemy.orm import Session
 
 NO_REGION = "(无地区)"
 NO_SALESPERSON = "(未分配)"
@@ -33,7 +37,7 @@ class SalesHistory:
     of ``values``; ``periods`` are the period starts; ``history_end`` is the last one.
     """
 
-    freq: str
+    freq: P.Freq
     periods: list[date]
     customers: pd.DataFrame
     values: np.ndarray
@@ -46,21 +50,11 @@ class SalesHistory:
     @property
     def next_period(self) -> date:
         """The first period to forecast."""
-        return P.shift(self.periods[-1], 1, self.freq)
-
-
-def dialect_of(session: Session) -> str:
-    """``sqlite`` or ``postgresql``: the dialect of the session's connection."""
-    return session.get_bind().dialect.name
+        return calendar.shift(self.periods[-1], 1, self.freq)
 
 
 def customer_frame(session: Session) -> pd.DataFrame:
     """Active customers with their place in the hierarchy (blank owner/region get a label)."""
-    import pandas as pd
-    from sqlalchemy import select
-
-    from kehu_core.models import Customer
-
     rows = session.execute(
         select(
             Customer.id, Customer.code, Customer.name, Customer.owner, Customer.region, Customer.industry
@@ -74,18 +68,13 @@ def customer_frame(session: Session) -> pd.DataFrame:
 
 
 def purchase_totals(
-    session: Session, freq: str, start: date | None, end: date, by_category: bool = False
+    session: Session, freq: P.Freq, start: date | None, end: date, by_category: bool = False
 ) -> pd.DataFrame:
     """Net purchases per customer (and category) per period, as one GROUP BY in SQL.
 
     ``start``/``end`` are local period starts; ``end`` is exclusive.
     """
-    import pandas as pd
-    from sqlalchemy import Float, cast, func, select
-
-    from kehu_core.models import Interaction
-
-    bucket = P.bucket_sql(Interaction.occurred_at, freq, dialect_of(session)).label("period")
+    bucket = calendar.sql_period_start(Interaction.occurred_at, freq, sql.dialect_of(session)).label("period")
     cols: list[Any] = [Interaction.customer_id, bucket]
     if by_category:
         cols.append(func.coalesce(Interaction.category, NO_CATEGORY).label("category"))
@@ -93,10 +82,10 @@ def purchase_totals(
         # Floats from here on: the models work in floats; money is exact again at the edges.
         select(*cols, cast(func.sum(Interaction.amount), Float).label("amount"))
         .where(Interaction.kind == "purchase", Interaction.status == "done", Interaction.amount.is_not(None))
-        .where(Interaction.occurred_at < P.local_midnight_utc(end))
+        .where(Interaction.occurred_at < calendar.day_start(end))
     )
     if start is not None:
-        stmt = stmt.where(Interaction.occurred_at >= P.local_midnight_utc(start))
+        stmt = stmt.where(Interaction.occurred_at >= calendar.day_start(start))
     stmt = stmt.group_by(*[c for c in cols])
     names = ["customer_id", "period"] + (["category"] if by_category else []) + ["amount"]
     frame = pd.DataFrame(session.execute(stmt).all(), columns=names)
@@ -121,20 +110,18 @@ def load_history(
     ``length`` caps the number of periods kept (default 36 months or 156 weeks); the history
     starts at the first period with a purchase, or ``first`` if given.
     """
-    import numpy as np
-
-    P.check_freq(freq)
-    current = P.period_start(as_of or P.local_today(), freq)
-    length = length or P.DEFAULT_HISTORY[freq]
-    earliest = P.shift(current, -length, freq)
+    unit = P.check_freq(freq)
+    current = calendar.period_start(as_of or calendar.today(), unit)
+    length = length or P.DEFAULT_HISTORY[unit]
+    earliest = calendar.shift(current, -length, unit)
     start = max(first, earliest) if first else earliest
     customers = customer_frame(session)
-    totals = purchase_totals(session, freq, start, current)
+    totals = purchase_totals(session, unit, start, current)
     if first is None and len(totals):
         start = max(start, min(totals["period"]))
     # No purchase at all: no history (rather than 36 months of zeros).
-    count = max(0, _periods_between(start, current, freq)) if len(totals) or first else 0
-    period_list = P.periods(start, count, freq)
+    count = max(0, P.periods_between(start, current, unit)) if len(totals) or first else 0
+    period_list = P.periods(start, count, unit)
     matrix = np.zeros((len(customers), count))
     if len(totals) and count:
         row_of = {cid: i for i, cid in enumerate(customers["id"])}
@@ -147,13 +134,7 @@ def load_history(
             (rows[keep].astype(int).to_numpy(), cols[keep].astype(int).to_numpy()),
             totals["amount"][keep].to_numpy(),
         )
-    return SalesHistory(freq=freq, periods=period_list, customers=customers, values=matrix)
-
-
-def _periods_between(start: date, end: date, freq: str) -> int:
-    if freq == "week":
-        return (end - start).days // 7
-    return (end.year - start.year) * 12 + end.month - start.month
+    return SalesHistory(freq=unit, periods=period_list, customers=customers, values=matrix)
 
 
 def history_rows(
@@ -170,13 +151,6 @@ def history_rows(
     Returns the periods and one row per node (and category) with ``node``, ``category``,
     one key per period (ISO date) and ``total``, in yuan as Decimal.
     """
-    from decimal import Decimal
-
-    import numpy as np
-
-    from kehu_core.errors import Problem, ValidationError
-    from kehu_forecast import hierarchy as H
-
     if level not in H.LEVELS:
         raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
     history = load_history(session, freq, as_of=as_of, length=length)
@@ -185,8 +159,8 @@ def history_rows(
         return [], []
     nodes = h.levels[level]
     if by_category:
-        end = P.shift(history.periods[-1], 1, freq)
-        totals = purchase_totals(session, freq, history.periods[0], end, by_category=True)
+        end = calendar.shift(history.periods[-1], 1, history.freq)
+        totals = purchase_totals(session, history.freq, history.periods[0], end, by_category=True)
         categories = sorted(set(totals["category"]))
         row_of = {int(c): i for i, c in enumerate(h.customer_ids)}
         col_of = {p: j for j, p in enumerate(history.periods)}

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_forecast.bottomup import Options, bottom_up
+from kehu_forecast.models import runs
 from kehu_forecast.plan import store
-from kehu_forecast.tables import runs
 
 
 def refresh(app: Kehu, session: Session, now: datetime) -> str:
@@ -26,5 +26,5 @@ def refresh(app: Kehu, session: Session, now: datetime) -> str:
     if done is not None:
         return f"forecast run {done} already covers history up to {wanted_end}"
     plan = bottom_up(session, Options(as_of=today))
-    run_id = store(session, plan, source="job")
+    run_id = store(app, session, plan, source="job")
     return f"forecast run {run_id}: history up to {plan.history_end}, {plan.hierarchy.n_bottom} customers"

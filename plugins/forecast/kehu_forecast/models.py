@@ -1,4 +1,4 @@
-"""The forecast plugin's tables, on its own MetaData (dropped whole on uninstall)."""
+"""The forecast plugin's tables: SQLAlchemy Core Tables on its own MetaData (dropped whole on uninstall)."""
 
 from __future__ import annotations
 

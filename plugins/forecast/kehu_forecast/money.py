@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
 
 def to_cents(values: np.ndarray) -> np.ndarray:
     """Round yuan to integer cents (half away from zero is not needed: forecasts are floats)."""
-    import numpy as np
-
     return np.rint(np.nan_to_num(values, nan=0.0) * 100.0).astype(np.int64)
 
 
@@ -23,8 +19,6 @@ def allocate_cents(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
     over go to the rows with the largest fractional parts, so every column sums to its
     total to the cent. Columns whose weights sum to zero are split evenly.
     """
-    import numpy as np
-
     weights = np.asarray(weights, dtype=float)
     total = np.asarray(total, dtype=np.int64)
     n = weights.shape[0]
@@ -45,8 +39,6 @@ def allocate_cents(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def round_coherent(values: np.ndarray) -> np.ndarray:
     """Round rows of yuan to cents so each column sums to the rounded column total."""
-    import numpy as np
-
     values = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0)
     totals = np.rint(values.sum(axis=0) * 100.0).astype(np.int64)
     return allocate_cents(totals, values)

@@ -12,14 +12,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, Any
 
 from attrs import frozen
+from sqlalchemy import func, select, union
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from sqlalchemy.orm import Session
+from kehu_core import validation as v
+from kehu_core.csvfile import CsvStream
+from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
+from kehu_core.models import Customer, Interaction
+from kehu_core.validation import FieldError
+from kehu_forecast.models import opportunities as T
+from kehu_forecast.rates import rate
 
 STATUSES = ("open", "won", "lost")
 #: Default stages and their probabilities, used when a probability is not given.
@@ -63,16 +70,11 @@ class Opportunity:
 
 def parse_probability(value: Any) -> Decimal:
     """A probability between 0 and 1: ``0.6`` or ``60%``."""
-    from kehu_forecast.parsing import rate
-
     return rate(value).quantize(Decimal("0.0001"))
 
 
 def known_salespeople(session: Session) -> set[str]:
     """Salespeople kehu knows: account owners and the salespeople on interactions."""
-    from sqlalchemy import select, union
-
-    from kehu_core.models import Customer, Interaction
 
     stmt = union(
         select(Customer.owner).where(Customer.owner.is_not(None)),
@@ -91,10 +93,6 @@ def _clean(
     partial: bool = False,
 ) -> tuple[dict[str, Any], list[Any]]:
     """Validate one opportunity's fields; returns clean values and the problems found."""
-    from kehu_core import validation as v
-    from kehu_core.errors import Problem
-    from kehu_core.validation import FieldError
-
     problems: list[Problem] = []
     clean: dict[str, Any] = {}
 
@@ -155,9 +153,6 @@ def _clean(
 
 
 def _customers_by_code(session: Session, codes: Sequence[str]) -> dict[str, tuple[int, str | None]]:
-    from sqlalchemy import select
-
-    from kehu_core.models import Customer
 
     found: dict[str, tuple[int, str | None]] = {}
     unique = sorted({c.strip() for c in codes if c})
@@ -171,9 +166,6 @@ def _customers_by_code(session: Session, codes: Sequence[str]) -> dict[str, tupl
 
 
 def _next_refs(session: Session, count: int) -> list[str]:
-    from sqlalchemy import func, select
-
-    from kehu_forecast.tables import opportunities as T
 
     top = session.scalar(select(func.max(T.c.id))) or 0
     return [f"OPP-{top + i + 1:05d}" for i in range(count)]
@@ -188,11 +180,6 @@ def add_opportunities(
     session: Session, rows: Sequence[Mapping[str, Any]], *, first_row: int | None = None
 ) -> list[Opportunity]:
     """Validate every row first, then insert them all in one statement (all or nothing)."""
-    from sqlalchemy import select
-
-    from kehu_core.errors import Conflict, Problem, ValidationError
-    from kehu_forecast.tables import opportunities as T
-
     known = known_salespeople(session)
     customers = _customers_by_code(session, [str(r.get("customer") or "") for r in rows])
     cleaned, problems = [], []
@@ -224,24 +211,13 @@ def add_opportunities(
         return []
     try:
         session.execute(T.insert(), cleaned)
-    except Exception as exc:  # a concurrent writer took the same generated ref
-        from sqlalchemy.exc import IntegrityError
-
-        if isinstance(exc, IntegrityError):
-            raise Conflict(
-                "another opportunity was added with the same ref at the same time; try again"
-            ) from exc
-        raise
+    except IntegrityError as exc:  # a concurrent writer took the same generated ref
+        raise Conflict("another opportunity was added with the same ref at the same time; try again") from exc
     return list_opportunities(session, refs=[c["ref"] for c in cleaned])
 
 
 def move_opportunity(session: Session, ref: str, values: Mapping[str, Any]) -> Opportunity:
     """Change stage, probability, amount, close date, salesperson or status of one opportunity."""
-    from sqlalchemy import select
-
-    from kehu_core.errors import NotFound, ValidationError
-    from kehu_forecast.tables import opportunities as T
-
     current = session.execute(select(T.c.id).where(T.c.ref == ref).with_for_update()).first()
     if current is None:
         raise NotFound(f"no opportunity {ref!r}; see `kehu forecast opportunity list`")
@@ -267,11 +243,6 @@ def list_opportunities(
     refs: Sequence[str] | None = None,
 ) -> list[Opportunity]:
     """Opportunities, by close date then ref."""
-    from sqlalchemy import select
-
-    from kehu_core.models import Customer
-    from kehu_forecast.tables import opportunities as T
-
     stmt = select(T, Customer.code, Customer.name).join(Customer, Customer.id == T.c.customer_id)
     if status:
         stmt = stmt.where(T.c.status == status)
@@ -309,8 +280,6 @@ def import_opportunities(
     session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
 ) -> int:
     """Import opportunities from CSV: every row is checked first; any bad row means none is written."""
-    from kehu_core.csvfile import CsvStream
-
     with CsvStream(source, encoding) as stream:
         stream.check_columns(IMPORT_COLUMNS, REQUIRED_COLUMNS)
         rows, lines = [], []
@@ -319,8 +288,6 @@ def import_opportunities(
             lines.append(line)
     if not rows:
         return 0
-    from kehu_core.errors import ValidationError
-
     try:
         written = add_opportunities(session, rows, first_row=0)
     except ValidationError as exc:
@@ -334,9 +301,6 @@ def import_opportunities(
 
 def weighted_pipeline(session: Session) -> list[tuple[int, date, float]]:
     """Open opportunities as ``(customer_id, close_date, amount × probability)``."""
-    from sqlalchemy import select
-
-    from kehu_forecast.tables import opportunities as T
 
     rows = session.execute(
         select(T.c.customer_id, T.c.close_date, T.c.amount, T.c.probability).where(T.c.status == "open")
@@ -367,8 +331,6 @@ def export_opportunities(session: Session, customer_code: str) -> dict[str, Any]
 
 def erase_notes(session: Session, customer_ids: Sequence[int]) -> None:
     """Drop the notes (free text that may name people) of the customers' opportunities."""
-    from kehu_forecast.tables import opportunities as T
-
     ids = list(customer_ids)
     for begin in range(0, len(ids), 500):
         session.execute(T.update().where(T.c.customer_id.in_(ids[begin : begin + 500])).values(note=None))

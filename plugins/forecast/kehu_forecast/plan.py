@@ -8,17 +8,22 @@ to their parent to the cent at every level, whatever method produced the numbers
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+import pandas as pd
 from attrs import define, field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from kehu_core import sql
+from kehu_core.app import Kehu
+from kehu_core.errors import NotFound
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
+from kehu_forecast.history import NO_REGION
+from kehu_forecast.models import runs, values
 from kehu_forecast.runs import latest_run
-
-if TYPE_CHECKING:
-    import numpy as np
-    from sqlalchemy.orm import Session
 
 
 @define
@@ -27,7 +32,7 @@ class Plan:
 
     kind: str
     method: str
-    freq: str
+    freq: P.Freq
     periods: list[date]
     history_end: date
     hierarchy: H.Hierarchy
@@ -43,8 +48,6 @@ class Plan:
     @classmethod
     def from_bottom(cls, hierarchy: H.Hierarchy, bottom_cents: np.ndarray, **kwargs: Any) -> Plan:
         """A coherent plan from customer values in cents: every node is the sum of its customers."""
-        import numpy as np
-
         value = np.asarray(hierarchy.S.astype(np.int64) @ bottom_cents.astype(np.int64))
         return cls(hierarchy=hierarchy, value=value, **kwargs)
 
@@ -59,12 +62,11 @@ class Plan:
         return [(self.hierarchy.keys[i], int(s)) for i, s in zip(idx, sums)]
 
 
-def store(session: Session, plan: Plan, source: str = "cli") -> int:
-    """Save ``plan`` as a new run with one row per node and period (bulk insert)."""
-    from kehu_forecast.tables import runs
-
-    run_id = session.execute(
-        runs.insert().values(
+def store(app: Kehu, session: Session, plan: Plan, source: str = "cli") -> int:
+    """Save ``plan`` as a new run with one row per node and period (bulk insert); returns its id."""
+    run_id = session.scalar(
+        runs.insert()
+        .values(
             kind=plan.kind,
             method=plan.method,
             freq=plan.freq,
@@ -74,7 +76,8 @@ def store(session: Session, plan: Plan, source: str = "cli") -> int:
             params=plan.params,
             source=source,
         )
-    ).inserted_primary_key[0]
+        .returning(runs.c.id)
+    )
     _insert_values(session, plan, int(run_id))
     plan.run_id = int(run_id)
     return plan.run_id
@@ -87,9 +90,6 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
     already exact integer cents, so they are written as decimal strings straight to the
     driver, skipping the per-value Decimal work of the ORM types.
     """
-    import numpy as np
-
-    from kehu_forecast.tables import values
 
     h = plan.hierarchy
     n, horizon = plan.value.shape
@@ -119,12 +119,12 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
             f"{s}{q}.{r:02d}" for s, q, r in zip(sign.tolist(), (mag // 100).tolist(), (mag % 100).tolist())
         ]
 
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    sqlite = sql.dialect_of(session) == "sqlite"
     period_values = [p.isoformat() if sqlite else p for p in plan.periods]
     money = {name: text(getattr(plan, name)) for name in ("value", "base", "low", "high", "pipeline")}
     parents = [h.parent_key(i) for i in range(n)]
     customer = [int(h.customer_ids[i - bottom_start]) if i >= bottom_start else None for i in range(n)]
-    models = plan.models or [None] * n
+    models: list[str | None] = list(plan.models) if plan.models else [None] * n
     rows = []
     k = 0
     for i in range(n):
@@ -147,21 +147,16 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
             )
             k += 1
     mark = "?" if sqlite else "%s"
-    sql = f"INSERT INTO {values.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    statement = (
+        f"INSERT INTO {values.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    )
     conn = session.connection()
     for begin in range(0, len(rows), 20_000):
-        conn.exec_driver_sql(sql, rows[begin : begin + 20_000])
+        conn.exec_driver_sql(statement, rows[begin : begin + 20_000])
 
 
 def load(session: Session, run_id: int | None = None, kind: str | None = None) -> Plan:
     """Read a run back as a :class:`Plan` (the newest of ``kind`` when no id is given)."""
-    import numpy as np
-    import pandas as pd
-    from sqlalchemy import select
-
-    from kehu_core.errors import NotFound
-    from kehu_forecast.tables import runs, values
-
     if run_id is None:
         run_id = latest_run(session, kind)
         if run_id is None:
@@ -195,8 +190,6 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
     )
     period_list = P.periods(run["first_period"], run["horizon"], run["freq"])
     cust = frame[frame["level"] == "customer"].drop_duplicates("node")
-    from kehu_forecast.history import NO_REGION
-
     if len(cust):
         # A salesperson node is "<region>/<name>"; its parent row names the region, so a region
         # or a name that itself contains "/" still splits right.
@@ -229,6 +222,9 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
         m[rows, cols] = np.rint(frame[name].fillna(0).astype(float).to_numpy() * 100).astype(np.int64)
         return m
 
+    value = matrix("value")
+    if value is None:  # a run of no customers has no rows
+        value = np.zeros((len(h.keys), len(period_list)), dtype=np.int64)
     models = [""] * len(h.keys)
     for r, name in zip(rows, frame["method"]):
         models[r] = name or ""
@@ -239,7 +235,7 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
         periods=period_list,
         history_end=run["history_end"],
         hierarchy=h,
-        value=matrix("value"),
+        value=value,
         base=matrix("base"),
         low=matrix("low"),
         high=matrix("high"),

@@ -11,8 +11,8 @@ from kehu_core import calendar
 from kehu_core.hooktypes import ProfileSection
 from kehu_core.models import Customer
 from kehu_core.types import to_money
+from kehu_forecast.models import runs, values
 from kehu_forecast.runs import latest_run
-from kehu_forecast.tables import runs, values
 
 TITLE = "销售预测 Forecast"
 

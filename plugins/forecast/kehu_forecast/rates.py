@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kehu_core.validation import FieldError
+
 UNIT = (Decimal(0), Decimal(1))
 UNIT_REASON = "must be between 0 and 1 (or 0% and 100%)"
 
@@ -13,8 +15,6 @@ def rate(
     value: Any, low: Decimal | None = UNIT[0], high: Decimal | None = UNIT[1], reason: str = UNIT_REASON
 ) -> Decimal:
     """A decimal rate (``0.6``, ``60%``) between ``low`` and ``high``, or ``FieldError(reason)``."""
-    from kehu_core.validation import FieldError
-
     raw = str(value).strip()
     try:
         number = Decimal(raw.rstrip("%").strip())

@@ -20,15 +20,18 @@ rounded reconciled company total, and every node is the exact sum of its custome
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import numpy as np
+from hierarchicalforecast.methods import MinTraceSparse
+from sqlalchemy.orm import Session
 
+from kehu_core.errors import Problem, ValidationError
+from kehu_forecast import engine as E
 from kehu_forecast import hierarchy as H
-
-if TYPE_CHECKING:
-    import numpy as np
-    from sqlalchemy.orm import Session
-
-    from kehu_forecast.plan import Plan
+from kehu_forecast.history import load_history
+from kehu_forecast.money import round_coherent
+from kehu_forecast.plan import Plan, load
+from kehu_forecast.runs import latest_run
+from kehu_forecast.topdown import proportions as historical
 
 METHODS = ("bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls")
 PROPORTIONS = ("average_proportions", "proportion_averages", "forecast_proportions")
@@ -49,9 +52,6 @@ def split_down(
     own forecasts ``bottom_now`` for ``forecast_proportions``. A node whose customers weigh
     nothing is split evenly.
     """
-    import numpy as np
-
-    from kehu_forecast.topdown import proportions as historical
 
     out = np.zeros((h.n_bottom, node_values.shape[1]))
     S = h.S.tocsr()
@@ -69,9 +69,6 @@ def split_down(
 
 def recent_history(session: Session, plan: Plan, window: int = 12) -> np.ndarray:
     """The customers' last ``window`` periods of history before the plan (customers × periods)."""
-    import numpy as np
-
-    from kehu_forecast.history import load_history
 
     history = load_history(session, plan.freq, as_of=plan.periods[0])
     src = {int(c): i for i, c in enumerate(history.customers["id"])}
@@ -98,15 +95,11 @@ def combine(
     ``y_hat`` are the forecasts at every node (nodes × periods), ``bottom_now`` the
     customers' own; ``history`` the customers' recent history for historical proportions.
     """
-    import numpy as np
-
     if method == "bottom-up":
         return bottom_now
     if method in ("top-down", "middle-out"):
         nodes = h.levels["company"] if method == "top-down" else h.levels[middle_level]
         return split_down(h, y_hat, nodes, proportions, history, bottom_now)
-    from hierarchicalforecast.methods import MinTraceSparse
-
     tags = {level: h.levels[level] for level in H.LEVELS}
     result = MinTraceSparse(method="ols" if method == "mint-ols" else "wls_struct").fit_predict(
         S=h.S.astype(float), y_hat=y_hat, tags=tags
@@ -120,11 +113,6 @@ def upper_forecasts(session: Session, bu: Plan) -> np.ndarray:
     Customer rows keep the bottom-up run's values; upper nodes are modelled with the run's
     method settings on the history the run was made from.
     """
-    import numpy as np
-
-    from kehu_forecast import engine as E
-    from kehu_forecast.history import load_history
-
     h = bu.hierarchy
     history = load_history(session, bu.freq, as_of=bu.periods[0])
     src = {int(c): i for i, c in enumerate(history.customers["id"])}
@@ -161,13 +149,6 @@ def reconcile(
     td_run: int | None = None,
 ) -> Plan:
     """The reconciled plan (unsaved) from the bottom-up run and, where useful, the top-down run."""
-    import numpy as np
-
-    from kehu_core.errors import Problem, ValidationError
-    from kehu_forecast.money import round_coherent
-    from kehu_forecast.plan import Plan, load
-    from kehu_forecast.runs import latest_run
-
     if method not in METHODS:
         raise ValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", value=method)])
     if proportions not in PROPORTIONS:

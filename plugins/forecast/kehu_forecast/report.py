@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kehu_forecast.money import cents_to_decimal as D
-
-if TYPE_CHECKING:
-    from kehu_forecast.plan import Plan
+from kehu_forecast.plan import Plan
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:

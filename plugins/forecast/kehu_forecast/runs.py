@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kehu_core.types import to_money
-from kehu_forecast.tables import runs, values
+from kehu_forecast.models import runs, values
 
 KINDS = ("bottomup", "topdown", "reconciled")
 

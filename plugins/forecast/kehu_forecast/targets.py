@@ -10,17 +10,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attrs import frozen
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from kehu_forecast import periods as P
+from kehu_core import calendar
+from kehu_core.app import Kehu
+from kehu_core.errors import Conflict, Problem, ValidationError
+from kehu_core.models import Interaction
+from kehu_core.types import to_money
+from kehu_forecast.models import target_lines, targets
 from kehu_forecast.money import cents_to_decimal as D
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from kehu_forecast.plan import load
 
 STRETCH = 0.30
 GROUPINGS = ("month", "quarter")
@@ -63,7 +69,7 @@ def _windows(periods: list[date], grouping: str) -> list[tuple[date, date, list[
         windows.setdefault(key, []).append(j)
     result = []
     for start, cols in windows.items():
-        end = P.period_end(periods[cols[-1]], "month")
+        end = calendar.period_end(periods[cols[-1]], "month")
         result.append((start, end, cols))
     return result
 
@@ -71,11 +77,6 @@ def _windows(periods: list[date], grouping: str) -> list[tuple[date, date, list[
 def _actuals(
     session: Session, customer_ids: list[int], start: date, end_exclusive: date
 ) -> dict[int, Decimal]:
-    from sqlalchemy import func, select
-
-    from kehu_core.models import Interaction
-    from kehu_core.types import to_money
-
     if not customer_ids:
         return {}
     stmt = (
@@ -83,8 +84,8 @@ def _actuals(
         .where(
             Interaction.kind == "purchase",
             Interaction.status == "done",
-            Interaction.occurred_at >= P.local_midnight_utc(start),
-            Interaction.occurred_at < P.local_midnight_utc(end_exclusive),
+            Interaction.occurred_at >= calendar.day_start(start),
+            Interaction.occurred_at < calendar.day_start(end_exclusive),
         )
         .group_by(Interaction.customer_id)
     )
@@ -96,20 +97,13 @@ def _actuals(
     return result
 
 
-def save_targets(session: Session, *, run_id: int | None = None, grouping: str = "quarter") -> list[Target]:
+def save_targets(
+    app: Kehu, session: Session, *, run_id: int | None = None, grouping: str = "quarter"
+) -> list[Target]:
     """Targets per salesperson and month or quarter from a plan (default: the newest reconciled run).
 
     A target for the same salesperson and start date is replaced (with its customers).
     """
-    from datetime import timedelta
-
-    from sqlalchemy import delete, select
-    from sqlalchemy.exc import IntegrityError
-
-    from kehu_core.errors import Conflict, Problem, ValidationError
-    from kehu_forecast.plan import load
-    from kehu_forecast.tables import target_lines, targets
-
     if grouping not in GROUPINGS:
         raise ValidationError([Problem("period", "must be month or quarter", value=grouping)])
     plan = load(session, run_id, kind=None if run_id else "reconciled")
@@ -126,8 +120,8 @@ def save_targets(session: Session, *, run_id: int | None = None, grouping: str =
         last_year = _actuals(
             session,
             [int(c) for c in h.customer_ids],
-            P.shift(start, -12, "month"),
-            P.shift(end + timedelta(days=1), -12, "month"),
+            calendar.shift(start, -12, "month"),
+            calendar.shift(end + timedelta(days=1), -12, "month"),
         )
         for sp, rows in sorted(by_sp.items()):
             per_customer = [(rows_i, int(bottom[rows_i, cols].sum())) for rows_i in rows]
@@ -147,8 +141,9 @@ def save_targets(session: Session, *, run_id: int | None = None, grouping: str =
             if old is not None:
                 session.execute(delete(targets).where(targets.c.id == old))
             try:
-                tid = session.execute(
-                    targets.insert().values(
+                tid = session.scalar(
+                    targets.insert()
+                    .values(
                         run_id=plan.run_id,
                         salesperson=sp,
                         period_start=start,
@@ -157,7 +152,8 @@ def save_targets(session: Session, *, run_id: int | None = None, grouping: str =
                         baseline=baseline,
                         note=note,
                     )
-                ).inserted_primary_key[0]
+                    .returning(targets.c.id)
+                )
             except IntegrityError as exc:
                 raise Conflict(
                     f"another command saved a target for {sp} from {start} at the same time; "
@@ -202,9 +198,6 @@ def _smart_note(sp: str, lines: list[dict[str, Any]], amount: Decimal, baseline:
 
 def list_targets(session: Session, salesperson: str | None = None) -> list[dict[str, Any]]:
     """Saved targets with their customer count."""
-    from sqlalchemy import func, select
-
-    from kehu_forecast.tables import target_lines, targets
 
     count = select(func.count()).where(target_lines.c.target_id == targets.c.id).scalar_subquery()
     stmt = select(targets, count.label("customers")).order_by(targets.c.period_start, targets.c.salesperson)
@@ -215,13 +208,8 @@ def list_targets(session: Session, salesperson: str | None = None) -> list[dict[
 
 def track(session: Session, *, as_of: date | None = None, salesperson: str | None = None) -> list[Progress]:
     """Each target that has started: its customers' actual purchases so far against it."""
-    from datetime import timedelta
 
-    from sqlalchemy import select
-
-    from kehu_forecast.tables import target_lines, targets
-
-    today = as_of or P.local_today()
+    today = as_of or calendar.today()
     stmt = (
         select(targets)
         .where(targets.c.period_start <= today)

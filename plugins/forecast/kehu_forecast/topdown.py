@@ -17,18 +17,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, Any
 
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kehu_core import calendar
+from kehu_core import validation as v
+from kehu_core.csvfile import CsvStream
+from kehu_core.errors import Conflict, Problem, ValidationError
+from kehu_core.validation import FieldError
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    import numpy as np
-    from sqlalchemy.orm import Session
-
-    from kehu_forecast.plan import Plan
+from kehu_forecast.history import load_history
+from kehu_forecast.models import market_inputs as T
+from kehu_forecast.money import allocate_cents
+from kehu_forecast.plan import Plan, load
+from kehu_forecast.rates import rate
 
 DIMENSIONS = ("company", "region", "industry")
 ALLOCATIONS = ("average_proportions", "proportion_averages", "bottomup")
@@ -37,15 +45,10 @@ MARKET_COLUMNS = ("period", "dimension", "key", "potential", "share", "growth")
 
 def clean_market_input(values: Mapping[str, Any], row: int | None = None) -> tuple[dict[str, Any], list[Any]]:
     """Validate one market input: a period, a dimension and key, potential ≥ 0 with share, or growth."""
-    from kehu_core import validation as v
-    from kehu_core.errors import Problem
-    from kehu_core.validation import FieldError
-    from kehu_forecast.parsing import rate
-
     clean: dict[str, Any] = {}
     problems: list[Problem] = []
     parsers = {
-        "period": lambda x: P.period_start(
+        "period": lambda x: calendar.period_start(
             v.day(str(x).strip() + ("-01" if len(str(x).strip()) <= 7 else "")), "month"
         ),
         "dimension": lambda x: v.choice(x, DIMENSIONS),
@@ -78,11 +81,6 @@ def set_market_inputs(
     session: Session, rows: Sequence[Mapping[str, Any]], *, first_row: int | None = None
 ) -> int:
     """Insert or replace market inputs (by period, dimension, key); all or nothing."""
-    from sqlalchemy import delete
-
-    from kehu_core.errors import ValidationError
-    from kehu_forecast.tables import market_inputs as T
-
     cleaned, problems = [], []
     for i, values in enumerate(rows):
         clean, found = clean_market_input(values, None if first_row is None else first_row + i)
@@ -96,9 +94,6 @@ def set_market_inputs(
                 T.c.period == clean["period"], T.c.dimension == clean["dimension"], T.c.key == clean["key"]
             )
         )
-    from sqlalchemy.exc import IntegrityError
-
-    from kehu_core.errors import Conflict
 
     try:
         session.execute(
@@ -112,18 +107,14 @@ def set_market_inputs(
     return len(cleaned)
 
 
-def set_market_months(
-    session: Session, period: str, values: Mapping[str, Any], *, months: int = 1
-) -> int:
+def set_market_months(session: Session, period: str, values: Mapping[str, Any], *, months: int = 1) -> int:
     """Set the same market input for ``months`` consecutive months from ``period`` (``YYYY-MM``)."""
-    from kehu_core.errors import ValidationError
-
     clean, problems = clean_market_input({**values, "period": period})
     if problems:
         raise ValidationError(problems, headline="market input refused; nothing was written:")
     first = clean["period"]
     rows = [
-        {**values, "period": P.shift(first, i, "month").isoformat()} for i in range(max(1, months))
+        {**values, "period": calendar.shift(first, i, "month").isoformat()} for i in range(max(1, months))
     ]
     return set_market_inputs(session, rows)
 
@@ -132,9 +123,6 @@ def import_market_inputs(
     session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
 ) -> int:
     """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing."""
-    from kehu_core.csvfile import CsvStream
-    from kehu_core.errors import ValidationError
-
     with CsvStream(source, encoding) as stream:
         stream.check_columns(MARKET_COLUMNS, ("period", "dimension"))
         rows, lines = [], []
@@ -153,9 +141,6 @@ def import_market_inputs(
 
 def list_market_inputs(session: Session) -> list[dict[str, Any]]:
     """Every market input with the top-down figure it gives (potential × share) where it can."""
-    from sqlalchemy import select
-
-    from kehu_forecast.tables import market_inputs as T
 
     rows = []
     for r in session.execute(select(T).order_by(T.c.period, T.c.dimension, T.c.key)).mappings():
@@ -184,8 +169,6 @@ def proportions(history: np.ndarray, method: str) -> np.ndarray:
     ``average_proportions``: mean over periods with group sales of y_it / Σ_i y_it.
     ``proportion_averages``: Σ_t y_it / Σ_t Σ_i y_it. Net refunds count as zero.
     """
-    import numpy as np
-
     y = np.maximum(np.asarray(history, dtype=float), 0.0)
     totals = y.sum(axis=0)
     if method == "proportion_averages":
@@ -200,9 +183,6 @@ def proportions(history: np.ndarray, method: str) -> np.ndarray:
 
 
 def _inputs(session: Session, dimension: str, periods: list[date]) -> dict[tuple[date, str], dict[str, Any]]:
-    from sqlalchemy import select
-
-    from kehu_forecast.tables import market_inputs as T
 
     stmt = select(T).where(T.c.dimension == dimension, T.c.period.in_(periods))
     return {(r["period"], r["key"]): dict(r) for r in session.execute(stmt).mappings()}
@@ -218,15 +198,6 @@ def top_down(
     window: int = 12,
 ) -> Plan:
     """The top-down plan for the next ``horizon`` months from market inputs (unsaved)."""
-    import numpy as np
-    from sqlalchemy import select
-
-    from kehu_core.errors import Problem, ValidationError
-    from kehu_forecast.history import load_history
-    from kehu_forecast.money import allocate_cents
-    from kehu_forecast.plan import Plan, load
-    from kehu_forecast.tables import market_inputs as T
-
     if allocation not in ALLOCATIONS:
         raise ValidationError(
             [Problem("allocation", f"must be one of {', '.join(ALLOCATIONS)}", value=allocation)]
@@ -305,11 +276,9 @@ def _figure(
     item: Mapping[str, Any], y: np.ndarray, periods: list[date], period: date, problems: list[Any]
 ) -> int:
     """The group's top-down figure in cents: potential × share, or last year's sales × (1 + growth)."""
-    from kehu_core.errors import Problem
-
     if item["potential"] is not None and item["share"] is not None:
         return int((Decimal(item["potential"]) * Decimal(item["share"]) * 100).to_integral_value())
-    last_year = P.shift(period, -12, "month")
+    last_year = calendar.shift(period, -12, "month")
     if last_year not in periods:
         problems.append(
             Problem(
@@ -323,8 +292,6 @@ def _figure(
 
 def _align(plan: Plan, h: H.Hierarchy, periods: list[date]) -> np.ndarray:
     """The customer values of ``plan`` in ``h``'s customer order and ``periods`` (zeros where missing)."""
-    import numpy as np
-
     out = np.zeros((h.n_bottom, len(periods)))
     src = {int(c): i for i, c in enumerate(plan.hierarchy.customer_ids)}
     cols = [plan.periods.index(p) if p in plan.periods else -1 for p in periods]

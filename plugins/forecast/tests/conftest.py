@@ -68,7 +68,7 @@ def kehu_plugins() -> Any:
 
 
 @pytest.fixture
-def seeded(kehu_app: Any, kehu_install: Any) -> Any:
+def company(kehu_app: Any, kehu_install: Any) -> Any:
     """The forecast plugin installed and five customers with 24 months of purchases."""
     from kehu_core.customers import add_customer
     from kehu_core.interactions import write_interactions
@@ -89,10 +89,10 @@ def seeded(kehu_app: Any, kehu_install: Any) -> Any:
 
 
 def check_coherent(session: Any, run_id: int) -> int:
-    """Assert every parent equals the sum of its children in the stored run, per period; returns rows checked."""
+    """Assert every parent is the sum of its children in the stored run, per period; returns rows checked."""
     from sqlalchemy import func, select
 
-    from kehu_forecast.tables import values as V
+    from kehu_forecast.models import values as V
 
     child = V.alias("child")
     sums = (

@@ -13,10 +13,10 @@ def _count(app, table) -> int:
         return session.scalar(select(func.count()).select_from(table))
 
 
-def test_history_is_net_of_refunds_per_month_and_category(fc, seeded):
+def test_history_is_net_of_refunds_per_month_and_category(fc, company):
     from kehu_forecast.history import load_history, purchase_totals
 
-    with seeded.session() as session:
+    with company.session() as session:
         history = load_history(session, "month", as_of=date(2026, 1, 15))
         by_cat = purchase_totals(session, "month", date(2025, 12, 1), date(2026, 1, 1), by_category=True)
         weekly = load_history(session, "week", as_of=date(2026, 1, 15))
@@ -29,7 +29,7 @@ def test_history_is_net_of_refunds_per_month_and_category(fc, seeded):
     assert weekly.values.sum() == history.values.sum()  # the same purchases, in weeks
 
 
-def test_run_adds_up_at_every_level_and_plots(fc, seeded, kehu_cli, tmp_path):
+def test_run_adds_up_at_every_level_and_plots(fc, company, kehu_cli, tmp_path):
     plot = tmp_path / "run.png"
     result = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3", "--plot", str(plot), "--json")
     assert result.exit_code == 0, result.output
@@ -37,22 +37,22 @@ def test_run_adds_up_at_every_level_and_plots(fc, seeded, kehu_cli, tmp_path):
     assert data["first_period"] == "2026-01-01" and len(data["periods"]) == 3
     assert data["classes"]["intermittent"] == 1  # C3
     assert plot.stat().st_size > 10_000
-    with seeded.session() as session:
+    with company.session() as session:
         fc.check_coherent(session, data["run_id"])
     regions = {r["region"]: Decimal(r["total"]) for r in data["regions"]}
     assert sum(regions.values()) == Decimal(data["total"])
 
 
-def test_series_too_short_for_a_method_is_refused(fc, seeded, kehu_cli):
-    from kehu_forecast.tables import runs
+def test_series_too_short_for_a_method_is_refused(fc, company, kehu_cli):
+    from kehu_forecast.models import runs
 
     result = kehu_cli("forecast", "run", "--as-of", "2024-05-15", "--method", "theta")
     assert result.exit_code == 1
     assert "history: too short for method theta: 4 month(s)" in result.output
-    assert _count(seeded, runs) == 0
+    assert _count(company, runs) == 0
 
 
-def test_opportunities_weighted_in_their_close_month(fc, seeded, kehu_cli):
+def test_opportunities_weighted_in_their_close_month(fc, company, kehu_cli):
     add = kehu_cli(
         "forecast",
         "opportunity",
@@ -114,8 +114,8 @@ def test_opportunities_weighted_in_their_close_month(fc, seeded, kehu_cli):
     assert feb == [Decimal("0.00"), Decimal("60000.00"), Decimal("0.00")]
 
 
-def test_bad_opportunities_change_nothing(fc, seeded, kehu_cli, tmp_path):
-    from kehu_forecast.tables import opportunities
+def test_bad_opportunities_change_nothing(fc, company, kehu_cli, tmp_path):
+    from kehu_forecast.models import opportunities
 
     bad_prob = kehu_cli(
         "forecast", "opportunity", "add", "C1", "1000", "--probability", "1.5", "--close", "2026-02-01"
@@ -150,23 +150,25 @@ def test_bad_opportunities_change_nothing(fc, seeded, kehu_cli, tmp_path):
     imported = kehu_cli("forecast", "opportunity", "import", str(csv))
     assert imported.exit_code == 1
     assert "row 3, probability" in imported.output and "row 4, customer: no customer" in imported.output
-    assert _count(seeded, opportunities) == 0
+    assert _count(company, opportunities) == 0
     csv.write_text(
         "customer,amount,probability,close_date\nC1,1000,0.5,2026-02-01\nC2,2000,50%,2026-03-01\n",
         encoding="utf-8",
     )
     assert kehu_cli("forecast", "opportunity", "import", str(csv)).exit_code == 0
-    assert _count(seeded, opportunities) == 2
+    assert _count(company, opportunities) == 2
 
 
-def test_negative_market_potential_is_refused(fc, seeded, kehu_cli, tmp_path):
-    from kehu_forecast.tables import market_inputs
+def test_negative_market_potential_is_refused(fc, company, kehu_cli, tmp_path):
+    from kehu_forecast.models import market_inputs
 
     result = kehu_cli(
         "forecast", "market", "set", "2026-01", "region", "华东", "--potential", "-5000", "--share", "0.1"
     )
     # MONEY refuses it while parsing the option: a usage error (exit 2) naming the option.
-    assert result.exit_code == 2 and "'--potential'" in result.output and "must not be negative" in result.output
+    assert (
+        result.exit_code == 2 and "'--potential'" in result.output and "must not be negative" in result.output
+    )
     csv = tmp_path / "market.csv"
     csv.write_text(
         "period,dimension,key,potential,share\n2026-01,region,华东,100000,0.1\n2026-02,region,华东,-1,0.1\n",
@@ -174,7 +176,7 @@ def test_negative_market_potential_is_refused(fc, seeded, kehu_cli, tmp_path):
     )
     imported = kehu_cli("forecast", "market", "import", str(csv))
     assert imported.exit_code == 1 and "row 3, potential" in imported.output
-    assert _count(seeded, market_inputs) == 0
+    assert _count(company, market_inputs) == 0
 
 
 def _market(kehu_cli) -> None:
@@ -197,7 +199,7 @@ def _market(kehu_cli) -> None:
         assert r.exit_code == 0, r.output
 
 
-def test_top_down_gap_reconcile_targets_track(fc, seeded, kehu_cli, tmp_path):
+def test_top_down_gap_reconcile_targets_track(fc, company, kehu_cli, tmp_path):
     from kehu_core.interactions import write_interactions
 
     _market(kehu_cli)
@@ -216,22 +218,22 @@ def test_top_down_gap_reconcile_targets_track(fc, seeded, kehu_cli, tmp_path):
     assert td.exit_code == 0, td.output
     regions = {r["region"]: r["total"] for r in td.json["regions"]}
     assert regions == {"华东": "30000.00", "华北": "6000.00"}  # potential × share, exactly, over 3 months
-    with seeded.session() as session:
+    with company.session() as session:
         fc.check_coherent(session, td.json["run_id"])
 
     plot = tmp_path / "gap.png"
     gap = kehu_cli("forecast", "gap", "--threshold", "10", "--plot", str(plot), "--json")
     assert gap.exit_code == 0, gap.output
     rows = {(r["level"], r["node"]): r for r in gap.json["rows"]}
-    company = rows[("company", "公司合计")]
-    assert Decimal(company["gap"]) == Decimal(company["top_down"]) - Decimal(company["bottom_up"])
-    assert company["flagged"] == (abs(company["percent"]) >= 10)
+    total = rows[("company", "公司合计")]
+    assert Decimal(total["gap"]) == Decimal(total["top_down"]) - Decimal(total["bottom_up"])
+    assert total["flagged"] == (abs(total["percent"]) >= 10)
     assert ("salesperson", "华东/张伟") in rows and plot.exists()
 
     for method in ("bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls"):
         rec = kehu_cli("forecast", "reconcile", "--method", method, "--json")
         assert rec.exit_code == 0, (method, rec.output)
-        with seeded.session() as session:
+        with company.session() as session:
             fc.check_coherent(session, rec.json["run_id"])
         if method == "bottom-up":
             assert rec.json["total"] == bu["total"]
@@ -247,9 +249,9 @@ def test_top_down_gap_reconcile_targets_track(fc, seeded, kehu_cli, tmp_path):
     zhang = next(t for t in jan if t["salesperson"] == "张伟")
     assert "S: 张伟" in zhang["note"] and "T: by 2026-01-31" in zhang["note"] and zhang["customers"] == 2
 
-    with seeded.session() as session:
+    with company.session() as session:
         write_interactions(
-            seeded, session, fc.month_rows(seeded.ids["C1"], "C1", [1500.0], start=(2026, 1)), source="test"
+            company, session, fc.month_rows(company.ids["C1"], "C1", [1500.0], start=(2026, 1)), source="test"
         )
     track = kehu_cli(
         "forecast", "track", "--as-of", "2026-01-15", "--plot", str(tmp_path / "track.png"), "--json"
@@ -262,21 +264,21 @@ def test_top_down_gap_reconcile_targets_track(fc, seeded, kehu_cli, tmp_path):
     assert (tmp_path / "track.png").exists()
 
 
-def test_profile_section_and_refresh_job(fc, seeded, kehu_cli):
+def test_profile_section_and_refresh_job(fc, company, kehu_cli):
     from datetime import datetime
 
     from kehu_core.jobs import run_due
-    from kehu_forecast.tables import runs
+    from kehu_forecast.models import runs
 
     empty = kehu_cli("customer", "show", "C1", "--json")
     assert empty.exit_code == 0, empty.output
     now = datetime(2026, 1, 15, 2, tzinfo=UTC)
-    first = run_due(seeded, now=now, names=["forecast.refresh"], force=True)
+    first = run_due(company, now=now, names=["forecast.refresh"], force=True)
     assert first[0].status == "ok", first[0].message
-    again = run_due(seeded, now=now, names=["forecast.refresh"], force=True)
+    again = run_due(company, now=now, names=["forecast.refresh"], force=True)
     assert "already covers" in again[0].message
-    assert _count(seeded, runs) == 1
-    with seeded.session() as session:
+    assert _count(company, runs) == 1
+    with company.session() as session:
         from kehu_core.customers import get_customer
         from kehu_forecast.hooks import kehu_profile_sections
 

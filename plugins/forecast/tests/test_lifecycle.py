@@ -9,7 +9,7 @@ def test_migration_matches_the_tables_and_uninstall_drops_them(kehu_app, kehu_in
     from sqlalchemy import MetaData, inspect
 
     from kehu_core.models import Base
-    from kehu_forecast.tables import metadata
+    from kehu_forecast.models import metadata
 
     kehu_install("forecast")
     combined = MetaData()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 
-def test_weekly_run_with_stated_scenarios(fc, seeded, kehu_cli):
+def test_weekly_run_with_stated_scenarios(fc, company, kehu_cli):
     result = kehu_cli(
         "forecast",
         "run",
@@ -28,20 +28,20 @@ def test_weekly_run_with_stated_scenarios(fc, seeded, kehu_cli):
     total = Decimal(data["total"])
     assert abs(Decimal(data["high"]) - total * Decimal("1.15")) <= Decimal("0.05")
     assert abs(Decimal(data["low"]) - total * Decimal("0.80")) <= Decimal("0.05")
-    with seeded.session() as session:
+    with company.session() as session:
         fc.check_coherent(session, data["run_id"])
     bad = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--pessimistic", "0.3")
     assert bad.exit_code == 1 and "pessimistic: must be between -1 and 0" in bad.output
 
 
-def test_history_by_category(fc, seeded, kehu_cli):
+def test_history_by_category(fc, company, kehu_cli):
     from kehu_core.interactions import write_interactions
 
-    with seeded.session() as session:
+    with company.session() as session:
         write_interactions(
-            seeded,
+            company,
             session,
-            fc.month_rows(seeded.ids["C4"], "C4x", [250.0], start=(2025, 12), category="服务"),
+            fc.month_rows(company.ids["C4"], "C4x", [250.0], start=(2025, 12), category="服务"),
             source="test",
         )
     result = kehu_cli(
@@ -63,7 +63,7 @@ def test_history_by_category(fc, seeded, kehu_cli):
     assert rows[("华北/李娜", "耗材")]["2025-12-01"] == "1440.00"
 
 
-def test_top_down_from_growth_by_hand(fc, seeded, kehu_cli):
+def test_top_down_from_growth_by_hand(fc, company, kehu_cli):
     r = kehu_cli("forecast", "market", "set", "2026-01", "company", "-", "--growth", "10%", "--months", "3")
     assert r.exit_code == 0, r.output
     td = kehu_cli("forecast", "topdown", "--as-of", fc.AS_OF, "--horizon", "3", "--json")
@@ -73,10 +73,10 @@ def test_top_down_from_growth_by_hand(fc, seeded, kehu_cli):
     assert [Decimal(p["value"]) for p in td.json["periods"]] == expected
 
 
-def test_top_down_by_industry_and_by_bottom_up_shares(fc, seeded, kehu_cli):
+def test_top_down_by_industry_and_by_bottom_up_shares(fc, company, kehu_cli):
     from kehu_core.customers import edit_customer
 
-    with seeded.session() as session:
+    with company.session() as session:
         for code, industry in (
             ("C1", "零售"),
             ("C2", "零售"),
@@ -84,7 +84,7 @@ def test_top_down_by_industry_and_by_bottom_up_shares(fc, seeded, kehu_cli):
             ("C4", "制造"),
             ("C5", "医药"),
         ):
-            edit_customer(seeded, session, code, {"industry": industry})
+            edit_customer(company, session, code, {"industry": industry})
     for industry, potential in (("零售", "20000"), ("制造", "30000"), ("医药", "1000")):
         r = kehu_cli(
             "forecast",
@@ -125,7 +125,7 @@ def test_top_down_by_industry_and_by_bottom_up_shares(fc, seeded, kehu_cli):
     assert [r["kind"] for r in runs] == ["topdown", "bottomup"]
 
 
-def test_backtest_command(fc, seeded, kehu_cli):
+def test_backtest_command(fc, company, kehu_cli):
     result = kehu_cli(
         "forecast",
         "backtest",
@@ -149,7 +149,7 @@ def test_backtest_command(fc, seeded, kehu_cli):
     assert short.exit_code == 1 and "history: too short for method theta" in short.output
 
 
-def test_opportunity_move_refusals(fc, seeded, kehu_cli):
+def test_opportunity_move_refusals(fc, company, kehu_cli):
     added = kehu_cli(
         "forecast",
         "opportunity",
@@ -191,7 +191,7 @@ def test_demo_shows_a_gap_and_forget_erases_notes(kehu_app, kehu_install, kehu_c
     opp = kehu_cli("forecast", "opportunity", "list", "--json").json[0]
     kehu_cli("forecast", "opportunity", "move", opp["ref"], "--stage", "线索")
     with kehu_app.session() as session:
-        from kehu_forecast.tables import opportunities as T
+        from kehu_forecast.models import opportunities as T
 
         session.execute(T.update().values(note="联系人 王先生 13800000000"))
     forgot = kehu_cli("customer", "forget", opp["customer"], "--yes")
@@ -207,11 +207,11 @@ def test_demo_shows_a_gap_and_forget_erases_notes(kehu_app, kehu_install, kehu_c
     assert all(n for c, n in notes.items() if c != cid)
 
 
-def test_region_and_salesperson_names_with_a_slash(fc, seeded, kehu_cli):
+def test_region_and_salesperson_names_with_a_slash(fc, company, kehu_cli):
     from kehu_core.customers import edit_customer
 
-    with seeded.session() as session:
-        edit_customer(seeded, session, "C3", {"region": "华南/广州", "owner": "王/芳"})
+    with company.session() as session:
+        edit_customer(company, session, "C3", {"region": "华南/广州", "owner": "王/芳"})
     bu = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "2", "--json")
     assert bu.exit_code == 0, bu.output
     rec = kehu_cli(
@@ -222,5 +222,5 @@ def test_region_and_salesperson_names_with_a_slash(fc, seeded, kehu_cli):
     assert {"node": "华南/广州/王/芳", "parent": "华南/广州"}.items() <= next(
         r for r in shown if r["node"] == "华南/广州/王/芳"
     ).items()
-    with seeded.session() as session:
+    with company.session() as session:
         fc.check_coherent(session, rec.json["run_id"])

@@ -1,0 +1,219 @@
+"""The public API of the forecast plugin: what other plugins, scripts and the CLI call.
+
+Functions take ``app, session`` when they save something (saving fires the plugin's events,
+see :mod:`kehu_forecast.hookspecs`), a session when they only read. They return values and
+never print. Everything runs in the caller's transaction:
+
+>>> from kehu_forecast import api
+>>> with app.session() as session:
+...     plan = api.run_forecast(app, session, api.Options(horizon=6))
+...     report = api.gap(session)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from kehu_core.app import Kehu
+from kehu_forecast import backtest as backtesting
+from kehu_forecast import reconcile as reconciling
+from kehu_forecast import targets as targeting
+from kehu_forecast import topdown as topdowns
+from kehu_forecast.backtest import DEFAULT_METHODS, Score
+from kehu_forecast.bottomup import Options, bottom_up
+from kehu_forecast.gap import DEFAULT_THRESHOLD, GapReport, gap_report
+from kehu_forecast.history import history_rows, load_history
+from kehu_forecast.pipeline import (
+    Opportunity,
+    add_opportunity,
+    import_opportunities,
+    list_opportunities,
+    move_opportunity,
+)
+from kehu_forecast.plan import Plan, load, store
+from kehu_forecast.runs import list_runs
+from kehu_forecast.targets import Progress, Target
+
+__all__ = [
+    "LEVELS",
+    "GapReport",
+    "Opportunity",
+    "Options",
+    "Plan",
+    "Progress",
+    "Score",
+    "Target",
+    "add_opportunity",
+    "backtest",
+    "gap",
+    "history_rows",
+    "import_market_inputs",
+    "import_opportunities",
+    "list_market_inputs",
+    "list_opportunities",
+    "list_runs",
+    "list_targets",
+    "load_history",
+    "move_opportunity",
+    "newest_run",
+    "reconcile",
+    "run_forecast",
+    "set_market_inputs",
+    "set_targets",
+    "top_down",
+    "track",
+]
+
+LEVELS = ("company", "region", "salesperson")
+
+
+def run_forecast(app: Kehu, session: Session, options: Options | None = None, *, source: str = "cli") -> Plan:
+    """Forecast bottom-up (由下而上) from every customer's history and weighted pipeline, and save it.
+
+    Parameters:
+        options: frequency, horizon, models, ``as_of``, scenarios (:class:`Options`; defaults
+            suit monthly B2B sales).
+        source: who asked (``cli``, ``job``, ``demo``, your script's name), kept with the run.
+
+    Returns: the saved, coherent plan; ``plan.run_id`` is its id.
+    """
+    plan = bottom_up(session, options or Options())
+    store(app, session, plan, source=source)
+    return plan
+
+
+def newest_run(session: Session, kind: str | None = None, run_id: int | None = None) -> Plan:
+    """The newest saved run of ``kind`` (``bottomup``, ``topdown``, ``reconciled``; any kind when
+    ``None``), or run ``run_id``. Raises :class:`~kehu_core.errors.NotFound` naming the command
+    that makes one."""
+    return load(session, run_id, kind=kind)
+
+
+def top_down(
+    app: Kehu,
+    session: Session,
+    *,
+    dimension: str | None = None,
+    allocation: str = "average_proportions",
+    horizon: int | None = None,
+    as_of: date | None = None,
+    window: int = 12,
+    source: str = "cli",
+) -> Plan:
+    """Forecast top-down (由上而下): market potential × share (or growth) per group, split to
+    customers to the cent, and save it.
+
+    Parameters:
+        dimension: ``company``, ``region`` or ``industry`` (default: the only one with inputs).
+        allocation: ``average_proportions``, ``proportion_averages`` or ``bottomup``.
+        window: months of history for the proportions.
+    """
+    plan = topdowns.top_down(
+        session, dimension=dimension, allocation=allocation, horizon=horizon, as_of=as_of, window=window
+    )
+    store(app, session, plan, source=source)
+    return plan
+
+
+def gap(
+    session: Session,
+    *,
+    bu_run: int | None = None,
+    td_run: int | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    levels: Sequence[str] = LEVELS,
+) -> GapReport:
+    """Top-down against bottom-up at every node of ``levels``, over the months both runs cover.
+
+    The runs default to the newest of each kind. Raises :class:`~kehu_core.errors.KehuError`
+    naming both runs' months when they share none.
+    """
+    return gap_report(session, bu_run=bu_run, td_run=td_run, threshold=threshold, levels=tuple(levels))
+
+
+def reconcile(
+    app: Kehu,
+    session: Session,
+    method: str = "mint-wls",
+    *,
+    proportions: str = "average_proportions",
+    middle_level: str = "region",
+    bu_run: int | None = None,
+    td_run: int | None = None,
+    source: str = "cli",
+) -> Plan:
+    """One plan from the bottom-up run (and the top-down run, if any) that adds up at every
+    level, saved as a ``reconciled`` run.
+
+    Parameters:
+        method: ``bottom-up``, ``top-down``, ``middle-out``, ``mint-ols`` or ``mint-wls``.
+        proportions: for top-down and middle-out: ``average_proportions``,
+            ``proportion_averages`` or ``forecast_proportions``.
+        middle_level: for middle-out: ``region`` or ``salesperson``.
+    """
+    plan = reconciling.reconcile(
+        session, method, proportions=proportions, middle_level=middle_level, bu_run=bu_run, td_run=td_run
+    )
+    store(app, session, plan, source=source)
+    return plan
+
+
+def set_targets(
+    app: Kehu, session: Session, *, run_id: int | None = None, grouping: str = "quarter"
+) -> list[Target]:
+    """Save SMART targets per salesperson and ``month`` or ``quarter`` from a plan (default: the
+    newest reconciled run); a target for the same salesperson and start replaces the old one."""
+    return targeting.save_targets(app, session, run_id=run_id, grouping=grouping)
+
+
+def list_targets(session: Session, salesperson: str | None = None) -> list[dict[str, Any]]:
+    """The saved targets with their customer count, by start and salesperson."""
+    return targeting.list_targets(session, salesperson)
+
+
+def track(session: Session, *, as_of: date | None = None, salesperson: str | None = None) -> list[Progress]:
+    """Each target that has started against its customers' actual purchases up to ``as_of``
+    (default today): achieved, expected by now, and ``on track``/``behind``/``met``/``missed``."""
+    return targeting.track(session, as_of=as_of, salesperson=salesperson)
+
+
+def backtest(
+    session: Session,
+    *,
+    level: str = "salesperson",
+    freq: str = "month",
+    horizon: int = 3,
+    folds: int = 3,
+    methods: tuple[str, ...] = DEFAULT_METHODS,
+    as_of: date | None = None,
+) -> list[Score]:
+    """Rolling-origin backtest on the sales history at one level: MASE and sMAPE per method, and
+    MASE relative to seasonal naive (added when not among ``methods``)."""
+    if "snaive" not in methods:
+        methods = (*methods, "snaive")
+    return backtesting.backtest_history(
+        session, level=level, freq=freq, horizon=horizon, folds=folds, methods=methods, as_of=as_of
+    )
+
+
+def set_market_inputs(session: Session, period: str, values: Mapping[str, Any], *, months: int = 1) -> int:
+    """Set one market input (``dimension``, ``key``, ``potential`` and ``share``, or ``growth``)
+    for ``months`` months from ``period`` (``YYYY-MM``); returns how many were written."""
+    return topdowns.set_market_months(session, period, values, months=months)
+
+
+def import_market_inputs(
+    session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
+) -> int:
+    """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing."""
+    return topdowns.import_market_inputs(session, source, encoding)
+
+
+def list_market_inputs(session: Session) -> list[dict[str, Any]]:
+    """Every market input with the top-down figure it gives (potential × share) where it can."""
+    return topdowns.list_market_inputs(session)

@@ -1,0 +1,78 @@
+"""``kehu forecast gap``: top-down against bottom-up at every level."""
+
+from __future__ import annotations
+
+import click
+from attrs import asdict
+
+from kehu_core.cli.context import transaction
+from kehu_core.cli.output import emit_json, emit_rows, list_output_options
+from kehu_forecast import api, plot
+
+
+@click.command("gap")
+@click.option("--bottomup", "bu_run", type=int, help="Bottom-up run id (default: newest).")
+@click.option("--topdown", "td_run", type=int, help="Top-down run id (default: newest).")
+@click.option(
+    "--threshold", type=float, default=10.0, show_default=True, help="Flag gaps of at least this percent."
+)
+@click.option(
+    "--level",
+    "levels",
+    multiple=True,
+    type=click.Choice(["company", "region", "salesperson", "customer"]),
+    help="Levels to show (default company, region, salesperson).",
+)
+@click.option("--flagged", "only_flagged", is_flag=True, help="Only the flagged nodes.")
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    help="Write a PNG: top-down against bottom-up per region.",
+)
+@list_output_options
+def gap_cmd(
+    bu_run: int | None,
+    td_run: int | None,
+    threshold: float,
+    levels: tuple[str, ...],
+    only_flagged: bool,
+    plot_path: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Gap report: top-down against bottom-up at every level, absolute and percent, flagged above a threshold.
+
+    Not balancing the two is the first classic mistake of forecasting (未能平衡由上而下与由下而上).
+    """
+    with transaction() as (_app, session):
+        report = api.gap(
+            session, bu_run=bu_run, td_run=td_run, threshold=threshold, levels=levels or api.LEVELS
+        )
+    bu, td = report.bottom_up, report.top_down
+    data = [asdict(r) for r in report.rows if r.flagged or not only_flagged]
+    if plot_path:
+        regions = [r for r in report.rows if r.level == "region"]
+        plot.plot_bars(
+            f"Top-down vs bottom-up by region (runs {td.run_id} / {bu.run_id})",
+            [r.node for r in regions],
+            {
+                "top-down": [float(r.top_down) for r in regions],
+                "bottom-up": [float(r.bottom_up) for r in regions],
+            },
+            plot_path,
+        )
+    keys = ["level", "node", "bottom_up", "top_down", "gap", "percent", "flagged"]
+    if as_json:
+        emit_json(
+            {
+                "bottomup_run": bu.run_id,
+                "topdown_run": td.run_id,
+                "periods": report.periods,
+                "threshold": threshold,
+                "flagged": report.flagged,
+                "rows": data,
+            }
+        )
+    else:
+        emit_rows(keys, data, keys, as_json=False, as_csv=as_csv)

@@ -1,0 +1,153 @@
+"""``kehu forecast opportunity add | move | list | import``: the sales pipeline (销售漏斗)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import click
+from attrs import asdict
+
+from kehu_core.cli.context import PluginGroup, transaction
+from kehu_core.cli.output import (
+    emit_json,
+    emit_pairs,
+    emit_result,
+    emit_rows,
+    json_option,
+    list_output_options,
+)
+from kehu_core.cli.params import DAY, MONEY
+from kehu_forecast import api
+
+OPP_KEYS = [
+    "ref",
+    "customer",
+    "customer_name",
+    "salesperson",
+    "amount",
+    "stage",
+    "probability",
+    "weighted",
+    "close_date",
+    "status",
+]
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _emit_opp(opp: api.Opportunity, as_json: bool) -> None:
+    if as_json:
+        emit_json(asdict(opp))
+    else:
+        emit_pairs(f"opportunity {opp.ref}", [(k, v) for k, v in asdict(opp).items() if k != "ref"])
+
+
+@click.group("opportunity", cls=PluginGroup, plugin="forecast")
+def opportunity() -> None:
+    """The sales pipeline: opportunities with stage, probability and close date.
+
+    \b
+    kehu forecast opportunity add C0001 120000 --probability 60% --close 2026-12-20
+    kehu forecast opportunity move OPP-00001 --stage 商务谈判 --probability 0.75
+    kehu forecast opportunity move OPP-00001 --status won
+    """
+
+
+@opportunity.command("add")
+@click.argument("customer")
+@click.argument("amount", type=MONEY)
+@click.option("--close", "close_date", required=True, type=DAY, help="Expected close date.")
+@click.option("--probability", help="0.6 or 60% (default: the stage's).")
+@click.option("--stage", help="Stage name (线索, 需求确认, 方案报价, 商务谈判, 签约中, or your own).")
+@click.option("--salesperson", help="Default: the customer's owner.")
+@click.option("--ref", help="Your reference (default OPP-nnnnn).")
+@click.option("--note")
+@json_option
+def opp_add(
+    customer: str,
+    amount: Decimal,
+    close_date: date,
+    probability: str | None,
+    stage: str | None,
+    salesperson: str | None,
+    ref: str | None,
+    note: str | None,
+    as_json: bool,
+) -> None:
+    """Add an open opportunity for CUSTOMER (code) worth AMOUNT."""
+    values = _given(
+        customer=customer,
+        amount=amount,
+        close_date=close_date,
+        probability=probability,
+        stage=stage,
+        salesperson=salesperson,
+        ref=ref,
+        note=note,
+    )
+    with transaction() as (_app, session):
+        opp = api.add_opportunity(session, values)
+    _emit_opp(opp, as_json)
+
+
+@opportunity.command("move")
+@click.argument("ref")
+@click.option("--stage")
+@click.option("--probability", help="0.6 or 60%.")
+@click.option("--status", type=click.Choice(["open", "won", "lost"]), help="Only this says won or lost.")
+@click.option("--close", "close_date", type=DAY)
+@click.option("--amount", type=MONEY)
+@click.option("--salesperson")
+@json_option
+def opp_move(
+    ref: str,
+    stage: str | None,
+    probability: str | None,
+    status: str | None,
+    close_date: date | None,
+    amount: Decimal | None,
+    salesperson: str | None,
+    as_json: bool,
+) -> None:
+    """Move opportunity REF to another stage, probability, close date or status."""
+    values = _given(
+        stage=stage,
+        probability=probability,
+        status=status,
+        close_date=close_date,
+        amount=amount,
+        salesperson=salesperson,
+    )
+    with transaction() as (_app, session):
+        opp = api.move_opportunity(session, ref, values)
+    _emit_opp(opp, as_json)
+
+
+@opportunity.command("list")
+@click.option("--status", type=click.Choice(["open", "won", "lost"]))
+@click.option("--salesperson")
+@click.option("--customer", metavar="CODE")
+@list_output_options
+def opp_list(
+    status: str | None, salesperson: str | None, customer: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """Opportunities by close date; ``weighted`` is amount × probability for open ones."""
+    with transaction() as (_app, session):
+        opps = api.list_opportunities(session, status=status, salesperson=salesperson, customer=customer)
+    emit_rows(OPP_KEYS, [asdict(o) for o in opps], OPP_KEYS, as_json=as_json, as_csv=as_csv)
+
+
+@opportunity.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--encoding", default="utf-8-sig", show_default=True, help="gbk for files from Chinese Excel.")
+@json_option
+def opp_import(file: str, encoding: str, as_json: bool) -> None:
+    """Import opportunities from CSV (ref, customer, salesperson, amount, stage, probability,
+    close_date, status, note). Any bad row: nothing is written, and every problem is named."""
+    with transaction() as (_app, session):
+        count = api.import_opportunities(session, file, encoding)
+    emit_result({"imported": count}, as_json, f"imported {count} opportunit{'y' if count == 1 else 'ies'}")
