@@ -16,8 +16,7 @@ MANIFEST = Manifest(
     depends=(),
     min_core_version="0.1.0",
     hooks="kehu_loyalty.hooks",
-    # The ignore: Manifest's ``converter=dict`` makes mypy read dict's constructor overloads.
-    commands={  # type: ignore[arg-type]
+    commands={
         "loyalty": (
             "kehu_loyalty.cli:loyalty",
             "Loyalty (客户忠诚): points, rewards, member levels, the loyalty ladder, rebates (返利).",

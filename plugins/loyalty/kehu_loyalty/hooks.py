@@ -57,7 +57,8 @@ def kehu_customers_changed(session: Session, changes: Sequence[CustomerChange]) 
 
 @hookimpl
 def kehu_tier_changed(session: Session, changes: Sequence[TierChange]) -> None:
-    """A member moving up to a tier with a higher multiplier gets the tier upgrade bonus (once per tier)."""
+    """A member whose tier (not a segment) really moves up gets the tier-upgrade bonus, once
+    (:mod:`kehu_loyalty.tiers`)."""
     reward_upgrades(session, changes)
 
 

@@ -67,7 +67,7 @@ KNOWN: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "tier_upgrade_bonus": (
         "200",
         _integer(0, 10**6),
-        "bonus when a member moves up to a tier with a higher multiplier (once per tier)",
+        "bonus when a member's tier moves up to a higher multiplier than any tier before (once per tier)",
     ),
     "level_window_months": ("12", _integer(1, 60), "member levels count points/spend over this many months"),
     "level_grace_months": ("12", _integer(0, 60), "a level is kept at least this long before a downgrade"),

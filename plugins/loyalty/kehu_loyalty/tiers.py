@@ -1,25 +1,38 @@
-"""Reacting to tier changes (``kehu_tier_changed``, fired by a tiering plugin).
+"""THE tier of a member, and reacting to its changes (``kehu_tier_changed``, fired by a tiering plugin).
 
-A member who moves up to a tier whose points multiplier is higher than the old one's gets the
-``tier_upgrade_bonus``, once per customer and tier (key ``bonus:tier_up:c<id>:<tier>``), so a
-customer bouncing between tiers is not rewarded again and again. Tiers without a multiplier
-count as 1.
+A tiering plugin classifies customers by several methods (the pyramid, RFM, ABC ...) and
+names one of them as *the* tier; the others are segments. Loyalty reads only the tier: the
+points multiplier of a member is the multiplier of their tier (``kehu_customer_tiers`` with
+``method=None``), and only a change of the tier (``TierChange.is_tier``) can pay the
+tier-upgrade bonus. A customer who moves up in a segment, or in two methods at once, gets at
+most the one bonus of their tier.
+
+The bonus (``tier_upgrade_bonus`` points) is paid for a real upgrade: a move to a tier whose
+multiplier is higher than that of the tier left and of every tier the member was paid the
+bonus for before. It is paid once per customer and tier (key ``bonus:tier_up:c<id>:<tier>``),
+so a member going down and back up again is not paid twice. Tiers without a multiplier count
+as 1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
+from kehu_core.hooktypes import TierChange
 from kehu_core.types import utcnow
-from kehu_loyalty.ledger import add_months, entry_row, existing_keys, write_credits
-from kehu_loyalty.models import ACCOUNTS
+from kehu_loyalty.ledger import add_months, chunks, entry_row, write_credits
+from kehu_loyalty.models import ACCOUNTS, LEDGER
 from kehu_loyalty.settings import load_settings
+
+#: The ledger's ``rule`` of a tier-upgrade bonus.
+TIER_UPGRADE_RULE = "tier_upgrade"
+_ONE = Decimal(1)
 
 
 def customer_tiers(app: Kehu, session: Session, customer_ids: Sequence[int]) -> dict[int, str]:
@@ -31,39 +44,73 @@ def customer_tiers(app: Kehu, session: Session, customer_ids: Sequence[int]) -> 
     return dict(found or {})
 
 
-def reward_upgrades(session: Session, changes: Sequence[Any]) -> int:
-    """Write the upgrade bonuses for these tier changes; returns how many were written."""
+def upgrade_key(customer_id: int, tier: str) -> str:
+    """The idempotency key of the tier-upgrade bonus of ``customer_id`` for ``tier``."""
+    return f"bonus:tier_up:c{customer_id}:{tier}"
+
+
+def rewarded_tiers(session: Session, customer_ids: Iterable[int]) -> dict[int, set[str]]:
+    """The tiers each of these customers was paid the tier-upgrade bonus for."""
+    found: dict[int, set[str]] = {}
+    for part in chunks(sorted(set(customer_ids))):
+        rows = session.execute(
+            select(LEDGER.c.customer_id, LEDGER.c.idempotency_key).where(
+                LEDGER.c.customer_id.in_(part), LEDGER.c.rule == TIER_UPGRADE_RULE
+            )
+        )
+        for cid, key in rows:
+            prefix = upgrade_key(cid, "")
+            if key.startswith(prefix):
+                found.setdefault(cid, set()).add(key[len(prefix) :])
+    return found
+
+
+def reward_upgrades(session: Session, changes: Sequence[TierChange], now: datetime | None = None) -> int:
+    """Pay the tier-upgrade bonus for the real upgrades of members' tiers among ``changes``
+    (see the module docstring); returns how many bonuses were written."""
     settings = load_settings(session)
-    if not settings.tier_upgrade_bonus or not changes:
+    if not settings.tier_upgrade_bonus:
         return 0
-    one = Decimal(1)
-    mult = settings.tier_multipliers
+    multipliers = settings.tier_multipliers
+
+    def factor(tier: str | None) -> Decimal:
+        return multipliers.get(tier, _ONE) if tier is not None else _ONE
+
     ups = [
-        c for c in changes if c.new_tier is not None and mult.get(c.new_tier, one) > mult.get(c.old_tier, one)
+        c for c in changes if c.is_tier and c.new_tier is not None and factor(c.new_tier) > factor(c.old_tier)
     ]
     if not ups:
         return 0
     members = set(
         session.scalars(
-            select(ACCOUNTS.c.customer_id).where(ACCOUNTS.c.customer_id.in_([c.customer_id for c in ups]))
+            select(ACCOUNTS.c.customer_id).where(
+                ACCOUNTS.c.customer_id.in_(sorted({c.customer_id for c in ups}))
+            )
         )
     )
-    now = utcnow()
-    rows = {}
+    held = rewarded_tiers(session, members)
+    now = now or utcnow()
+    rows = []
     for change in ups:
-        key = f"bonus:tier_up:c{change.customer_id}:{change.new_tier}"
-        if change.customer_id in members and key not in rows:
-            rows[key] = entry_row(
-                change.customer_id,
+        cid, tier = change.customer_id, change.new_tier
+        if cid not in members or tier is None:
+            continue
+        before = held.setdefault(cid, set())
+        highest = max((factor(t) for t in before), default=_ONE)
+        if factor(tier) <= max(highest, factor(change.old_tier)):
+            continue  # back to a tier paid before, or to one no better than a tier paid before
+        before.add(tier)
+        rows.append(
+            entry_row(
+                cid,
                 "bonus",
                 settings.tier_upgrade_bonus,
                 now,
-                f"moved up to tier {change.new_tier} (from {change.old_tier or 'none'})",
-                key,
+                f"moved up to tier {tier} (from {change.old_tier or 'none'})",
+                upgrade_key(cid, tier),
                 expires_at=add_months(now, settings.expiry_months),
-                rule="tier_upgrade",
+                rule=TIER_UPGRADE_RULE,
                 now=now,
             )
-    for key in existing_keys(session, rows):
-        del rows[key]
-    return write_credits(session, list(rows.values()))
+        )
+    return write_credits(session, rows)

@@ -91,9 +91,19 @@ def test_import_replay_never_earns_twice(shop, kehu_app):
 
 
 class FakeTiers:
+    """THE tier is VIP for everyone; every segment says A (whose multiplier a member never earns)."""
+
     @hookimpl
-    def kehu_customer_tiers(self, session, customer_ids):
-        return {cid: "VIP" for cid in customer_ids}
+    def kehu_customer_tiers(self, session, customer_ids, method):
+        return {cid: "VIP" if method is None else "A" for cid in customer_ids}
+
+
+class SegmentOnly:
+    """Classifies customers only by a segment (method "abc"), never by THE tier."""
+
+    @hookimpl
+    def kehu_customer_tiers(self, session, customer_ids, method):
+        return {cid: "A" for cid in customer_ids} if method == "abc" else None
 
 
 def test_tier_multiplier_through_the_core_hook(shop, kehu_register_plugin):
@@ -103,6 +113,16 @@ def test_tier_multiplier_through_the_core_hook(shop, kehu_register_plugin):
     [earn, _bonus] = shop.ledger(code)
     assert earn["points"] == 151  # floor(100.99 × 1 × 1.5) = floor(151.485)
     assert "tier VIP" in earn["reason"]
+
+
+def test_a_segment_gives_no_multiplier(shop, kehu_register_plugin):
+    """A class has a multiplier (1.5) in the settings, but it is a segment, not THE tier."""
+    code = shop.customer()
+    kehu_register_plugin(SegmentOnly(), "segments")
+    shop.log(code, amount="100.99")
+    [earn, _bonus] = shop.ledger(code)
+    assert earn["points"] == 100  # floor(100.99 × 1)
+    assert earn["reason"] == "¥100.99 × 1 pt/¥ (base)"
 
 
 class FlatPromo:
@@ -189,21 +209,98 @@ def test_expiry_dates_follow_months(shop):
     assert earn["expires_at"] == timestamp("2025-01-31T10:00:00+00:00")
 
 
-def test_tier_upgrade_bonus_once_per_tier_for_members(shop, kehu_app):
+def customer_ids(app, *codes):
     from sqlalchemy import select
 
-    from kehu_core.hooktypes import TierChange
     from kehu_core.models import Customer
+
+    with app.session() as s:
+        return [s.scalar(select(Customer.id).where(Customer.code == c)) for c in codes]
+
+
+def tier_changed(app, *changes):
+    with app.session() as s:
+        app.hook.kehu_tier_changed(session=s, changes=list(changes))
+
+
+def test_tier_upgrade_bonus_once_per_tier_for_members(shop, kehu_app):
+    from kehu_core.hooktypes import TierChange
 
     code = shop.customer()
     stranger = shop.customer(member=False)
-    with kehu_app.session() as s:
-        cid, other = (s.scalar(select(Customer.id).where(Customer.code == c)) for c in (code, stranger))
-        changes = [
-            TierChange(cid, "pyramid", "ordinary", "VIP"),
-            TierChange(other, "pyramid", None, "VIP"),
-            TierChange(cid, "pyramid", "VIP", "ordinary"),
-        ]
-        kehu_app.hook.kehu_tier_changed(session=s, changes=changes)
-        kehu_app.hook.kehu_tier_changed(session=s, changes=changes[:1])  # back up again: no second bonus
+    cid, other = customer_ids(kehu_app, code, stranger)
+    up = TierChange(cid, "pyramid", "ordinary", "VIP", is_tier=True)
+    tier_changed(
+        kehu_app,
+        up,
+        TierChange(other, "pyramid", None, "VIP", is_tier=True),  # not a member: nothing
+        TierChange(cid, "pyramid", "VIP", "ordinary", is_tier=True),
+    )
+    tier_changed(kehu_app, up)  # back up again: no second bonus
     assert kinds_points(shop, code) == [("bonus", "tier_upgrade", 200)]
+
+
+def test_a_segment_change_pays_no_tier_bonus(shop, kehu_app):
+    from kehu_core.hooktypes import TierChange
+
+    code = shop.customer()
+    [cid] = customer_ids(kehu_app, code)
+    tier_changed(kehu_app, TierChange(cid, "abc", "C", "A"), TierChange(cid, "rfm", None, "VIP"))
+    assert kinds_points(shop, code) == []
+    assert shop.balance(code) == 0
+
+
+def test_an_upgrade_in_the_tier_and_a_segment_at_once_pays_once(shop, kehu_app):
+    """A customer who becomes both A class (a segment) and VIP (the tier): one bonus."""
+    from kehu_core.hooktypes import TierChange
+
+    code = shop.customer()
+    [cid] = customer_ids(kehu_app, code)
+    tier_changed(
+        kehu_app,
+        TierChange(cid, "abc", "B", "A"),
+        TierChange(cid, "pyramid", "ordinary", "VIP", is_tier=True),
+    )
+    assert kinds_points(shop, code) == [("bonus", "tier_upgrade", 200)]
+    [bonus] = shop.ledger(code)
+    assert bonus["reason"] == "moved up to tier VIP (from ordinary)"
+    assert bonus["idempotency_key"] == f"bonus:tier_up:c{cid}:VIP"
+
+
+def test_down_and_up_again_pays_nothing_more(shop, kehu_app):
+    """ordinary → 主要客户 (×1.2) pays, → VIP (×1.5) pays; down to ordinary and up to 主要客户 or
+    VIP again pays nothing: neither is higher than VIP, the best tier paid before."""
+    from kehu_core.hooktypes import TierChange
+
+    code = shop.customer()
+    [cid] = customer_ids(kehu_app, code)
+
+    def move(old, new):
+        tier_changed(kehu_app, TierChange(cid, "pyramid", old, new, is_tier=True))
+
+    move("ordinary", "主要客户")
+    move("主要客户", "VIP")
+    assert shop.balance(code) == 400
+    move("VIP", "ordinary")
+    move("ordinary", "主要客户")
+    move("主要客户", "VIP")
+    move("ordinary", "VIP")
+    assert shop.balance(code) == 400
+    assert [e["reason"] for e in shop.ledger(code)] == [
+        "moved up to tier 主要客户 (from ordinary)",
+        "moved up to tier VIP (from 主要客户)",
+    ]
+
+
+def test_a_move_to_no_higher_multiplier_pays_nothing(shop, kehu_app):
+    """VIP and A both multiply by 1.5: from VIP to A is no upgrade; to a tier without a multiplier neither."""
+    from kehu_core.hooktypes import TierChange
+
+    code = shop.customer()
+    [cid] = customer_ids(kehu_app, code)
+    tier_changed(
+        kehu_app,
+        TierChange(cid, "abc", "VIP", "A", is_tier=True),
+        TierChange(cid, "pyramid", None, "ordinary", is_tier=True),
+    )
+    assert shop.balance(code) == 0

@@ -32,7 +32,9 @@ class Tiers:
     """Tiers by customer id: VIP (×1.5), B (×1.2), ordinary (no multiplier) or none."""
 
     @hookimpl
-    def kehu_customer_tiers(self, session, customer_ids):
+    def kehu_customer_tiers(self, session, customer_ids, method):
+        if method is not None:
+            return None  # segments: loyalty reads only THE tier
         return {cid: ("VIP", "B", "ordinary")[cid % 4] for cid in customer_ids if cid % 4 != 3}
 
 
