@@ -165,15 +165,21 @@ def write_interactions(path: Path, count: int, customers: int, seed: int = 2) ->
         out.writerows(interaction_rows(count, customers, seed))
 
 
-def plugin_env() -> dict[str, str]:
-    """The environment ``kehu`` runs in here: ``KEHU_PLUGINS`` as this process has it, else empty
-    (no plugin), so that a step loads only the plugins the benchmark names and nothing else."""
-    return dict(os.environ, KEHU_PLUGINS=os.environ.get("KEHU_PLUGINS", ""))
+def plugin_env(plugins: str | None = None) -> dict[str, str]:
+    """The environment ``kehu`` runs in here: ``KEHU_PLUGINS`` set to ``plugins`` if given, else as
+    this process has it, else empty (no plugin), so that a step loads only the plugins the
+    benchmark names and nothing else."""
+    allowed = os.environ.get("KEHU_PLUGINS", "") if plugins is None else plugins
+    return dict(os.environ, KEHU_PLUGINS=allowed)
 
 
-def kehu(db: str | Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run ``kehu --db DB ARGS`` quietly (plugins as :func:`plugin_env`); raise with its output if it fails."""
-    done = subprocess.run([KEHU, "--db", str(db), *args], capture_output=True, text=True, env=plugin_env())
+def kehu(
+    db: str | Path, *args: str, check: bool = True, plugins: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``kehu --db DB ARGS`` quietly (``plugins`` as :func:`plugin_env`); raise with its output if it fails."""
+    done = subprocess.run(
+        [KEHU, "--db", str(db), *args], capture_output=True, text=True, env=plugin_env(plugins)
+    )
     if check and done.returncode != 0:
         raise SystemExit(f"kehu {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
