@@ -13,8 +13,7 @@ MANIFEST = Manifest(
     summary="Sales forecasts bottom-up and top-down, gap report, reconciliation, SMART targets (销售预测)",
     min_core_version="0.1.0",
     hooks="kehu_forecast.hooks",
-    # The ignore: Manifest converts commands with dict(), whose overloads mypy cannot match.
-    commands={  # type: ignore[arg-type]
+    commands={
         "forecast": (
             "kehu_forecast.cli:forecast",
             "Sales forecasts (销售预测): bottom-up, top-down, the gap, a reconciled plan, SMART targets.",

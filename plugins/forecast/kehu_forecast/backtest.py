@@ -54,7 +54,6 @@ def backtest(
     first_period: date | None = None,
 ) -> list[Score]:
     """Score ``methods`` on ``values`` (series × periods) by rolling origin."""
-
     values = np.asarray(values, dtype=float)
     t = values.shape[1]
     if horizon < 1 or folds < 1:

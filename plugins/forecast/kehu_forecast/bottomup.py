@@ -72,18 +72,22 @@ def check_options(options: Options) -> None:
 
 
 def pipeline_matrix(
-    session: Session, customer_ids: np.ndarray, periods: list[date], freq: P.Freq
+    session: Session,
+    customer_ids: np.ndarray,
+    periods: list[date],
+    freq: P.Freq,
+    as_of: date | None = None,
 ) -> np.ndarray:
     """Open opportunities weighted by probability, per customer and forecast period.
 
     One whose close date has passed while still open lands in the first period (it is late,
-    not lost); one closing after the horizon is left out.
+    not lost); one closing after the horizon is left out. With ``as_of``, opportunities
+    recorded after that day are left out too.
     """
-
     row_of = {int(c): i for i, c in enumerate(customer_ids)}
     col_of = {p: j for j, p in enumerate(periods)}
     matrix = np.zeros((len(customer_ids), len(periods)))
-    for cid, day, weighted in weighted_pipeline(session):
+    for cid, day, weighted in weighted_pipeline(session, as_of):
         i = row_of.get(int(cid))
         start = calendar.period_start(day, freq)
         j = 0 if start < periods[0] else col_of.get(start)
@@ -125,7 +129,7 @@ def forecast_history(session: Session | None, history: SalesHistory, options: Op
     )
     future = P.periods(first, horizon, options.freq)
     pipe = (
-        pipeline_matrix(session, h.customer_ids, future, options.freq)
+        pipeline_matrix(session, h.customer_ids, future, options.freq, options.as_of)
         if options.pipeline and session is not None
         else np.zeros((h.n_bottom, horizon))
     )

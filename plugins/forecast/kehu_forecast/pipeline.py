@@ -20,6 +20,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core import validation as v
 from kehu_core.csvfile import CsvStream
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
@@ -75,7 +76,6 @@ def parse_probability(value: Any) -> Decimal:
 
 def known_salespeople(session: Session) -> set[str]:
     """Salespeople kehu knows: account owners and the salespeople on interactions."""
-
     stmt = union(
         select(Customer.owner).where(Customer.owner.is_not(None)),
         select(Interaction.salesperson).where(Interaction.salesperson.is_not(None)),
@@ -299,13 +299,16 @@ def import_opportunities(
     return len(written)
 
 
-def weighted_pipeline(session: Session) -> list[tuple[int, date, float]]:
-    """Open opportunities as ``(customer_id, close_date, amount × probability)``."""
+def weighted_pipeline(session: Session, as_of: date | None = None) -> list[tuple[int, date, float]]:
+    """Open opportunities as ``(customer_id, close_date, amount × probability)``.
 
-    rows = session.execute(
-        select(T.c.customer_id, T.c.close_date, T.c.amount, T.c.probability).where(T.c.status == "open")
-    ).all()
-    return [(cid, day, float(Decimal(a) * Decimal(p))) for cid, day, a, p in rows]
+    With ``as_of``, only those recorded by the end of that local day: a forecast made as of a
+    past day must not know opportunities that did not exist yet.
+    """
+    stmt = select(T.c.customer_id, T.c.close_date, T.c.amount, T.c.probability).where(T.c.status == "open")
+    if as_of is not None:
+        stmt = stmt.where(T.c.created_at < calendar.day_end(as_of))
+    return [(cid, day, float(Decimal(a) * Decimal(p))) for cid, day, a, p in session.execute(stmt).all()]
 
 
 def export_opportunities(session: Session, customer_code: str) -> dict[str, Any] | None:

@@ -90,7 +90,6 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
     already exact integer cents, so they are written as decimal strings straight to the
     driver, skipping the per-value Decimal work of the ORM types.
     """
-
     h = plan.hierarchy
     n, horizon = plan.value.shape
     bottom_start = int(h.levels["customer"][0]) if h.n_bottom else n

@@ -52,7 +52,6 @@ def split_down(
     own forecasts ``bottom_now`` for ``forecast_proportions``. A node whose customers weigh
     nothing is split evenly.
     """
-
     out = np.zeros((h.n_bottom, node_values.shape[1]))
     S = h.S.tocsr()
     for node in nodes:
@@ -69,7 +68,6 @@ def split_down(
 
 def recent_history(session: Session, plan: Plan, window: int = 12) -> np.ndarray:
     """The customers' last ``window`` periods of history before the plan (customers × periods)."""
-
     history = load_history(session, plan.freq, as_of=plan.periods[0])
     src = {int(c): i for i, c in enumerate(history.customers["id"])}
     y = np.zeros((plan.hierarchy.n_bottom, min(window, len(history.periods))))

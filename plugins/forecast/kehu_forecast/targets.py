@@ -198,7 +198,6 @@ def _smart_note(sp: str, lines: list[dict[str, Any]], amount: Decimal, baseline:
 
 def list_targets(session: Session, salesperson: str | None = None) -> list[dict[str, Any]]:
     """Saved targets with their customer count."""
-
     count = select(func.count()).where(target_lines.c.target_id == targets.c.id).scalar_subquery()
     stmt = select(targets, count.label("customers")).order_by(targets.c.period_start, targets.c.salesperson)
     if salesperson:
@@ -208,7 +207,6 @@ def list_targets(session: Session, salesperson: str | None = None) -> list[dict[
 
 def track(session: Session, *, as_of: date | None = None, salesperson: str | None = None) -> list[Progress]:
     """Each target that has started: its customers' actual purchases so far against it."""
-
     today = as_of or calendar.today()
     stmt = (
         select(targets)

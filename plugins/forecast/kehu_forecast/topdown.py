@@ -141,7 +141,6 @@ def import_market_inputs(
 
 def list_market_inputs(session: Session) -> list[dict[str, Any]]:
     """Every market input with the top-down figure it gives (potential × share) where it can."""
-
     rows = []
     for r in session.execute(select(T).order_by(T.c.period, T.c.dimension, T.c.key)).mappings():
         figure = (

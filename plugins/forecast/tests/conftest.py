@@ -8,6 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+
+from kehu_core.customers import add_customer
+from kehu_core.interactions import write_interactions
+from kehu_core.plugins import discover
+from kehu_forecast.models import values as V
 
 os.environ.setdefault("KEHU_TIMEZONE", "Asia/Shanghai")
 
@@ -62,7 +68,6 @@ def series() -> dict[str, list[float]]:
 @pytest.fixture
 def kehu_plugins() -> Any:
     """Only this plugin, strictly: a hook or manifest error fails the test instead of being skipped."""
-    from kehu_core.plugins import discover
 
     return discover(strict=True, allow={"forecast"})
 
@@ -70,8 +75,6 @@ def kehu_plugins() -> Any:
 @pytest.fixture
 def company(kehu_app: Any, kehu_install: Any) -> Any:
     """The forecast plugin installed and five customers with 24 months of purchases."""
-    from kehu_core.customers import add_customer
-    from kehu_core.interactions import write_interactions
 
     kehu_install("forecast")
     with kehu_app.session() as session:
@@ -90,9 +93,6 @@ def company(kehu_app: Any, kehu_install: Any) -> Any:
 
 def check_coherent(session: Any, run_id: int) -> int:
     """Assert every parent is the sum of its children in the stored run, per period; returns rows checked."""
-    from sqlalchemy import func, select
-
-    from kehu_forecast.models import values as V
 
     child = V.alias("child")
     sums = (

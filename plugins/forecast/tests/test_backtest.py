@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from statsmodels.datasets import co2
 
+from kehu_core.errors import ValidationError
 from kehu_forecast.backtest import backtest
 
 
 @pytest.fixture(scope="module")
 def co2_monthly() -> np.ndarray:
     """Mauna Loa CO2 (statsmodels.datasets.co2), weekly readings averaged per month: the last 10 years."""
-    from statsmodels.datasets import co2
 
     weekly = co2.load_pandas().data["co2"].interpolate()
     monthly = weekly.resample("MS").mean().dropna()
@@ -31,7 +32,6 @@ def test_chosen_method_beats_seasonal_naive_on_mase(co2_monthly):
 
 
 def test_history_too_short_for_the_method_names_the_field():
-    from kehu_core.errors import ValidationError
 
     with pytest.raises(ValidationError) as err:
         backtest(np.ones((1, 14)), "month", horizon=3, folds=3, methods=("theta",))

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+
+from sqlalchemy import func, select, update
+
+from kehu_core.customers import get_customer
+from kehu_core.interactions import write_interactions
+from kehu_core.jobs import run_due
+from kehu_forecast.history import load_history, purchase_totals
+from kehu_forecast.hooks import kehu_profile_sections
+from kehu_forecast.models import market_inputs, opportunities, runs
 
 
 def _count(app, table) -> int:
-    from sqlalchemy import func, select
 
     with app.session() as session:
         return session.scalar(select(func.count()).select_from(table))
 
 
 def test_history_is_net_of_refunds_per_month_and_category(fc, company):
-    from kehu_forecast.history import load_history, purchase_totals
 
     with company.session() as session:
         history = load_history(session, "month", as_of=date(2026, 1, 15))
@@ -44,7 +51,6 @@ def test_run_adds_up_at_every_level_and_plots(fc, company, kehu_cli, tmp_path):
 
 
 def test_series_too_short_for_a_method_is_refused(fc, company, kehu_cli):
-    from kehu_forecast.models import runs
 
     result = kehu_cli("forecast", "run", "--as-of", "2024-05-15", "--method", "theta")
     assert result.exit_code == 1
@@ -104,6 +110,9 @@ def test_opportunities_weighted_in_their_close_month(fc, company, kehu_cli):
     listed = kehu_cli("forecast", "opportunity", "list", "--status", "open", "--json").json
     assert [o["customer"] for o in listed] == ["C4", "C1"]
 
+    # A run as of a past day knows only the opportunities recorded by then: date them before it.
+    with company.session() as session:
+        session.execute(update(opportunities).values(created_at=datetime(2026, 1, 10, tzinfo=UTC)))
     with_pipe = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3", "--json").json
     without = kehu_cli(
         "forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3", "--no-pipeline", "--json"
@@ -115,7 +124,6 @@ def test_opportunities_weighted_in_their_close_month(fc, company, kehu_cli):
 
 
 def test_bad_opportunities_change_nothing(fc, company, kehu_cli, tmp_path):
-    from kehu_forecast.models import opportunities
 
     bad_prob = kehu_cli(
         "forecast", "opportunity", "add", "C1", "1000", "--probability", "1.5", "--close", "2026-02-01"
@@ -160,7 +168,6 @@ def test_bad_opportunities_change_nothing(fc, company, kehu_cli, tmp_path):
 
 
 def test_negative_market_potential_is_refused(fc, company, kehu_cli, tmp_path):
-    from kehu_forecast.models import market_inputs
 
     result = kehu_cli(
         "forecast", "market", "set", "2026-01", "region", "华东", "--potential", "-5000", "--share", "0.1"
@@ -200,7 +207,6 @@ def _market(kehu_cli) -> None:
 
 
 def test_top_down_gap_reconcile_targets_track(fc, company, kehu_cli, tmp_path):
-    from kehu_core.interactions import write_interactions
 
     _market(kehu_cli)
     bu = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3", "--json").json
@@ -265,10 +271,6 @@ def test_top_down_gap_reconcile_targets_track(fc, company, kehu_cli, tmp_path):
 
 
 def test_profile_section_and_refresh_job(fc, company, kehu_cli):
-    from datetime import datetime
-
-    from kehu_core.jobs import run_due
-    from kehu_forecast.models import runs
 
     empty = kehu_cli("customer", "show", "C1", "--json")
     assert empty.exit_code == 0, empty.output
@@ -279,8 +281,5 @@ def test_profile_section_and_refresh_job(fc, company, kehu_cli):
     assert "already covers" in again[0].message
     assert _count(company, runs) == 1
     with company.session() as session:
-        from kehu_core.customers import get_customer
-        from kehu_forecast.hooks import kehu_profile_sections
-
         section = kehu_profile_sections(session, get_customer(session, "C1"))[0]
     assert section.data["run_id"] is not None and section.key == "forecast"

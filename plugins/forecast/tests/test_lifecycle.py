@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, inspect
+
+from kehu_core.models import Base
+from kehu_forecast.models import metadata
+
 
 def test_migration_matches_the_tables_and_uninstall_drops_them(kehu_app, kehu_install, kehu_cli):
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlalchemy import MetaData, inspect
-
-    from kehu_core.models import Base
-    from kehu_forecast.models import metadata
 
     kehu_install("forecast")
     combined = MetaData()

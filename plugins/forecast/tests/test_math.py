@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hierarchicalforecast.methods import TopDownSparse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,7 +108,6 @@ def test_every_method_gives_a_plan_that_adds_up(regions, seed, method, middle):
 
 
 def test_top_down_split_matches_hierarchicalforecast():
-    from hierarchicalforecast.methods import TopDownSparse
 
     h = _hierarchy([2, 1])
     rng = np.random.default_rng(3)

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import select
+
+from kehu_core.customers import edit_customer
+from kehu_core.demo import load_demo
+from kehu_core.interactions import write_interactions
+from kehu_core.models import Customer
+from kehu_forecast.models import opportunities as T
+
 
 def test_weekly_run_with_stated_scenarios(fc, company, kehu_cli):
     result = kehu_cli(
@@ -35,7 +43,6 @@ def test_weekly_run_with_stated_scenarios(fc, company, kehu_cli):
 
 
 def test_history_by_category(fc, company, kehu_cli):
-    from kehu_core.interactions import write_interactions
 
     with company.session() as session:
         write_interactions(
@@ -74,7 +81,6 @@ def test_top_down_from_growth_by_hand(fc, company, kehu_cli):
 
 
 def test_top_down_by_industry_and_by_bottom_up_shares(fc, company, kehu_cli):
-    from kehu_core.customers import edit_customer
 
     with company.session() as session:
         for code, industry in (
@@ -179,7 +185,6 @@ def test_opportunity_move_refusals(fc, company, kehu_cli):
 
 
 def test_demo_shows_a_gap_and_forget_erases_notes(kehu_app, kehu_install, kehu_cli):
-    from kehu_core.demo import load_demo
 
     kehu_install("forecast")
     with kehu_app.session() as session:
@@ -191,14 +196,9 @@ def test_demo_shows_a_gap_and_forget_erases_notes(kehu_app, kehu_install, kehu_c
     opp = kehu_cli("forecast", "opportunity", "list", "--json").json[0]
     kehu_cli("forecast", "opportunity", "move", opp["ref"], "--stage", "线索")
     with kehu_app.session() as session:
-        from kehu_forecast.models import opportunities as T
-
         session.execute(T.update().values(note="联系人 王先生 13800000000"))
     forgot = kehu_cli("customer", "forget", opp["customer"], "--yes")
     assert forgot.exit_code == 0, forgot.output
-    from sqlalchemy import select
-
-    from kehu_core.models import Customer
 
     with kehu_app.session() as session:
         cid = session.scalar(select(Customer.id).where(Customer.code == opp["customer"]))
@@ -208,7 +208,6 @@ def test_demo_shows_a_gap_and_forget_erases_notes(kehu_app, kehu_install, kehu_c
 
 
 def test_region_and_salesperson_names_with_a_slash(fc, company, kehu_cli):
-    from kehu_core.customers import edit_customer
 
     with company.session() as session:
         edit_customer(company, session, "C3", {"region": "华南/广州", "owner": "王/芳"})
