@@ -66,7 +66,7 @@ def tier_settings(
     Parameters:
         as_of: the local day to classify as of (default: today in the company's calendar).
         defaults: start from the defaults instead of the newest run's settings.
-        options: ``window``, ``measure``, ``abc_cuts``, ``pyramid_cuts``, ``primary``,
+        options: ``window``, ``measure``, ``abc_cuts``, ``pyramid_cuts``, ``tier_method``,
             ``methods``, ``rules_files``, as strings or values; ``None`` and ``()`` are ignored.
 
     Raises :class:`~kehu_core.errors.ValidationError` listing every bad value.
@@ -110,7 +110,7 @@ def retier(app: Kehu, session: Session, now: datetime) -> str:
 
 def tier_method(session: Session) -> str:
     """The method whose class is *the* customer's tier (the others are segments); default the pyramid."""
-    return tiers.primary_method(session)
+    return tiers.tier_method(session)
 
 
 def current_tiers(

@@ -64,10 +64,12 @@ def tier() -> None:
     help="Rank cut points in % from the top (default 1,5,50).",
 )
 @click.option(
+    "--tier-method",
     "--primary",
+    "tier_method",
     type=click.Choice(["pyramid", "abc", "rfm"]),
     default=None,
-    help='The method that is "the" tier (default pyramid).',
+    help="The method whose class is the customer's tier; the others are segments (default pyramid).",
 )
 @click.option(
     "--rules",
@@ -116,7 +118,7 @@ def show_cmd(code: str, as_json: bool) -> None:
     if as_json:
         emit_json(tiers)
         return
-    pairs = [("tier", f"{tiers.tier or '-'} ({tiers.primary})")]
+    pairs = [("tier", f"{tiers.tier or '-'} ({tiers.tier_method})")]
     pairs += [(m, f"{a.tier}  (by {a.decided_by}, since {a.valid_from})") for m, a in tiers.tiers.items()]
     pairs += [("flags", ", ".join(f"{f.tier} (by {f.decided_by})" for f in tiers.flags) or "-")]
     emit_pairs(f"{tiers.code} {tiers.name}", pairs)
@@ -130,7 +132,9 @@ def explain_cmd(code: str, as_json: bool) -> None:
     with transaction() as (app, session):
         tiers, items = api.explain_customer(app, session, code)
     if as_json:
-        emit_json({"code": tiers.code, "name": tiers.name, "primary": tiers.primary, "explanations": items})
+        emit_json(
+            {"code": tiers.code, "name": tiers.name, "tier_method": tiers.tier_method, "explanations": items}
+        )
         return
     if not items:
         click.echo(f"{tiers.code} has no tier yet: run `kehu tier run`")
@@ -213,7 +217,7 @@ def report_cmd(plot: str | None, as_json: bool) -> None:
     s = report.settings
     click.secho(
         f"tiering as of {report.as_of} (run {report.run_id}; window {s.get('window') or 'all'} months, "
-        f"measure {s.get('measure')}, primary {report.primary})",
+        f"measure {s.get('measure')}, tier method {report.tier_method})",
         bold=True,
     )
     if report.pareto:

@@ -201,7 +201,9 @@ def run(
         written, fresh_methods, fresh_rows = write_changes(session, temp, settings, targets, run_id)
         step(3, STEPS)
         changes = (
-            fire(app, session, temp, run_id, fresh_methods, fresh_rows, settings.primary) if written else 0
+            fire(app, session, temp, run_id, fresh_methods, fresh_rows, settings.tier_method)
+            if written
+            else 0
         )
         step(4, STEPS)
         counts = counts_per_tier(session, temp, targets)

@@ -41,7 +41,7 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
     tiers = api.customer_tiers(session, customer.code)
     if not tiers.tiers and not tiers.flags:
         return []
-    rows: list[tuple[str, str]] = [("tier", f"{tiers.tier or '-'} ({tiers.primary})")]
+    rows: list[tuple[str, str]] = [("tier", f"{tiers.tier or '-'} ({tiers.tier_method})")]
     for method, a in tiers.tiers.items():
         extra = ""
         if method == "rfm":
@@ -51,7 +51,7 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
         rows.append((method, f"{a.tier}{extra} since {a.valid_from}{reason}"))
     rows.append(("flags", ", ".join(f.tier for f in tiers.flags) or "-"))
     data = {
-        "primary": tiers.primary,
+        "tier_method": tiers.tier_method,
         "tier": tiers.tier,
         "tiers": {
             m: {"tier": a.tier, "decided_by": a.decided_by, "since": a.valid_from.isoformat()}

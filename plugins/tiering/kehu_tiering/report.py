@@ -13,7 +13,7 @@ from kehu_core.errors import KehuError
 from kehu_tiering.models import assignments
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
 from kehu_tiering.stats import RFM_SEGMENTS, base_select
-from kehu_tiering.tiers import latest_run, primary_method
+from kehu_tiering.tiers import latest_run, tier_method
 
 TOP_SHARE = Decimal("0.2")
 
@@ -56,7 +56,7 @@ class Report:
 
     run_id: int
     as_of: str
-    primary: str
+    tier_method: str
     settings: dict[str, Any]
     tiers: tuple[TierLine, ...]
     pareto: Pareto | None
@@ -116,7 +116,7 @@ def build_report(session: Session, dialect: str) -> Report:
     return Report(
         run_id=run["id"],
         as_of=str(run["as_of"]),
-        primary=primary_method(session),
+        tier_method=tier_method(session),
         settings=run["settings"],
         tiers=tuple(lines),
         pareto=_pareto(session, stats, n, total),

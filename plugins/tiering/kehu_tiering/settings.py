@@ -33,6 +33,8 @@ DEFAULT_ABC_CUTS = (Decimal(80), Decimal(95))
 DEFAULT_PYRAMID_CUTS = (Decimal(1), Decimal(5), Decimal(50))
 TEXTBOOK_PYRAMID_CUTS = (Decimal(1), Decimal(5), Decimal(20))
 DEFAULT_WINDOW = 12
+#: The method whose class is the customer's tier; the other methods give segments.
+DEFAULT_TIER_METHOD = "pyramid"
 
 
 @frozen
@@ -40,7 +42,7 @@ class TierSettings:
     """What a run computes: as of which date, over which window, by which measure and cuts.
 
     ``window`` is a number of calendar months ending with the as-of month, or ``None`` for
-    all history. ``primary`` is the method whose tier is "the" tier of a customer (what
+    all history. ``tier_method`` is the method whose class is *the* tier of a customer (what
     ``kehu_customer_tiers`` answers and ``customer list`` shows).
     """
 
@@ -49,7 +51,7 @@ class TierSettings:
     measure: str = "revenue"
     abc_cuts: tuple[Decimal, ...] = DEFAULT_ABC_CUTS
     pyramid_cuts: tuple[Decimal, ...] = DEFAULT_PYRAMID_CUTS
-    primary: str = "pyramid"
+    tier_method: str = DEFAULT_TIER_METHOD
     methods: tuple[str, ...] = METHODS
     rules_files: tuple[str, ...] = ()
 
@@ -61,7 +63,7 @@ class TierSettings:
             "measure": self.measure,
             "abc_cuts": [str(c) for c in self.abc_cuts],
             "pyramid_cuts": [str(c) for c in self.pyramid_cuts],
-            "primary": self.primary,
+            "tier_method": self.tier_method,
             "methods": list(self.methods),
             "rules_files": list(self.rules_files),
         }
@@ -70,6 +72,8 @@ class TierSettings:
     def from_json(cls, data: Mapping[str, Any], **overrides: Any) -> TierSettings:
         """The settings stored with a run (``overrides`` replace some, e.g. ``as_of``)."""
         values = {**data, **overrides}
+        if "primary" in values:  # what runs recorded before the setting was named tier_method
+            values.setdefault("tier_method", values.pop("primary"))
         return make_settings(
             **{
                 k: values[k]
@@ -79,7 +83,7 @@ class TierSettings:
                     "measure",
                     "abc_cuts",
                     "pyramid_cuts",
-                    "primary",
+                    "tier_method",
                     "methods",
                     "rules_files",
                 )
@@ -146,7 +150,7 @@ def make_settings(
     measure: str = "revenue",
     abc_cuts: Any = DEFAULT_ABC_CUTS,
     pyramid_cuts: Any = DEFAULT_PYRAMID_CUTS,
-    primary: str = "pyramid",
+    tier_method: str = DEFAULT_TIER_METHOD,
     methods: Sequence[str] | str = METHODS,
     rules_files: Sequence[str] = (),
 ) -> TierSettings:
@@ -172,8 +176,8 @@ def make_settings(
                 value=",".join(unknown) or "(none)",
             )
         )
-    if primary not in TIER_METHODS:
-        problems.append(Problem("primary", f"one of {', '.join(TIER_METHODS)}", value=str(primary)))
+    if tier_method not in TIER_METHODS:
+        problems.append(Problem("tier_method", f"one of {', '.join(TIER_METHODS)}", value=str(tier_method)))
     if problems:
         raise ValidationError(problems, headline="bad tiering settings:")
     ordered = tuple(m for m in METHODS if m in methods)
@@ -183,7 +187,7 @@ def make_settings(
         measure=measure,
         abc_cuts=abc,
         pyramid_cuts=pyramid,
-        primary=primary,
+        tier_method=tier_method,
         methods=ordered,
         rules_files=tuple(rules_files),
     )

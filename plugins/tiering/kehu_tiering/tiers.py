@@ -17,10 +17,9 @@ from kehu_core.customers import get_customer
 from kehu_core.models import Customer
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
 from kehu_tiering.rules import collect
-from kehu_tiering.settings import PYRAMID_ALIASES, TierSettings
+from kehu_tiering.settings import DEFAULT_TIER_METHOD, PYRAMID_ALIASES, TierSettings
 from kehu_tiering.stats import money
 
-DEFAULT_PRIMARY = "pyramid"
 _CHUNK = 5000
 
 
@@ -36,15 +35,15 @@ def last_settings(session: Session) -> TierSettings | None:
     return TierSettings.from_json(run["settings"]) if run else None
 
 
-def primary_method(session: Session) -> str:
-    """The method whose tier is "the" tier (the newest run's ``primary``; default the pyramid)."""
-    run = latest_run(session)
-    return (run["settings"].get("primary") if run else None) or DEFAULT_PRIMARY
+def tier_method(session: Session) -> str:
+    """The method whose class is *the* tier (the newest run's setting; default the pyramid)."""
+    settings = last_settings(session)
+    return settings.tier_method if settings else DEFAULT_TIER_METHOD
 
 
 def current_tiers(session: Session, customer_ids: Sequence[int], method: str | None = None) -> dict[int, str]:
-    """``{customer_id: tier}`` by ``method`` (default: the primary), for customers that have one."""
-    method = method or primary_method(session)
+    """``{customer_id: tier}`` by ``method`` (``None``: the tier method), for customers that have one."""
+    method = method or tier_method(session)
     a = assignments.c
     result: dict[int, str] = {}
     ids = list(customer_ids)
@@ -75,11 +74,11 @@ class Assignment:
 
 @frozen
 class CustomerTiers:
-    """A customer's current tiers (one per method), flags, and the primary tier."""
+    """A customer's current tier (by ``tier_method``), its class by every method, and its flags."""
 
     code: str
     name: str
-    primary: str
+    tier_method: str
     tier: str | None
     tiers: dict[str, Assignment]
     flags: tuple[Assignment, ...]
@@ -123,12 +122,12 @@ def show(session: Session, code: str) -> CustomerTiers:
     customer = get_customer(session, code)
     rows = _rows(session, customer.id, current_only=True)
     tiers = {r.method: r for r in rows if not r.method.startswith("flag:")}
-    primary = primary_method(session)
+    method = tier_method(session)
     return CustomerTiers(
         code=customer.code,
         name=customer.name,
-        primary=primary,
-        tier=tiers[primary].tier if primary in tiers else None,
+        tier_method=method,
+        tier=tiers[method].tier if method in tiers else None,
         tiers=tiers,
         flags=tuple(r for r in rows if r.method.startswith("flag:")),
     )
@@ -235,14 +234,13 @@ def tier_counts(session: Session) -> dict[str, dict[str, int]]:
 
 def tier_column(customer_id: ColumnElement[int]) -> ColumnElement[Any]:
     """The customer's tier (by the newest run's tier method) as SQL over ``customers.id``."""
-    tier_method = func.coalesce(
-        select(runs.c.settings["primary"].as_string()).order_by(runs.c.id.desc()).limit(1).scalar_subquery(),
-        DEFAULT_PRIMARY,
-    )
+    setting = runs.c.settings
+    newest = select(func.coalesce(setting["tier_method"].as_string(), setting["primary"].as_string()))
+    method = func.coalesce(newest.order_by(runs.c.id.desc()).limit(1).scalar_subquery(), DEFAULT_TIER_METHOD)
     a = assignments.c
     return (
         select(a.tier)
-        .where(a.customer_id == customer_id, a.valid_to.is_(None), a.method == tier_method)
+        .where(a.customer_id == customer_id, a.valid_to.is_(None), a.method == method)
         .limit(1)
         .scalar_subquery()
     )

@@ -84,22 +84,49 @@ def test_tier_changed_fires_once_with_every_move(
     assert len(calls) == 1 and {(c.customer_id, c.old_tier, c.new_tier) for c in calls[0]} == moved
 
 
-def test_customer_tiers_hook_answers_the_primary_method(
+def test_customer_tiers_hook_answers_the_tier_or_a_segment(
     tiering_app: Any, small_world: dict[str, int]
 ) -> None:
+    """``method=None`` is the tier (the tier method's class, default the pyramid); a method name,
+    that segment. The tier method is a setting of the run."""
     ids = list(small_world.values())
-    with tiering_app.session() as session:
-        assert (
-            tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=None) == {}
-        )  # no run yet
+    h10, h00 = small_world["H10"], small_world["H00"]
+
+    def tiers(method: str | None) -> dict[int, str]:
+        with tiering_app.session() as session:
+            return tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=method)
+
+    assert tiers(None) == {}  # no run yet
     run(tiering_app)
+    assert (tiers(None)[h10], tiers(None)[h00]) == ("VIP", "小客户")  # the pyramid
+    assert (tiers("abc")[h10], tiers("abc")[h00]) == ("A", "C")  # a segment
+    assert tiers("rfm")[h00] == "prospect" and tiers("flag:no_such_flag") == {}
+    run(tiering_app, tier_method="abc")
+    assert (tiers(None)[h10], tiers(None)[h00]) == ("A", "C")  # the tier is now ABC's class
+    assert (tiers("pyramid")[h10], tiers("pyramid")[h00]) == ("VIP", "小客户")  # the pyramid a segment
+    from kehu_tiering.api import customer_tiers, tier_method
+
     with tiering_app.session() as session:
-        tiers = tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=None)
-    assert tiers[small_world["H10"]] == "VIP" and tiers[small_world["H00"]] == "小客户"
-    run(tiering_app, primary="abc")
-    with tiering_app.session() as session:
-        tiers = tiering_app.hook.kehu_customer_tiers(session=session, customer_ids=ids, method=None)
-    assert tiers[small_world["H10"]] == "A" and tiers[small_world["H00"]] == "C"
+        assert tier_method(session) == "abc"
+        shown = customer_tiers(session, "H10")
+    assert (shown.tier_method, shown.tier) == ("abc", "A")
+
+
+def test_tier_changes_say_which_is_the_tier(
+    tiering_app: Any, small_world: dict[str, int], kehu_register_plugin: Any
+) -> None:
+    """``TierChange.is_tier`` is true for the tier method's changes only; segments' are false."""
+    calls: list[Any] = []
+
+    class Listener:
+        @hookimpl
+        def kehu_tier_changed(self, changes: Any) -> None:
+            calls.extend(changes)
+
+    kehu_register_plugin(Listener(), "listener")
+    run(tiering_app, methods="abc,pyramid,rfm", tier_method="rfm")
+    assert {c.method for c in calls if c.is_tier} == {"rfm"}
+    assert {c.method for c in calls if not c.is_tier} == {"abc", "pyramid"}
 
 
 def test_rerun_unchanged_as_of_backwards_and_archived(tiering_app: Any, small_world: dict[str, int]) -> None:
@@ -177,3 +204,12 @@ def test_incremental_buckets_equal_a_rebuild(tiering_app: Any) -> None:
         rebuild(session)
         rebuilt = session.execute(select(monthly).order_by(monthly.c.customer_id, monthly.c.month)).all()
     assert kept == rebuilt and len(kept) > 40
+
+
+def test_runs_recorded_with_primary_still_name_the_tier_method() -> None:
+    """Runs recorded before the setting was called ``tier_method`` stored it as ``primary``."""
+    from kehu_tiering.settings import TierSettings
+
+    old = TierSettings.from_json({"as_of": "2026-06-15", "primary": "abc"})
+    assert old.tier_method == "abc" and old.to_json()["tier_method"] == "abc"
+    assert TierSettings.from_json({"as_of": "2026-06-15"}).tier_method == "pyramid"
