@@ -14,11 +14,11 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from kehu_complaints import history, sla
+from kehu_complaints import events, history, sla
 from kehu_complaints.assignment import pick_handler
 from kehu_complaints.fields import MOVE_FIELDS, SEVERITIES, vocab
 from kehu_complaints.models import COMPLAINTS, Complaint, Team
-from kehu_complaints.records import ComplaintRecord, get_complaint, load_record
+from kehu_complaints.records import ComplaintRecord, get_complaint, load_record, record_of
 from kehu_complaints.settings import calendar_of, load_settings
 from kehu_complaints.teams import team_named
 from kehu_complaints.workflow import GuardContext, Workflow, build_workflow
@@ -122,6 +122,8 @@ def move(
             complaint=after, source=source, target=target, actor=actor, reason=reason, settings=settings
         )
     )
+    if events.listened(app, "kehu_complaint_before_move"):
+        events.before_move(app, session, record_of(session, complaint), target)
     values["status"] = target
     values["updated_at"] = now
     if complaint.first_response_at is None and target != workflow.initial:
@@ -193,7 +195,9 @@ def move(
             )
         ],
     )
-    return load_record(session, complaint_id)
+    record = load_record(session, complaint_id)
+    events.moved(app, session, record, source, target, closes=stage.kind == "closed")
+    return record
 
 
 def close(

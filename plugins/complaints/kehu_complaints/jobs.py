@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from kehu_complaints import events
 from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
 from kehu_complaints.settings import load_settings
 from kehu_core.app import Kehu
@@ -84,8 +85,10 @@ def escalate(app: Kehu, session: Session, now: datetime) -> str:
             ).where(or_(fr_now, res_now)),
         )
     )
-    escalated = session.scalar(select(func.count()).select_from(COMPLAINTS).where(esc_now)) or 0
-    return f"{marked} complaint(s) newly breached their SLA; {escalated} escalated to the team lead"
+    breached_ids = list(session.scalars(select(c.id).where(or_(fr_now, res_now)).order_by(c.id)))
+    escalated_ids = list(session.scalars(select(c.id).where(esc_now).order_by(c.id)))
+    events.breached(app, session, breached_ids, escalated_ids)
+    return f"{marked} complaint(s) newly breached their SLA; {len(escalated_ids)} escalated to the team lead"
 
 
 def auto_close(app: Kehu, session: Session, now: datetime) -> str:
@@ -124,4 +127,5 @@ def auto_close(app: Kehu, session: Session, now: datetime) -> str:
             for r in rows
         ],
     )
+    events.auto_closed(app, session, [(r.id, r.status) for r in rows], "closed")
     return f"{len(rows)} resolved complaint(s) auto-closed without follow-up"

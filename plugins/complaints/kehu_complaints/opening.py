@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kehu_complaints import history, sla
+from kehu_complaints import events, history, sla
 from kehu_complaints.fields import CATEGORIES, OPEN_FIELDS
 from kehu_complaints.handling import assign
 from kehu_complaints.models import COMPLAINTS, Complaint
@@ -89,6 +89,7 @@ def open_complaint(
     session.execute(
         update(COMPLAINTS).where(COMPLAINTS.c.id == complaint.id).values(interaction_id=interaction_id)
     )
+    events.opened(app, session, [complaint.id])
     return load_record(session, complaint.id)
 
 
@@ -139,9 +140,11 @@ def open_from_interactions(
                 interaction_id=r["id"],
             )
         )
-    return insert_complaints(
+    opened = insert_complaints(
         app, session, new, actor=SYSTEM, now=utcnow(), note=f"opened from a complaint interaction ({source})"
     )
+    events.opened(app, session, opened)
+    return opened
 
 
 def _insert_rows(session: Session, prepared: list[dict[str, Any]]) -> list[int]:
