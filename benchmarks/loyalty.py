@@ -9,6 +9,8 @@ Big data is generated with sqlite3 ``executemany`` into a ``kehu init``-ed datab
 
     python benchmarks/loyalty.py import --purchases 1000000 --customers 100000
     python benchmarks/loyalty.py ladder --customers 1000000 --interactions 10000000
+    python benchmarks/loyalty.py import --tiny     # 2,000 purchases: checks the script runs
+    python benchmarks/loyalty.py ladder --tiny     # 200 customers / 2,000 interactions
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import add_tiny, sizes  # noqa: E402
 
 os.environ.setdefault("KEHU_PLUGINS", "loyalty")
 
@@ -235,7 +240,7 @@ def pandas_ladder(path: Path, since: datetime, as_of: datetime, loyal_quarters: 
 
 
 def bench_ladder(args: argparse.Namespace) -> None:
-    from kehu_loyalty.ladder import ladder
+    from kehu_loyalty import api
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="kehu-bench-"))
     db = work / "ladder.db"
@@ -259,7 +264,7 @@ def bench_ladder(args: argparse.Namespace) -> None:
     since = as_of - timedelta(days=180)
     began = time.perf_counter()
     with app.session() as session:
-        report = ladder(session, since, as_of)
+        report = api.ladder(session, since, as_of)
     t_sql = time.perf_counter() - began
     ours = {(a, b): n for a, b, n in report.transitions}
     print(f"kehu ladder (SQL): {t_sql:.1f} s; {report.moved:,} moved, {report.new:,} new", flush=True)
@@ -281,21 +286,34 @@ def main(argv: list[str] | None = None) -> None:
     )
     sub = parser.add_subparsers(dest="which", required=True)
     imp = sub.add_parser("import", help="import N purchases with and without loyalty")
-    imp.add_argument("--purchases", type=int, default=1_000_000)
-    imp.add_argument("--customers", type=int, default=100_000)
+    imp.add_argument("--purchases", type=int, help="purchases imported (default 1,000,000)")
+    imp.add_argument("--customers", type=int, help="customers they belong to (default 100,000)")
+    add_tiny(imp, "2,000 purchases, 200 customers, 2 rounds")
     imp.add_argument("--dir", default=None)
     imp.add_argument(
         "--repeat",
         type=int,
-        default=5,
         help="rounds of both imports, run alternately; the verdict is the median ratio (default 5)",
     )
     lad = sub.add_parser("ladder", help="the ladder in SQL against pandas")
-    lad.add_argument("--customers", type=int, default=1_000_000)
-    lad.add_argument("--interactions", type=int, default=10_000_000)
+    lad.add_argument("--customers", type=int, help="customers (default 1,000,000)")
+    lad.add_argument("--interactions", type=int, help="interactions (default 10,000,000)")
+    add_tiny(lad, "200 customers, 2,000 interactions")
     lad.add_argument("--dir", default=None)
     lad.add_argument("--reuse", action="store_true", help="reuse the database in --dir if it exists")
     args = parser.parse_args(argv)
+    if args.which == "import":
+        sizes(
+            args,
+            full=dict(purchases=1_000_000, customers=100_000, repeat=5),
+            tiny=dict(purchases=2_000, customers=200, repeat=2),
+        )
+    else:
+        sizes(
+            args,
+            full=dict(customers=1_000_000, interactions=10_000_000),
+            tiny=dict(customers=200, interactions=2_000),
+        )
     {"import": bench_import, "ladder": bench_ladder}[args.which](args)
 
 
