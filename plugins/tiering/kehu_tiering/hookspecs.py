@@ -10,7 +10,7 @@ from kehu_tiering.rules import TierRule
 
 
 @hookspec
-def kehu_tier_rules(app: Kehu) -> Sequence[TierRule]:  # type: ignore[empty-body]  # a spec: never called
+def kehu_tier_rules(app: Kehu) -> Sequence[TierRule]:  # a spec: never called
     """Contribute tiering rules: a company's own key-account criteria, overrides, flags.
 
     Parameters:
