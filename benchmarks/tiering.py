@@ -5,6 +5,7 @@ Usage::
     python benchmarks/tiering.py --sizes 100k,1m            # 100k customers / 1M interactions ...
     python benchmarks/tiering.py --sizes 1m --backends sqlite,postgresql
     python benchmarks/tiering.py generate --sizes 1m          # only build the databases
+    python benchmarks/tiering.py --tiny                       # 200 customers: checks the script runs
 
 A size names the number of customers; interactions are ten times as many. Databases are
 generated once into ``--workdir`` (``kehu init``, then ``sqlite3`` executemany straight into
@@ -47,6 +48,14 @@ def parse_size(text: str) -> int:
     text = text.strip().lower()
     factor = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
     return int(float(text[:-1] if factor != 1 else text) * factor)
+
+
+def short_count(n: int) -> str:
+    """``2000`` -> ``2k``, ``1000000`` -> ``1M``, ``150`` -> ``150``."""
+    for factor, unit in ((1_000_000, "M"), (1_000, "k")):
+        if n >= factor:
+            return f"{n / factor:g}{unit}"
+    return str(n)
 
 
 def _timestamps(np, seconds):  # noqa: ANN001
@@ -170,7 +179,7 @@ def generate_sqlite(path: Path, customers: int) -> None:
     tmp = path.with_suffix(".tmp")
     for suffix in ("", "-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
-    _run(KEHU, "--db", str(tmp), "init")
+    _run(KEHU, "--db", str(tmp), "init", env={"KEHU_PLUGINS": ""})  # the core schema needs no plugin
     conn = sqlite3.connect(tmp)
     conn.execute("PRAGMA synchronous = OFF")
     cust_rows, chunks = generate_rows(customers)
@@ -384,7 +393,11 @@ def reference_duckdb(url: str) -> None:
     import pandas as pd
 
     customers, purchases = _read_frames(url)
-    purchases["occurred_at"] = pd.to_datetime(purchases["occurred_at"], utc=True).dt.tz_localize(None)
+    # The company's local wall time, as the plugin buckets days and months (kehu_core.calendar).
+    zone = os.environ.get("KEHU_TIMEZONE", "Asia/Shanghai")
+    purchases["occurred_at"] = (
+        pd.to_datetime(purchases["occurred_at"], utc=True).dt.tz_convert(zone).dt.tz_localize(None)
+    )
     purchases["amount"] = purchases["amount"].astype(float)
     con = duckdb.connect()
     con.register("customers_df", customers)
@@ -467,7 +480,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("action", nargs="?", default="run", choices=("run", "generate", "pandas", "duckdb"))
     parser.add_argument("url", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--sizes", default="100k,1m", help="customer counts, e.g. 100k,1m (interactions: 10x)"
+        "--sizes", help="customer counts, e.g. 100k,1m (interactions: 10x; default 100k,1m)"
     )
     parser.add_argument("--backends", default="sqlite", help="sqlite, postgresql or both: sqlite,postgresql")
     parser.add_argument(
@@ -477,7 +490,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--workdir", default="/tmp/kehu-bench", help="where generated databases are kept")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="a few seconds' run that checks the script, not the figures (200 customers); "
+        "--sizes given explicitly still applies",
+    )
     args = parser.parse_args(argv)
+    if args.sizes is None:
+        args.sizes = "200" if args.tiny else "100k,1m"
     if args.action == "pandas":
         return reference_pandas(args.url)
     if args.action == "duckdb":
@@ -518,7 +539,7 @@ def main(argv: list[str] | None = None) -> None:
                     file=sys.stderr,
                     flush=True,
                 )
-                row = bench_one(url, f"{backend} {size}/{parse_size(size) * 10 // 1_000_000 or 0.1}M")
+                row = bench_one(url, f"{backend} {size}/{short_count(n * 10)}")
                 row["customers"] = n
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
