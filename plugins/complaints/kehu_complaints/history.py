@@ -19,6 +19,9 @@ from kehu_core.validation import FieldError
 from kehu_core.validation import text as parse_text
 from kehu_core.vocab import MAX_NOTE
 
+#: The actor of what the plugin does by itself (opening from interactions, the scheduled jobs).
+SYSTEM = "system"
+
 
 def append(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Append history entries (complaint_id, at, actor, action, from_status, to_status, note)."""

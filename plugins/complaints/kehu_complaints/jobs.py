@@ -15,11 +15,10 @@ from sqlalchemy import CursorResult, and_, case, func, literal, or_, select, upd
 from sqlalchemy.orm import Session
 
 from kehu_complaints import events
+from kehu_complaints.history import SYSTEM
 from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
 from kehu_complaints.settings import load_settings
 from kehu_core.app import Kehu
-
-SYSTEM = "system"
 
 
 def breach_conditions(now: datetime) -> tuple[Any, Any, Any]:

@@ -30,8 +30,6 @@ from kehu_core.types import utcnow
 
 #: The prefix of the external reference of the interaction a complaint records.
 INTERACTION_REF = "complaint:"
-#: The actor of what the plugin does by itself.
-SYSTEM = "system"
 REFUSED = "complaint refused; nothing was changed:"
 
 
@@ -141,7 +139,12 @@ def open_from_interactions(
             )
         )
     opened = insert_complaints(
-        app, session, new, actor=SYSTEM, now=utcnow(), note=f"opened from a complaint interaction ({source})"
+        app,
+        session,
+        new,
+        actor=history.SYSTEM,
+        now=utcnow(),
+        note=f"opened from a complaint interaction ({source})",
     )
     events.opened(app, session, opened)
     return opened
