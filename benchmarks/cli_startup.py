@@ -4,6 +4,7 @@ Both are measured in the same run, interleaved (A, B, A, B ...), so machine nois
 alike; the figure is the median of the per-pair ratios. Target: within 3x.
 
     python benchmarks/cli_startup.py [--repeat 21] [--json]
+    python benchmarks/cli_startup.py --tiny    # one pair, no warm-up: checks the script runs
 
 If the ratio is high, ``python -X importtime -c "from kehu_core.cli import main"`` and
 ``python -X importtime -c "import kehu_<plugin>"`` show who imports what.
@@ -52,15 +53,26 @@ def plugins() -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=21, help="Pairs of runs (default 21).")
+    parser.add_argument("--repeat", type=int, help="Pairs of runs (default 21).")
+    parser.add_argument("--warmup", type=int, help="Untimed pairs first, to warm the caches (default 1).")
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="Check that the script runs, not the target: one pair, no warm-up (unless given).",
+    )
     args = parser.parse_args()
+    if args.repeat is None:
+        args.repeat = 1 if args.tiny else 21
+    if args.warmup is None:
+        args.warmup = 0 if args.tiny else 1
 
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
     kehu = [*kehu_command(), "--help"]
     click = [sys.executable, "-c", "import click"]
-    for command in (kehu, click):  # warm the caches (.pyc files, the OS page cache)
-        timed(command, env)
+    for _ in range(args.warmup):  # warm the caches (.pyc files, the OS page cache)
+        for command in (kehu, click):
+            timed(command, env)
     kehu_times, click_times, ratios = [], [], []
     for _ in range(args.repeat):
         a, b = timed(kehu, env), timed(click, env)

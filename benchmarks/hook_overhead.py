@@ -146,13 +146,15 @@ def main() -> None:
     parser.add_argument("--customers", type=int, help="customers they belong to (default 10,000)")
     parser.add_argument("--plugins", type=int, default=4, help="plugins implementing the hook (default 4)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each kind, alternating (default 2)")
+    parser.add_argument("--workdir", help="keep the files here instead of a temporary folder")
     add_tiny(parser, "2,000 rows, 200 customers")
     args = parser.parse_args()
     sizes(args, full=dict(rows=1_000_000, customers=10_000), tiny=dict(rows=2_000, customers=200))
     os.environ.setdefault("KEHU_PLUGINS", "")
 
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         customers_csv, interactions_csv, template = (
             work / "customers.csv",
             work / "interactions.csv",
