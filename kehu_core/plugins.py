@@ -334,8 +334,10 @@ def discover(strict: bool | None = None, allow: set[str] | None | bool = True) -
         )
         plugins.infos[ep.name] = info
         _load_entry_point(ep, info)
-    broken = plugins.errors
-    if strict and broken:
+    # Only strict mode loads the hooks here, to find every error now: otherwise they load on
+    # first use, so `kehu --help` imports no plugin's hook module.
+    broken = plugins.errors if strict else []
+    if broken:
         raise PluginError(
             "KEHU_STRICT_PLUGINS is set and these plugins failed to load:\n"
             + "\n".join(f"  {info.name}: {info.error}" for info in broken)

@@ -62,6 +62,8 @@ class CliState:
         self.plugins = plugins
         self.db_url = db_url
         self.app: Any = None
+        #: Plugins whose load error was already reported in this invocation.
+        self.warned: set[str] = set()
 
     def close(self) -> None:
         """Release the database connections."""
@@ -129,6 +131,9 @@ def _operational_message(exc: Exception) -> str | None:
     """A clear message for database errors a user can fix (cannot connect, locked), else None."""
     if "sqlalchemy" not in sys.modules:
         return None
+    # The one import inside a function: this module is the root group, which must not import
+    # SQLAlchemy (`kehu --help`). This runs only after a command failed, and a database error
+    # means SQLAlchemy is loaded already, so the import costs nothing.
     from sqlalchemy.exc import OperationalError
 
     if isinstance(exc, OperationalError):
@@ -173,8 +178,11 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
         """
         ctx.obj = CliState(plugins=plugins, db_url=db_url)
         ctx.call_on_close(ctx.obj.close)
-        broken = [i for i in plugins.errors]
+        # Errors found reading the manifests; reading `plugins.errors` would import every
+        # plugin's hooks, which waits until a command opens the app (see current_app).
+        broken = [i for i in plugins.infos.values() if i.error]
         if broken and not ctx.resilient_parsing:
+            ctx.obj.warned.update(i.name for i in broken)
             names = ", ".join(i.name for i in broken)
             click.echo(
                 f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list`",

@@ -28,9 +28,10 @@ def current_app() -> Kehu:
     cli_state = state()
     if cli_state.app is None:
         cli_state.app = Kehu(cli_state.db_url, plugins=cli_state.plugins)
-        broken = cli_state.plugins.errors
+        broken = [info.name for info in cli_state.plugins.errors if info.name not in cli_state.warned]
         if broken:
-            names = ", ".join(info.name for info in broken)
+            cli_state.warned.update(broken)
+            names = ", ".join(broken)
             click.echo(
                 f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list -v`", err=True
             )
