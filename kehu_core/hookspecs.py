@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+# Annotations only: kehu_core.plugins imports this module while `kehu --help` runs, which must
+# not import SQLAlchemy or the app.
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 

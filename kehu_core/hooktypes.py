@@ -9,13 +9,12 @@ from random import Random
 from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
+from sqlalchemy import MetaData, Select, Table
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
-if TYPE_CHECKING:
-    from sqlalchemy import MetaData, Select, Table
-
+if TYPE_CHECKING:  # kehu_core.app imports this module: the app is only an annotation here
     from kehu_core.app import Kehu
-    from sqlalchemy.orm import Session
-    from sqlalchemy.sql import ColumnElement
 
 
 @frozen

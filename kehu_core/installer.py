@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from kehu_core import schema
@@ -18,7 +18,7 @@ from kehu_core.models import DataRecord, InstalledPlugin
 from kehu_core.plugins import BUILTIN, PluginInfo
 from kehu_core.types import utcnow
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # kehu_core.app imports this module: the app is only an annotation here
     from kehu_core.app import Kehu
 
 
@@ -225,8 +225,6 @@ def upgrade_all(app: Kehu, session: Session) -> list[str]:
 
 def installed_versions(app: Kehu) -> dict[str, str]:
     """``{plugin: version recorded}`` for the plugins installed in this database (read only)."""
-    from sqlalchemy import inspect
-
     with app.engine.connect() as conn:
         if not inspect(conn).has_table(InstalledPlugin.__tablename__):
             return {}

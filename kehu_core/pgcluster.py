@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import psycopg
 from attrs import define
 
 
@@ -104,8 +105,6 @@ class PgCluster:
 
     def create_database(self, name: str) -> str:
         """Create an empty database; returns its URL."""
-        import psycopg
-
         with psycopg.connect(
             f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
         ) as conn:
@@ -114,8 +113,6 @@ class PgCluster:
 
     def drop_database(self, name: str) -> None:
         """Drop a database, disconnecting anyone still on it."""
-        import psycopg
-
         with psycopg.connect(
             f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
         ) as conn:

@@ -16,7 +16,7 @@ from kehu_core.customers import get_customer
 from kehu_core.hooktypes import ProfileSection
 from kehu_core.interactions import InteractionRecord
 from kehu_core.models import Customer, Interaction
-from kehu_core.types import to_money, utcnow
+from kehu_core.types import UTCDateTime, to_money, utcnow
 
 HISTORY_LIMIT = 20
 
@@ -116,8 +116,6 @@ def summarize(session: Session, customer_id: int, now: datetime | None = None) -
 
 def _aware(value: Any) -> datetime | None:
     """Aggregates bypass the column type on SQLite: parse text and attach UTC."""
-    from kehu_core.types import UTCDateTime
-
     if value is None:
         return None
     if isinstance(value, str):

@@ -33,12 +33,25 @@ import itertools
 import json
 import os
 import shutil
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, delete, text
+from sqlalchemy.engine import make_url
+
+from kehu_core import installer
+from kehu_core.app import Kehu
+from kehu_core.cli import create_cli
+from kehu_core.db import resolve_url
+from kehu_core.manifest import Manifest
+from kehu_core.models import InstalledPlugin
+from kehu_core.pgcluster import PgCluster
+from kehu_core.plugins import PluginInfo, Plugins, discover
 
 BACKENDS = ("sqlite", "postgresql")
 _counter = itertools.count(1)
@@ -68,8 +81,6 @@ class _PgServer:
     """A cluster we started, or a server named by ``KEHU_TEST_DATABASE_URL``."""
 
     def __init__(self) -> None:
-        from kehu_core.pgcluster import PgCluster
-
         self.cluster: PgCluster | None = None
         self.admin_url = os.environ.get("KEHU_TEST_DATABASE_URL")
         if not self.admin_url:
@@ -77,11 +88,6 @@ class _PgServer:
             self.admin_url = self.cluster.url()
 
     def create(self, name: str, template: str | None = None) -> str:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        from kehu_core.db import resolve_url
-
         admin = make_url(resolve_url(self.admin_url))
         engine = create_engine(admin, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
@@ -91,11 +97,6 @@ class _PgServer:
         return admin.set(database=name).render_as_string(hide_password=False)
 
     def drop(self, name: str) -> None:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        from kehu_core.db import resolve_url
-
         engine = create_engine(make_url(resolve_url(self.admin_url)), isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -116,9 +117,6 @@ def kehu_pg_server() -> Iterator[_PgServer]:
 
 def _init_core(url: str) -> None:
     """Create the core schema at ``url`` (no plugin loaded: only the core's branch runs)."""
-    from kehu_core.app import Kehu
-    from kehu_core.plugins import discover
-
     app = Kehu(url, plugins=discover(strict=False, allow=set()))
     app.init()
     app.dispose()
@@ -138,8 +136,6 @@ def kehu_template(
     def template(backend: str) -> str:
         if backend not in built:
             if backend == "sqlite":
-                import sqlite3
-
                 path = tmp_path_factory.mktemp("kehu-template") / "template.db"
                 _init_core(f"sqlite:///{path}")
                 with sqlite3.connect(path) as conn:  # fold the WAL into the file: a copy is then complete
@@ -157,12 +153,10 @@ def kehu_template(
 
 @pytest.fixture
 def kehu_db_url(
-    kehu_backend: str, tmp_path: Any, request: pytest.FixtureRequest, kehu_template: Callable[[str], str]
+    kehu_backend: str, tmp_path: Path, request: pytest.FixtureRequest, kehu_template: Callable[[str], str]
 ) -> Iterator[str]:
     """URL of a new database for this test holding the core schema (at head), on the backend under test."""
     if kehu_backend == "sqlite":
-        import shutil
-
         path = tmp_path / "kehu.db"
         shutil.copyfile(kehu_template("sqlite"), path)
         yield f"sqlite:///{path}"
@@ -176,28 +170,22 @@ def kehu_db_url(
 
 
 @pytest.fixture
-def kehu_plugins() -> Any:
+def kehu_plugins() -> Plugins:
     """The plugins available in this environment (``KEHU_PLUGINS`` is honoured), discovered afresh."""
-    from kehu_core.plugins import discover
-
     return discover(strict=False)
 
 
 @pytest.fixture
-def kehu_app(kehu_db_url: str, kehu_plugins: Any) -> Iterator[Any]:
+def kehu_app(kehu_db_url: str, kehu_plugins: Plugins) -> Iterator[Kehu]:
     """A :class:`~kehu_core.Kehu` on a new database with the core schema; no plugin installed yet."""
-    from kehu_core.app import Kehu
-
     app = Kehu(kehu_db_url, plugins=kehu_plugins)  # the template is at head already: no init needed
     yield app
     app.dispose()
 
 
 @pytest.fixture
-def kehu_install(kehu_app: Any) -> Callable[..., list[str]]:
+def kehu_install(kehu_app: Kehu) -> Callable[..., list[str]]:
     """``kehu_install("tiering")``: install plugins (and dependencies) into the test database."""
-    from kehu_core import installer
-
     def install(*names: str) -> list[str]:
         with kehu_app.session() as session:
             return installer.install(kehu_app, session, list(names))
@@ -208,7 +196,7 @@ def kehu_install(kehu_app: Any) -> Callable[..., list[str]]:
 class CliResult:
     """click's result plus ``.json``, the parsed standard output."""
 
-    def __init__(self, result: Any):
+    def __init__(self, result: Result):
         self._result = result
 
     def __getattr__(self, name: str) -> Any:
@@ -230,12 +218,8 @@ class CliResult:
 
 
 @pytest.fixture
-def kehu_cli(kehu_app: Any) -> Callable[..., CliResult]:
+def kehu_cli(kehu_app: Kehu) -> Callable[..., CliResult]:
     """Run ``kehu ARGS`` against the test database; ``input=`` feeds standard input."""
-    from click.testing import CliRunner
-
-    from kehu_core.cli import create_cli
-
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CliResult:
         cli = create_cli(plugins=kehu_app.plugins)
         runner = CliRunner()
@@ -248,15 +232,13 @@ def kehu_cli(kehu_app: Any) -> Callable[..., CliResult]:
 
 
 @pytest.fixture
-def kehu_register_plugin(kehu_app: Any) -> Iterator[Callable[..., Any]]:
+def kehu_register_plugin(kehu_app: Kehu) -> Iterator[Callable[..., PluginInfo]]:
     """Register a plugin object for this test only; ``install=True`` marks it installed here."""
-    from sqlalchemy import delete
-
-    from kehu_core.models import InstalledPlugin
-
     registered: list[str] = []
 
-    def register(plugin: Any, name: str, *, install: bool = True, manifest: Any = None) -> Any:
+    def register(
+        plugin: object, name: str, *, install: bool = True, manifest: Manifest | None = None
+    ) -> PluginInfo:
         info = kehu_app.plugins.register(plugin, name, manifest)
         registered.append(name)
         if install and info.loaded:
@@ -351,10 +333,8 @@ class FakeDistributions:
         shutil.rmtree(directory, ignore_errors=True)
         importlib.invalidate_caches()
 
-    def discover(self, *names: str, strict: bool = False) -> Any:
+    def discover(self, *names: str, strict: bool = False) -> Plugins:
         """Discover plugins, loading only ``names`` (default: only the fake ones)."""
-        from kehu_core.plugins import discover
-
         return discover(strict=strict, allow=set(names or self._dirs))
 
     @staticmethod

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pypinyin import Style, lazy_pinyin
+from wcwidth import wcswidth, wcwidth
+
 #: Name of the collation kehu registers on SQLite connections; PostgreSQL uses ICU's.
 SQLITE_COLLATION = "kehu_zh"
 POSTGRES_COLLATION = "zh-x-icu"
@@ -16,8 +19,6 @@ def sort_key(text: str) -> tuple[str, ...]:
     ``北京 < 广州 < 上海`` (bei, guang, shang), as a Chinese reader expects, rather than by
     code point. Each character maps to its pinyin syllable, so mixed text sorts sensibly.
     """
-    from pypinyin import Style, lazy_pinyin  # imported lazily: it loads a large dictionary
-
     return tuple(
         syllable.casefold()
         for syllable in lazy_pinyin(text, style=Style.TONE3, errors=lambda chars: list(chars))
@@ -34,14 +35,10 @@ def collate(left: str, right: str) -> int:
 
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal: 2 for each CJK character, 0 for combining marks."""
-    from wcwidth import wcswidth
-
     width = wcswidth(text)
     if width >= 0:
         return width
     # Control characters make wcswidth give up; count them as the escaped form we print.
-    from wcwidth import wcwidth
-
     return sum(max(wcwidth(ch), 0) if ch.isprintable() else len(repr(ch)) - 2 for ch in text)
 
 
@@ -61,8 +58,6 @@ def truncate(text: str, width: int) -> str:
     """Cut ``text`` to at most ``width`` terminal columns, ending with an ellipsis if cut."""
     if display_width(text) <= width:
         return text
-    from wcwidth import wcwidth
-
     out, used = [], 0
     for ch in text:
         w = max(wcwidth(ch), 0)

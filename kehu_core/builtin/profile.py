@@ -6,15 +6,15 @@ call and can be ordered around them with ``ProfileSection.order``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sqlalchemy.orm import Session
+
+from kehu_core.hooktypes import ProfileSection
 from kehu_core.markers import hookimpl
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from kehu_core.hooktypes import ProfileSection
-    from kehu_core.models import Customer
+from kehu_core.models import Customer
+from kehu_core.profile import summarize, visit_history
+from kehu_core.validation import local_zone
 
 
 def _fmt(value: Any) -> str:
@@ -30,10 +30,6 @@ def _fmt(value: Any) -> str:
 @hookimpl(trylast=True)
 def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileSection]:
     """Fields (order 0), summary (10) and visit history (20)."""
-    from kehu_core.hooktypes import ProfileSection
-    from kehu_core.profile import summarize, visit_history
-    from kehu_core.validation import local_zone
-
     labels = [
         ("code", "Code 编号"),
         ("name", "Name 名称"),

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import click
 
+from kehu_core import schema
 from kehu_core.cli.context import current_app, transaction
 from kehu_core.cli.output import emit_json, emit_table, json_option
+from kehu_core.db import describe
+from kehu_core.demo import load_demo
+from kehu_core.installer import unavailable_installed
+from kehu_core.plugins import BUILTIN
 
 
 @click.command("init")
 @json_option
 def init(as_json: bool) -> None:
     """Create the database schema, or bring it up to date. Safe to run again."""
-    from kehu_core.db import describe
-
     app = current_app()
     branches = app.init()
     if as_json:
@@ -33,8 +36,6 @@ def db() -> None:
 @json_option
 def upgrade(as_json: bool) -> None:
     """Bring the core and every installed plugin to their newest schema (runs migrations)."""
-    from kehu_core.installer import unavailable_installed
-
     app = current_app()
     branches = app.init()
     with app.session() as session:
@@ -55,10 +56,6 @@ def upgrade(as_json: bool) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show each branch's applied and newest revision (core and installed plugins)."""
-    from kehu_core import schema
-    from kehu_core.db import describe
-    from kehu_core.plugins import BUILTIN
-
     app = current_app()
     with app.engine.connect() as conn:
         installed = sorted(app.installed())
@@ -101,8 +98,6 @@ def demo(customers: int, seed: int, as_json: bool) -> None:
 
     Run `kehu init` and `kehu plugins install ...` first: installed plugins add their demo data.
     """
-    from kehu_core.demo import load_demo
-
     with transaction() as (app, session):
         summary = load_demo(app, session, customers=customers, seed=seed)
     if as_json:

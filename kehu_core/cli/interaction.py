@@ -5,10 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from attrs import asdict
 
 from kehu_core.cli.context import transaction
 from kehu_core.cli.imports import interaction_import
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
+from kehu_core.interactions import (
+    InteractionQuery,
+    due_interactions,
+    list_interactions,
+    log_interaction,
+    plan_interaction,
+)
+from kehu_core.types import utcnow
+from kehu_core.validation import FieldError, timestamp
 
 LIST_KEYS = (
     "id",
@@ -87,9 +97,6 @@ def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, *
     Example:
       kehu interaction log C001 purchase --amount 1200.50 --product 手机 --channel 门店
     """
-    from kehu_core.interactions import log_interaction
-    from kehu_core.types import utcnow
-
     values = {
         "customer_code": customer_code,
         "kind": kind,
@@ -118,8 +125,6 @@ def plan(
     customer_code: str, occurred_at: str, kind: str, salesperson: str | None, note: str | None, as_json: bool
 ) -> None:
     """Schedule a visit or call with CUSTOMER_CODE (the visit plan 访问计划)."""
-    from kehu_core.interactions import plan_interaction
-
     values = _given(
         {
             "customer_code": customer_code,
@@ -144,11 +149,6 @@ def plan(
 @list_output_options
 def due(as_of: str | None, owner: str | None, as_json: bool, as_csv: bool) -> None:
     """Planned interactions that are due or overdue, oldest first."""
-    from attrs import asdict
-
-    from kehu_core.interactions import due_interactions
-    from kehu_core.types import utcnow
-
     moment = _moment("--as-of", as_of) if as_of else utcnow()
     with transaction() as (_app, session):
         records = due_interactions(session, moment, owner)
@@ -181,10 +181,6 @@ def list_(
     as_csv: bool,
 ) -> None:
     """List interactions, newest first."""
-    from attrs import asdict
-
-    from kehu_core.interactions import InteractionQuery, list_interactions
-
     query = InteractionQuery(
         customer_code=customer_code,
         kind=kind,
@@ -204,8 +200,6 @@ list_.name = "list"
 
 
 def _moment(option: str, value: str) -> Any:
-    from kehu_core.validation import FieldError, timestamp
-
     try:
         return timestamp(value)
     except FieldError as exc:

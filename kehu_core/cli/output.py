@@ -11,6 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 import click
+from attrs import asdict
+
+from kehu_core.text import display_width, pad, printable, truncate
+from kehu_core.validation import local_zone
 
 MAX_CELL = 40
 
@@ -28,8 +32,6 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in value]
     if hasattr(value, "__attrs_attrs__"):
-        from attrs import asdict
-
         return to_jsonable(asdict(value, recurse=False))
     return value
 
@@ -49,9 +51,6 @@ def emit_result(data: Any, as_json: bool, message: str) -> None:
 
 def cell(value: Any) -> str:
     """A value as table text: blanks as ``-``, times in the local zone, control characters escaped."""
-    from kehu_core.text import printable
-    from kehu_core.validation import local_zone
-
     if value is None or value == "":
         return "-"
     if isinstance(value, bool):
@@ -63,8 +62,6 @@ def cell(value: Any) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, max_cell: int = MAX_CELL) -> str:
     """Rows aligned under headers; wide (CJK) characters count as two columns."""
-    from kehu_core.text import display_width, pad, truncate
-
     texts = [[truncate(cell(v), max_cell) for v in row] for row in rows]
     heads = [str(h) for h in headers]
     widths = [display_width(h) for h in heads]
@@ -93,8 +90,6 @@ def emit_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 
 def emit_pairs(title: str, pairs: Sequence[tuple[str, Any]]) -> None:
     """Print a titled block of label: value lines, labels aligned."""
-    from kehu_core.text import display_width, pad
-
     click.secho(title, bold=True)
     if not pairs:
         click.echo("  -")

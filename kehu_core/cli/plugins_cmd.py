@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import click
 
+from kehu_core import installer
 from kehu_core.cli.context import current_app, ensure_schema, state
 from kehu_core.cli.output import emit_json, emit_table, json_option
+from kehu_core.errors import PluginError
+from kehu_core.hookdoc import hook_reference, markdown
+from kehu_core.installer import installed_versions
+from kehu_core.jobs import job_statuses, run_due as run_due_jobs
 
 
 @click.group("plugins")
@@ -30,8 +35,6 @@ def list_(verbose: bool, as_json: bool) -> None:
       kehu plugins list
       kehu plugins list -v --json
     """
-    from kehu_core.installer import installed_versions
-
     st = state()
     st.plugins.pm  # noqa: B018 - loads every plugin's hooks, so their hooks and load errors show
     installed: dict[str, str] = {}
@@ -127,9 +130,6 @@ def install(names: tuple[str, ...], all_: bool, as_json: bool) -> None:
       kehu plugins install tiering loyalty
       kehu plugins install --all
     """
-    from kehu_core import installer
-    from kehu_core.errors import PluginError
-
     app = current_app()
     if all_:
         # Everything that can be installed; a missing or cyclic dependency skips that plugin.
@@ -172,8 +172,6 @@ def uninstall(name: str, yes: bool, forget: bool) -> None:
       kehu plugins uninstall loyalty          # asks first
       kehu plugins uninstall loyalty --yes
     """
-    from kehu_core import installer
-
     app = current_app()
     only_forget = forget and not installer.can_drop_tables(app, name)
     if not yes:
@@ -202,8 +200,6 @@ def hooks(name: str | None, as_json: bool, as_markdown: bool) -> None:
       kehu hooks kehu_profile_sections
       KEHU_PLUGINS=tiering kehu hooks --markdown > hooks.md
     """
-    from kehu_core.hookdoc import hook_reference, markdown
-
     refs = hook_reference(state().plugins)
     if name:
         refs = [r for r in refs if r.name == name]
@@ -247,8 +243,6 @@ def jobs() -> None:
 @json_option
 def jobs_list(as_json: bool) -> None:
     """Every job, its interval, last run and whether it is due."""
-    from kehu_core.jobs import job_statuses
-
     app = current_app()
     ensure_schema(app)
     rows = job_statuses(app)
@@ -280,11 +274,9 @@ def jobs_list(as_json: bool) -> None:
 @json_option
 def run_due(names: tuple[str, ...], force: bool, as_json: bool) -> None:
     """Run every job that is due (or the named ones). Idempotent; a failing job does not stop the others."""
-    from kehu_core.jobs import run_due as run
-
     app = current_app()
     ensure_schema(app)
-    outcomes = run(app, names=names, force=force)
+    outcomes = run_due_jobs(app, names=names, force=force)
     if as_json:
         emit_json(outcomes)
     else:

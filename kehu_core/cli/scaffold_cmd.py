@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from kehu_core.cli.output import emit_json, json_option
+from kehu_core.scaffold import new_plugin
 
 
 @click.group("plugin")
@@ -35,8 +36,6 @@ def new(name: str, directory: Path | None, force: bool, as_json: bool) -> None:
       kehu plugin new acme-rules && cd kehu-acme-rules
       pip install -e '.[test]' && pytest && kehu plugins install acme_rules
     """
-    from kehu_core.scaffold import new_plugin
-
     made = new_plugin(name, directory, force=force)
     if as_json:
         emit_json(

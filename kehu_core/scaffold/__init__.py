@@ -13,6 +13,7 @@ from pathlib import Path
 
 from attrs import frozen
 
+from kehu_core import __version__
 from kehu_core.errors import KehuError, Problem, ValidationError
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -54,8 +55,6 @@ def plugin_name(raw: str) -> str:
 
 def variables(name: str) -> dict[str, str]:
     """The placeholders of the templates for plugin ``name``."""
-    from kehu_core import __version__
-
     return {
         "name": name,
         "package": f"kehu_{name}",
