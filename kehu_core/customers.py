@@ -1,4 +1,4 @@
-"""Customer services: add, edit, look up, list, archive, forget and export.
+"""Customer services: add, edit, look up, list and archive (forget and export: :mod:`kehu_core.privacy`).
 
 Every function takes the app and an open session and returns attrs values; none prints.
 """
@@ -11,15 +11,15 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import define, field, frozen
-from sqlalchemy import String, func, or_, select, update
+from sqlalchemy import String, func, or_, select
 from sqlalchemy.orm import Session
 
 from kehu_core import db as kehu_db
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, NotFound, Problem, ValidationError
-from kehu_core.fields import CUSTOMER_FIELDS, PERSONAL_FIELDS, parse_record, require_valid
+from kehu_core.fields import CUSTOMER_FIELDS, parse_record, require_valid
 from kehu_core.hooktypes import CustomerChange, ListColumn
-from kehu_core.models import Customer, CustomerTag, Interaction
+from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
 
 #: Columns of ``customer list`` that come from the core, in display order.
@@ -197,57 +197,6 @@ def archive_customer(app: Kehu, session: Session, code: str, *, restore: bool = 
             session=session, changes=[CustomerChange(customer.id, customer.code, action, ("active",))]
         )
     return CustomerRecord.of(customer)
-
-
-FORGOTTEN_NAME = "(forgotten)"
-
-
-def forget_customer(app: Kehu, session: Session, code: str) -> CustomerRecord:
-    """Erase a customer's personal data (PIPL art. 47, GDPR art. 17), keeping anonymous aggregates.
-
-    Name, phone, e-mail, birthday, special dates, free attributes and tags are erased, and so
-    are the notes of every interaction. Amounts, dates, kinds and products stay, so revenue
-    and statistics still add up. Plugins erase their own data through ``kehu_erase_customer``.
-    """
-    customer = get_customer(session, code)
-    customer.name = FORGOTTEN_NAME
-    customer.phone = customer.email = None
-    customer.birthday = None
-    customer.special_dates = {}
-    customer.attributes = {}
-    customer.tags = []
-    customer.marketing_consent = False
-    customer.active = False
-    customer.forgotten_at = customer.updated_at = utcnow()
-    session.execute(update(Interaction).where(Interaction.customer_id == customer.id).values(note=None))
-    session.flush()
-    app.hook.kehu_erase_customer(session=session, customer_ids=[customer.id])
-    app.hook.kehu_customers_changed(
-        session=session, changes=[CustomerChange(customer.id, customer.code, "forgotten", PERSONAL_FIELDS)]
-    )
-    return CustomerRecord.of(customer)
-
-
-def export_customer(app: Kehu, session: Session, code: str) -> dict[str, Any]:
-    """Everything kept about one customer: the record, every interaction, and plugins' data."""
-    from attrs import asdict
-
-    from kehu_core.interactions import InteractionRecord
-
-    customer = get_customer(session, code)
-    interactions = session.scalars(
-        select(Interaction)
-        .where(Interaction.customer_id == customer.id)
-        .order_by(Interaction.occurred_at, Interaction.id)
-    )
-    result: dict[str, Any] = {
-        "customer": asdict(CustomerRecord.of(customer)),
-        "interactions": [asdict(InteractionRecord.of(i, customer.code)) for i in interactions],
-    }
-    for section in app.hook.kehu_export_customer(session=session, customer=customer):
-        if section:
-            result.update(section)
-    return result
 
 
 @define

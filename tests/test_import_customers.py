@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from kehu_core import customers, hookimpl, importing
+from kehu_core import customers, hookimpl, importing, privacy
 from kehu_core.models import Customer
 
 HEADER = "code,name,kind,region,credit_limit,email,birthday,tags"
@@ -140,12 +140,12 @@ def test_forgotten_customer_is_not_brought_back(kehu_app, kehu_cli, tmp_path):
     path = write_csv(tmp_path / "c.csv", *ROWS)
     kehu_cli("customer", "import", path)
     with kehu_app.session() as s:
-        customers.forget_customer(kehu_app, s, "C2")
+        privacy.forget_customer(kehu_app, s, "C2")
     result = kehu_cli("customer", "import", path)
     assert result.exit_code == 1
     assert "line 3, code: this customer was forgotten" in result.output
     with kehu_app.session() as s:
-        assert customers.get_customer(s, "C2").name == customers.FORGOTTEN_NAME
+        assert customers.get_customer(s, "C2").name == privacy.FORGOTTEN_NAME
 
 
 def test_dry_run_reports_what_would_change_and_writes_nothing(kehu_app, kehu_cli, tmp_path):

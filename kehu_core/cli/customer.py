@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
 
-from kehu_core.cli.context import transaction
+from kehu_core.cli.context import state, transaction
 from kehu_core.cli.imports import customer_import
 from kehu_core.cli.output import (
     emit_json,
@@ -15,8 +16,18 @@ from kehu_core.cli.output import (
     emit_rows,
     json_option,
     list_output_options,
+    to_jsonable,
+)
+from kehu_core.customers import (
+    CustomerQuery,
+    add_customer,
+    archive_customer,
+    edit_customer,
+    list_customers,
 )
 from kehu_core.fields import CUSTOMER_COLUMNS, CUSTOMER_FIELDS
+from kehu_core.privacy import export_customer, forget_customer
+from kehu_core.profile import profile_card
 
 _OPTIONAL = [f for f in CUSTOMER_FIELDS if f.name not in ("code", "name")]
 
@@ -50,8 +61,6 @@ def add(code: str, name: str, as_json: bool, **fields: Any) -> None:
     Example:
       kehu customer add C001 华为技术 --region 华南 --industry 通信 --tags "vip,深圳"
     """
-    from kehu_core.customers import add_customer
-
     with transaction() as (app, session):
         record = add_customer(app, session, {"code": code, "name": name, **_given(fields)})
     emit_result(record, as_json, f"added customer {record.code} {record.name}")
@@ -65,8 +74,6 @@ def add(code: str, name: str, as_json: bool, **fields: Any) -> None:
 @json_option
 def edit(code: str, new_code: str | None, as_json: bool, **fields: Any) -> None:
     """Change fields of customer CODE. An empty value (--region "") clears a field."""
-    from kehu_core.customers import edit_customer
-
     values = _given(fields)
     if new_code is not None:
         values["code"] = new_code
@@ -82,8 +89,6 @@ def edit(code: str, new_code: str | None, as_json: bool, **fields: Any) -> None:
 @json_option
 def show(code: str, as_json: bool) -> None:
     """Print the profile card of customer CODE: fields, 6W1H1S summary, visit history, plugins' sections."""
-    from kehu_core.profile import profile_card
-
     with transaction() as (app, session):
         card = profile_card(app, session, code)
         if as_json:
@@ -99,8 +104,6 @@ class _ListCommand(click.Command):
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_epilog(ctx, formatter)
-        from kehu_core.cli.context import state
-
         hook = state().plugins.pm.hook
         columns = [c for cols in hook.kehu_customer_list_columns() for c in cols]
         filters = [f for fs in hook.kehu_customer_list_filters() for f in fs]
@@ -140,8 +143,6 @@ def list_(filters: tuple[str, ...], columns: str | None, as_json: bool, as_csv: 
     Installed plugins add columns (for example tier) and filters (--filter tier=A);
     those of the plugins available here are listed below.
     """
-    from kehu_core.customers import CustomerQuery, list_customers
-
     extra = {}
     for item in filters:
         name, sep, value = item.partition("=")
@@ -167,8 +168,6 @@ list_.name = "list"
 @click.option("--restore", is_flag=True, help="Make an archived customer active again.")
 def archive(code: str, restore: bool) -> None:
     """Archive customer CODE: hidden from lists, history kept. --restore undoes it."""
-    from kehu_core.customers import archive_customer
-
     with transaction() as (app, session):
         record = archive_customer(app, session, code, restore=restore)
     click.echo(f"{'restored' if record.active else 'archived'} customer {record.code}")
@@ -183,8 +182,6 @@ def forget(code: str, yes: bool) -> None:
     Name, phone, e-mail, dates, attributes, tags and interaction notes are erased; amounts,
     dates and products stay as anonymous aggregates. This cannot be undone.
     """
-    from kehu_core.customers import forget_customer
-
     if not yes:
         click.confirm(f"Erase the personal data of customer {code}? This cannot be undone", abort=True)
     with transaction() as (app, session):
@@ -203,11 +200,6 @@ def forget(code: str, yes: bool) -> None:
 )
 def export(code: str, as_json: bool, output: str | None) -> None:
     """Everything kept about customer CODE, as JSON (a subject access request)."""
-    import json
-
-    from kehu_core.cli.output import to_jsonable
-    from kehu_core.customers import export_customer
-
     with transaction() as (app, session):
         data = export_customer(app, session, code)
     if output:
