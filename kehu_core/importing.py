@@ -8,11 +8,10 @@ memory stays flat whatever the file size, and a killed import leaves the databas
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,9 +33,8 @@ from kehu_core.hooktypes import CustomerChange
 from kehu_core.interactions import (
     WRITE_COLUMNS,
     existing_refs,
-    finish_interactions,
     in_values,
-    write_interaction_values,
+    interaction_writer,
 )
 from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
@@ -290,22 +288,6 @@ def _lock_for_import(app: Kehu, session: Session) -> None:
 
 
 @contextmanager
-def _gc_spared() -> Iterator[None]:
-    """Keep the objects that exist before an import out of Python's full garbage collections.
-
-    A big import allocates millions of short-lived objects, and every so often the collector
-    walks every object alive, including the whole application (SQLAlchemy, pluggy, the
-    plugins): 4.3 s of a 1,000,000-row import. ``gc.freeze`` parks those objects for the
-    import's duration (1.0 s left); ``gc.unfreeze`` hands them back to the collector after.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-@contextmanager
 def _bulk_cache(app: Kehu, session: Session) -> Iterator[None]:
     """On SQLite, a bigger page cache while the import runs: a big transaction then keeps its
     index pages in memory instead of spilling them to the WAL and reading them back."""
@@ -371,7 +353,10 @@ def import_interactions(
         customers = _CustomerIds(session)
         if not dry_run:
             _lock_for_import(app, session)
-        with occurrences, _bulk_cache(app, session), _gc_spared():
+        with ExitStack() as stack:
+            stack.enter_context(occurrences)
+            stack.enter_context(_bulk_cache(app, session))
+            writer = None if dry_run else stack.enter_context(interaction_writer(app, session, "import"))
             for chunk in stream.chunks(chunk_rows):
                 parsed, problems = _parse_chunk(parsers, chunk, width, len(WRITE_COLUMNS))
                 good: list[tuple[int, list[Any]]] = []
@@ -397,21 +382,21 @@ def import_interactions(
                 _key_by_content(good, occurrences)
                 rows = _resolve_customers(customers, good, report)
                 report.settle(on_problem)
-                if dry_run:
+                if writer is None:
                     present = existing_refs(session, list({r[_REF] for r in rows}))
                     fresh = len({r[_REF] for r in rows} - present)
                     report.written += fresh
                     report.unchanged += len(rows) - fresh
                 elif skip_invalid or report.invalid == 0:
-                    written = write_interaction_values(app, session, rows, source="import", more=True)
+                    written = writer.write(rows)
                     report.written += len(written)
                     report.unchanged += len(rows) - len(written)
                 if progress:
                     progress(stream.position(), stream.size)
-            if not dry_run and (skip_invalid or report.invalid == 0):
-                finish_interactions(app, session, "import")
-    if report.invalid and not skip_invalid:
-        raise ImportRefused(report)
+            if report.invalid and not skip_invalid:
+                # Raised inside the writer's block, so kehu_interactions_done does not fire
+                # for a write that is being rolled back.
+                raise ImportRefused(report)
     return report
 
 
@@ -519,7 +504,7 @@ def import_customers(
         report = ImportReport(kind="customers", source=stream.name, dry_run=dry_run)
         if not dry_run:
             _lock_for_import(app, session)
-        with occurrences, _gc_spared():
+        with occurrences:
             for chunk in stream.chunks(chunk_rows):
                 rows, problems = _parse_chunk(parsers, chunk, width, len(names))
                 parsed: list[tuple[int, dict[str, Any], dict[str, str | None]]] = []

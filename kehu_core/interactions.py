@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -115,9 +116,9 @@ def write_interaction_values(
     plugin reads), and only when an installed plugin implements the hook.
     Returns ``(id, row)`` for each row written.
 
-    ``more=True``: more batches of the same write follow (an import's chunks), so
-    ``kehu_interactions_done`` is not fired yet; the caller must then end the write with
-    :func:`finish_interactions`. Otherwise it fires after the batch.
+    ``more=True``: more batches of the same write follow, so ``kehu_interactions_done`` is
+    not fired yet. Write in several batches through :func:`interaction_writer`, which fires it
+    once at the end; otherwise it fires after the batch.
 
     On SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``), so the
     references present can be read first and the new rows inserted with explicit ids by a
@@ -126,7 +127,7 @@ def write_interaction_values(
     """
     if not rows:
         if not more:
-            finish_interactions(app, session, source)
+            _finish_interactions(app, session, source)
         return []
     now = utcnow()
     fresh: dict[str, list[Any]] = {}
@@ -151,13 +152,42 @@ def write_interaction_values(
             session=session, batch=InteractionBatch(rows=recorded, source=source)
         )
     if not more:
-        finish_interactions(app, session, source)
+        _finish_interactions(app, session, source)
     return written
 
 
-def finish_interactions(app: Kehu, session: Session, source: str) -> None:
-    """End a write made of several batches (``write_interaction_values(..., more=True)``):
-    fire ``kehu_interactions_done`` so plugins that gather batches finish their work."""
+class InteractionWriter:
+    """One write of interactions in several batches; made by :func:`interaction_writer`."""
+
+    def __init__(self, app: Kehu, session: Session, source: str):
+        self.app = app
+        self.session = session
+        self.source = source
+
+    def write(self, rows: Sequence[list[Any]]) -> list[tuple[int, list[Any]]]:
+        """Write one batch, as :func:`write_interaction_values` does; returns ``(id, row)`` for
+        each row written. ``kehu_interactions_recorded`` fires for the batch."""
+        return write_interaction_values(self.app, self.session, rows, self.source, more=True)
+
+
+@contextmanager
+def interaction_writer(app: Kehu, session: Session, source: str) -> Iterator[InteractionWriter]:
+    """Write interactions in several batches (an import's chunks)::
+
+        with interaction_writer(app, session, "import") as writer:
+            for batch in batches:
+                writer.write(batch)
+
+    When the block ends, ``kehu_interactions_done`` fires once, so plugins that gather the
+    batches finish their work. When the block raises it does not fire: the transaction is
+    being rolled back.
+    """
+    yield InteractionWriter(app, session, source)
+    _finish_interactions(app, session, source)
+
+
+def _finish_interactions(app: Kehu, session: Session, source: str) -> None:
+    """Fire ``kehu_interactions_done``, if an installed plugin implements it."""
     if app.hook_caller("kehu_interactions_done").get_hookimpls():
         app.hook.kehu_interactions_done(session=session, source=source)
 
