@@ -21,4 +21,5 @@ MANIFEST = Manifest(
     },
     models="kehu_forecast.models:metadata",
     migrations="migrations",
+    hookspecs="kehu_forecast.hookspecs",
 )

@@ -13,7 +13,7 @@ never print. Everything runs in the caller's transaction:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,9 +35,9 @@ from kehu_forecast.pipeline import (
     list_opportunities,
     move_opportunity,
 )
-from kehu_forecast.plan import Plan, load, store
+from kehu_forecast.plan import Plan, SavedRun, load, store
 from kehu_forecast.runs import list_runs
-from kehu_forecast.targets import Progress, Target
+from kehu_forecast.targets import Progress, Target, TargetStatusChange
 
 __all__ = [
     "LEVELS",
@@ -46,8 +46,10 @@ __all__ = [
     "Options",
     "Plan",
     "Progress",
+    "SavedRun",
     "Score",
     "Target",
+    "TargetStatusChange",
     "add_opportunity",
     "backtest",
     "gap",
@@ -67,6 +69,7 @@ __all__ = [
     "set_targets",
     "top_down",
     "track",
+    "update_target_statuses",
 ]
 
 LEVELS = ("company", "region", "salesperson")
@@ -180,6 +183,15 @@ def track(session: Session, *, as_of: date | None = None, salesperson: str | Non
     """Each target that has started against its customers' actual purchases up to ``as_of``
     (default today): achieved, expected by now, and ``on track``/``behind``/``met``/``missed``."""
     return targeting.track(session, as_of=as_of, salesperson=salesperson)
+
+
+def update_target_statuses(
+    app: Kehu, session: Session, now: datetime | None = None
+) -> list[TargetStatusChange]:
+    """Record each started target's status as of the local day of ``now`` (default: the present)
+    and return the targets whose status changed; fires ``kehu_forecast_target_status_changed``
+    with them. Idempotent: the same day twice changes nothing the second time."""
+    return targeting.update_statuses(app, session, now)
 
 
 def backtest(

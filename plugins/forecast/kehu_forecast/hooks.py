@@ -24,7 +24,8 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
 
 @hookimpl
 def kehu_scheduled_jobs() -> list[Job]:
-    """A daily job that refreshes the bottom-up forecast once a new month of history is complete."""
+    """Daily jobs: refresh the bottom-up forecast once a new month of history is complete, and
+    record the SMART targets' statuses."""
     return [
         Job(
             name="forecast.refresh",
@@ -32,7 +33,14 @@ def kehu_scheduled_jobs() -> list[Job]:
             run=jobs.refresh,
             plugin="forecast",
             description="Refresh the bottom-up sales forecast when a new month of history is complete",
-        )
+        ),
+        Job(
+            name="forecast.targets",
+            interval=timedelta(days=1),
+            run=jobs.record_target_statuses,
+            plugin="forecast",
+            description="Record the SMART targets' status (on track, behind, met, missed) as of today",
+        ),
     ]
 
 

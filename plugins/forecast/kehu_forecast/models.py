@@ -95,6 +95,10 @@ targets = sa.Table(
     sa.Column("baseline", Money, nullable=False),
     sa.Column("note", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    #: The status last recorded (on track, behind, met, missed) and the day it was judged on;
+    #: a change fires ``kehu_forecast_target_status_changed``.
+    sa.Column("status", sa.String(16)),
+    sa.Column("status_as_of", sa.Date),
     sa.UniqueConstraint("salesperson", "period_start", name="uq_forecast_targets_salesperson"),
 )
 

@@ -8,11 +8,12 @@ to their parent to the cent at every level, whatever method produced the numbers
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from attrs import define, field
+from attrs import define, field, frozen
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
 from kehu_forecast.history import NO_REGION
 from kehu_forecast.models import runs, values
+from kehu_forecast.money import cents_to_decimal
 from kehu_forecast.runs import latest_run
 
 
@@ -62,8 +64,29 @@ class Plan:
         return [(self.hierarchy.keys[i], int(s)) for i, s in zip(idx, sums)]
 
 
+@frozen
+class SavedRun:
+    """A run just saved, as ``kehu_forecast_saved`` reports it."""
+
+    run_id: int
+    kind: str
+    method: str
+    freq: str
+    first_period: date
+    last_period: date
+    history_end: date
+    #: The company total over the horizon, in yuan.
+    total: Decimal
+    source: str
+    #: The values at every node and period (integer cents), with the hierarchy.
+    plan: Plan
+
+
 def store(app: Kehu, session: Session, plan: Plan, source: str = "cli") -> int:
-    """Save ``plan`` as a new run with one row per node and period (bulk insert); returns its id."""
+    """Save ``plan`` as a new run with one row per node and period (bulk insert); returns its id.
+
+    Fires ``kehu_forecast_saved`` once the values are written, in the same transaction.
+    """
     run_id = session.scalar(
         runs.insert()
         .values(
@@ -80,6 +103,19 @@ def store(app: Kehu, session: Session, plan: Plan, source: str = "cli") -> int:
     )
     _insert_values(session, plan, int(run_id))
     plan.run_id = int(run_id)
+    saved = SavedRun(
+        run_id=plan.run_id,
+        kind=plan.kind,
+        method=plan.method,
+        freq=plan.freq,
+        first_period=plan.periods[0],
+        last_period=plan.periods[-1],
+        history_end=plan.history_end,
+        total=cents_to_decimal(int(plan.value[0].sum())) if len(plan.value) else Decimal("0.00"),
+        source=source,
+        plan=plan,
+    )
+    app.hook.kehu_forecast_saved(session=session, run=saved)
     return plan.run_id
 
 

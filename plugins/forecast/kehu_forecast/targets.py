@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +50,7 @@ class Target:
 class Progress:
     """A target against actual purchases of its customers so far."""
 
+    target_id: int
     salesperson: str
     period_start: date
     period_end: date
@@ -59,6 +60,24 @@ class Progress:
     achieved_pct: float | None
     elapsed_pct: float
     status: str
+
+
+@frozen
+class TargetStatusChange:
+    """A target whose status moved, as ``kehu_forecast_target_status_changed`` reports it."""
+
+    target_id: int
+    salesperson: str
+    period_start: date
+    period_end: date
+    #: The status recorded before (``None`` the first time the target is judged).
+    old_status: str | None
+    #: ``on track``, ``behind``, ``met`` or ``missed``.
+    new_status: str
+    amount: Decimal
+    actual: Decimal
+    #: The local day the status was judged on.
+    as_of: date
 
 
 def _windows(periods: list[date], grouping: str) -> list[tuple[date, date, list[int]]]:
@@ -233,6 +252,7 @@ def track(session: Session, *, as_of: date | None = None, salesperson: str | Non
             status = "on track" if actual >= expected else "behind"
         result.append(
             Progress(
+                target_id=int(t["id"]),
                 salesperson=t["salesperson"],
                 period_start=t["period_start"],
                 period_end=t["period_end"],
@@ -245,3 +265,41 @@ def track(session: Session, *, as_of: date | None = None, salesperson: str | Non
             )
         )
     return result
+
+
+def update_statuses(app: Kehu, session: Session, now: datetime | None = None) -> list[TargetStatusChange]:
+    """Record the status of every started target as of the local day of ``now`` (default: the
+    present); returns the changes and fires ``kehu_forecast_target_status_changed`` with them.
+
+    Recording is idempotent: a second call on the same day finds no change and fires nothing.
+    """
+    as_of = calendar.today(now)
+    recorded = dict(
+        session.execute(select(targets.c.id, targets.c.status).where(targets.c.period_start <= as_of)).all()
+    )
+    changes = []
+    for progress in track(session, as_of=as_of):
+        old = recorded.get(progress.target_id)
+        if old == progress.status:
+            continue
+        session.execute(
+            targets.update()
+            .where(targets.c.id == progress.target_id)
+            .values(status=progress.status, status_as_of=as_of)
+        )
+        changes.append(
+            TargetStatusChange(
+                target_id=progress.target_id,
+                salesperson=progress.salesperson,
+                period_start=progress.period_start,
+                period_end=progress.period_end,
+                old_status=old,
+                new_status=progress.status,
+                amount=progress.amount,
+                actual=progress.actual,
+                as_of=as_of,
+            )
+        )
+    if changes:
+        app.hook.kehu_forecast_target_status_changed(session=session, changes=changes)
+    return changes
