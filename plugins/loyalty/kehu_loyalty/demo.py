@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import DemoContext
 from kehu_core.models import Customer, CustomerTag
@@ -70,9 +71,9 @@ def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
         "quarter",
         ["100000:2%", "500000:3%"],
         "经销商",
-        (now - timedelta(days=730)).date(),
+        calendar.local_day(now - timedelta(days=730)),
     )
-    settled = settle(session, programme, now.date())
+    settled = settle(session, programme, calendar.local_day(now))
     context.summary.extend(
         [
             f"loyalty: {len(enrolled.enrolled) + len(recent.enrolled)} members earned "

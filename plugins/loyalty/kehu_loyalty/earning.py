@@ -24,11 +24,11 @@ from attrs import frozen
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.interactions import in_values
 from kehu_core.types import utcnow
-from kehu_core.validation import local_zone
 from kehu_loyalty import earn_sql
 from kehu_loyalty.ledger import (
     add_months,
@@ -155,7 +155,7 @@ def plan(
     if dialect == "sqlite":
         if earn_sql.needs_local_time(rules):
             times = batch.column("occurred_at")
-            offset = earn_sql.fixed_offset_minutes(local_zone(), min(times), max(times))
+            offset = earn_sql.fixed_offset_minutes(calendar.zone(), min(times), max(times))
         amounts = [a for a in batch.column("amount") if a is not None]
         max_cents = cents_of(max(max(amounts, default=Decimal(0)), -min(amounts, default=Decimal(0))))
     bound = earn_sql.numerator_bound([r for r in rules if r.is_amount_rule], [Decimal(1), *multipliers])
@@ -274,7 +274,7 @@ def _earn_sql(
     offset: int | None,
 ) -> EarnResult:
     """The SQL path: one statement per tier group for the amount rules, one per bonus rule."""
-    zone = local_zone()
+    zone = calendar.zone()
     d = earn_sql.SqlDialect(session.get_bind().dialect.name, getattr(zone, "key", str(zone)), offset)
     ids = batch.ids
     stored_now = time_storer(session)(now)
@@ -361,7 +361,7 @@ def _earn_python(
         if _tiers_wanted(app, settings)
         else {}
     )
-    zone = local_zone()
+    zone = calendar.zone()
     amount_rules = [r for r in rules if r.is_amount_rule]
     bonus_rules = [r for r in rules if not r.is_amount_rule]
     months = settings.expiry_months

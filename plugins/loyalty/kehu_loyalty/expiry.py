@@ -9,6 +9,7 @@ from attrs import frozen
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core.calendar import format_day
 from kehu_core.types import utcnow
 from kehu_loyalty.ledger import Debit, chunks, entry_row, lock_accounts, open_lots, write_debits
 from kehu_loyalty.models import LEDGER
@@ -62,7 +63,7 @@ def expire_points(
                         "expire",
                         -lot.remaining,
                         lot.expires_at or as_of,
-                        f"{lot.remaining} point(s) earned {lot.occurred_at:%Y-%m-%d} expired",
+                        f"{lot.remaining} point(s) earned {format_day(lot.occurred_at)} expired",
                         f"expire:{lot.id}",
                         now=now,
                     ),

@@ -13,7 +13,7 @@ hookspec = pluggy.HookspecMarker("kehu")
 
 
 @hookspec
-def kehu_loyalty_earn_rules(app: Kehu) -> Sequence[EarnRule]:  # type: ignore[empty-body]
+def kehu_loyalty_earn_rules(app: Kehu) -> Sequence[EarnRule]:
     """Add earn rules to the points programme (a company's own promotions).
 
     Parameters:

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core.app import Kehu
-from kehu_core.validation import local_zone
 from kehu_loyalty.expiry import expire_points
 from kehu_loyalty.levels import review_levels
 from kehu_loyalty.rebates import settle_all
@@ -25,7 +25,7 @@ def expire_job(app: Kehu, session: Session, now: datetime) -> str:
 
 def settle_job(app: Kehu, session: Session, now: datetime) -> str:
     """Settle every ended period of every active rebate programme."""
-    runs = settle_all(session, now.astimezone(local_zone()).date())
+    runs = settle_all(session, calendar.local_day(now))
     return (
         "; ".join(f"{r.programme}: {r.written} settlement(s), ¥{r.total_rebate}" for r in runs)
         or "no rebate programme"

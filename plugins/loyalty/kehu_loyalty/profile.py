@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core.calendar import format_day
 from kehu_core.hooktypes import ProfileSection
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
@@ -36,7 +37,7 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection:
             expiring_within_days=days,
         )
         rows += [
-            ("member since", account["enrolled_at"].date().isoformat()),
+            ("member since", format_day(account["enrolled_at"])),
             ("level", account["level"] or "-"),
             ("points balance", str(data["balance"])),
             (f"expiring within {days} days", str(soon)),

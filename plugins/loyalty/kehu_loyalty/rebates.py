@@ -1,8 +1,8 @@
 """Distributor rebates 返利: monthly, quarterly or yearly programmes (月返/季返/年返).
 
 A programme applies to the customers carrying its tag (经销商 by default). The volume of a
-period is the net amount of their done purchases (refunds included) in the period, in local
-time (``KEHU_TIMEZONE``, default Asia/Shanghai). Thresholds are tiered on volume, and the rate
+period is the net amount of their done purchases (refunds included) in the period's local
+days, by the company calendar (:mod:`kehu_core.calendar`). Thresholds are tiered on volume, and the rate
 of the highest threshold reached applies to the whole volume (达量返利): with ≥100,000 → 2%
 and ≥500,000 → 3%, a volume of 600,000 earns 18,000. The rebate is rounded half-up to the fen.
 
@@ -13,7 +13,7 @@ one row per distributor and period, written once; settling again writes nothing 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,13 +22,14 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Customer, CustomerTag, Interaction
 from kehu_core.types import to_money, utcnow
-from kehu_core.validation import local_zone
 from kehu_loyalty.models import PROGRAMMES, SETTLEMENTS, TIERS
 
-PERIODS = {"month": 1, "quarter": 3, "year": 12}
+#: The programme periods, as units of the company calendar.
+PERIODS: dict[str, calendar.Unit] = {"month": "month", "quarter": "quarter", "year": "year"}
 PERIOD_NAMES = {"month": "月返", "quarter": "季返", "year": "年返"}
 CENT = Decimal("0.01")
 
@@ -48,12 +49,11 @@ class Programme:
 
 
 def period_of(period: str, day: date) -> tuple[date, date]:
-    """The period containing ``day``: (first day, first day of the next period)."""
-    months = PERIODS[period]
-    first_month = (day.month - 1) // months * months + 1
-    start = date(day.year, first_month, 1)
-    total = first_month - 1 + months
-    return start, date(day.year + total // 12, total % 12 + 1, 1)
+    """The period of the company calendar containing the local ``day``: (first day, first day of
+    the next period)."""
+    unit = PERIODS[period]
+    start = calendar.period_start(day, unit)
+    return start, calendar.shift(start, 1, unit)
 
 
 def rate_for(tiers: Sequence[tuple[Decimal, Decimal]], volume: Decimal) -> Decimal:
@@ -122,7 +122,7 @@ def add_programme(
     parsed = _parse_tiers(tiers)
     if session.scalar(select(PROGRAMMES.c.id).where(PROGRAMMES.c.code == code)) is not None:
         raise Conflict(f"a rebate programme with code {code!r} already exists")
-    start = period_of(period, starts_on or utcnow().astimezone(local_zone()).date())[0]
+    start = period_of(period, starts_on or calendar.today())[0]
     pid = session.execute(
         PROGRAMMES.insert()
         .values(
@@ -171,8 +171,8 @@ def list_programmes(session: Session) -> list[Programme]:
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    zone = local_zone()
-    return datetime.combine(start, time(), zone), datetime.combine(end, time(), zone)
+    """The instants at which the local days ``start`` and ``end`` begin."""
+    return calendar.day_start(start), calendar.day_start(end)
 
 
 def volumes(
@@ -219,7 +219,7 @@ def accruals(
     session: Session, programme: Programme, today: date | None = None, customer_id: int | None = None
 ) -> list[Accrual]:
     """The running period's rebate so far for each distributor, and how far the next threshold is."""
-    today = today or utcnow().astimezone(local_zone()).date()
+    today = today or calendar.today()
     start, end = period_of(programme.period, today)
     found = volumes(session, programme, start, end, customer_id)
     names = (
@@ -277,7 +277,7 @@ def settle(session: Session, programme: Programme, today: date | None = None) ->
     One row per distributor with purchases in the period (a rebate of 0 below the first
     threshold, so the statement shows the gap); a row already written is never changed.
     """
-    today = today or utcnow().astimezone(local_zone()).date()
+    today = today or calendar.today()
     dialect = session.get_bind().dialect.name
     now = utcnow()
     start = programme.starts_on

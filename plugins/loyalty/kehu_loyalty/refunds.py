@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
-from kehu_core.validation import local_zone
+from kehu_core import calendar
 from kehu_loyalty.ledger import (
     Debit,
     chunks,
@@ -50,7 +50,7 @@ def reverse_refunds(
     entry's ``shortfall`` and reported, and the entry is written even when it takes nothing.
     Returns (points taken back, shortfall).
     """
-    zone = local_zone()
+    zone = calendar.zone()
     customer_ids = sorted({r["customer_id"] for r in refunds})
     sqlite = session.get_bind().dialect.name == "sqlite"
     if not sqlite:  # SQLite: the transaction holds the write lock already

@@ -160,3 +160,13 @@ def test_uninstall_drops_every_table(shop, kehu_cli, kehu_app):
 
 def test_refused_redeem_raises_kehu_error_types():
     assert issubclass(InsufficientPoints, KehuError) and issubclass(OutOfStock, KehuError)
+
+
+def test_expiry_names_the_local_day_the_points_were_earned(shop, company_zone):
+    """Earned at 00:30 in Shanghai on 10 March (still 9 March in UTC): the reason says 2024-03-10."""
+    company_zone("Asia/Shanghai")
+    code = shop.customer()
+    shop.log(code, amount="10", at="2024-03-10T00:30:00+08:00")
+    shop.run(expire_points, timestamp("2030-01-01"))
+    reasons = [e["reason"] for e in shop.ledger(code) if e["kind"] == "expire"]
+    assert reasons == ["10 point(s) earned 2024-03-10 expired", "100 point(s) earned 2024-03-10 expired"]

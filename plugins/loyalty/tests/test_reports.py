@@ -214,3 +214,42 @@ def test_demo_shows_everything(kehu_app, kehu_install, kehu_cli):
     assert sum(s["end"] for s in ladder["stages"]) == 60
     assert kehu_cli("loyalty", "rewards", "list", "--json").json
     assert kehu_cli("loyalty", "rebate", "programme", "list", "--json").json[0]["tag"] == "经销商"
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/Los_Angeles"])
+def test_rebate_periods_follow_the_company_calendar(shop, kehu_cli, company_zone, zone):
+    """00:30 local on the 1st belongs to that month, 23:30 local on the last day to the month it
+    ends: in Shanghai the first is still the previous day in UTC, in Los Angeles the second is
+    already the next one."""
+    company_zone(zone)
+    dist = shop.customer(member=False, tags="经销商")
+    for amount, local in (
+        ("50", "2024-02-29 23:30"),
+        ("100", "2024-03-01 00:30"),
+        ("70", "2024-03-31 23:30"),
+        ("30", "2024-04-01 00:30"),
+    ):
+        shop.log(dist, amount=amount, at=local)  # no offset: the company's local time
+    add = kehu_cli(
+        "loyalty",
+        "rebate",
+        "programme",
+        "add",
+        "M",
+        "--period",
+        "month",
+        "--tier",
+        "0:1%",
+        "--starts",
+        "2024-02-01",
+    )
+    assert add.exit_code == 0, add.output
+    assert kehu_cli("loyalty", "rebate", "settle", "M", "--as-of", "2024-05-01").exit_code == 0
+    settled = kehu_cli("loyalty", "rebate", "statement", dist, "--as-of", "2024-05-01", "--json").json[
+        "settled"
+    ]
+    assert [(r["period_start"], r["volume"], r["rebate"]) for r in settled] == [
+        ("2024-02-01", "50.00", "0.50"),
+        ("2024-03-01", "170.00", "1.70"),
+        ("2024-04-01", "30.00", "0.30"),
+    ]

@@ -234,17 +234,12 @@ def earn_and_look(app: Any, rows: list[dict[str, Any]], path: str, commit: bool 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin"])
 def test_sql_and_python_paths_write_the_same_ledger(
-    kehu_app, kehu_install, kehu_register_plugin, monkeypatch, seed, zone
+    kehu_app, kehu_install, kehu_register_plugin, monkeypatch, company_zone, seed, zone
 ):
-    from zoneinfo import ZoneInfo
-
-    from kehu_loyalty import earning, refunds
     from kehu_loyalty.earning import earn_rules, plan
     from kehu_loyalty.settings import set_setting
 
-    # local_zone() is read once per process (KEHU_TIMEZONE): the earning modules' copy is replaced.
-    for module in (earning, refunds):
-        monkeypatch.setattr(module, "local_zone", lambda: ZoneInfo(zone))
+    company_zone(zone)
     rng = random.Random(seed)
     kehu_install("loyalty")
     rules = random_rules(rng)
