@@ -16,7 +16,7 @@ MANIFEST = Manifest(
     commands={
         "forecast": (
             "kehu_forecast.cli:forecast",
-            "Sales forecasts (销售预测): bottom-up, top-down, the gap, a reconciled plan, SMART targets.",
+            "Sales forecasts (销售预测): bottom-up, top-down, the gap, targets.",
         )
     },
     models="kehu_forecast.models:metadata",
