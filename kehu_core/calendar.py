@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
-from sqlalchemy import Integer, cast, func, literal
+from sqlalchemy import Integer, cast, func, literal, type_coerce
 from sqlalchemy.dialects.postgresql import DATE
 from sqlalchemy.sql import ColumnElement
 
@@ -172,7 +172,8 @@ def sql_day_number(column: Any, dialect: str) -> ColumnElement[int]:
     local = sql_local_time(column, dialect)
     if dialect == "sqlite":
         return cast(func.julianday(func.date(local)) - 2440587.5, Integer)
-    return cast(local, DATE) - literal(date(1970, 1, 1), DATE)
+    # date - date is an integer on PostgreSQL; SQLAlchemy only needs telling.
+    return type_coerce(cast(local, DATE) - literal(date(1970, 1, 1), DATE), Integer)
 
 
 def sql_period_start(column: Any, unit: Unit, dialect: str) -> Any:

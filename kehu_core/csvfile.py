@@ -39,10 +39,10 @@ class CsvStream:
 
     def __init__(self, source: str | Path | IO[bytes], encoding: str = DEFAULT_ENCODING):
         self.encoding = check_encoding(encoding)
-        owned = not hasattr(source, "read")
+        owned = isinstance(source, (str, os.PathLike))
         self.name = str(source) if owned else getattr(source, "name", "<stream>")
         try:
-            raw: IO[bytes] = open(source, "rb") if owned else source  # type: ignore[arg-type]  # noqa: SIM115
+            raw = open(source, "rb") if isinstance(source, (str, os.PathLike)) else source  # noqa: SIM115
         except OSError as exc:
             raise KehuError(f"cannot open {self.name}: {exc.strerror}") from None
         self._raw = raw

@@ -13,6 +13,7 @@ from typing import Any
 from attrs import define, field, frozen
 from sqlalchemy import String, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from kehu_core import db as kehu_db
 from kehu_core.app import Kehu
@@ -37,6 +38,8 @@ CORE_LIST_COLUMNS = (
     "active",
 )
 DEFAULT_LIST_COLUMNS = ("code", "name", "region", "industry", "size", "owner")
+#: ``customers.id`` as the SQL expression plugins' list columns are built on.
+CUSTOMER_ID: ColumnElement[int] = Customer.id.expression
 TEXT_COLUMNS = {"code", "name", "kind", "region", "industry", "size", "scale", "owner", "source"}
 
 
@@ -115,9 +118,9 @@ def customer_ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, in
 def _defaults(clean: dict[str, Any]) -> dict[str, Any]:
     clean.setdefault("kind", "company")
     clean["kind"] = clean["kind"] or "company"
-    for key, empty in (("special_dates", {}), ("attributes", {})):
+    for key in ("special_dates", "attributes"):
         if clean.get(key) is None:
-            clean[key] = empty
+            clean[key] = {}
     if clean.get("marketing_consent") is None:
         clean["marketing_consent"] = False
     return clean
@@ -154,9 +157,9 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
     require_valid(problems, "change")
     if "kind" in clean and clean["kind"] is None:
         clean["kind"] = "company"
-    for key, empty in (("special_dates", {}), ("attributes", {})):
+    for key in ("special_dates", "attributes"):
         if key in clean and clean[key] is None:
-            clean[key] = empty
+            clean[key] = {}
     if "marketing_consent" in clean and clean["marketing_consent"] is None:
         clean["marketing_consent"] = False
     new_code = clean.get("code")
@@ -254,9 +257,9 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
         )
 
     selected = [getattr(Customer, c).label(c) for c in columns if c in CORE_LIST_COLUMNS]
-    selected += [extra_cols[c].expression(Customer.id).label(c) for c in columns if c in extra_cols]
+    selected += [extra_cols[c].expression(CUSTOMER_ID).label(c) for c in columns if c in extra_cols]
     stmt = select(Customer.id.label("id"), *selected)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if not query.include_archived:
         conditions.append(Customer.active.is_(True))
     for name in ("region", "industry", "size", "owner"):
@@ -285,7 +288,7 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
 
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     if sort in extra_cols:
-        key: Any = extra_cols[sort].expression(Customer.id)
+        key: Any = extra_cols[sort].expression(CUSTOMER_ID)
         if isinstance(getattr(key, "type", None), String):
             key = kehu_db.sortable(key, app.dialect)
     else:

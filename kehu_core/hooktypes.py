@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from random import Random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
+import attrs
 from attrs import field, frozen
 from sqlalchemy import MetaData, Select, Table
 from sqlalchemy.orm import Session
@@ -121,7 +122,13 @@ class RecordedRows(Sequence[Mapping[str, Any]]):
     def __len__(self) -> int:
         return len(self._ids)
 
-    def __getitem__(self, n):  # type: ignore[no-untyped-def,override]
+    @overload
+    def __getitem__(self, n: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, n: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, n: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
         if isinstance(n, slice):
             return [self._row(i) for i in range(*n.indices(len(self)))]
         if n < 0:
@@ -130,7 +137,7 @@ class RecordedRows(Sequence[Mapping[str, Any]]):
             raise IndexError(n)
         return self._row(n)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         keys = self._keys
         for iid, values in zip(self._ids, self._values):
             yield dict(zip(keys, (iid, *values)))
@@ -177,11 +184,11 @@ class InteractionBatch:
     rows: Sequence[Mapping[str, Any]]
     source: str = "api"
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        fields = RecordedInteraction.__attrs_attrs__  # type: ignore[attr-defined]
-        names = [f.name for f in fields]
+    def __iter__(self) -> Iterator[RecordedInteraction]:
+        names = [f.name for f in attrs.fields(RecordedInteraction)]
         for row in self.rows:
-            yield RecordedInteraction(**{n: row.get(n) for n in names})
+            values: dict[str, Any] = {n: row.get(n) for n in names}
+            yield RecordedInteraction(**values)
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -13,10 +13,10 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from attrs import define, field
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from kehu_core.app import Kehu
@@ -52,6 +52,9 @@ IMPORT_LOCK_KEY = 0x6B656875  # "kehu"
 _IN_SLICE = 5000
 #: SQLite page cache for an import, in KiB (the default is 2 MiB).
 SQLITE_IMPORT_CACHE_KIB = 64 * 1024
+#: The tables behind the ORM classes, written with Core executemany (typed as plain FromClauses).
+_CUSTOMERS = cast(Table, Customer.__table__)
+_CUSTOMER_TAGS = cast(Table, CustomerTag.__table__)
 
 
 @define
@@ -295,7 +298,7 @@ def _bulk_cache(app: Kehu, session: Session) -> Iterator[None]:
         yield
         return
     connection = session.connection()
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
     connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
     try:
         yield
@@ -431,7 +434,7 @@ class _CustomerIds:
             if len(self.known) + len(missing) > self.LIMIT:
                 self.known.clear()
                 missing = list(codes)
-            table = Customer.__table__
+            table = _CUSTOMERS
             stmt = select(table.c.code, table.c.id, table.c.forgotten_at.is_(None)).where(
                 in_values(table.c.code, missing, self.dialect)
             )
@@ -570,11 +573,11 @@ def _plan_customers(
     stmt = (
         select(Customer)
         .options(selectinload(Customer.tags))
-        .where(in_values(Customer.__table__.c.code, codes, dialect))
+        .where(in_values(_CUSTOMERS.c.code, codes, dialect))
     )
     existing = {c.code: c for c in session.scalars(stmt)}
     for line, clean, attrs_ in rows:
-        values = {
+        values: dict[str, Any] = {
             k: (_EMPTY[k]() if k in _EMPTY else _BLANK_MEANS.get(k)) if v is None else v
             for k, v in clean.items()
         }
@@ -637,7 +640,7 @@ def _write_customers(app: Kehu, session: Session, plan: _CustomerPlan) -> None:
         changes.append(CustomerChange(current.id, current.code, "updated", tuple(changed)))
     session.flush()
     if plan.new_rows:
-        table = Customer.__table__
+        table = _CUSTOMERS
         rows = [{**values, "active": True, "created_at": now, "updated_at": now} for values in plan.new_rows]
         session.execute(insert(table), rows)  # executemany; ids read back below (cheaper than RETURNING)
         codes = [row["code"] for row in rows]
@@ -646,7 +649,7 @@ def _write_customers(app: Kehu, session: Session, plan: _CustomerPlan) -> None:
         ).all()
         tag_rows = [{"customer_id": cid, "tag": t} for cid, code in created for t in plan.new_tags[code]]
         if tag_rows:
-            session.execute(insert(CustomerTag.__table__), tag_rows)
+            session.execute(insert(_CUSTOMER_TAGS), tag_rows)
         fields_written = tuple(sorted(plan.new_rows[0]))
         changes += [CustomerChange(cid, code, "created", fields_written) for cid, code in created]
     if changes:

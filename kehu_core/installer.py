@@ -212,7 +212,7 @@ def upgrade_all(app: Kehu, session: Session) -> list[str]:
         schema.upgrade(session.connection(), app.schemas(), branches)
     for name in names:
         manifest = app.plugins.loaded[name].manifest
-        assert manifest is not None
+        assert manifest is not None and manifest.version is not None  # a loaded plugin has both
         load_default_data(app, session, name)
         row = rows[name]
         if row.version != manifest.version:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from importlib import import_module
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,10 @@ def _commands(value: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]
     return {name: (str(path), str(help_text)) for name, (path, help_text) in dict(value).items()}
 
 
-def _names(value: object) -> tuple[str, ...]:
+def _names(value: Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         raise TypeError("depends must be a list of plugin names, not a string")
-    return tuple(value)  # type: ignore[call-overload]
+    return tuple(value)
 
 
 @frozen

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pluggy
@@ -305,7 +305,7 @@ def _load_entry_point(ep: Any, info: PluginInfo) -> None:
     info.module, info.manifest = module, manifest
 
 
-def discover(strict: bool | None = None, allow: set[str] | None | bool = True) -> Plugins:
+def discover(strict: bool | None = None, allow: set[str] | None | Literal[True] = True) -> Plugins:
     """Find every ``kehu.plugins`` entry point and read its manifest.
 
     Only the plugins' packages are imported (their manifests); their hook modules are

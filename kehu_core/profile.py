@@ -60,7 +60,7 @@ def summarize(session: Session, customer_id: int, now: datetime | None = None) -
         return tuple((name, to_money(total)) for name, total in rows)
 
     channels = tuple(
-        (name, count)
+        (str(name), count)
         for name, count in session.execute(
             select(i.channel, func.count())
             .where(*purchases, i.channel.is_not(None))

@@ -15,7 +15,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from alembic.script.revision import RevisionError
 from attrs import frozen
 from sqlalchemy import Connection, column, delete, inspect, table
@@ -78,7 +78,13 @@ def _branch_positions(script: ScriptDirectory, heads: Iterable[str]) -> set[str]
     applied: set[str] = set()
     for head in heads:
         applied |= _lineage(script, head)
-    return {rev for rev in applied if not (set(script.revision_map.get_revision(rev).nextrev) & applied)}
+    return {rev for rev in applied if not (_next_revisions(script, rev) & applied)}
+
+
+def _next_revisions(script: ScriptDirectory, rev: str) -> set[str]:
+    """The revisions that come directly after ``rev``."""
+    revision = script.revision_map.get_revision(rev)
+    return set(revision.nextrev) if revision is not None else set()
 
 
 @contextmanager
@@ -163,19 +169,19 @@ def status(connection: Connection, schemas: Sequence[Schema], branches: Sequence
     """
     script = ScriptDirectory.from_config(alembic_config(connection, schemas))
     applied: set[str] = set()
-    for head in current_revisions(connection):
-        if _known(script, head):  # a revision of a plugin not available here is not shown
-            applied |= _lineage(script, head)
+    for recorded in current_revisions(connection):
+        if _known(script, recorded):  # a revision of a plugin not available here is not shown
+            applied |= _lineage(script, recorded)
     result = []
     for branch in branches:
         head = script.get_revision(f"{branch}@head")
         current = None
-        revision = head
+        revision: Script | None = head
         while revision is not None:  # walk the branch's own chain, newest first
             if revision.revision in applied:
                 current = revision.revision
                 break
             down = revision.down_revision
-            revision = script.get_revision(down[0] if isinstance(down, tuple) else down) if down else None
+            revision = script.get_revision(down if isinstance(down, str) else down[0]) if down else None
         result.append(BranchStatus(branch=branch, current=current, head=head.revision if head else "?"))
     return result

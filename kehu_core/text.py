@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import cast
 
 from pypinyin import Style, lazy_pinyin
 from wcwidth import wcswidth, wcwidth
@@ -20,9 +22,12 @@ def sort_key(text: str) -> tuple[str, ...]:
     code point. Each character maps to its pinyin syllable, so mixed text sorts sensibly.
     """
     return tuple(
-        syllable.casefold()
-        for syllable in lazy_pinyin(text, style=Style.TONE3, errors=lambda chars: list(chars))
+        syllable.casefold() for syllable in lazy_pinyin(text, style=Style.TONE3, errors=_each_character)
     )
+
+
+# pypinyin takes a list back (one syllable per character), though its annotation says str.
+_each_character = cast(Callable[[str], str], list)
 
 
 def collate(left: str, right: str) -> int:

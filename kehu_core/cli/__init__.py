@@ -51,7 +51,8 @@ CORE_COMMANDS = {
 
 def _load(path: str) -> click.Command:
     module, _, attr = path.partition(":")
-    return getattr(import_module(module), attr)  # type: ignore[no-any-return]
+    command: click.Command = getattr(import_module(module), attr)
+    return command
 
 
 class CliState:
@@ -122,9 +123,15 @@ class KehuGroup(click.Group):
 
 
 class _UserError(click.ClickException):
+    """A kehu error shown as click shows its own, with the error's exit code."""
+
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
-        self.exit_code = exit_code
+        self._code = exit_code
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]  # click's is class-wide; kehu's errors differ
+        return self._code
 
 
 def _operational_message(exc: Exception) -> str | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
 from kehu_core import installer
@@ -43,7 +46,7 @@ def list_(verbose: bool, as_json: bool) -> None:
         installed = installed_versions(current_app())
     except Exception as exc:  # list must work even when the database cannot be opened
         db_error = f"{type(exc).__name__}: {exc}"
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, info in sorted(st.plugins.infos.items()):
         manifest = info.manifest
         rows.append(
@@ -110,7 +113,7 @@ def list_(verbose: bool, as_json: bool) -> None:
         click.echo(f"(could not read the database: {db_error})", err=True)
 
 
-def _state(row: dict[str, object]) -> str:
+def _state(row: Mapping[str, object]) -> str:
     if row["error"]:
         return "ERROR"
     if not row["installed"]:
