@@ -176,7 +176,8 @@ def plugin_env(plugins: str | None = None) -> dict[str, str]:
 def kehu(
     db: str | Path, *args: str, check: bool = True, plugins: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``kehu --db DB ARGS`` quietly (``plugins`` as :func:`plugin_env`); raise with its output if it fails."""
+    """Run ``kehu --db DB ARGS`` quietly (``plugins`` as :func:`plugin_env`); raise with its
+    output if it fails."""
     done = subprocess.run(
         [KEHU, "--db", str(db), *args], capture_output=True, text=True, env=plugin_env(plugins)
     )

@@ -96,7 +96,8 @@ def main() -> None:
     print(f"python -c 'import click' median {result['import_click_median_s'] * 1000:5.1f} ms")
     verdict = "within" if result["within_target"] else "OVER"
     print(
-        f"median ratio {result['median_ratio']:.2f}x ({verdict} the {TARGET:.0f}x target), {args.repeat} interleaved pairs"
+        f"median ratio {result['median_ratio']:.2f}x ({verdict} the {TARGET:.0f}x target), "
+        f"{args.repeat} interleaved pairs"
     )
 
 

@@ -248,7 +248,7 @@ def _purchases(conn, dialect: str, customer_ids: list[int], seed: int, count: in
     rng = random.Random(seed)
     mark = "?" if dialect == "sqlite" else "%s"
     sql = (
-        f"INSERT INTO interactions (customer_id, kind, status, occurred_at, amount, external_ref, created_at) "
+        "INSERT INTO interactions (customer_id, kind, status, occurred_at, amount, external_ref, created_at) "
         f"VALUES ({mark}, 'purchase', 'done', {mark}, 100, {mark}, {mark})"
     )
     now = _stamp(NOW, dialect)
@@ -354,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"reference, one UPDATE marking the same breaches: {ref:.3f}s")
     print(
-        f"ratio job / single UPDATE = {job / ref:.2f}x (target <= 3x) {'OK' if job / ref <= 3 else 'OVER TARGET'}"
+        f"ratio job / single UPDATE = {job / ref:.2f}x (target <= 3x) "
+        f"{'OK' if job / ref <= 3 else 'OVER TARGET'}"
     )
 
     started = time.perf_counter()

@@ -70,8 +70,9 @@ def generate(db: Path, customers: int) -> None:
     stamp = "2023-01-01 00:00:00.000000"
     con = sqlite3.connect(db)
     con.executemany(
-        "INSERT INTO customers (id, code, name, kind, region, owner, special_dates, marketing_consent, attributes,"
-        " active, created_at, updated_at) VALUES (?, ?, ?, 'company', ?, ?, '{}', 0, '{}', 1, ?, ?)",
+        "INSERT INTO customers (id, code, name, kind, region, owner, special_dates, marketing_consent,"
+        " attributes, active, created_at, updated_at)"
+        " VALUES (?, ?, ?, 'company', ?, ?, '{}', 0, '{}', 1, ?, ?)",
         [
             (i + 1, f"C{i + 1:06d}", f"客户{i + 1}", REGIONS[i % 7], f"销售{i % 40:02d}", stamp, stamp)
             for i in range(customers)
@@ -149,7 +150,8 @@ for name, model in models.items():
     r, c = np.nonzero(mask)
     df = pd.DataFrame({"unique_id": rows[r], "ds": ds.values[c], "y": np.maximum(y[rows][r, c], 0)})
     level = [80] if name in ("smooth", "erratic", "short") else None
-    out.append(StatsForecast(models=[model], freq="MS", n_jobs=1).forecast(df=df, h=int(sys.argv[2]), level=level))
+    forecaster = StatsForecast(models=[model], freq="MS", n_jobs=1)
+    out.append(forecaster.forecast(df=df, h=int(sys.argv[2]), level=level))
 seconds = time.perf_counter() - begin
 print(json.dumps({"seconds": seconds, "rows": int(sum(len(o) for o in out)),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
@@ -184,7 +186,9 @@ def main() -> None:
     cli_runs: list[Timing] = []
     ref_runs = []
     for _ in range(max(1, args.repeat)):  # alternate, so both sides see the same machine load
-        timing, _ = timed_kehu(db, "forecast", "run", "--as-of", AS_OF, "--horizon", str(args.horizon), "--json")
+        timing, _ = timed_kehu(
+            db, "forecast", "run", "--as-of", AS_OF, "--horizon", str(args.horizon), "--json"
+        )
         cli_runs.append(timing)
         done = subprocess.run(
             [

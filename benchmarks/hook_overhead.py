@@ -191,7 +191,8 @@ def main() -> None:
                 ),
                 (
                     "overhead, CPU (steadier)",
-                    f"{cpu_overhead:+.1%} (target < {TARGET:.0%}): {'OK' if cpu_overhead < TARGET else 'MISSED'}",
+                    f"{cpu_overhead:+.1%} (target < {TARGET:.0%}): "
+                    f"{'OK' if cpu_overhead < TARGET else 'MISSED'}",
                 ),
                 (
                     "the hook path alone",

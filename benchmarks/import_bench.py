@@ -51,7 +51,7 @@ def parsed_rows(csv_path: Path, db: Path) -> list[tuple[object, ...]]:
 
     dialect = sqlite_dialect.dialect()
     cols = Interaction.__table__.c
-    store = {name: cols[name].type._cached_bind_processor(dialect) or (lambda x: x) for name in cols.keys()}
+    store = {col.name: col.type._cached_bind_processor(dialect) or (lambda x: x) for col in cols}
     with sqlite3.connect(db) as conn:
         ids = dict(conn.execute("SELECT code, id FROM customers"))
     created = store["created_at"](utcnow())
@@ -206,7 +206,8 @@ def main() -> None:
                 ("ratio, CPU (steadier)", verdict(run.cpu / reference.cpu)),
                 (
                     "peak RSS of the import",
-                    f"{run.peak_mb} MB (target < {TARGET_MB} MB): {'OK' if run.peak_mb < TARGET_MB else 'MISSED'}",
+                    f"{run.peak_mb} MB (target < {TARGET_MB} MB): "
+                    f"{'OK' if run.peak_mb < TARGET_MB else 'MISSED'}",
                 ),
                 (
                     "re-import (all present)",

@@ -56,8 +56,8 @@ def add_customers(path: Path, count: int, enrol: bool) -> None:
     stamp = (START - timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S.%f")
     con = sqlite3.connect(path)
     con.executemany(
-        "INSERT INTO customers (id, code, name, kind, special_dates, marketing_consent, attributes, active, created_at, updated_at)"
-        " VALUES (?, ?, ?, 'person', '{}', 0, '{}', 1, ?, ?)",
+        "INSERT INTO customers (id, code, name, kind, special_dates, marketing_consent, attributes, active,"
+        " created_at, updated_at) VALUES (?, ?, ?, 'person', '{}', 0, '{}', 1, ?, ?)",
         ((i, f"C{i:07d}", f"客户{i}", stamp, stamp) for i in range(1, count + 1)),
     )
     if enrol:
@@ -80,7 +80,8 @@ def write_csv(path: Path, purchases: int, customers: int, seed: int = 1) -> None
             if rng.random() < 0.05:
                 amount = -amount / 4
             out.write(
-                f"P{n},C{rng.randint(1, customers):07d},purchase,{when:%Y-%m-%dT%H:%M:%S}+00:00,{amount:.2f},耗材\n"
+                f"P{n},C{rng.randint(1, customers):07d},purchase,"
+                f"{when:%Y-%m-%dT%H:%M:%S}+00:00,{amount:.2f},耗材\n"
             )
 
 
@@ -109,7 +110,8 @@ def bench_import(args: argparse.Namespace) -> None:
             times.setdefault(label, []).append(time.perf_counter() - began)
             cpu.setdefault(label, []).append(time.process_time() - began_cpu)
             print(
-                f"{label:16s}: {report.written:,} purchases in {times[label][-1]:.1f} s (CPU {cpu[label][-1]:.1f} s)",
+                f"{label:16s}: {report.written:,} purchases in {times[label][-1]:.1f} s "
+                f"(CPU {cpu[label][-1]:.1f} s)",
                 flush=True,
             )
             if loyalty and round_ == 0:
@@ -133,7 +135,8 @@ def bench_import(args: argparse.Namespace) -> None:
         best_cpu = min(cpu["with loyalty"]) / min(cpu["without loyalty"])
         print(f"best of {args.repeat} each: {best:.2f}× wall, {best_cpu:.2f}× CPU")
     print(
-        f"median of {args.repeat} round(s): {median:.2f}× wall (spread {min(ratios):.2f}–{max(ratios):.2f}×); "
+        f"median of {args.repeat} round(s): {median:.2f}× wall "
+        f"(spread {min(ratios):.2f}–{max(ratios):.2f}×); "
         f"target ≤ {IMPORT_TARGET}×: {'met' if median <= IMPORT_TARGET else 'NOT met'}"
     )
 
@@ -169,8 +172,8 @@ def fill_ladder_db(path: Path, customers: int, interactions: int, seed: int = 2)
             )
 
     con.executemany(
-        "INSERT INTO interactions (id, customer_id, kind, status, occurred_at, amount, external_ref, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO interactions (id, customer_id, kind, status, occurred_at, amount, external_ref,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         rows(),
     )
     stamp = lambda d: (START + timedelta(days=d)).strftime("%Y-%m-%d %H:%M:%S.%f")  # noqa: E731
@@ -200,7 +203,8 @@ def pandas_ladder(path: Path, since: datetime, as_of: datetime, loyal_quarters: 
 
     con = sqlite3.connect(path)
     p = pd.read_sql_query(
-        "SELECT customer_id, occurred_at FROM interactions WHERE kind = 'purchase' AND status = 'done' AND amount > 0",
+        "SELECT customer_id, occurred_at FROM interactions"
+        " WHERE kind = 'purchase' AND status = 'done' AND amount > 0",
         con,
     )
     c = pd.read_sql_query(
@@ -250,7 +254,8 @@ def bench_ladder(args: argparse.Namespace) -> None:
         began = time.perf_counter()
         fill_ladder_db(db, args.customers, args.interactions)
         print(
-            f"generated {args.customers:,} customers / {args.interactions:,} interactions in {time.perf_counter() - began:.0f} s",
+            f"generated {args.customers:,} customers / {args.interactions:,} interactions "
+            f"in {time.perf_counter() - began:.0f} s",
             flush=True,
         )
     from kehu_core.app import Kehu

@@ -281,7 +281,8 @@ try:
 finally:
     # VmHWM: this process's own peak (ru_maxrss would include a parent's peak carried over exec).
     peak = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")]
-    print(f"PEAK_RSS_KB={peak[0] if peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+    peak_kb = peak[0] if peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"PEAK_RSS_KB={peak_kb}", file=sys.stderr)
 """
 
 
@@ -365,7 +366,9 @@ WITH p AS (
 ), ranked AS (
     SELECT *, COUNT(*) OVER () AS n, SUM(greatest(m, 0)) OVER () AS total,
            RANK() OVER (ORDER BY m DESC) - 1 AS rk,
-           COALESCE(SUM(greatest(m, 0)) OVER (ORDER BY m DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS cum,
+           COALESCE(SUM(greatest(m, 0)) OVER (
+               ORDER BY m DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+           ), 0) AS cum,
            RANK() OVER (ORDER BY recency DESC NULLS FIRST) - 1 AS rw,
            RANK() OVER (ORDER BY orders) - 1 AS fw,
            RANK() OVER (ORDER BY m) - 1 AS mw
@@ -374,13 +377,16 @@ WITH p AS (
     SELECT *, 1 + (5 * rw) // n AS r, 1 + (5 * fw) // n AS f, 1 + (5 * mw) // n AS ms FROM ranked
 )
 SELECT customer_id,
-    CASE WHEN m <= 0 THEN 'C' WHEN cum * 10000 < 8000 * total THEN 'A' WHEN cum * 10000 < 9500 * total THEN 'B' ELSE 'C' END AS abc,
-    CASE WHEN m <= 0 THEN '小客户' WHEN rk * 10000 < 100 * n THEN 'VIP' WHEN rk * 10000 < 500 * n THEN '主要客户'
+    CASE WHEN m <= 0 THEN 'C' WHEN cum * 10000 < 8000 * total THEN 'A'
+         WHEN cum * 10000 < 9500 * total THEN 'B' ELSE 'C' END AS abc,
+    CASE WHEN m <= 0 THEN '小客户' WHEN rk * 10000 < 100 * n THEN 'VIP'
+         WHEN rk * 10000 < 500 * n THEN '主要客户'
          WHEN rk * 10000 < 5000 * n THEN '普通客户' ELSE '小客户' END AS pyramid,
-    CASE WHEN ot = 0 THEN 'prospect' WHEN r >= 4 AND f >= 4 AND ms >= 4 THEN 'champions' WHEN r >= 3 AND f >= 4 THEN 'loyal'
-         WHEN r >= 4 AND f >= 2 THEN 'potential_loyalist' WHEN r >= 4 THEN 'new' WHEN r = 3 AND f = 3 THEN 'need_attention'
-         WHEN r = 3 THEN 'about_to_sleep' WHEN f >= 4 AND ms >= 4 THEN 'cannot_lose' WHEN f >= 3 THEN 'at_risk'
-         WHEN r = 2 THEN 'hibernating' ELSE 'lost' END AS rfm
+    CASE WHEN ot = 0 THEN 'prospect' WHEN r >= 4 AND f >= 4 AND ms >= 4 THEN 'champions'
+         WHEN r >= 3 AND f >= 4 THEN 'loyal' WHEN r >= 4 AND f >= 2 THEN 'potential_loyalist'
+         WHEN r >= 4 THEN 'new' WHEN r = 3 AND f = 3 THEN 'need_attention'
+         WHEN r = 3 THEN 'about_to_sleep' WHEN f >= 4 AND ms >= 4 THEN 'cannot_lose'
+         WHEN f >= 3 THEN 'at_risk' WHEN r = 2 THEN 'hibernating' ELSE 'lost' END AS rfm
 FROM scored
 """
 
@@ -458,7 +464,8 @@ def report(rows: list[dict[str, object]]) -> None:
         print(
             f"{r['label']:<22}{r['install_backfill_s']:>9.1f}{r['run_s']:>8.2f}{r['rerun_s']:>8.2f}"
             f"{r['pandas_s']:>8.2f}{r['duckdb_s']:>8.2f}{r['run_s'] / r['pandas_s']:>11.2f}"
-            f"{r['rerun_s'] / r['pandas_s']:>13.2f}{r['run_s'] / r['duckdb_s']:>11.1f}{r['run_peak_mb']:>9.0f}"
+            f"{r['rerun_s'] / r['pandas_s']:>13.2f}{r['run_s'] / r['duckdb_s']:>11.1f}"
+            f"{r['run_peak_mb']:>9.0f}"
             f"  {r['same_classes']}"
         )
     by_backend: dict[str, list[dict[str, object]]] = {}
@@ -479,9 +486,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("action", nargs="?", default="run", choices=("run", "generate", "pandas", "duckdb"))
     parser.add_argument("url", nargs="?", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--sizes", help="customer counts, e.g. 100k,1m (interactions: 10x; default 100k,1m)"
-    )
+    parser.add_argument("--sizes", help="customer counts, e.g. 100k,1m (interactions: 10x; default 100k,1m)")
     parser.add_argument("--backends", default="sqlite", help="sqlite, postgresql or both: sqlite,postgresql")
     parser.add_argument(
         "--pg-url",
@@ -530,7 +535,7 @@ def main(argv: list[str] | None = None) -> None:
                     subprocess.run(["cp", str(source), str(work)], check=True)
                     url = str(work)
                 else:
-                    base = generate_postgresql(args.pg_url, f"tiering_{size}", n)
+                    generate_postgresql(args.pg_url, f"tiering_{size}", n)
                     if args.action == "generate":
                         continue
                     url = _pg_copy(args.pg_url, f"tiering_{size}", f"work_{size}")
