@@ -2,48 +2,50 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
-from kehu_complaints.models import Complaint, Team, TeamMember
+from kehu_complaints.models import COMPLAINTS, MEMBERS, TEAMS
 
 ASSIGNMENT_RULES = ("manual", "round_robin", "balanced")
 
 
-def active_members(session: Session, team: Team) -> list[str]:
-    """The team's active members in round-robin order."""
+def active_members(session: Session, team_id: int) -> list[str]:
+    """The active members of team ``team_id`` in round-robin order."""
+    m = MEMBERS.c
     return list(
         session.scalars(
-            select(TeamMember.member)
-            .where(TeamMember.team_id == team.id, TeamMember.active.is_(True))
-            .order_by(TeamMember.position, TeamMember.member)
+            select(m.member).where(m.team_id == team_id, m.active.is_(True)).order_by(m.position, m.member)
         )
     )
 
 
 def open_counts(session: Session, members: list[str]) -> dict[str, int]:
     """How many open (unresolved, unclosed) complaints each member handles."""
+    c = COMPLAINTS.c
     rows = session.execute(
-        select(Complaint.handler, func.count())
-        .where(Complaint.handler.in_(members), Complaint.closed_at.is_(None), Complaint.resolved_at.is_(None))
-        .group_by(Complaint.handler)
+        select(c.handler, func.count())
+        .where(c.handler.in_(members), c.closed_at.is_(None), c.resolved_at.is_(None))
+        .group_by(c.handler)
     )
     counts = dict.fromkeys(members, 0)
     counts.update({handler: count for handler, count in rows if handler is not None})
     return counts
 
 
-def pick_handler(session: Session, team: Team) -> str | None:
+def pick_handler(session: Session, team: Row[Any]) -> str | None:
     """The next handler by the team's rule, or ``None`` for manual teams and empty ones.
 
     The team row is locked (``FOR UPDATE`` on PostgreSQL; SQLite's write lock is already held)
-    so two complaints opened at once do not both go to the same "next" member.
+    and read again under the lock, so two complaints opened at once do not both go to the same
+    "next" member.
     """
     if team.assignment == "manual":
         return None
-    session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
-    session.refresh(team)
-    members = active_members(session, team)
+    team = session.execute(select(TEAMS).where(TEAMS.c.id == team.id).with_for_update()).one()
+    members = active_members(session, team.id)
     if not members:
         return None
     if team.assignment == "round_robin":
@@ -53,6 +55,5 @@ def pick_handler(session: Session, team: Team) -> str | None:
     else:
         counts = open_counts(session, members)
         chosen = min(members, key=lambda m: (counts[m], members.index(m)))
-    team.last_assigned = chosen
-    session.flush()
+    session.execute(update(TEAMS).where(TEAMS.c.id == team.id).values(last_assigned=chosen))
     return chosen

@@ -11,16 +11,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Row, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints import events, history, sla
 from kehu_complaints.assignment import pick_handler
 from kehu_complaints.fields import MOVE_FIELDS, SEVERITIES, vocab
-from kehu_complaints.models import COMPLAINTS, Complaint, Team
+from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintRecord, get_complaint, load_record, record_of
 from kehu_complaints.settings import calendar_of, load_settings
-from kehu_complaints.teams import team_named
+from kehu_complaints.teams import team_by_id, team_named
 from kehu_complaints.workflow import GuardContext, Workflow, build_workflow
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, KehuError, Problem, ValidationError
@@ -37,7 +37,7 @@ def _conflict(complaint_id: int, expected: int, current: int | None) -> Conflict
     )
 
 
-def _write(session: Session, complaint: Complaint, values: dict[str, Any], expected: int) -> int:
+def _write(session: Session, complaint: Row[Any], values: dict[str, Any], expected: int) -> int:
     """Apply ``values`` if the complaint is still at version ``expected``; returns the new version."""
     new_version = expected + 1
     result = cast(
@@ -51,21 +51,20 @@ def _write(session: Session, complaint: Complaint, values: dict[str, Any], expec
     if result.rowcount != 1:
         current = session.scalar(select(COMPLAINTS.c.version).where(COMPLAINTS.c.id == complaint.id))
         raise _conflict(complaint.id, expected, current)
-    session.expire(complaint)
     return new_version
 
 
-def _check_version(complaint: Complaint, expected_version: int | None) -> int:
+def _check_version(complaint: Row[Any], expected_version: int | None) -> int:
     if expected_version is not None and complaint.version != expected_version:
         raise _conflict(complaint.id, expected_version, complaint.version)
     return complaint.version if expected_version is None else expected_version
 
 
-def _snapshot(complaint: Complaint) -> dict[str, Any]:
-    return {col.name: getattr(complaint, col.key) for col in Complaint.__mapper__.columns}
+def _snapshot(complaint: Row[Any]) -> dict[str, Any]:
+    return dict(complaint._mapping)
 
 
-def policy_of(session: Session, complaint: Complaint) -> sla.Policy:
+def policy_of(session: Session, complaint: Row[Any]) -> sla.Policy:
     """The SLA policy governing ``complaint``: the one it records, else the one that matches now."""
     policies = sla.load_policies(session)
     for policy in policies:
@@ -309,7 +308,7 @@ def assign(
     target_team = (
         team_named(session, team)
         if team
-        else (session.get(Team, complaint.team_id) if complaint.team_id else None)
+        else (team_by_id(session, complaint.team_id) if complaint.team_id else None)
     )
     if handler is None:
         if target_team is None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from kehu_complaints import events, history, sla
 from kehu_complaints.fields import CATEGORIES, OPEN_FIELDS
 from kehu_complaints.handling import assign
-from kehu_complaints.models import COMPLAINTS, Complaint
+from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintRecord, get_complaint, load_record
 from kehu_complaints.settings import calendar_of, load_settings, tier_method
 from kehu_complaints.teams import team_named
@@ -116,7 +116,7 @@ def open_from_interactions(
     ids = [r["id"] for r in rows]
     already = set(
         session.scalars(
-            select(Complaint.source_interaction_id).where(Complaint.source_interaction_id.in_(ids))
+            select(COMPLAINTS.c.source_interaction_id).where(COMPLAINTS.c.source_interaction_id.in_(ids))
         )
     )
     new = []

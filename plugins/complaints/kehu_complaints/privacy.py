@@ -9,7 +9,7 @@ from attrs import asdict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kehu_complaints.models import COMPLAINTS, HISTORY, Complaint
+from kehu_complaints.models import COMPLAINTS, HISTORY
 from kehu_complaints.records import detail_of, record_dict
 from kehu_complaints.workflow import Workflow
 from kehu_core.models import Customer
@@ -17,7 +17,7 @@ from kehu_core.models import Customer
 
 def erase(session: Session, customer_ids: Sequence[int]) -> None:
     """Blank complaint free text and history notes of forgotten customers; dates and figures stay."""
-    ids = select(Complaint.id).where(Complaint.customer_id.in_(list(customer_ids)))
+    ids = select(COMPLAINTS.c.id).where(COMPLAINTS.c.customer_id.in_(list(customer_ids)))
     session.execute(
         update(COMPLAINTS)
         .where(COMPLAINTS.c.customer_id.in_(list(customer_ids)))
@@ -38,7 +38,7 @@ def erase(session: Session, customer_ids: Sequence[int]) -> None:
 def export(session: Session, customer: Customer, workflow: Workflow) -> Mapping[str, Any]:
     """The customer's complaints with their timelines."""
     ids = session.scalars(
-        select(Complaint.id).where(Complaint.customer_id == customer.id).order_by(Complaint.id)
+        select(COMPLAINTS.c.id).where(COMPLAINTS.c.customer_id == customer.id).order_by(COMPLAINTS.c.id)
     )
     result = []
     for complaint_id in list(ids):

@@ -11,10 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import asdict, frozen
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
-from kehu_complaints.models import COMPLAINTS, Complaint, HistoryEntry, Team
+from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
 from kehu_complaints.workflow import Workflow
 from kehu_core.errors import NotFound
 from kehu_core.models import Customer
@@ -66,8 +66,8 @@ class ComplaintRecord:
     version: int
 
     @classmethod
-    def of(cls, row: Complaint, code: str, name: str, team: str | None) -> ComplaintRecord:
-        """From the ORM row and its customer's code and name."""
+    def of(cls, row: Row[Any], code: str, name: str, team: str | None) -> ComplaintRecord:
+        """From a row of ``complaints_complaints``, its customer's code and name, its team's name."""
         return cls(
             id=row.id,
             customer_code=code,
@@ -157,41 +157,61 @@ class ComplaintQuery:
     limit: int | None = 200
 
 
-def get_complaint(session: Session, complaint_id: int) -> Complaint:
-    """The complaint's row, freshly read, or :class:`NotFound`."""
-    row = session.get(Complaint, complaint_id, populate_existing=True)
+def get_complaint(session: Session, complaint_id: int) -> Row[Any]:
+    """The complaint's row (every column of ``complaints_complaints``), or :class:`NotFound`."""
+    row = session.execute(select(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id)).one_or_none()
     if row is None:
         raise NotFound(f"no complaint #{complaint_id}")
     return row
 
 
-def record_of(session: Session, row: Complaint) -> ComplaintRecord:
+def _with_names() -> Select[Any]:
+    """Complaints with their customer's code and name and their team's name (one query)."""
+    return (
+        select(
+            COMPLAINTS,
+            Customer.code.label("customer_code"),
+            Customer.name.label("customer_name"),
+            TEAMS.c.name.label("team_name"),
+        )
+        .join(Customer, Customer.id == COMPLAINTS.c.customer_id)
+        .outerjoin(TEAMS, TEAMS.c.id == COMPLAINTS.c.team_id)
+    )
+
+
+def _record(row: Row[Any]) -> ComplaintRecord:
+    return ComplaintRecord.of(row, row.customer_code, row.customer_name, row.team_name)
+
+
+def record_of(session: Session, row: Row[Any]) -> ComplaintRecord:
     """The record of a complaint row: its customer's code and name, its team's name."""
     code, name = session.execute(
         select(Customer.code, Customer.name).where(Customer.id == row.customer_id)
     ).one()
-    team = session.scalar(select(Team.name).where(Team.id == row.team_id)) if row.team_id else None
+    team = session.scalar(select(TEAMS.c.name).where(TEAMS.c.id == row.team_id)) if row.team_id else None
     return ComplaintRecord.of(row, code, name, team)
 
 
 def load_record(session: Session, complaint_id: int) -> ComplaintRecord:
     """The current record of complaint ``complaint_id`` (or :class:`NotFound`)."""
-    return record_of(session, get_complaint(session, complaint_id))
+    row = session.execute(_with_names().where(COMPLAINTS.c.id == complaint_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"no complaint #{complaint_id}")
+    return _record(row)
 
 
 def detail_of(session: Session, complaint_id: int, workflow: Workflow) -> ComplaintDetail:
     """A complaint with its timeline and the stages ``workflow`` lets it move to."""
-    complaint = get_complaint(session, complaint_id)
-    entries = session.scalars(
-        select(HistoryEntry)
-        .where(HistoryEntry.complaint_id == complaint_id)
-        .order_by(HistoryEntry.at, HistoryEntry.id)
+    record = load_record(session, complaint_id)
+    h = HISTORY.c
+    entries = session.execute(
+        select(h.at, h.actor, h.action, h.from_status, h.to_status, h.note)
+        .where(h.complaint_id == complaint_id)
+        .order_by(h.at, h.id)
     )
-    timeline = tuple(
-        TimelineEntry(e.at, e.actor, e.action, e.from_status, e.to_status, e.note) for e in entries
-    )
-    nexts = tuple(workflow.next_stages(complaint.status)) if complaint.status in workflow.stages else ()
-    return ComplaintDetail(record_of(session, complaint), timeline, nexts)
+    timeline = tuple(TimelineEntry(*entry) for entry in entries)
+    nexts = tuple(workflow.next_stages(record.status)) if record.status in workflow.stages else ()
+    return ComplaintDetail(record, timeline, nexts)
 
 
 def list_complaints(
@@ -200,21 +220,17 @@ def list_complaints(
     """Complaints matching ``query``, most urgent first (earliest due), then newest."""
     now = now or utcnow()
     c = COMPLAINTS.c
-    stmt = (
-        select(Complaint, Customer.code, Customer.name, Team.name)
-        .join(Customer, Customer.id == Complaint.customer_id)
-        .outerjoin(Team, Team.id == Complaint.team_id)
-    )
+    stmt = _with_names()
     if query.status:
-        stmt = stmt.where(Complaint.status == query.status)
+        stmt = stmt.where(c.status == query.status)
     if query.handler:
-        stmt = stmt.where(Complaint.handler == query.handler)
+        stmt = stmt.where(c.handler == query.handler)
     if query.category:
-        stmt = stmt.where(Complaint.category == query.category)
+        stmt = stmt.where(c.category == query.category)
     if query.customer_code:
         stmt = stmt.where(Customer.code == query.customer_code)
     if query.ids is not None:
-        stmt = stmt.where(Complaint.id.in_(list(query.ids)))
+        stmt = stmt.where(c.id.in_(list(query.ids)))
     if query.open_only or query.overdue:
         stmt = stmt.where(c.closed_at.is_(None), c.resolved_at.is_(None))
     if query.overdue:
@@ -226,7 +242,7 @@ def list_complaints(
     stmt = stmt.order_by(c.closed_at.is_not(None), due, c.id.desc())
     if query.limit:
         stmt = stmt.limit(query.limit)
-    return [ComplaintRecord.of(row, code, name, team) for row, code, name, team in session.execute(stmt)]
+    return [_record(row) for row in session.execute(stmt)]
 
 
 def records_by_id(session: Session, ids: Sequence[int]) -> list[ComplaintRecord]:

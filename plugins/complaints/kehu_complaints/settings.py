@@ -9,11 +9,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints.calendar import BusinessCalendar, parse_windows
-from kehu_complaints.models import CalendarDay, Setting
+from kehu_complaints.models import CALENDAR_DAYS, SETTINGS
 from kehu_core.errors import Problem, ValidationError
 
 #: Defaults, loaded as default data at install (a value you change is kept on upgrade).
@@ -77,7 +77,7 @@ def _check(key: str, value: Any) -> Any:
 
 def load_settings(session: Session) -> dict[str, Any]:
     """Every setting: the stored value, else the default."""
-    stored = {key: value for key, value in session.execute(select(Setting.key, Setting.value))}
+    stored = {key: value for key, value in session.execute(select(SETTINGS.c.key, SETTINGS.c.value))}
     return {**DEFAULT_SETTINGS, **{k: v for k, v in stored.items() if k in DEFAULT_SETTINGS}}
 
 
@@ -89,23 +89,20 @@ def set_setting(session: Session, key: str, value: Any) -> Any:
         raise ValidationError(
             [Problem(key, str(exc), value=str(value))], headline="setting refused; nothing was changed:"
         ) from None
-    row = session.get(Setting, key)
-    if row is None:
-        session.add(Setting(key=key, value=clean))
+    if session.scalar(select(SETTINGS.c.key).where(SETTINGS.c.key == key)) is None:
+        session.execute(insert(SETTINGS).values(key=key, value=clean))
     else:
-        row.value = clean
-    session.flush()
+        session.execute(update(SETTINGS).where(SETTINGS.c.key == key).values(value=clean))
     return clean
 
 
 def set_calendar_day(session: Session, day: date, workday: bool, name: str | None = None) -> None:
     """Make ``day`` a company working day or day off (an exception to the holiday calendar)."""
-    row = session.get(CalendarDay, day)
-    if row is None:
-        session.add(CalendarDay(day=day, workday=workday, name=name))
+    d = CALENDAR_DAYS.c
+    if session.scalar(select(d.day).where(d.day == day)) is None:
+        session.execute(insert(CALENDAR_DAYS).values(day=day, workday=workday, name=name))
     else:
-        row.workday, row.name = workday, name
-    session.flush()
+        session.execute(update(CALENDAR_DAYS).where(d.day == day).values(workday=workday, name=name))
 
 
 def explain_days(calendar: BusinessCalendar, first: date, days: int) -> list[dict[str, Any]]:
@@ -137,7 +134,7 @@ def calendar_of(session: Session, settings: Mapping[str, Any] | None = None) -> 
     """The business calendar: settings' hours and zone, Chinese holidays, the company's exceptions."""
     settings = settings or load_settings(session)
     exceptions = {
-        day: workday for day, workday in session.execute(select(CalendarDay.day, CalendarDay.workday))
+        day: workday for day, workday in session.execute(select(CALENDAR_DAYS.c.day, CALENDAR_DAYS.c.workday))
     }
     return BusinessCalendar(
         zone=ZoneInfo(settings["timezone"]),

@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints.calendar import BusinessCalendar
-from kehu_complaints.models import COMPLAINTS, HISTORY, Complaint, SlaPolicy
+from kehu_complaints.models import COMPLAINTS, HISTORY, POLICIES
 from kehu_complaints.settings import calendar_of, load_settings, tier_method
 from kehu_core.app import Kehu
 from kehu_core.calendar import format_time
@@ -49,8 +49,8 @@ class Policy:
     active: bool = True
 
     @classmethod
-    def of(cls, row: SlaPolicy) -> Policy:
-        """From the ORM row."""
+    def of(cls, row: Row[Any]) -> Policy:
+        """From a row of ``complaints_sla_policies``."""
         return cls(
             row.name,
             row.priority,
@@ -127,9 +127,8 @@ DEFAULT_POLICIES: tuple[dict[str, Any], ...] = (
 
 def load_policies(session: Session) -> list[Policy]:
     """Active policies in the order they are tried (priority, then name)."""
-    rows = session.scalars(
-        select(SlaPolicy).where(SlaPolicy.active.is_(True)).order_by(SlaPolicy.priority, SlaPolicy.name)
-    )
+    p = POLICIES.c
+    rows = session.execute(select(POLICIES).where(p.active.is_(True)).order_by(p.priority, p.name))
     return [Policy.of(r) for r in rows]
 
 
@@ -266,10 +265,8 @@ def recompute_open(
             .where(c.id == bindparam("b_id"))
             .values({k[2:]: bindparam(k) for k in updates[0] if k != "b_id"}),
             updates,
-            execution_options={"synchronize_session": False},
         )
         session.execute(HISTORY.insert(), notes)
-        session.expire_all()
     return len(updates)
 
 
@@ -362,7 +359,7 @@ def save_policy(session: Session, name: str, values: Mapping[str, Any], stages: 
     clean, problems = clean_policy(values, stages)
     if not name.strip() or len(name) > 100:
         problems.append(Problem("name", "1 to 100 characters", value=name))
-    row = session.scalar(select(SlaPolicy).where(SlaPolicy.name == name))
+    row = session.execute(select(POLICIES).where(POLICIES.c.name == name)).one_or_none()
     if row is None:
         for key in ("first_response_minutes", "resolution_minutes"):
             if key not in clean:
@@ -378,38 +375,32 @@ def save_policy(session: Session, name: str, values: Mapping[str, Any], stages: 
     if problems:
         raise ValidationError(problems, headline=f"policy {name!r} refused; nothing was changed:")
     if row is None:
-        row = SlaPolicy(
-            name=name,
-            priority=clean.pop("priority", 100),
-            severities=[],
-            tiers=[],
-            kinds=[],
-            paused_stages=["awaiting_customer"],
-            active=True,
-            first_response_minutes=clean["first_response_minutes"],
-            resolution_minutes=clean["resolution_minutes"],
-        )
-        session.add(row)
-    for key, value in clean.items():
-        setattr(row, key, value)
-    session.flush()
-    return Policy.of(row)
+        new: dict[str, Any] = {
+            "priority": 100,
+            "severities": [],
+            "tiers": [],
+            "kinds": [],
+            "paused_stages": ["awaiting_customer"],
+            "active": True,
+        }
+        session.execute(insert(POLICIES).values(name=name, **(new | clean)))
+    elif clean:
+        session.execute(update(POLICIES).where(POLICIES.c.name == name).values(**clean))
+    return Policy.of(session.execute(select(POLICIES).where(POLICIES.c.name == name)).one())
 
 
 def delete_policy(session: Session, name: str) -> None:
     """Remove a policy; the default one stays."""
     if name == DEFAULT_POLICY:
         raise KehuError("the default policy cannot be deleted (change its targets instead)")
-    row = session.scalar(select(SlaPolicy).where(SlaPolicy.name == name))
-    if row is None:
+    found = session.execute(delete(POLICIES).where(POLICIES.c.name == name).returning(POLICIES.c.id)).first()
+    if found is None:
         raise KehuError(f"no SLA policy named {name!r}")
-    session.delete(row)
-    session.flush()
 
 
 def policy_names_in_use(session: Session) -> dict[str, int]:
     """How many open complaints each policy governs."""
-    c = Complaint
+    c = COMPLAINTS.c
     rows = session.execute(
         select(c.sla_policy, func.count())
         .where(c.closed_at.is_(None), c.resolved_at.is_(None))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from attrs import frozen
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, Row, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from kehu_complaints.assignment import ASSIGNMENT_RULES, open_counts
-from kehu_complaints.models import Team, TeamMember
+from kehu_complaints.assignment import ASSIGNMENT_RULES, active_members, open_counts
+from kehu_complaints.models import MEMBERS, TEAMS
 from kehu_core.errors import NotFound, Problem, ValidationError
 
 
@@ -42,11 +44,20 @@ def _rule(value: str | None) -> str | None:
     return value
 
 
-def team_named(session: Session, name: str | None) -> Team | None:
+def team_by_id(session: Session, team_id: int) -> Row[Any] | None:
+    """The row of team ``team_id`` (every column of ``complaints_teams``), or ``None``."""
+    return session.execute(select(TEAMS).where(TEAMS.c.id == team_id)).one_or_none()
+
+
+def _by_name(session: Session, name: str) -> Row[Any] | None:
+    return session.execute(select(TEAMS).where(TEAMS.c.name == name)).one_or_none()
+
+
+def team_named(session: Session, name: str | None) -> Row[Any] | None:
     """The team called ``name`` (``None`` for no name); an unknown name is a validation error."""
     if not name:
         return None
-    team = session.scalar(select(Team).where(Team.name == name))
+    team = _by_name(session, name)
     if team is None:
         raise ValidationError(
             [Problem("team", "no such team; see `kehu complaint team list`", value=name)],
@@ -55,9 +66,9 @@ def team_named(session: Session, name: str | None) -> Team | None:
     return team
 
 
-def get_team(session: Session, name: str) -> Team:
+def get_team(session: Session, name: str) -> Row[Any]:
     """The team called ``name`` or :class:`NotFound`."""
-    team = session.scalar(select(Team).where(Team.name == name))
+    team = _by_name(session, name)
     if team is None:
         raise NotFound(f"no team {name!r}; see `kehu complaint team list`")
     return team
@@ -74,59 +85,54 @@ def save_team(
     """Create a team or change its lead and rule; ``members`` are added (in order) if given."""
     name = _name("name", name) or ""
     lead, assignment = _name("lead", lead), _rule(assignment)
-    team = session.scalar(select(Team).where(Team.name == name))
+    team = _by_name(session, name)
     if team is None:
-        team = Team(name=name, lead=lead, assignment=assignment or "manual")
-        session.add(team)
-        session.flush()
+        session.execute(insert(TEAMS).values(name=name, lead=lead, assignment=assignment or "manual"))
     else:
-        if lead is not None:
-            team.lead = lead
-        if assignment is not None:
-            team.assignment = assignment
+        changes = {"lead": lead, "assignment": assignment}
+        changes = {key: value for key, value in changes.items() if value is not None}
+        if changes:
+            session.execute(update(TEAMS).where(TEAMS.c.id == team.id).values(**changes))
     for member in members or []:
         add_member(session, name, member)
-    session.flush()
-    return team_record(session, team)
+    return team_record(session, get_team(session, name))
 
 
 def add_member(session: Session, team_name: str, member: str) -> TeamRecord:
     """Add a member at the end of the round robin (or reactivate one)."""
     team = get_team(session, team_name)
     member = _name("member", member) or ""
-    row = session.get(TeamMember, (team.id, member))
-    if row is None:
-        last = session.scalar(select(func.max(TeamMember.position)).where(TeamMember.team_id == team.id))
-        session.add(TeamMember(team_id=team.id, member=member, position=(last or 0) + 1, active=True))
+    m = MEMBERS.c
+    here = (m.team_id == team.id) & (m.member == member)
+    if session.scalar(select(m.member).where(here)) is None:
+        last = session.scalar(select(func.max(m.position)).where(m.team_id == team.id))
+        session.execute(
+            insert(MEMBERS).values(team_id=team.id, member=member, position=(last or 0) + 1, active=True)
+        )
     else:
-        row.active = True
-    session.flush()
+        session.execute(update(MEMBERS).where(here).values(active=True))
     return team_record(session, team)
 
 
 def remove_member(session: Session, team_name: str, member: str) -> TeamRecord:
     """Take a member out of assignment (their open complaints stay theirs until reassigned)."""
     team = get_team(session, team_name)
-    row = session.get(TeamMember, (team.id, member))
-    if row is None:
+    m = MEMBERS.c
+    result = cast(
+        CursorResult[Any],
+        session.execute(update(MEMBERS).where(m.team_id == team.id, m.member == member).values(active=False)),
+    )
+    if result.rowcount != 1:
         raise NotFound(f"{member!r} is not a member of team {team_name!r}")
-    row.active = False
-    session.flush()
     return team_record(session, team)
 
 
-def team_record(session: Session, team: Team) -> TeamRecord:
+def team_record(session: Session, team: Row[Any]) -> TeamRecord:
     """The team with its active members and their open complaints."""
-    members = list(
-        session.scalars(
-            select(TeamMember.member)
-            .where(TeamMember.team_id == team.id, TeamMember.active.is_(True))
-            .order_by(TeamMember.position, TeamMember.member)
-        )
-    )
+    members = active_members(session, team.id)
     return TeamRecord(team.name, team.lead, team.assignment, open_counts(session, members))
 
 
 def list_teams(session: Session) -> list[TeamRecord]:
     """Every team, by name."""
-    return [team_record(session, t) for t in session.scalars(select(Team).order_by(Team.name))]
+    return [team_record(session, t) for t in session.execute(select(TEAMS).order_by(TEAMS.c.name))]

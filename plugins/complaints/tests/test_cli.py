@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from kehu_complaints.models import Complaint, HistoryEntry
+from kehu_complaints.models import COMPLAINTS, HISTORY
 
 
 def _counts(app):
     with app.session() as s:
         return (
-            s.scalar(select(func.count()).select_from(Complaint)),
-            s.scalar(select(func.count()).select_from(HistoryEntry)),
+            s.scalar(select(func.count()).select_from(COMPLAINTS)),
+            s.scalar(select(func.count()).select_from(HISTORY)),
         )
 
 

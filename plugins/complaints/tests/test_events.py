@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kehu_complaints import api, jobs
-from kehu_complaints.models import Complaint, HistoryEntry
+from kehu_complaints.models import COMPLAINTS, HISTORY
 from kehu_complaints.teams import save_team
 from kehu_core import customers, hookimpl, interactions
 from kehu_core.errors import KehuError
@@ -40,7 +40,7 @@ class Listener:
     def kehu_complaint_opened(self, app, session, complaint):
         # inside the transaction: the complaint is already written and visible on this session
         stored = session.scalar(
-            select(func.count()).select_from(Complaint).where(Complaint.id == complaint.id)
+            select(func.count()).select_from(COMPLAINTS).where(COMPLAINTS.c.id == complaint.id)
         )
         self.calls.append(("opened", complaint.id, complaint.status, stored))
 
@@ -80,7 +80,7 @@ def listener(app, kehu_register_plugin):
 def _history(app, complaint_id):
     with app.session() as s:
         return s.scalar(
-            select(func.count()).select_from(HistoryEntry).where(HistoryEntry.complaint_id == complaint_id)
+            select(func.count()).select_from(HISTORY).where(HISTORY.c.complaint_id == complaint_id)
         )
 
 

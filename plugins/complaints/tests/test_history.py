@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from kehu_complaints.models import Complaint, HistoryEntry
+from kehu_complaints.models import COMPLAINTS, HISTORY
 from kehu_core import customers, interactions
 from kehu_core.models import Interaction
 
@@ -20,9 +20,9 @@ def test_history_cannot_be_edited_or_deleted(app, h, kehu_cli):
     c = h.open_one(app)
     h.move(app, c.id, "acknowledged", "2025-03-03 10:00", note="已致歉")
     for statement in (
-        update(HistoryEntry).where(HistoryEntry.complaint_id == c.id).values(note="改写"),
-        update(HistoryEntry).where(HistoryEntry.complaint_id == c.id).values(actor="someone else"),
-        delete(HistoryEntry).where(HistoryEntry.complaint_id == c.id),
+        update(HISTORY).where(HISTORY.c.complaint_id == c.id).values(note="改写"),
+        update(HISTORY).where(HISTORY.c.complaint_id == c.id).values(actor="someone else"),
+        delete(HISTORY).where(HISTORY.c.complaint_id == c.id),
     ):
         with pytest.raises(Exception, match="append-only"), app.session() as s:
             s.execute(statement)
@@ -38,7 +38,7 @@ def test_opening_records_one_complaint_interaction(app, h, kehu_cli):
             )
         ).all()
         assert (
-            s.scalar(select(func.count()).select_from(Complaint)) == 1
+            s.scalar(select(func.count()).select_from(COMPLAINTS)) == 1
         )  # not reopened from its own interaction
     assert rows == [("complaint", f"complaint:{c.id}", "电话")]
 
@@ -77,8 +77,8 @@ def test_many_imported_complaints_in_one_batch(app):
         ]
         interactions.write_interactions(app, s, rows, source="import")
     with app.session() as s:
-        assert s.scalar(select(func.count()).select_from(Complaint)) == 300
-        assert s.scalar(select(func.count()).select_from(HistoryEntry)) == 300
+        assert s.scalar(select(func.count()).select_from(COMPLAINTS)) == 300
+        assert s.scalar(select(func.count()).select_from(HISTORY)) == 300
 
 
 def test_forgetting_a_customer_erases_complaint_text_and_export_has_it_before(app, h, kehu_cli):

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kehu_complaints import api
-from kehu_complaints.models import HistoryEntry
+from kehu_complaints.models import HISTORY
 from kehu_complaints.workflow import Guard, Stage, TransitionRefused, default_workflow
 from kehu_core import hookimpl
 from kehu_core.errors import KehuError
@@ -15,9 +15,7 @@ from kehu_core.errors import KehuError
 
 def _state(app, cid):
     with app.session() as s:
-        history = s.scalar(
-            select(func.count()).select_from(HistoryEntry).where(HistoryEntry.complaint_id == cid)
-        )
+        history = s.scalar(select(func.count()).select_from(HISTORY).where(HISTORY.c.complaint_id == cid))
     c = _get(app, cid)
     return c.status, c.version, history, c.solution, c.approved_by
 
