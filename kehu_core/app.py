@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, inspect, select
@@ -218,10 +218,11 @@ class _HookRelay:
         return call
 
 
-
 def core_schema() -> Schema:
     """The core's tables and revisions (branch ``core``)."""
-    return Schema(plugin=BUILTIN, metadata=Base.metadata, versions=Path(__file__).parent / "migrations" / "versions")
+    return Schema(
+        plugin=BUILTIN, metadata=Base.metadata, versions=Path(__file__).parent / "migrations" / "versions"
+    )
 
 
 def plugin_schema(info: PluginInfo) -> Schema | None:

@@ -163,12 +163,15 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
     if "marketing_consent" in clean and clean["marketing_consent"] is None:
         clean["marketing_consent"] = False
     new_code = clean.get("code")
-    if new_code and new_code != customer.code:
-        if session.scalar(select(Customer.id).where(Customer.code == new_code)) is not None:
-            raise ValidationError(
-                [Problem("code", "already used by another customer", value=new_code)],
-                headline="change refused; nothing was changed:",
-            )
+    if (
+        new_code
+        and new_code != customer.code
+        and session.scalar(select(Customer.id).where(Customer.code == new_code)) is not None
+    ):
+        raise ValidationError(
+            [Problem("code", "already used by another customer", value=new_code)],
+            headline="change refused; nothing was changed:",
+        )
     changed = []
     if "tags" in clean:
         wanted = clean.pop("tags") or []
@@ -244,17 +247,15 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
             c for c in query.columns if c not in CORE_LIST_COLUMNS and c not in extra_cols and c != "tags"
         ]
         if unknown:
-            raise KehuError(
-                f"unknown column(s): {', '.join(unknown)}; available: {', '.join([*CORE_LIST_COLUMNS, 'tags', *extra_cols])}"
-            )
+            available = ", ".join([*CORE_LIST_COLUMNS, "tags", *extra_cols])
+            raise KehuError(f"unknown column(s): {', '.join(unknown)}; available: {available}")
         columns = tuple(query.columns)
     else:
         columns = (*DEFAULT_LIST_COLUMNS, *(n for n, c in extra_cols.items() if c.default))
     sort = query.sort
     if sort not in CORE_LIST_COLUMNS and sort not in extra_cols and sort not in ("created_at", "updated_at"):
-        raise KehuError(
-            f"cannot sort by {sort!r}; choose one of: {', '.join([*CORE_LIST_COLUMNS, 'created_at', 'updated_at', *extra_cols])}"
-        )
+        choices = ", ".join([*CORE_LIST_COLUMNS, "created_at", "updated_at", *extra_cols])
+        raise KehuError(f"cannot sort by {sort!r}; choose one of: {choices}")
 
     selected = [getattr(Customer, c).label(c) for c in columns if c in CORE_LIST_COLUMNS]
     selected += [extra_cols[c].expression(CUSTOMER_ID).label(c) for c in columns if c in extra_cols]

@@ -69,7 +69,8 @@ def load_demo(
     """Write the demo data set into an empty database (refuses one that already has customers)."""
     if session.scalar(select(func.count()).select_from(Customer)):
         raise KehuError(
-            "the database already has customers; the demo loads only into an empty one (delete kehu.db, or use another --db)"
+            "the database already has customers; the demo loads only into an empty one "
+            "(delete kehu.db, or use another --db)"
         )
     rng = random.Random(seed)
     now = today or utcnow()

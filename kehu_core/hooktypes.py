@@ -24,8 +24,8 @@ class Schema:
 
     ``versions`` holds revisions on the plugin's own branch: the first one has
     ``down_revision = None``, ``branch_labels = ("<plugin name>",)`` and
-    ``depends_on = "c0001"`` (the core's first revision) plus any plugin it needs, so ``kehu plugins install`` can run
-    it and ``uninstall`` can take it back to base.
+    ``depends_on = "c0001"`` (the core's first revision) plus any plugin it needs, so
+    ``kehu plugins install`` can run it and ``uninstall`` can take it back to base.
     """
 
     plugin: str
@@ -201,7 +201,8 @@ class InteractionBatch:
         return [r["id"] for r in self.rows]
 
     def column(self, name: str) -> list[Any]:
-        """The values of one field (``"kind"``, ``"amount"`` ...), in row order; ``None`` where a row lacks it."""
+        """The values of one field (``"kind"``, ``"amount"`` ...), in row order; ``None`` where a
+        row lacks it."""
         if isinstance(self.rows, RecordedRows):
             return self.rows.column(name)
         return [r.get(name) for r in self.rows]

@@ -156,7 +156,8 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
     blockers = dependents(app, session, name)
     if blockers:
         raise PluginError(
-            f"cannot uninstall {name!r}: installed plugin(s) {', '.join(blockers)} depend on it; uninstall them first"
+            f"cannot uninstall {name!r}: installed plugin(s) {', '.join(blockers)} depend on it; "
+            "uninstall them first"
         )
     info = app.plugins.loaded.get(name)
     tables = info is not None and has_tables(app, name)
@@ -176,8 +177,9 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
                 why = "it is not available (not pip-installed)"
             raise PluginError(
                 f"cannot uninstall {name!r}: {why}, so its migrations cannot drop its tables. "
-                f"Make it available again (pip install kehu-{name.replace('_', '-')}) and uninstall it, or forget it "
-                f"here with `kehu plugins uninstall {name} --forget` (its tables stay in the database)."
+                f"Make it available again (pip install kehu-{name.replace('_', '-')}) and uninstall it, "
+                f"or forget it here with `kehu plugins uninstall {name} --forget` "
+                "(its tables stay in the database)."
             )
     else:
         _call_own(app, name, "uninstall_hook", session)

@@ -257,7 +257,10 @@ def _stored_columns(
 
 _SQLITE_STORERS = _storers("sqlite")
 _POSTGRESQL_STORERS = _storers("postgresql")
-_SQLITE_INSERT = f"INSERT INTO {INTERACTIONS.name} (id, {', '.join(WRITE_COLUMNS)}) VALUES ({', '.join('?' * (len(WRITE_COLUMNS) + 1))})"
+_SQLITE_INSERT = (
+    f"INSERT INTO {INTERACTIONS.name} (id, {', '.join(WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(WRITE_COLUMNS) + 1))})"
+)
 
 
 def _write_sqlite(session: Session, fresh: dict[str, list[Any]]) -> list[tuple[int, list[Any]]]:

@@ -9,8 +9,8 @@ objects themselves instead.
 from __future__ import annotations
 
 import re
-from importlib import import_module
 from collections.abc import Iterable, Mapping
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 

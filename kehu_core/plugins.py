@@ -69,7 +69,11 @@ class PluginInfo:
     @property
     def package_dir(self) -> Path | None:
         """The folder of the plugin's package (where its ``migrations`` folder lives)."""
-        module = self.module if isinstance(self.module, ModuleType) else sys.modules.get(type(self.module).__module__)
+        module = (
+            self.module
+            if isinstance(self.module, ModuleType)
+            else sys.modules.get(type(self.module).__module__)
+        )
         filename = getattr(module, "__file__", None)
         return Path(filename).parent if filename else None
 
@@ -174,7 +178,9 @@ class Plugins:
 
         A manifest without a version gets ``0.0.0``; its name is ``name``.
         """
-        manifest = attrs.evolve(manifest or Manifest(), name=name, version=(manifest and manifest.version) or "0.0.0")
+        manifest = attrs.evolve(
+            manifest or Manifest(), name=name, version=(manifest and manifest.version) or "0.0.0"
+        )
         info = PluginInfo(name=name, entry_point=f"<registered {name}>", manifest=manifest, module=module)
         self.infos[name] = info
         if self._pm is not None:

@@ -23,7 +23,8 @@ HISTORY_LIMIT = 20
 
 @frozen
 class Summary6W1H1S:
-    """What the interactions say about a customer (6W1H1S: who, what, where, when, why, will, how, sensitivity).
+    """What the interactions say about a customer (6W1H1S: who, what, where, when, why, will, how,
+    sensitivity).
 
     Only what interactions can answer is computed: what they buy, through which channels,
     in which months, how satisfied they were last, how much they spend, and when we last

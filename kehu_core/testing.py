@@ -186,6 +186,7 @@ def kehu_app(kehu_db_url: str, kehu_plugins: Plugins) -> Iterator[Kehu]:
 @pytest.fixture
 def kehu_install(kehu_app: Kehu) -> Callable[..., list[str]]:
     """``kehu_install("tiering")``: install plugins (and dependencies) into the test database."""
+
     def install(*names: str) -> list[str]:
         with kehu_app.session() as session:
             return installer.install(kehu_app, session, list(names))
@@ -220,6 +221,7 @@ class CliResult:
 @pytest.fixture
 def kehu_cli(kehu_app: Kehu) -> Callable[..., CliResult]:
     """Run ``kehu ARGS`` against the test database; ``input=`` feeds standard input."""
+
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CliResult:
         cli = create_cli(plugins=kehu_app.plugins)
         runner = CliRunner()

@@ -141,14 +141,12 @@ def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Run]]:
     """Every selected script, started at once, each with a temporary folder of its own."""
-    selected = sorted(
-        {
-            item.callspec.params["case"]
-            for item in request.session.items
-            if item.module is request.module and hasattr(item, "callspec")
-        }
-    )
-    started = {case: Run(case, tmp_path_factory.mktemp(case)) for case in selected}
+    selected = set()
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if item.module is request.module and callspec is not None and "case" in callspec.params:
+            selected.add(callspec.params["case"])
+    started = {case: Run(case, tmp_path_factory.mktemp(case)) for case in sorted(selected)}
     yield started
     for run in started.values():
         run.stop()

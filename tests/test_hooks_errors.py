@@ -46,8 +46,8 @@ def test_object_plugin_raising_is_named_and_rolled_back(kehu_app, kehu_cli, kehu
     result = kehu_cli("customer", "add", "C1", "华为")
     assert result.exit_code == 1, (result, result.exception)
     assert (
-        "plugin 'grudge' failed in hook kehu_customers_changed: LookupError: CRM sync: no such account 账户不存在"
-        in result.output
+        "plugin 'grudge' failed in hook kehu_customers_changed: "
+        "LookupError: CRM sync: no such account 账户不存在" in result.output
     )
     assert "Traceback" not in result.output
     assert count(kehu_app) == 1

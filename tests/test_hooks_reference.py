@@ -110,8 +110,7 @@ def test_hooks_text_and_unknown_name(kehu_cli):
     assert text.exit_code == 0
     assert (
         "kehu_customer_tiers(app: Kehu, session: Session, customer_ids: Sequence[int], method: str | None)"
-        " -> Mapping[int, str] | None"
-        in text.output
+        " -> Mapping[int, str] | None" in text.output
     )
     assert "(firstresult)" in text.output
     missing = kehu_cli("hooks", "kehu_nope")

@@ -1,4 +1,4 @@
-"""``kehu customer import``: bad rows, duplicate codes, re-import changes nothing, updates, forgotten customers."""
+"""``kehu customer import``: bad rows, duplicate codes, re-import is a no-op, updates, forgotten customers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""CSV files as imports meet them: columns in --help, UTF-8 with and without BOM, GBK, bad bytes, bad headers."""
+"""CSV files as imports meet them: columns in --help, UTF-8 with and without BOM, GBK, bad bytes,
+bad headers."""
 
 from __future__ import annotations
 
@@ -49,11 +50,11 @@ def test_utf8_with_or_without_bom(kehu_app, kehu_cli, tmp_path, bom):
 
 def test_gbk_file_with_encoding_option(kehu_app, kehu_cli, tmp_path):
     path = tmp_path / "gbk.csv"
-    path.write_bytes(
-        "code,name,region,owner\nC1,ABC Trading,East,Li\nC2,上海贸易有限公司,华东,王芳\nC3,北京科技,华北,张伟\n".encode(
-            "gbk"
-        )
+    text = (
+        "code,name,region,owner\nC1,ABC Trading,East,Li\n"
+        "C2,上海贸易有限公司,华东,王芳\nC3,北京科技,华北,张伟\n"
     )
+    path.write_bytes(text.encode("gbk"))
     refused = kehu_cli("customer", "import", str(path))
     assert refused.exit_code == 1
     assert "line 3" in refused.output and "--encoding gbk" in refused.output

@@ -417,7 +417,7 @@ def _peak_import_memory(app, path, chunk_rows: int) -> int:
 def test_memory_stays_flat_as_the_file_grows(shop, tmp_path):
     def file(rows: int):
         lines = [
-            f"{'R%d' % n if n % 2 else ''},C1,purchase,2024-03-01 10:{n % 60:02d},{n}.50,,产品{n % 7},note {n}"
+            f"{f'R{n}' if n % 2 else ''},C1,purchase,2024-03-01 10:{n % 60:02d},{n}.50,,产品{n % 7},note {n}"
             for n in range(rows)
         ]
         return write_csv(tmp_path / f"f{rows}.csv", *lines)

@@ -28,7 +28,9 @@ def kehu_interaction_kinds():
 
 GLUE = """
 from kehu_core import Manifest, hookimpl
-MANIFEST = Manifest(name="glue", version="1.0", summary="notes x needy glue", depends=["notes", "needy"], auto_install=True)
+MANIFEST = Manifest(
+    name="glue", version="1.0", summary="notes x needy glue", depends=["notes", "needy"], auto_install=True
+)
 
 @hookimpl
 def kehu_interaction_kinds():
@@ -38,7 +40,10 @@ def kehu_interaction_kinds():
 
 def plain(name: str, depends: tuple[str, ...] = (), extra: str = "") -> str:
     """A plugin module with nothing but a manifest."""
-    return f"from kehu_core import Manifest, hookimpl\nMANIFEST = Manifest(name={name!r}, version='1.0', depends={list(depends)!r})\n{extra}"
+    return (
+        "from kehu_core import Manifest, hookimpl\n"
+        f"MANIFEST = Manifest(name={name!r}, version='1.0', depends={list(depends)!r})\n{extra}"
+    )
 
 
 @pytest.fixture
@@ -292,8 +297,10 @@ def test_install_all_skips_plugins_whose_dependency_is_missing(kehu_app, kehu_cl
 def test_before_uninstall_can_refuse_and_nothing_is_dropped(
     kehu_app, kehu_cli, kehu_distributions, kehu_install
 ):
-    source = (NOTES / "__init__.py").read_text(encoding="utf-8").replace(
-        "min_core_version=", "uninstall_hook='kehu_notes.refusal:refuse', min_core_version="
+    source = (
+        (NOTES / "__init__.py")
+        .read_text(encoding="utf-8")
+        .replace("min_core_version=", "uninstall_hook='kehu_notes.refusal:refuse', min_core_version=")
     )
     refusal = "def refuse(app, session):\n    raise RuntimeError('export your notes first 请先导出')\n"
     kehu_distributions.add("notes", source, tree=NOTES, files={"refusal.py": refusal})

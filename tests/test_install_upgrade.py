@@ -29,7 +29,8 @@ def release_v2(app, fakes) -> None:
     data = (FIXTURES / "notes" / "data.py").read_text(encoding="utf-8")
     data = data.replace(
         'CATEGORIES = (("general", "General 一般"), ("followup", "Follow-up 跟进"))',
-        'CATEGORIES = (("general", "General notes 一般备注"), ("followup", "Follow-up 需跟进"), ("urgent", "Urgent 紧急"))',
+        'CATEGORIES = (("general", "General notes 一般备注"), ("followup", "Follow-up 需跟进"), '
+        '("urgent", "Urgent 紧急"))',
     )
     migration = (FIXTURES / "notes_v2" / "notes0002_length.py").read_text(encoding="utf-8")
     fakes.add(

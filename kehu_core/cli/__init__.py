@@ -146,7 +146,10 @@ def _operational_message(exc: Exception) -> str | None:
     if isinstance(exc, OperationalError):
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         if "locked" in detail:
-            return f"the database stayed locked by another kehu process: {detail}. Try again when it has finished."
+            return (
+                f"the database stayed locked by another kehu process: {detail}. "
+                "Try again when it has finished."
+            )
         return f"cannot use the database: {detail}"
     return None
 
@@ -201,7 +204,10 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
     for plugin_name, info in sorted(plugins.available.items()):
         for name, (path, short_help) in (info.manifest.commands if info.manifest else {}).items():
             if name in cli.lazy:
-                click.echo(f"warning: plugin {plugin_name}'s command {name!r} clashes with another; skipped", err=True)
+                click.echo(
+                    f"warning: plugin {plugin_name}'s command {name!r} clashes with another; skipped",
+                    err=True,
+                )
                 continue
             cli.add_lazy_command(name, path, short_help)
     return cli

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
@@ -33,7 +32,8 @@ def current_app() -> Kehu:
             cli_state.warned.update(broken)
             names = ", ".join(broken)
             click.echo(
-                f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list -v`", err=True
+                f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list -v`",
+                err=True,
             )
     return cli_state.app
 

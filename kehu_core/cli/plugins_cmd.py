@@ -13,7 +13,8 @@ from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.errors import PluginError
 from kehu_core.hookdoc import hook_reference, markdown
 from kehu_core.installer import installed_versions
-from kehu_core.jobs import job_statuses, run_due as run_due_jobs
+from kehu_core.jobs import job_statuses
+from kehu_core.jobs import run_due as run_due_jobs
 
 
 @click.group("plugins")

@@ -29,7 +29,7 @@ def plugin() -> None:
 )
 @json_option
 def new(name: str, directory: Path | None, force: bool, as_json: bool) -> None:
-    """Scaffold plugin NAME: pyproject with the entry point, manifest, example hooks, a migration, tests, README.
+    """Scaffold plugin NAME: pyproject, entry point, manifest, example hooks, a migration, tests, README.
 
     \b
     Example:

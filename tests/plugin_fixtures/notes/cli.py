@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
+from kehu_notes.models import items
 from sqlalchemy import select
 
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_json, json_option
 from kehu_core.customers import get_customer
-
-from kehu_notes.models import items
 
 
 @click.group("notes", cls=PluginGroup, plugin="notes")
@@ -35,6 +34,8 @@ def list_(as_json):
     with transaction() as (app, session):
         rows = [
             dict(r)
-            for r in session.execute(select(items.c.customer_id, items.c.body).order_by(items.c.id)).mappings()
+            for r in session.execute(
+                select(items.c.customer_id, items.c.body).order_by(items.c.id)
+            ).mappings()
         ]
     emit_json(rows)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from kehu_core import DefaultRecord
-
 from kehu_notes.models import categories
+
+from kehu_core import DefaultRecord
 
 CATEGORIES = (("general", "General 一般"), ("followup", "Follow-up 跟进"))
 
 
 def default_records() -> list[DefaultRecord]:
     """The default categories."""
-    return [DefaultRecord(table=categories, key={"code": code}, values={"label": label}) for code, label in CATEGORIES]
+    return [
+        DefaultRecord(table=categories, key={"code": code}, values={"label": label})
+        for code, label in CATEGORIES
+    ]

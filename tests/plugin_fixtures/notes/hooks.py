@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kehu_core import hookimpl
-
 from kehu_notes.models import items
+
+from kehu_core import hookimpl
 
 
 @hookimpl
