@@ -1,9 +1,14 @@
 """The public API of tiering: what other plugins, scripts, the CLI and the hooks call.
 
 Another plugin imports tiering only from here (and :mod:`kehu_tiering.hookspecs`): the
-runs and reads below, and what a rule is written with: :class:`TierRule`, the statistics
-relation :data:`STATS` (its columns documented in :data:`COLUMNS`) and the condition helpers
-:func:`has_tag`, :func:`has_attribute`, :func:`attribute`, :func:`attribute_contains`.
+runs and reads below, and what a rule is written with: :class:`TierRule`, the run's
+:class:`RuleContext` (its as-of date and window), the statistics relation :data:`STATS`
+(its columns documented in :data:`COLUMNS`), :class:`StatColumn` and :func:`stat` for
+plugins' own columns, the condition helpers :func:`has_tag`, :func:`has_attribute`,
+:func:`attribute`, :func:`attribute_contains`, and the functions that mean the same on
+SQLite and PostgreSQL: :func:`days_between`, :func:`coalesce`, :func:`least`,
+:func:`greatest`. :class:`RunResult` and ``TierChange`` are what ``kehu_tier_run_finished``
+receives.
 
 Functions take ``app, session`` (or a session) and return values; they never print. Dates
 are company-local days (:mod:`kehu_core.calendar`): a run as of day D sees everything up to
@@ -22,10 +27,21 @@ from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_tiering import aggregates, engine, methods, report, tiers
 from kehu_tiering.engine import RunResult
+from kehu_tiering.functions import coalesce, days_between, greatest, least
 from kehu_tiering.report import Report
-from kehu_tiering.rules import TierRule, collect
+from kehu_tiering.rules import RuleContext, TierRule, check, collect, rule_context
 from kehu_tiering.settings import TierSettings, make_settings
-from kehu_tiering.stats import COLUMNS, STATS, attribute, attribute_contains, has_attribute, has_tag
+from kehu_tiering.stats import (
+    COLUMNS,
+    STATS,
+    StatColumn,
+    attribute,
+    attribute_contains,
+    has_attribute,
+    has_tag,
+    plugin_columns,
+    stat,
+)
 from kehu_tiering.tiers import Assignment, CustomerTiers, Explanation
 
 __all__ = [
@@ -35,21 +51,30 @@ __all__ = [
     "CustomerTiers",
     "Explanation",
     "Report",
+    "RuleContext",
     "RunResult",
+    "StatColumn",
     "TierRule",
     "TierSettings",
     "attribute",
     "attribute_contains",
+    "check_rules",
+    "coalesce",
     "current_tiers",
     "customer_stats",
     "customer_tiers",
+    "days_between",
     "explain_customer",
+    "greatest",
     "has_attribute",
     "has_tag",
+    "least",
     "pareto_curve",
     "rebuild_aggregates",
     "retier",
+    "rule_context",
     "run_tiers",
+    "stat",
     "tier_history",
     "tier_method",
     "tier_report",
@@ -137,9 +162,22 @@ def tier_history(session: Session, code: str) -> list[Assignment]:
     return tiers.history(session, code)
 
 
-def tier_rules(app: Kehu, files: Iterable[str] = ()) -> list[TierRule]:
-    """The rules a run applies, in application order: built-ins, plugins', then the TOML files'."""
-    return collect(app, files)
+def tier_rules(app: Kehu, settings: TierSettings, files: Iterable[str] | None = None) -> list[TierRule]:
+    """The rules a run with ``settings`` applies, in application order: built-ins, plugins', then files'.
+
+    Plugins' ``kehu_tier_rules`` get that run's :class:`RuleContext`; ``files`` replaces
+    ``settings.rules_files``.
+    """
+    return collect(app, rule_context(settings), settings.rules_files if files is None else files)
+
+
+def check_rules(app: Kehu, session: Session, rules: Sequence[TierRule]) -> None:
+    """Refuse, with one line naming it, a rule whose condition this database cannot run.
+
+    Each condition is compiled for the database and prepared against an empty statistics
+    relation (nothing is read or kept). Raises :class:`~kehu_core.errors.KehuError`.
+    """
+    check(session, rules, plugin_columns(app))
 
 
 def tier_report(app: Kehu, session: Session) -> Report:

@@ -169,8 +169,11 @@ def history_cmd(code: str, as_json: bool, as_csv: bool) -> None:
 def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """List the rules in the order they apply: built-ins, plugins', files'."""
     with transaction() as (app, session):
-        files = rules_files or api.tier_settings(session).rules_files
-        found = api.tier_rules(app, files)
+        settings = api.tier_settings(session)
+        found = api.tier_rules(app, settings, rules_files or None)
+        api.check_rules(app, session, found)
+        dialect = session.get_bind().dialect
+        conditions = [r.condition_sql(dialect) for r in found]
     rows = [
         {
             "order": i,
@@ -179,9 +182,9 @@ def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None
             "priority": r.priority,
             "source": r.source,
             "description": r.description,
-            "condition": r.condition_text,
+            "condition": condition,
         }
-        for i, r in enumerate(found, start=1)
+        for i, (r, condition) in enumerate(zip(found, conditions), start=1)
     ]
     if as_json or as_csv:
         emit_rows([], rows, list(rows[0]) if rows else [], as_json=as_json, as_csv=as_csv)

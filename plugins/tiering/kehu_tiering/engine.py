@@ -34,9 +34,9 @@ from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
 from kehu_tiering.method_rules import Target, targets_of
 from kehu_tiering.models import assignments, runs
-from kehu_tiering.rules import TierRule, collect
+from kehu_tiering.rules import TierRule, check, collect, rule_context
 from kehu_tiering.settings import TierSettings
-from kehu_tiering.stats import STATS
+from kehu_tiering.stats import STATS, StatColumn, plugin_columns
 from kehu_tiering.worktables import WorkTables
 from kehu_tiering.writing import counts_per_tier, fire, rule_columns, write_changes
 
@@ -66,6 +66,8 @@ METHOD_COLUMNS = frozenset(
 def needed_columns(rules: Sequence[TierRule]) -> frozenset[str] | None:
     """The statistics columns a run must compute: the methods' and every rule's (None: all of them).
 
+    Plugins' columns (``kehu_tier_statistics``) are computed only when a rule reads them too.
+
     A Python predicate sees the whole row, so with one every column is computed.
     """
     if any(rule.predicate is not None for rule in rules):
@@ -73,11 +75,11 @@ def needed_columns(rules: Sequence[TierRule]) -> frozenset[str] | None:
     return METHOD_COLUMNS | {name for rule in rules for name in rule_columns(rule)}
 
 
-def _predicate_rows(session: Session, stats: Any) -> list[dict[str, Any]]:
+def _predicate_rows(session: Session, stats: Any, extra: Sequence[StatColumn]) -> list[dict[str, Any]]:
     rows = [
         dict(r)
         for r in session.execute(
-            select(stats, Customer.code, Customer.attributes).join(
+            select(stats, *(s.column for s in extra), Customer.code, Customer.attributes).join(
                 Customer, Customer.id == stats.c.customer_id
             )
         ).mappings()
@@ -94,11 +96,13 @@ def _predicate_rows(session: Session, stats: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _conditions(session: Session, temp: WorkTables, rules: Sequence[TierRule]) -> dict[str, Any]:
+def _conditions(
+    session: Session, temp: WorkTables, rules: Sequence[TierRule], extra: Sequence[StatColumn]
+) -> dict[str, Any]:
     """Each rule's SQL condition; slow-path predicates are evaluated here and become IN (...)."""
     slow = [r for r in rules if r.predicate is not None]
     if slow:
-        rows = _predicate_rows(session, STATS)
+        rows = _predicate_rows(session, STATS, extra)
         for rule in slow:
             matched = []
             for row in rows:
@@ -162,10 +166,14 @@ def run(
     source: str = "cli",
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
-    """Classify every active customer as of ``settings.as_of``; write changes; fire ``kehu_tier_changed``.
+    """Classify every active customer as of ``settings.as_of``; write changes; fire the events.
+
+    ``kehu_tier_changed`` gets every move, then ``kehu_tier_run_finished`` the run's summary
+    and the same moves (an empty list when nothing moved), both inside the caller's transaction.
 
     Parameters:
-        rules: the rules to apply (default: built-ins, plugins' and ``settings.rules_files``).
+        rules: the rules to apply (default: built-ins, plugins' (given the run's
+            :class:`~kehu_tiering.rules.RuleContext`) and ``settings.rules_files``).
         source: recorded with the run (``cli``, ``job``, ``demo`` ...).
         progress: called as ``progress(step, STEPS)``.
     """
@@ -178,7 +186,9 @@ def run(
         session.execute(text("SET LOCAL jit = off"))
     check_as_of(session, settings.as_of)
     if rules is None:
-        rules = collect(app, settings.rules_files)
+        rules = collect(app, rule_context(settings), settings.rules_files)
+    extra = plugin_columns(app)
+    check(session, rules, extra)
     targets = targets_of(settings, rules)
     run_id = session.execute(
         insert(runs)
@@ -192,18 +202,19 @@ def run(
         )
         .returning(runs.c.id)
     ).scalar_one()
-    with WorkTables(session, dialect, targets, needed_columns(rules)) as temp:
+    with WorkTables(session, dialect, targets, needed_columns(rules), extra) as temp:
         customers = temp.fill(settings)
         step(1, STEPS)
-        conditions = _conditions(session, temp, rules)
+        conditions = _conditions(session, temp, rules, extra)
         _decide(session, temp, targets, conditions)
         step(2, STEPS)
         written, fresh_methods, fresh_rows = write_changes(session, temp, settings, targets, run_id)
         step(3, STEPS)
-        changes = (
-            fire(app, session, temp, run_id, fresh_methods, fresh_rows, settings.tier_method)
+        listening = bool(app.hook_caller("kehu_tier_run_finished").get_hookimpls())
+        moved, changes = (
+            fire(app, session, temp, run_id, fresh_methods, fresh_rows, settings.tier_method, listening)
             if written
-            else 0
+            else (0, [])
         )
         step(4, STEPS)
         counts = counts_per_tier(session, temp, targets)
@@ -212,17 +223,20 @@ def run(
         .where(runs.c.id == run_id)
         .values(finished_at=utcnow(), customers=customers, changed=written)
     )
-    step(5, STEPS)
-    return RunResult(
+    result = RunResult(
         run_id=run_id,
         as_of=settings.as_of,
         customers=customers,
         written=written,
-        moved=changes,
+        moved=moved,
         counts=counts,
         seconds=round(_time.perf_counter() - started, 3),
         settings=settings.to_json(),
     )
+    if listening:
+        app.hook.kehu_tier_run_finished(session=session, run=result, changes=changes)
+    step(5, STEPS)
+    return result
 
 
 def delete_history(session: Session) -> None:

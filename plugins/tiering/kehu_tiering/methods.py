@@ -24,6 +24,7 @@ pandas cross-check agree exactly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,7 @@ from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import KehuError
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
-from kehu_tiering.stats import base_select, money
+from kehu_tiering.stats import StatColumn, base_select, money, plugin_columns
 
 
 def basis_points(percent: Decimal) -> int:
@@ -190,9 +191,10 @@ def joined(base: Any, ranks: dict[str, Any]) -> Any:
     )
 
 
-def classified_select(dialect: str, settings: TierSettings) -> Select[Any]:
-    """The statistics of every active customer plus rank columns and every method's class, one query."""
-    base = base_select(dialect, settings).cte("base")
+def classified_select(dialect: str, settings: TierSettings, extra: Sequence[StatColumn] = ()) -> Select[Any]:
+    """The statistics of every active customer (plugins' ``extra`` columns too) plus rank columns and
+    every method's class, one query."""
+    base = base_select(dialect, settings, extra=extra).cte("base")
     totals = rank_totals(base).subquery("totals")
     # correlate(None): over every customer, not the row at hand (SQLAlchemy auto-correlates ``base``).
     n = select(totals.c.n).correlate(None).scalar_subquery()
@@ -210,7 +212,7 @@ def customer_stats(app: Kehu, session: Session, settings: TierSettings, code: st
     """Every statistics column of customer ``code`` with its ranks and classes among all active
     customers, computed in one query (``kehu tier stats``)."""
     customer = get_customer(session, code)
-    classified = classified_select(app.dialect, settings).subquery("s")
+    classified = classified_select(app.dialect, settings, plugin_columns(app)).subquery("s")
     row = (
         session.execute(select(classified).where(classified.c.customer_id == customer.id)).mappings().first()
     )

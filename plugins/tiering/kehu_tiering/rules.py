@@ -13,16 +13,23 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from attrs import evolve, field, frozen
+from sqlalchemy import literal, select, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import CompileError, StatementError
+from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.errors import HookError, KehuError, Problem, ValidationError
 from kehu_tiering.expr import ExpressionError, parse_condition
-from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS
-from kehu_tiering.stats import RFM_SEGMENTS, STATS, has_attribute
+from kehu_tiering.functions import RULE_FUNCTIONS
+from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
+from kehu_tiering.stats import RFM_SEGMENTS, STATS, TABLE_NAME, StatColumn, has_attribute, stats_table
 
 BUILTIN = "builtin"
 FLAGS = ("key_account", "poor_quality", "upgrade_potential")
@@ -103,10 +110,78 @@ class TierRule:
 
     @property
     def condition_text(self) -> str:
-        """The condition as SQL text (``when``) or the predicate's name (slow path)."""
+        """The condition as generic SQL text (``when``) or the predicate's name (slow path); never raises."""
         if self.predicate is not None:
             return f"python: {getattr(self.predicate, '__qualname__', repr(self.predicate))} (slow path)"
-        return str(self.when.compile(compile_kwargs={"literal_binds": True})).replace("\n", " ")
+        for literal_binds in (True, False):
+            try:
+                return _one_line(self.when.compile(compile_kwargs={"literal_binds": literal_binds}))
+            except Exception:  # a construct only the real database's compiler knows
+                continue
+        return "(a condition that only the database's own SQL can show)"
+
+    def condition_sql(self, dialect: Dialect) -> str:
+        """The condition as ``dialect``'s SQL, values inlined where they can be.
+
+        Raises :class:`~kehu_core.errors.KehuError` naming the rule when the condition cannot
+        be written in that database's SQL (a construct that dialect has no compiler for).
+        """
+        if self.predicate is not None:
+            return self.condition_text
+        try:
+            return _one_line(self.when.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        except CompileError:
+            pass
+        except Exception as exc:
+            raise self.broken(dialect.name, exc) from None
+        try:
+            return _one_line(self.when.compile(dialect=dialect))
+        except Exception as exc:
+            raise self.broken(dialect.name, exc) from None
+
+    def broken(self, dialect: str, exc: BaseException) -> KehuError:
+        """The one-line error for a condition ``dialect`` refuses (see :mod:`kehu_tiering.functions`)."""
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        reason = reason.split(" [SQL:")[0].split(" (Background on this error")[0]
+        return KehuError(
+            f"rule {self.name} ({self.source}): its condition does not work on {dialect}: {reason[:300]}"
+            f" (rules may use {', '.join(RULE_FUNCTIONS)} from kehu_tiering.api)"
+        )
+
+
+def _one_line(compiled: Any) -> str:
+    return " ".join(str(compiled).split())
+
+
+@frozen
+class RuleContext:
+    """What a run passes to ``kehu_tier_rules``: its date, its window and its settings.
+
+    Attributes:
+        as_of: the local day the run classifies as of; it sees everything up to the end of it.
+        window_start: the first local day of the window (the first day of its first calendar
+            month), or ``None`` when the window is all history.
+        window_end: the last local day of the window: the as-of day.
+        settings: every setting of the run (``window`` in months, ``measure``, cuts ...).
+
+    Dates are Python ``date`` values: compare them with statistics through
+    :func:`kehu_tiering.functions.days_between`, e.g.
+    ``days_between(STATS.c.last_purchase_at, context.as_of) <= 30``.
+    """
+
+    as_of: date
+    window_start: date | None
+    window_end: date
+    settings: TierSettings
+
+
+def rule_context(settings: TierSettings) -> RuleContext:
+    """The :class:`RuleContext` of a run with ``settings``."""
+    months = settings.window
+    start = None
+    if months is not None:
+        start = calendar.shift(settings.as_of.replace(day=1), 1 - months, "month")
+    return RuleContext(as_of=settings.as_of, window_start=start, window_end=settings.as_of, settings=settings)
 
 
 def builtin_rules() -> list[TierRule]:
@@ -154,17 +229,17 @@ def builtin_rules() -> list[TierRule]:
     ]
 
 
-def plugin_rules(app: Kehu) -> list[TierRule]:
+def plugin_rules(app: Kehu, context: RuleContext) -> list[TierRule]:
     """Rules from the ``kehu_tier_rules`` hook of every installed plugin, tagged with their source.
 
     Each implementation is called on its own (not through the hook) so that its rules carry
-    the name of the plugin they come from; it gets ``app`` when it takes it.
+    the name of the plugin they come from; it gets ``app`` and ``context`` when it takes them.
     """
     caller = app.hook_caller("kehu_tier_rules")
     found: list[TierRule] = []
     for impl in reversed(caller.get_hookimpls()):  # registration order
         name = app.plugins.pm.get_name(impl.plugin) or "unknown"
-        arguments = {"app": app}
+        arguments: dict[str, Any] = {"app": app, "context": context}
         try:
             rules = list(impl.function(*(arguments[arg] for arg in impl.argnames)) or [])
             for rule in rules:
@@ -242,11 +317,14 @@ def load_toml(path: str | Path) -> tuple[list[TierRule], list[str]]:
     return rules, list(disable)
 
 
-def collect(app: Kehu | None, files: Iterable[str] = ()) -> list[TierRule]:
-    """Built-ins, plugins' rules, then the files' rules, minus disabled ones, in application order."""
+def collect(app: Kehu | None, context: RuleContext, files: Iterable[str] = ()) -> list[TierRule]:
+    """Built-ins, plugins' rules, then the files' rules, minus disabled ones, in application order.
+
+    ``context`` (the run's date and window) is passed to the plugins' ``kehu_tier_rules``.
+    """
     rules = builtin_rules()
     if app is not None:
-        rules += plugin_rules(app)
+        rules += plugin_rules(app, context)
     disabled: list[str] = []
     for path in files:
         more, off = load_toml(path)
@@ -268,3 +346,34 @@ def collect(app: Kehu | None, files: Iterable[str] = ()) -> list[TierRule]:
 def order(rules: Sequence[TierRule]) -> list[TierRule]:
     """Application order: priority (lower first), then name."""
     return sorted(rules, key=lambda r: (r.priority, r.name))
+
+
+def check(session: Session, rules: Sequence[TierRule], extra: Sequence[StatColumn] = ()) -> None:
+    """Refuse, with one line naming it, a rule whose condition the database cannot run.
+
+    Each condition is compiled for the session's database and prepared against an empty
+    statistics table (no row is read), inside a savepoint that is rolled back: a function the
+    database lacks, a type it cannot compare, or a construct without SQL for it is found
+    here, before the run writes anything. Raises :class:`~kehu_core.errors.KehuError`.
+    """
+    dialect = session.get_bind().dialect
+    for rule in rules:
+        rule.condition_sql(dialect)
+    sql_rules = [rule for rule in rules if rule.when is not None]
+    if not sql_rules:
+        return
+    outer = session.begin_nested()
+    try:
+        # A view of that name left by a failed run in this connection goes with the savepoint too.
+        session.execute(text(f"DROP VIEW IF EXISTS {TABLE_NAME}"))
+        stats_table(extra).create(session.connection())  # empty: the rules read STATS, its name
+        for rule in sql_rules:
+            probe = session.begin_nested()
+            try:
+                session.execute(select(literal(1)).select_from(STATS).where(rule.when).limit(0))
+            except StatementError as exc:
+                probe.rollback()
+                raise rule.broken(dialect.name, exc) from None
+            probe.commit()
+    finally:
+        outer.rollback()

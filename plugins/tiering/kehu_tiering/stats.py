@@ -10,11 +10,14 @@ the rank-based methods sort and sum, exactly). See ``COLUMNS`` for every column.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+from attrs import frozen
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -40,8 +43,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.types import NullType
 
 from kehu_core import calendar
+from kehu_core.app import Kehu
+from kehu_core.errors import HookError, KehuError
 from kehu_core.models import BigId, Customer, CustomerTag, Interaction
 from kehu_core.types import UTCDateTime
 from kehu_tiering.aggregates import PURCHASE_KINDS, bucket_select
@@ -53,6 +60,10 @@ YUAN = Numeric(18, 2)
 #: Every column of the statistics relation: (name, type, meaning). The reference for rules.
 COLUMNS: tuple[tuple[str, Any, str], ...] = (
     ("customer_id", BigInteger(), "the customer's id"),
+    ("kind", String(16), "the customer's kind: company or person (the customer's own field)"),
+    ("region", String(64), "the customer's region, as recorded on the card (NULL: none)"),
+    ("industry", String(64), "the customer's industry (NULL: none)"),
+    ("owner", String(64), "the salesperson who owns the customer (NULL: none)"),
     ("revenue_window", YUAN, "revenue (done purchases, refunds netted) in the window, yuan"),
     ("revenue_total", YUAN, "revenue up to the as-of date, all history, yuan"),
     ("revenue_prev_window", YUAN, "revenue in the window just before the window (same length), yuan"),
@@ -69,9 +80,15 @@ COLUMNS: tuple[tuple[str, Any, str], ...] = (
     (
         "overdue_payments",
         Integer(),
-        "payments recorded in the window paid after their due day, or unpaid and past due at the as-of date",
+        "payments and purchases on credit (with a due date) recorded in the window, paid after their "
+        "due day, or unpaid and past due at the as-of date",
     ),
-    ("avg_days_late", Float(), "average days late of those overdue payments"),
+    (
+        "max_days_late",
+        Integer(),
+        "the most days late of those overdue payments (unpaid: counted to the as-of date; NULL: none late)",
+    ),
+    ("avg_days_late", Float(), "average days late of those overdue payments (NULL: none late)"),
     (
         "avg_satisfaction",
         Float(),
@@ -133,7 +150,11 @@ PURCHASE_AGGREGATES = (
     "last_at",
     "first_month",
 )
-OTHER_AGGREGATES = ("overdue", "days_late", "satisfaction", "complaints")
+OTHER_AGGREGATES = ("overdue", "max_late", "days_late", "satisfaction", "complaints")
+#: The customer's own fields, read from ``customers`` as they are.
+CUSTOMER_FIELDS = ("kind", "region", "industry", "owner")
+#: Interactions with a due date whose lateness counts: payments and purchases on credit.
+DUE_KINDS = ("payment", "purchase")
 #: What each statistics column is computed from (``measure``: the run's measure).
 COLUMN_SOURCES = {
     "revenue_window": ("revenue_w",),
@@ -150,14 +171,15 @@ COLUMN_SOURCES = {
     "tenure_months": ("first_month",),
     "months_active": ("months_active",),
     "overdue_payments": ("overdue",),
+    "max_days_late": ("max_late",),
     "avg_days_late": ("days_late",),
     "avg_satisfaction": ("satisfaction",),
     "complaints_window": ("complaints",),
 }
 
 
-def base_table(metadata: MetaData, dialect: str) -> Table:
-    """The run's temporary table of per-customer statistics before ranking."""
+def base_table(metadata: MetaData, dialect: str, extra: Sequence[StatColumn] = ()) -> Table:
+    """The run's temporary table of per-customer statistics before ranking (plugins' columns last)."""
     kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
     # BigId: a rowid alias on SQLite (no separate key index to fill).
     cols = [
@@ -165,7 +187,108 @@ def base_table(metadata: MetaData, dialect: str) -> Table:
         for name, typ, _ in COLUMNS
         if name in BASE_COLUMNS
     ]
+    cols += [Column(stat.name, stat.sql_type) for stat in extra]
     return Table("tiering_base", metadata, *cols, prefixes=["TEMPORARY"], **kwargs)
+
+
+_COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@frozen
+class StatColumn:
+    """A statistics column a plugin adds to the relation rules read (``kehu_tier_statistics``).
+
+    Attributes:
+        name: the column's name, lower case (``a-z``, digits, ``_``), different from every
+            column of :data:`COLUMNS` and from other plugins' columns.
+        expression: given the ``customers.id`` column, returns the SQL value of one customer,
+            typically a correlated scalar subquery (as a ``ListColumn`` does).
+        description: what it means, for ``kehu tier stats`` readers and your documentation.
+        type: the SQL type of the value (default: the expression's own type).
+
+    A rule reads it as :attr:`column` (``STATS.c`` holds only the built-in columns).
+    """
+
+    name: str
+    expression: Callable[[ColumnElement[int]], ColumnElement[Any]]
+    description: str = ""
+    type: Any = None
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _COLUMN_NAME.match(self.name):
+            raise ValueError(f"statistics column {self.name!r}: lower case letters, digits and _, 63 at most")
+        if self.name in COLUMN_NAMES:
+            raise ValueError(f"statistics column {self.name!r} is already a column of the relation")
+        if not callable(self.expression):
+            raise ValueError(f"statistics column {self.name}: expression must be a function of customers.id")
+
+    @property
+    def sql_type(self) -> Any:
+        """The column's SQL type in the run's tables."""
+        if self.type is not None:
+            return self.type
+        found = getattr(self.expression(Customer.__table__.c.id), "type", None)
+        if found is None or isinstance(found, NullType):
+            raise ValueError(f"statistics column {self.name}: give type= (the expression's type is unknown)")
+        return found
+
+    @property
+    def column(self) -> ColumnClause[Any]:
+        """The column as a rule reads it: ``stat.column >= 3``."""
+        return stat(self.name, self.sql_type)
+
+
+def stat(name: str, type_: Any = None) -> ColumnClause[Any]:
+    """A column of the statistics relation by name: a built-in one or a plugin's (:class:`StatColumn`)."""
+    if name in COLUMN_NAMES:
+        return STATS.c[name]
+    return column(name, type_, _selectable=STATS)
+
+
+def plugin_columns(app: Kehu) -> list[StatColumn]:
+    """Columns from the ``kehu_tier_statistics`` hook of every installed plugin, checked.
+
+    Raises :class:`~kehu_core.errors.HookError` naming the plugin that returned something
+    other than :class:`StatColumn` values, or a name already taken.
+    """
+    caller = app.hook_caller("kehu_tier_statistics")
+    found: list[StatColumn] = []
+    owners: dict[str, str] = {}
+    for impl in reversed(caller.get_hookimpls()):  # registration order
+        plugin = app.plugins.pm.get_name(impl.plugin) or "unknown"
+        arguments = {"app": app}
+        try:
+            columns = list(impl.function(*(arguments[arg] for arg in impl.argnames)) or [])
+            for stat_column in columns:
+                if not isinstance(stat_column, StatColumn):
+                    raise TypeError(
+                        "kehu_tier_statistics must return StatColumn values, "
+                        f"got {type(stat_column).__name__}"
+                    )
+                if stat_column.name in owners:
+                    raise ValueError(
+                        f"statistics column {stat_column.name!r} is already added "
+                        f"by {owners[stat_column.name]}"
+                    )
+                stat_column.sql_type  # noqa: B018 -- refuse an unknown type here, naming the plugin
+                owners[stat_column.name] = plugin
+        except KehuError:
+            raise
+        except Exception as exc:
+            raise HookError(plugin, "kehu_tier_statistics", exc) from exc
+        found += columns
+    return found
+
+
+def stats_table(extra: Sequence[StatColumn] = ()) -> Table:
+    """An empty temporary table shaped like the relation (every column, plugins' too), for checks."""
+    return Table(
+        TABLE_NAME,
+        MetaData(),
+        *(Column(name, typ) for name, typ, _ in COLUMNS),
+        *(Column(stat.name, stat.sql_type) for stat in extra),
+        prefixes=["TEMPORARY"],
+    )
 
 
 def has_tag(tag: str) -> ColumnElement[bool]:
@@ -316,7 +439,7 @@ def _others(
     due_key = calendar.sql_local_day(i.due_at, dialect)
     paid_key = calendar.sql_local_day(i.paid_at, dialect)
     paid_by_then = and_(i.paid_at.is_not(None), i.paid_at < end)
-    is_payment = and_(i.kind == "payment", i.due_at.is_not(None))
+    is_payment = and_(i.kind.in_(DUE_KINDS), i.due_at.is_not(None))
     overdue = and_(
         is_payment,
         or_(
@@ -326,20 +449,25 @@ def _others(
     )
     days_late = case((paid_by_then, paid - due), else_=literal(b["asof_day"]) - due)
     # Only the kinds the wanted aggregates read: feedback is read for satisfaction alone.
+    late = ("overdue", "max_late", "days_late")
     kinds = [
         k
         for k, needs in (
-            ("payment", ("overdue", "days_late")),
+            ("payment", late),
+            ("purchase", late),
             ("complaint", OTHER_AGGREGATES),
             ("feedback", ("satisfaction",)),
         )
         if wanted & set(needs)
     ]
     where = [i.kind.in_(kinds), i.status == "done", i.occurred_at < end]
+    if "purchase" in kinds:  # only purchases on credit: the others have nothing to be late with
+        where.append(or_(i.kind != "purchase", i.due_at.is_not(None)))
     if b["start"] is not None:
         where.append(i.occurred_at >= b["start"])
     aggregates = {
         "overdue": func.count(case((overdue, 1))),
+        "max_late": func.max(case((overdue, days_late))),
         "days_late": cast(func.avg(case((overdue, days_late))), Float),
         "satisfaction": cast(func.avg(case((i.kind.in_(("feedback", "complaint")), i.satisfaction))), Float),
         "complaints": func.count(case((i.kind == "complaint", 1))),
@@ -398,8 +526,9 @@ def base_select(
     session: Session | None = None,
     parts: dict[str, Any] | None = None,
     columns: frozenset[str] | None = None,
+    extra: Sequence[StatColumn] = (),
 ) -> Select[Any]:
-    """Every active customer's statistics (the columns up to ``measure_cents``), one query.
+    """Every active customer's statistics (the columns up to ``measure_cents``, then ``extra``), one query.
 
     ``parts`` replaces :func:`base_parts` with relations of the same columns (the run
     materialises them first on SQLite, keyed by customer, so joining them needs no sort).
@@ -434,18 +563,24 @@ def base_select(
         "tenure_months": lambda: literal(b["asof_month"]) - p.c.first_month,
         "months_active": lambda: func.coalesce(p.c.months_active, 0),
         "overdue_payments": lambda: func.coalesce(o.c.overdue, 0),
+        "max_days_late": lambda: o.c.max_late,
         "avg_days_late": lambda: o.c.days_late,
         "avg_satisfaction": lambda: o.c.satisfaction,
         "complaints_window": lambda: func.coalesce(o.c.complaints, 0),
         "measure": lambda: yuan(measure_cents),
         "measure_cents": lambda: measure_cents,
     }
+    customers = Customer.__table__.c
+    for name in CUSTOMER_FIELDS:
+        expressions[name] = partial(customers.__getitem__, name)
+    for extra_column in extra:  # plugins' columns: expressions over customers.id, correlated with it
+        expressions[extra_column.name] = partial(extra_column.expression, customers.id)
     stmt = (
         select(
             Customer.id.label("customer_id"),
             *(
                 (expressions[name]() if columns is None or name in columns else null()).label(name)
-                for name in BASE_COLUMNS[1:]
+                for name in (*BASE_COLUMNS[1:], *(stat.name for stat in extra))
             ),
         )
         .select_from(Customer)

@@ -12,12 +12,13 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.models import Customer
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
-from kehu_tiering.rules import collect
-from kehu_tiering.settings import DEFAULT_TIER_METHOD, PYRAMID_ALIASES, TierSettings
+from kehu_tiering.rules import collect, rule_context
+from kehu_tiering.settings import DEFAULT_TIER_METHOD, PYRAMID_ALIASES, TierSettings, make_settings
 from kehu_tiering.stats import money
 
 _CHUNK = 5000
@@ -157,7 +158,8 @@ def explain(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list
     tiers = show(session, code)
     run_settings = {r.id: r.settings for r in session.execute(select(runs.c.id, runs.c.settings))}
     try:
-        known = {r.name: r for r in collect(app, ())}
+        latest = last_settings(session) or make_settings(as_of=calendar.today())
+        known = {r.name: r for r in collect(app, rule_context(latest), ())}
     except Exception:  # a broken rule plugin must not hide the explanation
         known = {}
     out = []

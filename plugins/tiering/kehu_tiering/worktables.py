@@ -30,7 +30,7 @@ from kehu_core.models import BigId
 from kehu_tiering.method_rules import Target
 from kehu_tiering.methods import rank_selects, rank_totals, stats_view_select
 from kehu_tiering.settings import TierSettings
-from kehu_tiering.stats import BASE_COLUMNS, TABLE_NAME, base_parts, base_select, base_table
+from kehu_tiering.stats import BASE_COLUMNS, TABLE_NAME, StatColumn, base_parts, base_select, base_table
 
 #: SQLite page cache during a run, in KiB (per connection; released when it closes). Sized so
 #: that a first run over a million customers writes its history without spilling pages,
@@ -43,13 +43,18 @@ class WorkTables:
     """The run's temporary tables, created on entering and dropped on a clean exit."""
 
     def __init__(
-        self, session: Session, dialect: str, targets: Sequence[Target], columns: frozenset[str] | None = None
+        self,
+        session: Session,
+        dialect: str,
+        targets: Sequence[Target],
+        columns: frozenset[str] | None = None,
+        extra: Sequence[StatColumn] = (),
     ):
-        self.session, self.dialect, self.columns = session, dialect, columns
+        self.session, self.dialect, self.columns, self.extra = session, dialect, columns, tuple(extra)
         self.metadata = MetaData()
         self.parts: list[str] = []
         kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
-        self.base = base_table(self.metadata, dialect)
+        self.base = base_table(self.metadata, dialect, self.extra)
         # Ranks per distinct value, keyed by it (a rowid lookup per customer on SQLite).
         self.ranks = {
             "by_measure": Table(
@@ -130,13 +135,14 @@ class WorkTables:
         session, dialect = self.session, self.dialect
         session.execute(
             insert(self.base).from_select(
-                list(BASE_COLUMNS),
+                [*BASE_COLUMNS, *(stat.name for stat in self.extra)],
                 base_select(
                     dialect,
                     settings,
                     session,
                     self._parts(settings) if dialect == "sqlite" else None,
                     self.columns,
+                    self.extra,
                 ),
             )
         )

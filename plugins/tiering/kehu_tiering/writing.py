@@ -39,7 +39,7 @@ from kehu_tiering.method_rules import Target
 from kehu_tiering.models import SNAPSHOT_COLUMNS, assignments, snapshots
 from kehu_tiering.rules import TierRule
 from kehu_tiering.settings import TIER_METHODS, TierSettings
-from kehu_tiering.stats import COLUMN_NAMES, STATS, TABLE_NAME
+from kehu_tiering.stats import COLUMN_NAMES, STATS, TABLE_NAME, stat
 from kehu_tiering.worktables import WorkTables
 
 #: The columns of a new history row, as both ways of writing them select them.
@@ -49,7 +49,7 @@ PREDICATE_METRICS = ("revenue_window", "orders_window", "recency_days", "pyramid
 
 
 def _json_metrics(names: Sequence[str], dialect: str) -> Any:
-    return sql.json_object([(n, STATS.c[n]) for n in names], dialect)
+    return sql.json_object([(n, stat(n)) for n in names], dialect)
 
 
 def rule_columns(rule: TierRule) -> list[str]:
@@ -62,7 +62,8 @@ def rule_columns(rule: TierRule) -> list[str]:
         for el in elements
         if getattr(el, "table", None) is not None and getattr(el.table, "name", None) == TABLE_NAME
     }
-    return [n for n in COLUMN_NAMES if n in used] or ["measure"]
+    # Plugins' columns (kehu_tier_statistics) after the built-in ones, by name.
+    return [n for n in COLUMN_NAMES if n in used] + sorted(used - set(COLUMN_NAMES)) or ["measure"]
 
 
 def _managed_methods(settings: TierSettings) -> tuple[list[str], bool]:
@@ -270,11 +271,14 @@ def fire(
     fresh_methods: Sequence[str],
     fresh_rows: int,
     tier_method: str,
-) -> int:
-    """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved; returns how many.
+    wanted: bool = False,
+) -> tuple[int, list[TierChange]]:
+    """Fire ``kehu_tier_changed`` once with every (customer, method) whose tier moved.
 
     ``fresh_methods`` were written whole by this run (``fresh_rows`` rows, each a move from nothing).
     A change of ``tier_method`` (the method that is the customer's tier) has ``is_tier`` set.
+    Returns how many moved and the :class:`TierChange` list, built only when a plugin listens
+    to ``kehu_tier_changed`` or ``wanted`` says another event needs it (else empty).
     """
     a, mv = assignments.c, temp.moved.c
     moved_tier = select(mv.customer_id, mv.method, mv.old_tier, mv.new_tier).where(
@@ -284,7 +288,9 @@ def fire(
         a.run_id == run_id, a.method.in_(fresh_methods)
     )
     count = (session.scalar(select(func.count()).select_from(moved_tier.subquery())) or 0) + fresh_rows
-    if count and app.hook_caller("kehu_tier_changed").get_hookimpls():
+    changes: list[TierChange] = []
+    listening = bool(app.hook_caller("kehu_tier_changed").get_hookimpls())
+    if count and (listening or wanted):
         rows = session.execute(union_all(moved_tier, first_tier) if fresh_methods else moved_tier).all()
         changes = sorted(
             (
@@ -293,8 +299,9 @@ def fire(
             ),
             key=lambda c: (c.customer_id, c.method),
         )
-        app.hook.kehu_tier_changed(session=session, changes=changes)
-    return count
+        if listening:
+            app.hook.kehu_tier_changed(session=session, changes=changes)
+    return count, changes
 
 
 def counts_per_tier(
