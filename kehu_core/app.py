@@ -122,10 +122,6 @@ class Kehu:
                 f"({kehu_db.describe(self.engine)}). Install it with: kehu plugins install {name}"
             )
 
-    def active_plugins(self) -> set[str]:
-        """Loaded plugins that are also installed in this database."""
-        return set(self.plugins.loaded) & self.installed()
-
     @property
     def hook(self) -> _HookRelay:
         """Call hooks on the built-ins and the installed plugins only, naming a failing plugin."""

@@ -107,14 +107,6 @@ def get_customer(session: Session, code: str) -> Customer:
     return customer
 
 
-def customer_ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, int]:
-    """``{code: id}`` for the codes that exist."""
-    if not codes:
-        return {}
-    rows = session.execute(select(Customer.code, Customer.id).where(Customer.code.in_(set(codes))))
-    return {code: cid for code, cid in rows}
-
-
 def _defaults(clean: dict[str, Any]) -> dict[str, Any]:
     clean.setdefault("kind", "company")
     clean["kind"] = clean["kind"] or "company"

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
@@ -76,12 +76,6 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def is_sqlite(engine_or_session: Any) -> bool:
-    """True when the bind is SQLite."""
-    bind = getattr(engine_or_session, "bind", None) or engine_or_session
-    return bind.dialect.name == "sqlite"
-
-
 def sortable(column: ColumnElement[Any], dialect_name: str) -> ColumnElement[Any]:
     """``column`` with the collation that sorts Chinese by pinyin on this dialect."""
     if dialect_name == "sqlite":
@@ -94,9 +88,3 @@ def sortable(column: ColumnElement[Any], dialect_name: str) -> ColumnElement[Any
 def describe(engine: Engine) -> str:
     """The URL with any password hidden, for messages."""
     return engine.url.render_as_string(hide_password=True)
-
-
-def ping(engine: Engine) -> None:
-    """Open one connection and run ``SELECT 1``: fails fast with the driver's own message."""
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))

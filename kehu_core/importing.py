@@ -77,11 +77,6 @@ class ImportReport:
     problems: list[Problem] = field(factory=list)
     _pending: list[Sequence[Problem]] = field(factory=list, repr=False)
 
-    @property
-    def complete(self) -> bool:
-        """True when no row was refused."""
-        return self.invalid == 0
-
     def refuse(self, problems: Sequence[Problem]) -> None:
         """Note one refused row with its problems (recorded by :meth:`settle`)."""
         self._pending.append(problems)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -153,12 +152,3 @@ def profile_card(app: Kehu, session: Session, code: str) -> ProfileCard:
         sections.extend(contributed or ())
     sections.sort(key=lambda s: s.order)
     return ProfileCard(customer=customer, sections=tuple(sections))
-
-
-def sections_of(items: Sequence[ProfileSection] | ProfileSection | None) -> list[ProfileSection]:
-    """Normalise a hook's answer (one section, several, or none) to a list."""
-    if items is None:
-        return []
-    if isinstance(items, ProfileSection):
-        return [items]
-    return list(items)

@@ -25,7 +25,7 @@ from kehu_core.customers import (
     edit_customer,
     list_customers,
 )
-from kehu_core.fields import CUSTOMER_COLUMNS, CUSTOMER_FIELDS
+from kehu_core.fields import CUSTOMER_FIELDS
 from kehu_core.privacy import export_customer, forget_customer
 from kehu_core.profile import profile_card
 
@@ -112,7 +112,7 @@ class _ListCommand(click.Command):
                 formatter.write_dl([(c.name, c.header) for c in columns])
         if filters:
             with formatter.section("Filters from plugins (--filter NAME=VALUE)"):
-                formatter.write_dl([(f.name, f.help) for f in filters])
+                formatter.write_dl([(f"{f.name}={f.metavar}", f.help) for f in filters])
 
 
 @customer.command("list", cls=_ListCommand)
@@ -208,9 +208,6 @@ def export(code: str, as_json: bool, output: str | None) -> None:
         click.echo(f"wrote {output}", err=True)
     else:
         emit_json(data)
-
-
-CUSTOMER_IMPORT_HELP = ", ".join(CUSTOMER_COLUMNS)
 
 
 customer.add_command(customer_import)
