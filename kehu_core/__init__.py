@@ -13,62 +13,25 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:  # the same names, for type checkers and IDEs; at run time __getattr__ loads them.
-    # `X as X` marks each as re-exported.
-    from kehu_core.app import Kehu as Kehu
-    from kehu_core.errors import (
-        Conflict as Conflict,
-    )
-    from kehu_core.errors import (
-        KehuError as KehuError,
-    )
-    from kehu_core.errors import (
-        NotFound as NotFound,
-    )
-    from kehu_core.errors import (
-        Problem as Problem,
-    )
-    from kehu_core.errors import (
-        ValidationError as ValidationError,
-    )
+if TYPE_CHECKING:  # the same names, for type checkers and IDEs; at run time __getattr__ loads them
+    from kehu_core.app import Kehu
+    from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
     from kehu_core.hooktypes import (
-        CustomerChange as CustomerChange,
+        CustomerChange,
+        DefaultRecord,
+        DemoContext,
+        InteractionBatch,
+        Job,
+        ListColumn,
+        ListFilter,
+        ProfileSection,
+        RecordedInteraction,
+        RecordedRows,
+        Schema,
+        TierChange,
     )
-    from kehu_core.hooktypes import (
-        DefaultRecord as DefaultRecord,
-    )
-    from kehu_core.hooktypes import (
-        DemoContext as DemoContext,
-    )
-    from kehu_core.hooktypes import (
-        InteractionBatch as InteractionBatch,
-    )
-    from kehu_core.hooktypes import (
-        Job as Job,
-    )
-    from kehu_core.hooktypes import (
-        ListColumn as ListColumn,
-    )
-    from kehu_core.hooktypes import (
-        ListFilter as ListFilter,
-    )
-    from kehu_core.hooktypes import (
-        ProfileSection as ProfileSection,
-    )
-    from kehu_core.hooktypes import (
-        RecordedInteraction as RecordedInteraction,
-    )
-    from kehu_core.hooktypes import (
-        RecordedRows as RecordedRows,
-    )
-    from kehu_core.hooktypes import (
-        Schema as Schema,
-    )
-    from kehu_core.hooktypes import (
-        TierChange as TierChange,
-    )
-    from kehu_core.manifest import Manifest as Manifest
-    from kehu_core.markers import hookimpl as hookimpl
+    from kehu_core.manifest import Manifest
+    from kehu_core.markers import hookimpl
 
 _EXPORTS = {
     "Kehu": "kehu_core.app",
@@ -93,7 +56,30 @@ _EXPORTS = {
     "DemoContext": "kehu_core.hooktypes",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+# Spelled out (not built from _EXPORTS) so linters and type checkers see the re-exports.
+__all__ = [
+    "__version__",
+    "Kehu",
+    "Manifest",
+    "hookimpl",
+    "KehuError",
+    "ValidationError",
+    "NotFound",
+    "Conflict",
+    "Problem",
+    "Schema",
+    "ProfileSection",
+    "ListColumn",
+    "ListFilter",
+    "InteractionBatch",
+    "RecordedRows",
+    "RecordedInteraction",
+    "CustomerChange",
+    "TierChange",
+    "Job",
+    "DefaultRecord",
+    "DemoContext",
+]
 
 
 def __getattr__(name: str) -> Any:
