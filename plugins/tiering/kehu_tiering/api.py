@@ -29,8 +29,8 @@ from kehu_tiering import aggregates, engine, methods, report, tiers
 from kehu_tiering.engine import RunResult
 from kehu_tiering.functions import coalesce, days_between, greatest, least
 from kehu_tiering.report import Report
-from kehu_tiering.rules import RuleContext, TierRule, check, collect, rule_context
-from kehu_tiering.settings import TierSettings, make_settings
+from kehu_tiering.rules import TierRule, check, collect
+from kehu_tiering.settings import RuleContext, TierSettings, make_settings, rule_context
 from kehu_tiering.stats import (
     COLUMNS,
     STATS,
@@ -171,13 +171,14 @@ def tier_rules(app: Kehu, settings: TierSettings, files: Iterable[str] | None = 
     return collect(app, rule_context(settings), settings.rules_files if files is None else files)
 
 
-def check_rules(app: Kehu, session: Session, rules: Sequence[TierRule]) -> None:
+def check_rules(app: Kehu, session: Session, settings: TierSettings, rules: Sequence[TierRule]) -> None:
     """Refuse, with one line naming it, a rule whose condition this database cannot run.
 
     Each condition is compiled for the database and prepared against an empty statistics
-    relation (nothing is read or kept). Raises :class:`~kehu_core.errors.KehuError`.
+    relation with the plugins' columns of a run with ``settings`` (nothing is read or kept).
+    Raises :class:`~kehu_core.errors.KehuError`.
     """
-    check(session, rules, plugin_columns(app))
+    check(session, rules, plugin_columns(app, rule_context(settings)))
 
 
 def tier_report(app: Kehu, session: Session) -> Report:

@@ -171,7 +171,7 @@ def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None
     with transaction() as (app, session):
         settings = api.tier_settings(session)
         found = api.tier_rules(app, settings, rules_files or None)
-        api.check_rules(app, session, found)
+        api.check_rules(app, session, settings, found)
         dialect = session.get_bind().dialect
         conditions = [r.condition_sql(dialect) for r in found]
     rows = [

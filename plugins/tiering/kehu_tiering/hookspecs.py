@@ -16,7 +16,8 @@ from kehu_core.app import Kehu
 from kehu_core.hookspecs import hookspec
 from kehu_core.hooktypes import TierChange
 from kehu_tiering.engine import RunResult
-from kehu_tiering.rules import RuleContext, TierRule
+from kehu_tiering.rules import TierRule
+from kehu_tiering.settings import RuleContext
 from kehu_tiering.stats import StatColumn
 
 
@@ -54,11 +55,13 @@ def kehu_tier_rules(app: Kehu, context: RuleContext) -> Sequence[TierRule]:  # a
 
 
 @hookspec
-def kehu_tier_statistics(app: Kehu) -> Sequence[StatColumn]:  # a spec: never called
+def kehu_tier_statistics(app: Kehu, context: RuleContext) -> Sequence[StatColumn]:  # a spec: never called
     """Contribute columns to the statistics relation that rules read.
 
     Parameters:
         app: the application.
+        context: the run's :class:`~kehu_tiering.api.RuleContext` (as-of day, window), as
+            ``kehu_tier_rules`` gets it: count "visits in the 30 days before the as-of day".
 
     Returns: :class:`~kehu_tiering.api.StatColumn` values ``(name, expression, description)``:
     ``expression`` receives the ``customers.id`` column and returns one customer's value,

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import KehuError
-from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
+from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings, rule_context
 from kehu_tiering.stats import StatColumn, base_select, money, plugin_columns
 
 
@@ -212,7 +212,9 @@ def customer_stats(app: Kehu, session: Session, settings: TierSettings, code: st
     """Every statistics column of customer ``code`` with its ranks and classes among all active
     customers, computed in one query (``kehu tier stats``)."""
     customer = get_customer(session, code)
-    classified = classified_select(app.dialect, settings, plugin_columns(app)).subquery("s")
+    classified = classified_select(
+        app.dialect, settings, plugin_columns(app, rule_context(settings))
+    ).subquery("s")
     row = (
         session.execute(select(classified).where(classified.c.customer_id == customer.id)).mappings().first()
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError, StatementError
 from sqlalchemy.orm import Session
 
-from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.errors import HookError, KehuError, Problem, ValidationError
 from kehu_tiering.expr import ExpressionError, parse_condition
 from kehu_tiering.functions import RULE_FUNCTIONS
-from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
+from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, RuleContext
 from kehu_tiering.stats import RFM_SEGMENTS, STATS, TABLE_NAME, StatColumn, has_attribute, stats_table
 
 BUILTIN = "builtin"
@@ -151,37 +149,6 @@ class TierRule:
 
 def _one_line(compiled: Any) -> str:
     return " ".join(str(compiled).split())
-
-
-@frozen
-class RuleContext:
-    """What a run passes to ``kehu_tier_rules``: its date, its window and its settings.
-
-    Attributes:
-        as_of: the local day the run classifies as of; it sees everything up to the end of it.
-        window_start: the first local day of the window (the first day of its first calendar
-            month), or ``None`` when the window is all history.
-        window_end: the last local day of the window: the as-of day.
-        settings: every setting of the run (``window`` in months, ``measure``, cuts ...).
-
-    Dates are Python ``date`` values: compare them with statistics through
-    :func:`kehu_tiering.functions.days_between`, e.g.
-    ``days_between(STATS.c.last_purchase_at, context.as_of) <= 30``.
-    """
-
-    as_of: date
-    window_start: date | None
-    window_end: date
-    settings: TierSettings
-
-
-def rule_context(settings: TierSettings) -> RuleContext:
-    """The :class:`RuleContext` of a run with ``settings``."""
-    months = settings.window
-    start = None
-    if months is not None:
-        start = calendar.shift(settings.as_of.replace(day=1), 1 - months, "month")
-    return RuleContext(as_of=settings.as_of, window_start=start, window_end=settings.as_of, settings=settings)
 
 
 def builtin_rules() -> list[TierRule]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from attrs import evolve, frozen
 
+from kehu_core import calendar
 from kehu_core.errors import Problem, ValidationError
 
 METHODS = ("abc", "pyramid", "rfm", "flags")
@@ -94,6 +95,37 @@ class TierSettings:
     def with_as_of(self, as_of: date) -> TierSettings:
         """The same settings on another date."""
         return evolve(self, as_of=as_of)
+
+
+@frozen
+class RuleContext:
+    """What a run passes to ``kehu_tier_rules``: its date, its window and its settings.
+
+    Attributes:
+        as_of: the local day the run classifies as of; it sees everything up to the end of it.
+        window_start: the first local day of the window (the first day of its first calendar
+            month), or ``None`` when the window is all history.
+        window_end: the last local day of the window: the as-of day.
+        settings: every setting of the run (``window`` in months, ``measure``, cuts ...).
+
+    Dates are Python ``date`` values: compare them with statistics through
+    :func:`kehu_tiering.functions.days_between`, e.g.
+    ``days_between(STATS.c.last_purchase_at, context.as_of) <= 30``.
+    """
+
+    as_of: date
+    window_start: date | None
+    window_end: date
+    settings: TierSettings
+
+
+def rule_context(settings: TierSettings) -> RuleContext:
+    """The :class:`RuleContext` of a run with ``settings``."""
+    months = settings.window
+    start = None
+    if months is not None:
+        start = calendar.shift(settings.as_of.replace(day=1), 1 - months, "month")
+    return RuleContext(as_of=settings.as_of, window_start=start, window_end=settings.as_of, settings=settings)
 
 
 def _cuts(value: Any, count: int, field: str, problems: list[Problem]) -> tuple[Decimal, ...]:

@@ -53,7 +53,7 @@ from kehu_core.models import BigId, Customer, CustomerTag, Interaction
 from kehu_core.types import UTCDateTime
 from kehu_tiering.aggregates import PURCHASE_KINDS, bucket_select
 from kehu_tiering.models import monthly
-from kehu_tiering.settings import TierSettings
+from kehu_tiering.settings import RuleContext, TierSettings
 
 YUAN = Numeric(18, 2)
 
@@ -245,8 +245,10 @@ def stat(name: str, type_: Any = None) -> ColumnClause[Any]:
     return column(name, type_, _selectable=STATS)
 
 
-def plugin_columns(app: Kehu) -> list[StatColumn]:
+def plugin_columns(app: Kehu, context: RuleContext) -> list[StatColumn]:
     """Columns from the ``kehu_tier_statistics`` hook of every installed plugin, checked.
+
+    Each implementation gets ``app`` and the run's ``context`` when it takes them.
 
     Raises :class:`~kehu_core.errors.HookError` naming the plugin that returned something
     other than :class:`StatColumn` values, or a name already taken.
@@ -256,7 +258,7 @@ def plugin_columns(app: Kehu) -> list[StatColumn]:
     owners: dict[str, str] = {}
     for impl in reversed(caller.get_hookimpls()):  # registration order
         plugin = app.plugins.pm.get_name(impl.plugin) or "unknown"
-        arguments = {"app": app}
+        arguments: dict[str, Any] = {"app": app, "context": context}
         try:
             columns = list(impl.function(*(arguments[arg] for arg in impl.argnames)) or [])
             for stat_column in columns:

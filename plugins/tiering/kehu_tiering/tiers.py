@@ -17,8 +17,14 @@ from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.models import Customer
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
-from kehu_tiering.rules import collect, rule_context
-from kehu_tiering.settings import DEFAULT_TIER_METHOD, PYRAMID_ALIASES, TierSettings, make_settings
+from kehu_tiering.rules import collect
+from kehu_tiering.settings import (
+    DEFAULT_TIER_METHOD,
+    PYRAMID_ALIASES,
+    TierSettings,
+    make_settings,
+    rule_context,
+)
 from kehu_tiering.stats import money
 
 _CHUNK = 5000
