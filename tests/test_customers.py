@@ -6,6 +6,7 @@ import pytest
 
 from kehu_core import customers
 from kehu_core.errors import NotFound, ValidationError
+from kehu_core.text import display_width
 
 
 def add(app, **values):
@@ -70,8 +71,6 @@ def test_table_aligns_wide_characters(kehu_app, kehu_cli):
     add(kehu_app, code="C1", name="华为", region="华南")
     add(kehu_app, code="C2", name="ABCDEF", region="x")
     lines = kehu_cli("customer", "list").output.splitlines()
-    from kehu_core.text import display_width
-
     header, rule, row1, row2 = lines[:4]
     # The region column starts at the same terminal column on every line.
     col = display_width(header[: header.index("region")])

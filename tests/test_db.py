@@ -6,9 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import text
 
+from kehu_core import customers, interactions
+from kehu_core.cli import create_cli
 from kehu_core.db import resolve_url
+from kehu_core.plugins import discover
+from kehu_core.types import UTCDateTime
 
 
 def test_resolve_url(monkeypatch):
@@ -30,11 +35,6 @@ def test_init_is_idempotent_and_status_is_up_to_date(kehu_app, kehu_cli):
 
 
 def test_fresh_database_says_run_init(tmp_path):
-    from click.testing import CliRunner
-
-    from kehu_core.cli import create_cli
-    from kehu_core.plugins import discover
-
     result = CliRunner().invoke(
         create_cli(discover()), ["--db", str(tmp_path / "new.db"), "customer", "list"]
     )
@@ -43,11 +43,6 @@ def test_fresh_database_says_run_init(tmp_path):
 
 
 def test_unreachable_server_is_a_clear_error():
-    from click.testing import CliRunner
-
-    from kehu_core.cli import create_cli
-    from kehu_core.plugins import discover
-
     result = CliRunner().invoke(
         create_cli(discover()), ["--db", "postgresql://nobody@127.0.0.1:1/none", "customer", "list"]
     )
@@ -65,8 +60,6 @@ def test_sqlite_uses_wal(kehu_app):
 
 
 def test_times_are_utc_and_money_exact(kehu_app):
-    from kehu_core import customers, interactions
-
     with kehu_app.session() as s:
         customers.add_customer(kehu_app, s, {"code": "C1", "name": "甲", "credit_limit": "12345678901234.56"})
         for amount in ("0.10", "0.20"):
@@ -90,7 +83,5 @@ def test_times_are_utc_and_money_exact(kehu_app):
 
 
 def test_naive_datetime_is_refused_by_the_column_type():
-    from kehu_core.types import UTCDateTime
-
     with pytest.raises(ValueError, match="naive datetime"):
         UTCDateTime().process_bind_param(datetime(2026, 1, 1), None)  # type: ignore[arg-type]

@@ -8,12 +8,11 @@ from sqlalchemy import func, select, text
 from kehu_core import customers, hookimpl
 from kehu_core.errors import HookError
 from kehu_core.models import Customer
+from kehu_core.plugins import discover
 
 
 @pytest.fixture
 def kehu_plugins():
-    from kehu_core.plugins import discover
-
     return discover(strict=False, allow=set())
 
 

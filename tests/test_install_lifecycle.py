@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 
 from kehu_core import customers, installer
-from kehu_core.errors import PluginError
+from kehu_core.errors import NotInstalled, PluginError
 from kehu_core.models import Customer, DataRecord, InstalledPlugin
 
 NOTES = Path(__file__).parent / "plugin_fixtures" / "notes"
@@ -191,8 +191,6 @@ def test_available_but_not_installed_plugin_is_inert(kehu_app, kehu_cli):
 
 
 def test_a_plugin_that_is_not_available_says_to_pip_install_it(kehu_app):
-    from kehu_core.errors import NotInstalled
-
     with pytest.raises(NotInstalled, match="pip install kehu-absent"):
         kehu_app.require_installed("absent")
 

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from kehu_core import InteractionBatch, RecordedInteraction, RecordedRows
+from kehu_core import InteractionBatch, RecordedInteraction, RecordedRows, hookimpl
+from kehu_core.customers import add_customer, get_customer
+from kehu_core.interactions import WRITE_COLUMNS, interaction_writer, write_interactions
 
 KEYS = ("id", "customer_id", "kind", "amount", "occurred_at")
 WHEN = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -74,10 +76,6 @@ def test_out_of_range_and_mismatched_lengths() -> None:
 
 def test_the_hook_gets_recorded_rows(kehu_app, kehu_register_plugin) -> None:
     """The core hands the hook ``RecordedRows``: ids in order, columns as written."""
-    from kehu_core import hookimpl
-    from kehu_core.customers import add_customer, get_customer
-    from kehu_core.interactions import write_interactions
-
     seen: list[InteractionBatch] = []
 
     class Watcher:
@@ -110,3 +108,42 @@ def test_the_hook_gets_recorded_rows(kehu_app, kehu_register_plugin) -> None:
     assert batch.column("kind") == ["purchase", "visit"]
     assert batch.column("status") == ["done", "done"]
     assert list(batch.rows) == written
+
+
+class _DoneCounter:
+    def __init__(self) -> None:
+        self.done: list[str] = []
+
+    @hookimpl
+    def kehu_interactions_done(self, session, source):
+        self.done.append(source)
+
+
+def _row(customer_id: int, ref: str) -> list[object]:
+    values = {"customer_id": customer_id, "kind": "visit", "occurred_at": WHEN, "external_ref": ref}
+    return [values.get(c) for c in WRITE_COLUMNS]
+
+
+def test_interaction_writer_finishes_once_on_exit(kehu_app, kehu_register_plugin) -> None:
+    counter = _DoneCounter()
+    kehu_register_plugin(counter, "counter")
+    with kehu_app.session() as s:
+        add_customer(kehu_app, s, {"code": "C1", "name": "张三"})
+        cid = get_customer(s, "C1").id
+        with interaction_writer(kehu_app, s, "test") as writer:
+            assert len(writer.write([_row(cid, "w1")])) == 1
+            assert len(writer.write([_row(cid, "w2"), _row(cid, "w1")])) == 1
+            assert counter.done == []
+    assert counter.done == ["test"]
+
+
+def test_interaction_writer_does_not_finish_when_the_block_raises(kehu_app, kehu_register_plugin) -> None:
+    counter = _DoneCounter()
+    kehu_register_plugin(counter, "counter")
+    with pytest.raises(RuntimeError), kehu_app.session() as s:
+        add_customer(kehu_app, s, {"code": "C1", "name": "张三"})
+        cid = get_customer(s, "C1").id
+        with interaction_writer(kehu_app, s, "test") as writer:
+            writer.write([_row(cid, "w1")])
+            raise RuntimeError("stop")
+    assert counter.done == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import func, select
 from kehu_core import Job, hookimpl, jobs
 from kehu_core.errors import NotFound
 from kehu_core.models import Customer, JobRun
+from kehu_core.plugins import discover
 from kehu_core.types import utcnow
 
 
@@ -52,8 +55,6 @@ class Scheduler:
 @pytest.fixture
 def kehu_plugins():
     """No pip-installed plugin: only the scheduler registered by each test."""
-    from kehu_core.plugins import discover
-
     return discover(strict=False, allow=set())
 
 
@@ -184,9 +185,6 @@ def test_a_run_whose_process_died_is_marked_abandoned_and_the_job_runs(kehu_app,
 
 def test_overlapping_run_due_calls_run_each_job_once(kehu_app, kehu_register_plugin):
     """Two schedulers at once (threads here, processes under cron): every job runs exactly once."""
-    import threading
-    import time
-
     ran: list[str] = []
 
     class Slow:

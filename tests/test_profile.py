@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from kehu_core import customers, interactions
+from kehu_core import ProfileSection, customers, hookimpl, interactions
 from kehu_core.profile import summarize
 
 
@@ -69,8 +69,6 @@ def test_summary_matches_hand_computed_figures(kehu_app, kehu_cli):
 
 
 def test_plugin_section_appears_on_the_card(kehu_app, kehu_cli, kehu_register_plugin):
-    from kehu_core import ProfileSection, hookimpl
-
     class Credit:
         @hookimpl
         def kehu_profile_sections(self, session, customer):
