@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_complaints import sla
 from kehu_complaints.handling import move
 from kehu_complaints.jobs import escalate
 from kehu_complaints.opening import open_complaint
 from kehu_complaints.records import ComplaintQuery, list_complaints
+from kehu_complaints.settings import load_settings, tier_method
 from kehu_complaints.teams import save_team
 from kehu_complaints.workflow import default_workflow
 from kehu_core.app import Kehu
@@ -82,9 +85,12 @@ def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
     """Open complaints spread over the past months and move each along a path to a stage."""
     rng, today = context.rng, context.today
     save_team(session, "客服一组", lead=LEAD, assignment="balanced", members=list(MEMBERS))
-    customers = list(session.execute(select(Customer.code).order_by(Customer.id)).scalars())
-    if not customers:
+    ordered = select(Customer.id, Customer.code).order_by(Customer.id)
+    rows = [(cid, code) for cid, code in session.execute(ordered)]
+    if not rows:
         return
+    customers = [code for _, code in rows]
+    key_accounts = _key_accounts(app, session, rows)
     # The paths above walk the default workflow; a company's changes to it would break them.
     workflow = default_workflow()
     stages = list(PATHS)
@@ -101,7 +107,8 @@ def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
             app,
             session,
             {
-                "customer_code": rng.choice(customers),
+                # every fifth complaint is a key account's, when tiering has named some
+                "customer_code": rng.choice(key_accounts if key_accounts and n % 5 == 0 else customers),
                 "kind": rng.choice(("complaint", "complaint", "grievance")),
                 "channel": rng.choice(("电话", "门店", "微信", "邮件")),
                 "category": category,
@@ -136,5 +143,17 @@ def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
     open_ = list_complaints(session, ComplaintQuery(open_only=True, limit=None), today)
     overdue = sum(1 for r in open_ if r.overdue(today))
     context.summary.append(
-        f"complaints: {count} in every workflow stage ({len(open_)} open, {overdue} overdue); {message}"
+        f"complaints: {count} in every workflow stage ({len(open_)} open, {overdue} overdue"
+        + (f"; {(count + 4) // 5} of key accounts" if key_accounts else "")
+        + f"); {message}"
     )
+
+
+def _key_accounts(app: Kehu, session: Session, customers: Sequence[tuple[int, str]]) -> list[str]:
+    """Codes of the customers whose tier (as the SLA policies read it) a tier policy matches.
+
+    Empty without a tiering plugin, or when it has tiered nobody yet.
+    """
+    tiered = {policy_tier for policy in sla.load_policies(session) for policy_tier in policy.tiers}
+    tiers = sla.tiers_of(app, session, [cid for cid, _ in customers], tier_method(load_settings(session)))
+    return [code for cid, code in customers if tiers.get(cid) in tiered]

@@ -79,7 +79,11 @@ def kehu_export_customer(app: Kehu, session: Session, customer: Customer) -> Map
     return export(session, customer, build_workflow(app))
 
 
-@hookimpl
+# trylast: complaints do not depend on a tiering plugin, so nothing else orders this after
+# its demo; running last, the demo's complaints open with the tiers tiering just gave their
+# customers (closed ones too, which no tier change would recompute).
+@hookimpl(trylast=True)
 def kehu_demo_data(app: Kehu, session: Session, context: DemoContext) -> None:
-    """A team and complaints in every stage, some overdue, some closed with satisfaction."""
+    """A team and complaints in every stage, some overdue, some closed with satisfaction; some of
+    them of customers whose tier a tier policy (key-account) matches, on that policy."""
     load_demo(app, session, context)
