@@ -1,7 +1,7 @@
 """A generated, realistic demo data set: customers with a Pareto spread of revenue, visits,
 purchases, payments (some late), feedback, complaints, and a visit plan with overdue items.
 
-Installed plugins add their own demo rows through ``kehu_demo_data``.
+Installed plugins add their own demo rows through the ``demo`` loader their manifest names.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
-from kehu_core.errors import KehuError
+from kehu_core.errors import KehuError, PluginError
 from kehu_core.hooktypes import DemoContext
 from kehu_core.interactions import write_interactions
+from kehu_core.manifest import load_reference
 from kehu_core.models import Customer, CustomerTag, Interaction
 from kehu_core.types import utcnow
 
@@ -205,8 +206,22 @@ def load_demo(
         write_interactions(app, session, rows[begin : begin + 5000], source="demo")
 
     context = DemoContext(rng=rng, customers=customers, today=now)
-    app.hook.kehu_demo_data(session=session, context=context)
+    installed = app.installed(session)
+    for name in app.plugins.dependency_order():
+        manifest = app.plugins.infos[name].manifest
+        if name in installed and manifest is not None and manifest.demo is not None:
+            _plugin_demo(name, load_reference(manifest.demo), app, session, context)
     return _summary(session, now, context.summary)
+
+
+def _plugin_demo(name: str, load: Any, app: Kehu, session: Session, context: DemoContext) -> None:
+    """Run one plugin's demo loader; a failure names the plugin and rolls the demo back."""
+    try:
+        load(app, session, context)
+    except KehuError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"plugin {name!r} failed in its demo: {type(exc).__name__}: {exc}") from exc
 
 
 def _summary(session: Session, now: datetime, extra: list[str]) -> DemoSummary:

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from kehu_core.app import Kehu
     from kehu_core.hooktypes import (
         CustomerChange,
-        DemoContext,
         InteractionBatch,
         Job,
         ListColumn,
@@ -177,7 +176,7 @@ def kehu_tier_changed(app: Kehu, session: Session, changes: Sequence[TierChange]
     """
 
 
-# -- jobs, privacy, demo ----------------------------------------------------------------------
+# -- jobs and privacy ----------------------------------------------------------------------
 
 
 @hookspec
@@ -208,15 +207,4 @@ def kehu_export_customer(app: Kehu, session: Session, customer: Customer) -> Map
     """Give everything you keep about one customer (``kehu customer export``).
 
     Returns: a JSON-serialisable mapping of ``{section: data}``, or ``None``.
-    """
-
-
-@hookspec
-def kehu_demo_data(app: Kehu, session: Session, context: DemoContext) -> None:
-    """Add demo rows for ``kehu demo`` after the core's customers and interactions exist.
-
-    Parameters:
-        app: the application.
-        context: the seeded random generator, the demo size, and ``summary``, a list to
-            which you append lines for the summary ``make demo`` prints.
     """

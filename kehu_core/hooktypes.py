@@ -249,11 +249,13 @@ class Job:
 
     ``run(app, session, now)`` does the work inside its own transaction and returns a short
     message for the run log. It must be idempotent: running it twice does nothing new.
+    ``run`` may be the function or its import path (``"kehu_forecast.jobs:refresh"``), which
+    is imported only when the job runs, so declaring a job costs nothing.
     """
 
     name: str
     interval: timedelta
-    run: Callable[[Kehu, Session, datetime], str | None]
+    run: Callable[[Kehu, Session, datetime], str | None] | str
     plugin: str
     description: str = ""
 
@@ -273,7 +275,9 @@ class DefaultRecord:
 
 @frozen
 class DemoContext:
-    """What ``kehu_demo_data`` receives: the random generator and the size asked for."""
+    """What a plugin's demo loader (the manifest's ``demo``) receives: the seeded random
+    generator, the number of customers asked for, the demo's "today", and ``summary``, a list
+    to which it appends lines for the summary ``kehu demo`` prints."""
 
     rng: Random
     customers: int

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from kehu_core.app import Kehu
 from kehu_core.errors import NotFound
 from kehu_core.hooktypes import Job
+from kehu_core.manifest import load_reference
 from kehu_core.models import JobRun
 from kehu_core.types import utcnow
 
@@ -156,7 +157,7 @@ def run_due(
             continue
         try:
             with app.session() as session:
-                message = job.run(app, session, now)
+                message = load_reference(job.run)(app, session, now)
             status = "ok"
         except Exception as exc:  # a failing job is logged; the others still run
             status, message = "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"

@@ -62,6 +62,9 @@ class Manifest:
         hookspecs: ``"pkg.hookspecs"``: a module of hook specs the plugin offers to others.
         data: ``"pkg.data:default_records"``: a function returning the rows loaded at install
             and refreshed on upgrade (:class:`~kehu_core.hooktypes.DefaultRecord`).
+        demo: ``"pkg.demo:load_demo"``: ``f(app, session, context)`` adds demo rows for
+            ``kehu demo`` (Odoo's ``demo`` data), after the core's and those of the plugins it
+            depends on; ``context`` is a :class:`~kehu_core.hooktypes.DemoContext`.
         pre_init_hook: ``f(app, session)`` before the tables are created; raise to refuse.
         post_init_hook: ``f(app, session)`` after the tables exist and the data is loaded.
         post_upgrade_hook: ``f(app, session, from_version, to_version)`` after an upgrade.
@@ -80,6 +83,7 @@ class Manifest:
     migrations: str | Path = "migrations"
     hookspecs: Any = None
     data: Any = None
+    demo: Any = None
     pre_init_hook: Any = None
     post_init_hook: Any = None
     post_upgrade_hook: Any = None

@@ -74,7 +74,7 @@ def test_hooks_json_matches_every_core_spec(kehu_cli):
     assert result.exit_code == 0, result
     by_name = {h["name"]: h for h in result.json}
     specs = core_specs()
-    assert len(specs) >= 13 and set(specs) <= set(by_name)
+    assert len(specs) >= 12 and set(specs) <= set(by_name)
     for name, function in specs.items():
         entry = by_name[name]
         assert entry["signature"] == signature_of(function)

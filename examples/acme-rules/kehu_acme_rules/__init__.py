@@ -22,5 +22,6 @@ MANIFEST = Manifest(
     commands={
         "acme": ("kehu_acme_rules.cli:acme", "ACME's own rules: key-account judgement flags (大客户判定).")
     },
+    demo="kehu_acme_rules.demo:load_demo",
     models="kehu_acme_rules.models:metadata",
 )

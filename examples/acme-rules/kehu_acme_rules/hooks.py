@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kehu_acme_rules.flags import add_demo_judgements, erase_notes, judgement_of
+from kehu_acme_rules.flags import erase_notes, judgement_of
 from kehu_acme_rules.tier_rules import acme_tier_rules
 from kehu_acme_rules.views import list_columns, list_filters, profile_section
-from kehu_core import DemoContext, ListColumn, ListFilter, ProfileSection, hookimpl
+from kehu_core import ListColumn, ListFilter, ProfileSection, hookimpl
 from kehu_core.models import Customer
 from kehu_tiering.api import TierRule
 
@@ -50,10 +50,3 @@ def kehu_export_customer(session: Session, customer: Customer) -> dict[str, Any]
 def kehu_erase_customer(session: Session, customer_ids: Sequence[int]) -> None:
     """``kehu customer forget``: the free-text note goes; the flags are about the business and stay."""
     erase_notes(session, customer_ids)
-
-
-@hookimpl
-def kehu_demo_data(session: Session, context: DemoContext) -> None:
-    """Judge a few demo customers, so ``make demo`` shows the section and the column."""
-    count = add_demo_judgements(session, context.rng)
-    context.summary.append(f"acme_rules: {count} customers judged by their salesperson (key-account flags)")

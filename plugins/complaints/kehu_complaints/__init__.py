@@ -23,6 +23,7 @@ MANIFEST = Manifest(
             "Grievances and complaints (抱怨与投诉): open, move, report ...",
         )
     },
+    demo="kehu_complaints.demo:load_demo",
     models="kehu_complaints.models:metadata",
     migrations="migrations",
     hookspecs="kehu_complaints.hookspecs",

@@ -19,6 +19,7 @@ MANIFEST = Manifest(
             "Sales forecasts (销售预测): bottom-up, top-down, the gap, targets.",
         )
     },
+    demo="kehu_forecast.demo:load_demo",
     models="kehu_forecast.models:metadata",
     migrations="migrations",
     hookspecs="kehu_forecast.hookspecs",

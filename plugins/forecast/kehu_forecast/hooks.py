@@ -9,10 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kehu_core import hookimpl
-from kehu_core.app import Kehu
-from kehu_core.hooktypes import DemoContext, Job, ProfileSection
+from kehu_core.hooktypes import Job, ProfileSection
 from kehu_core.models import Customer
-from kehu_forecast import demo, jobs, pipeline
+from kehu_forecast import pipeline
 from kehu_forecast.profile import forecast_section
 
 
@@ -30,24 +29,18 @@ def kehu_scheduled_jobs() -> list[Job]:
         Job(
             name="forecast.refresh",
             interval=timedelta(days=1),
-            run=jobs.refresh,
+            run="kehu_forecast.jobs:refresh",  # by path: statsforecast is imported when it runs
             plugin="forecast",
             description="Refresh the bottom-up sales forecast when a new month of history is complete",
         ),
         Job(
             name="forecast.targets",
             interval=timedelta(days=1),
-            run=jobs.record_target_statuses,
+            run="kehu_forecast.jobs:record_target_statuses",
             plugin="forecast",
             description="Record the SMART targets' status (on track, behind, met, missed) as of today",
         ),
     ]
-
-
-@hookimpl
-def kehu_demo_data(app: Kehu, session: Session, context: DemoContext) -> None:
-    """Opportunities and market potential with a visible top-down / bottom-up gap."""
-    demo.load_demo(app, session, context)
 
 
 @hookimpl

@@ -22,6 +22,7 @@ MANIFEST = Manifest(
             "Loyalty (客户忠诚): points, rewards, member levels, the loyalty ladder, rebates (返利).",
         )
     },
+    demo="kehu_loyalty.demo:load_demo",
     models="kehu_loyalty.models:metadata",
     migrations="migrations",
     hookspecs="kehu_loyalty.hookspecs",

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import (
     CustomerChange,
-    DemoContext,
     InteractionBatch,
     Job,
     ProfileSection,
@@ -23,7 +22,6 @@ from kehu_core.hooktypes import (
 from kehu_core.markers import hookimpl
 from kehu_core.models import Customer
 from kehu_loyalty.accounts import sync_birthdays
-from kehu_loyalty.demo import load_demo
 from kehu_loyalty.earning import earn_batch
 from kehu_loyalty.jobs import expire_job, settle_job
 from kehu_loyalty.pending import finish, gather
@@ -99,9 +97,3 @@ def kehu_erase_customer(session: Session, customer_ids: Sequence[int]) -> None:
 def kehu_export_customer(session: Session, customer: Customer) -> Mapping[str, Any] | None:
     """The account, the whole ledger, referrals and rebate settlements."""
     return export(session, customer)
-
-
-@hookimpl
-def kehu_demo_data(app: Kehu, session: Session, context: DemoContext) -> None:
-    """Members, rewards, redemptions, referrals and a 季返 programme for 经销商."""
-    load_demo(app, session, context)

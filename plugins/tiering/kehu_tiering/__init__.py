@@ -24,6 +24,7 @@ MANIFEST = Manifest(
             "Customer tiering (客户分级): ABC/80-20, the pyramid, RFM, key accounts, flags.",
         )
     },
+    demo="kehu_tiering.demo:add_demo",
     models="kehu_tiering.models:metadata",
     migrations="migrations",
     hookspecs="kehu_tiering.hookspecs",

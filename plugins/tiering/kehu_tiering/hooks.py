@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 
 from kehu_core import hookimpl
 from kehu_core.app import Kehu
-from kehu_core.hooktypes import DemoContext, InteractionBatch, Job, ListColumn, ListFilter, ProfileSection
+from kehu_core.hooktypes import InteractionBatch, Job, ListColumn, ListFilter, ProfileSection
 from kehu_core.models import Customer
 from kehu_tiering import api
 from kehu_tiering.aggregates import add_batch
-from kehu_tiering.demo import add_demo
 from kehu_tiering.tiers import only_tier, tier_column
 
 JOB_NAME = "tiering.retier"
@@ -101,9 +100,3 @@ def kehu_export_customer(session: Session, customer: Customer) -> dict[str, Any]
     """The customer's whole tier history."""
     rows = api.tier_history(session, customer.code)
     return {"tiering": [asdict(r) for r in rows]} if rows else None
-
-
-@hookimpl
-def kehu_demo_data(app: Kehu, session: Session, context: DemoContext) -> None:
-    """Flag a few key accounts and tier the demo customers."""
-    add_demo(app, session, context)
