@@ -9,14 +9,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kehu_complaints import jobs, sla
-from kehu_complaints.demo import load_demo
 from kehu_complaints.opening import open_from_interactions
 from kehu_complaints.privacy import erase, export
 from kehu_complaints.profile import open_complaints_column, profile_section
 from kehu_complaints.workflow import build_workflow
 from kehu_core import hookimpl
 from kehu_core.app import Kehu
-from kehu_core.hooktypes import DemoContext, InteractionBatch, Job, ListColumn, ProfileSection, TierChange
+from kehu_core.hooktypes import InteractionBatch, Job, ListColumn, ProfileSection, TierChange
 from kehu_core.models import Customer
 
 
@@ -77,13 +76,3 @@ def kehu_erase_customer(session: Session, customer_ids: Sequence[int]) -> None:
 def kehu_export_customer(app: Kehu, session: Session, customer: Customer) -> Mapping[str, Any]:
     """Every complaint of the customer with its timeline."""
     return export(session, customer, build_workflow(app))
-
-
-# trylast: complaints do not depend on a tiering plugin, so nothing else orders this after
-# its demo; running last, the demo's complaints open with the tiers tiering just gave their
-# customers (closed ones too, which no tier change would recompute).
-@hookimpl(trylast=True)
-def kehu_demo_data(app: Kehu, session: Session, context: DemoContext) -> None:
-    """A team and complaints in every stage, some overdue, some closed with satisfaction; some of
-    them of customers whose tier a tier policy (key-account) matches, on that policy."""
-    load_demo(app, session, context)
