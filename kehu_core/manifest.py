@@ -51,6 +51,9 @@ class Manifest:
         summary: One line for ``kehu plugins list``.
         depends: Plugins whose tables or API this one needs. They are installed first, and
             their hook implementations run before this plugin's.
+        after: Plugins this one does not need, but whose hooks and demo data should come first
+            when they are there (complaints come *after* tiering, so the demo's complaints open
+            with their customers' tiers). Unlike ``depends``, nothing is installed for it.
         min_core_version: The oldest ``kehu-core`` this plugin works with.
         auto_install: Install automatically once every dependency is installed (glue plugins).
         hooks: ``"pkg.hooks"``: the module of the plugin's hook implementations. Default: the
@@ -75,6 +78,7 @@ class Manifest:
     version: str | None = field(default=None, validator=_check_version)
     summary: str = field(default="", validator=validators.instance_of(str))
     depends: tuple[str, ...] = field(default=(), converter=_names)
+    after: tuple[str, ...] = field(default=(), converter=_names)
     min_core_version: str = field(default="0.1.0", validator=_check_version)
     auto_install: bool = field(default=False, validator=validators.instance_of(bool))
     hooks: Any = None

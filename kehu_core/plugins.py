@@ -196,7 +196,7 @@ class Plugins:
             self._pm.unregister(name=name)
 
     def dependency_order(self) -> list[str]:
-        """Loaded plugins, each after the plugins it depends on (then by name)."""
+        """Loaded plugins, each after the plugins it depends on or runs ``after`` (then by name)."""
         order: list[str] = []
         seen: set[str] = set()
 
@@ -204,7 +204,7 @@ class Plugins:
             info = self.infos.get(name)
             if name in seen or name in path or info is None or info.module is None:
                 return
-            for dep in info.manifest.depends if info.manifest else ():
+            for dep in (*info.manifest.depends, *info.manifest.after) if info.manifest else ():
                 visit(dep, (*path, name))
             seen.add(name)
             order.append(name)

@@ -245,7 +245,7 @@ def kehu_register_plugin(kehu_app: Kehu) -> Iterator[Callable[..., PluginInfo]]:
         registered.append(name)
         if install and info.loaded:
             with kehu_app.session() as session:
-                session.add(InstalledPlugin(name=name, version=manifest.version if manifest else "0"))
+                session.add(InstalledPlugin(name=name, version=info.version or "0.0.0"))
         kehu_app.forget_installed_cache()
         return info
 

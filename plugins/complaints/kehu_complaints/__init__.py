@@ -15,6 +15,7 @@ from kehu_core import Manifest
 MANIFEST = Manifest(
     summary="Grievances and complaints: workflow, SLAs with Chinese holidays, escalation, history, report",
     depends=(),
+    after=("tiering",),  # where tiering is installed, its tiers exist before complaints react or demo
     min_core_version="0.1.0",
     hooks="kehu_complaints.hooks",
     commands={
