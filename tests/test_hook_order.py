@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from kehu_core import Manifest, hookimpl
+
 
 def plugin(name: str, manifest_args: str = "") -> str:
     return (
