@@ -42,8 +42,6 @@ def test_after_installs_nothing(kehu_app, kehu_install):
 def test_a_plugin_registered_later_still_runs_after_its_dependency(
     kehu_app, kehu_install, kehu_register_plugin
 ):
-    from kehu_core import Manifest, hookimpl
-
     class Late:
         @hookimpl
         def kehu_interaction_kinds(self):
