@@ -82,7 +82,11 @@ def _changes(stage: str, rng: Any, category: str) -> tuple[dict[str, Any], str |
 
 
 def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
-    """Open complaints spread over the past months and move each along a path to a stage."""
+    """Open complaints spread over the past months and move each along a path to a stage.
+
+    Every fifth is a key account's (a customer whose tier a tier policy matches), when a tiering
+    plugin has tiered the customers already (the manifest runs this after tiering's demo).
+    """
     rng, today = context.rng, context.today
     save_team(session, "客服一组", lead=LEAD, assignment="balanced", members=list(MEMBERS))
     ordered = select(Customer.id, Customer.code).order_by(Customer.id)

@@ -15,8 +15,8 @@ pytest.importorskip("kehu_tiering")
 
 @pytest.fixture
 def kehu_plugins() -> Plugins:
-    """Complaints and tiering only. By name complaints' hooks come first, so the demo's order is
-    not an accident of the names here."""
+    """Complaints and tiering only: by name alone complaints' demo would come first, so only the
+    manifest's ``after=("tiering",)`` puts tiering's demo before it."""
     return discover(strict=True, allow={"complaints", "tiering"})
 
 
