@@ -35,7 +35,8 @@ _FIXED_SINCE = datetime(1992, 1, 1, tzinfo=UTC)  # China's last daylight saving 
 
 
 def zone() -> tzinfo:
-    """The company's time zone (``KEHU_TIMEZONE``, default Asia/Shanghai)."""
+    """The company's time zone (``KEHU_TIMEZONE``, default Asia/Shanghai), read once per process
+    (tests switch it with the ``company_zone`` fixture)."""
     return local_zone()
 
 

@@ -52,6 +52,7 @@ from kehu_core.manifest import Manifest
 from kehu_core.models import InstalledPlugin
 from kehu_core.pgcluster import PgCluster
 from kehu_core.plugins import PluginInfo, Plugins, discover
+from kehu_core.validation import local_zone
 
 BACKENDS = ("sqlite", "postgresql")
 _counter = itertools.count(1)
@@ -231,6 +232,22 @@ def kehu_cli(kehu_app: Kehu) -> Callable[..., CliResult]:
         return CliResult(result)
 
     return run
+
+
+@pytest.fixture
+def company_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """``company_zone("Europe/Berlin")``: the company calendar's time zone for this test only.
+
+    The zone (``KEHU_TIMEZONE``) is read once per process, so the cache is cleared on the way
+    in and out.
+    """
+
+    def use(name: str) -> None:
+        monkeypatch.setenv("KEHU_TIMEZONE", name)
+        local_zone.cache_clear()
+
+    yield use
+    local_zone.cache_clear()  # the environment is restored after this: the next use reads it
 
 
 @pytest.fixture

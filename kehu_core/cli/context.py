@@ -97,9 +97,17 @@ class PluginGroup(click.Group):
         """Add ``cmd``; its callback checks the plugin's installation before it runs."""
         super().add_command(cmd, name)
         if isinstance(cmd, PluginGroup):
-            cmd.plugin = cmd.plugin or self.plugin
+            cmd.adopt(self.plugin)
         elif cmd.callback is not None and not isinstance(cmd, click.Group):
             cmd.callback = self._guarded(cmd.callback)
+
+    def adopt(self, plugin: str | None) -> None:
+        """Belong to ``plugin`` unless named already, and so do the groups nested in this one,
+        however deep, whichever was built first."""
+        self.plugin = self.plugin or plugin
+        for command in self.commands.values():
+            if isinstance(command, PluginGroup):
+                command.adopt(self.plugin)
 
     def _guarded(self, func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)

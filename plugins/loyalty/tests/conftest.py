@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -69,22 +69,6 @@ class Shop:
     def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self.app.session() as s:
             return func(s, *args, **kwargs)
-
-
-@pytest.fixture
-def company_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
-    """``company_zone("Europe/Berlin")``: the company calendar's zone for this test only.
-
-    ``kehu_core.validation.local_zone`` reads ``KEHU_TIMEZONE`` once per process, so its
-    cache is cleared on the way in and out."""
-    from kehu_core.validation import local_zone
-
-    def use(name: str) -> None:
-        monkeypatch.setenv("KEHU_TIMEZONE", name)
-        local_zone.cache_clear()
-
-    yield use
-    local_zone.cache_clear()  # the environment is restored after this: the next use reads it
 
 
 @pytest.fixture

@@ -1,0 +1,35 @@
+"""PluginGroup: every command of a plugin, however deeply nested, checks the installation."""
+
+from __future__ import annotations
+
+import click
+
+from kehu_core.cli.context import PluginGroup
+
+
+def test_nested_groups_belong_to_the_plugin_whichever_was_built_first():
+    inner = PluginGroup("inner")  # built before its parent joins the root
+    deeper = PluginGroup("deeper")
+    inner.add_command(deeper)
+    middle = PluginGroup("middle")
+    middle.add_command(inner)
+    root = PluginGroup("root", plugin="shop")
+    root.add_command(middle)
+    late = middle.group("late")(lambda: None)  # added after the parent joined
+    assert [g.plugin for g in (middle, inner, deeper, late)] == ["shop"] * 4
+
+
+def test_an_explicit_plugin_name_is_kept():
+    own = PluginGroup("own", plugin="other")
+    PluginGroup("root", plugin="shop").add_command(own)
+    assert own.plugin == "other"
+
+
+def test_commands_are_guarded_and_groups_are_not():
+    root = PluginGroup("root", plugin="shop")
+
+    @root.command("do")
+    def do() -> None:
+        """Do."""
+
+    assert root.commands["do"].callback is not do and isinstance(root, click.Group)
