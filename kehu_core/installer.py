@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, inspect, select, update
@@ -240,9 +241,12 @@ def unavailable_installed(app: Kehu, session: Session) -> list[str]:
     return sorted(name for name in session.scalars(select(InstalledPlugin.name)) if name not in usable)
 
 
-def _checksum(values: dict[str, Any]) -> str:
+def _checksum(value: Any) -> str:
+    """The checksum kehu keeps of one field's value (times compared in UTC)."""
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return hashlib.sha256(
-        json.dumps(values, sort_keys=True, default=str, ensure_ascii=False).encode()
+        json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
     ).hexdigest()
 
 
@@ -251,21 +255,22 @@ def _record_key(record: DefaultRecord) -> str:
 
 
 def load_default_data(app: Kehu, session: Session, name: str) -> int:
-    """Write plugin ``name``'s default rows, leaving any row the user has changed.
+    """Write plugin ``name``'s default rows, field by field, leaving what the user changed.
 
-    A row is written when kehu never loaded it, and rewritten while its current values still
-    match the checksum of what kehu last wrote. A row the user changed or deleted is left
-    alone (Odoo's ``noupdate``). Returns the number of rows written.
+    A row kehu never loaded is inserted. In a row kehu loaded, each field still holding what
+    kehu last wrote gets the new value, and a field new in the plugin's data is filled; a field
+    the user changed keeps the user's value (Odoo's ``noupdate``, per field). A row the user
+    deleted stays deleted, and a row that was there before kehu loaded it is the user's.
+    Returns the number of rows written.
     """
     manifest = app.plugins.loaded[name].manifest
     data = manifest.data if manifest is not None else None
     records: list[DefaultRecord] = list(load_reference(data)()) if data is not None else []
     written = 0
     for record in records:
-        table, key = record.table, dict(record.key)
-        full = {**key, **dict(record.values)}
+        table, key, values = record.table, dict(record.key), dict(record.values)
         where = and_(*(table.c[k] == v for k, v in key.items()))
-        columns = [table.c[c] for c in full]
+        columns = [table.c[c] for c in {**key, **values}]
         current = session.execute(select(*columns).where(where)).mappings().first()
         rkey = _record_key(record)
         stored = session.scalar(
@@ -275,21 +280,31 @@ def load_default_data(app: Kehu, session: Session, name: str) -> int:
         )
         if current is None and stored is not None:
             continue  # kehu loaded it and the user deleted it: deleting is a change too
+        if current is not None and stored is None:
+            continue  # the row was there before kehu loaded it: the user's
         if current is None:
-            session.execute(table.insert().values(**full))
-        elif stored is None or _checksum(dict(current)) != stored.checksum:
-            continue  # the user changed this row (or created it): never overwrite it
+            session.execute(table.insert().values(**key, **values))
+            ours, before = values, {}
         else:
-            session.execute(update(table).where(where).values(**dict(record.values)))
+            assert stored is not None
+            before = dict(stored.fields)
+            ours = {
+                column: value
+                for column, value in values.items()
+                if column not in before  # new in the plugin's data: nobody changed it yet
+                or before[column] == _checksum(current[column])  # still what kehu wrote
+            }
+            if ours:
+                session.execute(update(table).where(where).values(**ours))
         # Checksum what the database holds now, so a later comparison reads like with like.
-        written_row = session.execute(select(*columns).where(where)).mappings().one()
-        checksum = _checksum(dict(written_row))
+        after = session.execute(select(*columns).where(where)).mappings().one()
+        fields = {c: _checksum(after[c]) if c in ours else before[c] for c in values}
         if stored is None:
-            session.add(DataRecord(plugin=name, table_name=table.name, key=rkey, checksum=checksum))
-        elif stored.checksum != checksum:
-            stored.checksum = checksum
+            session.add(DataRecord(plugin=name, table_name=table.name, key=rkey, fields=fields))
+        elif fields != before:
+            stored.fields = fields
         else:
-            continue
+            continue  # every field already held what kehu writes, or the user's value
         written += 1
     session.flush()
     return written

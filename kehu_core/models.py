@@ -147,10 +147,14 @@ class InstalledPlugin(Base):
 
 
 class DataRecord(Base):
-    """Default data a plugin loaded, with the checksum of what it wrote.
+    """A row of default data a plugin inserted, and what kehu last wrote in each of its fields.
 
-    An upgrade rewrites a record only while the row still matches this checksum, so a
-    value the user changed is never overwritten (Odoo's ``noupdate``).
+    ``fields`` maps each column the plugin's data sets (besides the key) to the checksum of
+    the value kehu last wrote there, or ``None`` when kehu cannot tell (a row the user had
+    changed before kehu tracked fields one by one): that field is then the user's. An upgrade
+    rewrites a field only while it still holds what kehu wrote, so a value the user changed is
+    never overwritten (Odoo's ``noupdate``), and a field new in the plugin's data is filled.
+    The record also says the row is the plugin's: uninstalling the plugin deletes it.
     """
 
     __tablename__ = "kehu_data_records"
@@ -160,7 +164,7 @@ class DataRecord(Base):
     plugin: Mapped[str] = mapped_column(String(MAX_SHORT))
     table_name: Mapped[str] = mapped_column(String(MAX_SHORT))
     key: Mapped[str] = mapped_column(String(MAX_NAME))
-    checksum: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[dict[str, str | None]] = mapped_column(JSON, default=dict)
 
 
 class JobRun(Base):

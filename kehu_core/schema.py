@@ -154,6 +154,44 @@ def downgrade_to_base(connection: Connection, schemas: Sequence[Schema], branch:
         command.downgrade(cfg, f"{branch}@base")
 
 
+def migrate(connection: Connection, schemas: Sequence[Schema], branch: str, revision: str) -> None:
+    """Take one branch up or down to ``revision`` on ``connection``'s transaction: for migration tests.
+
+    ``revision`` is a revision of ``branch``, ``"head"`` or ``"base"``. Going down runs the
+    ``downgrade()`` of every revision of the branch after it (and of revisions on other
+    branches that stand on them); going up runs the ``upgrade()`` of the ones up to it.
+    ``schemas`` is usually ``app.schemas()``. Raises :class:`KehuError` for a revision that
+    is not on the branch.
+    """
+    cfg = alembic_config(connection, schemas)
+    script = ScriptDirectory.from_config(cfg)
+    if revision in ("head", "base"):
+        target = f"{branch}@{revision}"
+    else:
+        if not _known(script, revision) or branch not in _branch_labels(script, revision):
+            raise KehuError(f"no revision {revision!r} on branch {branch!r}")
+        target = revision
+    (current,) = status(connection, schemas, [branch])
+    with _alembic_rows(connection, cfg):
+        if revision == "base" or (
+            current.current is not None and target in _lineage(script, current.current) - {current.current}
+        ):
+            command.downgrade(cfg, target)
+        else:
+            command.upgrade(cfg, target)
+
+
+def _branch_labels(script: ScriptDirectory, revision: str) -> set[str]:
+    """The branch labels of ``revision``'s own chain (down revisions only)."""
+    labels: set[str] = set()
+    rev = script.revision_map.get_revision(revision)
+    while rev is not None:
+        labels |= set(rev.branch_labels)
+        down = rev.down_revision
+        rev = script.revision_map.get_revision(down if isinstance(down, str) else down[0]) if down else None
+    return labels
+
+
 def current_revisions(connection: Connection) -> set[str]:
     """The revisions recorded in ``alembic_version`` (empty for a new database)."""
     if not inspect(connection).has_table("alembic_version"):
