@@ -5,7 +5,8 @@ large orders and a long contract, *or* a strategic project, *or* important influ
 company's business or image, *or* strong technical absorption and innovation, *or* strong
 market development. The last four are judgements, not figures: this plugin stores them in
 its own table, ``acme_rules_customer_flags``, shows them on the profile card, adds a column
-and filters to ``kehu customer list``, and offers key-account rules to the tiering plugin.
+and filters to ``kehu customer list``, and offers key-account and late-payer rules to the
+tiering plugin. It routes key accounts' complaints to a named manager.
 
 This package holds only the manifest; kehu imports the modules it names when needed.
 """
@@ -17,7 +18,8 @@ from kehu_core import Manifest
 MANIFEST = Manifest(
     summary="ACME: key-account judgement flags (strategic project, influence, technology, market)",
     min_core_version="0.1.0",
-    depends=("tiering",),  # its key-account rules are tiering rules
+    # It imports kehu_tiering.api (tier rules) and kehu_complaints.api (routing, follow-ups).
+    depends=("tiering", "complaints"),
     hooks="kehu_acme_rules.hooks",
     commands={
         "acme": ("kehu_acme_rules.cli:acme", "ACME's own rules: key-account judgement flags (大客户判定).")

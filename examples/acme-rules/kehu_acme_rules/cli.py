@@ -1,4 +1,4 @@
-"""``kehu acme``: record and show the key-account judgement. Only parsing and printing here."""
+"""``kehu acme``: the key-account judgement and ACME's key-account manager. Only parsing and printing here."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import click
 
 from kehu_acme_rules.criteria import FLAGS
 from kehu_acme_rules.flags import set_judgement
+from kehu_acme_rules.settings import key_account_manager, set_key_account_manager
 from kehu_acme_rules.views import profile_section
 from kehu_core.cli.context import PluginGroup, transaction
-from kehu_core.cli.output import emit_json, emit_pairs, json_option
+from kehu_core.cli.output import emit_json, emit_pairs, emit_result, json_option
 from kehu_core.customers import get_customer
 
 
@@ -63,3 +64,26 @@ def show(code: str, as_json: bool) -> None:
         emit_json(section.data)
     else:
         emit_pairs(section.title, section.rows)
+
+
+@acme.command("manager")
+@click.argument("name", required=False)
+@click.option("--clear", is_flag=True, help="Nobody: complaints stay with the handler they were given.")
+@json_option
+def manager(name: str | None, clear: bool, as_json: bool) -> None:
+    """Show or name the manager who takes every complaint of a key account (大客户经理).
+
+    \b
+    Example:
+      kehu acme manager 赵敏          # from now on, key accounts' complaints go to 赵敏
+      kehu acme manager               # who it is
+      kehu acme manager --clear
+    """
+    if name is not None and clear:
+        raise click.UsageError("give a NAME or --clear, not both")
+    with transaction() as (app, session):
+        if name is None and not clear:
+            current = key_account_manager(session)
+        else:
+            current = set_key_account_manager(app, session, name)
+    emit_result({"key_account_manager": current}, as_json, f"key-account manager: {current or '-'}")

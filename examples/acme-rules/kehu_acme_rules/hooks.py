@@ -1,4 +1,8 @@
-"""ACME's hook implementations: each calls :mod:`kehu_acme_rules.flags` or the views."""
+"""ACME's hook implementations: each calls one of ACME's modules (flags, views, tier rules, routing).
+
+ACME depends on tiering and complaints (its manifest), so these run after those plugins' own
+implementations of the same hooks: no ``tryfirst``/``trylast`` anywhere.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,26 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kehu_acme_rules.flags import erase_notes, judgement_of
+from kehu_acme_rules.routing import route_to_key_account_manager
 from kehu_acme_rules.tier_rules import acme_tier_rules
 from kehu_acme_rules.views import list_columns, list_filters, profile_section
+from kehu_complaints.api import ComplaintRecord
 from kehu_core import ListColumn, ListFilter, ProfileSection, hookimpl
+from kehu_core.app import Kehu
 from kehu_core.models import Customer
 from kehu_tiering.api import TierRule
 
 
 @hookimpl
 def kehu_tier_rules() -> list[TierRule]:
-    """ACME's key-account rules (see :mod:`kehu_acme_rules.tier_rules`)."""
+    """ACME's key-account and late-payer rules (see :mod:`kehu_acme_rules.tier_rules`)."""
     return acme_tier_rules()
+
+
+@hookimpl
+def kehu_complaint_opened(app: Kehu, session: Session, complaint: ComplaintRecord) -> None:
+    """A key account's complaint goes to ACME's key-account manager (see :mod:`kehu_acme_rules.routing`)."""
+    route_to_key_account_manager(app, session, complaint)
 
 
 @hookimpl

@@ -1,8 +1,8 @@
-"""ACME's table: one row of key-account judgement flags per customer."""
+"""ACME's tables: the key-account judgement flags, ACME's settings and the weekly reviews."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text
 
 from kehu_core.models import NAMING_CONVENTION, BigId
 from kehu_core.types import UTCDateTime
@@ -21,4 +21,25 @@ customer_flags = Table(
     Column("judged_by", String(100)),
     Column("note", Text),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: ACME's settings, one row per key (``key_account_manager``); see migrations/acme_rules0002.
+settings = Table(
+    "acme_rules_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(100)),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: One row per weekly review (``acme_rules.weekly_review``): the local week's Monday is unique.
+reviews = Table(
+    "acme_rules_reviews",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("week", Date, nullable=False, unique=True),
+    Column("ran_at", UTCDateTime, nullable=False),
+    Column("key_accounts", Integer, nullable=False),
+    Column("late_payers", Integer, nullable=False),
+    Column("open_key_complaints", Integer, nullable=False),
 )

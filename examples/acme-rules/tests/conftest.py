@@ -1,4 +1,4 @@
-"""Only acme_rules and tiering, which it depends on, are loaded in these tests (strictly)."""
+"""Only acme_rules and what it depends on (tiering, complaints) are loaded in these tests (strictly)."""
 
 from __future__ import annotations
 
@@ -9,4 +9,4 @@ import pytest
 def kehu_plugins():
     from kehu_core.plugins import discover
 
-    return discover(strict=True, allow={"acme_rules", "tiering"})
+    return discover(strict=True, allow={"acme_rules", "tiering", "complaints"})

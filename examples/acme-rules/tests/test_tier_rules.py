@@ -1,4 +1,4 @@
-"""ACME's key-account rules, run by the tiering plugin (skipped where tiering is not installed)."""
+"""ACME's key-account and late-payer rules, run by the tiering plugin."""
 
 from __future__ import annotations
 
@@ -7,15 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kehu_core import customers, interactions
-
-pytest.importorskip("kehu_tiering")
-
-
-@pytest.fixture
-def kehu_plugins():
-    from kehu_core.plugins import discover
-
-    return discover(strict=True, allow={"acme_rules", "tiering"})
 
 
 @pytest.fixture

@@ -1,0 +1,50 @@
+"""ACME's settings: one row per key in ``acme_rules_settings``.
+
+The one setting today is ``key_account_manager``: the manager who takes every complaint of a
+key account (see :mod:`kehu_acme_rules.routing`). Unset, complaints stay with the handler the
+complaints plugin gave them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from kehu_acme_rules.models import settings
+from kehu_core import sql
+from kehu_core.app import Kehu
+from kehu_core.errors import Problem, ValidationError
+from kehu_core.types import utcnow
+
+KEY_ACCOUNT_MANAGER = "key_account_manager"
+#: As long as a complaint's handler may be (the complaints plugin refuses longer names).
+MAX_NAME = 100
+
+
+def setting(session: Session, key: str) -> str | None:
+    """The value of setting ``key``, or ``None`` when it is not set."""
+    return session.scalar(select(settings.c.value).where(settings.c.key == key))
+
+
+def key_account_manager(session: Session) -> str | None:
+    """The manager who takes key accounts' complaints, or ``None`` (no routing)."""
+    return setting(session, KEY_ACCOUNT_MANAGER)
+
+
+def set_key_account_manager(app: Kehu, session: Session, name: str | None) -> str | None:
+    """Name the manager of key accounts' complaints (``None`` clears it); returns the new value."""
+    if name is None:
+        session.execute(delete(settings).where(settings.c.key == KEY_ACCOUNT_MANAGER))
+        return None
+    clean = name.strip()
+    if not 0 < len(clean) <= MAX_NAME:
+        raise ValidationError(
+            [Problem("key_account_manager", f"must be 1 to {MAX_NAME} characters", value=name)],
+            "setting refused; nothing was changed:",
+        )
+    now = utcnow()
+    stmt = sql.insert(settings, app.dialect).values(key=KEY_ACCOUNT_MANAGER, value=clean, updated_at=now)
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"value": clean, "updated_at": now})
+    )
+    return clean

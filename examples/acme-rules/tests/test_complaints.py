@@ -1,0 +1,84 @@
+"""ACME around complaints: key accounts' complaints go to the key-account manager."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kehu_core import customers, interactions
+
+
+@pytest.fixture
+def accounts(kehu_app, kehu_install, kehu_cli):
+    """VIP by THE tier, KEYFLAG by tiering's key_account flag, JUDGED by ACME's judgement; PLAIN none."""
+    kehu_install("acme_rules")
+    now = datetime.now(UTC)
+    with kehu_app.session() as session:
+        for code, name, attributes in (
+            ("VIP", "北京盛达贸易有限公司", {}),
+            ("KEYFLAG", "上海华信建材", {"key_account_flags": ["strategic"]}),
+            ("JUDGED", "安徽建材商行", {}),
+            ("PLAIN", "广州小五金店", {}),
+        ):
+            customers.add_customer(kehu_app, session, {"code": code, "name": name, "attributes": attributes})
+        for code, amount in (("VIP", "100000"), ("KEYFLAG", "300"), ("PLAIN", "500")):
+            interactions.log_interaction(
+                kehu_app,
+                session,
+                {
+                    "customer_code": code,
+                    "kind": "purchase",
+                    "occurred_at": now - timedelta(days=10),
+                    "amount": amount,
+                },
+            )
+    assert kehu_cli("tier", "run").exit_code == 0
+    assert kehu_cli("acme", "set", "JUDGED", "--influence", "--by", "王芳").exit_code == 0
+    return kehu_app
+
+
+def open_complaint(kehu_cli, code):
+    result = kehu_cli(
+        "complaint", "open", "--customer", code, "--description", "打印机卡纸", "--handler", "王芳", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    return result.json
+
+
+def test_the_manager_setting_and_the_tiers_the_routing_reads(accounts, kehu_cli):
+    """The fixture's premise, by the public commands: VIP's tier, KEYFLAG's flag."""
+    assert kehu_cli("tier", "show", "VIP", "--json").json["tier"] == "VIP"
+    flags = kehu_cli("tier", "show", "KEYFLAG", "--json").json["flags"]
+    assert [(f["tier"], f["decided_by"]) for f in flags] == [("key_account", "key_account.salesperson_flag")]
+    assert kehu_cli("acme", "manager", "--json").json == {"key_account_manager": None}
+    assert kehu_cli("acme", "manager", "赵敏").output == "key-account manager: 赵敏\n"
+    assert kehu_cli("acme", "manager", "--json").json == {"key_account_manager": "赵敏"}
+    bad = kehu_cli("acme", "manager", " ")
+    assert bad.exit_code == 1 and "key_account_manager: must be 1 to 100 characters" in bad.output
+
+
+@pytest.mark.parametrize("code", ["VIP", "KEYFLAG", "JUDGED"])
+def test_a_key_accounts_complaint_goes_to_the_manager(accounts, kehu_cli, code):
+    assert kehu_cli("acme", "manager", "赵敏").exit_code == 0
+    opened = open_complaint(kehu_cli, code)
+    assert opened["handler"] == "赵敏"
+    shown = kehu_cli("complaint", "show", str(opened["id"]), "--json").json
+    assert shown["handler"] == "赵敏"
+    [handover] = [e for e in shown["timeline"] if e["action"] == "assigned"]
+    assert (handover["actor"], handover["note"]) == ("acme_rules", "王芳 -> 赵敏")
+
+
+def test_another_customers_complaint_stays_with_its_handler(accounts, kehu_cli):
+    assert kehu_cli("acme", "manager", "赵敏").exit_code == 0
+    opened = open_complaint(kehu_cli, "PLAIN")
+    assert opened["handler"] == "王芳"
+    shown = kehu_cli("complaint", "show", str(opened["id"]), "--json").json
+    assert [e["action"] for e in shown["timeline"]] == ["opened"]
+
+
+def test_without_a_manager_nothing_is_routed(accounts, kehu_cli):
+    assert open_complaint(kehu_cli, "VIP")["handler"] == "王芳"
+    assert kehu_cli("acme", "manager", "赵敏").exit_code == 0
+    assert kehu_cli("acme", "manager", "--clear").output == "key-account manager: -\n"
+    assert open_complaint(kehu_cli, "JUDGED")["handler"] == "王芳"
