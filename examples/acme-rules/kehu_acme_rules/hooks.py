@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kehu_acme_rules.flags import erase_notes, judgement_of
+from kehu_acme_rules.followups import plan_follow_up
 from kehu_acme_rules.routing import route_to_key_account_manager
 from kehu_acme_rules.tier_rules import acme_tier_rules
 from kehu_acme_rules.views import list_columns, list_filters, profile_section
@@ -32,6 +33,12 @@ def kehu_tier_rules() -> list[TierRule]:
 def kehu_complaint_opened(app: Kehu, session: Session, complaint: ComplaintRecord) -> None:
     """A key account's complaint goes to ACME's key-account manager (see :mod:`kehu_acme_rules.routing`)."""
     route_to_key_account_manager(app, session, complaint)
+
+
+@hookimpl
+def kehu_complaint_closed(app: Kehu, session: Session, complaint: ComplaintRecord) -> None:
+    """A follow-up call a week after the close (see :mod:`kehu_acme_rules.followups`)."""
+    plan_follow_up(app, session, complaint)
 
 
 @hookimpl

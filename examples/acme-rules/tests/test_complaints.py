@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kehu_complaints import api
 from kehu_core import customers, interactions
+from kehu_core.interactions import InteractionQuery, list_interactions
 
 
 @pytest.fixture
@@ -82,3 +84,75 @@ def test_without_a_manager_nothing_is_routed(accounts, kehu_cli):
     assert kehu_cli("acme", "manager", "赵敏").exit_code == 0
     assert kehu_cli("acme", "manager", "--clear").output == "key-account manager: -\n"
     assert open_complaint(kehu_cli, "JUDGED")["handler"] == "王芳"
+
+
+# A follow-up call a week after a complaint closes.
+
+RESOLVE = ("acknowledged", "investigating", "solution_proposed", "customer_agreed", "in_progress", "resolved")
+
+
+def at(text):
+    """A company-time moment (Asia/Shanghai, the default zone) as an aware datetime."""
+    return datetime.fromisoformat(text + "+08:00")
+
+
+def planned_calls(app):
+    with app.session() as session:
+        query = InteractionQuery(kind="call", status="planned", newest_first=False)
+        return [
+            (c.customer_code, c.occurred_at, c.salesperson, c.external_ref)
+            for c in list_interactions(session, query)
+        ]
+
+
+def test_a_closed_complaint_gets_a_call_a_week_later(accounts):
+    app = accounts
+    with app.session() as session:
+        done = api.open_complaint(
+            app,
+            session,
+            {"customer_code": "PLAIN", "description": "卡纸", "handler": "刘洋"},
+            "刘洋",
+            now=at("2026-03-02T09:00"),
+        )
+        for stage in RESOLVE:
+            changes = {"solution": "免费换新"} if stage == "solution_proposed" else None
+            api.move(app, session, done.id, stage, "刘洋", changes=changes, now=at("2026-03-02T10:00"))
+        still_open = api.open_complaint(
+            app,
+            session,
+            {"customer_code": "VIP", "description": "送货晚", "handler": "王芳"},
+            "王芳",
+            now=at("2026-03-02T09:30"),
+        )
+    assert planned_calls(app) == []  # nothing before a close
+    with app.session() as session:
+        api.close(app, session, done.id, "刘洋", reason="客户确认已解决", now=at("2026-03-03T16:30"))
+    assert planned_calls(app) == [
+        ("PLAIN", datetime(2026, 3, 10, 8, 30, tzinfo=UTC), "刘洋", f"acme-followup:{done.id}:0"),
+    ]
+    with app.session() as session:  # withdrawn is a close too
+        api.close(
+            app,
+            session,
+            still_open.id,
+            "王芳",
+            stage="withdrawn",
+            reason="客户撤回",
+            now=at("2026-03-04T00:00"),
+        )
+    assert planned_calls(app)[1] == (
+        "VIP",
+        datetime(2026, 3, 10, 16, 0, tzinfo=UTC),
+        "王芳",
+        f"acme-followup:{still_open.id}:0",
+    )
+
+
+def test_a_refused_close_plans_no_call(accounts):
+    app = accounts
+    with app.session() as session:
+        c = api.open_complaint(app, session, {"customer_code": "PLAIN", "description": "卡纸"}, "刘洋")
+    with pytest.raises(api.TransitionRefused), app.session() as session:
+        api.close(app, session, c.id, "刘洋", reason="想关")  # received -> closed is not in the workflow
+    assert planned_calls(app) == []
