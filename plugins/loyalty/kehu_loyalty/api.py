@@ -27,7 +27,7 @@ from kehu_loyalty.levels import LevelRecord, LevelReview, list_levels, review_le
 from kehu_loyalty.rebates import Accrual, Programme, SettlementRun, accruals, add_programme, list_programmes
 from kehu_loyalty.report import XEROX_RATIO, ScoreRow, satisfaction_repurchase
 from kehu_loyalty.rewards import Redemption, RewardRecord, add_reward, list_rewards, restock
-from kehu_loyalty.rules import EarnRule
+from kehu_loyalty.rules import EarnRule, EarnRuleError, load_rule_file
 from kehu_loyalty.settings import list_settings, load_settings, set_setting
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "XEROX_RATIO",
     "Accrual",
     "EarnRule",
+    "EarnRuleError",
     "Enrolment",
     "ExpiryResult",
     "LadderReport",
@@ -61,6 +62,7 @@ __all__ = [
     "list_programmes",
     "list_rewards",
     "list_settings",
+    "load_rule_file",
     "rebate_statement",
     "redeem",
     "refer",

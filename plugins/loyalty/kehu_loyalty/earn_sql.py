@@ -165,16 +165,22 @@ class SqlDialect:
         return expr if self.sqlite else f"CAST({expr} AS TEXT)"
 
     def local(self, what: str, params: _Params) -> str:
-        """Part of ``i.occurred_at`` in local time: ``month`` (an integer), ``year`` or
+        """Part of ``i.occurred_at`` in local time: ``month`` or ``month-day`` (integers:
+        ``1111`` for 11-11, as :func:`kehu_loyalty.rules.month_day`), ``year`` or
         ``year-month`` (text)."""
         if self.sqlite:
-            shifted = f"'{self.offset:+d} minutes'"
-            if what == "month":
-                return f"CAST(strftime('%m', i.occurred_at, {shifted}) AS INTEGER)"
-            return f"strftime('{'%Y' if what == 'year' else '%Y-%m'}', i.occurred_at, {shifted})"
+            # Whole seconds: SQLite's date functions round to the millisecond, which would carry
+            # 23:59:59.9999 into the next day (and month, and year).
+            shifted = f"substr(i.occurred_at, 1, 19), '{self.offset:+d} minutes'"
+            if what in ("month", "month-day"):
+                pattern = "%m" if what == "month" else "%m%d"
+                return f"CAST(strftime('{pattern}', {shifted}) AS INTEGER)"
+            return f"strftime('{'%Y' if what == 'year' else '%Y-%m'}', {shifted})"
         local = f"(i.occurred_at AT TIME ZONE {params.text(self.zone_name)})"
         if what == "month":
             return f"CAST(EXTRACT(MONTH FROM {local}) AS INTEGER)"
+        if what == "month-day":
+            return f"CAST(to_char({local}, 'MMDD') AS INTEGER)"
         return f"to_char({local}, '{'YYYY' if what == 'year' else 'YYYY-MM'}')"
 
     def expiry(self, months: int) -> str:
@@ -257,6 +263,11 @@ def condition(rule: EarnRule, d: SqlDialect, params: _Params, cents: str, kinds:
         terms.append(f"{cents} * {minimum.denominator} >= {minimum.numerator}")
     if rule.birthday_month:  # members without a birthday first: no local time worked out for them
         terms.append(f"a.birthday_month IS NOT NULL AND {d.local('month', params)} = a.birthday_month")
+    if rule.span is not None:  # the company-local day of the year, both ends included
+        first, last = rule.span
+        day = d.local("month-day", params)
+        test = "BETWEEN {0} AND {1}" if first <= last else "NOT BETWEEN {1} + 1 AND {0} - 1"
+        terms.append(f"{day} {test.format(first, last)}")
     if rule.valid_from is not None:
         terms.append(f"i.occurred_at >= {params.time(rule.valid_from)}")
     if rule.valid_until is not None:
@@ -275,16 +286,21 @@ class TierGroup:
 
 
 def needs_local_time(rules: Sequence[EarnRule]) -> bool:
-    """Whether any rule looks at local time (a birthday month, a once-per-year or -month scope)."""
-    return any(r.birthday_month or r.once_per in ("year", "month") for r in rules)
+    """Whether any rule looks at local time (a birthday month, a day of every year, a
+    once-per-year or -month scope)."""
+    return any(r.birthday_month or r.every_year or r.once_per in ("year", "month") for r in rules)
 
 
-def numerator_bound(amount_rules: Sequence[EarnRule], factors: Sequence[Decimal]) -> int:
-    """An upper bound of the numerator of any combination's rate (over a common denominator), any factor."""
+def numerator_bound(
+    amount_rules: Sequence[EarnRule], factors: Sequence[Decimal], boost: Decimal = Decimal(1)
+) -> int:
+    """An upper bound of the numerator of any combination's rate (over a common denominator), any
+    tier factor, under the multiplier rule ``boost``."""
     best = 0
     for factor in factors:
         rates = [
-            Fraction(r.points_per_yuan) * (Fraction(factor) if r.tier_multiplier else 1) for r in amount_rules
+            Fraction(r.points_per_yuan) * (Fraction(factor) if r.tier_multiplier else 1) * Fraction(boost)
+            for r in amount_rules
         ]
         common = math.lcm(*(f.denominator for f in rates)) if rates else 1
         best = max(best, sum(f.numerator * (common // f.denominator) for f in rates))
@@ -299,7 +315,7 @@ def compilable(
         return f"no SQL earning for {dialect}"
     if dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 35, 0):
         return "SQLite before 3.35 has no MATERIALIZED common table expressions"
-    amount_rules = [r for r in rules if r.is_amount_rule]
+    amount_rules = [r for r in rules if r.per_yuan]
     kinds = {k for r in amount_rules for k in r.kinds}
     # A rule is conditional (a bit that varies) when it tests more than the statement's kinds.
     if sum(1 for r in amount_rules if not r.is_plain or not kinds <= set(r.kinds)) > MAX_CONDITIONAL:

@@ -42,7 +42,7 @@ from kehu_loyalty.ledger import (
 from kehu_loyalty.models import ACCOUNTS, REASON_WIDTH, REFERRALS
 from kehu_loyalty.rates import CENT, Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.refunds import Member, reverse_refunds
-from kehu_loyalty.rules import EarnRule, all_rules
+from kehu_loyalty.rules import EarnRule, EarnRuleError, all_rules
 from kehu_loyalty.settings import Settings, load_settings
 from kehu_loyalty.tiers import customer_tiers
 
@@ -108,7 +108,11 @@ def _referrers(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
 def earn_rules(app: Kehu, session: Session) -> tuple[Settings, list[EarnRule]]:
     """The settings and every rule in force: built-in ones and those of installed plugins."""
     settings = load_settings(session)
-    contributed = app.hook.kehu_loyalty_earn_rules()
+    try:
+        contributed = app.hook.kehu_loyalty_earn_rules()
+    except EarnRuleError as refused:  # a plugin built a bad rule: name the plugin, in one line
+        plugin = app.culprit(refused, "kehu_loyalty_earn_rules")
+        raise EarnRuleError(f"plugin {plugin!r}: {refused}") from None
     return settings, all_rules(settings, contributed)
 
 
@@ -158,7 +162,11 @@ def plan(
             offset = earn_sql.fixed_offset_minutes(calendar.zone(), min(times), max(times))
         amounts = [a for a in batch.column("amount") if a is not None]
         max_cents = cents_of(max(max(amounts, default=Decimal(0)), -min(amounts, default=Decimal(0))))
-    bound = earn_sql.numerator_bound([r for r in rules if r.is_amount_rule], [Decimal(1), *multipliers])
+    boosts = [r.multiplier for r in rules if r.multiplier is not None]
+    bound = max(
+        earn_sql.numerator_bound([r for r in rules if r.is_amount_rule], [Decimal(1), *multipliers], boost)
+        for boost in [Decimal(1), *boosts]
+    )
     why = earn_sql.compilable(rules, dialect, offset, max_cents, bound)
     return Plan("python", why) if why else Plan("sql", offset=offset)
 
@@ -279,10 +287,10 @@ def _earn_sql(
     ids = batch.ids
     stored_now = time_storer(session)(now)
     months = settings.expiry_months
-    amount_rules = [r for r in rules if r.is_amount_rule]
+    amount_rules = [r for r in rules if r.per_yuan]
     points: list[int] = []
     last_id = earn_sql.last_entry_id(session) if d.sqlite else 0
-    if amount_rules:
+    if any(r.is_amount_rule for r in amount_rules):
         groups = [earn_sql.TierGroup(Decimal(1), None, None)]
         if _tiers_wanted(app, settings):
             buyers = [
@@ -300,9 +308,7 @@ def _earn_sql(
             ]
             groups.append(earn_sql.TierGroup(Decimal(1), None, None, tuple(sorted(multipliers))))
         points += earn_sql.earn_amounts(session, d, ids, amount_rules, groups, rate_of, months, stored_now)
-    points += _earn_bonuses_sql(
-        session, d, batch, [r for r in rules if not r.is_amount_rule], months, stored_now
-    )
+    points += _earn_bonuses_sql(session, d, batch, [r for r in rules if r.is_bonus_rule], months, stored_now)
     entries, total = earn_sql.written_since(session, last_id) if d.sqlite else (len(points), sum(points))
     refunds, taken, short = _refunds_of(app, session, _refund_rows(batch), settings, amount_rules, now)
     return EarnResult(entries, total, refunds, taken, short)
@@ -362,8 +368,9 @@ def _earn_python(
         else {}
     )
     zone = calendar.zone()
-    amount_rules = [r for r in rules if r.is_amount_rule]
-    bonus_rules = [r for r in rules if not r.is_amount_rule]
+    amount_rules = [r for r in rules if r.per_yuan] if any(r.is_amount_rule for r in rules) else []
+    bonus_rules = [r for r in rules if r.is_bonus_rule]
+    yearly = any(r.every_year for r in amount_rules)
     months = settings.expiry_months
     stamp = time_storer(session)
     stored_now = stamp(now)
@@ -382,9 +389,14 @@ def _earn_python(
             amount = amount.quantize(CENT)  # as stored: conditions and points see the stored amount
             row = {**row, "amount": amount}
         birthday = own.birthday_month if own is not None else None
-        local_month = when.astimezone(zone).month if birthday is not None else 0
+        local_day = None
+        if yearly:  # the company-local day, worked out once for every rule of the row
+            local_day = when.astimezone(zone)
+            local_month = local_day.month
+        else:
+            local_month = when.astimezone(zone).month if birthday is not None else 0
         if own is not None and amount and when >= own.earn_from:
-            matched = tuple(r for r in amount_rules if r.matches(row, local_month, birthday))
+            matched = tuple(r for r in amount_rules if r.matches(row, local_month, birthday, local_day))
             if matched:
                 tier = multipliers.get(cid)
                 rate_key = (tier, *map(id, matched))  # ids: hashing attrs rules is slow
@@ -419,7 +431,7 @@ def _earn_python(
             if beneficiary is None or when < beneficiary.earn_from:
                 continue
             local = when.astimezone(zone)
-            if not rule.matches(row, local.month, birthday):
+            if not rule.matches(row, local.month, birthday, local):
                 continue
             scope = rule.scope(cid, row["id"], local)
             if scope in scopes:

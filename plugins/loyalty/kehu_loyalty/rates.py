@@ -1,7 +1,8 @@
 """Points of an amount: the rounding both earning paths (SQL and Python) and refunds share.
 
-``points = floor(amount × Σ rates of the matched amount rules × tier multiplier)`` (the
-multiplier applies to the rules with ``tier_multiplier``, the default), computed
+``points = floor(amount × Σ rates of the matched amount rules × tier multiplier × the largest
+matching multiplier rule)`` (the tier multiplier applies to the rules with
+``tier_multiplier``, the default; a multiplier rule to all of them), computed
 in integers: the amount in whole cents times the rate's numerator, floor-divided by 100 ×
 its denominator. No floats anywhere, so SQLite, PostgreSQL and Python agree to the point.
 The reason text names the amount (two decimals), the rate, the rules and the tier.
@@ -51,29 +52,44 @@ def suffix_rule(matched: Sequence[EarnRule]) -> str:
 
 
 def rate_of(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None) -> Rate:
-    """The rate of these matched amount rules under a tier multiplier ``(factor, tier)``.
+    """The rate of these matched amount and multiplier rules under a tier multiplier ``(factor, tier)``.
 
-    The factor applies to the rules with ``tier_multiplier`` set (the default); a rule
-    without it earns its own rate in every tier.
+    The factor applies to the amount rules with ``tier_multiplier`` set (the default); a rule
+    without it earns its own rate in every tier. The largest matching multiplier rule (the
+    first of equals, in rule order) then multiplies the whole: ``(Σ tier rates × factor +
+    Σ other rates) × multiplier``. Several multiplier rules never stack.
     """
     factor, tier = multiplier if multiplier else (Decimal(1), None)
-    scaled = [r for r in matched if r.tier_multiplier or tier is None]
-    plain = [r for r in matched if not (r.tier_multiplier or tier is None)]
+    amounts = [r for r in matched if r.is_amount_rule]
+    boosts = [r for r in matched if r.is_multiplier_rule]
+    boost = max(boosts, key=_boost_of) if boosts else None
+    scaled = [r for r in amounts if r.tier_multiplier or tier is None]
+    plain = [r for r in amounts if not (r.tier_multiplier or tier is None)]
     scaled_rate = sum((r.points_per_yuan for r in scaled), Decimal(0))
     plain_rate = sum((r.points_per_yuan for r in plain), Decimal(0))
     exact = Fraction(scaled_rate) * Fraction(factor) + Fraction(plain_rate)
     if not plain:
-        text = f"{number(scaled_rate)} pt/¥ ({suffix_rule(matched)})" + (
+        text = f"{number(scaled_rate)} pt/¥ ({suffix_rule(amounts)})" + (
             f" × {number(factor)} tier {tier}" if tier else ""
         )
     elif not scaled:
-        text = f"{number(plain_rate)} pt/¥ ({suffix_rule(matched)}), not multiplied by tier {tier}"
+        text = f"{number(plain_rate)} pt/¥ ({suffix_rule(amounts)}), not multiplied by tier {tier}"
     else:
         text = (
             f"{number(scaled_rate)} pt/¥ ({suffix_rule(scaled)}) × {number(factor)} tier {tier} "
             f"+ {number(plain_rate)} pt/¥ ({suffix_rule(plain)})"
         )
-    return Rate(exact.numerator, exact.denominator * 100, text, rule_column(suffix_rule(matched)))
+    names = suffix_rule(amounts)
+    if boost is not None and boost.multiplier is not None:
+        exact *= Fraction(boost.multiplier)
+        text = f"({text})" if plain and scaled else text
+        text += f" × {number(boost.multiplier)} ({boost.name})"
+        names += f"+{boost.name}"
+    return Rate(exact.numerator, exact.denominator * 100, text, rule_column(names))
+
+
+def _boost_of(rule: EarnRule) -> Decimal:
+    return rule.multiplier or Decimal(1)
 
 
 def rule_column(names: str) -> str:

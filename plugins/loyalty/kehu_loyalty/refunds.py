@@ -78,7 +78,7 @@ def reverse_refunds(
         matched = [
             r
             for r in amount_rules
-            if r.matches({**row, "amount": amount}, local.month, members[cid].birthday_month)
+            if r.matches({**row, "amount": amount}, local.month, members[cid].birthday_month, local)
         ]
         if not matched:
             continue

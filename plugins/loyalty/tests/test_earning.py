@@ -183,7 +183,7 @@ def test_bad_rules_are_refused():
 
     from kehu_loyalty.rules import EarnRule
 
-    with pytest.raises(ValueError, match="either points_per_yuan or fixed_points"):
+    with pytest.raises(ValueError, match="exactly one of points_per_yuan, fixed_points"):
         EarnRule("both", points_per_yuan=Decimal(1), fixed_points=5)
     with pytest.raises(ValueError, match="fixed bonuses only"):
         EarnRule("odd", points_per_yuan=Decimal(1), once_per="month")

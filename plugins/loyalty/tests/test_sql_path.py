@@ -13,6 +13,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -95,6 +96,52 @@ def random_rules(rng: random.Random) -> list[Any]:
             )
         )
     return rules
+
+
+def yearly_rules(rng: random.Random) -> list[Any]:
+    """Rules on days of every year and multiplier rules (drawn apart: the other draws stay as they were)."""
+    from kehu_loyalty.rules import EarnRule
+
+    days = ["11-11", "11-11..11-12", "12-31..01-01", "02-29", "01-01..12-31"]
+    return [
+        EarnRule("acme.double_11", multiplier=rng.choice(["2", "1.5"]), every_year=rng.choice(days)),
+        EarnRule(
+            "acme.tea_days",
+            multiplier=rng.choice(["3", "2"]),
+            categories=("茶",),
+            every_year=rng.choice(days),
+            tier_multiplier=rng.random() < 0.5,
+        ),
+        EarnRule("acme.yearly", points_per_yuan=Decimal("0.25"), every_year=rng.choice(days)),
+        EarnRule("acme.singles_day", fixed_points=11, once_per="year", every_year=rng.choice(days)),
+    ]
+
+
+def edge_rows(rng: random.Random, ids: list[int], zone: str, prefix: str) -> list[dict[str, Any]]:
+    """Purchases on the company-local edges of 11-11, 12-31..01-01 and 02-29: the last moment of
+    the day before, the first and last of the day, the first of the day after."""
+    local = ZoneInfo(zone)
+    rows = []
+    for year, month, day in ((2024, 11, 11), (2024, 12, 31), (2024, 1, 1), (2024, 2, 29)):
+        start = datetime(year, month, day, tzinfo=local)
+        for moment in (
+            start - timedelta(microseconds=1),
+            start,
+            start + timedelta(days=1, microseconds=-1),
+            start + timedelta(days=1),
+        ):
+            rows.append(
+                {
+                    "customer_id": rng.choice(ids),
+                    "kind": "purchase",
+                    "status": "done",
+                    "occurred_at": moment.astimezone(UTC),
+                    "amount": Decimal(rng.randint(1, 60000)) / 100,
+                    "category": rng.choice(CATEGORIES),
+                    "external_ref": f"{prefix}{len(rows)}",
+                }
+            )
+    return rows
 
 
 def random_moment(rng: random.Random) -> datetime:
@@ -242,14 +289,15 @@ def test_sql_and_python_paths_write_the_same_ledger(
     company_zone(zone)
     rng = random.Random(seed)
     kehu_install("loyalty")
-    rules = random_rules(rng)
+    rules = random_rules(rng) + yearly_rules(random.Random(seed))
     kehu_register_plugin(Rules(rules), "promo_rules")
     kehu_register_plugin(Tiers(), "tiers")
     ids = build_shop(kehu_app, rng)
     with kehu_app.session() as s:  # whole years (the shortcut in SQL) and odd months (day clamping)
         set_setting(s, "expiry_months", str((12, 1, 13)[seed % 3]))
     first = record_quietly(kehu_app, random_rows(rng, ids, 60, "A"), monkeypatch)
-    second = record_quietly(kehu_app, random_rows(rng, ids, 160, "B"), monkeypatch)
+    edges = edge_rows(random.Random(seed), ids, zone, "E")
+    second = record_quietly(kehu_app, random_rows(rng, ids, 160, "B") + edges, monkeypatch)
     with kehu_app.session() as s:
         settings, in_force = earn_rules(kehu_app, s)
         assert any(r.birthday_month for r in in_force)  # the built-in birthday rule needs local months
@@ -271,6 +319,7 @@ def test_sql_and_python_paths_write_the_same_ledger(
     assert result.entries > 10 and result.refunds > 0, "the random batch should exercise earning and refunds"
     rules_seen = {row[6] for row in ledger[0]}
     assert any(r and "+" in r for r in rules_seen), rules_seen  # combined amount rules were exercised
+    assert any(r and "acme." in r for r in rules_seen), rules_seen  # and the yearly and multiplier rules
 
 
 def test_replaying_a_batch_writes_nothing_on_either_path(

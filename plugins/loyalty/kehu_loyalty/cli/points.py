@@ -207,6 +207,8 @@ def rules_cmd(as_json: bool) -> None:
             "kinds": ",".join(r.kinds),
             "points_per_yuan": r.points_per_yuan if r.is_amount_rule else None,
             "fixed_points": r.fixed_points or None,
+            "multiplier": r.multiplier,
+            "every_year": r.every_year,
             "once_per": r.once_per,
             "beneficiary": r.beneficiary,
             "description": r.description,
@@ -214,9 +216,19 @@ def rules_cmd(as_json: bool) -> None:
         for r in rules
     ]
     emit_rows(
-        ("rule", "kinds", "pt/¥", "fixed", "once per", "to", "description"),
+        ("rule", "kinds", "pt/¥", "fixed", "×", "every year", "once per", "to", "description"),
         rows,
-        ("name", "kinds", "points_per_yuan", "fixed_points", "once_per", "beneficiary", "description"),
+        (
+            "name",
+            "kinds",
+            "points_per_yuan",
+            "fixed_points",
+            "multiplier",
+            "every_year",
+            "once_per",
+            "beneficiary",
+            "description",
+        ),
         as_json=as_json,
         as_csv=False,
     )
