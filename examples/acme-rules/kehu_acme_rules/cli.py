@@ -8,10 +8,11 @@ import click
 
 from kehu_acme_rules.criteria import FLAGS
 from kehu_acme_rules.flags import set_judgement
+from kehu_acme_rules.review import list_reviews
 from kehu_acme_rules.settings import key_account_manager, set_key_account_manager
 from kehu_acme_rules.views import profile_section
 from kehu_core.cli.context import PluginGroup, transaction
-from kehu_core.cli.output import emit_json, emit_pairs, emit_result, json_option
+from kehu_core.cli.output import emit_json, emit_pairs, emit_result, emit_table, json_option
 from kehu_core.customers import get_customer
 
 
@@ -87,3 +88,18 @@ def manager(name: str | None, clear: bool, as_json: bool) -> None:
         else:
             current = set_key_account_manager(app, session, name)
     emit_result({"key_account_manager": current}, as_json, f"key-account manager: {current or '-'}")
+
+
+@acme.command("reviews")
+@json_option
+def reviews(as_json: bool) -> None:
+    """The weekly reviews (the job acme_rules.weekly_review), oldest first."""
+    with transaction() as (app, session):
+        found = list_reviews(session)
+    if as_json:
+        emit_json(found)
+    else:
+        emit_table(
+            ["week", "key accounts", "late payers", "open key complaints"],
+            [(r.week, r.key_accounts, r.late_payers, r.open_key_complaints) for r in found],
+        )

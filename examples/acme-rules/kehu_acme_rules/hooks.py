@@ -7,6 +7,7 @@ implementations of the same hooks: no ``tryfirst``/``trylast`` anywhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from kehu_acme_rules.routing import route_to_key_account_manager
 from kehu_acme_rules.tier_rules import acme_tier_rules
 from kehu_acme_rules.views import list_columns, list_filters, profile_section
 from kehu_complaints.api import ComplaintRecord
-from kehu_core import ListColumn, ListFilter, ProfileSection, hookimpl
+from kehu_core import Job, ListColumn, ListFilter, ProfileSection, hookimpl
 from kehu_core.app import Kehu
 from kehu_core.models import Customer
 from kehu_tiering.api import TierRule
@@ -39,6 +40,20 @@ def kehu_complaint_opened(app: Kehu, session: Session, complaint: ComplaintRecor
 def kehu_complaint_closed(app: Kehu, session: Session, complaint: ComplaintRecord) -> None:
     """A follow-up call a week after the close (see :mod:`kehu_acme_rules.followups`)."""
     plan_follow_up(app, session, complaint)
+
+
+@hookimpl
+def kehu_scheduled_jobs() -> list[Job]:
+    """ACME's weekly review (:mod:`kehu_acme_rules.review`), named by path: imported only when it runs."""
+    return [
+        Job(
+            name="acme_rules.weekly_review",
+            interval=timedelta(days=7),
+            run="kehu_acme_rules.review:weekly",
+            plugin="acme_rules",
+            description="ACME's weekly review: key accounts, late payers, open key-account complaints",
+        )
+    ]
 
 
 @hookimpl
