@@ -208,3 +208,24 @@ def kehu_export_customer(app: Kehu, session: Session, customer: Customer) -> Map
 
     Returns: a JSON-serialisable mapping of ``{section: data}``, or ``None``.
     """
+
+
+# -- plugins --------------------------------------------------------------------------------
+
+
+@hookspec
+def kehu_plugin_uninstalled(app: Kehu, session: Session, name: str) -> None:
+    """Plugin ``name`` was just uninstalled from this database: undo what it left in yours.
+
+    Called inside the uninstall's transaction, after its tables were dropped (or, with
+    ``--forget``, left), its default rows elsewhere deleted and its job history cleared. It
+    is no longer installed: its hooks are not called any more, so results its hooks gave
+    (tier rules, earn rules) can be derived again without it.
+
+    Parameters:
+        app: the application.
+        session: the uninstall's session; write through it.
+        name: the plugin uninstalled.
+
+    Returns: nothing. Raising rolls the whole uninstall back and names your plugin.
+    """

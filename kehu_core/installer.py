@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, inspect, select, update
+from attrs import frozen
+from sqlalchemy import and_, delete, func, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kehu_core import schema
 from kehu_core.errors import PluginError
 from kehu_core.hooktypes import DefaultRecord
 from kehu_core.manifest import load_reference
-from kehu_core.models import DataRecord, InstalledPlugin
+from kehu_core.models import DataRecord, InstalledPlugin, JobRun
 from kehu_core.plugins import BUILTIN, PluginInfo
 from kehu_core.types import utcnow
 
@@ -143,13 +145,46 @@ def can_drop_tables(app: Kehu, name: str) -> bool:
     return name in app.plugins.with_dependencies() or not has_tables(app, name)
 
 
-def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -> None:
+@frozen
+class KeptRow:
+    """A row a plugin's default data put in another plugin's or the core's table, which
+    uninstalling the plugin kept: ``why`` says why (the fields the user changed, say)."""
+
+    table: str
+    key: Mapping[str, Any]
+    why: str
+
+
+@frozen
+class Uninstalled:
+    """What uninstalling a plugin did beyond dropping its tables.
+
+    ``forgotten`` is true when its tables were left (``--forget``); ``deleted_rows`` counts
+    the rows of its default data deleted from other tables, ``kept_rows`` the ones kept;
+    ``job_runs`` counts the runs of its jobs forgotten.
+    """
+
+    name: str
+    forgotten: bool = False
+    deleted_rows: int = 0
+    kept_rows: tuple[KeptRow, ...] = ()
+    job_runs: int = 0
+
+
+def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -> Uninstalled:
     """Drop a plugin's tables and forget it; core data stays.
+
+    Also deletes the rows its default data put in other plugins' or the core's tables,
+    except those the user changed (kept, and listed in the result), and the history of its
+    scheduled jobs, so a reinstalled plugin's jobs are due at once. Then fires
+    ``kehu_plugin_uninstalled``, in the same transaction, for the other plugins to undo what
+    its hooks gave them.
 
     Refused while another installed plugin depends on it. A plugin recorded as installed
     whose package is missing or broken cannot run its migrations to drop its tables: that
     is refused with instructions, unless ``forget``, which only forgets the plugin here and
-    leaves its tables (and its Alembic revision, for when its package returns).
+    leaves its tables and its rows elsewhere (and its Alembic revision, for when its
+    package returns).
     """
     installed = app.installed(session)
     if name not in installed:
@@ -162,7 +197,9 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
         )
     info = app.plugins.loaded.get(name)
     tables = info is not None and has_tables(app, name)
-    if not can_drop_tables(app, name):
+    deleted, kept = 0, list[KeptRow]()  # rows of its default data in other tables
+    forgotten = not can_drop_tables(app, name)
+    if forgotten:
         if not forget:
             broken = app.plugins.infos.get(name)
             if info is not None:
@@ -186,9 +223,52 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
         _call_own(app, name, "uninstall_hook", session)
         if tables:
             schema.downgrade_to_base(session.connection(), app.schemas(), name)
+        deleted, kept = _delete_default_rows(app, session, name)
+    runs = session.scalar(select(func.count()).select_from(JobRun).where(JobRun.plugin == name)) or 0
+    session.execute(delete(JobRun).where(JobRun.plugin == name))
     session.execute(delete(DataRecord).where(DataRecord.plugin == name))
     session.execute(delete(InstalledPlugin).where(InstalledPlugin.name == name))
     app.forget_installed_cache(session)
+    app.hook.kehu_plugin_uninstalled(session=session, name=name)
+    return Uninstalled(
+        name=name, forgotten=forgotten, deleted_rows=deleted, kept_rows=tuple(kept), job_runs=runs
+    )
+
+
+def _delete_default_rows(app: Kehu, session: Session, name: str) -> tuple[int, list[KeptRow]]:
+    """Delete the rows plugin ``name``'s default data inserted in tables that outlive it,
+    unless the user changed them. Run after its own tables are dropped."""
+    known = {t.name: t for s in app.schemas() for t in s.metadata.tables.values()}
+    present = set(inspect(session.connection()).get_table_names())
+    deleted, kept = 0, list[KeptRow]()
+    records = session.scalars(
+        select(DataRecord).where(DataRecord.plugin == name).order_by(DataRecord.id)
+    ).all()
+    for record in records:
+        if record.table_name not in present:
+            continue  # one of its own tables, dropped with the plugin
+        key = json.loads(record.key)
+        table = known.get(record.table_name)
+        if table is None:
+            kept.append(KeptRow(record.table_name, key, "kehu does not know this table here"))
+            continue
+        where = and_(*(table.c[k] == v for k, v in key.items()))
+        tracked = [c for c in record.fields if c in table.c]
+        row = session.execute(select(*(table.c[c] for c in (*key, *tracked))).where(where)).mappings().first()
+        if row is None:
+            continue  # the user deleted it already
+        changed = [c for c in tracked if record.fields[c] != _checksum(row[c])]
+        if changed:
+            kept.append(KeptRow(record.table_name, key, f"changed by the user: {', '.join(changed)}"))
+            continue
+        try:
+            with session.begin_nested():  # a failed delete must not abort the uninstall's transaction
+                session.execute(delete(table).where(where))
+        except IntegrityError:
+            kept.append(KeptRow(record.table_name, key, "other rows refer to it"))
+            continue
+        deleted += 1
+    return deleted, kept
 
 
 def upgrade_core(app: Kehu, session: Session) -> None:

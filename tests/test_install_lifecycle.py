@@ -6,14 +6,16 @@ their ``kehu.plugins`` entry points like real ones; only they are loaded (allow-
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from kehu_core import customers, installer
+from kehu_core import customers, installer, interactions, jobs
 from kehu_core.errors import NotInstalled, PluginError
-from kehu_core.models import Customer, DataRecord, InstalledPlugin
+from kehu_core.models import Customer, DataRecord, InstalledPlugin, JobRun
 
 NOTES = Path(__file__).parent / "plugin_fixtures" / "notes"
 
@@ -35,6 +37,51 @@ MANIFEST = Manifest(
 @hookimpl
 def kehu_interaction_kinds():
     return ["glued"]
+"""
+
+
+COMPANY = """
+from kehu_core import Manifest
+MANIFEST = Manifest(depends=["notes"], data="kehu_company.data:default_records", hooks="kehu_company.hooks")
+"""
+
+# A company plugin's default data: two categories in notes' table and a customer in the core's.
+COMPANY_DATA = """
+from kehu_notes.models import categories
+from kehu_core import DefaultRecord
+from kehu_core.models import Customer
+
+def default_records():
+    return [
+        DefaultRecord(table=categories, key={"code": "vip"}, values={"label": "VIP 大客户"}),
+        DefaultRecord(table=categories, key={"code": "lost"}, values={"label": "Lost 流失"}),
+        DefaultRecord(Customer.__table__, key={"code": "HQ"}, values={"name": "总部", "kind": "company"}),
+    ]
+"""
+
+COMPANY_HOOKS = """
+from datetime import timedelta
+from kehu_core import hookimpl
+from kehu_core.hooktypes import Job
+
+def weekly(app, session, now):
+    return "sent"
+
+@hookimpl
+def kehu_scheduled_jobs():
+    return [Job("company.weekly", timedelta(days=7), weekly, plugin="company")]
+"""
+
+WATCHER = """
+from sqlalchemy import inspect
+from kehu_core import Manifest, hookimpl
+MANIFEST = Manifest(hooks="kehu_watcher")
+SEEN = []
+
+@hookimpl
+def kehu_plugin_uninstalled(app, session, name):
+    tables = inspect(session.connection()).has_table("notes_items")
+    SEEN.append((name, tables, name in app.installed(session)))
 """
 
 
@@ -312,3 +359,115 @@ def test_before_uninstall_can_refuse_and_nothing_is_dropped(
         in result.output
     )
     assert "notes_items" in tables(kehu_app) and "notes" in installed(kehu_app)
+
+
+def add_company(app, fakes) -> None:
+    fakes.add("company", COMPANY, files={"data.py": COMPANY_DATA, "hooks.py": COMPANY_HOOKS})
+    app.plugins = fakes.discover()
+    app.forget_installed_cache()
+
+
+def test_uninstall_deletes_its_default_rows_in_other_tables_unless_the_user_changed_them(
+    kehu_app, kehu_cli, kehu_distributions, kehu_install
+):
+    add_company(kehu_app, kehu_distributions)
+    assert kehu_install("company") == ["notes", "company"]
+    with kehu_app.session() as s:
+        s.execute(text("UPDATE notes_categories SET label = '流失客户' WHERE code = 'lost'"))
+        assert s.scalar(select(Customer.name).where(Customer.code == "HQ")) == "总部"
+
+    result = kehu_cli("plugins", "uninstall", "company", "--yes")
+    assert result.exit_code == 0, result
+    assert result.output == (
+        "uninstalled company\n"
+        "kept 1 row(s) of its default data in other tables:\n"
+        "  notes_categories (code=lost): changed by the user: label\n"
+    )
+    assert rows(kehu_app, "SELECT code, label FROM notes_categories ORDER BY code") == [
+        ("followup", "Follow-up 跟进"),
+        ("general", "General 一般"),
+        ("lost", "流失客户"),
+    ]
+    assert rows(kehu_app, "SELECT count(*) FROM customers") == [(0,)]
+    with kehu_app.session() as s:
+        assert sorted(s.scalars(select(DataRecord.plugin))) == ["notes", "notes"]
+
+
+def test_uninstall_reports_what_it_kept(kehu_app, kehu_distributions, kehu_install):
+    add_company(kehu_app, kehu_distributions)
+    kehu_install("company")
+    with kehu_app.session() as s:
+        s.execute(text("UPDATE customers SET name = '北京总部' WHERE code = 'HQ'"))
+        s.execute(text("DELETE FROM notes_categories WHERE code = 'lost'"))
+        done = installer.uninstall(kehu_app, s, "company")
+    assert done == installer.Uninstalled(
+        name="company",
+        deleted_rows=1,
+        kept_rows=(installer.KeptRow("customers", {"code": "HQ"}, "changed by the user: name"),),
+    )
+    assert rows(kehu_app, "SELECT code, name FROM customers") == [("HQ", "北京总部")]
+
+
+def test_uninstall_keeps_a_default_row_other_rows_refer_to(kehu_app, kehu_distributions, kehu_install):
+    add_company(kehu_app, kehu_distributions)
+    kehu_install("company")
+    with kehu_app.session() as s:
+        interactions.log_interaction(
+            kehu_app, s, {"customer_code": "HQ", "kind": "visit", "occurred_at": "2026-03-02T09:00:00+08:00"}
+        )
+        done = installer.uninstall(kehu_app, s, "company")
+        assert (done.deleted_rows, done.kept_rows) == (
+            2,
+            (installer.KeptRow("customers", {"code": "HQ"}, "other rows refer to it"),),
+        )
+    assert rows(kehu_app, "SELECT code FROM customers") == [("HQ",)]
+
+
+def test_uninstall_forgets_its_job_history_so_a_reinstalled_job_is_due(
+    kehu_app, kehu_distributions, kehu_install
+):
+    add_company(kehu_app, kehu_distributions)
+    kehu_install("company")
+    monday = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    assert [(o.name, o.status) for o in jobs.run_due(kehu_app, monday)] == [("company.weekly", "ok")]
+    assert [j.due for j in jobs.job_statuses(kehu_app, monday)] == [False]
+
+    with kehu_app.session() as s:
+        assert installer.uninstall(kehu_app, s, "company").job_runs == 1
+        assert s.scalar(select(func.count()).select_from(JobRun)) == 0
+    kehu_install("company")
+    assert [(j.name, j.last_run, j.due) for j in jobs.job_statuses(kehu_app, monday)] == [
+        ("company.weekly", None, True)
+    ]
+
+
+def test_other_plugins_hear_of_an_uninstall_after_the_tables_are_dropped(
+    kehu_app, kehu_distributions, kehu_install
+):
+    kehu_distributions.add("watcher", WATCHER)
+    add_company(kehu_app, kehu_distributions)
+    kehu_install("watcher", "company")
+    seen = sys.modules["kehu_watcher"].SEEN
+    with kehu_app.session() as s:
+        installer.uninstall(kehu_app, s, "company")
+        installer.uninstall(kehu_app, s, "notes")
+    # (name, notes' table still there, the plugin still installed)
+    assert seen == [("company", True, False), ("notes", False, False)]
+
+
+def test_a_plugin_refusing_an_uninstall_in_the_hook_keeps_everything(
+    kehu_app, kehu_distributions, kehu_install, kehu_cli
+):
+    refusing = WATCHER.replace("    tables = ", "    raise RuntimeError('not now')\n    tables = ")
+    kehu_distributions.add("watcher", refusing)
+    kehu_app.plugins = kehu_distributions.discover()
+    kehu_app.forget_installed_cache()
+    kehu_install("watcher", "notes")
+    result = kehu_cli("plugins", "uninstall", "notes", "--yes")
+    assert result.exit_code == 1 and "not now" in result.output
+    assert "notes_items" in tables(kehu_app) and set(installed(kehu_app)) == {"watcher", "notes"}
+
+
+def rows(app, sql: str) -> list[tuple]:
+    with app.session() as s:
+        return [tuple(r) for r in s.execute(text(sql))]

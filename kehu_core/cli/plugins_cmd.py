@@ -186,10 +186,15 @@ def uninstall(name: str, yes: bool, forget: bool) -> None:
         )
         click.confirm(question, abort=True)
     with app.session() as session:
-        installer.uninstall(app, session, name, forget=forget)
+        done = installer.uninstall(app, session, name, forget=forget)
     click.echo(
         f"forgot {name}; its tables are left in the database" if only_forget else f"uninstalled {name}"
     )
+    if done.kept_rows:
+        click.echo(f"kept {len(done.kept_rows)} row(s) of its default data in other tables:")
+        for row in done.kept_rows:
+            key = ", ".join(f"{k}={v}" for k, v in row.key.items())
+            click.echo(f"  {row.table} ({key}): {row.why}")
 
 
 @click.command("hooks")
