@@ -6,7 +6,9 @@ company's business or image, *or* strong technical absorption and innovation, *o
 market development. The last four are judgements, not figures: this plugin stores them in
 its own table, ``acme_rules_customer_flags``, shows them on the profile card, adds a column
 and filters to ``kehu customer list``, and offers key-account and late-payer rules to the
-tiering plugin. It routes key accounts' complaints to a named manager.
+tiering plugin. It routes key accounts' complaints to a named manager, plans a follow-up call
+a week after a complaint closes, reviews the week every week, and where loyalty is installed
+gives double points on 11-11.
 
 This package holds only the manifest; kehu imports the modules it names when needed.
 """
@@ -20,6 +22,8 @@ MANIFEST = Manifest(
     min_core_version="0.1.0",
     # It imports kehu_tiering.api (tier rules) and kehu_complaints.api (routing, follow-ups).
     depends=("tiering", "complaints"),
+    # Not needed; where loyalty is installed, ACME adds double points on 11-11 after its rules.
+    after=("loyalty",),
     hooks="kehu_acme_rules.hooks",
     commands={
         "acme": ("kehu_acme_rules.cli:acme", "ACME's own rules: key-account judgement flags (大客户判定).")

@@ -1,7 +1,9 @@
 """ACME's hook implementations: each calls one of ACME's modules (flags, views, tier rules, routing).
 
 ACME depends on tiering and complaints (its manifest), so these run after those plugins' own
-implementations of the same hooks: no ``tryfirst``/``trylast`` anywhere.
+implementations of the same hooks: no ``tryfirst``/``trylast`` anywhere. Loyalty is optional
+(``after`` in the manifest): its hook is implemented with ``optionalhook=True`` and called only
+where loyalty is installed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kehu_acme_rules.earn_rules import acme_earn_rules
 from kehu_acme_rules.flags import erase_notes, judgement_of
 from kehu_acme_rules.followups import plan_follow_up
 from kehu_acme_rules.routing import route_to_key_account_manager
@@ -21,6 +24,7 @@ from kehu_complaints.api import ComplaintRecord
 from kehu_core import Job, ListColumn, ListFilter, ProfileSection, hookimpl
 from kehu_core.app import Kehu
 from kehu_core.models import Customer
+from kehu_loyalty.api import EarnRule
 from kehu_tiering.api import TierRule
 
 
@@ -28,6 +32,12 @@ from kehu_tiering.api import TierRule
 def kehu_tier_rules() -> list[TierRule]:
     """ACME's key-account and late-payer rules (see :mod:`kehu_acme_rules.tier_rules`)."""
     return acme_tier_rules()
+
+
+@hookimpl(optionalhook=True)
+def kehu_loyalty_earn_rules() -> list[EarnRule]:
+    """Double points on 11-11 where loyalty is installed (see :mod:`kehu_acme_rules.earn_rules`)."""
+    return acme_earn_rules()
 
 
 @hookimpl
