@@ -25,8 +25,9 @@ from kehu_loyalty.expiry import ExpiryResult
 from kehu_loyalty.ladder import DEFAULT_LOYAL_QUARTERS, LadderReport
 from kehu_loyalty.levels import LevelRecord, LevelReview, list_levels, review_levels, set_level
 from kehu_loyalty.rebates import Accrual, Programme, SettlementRun, accruals, add_programme, list_programmes
+from kehu_loyalty.records import LevelChange, PointsEntry, Redemption
 from kehu_loyalty.report import XEROX_RATIO, ScoreRow, satisfaction_repurchase
-from kehu_loyalty.rewards import Redemption, RewardRecord, add_reward, list_rewards, restock
+from kehu_loyalty.rewards import RewardRecord, add_reward, list_rewards, restock
 from kehu_loyalty.rules import EarnRule, EarnRuleError, load_rule_file
 from kehu_loyalty.settings import list_settings, load_settings, set_setting
 
@@ -39,9 +40,11 @@ __all__ = [
     "Enrolment",
     "ExpiryResult",
     "LadderReport",
+    "LevelChange",
     "LevelRecord",
     "LevelReview",
     "MemberBalance",
+    "PointsEntry",
     "Programme",
     "Redemption",
     "ReferralRecord",
@@ -104,6 +107,7 @@ def refer(session: Session, referrer: str, referred: str, now: datetime | None =
 
 
 def earn_points(
+    app: Kehu,
     session: Session,
     code: str,
     points: int,
@@ -116,12 +120,14 @@ def earn_points(
 
     The points are a lot with the programme's usual expiry. ``key`` makes the award
     idempotent: a second award with the same key is refused. Returns the customer, the
-    points, the key and the new balance.
+    points, the key and the new balance. Fires ``kehu_points_earned`` (an ``adjust`` entry,
+    rule ``manual``) inside the session's transaction.
     """
-    return rewards.adjust(session, code, points, reason, key=key, now=now)
+    return rewards.adjust(app, session, code, points, reason, key=key, now=now)
 
 
 def redeem(
+    app: Kehu,
     session: Session,
     code: str,
     reward: str,
@@ -134,8 +140,11 @@ def redeem(
 
     Refused, changing nothing, when the balance or the stock is short
     (:class:`~kehu_loyalty.rewards.InsufficientPoints`, :class:`~kehu_loyalty.rewards.OutOfStock`).
+    Points of the member that expired by ``now`` are written off first
+    (``kehu_points_expired``); then ``kehu_points_redeemed`` fires with the
+    :class:`Redemption`, inside the session's transaction (a listener that raises undoes it).
     """
-    return rewards.redeem(session, code, reward, quantity, key=key, now=now)
+    return rewards.redeem(app, session, code, reward, quantity, key=key, now=now)
 
 
 @frozen
@@ -179,12 +188,15 @@ def statement(session: Session, code: str, limit: int | None = None) -> list[dic
     return ledger.statement(session, customer.id, limit)
 
 
-def expire(session: Session, as_of: datetime | None = None, *, dry_run: bool = False) -> ExpiryResult:
+def expire(
+    app: Kehu, session: Session, as_of: datetime | None = None, *, dry_run: bool = False
+) -> ExpiryResult:
     """Write off what is left of every lot that expired by ``as_of`` (default: now), oldest first.
 
-    Idempotent; ``dry_run`` only counts.
+    Idempotent; ``dry_run`` only counts. Fires ``kehu_points_expired`` once with every
+    ``expire`` entry written, inside the session's transaction.
     """
-    return expiry.expire_points(session, as_of, dry_run=dry_run)
+    return expiry.expire_points(app, session, as_of, dry_run=dry_run)
 
 
 def get_programme(session: Session, code: str) -> Programme:

@@ -50,17 +50,17 @@ def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
                 continue
     for code, name, cost, stock in REWARDS:
         add_reward(session, code, name, cost, stock)
-    expired = expire_points(session, now)
+    expired = expire_points(app, session, now)
     redemptions = 0
     for code in members:
         for reward in ("VOUCHER-100", "UMBRELLA", "MUG"):
             try:
-                redeem(session, code, reward, now=now)
+                redeem(app, session, code, reward, now=now)
                 redemptions += 1
                 break
             except InsufficientPoints:
                 continue
-    review = review_levels(session, now)
+    review = review_levels(app, session, now)
     distributors = len(
         list(session.scalars(select(CustomerTag.customer_id).where(CustomerTag.tag == "经销商")))
     )

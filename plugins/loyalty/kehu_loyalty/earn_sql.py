@@ -338,9 +338,10 @@ def earn_amounts(
     rate_of: Callable[[Sequence[EarnRule], tuple[Decimal, str] | None], Rate],
     months: int,
     stored_now: Any,
+    entry_ids: list[int] | None = None,
 ) -> list[int]:
     """One ``INSERT ... SELECT`` per tier group for the amount rules; returns the points of each
-    entry written.
+    entry written (PostgreSQL adds their ids to ``entry_ids`` when given).
 
     ``rate_of(matched rules, (factor, tier) or None)`` gives the rate of each combination of
     matched rules, as the Python path computes it (:func:`kehu_loyalty.rates.rate_of`).
@@ -400,7 +401,7 @@ def earn_amounts(
             f"FROM ({middle}) e WHERE points > 0 "
             f"{'' if d.sqlite else 'ORDER BY customer_id '}ON CONFLICT (idempotency_key) DO NOTHING"
         )
-        written += _run(session, sql, params)
+        written += _run(session, sql, params, entry_ids)
     return written
 
 
@@ -412,11 +413,13 @@ def earn_bonus(
     months: int,
     stored_now: Any,
     only: Sequence[int] | None = None,
+    entry_ids: list[int] | None = None,
 ) -> list[int]:
     """One ``INSERT ... SELECT`` awarding a fixed bonus rule: the earliest qualifying interaction
     (``occurred_at``, then id) of each ``once_per`` scope; returns the points of each entry written.
 
-    ``only``: the buyers whose interactions are considered (the others are known to hold the bonus)."""
+    ``only``: the buyers whose interactions are considered (the others are known to hold the bonus).
+    ``entry_ids``: PostgreSQL adds the new entries' ids to it (see :func:`_run`)."""
     params = _Params(d.name)
     cents = d.cents()
     referrer = rule.beneficiary == "referrer"
@@ -480,7 +483,7 @@ def earn_bonus(
         f"{params.text(rule.name)}, id, NULL, key, 0, {params.add(stored_now)} FROM ({inner}) b WHERE rn = 1 "
         "ORDER BY target ON CONFLICT (idempotency_key) DO NOTHING"
     )
-    return _run(session, sql, params)
+    return _run(session, sql, params, entry_ids)
 
 
 def any_referral(session: Session) -> bool:
@@ -504,15 +507,20 @@ def holding_bonus(session: Session, d: SqlDialect, rule: EarnRule, buyers: Seque
     return {int(row[0]) for row in driver_rows(session, sql, params.values)}
 
 
-def _run(session: Session, sql: str, params: _Params) -> list[int]:
+def _run(session: Session, sql: str, params: _Params, ids: list[int] | None = None) -> list[int]:
     """Run one generated ``INSERT`` on the session's DBAPI connection (same transaction): thousands
     of rows a batch, no SQLAlchemy row objects.
 
     PostgreSQL: returns the points of the entries written (``RETURNING``; ids from the sequence
-    need not be increasing across concurrent transactions). SQLite returns nothing: the caller
+    need not be increasing across concurrent transactions), and adds their ids to ``ids`` when
+    given (a plugin listens to ``kehu_points_earned``). SQLite returns nothing: the caller
     sums the entries past the ledger's highest id instead (:func:`written_since`), cheaper than
     ``RETURNING`` and exact, since the transaction holds the database's write lock.
     """
+    if params.dialect == "postgresql" and ids is not None:
+        rows = driver_rows(session, sql + " RETURNING points, id", params.values)
+        ids.extend(row[1] for row in rows)
+        return [row[0] for row in rows]
     if params.dialect == "postgresql":
         return [row[0] for row in driver_rows(session, sql + " RETURNING points", params.values)]
     driver_rows(session, sql, params.values)
@@ -524,6 +532,17 @@ def last_entry_id(session: Session) -> int:
     return int(
         session.connection().exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {LEDGER.name}").scalar() or 0
     )
+
+
+def earned_since(session: Session, last_id: int) -> list[int]:
+    """SQLite: the ids of the ``earn`` and ``bonus`` entries written after ``last_id`` (this
+    transaction's, under the write lock)."""
+    return [
+        int(row[0])
+        for row in driver_rows(
+            session, f"SELECT id FROM {LEDGER.name} WHERE id > ? AND kind IN ('earn', 'bonus')", (last_id,)
+        )
+    ]
 
 
 def written_since(session: Session, last_id: int) -> tuple[int, int]:

@@ -29,12 +29,13 @@ from kehu_core.app import Kehu
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.interactions import in_values
 from kehu_core.types import utcnow
-from kehu_loyalty import earn_sql
+from kehu_loyalty import earn_sql, events
 from kehu_loyalty.ledger import (
     add_months,
     chunks,
     driver_rows,
     existing_keys,
+    next_ids,
     stored_utc,
     time_storer,
     write_credits,
@@ -190,6 +191,9 @@ def earn_batch(
     ``sql`` and ``python`` force one (tests compare them); forcing ``sql`` on a batch that
     cannot be compiled raises ``ValueError``. The SQL path reads only the batch's ids and a
     few columns; the Python path reads its rows.
+
+    When a plugin listens, ``kehu_points_earned`` fires once with every ``earn`` and ``bonus``
+    entry written, inside the session's transaction; when none does, nothing is built for it.
     """
     now = now or utcnow()
     if not len(batch):
@@ -201,9 +205,14 @@ def earn_batch(
         if path == "sql" and found.path != "sql":
             raise ValueError(f"this batch cannot be earned in SQL: {found.why}")
         chosen = found.path
+    written: list[int] | None = [] if events.listened(app, events.EARNED) else None
     if chosen == "sql":
-        return _earn_sql(app, session, batch, settings, rules, now, found.offset)
-    return _earn_python(app, session, batch, settings, rules, now)
+        result = _earn_sql(app, session, batch, settings, rules, now, found.offset, written)
+    else:
+        result = _earn_python(app, session, batch, settings, rules, now, written)
+    if written:
+        events.earned(app, session, written)
+    return result
 
 
 #: Customers remembered per once-per-customer bonus rule during one write (about 60 MB at most).
@@ -280,8 +289,11 @@ def _earn_sql(
     rules: Sequence[EarnRule],
     now: datetime,
     offset: int | None,
+    written: list[int] | None = None,
 ) -> EarnResult:
-    """The SQL path: one statement per tier group for the amount rules, one per bonus rule."""
+    """The SQL path: one statement per tier group for the amount rules, one per bonus rule.
+
+    ``written``: the ids of the entries written are added to it, when given."""
     zone = calendar.zone()
     d = earn_sql.SqlDialect(session.get_bind().dialect.name, getattr(zone, "key", str(zone)), offset)
     ids = batch.ids
@@ -290,6 +302,7 @@ def _earn_sql(
     amount_rules = [r for r in rules if r.per_yuan]
     points: list[int] = []
     last_id = earn_sql.last_entry_id(session) if d.sqlite else 0
+    returned = None if d.sqlite else written  # SQLite finds them past last_id instead
     if any(r.is_amount_rule for r in amount_rules):
         groups = [earn_sql.TierGroup(Decimal(1), None, None)]
         if _tiers_wanted(app, settings):
@@ -307,9 +320,15 @@ def _earn_sql(
                 for (factor, tier), cids in sorted(by_tier.items())
             ]
             groups.append(earn_sql.TierGroup(Decimal(1), None, None, tuple(sorted(multipliers))))
-        points += earn_sql.earn_amounts(session, d, ids, amount_rules, groups, rate_of, months, stored_now)
-    points += _earn_bonuses_sql(session, d, batch, [r for r in rules if r.is_bonus_rule], months, stored_now)
+        points += earn_sql.earn_amounts(
+            session, d, ids, amount_rules, groups, rate_of, months, stored_now, returned
+        )
+    points += _earn_bonuses_sql(
+        session, d, batch, [r for r in rules if r.is_bonus_rule], months, stored_now, returned
+    )
     entries, total = earn_sql.written_since(session, last_id) if d.sqlite else (len(points), sum(points))
+    if written is not None and d.sqlite and entries:
+        written += earn_sql.earned_since(session, last_id)
     refunds, taken, short = _refunds_of(app, session, _refund_rows(batch), settings, amount_rules, now)
     return EarnResult(entries, total, refunds, taken, short)
 
@@ -321,8 +340,10 @@ def _earn_bonuses_sql(
     bonus_rules: Sequence[EarnRule],
     months: int,
     stored_now: Any,
+    written: list[int] | None = None,
 ) -> list[int]:
-    """One statement per bonus rule that can award anything in this batch; the points written."""
+    """One statement per bonus rule that can award anything in this batch; the points written
+    (PostgreSQL; the entries' ids are added to ``written`` when given)."""
     kinds = set(batch.column("kind"))
     buyers = set(batch.column("customer_id"))
     points: list[int] = []
@@ -332,12 +353,14 @@ def _earn_bonuses_sql(
         if rule.beneficiary == "referrer" and not earn_sql.any_referral(session):
             continue  # nobody was referred: no referrer to reward
         if rule.once_per != "customer":
-            points += earn_sql.earn_bonus(session, d, batch.ids, rule, months, stored_now)
+            points += earn_sql.earn_bonus(session, d, batch.ids, rule, months, stored_now, entry_ids=written)
             continue
         holders = awarded(session, rule.name)
         unknown = sorted(buyers - holders)
         if unknown:
-            points += earn_sql.earn_bonus(session, d, batch.ids, rule, months, stored_now, only=unknown)
+            points += earn_sql.earn_bonus(
+                session, d, batch.ids, rule, months, stored_now, only=unknown, entry_ids=written
+            )
             if len(holders) < MAX_AWARDED:
                 holders |= earn_sql.holding_bonus(session, d, rule, unknown)
     return points
@@ -350,8 +373,10 @@ def _earn_python(
     settings: Settings,
     rules: Sequence[EarnRule],
     now: datetime,
+    written: list[int] | None = None,
 ) -> EarnResult:
-    """The Python path: the rules evaluated row by row, the entries written with one executemany."""
+    """The Python path: the rules evaluated row by row, the entries written with one executemany
+    (with ids reserved first, added to ``written``, when it is given)."""
     rows = list(batch.rows)
     kinds = {k for r in rules for k in r.kinds} | {"purchase"}
     relevant = sorted((r for r in rows if r["kind"] in kinds and r["status"] == "done"), key=_in_time)
@@ -463,7 +488,10 @@ def _earn_python(
             del bonuses[key]
         credits.extend(bonuses.values())
     credits.sort(key=_by_customer)  # index locality: the customer index's pages are touched in order
-    write_credits(session, credits, stored=True)
+    reserved = next_ids(session, len(credits)) if written is not None and credits else None
+    write_credits(session, credits, reserved, stored=True)
+    if written is not None and reserved:
+        written += reserved
     refunded = taken = short = 0
     if refunds:
         refunded, taken, short = _refunds_of(app, session, _refund_rows(batch), settings, amount_rules, now)

@@ -9,8 +9,10 @@ from attrs import frozen
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.calendar import format_day
 from kehu_core.types import utcnow
+from kehu_loyalty import events
 from kehu_loyalty.ledger import Debit, chunks, entry_row, lock_accounts, open_lots, write_debits
 from kehu_loyalty.models import LEDGER
 
@@ -26,6 +28,7 @@ class ExpiryResult:
 
 
 def expire_points(
+    app: Kehu,
     session: Session,
     as_of: datetime | None = None,
     customer_ids: Sequence[int] | None = None,
@@ -35,7 +38,8 @@ def expire_points(
 
     One ``expire`` entry per lot, dated at the lot's expiry, allocated to that lot, keyed
     ``expire:<lot id>``. The accounts concerned are locked first, so a concurrent
-    redemption cannot spend the same points.
+    redemption cannot spend the same points. Fires ``kehu_points_expired`` once with every
+    entry written (none on a dry run), in the session's transaction.
     """
     as_of = as_of or utcnow()
     if customer_ids is None:
@@ -49,6 +53,7 @@ def expire_points(
     else:
         candidates = list(customer_ids)
     entries = points = 0
+    written: list[int] = []
     touched: set[int] = set()
     now = utcnow()
     for part in chunks(sorted(candidates), 1000):
@@ -74,5 +79,6 @@ def expire_points(
             touched.add(lot.customer_id)
         entries += len(debits)
         if not dry_run:
-            write_debits(session, debits)
+            written += write_debits(session, debits)
+    events.expired(app, session, written)
     return ExpiryResult(as_of=as_of, entries=entries, points=points, customers=len(touched))

@@ -54,10 +54,10 @@ def kehu_customers_changed(session: Session, changes: Sequence[CustomerChange]) 
 
 
 @hookimpl
-def kehu_tier_changed(session: Session, changes: Sequence[TierChange]) -> None:
+def kehu_tier_changed(app: Kehu, session: Session, changes: Sequence[TierChange]) -> None:
     """A member whose tier (not a segment) really moves up gets the tier-upgrade bonus, once
     (:mod:`kehu_loyalty.tiers`)."""
-    reward_upgrades(session, changes)
+    reward_upgrades(app, session, changes)
 
 
 @hookimpl

@@ -15,8 +15,8 @@ from kehu_loyalty.rebates import settle_all
 
 def expire_job(app: Kehu, session: Session, now: datetime) -> str:
     """Write off expired points, then review member levels."""
-    expired = expire_points(session, now)
-    review = review_levels(session, now)
+    expired = expire_points(app, session, now)
+    review = review_levels(app, session, now)
     return (
         f"expired {expired.points} point(s) in {expired.entries} lot(s) of {expired.customers} member(s); "
         f"levels: {review.upgraded} up, {review.downgraded} down, {review.kept_in_grace} kept in grace"

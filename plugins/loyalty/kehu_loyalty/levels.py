@@ -25,11 +25,14 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Interaction
 from kehu_core.types import to_money, utcnow
+from kehu_loyalty import events
 from kehu_loyalty.ledger import add_months
 from kehu_loyalty.models import ACCOUNTS, LEDGER, LEVELS
+from kehu_loyalty.records import LevelChange, codes_of
 from kehu_loyalty.settings import load_settings
 
 DEFAULT_LEVELS = (("银卡", 1, 5000, None), ("金卡", 2, 20000, None), ("钻石卡", 3, 100000, None))
@@ -134,8 +137,11 @@ def _earned_level(levels: list[LevelRecord], points: int, spend: Decimal) -> Lev
     return None
 
 
-def review_levels(session: Session, as_of: datetime | None = None) -> LevelReview:
-    """Apply the level rules to every member (see the module docstring)."""
+def review_levels(app: Kehu, session: Session, as_of: datetime | None = None) -> LevelReview:
+    """Apply the level rules to every member (see the module docstring).
+
+    Fires ``kehu_level_changed`` once with every upgrade and downgrade (a confirmation is no
+    change), in the session's transaction, after the levels are written."""
     as_of = as_of or utcnow()
     settings = load_settings(session)
     levels = list_levels(session)
@@ -143,6 +149,7 @@ def review_levels(session: Session, as_of: datetime | None = None) -> LevelRevie
     stats = qualifying(session, as_of, settings.level_window_months)
     accounts = session.execute(select(ACCOUNTS.c.customer_id, ACCOUNTS.c.level, ACCOUNTS.c.level_since)).all()
     updates: list[dict[str, Any]] = []
+    moves: list[tuple[int, str | None, str | None, bool]] = []
     up = down = grace = 0
     for cid, current, since in accounts:
         earned = _earned_level(levels, *stats.get(cid, (0, Decimal(0))))
@@ -151,6 +158,7 @@ def review_levels(session: Session, as_of: datetime | None = None) -> LevelRevie
         if new_rank > cur_rank:
             up += 1
             updates.append({"cid": cid, "new_level": earned.name if earned else None, "new_since": as_of})
+            moves.append((cid, current, earned.name if earned else None, True))
         elif new_rank == cur_rank and earned is not None:
             updates.append(
                 {"cid": cid, "new_level": earned.name, "new_since": as_of}
@@ -160,6 +168,7 @@ def review_levels(session: Session, as_of: datetime | None = None) -> LevelRevie
                 grace += 1
             else:
                 down += 1
+                moves.append((cid, current, earned.name if earned else None, False))
                 updates.append(
                     {
                         "cid": cid,
@@ -174,6 +183,13 @@ def review_levels(session: Session, as_of: datetime | None = None) -> LevelRevie
             .values(level=bindparam("new_level"), level_since=bindparam("new_since"))
         )
         session.execute(stmt, updates)
+    if moves and events.listened(app, events.LEVEL_CHANGED):
+        codes = codes_of(session, [m[0] for m in moves])
+        events.level_changed(
+            app,
+            session,
+            [LevelChange(cid, codes[cid], old, new, upgraded, as_of) for cid, old, new, upgraded in moves],
+        )
     return LevelReview(as_of, len(accounts), up, down, grace)
 
 

@@ -10,8 +10,10 @@ from attrs import frozen
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
 from kehu_core.types import utcnow
+from kehu_loyalty import events
 from kehu_loyalty.expiry import expire_points
 from kehu_loyalty.ledger import (
     Debit,
@@ -22,11 +24,13 @@ from kehu_loyalty.ledger import (
     existing_keys,
     lock_accounts,
     member,
+    next_ids,
     open_lots,
     write_credits,
     write_debits,
 )
 from kehu_loyalty.models import REWARDS
+from kehu_loyalty.records import Redemption
 from kehu_loyalty.settings import load_settings
 
 
@@ -129,20 +133,8 @@ def restock(session: Session, code: str, stock: int | None, active: bool | None 
     return get_reward(session, code)
 
 
-@frozen
-class Redemption:
-    """A redemption applied."""
-
-    customer: str
-    reward: str
-    quantity: int
-    points: int
-    balance: int
-    entry_id: int
-    lots: tuple[tuple[int, int], ...]
-
-
 def redeem(
+    app: Kehu,
     session: Session,
     code: str,
     reward_code: str,
@@ -152,7 +144,10 @@ def redeem(
     now: datetime | None = None,
 ) -> Redemption:
     """Spend points on a reward: the account is locked, expired points written off, the balance
-    and the stock checked, then the oldest lots spent first. Any refusal changes nothing."""
+    and the stock checked, then the oldest lots spent first. Any refusal changes nothing.
+
+    Fires ``kehu_points_expired`` for the points written off first (if any), then
+    ``kehu_points_redeemed``, both in the session's transaction."""
     now = now or utcnow()
     if quantity < 1:
         raise ValidationError(
@@ -184,7 +179,7 @@ def redeem(
             f"reward {reward_code} ({reward['name']}) has {reward['stock']} left, {quantity} asked; "
             "nothing was changed"
         )
-    expire_points(session, now, [customer.id])
+    expire_points(app, session, now, [customer.id])
     cost = reward["cost_points"] * quantity
     lots = open_lots(session, [customer.id], valid_at=now)
     available = sum(lot.remaining for lot in lots)
@@ -210,12 +205,15 @@ def redeem(
         session.execute(
             REWARDS.update().where(REWARDS.c.id == reward["id"]).values(stock=REWARDS.c.stock - quantity)
         )
-    return Redemption(
+    redemption = Redemption(
         code, reward_code, quantity, cost, balance(session, customer.id), entry_id, tuple(allocations)
     )
+    events.redeemed(app, session, redemption)
+    return redemption
 
 
 def adjust(
+    app: Kehu,
     session: Session,
     code: str,
     points: int,
@@ -225,7 +223,8 @@ def adjust(
     now: datetime | None = None,
     expiry_months: int | None = None,
 ) -> dict[str, Any]:
-    """Award points by hand (``kehu loyalty earn``): a lot with the usual expiry, keyed for idempotency."""
+    """Award points by hand (``kehu loyalty earn``): a lot with the usual expiry, keyed for
+    idempotency; fires ``kehu_points_earned`` with it in the session's transaction."""
     now = now or utcnow()
     problems = []
     if points <= 0:
@@ -241,6 +240,7 @@ def adjust(
     if existing_keys(session, [key]):
         raise Conflict(f"an entry with key {key!r} already exists; nothing was changed")
     months = expiry_months or load_settings(session).expiry_months
+    ids = next_ids(session, 1) if events.listened(app, events.EARNED) else None
     write_credits(
         session,
         [
@@ -256,5 +256,7 @@ def adjust(
                 now=now,
             )
         ],
+        ids,
     )
+    events.earned(app, session, ids or [])
     return {"customer": code, "points": points, "key": key, "balance": balance(session, customer.id)}

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import TierChange
 from kehu_core.types import utcnow
-from kehu_loyalty.ledger import add_months, chunks, entry_row, write_credits
+from kehu_loyalty import events
+from kehu_loyalty.ledger import add_months, chunks, entry_row, next_ids, write_credits
 from kehu_loyalty.models import ACCOUNTS, LEDGER
 from kehu_loyalty.settings import load_settings
 
@@ -65,9 +66,12 @@ def rewarded_tiers(session: Session, customer_ids: Iterable[int]) -> dict[int, s
     return found
 
 
-def reward_upgrades(session: Session, changes: Sequence[TierChange], now: datetime | None = None) -> int:
+def reward_upgrades(
+    app: Kehu, session: Session, changes: Sequence[TierChange], now: datetime | None = None
+) -> int:
     """Pay the tier-upgrade bonus for the real upgrades of members' tiers among ``changes``
-    (see the module docstring); returns how many bonuses were written."""
+    (see the module docstring); returns how many bonuses were written. Fires
+    ``kehu_points_earned`` once with them, in the session's transaction."""
     settings = load_settings(session)
     if not settings.tier_upgrade_bonus:
         return 0
@@ -113,4 +117,7 @@ def reward_upgrades(session: Session, changes: Sequence[TierChange], now: dateti
                 now=now,
             )
         )
-    return write_credits(session, rows)
+    ids = next_ids(session, len(rows)) if rows and events.listened(app, events.EARNED) else None
+    written = write_credits(session, rows, ids)
+    events.earned(app, session, ids or [])
+    return written

@@ -70,6 +70,11 @@ class Shop:
         with self.app.session() as s:
             return func(s, *args, **kwargs)
 
+    def run_app(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``func(app, session, ...)`` in a transaction of its own."""
+        with self.app.session() as s:
+            return func(self.app, s, *args, **kwargs)
+
 
 @pytest.fixture
 def shop(kehu_app: Any, kehu_install: Any) -> Shop:

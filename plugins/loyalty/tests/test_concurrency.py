@@ -20,7 +20,7 @@ def _redeem(url: str, code: str, barrier: mp.Barrier, results: mp.Queue) -> None
     barrier.wait()
     try:
         with app.session() as session:
-            done = redeem(session, code, "GIFT")
+            done = redeem(app, session, code, "GIFT")
         results.put(("applied", done.points))
     except KehuError as exc:
         results.put(("refused", str(exc)))
@@ -34,8 +34,8 @@ def test_eight_processes_redeem_from_one_customer(shop, kehu_app):
     from kehu_loyalty.rewards import add_reward, adjust
 
     code = shop.customer()
-    shop.run(adjust, code, 1000, "seed", key="s1")
-    shop.run(adjust, code, 500, "seed", key="s2")  # two lots: spends must split across them
+    shop.run_app(adjust, code, 1000, "seed", key="s1")
+    shop.run_app(adjust, code, 500, "seed", key="s2")  # two lots: spends must split across them
     shop.run(add_reward, "GIFT", "礼品", 400, 10)
     url = kehu_app.engine.url.render_as_string(hide_password=False)
     # forkserver: children fork from a clean server that imported kehu once (fast, and no

@@ -29,14 +29,14 @@ def member_with_lots(shop):
     from kehu_loyalty.rewards import adjust
 
     for when, points in (("2023-02-01", 300), ("2023-06-01", 500), ("2024-01-01", 200)):
-        shop.run(adjust, code, points, "seed", now=timestamp(when))
+        shop.run_app(adjust, code, points, "seed", now=timestamp(when))
     shop.run(add_reward, "MUG", "定制马克杯", 400, 3)
     return code
 
 
 def test_redeem_spends_oldest_lots_first(shop, member_with_lots):
     code = member_with_lots
-    result = shop.run(redeem, code, "MUG", now=timestamp("2024-01-10"))
+    result = shop.run_app(redeem, code, "MUG", now=timestamp("2024-01-10"))
     lots = [e["id"] for e in shop.ledger(code) if e["points"] > 0]
     assert result.lots == ((lots[0], 300), (lots[1], 100))
     assert result.balance == 600 == shop.balance(code)
@@ -46,7 +46,7 @@ def test_redeem_more_than_balance_fails_and_changes_nothing(shop, member_with_lo
     code = member_with_lots
     before = counts(shop)
     with pytest.raises(InsufficientPoints, match="has 1000 point"):
-        shop.run(redeem, code, "MUG", quantity=3, now=timestamp("2024-01-10"))
+        shop.run_app(redeem, code, "MUG", quantity=3, now=timestamp("2024-01-10"))
     # Through the CLI at a date where lots expired: the expiry it wrote is rolled back too.
     result = kehu_cli("loyalty", "redeem", code, "MUG", "--quantity", "2")
     assert (
@@ -57,10 +57,10 @@ def test_redeem_more_than_balance_fails_and_changes_nothing(shop, member_with_lo
 
 def test_redeem_more_than_stock_fails_and_changes_nothing(shop, member_with_lots, kehu_cli):
     code = member_with_lots
-    shop.run(redeem, code, "MUG", now=timestamp("2024-01-10"))
+    shop.run_app(redeem, code, "MUG", now=timestamp("2024-01-10"))
     before = counts(shop)
     with pytest.raises(OutOfStock, match="has 2 left, 3 asked"):
-        shop.run(redeem, code, "MUG", quantity=3, now=timestamp("2024-01-10"))
+        shop.run_app(redeem, code, "MUG", quantity=3, now=timestamp("2024-01-10"))
     for args in (("NOPE", "MUG"), (code, "NOPE"), (code, "MUG", "--quantity", "0")):
         result = kehu_cli("loyalty", "redeem", *args)
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
@@ -69,10 +69,10 @@ def test_redeem_more_than_stock_fails_and_changes_nothing(shop, member_with_lots
 
 def test_expiry_takes_what_is_left_of_the_oldest_lots_once(shop, member_with_lots):
     code = member_with_lots
-    shop.run(redeem, code, "MUG", now=timestamp("2023-12-01"))  # 300 from lot 1, 100 from lot 2
-    result = shop.run(expire_points, timestamp("2024-07-01"))
+    shop.run_app(redeem, code, "MUG", now=timestamp("2023-12-01"))  # 300 from lot 1, 100 from lot 2
+    result = shop.run_app(expire_points, timestamp("2024-07-01"))
     assert (result.entries, result.points) == (1, 400)  # lot 1 is empty; lot 2 had 400 left; lot 3 not due
-    assert shop.run(expire_points, timestamp("2024-07-01")).entries == 0
+    assert shop.run_app(expire_points, timestamp("2024-07-01")).entries == 0
     expired = [e for e in shop.ledger(code) if e["kind"] == "expire"]
     assert [(e["points"], e["occurred_at"]) for e in expired] == [(-400, timestamp("2024-06-01"))]
     assert shop.balance(code) == 200
@@ -81,7 +81,7 @@ def test_expiry_takes_what_is_left_of_the_oldest_lots_once(shop, member_with_lot
 def test_redemption_cannot_spend_expired_points(shop, member_with_lots):
     code = member_with_lots
     with pytest.raises(InsufficientPoints, match="has 200 point"):
-        shop.run(redeem, code, "MUG", now=timestamp("2024-07-01"))
+        shop.run_app(redeem, code, "MUG", now=timestamp("2024-07-01"))
 
 
 def test_refund_takes_back_newest_points_and_records_shortfall(shop):
@@ -90,7 +90,7 @@ def test_refund_takes_back_newest_points_and_records_shortfall(shop):
     shop.log(code, amount="100", at="-5")  # +100 and +100 first purchase bonus
     shop.log(code, amount="-40", at="-4")  # -40 from the newest lot
     assert shop.balance(code) == 160
-    shop.run(redeem, code, "MUG")
+    shop.run_app(redeem, code, "MUG")
     shop.log(code, amount="-60", at="-3")  # only 10 left: 50 already spent
     refund = [e for e in shop.ledger(code) if e["kind"] == "refund"][-1]
     assert (refund["kind"], refund["points"], refund["shortfall"]) == ("refund", -10, 50)
@@ -167,6 +167,6 @@ def test_expiry_names_the_local_day_the_points_were_earned(shop, company_zone):
     company_zone("Asia/Shanghai")
     code = shop.customer()
     shop.log(code, amount="10", at="2024-03-10T00:30:00+08:00")
-    shop.run(expire_points, timestamp("2030-01-01"))
+    shop.run_app(expire_points, timestamp("2030-01-01"))
     reasons = [e["reason"] for e in shop.ledger(code) if e["kind"] == "expire"]
     assert reasons == ["10 point(s) earned 2024-03-10 expired", "100 point(s) earned 2024-03-10 expired"]

@@ -97,19 +97,19 @@ def test_random_sequences_keep_the_ledger_sound(shop, ops):
     for step, (kind, value) in enumerate(ops):
         now = BASE + timedelta(days=60 * step)
         if kind == "earn":
-            shop.run(adjust, code, value, "gift", now=now)
+            shop.run_app(adjust, code, value, "gift", now=now)
         elif kind in ("buy", "refund"):
             amount = value if kind == "buy" else -value
             shop.log(code, amount=str(amount), at=now.isoformat())
         elif kind == "redeem":
             try:
-                done = shop.run(redeem, code, reward, value, now=now)
+                done = shop.run_app(redeem, code, reward, value, now=now)
             except KehuError:
                 done = None
             if done is not None:
                 _spent_oldest_first(shop, done, now)
         else:
-            shop.run(expire_points, now)
+            shop.run_app(expire_points, now)
         with shop.app.session() as s:
             from kehu_loyalty.ledger import member
 

@@ -138,16 +138,16 @@ def test_levels_upgrade_at_once_and_downgrade_after_grace(shop, kehu_cli):
     from kehu_loyalty.rewards import adjust
 
     code = shop.customer()
-    shop.run(adjust, code, 25000, "big order", now=timestamp("2024-01-10"))
-    first = shop.run(review_levels, timestamp("2024-01-11"))
+    shop.run_app(adjust, code, 25000, "big order", now=timestamp("2024-01-10"))
+    first = shop.run_app(review_levels, timestamp("2024-01-11"))
     assert first.upgraded == 1
     level = lambda: kehu_cli("loyalty", "balance", code, "--json").json["level"]  # noqa: E731
     assert level() == "金卡"
     # 14 months later nothing was earned in the window, but the level was confirmed on 2024-06-01.
-    shop.run(review_levels, timestamp("2024-06-01"))
-    kept = shop.run(review_levels, timestamp("2025-03-01"))
+    shop.run_app(review_levels, timestamp("2024-06-01"))
+    kept = shop.run_app(review_levels, timestamp("2025-03-01"))
     assert kept.kept_in_grace == 1 and level() == "金卡"
-    down = shop.run(review_levels, timestamp("2025-06-02"))
+    down = shop.run_app(review_levels, timestamp("2025-06-02"))
     assert down.downgraded == 1 and level() is None
     refused = kehu_cli("loyalty", "levels", "set", "铜卡", "--rank", "0")
     assert refused.exit_code == 1 and "min-points" in refused.output

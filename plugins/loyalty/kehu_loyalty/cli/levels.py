@@ -64,8 +64,8 @@ def levels_set(
 @json_option
 def levels_review(as_of: datetime | None, as_json: bool) -> None:
     """Move members up or down (also run daily by the expiry job)."""
-    with transaction() as (_app, session):
-        result = api.review_levels(session, as_of)
+    with transaction() as (app, session):
+        result = api.review_levels(app, session, as_of)
     if as_json:
         emit_json(result)
     else:

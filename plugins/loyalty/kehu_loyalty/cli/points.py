@@ -131,8 +131,8 @@ def earn_cmd(code: str, points: int, reason: str, key: str | None, as_json: bool
     Example:
       kehu loyalty earn C0001 500 --reason "参加新品发布会" --key event-2025-06
     """
-    with transaction() as (_app, session):
-        result = api.earn_points(session, code, points, reason, key=key)
+    with transaction() as (app, session):
+        result = api.earn_points(app, session, code, points, reason, key=key)
     if as_json:
         emit_json(result)
     else:
@@ -156,8 +156,8 @@ def redeem_cmd(code: str, reward: str, quantity: int, key: str | None, as_json: 
     Example:
       kehu loyalty redeem C0001 MUG --quantity 2
     """
-    with transaction() as (_app, session):
-        result = api.redeem(session, code, reward, quantity, key=key)
+    with transaction() as (app, session):
+        result = api.redeem(app, session, code, reward, quantity, key=key)
     if as_json:
         emit_json(result)
     else:
@@ -179,8 +179,8 @@ def expire_cmd(as_of: datetime | None, dry_run: bool, as_json: bool) -> None:
     Example:
       kehu loyalty expire --dry-run
     """
-    with transaction() as (_app, session):
-        result = api.expire(session, as_of, dry_run=dry_run)
+    with transaction() as (app, session):
+        result = api.expire(app, session, as_of, dry_run=dry_run)
     if as_json:
         emit_json(
             {
