@@ -206,7 +206,8 @@ def add_opportunities(
         raise ValidationError(problems, headline="opportunity refused; nothing was written:")
     fresh = iter(_next_refs(session, sum(1 for c in cleaned if "ref" not in c)))
     for clean in cleaned:
-        clean.setdefault("ref", next(fresh))
+        if "ref" not in clean:
+            clean["ref"] = next(fresh)
     if not cleaned:
         return []
     try:

@@ -167,6 +167,25 @@ def test_bad_opportunities_change_nothing(fc, company, kehu_cli, tmp_path):
     assert _count(company, opportunities) == 2
 
 
+def test_import_mixes_rows_with_and_without_a_ref(fc, company, kehu_cli, tmp_path):
+    csv = tmp_path / "opps.csv"
+    csv.write_text(
+        "ref,customer,amount,probability,close_date\n"
+        "DEAL-7,C1,1000,0.5,2026-02-01\n"
+        ",C2,2000,50%,2026-03-01\n"
+        "DEAL-9,C1,3000,0.2,2026-03-01\n"
+        ",C2,4000,0.1,2026-04-01\n",
+        encoding="utf-8",
+    )
+    imported = kehu_cli("forecast", "opportunity", "import", str(csv))
+    assert imported.exit_code == 0, imported.output
+    listed = kehu_cli("forecast", "opportunity", "list", "--json").json
+    refs = {o["amount"]: o["ref"] for o in listed}
+    assert len(listed) == 4 and len(set(refs.values())) == 4
+    assert refs["1000.00"] == "DEAL-7" and refs["3000.00"] == "DEAL-9"
+    assert all(refs[a].startswith("OPP-") for a in ("2000.00", "4000.00"))
+
+
 def test_negative_market_potential_is_refused(fc, company, kehu_cli, tmp_path):
 
     result = kehu_cli(
