@@ -6,10 +6,13 @@ from typing import Any
 
 import click
 
-from kehu_acme_rules.criteria import FLAGS
-from kehu_acme_rules.flags import set_judgement
-from kehu_acme_rules.review import list_reviews
-from kehu_acme_rules.settings import key_account_manager, set_key_account_manager
+from kehu_acme_rules.api import (
+    FLAGS,
+    key_account_manager,
+    list_reviews,
+    set_judgement,
+    set_key_account_manager,
+)
 from kehu_acme_rules.views import profile_section
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_json, emit_pairs, emit_result, emit_table, json_option
