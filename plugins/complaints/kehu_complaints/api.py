@@ -87,111 +87,11 @@ def open_complaint(
     return opening.open_complaint(app, session, values, actor, now)
 
 
-def move(
-    app: Kehu,
-    session: Session,
-    complaint_id: int,
-    stage: str,
-    actor: str,
-    *,
-    changes: Mapping[str, Any] | None = None,
-    reason: str | None = None,
-    note: str | None = None,
-    expected_version: int | None = None,
-    now: datetime | None = None,
-) -> ComplaintRecord:
-    """Move a complaint to ``stage`` of the workflow, setting ``changes`` on the way.
-
-    ``changes`` may set the solution, compensation, responsible party, root cause, corrective
-    action, penalty and satisfaction. Raises ``TransitionRefused`` naming the refusing guard
-    (nothing is changed), and ``Conflict`` when the complaint is no longer at
-    ``expected_version``.
-    """
-    return handling.move(
-        app,
-        session,
-        complaint_id,
-        stage,
-        actor,
-        changes=changes,
-        reason=reason,
-        note=note,
-        expected_version=expected_version,
-        now=now,
-    )
-
-
-def close(
-    app: Kehu,
-    session: Session,
-    complaint_id: int,
-    actor: str,
-    *,
-    stage: str = "closed",
-    changes: Mapping[str, Any] | None = None,
-    reason: str | None = None,
-    note: str | None = None,
-    expected_version: int | None = None,
-    now: datetime | None = None,
-) -> ComplaintRecord:
-    """Close a complaint: move it to a closing ``stage`` (``closed``, ``rejected``, ``withdrawn``).
-
-    The workflow's guards apply: closing a formal complaint after follow-up needs a root cause
-    and corrective action, closing without follow-up or rejecting needs a ``reason``.
-    """
-    return handling.close(
-        app,
-        session,
-        complaint_id,
-        actor,
-        stage=stage,
-        changes=changes,
-        reason=reason,
-        note=note,
-        expected_version=expected_version,
-        now=now,
-    )
-
-
-def assign(
-    app: Kehu,
-    session: Session,
-    complaint_id: int,
-    actor: str,
-    *,
-    handler: str | None = None,
-    team: str | None = None,
-    expected_version: int | None = None,
-    now: datetime | None = None,
-) -> ComplaintRecord:
-    """Give a complaint to ``handler``, or let ``team``'s rule (round robin, balanced) pick one."""
-    return handling.assign(
-        app,
-        session,
-        complaint_id,
-        actor,
-        handler=handler,
-        team=team,
-        expected_version=expected_version,
-        now=now,
-    )
-
-
-def regrade(
-    app: Kehu,
-    session: Session,
-    complaint_id: int,
-    severity: str,
-    actor: str,
-    *,
-    reason: str | None = None,
-    expected_version: int | None = None,
-    now: datetime | None = None,
-) -> ComplaintRecord:
-    """Change an open complaint's severity; its SLA policy and due times follow, its pause is kept."""
-    return handling.regrade(
-        app, session, complaint_id, severity, actor, reason=reason, expected_version=expected_version, now=now
-    )
+#: The handling functions serve as they are: see :mod:`kehu_complaints.handling`.
+move = handling.move
+close = handling.close
+assign = handling.assign
+regrade = handling.regrade
 
 
 def add_note(

@@ -54,10 +54,12 @@ def _write(session: Session, complaint: Row[Any], values: dict[str, Any], expect
     return new_version
 
 
-def _check_version(complaint: Row[Any], expected_version: int | None) -> int:
+def _read(session: Session, complaint_id: int, expected_version: int | None) -> tuple[Row[Any], int]:
+    """The complaint and the version a write expects: ``Conflict`` if it is not at ``expected_version``."""
+    complaint = get_complaint(session, complaint_id)
     if expected_version is not None and complaint.version != expected_version:
         raise _conflict(complaint.id, expected_version, complaint.version)
-    return complaint.version if expected_version is None else expected_version
+    return complaint, complaint.version if expected_version is None else expected_version
 
 
 def _snapshot(complaint: Row[Any]) -> dict[str, Any]:
@@ -77,7 +79,7 @@ def move(
     app: Kehu,
     session: Session,
     complaint_id: int,
-    target: str,
+    stage: str,
     actor: str,
     *,
     changes: Mapping[str, Any] | None = None,
@@ -87,20 +89,21 @@ def move(
     now: datetime | None = None,
     workflow: Workflow | None = None,
 ) -> ComplaintRecord:
-    """Move a complaint to stage ``target``, setting ``changes`` on the way.
+    """Move a complaint to ``stage`` of the workflow, setting ``changes`` on the way.
 
-    Refused with the name of the failing guard (or "not in the workflow"), and nothing
-    changes, when the move is not allowed. Raises :class:`Conflict` when someone else changed
-    the complaint since ``expected_version`` (or since it was read here).
+    ``changes`` may set the solution, compensation, responsible party, root cause, corrective
+    action, penalty and satisfaction. Raises ``TransitionRefused`` naming the refusing guard (or
+    "not in the workflow"), and nothing is changed; raises ``Conflict`` when someone else changed
+    the complaint since ``expected_version`` (or since it was read here). ``workflow``: one
+    already built by :func:`~kehu_complaints.workflow.build_workflow` (default: built here).
     """
     now = now or utcnow()
     workflow = workflow or build_workflow(app)
-    complaint = get_complaint(session, complaint_id)
-    seen = _check_version(complaint, expected_version)
+    complaint, seen = _read(session, complaint_id, expected_version)
     clean, problems = parse_record(MOVE_FIELDS, dict(changes or {}), partial=True)
     require_valid(problems, "move")
     source = complaint.status
-    stage = workflow.stage(target)
+    step = workflow.stage(stage)
     settings = load_settings(session)
     after = _snapshot(complaint) | dict(clean)
     values: dict[str, Any] = dict(clean)
@@ -110,29 +113,29 @@ def move(
         for k in ("solution", "compensation_amount", "compensation_type")
     ):
         values["approved_by"] = after["approved_by"] = None
-    if target == "approved":
+    if stage == "approved":
         values["approved_by"] = after["approved_by"] = actor
-    elif target == "solution_proposed":
+    elif stage == "solution_proposed":
         values["approved_by"] = after["approved_by"] = None
-    if stage.sets == "followed_up_at":
+    if step.sets == "followed_up_at":
         after["followed_up_at"] = now
     workflow.check(
         GuardContext(
-            complaint=after, source=source, target=target, actor=actor, reason=reason, settings=settings
+            complaint=after, source=source, target=stage, actor=actor, reason=reason, settings=settings
         )
     )
     if events.listened(app, "kehu_complaint_before_move"):
-        events.before_move(app, session, record_of(session, complaint), target)
-    values["status"] = target
+        events.before_move(app, session, record_of(session, complaint), stage)
+    values["status"] = stage
     values["updated_at"] = now
-    if complaint.first_response_at is None and target != workflow.initial:
+    if complaint.first_response_at is None and stage != workflow.initial:
         values["first_response_at"] = now
     calendar = calendar_of(session, settings)
-    if stage.kind == "done" and complaint.resolved_at is None:
+    if step.kind == "done" and complaint.resolved_at is None:
         values["resolved_at"] = now  # any "done" stage stops the resolution clock
-    if stage.sets and stage.sets not in values:
-        values[stage.sets] = now
-    if stage.kind == "closed":
+    if step.sets and step.sets not in values:
+        values[step.sets] = now
+    if step.kind == "closed":
         values.setdefault("closed_at", now)
         values["close_reason"] = reason
     clock_start, paused_seconds, paused_since = (
@@ -140,7 +143,7 @@ def move(
         complaint.paused_seconds,
         complaint.paused_since,
     )
-    if stage.reopens:
+    if step.reopens:
         clock_start, paused_seconds, paused_since = now, 0, None
         values.update(
             clock_started_at=now,
@@ -154,7 +157,7 @@ def move(
             reopen_count=complaint.reopen_count + 1,
         )
     policy = policy_of(session, complaint)
-    should_pause = stage.kind == "open" and target in policy.paused_stages
+    should_pause = step.kind == "open" and stage in policy.paused_stages
     if paused_since is not None and not should_pause:
         paused_seconds += calendar.business_seconds(paused_since, now)
         paused_since = None
@@ -180,22 +183,11 @@ def move(
     details = [note or "", *(f"{k}={v}" for k, v in clean.items())]
     if reason:
         details.append(f"reason: {reason}")
-    history.append(
-        session,
-        [
-            dict(
-                complaint_id=complaint_id,
-                at=now,
-                actor=actor,
-                action="moved",
-                from_status=source,
-                to_status=target,
-                note="; ".join(d for d in details if d) or None,
-            )
-        ],
+    history.append_one(
+        session, complaint_id, now, actor, "moved", source, stage, "; ".join(d for d in details if d) or None
     )
     record = load_record(session, complaint_id)
-    events.moved(app, session, record, source, target, closes=stage.kind == "closed")
+    events.moved(app, session, record, source, stage, closes=step.kind == "closed")
     return record
 
 
@@ -212,8 +204,12 @@ def close(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ComplaintRecord:
-    """Close a complaint: move it to ``stage``, which must be a stage of kind ``closed``
-    (``closed``, ``rejected``, ``withdrawn`` or a company's own); the guards still apply."""
+    """Close a complaint: move it to a closing ``stage`` (``closed``, ``rejected``, ``withdrawn``).
+
+    ``stage`` must be of kind ``closed`` (a company's own closing stage too). The workflow's
+    guards apply: closing a formal complaint after follow-up needs a root cause and corrective
+    action, closing without follow-up or rejecting needs a ``reason``.
+    """
     workflow = build_workflow(app)
     if workflow.stage(stage).kind != "closed":
         closing = ", ".join(workflow.keys_of_kind("closed"))
@@ -244,10 +240,9 @@ def regrade(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ComplaintRecord:
-    """Change an open complaint's severity; its SLA policy and due times follow (pause kept)."""
+    """Change an open complaint's severity; its SLA policy and due times follow, its pause is kept."""
     now = now or utcnow()
-    complaint = get_complaint(session, complaint_id)
-    seen = _check_version(complaint, expected_version)
+    complaint, seen = _read(session, complaint_id, expected_version)
     try:
         level = vocab(SEVERITIES)(severity)
     except FieldError as exc:
@@ -260,19 +255,15 @@ def regrade(
         )
     old = complaint.severity
     _write(session, complaint, {"severity": level, "updated_at": now}, seen)
-    history.append(
+    history.append_one(
         session,
-        [
-            dict(
-                complaint_id=complaint_id,
-                at=now,
-                actor=actor,
-                action="severity",
-                from_status=complaint.status,
-                to_status=complaint.status,
-                note=f"{old} -> {level}" + (f"; reason: {reason}" if reason else ""),
-            )
-        ],
+        complaint_id,
+        now,
+        actor,
+        "severity",
+        complaint.status,
+        complaint.status,
+        f"{old} -> {level}" + (f"; reason: {reason}" if reason else ""),
     )
     sla.recompute_open(
         app,
@@ -297,10 +288,9 @@ def assign(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ComplaintRecord:
-    """Give a complaint to ``handler``, or let ``team``'s rule pick one (round robin or balanced)."""
+    """Give a complaint to ``handler``, or let ``team``'s rule (round robin, balanced) pick one."""
     now = now or utcnow()
-    complaint = get_complaint(session, complaint_id)
-    seen = _check_version(complaint, expected_version)
+    complaint, seen = _read(session, complaint_id, expected_version)
     if complaint.closed_at is not None:
         raise KehuError(
             f"complaint #{complaint_id} is closed ({complaint.status}); reopen it before assigning"
@@ -330,18 +320,14 @@ def assign(
         values["team_id"] = target_team.id
     _write(session, complaint, values, seen)
     where = f" (team {target_team.name})" if target_team else ""
-    history.append(
+    history.append_one(
         session,
-        [
-            dict(
-                complaint_id=complaint_id,
-                at=now,
-                actor=actor,
-                action="assigned",
-                from_status=complaint.status,
-                to_status=complaint.status,
-                note=f"{old or '-'} -> {handler}{where}",
-            )
-        ],
+        complaint_id,
+        now,
+        actor,
+        "assigned",
+        complaint.status,
+        complaint.status,
+        f"{old or '-'} -> {handler}{where}",
     )
     return load_record(session, complaint_id)

@@ -29,6 +29,33 @@ def append(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         session.execute(HISTORY.insert(), [dict(r) for r in rows])
 
 
+def append_one(
+    session: Session,
+    complaint_id: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    from_status: str | None,
+    to_status: str | None,
+    note: str | None,
+) -> None:
+    """Append one history entry."""
+    append(
+        session,
+        [
+            dict(
+                complaint_id=complaint_id,
+                at=at,
+                actor=actor,
+                action=action,
+                from_status=from_status,
+                to_status=to_status,
+                note=note,
+            )
+        ],
+    )
+
+
 def add_note(
     session: Session, complaint_id: int, actor: str, text: str, now: datetime | None = None
 ) -> TimelineEntry:
@@ -45,18 +72,5 @@ def add_note(
         raise ValidationError(
             [Problem("note", "must not be empty")], headline="note refused; nothing was changed:"
         )
-    append(
-        session,
-        [
-            dict(
-                complaint_id=complaint.id,
-                at=now,
-                actor=actor,
-                action="note",
-                from_status=complaint.status,
-                to_status=complaint.status,
-                note=body,
-            )
-        ],
-    )
+    append_one(session, complaint.id, now, actor, "note", complaint.status, complaint.status, body)
     return TimelineEntry(now, actor, "note", complaint.status, complaint.status, body)

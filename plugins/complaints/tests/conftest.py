@@ -50,6 +50,32 @@ def move(app: Any, complaint_id: int, target: str, when: str, actor: str = "王�
         return api.move(app, s, complaint_id, target, actor, now=at(when), **kw)
 
 
+def path(until: str = "resolved", solution: str = "补发") -> list[tuple[str, dict[str, Any]]]:
+    """The moves of the happy path from ``new`` up to ``until``: (stage, keyword arguments)."""
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("acknowledged", {}),
+        ("investigating", {}),
+        ("solution_proposed", {"changes": {"solution": solution}}),
+        ("customer_agreed", {}),
+        ("in_progress", {}),
+        ("resolved", {}),
+    ]
+    return steps[: [stage for stage, _ in steps].index(until) + 1]
+
+
+def walk(
+    app: Any,
+    complaint_id: int,
+    when: str,
+    until: str = "resolved",
+    actor: str = "王芳",
+    solution: str = "补发",
+) -> None:
+    """Move a complaint along the happy path up to ``until``, every move at Shanghai time ``when``."""
+    for stage, kw in path(until, solution):
+        move(app, complaint_id, stage, when, actor, **kw)
+
+
 def get(app: Any, complaint_id: int) -> Any:
     """The complaint's current record."""
     with app.session() as s:
@@ -59,4 +85,4 @@ def get(app: Any, complaint_id: int) -> Any:
 @pytest.fixture
 def h() -> Any:
     """The helpers above, for test modules (importlib mode cannot import conftest)."""
-    return SimpleNamespace(at=at, open_one=open_one, move=move, get=get)
+    return SimpleNamespace(at=at, open_one=open_one, move=move, path=path, walk=walk, get=get)

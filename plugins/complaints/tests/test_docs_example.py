@@ -20,14 +20,6 @@ from kehu_core.interactions import InteractionQuery, list_interactions
 
 EXAMPLE = Path(__file__).with_name("example_acme_followups.py")
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "complaints.md"
-RESOLVE = (
-    ("acknowledged", {}),
-    ("investigating", {}),
-    ("solution_proposed", {"changes": {"solution": "免费换新"}}),
-    ("customer_agreed", {}),
-    ("in_progress", {}),
-    ("resolved", {}),
-)
 REVIEW = {"root_cause": "出厂检验漏检", "corrective_action": "增加出厂抽检"}
 
 
@@ -55,8 +47,7 @@ def _calls(app):
 
 def _resolved(app, h, when="2025-03-03 10:00", **values):
     c = h.open_one(app, "2025-03-03 09:00", handler="刘洋", **values)
-    for stage, kw in RESOLVE:
-        h.move(app, c.id, stage, when, actor="刘洋", **kw)
+    h.walk(app, c.id, when, actor="刘洋", solution="免费换新")
     return c
 
 

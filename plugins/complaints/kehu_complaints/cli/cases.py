@@ -55,6 +55,14 @@ def _given(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _emit(record: api.ComplaintRecord, as_json: bool, message: str) -> None:
+    """A changed complaint: as JSON, or the one line ``message``."""
+    if as_json:
+        emit_json(api.record_dict(record))
+    else:
+        click.echo(message)
+
+
 @click.command("open")
 @click.option("--customer", "customer_code", required=True, metavar="CODE", help="The customer's code.")
 @click.option("--description", required=True, help="What the customer says.")
@@ -84,14 +92,13 @@ def open_(actor: str | None, as_json: bool, **values: Any) -> None:
     """
     with transaction() as (app, session):
         record = api.open_complaint(app, session, _given(values), actor_of(actor))
-    if as_json:
-        emit_json(api.record_dict(record))
-    else:
-        click.echo(
-            f"complaint #{record.id} opened for {record.customer_code} ({record.customer_name}); "
-            f"policy {record.sla_policy}: first response due {when(record.first_response_due_at)}, "
-            f"resolution due {when(record.resolution_due_at)}; handler {record.handler or '-'}"
-        )
+    _emit(
+        record,
+        as_json,
+        f"complaint #{record.id} opened for {record.customer_code} ({record.customer_name}); "
+        f"policy {record.sla_policy}: first response due {when(record.first_response_due_at)}, "
+        f"resolution due {when(record.resolution_due_at)}; handler {record.handler or '-'}",
+    )
 
 
 @click.command("list")
@@ -223,6 +230,25 @@ def _record_fields(func: Any) -> Any:
     return func
 
 
+def _move_or_close(complaint_id: int, stage: str, options: dict[str, Any], *, closing: bool) -> None:
+    """What ``move`` and ``close`` share: the fields, reason, note, version, actor and output."""
+    as_json = options.pop("as_json")
+    actor = actor_of(options.pop("actor"))
+    given = dict(
+        reason=options.pop("reason"),
+        note=options.pop("note"),
+        expected_version=options.pop("expect_version"),
+        changes=_given(options),
+    )
+    with transaction() as (app, session):
+        if closing:
+            record = api.close(app, session, complaint_id, actor, stage=stage, **given)
+        else:
+            record = api.move(app, session, complaint_id, stage, actor, **given)
+    done = f"closed {when(record.closed_at)}" if closing else f"version {record.version}"
+    _emit(record, as_json, f"complaint #{record.id} is now {record.status} ({done})")
+
+
 @click.command("move")
 @click.argument("complaint_id", type=int)
 @click.argument("stage")
@@ -230,16 +256,7 @@ def _record_fields(func: Any) -> Any:
 @version_option
 @by_option
 @json_option
-def move_(
-    complaint_id: int,
-    stage: str,
-    reason: str | None,
-    note: str | None,
-    expect_version: int | None,
-    actor: str | None,
-    as_json: bool,
-    **changes: Any,
-) -> None:
+def move_(complaint_id: int, stage: str, **options: Any) -> None:
     """Move a complaint to STAGE, recording fields on the way; guards may refuse.
 
     \b
@@ -249,22 +266,7 @@ def move_(
       kehu complaint move 12 approved --by 主管李娜
       kehu complaint move 12 closed --reason "客户失联"
     """
-    with transaction() as (app, session):
-        record = api.move(
-            app,
-            session,
-            complaint_id,
-            stage,
-            actor_of(actor),
-            changes=_given(changes),
-            reason=reason,
-            note=note,
-            expected_version=expect_version,
-        )
-    if as_json:
-        emit_json(api.record_dict(record))
-    else:
-        click.echo(f"complaint #{record.id} is now {record.status} (version {record.version})")
+    _move_or_close(complaint_id, stage, options, closing=False)
 
 
 @click.command("close")
@@ -280,16 +282,7 @@ def move_(
 @version_option
 @by_option
 @json_option
-def close_(
-    complaint_id: int,
-    stage: str,
-    reason: str | None,
-    note: str | None,
-    expect_version: int | None,
-    actor: str | None,
-    as_json: bool,
-    **changes: Any,
-) -> None:
+def close_(complaint_id: int, stage: str, **options: Any) -> None:
     """Close a complaint (or reject or withdraw it); the workflow's guards apply.
 
     \b
@@ -297,22 +290,7 @@ def close_(
       kehu complaint close 12 --root-cause "质检漏检" --corrective-action "加强出厂检验"
       kehu complaint close 12 --as rejected --reason "不属于本公司责任"
     """
-    with transaction() as (app, session):
-        record = api.close(
-            app,
-            session,
-            complaint_id,
-            actor_of(actor),
-            stage=stage,
-            changes=_given(changes),
-            reason=reason,
-            note=note,
-            expected_version=expect_version,
-        )
-    if as_json:
-        emit_json(api.record_dict(record))
-    else:
-        click.echo(f"complaint #{record.id} is now {record.status} (closed {when(record.closed_at)})")
+    _move_or_close(complaint_id, stage, options, closing=True)
 
 
 @click.command("assign")
@@ -347,13 +325,12 @@ def assign_(
             team=team,
             expected_version=expect_version,
         )
-    if as_json:
-        emit_json(api.record_dict(record))
-    else:
-        click.echo(
-            f"complaint #{record.id} assigned to {record.handler}"
-            + (f" (team {record.team})" if record.team else "")
-        )
+    _emit(
+        record,
+        as_json,
+        f"complaint #{record.id} assigned to {record.handler}"
+        + (f" (team {record.team})" if record.team else ""),
+    )
 
 
 @click.command("severity")
@@ -381,13 +358,12 @@ def severity_(
         record = api.regrade(
             app, session, complaint_id, level, actor_of(actor), reason=reason, expected_version=expect_version
         )
-    if as_json:
-        emit_json(api.record_dict(record))
-    else:
-        click.echo(
-            f"complaint #{record.id} is now {record.severity}: policy {record.sla_policy}, "
-            f"resolution due {when(record.resolution_due_at)}"
-        )
+    _emit(
+        record,
+        as_json,
+        f"complaint #{record.id} is now {record.severity}: policy {record.sla_policy}, "
+        f"resolution due {when(record.resolution_due_at)}",
+    )
 
 
 @click.command("note")
