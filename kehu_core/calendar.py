@@ -65,6 +65,18 @@ def day_end(day: date) -> datetime:
     return day_start(day + timedelta(days=1))
 
 
+def lower_bound(value: date | datetime) -> datetime:
+    """The first instant a filter "from ``value``" includes: an instant as it is, a date
+    (a local day) from its local midnight (:func:`day_start`)."""
+    return value if isinstance(value, datetime) else day_start(value)
+
+
+def upper_bound(value: date | datetime) -> datetime:
+    """The first instant a filter "until ``value``" excludes: an instant as it is, a date
+    (a local day) at its end (:func:`day_end`), so that the whole local day is included."""
+    return value if isinstance(value, datetime) else day_end(value)
+
+
 def period_start(day: date, unit: Unit) -> date:
     """The first day of the week (Monday), month, quarter or year that holds ``day``."""
     if unit == "day":

@@ -7,7 +7,7 @@ Installed plugins add their own demo rows through the ``demo`` loader their mani
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from attrs import frozen
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, PluginError
 from kehu_core.hooktypes import DemoContext
@@ -98,9 +99,7 @@ def load_demo(
             source=rng.choice(SOURCES),
             phone=f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}",
             email=f"c{n:04d}@example.cn",
-            birthday=(start + timedelta(days=rng.randint(0, 365)))
-            .date()
-            .replace(year=rng.randint(1960, 1995))
+            birthday=_birthday(start + timedelta(days=rng.randint(0, 365)), rng.randint(1960, 1995))
             if person
             else None,
             special_dates={}
@@ -212,6 +211,14 @@ def load_demo(
         if name in installed and manifest is not None and manifest.demo is not None:
             _plugin_demo(name, load_reference(manifest.demo), app, session, context)
     return _summary(session, now, context.summary)
+
+
+def _birthday(moment: datetime, year: int) -> date:
+    """The local day of ``moment`` moved to ``year`` (29 February becomes the 28th in a common year)."""
+    day = calendar.local_day(moment)
+    if (day.month, day.day) == (2, 29) and (date(year, 3, 1) - timedelta(days=1)).day == 28:
+        day = day.replace(day=28)
+    return day.replace(year=year)
 
 
 def _plugin_demo(name: str, load: Any, app: Kehu, session: Session, context: DemoContext) -> None:

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
@@ -359,14 +360,18 @@ def plan_interaction(app: Kehu, session: Session, values: Mapping[str, Any]) -> 
 
 @define
 class InteractionQuery:
-    """Filters for :func:`list_interactions`."""
+    """Filters for :func:`list_interactions`.
+
+    ``since`` (included) and ``until`` (excluded) are instants, or dates meaning whole local
+    days: ``until=date(2026, 3, 31)`` includes all of 31 March in the company's calendar.
+    """
 
     customer_code: str | None = None
     kind: str | None = None
     status: str | None = None
     salesperson: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: date | datetime | None = None
+    until: date | datetime | None = None
     limit: int | None = 100
     newest_first: bool = True
 
@@ -381,9 +386,9 @@ def list_interactions(session: Session, query: InteractionQuery) -> list[Interac
         if wanted:
             stmt = stmt.where(getattr(Interaction, name) == wanted)
     if query.since:
-        stmt = stmt.where(Interaction.occurred_at >= query.since)
+        stmt = stmt.where(Interaction.occurred_at >= calendar.lower_bound(query.since))
     if query.until:
-        stmt = stmt.where(Interaction.occurred_at < query.until)
+        stmt = stmt.where(Interaction.occurred_at < calendar.upper_bound(query.until))
     order = Interaction.occurred_at.desc() if query.newest_first else Interaction.occurred_at.asc()
     stmt = stmt.order_by(order, Interaction.id.desc() if query.newest_first else Interaction.id)
     if query.limit:
@@ -391,16 +396,26 @@ def list_interactions(session: Session, query: InteractionQuery) -> list[Interac
     return [InteractionRecord.of(row, code) for row, code in session.execute(stmt)]
 
 
-def due_interactions(session: Session, as_of: datetime, owner: str | None = None) -> list[InteractionRecord]:
+def due_interactions(
+    session: Session, as_of: date | datetime, owner: str | None = None
+) -> list[InteractionRecord]:
     """Planned interactions due by ``as_of`` (overdue ones included), oldest first.
+
+    ``as_of`` is an instant (plans at it are due), or a date: every plan of that local day
+    and before is due.
 
     ``owner`` matches the interaction's salesperson, or the customer's owner when the plan
     names no salesperson.
     """
+    due = (
+        Interaction.occurred_at <= as_of
+        if isinstance(as_of, datetime)
+        else Interaction.occurred_at < calendar.day_end(as_of)
+    )
     stmt = (
         select(Interaction, Customer.code)
         .join(Customer, Customer.id == Interaction.customer_id)
-        .where(Interaction.status == "planned", Interaction.occurred_at <= as_of, Customer.active.is_(True))
+        .where(Interaction.status == "planned", due, Customer.active.is_(True))
         .order_by(Interaction.occurred_at, Interaction.id)
     )
     if owner:

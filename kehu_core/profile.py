@@ -7,14 +7,16 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import extract, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.hooktypes import ProfileSection
 from kehu_core.interactions import InteractionRecord
 from kehu_core.models import Customer, Interaction
+from kehu_core.sql import dialect_of
 from kehu_core.types import UTCDateTime, to_money, utcnow
 
 HISTORY_LIMIT = 20
@@ -27,7 +29,10 @@ class Summary6W1H1S:
 
     Only what interactions can answer is computed: what they buy, through which channels,
     in which months, how satisfied they were last, how much they spend, and when we last
-    and next see them.
+    and next see them. Months and days are the company's local ones (:mod:`kehu_core.calendar`):
+    ``buying_months`` are months of the year (1-12) of the purchases' local days,
+    ``revenue_12m`` counts the last 365 local days (today included), and
+    ``days_since_last_contact`` counts local days (yesterday at 23:00 is 1 day ago at 01:00).
     """
 
     top_categories: tuple[tuple[str, Decimal], ...]
@@ -69,7 +74,8 @@ def summarize(session: Session, customer_id: int, now: datetime | None = None) -
             .limit(3)
         )
     )
-    month = extract("month", i.occurred_at)
+    # The local month of the year, 1-12: a purchase at 00:30 on 1 March in Shanghai is March's.
+    month = (calendar.sql_month_index(i.occurred_at, dialect_of(session)) % 12 + 1).label("month")
     months = tuple(
         int(m)
         for m, _ in session.execute(
@@ -82,7 +88,9 @@ def summarize(session: Session, customer_id: int, now: datetime | None = None) -
     )
     total, count = session.execute(select(func.sum(i.amount), func.count()).where(*purchases)).one()
     recent = session.scalar(
-        select(func.sum(i.amount)).where(*purchases, i.occurred_at >= now - timedelta(days=365))
+        select(func.sum(i.amount)).where(
+            *purchases, i.occurred_at >= calendar.day_start(calendar.local_day(now) - timedelta(days=364))
+        )
     )
     last_sat = session.scalar(
         select(i.satisfaction)
@@ -109,7 +117,9 @@ def summarize(session: Session, customer_id: int, now: datetime | None = None) -
         revenue_12m=to_money(recent),
         purchases=count or 0,
         last_contact=last_contact,
-        days_since_last_contact=(now - last_contact).days if last_contact else None,
+        days_since_last_contact=(
+            (calendar.local_day(now) - calendar.local_day(last_contact)).days if last_contact else None
+        ),
         next_planned=_aware(next_planned),
     )
 

@@ -22,6 +22,7 @@ ENV_TIMEZONE = "KEHU_TIMEZONE"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 MAX_MONEY = Decimal("99999999999999.99")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class FieldError(ValueError):
@@ -120,9 +121,10 @@ def boolean(value: Any) -> bool:
 
 
 def day(value: Any) -> date:
-    """A calendar date: ``2024-03-01`` or ``2024/03/01``."""
+    """A calendar date: ``2024-03-01`` or ``2024/03/01``; an aware datetime gives its day in
+    :func:`local_zone` (the company's local day, as :func:`kehu_core.calendar.local_day`)."""
     if isinstance(value, datetime):
-        return value.date()
+        return value.astimezone(local_zone()).date() if value.tzinfo is not None else value.date()
     if isinstance(value, date):
         return value
     raw = str(value).strip().replace("/", "-")
@@ -136,8 +138,9 @@ def timestamp(value: Any) -> datetime:
     """A point in time, returned in UTC.
 
     Accepts ISO 8601 (``2024-03-01T09:30:00+08:00``), ``2024-03-01 09:30``, a bare date
-    (midnight), and slashes for dashes. Without an offset the time is read in
-    :func:`local_zone`.
+    (the local midnight that starts that day), and slashes for dashes. Without an offset the
+    time is read in :func:`local_zone`. For a bound that must cover a whole day given alone
+    (``--until 2024-03-01``), use :func:`day_or_time`.
     """
     if isinstance(value, datetime):
         moment = value
@@ -154,6 +157,23 @@ def timestamp(value: Any) -> datetime:
     if not 1900 <= moment.year <= 2200:
         raise FieldError("year out of range (1900-2200)")
     return moment.astimezone(UTC)
+
+
+def day_or_time(value: Any) -> date | datetime:
+    """A local day if ``value`` is a date alone (``2024-03-01``, a :class:`~datetime.date`),
+    else the instant :func:`timestamp` reads (in UTC).
+
+    Filters take the day as the whole local day: "from" it starts at its local midnight,
+    "until" it ends at the next (:func:`kehu_core.calendar.lower_bound` and ``upper_bound``).
+    """
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, datetime):
+        raw = str(value).strip().replace("/", "-")
+        if _DATE_ONLY.match(raw):
+            timestamp(raw)  # refuses what a time would refuse, with the same message
+            return date.fromisoformat(raw)
+    return timestamp(value)
 
 
 def email(value: Any) -> str:

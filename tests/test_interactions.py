@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -163,3 +163,73 @@ def test_list_filters(kehu_app, kehu_cli, c1):
     assert kehu_cli("interaction", "list", "--since", "yesterday").exit_code == 2
     csv_out = kehu_cli("interaction", "list", "--csv").output.splitlines()
     assert csv_out[0].startswith("id,occurred_at,customer_code") and len(csv_out) == 3
+
+
+# -- the company calendar: local days in filters, local times in output ------------------------
+
+
+def test_list_until_a_day_includes_all_of_that_local_day(kehu_app, kehu_cli, c1):
+    # Shanghai: 23:59 on 31 March is 15:59 UTC; 00:00 on 1 April is 16:00 UTC on 31 March.
+    log(kehu_app, customer_code="C1", kind="call", occurred_at="2026-03-31 23:59", note="last")
+    log(kehu_app, customer_code="C1", kind="call", occurred_at="2026-04-01 00:00", note="next")
+    log(kehu_app, customer_code="C1", kind="call", occurred_at="2026-03-01 00:00", note="first")
+
+    def notes(*args):
+        result = kehu_cli("interaction", "list", "--oldest-first", *args, "--json")
+        assert result.exit_code == 0, result
+        return [r["note"] for r in result.json]
+
+    assert notes("--until", "2026-03-31") == ["first", "last"]
+    assert notes("--until", "2026/03/31") == ["first", "last"]
+    assert notes("--since", "2026-04-01") == ["next"]
+    assert notes("--since", "2026-03-31", "--until", "2026-03-31") == ["last"]
+    assert notes("--since", "2026-03-01", "--until", "2026-03-01") == ["first"]
+    # A time is an instant: --until excludes it.
+    assert notes("--until", "2026-03-31T23:59") == ["first"]
+    assert notes("--until", "2026-04-01T00:00:00+08:00") == ["first", "last"]
+    with kehu_app.session() as s:
+        query = interactions.InteractionQuery(until=date(2026, 3, 31), newest_first=False)
+        assert [r.note for r in interactions.list_interactions(s, query)] == ["first", "last"]
+
+
+def test_due_as_of_a_day_includes_all_of_that_local_day(kehu_app, kehu_cli, c1):
+    for at, note in (("2026-03-31 23:59", "late"), ("2026-04-01 00:00", "tomorrow")):
+        assert kehu_cli("interaction", "plan", "C1", "--at", at, "--note", note).exit_code == 0
+    due = kehu_cli("interaction", "due", "--as-of", "2026-03-31", "--json").json
+    assert [d["note"] for d in due] == ["late"]
+    due = kehu_cli("interaction", "due", "--as-of", "2026-03-31T23:59", "--json").json
+    assert [d["note"] for d in due] == ["late"]  # a plan at the instant itself is due
+    due = kehu_cli("interaction", "due", "--as-of", "2026-04-01", "--json").json
+    assert [d["note"] for d in due] == ["late", "tomorrow"]
+    with kehu_app.session() as s:
+        assert len(interactions.due_interactions(s, date(2026, 3, 31))) == 1
+
+
+def test_times_are_printed_local_and_exported_in_utc(kehu_app, kehu_cli, c1):
+    log(kehu_app, customer_code="C1", kind="purchase", occurred_at="2025-02-10T21:00:00+00:00", amount="5")
+    table = kehu_cli("interaction", "list").output
+    assert "2025-02-11 05:00" in table and "2025-02-10 21:00" not in table
+    listed = kehu_cli("interaction", "list", "--json").json
+    assert listed[0]["occurred_at"] == "2025-02-10T21:00:00+00:00"
+    csv_out = kehu_cli("interaction", "list", "--csv").output.splitlines()
+    assert ",2025-02-10T21:00:00+00:00," in csv_out[1]
+
+
+def test_plan_and_errors_show_times_as_given_or_local(kehu_app, kehu_cli, c1):
+    planned = kehu_cli("interaction", "plan", "C1", "--at", "2026-12-31T17:00")
+    assert planned.exit_code == 0, planned
+    assert "at 2026-12-31 17:00" in planned.output and "09:00" not in planned.output
+    assert kehu_cli("interaction", "plan", "C1", "--at", "2026-12-31T17:00", "--json").json[
+        "occurred_at"
+    ] == ("2026-12-31T09:00:00+00:00")
+    for args, shown in (
+        (("interaction", "log", "C1", "call", "--at", "2026-02-30T17:00"), "2026-02-30T17:00"),
+        (("interaction", "log", "C1", "call", "--at", "1800-12-31T17:00"), "1800-12-31T17:00"),
+        (("interaction", "plan", "C1", "--at", "2026-12-31T25:00"), "2026-12-31T25:00"),
+        (("interaction", "list", "--until", "2026-13-01"), "2026-13-01"),
+        (("interaction", "due", "--as-of", "2026-12-31T17:00:99"), "2026-12-31T17:00:99"),
+    ):
+        result = kehu_cli(*args)
+        assert result.exit_code != 0, result
+        assert f"'{shown}'" in result.output, result
+        assert "+00:00" not in result.output and "T09:00" not in result.output, result

@@ -6,15 +6,16 @@ call and can be ordered around them with ``ProfileSection.order``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core.hooktypes import ProfileSection
 from kehu_core.markers import hookimpl
 from kehu_core.models import Customer
 from kehu_core.profile import summarize, visit_history
-from kehu_core.validation import local_zone
 
 
 def _fmt(value: Any) -> str:
@@ -22,6 +23,8 @@ def _fmt(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return calendar.format_time(value)
     if isinstance(value, dict):
         return "; ".join(f"{k}={v}" for k, v in value.items())
     return str(value)
@@ -89,7 +92,7 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
             ("Days since last contact 距上次联系天数", _fmt(s.days_since_last_contact)),
             (
                 "Next planned contact 下次计划联系",
-                _fmt(s.next_planned and s.next_planned.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")),
+                calendar.format_time(s.next_planned),
             ),
         ],
         data={
@@ -114,7 +117,7 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
         order=20,
         rows=[
             (
-                h.occurred_at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M"),
+                calendar.format_time(h.occurred_at),
                 " ".join(
                     x
                     for x in (

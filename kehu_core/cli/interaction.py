@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import click
 from attrs import asdict
 
+from kehu_core import calendar
 from kehu_core.cli.context import transaction
 from kehu_core.cli.imports import interaction_import
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
@@ -18,7 +20,7 @@ from kehu_core.interactions import (
     plan_interaction,
 )
 from kehu_core.types import utcnow
-from kehu_core.validation import FieldError, timestamp
+from kehu_core.validation import FieldError, day_or_time
 
 LIST_KEYS = (
     "id",
@@ -136,15 +138,14 @@ def plan(
     )
     with transaction() as (app, session):
         record = plan_interaction(app, session, values)
-    emit_result(
-        record,
-        as_json,
-        f"planned {record.kind} #{record.id} with {record.customer_code} at {record.occurred_at.isoformat()}",
-    )
+    when = calendar.format_time(record.occurred_at)
+    emit_result(record, as_json, f"planned {record.kind} #{record.id} with {record.customer_code} at {when}")
 
 
 @interaction.command("due")
-@click.option("--as-of", default=None, help="Due by this time (default: now).")
+@click.option(
+    "--as-of", default=None, help="Due by this time, or by the end of this day (2024-03-01) (default: now)."
+)
 @click.option("--owner", default=None, help="Only this salesperson's plans.")
 @list_output_options
 def due(as_of: str | None, owner: str | None, as_json: bool, as_csv: bool) -> None:
@@ -161,8 +162,10 @@ def due(as_of: str | None, owner: str | None, as_json: bool, as_csv: bool) -> No
 @click.option("--kind", help="Only this kind.")
 @click.option("--status", help="planned, done or cancelled.")
 @click.option("--salesperson", help="Only this salesperson's.")
-@click.option("--since", help="From this date or time.")
-@click.option("--until", help="Before this date or time.")
+@click.option("--since", help="From this time, or from the start of this day (2024-03-01).")
+@click.option(
+    "--until", help="Before this time, or up to the end of this day (2024-03-01 includes all of it)."
+)
 @click.option(
     "--limit", type=click.IntRange(min=0), default=100, show_default=True, help="At most N (0: all)."
 )
@@ -199,11 +202,12 @@ def list_(
 list_.name = "list"
 
 
-def _moment(option: str, value: str) -> Any:
+def _moment(option: str, value: str) -> date | datetime:
+    """A time, or a date alone meaning that whole local day; a refusal repeats the value as given."""
     try:
-        return timestamp(value)
+        return day_or_time(value)
     except FieldError as exc:
-        raise click.BadParameter(str(exc), param_hint=option) from None
+        raise click.BadParameter(f"{exc} (got {value!r})", param_hint=option) from None
 
 
 interaction.add_command(interaction_import)

@@ -6,25 +6,26 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import click
 from attrs import asdict
 
+from kehu_core import calendar
 from kehu_core.text import display_width, pad, printable, truncate
-from kehu_core.validation import local_zone
 
 MAX_CELL = 40
 
 
 def to_jsonable(value: Any) -> Any:
-    """Plain JSON values: Decimal as string (exact), times in ISO 8601, attrs classes as dicts."""
+    """Plain JSON values: Decimal as string (exact), attrs classes as dicts, times in ISO 8601
+    in UTC with its offset (``2026-03-01T02:00:00+00:00``), dates (local days) as ``2026-03-01``."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
-        return value.isoformat()
+        return (value.astimezone(UTC) if value.tzinfo is not None else value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
@@ -50,13 +51,14 @@ def emit_result(data: Any, as_json: bool, message: str) -> None:
 
 
 def cell(value: Any) -> str:
-    """A value as table text: blanks as ``-``, times in the local zone, control characters escaped."""
+    """A value as table text: blanks as ``-``, times as local ``YYYY-MM-DD HH:MM``
+    (:func:`kehu_core.calendar.format_time`), control characters escaped."""
     if value is None or value == "":
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return value.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+        return calendar.format_time(value)
     return printable(str(value))
 
 
