@@ -24,7 +24,7 @@ from kehu_forecast import backtest as backtesting
 from kehu_forecast import reconcile as reconciling
 from kehu_forecast import targets as targeting
 from kehu_forecast import topdown as topdowns
-from kehu_forecast.backtest import DEFAULT_METHODS, Score
+from kehu_forecast.backtest import Score
 from kehu_forecast.bottomup import Options, bottom_up
 from kehu_forecast.gap import DEFAULT_THRESHOLD, GapReport, gap_report
 from kehu_forecast.history import history_rows, load_history
@@ -194,23 +194,8 @@ def update_target_statuses(
     return targeting.update_statuses(app, session, now)
 
 
-def backtest(
-    session: Session,
-    *,
-    level: str = "salesperson",
-    freq: str = "month",
-    horizon: int = 3,
-    folds: int = 3,
-    methods: tuple[str, ...] = DEFAULT_METHODS,
-    as_of: date | None = None,
-) -> list[Score]:
-    """Rolling-origin backtest on the sales history at one level: MASE and sMAPE per method, and
-    MASE relative to seasonal naive (added when not among ``methods``)."""
-    if "snaive" not in methods:
-        methods = (*methods, "snaive")
-    return backtesting.backtest_history(
-        session, level=level, freq=freq, horizon=horizon, folds=folds, methods=methods, as_of=as_of
-    )
+#: Rolling-origin backtest on the sales history: see :func:`kehu_forecast.backtest.backtest_history`.
+backtest = backtesting.backtest_history
 
 
 def set_market_inputs(session: Session, period: str, values: Mapping[str, Any], *, months: int = 1) -> int:

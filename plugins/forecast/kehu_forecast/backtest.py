@@ -110,7 +110,8 @@ def backtest_history(
     methods: tuple[str, ...] = DEFAULT_METHODS,
     as_of: date | None = None,
 ) -> list[Score]:
-    """Backtest on the sales history at one level of the hierarchy."""
+    """Rolling-origin backtest on the sales history at one level: MASE and sMAPE per method, and
+    MASE relative to seasonal naive (added when not among ``methods``)."""
     if level not in H.LEVELS:
         raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
     for m in methods:
@@ -118,6 +119,8 @@ def backtest_history(
             raise ValidationError(
                 [Problem("methods", f"unknown method; choose from {', '.join(E.METHODS)}", value=m)]
             )
+    if "snaive" not in methods:
+        methods = (*methods, "snaive")
     history = load_history(session, freq, as_of=as_of)
     h = H.build(history.customers)
     order = {int(c): i for i, c in enumerate(history.customers["id"])}

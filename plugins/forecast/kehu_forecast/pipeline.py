@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core import validation as v
-from kehu_core.csvfile import CsvStream
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Customer, Interaction
 from kehu_core.validation import FieldError
+from kehu_forecast.csvimport import import_rows
 from kehu_forecast.models import opportunities as T
 from kehu_forecast.rates import rate
 
@@ -281,23 +281,13 @@ def import_opportunities(
     session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
 ) -> int:
     """Import opportunities from CSV: every row is checked first; any bad row means none is written."""
-    with CsvStream(source, encoding) as stream:
-        stream.check_columns(IMPORT_COLUMNS, REQUIRED_COLUMNS)
-        rows, lines = [], []
-        for line, cells in stream.rows():
-            rows.append(dict(zip(stream.header, cells)))
-            lines.append(line)
-    if not rows:
-        return 0
-    try:
-        written = add_opportunities(session, rows, first_row=0)
-    except ValidationError as exc:
-        for p in exc.problems:
-            object.__setattr__(p, "row", lines[p.row] if p.row is not None else None)
-        raise ValidationError(
-            exc.problems, headline=f"{stream.name}: rows refused; nothing was written:"
-        ) from None
-    return len(written)
+    return import_rows(
+        source,
+        encoding,
+        IMPORT_COLUMNS,
+        REQUIRED_COLUMNS,
+        lambda rows: len(add_opportunities(session, rows, first_row=0)),
+    )
 
 
 def weighted_pipeline(session: Session, as_of: date | None = None) -> list[tuple[int, date, float]]:

@@ -159,19 +159,17 @@ def save_targets(
             )
             if old is not None:
                 session.execute(delete(targets).where(targets.c.id == old))
+            fields: dict[str, Any] = dict(
+                salesperson=sp,
+                period_start=start,
+                period_end=end,
+                amount=D(amount),
+                baseline=baseline,
+                note=note,
+            )
             try:
                 tid = session.scalar(
-                    targets.insert()
-                    .values(
-                        run_id=plan.run_id,
-                        salesperson=sp,
-                        period_start=start,
-                        period_end=end,
-                        amount=D(amount),
-                        baseline=baseline,
-                        note=note,
-                    )
-                    .returning(targets.c.id)
+                    targets.insert().values(run_id=plan.run_id, **fields).returning(targets.c.id)
                 )
             except IntegrityError as exc:
                 raise Conflict(
@@ -185,18 +183,7 @@ def save_targets(
                     for ln in lines
                 ],
             )
-            saved.append(
-                Target(
-                    id=int(tid),
-                    salesperson=sp,
-                    period_start=start,
-                    period_end=end,
-                    amount=D(amount),
-                    baseline=baseline,
-                    customers=lines,
-                    note=note,
-                )
-            )
+            saved.append(Target(id=int(tid), customers=lines, **fields))
     return saved
 
 

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core import validation as v
-from kehu_core.csvfile import CsvStream
 from kehu_core.errors import Conflict, Problem, ValidationError
 from kehu_core.validation import FieldError
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
+from kehu_forecast.csvimport import import_rows
 from kehu_forecast.history import load_history
 from kehu_forecast.models import market_inputs as T
 from kehu_forecast.money import allocate_cents
@@ -123,20 +123,13 @@ def import_market_inputs(
     session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
 ) -> int:
     """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing."""
-    with CsvStream(source, encoding) as stream:
-        stream.check_columns(MARKET_COLUMNS, ("period", "dimension"))
-        rows, lines = [], []
-        for line, cells in stream.rows():
-            rows.append(dict(zip(stream.header, cells)))
-            lines.append(line)
-    try:
-        return set_market_inputs(session, rows, first_row=0) if rows else 0
-    except ValidationError as exc:
-        for p in exc.problems:
-            object.__setattr__(p, "row", lines[p.row] if p.row is not None else None)
-        raise ValidationError(
-            exc.problems, headline=f"{stream.name}: rows refused; nothing was written:"
-        ) from None
+    return import_rows(
+        source,
+        encoding,
+        MARKET_COLUMNS,
+        ("period", "dimension"),
+        lambda rows: set_market_inputs(session, rows, first_row=0),
+    )
 
 
 def list_market_inputs(session: Session) -> list[dict[str, Any]]:

@@ -118,6 +118,27 @@ def check_coherent(session: Any, run_id: int) -> int:
     return checked
 
 
+def set_market(kehu_cli: Any, months: str = "3") -> None:
+    """Market inputs from 2026-01 for ``months`` months: 华东 potential 100,000/month at 10% share,
+    华北 40,000/month at 5%."""
+    for region, potential, share in (("华东", "100000", "10%"), ("华北", "40000", "0.05")):
+        result = kehu_cli(
+            "forecast",
+            "market",
+            "set",
+            "2026-01",
+            "region",
+            region,
+            "--potential",
+            potential,
+            "--share",
+            share,
+            "--months",
+            months,
+        )
+        assert result.exit_code == 0, result.output
+
+
 class Helpers:
     """The helpers above, as a fixture (test modules cannot import conftest in importlib mode)."""
 
@@ -125,9 +146,11 @@ class Helpers:
     series = staticmethod(series)
     month_rows = staticmethod(month_rows)
     check_coherent = staticmethod(check_coherent)
+    set_market = staticmethod(set_market)
 
 
 @pytest.fixture
 def fc() -> Helpers:
-    """Test helpers: ``fc.AS_OF``, ``fc.series()``, ``fc.month_rows(...)``, ``fc.check_coherent(...)``."""
+    """Test helpers: ``fc.AS_OF``, ``fc.series()``, ``fc.month_rows(...)``, ``fc.check_coherent(...)``,
+    ``fc.set_market(kehu_cli)``."""
     return Helpers()

@@ -21,6 +21,13 @@ def _count(app, table) -> int:
         return session.scalar(select(func.count()).select_from(table))
 
 
+def _import(kehu_cli, tmp_path, what: str, text: str, encoding: str = "utf-8"):
+    """``kehu forecast WHAT import`` of a CSV file holding ``text``."""
+    csv = tmp_path / f"{what}.csv"
+    csv.write_text(text, encoding=encoding)
+    return kehu_cli("forecast", what, "import", str(csv))
+
+
 def test_history_is_net_of_refunds_per_month_and_category(fc, company):
 
     with company.session() as session:
@@ -147,37 +154,35 @@ def test_bad_opportunities_change_nothing(fc, company, kehu_cli, tmp_path):
         and "salesperson: unknown salesperson" in unknown.output
         and "赵六" in unknown.output
     )
-    csv = tmp_path / "opps.csv"
-    csv.write_text(
+    imported = _import(
+        kehu_cli,
+        tmp_path,
+        "opportunity",
         "customer,amount,probability,close_date,salesperson\n"
         "C1,1000,0.5,2026-02-01,\n"
         "C2,2000,150%,2026-03-01,\n"
         "C9,3000,0.2,2026-03-01,\n",
         encoding="utf-8-sig",
     )
-    imported = kehu_cli("forecast", "opportunity", "import", str(csv))
     assert imported.exit_code == 1
     assert "row 3, probability" in imported.output and "row 4, customer: no customer" in imported.output
     assert _count(company, opportunities) == 0
-    csv.write_text(
-        "customer,amount,probability,close_date\nC1,1000,0.5,2026-02-01\nC2,2000,50%,2026-03-01\n",
-        encoding="utf-8",
-    )
-    assert kehu_cli("forecast", "opportunity", "import", str(csv)).exit_code == 0
+    good = "customer,amount,probability,close_date\nC1,1000,0.5,2026-02-01\nC2,2000,50%,2026-03-01\n"
+    assert _import(kehu_cli, tmp_path, "opportunity", good).exit_code == 0
     assert _count(company, opportunities) == 2
 
 
 def test_import_mixes_rows_with_and_without_a_ref(fc, company, kehu_cli, tmp_path):
-    csv = tmp_path / "opps.csv"
-    csv.write_text(
+    imported = _import(
+        kehu_cli,
+        tmp_path,
+        "opportunity",
         "ref,customer,amount,probability,close_date\n"
         "DEAL-7,C1,1000,0.5,2026-02-01\n"
         ",C2,2000,50%,2026-03-01\n"
         "DEAL-9,C1,3000,0.2,2026-03-01\n"
         ",C2,4000,0.1,2026-04-01\n",
-        encoding="utf-8",
     )
-    imported = kehu_cli("forecast", "opportunity", "import", str(csv))
     assert imported.exit_code == 0, imported.output
     listed = kehu_cli("forecast", "opportunity", "list", "--json").json
     refs = {o["amount"]: o["ref"] for o in listed}
@@ -195,39 +200,19 @@ def test_negative_market_potential_is_refused(fc, company, kehu_cli, tmp_path):
     assert (
         result.exit_code == 2 and "'--potential'" in result.output and "must not be negative" in result.output
     )
-    csv = tmp_path / "market.csv"
-    csv.write_text(
+    imported = _import(
+        kehu_cli,
+        tmp_path,
+        "market",
         "period,dimension,key,potential,share\n2026-01,region,华东,100000,0.1\n2026-02,region,华东,-1,0.1\n",
-        encoding="utf-8",
     )
-    imported = kehu_cli("forecast", "market", "import", str(csv))
     assert imported.exit_code == 1 and "row 3, potential" in imported.output
     assert _count(company, market_inputs) == 0
 
 
-def _market(kehu_cli) -> None:
-    # 华东 potential 100,000/month at 10% share; 华北 40,000/month at 5%, for three months.
-    for region, potential, share in (("华东", "100000", "10%"), ("华北", "40000", "0.05")):
-        r = kehu_cli(
-            "forecast",
-            "market",
-            "set",
-            "2026-01",
-            "region",
-            region,
-            "--potential",
-            potential,
-            "--share",
-            share,
-            "--months",
-            "3",
-        )
-        assert r.exit_code == 0, r.output
-
-
 def test_top_down_gap_reconcile_targets_track(fc, company, kehu_cli, tmp_path):
 
-    _market(kehu_cli)
+    fc.set_market(kehu_cli)
     bu = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3", "--json").json
     td = kehu_cli(
         "forecast",

@@ -10,27 +10,8 @@ from sqlalchemy import update
 from kehu_forecast.models import opportunities, runs
 
 
-def _market(kehu_cli, months: str = "3") -> None:
-    for region, potential, share in (("华东", "100000", "10%"), ("华北", "40000", "0.05")):
-        result = kehu_cli(
-            "forecast",
-            "market",
-            "set",
-            "2026-01",
-            "region",
-            region,
-            "--potential",
-            potential,
-            "--share",
-            share,
-            "--months",
-            months,
-        )
-        assert result.exit_code == 0, result.output
-
-
 def test_a_plan_without_scenarios_prints_a_dash(fc, company, kehu_cli):
-    _market(kehu_cli)
+    fc.set_market(kehu_cli)
     result = kehu_cli("forecast", "topdown", "--as-of", fc.AS_OF, "--horizon", "3")
     assert result.exit_code == 0, result.output
     assert result.output == (
@@ -47,7 +28,7 @@ def test_a_plan_without_scenarios_prints_a_dash(fc, company, kehu_cli):
 
 
 def test_gap_between_runs_without_a_common_month_is_refused(fc, company, kehu_cli):
-    _market(kehu_cli, months="2")
+    fc.set_market(kehu_cli, months="2")
     assert kehu_cli("forecast", "topdown", "--as-of", fc.AS_OF, "--horizon", "2").exit_code == 0
     assert kehu_cli("forecast", "run", "--as-of", "2026-04-15", "--horizon", "2").exit_code == 0
     result = kehu_cli("forecast", "gap")

@@ -11,6 +11,7 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast import api, plot, report
+from kehu_forecast.cli.options import plot_option
 from kehu_forecast.cli.summary import emit_plan_summary
 from kehu_forecast.periods import Freq
 
@@ -40,12 +41,7 @@ LEVEL = click.Choice(["company", "region", "salesperson", "customer"])
 @click.option("--optimistic", type=float, help="Stated adjustment for the optimistic scenario, e.g. 0.15.")
 @click.option("--pessimistic", type=float, help="Stated adjustment for the pessimistic scenario, e.g. -0.2.")
 @click.option("--jobs", "n_jobs", type=int, default=1, show_default=True, help="Processes for the library.")
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False),
-    help="Write a PNG: history, forecast and interval.",
-)
+@plot_option("history, forecast and interval")
 @json_option
 def run_cmd(
     freq: Freq,

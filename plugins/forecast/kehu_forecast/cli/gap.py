@@ -8,6 +8,7 @@ from attrs import asdict
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_json, emit_rows, list_output_options
 from kehu_forecast import api, plot
+from kehu_forecast.cli.options import plot_option
 
 
 @click.command("gap")
@@ -24,12 +25,7 @@ from kehu_forecast import api, plot
     help="Levels to show (default company, region, salesperson).",
 )
 @click.option("--flagged", "only_flagged", is_flag=True, help="Only the flagged nodes.")
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False),
-    help="Write a PNG: top-down against bottom-up per region.",
-)
+@plot_option("top-down against bottom-up per region")
 @list_output_options
 def gap_cmd(
     bu_run: int | None,

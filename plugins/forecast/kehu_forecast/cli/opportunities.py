@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import click
@@ -67,30 +65,10 @@ def opportunity() -> None:
 @click.option("--ref", help="Your reference (default OPP-nnnnn).")
 @click.option("--note")
 @json_option
-def opp_add(
-    customer: str,
-    amount: Decimal,
-    close_date: date,
-    probability: str | None,
-    stage: str | None,
-    salesperson: str | None,
-    ref: str | None,
-    note: str | None,
-    as_json: bool,
-) -> None:
+def opp_add(as_json: bool, **values: Any) -> None:
     """Add an open opportunity for CUSTOMER (code) worth AMOUNT."""
-    values = _given(
-        customer=customer,
-        amount=amount,
-        close_date=close_date,
-        probability=probability,
-        stage=stage,
-        salesperson=salesperson,
-        ref=ref,
-        note=note,
-    )
     with transaction() as (_app, session):
-        opp = api.add_opportunity(session, values)
+        opp = api.add_opportunity(session, _given(**values))
     _emit_opp(opp, as_json)
 
 
@@ -103,27 +81,10 @@ def opp_add(
 @click.option("--amount", type=MONEY)
 @click.option("--salesperson")
 @json_option
-def opp_move(
-    ref: str,
-    stage: str | None,
-    probability: str | None,
-    status: str | None,
-    close_date: date | None,
-    amount: Decimal | None,
-    salesperson: str | None,
-    as_json: bool,
-) -> None:
+def opp_move(ref: str, as_json: bool, **values: Any) -> None:
     """Move opportunity REF to another stage, probability, close date or status."""
-    values = _given(
-        stage=stage,
-        probability=probability,
-        status=status,
-        close_date=close_date,
-        amount=amount,
-        salesperson=salesperson,
-    )
     with transaction() as (_app, session):
-        opp = api.move_opportunity(session, ref, values)
+        opp = api.move_opportunity(session, ref, _given(**values))
     _emit_opp(opp, as_json)
 
 

@@ -11,6 +11,7 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast import api, plot
+from kehu_forecast.cli.options import plot_option
 
 
 @click.command("targets")
@@ -36,12 +37,7 @@ def targets_cmd(run_id: int | None, grouping: str, only_list: bool, as_json: boo
 @click.command("track")
 @click.option("--as-of", "as_of", type=DAY, help="Default: today.")
 @click.option("--salesperson")
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False),
-    help="Write a PNG: target against actual per salesperson.",
-)
+@plot_option("target against actual per salesperson")
 @list_output_options
 def track_cmd(
     as_of: date | None, salesperson: str | None, plot_path: str | None, as_json: bool, as_csv: bool
