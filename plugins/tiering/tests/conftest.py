@@ -20,6 +20,13 @@ def kehu_plugins() -> Any:
 
 
 @pytest.fixture
+def shanghai(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The company's time zone is Asia/Shanghai (``KEHU_TIMEZONE``); use it as
+    ``pytestmark = pytest.mark.usefixtures("shanghai")``."""
+    monkeypatch.setenv("KEHU_TIMEZONE", "Asia/Shanghai")
+
+
+@pytest.fixture
 def tiering_app(kehu_app: Any, kehu_install: Any) -> Any:
     """An app on a fresh database (each backend) with the tiering plugin installed."""
     kehu_install("tiering")

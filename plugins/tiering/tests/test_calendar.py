@@ -6,32 +6,21 @@ is one that UTC bucketing gets wrong.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from tiering_helpers import add_customers, current, purchase, record, run
+from tiering_helpers import add_customers, current, local, purchase, record, run
 
 from kehu_tiering.api import customer_stats
 from kehu_tiering.models import monthly
 from kehu_tiering.settings import make_settings
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+pytestmark = pytest.mark.usefixtures("shanghai")
 MAY = 2026 * 12 + 4  # month index of May 2026
 APRIL = MAY - 1
-
-
-def local(*parts: int) -> datetime:
-    """A company-local wall time (Shanghai, UTC+8)."""
-    return datetime(*parts, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def shanghai(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KEHU_TIMEZONE", "Asia/Shanghai")
 
 
 def stats(app: Any, code: str, as_of: date, window: Any = 1) -> dict[str, Any]:

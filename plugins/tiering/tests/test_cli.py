@@ -4,12 +4,11 @@ and what tiering adds elsewhere: profile card, customer list column and filter, 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tiering_helpers import add_customers, purchase, record
+from tiering_helpers import add_customers, payment, purchase, record
 
 
 @pytest.fixture
@@ -17,28 +16,9 @@ def cli_world(tiering_app: Any) -> dict[str, int]:
     ids = add_customers(tiering_app, [f"K{i:02d}" for i in range(20)])
     when = datetime(2026, 4, 1, tzinfo=UTC)
     rows = [purchase(ids[f"K{i:02d}"], when, 100 * (i + 1) ** 2) for i in range(19)]  # K19 never buys
-    rows.append(
-        dict(
-            customer_id=ids["K00"],
-            kind="payment",
-            status="done",
-            occurred_at=when,
-            amount=Decimal(100),
-            due_at=datetime(2026, 3, 1, tzinfo=UTC),
-            paid_at=None,
-        )
-    )
-    rows.append(
-        dict(
-            customer_id=ids["K00"],
-            kind="payment",
-            status="done",
-            occurred_at=when,
-            amount=Decimal(100),
-            due_at=datetime(2026, 3, 1, tzinfo=UTC),
-            paid_at=datetime(2026, 3, 21, tzinfo=UTC),
-        )
-    )
+    due = datetime(2026, 3, 1, tzinfo=UTC)
+    for paid in (None, datetime(2026, 3, 21, tzinfo=UTC)):
+        rows.append(payment(ids["K00"], due, paid, amount=100, at=when))
     record(tiering_app, rows)
     return ids
 

@@ -9,17 +9,15 @@ tested exactly on the edge and one day either side.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Integer
-from tiering_helpers import add_customers, current, purchase, record, run
+from tiering_helpers import AS_OF, add_customers, current, local, payment, purchase, record, run
 
 from kehu_core import hookimpl
 from kehu_core.customers import add_customer
@@ -41,18 +39,7 @@ from kehu_tiering.api import (
 )
 from kehu_tiering.models import runs
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-AS_OF = date(2026, 6, 15)
-
-
-def local(*parts: int) -> datetime:
-    """A company-local wall time (Shanghai, UTC+8)."""
-    return datetime(*parts, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def shanghai(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KEHU_TIMEZONE", "Asia/Shanghai")
+pytestmark = pytest.mark.usefixtures("shanghai")
 
 
 def stats_of(app: Any, code: str, as_of: date = AS_OF, window: Any = 12) -> dict[str, Any]:
@@ -129,19 +116,6 @@ def test_the_context_of_a_window_over_all_history_has_no_start(
 
 
 # 2. The customer's own fields and the days late of payments.
-
-
-def payment(customer_id: int, due: datetime, paid: datetime | None, kind: str = "payment") -> dict[str, Any]:
-    """A done payment (or purchase on credit) recorded on its due day."""
-    return dict(
-        customer_id=customer_id,
-        kind=kind,
-        status="done",
-        occurred_at=due,
-        amount=Decimal("100.00"),
-        due_at=due,
-        paid_at=paid,
-    )
 
 
 @pytest.fixture

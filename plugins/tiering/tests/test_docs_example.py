@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import types
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from tiering_helpers import add_customers, current, purchase, record, run
+from tiering_helpers import AS_OF, add_customers, current, local, payment, purchase, record, run
 
 from kehu_core.customers import add_customer
 from kehu_tiering.api import COLUMNS
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "tiering.md"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-AS_OF = date(2026, 6, 15)
-
-
-def local(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def shanghai(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KEHU_TIMEZONE", "Asia/Shanghai")
+pytestmark = pytest.mark.usefixtures("shanghai")
 
 
 def worked_example() -> types.ModuleType:
@@ -50,15 +37,9 @@ def test_the_worked_example_runs(tiering_app: Any, kehu_register_plugin: Any, ke
         [
             purchase(east, local(2026, 5, 16, 9, 0), 1_000_000),  # 30 days before: a recent buyer
             purchase(ids["OLD"], local(2026, 5, 15, 23, 0), 10),  # 31 days before: not
-            dict(
-                customer_id=ids["LATE"],
-                kind="payment",
-                status="done",
-                occurred_at=local(2026, 5, 1, 12, 0),
-                amount=Decimal("50.00"),
-                due_at=local(2026, 5, 1, 12, 0),
-                paid_at=local(2026, 6, 1, 9, 0),  # 31 days late
-            ),
+            payment(
+                ids["LATE"], local(2026, 5, 1, 12, 0), local(2026, 6, 1, 9, 0), amount="50.00"
+            ),  # 31 days late
             {
                 **visit,
                 "customer_id": ids["VIS1"],

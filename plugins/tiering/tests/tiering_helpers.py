@@ -6,8 +6,15 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 AS_OF = date(2026, 6, 15)  # mid-month: the as-of month is read from raw interactions
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(*parts: int) -> datetime:
+    """A company-local wall time (Shanghai, UTC+8); the tests using it take the ``shanghai`` fixture."""
+    return datetime(*parts, tzinfo=SHANGHAI)
 
 
 def add_customers(app: Any, codes: list[str], **fields: Any) -> dict[str, int]:
@@ -53,6 +60,26 @@ def purchase(customer_id: int, when: datetime, amount: Any, cost: Any = None, **
         amount=Decimal(str(amount)),
         cost=None if cost is None else Decimal(str(cost)),
         **extra,
+    )
+
+
+def payment(
+    customer_id: int,
+    due: datetime,
+    paid: datetime | None,
+    kind: str = "payment",
+    amount: Any = "100.00",
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """A done payment (or purchase on credit) recorded at ``at``, by default on its due day."""
+    return dict(
+        customer_id=customer_id,
+        kind=kind,
+        status="done",
+        occurred_at=due if at is None else at,
+        amount=Decimal(str(amount)),
+        due_at=due,
+        paid_at=paid,
     )
 
 
