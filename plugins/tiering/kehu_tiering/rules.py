@@ -23,9 +23,10 @@ from sqlalchemy.exc import CompileError, StatementError
 from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
-from kehu_core.errors import HookError, KehuError, Problem, ValidationError
+from kehu_core.errors import KehuError, Problem, ValidationError
 from kehu_tiering.expr import ExpressionError, parse_condition
 from kehu_tiering.functions import RULE_FUNCTIONS
+from kehu_tiering.hookcalls import call_each
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, RuleContext
 from kehu_tiering.stats import RFM_SEGMENTS, STATS, TABLE_NAME, StatColumn, has_attribute, stats_table
 
@@ -202,22 +203,11 @@ def plugin_rules(app: Kehu, context: RuleContext) -> list[TierRule]:
     Each implementation is called on its own (not through the hook) so that its rules carry
     the name of the plugin they come from; it gets ``app`` and ``context`` when it takes them.
     """
-    caller = app.hook_caller("kehu_tier_rules")
-    found: list[TierRule] = []
-    for impl in reversed(caller.get_hookimpls()):  # registration order
-        name = app.plugins.pm.get_name(impl.plugin) or "unknown"
-        arguments: dict[str, Any] = {"app": app, "context": context}
-        try:
-            rules = list(impl.function(*(arguments[arg] for arg in impl.argnames)) or [])
-            for rule in rules:
-                if not isinstance(rule, TierRule):
-                    raise TypeError(f"kehu_tier_rules must return TierRule values, got {type(rule).__name__}")
-        except KehuError:
-            raise
-        except Exception as exc:
-            raise HookError(name, "kehu_tier_rules", exc) from exc
-        found += [evolve(rule, source=name) for rule in rules]
-    return found
+    return [
+        evolve(rule, source=name)
+        for name, rules in call_each(app, "kehu_tier_rules", context, TierRule)
+        for rule in rules
+    ]
 
 
 def load_toml(path: str | Path) -> tuple[list[TierRule], list[str]]:

@@ -48,10 +48,10 @@ from sqlalchemy.types import NullType
 
 from kehu_core import calendar
 from kehu_core.app import Kehu
-from kehu_core.errors import HookError, KehuError
 from kehu_core.models import BigId, Customer, CustomerTag, Interaction
 from kehu_core.types import UTCDateTime
 from kehu_tiering.aggregates import PURCHASE_KINDS, bucket_select
+from kehu_tiering.hookcalls import call_each
 from kehu_tiering.models import monthly
 from kehu_tiering.settings import RuleContext, TierSettings
 
@@ -253,33 +253,21 @@ def plugin_columns(app: Kehu, context: RuleContext) -> list[StatColumn]:
     Raises :class:`~kehu_core.errors.HookError` naming the plugin that returned something
     other than :class:`StatColumn` values, or a name already taken.
     """
-    caller = app.hook_caller("kehu_tier_statistics")
-    found: list[StatColumn] = []
     owners: dict[str, str] = {}
-    for impl in reversed(caller.get_hookimpls()):  # registration order
-        plugin = app.plugins.pm.get_name(impl.plugin) or "unknown"
-        arguments: dict[str, Any] = {"app": app, "context": context}
-        try:
-            columns = list(impl.function(*(arguments[arg] for arg in impl.argnames)) or [])
-            for stat_column in columns:
-                if not isinstance(stat_column, StatColumn):
-                    raise TypeError(
-                        "kehu_tier_statistics must return StatColumn values, "
-                        f"got {type(stat_column).__name__}"
-                    )
-                if stat_column.name in owners:
-                    raise ValueError(
-                        f"statistics column {stat_column.name!r} is already added "
-                        f"by {owners[stat_column.name]}"
-                    )
-                stat_column.sql_type  # noqa: B018 -- refuse an unknown type here, naming the plugin
-                owners[stat_column.name] = plugin
-        except KehuError:
-            raise
-        except Exception as exc:
-            raise HookError(plugin, "kehu_tier_statistics", exc) from exc
-        found += columns
-    return found
+
+    def check(plugin: str, stat_column: StatColumn) -> None:
+        if stat_column.name in owners:
+            raise ValueError(
+                f"statistics column {stat_column.name!r} is already added by {owners[stat_column.name]}"
+            )
+        stat_column.sql_type  # noqa: B018 -- refuse an unknown type here, naming the plugin
+        owners[stat_column.name] = plugin
+
+    return [
+        stat_column
+        for _, columns in call_each(app, "kehu_tier_statistics", context, StatColumn, check)
+        for stat_column in columns
+    ]
 
 
 def stats_table(extra: Sequence[StatColumn] = ()) -> Table:
