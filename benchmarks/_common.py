@@ -262,6 +262,44 @@ def sizes(args: argparse.Namespace, full: dict[str, object], tiny: dict[str, obj
             setattr(args, name, chosen.get(name, value))
 
 
+def add_import_options(parser: argparse.ArgumentParser) -> None:
+    """``--rows``, ``--customers``, ``--tiny`` and ``--workdir`` of the benchmarks that import
+    generated interactions (see :func:`import_files`)."""
+    parser.add_argument("--rows", type=int, help="interactions to import (default 1,000,000)")
+    parser.add_argument("--customers", type=int, help="customers they belong to (default 10,000)")
+    add_tiny(parser, "2,000 rows, 200 customers")
+    parser.add_argument("--workdir", help="keep the files here instead of a temporary folder")
+
+
+def import_sizes(args: argparse.Namespace) -> None:
+    """The sizes of :func:`add_import_options`; the import runs with the plugins ``KEHU_PLUGINS``
+    names (none unless set)."""
+    sizes(args, full=dict(rows=1_000_000, customers=10_000), tiny=dict(rows=2_000, customers=200))
+    os.environ.setdefault("KEHU_PLUGINS", "")
+
+
+@contextmanager
+def import_files(args: argparse.Namespace) -> Iterator[tuple[Path, Path, Path, Path]]:
+    """In ``--workdir`` (else a temporary folder, removed afterwards): ``customers.csv`` and
+    ``interactions.csv`` of ``args.customers`` and ``args.rows``, and ``template.db``, a database
+    with the schema and the customers. Yields (the folder, customers.csv, interactions.csv, template.db)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        customers_csv, interactions_csv = work / "customers.csv", work / "interactions.csv"
+        print(
+            f"generating {args.rows:,} interactions over {args.customers:,} customers in {work} ...",
+            flush=True,
+        )
+        write_customers(customers_csv, args.customers)
+        write_interactions(interactions_csv, args.rows, args.customers)
+        template = work / "template.db"
+        remove_db(template)
+        kehu(template, "init")
+        kehu(template, "customer", "import", str(customers_csv))
+        yield work, customers_csv, interactions_csv, template
+
+
 def remove_db(path: Path) -> None:
     """Delete a SQLite database and its WAL files."""
     for suffix in ("", "-wal", "-shm", "-journal"):

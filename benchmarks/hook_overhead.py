@@ -18,22 +18,18 @@ in the benchmark's database, so only the counting plugins take part.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import tempfile
 from datetime import UTC
 from pathlib import Path
 
 from _common import (
     Timing,
-    add_tiny,
-    kehu,
+    add_import_options,
+    import_files,
+    import_sizes,
     remove_db,
     report,
-    sizes,
     timer,
-    write_customers,
-    write_interactions,
 )
 
 TARGET = 0.10
@@ -142,29 +138,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, help="interactions to import (default 1,000,000)")
-    parser.add_argument("--customers", type=int, help="customers they belong to (default 10,000)")
+    add_import_options(parser)
     parser.add_argument("--plugins", type=int, default=4, help="plugins implementing the hook (default 4)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each kind, alternating (default 2)")
-    parser.add_argument("--workdir", help="keep the files here instead of a temporary folder")
-    add_tiny(parser, "2,000 rows, 200 customers")
     args = parser.parse_args()
-    sizes(args, full=dict(rows=1_000_000, customers=10_000), tiny=dict(rows=2_000, customers=200))
-    os.environ.setdefault("KEHU_PLUGINS", "")
+    import_sizes(args)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(args.workdir or tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        customers_csv, interactions_csv, template = (
-            work / "customers.csv",
-            work / "interactions.csv",
-            work / "template.db",
-        )
-        print(f"generating {args.rows:,} interactions ...", flush=True)
-        write_customers(customers_csv, args.customers)
-        write_interactions(interactions_csv, args.rows, args.customers)
-        kehu(template, "init")
-        kehu(template, "customer", "import", str(customers_csv))
+    with import_files(args) as (work, _customers_csv, interactions_csv, template):
         runs: dict[int, list[Timing]] = {0: [], args.plugins: []}
         for _ in range(args.repeat):
             for plugins, timings in runs.items():

@@ -16,24 +16,21 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import shutil
 import sqlite3
-import tempfile
 from pathlib import Path
 
 from _common import (
     INTERACTION_HEADER,
     Timing,
-    add_tiny,
+    add_import_options,
+    import_files,
+    import_sizes,
     kehu,
     remove_db,
     report,
-    sizes,
     timed_kehu,
     timer,
-    write_customers,
-    write_interactions,
 )
 
 from kehu_core.importing import SQLITE_IMPORT_CACHE_KIB
@@ -134,41 +131,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, help="interactions to import (default 1,000,000)")
-    parser.add_argument("--customers", type=int, help="customers they belong to (default 10,000)")
-    add_tiny(parser, "2,000 rows, 200 customers")
+    add_import_options(parser)
     parser.add_argument(
         "--profile", action="store_true", help="also profile the import in-process (cProfile)"
     )
-    parser.add_argument("--workdir", help="keep the files here instead of a temporary folder")
     parser.add_argument(
         "--cache-matched",
         action="store_true",
         help="also time the raw insert with the import's bigger SQLite page cache",
     )
     args = parser.parse_args()
-    sizes(args, full=dict(rows=1_000_000, customers=10_000), tiny=dict(rows=2_000, customers=200))
     # The import is timed with the plugins KEHU_PLUGINS names (none unless set); the profile too.
-    os.environ.setdefault("KEHU_PLUGINS", "")
+    import_sizes(args)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(args.workdir or tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        customers_csv, interactions_csv = work / "customers.csv", work / "interactions.csv"
-        print(
-            f"generating {args.rows:,} interactions over {args.customers:,} customers in {work} ...",
-            flush=True,
-        )
-        write_customers(customers_csv, args.customers)
-        write_interactions(interactions_csv, args.rows, args.customers)
+    # One database with the schema and the customers (the template), copied for each side:
+    # both start from the same file.
+    with import_files(args) as (work, customers_csv, interactions_csv, template):
         size_mb = interactions_csv.stat().st_size / 2**20
-
-        # One database with the schema and the customers, copied for each side: both start
-        # from the same file.
-        template = work / "template.db"
-        remove_db(template)
-        kehu(template, "init")
-        kehu(template, "customer", "import", str(customers_csv))
         ref_db, kehu_db, cache_db = work / "reference.db", work / "import.db", work / "reference-cache.db"
         for db in (ref_db, kehu_db, *([cache_db] if args.cache_matched else [])):
             remove_db(db)
