@@ -71,6 +71,7 @@ __all__ = [
     "least",
     "pareto_curve",
     "rebuild_aggregates",
+    "rederive_without",
     "retier",
     "rule_context",
     "run_tiers",
@@ -131,6 +132,19 @@ def retier(app: Kehu, session: Session, now: datetime) -> str:
         f"tiered {result.customers} customers as of {result.as_of}: "
         f"{result.written} changed, {result.moved} tier moves"
     )
+
+
+def rederive_without(app: Kehu, session: Session, plugin: str) -> RunResult | None:
+    """Run again as of the newest run's day, with its settings, after ``plugin`` was uninstalled.
+
+    Its tier rules and statistics are no longer called, so the flags and classes they set are
+    derived anew from the remaining rules; a customer they flagged loses the flag, recorded in
+    the history like any move. Nothing runs before the first run. Returns the run, or ``None``.
+    """
+    settings = tiers.last_settings(session)
+    if settings is None:
+        return None
+    return engine.run(app, session, settings, source="uninstall")
 
 
 def tier_method(session: Session) -> str:

@@ -100,3 +100,12 @@ def kehu_export_customer(session: Session, customer: Customer) -> dict[str, Any]
     """The customer's whole tier history."""
     rows = api.tier_history(session, customer.code)
     return {"tiering": [asdict(r) for r in rows]} if rows else None
+
+
+@hookimpl
+def kehu_plugin_uninstalled(app: Kehu, session: Session, name: str) -> None:
+    """A plugin whose tier rules or statistics took part in the runs is gone: derive the
+    flags and classes again without them, so nothing it set outlives it."""
+    info = app.plugins.infos.get(name)
+    if info is not None and {"kehu_tier_rules", "kehu_tier_statistics"} & set(info.hooks):
+        api.rederive_without(app, session, name)
