@@ -18,6 +18,7 @@ from kehu_core.cli.output import (
     list_output_options,
     to_jsonable,
 )
+from kehu_core.cli.params import given, value_options
 from kehu_core.customers import (
     CustomerQuery,
     add_customer,
@@ -35,13 +36,7 @@ _OPTIONAL = [f for f in CUSTOMER_FIELDS if f.name not in ("code", "name")]
 def _field_options(func: Any, include_identity: bool = False) -> Any:
     """One ``--field`` option per customer field, generated from the field table."""
     fields = CUSTOMER_FIELDS if include_identity else _OPTIONAL
-    for spec in reversed(fields):
-        func = click.option(f"--{spec.name.replace('_', '-')}", spec.name, default=None, help=spec.help)(func)
-    return func
-
-
-def _given(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+    return value_options(func, ((spec.name, spec.help) for spec in fields))
 
 
 @click.group()
@@ -62,7 +57,7 @@ def add(code: str, name: str, as_json: bool, **fields: Any) -> None:
       kehu customer add C001 华为技术 --region 华南 --industry 通信 --tags "vip,深圳"
     """
     with transaction() as (app, session):
-        record = add_customer(app, session, {"code": code, "name": name, **_given(fields)})
+        record = add_customer(app, session, {"code": code, "name": name, **given(fields)})
     emit_result(record, as_json, f"added customer {record.code} {record.name}")
 
 
@@ -74,7 +69,7 @@ def add(code: str, name: str, as_json: bool, **fields: Any) -> None:
 @json_option
 def edit(code: str, new_code: str | None, as_json: bool, **fields: Any) -> None:
     """Change fields of customer CODE. An empty value (--region "") clears a field."""
-    values = _given(fields)
+    values = given(fields)
     if new_code is not None:
         values["code"] = new_code
     if not values:

@@ -12,6 +12,7 @@ from kehu_core import calendar
 from kehu_core.cli.context import transaction
 from kehu_core.cli.imports import interaction_import
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
+from kehu_core.cli.params import given, value_options
 from kehu_core.interactions import (
     InteractionQuery,
     due_interactions,
@@ -22,36 +23,27 @@ from kehu_core.interactions import (
 from kehu_core.types import utcnow
 from kehu_core.validation import FieldError, day_or_time
 
-LIST_KEYS = (
-    "id",
-    "occurred_at",
-    "customer_code",
-    "kind",
-    "status",
-    "channel",
-    "amount",
-    "product",
-    "salesperson",
-    "satisfaction",
-    "note",
+#: The columns of the interaction lists: (key, header).
+LIST_COLUMNS = (
+    ("id", "id"),
+    ("occurred_at", "when"),
+    ("customer_code", "customer"),
+    ("kind", "kind"),
+    ("status", "status"),
+    ("channel", "channel"),
+    ("amount", "amount"),
+    ("product", "product"),
+    ("salesperson", "salesperson"),
+    ("satisfaction", "sat."),
+    ("note", "note"),
 )
-LIST_HEADERS = (
-    "id",
-    "when",
-    "customer",
-    "kind",
-    "status",
-    "channel",
-    "amount",
-    "product",
-    "salesperson",
-    "sat.",
-    "note",
-)
+LIST_KEYS = tuple(key for key, _ in LIST_COLUMNS)
+LIST_HEADERS = tuple(header for _, header in LIST_COLUMNS)
 
 
 def _detail_options(func: Any) -> Any:
-    for name, help_ in reversed(
+    return value_options(
+        func,
         (
             ("channel", "channel, e.g. 门店, online, distributor"),
             ("amount", "amount; a negative purchase is a refund"),
@@ -65,14 +57,8 @@ def _detail_options(func: Any) -> Any:
             ("external_ref", "your unique reference (makes repeating the command harmless)"),
             ("due_at", "payments: when payment is due"),
             ("paid_at", "payments: when it was paid"),
-        )
-    ):
-        func = click.option(f"--{name.replace('_', '-')}", name, default=None, help=help_)(func)
-    return func
-
-
-def _given(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+        ),
+    )
 
 
 @click.group()
@@ -103,7 +89,7 @@ def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, *
         "customer_code": customer_code,
         "kind": kind,
         "occurred_at": occurred_at or utcnow(),
-        **_given(details),
+        **given(details),
     }
     if details.get("status") is None:
         values.pop("status", None)
@@ -127,7 +113,7 @@ def plan(
     customer_code: str, occurred_at: str, kind: str, salesperson: str | None, note: str | None, as_json: bool
 ) -> None:
     """Schedule a visit or call with CUSTOMER_CODE (the visit plan 访问计划)."""
-    values = _given(
+    values = given(
         {
             "customer_code": customer_code,
             "occurred_at": occurred_at,

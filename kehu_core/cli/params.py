@@ -6,6 +6,7 @@ read in the company's time zone; the result is aware UTC), ``MONEY`` an exact ``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,31 +16,39 @@ import click
 from kehu_core.validation import FieldError, day, money, timestamp
 
 
-class DayType(click.ParamType):
+class _Parsed(click.ParamType):
+    """A value parsed by a :mod:`kehu_core.validation` function; its :class:`FieldError` is the
+    option's error, with the value as given."""
+
+    def parse(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self.parse(value)
+        except FieldError as exc:
+            self.fail(f"{value!r}: {exc}", param, ctx)
+
+
+class DayType(_Parsed):
     """A calendar day: ``2026-03-01`` or ``2026/03/01``."""
 
     name = "day"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        try:
-            return day(value)
-        except FieldError as exc:
-            self.fail(f"{value!r}: {exc}", param, ctx)
+    def parse(self, value: Any) -> date:
+        return day(value)
 
 
-class TimestampType(click.ParamType):
+class TimestampType(_Parsed):
     """A moment: ``2026-03-01``, ``2026-03-01 09:30`` or ISO 8601 with an offset; aware UTC."""
 
     name = "time"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
-        try:
-            return timestamp(value)
-        except FieldError as exc:
-            self.fail(f"{value!r}: {exc}", param, ctx)
+    def parse(self, value: Any) -> datetime:
+        return timestamp(value)
 
 
-class MoneyType(click.ParamType):
+class MoneyType(_Parsed):
     """An amount of money, exact to the cent (``1999.90``); negative only when allowed."""
 
     name = "amount"
@@ -47,14 +56,24 @@ class MoneyType(click.ParamType):
     def __init__(self, allow_negative: bool = False):
         self.allow_negative = allow_negative
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
-        try:
-            return money(value, allow_negative=self.allow_negative)
-        except FieldError as exc:
-            self.fail(f"{value!r}: {exc}", param, ctx)
+    def parse(self, value: Any) -> Decimal:
+        return money(value, allow_negative=self.allow_negative)
 
 
 DAY = DayType()
 TIMESTAMP = TimestampType()
 MONEY = MoneyType()
 SIGNED_MONEY = MoneyType(allow_negative=True)
+
+
+def value_options(func: Callable[..., Any], fields: Iterable[tuple[str, str]]) -> Callable[..., Any]:
+    """One ``--name`` option (text, default ``None``) per ``(name, help)`` of ``fields``, in that
+    order; the command receives it as ``name``."""
+    for name, help_ in reversed(list(fields)):
+        func = click.option(f"--{name.replace('_', '-')}", name, default=None, help=help_)(func)
+    return func
+
+
+def given(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of ``values`` that were given (not ``None``)."""
+    return {k: v for k, v in values.items() if v is not None}

@@ -19,7 +19,7 @@ from kehu_core.cli.output import (
     json_option,
     list_output_options,
 )
-from kehu_core.cli.params import MONEY, TIMESTAMP
+from kehu_core.cli.params import MONEY, TIMESTAMP, given
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.validation import FieldError
 
@@ -49,10 +49,6 @@ LIST_HEADERS = (
     "resolution due",
     "overdue",
 )
-
-
-def _given(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
 
 
 def _emit(record: api.ComplaintRecord, as_json: bool, message: str) -> None:
@@ -91,7 +87,7 @@ def open_(actor: str | None, as_json: bool, **values: Any) -> None:
       kehu complaint open --customer C0001 --description "送货晚了三天" --category delivery
     """
     with transaction() as (app, session):
-        record = api.open_complaint(app, session, _given(values), actor_of(actor))
+        record = api.open_complaint(app, session, given(values), actor_of(actor))
     _emit(
         record,
         as_json,
@@ -234,17 +230,17 @@ def _move_or_close(complaint_id: int, stage: str, options: dict[str, Any], *, cl
     """What ``move`` and ``close`` share: the fields, reason, note, version, actor and output."""
     as_json = options.pop("as_json")
     actor = actor_of(options.pop("actor"))
-    given = dict(
+    passed = dict(
         reason=options.pop("reason"),
         note=options.pop("note"),
         expected_version=options.pop("expect_version"),
-        changes=_given(options),
+        changes=given(options),
     )
     with transaction() as (app, session):
         if closing:
-            record = api.close(app, session, complaint_id, actor, stage=stage, **given)
+            record = api.close(app, session, complaint_id, actor, stage=stage, **passed)
         else:
-            record = api.move(app, session, complaint_id, stage, actor, **given)
+            record = api.move(app, session, complaint_id, stage, actor, **passed)
     done = f"closed {when(record.closed_at)}" if closing else f"version {record.version}"
     _emit(record, as_json, f"complaint #{record.id} is now {record.status} ({done})")
 

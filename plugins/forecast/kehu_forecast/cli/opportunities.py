@@ -16,7 +16,7 @@ from kehu_core.cli.output import (
     json_option,
     list_output_options,
 )
-from kehu_core.cli.params import DAY, MONEY
+from kehu_core.cli.params import DAY, MONEY, given
 from kehu_forecast import api
 
 OPP_KEYS = [
@@ -31,10 +31,6 @@ OPP_KEYS = [
     "close_date",
     "status",
 ]
-
-
-def _given(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
 
 
 def _emit_opp(opp: api.Opportunity, as_json: bool) -> None:
@@ -68,7 +64,7 @@ def opportunity() -> None:
 def opp_add(as_json: bool, **values: Any) -> None:
     """Add an open opportunity for CUSTOMER (code) worth AMOUNT."""
     with transaction() as (_app, session):
-        opp = api.add_opportunity(session, _given(**values))
+        opp = api.add_opportunity(session, given(values))
     _emit_opp(opp, as_json)
 
 
@@ -84,7 +80,7 @@ def opp_add(as_json: bool, **values: Any) -> None:
 def opp_move(ref: str, as_json: bool, **values: Any) -> None:
     """Move opportunity REF to another stage, probability, close date or status."""
     with transaction() as (_app, session):
-        opp = api.move_opportunity(session, ref, _given(**values))
+        opp = api.move_opportunity(session, ref, given(values))
     _emit_opp(opp, as_json)
 
 
