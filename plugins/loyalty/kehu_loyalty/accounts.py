@@ -69,10 +69,12 @@ def enroll(
     now: datetime | None = None,
     enrolled_at: datetime | None = None,
 ) -> Enrolment:
-    """Make customers members. ``since`` backdates earning: their interactions since then earn now.
+    """Make the customers ``codes`` members of the points programme.
 
-    ``enrolled_at`` records an enrolment made earlier (data migrated from another system);
-    it defaults to ``now``. Customers already enrolled are left as they are.
+    They earn from ``now`` on, or from ``since``: their interactions since then earn at once
+    (a backfill, idempotent). ``enrolled_at`` records an enrolment made earlier (data migrated
+    from another system); it defaults to ``now``. Customers already enrolled are left as they
+    are; an unknown or forgotten code refuses the whole enrolment.
     """
     now = now or utcnow()
     enrolled_at = enrolled_at or now

@@ -7,7 +7,6 @@ re-use the service modules (:mod:`kehu_loyalty.accounts`, :mod:`kehu_loyalty.rew
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from kehu_core.errors import KehuError
 from kehu_core.types import utcnow
 from kehu_loyalty import accounts, expiry, ledger, rebates, rewards
 from kehu_loyalty import ladder as ladders
-from kehu_loyalty.accounts import Enrolment, ReferralRecord
+from kehu_loyalty.accounts import Enrolment, ReferralRecord, enroll
 from kehu_loyalty.earning import earn_rules
 from kehu_loyalty.expiry import ExpiryResult
 from kehu_loyalty.ladder import DEFAULT_LOYAL_QUARTERS, LadderReport
@@ -27,7 +26,7 @@ from kehu_loyalty.levels import LevelRecord, LevelReview, list_levels, review_le
 from kehu_loyalty.rebates import Accrual, Programme, SettlementRun, accruals, add_programme, list_programmes
 from kehu_loyalty.records import LevelChange, PointsEntry, Redemption
 from kehu_loyalty.report import XEROX_RATIO, ScoreRow, satisfaction_repurchase
-from kehu_loyalty.rewards import RewardRecord, add_reward, list_rewards, restock
+from kehu_loyalty.rewards import RewardRecord, add_reward, list_rewards, redeem, restock
 from kehu_loyalty.rules import EarnRule, EarnRuleError, load_rule_file
 from kehu_loyalty.settings import list_settings, load_settings, set_setting
 
@@ -82,25 +81,6 @@ __all__ = [
 DEFAULT_LADDER_DAYS = 90
 
 
-def enroll(
-    app: Kehu,
-    session: Session,
-    codes: Sequence[str],
-    *,
-    since: datetime | None = None,
-    now: datetime | None = None,
-    enrolled_at: datetime | None = None,
-) -> Enrolment:
-    """Make the customers ``codes`` members of the points programme.
-
-    They earn from ``now`` on, or from ``since``: their interactions since then earn at once
-    (a backfill, idempotent). ``enrolled_at`` records an enrolment made earlier (migrated
-    data). Customers already enrolled are left as they are; an unknown or forgotten code
-    refuses the whole enrolment.
-    """
-    return accounts.enroll(app, session, codes, since=since, now=now, enrolled_at=enrolled_at)
-
-
 def refer(session: Session, referrer: str, referred: str, now: datetime | None = None) -> ReferralRecord:
     """Record that customer ``referrer`` brought customer ``referred`` (each is referred at most once)."""
     return accounts.record_referral(session, referrer, referred, now)
@@ -124,27 +104,6 @@ def earn_points(
     rule ``manual``) inside the session's transaction.
     """
     return rewards.adjust(app, session, code, points, reason, key=key, now=now)
-
-
-def redeem(
-    app: Kehu,
-    session: Session,
-    code: str,
-    reward: str,
-    quantity: int = 1,
-    *,
-    key: str | None = None,
-    now: datetime | None = None,
-) -> Redemption:
-    """Spend member ``code``'s points on ``quantity`` of ``reward``, oldest points first.
-
-    Refused, changing nothing, when the balance or the stock is short
-    (:class:`~kehu_loyalty.rewards.InsufficientPoints`, :class:`~kehu_loyalty.rewards.OutOfStock`).
-    Points of the member that expired by ``now`` are written off first
-    (``kehu_points_expired``); then ``kehu_points_redeemed`` fires with the
-    :class:`Redemption`, inside the session's transaction (a listener that raises undoes it).
-    """
-    return rewards.redeem(app, session, code, reward, quantity, key=key, now=now)
 
 
 @frozen

@@ -137,17 +137,21 @@ def redeem(
     app: Kehu,
     session: Session,
     code: str,
-    reward_code: str,
+    reward: str,
     quantity: int = 1,
     *,
     key: str | None = None,
     now: datetime | None = None,
 ) -> Redemption:
-    """Spend points on a reward: the account is locked, expired points written off, the balance
-    and the stock checked, then the oldest lots spent first. Any refusal changes nothing.
+    """Spend member ``code``'s points on ``quantity`` of ``reward``, oldest points first.
 
-    Fires ``kehu_points_expired`` for the points written off first (if any), then
-    ``kehu_points_redeemed``, both in the session's transaction."""
+    The account is locked, the member's points that expired by ``now`` written off first
+    (``kehu_points_expired``), the balance and the stock checked, then the oldest lots spent.
+    Refused, changing nothing, when the balance or the stock is short
+    (:class:`~kehu_loyalty.rewards.InsufficientPoints`, :class:`~kehu_loyalty.rewards.OutOfStock`).
+    Then ``kehu_points_redeemed`` fires with the :class:`Redemption`, inside the session's
+    transaction (a listener that raises undoes it).
+    """
     now = now or utcnow()
     if quantity < 1:
         raise ValidationError(
@@ -159,54 +163,50 @@ def redeem(
     key = key or f"redeem:{uuid.uuid4().hex}"
     if existing_keys(session, [key]):
         raise Conflict(f"redemption {key!r} was already applied; nothing was changed")
-    reward = (
-        session.execute(select(REWARDS).where(REWARDS.c.code == reward_code).with_for_update())
-        .mappings()
-        .first()
+    offer = (
+        session.execute(select(REWARDS).where(REWARDS.c.code == reward).with_for_update()).mappings().first()
     )
-    if reward is None:
-        raise NotFound(f"no reward with code {reward_code!r}; see `kehu loyalty rewards list`")
+    if offer is None:
+        raise NotFound(f"no reward with code {reward!r}; see `kehu loyalty rewards list`")
     if (
-        not reward["active"]
-        or (reward["valid_from"] and now < reward["valid_from"])
-        or (reward["valid_until"] and now >= reward["valid_until"])
+        not offer["active"]
+        or (offer["valid_from"] and now < offer["valid_from"])
+        or (offer["valid_until"] and now >= offer["valid_until"])
     ):
-        raise KehuError(
-            f"reward {reward_code} ({reward['name']}) is not offered at this time; nothing was changed"
-        )
-    if reward["stock"] is not None and reward["stock"] < quantity:
+        raise KehuError(f"reward {reward} ({offer['name']}) is not offered at this time; nothing was changed")
+    if offer["stock"] is not None and offer["stock"] < quantity:
         raise OutOfStock(
-            f"reward {reward_code} ({reward['name']}) has {reward['stock']} left, {quantity} asked; "
+            f"reward {reward} ({offer['name']}) has {offer['stock']} left, {quantity} asked; "
             "nothing was changed"
         )
     expire_points(app, session, now, [customer.id])
-    cost = reward["cost_points"] * quantity
+    cost = offer["cost_points"] * quantity
     lots = open_lots(session, [customer.id], valid_at=now)
     available = sum(lot.remaining for lot in lots)
     if available < cost:
         # Roll back the expiry just written too: a refused command changes nothing.
         raise InsufficientPoints(
-            f"customer {code} has {available} point(s); {quantity} × {reward_code} costs {cost}; "
+            f"customer {code} has {available} point(s); {quantity} × {reward} costs {cost}; "
             "nothing was changed"
         )
     allocations, left = allocate(lots, cost)
     assert left == 0
-    reason = f"redeemed {quantity} × {reward['name']} ({reward_code})"
+    reason = f"redeemed {quantity} × {offer['name']} ({reward})"
     [entry_id] = write_debits(
         session,
         [
             Debit(
-                entry_row(customer.id, "redeem", -cost, now, reason, key, reward_id=reward["id"], now=now),
+                entry_row(customer.id, "redeem", -cost, now, reason, key, reward_id=offer["id"], now=now),
                 tuple(allocations),
             )
         ],
     )
-    if reward["stock"] is not None:
+    if offer["stock"] is not None:
         session.execute(
-            REWARDS.update().where(REWARDS.c.id == reward["id"]).values(stock=REWARDS.c.stock - quantity)
+            REWARDS.update().where(REWARDS.c.id == offer["id"]).values(stock=REWARDS.c.stock - quantity)
         )
     redemption = Redemption(
-        code, reward_code, quantity, cost, balance(session, customer.id), entry_id, tuple(allocations)
+        code, reward, quantity, cost, balance(session, customer.id), entry_id, tuple(allocations)
     )
     events.redeemed(app, session, redemption)
     return redemption
