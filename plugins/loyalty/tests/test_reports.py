@@ -13,6 +13,13 @@ from kehu_core.validation import timestamp
 from kehu_loyalty.models import SETTLEMENTS
 
 
+def add_programme(kehu_cli, code, period, tiers, *args):
+    """``kehu loyalty rebate programme add CODE --period PERIOD --tier T ...`` (a ``--tier`` for
+    each of ``tiers``) and then ``args``."""
+    tier_words = [word for tier in tiers for word in ("--tier", tier)]
+    return kehu_cli("loyalty", "rebate", "programme", "add", code, "--period", period, *tier_words, *args)
+
+
 def test_ladder_stages_and_movements(shop, kehu_cli):
     now = utcnow()
     ago = lambda days: f"-{days}"  # noqa: E731
@@ -64,35 +71,10 @@ def test_rebate_programme_accrual_settlement_statement(shop, kehu_cli):
         (dist, "120000", "2024-04-10"),
     ):
         shop.log(code, amount=amount, at=at)
-    bad = kehu_cli(
-        "loyalty",
-        "rebate",
-        "programme",
-        "add",
-        "Q",
-        "--period",
-        "quarter",
-        "--tier",
-        "abc",
-        "--tier",
-        "100000:200%",
-    )
+    bad = add_programme(kehu_cli, "Q", "quarter", ("abc", "100000:200%"))
     assert bad.exit_code == 1 and "THRESHOLD:RATE" in bad.output and "between 0 and 100%" in bad.output
-    add = kehu_cli(
-        "loyalty",
-        "rebate",
-        "programme",
-        "add",
-        "Q",
-        "--period",
-        "quarter",
-        "--tier",
-        "100000:2%",
-        "--tier",
-        "500000:3%",
-        "--starts",
-        "2024-02-10",
-        "--json",
+    add = add_programme(
+        kehu_cli, "Q", "quarter", ("100000:2%", "500000:3%"), "--starts", "2024-02-10", "--json"
     )
     assert add.exit_code == 0, add.output
     assert add.json["starts_on"] == "2024-01-01"
@@ -230,19 +212,7 @@ def test_rebate_periods_follow_the_company_calendar(shop, kehu_cli, company_zone
         ("30", "2024-04-01 00:30"),
     ):
         shop.log(dist, amount=amount, at=local)  # no offset: the company's local time
-    add = kehu_cli(
-        "loyalty",
-        "rebate",
-        "programme",
-        "add",
-        "M",
-        "--period",
-        "month",
-        "--tier",
-        "0:1%",
-        "--starts",
-        "2024-02-01",
-    )
+    add = add_programme(kehu_cli, "M", "month", ("0:1%",), "--starts", "2024-02-01")
     assert add.exit_code == 0, add.output
     assert kehu_cli("loyalty", "rebate", "settle", "M", "--as-of", "2024-05-01").exit_code == 0
     settled = kehu_cli("loyalty", "rebate", "statement", dist, "--as-of", "2024-05-01", "--json").json[

@@ -9,7 +9,7 @@ import click
 from attrs import asdict
 
 from kehu_core.cli.context import PluginGroup, transaction
-from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_options
+from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 from kehu_core.cli.params import MONEY, TIMESTAMP
 from kehu_loyalty import api
 
@@ -53,10 +53,7 @@ def levels_set(
     """
     with transaction() as (_app, session):
         level = api.set_level(session, name, rank, min_points, min_spend)
-    if as_json:
-        emit_json(level)
-    else:
-        click.echo(f"level {name}: rank {rank}, min points {min_points}, min spend {min_spend}")
+    emit_result(level, as_json, f"level {name}: rank {rank}, min points {min_points}, min spend {min_spend}")
 
 
 @levels_group.command("review")
@@ -66,10 +63,9 @@ def levels_review(as_of: datetime | None, as_json: bool) -> None:
     """Move members up or down (also run daily by the expiry job)."""
     with transaction() as (app, session):
         result = api.review_levels(app, session, as_of)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(
-            f"{result.reviewed} member(s): {result.upgraded} up, {result.downgraded} down, "
-            f"{result.kept_in_grace} kept in grace"
-        )
+    emit_result(
+        result,
+        as_json,
+        f"{result.reviewed} member(s): {result.upgraded} up, {result.downgraded} down, "
+        f"{result.kept_in_grace} kept in grace",
+    )

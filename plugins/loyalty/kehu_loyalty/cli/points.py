@@ -7,7 +7,14 @@ from datetime import datetime
 import click
 
 from kehu_core.cli.context import transaction
-from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
+from kehu_core.cli.output import (
+    emit_json,
+    emit_pairs,
+    emit_result,
+    emit_rows,
+    json_option,
+    list_output_options,
+)
 from kehu_core.cli.params import TIMESTAMP
 from kehu_loyalty import api
 
@@ -58,10 +65,7 @@ def refer_cmd(referrer: str, referred: str, as_json: bool) -> None:
     """
     with transaction() as (_app, session):
         result = api.refer(session, referrer, referred)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(f"{referred} was referred by {referrer}")
+    emit_result(result, as_json, f"{referred} was referred by {referrer}")
 
 
 @click.command("balance")
@@ -133,10 +137,7 @@ def earn_cmd(code: str, points: int, reason: str, key: str | None, as_json: bool
     """
     with transaction() as (app, session):
         result = api.earn_points(app, session, code, points, reason, key=key)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(f"{code}: +{points} point(s); balance {result['balance']}")
+    emit_result(result, as_json, f"{code}: +{points} point(s); balance {result['balance']}")
 
 
 @click.command("redeem")
@@ -158,12 +159,11 @@ def redeem_cmd(code: str, reward: str, quantity: int, key: str | None, as_json: 
     """
     with transaction() as (app, session):
         result = api.redeem(app, session, code, reward, quantity, key=key)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(
-            f"{code}: redeemed {quantity} × {reward} for {result.points} point(s); balance {result.balance}"
-        )
+    emit_result(
+        result,
+        as_json,
+        f"{code}: redeemed {quantity} × {reward} for {result.points} point(s); balance {result.balance}",
+    )
 
 
 @click.command("expire")
@@ -181,18 +181,12 @@ def expire_cmd(as_of: datetime | None, dry_run: bool, as_json: bool) -> None:
     """
     with transaction() as (app, session):
         result = api.expire(app, session, as_of, dry_run=dry_run)
-    if as_json:
-        emit_json(
-            {
-                **{k: getattr(result, k) for k in ("as_of", "entries", "points", "customers")},
-                "dry_run": dry_run,
-            }
-        )
-    else:
-        verb = "would expire" if dry_run else "expired"
-        click.echo(
-            f"{verb} {result.points} point(s) in {result.entries} lot(s) of {result.customers} member(s)"
-        )
+    verb = "would expire" if dry_run else "expired"
+    emit_result(
+        {**{k: getattr(result, k) for k in ("as_of", "entries", "points", "customers")}, "dry_run": dry_run},
+        as_json,
+        f"{verb} {result.points} point(s) in {result.entries} lot(s) of {result.customers} member(s)",
+    )
 
 
 @click.command("rules")

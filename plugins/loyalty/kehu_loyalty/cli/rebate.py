@@ -9,7 +9,14 @@ import click
 from attrs import asdict
 
 from kehu_core.cli.context import PluginGroup, transaction
-from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
+from kehu_core.cli.output import (
+    emit_json,
+    emit_pairs,
+    emit_result,
+    emit_rows,
+    json_option,
+    list_output_options,
+)
 from kehu_core.cli.params import DAY
 from kehu_loyalty import api
 
@@ -54,13 +61,12 @@ def programme_add(
     """
     with transaction() as (_app, session):
         result = api.add_programme(session, code, name, period, list(tiers), tag, starts)
-    if as_json:
-        emit_json(result)
-    else:
-        tiers_text = ", ".join(f"≥{t:,} → {r * 100:.2f}%" for t, r in result.tiers)
-        click.echo(
-            f"programme {code} ({result.name}): {period}, tag {tag}, from {result.starts_on}; {tiers_text}"
-        )
+    tiers_text = ", ".join(f"≥{t:,} → {r * 100:.2f}%" for t, r in result.tiers)
+    emit_result(
+        result,
+        as_json,
+        f"programme {code} ({result.name}): {period}, tag {tag}, from {result.starts_on}; {tiers_text}",
+    )
 
 
 @programme.command("list")

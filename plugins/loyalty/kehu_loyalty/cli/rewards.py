@@ -8,7 +8,7 @@ import click
 from attrs import asdict
 
 from kehu_core.cli.context import PluginGroup, transaction
-from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_options
+from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 from kehu_core.cli.params import TIMESTAMP
 from kehu_loyalty import api
 
@@ -65,10 +65,7 @@ def rewards_add(
     """
     with transaction() as (_app, session):
         reward = api.add_reward(session, code, name, cost_points, stock, valid_from, valid_until)
-    if as_json:
-        emit_json(reward)
-    else:
-        click.echo(f"reward {code} ({name}) added: {cost_points} point(s)")
+    emit_result(reward, as_json, f"reward {code} ({name}) added: {cost_points} point(s)")
 
 
 @rewards.command("restock")
@@ -85,8 +82,5 @@ def rewards_restock(code: str, stock: int | None, active: bool | None, as_json: 
     """
     with transaction() as (_app, session):
         reward = api.restock(session, code, stock, active)
-    if as_json:
-        emit_json(reward)
-    else:
-        stock_text = reward.stock if reward.stock is not None else "unlimited"
-        click.echo(f"reward {code}: stock {stock_text}, active {reward.active}")
+    stock_text = reward.stock if reward.stock is not None else "unlimited"
+    emit_result(reward, as_json, f"reward {code}: stock {stock_text}, active {reward.active}")

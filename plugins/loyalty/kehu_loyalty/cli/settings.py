@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kehu_core.cli.context import PluginGroup, transaction
-from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_options
+from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 from kehu_loyalty import api
 
 
@@ -36,7 +36,4 @@ def settings_set(key: str, value: str, as_json: bool) -> None:
     """
     with transaction() as (_app, session):
         result = api.set_setting(session, key, value)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(f"{key} = {result['value']}")
+    emit_result(result, as_json, f"{key} = {result['value']}")
