@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError
 from kehu_core.types import utcnow
-from kehu_loyalty import accounts, expiry, ledger, rebates, rewards
+from kehu_loyalty import accounts, expiry, ledger, rebates
 from kehu_loyalty import ladder as ladders
 from kehu_loyalty.accounts import Enrolment, ReferralRecord, enroll
 from kehu_loyalty.earning import earn_rules
@@ -27,6 +27,7 @@ from kehu_loyalty.rebates import Accrual, Programme, SettlementRun, accruals, ad
 from kehu_loyalty.records import LevelChange, PointsEntry, Redemption
 from kehu_loyalty.report import XEROX_RATIO, ScoreRow, satisfaction_repurchase
 from kehu_loyalty.rewards import RewardRecord, add_reward, list_rewards, redeem, restock
+from kehu_loyalty.rewards import adjust as earn_points
 from kehu_loyalty.rules import EarnRule, EarnRuleError, load_rule_file
 from kehu_loyalty.settings import list_settings, load_settings, set_setting
 
@@ -84,26 +85,6 @@ DEFAULT_LADDER_DAYS = 90
 def refer(session: Session, referrer: str, referred: str, now: datetime | None = None) -> ReferralRecord:
     """Record that customer ``referrer`` brought customer ``referred`` (each is referred at most once)."""
     return accounts.record_referral(session, referrer, referred, now)
-
-
-def earn_points(
-    app: Kehu,
-    session: Session,
-    code: str,
-    points: int,
-    reason: str,
-    *,
-    key: str | None = None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Award ``points`` to member ``code`` by hand (a goodwill gesture, an event).
-
-    The points are a lot with the programme's usual expiry. ``key`` makes the award
-    idempotent: a second award with the same key is refused. Returns the customer, the
-    points, the key and the new balance. Fires ``kehu_points_earned`` (an ``adjust`` entry,
-    rule ``manual``) inside the session's transaction.
-    """
-    return rewards.adjust(app, session, code, points, reason, key=key, now=now)
 
 
 @frozen

@@ -221,10 +221,15 @@ def adjust(
     *,
     key: str | None = None,
     now: datetime | None = None,
-    expiry_months: int | None = None,
 ) -> dict[str, Any]:
-    """Award points by hand (``kehu loyalty earn``): a lot with the usual expiry, keyed for
-    idempotency; fires ``kehu_points_earned`` with it in the session's transaction."""
+    """Award ``points`` to member ``code`` by hand (a goodwill gesture, an event).
+
+    The points are a lot with the programme's usual expiry. ``key`` makes the award
+    idempotent: a second award with the same key is refused. Returns the customer, the
+    points, the key and the new balance. Fires ``kehu_points_earned`` (an ``adjust`` entry,
+    rule ``manual``) inside the session's transaction. (``kehu loyalty earn``; the public
+    API's ``earn_points``.)
+    """
     now = now or utcnow()
     problems = []
     if points <= 0:
@@ -239,7 +244,7 @@ def adjust(
     key = key or f"adjust:{uuid.uuid4().hex}"
     if existing_keys(session, [key]):
         raise Conflict(f"an entry with key {key!r} already exists; nothing was changed")
-    months = expiry_months or load_settings(session).expiry_months
+    months = load_settings(session).expiry_months
     ids = next_ids(session, 1) if events.listened(app, events.EARNED) else None
     write_credits(
         session,
