@@ -24,11 +24,15 @@ Fixtures:
   pip-installed distribution (``dist-info`` with a ``kehu.plugins`` entry point, and the
   plugin's package) on ``sys.path`` for this test; ``.discover("name", ...)`` loads it.
   For testing plugins that depend on one another, broken plugins, and upgrades.
+
+Helpers: :func:`module_from_file` loads a plugin written as one file (a guide's example kept
+beside the tests) as a fresh module, for ``kehu_register_plugin``.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import itertools
 import json
 import os
@@ -37,6 +41,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -248,6 +253,16 @@ def company_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], No
 
     yield use
     local_zone.cache_clear()  # the environment is restored after this: the next use reads it
+
+
+def module_from_file(path: Path, name: str) -> ModuleType:
+    """The Python file ``path`` as a new module called ``name`` (a fresh one each call, so it
+    keeps nothing from another test; not put in ``sys.modules``)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

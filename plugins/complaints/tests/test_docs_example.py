@@ -4,7 +4,6 @@ guide's code block character for character, so neither can change without the ot
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +16,7 @@ from kehu_complaints.models import HISTORY
 from kehu_core import Manifest
 from kehu_core.errors import KehuError
 from kehu_core.interactions import InteractionQuery, list_interactions
+from kehu_core.testing import module_from_file
 
 EXAMPLE = Path(__file__).with_name("example_acme_followups.py")
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "complaints.md"
@@ -24,11 +24,7 @@ REVIEW = {"root_cause": "出厂检验漏检", "corrective_action": "增加出厂
 
 
 def _example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kehu_acme_followups.hooks", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_file(EXAMPLE, "kehu_acme_followups.hooks")
 
 
 @pytest.fixture

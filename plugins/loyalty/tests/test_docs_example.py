@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType
@@ -10,6 +9,7 @@ from types import ModuleType
 import pytest
 
 from kehu_core import Manifest
+from kehu_core.testing import module_from_file
 from kehu_loyalty.api import statement
 
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "loyalty.md"
@@ -18,11 +18,7 @@ EXAMPLE = Path(__file__).with_name("example_double_11.py")
 
 def _example() -> ModuleType:
     """The example as a plugin module of its own (a fresh one per test: it keeps what it heard)."""
-    spec = importlib.util.spec_from_file_location("kehu_acme_double_11.hooks", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_file(EXAMPLE, "kehu_acme_double_11.hooks")
 
 
 def test_the_example_is_the_guides_code():
