@@ -30,27 +30,24 @@ def kehu_maker_greetings(customer_ids: Sequence[int]) -> list[str]:
 
 MAKER = HEADER + 'MANIFEST = Manifest(hookspecs="kehu_maker.hookspecs")\n'
 
+
+def greeter(name: str, greeting: str) -> str:
+    """A plugin's source implementing maker's hook: it greets every customer with ``greeting``."""
+    return (
+        HEADER
+        + f"""MANIFEST = Manifest(name="{name}", version="1.0")
+
+@hookimpl
+def kehu_maker_greetings(customer_ids):
+    return [f"{greeting} {{i}}" for i in customer_ids]
+"""
+    )
+
+
 # "early" sorts before "maker"; every manifest's specs are added before any plugin registers,
 # so its implementation of maker's hook never counts as an unknown hook.
-EARLY = (
-    HEADER
-    + """MANIFEST = Manifest(name="early", version="1.0")
-
-@hookimpl
-def kehu_maker_greetings(customer_ids):
-    return [f"早上好 {i}" for i in customer_ids]
-"""
-)
-
-USER = (
-    HEADER
-    + """MANIFEST = Manifest(name="user", version="1.0")
-
-@hookimpl
-def kehu_maker_greetings(customer_ids):
-    return [f"hello {i}" for i in customer_ids]
-"""
-)
+EARLY = greeter("early", "早上好")
+USER = greeter("user", "hello")
 
 
 @pytest.fixture
