@@ -105,26 +105,20 @@ def planned_calls(app):
         ]
 
 
+def handled_by(app, session, handler, code, description, when):
+    """A complaint of customer ``code`` opened at ``when`` by ``handler``, who handles it."""
+    fields = {"customer_code": code, "description": description, "handler": handler}
+    return api.open_complaint(app, session, fields, handler, now=at(when))
+
+
 def test_a_closed_complaint_gets_a_call_a_week_later(accounts):
     app = accounts
     with app.session() as session:
-        done = api.open_complaint(
-            app,
-            session,
-            {"customer_code": "PLAIN", "description": "卡纸", "handler": "刘洋"},
-            "刘洋",
-            now=at("2026-03-02T09:00"),
-        )
+        done = handled_by(app, session, "刘洋", "PLAIN", "卡纸", "2026-03-02T09:00")
         for stage in RESOLVE:
             changes = {"solution": "免费换新"} if stage == "solution_proposed" else None
             api.move(app, session, done.id, stage, "刘洋", changes=changes, now=at("2026-03-02T10:00"))
-        still_open = api.open_complaint(
-            app,
-            session,
-            {"customer_code": "VIP", "description": "送货晚", "handler": "王芳"},
-            "王芳",
-            now=at("2026-03-02T09:30"),
-        )
+        still_open = handled_by(app, session, "王芳", "VIP", "送货晚", "2026-03-02T09:30")
     assert planned_calls(app) == []  # nothing before a close
     with app.session() as session:
         api.close(app, session, done.id, "刘洋", reason="客户确认已解决", now=at("2026-03-03T16:30"))
