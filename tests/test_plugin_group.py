@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from kehu_core.cli.context import PluginGroup
@@ -33,3 +35,18 @@ def test_commands_are_guarded_and_groups_are_not():
         """Do."""
 
     assert root.commands["do"].callback is not do and isinstance(root, click.Group)
+
+
+def test_a_lazy_command_loads_on_use_and_is_guarded_like_the_others(tmp_path, monkeypatch):
+    (tmp_path / "lazy_shop_cli.py").write_text(
+        "import click\n\n@click.command()\ndef hello():\n    'Say hello.'\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    root = PluginGroup("root", plugin="shop")
+    root.add_lazy_command("hello", "lazy_shop_cli:hello", "Say hello.")
+    assert "lazy_shop_cli" not in sys.modules and root.list_commands(click.Context(root)) == ["hello"]
+    command = root.get_command(click.Context(root), "hello")
+    assert "lazy_shop_cli" in sys.modules
+    assert command is root.commands["hello"]
+    assert command.callback.__wrapped__.__name__ == "hello"  # wrapped by the installation guard
+    monkeypatch.delitem(sys.modules, "lazy_shop_cli")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sys
 import traceback
-from importlib import import_module
 from typing import Any
 
 import click
 
+from kehu_core.cli.lazy import LazyGroup
 from kehu_core.errors import KehuError
 from kehu_core.plugins import Plugins, discover
 
@@ -49,12 +49,6 @@ CORE_COMMANDS = {
 }
 
 
-def _load(path: str) -> click.Command:
-    module, _, attr = path.partition(":")
-    command: click.Command = getattr(import_module(module), attr)
-    return command
-
-
 class CliState:
     """Per-invocation state stored in ``click.Context.obj``: the plugins, the database URL, and
     the app, which :func:`kehu_core.cli.context.current_app` opens on first use."""
@@ -72,43 +66,12 @@ class CliState:
             self.app.dispose()
 
 
-class KehuGroup(click.Group):
+class KehuGroup(LazyGroup):
     """The root group.
 
-    Turns kehu's user errors into one clear message and a non-zero exit, and holds lazy
-    commands: :meth:`add_lazy_command` registers a command by import path and short help, and
-    the module is imported only when the command runs or shows its own help.
+    Turns kehu's user errors into one clear message and a non-zero exit, and holds the core's
+    and the plugins' commands by reference (:class:`~kehu_core.cli.lazy.LazyGroup`).
     """
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.lazy: dict[str, tuple[str, str]] = {}
-
-    def add_lazy_command(self, name: str, import_path: str, short_help: str) -> None:
-        """Register command ``name`` found at ``"package.module:attribute"``, imported on first use."""
-        self.lazy[name] = (import_path, short_help)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in self.commands and name in self.lazy:
-            self.add_command(_load(self.lazy[name][0]), name)
-        return super().get_command(ctx, name)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = []
-        for name in self.list_commands(ctx):
-            if name in self.commands:
-                command = self.commands[name]
-                if command.hidden:
-                    continue
-                rows.append((name, command.get_short_help_str(limit=formatter.width - 6 - len(name))))
-            else:
-                rows.append((name, self.lazy[name][1]))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

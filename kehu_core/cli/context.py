@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
 from kehu_core.cli import CliState
+from kehu_core.cli.lazy import LazyGroup
 from kehu_core.db import describe
 from kehu_core.errors import KehuError
 
@@ -79,7 +80,7 @@ def requires_plugin(name: str) -> Callable[[Callable[..., Any]], Callable[..., A
     return decorate
 
 
-class PluginGroup(click.Group):
+class PluginGroup(LazyGroup):
     """A plugin's command group: each of its commands, in nested groups too, first checks that
     the plugin is installed in the database and otherwise says how to install it.
 
