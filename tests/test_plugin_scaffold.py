@@ -26,35 +26,36 @@ def run_cli(*args: str):
 
 def test_default_directory_and_names(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = run_cli("plugin", "new", "Acme-Rules", "--json")
+    result = run_cli("plugin", "new", "Shop-Rules", "--json")
     assert result.exit_code == 0, result.output
     made = json.loads(result.stdout)
     assert (made["name"], made["distribution"], made["package"]) == (
-        "acme_rules",
-        "kehu-acme-rules",
-        "kehu_acme_rules",
+        "shop_rules",
+        "kehu-shop-rules",
+        "kehu_shop_rules",
     )
-    root = tmp_path / "kehu-acme-rules"
+    root = tmp_path / "kehu-shop-rules"
     assert Path(made["directory"]) == root
     assert {
         "pyproject.toml",
         "README.md",
         ".gitignore",
-        "kehu_acme_rules/__init__.py",
-        "kehu_acme_rules/migrations/acme_rules0001_initial.py",
-        "tests/test_acme_rules.py",
+        "kehu_shop_rules/__init__.py",
+        "kehu_shop_rules/migrations/shop_rules_0001_initial.py",
+        "tests/test_shop_rules.py",
         "tests/conftest.py",
     } <= set(made["files"])
     pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'acme_rules = "kehu_acme_rules"' in pyproject and 'name = "kehu-acme-rules"' in pyproject
+    assert 'shop_rules = "kehu_shop_rules"' in pyproject and 'name = "kehu-shop-rules"' in pyproject
     for path in root.rglob("*"):  # every placeholder was filled, every Python file parses
         if path.is_file():
             text = path.read_text(encoding="utf-8")
             assert "{{" not in text, path
             if path.suffix == ".py":
                 compile(text, str(path), "exec")
-    migration = (root / "kehu_acme_rules/migrations/acme_rules0001_initial.py").read_text(encoding="utf-8")
-    assert 'branch_labels = ("acme_rules",)' in migration and 'depends_on = "c0001"' in migration
+    migration = (root / "kehu_shop_rules/migrations/shop_rules_0001_initial.py").read_text(encoding="utf-8")
+    assert 'revision = "shop_rules_0001"' in migration
+    assert 'branch_labels = ("shop_rules",)' in migration and 'depends_on = "c0001"' in migration
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,7 @@ def test_default_directory_and_names(tmp_path, monkeypatch):
         ("9lives", "must start with a letter"),
         ("a b", "must start with a letter"),
         ("", "must start with a letter"),
-        ("x" * 29, "at most 28 characters"),
+        ("x" * 28, "at most 27 characters"),
     ],
 )
 def test_bad_names_are_refused_and_nothing_is_written(tmp_path, name, reason):

@@ -33,8 +33,8 @@ def new(name: str, directory: Path | None, force: bool, as_json: bool) -> None:
 
     \b
     Example:
-      kehu plugin new acme-rules && cd kehu-acme-rules
-      pip install -e '.[test]' && pytest && kehu plugins install acme_rules
+      kehu plugin new shop-rules && cd kehu-shop-rules
+      pip install -e '.[test]' && pytest && kehu plugins install shop_rules
     """
     made = new_plugin(name, directory, force=force)
     if as_json:

@@ -3,24 +3,51 @@
 Templates are plain text with ``{{placeholder}}`` markers (no template engine: the files are
 Python and TOML full of braces of their own). ``templates/package`` becomes the import
 package ``kehu_<name>``; a ``.tmpl`` suffix is dropped; ``gitignore`` becomes ``.gitignore``.
+
+A name must not break the installation it joins: the core's names (``core``, ``kehu``, the
+``c0001`` style of the core's revision ids) and the name or revision ids of any plugin kehu
+can see are refused. The plugin's revision ids are ``<name>_0001``, ``<name>_0002``, ...: the
+full name, ``_`` and four digits, so two scaffolded plugins can never share one (the name is
+the id less its last five characters), and none can equal the core's ``c0001`` or the
+first-party plugins' ``tiering0001``-style ids (no ``_`` before their digits).
+
+Files are written without following symbolic links: a link in the target directory (or the
+directory itself being one) is refused before anything is written, and each file is written
+to a temporary name and renamed into place, so not even a hard link carries the write out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from attrs import frozen
 
 from kehu_core import __version__
 from kehu_core.errors import KehuError, Problem, ValidationError
+from kehu_core.plugins import discover
+from kehu_core.schema import SCRIPT_LOCATION
 
 TEMPLATES = Path(__file__).parent / "templates"
-#: Revision ids are "<name>0001" and Alembic keeps them in a VARCHAR(32).
-MAX_NAME = 28
+#: The separator and digits after the name in a revision id: ``<name>_0001``.
+REVISION_SUFFIX = "_0001"
+#: Alembic keeps revision ids in a VARCHAR(32).
+MAX_NAME = 32 - len(REVISION_SUFFIX)
+#: The core's own names: its branch, its package and distribution.
+RESERVED = frozenset({"core", "kehu", "kehu_core"})
+#: kehu's own plugins, refused even where they are not installed: a plugin of that name
+#: would shadow the real one (or be shadowed by it) once both are.
+FIRST_PARTY = frozenset({"tiering", "loyalty", "complaints", "forecast"})
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Names in the style of the core's revision ids (``c``, ``c0001``, ...).
+_CORE_STYLE = re.compile(r"^c\d*$")
 _MARKER = re.compile(r"\{\{(\w+)\}\}")
+_REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*["']([^"']+)["']""", re.MULTILINE)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
 
 
 @frozen
@@ -46,11 +73,67 @@ def plugin_name(raw: str) -> str:
         )
     elif len(name) > MAX_NAME:
         problems.append(
-            Problem("NAME", f"must be at most {MAX_NAME} characters (revision ids are <name>0001)", value=raw)
+            Problem(
+                "NAME", f"must be at most {MAX_NAME} characters (revision ids are <name>_0001)", value=raw
+            )
         )
+    elif name in RESERVED or _CORE_STYLE.match(name):
+        problems.append(Problem("NAME", "is reserved for kehu's core; choose another plugin name", value=raw))
+    elif name in FIRST_PARTY:
+        problems.append(Problem("NAME", f"is kehu's own {name} plugin; choose another name", value=raw))
     if problems:
-        raise ValidationError(problems, "cannot create the plugin:")
+        raise ValidationError(problems)  # one line: "NAME: <why> (got ...)"
     return name
+
+
+def revision_files(folder: Path) -> dict[str, Path]:
+    """The revision ids declared by the Alembic scripts in ``folder``, by id."""
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.py")):
+        match = _REVISION_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
+        if match:
+            found[match.group(1)] = path
+    return found
+
+
+def taken_revisions() -> dict[str, str]:
+    """Every revision id kehu can see, with its owner: the core's and each available plugin's."""
+    owners = dict.fromkeys(revision_files(SCRIPT_LOCATION / "versions"), "kehu's core")
+    for info in discover(strict=False, allow=None).infos.values():
+        folder = info.package_dir
+        if folder is None or info.manifest is None:
+            continue
+        for revision in revision_files(folder / info.manifest.migrations):
+            owners.setdefault(revision, f"plugin {info.name}")
+    return owners
+
+
+def check_free(name: str, raw: str) -> None:
+    """Refuse ``name`` when an available plugin has it, or owns an id ``<name>_NNNN``."""
+    problems = []
+    available = discover(strict=False, allow=None).infos
+    if name in available:
+        info = available[name]
+        where = f" ({info.distribution})" if info.distribution else ""
+        problems.append(
+            Problem("NAME", f"is the name of an installed plugin{where}; choose another name", value=raw)
+        )
+    else:
+        own = re.compile(rf"^{re.escape(name)}_\d{{4}}$")
+        for revision, owner in sorted(taken_revisions().items()):
+            if own.match(revision):
+                problems.append(
+                    Problem(
+                        "NAME",
+                        f"its revision ids would clash with {owner}'s {revision}; choose another plugin name",
+                        value=raw,
+                    )
+                )
+                break
+    if problems:
+        raise ValidationError(problems)  # one line: "NAME: <why> (got ...)"
 
 
 def variables(name: str) -> dict[str, str]:
@@ -85,27 +168,91 @@ def _target(relative: Path, values: Mapping[str, str]) -> Path:
     return Path(*parts)
 
 
+def _link_error(path: Path) -> KehuError:
+    return KehuError(
+        f"{path} is a symbolic link; kehu plugin new does not write through links: "
+        "remove it or choose another --directory"
+    )
+
+
+def _check_paths(target: Path, files: Iterable[Path]) -> None:
+    """Refuse, before anything is written, a link or a non-directory where the files go."""
+    if target.is_symlink():
+        raise _link_error(target)
+    if target.exists() and not target.is_dir():
+        raise KehuError(f"{target} exists and is not a directory")
+    for relative in files:
+        path = target
+        for index, part in enumerate(relative.parts):
+            path = path / part
+            if path.is_symlink():
+                raise _link_error(path)
+            last = index == len(relative.parts) - 1
+            if path.exists() and (not path.is_file() if last else not path.is_dir()):
+                kind = "a file" if last else "a directory"
+                raise KehuError(f"{path} exists and is not {kind}; remove it or choose another --directory")
+
+
+def _write(target: Path, relative: Path, text: str) -> None:
+    """Write ``target/relative`` through directory descriptors opened without following links.
+
+    The checks of :func:`_check_paths` ran before; this makes a link swapped in since then
+    an error (ELOOP, ENOTDIR) instead of a write elsewhere. The file is written under a
+    temporary name and renamed over the old one: a rename replaces the directory entry, so
+    the write never reaches another name of the old file.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    fds = [os.open(target, _DIR_FLAGS)]
+    try:
+        for part in relative.parts[:-1]:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, dir_fd=fds[-1])
+            fds.append(os.open(part, _DIR_FLAGS, dir_fd=fds[-1]))
+        name = relative.parts[-1]
+        temporary = f".{name}.kehu-new-{os.getpid()}"
+        fd = os.open(temporary, _NEW_FILE_FLAGS, 0o644, dir_fd=fds[-1])
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(temporary, name, src_dir_fd=fds[-1], dst_dir_fd=fds[-1])
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary, dir_fd=fds[-1])
+            raise
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
+
+
 def new_plugin(raw_name: str, directory: Path | None = None, *, force: bool = False) -> Scaffold:
     """Write plugin ``raw_name`` into ``directory`` (default: ``./kehu-<name>``).
 
-    Refuses a directory that exists and is not empty, unless ``force`` (then files are
-    overwritten, others left alone). Returns what was written.
+    Refuses a name that clashes with the core or with an available plugin (its name or its
+    revision ids), and a directory that exists and is not empty, unless ``force`` (then files
+    are overwritten, others left alone). Never writes through a symbolic link. Returns what
+    was written.
     """
     name = plugin_name(raw_name)
+    check_free(name, raw_name)
     values = variables(name)
     target = Path(directory) if directory is not None else Path.cwd() / values["distribution"]
-    if target.exists() and not target.is_dir():
-        raise KehuError(f"{target} exists and is not a directory")
+    templates = sorted(p for p in TEMPLATES.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    files = {_target(template.relative_to(TEMPLATES), values): template for template in templates}
+    _check_paths(target, files)
     if target.is_dir() and any(target.iterdir()) and not force:
         raise KehuError(
             f"{target} already exists and is not empty; choose another --directory, or --force to overwrite"
         )
-    written = []
-    for template in sorted(p for p in TEMPLATES.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        relative = _target(template.relative_to(TEMPLATES), values)
-        path = target / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(template.read_text(encoding="utf-8"), values), encoding="utf-8")
+    written: list[str] = []
+    for relative, template in files.items():
+        text = render(template.read_text(encoding="utf-8"), values)
+        try:
+            _write(target, relative, text)
+        except OSError as exc:
+            raise KehuError(
+                f"cannot write {target / relative}: {exc.strerror or exc}; "
+                f"{len(written)} of the plugin's {len(files)} files were written"
+            ) from exc
         written.append(relative.as_posix())
     return Scaffold(
         name=name,
