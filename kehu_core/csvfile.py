@@ -13,10 +13,24 @@ from typing import IO
 from kehu_core.errors import KehuError
 
 DEFAULT_ENCODING = "utf-8-sig"  # reads UTF-8 with or without the BOM Excel writes
+#: At most this many cells in a line (the header or a row): a header with thousands of
+#: trailing commas would otherwise make every row that wide in memory.
+MAX_COLUMNS = 200
+#: At most this many characters in one cell. It is the csv module's own default limit, set
+#: again (process-wide) in case something raised it; no field kehu stores is longer.
+MAX_CELL = 131_072
+#: A chunk of rows ends after this many bytes of the file, however few rows it holds, so
+#: wide rows of long cells cannot fill memory.
+CHUNK_BYTES = 32 * 1024 * 1024
 
 
 class DecodeError(KehuError):
     """The file is not in the expected encoding."""
+
+
+class CsvFormatError(KehuError):
+    """The file is not well-formed CSV, or is beyond the limits (columns, cell size); the
+    message names the line."""
 
 
 def check_encoding(encoding: str) -> str:
@@ -52,7 +66,11 @@ class CsvStream:
         except (OSError, AttributeError, io.UnsupportedOperation):
             self.size = None
         self._text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
-        self._reader = csv.reader(self._text)
+        if csv.field_size_limit() != MAX_CELL:
+            csv.field_size_limit(MAX_CELL)
+        # strict: a quote that is never closed (or text after a closing quote) is an error
+        # instead of a cell that silently swallows the rest of the file.
+        self._reader = csv.reader(self._text, strict=True)
         self.header: list[str] = []
         #: The line the last row returned by :meth:`rows` starts on.
         self.line = 0
@@ -66,6 +84,11 @@ class CsvStream:
         first = self._next()
         if first is None:
             raise KehuError(f"{self.name}: the file is empty (no header line)")
+        if len(first[1]) > MAX_COLUMNS:
+            raise CsvFormatError(
+                f"{self.name}: line 1: the header has {len(first[1])} columns, at most {MAX_COLUMNS} "
+                "are allowed (trailing commas?); the file was not imported"
+            )
         self.header = [h.strip().lstrip("\ufeff").lower() for h in first[1]]
 
     def _next(self) -> tuple[int, list[str]] | None:
@@ -79,7 +102,27 @@ class CsvStream:
         except UnicodeDecodeError as exc:
             raise DecodeError(self._decode_message(exc)) from None
         except csv.Error as exc:
-            raise KehuError(f"{self.name}: line {start}: malformed CSV ({exc})") from None
+            raise CsvFormatError(self._format_message(start, str(exc))) from None
+
+    def _format_message(self, start: int, reason: str) -> str:
+        """The csv module's complaint about the record that starts on line ``start``, for people."""
+        end = self._reader.line_num
+        if reason.startswith("unexpected end of data"):
+            what = (
+                'a quote (") opened in this row is never closed, so every later line would be '
+                "read into one cell"
+            )
+        elif "expected after" in reason:
+            what = (
+                "a quoted cell opened in this row is followed by more text after its closing quote"
+                + (f" on line {end}" if end > start else "")
+                + ' (a quote inside a quoted value must be doubled: "")'
+            )
+        elif "field limit" in reason:
+            what = f"a cell is longer than {MAX_CELL} characters (an unclosed quote?)"
+        else:
+            what = f"malformed CSV ({reason})"
+        return f"{self.name}: line {start}: {what}; the file was not imported"
 
     def _decode_message(self, exc: UnicodeDecodeError) -> str:
         line, column = self._locate_bad_byte()
@@ -123,17 +166,24 @@ class CsvStream:
         loop of every import.
         """
         chunk: list[tuple[int, list[str]]] = []
-        append, read = chunk.append, self._next
+        append, read, position = chunk.append, self._next, self.position
+        until = position() + CHUNK_BYTES
         while (item := read()) is not None:
             row = item[1]
             if not row or not (row[0].strip() or "".join(row).strip()):
                 continue
+            if len(row) > MAX_COLUMNS:
+                raise CsvFormatError(
+                    f"{self.name}: line {item[0]}: {len(row)} cells, at most {MAX_COLUMNS} are allowed "
+                    "(trailing commas?); the file was not imported"
+                )
             append(item)
-            if len(chunk) >= size:
+            if len(chunk) >= size or position() > until:
                 self.line = item[0]
                 yield chunk
                 chunk = []
                 append = chunk.append
+                until = position() + CHUNK_BYTES
         if chunk:
             self.line = chunk[-1][0]
             yield chunk
@@ -154,13 +204,14 @@ class CsvStream:
         for name in self.header:
             if not name:
                 continue
+            shown = repr(name if len(name) <= 60 else name[:57] + "...")
             if name in seen:
-                problems.append(f"column {name!r} appears twice")
+                problems.append(f"column {shown} appears twice")
             seen.add(name)
             if name not in allowed and not (
                 extra_prefix and name.startswith(extra_prefix) and len(name) > len(extra_prefix)
             ):
-                problems.append(f"unknown column {name!r}")
+                problems.append(f"unknown column {shown}")
         missing = [c for c in required if c not in seen]
         if missing:
             problems.append("missing required column(s): " + ", ".join(missing))

@@ -7,8 +7,9 @@ alike, so a value is judged the same way wherever it comes from.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from attrs import frozen
 
@@ -54,20 +55,110 @@ def _special_dates(value: Any) -> dict[str, str]:
     return {v.text(label, MAX_SHORT): v.day(when).isoformat() for label, when in pairs}
 
 
-def _attributes(value: Any) -> dict[str, Any]:
+#: How deep ``attributes`` may nest (objects and arrays), and how long it may be as JSON.
+MAX_ATTRIBUTE_DEPTH = 32
+MAX_ATTRIBUTES_LENGTH = 65_536
+#: Numbers in ``attributes``: integers fit 64 bits (as SQLite's JSON functions read them), and a
+#: number is written in at most this many characters.
+MAX_ATTRIBUTE_NUMBER = 2**63 - 1
+MAX_NUMBER_TEXT = 32
+
+
+def _json_constant(name: str) -> Any:
+    raise v.FieldError(f"{name} is not allowed: numbers must be finite")
+
+
+def _json_int(raw: str) -> int:
+    if len(raw.lstrip("-")) > MAX_NUMBER_TEXT:
+        raise v.FieldError(f"a number has more than {MAX_NUMBER_TEXT} digits")
+    return int(raw)
+
+
+def _json_float(raw: str) -> float:
+    if len(raw) > MAX_NUMBER_TEXT:
+        raise v.FieldError(f"a number is longer than {MAX_NUMBER_TEXT} characters")
+    number = float(raw)
+    if not math.isfinite(number):
+        raise v.FieldError("a number is too large (not finite as a double)")
+    return number
+
+
+def _clean_json(value: Any, depth: int = 0) -> Any:
+    """``value`` as plain JSON data, or :class:`FieldError`: str keys, finite numbers within
+    range, text without NUL or lone surrogates, at most :data:`MAX_ATTRIBUTE_DEPTH` deep."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise v.FieldError("contains a NUL character")
+        v.check_unicode(value)
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_ATTRIBUTE_NUMBER:
+            raise v.FieldError("an integer is out of range (at most 2^63-1 either way)")
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise v.FieldError("NaN and Infinity are not allowed: numbers must be finite")
+        return float(value)
+    if depth >= MAX_ATTRIBUTE_DEPTH:
+        raise v.FieldError(f"nested more than {MAX_ATTRIBUTE_DEPTH} levels deep")
     if isinstance(value, Mapping):
-        return dict(value)
-    try:
-        parsed = json.loads(str(value))
-    except json.JSONDecodeError as exc:
-        raise v.FieldError(f"not a JSON object ({exc.msg})") from None
-    if not isinstance(parsed, dict):
+        clean = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise v.FieldError("object keys must be text")
+            clean[_clean_json(key)] = _clean_json(item, depth + 1)
+        return clean
+    if isinstance(value, (list, tuple)):
+        return [_clean_json(item, depth + 1) for item in value]
+    raise v.FieldError(f"a {type(value).__name__} is not a JSON value")
+
+
+def attributes(value: Any) -> dict[str, Any]:
+    """Your own fields: a JSON object (text, or a mapping from Python) that any later command
+    can read back: finite numbers (integers within 64 bits), text without NUL or lone
+    surrogates, nested at most :data:`MAX_ATTRIBUTE_DEPTH` deep, at most
+    :data:`MAX_ATTRIBUTES_LENGTH` characters as JSON."""
+    if isinstance(value, Mapping):
+        parsed = value
+    else:
+        document = str(value)
+        if len(document) > MAX_ATTRIBUTES_LENGTH:
+            raise v.FieldError(f"too long: {len(document)} characters, at most {MAX_ATTRIBUTES_LENGTH}")
+        try:
+            parsed = json.loads(
+                document, parse_constant=_json_constant, parse_int=_json_int, parse_float=_json_float
+            )
+        except json.JSONDecodeError as exc:
+            raise v.FieldError(f"not a JSON object ({exc.msg})") from None
+        except RecursionError:  # nested past Python's recursion limit; shallower is checked below
+            raise v.FieldError(f"nested more than {MAX_ATTRIBUTE_DEPTH} levels deep") from None
+    if not isinstance(parsed, Mapping):
         raise v.FieldError("must be a JSON object")
-    return parsed
+    clean = _clean_json(parsed)
+    if len(json.dumps(clean, ensure_ascii=False)) > MAX_ATTRIBUTES_LENGTH:
+        raise v.FieldError(f"too long: more than {MAX_ATTRIBUTES_LENGTH} characters as JSON")
+    return cast(dict[str, Any], clean)
+
+
+def attribute_value(value: Any) -> str:
+    """One ``attr:NAME`` cell: text of at most :data:`~kehu_core.vocab.MAX_NOTE` characters,
+    without NUL or lone surrogates."""
+    return v.text(value, MAX_NOTE)
+
+
+def attribute_name(value: Any) -> str:
+    """The ``NAME`` of an ``attr:NAME`` column: printable text of at most
+    :data:`~kehu_core.vocab.MAX_SHORT` characters."""
+    name = v.text(value, MAX_SHORT)
+    if not name.isprintable():
+        raise v.FieldError("contains a control or invisible character")
+    return name
 
 
 CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("code", lambda x: v.text(x, MAX_CODE), "your own unique reference, e.g. C0001", required=True),
+    FieldSpec("code", lambda x: v.code(x, MAX_CODE), "your own unique reference, e.g. C0001", required=True),
     FieldSpec("name", lambda x: v.text(x, MAX_NAME), "person's or company's name", required=True),
     FieldSpec("kind", lambda x: v.choice(x, CUSTOMER_KINDS), "person or company (default company)"),
     FieldSpec("region", _short, "region, e.g. 华东 or 北京"),
@@ -87,7 +178,7 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("tags", v.tags, "tags separated by , ; | or 、"),
     FieldSpec("special_dates", _special_dates, "other dates: name=2024-05-01;name2=..."),
     FieldSpec("marketing_consent", v.boolean, "consent to marketing contact: yes or no"),
-    FieldSpec("attributes", _attributes, "your own fields as a JSON object"),
+    FieldSpec("attributes", attributes, "your own fields as a JSON object"),
 )
 
 #: Columns a customer CSV may have, in the documented order.
@@ -104,7 +195,7 @@ def interaction_fields(kinds: tuple[str, ...]) -> tuple[FieldSpec, ...]:
             lambda x: v.text(x, MAX_NAME),
             "your unique reference; makes re-imports change nothing",
         ),
-        FieldSpec("customer_code", lambda x: v.text(x, MAX_CODE), "the customer's code", required=True),
+        FieldSpec("customer_code", lambda x: v.code(x, MAX_CODE), "the customer's code", required=True),
         FieldSpec("kind", lambda x: v.choice(x, kinds), "one of " + ", ".join(kinds), required=True),
         FieldSpec(
             "status", lambda x: v.choice(x, INTERACTION_STATUSES), "planned, done (default) or cancelled"

@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
+from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any, cast
+from zoneinfo import ZoneInfo
 
 from attrs import define, field
 from sqlalchemy import Table, insert, select, text
@@ -26,6 +28,8 @@ from kehu_core.fields import (
     CUSTOMER_COLUMNS,
     CUSTOMER_FIELDS,
     FieldSpec,
+    attribute_name,
+    attribute_value,
     check_interaction_rules,
     interaction_fields,
 )
@@ -38,7 +42,7 @@ from kehu_core.interactions import (
 )
 from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
-from kehu_core.validation import FieldError
+from kehu_core.validation import DEFAULT_TIMEZONE, FieldError, local_zone, timestamp
 
 #: Rows read, checked and written at a time: big enough to amortise each query, small
 #: enough to keep memory flat (a chunk of typical rows is a few MB).
@@ -198,6 +202,10 @@ class _Refused:
 _REQUIRED = _Refused("required, must not be empty", "")
 
 
+def _shown(text_: str) -> str:
+    return text_ if len(text_) <= 60 else text_[:57] + "..."
+
+
 def _parse_one(parse: Callable[[str], Any], raw: str, required: bool) -> Any:
     text_ = raw.strip()
     if not text_:
@@ -205,7 +213,7 @@ def _parse_one(parse: Callable[[str], Any], raw: str, required: bool) -> Any:
     try:
         return parse(text_)
     except FieldError as exc:
-        return _Refused(str(exc), text_ if len(text_) <= 60 else text_[:57] + "...")
+        return _Refused(str(exc), _shown(text_))
 
 
 def _parse_column(
@@ -307,6 +315,11 @@ _CODE = _SLOTS["customer_id"]  # holds the customer code until the id is looked 
 _REF, _STATUS = _SLOTS["external_ref"], _SLOTS["status"]
 _KIND, _AMOUNT, _DUE, _PAID = _SLOTS["kind"], _SLOTS["amount"], _SLOTS["due_at"], _SLOTS["paid_at"]
 INTERACTION_SLOTS = {**_SLOTS, "customer_code": _CODE}
+#: The columns holding times, which a content key reads in one fixed zone (see :func:`_key_by_content`).
+_TIME_COLUMNS = ("occurred_at", "due_at", "paid_at")
+#: The zone a content key reads times without an offset in, whatever ``KEHU_TIMEZONE`` says:
+#: the default zone, so keys made before this rule (under the default) stay the same.
+_KEY_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def content_ref(digest: str, occurrence: int) -> str:
@@ -315,7 +328,8 @@ def content_ref(digest: str, occurrence: int) -> str:
 
 
 def _digest(values: list[Any]) -> str:
-    """A digest of a row's parsed values (so ``100`` and ``100.00``, or a moved column, agree)."""
+    """A digest of a row's parsed values (so ``100`` and ``100.00``, or a moved column, agree),
+    with times read in :data:`_KEY_ZONE` (so the company's zone does not change the key)."""
     canonical = "\x1f".join("" if v is None else str(v) for v in values)
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
@@ -347,6 +361,7 @@ def import_interactions(
         stream.check_columns([s.name for s in specs], [s.name for s in specs if s.required])
         parsers = _compile(specs, stream.header, INTERACTION_SLOTS)
         width = len(stream.header)
+        times = [(index, slot) for index, slot, _, _, name in parsers if name in _TIME_COLUMNS]
         report = ImportReport(kind="interactions", source=stream.name, dry_run=dry_run)
         customers = _CustomerIds(session)
         if not dry_run:
@@ -377,7 +392,7 @@ def import_interactions(
                     else:
                         good.append((line, values))
                 report.read += len(chunk)
-                _key_by_content(good, occurrences)
+                _key_by_content(good, occurrences, chunk, times)
                 rows = _resolve_customers(customers, good, report)
                 report.settle(on_problem)
                 if writer is None:
@@ -398,17 +413,46 @@ def import_interactions(
     return report
 
 
-def _key_by_content(good: list[tuple[int, list[Any]]], occurrences: Occurrences) -> None:
-    """Give rows without ``external_ref`` their content reference (digest + occurrence in the file)."""
+def _key_by_content(
+    good: list[tuple[int, list[Any]]],
+    occurrences: Occurrences,
+    chunk: list[tuple[int, list[str]]],
+    times: list[tuple[int, int]],
+) -> None:
+    """Give rows without ``external_ref`` their content reference (digest + occurrence in the file).
+
+    ``times`` are the ``(cell index, slot)`` of the time columns: under a company zone other
+    than :data:`_KEY_ZONE`, their cells are read again in that zone for the digest, so the
+    same file imported under another ``KEHU_TIMEZONE`` gets the same keys.
+    """
     keyless = [(line, values) for line, values in good if not values[_REF]]
     if not keyless:
         return
     for _, values in keyless:
         values[_STATUS] = values[_STATUS] or "done"  # a blank status and "done" are the same row
-    digests = [_digest(values) for _, values in keyless]
+    if times and _zone_key(local_zone()) != DEFAULT_TIMEZONE:
+        cells = dict(chunk)
+        digests = [_digest(_in_key_zone(values, cells[line], times)) for line, values in keyless]
+    else:
+        digests = [_digest(values) for _, values in keyless]
     counts = occurrences.take([(digest, line) for digest, (line, _) in zip(digests, keyless)])
     for (_, values), digest, (count, _first) in zip(keyless, digests, counts):
         values[_REF] = content_ref(digest, count)
+
+
+def _zone_key(zone: tzinfo) -> str | None:
+    return getattr(zone, "key", None)
+
+
+def _in_key_zone(values: list[Any], cells: list[str], times: list[tuple[int, int]]) -> list[Any]:
+    """A copy of ``values`` with the times read from their cells in :data:`_KEY_ZONE`."""
+    keyed = list(values)
+    for index, slot in times:
+        raw = cells[index].strip() if index < len(cells) else ""
+        if raw:
+            with suppress(FieldError):  # read in the company's zone it passed; keep that reading
+                keyed[slot] = timestamp(raw, _KEY_ZONE)
+    return keyed
 
 
 class _CustomerIds:
@@ -493,11 +537,7 @@ def import_customers(
         names = [s.name for s in CUSTOMER_FIELDS]
         parsers = _compile(CUSTOMER_FIELDS, stream.header, {n: i for i, n in enumerate(names)})
         present = [name for _, _, _, _, name in parsers]
-        attr_columns = [
-            (i, h[len(ATTRIBUTE_PREFIX) :])
-            for i, h in enumerate(stream.header)
-            if h.startswith(ATTRIBUTE_PREFIX)
-        ]
+        attr_columns = _attribute_columns(stream.name, stream.header)
         width = len(stream.header)
         report = ImportReport(kind="customers", source=stream.name, dry_run=dry_run)
         if not dry_run:
@@ -507,15 +547,11 @@ def import_customers(
                 rows, problems = _parse_chunk(parsers, chunk, width, len(names))
                 parsed: list[tuple[int, dict[str, Any], dict[str, str | None]]] = []
                 for pos, (line, values) in enumerate(rows):
-                    if pos in problems:
-                        report.refuse(problems[pos])
+                    attrs_, bad = _attribute_cells(chunk[pos][1], attr_columns, line)
+                    if pos in problems or bad:
+                        report.refuse(problems.get(pos, []) + bad)
                         continue
-                    cells = chunk[pos][1]
                     clean = {name: values[i] for i, name in enumerate(names) if name in present}
-                    attrs_ = {
-                        name: (cells[i].strip() or None) if i < len(cells) else None
-                        for i, name in attr_columns
-                    }
                     parsed.append((line, clean, attrs_))
                 report.read += len(chunk)
                 seen = occurrences.take([(clean["code"], line) for line, clean, _ in parsed])
@@ -543,6 +579,40 @@ def import_customers(
     if report.invalid and not skip_invalid:
         raise ImportRefused(report)
     return report
+
+
+def _attribute_columns(source: str, header: Sequence[str]) -> list[tuple[int, str]]:
+    """``(cell index, NAME)`` of the ``attr:NAME`` columns; a name that is not plain text is refused."""
+    columns = []
+    for index, column in enumerate(header):
+        if column.startswith(ATTRIBUTE_PREFIX):
+            name = column[len(ATTRIBUTE_PREFIX) :]
+            try:
+                columns.append((index, attribute_name(name)))
+            except FieldError as exc:
+                raise KehuError(
+                    f"{source}: header (line 1) refused: column {_shown(column)!r}: {exc}"
+                ) from None
+    return columns
+
+
+def _attribute_cells(
+    cells: list[str], columns: list[tuple[int, str]], line: int
+) -> tuple[dict[str, str | None], list[Problem]]:
+    """A row's ``attr:NAME`` values (``None`` for a blank cell: the attribute is removed) and
+    the problems of the cells refused."""
+    values: dict[str, str | None] = {}
+    problems: list[Problem] = []
+    for index, name in columns:
+        raw = cells[index].strip() if index < len(cells) else ""
+        if not raw:
+            values[name] = None
+            continue
+        try:
+            values[name] = attribute_value(raw)
+        except FieldError as exc:
+            problems.append(Problem(ATTRIBUTE_PREFIX + name, str(exc), line, _shown(raw)))
+    return values, problems
 
 
 @define

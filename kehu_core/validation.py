@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from datetime import UTC, date, datetime, time, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +21,13 @@ from kehu_core.vocab import CENT
 ENV_TIMEZONE = "KEHU_TIMEZONE"
 #: Times written without an offset are read in this zone; kehu's users are mostly in China.
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+#: Money is stored as Numeric(16, 2): an amount must be below 10^14 (in either direction).
 MAX_MONEY = Decimal("99999999999999.99")
+#: Quantities are stored as Numeric(16, 3): below 10^13.
+MAX_QUANTITY = Decimal("9999999999999.999")
+#: Characters that do not show but make two codes differ: BOM, zero-width space and joiners,
+#: word joiner, soft hyphen, Mongolian vowel separator.
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad\u180e"))
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -51,6 +58,32 @@ def text(value: Any, max_length: int) -> str:
         raise FieldError(f"too long: {len(result)} characters, at most {max_length}")
     if "\x00" in result:
         raise FieldError("contains a NUL character")
+    if not result.isascii():
+        check_unicode(result)
+    return result
+
+
+def check_unicode(value: str) -> None:
+    """Refuse text that cannot be stored as UTF-8 (a lone surrogate such as ``\\ud800``)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FieldError("contains an invalid character (a lone surrogate)") from None
+
+
+def code(value: Any, max_length: int) -> str:
+    """A reference code (a customer's code): NFC-normalised, with the invisible characters a
+    file or a copy-paste brings along (a BOM, zero-width spaces) removed, so ``\\ufeffC12``
+    and ``C12`` are one code; control and other format characters are refused."""
+    raw = str(value)
+    if not raw.isascii():
+        check_unicode(raw)
+        raw = unicodedata.normalize("NFC", raw.translate(_INVISIBLE))
+    result = text(raw, max_length)
+    if not result:
+        raise FieldError("must not be empty (only invisible characters)")
+    if not result.isprintable():
+        raise FieldError("contains a control or invisible character")
     return result
 
 
@@ -67,31 +100,35 @@ def money(value: Any, *, allow_negative: bool = False) -> Decimal:
     """A Decimal amount with at most two decimals; refunds may be negative where allowed."""
     if isinstance(value, float):
         raise FieldError("money must not be a float; pass a string or Decimal")
-    try:
-        amount = Decimal(str(value).strip().replace(",", "").replace("¥", "").replace("￥", ""))
-    except InvalidOperation:
-        raise FieldError("not a number") from None
-    if not amount.is_finite():
-        raise FieldError("not a finite number")
+    amount = _decimal(str(value).strip().replace(",", "").replace("¥", "").replace("￥", ""))
+    # The range first: quantizing a huge number (1e30) overflows the decimal context.
+    if amount.copy_abs() > MAX_MONEY:
+        raise FieldError(f"out of range: money must be below 10^14 (at most {MAX_MONEY})")
     if amount != amount.quantize(CENT):
         raise FieldError("more than two decimals")
     if amount < 0 and not allow_negative:
         raise FieldError("must not be negative")
-    if abs(amount) > MAX_MONEY:
-        raise FieldError(f"too large (at most {MAX_MONEY})")
     return amount.quantize(CENT)
+
+
+def _decimal(raw: str) -> Decimal:
+    """A finite Decimal from ``raw``, or :class:`FieldError`."""
+    try:
+        number = Decimal(raw)
+    except (ArithmeticError, ValueError):
+        raise FieldError("not a number") from None
+    if not number.is_finite():
+        raise FieldError("not a finite number")
+    return number
 
 
 def quantity(value: Any) -> Decimal:
     """A non-negative quantity with at most three decimals."""
-    try:
-        qty = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise FieldError("not a number") from None
-    if not qty.is_finite() or qty != qty.quantize(Decimal("0.001")):
+    qty = _decimal(str(value).strip().replace(",", ""))
+    if qty.copy_abs() > MAX_QUANTITY:
+        raise FieldError(f"out of range: a quantity must be below 10^13 (at most {MAX_QUANTITY})")
+    if qty != qty.quantize(Decimal("0.001")):
         raise FieldError("not a number with at most three decimals")
-    if abs(qty) > Decimal("9999999999999"):
-        raise FieldError("too large")
     return qty
 
 
@@ -134,13 +171,13 @@ def day(value: Any) -> date:
         raise FieldError("not a date like 2024-03-01") from None
 
 
-def timestamp(value: Any) -> datetime:
+def timestamp(value: Any, zone: tzinfo | None = None) -> datetime:
     """A point in time, returned in UTC.
 
     Accepts ISO 8601 (``2024-03-01T09:30:00+08:00``), ``2024-03-01 09:30``, a bare date
     (the local midnight that starts that day), and slashes for dashes. Without an offset the
-    time is read in :func:`local_zone`. For a bound that must cover a whole day given alone
-    (``--until 2024-03-01``), use :func:`day_or_time`.
+    time is read in ``zone``, by default :func:`local_zone`. For a bound that must cover a
+    whole day given alone (``--until 2024-03-01``), use :func:`day_or_time`.
     """
     if isinstance(value, datetime):
         moment = value
@@ -153,7 +190,7 @@ def timestamp(value: Any) -> datetime:
         except ValueError:
             raise FieldError("not a date or time like 2024-03-01 or 2024-03-01T09:30:00+08:00") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=local_zone())
+        moment = moment.replace(tzinfo=zone or local_zone())
     if not 1900 <= moment.year <= 2200:
         raise FieldError("year out of range (1900-2200)")
     return moment.astimezone(UTC)
