@@ -16,6 +16,8 @@ from kehu_core.cli.output import (
     emit_rows,
     json_option,
     list_output_options,
+    refusing_duplicates,
+    row_count,
     to_jsonable,
 )
 from kehu_core.cli.params import given, value_options
@@ -56,7 +58,7 @@ def add(code: str, name: str, as_json: bool, **fields: Any) -> None:
     Example:
       kehu customer add C001 华为技术 --region 华南 --industry 通信 --tags "vip,深圳"
     """
-    with transaction() as (app, session):
+    with refusing_duplicates(f"customer {code} already exists"), transaction() as (app, session):
         record = add_customer(app, session, {"code": code, "name": name, **given(fields)})
     emit_result(record, as_json, f"added customer {record.code} {record.name}")
 
@@ -74,7 +76,10 @@ def edit(code: str, new_code: str | None, as_json: bool, **fields: Any) -> None:
         values["code"] = new_code
     if not values:
         raise click.UsageError("nothing to change: give at least one --field")
-    with transaction() as (app, session):
+    with (
+        refusing_duplicates(f"customer {new_code} already exists"),
+        transaction() as (app, session),
+    ):
         record = edit_customer(app, session, code, values)
     emit_result(record, as_json, f"updated customer {record.code}")
 
@@ -129,8 +134,8 @@ class _ListCommand(click.Command):
     "--columns",
     help="Comma-separated columns to show (default: code,name,region,industry,size,owner and plugins').",
 )
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N customers.")
-@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N.")
+@click.option("--limit", type=row_count(1), default=None, help="Show at most N customers.")
+@click.option("--offset", type=row_count(0), default=0, help="Skip the first N.")
 @list_output_options
 def list_(filters: tuple[str, ...], columns: str | None, as_json: bool, as_csv: bool, **query: Any) -> None:
     """List customers, filtered and sorted by any column.

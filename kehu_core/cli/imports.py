@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gc
 import os
@@ -12,7 +13,7 @@ from typing import Any, TextIO
 import click
 
 from kehu_core.cli.context import transaction
-from kehu_core.cli.output import Progress, emit_json
+from kehu_core.cli.output import Progress, csv_row, emit_json, refusing_duplicates
 from kehu_core.fields import CUSTOMER_COLUMNS, INTERACTION_COLUMNS
 from kehu_core.importing import (
     ImportRefused,
@@ -25,6 +26,23 @@ from kehu_core.importing import (
 #: Problems printed after a successful ``--skip-invalid`` import; ``--errors FILE`` has all.
 SHOWN_PROBLEMS = 50
 ERRORS_HEADER = ("line", "column", "reason", "value")
+#: The encodings named in the refusal of an unknown one (any other Python text codec works too).
+COMMON_ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312", "big5", "utf-16", "latin-1")
+
+
+def _text_encoding(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """``--encoding``: a codec that turns bytes into text, refused in one line otherwise."""
+    try:
+        info = codecs.lookup(value)
+    except (LookupError, ValueError):
+        info = None
+    # base64, zlib, rot13 ... are codecs too, but not from bytes to text.
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise click.BadParameter(
+            f"{value!r} is not a text encoding; use one of {', '.join(COMMON_ENCODINGS)}"
+            " (or another text encoding Python knows)"
+        )
+    return value
 
 
 def _import_command(
@@ -59,6 +77,7 @@ Example:
         "--encoding",
         default="utf-8",
         show_default=True,
+        callback=_text_encoding,
         help="File encoding: utf-8 (BOM or not), gbk, gb18030 ...",
     )
     @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
@@ -78,6 +97,9 @@ Example:
         try:
             with (
                 Progress(f"importing {kind}", total=max(os.path.getsize(file), 1)) as progress,
+                refusing_duplicates(
+                    f"another command wrote some of these {kind} at the same moment; run the import again"
+                ),
                 transaction() as (app, session),
                 _gc_spared(),
             ):
@@ -148,7 +170,7 @@ def _gc_spared() -> Iterator[None]:
 def _problem_sink(handle: TextIO) -> Callable[[Any], None]:
     writer = csv.writer(handle)
     writer.writerow(ERRORS_HEADER)
-    return lambda p: writer.writerow([p.row, p.field, p.reason, "" if p.value is None else p.value])
+    return lambda p: writer.writerow(csv_row([p.row, p.field, p.reason, p.value]))
 
 
 def _report_data(report: ImportReport, committed: bool) -> dict[str, Any]:

@@ -11,7 +11,14 @@ from attrs import asdict
 from kehu_core import calendar
 from kehu_core.cli.context import transaction
 from kehu_core.cli.imports import interaction_import
-from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
+from kehu_core.cli.output import (
+    emit_result,
+    emit_rows,
+    json_option,
+    list_output_options,
+    refusing_duplicates,
+    row_count,
+)
 from kehu_core.cli.params import given, value_options
 from kehu_core.interactions import (
     InteractionQuery,
@@ -93,7 +100,13 @@ def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, *
     }
     if details.get("status") is None:
         values.pop("status", None)
-    with transaction() as (app, session):
+    ref = details.get("external_ref")
+    duplicate = (
+        f"an interaction with reference {ref} is already recorded"
+        if ref
+        else "this interaction is already recorded"
+    )
+    with refusing_duplicates(duplicate), transaction() as (app, session):
         record = log_interaction(app, session, values)
     emit_result(record, as_json, f"recorded {record.kind} #{record.id} for {record.customer_code}")
 
@@ -152,9 +165,7 @@ def due(as_of: str | None, owner: str | None, as_json: bool, as_csv: bool) -> No
 @click.option(
     "--until", help="Before this time, or up to the end of this day (2024-03-01 includes all of it)."
 )
-@click.option(
-    "--limit", type=click.IntRange(min=0), default=100, show_default=True, help="At most N (0: all)."
-)
+@click.option("--limit", type=row_count(0), default=100, show_default=True, help="At most N (0: all).")
 @click.option("--oldest-first", is_flag=True, help="Oldest first (default newest first).")
 @list_output_options
 def list_(

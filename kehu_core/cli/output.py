@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import click
 from attrs import asdict
+from sqlalchemy.exc import IntegrityError
 
 from kehu_core import calendar
+from kehu_core.errors import Conflict
 from kehu_core.text import display_width, pad, printable, truncate
 
 MAX_CELL = 40
+
+#: The largest ``--limit`` or ``--offset``: far beyond any real list, well inside a 64-bit SQL integer.
+MAX_ROWS = 10**12
+
+#: What a spreadsheet reads as the start of a formula (OWASP's CSV-injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A plain number (``-12.50``, ``+3``): a spreadsheet reads it as that number and nothing else.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -81,13 +93,67 @@ def emit_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     click.echo(table(headers, rows))
 
 
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a single
+    quote in front (the OWASP CSV-injection rule), except a plain number such as ``-12.50``
+    or ``+3``, which a spreadsheet can only read as that number. Other values pass unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_row(row: Iterable[Any]) -> list[Any]:
+    """One row's cells for a CSV file: blanks empty, values as in JSON, formulas neutralised."""
+    return [spreadsheet_safe("" if v is None else to_jsonable(v)) for v in row]
+
+
 def emit_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print CSV (UTF-8) with a header line."""
+    """Print CSV (UTF-8) with a header line, each row as it comes (:func:`spreadsheet_safe` cells)."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(headers)
+    writer.writerow(csv_row(headers))
     for row in rows:
-        writer.writerow(["" if v is None else to_jsonable(v) for v in row])
+        writer.writerow(csv_row(row))
     sys.stdout.flush()
+
+
+def _json_items(items: Iterable[Any], indent: str) -> Iterator[str]:
+    """The text of a JSON array of ``items`` indented by ``indent``, one item at a time.
+
+    The same text as ``json.dumps(list(items), indent=2)`` nested at that depth: a JSON
+    string holds no raw line break, so re-indenting an item's lines is safe.
+    """
+    first = True
+    for item in items:
+        text = json.dumps(to_jsonable(item), ensure_ascii=False, indent=2).replace("\n", "\n  " + indent)
+        yield ("[\n" if first else ",\n") + indent + "  " + text
+        first = False
+    yield "[]" if first else "\n" + indent + "]"
+
+
+def emit_json_rows(rows: Iterable[Any], extra: Mapping[str, Any] | None = None) -> None:
+    """Print ``rows`` as a JSON array (or ``extra`` plus ``"rows"``), writing each row as it comes.
+
+    The output is the text :func:`emit_json` prints for the whole list, but a million rows
+    never sit in memory at once.
+    """
+    out = sys.stdout
+    if extra and "rows" not in extra:
+        head = json.dumps(to_jsonable({**extra, "rows": None}), ensure_ascii=False, indent=2)
+        out.write(head.removesuffix("null\n}"))
+        for chunk in _json_items(rows, "  "):
+            out.write(chunk)
+        out.write("\n}\n")
+    elif extra:
+        emit_json({**extra, "rows": list(rows)})
+        return
+    else:
+        for chunk in _json_items(rows, ""):
+            out.write(chunk)
+        out.write("\n")
+    out.flush()
 
 
 def emit_pairs(title: str, pairs: Sequence[tuple[str, Any]]) -> None:
@@ -99,6 +165,11 @@ def emit_pairs(title: str, pairs: Sequence[tuple[str, Any]]) -> None:
     width = max(display_width(label) for label, _ in pairs)
     for label, value in pairs:
         click.echo(f"  {pad(label, width)}  {cell(value)}")
+
+
+def row_count(minimum: int) -> click.IntRange:
+    """The type of ``--limit`` or ``--offset``: ``minimum`` to :data:`MAX_ROWS`, else refused in one line."""
+    return click.IntRange(min=minimum, max=MAX_ROWS)
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -114,20 +185,51 @@ def list_output_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def emit_rows(
     headers: Sequence[str],
-    rows: Sequence[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, Any]],
     keys: Sequence[str],
     *,
     as_json: bool,
     as_csv: bool,
     extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Print mappings as JSON (a list, or ``extra`` plus ``rows``), CSV, or a table."""
+    """Print mappings as JSON (a list, or ``extra`` plus ``rows``), CSV, or a table.
+
+    JSON and CSV are written row by row as ``rows`` yields them (pass an iterator to stream
+    a long list); a table needs every row first, to align the columns.
+    """
     if as_json:
-        emit_json({**extra, "rows": list(rows)} if extra else list(rows))
+        emit_json_rows(rows, extra)
     elif as_csv:
         emit_csv(keys, ([r.get(k) for k in keys] for r in rows))
     else:
         emit_table(headers, ([r.get(k) for k in keys] for r in rows))
+
+
+#: PostgreSQL's SQLSTATE for a unique violation; SQLite says it in words.
+_UNIQUE_VIOLATION = "23505"
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is a unique (or primary-key) constraint refusing a duplicate."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == _UNIQUE_VIOLATION or "UNIQUE constraint failed" in str(orig)
+
+
+@contextmanager
+def refusing_duplicates(message: str) -> Iterator[None]:
+    """Turn a unique violation inside the block into one line: ``message``, nothing changed.
+
+    A command checks for a duplicate before it writes; another process writing the same key
+    between that check and the commit makes the database refuse it instead. Put this
+    around the command's transaction, so that the refusal at the commit is caught too
+    (the transaction has rolled back by then).
+    """
+    try:
+        yield
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise Conflict(f"{message}; nothing was changed") from None
 
 
 class Progress:
