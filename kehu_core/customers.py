@@ -107,6 +107,23 @@ def get_customer(session: Session, code: str) -> Customer:
     return customer
 
 
+class Forgotten(KehuError):
+    """The customer was forgotten: their personal data is erased and no new data is accepted."""
+
+
+def require_not_forgotten(customer: Customer, refused: str = "it accepts no new personal data") -> None:
+    """Refuse with :class:`Forgotten` when ``customer`` was forgotten (``kehu customer forget``).
+
+    Plugins call it before writing free text (notes, reasons) for a customer: erasure is
+    final, and a forgotten customer accepts no new personal data. ``refused`` says what was
+    refused, for the message (``"it accepts no new personal data (the note)"``).
+    """
+    if customer.forgotten_at is not None:
+        raise Forgotten(
+            f"customer {customer.code!r} was forgotten (personal data erased): {refused}; nothing was changed"
+        )
+
+
 def _defaults(clean: dict[str, Any]) -> dict[str, Any]:
     clean.setdefault("kind", "company")
     clean["kind"] = clean["kind"] or "company"
@@ -143,8 +160,7 @@ def add_customer(app: Kehu, session: Session, values: Mapping[str, Any]) -> Cust
 def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, Any]) -> CustomerRecord:
     """Change the given fields of a customer; a blank value clears an optional field."""
     customer = get_customer(session, code)
-    if customer.forgotten_at is not None:
-        raise KehuError(f"customer {code!r} was forgotten (personal data erased) and cannot be edited")
+    require_not_forgotten(customer, "it cannot be edited")
     clean, problems = parse_record(CUSTOMER_FIELDS, values, partial=True)
     require_valid(problems, "change")
     if "kind" in clean and clean["kind"] is None:
@@ -186,6 +202,8 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
 def archive_customer(app: Kehu, session: Session, code: str, *, restore: bool = False) -> CustomerRecord:
     """Archive a customer (hidden from lists by default, history kept), or restore one."""
     customer = get_customer(session, code)
+    if restore:
+        require_not_forgotten(customer, "it cannot be restored (erasure is final)")
     if customer.active != restore:
         customer.active = restore
         customer.updated_at = utcnow()

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
 
 from kehu_core import calendar
 from kehu_core import text as kehu_text
+from kehu_core.errors import KehuError, NotFound
 
 DEFAULT_DATABASE = "kehu.db"
 ENV_DATABASE_URL = "KEHU_DATABASE_URL"
 #: Milliseconds a SQLite writer waits for another's lock before giving up.
 DEFAULT_BUSY_TIMEOUT_MS = 120_000
+#: Milliseconds a WAL checkpoint after an erasure waits for readers to finish.
+CHECKPOINT_WAIT_MS = 5_000
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -42,6 +47,9 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {busy}")
+        # Erased personal data must not survive in freed pages or in the free space of a page:
+        # SQLite's own default (and many builds') keeps deleted bytes until the page is reused.
+        cursor.execute("PRAGMA secure_delete = ON")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -61,10 +69,39 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_db_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """Create an engine for ``url`` (resolved with :func:`resolve_url`), configured for kehu."""
+def sqlite_file(url: str | URL | None = None) -> Path | None:
+    """The file of a SQLite database URL, or ``None`` (another database, or in memory)."""
+    resolved = make_url(resolve_url(url) if not isinstance(url, URL) else url)
+    if resolved.get_backend_name() != "sqlite" or resolved.database in (None, "", ":memory:"):
+        return None
+    if resolved.database.startswith("file:"):  # already a URI: left as given
+        return None
+    return Path(resolved.database)
+
+
+def database_exists(url: str | None = None) -> bool:
+    """False only for a SQLite file that does not exist (other databases: assumed to exist)."""
+    path = sqlite_file(url)
+    return path is None or path.exists()
+
+
+def create_db_engine(url: str | None = None, *, create: bool = True, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (resolved with :func:`resolve_url`), configured for kehu.
+
+    ``create=False``: a SQLite file is opened read-write but never created (SQLite's URI
+    ``mode=rw``), so a read command on a path with no database leaves no empty ``kehu.db``
+    behind; connecting then fails with :class:`~kehu_core.errors.NotFound` naming the path.
+    Only the commands that build a schema (``kehu init``, ``kehu db upgrade``) should create.
+    """
     resolved = make_url(resolve_url(url))
     if resolved.get_backend_name() == "sqlite":
+        path = sqlite_file(resolved)
+        if not create and path is not None:
+            if not path.exists():
+                raise NotFound(f"no database at {path}: run `kehu init` to create it")
+            resolved = resolved.set(database="file:" + quote(str(path), safe="/")).update_query_dict(
+                {"mode": "rw", "uri": "true"}
+            )
         engine = create_engine(resolved, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -88,3 +125,59 @@ def sortable(column: ColumnElement[Any], dialect_name: str) -> ColumnElement[Any
 def describe(engine: Engine) -> str:
     """The URL with any password hidden, for messages."""
     return engine.url.render_as_string(hide_password=True)
+
+
+def checkpoint(engine: Engine) -> bool:
+    """SQLite: copy the write-ahead log into the file and truncate it to zero bytes.
+
+    Erased values otherwise stay in ``-wal`` (their old page images) until SQLite reuses
+    it, which it never does while another connection keeps the file open. Runs outside any
+    transaction; waits at most a few seconds for readers. Returns False when a reader still
+    holds an older snapshot, so the log could not be emptied (run ``kehu db vacuum`` later);
+    True otherwise, and always on other databases.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return True
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        (waits,) = cursor.execute("PRAGMA busy_timeout").fetchone()
+        cursor.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        try:
+            busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(waits)}")
+            cursor.close()
+        return not busy
+    finally:
+        raw.close()
+
+
+def vacuum(engine: Engine, tables: Sequence[str] = (), *, full: bool = False) -> None:
+    """Rewrite storage so that deleted and overwritten values are gone from the database files.
+
+    SQLite: ``VACUUM`` the whole file, then :func:`checkpoint`. PostgreSQL: ``VACUUM`` each of
+    ``tables`` (``VACUUM FULL`` with ``full``: rewrites them, under an exclusive lock), which
+    removes the old row versions that an UPDATE or DELETE leaves behind. VACUUM cannot run
+    in a transaction block: it runs on its own autocommit connection.
+    """
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("VACUUM")
+            cursor.close()
+        finally:
+            raw.close()
+        if not checkpoint(engine):
+            raise KehuError(
+                "vacuumed, but another connection still reads an older snapshot, so the "
+                "write-ahead log (-wal) was not emptied: run `kehu db vacuum` again when it has finished"
+            )
+        return
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        preparer = engine.dialect.identifier_preparer
+        for name in tables:
+            conn.exec_driver_sql(f"VACUUM {'FULL ' if full else ''}{preparer.quote(name)}")

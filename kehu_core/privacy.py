@@ -10,18 +10,26 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import asdict
-from sqlalchemy import select, update
+from sqlalchemy import Engine, event, inspect, select, update
 from sqlalchemy.orm import Session
 
+from kehu_core import db as kehu_db
 from kehu_core.app import Kehu
-from kehu_core.customers import CustomerRecord, get_customer
+from kehu_core.customers import CustomerRecord, Forgotten, get_customer, require_not_forgotten
 from kehu_core.fields import PERSONAL_FIELDS
 from kehu_core.hooktypes import CustomerChange
 from kehu_core.interactions import InteractionRecord
 from kehu_core.models import Interaction
 from kehu_core.types import utcnow
 
-__all__ = ["FORGOTTEN_NAME", "export_customer", "forget_customer"]
+__all__ = [
+    "FORGOTTEN_NAME",
+    "Forgotten",
+    "export_customer",
+    "forget_customer",
+    "require_not_forgotten",
+    "vacuum",
+]
 
 #: The name a forgotten customer keeps.
 FORGOTTEN_NAME = "(forgotten)"
@@ -33,6 +41,11 @@ def forget_customer(app: Kehu, session: Session, code: str) -> CustomerRecord:
     Name, phone, e-mail, birthday, special dates, free attributes and tags are erased, and so
     are the notes of every interaction. Amounts, dates, kinds and products stay, so revenue
     and statistics still add up. Plugins erase their own data through ``kehu_erase_customer``.
+
+    On SQLite, when the session commits, the write-ahead log is checkpointed and truncated
+    (with ``secure_delete`` on every connection, the old values are then gone from the file
+    and the log); if another connection still reads an older snapshot, the log keeps them
+    until ``kehu db vacuum``. On PostgreSQL old row versions stay until ``kehu db vacuum``.
     """
     customer = get_customer(session, code)
     customer.name = FORGOTTEN_NAME
@@ -50,7 +63,36 @@ def forget_customer(app: Kehu, session: Session, code: str) -> CustomerRecord:
     app.hook.kehu_customers_changed(
         session=session, changes=[CustomerChange(customer.id, customer.code, "forgotten", PERSONAL_FIELDS)]
     )
+    if app.dialect == "sqlite" and not event.contains(session, "after_commit", _checkpoint):
+        event.listen(session, "after_commit", _checkpoint, once=True)
     return CustomerRecord.of(customer)
+
+
+def _checkpoint(session: Session) -> None:
+    """After a forget commits (SQLite): empty the write-ahead log, where the erased values'
+    old page images would otherwise stay."""
+    bind = session.get_bind()
+    kehu_db.checkpoint(bind if isinstance(bind, Engine) else bind.engine)
+
+
+def vacuum(app: Kehu, *, full: bool = False) -> list[str]:
+    """Rewrite storage so that erased values are gone from the database files; returns the
+    tables vacuumed (on SQLite: the whole file, reported as ``["*"]``).
+
+    Run it after ``forget`` on PostgreSQL, where updated and deleted rows stay as dead row
+    versions until VACUUM; every table of the core and of the installed plugins is vacuumed
+    (forget touches plugins' tables too). Must not run inside a session's transaction.
+    """
+    if app.dialect == "sqlite":
+        kehu_db.vacuum(app.engine)
+        return ["*"]
+    installed = app.installed()
+    names = sorted(
+        {t.name for s in app.schemas(installed) for t in s.metadata.sorted_tables}
+        & set(inspect(app.engine).get_table_names())
+    )
+    kehu_db.vacuum(app.engine, names, full=full)
+    return names
 
 
 def export_customer(app: Kehu, session: Session, code: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import click
 
 from kehu_core import schema
 from kehu_core.cli.context import current_app, transaction
+from kehu_core.cli.maintenance import vacuum
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.db import describe
 from kehu_core.demo import load_demo
@@ -30,6 +31,9 @@ def init(as_json: bool) -> None:
 @click.group("db")
 def db() -> None:
     """The database schema: status and upgrades."""
+
+
+db.add_command(vacuum)
 
 
 @db.command("upgrade")

@@ -24,6 +24,7 @@ from kehu_core import calendar
 from kehu_core import validation as v
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Customer, Interaction
+from kehu_core.privacy import require_not_forgotten
 from kehu_core.validation import FieldError
 from kehu_forecast.csvimport import import_rows
 from kehu_forecast.models import opportunities as T
@@ -204,6 +205,7 @@ def add_opportunities(
             )
     if problems:
         raise ValidationError(problems, headline="opportunity refused; nothing was written:")
+    _refuse_notes_of_forgotten(session, [c["customer_id"] for c in cleaned if c.get("note")])
     fresh = iter(_next_refs(session, sum(1 for c in cleaned if "ref" not in c)))
     for clean in cleaned:
         if "ref" not in clean:
@@ -215,6 +217,18 @@ def add_opportunities(
     except IntegrityError as exc:  # a concurrent writer took the same generated ref
         raise Conflict("another opportunity was added with the same ref at the same time; try again") from exc
     return list_opportunities(session, refs=[c["ref"] for c in cleaned])
+
+
+def _refuse_notes_of_forgotten(session: Session, customer_ids: Sequence[int]) -> None:
+    """A forgotten customer accepts no new personal data: no note on their opportunities."""
+    ids = sorted(set(customer_ids))
+    for begin in range(0, len(ids), 500):
+        for customer in session.scalars(
+            select(Customer).where(
+                Customer.id.in_(ids[begin : begin + 500]), Customer.forgotten_at.is_not(None)
+            )
+        ):
+            require_not_forgotten(customer, "it accepts no new personal data (the opportunity's note)")
 
 
 def move_opportunity(session: Session, ref: str, values: Mapping[str, Any]) -> Opportunity:
@@ -230,6 +244,10 @@ def move_opportunity(session: Session, ref: str, values: Mapping[str, Any]) -> O
         clean["probability"] = STAGES[clean["stage"]]
     if problems:
         raise ValidationError(problems, headline=f"opportunity {ref} not changed:")
+    if clean.get("note"):
+        _refuse_notes_of_forgotten(
+            session, [session.scalars(select(T.c.customer_id).where(T.c.id == current.id)).one()]
+        )
     if clean:
         session.execute(T.update().where(T.c.id == current.id).values(**clean))
     return list_opportunities(session, refs=[ref])[0]
@@ -317,6 +335,7 @@ def export_opportunities(session: Session, customer_code: str) -> dict[str, Any]
                 "close_date": o.close_date,
                 "status": o.status,
                 "salesperson": o.salesperson,
+                "note": o.note,
             }
             for o in opps
         ]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
+from kehu_core.privacy import require_not_forgotten
 from kehu_core.types import utcnow
 from kehu_loyalty import events
 from kehu_loyalty.expiry import expire_points
@@ -241,6 +242,7 @@ def adjust(
     if problems:
         raise ValidationError(problems, headline="points not awarded; nothing was changed:")
     customer, _ = member(session, code)
+    require_not_forgotten(customer, "it accepts no new personal data (the reason of a manual entry)")
     key = key or f"adjust:{uuid.uuid4().hex}"
     if existing_keys(session, [key]):
         raise Conflict(f"an entry with key {key!r} already exists; nothing was changed")

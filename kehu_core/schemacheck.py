@@ -1,0 +1,55 @@
+"""Is the database's schema where this code expects it? "Run `kehu db upgrade`" instead of SQL errors.
+
+New code on a database that was not upgraded fails on tables or columns that do not exist
+yet, and the error ("no such table") then seems to come from whichever plugin ran the query.
+:func:`require_up_to_date` finds that out first and says what to do.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from kehu_core import schema
+from kehu_core.app import Kehu
+from kehu_core.db import describe
+from kehu_core.errors import KehuError
+from kehu_core.plugins import BUILTIN
+from kehu_core.schema import BranchStatus
+
+__all__ = ["SchemaBehind", "behind", "require_up_to_date"]
+
+
+class SchemaBehind(KehuError):
+    """The database's schema is older than the installed code: run ``kehu db upgrade``."""
+
+
+def behind(app: Kehu, connection: Connection) -> list[BranchStatus]:
+    """The branches (the core's, and every installed plugin's that is available here and has
+    tables) whose applied revision is not their head."""
+    schemas = app.schemas()
+    with_schema = {s.plugin for s in schemas}
+    installed = app._read_installed(connection)
+    branches = [BUILTIN, *sorted(n for n in installed if n in with_schema)]
+    return [row for row in schema.status(connection, schemas, branches) if not row.up_to_date]
+
+
+def require_up_to_date(app: Kehu, connection: Connection | None = None) -> None:
+    """Raise :class:`SchemaBehind` naming the branches behind and ``kehu db upgrade``.
+
+    Call it before running a command's code on an existing kehu database (one that has the
+    ``customers`` table): migrations are not run implicitly, because an upgrade may take long
+    and should be chosen, not happen under a read.
+    """
+    if connection is None:
+        with app.engine.connect() as conn:
+            late = behind(app, conn)
+    else:
+        late = behind(app, connection)
+    if late:
+        names = ", ".join(
+            f"{row.branch} (at {row.current or 'nothing'}, code expects {row.head})" for row in late
+        )
+        raise SchemaBehind(
+            f"the database {describe(app.engine)} needs an upgrade for this version of kehu: "
+            f"{names}. Run `kehu db upgrade`"
+        )
