@@ -21,6 +21,7 @@ from kehu_core import sql
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.models import Customer
+from kehu_core.privacy import require_not_forgotten
 from kehu_core.types import utcnow
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ def set_judgement(
     """Set some flags (others keep their value) of customer ``code``; returns the whole judgement."""
     _check(changes, judged_by, note)
     customer = get_customer(session, code)
+    if note is not None:
+        require_not_forgotten(customer, "it accepts no new personal data (the judgement's note)")
     now = utcnow()
     fresh = {name: bool(changes.get(name, False)) for name in FLAG_NAMES}
     stmt = sql.insert(customer_flags, app.dialect).values(
