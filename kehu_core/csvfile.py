@@ -99,7 +99,7 @@ class CsvStream:
             return start, next(reader)
         except StopIteration:
             return None
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:  # UnicodeDecodeError, or UTF-16's "does not start with BOM"
             raise DecodeError(self._decode_message(exc)) from None
         except csv.Error as exc:
             raise CsvFormatError(self._format_message(start, str(exc))) from None
@@ -124,15 +124,16 @@ class CsvStream:
             what = f"malformed CSV ({reason})"
         return f"{self.name}: line {start}: {what}; the file was not imported"
 
-    def _decode_message(self, exc: UnicodeDecodeError) -> str:
+    def _decode_message(self, exc: UnicodeError) -> str:
         line, column = self._locate_bad_byte()
         where = (
             f"line {line}" + (f", byte {column}" if column else "")
             if line
             else f"near line {self._reader.line_num + 1}"
         )
+        reason = getattr(exc, "reason", exc)
         return (
-            f"{self.name}: cannot read {where} as {self.encoding} ({exc.reason}). The file is in another "
+            f"{self.name}: cannot read {where} as {self.encoding} ({reason}). The file is in another "
             "encoding: if it comes from Chinese Excel, try --encoding gbk (or gb18030)."
         )
 
@@ -152,6 +153,8 @@ class CsvStream:
                 decoder.decode(data)
             except UnicodeDecodeError as bad:
                 return number, bad.start + 1
+            except UnicodeError:
+                return number, None
         return None, None
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
