@@ -14,22 +14,77 @@ the session.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Connection, Engine, event, inspect, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kehu_core import db as kehu_db
 from kehu_core import installer
-from kehu_core.errors import HookError, KehuError, NotInstalled
+from kehu_core.errors import HookError, KehuError, NotInstalled, PluginError
 from kehu_core.hooktypes import Schema
 from kehu_core.manifest import load_reference
 from kehu_core.models import CORE_INTERACTION_KINDS, Base, InstalledPlugin
-from kehu_core.plugins import BUILTIN, PluginInfo, Plugins, discover
+from kehu_core.plugins import BUILTIN, ENV_ALLOW, PluginInfo, Plugins, discover
+
+#: ``KEHU_ALLOW_MISSING_PLUGINS=loyalty,tiering``: write although these installed plugins are not loaded.
+ENV_ALLOW_MISSING = "KEHU_ALLOW_MISSING_PLUGINS"
+
+#: The tables a write to which is refused while an installed plugin is not loaded: the
+#: customers and interactions every plugin's hooks react to. A plugin's own tables are its
+#: business; kehu's bookkeeping (installed plugins, default data, job runs) is not data.
+GUARDED_TABLES = frozenset({"customers", "customer_tags", "interactions"})
+
+_WRITE = re.compile(
+    r"^\s*(?:WITH\b.*?\)\s*)?(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)"
+    r"\s+(?:ONLY\s+)?[\"`]?(\w+)",
+    re.IGNORECASE | re.DOTALL,
+)
+_DDL = re.compile(r"^\s*(?:CREATE|ALTER|DROP)\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\b", re.IGNORECASE)
+#: ``Connection.info`` key: the transaction on this connection wrote to the database.
+_WROTE = "kehu_wrote"
+#: ``Session.info`` and ``Connection.info`` key: a hook is running on this session.
+_IN_HOOK = "kehu_in_hook"
+
+#: Operational database errors that are the database's trouble, not the plugin's whose hook
+#: happened to be running: reported as database errors, never blamed on a plugin.
+DATABASE_TROUBLE = (
+    "disk is full",
+    "no space left",
+    "could not extend file",
+    "locked",
+    "disk i/o error",
+    "deadlock detected",
+    "could not serialize",
+    "server closed the connection",
+    "terminating connection",
+    "connection already closed",
+    "out of memory",
+)
+
+
+def database_trouble(error: BaseException) -> bool:
+    """True for an operational error of the database itself (disk full, locked, connection lost)."""
+    if not isinstance(error, OperationalError):
+        return False
+    detail = str(error.orig if error.orig is not None else error).lower()
+    return any(words in detail for words in DATABASE_TROUBLE)
+
+
+class _TransactionTouched(Exception):
+    """Raised where a hook commits or rolls back the command's transaction; the relay names the plugin."""
+
+    def __init__(self, verb: str):
+        super().__init__(verb)
+        self.verb = verb
 
 
 class Kehu:
@@ -48,6 +103,19 @@ class Kehu:
         self._sessions: sessionmaker[Session] = kehu_db.session_factory(self.engine)
         self._installed: set[str] | None = None
         self._hooks: dict[str, Any] = {}
+        #: Installed plugins that may be missing here while writing (``--without-plugin``,
+        #: ``KEHU_ALLOW_MISSING_PLUGINS``; ``*`` allows any).
+        self.allow_missing: set[str] = {
+            n.strip() for n in os.environ.get(ENV_ALLOW_MISSING, "").split(",") if n.strip()
+        }
+        #: Transactions of this app that wrote to the database and committed.
+        self.committed_writes = 0
+        self._local = threading.local()
+        self._table_names: frozenset[str] | None = None
+        event.listen(self.engine, "before_cursor_execute", self._before_execute)
+        event.listen(self.engine, "begin", self._clear_wrote)
+        event.listen(self.engine, "rollback", self._clear_wrote)
+        event.listen(self.engine, "commit", self._check_commit)
 
     # -- database ---------------------------------------------------------------------------
     @property
@@ -69,12 +137,112 @@ class Kehu:
                 # would wait on SQLite's write lock that this transaction holds.
                 self.installed(session)
             yield session
+            wrote = session.in_transaction() and session.connection().info.get(_WROTE, False)
             session.commit()
+            if wrote:
+                self.committed_writes += 1
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def maintenance(self) -> Iterator[None]:
+        """Installing, upgrading or uninstalling plugins: writes allowed while plugins are missing
+        (``kehu db upgrade`` skips an installed plugin that is not available, on purpose)."""
+        depth = getattr(self._local, "maintenance", 0)
+        self._local.maintenance = depth + 1
+        try:
+            yield
+        finally:
+            self._local.maintenance = depth
+
+    def missing_plugins(self, conn: Connection | None = None) -> list[str]:
+        """Installed plugins that are not loaded here (left out by ``KEHU_PLUGINS``, not
+        pip-installed, or broken), except those allowed to be missing: their hooks do not run.
+
+        Reads the installed plugins on ``conn`` when they are not cached yet."""
+        if "*" in self.allow_missing:
+            return []
+        if self._installed is not None:
+            installed = self._installed
+        elif conn is not None:
+            installed = self._read_installed(conn)
+        else:
+            installed = self.installed()
+        loaded = self.plugins.loaded  # a plugin whose dependency is missing still runs its hooks
+        return sorted(n for n in installed if n not in loaded and n not in self.allow_missing)
+
+    def refuse_missing_plugins(self, missing: list[str]) -> NoReturn:
+        """Raise the :class:`PluginError` that refuses a write while ``missing`` are not loaded."""
+        names = ", ".join(missing)
+        left_out = os.environ.get(ENV_ALLOW) is not None and all(n in self.plugins.infos for n in missing)
+        why = f"{ENV_ALLOW} leaves them out" if left_out else "see `kehu plugins list`"
+        raise PluginError(
+            f"plugin(s) {names} are installed in this database but not loaded here ({why}); "
+            "writing customers or interactions without them would skip their hooks for good. "
+            f"Load them, or write anyway with `kehu --without-plugin {missing[0]} ...` "
+            f"({ENV_ALLOW_MISSING}={','.join(missing)})"
+        )
+
+    # -- engine events: what was written, and who may commit ---------------------------------
+    def _before_execute(
+        self, conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        head = statement[:4000]
+        match = _WRITE.match(head)
+        if match is None:
+            if _DDL.match(head):
+                conn.info[_WROTE] = True
+            return
+        table = match.group(1).lower()
+        if table not in self._tables():
+            return  # a temporary table of a run, not the database's data
+        conn.info[_WROTE] = True
+        if table in GUARDED_TABLES and not getattr(self._local, "maintenance", 0):
+            missing = self.missing_plugins(conn)
+            if missing:
+                self.refuse_missing_plugins(missing)
+
+    def _tables(self) -> frozenset[str]:
+        """The names of the tables of the core and of every loaded plugin (cached)."""
+        tables = self._table_names
+        if tables is None:
+            names = {t.name for s in self.schemas() for t in s.metadata.tables.values()}
+            tables = self._table_names = frozenset({*names, *GUARDED_TABLES, "alembic_version"})
+        return tables
+
+    @staticmethod
+    def _clear_wrote(conn: Connection) -> None:
+        conn.info.pop(_WROTE, None)
+
+    @staticmethod
+    def _check_commit(conn: Connection) -> None:
+        if conn.info.get(_IN_HOOK):
+            raise _TransactionTouched("commit")
+
+    @contextmanager
+    def _hook_running(self, session: Session | None) -> Iterator[None]:
+        """While a hook runs, ``session.commit()`` and ``session.rollback()`` raise, and so does
+        a commit of the session's connection by any other way: the command's transaction is
+        not the hook's to end (a savepoint of its own, ``session.begin_nested()``, is)."""
+        if not isinstance(session, Session) or session.info.get(_IN_HOOK):
+            yield  # no session, or a hook called from a hook: guarded already
+            return
+        conn = session.connection() if session.in_transaction() else None
+        session.info[_IN_HOOK] = True
+        session.commit = _refuse("commit")  # type: ignore[method-assign]
+        session.rollback = _refuse("rollback")  # type: ignore[method-assign]
+        if conn is not None:
+            conn.info[_IN_HOOK] = True
+        try:
+            yield
+        finally:
+            del session.commit, session.rollback
+            session.info.pop(_IN_HOOK, None)
+            if conn is not None:
+                conn.info.pop(_IN_HOOK, None)
 
     def init(self) -> list[str]:
         """Create or upgrade the schema: the core and every installed plugin, to head.
@@ -203,15 +371,31 @@ class _HookRelay:
             if takes_app:
                 kwargs.setdefault("app", self._app)
             try:
-                return caller(**kwargs)
+                with self._app._hook_running(kwargs.get("session")):
+                    return caller(**kwargs)
+            except _TransactionTouched as exc:
+                raise PluginError(
+                    f"plugin {self._app.culprit(exc, name)!r} tried to {exc.verb} the command's "
+                    f"transaction in hook {name}; nothing was saved. Hooks run inside the command's "
+                    "one transaction and must not end it: report this to the plugin's author."
+                ).with_traceback(sys.exc_info()[2]) from exc
             except KehuError:
                 raise
             except Exception as exc:
+                if database_trouble(exc):
+                    raise  # the database's trouble (disk full, locked): not the plugin's fault
                 raise HookError(self._app.culprit(exc, name), name, exc).with_traceback(
                     sys.exc_info()[2]
                 ) from exc
 
         return call
+
+
+def _refuse(verb: str) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> NoReturn:
+        raise _TransactionTouched(verb)
+
+    return refuse
 
 
 def core_schema() -> Schema:

@@ -94,6 +94,11 @@ def install(app: Kehu, session: Session, names: Sequence[str]) -> list[str]:
     version, and then installs any ``auto_install`` plugin whose dependencies are now all
     installed. Returns the names newly installed, in order. All in ``session``'s transaction.
     """
+    with app.maintenance():
+        return _install(app, session, names)
+
+
+def _install(app: Kehu, session: Session, names: Sequence[str]) -> list[str]:
     upgrade_core(app, session)
     installed = app.installed(session)
     newly: list[str] = []
@@ -186,6 +191,11 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
     leaves its tables and its rows elsewhere (and its Alembic revision, for when its
     package returns).
     """
+    with app.maintenance():
+        return _uninstall(app, session, name, forget=forget)
+
+
+def _uninstall(app: Kehu, session: Session, name: str, *, forget: bool) -> Uninstalled:
     installed = app.installed(session)
     if name not in installed:
         raise PluginError(f"plugin {name!r} is not installed in this database")
@@ -286,6 +296,11 @@ def upgrade_all(app: Kehu, session: Session) -> list[str]:
     Reloads default data (respecting user changes), records new versions and calls
     the ``post_upgrade_hook`` of plugins whose version changed. Returns the branches upgraded.
     """
+    with app.maintenance():
+        return _upgrade_all(app, session)
+
+
+def _upgrade_all(app: Kehu, session: Session) -> list[str]:
     upgrade_core(app, session)
     rows = {p.name: p for p in session.scalars(select(InstalledPlugin))}
     usable = app.plugins.with_dependencies()  # the others are skipped: see unavailable_installed()

@@ -20,8 +20,9 @@ from alembic.script.revision import RevisionError
 from attrs import frozen
 from sqlalchemy import Connection, column, delete, inspect, table
 
-from kehu_core.errors import KehuError
+from kehu_core.errors import KehuError, PluginError
 from kehu_core.hooktypes import Schema
+from kehu_core.plugins import BUILTIN
 
 SCRIPT_LOCATION = Path(__file__).parent / "migrations"
 _VERSIONS = table("alembic_version", column("version_num"))
@@ -140,9 +141,12 @@ def _replace_rows(connection: Connection, current: set[str], wanted: set[str]) -
 
 
 def upgrade(connection: Connection, schemas: Sequence[Schema], branches: Sequence[str]) -> None:
-    """Bring each named branch to its head, in order, on ``connection``'s transaction."""
+    """Bring each named branch to its head, in order, on ``connection``'s transaction.
+
+    A revision that fails raises :class:`PluginError` naming its plugin and revision.
+    """
     cfg = alembic_config(connection, schemas)
-    with _alembic_rows(connection, cfg):
+    with _alembic_rows(connection, cfg), _naming_failures(schemas, "migration"):
         for branch in branches:
             command.upgrade(cfg, f"{branch}@head")
 
@@ -150,8 +154,50 @@ def upgrade(connection: Connection, schemas: Sequence[Schema], branches: Sequenc
 def downgrade_to_base(connection: Connection, schemas: Sequence[Schema], branch: str) -> None:
     """Undo every revision of ``branch`` (drops a plugin's tables)."""
     cfg = alembic_config(connection, schemas)
-    with _alembic_rows(connection, cfg):
+    with _alembic_rows(connection, cfg), _naming_failures(schemas, "downgrade"):
         command.downgrade(cfg, f"{branch}@base")
+
+
+@contextmanager
+def _naming_failures(schemas: Sequence[Schema], what: str) -> Iterator[None]:
+    """Turn an error raised in a revision into one line naming the plugin and the revision.
+
+    The revision is the innermost frame in one of the schemas' versions folders. The
+    transaction is the caller's: it is rolled back, so the half-run revision leaves nothing.
+    """
+    try:
+        yield
+    except KehuError:
+        raise
+    except Exception as exc:
+        found = _failing_revision(schemas, exc)
+        if found is None:
+            raise
+        plugin, revision = found
+        owner = "the core's" if plugin == BUILTIN else f"plugin {plugin!r}'s"
+        orig = getattr(exc, "orig", None)
+        detail = str(orig if orig is not None else exc).strip()
+        detail = detail.splitlines()[0] if detail else ""
+        raise PluginError(
+            f"{owner} {what} {revision} failed: {type(orig or exc).__name__}: {detail}. "
+            "Nothing of this upgrade was saved; report it to the plugin's author."
+        ) from exc
+
+
+def _failing_revision(schemas: Sequence[Schema], error: BaseException) -> tuple[str, str] | None:
+    folders = [(Path(s.versions).resolve(), s.plugin) for s in schemas]
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename:
+            path = Path(filename).resolve()
+            for folder, plugin in folders:
+                if path.parent == folder:
+                    revision = tb.tb_frame.f_globals.get("revision", path.stem)
+                    found = (plugin, str(revision))
+        tb = tb.tb_next
+    return found
 
 
 def migrate(connection: Connection, schemas: Sequence[Schema], branch: str, revision: str) -> None:

@@ -8,8 +8,10 @@ this module imports at its top.
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -53,12 +55,19 @@ class CliState:
     """Per-invocation state stored in ``click.Context.obj``: the plugins, the database URL, and
     the app, which :func:`kehu_core.cli.context.current_app` opens on first use."""
 
-    def __init__(self, plugins: Plugins, db_url: str | None = None):
+    def __init__(self, plugins: Plugins, db_url: str | None = None, without: Iterable[str] = ()):
         self.plugins = plugins
         self.db_url = db_url
         self.app: Any = None
         #: Plugins whose load error was already reported in this invocation.
         self.warned: set[str] = set()
+        #: ``--without-plugin``: installed plugins this invocation may write without.
+        self.without: set[str] = set(without)
+
+    @property
+    def saved(self) -> bool:
+        """True when a transaction of this invocation wrote to the database and committed."""
+        return self.app is not None and self.app.committed_writes > 0
 
     def close(self) -> None:
         """Release the database connections."""
@@ -77,12 +86,41 @@ class KehuGroup(LazyGroup):
         try:
             return super().invoke(ctx)
         except KehuError as exc:
-            raise _UserError(str(exc), exc.exit_code) from exc
+            raise _UserError(_after_save(ctx, str(exc)), exc.exit_code) from exc
         except Exception as exc:
-            message = _operational_message(exc)
+            message = _operational_message(exc) or _output_message(exc, _saved(ctx))
             if message:
-                raise _UserError(message, 1) from exc
+                raise _UserError(_after_save(ctx, message), 1) from exc
+            self.saved_before_crash = _saved(ctx)
             raise
+
+
+def _saved(ctx: click.Context) -> bool:
+    state = ctx.obj
+    return isinstance(state, CliState) and state.saved
+
+
+def _after_save(ctx: click.Context, message: str) -> str:
+    """``message``, saying first that this command's changes were saved when they were: an
+    error after the commit must not read as if nothing happened."""
+    if not _saved(ctx) or message.startswith("the change was saved"):
+        return message
+    return f"the change was saved before this error and stays saved; then: {message}"
+
+
+#: Errors writing output that are the machine's, not a bug: disk full, pipe closed, no permission.
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EACCES, errno.EROFS, errno.EIO, errno.EDQUOT, errno.EFBIG}
+
+
+def _output_message(exc: Exception, saved: bool) -> str | None:
+    """One line for an output file or standard output that could not be written, else None."""
+    if not isinstance(exc, OSError) or exc.errno not in _OUTPUT_ERRNOS:
+        return None
+    where = f"cannot write {exc.filename}" if exc.filename else "cannot write the output"
+    reason = exc.strerror or str(exc)
+    if saved:
+        return f"the change was saved; only writing the result failed: {where}: {reason}"
+    return f"{where}: {reason}; nothing of this command was saved"
 
 
 class _UserError(click.ClickException):
@@ -108,6 +146,12 @@ def _operational_message(exc: Exception) -> str | None:
 
     if isinstance(exc, OperationalError):
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        lowered = detail.lower()
+        if any(full in lowered for full in ("disk is full", "no space left", "could not extend file")):
+            return (
+                f"the disk holding the database is full: {detail}. This command's transaction was "
+                "rolled back; free some space and run it again."
+            )
         if "locked" in detail:
             return (
                 f"the database stayed locked by another kehu process: {detail}. "
@@ -140,16 +184,24 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
         help="Database: a SQLite file path or a SQLAlchemy URL (postgresql://user@host/db). "
         "Default: $KEHU_DATABASE_URL, then ./kehu.db.",
     )
+    @click.option(
+        "--without-plugin",
+        "without",
+        multiple=True,
+        metavar="NAME",
+        help="Write although installed plugin NAME is not loaded here (its hooks miss this change). "
+        "Repeatable; also $KEHU_ALLOW_MISSING_PLUGINS=NAME,NAME.",
+    )
     @click.version_option(package_name="kehu-core", prog_name="kehu")
     @click.pass_context
-    def cli(ctx: click.Context, db_url: str | None) -> None:
+    def cli(ctx: click.Context, db_url: str | None, without: tuple[str, ...]) -> None:
         """kehu (客户): customers, interactions, and the plugins you install.
 
         \b
         Start:  kehu init && kehu demo && kehu customer list
         Help:   kehu COMMAND --help
         """
-        ctx.obj = CliState(plugins=plugins, db_url=db_url)
+        ctx.obj = CliState(plugins=plugins, db_url=db_url, without=without)
         ctx.call_on_close(ctx.obj.close)
         # Errors found reading the manifests; reading `plugins.errors` would import every
         # plugin's hooks, which waits until a command opens the app (see current_app).
@@ -187,10 +239,17 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="kehu", standalone_mode=True)
     except SystemExit:
         raise
-    except Exception:
+    except Exception as exc:
         traceback.print_exc()
+        if cli.saved_before_crash:
+            what = (
+                "the change was saved (its transaction had committed); only what came after it "
+                f"failed: {type(exc).__name__}: {exc}"
+            )
+        else:
+            what = "nothing of this command was saved"
         click.echo(
-            "\nkehu crashed: this is a bug, and nothing of this command was saved. "
+            f"\nkehu crashed: this is a bug, and {what}. "
             f"Please report it with the traceback above at {REPORT_URL}",
             err=True,
         )

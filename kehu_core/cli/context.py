@@ -28,6 +28,7 @@ def current_app() -> Kehu:
     cli_state = state()
     if cli_state.app is None:
         cli_state.app = Kehu(cli_state.db_url, plugins=cli_state.plugins)
+        cli_state.app.allow_missing |= cli_state.without
         broken = [info.name for info in cli_state.plugins.errors if info.name not in cli_state.warned]
         if broken:
             cli_state.warned.update(broken)
@@ -44,6 +45,10 @@ def transaction() -> Iterator[tuple[Kehu, Session]]:
     """The app and a session for one command: all of it commits, or none of it.
 
     Checks first that the schema exists, so a fresh database gets "run kehu init", not SQL.
+    Writing customers or interactions while an installed plugin is not loaded is refused by
+    the app (:meth:`~kehu_core.app.Kehu.missing_plugins`; ``kehu --without-plugin NAME``
+    allows it); reading is not. Whether the transaction wrote and committed is counted in
+    ``app.committed_writes``, so a later error can say the change was saved.
     """
     app = current_app()
     ensure_schema(app)
