@@ -33,7 +33,7 @@ from kehu_core.errors import HookError, KehuError, NotInstalled, PluginError
 from kehu_core.hooktypes import Schema
 from kehu_core.manifest import load_reference
 from kehu_core.models import CORE_INTERACTION_KINDS, Base, InstalledPlugin
-from kehu_core.plugins import BUILTIN, ENV_ALLOW, PluginInfo, Plugins, discover
+from kehu_core.plugins import BUILTIN, ENV_ALLOW, PluginInfo, Plugins, allow_list, discover
 
 #: ``KEHU_ALLOW_MISSING_PLUGINS=loyalty,tiering``: write although these installed plugins are not loaded.
 ENV_ALLOW_MISSING = "KEHU_ALLOW_MISSING_PLUGINS"
@@ -177,7 +177,8 @@ class Kehu:
     def refuse_missing_plugins(self, missing: list[str]) -> NoReturn:
         """Raise the :class:`PluginError` that refuses a write while ``missing`` are not loaded."""
         names = ", ".join(missing)
-        left_out = os.environ.get(ENV_ALLOW) is not None and all(n in self.plugins.infos for n in missing)
+        allowed = allow_list()
+        left_out = allowed is not None and not any(n in allowed for n in missing)
         why = f"{ENV_ALLOW} leaves them out" if left_out else "see `kehu plugins list`"
         raise PluginError(
             f"plugin(s) {names} are installed in this database but not loaded here ({why}); "
@@ -233,7 +234,7 @@ class Kehu:
         conn = session.connection() if session.in_transaction() else None
         session.info[_IN_HOOK] = True
         session.commit = _refuse("commit")  # type: ignore[method-assign]
-        session.rollback = _refuse("rollback")  # type: ignore[method-assign]
+        session.rollback = _refuse("roll back")  # type: ignore[method-assign]
         if conn is not None:
             conn.info[_IN_HOOK] = True
         try:

@@ -174,7 +174,7 @@ def _naming_failures(schemas: Sequence[Schema], what: str) -> Iterator[None]:
         if found is None:
             raise
         plugin, revision = found
-        owner = "the core's" if plugin == BUILTIN else f"plugin {plugin!r}'s"
+        owner = "the core's" if plugin == BUILTIN else f"plugin {plugin}'s"
         orig = getattr(exc, "orig", None)
         detail = str(orig if orig is not None else exc).strip()
         detail = detail.splitlines()[0] if detail else ""
