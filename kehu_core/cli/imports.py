@@ -32,16 +32,14 @@ COMMON_ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312", "big5", "u
 
 def _text_encoding(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     """``--encoding``: a codec that turns bytes into text, refused in one line otherwise."""
+    accepted = f"use one of {', '.join(COMMON_ENCODINGS)} (or another text encoding Python knows)"
     try:
         info = codecs.lookup(value)
     except (LookupError, ValueError):
-        info = None
-    # base64, zlib, rot13 ... are codecs too, but not from bytes to text.
-    if info is None or not getattr(info, "_is_text_encoding", True):
-        raise click.BadParameter(
-            f"{value!r} is not a text encoding; use one of {', '.join(COMMON_ENCODINGS)}"
-            " (or another text encoding Python knows)"
-        )
+        raise click.ClickException(f"unknown encoding {value!r}; {accepted}") from None
+    # base64, zlib, rot13 ... are codecs too, but they do not turn bytes into text.
+    if not getattr(info, "_is_text_encoding", True):
+        raise click.ClickException(f"{value!r} is not a text encoding; {accepted}")
     return value
 
 
