@@ -192,8 +192,10 @@ def list_(
         newest_first=not oldest_first,
     )
     with transaction() as (_app, session):
-        rows = [asdict(r) for r in list_interactions(session, query)]
-    emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
+        # JSON and CSV are written as the rows come, inside the transaction, so that a list
+        # of every interaction never needs to sit in memory at once.
+        rows = (asdict(r) for r in list_interactions(session, query))
+        emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
 
 
 list_.name = "list"

@@ -119,6 +119,10 @@ def emit_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     sys.stdout.flush()
 
 
+#: One encoder for every row of a streamed list (``json.dumps`` with ``indent`` builds one a call).
+_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, indent=2)
+
+
 def _json_items(items: Iterable[Any], indent: str) -> Iterator[str]:
     """The text of a JSON array of ``items`` indented by ``indent``, one item at a time.
 
@@ -127,7 +131,7 @@ def _json_items(items: Iterable[Any], indent: str) -> Iterator[str]:
     """
     first = True
     for item in items:
-        text = json.dumps(to_jsonable(item), ensure_ascii=False, indent=2).replace("\n", "\n  " + indent)
+        text = _ROW_ENCODER.encode(to_jsonable(item)).replace("\n", "\n  " + indent)
         yield ("[\n" if first else ",\n") + indent + "  " + text
         first = False
     yield "[]" if first else "\n" + indent + "]"
