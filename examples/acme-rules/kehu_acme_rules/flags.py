@@ -10,26 +10,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from random import Random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attrs import frozen
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from kehu_acme_rules.criteria import FLAG_NAMES, FLAGS, Flag  # noqa: F401  (re-exported)
 from kehu_acme_rules.models import customer_flags
 from kehu_core import sql
+from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.models import Customer
 from kehu_core.privacy import require_not_forgotten
 from kehu_core.types import utcnow
-
-if TYPE_CHECKING:
-    from sqlalchemy import Select
-    from sqlalchemy.orm import Session
-    from sqlalchemy.sql import ColumnElement
-
-    from kehu_core.app import Kehu
 
 MAX_BY = 100
 MAX_NOTE = 2000

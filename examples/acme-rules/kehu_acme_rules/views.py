@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import String, case, func, literal, select
+from sqlalchemy import Select, String, case, func, literal, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from kehu_acme_rules.flags import FLAG_NAMES, FLAGS, is_judged_key_account, judgement_of
 from kehu_acme_rules.models import customer_flags
 from kehu_core import ListColumn, ListFilter, ProfileSection
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.models import Customer
-
-if TYPE_CHECKING:
-    from sqlalchemy import Select
-    from sqlalchemy.orm import Session
-    from sqlalchemy.sql import ColumnElement
 
 #: After the core's sections (0-99) and before most plugins' (500).
 SECTION_ORDER = 300
