@@ -41,12 +41,15 @@ def assert_refused(result, message: str) -> None:
     assert "Traceback" not in result.output
 
 
-def fake_plugin(root: Path, name: str, revisions: list[str]) -> None:
+def fake_plugin(root: Path, name: str, revisions: list[str], broken: bool = False) -> None:
     """An installed distribution ``kehu-<name>`` whose entry point ``name`` has ``revisions``."""
     package = root / f"kehu_{name}"
     (package / "migrations").mkdir(parents=True)
     (package / "__init__.py").write_text(
-        "from kehu_core import Manifest\nMANIFEST = Manifest(summary='a fake')\n", encoding="utf-8"
+        "raise RuntimeError('broken on import')\n"
+        if broken
+        else "from kehu_core import Manifest\nMANIFEST = Manifest(summary='a fake')\n",
+        encoding="utf-8",
     )
     down = None
     for number, revision in enumerate(revisions, 1):
@@ -105,6 +108,15 @@ def test_a_name_whose_revision_ids_another_plugin_owns_is_refused(tmp_path, monk
     assert not (tmp_path / "out").exists()
     # A name whose ids nobody owns is fine, even one that starts like another plugin's.
     assert new_plugin("squatter_two", tmp_path / "ok").name == "squatter_two"
+
+
+def test_the_revision_ids_of_a_plugin_that_fails_to_import_are_taken_too(tmp_path, monkeypatch):
+    fake_plugin(tmp_path / "site", "wreck", ["wreck0001", "salvage_0001"], broken=True)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert discover(strict=False, allow=None).infos["wreck"].error is not None
+    result = run_cli("plugin", "new", "salvage", "--directory", str(tmp_path / "out"))
+    assert_refused(result, "its revision ids would clash with plugin wreck's salvage_0001")
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_installed_first_party_plugin_is_refused_by_its_entry_point_too(tmp_path):

@@ -19,6 +19,7 @@ to a temporary name and renamed into place, so not even a hard link carries the 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -28,7 +29,7 @@ from attrs import frozen
 
 from kehu_core import __version__
 from kehu_core.errors import KehuError, Problem, ValidationError
-from kehu_core.plugins import discover
+from kehu_core.plugins import PluginInfo, Plugins, discover
 from kehu_core.schema import SCRIPT_LOCATION
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -98,22 +99,33 @@ def revision_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def taken_revisions() -> dict[str, str]:
+def taken_revisions(plugins: Plugins | None = None) -> dict[str, str]:
     """Every revision id kehu can see, with its owner: the core's and each available plugin's."""
     owners = dict.fromkeys(revision_files(SCRIPT_LOCATION / "versions"), "kehu's core")
-    for info in discover(strict=False, allow=None).infos.values():
-        folder = info.package_dir
-        if folder is None or info.manifest is None:
-            continue
-        for revision in revision_files(folder / info.manifest.migrations):
+    plugins = plugins if plugins is not None else discover(strict=False, allow=None)
+    for info in plugins.infos.values():
+        for revision in revision_files(_migrations_of(info)):
             owners.setdefault(revision, f"plugin {info.name}")
     return owners
+
+
+def _migrations_of(info: PluginInfo) -> Path:
+    """A plugin's migrations folder; for one that failed to import, found without importing it."""
+    if info.package_dir is not None and info.manifest is not None:
+        return info.package_dir / info.manifest.migrations
+    try:
+        spec = importlib.util.find_spec(info.entry_point.split(":")[0].strip())
+    except (ImportError, ValueError):
+        spec = None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return Path(locations[0]) / "migrations" if locations else Path(os.devnull)
 
 
 def check_free(name: str, raw: str) -> None:
     """Refuse ``name`` when an available plugin has it, or owns an id ``<name>_NNNN``."""
     problems = []
-    available = discover(strict=False, allow=None).infos
+    plugins = discover(strict=False, allow=None)
+    available = plugins.infos
     if name in available:
         info = available[name]
         where = f" ({info.distribution})" if info.distribution else ""
@@ -122,7 +134,7 @@ def check_free(name: str, raw: str) -> None:
         )
     else:
         own = re.compile(rf"^{re.escape(name)}_\d{{4}}$")
-        for revision, owner in sorted(taken_revisions().items()):
+        for revision, owner in sorted(taken_revisions(plugins).items()):
             if own.match(revision):
                 problems.append(
                     Problem(
