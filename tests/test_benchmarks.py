@@ -49,6 +49,14 @@ CASES = {
             r"^  peak RSS of the import +\d+ MB \(target < 300 MB\): (OK|MISSED)$",
         ],
     ),
+    "list_memory": (
+        lambda tmp: ["benchmarks/list_memory.py", "--tiny", "--workdir", str(tmp)],
+        [
+            r"^interaction list --limit 0 over 2,000 interactions, SQLite file$",
+            r"^  peak RSS of interaction list --json +\d+ MB \(target < 300 MB\): (OK|MISSED)$",
+            r"^  peak RSS of interaction list --csv +\d+ MB \(target < 300 MB\): (OK|MISSED)$",
+        ],
+    ),
     "hook_overhead": (
         lambda tmp: ["benchmarks/hook_overhead.py", "--tiny", "--workdir", str(tmp)],
         [
