@@ -25,11 +25,16 @@ def plugin() -> None:
     help="Where to write it (default: ./kehu-NAME).",
 )
 @click.option(
-    "--force", is_flag=True, help="Write into a directory that is not empty, overwriting the plugin's files."
+    "--force",
+    is_flag=True,
+    help="Write into a directory that is not empty, overwriting the plugin's files (never through a link).",
 )
 @json_option
 def new(name: str, directory: Path | None, force: bool, as_json: bool) -> None:
     """Scaffold plugin NAME: pyproject, entry point, manifest, example hooks, a migration, tests, README.
+
+    NAME must be free: not the core's (core, kehu), not one of kehu's plugins or an installed
+    one, and no plugin may own its revision ids (NAME_0001, NAME_0002, ...).
 
     \b
     Example:
