@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+import time
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -213,3 +215,26 @@ def test_interaction_list_json_streams_the_same_text(kehu_app, kehu_cli):
     assert result.stdout == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     empty = kehu_cli("interaction", "list", "--kind", "visit", "--json")
     assert empty.stdout == "[]\n"
+
+
+def test_two_customer_adds_at_once_on_postgresql(kehu_app, kehu_cli):
+    """A true race: another transaction has inserted C1 and not committed yet, so the
+    command's check finds nothing and its insert waits on the unique index, then fails."""
+    if kehu_app.dialect != "postgresql":
+        pytest.skip("SQLite takes the write lock before the check: no race there")
+    now = utcnow()
+    row = {"code": "C1", "name": "乙", "active": True, "marketing_consent": False}
+    row |= {"created_at": now, "updated_at": now, "attributes": {}}
+    results = []
+    with kehu_app.engine.connect() as other:
+        other.execute(insert(Customer).values(**row))
+        racer = threading.Thread(target=lambda: results.append(kehu_cli("customer", "add", "C1", "甲")))
+        racer.start()
+        time.sleep(1.5)  # the command is now waiting on the unique index
+        other.commit()
+    racer.join(timeout=60)
+    (result,) = results
+    assert result.exit_code == 1, result
+    assert result.stderr.strip().splitlines() == ["Error: customer C1 already exists; nothing was changed"]
+    with kehu_app.session() as s:
+        assert [c.name for c in s.scalars(select(Customer))] == ["乙"]
