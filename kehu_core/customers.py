@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from kehu_core import db as kehu_db
+from kehu_core import validation
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, NotFound, Problem, ValidationError
 from kehu_core.fields import CUSTOMER_FIELDS, parse_record, require_valid
 from kehu_core.hooktypes import CustomerChange, ListColumn
 from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
+from kehu_core.vocab import MAX_CODE
 
 #: Columns of ``customer list`` that come from the core, in display order.
 CORE_LIST_COLUMNS = (
@@ -100,8 +102,13 @@ class CustomerRecord:
 
 
 def get_customer(session: Session, code: str) -> Customer:
-    """The customer with ``code``, or :class:`NotFound`."""
-    customer = session.scalar(select(Customer).where(Customer.code == code))
+    """The customer with ``code`` (normalised as codes are stored: a pasted BOM or zero-width
+    space does not hide it), or :class:`NotFound`."""
+    try:
+        wanted = validation.code(code, MAX_CODE)
+    except validation.FieldError:
+        wanted = code  # not a storable code, so no customer has it
+    customer = session.scalar(select(Customer).where(Customer.code == wanted))
     if customer is None:
         raise NotFound(f"no customer with code {code!r}")
     return customer

@@ -411,3 +411,12 @@ def test_attribute_nesting_never_crashes(depth, opener):
         return
     assert depth < MAX_ATTRIBUTE_DEPTH
     check_round_trip(value)
+
+
+def test_a_pasted_bom_or_zero_width_space_does_not_hide_a_customer(kehu_app, kehu_cli):
+    assert kehu_cli("customer", "add", "C12", "华为").exit_code == 0
+    for pasted in ("\ufeffC12", "C\u200b12"):
+        shown = kehu_cli("customer", "show", pasted, "--json")
+        assert shown.exit_code == 0, shown.output
+        assert shown.json["profile"]["code"] == "C12"
+    assert kehu_cli("customer", "show", "C13").exit_code == 1
