@@ -302,7 +302,9 @@ def test_a_plugin_whose_package_disappeared_blocks_nothing(
     }
     listed = {r["name"]: r for r in kehu_cli("plugins", "list", "--json").json["plugins"]}
     assert listed["notes"]["installed"] is True and "not available" in listed["notes"]["error"]
-    assert kehu_cli("customer", "add", "C2", "小米").exit_code == 0
+    refused = kehu_cli("customer", "add", "C2", "小米")  # notes may react to customers: not without it
+    assert refused.exit_code == 1 and "plugin(s) notes are installed" in refused.output
+    assert kehu_cli("--without-plugin", "notes", "customer", "add", "C2", "小米").exit_code == 0
 
     # needy still depends on notes (recorded installed): uninstall notes is refused for that,
     refused = kehu_cli("plugins", "uninstall", "notes", "--yes")
