@@ -53,3 +53,10 @@ def require_up_to_date(app: Kehu, connection: Connection | None = None) -> None:
             f"the database {describe(app.engine)} needs an upgrade for this version of kehu: "
             f"{names}. Run `kehu db upgrade`"
         )
+
+
+def missing_table(error: Exception) -> bool:
+    """True for a database error that says a table or column does not exist (SQLite's "no such
+    table/column", PostgreSQL's "does not exist"): the symptom of code newer than the schema."""
+    text = str(getattr(error, "orig", error))
+    return "no such table" in text or "no such column" in text or "does not exist" in text

@@ -39,7 +39,8 @@ def test_fresh_database_says_run_init(tmp_path):
         create_cli(discover()), ["--db", str(tmp_path / "new.db"), "customer", "list"]
     )
     assert result.exit_code == 1
-    assert "run `kehu init` first" in result.output
+    assert "run `kehu init` to create it" in result.output
+    assert not (tmp_path / "new.db").exists()  # a read command leaves no empty database behind
 
 
 def test_unreachable_server_is_a_clear_error():

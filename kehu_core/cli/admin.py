@@ -18,7 +18,7 @@ from kehu_core.plugins import BUILTIN
 @json_option
 def init(as_json: bool) -> None:
     """Create the database schema, or bring it up to date. Safe to run again."""
-    app = current_app()
+    app = current_app(create=True)
     branches = app.init()
     if as_json:
         emit_json({"database": describe(app.engine), "upgraded": branches})
@@ -40,7 +40,7 @@ db.add_command(vacuum)
 @json_option
 def upgrade(as_json: bool) -> None:
     """Bring the core and every installed plugin to their newest schema (runs migrations)."""
-    app = current_app()
+    app = current_app(create=True)
     branches = app.init()
     with app.session() as session:
         skipped = unavailable_installed(app, session)

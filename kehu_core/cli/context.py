@@ -9,13 +9,15 @@ from typing import Any
 
 import click
 from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
 from kehu_core.cli import CliState
 from kehu_core.cli.lazy import LazyGroup
-from kehu_core.db import describe
+from kehu_core.db import create_db_engine, describe
 from kehu_core.errors import KehuError
+from kehu_core.schemacheck import missing_table, require_up_to_date
 
 
 def state() -> CliState:
@@ -23,11 +25,17 @@ def state() -> CliState:
     return click.get_current_context().find_object(CliState)  # type: ignore[return-value]
 
 
-def current_app() -> Kehu:
-    """The app of the current invocation, opened on the chosen database on first use."""
+def current_app(create: bool = False) -> Kehu:
+    """The app of the current invocation, opened on the chosen database on first use.
+
+    Only the commands that build a schema (``kehu init``, ``kehu db upgrade``) pass
+    ``create=True``: every other command refuses a SQLite path with no database ("run
+    ``kehu init``") instead of leaving an empty file behind.
+    """
     cli_state = state()
     if cli_state.app is None:
-        cli_state.app = Kehu(cli_state.db_url, plugins=cli_state.plugins)
+        engine = create_db_engine(cli_state.db_url, create=create)
+        cli_state.app = Kehu(cli_state.db_url, plugins=cli_state.plugins, engine=engine)
         cli_state.app.allow_missing |= cli_state.without
         broken = [info.name for info in cli_state.plugins.errors if info.name not in cli_state.warned]
         if broken:
@@ -52,8 +60,13 @@ def transaction() -> Iterator[tuple[Kehu, Session]]:
     """
     app = current_app()
     ensure_schema(app)
-    with app.session() as session:
-        yield app, session
+    try:
+        with app.session() as session:
+            yield app, session
+    except (OperationalError, ProgrammingError) as exc:
+        if missing_table(exc):
+            require_up_to_date(app)  # code newer than the schema: say "run kehu db upgrade"
+        raise
 
 
 def ensure_schema(app: Kehu) -> None:
