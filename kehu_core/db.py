@@ -38,8 +38,18 @@ def resolve_url(url: str | None = None) -> str:
     return url
 
 
+def busy_timeout_ms() -> int:
+    """``KEHU_SQLITE_BUSY_TIMEOUT_MS``: how long SQLite waits for another writer, or a clear error."""
+    raw = os.environ.get("KEHU_SQLITE_BUSY_TIMEOUT_MS", str(DEFAULT_BUSY_TIMEOUT_MS)).strip()
+    if not raw.isdigit() or int(raw) > 3_600_000:
+        raise KehuError(
+            f"KEHU_SQLITE_BUSY_TIMEOUT_MS must be a whole number of milliseconds up to 3600000 (got {raw!r})"
+        )
+    return int(raw)
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    busy = int(os.environ.get("KEHU_SQLITE_BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS))
+    busy = busy_timeout_ms()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -376,8 +376,14 @@ class InteractionQuery:
     newest_first: bool = True
 
 
-def list_interactions(session: Session, query: InteractionQuery) -> list[InteractionRecord]:
-    """Interactions matching ``query``, newest first by default."""
+def iter_interactions(
+    session: Session, query: InteractionQuery, batch: int = 1000
+) -> Iterator[InteractionRecord]:
+    """Interactions matching ``query``, newest first by default, fetched ``batch`` rows at a time.
+
+    For a long list (``limit=None``): the rows are read as they are consumed, so memory stays
+    that of one batch however many there are.
+    """
     stmt = select(Interaction, Customer.code).join(Customer, Customer.id == Interaction.customer_id)
     if query.customer_code:
         stmt = stmt.where(Interaction.customer_id == get_customer(session, query.customer_code).id)
@@ -393,7 +399,13 @@ def list_interactions(session: Session, query: InteractionQuery) -> list[Interac
     stmt = stmt.order_by(order, Interaction.id.desc() if query.newest_first else Interaction.id)
     if query.limit:
         stmt = stmt.limit(query.limit)
-    return [InteractionRecord.of(row, code) for row, code in session.execute(stmt)]
+    for row, code in session.execute(stmt, execution_options={"yield_per": batch}):
+        yield InteractionRecord.of(row, code)
+
+
+def list_interactions(session: Session, query: InteractionQuery) -> list[InteractionRecord]:
+    """Interactions matching ``query``, newest first by default."""
+    return list(iter_interactions(session, query))
 
 
 def due_interactions(

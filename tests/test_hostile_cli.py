@@ -10,12 +10,13 @@ import threading
 import time
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, insert, select
 
 from kehu_core import customers
+from kehu_core.cli import create_cli, output
 from kehu_core.cli import customer as customer_cli
 from kehu_core.cli import interaction as interaction_cli
-from kehu_core.cli import output
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import utcnow
 
@@ -238,3 +239,14 @@ def test_two_customer_adds_at_once_on_postgresql(kehu_app, kehu_cli):
     assert result.stderr.strip().splitlines() == ["Error: customer C1 already exists; nothing was changed"]
     with kehu_app.session() as s:
         assert [c.name for c in s.scalars(select(Customer))] == ["乙"]
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1e3", "99999999999"])
+def test_a_bad_busy_timeout_variable_is_one_line(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("KEHU_SQLITE_BUSY_TIMEOUT_MS", value)
+    result = CliRunner().invoke(create_cli(), ["--db", str(tmp_path / "k.db"), "init"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: KEHU_SQLITE_BUSY_TIMEOUT_MS must be a whole number of milliseconds up to 3600000 "
+        f"(got {value!r})"
+    )

@@ -23,7 +23,7 @@ from kehu_core.cli.params import given, value_options
 from kehu_core.interactions import (
     InteractionQuery,
     due_interactions,
-    list_interactions,
+    iter_interactions,
     log_interaction,
     plan_interaction,
 )
@@ -194,7 +194,7 @@ def list_(
     with transaction() as (_app, session):
         # JSON and CSV are written as the rows come, inside the transaction, so that a list
         # of every interaction never needs to sit in memory at once.
-        rows = (asdict(r) for r in list_interactions(session, query))
+        rows = (asdict(r) for r in iter_interactions(session, query))
         emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
 
 
