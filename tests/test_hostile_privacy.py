@@ -183,25 +183,17 @@ def test_loyalty_earn_with_a_reason_on_a_forgotten_customer_is_refused(kehu_app,
         )
 
 
+#: ``kehu forecast opportunity add`` for customer C1, without a note.
+OPPORTUNITY = ("forecast", "opportunity", "add", "C1", "1000", "--close", "2030-01-31", "--stage", "线索")
+
+
 def test_forecast_note_on_a_forgotten_customer_is_refused(kehu_app, kehu_cli, kehu_install):
     if "forecast" not in kehu_app.plugins.loaded:
         pytest.skip("forecast not available")
     kehu_install("forecast")
     add(kehu_app, code="C1", name="张伟", owner="王芳")
     assert kehu_cli("customer", "forget", "C1", "--yes").exit_code == 0
-    result = kehu_cli(
-        "forecast",
-        "opportunity",
-        "add",
-        "C1",
-        "1000",
-        "--close",
-        "2030-01-31",
-        "--stage",
-        "线索",
-        "--note",
-        "张伟想要折扣",
-    )
+    result = kehu_cli(*OPPORTUNITY, "--note", "张伟想要折扣")
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
         "Error: customer 'C1' was forgotten (personal data erased): it accepts no new personal data "
@@ -210,9 +202,7 @@ def test_forecast_note_on_a_forgotten_customer_is_refused(kehu_app, kehu_cli, ke
     with kehu_app.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM forecast_opportunities")).scalar() == 0
     # Without free text the anonymous figures are still welcome.
-    plain = kehu_cli(
-        "forecast", "opportunity", "add", "C1", "1000", "--close", "2030-01-31", "--stage", "线索"
-    )
+    plain = kehu_cli(*OPPORTUNITY)
     assert plain.exit_code == 0, plain.output
 
 
@@ -241,19 +231,7 @@ def test_forecast_export_has_every_column_forget_erases(kehu_app, kehu_cli, kehu
         pytest.skip("forecast not available")
     kehu_install("forecast")
     add(kehu_app, code="C1", name="张伟", owner="王芳")
-    added = kehu_cli(
-        "forecast",
-        "opportunity",
-        "add",
-        "C1",
-        "1000",
-        "--close",
-        "2030-01-31",
-        "--stage",
-        "线索",
-        "--note",
-        "张伟想要折扣",
-    )
+    added = kehu_cli(*OPPORTUNITY, "--note", "张伟想要折扣")
     assert added.exit_code == 0, added.output
     tables = [t for t in inspect(kehu_app.engine).get_table_names() if t.startswith("forecast_")]
     with kehu_app.engine.connect() as conn:
