@@ -27,8 +27,9 @@ from sqlalchemy import Connection, Engine, event, inspect, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kehu_core import access, installer
 from kehu_core import db as kehu_db
-from kehu_core import installer
+from kehu_core.access import Actor
 from kehu_core.errors import HookError, KehuError, NotInstalled, PluginError
 from kehu_core.hooktypes import Schema
 from kehu_core.manifest import load_reference
@@ -124,8 +125,14 @@ class Kehu:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, as_user: str | Actor | None = None) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises.
+
+        ``as_user``: the login of the user acting (or an :class:`~kehu_core.access.Actor`);
+        their roles and record rules apply to everything done in the session. Without it the
+        session acts as kehu itself, with every right: for jobs, migrations and scripts run by
+        whoever owns the database. A login that is not an active user is refused
+        (:class:`~kehu_core.access.UnknownUser`).
 
         An exception raised inside a plugin's hook is turned into
         :class:`~kehu_core.errors.HookError`, which names the plugin.
@@ -136,6 +143,8 @@ class Kehu:
                 # Read plugin state on this session's connection: a second connection
                 # would wait on SQLite's write lock that this transaction holds.
                 self.installed(session)
+            if as_user is not None:
+                access.act_as(self, session, as_user)
             yield session
             wrote = session.in_transaction() and session.connection().info.get(_WROTE, False)
             session.commit()

@@ -15,8 +15,9 @@ from sqlalchemy import String, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from kehu_core import audit, validation
 from kehu_core import db as kehu_db
-from kehu_core import validation
+from kehu_core.access import Forbidden, acting, can_see_customer, customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, NotFound, Problem, ValidationError
 from kehu_core.fields import CUSTOMER_FIELDS, parse_record, require_valid
@@ -103,12 +104,18 @@ class CustomerRecord:
 
 def get_customer(session: Session, code: str) -> Customer:
     """The customer with ``code`` (normalised as codes are stored: a pasted BOM or zero-width
-    space does not hide it), or :class:`NotFound`."""
+    space does not hide it), or :class:`NotFound`, also when the acting user's record rules
+    do not let them see it (its existence is not given away)."""
+    require(session, "customer.read", "see customers")
     try:
         wanted = validation.code(code, MAX_CODE)
     except validation.FieldError:
         wanted = code  # not a storable code, so no customer has it
-    customer = session.scalar(select(Customer).where(Customer.code == wanted))
+    stmt = select(Customer).where(Customer.code == wanted)
+    rule = customer_condition(session)
+    if rule is not None:
+        stmt = stmt.where(rule)
+    customer = session.scalar(stmt)
     if customer is None:
         raise NotFound(f"no customer with code {code!r}")
     return customer
@@ -142,11 +149,28 @@ def _defaults(clean: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def _still_visible(session: Session, customer: Customer, doing: str) -> None:
+    """Refuse a change after which the acting user could no longer see the customer (a
+    salesperson giving a customer to someone outside their record rules)."""
+    if not can_see_customer(session, customer.id):
+        actor = acting(session)
+        raise Forbidden(
+            f"{actor.login} may not {doing} customer {customer.code!r} for another owner "
+            f"({customer.owner or 'none'}): they would no longer see it; a manager can; nothing was saved"
+        )
+
+
 def add_customer(app: Kehu, session: Session, values: Mapping[str, Any]) -> CustomerRecord:
-    """Create a customer from field values (strings or typed); refuses a duplicate code."""
+    """Create a customer from field values (strings or typed); refuses a duplicate code.
+
+    Needs permission ``customer.write``. A user whose record rules limit what they see owns
+    the customers they add unless another owner is named (one they still see)."""
+    actor = require(session, "customer.write", "add customers")
     clean, problems = parse_record(CUSTOMER_FIELDS, values)
     require_valid(problems, "customer")
     clean = _defaults(clean)
+    if clean.get("owner") is None and customer_condition(session) is not None:
+        clean["owner"] = actor.login
     if session.scalar(select(Customer.id).where(Customer.code == clean["code"])) is not None:
         raise ValidationError(
             [Problem("code", "already used by another customer", value=clean["code"])],
@@ -158,6 +182,15 @@ def add_customer(app: Kehu, session: Session, values: Mapping[str, Any]) -> Cust
     customer.tags = [CustomerTag(tag=t) for t in tag_list]
     session.add(customer)
     session.flush()
+    _still_visible(session, customer, "add")
+    audit.record(
+        session,
+        "customer",
+        customer.code,
+        "created",
+        audit.changes_of({}, {k: v for k, v in clean.items() if v not in (None, {}, [])}),
+        customer_id=customer.id,
+    )
     app.hook.kehu_customers_changed(
         session=session, changes=[CustomerChange(customer.id, customer.code, "created", tuple(clean))]
     )
@@ -165,7 +198,10 @@ def add_customer(app: Kehu, session: Session, values: Mapping[str, Any]) -> Cust
 
 
 def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, Any]) -> CustomerRecord:
-    """Change the given fields of a customer; a blank value clears an optional field."""
+    """Change the given fields of a customer; a blank value clears an optional field.
+
+    Needs permission ``customer.write`` and a customer the acting user sees."""
+    require(session, "customer.write", "edit customers")
     customer = get_customer(session, code)
     require_not_forgotten(customer, "it cannot be edited")
     clean, problems = parse_record(CUSTOMER_FIELDS, values, partial=True)
@@ -188,18 +224,32 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
             headline="change refused; nothing was changed:",
         )
     changed = []
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
     if "tags" in clean:
         wanted = clean.pop("tags") or []
-        if wanted != [t.tag for t in customer.tags]:
+        held = [t.tag for t in customer.tags]
+        if wanted != held:
             customer.tags = [CustomerTag(tag=t) for t in wanted]
             changed.append("tags")
+            before["tags"], after["tags"] = held, wanted
     for key, value in clean.items():
         if getattr(customer, key) != value:
+            before[key], after[key] = getattr(customer, key), value
             setattr(customer, key, value)
             changed.append(key)
     if changed:
         customer.updated_at = utcnow()
         session.flush()
+        _still_visible(session, customer, "move")
+        audit.record(
+            session,
+            "customer",
+            customer.code,
+            "edited",
+            audit.changes_of(before, after),
+            customer_id=customer.id,
+        )
         app.hook.kehu_customers_changed(
             session=session, changes=[CustomerChange(customer.id, customer.code, "updated", tuple(changed))]
         )
@@ -208,6 +258,7 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
 
 def archive_customer(app: Kehu, session: Session, code: str, *, restore: bool = False) -> CustomerRecord:
     """Archive a customer (hidden from lists by default, history kept), or restore one."""
+    require(session, "customer.write", "archive customers" if not restore else "restore customers")
     customer = get_customer(session, code)
     if restore:
         require_not_forgotten(customer, "it cannot be restored (erasure is final)")
@@ -216,6 +267,7 @@ def archive_customer(app: Kehu, session: Session, code: str, *, restore: bool = 
         customer.updated_at = utcnow()
         session.flush()
         action = "restored" if restore else "archived"
+        audit.record(session, "customer", customer.code, action, customer_id=customer.id)
         app.hook.kehu_customers_changed(
             session=session, changes=[CustomerChange(customer.id, customer.code, action, ("active",))]
         )
@@ -256,7 +308,9 @@ def list_columns(app: Kehu) -> dict[str, ListColumn]:
 
 
 def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> CustomerList:
-    """Customers matching ``query``, as one SQL query with plugin columns and filters."""
+    """Customers matching ``query``, as one SQL query with plugin columns and filters; only
+    those the acting user's record rules let them see."""
+    require(session, "customer.read", "see customers")
     extra_cols = list_columns(app)
     extra_filters = {f.name: f for fs in app.hook.kehu_customer_list_filters() for f in fs}
     if query.columns:
@@ -278,6 +332,9 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
     selected += [extra_cols[c].expression(CUSTOMER_ID).label(c) for c in columns if c in extra_cols]
     stmt = select(Customer.id.label("id"), *selected)
     conditions: list[ColumnElement[bool]] = []
+    rule = customer_condition(session)
+    if rule is not None:
+        conditions.append(rule)
     if not query.include_archived:
         conditions.append(Customer.active.is_(True))
     for name in ("region", "industry", "size", "owner"):

@@ -21,6 +21,8 @@ from attrs import define, field
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session, selectinload
 
+from kehu_core import audit
+from kehu_core.access import Forbidden, customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.csvfile import DEFAULT_ENCODING, CsvStream
 from kehu_core.errors import KehuError, Problem, ValidationError
@@ -354,7 +356,10 @@ def import_interactions(
     alone; a row without one is keyed by its content (see :func:`content_ref`), so importing
     the same file again changes nothing. Raises :class:`ImportRefused` (nothing written) when
     a row is bad, unless ``skip_invalid``; ``dry_run`` writes nothing.
+
+    Needs permission ``customer.import`` and a user who sees every customer.
     """
+    _require_import(session, "import interactions")
     specs = interaction_fields(app.interaction_kinds())
     occurrences = Occurrences()
     with CsvStream(source, encoding) as stream:
@@ -530,7 +535,11 @@ def import_customers(
     columns present are written; a blank cell clears that field (as ``customer edit`` does).
     A row equal to what is stored changes nothing, not even ``updated_at``. A code twice in
     the file, or a forgotten customer's code, is refused.
+
+    Needs permission ``customer.import`` and a user who sees every customer. The audit trail
+    gets one entry for the import (file, rows written), not one per customer.
     """
+    _require_import(session, "import customers")
     occurrences = Occurrences()
     with CsvStream(source, encoding) as stream:
         stream.check_columns(CUSTOMER_COLUMNS, ("code", "name"), extra_prefix=ATTRIBUTE_PREFIX)
@@ -578,7 +587,26 @@ def import_customers(
                     progress(stream.position(), stream.size)
     if report.invalid and not skip_invalid:
         raise ImportRefused(report)
+    if not dry_run and (report.written or report.updated):
+        audit.record(
+            session,
+            "import",
+            report.source,
+            "imported customers",
+            {"added": report.written, "updated": report.updated},
+        )
     return report
+
+
+def _require_import(session: Session, doing: str) -> None:
+    """Imports need ``customer.import``, by a user whose record rules limit nothing: a file's
+    rows are not checked one by one against what its importer may see."""
+    actor = require(session, "customer.import", doing)
+    if customer_condition(session) is not None:
+        raise Forbidden(
+            f"{actor.login} may not {doing}: imports need a user who sees every customer "
+            "(a manager); nothing was done"
+        )
 
 
 def _attribute_columns(source: str, header: Sequence[str]) -> list[tuple[int, str]]:

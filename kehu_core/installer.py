@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kehu_core import schema
+from kehu_core.access import require
 from kehu_core.errors import PluginError
 from kehu_core.hooktypes import DefaultRecord
 from kehu_core.manifest import load_reference
@@ -93,7 +94,9 @@ def install(app: Kehu, session: Session, names: Sequence[str]) -> list[str]:
     Runs each plugin's migrations on its own branch, loads its default data, records its
     version, and then installs any ``auto_install`` plugin whose dependencies are now all
     installed. Returns the names newly installed, in order. All in ``session``'s transaction.
+    Needs permission ``plugins.manage``.
     """
+    require(session, "plugins.manage", "install plugins")
     with app.maintenance():
         return _install(app, session, names)
 
@@ -191,6 +194,7 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
     leaves its tables and its rows elsewhere (and its Alembic revision, for when its
     package returns).
     """
+    require(session, "plugins.manage", "uninstall plugins")
     with app.maintenance():
         return _uninstall(app, session, name, forget=forget)
 

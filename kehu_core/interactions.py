@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from kehu_core import calendar
+from kehu_core.access import customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
@@ -315,10 +316,17 @@ def validate_interaction(
 def log_interaction(
     app: Kehu, session: Session, values: Mapping[str, Any], source: str = "log"
 ) -> InteractionRecord:
-    """Record one interaction for an existing customer (``kehu interaction log``)."""
+    """Record one interaction for an existing customer (``kehu interaction log``).
+
+    Needs permission ``interaction.write`` and a customer the acting user sees."""
+    require(session, "interaction.write", "log interactions")
     clean, problems = validate_interaction(app, values)
     require_valid(problems, "interaction")
-    customer = session.scalar(select(Customer).where(Customer.code == clean["customer_code"]))
+    stmt = select(Customer).where(Customer.code == clean["customer_code"])
+    rule = customer_condition(session)
+    if rule is not None:
+        stmt = stmt.where(rule)
+    customer = session.scalar(stmt)
     if customer is None:
         raise ValidationError(
             [Problem("customer_code", "no customer with this code", value=clean["customer_code"])],
@@ -384,7 +392,11 @@ def iter_interactions(
     For a long list (``limit=None``): the rows are read as they are consumed, so memory stays
     that of one batch however many there are.
     """
+    require(session, "customer.read", "see interactions")
     stmt = select(Interaction, Customer.code).join(Customer, Customer.id == Interaction.customer_id)
+    rule = customer_condition(session)
+    if rule is not None:
+        stmt = stmt.where(rule)
     if query.customer_code:
         stmt = stmt.where(Interaction.customer_id == get_customer(session, query.customer_code).id)
     for name in ("kind", "status", "salesperson"):
@@ -424,12 +436,16 @@ def due_interactions(
         if isinstance(as_of, datetime)
         else Interaction.occurred_at < calendar.day_end(as_of)
     )
+    require(session, "customer.read", "see the visit plan")
     stmt = (
         select(Interaction, Customer.code)
         .join(Customer, Customer.id == Interaction.customer_id)
         .where(Interaction.status == "planned", due, Customer.active.is_(True))
         .order_by(Interaction.occurred_at, Interaction.id)
     )
+    rule = customer_condition(session)
+    if rule is not None:
+        stmt = stmt.where(rule)
     if owner:
         stmt = stmt.where(
             (Interaction.salesperson == owner)

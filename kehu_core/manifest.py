@@ -72,6 +72,9 @@ class Manifest:
         post_init_hook: ``f(app, session)`` after the tables exist and the data is loaded.
         post_upgrade_hook: ``f(app, session, from_version, to_version)`` after an upgrade.
         uninstall_hook: ``f(app, session)`` before the tables are dropped; raise to refuse.
+        security: ``"pkg.security"``: a module declaring the plugin's ``PERMISSIONS`` (with the
+            roles holding each by default), ``ROLES`` it adds and record ``RULES`` (Odoo's
+            ``security/``); see :mod:`kehu_core.security`.
     """
 
     name: str | None = field(default=None, validator=_check_name)
@@ -92,6 +95,7 @@ class Manifest:
     post_init_hook: Any = None
     post_upgrade_hook: Any = None
     uninstall_hook: Any = None
+    security: Any = None
 
 
 def load_reference(reference: Any) -> Any:

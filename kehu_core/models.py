@@ -180,3 +180,121 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))
     message: Mapped[str | None] = mapped_column(Text)
+
+
+# -- who may see and do what (Odoo's res.users, res.groups, ir.rule) ---------------------------
+
+
+class User(Base):
+    """A person who uses kehu: a salesperson, a service clerk, a manager, an administrator.
+
+    ``login`` is what customers' ``owner`` holds, so "my customers" is ``owner = login``.
+    ``team`` groups users for the record rules ("my team's customers", "my team's complaints").
+    A user is deactivated, never deleted: history keeps naming them.
+    """
+
+    __tablename__ = "kehu_users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    login: Mapped[str] = mapped_column(String(MAX_SHORT), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    team: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True)
+    region: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    #: Argon2 hash of the password (for the web client); ``None``: no password login.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class UserRole(Base):
+    """A role a user holds (``sales``, ``manager``, or one the company added)."""
+
+    __tablename__ = "kehu_user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("kehu_users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True)
+
+
+class Role(Base):
+    """A role the company added with ``kehu roles add`` (declared roles live in the code)."""
+
+    __tablename__ = "kehu_roles"
+
+    name: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True)
+    description: Mapped[str] = mapped_column(String(MAX_NAME), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoleGrant(Base):
+    """A company's change to what a role may do: ``granted`` true adds the permission, false
+    takes away one the role holds by default."""
+
+    __tablename__ = "kehu_role_grants"
+
+    role: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean, default=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """A user's API token. Only its SHA-256 digest is kept; ``prefix`` lets ``kehu user token
+    list`` and ``revoke`` name a token without it."""
+
+    __tablename__ = "kehu_api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("kehu_users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(MAX_SHORT))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One change, who made it and when: append-only (triggers refuse UPDATE and DELETE).
+
+    ``entity`` is ``customer``, ``complaint``, ``points``, ``setting``, ``user`` or ``role``;
+    ``customer_id`` ties the entry to a customer for ``kehu audit CODE``. ``changes`` holds
+    old and new values, except personal data, of which only the field name is kept: erasing
+    a customer never has to rewrite the audit trail.
+    """
+
+    __tablename__ = "kehu_audit"
+    __table_args__ = (Index("ix_kehu_audit_customer_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(MAX_SHORT))
+    entity: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(MAX_NAME))
+    action: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(BigId)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AccessEntry(Base):
+    """A user opened one customer's data (the card, the record, an export): listed in the
+    customer's export, as data protection asks."""
+
+    __tablename__ = "kehu_access_log"
+    __table_args__ = (Index("ix_kehu_access_log_customer_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(MAX_SHORT))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    what: Mapped[str] = mapped_column(String(32))
+
+
+class Setting(Base):
+    """A core setting (``kehu settings``); plugins keep theirs in their own tables."""
+
+    __tablename__ = "kehu_settings"
+
+    key: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True)
+    value: Mapped[str] = mapped_column(String(MAX_NAME))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -13,13 +13,15 @@ from attrs import asdict
 from sqlalchemy import Engine, event, inspect, select, update
 from sqlalchemy.orm import Session
 
+from kehu_core import audit
 from kehu_core import db as kehu_db
+from kehu_core.access import record_access, require
 from kehu_core.app import Kehu
 from kehu_core.customers import CustomerRecord, Forgotten, get_customer, require_not_forgotten
 from kehu_core.fields import PERSONAL_FIELDS
 from kehu_core.hooktypes import CustomerChange
 from kehu_core.interactions import InteractionRecord
-from kehu_core.models import Interaction
+from kehu_core.models import AccessEntry, Interaction
 from kehu_core.types import utcnow
 
 __all__ = [
@@ -47,7 +49,9 @@ def forget_customer(app: Kehu, session: Session, code: str) -> CustomerRecord:
     and the log); if another connection still reads an older snapshot, the log keeps them
     until ``kehu db vacuum``. On PostgreSQL old row versions stay until ``kehu db vacuum``.
     """
+    require(session, "privacy.manage", "forget customers")
     customer = get_customer(session, code)
+    audit.record(session, "customer", customer.code, "forgotten", customer_id=customer.id)
     customer.name = FORGOTTEN_NAME
     customer.phone = customer.email = None
     customer.birthday = None
@@ -96,8 +100,11 @@ def vacuum(app: Kehu, *, full: bool = False) -> list[str]:
 
 
 def export_customer(app: Kehu, session: Session, code: str) -> dict[str, Any]:
-    """Everything kept about one customer: the record, every interaction, and plugins' data."""
+    """Everything kept about one customer: the record, every interaction, plugins' data, and
+    who opened the customer's data (``accessed_by``: user, time, what). Needs ``privacy.manage``."""
+    require(session, "privacy.manage", "export a customer's personal data")
     customer = get_customer(session, code)
+    record_access(session, customer.id, "export")
     interactions = session.scalars(
         select(Interaction)
         .where(Interaction.customer_id == customer.id)
@@ -110,4 +117,12 @@ def export_customer(app: Kehu, session: Session, code: str) -> dict[str, Any]:
     for section in app.hook.kehu_export_customer(session=session, customer=customer):
         if section:
             result.update(section)
+    result["accessed_by"] = [
+        {"user": actor, "at": at.isoformat(), "what": what}
+        for actor, at, what in session.execute(
+            select(AccessEntry.actor, AccessEntry.at, AccessEntry.what)
+            .where(AccessEntry.customer_id == customer.id)
+            .order_by(AccessEntry.at, AccessEntry.id)
+        )
+    ]
     return result

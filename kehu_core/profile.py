@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kehu_core import calendar
+from kehu_core.access import record_access
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.hooktypes import ProfileSection
@@ -157,6 +158,7 @@ class ProfileCard:
 def profile_card(app: Kehu, session: Session, code: str) -> ProfileCard:
     """Build the profile card of customer ``code`` from every installed plugin's sections."""
     customer = get_customer(session, code)
+    record_access(session, customer.id, "card")
     sections: list[ProfileSection] = []
     for contributed in app.hook.kehu_profile_sections(session=session, customer=customer):
         sections.extend(contributed or ())

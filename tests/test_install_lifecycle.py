@@ -266,7 +266,7 @@ def test_db_upgrade_brings_core_and_installed_plugins_to_head(kehu_app, kehu_cli
     assert result.json == {"upgraded": ["core", "notes"]}
     status = kehu_cli("db", "status", "--json").json["branches"]
     assert [(b["branch"], b["current"], b["up_to_date"]) for b in status] == [
-        ("core", "c0002", True),
+        ("core", "c0003", True),
         ("notes", "notes0001", True),
     ]
 
@@ -296,8 +296,8 @@ def test_a_plugin_whose_package_disappeared_blocks_nothing(
     status = kehu_cli("db", "status", "--json")
     assert status.exit_code == 0 and status.json["branches"][0] == {
         "branch": "core",
-        "current": "c0002",
-        "head": "c0002",
+        "current": "c0003",
+        "head": "c0003",
         "up_to_date": True,
     }
     listed = {r["name"]: r for r in kehu_cli("plugins", "list", "--json").json["plugins"]}

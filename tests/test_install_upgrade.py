@@ -225,7 +225,7 @@ def test_migrate_takes_one_branch_down_and_up_again(kehu_app, kehu_install, kehu
         schema.migrate(s.connection(), kehu_app.schemas(), "notes", "notes0003")
         with pytest.raises(KehuError, match="no revision 'c0001' on branch 'notes'"):
             schema.migrate(s.connection(), kehu_app.schemas(), "notes", "c0001")
-    assert [(b.branch, b.current) for b in status(kehu_app)] == [("core", "c0002"), ("notes", "notes0003")]
+    assert [(b.branch, b.current) for b in status(kehu_app)] == [("core", "c0003"), ("notes", "notes0003")]
     assert rows(kehu_app, "SELECT code, colour FROM notes_categories ORDER BY code") == [
         ("followup", None),
         ("general", None),

@@ -55,9 +55,17 @@ class CliState:
     """Per-invocation state stored in ``click.Context.obj``: the plugins, the database URL, and
     the app, which :func:`kehu_core.cli.context.current_app` opens on first use."""
 
-    def __init__(self, plugins: Plugins, db_url: str | None = None, without: Iterable[str] = ()):
+    def __init__(
+        self,
+        plugins: Plugins,
+        db_url: str | None = None,
+        without: Iterable[str] = (),
+        as_user: str | None = None,
+    ):
         self.plugins = plugins
         self.db_url = db_url
+        #: ``--as`` (or ``$KEHU_USER``): the user this invocation acts as.
+        self.as_user = as_user
         self.app: Any = None
         #: Plugins whose load error was already reported in this invocation.
         self.warned: set[str] = set()
@@ -192,16 +200,24 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
         help="Write although installed plugin NAME is not loaded here (its hooks miss this change). "
         "Repeatable; also $KEHU_ALLOW_MISSING_PLUGINS=NAME,NAME.",
     )
+    @click.option(
+        "--as",
+        "as_user",
+        envvar="KEHU_USER",
+        metavar="LOGIN",
+        help="Act as user LOGIN (default: $KEHU_USER, then your OS login). Needed once the "
+        "database has users; without users, whoever runs kehu is its administrator.",
+    )
     @click.version_option(package_name="kehu-core", prog_name="kehu")
     @click.pass_context
-    def cli(ctx: click.Context, db_url: str | None, without: tuple[str, ...]) -> None:
+    def cli(ctx: click.Context, db_url: str | None, without: tuple[str, ...], as_user: str | None) -> None:
         """kehu (客户): customers, interactions, and the plugins you install.
 
         \b
         Start:  kehu init && kehu demo && kehu customer list
         Help:   kehu COMMAND --help
         """
-        ctx.obj = CliState(plugins=plugins, db_url=db_url, without=without)
+        ctx.obj = CliState(plugins=plugins, db_url=db_url, without=without, as_user=as_user)
         ctx.call_on_close(ctx.obj.close)
         # Errors found reading the manifests; reading `plugins.errors` would import every
         # plugin's hooks, which waits until a command opens the app (see current_app).

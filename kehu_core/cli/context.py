@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from kehu_core.access import ENV_USER, Actor, act_as, cli_login
 from kehu_core.app import Kehu
 from kehu_core.cli import CliState
 from kehu_core.cli.lazy import LazyGroup
@@ -62,11 +64,21 @@ def transaction() -> Iterator[tuple[Kehu, Session]]:
     ensure_schema(app)
     try:
         with app.session() as session:
+            act(app, session)
             yield app, session
     except (OperationalError, ProgrammingError) as exc:
         if missing_table(exc):
             require_up_to_date(app)  # code newer than the schema: say "run kehu db upgrade"
         raise
+
+
+def act(app: Kehu, session: Session) -> Actor:
+    """Make the invocation's user (``--as``, ``$KEHU_USER``, the OS login) the acting user of
+    ``session``; refused with a clear message when the database has users and that is not one."""
+    login, source = cli_login(state().as_user)
+    if state().as_user and source == "--as" and os.environ.get(ENV_USER) == login:
+        source = ENV_USER  # click read it from the environment
+    return act_as(app, session, login, source)
 
 
 def ensure_schema(app: Kehu) -> None:

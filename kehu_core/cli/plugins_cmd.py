@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from kehu_core import installer
-from kehu_core.cli.context import current_app, ensure_schema, state
+from kehu_core.cli.context import act, current_app, ensure_schema, state
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.errors import PluginError
 from kehu_core.hookdoc import hook_reference, markdown
@@ -149,6 +149,7 @@ def install(names: tuple[str, ...], all_: bool, as_json: bool) -> None:
     if not wanted:
         raise click.UsageError("name at least one plugin, or --all")
     with app.session() as session:
+        act(app, session)
         newly = installer.install(app, session, wanted)
     if as_json:
         emit_json({"installed": newly})
@@ -186,6 +187,7 @@ def uninstall(name: str, yes: bool, forget: bool) -> None:
         )
         click.confirm(question, abort=True)
     with app.session() as session:
+        act(app, session)
         done = installer.uninstall(app, session, name, forget=forget)
     click.echo(
         f"forgot {name}; its tables are left in the database" if only_forget else f"uninstalled {name}"

@@ -1,0 +1,127 @@
+"""The company's roles and grants (``kehu roles``): which role may do what, and who declared it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from attrs import frozen
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from kehu_core import audit
+from kehu_core.access import require, security_in
+from kehu_core.errors import KehuError
+from kehu_core.models import MAX_NAME, Role, RoleGrant
+from kehu_core.security import RoleDeclaration
+from kehu_core.types import utcnow
+
+if TYPE_CHECKING:
+    from kehu_core.app import Kehu
+
+
+@frozen
+class RoleSummary:
+    """A role, who declared it, and the permissions it holds now."""
+
+    name: str
+    description: str
+    plugin: str
+    permissions: tuple[str, ...]
+
+
+@frozen
+class PermissionSummary:
+    """A permission, who declared it, and the roles holding it now (``how``: default or granted)."""
+
+    name: str
+    description: str
+    plugin: str
+    roles: tuple[str, ...]
+
+
+@frozen
+class RoleTable:
+    """Everything ``kehu roles`` shows."""
+
+    roles: tuple[RoleSummary, ...]
+    permissions: tuple[PermissionSummary, ...]
+
+
+def role_table(app: Kehu, session: Session) -> RoleTable:
+    """Every role and permission, with the plugin that declared it and who holds what now."""
+    security = security_in(app, session)
+    changes = {
+        (r, p): g
+        for r, p, g in session.execute(select(RoleGrant.role, RoleGrant.permission, RoleGrant.granted))
+    }
+    holders: dict[str, list[str]] = {}
+    for name in security.permissions:
+        roles = []
+        for role in security.roles:
+            default = role in security.default_holders(name)
+            if role == "admin" or changes.get((role, name), default):
+                roles.append(role)
+        holders[name] = roles
+    roles = tuple(
+        RoleSummary(
+            name,
+            d.item.description,
+            d.plugin,
+            tuple(p for p, held in holders.items() if name in held),
+        )
+        for name, d in security.roles.items()
+    )
+    permissions = tuple(
+        PermissionSummary(name, d.item.description, d.plugin, tuple(holders[name]))
+        for name, d in sorted(security.permissions.items())
+    )
+    return RoleTable(roles, permissions)
+
+
+def add_role(app: Kehu, session: Session, name: str, description: str = "") -> RoleSummary:
+    """Add a company role; give it permissions with :func:`grant`."""
+    require(session, "users.manage", "add roles")
+    try:
+        declared = RoleDeclaration(name.strip(), description.strip())
+    except ValueError as exc:
+        raise KehuError(f"{exc}; nothing was saved") from None
+    if len(declared.description) > MAX_NAME:
+        raise KehuError(f"the description is longer than {MAX_NAME} characters; nothing was saved")
+    if declared.name in security_in(app, session).roles:
+        raise KehuError(f"role {declared.name!r} exists already; nothing was saved")
+    session.add(Role(name=declared.name, description=declared.description, created_at=utcnow()))
+    audit.record(session, "role", declared.name, "created", {"description": declared.description})
+    session.flush()
+    session.info.pop("kehu_security", None)  # read again with the new role
+    return RoleSummary(declared.name, declared.description, "company", ())
+
+
+def _check(app: Kehu, session: Session, role: str, permission: str) -> bool:
+    security = security_in(app, session)
+    if role not in security.roles:
+        raise KehuError(f"no role {role!r}; see `kehu roles`; nothing was saved")
+    if permission not in security.permissions:
+        raise KehuError(f"no permission {permission!r}; see `kehu roles`; nothing was saved")
+    if role == "admin":
+        raise KehuError("admin holds every permission; nothing was saved")
+    return role in security.default_holders(permission)
+
+
+def _set(app: Kehu, session: Session, role: str, permission: str, granted: bool) -> None:
+    require(session, "users.manage", "grant or revoke permissions")
+    default = _check(app, session, role, permission)
+    session.execute(delete(RoleGrant).where(RoleGrant.role == role, RoleGrant.permission == permission))
+    if granted != default:
+        session.add(RoleGrant(role=role, permission=permission, granted=granted, changed_at=utcnow()))
+    audit.record(session, "role", role, "granted" if granted else "revoked", {"permission": permission})
+    session.flush()
+
+
+def grant(app: Kehu, session: Session, role: str, permission: str) -> None:
+    """Let ``role`` do what ``permission`` names (back to the default if it held it by default)."""
+    _set(app, session, role, permission, True)
+
+
+def revoke(app: Kehu, session: Session, role: str, permission: str) -> None:
+    """Take ``permission`` from ``role``, even when the role holds it by default."""
+    _set(app, session, role, permission, False)
