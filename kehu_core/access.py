@@ -16,7 +16,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 from sqlalchemy import ColumnElement, exists, or_, select, true
@@ -179,7 +179,8 @@ def security_in(app: Kehu, session: Session) -> Security:
     found = session.info.get(_SECURITY)
     if found is None:
         found = session.info[_SECURITY] = security_of(app, session)
-    return found  # type: ignore[no-any-return]
+    assert isinstance(found, Security)
+    return found
 
 
 def bind(session: Session, actor: Actor) -> None:
@@ -189,7 +190,9 @@ def bind(session: Session, actor: Actor) -> None:
 
 def acting(session: Session) -> Actor:
     """The acting user of ``session`` (:data:`SYSTEM` unless one was bound)."""
-    return session.info.get(_ACTOR, SYSTEM)  # type: ignore[no-any-return]
+    actor = session.info.get(_ACTOR, SYSTEM)
+    assert isinstance(actor, Actor)
+    return actor
 
 
 def require(session: Session, permission: str, doing: str) -> Actor:
@@ -234,7 +237,7 @@ def customer_condition(session: Session) -> ColumnElement[bool] | None:
     return condition(session, "customers")
 
 
-def visible_customers(session: Session, customer_id: ColumnElement[int]) -> ColumnElement[bool]:
+def visible_customers(session: Session, customer_id: ColumnElement[Any]) -> ColumnElement[bool]:
     """A condition for any query with a customer id column: true for the customers the acting
     user may see. Plugins add it to every read of their customer data."""
     rule = customer_condition(session)

@@ -105,7 +105,8 @@ def trail(
     stmt = select(AuditEntry)
     if customer_id is not None:
         stmt = stmt.where(
-            AuditEntry.customer_id == customer_id, visible_customers(session, AuditEntry.customer_id)
+            AuditEntry.customer_id == customer_id,
+            visible_customers(session, AuditEntry.__table__.c.customer_id),
         )
     if entity is not None:
         stmt = stmt.where(AuditEntry.entity == entity)

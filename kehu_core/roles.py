@@ -62,7 +62,7 @@ def role_table(app: Kehu, session: Session) -> RoleTable:
             if role == "admin" or changes.get((role, name), default):
                 roles.append(role)
         holders[name] = roles
-    roles = tuple(
+    summaries = tuple(
         RoleSummary(
             name,
             d.item.description,
@@ -75,7 +75,7 @@ def role_table(app: Kehu, session: Session) -> RoleTable:
         PermissionSummary(name, d.item.description, d.plugin, tuple(holders[name]))
         for name, d in sorted(security.permissions.items())
     )
-    return RoleTable(roles, permissions)
+    return RoleTable(summaries, permissions)
 
 
 def add_role(app: Kehu, session: Session, name: str, description: str = "") -> RoleSummary:

@@ -47,6 +47,12 @@ def _permission_name(_instance: object, _attribute: object, value: str) -> None:
         raise ValueError(f"permission {value!r} must read area.action, like complaints.approve")
 
 
+def _roles(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError("roles must be a list of role names, not a string")
+    return tuple(value)
+
+
 @frozen
 class Permission:
     """Something a role may do: ``Permission("complaints.approve", "approve ...", roles=("manager",))``.
@@ -60,7 +66,7 @@ class Permission:
 
     name: str = field(validator=_permission_name)
     description: str
-    roles: tuple[str, ...] = field(default=(), converter=tuple)
+    roles: tuple[str, ...] = field(default=(), converter=_roles)
 
 
 @frozen
@@ -178,9 +184,10 @@ def security_of(app: Kehu, session: Session) -> Security:
     installed = app.installed(session)
     for name in app.plugins.dependency_order():
         info = app.plugins.loaded.get(name)
-        if info is None or name not in installed or info.manifest.security is None:
+        manifest = info.manifest if info is not None else None
+        if manifest is None or name not in installed or manifest.security is None:
             continue
-        sources.append((name, _declarations(load_reference(info.manifest.security))))
+        sources.append((name, _declarations(load_reference(manifest.security))))
     roles: dict[str, Declared] = {}
     permissions: dict[str, Declared] = {}
     rules: list[Declared] = []
