@@ -27,4 +27,5 @@ MANIFEST = Manifest(
     migrations="migrations",
     hookspecs="kehu_loyalty.hookspecs",
     data="kehu_loyalty.data:default_records",
+    security="kehu_loyalty.security",
 )
