@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kehu_core import calendar
+from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, PluginError
 from kehu_core.hooktypes import DemoContext
@@ -69,6 +70,7 @@ def load_demo(
     app: Kehu, session: Session, customers: int = 200, seed: int = 7, today: datetime | None = None
 ) -> DemoSummary:
     """Write the demo data set into an empty database (refuses one that already has customers)."""
+    require(session, "plugins.manage", "load demo data")
     if session.scalar(select(func.count()).select_from(Customer)):
         raise KehuError(
             "the database already has customers; the demo loads only into an empty one "

@@ -44,6 +44,13 @@ CORE_COMMANDS = {
         "kehu_core.cli.plugins_cmd:jobs",
         "Scheduled jobs (like Odoo's ir.cron); run `kehu jobs run-due` from cron.",
     ),
+    "user": ("kehu_core.cli.users:user", "Users: add, list, roles, passwords, API tokens."),
+    "roles": ("kehu_core.cli.roles:roles", "Roles and permissions, with the plugin that declared each."),
+    "audit": (
+        "kehu_core.cli.audit:audit",
+        "Who changed what and when: a customer's audit trail, or settings'.",
+    ),
+    "settings": ("kehu_core.cli.settings:settings", "The core's settings (sales_scope ...)."),
     "plugin": (
         "kehu_core.cli.scaffold_cmd:plugin",
         "Write your own plugin: `kehu plugin new NAME` scaffolds a pip-installable one.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kehu_core import schema
-from kehu_core.cli.context import current_app, transaction
+from kehu_core.cli.context import current_app, require_permission, transaction
 from kehu_core.cli.maintenance import vacuum
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.db import describe
@@ -19,6 +19,7 @@ from kehu_core.plugins import BUILTIN
 def init(as_json: bool) -> None:
     """Create the database schema, or bring it up to date. Safe to run again."""
     app = current_app(create=True)
+    require_permission(app, "plugins.manage", "upgrade the database schema")
     branches = app.init()
     if as_json:
         emit_json({"database": describe(app.engine), "upgraded": branches})
@@ -41,6 +42,7 @@ db.add_command(vacuum)
 def upgrade(as_json: bool) -> None:
     """Bring the core and every installed plugin to their newest schema (runs migrations)."""
     app = current_app(create=True)
+    require_permission(app, "plugins.manage", "upgrade the database schema")
     branches = app.init()
     with app.session() as session:
         skipped = unavailable_installed(app, session)

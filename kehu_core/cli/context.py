@@ -13,12 +13,13 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from kehu_core.access import ENV_USER, Actor, act_as, cli_login
+from kehu_core.access import ENV_USER, Actor, act_as, cli_login, require
 from kehu_core.app import Kehu
 from kehu_core.cli import CliState
 from kehu_core.cli.lazy import LazyGroup
 from kehu_core.db import create_db_engine, describe
 from kehu_core.errors import KehuError
+from kehu_core.models import User
 from kehu_core.schemacheck import missing_table, require_up_to_date
 
 
@@ -79,6 +80,18 @@ def act(app: Kehu, session: Session) -> Actor:
     if state().as_user and source == "--as" and os.environ.get(ENV_USER) == login:
         source = ENV_USER  # click read it from the environment
     return act_as(app, session, login, source)
+
+
+def require_permission(app: Kehu, permission: str, doing: str) -> None:
+    """For commands that work outside a transaction (``kehu init``, ``kehu db upgrade``):
+    refuse unless the invocation's user holds ``permission``. A database without the users
+    table yet (new, or older than users) has nobody to ask."""
+    with app.engine.connect() as conn:
+        if not inspect(conn).has_table(User.__tablename__):
+            return
+    with app.session() as session:
+        act(app, session)
+        require(session, permission, doing)
 
 
 def ensure_schema(app: Kehu) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from kehu_core import installer
-from kehu_core.cli.context import act, current_app, ensure_schema, state
+from kehu_core.cli.context import act, current_app, ensure_schema, require_permission, state
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.errors import PluginError
 from kehu_core.hookdoc import hook_reference, markdown
@@ -284,9 +284,14 @@ def jobs_list(as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Run the named jobs even if they are not due.")
 @json_option
 def run_due(names: tuple[str, ...], force: bool, as_json: bool) -> None:
-    """Run every job that is due (or the named ones). Idempotent; a failing job does not stop the others."""
+    """Run every job that is due (or the named ones). Idempotent; a failing job does not stop the others.
+
+    Needs permission jobs.run once the database has users: from cron, run it as one
+    (`KEHU_USER=boss kehu jobs run-due`). The jobs themselves work on every customer.
+    """
     app = current_app()
     ensure_schema(app)
+    require_permission(app, "jobs.run", "run scheduled jobs")
     outcomes = run_due_jobs(app, names=names, force=force)
     if as_json:
         emit_json(outcomes)

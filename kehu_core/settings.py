@@ -1,0 +1,100 @@
+"""The core's settings (``kehu settings``): each typed and checked when set, each change audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from attrs import frozen
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kehu_core import audit
+from kehu_core.access import require
+from kehu_core.errors import KehuError
+from kehu_core.models import Setting
+from kehu_core.security import SALES_SCOPE, SALES_SCOPES
+from kehu_core.types import utcnow
+
+
+@frozen
+class SettingSpec:
+    """A core setting: its default, what it means, and the check of a new value."""
+
+    key: str
+    default: str
+    meaning: str
+    check: Callable[[str], str]
+
+
+@frozen
+class SettingValue:
+    """A setting as listed: its value now, its default, and when it last changed."""
+
+    key: str
+    value: str
+    default: str
+    meaning: str
+    updated_at: datetime | None
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def check(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise KehuError(f"must be one of {', '.join(choices)}, not {raw!r}")
+        return value
+
+    return check
+
+
+SPECS = {
+    spec.key: spec
+    for spec in (
+        SettingSpec(
+            SALES_SCOPE,
+            "own",
+            "which customers a sales user sees and edits: own (those they own) or team (their team's)",
+            _one_of(*SALES_SCOPES),
+        ),
+    )
+}
+
+
+def list_settings(session: Session) -> list[SettingValue]:
+    """Every core setting with its value (the default where none was set)."""
+    require(session, "customer.read", "read settings")
+    stored = {s.key: s for s in session.scalars(select(Setting))}
+    return [
+        SettingValue(
+            key,
+            stored[key].value if key in stored else spec.default,
+            spec.default,
+            spec.meaning,
+            stored[key].updated_at if key in stored else None,
+        )
+        for key, spec in SPECS.items()
+    ]
+
+
+def set_setting(session: Session, key: str, raw: str) -> SettingValue:
+    """Set a core setting after checking the value; needs ``settings.manage``; audited."""
+    require(session, "settings.manage", "change settings")
+    spec = SPECS.get(key)
+    if spec is None:
+        raise KehuError(f"no setting {key!r}; settings: {', '.join(SPECS)}; nothing was saved")
+    try:
+        value = spec.check(raw)
+    except KehuError as exc:
+        raise KehuError(f"setting {key}: {exc}; nothing was saved") from None
+    row = session.get(Setting, key)
+    old = row.value if row is not None else spec.default
+    if row is None:
+        row = Setting(key=key, value=value, updated_at=utcnow())
+        session.add(row)
+    else:
+        row.value, row.updated_at = value, utcnow()
+    if old != value:
+        audit.record(session, "setting", f"core.{key}", "set", {key: [old, value]})
+    session.flush()
+    return SettingValue(key, value, spec.default, spec.meaning, row.updated_at)
