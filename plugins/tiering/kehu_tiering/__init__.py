@@ -29,4 +29,5 @@ MANIFEST = Manifest(
     migrations="migrations",
     hookspecs="kehu_tiering.hookspecs",
     post_init_hook="kehu_tiering.aggregates:build_on_install",
+    security="kehu_tiering.security",
 )

@@ -24,8 +24,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kehu_core import calendar
+from kehu_core.access import require
 from kehu_core.app import Kehu
-from kehu_tiering import aggregates, engine, methods, report, tiers
+from kehu_tiering import aggregates, engine, methods, report, security, tiers
 from kehu_tiering.engine import RunResult
 from kehu_tiering.functions import coalesce, days_between, greatest, least
 from kehu_tiering.report import Report
@@ -42,7 +43,7 @@ from kehu_tiering.stats import (
     plugin_columns,
     stat,
 )
-from kehu_tiering.tiers import Assignment, CustomerTiers, Explanation
+from kehu_tiering.tiers import Assignment, CustomerTiers, Explanation, has_tier
 
 __all__ = [
     "COLUMNS",
@@ -68,6 +69,7 @@ __all__ = [
     "greatest",
     "has_attribute",
     "has_tag",
+    "has_tier",
     "least",
     "pareto_curve",
     "rebuild_aggregates",
@@ -120,8 +122,14 @@ def run_tiers(
     ``settings`` (else :func:`tier_settings` of ``as_of`` and ``options``) decides the run;
     ``rules`` replaces the built-in, plugins' and files' rules. Fires ``kehu_tier_changed``
     once with every move. Refuses a date before the newest run that wrote history.
+
+    Needs permission ``tiering.run``, and ``tiering.manage`` when the settings differ from
+    the remembered ones (each change audited as setting ``tiering.<key>``) or ``rules`` is
+    given; a user who does not see every customer is refused (:mod:`kehu_tiering.security`).
     """
     settings = settings or tier_settings(session, as_of, **options)
+    previous = tiers.last_settings(session) or make_settings(as_of=settings.as_of)
+    security.authorize_run(session, settings, previous, own_rules=rules is not None)
     return engine.run(app, session, settings, rules=rules, source=source, progress=progress)
 
 
@@ -211,5 +219,9 @@ def customer_stats(app: Kehu, session: Session, code: str, settings: TierSetting
 
 
 def rebuild_aggregates(session: Session) -> int:
-    """Recompute the monthly purchase aggregates from the interactions; returns the buckets."""
+    """Recompute the monthly purchase aggregates from the interactions; returns the buckets.
+
+    Needs permission ``tiering.run`` and a user who sees every customer."""
+    require(session, security.RUN, "rebuild the tiering aggregates")
+    security.require_every_customer(session, "rebuild the tiering aggregates")
     return aggregates.rebuild(session)

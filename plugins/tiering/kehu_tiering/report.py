@@ -9,6 +9,7 @@ from attrs import frozen
 from sqlalchemy import and_, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from kehu_core.access import customer_condition, visible_customers
 from kehu_core.errors import KehuError
 from kehu_tiering.models import assignments
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
@@ -76,13 +77,13 @@ REPORT_COLUMNS = frozenset(("revenue_window",))
 
 
 def build_report(session: Session, dialect: str) -> Report:
-    """The report of the newest run (statistics recomputed with its settings, as of its date)."""
+    """The report of the newest run (statistics recomputed with its settings, as of its date),
+    over the customers the acting user sees: counts and shares are of those customers."""
     run = latest_run(session)
     if run is None:
         raise KehuError("no tiering run yet: run `kehu tier run` first")
     settings = TierSettings.from_json(run["settings"])
-    # Only revenue is read: the other statistics (and their aggregates) are not computed.
-    stats = base_select(dialect, settings, session, columns=REPORT_COLUMNS).subquery("stats")
+    stats = _visible_stats(session, dialect, settings)
     revenue_cents = stats.c.revenue_window * 100
     a = assignments.c
     per_tier = list(
@@ -124,6 +125,14 @@ def build_report(session: Session, dialect: str) -> Report:
     )
 
 
+def _visible_stats(session: Session, dialect: str, settings: TierSettings) -> Any:
+    """The revenue statistics of the active customers the acting user sees, as a subquery."""
+    # Only revenue is read: the other statistics (and their aggregates) are not computed.
+    stmt = base_select(dialect, settings, session, columns=REPORT_COLUMNS)
+    rule = customer_condition(session)  # on the customers the statistics select from
+    return (stmt if rule is None else stmt.where(rule)).subquery("stats")
+
+
 def _pareto(session: Session, stats: Any, n: int, total: Any) -> Pareto | None:
     if not n:
         return None
@@ -141,7 +150,8 @@ def _pareto(session: Session, stats: Any, n: int, total: Any) -> Pareto | None:
 
 
 def movements(session: Session, run_id: int) -> list[Movement]:
-    """Tier moves made by run ``run_id``: (method, old tier, new tier, customers)."""
+    """Tier moves made by run ``run_id`` of the customers the acting user sees:
+    (method, old tier, new tier, customers)."""
     new = assignments.alias("new")
     old = assignments.alias("old")
     arrived = (
@@ -156,10 +166,11 @@ def movements(session: Session, run_id: int) -> list[Movement]:
                 ),
             )
         )
-        .where(new.c.run_id == run_id)
+        .where(new.c.run_id == run_id, visible_customers(session, new.c.customer_id))
     )
     left = select(old.c.method, old.c.tier.label("old_tier"), literal(None).label("new_tier")).where(
         old.c.ended_run_id == run_id,
+        visible_customers(session, old.c.customer_id),
         ~select(new.c.id)
         .where(new.c.customer_id == old.c.customer_id, new.c.method == old.c.method, new.c.run_id == run_id)
         .exists(),
@@ -175,9 +186,8 @@ def movements(session: Session, run_id: int) -> list[Movement]:
 
 
 def pareto_curve(session: Session, dialect: str, settings: TierSettings) -> list[int]:
-    """Every customer's revenue in the window, in cents, largest first (for the plot)."""
-    # Only revenue is read: the other statistics (and their aggregates) are not computed.
-    stats = base_select(dialect, settings, session, columns=REPORT_COLUMNS).subquery("stats")
+    """Every visible customer's revenue in the window, in cents, largest first (for the plot)."""
+    stats = _visible_stats(session, dialect, settings)
     return [
         int(round(float(v) * 100))
         for v in session.scalars(select(stats.c.revenue_window).order_by(stats.c.revenue_window.desc()))

@@ -8,11 +8,12 @@ from datetime import date
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from kehu_core import calendar
+from kehu_core.access import visible_customers
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.models import Customer
@@ -49,9 +50,11 @@ def tier_method(session: Session) -> str:
 
 
 def current_tiers(session: Session, customer_ids: Sequence[int], method: str | None = None) -> dict[int, str]:
-    """``{customer_id: tier}`` by ``method`` (``None``: the tier method), for customers that have one."""
+    """``{customer_id: tier}`` by ``method`` (``None``: the tier method), for customers that have
+    one and the acting user sees."""
     method = method or tier_method(session)
     a = assignments.c
+    visible = visible_customers(session, a.customer_id)
     result: dict[int, str] = {}
     ids = list(customer_ids)
     for begin in range(0, len(ids), _CHUNK):
@@ -59,7 +62,7 @@ def current_tiers(session: Session, customer_ids: Sequence[int], method: str | N
         result.update(
             session.execute(
                 select(a.customer_id, a.tier).where(
-                    a.valid_to.is_(None), a.method == method, a.customer_id.in_(chunk)
+                    a.valid_to.is_(None), a.method == method, a.customer_id.in_(chunk), visible
                 )
             ).all()
         )
@@ -230,11 +233,13 @@ def _method_reason(method: str, s: dict[str, Any]) -> str:
 
 
 def tier_counts(session: Session) -> dict[str, dict[str, int]]:
-    """Current customers per method and tier."""
+    """Current customers per method and tier, among those the acting user sees."""
     a = assignments.c
     counts: dict[str, dict[str, int]] = {}
     for method, tier, n in session.execute(
-        select(a.method, a.tier, func.count()).where(a.valid_to.is_(None)).group_by(a.method, a.tier)
+        select(a.method, a.tier, func.count())
+        .where(a.valid_to.is_(None), visible_customers(session, a.customer_id))
+        .group_by(a.method, a.tier)
     ):
         counts.setdefault(method, {})[tier] = n
     return counts
@@ -251,6 +256,17 @@ def tier_column(customer_id: ColumnElement[int]) -> ColumnElement[Any]:
         .where(a.customer_id == customer_id, a.valid_to.is_(None), a.method == method)
         .limit(1)
         .scalar_subquery()
+    )
+
+
+def has_tier(customer_id: ColumnElement[int], tier: str, method: str | None = None) -> ColumnElement[bool]:
+    """SQL condition over a customer id: their current tier (``method=None``: by the tier
+    method) or their class by ``method`` (``"abc"``, ``"flag:key_account"`` ...) is ``tier``."""
+    if method is None:
+        return tier_column(customer_id) == tier
+    a = assignments.c
+    return exists().where(
+        a.customer_id == customer_id, a.valid_to.is_(None), a.method == method, a.tier == tier
     )
 
 
