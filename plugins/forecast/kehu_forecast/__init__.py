@@ -23,4 +23,5 @@ MANIFEST = Manifest(
     models="kehu_forecast.models:metadata",
     migrations="migrations",
     hookspecs="kehu_forecast.hookspecs",
+    security="kehu_forecast.security",
 )

@@ -19,15 +19,20 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
+from kehu_core.access import require
 from kehu_core.app import Kehu
+from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import backtest as backtesting
+from kehu_forecast import hierarchy as H
+from kehu_forecast import history as histories
 from kehu_forecast import reconcile as reconciling
+from kehu_forecast import report
 from kehu_forecast import targets as targeting
 from kehu_forecast import topdown as topdowns
 from kehu_forecast.backtest import Score
 from kehu_forecast.bottomup import Options, bottom_up
 from kehu_forecast.gap import DEFAULT_THRESHOLD, GapReport, gap_report
-from kehu_forecast.history import history_rows, load_history
+from kehu_forecast.history import SalesHistory, history_rows
 from kehu_forecast.pipeline import (
     Opportunity,
     add_opportunity,
@@ -35,9 +40,12 @@ from kehu_forecast.pipeline import (
     list_opportunities,
     move_opportunity,
 )
-from kehu_forecast.plan import Plan, SavedRun, load, store
+from kehu_forecast.plan import Plan, SavedRun, load, store, visible_plan
+from kehu_forecast.report import plan_summary
 from kehu_forecast.runs import list_runs
+from kehu_forecast.security import RUN
 from kehu_forecast.targets import Progress, Target, TargetStatusChange
+from kehu_forecast.visibility import require_company, require_levels, sees_company
 
 __all__ = [
     "LEVELS",
@@ -52,6 +60,7 @@ __all__ = [
     "TargetStatusChange",
     "add_opportunity",
     "backtest",
+    "company_history",
     "gap",
     "history_rows",
     "import_market_inputs",
@@ -65,8 +74,10 @@ __all__ = [
     "newest_run",
     "reconcile",
     "run_forecast",
+    "run_rows",
     "set_market_inputs",
     "set_targets",
+    "summary",
     "top_down",
     "track",
     "update_target_statuses",
@@ -83,8 +94,10 @@ def run_forecast(app: Kehu, session: Session, options: Options | None = None, *,
             suit monthly B2B sales).
         source: who asked (``cli``, ``job``, ``demo``, your script's name), kept with the run.
 
-    Returns: the saved, coherent plan; ``plan.run_id`` is its id.
+    Returns: the saved, coherent plan; ``plan.run_id`` is its id. Needs permission
+    ``forecast.run``; the run covers every customer (it is the company's plan).
     """
+    require(session, RUN, "make forecast runs")
     plan = bottom_up(session, options or Options())
     store(app, session, plan, source=source)
     return plan
@@ -93,8 +106,54 @@ def run_forecast(app: Kehu, session: Session, options: Options | None = None, *,
 def newest_run(session: Session, kind: str | None = None, run_id: int | None = None) -> Plan:
     """The newest saved run of ``kind`` (``bottomup``, ``topdown``, ``reconciled``; any kind when
     ``None``), or run ``run_id``. Raises :class:`~kehu_core.errors.NotFound` naming the command
-    that makes one."""
-    return load(session, run_id, kind=kind)
+    that makes one.
+
+    The plan holds only the customers the acting user sees, every node above summed from
+    them (so its company node is the company's only for a user who sees every customer)."""
+    return visible_plan(session, load(session, run_id, kind=kind))
+
+
+def run_rows(
+    session: Session, level: str = "region", run_id: int | None = None
+) -> tuple[Plan, list[dict[str, Any]]]:
+    """The newest run (or run ``run_id``) as the acting user may see it, and one row per node
+    of ``level`` (node, parent, each period, total). Region and company need permission
+    ``forecast.company``; customers and salespeople count only the customers the user sees."""
+    if level not in H.LEVELS:
+        raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
+    require_levels(session, [level])
+    plan = newest_run(session, run_id=run_id)
+    return plan, report.level_rows(plan, level)
+
+
+def summary(session: Session, plan: Plan) -> dict[str, Any]:
+    """A saved plan's summary (:func:`kehu_forecast.report.plan_summary`): run, periods, company
+    total, scenarios and region totals. The company and region figures are left out (``None``
+    and no regions) for a user without permission ``forecast.company``."""
+    return plan_summary(plan, company_figures=sees_company(session))
+
+
+def company_history(
+    session: Session, freq: str = "month", *, as_of: date | None = None, length: int | None = None
+) -> SalesHistory:
+    """The sales history of every customer, for drawing the company's history beside a run
+    (``--plot``). Needs permission ``forecast.company``."""
+    require_company(session, "see the company's sales history")
+    return histories.load_history(session, freq, as_of=as_of, length=length)
+
+
+def load_history(
+    session: Session,
+    freq: str = "month",
+    *,
+    as_of: date | None = None,
+    length: int | None = None,
+    first: date | None = None,
+) -> SalesHistory:
+    """The sales history matrix (customers × periods of net purchases) up to the last complete
+    period before ``as_of``: only the customers the acting user sees
+    (:func:`kehu_forecast.history.load_history`)."""
+    return histories.load_history(session, freq, as_of=as_of, length=length, first=first, visible=True)
 
 
 def top_down(
@@ -115,7 +174,10 @@ def top_down(
         dimension: ``company``, ``region`` or ``industry`` (default: the only one with inputs).
         allocation: ``average_proportions``, ``proportion_averages`` or ``bottomup``.
         window: months of history for the proportions.
+
+    Needs permission ``forecast.run``.
     """
+    require(session, RUN, "make forecast runs")
     plan = topdowns.top_down(
         session, dimension=dimension, allocation=allocation, horizon=horizon, as_of=as_of, window=window
     )
@@ -134,7 +196,8 @@ def gap(
     """Top-down against bottom-up at every node of ``levels``, over the months both runs cover.
 
     The runs default to the newest of each kind. Raises :class:`~kehu_core.errors.KehuError`
-    naming both runs' months when they share none.
+    naming both runs' months when they share none. Only the customers the acting user sees
+    count; ``company`` and ``region`` need permission ``forecast.company``.
     """
     return gap_report(session, bu_run=bu_run, td_run=td_run, threshold=threshold, levels=tuple(levels))
 
@@ -158,7 +221,10 @@ def reconcile(
         proportions: for top-down and middle-out: ``average_proportions``,
             ``proportion_averages`` or ``forecast_proportions``.
         middle_level: for middle-out: ``region`` or ``salesperson``.
+
+    Needs permission ``forecast.run``.
     """
+    require(session, RUN, "make forecast runs")
     plan = reconciling.reconcile(
         session, method, proportions=proportions, middle_level=middle_level, bu_run=bu_run, td_run=td_run
     )
@@ -170,18 +236,21 @@ def set_targets(
     app: Kehu, session: Session, *, run_id: int | None = None, grouping: str = "quarter"
 ) -> list[Target]:
     """Save SMART targets per salesperson and ``month`` or ``quarter`` from a plan (default: the
-    newest reconciled run); a target for the same salesperson and start replaces the old one."""
+    newest reconciled run); a target for the same salesperson and start replaces the old one.
+    Needs permission ``forecast.plan``; each target is written to the audit trail."""
     return targeting.save_targets(app, session, run_id=run_id, grouping=grouping)
 
 
 def list_targets(session: Session, salesperson: str | None = None) -> list[dict[str, Any]]:
-    """The saved targets with their customer count, by start and salesperson."""
+    """The saved targets with their customer count, by start and salesperson: only those all of
+    whose customers the acting user sees."""
     return targeting.list_targets(session, salesperson)
 
 
 def track(session: Session, *, as_of: date | None = None, salesperson: str | None = None) -> list[Progress]:
     """Each target that has started against its customers' actual purchases up to ``as_of``
-    (default today): achieved, expected by now, and ``on track``/``behind``/``met``/``missed``."""
+    (default today): achieved, expected by now, and ``on track``/``behind``/``met``/``missed``.
+    Only the targets all of whose customers the acting user sees."""
     return targeting.track(session, as_of=as_of, salesperson=salesperson)
 
 
@@ -190,7 +259,8 @@ def update_target_statuses(
 ) -> list[TargetStatusChange]:
     """Record each started target's status as of the local day of ``now`` (default: the present)
     and return the targets whose status changed; fires ``kehu_forecast_target_status_changed``
-    with them. Idempotent: the same day twice changes nothing the second time."""
+    with them. Idempotent: the same day twice changes nothing the second time. Needs
+    permission ``forecast.run`` (the daily job runs as kehu itself)."""
     return targeting.update_statuses(app, session, now)
 
 
@@ -200,17 +270,20 @@ backtest = backtesting.backtest_history
 
 def set_market_inputs(session: Session, period: str, values: Mapping[str, Any], *, months: int = 1) -> int:
     """Set one market input (``dimension``, ``key``, ``potential`` and ``share``, or ``growth``)
-    for ``months`` months from ``period`` (``YYYY-MM``); returns how many were written."""
+    for ``months`` months from ``period`` (``YYYY-MM``); returns how many were written.
+    Needs permission ``forecast.plan``; each input is written to the audit trail."""
     return topdowns.set_market_months(session, period, values, months=months)
 
 
 def import_market_inputs(
     session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
 ) -> int:
-    """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing."""
+    """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or
+    nothing. Needs permission ``forecast.plan``; each input is written to the audit trail."""
     return topdowns.import_market_inputs(session, source, encoding)
 
 
 def list_market_inputs(session: Session) -> list[dict[str, Any]]:
-    """Every market input with the top-down figure it gives (potential × share) where it can."""
+    """Every market input with the top-down figure it gives (potential × share) where it can.
+    Needs permission ``forecast.company``."""
     return topdowns.list_market_inputs(session)

@@ -24,6 +24,7 @@ from kehu_forecast import engine as E
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
 from kehu_forecast.history import load_history
+from kehu_forecast.visibility import require_levels
 
 DEFAULT_METHODS = ("auto", "theta", "ets", "croston", "snaive")
 
@@ -111,9 +112,14 @@ def backtest_history(
     as_of: date | None = None,
 ) -> list[Score]:
     """Rolling-origin backtest on the sales history at one level: MASE and sMAPE per method, and
-    MASE relative to seasonal naive (added when not among ``methods``)."""
+    MASE relative to seasonal naive (added when not among ``methods``).
+
+    Only the customers the acting user sees count; the region and company levels need
+    permission ``forecast.company``. Nothing is stored, so no other permission is needed.
+    """
     if level not in H.LEVELS:
         raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
+    require_levels(session, [level])
     for m in methods:
         if m not in E.METHODS:
             raise ValidationError(
@@ -121,7 +127,7 @@ def backtest_history(
             )
     if "snaive" not in methods:
         methods = (*methods, "snaive")
-    history = load_history(session, freq, as_of=as_of)
+    history = load_history(session, freq, as_of=as_of, visible=True)
     h = H.build(history.customers)
     order = {int(c): i for i, c in enumerate(history.customers["id"])}
     bottom = history.values[[order[int(c)] for c in h.customer_ids]] if len(order) else history.values

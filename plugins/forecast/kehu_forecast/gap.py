@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from kehu_core.errors import KehuError
 from kehu_forecast.money import cents_to_decimal as D
-from kehu_forecast.plan import Plan, load
+from kehu_forecast.plan import Plan, load, visible_plan
+from kehu_forecast.visibility import require_levels
 
 DEFAULT_THRESHOLD = 10.0
 
@@ -113,10 +114,13 @@ def gap_report(
     """Load both runs (newest by default) and compare them over the periods both cover.
 
     Two runs without a period in common cannot be compared: that is refused, naming both
-    runs' periods, rather than reported as a gap of zero.
+    runs' periods, rather than reported as a gap of zero. Only the customers the acting user
+    sees count (salespeople are summed from them); the region and company levels need
+    permission ``forecast.company``.
     """
-    bu = load(session, bu_run, kind="bottomup")
-    td = load(session, td_run, kind="topdown")
+    require_levels(session, levels)
+    bu = visible_plan(session, load(session, bu_run, kind="bottomup"))
+    td = visible_plan(session, load(session, td_run, kind="topdown"))
     common = [p for p in bu.periods if p in td.periods]
     if not common:
         raise KehuError(

@@ -19,10 +19,12 @@ from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from kehu_core import calendar, sql
+from kehu_core.access import customer_condition, visible_customers
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.models import Customer, Interaction
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
+from kehu_forecast.visibility import require_levels
 
 NO_REGION = "(无地区)"
 NO_SALESPERSON = "(未分配)"
@@ -53,13 +55,16 @@ class SalesHistory:
         return calendar.shift(self.periods[-1], 1, self.freq)
 
 
-def customer_frame(session: Session) -> pd.DataFrame:
-    """Active customers with their place in the hierarchy (blank owner/region get a label)."""
-    rows = session.execute(
-        select(
-            Customer.id, Customer.code, Customer.name, Customer.owner, Customer.region, Customer.industry
-        ).where(Customer.active.is_(True), Customer.forgotten_at.is_(None))
-    ).all()
+def customer_frame(session: Session, *, visible: bool = False) -> pd.DataFrame:
+    """Active customers with their place in the hierarchy (blank owner/region get a label);
+    with ``visible``, only those the acting user's record rules let them see."""
+    stmt = select(
+        Customer.id, Customer.code, Customer.name, Customer.owner, Customer.region, Customer.industry
+    ).where(Customer.active.is_(True), Customer.forgotten_at.is_(None))
+    rule = customer_condition(session) if visible else None
+    if rule is not None:
+        stmt = stmt.where(rule)
+    rows = session.execute(stmt).all()
     frame = pd.DataFrame(rows, columns=["id", "code", "name", "salesperson", "region", "industry"])
     frame["salesperson"] = frame["salesperson"].fillna(NO_SALESPERSON).replace("", NO_SALESPERSON)
     frame["region"] = frame["region"].fillna(NO_REGION).replace("", NO_REGION)
@@ -68,11 +73,18 @@ def customer_frame(session: Session) -> pd.DataFrame:
 
 
 def purchase_totals(
-    session: Session, freq: P.Freq, start: date | None, end: date, by_category: bool = False
+    session: Session,
+    freq: P.Freq,
+    start: date | None,
+    end: date,
+    by_category: bool = False,
+    *,
+    visible: bool = False,
 ) -> pd.DataFrame:
     """Net purchases per customer (and category) per period, as one GROUP BY in SQL.
 
-    ``start``/``end`` are local period starts; ``end`` is exclusive.
+    ``start``/``end`` are local period starts; ``end`` is exclusive. With ``visible``, only
+    the customers the acting user sees.
     """
     bucket = calendar.sql_period_start(Interaction.occurred_at, freq, sql.dialect_of(session)).label("period")
     cols: list[Any] = [Interaction.customer_id, bucket]
@@ -86,6 +98,8 @@ def purchase_totals(
     )
     if start is not None:
         stmt = stmt.where(Interaction.occurred_at >= calendar.day_start(start))
+    if visible and customer_condition(session) is not None:
+        stmt = stmt.where(visible_customers(session, Interaction.__table__.c.customer_id))
     stmt = stmt.group_by(*[c for c in cols])
     names = ["customer_id", "period"] + (["category"] if by_category else []) + ["amount"]
     frame = pd.DataFrame(session.execute(stmt).all(), columns=names)
@@ -104,19 +118,22 @@ def load_history(
     as_of: date | None = None,
     length: int | None = None,
     first: date | None = None,
+    visible: bool = False,
 ) -> SalesHistory:
     """The sales history matrix up to the last complete period before ``as_of`` (default today).
 
     ``length`` caps the number of periods kept (default 36 months or 156 weeks); the history
-    starts at the first period with a purchase, or ``first`` if given.
+    starts at the first period with a purchase, or ``first`` if given. With ``visible``, only
+    the customers the acting user's record rules let them see (reports); without, every
+    customer (the forecast runs, which are the company's).
     """
     unit = P.check_freq(freq)
     current = calendar.period_start(as_of or calendar.today(), unit)
     length = length or P.DEFAULT_HISTORY[unit]
     earliest = calendar.shift(current, -length, unit)
     start = max(first, earliest) if first else earliest
-    customers = customer_frame(session)
-    totals = purchase_totals(session, unit, start, current)
+    customers = customer_frame(session, visible=visible)
+    totals = purchase_totals(session, unit, start, current, visible=visible)
     if first is None and len(totals):
         start = max(start, min(totals["period"]))
     # No purchase at all: no history (rather than 36 months of zeros).
@@ -149,18 +166,22 @@ def history_rows(
     """Net purchases per node of ``level`` (and product category) per period, for reports.
 
     Returns the periods and one row per node (and category) with ``node``, ``category``,
-    one key per period (ISO date) and ``total``, in yuan as Decimal.
+    one key per period (ISO date) and ``total``, in yuan as Decimal. Only the customers the
+    acting user sees count; regions and the company need permission ``forecast.company``.
     """
     if level not in H.LEVELS:
         raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
-    history = load_history(session, freq, as_of=as_of, length=length)
+    require_levels(session, [level])
+    history = load_history(session, freq, as_of=as_of, length=length, visible=True)
     h = H.build(history.customers)
     if not history.periods:
         return [], []
     nodes = h.levels[level]
     if by_category:
         end = calendar.shift(history.periods[-1], 1, history.freq)
-        totals = purchase_totals(session, history.freq, history.periods[0], end, by_category=True)
+        totals = purchase_totals(
+            session, history.freq, history.periods[0], end, by_category=True, visible=True
+        )
         categories = sorted(set(totals["category"]))
         row_of = {int(c): i for i, c in enumerate(h.customer_ids)}
         col_of = {p: j for j, p in enumerate(history.periods)}

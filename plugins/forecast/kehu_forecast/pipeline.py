@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core import validation as v
+from kehu_core.access import customer_condition, require, visible_customers
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Customer, Interaction
 from kehu_core.privacy import require_not_forgotten
@@ -29,6 +30,7 @@ from kehu_core.validation import FieldError
 from kehu_forecast.csvimport import import_rows
 from kehu_forecast.models import opportunities as T
 from kehu_forecast.rates import rate
+from kehu_forecast.security import OPPORTUNITY
 
 STATUSES = ("open", "won", "lost")
 #: Default stages and their probabilities, used when a probability is not given.
@@ -154,14 +156,16 @@ def _clean(
 
 
 def _customers_by_code(session: Session, codes: Sequence[str]) -> dict[str, tuple[int, str | None]]:
-
+    """Id and owner by code of the customers the acting user sees: any other code is unknown."""
     found: dict[str, tuple[int, str | None]] = {}
     unique = sorted({c.strip() for c in codes if c})
+    rule = customer_condition(session)
     for begin in range(0, len(unique), 500):
         chunk = unique[begin : begin + 500]
-        for cid, code, owner in session.execute(
-            select(Customer.id, Customer.code, Customer.owner).where(Customer.code.in_(chunk))
-        ):
+        stmt = select(Customer.id, Customer.code, Customer.owner).where(Customer.code.in_(chunk))
+        if rule is not None:
+            stmt = stmt.where(rule)
+        for cid, code, owner in session.execute(stmt):
             found[code] = (cid, owner)
     return found
 
@@ -173,14 +177,20 @@ def _next_refs(session: Session, count: int) -> list[str]:
 
 
 def add_opportunity(session: Session, values: Mapping[str, Any]) -> Opportunity:
-    """Add one opportunity; the salesperson defaults to the customer's owner."""
+    """Add one opportunity; the salesperson defaults to the customer's owner.
+
+    Needs permission ``forecast.opportunity`` and a customer the acting user sees (any other
+    code is "no customer with this code")."""
     return add_opportunities(session, [values])[0]
 
 
 def add_opportunities(
     session: Session, rows: Sequence[Mapping[str, Any]], *, first_row: int | None = None
 ) -> list[Opportunity]:
-    """Validate every row first, then insert them all in one statement (all or nothing)."""
+    """Validate every row first, then insert them all in one statement (all or nothing).
+
+    Needs permission ``forecast.opportunity``; only customers the acting user sees are known."""
+    require(session, OPPORTUNITY, "add opportunities")
     known = known_salespeople(session)
     customers = _customers_by_code(session, [str(r.get("customer") or "") for r in rows])
     cleaned, problems = [], []
@@ -232,8 +242,14 @@ def _refuse_notes_of_forgotten(session: Session, customer_ids: Sequence[int]) ->
 
 
 def move_opportunity(session: Session, ref: str, values: Mapping[str, Any]) -> Opportunity:
-    """Change stage, probability, amount, close date, salesperson or status of one opportunity."""
-    current = session.execute(select(T.c.id).where(T.c.ref == ref).with_for_update()).first()
+    """Change stage, probability, amount, close date, salesperson or status of one opportunity.
+
+    Needs permission ``forecast.opportunity``; an opportunity of a customer the acting user
+    does not see is not found."""
+    require(session, OPPORTUNITY, "change opportunities")
+    current = session.execute(
+        select(T.c.id).where(T.c.ref == ref, visible_customers(session, T.c.customer_id)).with_for_update()
+    ).first()
     if current is None:
         raise NotFound(f"no opportunity {ref!r}; see `kehu forecast opportunity list`")
     clean, problems = _clean(
@@ -261,8 +277,11 @@ def list_opportunities(
     customer: str | None = None,
     refs: Sequence[str] | None = None,
 ) -> list[Opportunity]:
-    """Opportunities, by close date then ref."""
+    """Opportunities, by close date then ref: only those of customers the acting user sees."""
     stmt = select(T, Customer.code, Customer.name).join(Customer, Customer.id == T.c.customer_id)
+    rule = customer_condition(session)
+    if rule is not None:
+        stmt = stmt.where(rule)
     if status:
         stmt = stmt.where(T.c.status == status)
     if salesperson:
@@ -298,7 +317,10 @@ def list_opportunities(
 def import_opportunities(
     session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
 ) -> int:
-    """Import opportunities from CSV: every row is checked first; any bad row means none is written."""
+    """Import opportunities from CSV: every row is checked first; any bad row means none is
+    written. Needs permission ``forecast.opportunity``; only customers the acting user sees
+    are known."""
+    require(session, OPPORTUNITY, "add opportunities")
     return import_rows(
         source,
         encoding,

@@ -18,14 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kehu_core import sql
+from kehu_core.access import customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.errors import NotFound
+from kehu_core.models import Customer
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
 from kehu_forecast.history import NO_REGION
 from kehu_forecast.models import runs, values
 from kehu_forecast.money import cents_to_decimal
 from kehu_forecast.runs import latest_run
+from kehu_forecast.security import RUN
 
 
 @define
@@ -57,6 +60,43 @@ class Plan:
         """The customer rows of ``value`` (cents)."""
         return self.value[self.hierarchy.levels["customer"]]
 
+    def subset(self, keep: np.ndarray) -> Plan:
+        """The plan of only the customers where ``keep`` (a mask over the customer rows) is true,
+        every upper node summed again from them (scenario bounds too: a plain sum there)."""
+        h = self.hierarchy
+        customers = h.customers[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+        sub = H.build(customers)
+        src = {int(c): i for i, c in enumerate(h.customer_ids)}
+        rows = np.asarray(h.levels["customer"], dtype=np.int64)[[src[int(c)] for c in sub.customer_ids]]
+        summing = sub.S.astype(np.int64)
+
+        def summed(matrix: np.ndarray | None) -> np.ndarray | None:
+            if matrix is None:
+                return None
+            return np.asarray(summing @ matrix[rows]).reshape(len(sub.keys), len(self.periods))
+
+        value = summed(self.value)
+        assert value is not None
+        models = None
+        if self.models is not None:
+            models = ["sum"] * (len(sub.keys) - sub.n_bottom) + [self.models[i] for i in rows]
+        return Plan(
+            kind=self.kind,
+            method=self.method,
+            freq=self.freq,
+            periods=self.periods,
+            history_end=self.history_end,
+            hierarchy=sub,
+            value=value,
+            base=summed(self.base),
+            low=summed(self.low),
+            high=summed(self.high),
+            pipeline=summed(self.pipeline),
+            models=models,
+            params=self.params,
+            run_id=self.run_id,
+        )
+
     def totals(self, level: str) -> list[tuple[str, int]]:
         """``(node key, cents over the whole horizon)`` for every node of ``level``."""
         idx = self.hierarchy.levels[level]
@@ -85,8 +125,10 @@ class SavedRun:
 def store(app: Kehu, session: Session, plan: Plan, source: str = "cli") -> int:
     """Save ``plan`` as a new run with one row per node and period (bulk insert); returns its id.
 
-    Fires ``kehu_forecast_saved`` once the values are written, in the same transaction.
+    Fires ``kehu_forecast_saved`` once the values are written, in the same transaction. Needs
+    permission ``forecast.run``; the acting user's login is kept in the run's ``params["by"]``.
     """
+    actor = require(session, RUN, "store forecast runs")
     run_id = session.scalar(
         runs.insert()
         .values(
@@ -96,7 +138,7 @@ def store(app: Kehu, session: Session, plan: Plan, source: str = "cli") -> int:
             first_period=plan.periods[0],
             horizon=len(plan.periods),
             history_end=plan.history_end,
-            params=plan.params,
+            params={**plan.params, "by": actor.login},
             source=source,
         )
         .returning(runs.c.id)
@@ -279,3 +321,17 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
         params=dict(run["params"] or {}),
         run_id=int(run_id),
     )
+
+
+def visible_plan(session: Session, plan: Plan) -> Plan:
+    """``plan`` as the acting user may see it: only the customers their record rules allow,
+    every node above summed from those (the plan itself when they see every customer)."""
+    rule = customer_condition(session)
+    if rule is None:
+        return plan
+    ids = [int(c) for c in plan.hierarchy.customer_ids]
+    seen: set[int] = set()
+    for begin in range(0, len(ids), 500):
+        chunk = ids[begin : begin + 500]
+        seen.update(session.scalars(select(Customer.id).where(Customer.id.in_(chunk), rule)))
+    return plan.subset(np.array([c in seen for c in ids], dtype=bool))

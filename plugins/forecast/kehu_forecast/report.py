@@ -8,8 +8,12 @@ from kehu_forecast.money import cents_to_decimal as D
 from kehu_forecast.plan import Plan
 
 
-def plan_summary(plan: Plan) -> dict[str, Any]:
-    """Run id, periods, company total and scenarios, and the total per region and period."""
+def plan_summary(plan: Plan, *, company_figures: bool = True) -> dict[str, Any]:
+    """Run id, periods, company total and scenarios, and the total per region and period.
+
+    Without ``company_figures`` (a reader without permission ``forecast.company``) the company and
+    region figures are ``None`` and the regions empty: only the run itself is described.
+    """
     h = plan.hierarchy
     company = plan.value[0]
     summary: dict[str, Any] = {
@@ -35,6 +39,8 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
         "regions": [{"region": k, "total": D(c)} for k, c in plan.totals("region")],
         "customers": int(h.n_bottom),
     }
+    if not company_figures:
+        summary.update(total=None, low=None, high=None, periods=[], regions=[], customers=None)
     return summary
 
 

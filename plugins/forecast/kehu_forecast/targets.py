@@ -15,11 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kehu_core import calendar
+from kehu_core import audit, calendar
+from kehu_core.access import customer_condition, require, visible_customers
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, Problem, ValidationError
 from kehu_core.models import Interaction
@@ -27,8 +28,11 @@ from kehu_core.types import to_money
 from kehu_forecast.models import target_lines, targets
 from kehu_forecast.money import cents_to_decimal as D
 from kehu_forecast.plan import load
+from kehu_forecast.security import PLAN, RUN
 
 STRETCH = 0.30
+#: The audit trail's entity for targets (``kehu audit --entity forecast.target``).
+AUDIT_ENTITY = "forecast.target"
 GROUPINGS = ("month", "quarter")
 
 
@@ -121,8 +125,11 @@ def save_targets(
 ) -> list[Target]:
     """Targets per salesperson and month or quarter from a plan (default: the newest reconciled run).
 
-    A target for the same salesperson and start date is replaced (with its customers).
+    A target for the same salesperson and start date is replaced (with its customers). Needs
+    permission ``forecast.plan``; each target set is written to the audit trail (entity
+    ``forecast.target``, key ``<salesperson>/<first day>``, the amounts old and new).
     """
+    require(session, PLAN, "set sales targets")
     if grouping not in GROUPINGS:
         raise ValidationError([Problem("period", "must be month or quarter", value=grouping)])
     plan = load(session, run_id, kind=None if run_id else "reconciled")
@@ -154,11 +161,13 @@ def save_targets(
                 if c > 0
             ]
             note = _smart_note(sp, lines, D(amount), baseline, end)
-            old = session.scalar(
-                select(targets.c.id).where(targets.c.salesperson == sp, targets.c.period_start == start)
-            )
+            old = session.execute(
+                select(targets.c.id, targets.c.period_end, targets.c.amount, targets.c.baseline).where(
+                    targets.c.salesperson == sp, targets.c.period_start == start
+                )
+            ).first()
             if old is not None:
-                session.execute(delete(targets).where(targets.c.id == old))
+                session.execute(delete(targets).where(targets.c.id == old.id))
             fields: dict[str, Any] = dict(
                 salesperson=sp,
                 period_start=start,
@@ -183,6 +192,15 @@ def save_targets(
                     for ln in lines
                 ],
             )
+            before = {} if old is None else dict(old._mapping)
+            after = {"period_end": end, "amount": D(amount), "baseline": baseline}
+            audit.record(
+                session,
+                AUDIT_ENTITY,
+                f"{sp}/{start.isoformat()}",
+                "set" if old is None else "replaced",
+                {**audit.changes_of(before, after, personal=()), "run_id": plan.run_id},
+            )
             saved.append(Target(id=int(tid), customers=lines, **fields))
     return saved
 
@@ -202,23 +220,43 @@ def _smart_note(sp: str, lines: list[dict[str, Any]], amount: Decimal, baseline:
     )
 
 
+def visible_targets(session: Session) -> ColumnElement[bool] | None:
+    """The targets the acting user may see: those all of whose customers they see (a target
+    names its customers in its note), or ``None`` for all."""
+    if customer_condition(session) is None:
+        return None
+    hidden = select(target_lines.c.target_id).where(
+        target_lines.c.target_id == targets.c.id,
+        ~visible_customers(session, target_lines.c.customer_id),
+    )
+    return ~exists(hidden)
+
+
 def list_targets(session: Session, salesperson: str | None = None) -> list[dict[str, Any]]:
-    """Saved targets with their customer count."""
+    """Saved targets with their customer count; only those the acting user may see
+    (:func:`visible_targets`)."""
     count = select(func.count()).where(target_lines.c.target_id == targets.c.id).scalar_subquery()
     stmt = select(targets, count.label("customers")).order_by(targets.c.period_start, targets.c.salesperson)
+    rule = visible_targets(session)
+    if rule is not None:
+        stmt = stmt.where(rule)
     if salesperson:
         stmt = stmt.where(targets.c.salesperson == salesperson)
     return [dict(r) for r in session.execute(stmt).mappings()]
 
 
 def track(session: Session, *, as_of: date | None = None, salesperson: str | None = None) -> list[Progress]:
-    """Each target that has started: its customers' actual purchases so far against it."""
+    """Each target that has started: its customers' actual purchases so far against it; only
+    the targets the acting user may see (:func:`visible_targets`)."""
     today = as_of or calendar.today()
     stmt = (
         select(targets)
         .where(targets.c.period_start <= today)
         .order_by(targets.c.period_start, targets.c.salesperson)
     )
+    rule = visible_targets(session)
+    if rule is not None:
+        stmt = stmt.where(rule)
     if salesperson:
         stmt = stmt.where(targets.c.salesperson == salesperson)
     result = []
@@ -259,7 +297,9 @@ def update_statuses(app: Kehu, session: Session, now: datetime | None = None) ->
     present); returns the changes and fires ``kehu_forecast_target_status_changed`` with them.
 
     Recording is idempotent: a second call on the same day finds no change and fires nothing.
+    Needs permission ``forecast.run`` (the daily job runs as kehu itself).
     """
+    require(session, RUN, "record the targets' statuses")
     as_of = calendar.today(now)
     recorded = dict(
         session.execute(select(targets.c.id, targets.c.status).where(targets.c.period_start <= as_of)).all()

@@ -25,8 +25,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kehu_core import calendar
+from kehu_core import audit, calendar
 from kehu_core import validation as v
+from kehu_core.access import require
 from kehu_core.errors import Conflict, Problem, ValidationError
 from kehu_core.validation import FieldError
 from kehu_forecast import hierarchy as H
@@ -37,9 +38,13 @@ from kehu_forecast.models import market_inputs as T
 from kehu_forecast.money import allocate_cents
 from kehu_forecast.plan import Plan, load
 from kehu_forecast.rates import rate
+from kehu_forecast.security import PLAN
+from kehu_forecast.visibility import require_company
 
 DIMENSIONS = ("company", "region", "industry")
 ALLOCATIONS = ("average_proportions", "proportion_averages", "bottomup")
+#: The audit trail's entity for market inputs (``kehu audit --entity forecast.market``).
+AUDIT_ENTITY = "forecast.market"
 MARKET_COLUMNS = ("period", "dimension", "key", "potential", "share", "growth")
 
 
@@ -80,7 +85,12 @@ def clean_market_input(values: Mapping[str, Any], row: int | None = None) -> tup
 def set_market_inputs(
     session: Session, rows: Sequence[Mapping[str, Any]], *, first_row: int | None = None
 ) -> int:
-    """Insert or replace market inputs (by period, dimension, key); all or nothing."""
+    """Insert or replace market inputs (by period, dimension, key); all or nothing.
+
+    Needs permission ``forecast.plan``; each input set is written to the audit trail (entity
+    ``forecast.market``, key ``<YYYY-MM>/<dimension>/<key>``, the figures old and new).
+    """
+    require(session, PLAN, "change market figures")
     cleaned, problems = [], []
     for i, values in enumerate(rows):
         clean, found = clean_market_input(values, None if first_row is None else first_row + i)
@@ -89,10 +99,17 @@ def set_market_inputs(
     if problems:
         raise ValidationError(problems, headline="market input refused; nothing was written:")
     for clean in cleaned:
-        session.execute(
-            delete(T).where(
-                T.c.period == clean["period"], T.c.dimension == clean["dimension"], T.c.key == clean["key"]
-            )
+        where = (T.c.period == clean["period"], T.c.dimension == clean["dimension"], T.c.key == clean["key"])
+        old = session.execute(select(T.c.potential, T.c.share, T.c.growth).where(*where)).first()
+        session.execute(delete(T).where(*where))
+        before = {} if old is None else dict(old._mapping)
+        after = {name: clean.get(name) for name in ("potential", "share", "growth")}
+        audit.record(
+            session,
+            AUDIT_ENTITY,
+            f"{clean['period']:%Y-%m}/{clean['dimension']}/{clean['key']}",
+            "set" if old is None else "changed",
+            audit.changes_of(before, after, personal=()),
         )
 
     try:
@@ -108,7 +125,10 @@ def set_market_inputs(
 
 
 def set_market_months(session: Session, period: str, values: Mapping[str, Any], *, months: int = 1) -> int:
-    """Set the same market input for ``months`` consecutive months from ``period`` (``YYYY-MM``)."""
+    """Set the same market input for ``months`` consecutive months from ``period`` (``YYYY-MM``).
+
+    Needs permission ``forecast.plan``."""
+    require(session, PLAN, "change market figures")
     clean, problems = clean_market_input({**values, "period": period})
     if problems:
         raise ValidationError(problems, headline="market input refused; nothing was written:")
@@ -122,7 +142,9 @@ def set_market_months(session: Session, period: str, values: Mapping[str, Any], 
 def import_market_inputs(
     session: Session, source: str | Path | IO[bytes], encoding: str = "utf-8-sig"
 ) -> int:
-    """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing."""
+    """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or
+    nothing. Needs permission ``forecast.plan``."""
+    require(session, PLAN, "change market figures")
     return import_rows(
         source,
         encoding,
@@ -133,7 +155,11 @@ def import_market_inputs(
 
 
 def list_market_inputs(session: Session) -> list[dict[str, Any]]:
-    """Every market input with the top-down figure it gives (potential × share) where it can."""
+    """Every market input with the top-down figure it gives (potential × share) where it can.
+
+    Market figures are the company's and its regions': they need permission ``forecast.company``.
+    """
+    require_company(session, "see the market figures (regions, the company)")
     rows = []
     for r in session.execute(select(T).order_by(T.c.period, T.c.dimension, T.c.key)).mappings():
         figure = (

@@ -93,10 +93,11 @@ def test_runs_print_the_local_day_they_were_made(fc, company, kehu_cli):
         "periods",
         "total",
         "source",
+        "by",
         "created",
     ]
     assert table[2].split()[-1] == "2026-01-15"
     csv = kehu_cli("forecast", "runs", "--csv").output.splitlines()
-    assert csv[0] == "id,kind,method,freq,first_period,horizon,total,source,created"
-    assert csv[1].endswith(",cli,2026-01-15")
+    assert csv[0] == "id,kind,method,freq,first_period,horizon,total,source,by,created"
+    assert ",cli," in csv[1] and csv[1].endswith(",2026-01-15")
     assert kehu_cli("forecast", "runs", "--json").json[0]["created"] == "2026-01-15"

@@ -10,7 +10,7 @@ from kehu_core import calendar
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY
-from kehu_forecast import api, plot, report
+from kehu_forecast import api, plot
 from kehu_forecast.cli.options import plot_option
 from kehu_forecast.cli.summary import emit_plan_summary
 from kehu_forecast.periods import Freq
@@ -79,20 +79,24 @@ def run_cmd(
     with transaction() as (app, session):
         plan = api.run_forecast(app, session, options)
         if plot_path:
-            plot.plot_plan(plan, api.load_history(session, freq, as_of=as_of, length=history), plot_path)
-    emit_plan_summary(plan, as_json, {"classes": plan.params.get("classes"), "plot": plot_path})
+            plot.plot_plan(plan, api.company_history(session, freq, as_of=as_of, length=history), plot_path)
+        summary = api.summary(session, plan)
+    emit_plan_summary(summary, as_json, {"classes": plan.params.get("classes"), "plot": plot_path})
 
 
 @click.command("runs")
 @list_output_options
 def runs_cmd(as_json: bool, as_csv: bool) -> None:
-    """The saved forecast runs, newest first (``created`` is the local day)."""
+    """The saved forecast runs, newest first (``created`` is the local day, ``by`` who made it).
+
+    ``total`` is the company's for a user who sees every customer, else that of the
+    customers you see."""
     with transaction() as (_app, session):
         rows = [{**r, "created": calendar.format_day(r["created_at"])} for r in api.list_runs(session)]
     emit_rows(
-        ["id", "kind", "method", "freq", "from", "periods", "total", "source", "created"],
+        ["id", "kind", "method", "freq", "from", "periods", "total", "source", "by", "created"],
         rows,
-        ["id", "kind", "method", "freq", "first_period", "horizon", "total", "source", "created"],
+        ["id", "kind", "method", "freq", "first_period", "horizon", "total", "source", "by", "created"],
         as_json=as_json,
         as_csv=as_csv,
     )
@@ -103,10 +107,12 @@ def runs_cmd(as_json: bool, as_csv: bool) -> None:
 @click.option("--level", type=LEVEL, default="region", show_default=True)
 @list_output_options
 def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> None:
-    """Values of a run (default: the newest) at one level, per period."""
+    """Values of a run (default: the newest) at one level, per period.
+
+    Region and company need permission forecast.company; customers and salespeople count only
+    the customers you see."""
     with transaction() as (_app, session):
-        plan = api.newest_run(session, run_id=run_id)
-    rows = report.level_rows(plan, level)
+        plan, rows = api.run_rows(session, level, run_id)
     keys = ["node", "parent", *[p.isoformat() for p in plan.periods], "total"]
     emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
 

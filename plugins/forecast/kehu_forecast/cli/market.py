@@ -110,4 +110,5 @@ def topdown_cmd(
             as_of=as_of,
             window=window,
         )
-    emit_plan_summary(plan, as_json)
+        summary = api.summary(session, plan)
+    emit_plan_summary(summary, as_json)

@@ -48,8 +48,9 @@ def reconcile_cmd(
             bu_run=bu_run,
             td_run=td_run,
         )
+        summary = api.summary(session, plan)
     emit_plan_summary(
-        plan,
+        summary,
         as_json,
         {"bottomup_run": plan.params.get("bottomup_run"), "topdown_run": plan.params.get("topdown_run")},
     )

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows
-from kehu_forecast.plan import Plan
-from kehu_forecast.report import plan_summary
 
 
 def scenario_range(low: Any, high: Any) -> str:
@@ -16,18 +14,19 @@ def scenario_range(low: Any, high: Any) -> str:
     return f"{low} / {high}"
 
 
-def emit_plan_summary(plan: Plan, as_json: bool, extra: dict[str, Any] | None = None) -> None:
-    """The run id, periods, company total, scenarios and the total per region, or all as JSON."""
-    summary = plan_summary(plan)
+def emit_plan_summary(summary: dict[str, Any], as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    """The run id, periods, company total, scenarios and the total per region, or all as JSON
+    (``summary``: :func:`kehu_forecast.api.summary`; a total it leaves out shows as ``-``)."""
     if as_json:
         emit_json({**summary, **(extra or {})})
         return
+    total = "-" if summary["total"] is None else summary["total"]
     emit_pairs(
-        f"forecast run {plan.run_id}: {plan.method}",
+        f"forecast run {summary['run_id']}: {summary['method']}",
         [
             ("periods", f"{summary['first_period']} .. {summary['last_period']} ({summary['freq']})"),
             ("history up to", summary["history_end"]),
-            ("company total", summary["total"]),
+            ("company total", total),
             ("pessimistic / optimistic", scenario_range(summary["low"], summary["high"])),
             *[(k, v) for k, v in (extra or {}).items() if not isinstance(v, (dict, list))],
         ],
