@@ -10,14 +10,17 @@ from attrs import frozen
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
+from kehu_core.access import customer_condition, require
 from kehu_core.app import Kehu
-from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
+from kehu_core.customers import get_customer
+from kehu_core.errors import Conflict, KehuError, Problem, ValidationError
 from kehu_core.hooktypes import InteractionBatch
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import utcnow
 from kehu_loyalty.earning import earn_batch
 from kehu_loyalty.ledger import chunks
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
+from kehu_loyalty.security import ENROLL
 
 BACKFILL_CHUNK = 5000
 ROW_COLUMNS = (
@@ -48,7 +51,12 @@ class Enrolment:
 
 
 def _customers(session: Session, codes: Sequence[str]) -> dict[str, Customer]:
-    found = {c.code: c for c in session.scalars(select(Customer).where(Customer.code.in_(list(codes))))}
+    """The customers ``codes`` the acting user sees; one unknown, hidden or forgotten refuses all."""
+    stmt = select(Customer).where(Customer.code.in_(list(codes)))
+    rule = customer_condition(session)
+    if rule is not None:
+        stmt = stmt.where(rule)  # a customer outside the record rules is "no customer with this code"
+    found = {c.code: c for c in session.scalars(stmt)}
     problems = [Problem("code", "no customer with this code", value=c) for c in codes if c not in found]
     problems += [
         Problem("code", "this customer was forgotten", value=c)
@@ -74,8 +82,13 @@ def enroll(
     They earn from ``now`` on, or from ``since``: their interactions since then earn at once
     (a backfill, idempotent). ``enrolled_at`` records an enrolment made earlier (data migrated
     from another system); it defaults to ``now``. Customers already enrolled are left as they
-    are; an unknown or forgotten code refuses the whole enrolment.
+    are; an unknown or forgotten code, or a customer outside the acting user's record rules,
+    refuses the whole enrolment. Needs permission ``loyalty.enroll``.
+
+    The backfill is automatic earning, like earning from recorded purchases: it is not a
+    person's change to a balance and writes no audit entry.
     """
+    require(session, ENROLL, "enrol customers in the points programme")
     now = now or utcnow()
     enrolled_at = enrolled_at or now
     if not codes:
@@ -160,7 +173,10 @@ class ReferralRecord:
 def record_referral(
     session: Session, referrer_code: str, referred_code: str, now: datetime | None = None
 ) -> ReferralRecord:
-    """Record that ``referrer`` brought ``referred`` (each customer is referred at most once)."""
+    """Record that ``referrer`` brought ``referred`` (each customer is referred at most once).
+
+    Needs permission ``loyalty.enroll``; both customers must be ones the acting user sees."""
+    require(session, ENROLL, "record referrals")
     if referrer_code == referred_code:
         raise ValidationError(
             [Problem("referred", "a customer cannot refer themselves", value=referred_code)],
@@ -185,19 +201,21 @@ def record_referral(
 
 
 def referrals_of(session: Session, customer_id: int) -> list[dict[str, Any]]:
-    """Customers this one referred."""
-    rows = session.execute(
+    """Customers this one referred (those the acting user sees)."""
+    stmt = (
         select(Customer.code, Customer.name, REFERRALS.c.recorded_at)
         .join(Customer, Customer.id == REFERRALS.c.referred_id)
         .where(REFERRALS.c.referrer_id == customer_id)
         .order_by(REFERRALS.c.recorded_at)
-    ).all()
+    )
+    rule = customer_condition(session)
+    if rule is not None:
+        stmt = stmt.where(rule)
+    rows = session.execute(stmt).all()
     return [{"code": code, "name": name, "recorded_at": at} for code, name, at in rows]
 
 
 def require_customer(session: Session, code: str) -> Customer:
-    """The customer ``code`` or :class:`NotFound`."""
-    customer = session.scalar(select(Customer).where(Customer.code == code))
-    if customer is None:
-        raise NotFound(f"no customer with code {code!r}")
-    return customer
+    """The customer ``code`` or :class:`~kehu_core.errors.NotFound`, also when the acting
+    user's record rules hide it."""
+    return get_customer(session, code)

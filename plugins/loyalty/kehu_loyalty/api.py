@@ -29,6 +29,7 @@ from kehu_loyalty.report import XEROX_RATIO, ScoreRow, satisfaction_repurchase
 from kehu_loyalty.rewards import RewardRecord, add_reward, list_rewards, redeem, restock
 from kehu_loyalty.rewards import adjust as earn_points
 from kehu_loyalty.rules import EarnRule, EarnRuleError, load_rule_file
+from kehu_loyalty.security import require_programme
 from kehu_loyalty.settings import list_settings, load_settings, set_setting
 
 __all__ = [
@@ -134,8 +135,10 @@ def expire(
     """Write off what is left of every lot that expired by ``as_of`` (default: now), oldest first.
 
     Idempotent; ``dry_run`` only counts. Fires ``kehu_points_expired`` once with every
-    ``expire`` entry written, inside the session's transaction.
+    ``expire`` entry written, inside the session's transaction. Needs ``loyalty.manage`` and a
+    user who sees every customer, for the dry run too (the daily job runs as kehu itself).
     """
+    require_programme(session, "write off expired points" if not dry_run else "count expiring points")
     return expiry.expire_points(app, session, as_of, dry_run=dry_run)
 
 

@@ -10,6 +10,11 @@ the same ledger:
   on SQLite with a local zone whose UTC offset changes, see :func:`plan`).
 
 Refunds (purchases with a negative amount) go through :func:`reverse_refunds` on both paths.
+
+Earning is automatic: it follows from interactions recorded or imported, not from a person
+changing a balance, so it needs no permission of loyalty and writes no audit entry (the
+interactions themselves are the record). Only the changes people make by hand (``kehu loyalty
+earn``, ``redeem``) are audited.
 """
 
 from __future__ import annotations
@@ -194,6 +199,8 @@ def earn_batch(
 
     When a plugin listens, ``kehu_points_earned`` fires once with every ``earn`` and ``bonus``
     entry written, inside the session's transaction; when none does, nothing is built for it.
+
+    Automatic earning writes no audit entry (see the module docstring).
     """
     now = now or utcnow()
     if not len(batch):

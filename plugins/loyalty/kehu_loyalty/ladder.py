@@ -25,9 +25,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from kehu_core.access import customer_condition, require
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import UTCDateTime
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
@@ -109,10 +110,13 @@ def stage_query(
     loyal_quarters: int = DEFAULT_LOYAL_QUARTERS,
     only: int | None = None,
     dialect: str = "",
+    visible: ColumnElement[bool] | None = None,
 ) -> Any:
     """SELECT customer_id, stage0, stage1 ... (one stage column per date; NULL: not yet a customer).
 
     ``only``: restrict to one customer (and the purchases of those they referred).
+    ``visible``: a condition on ``customers`` (the acting user's record rules): only those
+    customers get a row (an advocate's stage still counts the purchases of whomever they referred).
     """
     purchases = _purchases(dates, only, dialect)
     c = Customer.__table__
@@ -153,16 +157,23 @@ def stage_query(
         )
         .where(c.c.forgotten_at.is_(None))
     )
+    if visible is not None:
+        stmt = stmt.where(visible)
     return stmt if only is None else stmt.where(c.c.id == only)
 
 
 def ladder(
     session: Session, since: datetime, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS
 ) -> LadderReport:
-    """Counts per stage at ``since`` and ``as_of`` and the moves between them, in one query."""
-    inner = stage_query([since, as_of], loyal_quarters, dialect=session.get_bind().dialect.name).subquery(
-        "stages"
-    )
+    """Counts per stage at ``since`` and ``as_of`` and the moves between them, in one query,
+    over the customers the acting user sees."""
+    require(session, "customer.read", "see the loyalty ladder")
+    inner = stage_query(
+        [since, as_of],
+        loyal_quarters,
+        dialect=session.get_bind().dialect.name,
+        visible=customer_condition(session),
+    ).subquery("stages")
     rows = session.execute(
         select(inner.c.stage0, inner.c.stage1, func.count())
         .where(inner.c.stage1.is_not(None))

@@ -16,7 +16,8 @@ from attrs import frozen
 from sqlalchemy import String, func, select, text, type_coerce
 from sqlalchemy.orm import Session
 
-from kehu_core.errors import KehuError, NotFound
+from kehu_core.customers import get_customer
+from kehu_core.errors import KehuError
 from kehu_core.interactions import in_values
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
@@ -335,10 +336,11 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
 
 
 def member(session: Session, code: str) -> tuple[Customer, Any]:
-    """The customer ``code`` and its account row; refuses a customer who is not a member."""
-    customer = session.scalar(select(Customer).where(Customer.code == code))
-    if customer is None:
-        raise NotFound(f"no customer with code {code!r}")
+    """The customer ``code`` and its account row; refuses a customer who is not a member.
+
+    A customer outside the acting user's record rules is "no customer with code ..."
+    (:func:`kehu_core.customers.get_customer`)."""
+    customer = get_customer(session, code)
     account = session.execute(select(ACCOUNTS).where(ACCOUNTS.c.customer_id == customer.id)).first()
     if account is None:
         raise KehuError(

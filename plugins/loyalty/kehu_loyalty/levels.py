@@ -25,6 +25,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Interaction
@@ -33,6 +34,7 @@ from kehu_loyalty import events
 from kehu_loyalty.ledger import add_months
 from kehu_loyalty.models import ACCOUNTS, LEDGER, LEVELS
 from kehu_loyalty.records import LevelChange, codes_of
+from kehu_loyalty.security import MANAGE, require_programme
 from kehu_loyalty.settings import load_settings
 
 DEFAULT_LEVELS = (("银卡", 1, 5000, None), ("金卡", 2, 20000, None), ("钻石卡", 3, 100000, None))
@@ -68,7 +70,8 @@ def list_levels(session: Session) -> list[LevelRecord]:
 def set_level(
     session: Session, name: str, rank: int, min_points: int | None, min_spend: Decimal | None
 ) -> LevelRecord:
-    """Add or change a level; it needs a points or a spend threshold."""
+    """Add or change a level; it needs a points or a spend threshold. Needs ``loyalty.manage``."""
+    require(session, MANAGE, "change member levels")
     problems = []
     if not name.strip():
         problems.append(Problem("name", "required"))
@@ -90,7 +93,8 @@ def set_level(
 
 
 def remove_level(session: Session, name: str) -> None:
-    """Remove a level; members holding it lose it at once."""
+    """Remove a level; members holding it lose it at once. Needs ``loyalty.manage``."""
+    require(session, MANAGE, "remove member levels")
     if not _changed(session, LEVELS.delete().where(LEVELS.c.name == name)):
         raise NotFound(f"no level named {name!r}")
     session.execute(ACCOUNTS.update().where(ACCOUNTS.c.level == name).values(level=None, level_since=None))
@@ -141,7 +145,11 @@ def review_levels(app: Kehu, session: Session, as_of: datetime | None = None) ->
     """Apply the level rules to every member (see the module docstring).
 
     Fires ``kehu_level_changed`` once with every upgrade and downgrade (a confirmation is no
-    change), in the session's transaction, after the levels are written."""
+    change), in the session's transaction, after the levels are written.
+
+    Needs ``loyalty.manage`` and a user who sees every customer (the daily job runs as kehu
+    itself)."""
+    require_programme(session, "review member levels")
     as_of = as_of or utcnow()
     settings = load_settings(session)
     levels = list_levels(session)

@@ -18,15 +18,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kehu_core import calendar
+from kehu_core.access import require, visible_customers
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Customer, CustomerTag, Interaction
 from kehu_core.types import to_money, utcnow
 from kehu_loyalty.models import PROGRAMMES, SETTLEMENTS, TIERS
+from kehu_loyalty.security import MANAGE, require_programme
 
 #: The programme periods, as units of the company calendar.
 PERIODS: dict[str, calendar.Unit] = {"month": "month", "quarter": "quarter", "year": "year"}
@@ -109,7 +111,10 @@ def add_programme(
     tag: str = "经销商",
     starts_on: date | None = None,
 ) -> Programme:
-    """Create a programme; ``tiers`` are ``THRESHOLD:RATE`` texts (``100000:2%``)."""
+    """Create a programme; ``tiers`` are ``THRESHOLD:RATE`` texts (``100000:2%``).
+
+    Needs ``loyalty.manage``."""
+    require(session, MANAGE, "add rebate programmes")
     problems = []
     if period not in PERIODS:
         problems.append(Problem("period", f"one of {', '.join(PERIODS)}", value=period))
@@ -176,9 +181,15 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def volumes(
-    session: Session, programme: Programme, start: date, end: date, customer_id: int | None = None
+    session: Session,
+    programme: Programme,
+    start: date,
+    end: date,
+    customer_id: int | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> dict[int, Decimal]:
-    """Net purchase volume of the programme's distributors in ``[start, end)`` (local dates)."""
+    """Net purchase volume of the programme's distributors in ``[start, end)`` (local dates);
+    ``where``: a further condition on the interactions (the acting user's record rules)."""
     i = Interaction.__table__
     begin, finish = _bounds(start, end)
     stmt = (
@@ -195,6 +206,8 @@ def volumes(
     )
     if customer_id is not None:
         stmt = stmt.where(i.c.customer_id == customer_id)
+    if where is not None:
+        stmt = stmt.where(where)
     return {cid: to_money(total) for cid, total in session.execute(stmt)}
 
 
@@ -218,10 +231,13 @@ class Accrual:
 def accruals(
     session: Session, programme: Programme, today: date | None = None, customer_id: int | None = None
 ) -> list[Accrual]:
-    """The running period's rebate so far for each distributor, and how far the next threshold is."""
+    """The running period's rebate so far for each distributor the acting user sees, and how
+    far the next threshold is."""
+    require(session, "customer.read", "see rebate accruals")
     today = today or calendar.today()
     start, end = period_of(programme.period, today)
-    found = volumes(session, programme, start, end, customer_id)
+    visible = visible_customers(session, Interaction.__table__.c.customer_id)
+    found = volumes(session, programme, start, end, customer_id, visible)
     names = (
         dict(
             (
@@ -276,7 +292,9 @@ def settle(session: Session, programme: Programme, today: date | None = None) ->
 
     One row per distributor with purchases in the period (a rebate of 0 below the first
     threshold, so the statement shows the gap); a row already written is never changed.
+    Needs ``loyalty.manage`` and a user who sees every customer (the daily job runs as kehu itself).
     """
+    require_programme(session, "settle rebates")
     today = today or calendar.today()
     dialect = session.get_bind().dialect.name
     now = utcnow()
@@ -317,12 +335,15 @@ def settle(session: Session, programme: Programme, today: date | None = None) ->
 
 
 def settle_all(session: Session, today: date | None = None) -> list[SettlementRun]:
-    """Settle every active programme."""
+    """Settle every active programme (see :func:`settle`)."""
+    require_programme(session, "settle rebates")
     return [settle(session, p, today) for p in list_programmes(session) if p.active]
 
 
 def statement(session: Session, customer_id: int, today: date | None = None) -> dict[str, Any]:
-    """A distributor's rebate statement: settled periods and the running accrual, per programme."""
+    """A distributor's rebate statement: settled periods and the running accrual, per programme.
+
+    ``customer_id`` is one the acting user sees (looked up by code with the record rules)."""
     rows = (
         session.execute(
             select(

@@ -16,6 +16,7 @@ from attrs import frozen
 from sqlalchemy import case, exists, func, literal, select, text
 from sqlalchemy.orm import Session
 
+from kehu_core.access import require, visible_customers
 from kehu_core.models import Interaction
 from kehu_core.types import UTCDateTime, utcnow
 
@@ -43,7 +44,9 @@ def satisfaction_repurchase(
     session: Session, window_days: int = 180, as_of: datetime | None = None
 ) -> list[ScoreRow]:
     """Repurchase rate per satisfaction score, over feedbacks given at least ``window_days`` before
-    ``as_of`` (so each had the whole window to be followed by a purchase)."""
+    ``as_of`` (so each had the whole window to be followed by a purchase). Only the feedbacks
+    of customers the acting user sees are counted."""
+    require(session, "customer.read", "see the satisfaction report")
     as_of = as_of or utcnow()
     dialect = session.get_bind().dialect.name
     f = Interaction.__table__.alias("f")
@@ -61,6 +64,7 @@ def satisfaction_repurchase(
         .where(
             f.c.satisfaction.is_not(None),
             f.c.status == "done",
+            visible_customers(session, f.c.customer_id),
             f.c.occurred_at <= literal(as_of - timedelta(days=window_days), UTCDateTime()),
         )
         .group_by(f.c.satisfaction)

@@ -10,6 +10,8 @@ from attrs import frozen
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kehu_core import audit
+from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
 from kehu_core.privacy import require_not_forgotten
@@ -32,6 +34,7 @@ from kehu_loyalty.ledger import (
 )
 from kehu_loyalty.models import REWARDS
 from kehu_loyalty.records import Redemption
+from kehu_loyalty.security import ADJUST, MANAGE, REDEEM
 from kehu_loyalty.settings import load_settings
 
 
@@ -65,7 +68,8 @@ def add_reward(
     valid_from: datetime | None = None,
     valid_until: datetime | None = None,
 ) -> RewardRecord:
-    """Add a reward to the catalogue (``stock`` ``None``: unlimited)."""
+    """Add a reward to the catalogue (``stock`` ``None``: unlimited). Needs ``loyalty.manage``."""
+    require(session, MANAGE, "add rewards")
     problems = []
     if not code.strip():
         problems.append(Problem("code", "required"))
@@ -121,7 +125,8 @@ def list_rewards(session: Session, include_inactive: bool = False) -> list[Rewar
 
 
 def restock(session: Session, code: str, stock: int | None, active: bool | None = None) -> RewardRecord:
-    """Set a reward's stock (``None``: unlimited) and/or whether it is offered."""
+    """Set a reward's stock (``None``: unlimited) and/or whether it is offered. Needs ``loyalty.manage``."""
+    require(session, MANAGE, "restock or withdraw rewards")
     get_reward(session, code)
     if stock is not None and stock < 0:
         raise ValidationError(
@@ -152,7 +157,11 @@ def redeem(
     (:class:`~kehu_loyalty.rewards.InsufficientPoints`, :class:`~kehu_loyalty.rewards.OutOfStock`).
     Then ``kehu_points_redeemed`` fires with the :class:`Redemption`, inside the session's
     transaction (a listener that raises undoes it).
+
+    Needs permission ``loyalty.redeem``; a customer outside the acting user's record rules is
+    "no customer with code ...". Audited: entity ``points``, the customer's code, ``redeemed``.
     """
+    require(session, REDEEM, "redeem points")
     now = now or utcnow()
     if quantity < 1:
         raise ValidationError(
@@ -206,9 +215,16 @@ def redeem(
         session.execute(
             REWARDS.update().where(REWARDS.c.id == offer["id"]).values(stock=REWARDS.c.stock - quantity)
         )
-    redemption = Redemption(
-        code, reward, quantity, cost, balance(session, customer.id), entry_id, tuple(allocations)
+    left_over = balance(session, customer.id)
+    audit.record(
+        session,
+        "points",
+        customer.code,
+        "redeemed",
+        {"points": -cost, "reward": reward, "quantity": quantity, "balance": left_over, "entry": entry_id},
+        customer_id=customer.id,
     )
+    redemption = Redemption(code, reward, quantity, cost, left_over, entry_id, tuple(allocations))
     events.redeemed(app, session, redemption)
     return redemption
 
@@ -230,7 +246,12 @@ def adjust(
     points, the key and the new balance. Fires ``kehu_points_earned`` (an ``adjust`` entry,
     rule ``manual``) inside the session's transaction. (``kehu loyalty earn``; the public
     API's ``earn_points``.)
+
+    Needs permission ``loyalty.adjust``; a customer outside the acting user's record rules is
+    "no customer with code ...". Audited: entity ``points``, the customer's code, ``earned``
+    (the points and the new balance; not the reason, which is free text).
     """
+    require(session, ADJUST, "give points by hand")
     now = now or utcnow()
     problems = []
     if points <= 0:
@@ -265,5 +286,14 @@ def adjust(
         ],
         ids,
     )
+    new_balance = balance(session, customer.id)
+    audit.record(
+        session,
+        "points",
+        customer.code,
+        "earned",
+        {"points": points, "rule": "manual", "balance": new_balance},
+        customer_id=customer.id,
+    )
     events.earned(app, session, ids or [])
-    return {"customer": code, "points": points, "key": key, "balance": balance(session, customer.id)}
+    return {"customer": code, "points": points, "key": key, "balance": new_balance}

@@ -16,8 +16,11 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from kehu_core import audit
+from kehu_core.access import require
 from kehu_core.errors import NotFound, Problem, ValidationError
 from kehu_loyalty.models import SETTINGS
+from kehu_loyalty.security import SETTINGS as MANAGE_SETTINGS
 
 TIER_PREFIX = "tier_multiplier."
 
@@ -144,9 +147,17 @@ def list_settings(session: Session) -> list[dict[str, str]]:
 
 
 def set_setting(session: Session, key: str, raw: str) -> dict[str, str]:
-    """Change one setting (validated); ``tier_multiplier.X`` adds a tier multiplier."""
+    """Change one setting (validated); ``tier_multiplier.X`` adds a tier multiplier.
+
+    Needs the core's ``settings.manage``; a change is audited as setting ``loyalty.<key>``."""
+    require(session, MANAGE_SETTINGS, "change loyalty settings")
     parse_setting(key, raw)
     value = raw.strip()
+    old = session.scalar(select(SETTINGS.c.value).where(SETTINGS.c.key == key))
+    if old is None:
+        old = defaults().get(key)
+    if old != value:
+        audit.record(session, "setting", f"loyalty.{key}", "set", {key: [old, value]})
     updated = _changed(session, SETTINGS.update().where(SETTINGS.c.key == key).values(value=value))
     if not updated:
         session.execute(SETTINGS.insert().values(key=key, value=value))
@@ -154,10 +165,15 @@ def set_setting(session: Session, key: str, raw: str) -> dict[str, str]:
 
 
 def unset_tier_multiplier(session: Session, tier: str) -> None:
-    """Remove the multiplier of ``tier`` (its customers then earn at the base rate)."""
+    """Remove the multiplier of ``tier`` (its customers then earn at the base rate).
+
+    Needs the core's ``settings.manage``; audited as setting ``loyalty.tier_multiplier.<tier>``."""
+    require(session, MANAGE_SETTINGS, "change loyalty settings")
     key = TIER_PREFIX + tier
+    old = session.scalar(select(SETTINGS.c.value).where(SETTINGS.c.key == key))
     if not _changed(session, SETTINGS.delete().where(SETTINGS.c.key == key)):
         raise NotFound(f"no multiplier for tier {tier!r}")
+    audit.record(session, "setting", f"loyalty.{key}", "removed", {key: [old, None]})
 
 
 def _changed(session: Session, statement: Executable) -> int:

@@ -71,7 +71,8 @@ def reward_upgrades(
 ) -> int:
     """Pay the tier-upgrade bonus for the real upgrades of members' tiers among ``changes``
     (see the module docstring); returns how many bonuses were written. Fires
-    ``kehu_points_earned`` once with them, in the session's transaction."""
+    ``kehu_points_earned`` once with them, in the session's transaction. Automatic, like
+    earning from purchases: no audit entry."""
     settings = load_settings(session)
     if not settings.tier_upgrade_bonus:
         return 0
