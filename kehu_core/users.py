@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -33,7 +34,9 @@ from kehu_core.types import utcnow
 if TYPE_CHECKING:
     from kehu_core.app import Kehu
 
-_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+#: A login is what customers' ``owner`` holds, often a person's name (王芳): any letters,
+#: digits and . _ @ -, no spaces, at most 100 characters.
+_LOGIN = re.compile(r"^[\w][\w.@-]{0,99}$")
 #: ``kehu_<prefix>_<secret>``: the prefix names the token in lists; the secret is 256 bits.
 _TOKEN = re.compile(r"^kehu_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 MIN_PASSWORD = 10
@@ -89,11 +92,11 @@ def _user(session: Session, login: str) -> User:
 
 
 def _check_login(login: str) -> str:
-    login = login.strip()
+    login = unicodedata.normalize("NFC", login.strip())
     if not _LOGIN.match(login):
         raise KehuError(
-            f"login {login!r} must be 1 to 100 letters, digits and . _ @ -, starting with a letter or digit; "
-            "nothing was saved"
+            f"login {login!r} must be 1 to 100 letters (any script), digits and . _ @ -, "
+            "starting with a letter or digit; nothing was saved"
         )
     return login
 
