@@ -30,4 +30,6 @@ MANIFEST = Manifest(
     },
     demo="kehu_acme_rules.demo:load_demo",
     models="kehu_acme_rules.models:metadata",
+    # Its own role, permissions and record rule (see the README's "Security").
+    security="kehu_acme_rules.security",
 )

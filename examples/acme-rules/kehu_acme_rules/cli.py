@@ -34,21 +34,22 @@ def _flag_options(func: Any) -> Any:
 @acme.command("set")
 @click.argument("code")
 @_flag_options
-@click.option("--by", "judged_by", default=None, help="Who judged (the salesperson).")
 @click.option("--note", default=None, help="Why, in a sentence.")
 @json_option
-def set_(code: str, judged_by: str | None, note: str | None, as_json: bool, **flags: bool | None) -> None:
+def set_(code: str, note: str | None, as_json: bool, **flags: bool | None) -> None:
     """Record the key-account judgement of customer CODE; flags not given keep their value.
+
+    Who judged is who acts (`kehu --as LOGIN`); it needs permission acme_rules.judge.
 
     \b
     Example:
-      kehu acme set C001 --strategic-project --influence --by 王芳 --note "省级示范项目"
+      kehu --as wangfang acme set C001 --strategic-project --influence --note "省级示范项目"
       kehu acme set C001 --no-influence
     """
 
     changes = {name: value for name, value in flags.items() if value is not None}
     with transaction() as (app, session):
-        judgement = set_judgement(app, session, code, changes, judged_by=judged_by, note=note)
+        judgement = set_judgement(app, session, code, changes, note=note)
     if as_json:
         emit_json(judgement.as_dict())
     else:

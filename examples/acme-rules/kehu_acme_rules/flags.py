@@ -19,7 +19,8 @@ from sqlalchemy.sql import ColumnElement
 
 from kehu_acme_rules.criteria import FLAG_NAMES, FLAGS, Flag  # noqa: F401  (re-exported)
 from kehu_acme_rules.models import customer_flags
-from kehu_core import sql
+from kehu_core import audit, sql
+from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
@@ -27,8 +28,9 @@ from kehu_core.models import Customer
 from kehu_core.privacy import require_not_forgotten
 from kehu_core.types import utcnow
 
-MAX_BY = 100
 MAX_NOTE = 2000
+#: Who may record a judgement (declared in :mod:`kehu_acme_rules.security`).
+JUDGE = "acme_rules.judge"
 
 
 @frozen
@@ -58,14 +60,12 @@ class Judgement:
         }
 
 
-def _check(changes: Mapping[str, bool], judged_by: str | None, note: str | None) -> None:
+def _check(changes: Mapping[str, bool], note: str | None) -> None:
     problems = [
         Problem(name, "not a key-account flag; one of " + ", ".join(FLAG_NAMES))
         for name in changes
         if name not in FLAG_NAMES
     ]
-    if judged_by is not None and not (0 < len(judged_by.strip()) <= MAX_BY):
-        problems.append(Problem("judged_by", f"must be 1 to {MAX_BY} characters", value=judged_by))
     if note is not None and len(note) > MAX_NOTE:
         problems.append(Problem("note", f"too long (at most {MAX_NOTE} characters)"))
     if not changes and note is None and not problems:
@@ -80,14 +80,19 @@ def set_judgement(
     code: str,
     changes: Mapping[str, bool],
     *,
-    judged_by: str | None = None,
     note: str | None = None,
 ) -> Judgement:
-    """Set some flags (others keep their value) of customer ``code``; returns the whole judgement."""
-    _check(changes, judged_by, note)
+    """Set some flags (others keep their value) of customer ``code``; returns the whole judgement.
+
+    The acting user is who judged. Needs permission ``acme_rules.judge``; a customer the user
+    does not see is "not found". Audited under the customer (the note's text is not kept there).
+    """
+    _check(changes, note)
+    judged_by = require(session, JUDGE, "record key-account judgements").login
     customer = get_customer(session, code)
     if note is not None:
         require_not_forgotten(customer, "it accepts no new personal data (the judgement's note)")
+    before = judgement_of(session, customer.id)
     now = utcnow()
     fresh = {name: bool(changes.get(name, False)) for name in FLAG_NAMES}
     stmt = sql.insert(customer_flags, app.dialect).values(
@@ -95,8 +100,7 @@ def set_judgement(
     )
     # One statement: a concurrent writer cannot slip between read and write.
     changed: dict[str, Any] = {name: bool(value) for name, value in changes.items()}
-    if judged_by is not None:
-        changed["judged_by"] = judged_by.strip()
+    changed["judged_by"] = judged_by
     if note is not None:
         changed["note"] = note
     session.execute(
@@ -104,6 +108,15 @@ def set_judgement(
     )
     found = judgement_of(session, customer.id)
     assert found is not None
+    old = {**dict(before.flags), "note": before.note} if before else {name: False for name in FLAG_NAMES}
+    audit.record(
+        session,
+        "customer",
+        customer.code,
+        "acme_judgement",
+        audit.changes_of(old, {**dict(found.flags), "note": found.note}, personal=("note",)),
+        customer_id=customer.id,
+    )
     return found
 
 

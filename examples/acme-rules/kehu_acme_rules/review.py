@@ -17,10 +17,13 @@ from kehu_acme_rules.accounts import key_accounts, segment
 from kehu_acme_rules.models import reviews
 from kehu_complaints.api import ComplaintQuery, list_complaints
 from kehu_core import calendar
+from kehu_core.access import customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.models import Customer
 
 LATE_PAYER_FLAG = "flag:late_payer"
+#: Who may read the reviews (declared in :mod:`kehu_acme_rules.security`).
+REVIEW = "acme_rules.review"
 
 
 @frozen
@@ -36,8 +39,11 @@ class Review:
 
 def count_review(app: Kehu, session: Session, week: date, now: datetime) -> Review:
     """The figures as they stand: key accounts and late payers among the active customers, and the
-    open (neither resolved nor closed) complaints of key accounts."""
-    active = list(session.scalars(select(Customer.id).where(Customer.active.is_(True))))
+    open (neither resolved nor closed) complaints of key accounts; of the customers the acting
+    user sees (the job acts as kehu itself: every customer)."""
+    visible = customer_condition(session)
+    stmt = select(Customer.id).where(Customer.active.is_(True))
+    active = list(session.scalars(stmt if visible is None else stmt.where(visible)))
     keys = key_accounts(app, session, active)
     late = segment(app, session, active, LATE_PAYER_FLAG)
     open_codes = [
@@ -75,7 +81,11 @@ def weekly(app: Kehu, session: Session, now: datetime) -> str:
 
 
 def list_reviews(session: Session) -> list[Review]:
-    """Every weekly review, oldest first."""
+    """Every weekly review, oldest first. Needs permission ``acme_rules.review``.
+
+    The figures are the company's, counted by the job (as kehu itself) over every customer;
+    a review names no customer."""
+    require(session, REVIEW, "read ACME's weekly reviews")
     rows = session.execute(
         select(
             reviews.c.week,

@@ -11,7 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kehu_acme_rules.models import settings
-from kehu_core import sql
+from kehu_core import audit, sql
+from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.types import utcnow
@@ -32,9 +33,15 @@ def key_account_manager(session: Session) -> str | None:
 
 
 def set_key_account_manager(app: Kehu, session: Session, name: str | None) -> str | None:
-    """Name the manager of key accounts' complaints (``None`` clears it); returns the new value."""
+    """Name the manager of key accounts' complaints (``None`` clears it); returns the new value.
+
+    A setting like the core's: needs permission ``settings.manage``; audited as setting
+    ``acme_rules.key_account_manager``."""
+    require(session, "settings.manage", "change ACME's settings")
+    old = key_account_manager(session)
     if name is None:
         session.execute(delete(settings).where(settings.c.key == KEY_ACCOUNT_MANAGER))
+        _audit(session, old, None)
         return None
     clean = name.strip()
     if not 0 < len(clean) <= MAX_NAME:
@@ -47,4 +54,11 @@ def set_key_account_manager(app: Kehu, session: Session, name: str | None) -> st
     session.execute(
         stmt.on_conflict_do_update(index_elements=["key"], set_={"value": clean, "updated_at": now})
     )
+    _audit(session, old, clean)
     return clean
+
+
+def _audit(session: Session, old: str | None, new: str | None) -> None:
+    if old != new:
+        key = KEY_ACCOUNT_MANAGER
+        audit.record(session, "setting", f"acme_rules.{key}", "set", {key: [old, new]})

@@ -36,7 +36,7 @@ def accounts(kehu_app, kehu_install, kehu_cli):
                 },
             )
     assert kehu_cli("tier", "run").exit_code == 0
-    assert kehu_cli("acme", "set", "JUDGED", "--influence", "--by", "王芳").exit_code == 0
+    assert kehu_cli("--as", "王芳", "acme", "set", "JUDGED", "--influence").exit_code == 0
     return kehu_app
 
 

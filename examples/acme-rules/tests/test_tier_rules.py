@@ -47,7 +47,7 @@ def test_acme_rules_are_listed_before_the_builtins(shop, kehu_cli):
 def test_a_salespersons_judgement_makes_a_small_customer_a_key_account(shop, kehu_cli):
     assert kehu_cli("tier", "run").exit_code == 0
     assert key_account_reasons(kehu_cli, "C1") == []
-    assert kehu_cli("acme", "set", "C1", "--market-strength", "--by", "王芳").exit_code == 0
+    assert kehu_cli("--as", "王芳", "acme", "set", "C1", "--market-strength").exit_code == 0
     assert kehu_cli("tier", "run").exit_code == 0
     assert key_account_reasons(kehu_cli, "C1") == ["acme.judged_key_account"]
     assert "rule acme.judged_key_account (acme_rules)" in kehu_cli("tier", "explain", "C1").output
