@@ -29,4 +29,5 @@ MANIFEST = Manifest(
     migrations="migrations",
     hookspecs="kehu_complaints.hookspecs",
     data="kehu_complaints.data:default_records",
+    security="kehu_complaints.security",
 )

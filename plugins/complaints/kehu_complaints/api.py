@@ -6,9 +6,13 @@ whose message says what to do (``ValidationError``, ``Conflict``, ``NotFound``,
 :class:`TransitionRefused`)::
 
     >>> from kehu_complaints import api
-    >>> with app.session() as session:
-    ...     record = api.open_complaint(app, session, {"customer_code": "C1", "description": "卡纸"}, "王芳")
-    ...     api.move(app, session, record.id, "acknowledged", "王芳", note="已致歉")
+    >>> with app.session(as_user="wangfang") as session:
+    ...     record = api.open_complaint(app, session, {"customer_code": "C1", "description": "卡纸"})
+    ...     api.move(app, session, record.id, "acknowledged", note="已致歉")
+
+Who acts is the session's user (``app.session(as_user=...)``); the functions' ``actor``
+defaults to them, and a real user may not name someone else. Permissions and the record rule
+on complaints: :mod:`kehu_complaints.security`.
 
 A company plugin changes the workflow through the ``kehu_complaint_workflow`` hook with the
 :class:`Stage`, :class:`Guard` and :class:`GuardContext` re-exported here.
@@ -31,8 +35,10 @@ from kehu_complaints.records import (
     record_dict,
 )
 from kehu_complaints.report import ComplaintReport, build_report
+from kehu_complaints.security import MANAGE, visible
 from kehu_complaints.settings import calendar_of, explain_days, load_settings, set_calendar_day, set_setting
 from kehu_complaints.workflow import Guard, GuardContext, Stage, TransitionRefused, Workflow, build_workflow
+from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.calendar import today
 from kehu_core.types import utcnow
@@ -73,7 +79,12 @@ CALENDAR_SETTINGS = ("business_hours", "timezone", "chinese_holidays", "tier_met
 
 
 def open_complaint(
-    app: Kehu, session: Session, values: Mapping[str, Any], actor: str, *, now: datetime | None = None
+    app: Kehu,
+    session: Session,
+    values: Mapping[str, Any],
+    actor: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> ComplaintRecord:
     """Open a grievance (抱怨) or complaint (投诉) for a customer.
 
@@ -82,7 +93,8 @@ def open_complaint(
     ``responsible_department``, ``opened_at``; Chinese names of the vocabularies are accepted.
     Its SLA policy and due times are set from its severity, kind and the customer's tier; a
     team with an assignment rule picks the handler; a ``complaint`` interaction is recorded.
-    Raises ``ValidationError`` naming every bad field.
+    Raises ``ValidationError`` naming every bad field. Needs permission ``complaints.handle``;
+    ``actor`` is the session's user when ``None`` (see :mod:`kehu_complaints.security`).
     """
     return opening.open_complaint(app, session, values, actor, now)
 
@@ -95,22 +107,31 @@ regrade = handling.regrade
 
 
 def add_note(
-    app: Kehu, session: Session, complaint_id: int, actor: str, text: str, *, now: datetime | None = None
+    app: Kehu,
+    session: Session,
+    complaint_id: int,
+    actor: str | None,
+    text: str,
+    *,
+    now: datetime | None = None,
 ) -> TimelineEntry:
-    """Append a note to a complaint's history (it can never be edited or deleted)."""
+    """Append a note to a complaint's history (it can never be edited or deleted).
+
+    ``actor``: ``None`` for the session's user. Needs permission ``complaints.handle``."""
     return history.add_note(session, complaint_id, actor, text, now)
 
 
 def get_complaint(app: Kehu, session: Session, complaint_id: int) -> ComplaintDetail:
-    """A complaint with its timeline and the stages it can move to; ``NotFound`` if there is none."""
+    """A complaint with its timeline and the stages it can move to; ``NotFound`` if there is
+    none or the acting user may not see it."""
     return records.detail_of(session, complaint_id, build_workflow(app))
 
 
 def list_complaints(
     app: Kehu, session: Session, query: ComplaintQuery | None = None, *, now: datetime | None = None
 ) -> list[ComplaintRecord]:
-    """Complaints matching ``query`` (status, overdue, handler, customer, category, open only),
-    most urgent first."""
+    """Complaints matching ``query`` (status, overdue, handler, customer, category, open only)
+    that the acting user may see, most urgent first."""
     return records.list_complaints(session, query or ComplaintQuery(), now)
 
 
@@ -123,8 +144,9 @@ def report(
     now: datetime | None = None,
 ) -> ComplaintReport:
     """The complaint report: counts, timings, SLA breach and reopen rates, satisfaction, and the
-    repurchase rate after a complaint beside the course material's figures."""
-    return build_report(session, app.dialect, since=since, until=until, now=now)
+    repurchase rate after a complaint beside the course material's figures; over the
+    complaints the acting user may see."""
+    return build_report(session, app.dialect, since=since, until=until, now=now, conditions=visible(session))
 
 
 def workflow(app: Kehu) -> Workflow:
@@ -137,16 +159,18 @@ def save_sla_policy(
 ) -> tuple[sla.Policy, int]:
     """Create or change an SLA policy, then recompute open complaints' due times (pauses kept).
 
-    Returns the policy and how many open complaints changed.
+    Returns the policy and how many open complaints changed. Needs ``complaints.manage``.
     """
     policy = sla.save_policy(session, name, values, list(build_workflow(app).stages))
-    return policy, recompute_sla(app, session, reason=f"SLA policy {name} changed", now=now)
+    return policy, _recompute(app, session, f"SLA policy {name} changed", now)
 
 
 def delete_sla_policy(app: Kehu, session: Session, name: str, *, now: datetime | None = None) -> int:
-    """Delete an SLA policy (not the default); returns how many open complaints were re-matched."""
+    """Delete an SLA policy (not the default); returns how many open complaints were re-matched.
+
+    Needs ``complaints.manage``."""
     sla.delete_policy(session, name)
-    return recompute_sla(app, session, reason=f"SLA policy {name} deleted", now=now)
+    return _recompute(app, session, f"SLA policy {name} deleted", now)
 
 
 def recompute_sla(
@@ -154,8 +178,15 @@ def recompute_sla(
 ) -> int:
     """Re-match policies and tiers and recompute the due times of every open complaint.
 
-    Returns how many complaints changed; each gets an ``sla`` entry in its history.
+    Returns how many complaints changed; each gets an ``sla`` entry in its history. Needs
+    ``complaints.manage``.
     """
+    require(session, MANAGE, "recompute complaints' SLA due times")
+    return _recompute(app, session, reason, now)
+
+
+def _recompute(app: Kehu, session: Session, reason: str, now: datetime | None) -> int:
+    """Recompute every open complaint after a change the caller was allowed to make."""
     return sla.recompute_open(app, session, calendar_of(session), now or utcnow(), reason=reason)
 
 
@@ -168,10 +199,12 @@ def change_setting(
     app: Kehu, session: Session, key: str, value: Any, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """Set one setting; a change of business hours, time zone, holidays or tier method
-    recomputes open complaints' due times. Returns every setting."""
+    recomputes open complaints' due times. Returns every setting.
+
+    Needs the core's ``settings.manage``; the change is audited as setting ``complaints.<key>``."""
     set_setting(session, key, value)
     if key in CALENDAR_SETTINGS:
-        recompute_sla(app, session, reason=f"setting {key} changed", now=now)
+        _recompute(app, session, f"setting {key} changed", now)
     return load_settings(session)
 
 
@@ -185,9 +218,9 @@ def set_calendar(
     now: datetime | None = None,
 ) -> int:
     """Make ``day`` a working day or a day off for the company; returns how many open
-    complaints' due times changed."""
+    complaints' due times changed. Needs ``complaints.manage``."""
     set_calendar_day(session, day, workday, name)
-    return recompute_sla(app, session, reason="calendar changed", now=now)
+    return _recompute(app, session, "calendar changed", now)
 
 
 def calendar_days(

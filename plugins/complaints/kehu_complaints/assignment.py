@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints.models import COMPLAINTS, MEMBERS, TEAMS
@@ -22,12 +23,15 @@ def active_members(session: Session, team_id: int) -> list[str]:
     )
 
 
-def open_counts(session: Session, members: list[str]) -> dict[str, int]:
-    """How many open (unresolved, unclosed) complaints each member handles."""
+def open_counts(
+    session: Session, members: list[str], conditions: Sequence[ColumnElement[bool]] = ()
+) -> dict[str, int]:
+    """How many open (unresolved, unclosed) complaints each member handles (of those meeting
+    ``conditions``: the balanced rule counts all, a user's team list those they see)."""
     c = COMPLAINTS.c
     rows = session.execute(
         select(c.handler, func.count())
-        .where(c.handler.in_(members), c.closed_at.is_(None), c.resolved_at.is_(None))
+        .where(c.handler.in_(members), c.closed_at.is_(None), c.resolved_at.is_(None), *conditions)
         .group_by(c.handler)
     )
     counts = dict.fromkeys(members, 0)

@@ -19,9 +19,12 @@ from kehu_complaints.assignment import pick_handler
 from kehu_complaints.fields import MOVE_FIELDS, SEVERITIES, vocab
 from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintRecord, get_complaint, load_record, record_of
+from kehu_complaints.security import APPROVE, EXEMPT, FREE_TEXT, HANDLE, actor_name, check_approver
 from kehu_complaints.settings import calendar_of, load_settings
 from kehu_complaints.teams import team_by_id, team_named
-from kehu_complaints.workflow import GuardContext, Workflow, build_workflow
+from kehu_complaints.workflow import GuardContext, Workflow, build_workflow, closes_without_follow_up
+from kehu_core import audit
+from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, KehuError, Problem, ValidationError
 from kehu_core.fields import parse_record, require_valid
@@ -54,9 +57,14 @@ def _write(session: Session, complaint: Row[Any], values: dict[str, Any], expect
     return new_version
 
 
-def _read(session: Session, complaint_id: int, expected_version: int | None) -> tuple[Row[Any], int]:
-    """The complaint and the version a write expects: ``Conflict`` if it is not at ``expected_version``."""
+def _read(
+    session: Session, complaint_id: int, expected_version: int | None, doing: str
+) -> tuple[Row[Any], int]:
+    """The complaint and the version a write expects: ``NotFound`` when the acting user may not
+    see it, ``Forbidden`` when they may not handle complaints (``doing``: what is refused),
+    ``Conflict`` if it is not at ``expected_version``."""
     complaint = get_complaint(session, complaint_id)
+    require(session, HANDLE, doing)
     if expected_version is not None and complaint.version != expected_version:
         raise _conflict(complaint.id, expected_version, complaint.version)
     return complaint, complaint.version if expected_version is None else expected_version
@@ -80,7 +88,7 @@ def move(
     session: Session,
     complaint_id: int,
     stage: str,
-    actor: str,
+    actor: str | None = None,
     *,
     changes: Mapping[str, Any] | None = None,
     reason: str | None = None,
@@ -96,10 +104,17 @@ def move(
     "not in the workflow"), and nothing is changed; raises ``Conflict`` when someone else changed
     the complaint since ``expected_version`` (or since it was read here). ``workflow``: one
     already built by :func:`~kehu_complaints.workflow.build_workflow` (default: built here).
+
+    ``actor``: ``None`` for the session's user; a real user may not name another. Needs
+    permission ``complaints.handle``; approving (``approved``) needs ``complaints.approve``
+    and an approver who neither handles the complaint nor proposed its solution; closing a
+    formal complaint (投诉) without the follow-up needs ``complaints.exempt`` and a reason.
+    A refusal is :class:`~kehu_core.access.Forbidden` and changes nothing.
     """
     now = now or utcnow()
     workflow = workflow or build_workflow(app)
-    complaint, seen = _read(session, complaint_id, expected_version)
+    complaint, seen = _read(session, complaint_id, expected_version, "handle complaints")
+    actor = actor_name(session, actor)
     clean, problems = parse_record(MOVE_FIELDS, dict(changes or {}), partial=True)
     require_valid(problems, "move")
     source = complaint.status
@@ -119,11 +134,20 @@ def move(
         values["approved_by"] = after["approved_by"] = None
     if step.sets == "followed_up_at":
         after["followed_up_at"] = now
+    exempted = closes_without_follow_up(after, stage)
+    if stage == "approved":
+        require(session, APPROVE, f"approve complaint #{complaint_id}'s solution")
+    if exempted:
+        require(session, EXEMPT, f"close formal complaint #{complaint_id} without the follow-up (回访) step")
     workflow.check(
         GuardContext(
             complaint=after, source=source, target=stage, actor=actor, reason=reason, settings=settings
         )
     )
+    if stage == "approved":
+        # After the guards, so a company's own approver guard still speaks first; a company
+        # that removes approver_not_handler does not remove this.
+        check_approver(complaint_id, actor, complaint.handler, history.proposer_of(session, complaint_id))
     if events.listened(app, "kehu_complaint_before_move"):
         events.before_move(app, session, record_of(session, complaint), stage)
     values["status"] = stage
@@ -186,6 +210,19 @@ def move(
     history.append_one(
         session, complaint_id, now, actor, "moved", source, stage, "; ".join(d for d in details if d) or None
     )
+    trail = audit.changes_of(_snapshot(complaint), after, personal=FREE_TEXT)
+    trail.pop("followed_up_at", None)
+    trail["status"] = [source, stage]
+    if exempted:
+        trail["exempt"] = "closed without follow-up"
+    audit.record(
+        session,
+        "complaint",
+        str(complaint_id),
+        "closed" if step.kind == "closed" else "moved",
+        trail,
+        customer_id=complaint.customer_id,
+    )
     record = load_record(session, complaint_id)
     events.moved(app, session, record, source, stage, closes=step.kind == "closed")
     return record
@@ -195,7 +232,7 @@ def close(
     app: Kehu,
     session: Session,
     complaint_id: int,
-    actor: str,
+    actor: str | None = None,
     *,
     stage: str = "closed",
     changes: Mapping[str, Any] | None = None,
@@ -208,7 +245,8 @@ def close(
 
     ``stage`` must be of kind ``closed`` (a company's own closing stage too). The workflow's
     guards apply: closing a formal complaint after follow-up needs a root cause and corrective
-    action, closing without follow-up or rejecting needs a ``reason``.
+    action, closing without follow-up or rejecting needs a ``reason``; closing a formal
+    complaint without follow-up also needs permission ``complaints.exempt``.
     """
     workflow = build_workflow(app)
     if workflow.stage(stage).kind != "closed":
@@ -234,15 +272,18 @@ def regrade(
     session: Session,
     complaint_id: int,
     severity: str,
-    actor: str,
+    actor: str | None = None,
     *,
     reason: str | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ComplaintRecord:
-    """Change an open complaint's severity; its SLA policy and due times follow, its pause is kept."""
+    """Change an open complaint's severity; its SLA policy and due times follow, its pause is kept.
+
+    Needs permission ``complaints.handle``; ``actor``: ``None`` for the session's user."""
     now = now or utcnow()
-    complaint, seen = _read(session, complaint_id, expected_version)
+    complaint, seen = _read(session, complaint_id, expected_version, "re-grade complaints")
+    actor = actor_name(session, actor)
     try:
         level = vocab(SEVERITIES)(severity)
     except FieldError as exc:
@@ -265,6 +306,14 @@ def regrade(
         complaint.status,
         f"{old} -> {level}" + (f"; reason: {reason}" if reason else ""),
     )
+    audit.record(
+        session,
+        "complaint",
+        str(complaint_id),
+        "regraded",
+        {"severity": [old, level]},
+        customer_id=complaint.customer_id,
+    )
     sla.recompute_open(
         app,
         session,
@@ -281,16 +330,41 @@ def assign(
     app: Kehu,
     session: Session,
     complaint_id: int,
-    actor: str,
+    actor: str | None = None,
     *,
     handler: str | None = None,
     team: str | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ComplaintRecord:
-    """Give a complaint to ``handler``, or let ``team``'s rule (round robin, balanced) pick one."""
+    """Give a complaint to ``handler``, or let ``team``'s rule (round robin, balanced) pick one.
+
+    Needs permission ``complaints.handle``; ``actor``: ``None`` for the session's user."""
     now = now or utcnow()
-    complaint, seen = _read(session, complaint_id, expected_version)
+    complaint, seen = _read(session, complaint_id, expected_version, "assign complaints")
+    return _assign(app, session, complaint, seen, actor_name(session, actor), handler, team, now)
+
+
+def assign_opened(
+    app: Kehu, session: Session, complaint_id: int, actor: str, team: str, now: datetime
+) -> None:
+    """Let ``team``'s rule pick the handler of a complaint just opened by ``actor`` (who may
+    open it for a team whose complaints they do not see)."""
+    complaint = get_complaint(session, complaint_id, everything=True)
+    _assign(app, session, complaint, complaint.version, actor, None, team, now)
+
+
+def _assign(
+    app: Kehu,
+    session: Session,
+    complaint: Row[Any],
+    seen: int,
+    actor: str,
+    handler: str | None,
+    team: str | None,
+    now: datetime,
+) -> ComplaintRecord:
+    complaint_id = complaint.id
     if complaint.closed_at is not None:
         raise KehuError(
             f"complaint #{complaint_id} is closed ({complaint.status}); reopen it before assigning"
@@ -329,5 +403,12 @@ def assign(
         complaint.status,
         complaint.status,
         f"{old or '-'} -> {handler}{where}",
+    )
+    changes: dict[str, Any] = {"handler": [old, handler]} if old != handler else {}
+    if target_team is not None and target_team.id != complaint.team_id:
+        before = team_by_id(session, complaint.team_id) if complaint.team_id else None
+        changes["team"] = [before.name if before else None, target_team.name]
+    audit.record(
+        session, "complaint", str(complaint_id), "assigned", changes, customer_id=complaint.customer_id
     )
     return load_record(session, complaint_id)

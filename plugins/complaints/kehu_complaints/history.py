@@ -9,10 +9,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kehu_complaints.models import HISTORY
 from kehu_complaints.records import TimelineEntry, get_complaint
+from kehu_complaints.security import HANDLE, actor_name
+from kehu_core import audit
+from kehu_core.access import require
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.types import utcnow
 from kehu_core.validation import FieldError
@@ -56,12 +60,29 @@ def append_one(
     )
 
 
+def proposer_of(session: Session, complaint_id: int) -> str | None:
+    """Who proposed the complaint's current solution: the actor of its latest move to
+    ``solution_proposed`` (``None`` if it never was)."""
+    h = HISTORY.c
+    return session.scalar(
+        select(h.actor)
+        .where(h.complaint_id == complaint_id, h.action == "moved", h.to_status == "solution_proposed")
+        .order_by(h.at.desc(), h.id.desc())
+        .limit(1)
+    )
+
+
 def add_note(
-    session: Session, complaint_id: int, actor: str, text: str, now: datetime | None = None
+    session: Session, complaint_id: int, actor: str | None, text: str, now: datetime | None = None
 ) -> TimelineEntry:
-    """Append a note to a complaint's history; an empty or too long note is refused."""
+    """Append a note to a complaint's history; an empty or too long note is refused.
+
+    ``actor``: ``None`` for the session's user (see :func:`~kehu_complaints.security.actor_name`).
+    Needs permission ``complaints.handle``."""
     now = now or utcnow()
     complaint = get_complaint(session, complaint_id)
+    require(session, HANDLE, "add notes to complaints")
+    actor = actor_name(session, actor)
     try:
         body = parse_text(text, MAX_NOTE)
     except FieldError as exc:
@@ -73,4 +94,5 @@ def add_note(
             [Problem("note", "must not be empty")], headline="note refused; nothing was changed:"
         )
     append_one(session, complaint.id, now, actor, "note", complaint.status, complaint.status, body)
+    audit.record(session, "complaint", str(complaint.id), "note", customer_id=complaint.customer_id)
     return TimelineEntry(now, actor, "note", complaint.status, complaint.status, body)

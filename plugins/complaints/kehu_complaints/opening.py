@@ -15,11 +15,14 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints import events, history, sla
 from kehu_complaints.fields import CATEGORIES, OPEN_FIELDS
-from kehu_complaints.handling import assign
+from kehu_complaints.handling import assign_opened
 from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintRecord, get_complaint, load_record
+from kehu_complaints.security import HANDLE, actor_name
 from kehu_complaints.settings import calendar_of, load_settings, tier_method
 from kehu_complaints.teams import team_named
+from kehu_core import audit
+from kehu_core.access import customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.calendar import format_time
 from kehu_core.errors import Problem, ValidationError
@@ -34,13 +37,26 @@ REFUSED = "complaint refused; nothing was changed:"
 
 
 def open_complaint(
-    app: Kehu, session: Session, values: Mapping[str, Any], actor: str, now: datetime | None = None
+    app: Kehu,
+    session: Session,
+    values: Mapping[str, Any],
+    actor: str | None = None,
+    now: datetime | None = None,
 ) -> ComplaintRecord:
-    """Record a new grievance or complaint, compute its due times, assign it, and log the interaction."""
+    """Record a new grievance or complaint, compute its due times, assign it, and log the interaction.
+
+    Needs permission ``complaints.handle``; a customer the acting user may not see is "no
+    customer with this code". ``actor``: ``None`` for the session's user."""
     now = now or utcnow()
+    require(session, HANDLE, "open complaints")
+    actor = actor_name(session, actor)
     clean, problems = parse_record(OPEN_FIELDS, values)
     require_valid(problems, "complaint")
-    customer = session.scalar(select(Customer).where(Customer.code == clean["customer_code"]))
+    lookup = select(Customer).where(Customer.code == clean["customer_code"])
+    rule = customer_condition(session)
+    if rule is not None:
+        lookup = lookup.where(rule)
+    customer = session.scalar(lookup)
     if customer is None or customer.forgotten_at is not None:
         reason = "no customer with this code" if customer is None else "this customer was forgotten"
         raise ValidationError(
@@ -67,10 +83,10 @@ def open_complaint(
         opened_at=opened_at,
     )
     ids = insert_complaints(app, session, [base], actor=actor, now=now, note="opened")
-    complaint = get_complaint(session, ids[0])
+    complaint = get_complaint(session, ids[0], everything=True)
     if complaint.handler is None and team is not None and team.assignment != "manual":
-        assign(app, session, complaint.id, actor, team=team.name, now=now)
-        complaint = get_complaint(session, complaint.id)
+        assign_opened(app, session, complaint.id, actor, team.name, now)
+        complaint = get_complaint(session, complaint.id, everything=True)
     interaction_id = record_interaction(
         app,
         session,
@@ -214,6 +230,18 @@ def insert_complaints(
             }
         )
     ids = _insert_rows(session, prepared)
+    for complaint_id, r in zip(ids, prepared):
+        audit.record(
+            session,
+            "complaint",
+            str(complaint_id),
+            "opened",
+            {
+                "status": [None, "received"],
+                **{k: [None, r[k]] for k in ("kind", "category", "severity", "handler") if r[k] is not None},
+            },
+            customer_id=r["customer_id"],
+        )
     history.append(
         session,
         [

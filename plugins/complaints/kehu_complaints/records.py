@@ -15,6 +15,7 @@ from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
+from kehu_complaints.security import visible
 from kehu_complaints.workflow import Workflow
 from kehu_core.errors import NotFound
 from kehu_core.models import Customer
@@ -157,9 +158,14 @@ class ComplaintQuery:
     limit: int | None = 200
 
 
-def get_complaint(session: Session, complaint_id: int) -> Row[Any]:
-    """The complaint's row (every column of ``complaints_complaints``), or :class:`NotFound`."""
-    row = session.execute(select(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id)).one_or_none()
+def get_complaint(session: Session, complaint_id: int, *, everything: bool = False) -> Row[Any]:
+    """The complaint's row (every column of ``complaints_complaints``), or :class:`NotFound`,
+    also when the acting user's rules do not let them see it (``everything``: no rules, for
+    a complaint the service itself has just written)."""
+    stmt = select(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id)
+    if not everything:
+        stmt = stmt.where(*visible(session))
+    row = session.execute(stmt).one_or_none()
     if row is None:
         raise NotFound(f"no complaint #{complaint_id}")
     return row
@@ -192,17 +198,27 @@ def record_of(session: Session, row: Row[Any]) -> ComplaintRecord:
     return ComplaintRecord.of(row, code, name, team)
 
 
-def load_record(session: Session, complaint_id: int) -> ComplaintRecord:
-    """The current record of complaint ``complaint_id`` (or :class:`NotFound`)."""
-    row = session.execute(_with_names().where(COMPLAINTS.c.id == complaint_id)).one_or_none()
+def load_record(session: Session, complaint_id: int, *, everything: bool = True) -> ComplaintRecord:
+    """The current record of complaint ``complaint_id`` (or :class:`NotFound`).
+
+    By default with no record rules: the services return the complaint they have just
+    written, which a reassignment may have taken out of the actor's sight. ``everything=False``
+    applies the acting user's rules."""
+    stmt = _with_names().where(COMPLAINTS.c.id == complaint_id)
+    if not everything:
+        stmt = stmt.where(*visible(session))
+    row = session.execute(stmt).one_or_none()
     if row is None:
         raise NotFound(f"no complaint #{complaint_id}")
     return _record(row)
 
 
-def detail_of(session: Session, complaint_id: int, workflow: Workflow) -> ComplaintDetail:
-    """A complaint with its timeline and the stages ``workflow`` lets it move to."""
-    record = load_record(session, complaint_id)
+def detail_of(
+    session: Session, complaint_id: int, workflow: Workflow, *, everything: bool = False
+) -> ComplaintDetail:
+    """A complaint with its timeline and the stages ``workflow`` lets it move to; one the
+    acting user may not see is :class:`NotFound` unless ``everything``."""
+    record = load_record(session, complaint_id, everything=everything)
     h = HISTORY.c
     entries = session.execute(
         select(h.at, h.actor, h.action, h.from_status, h.to_status, h.note)
@@ -215,12 +231,15 @@ def detail_of(session: Session, complaint_id: int, workflow: Workflow) -> Compla
 
 
 def list_complaints(
-    session: Session, query: ComplaintQuery, now: datetime | None = None
+    session: Session, query: ComplaintQuery, now: datetime | None = None, *, everything: bool = False
 ) -> list[ComplaintRecord]:
-    """Complaints matching ``query``, most urgent first (earliest due), then newest."""
+    """Complaints matching ``query`` that the acting user may see (``everything``: all),
+    most urgent first (earliest due), then newest."""
     now = now or utcnow()
     c = COMPLAINTS.c
     stmt = _with_names()
+    if not everything:
+        stmt = stmt.where(*visible(session))
     if query.status:
         stmt = stmt.where(c.status == query.status)
     if query.handler:
@@ -246,10 +265,12 @@ def list_complaints(
 
 
 def records_by_id(session: Session, ids: Sequence[int]) -> list[ComplaintRecord]:
-    """The records of these complaints, in the order of ``ids`` (one query)."""
+    """The records of these complaints, in the order of ``ids`` (one query), whoever acts:
+    what the plugin's events carry."""
     if not ids:
         return []
-    found = {r.id: r for r in list_complaints(session, ComplaintQuery(ids=tuple(ids), limit=None))}
+    query = ComplaintQuery(ids=tuple(ids), limit=None)
+    found = {r.id: r for r in list_complaints(session, query, everything=True)}
     return [found[i] for i in ids if i in found]
 
 

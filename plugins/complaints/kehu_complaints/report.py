@@ -180,11 +180,13 @@ def build_report(
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime | None = None,
+    conditions: Sequence[Any] = (),
 ) -> ComplaintReport:
-    """Compute the report with a few aggregate queries (no per-complaint Python except SQLite percentiles)."""
+    """Compute the report with a few aggregate queries (no per-complaint Python except SQLite
+    percentiles); ``conditions``: conditions on the complaints counted (the acting user's rules)."""
     now = now or utcnow()
     c = COMPLAINTS.c
-    where = []
+    where = list(conditions)
     if since:
         where.append(c.opened_at >= since)
     if until:

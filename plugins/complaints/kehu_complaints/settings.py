@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints.calendar import BusinessCalendar, parse_windows
 from kehu_complaints.models import CALENDAR_DAYS, SETTINGS
+from kehu_complaints.security import MANAGE, SETTINGS_PERMISSION
+from kehu_core import audit
+from kehu_core.access import require
 from kehu_core.errors import Problem, ValidationError
 
 #: Defaults, loaded as default data at install (a value you change is kept on upgrade).
@@ -82,22 +85,31 @@ def load_settings(session: Session) -> dict[str, Any]:
 
 
 def set_setting(session: Session, key: str, value: Any) -> Any:
-    """Change one setting after checking it; returns the stored value."""
+    """Change one setting after checking it; returns the stored value.
+
+    Needs the core's ``settings.manage``; a changed value is audited as setting ``complaints.<key>``."""
+    require(session, SETTINGS_PERMISSION, "change complaint settings")
     try:
         clean = _check(key, value)
     except Exception as exc:
         raise ValidationError(
             [Problem(key, str(exc), value=str(value))], headline="setting refused; nothing was changed:"
         ) from None
+    old = load_settings(session).get(key)
     if session.scalar(select(SETTINGS.c.key).where(SETTINGS.c.key == key)) is None:
         session.execute(insert(SETTINGS).values(key=key, value=clean))
     else:
         session.execute(update(SETTINGS).where(SETTINGS.c.key == key).values(value=clean))
+    if old != clean:
+        audit.record(session, "setting", f"complaints.{key}", "set", {key: [old, clean]})
     return clean
 
 
 def set_calendar_day(session: Session, day: date, workday: bool, name: str | None = None) -> None:
-    """Make ``day`` a company working day or day off (an exception to the holiday calendar)."""
+    """Make ``day`` a company working day or day off (an exception to the holiday calendar).
+
+    Needs permission ``complaints.manage``."""
+    require(session, MANAGE, "change the complaints' business calendar")
     d = CALENDAR_DAYS.c
     if session.scalar(select(d.day).where(d.day == day)) is None:
         session.execute(insert(CALENDAR_DAYS).values(day=day, workday=workday, name=name))

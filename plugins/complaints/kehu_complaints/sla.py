@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints.calendar import BusinessCalendar
 from kehu_complaints.models import COMPLAINTS, HISTORY, POLICIES
+from kehu_complaints.security import MANAGE, visible
 from kehu_complaints.settings import calendar_of, load_settings, tier_method
+from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.calendar import format_time
 from kehu_core.errors import KehuError, Problem, ValidationError
@@ -355,7 +357,10 @@ def clean_policy(values: Mapping[str, Any], stages: Sequence[str]) -> tuple[dict
 
 
 def save_policy(session: Session, name: str, values: Mapping[str, Any], stages: Sequence[str]) -> Policy:
-    """Create or change a policy (the caller then recomputes open complaints)."""
+    """Create or change a policy (the caller then recomputes open complaints).
+
+    Needs permission ``complaints.manage``."""
+    require(session, MANAGE, "change SLA policies")
     clean, problems = clean_policy(values, stages)
     if not name.strip() or len(name) > 100:
         problems.append(Problem("name", "1 to 100 characters", value=name))
@@ -390,7 +395,8 @@ def save_policy(session: Session, name: str, values: Mapping[str, Any], stages: 
 
 
 def delete_policy(session: Session, name: str) -> None:
-    """Remove a policy; the default one stays."""
+    """Remove a policy; the default one stays. Needs permission ``complaints.manage``."""
+    require(session, MANAGE, "delete SLA policies")
     if name == DEFAULT_POLICY:
         raise KehuError("the default policy cannot be deleted (change its targets instead)")
     found = session.execute(delete(POLICIES).where(POLICIES.c.name == name).returning(POLICIES.c.id)).first()
@@ -399,11 +405,11 @@ def delete_policy(session: Session, name: str) -> None:
 
 
 def policy_names_in_use(session: Session) -> dict[str, int]:
-    """How many open complaints each policy governs."""
+    """How many open complaints each policy governs, of those the acting user may see."""
     c = COMPLAINTS.c
     rows = session.execute(
         select(c.sla_policy, func.count())
-        .where(c.closed_at.is_(None), c.resolved_at.is_(None))
+        .where(c.closed_at.is_(None), c.resolved_at.is_(None), *visible(session))
         .group_by(c.sla_policy)
     )
     return {name or "-": count for name, count in rows}

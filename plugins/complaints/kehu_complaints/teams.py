@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints.assignment import ASSIGNMENT_RULES, active_members, open_counts
 from kehu_complaints.models import MEMBERS, TEAMS
+from kehu_complaints.security import MANAGE, visible
+from kehu_core.access import require
 from kehu_core.errors import NotFound, Problem, ValidationError
 
 
@@ -82,7 +84,10 @@ def save_team(
     assignment: str | None = None,
     members: list[str] | None = None,
 ) -> TeamRecord:
-    """Create a team or change its lead and rule; ``members`` are added (in order) if given."""
+    """Create a team or change its lead and rule; ``members`` are added (in order) if given.
+
+    Needs permission ``complaints.manage``."""
+    require(session, MANAGE, "manage complaint teams")
     name = _name("name", name) or ""
     lead, assignment = _name("lead", lead), _rule(assignment)
     team = _by_name(session, name)
@@ -99,7 +104,8 @@ def save_team(
 
 
 def add_member(session: Session, team_name: str, member: str) -> TeamRecord:
-    """Add a member at the end of the round robin (or reactivate one)."""
+    """Add a member at the end of the round robin (or reactivate one); needs ``complaints.manage``."""
+    require(session, MANAGE, "manage complaint teams")
     team = get_team(session, team_name)
     member = _name("member", member) or ""
     m = MEMBERS.c
@@ -115,7 +121,9 @@ def add_member(session: Session, team_name: str, member: str) -> TeamRecord:
 
 
 def remove_member(session: Session, team_name: str, member: str) -> TeamRecord:
-    """Take a member out of assignment (their open complaints stay theirs until reassigned)."""
+    """Take a member out of assignment (their open complaints stay theirs until reassigned);
+    needs ``complaints.manage``."""
+    require(session, MANAGE, "manage complaint teams")
     team = get_team(session, team_name)
     m = MEMBERS.c
     result = cast(
@@ -128,9 +136,9 @@ def remove_member(session: Session, team_name: str, member: str) -> TeamRecord:
 
 
 def team_record(session: Session, team: Row[Any]) -> TeamRecord:
-    """The team with its active members and their open complaints."""
+    """The team with its active members and their open complaints (those the acting user sees)."""
     members = active_members(session, team.id)
-    return TeamRecord(team.name, team.lead, team.assignment, open_counts(session, members))
+    return TeamRecord(team.name, team.lead, team.assignment, open_counts(session, members, visible(session)))
 
 
 def list_teams(session: Session) -> list[TeamRecord]:

@@ -339,9 +339,20 @@ def _has_solution(ctx: GuardContext) -> str | None:
     return None
 
 
+def closes_without_follow_up(complaint: Mapping[str, Any], target: str) -> bool:
+    """True when a move to ``target`` closes a formal complaint (投诉) that was not followed up:
+    an exemption from the procedure, which needs permission ``complaints.exempt`` and a reason."""
+    return (
+        target == "closed"
+        and complaint.get("kind") == "complaint"
+        and complaint.get("followed_up_at") is None
+    )
+
+
 def _follow_up_or_reason(ctx: GuardContext) -> str | None:
     if ctx.complaint.get("followed_up_at") is None and not (ctx.reason or "").strip():
-        return "not followed up; follow up first, or state why it is closed without one (--reason)"
+        exempt = " and permission complaints.exempt" if ctx.complaint.get("kind") == "complaint" else ""
+        return f"not followed up; follow up first, or state why it is closed without one (--reason{exempt})"
     return None
 
 
@@ -399,7 +410,7 @@ DEFAULT_GUARDS = (
     ),
     Guard(
         "follow_up_or_reason",
-        "no close without a follow-up or a stated reason",
+        "no close without a follow-up or a stated reason (a formal complaint: and an exemption)",
         _follow_up_or_reason,
         targets=("closed",),
     ),

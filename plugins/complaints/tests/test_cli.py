@@ -18,6 +18,8 @@ def _counts(app):
 
 def test_open_list_show_note_through_the_cli(app, kehu_cli):
     opened = kehu_cli(
+        "--as",
+        "王芳",
         "complaint",
         "open",
         "--customer",
@@ -36,8 +38,6 @@ def test_open_list_show_note_through_the_cli(app, kehu_cli):
         "王芳",
         "--channel",
         "电话",
-        "--by",
-        "王芳",
         "--json",
     )
     assert opened.exit_code == 0, opened
@@ -66,9 +66,9 @@ def test_open_list_show_note_through_the_cli(app, kehu_cli):
     assert grievance.exit_code == 0 and "complaint #2 opened for C2" in grievance.output
 
     assert (
-        kehu_cli("complaint", "move", "1", "acknowledged", "--note", "已致歉", "--by", "王芳").exit_code == 0
+        kehu_cli("--as", "王芳", "complaint", "move", "1", "acknowledged", "--note", "已致歉").exit_code == 0
     )
-    assert kehu_cli("complaint", "note", "1", "客户来电询问进度", "--by", "王芳").exit_code == 0
+    assert kehu_cli("--as", "王芳", "complaint", "note", "1", "客户来电询问进度").exit_code == 0
 
     def ids(*args):
         return [r["id"] for r in kehu_cli("complaint", "list", *args, "--json").json]

@@ -78,11 +78,11 @@ def test_a_stale_version_from_the_cli_is_a_conflict(app, h, kehu_cli):
     c = h.open_one(app, "2025-03-03 09:00")
     assert (
         kehu_cli(
-            "complaint", "move", str(c.id), "acknowledged", "--expect-version", "1", "--by", "王芳"
+            "--as", "王芳", "complaint", "move", str(c.id), "acknowledged", "--expect-version", "1"
         ).exit_code
         == 0
     )
-    stale = kehu_cli("complaint", "move", str(c.id), "investigating", "--expect-version", "1", "--by", "刘洋")
+    stale = kehu_cli("--as", "刘洋", "complaint", "move", str(c.id), "investigating", "--expect-version", "1")
     assert stale.exit_code == 1
     assert "changed by someone else (you had version 1, it is now version 2)" in stale.output
     assert "Traceback" not in stale.output

@@ -99,7 +99,7 @@ def test_round_robin_and_balanced_assignment(app, h, kehu_cli):
     manual = h.open_one(app)
     with app.session() as s:
         assert api.assign(app, s, manual.id, "李娜", team="一组").handler == "陈静"
-    moved = kehu_cli("complaint", "assign", str(manual.id), "--to", "赵强", "--by", "李娜", "--json")
+    moved = kehu_cli("--as", "李娜", "complaint", "assign", str(manual.id), "--to", "赵强", "--json")
     assert moved.exit_code == 0 and moved.json["handler"] == "赵强"
     assert h.get(app, manual.id).timeline[-1].note == "陈静 -> 赵强 (team 一组)"
     teams = kehu_cli("complaint", "team", "list", "--json").json

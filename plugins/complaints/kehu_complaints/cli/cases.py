@@ -8,7 +8,7 @@ import click
 from attrs import asdict
 
 from kehu_complaints import api
-from kehu_complaints.cli.common import actor_of, by_option, version_option, when
+from kehu_complaints.cli.common import version_option, when
 from kehu_complaints.fields import CATEGORIES, vocab
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import (
@@ -77,9 +77,8 @@ def _emit(record: api.ComplaintRecord, as_json: bool, message: str) -> None:
 @click.option(
     "--opened-at", type=TIMESTAMP, help="When it was received (default: now), e.g. 2025-09-30 16:00."
 )
-@by_option
 @json_option
-def open_(actor: str | None, as_json: bool, **values: Any) -> None:
+def open_(as_json: bool, **values: Any) -> None:
     """Record a grievance or complaint; its SLA due times are computed and it may be auto-assigned.
 
     \b
@@ -87,7 +86,7 @@ def open_(actor: str | None, as_json: bool, **values: Any) -> None:
       kehu complaint open --customer C0001 --description "送货晚了三天" --category delivery
     """
     with transaction() as (app, session):
-        record = api.open_complaint(app, session, given(values), actor_of(actor))
+        record = api.open_complaint(app, session, given(values))
     _emit(
         record,
         as_json,
@@ -227,9 +226,8 @@ def _record_fields(func: Any) -> Any:
 
 
 def _move_or_close(complaint_id: int, stage: str, options: dict[str, Any], *, closing: bool) -> None:
-    """What ``move`` and ``close`` share: the fields, reason, note, version, actor and output."""
+    """What ``move`` and ``close`` share: the fields, reason, note, version and output."""
     as_json = options.pop("as_json")
-    actor = actor_of(options.pop("actor"))
     passed = dict(
         reason=options.pop("reason"),
         note=options.pop("note"),
@@ -238,9 +236,9 @@ def _move_or_close(complaint_id: int, stage: str, options: dict[str, Any], *, cl
     )
     with transaction() as (app, session):
         if closing:
-            record = api.close(app, session, complaint_id, actor, stage=stage, **passed)
+            record = api.close(app, session, complaint_id, stage=stage, **passed)
         else:
-            record = api.move(app, session, complaint_id, stage, actor, **passed)
+            record = api.move(app, session, complaint_id, stage, **passed)
     done = f"closed {when(record.closed_at)}" if closing else f"version {record.version}"
     _emit(record, as_json, f"complaint #{record.id} is now {record.status} ({done})")
 
@@ -250,7 +248,6 @@ def _move_or_close(complaint_id: int, stage: str, options: dict[str, Any], *, cl
 @click.argument("stage")
 @_record_fields
 @version_option
-@by_option
 @json_option
 def move_(complaint_id: int, stage: str, **options: Any) -> None:
     """Move a complaint to STAGE, recording fields on the way; guards may refuse.
@@ -259,7 +256,7 @@ def move_(complaint_id: int, stage: str, **options: Any) -> None:
     Example:
       kehu complaint move 12 solution_proposed --solution "换新机" \
           --compensation 800 --compensation-type replacement
-      kehu complaint move 12 approved --by 主管李娜
+      kehu --as lina complaint move 12 approved
       kehu complaint move 12 closed --reason "客户失联"
     """
     _move_or_close(complaint_id, stage, options, closing=False)
@@ -276,7 +273,6 @@ def move_(complaint_id: int, stage: str, **options: Any) -> None:
 )
 @_record_fields
 @version_option
-@by_option
 @json_option
 def close_(complaint_id: int, stage: str, **options: Any) -> None:
     """Close a complaint (or reject or withdraw it); the workflow's guards apply.
@@ -294,14 +290,12 @@ def close_(complaint_id: int, stage: str, **options: Any) -> None:
 @click.option("--to", "handler", help="The handler.")
 @click.option("--team", help="The team; without --to its rule (round robin or balanced) picks the handler.")
 @version_option
-@by_option
 @json_option
 def assign_(
     complaint_id: int,
     handler: str | None,
     team: str | None,
     expect_version: int | None,
-    actor: str | None,
     as_json: bool,
 ) -> None:
     """Assign a complaint to a handler, or let a team's rule choose.
@@ -316,7 +310,6 @@ def assign_(
             app,
             session,
             complaint_id,
-            actor_of(actor),
             handler=handler,
             team=team,
             expected_version=expect_version,
@@ -334,14 +327,12 @@ def assign_(
 @click.argument("level")
 @click.option("--reason", help="Why it is re-graded.")
 @version_option
-@by_option
 @json_option
 def severity_(
     complaint_id: int,
     level: str,
     reason: str | None,
     expect_version: int | None,
-    actor: str | None,
     as_json: bool,
 ) -> None:
     """Re-grade an open complaint (low, medium, high, critical); its SLA due times follow.
@@ -352,7 +343,7 @@ def severity_(
     """
     with transaction() as (app, session):
         record = api.regrade(
-            app, session, complaint_id, level, actor_of(actor), reason=reason, expected_version=expect_version
+            app, session, complaint_id, level, reason=reason, expected_version=expect_version
         )
     _emit(
         record,
@@ -365,9 +356,8 @@ def severity_(
 @click.command("note")
 @click.argument("complaint_id", type=int)
 @click.argument("text")
-@by_option
 @json_option
-def note_(complaint_id: int, text: str, actor: str | None, as_json: bool) -> None:
+def note_(complaint_id: int, text: str, as_json: bool) -> None:
     """Add a note to a complaint's history (it cannot be edited or deleted later).
 
     \b
@@ -375,7 +365,7 @@ def note_(complaint_id: int, text: str, actor: str | None, as_json: bool) -> Non
       kehu complaint note 12 "客户来电询问进度"
     """
     with transaction() as (app, session):
-        entry = api.add_note(app, session, complaint_id, actor_of(actor), text)
+        entry = api.add_note(app, session, complaint_id, None, text)
     if as_json:
         emit_json(entry)
     else:
