@@ -406,4 +406,3 @@ def test_scheduled_jobs_run_as_kehu_itself_with_users(planned):
     assert outcomes["forecast.targets"].status == "ok", outcomes["forecast.targets"].message
     with planned.session(as_user="zhangwei") as session, pytest.raises(Forbidden, match="forecast.run"):
         api.update_target_statuses(planned, session)
-
