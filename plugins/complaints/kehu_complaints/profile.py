@@ -9,14 +9,17 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintQuery, list_complaints, record_dict
+from kehu_complaints.security import visible
 from kehu_core.hooktypes import ListColumn, ProfileSection
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
 
 
 def profile_section(session: Session, customer: Customer) -> ProfileSection:
-    """Open complaints, the latest ones, and the last satisfaction after close."""
+    """Open complaints, the latest ones, and the last satisfaction after close: of the
+    complaints the acting user may see."""
     now = utcnow()
+    seen = visible(session)
     open_ = list_complaints(
         session, ComplaintQuery(customer_code=customer.code, open_only=True, limit=5), now
     )
@@ -25,11 +28,11 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection:
         select(
             func.coalesce(func.sum(case((c.closed_at.is_(None) & c.resolved_at.is_(None), 1), else_=0)), 0),
             func.count(),
-        ).where(c.customer_id == customer.id)
+        ).where(c.customer_id == customer.id, *seen)
     ).one()
     last = session.execute(
         select(c.satisfaction, c.closed_at)
-        .where(c.customer_id == customer.id, c.closed_at.is_not(None), c.satisfaction.is_not(None))
+        .where(c.customer_id == customer.id, c.closed_at.is_not(None), c.satisfaction.is_not(None), *seen)
         .order_by(c.closed_at.desc(), c.id.desc())
         .limit(1)
     ).first()
