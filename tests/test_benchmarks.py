@@ -57,6 +57,14 @@ CASES = {
             r"^  peak RSS of interaction list --csv +\d+ MB \(target < 300 MB\): (OK|MISSED)$",
         ],
     ),
+    "record_rules": (
+        lambda tmp: ["benchmarks/record_rules.py", "--tiny", "--workdir", str(tmp)],
+        [
+            r"^customer list --csv over 2,000 customers, SQLite, 1 interleaved pair\(s\)$",
+            rf"^  ratio, CPU \(steadier\) +{NUMBER}x \(target <= 1.2x\): (OK|MISSED)$",
+            r"^  sales, own scope +.* 40 rows$",
+        ],
+    ),
     "hook_overhead": (
         lambda tmp: ["benchmarks/hook_overhead.py", "--tiny", "--workdir", str(tmp)],
         [

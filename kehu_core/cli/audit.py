@@ -14,8 +14,9 @@ from kehu_core.customers import get_customer
 @click.argument("code", required=False)
 @click.option(
     "--entity",
-    type=click.Choice(["customer", "complaint", "points", "setting", "user", "role", "import"]),
-    help="Only entries about this kind of thing (without CODE: all of them).",
+    metavar="ENTITY",
+    help="Only entries about this kind of thing: customer, complaint, points, setting, user, role, "
+    "import, or a plugin's (forecast.target ...). Without CODE: all of them.",
 )
 @click.option(
     "--key",
