@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kehu_complaints import api
+from kehu_complaints.history import proposer_of
 from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
 from kehu_complaints.profile import profile_section
 from kehu_complaints.teams import save_team
@@ -365,3 +366,20 @@ def test_every_change_is_audited_without_free_text(secured, h):
     assert entries[5].changes == {"handler": [None, "li"]}
     with app.session() as s:
         assert customer_id == customers.get_customer(s, "S1").id
+
+
+def test_the_demo_approves_by_someone_else_in_a_database_with_users(kehu_app, kehu_install, kehu_cli):
+    kehu_install("complaints")
+    with kehu_app.session() as s:
+        users.add_user(kehu_app, s, "boss", roles=["admin"])
+    demo = kehu_cli("--as", "boss", "demo", "--customers", "30", "--seed", "3")
+    assert demo.exit_code == 0, demo.output
+    with kehu_app.session() as s:
+        approved = s.execute(
+            select(COMPLAINTS.c.id, COMPLAINTS.c.handler, COMPLAINTS.c.approved_by).where(
+                COMPLAINTS.c.approved_by.is_not(None)
+            )
+        ).all()
+        assert approved
+        for cid, handler, approver in approved:
+            assert approver not in (handler, proposer_of(s, cid))
