@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,9 @@ _ACTOR = "kehu_actor"
 _SECURITY = "kehu_security"
 #: The environment variable naming the acting user (``--as`` overrides it).
 ENV_USER = "KEHU_USER"
+#: How a refusal names where the login came from: a forgotten ``$KEHU_USER`` in a shell
+#: profile must be recognisable as the culprit. The Python API names the user in the call.
+_SOURCE_HINTS = {"--as": " (given with --as)", ENV_USER: f" (taken from ${ENV_USER})", "as_user": ""}
 
 
 class Forbidden(KehuError):
@@ -108,16 +112,17 @@ def resolve(app: Kehu, session: Session, login: str | None, source: str = "as_us
             "this database has users: say who you are with `kehu --as LOGIN ...` or "
             f"{ENV_USER}=LOGIN (see `kehu user list`)"
         )
-    user = session.scalar(select(User).where(User.login == login))
+    # Stored logins are NFC (users.add_user): an accented name typed decomposed is the same user.
+    user = session.scalar(select(User).where(User.login == unicodedata.normalize("NFC", login)))
     if user is None or not user.active:
         what = "is deactivated" if user is not None else "is not a user of this database"
-        hint = "" if source in ("--as", ENV_USER) else f" (taken from the {source})"
+        hint = _SOURCE_HINTS.get(source, f" (taken from the {source})")
         raise UnknownUser(
             f"{login!r}{hint} {what}; act as an active user with `kehu --as LOGIN ...` or "
             f"{ENV_USER}=LOGIN (see `kehu user list`); nothing was done"
         )
-    roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
     security = security_in(app, session)
+    roles = security.with_implied(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
     return Actor(
         user.login,
         user.name,

@@ -21,12 +21,14 @@ if TYPE_CHECKING:
 
 @frozen
 class RoleSummary:
-    """A role, who declared it, and the permissions it holds now."""
+    """A role, who declared it, the roles it implies, and the permissions it holds now
+    (its own: an implied role's come with that role)."""
 
     name: str
     description: str
     plugin: str
     permissions: tuple[str, ...]
+    implies: tuple[str, ...] = ()
 
 
 @frozen
@@ -68,6 +70,7 @@ def role_table(app: Kehu, session: Session) -> RoleTable:
             d.item.description,
             d.plugin,
             tuple(p for p, held in holders.items() if name in held),
+            tuple(d.item.implies),
         )
         for name, d in security.roles.items()
     )

@@ -71,10 +71,17 @@ class Permission:
 
 @frozen
 class RoleDeclaration:
-    """A role a plugin adds (the core declares admin, manager, sales and service)."""
+    """A role a plugin adds (the core declares admin, manager, sales and service).
+
+    ``implies``: roles a holder of this one holds as well, with their permissions and record
+    rules (Odoo's implied groups): ``RoleDeclaration("key_account_manager", "...",
+    implies=("sales",))`` reads and writes customers as a salesperson does, and sees what both
+    roles' rules allow.
+    """
 
     name: str = field(validator=_role_name)
     description: str
+    implies: tuple[str, ...] = field(default=(), converter=_roles)
 
 
 @frozen
@@ -112,6 +119,20 @@ class Security:
         """The roles holding ``permission`` by default (``admin`` always)."""
         declared = self.permissions[permission].item
         return tuple(dict.fromkeys(("admin", *declared.roles)))
+
+    def with_implied(self, roles: Iterable[str]) -> frozenset[str]:
+        """``roles`` and every role they imply, however deep."""
+        held: set[str] = set()
+        todo = list(roles)
+        while todo:
+            role = todo.pop()
+            if role in held:
+                continue
+            held.add(role)
+            declared = self.roles.get(role)
+            if declared is not None:
+                todo.extend(declared.item.implies)
+        return frozenset(held)
 
     def rules_for(self, model: str) -> list[RecordRule]:
         """The record rules on ``model``."""

@@ -31,7 +31,8 @@ def roles(ctx: click.Context, as_json: bool) -> None:
         return
     click.secho("Roles", bold=True)
     emit_table(
-        ["role", "declared by", "description"], [(r.name, r.plugin, r.description) for r in found.roles]
+        ["role", "declared by", "implies", "description"],
+        [(r.name, r.plugin, ", ".join(r.implies), r.description) for r in found.roles],
     )
     click.echo()
     click.secho("Permissions", bold=True)

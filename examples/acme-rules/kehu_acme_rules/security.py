@@ -8,10 +8,9 @@ ACME is installed, and ``kehu roles`` lists what it declares under ``acme_rules`
   and ``acme_rules.review`` (read the weekly review, ``kehu acme reviews``);
 * a record rule on ``customers`` for that role: the key accounts (:func:`key_account_domain`).
 
-A record rule adds to what a user's other roles let them see: a salesperson who is also the
-key-account manager sees their own customers and every key account. A user whose only role
-is ``key_account_manager`` needs ``customer.read`` granted to read customers at all (``kehu
-roles grant key_account_manager customer.read``): a core permission keeps the core's holders.
+The role implies ``sales`` (Odoo's implied groups): a key-account manager reads and writes
+customers as a salesperson does, and sees their own customers and every key account, the
+union of the two roles' record rules.
 
 ACME's one setting (``kehu acme manager NAME``) is a setting like the core's: it needs the
 core's ``settings.manage`` and is audited as ``acme_rules.key_account_manager``.
@@ -46,7 +45,11 @@ def key_account_domain(_session: Session, _actor: Actor) -> ColumnElement[bool]:
 
 
 ROLES = (
-    RoleDeclaration(KEY_ACCOUNT_MANAGER, "ACME key-account manager (大客户经理): sees every key account"),
+    RoleDeclaration(
+        KEY_ACCOUNT_MANAGER,
+        "ACME key-account manager (大客户经理): a salesperson who also sees every key account",
+        implies=("sales",),
+    ),
 )
 
 PERMISSIONS = (

@@ -1,7 +1,7 @@
 """ACME's own security: its role, its permissions and its record rule, through the CLI and the API.
 
 li and wang are salespeople with one customer each (L1, W1); KEY (wang's) is judged a key
-account; zhao is a manager; kam is only ACME's key-account manager (granted customer.read);
+account; zhao is a manager; kam is only ACME's key-account manager (the role implies sales);
 chen is a salesperson who is also the key-account manager (owns C1); fu is a service clerk.
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kehu_acme_rules import api
 from kehu_acme_rules.models import customer_flags
-from kehu_core import customers, roles, users
+from kehu_core import customers, users
 from kehu_core.access import Forbidden
 from kehu_core.audit import trail
 from kehu_core.errors import NotFound
@@ -35,7 +35,6 @@ def world(kehu_app: Any, kehu_install: Any) -> Any:
         users.add_user(kehu_app, s, "zhao", roles=["manager"])
         users.add_user(kehu_app, s, "kam", roles=["key_account_manager"])
         users.add_user(kehu_app, s, "fu", roles=["service"])
-        roles.grant(kehu_app, s, "key_account_manager", "customer.read")
         for code, owner in (("L1", "li"), ("W1", "wang"), ("KEY", "wang"), ("C1", "chen")):
             customers.add_customer(kehu_app, s, {"code": code, "name": f"客户{code}", "owner": owner})
     with kehu_app.session(as_user="wang") as s:
