@@ -18,6 +18,7 @@ from kehu_complaints import events
 from kehu_complaints.history import SYSTEM
 from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
 from kehu_complaints.settings import load_settings
+from kehu_core import audit
 from kehu_core.app import Kehu
 
 
@@ -107,7 +108,7 @@ def auto_close(app: Kehu, session: Session, now: datetime) -> str:
         c.followed_up_at.is_(None),
         c.closed_at.is_(None),
     )
-    rows = session.execute(select(c.id, c.status).where(due)).all()
+    rows = session.execute(select(c.id, c.status, c.customer_id).where(due)).all()
     if not rows:
         return "nothing to auto-close"
     reason = f"auto-closed: no follow-up within {days} days of resolution"
@@ -131,5 +132,14 @@ def auto_close(app: Kehu, session: Session, now: datetime) -> str:
             for r in rows
         ],
     )
+    for r in rows:
+        audit.record(
+            session,
+            "complaint",
+            str(r.id),
+            "closed",
+            {"status": [r.status, "closed"], "exempt": f"auto_close_days {days}"},
+            customer_id=r.customer_id,
+        )
     events.auto_closed(app, session, [(r.id, r.status) for r in rows], "closed")
     return f"{len(rows)} resolved complaint(s) auto-closed without follow-up"

@@ -6,6 +6,7 @@ from datetime import UTC
 
 from kehu_complaints import api, jobs
 from kehu_complaints.teams import remove_member, save_team
+from kehu_core import audit
 
 
 def utc(h, text):
@@ -84,6 +85,13 @@ def test_resolved_without_follow_up_closes_automatically_with_a_reason(app, h):
     assert closed.complaint.close_reason == "auto-closed: no follow-up within 7 days of resolution"
     assert closed.timeline[-1].actor == "system"
     assert h.get(app, followed.id).complaint.status == "followed_up"
+    with app.session() as s:
+        entry = audit.trail(s, entity="complaint", key=str(c.id))[-1]
+    assert (entry.actor, entry.action, entry.changes["status"]) == (
+        "system",
+        "closed",
+        ["resolved", "closed"],
+    )
 
 
 def test_round_robin_and_balanced_assignment(app, h, kehu_cli):
