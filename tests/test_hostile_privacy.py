@@ -212,7 +212,7 @@ def test_acme_note_on_a_forgotten_customer_is_refused(kehu_app, kehu_cli, kehu_i
     kehu_install("acme_rules")
     add(kehu_app, code="C1", name="张伟")
     assert kehu_cli("customer", "forget", "C1", "--yes").exit_code == 0
-    result = kehu_cli("acme", "set", "C1", "--influence", "--by", "王芳", "--note", "张伟是省长的亲戚")
+    result = kehu_cli("--as", "王芳", "acme", "set", "C1", "--influence", "--note", "张伟是省长的亲戚")
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
         "Error: customer 'C1' was forgotten (personal data erased): it accepts no new personal data "
