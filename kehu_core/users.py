@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 #: A login is what customers' ``owner`` holds, often a person's name (王芳): any letters,
 #: digits and . _ @ -, no spaces, at most 100 characters.
-_LOGIN = re.compile(r"^[\w][\w.@-]{0,99}$")
+_LOGIN = re.compile(r"^[^\W_][\w.@-]{0,99}\Z")
 #: ``kehu_<prefix>_<secret>``: the prefix names the token in lists; the secret is 256 bits.
 _TOKEN = re.compile(r"^kehu_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 MIN_PASSWORD = 10
