@@ -7,7 +7,6 @@ import click
 from kehu_core import audit as audit_service
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_rows, list_output_options, row_count
-from kehu_core.customers import get_customer
 
 
 @click.command("audit")
@@ -39,8 +38,10 @@ def audit(
     if code is None and entity is None:
         raise click.UsageError("name a customer CODE, or --entity (setting, user, role, ...)")
     with transaction() as (_app, session):
-        customer_id = get_customer(session, code).id if code is not None else None
-        entries = audit_service.trail(session, customer_id=customer_id, entity=entity, key=key, limit=limit)
+        if code is not None:
+            entries = audit_service.customer_trail(session, code, entity=entity, key=key, limit=limit)
+        else:
+            entries = audit_service.trail(session, entity=entity, key=key, limit=limit)
     keys = ["at", "actor", "entity", "key", "action", "changes"]
     rows = (
         {
