@@ -5,13 +5,13 @@ Every function takes the app and an open session and returns attrs values; none 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from attrs import define, field, frozen
-from sqlalchemy import String, func, or_, select
+from attrs import define, evolve, field, frozen
+from sqlalchemy import Select, String, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -307,9 +307,11 @@ def list_columns(app: Kehu) -> dict[str, ListColumn]:
     return {c.name: c for cols in app.hook.kehu_customer_list_columns() for c in cols}
 
 
-def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> CustomerList:
-    """Customers matching ``query``, as one SQL query with plugin columns and filters; only
-    those the acting user's record rules let them see."""
+def _customer_select(
+    app: Kehu, session: Session, query: CustomerQuery
+) -> tuple[tuple[str, ...], Select[Any]]:
+    """The columns and the one SQL statement of ``query``: plugin columns and filters, the
+    acting user's record rules, the order, the limit."""
     require(session, "customer.read", "see customers")
     extra_cols = list_columns(app)
     extra_filters = {f.name: f for fs in app.hook.kehu_customer_list_filters() for f in fs}
@@ -361,7 +363,6 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
             raise KehuError(f"unknown filter {name!r}")
         stmt = extra_filters[name].apply(stmt, value)
 
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     if sort in extra_cols:
         key: Any = extra_cols[sort].expression(CUSTOMER_ID)
         if isinstance(getattr(key, "type", None), String):
@@ -377,16 +378,56 @@ def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> Custome
         stmt = stmt.limit(query.limit)
     if query.offset:
         stmt = stmt.offset(query.offset)
-    rows = [dict(r) for r in session.execute(stmt).mappings()]
-    if "tags" in columns and rows:
-        by_id: dict[int, list[str]] = {}
-        for cid, tag in session.execute(
-            select(CustomerTag.customer_id, CustomerTag.tag).where(
-                CustomerTag.customer_id.in_([r["id"] for r in rows])
-            )
-        ):
-            by_id.setdefault(cid, []).append(tag)
-        for r in rows:
-            r["tags"] = ",".join(sorted(by_id.get(r["id"], [])))
-    ordered = tuple({c: r.get(c) for c in columns} for r in rows)
-    return CustomerList(columns=columns, rows=ordered, total=total)
+    return columns, stmt
+
+
+def _with_tags(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Fill each row's ``tags`` (comma-separated, sorted) with one query for the batch."""
+    by_id: dict[int, list[str]] = {}
+    for cid, tag in session.execute(
+        select(CustomerTag.customer_id, CustomerTag.tag).where(
+            CustomerTag.customer_id.in_([r["id"] for r in rows])
+        )
+    ):
+        by_id.setdefault(cid, []).append(tag)
+    for r in rows:
+        r["tags"] = ",".join(sorted(by_id.get(r["id"], [])))
+
+
+def iter_customers(
+    app: Kehu, session: Session, query: CustomerQuery, batch: int = 2000
+) -> tuple[tuple[str, ...], Iterator[dict[str, Any]]]:
+    """The columns, and the customers matching ``query`` as they are read, ``batch`` at a time:
+    for long lists (an export of every customer) memory stays that of one batch.
+
+    The rows are read from ``session`` while the iterator is consumed: consume it inside the
+    session's block. Same filters, rules and order as :func:`list_customers`."""
+    columns, stmt = _customer_select(app, session, query)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        result = session.execute(stmt, execution_options={"yield_per": batch}).mappings()
+        for part in result.partitions():
+            chunk = [dict(r) for r in part]
+            if "tags" in columns and chunk:
+                _with_tags(session, chunk)
+            for r in chunk:
+                yield {c: r.get(c) for c in columns}
+
+    return columns, rows()
+
+
+def count_customers(app: Kehu, session: Session, query: CustomerQuery) -> int:
+    """How many customers match ``query``'s filters and the acting user's rules, ignoring its
+    limit and offset."""
+    unbounded = evolve(query, limit=None, offset=0)
+    _columns, stmt = _customer_select(app, session, unbounded)
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def list_customers(app: Kehu, session: Session, query: CustomerQuery) -> CustomerList:
+    """Customers matching ``query``, as one SQL query with plugin columns and filters; only
+    those the acting user's record rules let them see; ``total`` ignores the limit."""
+    columns, rows = iter_customers(app, session, query)
+    listed = tuple(rows)
+    total = count_customers(app, session, query) if (query.limit is not None or query.offset) else len(listed)
+    return CustomerList(columns=columns, rows=listed, total=total)

@@ -122,8 +122,11 @@ def kehu_profile_sections(app: Kehu, session: Session, customer: Customer) -> Se
 
 
 @hookspec
-def kehu_customer_list_columns(app: Kehu) -> Sequence[ListColumn]:
+def kehu_customer_list_columns(app: Kehu | None) -> Sequence[ListColumn]:
     """Add columns to ``kehu customer list``.
+
+    ``app`` is ``None`` when kehu only lists the columns for ``customer list --help``, which
+    opens no database.
 
     Returns: :class:`~kehu_core.hooktypes.ListColumn` values, each a SQL expression over
     ``customers.id``, so the list stays one query and can sort on the column.
@@ -131,8 +134,10 @@ def kehu_customer_list_columns(app: Kehu) -> Sequence[ListColumn]:
 
 
 @hookspec
-def kehu_customer_list_filters(app: Kehu) -> Sequence[ListFilter]:
+def kehu_customer_list_filters(app: Kehu | None) -> Sequence[ListFilter]:
     """Add filters to ``kehu customer list --filter NAME=VALUE`` (``--filter tier=VIP``).
+
+    ``app`` is ``None`` when kehu only lists the filters for ``customer list --help``.
 
     Returns: :class:`~kehu_core.hooktypes.ListFilter` values.
     """

@@ -26,6 +26,7 @@ from kehu_core.customers import (
     add_customer,
     archive_customer,
     edit_customer,
+    iter_customers,
     list_customers,
 )
 from kehu_core.fields import CUSTOMER_FIELDS
@@ -105,8 +106,9 @@ class _ListCommand(click.Command):
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_epilog(ctx, formatter)
         hook = state().plugins.pm.hook
-        columns = [c for cols in hook.kehu_customer_list_columns() for c in cols]
-        filters = [f for fs in hook.kehu_customer_list_filters() for f in fs]
+        # No database is opened for help: the hooks get no app.
+        columns = [c for cols in hook.kehu_customer_list_columns(app=None) for c in cols]
+        filters = [f for fs in hook.kehu_customer_list_filters(app=None) for f in fs]
         if columns:
             with formatter.section("Columns from plugins"):
                 formatter.write_dl([(c.name, c.header) for c in columns])
@@ -150,14 +152,17 @@ def list_(filters: tuple[str, ...], columns: str | None, as_json: bool, as_csv: 
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--filter")
         extra[name.strip()] = value.strip()
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    wanted = CustomerQuery(columns=cols, extra_filters=extra, **query)
     with transaction() as (app, session):
-        result = list_customers(app, session, CustomerQuery(columns=cols, extra_filters=extra, **query))
-    emit_rows(result.columns, result.rows, result.columns, as_json=as_json, as_csv=as_csv)
-    if not (as_json or as_csv):
-        shown = len(result.rows)
-        click.echo(
-            f"{shown} of {result.total} customer(s)" if shown != result.total else f"{shown} customer(s)"
-        )
+        if as_json or as_csv:
+            # Streamed from the database to the output: a list of every customer holds a batch.
+            names, rows = iter_customers(app, session, wanted)
+            emit_rows(names, rows, names, as_json=as_json, as_csv=as_csv)
+            return
+        result = list_customers(app, session, wanted)
+    emit_rows(result.columns, result.rows, result.columns, as_json=False, as_csv=False)
+    shown = len(result.rows)
+    click.echo(f"{shown} of {result.total} customer(s)" if shown != result.total else f"{shown} customer(s)")
 
 
 list_.name = "list"
