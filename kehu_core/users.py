@@ -339,8 +339,9 @@ def _token_row(session: Session, prefix: str) -> tuple[ApiToken, User]:
 def revoke_token(session: Session, prefix: str) -> TokenRecord:
     """Revoke the token whose prefix is ``prefix``: it stops working at once."""
     token, user = _token_row(session, prefix)
-    if acting(session).login != user.login:
-        _require_manage(session, "revoke another user's token")
+    if acting(session).login != user.login and not acting(session).can("users.manage"):
+        # Answer as for a token that does not exist: whose tokens exist is not given away.
+        raise NotFound(f"no token {prefix!r}; see `kehu user token list`")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(session, "user", user.login, "token revoked", {"token": prefix})
