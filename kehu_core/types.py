@@ -10,7 +10,9 @@ from sqlalchemy import DateTime, Numeric
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-#: Money is stored with two decimals; 16 digits leave room for 10^14 yuan.
+#: Money is stored with two decimals. The column has 16 digits, but kehu accepts at most 15
+#: significant ones (below 10^13 yuan, :data:`kehu_core.validation.MAX_MONEY`): a double keeps
+#: those exactly, and SQLite stores NUMERIC as a double.
 MONEY_PRECISION = 16
 MONEY_SCALE = 2
 from kehu_core.vocab import CENT  # noqa: E402
@@ -47,8 +49,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Money(TypeDecorator[Decimal]):
     """A Decimal amount with two decimals (`Numeric(16, 2)`), never a float.
 
-    SQLite keeps NUMERIC values as REAL or INTEGER; results are quantized back to
-    cents so that sums read from either database compare equal.
+    SQLite keeps NUMERIC values as REAL (a double) or INTEGER; values are quantized back to
+    cents, which gives every amount of at most 15 significant digits back exactly (the range
+    :func:`kehu_core.validation.money` accepts), and sums read from either database compare
+    equal.
     """
 
     impl = Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)

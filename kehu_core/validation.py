@@ -21,10 +21,13 @@ from kehu_core.vocab import CENT
 ENV_TIMEZONE = "KEHU_TIMEZONE"
 #: Times written without an offset are read in this zone; kehu's users are mostly in China.
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-#: Money is stored as Numeric(16, 2): an amount must be below 10^14 (in either direction).
-MAX_MONEY = Decimal("99999999999999.99")
-#: Quantities are stored as Numeric(16, 3): below 10^13.
-MAX_QUANTITY = Decimal("9999999999999.999")
+#: Money has at most 15 significant digits, so that it is exact on both databases: SQLite keeps
+#: NUMERIC as a double, which holds every decimal of up to 15 significant digits (DBL_DIG) exactly
+#: once quantized back to cents (:class:`kehu_core.types.Money`). An amount must be below 10^13
+#: yuan in either direction; PostgreSQL's Numeric(16, 2) would hold more, but both keep one range.
+MAX_MONEY = Decimal("9999999999999.99")
+#: Quantities (Numeric(16, 3)) have at most 15 significant digits too: below 10^12.
+MAX_QUANTITY = Decimal("999999999999.999")
 #: Characters that do not show but make two codes differ: BOM, zero-width space and joiners,
 #: word joiner, soft hyphen, Mongolian vowel separator.
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad\u180e"))
@@ -103,7 +106,7 @@ def money(value: Any, *, allow_negative: bool = False) -> Decimal:
     amount = _decimal(str(value).strip().replace(",", "").replace("¥", "").replace("￥", ""))
     # The range first: quantizing a huge number (1e30) overflows the decimal context.
     if amount.copy_abs() > MAX_MONEY:
-        raise FieldError(f"out of range: money must be below 10^14 (at most {MAX_MONEY})")
+        raise FieldError(f"out of range: money must be below 10^13 (at most {MAX_MONEY})")
     if amount != amount.quantize(CENT):
         raise FieldError("more than two decimals")
     if amount < 0 and not allow_negative:
@@ -126,7 +129,7 @@ def quantity(value: Any) -> Decimal:
     """A non-negative quantity with at most three decimals."""
     qty = _decimal(str(value).strip().replace(",", ""))
     if qty.copy_abs() > MAX_QUANTITY:
-        raise FieldError(f"out of range: a quantity must be below 10^13 (at most {MAX_QUANTITY})")
+        raise FieldError(f"out of range: a quantity must be below 10^12 (at most {MAX_QUANTITY})")
     if qty != qty.quantize(Decimal("0.001")):
         raise FieldError("not a number with at most three decimals")
     return qty

