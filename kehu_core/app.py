@@ -43,6 +43,16 @@ ENV_ALLOW_MISSING = "KEHU_ALLOW_MISSING_PLUGINS"
 #: customers and interactions every plugin's hooks react to. A plugin's own tables are its
 #: business; kehu's bookkeeping (installed plugins, default data, job runs) is not data.
 GUARDED_TABLES = frozenset({"customers", "customer_tags", "interactions"})
+#: How the plugins shipped with kehu catch up with writes made while they were not loaded
+#: (``--without-plugin``): what the refusal tells the user to run afterwards. Each command is
+#: idempotent. Customers forgotten meanwhile are forgotten again (``kehu customer forget``),
+#: which erases the plugins' own data of them.
+CATCH_UP = {
+    "loyalty": "`kehu loyalty backfill` earns the points those interactions missed",
+    "complaints": "`kehu complaint backfill` opens the complaints of complaint interactions",
+    "tiering": "`kehu tier rebuild` then `kehu tier run`",
+    "forecast": "forecast needs nothing: it reads the history when it runs",
+}
 
 _WRITE = re.compile(
     r"^\s*(?:WITH\b.*?\)\s*)?(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)"
@@ -70,6 +80,11 @@ DATABASE_TROUBLE = (
     "connection already closed",
     "out of memory",
 )
+
+
+def catch_up(plugin: str) -> str:
+    """How ``plugin`` catches up with writes made without it (:data:`CATCH_UP`)."""
+    return CATCH_UP.get(plugin, f"see the guide of plugin {plugin}")
 
 
 def database_trouble(error: BaseException) -> bool:
@@ -191,9 +206,10 @@ class Kehu:
         why = f"{ENV_ALLOW} leaves them out" if left_out else "see `kehu plugins list`"
         raise PluginError(
             f"plugin(s) {names} are installed in this database but not loaded here ({why}); "
-            "writing customers or interactions without them would skip their hooks for good. "
+            "writing customers or interactions without them would skip their hooks. "
             f"Load them, or write anyway with `kehu --without-plugin {missing[0]} ...` "
-            f"({ENV_ALLOW_MISSING}={','.join(missing)})"
+            f"({ENV_ALLOW_MISSING}={','.join(missing)}) and catch up afterwards "
+            f"({'; '.join(catch_up(n) for n in missing)})"
         )
 
     # -- engine events: what was written, and who may commit ---------------------------------

@@ -22,6 +22,8 @@ MAX_CELL = 131_072
 #: A chunk of rows ends after this many bytes of the file, however few rows it holds, so
 #: wide rows of long cells cannot fill memory.
 CHUNK_BYTES = 32 * 1024 * 1024
+#: The encodings named in the refusal of an unknown one (any other Python text codec works too).
+COMMON_ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312", "big5", "utf-16", "latin-1")
 
 
 class DecodeError(KehuError):
@@ -34,12 +36,17 @@ class CsvFormatError(KehuError):
 
 
 def check_encoding(encoding: str) -> str:
-    """The codec to read ``encoding`` with (plain UTF-8 also accepts a BOM), or a clear error."""
+    """The codec to read ``encoding`` with (plain UTF-8 also accepts a BOM), or a one-line
+    :class:`~kehu_core.errors.KehuError`: an unknown name, or a codec that does not turn bytes
+    into text (base64, rot13, zlib, hex ...), refused as ``kehu ... import --encoding`` refuses it."""
+    accepted = f"use one of {', '.join(COMMON_ENCODINGS)} (or another text encoding Python knows)"
     try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise KehuError(f"unknown encoding {encoding!r}; try utf-8, gbk or gb18030") from None
-    return "utf-8-sig" if name == "utf-8" else name
+        info = codecs.lookup(encoding)
+    except (LookupError, ValueError, TypeError):
+        raise KehuError(f"unknown encoding {encoding!r}; {accepted}") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise KehuError(f"{encoding!r} is not a text encoding; {accepted}")
+    return "utf-8-sig" if info.name == "utf-8" else info.name
 
 
 class CsvStream:

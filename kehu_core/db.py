@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
 
@@ -21,6 +23,9 @@ DEFAULT_DATABASE = "kehu.db"
 ENV_DATABASE_URL = "KEHU_DATABASE_URL"
 #: Milliseconds a SQLite writer waits for another's lock before giving up.
 DEFAULT_BUSY_TIMEOUT_MS = 120_000
+#: The databases kehu runs on, and the one driver of each (SQLAlchemy ``backend+driver``).
+SUPPORTED_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+SUPPORTED = "kehu runs on SQLite and PostgreSQL (a file path, or postgresql://user@host/db)"
 #: Milliseconds a WAL checkpoint after an erasure waits for readers to finish.
 CHECKPOINT_WAIT_MS = 5_000
 
@@ -103,7 +108,7 @@ def create_db_engine(url: str | None = None, *, create: bool = True, **kwargs: A
     behind; connecting then fails with :class:`~kehu_core.errors.NotFound` naming the path.
     Only the commands that build a schema (``kehu init``, ``kehu db upgrade``) should create.
     """
-    resolved = make_url(resolve_url(url))
+    resolved = supported_url(resolve_url(url))
     if resolved.get_backend_name() == "sqlite":
         path = sqlite_file(resolved)
         if not create and path is not None:
@@ -115,7 +120,28 @@ def create_db_engine(url: str | None = None, *, create: bool = True, **kwargs: A
         engine = create_engine(resolved, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(resolved, pool_pre_ping=True, **kwargs)
+    try:
+        return create_engine(resolved, pool_pre_ping=True, **kwargs)
+    except ImportError:
+        raise KehuError(
+            "PostgreSQL needs the psycopg 3 driver, which is not installed: pip install 'psycopg[binary]'"
+        ) from None
+
+
+def supported_url(url: str) -> URL:
+    """``url`` parsed, when it names SQLite or PostgreSQL through psycopg 3; otherwise a one-line
+    :class:`~kehu_core.errors.KehuError` (``mysql://``, a driver kehu does not use, garbage)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        shown = re.sub(r":[^:@/]*@", ":***@", url)  # no password in a message
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise KehuError(f"unsupported database URL {shown!r}: {SUPPORTED}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend not in SUPPORTED_DRIVERS or driver not in ("", SUPPORTED_DRIVERS[backend]):
+        shown = parsed.render_as_string(hide_password=True)
+        raise KehuError(f"unsupported database {shown}: {SUPPORTED}")
+    return parsed
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

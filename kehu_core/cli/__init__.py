@@ -204,7 +204,8 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
         "without",
         multiple=True,
         metavar="NAME",
-        help="Write although installed plugin NAME is not loaded here (its hooks miss this change). "
+        help="Write although installed plugin NAME is not loaded here (its hooks miss this change; "
+        "catch up afterwards: kehu loyalty backfill, kehu complaint backfill, kehu tier rebuild). "
         "Repeatable; also $KEHU_ALLOW_MISSING_PLUGINS=NAME,NAME.",
     )
     @click.option(

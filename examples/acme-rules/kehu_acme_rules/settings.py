@@ -44,11 +44,14 @@ def set_key_account_manager(app: Kehu, session: Session, name: str | None) -> st
         _audit(session, old, None)
         return None
     clean = name.strip()
-    if not 0 < len(clean) <= MAX_NAME:
-        raise ValidationError(
-            [Problem("key_account_manager", f"must be 1 to {MAX_NAME} characters", value=name)],
-            "setting refused; nothing was changed:",
+    if not 0 < len(clean) <= MAX_NAME or not clean.isprintable():
+        shown = name if len(name) <= 40 else name[:37] + "..."
+        reason = f"must be 1 to {MAX_NAME} characters" + ("" if clean.isprintable() else ", printable")
+        refused = ValidationError([Problem("key_account_manager", reason, value=name)])
+        refused.args = (
+            f"key_account_manager: {reason} (got {shown!r}); setting refused, nothing was changed",
         )
+        raise refused
     now = utcnow()
     stmt = sql.insert(settings, app.dialect).values(key=KEY_ACCOUNT_MANAGER, value=clean, updated_at=now)
     session.execute(

@@ -57,6 +57,7 @@ __all__ = [
     "add_note",
     "assign",
     "calendar_days",
+    "catch_up",
     "change_setting",
     "close",
     "delete_sla_policy",
@@ -228,3 +229,10 @@ def calendar_days(
 ) -> list[dict[str, Any]]:
     """The business calendar from ``first`` (default: today): each day, working or not, and why."""
     return explain_days(calendar_of(session), first or today(), days)
+
+
+def catch_up(app: Kehu, session: Session, since: datetime | None = None) -> tuple[int, int]:
+    """Open the complaints of ``complaint`` interactions written while the plugin was not loaded
+    (idempotent); returns (interactions without a complaint, complaints opened). Needs
+    ``complaints.manage`` (see :func:`kehu_complaints.opening.catch_up`)."""
+    return opening.catch_up(app, session, since)

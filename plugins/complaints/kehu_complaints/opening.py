@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints import events, history, sla
@@ -18,17 +18,17 @@ from kehu_complaints.fields import CATEGORIES, OPEN_FIELDS
 from kehu_complaints.handling import assign_opened
 from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintRecord, get_complaint, load_record
-from kehu_complaints.security import HANDLE, actor_name
+from kehu_complaints.security import HANDLE, MANAGE, actor_name
 from kehu_complaints.settings import calendar_of, load_settings, tier_method
 from kehu_complaints.teams import team_named
 from kehu_core import audit
-from kehu_core.access import customer_condition, require
+from kehu_core.access import Forbidden, customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.calendar import format_time
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.fields import parse_record, require_valid
 from kehu_core.interactions import write_interactions
-from kehu_core.models import Customer
+from kehu_core.models import Customer, Interaction
 from kehu_core.types import utcnow
 
 #: The prefix of the external reference of the interaction a complaint records.
@@ -164,6 +164,61 @@ def open_from_interactions(
     )
     events.opened(app, session, opened)
     return opened
+
+
+#: Complaint interactions read per batch by :func:`catch_up`.
+CATCH_UP_CHUNK = 5000
+
+
+def catch_up(app: Kehu, session: Session, since: datetime | None = None) -> tuple[int, int]:
+    """Open the complaints of ``complaint`` interactions that have none: those written while
+    the plugin was not loaded (``kehu --without-plugin complaints ...``).
+
+    Exactly what the ``kehu_interactions_recorded`` hook would have done, oldest first
+    (:func:`open_from_interactions`: done interactions not recorded by this plugin; a complaint
+    is opened at the interaction's time, so its SLA clock started then). An interaction with a
+    complaint is left alone, so running it again changes nothing; forgotten customers'
+    interactions are skipped. ``since``: only interactions from then on. Needs
+    ``complaints.manage`` and a user who sees every customer. Returns (interactions without a
+    complaint, complaints opened).
+    """
+    actor = require(session, MANAGE, "open the complaints of complaint interactions")
+    if customer_condition(session) is not None:
+        raise Forbidden(
+            f"{actor.login} may not open the complaints of every customer's complaint interactions: "
+            f"{actor.login}'s record rules hide some customers; ask a manager; nothing was done"
+        )
+    i = Interaction.__table__
+    c = COMPLAINTS.c
+    stmt = (
+        select(
+            i.c.id,
+            i.c.customer_id,
+            i.c.kind,
+            i.c.status,
+            i.c.occurred_at,
+            i.c.channel,
+            i.c.category,
+            i.c.note,
+            i.c.salesperson,
+            i.c.external_ref,
+        )
+        .join(Customer, Customer.id == i.c.customer_id)
+        .where(
+            i.c.kind == "complaint",
+            i.c.status == "done",
+            Customer.forgotten_at.is_(None),
+            ~exists().where((c.source_interaction_id == i.c.id) | (c.interaction_id == i.c.id)),
+        )
+        .order_by(i.c.occurred_at, i.c.id)
+    )
+    if since is not None:
+        stmt = stmt.where(i.c.occurred_at >= since)
+    rows = [dict(r) for r in session.execute(stmt).mappings()]
+    opened = 0
+    for start in range(0, len(rows), CATCH_UP_CHUNK):
+        opened += len(open_from_interactions(app, session, rows[start : start + CATCH_UP_CHUNK], "backfill"))
+    return len(rows), opened
 
 
 def _insert_rows(session: Session, prepared: list[dict[str, Any]]) -> list[int]:

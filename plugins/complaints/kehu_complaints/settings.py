@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -43,39 +43,88 @@ def tier_method(settings: Mapping[str, Any]) -> str | None:
     return str(settings.get("tier_method") or "") or None
 
 
+#: Booleans are written one of these ways (any case); anything else is refused.
+TRUE_WORDS = ("true", "yes", "1", "on")
+FALSE_WORDS = ("false", "no", "0", "off")
+#: A working window's ends: ``HH:MM`` (24-hour).
+_CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
+MAX_WINDOWS = 12
+#: The highest approval threshold: the largest amount kehu stores (below 10^13 yuan).
+MAX_THRESHOLD = Decimal("9999999999999.99")
+_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
+_DAYS = re.compile(r"[0-9]{1,4}")
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"must be true or false ({'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)})")
+
+
+def _windows(value: Any) -> list[list[str]]:
+    if isinstance(value, str):
+        value = [part.split("-") for part in value.replace(" ", "").split(",") if part]
+    rule = 'working windows are HH:MM-HH:MM separated by commas, e.g. "09:00-12:00,13:00-18:00"'
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(rule)
+    if len(value) > MAX_WINDOWS:
+        raise ValueError(f"at most {MAX_WINDOWS} working windows a day")
+    pairs = []
+    for pair in value:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(rule)
+        if not all(isinstance(p, str) and _CLOCK.fullmatch(p) for p in pair):
+            raise ValueError(rule)
+        pairs.append([pair[0], pair[1]])
+    parse_windows(pairs)  # start before end, no overlap
+    return pairs
+
+
 def _check(key: str, value: Any) -> Any:
-    """The clean value of setting ``key``, or a ValueError with the reason."""
+    """The clean value of setting ``key``, or a ValueError with the reason (one line)."""
     if key == "timezone":
-        ZoneInfo(str(value))
-        return str(value)
-    if key == "business_hours":
-        if isinstance(value, str):
-            value = [part.split("-") for part in value.replace(" ", "").split(",") if part]
-        parse_windows(value)
-        return [[str(a), str(b)] for a, b in value]
-    if key == "chinese_holidays":
-        if isinstance(value, str):
-            value = value.strip().lower() in {"1", "true", "yes", "on"}
-        return bool(value)
-    if key == "approval_threshold":
+        name = str(value).strip()
         try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError("not a number") from None
-        if amount < 0 or not amount.is_finite():
-            raise ValueError("must be a non-negative amount")
-        return str(amount.quantize(Decimal("0.01")))
+            if not name or len(name) > 64:
+                raise ValueError
+            ZoneInfo(name)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError("an IANA time zone name, such as Asia/Shanghai") from None
+        return name
+    if key == "business_hours":
+        return _windows(value)
+    if key == "chinese_holidays":
+        return _boolean(value)
+    if key == "approval_threshold":
+        text = str(value).strip()
+        if not _AMOUNT.fullmatch(text) or Decimal(text) > MAX_THRESHOLD:
+            raise ValueError(f"must be a non-negative amount in yuan, at most {MAX_THRESHOLD}, 2 decimals")
+        return str(Decimal(text).quantize(Decimal("0.01")))
     if key == "auto_close_days":
-        days = int(value)
-        if not 0 <= days <= 3650:
-            raise ValueError("must be between 0 and 3650")
-        return days
+        text = str(value).strip()
+        if isinstance(value, bool) or not _DAYS.fullmatch(text) or not 0 <= int(text) <= 3650:
+            raise ValueError("a whole number of days from 0 (never) to 3650")
+        return int(text)
     if key == "tier_method":
         method = str(value or "").strip().lower()
         if method and not _METHOD.match(method):
             raise ValueError("a tiering method's name (letters, digits, _), or empty for the tier")
         return method
     raise ValueError(f"unknown setting; settings are: {', '.join(DEFAULT_SETTINGS)}")
+
+
+class SettingRefused(ValidationError):
+    """A setting's value was refused: one line naming the setting, the rule and the value."""
+
+    def __init__(self, key: str, reason: str, value: str):
+        super().__init__([Problem(key, reason, value=value)])
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        self.args = (f"{key}: {reason} (got {shown!r}); setting refused, nothing was changed",)
 
 
 def load_settings(session: Session) -> dict[str, Any]:
@@ -91,10 +140,8 @@ def set_setting(session: Session, key: str, value: Any) -> Any:
     require(session, SETTINGS_PERMISSION, "change complaint settings")
     try:
         clean = _check(key, value)
-    except Exception as exc:
-        raise ValidationError(
-            [Problem(key, str(exc), value=str(value))], headline="setting refused; nothing was changed:"
-        ) from None
+    except ValueError as exc:
+        raise SettingRefused(key, str(exc), str(value)) from None
     old = load_settings(session).get(key)
     if session.scalar(select(SETTINGS.c.key).where(SETTINGS.c.key == key)) is None:
         session.execute(insert(SETTINGS).values(key=key, value=clean))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import extract, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
 from kehu_core.access import customer_condition, require
@@ -19,8 +19,8 @@ from kehu_core.models import Customer, Interaction
 from kehu_core.types import utcnow
 from kehu_loyalty.earning import earn_batch
 from kehu_loyalty.ledger import chunks
-from kehu_loyalty.models import ACCOUNTS, REFERRALS
-from kehu_loyalty.security import ENROLL
+from kehu_loyalty.models import ACCOUNTS, LEDGER, REFERRALS
+from kehu_loyalty.security import ENROLL, require_programme
 
 BACKFILL_CHUNK = 5000
 ROW_COLUMNS = (
@@ -159,6 +159,102 @@ def backfill(
             entries += earned.entries
             points += earned.points
     return entries, points
+
+
+@frozen
+class CatchUp:
+    """The outcome of :func:`catch_up`: what the interactions without ledger entries earned."""
+
+    members: int
+    interactions: int
+    since: datetime | None
+    entries: int
+    points: int
+    refunds: int
+    reversed_points: int
+    shortfall: int
+
+
+def catch_up(
+    app: Kehu,
+    session: Session,
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> CatchUp:
+    """Earn what every member's interactions should have earned and did not: points of purchases
+    and feedback, bonuses, and refunds taken back, for interactions recorded while loyalty was
+    not loaded (``kehu --without-plugin loyalty ...``) or before a crash of the earning hook.
+
+    The earn rules run over the members' interactions from their ``earn_from`` (or from
+    ``since``, when later) up to ``now``, oldest first, exactly as when they were recorded;
+    every entry is keyed by its interaction (``earn:i<id>``, ``refund:i<id>``, a bonus by its
+    scope), so an interaction that earned already earns nothing again: running it twice changes
+    nothing. Members' birthday months are refreshed from their customers first (a birthday
+    changed while loyalty was not loaded). ``progress(done, total)`` is called with the
+    interactions read. Needs ``loyalty.manage`` and a user who sees every customer (it acts on
+    every member). Automatic earning: no audit entry, like earning from recorded purchases.
+
+    The rates are today's rules and settings, as for ``enroll --since``: an interaction recorded
+    before a change of the rules earns under the new ones.
+    """
+    require_programme(session, "catch up the points of every member")
+    now = now or utcnow()
+    members = dict(session.execute(select(ACCOUNTS.c.customer_id, ACCOUNTS.c.earn_from)).all())
+    if not members:
+        return CatchUp(0, 0, since, 0, 0, 0, 0, 0)
+    sync_birthdays(session, list(members))
+    table = Interaction.__table__
+    first = min(members.values())
+    start = max(first, since) if since is not None else first
+    total = session.scalar(
+        select(func.count())
+        .select_from(table)
+        .where(
+            table.c.customer_id.in_(select(ACCOUNTS.c.customer_id)),
+            table.c.occurred_at >= start,
+            table.c.occurred_at <= now,
+        )
+    )
+    done = 0
+    if progress:
+        progress(0, total)
+    for part in chunks(sorted(members), 500):
+        stmt = (
+            select(*(table.c[c] for c in ROW_COLUMNS))
+            .where(table.c.customer_id.in_(part), table.c.occurred_at >= start, table.c.occurred_at <= now)
+            .order_by(table.c.occurred_at, table.c.id)
+        )
+        result = session.execute(stmt.execution_options(yield_per=BACKFILL_CHUNK)).mappings()
+        for rows in result.partitions(BACKFILL_CHUNK):
+            batch = InteractionBatch(rows=[dict(r) for r in rows], source="backfill")
+            earn_batch(app, session, batch, now)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+    # What this run wrote: every entry it wrote is stamped created_at = now (exact to the
+    # microsecond), so a re-run's replayed refunds, which write nothing, are not counted.
+    written = {
+        kind: (int(n), int(pts or 0), int(short or 0))
+        for kind, n, pts, short in session.execute(
+            select(LEDGER.c.kind, func.count(), func.sum(LEDGER.c.points), func.sum(LEDGER.c.shortfall))
+            .where(LEDGER.c.created_at == now, LEDGER.c.kind.in_(("earn", "bonus", "refund")))
+            .group_by(LEDGER.c.kind)
+        )
+    }
+    credits = [written.get(k, (0, 0, 0)) for k in ("earn", "bonus")]
+    refunds = written.get("refund", (0, 0, 0))
+    return CatchUp(
+        len(members),
+        done,
+        since,
+        sum(n for n, _, _ in credits),
+        sum(p for _, p, _ in credits),
+        refunds[0],
+        -refunds[1],
+        refunds[2],
+    )
 
 
 @frozen

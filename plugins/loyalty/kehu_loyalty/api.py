@@ -18,7 +18,7 @@ from kehu_core.errors import KehuError
 from kehu_core.types import utcnow
 from kehu_loyalty import accounts, expiry, ledger, rebates
 from kehu_loyalty import ladder as ladders
-from kehu_loyalty.accounts import Enrolment, ReferralRecord, enroll
+from kehu_loyalty.accounts import CatchUp, Enrolment, ReferralRecord, catch_up, enroll
 from kehu_loyalty.earning import earn_rules
 from kehu_loyalty.expiry import ExpiryResult
 from kehu_loyalty.ladder import DEFAULT_LOYAL_QUARTERS, LadderReport
@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_LADDER_DAYS",
     "XEROX_RATIO",
     "Accrual",
+    "CatchUp",
     "EarnRule",
     "EarnRuleError",
     "Enrolment",
@@ -56,6 +57,7 @@ __all__ = [
     "add_programme",
     "add_reward",
     "balance",
+    "catch_up",
     "earn_points",
     "earn_rules",
     "enroll",

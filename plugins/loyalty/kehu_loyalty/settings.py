@@ -6,8 +6,9 @@ the user changed survives upgrades) and read into one typed :class:`Settings` va
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 
 from attrs import frozen
@@ -18,21 +19,50 @@ from sqlalchemy.sql import Executable
 
 from kehu_core import audit
 from kehu_core.access import require
-from kehu_core.errors import NotFound, Problem, ValidationError
+from kehu_core.errors import KehuError, NotFound, Problem, ValidationError
 from kehu_loyalty.models import SETTINGS
 from kehu_loyalty.security import SETTINGS as MANAGE_SETTINGS
 
 TIER_PREFIX = "tier_multiplier."
 
 
-def _decimal(low: Decimal) -> Callable[[str], Decimal]:
+#: A number as typed: digits with an optional sign and decimal point (no exponent, no NaN or
+#: Infinity, no ``_`` separators, ASCII digits only).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+#: Decimals a rate or multiplier may have (1.2345 points per yuan; a finer rate earns nothing more).
+RATE_DECIMALS = 4
+#: The highest earn rate and multiplier: ten times the 100 points per yuan no programme gives.
+MAX_RATE = Decimal(1000)
+MAX_MULTIPLIER = Decimal(100)
+
+
+class SettingRefused(ValidationError):
+    """A setting's value was refused: one line naming the setting, the rule and the value."""
+
+    def __init__(self, key: str, reason: str, value: str):
+        super().__init__([Problem(key, reason, value=value)])
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        self.args = (f"{key}: {reason} (got {shown!r}); setting refused, nothing was changed",)
+
+
+def _decimal(low: Decimal, high: Decimal, *, above: bool = False) -> Callable[[str], Decimal]:
+    """A decimal from ``low`` (excluded when ``above``) to ``high``, with at most
+    :data:`RATE_DECIMALS` decimals."""
+    rule = f"a number {'above' if above else 'from'} {low} {'and up' if above else ''} to {high}".replace(
+        "  ", " "
+    )
+    rule = f"{rule} with at most {RATE_DECIMALS} decimals"
+
     def parse(raw: str) -> Decimal:
-        try:
-            value = Decimal(raw.strip())
-        except InvalidOperation as exc:
-            raise ValueError("must be a number") from exc
-        if not value.is_finite() or value < low:
-            raise ValueError(f"must be a number >= {low}")
+        text = raw.strip()
+        if not _NUMBER.fullmatch(text):
+            raise ValueError(f"must be {rule}")
+        value = Decimal(text)
+        if value < low or value > high or (above and value == low):
+            raise ValueError(f"must be {rule}")
+        if value != value.quantize(Decimal(1).scaleb(-RATE_DECIMALS)):
+            raise ValueError(f"must be {rule}")
         return value
 
     return parse
@@ -40,12 +70,12 @@ def _decimal(low: Decimal) -> Callable[[str], Decimal]:
 
 def _integer(low: int, high: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
-        try:
-            value = int(raw.strip())
-        except ValueError as exc:
-            raise ValueError("must be a whole number") from exc
+        text = raw.strip()
+        if not _WHOLE.fullmatch(text) or len(text) > 20:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        value = int(text)
         if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
+            raise ValueError(f"must be a whole number from {low} to {high}")
         return value
 
     return parse
@@ -53,12 +83,16 @@ def _integer(low: int, high: int) -> Callable[[str], int]:
 
 #: key -> (default, parser, help). Tier multipliers are ``tier_multiplier.<TIER>`` keys.
 KNOWN: dict[str, tuple[str, Callable[[str], Any], str]] = {
-    "points_per_yuan": ("1", _decimal(Decimal(0)), "points earned per 1 yuan spent (before multipliers)"),
+    "points_per_yuan": (
+        "1",
+        _decimal(Decimal(0), MAX_RATE),
+        "points earned per 1 yuan spent (before multipliers); 0: only bonus rules earn",
+    ),
     "expiry_months": ("12", _integer(1, 120), "points expire this many months after they were earned"),
     "first_purchase_bonus": ("100", _integer(0, 10**6), "bonus points on a member's first purchase"),
     "birthday_multiplier": (
         "2",
-        _decimal(Decimal(1)),
+        _decimal(Decimal(1), MAX_MULTIPLIER),
         "points on purchases in the birthday month are multiplied by this",
     ),
     "referral_bonus": (
@@ -107,29 +141,51 @@ def defaults() -> dict[str, str]:
     return values
 
 
+#: A tier's name in ``tier_multiplier.<TIER>``: printable, no spaces, at most this long.
+MAX_TIER = 40
+
+
 def parse_setting(key: str, raw: str) -> Any:
-    """Parse one setting's text, raising :class:`ValidationError` naming the key."""
+    """Parse one setting's text, raising :class:`SettingRefused` (a
+    :class:`~kehu_core.errors.ValidationError` of one line) naming the key."""
     if key.startswith(TIER_PREFIX) and len(key) > len(TIER_PREFIX):
-        parser: Callable[[str], Any] = _decimal(Decimal(0))
+        tier = key[len(TIER_PREFIX) :]
+        if len(tier) > MAX_TIER or not tier.isprintable() or tier != "".join(tier.split()):
+            raise SettingRefused(
+                key, f"a tier's name is at most {MAX_TIER} printable characters without spaces", raw
+            )
+        parser: Callable[[str], Any] = _decimal(Decimal(0), MAX_MULTIPLIER, above=True)
     elif key in KNOWN:
         parser = KNOWN[key][1]
     else:
         known = ", ".join([*KNOWN, TIER_PREFIX + "<TIER>"])
-        raise ValidationError([Problem(key, f"unknown setting; known: {known}")], headline="setting refused:")
+        raise SettingRefused(key, f"unknown setting; known: {known}", raw)
+    if not isinstance(raw, str):
+        raise SettingRefused(key, "must be given as text", str(raw))
     try:
         return parser(raw)
     except ValueError as exc:
-        raise ValidationError(
-            [Problem(key, str(exc), value=raw)], headline="setting refused; nothing was changed:"
-        ) from exc
+        raise SettingRefused(key, str(exc), raw) from None
 
 
 def load_settings(session: Session) -> Settings:
-    """Read the settings (defaults for any row missing)."""
+    """Read the settings (defaults for any row missing).
+
+    A value stored before it was checked as now (``points_per_yuan 1e999``) is refused in one
+    line that says how to fix it, instead of failing every purchase deep in earning."""
     raw = defaults()
     raw.update(dict(session.execute(select(SETTINGS.c.key, SETTINGS.c.value)).all()))
-    tiers = {k[len(TIER_PREFIX) :]: parse_setting(k, v) for k, v in raw.items() if k.startswith(TIER_PREFIX)}
-    return Settings(**{k: parse_setting(k, raw[k]) for k in KNOWN}, tier_multipliers=tiers)
+    try:
+        tiers = {
+            k[len(TIER_PREFIX) :]: parse_setting(k, v) for k, v in raw.items() if k.startswith(TIER_PREFIX)
+        }
+        return Settings(**{k: parse_setting(k, raw[k]) for k in KNOWN}, tier_multipliers=tiers)
+    except SettingRefused as bad:
+        [problem] = bad.problems
+        raise KehuError(
+            f"loyalty setting {problem.field} holds {problem.value!r}, which is refused now: "
+            f"{problem.reason}; fix it with `kehu loyalty settings set {problem.field} VALUE`"
+        ) from None
 
 
 def list_settings(session: Session) -> list[dict[str, str]]:

@@ -139,7 +139,7 @@ def _cuts(value: Any, count: int, field: str, problems: list[Problem]) -> tuple[
         return ()
     if len(cuts) != count:
         problems.append(Problem(field, f"needs exactly {count} cut points", value=str(value)))
-    elif any(not (Decimal(0) < c <= Decimal(100)) for c in cuts):
+    elif any(not c.is_finite() or not (Decimal(0) < c <= Decimal(100)) for c in cuts):
         problems.append(Problem(field, "each cut point must be above 0 and at most 100", value=str(value)))
     elif any(a >= b for a, b in zip(cuts, cuts[1:])):
         problems.append(Problem(field, "cut points must increase strictly", value=str(value)))

@@ -9,7 +9,17 @@ from __future__ import annotations
 import click
 
 from kehu_complaints.cli.calendar import calendar_group, settings_
-from kehu_complaints.cli.cases import assign_, close_, list_, move_, note_, open_, severity_, show_
+from kehu_complaints.cli.cases import (
+    assign_,
+    backfill_,
+    close_,
+    list_,
+    move_,
+    note_,
+    open_,
+    severity_,
+    show_,
+)
 from kehu_complaints.cli.overview import report_, workflow_
 from kehu_complaints.cli.policies import sla_group
 from kehu_complaints.cli.teams import team
@@ -47,5 +57,6 @@ for command in (
     sla_group,
     calendar_group,
     settings_,
+    backfill_,
 ):
     complaint.add_command(command)

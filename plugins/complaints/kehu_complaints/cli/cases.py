@@ -1,4 +1,4 @@
-"""``kehu complaint open|list|show|move|close|assign|severity|note``: one complaint's handling."""
+"""``kehu complaint open|list|show|move|close|assign|severity|note|backfill``: handling complaints."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from attrs import asdict
 
 from kehu_complaints import api
-from kehu_complaints.cli.common import version_option, when
+from kehu_complaints.cli.common import COMPLAINT_ID, version_option, when
 from kehu_complaints.fields import CATEGORIES, vocab
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import (
@@ -18,6 +18,7 @@ from kehu_core.cli.output import (
     emit_table,
     json_option,
     list_output_options,
+    row_count,
 )
 from kehu_core.cli.params import MONEY, TIMESTAMP, given
 from kehu_core.errors import Problem, ValidationError
@@ -103,7 +104,7 @@ def open_(as_json: bool, **values: Any) -> None:
 @click.option("--customer", "customer_code", metavar="CODE", help="Only this customer's.")
 @click.option("--category", help="Only this category.")
 @click.option("--open", "open_only", is_flag=True, help="Only unresolved, unclosed complaints.")
-@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--limit", type=row_count(1), default=200, show_default=True, help="At most N complaints.")
 @list_output_options
 def list_(as_json: bool, as_csv: bool, limit: int, **filters: Any) -> None:
     """List complaints, most urgent first.
@@ -130,7 +131,7 @@ def list_(as_json: bool, as_csv: bool, limit: int, **filters: Any) -> None:
 
 
 @click.command("show")
-@click.argument("complaint_id", type=int)
+@click.argument("complaint_id", type=COMPLAINT_ID)
 @json_option
 def show_(complaint_id: int, as_json: bool) -> None:
     """Show a complaint and its timeline (every transition, assignment and note).
@@ -244,7 +245,7 @@ def _move_or_close(complaint_id: int, stage: str, options: dict[str, Any], *, cl
 
 
 @click.command("move")
-@click.argument("complaint_id", type=int)
+@click.argument("complaint_id", type=COMPLAINT_ID)
 @click.argument("stage")
 @_record_fields
 @version_option
@@ -263,7 +264,7 @@ def move_(complaint_id: int, stage: str, **options: Any) -> None:
 
 
 @click.command("close")
-@click.argument("complaint_id", type=int)
+@click.argument("complaint_id", type=COMPLAINT_ID)
 @click.option(
     "--as",
     "stage",
@@ -286,7 +287,7 @@ def close_(complaint_id: int, stage: str, **options: Any) -> None:
 
 
 @click.command("assign")
-@click.argument("complaint_id", type=int)
+@click.argument("complaint_id", type=COMPLAINT_ID)
 @click.option("--to", "handler", help="The handler.")
 @click.option("--team", help="The team; without --to its rule (round robin or balanced) picks the handler.")
 @version_option
@@ -323,7 +324,7 @@ def assign_(
 
 
 @click.command("severity")
-@click.argument("complaint_id", type=int)
+@click.argument("complaint_id", type=COMPLAINT_ID)
 @click.argument("level")
 @click.option("--reason", help="Why it is re-graded.")
 @version_option
@@ -354,7 +355,7 @@ def severity_(
 
 
 @click.command("note")
-@click.argument("complaint_id", type=int)
+@click.argument("complaint_id", type=COMPLAINT_ID)
 @click.argument("text")
 @json_option
 def note_(complaint_id: int, text: str, as_json: bool) -> None:
@@ -370,3 +371,25 @@ def note_(complaint_id: int, text: str, as_json: bool) -> None:
         emit_json(entry)
     else:
         click.echo(f"note added to complaint #{complaint_id}")
+
+
+@click.command("backfill")
+@click.option("--since", type=TIMESTAMP, default=None, help="Only complaint interactions from this time on.")
+@json_option
+def backfill_(since: Any, as_json: bool) -> None:
+    """Open the complaints of complaint interactions written without this plugin (idempotent).
+
+    Complaint interactions written while complaints was not loaded (`kehu --without-plugin
+    complaints ...`) opened no complaint. This opens one for each that has none, at the
+    interaction's time; running it again opens nothing. Needs permission complaints.manage.
+
+    \b
+    Example:
+      kehu complaint backfill --since 2025-06-01
+    """
+    with transaction() as (app, session):
+        found, opened = api.catch_up(app, session, since)
+    if as_json:
+        emit_json({"interactions": found, "opened": opened})
+    else:
+        click.echo(f"opened {opened} complaint(s) for {found} complaint interaction(s) without one")

@@ -12,6 +12,9 @@ import click
 
 from kehu_core.calendar import format_time
 
+#: A complaint's number (a 64-bit id): anything else is refused in one line, not a traceback.
+COMPLAINT_ID = click.IntRange(1, 2**63 - 1)
+
 
 def when(moment: datetime | None) -> str:
     """A stored time as the company's local ``YYYY-MM-DD HH:MM`` (``-`` for none)."""
@@ -20,7 +23,7 @@ def when(moment: datetime | None) -> str:
 
 version_option = click.option(
     "--expect-version",
-    type=int,
+    type=click.IntRange(0, 2**31 - 1),
     metavar="N",
     help="Refuse (conflict) unless the complaint is still at version N, as shown by `complaint show`.",
 )

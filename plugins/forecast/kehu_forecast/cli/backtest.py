@@ -11,6 +11,7 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast import api
+from kehu_forecast.cli.options import FOLDS, HORIZON
 
 
 @click.command("backtest")
@@ -21,8 +22,8 @@ from kehu_forecast import api
     show_default=True,
 )
 @click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
-@click.option("--horizon", type=int, default=3, show_default=True)
-@click.option("--folds", type=int, default=3, show_default=True)
+@click.option("--horizon", type=HORIZON, default=3, show_default=True)
+@click.option("--folds", type=FOLDS, default=3, show_default=True)
 @click.option("--methods", default="auto,theta,ets,croston,snaive", show_default=True)
 @click.option("--as-of", "as_of", type=DAY, help="History up to the period before DATE (default: today).")
 @list_output_options

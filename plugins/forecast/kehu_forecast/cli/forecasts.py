@@ -11,7 +11,7 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast import api, plot
-from kehu_forecast.cli.options import plot_option
+from kehu_forecast.cli.options import HORIZON, JOBS, PERIODS, RUN_ID, plot_option
 from kehu_forecast.cli.summary import emit_plan_summary
 from kehu_forecast.periods import Freq
 
@@ -20,7 +20,7 @@ LEVEL = click.Choice(["company", "region", "salesperson", "customer"])
 
 @click.command("run")
 @click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
-@click.option("--horizon", type=int, help="Periods ahead (default 12 months or 13 weeks).")
+@click.option("--horizon", type=HORIZON, help="Periods ahead (default 12 months or 13 weeks).")
 @click.option(
     "--method",
     default="auto",
@@ -36,11 +36,11 @@ LEVEL = click.Choice(["company", "region", "salesperson", "customer"])
 @click.option(
     "--as-of", "as_of", type=DAY, help="Forecast as if today were DATE (history ends the period before)."
 )
-@click.option("--history", type=int, help="Periods of history to use (default 36 months / 156 weeks).")
+@click.option("--history", type=PERIODS, help="Periods of history to use (default 36 months / 156 weeks).")
 @click.option("--no-pipeline", is_flag=True, help="Leave open opportunities out.")
 @click.option("--optimistic", type=float, help="Stated adjustment for the optimistic scenario, e.g. 0.15.")
 @click.option("--pessimistic", type=float, help="Stated adjustment for the pessimistic scenario, e.g. -0.2.")
-@click.option("--jobs", "n_jobs", type=int, default=1, show_default=True, help="Processes for the library.")
+@click.option("--jobs", "n_jobs", type=JOBS, default=1, show_default=True, help="Processes for the library.")
 @plot_option("history, forecast and interval")
 @json_option
 def run_cmd(
@@ -103,7 +103,7 @@ def runs_cmd(as_json: bool, as_csv: bool) -> None:
 
 
 @click.command("show")
-@click.argument("run_id", type=int, required=False)
+@click.argument("run_id", type=RUN_ID, required=False)
 @click.option("--level", type=LEVEL, default="region", show_default=True)
 @list_output_options
 def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> None:
@@ -121,7 +121,7 @@ def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> Non
 @click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
 @click.option("--level", type=LEVEL, default="region", show_default=True)
 @click.option("--by-category", is_flag=True, help="Split each node by product category (a second dimension).")
-@click.option("--periods", "length", type=int, help="Periods of history (default 36 months / 156 weeks).")
+@click.option("--periods", "length", type=PERIODS, help="Periods of history (default 36 months / 156 weeks).")
 @click.option("--as-of", "as_of", type=DAY, help="History up to the period before DATE (default: today).")
 @list_output_options
 def history_cmd(

@@ -8,12 +8,12 @@ from attrs import asdict
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_json, emit_rows, list_output_options
 from kehu_forecast import api, plot
-from kehu_forecast.cli.options import plot_option
+from kehu_forecast.cli.options import RUN_ID, plot_option
 
 
 @click.command("gap")
-@click.option("--bottomup", "bu_run", type=int, help="Bottom-up run id (default: newest).")
-@click.option("--topdown", "td_run", type=int, help="Top-down run id (default: newest).")
+@click.option("--bottomup", "bu_run", type=RUN_ID, help="Bottom-up run id (default: newest).")
+@click.option("--topdown", "td_run", type=RUN_ID, help="Top-down run id (default: newest).")
 @click.option(
     "--threshold", type=float, default=10.0, show_default=True, help="Flag gaps of at least this percent."
 )

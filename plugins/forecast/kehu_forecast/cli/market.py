@@ -11,6 +11,7 @@ from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY, MONEY
 from kehu_forecast import api
+from kehu_forecast.cli.options import HORIZON, PERIODS
 from kehu_forecast.cli.summary import emit_plan_summary
 
 
@@ -35,7 +36,7 @@ def market() -> None:
     "--growth", help="Instead of potential × share: growth over the same month last year, 0.08 or 8%."
 )
 @click.option(
-    "--months", type=int, default=1, show_default=True, help="Apply to this many months from PERIOD."
+    "--months", type=PERIODS, default=1, show_default=True, help="Apply to this many months from PERIOD."
 )
 def market_set(
     period: str,
@@ -86,9 +87,9 @@ def market_list(as_json: bool, as_csv: bool) -> None:
     show_default=True,
     help="How group figures are split to customers.",
 )
-@click.option("--horizon", type=int, default=12, show_default=True)
+@click.option("--horizon", type=HORIZON, default=12, show_default=True)
 @click.option(
-    "--window", type=int, default=12, show_default=True, help="Months of history for the proportions."
+    "--window", type=PERIODS, default=12, show_default=True, help="Months of history for the proportions."
 )
 @click.option("--as-of", "as_of", type=DAY, help="Forecast as if today were DATE.")
 @json_option

@@ -7,6 +7,17 @@ from typing import Any
 
 import click
 
+#: A run's id (64-bit): anything else is refused in one line, not a traceback.
+RUN_ID = click.IntRange(1, 2**63 - 1)
+#: Periods ahead (the services allow 1 to 104).
+HORIZON = click.IntRange(1, 104)
+#: Periods or months of history, or months a market figure applies to: up to a century of months.
+PERIODS = click.IntRange(1, 1200)
+#: Backtest folds.
+FOLDS = click.IntRange(1, 100)
+#: Processes for the forecasting library.
+JOBS = click.IntRange(1, 256)
+
 
 def plot_option(what: str) -> Callable[[Any], Any]:
     """``--plot FILE`` (the parameter ``plot_path``): write a PNG of ``what``."""

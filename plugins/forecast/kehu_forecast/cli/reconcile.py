@@ -7,6 +7,7 @@ import click
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import json_option
 from kehu_forecast import api
+from kehu_forecast.cli.options import RUN_ID
 from kehu_forecast.cli.summary import emit_plan_summary
 
 
@@ -27,8 +28,8 @@ from kehu_forecast.cli.summary import emit_plan_summary
 @click.option(
     "--middle-level", type=click.Choice(["region", "salesperson"]), default="region", show_default=True
 )
-@click.option("--bottomup", "bu_run", type=int, help="Bottom-up run id (default: newest).")
-@click.option("--topdown", "td_run", type=int, help="Top-down run id (default: newest, if any).")
+@click.option("--bottomup", "bu_run", type=RUN_ID, help="Bottom-up run id (default: newest).")
+@click.option("--topdown", "td_run", type=RUN_ID, help="Top-down run id (default: newest, if any).")
 @json_option
 def reconcile_cmd(
     method: str, proportions: str, middle_level: str, bu_run: int | None, td_run: int | None, as_json: bool

@@ -11,12 +11,12 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast import api, plot
-from kehu_forecast.cli.options import plot_option
+from kehu_forecast.cli.options import RUN_ID, plot_option
 
 
 @click.command("targets")
 @click.option(
-    "--run", "run_id", type=int, help="The plan to set targets from (default: newest reconciled run)."
+    "--run", "run_id", type=RUN_ID, help="The plan to set targets from (default: newest reconciled run)."
 )
 @click.option(
     "--period", "grouping", type=click.Choice(["month", "quarter"]), default="quarter", show_default=True

@@ -12,6 +12,7 @@ import click
 from kehu_core.cli.context import PluginGroup
 from kehu_loyalty.cli.levels import levels_group
 from kehu_loyalty.cli.points import (
+    backfill_cmd,
     balance_cmd,
     earn_cmd,
     enroll_cmd,
@@ -43,6 +44,7 @@ def loyalty() -> None:
 
 for _command in (
     enroll_cmd,
+    backfill_cmd,
     refer_cmd,
     balance_cmd,
     statement_cmd,

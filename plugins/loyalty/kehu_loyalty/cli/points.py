@@ -1,4 +1,4 @@
-"""``kehu loyalty enroll|refer|balance|statement|earn|redeem|expire|rules``: members and their points."""
+"""``kehu loyalty enroll|backfill|refer|balance|statement|earn|redeem|expire|rules``: members, points."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import click
 
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import (
+    Progress,
     emit_json,
     emit_pairs,
     emit_result,
     emit_rows,
     json_option,
     list_output_options,
+    row_count,
 )
 from kehu_core.cli.params import TIMESTAMP
 from kehu_loyalty import api
@@ -48,6 +50,46 @@ def enroll_cmd(codes: tuple[str, ...], since: datetime | None, as_json: bool) ->
             ("earning from", result.earn_from),
             ("backfilled entries", result.backfilled_entries),
             ("backfilled points", result.backfilled_points),
+        ],
+    )
+
+
+@click.command("backfill")
+@click.option(
+    "--since",
+    type=TIMESTAMP,
+    default=None,
+    help="Only interactions from this time on (default: each member's whole membership).",
+)
+@json_option
+def backfill_cmd(since: datetime | None, as_json: bool) -> None:
+    """Earn the points that interactions written without loyalty missed (idempotent).
+
+    Interactions written while loyalty was not loaded (`kehu --without-plugin loyalty ...`)
+    earned nothing and refunds took nothing back. This runs the earn rules over every
+    member's interactions, oldest first, and writes only what has no ledger entry yet:
+    running it again changes nothing. Needs permission loyalty.manage.
+
+    \b
+    Example:
+      kehu --without-plugin loyalty interaction import purchases.csv
+      kehu loyalty backfill --since 2025-06-01
+    """
+    with Progress("earning") as progress, transaction() as (app, session):
+        result = api.catch_up(app, session, since=since, progress=progress)
+    if as_json:
+        emit_json(result)
+        return
+    emit_pairs(
+        "backfill",
+        [
+            ("members", result.members),
+            ("interactions read", result.interactions),
+            ("entries written", result.entries),
+            ("points earned", result.points),
+            ("refunds taken back", result.refunds),
+            ("points taken back", result.reversed_points),
+            ("not taken back (spent or expired)", result.shortfall),
         ],
     )
 
@@ -98,7 +140,7 @@ def balance_cmd(code: str, as_json: bool) -> None:
 
 @click.command("statement")
 @click.argument("code")
-@click.option("--limit", type=int, default=None, help="Only the last N entries.")
+@click.option("--limit", type=row_count(0), default=None, help="Only the last N entries (0: all).")
 @list_output_options
 def statement_cmd(code: str, limit: int | None, as_json: bool, as_csv: bool) -> None:
     """A member's points ledger with the running balance.
