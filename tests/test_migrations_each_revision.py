@@ -434,6 +434,98 @@ def verify_loyalty0003(conn: Connection, ids: Ids) -> None:
     )
 
 
+def fill_loyalty0004(conn: Connection, ids: Ids) -> None:
+    _loyalty_accounts(conn, ids)
+    _loyalty_ledger(conn, ids)
+    insert(
+        conn,
+        "loyalty_rewards",
+        [
+            {
+                "id": 1,
+                "code": "MUG",
+                "name": "马克杯",
+                "cost_points": 2_000_000_000,
+                "stock": 3,
+                "valid_from": None,
+                "valid_until": None,
+                "active": True,
+                "created_at": at("2026-01-01T00:00:00"),
+            }
+        ],
+    )
+    insert(conn, "loyalty_levels", [{"name": "金卡", "rank": 2, "min_points": 20000, "min_spend": None}])
+
+
+#: More than a 32-bit integer holds: what loyalty0004 makes room for on PostgreSQL.
+BIG_POINTS = 3_000_000_000
+
+
+def verify_loyalty0004(conn: Connection, ids: Ids) -> None:
+    if conn.dialect.name == "postgresql":
+        for table, column in (
+            ("loyalty_ledger", "points"),
+            ("loyalty_ledger", "shortfall"),
+            ("loyalty_allocations", "points"),
+            ("loyalty_rewards", "cost_points"),
+            ("loyalty_levels", "min_points"),
+        ):
+            [found] = [c for c in inspect(conn).get_columns(table) if c["name"] == column]
+            assert isinstance(found["type"], sa.BigInteger), (table, column, found["type"])
+    largest = 2**63 - 1
+    insert(
+        conn,
+        "loyalty_ledger",
+        [
+            {
+                "id": 10,
+                "customer_id": ids["C2"],
+                "kind": "earn",
+                "points": BIG_POINTS,
+                "occurred_at": at("2026-05-01T00:00:00"),
+                "expires_at": at("2027-05-01T00:00:00"),
+                "reason": "¥3000000000.00 × 1 pt/¥ (base)",
+                "rule": "base",
+                "interaction_id": None,
+                "reward_id": None,
+                "idempotency_key": "earn:10",
+                "shortfall": 0,
+                "created_at": at("2026-05-01T00:00:01"),
+            },
+            {
+                "id": 11,
+                "customer_id": ids["C2"],
+                "kind": "refund",
+                "points": -BIG_POINTS,
+                "occurred_at": at("2026-05-02T00:00:00"),
+                "expires_at": None,
+                "reason": "refund",
+                "rule": None,
+                "interaction_id": None,
+                "reward_id": None,
+                "idempotency_key": "refund:11",
+                "shortfall": largest,
+                "created_at": at("2026-05-02T00:00:01"),
+            },
+        ],
+    )
+    insert(conn, "loyalty_allocations", [{"debit_id": 11, "lot_id": 10, "points": BIG_POINTS}])
+    conn.execute(text("UPDATE loyalty_rewards SET cost_points = :p WHERE code = 'MUG'"), {"p": largest})
+    conn.execute(text("UPDATE loyalty_levels SET min_points = :p"), {"p": BIG_POINTS})
+    assert select_rows(
+        conn, "SELECT points, shortfall FROM loyalty_ledger WHERE id IN (10, 11) ORDER BY id"
+    ) == [
+        (BIG_POINTS, 0),
+        (-BIG_POINTS, largest),
+    ]
+    assert select_rows(conn, "SELECT points FROM loyalty_allocations WHERE debit_id = 11") == [(BIG_POINTS,)]
+    assert select_rows(conn, "SELECT cost_points FROM loyalty_rewards") == [(largest,)]
+    assert select_rows(conn, "SELECT min_points FROM loyalty_levels") == [(BIG_POINTS,)]
+    # The rows written before the upgrade are kept (compared by the test), the constraints too.
+    assert refused(conn, "UPDATE loyalty_rewards SET cost_points = 0")
+    assert refused(conn, "UPDATE loyalty_allocations SET points = 0")
+
+
 # -- complaints ---------------------------------------------------------------------------------
 
 
@@ -627,6 +719,11 @@ CHECKS: dict[str, Check] = {
     ),
     "loyalty0002": Check(fill_loyalty0002, verify_loyalty0002, ("loyalty_ledger", "loyalty_allocations")),
     "loyalty0003": Check(fill_loyalty0003, verify_loyalty0003, ("loyalty_accounts", "loyalty_ledger")),
+    "loyalty0004": Check(
+        fill_loyalty0004,
+        verify_loyalty0004,
+        ("loyalty_ledger", "loyalty_allocations", "loyalty_rewards", "loyalty_levels"),
+    ),
     "complaints0002": Check(
         fill_complaints0002,
         verify_complaints0002,

@@ -29,7 +29,7 @@ from attrs import frozen
 from sqlalchemy.orm import Session
 
 from kehu_loyalty.ledger import driver_rows, sqlite_stamp
-from kehu_loyalty.models import ACCOUNTS, LEDGER, REASON_WIDTH, REFERRALS
+from kehu_loyalty.models import ACCOUNTS, LEDGER, MAX_POINTS, REASON_WIDTH, REFERRALS
 from kehu_loyalty.rates import Rate
 from kehu_loyalty.rules import EarnRule
 
@@ -141,7 +141,7 @@ class SqlDialect:
         """``cents × numerator // denominator`` exactly (PostgreSQL: in numeric, no overflow)."""
         if self.sqlite:
             return f"({cents} * {numerator} / {denominator})"
-        return f"CAST(div(CAST({cents} AS NUMERIC) * {numerator}, {denominator}) AS INTEGER)"
+        return f"CAST(div(CAST({cents} AS NUMERIC) * {numerator}, {denominator}) AS BIGINT)"
 
     def amount_text(self, cents: str) -> str:
         """The amount with two decimals, from whole cents (positive)."""
@@ -326,6 +326,8 @@ def compilable(
         return "a referrer bonus in the buyer's birthday month"
     if dialect == "sqlite" and max_cents * bound > _SQLITE_MAX:
         return "amounts too large for 64-bit integer points on SQLite"
+    if max_cents * bound // 100 > MAX_POINTS:  # the Python path refuses the entry in one line
+        return "points that could pass 64 bits"
     return None
 
 

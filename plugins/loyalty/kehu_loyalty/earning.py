@@ -161,13 +161,12 @@ def plan(
     the amounts."""
     dialect = session.get_bind().dialect.name
     offset: int | None = None
-    max_cents = 0
-    if dialect == "sqlite":
-        if earn_sql.needs_local_time(rules):
-            times = batch.column("occurred_at")
-            offset = earn_sql.fixed_offset_minutes(calendar.zone(), min(times), max(times))
-        amounts = [a for a in batch.column("amount") if a is not None]
-        max_cents = cents_of(max(max(amounts, default=Decimal(0)), -min(amounts, default=Decimal(0))))
+    if dialect == "sqlite" and earn_sql.needs_local_time(rules):
+        times = batch.column("occurred_at")
+        offset = earn_sql.fixed_offset_minutes(calendar.zone(), min(times), max(times))
+    # Both dialects: points past 64 bits are refused by the Python path, in one line.
+    amounts = [a for a in batch.column("amount") if a is not None]
+    max_cents = cents_of(max(max(amounts, default=Decimal(0)), -min(amounts, default=Decimal(0))))
     boosts = [r.multiplier for r in rules if r.multiplier is not None]
     bound = max(
         earn_sql.numerator_bound([r for r in rules if r.is_amount_rule], [Decimal(1), *multipliers], boost)

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from attrs import frozen
 from sqlalchemy import String, func, select, text, type_coerce
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from kehu_core.customers import get_customer
@@ -21,7 +22,7 @@ from kehu_core.errors import KehuError
 from kehu_core.interactions import in_values
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
-from kehu_loyalty.models import ACCOUNTS, ALLOCATIONS, LEDGER, REASON_WIDTH
+from kehu_loyalty.models import ACCOUNTS, ALLOCATIONS, LEDGER, REASON_WIDTH, Points
 
 #: IN-lists are cut to this many values (SQLite and PostgreSQL both accept far more).
 CHUNK = 5000
@@ -115,7 +116,8 @@ def lock_accounts(session: Session, customer_ids: Iterable[int]) -> set[int]:
 
 def _allocated() -> Any:
     return (
-        select(func.coalesce(func.sum(ALLOCATIONS.c.points), 0))
+        # BIGINT: PostgreSQL sums BIGINT points as NUMERIC (a Decimal in Python).
+        select(sql_cast(func.coalesce(func.sum(ALLOCATIONS.c.points), 0), Points))
         .where(ALLOCATIONS.c.lot_id == LEDGER.c.id)
         .scalar_subquery()
     )

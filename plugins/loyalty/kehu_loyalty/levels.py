@@ -30,9 +30,10 @@ from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Interaction
 from kehu_core.types import to_money, utcnow
+from kehu_core.validation import FieldError, money
 from kehu_loyalty import events
 from kehu_loyalty.ledger import add_months
-from kehu_loyalty.models import ACCOUNTS, LEDGER, LEVELS
+from kehu_loyalty.models import ACCOUNTS, LEDGER, LEVELS, MAX_POINTS
 from kehu_loyalty.records import LevelChange, codes_of
 from kehu_loyalty.security import MANAGE, require_programme
 from kehu_loyalty.settings import load_settings
@@ -77,10 +78,13 @@ def set_level(
         problems.append(Problem("name", "required"))
     if min_points is None and min_spend is None:
         problems.append(Problem("min_points", "give --min-points or --min-spend (or both)"))
-    if min_points is not None and min_points < 0:
-        problems.append(Problem("min_points", "must not be negative", value=str(min_points)))
-    if min_spend is not None and min_spend < 0:
-        problems.append(Problem("min_spend", "must not be negative", value=str(min_spend)))
+    if min_points is not None and not 0 <= min_points <= MAX_POINTS:
+        problems.append(Problem("min_points", f"must be between 0 and {MAX_POINTS}", value=str(min_points)))
+    if min_spend is not None:
+        try:
+            min_spend = money(min_spend)
+        except FieldError as exc:
+            problems.append(Problem("min_spend", str(exc), value=str(min_spend)))
     if problems:
         raise ValidationError(problems, headline="level refused; nothing was changed:")
     clash = session.scalar(select(LEVELS.c.name).where(LEVELS.c.rank == rank, LEVELS.c.name != name))

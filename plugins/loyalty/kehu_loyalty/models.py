@@ -4,14 +4,16 @@ rewards, referrals, settings, member levels and distributor rebates (返利).
 SQLAlchemy Core tables on the plugin's own MetaData (uninstall drops exactly these). They
 must match what ``migrations/`` creates.
 
-Points are integers. The ledger is append-only: a positive entry is a *lot* (with an expiry
-date), and every negative entry (redeem, expire, refund) is linked to the lots it draws from
-through ``loyalty_allocations``. A lot's remaining points are its points minus its allocations.
+Points are 64-bit integers on both databases (:data:`Points`, at most :data:`MAX_POINTS`).
+The ledger is append-only: a positive entry is a *lot* (with an expiry date), and every
+negative entry (redeem, expire, refund) is linked to the lots it draws from through
+``loyalty_allocations``. A lot's remaining points are its points minus its allocations.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -33,6 +35,13 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 #: Rates such as 0.0250 (2.5%): four decimals.
 Rate = Numeric(7, 4)
+#: A number of points: BIGINT (64-bit) on PostgreSQL, INTEGER on SQLite, which is 64-bit there
+#: too (loyalty0004); both hold the same range.
+Points = BigInteger().with_variant(Integer(), "sqlite")
+#: The most points one entry, reward cost or level threshold holds (2^63 - 1).
+MAX_POINTS = 2**63 - 1
+#: A reward's stock (units, not points) is INTEGER: 32-bit on PostgreSQL, and the same on SQLite.
+MAX_STOCK = 2**31 - 1
 
 #: A member of the points programme. The row is also the per-customer lock for spending.
 ACCOUNTS = Table(
@@ -58,7 +67,7 @@ LEDGER = Table(
     Column("id", BigId, primary_key=True),
     Column("customer_id", BigId, ForeignKey("customers.id"), nullable=False),
     Column("kind", String(16), nullable=False),  # earn | bonus | adjust | redeem | expire | refund
-    Column("points", Integer, nullable=False),
+    Column("points", Points, nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
     # Set on positive entries (lots): when their remaining points expire.
     Column("expires_at", UTCDateTime),
@@ -68,7 +77,7 @@ LEDGER = Table(
     Column("reward_id", BigId),
     Column("idempotency_key", String(160), nullable=False, unique=True),
     # Refunds only: points the refund should have taken back but that were already spent.
-    Column("shortfall", Integer, nullable=False, default=0),
+    Column("shortfall", Points, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     # customer_id alone: a small index stays in the page cache during big imports (loyalty0002).
     Index("ix_loyalty_ledger_customer_id", "customer_id"),
@@ -81,7 +90,7 @@ ALLOCATIONS = Table(
     metadata,
     Column("debit_id", BigId, ForeignKey("loyalty_ledger.id"), primary_key=True),
     Column("lot_id", BigId, ForeignKey("loyalty_ledger.id"), primary_key=True, index=True),
-    Column("points", Integer, nullable=False),
+    Column("points", Points, nullable=False),
     CheckConstraint("points > 0", name="points_positive"),
 )
 
@@ -92,7 +101,7 @@ REWARDS = Table(
     Column("id", BigId, primary_key=True),
     Column("code", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
-    Column("cost_points", Integer, nullable=False),
+    Column("cost_points", Points, nullable=False),
     Column("stock", Integer),
     Column("valid_from", UTCDateTime),
     Column("valid_until", UTCDateTime),
@@ -126,7 +135,7 @@ LEVELS = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("rank", Integer, nullable=False, unique=True),
-    Column("min_points", Integer),
+    Column("min_points", Points),
     Column("min_spend", Money),
 )
 

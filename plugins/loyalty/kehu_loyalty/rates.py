@@ -16,7 +16,8 @@ from fractions import Fraction
 
 from attrs import frozen
 
-from kehu_loyalty.models import REASON_WIDTH, RULE_WIDTH
+from kehu_core.errors import KehuError
+from kehu_loyalty.models import MAX_POINTS, REASON_WIDTH, RULE_WIDTH
 from kehu_loyalty.rules import EarnRule
 
 CENT = Decimal("0.01")
@@ -32,8 +33,19 @@ class Rate:
     rule: str  # the ledger's rule column: matched rule names joined with "+"
 
     def points(self, cents: int) -> int:
-        """Whole points for ``cents`` (floored; cents are positive)."""
-        return cents * self.numerator // self.denominator
+        """Whole points for ``cents`` (floored; cents are positive). More than a ledger entry
+        holds (:data:`~kehu_loyalty.models.MAX_POINTS`) is refused with :class:`PointsOutOfRange`."""
+        points = cents * self.numerator // self.denominator
+        if points > MAX_POINTS:
+            raise PointsOutOfRange(
+                f"¥{cents // 100}.{cents % 100:02d} × {self.suffix} earns {points} points, more than "
+                f"a ledger entry holds (at most {MAX_POINTS}): lower the earn rate; nothing was written"
+            )
+        return points
+
+
+class PointsOutOfRange(KehuError):
+    """An amount times its earn rate gives more points than 64 bits hold."""
 
 
 def cents_of(amount: Decimal) -> int:

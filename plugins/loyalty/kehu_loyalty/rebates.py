@@ -27,6 +27,7 @@ from kehu_core.access import require, visible_customers
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.models import Customer, CustomerTag, Interaction
 from kehu_core.types import to_money, utcnow
+from kehu_core.validation import FieldError, money
 from kehu_loyalty.models import PROGRAMMES, SETTLEMENTS, TIERS
 from kehu_loyalty.security import MANAGE, require_programme
 
@@ -78,7 +79,6 @@ def _parse_tiers(specs: Sequence[str]) -> list[tuple[Decimal, Decimal]]:
     for spec in specs:
         try:
             threshold_text, rate_text = spec.split(":")
-            threshold = Decimal(threshold_text.replace(",", "").strip())
             rate_text = rate_text.strip()
             rate = Decimal(rate_text[:-1]) / 100 if rate_text.endswith("%") else Decimal(rate_text)
         except Exception:
@@ -86,7 +86,12 @@ def _parse_tiers(specs: Sequence[str]) -> list[tuple[Decimal, Decimal]]:
                 Problem("tier", "write THRESHOLD:RATE, e.g. 100000:2% or 500000:0.03", value=spec)
             )
             continue
-        if threshold < 0 or not Decimal(0) < rate < 1:
+        try:  # money's range: at most 15 significant digits, exact on both databases
+            threshold = money(threshold_text)
+        except FieldError as exc:
+            problems.append(Problem("tier", f"threshold: {exc}", value=spec))
+            continue
+        if not rate.is_finite() or not Decimal(0) < rate < 1:
             problems.append(
                 Problem("tier", "threshold must be >= 0 and the rate between 0 and 100%", value=spec)
             )

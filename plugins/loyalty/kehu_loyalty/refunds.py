@@ -137,7 +137,10 @@ def refund_lots(session: Session, windows: Mapping[int, tuple[Any, Any]]) -> dic
     ``[id, earned, expires, remaining]`` with times in stored form; ``remaining`` is updated
     as refunds draw from it.
     """
-    allocated = f"(SELECT coalesce(sum(a.points), 0) FROM {ALLOCATIONS.name} a WHERE a.lot_id = l.id)"
+    # BIGINT: PostgreSQL sums BIGINT points as NUMERIC (a Decimal in Python).
+    allocated = (
+        f"(SELECT CAST(coalesce(sum(a.points), 0) AS BIGINT) FROM {ALLOCATIONS.name} a WHERE a.lot_id = l.id)"
+    )
     wanted = (
         "l.points > 0 AND l.occurred_at <= r.hi AND (l.expires_at IS NULL OR l.expires_at > r.lo) "
         "ORDER BY l.customer_id, l.expires_at DESC NULLS FIRST, l.id DESC"

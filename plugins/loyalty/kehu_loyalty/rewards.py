@@ -32,7 +32,7 @@ from kehu_loyalty.ledger import (
     write_credits,
     write_debits,
 )
-from kehu_loyalty.models import REWARDS
+from kehu_loyalty.models import MAX_POINTS, MAX_STOCK, REWARDS
 from kehu_loyalty.records import Redemption
 from kehu_loyalty.security import ADJUST, MANAGE, REDEEM
 from kehu_loyalty.settings import load_settings
@@ -75,10 +75,11 @@ def add_reward(
         problems.append(Problem("code", "required"))
     if not name.strip():
         problems.append(Problem("name", "required"))
-    if cost_points <= 0:
-        problems.append(Problem("cost", "must be a positive number of points", value=str(cost_points)))
-    if stock is not None and stock < 0:
-        problems.append(Problem("stock", "must not be negative", value=str(stock)))
+    if not 0 < cost_points <= MAX_POINTS:
+        reason = f"must be a positive number of points, at most {MAX_POINTS}"
+        problems.append(Problem("cost", reason, value=str(cost_points)))
+    if stock is not None and not 0 <= stock <= MAX_STOCK:
+        problems.append(Problem("stock", f"must be between 0 and {MAX_STOCK}", value=str(stock)))
     if valid_from and valid_until and valid_until <= valid_from:
         problems.append(Problem("valid_until", "must be after valid_from"))
     if problems:
@@ -128,9 +129,10 @@ def restock(session: Session, code: str, stock: int | None, active: bool | None 
     """Set a reward's stock (``None``: unlimited) and/or whether it is offered. Needs ``loyalty.manage``."""
     require(session, MANAGE, "restock or withdraw rewards")
     get_reward(session, code)
-    if stock is not None and stock < 0:
+    if stock is not None and not 0 <= stock <= MAX_STOCK:
         raise ValidationError(
-            [Problem("stock", "must not be negative", value=str(stock))], headline="reward not changed:"
+            [Problem("stock", f"must be between 0 and {MAX_STOCK}", value=str(stock))],
+            headline="reward not changed:",
         )
     values: dict[str, Any] = {"stock": stock}
     if active is not None:
@@ -258,6 +260,8 @@ def adjust(
         problems.append(
             Problem("points", "must be a positive whole number (spend points with redeem)", value=str(points))
         )
+    elif points > MAX_POINTS:
+        problems.append(Problem("points", f"at most {MAX_POINTS} in one entry", value=str(points)))
     if not reason.strip():
         problems.append(Problem("reason", "required: say why the points are given"))
     if problems:

@@ -25,7 +25,7 @@ from attrs import field, fields, frozen
 
 from kehu_core import calendar
 from kehu_core.errors import KehuError
-from kehu_loyalty.models import RULE_WIDTH
+from kehu_loyalty.models import MAX_POINTS, RULE_WIDTH
 from kehu_loyalty.settings import Settings
 
 ONCE_PER = (None, "customer", "year", "month")
@@ -175,9 +175,9 @@ class EarnRule:
         if (
             isinstance(self.fixed_points, bool)
             or not isinstance(self.fixed_points, int)
-            or self.fixed_points < 0
+            or not 0 <= self.fixed_points <= MAX_POINTS
         ):
-            found.append(("fixed_points", "a whole number of points, not negative", self.fixed_points))
+            found.append(("fixed_points", f"a whole number of points, 0 to {MAX_POINTS}", self.fixed_points))
         for what in ("birthday_month", "tier_multiplier"):
             if not isinstance(getattr(self, what), bool):
                 found.append((what, "true or false", getattr(self, what)))
