@@ -202,6 +202,8 @@ WRITES: set[tuple[str, ...]] = {
     ("loyalty", "earn"),
     ("loyalty", "enroll"),
     ("loyalty", "expire"),
+    ("loyalty", "backfill"),
+    ("complaint", "backfill"),
     ("loyalty", "levels", "review"),
     ("loyalty", "levels", "set"),
     ("loyalty", "rebate", "programme", "add"),
