@@ -20,6 +20,8 @@ Fixtures:
   and returns click's ``Result`` (``.exit_code``, ``.output``, ``.stderr``, ``.json``).
 * ``kehu_register_plugin``: ``kehu_register_plugin(obj, "name")`` registers a plugin object
   (a module or class with hook implementations) for this test only, installed by default.
+* ``kehu_nobody``: no ``$KEHU_USER`` and no OS login, so each command says who acts with
+  ``--as`` (for tests of users and their rules).
 * ``kehu_distributions``: ``kehu_distributions.add("name", source)`` writes a fake
   pip-installed distribution (``dist-info`` with a ``kehu.plugins`` entry point, and the
   plugin's package) on ``sys.path`` for this test; ``.discover("name", ...)`` loads it.
@@ -49,7 +51,8 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 
-from kehu_core import installer
+from kehu_core import access, installer
+from kehu_core.access import ENV_USER
 from kehu_core.app import Kehu
 from kehu_core.cli import create_cli
 from kehu_core.db import resolve_url
@@ -237,6 +240,14 @@ def kehu_cli(kehu_app: Kehu) -> Callable[..., CliResult]:
         return CliResult(result)
 
     return run
+
+
+@pytest.fixture
+def kehu_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``$KEHU_USER`` and no OS login for this test: every command names who acts with
+    ``--as``, as on a server where the OS account is nobody's kehu login."""
+    monkeypatch.delenv(ENV_USER, raising=False)
+    monkeypatch.setattr(access, "os_login", lambda: None)
 
 
 @pytest.fixture

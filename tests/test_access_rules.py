@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,9 @@ from kehu_core.plugins import Plugins, discover
 from kehu_core.privacy import forget_customer
 from kehu_core.profile import profile_card
 
+#: No $KEHU_USER, no OS login: every command names who acts.
+pytestmark = pytest.mark.usefixtures("kehu_nobody")
+
 PLANNED_AT = "2030-01-02T10:00:00+08:00"
 DUE_BY = "2030-12-31"
 CORE_PERMISSIONS = {
@@ -62,14 +65,6 @@ CORE_PERMISSIONS = {
 def kehu_plugins() -> Plugins:
     """The core alone: its permissions and rules do not depend on any plugin."""
     return discover(strict=False, allow=set())
-
-
-@pytest.fixture(autouse=True)
-def nobody_logged_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No ``$KEHU_USER`` and no OS login: every command says who acts with ``--as``."""
-    monkeypatch.delenv("KEHU_USER", raising=False)
-    monkeypatch.setattr(access, "os_login", lambda: None)
-    yield
 
 
 @pytest.fixture

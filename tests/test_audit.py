@@ -7,19 +7,21 @@ database itself refuses to rewrite or delete the trail, on SQLite and on Postgre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from kehu_core import access, audit, settings, users
+from kehu_core import audit, settings, users
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError
 from kehu_core.models import AuditEntry, Setting
 from kehu_core.plugins import Plugins, discover
 from kehu_core.privacy import export_customer
+
+#: No $KEHU_USER, no OS login: every command names who acts.
+pytestmark = pytest.mark.usefixtures("kehu_nobody")
 
 PHONE = "13812345678"
 NEW_PHONE = "13987654321"
@@ -31,14 +33,6 @@ NEW_NAME = "李明国际贸易"
 def kehu_plugins() -> Plugins:
     """The core alone."""
     return discover(strict=False, allow=set())
-
-
-@pytest.fixture(autouse=True)
-def nobody_logged_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No ``$KEHU_USER`` and no OS login: every command says who acts with ``--as``."""
-    monkeypatch.delenv("KEHU_USER", raising=False)
-    monkeypatch.setattr(access, "os_login", lambda: None)
-    yield
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ No plugin is loaded: these are the core's rules. The OS login is patched to nobo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +19,9 @@ from kehu_core.errors import KehuError, NotFound
 from kehu_core.models import ApiToken, AuditEntry, Customer, User
 from kehu_core.plugins import Plugins, discover
 
+#: No $KEHU_USER, no OS login: every command names who acts.
+pytestmark = pytest.mark.usefixtures("kehu_nobody")
+
 PASSWORD = "correct-horse"  # 13 characters
 
 
@@ -27,14 +29,6 @@ PASSWORD = "correct-horse"  # 13 characters
 def kehu_plugins() -> Plugins:
     """The core alone: users and their rules do not depend on any plugin."""
     return discover(strict=False, allow=set())
-
-
-@pytest.fixture(autouse=True)
-def nobody_logged_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No ``$KEHU_USER`` and no OS login: a test names who acts."""
-    monkeypatch.delenv("KEHU_USER", raising=False)
-    monkeypatch.setattr(access, "os_login", lambda: None)
-    yield
 
 
 @pytest.fixture
