@@ -7,6 +7,10 @@ Usage::
     python benchmarks/tiering.py generate --sizes 1m          # only build the databases
     python benchmarks/tiering.py --tiny                       # 200 customers: checks the script runs
 
+After the first run and an unchanged re-run, a change-heavy re-run: one purchase per customer
+the month after makes the bottom half of the pyramid rise and the rest fall (see :func:`shift`),
+then ``kehu tier run`` as of that month's end is measured against the first run.
+
 A size names the number of customers; interactions are ten times as many. Databases are
 generated once into ``--workdir`` (``kehu init``, then ``sqlite3`` executemany straight into
 the core tables, or COPY on PostgreSQL) and reused. Every measured step runs in its own
@@ -433,8 +437,69 @@ def _ours_counts(out: str) -> dict[str, dict[str, int]]:
     return {m: counts.get(m, {}) for m in ("abc", "pyramid", "rfm")}
 
 
+#: The change-heavy re-run classifies as of the end of the month after AS_OF.
+SHIFT_AS_OF = "2026-11-30"
+SHIFT_AT = "2026-11-15 04:00:00.000000"
+
+
+def shift(url: str) -> None:
+    """Make at least half the customers change tier: one purchase each on SHIFT_AT, in November.
+
+    Every customer the last run put in the pyramid's bottom tier (小客户) buys far more than
+    anyone's revenue in the window, every other customer buys one fen: the bottom half rises
+    and the rest falls to the bottom, so nearly every pyramid tier changes (and most ABC and
+    RFM classes). Written straight into the interactions, then the monthly aggregates are
+    rebuilt (``kehu tier rebuild``), neither of which is measured.
+    """
+    from sqlalchemy import create_engine, text
+
+    from kehu_core.db import resolve_url
+
+    engine = create_engine(resolve_url(url))
+    postgres = engine.dialect.name == "postgresql"
+    at = SHIFT_AT + ("+00" if postgres else "")
+    with engine.begin() as conn:
+        start = conn.scalar(text("SELECT COALESCE(MAX(id), 0) FROM interactions")) + 1
+        conn.execute(
+            text(
+                "INSERT INTO interactions (id, customer_id, kind, status, occurred_at, amount, created_at) "
+                "SELECT :start + c.id, c.id, 'purchase', 'done', :at, "
+                "CASE WHEN a.tier = '小客户' THEN 100000000 + c.id ELSE 0.01 END, :at "
+                "FROM customers c JOIN tiering_assignments a ON a.customer_id = c.id "
+                "AND a.method = 'pyramid' AND a.valid_to IS NULL WHERE c.active"
+            ),
+            {"start": start, "at": at},
+        )
+        if postgres:
+            conn.execute(text("SELECT setval('interactions_id_seq', (SELECT max(id) FROM interactions))"))
+    engine.dispose()
+    _run(KEHU, "--db", url, "tier", "rebuild", env={"KEHU_PLUGINS": "tiering"})
+
+
+def pyramid_moves(url: str) -> tuple[int, int]:
+    """(customers whose pyramid tier the newest run changed, customers tiered)."""
+    from sqlalchemy import create_engine, text
+
+    from kehu_core.db import resolve_url
+
+    engine = create_engine(resolve_url(url))
+    with engine.connect() as conn:
+        newest = conn.scalar(text("SELECT MAX(id) FROM tiering_runs"))
+        moved = conn.scalar(
+            text(
+                "SELECT COUNT(*) FROM tiering_assignments o JOIN tiering_assignments n "
+                "ON n.customer_id = o.customer_id AND n.method = o.method AND n.run_id = :run "
+                "WHERE o.method = 'pyramid' AND o.ended_run_id = :run AND o.tier <> n.tier"
+            ),
+            {"run": newest},
+        )
+        tiered = conn.scalar(text("SELECT customers FROM tiering_runs WHERE id = :run"), {"run": newest})
+    engine.dispose()
+    return int(moved or 0), int(tiered or 0)
+
+
 def bench_one(url: str, label: str) -> dict[str, object]:
-    """Install (backfill), first run, unchanged re-run, pandas, DuckDB on one database."""
+    """Install (backfill), first run, unchanged re-run, pandas, DuckDB, then the change-heavy re-run."""
     result: dict[str, object] = {"label": label}
     t, mb, _ = measured(kehu("--db", url, "plugins", "install", "tiering"))
     result["install_backfill_s"], result["install_peak_mb"] = t, mb
@@ -451,6 +516,10 @@ def bench_one(url: str, label: str) -> dict[str, object]:
     result["duckdb_s"] = duck["seconds"]
     norm = lambda c: {m: {str(k): int(v) for k, v in c[m].items()} for m in ("abc", "pyramid", "rfm")}  # noqa: E731
     result["same_classes"] = norm(ours) == norm(pandas_out["counts"]) == norm(duck["counts"])
+    shift(url)
+    t, mb, _ = measured(kehu("--db", url, "tier", "run", "--as-of", SHIFT_AS_OF, "--json"))
+    result["shift_s"], result["shift_peak_mb"] = t, mb
+    result["shift_moves"], _ = pyramid_moves(url)
     return result
 
 
@@ -459,14 +528,16 @@ def report(rows: list[dict[str, object]]) -> None:
     print(
         f"{'size':<22}{'install':>9}{'run':>8}{'re-run':>8}{'pandas':>8}{'duckdb':>8}"
         f"{'run/pandas':>11}{'rerun/pandas':>13}{'run/duckdb':>11}{'peak MB':>9}  same classes"
+        f"{'shift':>8}{'moved':>9}{'shift/run':>10}"
     )
     for r in rows:
         print(
             f"{r['label']:<22}{r['install_backfill_s']:>9.1f}{r['run_s']:>8.2f}{r['rerun_s']:>8.2f}"
             f"{r['pandas_s']:>8.2f}{r['duckdb_s']:>8.2f}{r['run_s'] / r['pandas_s']:>11.2f}"
             f"{r['rerun_s'] / r['pandas_s']:>13.2f}{r['run_s'] / r['duckdb_s']:>11.1f}"
-            f"{r['run_peak_mb']:>9.0f}"
-            f"  {r['same_classes']}"
+            f"{max(r['run_peak_mb'], r['shift_peak_mb']):>9.0f}"
+            f"  {str(r['same_classes']):<12}"
+            f"{r['shift_s']:>8.2f}{r['shift_moves']:>9}{r['shift_s'] / r['run_s']:>10.2f}"
         )
     by_backend: dict[str, list[dict[str, object]]] = {}
     for r in rows:
@@ -476,7 +547,8 @@ def report(rows: list[dict[str, object]]) -> None:
             growth = b["customers"] / a["customers"]  # type: ignore[operator]
             print(
                 f"scaling {backend} {a['label'].split()[1]} -> {b['label'].split()[1]}: data x{growth:.0f}, "
-                f"run time x{b['run_s'] / a['run_s']:.1f}, re-run x{b['rerun_s'] / a['rerun_s']:.1f}"
+                f"run time x{b['run_s'] / a['run_s']:.1f}, re-run x{b['rerun_s'] / a['rerun_s']:.1f}, "
+                f"change-heavy re-run x{b['shift_s'] / a['shift_s']:.1f}"
             )
 
 

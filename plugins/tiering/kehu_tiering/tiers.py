@@ -16,7 +16,9 @@ from kehu_core import calendar
 from kehu_core.access import visible_customers
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
+from kehu_core.errors import KehuError
 from kehu_core.models import Customer
+from kehu_tiering.methods import customer_stats
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
 from kehu_tiering.rules import collect
 from kehu_tiering.settings import (
@@ -162,18 +164,43 @@ class Explanation:
     run_as_of: date | None
 
 
+def _covers(settings: dict[str, Any], method: str) -> bool:
+    """True when a run with these settings decided ``method`` (a method, or ``flag:*`` through "flags")."""
+    methods = settings.get("methods") or ("abc", "pyramid", "rfm", "flags")
+    return ("flags" if method.startswith("flag:") else method) in methods
+
+
 def explain(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list[Explanation]]:
-    """For each current assignment: the rule or method, the numbers and the cut points that decided it."""
+    """For each current assignment: the rule or method, the numbers and the cut points that decided it.
+
+    The numbers, window and cut points are those of the newest run that decided the method
+    (the assignment is what that run confirmed, even when an earlier run first gave it): its
+    own snapshot when that run wrote the assignment, else the customer's statistics recomputed
+    with that run's settings as of its date (what ``kehu tier stats`` shows).
+    """
     tiers = show(session, code)
-    run_settings = {r.id: r.settings for r in session.execute(select(runs.c.id, runs.c.settings))}
+    all_runs = [dict(r) for r in session.execute(select(runs.c.id, runs.c.as_of, runs.c.settings)).mappings()]
     try:
         latest = last_settings(session) or make_settings(as_of=calendar.today())
         known = {r.name: r for r in collect(app, rule_context(latest), ())}
     except Exception:  # a broken rule plugin must not hide the explanation
         known = {}
+    recomputed: dict[int, dict[str, Any] | None] = {}
     out = []
     for a in [*tiers.tiers.values(), *tiers.flags]:
-        s = run_settings.get(a.run_id, {})
+        deciding = [r for r in all_runs if r["id"] >= a.run_id and _covers(r["settings"], a.method)]
+        run: dict[str, Any] = (
+            max(deciding, key=lambda r: r["id"]) if deciding else {"id": a.run_id, "settings": {}}
+        )
+        s: dict[str, Any] = run["settings"]
+        metrics = a.metrics
+        if run["id"] != a.run_id:
+            if run["id"] not in recomputed:
+                recomputed[run["id"]] = _stats_as_of(app, session, code, s)
+            row = recomputed[run["id"]]
+            if row is not None:
+                keys = METHOD_METRICS.get(a.method, ()) if a.decided_by == a.method else tuple(a.metrics)
+                metrics = {k: row.get(k) for k in keys}
         cuts = _cuts_text(a.method, s)
         if a.decided_by in known:
             rule = known[a.decided_by]
@@ -188,13 +215,21 @@ def explain(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list
                 tier=a.tier,
                 decided_by=a.decided_by,
                 reason=reason,
-                metrics=a.metrics,
+                metrics=metrics,
                 cut_points=cuts,
                 valid_from=a.valid_from,
                 run_as_of=date.fromisoformat(s["as_of"]) if s.get("as_of") else None,
             )
         )
     return tiers, out
+
+
+def _stats_as_of(app: Kehu, session: Session, code: str, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """The customer's statistics with a run's settings as of its date (None: archived since)."""
+    try:
+        return customer_stats(app, session, TierSettings.from_json(settings), code)
+    except KehuError:
+        return None
 
 
 def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:

@@ -100,6 +100,7 @@ class WorkTables:
             self.metadata,
             Column("customer_id", BigInteger),
             Column("method", String(64)),
+            Column("old_id", BigInteger),  # the current assignment this move closes (NULL: none)
             Column("old_tier", String(64)),
             Column("new_tier", String(64)),
             Column("new_by", String(200)),

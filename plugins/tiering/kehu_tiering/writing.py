@@ -94,12 +94,12 @@ def _diff(
     """
     a, w, mv = assignments.c, temp.new.c, temp.moved.c
     current = a.valid_to.is_(None)
-    cols = ["customer_id", "method", "old_tier", "new_tier", "new_by", "rule_no"]
+    cols = ["customer_id", "method", "old_id", "old_tier", "new_tier", "new_by", "rule_no"]
     for t in targets:
         tier, by, rule_no = temp.tier(t), temp.decided_by(t), w[f"r{t.key}"]
         same = and_(a.customer_id == w.customer_id, a.method == t.method, current)
         stmt = (
-            select(w.customer_id, literal(t.method), a.tier, tier, by, rule_no)
+            select(w.customer_id, literal(t.method), a.id, a.tier, tier, by, rule_no)
             .select_from(temp.new.outerjoin(assignments, same))
             .where(tier.is_not(None), or_(a.id.is_(None), a.tier != tier, a.decided_by != by))
         )
@@ -119,7 +119,7 @@ def _diff(
             else null()
         )
         vanished = (
-            select(a.customer_id, a.method, a.tier, null(), null(), null())
+            select(a.customer_id, a.method, a.id, a.tier, null(), null(), null())
             .select_from(assignments.outerjoin(temp.new, w.customer_id == a.customer_id))
             .where(current, managed, new_tier.is_(None))
         )
@@ -236,28 +236,28 @@ def write_changes(
     if not any(not t.is_flag for t in fresh):  # else every customer's snapshot is written already
         decided_by_method = and_(mv.new_tier.is_not(None), mv.rule_no == 0, ~mv.method.like("flag:%"))
         _write_snapshots(session, run_id, select(mv.customer_id).where(decided_by_method).distinct())
-    changed = mv.old_tier.is_not(None)
+    # Closed by primary key: each moved row names the current row it replaces, so the
+    # database looks each one up by id (a semi-join on the ids) instead of testing every
+    # current assignment against every move.
     session.execute(
         update(assignments)
-        .where(
-            a.valid_to.is_(None),
-            exists().where(changed, mv.customer_id == a.customer_id, mv.method == a.method),
-        )
+        .where(a.id.in_(select(mv.old_id).where(mv.old_id.is_not(None))))
         .values(valid_to=settings.as_of, ended_run_id=run_id)
     )
-    s = STATS.c
+    # The statistics are looked up only for the rows a rule decided (their JSON snapshot); the
+    # rows go in customer order, as the assignments' indexes are ordered.
     fresh_rows = (
         select(
             mv.customer_id,
             mv.method,
             mv.new_tier,
             mv.new_by,
-            _snapshot(targets, mv.method, mv.rule_no, temp.dialect),
+            _snapshot(targets, mv.method, mv.rule_no, temp.dialect, of=mv.customer_id),
             literal(settings.as_of, assignments.c.valid_from.type),
             literal(run_id, BigInteger),
         )
-        .select_from(temp.moved.join(STATS, s.customer_id == mv.customer_id))
         .where(mv.new_tier.is_not(None))
+        .order_by(mv.customer_id, mv.method)
     )
     session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, fresh_rows))
     return written + moved, fresh_methods, written

@@ -146,7 +146,11 @@ def explain_cmd(code: str, as_json: bool) -> None:
     if not items:
         click.echo(f"{tiers.code} has no tier yet: run `kehu tier run`")
     for e in items:
-        pairs: list[tuple[str, Any]] = [("decided by", e.reason), ("since", e.valid_from)]
+        pairs: list[tuple[str, Any]] = [
+            ("decided by", e.reason),
+            ("since", e.valid_from),
+            ("numbers of the run as of", e.run_as_of or "-"),
+        ]
         pairs += [(f"  {k}", v) for k, v in e.metrics.items()]
         pairs += [(f"  cut {k}", v) for k, v in e.cut_points.items()]
         emit_pairs(f"{e.method}: {e.tier}", pairs)
