@@ -207,6 +207,8 @@ def move(
     details = [note or "", *(f"{k}={v}" for k, v in clean.items())]
     if reason:
         details.append(f"reason: {reason}")
+    if exempted:
+        details.append(f"exempt from the follow-up (回访) by {actor} ({EXEMPT})")
     history.append_one(
         session, complaint_id, now, actor, "moved", source, stage, "; ".join(d for d in details if d) or None
     )
@@ -214,7 +216,7 @@ def move(
     trail.pop("followed_up_at", None)
     trail["status"] = [source, stage]
     if exempted:
-        trail["exempt"] = "closed without follow-up"
+        trail["exempt"] = "closed without the follow-up (回访) and satisfaction"
     audit.record(
         session,
         "complaint",

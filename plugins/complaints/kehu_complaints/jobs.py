@@ -97,8 +97,10 @@ def escalate(app: Kehu, session: Session, now: datetime) -> str:
 
 
 def auto_close(app: Kehu, session: Session, now: datetime) -> str:
-    """Close complaints resolved more than ``auto_close_days`` ago with no follow-up, stating the reason."""
-    days = int(load_settings(session)["auto_close_days"])
+    """Close grievances (抱怨) resolved more than ``auto_close_days`` ago with no follow-up,
+    stating the reason; formal complaints (投诉) too only when ``auto_close_complaints`` is on."""
+    settings = load_settings(session)
+    days = int(settings["auto_close_days"])
     if days <= 0:
         return "auto-close is off (auto_close_days = 0)"
     c = COMPLAINTS.c
@@ -108,6 +110,8 @@ def auto_close(app: Kehu, session: Session, now: datetime) -> str:
         c.followed_up_at.is_(None),
         c.closed_at.is_(None),
     )
+    if not settings["auto_close_complaints"]:
+        due = and_(due, c.kind == "grievance")
     rows = session.execute(select(c.id, c.status, c.customer_id).where(due)).all()
     if not rows:
         return "nothing to auto-close"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kehu_complaints.calendar import BusinessCalendar, parse_windows
 from kehu_complaints.models import CALENDAR_DAYS, SETTINGS
 from kehu_complaints.security import MANAGE, SETTINGS_PERMISSION
+from kehu_complaints.workflow import ALWAYS
 from kehu_core import audit
 from kehu_core.access import require
 from kehu_core.errors import Problem, ValidationError
@@ -25,10 +26,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # An 8-hour working day with a lunch break, the usual office day in China.
     "business_hours": [["09:00", "12:00"], ["13:00", "18:00"]],
     "chinese_holidays": True,
-    # Above this compensation (yuan) a supervisor approves the solution (主管批示).
+    # Above this compensation (yuan) a supervisor approves the solution (主管批示); "always":
+    # every solution is approved, whatever the compensation.
     "approval_threshold": "500.00",
-    # Resolved complaints with no follow-up close by themselves after this many days (0: never).
+    # Resolved grievances (抱怨) with no follow-up close by themselves after this many days (0: never).
     "auto_close_days": 7,
+    # Whether auto-close also closes formal complaints (投诉), skipping their follow-up and review.
+    "auto_close_complaints": False,
     # The tiering method whose codes SLA policies match: empty for THE tier (the method the
     # tiering plugin names as the customer's tier), or a method's name ("rfm") to match segments.
     "tier_method": "",
@@ -98,12 +102,17 @@ def _check(key: str, value: Any) -> Any:
         return name
     if key == "business_hours":
         return _windows(value)
-    if key == "chinese_holidays":
+    if key in ("chinese_holidays", "auto_close_complaints"):
         return _boolean(value)
     if key == "approval_threshold":
         text = str(value).strip()
+        if text.lower() == ALWAYS:
+            return ALWAYS
         if not _AMOUNT.fullmatch(text) or Decimal(text) > MAX_THRESHOLD:
-            raise ValueError(f"must be a non-negative amount in yuan, at most {MAX_THRESHOLD}, 2 decimals")
+            raise ValueError(
+                f"must be a non-negative amount in yuan, at most {MAX_THRESHOLD}, 2 decimals, "
+                f"or {ALWAYS!r} (every solution needs approval)"
+            )
         return str(Decimal(text).quantize(Decimal("0.01")))
     if key == "auto_close_days":
         text = str(value).strip()

@@ -313,22 +313,38 @@ DEFAULT_TRANSITIONS = (
 )
 
 
+#: ``approval_threshold`` set to this word: every solution needs a supervisor's approval.
+ALWAYS = "always"
+
+#: What closing a formal complaint (投诉) records, by field: the option that gives it and what it is.
+REVIEW_FIELDS = (
+    ("responsible_party", "--responsible", "the responsible party (判定责任人)"),
+    ("penalty_note", "--penalty", "the penalty decision (处罚责任人; 无/none when there is none, stated)"),
+    ("root_cause", "--root-cause", "the root cause (总结评价)"),
+    ("corrective_action", "--corrective-action", "the corrective action (总结评价)"),
+)
+
+
 def approval_required(complaint: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
-    """True when the solution needs a supervisor: compensation above the threshold, or critical severity."""
-    threshold = Decimal(str(settings.get("approval_threshold", "500.00")))
+    """True when the solution needs a supervisor: ``approval_threshold`` is ``always``, the
+    compensation is above the threshold (strictly), or the severity is critical."""
+    threshold = str(settings.get("approval_threshold", "500.00"))
+    if threshold == ALWAYS or complaint.get("severity") == "critical":
+        return True
     amount = complaint.get("compensation_amount")
-    return complaint.get("severity") == "critical" or (amount is not None and Decimal(amount) > threshold)
+    return amount is not None and Decimal(amount) > Decimal(threshold)
 
 
 def _approval(ctx: GuardContext) -> str | None:
     if approval_required(ctx.complaint, ctx.settings) and not ctx.complaint.get("approved_by"):
         threshold = ctx.settings.get("approval_threshold", "500.00")
         amount = ctx.complaint.get("compensation_amount")
-        why = (
-            "severity is critical"
-            if ctx.complaint.get("severity") == "critical"
-            else (f"compensation {amount} is above the approval threshold {threshold}")
-        )
+        if threshold == ALWAYS:
+            why = "approval_threshold is always: every solution is approved"
+        elif ctx.complaint.get("severity") == "critical":
+            why = "severity is critical"
+        else:
+            why = f"compensation {amount} is above the approval threshold {threshold}"
         return f"supervisor approval required ({why}); move it to 'approved' first"
     return None
 
@@ -339,20 +355,28 @@ def _has_solution(ctx: GuardContext) -> str | None:
     return None
 
 
+def followed_up(complaint: Mapping[str, Any]) -> bool:
+    """True when the complaint went through the follow-up (回访) with the satisfaction recorded."""
+    return complaint.get("followed_up_at") is not None and complaint.get("satisfaction") is not None
+
+
 def closes_without_follow_up(complaint: Mapping[str, Any], target: str) -> bool:
-    """True when a move to ``target`` closes a formal complaint (投诉) that was not followed up:
-    an exemption from the procedure, which needs permission ``complaints.exempt`` and a reason."""
-    return (
-        target == "closed"
-        and complaint.get("kind") == "complaint"
-        and complaint.get("followed_up_at") is None
-    )
+    """True when a move to ``target`` closes a formal complaint (投诉) that was not followed up
+    with a recorded satisfaction: an exemption from the procedure, which needs permission
+    ``complaints.exempt`` and a reason."""
+    return target == "closed" and complaint.get("kind") == "complaint" and not followed_up(complaint)
 
 
 def _follow_up_or_reason(ctx: GuardContext) -> str | None:
-    if ctx.complaint.get("followed_up_at") is None and not (ctx.reason or "").strip():
-        exempt = " and permission complaints.exempt" if ctx.complaint.get("kind") == "complaint" else ""
-        return f"not followed up; follow up first, or state why it is closed without one (--reason{exempt})"
+    formal = ctx.complaint.get("kind") == "complaint"
+    done = followed_up(ctx.complaint) if formal else ctx.complaint.get("followed_up_at") is not None
+    if not done and not (ctx.reason or "").strip():
+        if formal:
+            return (
+                "a formal complaint (投诉) is closed after the follow-up (回访) with the customer's "
+                "satisfaction; or exempt it: state why with --reason (permission complaints.exempt)"
+            )
+        return "not followed up; follow up first, or state why it is closed without one (--reason)"
     return None
 
 
@@ -362,12 +386,20 @@ def _satisfaction(ctx: GuardContext) -> str | None:
     return None
 
 
+def missing_review(complaint: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The fields of :data:`REVIEW_FIELDS` a formal complaint (投诉) still lacks to be closed
+    (none for a grievance)."""
+    if complaint.get("kind") != "complaint":
+        return []
+    return [spec for spec in REVIEW_FIELDS if not str(complaint.get(spec[0]) or "").strip()]
+
+
 def _review(ctx: GuardContext) -> str | None:
-    if ctx.complaint.get("kind") == "complaint" and not (
-        (ctx.complaint.get("root_cause") or "").strip()
-        and (ctx.complaint.get("corrective_action") or "").strip()
-    ):
-        return "a formal complaint (投诉) is closed with a review: give --root-cause and --corrective-action"
+    missing = missing_review(ctx.complaint)
+    if missing:
+        return "a formal complaint (投诉) is closed with the review; missing " + ", ".join(
+            f"{what} ({option})" for _, option, what in missing
+        )
     return None
 
 
@@ -386,7 +418,7 @@ def _approver(ctx: GuardContext) -> str | None:
 DEFAULT_GUARDS = (
     Guard(
         "approval",
-        "supervisor approval above the compensation threshold or at critical severity",
+        "supervisor approval above the compensation threshold, at critical severity, or always",
         _approval,
         targets=("customer_agreed",),
     ),
@@ -410,16 +442,17 @@ DEFAULT_GUARDS = (
     ),
     Guard(
         "follow_up_or_reason",
-        "no close without a follow-up or a stated reason (a formal complaint: and an exemption)",
+        "no close without a follow-up (a formal complaint: with satisfaction) or a stated reason "
+        "(a formal complaint: and an exemption)",
         _follow_up_or_reason,
         targets=("closed",),
     ),
     Guard(
         "review_written",
-        "a formal complaint closes with root cause and corrective action",
+        "a formal complaint closes with responsible party, penalty decision, root cause and "
+        "corrective action, from any stage",
         _review,
         targets=("closed",),
-        sources=("followed_up",),
     ),
     Guard(
         "reason_stated",

@@ -201,7 +201,12 @@ def test_profile_card_section(app, h, kehu_cli):
         done.id,
         "closed",
         "2025-03-03 10:00",
-        changes={"root_cause": "漏发", "corrective_action": "双人复核"},
+        changes={
+            "responsible_party": "仓库",
+            "penalty_note": "无",
+            "root_cause": "漏发",
+            "corrective_action": "双人复核",
+        },
     )
     card = kehu_cli("customer", "show", "C1", "--json").json["complaints"]
     assert (card["open"], card["total"], card["last_satisfaction"]) == (1, 2, 4)

@@ -20,7 +20,12 @@ from kehu_core.testing import module_from_file
 
 EXAMPLE = Path(__file__).with_name("example_acme_followups.py")
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "complaints.md"
-REVIEW = {"root_cause": "出厂检验漏检", "corrective_action": "增加出厂抽检"}
+REVIEW = {
+    "responsible_party": "仓库",
+    "penalty_note": "无",
+    "root_cause": "出厂检验漏检",
+    "corrective_action": "增加出厂抽检",
+}
 
 
 def _example() -> ModuleType:
@@ -66,7 +71,7 @@ def test_an_unhappy_close_plans_a_call_back_three_days_later(acme, h):
 
 
 def test_closing_again_after_a_reopen_plans_another_call_and_the_job_closes_too(acme, h):
-    c = _resolved(acme, h)
+    c = _resolved(acme, h, kind="grievance")
     with acme.session() as s:
         api.close(acme, s, c.id, "刘洋", reason="客户未接电话", now=h.at("2025-03-04 09:00"))
     h.move(acme, c.id, "reopened", "2025-03-05 09:00", reason="客户再次来电")

@@ -125,14 +125,14 @@ def test_before_move_may_refuse_and_nothing_is_written(app, h, listener, kehu_cl
 def test_moved_and_closed_by_hand_and_by_the_auto_close_job(app, h, kehu_register_plugin):
     listener = Listener()
     kehu_register_plugin(listener, "complaints_test_listener")
-    by_hand = h.open_one(app, "2025-03-03 09:00")
+    by_hand = h.open_one(app, "2025-03-03 09:00", kind="grievance")
     h.walk(app, by_hand.id, "2025-03-03 10:00")
     with app.session() as s:
         api.close(app, s, by_hand.id, "王芳", reason="客户已满意，无需回访", now=utc(h, "2025-03-03 11:00"))
     assert listener.of("moved")[-1] == (by_hand.id, "resolved", "closed", "closed")
     assert listener.of("closed") == [(by_hand.id, "closed", "客户已满意，无需回访")]
 
-    left = h.open_one(app, "2025-03-03 09:00")
+    left = h.open_one(app, "2025-03-03 09:00", kind="grievance")
     h.walk(app, left.id, "2025-03-03 10:00")
     with app.session() as s:
         assert jobs.auto_close(app, s, utc(h, "2025-03-12 10:00")).startswith("1 resolved complaint(s)")

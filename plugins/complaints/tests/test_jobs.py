@@ -66,7 +66,7 @@ def test_the_job_runs_through_the_scheduler(app, h, kehu_cli):
 
 
 def test_resolved_without_follow_up_closes_automatically_with_a_reason(app, h):
-    c = h.open_one(app, "2025-03-03 09:00")
+    c = h.open_one(app, "2025-03-03 09:00", kind="grievance")
     h.walk(app, c.id, "2025-03-03 10:00")
     followed = h.open_one(app, "2025-03-03 09:00")
     h.walk(app, followed.id, "2025-03-03 10:00")

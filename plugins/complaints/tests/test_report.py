@@ -13,7 +13,18 @@ def _through(h, app, cid, times, satisfaction):
         h.move(app, cid, stage, when, **kw)
     h.move(app, cid, "resolved", times[-3])
     h.move(app, cid, "followed_up", times[-2], changes={"satisfaction": satisfaction})
-    h.move(app, cid, "closed", times[-1], changes={"root_cause": "漏检", "corrective_action": "复检"})
+    h.move(
+        app,
+        cid,
+        "closed",
+        times[-1],
+        changes={
+            "responsible_party": "仓库",
+            "penalty_note": "无",
+            "root_cause": "漏检",
+            "corrective_action": "复检",
+        },
+    )
 
 
 def test_report_figures(app, h, kehu_cli):

@@ -165,8 +165,20 @@ def test_closing_a_formal_complaint_without_follow_up_needs_the_exemption_and_a_
         api.close(app, s, cid, now=h.at(WHEN))
     _refused(kehu_cli("--as", "mgr", "complaint", "close", str(cid)), "follow_up_or_reason")
     assert _state(app, cid) == before
-    # both
-    closed = kehu_cli("--as", "mgr", "complaint", "close", str(cid), "--reason", "客户失联", "--json")
+    # both, and the review every formal complaint closes with
+    review = (
+        "--responsible",
+        "仓库",
+        "--penalty",
+        "无",
+        "--root-cause",
+        "漏检",
+        "--corrective-action",
+        "复检",
+    )
+    closed = kehu_cli(
+        "--as", "mgr", "complaint", "close", str(cid), "--reason", "客户失联", *review, "--json"
+    )
     assert closed.exit_code == 0, closed.output
     assert (closed.json["status"], closed.json["close_reason"]) == ("closed", "客户失联")
     with app.session() as s:
@@ -180,7 +192,12 @@ def test_closing_a_formal_complaint_without_follow_up_needs_the_exemption_and_a_
         assert api.close(app, s, grievance, reason="客户满意", now=h.at(WHEN)).status == "closed"
     followed = _resolved(app, h)
     _move(app, "wang", followed, "followed_up", h, changes={"satisfaction": "5"})
-    review = {"root_cause": "质检漏检", "corrective_action": "加强出厂检验"}
+    review = {
+        "responsible_party": "仓库",
+        "penalty_note": "无",
+        "root_cause": "质检漏检",
+        "corrective_action": "加强出厂检验",
+    }
     assert _move(app, "wang", followed, "closed", h, changes=review).status == "closed"
 
 

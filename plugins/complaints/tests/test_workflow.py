@@ -55,7 +55,17 @@ PATH["resolved"] = PATH["solution_proposed"] + [
 ]
 PATH["followed_up"] = PATH["resolved"] + [("followed_up", {"changes": {"satisfaction": "4"}})]
 PATH["closed"] = PATH["followed_up"] + [
-    ("closed", {"changes": {"root_cause": "质检漏检", "corrective_action": "加强出厂检验"}})
+    (
+        "closed",
+        {
+            "changes": {
+                "responsible_party": "仓库",
+                "penalty_note": "无",
+                "root_cause": "质检漏检",
+                "corrective_action": "加强出厂检验",
+            }
+        },
+    )
 ]
 
 
