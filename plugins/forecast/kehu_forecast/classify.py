@@ -12,9 +12,14 @@ smooth         < 1.32       < 0.49       AutoTheta (or AutoETS)
 erratic        < 1.32       ≥ 0.49       AutoTheta (or AutoETS)
 intermittent   ≥ 1.32       < 0.49       CrostonOptimized
 lumpy          ≥ 1.32       ≥ 0.49       ADIDA
-short          span < 6 periods           historic average of the span
+short          span < 6 periods           customer-base model (BG/NBD)
+dormant        no purchase in the last 6 months (26 weeks)   customer-base model (BG/NBD)
 none           no purchase at all         zero
 =============  ===========  ===========  ==========================================
+
+Intermittent and lumpy series also go to the customer-base model under ``auto`` unless an
+intermittent model is named (:func:`kehu_forecast.engine.choose`). A class is decided in this
+order: none, short, dormant, then ADI/CV².
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import numpy as np
 ADI_CUT = 1.32
 CV2_CUT = 0.49
 MIN_SPAN = 6
-CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "short", "none")
+#: Periods without a purchase after which a customer is dormant (6 months, 26 weeks).
+DORMANT = {"month": 6, "week": 26}
+CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "short", "dormant", "none")
 
 
 def active_start(values: np.ndarray) -> np.ndarray:
@@ -34,8 +41,11 @@ def active_start(values: np.ndarray) -> np.ndarray:
     return np.where(positive.any(axis=1), first, values.shape[1])
 
 
-def classify(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(classes, adi, cv2)`` for each row of ``values`` (customers × periods), vectorised."""
+def classify(values: np.ndarray, dormant: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(classes, adi, cv2)`` for each row of ``values`` (customers × periods), vectorised.
+
+    With ``dormant``, a customer whose last purchase is at least that many periods before the
+    end of the history (the last ``dormant`` periods have none) is ``dormant``."""
     n, t = values.shape
     start = active_start(values)
     span = t - start
@@ -53,6 +63,9 @@ def classify(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     classes[:] = np.where(
         regular, np.where(variable, "erratic", "smooth"), np.where(variable, "lumpy", "intermittent")
     )
+    if dormant is not None:
+        recent = positive[:, max(t - dormant, 0) :].any(axis=1)
+        classes[~recent] = "dormant"
     classes[span < MIN_SPAN] = "short"
     classes[count == 0] = "none"
     return classes, adi, cv2

@@ -1,9 +1,20 @@
-"""Base forecasts per series with Nixtla's statsforecast (imported lazily: it is heavy).
+"""Base forecasts per series: Nixtla's statsforecast for regular series, the customer-base
+model (:mod:`kehu_forecast.customerbase`, BG/NBD with Gamma-Gamma) for customers who buy now
+and then.
 
-Series are grouped by the model their demand class calls for, and each group goes to the
-library in one ``StatsForecast.forecast`` call over a long data frame, which is how the
-library is fastest. Every series starts at its first purchase (leading zeros are not
-demand). Negative periods (net refunds) count as zero demand for the models.
+Series are grouped by the model their demand class calls for, and each statsforecast group
+goes to the library in one ``StatsForecast.forecast`` call over a long data frame, which is
+how the library is fastest. Every series starts at its first purchase (leading zeros are not
+demand). Negative periods (net refunds) count as zero demand for the series models.
+
+``auto`` chooses per customer (see :func:`choose`):
+
+* smooth or erratic (a purchase in most periods, ADI < 1.32), at least 6 periods since the
+  first purchase, and a purchase within the last 6 months (26 weeks): AutoTheta (or AutoETS);
+* intermittent, lumpy, short (new), dormant: the customer-base model ``bgnbd``, fitted on
+  these customers; with fewer than 20 of them it is not fitted and these classes keep the
+  series models (Croston, ADIDA, historic average, TSB for dormant);
+* no purchase: zero.
 """
 
 from __future__ import annotations
@@ -20,13 +31,25 @@ from statsforecast import models as M
 from kehu_core import calendar
 from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import classify as C
+from kehu_forecast import customerbase as CB
 from kehu_forecast import periods as P
 
-#: Methods a user can ask for; ``auto`` picks per series by demand class.
-METHODS = ("auto", "theta", "ets", "croston", "adida", "tsb", "snaive", "average")
+#: Methods a user can ask for; ``auto`` picks per series by demand class and history.
+METHODS = ("auto", "theta", "ets", "croston", "adida", "tsb", "snaive", "average", "bgnbd")
 INTERMITTENT = ("croston", "adida", "tsb")
+#: The model ``auto`` gives customers who buy now and then.
+CUSTOMER_BASE = "bgnbd"
 #: The fewest periods of history each method can work with.
-MIN_PERIODS = {"auto": 2, "theta": 6, "ets": 6, "croston": 3, "adida": 3, "tsb": 3, "average": 1}
+MIN_PERIODS = {
+    "auto": 2,
+    "theta": 6,
+    "ets": 6,
+    "croston": 3,
+    "adida": 3,
+    "tsb": 3,
+    "average": 1,
+    "bgnbd": 1,
+}
 Z80 = 1.2815515655446004  # the 90% normal quantile: an 80% two-sided interval
 LEVEL = 80
 
@@ -39,6 +62,8 @@ class Forecasts:
     sigma: np.ndarray
     model: np.ndarray
     classes: np.ndarray
+    #: The fitted customer-base model, when some series used it.
+    customer_base: CB.CustomerBase | None = None
 
 
 def min_periods(method: str, freq: str) -> int:
@@ -88,19 +113,31 @@ HAS_INTERVALS = {"theta", "ets", "snaive", "average"}
 
 
 def choose(
-    classes: np.ndarray, method: str, regular: str = "theta", intermittent: str | None = None
+    classes: np.ndarray,
+    method: str,
+    regular: str = "theta",
+    intermittent: str | None = None,
+    customer_base: bool = True,
 ) -> np.ndarray:
-    """The model name of each series: fixed by ``method``, or by demand class for ``auto``."""
+    """The model name of each series: fixed by ``method``, or by demand class for ``auto``.
+
+    Under ``auto``: smooth and erratic series get ``regular``; intermittent and lumpy ones get
+    ``intermittent`` when it is named, else the customer-base model; short (new) and dormant
+    customers get the customer-base model. Without ``customer_base`` (too few customers to
+    fit it) those classes get Croston, ADIDA, the historic average and TSB.
+    """
     if method != "auto":
         chosen = np.full(len(classes), method, dtype=object)
         chosen[classes == "none"] = "zero"
         return chosen
+    base = CUSTOMER_BASE if customer_base else None
     table = {
         "smooth": regular,
         "erratic": regular,
-        "intermittent": intermittent or "croston",
-        "lumpy": intermittent or "adida",
-        "short": "average",
+        "intermittent": intermittent or base or "croston",
+        "lumpy": intermittent or base or "adida",
+        "short": base or "average",
+        "dormant": base or "tsb",
         "none": "zero",
     }
     return np.array([table[c] for c in classes], dtype=object)
@@ -119,19 +156,41 @@ def forecast(
 ) -> Forecasts:
     """Forecast every row of ``values`` (series × periods) ``horizon`` periods ahead."""
     n, t = values.shape
-    classes, _, _ = C.classify(values)
-    models = choose(classes, method, regular, intermittent)
+    classes, _, _ = C.classify(values, dormant=C.DORMANT[freq])
+    # The customer-base model is fitted on the customers it is for: regular buyers, whose
+    # purchase rates are of another kind, would stretch the population's rate distribution.
+    wanted = {"short", "dormant"} | (set() if intermittent else {"intermittent", "lumpy"})
+    members = np.isin(classes, sorted(wanted)) if method == "auto" else classes != "none"
+    needed = method == CUSTOMER_BASE or (method == "auto" and bool(members.any()))
+    base = CB.fit(values[members]) if needed else None
+    if method == CUSTOMER_BASE and base is None:
+        raise ValidationError(
+            [
+                Problem(
+                    "method",
+                    f"bgnbd needs at least {CB.MIN_CUSTOMERS} customers with a purchase "
+                    "to fit; use --method auto",
+                )
+            ]
+        )
+    models = choose(classes, method, regular, intermittent, customer_base=base is not None)
     mean = np.zeros((n, horizon))
     sigma = np.zeros((n, horizon))
     start = C.active_start(values)
     if method != "auto":
         start = np.minimum(start, 0)  # a fixed method sees the whole history
     season = P.SEASON[freq]
-    for name in sorted(set(models) - {"zero"}):
+    for name in sorted(set(models) - {"zero", CUSTOMER_BASE}):
         rows = np.flatnonzero(models == name)
         m, s = _run_group(values[rows], start[rows], name, freq, season, horizon, first_period, n_jobs)
         mean[rows], sigma[rows] = m, s
-    return Forecasts(mean=np.maximum(mean, 0.0), sigma=sigma, model=models, classes=classes)
+    rows = np.flatnonzero(models == CUSTOMER_BASE)
+    if len(rows) and base is not None:
+        seen = CB.outlook(base, values[rows], horizon)
+        mean[rows], sigma[rows] = seen.mean, seen.sigma
+    return Forecasts(
+        mean=np.maximum(mean, 0.0), sigma=sigma, model=models, classes=classes, customer_base=base
+    )
 
 
 def _run_group(
