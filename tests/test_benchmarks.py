@@ -75,10 +75,13 @@ CASES = {
         ],
     ),
     "forecast": (
-        lambda tmp: ["benchmarks/forecast.py", "--tiny", "--workdir", str(tmp)],
+        lambda tmp: ["benchmarks/forecast.py", "--tiny", "--engine", "dask", "--workdir", str(tmp)],
         [
             r"^bottom-up forecast: 50 customer series x 36 months, horizon 12$",
-            rf"^  ratio kehu / library +{NUMBER}x \(target <= 1.5x\)$",
+            rf"^  ratio kehu / library +{NUMBER}x \(target <= 1.3x\): (OK|MISSED)$",
+            rf"^  kehu forecast run --jobs 2 +{NUMBER} s, same: True$",
+            rf"^  speed-up --jobs 2 / --jobs 1 +{NUMBER}x \(target >= 1.6x\): (OK|MISSED)$",
+            rf"^  ratio dask / local +{NUMBER}x, same: True$",
         ],
     ),
     "loyalty_import": (

@@ -31,6 +31,7 @@ from statsforecast import models as M
 from kehu_core import calendar
 from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import classify as C
+from kehu_forecast import distributed
 from kehu_forecast import customerbase as CB
 from kehu_forecast import periods as P
 
@@ -246,7 +247,8 @@ def _library(
     )
     intervals = name in HAS_INTERVALS
     sf = StatsForecast(models=[_model(name, season)], freq=P.PANDAS_FREQ[freq], n_jobs=n_jobs)
-    result = sf.forecast(df=frame, h=horizon, level=[LEVEL] if intervals else None)
+    # Here, or on the Dask cluster of an enclosing `distributed.engine(...)` block (--engine).
+    result = distributed.forecast(sf, frame, horizon, [LEVEL] if intervals else None)
     model_col = [
         c for c in result.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c
     ][0]

@@ -10,7 +10,7 @@ from kehu_core import calendar
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY
-from kehu_forecast import api, plot
+from kehu_forecast import api, distributed, plot
 from kehu_forecast.cli.options import HORIZON, JOBS, PERIODS, RUN_ID, plot_option
 from kehu_forecast.cli.summary import emit_plan_summary
 from kehu_forecast.periods import Freq
@@ -41,6 +41,17 @@ LEVEL = click.Choice(["company", "region", "salesperson", "customer"])
 @click.option("--optimistic", type=float, help="Stated adjustment for the optimistic scenario, e.g. 0.15.")
 @click.option("--pessimistic", type=float, help="Stated adjustment for the pessimistic scenario, e.g. -0.2.")
 @click.option("--jobs", "n_jobs", type=JOBS, default=1, show_default=True, help="Processes for the library.")
+@click.option(
+    "--engine",
+    type=click.Choice(distributed.ENGINES),
+    default="local",
+    show_default=True,
+    help="Where the customer models run: this machine, or a Dask cluster (pip install kehu-forecast[dask]).",
+)
+@click.option(
+    "--engine-address",
+    help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default $KEHU_DASK_SCHEDULER, else 2 local workers).",
+)
 @plot_option("history, forecast and interval")
 @json_option
 def run_cmd(
@@ -55,6 +66,8 @@ def run_cmd(
     optimistic: float | None,
     pessimistic: float | None,
     n_jobs: int,
+    engine: str,
+    engine_address: str | None,
     plot_path: str | None,
     as_json: bool,
 ) -> None:
@@ -76,7 +89,7 @@ def run_cmd(
         pessimistic=pessimistic,
         n_jobs=n_jobs,
     )
-    with transaction() as (app, session):
+    with distributed.engine(engine, engine_address), transaction() as (app, session):
         plan = api.run_forecast(app, session, options)
         if plot_path:
             plot.plot_plan(plan, api.company_history(session, freq, as_of=as_of, length=history), plot_path)
