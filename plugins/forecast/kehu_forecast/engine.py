@@ -31,8 +31,8 @@ from statsforecast import models as M
 from kehu_core import calendar
 from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import classify as C
-from kehu_forecast import distributed
 from kehu_forecast import customerbase as CB
+from kehu_forecast import distributed
 from kehu_forecast import periods as P
 
 #: Methods a user can ask for; ``auto`` picks per series by demand class and history.
