@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 from attrs import frozen
 from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from kehu_core.privacy import require_not_forgotten
 from kehu_core.validation import FieldError
 from kehu_forecast.csvimport import import_rows
 from kehu_forecast.models import opportunities as T
+from kehu_forecast.periods import Freq
 from kehu_forecast.rates import rate
 from kehu_forecast.security import OPPORTUNITY
 
@@ -340,6 +342,52 @@ def weighted_pipeline(session: Session, as_of: date | None = None) -> list[tuple
     if as_of is not None:
         stmt = stmt.where(T.c.created_at < calendar.day_end(as_of))
     return [(cid, day, float(Decimal(a) * Decimal(p))) for cid, day, a, p in session.execute(stmt).all()]
+
+
+def pipeline_moments(session: Session, as_of: date | None = None) -> list[tuple[int, date, float, float]]:
+    """Open opportunities as ``(customer_id, close_date, mean, variance)``.
+
+    An open opportunity is won (the amount) or not (nothing): its mean is amount × p and its
+    variance p(1 − p)·amount². With ``as_of``, only those recorded by the end of that local
+    day (as :func:`weighted_pipeline`).
+    """
+    stmt = select(T.c.customer_id, T.c.close_date, T.c.amount, T.c.probability).where(T.c.status == "open")
+    if as_of is not None:
+        stmt = stmt.where(T.c.created_at < calendar.day_end(as_of))
+    result = []
+    for cid, day, a, p in session.execute(stmt).all():
+        amount, prob = float(Decimal(a)), float(Decimal(p))
+        result.append((int(cid), day, amount * prob, prob * (1.0 - prob) * amount * amount))
+    return result
+
+
+def pipeline_by_period(
+    session: Session,
+    customer_ids: Sequence[int] | np.ndarray,
+    periods: list[date],
+    freq: Freq,
+    as_of: date | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted pipeline and its variance per customer and forecast period (yuan, yuan²).
+
+    An opportunity still open after its close date lands in the first period (it is late, not
+    lost); one closing after the last period is left out; with ``as_of``, those recorded
+    after that day are left out. Opportunities are independent: variances add.
+    """
+    row_of = {int(c): i for i, c in enumerate(customer_ids)}
+    col_of = {p: j for j, p in enumerate(periods)}
+    mean = np.zeros((len(row_of), len(periods)))
+    variance = np.zeros((len(row_of), len(periods)))
+    if not periods:
+        return mean, variance
+    for cid, day, m, var in pipeline_moments(session, as_of):
+        i = row_of.get(int(cid))
+        start = calendar.period_start(day, freq)
+        j = 0 if start < periods[0] else col_of.get(start)
+        if i is not None and j is not None:
+            mean[i, j] += m
+            variance[i, j] += var
+    return mean, variance
 
 
 def export_opportunities(session: Session, customer_code: str) -> dict[str, Any] | None:

@@ -8,27 +8,34 @@ Methods:
   ``forecast_proportions`` = the bottom-up shares).
 * ``middle-out``: forecasts at the region or salesperson level (the region figures of a
   top-down run by region where there is one), summed up above and split down below.
-* ``mint-ols`` / ``mint-wls``: MinTrace optimal combination (Wickramasuriya, Athanasopoulos
-  & Hyndman 2019) of the forecasts at every level, with hierarchicalforecast's sparse
-  implementation; identity (ols) or structural (wls_struct) weights. Upper-level inputs are
-  each node's own forecast, and the top-down figures where a top-down run gives them, so
-  MinT balances 由上而下 against 由下而上 rather than picking one.
+* ``mint-ols`` / ``mint-wls``: non-negative MinTrace optimal combination (Wickramasuriya,
+  Athanasopoulos & Hyndman 2019) of the forecasts at every level, solved exactly on the tree
+  (:mod:`kehu_forecast.mint`); identity (ols) or structural (wls_struct) weights. Upper-level
+  inputs are each node's own forecast, and the top-down figures where a top-down run gives
+  them, so MinT balances 由上而下 against 由下而上 rather than picking one.
 
-Whatever the method, the customer values are rounded to cents so that they sum to the
-rounded reconciled company total, and every node is the exact sum of its customers.
+The upper levels are modelled on the history window the bottom-up run was made from.
+Whatever the method, the values are rounded to cents within each parent, top down from the
+company (from the middle level for middle-out, which keeps its own totals): every level
+adds up to the cent. Scenario bands: :mod:`kehu_forecast.intervals`.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
-from hierarchicalforecast.methods import MinTraceSparse
+from attrs import frozen
 from sqlalchemy.orm import Session
 
 from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import engine as E
 from kehu_forecast import hierarchy as H
+from kehu_forecast import intervals, mint
+from kehu_forecast.engine import Z80
 from kehu_forecast.history import load_history
-from kehu_forecast.money import round_coherent
+from kehu_forecast.money import round_down_tree
+from kehu_forecast.pipeline import pipeline_by_period
 from kehu_forecast.plan import Plan, load
 from kehu_forecast.runs import latest_run
 from kehu_forecast.topdown import proportions as historical
@@ -66,15 +73,28 @@ def split_down(
     return out
 
 
-def recent_history(session: Session, plan: Plan, window: int = 12) -> np.ndarray:
-    """The customers' last ``window`` periods of history before the plan (customers × periods)."""
-    history = load_history(session, plan.freq, as_of=plan.periods[0])
+def run_history(session: Session, plan: Plan) -> np.ndarray:
+    """The customers' history (customers in ``plan``'s order × periods) the run was made from.
+
+    A bottom-up run records the first period and the number of periods of its history
+    (``history_start``, ``history_periods``); the same window is read again, so the upper
+    levels are modelled on what the customers were. A run without them reads all history.
+    """
+    params = plan.params
+    first = params.get("history_start")
+    history = load_history(
+        session,
+        plan.freq,
+        as_of=plan.periods[0],
+        length=params.get("history_periods") or None,
+        first=date.fromisoformat(first) if first else None,
+    )
     src = {int(c): i for i, c in enumerate(history.customers["id"])}
-    y = np.zeros((plan.hierarchy.n_bottom, min(window, len(history.periods))))
+    y = np.zeros((plan.hierarchy.n_bottom, len(history.periods)))
     for i, cid in enumerate(plan.hierarchy.customer_ids):
         k = src.get(int(cid))
-        if k is not None and y.shape[1]:
-            y[i] = history.values[k, -y.shape[1] :]
+        if k is not None:
+            y[i] = history.values[k]
     return y
 
 
@@ -92,36 +112,51 @@ def combine(
 
     ``y_hat`` are the forecasts at every node (nodes × periods), ``bottom_now`` the
     customers' own; ``history`` the customers' recent history for historical proportions.
+    MinT is the exact non-negative solve of :mod:`kehu_forecast.mint`.
     """
     if method == "bottom-up":
         return bottom_now
     if method in ("top-down", "middle-out"):
         nodes = h.levels["company"] if method == "top-down" else h.levels[middle_level]
         return split_down(h, y_hat, nodes, proportions, history, bottom_now)
-    tags = {level: h.levels[level] for level in H.LEVELS}
-    result = MinTraceSparse(method="ols" if method == "mint-ols" else "wls_struct").fit_predict(
-        S=h.S.astype(float), y_hat=y_hat, tags=tags
-    )
-    return np.asarray(result["mean"])[h.levels["customer"]]
+    return mint.nonnegative(h, y_hat, mint.METHODS[method]).bottom
 
 
-def upper_forecasts(session: Session, bu: Plan) -> np.ndarray:
+def round_plan(h: H.Hierarchy, bottom: np.ndarray, anchor: str = "company") -> np.ndarray:
+    """Customer cents from reconciled customer values, rounded within each parent.
+
+    The ``anchor`` level (the company; the middle level for middle-out) keeps its own values
+    rounded to the cent; each level below gets its parent's cents by largest remainder over
+    its own values (:func:`kehu_forecast.money.round_down_tree`). Every level adds up to the
+    cent, and no node is more than a cent from its share of its parent.
+    """
+    values = h.aggregate(np.asarray(bottom, dtype=float))
+    k = H.LEVELS.index(anchor)
+    cents = round_down_tree(h.parent, [h.levels[lv] for lv in H.LEVELS[k:]], values)
+    return cents[h.levels["customer"]]
+
+
+@frozen
+class UpperForecasts:
+    """Every node's own forecast (nodes × periods, yuan) and its model's standard deviation."""
+
+    mean: np.ndarray
+    sigma: np.ndarray
+
+
+def upper_forecasts(session: Session, bu: Plan, history: np.ndarray | None = None) -> UpperForecasts:
     """Every node's forecast of its own aggregated history plus its pipeline (nodes × periods, yuan).
 
-    Customer rows keep the bottom-up run's values; upper nodes are modelled with the run's
-    method settings on the history the run was made from.
+    Customer rows keep the bottom-up run's values (and a zero sigma: the customers' spread is
+    the bottom-up run's); upper nodes are modelled with the run's method settings on the
+    history the run was made from (:func:`run_history`).
     """
     h = bu.hierarchy
-    history = load_history(session, bu.freq, as_of=bu.periods[0])
-    src = {int(c): i for i, c in enumerate(history.customers["id"])}
-    y = np.zeros((h.n_bottom, len(history.periods)))
-    for i, cid in enumerate(h.customer_ids):
-        k = src.get(int(cid))
-        if k is not None:
-            y[i] = history.values[k]
+    y = run_history(session, bu) if history is None else history
     upper = h.levels["customer"][0] if h.n_bottom else len(h.keys)
     result = bu.value.astype(float) / 100
-    if len(history.periods) and upper:
+    sigma = np.zeros(result.shape)
+    if y.shape[1] and upper:
         params = bu.params
         fc = E.forecast(
             np.asarray(h.S @ y)[:upper],
@@ -134,7 +169,8 @@ def upper_forecasts(session: Session, bu: Plan) -> np.ndarray:
         )
         pipe = (bu.pipeline[:upper].astype(float) / 100) if bu.pipeline is not None else 0.0
         result[:upper] = fc.mean + pipe
-    return result
+        sigma[:upper] = fc.sigma
+    return UpperForecasts(mean=result, sigma=sigma)
 
 
 def reconcile(
@@ -162,11 +198,9 @@ def reconcile(
     if td is not None and (td.freq != bu.freq or td.periods[0] != bu.periods[0]):
         td = None  # a top-down run for other periods cannot inform this one
     h = bu.hierarchy
-    y_hat = (
-        upper_forecasts(session, bu)
-        if method in ("top-down", "middle-out", "mint-ols", "mint-wls")
-        else bu.value.astype(float) / 100
-    )
+    history = run_history(session, bu)
+    own = upper_forecasts(session, bu, history)
+    y_hat = own.mean if method != "bottom-up" else bu.value.astype(float) / 100
     sources = {"bottomup_run": bu.run_id, "topdown_run": td.run_id if td else None}
     if td is not None:
         horizon = min(len(td.periods), len(bu.periods))
@@ -177,15 +211,11 @@ def reconcile(
                 if k is not None:
                     y_hat[i, :horizon] = td.value[k, :horizon] / 100
     bottom_now = bu.bottom().astype(float) / 100
-    history = (
-        recent_history(session, bu)
-        if method in ("top-down", "middle-out") and proportions != "forecast_proportions"
-        else None
-    )
+    recent = history[:, -12:] if method in ("top-down", "middle-out") else None
     bottom = combine(
-        h, method, y_hat, bottom_now, proportions=proportions, history=history, middle_level=middle_level
+        h, method, y_hat, bottom_now, proportions=proportions, history=recent, middle_level=middle_level
     )
-    cents = round_coherent(bottom)
+    cents = round_plan(h, bottom, middle_level if method == "middle-out" else "company")
     label = method + (f" ({proportions})" if method in ("top-down", "middle-out") else "")
     label += f" at {middle_level}" if method == "middle-out" else ""
     plan = Plan.from_bottom(
@@ -203,12 +233,56 @@ def reconcile(
             "method": method,
             "proportions": proportions,
             "middle_level": middle_level,
-            "scenario": "the bottom-up run's spread around the reconciled value",
+            "history_start": bu.params.get("history_start"),
+            "history_periods": bu.params.get("history_periods"),
+            "scenario": _scenario_label(bu),
             **sources,
         },
     )
-    if bu.low is not None and bu.high is not None:
-        # Scenarios keep the bottom-up run's spread at each node, around the reconciled value.
-        plan.low = np.maximum(plan.value - (bu.value - bu.low), 0)
-        plan.high = plan.value + (bu.high - bu.value)
+    plan.low, plan.high = scenarios(session, bu, plan, own.sigma, history)
     return plan
+
+
+def _scenario_label(bu: Plan) -> str:
+    if bu.params.get("scenario") == "stated adjustments":
+        return "stated adjustments"
+    return "80% interval: each node's own model, with the pipeline's p(1-p)·amount²"
+
+
+def scenarios(
+    session: Session, bu: Plan, plan: Plan, upper_sigma: np.ndarray, history: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reconciled plan's pessimistic and optimistic values (cents) at every node.
+
+    With stated adjustments in the bottom-up run, the same adjustments of the reconciled
+    value. Otherwise the 80% band of :mod:`kehu_forecast.intervals`: customers keep the
+    bottom-up run's model spread (a spread for one-purchase customers), upper nodes their
+    own model's, and the pipeline its p(1 − p)·amount² under each node.
+    """
+    params = bu.params
+    if params.get("scenario") == "stated adjustments":
+        up, down = params.get("optimistic") or 0.0, params.get("pessimistic") or 0.0
+        high = np.rint(plan.value * (1 + float(up))).astype(np.int64)
+        low = np.maximum(np.rint(plan.value * (1 + float(down))), 0).astype(np.int64)
+        return low, high
+    h = bu.hierarchy
+    cust = h.levels["customer"]
+    _, pipe_var = pipeline_by_period(
+        session, h.customer_ids, bu.periods, bu.freq, _as_of(params.get("as_of"))
+    )
+    if not params.get("pipeline", True):
+        pipe_var = np.zeros(pipe_var.shape)
+    pipe_mean = bu.pipeline[cust] if bu.pipeline is not None else 0
+    model_mean = np.maximum((bu.bottom() - pipe_mean).astype(float) / 100, 0.0)
+    customer_sigma = (
+        np.maximum(bu.high[cust] - bu.value[cust], 0).astype(float) / 100 / Z80
+        if bu.high is not None
+        else np.zeros(model_mean.shape)
+    )
+    customer_sigma = intervals.one_purchase_sigma(history, model_mean, customer_sigma)
+    sigma = intervals.node_sigma(h, customer_sigma, upper_sigma)
+    return intervals.bands(plan.value, sigma, h.aggregate(pipe_var))
+
+
+def _as_of(value: object) -> date | None:
+    return date.fromisoformat(str(value)) if value else None

@@ -1,0 +1,59 @@
+"""Scenario bands (pessimistic / optimistic): the 80% interval of every node, honest at every level.
+
+* A customer's band is its own model's interval. A customer with one purchase on record
+  has no spread to measure, so its purchases in a period are taken as Poisson with the
+  forecast's mean, each the size of that purchase: σ² = size × mean.
+* An upper node's band is its own model's interval on its own aggregated history, not
+  √Σσ² over its customers: customers move together (season, economy), and summing their
+  variances as if independent made the company's band far too narrow.
+* The pipeline adds p(1 − p)·amount² per open opportunity (won or not), independent across
+  opportunities, to every node above it.
+
+The half-width is z₀.₉ × √(σ² + pipeline variance); the pessimistic value is floored at zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kehu_forecast import hierarchy as H
+from kehu_forecast.engine import Z80
+
+
+def one_purchase_sigma(history: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``sigma`` with a spread for customers that have at most one period with a purchase.
+
+    ``history``: customers × past periods; ``mean``/``sigma``: customers × forecast periods.
+    Such a customer's σ is √(size × mean), size being its one purchase (Poisson purchases of
+    that size); customers with more history, or a σ already, keep theirs.
+    """
+    positive = np.where(history > 0, history, 0.0)
+    bought = (positive > 0).sum(axis=1)
+    size = positive.max(axis=1, initial=0.0)
+    fill = (bought <= 1)[:, None] & (sigma <= 0)
+    poisson = np.sqrt(np.maximum(size[:, None] * np.maximum(mean, 0.0), 0.0))
+    return np.where(fill, poisson, sigma)
+
+
+def node_sigma(h: H.Hierarchy, customer_sigma: np.ndarray, upper_sigma: np.ndarray) -> np.ndarray:
+    """σ at every node: the customers' own, and each upper node's own model's (``upper_sigma``,
+    nodes × periods; its customer rows are ignored)."""
+    sigma = np.array(upper_sigma, dtype=float, copy=True)
+    sigma[h.levels["customer"]] = customer_sigma
+    return sigma
+
+
+def bands(
+    value_cents: np.ndarray, sigma: np.ndarray, pipeline_variance: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pessimistic and optimistic values (cents) around ``value_cents`` at every node.
+
+    ``sigma`` in yuan per node and period; ``pipeline_variance`` in yuan² per node and period
+    (summed from the opportunities under the node).
+    """
+    variance = np.square(np.asarray(sigma, dtype=float))
+    if pipeline_variance is not None:
+        variance = variance + pipeline_variance
+    half = np.rint(Z80 * np.sqrt(variance) * 100.0).astype(np.int64)
+    value = np.asarray(value_cents, dtype=np.int64)
+    return np.maximum(value - half, 0), value + half
