@@ -1,17 +1,78 @@
-"""Saved forecast runs, read with plain SQL: the newest run of a kind, and the list of runs."""
+"""Saved forecast runs, read with plain SQL: the newest run of a kind, the list of runs, the
+history window a run was made from, and whether the newest run still covers today."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
+from attrs import frozen
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from kehu_core import calendar
 from kehu_core.access import customer_condition, visible_customers
 from kehu_core.types import to_money
+from kehu_forecast import periods as P
 from kehu_forecast.models import runs, values
 
 KINDS = ("bottomup", "topdown", "reconciled")
+#: The run parameter holding how many periods of history the run was made from.
+HISTORY_PARAM = "history_periods"
+
+
+def history_of(params: Mapping[str, Any] | None) -> int | None:
+    """How many periods of history a run was made from (its params' ``history_periods``), or
+    ``None`` (all history) for a run that did not record it.
+
+    ``load_history(session, run.freq, as_of=run.first_period, length=history_of(run.params))``
+    loads exactly the window the run used: ``reconcile`` forecasts the upper levels from it.
+    """
+    value = (params or {}).get(HISTORY_PARAM)
+    return int(value) if value else None
+
+
+@frozen
+class Coverage:
+    """Whether the newest run of some kinds covers the current period.
+
+    ``current`` is false when there is no run, or when the newest one ends before the current
+    period; ``message`` then says so in one line (empty when it covers today).
+    """
+
+    run_id: int | None
+    kind: str | None
+    freq: P.Freq | None
+    first_period: date | None
+    last_period: date | None
+    current: bool
+    message: str
+
+
+def current_coverage(
+    session: Session, kinds: tuple[str, ...] = ("reconciled", "bottomup"), *, today: date | None = None
+) -> Coverage:
+    """Whether the newest run of ``kinds`` covers the current month (or week) of ``today``.
+
+    For the profile card: when it does not, show ``message`` (``no current forecast; last run
+    12 (bottomup) covers up to 2025-12``) instead of summing no rows to ¥0.00.
+    """
+    run_id = latest_run(session, kinds=kinds)
+    if run_id is None:
+        return Coverage(None, None, None, None, None, False, "no forecast yet: kehu forecast run")
+    run = session.execute(select(runs).where(runs.c.id == run_id)).mappings().one()
+    freq = P.check_freq(str(run["freq"]))
+    first = run["first_period"]
+    last = calendar.shift(first, int(run["horizon"]) - 1, freq)
+    now = calendar.period_start(today or calendar.today(), freq)
+    if now <= last:
+        return Coverage(run_id, run["kind"], freq, first, last, True, "")
+    shown = f"{last:%Y-%m}" if freq == "month" else f"the week of {last.isoformat()}"
+    message = (
+        f"no current forecast; last run {run_id} ({run['kind']}) covers up to {shown}: kehu forecast run"
+    )
+    return Coverage(run_id, run["kind"], freq, first, last, False, message)
 
 
 def latest_run(session: Session, kind: str | None = None, *, kinds: tuple[str, ...] = ()) -> int | None:

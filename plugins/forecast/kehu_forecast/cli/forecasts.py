@@ -11,7 +11,7 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast import api, distributed, plot
-from kehu_forecast.cli.options import HORIZON, JOBS, PERIODS, RUN_ID, plot_option
+from kehu_forecast.cli.options import HISTORY_HELP, HORIZON, JOBS, PERIODS, RUN_ID, plot_option
 from kehu_forecast.cli.summary import emit_plan_summary
 from kehu_forecast.periods import Freq
 
@@ -36,7 +36,7 @@ LEVEL = click.Choice(["company", "region", "salesperson", "customer"])
 @click.option(
     "--as-of", "as_of", type=DAY, help="Forecast as if today were DATE (history ends the period before)."
 )
-@click.option("--history", type=PERIODS, help="Periods of history to use (default 36 months / 156 weeks).")
+@click.option("--history", type=PERIODS, help=HISTORY_HELP)
 @click.option("--no-pipeline", is_flag=True, help="Leave open opportunities out.")
 @click.option("--optimistic", type=float, help="Stated adjustment for the optimistic scenario, e.g. 0.15.")
 @click.option("--pessimistic", type=float, help="Stated adjustment for the pessimistic scenario, e.g. -0.2.")

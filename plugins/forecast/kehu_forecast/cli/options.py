@@ -13,6 +13,8 @@ RUN_ID = click.IntRange(1, 2**63 - 1)
 HORIZON = click.IntRange(1, 104)
 #: Periods or months of history, or months a market figure applies to: up to a century of months.
 PERIODS = click.IntRange(1, 1200)
+#: The help of ``--history`` on every command that fits models.
+HISTORY_HELP = "Periods of history to fit on (default: all of it, from the first purchase)."
 #: Backtest folds.
 FOLDS = click.IntRange(1, 100)
 #: Processes for the forecasting library.
