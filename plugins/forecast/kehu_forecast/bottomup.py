@@ -12,6 +12,7 @@ adjustments (``optimistic=+0.15``, ``pessimistic=-0.20``) applied to the base.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 from attrs import frozen
@@ -43,6 +44,8 @@ class Options:
     optimistic: float | None = None
     pessimistic: float | None = None
     n_jobs: int = 1
+    #: A plan above this multiple of its trailing 12 months is flagged (``plausibility``).
+    plausible_multiple: float = 2.0
 
 
 def check_options(options: Options) -> None:
@@ -63,12 +66,68 @@ def check_options(options: Options) -> None:
         problems.append(
             Problem("optimistic", "must be zero or more (0.15 for +15%)", value=str(options.optimistic))
         )
+    if not options.plausible_multiple > 0:
+        problems.append(
+            Problem(
+                "plausible_multiple",
+                "must be more than 0 (2 for twice the trailing year)",
+                value=str(options.plausible_multiple),
+            )
+        )
     if options.pessimistic is not None and not -1 <= options.pessimistic <= 0:
         problems.append(
             Problem("pessimistic", "must be between -1 and 0 (-0.2 for -20%)", value=str(options.pessimistic))
         )
     if problems:
         raise ValidationError(problems)
+
+
+#: Customers listed by name in a run's plausibility warning (the largest excesses first).
+LISTED = 20
+
+
+def plausibility(
+    history: np.ndarray,
+    plan_cents: np.ndarray,
+    freq: P.Freq,
+    multiple: float,
+    keys: list[str],
+) -> dict[str, Any]:
+    """The plans (rows: company first, then customers) above ``multiple`` × their trailing year.
+
+    The plan's year is its first 12 months (52 weeks), or its whole horizon scaled to a year
+    when shorter. The trailing year is the last 12 months (52 weeks) of net sales recorded;
+    for a node with none in that year, its yearly average over the whole history. A node with
+    no sales in the history at all is not judged (nothing to compare with).
+    """
+    year = 12 if freq == "month" else 52
+    horizon = plan_cents.shape[1]
+    planned = plan_cents[:, :year].sum(axis=1) / 100 * (year / min(horizon, year))
+    trailing = history[:, -year:].sum(axis=1)
+    average = history.sum(axis=1) * year / max(history.shape[1], 1)
+    reference = np.where(trailing > 0, trailing, average)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(reference > 0, planned / reference, np.nan)
+    flagged = np.flatnonzero(ratio > multiple)
+    rows: list[dict[str, Any]] = [
+        {
+            "node": keys[i],
+            "plan_year": round(float(planned[i]), 2),
+            "trailing_year": round(float(reference[i]), 2),
+            "multiple": round(float(ratio[i]), 2),
+        }
+        for i in flagged
+    ]
+    company = next((r for r, i in zip(rows, flagged) if i == 0), None)
+    customers = sorted(
+        (r for r, i in zip(rows, flagged) if i > 0), key=lambda r: r["trailing_year"] - r["plan_year"]
+    )
+    return {
+        "multiple": multiple,
+        "company": company,
+        "customers_flagged": len(customers),
+        "customers": customers[:LISTED],
+    }
 
 
 def pipeline_matrix(
@@ -158,6 +217,14 @@ def forecast_history(session: Session | None, history: SalesHistory, options: Op
         "history_periods": len(history.periods),
         "history_start": history.periods[0].isoformat(),
         "classes": {str(k): int(v) for k, v in zip(*np.unique(fc.classes.astype(str), return_counts=True))},
+        "customer_base": fc.customer_base.params() if fc.customer_base is not None else None,
+        "plausibility": plausibility(
+            np.vstack([bottom_y.sum(axis=0, keepdims=True), bottom_y]),
+            np.vstack([value[:1], value[h.levels["customer"]]]),
+            options.freq,
+            options.plausible_multiple,
+            [h.keys[0], *[h.keys[i] for i in h.levels["customer"]]],
+        ),
     }
     return Plan(
         kind="bottomup",

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
-from kehu_core import calendar
+from kehu_core import calendar, sql
 from kehu_core.hooktypes import ProfileSection
-from kehu_core.models import Customer
+from kehu_core.models import Customer, Interaction
 from kehu_core.types import to_money
+from kehu_forecast import customerbase as CB
+from kehu_forecast import periods as P
 from kehu_forecast.models import runs, values
 from kehu_forecast.runs import latest_run
 
@@ -61,6 +66,56 @@ def forecast_section(session: Session, customer: Customer) -> ProfileSection:
         ("expected next quarter", f"¥{total:,}"),
         ("pessimistic - optimistic", f"¥{low:,} - ¥{high:,}"),
         ("model", model or "-"),
-        ("run", f"{run_id} ({run['kind']})"),
     ]
+    params = dict(run["params"] or {})
+    if model == "bgnbd" and params.get("customer_base"):
+        outlook = customer_outlook(session, customer.id, run["freq"], run["history_end"], params)
+        data.update(outlook)
+        shown += [
+            (
+                "expected purchases, 6 / 12 months",
+                f"{outlook['purchases_6m']:.2f} / {outlook['purchases_12m']:.2f}",
+            ),
+            ("probability still buying (P(alive))", f"{outlook['p_alive']:.0%}"),
+        ]
+    shown.append(("run", f"{run_id} ({run['kind']})"))
     return ProfileSection(title=TITLE, rows=shown, data=data, key="forecast", order=600)
+
+
+def customer_outlook(
+    session: Session, customer_id: int, freq: P.Freq, history_end: date, params: dict[str, Any]
+) -> dict[str, float]:
+    """Expected purchases (transactions: periods with a purchase) in the next 6 and 12 months
+    and the probability of still buying, from the run's customer-base model and the customer's
+    purchases over the run's history."""
+    model = CB.CustomerBase.from_params(params["customer_base"])
+    start = date.fromisoformat(params["history_start"]) if params.get("history_start") else None
+    end = calendar.shift(history_end, 1, freq)
+    bucket = calendar.sql_period_start(Interaction.occurred_at, freq, sql.dialect_of(session)).label("period")
+    stmt = (
+        select(bucket, cast(func.sum(Interaction.amount), Float))
+        .where(
+            Interaction.customer_id == customer_id,
+            Interaction.kind == "purchase",
+            Interaction.status == "done",
+            Interaction.amount.is_not(None),
+            Interaction.occurred_at < calendar.day_start(end),
+        )
+        .group_by(bucket)
+    )
+    if start is not None:
+        stmt = stmt.where(Interaction.occurred_at >= calendar.day_start(start))
+    first = start or end
+    totals = {date.fromisoformat(str(p)[:10]): float(a) for p, a in session.execute(stmt).all()}
+    if totals and start is None:
+        first = min(totals)
+    count = max(P.periods_between(first, end, freq), 1)
+    row = np.zeros((1, count))
+    for j, p in enumerate(P.periods(first, count, freq)):
+        row[0, j] = totals.get(p, 0.0)
+    s = CB.summarize(row)
+    per_month = 1 if freq == "month" else 52 / 12
+    six = CB.expected_purchases(model.bgnbd, s.x, s.t_x, s.T, 6 * per_month)[0]
+    twelve = CB.expected_purchases(model.bgnbd, s.x, s.t_x, s.T, 12 * per_month)[0]
+    alive = CB.p_alive(model.bgnbd, s.x, s.t_x, s.T)[0] if s.n[0] > 0 else 0.0
+    return {"purchases_6m": float(six), "purchases_12m": float(twelve), "p_alive": float(alive)}

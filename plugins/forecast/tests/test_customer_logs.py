@@ -21,9 +21,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
+from kehu_core import calendar
 from kehu_core.customers import add_customer
 from kehu_core.interactions import write_interactions
+from kehu_core.models import Customer
+from kehu_forecast.models import values as V
+from kehu_forecast.profile import forecast_section
 
 CUTOFF = date(2026, 1, 1)  # the first forecast month; history is the 36 months before
 AS_OF = "2026-01-15"
@@ -141,7 +146,9 @@ def _load(app: Any, log: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_default_six_month_plan_is_near_the_simulated_truth(seed, kehu_app, kehu_install, kehu_cli):
+def test_default_six_month_plan_is_near_the_simulated_truth(
+    seed, kehu_app, kehu_install, kehu_cli, monkeypatch
+):
     kehu_install("forecast")
     log = customer_log(seed)
     _load(kehu_app, log)
@@ -155,6 +162,22 @@ def test_default_six_month_plan_is_near_the_simulated_truth(seed, kehu_app, kehu
     print(f"seed {seed}: plan/realised {ratio_realised:.3f} plan/expected {ratio_expected:.3f}")
     # each seed within a wider bound; the average is checked below
     assert 0.5 <= ratio_realised <= 1.5
+    if seed == SEEDS[0]:
+        _check_card(kehu_app, result.json["run_id"], monkeypatch)
+
+
+def _check_card(app: Any, run_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The profile card of customer-base customers: expected purchases and P(alive)."""
+    monkeypatch.setattr(calendar, "today", lambda *a, **k: date(2026, 1, 15))
+    with app.session() as session:
+        rows = session.execute(
+            select(V.c.customer_id).where(V.c.run_id == run_id, V.c.method == "bgnbd").distinct().limit(5)
+        ).all()
+        assert rows
+        for (cid,) in rows:
+            data = forecast_section(session, session.get(Customer, cid)).data
+            assert 0.0 <= data["p_alive"] <= 1.0
+            assert 0.0 <= data["purchases_6m"] <= data["purchases_12m"]
 
 
 #: plan/realised and plan/expected per database and seed, filled by the runs above
