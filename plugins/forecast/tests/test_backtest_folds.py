@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from statsforecast import StatsForecast
 from statsforecast.models import AutoTheta
+from statsforecast.utils import AirPassengers
 
 from kehu_core.customers import add_customer
 from kehu_core.errors import ValidationError
@@ -192,3 +193,43 @@ def test_the_80_band_of_auto_covers_70_to_90_percent_of_backtest_points(seasonal
     assert result.exit_code == 0, result.output
     coverage = {r["method"]: r["coverage"] for r in result.json}["auto"]
     assert 70 <= coverage <= 90
+
+
+def test_air_passengers_at_the_company_level_over_one_year(kehu_app, kehu_install, kehu_cli):
+    """Box & Jenkins' airline passengers (1949-1960, shipped with statsforecast) as a company's
+    monthly sales 2014-01 .. 2025-12: with all 144 months, auto beats seasonal naive on the
+    next year from 2025-01."""
+    kehu_install("forecast")
+    with kehu_app.session() as session:
+        cid = add_customer(
+            kehu_app, session, {"code": "AIR", "name": "航空", "region": "华东", "owner": "张伟"}
+        ).id
+        rows = [
+            dict(
+                customer_id=cid,
+                kind="purchase",
+                status="done",
+                occurred_at=datetime(2014 + k // 12, k % 12 + 1, 5, 2, tzinfo=UTC),
+                amount=Decimal(int(v)),
+                external_ref=f"air:{k}",
+            )
+            for k, v in enumerate(AirPassengers)
+        ]
+        write_interactions(kehu_app, session, rows, source="test")
+    args = (
+        "forecast",
+        "backtest",
+        "--level",
+        "company",
+        "--horizon",
+        "12",
+        "--folds",
+        "1",
+        "--as-of",
+        "2026-01-15",
+    )
+    scores = {r["method"]: r for r in kehu_cli(*args, "--json").json}
+    assert scores["auto"]["fitted"] == 1 and scores["auto"]["relative_mase"] < 1.0
+    # The same with the last 36 months only: the origin has 24 months, still every method fits.
+    short = {r["method"]: r for r in kehu_cli(*args, "--history", "36", "--json").json}
+    assert all(r["fitted"] == 1 for r in short.values())

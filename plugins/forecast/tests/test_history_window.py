@@ -36,7 +36,7 @@ def _purchase(cid: int, when: datetime, amount: str, ref: str) -> dict:
     )
 
 
-def test_default_history_is_every_period_from_the_first_purchase(fc, company):
+def test_default_history_is_every_period_from_the_first_purchase(fc, company, kehu_cli):
     app = company
     with app.session() as session:
         # 24 months, 2024-01 .. 2025-12.
@@ -50,6 +50,7 @@ def test_default_history_is_every_period_from_the_first_purchase(fc, company):
         )
         history = load_history(session, as_of=date(2026, 1, 15))
         assert len(history.periods) == 55 and history.periods[0] == date(2021, 6, 1)
+        session.commit()
         # --history exactly the span, one less, one more (never zeros before the first purchase).
         assert load_history(session, as_of=date(2026, 1, 15), length=55).periods[0] == date(2021, 6, 1)
         # 54 leave the 2021-06 purchase out: the history starts at the next one, 2024-01.
@@ -63,6 +64,11 @@ def test_default_history_is_every_period_from_the_first_purchase(fc, company):
             source="test",
         )
         assert load_history(session, as_of=date(2026, 1, 15)).periods[0] == date(2021, 5, 1)
+        session.rollback()
+    # A run fits on all of it by default: 55 months.
+    assert kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "3").exit_code == 0
+    with app.session() as session:
+        assert history_of(load(session).params) == 55
 
 
 def test_net_refunds_stay_negative_in_history(fc, company):
