@@ -26,6 +26,7 @@ from kehu_complaints.workflow import GuardContext, Workflow, build_workflow, clo
 from kehu_core import audit
 from kehu_core.access import require
 from kehu_core.app import Kehu
+from kehu_core.calendar import local_time
 from kehu_core.errors import Conflict, KehuError, Problem, ValidationError
 from kehu_core.fields import parse_record, require_valid
 from kehu_core.types import utcnow
@@ -83,6 +84,29 @@ def policy_of(session: Session, complaint: Row[Any]) -> sla.Policy:
     return sla.match_policy(policies, complaint.severity, complaint.tier, complaint.kind)
 
 
+def _second(moment: datetime) -> str:
+    """A time as the company's local ``YYYY-MM-DD HH:MM:SS`` (seconds: the edges of ``--at``)."""
+    return local_time(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _check_at(session: Session, complaint: Row[Any], at: datetime, now: datetime) -> datetime:
+    """``at`` if a step may be recorded as done then: not after ``now``, not before the
+    complaint's previous step (or its opening); else a one-line ``ValidationError``."""
+    if at.tzinfo is None:
+        raise ValidationError([Problem("at", "a time with its zone (aware)", value=str(at))])
+    previous = history.last_step_at(session, complaint.id) or complaint.opened_at
+    if at > now:
+        reason = f"is in the future (now is {_second(now)}); nothing was changed"
+    elif at < previous:
+        reason = (
+            f"is before the previous step of complaint #{complaint.id} "
+            f"({_second(previous)}); nothing was changed"
+        )
+    else:
+        return at
+    raise ValidationError([Problem("at", reason, value=_second(at))])
+
+
 def move(
     app: Kehu,
     session: Session,
@@ -96,6 +120,7 @@ def move(
     expected_version: int | None = None,
     now: datetime | None = None,
     workflow: Workflow | None = None,
+    at: datetime | None = None,
 ) -> ComplaintRecord:
     """Move a complaint to ``stage`` of the workflow, setting ``changes`` on the way.
 
@@ -110,11 +135,16 @@ def move(
     and an approver who neither handles the complaint nor proposed its solution; closing a
     formal complaint (投诉) without the follow-up needs ``complaints.exempt`` and a reason.
     A refusal is :class:`~kehu_core.access.Forbidden` and changes nothing.
+
+    ``at``: when the step happened, if earlier than ``now`` (a first response made on the phone
+    yesterday): not after ``now`` and not before the previous step (or the opening). The
+    stage's times and the SLA clocks use it; the history entry keeps both times.
     """
     now = now or utcnow()
     workflow = workflow or build_workflow(app)
     complaint, seen = _read(session, complaint_id, expected_version, "handle complaints")
     actor = actor_name(session, actor)
+    happened = now if at is None else _check_at(session, complaint, at, now)
     clean, problems = parse_record(MOVE_FIELDS, dict(changes or {}), partial=True)
     require_valid(problems, "move")
     source = complaint.status
@@ -133,7 +163,7 @@ def move(
     elif stage == "solution_proposed":
         values["approved_by"] = after["approved_by"] = None
     if step.sets == "followed_up_at":
-        after["followed_up_at"] = now
+        after["followed_up_at"] = happened
     exempted = closes_without_follow_up(after, stage)
     if stage == "approved":
         require(session, APPROVE, f"approve complaint #{complaint_id}'s solution")
@@ -153,14 +183,18 @@ def move(
     values["status"] = stage
     values["updated_at"] = now
     if complaint.first_response_at is None and stage != workflow.initial:
-        values["first_response_at"] = now
+        values["first_response_at"] = happened
+        if complaint.first_response_breached_at and complaint.first_response_due_at >= happened:
+            values["first_response_breached_at"] = None  # marked before the answer was recorded
     calendar = calendar_of(session, settings)
     if step.kind == "done" and complaint.resolved_at is None:
-        values["resolved_at"] = now  # any "done" stage stops the resolution clock
+        values["resolved_at"] = happened  # any "done" stage stops the resolution clock
+        if complaint.resolution_breached_at and complaint.resolution_due_at >= happened:
+            values["resolution_breached_at"] = None
     if step.sets and step.sets not in values:
-        values[step.sets] = now
+        values[step.sets] = happened
     if step.kind == "closed":
-        values.setdefault("closed_at", now)
+        values.setdefault("closed_at", happened)
         values["close_reason"] = reason
     clock_start, paused_seconds, paused_since = (
         complaint.clock_started_at,
@@ -168,9 +202,9 @@ def move(
         complaint.paused_since,
     )
     if step.reopens:
-        clock_start, paused_seconds, paused_since = now, 0, None
+        clock_start, paused_seconds, paused_since = happened, 0, None
         values.update(
-            clock_started_at=now,
+            clock_started_at=happened,
             resolved_at=None,
             followed_up_at=None,
             closed_at=None,
@@ -183,10 +217,10 @@ def move(
     policy = policy_of(session, complaint)
     should_pause = step.kind == "open" and stage in policy.paused_stages
     if paused_since is not None and not should_pause:
-        paused_seconds += calendar.business_seconds(paused_since, now)
+        paused_seconds += calendar.business_seconds(paused_since, happened)
         paused_since = None
     elif paused_since is None and should_pause:
-        paused_since = now
+        paused_since = happened
     if (paused_seconds, paused_since, clock_start) != (
         complaint.paused_seconds,
         complaint.paused_since,
@@ -199,9 +233,13 @@ def move(
             first_response_due_at=first,
             resolution_due_at=resolution,
         )
-        if complaint.first_response_breached_at and complaint.first_response_at is None and first > now:
+        if complaint.first_response_breached_at and complaint.first_response_at is None and first > happened:
             values["first_response_breached_at"] = None
-        if "resolution_breached_at" not in values and complaint.resolution_breached_at and resolution > now:
+        if (
+            "resolution_breached_at" not in values
+            and complaint.resolution_breached_at
+            and resolution > happened
+        ):
             values["resolution_breached_at"] = None
     _write(session, complaint, values, seen)
     details = [note or "", *(f"{k}={v}" for k, v in clean.items())]
@@ -210,11 +248,21 @@ def move(
     if exempted:
         details.append(f"exempt from the follow-up (回访) by {actor} ({EXEMPT})")
     history.append_one(
-        session, complaint_id, now, actor, "moved", source, stage, "; ".join(d for d in details if d) or None
+        session,
+        complaint_id,
+        happened,
+        actor,
+        "moved",
+        source,
+        stage,
+        "; ".join(d for d in details if d) or None,
+        recorded_at=None if happened == now else now,
     )
     trail = audit.changes_of(_snapshot(complaint), after, personal=FREE_TEXT)
     trail.pop("followed_up_at", None)
     trail["status"] = [source, stage]
+    if happened != now:
+        trail["happened_at"] = happened.isoformat()
     if exempted:
         trail["exempt"] = "closed without the follow-up (回访) and satisfaction"
     audit.record(
@@ -242,13 +290,15 @@ def close(
     note: str | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
+    at: datetime | None = None,
 ) -> ComplaintRecord:
     """Close a complaint: move it to a closing ``stage`` (``closed``, ``rejected``, ``withdrawn``).
 
     ``stage`` must be of kind ``closed`` (a company's own closing stage too). The workflow's
     guards apply: closing a formal complaint after follow-up needs a root cause and corrective
     action, closing without follow-up or rejecting needs a ``reason``; closing a formal
-    complaint without follow-up also needs permission ``complaints.exempt``.
+    complaint without follow-up also needs permission ``complaints.exempt``. ``at``: when it
+    was closed, if earlier (see :func:`move`).
     """
     workflow = build_workflow(app)
     if workflow.stage(stage).kind != "closed":
@@ -266,6 +316,7 @@ def close(
         expected_version=expected_version,
         now=now,
         workflow=workflow,
+        at=at,
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kehu_complaints.models import HISTORY
@@ -28,7 +28,8 @@ SYSTEM = "system"
 
 
 def append(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Append history entries (complaint_id, at, actor, action, from_status, to_status, note)."""
+    """Append history entries (complaint_id, at, actor, action, from_status, to_status, note,
+    and optionally recorded_at)."""
     if rows:
         session.execute(HISTORY.insert(), [dict(r) for r in rows])
 
@@ -42,8 +43,9 @@ def append_one(
     from_status: str | None,
     to_status: str | None,
     note: str | None,
+    recorded_at: datetime | None = None,
 ) -> None:
-    """Append one history entry."""
+    """Append one history entry; ``recorded_at``: when it is written, if later than ``at``."""
     append(
         session,
         [
@@ -55,9 +57,17 @@ def append_one(
                 from_status=from_status,
                 to_status=to_status,
                 note=note,
+                recorded_at=recorded_at,
             )
         ],
     )
+
+
+def last_step_at(session: Session, complaint_id: int) -> datetime | None:
+    """When the complaint's latest step (a move through the workflow) happened, ``None``
+    before its first move."""
+    h = HISTORY.c
+    return session.scalar(select(func.max(h.at)).where(h.complaint_id == complaint_id, h.action == "moved"))
 
 
 def proposer_of(session: Session, complaint_id: int) -> str | None:

@@ -106,7 +106,8 @@ COMPLAINTS = Table(
     Index("ix_complaints_complaints_res_due", "resolution_due_at"),
 )
 
-#: One event in a complaint's life: a transition, an assignment, a note, a breach. Append-only:
+#: One event in a complaint's life: a transition, an assignment, a note, a breach; ``at`` is
+#: when it happened, ``recorded_at`` when it was written if that was later. Append-only:
 #: the database refuses UPDATE and DELETE (triggers), except that erasing a forgotten customer
 #: may blank the free-text ``note``.
 HISTORY = Table(
@@ -125,6 +126,8 @@ HISTORY = Table(
     Column("from_status", String(32)),
     Column("to_status", String(32)),
     Column("note", Text),
+    # When the entry was written, if later than ``at`` (a step recorded afterwards with --at).
+    Column("recorded_at", UTCDateTime),
     Index("ix_complaints_history_complaint", "complaint_id", "id"),
 )
 

@@ -125,7 +125,8 @@ class ComplaintRecord:
 
 @frozen
 class TimelineEntry:
-    """One line of a complaint's history."""
+    """One line of a complaint's history: ``at`` when it happened, ``recorded_at`` when it was
+    written if later (a step recorded afterwards with ``--at``), else ``None``."""
 
     at: datetime
     actor: str
@@ -133,6 +134,7 @@ class TimelineEntry:
     from_status: str | None
     to_status: str | None
     note: str | None
+    recorded_at: datetime | None = None
 
 
 @frozen
@@ -221,7 +223,7 @@ def detail_of(
     record = load_record(session, complaint_id, everything=everything)
     h = HISTORY.c
     entries = session.execute(
-        select(h.at, h.actor, h.action, h.from_status, h.to_status, h.note)
+        select(h.at, h.actor, h.action, h.from_status, h.to_status, h.note, h.recorded_at)
         .where(h.complaint_id == complaint_id)
         .order_by(h.at, h.id)
     )

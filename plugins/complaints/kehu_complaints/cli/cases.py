@@ -199,8 +199,19 @@ def show_(complaint_id: int, as_json: bool) -> None:
     )
     click.echo()
     emit_table(
-        ("when", "who", "action", "from", "to", "note"),
-        [(when(e.at), e.actor, e.action, e.from_status, e.to_status, e.note) for e in detail.timeline],
+        ("when", "recorded", "who", "action", "from", "to", "note"),
+        [
+            (
+                when(e.at),
+                when(e.recorded_at) if e.recorded_at else "",
+                e.actor,
+                e.action,
+                e.from_status,
+                e.to_status,
+                e.note,
+            )
+            for e in detail.timeline
+        ],
     )
 
 
@@ -220,6 +231,12 @@ def _record_fields(func: Any) -> Any:
         click.option("--satisfaction", help="The customer's satisfaction 1-5 (at follow-up)."),
         click.option("--reason", help="Why (closing without follow-up, rejecting, withdrawing, reopening)."),
         click.option("--note", help="A note for the history."),
+        click.option(
+            "--at",
+            type=TIMESTAMP,
+            help="When the step was done, if earlier (e.g. 2025-09-30 16:00:00): not in the future, "
+            "not before the previous step; the history keeps when it was recorded too.",
+        ),
     )
     for option in reversed(options):
         func = option(func)
@@ -232,6 +249,7 @@ def _move_or_close(complaint_id: int, stage: str, options: dict[str, Any], *, cl
     passed = dict(
         reason=options.pop("reason"),
         note=options.pop("note"),
+        at=options.pop("at"),
         expected_version=options.pop("expect_version"),
         changes=given(options),
     )
@@ -258,7 +276,7 @@ def move_(complaint_id: int, stage: str, **options: Any) -> None:
       kehu complaint move 12 solution_proposed --solution "换新机" \
           --compensation 800 --compensation-type replacement
       kehu --as lina complaint move 12 approved
-      kehu complaint move 12 closed --reason "客户失联"
+      kehu complaint move 12 acknowledged --at "2025-09-30 16:00" --note "昨天电话回复"
     """
     _move_or_close(complaint_id, stage, options, closing=False)
 
