@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,8 +23,9 @@ from kehu_core import audit, calendar
 from kehu_core.access import customer_condition, require, visible_customers
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, Problem, ValidationError
-from kehu_core.models import Interaction
+from kehu_core.models import Customer, Interaction
 from kehu_core.types import to_money
+from kehu_forecast.history import NO_SALESPERSON
 from kehu_forecast.models import target_lines, targets
 from kehu_forecast.money import cents_to_decimal as D
 from kehu_forecast.plan import load
@@ -84,40 +85,79 @@ class TargetStatusChange:
     as_of: date
 
 
-def _windows(periods: list[date], grouping: str) -> list[tuple[date, date, list[int]]]:
-    """Target windows (first day, last day, plan columns) over the plan's months."""
-    windows: dict[date, list[int]] = {}
+def window_start(period: date, grouping: str) -> date:
+    """The first day of the target period (month or calendar quarter) holding ``period``."""
+    return calendar.period_start(period, "quarter" if grouping == "quarter" else "month")
+
+
+def windows(periods: list[date], grouping: str) -> list[tuple[date, date, list[int], list[date]]]:
+    """Target windows over a monthly plan: whole months or whole calendar quarters.
+
+    Each is ``(first day, last day, plan columns, recorded months)``. A quarter always covers
+    its three months. A plan that starts inside a quarter (a run in February) gives that
+    quarter's target from its first day: the months before the plan (January) count at
+    their recorded sales, the rest at the plan. A quarter the plan ends inside gets no target
+    (its last months are not planned).
+    """
+    found: dict[date, list[int]] = {}
     for j, p in enumerate(periods):
-        key = p.replace(month=(p.month - 1) // 3 * 3 + 1) if grouping == "quarter" else p
-        windows.setdefault(key, []).append(j)
+        found.setdefault(window_start(p, grouping), []).append(j)
     result = []
-    for start, cols in windows.items():
-        end = calendar.period_end(periods[cols[-1]], "month")
-        result.append((start, end, cols))
+    months = 3 if grouping == "quarter" else 1
+    for start, cols in found.items():
+        end = calendar.period_end(calendar.shift(start, months - 1, "month"), "month")
+        if calendar.period_end(periods[cols[-1]], "month") != end:
+            continue
+        recorded = []
+        month = start
+        while month < periods[cols[0]]:
+            recorded.append(month)
+            month = calendar.shift(month, 1, "month")
+        result.append((start, end, cols, recorded))
     return result
 
 
-def _actuals(
-    session: Session, customer_ids: list[int], start: date, end_exclusive: date
+def _owned_by(salesperson: str) -> ColumnElement[bool]:
+    """The customers of ``salesperson`` (the account owner; the unassigned label: no owner)."""
+    if salesperson == NO_SALESPERSON:
+        return or_(Customer.owner.is_(None), Customer.owner == "")
+    return Customer.owner == salesperson
+
+
+def salesperson_actuals(
+    session: Session, salesperson: str, start: date, end_exclusive: date, *, visible: bool = False
 ) -> dict[int, Decimal]:
-    if not customer_ids:
-        return {}
+    """Net purchases per customer of ``salesperson`` (every customer they own, new ones and
+    archived ones included) from local day ``start`` up to ``end_exclusive``; with ``visible``,
+    only the customers the acting user sees."""
     stmt = (
         select(Interaction.customer_id, func.sum(Interaction.amount))
+        .join(Customer, Customer.id == Interaction.customer_id)
         .where(
+            _owned_by(salesperson),
             Interaction.kind == "purchase",
             Interaction.status == "done",
+            Interaction.amount.is_not(None),
             Interaction.occurred_at >= calendar.day_start(start),
             Interaction.occurred_at < calendar.day_start(end_exclusive),
         )
         .group_by(Interaction.customer_id)
     )
-    result: dict[int, Decimal] = {}
-    for begin in range(0, len(customer_ids), 500):
-        chunk = customer_ids[begin : begin + 500]
-        for cid, total in session.execute(stmt.where(Interaction.customer_id.in_(chunk))):
-            result[int(cid)] = to_money(total)
-    return result
+    if visible and customer_condition(session) is not None:
+        stmt = stmt.where(visible_customers(session, Interaction.__table__.c.customer_id))
+    return {int(cid): to_money(total) for cid, total in session.execute(stmt)}
+
+
+def _cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def _codes(session: Session, ids: list[int]) -> dict[int, str]:
+    codes: dict[int, str] = {}
+    for begin in range(0, len(ids), 500):
+        chunk = ids[begin : begin + 500]
+        codes.update(session.execute(select(Customer.id, Customer.code).where(Customer.id.in_(chunk))).all())
+    return {int(k): str(v) for k, v in codes.items()}
 
 
 def save_targets(
@@ -125,8 +165,12 @@ def save_targets(
 ) -> list[Target]:
     """Targets per salesperson and month or quarter from a plan (default: the newest reconciled run).
 
-    A target for the same salesperson and start date is replaced (with its customers). Needs
-    permission ``forecast.plan``; each target set is written to the audit trail (entity
+    Windows are whole periods (:func:`windows`). A target's lines are its salesperson's
+    customers, each with its planned amount plus, for the months of the period before the
+    plan, its recorded purchases; the target is the exact sum of its lines. The baseline is
+    the same period a year earlier, over every customer of the salesperson. A target for the
+    same salesperson and start date is replaced (with its lines). Needs permission
+    ``forecast.plan``; each target set is written to the audit trail (entity
     ``forecast.target``, key ``<salesperson>/<first day>``, the amounts old and new).
     """
     require(session, PLAN, "set sales targets")
@@ -140,25 +184,28 @@ def save_targets(
     by_sp: dict[str, list[int]] = {}
     for i, sp in enumerate(h.customers["salesperson"]):
         by_sp.setdefault(sp, []).append(i)
-    codes = h.customers["code"].tolist()
+    codes = dict(zip((int(c) for c in h.customer_ids), h.customers["code"].tolist()))
     saved = []
-    for start, end, cols in _windows(plan.periods, grouping):
-        last_year = _actuals(
-            session,
-            [int(c) for c in h.customer_ids],
-            calendar.shift(start, -12, "month"),
-            calendar.shift(end + timedelta(days=1), -12, "month"),
-        )
+    for start, end, cols, recorded in windows(plan.periods, grouping):
+        after = end + timedelta(days=1)
         for sp, rows in sorted(by_sp.items()):
-            per_customer = [(rows_i, int(bottom[rows_i, cols].sum())) for rows_i in rows]
-            amount = sum(c for _, c in per_customer)
+            per_customer: dict[int, int] = {int(h.customer_ids[i]): int(bottom[i, cols].sum()) for i in rows}
+            if recorded:
+                for cid, total in salesperson_actuals(session, sp, start, plan.periods[0]).items():
+                    per_customer[cid] = per_customer.get(cid, 0) + _cents(total)
+            amount = sum(per_customer.values())
             if amount <= 0:
                 continue
-            baseline = sum((last_year.get(int(h.customer_ids[i]), Decimal(0)) for i in rows), Decimal("0.00"))
+            last_year = salesperson_actuals(
+                session, sp, calendar.shift(start, -12, "month"), calendar.shift(after, -12, "month")
+            )
+            baseline = sum(last_year.values(), Decimal("0.00"))
+            missing = [cid for cid in per_customer if cid not in codes]
+            codes.update(_codes(session, missing))
             lines = [
-                {"customer_id": int(h.customer_ids[i]), "code": codes[i], "amount": D(c)}
-                for i, c in sorted(per_customer, key=lambda x: -x[1])
-                if c > 0
+                {"customer_id": cid, "code": codes[cid], "amount": D(c)}
+                for cid, c in sorted(per_customer.items(), key=lambda x: (-x[1], codes[x[0]]))
+                if c != 0
             ]
             note = _smart_note(sp, lines, D(amount), baseline, end)
             old = session.execute(
@@ -167,6 +214,9 @@ def save_targets(
                 )
             ).first()
             if old is not None:
+                # Lines first: a database that does not cascade, and reuses the id, must not
+                # leave the old lines under the new target.
+                session.execute(delete(target_lines).where(target_lines.c.target_id == old.id))
                 session.execute(delete(targets).where(targets.c.id == old.id))
             fields: dict[str, Any] = dict(
                 salesperson=sp,
@@ -193,13 +243,13 @@ def save_targets(
                 ],
             )
             before = {} if old is None else dict(old._mapping)
-            after = {"period_end": end, "amount": D(amount), "baseline": baseline}
+            after_values = {"period_end": end, "amount": D(amount), "baseline": baseline}
             audit.record(
                 session,
                 AUDIT_ENTITY,
                 f"{sp}/{start.isoformat()}",
                 "set" if old is None else "replaced",
-                {**audit.changes_of(before, after, personal=()), "run_id": plan.run_id},
+                {**audit.changes_of(before, after_values, personal=()), "run_id": plan.run_id},
             )
             saved.append(Target(id=int(tid), customers=lines, **fields))
     return saved
@@ -246,8 +296,9 @@ def list_targets(session: Session, salesperson: str | None = None) -> list[dict[
 
 
 def track(session: Session, *, as_of: date | None = None, salesperson: str | None = None) -> list[Progress]:
-    """Each target that has started: its customers' actual purchases so far against it; only
-    the targets the acting user may see (:func:`visible_targets`)."""
+    """Each target that has started: the actual purchases so far of every customer of its
+    salesperson (new customers too, not only the target's lines) against it; only the
+    targets the acting user may see (:func:`visible_targets`), and only the customers they see."""
     today = as_of or calendar.today()
     stmt = (
         select(targets)
@@ -261,11 +312,9 @@ def track(session: Session, *, as_of: date | None = None, salesperson: str | Non
         stmt = stmt.where(targets.c.salesperson == salesperson)
     result = []
     for t in session.execute(stmt).mappings():
-        ids = list(
-            session.scalars(select(target_lines.c.customer_id).where(target_lines.c.target_id == t["id"]))
-        )
         upto = min(today + timedelta(days=1), t["period_end"] + timedelta(days=1))
-        actual = sum(_actuals(session, ids, t["period_start"], upto).values(), Decimal("0.00"))
+        found = salesperson_actuals(session, t["salesperson"], t["period_start"], upto, visible=True)
+        actual = sum(found.values(), Decimal("0.00"))
         days = (t["period_end"] - t["period_start"]).days + 1
         elapsed = min(days, (upto - t["period_start"]).days) / days
         amount = Decimal(t["amount"])
