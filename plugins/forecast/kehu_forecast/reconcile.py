@@ -37,7 +37,7 @@ from kehu_forecast.history import load_history
 from kehu_forecast.money import round_down_tree
 from kehu_forecast.pipeline import pipeline_by_period
 from kehu_forecast.plan import Plan, load
-from kehu_forecast.runs import latest_run
+from kehu_forecast.runs import history_of, latest_run
 from kehu_forecast.topdown import proportions as historical
 
 METHODS = ("bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls")
@@ -74,28 +74,23 @@ def split_down(
 
 
 def run_history(session: Session, plan: Plan) -> np.ndarray:
-    """The customers' history (customers in ``plan``'s order × periods) the run was made from.
+    """Every node's net sales per period (nodes in ``plan``'s order × periods) over the history
+    window the run was made from.
 
-    A bottom-up run records the first period and the number of periods of its history
-    (``history_start``, ``history_periods``); the same window is read again, so the upper
-    levels are modelled on what the customers were. A run without them reads all history.
+    A bottom-up run records its first period and number of periods (``history_start``,
+    :func:`kehu_forecast.runs.history_of`); the same window is read again, so the upper levels
+    are modelled on what the run saw. Archived and forgotten customers' past sales count in
+    the nodes above them (:meth:`kehu_forecast.history.SalesHistory.node_values`).
     """
-    params = plan.params
-    first = params.get("history_start")
+    first = plan.params.get("history_start")
     history = load_history(
         session,
         plan.freq,
         as_of=plan.periods[0],
-        length=params.get("history_periods") or None,
+        length=history_of(plan.params),
         first=date.fromisoformat(first) if first else None,
     )
-    src = {int(c): i for i, c in enumerate(history.customers["id"])}
-    y = np.zeros((plan.hierarchy.n_bottom, len(history.periods)))
-    for i, cid in enumerate(plan.hierarchy.customer_ids):
-        k = src.get(int(cid))
-        if k is not None:
-            y[i] = history.values[k]
-    return y
+    return history.node_values(plan.hierarchy)
 
 
 def combine(
@@ -144,22 +139,22 @@ class UpperForecasts:
     sigma: np.ndarray
 
 
-def upper_forecasts(session: Session, bu: Plan, history: np.ndarray | None = None) -> UpperForecasts:
+def upper_forecasts(session: Session, bu: Plan, nodes: np.ndarray | None = None) -> UpperForecasts:
     """Every node's forecast of its own aggregated history plus its pipeline (nodes × periods, yuan).
 
     Customer rows keep the bottom-up run's values (and a zero sigma: the customers' spread is
     the bottom-up run's); upper nodes are modelled with the run's method settings on the
-    history the run was made from (:func:`run_history`).
+    history the run was made from (``nodes``, default :func:`run_history`).
     """
     h = bu.hierarchy
-    y = run_history(session, bu) if history is None else history
+    y = run_history(session, bu) if nodes is None else nodes
     upper = h.levels["customer"][0] if h.n_bottom else len(h.keys)
     result = bu.value.astype(float) / 100
     sigma = np.zeros(result.shape)
     if y.shape[1] and upper:
         params = bu.params
         fc = E.forecast(
-            np.asarray(h.S @ y)[:upper],
+            y[:upper],
             bu.freq,
             len(bu.periods),
             bu.periods[0],
@@ -198,8 +193,9 @@ def reconcile(
     if td is not None and (td.freq != bu.freq or td.periods[0] != bu.periods[0]):
         td = None  # a top-down run for other periods cannot inform this one
     h = bu.hierarchy
-    history = run_history(session, bu)
-    own = upper_forecasts(session, bu, history)
+    nodes = run_history(session, bu)
+    history = nodes[h.levels["customer"]]
+    own = upper_forecasts(session, bu, nodes)
     y_hat = own.mean if method != "bottom-up" else bu.value.astype(float) / 100
     sources = {"bottomup_run": bu.run_id, "topdown_run": td.run_id if td else None}
     if td is not None:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hierarchicalforecast.methods import MinTrace
 
+from kehu_core.customers import archive_customer
 from kehu_core.errors import ValidationError
 from kehu_forecast import engine as E
 from kehu_forecast import hierarchy, intervals, mint, money
@@ -217,10 +218,28 @@ def test_reconcile_models_the_upper_levels_on_the_runs_history(fc, company, kehu
     assert result.exit_code == 0, result.output
     with company.session() as session:
         bu = load(session, run.json["run_id"])
-        assert run_history(session, bu).shape == (5, 12)  # 2025-01 .. 2025-12, as the run
+        assert run_history(session, bu).shape == (
+            len(bu.hierarchy.keys),
+            12,
+        )  # 2025-01 .. 2025-12, as the run
         plan = load(session, result.json["run_id"])
         fc.check_coherent(session, plan.run_id)
     assert plan.params["history_start"] == "2025-01-01" and plan.params["history_periods"] == 12
     assert plan.value.min() >= 0
     assert (plan.low <= plan.value).all() and (plan.value <= plan.high).all()
     assert (plan.high[0] > plan.value[0]).all()  # the company has a band of its own
+
+
+def test_an_archived_customers_past_stays_in_the_upper_levels_history(fc, company, kehu_cli):
+    with company.session() as session:
+        archive_customer(company, session, "C4")
+    run = kehu_cli("forecast", "run", "--as-of", fc.AS_OF, "--horizon", "2", "--history", "12", "--json")
+    assert run.exit_code == 0, run.output
+    with company.session() as session:
+        bu = load(session, run.json["run_id"])
+        nodes = run_history(session, bu)
+    index = bu.hierarchy.index()
+    c4 = fc.series()["C4"][12:]  # 2025: C4 (华北, 李娜) is archived but bought every month
+    c5 = fc.series()["C5"][12:]
+    assert nodes[index[("region", "华北")]].tolist() == pytest.approx([a + b for a, b in zip(c4, c5)])
+    assert ("customer", "C4") not in index  # not forecast any more
