@@ -361,24 +361,28 @@ WITH p AS (
            SUM(CASE WHEN month >= {start} THEN cents ELSE 0 END) AS m,
            SUM(CASE WHEN month >= {start} AND cents > 0 THEN 1 ELSE 0 END) AS orders,
            SUM(CASE WHEN cents > 0 THEN 1 ELSE 0 END) AS orders_total,
-           MAX(day) AS last_day
+           MAX(day) AS last_day, MIN(day) AS first_day
     FROM p GROUP BY customer_id
 ), base AS (
     SELECT c.customer_id, COALESCE(m, 0) AS m, COALESCE(orders, 0) AS orders, COALESCE(orders_total, 0) AS ot,
-           DATE '{as_of}' - last_day AS recency
+           DATE '{as_of}' - last_day AS recency, DATE '{as_of}' - first_day AS tenure_days
     FROM customers c LEFT JOIN agg USING (customer_id)
 ), ranked AS (
     SELECT *, COUNT(*) OVER () AS n, SUM(greatest(m, 0)) OVER () AS total,
            RANK() OVER (ORDER BY m DESC) - 1 AS rk,
            COALESCE(SUM(greatest(m, 0)) OVER (
                ORDER BY m DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-           ), 0) AS cum,
-           RANK() OVER (ORDER BY recency DESC NULLS FIRST) - 1 AS rw,
+           ), 0) AS cum
+    FROM base
+), buyers AS (
+    SELECT customer_id, COUNT(*) OVER () AS b,
+           RANK() OVER (ORDER BY recency DESC) - 1 AS rw,
            RANK() OVER (ORDER BY orders) - 1 AS fw,
            RANK() OVER (ORDER BY m) - 1 AS mw
-    FROM base
+    FROM base WHERE orders > 0
 ), scored AS (
-    SELECT *, 1 + (5 * rw) // n AS r, 1 + (5 * fw) // n AS f, 1 + (5 * mw) // n AS ms FROM ranked
+    SELECT ranked.*, 1 + (5 * rw) // b AS r, 1 + (5 * fw) // b AS f, 1 + (5 * mw) // b AS ms
+    FROM ranked LEFT JOIN buyers USING (customer_id)
 )
 SELECT customer_id,
     CASE WHEN m <= 0 THEN 'C' WHEN cum * 10000 < 8000 * total THEN 'A'
@@ -386,11 +390,12 @@ SELECT customer_id,
     CASE WHEN m <= 0 THEN '小客户' WHEN rk * 10000 < 100 * n THEN 'VIP'
          WHEN rk * 10000 < 500 * n THEN '主要客户'
          WHEN rk * 10000 < 5000 * n THEN '普通客户' ELSE '小客户' END AS pyramid,
-    CASE WHEN ot = 0 THEN 'prospect' WHEN r >= 4 AND f >= 4 AND ms >= 4 THEN 'champions'
-         WHEN r >= 3 AND f >= 4 THEN 'loyal' WHEN r >= 4 AND f >= 2 THEN 'potential_loyalist'
-         WHEN r >= 4 THEN 'new' WHEN r = 3 AND f = 3 THEN 'need_attention'
+    CASE WHEN ot = 0 THEN 'prospect' WHEN orders = 0 THEN 'lost' WHEN tenure_days <= 90 THEN 'new'
+         WHEN r >= 4 AND f >= 4 AND ms >= 4 THEN 'champions'
+         WHEN r >= 3 AND f >= 4 THEN 'loyal' WHEN r >= 4 THEN 'potential_loyalist'
+         WHEN r = 3 AND f = 3 THEN 'need_attention'
          WHEN r = 3 THEN 'about_to_sleep' WHEN f >= 4 AND ms >= 4 THEN 'cannot_lose'
-         WHEN f >= 3 THEN 'at_risk' WHEN r = 2 THEN 'hibernating' ELSE 'lost' END AS rfm
+         WHEN f >= 3 THEN 'at_risk' ELSE 'hibernating' END AS rfm
 FROM scored
 """
 

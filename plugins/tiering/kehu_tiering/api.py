@@ -66,6 +66,7 @@ __all__ = [
     "customer_tiers",
     "days_between",
     "explain_customer",
+    "flag_conflicts",
     "greatest",
     "has_attribute",
     "has_tag",
@@ -95,7 +96,7 @@ def tier_settings(
         as_of: the local day to classify as of (default: today in the company's calendar).
         defaults: start from the defaults instead of the newest run's settings.
         options: ``window``, ``measure``, ``abc_cuts``, ``pyramid_cuts``, ``tier_method``,
-            ``methods``, ``rules_files``, as strings or values; ``None`` and ``()`` are ignored.
+            ``methods``, ``rules_files``, ``new_days``, as strings or values; ``None`` and ``()`` are ignored.
 
     Raises :class:`~kehu_core.errors.ValidationError` listing every bad value.
     """
@@ -177,6 +178,13 @@ def customer_tiers(session: Session, code: str) -> CustomerTiers:
 def explain_customer(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list[Explanation]]:
     """Why customer ``code`` has each current tier: the deciding rule or method, its numbers, its cuts."""
     return tiers.explain(app, session, code)
+
+
+def flag_conflicts(session: Session, customer_id: int | None = None) -> list[str]:
+    """Codes of the customers the acting user sees (or only ``customer_id``) who are key
+    accounts (大客户) and poor-quality customers (劣质客户) at once. Neither flag wins: both
+    are kept, and ``tier report`` and the profile card show the conflict for a person to decide."""
+    return report.conflicts(session, customer_id)
 
 
 def tier_history(session: Session, code: str) -> list[Assignment]:

@@ -59,7 +59,15 @@ class RunResult:
 
 #: Statistics columns every run reads: the methods' inputs and the snapshots' numbers.
 METHOD_COLUMNS = frozenset(
-    ("measure", "measure_cents", "revenue_window", "recency_days", "orders_window", "orders_total")
+    (
+        "measure",
+        "measure_cents",
+        "revenue_window",
+        "recency_days",
+        "orders_window",
+        "orders_total",
+        "tenure_days",
+    )
 )
 
 

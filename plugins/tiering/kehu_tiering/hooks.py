@@ -15,9 +15,11 @@ from kehu_core.hooktypes import InteractionBatch, Job, ListColumn, ListFilter, P
 from kehu_core.models import Customer
 from kehu_tiering import api
 from kehu_tiering.aggregates import add_batch
+from kehu_tiering.stats import RFM_SEGMENTS
 from kehu_tiering.tiers import only_tier, tier_column
 
 JOB_NAME = "tiering.retier"
+CONFLICT_TEXT = "key account (大客户) and poor quality (劣质客户) at once: neither wins, review the customer"
 
 
 @hookimpl
@@ -45,10 +47,16 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
         extra = ""
         if method == "rfm":
             m = a.metrics
-            extra = f" (R{m.get('r_score')} F{m.get('f_score')} M{m.get('m_score')})"
+            if m.get("r_score") is not None:
+                extra = f" (R{m.get('r_score')} F{m.get('f_score')} M{m.get('m_score')})"
         reason = "" if a.decided_by == method else f", by rule {a.decided_by}"
         rows.append((method, f"{a.tier}{extra} since {a.valid_from}{reason}"))
+        if method == "rfm" and a.tier in RFM_SEGMENTS:
+            rows.append(("segment", RFM_SEGMENTS[a.tier]))
     rows.append(("flags", ", ".join(f.tier for f in tiers.flags) or "-"))
+    conflict = bool(api.flag_conflicts(session, customer.id))
+    if conflict:
+        rows.append(("conflict", CONFLICT_TEXT))
     data = {
         "tier_method": tiers.tier_method,
         "tier": tiers.tier,
@@ -57,6 +65,7 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
             for m, a in tiers.tiers.items()
         },
         "flags": [f.tier for f in tiers.flags],
+        "conflict": conflict,
     }
     return [ProfileSection(title="客户分级 Tier", rows=rows, data=data, key="tiering", order=150)]
 

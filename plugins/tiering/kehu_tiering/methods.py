@@ -14,9 +14,18 @@ customer whose measure is zero or negative is C. So the customer who crosses 80%
 Pyramid: VIP when ``rank < cut_1% of N``, 主要客户 when ``< cut_2%``, 普通客户 when
 ``< cut_3%``, else 小客户; a measure of zero or less is always 小客户.
 
-RFM: each score is ``1 + floor(5 * worse / N)`` where ``worse`` counts customers strictly
-worse on that dimension (R: a longer recency, never-bought is worst; F: fewer orders in the
-window; M: a smaller measure). Quintiles, ties equal, scores 1-5.
+RFM is scored over the **buyers**: the customers with at least one order (a purchase with a
+positive amount) in the window; B is their number. Each score is ``1 + floor(5 * worse / B)``
+where ``worse`` counts the buyers strictly worse on that dimension (R: a longer recency; F:
+fewer orders in the window; M: a smaller measure). Tie rule: buyers with equal values share
+the score of the quantile where their group *starts* counted from the worst end, i.e. the
+score of the lowest rank among them (so when 60% of the buyers have one order, all of them
+are F1, and two orders is F4). Scores are 1-5; customers who did not buy in the window have
+no scores (NULL). The segment, first match (see ``RFM_SEGMENTS`` for each one's meaning):
+prospect (never bought), lost (bought before, not in the window), new (first purchase at most
+``new_days`` days ago, default 90), then by the scores: champions (R, F, M >= 4), loyal
+(R >= 3, F >= 4), potential_loyalist (R >= 4), need_attention (R 3, F 3), about_to_sleep
+(R 3), cannot_lose (F >= 4, M >= 4), at_risk (F >= 3), else hibernating.
 
 All comparisons are done in integers (cents, basis points), so SQLite, PostgreSQL and the
 pandas cross-check agree exactly.
@@ -28,7 +37,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, case, cast, func, literal, select
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, literal, null, select
 from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
@@ -43,20 +52,22 @@ def basis_points(percent: Decimal) -> int:
     return int(percent * 100)
 
 
-def rfm_segment(r: Any, f: Any, m: Any, orders_total: Any) -> Any:
-    """The named RFM segment, first match wins (works on SQL columns)."""
+def rfm_segment(
+    r: Any, f: Any, m: Any, orders_total: Any, orders_window: Any, tenure_days: Any, new_days: int
+) -> Any:
+    """The named RFM segment, first match wins (works on SQL columns); see :data:`RFM_SEGMENTS`."""
     return case(
         (orders_total == 0, "prospect"),
+        (orders_window == 0, "lost"),
+        (tenure_days <= new_days, "new"),
         (and_(r >= 4, f >= 4, m >= 4), "champions"),
         (and_(r >= 3, f >= 4), "loyal"),
-        (and_(r >= 4, f >= 2), "potential_loyalist"),
-        (r >= 4, "new"),
+        (r >= 4, "potential_loyalist"),
         (and_(r == 3, f == 3), "need_attention"),
         (r == 3, "about_to_sleep"),
         (and_(f >= 4, m >= 4), "cannot_lose"),
         (f >= 3, "at_risk"),
-        (r == 2, "hibernating"),
-        else_="lost",
+        else_="hibernating",
     )
 
 
@@ -64,7 +75,9 @@ def rfm_segment(r: Any, f: Any, m: Any, orders_total: Any) -> Any:
 NEVER_BOUGHT = 10**9
 
 
-def rank_selects(source: Any, n: Any, total: Any, settings: TierSettings) -> dict[str, Select[Any]]:
+def rank_selects(
+    source: Any, n: Any, total: Any, settings: TierSettings, buyers: Any
+) -> dict[str, Select[Any]]:
     """Ranks and classes per distinct value, not per customer, in three small relations.
 
     ``by_measure`` (key ``m``): customers with a strictly larger measure (``rank_desc``), the
@@ -73,13 +86,17 @@ def rank_selects(source: Any, n: Any, total: Any, settings: TierSettings) -> dic
     ``by_recency`` and ``by_orders`` (key ``k``): customers strictly worse (``worse``) and
     the ``score`` (R, F). Grouping first and ranking the groups gives exactly the
     per-customer ranks with ties sharing the best rank, at the cost of one sort per
-    dimension, and each class is computed once per distinct value. ``n`` and ``total`` are
-    :func:`rank_totals` (literals or scalar subqueries).
+    dimension, and each class is computed once per distinct value. ``n``, ``total`` and
+    ``buyers`` are :func:`rank_totals` (literals or scalar subqueries). The RFM scores are
+    over the buyers alone (``orders_window > 0``): ``by_recency`` and ``by_orders`` hold only
+    their values, and ``m_score`` counts only buyers as worse.
     """
     c = source.c
     m = c.measure_cents
     positive = case((m > 0, m), else_=0)
     count = func.count()
+    buyer = c.orders_window > 0
+    buyer_count = func.count(case((buyer, 1)))
     before, upto = (None, -1), (None, 0)
 
     def running(value: Any, order: Any, frame: Any) -> Any:
@@ -92,6 +109,7 @@ def rank_selects(source: Any, n: Any, total: Any, settings: TierSettings) -> dic
             running(count, m.desc(), before).label("rank_desc"),
             running(func.sum(positive), m.desc(), before).label("cum_before"),
             running(count, m.desc(), upto).label("ge"),
+            running(buyer_count, m.desc(), upto).label("ge_buyers"),
         )
         .group_by(m)
         .subquery("ranked")
@@ -104,17 +122,20 @@ def rank_selects(source: Any, n: Any, total: Any, settings: TierSettings) -> dic
         r.cum_before,
         m_worse.label("m_worse"),
         *measure_classes(r.m, r.rank_desc, r.cum_before, n, total, settings),
-        score(m_worse, n).label("m_score"),
+        score(buyers - r.ge_buyers, buyers).label("m_score"),
     )
     recency = recency_key(c.recency_days)
     by_recency = _scored(
-        select(recency.label("k"), running(count, recency.desc(), before).label("worse")).group_by(recency), n
+        select(recency.label("k"), running(count, recency.desc(), before).label("worse"))
+        .where(buyer)
+        .group_by(recency),
+        buyers,
     )
     by_orders = _scored(
-        select(
-            c.orders_window.label("k"), running(count, c.orders_window.asc(), before).label("worse")
-        ).group_by(c.orders_window),
-        n,
+        select(c.orders_window.label("k"), running(count, c.orders_window.asc(), before).label("worse"))
+        .where(buyer)
+        .group_by(c.orders_window),
+        buyers,
     )
     return {"by_measure": by_measure, "by_recency": by_recency, "by_orders": by_orders}
 
@@ -125,8 +146,8 @@ def _scored(ranked: Select[Any], n: Any) -> Select[Any]:
 
 
 def score(worse: Any, n: Any) -> Any:
-    """An RFM quintile score 1-5 from the customers strictly worse on that dimension."""
-    return 1 + (5 * worse) // n
+    """An RFM quintile score 1-5 from the buyers strictly worse on that dimension (``n``: the buyers)."""
+    return case((n > 0, 1 + (5 * worse) // func.nullif(n, 0)), else_=null())
 
 
 def measure_classes(
@@ -157,16 +178,19 @@ def recency_key(recency_days: Any) -> Any:
 
 
 def rank_totals(source: Any) -> Select[Any]:
-    """N (customers ranked) and the total of the positive measures."""
+    """N (customers ranked), the total of the positive measures, and B (buyers in the window)."""
     m = source.c.measure_cents
     return select(
-        func.count().label("n"), func.coalesce(func.sum(case((m > 0, m), else_=0)), 0).label("total")
+        func.count().label("n"),
+        func.coalesce(func.sum(case((m > 0, m), else_=0)), 0).label("total"),
+        func.count(case((source.c.orders_window > 0, 1))).label("buyers"),
     ).select_from(source)
 
 
-def class_columns(base: Any, ranks: dict[str, Any], n: Any, total: Any) -> list[Any]:
+def class_columns(base: Any, ranks: dict[str, Any], n: Any, total: Any, new_days: int) -> list[Any]:
     """The view's rank and class columns: read from the rank relations, RFM's segment per customer."""
     m, r, f = ranks["by_measure"].c, ranks["by_recency"].c, ranks["by_orders"].c
+    m_score = case((base.c.orders_window > 0, m.m_score), else_=null())
     return [
         n.label("customers"),
         m.rank_desc.label("rank"),
@@ -176,18 +200,24 @@ def class_columns(base: Any, ranks: dict[str, Any], n: Any, total: Any) -> list[
         m.pyramid.label("pyramid"),
         r.score.label("r_score"),
         f.score.label("f_score"),
-        m.m_score.label("m_score"),
-        rfm_segment(r.score, f.score, m.m_score, base.c.orders_total).label("rfm"),
+        m_score.label("m_score"),
+        rfm_segment(
+            r.score, f.score, m_score, base.c.orders_total, base.c.orders_window, base.c.tenure_days, new_days
+        ).label("rfm"),
     ]
 
 
 def joined(base: Any, ranks: dict[str, Any]) -> Any:
     """The statistics joined to their three rank relations."""
     b = base.c
+    # Outer joins: only buyers have an R and an F (the rank tables hold only their values).
     return (
         base.join(ranks["by_measure"], ranks["by_measure"].c.m == b.measure_cents)
-        .join(ranks["by_recency"], ranks["by_recency"].c.k == recency_key(b.recency_days))
-        .join(ranks["by_orders"], ranks["by_orders"].c.k == b.orders_window)
+        .outerjoin(
+            ranks["by_recency"],
+            and_(ranks["by_recency"].c.k == recency_key(b.recency_days), b.orders_window > 0),
+        )
+        .outerjoin(ranks["by_orders"], and_(ranks["by_orders"].c.k == b.orders_window, b.orders_window > 0))
     )
 
 
@@ -199,13 +229,16 @@ def classified_select(dialect: str, settings: TierSettings, extra: Sequence[Stat
     # correlate(None): over every customer, not the row at hand (SQLAlchemy auto-correlates ``base``).
     n = select(totals.c.n).correlate(None).scalar_subquery()
     total = select(totals.c.total).correlate(None).scalar_subquery()
-    ranks = {name: stmt.subquery(name) for name, stmt in rank_selects(base, n, total, settings).items()}
-    return stats_view_select(base, ranks, n, total)
+    buyers = select(totals.c.buyers).correlate(None).scalar_subquery()
+    ranks = {
+        name: stmt.subquery(name) for name, stmt in rank_selects(base, n, total, settings, buyers).items()
+    }
+    return stats_view_select(base, ranks, n, total, settings.new_days)
 
 
-def stats_view_select(base: Any, ranks: dict[str, Any], n: Any, total: Any) -> Select[Any]:
+def stats_view_select(base: Any, ranks: dict[str, Any], n: Any, total: Any, new_days: int) -> Select[Any]:
     """The statistics joined to their ranks, with every method's class (the run's ``tiering_stats`` view)."""
-    return select(*base.c, *class_columns(base, ranks, n, total)).select_from(joined(base, ranks))
+    return select(*base.c, *class_columns(base, ranks, n, total, new_days)).select_from(joined(base, ranks))
 
 
 def customer_stats(app: Kehu, session: Session, settings: TierSettings, code: str) -> dict[str, Any]:

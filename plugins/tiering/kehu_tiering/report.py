@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from kehu_core.access import customer_condition, visible_customers
 from kehu_core.errors import KehuError
+from kehu_core.models import Customer
 from kehu_tiering.models import assignments
+from kehu_tiering.rules import CONFLICTING_FLAGS
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
 from kehu_tiering.stats import RFM_SEGMENTS, base_select
 from kehu_tiering.tiers import latest_run, tier_method
@@ -62,6 +64,10 @@ class Report:
     tiers: tuple[TierLine, ...]
     pareto: Pareto | None
     movements: tuple[Movement, ...]
+    #: Codes of the visible customers who are key accounts and poor-quality at once (to review).
+    conflicts: tuple[str, ...] = ()
+    #: Every RFM segment the report lists, with its meaning in one line.
+    segments: tuple[tuple[str, str], ...] = ()
 
 
 def _pct(part: Any, whole: Any) -> Decimal:
@@ -122,7 +128,39 @@ def build_report(session: Session, dialect: str) -> Report:
         tiers=tuple(lines),
         pareto=_pareto(session, stats, n, total),
         movements=tuple(movements(session, run["id"])),
+        conflicts=tuple(conflicts(session)),
+        segments=tuple(
+            (name, meaning)
+            for name, meaning in RFM_SEGMENTS.items()
+            if any(t.method == "rfm" and t.tier == name for t in lines)
+        ),
     )
+
+
+def conflicts(session: Session, customer_id: int | None = None) -> list[str]:
+    """Codes of the visible customers (or only ``customer_id``) whose current flags contradict
+    each other: a key account (大客户) that is also a poor-quality customer (劣质客户).
+
+    Neither flag wins: the rules that raised them are both right on their own numbers, and
+    which matters more is a person's decision, so both are kept and the conflict is shown.
+    """
+    first, second = (assignments.alias(f"f{i}") for i in range(2))
+    stmt = (
+        select(Customer.code)
+        .join(first, first.c.customer_id == Customer.id)
+        .join(second, second.c.customer_id == Customer.id)
+        .where(
+            first.c.method == f"flag:{CONFLICTING_FLAGS[0]}",
+            first.c.valid_to.is_(None),
+            second.c.method == f"flag:{CONFLICTING_FLAGS[1]}",
+            second.c.valid_to.is_(None),
+            visible_customers(session, Customer.__table__.c.id),
+        )
+        .order_by(Customer.code)
+    )
+    if customer_id is not None:
+        stmt = stmt.where(Customer.id == customer_id)
+    return list(session.scalars(stmt))
 
 
 def _visible_stats(session: Session, dialect: str, settings: TierSettings) -> Any:

@@ -44,6 +44,12 @@ KEY_ACCOUNT_FLAGS = {
     "technology": "有较强的技术吸收和创新能力 (strong technical absorption and innovation)",
     "market": "有较强的市场发展实力 (strong market development)",
 }
+#: The default key-account rule: a continuous relationship of at least this many calendar months ...
+KEY_ACCOUNT_TENURE_MONTHS = 12
+#: ... and large orders: an average order in the window of at least this many yuan.
+KEY_ACCOUNT_MIN_ORDER = 1000
+#: Flags that contradict each other: a customer with both is reported (``tier report``, the card).
+CONFLICTING_FLAGS = ("key_account", "poor_quality")
 _NAME = re.compile(r"^[\w.\-:]{1,100}$")
 
 
@@ -160,10 +166,16 @@ def builtin_rules() -> list[TierRule]:
             name="key_account.large_continuous",
             flag="key_account",
             priority=100,
-            when=(c.abc == "A") & (c.tenure_months >= 12) & (c.recency_days <= 90),
-            description="大客户: large revenue (ABC class A) and a continuous relationship "
-            "of 12 months or more "
-            "(first purchase 12+ months ago, still buying in the last 90 days)",
+            when=(c.abc == "A")
+            & (c.tenure_months >= KEY_ACCOUNT_TENURE_MONTHS)
+            & (c.quarters_active == 4)
+            # The average order, compared exactly (avg_order_value is rounded to the fen)
+            & (c.orders_window > 0)
+            & (c.revenue_window >= c.orders_window * KEY_ACCOUNT_MIN_ORDER),
+            description="大客户: large orders and a continuous relationship of a year or more: ABC class A, "
+            f"first purchase {KEY_ACCOUNT_TENURE_MONTHS}+ calendar months ago, a purchase in each of the "
+            "four 3-month periods of the last 12 months, "
+            f"average order in the window ¥{KEY_ACCOUNT_MIN_ORDER}+",
         ),
         TierRule(
             name="key_account.salesperson_flag",
@@ -188,10 +200,12 @@ def builtin_rules() -> list[TierRule]:
             priority=100,
             when=(c.pyramid == "小客户")
             & (c.orders_window >= 2)
+            & (c.revenue_prev_window > 0)
             & (c.revenue_window > c.revenue_prev_window * 1.2)
             & (c.overdue_payments == 0)
             & (c.complaints_window < 3),
-            description="small customer whose revenue grew 20%+ over the previous window, 2+ orders, "
+            description="small customer whose revenue grew more than 20% over the previous window "
+            "(which must have revenue: with window 'all' there is none, so nobody), 2+ orders, "
             "paying on time and not complaining heavily",
         ),
     ]

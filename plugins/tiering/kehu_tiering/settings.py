@@ -10,6 +10,7 @@ Cut points are percentages. Defaults:
   客户分级管理 "小客户 ... 剩下的后50%的客户"; the top cuts 1% and 5% follow the textbook
   pyramid 1% / 4% / 15% / 80% (use ``--pyramid-cuts 1,5,20`` for that one).
 * Window: 12 calendar months ending with the as-of month; measure: revenue.
+* RFM "new" (新客户): first purchase at most 90 days before the as-of date (``new_days``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ DEFAULT_ABC_CUTS = (Decimal(80), Decimal(95))
 DEFAULT_PYRAMID_CUTS = (Decimal(1), Decimal(5), Decimal(50))
 TEXTBOOK_PYRAMID_CUTS = (Decimal(1), Decimal(5), Decimal(20))
 DEFAULT_WINDOW = 12
+#: RFM's "new" (新客户): a first purchase at most this many days before the as-of date.
+DEFAULT_NEW_DAYS = 90
 #: The method whose class is the customer's tier; the other methods give segments.
 DEFAULT_TIER_METHOD = "pyramid"
 
@@ -55,6 +58,7 @@ class TierSettings:
     tier_method: str = DEFAULT_TIER_METHOD
     methods: tuple[str, ...] = METHODS
     rules_files: tuple[str, ...] = ()
+    new_days: int = DEFAULT_NEW_DAYS
 
     def to_json(self) -> dict[str, Any]:
         """Plain values for ``tiering_runs.settings``."""
@@ -67,6 +71,7 @@ class TierSettings:
             "tier_method": self.tier_method,
             "methods": list(self.methods),
             "rules_files": list(self.rules_files),
+            "new_days": self.new_days,
         }
 
     @classmethod
@@ -87,6 +92,7 @@ class TierSettings:
                     "tier_method",
                     "methods",
                     "rules_files",
+                    "new_days",
                 )
                 if k in values
             }
@@ -185,6 +191,7 @@ def make_settings(
     tier_method: str = DEFAULT_TIER_METHOD,
     methods: Sequence[str] | str = METHODS,
     rules_files: Sequence[str] = (),
+    new_days: Any = DEFAULT_NEW_DAYS,
 ) -> TierSettings:
     """Validate raw values (strings from the CLI or JSON) into :class:`TierSettings`.
 
@@ -210,6 +217,12 @@ def make_settings(
         )
     if tier_method not in TIER_METHODS:
         problems.append(Problem("tier_method", f"one of {', '.join(TIER_METHODS)}", value=str(tier_method)))
+    try:
+        days = int(str(new_days).strip())
+    except ValueError:
+        days = -1
+    if not 1 <= days <= 3650:
+        problems.append(Problem("new_days", "a number of days from 1 to 3650", value=str(new_days)))
     if problems:
         raise ValidationError(problems, headline="bad tiering settings:")
     ordered = tuple(m for m in METHODS if m in methods)
@@ -222,4 +235,5 @@ def make_settings(
         tier_method=tier_method,
         methods=ordered,
         rules_files=tuple(rules_files),
+        new_days=days,
     )

@@ -76,7 +76,14 @@ COLUMNS: tuple[tuple[str, Any, str], ...] = (
     ("last_purchase_at", UTCDateTime(), "last purchase up to the as-of date"),
     ("recency_days", Integer(), "days from the last purchase to the as-of date (NULL: never bought)"),
     ("tenure_months", Integer(), "calendar months from the first purchase's month to the as-of month"),
+    ("tenure_days", Integer(), "days from the first purchase to the as-of date (NULL: never bought)"),
     ("months_active", Integer(), "calendar months of the window with at least one purchase"),
+    (
+        "quarters_active",
+        Integer(),
+        "of the four 3-month periods ending with the as-of month (the last 12 calendar months), "
+        "how many have a purchase (4: no 3-month period without buying)",
+    ),
     (
         "overdue_payments",
         Integer(),
@@ -107,10 +114,14 @@ COLUMNS: tuple[tuple[str, Any, str], ...] = (
     ),
     ("abc", String(8), "ABC class: A, B or C"),
     ("pyramid", String(16), "pyramid tier: VIP, 主要客户, 普通客户, 小客户"),
-    ("r_score", Integer(), "RFM recency score 1-5 (5 = most recent)"),
-    ("f_score", Integer(), "RFM frequency score 1-5 (orders_window)"),
-    ("m_score", Integer(), "RFM monetary score 1-5 (measure)"),
-    ("rfm", String(32), "RFM segment (champions, loyal, ..., lost, prospect)"),
+    (
+        "r_score",
+        Integer(),
+        "RFM recency score 1-5 among the customers who bought in the window (5 = most recent; NULL: none)",
+    ),
+    ("f_score", Integer(), "RFM frequency score 1-5 (orders_window) among the buyers (NULL: no order)"),
+    ("m_score", Integer(), "RFM monetary score 1-5 (measure) among the buyers (NULL: no order)"),
+    ("rfm", String(32), "RFM segment (prospect, lost, new, champions, ...: see RFM_SEGMENTS)"),
 )
 COLUMN_NAMES = tuple(name for name, _, _ in COLUMNS)
 MONEY_COLUMNS = frozenset(name for name, typ, _ in COLUMNS if typ is YUAN)
@@ -119,18 +130,21 @@ TABLE_NAME = "tiering_stats"
 #: The statistics relation as rules see it: ``STATS.c.revenue_window >= 1_000_000``.
 STATS = table(TABLE_NAME, *(column(name, typ) for name, typ, _ in COLUMNS))
 
+#: The RFM segments and their meaning, one line each, in the order they are decided (first match).
+#: R, F and M are scores 1-5 over the customers who bought in the window (see
+#: :mod:`kehu_tiering.methods`); "new" reads the ``new_days`` setting (default 90).
 RFM_SEGMENTS = {
-    "champions": "冠军客户: bought recently, often and much",
-    "loyal": "忠诚客户: buys often",
-    "potential_loyalist": "潜力客户: recent, buying again",
-    "new": "新客户: recent first purchases",
-    "need_attention": "需关注客户: middling recency and frequency",
-    "about_to_sleep": "将休眠客户: fading, bought rarely",
-    "cannot_lose": "不能失去的客户: used to buy often and much, not lately",
-    "at_risk": "流失风险客户: used to buy often, not lately",
-    "hibernating": "休眠客户: long ago and rarely",
-    "lost": "已流失客户: lowest recency, rarely",
-    "prospect": "未购买: no purchase yet",
+    "prospect": "未购买: never bought",
+    "lost": "已流失客户: bought before, but not in the window (no R/F/M scores)",
+    "new": "新客户: first purchase in the last new_days days (default 90)",
+    "champions": "冠军客户: recent, frequent and high value among the buyers (R, F and M 4-5)",
+    "loyal": "忠诚客户: frequent among the buyers and not long ago (F 4-5, R 3-5)",
+    "potential_loyalist": "潜力客户: bought recently, not yet frequent or high value (R 4-5)",
+    "need_attention": "需关注客户: middling recency and frequency (R 3, F 3)",
+    "about_to_sleep": "将休眠客户: middling recency, few purchases (R 3, F 1-2)",
+    "cannot_lose": "不能失去的客户: frequent and high value, but not lately (R 1-2, F and M 4-5)",
+    "at_risk": "流失风险客户: bought fairly often, but not lately (R 1-2, F 3-5)",
+    "hibernating": "休眠客户: bought in the window, long ago and rarely (R 1-2, F 1-2)",
 }
 
 
@@ -146,6 +160,10 @@ PURCHASE_AGGREGATES = (
     "orders_w",
     "orders_t",
     "months_active",
+    "quarter0",
+    "quarter1",
+    "quarter2",
+    "quarter3",
     "first_at",
     "last_at",
     "first_month",
@@ -169,7 +187,9 @@ COLUMN_SOURCES = {
     "last_purchase_at": ("last_at",),
     "recency_days": ("last_at",),
     "tenure_months": ("first_month",),
+    "tenure_days": ("first_at",),
     "months_active": ("months_active",),
+    "quarters_active": ("quarter0", "quarter1", "quarter2", "quarter3"),
     "overdue_payments": ("overdue",),
     "max_days_late": ("max_late",),
     "avg_days_late": ("days_late",),
@@ -361,7 +381,12 @@ def _purchases(
         _per_customer(this_month, settings, b, None, wanted),
     ]
     u = union_all(*parts).subquery("parts")
-    combine: dict[str, Any] = {"first_at": func.min, "last_at": func.max, "first_month": func.min}
+    combine: dict[str, Any] = {
+        "first_at": func.min,
+        "last_at": func.max,
+        "first_month": func.min,
+        **{f"quarter{q}": func.max for q in range(4)},
+    }
     return select(
         u.c.customer_id,
         *(
@@ -404,6 +429,23 @@ def _per_customer(
         "orders_w": window_sum(c.orders, in_window),
         "orders_t": func.sum(c.orders),
         "months_active": func.count(case((and_(in_window, c.orders > 0), 1))),
+        # 1 when the n-th 3-month period back from the as-of month has a purchase.
+        **{
+            f"quarter{q}": func.max(
+                case(
+                    (
+                        and_(
+                            c.orders > 0,
+                            c.month <= b["asof_month"] - 3 * q,
+                            c.month > b["asof_month"] - 3 * (q + 1),
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            )
+            for q in range(4)
+        },
         "first_at": func.min(c.first_at),
         "last_at": func.max(c.last_at),
         "first_month": func.min(c.month),
@@ -551,7 +593,11 @@ def base_select(
         "last_purchase_at": lambda: p.c.last_at,
         "recency_days": lambda: literal(b["asof_day"]) - calendar.sql_day_number(p.c.last_at, dialect),
         "tenure_months": lambda: literal(b["asof_month"]) - p.c.first_month,
+        "tenure_days": lambda: literal(b["asof_day"]) - calendar.sql_day_number(p.c.first_at, dialect),
         "months_active": lambda: func.coalesce(p.c.months_active, 0),
+        "quarters_active": lambda: sum(
+            (func.coalesce(p.c[f"quarter{q}"], 0) for q in range(1, 4)), func.coalesce(p.c.quarter0, 0)
+        ),
         "overdue_payments": lambda: func.coalesce(o.c.overdue, 0),
         "max_days_late": lambda: o.c.max_late,
         "avg_days_late": lambda: o.c.days_late,

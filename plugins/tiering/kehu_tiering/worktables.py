@@ -148,12 +148,13 @@ class WorkTables:
             )
         )
         # Typed: products like ``total * 8000`` must be BIGINT on PostgreSQL, as columns would be.
-        customers, total_cents = session.execute(rank_totals(self.base)).one()
+        customers, total_cents, buyer_count = session.execute(rank_totals(self.base)).one()
         n, total = cast(literal(customers), BigInteger), cast(literal(total_cents), BigInteger)
-        for name, stmt in rank_selects(self.base, n, total, settings).items():
+        buyers = cast(literal(buyer_count), BigInteger)
+        for name, stmt in rank_selects(self.base, n, total, settings, buyers).items():
             session.execute(insert(self.ranks[name]).from_select(list(stmt.selected_columns.keys()), stmt))
         self.analyze(self.base, *self.ranks.values())
-        view = stats_view_select(self.base, self.ranks, n, total)
+        view = stats_view_select(self.base, self.ranks, n, total, settings.new_days)
         sql = view.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
         session.execute(text(f"CREATE TEMPORARY VIEW {TABLE_NAME} AS {sql}"))
         return int(customers)

@@ -31,6 +31,7 @@ def classify(
     measure: str = "revenue",  # noqa: ANN001
     abc_cuts=(80, 95),
     pyramid_cuts=(1, 5, 50),
+    new_days: int = 90,
 ):  # noqa: ANN001
     """A DataFrame indexed by customer_id with abc, pyramid, r_score, f_score, m_score, rfm."""
     import numpy as np
@@ -85,40 +86,44 @@ def classify(
         ["小客户", "VIP", "主要客户", "普通客户"],
         "小客户",
     )
-    # Strictly worse counts: R worse = longer recency, never-bought worst.
-    rec = df["recency"].fillna(np.inf)
-    df["r_worse"] = (rec.rank(method="min", ascending=False) - 1).astype("int64")
-    df["f_worse"] = (df["orders"].rank(method="min") - 1).astype("int64")
-    df["m_worse"] = (df["m"].rank(method="min") - 1).astype("int64")
-    df["r_score"] = 1 + (5 * df["r_worse"]) // n
-    df["f_score"] = 1 + (5 * df["f_worse"]) // n
-    df["m_score"] = 1 + (5 * df["m_worse"]) // n
-    r, f, ms, ot = (df[c].to_numpy() for c in ("r_score", "f_score", "m_score", "orders_total"))
+    # RFM over the buyers (an order in the window): strictly worse counts among them alone.
+    first_day = p.groupby("customer_id")["day"].min()
+    df["tenure_days"] = (asof_day - first_day).reindex(df.index)  # NaN: never bought
+    buyers = df[df["orders"] > 0]
+    b = len(buyers)
+    r_worse = buyers["recency"].rank(method="min", ascending=False) - 1
+    f_worse = buyers["orders"].rank(method="min") - 1
+    m_worse = buyers["m"].rank(method="min") - 1
+    for name, worse in (("r_score", r_worse), ("f_score", f_worse), ("m_score", m_worse)):
+        df[name] = (1 + (5 * worse.astype("int64")) // b).reindex(df.index).astype("Int64") if b else pd.NA
+    r, f, ms = (df[c].fillna(0).astype("int64").to_numpy() for c in ("r_score", "f_score", "m_score"))
+    ot, ow = df["orders_total"].to_numpy(), df["orders"].to_numpy()
+    new = (df["tenure_days"].fillna(10**9) <= new_days).to_numpy()
     df["rfm"] = np.select(
         [
             ot == 0,
+            ow == 0,
+            new,
             (r >= 4) & (f >= 4) & (ms >= 4),
             (r >= 3) & (f >= 4),
-            (r >= 4) & (f >= 2),
             r >= 4,
             (r == 3) & (f == 3),
             r == 3,
             (f >= 4) & (ms >= 4),
             f >= 3,
-            r == 2,
         ],
         [
             "prospect",
+            "lost",
+            "new",
             "champions",
             "loyal",
             "potential_loyalist",
-            "new",
             "need_attention",
             "about_to_sleep",
             "cannot_lose",
             "at_risk",
-            "hibernating",
         ],
-        "lost",
+        "hibernating",
     )
     return df[["abc", "pyramid", "r_score", "f_score", "m_score", "rfm"]]

@@ -79,6 +79,14 @@ tier.add_lazy_command(
     help="The method whose class is the customer's tier; the others are segments (default pyramid).",
 )
 @click.option(
+    "--new-days",
+    "new_days",
+    type=int,
+    default=None,
+    metavar="DAYS",
+    help="RFM 'new' (新客户): first purchase at most this many days ago (default 90).",
+)
+@click.option(
     "--rules",
     "rules_files",
     multiple=True,

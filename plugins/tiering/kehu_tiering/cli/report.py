@@ -56,6 +56,19 @@ def report_cmd(plot: str | None, as_json: bool) -> None:
             for t in report.tiers
         ],
     )
+    if report.segments:
+        click.echo()
+        click.echo("RFM segments (scores over the customers who bought in the window):")
+        for name, meaning in report.segments:
+            click.echo(f"  {name}: {meaning}")
+    if report.conflicts:
+        click.echo()
+        shown = ", ".join(report.conflicts[:20]) + (" ..." if len(report.conflicts) > 20 else "")
+        click.secho(
+            f"conflict: {len(report.conflicts)} customer(s) are key accounts (大客户) and poor-quality "
+            f"customers (劣质客户) at once; review them: {shown}",
+            fg="yellow",
+        )
     click.echo()
     if report.movements:
         emit_table(
