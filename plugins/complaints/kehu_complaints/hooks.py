@@ -29,7 +29,7 @@ def kehu_interactions_recorded(app: Kehu, session: Session, batch: InteractionBa
 
 @hookimpl
 def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileSection]:
-    """Open complaints and the last satisfaction after close."""
+    """Open complaints and the last satisfaction recorded at a follow-up."""
     return [profile_section(session, customer)]
 
 

@@ -21,6 +21,9 @@ from kehu_complaints.settings import load_settings
 from kehu_core import audit
 from kehu_core.app import Kehu
 
+#: Who an escalation goes to when the complaint has no team, or its team no lead.
+NOBODY = "nobody to escalate to (no team lead)"
+
 
 def breach_conditions(now: datetime) -> tuple[Any, Any, Any]:
     """(running, first response overdue, resolution overdue): the SQL conditions :func:`escalate` marks by."""
@@ -68,7 +71,8 @@ def escalate(app: Kehu, session: Session, now: datetime) -> str:
         else_=literal("resolution overdue"),
     )
     whom = case(
-        (esc_now, literal("; escalated to ") + func.coalesce(c.escalated_to, literal("(team has no lead)"))),
+        (and_(esc_now, c.escalated_to.is_not(None)), literal("; escalated to ") + c.escalated_to),
+        (esc_now, literal("; " + NOBODY)),
         else_=literal(""),
     )
     session.execute(

@@ -16,7 +16,8 @@ from kehu_core.types import utcnow
 
 
 def profile_section(session: Session, customer: Customer) -> ProfileSection:
-    """Open complaints, the latest ones, and the last satisfaction after close: of the
+    """Open complaints, the latest ones, and the last satisfaction recorded at a follow-up (or
+    close): of the
     complaints the acting user may see."""
     now = utcnow()
     seen = visible(session)
@@ -30,10 +31,11 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection:
             func.count(),
         ).where(c.customer_id == customer.id, *seen)
     ).one()
+    answered = func.coalesce(c.followed_up_at, c.closed_at)
     last = session.execute(
-        select(c.satisfaction, c.closed_at)
-        .where(c.customer_id == customer.id, c.closed_at.is_not(None), c.satisfaction.is_not(None), *seen)
-        .order_by(c.closed_at.desc(), c.id.desc())
+        select(c.satisfaction, answered)
+        .where(c.customer_id == customer.id, answered.is_not(None), c.satisfaction.is_not(None), *seen)
+        .order_by(answered.desc(), c.id.desc())
         .limit(1)
     ).first()
     rows = [

@@ -65,6 +65,7 @@ class ComplaintRecord:
     penalty_note: str | None
     reopen_count: int
     version: int
+    escalated_at: datetime | None = None
 
     @classmethod
     def of(cls, row: Row[Any], code: str, name: str, team: str | None) -> ComplaintRecord:
@@ -109,6 +110,47 @@ class ComplaintRecord:
             penalty_note=row.penalty_note,
             reopen_count=row.reopen_count,
             version=row.version,
+            escalated_at=row.escalated_at,
+        )
+
+    def clock(self) -> str:
+        """Whether the SLA clock runs: ``running``, ``paused``, or stopped (``resolved``, ``closed``)."""
+        if self.closed_at is not None:
+            return "closed"
+        if self.resolved_at is not None:
+            return "resolved"
+        return "paused" if self.paused else "running"
+
+    def breaches(self, now: datetime) -> tuple[str, ...]:
+        """The due times the complaint missed (``first_response``, ``resolution``), by the rule
+        the report counts with (:func:`kehu_complaints.report.breached_condition`): marked by the
+        escalation job, answered or resolved after the due time, or a running clock past due."""
+        running = self.clock() == "running"
+        first = (
+            self.first_response_breached_at is not None
+            or (
+                self.first_response_at is not None
+                and self.first_response_due_at is not None
+                and self.first_response_at > self.first_response_due_at
+            )
+            or (
+                running
+                and self.first_response_at is None
+                and self.first_response_due_at is not None
+                and self.first_response_due_at < now
+            )
+        )
+        resolution = (
+            self.resolution_breached_at is not None
+            or (
+                self.resolved_at is not None
+                and self.resolution_due_at is not None
+                and self.resolved_at > self.resolution_due_at
+            )
+            or (running and self.resolution_due_at is not None and self.resolution_due_at < now)
+        )
+        return tuple(
+            name for name, missed in (("first_response", first), ("resolution", resolution)) if missed
         )
 
     def overdue(self, now: datetime) -> bool:
@@ -277,7 +319,11 @@ def records_by_id(session: Session, ids: Sequence[int]) -> list[ComplaintRecord]
 
 
 def record_dict(record: ComplaintRecord, now: datetime | None = None) -> dict[str, Any]:
-    """A record as a plain mapping, with the computed ``overdue`` flag."""
+    """A record as a plain mapping, with the computed ``overdue`` flag, the ``clock``
+    (running, paused, resolved, closed) and the due times it ``breached``."""
+    now = now or utcnow()
     data = asdict(record)
-    data["overdue"] = record.overdue(now or utcnow())
+    data["overdue"] = record.overdue(now)
+    data["clock"] = record.clock()
+    data["breached"] = list(record.breaches(now))
     return data

@@ -86,6 +86,8 @@ class ComplaintReport:
     repurchase_outside_sla: Repurchase
     repurchase_days: int
     course_figures: dict[str, str]
+    #: Every complaint whose window has passed: the two groups together.
+    repurchase_overall: Repurchase = Repurchase(0, 0, None)
 
 
 def _plus_days(moment: Any, days: int, dialect: str) -> Any:
@@ -194,7 +196,11 @@ def build_report(
 
     breached = breached_condition(now)
     decided = or_(c.resolved_at.is_not(None), c.closed_at.is_not(None), breached)
-    after_close = and_(c.closed_at.is_not(None), c.satisfaction.is_not(None))
+    # Satisfaction is recorded at the follow-up (回访): counted once followed up or closed (a
+    # reopened complaint's earlier answer is not, until it is followed up again).
+    after_close = and_(
+        c.satisfaction.is_not(None), or_(c.followed_up_at.is_not(None), c.closed_at.is_not(None))
+    )
 
     def total(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -261,6 +267,9 @@ def build_report(
         if key != "pending":
             repurchase[key] = Repurchase(n, int(again), _rate(int(again), n))
 
+    n_all = repurchase["within"].complaints + repurchase["outside"].complaints
+    again_all = repurchase["within"].bought_again + repurchase["outside"].bought_again
+    overall = Repurchase(n_all, again_all, _rate(again_all, n_all))
     timings = _timings(session, dialect, where)
     return ComplaintReport(
         total=total_count,
@@ -282,4 +291,5 @@ def build_report(
         repurchase_outside_sla=repurchase["outside"],
         repurchase_days=REPURCHASE_DAYS,
         course_figures=COURSE_FIGURES,
+        repurchase_overall=overall,
     )

@@ -39,7 +39,8 @@ def test_escalation_marks_breaches_once_and_goes_to_the_team_lead(app, h, kehu_c
         "first response overdue; escalated to 李娜"
     ]
     assert (
-        h.get(app, no_team.id).timeline[-1].note == "first response overdue; escalated to (team has no lead)"
+        h.get(app, no_team.id).timeline[-1].note
+        == "first response overdue; nobody to escalate to (no team lead)"
     )
     assert h.get(app, answered.id).complaint.first_response_breached_at is None
     assert h.get(app, waiting.id).complaint.escalated_to is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from kehu_complaints.cli.overview import _print_report
 from kehu_complaints.report import _quantile, build_report
 from kehu_core import interactions
 
@@ -27,7 +28,7 @@ def _through(h, app, cid, times, satisfaction):
     )
 
 
-def test_report_figures(app, h, kehu_cli):
+def test_report_figures(app, h, kehu_cli, capsys):
     a = h.open_one(app, "2025-03-03 09:00")
     _through(
         h,
@@ -92,9 +93,27 @@ def test_report_figures(app, h, kehu_cli):
     assert r.course_figures["complainers_buy_again"] == "54-70%"
     assert r.course_figures["buy_again_when_handled_quickly_and_well"] == "95%"
 
+    # overall: the two groups together, 1 of 3 bought again
+    assert (
+        r.repurchase_overall.complaints,
+        r.repurchase_overall.bought_again,
+        r.repurchase_overall.rate,
+    ) == (3, 1, 0.3333)
+
+    _print_report(r)
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split() == ["all", "complaints", "33.3%", "(1", "of", "3)"] for line in lines)
+    assert any(line.split()[:3] == ["handled", "within", "SLA"] for line in lines)
+    assert any(
+        line.split() == ["benchmark:", "complainers", "who", "buy", "again", "54-70%"] for line in lines
+    )
+    assert not any("seed" in line.lower() for line in lines)
     shown = kehu_cli("complaint", "report")
     assert shown.exit_code == 0
-    assert "course material: when handled quickly and well  95%" in shown.output
+    assert "benchmark: when handled quickly and well  95%" in shown.output
+    assert "seed" not in shown.output.lower()
+    overall = kehu_cli("complaint", "report", "--json").json["repurchase_overall"]
+    assert set(overall) == {"complaints", "bought_again", "rate"}
     assert kehu_cli("complaint", "report", "--since", "2025-06-01", "--json").json["total"] == 2
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
 from attrs import asdict
 
 from kehu_complaints import api
-from kehu_complaints.cli.common import COMPLAINT_ID, version_option, when
+from kehu_complaints.cli.common import COMPLAINT_ID, stage_name, version_option, when
 from kehu_complaints.fields import CATEGORIES, vocab
+from kehu_complaints.jobs import NOBODY
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import (
     emit_json,
@@ -22,6 +24,7 @@ from kehu_core.cli.output import (
 )
 from kehu_core.cli.params import MONEY, TIMESTAMP, given
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.types import utcnow
 from kehu_core.validation import FieldError
 
 LIST_KEYS = (
@@ -120,10 +123,12 @@ def list_(as_json: bool, as_csv: bool, limit: int, **filters: Any) -> None:
             raise ValidationError([Problem("category", str(exc), value=filters["category"])]) from None
     with transaction() as (app, session):
         records = api.list_complaints(app, session, api.ComplaintQuery(limit=limit, **filters))
+        workflow = api.workflow(app)
     rows = []
     for record in records:
         row = api.record_dict(record)
         if not (as_json or as_csv):
+            row["status"] = stage_name(workflow, record.status)
             row["first_response_due_at"] = when(record.first_response_due_at)
             row["resolution_due_at"] = when(record.resolution_due_at)
         rows.append(row)
@@ -142,6 +147,7 @@ def show_(complaint_id: int, as_json: bool) -> None:
     """
     with transaction() as (app, session):
         detail = api.get_complaint(app, session, complaint_id)
+        workflow = api.workflow(app)
     record = detail.complaint
     if as_json:
         emit_json(
@@ -152,13 +158,15 @@ def show_(complaint_id: int, as_json: bool) -> None:
             }
         )
         return
+    now = utcnow()
+    breaches = record.breaches(now)
     breached = ", ".join(
-        name
-        for name, moment in (
-            ("first response", record.first_response_breached_at),
-            ("resolution", record.resolution_breached_at),
+        f"{name.replace('_', ' ')} ({late})"
+        for name, late in (
+            ("first_response", _late(record.first_response_at, record.first_response_due_at)),
+            ("resolution", _late(record.resolved_at, record.resolution_due_at)),
         )
-        if moment
+        if name in breaches
     )
     compensation = (
         f"{record.compensation_amount} {record.compensation_type or ''}"
@@ -169,7 +177,7 @@ def show_(complaint_id: int, as_json: bool) -> None:
         f"Complaint #{record.id} ({record.kind}) v{record.version}",
         [
             ("customer", f"{record.customer_code} {record.customer_name}"),
-            ("status", record.status),
+            ("status", stage_name(workflow, record.status)),
             ("category / severity", f"{record.category} / {record.severity}"),
             ("channel", record.channel),
             ("description", record.description),
@@ -185,16 +193,16 @@ def show_(complaint_id: int, as_json: bool) -> None:
             ("first response", when(record.first_response_at)),
             ("resolution due", when(record.resolution_due_at)),
             ("resolved", when(record.resolved_at)),
-            ("clock", "paused" if record.paused else "running"),
+            ("clock", CLOCK[record.clock()]),
             ("breached", breached or None),
-            ("escalated to", record.escalated_to),
+            ("escalated to", _escalation(record, breaches)),
             ("satisfaction", record.satisfaction),
             ("root cause", record.root_cause),
             ("corrective action", record.corrective_action),
             ("penalty", record.penalty_note),
             ("closed", when(record.closed_at)),
             ("close reason", record.close_reason),
-            ("next stages", ", ".join(detail.next_stages) or "(end)"),
+            ("next stages", ", ".join(stage_name(workflow, k) for k in detail.next_stages) or "(end)"),
         ],
     )
     click.echo()
@@ -206,13 +214,38 @@ def show_(complaint_id: int, as_json: bool) -> None:
                 when(e.recorded_at) if e.recorded_at else "",
                 e.actor,
                 e.action,
-                e.from_status,
-                e.to_status,
+                stage_name(workflow, e.from_status),
+                stage_name(workflow, e.to_status),
                 e.note,
             )
             for e in detail.timeline
         ],
     )
+
+
+#: The SLA clock of ``kehu complaint show``, by :meth:`ComplaintRecord.clock`.
+CLOCK = {
+    "running": "running",
+    "paused": "paused",
+    "resolved": "stopped (resolved)",
+    "closed": "stopped (closed)",
+}
+
+
+def _late(done: datetime | None, due: datetime | None) -> str:
+    """How a missed due time shows: when it was done against when it was due."""
+    if due is None:
+        return "marked"
+    return f"due {when(due)}, " + (f"done {when(done)}" if done else "not done yet")
+
+
+def _escalation(record: api.ComplaintRecord, breaches: tuple[str, ...]) -> str | None:
+    """Who a breached complaint went to: the lead, nobody (no team lead), or not yet escalated."""
+    if record.escalated_to:
+        return record.escalated_to
+    if record.escalated_at is not None:
+        return NOBODY
+    return "not escalated" if breaches else None
 
 
 def _record_fields(func: Any) -> Any:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import click
 
+from kehu_complaints.workflow import Workflow
 from kehu_core.calendar import format_time
 
 #: A complaint's number (a 64-bit id): anything else is refused in one line, not a traceback.
@@ -27,3 +28,12 @@ version_option = click.option(
     metavar="N",
     help="Refuse (conflict) unless the complaint is still at version N, as shown by `complaint show`.",
 )
+
+
+def stage_name(workflow: Workflow, key: str | None) -> str:
+    """A stage for people: its code and its Chinese label (``approved 主管批准``); a stage the
+    workflow no longer has, by its code."""
+    if key is None:
+        return "-"
+    stage = workflow.stages.get(key)
+    return f"{key} {stage.label}" if stage and stage.label else key

@@ -85,23 +85,25 @@ def _print_report(report: ComplaintReport) -> None:
         ],
     )
     emit_pairs(
-        "Satisfaction after close (1-5)",
+        "Satisfaction at follow-up (回访满意度 1-5)",
         [
             ("average", report.satisfaction_average),
             ("answers", report.satisfaction_count),
             *[(f"score {k}", v) for k, v in report.satisfaction_distribution.items()],
         ],
     )
+    overall = report.repurchase_overall
     within, outside = report.repurchase_within_sla, report.repurchase_outside_sla
     figures = report.course_figures
     emit_pairs(
-        f"Bought again within {report.repurchase_days} days",
+        f"Bought again within {report.repurchase_days} days after a complaint (投诉后回购)",
         [
+            ("all complaints", f"{_pct(overall.rate)} ({overall.bought_again} of {overall.complaints})"),
             ("handled within SLA", f"{_pct(within.rate)} ({within.bought_again} of {within.complaints})"),
             ("not within SLA", f"{_pct(outside.rate)} ({outside.bought_again} of {outside.complaints})"),
-            ("course material: complainers who buy again", figures["complainers_buy_again"]),
+            ("benchmark: complainers who buy again", figures["complainers_buy_again"]),
             (
-                "course material: when handled quickly and well",
+                "benchmark: when handled quickly and well",
                 figures["buy_again_when_handled_quickly_and_well"],
             ),
         ],
