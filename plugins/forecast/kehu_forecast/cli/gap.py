@@ -50,13 +50,14 @@ def gap_cmd(
     if plot_path:
         regions = [r for r in report.rows if r.level == "region"]
         plot.plot_bars(
-            f"Top-down vs bottom-up by region (runs {td.run_id} / {bu.run_id})",
+            "Top-down vs bottom-up by region",
             [r.node for r in regions],
             {
                 "top-down": [float(r.top_down) for r in regions],
                 "bottom-up": [float(r.bottom_up) for r in regions],
             },
             plot_path,
+            note=f"#{td.run_id} / #{bu.run_id}",
         )
     keys = ["level", "node", "bottom_up", "top_down", "gap", "percent", "flagged"]
     if as_json:
