@@ -111,6 +111,36 @@ def test_the_approver_is_neither_the_handler_nor_the_proposer(secured, h, kehu_c
     assert _move(app, "mgr", mine, "approved", h).approved_by == "mgr"
 
 
+def test_the_latest_proposer_is_the_one_who_may_not_approve(secured, h, kehu_cli):
+    """Issue 17 point 8: a ¥2,000 refund proposed by mgr is not approved by mgr; when mgr2
+    proposes it again (a new solution), mgr2 may not approve and mgr may; another team's clerk
+    does not see it; the handler may not approve under a manager's name."""
+    app = secured
+    cid = _proposed(app, h, handler="wang", proposer="mgr")
+    with pytest.raises(Forbidden, match="proposed its solution"):
+        _move(app, "mgr", cid, "approved", h)
+    with pytest.raises(NotFound, match=f"no complaint #{cid}"):
+        _move(app, "liu", cid, "approved", h)  # another team's clerk does not even see it
+    with pytest.raises(Forbidden, match="may not act as"), app.session(as_user="wang") as s:
+        api.move(app, s, cid, "approved", "mgr2", now=h.at(WHEN))
+    _move(app, "wang", cid, "investigating", h)
+    _move(app, "mgr2", cid, "solution_proposed", h, changes={"solution": "退款并致歉"})
+    with app.session() as s:
+        assert proposer_of(s, cid) == "mgr2"
+    with pytest.raises(Forbidden, match="mgr2 may not approve .*proposed its solution"):
+        _move(app, "mgr2", cid, "approved", h)
+    assert _move(app, "mgr", cid, "approved", h).approved_by == "mgr"
+    # approval is mandatory when the company says so, and the same rules hold
+    kehu_cli("--as", "boss", "complaint", "settings", "approval_threshold", "always")
+    small = _proposed(app, h, handler="wang", proposer="wang", amount="0")
+    with pytest.raises(TransitionRefused, match="approval_threshold is always"):
+        _move(app, "wang", small, "customer_agreed", h)
+    with pytest.raises(Forbidden, match=r"wang \(service\) may not approve .*complaints\.approve"):
+        _move(app, "wang", small, "approved", h)
+    assert _move(app, "mgr", small, "approved", h).approved_by == "mgr"
+    assert _move(app, "wang", small, "customer_agreed", h).status == "customer_agreed"
+
+
 def test_a_salesperson_may_not_approve(secured, h, kehu_cli):
     app = secured
     c = _open(app, "li", "S1", handler="li")
