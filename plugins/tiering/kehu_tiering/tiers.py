@@ -22,6 +22,7 @@ from kehu_tiering.methods import customer_stats
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
 from kehu_tiering.rules import collect
 from kehu_tiering.settings import (
+    DEFAULT_NEW_DAYS,
     DEFAULT_TIER_METHOD,
     PYRAMID_ALIASES,
     TierSettings,
@@ -245,7 +246,12 @@ def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:
         cuts = s.get("pyramid_cuts", [None] * 3)
         return {**base, "VIP_top_pct": cuts[0], "主要客户_top_pct": cuts[1], "普通客户_top_pct": cuts[2]}
     if method == "rfm":
-        return {**base, "scores": "1 + floor(5 * customers strictly worse / N)"}
+        return {
+            **base,
+            "scores": "1 + floor(5 * buyers strictly worse / B buyers in the window); "
+            "ties: the group's lowest rank",
+            "new_days": s.get("new_days", DEFAULT_NEW_DAYS),
+        }
     return base
 
 
@@ -263,7 +269,10 @@ def _method_reason(method: str, s: dict[str, Any]) -> str:
             "(rank = customers with a strictly larger measure)"
         )
     if method == "rfm":
-        return "RFM quintile scores; the segment comes from R and F (and M for champions/cannot_lose)"
+        return (
+            "RFM: never bought is prospect, no purchase in the window lost, a first purchase within new_days "
+            "new; the others by quintile scores over the buyers (R and F, and M for champions/cannot_lose)"
+        )
     return method
 
 

@@ -244,21 +244,16 @@ def write_changes(
         .where(a.id.in_(select(mv.old_id).where(mv.old_id.is_not(None))))
         .values(valid_to=settings.as_of, ended_run_id=run_id)
     )
-    # The statistics are looked up only for the rows a rule decided (their JSON snapshot); the
-    # rows go in customer order, as the assignments' indexes are ordered.
-    fresh_rows = (
-        select(
-            mv.customer_id,
-            mv.method,
-            mv.new_tier,
-            mv.new_by,
-            _snapshot(targets, mv.method, mv.rule_no, temp.dialect, of=mv.customer_id),
-            literal(settings.as_of, assignments.c.valid_from.type),
-            literal(run_id, BigInteger),
-        )
-        .where(mv.new_tier.is_not(None))
-        .order_by(mv.customer_id, mv.method)
-    )
+    # The statistics are looked up only for the rows a rule decided (their JSON snapshot).
+    fresh_rows = select(
+        mv.customer_id,
+        mv.method,
+        mv.new_tier,
+        mv.new_by,
+        _snapshot(targets, mv.method, mv.rule_no, temp.dialect, of=mv.customer_id),
+        literal(settings.as_of, assignments.c.valid_from.type),
+        literal(run_id, BigInteger),
+    ).where(mv.new_tier.is_not(None))
     session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, fresh_rows))
     return written + moved, fresh_methods, written
 
