@@ -92,8 +92,10 @@ class ComplaintReport:
 
 def _plus_days(moment: Any, days: int, dialect: str) -> Any:
     if dialect == "sqlite":
-        # Stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]'; strftime keeps the same sortable format.
-        return func.strftime("%Y-%m-%d %H:%M:%f", moment, f"+{days} days")
+        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (always six digits); strftime's %f has three,
+        # and '...:00.000' sorts before '...:00.000000', which would drop a purchase made exactly
+        # N days after. The date and clock from strftime, the stored fraction kept as it is.
+        return func.strftime("%Y-%m-%d %H:%M:%S", moment, f"+{days} days").concat(func.substr(moment, 20))
     return moment + text(f"interval '{days} days'")
 
 
