@@ -14,10 +14,14 @@ The half-width is z₀.₉ × √(σ² + pipeline variance); the pessimistic val
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 
+from kehu_forecast import engine as E
 from kehu_forecast import hierarchy as H
 from kehu_forecast.engine import Z80
+from kehu_forecast.periods import Freq
 
 
 def one_purchase_sigma(history: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -57,3 +61,46 @@ def bands(
     half = np.rint(Z80 * np.sqrt(variance) * 100.0).astype(np.int64)
     value = np.asarray(value_cents, dtype=np.int64)
     return np.maximum(value - half, 0), value + half
+
+
+def node_bands(
+    h: H.Hierarchy,
+    value_cents: np.ndarray,
+    node_history: np.ndarray,
+    customer_mean: np.ndarray,
+    customer_sigma: np.ndarray,
+    pipeline_variance: np.ndarray | None,
+    *,
+    freq: Freq,
+    first: date,
+    method: str = "auto",
+    regular: str = "theta",
+    intermittent: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 80% band (pessimistic, optimistic cents) of a plan at every node, for a bottom-up run.
+
+    ``node_history``: every node's own net sales (nodes × past periods, as
+    :meth:`kehu_forecast.history.SalesHistory.node_values` gives); ``customer_mean`` and
+    ``customer_sigma``: the customers' model forecasts and σ (customers × horizon, without the
+    pipeline); ``pipeline_variance``: the customers' pipeline variance
+    (:func:`kehu_forecast.pipeline.pipeline_by_period`). The upper nodes are modelled on their
+    own history with the same settings, for their own σ.
+    """
+    upper = int(h.levels["customer"][0]) if h.n_bottom else len(h.keys)
+    horizon = value_cents.shape[1]
+    upper_sigma = np.zeros((len(h.keys), horizon))
+    if upper and node_history.shape[1]:
+        own = E.forecast(
+            node_history[:upper],
+            freq,
+            horizon,
+            first,
+            method=method,
+            regular=regular,
+            intermittent=intermittent,
+        )
+        upper_sigma[:upper] = own.sigma
+    cust = h.levels["customer"]
+    filled = one_purchase_sigma(node_history[cust], customer_mean, customer_sigma)
+    variance = None if pipeline_variance is None else h.aggregate(pipeline_variance)
+    return bands(value_cents, node_sigma(h, filled, upper_sigma), variance)

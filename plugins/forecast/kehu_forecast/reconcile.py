@@ -107,13 +107,15 @@ def combine(
 
     ``y_hat`` are the forecasts at every node (nodes × periods), ``bottom_now`` the
     customers' own; ``history`` the customers' recent history for historical proportions.
-    MinT is the exact non-negative solve of :mod:`kehu_forecast.mint`.
+    Negative node forecasts count as zero; MinT is the exact non-negative solve of
+    :mod:`kehu_forecast.mint`.
     """
     if method == "bottom-up":
         return bottom_now
     if method in ("top-down", "middle-out"):
         nodes = h.levels["company"] if method == "top-down" else h.levels[middle_level]
-        return split_down(h, y_hat, nodes, proportions, history, bottom_now)
+        # A negative figure (a growth rate over a month of net refunds) plans nothing.
+        return split_down(h, np.maximum(y_hat, 0.0), nodes, proportions, history, bottom_now)
     return mint.nonnegative(h, y_hat, mint.METHODS[method]).bottom
 
 

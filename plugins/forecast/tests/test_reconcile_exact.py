@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from hierarchicalforecast.methods import MinTrace
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kehu_core.customers import archive_customer
 from kehu_core.errors import ValidationError
@@ -191,7 +193,7 @@ def test_upper_bands_from_the_node_model_cover_held_out_months():
     """Customers move together (a shared season and a shared shock): the company's own model
     interval covers about 80% of held-out months; √Σσ² over independent customers does not."""
     rng = np.random.default_rng(11)
-    replicates, customers, months = 80, 5, 36
+    replicates, customers, months = 60, 3, 36
     t = np.arange(months + 1)
     season = 1 + 0.3 * np.sin(2 * np.pi * t / 12)
     shock = rng.normal(0, 0.25, (replicates, months + 1))  # common to a replicate's customers
@@ -206,8 +208,10 @@ def test_upper_bands_from_the_node_model_cover_held_out_months():
     independent = np.sqrt((each.sigma.reshape(replicates, customers) ** 2).sum(axis=1))
     own = np.abs(actual - company.mean[:, 0]) <= E.Z80 * company.sigma[:, 0]
     naive = np.abs(actual - summed_mean) <= E.Z80 * independent
-    assert own.mean() == 0.775  # 62 of 80 held-out months (seeded)
-    assert naive.mean() == 0.525  # 42 of 80: independent customers' bands are too narrow
+    # Seeded: 44 of 60 held-out months (73.3%) against 31 (51.7%) with today's models;
+    # ranges, so that a change of the models' intervals keeps the test meaningful.
+    assert 0.65 <= own.mean() <= 0.9
+    assert naive.mean() <= own.mean() - 0.15, (own.mean(), naive.mean())
 
 
 @pytest.mark.parametrize("method", ["mint-ols", "mint-wls", "middle-out", "bottom-up"])
@@ -243,3 +247,65 @@ def test_an_archived_customers_past_stays_in_the_upper_levels_history(fc, compan
     c5 = fc.series()["C5"][12:]
     assert nodes[index[("region", "华北")]].tolist() == pytest.approx([a + b for a, b in zip(c4, c5)])
     assert ("customer", "C4") not in index  # not forecast any more
+
+
+def test_node_bands_use_each_level_s_own_model_and_the_pipeline():
+    frame = pd.DataFrame(
+        {"id": [1, 2, 3], "code": ["A", "B", "C"], "region": ["R"] * 3, "salesperson": ["S0", "S0", "S1"]}
+    )
+    h = hierarchy.build(frame)
+    rng = np.random.default_rng(5)
+    months = np.arange(36)
+    shared = 1 + 0.3 * np.sin(2 * np.pi * months / 12) + rng.normal(0, 0.2, 36)
+    history = np.vstack([1000 * shared, 400 * shared + rng.normal(0, 30, 36), np.zeros(36)])
+    history[2, 20] = 500.0  # C bought once
+    mean = np.array([[1000.0] * 2, [400.0] * 2, [50.0] * 2])
+    sigma = np.array([[100.0] * 2, [40.0] * 2, [0.0] * 2])
+    pipe = np.zeros((3, 2))
+    pipe[0, 1] = 0.24e10  # 100,000 at 60% for A in the second month
+    value = h.aggregate(np.rint(mean * 100).astype(np.int64))
+    first = date(2026, 1, 1)
+    low, high = intervals.node_bands(
+        h, value, h.aggregate(history), mean, sigma, pipe, freq="month", first=first
+    )
+    company = E.forecast(h.aggregate(history)[:1], "month", 2, first)
+    assert (high[0] - value[0]).tolist() == [
+        round(E.Z80 * company.sigma[0, 0] * 100),
+        round(E.Z80 * np.sqrt(company.sigma[0, 1] ** 2 + 0.24e10) * 100),
+    ]
+    c = h.index()[("customer", "C")]
+    assert high[c, 0] - value[c, 0] == round(E.Z80 * np.sqrt(500 * 50) * 100)  # one purchase: a band
+    assert (low >= 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    regions=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    seed=st.integers(0, 10_000),
+    method=st.sampled_from(["bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls"]),
+    middle=st.sampled_from(["region", "salesperson"]),
+)
+def test_every_method_adds_up_to_the_cent_at_every_level_and_is_never_negative(regions, seed, method, middle):
+    rows, n = [], 0
+    for r, sps in enumerate(regions):
+        for s in range(sps):
+            for _ in range(1 + (n % 3)):
+                rows.append({"id": n + 1, "code": f"C{n:03d}", "region": f"R{r}", "salesperson": f"S{s}"})
+                n += 1
+    h = hierarchy.build(pd.DataFrame(rows))
+    rng = np.random.default_rng(seed)
+    bottom = rng.gamma(0.5, 3000.0, (h.n_bottom, 3)) * (rng.random((h.n_bottom, 3)) > 0.3)
+    y_hat = np.asarray(h.S @ bottom) * rng.uniform(0.2, 1.8, (len(h.keys), 1)) - 500 * (
+        rng.random((len(h.keys), 3)) > 0.8
+    )
+    history = rng.gamma(2.0, 100.0, (h.n_bottom, 6)) * (rng.random((h.n_bottom, 6)) > 0.3)
+    result = combine(h, method, y_hat, bottom, history=history, middle_level=middle)
+    anchor = middle if method == "middle-out" else "company"
+    value = h.aggregate(round_plan(h, result, anchor))
+    for node in range(len(h.keys)):
+        children = np.flatnonzero(h.parent == node)
+        if len(children):
+            assert (value[children].sum(axis=0) == value[node]).all()
+    assert value.min() >= 0
+    kept = h.levels[anchor]
+    assert (value[kept] == np.rint(h.aggregate(result)[kept] * 100)).all()  # the anchor level, to the cent
