@@ -12,7 +12,7 @@ never print. Everything runs in the caller's transaction:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -30,7 +30,7 @@ from kehu_forecast import report
 from kehu_forecast import targets as targeting
 from kehu_forecast import topdown as topdowns
 from kehu_forecast.backtest import Score
-from kehu_forecast.bottomup import Options, bottom_up
+from kehu_forecast.bottomup import Options, bottom_up, plausibility_lines
 from kehu_forecast.gap import DEFAULT_THRESHOLD, GapReport, gap_report
 from kehu_forecast.history import SalesHistory, history_rows
 from kehu_forecast.pipeline import (
@@ -72,6 +72,7 @@ __all__ = [
     "load_history",
     "move_opportunity",
     "newest_run",
+    "plausibility",
     "reconcile",
     "run_forecast",
     "run_rows",
@@ -86,21 +87,58 @@ __all__ = [
 LEVELS = ("company", "region", "salesperson")
 
 
-def run_forecast(app: Kehu, session: Session, options: Options | None = None, *, source: str = "cli") -> Plan:
+def run_forecast(
+    app: Kehu,
+    session: Session,
+    options: Options | None = None,
+    *,
+    source: str = "cli",
+    progress: Callable[[int, int], None] | None = None,
+) -> Plan:
     """Forecast bottom-up (由下而上) from every customer's history and weighted pipeline, and save it.
 
     Parameters:
         options: frequency, horizon, models, ``as_of``, scenarios (:class:`Options`; defaults
             suit monthly B2B sales).
         source: who asked (``cli``, ``job``, ``demo``, your script's name), kept with the run.
+        progress: called with ``(customers forecast, customers in all)`` as the models run
+            (``kehu_core.cli.output.Progress`` draws it as a bar).
+
+    ``plan.params["plausibility"]`` flags the plans above ``options.plausible_multiple`` times
+    their trailing year; :func:`plausibility` puts it in words.
 
     Returns: the saved, coherent plan; ``plan.run_id`` is its id. Needs permission
     ``forecast.run``; the run covers every customer (it is the company's plan).
     """
     require(session, RUN, "make forecast runs")
-    plan = bottom_up(session, options or Options())
+    plan = bottom_up(session, options or Options(), progress)
     store(app, session, plan, source=source)
     return plan
+
+
+def plausibility(session: Session, plan: Plan) -> tuple[dict[str, Any] | None, list[str]]:
+    """The plan's plausibility warning (``plan.params["plausibility"]``) as the acting user may
+    see it, and in words, one line per flagged node
+    (:func:`kehu_forecast.bottomup.plausibility_lines`): the company only with permission
+    ``forecast.company``, only the customers the user sees."""
+    check = plan.params.get("plausibility")
+    if not check:
+        return None, []
+    visible = visible_plan(session, plan)
+    if visible is plan:
+        listed = list(check.get("customers") or [])
+        flagged = int(check.get("customers_flagged") or 0)
+    else:  # only the listed customers the user sees; the others flagged are not theirs to count
+        seen = set(visible.hierarchy.keys)
+        listed = [c for c in check.get("customers") or [] if c["node"] in seen]
+        flagged = len(listed)
+    shown = {
+        **check,
+        "company": check.get("company") if sees_company(session) else None,
+        "customers": listed,
+        "customers_flagged": flagged,
+    }
+    return shown, plausibility_lines(shown, plan.freq)
 
 
 def newest_run(session: Session, kind: str | None = None, run_id: int | None = None) -> Plan:

@@ -130,6 +130,24 @@ def plausibility(
     }
 
 
+def plausibility_lines(check: dict[str, Any] | None, freq: str = "month") -> list[str]:
+    """The plausibility warning in words, one line per flagged node: the company first, then
+    the customers listed (largest excess first), then how many more were flagged, e.g.
+    ``plan is 12.0x the trailing 12 months for customer C0042``. Empty when none is flagged."""
+    if not check:
+        return []
+    trailing = "the trailing 12 months" if freq == "month" else "the trailing 52 weeks"
+    lines = []
+    if check.get("company"):
+        lines.append(f"plan is {check['company']['multiple']:.1f}x {trailing} for the company")
+    listed = check.get("customers") or []
+    lines += [f"plan is {c['multiple']:.1f}x {trailing} for customer {c['node']}" for c in listed]
+    more = int(check.get("customers_flagged") or 0) - len(listed)
+    if more > 0:
+        lines.append(f"and {more} more customer(s) planned above {check['multiple']:g}x {trailing}")
+    return lines
+
+
 def pipeline_matrix(
     session: Session,
     customer_ids: np.ndarray,
@@ -155,14 +173,22 @@ def pipeline_matrix(
     return matrix
 
 
-def bottom_up(session: Session, options: Options = Options()) -> Plan:
-    """Forecast every customer and node; returns the (unsaved) coherent plan."""
+def bottom_up(session: Session, options: Options = Options(), progress: E.ProgressFn | None = None) -> Plan:
+    """Forecast every customer and node; returns the (unsaved) coherent plan.
+
+    ``progress`` is called with ``(customers forecast, customers in all)`` as the models run."""
     history = load_history(session, options.freq, as_of=options.as_of, length=options.history)
-    return forecast_history(session, history, options)
+    return forecast_history(session, history, options, progress)
 
 
-def forecast_history(session: Session | None, history: SalesHistory, options: Options) -> Plan:
-    """The bottom-up plan for an already loaded history (the pipeline is read from ``session``)."""
+def forecast_history(
+    session: Session | None,
+    history: SalesHistory,
+    options: Options,
+    progress: E.ProgressFn | None = None,
+) -> Plan:
+    """The bottom-up plan for an already loaded history (the pipeline is read from ``session``);
+    ``progress`` as in :func:`bottom_up`."""
     check_options(options)
     if not history.periods:
         raise ValidationError(
@@ -185,6 +211,7 @@ def forecast_history(session: Session | None, history: SalesHistory, options: Op
         regular=options.regular,
         intermittent=options.intermittent,
         n_jobs=options.n_jobs,
+        progress=progress,
     )
     future = P.periods(first, horizon, options.freq)
     pipe = (

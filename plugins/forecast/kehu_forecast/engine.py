@@ -4,8 +4,21 @@ and then.
 
 Series are grouped by the model their demand class calls for, and each statsforecast group
 goes to the library in one ``StatsForecast.forecast`` call over a long data frame, which is
-how the library is fastest. Every series starts at its first purchase (leading zeros are not
-demand). Negative periods (net refunds) count as zero demand for the series models.
+how the library is fastest. Every series, under every method, starts at its first purchase
+(the zeros before it are not demand). History is net: a period whose refunds exceed its
+purchases is fitted as the negative amount it is; only the forecast is clipped at zero.
+
+A series whose history from its first purchase is shorter than its model needs
+(:data:`MIN_PERIODS`: AutoETS 7 periods, AutoTheta 6, Croston, ADIDA and TSB 3) is
+forecast by its historic average, and the run's model column says ``average``.
+
+The 80% band: with at least ``5 × horizon`` periods of history beyond the model's minimum,
+split conformal intervals (statsforecast's ``ConformalIntervals``: the model refitted at the
+last 5 to 8 origins, one horizon apart, and its errors there give the band, see
+:func:`conformal_windows`); with less, the model's own interval (AutoTheta, AutoETS,
+seasonal naive, historic average), or the forecast ± 1.2816 × the series' spread for
+Croston, ADIDA and TSB, which have none. The customer-base model's band is its own
+(:func:`kehu_forecast.customerbase.outlook`).
 
 ``auto`` chooses per customer (see :func:`choose`):
 
@@ -19,6 +32,7 @@ demand). Negative periods (net refunds) count as zero demand for the series mode
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -27,6 +41,7 @@ import pandas as pd
 from attrs import frozen
 from statsforecast import StatsForecast
 from statsforecast import models as M
+from statsforecast.utils import ConformalIntervals
 
 from kehu_core import calendar
 from kehu_core.errors import Problem, ValidationError
@@ -44,7 +59,9 @@ CUSTOMER_BASE = "bgnbd"
 MIN_PERIODS = {
     "auto": 2,
     "theta": 6,
-    "ets": 6,
+    # AutoETS refuses n <= parameters + 4 ("tiny datasets"): simple exponential smoothing
+    # has 2 (alpha and the initial level), so 7 is the fewest it fits.
+    "ets": 7,
     "croston": 3,
     "adida": 3,
     "tsb": 3,
@@ -53,6 +70,12 @@ MIN_PERIODS = {
 }
 Z80 = 1.2815515655446004  # the 90% normal quantile: an 80% two-sided interval
 LEVEL = 80
+#: Conformal windows: at least this many horizons of history beyond the model's minimum ...
+CONFORMAL_MIN_WINDOWS = 5
+#: ... and no more than this many (older windows say little about the next horizon).
+CONFORMAL_MAX_WINDOWS = 8
+#: A progress callback: ``(series done, series in all)``.
+ProgressFn = Callable[[int, int], None]
 
 
 @frozen
@@ -90,23 +113,34 @@ def check_length(method: str, freq: str, length: int, field: str = "history") ->
         )
 
 
-def _model(name: str, season: int) -> Any:
+def _model(name: str, season: int, intervals: ConformalIntervals | None = None) -> Any:
+    """The statsforecast model ``name``, with conformal intervals when they are given."""
     if name == "theta":
-        return M.AutoTheta(season_length=season)
+        return M.AutoTheta(season_length=season, prediction_intervals=intervals)
     if name == "ets":
         # Seasonal ETS only with two full seasons; the library checks the rest.
-        return M.AutoETS(season_length=season)
+        return M.AutoETS(season_length=season, prediction_intervals=intervals)
     if name == "croston":
-        return M.CrostonOptimized()
+        return M.CrostonOptimized(prediction_intervals=intervals)
     if name == "adida":
-        return M.ADIDA()
+        return M.ADIDA(prediction_intervals=intervals)
     if name == "tsb":
-        return M.TSB(alpha_d=0.2, alpha_p=0.2)
+        return M.TSB(alpha_d=0.2, alpha_p=0.2, prediction_intervals=intervals)
     if name == "snaive":
-        return M.SeasonalNaive(season_length=season)
+        return M.SeasonalNaive(season_length=season, prediction_intervals=intervals)
     if name == "average":
-        return M.HistoricAverage()
+        return M.HistoricAverage(prediction_intervals=intervals)
     raise ValueError(name)
+
+
+def conformal_windows(name: str, freq: str, length: np.ndarray, horizon: int) -> np.ndarray:
+    """Conformal windows each series gets: ``(length − minimum) // horizon`` capped at
+    :data:`CONFORMAL_MAX_WINDOWS`, or 0 (the model's own interval) when under
+    :data:`CONFORMAL_MIN_WINDOWS`. ``length`` counts periods from the first purchase; the
+    minimum is :func:`min_periods` (so the earliest window still has what the model needs)."""
+    extra = (np.asarray(length) - min_periods(name, freq)) // horizon
+    windows = np.minimum(extra, CONFORMAL_MAX_WINDOWS)
+    return np.where(windows >= CONFORMAL_MIN_WINDOWS, windows, 0).astype(int)
 
 
 #: Models whose intervals the library gives; the others get the series' own spread.
@@ -154,8 +188,13 @@ def forecast(
     regular: str = "theta",
     intermittent: str | None = None,
     n_jobs: int = 1,
+    progress: ProgressFn | None = None,
 ) -> Forecasts:
-    """Forecast every row of ``values`` (series × periods) ``horizon`` periods ahead."""
+    """Forecast every row of ``values`` (series × periods) ``horizon`` periods ahead.
+
+    ``progress`` is called with ``(series done, series in all)``: first for the series with
+    no purchase, then after each group of series the library (or the customer-base model)
+    has forecast."""
     n, t = values.shape
     classes, _, _ = C.classify(values, dormant=C.DORMANT[freq])
     # The customer-base model is fitted on the customers it is for: regular buyers, whose
@@ -174,64 +213,84 @@ def forecast(
                 )
             ]
         )
-    models = choose(classes, method, regular, intermittent, customer_base=base is not None)
     mean = np.zeros((n, horizon))
     sigma = np.zeros((n, horizon))
+    # Every method fits each series from its first purchase.
     start = C.active_start(values)
-    if method != "auto":
-        start = np.minimum(start, 0)  # a fixed method sees the whole history
+    models = fit_short(
+        choose(classes, method, regular, intermittent, customer_base=base is not None), t - start
+    )
     season = P.SEASON[freq]
+    report = progress or _silent
+    done = int((models == "zero").sum())
+    report(done, n)
     for name in sorted(set(models) - {"zero", CUSTOMER_BASE}):
         rows = np.flatnonzero(models == name)
-        m, s = _run_group(values[rows], start[rows], name, freq, season, horizon, first_period, n_jobs)
-        mean[rows], sigma[rows] = m, s
+        group = Group(name, freq, season, horizon, first_period, n_jobs)
+        mean[rows], sigma[rows] = _run_group(group, values[rows], start[rows], report, done, n)
+        done += len(rows)
     rows = np.flatnonzero(models == CUSTOMER_BASE)
     if len(rows) and base is not None:
         seen = CB.outlook(base, values[rows], horizon)
         mean[rows], sigma[rows] = seen.mean, seen.sigma
+        report(n, n)
     return Forecasts(
         mean=np.maximum(mean, 0.0), sigma=sigma, model=models, classes=classes, customer_base=base
     )
 
 
+def _silent(done: int, total: int) -> None:
+    """No progress report."""
+
+
+def fit_short(models: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``models`` with ``average`` for each series whose history from its first purchase
+    (``lengths``) is shorter than its model needs (:data:`MIN_PERIODS`). Seasonal naive is
+    not replaced: without a full season it runs as naive."""
+    out = models.copy()
+    for name in sorted(set(models) & {"theta", "ets", "croston", "adida", "tsb"}):
+        out[(models == name) & (lengths < MIN_PERIODS[name])] = "average"
+    return out
+
+
+@frozen
+class Group:
+    """What one model's library calls share."""
+
+    name: str
+    freq: P.Freq
+    season: int
+    horizon: int
+    first_period: date
+    n_jobs: int
+
+
 def _run_group(
-    values: np.ndarray,
-    start: np.ndarray,
-    name: str,
-    freq: P.Freq,
-    season: int,
-    horizon: int,
-    first_period: date,
-    n_jobs: int,
+    group: Group, values: np.ndarray, start: np.ndarray, report: ProgressFn, done: int, total: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One library call for the series of one model; seasonal models get two full seasons or none."""
+    """The library calls for the series of one model: one per kind of series, seasonal or not
+    (seasonal naive needs one full season, the other models two, or they run without
+    seasonality) and by the conformal windows their history allows."""
     n, t = values.shape
-    mean = np.zeros((n, horizon))
-    sigma = np.zeros((n, horizon))
+    mean = np.zeros((n, group.horizon))
+    sigma = np.zeros((n, group.horizon))
     lengths = t - start
-    # Seasonal naive needs one full season; the others two, or they run without seasonality.
-    seasonal = lengths > season if name == "snaive" else lengths >= 2 * season
+    seasonal = lengths > group.season if group.name == "snaive" else lengths >= 2 * group.season
+    windows = conformal_windows(group.name, group.freq, lengths, group.horizon)
     for use_season in (True, False):
-        rows = np.flatnonzero(seasonal == use_season)
-        if not len(rows):
-            continue
-        m = season if use_season else 1
-        mean[rows], sigma[rows] = _library(
-            values[rows], start[rows], name, m, freq, horizon, first_period, n_jobs
-        )
+        for w in np.unique(windows[seasonal == use_season]):
+            rows = np.flatnonzero((seasonal == use_season) & (windows == w))
+            m = group.season if use_season else 1
+            mean[rows], sigma[rows] = _library(group, values[rows], start[rows], m, int(w))
+            done += len(rows)
+            report(done, total)
     return mean, sigma
 
 
 def _library(
-    values: np.ndarray,
-    start: np.ndarray,
-    name: str,
-    season: int,
-    freq: P.Freq,
-    horizon: int,
-    first_period: date,
-    n_jobs: int,
+    group: Group, values: np.ndarray, start: np.ndarray, season: int, windows: int
 ) -> tuple[np.ndarray, np.ndarray]:
+    name, freq, horizon, first_period = group.name, group.freq, group.horizon, group.first_period
     n, t = values.shape
     ds = pd.date_range(
         end=pd.Timestamp(calendar.shift(first_period, -1, freq)), periods=t, freq=P.PANDAS_FREQ[freq]
@@ -242,11 +301,13 @@ def _library(
         {
             "unique_id": row_idx.astype(np.int64),
             "ds": ds.values[col_idx],
-            "y": np.maximum(values[row_idx, col_idx], 0.0),
+            "y": values[row_idx, col_idx],
         }
     )
-    intervals = name in HAS_INTERVALS
-    sf = StatsForecast(models=[_model(name, season)], freq=P.PANDAS_FREQ[freq], n_jobs=n_jobs)
+    conformal = ConformalIntervals(h=horizon, n_windows=windows) if windows else None
+    intervals = conformal is not None or name in HAS_INTERVALS
+    model = _model(name, season, conformal)
+    sf = StatsForecast(models=[model], freq=P.PANDAS_FREQ[freq], n_jobs=group.n_jobs)
     # Here, or on the Dask cluster of an enclosing `distributed.engine(...)` block (--engine).
     result = distributed.forecast(sf, frame, horizon, [LEVEL] if intervals else None)
     model_col = [
@@ -262,6 +323,6 @@ def _library(
         sigma[order.reshape(-1, horizon)[:, 0]] = np.abs(hi - lo) / (2 * Z80)
     else:
         # Croston-type models give no interval: use the spread of the series itself.
-        active = np.where(mask, np.maximum(values, 0.0), np.nan)
+        active = np.where(mask, values, np.nan)
         sigma[:] = np.nanstd(active, axis=1)[:, None]
     return np.nan_to_num(mean), np.nan_to_num(sigma)

@@ -17,20 +17,29 @@ from kehu_core.types import to_money
 from kehu_forecast import customerbase as CB
 from kehu_forecast import periods as P
 from kehu_forecast.models import runs, values
-from kehu_forecast.runs import latest_run
+from kehu_forecast.runs import current_coverage
 
 TITLE = "销售预测 Forecast"
 
 
 def forecast_section(session: Session, customer: Customer) -> ProfileSection:
     """Expected purchases over the next quarter (three months or 13 weeks) from the newest
-    reconciled or bottom-up run, with its pessimistic-optimistic range and the model used."""
-    run_id = latest_run(session, kinds=("reconciled", "bottomup"))
-    if run_id is None:
+    reconciled or bottom-up run, with its pessimistic-optimistic range and the model used.
+
+    When the newest run ends before the current month (or week), no amount is shown but
+    ``no current forecast; last run N (kind) covers up to YYYY-MM: kehu forecast run``."""
+    coverage = current_coverage(session, ("reconciled", "bottomup"))
+    run_id = coverage.run_id
+    if run_id is None or not coverage.current:
         return ProfileSection(
             title=TITLE,
-            rows=[("next quarter", "no forecast yet: kehu forecast run")],
-            data={"run_id": None},
+            rows=[("next quarter", coverage.message)],
+            data={
+                "run_id": run_id,
+                "kind": coverage.kind,
+                "current": False,
+                "last_period": coverage.last_period,
+            },
             key="forecast",
             order=600,
         )
@@ -56,6 +65,7 @@ def forecast_section(session: Session, customer: Customer) -> ProfileSection:
     data = {
         "run_id": run_id,
         "kind": run["kind"],
+        "current": True,
         "expected_next_quarter": total,
         "low": low,
         "high": high,

@@ -183,15 +183,13 @@ def test_auto_beats_seasonal_naive_with_default_settings(seasonal, kehu_cli):
     assert snaive[1:5] == ["-", "-", "-", "-"] and snaive[-2:] == ["0", "36"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AutoTheta's own 80% interval covers 60% of these held-out months: the engine's band "
-    "needs calibrating (conformal intervals cover 77-81% here)",
-)
 def test_the_80_band_of_auto_covers_70_to_90_percent_of_backtest_points(seasonal, kehu_cli):
+    """60 months, 3 origins of 3 months: 48 to 54 months before each origin, so every series
+    gets conformal intervals (AutoTheta's own interval covered 60% of these points)."""
     result = kehu_cli("forecast", "backtest", "--as-of", "2026-01-15", "--methods", "auto", "--json")
     assert result.exit_code == 0, result.output
     coverage = {r["method"]: r["coverage"] for r in result.json}["auto"]
+    print(f"auto's 80% band covers {coverage}% of the held-out points")
     assert 70 <= coverage <= 90
 
 

@@ -8,7 +8,7 @@ import click
 
 from kehu_core import calendar
 from kehu_core.cli.context import transaction
-from kehu_core.cli.output import emit_rows, json_option, list_output_options
+from kehu_core.cli.output import Progress, emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast import api, distributed, plot
 from kehu_forecast.cli.options import HISTORY_HELP, HORIZON, JOBS, PERIODS, RUN_ID, plot_option
@@ -89,12 +89,29 @@ def run_cmd(
         pessimistic=pessimistic,
         n_jobs=n_jobs,
     )
-    with distributed.engine(engine, engine_address), transaction() as (app, session):
-        plan = api.run_forecast(app, session, options)
+    with (
+        Progress("forecast") as progress,
+        distributed.engine(engine, engine_address),
+        transaction() as (app, session),
+    ):
+        plan = api.run_forecast(app, session, options, progress=progress)
         if plot_path:
             plot.plot_plan(plan, api.company_history(session, freq, as_of=as_of, length=history), plot_path)
         summary = api.summary(session, plan)
-    emit_plan_summary(summary, as_json, {"classes": plan.params.get("classes"), "plot": plot_path})
+        check, warnings = api.plausibility(session, plan)
+    emit_plan_summary(
+        summary,
+        as_json,
+        {
+            "classes": plan.params.get("classes"),
+            "plot": plot_path,
+            "plausibility": check,
+            "warnings": warnings,
+        },
+    )
+    if not as_json:
+        for line in warnings:
+            click.echo(f"warning: {line}")
 
 
 @click.command("runs")
