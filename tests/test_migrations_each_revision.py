@@ -606,6 +606,23 @@ def verify_complaints0002(conn: Connection, ids: Ids) -> None:
     assert bought == [(3,)]
 
 
+def verify_complaints0003(conn: Connection, ids: Ids) -> None:
+    # The rows written before keep recorded_at empty: they were recorded when they happened.
+    rows = select_rows(conn, "SELECT id, recorded_at FROM complaints_history ORDER BY id")
+    assert rows == [(1, None), (2, None)]
+    # Still append-only: no DELETE, no UPDATE of when the step happened or was recorded ...
+    assert refused(conn, "DELETE FROM complaints_history WHERE id = 1")
+    assert refused(
+        conn, "UPDATE complaints_history SET recorded_at = :t WHERE id = 2", t=at("2026-02-04T00:00:00")
+    )
+    assert refused(conn, "UPDATE complaints_history SET at = :t WHERE id = 2", t=at("2026-02-04T00:00:00"))
+    # ... but erasing a forgotten customer's note is still allowed.
+    conn.execute(text("UPDATE complaints_history SET note = NULL WHERE id = 2"))
+    assert select_rows(conn, "SELECT note FROM complaints_history WHERE id = 2") == [(None,)]
+    late = {"id": 3, "complaint_id": 1, "at": at("2026-02-02T09:00:00"), "actor": "李娜", "action": "move"}
+    insert(conn, "complaints_history", [{**late, "recorded_at": at("2026-02-03T09:00:00")}])
+
+
 # -- forecast -----------------------------------------------------------------------------------
 
 
@@ -727,6 +744,12 @@ CHECKS: dict[str, Check] = {
     "complaints0002": Check(
         fill_complaints0002,
         verify_complaints0002,
+        ("complaints_complaints", "complaints_history"),
+        core_tables=("interactions",),
+    ),
+    "complaints0003": Check(
+        fill_complaints0002,
+        verify_complaints0003,
         ("complaints_complaints", "complaints_history"),
         core_tables=("interactions",),
     ),
