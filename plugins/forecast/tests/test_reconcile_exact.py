@@ -4,7 +4,7 @@ boundaries, and agreement with hierarchicalforecast on a small hierarchy."""
 from __future__ import annotations
 
 import warnings
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -12,11 +12,13 @@ import pytest
 from hierarchicalforecast.methods import MinTrace
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from kehu_core.customers import archive_customer
 from kehu_core.errors import ValidationError
 from kehu_forecast import engine as E
 from kehu_forecast import hierarchy, intervals, mint, money
+from kehu_forecast.models import opportunities
 from kehu_forecast.pipeline import pipeline_by_period
 from kehu_forecast.plan import load
 from kehu_forecast.reconcile import combine, round_plan, run_history
@@ -309,3 +311,37 @@ def test_every_method_adds_up_to_the_cent_at_every_level_and_is_never_negative(r
     assert value.min() >= 0
     kept = h.levels[anchor]
     assert (value[kept] == np.rint(h.aggregate(result)[kept] * 100)).all()  # the anchor level, to the cent
+
+
+@pytest.mark.parametrize(
+    ("recorded", "known"),
+    [
+        ("2026-01-15T15:59:59+00:00", True),  # 23:59:59 on the as-of day in Shanghai
+        ("2026-01-15T16:00:00+00:00", False),  # midnight: the next day
+        ("2026-01-14T16:00:00+00:00", True),  # the first instant of the as-of day
+    ],
+)
+def test_pipeline_as_of_a_day_knows_only_what_was_recorded_by_its_end(company, kehu_cli, recorded, known):
+    added = kehu_cli(
+        "forecast",
+        "opportunity",
+        "add",
+        "C1",
+        "1000",
+        "--probability",
+        "50%",
+        "--close",
+        "2026-02-20",
+        "--json",
+    )
+    assert added.exit_code == 0, added.output
+    with company.session() as session:
+        session.execute(
+            update(opportunities)
+            .where(opportunities.c.ref == added.json["ref"])
+            .values(created_at=datetime.fromisoformat(recorded))
+        )
+        mean, var = pipeline_by_period(
+            session, [company.ids["C1"]], [date(2026, 1, 1), date(2026, 2, 1)], "month", date(2026, 1, 15)
+        )
+    assert (mean[0, 1], var[0, 1]) == ((500.0, 250_000.0) if known else (0.0, 0.0))
