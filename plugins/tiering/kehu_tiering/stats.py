@@ -160,10 +160,7 @@ PURCHASE_AGGREGATES = (
     "orders_w",
     "orders_t",
     "months_active",
-    "quarter0",
-    "quarter1",
-    "quarter2",
-    "quarter3",
+    "month_mask",
     "first_at",
     "last_at",
     "first_month",
@@ -189,7 +186,7 @@ COLUMN_SOURCES = {
     "tenure_months": ("first_month",),
     "tenure_days": ("first_at",),
     "months_active": ("months_active",),
-    "quarters_active": ("quarter0", "quarter1", "quarter2", "quarter3"),
+    "quarters_active": ("month_mask",),
     "overdue_payments": ("overdue",),
     "max_days_late": ("max_late",),
     "avg_days_late": ("days_late",),
@@ -385,7 +382,6 @@ def _purchases(
         "first_at": func.min,
         "last_at": func.max,
         "first_month": func.min,
-        **{f"quarter{q}": func.max for q in range(4)},
     }
     return select(
         u.c.customer_id,
@@ -429,23 +425,20 @@ def _per_customer(
         "orders_w": window_sum(c.orders, in_window),
         "orders_t": func.sum(c.orders),
         "months_active": func.count(case((and_(in_window, c.orders > 0), 1))),
-        # 1 when the n-th 3-month period back from the as-of month has a purchase.
-        **{
-            f"quarter{q}": func.max(
+        # Bit k set: a purchase k months before the as-of month (k < 12). Each month is one
+        # bucket per customer, so the sum is a bitwise OR: one aggregate for all four periods.
+        "month_mask": cast(
+            func.sum(
                 case(
                     (
-                        and_(
-                            c.orders > 0,
-                            c.month <= b["asof_month"] - 3 * q,
-                            c.month > b["asof_month"] - 3 * (q + 1),
-                        ),
-                        1,
+                        and_(c.orders > 0, c.month > b["asof_month"] - 12),
+                        literal(1, BigInteger).op("<<")(literal(b["asof_month"]) - c.month),
                     ),
                     else_=0,
                 )
-            )
-            for q in range(4)
-        },
+            ),
+            BigInteger,
+        ),
         "first_at": func.min(c.first_at),
         "last_at": func.max(c.last_at),
         "first_month": func.min(c.month),
@@ -596,7 +589,13 @@ def base_select(
         "tenure_days": lambda: literal(b["asof_day"]) - calendar.sql_day_number(p.c.first_at, dialect),
         "months_active": lambda: func.coalesce(p.c.months_active, 0),
         "quarters_active": lambda: sum(
-            (func.coalesce(p.c[f"quarter{q}"], 0) for q in range(1, 4)), func.coalesce(p.c.quarter0, 0)
+            (
+                case(
+                    (cast(func.coalesce(p.c.month_mask, 0), BigInteger).op("&")(7 << (3 * q)) > 0, 1), else_=0
+                )
+                for q in range(1, 4)
+            ),
+            case((cast(func.coalesce(p.c.month_mask, 0), BigInteger).op("&")(7) > 0, 1), else_=0),
         ),
         "overdue_payments": lambda: func.coalesce(o.c.overdue, 0),
         "max_days_late": lambda: o.c.max_late,
