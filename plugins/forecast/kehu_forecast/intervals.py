@@ -23,6 +23,10 @@ from kehu_forecast import hierarchy as H
 from kehu_forecast.engine import Z80
 from kehu_forecast.periods import Freq
 
+#: The run parameter that says a run's customer bands include the pipeline's variance (a run
+#: whose bands come from :func:`node_bands` sets it), so that ``reconcile`` adds it once.
+PIPELINE_VARIANCE = "pipeline_variance"
+
 
 def one_purchase_sigma(history: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """``sigma`` with a spread for customers that have at most one period with a purchase.
@@ -84,7 +88,8 @@ def node_bands(
     ``customer_sigma``: the customers' model forecasts and σ (customers × horizon, without the
     pipeline); ``pipeline_variance``: the customers' pipeline variance
     (:func:`kehu_forecast.pipeline.pipeline_by_period`). The upper nodes are modelled on their
-    own history with the same settings, for their own σ.
+    own history with the same settings, for their own σ. A run using these bands records
+    ``params[PIPELINE_VARIANCE] = True``.
     """
     upper = int(h.levels["customer"][0]) if h.n_bottom else len(h.keys)
     horizon = value_cents.shape[1]

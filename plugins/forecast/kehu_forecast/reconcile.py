@@ -272,11 +272,12 @@ def scenarios(
         pipe_var = np.zeros(pipe_var.shape)
     pipe_mean = bu.pipeline[cust] if bu.pipeline is not None else 0
     model_mean = np.maximum((bu.bottom() - pipe_mean).astype(float) / 100, 0.0)
-    customer_sigma = (
-        np.maximum(bu.high[cust] - bu.value[cust], 0).astype(float) / 100 / Z80
-        if bu.high is not None
-        else np.zeros(model_mean.shape)
-    )
+    customer_sigma = np.zeros(model_mean.shape)
+    if bu.high is not None:
+        variance = np.square(np.maximum(bu.high[cust] - bu.value[cust], 0).astype(float) / 100 / Z80)
+        if params.get(intervals.PIPELINE_VARIANCE):
+            variance = variance - pipe_var[: len(cust)]  # the run's band has it already
+        customer_sigma = np.sqrt(np.maximum(variance, 0.0))
     customer_sigma = intervals.one_purchase_sigma(history, model_mean, customer_sigma)
     sigma = intervals.node_sigma(h, customer_sigma, upper_sigma)
     return intervals.bands(plan.value, sigma, h.aggregate(pipe_var))

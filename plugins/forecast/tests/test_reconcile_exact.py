@@ -18,10 +18,11 @@ from kehu_core.customers import archive_customer
 from kehu_core.errors import ValidationError
 from kehu_forecast import engine as E
 from kehu_forecast import hierarchy, intervals, mint, money
+from kehu_forecast.history import customer_frame
 from kehu_forecast.models import opportunities
 from kehu_forecast.pipeline import pipeline_by_period
-from kehu_forecast.plan import load
-from kehu_forecast.reconcile import combine, round_plan, run_history
+from kehu_forecast.plan import Plan, load
+from kehu_forecast.reconcile import combine, round_plan, run_history, scenarios
 
 
 def _tree(regions: int = 3, salespeople: int = 2) -> hierarchy.Hierarchy:
@@ -345,3 +346,37 @@ def test_pipeline_as_of_a_day_knows_only_what_was_recorded_by_its_end(company, k
             session, [company.ids["C1"]], [date(2026, 1, 1), date(2026, 2, 1)], "month", date(2026, 1, 15)
         )
     assert (mean[0, 1], var[0, 1]) == ((500.0, 250_000.0) if known else (0.0, 0.0))
+
+
+@pytest.mark.parametrize("band_has_pipeline", [False, True])
+def test_reconcile_adds_the_pipeline_variance_once(fc, company, kehu_cli, band_has_pipeline):
+    added = kehu_cli(
+        "forecast", "opportunity", "add", "C1", "100000", "--probability", "50%", "--close", "2026-01-20"
+    )
+    assert added.exit_code == 0, added.output
+    with company.session() as session:
+        h = hierarchy.build(customer_frame(session))
+        c1 = int(np.flatnonzero(h.customers["code"] == "C1")[0])
+        pipe = np.zeros((h.n_bottom, 1))
+        pipe[c1, 0] = 50_000_00
+        bottom = np.full((h.n_bottom, 1), 1000_00, dtype=np.int64) + pipe.astype(np.int64)
+        model_var = 100.0**2 + (0.25e10 if band_has_pipeline else 0.0)  # σ 100 from the model
+        half = np.full((h.n_bottom, 1), round(E.Z80 * 100 * 100))
+        half[c1, 0] = round(E.Z80 * np.sqrt(model_var) * 100)
+        bu = Plan.from_bottom(
+            h,
+            bottom,
+            kind="bottomup",
+            method="by hand",
+            freq="month",
+            periods=[date(2026, 1, 1)],
+            history_end=date(2025, 12, 1),
+            pipeline=h.aggregate(pipe.astype(np.int64)),
+            params={intervals.PIPELINE_VARIANCE: True} if band_has_pipeline else {},
+        )
+        bu.high = bu.value.copy()
+        bu.high[h.levels["customer"]] += half
+        low, high = scenarios(session, bu, bu, np.zeros(bu.value.shape), np.zeros((h.n_bottom, 12)))
+    row = h.levels["customer"][c1]
+    # √(100² + p(1 − p)·amount²) = √(10,000 + 0.25 × 10¹⁰), whichever way the run's band came.
+    assert high[row, 0] - bu.value[row, 0] == round(E.Z80 * np.sqrt(100.0**2 + 0.25e10) * 100)
