@@ -2,6 +2,8 @@
 #   make demo   create .venv, install the core and every plugin, load demo data into ./kehu.db
 #   make test   the same install, the lint step, then the whole suite on SQLite and on a throwaway PostgreSQL
 #   make lint   ruff (style), mypy (types) and import-linter (the import contracts in pyproject.toml)
+#   make mutation [MODULE=kehu_core/privacy.py]   mutation testing (cosmic-ray) of the business modules
+#               listed in [tool.cosmic-ray.modules], on SQLite; slow, not part of `make test`
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,7 +15,7 @@ EXAMPLES := $(sort $(dir $(wildcard examples/*/pyproject.toml)))
 STAMP  := $(VENV)/.installed
 DEMO_DB ?= kehu.db
 
-.PHONY: install demo lint test test-sqlite test-postgresql clean
+.PHONY: install demo lint test test-sqlite test-postgresql mutation clean
 
 PACKAGES := kehu_core $(foreach p,$(PLUGINS) $(EXAMPLES),$(notdir $(patsubst %/,%,$(dir $(wildcard $(p)kehu_*/__init__.py)))))
 
@@ -47,6 +49,75 @@ test-sqlite: $(STAMP)
 
 test-postgresql: $(STAMP)
 	$(BIN)/python -m pytest -q --kehu-db=postgresql $(PYTEST_ARGS)
+
+# Mutation testing. cosmic-ray mutates a module in place, so it works on a copy of the work tree
+# (build/mutation/tree, committed and uncommitted files alike), put first on PYTHONPATH ahead of
+# the editable installs; the real files are never touched. One session database per module in
+# build/mutation; the summary (mutants, killed, survived, score, each survivor) is printed and
+# written to build/mutation/summary.txt.
+MUTATION_DIR := build/mutation
+MODULE ?=
+
+define MUTATION_PY
+import json, os, re, subprocess, sys, tomllib
+import toml
+tree = os.getcwd()
+base = tomllib.load(open("pyproject.toml", "rb"))["tool"]["cosmic-ray"]
+modules = base.pop("modules")
+wanted = os.environ.get("MODULE") or ""
+names = [wanted] if wanted else list(modules)
+unknown = [n for n in names if n not in modules]
+if unknown:
+    sys.exit(f"MODULE={unknown[0]} is not a business module of [tool.cosmic-ray.modules]: " + ", ".join(modules))
+bindir = os.path.dirname(sys.executable)
+lines = []
+for name in names:
+    tests = modules[name]
+    missing = [t for t in tests if not os.path.exists(t)]
+    if missing:
+        sys.exit(f"{name}: test path {missing[0]} does not exist")
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", name.removesuffix(".py"))
+    cfg, session = f"../{stem}.toml", f"../{stem}.sqlite"
+    config = dict(base, **{"module-path": name, "test-command": base["test-command"].format(tests=" ".join(tests))})
+    with open(cfg, "w") as handle:
+        toml.dump({"cosmic-ray": config}, handle)
+    run = lambda *args: subprocess.run([os.path.join(bindir, args[0]), *args[1:]], check=True)
+    print(f"== {name}: {' '.join(tests)}", flush=True)
+    run("cosmic-ray", "init", "--force", cfg, session)
+    run("cr-filter-operators", session, cfg)
+    run("cosmic-ray", "--verbosity", "ERROR", "baseline", cfg)
+    run("cosmic-ray", "--verbosity", "ERROR", "exec", cfg, session)
+    dump = subprocess.run([os.path.join(bindir, "cosmic-ray"), "dump", session], check=True, capture_output=True, text=True)
+    killed, survived = 0, []
+    source = open(name, encoding="utf-8").read().splitlines()
+    for row in dump.stdout.splitlines():
+        item, result = json.loads(row)
+        if result is None or result["worker_outcome"] == "skipped":
+            continue
+        mutation = item["mutations"][0]
+        if result["test_outcome"] == "survived":
+            line = mutation["start_pos"][0]
+            survived.append(f"    {name}:{line} {mutation['operator_name']} #{mutation['occurrence']}: {source[line - 1].strip()}")
+        else:
+            killed += 1
+    total = killed + len(survived)
+    score = 100.0 * killed / total if total else 100.0
+    lines.append(f"{name}: {total} mutants, {killed} killed, {len(survived)} survived, score {score:.1f}%")
+    lines.extend(sorted(survived, key=lambda s: int(s.split(":")[1].split()[0])))
+with open("../summary.txt", "w") as handle:
+    handle.write("\n".join(lines) + "\n")
+print("\n".join(lines))
+endef
+export MUTATION_PY
+
+mutation: $(STAMP)
+	$(PIP) install --quiet -e '.[mutation]'
+	rm -rf $(MUTATION_DIR)/tree && mkdir -p $(MUTATION_DIR)/tree
+	git ls-files -z --cached --others --exclude-standard \
+		| tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(MUTATION_DIR)/tree
+	cd $(MUTATION_DIR)/tree && MODULE='$(MODULE)' \
+		PYTHONPATH="$$PWD:$$PWD/plugins/tiering:$$PWD/plugins/loyalty:$$PWD/plugins/complaints:$$PWD/plugins/forecast:$$PWD/examples/acme-rules" \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/python -c "$$MUTATION_PY"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,338 @@
+"""``customer forget`` against every personal-data column of the core and of every plugin,
+listed from the models (issue 21), not by hand: a new column cannot be missed.
+
+Every text column (String, Text, JSON) of every table of the core and the installed plugins
+is classified: personal (``forget`` must erase it) or not. A column says so itself with
+``Column(..., info={"personal": True})`` (or ``False``); until the models carry that marker,
+:data:`UNMARKED` below classifies the columns that do not, each non-personal one with its
+reason. A text column in neither place fails :func:`test_every_text_column_is_classified`.
+
+The erasure test then writes a marked value into every personal column of every row of the
+customer to forget (and of a second customer, who must keep them), runs ``forget``, and reads
+every column of every table back: no marked value of the forgotten customer may remain.
+A personal column of a table in which the customer has no row fails the test too, so the
+setup must grow with the schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, String, Table, Text, inspect, select, update
+from sqlalchemy.exc import DBAPIError
+
+from kehu_core.fields import PERSONAL_FIELDS
+from kehu_core.privacy import FORGOTTEN_NAME
+
+PLUGINS = ("tiering", "loyalty", "complaints", "forecast")
+
+#: Personal in the rows the clause selects only (the others are written by kehu itself).
+PARTLY_PERSONAL = {
+    ("loyalty_ledger", "reason"): "kind = 'adjust'",  # a manual entry's reason is typed by staff
+}
+
+#: The classification of the columns whose models carry no ``info={"personal": ...}`` marker:
+#: True (personal), or the reason it holds no personal data of a customer.
+CODE = "a code or key chosen by the company"
+VOCAB = "a value from a fixed vocabulary or a setting"
+STAFF = "names a member of staff or a team, not the customer"
+DERIVED = "computed by kehu from figures (tiers, methods, metrics)"
+UNMARKED: dict[tuple[str, str], bool | str] = {
+    # the core: the customer's own personal fields are kehu_core.fields.PERSONAL_FIELDS
+    **{("customers", name): True for name in ("name", "phone", "email", "special_dates", "attributes")},
+    ("customers", "code"): CODE,
+    ("customers", "kind"): VOCAB,
+    ("customers", "region"): "a region (a province or city), kept for the aggregates",
+    ("customers", "industry"): "a company's industry, kept for the aggregates",
+    ("customers", "size"): "a company's size band, kept for the aggregates",
+    ("customers", "scale"): "a business scale band, kept for the aggregates",
+    ("customers", "owner"): STAFF,
+    ("customers", "source"): VOCAB,
+    ("customer_tags", "tag"): True,
+    ("interactions", "note"): True,
+    ("interactions", "kind"): VOCAB,
+    ("interactions", "status"): VOCAB,
+    ("interactions", "channel"): "a sales channel (门店, online), kept for the aggregates",
+    ("interactions", "product"): "a product sold, kept for the aggregates",
+    ("interactions", "category"): "a product category, kept for the aggregates",
+    ("interactions", "salesperson"): STAFF,
+    ("interactions", "external_ref"): "the source system's reference (an order number)",
+    ("kehu_access_log", "actor"): STAFF,
+    ("kehu_access_log", "what"): "which command opened the data (export, show)",
+    # complaints
+    **{
+        ("complaints_complaints", name): True
+        for name in (
+            "description",
+            "solution",
+            "root_cause",
+            "corrective_action",
+            "penalty_note",
+            "close_reason",
+        )
+    },
+    ("complaints_history", "note"): True,
+    ("complaints_complaints", "kind"): VOCAB,
+    ("complaints_complaints", "channel"): "the channel the complaint came by (电话, 门店)",
+    ("complaints_complaints", "category"): VOCAB,
+    ("complaints_complaints", "severity"): VOCAB,
+    ("complaints_complaints", "status"): VOCAB,
+    ("complaints_complaints", "wants"): "keys from the fixed list of what complainants want",
+    ("complaints_complaints", "handler"): STAFF,
+    ("complaints_complaints", "responsible_party"): "the party at fault (a department, a supplier): staff",
+    ("complaints_complaints", "responsible_department"): STAFF,
+    ("complaints_complaints", "compensation_type"): VOCAB,
+    ("complaints_complaints", "approved_by"): STAFF,
+    ("complaints_complaints", "sla_policy"): VOCAB,
+    ("complaints_complaints", "tier"): DERIVED,
+    ("complaints_complaints", "escalated_to"): STAFF,
+    ("complaints_history", "actor"): STAFF,
+    ("complaints_history", "action"): VOCAB,
+    ("complaints_history", "from_status"): VOCAB,
+    ("complaints_history", "to_status"): VOCAB,
+    # forecast
+    ("forecast_opportunities", "note"): True,
+    ("forecast_opportunities", "ref"): CODE,
+    ("forecast_opportunities", "salesperson"): STAFF,
+    ("forecast_opportunities", "stage"): VOCAB,
+    ("forecast_opportunities", "status"): VOCAB,
+    ("forecast_values", "level"): VOCAB,
+    ("forecast_values", "node"): "the node's key: a customer's code, a salesperson, a region",
+    ("forecast_values", "parent"): "the parent node's key (a salesperson, a region)",
+    ("forecast_values", "method"): DERIVED,
+    # loyalty
+    ("loyalty_ledger", "reason"): True,  # in manual entries: see PARTLY_PERSONAL
+    ("loyalty_ledger", "kind"): VOCAB,
+    ("loyalty_ledger", "rule"): "the name of the earn rule that gave the points",
+    ("loyalty_ledger", "idempotency_key"): "written by kehu (rule, interaction) or a caller's request key",
+    ("loyalty_accounts", "level"): DERIVED,
+    # tiering
+    ("tiering_assignments", "method"): DERIVED,
+    ("tiering_assignments", "tier"): DERIVED,
+    ("tiering_assignments", "decided_by"): DERIVED,
+    ("tiering_assignments", "metrics"): DERIVED,
+}
+
+#: Personal columns that are not text: checked to be empty after forget.
+PERSONAL_NOT_TEXT = {("customers", "birthday"), ("loyalty_accounts", "birthday_month")}
+
+#: Tables that hold no customer's data at all: configuration, catalogues, staff, plans, runs,
+#: the audit trail (which keeps only "changed" for personal fields: tests/test_audit.py).
+NO_CUSTOMER_DATA = {
+    "kehu_audit", "kehu_data_records", "kehu_job_runs", "kehu_plugins", "kehu_role_grants", "kehu_roles",
+    "kehu_settings", "kehu_users", "kehu_api_tokens", "kehu_user_roles",
+    "complaints_teams", "complaints_team_members", "complaints_sla_policies", "complaints_calendar_days",
+    "complaints_settings",
+    "forecast_market_inputs", "forecast_runs", "forecast_targets",
+    "loyalty_rewards", "loyalty_settings", "loyalty_levels", "loyalty_rebate_programmes",
+    "tiering_runs",
+}  # fmt: skip
+
+TEXT_TYPES = (String, Text, JSON)
+
+
+def all_tables(app) -> list[Table]:
+    """Every table of the core and the installed plugins, from their models."""
+    tables = {t.name: t for s in app.schemas(app.installed()) for t in s.metadata.tables.values()}
+    return [tables[name] for name in sorted(tables)]
+
+
+def classification(table: Table, column) -> bool | str | None:
+    """True (personal), a reason (not personal) or None (unclassified)."""
+    marker = column.info.get("personal")
+    if marker is not None:
+        return True if marker else "marked not personal in the model"
+    if table.name in NO_CUSTOMER_DATA:
+        return "a table without customers' data"
+    return UNMARKED.get((table.name, column.name))
+
+
+def personal_columns(app) -> list[tuple[Table, Any]]:
+    found = []
+    for table in all_tables(app):
+        for column in table.columns:
+            key = (table.name, column.name)
+            if classification(table, column) is True or key in PERSONAL_NOT_TEXT:
+                found.append((table, column))
+    return found
+
+
+def owner_clause(table: Table, customer_id: int, tables: dict[str, Table]):
+    """The rows of ``table`` that belong to the customer: a customer id column, or a foreign
+    key to a table whose rows belong to the customer."""
+    if table.name == "customers":
+        return table.c.id == customer_id
+    for column in table.columns:
+        for fk in column.foreign_keys:
+            if fk.target_fullname == "customers.id":
+                return column == customer_id
+    if "customer_id" in table.c:
+        return table.c.customer_id == customer_id
+    for column in table.columns:
+        for fk in column.foreign_keys:
+            parent_name, _, parent_column = fk.target_fullname.partition(".")
+            parent = tables.get(parent_name)
+            if parent is not None:
+                inner = owner_clause(parent, customer_id, tables)
+                if inner is not None:
+                    return column.in_(select(parent.c[parent_column]).where(inner))
+    return None
+
+
+@pytest.fixture
+def shop(kehu_app, kehu_install, kehu_cli):
+    """Two customers with data in every plugin: C1 is forgotten, C2 keeps everything."""
+    kehu_install(*PLUGINS)
+    for code in ("C1", "C2"):
+        added = kehu_cli(
+            "customer", "add", code, f"王{code}", "--kind", "person", "--phone", "13800000000",
+            "--owner", "李", "--email", f"{code}@example.com", "--birthday", "1980-05-01", "--tags", "vip",
+            "--special-dates", "wedding=2010-10-01", "--attributes", '{"wechat": "w"}',
+        )  # fmt: skip
+        assert added.exit_code == 0, added.output
+        for args in (
+            ("interaction", "log", code, "purchase", "--amount", "1000", "--note", "note"),
+            ("loyalty", "enroll", code),
+            ("loyalty", "earn", code, "50", "--reason", "event"),
+            ("interaction", "log", code, "complaint", "--note", "送货延迟"),
+            (
+                "forecast",
+                "opportunity",
+                "add",
+                code,
+                "5000",
+                "--close",
+                "2030-01-31",
+                "--stage",
+                "线索",
+                "--note",
+                "note",
+            ),
+        ):
+            result = kehu_cli(*args)
+            assert result.exit_code == 0, (args, result.output)
+    assert kehu_cli("loyalty", "refer", "C2", "C1").exit_code == 0
+    assert kehu_cli("tier", "run").exit_code == 0
+    return kehu_app
+
+
+def marked(table: Table, column, code: str) -> str:
+    return f"MARK-{code}-{table.name}.{column.name}"
+
+
+def write_marks(session, table: Table, column, code: str, clause) -> None:
+    """Put a marked value into ``column`` of the customer's rows; an append-only table (its
+    triggers refuse updates) gets a copy of one of the customer's rows with the value."""
+    mark = marked(table, column, code)
+    value: Any = mark if not isinstance(column.type, JSON) else {"text": mark}
+    if column.name == "special_dates":
+        value = {mark: "2010-10-01"}
+    where = [clause]
+    if (table.name, column.name) in PARTLY_PERSONAL:
+        where.append(literal_sql(PARTLY_PERSONAL[table.name, column.name]))
+    try:
+        with session.begin_nested():
+            session.execute(update(table).where(*where).values({column.name: value}))
+    except DBAPIError:
+        row = session.execute(select(table).where(*where).limit(1)).mappings().first()
+        assert row is not None
+        copy = {k: v for k, v in row.items() if not table.c[k].primary_key}
+        copy[column.name] = value
+        session.execute(table.insert().values(copy))
+
+
+def literal_sql(text: str):
+    from sqlalchemy import text as sql_text
+
+    return sql_text(text)
+
+
+def test_every_text_column_is_classified(kehu_app, kehu_install):
+    kehu_install(*PLUGINS)
+    missing = []
+    known = set()
+    for table in all_tables(kehu_app):
+        for column in table.columns:
+            known.add((table.name, column.name))
+            if isinstance(column.type, TEXT_TYPES) and classification(table, column) is None:
+                missing.append(f"{table.name}.{column.name}")
+    assert not missing, (
+        "text columns neither marked info={'personal': True/False} in their model nor listed in "
+        f"UNMARKED: {', '.join(missing)}"
+    )
+    stale = sorted(f"{t}.{c}" for t, c in set(UNMARKED) | PERSONAL_NOT_TEXT if (t, c) not in known)
+    assert not stale, f"listed columns that no model has: {', '.join(stale)}"
+    # The core's list of personal customer fields and this classification agree.
+    customers = {c.name for t in all_tables(kehu_app) if t.name == "customers" for c in t.columns}
+    assert {f for f in PERSONAL_FIELDS if f in customers} == {
+        c
+        for t, c in set(UNMARKED) | PERSONAL_NOT_TEXT
+        if t == "customers" and UNMARKED.get((t, c), True) is True
+    }
+
+
+def test_forget_erases_every_personal_column_of_every_plugin(shop, kehu_cli):
+    app = shop
+    every = all_tables(app)
+    tables = {t.name: t for t in every}
+    columns = personal_columns(app)
+    assert {t.name for t, _ in columns} >= {
+        "customers",
+        "interactions",
+        "complaints_complaints",
+        "loyalty_ledger",
+    }
+    with app.session() as session:
+        customers = tables["customers"]
+        ids = {
+            code: session.scalar(select(customers.c.id).where(customers.c.code == code))
+            for code in ("C1", "C2")
+        }
+        for table, column in columns:
+            if (table.name, column.name) in PERSONAL_NOT_TEXT:
+                continue
+            for code, customer_id in ids.items():
+                clause = owner_clause(table, customer_id, tables)
+                assert clause is not None, f"{table.name} has personal columns but no link to a customer"
+                write_marks(session, table, column, code, clause)
+    with app.engine.connect() as conn:
+        for table, column in columns:
+            clause = owner_clause(table, ids["C1"], tables)
+            values = conn.execute(select(column).where(clause)).scalars().all()
+            assert values, (
+                f"C1 has no row in {table.name}: the setup must give it one ({column.name} is personal)"
+            )
+            if (table.name, column.name) not in PERSONAL_NOT_TEXT:
+                assert any(marked(table, column, "C1") in str(v) for v in values), (table.name, column.name)
+            else:
+                assert any(v is not None for v in values), (table.name, column.name)
+
+    assert kehu_cli("customer", "forget", "C1", "--yes").exit_code == 0
+
+    left = []
+    with app.engine.connect() as conn:
+        names = set(inspect(conn).get_table_names())
+        for table in every:
+            if table.name not in names:
+                continue
+            text_columns = [c for c in table.columns if isinstance(c.type, TEXT_TYPES)]
+            for row in conn.execute(select(*text_columns)) if text_columns else ():
+                for column, value in zip(text_columns, row):
+                    if value is not None and "MARK-C1-" in str(value):
+                        left.append(f"{table.name}.{column.name}: {value}")
+        assert not left, "forget left personal data: " + "; ".join(sorted(set(left)))
+        for table, column in columns:
+            c1 = conn.execute(select(column).where(owner_clause(table, ids["C1"], tables))).scalars().all()
+            if (table.name, column.name) in PERSONAL_NOT_TEXT:
+                assert all(v is None for v in c1), (table.name, column.name, c1)
+            c2 = conn.execute(select(column).where(owner_clause(table, ids["C2"], tables))).scalars().all()
+            if (table.name, column.name) in PERSONAL_NOT_TEXT:
+                assert any(v is not None for v in c2), (table.name, column.name)
+            else:
+                assert any(marked(table, column, "C2") in str(v) for v in c2), (table.name, column.name)
+        customers = tables["customers"]
+        name = conn.execute(select(customers.c.name).where(customers.c.id == ids["C1"])).scalar()
+        assert name == FORGOTTEN_NAME
+    # Kept for the books: C1's purchase, points and complaint are still there, anonymous.
+    assert kehu_cli("loyalty", "balance", "C1", "--json").exit_code == 0
