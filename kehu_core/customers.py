@@ -302,9 +302,9 @@ class CustomerList:
     total: int
 
 
-def list_columns(app: Kehu) -> dict[str, ListColumn]:
-    """Columns contributed by installed plugins to ``customer list``."""
-    return {c.name: c for cols in app.hook.kehu_customer_list_columns() for c in cols}
+def list_columns(app: Kehu, session: Session) -> dict[str, ListColumn]:
+    """Columns contributed by installed plugins to ``customer list``, for ``session``'s user."""
+    return {c.name: c for cols in app.hook.kehu_customer_list_columns(session=session) for c in cols}
 
 
 def _customer_select(
@@ -313,7 +313,7 @@ def _customer_select(
     """The columns and the one SQL statement of ``query``: plugin columns and filters, the
     acting user's record rules, the order, the limit."""
     require(session, "customer.read", "see customers")
-    extra_cols = list_columns(app)
+    extra_cols = list_columns(app, session)
     extra_filters = {f.name: f for fs in app.hook.kehu_customer_list_filters() for f in fs}
     if query.columns:
         unknown = [

@@ -122,11 +122,13 @@ def kehu_profile_sections(app: Kehu, session: Session, customer: Customer) -> Se
 
 
 @hookspec
-def kehu_customer_list_columns(app: Kehu | None) -> Sequence[ListColumn]:
+def kehu_customer_list_columns(app: Kehu | None, session: Session | None) -> Sequence[ListColumn]:
     """Add columns to ``kehu customer list``.
 
-    ``app`` is ``None`` when kehu only lists the columns for ``customer list --help``, which
-    opens no database.
+    ``session`` is the list's: a column that counts or sums the plugin's records counts only
+    those its acting user may see (:func:`kehu_core.access.condition`); the customers
+    themselves are filtered by the list. ``app`` and ``session`` are ``None`` when kehu only
+    lists the columns for ``customer list --help``, which opens no database.
 
     Returns: :class:`~kehu_core.hooktypes.ListColumn` values, each a SQL expression over
     ``customers.id``, so the list stays one query and can sort on the column.

@@ -107,7 +107,7 @@ class _ListCommand(click.Command):
         super().format_epilog(ctx, formatter)
         hook = state().plugins.pm.hook
         # No database is opened for help: the hooks get no app.
-        columns = [c for cols in hook.kehu_customer_list_columns(app=None) for c in cols]
+        columns = [c for cols in hook.kehu_customer_list_columns(app=None, session=None) for c in cols]
         filters = [f for fs in hook.kehu_customer_list_filters(app=None) for f in fs]
         if columns:
             with formatter.section("Columns from plugins"):

@@ -34,9 +34,10 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
 
 
 @hookimpl
-def kehu_customer_list_columns() -> list[ListColumn]:
-    """``customer list --columns complaints_open``: open complaints per customer."""
-    return [open_complaints_column()]
+def kehu_customer_list_columns(session: Session | None) -> list[ListColumn]:
+    """``customer list --columns complaints_open``: open complaints per customer, of those the
+    list's user may see."""
+    return [open_complaints_column(session)]
 
 
 @hookimpl

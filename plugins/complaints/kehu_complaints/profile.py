@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintQuery, list_complaints, record_dict
 from kehu_complaints.security import visible
+from kehu_core.access import condition
 from kehu_core.hooktypes import ListColumn, ProfileSection
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
@@ -60,19 +62,26 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection:
     )
 
 
-def open_complaints_expression(customer_id: Any) -> Any:
-    """SQL over ``customers.id``: how many open (unresolved, unclosed) complaints the customer has."""
+def open_complaints_expression(customer_id: Any, rules: Sequence[Any] = ()) -> Any:
+    """SQL over ``customers.id``: how many open (unresolved, unclosed) complaints the customer
+    has, of those ``rules`` (conditions on complaints) let through."""
     c = COMPLAINTS.c
     return (
         select(func.count())
-        .where(c.customer_id == customer_id, c.closed_at.is_(None), c.resolved_at.is_(None))
+        .where(c.customer_id == customer_id, c.closed_at.is_(None), c.resolved_at.is_(None), *rules)
         .correlate_except(COMPLAINTS)
         .scalar_subquery()
     )
 
 
-def open_complaints_column() -> ListColumn:
-    """A ``customer list`` column: how many open complaints the customer has."""
+def open_complaints_column(session: Session | None = None) -> ListColumn:
+    """A ``customer list`` column: how many open complaints the customer has that the acting
+    user of ``session`` may see (a service clerk counts their team's)."""
+    rule = condition(session, "complaints") if session is not None else None
+    rules = (rule,) if rule is not None else ()
     return ListColumn(
-        name="complaints_open", header="open complaints", expression=open_complaints_expression, default=False
+        name="complaints_open",
+        header="open complaints",
+        expression=lambda customer_id: open_complaints_expression(customer_id, rules),
+        default=False,
     )

@@ -358,6 +358,11 @@ def test_a_service_user_sees_their_teams_complaints(secured, h, kehu_cli):
         section = profile_section(s, customers.get_customer(s, "C2"))
     assert [r["id"] for r in section.data["open_complaints"]] == [handled.id]
     assert section.data["total"] == 1
+    # The list's column counts the complaints the clerk sees: C2 has two open, wang sees one.
+    counted = kehu_cli("--as", "wang", "customer", "list", "--columns", "code,complaints_open", "--json")
+    assert {r["code"]: r["complaints_open"] for r in counted.json}["C2"] == 1
+    counted = kehu_cli("--as", "mgr", "customer", "list", "--columns", "code,complaints_open", "--json")
+    assert {r["code"]: r["complaints_open"] for r in counted.json}["C2"] == 2
     assert h.get(app, theirs.id).complaint.status == "received"
 
 
