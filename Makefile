@@ -19,7 +19,19 @@ DEMO_DB ?= kehu.db
 
 PACKAGES := kehu_core $(foreach p,$(PLUGINS) $(EXAMPLES),$(notdir $(patsubst %/,%,$(dir $(wildcard $(p)kehu_*/__init__.py)))))
 
+# System packages some tests use: a CJK font, so that plots get Chinese labels (the test that
+# checks them skips without one). Installed with apt when running as root; otherwise skipped
+# with a note, never a failure.
+SYSTEM_PACKAGES := fonts-wqy-zenhei
+
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) $(wildcard examples/*/pyproject.toml)
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done 2>/dev/null); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null 2>&1)) \
+	      || echo "note: could not install $$missing with apt; the tests that need it will skip"; \
+	  else echo "note: $$missing not installed (needs root and apt); the tests that need it will skip"; fi; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test]' $(foreach p,$(PLUGINS),-e '$(p)[test]') $(foreach e,$(EXAMPLES),-e '$(e)')
