@@ -70,57 +70,6 @@ test-postgresql: $(STAMP)
 MUTATION_DIR := build/mutation
 MODULE ?=
 
-define MUTATION_PY
-import json, os, re, subprocess, sys, tomllib
-import toml
-tree = os.getcwd()
-base = tomllib.load(open("pyproject.toml", "rb"))["tool"]["cosmic-ray"]
-modules = base.pop("modules")
-wanted = os.environ.get("MODULE") or ""
-names = [wanted] if wanted else list(modules)
-unknown = [n for n in names if n not in modules]
-if unknown:
-    sys.exit(f"MODULE={unknown[0]} is not a business module of [tool.cosmic-ray.modules]: " + ", ".join(modules))
-bindir = os.path.dirname(sys.executable)
-lines = []
-for name in names:
-    tests = modules[name]
-    missing = [t for t in tests if not os.path.exists(t)]
-    if missing:
-        sys.exit(f"{name}: test path {missing[0]} does not exist")
-    stem = re.sub(r"[^A-Za-z0-9]+", "_", name.removesuffix(".py"))
-    cfg, session = f"../{stem}.toml", f"../{stem}.sqlite"
-    config = dict(base, **{"module-path": name, "test-command": base["test-command"].format(tests=" ".join(tests))})
-    with open(cfg, "w") as handle:
-        toml.dump({"cosmic-ray": config}, handle)
-    run = lambda *args: subprocess.run([os.path.join(bindir, args[0]), *args[1:]], check=True)
-    print(f"== {name}: {' '.join(tests)}", flush=True)
-    run("cosmic-ray", "init", "--force", cfg, session)
-    run("cr-filter-operators", session, cfg)
-    run("cosmic-ray", "--verbosity", "ERROR", "baseline", cfg)
-    run("cosmic-ray", "--verbosity", "ERROR", "exec", cfg, session)
-    dump = subprocess.run([os.path.join(bindir, "cosmic-ray"), "dump", session], check=True, capture_output=True, text=True)
-    killed, survived = 0, []
-    source = open(name, encoding="utf-8").read().splitlines()
-    for row in dump.stdout.splitlines():
-        item, result = json.loads(row)
-        if result is None or result["worker_outcome"] == "skipped":
-            continue
-        mutation = item["mutations"][0]
-        if result["test_outcome"] == "survived":
-            line = mutation["start_pos"][0]
-            survived.append(f"    {name}:{line} {mutation['operator_name']} #{mutation['occurrence']}: {source[line - 1].strip()}")
-        else:
-            killed += 1
-    total = killed + len(survived)
-    score = 100.0 * killed / total if total else 100.0
-    lines.append(f"{name}: {total} mutants, {killed} killed, {len(survived)} survived, score {score:.1f}%")
-    lines.extend(sorted(survived, key=lambda s: int(s.split(":")[1].split()[0])))
-with open("../summary.txt", "w") as handle:
-    handle.write("\n".join(lines) + "\n")
-print("\n".join(lines))
-endef
-export MUTATION_PY
 
 mutation: $(STAMP)
 	$(PIP) install --quiet -e '.[mutation]'
@@ -129,7 +78,7 @@ mutation: $(STAMP)
 		| tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(MUTATION_DIR)/tree
 	cd $(MUTATION_DIR)/tree && MODULE='$(MODULE)' \
 		PYTHONPATH="$$PWD:$$PWD/plugins/tiering:$$PWD/plugins/loyalty:$$PWD/plugins/complaints:$$PWD/plugins/forecast:$$PWD/examples/acme-rules" \
-		PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/python -c "$$MUTATION_PY"
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/python tools/mutation.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
