@@ -64,7 +64,8 @@ def main() -> None:
     modules: dict[str, list[str]] = base.pop("modules")
     wanted = os.environ.get("MODULE") or ""
     if wanted and wanted not in modules:
-        sys.exit(f"MODULE={wanted} is not a business module of [tool.cosmic-ray.modules]: {', '.join(modules)}")
+        known = ", ".join(modules)
+        sys.exit(f"MODULE={wanted} is not a business module of [tool.cosmic-ray.modules]: {known}")
     lines = []
     for name in [wanted] if wanted else list(modules):
         missing = [t for t in modules[name] if not os.path.exists(t)]
@@ -73,7 +74,7 @@ def main() -> None:
         killed, survived = mutate(name, modules[name], base)
         total = killed + len(survived)
         score = 100.0 * killed / total if total else 100.0
-        lines.append(f"{name}: {total} mutants, {killed} killed, {len(survived)} survived, score {score:.1f}%")
+        lines.append(f"{name}: {total} mutants, {killed} killed, {len(survived)} survived, {score:.1f}%")
         lines.extend(survived)
     Path("../summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
