@@ -196,8 +196,13 @@ def fill_ladder_db(path: Path, customers: int, interactions: int, seed: int = 2)
     con.close()
 
 
-def pandas_ladder(path: Path, since: datetime, as_of: datetime, loyal_quarters: int = 3) -> dict[tuple, int]:
-    """The same stages computed by pandas from the same database (the reference)."""
+def pandas_ladder(
+    path: Path, since: datetime, as_of: datetime, loyal_quarters: int = 3, mode: str = "buying"
+) -> dict[tuple, int]:
+    """The same stages computed by pandas from the same database (the reference).
+
+    ``buying`` (the default rules): member and advocate require at least one purchase, a
+    non-buyer is a prospect; ``legacy``: enrolment and referrals alone rank a customer."""
     import numpy as np
     import pandas as pd
 
@@ -232,6 +237,9 @@ def pandas_ladder(path: Path, since: datetime, as_of: datetime, loyal_quarters: 
         refs = r[(r["recorded"] < d) & r["referred_id"].isin(bought)]
         advocate = c["customer_id"].isin(refs["referrer_id"]).to_numpy()
         exists = ((c["created"] < d).to_numpy()) | (n_c > 0)
+        if mode == "buying":
+            advocate &= n_c > 0
+            enrolled &= n_c > 0
         stage = np.select(
             [~exists, advocate, enrolled, (n_c >= 2) & (q_c >= loyal_quarters), n_c >= 2, n_c == 1],
             [None, "advocate", "member", "loyal", "repeat", "first_time"],
@@ -282,6 +290,15 @@ def bench_ladder(args: argparse.Namespace) -> None:
     print(f"same transitions as pandas: {same}")
     if not same:
         print("kehu:", sorted(ours.items(), key=str)[:10], "\npandas:", sorted(changed.items(), key=str)[:10])
+    # Customers who stayed on their rung are no transition: the counts per rung at both dates
+    # check them too (a non-buying member is a prospect at both dates under the buying rules).
+    counts = {}
+    for (before, after), n in theirs.items():
+        for key, stage in ((0, before), (1, after)):
+            if stage is not None:
+                counts[(key, stage)] = counts.get((key, stage), 0) + n
+    mine = {(k, s.stage): n for s in report.stages for k, n in ((0, s.start), (1, s.end)) if n}
+    print(f"same stage counts as pandas: {mine == counts}")
     print(f"ladder ratio kehu/pandas: {t_sql / t_pd:.2f}× (target < 1: faster)")
 
 

@@ -1,16 +1,25 @@
 """The loyalty ladder (the course material): every customer's stage, computed set-based in the database.
 
-Stages, from the bottom (a customer is on the highest rung they meet at the date):
+The rungs are stages of buying behaviour (客户关系管理, 客户的形成: "企业希望把合格预期顾客转变成首次购买客户,
+然后再把满意的首次购买客户转变为重复购买客户 ... 把重复购买客户转化为忠诚的客户 ... 把客户转化为成员 ...
+最终再把成员转化为拥护者"). A customer is on the highest rung whose rule holds at the date; "bought"
+counts purchases made before the date:
 
-* ``prospect``    合格预期顾客: a customer on file who has not bought yet;
+* ``prospect``    合格预期顾客: on file and has not bought (enrolment or referrals alone do not lift
+  a customer off this rung);
 * ``first_time``  首次购买客户: exactly one purchase;
 * ``repeat``      重复购买客户: two or more purchases;
-* ``loyal``       忠诚客户: a repeat buyer who bought in at least ``loyal_quarters`` (default 3)
-  of the four 91-day quarters before the date. The course material defines loyal as "buys only from us in
+* ``loyal``       忠诚客户: two or more purchases, in at least ``loyal_quarters`` (default 3) of the
+  four 91-day quarters before the date. The course material defines loyal as "buys only from us in
   the category" (在相关的产品类目中只购买本企业的产品者); we cannot see purchases made from
   competitors, so steady buying all year round is the observable proxy;
-* ``member``      成员: enrolled in the points programme before the date;
-* ``advocate``    拥护者: referred at least one customer who bought before the date.
+* ``member``      成员 ("为其提供一套利益相关的成员计划方案"): enrolled in the points programme before the
+  date **and** at least one purchase;
+* ``advocate``    拥护者 ("会称赞企业的产品并鼓励其他人也参与购买"): at least one purchase **and**
+  referred, before the date, at least one customer who bought before the date.
+
+Setting ``ladder_mode legacy`` gives the earlier ranking instead, in which enrolment and
+referrals alone put a customer on the member and advocate rungs, bought or not.
 
 A purchase is a done interaction of kind ``purchase`` with a positive amount. Forgotten
 customers are not counted, nor customers created after the date who had not bought before it
@@ -32,10 +41,13 @@ from kehu_core.access import customer_condition, require
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import UTCDateTime
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
+from kehu_loyalty.settings import LADDER_MODES, load_settings
 
 STAGES = ("prospect", "first_time", "repeat", "loyal", "member", "advocate")
 QUARTER = timedelta(days=91)
 DEFAULT_LOYAL_QUARTERS = 3
+#: The ladder's rules: ``buying`` (member and advocate require a purchase) or ``legacy``.
+BUYING, LEGACY = LADDER_MODES
 
 
 @frozen
@@ -111,9 +123,12 @@ def stage_query(
     only: int | None = None,
     dialect: str = "",
     visible: ColumnElement[bool] | None = None,
+    mode: str = BUYING,
 ) -> Any:
     """SELECT customer_id, stage0, stage1 ... (one stage column per date; NULL: not yet a customer).
 
+    ``mode``: ``buying`` (the rungs of the module docstring) or ``legacy`` (enrolment and
+    referrals rank a customer whether they bought or not).
     ``only``: restrict to one customer (and the purchases of those they referred).
     ``visible``: a condition on ``customers`` (the acting user's record rules): only those
     customers get a row (an advocate's stage still counts the purchases of whomever they referred).
@@ -138,10 +153,16 @@ def stage_query(
     stages = []
     for n, d in enumerate(dates):
         count = func.coalesce(purchases.c[f"n{n}"], 0)
+        advocate = func.coalesce(advocacy.c[f"a{n}"], 0) > 0
+        member = ACCOUNTS.c.enrolled_at < _dt(d)
+        if mode == BUYING:
+            # Membership and advocacy come on top of buying: a non-buyer stays a prospect.
+            advocate = and_(count >= 1, advocate)
+            member = and_(count >= 1, member)
         stage = case(
             (and_(c.c.created_at >= _dt(d), count == 0), None),  # not on file yet, and no purchase before
-            (func.coalesce(advocacy.c[f"a{n}"], 0) > 0, "advocate"),
-            (ACCOUNTS.c.enrolled_at < _dt(d), "member"),
+            (advocate, "advocate"),
+            (member, "member"),
             (and_(count >= 2, func.coalesce(purchases.c[f"q{n}"], 0) >= loyal_quarters), "loyal"),
             (count >= 2, "repeat"),
             (count == 1, "first_time"),
@@ -162,17 +183,27 @@ def stage_query(
     return stmt if only is None else stmt.where(c.c.id == only)
 
 
+def ladder_mode(session: Session) -> str:
+    """The ladder's rules as set (``kehu loyalty settings set ladder_mode buying|legacy``)."""
+    return load_settings(session).ladder_mode
+
+
 def ladder(
-    session: Session, since: datetime, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS
+    session: Session,
+    since: datetime,
+    as_of: datetime,
+    loyal_quarters: int = DEFAULT_LOYAL_QUARTERS,
+    mode: str | None = None,
 ) -> LadderReport:
     """Counts per stage at ``since`` and ``as_of`` and the moves between them, in one query,
-    over the customers the acting user sees."""
+    over the customers the acting user sees; ``mode`` defaults to the ``ladder_mode`` setting."""
     require(session, "customer.read", "see the loyalty ladder")
     inner = stage_query(
         [since, as_of],
         loyal_quarters,
         dialect=session.get_bind().dialect.name,
         visible=customer_condition(session),
+        mode=mode or ladder_mode(session),
     ).subquery("stages")
     rows = session.execute(
         select(inner.c.stage0, inner.c.stage1, func.count())
@@ -203,8 +234,14 @@ def ladder(
 
 
 def stage_of(
-    session: Session, customer_id: int, as_of: datetime, loyal_quarters: int = DEFAULT_LOYAL_QUARTERS
+    session: Session,
+    customer_id: int,
+    as_of: datetime,
+    loyal_quarters: int = DEFAULT_LOYAL_QUARTERS,
+    mode: str | None = None,
 ) -> str | None:
-    """One customer's stage at ``as_of`` (the profile card)."""
-    inner = stage_query([as_of], loyal_quarters, only=customer_id).subquery()
+    """One customer's stage at ``as_of`` (the profile card); ``mode`` defaults to the setting."""
+    inner = stage_query(
+        [as_of], loyal_quarters, only=customer_id, mode=mode or ladder_mode(session)
+    ).subquery()
     return session.scalar(select(inner.c.stage0))

@@ -68,6 +68,21 @@ def _decimal(low: Decimal, high: Decimal, *, above: bool = False) -> Callable[[s
     return parse
 
 
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        text = raw.strip().lower()
+        if text not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+#: The loyalty ladder's rules: ``buying`` (member and advocate require a purchase; a non-buyer
+#: is a prospect) or ``legacy`` (enrolment and referrals alone rank a customer member or advocate).
+LADDER_MODES = ("buying", "legacy")
+
+
 def _integer(low: int, high: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
         text = raw.strip()
@@ -113,6 +128,12 @@ KNOWN: dict[str, tuple[str, Callable[[str], Any], str]] = {
         _integer(1, 366),
         "the profile card warns of points expiring within this many days",
     ),
+    "ladder_mode": (
+        "buying",
+        _choice(*LADDER_MODES),
+        "loyalty ladder rules: buying (member and advocate require a purchase) or legacy "
+        "(enrolment and referrals alone rank a customer, bought or not)",
+    ),
 }
 DEFAULT_TIER_MULTIPLIERS = {"VIP": "1.5", "major": "1.2", "主要客户": "1.2", "A": "1.5", "B": "1.2"}
 
@@ -131,6 +152,7 @@ class Settings:
     level_window_months: int
     level_grace_months: int
     expiring_soon_days: int
+    ladder_mode: str
     tier_multipliers: Mapping[str, Decimal]
 
 

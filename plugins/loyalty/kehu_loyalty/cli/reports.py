@@ -30,7 +30,10 @@ def ladder_cmd(since: datetime | None, as_of: datetime | None, loyal_quarters: i
     """The loyalty ladder: customers per stage and how many moved in the period.
 
     prospect → first_time → repeat → loyal → member → advocate (the course material:
-    合格预期顾客 → 首次购买客户 → 重复购买客户 → 忠诚客户 → 成员 → 拥护者).
+    合格预期顾客 → 首次购买客户 → 重复购买客户 → 忠诚客户 → 成员 → 拥护者). The rungs are stages of
+    buying: member (enrolled) and advocate (referred a buyer) also require a purchase, so a
+    customer who never bought is a prospect. `kehu loyalty settings set ladder_mode legacy`
+    ranks enrolment and referrals alone, bought or not.
 
     \b
     Example:
