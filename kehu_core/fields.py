@@ -14,6 +14,7 @@ from typing import Any, cast
 from attrs import frozen
 
 from kehu_core import validation as v
+from kehu_core.analysis import check_attributes
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.vocab import (
     CUSTOMER_KINDS,
@@ -119,7 +120,9 @@ def attributes(value: Any) -> dict[str, Any]:
     """Your own fields: a JSON object (text, or a mapping from Python) that any later command
     can read back: finite numbers (integers within 64 bits), text without NUL or lone
     surrogates, nested at most :data:`MAX_ATTRIBUTE_DEPTH` deep, at most
-    :data:`MAX_ATTRIBUTES_LENGTH` characters as JSON."""
+    :data:`MAX_ATTRIBUTES_LENGTH` characters as JSON. Keys under ``who.``, ``how.``, ``why.``
+    and ``sensitivity.`` are the 6W1H1S answers of :mod:`kehu_core.analysis`, checked and
+    stored in canonical form."""
     if isinstance(value, Mapping):
         parsed = value
     else:
@@ -139,7 +142,8 @@ def attributes(value: Any) -> dict[str, Any]:
     clean = _clean_json(parsed)
     if len(json.dumps(clean, ensure_ascii=False)) > MAX_ATTRIBUTES_LENGTH:
         raise v.FieldError(f"too long: more than {MAX_ATTRIBUTES_LENGTH} characters as JSON")
-    return cast(dict[str, Any], clean)
+    # The 6W1H1S answers (who., how., why., sensitivity.) are typed: see kehu_core.analysis.
+    return check_attributes(cast(dict[str, Any], clean))
 
 
 def attribute_value(value: Any) -> str:

@@ -24,6 +24,8 @@ import pluggy
 # Annotations only: kehu_core.plugins imports this module while `kehu --help` runs, which must
 # not import SQLAlchemy or the app.
 if TYPE_CHECKING:
+    from datetime import date
+
     from sqlalchemy.orm import Session
 
     from kehu_core.app import Kehu
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         TierChange,
     )
     from kehu_core.models import Customer
+    from kehu_core.profit import ProfitLine
 
 PROJECT = "kehu"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -235,4 +238,33 @@ def kehu_plugin_uninstalled(app: Kehu, session: Session, name: str) -> None:
         name: the plugin uninstalled.
 
     Returns: nothing. Raising rolls the whole uninstall back and names your plugin.
+    """
+
+
+# -- customer profit --------------------------------------------------------------------------
+
+
+@hookspec
+def kehu_customer_profit_lines(
+    app: Kehu,
+    session: Session,
+    customer_ids: Sequence[int] | None,
+    since: date | None,
+    until: date | None,
+) -> Sequence[ProfitLine]:
+    """Contribute lines to customers' profit statements (客户利润, ``kehu customer profit``).
+
+    A distributor's rebates (返利) are operating profit (经营利润); support you pay for is
+    expense support (费用支持); costs the customer bears is their outlay (费用支出).
+
+    Parameters:
+        app: the application.
+        session: the open session (read only here); count only the customers the acting user
+            may see (:func:`kehu_core.access.visible_customers`).
+        customer_ids: the customers asked about, or ``None`` for every customer.
+        since: the period's first local day, or ``None`` for no lower bound.
+        until: the period's last local day (included), or ``None`` for no upper bound.
+
+    Returns: :class:`~kehu_core.profit.ProfitLine` values (``section`` ``operating``,
+    ``support`` or ``outlay``; positive amounts), one per customer and item.
     """

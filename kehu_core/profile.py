@@ -1,7 +1,14 @@
-"""The customer profile card (客户资料卡) and its computed 6W1H1S summary."""
+"""The customer profile card (客户资料卡), its computed 6W1H1S summary, and the recorded answers.
+
+What, Where, When and Will are computed from interactions (:func:`summarize`); Who, How, Why and
+Sensitivity are recorded (:mod:`kehu_core.analysis`, :func:`set_analysis`), and sensitivity to
+promotion and price is also computed from purchases where they carry product, amount and
+quantity (:func:`computed_sensitivity`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,15 +17,17 @@ from attrs import frozen
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kehu_core import calendar
-from kehu_core.access import record_access
+from kehu_core import analysis, calendar
+from kehu_core.access import record_access, visible_customers
 from kehu_core.app import Kehu
-from kehu_core.customers import get_customer
+from kehu_core.customers import CustomerRecord, edit_customer, get_customer
+from kehu_core.errors import Problem, ValidationError
 from kehu_core.hooktypes import ProfileSection
 from kehu_core.interactions import InteractionRecord
 from kehu_core.models import Customer, Interaction
 from kehu_core.sql import dialect_of
 from kehu_core.types import UTCDateTime, to_money, utcnow
+from kehu_core.validation import FieldError
 
 HISTORY_LIMIT = 20
 
@@ -164,3 +173,119 @@ def profile_card(app: Kehu, session: Session, code: str) -> ProfileCard:
         sections.extend(contributed or ())
     sections.sort(key=lambda s: s.order)
     return ProfileCard(customer=customer, sections=tuple(sections))
+
+
+def set_analysis(app: Kehu, session: Session, code: str, values: Mapping[str, Any]) -> CustomerRecord:
+    """Record 6W1H1S answers of customer ``code`` (``kehu customer profile-set``): ``values`` maps
+    keys of :data:`kehu_core.analysis.KEYS` (``how.decision_makers``, ``sensitivity.price`` ...)
+    to raw values; a blank value removes the answer. Each is checked (one line naming the key
+    and the reason; nothing is saved if one is refused), then written as a customer edit
+    (permission ``customer.write``, audited, ``kehu_customers_changed`` fired)."""
+    customer = get_customer(session, code)
+    merged = dict(customer.attributes or {})
+    for key, raw in values.items():
+        try:
+            if raw is None or str(raw).strip() == "":
+                if key not in analysis.KEYS:
+                    analysis.parse_answer(key, raw)
+                merged.pop(key, None)
+            else:
+                merged[key] = analysis.parse_answer(key, raw)
+        except FieldError as exc:
+            raise ValidationError(
+                [Problem(key, str(exc).removeprefix(f"{key}: "), value=str(raw)[:60])]
+            ) from None
+    return edit_customer(app, session, customer.code, {"attributes": merged})
+
+
+#: A purchase is at a discount when its unit price is at least this far below the product's list price.
+DISCOUNT = Decimal("0.05")
+#: A price rise between two purchases of a product is one of at least this much.
+PRICE_STEP = Decimal("0.05")
+#: Shares at or above these are ``high`` and ``medium`` sensitivity; below, ``low``.
+HIGH_SHARE = Decimal("0.5")
+MEDIUM_SHARE = Decimal("0.2")
+#: The fewest priced purchases from which promotion sensitivity is computed.
+MIN_PRICED = 3
+
+
+@frozen
+class ComputedSensitivity:
+    """Sensitivity to promotion and price, computed from purchases with product, amount and quantity.
+
+    Attributes:
+        priced_purchases: the customer's done purchases with a product, a positive amount and quantity.
+        discount_share: the share of their quantity bought at a discount: at a unit price at least
+            :data:`DISCOUNT` below the product's list price (the highest unit price paid for it
+            by the customers the user sees); ``None`` below :data:`MIN_PRICED` priced purchases.
+        promotion: the level of ``discount_share`` (``high`` from 0.5, ``medium`` from 0.2).
+        price_rises: consecutive purchases of a product whose unit price rose by at least
+            :data:`PRICE_STEP`.
+        bought_less_after: of those, the ones after which they bought a smaller quantity.
+        price: the level of ``bought_less_after / price_rises``; ``None`` without a price rise.
+    """
+
+    priced_purchases: int
+    discount_share: Decimal | None
+    promotion: str | None
+    price_rises: int
+    bought_less_after: int
+    price: str | None
+
+
+def share_level(share: Decimal | None) -> str | None:
+    """``high`` from :data:`HIGH_SHARE`, ``medium`` from :data:`MEDIUM_SHARE`, else ``low``."""
+    if share is None:
+        return None
+    return "high" if share >= HIGH_SHARE else "medium" if share >= MEDIUM_SHARE else "low"
+
+
+def computed_sensitivity(session: Session, customer_id: int) -> ComputedSensitivity:
+    """Promotion and price sensitivity of one customer from their purchases (see
+    :class:`ComputedSensitivity` for exactly what is counted)."""
+    i = Interaction
+    priced = (
+        i.kind == "purchase",
+        i.status == "done",
+        i.product.is_not(None),
+        i.amount > 0,
+        i.quantity > 0,
+    )
+    rows: list[tuple[str, Decimal, Decimal]] = [
+        (str(product), to_money(amount), Decimal(str(quantity)))
+        for product, amount, quantity in session.execute(
+            select(i.product, i.amount, i.quantity)
+            .where(i.customer_id == customer_id, *priced)
+            .order_by(i.occurred_at, i.id)
+        )
+    ]
+    products = sorted({product for product, _, _ in rows})
+    list_price: dict[str, Decimal] = {}
+    if products:
+        for product, top in session.execute(
+            select(i.product, func.max(i.amount / i.quantity))
+            .where(
+                *priced,
+                i.product.in_(products),
+                visible_customers(session, Interaction.customer_id.expression),
+            )
+            .group_by(i.product)
+        ):
+            list_price[str(product)] = Decimal(str(top)).quantize(Decimal("0.0001"))
+    total_qty = discounted_qty = Decimal(0)
+    rises = less = 0
+    last: dict[str, tuple[Decimal, Decimal]] = {}
+    for product, amount, quantity in rows:
+        unit = amount / quantity
+        total_qty += quantity
+        if unit <= list_price.get(product, unit) * (1 - DISCOUNT):
+            discounted_qty += quantity
+        if product in last:
+            before_unit, before_qty = last[product]
+            if unit >= before_unit * (1 + PRICE_STEP):
+                rises += 1
+                less += quantity < before_qty
+        last[product] = (unit, quantity)
+    share = (discounted_qty / total_qty).quantize(Decimal("0.0001")) if len(rows) >= MIN_PRICED else None
+    price_share = Decimal(less) / rises if rises else None
+    return ComputedSensitivity(len(rows), share, share_level(share), rises, less, share_level(price_share))

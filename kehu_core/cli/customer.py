@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from kehu_core.analysis import ANALYSIS_KEYS
 from kehu_core.cli.context import state, transaction
 from kehu_core.cli.imports import customer_import
 from kehu_core.cli.output import (
@@ -20,7 +21,7 @@ from kehu_core.cli.output import (
     row_count,
     to_jsonable,
 )
-from kehu_core.cli.params import given, value_options
+from kehu_core.cli.params import DAY, given, value_options
 from kehu_core.customers import (
     CustomerQuery,
     add_customer,
@@ -31,7 +32,8 @@ from kehu_core.customers import (
 )
 from kehu_core.fields import CUSTOMER_FIELDS
 from kehu_core.privacy import export_customer, forget_customer
-from kehu_core.profile import profile_card
+from kehu_core.profile import profile_card, set_analysis
+from kehu_core.profit import SECTION_LABELS, customer_profit, label_of, profit_report
 
 _OPTIONAL = [f for f in CUSTOMER_FIELDS if f.name not in ("code", "name")]
 
@@ -214,5 +216,130 @@ def export(code: str, as_json: bool, output: str | None) -> None:
     else:
         emit_json(data)
 
+
+@customer.command("profile-set")
+@click.argument("code")
+@click.argument("answers", nargs=-1, required=True, metavar="KEY=VALUE...")
+@json_option
+def profile_set(code: str, answers: tuple[str, ...], as_json: bool) -> None:
+    """Record 6W1H1S answers of customer CODE: Who, How, Why, Sensitivity (客户分析).
+
+    \b
+    Keys (an empty VALUE removes the answer):
+    """
+    values: dict[str, str] = {}
+    for item in answers:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="KEY=VALUE")
+        values[key.strip()] = value
+    with transaction() as (app, session):
+        record = set_analysis(app, session, code, values)
+    emit_result(record, as_json, f"recorded {len(values)} answer(s) for customer {record.code}")
+
+
+profile_set.help = (profile_set.help or "") + "\n".join(f"  {k.key:<26} {k.help}" for k in ANALYSIS_KEYS)
+
+
+@customer.command("profit")
+@click.argument("code")
+@click.option("--since", type=DAY, default=None, help="First day of the period (default: no limit).")
+@click.option("--until", type=DAY, default=None, help="Last day of the period, included (default: no limit).")
+@json_option
+def profit(code: str, since: Any, until: Any, as_json: bool) -> None:
+    """Customer CODE's profit: our gross profit, what we give, and the customer-profit
+    statement 客户利润 = 经营利润 + 费用支持 − 费用支出."""
+    with transaction() as (app, session):
+        found = customer_profit(app, session, code, since, until)
+    if as_json:
+        emit_json(found)
+        return
+    period = f"{since or 'start'} to {until or 'today'}"
+    emit_pairs(
+        f"What {found.code} brings us, {period}",
+        [
+            ("Revenue 销售额", found.revenue),
+            ("Revenue with cost 有成本的销售额", found.costed_revenue),
+            ("Cost 成本", found.cost),
+            ("Gross profit 毛利", found.gross_profit),
+            ("Purchases without cost 无成本的购买", found.uncosted_purchases),
+            ("Given: rebates, rewards, support 给予", found.given),
+            ("Contribution 贡献利润", found.contribution),
+        ],
+    )
+    click.echo()
+    rows: list[tuple[str, Any]] = [
+        (SECTION_LABELS[x.section] + ": " + label_of(x.section, x.item), f"{x.amount} ({x.source})")
+        for x in found.lines
+    ]
+    rows += [
+        ("经营利润 operating profit", found.operating_profit),
+        ("费用支持 support", found.support),
+        ("费用支出 outlay", found.outlay),
+        ("客户利润 customer profit", found.customer_profit),
+        ("Markup from 加价利润来源", found.markup_basis),
+    ]
+    emit_pairs(f"Customer-profit statement 客户利润表, {period}", rows)
+
+
+@customer.command("profit-report")
+@click.option("--since", type=DAY, default=None, help="First day of the period (default: no limit).")
+@click.option("--until", type=DAY, default=None, help="Last day of the period, included (default: no limit).")
+@list_output_options
+def profit_report_(since: Any, until: Any, as_json: bool, as_csv: bool) -> None:
+    """Customers ranked by the profit they bring us, with the 80/20 of profit (二八法则).
+
+    Contribution = our gross profit − rebates, rewards and support we give; pareto marks
+    the customers who together bring 80% of the total.
+    """
+    with transaction() as (app, session):
+        report = profit_report(app, session, since, until)
+    keys = (
+        "rank",
+        "code",
+        "name",
+        "revenue",
+        "gross_profit",
+        "given",
+        "contribution",
+        "share",
+        "cumulative_share",
+        "pareto",
+        "customer_profit",
+    )
+    rows = [
+        {
+            "rank": r.rank,
+            "code": r.profit.code,
+            "name": r.profit.name,
+            "revenue": r.profit.revenue,
+            "gross_profit": r.profit.gross_profit,
+            "given": r.profit.given,
+            "contribution": r.profit.contribution,
+            "share": None if r.share is None else f"{r.share:.4f}",
+            "cumulative_share": None if r.cumulative_share is None else f"{r.cumulative_share:.4f}",
+            "pareto": r.pareto,
+            "customer_profit": r.profit.customer_profit,
+        }
+        for r in report.rows
+    ]
+    extra = {
+        "since": report.since,
+        "until": report.until,
+        "total_contribution": report.total_contribution,
+        "total_gross_profit": report.total_gross_profit,
+        "total_revenue": report.total_revenue,
+        "pareto_customers": report.pareto_customers,
+        "customers": len(report.rows),
+    }
+    emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv, extra=extra if as_json else None)
+    if not (as_json or as_csv):
+        click.echo(
+            f"{report.pareto_customers} of {len(report.rows)} customer(s) bring 80% of the contribution "
+            f"{report.total_contribution}"
+        )
+
+
+profit_report_.name = "profit-report"
 
 customer.add_command(customer_import)

@@ -6,7 +6,7 @@ This module is imported when the application first calls a hook, never by ``kehu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,12 +21,14 @@ from kehu_core.hooktypes import (
 )
 from kehu_core.markers import hookimpl
 from kehu_core.models import Customer
+from kehu_core.profit import ProfitLine
 from kehu_loyalty.accounts import sync_birthdays
 from kehu_loyalty.earning import earn_batch
 from kehu_loyalty.jobs import expire_job, settle_job
 from kehu_loyalty.pending import finish, gather
 from kehu_loyalty.privacy import erase, export
 from kehu_loyalty.profile import profile_section
+from kehu_loyalty.profit import rebate_lines
 from kehu_loyalty.tiers import reward_upgrades
 
 
@@ -97,3 +99,11 @@ def kehu_erase_customer(session: Session, customer_ids: Sequence[int]) -> None:
 def kehu_export_customer(session: Session, customer: Customer) -> Mapping[str, Any] | None:
     """The account, the whole ledger, referrals and rebate settlements."""
     return export(session, customer)
+
+
+@hookimpl
+def kehu_customer_profit_lines(
+    session: Session, customer_ids: Sequence[int] | None, since: date | None, until: date | None
+) -> list[ProfitLine]:
+    """Settled rebates (返利) as operating profit of the profit statement (:mod:`kehu_loyalty.profit`)."""
+    return rebate_lines(session, customer_ids, since, until)
