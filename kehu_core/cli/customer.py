@@ -217,16 +217,19 @@ def export(code: str, as_json: bool, output: str | None) -> None:
         emit_json(data)
 
 
-@customer.command("profile-set")
+_PROFILE_SET_HELP = (
+    "Record 6W1H1S answers of customer CODE: Who, How, Why, Sensitivity (客户分析).\n\n"
+    "\b\nKeys (an empty VALUE removes the answer):\n"
+    + "\n".join(f"  {k.key:<26} {k.help}" for k in ANALYSIS_KEYS)
+)
+
+
+@customer.command("profile-set", help=_PROFILE_SET_HELP)
 @click.argument("code")
 @click.argument("answers", nargs=-1, required=True, metavar="KEY=VALUE...")
 @json_option
 def profile_set(code: str, answers: tuple[str, ...], as_json: bool) -> None:
-    """Record 6W1H1S answers of customer CODE: Who, How, Why, Sensitivity (客户分析).
-
-    \b
-    Keys (an empty VALUE removes the answer):
-    """
+    """Record 6W1H1S answers of customer CODE (help: ``_PROFILE_SET_HELP``)."""
     values: dict[str, str] = {}
     for item in answers:
         key, sep, value = item.partition("=")
@@ -236,9 +239,6 @@ def profile_set(code: str, answers: tuple[str, ...], as_json: bool) -> None:
     with transaction() as (app, session):
         record = set_analysis(app, session, code, values)
     emit_result(record, as_json, f"recorded {len(values)} answer(s) for customer {record.code}")
-
-
-profile_set.help = (profile_set.help or "") + "\n".join(f"  {k.key:<26} {k.help}" for k in ANALYSIS_KEYS)
 
 
 @customer.command("profit")
