@@ -694,6 +694,53 @@ def verify_forecast0002(conn: Connection, ids: Ids) -> None:
     assert status == "on_track" and str(as_of) == "2026-02-01"
 
 
+def verify_forecast0003(conn: Connection, ids: Ids) -> None:
+    # Sales plans start empty; the runs and targets they attach to are kept as they were.
+    for table in ("forecast_plans", "forecast_plan_targets", "forecast_plan_actions", "forecast_plan_budget"):
+        assert select_rows(conn, f"SELECT count(*) FROM {table}") == [(0,)]
+    created = at("2026-01-03T00:00:00")
+    insert(
+        conn,
+        "forecast_plans",
+        [{"id": 1, "name": "一季度", "run_id": 1, "created_by": "王芳", "created_at": created}],
+    )
+    insert(
+        conn,
+        "forecast_plan_targets",
+        [{"plan_id": 1, "salesperson": "王芳", "period_start": date(2026, 1, 1)}],
+    )
+    assert refused(
+        conn,
+        "INSERT INTO forecast_plan_targets (plan_id, salesperson, period_start) VALUES (1, '王芳', :d)",
+        d=date(2026, 1, 1),
+    )  # a target is linked to a plan once
+    action = {
+        "id": 1,
+        "plan_id": 1,
+        "title": "拜访",
+        "owner": "王芳",
+        "due": date(2026, 2, 1),
+        "created_at": created,
+    }
+    insert(conn, "forecast_plan_actions", [action])
+    budget = [
+        {
+            "plan_id": 1,
+            "item": f"item {k}",
+            "amount": Decimal(a),
+            "expected": Decimal("0.00"),
+            "created_at": created,
+        }
+        for k, a in enumerate(("0.10", "0.20", "1000000000.01"))
+    ]
+    insert(conn, "forecast_plan_budget", budget)
+    (total,) = select_rows(conn, "SELECT sum(amount) FROM forecast_plan_budget WHERE plan_id = 1")[0]
+    assert Decimal(str(total)).quantize(Decimal("0.01")) == Decimal("1000000000.31")
+    assert select_rows(
+        conn, "SELECT priority, resources, action_id FROM forecast_plan_actions, forecast_plan_budget LIMIT 1"
+    ) == [(None, None, None)]
+
+
 # -- acme_rules ---------------------------------------------------------------------------------
 
 
@@ -755,6 +802,9 @@ CHECKS: dict[str, Check] = {
     ),
     "forecast0002": Check(
         fill_forecast0002, verify_forecast0002, ("forecast_targets", "forecast_target_lines")
+    ),
+    "forecast0003": Check(
+        fill_forecast0002, verify_forecast0003, ("forecast_runs", "forecast_targets", "forecast_target_lines")
     ),
     "acme_rules0002": Check(fill_acme_rules0002, verify_acme_rules0002, ("acme_rules_customer_flags",)),
 }

@@ -110,3 +110,81 @@ target_lines = sa.Table(
     sa.Column("customer_id", BigId, sa.ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("amount", Money, nullable=False),
 )
+
+#: Planning text is the sales team's own writing about the company's plan, not a customer's record.
+_PLAN_TEXT = {"personal": False}
+
+#: A sales plan (销售计划) in the five steps of the planning procedure (计划的基本作业程序):
+#: the situation (掌握情势, internal and external), the targets it serves (设定目标,
+#: :data:`plan_targets`), assumptions (前提假定), actions (拟定行动计划) and the budget
+#: (编列预算). Attached to a forecast run, to targets, or both.
+plans = sa.Table(
+    "forecast_plans",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, info=_PLAN_TEXT),
+    sa.Column("run_id", BigId, sa.ForeignKey("forecast_runs.id", ondelete="SET NULL")),
+    sa.Column("situation_internal", sa.Text, info=_PLAN_TEXT),
+    sa.Column("situation_external", sa.Text, info=_PLAN_TEXT),
+    sa.Column("created_by", sa.String(100), nullable=False, info=_PLAN_TEXT),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+#: The targets a plan serves, by their natural key (salesperson, first day): a target set again
+#: from a newer run replaces the row but stays the plan's.
+plan_targets = sa.Table(
+    "forecast_plan_targets",
+    metadata,
+    sa.Column("plan_id", BigId, sa.ForeignKey("forecast_plans.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("salesperson", sa.String(100), primary_key=True, info=_PLAN_TEXT),
+    sa.Column("period_start", sa.Date, primary_key=True),
+)
+
+#: Assumptions (前提假定): the forecast of the environment the plan rests on; ``kind`` says
+#: what changes it is about (the trend, competitors, customers, market demand, the company).
+plan_assumptions = sa.Table(
+    "forecast_plan_assumptions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column(
+        "plan_id", BigId, sa.ForeignKey("forecast_plans.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("kind", sa.String(16), nullable=False, info=_PLAN_TEXT),
+    sa.Column("text", sa.Text, nullable=False, info=_PLAN_TEXT),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+#: Actions (拟定行动计划): what will be done, in which order (``priority`` 1 first; empty
+#: when not given), by whom, by when, with which resources, for which target.
+plan_actions = sa.Table(
+    "forecast_plan_actions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column(
+        "plan_id", BigId, sa.ForeignKey("forecast_plans.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("title", sa.String(250), nullable=False, info=_PLAN_TEXT),
+    sa.Column("priority", sa.Integer),
+    sa.Column("owner", sa.String(100), nullable=False, info=_PLAN_TEXT),
+    sa.Column("due", sa.Date, nullable=False),
+    sa.Column("resources", sa.Text, info=_PLAN_TEXT),
+    sa.Column("target_salesperson", sa.String(100), info=_PLAN_TEXT),
+    sa.Column("target_start", sa.Date),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+#: The budget (编列预算): the resources in money (``amount``) and the result expected of them
+#: (``expected``, revenue), optionally for one action.
+plan_budget = sa.Table(
+    "forecast_plan_budget",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column(
+        "plan_id", BigId, sa.ForeignKey("forecast_plans.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("item", sa.String(250), nullable=False, info=_PLAN_TEXT),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("expected", Money, nullable=False),
+    sa.Column("action_id", BigId, sa.ForeignKey("forecast_plan_actions.id", ondelete="SET NULL")),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)

@@ -15,6 +15,7 @@ from kehu_forecast.cli.forecasts import history_cmd, run_cmd, runs_cmd, show_cmd
 from kehu_forecast.cli.gap import gap_cmd
 from kehu_forecast.cli.market import market, topdown_cmd
 from kehu_forecast.cli.opportunities import opportunity
+from kehu_forecast.cli.planning import plan
 from kehu_forecast.cli.reconcile import reconcile_cmd
 from kehu_forecast.cli.targets import targets_cmd, track_cmd
 
@@ -49,5 +50,6 @@ for command in (
     targets_cmd,
     track_cmd,
     backtest_cmd,
+    plan,
 ):
     forecast.add_command(command)
