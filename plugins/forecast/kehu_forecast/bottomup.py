@@ -4,9 +4,12 @@ summed up through salesperson and region to the company.
 The upper levels' own forecasts (of their aggregated series), which middle-out and MinT
 combine with the bottom-up sums, are made by ``reconcile`` when a method needs them.
 
-Scenarios: from the models' 80% prediction intervals (a node's spread is the root of the
-sum of its customers' variances, treating customers as independent), or from stated
-adjustments (``optimistic=+0.15``, ``pessimistic=-0.20``) applied to the base.
+Scenarios: the 80% band of :func:`kehu_forecast.intervals.node_bands` (each customer's own
+model interval, each upper node's own model interval on its own history, and the pipeline's
+p(1 − p)·amount² under every node), or stated adjustments (``optimistic=+0.15``,
+``pessimistic=-0.20``) applied to the base. The pipeline lands as in
+:func:`kehu_forecast.pipeline.pipeline_by_period`; the run records ``as_of`` and
+``pipeline_variance`` for ``reconcile``.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from kehu_core import calendar
 from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import engine as E
 from kehu_forecast import hierarchy as H
+from kehu_forecast import intervals
 from kehu_forecast import periods as P
 from kehu_forecast.history import SalesHistory, load_history
 from kehu_forecast.money import to_cents
-from kehu_forecast.pipeline import weighted_pipeline
+from kehu_forecast.pipeline import pipeline_by_period
 from kehu_forecast.plan import Plan
 
 
@@ -148,31 +152,6 @@ def plausibility_lines(check: dict[str, Any] | None, freq: str = "month") -> lis
     return lines
 
 
-def pipeline_matrix(
-    session: Session,
-    customer_ids: np.ndarray,
-    periods: list[date],
-    freq: P.Freq,
-    as_of: date | None = None,
-) -> np.ndarray:
-    """Open opportunities weighted by probability, per customer and forecast period.
-
-    One whose close date has passed while still open lands in the first period (it is late,
-    not lost); one closing after the horizon is left out. With ``as_of``, opportunities
-    recorded after that day are left out too.
-    """
-    row_of = {int(c): i for i, c in enumerate(customer_ids)}
-    col_of = {p: j for j, p in enumerate(periods)}
-    matrix = np.zeros((len(customer_ids), len(periods)))
-    for cid, day, weighted in weighted_pipeline(session, as_of):
-        i = row_of.get(int(cid))
-        start = calendar.period_start(day, freq)
-        j = 0 if start < periods[0] else col_of.get(start)
-        if i is not None and j is not None:
-            matrix[i, j] += weighted
-    return matrix
-
-
 def bottom_up(session: Session, options: Options = Options(), progress: E.ProgressFn | None = None) -> Plan:
     """Forecast every customer and node; returns the (unsaved) coherent plan.
 
@@ -214,11 +193,10 @@ def forecast_history(
         progress=progress,
     )
     future = P.periods(first, horizon, options.freq)
-    pipe = (
-        pipeline_matrix(session, h.customer_ids, future, options.freq, options.as_of)
-        if options.pipeline and session is not None
-        else np.zeros((h.n_bottom, horizon))
-    )
+    if options.pipeline and session is not None:
+        pipe, pipe_var = pipeline_by_period(session, h.customer_ids, future, options.freq, options.as_of)
+    else:
+        pipe, pipe_var = np.zeros((h.n_bottom, horizon)), np.zeros((h.n_bottom, horizon))
     bottom_cents = to_cents(fc.mean + pipe)
     pipe_all = h.aggregate(to_cents(pipe))
     value = np.asarray(h.S.astype(np.int64) @ bottom_cents)
@@ -228,16 +206,28 @@ def forecast_history(
         low = to_cents(value * (1 + (options.pessimistic or 0.0)) / 100)
         scenario = "stated adjustments"
     else:
-        spread = np.sqrt(np.asarray(h.S @ fc.sigma**2)) * E.Z80 * 100
-        high = np.rint(value + spread).astype(np.int64)
-        low = np.maximum(np.rint(value - spread), 0).astype(np.int64)
-        scenario = "80% prediction interval"
+        low, high = intervals.node_bands(
+            h,
+            value,
+            history.node_values(h),
+            fc.mean,
+            fc.sigma,
+            pipe_var,
+            freq=options.freq,
+            first=first,
+            method=options.method,
+            regular=options.regular,
+            intermittent=options.intermittent,
+        )
+        scenario = "80% interval: each node's own model, with the pipeline's p(1-p)·amount²"
     models = ["sum"] * (len(h.keys) - h.n_bottom) + [str(m) for m in fc.model]
     params = {
         "method": options.method,
         "regular": options.regular,
         "intermittent": options.intermittent,
         "pipeline": options.pipeline,
+        intervals.PIPELINE_VARIANCE: scenario != "stated adjustments",
+        "as_of": (options.as_of or calendar.today()).isoformat(),
         "scenario": scenario,
         "optimistic": options.optimistic,
         "pessimistic": options.pessimistic,
