@@ -2,7 +2,9 @@
 
 Each sibling module defines the commands for one job (forecasts, opportunities, market inputs
 and top-down, the gap, reconciliation, targets, backtest); this module only puts them in the
-group. Commands parse, call :mod:`kehu_forecast.api` and print; the rules live in the services.
+group, by import path: a command's module (and the services, models and plotting it needs)
+loads only when that command runs or shows its help. Commands parse, call
+:mod:`kehu_forecast.api` and print; the rules live in the services.
 """
 
 from __future__ import annotations
@@ -10,14 +12,6 @@ from __future__ import annotations
 import click
 
 from kehu_core.cli.context import PluginGroup
-from kehu_forecast.cli.backtest import backtest_cmd
-from kehu_forecast.cli.forecasts import history_cmd, run_cmd, runs_cmd, show_cmd
-from kehu_forecast.cli.gap import gap_cmd
-from kehu_forecast.cli.market import market, topdown_cmd
-from kehu_forecast.cli.opportunities import opportunity
-from kehu_forecast.cli.planning import plan
-from kehu_forecast.cli.reconcile import reconcile_cmd
-from kehu_forecast.cli.targets import targets_cmd, track_cmd
 
 
 # PluginGroup: where the plugin is not installed, every command says "kehu plugins install forecast".
@@ -37,19 +31,48 @@ def forecast() -> None:
     """
 
 
-for command in (
-    run_cmd,
-    runs_cmd,
-    show_cmd,
-    history_cmd,
-    opportunity,
-    market,
-    topdown_cmd,
-    gap_cmd,
-    reconcile_cmd,
-    targets_cmd,
-    track_cmd,
-    backtest_cmd,
-    plan,
-):
-    forecast.add_command(command)
+#: name: (module:attribute, short help shown by ``kehu forecast --help`` without importing it)
+COMMANDS = {
+    "run": (
+        "kehu_forecast.cli.forecasts:run_cmd",
+        "Bottom-up forecast (由下而上) of every customer, summed up the hierarchy, and saved as a run.",
+    ),
+    "runs": ("kehu_forecast.cli.forecasts:runs_cmd", "The saved forecast runs, newest first."),
+    "show": (
+        "kehu_forecast.cli.forecasts:show_cmd",
+        "Values of a run (default: the newest) at one level, per period.",
+    ),
+    "history": (
+        "kehu_forecast.cli.forecasts:history_cmd",
+        "Net purchases (refunds deducted) per node and period: what the forecasts start from.",
+    ),
+    "opportunity": (
+        "kehu_forecast.cli.opportunities:opportunity",
+        "The sales pipeline: opportunities with stage, probability and close date.",
+    ),
+    "market": (
+        "kehu_forecast.cli.market:market",
+        "Top-down inputs: market potential and expected share (or growth) per month.",
+    ),
+    "topdown": (
+        "kehu_forecast.cli.market:topdown_cmd",
+        "Top-down forecast (由上而下): market potential × share, allocated down, saved as a run.",
+    ),
+    "gap": ("kehu_forecast.cli.gap:gap_cmd", "Gap report: top-down against bottom-up at every level."),
+    "reconcile": (
+        "kehu_forecast.cli.reconcile:reconcile_cmd",
+        "One plan from bottom-up and top-down that adds up at every level, saved as a run.",
+    ),
+    "targets": ("kehu_forecast.cli.targets:targets_cmd", "SMART targets per salesperson and period."),
+    "track": (
+        "kehu_forecast.cli.targets:track_cmd",
+        "Targets against actual purchases so far: on track or behind.",
+    ),
+    "backtest": (
+        "kehu_forecast.cli.backtest:backtest_cmd",
+        "Rolling-origin backtest on equal folds: MASE, sMAPE and the 80% band's coverage.",
+    ),
+}
+
+for name, (path, short_help) in COMMANDS.items():
+    forecast.add_lazy_command(name, path, short_help)
