@@ -28,6 +28,7 @@ def forecast() -> None:
     kehu forecast targets                  SMART targets per salesperson
     kehu forecast track                    targets against actuals
     kehu forecast backtest                 MASE and sMAPE against seasonal naive
+    kehu forecast plan check               sales plans: situation, targets, assumptions, actions, budget
     """
 
 
@@ -71,6 +72,10 @@ COMMANDS = {
     "backtest": (
         "kehu_forecast.cli.backtest:backtest_cmd",
         "Rolling-origin backtest on equal folds: MASE, sMAPE and the 80% band's coverage.",
+    ),
+    "plan": (
+        "kehu_forecast.cli.planning:plan",
+        "Sales plans (销售计划): how the forecast's numbers will be reached.",
     ),
 }
 
