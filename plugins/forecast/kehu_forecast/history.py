@@ -166,7 +166,10 @@ def purchase_totals(
         stmt = stmt.where(visible_customers(session, Interaction.__table__.c.customer_id))
     stmt = stmt.group_by(*[c for c in cols])
     names = ["customer_id", "period"] + (["category"] if by_category else []) + ["amount"]
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=names)
+    # Plain values (ids, text, floats): the driver's rows as they come, without a Row each.
+    session.flush()
+    rows = session.connection().execute(stmt).cursor.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=names)
     frame["amount"] = frame["amount"].astype(float)
     # Few distinct periods: parse each once.
     frame["period"] = frame["period"].map(

@@ -189,40 +189,43 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
     def text(matrix: np.ndarray | None) -> list[str | None]:
         if matrix is None:
             return [None] * (n * horizon)
-        flat = matrix.reshape(-1).astype(np.int64)
-        sign = np.where(flat < 0, "-", "")
-        mag = np.abs(flat)
-        return [
-            f"{s}{q}.{r:02d}" for s, q, r in zip(sign.tolist(), (mag // 100).tolist(), (mag % 100).tolist())
-        ]
+        # Exact: a count of cents below 2**53 / 100 is within 0.005 of its double / 100.
+        return [f"{c / 100:.2f}" for c in matrix.reshape(-1).astype(np.int64).tolist()]
 
     sqlite = sql.dialect_of(session) == "sqlite"
     period_values = [p.isoformat() if sqlite else p for p in plan.periods]
-    money = {name: text(getattr(plan, name)) for name in ("value", "base", "low", "high", "pipeline")}
+    money: dict[str, list[str | None]] = {}
+    done: list[tuple[np.ndarray, list[str | None]]] = []
+    for name in ("value", "base", "low", "high", "pipeline"):
+        matrix = getattr(plan, name)
+        # The base is often the value, the pipeline often all zeros: each distinct matrix once.
+        same = next((t for m, t in done if matrix is not None and np.array_equal(m, matrix)), None)
+        money[name] = same if same is not None else text(matrix)
+        if matrix is not None and same is None:
+            done.append((matrix, money[name]))
     parents = [h.parent_key(i) for i in range(n)]
     customer = [int(h.customer_ids[i - bottom_start]) if i >= bottom_start else None for i in range(n)]
     models: list[str | None] = list(plan.models) if plan.models else [None] * n
-    rows = []
-    k = 0
-    for i in range(n):
-        for j in range(horizon):
-            rows.append(
-                (
-                    run_id,
-                    h.level_of[i],
-                    h.keys[i],
-                    parents[i],
-                    period_values[j],
-                    customer[i],
-                    money["value"][k],
-                    money["base"][k],
-                    money["low"][k],
-                    money["high"][k],
-                    money["pipeline"][k],
-                    models[i],
-                )
-            )
-            k += 1
+
+    def each(per_node: list[Any]) -> list[Any]:
+        return [x for x in per_node for _ in range(horizon)]
+
+    rows = list(
+        zip(
+            [run_id] * (n * horizon),
+            each([h.level_of[i] for i in range(n)]),
+            each(list(h.keys)),
+            each(parents),
+            period_values * n,
+            each(customer),
+            money["value"],
+            money["base"],
+            money["low"],
+            money["high"],
+            money["pipeline"],
+            each(models),
+        )
+    )
     mark = "?" if sqlite else "%s"
     statement = (
         f"INSERT INTO {values.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
