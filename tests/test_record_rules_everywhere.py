@@ -49,6 +49,7 @@ REWARD = "GIFT"
 WANG_CODE, NO_CODE = "WANGONLY", "NOSUCH"
 WANG_COMPLAINT, NO_COMPLAINT = "{wang_complaint}", "999999"
 WANG_OPP, NO_OPP = "OPP-WANG", "OPP-NOSUCH"
+WANG_PLAN, NO_PLAN = "{wang_plan}", "999998"
 
 #: What must never reach li: wang's customer code, the character of every free text of his
 #: customer (name, product, category, notes, complaint), the unique purchase amount however
@@ -60,7 +61,7 @@ WANG_LOGIN = re.compile(r"(?<![\w-])wang(?![\w-])")
 #: Commands whose output may name wang as a user (not as a customer's owner).
 LISTS_USERS = {("user", "list"), ("user", "token", "list"), ("complaint", "team", "list"), ("roles",)}
 
-NOT_FOUND = re.compile(r"no customer with code|no complaint|not found|no opportunity", re.I)
+NOT_FOUND = re.compile(r"no customer with code|no complaint|not found|no opportunity|no sales plan", re.I)
 REFUSED = re.compile(r"may not .*needs? permission", re.S)
 
 # --------------------------------------------------------------------------------------------
@@ -115,6 +116,9 @@ READS: dict[tuple[str, ...], list[list[str]]] = {
         ["--by-category", "--level", "customer", "--as-of", AS_OF, "--json"],
     ],
     ("forecast", "market", "list"): [["--json"], ["--csv"]],
+    ("forecast", "plan", "check"): [["--json"], ["--csv"]],
+    ("forecast", "plan", "list"): [["--json"], ["--csv"]],
+    ("forecast", "plan", "show"): [["{li_plan}", "--json"], [WANG_PLAN, "--json"]],
     ("forecast", "opportunity", "list"): [
         ["--json"],
         ["--csv"],
@@ -166,6 +170,11 @@ READS: dict[tuple[str, ...], list[list[str]]] = {
 }
 
 WRITES: set[tuple[str, ...]] = {
+    ("forecast", "plan", "add-action"),
+    ("forecast", "plan", "add-assumption"),
+    ("forecast", "plan", "add-budget"),
+    ("forecast", "plan", "add-target"),
+    ("forecast", "plan", "create"),
     ("acme", "set"),
     ("complaint", "assign"),
     ("complaint", "calendar", "set"),
@@ -451,6 +460,13 @@ def build(app: Kehu, world: World) -> None:
     world.ok("forecast", "topdown", "--dimension", "region", "--as-of", AS_OF, "--horizon", "3")
     world.ok("forecast", "reconcile")
     world.ok("forecast", "targets", "--period", "month")
+    for who in ("li", "wang"):
+        plan = world.ok("forecast", "plan", "create", f"{who}的计划", "--internal", "人手足", "--json")
+        world.ids[f"{who}_plan"] = str(plan.json["id"])
+        targets = world.ok("forecast", "targets", "--list", "--json").json
+        mine = [t for t in targets if t["salesperson"] == who]
+        assert mine, (who, targets)
+        world.ok("forecast", "plan", "add-target", world.ids[f"{who}_plan"], str(mine[0]["id"]))
     world.ok("acme", "set", "LI1", "--influence", "--note", "李记判断")
     world.ok("acme", "set", WANG_CODE, "--strategic-project", "--influence", "--note", "旺旺判断")
 
@@ -486,7 +502,13 @@ def world(
 # The walks
 
 #: What stands for wang's records in an invocation, and its twin that does not exist.
-TWINS = {WANG_CODE: NO_CODE, WANG_COMPLAINT: NO_COMPLAINT, WANG_OPP: NO_OPP, "wang": "nosuchuser"}
+TWINS = {
+    WANG_CODE: NO_CODE,
+    WANG_COMPLAINT: NO_COMPLAINT,
+    WANG_OPP: NO_OPP,
+    WANG_PLAN: NO_PLAN,
+    "wang": "nosuchuser",
+}
 INVOCATIONS = [(path, tuple(args)) for path, arglists in READS.items() for args in arglists]
 
 
