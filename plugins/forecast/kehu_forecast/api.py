@@ -41,6 +41,20 @@ from kehu_forecast.pipeline import (
     move_opportunity,
 )
 from kehu_forecast.plan import Plan, SavedRun, load, store, visible_plan
+from kehu_forecast.planning import (
+    Flag,
+    PlanView,
+    add_action,
+    add_assumption,
+    add_budget,
+    add_target,
+    check_all,
+    check_plan,
+    create_plan,
+    list_plans,
+    show_plan,
+    unplanned_targets,
+)
 from kehu_forecast.report import plan_summary
 from kehu_forecast.runs import list_runs
 from kehu_forecast.security import RUN
@@ -48,25 +62,35 @@ from kehu_forecast.targets import Progress, Target, TargetStatusChange
 from kehu_forecast.visibility import require_company, require_levels, sees_company
 
 __all__ = [
-    "LEVELS",
+    "Flag",
     "GapReport",
+    "LEVELS",
     "Opportunity",
     "Options",
     "Plan",
+    "PlanView",
     "Progress",
     "SavedRun",
     "Score",
     "Target",
     "TargetStatusChange",
+    "add_action",
+    "add_assumption",
+    "add_budget",
     "add_opportunity",
+    "add_target",
     "backtest",
+    "check_all",
+    "check_plan",
     "company_history",
+    "create_plan",
     "gap",
     "history_rows",
     "import_market_inputs",
     "import_opportunities",
     "list_market_inputs",
     "list_opportunities",
+    "list_plans",
     "list_runs",
     "list_targets",
     "load_history",
@@ -78,9 +102,11 @@ __all__ = [
     "run_rows",
     "set_market_inputs",
     "set_targets",
+    "show_plan",
     "summary",
     "top_down",
     "track",
+    "unplanned_targets",
     "update_target_statuses",
 ]
 
