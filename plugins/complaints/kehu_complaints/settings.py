@@ -36,6 +36,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # The tiering method whose codes SLA policies match: empty for THE tier (the method the
     # tiering plugin names as the customer's tier), or a method's name ("rfm") to match segments.
     "tier_method": "",
+    # Whether a move to resolved or closed needs the step that meets what the customer wanted
+    # (客户投诉的真实需求): compensation recorded when compensation was wanted, root cause and
+    # corrective action when no recurrence was wanted (the guard wanted_steps).
+    "require_wanted_steps": True,
 }
 
 
@@ -102,7 +106,7 @@ def _check(key: str, value: Any) -> Any:
         return name
     if key == "business_hours":
         return _windows(value)
-    if key in ("chinese_holidays", "auto_close_complaints"):
+    if key in ("chinese_holidays", "auto_close_complaints", "require_wanted_steps"):
         return _boolean(value)
     if key == "approval_threshold":
         text = str(value).strip()

@@ -16,6 +16,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
+from kehu_complaints.fields import WANTS
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError
 
@@ -403,6 +404,56 @@ def _review(ctx: GuardContext) -> str | None:
     return None
 
 
+#: The step that meets what the customer wanted (客户投诉的真实需求), required when setting
+#: ``require_wanted_steps`` is on: want -> (stages the record must hold it by, fields (all
+#: required, or any one when ``any_of``), how to give them).
+WANTED_STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, str]] = {
+    "compensation": (
+        ("resolved", "closed"),
+        ("compensation_amount", "compensation_type"),
+        True,
+        "--compensation or --compensation-type; 'none' states that none is given",
+    ),
+    "no_recurrence": (
+        ("closed",),
+        ("root_cause", "corrective_action"),
+        False,
+        "--root-cause and --corrective-action",
+    ),
+}
+
+
+def _recorded(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def missing_wanted(complaint: Mapping[str, Any], target: str) -> list[tuple[str, list[str], str]]:
+    """For a move into ``target``: each want of the complaint whose step is not recorded yet, as
+    (want, missing fields, how to give them); see :data:`WANTED_STEPS`."""
+    result = []
+    for want in complaint.get("wants") or ():
+        if want not in WANTED_STEPS:
+            continue
+        targets, fields, any_of, how = WANTED_STEPS[want]
+        if target not in targets:
+            continue
+        missing = [f for f in fields if not _recorded(complaint.get(f))]
+        if missing and (not any_of or len(missing) == len(fields)):
+            result.append((want, missing, how))
+    return result
+
+
+def _wanted_steps(ctx: GuardContext) -> str | None:
+    if not ctx.settings.get("require_wanted_steps", True):
+        return None
+    missing = missing_wanted(ctx.complaint, ctx.target)
+    if not missing:
+        return None
+    want, fields, how = missing[0]
+    joined = " or ".join(fields) if WANTED_STEPS[want][2] else ", ".join(fields)
+    return f"the customer wanted {want} ({WANTS[want]}); missing {joined} ({how})"
+
+
 def _reason(ctx: GuardContext) -> str | None:
     if not (ctx.reason or "").strip():
         return "state the reason with --reason"
@@ -453,6 +504,14 @@ DEFAULT_GUARDS = (
         "corrective action, from any stage",
         _review,
         targets=("closed",),
+    ),
+    Guard(
+        "wanted_steps",
+        "what the customer wanted is met on record (setting require_wanted_steps): compensation "
+        "recorded by resolve and close when compensation was wanted, root cause and corrective "
+        "action by close when no recurrence was wanted",
+        _wanted_steps,
+        targets=("resolved", "closed"),
     ),
     Guard(
         "reason_stated",
