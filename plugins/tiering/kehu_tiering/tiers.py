@@ -16,9 +16,7 @@ from kehu_core import calendar
 from kehu_core.access import visible_customers
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
-from kehu_core.errors import KehuError
 from kehu_core.models import Customer
-from kehu_tiering.methods import customer_stats
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
 from kehu_tiering.rules import collect
 from kehu_tiering.settings import (
@@ -29,7 +27,8 @@ from kehu_tiering.settings import (
     make_settings,
     rule_context,
 )
-from kehu_tiering.stats import money
+from kehu_tiering.stats import STATS, money, plugin_columns
+from kehu_tiering.worktables import WorkTables
 
 _CHUNK = 5000
 
@@ -226,11 +225,24 @@ def explain(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list
 
 
 def _stats_as_of(app: Kehu, session: Session, code: str, settings: dict[str, Any]) -> dict[str, Any] | None:
-    """The customer's statistics with a run's settings as of its date (None: archived since)."""
-    try:
-        return customer_stats(app, session, TierSettings.from_json(settings), code)
-    except KehuError:
-        return None
+    """The customer's statistics with a run's settings as of its date (None: archived since).
+
+    Computed as a run computes them (the work tables, every active customer ranked), then
+    read for this customer alone; nothing is written.
+    """
+    customer = get_customer(session, code)
+    tier_settings = TierSettings.from_json(settings)
+    extra = plugin_columns(app, rule_context(tier_settings))
+    with WorkTables(session, app.dialect, [], None, extra) as temp:
+        temp.fill(tier_settings)
+        row = (
+            session.execute(
+                select(STATS, *(e.column for e in extra)).where(STATS.c.customer_id == customer.id)
+            )
+            .mappings()
+            .first()
+        )
+    return None if row is None else money(dict(row))
 
 
 def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:
