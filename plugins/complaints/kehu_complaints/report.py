@@ -36,9 +36,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Text
+from sqlalchemy.types import JSON, Text
 
 from kehu_complaints.fields import WANTS
 from kehu_complaints.models import COMPLAINTS
@@ -207,9 +206,9 @@ def _resolution_by_want(session: Session, where: Sequence[Any]) -> dict[str, Per
     """PostgreSQL: resolution time percentiles of each want, the complaints joined to their
     wants (``none`` for a complaint that recorded none) and grouped."""
     c = COMPLAINTS.c
-    text_of = cast(c.wants, Text)
-    listed = case((text_of.in_(["[]", ""]), literal('["none"]')), else_=text_of)
-    want = func.jsonb_array_elements_text(cast(listed, JSONB)).table_valued("value").alias("want")
+    # The stored json as it is (no cast per row); a complaint that recorded no want as ["none"].
+    listed = case((func.json_array_length(c.wants) == 0, cast(literal('["none"]'), JSON)), else_=c.wants)
+    want = func.json_array_elements_text(listed).table_valued("value").alias("want")
     resolution = seconds_between(c.resolved_at, c.opened_at, "postgresql")
     timings = dict.fromkeys(WANT_KEYS, Percentiles(0, None, None))
     for key, count, median, p90 in session.execute(
