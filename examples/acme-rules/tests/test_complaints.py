@@ -120,8 +120,16 @@ def test_a_closed_complaint_gets_a_call_a_week_later(accounts):
             api.move(app, session, done.id, stage, "刘洋", changes=changes, now=at("2026-03-02T10:00"))
         still_open = handled_by(app, session, "王芳", "VIP", "送货晚", "2026-03-02T09:30")
     assert planned_calls(app) == []  # nothing before a close
-    with app.session() as session:
-        api.close(app, session, done.id, "刘洋", reason="客户确认已解决", now=at("2026-03-03T16:30"))
+    review = {  # a formal complaint closes with the procedure's review (总结评价)
+        "responsible_party": "仓库",
+        "penalty_note": "无",
+        "root_cause": "出库未检",
+        "corrective_action": "出库前逐台检测",
+    }
+    with app.session() as session:  # kehu itself: holds the exemption from the follow-up
+        api.close(
+            app, session, done.id, "刘洋", changes=review, reason="客户确认已解决", now=at("2026-03-03T16:30")
+        )
     assert planned_calls(app) == [
         ("PLAIN", datetime(2026, 3, 10, 8, 30, tzinfo=UTC), "刘洋", f"acme-followup:{done.id}:0"),
     ]
