@@ -217,6 +217,16 @@ class CliResult:
         """Standard output parsed as JSON."""
         return json.loads(self._result.stdout)
 
+    def error_line(self, *words: str) -> str:
+        """The one line a refused command printed (exit code 1, a single line on standard
+        error), checked to hold each of ``words``: how kehu refuses bad input."""
+        assert self._result.exit_code == 1, self
+        lines = self._result.stderr.strip().splitlines()
+        assert len(lines) == 1, self
+        for word in words:
+            assert word in lines[0], (word, lines[0])
+        return str(lines[0])
+
     def __repr__(self) -> str:
         raised = self._result.exception
         # An unexpected exception leaves stdout and stderr empty: name it, or the failure says nothing.

@@ -112,19 +112,8 @@ def _snapshot(app: Kehu) -> dict[str, Any]:
     return {"counts": counts, "customers": customers, "settings": stored}
 
 
-def _one_line_error(result: Any, *words: str) -> str:
-    """The single error line of a refused command (exit code 1), holding each of ``words``."""
-    assert result.exit_code == 1, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    assert "forbidden" not in lines[0].lower()
-    return str(lines[0])
-
-
 def _not_found(result: Any, code: str = "C2") -> None:
-    line = _one_line_error(result, f"no customer with code '{code}'")
+    line = _error_line(result, f"no customer with code '{code}'")
     assert "permission" not in line and "may not" not in line
 
 
@@ -211,7 +200,7 @@ def test_each_permission_on_the_cli(
     allowed, refused, args, words = CLI_CASES[permission]
     args = tuple(str(import_file) if a == "{csv}" else a for a in args)
     before = _snapshot(world)
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", refused, *args),
         words,
         f"it needs permission {permission}",
@@ -280,7 +269,7 @@ def test_an_import_needs_a_user_who_sees_every_customer(
     """customer.import granted to sales is still refused: a file's rows are not checked one by one."""
     assert kehu_cli("--as", "boss", "roles", "grant", "sales", "customer.import").exit_code == 0
     before = _snapshot(world)
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "li", "customer", "import", str(import_file)),
         "li may not import customers: imports need a user who sees every customer",
     )
@@ -294,7 +283,7 @@ def test_a_company_role_granted_audit_read_reads_the_audit_trail(world: Kehu, ke
     added = kehu_cli("--as", "boss", "roles", "add", "auditor", "--description", "reads the audit trail")
     assert added.exit_code == 0 and added.stdout == "added role auditor\n"
     assert kehu_cli("--as", "boss", "user", "add", "aud", "--role", "auditor").exit_code == 0
-    _one_line_error(kehu_cli("--as", "aud", "audit", "C1"), "aud (auditor) may not read the audit trail")
+    _error_line(kehu_cli("--as", "aud", "audit", "C1"), "aud (auditor) may not read the audit trail")
     granted = kehu_cli("--as", "boss", "roles", "grant", "auditor", "audit.read")
     assert granted.exit_code == 0 and granted.stdout == "auditor now holds audit.read\n"
     trail = kehu_cli("--as", "aud", "audit", "C1", "--json")
@@ -303,13 +292,13 @@ def test_a_company_role_granted_audit_read_reads_the_audit_trail(world: Kehu, ke
     users_trail = kehu_cli("--as", "aud", "audit", "--entity", "user", "--key", "aud", "--json")
     assert [(e["actor"], e["action"]) for e in users_trail.json] == [("boss", "created")]
     # audit.read alone: no customer cards.
-    _one_line_error(kehu_cli("--as", "aud", "customer", "show", "C1"), "aud (auditor) may not see customers")
-    _one_line_error(kehu_cli("--as", "boss", "roles", "add", "auditor"), "role 'auditor' exists already")
-    _one_line_error(
+    _error_line(kehu_cli("--as", "aud", "customer", "show", "C1"), "aud (auditor) may not see customers")
+    _error_line(kehu_cli("--as", "boss", "roles", "add", "auditor"), "role 'auditor' exists already")
+    _error_line(
         kehu_cli("--as", "boss", "roles", "grant", "auditor", "audit.nope"), "no permission 'audit.nope'"
     )
-    _one_line_error(kehu_cli("--as", "boss", "roles", "grant", "nobody", "audit.read"), "no role 'nobody'")
-    _one_line_error(
+    _error_line(kehu_cli("--as", "boss", "roles", "grant", "nobody", "audit.read"), "no role 'nobody'")
+    _error_line(
         kehu_cli("--as", "mgr", "roles", "add", "x"),
         "mgr (manager) may not add roles: it needs permission users.manage",
     )
@@ -321,7 +310,7 @@ def test_revoking_customer_write_from_sales_stops_them_and_granting_restores(
     revoked = kehu_cli("--as", "boss", "roles", "revoke", "sales", "customer.write")
     assert revoked.exit_code == 0 and revoked.stdout == "sales no longer holds customer.write\n"
     before = _snapshot(world)
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "li", "customer", "add", "C7", "新"),
         "li (sales) may not add customers: it needs permission customer.write",
     )
@@ -532,7 +521,7 @@ def test_team_scope_lets_li_see_his_teams_customers_only(world: Kehu, kehu_cli: 
 
 def test_giving_a_customer_to_another_owner_follows_the_scope(world: Kehu, kehu_cli: Any) -> None:
     before = _snapshot(world)
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "li", "customer", "edit", "C1", "--owner", "wang"),
         "li may not move customer 'C1' for another owner (wang)",
         "nothing was saved",
@@ -542,7 +531,7 @@ def test_giving_a_customer_to_another_owner_follows_the_scope(world: Kehu, kehu_
     moved = kehu_cli("--as", "li", "customer", "edit", "C1", "--owner", "wang", "--json")
     assert moved.exit_code == 0 and moved.json["owner"] == "wang"
     # zhao is in 华南: out of li's team, refused even now.
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "li", "customer", "edit", "C1", "--owner", "zhao"),
         "li may not move customer 'C1' for another owner (zhao)",
     )
@@ -557,9 +546,16 @@ def test_a_salesperson_owns_the_customers_they_add(world: Kehu, kehu_cli: Any) -
     by_manager = kehu_cli("--as", "mgr", "customer", "add", "C8", "经理的新客户", "--json")
     assert by_manager.exit_code == 0 and by_manager.json["owner"] is None
     before = _snapshot(world)
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "li", "customer", "add", "C9", "给王的", "--owner", "wang"),
         "li may not add customer 'C9' for another owner (wang)",
     )
     assert _snapshot(world) == before
     assert _codes(kehu_cli("--as", "li", "customer", "list", "--json")) == ["C1", "C7"]
+
+
+def _error_line(result: Any, *words: str) -> str:
+    """The refusal's one line, holding ``words`` (never "forbidden": outside the rules is "not found")."""
+    line = result.error_line(*words)
+    assert "forbidden" not in line.lower()
+    return line

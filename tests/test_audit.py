@@ -19,6 +19,7 @@ from kehu_core.errors import KehuError
 from kehu_core.models import AuditEntry, Setting
 from kehu_core.plugins import Plugins, discover
 from kehu_core.privacy import export_customer
+from kehu_core.testing import CliResult
 
 #: No $KEHU_USER, no OS login: every command names who acts.
 pytestmark = pytest.mark.usefixtures("kehu_nobody")
@@ -42,15 +43,6 @@ def staff(kehu_app: Kehu) -> Kehu:
         users.add_user(kehu_app, s, "li", roles=["sales"], team="华东")
         users.add_user(kehu_app, s, "mgr", roles=["manager"])
     return kehu_app
-
-
-def _one_line_error(result: Any, *words: str) -> str:
-    assert result.exit_code == 1, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return str(lines[0])
 
 
 def _dump(app: Kehu) -> str:
@@ -201,19 +193,17 @@ def test_the_export_lists_who_opened_the_customer(staff: Kehu, kehu_cli: Any) ->
 
 def test_a_sales_scope_that_is_neither_own_nor_team_is_refused(staff: Kehu, kehu_cli: Any) -> None:
     before = _audit_count(staff)
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "boss", "settings", "set", "sales_scope", "maybe"),
         "setting sales_scope: must be one of own, team, not 'maybe'",
         "nothing was saved",
     )
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "boss", "settings", "set", "colour", "red"),
         "no setting 'colour'; settings: sales_scope",
         "nothing was saved",
     )
-    _one_line_error(
-        kehu_cli("--as", "boss", "settings", "set", "sales_scope", ""), "must be one of own, team"
-    )
+    _error_line(kehu_cli("--as", "boss", "settings", "set", "sales_scope", ""), "must be one of own, team")
     with staff.session(as_user="boss") as s:
         with pytest.raises(KehuError, match="must be one of own, team"):
             settings.set_setting(s, "sales_scope", "teams")
@@ -223,3 +213,7 @@ def test_a_sales_scope_that_is_neither_own_nor_team_is_refused(staff: Kehu, kehu
         assert s.scalar(select(func.count()).select_from(Setting)) == 0
     assert _audit_count(staff) == before
     assert kehu_cli("--as", "li", "settings", "list", "--json").json[0]["value"] == "own"
+
+
+#: The refusal's one line, holding the given words.
+_error_line = CliResult.error_line

@@ -18,6 +18,7 @@ from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, NotFound
 from kehu_core.models import ApiToken, AuditEntry, Customer, User
 from kehu_core.plugins import Plugins, discover
+from kehu_core.testing import CliResult
 
 #: No $KEHU_USER, no OS login: every command names who acts.
 pytestmark = pytest.mark.usefixtures("kehu_nobody")
@@ -41,16 +42,6 @@ def staff(kehu_app: Kehu) -> Kehu:
     return kehu_app
 
 
-def _one_line_error(result: Any, *words: str) -> str:
-    """The single error line of a refused command (exit code 1), holding each of ``words``."""
-    assert result.exit_code == 1, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return str(lines[0])
-
-
 def _logins(app: Kehu) -> list[str]:
     with app.session() as s:
         return list(s.scalars(select(User.login).order_by(User.login)))
@@ -69,7 +60,7 @@ def _user(app: Kehu, login: str) -> User:
 
 def test_the_first_user_must_be_an_admin(kehu_app: Kehu, kehu_cli: Any) -> None:
     refused = kehu_cli("user", "add", "li", "--role", "sales")
-    _one_line_error(refused, "the first user must be an administrator", "nothing was saved")
+    _error_line(refused, "the first user must be an administrator", "nothing was saved")
     assert _logins(kehu_app) == []
     with kehu_app.session() as s, pytest.raises(KehuError, match="first user must be an administrator"):
         users.add_user(kehu_app, s, "li", roles=[])
@@ -86,9 +77,9 @@ def test_the_first_user_must_be_an_admin(kehu_app: Kehu, kehu_cli: Any) -> None:
 
 def test_a_duplicate_login_and_an_unknown_role_are_refused(staff: Kehu, kehu_cli: Any) -> None:
     duplicate = kehu_cli("--as", "boss", "user", "add", "li", "--role", "manager")
-    _one_line_error(duplicate, "user 'li' exists already", "nothing was saved")
+    _error_line(duplicate, "user 'li' exists already", "nothing was saved")
     unknown = kehu_cli("--as", "boss", "user", "add", "zhao", "--role", "salesman")
-    _one_line_error(unknown, "unknown role(s) salesman", "admin, manager, sales, service")
+    _error_line(unknown, "unknown role(s) salesman", "admin, manager, sales, service")
     assert _logins(staff) == ["boss", "li", "wang"]
     with staff.session(as_user="boss") as s:
         with pytest.raises(KehuError, match="exists already"):
@@ -102,9 +93,7 @@ def test_a_login_is_1_to_100_letters_digits_and_dot_underscore_at_dash(staff: Ke
     longest = "a" * 100
     assert kehu_cli("--as", "boss", "user", "add", longest).exit_code == 0
     too_long = kehu_cli("--as", "boss", "user", "add", "b" * 101)
-    _one_line_error(
-        too_long, "must be 1 to 100 letters (any script), digits and . _ @ -", "nothing was saved"
-    )
+    _error_line(too_long, "must be 1 to 100 letters (any script), digits and . _ @ -", "nothing was saved")
     for bad in ("li wang", "-li", ".li", "_li", "li;drop", "l\ni", "li\u200b"):
         with staff.session(as_user="boss") as s, pytest.raises(KehuError, match="1 to 100 letters"):
             users.add_user(staff, s, bad)
@@ -163,7 +152,7 @@ def test_list_json_never_holds_a_password_hash(staff: Kehu, kehu_cli: Any) -> No
     csv = kehu_cli("--as", "boss", "user", "list", "--csv")
     assert csv.exit_code == 0 and "argon2" not in csv.stdout
     refused = kehu_cli("--as", "li", "user", "list")
-    _one_line_error(refused, "li (sales) may not list users: it needs permission users.manage")
+    _error_line(refused, "li (sales) may not list users: it needs permission users.manage")
 
 
 def test_edit_changes_name_team_and_region_and_blank_clears(staff: Kehu, kehu_cli: Any) -> None:
@@ -178,12 +167,12 @@ def test_edit_changes_name_team_and_region_and_blank_clears(staff: Kehu, kehu_cl
     assert cleared.exit_code == 0, cleared
     li = _user(staff, "li")
     assert (li.name, li.team, li.region) == ("李小明", None, None)
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "li", "user", "edit", "wang", "--team", "华南"),
         "li (sales) may not edit users: it needs permission users.manage",
     )
     assert _user(staff, "wang").team == "华东"
-    _one_line_error(kehu_cli("--as", "boss", "user", "edit", "ghost", "--team", "x"), "no user 'ghost'")
+    _error_line(kehu_cli("--as", "boss", "user", "edit", "ghost", "--team", "x"), "no user 'ghost'")
 
 
 # -- deactivate, activate ----------------------------------------------------------------------
@@ -191,7 +180,7 @@ def test_edit_changes_name_team_and_region_and_blank_clears(staff: Kehu, kehu_cl
 
 def test_the_last_active_admin_cannot_be_deactivated(staff: Kehu, kehu_cli: Any) -> None:
     refused = kehu_cli("--as", "boss", "user", "deactivate", "boss")
-    _one_line_error(refused, "boss is the last active administrator", "nothing was saved")
+    _error_line(refused, "boss is the last active administrator", "nothing was saved")
     assert _user(staff, "boss").active
     assert kehu_cli("--as", "boss", "user", "add", "boss2", "--role", "admin").exit_code == 0
     done = kehu_cli("--as", "boss", "user", "deactivate", "boss")
@@ -213,7 +202,7 @@ def test_a_deactivated_user_can_no_longer_act_and_their_tokens_stop(staff: Kehu,
     assert kehu_cli("--as", "li", "user", "deactivate", "wang").exit_code == 1  # not li's to do
     assert kehu_cli("--as", "boss", "user", "deactivate", "li").exit_code == 0
     refused = kehu_cli("--as", "li", "customer", "list")
-    _one_line_error(refused, "'li' (given with --as) is deactivated", "nothing was done")
+    _error_line(refused, "'li' (given with --as) is deactivated", "nothing was done")
     with pytest.raises(UnknownUser, match="'li' is deactivated"), staff.session(as_user="li"):
         pass
     with staff.session() as s:
@@ -242,10 +231,10 @@ def test_roles_add_and_remove_and_the_last_admin_keeps_admin(staff: Kehu, kehu_c
     assert removed.exit_code == 0 and removed.json["roles"] == ["manager"]
     shown = kehu_cli("--as", "boss", "user", "roles", "li")
     assert shown.stdout == "li (李明): manager, team 华东\n"
-    _one_line_error(kehu_cli("--as", "boss", "user", "roles", "li", "--add", "boss"), "unknown role(s) boss")
+    _error_line(kehu_cli("--as", "boss", "user", "roles", "li", "--add", "boss"), "unknown role(s) boss")
     last = kehu_cli("--as", "boss", "user", "roles", "boss", "--remove", "admin")
-    _one_line_error(last, "boss is the last active administrator", "nothing was saved")
-    _one_line_error(
+    _error_line(last, "boss is the last active administrator", "nothing was saved")
+    _error_line(
         kehu_cli("--as", "li", "user", "roles", "li", "--add", "admin"),
         "li (manager) may not change users' roles: it needs permission users.manage",
     )
@@ -365,11 +354,11 @@ def test_a_revoked_token_stops_working(staff: Kehu, kehu_cli: Any) -> None:
         assert users.authenticate_token(staff, s, token) is None
     again = kehu_cli("--as", "li", "user", "token", "revoke", record.prefix)  # harmless
     assert again.exit_code == 0
-    _one_line_error(kehu_cli("--as", "li", "user", "token", "revoke", "000000000000"), "no token")
+    _error_line(kehu_cli("--as", "li", "user", "token", "revoke", "000000000000"), "no token")
 
 
 def test_another_users_token_needs_users_manage(staff: Kehu, kehu_cli: Any) -> None:
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "li", "user", "token", "create", "wang"),
         "li (sales) may not create a token for another user: it needs permission users.manage",
     )
@@ -378,7 +367,7 @@ def test_another_users_token_needs_users_manage(staff: Kehu, kehu_cli: Any) -> N
     with staff.session(as_user="wang") as s:
         record, token = users.create_token(s, "wang", "mine")
     # Another user's token answers as one that does not exist: whose tokens exist is not given away.
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "li", "user", "token", "revoke", record.prefix),
         f"no token {record.prefix!r}",
     )
@@ -388,7 +377,7 @@ def test_another_users_token_needs_users_manage(staff: Kehu, kehu_cli: Any) -> N
         )
         == kehu_cli("--as", "li", "user", "token", "revoke", record.prefix).stderr
     )
-    _one_line_error(
+    _error_line(
         kehu_cli("--as", "li", "user", "token", "list", "wang"),
         "li (sales) may not list another user's tokens",
     )
@@ -431,15 +420,15 @@ def test_an_unknown_name_is_refused_saying_where_it_came_from(
     staff: Kehu, kehu_cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     given = kehu_cli("--as", "ghost", "customer", "add", "C1", "客户一")
-    _one_line_error(given, "'ghost' (given with --as) is not a user of this database", "nothing was done")
+    _error_line(given, "'ghost' (given with --as) is not a user of this database", "nothing was done")
     from_env = kehu_cli("customer", "add", "C1", "客户一", env={"KEHU_USER": "ghost"})
-    _one_line_error(from_env, "'ghost' (taken from $KEHU_USER) is not a user of this database")
+    _error_line(from_env, "'ghost' (taken from $KEHU_USER) is not a user of this database")
     monkeypatch.setattr(access, "os_login", lambda: "ghost")
     from_os = kehu_cli("customer", "add", "C1", "客户一")
-    _one_line_error(from_os, "'ghost' (taken from the OS login) is not a user of this database")
+    _error_line(from_os, "'ghost' (taken from the OS login) is not a user of this database")
     monkeypatch.setattr(access, "os_login", lambda: None)
     nobody = kehu_cli("customer", "add", "C1", "客户一")
-    _one_line_error(nobody, "this database has users: say who you are with `kehu --as LOGIN ...`")
+    _error_line(nobody, "this database has users: say who you are with `kehu --as LOGIN ...`")
     with staff.session() as s:
         assert s.scalar(select(Customer)) is None
     with (
@@ -510,3 +499,7 @@ def test_a_database_without_users_works_as_before(
     with kehu_app.session(as_user="anyone") as s:
         actor = access.acting(s)
         assert (actor.login, actor.superuser, actor.user_id) == ("anyone", True, None)
+
+
+#: The refusal's one line, holding the given words.
+_error_line = CliResult.error_line
