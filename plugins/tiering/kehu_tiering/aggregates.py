@@ -55,7 +55,11 @@ def bucket_select(dialect: str, *where: Any, month: Any = None) -> Select[Any]:
         month_col.label("month"),
         func.sum(amount).label("revenue"),
         func.coalesce(func.sum(case((costed, amount))), 0).label("costed_revenue"),
-        func.coalesce(func.sum(case((costed, sql.cents(i.cost)))), 0).label("cost"),
+        # A refund's cost is the cost of the goods coming back: it counts back, as in the
+        # customer-profit statement (kehu_core.profit), so a refund takes its margin off, not more.
+        func.coalesce(
+            func.sum(case((costed & (i.amount < 0), -sql.cents(i.cost)), (costed, sql.cents(i.cost)))), 0
+        ).label("cost"),
         func.count(case((i.amount > 0, 1))).label("orders"),  # a refund is not an order
         func.min(i.occurred_at).label("first_at"),
         func.max(i.occurred_at).label("last_at"),

@@ -67,7 +67,11 @@ COLUMNS: tuple[tuple[str, Any, str], ...] = (
     ("revenue_window", YUAN, "revenue (done purchases, refunds netted) in the window, yuan"),
     ("revenue_total", YUAN, "revenue up to the as-of date, all history, yuan"),
     ("revenue_prev_window", YUAN, "revenue in the window just before the window (same length), yuan"),
-    ("margin_window", YUAN, "amount minus cost of the purchases in the window that carry a cost, yuan"),
+    (
+        "margin_window",
+        YUAN,
+        "amount minus cost of the window's purchases that carry a cost (a refund's cost counts back), yuan",
+    ),
     ("margin_total", YUAN, "the same over all history, yuan"),
     ("orders_window", Integer(), "purchases with a positive amount in the window"),
     ("orders_total", Integer(), "the same over all history"),

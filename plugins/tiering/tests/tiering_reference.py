@@ -49,7 +49,9 @@ def classify(
     p["cents"] = (p["amount"].astype(float) * 100).round().astype("int64")
     has_cost = p["cost"].notna() if "cost" in p else pd.Series(False, index=p.index)
     cost_cents = (p["cost"].astype(float).fillna(0) * 100).round().astype("int64") if "cost" in p else 0
-    p["margin"] = np.where(has_cost, p["cents"] - cost_cents, 0)
+    # A refund's cost counts back (the goods return): its margin is amount + cost.
+    signed_cost = np.where(p["cents"] < 0, -cost_cents, cost_cents)
+    p["margin"] = np.where(has_cost, p["cents"] - signed_cost, 0)
     asof_month = as_of.year * 12 + as_of.month - 1
     in_window = p["month"] >= asof_month - window + 1 if window else pd.Series(True, index=p.index)
     w = p[in_window]
