@@ -95,6 +95,7 @@ def bench_import(args: argparse.Namespace) -> None:
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="kehu-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     csv = work / "purchases.csv"
     write_csv(csv, args.purchases, args.customers)
     times: dict[str, list[float]] = {}
@@ -255,6 +256,7 @@ def bench_ladder(args: argparse.Namespace) -> None:
     from kehu_loyalty import api
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="kehu-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     db = work / "ladder.db"
     if not (args.reuse and db.exists()):
         app = make_db(db, True)
