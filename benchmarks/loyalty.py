@@ -95,7 +95,6 @@ def bench_import(args: argparse.Namespace) -> None:
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="kehu-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    work.mkdir(parents=True, exist_ok=True)
     csv = work / "purchases.csv"
     write_csv(csv, args.purchases, args.customers)
     times: dict[str, list[float]] = {}
