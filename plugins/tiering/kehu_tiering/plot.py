@@ -25,6 +25,7 @@ def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path
     for name in ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC"):
         if any(f.name == name for f in font_manager.fontManager.ttflist):
             matplotlib.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]
+            matplotlib.rcParams["axes.unicode_minus"] = False  # CJK fonts lack U+2212: a plain hyphen
             cjk = True
             break
     english = {**{v: k for k, v in PYRAMID_ALIASES.items()}, "VIP": "VIP"}
