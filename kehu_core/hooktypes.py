@@ -275,7 +275,7 @@ class DefaultRecord:
 
 @frozen
 class DemoContext:
-    """What a plugin's demo loader (the manifest's ``demo``) receives: the seeded random
+    """What a plugin's demo loader (the manifest's ``demo``) receives: the reproducible random
     generator, the number of customers asked for, the demo's "today", and ``summary``, a list
     to which it appends lines for the summary ``kehu demo`` prints."""
 

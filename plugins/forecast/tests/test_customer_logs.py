@@ -1,6 +1,6 @@
 """Acceptance on generated customer logs shaped like real ones: the default plan against the truth.
 
-The logs are simulated, seeded and small: most customers buy once (about 70%), purchase sizes
+The logs are simulated from fixed random states and small: most customers buy once (about 70%), purchase sizes
 have a long tail, some purchases are refunded weeks later (often in another month), customers
 keep arriving, and times are local (Asia/Shanghai) hours stored in UTC, so early-morning
 purchases on the 1st fall in the previous UTC month. Occasional customers follow a Pareto/NBD
@@ -39,7 +39,7 @@ REFUND_SHARE = 0.06
 DAYS_PER_MONTH = 365.25 / 12
 #: Average acceptance bound: the default 6-month company plan against the simulated truth.
 TOLERANCE = 0.35
-SEEDS = (1, 2, 3)
+DRAWS = (1, 2, 3)
 
 
 def _months(day: date) -> float:
@@ -50,9 +50,9 @@ def _day(months: float) -> date:
     return START + timedelta(days=int(months * DAYS_PER_MONTH))
 
 
-def customer_log(seed: int, n: int = 1000) -> dict[str, Any]:
+def customer_log(draw: int, n: int = 1000) -> dict[str, Any]:
     """Customers and their purchases and refunds (local days and times), with the truth."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(draw)
     horizon = _months(FUTURE_END)
     cutoff = _months(CUTOFF)
     customers: list[dict[str, Any]] = []
@@ -111,7 +111,7 @@ def customer_log(seed: int, n: int = 1000) -> dict[str, Any]:
 
 
 def test_generated_log_looks_like_a_real_one():
-    log = customer_log(SEEDS[0])
+    log = customer_log(DRAWS[0])
     counts: dict[int, int] = {}
     for i, _, amount in log["history"]:
         if amount > 0:
@@ -145,24 +145,24 @@ def _load(app: Any, log: dict[str, Any]) -> None:
         write_interactions(app, session, rows, source="test")
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("draw", DRAWS)
 def test_default_six_month_plan_is_near_the_simulated_truth(
-    seed, kehu_app, kehu_install, kehu_cli, monkeypatch
+    draw, kehu_app, kehu_install, kehu_cli, monkeypatch
 ):
     kehu_install("forecast")
-    log = customer_log(seed)
+    log = customer_log(draw)
     _load(kehu_app, log)
     result = kehu_cli("forecast", "run", "--as-of", AS_OF, "--horizon", "6", "--no-pipeline", "--json")
     assert result.exit_code == 0, result
     plan = float(Decimal(result.json["total"]))
     ratio_realised = plan / log["realised"]
     ratio_expected = plan / log["expected"]
-    RATIOS[(kehu_app.engine.dialect.name, seed)] = (ratio_realised, ratio_expected)
-    print(f"seed {seed}: plan {plan:,.0f} realised {log['realised']:,.0f} expected {log['expected']:,.0f}")
-    print(f"seed {seed}: plan/realised {ratio_realised:.3f} plan/expected {ratio_expected:.3f}")
-    # each seed within a wider bound; the average is checked below
+    RATIOS[(kehu_app.engine.dialect.name, draw)] = (ratio_realised, ratio_expected)
+    print(f"draw {draw}: plan {plan:,.0f} realised {log['realised']:,.0f} expected {log['expected']:,.0f}")
+    print(f"draw {draw}: plan/realised {ratio_realised:.3f} plan/expected {ratio_expected:.3f}")
+    # each draw within a wider bound; the average is checked below
     assert 0.5 <= ratio_realised <= 1.5
-    if seed == SEEDS[0]:
+    if draw == DRAWS[0]:
         _check_card(kehu_app, result.json["run_id"], monkeypatch)
 
 
@@ -180,13 +180,13 @@ def _check_card(app: Any, run_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
             assert 0.0 <= data["purchases_6m"] <= data["purchases_12m"]
 
 
-#: plan/realised and plan/expected per database and seed, filled by the runs above
+#: plan/realised and plan/expected per database and draw, filled by the runs above
 RATIOS: dict[tuple[str, int], tuple[float, float]] = {}
 
 
-def test_average_over_seeds_within_tolerance():
-    if len(RATIOS) < len(SEEDS):  # run alone (-k): nothing to average
-        pytest.skip("needs the per-seed runs of this module on the same database")
+def test_average_over_draws_within_tolerance():
+    if len(RATIOS) < len(DRAWS):  # run alone (-k): nothing to average
+        pytest.skip("needs the per-draw runs of this module on the same database")
     mean_realised = float(np.mean([r for r, _ in RATIOS.values()]))
     mean_expected = float(np.mean([e for _, e in RATIOS.values()]))
     print(f"mean plan/realised {mean_realised:.3f} plan/expected {mean_expected:.3f}")

@@ -211,7 +211,7 @@ def test_upper_bands_from_the_node_model_cover_held_out_months():
     independent = np.sqrt((each.sigma.reshape(replicates, customers) ** 2).sum(axis=1))
     own = np.abs(actual - company.mean[:, 0]) <= E.Z80 * company.sigma[:, 0]
     naive = np.abs(actual - summed_mean) <= E.Z80 * independent
-    # Seeded: 44 of 60 held-out months (73.3%) against 31 (51.7%) with today's models;
+    # With a fixed random state: 44 of 60 held-out months (73.3%) against 31 (51.7%) with today's models;
     # ranges, so that a change of the models' intervals keeps the test meaningful.
     assert 0.65 <= own.mean() <= 0.9
     assert naive.mean() <= own.mean() - 0.15, (own.mean(), naive.mean())
