@@ -154,29 +154,33 @@ def cli_login(given: str | None) -> tuple[str | None, str]:
     return os_login(), "OS login"
 
 
+def role_changes(session: Session, roles: Iterable[str] | None = None) -> dict[tuple[str, str], bool]:
+    """The company's grants (True) and revocations (False) by (role, permission); only those
+    of ``roles`` when given."""
+    stmt = select(RoleGrant.role, RoleGrant.permission, RoleGrant.granted)
+    if roles is not None:
+        stmt = stmt.where(RoleGrant.role.in_(list(roles)))
+    return {(role, permission): granted for role, permission, granted in session.execute(stmt)}
+
+
+def role_holds(security: Security, changes: dict[tuple[str, str], bool], role: str, permission: str) -> bool:
+    """Whether ``role`` holds ``permission``: admin always; otherwise the company's grant or
+    revocation (:func:`role_changes`), else the declared default."""
+    if role == "admin":
+        return True
+    return changes.get((role, permission), role in security.default_holders(permission))
+
+
 def permissions_of(session: Session, security: Security, roles: Iterable[str]) -> frozenset[str]:
-    """What ``roles`` may do: the declared defaults with the company's grants and revocations."""
+    """What ``roles`` may do: any of them holding a permission is enough (a revocation applies
+    to its own role; another role of the user may still hold it)."""
     roles = set(roles)
-    held = {
-        name
-        for name, declared in security.permissions.items()
-        if roles.intersection(security.default_holders(name))
-    }
-    changes = session.execute(
-        select(RoleGrant.role, RoleGrant.permission, RoleGrant.granted).where(RoleGrant.role.in_(roles))
-    ).all()
-    granted = {p for _r, p, g in changes if g and p in security.permissions}
-    # A revocation applies to its own role: another role of the user may still hold it.
-    revoked = {
-        p
-        for p in held
-        if all(
-            any(r == role and q == p and not g for r, q, g in changes)
-            for role in roles
-            if role in security.default_holders(p)
-        )
-    }
-    return frozenset((held - revoked) | granted)
+    changes = role_changes(session, roles)
+    return frozenset(
+        permission
+        for permission in security.permissions
+        if any(role_holds(security, changes, role, permission) for role in roles)
+    )
 
 
 def security_in(app: Kehu, session: Session) -> Security:

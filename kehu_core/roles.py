@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from attrs import frozen
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from kehu_core import audit
-from kehu_core.access import require, security_in
+from kehu_core.access import require, role_changes, role_holds, security_in
 from kehu_core.errors import KehuError
 from kehu_core.models import MAX_NAME, Role, RoleGrant
 from kehu_core.security import RoleDeclaration
@@ -52,18 +52,11 @@ class RoleTable:
 def role_table(app: Kehu, session: Session) -> RoleTable:
     """Every role and permission, with the plugin that declared it and who holds what now."""
     security = security_in(app, session)
-    changes = {
-        (r, p): g
-        for r, p, g in session.execute(select(RoleGrant.role, RoleGrant.permission, RoleGrant.granted))
+    changes = role_changes(session)
+    holders = {
+        name: [role for role in security.roles if role_holds(security, changes, role, name)]
+        for name in security.permissions
     }
-    holders: dict[str, list[str]] = {}
-    for name in security.permissions:
-        roles = []
-        for role in security.roles:
-            default = role in security.default_holders(name)
-            if role == "admin" or changes.get((role, name), default):
-                roles.append(role)
-        holders[name] = roles
     summaries = tuple(
         RoleSummary(
             name,
