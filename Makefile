@@ -2,6 +2,7 @@
 #   make demo   create .venv, install the core and every plugin, load demo data into ./kehu.db
 #   make test   the same install, the lint step, then the whole suite on SQLite and on a throwaway PostgreSQL
 #   make lint   ruff (style), mypy (types) and import-linter (the import contracts in pyproject.toml)
+#   make i18n   update every package's translation catalogs (.po) from the source and compile them (.mo)
 #   make mutation [MODULE=kehu_core/privacy.py]   mutation testing (cosmic-ray) of the business modules
 #               listed in [tool.cosmic-ray.modules], on SQLite; slow, not part of `make test`
 
@@ -15,7 +16,7 @@ EXAMPLES := $(sort $(dir $(wildcard examples/*/pyproject.toml)))
 STAMP  := $(VENV)/.installed
 DEMO_DB ?= kehu.db
 
-.PHONY: install demo lint test test-sqlite test-postgresql mutation clean
+.PHONY: install demo lint test test-sqlite test-postgresql mutation i18n clean
 
 PACKAGES := kehu_core $(foreach p,$(PLUGINS) $(EXAMPLES),$(notdir $(patsubst %/,%,$(dir $(wildcard $(p)kehu_*/__init__.py)))))
 
@@ -61,6 +62,12 @@ test-sqlite: $(STAMP)
 
 test-postgresql: $(STAMP)
 	$(BIN)/python -m pytest -q --kehu-db=postgresql $(PYTEST_ARGS)
+
+# Translation catalogs: the core's (with click's own messages) and every plugin's and example's.
+CATALOG_PACKAGES := kehu_core $(sort $(dir $(wildcard plugins/*/kehu_*/__init__.py examples/*/kehu_*/__init__.py)))
+
+i18n: $(STAMP)
+	$(BIN)/kehu plugin catalog $(CATALOG_PACKAGES)
 
 # Mutation testing. cosmic-ray mutates a module in place, so it works on a copy of the work tree
 # (build/mutation/tree, committed and uncommitted files alike), put first on PYTHONPATH ahead of

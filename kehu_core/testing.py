@@ -46,6 +46,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, delete, text
@@ -274,6 +275,22 @@ def company_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], No
 
     yield use
     local_zone.cache_clear()  # the environment is restored after this: the next use reads it
+
+
+def walk_commands(
+    group: click.Group, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command and group under ``group`` (loading lazy ones), as (path of names, command),
+    the way ``kehu --help`` and its groups list them."""
+    ctx = click.Context(group, info_name=path[-1] if path else "kehu")
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is None:
+            raise LookupError(f"{' '.join((*path, name))} is listed but cannot be loaded")
+        here = (*path, name)
+        yield here, command
+        if isinstance(command, click.Group):
+            yield from walk_commands(command, here)
 
 
 def module_from_file(path: Path, name: str) -> ModuleType:

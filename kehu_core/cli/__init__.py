@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from kehu_core.cli.help import click_messages
 from kehu_core.cli.lazy import LazyGroup
 from kehu_core.errors import KehuError
 from kehu_core.plugins import Plugins, discover
@@ -96,6 +97,11 @@ class KehuGroup(LazyGroup):
     Turns kehu's user errors into one clear message and a non-zero exit, and holds the core's
     and the plugins' commands by reference (:class:`~kehu_core.cli.lazy.LazyGroup`).
     """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line, click's own messages in the user's language too."""
+        with click_messages():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

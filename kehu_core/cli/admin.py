@@ -6,6 +6,7 @@ import click
 
 from kehu_core import schema
 from kehu_core.cli.context import current_app, require_permission, transaction
+from kehu_core.cli.help import TranslatedCommand, TranslatedGroup
 from kehu_core.cli.maintenance import vacuum
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.db import describe
@@ -14,7 +15,7 @@ from kehu_core.installer import unavailable_installed
 from kehu_core.plugins import BUILTIN
 
 
-@click.command("init")
+@click.command(cls=TranslatedCommand, name="init")
 @json_option
 def init(as_json: bool) -> None:
     """Create the database schema, or bring it up to date. Safe to run again."""
@@ -29,7 +30,7 @@ def init(as_json: bool) -> None:
         )
 
 
-@click.group("db")
+@click.group(cls=TranslatedGroup, name="db")
 def db() -> None:
     """The database schema: status and upgrades."""
 
@@ -89,7 +90,7 @@ def status(as_json: bool) -> None:
     )
 
 
-@click.command("demo")
+@click.command(cls=TranslatedCommand, name="demo")
 @click.option(
     "--customers",
     type=click.IntRange(min=10, max=1_000_000),

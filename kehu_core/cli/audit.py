@@ -6,10 +6,11 @@ import click
 
 from kehu_core import audit as audit_service
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options, row_count
 
 
-@click.command("audit")
+@click.command(cls=TranslatedCommand, name="audit")
 @click.argument("code", required=False)
 @click.option(
     "--entity",

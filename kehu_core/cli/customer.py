@@ -9,6 +9,7 @@ import click
 
 from kehu_core.analysis import ANALYSIS_KEYS
 from kehu_core.cli.context import state, transaction
+from kehu_core.cli.help import TranslatedCommand, TranslatedGroup
 from kehu_core.cli.imports import customer_import
 from kehu_core.cli.output import (
     emit_json,
@@ -44,7 +45,7 @@ def _field_options(func: Any, include_identity: bool = False) -> Any:
     return value_options(func, ((spec.name, spec.help) for spec in fields))
 
 
-@click.group()
+@click.group(cls=TranslatedGroup)
 def customer() -> None:
     """Customers and their profile cards (客户资料卡)."""
 
@@ -102,7 +103,7 @@ def show(code: str, as_json: bool) -> None:
             click.echo()
 
 
-class _ListCommand(click.Command):
+class _ListCommand(TranslatedCommand):
     """``customer list`` whose help ends with the columns and filters plugins add."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

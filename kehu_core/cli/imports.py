@@ -13,8 +13,10 @@ from typing import Any, TextIO
 import click
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import Progress, csv_row, emit_json, refusing_duplicates
 from kehu_core.fields import CUSTOMER_COLUMNS, INTERACTION_COLUMNS
+from kehu_core.i18n import N_
 from kehu_core.importing import (
     ImportRefused,
     ImportReport,
@@ -53,11 +55,19 @@ def _import_command(
 ) -> click.Command:
     @click.command(
         "import",
-        help=f"""Import {kind} from a CSV FILE (UTF-8 with or without BOM; --encoding gbk for Chinese Excel).
+        cls=TranslatedCommand,
+        help_values={
+            "kind": kind,
+            "columns": ", ".join(columns),
+            "required": required,
+            "notes": notes,
+            "example": example,
+        },
+        help="""Import {kind} from a CSV FILE (UTF-8 with or without BOM; --encoding gbk for Chinese Excel).
 
 \b
 Columns (header line, any order, names as below):
-  {", ".join(columns)}
+  {columns}
 Required: {required}.
 {notes}
 
@@ -190,20 +200,24 @@ def _report_data(report: ImportReport, committed: bool) -> dict[str, Any]:
 
 
 customer_import = _import_command(
-    "customers",
+    N_("customers"),
     CUSTOMER_COLUMNS,
     "code, name",
     import_customers,
-    "Your own fields: attr:NAME columns. Known codes are updated from the columns present\n"
-    "(a blank cell clears that field); a row equal to what is stored changes nothing.",
+    N_(
+        "Your own fields: attr:NAME columns. Known codes are updated from the columns present\n"
+        "(a blank cell clears that field); a row equal to what is stored changes nothing."
+    ),
     "kehu customer import customers.csv --encoding gbk",
 )
 interaction_import = _import_command(
-    "interactions",
+    N_("interactions"),
     INTERACTION_COLUMNS,
     "customer_code, kind, occurred_at",
     import_interactions,
-    "due_at and paid_at are for payments; amount may be negative only for a purchase (a refund).\n"
-    "A row whose external_ref is already stored is skipped; rows without one are keyed by content.",
+    N_(
+        "due_at and paid_at are for payments; amount may be negative only for a purchase (a refund).\n"
+        "A row whose external_ref is already stored is skipped; rows without one are keyed by content."
+    ),
     "kehu interaction import orders.csv --skip-invalid --errors problems.csv",
 )

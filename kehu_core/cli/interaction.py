@@ -10,6 +10,7 @@ from attrs import asdict
 
 from kehu_core import calendar
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.imports import interaction_import
 from kehu_core.cli.output import (
     emit_result,
@@ -68,7 +69,7 @@ def _detail_options(func: Any) -> Any:
     )
 
 
-@click.group()
+@click.group(cls=TranslatedGroup)
 def interaction() -> None:
     """Interactions: visits, calls, purchases, payments, feedback; and the visit plan (访问计划)."""
 

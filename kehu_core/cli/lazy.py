@@ -13,6 +13,11 @@ from typing import Any
 
 import click
 
+from kehu_core.cli.help import TranslatedGroup, translate_help
+from kehu_core.i18n import messages
+
+_ = messages("kehu_core").gettext
+
 
 def load_command(path: str) -> click.Command:
     """The command at ``"package.module:attribute"``."""
@@ -23,8 +28,9 @@ def load_command(path: str) -> click.Command:
     return command
 
 
-class LazyGroup(click.Group):
-    """A click group that also holds commands by reference: :meth:`add_lazy_command`."""
+class LazyGroup(TranslatedGroup):
+    """A click group that also holds commands by reference: :meth:`add_lazy_command`; its help
+    and its commands' are shown in the user's language (:mod:`kehu_core.cli.help`)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -52,7 +58,9 @@ class LazyGroup(click.Group):
                     continue
                 rows.append((name, command.get_short_help_str(limit=formatter.width - 6 - len(name))))
             else:
-                rows.append((name, self.lazy[name][1]))
+                path, short_help = self.lazy[name]
+                package = path.partition(".")[0]
+                rows.append((name, translate_help(short_help, (package, "kehu_core"))))
         if rows:
-            with formatter.section("Commands"):
+            with formatter.section(_("Commands")):
                 formatter.write_dl(rows)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from kehu_core.cli.context import current_app, ensure_schema
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, json_option
 from kehu_core.db import describe
 from kehu_core.privacy import vacuum as vacuum_database
 
 
-@click.command("vacuum")
+@click.command(cls=TranslatedCommand, name="vacuum")
 @click.option(
     "--full",
     is_flag=True,

@@ -9,6 +9,7 @@ import click
 
 from kehu_core import installer
 from kehu_core.cli.context import act, current_app, ensure_schema, require_permission, state
+from kehu_core.cli.help import TranslatedCommand, TranslatedGroup
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.errors import PluginError
 from kehu_core.hookdoc import hook_reference, markdown
@@ -17,7 +18,7 @@ from kehu_core.jobs import job_statuses
 from kehu_core.jobs import run_due as run_due_jobs
 
 
-@click.group("plugins")
+@click.group(cls=TranslatedGroup, name="plugins")
 def plugins() -> None:
     """Plugins: available (pip-installed) and installed (in this database)."""
 
@@ -199,7 +200,7 @@ def uninstall(name: str, yes: bool, forget: bool) -> None:
             click.echo(f"  {row.table} ({key}): {row.why}")
 
 
-@click.command("hooks")
+@click.command(cls=TranslatedCommand, name="hooks")
 @click.argument("name", required=False)
 @json_option
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown (for a plugin's docs).")
@@ -245,7 +246,7 @@ def hooks(name: str | None, as_json: bool, as_markdown: bool) -> None:
         click.echo()
 
 
-@click.group("jobs")
+@click.group(cls=TranslatedGroup, name="jobs")
 def jobs() -> None:
     """Scheduled jobs (like Odoo's ir.cron). Run `kehu jobs run-due` from cron."""
 

@@ -6,10 +6,11 @@ import click
 
 from kehu_core import roles as role_service
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.output import emit_json, emit_rows, emit_table, json_option
 
 
-@click.group("roles", invoke_without_command=True)
+@click.group(cls=TranslatedGroup, name="roles", invoke_without_command=True)
 @json_option
 @click.pass_context
 def roles(ctx: click.Context, as_json: bool) -> None:

@@ -6,11 +6,14 @@ from pathlib import Path
 
 import click
 
-from kehu_core.cli.output import emit_json, json_option
+from kehu_core.catalogs import languages, refresh
+from kehu_core.cli.help import TranslatedGroup
+from kehu_core.cli.output import emit_json, emit_table, json_option
+from kehu_core.errors import KehuError
 from kehu_core.scaffold import new_plugin
 
 
-@click.group("plugin")
+@click.group(cls=TranslatedGroup, name="plugin")
 def plugin() -> None:
     """Write your own plugin (see `kehu plugins` for installing plugins)."""
 
@@ -63,3 +66,52 @@ def new(name: str, directory: Path | None, force: bool, as_json: bool) -> None:
         "  pytest\n"
         f"  kehu plugins install {made.name}"
     )
+
+
+@plugin.command("catalog")
+@click.argument(
+    "packages", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path)
+)
+@click.option(
+    "--lang", "langs", multiple=True, type=click.Choice(languages()), help="Only this language (repeatable)."
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 when a message is missing, untranslated or fuzzy."
+)
+@json_option
+def catalog(packages: tuple[Path, ...], langs: tuple[str, ...], check: bool, as_json: bool) -> None:
+    """Update the translation catalogs of PACKAGES (their locale/<lang>/LC_MESSAGES/*.po and .mo).
+
+    Extracts every message the package marks with _(), ngettext() and N_(), its commands'
+    docstrings and help= texts; adds new ones untranslated to each language's .po, drops the
+    ones gone from the source, and compiles the .mo shipped in the wheel. Translate the empty
+    msgstr entries in the .po, then run it again.
+
+    \b
+    Example:
+      kehu plugin catalog kehu_shop_rules
+      kehu plugin catalog kehu_shop_rules --check    # in CI: fails on an untranslated message
+    """
+    try:
+        states = [s for package in packages for s in refresh(package, langs or None, write=not check)]
+    except ValueError as exc:
+        raise KehuError(str(exc)) from None
+    rows = [
+        {
+            "domain": s.domain,
+            "lang": s.lang,
+            "missing": len(s.missing),
+            "untranslated": len(s.untranslated),
+            "fuzzy": len(s.fuzzy),
+            "mo_up_to_date": not s.stale_mo,
+            "complete": s.complete,
+        }
+        for s in states
+    ]
+    if as_json:
+        emit_json(rows)
+    else:
+        keys = list(rows[0]) if rows else []
+        emit_table(keys, [[r[k] for k in keys] for r in rows])
+    if check and not all(s.complete for s in states):
+        raise KehuError("a catalog is incomplete; run `kehu plugin catalog` and translate the empty entries")

@@ -6,10 +6,11 @@ import click
 
 from kehu_core import settings as setting_service
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 
 
-@click.group("settings")
+@click.group(cls=TranslatedGroup, name="settings")
 def settings() -> None:
     """The core's settings (plugins have their own, e.g. `kehu complaint settings`).
 

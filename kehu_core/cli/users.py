@@ -6,6 +6,7 @@ import click
 
 from kehu_core import users
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.output import emit_json, emit_result, emit_rows, json_option, list_output_options
 from kehu_core.users import UserRecord
 
@@ -32,7 +33,7 @@ def _read_password(prompt: bool) -> str | None:
     return value
 
 
-@click.group("user")
+@click.group(cls=TranslatedGroup, name="user")
 def user() -> None:
     """Users: who may use kehu, with which roles (see `kehu roles`).
 
