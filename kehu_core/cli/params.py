@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from kehu_core.choices import Vocabulary
 from kehu_core.validation import FieldError, day, money, timestamp
 
 
@@ -58,6 +59,30 @@ class MoneyType(_Parsed):
 
     def parse(self, value: Any) -> Decimal:
         return money(value, allow_negative=self.allow_negative)
+
+
+class VocabularyType(_Parsed):
+    """One value of a :class:`~kehu_core.choices.Vocabulary`: its code, label or Chinese name,
+    given to the command as the code (``--source 朋友介绍`` → ``referral``)."""
+
+    def __init__(self, vocabulary: Vocabulary):
+        self.vocabulary = vocabulary
+        self.name = vocabulary.what
+
+    def parse(self, value: Any) -> str:
+        return self.vocabulary.parse(value)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        """``[referral|trade_magazine|...]``, as click shows a choice."""
+        return "[" + "|".join(self.vocabulary.codes) + "]"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        """The codes that start with what was typed."""
+        return [
+            click.shell_completion.CompletionItem(c)
+            for c in self.vocabulary.codes
+            if c.startswith(incomplete)
+        ]
 
 
 DAY = DayType()
