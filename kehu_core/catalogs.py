@@ -11,8 +11,10 @@ migrations are not extracted. ``kehu plugin catalog`` runs this for a plugin's a
 from __future__ import annotations
 
 import ast
+import fcntl
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -138,14 +140,27 @@ def update(package_dir: Path, template: Catalog, lang: str, domain: str | None =
     ``.mo`` is compiled. Returns the updated catalog."""
     domain = domain or package_dir.name
     path = po_path(package_dir, lang, domain)
-    catalog = _read(path, lang, domain)
-    catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
-    catalog.obsolete.clear()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        write_po(handle, catalog, width=100, no_location=True, include_previous=False)
-    compile_catalog(path, lang, domain)
+    with locked(path):
+        catalog = _read(path, lang, domain)
+        catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
+        catalog.obsolete.clear()
+        with path.open("wb") as handle:
+            write_po(handle, catalog, width=100, no_location=True, include_previous=False)
+        compile_catalog(path, lang, domain)
     return catalog
+
+
+@contextmanager
+def locked(po: Path) -> Iterator[None]:
+    """Hold the ``.po``'s lock (a ``.lock`` file beside it): two translators, or a translator
+    and ``kehu plugin catalog``, write the same catalog in turn, never over each other."""
+    with po.with_suffix(".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def compile_catalog(po: Path, lang: str, domain: str) -> Path:

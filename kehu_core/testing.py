@@ -77,6 +77,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests read English messages unless they ask for another language: the suite does not
+    change with the machine's locale (a test sets ``KEHU_LANG`` or uses ``i18n.using``)."""
+    os.environ["KEHU_LANG"] = "en"
+
+
 def _selected(config: pytest.Config) -> tuple[str, ...]:
     choice = config.getoption("--kehu-db") or os.environ.get("KEHU_TEST_DB", "sqlite")
     return BACKENDS if choice == "both" else (choice,)

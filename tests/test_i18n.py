@@ -24,7 +24,7 @@ from kehu_core.cli.help import TranslatedCommand, domains_of, translate_help
 from kehu_core.i18n import help_paragraphs
 from kehu_core.plugins import discover
 from kehu_core.testing import walk_commands
-from kehu_core.untranslated import findings, package_files
+from kehu_core.untranslated import english_words, findings, package_files
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {
@@ -194,28 +194,6 @@ def test_every_command_has_an_example(package: str) -> None:
         and not any(p.startswith("Example") for p in help_paragraphs(command.help or ""))
     ]
     assert not missing, f"{len(missing)} commands without an example in --help: {missing}"
-
-
-#: Words that stay as they are in Chinese text: names, codes, file formats, abbreviations.
-ALLOWED_WORDS = {
-    "kehu", "CSV", "JSON", "SQLite", "PostgreSQL", "SQL", "URL", "UTF", "BOM", "Excel", "PNG", "TOML",
-    "ISO", "API", "VIP", "ABC", "RFM", "SLA", "MASE", "sMAPE", "BG", "NBD", "MinT", "OLS", "WLS", "Odoo",
-    "Argon2id", "pip", "cron", "gbk", "gb18030", "utf", "Python", "CJK", "ID", "AutoTheta", "AutoETS",
-    "ETS", "Croston", "MinTrace", "dask", "DuckDB", "pandas", "statsforecast", "SMART", "6W1H1S", "KPI",
-    "OS", "PDF", "HTML", "YYYY", "MM", "DD", "HH",
-}  # fmt: skip
-
-
-def english_words(text: str) -> set[str]:
-    """The English words of ``text`` a Chinese reader should not see: not options, metavars,
-    codes, identifiers, command lines, bracketed choices or the allowed words."""
-    text = re.sub(r"`[^`]*`", " ", text)  # code
-    text = re.sub(r"\[[^\]]*\]", " ", text)  # choices and click's [default: ...]
-    text = re.sub(r"(?m)^\s*(kehu|pip|cd|python|\$)\b.*$", " ", text)  # example command lines
-    text = re.sub(r"(?<![\w-])--?[\w-]+", " ", text)  # options
-    text = re.sub(r"\$\w+|\w+://\S+|\S+\.(md|csv|toml|py|png|json|db)\b", " ", text)
-    words = set(re.findall(r"[A-Za-z][A-Za-z0-9]*(?:[_.:][A-Za-z0-9]+)*", text))
-    return {w for w in words if w not in ALLOWED_WORDS and not w.isupper() and "_" not in w and "." not in w}
 
 
 @pytest.mark.parametrize("package", per_package("help"))

@@ -12,14 +12,13 @@ the file is written under a lock, so two translators can fill one catalog in tur
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import sys
 from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-from kehu_core.catalogs import compile_catalog, po_path
+from kehu_core.catalogs import compile_catalog, locked, po_path
 
 
 def main() -> int:
@@ -34,8 +33,7 @@ def main() -> int:
     domain = args.domain or args.package.name
     path = po_path(args.package, args.lang, domain)
     given: dict[str, str] = json.loads(args.translations.read_text(encoding="utf-8"))
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(path):
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=args.lang, domain=domain)
         unknown = []
