@@ -4,16 +4,33 @@ Runs inside the copy of the work tree that ``make mutation`` prepares (cosmic-ra
 files in place), one session database per module beside it, and prints per module: mutants,
 killed, survived, score and each surviving mutant with its line; the same goes to
 ``../summary.txt``. The modules and the tests that cover each are listed in
-``[tool.cosmic-ray.modules]`` of pyproject.toml; ``MODULE`` picks one of them.
+``[tool.cosmic-ray.modules]`` of pyproject.toml; ``MODULE`` picks one of them (or several,
+separated by spaces).
+
+A mutant costs one run of its module's test command, so that command is kept short:
+
+* only the tests that exercise the module (its list in ``[tool.cosmic-ray.modules]``);
+* pytest without the plugins other packages register through entry points (fugue's and
+  hypothesis' cost seconds to import): ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` and ``-p
+  kehu_core.testing`` for kehu's fixtures;
+* compiled code read from ``__pycache__``: cosmic-ray runs each mutant with
+  ``PYTHONDONTWRITEBYTECODE``, so without compiled files every run would compile kehu, its
+  plugins and the tests again. The tree is compiled once, and one warm-up run of the module's
+  tests (which must pass) writes pytest's rewritten test modules. The mutated module's own
+  compiled file is deleted, so each mutant is compiled from its source.
 """
 
 from __future__ import annotations
 
+import compileall
+import importlib.util
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -21,12 +38,29 @@ from typing import Any
 import toml
 
 BIN = Path(sys.executable).parent
+#: The folders of the tree that hold Python code the tests import.
+CODE_FOLDERS = ("kehu_core", "plugins", "examples", "tests")
 
 
 def tool(*args: str, capture: bool = False) -> str:
     """Run one of cosmic-ray's commands from this virtualenv; its output when ``capture``."""
     done = subprocess.run([str(BIN / args[0]), *args[1:]], check=True, capture_output=capture, text=True)
     return done.stdout if capture else ""
+
+
+def warm_up(name: str, command: str) -> float:
+    """Run the module's tests once on the unmutated tree, writing compiled files: seconds taken.
+
+    Exits when they fail: a mutant can only be judged against tests that pass without it.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    started = time.monotonic()
+    done = subprocess.run(shlex.split(command), env=env, capture_output=True, text=True)
+    took = time.monotonic() - started
+    if done.returncode != 0:
+        sys.exit(f"{name}: its tests fail before any mutation:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    Path(importlib.util.cache_from_source(name)).unlink(missing_ok=True)
+    return took
 
 
 def mutate(name: str, tests: list[str], base: dict[str, Any]) -> tuple[int, list[str]]:
@@ -39,8 +73,11 @@ def mutate(name: str, tests: list[str], base: dict[str, Any]) -> tuple[int, list
     print(f"== {name}: {' '.join(tests)}", flush=True)
     tool("cosmic-ray", "init", "--force", config_file, session)
     tool("cr-filter-operators", session, config_file)
-    tool("cosmic-ray", "--verbosity", "ERROR", "baseline", config_file)
+    took = warm_up(name, command)
+    print(f"   the tests pass unmutated in {took:.1f} s; running the mutants", flush=True)
+    started = time.monotonic()
     tool("cosmic-ray", "--verbosity", "ERROR", "exec", config_file, session)
+    elapsed = time.monotonic() - started
     source = Path(name).read_text(encoding="utf-8").splitlines()
     killed, survived = 0, []
     for row in tool("cosmic-ray", "dump", session, capture=True).splitlines():
@@ -54,23 +91,32 @@ def mutate(name: str, tests: list[str], base: dict[str, Any]) -> tuple[int, list
         line = mutation["start_pos"][0]
         operator = f"{mutation['operator_name']} #{mutation['occurrence']}"
         survived.append((line, f"    {name}:{line} {operator}: {source[line - 1].strip()}"))
+    total = killed + len(survived)
+    print(f"   {total} mutants in {elapsed:.0f} s ({elapsed / max(total, 1):.1f} s a mutant)", flush=True)
     return killed, [text for _, text in sorted(survived)]
 
 
 def main() -> None:
-    """Mutate the module ``$MODULE`` names, or every listed one."""
+    """Mutate the modules ``$MODULE`` names, or every listed one."""
     with open("pyproject.toml", "rb") as handle:
         base = tomllib.load(handle)["tool"]["cosmic-ray"]
     modules: dict[str, list[str]] = base.pop("modules")
-    wanted = os.environ.get("MODULE") or ""
-    if wanted and wanted not in modules:
-        known = ", ".join(modules)
-        sys.exit(f"MODULE={wanted} is not a business module of [tool.cosmic-ray.modules]: {known}")
-    lines = []
-    for name in [wanted] if wanted else list(modules):
-        missing = [t for t in modules[name] if not os.path.exists(t)]
+    wanted = (os.environ.get("MODULE") or "").split()
+    for name in wanted:
+        if name not in modules:
+            known = ", ".join(modules)
+            sys.exit(f"MODULE={name} is not a business module of [tool.cosmic-ray.modules]: {known}")
+    for name in wanted or list(modules):
+        paths = [t.partition("::")[0] for t in modules[name] if not t.startswith("-")]
+        missing = [path for path in paths if not os.path.exists(path)]
         if missing:
             sys.exit(f"{name}: test path {missing[0]} does not exist")
+    # Entry-point pytest plugins of other packages stay out; the command loads kehu's with -p.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    for folder in CODE_FOLDERS:
+        compileall.compile_dir(folder, quiet=1, workers=0)
+    lines = []
+    for name in wanted or list(modules):
         killed, survived = mutate(name, modules[name], base)
         total = killed + len(survived)
         score = 100.0 * killed / total if total else 100.0
