@@ -15,6 +15,9 @@ Steps, all in the caller's transaction:
    and their successors inserted. Unchanged customers are not touched, so re-running with
    unchanged data writes no history;
 5. fire ``kehu_tier_changed`` once with every customer whose tier or segment moved.
+
+The counts per tier (one scan of ``tiering_new``) are taken before writing: they also say
+how many rows each method gives.
 """
 
 from __future__ import annotations
@@ -217,7 +220,8 @@ def run(
         conditions = _conditions(session, temp, rules, extra)
         _decide(session, temp, targets, conditions)
         step(2, STEPS)
-        written, fresh_methods, fresh_rows = write_changes(session, temp, settings, targets, run_id)
+        counts = counts_per_tier(session, temp, targets)
+        written, fresh_methods, fresh_rows = write_changes(session, temp, settings, targets, run_id, counts)
         step(3, STEPS)
         listening = bool(app.hook_caller("kehu_tier_run_finished").get_hookimpls())
         moved, changes = (
@@ -226,7 +230,6 @@ def run(
             else (0, [])
         )
         step(4, STEPS)
-        counts = counts_per_tier(session, temp, targets)
     session.execute(
         update(runs)
         .where(runs.c.id == run_id)

@@ -103,25 +103,29 @@ def rank_selects(
         # BIGINT: PostgreSQL's sum() of integers is NUMERIC, and the scores divide integers.
         return cast(func.coalesce(func.sum(value).over(order_by=order, rows=frame), 0), BigInteger)
 
+    # One window (running totals up to and including the group): the sums strictly before a
+    # group are those minus the group's own, so the database makes a single windowed pass.
     ranked = (
         select(
             m.label("m"),
-            running(count, m.desc(), before).label("rank_desc"),
-            running(func.sum(positive), m.desc(), before).label("cum_before"),
+            cast(count, BigInteger).label("here"),
+            cast(func.coalesce(func.sum(positive), 0), BigInteger).label("positive_here"),
             running(count, m.desc(), upto).label("ge"),
+            running(func.sum(positive), m.desc(), upto).label("cum_upto"),
             running(buyer_count, m.desc(), upto).label("ge_buyers"),
         )
         .group_by(m)
         .subquery("ranked")
     )
     r = ranked.c
+    rank_desc, cum_before = r.ge - r.here, r.cum_upto - r.positive_here
     m_worse = n - r.ge
     by_measure = select(
         r.m,
-        r.rank_desc,
-        r.cum_before,
+        rank_desc.label("rank_desc"),
+        cum_before.label("cum_before"),
         m_worse.label("m_worse"),
-        *measure_classes(r.m, r.rank_desc, r.cum_before, n, total, settings),
+        *measure_classes(r.m, rank_desc, cum_before, n, total, settings),
         score(buyers - r.ge_buyers, buyers).label("m_score"),
     )
     recency = recency_key(c.recency_days)

@@ -318,8 +318,14 @@ def attribute(key: str) -> ColumnElement[str]:
 
 def has_attribute(key: str) -> ColumnElement[bool]:
     """True when ``attributes[key]`` is set to something other than empty, ``[]`` or ``false``."""
-    value = attribute(key)
-    return and_(value.is_not(None), value.not_in(["", "[]", "false", "0", "null"]))
+    # One lookup of the customer per row (the condition inside the subquery): a rule is
+    # evaluated for every customer of a run. Unset reads as "", which is not "set".
+    value = func.coalesce(Customer.attributes[key].as_string(), "")
+    return (
+        select(value.not_in(["", "[]", "false", "0", "null"]))
+        .where(Customer.id == STATS.c.customer_id)
+        .scalar_subquery()
+    )
 
 
 def attribute_contains(key: str, word: str) -> ColumnElement[bool]:
@@ -464,18 +470,11 @@ def _others(
     end = b["end"]
     due = calendar.sql_day_number(i.due_at, dialect)
     paid = calendar.sql_day_number(i.paid_at, dialect)
-    # Overdue is decided on local days as text (no date arithmetic); days late only for those.
-    due_key = calendar.sql_local_day(i.due_at, dialect)
-    paid_key = calendar.sql_local_day(i.paid_at, dialect)
     paid_by_then = and_(i.paid_at.is_not(None), i.paid_at < end)
     is_payment = and_(i.kind.in_(DUE_KINDS), i.due_at.is_not(None))
-    overdue = and_(
-        is_payment,
-        or_(
-            and_(paid_by_then, paid_key > due_key),
-            and_(~paid_by_then, due_key < settings.as_of.isoformat()),
-        ),
-    )
+    # Local days from the due day to the paid day (unpaid by then: to the as-of day); overdue
+    # when positive. Comparing day numbers is comparing local days: paid after its due day, or
+    # unpaid while the due day is before the as-of day.
     days_late = case((paid_by_then, paid - due), else_=literal(b["asof_day"]) - due)
     # Only the kinds the wanted aggregates read: feedback is read for satisfaction alone.
     late = ("overdue", "max_late", "days_late")
@@ -494,18 +493,31 @@ def _others(
         where.append(or_(i.kind != "purchase", i.due_at.is_not(None)))
     if b["start"] is not None:
         where.append(i.occurred_at >= b["start"])
+    # Each interaction's days late computed once, in a subquery kept apart (OFFSET 0: not
+    # merged into the aggregates, which would each compute it again).
+    rows = (
+        select(
+            i.customer_id.label("customer_id"),
+            i.kind.label("kind"),
+            i.satisfaction.label("satisfaction"),
+            case((is_payment, days_late), else_=null()).label("late"),
+        )
+        .where(*where)
+        .offset(0)
+        .subquery("late_rows")
+    )
+    r = rows.c
+    overdue = r.late > 0
     aggregates = {
         "overdue": func.count(case((overdue, 1))),
-        "max_late": func.max(case((overdue, days_late))),
-        "days_late": cast(func.avg(case((overdue, days_late))), Float),
-        "satisfaction": cast(func.avg(case((i.kind.in_(("feedback", "complaint")), i.satisfaction))), Float),
-        "complaints": func.count(case((i.kind == "complaint", 1))),
+        "max_late": func.max(case((overdue, r.late))),
+        "days_late": cast(func.avg(case((overdue, r.late))), Float),
+        "satisfaction": cast(func.avg(case((r.kind.in_(("feedback", "complaint")), r.satisfaction))), Float),
+        "complaints": func.count(case((r.kind == "complaint", 1))),
     }
-    return (
-        select(i.customer_id, *(aggregates[name].label(name) for name in OTHER_AGGREGATES if name in wanted))
-        .where(*where)
-        .group_by(i.customer_id)
-    )
+    return select(
+        r.customer_id, *(aggregates[name].label(name) for name in OTHER_AGGREGATES if name in wanted)
+    ).group_by(r.customer_id)
 
 
 def as_of_month_is_whole(session: Session, settings: TierSettings) -> bool:

@@ -71,18 +71,6 @@ def _managed_methods(settings: TierSettings) -> tuple[list[str], bool]:
     return [m for m in TIER_METHODS if m in settings.methods], "flags" in settings.methods
 
 
-def _given(session: Session, temp: WorkTables, targets: Sequence[Target]) -> dict[str, int]:
-    """How many customers each target gives a tier to (one scan of ``tiering_new``)."""
-    if not targets:
-        return {}
-    return dict(
-        zip(
-            (t.method for t in targets),
-            session.execute(select(*(func.count(temp.tier(t)) for t in targets))).one(),
-        )
-    )
-
-
 def _diff(
     session: Session, temp: WorkTables, settings: TierSettings, targets: Sequence[Target], given: int
 ) -> int:
@@ -133,10 +121,38 @@ def _insert_all_new(
 ) -> None:
     """Write every customer's assignment of targets that have no current rows (a first run).
 
-    Nothing to compare with, so no diff: one pass over ``tiering_new``, each customer's
-    targets in method order -- the order of the assignments' indexes, so SQLite appends.
+    Nothing to compare with, so no diff. The methods' rows (every customer has one per
+    method) come from one pass over ``tiering_new``, each customer's methods in method order
+    -- the order of the assignments' indexes, so SQLite appends. A flag's rows (the few
+    customers a rule flags) come from one scan each, reading only the flag's own columns.
     """
-    targets = sorted(targets, key=lambda t: t.method)
+    methods = sorted((t for t in targets if not t.is_flag), key=lambda t: t.method)
+    flags = [t for t in targets if t.is_flag]
+    valid_from = literal(settings.as_of, assignments.c.valid_from.type)
+    run = literal(run_id, BigInteger)
+    if methods:
+        _insert_methods(session, temp, methods, valid_from, run)
+    w = temp.new.c
+    for t in flags:
+        rule_no = w[f"r{t.key}"]
+        stmt = select(
+            w.customer_id,
+            literal(t.method),
+            literal(t.method[5:]),
+            temp.decided_by(t),
+            _snapshot([t], None, rule_no, temp.dialect, of=w.customer_id),
+            valid_from,
+            run,
+        ).where(rule_no.is_not(None))
+        session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt))
+    if methods:
+        _write_snapshots(session, run_id)  # every customer has an ABC/pyramid/RFM row now
+
+
+def _insert_methods(
+    session: Session, temp: WorkTables, methods: Sequence[Target], valid_from: Any, run: Any
+) -> None:
+    """Every customer's row of each method (``methods`` in method order), from ``tiering_new``."""
     kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}
     order = Table(
         "tiering_order",
@@ -148,34 +164,32 @@ def _insert_all_new(
     )
     order.create(session.connection())
     try:
-        session.execute(insert(order), [{"n": n, "method": t.method} for n, t in enumerate(targets)])
+        session.execute(insert(order), [{"n": n, "method": t.method} for n, t in enumerate(methods)])
         o, w = order.c, temp.new.c
 
         def pick(values: Sequence[Any]) -> Any:
             return case(*((o.n == n, v) for n, v in enumerate(values)), else_=null())
 
-        tier, rule_no = pick([temp.tier(t) for t in targets]), pick([w[f"r{t.key}"] for t in targets])
+        # A method always gives a class (the assignments' NOT NULL tier refuses anything else):
+        # no filter. Without rules the method decided, and its name is the row's own method.
+        ruled = any(t.rules for t in methods)
+        decided_by = pick([temp.decided_by(t) for t in methods]) if ruled else o.method
+        rule_no = pick([w[f"r{t.key}"] for t in methods])
         # Driven by tiering_new alone: the statistics are read only for rule decisions' snapshots.
-        stmt = (
-            select(
-                w.customer_id,
-                o.method,
-                tier,
-                pick([temp.decided_by(t) for t in targets]),
-                _snapshot(targets, o.method, rule_no, temp.dialect, of=w.customer_id),
-                literal(settings.as_of, assignments.c.valid_from.type),
-                literal(run_id, BigInteger),
-            )
-            .select_from(temp.new.join(order, literal(True)))
-            .where(tier.is_not(None))
-        )
+        stmt = select(
+            w.customer_id,
+            o.method,
+            pick([temp.tier(t) for t in methods]),
+            decided_by,
+            _snapshot(methods, o.method, rule_no, temp.dialect, of=w.customer_id) if ruled else null(),
+            valid_from,
+            run,
+        ).select_from(temp.new.join(order, literal(True)))
         if temp.dialect == "sqlite":
             stmt = stmt.order_by(w.customer_id, o.n)  # the scan's own order: no sort
         session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt))
     finally:
         order.drop(session.connection())
-    if any(not t.is_flag for t in targets):
-        _write_snapshots(session, run_id)  # every customer has an ABC/pyramid/RFM row now
 
 
 def _snapshot(targets: Sequence[Target], method: Any, rule_no: Any, dialect: str, of: Any = None) -> Any:
@@ -184,6 +198,7 @@ def _snapshot(targets: Sequence[Target], method: Any, rule_no: Any, dialect: str
     NULL when the method itself decided: its numbers go to ``tiering_snapshots`` (typed, one
     row per customer and run, see :func:`_write_snapshots`). With ``of`` (a customer id
     column), the statistics are looked up for rule decisions only, not joined for every row.
+    ``method`` None: every row is of the one target given.
     """
 
     def metrics(rule: TierRule) -> Any:
@@ -191,7 +206,7 @@ def _snapshot(targets: Sequence[Target], method: Any, rule_no: Any, dialect: str
         return built if of is None else select(built).where(STATS.c.customer_id == of).scalar_subquery()
 
     whens = [
-        (and_(method == t.method, rule_no == n), metrics(rule))
+        (rule_no == n if method is None else and_(method == t.method, rule_no == n), metrics(rule))
         for t in targets
         for n, rule in enumerate(t.rules, 1)
     ]
@@ -208,12 +223,18 @@ def _write_snapshots(session: Session, run_id: int, only: Any = None) -> None:
 
 
 def write_changes(
-    session: Session, temp: WorkTables, settings: TierSettings, targets: Sequence[Target], run_id: int
+    session: Session,
+    temp: WorkTables,
+    settings: TierSettings,
+    targets: Sequence[Target],
+    run_id: int,
+    counts: dict[str, dict[str, int]],
 ) -> tuple[int, list[str], int]:
     """Close the current rows that moved and insert the new ones.
 
-    Returns how many (customer, method) rows were written or closed, the methods that were
-    written whole (no current rows before: every row of theirs is new) and how many rows those got.
+    ``counts`` are the run's :func:`counts_per_tier`. Returns how many (customer, method) rows
+    were written or closed, the methods that were written whole (no current rows before:
+    every row of theirs is new) and how many rows those got.
     """
     a, mv = assignments.c, temp.moved.c
     fresh = [
@@ -222,8 +243,9 @@ def write_changes(
         if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))
     ]
     compared = [t for t in targets if t not in fresh]
-    # From tiering_new, not the driver's rowcount of INSERT ... SELECT (not portable).
-    given = _given(session, temp, targets)
+    # How many tiers each target gives, from the counts of tiering_new, not the driver's
+    # rowcount of INSERT ... SELECT (not portable).
+    given = {t.method: sum(counts.get(t.method, {}).values()) for t in targets}
     moved = _diff(
         session, temp, settings, compared, sum(given[t.method] for t in compared)
     )  # before fresh rows exist
@@ -306,10 +328,15 @@ def counts_per_tier(
     cells = [(t, tier) for t in targets for tier in t.possible_tiers()]
     if not cells:
         return {}
+
+    def given(t: Target) -> Any:
+        # A flag's one tier is given exactly when a rule raised it: its rule column is set.
+        return func.count(temp.new.c[f"r{t.key}"]) if t.is_flag else func.count(temp.tier(t))
+
     totals = session.execute(
         select(
-            *(func.count(case((temp.tier(t) == tier, 1))) for t, tier in cells),
-            *(func.count(temp.tier(t)) for t in targets),
+            *(given(t) if t.is_flag else func.count(case((temp.tier(t) == tier, 1))) for t, tier in cells),
+            *(given(t) for t in targets),
         )
     ).one()
     counts: dict[str, dict[str, int]] = {}
