@@ -22,7 +22,12 @@ def levels_group() -> None:
 @levels_group.command("list")
 @list_output_options
 def levels_list(as_json: bool, as_csv: bool) -> None:
-    """Levels, lowest first."""
+    """Levels, lowest first.
+
+    \b
+    Example:
+      kehu loyalty levels list
+    """
     with transaction() as (_app, session):
         rows = [asdict(lv) for lv in api.list_levels(session)]
     emit_rows(
@@ -60,7 +65,12 @@ def levels_set(
 @click.option("--as-of", type=TIMESTAMP, default=None, help="Review as of this time (default: now).")
 @json_option
 def levels_review(as_of: datetime | None, as_json: bool) -> None:
-    """Move members up or down (also run daily by the expiry job)."""
+    """Move members up or down (also run daily by the expiry job).
+
+    \b
+    Example:
+      kehu loyalty levels review --as-of 2025-12-31
+    """
     with transaction() as (app, session):
         result = api.review_levels(app, session, as_of)
     emit_result(

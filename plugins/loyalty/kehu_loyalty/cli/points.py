@@ -7,6 +7,7 @@ from datetime import datetime
 import click
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import (
     Progress,
     emit_json,
@@ -21,7 +22,7 @@ from kehu_core.cli.params import TIMESTAMP
 from kehu_loyalty import api
 
 
-@click.command("enroll")
+@click.command("enroll", cls=TranslatedCommand)
 @click.argument("codes", nargs=-1, required=True)
 @click.option(
     "--since",
@@ -54,7 +55,7 @@ def enroll_cmd(codes: tuple[str, ...], since: datetime | None, as_json: bool) ->
     )
 
 
-@click.command("backfill")
+@click.command("backfill", cls=TranslatedCommand)
 @click.option(
     "--since",
     type=TIMESTAMP,
@@ -94,7 +95,7 @@ def backfill_cmd(since: datetime | None, as_json: bool) -> None:
     )
 
 
-@click.command("refer")
+@click.command("refer", cls=TranslatedCommand)
 @click.argument("referrer")
 @click.argument("referred")
 @json_option
@@ -110,7 +111,7 @@ def refer_cmd(referrer: str, referred: str, as_json: bool) -> None:
     emit_result(result, as_json, f"{referred} was referred by {referrer}")
 
 
-@click.command("balance")
+@click.command("balance", cls=TranslatedCommand)
 @click.argument("code")
 @json_option
 def balance_cmd(code: str, as_json: bool) -> None:
@@ -138,7 +139,7 @@ def balance_cmd(code: str, as_json: bool) -> None:
     )
 
 
-@click.command("statement")
+@click.command("statement", cls=TranslatedCommand)
 @click.argument("code")
 @click.option("--limit", type=row_count(0), default=None, help="Only the last N entries (0: all).")
 @list_output_options
@@ -162,7 +163,7 @@ def statement_cmd(code: str, limit: int | None, as_json: bool, as_csv: bool) -> 
     )
 
 
-@click.command("earn")
+@click.command("earn", cls=TranslatedCommand)
 @click.argument("code")
 @click.argument("points", type=int)
 @click.option("--reason", required=True, help="Why the points are given (kept in the ledger).")
@@ -182,7 +183,7 @@ def earn_cmd(code: str, points: int, reason: str, key: str | None, as_json: bool
     emit_result(result, as_json, f"{code}: +{points} point(s); balance {result['balance']}")
 
 
-@click.command("redeem")
+@click.command("redeem", cls=TranslatedCommand)
 @click.argument("code")
 @click.argument("reward")
 @click.option("--quantity", type=int, default=1, show_default=True)
@@ -208,7 +209,7 @@ def redeem_cmd(code: str, reward: str, quantity: int, key: str | None, as_json: 
     )
 
 
-@click.command("expire")
+@click.command("expire", cls=TranslatedCommand)
 @click.option(
     "--as-of", type=TIMESTAMP, default=None, help="Expire what expired by this time (default: now)."
 )
@@ -231,10 +232,15 @@ def expire_cmd(as_of: datetime | None, dry_run: bool, as_json: bool) -> None:
     )
 
 
-@click.command("rules")
+@click.command("rules", cls=TranslatedCommand)
 @json_option
 def rules_cmd(as_json: bool) -> None:
-    """The earn rules in force: built-in ones (from settings) and those of installed plugins."""
+    """The earn rules in force: built-in ones (from settings) and those of installed plugins.
+
+    \b
+    Example:
+      kehu loyalty rules --json
+    """
     with transaction() as (app, session):
         _settings, rules = api.earn_rules(app, session)
     rows = [

@@ -72,7 +72,12 @@ def programme_add(
 @programme.command("list")
 @list_output_options
 def programme_list(as_json: bool, as_csv: bool) -> None:
-    """Every rebate programme."""
+    """Every rebate programme.
+
+    \b
+    Example:
+      kehu loyalty rebate programme list --csv
+    """
     with transaction() as (_app, session):
         rows = [
             {

@@ -8,12 +8,13 @@ import click
 
 from kehu_core.calendar import format_day
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.cli.params import TIMESTAMP
 from kehu_loyalty import api
 
 
-@click.command("ladder")
+@click.command("ladder", cls=TranslatedCommand)
 @click.option(
     "--since", type=TIMESTAMP, default=None, help="Start of the period (default: 90 days before --as-of)."
 )
@@ -59,7 +60,7 @@ def ladder_cmd(since: datetime | None, as_of: datetime | None, loyal_quarters: i
         emit_table(("from", "to", "customers"), [(a or "(new)", b, n) for a, b, n in report.transitions])
 
 
-@click.command("satisfaction")
+@click.command("satisfaction", cls=TranslatedCommand)
 @click.option(
     "--window",
     "window_days",

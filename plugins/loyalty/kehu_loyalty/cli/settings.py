@@ -17,7 +17,12 @@ def settings_group() -> None:
 @settings_group.command("list")
 @list_output_options
 def settings_list(as_json: bool, as_csv: bool) -> None:
-    """Every setting with its value and meaning."""
+    """Every setting with its value and meaning.
+
+    \b
+    Example:
+      kehu loyalty settings list
+    """
     with transaction() as (_app, session):
         rows = api.list_settings(session)
     emit_rows(("key", "value", "meaning"), rows, ("key", "value", "help"), as_json=as_json, as_csv=as_csv)
