@@ -27,9 +27,10 @@ from sqlalchemy import Connection, Engine, event, inspect, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kehu_core import access, installer
+from kehu_core import access, installer, vocab
 from kehu_core import db as kehu_db
 from kehu_core.access import Actor
+from kehu_core.choices import Vocabulary
 from kehu_core.errors import HookError, KehuError, NotInstalled, PluginError
 from kehu_core.hooktypes import Schema
 from kehu_core.manifest import load_reference
@@ -341,6 +342,11 @@ class Kehu:
         """The core's interaction kinds and those added by installed plugins."""
         extra = [k for kinds in self.hook.kehu_interaction_kinds() for k in kinds]
         return tuple(dict.fromkeys([*CORE_INTERACTION_KINDS, *extra]))
+
+    def interaction_kind_vocabulary(self) -> Vocabulary:
+        """:meth:`interaction_kinds` as a vocabulary: their labels and Chinese names are accepted
+        on input (``拜访`` → ``visit``), and unknown kinds are refused listing them."""
+        return vocab.interaction_kinds(self.interaction_kinds())
 
     def hook_caller(self, name: str) -> Any:
         """The pluggy caller of hook ``name`` restricted to installed plugins (cached)."""

@@ -17,13 +17,15 @@ from kehu_core import validation as v
 from kehu_core.analysis import check_attributes
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.vocab import (
-    CUSTOMER_KINDS,
+    CUSTOMER_KIND,
+    CUSTOMER_SOURCE,
     CUSTOMER_SOURCES,
-    INTERACTION_STATUSES,
+    INTERACTION_STATUS,
     MAX_CODE,
     MAX_NAME,
     MAX_NOTE,
     MAX_SHORT,
+    interaction_kinds,
 )
 
 
@@ -164,7 +166,7 @@ def attribute_name(value: Any) -> str:
 CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("code", lambda x: v.code(x, MAX_CODE), "your own unique reference, e.g. C0001", required=True),
     FieldSpec("name", lambda x: v.text(x, MAX_NAME), "person's or company's name", required=True),
-    FieldSpec("kind", lambda x: v.choice(x, CUSTOMER_KINDS), "person or company (default company)"),
+    FieldSpec("kind", lambda x: v.choice(x, CUSTOMER_KIND), "person or company (default company)"),
     FieldSpec("region", _short, "region, e.g. 华东 or 北京"),
     FieldSpec("industry", _short, "industry"),
     FieldSpec("size", _short, "company size, e.g. 50-200 employees"),
@@ -173,7 +175,7 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("owner", _short, "the salesperson who owns the account"),
     FieldSpec(
         "source",
-        lambda x: v.choice(x, CUSTOMER_SOURCES),
+        lambda x: v.choice(x, CUSTOMER_SOURCE),
         "how they were found: " + ", ".join(CUSTOMER_SOURCES),
     ),
     FieldSpec("phone", _short, "phone number"),
@@ -192,7 +194,9 @@ PERSONAL_FIELDS = ("name", "phone", "email", "birthday", "special_dates", "attri
 
 
 def interaction_fields(kinds: tuple[str, ...]) -> tuple[FieldSpec, ...]:
-    """The interaction fields, with ``kind`` accepting ``kinds`` (the core's and plugins')."""
+    """The interaction fields, with ``kind`` accepting ``kinds`` (the core's and plugins') by
+    their codes, labels and Chinese names."""
+    vocabulary = interaction_kinds(kinds)
     return (
         FieldSpec(
             "external_ref",
@@ -200,9 +204,9 @@ def interaction_fields(kinds: tuple[str, ...]) -> tuple[FieldSpec, ...]:
             "your unique reference; makes re-imports change nothing",
         ),
         FieldSpec("customer_code", lambda x: v.code(x, MAX_CODE), "the customer's code", required=True),
-        FieldSpec("kind", lambda x: v.choice(x, kinds), "one of " + ", ".join(kinds), required=True),
+        FieldSpec("kind", lambda x: v.choice(x, vocabulary), "one of " + ", ".join(kinds), required=True),
         FieldSpec(
-            "status", lambda x: v.choice(x, INTERACTION_STATUSES), "planned, done (default) or cancelled"
+            "status", lambda x: v.choice(x, INTERACTION_STATUS), "planned, done (default) or cancelled"
         ),
         FieldSpec("occurred_at", v.timestamp, "when: 2024-03-01 or 2024-03-01T09:30:00+08:00", required=True),
         FieldSpec("channel", _short, "channel, e.g. 门店, online, distributor"),

@@ -25,7 +25,9 @@ from kehu_core.fields import check_interaction_rules, interaction_fields, parse_
 from kehu_core.hooktypes import InteractionBatch, RecordedRows
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import Money, UTCDateTime, utcnow
-from kehu_core.vocab import CENT
+from kehu_core.validation import FieldError
+from kehu_core.vocab import CENT, INTERACTION_STATUS
+from kehu_core.vocab import KNOWN_INTERACTION_KINDS as KNOWN_KINDS
 
 INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
 #: Columns written by :func:`write_interactions`, in table order.
@@ -357,7 +359,11 @@ def plan_interaction(app: Kehu, session: Session, values: Mapping[str, Any]) -> 
     planned = dict(values)
     planned.setdefault("kind", "visit")
     planned["status"] = "planned"
-    kind = str(planned["kind"]).strip().lower()
+    try:
+        kind = app.interaction_kind_vocabulary().parse(planned["kind"])
+    except FieldError:
+        kind = str(planned["kind"]).strip()
+    planned["kind"] = kind
     if kind not in PLANNABLE_KINDS:
         raise ValidationError(
             [Problem("kind", f"a plan is one of {', '.join(PLANNABLE_KINDS)}", value=kind)],
@@ -384,6 +390,15 @@ class InteractionQuery:
     newest_first: bool = True
 
 
+def _kind_code(kind: str) -> str:
+    """The code of a kind the core knows, by any of its names (``拜访`` → ``visit``); another
+    (a plugin's kind) is compared as given."""
+    try:
+        return KNOWN_KINDS.parse(kind)
+    except FieldError:
+        return kind
+
+
 def iter_interactions(
     session: Session, query: InteractionQuery, batch: int = 1000
 ) -> Iterator[InteractionRecord]:
@@ -399,10 +414,12 @@ def iter_interactions(
         stmt = stmt.where(rule)
     if query.customer_code:
         stmt = stmt.where(Interaction.customer_id == get_customer(session, query.customer_code).id)
-    for name in ("kind", "status", "salesperson"):
-        wanted = getattr(query, name)
-        if wanted:
-            stmt = stmt.where(getattr(Interaction, name) == wanted)
+    if query.kind:
+        stmt = stmt.where(Interaction.kind == _kind_code(query.kind))
+    if query.status:
+        stmt = stmt.where(Interaction.status == INTERACTION_STATUS.parse(query.status))
+    if query.salesperson:
+        stmt = stmt.where(Interaction.salesperson == query.salesperson)
     if query.since:
         stmt = stmt.where(Interaction.occurred_at >= calendar.lower_bound(query.since))
     if query.until:

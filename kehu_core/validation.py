@@ -13,11 +13,18 @@ import unicodedata
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from kehu_core.vocab import CENT
+from kehu_core.i18n import messages
 
+if TYPE_CHECKING:
+    from kehu_core.choices import Vocabulary
+
+_ = messages("kehu_core").gettext
+
+#: Money is kept to the cent (re-exported by :mod:`kehu_core.vocab`).
+CENT = Decimal("0.01")
 ENV_TIMEZONE = "KEHU_TIMEZONE"
 #: Times written without an offset are read in this zone; kehu's users are mostly in China.
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -90,13 +97,21 @@ def code(value: Any, max_length: int) -> str:
     return result
 
 
-def choice(value: Any, allowed: tuple[str, ...]) -> str:
-    """One of ``allowed`` (case-insensitive; ``e-mail`` and ``email`` are the same)."""
+def choice(value: Any, allowed: tuple[str, ...] | Vocabulary) -> str:
+    """One of ``allowed`` (case-insensitive; ``e-mail`` and ``email`` are the same).
+
+    ``allowed`` is best a :class:`~kehu_core.choices.Vocabulary`: then its labels and Chinese
+    names are accepted too (``朋友介绍`` → ``referral``), and the code is returned."""
+    if not isinstance(allowed, tuple):
+        try:
+            return allowed.parse(value)
+        except FieldError:
+            raise FieldError(_("must be one of {accepted}").format(accepted=allowed.accepted())) from None
     key = str(value).strip().lower().replace("-", "").replace(" ", "_")
     for option in allowed:
         if key == option.replace("-", ""):
             return option
-    raise FieldError(f"must be one of {', '.join(allowed)}")
+    raise FieldError(_("must be one of {accepted}").format(accepted=", ".join(allowed)))
 
 
 def money(value: Any, *, allow_negative: bool = False) -> Decimal:
