@@ -41,8 +41,8 @@ _ALL = {"kehu_core", "kehu_tiering", "kehu_loyalty", "kehu_complaints", "kehu_fo
 PENDING = {
     "catalog": _ALL,
     "literals": _ALL,
-    "classes": {"kehu_tiering", "kehu_complaints", "kehu_forecast"},
-    "examples": _ALL - {"kehu_loyalty"},
+    "classes": {"kehu_tiering", "kehu_forecast"},
+    "examples": _ALL - {"kehu_complaints", "kehu_loyalty"},
     "help": _ALL,
 }
 

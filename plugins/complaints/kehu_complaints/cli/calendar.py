@@ -8,13 +8,19 @@ import click
 
 from kehu_complaints import api
 from kehu_core.cli.context import PluginGroup, transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY
 
 
 @click.group("calendar", cls=PluginGroup)
 def calendar_group() -> None:
-    """The business calendar: China's holidays and swapped working days, plus your own exceptions."""
+    """The business calendar: China's holidays and swapped working days, plus your own exceptions.
+
+    \b
+    Example:
+      kehu complaint calendar show --from 2025-09-27 --days 14
+    """
 
 
 @calendar_group.command("show")
@@ -45,7 +51,12 @@ def calendar_show(start: date | None, days: int, as_json: bool, as_csv: bool) ->
 @click.option("--name", help="Why (e.g. 公司年会).")
 @json_option
 def calendar_set(day: date, workday: bool, name: str | None, as_json: bool) -> None:
-    """Add a company exception to the calendar; open complaints' due times are recomputed."""
+    """Add a company exception to the calendar; open complaints' due times are recomputed.
+
+    \b
+    Example:
+      kehu complaint calendar set 2026-01-30 --day-off --name 年会
+    """
     with transaction() as (app, session):
         changed = api.set_calendar(app, session, day, workday, name)
     if as_json:
@@ -55,7 +66,7 @@ def calendar_set(day: date, workday: bool, name: str | None, as_json: bool) -> N
         click.echo(f"{day.isoformat()} is now a {kind}; {changed} open complaint(s) recomputed")
 
 
-@click.command("settings")
+@click.command("settings", cls=TranslatedCommand)
 @click.argument("key", required=False)
 @click.argument("value", required=False)
 @json_option

@@ -13,6 +13,7 @@ from kehu_complaints.cli.common import COMPLAINT_ID, stage_name, version_option,
 from kehu_complaints.fields import CATEGORIES, vocab
 from kehu_complaints.jobs import NOBODY
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import (
     emit_json,
     emit_pairs,
@@ -63,7 +64,7 @@ def _emit(record: api.ComplaintRecord, as_json: bool, message: str) -> None:
         click.echo(message)
 
 
-@click.command("open")
+@click.command("open", cls=TranslatedCommand)
 @click.option("--customer", "customer_code", required=True, metavar="CODE", help="The customer's code.")
 @click.option("--description", required=True, help="What the customer says.")
 @click.option("--kind", help="grievance (抱怨, informal) or complaint (投诉, formal; default).")
@@ -100,7 +101,7 @@ def open_(as_json: bool, **values: Any) -> None:
     )
 
 
-@click.command("list")
+@click.command("list", cls=TranslatedCommand)
 @click.option("--status", help="Only this stage (see `kehu complaint workflow`).")
 @click.option("--overdue", is_flag=True, help="Only running complaints past a due time.")
 @click.option("--handler", help="Only this handler's.")
@@ -135,7 +136,7 @@ def list_(as_json: bool, as_csv: bool, limit: int, **filters: Any) -> None:
     emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
 
 
-@click.command("show")
+@click.command("show", cls=TranslatedCommand)
 @click.argument("complaint_id", type=COMPLAINT_ID)
 @json_option
 def show_(complaint_id: int, as_json: bool) -> None:
@@ -295,7 +296,7 @@ def _move_or_close(complaint_id: int, stage: str, options: dict[str, Any], *, cl
     _emit(record, as_json, f"complaint #{record.id} is now {record.status} ({done})")
 
 
-@click.command("move")
+@click.command("move", cls=TranslatedCommand)
 @click.argument("complaint_id", type=COMPLAINT_ID)
 @click.argument("stage")
 @_record_fields
@@ -314,7 +315,7 @@ def move_(complaint_id: int, stage: str, **options: Any) -> None:
     _move_or_close(complaint_id, stage, options, closing=False)
 
 
-@click.command("close")
+@click.command("close", cls=TranslatedCommand)
 @click.argument("complaint_id", type=COMPLAINT_ID)
 @click.option(
     "--as",
@@ -337,7 +338,7 @@ def close_(complaint_id: int, stage: str, **options: Any) -> None:
     _move_or_close(complaint_id, stage, options, closing=True)
 
 
-@click.command("assign")
+@click.command("assign", cls=TranslatedCommand)
 @click.argument("complaint_id", type=COMPLAINT_ID)
 @click.option("--to", "handler", help="The handler.")
 @click.option("--team", help="The team; without --to its rule (round robin or balanced) picks the handler.")
@@ -374,7 +375,7 @@ def assign_(
     )
 
 
-@click.command("severity")
+@click.command("severity", cls=TranslatedCommand)
 @click.argument("complaint_id", type=COMPLAINT_ID)
 @click.argument("level")
 @click.option("--reason", help="Why it is re-graded.")
@@ -405,7 +406,7 @@ def severity_(
     )
 
 
-@click.command("note")
+@click.command("note", cls=TranslatedCommand)
 @click.argument("complaint_id", type=COMPLAINT_ID)
 @click.argument("text")
 @json_option
@@ -424,7 +425,7 @@ def note_(complaint_id: int, text: str, as_json: bool) -> None:
         click.echo(f"note added to complaint #{complaint_id}")
 
 
-@click.command("backfill")
+@click.command("backfill", cls=TranslatedCommand)
 @click.option("--since", type=TIMESTAMP, default=None, help="Only complaint interactions from this time on.")
 @json_option
 def backfill_(since: Any, as_json: bool) -> None:

@@ -10,11 +10,12 @@ from kehu_complaints import api
 from kehu_complaints.report import ComplaintReport
 from kehu_core.calendar import day_start
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_pairs, emit_table, json_option
 from kehu_core.cli.params import DAY
 
 
-@click.command("workflow")
+@click.command("workflow", cls=TranslatedCommand)
 @click.option("--mermaid", is_flag=True, help="Print a Mermaid state diagram.")
 @json_option
 def workflow_(mermaid: bool, as_json: bool) -> None:
@@ -36,7 +37,7 @@ def _pct(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
 
-@click.command("report")
+@click.command("report", cls=TranslatedCommand)
 @click.option("--since", type=DAY, help="Only complaints opened on or after this day.")
 @click.option("--until", type=DAY, help="Only complaints opened before this day.")
 @json_option

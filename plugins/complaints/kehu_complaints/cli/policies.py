@@ -15,13 +15,23 @@ from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_
 
 @click.group("sla", cls=PluginGroup)
 def sla_group() -> None:
-    """SLA policies: first response and resolution targets in business minutes, tried by priority."""
+    """SLA policies: first response and resolution targets in business minutes, tried by priority.
+
+    \b
+    Example:
+      kehu complaint sla list
+    """
 
 
 @sla_group.command("list")
 @list_output_options
 def sla_list(as_json: bool, as_csv: bool) -> None:
-    """List SLA policies in the order they are tried, with the open complaints each governs."""
+    """List SLA policies in the order they are tried, with the open complaints each governs.
+
+    \b
+    Example:
+      kehu complaint sla list --csv > sla.csv
+    """
     with transaction() as (_app, session):
         policies, in_use = load_policies(session), policy_names_in_use(session)
     rows = [
@@ -88,7 +98,12 @@ def sla_set(name: str, as_json: bool, **values: Any) -> None:
 @click.argument("name")
 @json_option
 def sla_delete(name: str, as_json: bool) -> None:
-    """Delete a policy (not the default); open complaints are re-matched."""
+    """Delete a policy (not the default); open complaints are re-matched.
+
+    \b
+    Example:
+      kehu complaint sla delete vip
+    """
     with transaction() as (app, session):
         changed = api.delete_sla_policy(app, session, name)
     if as_json:
@@ -100,7 +115,12 @@ def sla_delete(name: str, as_json: bool) -> None:
 @sla_group.command("recompute")
 @json_option
 def sla_recompute(as_json: bool) -> None:
-    """Re-match policies and tiers and recompute due times of every open complaint."""
+    """Re-match policies and tiers and recompute due times of every open complaint.
+
+    \b
+    Example:
+      kehu complaint sla recompute --json
+    """
     with transaction() as (app, session):
         changed = api.recompute_sla(app, session)
     if as_json:

@@ -11,7 +11,12 @@ from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_
 
 @click.group("team", cls=PluginGroup)
 def team() -> None:
-    """Complaint-handling teams: members, lead (receives escalations), assignment rule."""
+    """Complaint-handling teams: members, lead (receives escalations), assignment rule.
+
+    \b
+    Example:
+      kehu complaint team list
+    """
 
 
 def _emit_team(record: TeamRecord, as_json: bool) -> None:
@@ -53,7 +58,12 @@ def team_add(
 @click.argument("member")
 @json_option
 def team_remove_member(name: str, member: str, as_json: bool) -> None:
-    """Take a member out of the team's assignment (their open complaints stay theirs)."""
+    """Take a member out of the team's assignment (their open complaints stay theirs).
+
+    \b
+    Example:
+      kehu complaint team remove-member 客服一组 刘洋
+    """
     with transaction() as (_app, session):
         record = remove_member(session, name, member)
     _emit_team(record, as_json)
@@ -62,7 +72,12 @@ def team_remove_member(name: str, member: str, as_json: bool) -> None:
 @team.command("list")
 @list_output_options
 def team_list(as_json: bool, as_csv: bool) -> None:
-    """List teams with their members' open complaints."""
+    """List teams with their members' open complaints.
+
+    \b
+    Example:
+      kehu complaint team list --json
+    """
     with transaction() as (_app, session):
         records = list_teams(session)
     if as_json:
