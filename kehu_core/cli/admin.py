@@ -18,7 +18,12 @@ from kehu_core.plugins import BUILTIN
 @click.command(cls=TranslatedCommand, name="init")
 @json_option
 def init(as_json: bool) -> None:
-    """Create the database schema, or bring it up to date. Safe to run again."""
+    """Create the database schema, or bring it up to date. Safe to run again.
+
+    \b
+    Example:
+      kehu --db postgresql://kehu@localhost/kehu init
+    """
     app = current_app(create=True)
     require_permission(app, "plugins.manage", "upgrade the database schema")
     branches = app.init()
@@ -41,7 +46,12 @@ db.add_command(vacuum)
 @db.command("upgrade")
 @json_option
 def upgrade(as_json: bool) -> None:
-    """Bring the core and every installed plugin to their newest schema (runs migrations)."""
+    """Bring the core and every installed plugin to their newest schema (runs migrations).
+
+    \b
+    Example:
+      pip install -U kehu-core kehu-tiering && kehu db upgrade
+    """
     app = current_app(create=True)
     require_permission(app, "plugins.manage", "upgrade the database schema")
     branches = app.init()
@@ -62,7 +72,12 @@ def upgrade(as_json: bool) -> None:
 @db.command("status")
 @json_option
 def status(as_json: bool) -> None:
-    """Show each branch's applied and newest revision (core and installed plugins)."""
+    """Show each branch's applied and newest revision (core and installed plugins).
+
+    \b
+    Example:
+      kehu db status --json
+    """
     app = current_app()
     with app.engine.connect() as conn:
         installed = sorted(app.installed())
@@ -104,6 +119,10 @@ def demo(customers: int, seed: int, as_json: bool) -> None:
     """Load a generated, realistic demo data set into an empty database, and print a summary.
 
     Run `kehu init` and `kehu plugins install ...` first: installed plugins add their demo data.
+
+    \b
+    Example:
+      kehu init && kehu plugins install --all && kehu demo --customers 500
     """
     with transaction() as (app, session):
         summary = load_demo(app, session, customers=customers, seed=seed)

@@ -74,7 +74,12 @@ def add(code: str, name: str, as_json: bool, **fields: Any) -> None:
 @_field_options
 @json_option
 def edit(code: str, new_code: str | None, as_json: bool, **fields: Any) -> None:
-    """Change fields of customer CODE. An empty value (--region "") clears a field."""
+    """Change fields of customer CODE. An empty value (--region "") clears a field.
+
+    \b
+    Example:
+      kehu customer edit C001 --region 华东 --owner li --tags "vip,上海"
+    """
     values = given(fields)
     if new_code is not None:
         values["code"] = new_code
@@ -92,7 +97,12 @@ def edit(code: str, new_code: str | None, as_json: bool, **fields: Any) -> None:
 @click.argument("code")
 @json_option
 def show(code: str, as_json: bool) -> None:
-    """Print the profile card of customer CODE: fields, 6W1H1S summary, visit history, plugins' sections."""
+    """Print the profile card of customer CODE: fields, 6W1H1S summary, visit history, plugins' sections.
+
+    \b
+    Example:
+      kehu customer show C001
+    """
     with transaction() as (app, session):
         card = profile_card(app, session, code)
         if as_json:
@@ -147,6 +157,11 @@ def list_(filters: tuple[str, ...], columns: str | None, as_json: bool, as_csv: 
 
     Installed plugins add columns (for example tier) and filters (--filter tier=A);
     those of the plugins available here are listed below.
+
+    \b
+    Example:
+      kehu customer list --region 华东 --sort name --wide
+      kehu customer list --filter tier=大客户 --columns code,name,owner
     """
     extra = {}
     for item in filters:
@@ -175,7 +190,13 @@ list_.name = "list"
 @click.argument("code")
 @click.option("--restore", is_flag=True, help="Make an archived customer active again.")
 def archive(code: str, restore: bool) -> None:
-    """Archive customer CODE: hidden from lists, history kept. --restore undoes it."""
+    """Archive customer CODE: hidden from lists, history kept. --restore undoes it.
+
+    \b
+    Example:
+      kehu customer archive C001
+      kehu customer archive C001 --restore
+    """
     with transaction() as (app, session):
         record = archive_customer(app, session, code, restore=restore)
     click.echo(f"{'restored' if record.active else 'archived'} customer {record.code}")
@@ -189,6 +210,10 @@ def forget(code: str, yes: bool) -> None:
 
     Name, phone, e-mail, dates, attributes, tags and interaction notes are erased; amounts,
     dates and products stay as anonymous aggregates. This cannot be undone.
+
+    \b
+    Example:
+      kehu customer forget C001 --yes && kehu db vacuum
     """
     if not yes:
         click.confirm(f"Erase the personal data of customer {code}? This cannot be undone", abort=True)
@@ -207,7 +232,12 @@ def forget(code: str, yes: bool) -> None:
     help="Write to a file instead of standard output.",
 )
 def export(code: str, as_json: bool, output: str | None) -> None:
-    """Everything kept about customer CODE, as JSON (a subject access request)."""
+    """Everything kept about customer CODE, as JSON (a subject access request).
+
+    \b
+    Example:
+      kehu customer export C001 -o C001.json
+    """
     with transaction() as (app, session):
         data = export_customer(app, session, code)
     if output:
@@ -222,6 +252,7 @@ _PROFILE_SET_HELP = (
     "Record 6W1H1S answers of customer CODE: Who, How, Why, Sensitivity (客户分析).\n\n"
     "\b\nKeys (an empty VALUE removes the answer):\n"
     + "\n".join(f"  {k.key:<26} {k.help}" for k in ANALYSIS_KEYS)
+    + "\n\n\b\nExample:\n  kehu customer profile-set C001 how.decision_makers=店长、老板 sensitivity.price=high"
 )
 
 
@@ -249,7 +280,12 @@ def profile_set(code: str, answers: tuple[str, ...], as_json: bool) -> None:
 @json_option
 def profit(code: str, since: Any, until: Any, as_json: bool) -> None:
     """Customer CODE's profit: our gross profit, what we give, and the customer-profit
-    statement 客户利润 = 经营利润 + 费用支持 − 费用支出."""
+    statement 客户利润 = 经营利润 + 费用支持 - 费用支出.
+
+    \b
+    Example:
+      kehu customer profit C001 --since 2026-01-01 --until 2026-06-30
+    """
     with transaction() as (app, session):
         found = customer_profit(app, session, code, since, until)
     if as_json:
@@ -292,6 +328,10 @@ def profit_report_(since: Any, until: Any, as_json: bool, as_csv: bool) -> None:
 
     Contribution = our gross profit − rebates, rewards and support we give; pareto marks
     the customers who together bring 80% of the total.
+
+    \b
+    Example:
+      kehu customer profit-report --since 2026-01-01 --csv > profit.csv
     """
     with transaction() as (app, session):
         report = profit_report(app, session, since, until)

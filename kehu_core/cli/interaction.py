@@ -126,7 +126,12 @@ def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, *
 def plan(
     customer_code: str, occurred_at: str, kind: str, salesperson: str | None, note: str | None, as_json: bool
 ) -> None:
-    """Schedule a visit or call with CUSTOMER_CODE (the visit plan 访问计划)."""
+    """Schedule a visit or call with CUSTOMER_CODE (the visit plan 访问计划).
+
+    \b
+    Example:
+      kehu interaction plan C001 --at "2026-03-02 10:00" --kind visit --note 介绍新品
+    """
     values = given(
         {
             "customer_code": customer_code,
@@ -149,7 +154,12 @@ def plan(
 @click.option("--owner", default=None, help="Only this salesperson's plans.")
 @list_output_options
 def due(as_of: str | None, owner: str | None, as_json: bool, as_csv: bool) -> None:
-    """Planned interactions that are due or overdue, oldest first."""
+    """Planned interactions that are due or overdue, oldest first.
+
+    \b
+    Example:
+      kehu interaction due --owner li --as-of 2026-03-06
+    """
     moment = _moment("--as-of", as_of) if as_of else utcnow()
     with transaction() as (_app, session):
         records = due_interactions(session, moment, owner)
@@ -181,7 +191,12 @@ def list_(
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    """List interactions, newest first."""
+    """List interactions, newest first.
+
+    \b
+    Example:
+      kehu interaction list --customer C001 --kind purchase --since 2026-01-01 --wide
+    """
     query = InteractionQuery(
         customer_code=customer_code,
         kind=kind,

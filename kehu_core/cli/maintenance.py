@@ -23,6 +23,10 @@ def vacuum(full: bool, as_json: bool) -> None:
 
     PostgreSQL keeps the old versions of updated and deleted rows until VACUUM; SQLite's
     VACUUM rewrites the whole file and empties the write-ahead log.
+
+    \b
+    Example:
+      kehu customer forget C001 --yes && kehu db vacuum
     """
     app = current_app()
     ensure_schema(app)

@@ -254,7 +254,12 @@ def jobs() -> None:
 @jobs.command("list")
 @json_option
 def jobs_list(as_json: bool) -> None:
-    """Every job, its interval, last run and whether it is due."""
+    """Every job, its interval, last run and whether it is due.
+
+    \b
+    Example:
+      kehu jobs list --json
+    """
     app = current_app()
     ensure_schema(app)
     rows = job_statuses(app)
@@ -289,6 +294,11 @@ def run_due(names: tuple[str, ...], force: bool, as_json: bool) -> None:
 
     Needs permission jobs.run once the database has users: from cron, run it as one
     (`KEHU_USER=boss kehu jobs run-due`). The jobs themselves work on every customer.
+
+    \b
+    Example:
+      kehu jobs run-due
+      kehu jobs run-due tiering.retier --force
     """
     app = current_app()
     ensure_schema(app)
