@@ -69,6 +69,7 @@ class CliState:
         db_url: str | None = None,
         without: Iterable[str] = (),
         as_user: str | None = None,
+        wide: bool = False,
     ):
         self.plugins = plugins
         self.db_url = db_url
@@ -79,6 +80,8 @@ class CliState:
         self.warned: set[str] = set()
         #: ``--without-plugin``: installed plugins this invocation may write without.
         self.without: set[str] = set(without)
+        #: ``--wide`` (or ``$KEHU_WIDE=1``): tables show whole cells instead of cutting them.
+        self.wide = wide
 
     @property
     def saved(self) -> bool:
@@ -222,16 +225,24 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
         help="Act as user LOGIN (default: $KEHU_USER, then your OS login). Needed once the "
         "database has users; without users, whoever runs kehu is its administrator.",
     )
+    @click.option(
+        "--wide",
+        is_flag=True,
+        envvar="KEHU_WIDE",
+        help="Show whole cells in tables (they are cut at 40 columns otherwise). Also $KEHU_WIDE=1.",
+    )
     @click.version_option(package_name="kehu-core", prog_name="kehu")
     @click.pass_context
-    def cli(ctx: click.Context, db_url: str | None, without: tuple[str, ...], as_user: str | None) -> None:
+    def cli(
+        ctx: click.Context, db_url: str | None, without: tuple[str, ...], as_user: str | None, wide: bool
+    ) -> None:
         """kehu (客户): customers, interactions, and the plugins you install.
 
         \b
         Start:  kehu init && kehu demo && kehu customer list
         Help:   kehu COMMAND --help
         """
-        ctx.obj = CliState(plugins=plugins, db_url=db_url, without=without, as_user=as_user)
+        ctx.obj = CliState(plugins=plugins, db_url=db_url, without=without, as_user=as_user, wide=wide)
         ctx.call_on_close(ctx.obj.close)
         # Errors found reading the manifests; reading `plugins.errors` would import every
         # plugin's hooks, which waits until a command opens the app (see current_app).

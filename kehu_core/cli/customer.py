@@ -252,7 +252,8 @@ _PROFILE_SET_HELP = (
     "Record 6W1H1S answers of customer CODE: Who, How, Why, Sensitivity (客户分析).\n\n"
     "\b\nKeys (an empty VALUE removes the answer):\n"
     + "\n".join(f"  {k.key:<26} {k.help}" for k in ANALYSIS_KEYS)
-    + "\n\n\b\nExample:\n  kehu customer profile-set C001 how.decision_makers=店长、老板 sensitivity.price=high"
+    + "\n\n\b\nExample:\n"
+    + "  kehu customer profile-set C001 how.decision_makers=店长、老板 sensitivity.price=high"
 )
 
 

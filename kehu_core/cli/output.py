@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -17,10 +18,19 @@ from attrs import asdict
 from sqlalchemy.exc import IntegrityError
 
 from kehu_core import calendar
+from kehu_core.cli import CliState
 from kehu_core.errors import Conflict
+from kehu_core.i18n import messages
 from kehu_core.text import display_width, pad, printable, truncate
 
+_ = messages("kehu_core").gettext
+
+#: Table cells are cut to this many terminal columns, unless ``--wide`` or ``$KEHU_WIDE=1``.
 MAX_CELL = 40
+#: What ends a cut cell: ASCII, whose width every terminal agrees on ("…" is ambiguous in CJK).
+CUT = "..."
+#: The values of ``$KEHU_WIDE`` that mean yes, as click reads a flag from the environment.
+_TRUE = ("1", "true", "yes", "y", "on", "t")
 
 #: The largest ``--limit`` or ``--offset``: far beyond any real list, well inside a 64-bit SQL integer.
 MAX_ROWS = 10**12
@@ -63,20 +73,42 @@ def emit_result(data: Any, as_json: bool, message: str) -> None:
 
 
 def cell(value: Any) -> str:
-    """A value as table text: blanks as ``-``, times as local ``YYYY-MM-DD HH:MM``
-    (:func:`kehu_core.calendar.format_time`), control characters escaped."""
+    """A value as table text: blanks as ``-``, yes/no in the user's language, times as local
+    ``YYYY-MM-DD HH:MM`` (:func:`kehu_core.calendar.format_time`), control characters escaped."""
     if value is None or value == "":
         return "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, datetime):
         return calendar.format_time(value)
     return printable(str(value))
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, max_cell: int = MAX_CELL) -> str:
-    """Rows aligned under headers; wide (CJK) characters count as two columns."""
-    texts = [[truncate(cell(v), max_cell) for v in row] for row in rows]
+def wide() -> bool:
+    """Whether tables show whole cells: ``kehu --wide``, a list command's ``--wide``, or ``$KEHU_WIDE=1``."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        state = ctx.find_object(CliState)
+        if ctx.meta.get(_WIDE_KEY) or (state is not None and state.wide):
+            return True
+    return os.environ.get("KEHU_WIDE", "").strip().lower() in _TRUE
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` terminal columns, ending with ``...`` when cut."""
+    if display_width(text) <= width:
+        return text
+    return truncate(text, max(width - len(CUT) + 1, 1))[:-1] + CUT
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, max_cell: int | None = MAX_CELL) -> str:
+    """Rows aligned under headers; wide (CJK) characters count as two columns.
+
+    A cell longer than ``max_cell`` columns is cut, unless ``max_cell`` is None or the user
+    asked for whole cells (:func:`wide`).
+    """
+    limit = None if max_cell is None or wide() else max_cell
+    texts = [[cell(v) if limit is None else cut(cell(v), limit) for v in row] for row in rows]
     heads = [str(h) for h in headers]
     widths = [display_width(h) for h in heads]
     for row in texts:
@@ -181,8 +213,29 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
+#: Where a command's own ``--wide`` is kept for the invocation (``ctx.meta`` is shared by its contexts).
+_WIDE_KEY = "kehu.wide"
+
+
+def _set_wide(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_WIDE_KEY] = True
+
+
+def wide_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--wide`` (whole cells in tables); the command receives nothing, :func:`table` reads it."""
+    return click.option(
+        "--wide",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_wide,
+        help="Show whole cells in the table (also kehu --wide, or $KEHU_WIDE=1).",
+    )(func)
+
+
 def list_output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--json`` and ``--csv``."""
+    """Add ``--json``, ``--csv`` and ``--wide``."""
+    func = wide_option(func)
     func = click.option("--csv", "as_csv", is_flag=True, help="Print CSV (UTF-8).")(func)
     return json_option(func)
 
