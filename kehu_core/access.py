@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from kehu_core.errors import KehuError
+from kehu_core.i18n import N_, messages
 from kehu_core.models import AccessEntry, Customer, RoleGrant, User, UserRole
 from kehu_core.security import Security, security_of
 from kehu_core.types import utcnow
@@ -31,15 +32,19 @@ from kehu_core.types import utcnow
 if TYPE_CHECKING:
     from kehu_core.app import Kehu
 
+_ = messages("kehu_core").gettext
+
 #: ``Session.info`` key of the acting :class:`Actor`.
 _ACTOR = "kehu_actor"
 #: ``Session.info`` key of the :class:`Security` in force (read once per session).
 _SECURITY = "kehu_security"
 #: The environment variable naming the acting user (``--as`` overrides it).
 ENV_USER = "KEHU_USER"
+#: Where the command line's login came from when neither ``--as`` nor ``$KEHU_USER`` gave it.
+OS_LOGIN = N_("OS login")
 #: How a refusal names where the login came from: a forgotten ``$KEHU_USER`` in a shell
 #: profile must be recognisable as the culprit. The Python API names the user in the call.
-_SOURCE_HINTS = {"--as": " (given with --as)", ENV_USER: f" (taken from ${ENV_USER})", "as_user": ""}
+_SOURCE_HINTS = {"--as": N_("given with --as"), ENV_USER: N_("taken from $KEHU_USER")}
 
 
 class Forbidden(KehuError):
@@ -109,18 +114,41 @@ def resolve(app: Kehu, session: Session, login: str | None, source: str = "as_us
         return Actor(name, name, frozenset({"admin"}), frozenset(), superuser=True)
     if not login:
         raise UnknownUser(
-            "this database has users: say who you are with `kehu --as LOGIN ...` or "
-            f"{ENV_USER}=LOGIN (see `kehu user list`)"
+            _(
+                "this database has users: say who you are with `kehu --as LOGIN ...` or "
+                "{variable}=LOGIN (see `kehu user list`)"
+            ).format(variable=ENV_USER)
         )
     # Stored logins are NFC (users.add_user): an accented name typed decomposed is the same user.
     user = session.scalar(select(User).where(User.login == unicodedata.normalize("NFC", login)))
     if user is None or not user.active:
-        what = "is deactivated" if user is not None else "is not a user of this database"
-        hint = _SOURCE_HINTS.get(source, f" (taken from the {source})")
-        raise UnknownUser(
-            f"{login!r}{hint} {what}; act as an active user with `kehu --as LOGIN ...` or "
-            f"{ENV_USER}=LOGIN (see `kehu user list`); nothing was done"
-        )
+        if source in _SOURCE_HINTS:
+            where = _(_SOURCE_HINTS[source])
+        elif source == "as_user":
+            where = None
+        else:
+            where = _("taken from the {source}").format(source=_(source))
+        if user is not None and where is not None:
+            message = _(
+                "{login!r} ({where}) is deactivated; act as an active user with `kehu --as LOGIN ...` "
+                "or {variable}=LOGIN (see `kehu user list`); nothing was done"
+            )
+        elif user is not None:
+            message = _(
+                "{login!r} is deactivated; act as an active user with `kehu --as LOGIN ...` "
+                "or {variable}=LOGIN (see `kehu user list`); nothing was done"
+            )
+        elif where is not None:
+            message = _(
+                "{login!r} ({where}) is not a user of this database; act as an active user with "
+                "`kehu --as LOGIN ...` or {variable}=LOGIN (see `kehu user list`); nothing was done"
+            )
+        else:
+            message = _(
+                "{login!r} is not a user of this database; act as an active user with "
+                "`kehu --as LOGIN ...` or {variable}=LOGIN (see `kehu user list`); nothing was done"
+            )
+        raise UnknownUser(message.format(login=login, where=where, variable=ENV_USER))
     security = security_in(app, session)
     roles = security.with_implied(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
     return Actor(
@@ -151,7 +179,7 @@ def cli_login(given: str | None) -> tuple[str | None, str]:
         return given, "--as"
     if os.environ.get(ENV_USER):
         return os.environ[ENV_USER], ENV_USER
-    return os_login(), "OS login"
+    return os_login(), OS_LOGIN
 
 
 def role_changes(session: Session, roles: Iterable[str] | None = None) -> dict[tuple[str, str], bool]:
@@ -206,15 +234,25 @@ def acting(session: Session) -> Actor:
 
 def require(session: Session, permission: str, doing: str) -> Actor:
     """The acting user, when they hold ``permission``; otherwise :class:`Forbidden`, saying
-    what was refused (``doing``), which permission it needs, and nothing was done."""
+    what was refused (``doing``), which permission it needs, and nothing was done.
+
+    ``doing`` is a verb phrase in the current language: a plugin passes it translated
+    (``_("see tiers")``); the core marks its own with ``N_`` and they are translated here."""
     actor = acting(session)
     if actor.can(permission):
         return actor
-    roles = ", ".join(sorted(actor.roles)) or "no role"
-    raise Forbidden(
-        f"{actor.login} ({roles}) may not {doing}: it needs permission {permission}; "
-        "ask an administrator (`kehu roles`); nothing was done"
-    )
+    values = {"login": actor.login, "roles": ", ".join(sorted(actor.roles)), "doing": _(doing)}
+    if actor.roles:
+        message = _(
+            "{login} ({roles}) may not {doing}: it needs permission {permission}; "
+            "ask an administrator (`kehu roles`); nothing was done"
+        )
+    else:
+        message = _(
+            "{login} (no role) may not {doing}: it needs permission {permission}; "
+            "ask an administrator (`kehu roles`); nothing was done"
+        )
+    raise Forbidden(message.format(permission=permission, **values))
 
 
 def condition(session: Session, model: str) -> ColumnElement[bool] | None:

@@ -20,9 +20,12 @@ from sqlalchemy.orm import Session
 from kehu_core import validation
 from kehu_core.access import acting, customer_condition, require, visible_customers
 from kehu_core.errors import NotFound
+from kehu_core.i18n import N_, messages
 from kehu_core.models import AuditEntry, Customer
 from kehu_core.types import utcnow
 from kehu_core.vocab import MAX_CODE
+
+_ = messages("kehu_core").gettext
 
 #: Customer fields whose values are personal data: the trail says they changed, not to what.
 PERSONAL_FIELDS = frozenset(
@@ -105,7 +108,7 @@ def trail(
 
     Needs permission ``audit.read``; entries about a customer the acting user may not see are
     left out."""
-    require(session, "audit.read", "read the audit trail")
+    require(session, "audit.read", N_("read the audit trail"))
     stmt = select(AuditEntry)
     customer_column = AuditEntry.__table__.c.customer_id
     if customer_id is not None:
@@ -138,7 +141,7 @@ def customer_trail(
     """The trail of customer ``code`` (see :func:`trail`): needs ``audit.read`` only, so an
     auditor who may not open customers' cards still reads what was done to them. A customer
     outside the acting user's record rules is :class:`NotFound`, like everywhere else."""
-    require(session, "audit.read", "read the audit trail")
+    require(session, "audit.read", N_("read the audit trail"))
     try:
         wanted = validation.code(code, MAX_CODE)
     except validation.FieldError:

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import IO
 
 from kehu_core.errors import KehuError
+from kehu_core.i18n import messages
+
+_ = messages("kehu_core").gettext
 
 DEFAULT_ENCODING = "utf-8-sig"  # reads UTF-8 with or without the BOM Excel writes
 #: At most this many cells in a line (the header or a row): a header with thousands of
@@ -39,13 +42,22 @@ def check_encoding(encoding: str) -> str:
     """The codec to read ``encoding`` with (plain UTF-8 also accepts a BOM), or a one-line
     :class:`~kehu_core.errors.KehuError`: an unknown name, or a codec that does not turn bytes
     into text (base64, rot13, zlib, hex ...), refused as ``kehu ... import --encoding`` refuses it."""
-    accepted = f"use one of {', '.join(COMMON_ENCODINGS)} (or another text encoding Python knows)"
+    common = ", ".join(COMMON_ENCODINGS)
     try:
         info = codecs.lookup(encoding)
     except (LookupError, ValueError, TypeError):
-        raise KehuError(f"unknown encoding {encoding!r}; {accepted}") from None
+        raise KehuError(
+            _(
+                "unknown encoding {encoding!r}; use one of {common} (or another text encoding Python knows)"
+            ).format(encoding=encoding, common=common)
+        ) from None
     if not getattr(info, "_is_text_encoding", True):
-        raise KehuError(f"{encoding!r} is not a text encoding; {accepted}")
+        raise KehuError(
+            _(
+                "{encoding!r} is not a text encoding; use one of {common} "
+                "(or another text encoding Python knows)"
+            ).format(encoding=encoding, common=common)
+        )
     return "utf-8-sig" if info.name == "utf-8" else info.name
 
 
@@ -65,7 +77,9 @@ class CsvStream:
         try:
             raw = open(source, "rb") if isinstance(source, (str, os.PathLike)) else source  # noqa: SIM115
         except OSError as exc:
-            raise KehuError(f"cannot open {self.name}: {exc.strerror}") from None
+            raise KehuError(
+                _("cannot open {name}: {reason}").format(name=self.name, reason=exc.strerror)
+            ) from None
         self._raw = raw
         self._owned = owned
         try:
@@ -90,11 +104,13 @@ class CsvStream:
     def _read_header(self) -> None:
         first = self._next()
         if first is None:
-            raise KehuError(f"{self.name}: the file is empty (no header line)")
+            raise KehuError(_("{name}: the file is empty (no header line)").format(name=self.name))
         if len(first[1]) > MAX_COLUMNS:
             raise CsvFormatError(
-                f"{self.name}: line 1: the header has {len(first[1])} columns, at most {MAX_COLUMNS} "
-                "are allowed (trailing commas?); the file was not imported"
+                _(
+                    "{name}: line 1: the header has {count} columns, at most {most} "
+                    "are allowed (trailing commas?); the file was not imported"
+                ).format(name=self.name, count=len(first[1]), most=MAX_COLUMNS)
             )
         self.header = [h.strip().lstrip("\ufeff").lower() for h in first[1]]
 
@@ -115,34 +131,44 @@ class CsvStream:
         """The csv module's complaint about the record that starts on line ``start``, for people."""
         end = self._reader.line_num
         if reason.startswith("unexpected end of data"):
-            what = (
-                'a quote (") opened in this row is never closed, so every later line would be '
-                "read into one cell"
+            message = _(
+                '{name}: line {start}: a quote (") opened in this row is never closed, so every later '
+                "line would be read into one cell; the file was not imported"
+            )
+        elif "expected after" in reason and end > start:
+            message = _(
+                "{name}: line {start}: a quoted cell opened in this row is followed by more text after "
+                'its closing quote on line {end} (a quote inside a quoted value must be doubled: ""); '
+                "the file was not imported"
             )
         elif "expected after" in reason:
-            what = (
-                "a quoted cell opened in this row is followed by more text after its closing quote"
-                + (f" on line {end}" if end > start else "")
-                + ' (a quote inside a quoted value must be doubled: "")'
+            message = _(
+                "{name}: line {start}: a quoted cell opened in this row is followed by more text after "
+                'its closing quote (a quote inside a quoted value must be doubled: ""); '
+                "the file was not imported"
             )
         elif "field limit" in reason:
-            what = f"a cell is longer than {MAX_CELL} characters (an unclosed quote?)"
+            message = _(
+                "{name}: line {start}: a cell is longer than {most} characters (an unclosed quote?); "
+                "the file was not imported"
+            )
         else:
-            what = f"malformed CSV ({reason})"
-        return f"{self.name}: line {start}: {what}; the file was not imported"
+            message = _("{name}: line {start}: malformed CSV ({reason}); the file was not imported")
+        return message.format(name=self.name, start=start, end=end, most=MAX_CELL, reason=reason)
 
     def _decode_message(self, exc: UnicodeError) -> str:
         line, column = self._locate_bad_byte()
-        where = (
-            f"line {line}" + (f", byte {column}" if column else "")
-            if line
-            else f"near line {self._reader.line_num + 1}"
-        )
+        if line and column:
+            where = _("line {line}, byte {column}").format(line=line, column=column)
+        elif line:
+            where = _("line {line}").format(line=line)
+        else:
+            where = _("near line {line}").format(line=self._reader.line_num + 1)
         reason = getattr(exc, "reason", exc)
-        return (
-            f"{self.name}: cannot read {where} as {self.encoding} ({reason}). The file is in another "
+        return _(
+            "{name}: cannot read {where} as {encoding} ({reason}). The file is in another "
             "encoding: if it comes from Chinese Excel, try --encoding gbk (or gb18030)."
-        )
+        ).format(name=self.name, where=where, encoding=self.encoding, reason=reason)
 
     def _locate_bad_byte(self) -> tuple[int | None, int | None]:
         """Scan the file again, line by line, for the first line that does not decode.
@@ -184,8 +210,10 @@ class CsvStream:
                 continue
             if len(row) > MAX_COLUMNS:
                 raise CsvFormatError(
-                    f"{self.name}: line {item[0]}: {len(row)} cells, at most {MAX_COLUMNS} are allowed "
-                    "(trailing commas?); the file was not imported"
+                    _(
+                        "{name}: line {line}: {count} cells, at most {most} are allowed "
+                        "(trailing commas?); the file was not imported"
+                    ).format(name=self.name, line=item[0], count=len(row), most=MAX_COLUMNS)
                 )
             append(item)
             if len(chunk) >= size or position() > until:
@@ -216,21 +244,35 @@ class CsvStream:
                 continue
             shown = repr(name if len(name) <= 60 else name[:57] + "...")
             if name in seen:
-                problems.append(f"column {shown} appears twice")
+                problems.append(_("column {column} appears twice").format(column=shown))
             seen.add(name)
             if name not in allowed and not (
                 extra_prefix and name.startswith(extra_prefix) and len(name) > len(extra_prefix)
             ):
-                problems.append(f"unknown column {shown}")
+                problems.append(_("unknown column {column}").format(column=shown))
         missing = [c for c in required if c not in seen]
         if missing:
-            problems.append("missing required column(s): " + ", ".join(missing))
+            problems.append(_("missing required column(s): {columns}").format(columns=", ".join(missing)))
         if problems:
-            more = f" and {extra_prefix}NAME for your own fields" if extra_prefix else ""
+            message = (
+                _(
+                    "{name}: header (line 1) refused: {problems}.\nAllowed columns: {allowed} and "
+                    "{prefix}NAME for your own fields. Required: {required}."
+                )
+                if extra_prefix
+                else _(
+                    "{name}: header (line 1) refused: {problems}.\nAllowed columns: {allowed}. "
+                    "Required: {required}."
+                )
+            )
             raise KehuError(
-                f"{self.name}: header (line 1) refused: "
-                + "; ".join(problems)
-                + f".\nAllowed columns: {', '.join(allowed)}{more}. Required: {', '.join(required)}."
+                message.format(
+                    name=self.name,
+                    problems=_("; ").join(problems),
+                    allowed=", ".join(allowed),
+                    prefix=extra_prefix,
+                    required=", ".join(required),
+                )
             )
 
     def close(self) -> None:

@@ -20,11 +20,14 @@ from kehu_core import db as kehu_db
 from kehu_core.access import Forbidden, acting, can_see_customer, customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, NotFound, Problem, ValidationError
-from kehu_core.fields import CUSTOMER_FIELDS, parse_record, require_valid
+from kehu_core.fields import CUSTOMER_FIELDS, REFUSED, parse_record, require_valid
 from kehu_core.hooktypes import CustomerChange, ListColumn
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
-from kehu_core.vocab import MAX_CODE
+from kehu_core.vocab import CUSTOMER_KIND, CUSTOMER_SOURCE, MAX_CODE
+
+_ = messages("kehu_core").gettext
 
 #: Columns of ``customer list`` that come from the core, in display order.
 CORE_LIST_COLUMNS = (
@@ -106,7 +109,7 @@ def get_customer(session: Session, code: str) -> Customer:
     """The customer with ``code`` (normalised as codes are stored: a pasted BOM or zero-width
     space does not hide it), or :class:`NotFound`, also when the acting user's record rules
     do not let them see it (its existence is not given away)."""
-    require(session, "customer.read", "see customers")
+    require(session, "customer.read", N_("see customers"))
     try:
         wanted = validation.code(code, MAX_CODE)
     except validation.FieldError:
@@ -117,7 +120,7 @@ def get_customer(session: Session, code: str) -> Customer:
         stmt = stmt.where(rule)
     customer = session.scalar(stmt)
     if customer is None:
-        raise NotFound(f"no customer with code {code!r}")
+        raise NotFound(_("no customer with code {code!r}").format(code=code))
     return customer
 
 
@@ -125,16 +128,19 @@ class Forgotten(KehuError):
     """The customer was forgotten: their personal data is erased and no new data is accepted."""
 
 
-def require_not_forgotten(customer: Customer, refused: str = "it accepts no new personal data") -> None:
+def require_not_forgotten(customer: Customer, refused: str = N_("it accepts no new personal data")) -> None:
     """Refuse with :class:`Forgotten` when ``customer`` was forgotten (``kehu customer forget``).
 
     Plugins call it before writing free text (notes, reasons) for a customer: erasure is
     final, and a forgotten customer accepts no new personal data. ``refused`` says what was
-    refused, for the message (``"it accepts no new personal data (the note)"``).
+    refused, for the message (``_("it accepts no new personal data (the note)")``), in the
+    current language (the core's own are marked ``N_`` and translated here).
     """
     if customer.forgotten_at is not None:
         raise Forgotten(
-            f"customer {customer.code!r} was forgotten (personal data erased): {refused}; nothing was changed"
+            _(
+                "customer {code!r} was forgotten (personal data erased): {refused}; nothing was changed"
+            ).format(code=customer.code, refused=_(refused))
         )
 
 
@@ -151,12 +157,22 @@ def _defaults(clean: dict[str, Any]) -> dict[str, Any]:
 
 def _still_visible(session: Session, customer: Customer, doing: str) -> None:
     """Refuse a change after which the acting user could no longer see the customer (a
-    salesperson giving a customer to someone outside their record rules)."""
+    salesperson giving a customer to someone outside their record rules); ``doing`` is
+    ``add`` or ``move``."""
     if not can_see_customer(session, customer.id):
-        actor = acting(session)
+        message = (
+            _(
+                "{login} may not add customer {code!r} for another owner ({owner}): they would no "
+                "longer see it; a manager can; nothing was saved"
+            )
+            if doing == "add"
+            else _(
+                "{login} may not move customer {code!r} for another owner ({owner}): they would no "
+                "longer see it; a manager can; nothing was saved"
+            )
+        )
         raise Forbidden(
-            f"{actor.login} may not {doing} customer {customer.code!r} for another owner "
-            f"({customer.owner or 'none'}): they would no longer see it; a manager can; nothing was saved"
+            message.format(login=acting(session).login, code=customer.code, owner=customer.owner or _("none"))
         )
 
 
@@ -165,7 +181,7 @@ def add_customer(app: Kehu, session: Session, values: Mapping[str, Any]) -> Cust
 
     Needs permission ``customer.write``. A user whose record rules limit what they see owns
     the customers they add unless another owner is named (one they still see)."""
-    actor = require(session, "customer.write", "add customers")
+    actor = require(session, "customer.write", N_("add customers"))
     clean, problems = parse_record(CUSTOMER_FIELDS, values)
     require_valid(problems, "customer")
     clean = _defaults(clean)
@@ -173,8 +189,8 @@ def add_customer(app: Kehu, session: Session, values: Mapping[str, Any]) -> Cust
         clean["owner"] = actor.login
     if session.scalar(select(Customer.id).where(Customer.code == clean["code"])) is not None:
         raise ValidationError(
-            [Problem("code", "already used by another customer", value=clean["code"])],
-            headline="customer refused; nothing was changed:",
+            [Problem("code", _("already used by another customer"), value=clean["code"])],
+            headline=_(REFUSED["customer"]),
         )
     tag_list = clean.pop("tags", None) or []
     now = utcnow()
@@ -201,9 +217,9 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
     """Change the given fields of a customer; a blank value clears an optional field.
 
     Needs permission ``customer.write`` and a customer the acting user sees."""
-    require(session, "customer.write", "edit customers")
+    require(session, "customer.write", N_("edit customers"))
     customer = get_customer(session, code)
-    require_not_forgotten(customer, "it cannot be edited")
+    require_not_forgotten(customer, N_("it cannot be edited"))
     clean, problems = parse_record(CUSTOMER_FIELDS, values, partial=True)
     require_valid(problems, "change")
     if "kind" in clean and clean["kind"] is None:
@@ -220,8 +236,8 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
         and session.scalar(select(Customer.id).where(Customer.code == new_code)) is not None
     ):
         raise ValidationError(
-            [Problem("code", "already used by another customer", value=new_code)],
-            headline="change refused; nothing was changed:",
+            [Problem("code", _("already used by another customer"), value=new_code)],
+            headline=_(REFUSED["change"]),
         )
     changed = []
     before: dict[str, Any] = {}
@@ -258,10 +274,10 @@ def edit_customer(app: Kehu, session: Session, code: str, values: Mapping[str, A
 
 def archive_customer(app: Kehu, session: Session, code: str, *, restore: bool = False) -> CustomerRecord:
     """Archive a customer (hidden from lists by default, history kept), or restore one."""
-    require(session, "customer.write", "archive customers" if not restore else "restore customers")
+    require(session, "customer.write", N_("archive customers") if not restore else N_("restore customers"))
     customer = get_customer(session, code)
     if restore:
-        require_not_forgotten(customer, "it cannot be restored (erasure is final)")
+        require_not_forgotten(customer, N_("it cannot be restored (erasure is final)"))
     if customer.active != restore:
         customer.active = restore
         customer.updated_at = utcnow()
@@ -282,6 +298,10 @@ class CustomerQuery:
     industry: str | None = None
     size: str | None = None
     owner: str | None = None
+    #: ``person`` or ``company`` by any name (个人, 企业); an unknown one is a ``FieldError``.
+    kind: str | None = None
+    #: A source by any name (朋友介绍 → ``referral``); an unknown one is a ``FieldError``.
+    source: str | None = None
     tag: str | None = None
     text: str | None = None
     include_archived: bool = False
@@ -312,7 +332,7 @@ def _customer_select(
 ) -> tuple[tuple[str, ...], Select[Any]]:
     """The columns and the one SQL statement of ``query``: plugin columns and filters, the
     acting user's record rules, the order, the limit."""
-    require(session, "customer.read", "see customers")
+    require(session, "customer.read", N_("see customers"))
     extra_cols = list_columns(app, session)
     extra_filters = {f.name: f for fs in app.hook.kehu_customer_list_filters() for f in fs}
     if query.columns:
@@ -321,14 +341,20 @@ def _customer_select(
         ]
         if unknown:
             available = ", ".join([*CORE_LIST_COLUMNS, "tags", *extra_cols])
-            raise KehuError(f"unknown column(s): {', '.join(unknown)}; available: {available}")
+            raise KehuError(
+                _("unknown column(s): {unknown}; available: {available}").format(
+                    unknown=", ".join(unknown), available=available
+                )
+            )
         columns = tuple(query.columns)
     else:
         columns = (*DEFAULT_LIST_COLUMNS, *(n for n, c in extra_cols.items() if c.default))
     sort = query.sort
     if sort not in CORE_LIST_COLUMNS and sort not in extra_cols and sort not in ("created_at", "updated_at"):
         choices = ", ".join([*CORE_LIST_COLUMNS, "created_at", "updated_at", *extra_cols])
-        raise KehuError(f"cannot sort by {sort!r}; choose one of: {choices}")
+        raise KehuError(
+            _("cannot sort by {sort!r}; choose one of: {choices}").format(sort=sort, choices=choices)
+        )
 
     selected = [getattr(Customer, c).label(c) for c in columns if c in CORE_LIST_COLUMNS]
     selected += [extra_cols[c].expression(CUSTOMER_ID).label(c) for c in columns if c in extra_cols]
@@ -343,6 +369,10 @@ def _customer_select(
         wanted = getattr(query, name)
         if wanted:
             conditions.append(getattr(Customer, name) == wanted)
+    if query.kind:
+        conditions.append(Customer.kind == CUSTOMER_KIND.parse(query.kind))
+    if query.source:
+        conditions.append(Customer.source == CUSTOMER_SOURCE.parse(query.source))
     if query.tag:
         conditions.append(
             Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag == query.tag))
@@ -360,7 +390,11 @@ def _customer_select(
     stmt = stmt.where(*conditions)
     for name, value in query.extra_filters.items():
         if name not in extra_filters:
-            raise KehuError(f"unknown filter {name!r}")
+            raise KehuError(
+                _("unknown filter {name!r}; use one of: {filters}").format(
+                    name=name, filters=", ".join(extra_filters) or _("none")
+                )
+            )
         stmt = extra_filters[name].apply(stmt, value)
 
     if sort in extra_cols:

@@ -20,10 +20,13 @@ from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, PluginError
 from kehu_core.hooktypes import DemoContext
+from kehu_core.i18n import N_, messages
 from kehu_core.interactions import write_interactions
 from kehu_core.manifest import load_reference
 from kehu_core.models import Customer, CustomerTag, Interaction
 from kehu_core.types import utcnow
+
+_ = messages("kehu_core").gettext
 
 REGIONS = ("华东", "华南", "华北", "华中", "西南", "西北", "东北")
 CITIES = {
@@ -70,7 +73,7 @@ def load_demo(
     app: Kehu, session: Session, customers: int = 200, seed: int = 7, today: datetime | None = None
 ) -> DemoSummary:
     """Write the demo data set into an empty database (refuses one that already has customers)."""
-    require(session, "plugins.manage", "load demo data")
+    require(session, "plugins.manage", N_("load demo data"))
     if session.scalar(select(func.count()).select_from(Customer)):
         raise KehuError(
             "the database already has customers; the demo loads only into an empty one "

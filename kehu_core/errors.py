@@ -6,6 +6,10 @@ from collections.abc import Sequence
 
 from attrs import frozen
 
+from kehu_core.i18n import messages
+
+_ = messages("kehu_core").gettext
+
 
 class KehuError(Exception):
     """An error the user can act on; its message is complete and printed as is."""
@@ -39,9 +43,14 @@ class Problem:
     value: str | None = None
 
     def __str__(self) -> str:
-        where = f"row {self.row}, " if self.row is not None else ""
-        shown = f" (got {self.value!r})" if self.value is not None else ""
-        return f"{where}{self.field}: {self.reason}{shown}"
+        values = {"row": self.row, "field": self.field, "reason": self.reason, "value": self.value}
+        if self.row is not None and self.value is not None:
+            return _("row {row}, {field}: {reason} (got {value!r})").format(**values)
+        if self.row is not None:
+            return _("row {row}, {field}: {reason}").format(**values)
+        if self.value is not None:
+            return _("{field}: {reason} (got {value!r})").format(**values)
+        return _("{field}: {reason}").format(**values)
 
 
 class ValidationError(KehuError):
@@ -60,7 +69,9 @@ class HookError(KehuError):
     def __init__(self, plugin: str, hook: str, error: BaseException):
         self.plugin, self.hook, self.error = plugin, hook, error
         super().__init__(
-            f"plugin {plugin!r} failed in hook {hook}: {type(error).__name__}: {error}\n"
-            "Nothing was changed. Disable the plugin with KEHU_PLUGINS or uninstall it, "
-            "and report the error to its author."
+            _(
+                "plugin {plugin!r} failed in hook {hook}: {error_type}: {error}\n"
+                "Nothing was changed. Disable the plugin with KEHU_PLUGINS or uninstall it, "
+                "and report the error to its author."
+            ).format(plugin=plugin, hook=hook, error_type=type(error).__name__, error=error)
         )

@@ -16,10 +16,10 @@ from attrs import frozen
 from kehu_core import validation as v
 from kehu_core.analysis import check_attributes
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import N_, messages
 from kehu_core.vocab import (
     CUSTOMER_KIND,
     CUSTOMER_SOURCE,
-    CUSTOMER_SOURCES,
     INTERACTION_STATUS,
     MAX_CODE,
     MAX_NAME,
@@ -27,6 +27,8 @@ from kehu_core.vocab import (
     MAX_SHORT,
     interaction_kinds,
 )
+
+_ = messages("kehu_core").gettext
 
 
 @frozen
@@ -52,8 +54,8 @@ def _special_dates(value: Any) -> dict[str, str]:
         for part in str(value).replace("；", ";").split(";"):
             if part.strip():
                 if "=" not in part:
-                    raise v.FieldError("expected name=date pairs separated by ;")
-                label, _, when = part.partition("=")
+                    raise v.FieldError(_("expected name=date pairs separated by ;"))
+                label, _sep, when = part.partition("=")
                 pairs.append((label, when))
     return {v.text(label, MAX_SHORT): v.day(when).isoformat() for label, when in pairs}
 
@@ -68,21 +70,21 @@ MAX_NUMBER_TEXT = 32
 
 
 def _json_constant(name: str) -> Any:
-    raise v.FieldError(f"{name} is not allowed: numbers must be finite")
+    raise v.FieldError(_("{name} is not allowed: numbers must be finite").format(name=name))
 
 
 def _json_int(raw: str) -> int:
     if len(raw.lstrip("-")) > MAX_NUMBER_TEXT:
-        raise v.FieldError(f"a number has more than {MAX_NUMBER_TEXT} digits")
+        raise v.FieldError(_("a number has more than {most} digits").format(most=MAX_NUMBER_TEXT))
     return int(raw)
 
 
 def _json_float(raw: str) -> float:
     if len(raw) > MAX_NUMBER_TEXT:
-        raise v.FieldError(f"a number is longer than {MAX_NUMBER_TEXT} characters")
+        raise v.FieldError(_("a number is longer than {most} characters").format(most=MAX_NUMBER_TEXT))
     number = float(raw)
     if not math.isfinite(number):
-        raise v.FieldError("a number is too large (not finite as a double)")
+        raise v.FieldError(_("a number is too large (not finite as a double)"))
     return number
 
 
@@ -93,29 +95,29 @@ def _clean_json(value: Any, depth: int = 0) -> Any:
         return value
     if isinstance(value, str):
         if "\x00" in value:
-            raise v.FieldError("contains a NUL character")
+            raise v.FieldError(_("contains a NUL character"))
         v.check_unicode(value)
         return value
     if isinstance(value, int):
         if abs(value) > MAX_ATTRIBUTE_NUMBER:
-            raise v.FieldError("an integer is out of range (at most 2^63-1 either way)")
+            raise v.FieldError(_("an integer is out of range (at most 2^63-1 either way)"))
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise v.FieldError("NaN and Infinity are not allowed: numbers must be finite")
+            raise v.FieldError(_("NaN and Infinity are not allowed: numbers must be finite"))
         return float(value)
     if depth >= MAX_ATTRIBUTE_DEPTH:
-        raise v.FieldError(f"nested more than {MAX_ATTRIBUTE_DEPTH} levels deep")
+        raise v.FieldError(_("nested more than {most} levels deep").format(most=MAX_ATTRIBUTE_DEPTH))
     if isinstance(value, Mapping):
         clean = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise v.FieldError("object keys must be text")
+                raise v.FieldError(_("object keys must be text"))
             clean[_clean_json(key)] = _clean_json(item, depth + 1)
         return clean
     if isinstance(value, (list, tuple)):
         return [_clean_json(item, depth + 1) for item in value]
-    raise v.FieldError(f"a {type(value).__name__} is not a JSON value")
+    raise v.FieldError(_("a {type} is not a JSON value").format(type=type(value).__name__))
 
 
 def attributes(value: Any) -> dict[str, Any]:
@@ -130,20 +132,28 @@ def attributes(value: Any) -> dict[str, Any]:
     else:
         document = str(value)
         if len(document) > MAX_ATTRIBUTES_LENGTH:
-            raise v.FieldError(f"too long: {len(document)} characters, at most {MAX_ATTRIBUTES_LENGTH}")
+            raise v.FieldError(
+                _("too long: {length} characters, at most {max_length}").format(
+                    length=len(document), max_length=MAX_ATTRIBUTES_LENGTH
+                )
+            )
         try:
             parsed = json.loads(
                 document, parse_constant=_json_constant, parse_int=_json_int, parse_float=_json_float
             )
         except json.JSONDecodeError as exc:
-            raise v.FieldError(f"not a JSON object ({exc.msg})") from None
+            raise v.FieldError(_("not a JSON object ({reason})").format(reason=exc.msg)) from None
         except RecursionError:  # nested past Python's recursion limit; shallower is checked below
-            raise v.FieldError(f"nested more than {MAX_ATTRIBUTE_DEPTH} levels deep") from None
+            raise v.FieldError(
+                _("nested more than {most} levels deep").format(most=MAX_ATTRIBUTE_DEPTH)
+            ) from None
     if not isinstance(parsed, Mapping):
-        raise v.FieldError("must be a JSON object")
+        raise v.FieldError(_("must be a JSON object"))
     clean = _clean_json(parsed)
     if len(json.dumps(clean, ensure_ascii=False)) > MAX_ATTRIBUTES_LENGTH:
-        raise v.FieldError(f"too long: more than {MAX_ATTRIBUTES_LENGTH} characters as JSON")
+        raise v.FieldError(
+            _("too long: more than {most} characters as JSON").format(most=MAX_ATTRIBUTES_LENGTH)
+        )
     # The 6W1H1S answers (who., how., why., sensitivity.) are typed: see kehu_core.analysis.
     return check_attributes(cast(dict[str, Any], clean))
 
@@ -159,32 +169,34 @@ def attribute_name(value: Any) -> str:
     :data:`~kehu_core.vocab.MAX_SHORT` characters."""
     name = v.text(value, MAX_SHORT)
     if not name.isprintable():
-        raise v.FieldError("contains a control or invisible character")
+        raise v.FieldError(_("contains a control or invisible character"))
     return name
 
 
 CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("code", lambda x: v.code(x, MAX_CODE), "your own unique reference, e.g. C0001", required=True),
-    FieldSpec("name", lambda x: v.text(x, MAX_NAME), "person's or company's name", required=True),
-    FieldSpec("kind", lambda x: v.choice(x, CUSTOMER_KIND), "person or company (default company)"),
-    FieldSpec("region", _short, "region, e.g. 华东 or 北京"),
-    FieldSpec("industry", _short, "industry"),
-    FieldSpec("size", _short, "company size, e.g. 50-200 employees"),
-    FieldSpec("scale", _short, "business scale, e.g. 大 / 中 / 小"),
-    FieldSpec("credit_limit", v.money, "credit limit, an amount such as 50000.00"),
-    FieldSpec("owner", _short, "the salesperson who owns the account"),
+    FieldSpec(
+        "code", lambda x: v.code(x, MAX_CODE), N_("your own unique reference, e.g. C0001"), required=True
+    ),
+    FieldSpec("name", lambda x: v.text(x, MAX_NAME), N_("person's or company's name"), required=True),
+    FieldSpec("kind", lambda x: v.choice(x, CUSTOMER_KIND), N_("person or company (default company)")),
+    FieldSpec("region", _short, N_("region, e.g. 华东 or 北京")),
+    FieldSpec("industry", _short, N_("industry")),
+    FieldSpec("size", _short, N_("company size, e.g. 50-200 employees")),
+    FieldSpec("scale", _short, N_("business scale, e.g. 大 / 中 / 小")),
+    FieldSpec("credit_limit", v.money, N_("credit limit, an amount such as 50000.00")),
+    FieldSpec("owner", _short, N_("the salesperson who owns the account")),
     FieldSpec(
         "source",
         lambda x: v.choice(x, CUSTOMER_SOURCE),
-        "how they were found: " + ", ".join(CUSTOMER_SOURCES),
+        N_("how they were found: referral, trade_magazine, member_directory, personal_network, other"),
     ),
-    FieldSpec("phone", _short, "phone number"),
-    FieldSpec("email", v.email, "e-mail address"),
-    FieldSpec("birthday", v.day, "birthday, 1980-05-01"),
-    FieldSpec("tags", v.tags, "tags separated by , ; | or 、"),
-    FieldSpec("special_dates", _special_dates, "other dates: name=2024-05-01;name2=..."),
-    FieldSpec("marketing_consent", v.boolean, "consent to marketing contact: yes or no"),
-    FieldSpec("attributes", attributes, "your own fields as a JSON object"),
+    FieldSpec("phone", _short, N_("phone number")),
+    FieldSpec("email", v.email, N_("e-mail address")),
+    FieldSpec("birthday", v.day, N_("birthday, 1980-05-01")),
+    FieldSpec("tags", v.tags, N_("tags separated by , ; | or 、")),
+    FieldSpec("special_dates", _special_dates, N_("other dates: name=2024-05-01;name2=...")),
+    FieldSpec("marketing_consent", v.boolean, N_("consent to marketing contact: yes or no")),
+    FieldSpec("attributes", attributes, N_("your own fields as a JSON object")),
 )
 
 #: Columns a customer CSV may have, in the documented order.
@@ -201,29 +213,36 @@ def interaction_fields(kinds: tuple[str, ...]) -> tuple[FieldSpec, ...]:
         FieldSpec(
             "external_ref",
             lambda x: v.text(x, MAX_NAME),
-            "your unique reference; makes re-imports change nothing",
+            N_("your unique reference; makes re-imports change nothing"),
         ),
-        FieldSpec("customer_code", lambda x: v.code(x, MAX_CODE), "the customer's code", required=True),
-        FieldSpec("kind", lambda x: v.choice(x, vocabulary), "one of " + ", ".join(kinds), required=True),
+        FieldSpec("customer_code", lambda x: v.code(x, MAX_CODE), N_("the customer's code"), required=True),
         FieldSpec(
-            "status", lambda x: v.choice(x, INTERACTION_STATUS), "planned, done (default) or cancelled"
+            "kind",
+            lambda x: v.choice(x, vocabulary),
+            N_("the kind: visit, call, letter, email, meeting, demo, purchase, payment, ... or a plugin's"),
+            required=True,
         ),
-        FieldSpec("occurred_at", v.timestamp, "when: 2024-03-01 or 2024-03-01T09:30:00+08:00", required=True),
-        FieldSpec("channel", _short, "channel, e.g. 门店, online, distributor"),
+        FieldSpec(
+            "status", lambda x: v.choice(x, INTERACTION_STATUS), N_("planned, done (default) or cancelled")
+        ),
+        FieldSpec(
+            "occurred_at", v.timestamp, N_("when: 2024-03-01 or 2024-03-01T09:30:00+08:00"), required=True
+        ),
+        FieldSpec("channel", _short, N_("channel, e.g. 门店, online, distributor")),
         FieldSpec(
             "amount",
             lambda x: v.money(x, allow_negative=True),
-            "amount; only a purchase may be negative (a refund)",
+            N_("amount; only a purchase may be negative (a refund)"),
         ),
-        FieldSpec("cost", v.money, "cost of what was sold, for margins"),
-        FieldSpec("quantity", v.quantity, "quantity"),
-        FieldSpec("product", lambda x: v.text(x, MAX_NAME), "product"),
-        FieldSpec("category", _short, "product category"),
-        FieldSpec("salesperson", _short, "salesperson"),
-        FieldSpec("satisfaction", lambda x: v.integer(x, 1, 5), "satisfaction score 1-5"),
-        FieldSpec("note", lambda x: v.text(x, MAX_NOTE), "free text"),
-        FieldSpec("due_at", v.timestamp, "payments only: when payment is due"),
-        FieldSpec("paid_at", v.timestamp, "payments only: when it was paid"),
+        FieldSpec("cost", v.money, N_("cost of what was sold, for margins")),
+        FieldSpec("quantity", v.quantity, N_("quantity")),
+        FieldSpec("product", lambda x: v.text(x, MAX_NAME), N_("product")),
+        FieldSpec("category", _short, N_("product category")),
+        FieldSpec("salesperson", _short, N_("salesperson")),
+        FieldSpec("satisfaction", lambda x: v.integer(x, 1, 5), N_("satisfaction score 1-5")),
+        FieldSpec("note", lambda x: v.text(x, MAX_NOTE), N_("free text")),
+        FieldSpec("due_at", v.timestamp, N_("payments only: when payment is due")),
+        FieldSpec("paid_at", v.timestamp, N_("payments only: when it was paid")),
     )
 
 
@@ -243,16 +262,16 @@ def parse_record(
     problems: list[Problem] = []
     for key in raw:
         if key not in known:
-            problems.append(Problem(field=key, reason="unknown field", row=row))
+            problems.append(Problem(field=key, reason=_("unknown field"), row=row))
     for spec in specs:
         if spec.name not in raw:
             if spec.required and not partial:
-                problems.append(Problem(field=spec.name, reason="required", row=row))
+                problems.append(Problem(field=spec.name, reason=_("required"), row=row))
             continue
         value = raw[spec.name]
         if v.blank(value):
             if spec.required:
-                problems.append(Problem(field=spec.name, reason="required, must not be empty", row=row))
+                problems.append(Problem(field=spec.name, reason=_("required, must not be empty"), row=row))
             else:
                 clean[spec.name] = None
             continue
@@ -270,18 +289,35 @@ def check_interaction_rules(clean: Mapping[str, Any], row: int | None = None) ->
     amount = clean.get("amount")
     if amount is not None and amount < 0 and kind != "purchase":
         problems.append(
-            Problem("amount", "must not be negative (only a purchase may be: a refund)", row, str(amount))
+            Problem("amount", _("must not be negative (only a purchase may be: a refund)"), row, str(amount))
         )
     for name in ("due_at", "paid_at"):
         if clean.get(name) is not None and kind != "payment":
-            problems.append(Problem(name, "only payments carry due and paid dates", row))
+            problems.append(Problem(name, _("only payments carry due and paid dates"), row))
     return problems
 
 
-def require_valid(problems: list[Problem], what: str) -> None:
-    """Raise :class:`ValidationError` if there are problems."""
+#: The headline of a :class:`ValidationError` per thing refused (``require_valid``'s ``what``).
+REFUSED = {
+    "customer": N_("customer refused; nothing was changed:"),
+    "change": N_("change refused; nothing was changed:"),
+    "interaction": N_("interaction refused; nothing was changed:"),
+    "plan": N_("plan refused; nothing was changed:"),
+}
+
+
+def require_valid(problems: list[Problem], what: str, *, headline: str | None = None) -> None:
+    """Raise :class:`ValidationError` if there are problems: ``what`` was refused (a key of
+    :data:`REFUSED`, else a word shown as is), or the caller's ``headline``, translated by the
+    caller (a plugin's own message: ``headline=_("move refused; nothing was changed:")``)."""
     if problems:
-        raise ValidationError(problems, headline=f"{what} refused; nothing was changed:")
+        if headline is None:
+            headline = (
+                _(REFUSED[what])
+                if what in REFUSED
+                else _("{what} refused; nothing was changed:").format(what=what)
+            )
+        raise ValidationError(problems, headline=headline)
 
 
 def _shown(value: Any) -> str:

@@ -36,6 +36,7 @@ from kehu_core.fields import (
     interaction_fields,
 )
 from kehu_core.hooktypes import CustomerChange
+from kehu_core.i18n import N_, messages
 from kehu_core.interactions import (
     WRITE_COLUMNS,
     existing_refs,
@@ -45,6 +46,8 @@ from kehu_core.interactions import (
 from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
 from kehu_core.validation import DEFAULT_TIMEZONE, FieldError, local_zone, timestamp
+
+_, ngettext = messages("kehu_core").functions()
 
 #: Rows read, checked and written at a time: big enough to amortise each query, small
 #: enough to keep memory flat (a chunk of typical rows is a few MB).
@@ -105,8 +108,10 @@ class ImportReport:
 
 def describe_problem(problem: Problem) -> str:
     """``line 7, amount: not a number (got 'abc')``: a problem as a line of the report."""
-    shown = f" (got {problem.value!r})" if problem.value is not None else ""
-    return f"line {problem.row}, {problem.field}: {problem.reason}{shown}"
+    values = {"row": problem.row, "field": problem.field, "reason": problem.reason, "value": problem.value}
+    if problem.value is not None:
+        return _("line {row}, {field}: {reason} (got {value!r})").format(**values)
+    return _("line {row}, {field}: {reason}").format(**values)
 
 
 class ImportRefused(ValidationError):
@@ -119,13 +124,25 @@ class ImportRefused(ValidationError):
         self.report = report
         self.problems = list(report.problems)
         lines = [
-            f"{report.source}: {report.invalid} of {report.read} row(s) refused; nothing was written "
-            "(fix them, or use --skip-invalid to write the good rows):"
+            ngettext(
+                "{source}: {invalid} of {read} row(s) refused; nothing was written "
+                "(fix them, or use --skip-invalid to write the good rows):",
+                "{source}: {invalid} of {read} row(s) refused; nothing was written "
+                "(fix them, or use --skip-invalid to write the good rows):",
+                report.read,
+            ).format(source=report.source, invalid=report.invalid, read=report.read)
         ]
         lines += [f"  {describe_problem(p)}" for p in report.problems[: self.SHOWN]]
         more = report.problem_count - min(len(report.problems), self.SHOWN)
         if more > 0:
-            lines.append(f"  ... and {more} more problem(s): use --errors FILE to get every one")
+            lines.append(
+                "  "
+                + ngettext(
+                    "... and {more} more problem(s): use --errors FILE to get every one",
+                    "... and {more} more problem(s): use --errors FILE to get every one",
+                    more,
+                ).format(more=more)
+            )
         KehuError.__init__(self, "\n".join(lines))
 
 
@@ -201,7 +218,8 @@ class _Refused:
         self.reason, self.raw = reason, raw
 
 
-_REQUIRED = _Refused("required, must not be empty", "")
+#: An empty required cell; its reason is translated where the problem is made.
+_REQUIRED = _Refused(N_("required, must not be empty"), "")
 
 
 def _shown(text_: str) -> str:
@@ -262,8 +280,10 @@ def _parse_chunk(
                     problems[pos] = [
                         Problem(
                             "(row)",
-                            f"has {have} cells but the header has {width} columns "
-                            "(a comma inside an unquoted value?)",
+                            _(
+                                "has {have} cells but the header has {width} columns "
+                                "(a comma inside an unquoted value?)"
+                            ).format(have=have, width=width),
                             line,
                         )
                     ]
@@ -281,7 +301,12 @@ def _parse_chunk(
             for pos, value in enumerate(values):
                 if type(value) is _Refused:
                     problems.setdefault(pos, []).append(
-                        Problem(name, value.reason, chunk[pos][0], value.raw or None)
+                        Problem(
+                            name,
+                            _(value.reason) if value is _REQUIRED else value.reason,
+                            chunk[pos][0],
+                            value.raw or None,
+                        )
                     )
                     values[pos] = None
         by_slot[slot] = values
@@ -359,7 +384,7 @@ def import_interactions(
 
     Needs permission ``customer.import`` and a user who sees every customer.
     """
-    _require_import(session, "import interactions")
+    _require_import(session, N_("import interactions"))
     specs = interaction_fields(app.interaction_kinds())
     occurrences = Occurrences()
     with CsvStream(source, encoding) as stream:
@@ -433,7 +458,7 @@ def _key_by_content(
     keyless = [(line, values) for line, values in good if not values[_REF]]
     if not keyless:
         return
-    for _, values in keyless:
+    for _line, values in keyless:
         values[_STATUS] = values[_STATUS] or "done"  # a blank status and "done" are the same row
     if times and _zone_key(local_zone()) != DEFAULT_TIMEZONE:
         cells = dict(chunk)
@@ -441,7 +466,7 @@ def _key_by_content(
     else:
         digests = [_digest(values) for _, values in keyless]
     counts = occurrences.take([(digest, line) for digest, (line, _) in zip(digests, keyless)])
-    for (_, values), digest, (count, _first) in zip(keyless, digests, counts):
+    for (_line, values), digest, (count, _first) in zip(keyless, digests, counts):
         values[_REF] = content_ref(digest, count)
 
 
@@ -499,9 +524,9 @@ def _resolve_customers(
         cid = known.get(code)
         if cid is None:
             reason = (
-                "no customer with this code"
+                _("no customer with this code")
                 if code not in known
-                else "this customer was forgotten (personal data erased)"
+                else _("this customer was forgotten (personal data erased)")
             )
             report.refuse([Problem("customer_code", reason, line, code)])
             continue
@@ -539,7 +564,7 @@ def import_customers(
     Needs permission ``customer.import`` and a user who sees every customer. The audit trail
     gets one entry for the import (file, rows written), not one per customer.
     """
-    _require_import(session, "import customers")
+    _require_import(session, N_("import customers"))
     occurrences = Occurrences()
     with CsvStream(source, encoding) as stream:
         stream.check_columns(CUSTOMER_COLUMNS, ("code", "name"), extra_prefix=ATTRIBUTE_PREFIX)
@@ -571,7 +596,9 @@ def import_customers(
                             [
                                 Problem(
                                     "code",
-                                    f"appears more than once in the file (first on line {first})",
+                                    _("appears more than once in the file (first on line {first})").format(
+                                        first=first
+                                    ),
                                     line,
                                     clean["code"],
                                 )
@@ -600,12 +627,15 @@ def import_customers(
 
 def _require_import(session: Session, doing: str) -> None:
     """Imports need ``customer.import``, by a user whose record rules limit nothing: a file's
-    rows are not checked one by one against what its importer may see."""
+    rows are not checked one by one against what its importer may see. ``doing`` is marked
+    ``N_`` and translated here."""
     actor = require(session, "customer.import", doing)
     if customer_condition(session) is not None:
         raise Forbidden(
-            f"{actor.login} may not {doing}: imports need a user who sees every customer "
-            "(a manager); nothing was done"
+            _(
+                "{login} may not {doing}: imports need a user who sees every customer "
+                "(a manager); nothing was done"
+            ).format(login=actor.login, doing=_(doing))
         )
 
 
@@ -619,7 +649,9 @@ def _attribute_columns(source: str, header: Sequence[str]) -> list[tuple[int, st
                 columns.append((index, attribute_name(name)))
             except FieldError as exc:
                 raise KehuError(
-                    f"{source}: header (line 1) refused: column {_shown(column)!r}: {exc}"
+                    _("{source}: header (line 1) refused: column {column!r}: {reason}").format(
+                        source=source, column=_shown(column), reason=exc
+                    )
                 ) from None
     return columns
 
@@ -681,7 +713,7 @@ def _plan_customers(
                 [
                     Problem(
                         "code",
-                        "this customer was forgotten (personal data erased); use a new code",
+                        _("this customer was forgotten (personal data erased); use a new code"),
                         line,
                         values["code"],
                     )

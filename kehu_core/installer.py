@@ -17,6 +17,7 @@ from kehu_core import schema
 from kehu_core.access import require
 from kehu_core.errors import PluginError
 from kehu_core.hooktypes import DefaultRecord
+from kehu_core.i18n import N_, messages
 from kehu_core.manifest import load_reference
 from kehu_core.models import DataRecord, InstalledPlugin, JobRun
 from kehu_core.plugins import BUILTIN, PluginInfo
@@ -24,6 +25,8 @@ from kehu_core.types import utcnow
 
 if TYPE_CHECKING:  # kehu_core.app imports this module: the app is only an annotation here
     from kehu_core.app import Kehu
+
+_ = messages("kehu_core").gettext
 
 
 def install_order(app: Kehu, names: Iterable[str]) -> list[str]:
@@ -96,7 +99,7 @@ def install(app: Kehu, session: Session, names: Sequence[str]) -> list[str]:
     installed. Returns the names newly installed, in order. All in ``session``'s transaction.
     Needs permission ``plugins.manage``.
     """
-    require(session, "plugins.manage", "install plugins")
+    require(session, "plugins.manage", N_("install plugins"))
     with app.maintenance():
         return _install(app, session, names)
 
@@ -194,7 +197,7 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
     leaves its tables and its rows elsewhere (and its Alembic revision, for when its
     package returns).
     """
-    require(session, "plugins.manage", "uninstall plugins")
+    require(session, "plugins.manage", N_("uninstall plugins"))
     with app.maintenance():
         return _uninstall(app, session, name, forget=forget)
 

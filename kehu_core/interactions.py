@@ -21,13 +21,16 @@ from kehu_core.access import customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
-from kehu_core.fields import check_interaction_rules, interaction_fields, parse_record, require_valid
+from kehu_core.fields import REFUSED, check_interaction_rules, interaction_fields, parse_record, require_valid
 from kehu_core.hooktypes import InteractionBatch, RecordedRows
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import Money, UTCDateTime, utcnow
 from kehu_core.validation import FieldError
 from kehu_core.vocab import CENT, INTERACTION_STATUS
 from kehu_core.vocab import KNOWN_INTERACTION_KINDS as KNOWN_KINDS
+
+_ = messages("kehu_core").gettext
 
 INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
 #: Columns written by :func:`write_interactions`, in table order.
@@ -321,7 +324,7 @@ def log_interaction(
     """Record one interaction for an existing customer (``kehu interaction log``).
 
     Needs permission ``interaction.write`` and a customer the acting user sees."""
-    require(session, "interaction.write", "log interactions")
+    require(session, "interaction.write", N_("log interactions"))
     clean, problems = validate_interaction(app, values)
     require_valid(problems, "interaction")
     stmt = select(Customer).where(Customer.code == clean["customer_code"])
@@ -331,20 +334,20 @@ def log_interaction(
     customer = session.scalar(stmt)
     if customer is None:
         raise ValidationError(
-            [Problem("customer_code", "no customer with this code", value=clean["customer_code"])],
-            headline="interaction refused; nothing was changed:",
+            [Problem("customer_code", _("no customer with this code"), value=clean["customer_code"])],
+            headline=_(REFUSED["interaction"]),
         )
     if customer.forgotten_at is not None:
         raise ValidationError(
-            [Problem("customer_code", "this customer was forgotten", value=customer.code)],
-            headline="interaction refused; nothing was changed:",
+            [Problem("customer_code", _("this customer was forgotten"), value=customer.code)],
+            headline=_(REFUSED["interaction"]),
         )
     clean["customer_id"] = customer.id
     written = write_interactions(app, session, [clean], source)
     if not written:
         raise ValidationError(
-            [Problem("external_ref", "already recorded", value=clean.get("external_ref"))],
-            headline="interaction refused; nothing was changed:",
+            [Problem("external_ref", _("already recorded"), value=clean.get("external_ref"))],
+            headline=_(REFUSED["interaction"]),
         )
     stored = session.get(Interaction, written[0]["id"])
     assert stored is not None
@@ -366,8 +369,12 @@ def plan_interaction(app: Kehu, session: Session, values: Mapping[str, Any]) -> 
     planned["kind"] = kind
     if kind not in PLANNABLE_KINDS:
         raise ValidationError(
-            [Problem("kind", f"a plan is one of {', '.join(PLANNABLE_KINDS)}", value=kind)],
-            headline="plan refused; nothing was changed:",
+            [
+                Problem(
+                    "kind", _("a plan is one of {kinds}").format(kinds=", ".join(PLANNABLE_KINDS)), value=kind
+                )
+            ],
+            headline=_(REFUSED["plan"]),
         )
     return log_interaction(app, session, planned, source="plan")
 
@@ -407,7 +414,7 @@ def iter_interactions(
     For a long list (``limit=None``): the rows are read as they are consumed, so memory stays
     that of one batch however many there are.
     """
-    require(session, "customer.read", "see interactions")
+    require(session, "customer.read", N_("see interactions"))
     stmt = select(Interaction, Customer.code).join(Customer, Customer.id == Interaction.customer_id)
     rule = customer_condition(session)
     if rule is not None:
@@ -453,7 +460,7 @@ def due_interactions(
         if isinstance(as_of, datetime)
         else Interaction.occurred_at < calendar.day_end(as_of)
     )
-    require(session, "customer.read", "see the visit plan")
+    require(session, "customer.read", N_("see the visit plan"))
     stmt = (
         select(Interaction, Customer.code)
         .join(Customer, Customer.id == Interaction.customer_id)

@@ -20,9 +20,12 @@ from kehu_core.app import Kehu
 from kehu_core.customers import CustomerRecord, Forgotten, get_customer, require_not_forgotten
 from kehu_core.fields import PERSONAL_FIELDS
 from kehu_core.hooktypes import CustomerChange
+from kehu_core.i18n import N_, messages
 from kehu_core.interactions import InteractionRecord
 from kehu_core.models import AccessEntry, Interaction
 from kehu_core.types import utcnow
+
+_ = messages("kehu_core").gettext
 
 __all__ = [
     "FORGOTTEN_NAME",
@@ -49,7 +52,7 @@ def forget_customer(app: Kehu, session: Session, code: str) -> CustomerRecord:
     and the log); if another connection still reads an older snapshot, the log keeps them
     until ``kehu db vacuum``. On PostgreSQL old row versions stay until ``kehu db vacuum``.
     """
-    require(session, "privacy.manage", "forget customers")
+    require(session, "privacy.manage", N_("forget customers"))
     customer = get_customer(session, code)
     audit.record(session, "customer", customer.code, "forgotten", customer_id=customer.id)
     customer.name = FORGOTTEN_NAME
@@ -102,7 +105,7 @@ def vacuum(app: Kehu, *, full: bool = False) -> list[str]:
 def export_customer(app: Kehu, session: Session, code: str) -> dict[str, Any]:
     """Everything kept about one customer: the record, every interaction, plugins' data, and
     who opened the customer's data (``accessed_by``: user, time, what). Needs ``privacy.manage``."""
-    require(session, "privacy.manage", "export a customer's personal data")
+    require(session, "privacy.manage", N_("export a customer's personal data"))
     customer = get_customer(session, code)
     record_access(session, customer.id, "export")
     interactions = session.scalars(

@@ -43,9 +43,12 @@ from kehu_core.analysis import ANY_CATEGORY, MARKUP_KEY, markup_rates
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import KehuError
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import to_money
 from kehu_core.validation import FieldError
+
+_ = messages("kehu_core").gettext
 
 #: Interaction kinds the core adds for the statement.
 RESALE_KIND = "resale"
@@ -218,7 +221,7 @@ def profit_by_customer(
     (both included; ``None``: unbounded), by customer id: those with a done purchase, a
     recorded ``resale``/``support``/``expense``, or a plugin's line in the period, or only
     ``customer_ids``. Needs ``customer.read``. Tiering ranks on ``contribution`` (ABC by profit)."""
-    require(session, "customer.read", "see customers' profit")
+    require(session, "customer.read", N_("see customers' profit"))
     period = _bounds(since, until)
     scope = _scope(session, customer_ids)
     i = Interaction

@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session
 from kehu_core import audit
 from kehu_core.access import require, role_changes, role_holds, security_in
 from kehu_core.errors import KehuError
+from kehu_core.i18n import N_, messages
 from kehu_core.models import MAX_NAME, Role, RoleGrant
 from kehu_core.security import RoleDeclaration
 from kehu_core.types import utcnow
 
 if TYPE_CHECKING:
     from kehu_core.app import Kehu
+
+_ = messages("kehu_core").gettext
 
 
 @frozen
@@ -76,7 +79,7 @@ def role_table(app: Kehu, session: Session) -> RoleTable:
 
 def add_role(app: Kehu, session: Session, name: str, description: str = "") -> RoleSummary:
     """Add a company role; give it permissions with :func:`grant`."""
-    require(session, "users.manage", "add roles")
+    require(session, "users.manage", N_("add roles"))
     try:
         declared = RoleDeclaration(name.strip(), description.strip())
     except ValueError as exc:
@@ -104,7 +107,7 @@ def _check(app: Kehu, session: Session, role: str, permission: str) -> bool:
 
 
 def _set(app: Kehu, session: Session, role: str, permission: str, granted: bool) -> None:
-    require(session, "users.manage", "grant or revoke permissions")
+    require(session, "users.manage", N_("grant or revoke permissions"))
     default = _check(app, session, role, permission)
     session.execute(delete(RoleGrant).where(RoleGrant.role == role, RoleGrant.permission == permission))
     if granted != default:

@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session
 from kehu_core import audit
 from kehu_core.access import require
 from kehu_core.errors import KehuError
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Setting
 from kehu_core.security import SALES_SCOPE, SALES_SCOPES
 from kehu_core.types import utcnow
+
+_ = messages("kehu_core").gettext
 
 
 @frozen
@@ -78,7 +81,7 @@ def list_settings(session: Session) -> list[SettingValue]:
 
 def set_setting(session: Session, key: str, raw: str) -> SettingValue:
     """Set a core setting after checking the value; needs ``settings.manage``; audited."""
-    require(session, "settings.manage", "change settings")
+    require(session, "settings.manage", N_("change settings"))
     spec = SPECS.get(key)
     if spec is None:
         raise KehuError(f"no setting {key!r}; settings: {', '.join(SPECS)}; nothing was saved")

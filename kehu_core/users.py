@@ -28,11 +28,14 @@ from sqlalchemy.orm import Session
 from kehu_core import audit
 from kehu_core.access import Actor, acting, has_users, require, resolve, security_in
 from kehu_core.errors import KehuError, NotFound
+from kehu_core.i18n import N_, messages
 from kehu_core.models import MAX_NAME, MAX_SHORT, ApiToken, User, UserRole
 from kehu_core.types import utcnow
 
 if TYPE_CHECKING:
     from kehu_core.app import Kehu
+
+_ = messages("kehu_core").gettext
 
 #: A login is what customers' ``owner`` holds, often a person's name (王芳): any letters,
 #: digits and . _ @ -, no spaces, at most 100 characters.
@@ -265,7 +268,7 @@ def change_roles(
 
 def list_users(session: Session, *, include_inactive: bool = False) -> list[UserRecord]:
     """The users, by login."""
-    require(session, "users.manage", "list users")
+    require(session, "users.manage", N_("list users"))
     stmt = select(User).order_by(User.login)
     if not include_inactive:
         stmt = stmt.where(User.active.is_(True))

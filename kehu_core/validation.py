@@ -53,7 +53,9 @@ def local_zone() -> tzinfo:
     try:
         return ZoneInfo(name)
     except Exception as exc:  # zoneinfo raises several types for a bad key
-        raise FieldError(f"{ENV_TIMEZONE}={name!r} is not a known time zone") from exc
+        raise FieldError(
+            _("{variable}={name!r} is not a known time zone").format(variable=ENV_TIMEZONE, name=name)
+        ) from exc
 
 
 def blank(value: Any) -> bool:
@@ -65,9 +67,13 @@ def text(value: Any, max_length: int) -> str:
     """A string of at most ``max_length`` characters (surrounding white space removed)."""
     result = str(value).strip()
     if len(result) > max_length:
-        raise FieldError(f"too long: {len(result)} characters, at most {max_length}")
+        raise FieldError(
+            _("too long: {length} characters, at most {max_length}").format(
+                length=len(result), max_length=max_length
+            )
+        )
     if "\x00" in result:
-        raise FieldError("contains a NUL character")
+        raise FieldError(_("contains a NUL character"))
     if not result.isascii():
         check_unicode(result)
     return result
@@ -78,7 +84,7 @@ def check_unicode(value: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise FieldError("contains an invalid character (a lone surrogate)") from None
+        raise FieldError(_("contains an invalid character (a lone surrogate)")) from None
 
 
 def code(value: Any, max_length: int) -> str:
@@ -91,9 +97,9 @@ def code(value: Any, max_length: int) -> str:
         raw = unicodedata.normalize("NFC", raw.translate(_INVISIBLE))
     result = text(raw, max_length)
     if not result:
-        raise FieldError("must not be empty (only invisible characters)")
+        raise FieldError(_("must not be empty (only invisible characters)"))
     if not result.isprintable():
-        raise FieldError("contains a control or invisible character")
+        raise FieldError(_("contains a control or invisible character"))
     return result
 
 
@@ -117,15 +123,15 @@ def choice(value: Any, allowed: tuple[str, ...] | Vocabulary) -> str:
 def money(value: Any, *, allow_negative: bool = False) -> Decimal:
     """A Decimal amount with at most two decimals; refunds may be negative where allowed."""
     if isinstance(value, float):
-        raise FieldError("money must not be a float; pass a string or Decimal")
+        raise FieldError(_("money must not be a float; pass a string or Decimal"))
     amount = _decimal(str(value).strip().replace(",", "").replace("¥", "").replace("￥", ""))
     # The range first: quantizing a huge number (1e30) overflows the decimal context.
     if amount.copy_abs() > MAX_MONEY:
-        raise FieldError(f"out of range: money must be below 10^13 (at most {MAX_MONEY})")
+        raise FieldError(_("out of range: money must be below 10^13 (at most {most})").format(most=MAX_MONEY))
     if amount != amount.quantize(CENT):
-        raise FieldError("more than two decimals")
+        raise FieldError(_("more than two decimals"))
     if amount < 0 and not allow_negative:
-        raise FieldError("must not be negative")
+        raise FieldError(_("must not be negative"))
     return amount.quantize(CENT)
 
 
@@ -134,9 +140,9 @@ def _decimal(raw: str) -> Decimal:
     try:
         number = Decimal(raw)
     except (ArithmeticError, ValueError):
-        raise FieldError("not a number") from None
+        raise FieldError(_("not a number")) from None
     if not number.is_finite():
-        raise FieldError("not a finite number")
+        raise FieldError(_("not a finite number"))
     return number
 
 
@@ -144,22 +150,24 @@ def quantity(value: Any) -> Decimal:
     """A non-negative quantity with at most three decimals."""
     qty = _decimal(str(value).strip().replace(",", ""))
     if qty.copy_abs() > MAX_QUANTITY:
-        raise FieldError(f"out of range: a quantity must be below 10^12 (at most {MAX_QUANTITY})")
+        raise FieldError(
+            _("out of range: a quantity must be below 10^12 (at most {most})").format(most=MAX_QUANTITY)
+        )
     if qty != qty.quantize(Decimal("0.001")):
-        raise FieldError("not a number with at most three decimals")
+        raise FieldError(_("not a number with at most three decimals"))
     return qty
 
 
 def integer(value: Any, low: int, high: int) -> int:
     """A whole number between ``low`` and ``high`` inclusive."""
     if isinstance(value, bool):
-        raise FieldError("not a whole number")
+        raise FieldError(_("not a whole number"))
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise FieldError("not a whole number") from None
+        raise FieldError(_("not a whole number")) from None
     if not low <= number <= high:
-        raise FieldError(f"must be between {low} and {high}")
+        raise FieldError(_("must be between {low} and {high}").format(low=low, high=high))
     return number
 
 
@@ -172,7 +180,7 @@ def boolean(value: Any) -> bool:
         return True
     if key in {"0", "false", "no", "n", "否", "不同意"}:
         return False
-    raise FieldError("must be yes or no")
+    raise FieldError(_("must be yes or no"))
 
 
 def day(value: Any) -> date:
@@ -186,7 +194,7 @@ def day(value: Any) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise FieldError("not a date like 2024-03-01") from None
+        raise FieldError(_("not a date like 2024-03-01")) from None
 
 
 def timestamp(value: Any, zone: tzinfo | None = None) -> datetime:
@@ -206,11 +214,11 @@ def timestamp(value: Any, zone: tzinfo | None = None) -> datetime:
         try:
             moment = datetime.fromisoformat(raw)
         except ValueError:
-            raise FieldError("not a date or time like 2024-03-01 or 2024-03-01T09:30:00+08:00") from None
+            raise FieldError(_("not a date or time like 2024-03-01 or 2024-03-01T09:30:00+08:00")) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone or local_zone())
     if not 1900 <= moment.year <= 2200:
-        raise FieldError("year out of range (1900-2200)")
+        raise FieldError(_("year out of range (1900-2200)"))
     return moment.astimezone(UTC)
 
 
@@ -235,7 +243,7 @@ def email(value: Any) -> str:
     """An e-mail address of a plausible shape."""
     address = text(value, 200)
     if not _EMAIL.match(address):
-        raise FieldError("not an e-mail address")
+        raise FieldError(_("not an e-mail address"))
     return address
 
 
