@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from kehu_core.catalogs import check
 from kehu_core.cli import create_cli
 from kehu_core.errors import KehuError, ValidationError
 from kehu_core.plugins import discover
@@ -44,11 +45,18 @@ def test_default_directory_and_names(tmp_path, monkeypatch):
         "kehu_shop_rules/migrations/shop_rules_0001_initial.py",
         "tests/test_shop_rules.py",
         "tests/conftest.py",
+        "kehu_shop_rules/locale/zh_CN/LC_MESSAGES/kehu_shop_rules.po",
+        "kehu_shop_rules/locale/zh_CN/LC_MESSAGES/kehu_shop_rules.mo",
     } <= set(made["files"])
+    # Its own catalog, complete: every message of the templates has its translation.
+    state = check(root / "kehu_shop_rules", "zh_CN")
+    assert state.complete, (state.missing, state.untranslated, state.stale_mo)
+    assert not list(root.rglob("*.lock"))
+    assert '"locale/*/LC_MESSAGES/*.mo"' in (root / "pyproject.toml").read_text(encoding="utf-8")
     pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
     assert 'shop_rules = "kehu_shop_rules"' in pyproject and 'name = "kehu-shop-rules"' in pyproject
     for path in root.rglob("*"):  # every placeholder was filled, every Python file parses
-        if path.is_file():
+        if path.is_file() and path.suffix != ".mo":
             text = path.read_text(encoding="utf-8")
             assert "{{" not in text, path
             if path.suffix == ".py":

@@ -11,6 +11,11 @@ full name, ``_`` and four digits, so two scaffolded plugins can never share one 
 the id less its last five characters), and none can equal the core's ``c0001`` or the
 first-party plugins' ``tiering0001``-style ids (no ``_`` before their digits).
 
+The plugin has its own translation catalog from the start
+(``<package>/locale/zh_CN/LC_MESSAGES/<package>.po`` and ``.mo``): :func:`kehu_core.catalogs.refresh`
+extracts the written package's messages, and :data:`TRANSLATIONS` fills them, so the new
+plugin's ``kehu plugin catalog --check`` passes until its author adds text.
+
 Files are written without following symbolic links: a link in the target directory (or the
 directory itself being one) is refused before anything is written, and each file is written
 to a temporary name and renamed into place, so not even a hard link carries the write out.
@@ -26,8 +31,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from attrs import frozen
+from babel.messages.pofile import read_po, write_po
 
 from kehu_core import __version__
+from kehu_core.catalogs import compile_catalog, languages, locked, po_path, refresh
 from kehu_core.errors import KehuError, Problem, ValidationError
 from kehu_core.plugins import PluginInfo, Plugins, discover
 from kehu_core.schema import SCRIPT_LOCATION
@@ -49,6 +56,24 @@ _MARKER = re.compile(r"\{\{(\w+)\}\}")
 _REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*["']([^"']+)["']""", re.MULTILINE)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+
+#: The translations of the templates' messages, per language: {msgid: msgstr}, both with the
+#: templates' ``{{placeholders}}``. Every message the templates mark must be here (a test checks).
+TRANSLATIONS: dict[str, dict[str, str]] = {
+    "zh_CN": {
+        "{{title}}: a label per customer.": "{{title}}：每个客户一个标签。",
+        "Example:\n  kehu {{command}} set C001 战略客户": "示例：\n  kehu {{command}} set C001 战略客户",
+        "Set the label of customer CODE.": "设置客户 CODE 的标签。",
+        "customer {code} is labelled {label}": "客户 {code} 的标签已设为「{label}」",
+        "set labels": "设置标签",
+        "must not be empty": "不能为空",
+        "too long (at most {n} characters)": "太长（最多 {n} 个字符）",
+        "Customer label": "客户标签",
+        "Label": "标签",
+        "Only customers with this label.": "只列出带有此标签的客户。",
+        "set a customer's label": "设置客户的标签",
+    }
+}
 
 
 @frozen
@@ -236,6 +261,40 @@ def _write(target: Path, relative: Path, text: str) -> None:
             os.close(fd)
 
 
+def _catalog_files(values: Mapping[str, str]) -> list[Path]:
+    """The catalog files of the plugin, relative to its directory: each language's .po, .mo, and lock."""
+    package = Path(values["package"])
+    files = []
+    for lang in languages():
+        po = po_path(package, lang)
+        files += [po, po.with_suffix(".mo"), po.with_suffix(".lock")]
+    return files
+
+
+def _catalogs(target: Path, values: Mapping[str, str]) -> list[str]:
+    """Create the plugin's catalogs from the files just written and fill in :data:`TRANSLATIONS`."""
+    package_dir = target / values["package"]
+    refresh(package_dir)
+    made = []
+    for lang in languages():
+        given = {render(k, values): render(v, values) for k, v in TRANSLATIONS.get(lang, {}).items()}
+        po = po_path(package_dir, lang)
+        with locked(po):
+            with po.open("rb") as handle:
+                catalog = read_po(handle, locale=lang, domain=values["package"])
+            for message in catalog:
+                key = message.id[0] if isinstance(message.id, tuple) else message.id
+                if key and key in given:
+                    translated = given[key]
+                    message.string = (translated,) if isinstance(message.id, tuple) else translated
+            with po.open("wb") as handle:
+                write_po(handle, catalog, width=100, no_location=True, include_previous=False)
+            compile_catalog(po, lang, values["package"])
+        po.with_suffix(".lock").unlink(missing_ok=True)  # the new plugin's own: nobody else holds it
+        made += [po.relative_to(target).as_posix(), po.with_suffix(".mo").relative_to(target).as_posix()]
+    return made
+
+
 def new_plugin(raw_name: str, directory: Path | None = None, *, force: bool = False) -> Scaffold:
     """Write plugin ``raw_name`` into ``directory`` (default: ``./kehu-<name>``).
 
@@ -250,7 +309,7 @@ def new_plugin(raw_name: str, directory: Path | None = None, *, force: bool = Fa
     target = Path(directory) if directory is not None else Path.cwd() / values["distribution"]
     templates = sorted(p for p in TEMPLATES.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     files = {_target(template.relative_to(TEMPLATES), values): template for template in templates}
-    _check_paths(target, files)
+    _check_paths(target, [*files, *_catalog_files(values)])
     if target.is_dir() and any(target.iterdir()) and not force:
         raise KehuError(
             f"{target} already exists and is not empty; choose another --directory, or --force to overwrite"
@@ -266,6 +325,7 @@ def new_plugin(raw_name: str, directory: Path | None = None, *, force: bool = Fa
                 f"{len(written)} of the plugin's {len(files)} files were written"
             ) from exc
         written.append(relative.as_posix())
+    written += _catalogs(target, values)
     return Scaffold(
         name=name,
         distribution=values["distribution"],
