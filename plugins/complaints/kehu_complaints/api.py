@@ -41,6 +41,7 @@ from kehu_complaints.workflow import Guard, GuardContext, Stage, TransitionRefus
 from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.calendar import today
+from kehu_core.i18n import messages
 from kehu_core.types import utcnow
 
 __all__ = [
@@ -74,6 +75,8 @@ __all__ = [
     "settings",
     "workflow",
 ]
+
+_ = messages("kehu_complaints").gettext
 
 #: Settings whose change moves due times: the open complaints are recomputed.
 CALENDAR_SETTINGS = ("business_hours", "timezone", "chinese_holidays", "tier_method")
@@ -162,8 +165,8 @@ def save_sla_policy(
 
     Returns the policy and how many open complaints changed. Needs ``complaints.manage``.
     """
-    policy = sla.save_policy(session, name, values, list(build_workflow(app).stages))
-    return policy, _recompute(app, session, f"SLA policy {name} changed", now)
+    policy = sla.save_policy(session, name, values, build_workflow(app).vocabulary())
+    return policy, _recompute(app, session, _("SLA policy {name} changed").format(name=name), now)
 
 
 def delete_sla_policy(app: Kehu, session: Session, name: str, *, now: datetime | None = None) -> int:
@@ -171,19 +174,19 @@ def delete_sla_policy(app: Kehu, session: Session, name: str, *, now: datetime |
 
     Needs ``complaints.manage``."""
     sla.delete_policy(session, name)
-    return _recompute(app, session, f"SLA policy {name} deleted", now)
+    return _recompute(app, session, _("SLA policy {name} deleted").format(name=name), now)
 
 
 def recompute_sla(
-    app: Kehu, session: Session, *, reason: str = "recomputed on request", now: datetime | None = None
+    app: Kehu, session: Session, *, reason: str | None = None, now: datetime | None = None
 ) -> int:
     """Re-match policies and tiers and recompute the due times of every open complaint.
 
     Returns how many complaints changed; each gets an ``sla`` entry in its history. Needs
     ``complaints.manage``.
     """
-    require(session, MANAGE, "recompute complaints' SLA due times")
-    return _recompute(app, session, reason, now)
+    require(session, MANAGE, _("recompute complaints' SLA due times"))
+    return _recompute(app, session, reason or _("recomputed on request"), now)
 
 
 def _recompute(app: Kehu, session: Session, reason: str, now: datetime | None) -> int:
@@ -205,7 +208,7 @@ def change_setting(
     Needs the core's ``settings.manage``; the change is audited as setting ``complaints.<key>``."""
     set_setting(session, key, value)
     if key in CALENDAR_SETTINGS:
-        _recompute(app, session, f"setting {key} changed", now)
+        _recompute(app, session, _("setting {key} changed").format(key=key), now)
     return load_settings(session)
 
 
@@ -221,7 +224,7 @@ def set_calendar(
     """Make ``day`` a working day or a day off for the company; returns how many open
     complaints' due times changed. Needs ``complaints.manage``."""
     set_calendar_day(session, day, workday, name)
-    return _recompute(app, session, "calendar changed", now)
+    return _recompute(app, session, _("calendar changed"), now)
 
 
 def calendar_days(

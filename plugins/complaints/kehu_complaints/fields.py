@@ -5,9 +5,83 @@ from __future__ import annotations
 from typing import Any
 
 from kehu_core import validation as v
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.fields import FieldSpec
+from kehu_core.i18n import N_
 from kehu_core.vocab import MAX_CODE, MAX_NOTE, MAX_SHORT
 
+DOMAIN = "kehu_complaints"
+
+
+def _choice(code: str, label: str, *aliases: str) -> Choice:
+    """A :class:`~kehu_core.choices.Choice` with the other names it is known by."""
+    names: Any = aliases
+    return Choice(code, label, aliases=names)
+
+
+#: A grievance (抱怨: mostly emotional, informal) or a complaint (投诉: mostly rational, formal).
+KIND = Vocabulary(
+    DOMAIN,
+    N_("kind"),
+    [
+        _choice("grievance", N_("grievance"), "抱怨", "客户抱怨"),
+        _choice("complaint", N_("complaint"), "投诉", "客户投诉", "正式投诉"),
+    ],
+)
+CATEGORY = Vocabulary(
+    DOMAIN,
+    N_("category"),
+    [
+        _choice("quality", N_("product quality"), "产品质量", "质量"),
+        _choice("delivery", N_("delivery"), "交货配送", "交货", "配送", "送货"),
+        _choice("service", N_("service attitude"), "服务态度", "服务"),
+        _choice("billing", N_("billing"), "账务收费", "账务", "收费"),
+        _choice("other", N_("other"), "其他"),
+    ],
+)
+SEVERITY = Vocabulary(
+    DOMAIN,
+    N_("severity"),
+    [
+        _choice("low", N_("low"), "低"),
+        _choice("medium", N_("medium"), "中", "一般"),
+        _choice("high", N_("high"), "高"),
+        _choice("critical", N_("critical"), "紧急", "严重"),
+    ],
+)
+#: What a complaining customer wants (the course material's 客户投诉的真实需求).
+WANT = Vocabulary(
+    DOMAIN,
+    N_("want"),
+    [
+        _choice("fast_solution", N_("a fast solution"), "快速简洁地解决问题", "快速解决", "快速简洁"),
+        _choice("respect", N_("understanding and respect"), "得到理解和尊重", "理解和尊重", "尊重"),
+        _choice(
+            "explanation", N_("an explanation"), "给一个说法，界定责任", "给一个说法", "说法", "界定责任"
+        ),
+        _choice("compensation", N_("compensation"), "赔偿或补偿", "赔偿", "补偿"),
+        _choice(
+            "no_recurrence", N_("no recurrence"), "解决问题，不让它再次发生", "不让它再次发生", "不再发生"
+        ),
+    ],
+)
+COMPENSATION_TYPE = Vocabulary(
+    DOMAIN,
+    N_("compensation type"),
+    [
+        _choice("none", N_("none"), "无", "不赔偿"),
+        _choice("refund", N_("refund"), "退款"),
+        _choice("replacement", N_("replacement"), "换货", "换新"),
+        _choice("repair", N_("repair"), "维修"),
+        _choice("voucher", N_("voucher"), "代金券"),
+        _choice("discount", N_("discount"), "折扣"),
+        _choice("cash", N_("cash"), "现金赔偿", "现金"),
+        _choice("gift", N_("gift"), "礼品"),
+        _choice("other", N_("other"), "其他"),
+    ],
+)
+
+#: Code -> the course material's Chinese name (kept for the report's ``label`` and older callers).
 KINDS = {"grievance": "抱怨", "complaint": "投诉"}
 CATEGORIES = {
     "quality": "产品质量",
@@ -17,7 +91,6 @@ CATEGORIES = {
     "other": "其他",
 }
 SEVERITIES = {"low": "低", "medium": "中", "high": "高", "critical": "紧急"}
-#: What a complaining customer wants (the course material's 客户投诉的真实需求).
 WANTS = {
     "fast_solution": "快速简洁地解决问题",
     "respect": "得到理解和尊重",
@@ -36,44 +109,19 @@ COMPENSATION_TYPES = {
     "gift": "礼品",
     "other": "其他",
 }
-CHINESE_ALIASES = {
-    **{zh: en for en, zh in KINDS.items()},
-    **{zh: en for en, zh in CATEGORIES.items()},
-    "质量": "quality",
-    "交货": "delivery",
-    "配送": "delivery",
-    "服务": "service",
-    "账务": "billing",
-    "收费": "billing",
-    **{zh: en for en, zh in SEVERITIES.items()},
-    "严重": "critical",
-    "快速解决": "fast_solution",
-    "尊重": "respect",
-    "说法": "explanation",
-    "赔偿": "compensation",
-    "补偿": "compensation",
-    "不再发生": "no_recurrence",
-    **{zh: en for en, zh in COMPENSATION_TYPES.items()},
-}
 
 
-def vocab(options: dict[str, str]) -> Any:
-    """A parser accepting an English key or its Chinese name."""
-
-    def parse(value: Any) -> str:
-        raw = str(value).strip()
-        raw = CHINESE_ALIASES.get(raw, raw)
-        return v.choice(raw, tuple(options))
-
-    return parse
+def vocab(vocabulary: Vocabulary) -> Any:
+    """A field parser: the code ``vocabulary`` names (code, English label or Chinese name);
+    :class:`~kehu_core.validation.FieldError` listing the accepted values otherwise."""
+    return vocabulary.parse
 
 
 def wants(value: Any) -> list[str]:
     """The customer's wants, as a list of keys (any separator ``v.tags`` accepts)."""
-    parse = vocab(WANTS)
     result = []
     for item in v.tags(value):
-        key = parse(item)
+        key = WANT.parse(item)
         if key not in result:
             result.append(key)
     return result
@@ -88,29 +136,46 @@ def _note(value: Any) -> str:
 
 
 OPEN_FIELDS = (
-    FieldSpec("customer_code", lambda x: v.text(x, MAX_CODE), "the customer's code", required=True),
-    FieldSpec("kind", vocab(KINDS), "grievance (抱怨, informal) or complaint (投诉, formal)"),
-    FieldSpec("channel", _short, "how it came in: 电话, 门店, e-mail ..."),
-    FieldSpec("category", vocab(CATEGORIES), "quality, delivery, service, billing or other"),
-    FieldSpec("severity", vocab(SEVERITIES), "low, medium, high or critical"),
-    FieldSpec("description", _note, "what the customer says", required=True),
-    FieldSpec("wants", wants, "what the customer wants: " + ", ".join(WANTS)),
-    FieldSpec("handler", _short, "who handles it"),
-    FieldSpec("team", _short, "the team that handles it"),
-    FieldSpec("responsible_party", _short, "who is responsible"),
-    FieldSpec("responsible_department", _short, "the responsible department"),
-    FieldSpec("opened_at", v.timestamp, "when it was received (default: now)"),
+    FieldSpec("customer_code", lambda x: v.text(x, MAX_CODE), N_("the customer's code"), required=True),
+    FieldSpec("kind", vocab(KIND), N_("grievance (抱怨, informal) or complaint (投诉, formal)")),
+    FieldSpec("channel", _short, N_("how it came in: 电话, 门店, e-mail ...")),
+    FieldSpec("category", vocab(CATEGORY), N_("quality, delivery, service, billing or other")),
+    FieldSpec("severity", vocab(SEVERITY), N_("low, medium, high or critical")),
+    FieldSpec("description", _note, N_("what the customer says"), required=True),
+    FieldSpec(
+        "wants",
+        wants,
+        N_("what the customer wants: fast_solution, respect, explanation, compensation, no_recurrence"),
+    ),
+    FieldSpec("handler", _short, N_("who handles it")),
+    FieldSpec("team", _short, N_("the team that handles it")),
+    FieldSpec("responsible_party", _short, N_("who is responsible")),
+    FieldSpec("responsible_department", _short, N_("the responsible department")),
+    FieldSpec("opened_at", v.timestamp, N_("when it was received (default: now)")),
 )
 
 #: Fields a move may set along the way (the record fills in as the handling goes on).
 MOVE_FIELDS = (
-    FieldSpec("solution", _note, "the proposed solution"),
-    FieldSpec("compensation_amount", v.money, "compensation in yuan"),
-    FieldSpec("compensation_type", vocab(COMPENSATION_TYPES), "refund, replacement, repair, voucher, ..."),
-    FieldSpec("responsible_party", _short, "who is responsible"),
-    FieldSpec("responsible_department", _short, "the responsible department"),
-    FieldSpec("root_cause", _note, "root cause (反省检讨)"),
-    FieldSpec("corrective_action", _note, "what changes so it does not happen again"),
-    FieldSpec("penalty_note", _note, "penalty for the responsible party (处罚责任者)"),
-    FieldSpec("satisfaction", lambda x: v.integer(x, 1, 5), "the customer's satisfaction 1-5"),
+    FieldSpec("solution", _note, N_("the proposed solution")),
+    FieldSpec("compensation_amount", v.money, N_("compensation in yuan")),
+    FieldSpec("compensation_type", vocab(COMPENSATION_TYPE), N_("refund, replacement, repair, voucher, ...")),
+    FieldSpec("responsible_party", _short, N_("who is responsible")),
+    FieldSpec("responsible_department", _short, N_("the responsible department")),
+    FieldSpec("root_cause", _note, N_("root cause (反省检讨)")),
+    FieldSpec("corrective_action", _note, N_("what changes so it does not happen again")),
+    FieldSpec("penalty_note", _note, N_("penalty for the responsible party (处罚责任者)")),
+    FieldSpec("satisfaction", lambda x: v.integer(x, 1, 5), N_("the customer's satisfaction 1-5")),
 )
+
+#: A field's name for people (history notes, ``complaint show``), marked here and translated where shown.
+FIELD_LABELS = {
+    "solution": N_("solution"),
+    "compensation_amount": N_("compensation"),
+    "compensation_type": N_("compensation type"),
+    "responsible_party": N_("responsible party"),
+    "responsible_department": N_("responsible department"),
+    "root_cause": N_("root cause"),
+    "corrective_action": N_("corrective action"),
+    "penalty_note": N_("penalty"),
+    "satisfaction": N_("satisfaction"),
+}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints import events, history, sla
 from kehu_complaints.assignment import pick_handler
-from kehu_complaints.fields import MOVE_FIELDS, SEVERITIES, vocab
+from kehu_complaints.fields import COMPENSATION_TYPE, DOMAIN, FIELD_LABELS, MOVE_FIELDS, SEVERITY
 from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintRecord, get_complaint, load_record, record_of
 from kehu_complaints.security import APPROVE, EXEMPT, FREE_TEXT, HANDLE, actor_name, check_approver
@@ -29,15 +29,20 @@ from kehu_core.app import Kehu
 from kehu_core.calendar import local_time
 from kehu_core.errors import Conflict, KehuError, Problem, ValidationError
 from kehu_core.fields import parse_record, require_valid
+from kehu_core.i18n import messages
 from kehu_core.types import utcnow
 from kehu_core.validation import FieldError
+
+_ = messages(DOMAIN).gettext
 
 
 def _conflict(complaint_id: int, expected: int, current: int | None) -> Conflict:
     return Conflict(
-        f"complaint #{complaint_id} was changed by someone else (you had version {expected}, it is now "
-        f"version {current}); nothing was changed. Look at it again with "
-        f"`kehu complaint show {complaint_id}` and retry."
+        _(
+            "complaint #{id} was changed by someone else (you had version {expected}, it is now "
+            "version {current}); nothing was changed. Look at it again with "
+            "`kehu complaint show {id}` and retry."
+        ).format(id=complaint_id, expected=expected, current=current)
     )
 
 
@@ -93,14 +98,13 @@ def _check_at(session: Session, complaint: Row[Any], at: datetime, now: datetime
     """``at`` if a step may be recorded as done then: not after ``now``, not before the
     complaint's previous step (or its opening); else a one-line ``ValidationError``."""
     if at.tzinfo is None:
-        raise ValidationError([Problem("at", "a time with its zone (aware)", value=str(at))])
+        raise ValidationError([Problem("at", _("a time with its zone (aware)"), value=str(at))])
     previous = history.last_step_at(session, complaint.id) or complaint.opened_at
     if at > now:
-        reason = f"is in the future (now is {_second(now)}); nothing was changed"
+        reason = _("is in the future (now is {now}); nothing was changed").format(now=_second(now))
     elif at < previous:
-        reason = (
-            f"is before the previous step of complaint #{complaint.id} "
-            f"({_second(previous)}); nothing was changed"
+        reason = _("is before the previous step of complaint #{id} ({previous}); nothing was changed").format(
+            id=complaint.id, previous=_second(previous)
         )
     else:
         return at
@@ -142,8 +146,9 @@ def move(
     """
     now = now or utcnow()
     workflow = workflow or build_workflow(app)
-    complaint, seen = _read(session, complaint_id, expected_version, "handle complaints")
+    complaint, seen = _read(session, complaint_id, expected_version, _("handle complaints"))
     actor = actor_name(session, actor)
+    stage = workflow.parse_stage(stage)
     happened = now if at is None else _check_at(session, complaint, at, now)
     clean, problems = parse_record(MOVE_FIELDS, dict(changes or {}), partial=True)
     require_valid(problems, "move")
@@ -166,9 +171,13 @@ def move(
         after["followed_up_at"] = happened
     exempted = closes_without_follow_up(after, stage)
     if stage == "approved":
-        require(session, APPROVE, f"approve complaint #{complaint_id}'s solution")
+        require(session, APPROVE, _("approve complaint #{id}'s solution").format(id=complaint_id))
     if exempted:
-        require(session, EXEMPT, f"close formal complaint #{complaint_id} without the follow-up (回访) step")
+        require(
+            session,
+            EXEMPT,
+            _("close formal complaint #{id} without the follow-up (回访) step").format(id=complaint_id),
+        )
     workflow.check(
         GuardContext(
             complaint=after, source=source, target=stage, actor=actor, reason=reason, settings=settings
@@ -242,11 +251,24 @@ def move(
         ):
             values["resolution_breached_at"] = None
     _write(session, complaint, values, seen)
-    details = [note or "", *(f"{k}={v}" for k, v in clean.items())]
+    details = [
+        note or "",
+        *(
+            _("{field}={value}").format(
+                field=_(FIELD_LABELS.get(k, k)),
+                value=COMPENSATION_TYPE.label(v) if k == "compensation_type" else v,
+            )
+            for k, v in clean.items()
+        ),
+    ]
     if reason:
-        details.append(f"reason: {reason}")
+        details.append(_("reason: {reason}").format(reason=reason))
     if exempted:
-        details.append(f"exempt from the follow-up (回访) by {actor} ({EXEMPT})")
+        details.append(
+            _("exempt from the follow-up (回访) by {actor} ({permission})").format(
+                actor=actor, permission=EXEMPT
+            )
+        )
     history.append_one(
         session,
         complaint_id,
@@ -301,9 +323,14 @@ def close(
     was closed, if earlier (see :func:`move`).
     """
     workflow = build_workflow(app)
+    stage = workflow.parse_stage(stage)
     if workflow.stage(stage).kind != "closed":
         closing = ", ".join(workflow.keys_of_kind("closed"))
-        raise KehuError(f"{stage!r} does not close a complaint; the closing stages are: {closing}")
+        raise KehuError(
+            _("'{stage}' does not close a complaint; the closing stages are: {closing}").format(
+                stage=stage, closing=closing
+            )
+        )
     return move(
         app,
         session,
@@ -335,17 +362,20 @@ def regrade(
 
     Needs permission ``complaints.handle``; ``actor``: ``None`` for the session's user."""
     now = now or utcnow()
-    complaint, seen = _read(session, complaint_id, expected_version, "re-grade complaints")
+    complaint, seen = _read(session, complaint_id, expected_version, _("re-grade complaints"))
     actor = actor_name(session, actor)
     try:
-        level = vocab(SEVERITIES)(severity)
+        level = SEVERITY.parse(severity)
     except FieldError as exc:
         raise ValidationError(
-            [Problem("severity", str(exc), value=severity)], headline="severity refused; nothing was changed:"
+            [Problem("severity", str(exc), value=severity)],
+            headline=_("severity refused; nothing was changed:"),
         ) from None
     if complaint.closed_at is not None or complaint.resolved_at is not None:
         raise KehuError(
-            f"complaint #{complaint_id} is {complaint.status}; only an open complaint is re-graded"
+            _("complaint #{id} is {stage}; only an open complaint is re-graded").format(
+                id=complaint_id, stage=complaint.status
+            )
         )
     old = complaint.severity
     _write(session, complaint, {"severity": level, "updated_at": now}, seen)
@@ -357,7 +387,11 @@ def regrade(
         "severity",
         complaint.status,
         complaint.status,
-        f"{old} -> {level}" + (f"; reason: {reason}" if reason else ""),
+        _("{old} -> {new}; reason: {reason}").format(
+            old=SEVERITY.label(old), new=SEVERITY.label(level), reason=reason
+        )
+        if reason
+        else _("{old} -> {new}").format(old=SEVERITY.label(old), new=SEVERITY.label(level)),
     )
     audit.record(
         session,
@@ -373,7 +407,7 @@ def regrade(
         calendar_of(session),
         now,
         complaint_ids=[complaint_id],
-        reason=f"severity {old} -> {level}",
+        reason=_("severity {old} -> {new}").format(old=SEVERITY.label(old), new=SEVERITY.label(level)),
         actor=actor,
     )
     return load_record(session, complaint_id)
@@ -394,7 +428,7 @@ def assign(
 
     Needs permission ``complaints.handle``; ``actor``: ``None`` for the session's user."""
     now = now or utcnow()
-    complaint, seen = _read(session, complaint_id, expected_version, "assign complaints")
+    complaint, seen = _read(session, complaint_id, expected_version, _("assign complaints"))
     return _assign(app, session, complaint, seen, actor_name(session, actor), handler, team, now)
 
 
@@ -420,7 +454,9 @@ def _assign(
     complaint_id = complaint.id
     if complaint.closed_at is not None:
         raise KehuError(
-            f"complaint #{complaint_id} is closed ({complaint.status}); reopen it before assigning"
+            _("complaint #{id} is closed ({stage}); reopen it before assigning").format(
+                id=complaint_id, stage=complaint.status
+            )
         )
     target_team = (
         team_named(session, team)
@@ -429,24 +465,24 @@ def _assign(
     )
     if handler is None:
         if target_team is None:
-            raise KehuError("name a handler (--to) or a team (--team) whose rule picks one")
+            raise KehuError(_("name a handler (--to) or a team (--team) whose rule picks one"))
         handler = pick_handler(session, target_team)
         if handler is None:
             raise KehuError(
-                f"team {target_team.name!r} assigns manually or has no active member; "
-                "name a handler with --to"
+                _("team '{team}' assigns manually or has no active member; name a handler with --to").format(
+                    team=target_team.name
+                )
             )
     if not handler.strip() or len(handler) > 100:
         raise ValidationError(
-            [Problem("handler", "1 to 100 characters", value=handler)],
-            headline="assignment refused; nothing was changed:",
+            [Problem("handler", _("1 to 100 characters"), value=handler)],
+            headline=_("assignment refused; nothing was changed:"),
         )
     old = complaint.handler
     values: dict[str, Any] = {"handler": handler, "updated_at": now}
     if target_team is not None:
         values["team_id"] = target_team.id
     _write(session, complaint, values, seen)
-    where = f" (team {target_team.name})" if target_team else ""
     history.append_one(
         session,
         complaint_id,
@@ -455,7 +491,9 @@ def _assign(
         "assigned",
         complaint.status,
         complaint.status,
-        f"{old or '-'} -> {handler}{where}",
+        _("{old} -> {new} (team {team})").format(old=old or "-", new=handler, team=target_team.name)
+        if target_team
+        else _("{old} -> {new}").format(old=old or "-", new=handler),
     )
     changes: dict[str, Any] = {"handler": [old, handler]} if old != handler else {}
     if target_team is not None and target_team.id != complaint.team_id:

@@ -21,18 +21,24 @@ from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints.calendar import BusinessCalendar
+from kehu_complaints.fields import DOMAIN, KIND, SEVERITY
 from kehu_complaints.models import COMPLAINTS, HISTORY, POLICIES
 from kehu_complaints.security import MANAGE, visible
 from kehu_complaints.settings import calendar_of, load_settings, tier_method
 from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.calendar import format_time
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import KehuError, Problem, ValidationError
 from kehu_core.hooktypes import TierChange
+from kehu_core.i18n import N_, messages
 from kehu_core.types import utcnow
+from kehu_core.validation import FieldError
 
-SEVERITIES = ("low", "medium", "high", "critical")
-KINDS = ("grievance", "complaint")
+_ = messages(DOMAIN).gettext
+
+SEVERITIES = SEVERITY.codes
+KINDS = KIND.codes
 DEFAULT_POLICY = "default"
 
 
@@ -178,7 +184,7 @@ def recompute_open(
     *,
     customer_ids: Sequence[int] | None = None,
     complaint_ids: Sequence[int] | None = None,
-    reason: str = "SLA policy changed",
+    reason: str | None = None,
     actor: str = "system",
     tiers: Mapping[int, str] | None = None,
 ) -> int:
@@ -220,6 +226,8 @@ def recompute_open(
         method = tier_method(load_settings(session))
         tiers = tiers_of(app, session, sorted({r["customer_id"] for r in rows}), method)
     updates, notes = [], []
+    reason = reason or _("SLA policy changed")
+    template = _("{reason}: policy {policy}, first response due {first_due}, resolution due {resolution_due}")
     for r in rows:
         tier = tiers.get(r["customer_id"])
         policy = match_policy(policies, r["severity"], tier, r["kind"])
@@ -257,8 +265,12 @@ def recompute_open(
                     "action": "sla",
                     "from_status": r["status"],
                     "to_status": r["status"],
-                    "note": f"{reason}: policy {policy.name}, first response due {format_time(first)}, "
-                    f"resolution due {format_time(resolution)}",
+                    "note": template.format(
+                        reason=reason,
+                        policy=policy.name,
+                        first_due=format_time(first),
+                        resolution_due=format_time(resolution),
+                    ),
                 }
             )
     if updates:
@@ -295,7 +307,7 @@ def recompute_for_tier_changes(app: Kehu, session: Session, changes: Sequence[Ti
         calendar_of(session),
         utcnow(),
         customer_ids=list(tiers),
-        reason="customer tier changed",
+        reason=_("customer tier changed"),
         tiers={k: v for k, v in tiers.items() if v},
     )
 
@@ -320,32 +332,50 @@ def _list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
-def clean_policy(values: Mapping[str, Any], stages: Sequence[str]) -> tuple[dict[str, Any], list[Problem]]:
-    """Parse policy fields; a problem per bad field (unknown severity, kind, stage; bad minutes)."""
+def _stage_vocabulary(stages: Sequence[str] | Vocabulary) -> Vocabulary:
+    if isinstance(stages, Vocabulary):
+        return stages
+    return Vocabulary(DOMAIN, N_("stage"), [Choice(s, s) for s in stages])
+
+
+def clean_policy(
+    values: Mapping[str, Any], stages: Sequence[str] | Vocabulary
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Parse policy fields; a problem per bad field (unknown severity, kind, stage; bad minutes).
+
+    Severities, kinds and stages are read by code or name (``紧急``, ``投诉``, ``等待客户``):
+    ``stages`` is the workflow's vocabulary (:meth:`~kehu_complaints.workflow.Workflow.vocabulary`)
+    or its codes. Tiers are the tiering plugin's codes, kept as given."""
     clean: dict[str, Any] = {}
     problems: list[Problem] = []
+    vocabularies = {"severities": SEVERITY, "kinds": KIND, "paused_stages": _stage_vocabulary(stages)}
     for key, value in values.items():
         if key not in POLICY_FIELDS:
-            problems.append(Problem(key, "unknown policy field"))
+            problems.append(Problem(key, _("unknown policy field")))
             continue
         if key in ("severities", "tiers", "kinds", "paused_stages"):
             items = _list(value)
-            allowed = {"severities": SEVERITIES, "kinds": KINDS, "paused_stages": tuple(stages)}.get(key)
-            bad = [i for i in items if allowed is not None and i not in allowed]
-            if bad:
-                problems.append(
-                    Problem(key, f"must be among {', '.join(allowed or ())}", value=",".join(bad))
-                )
+            vocabulary = vocabularies.get(key)
+            if vocabulary is not None:
+                parsed = []
+                for item in items:
+                    try:
+                        parsed.append(vocabulary.parse(item))
+                    except FieldError as exc:
+                        problems.append(Problem(key, str(exc), value=item))
+                items = list(dict.fromkeys(parsed))
             clean[key] = items
         elif key in ("priority", "first_response_minutes", "resolution_minutes"):
             try:
                 number = int(value)
             except (TypeError, ValueError):
-                problems.append(Problem(key, "not a whole number", value=str(value)))
+                problems.append(Problem(key, _("not a whole number"), value=str(value)))
                 continue
             low = 0 if key == "priority" else 1
             if not low <= number <= 10_000_000:
-                problems.append(Problem(key, f"must be between {low} and 10000000", value=str(value)))
+                problems.append(
+                    Problem(key, _("must be between {low} and 10000000").format(low=low), value=str(value))
+                )
             clean[key] = number
         else:
             clean[key] = (
@@ -356,29 +386,33 @@ def clean_policy(values: Mapping[str, Any], stages: Sequence[str]) -> tuple[dict
     return clean, problems
 
 
-def save_policy(session: Session, name: str, values: Mapping[str, Any], stages: Sequence[str]) -> Policy:
+def save_policy(
+    session: Session, name: str, values: Mapping[str, Any], stages: Sequence[str] | Vocabulary
+) -> Policy:
     """Create or change a policy (the caller then recomputes open complaints).
 
     Needs permission ``complaints.manage``."""
-    require(session, MANAGE, "change SLA policies")
+    require(session, MANAGE, _("change SLA policies"))
     clean, problems = clean_policy(values, stages)
     if not name.strip() or len(name) > 100:
-        problems.append(Problem("name", "1 to 100 characters", value=name))
+        problems.append(Problem("name", _("1 to 100 characters"), value=name))
     row = session.execute(select(POLICIES).where(POLICIES.c.name == name)).one_or_none()
     if row is None:
         for key in ("first_response_minutes", "resolution_minutes"):
             if key not in clean:
-                problems.append(Problem(key, "required for a new policy"))
+                problems.append(Problem(key, _("required for a new policy")))
     if row is not None and name == DEFAULT_POLICY:
         for key in ("severities", "tiers", "kinds"):
             if clean.get(key):
                 problems.append(
-                    Problem(key, "the default policy matches every complaint; give it no conditions")
+                    Problem(key, _("the default policy matches every complaint; give it no conditions"))
                 )
         if clean.get("active") is False:
-            problems.append(Problem("active", "the default policy cannot be deactivated"))
+            problems.append(Problem("active", _("the default policy cannot be deactivated")))
     if problems:
-        raise ValidationError(problems, headline=f"policy {name!r} refused; nothing was changed:")
+        raise ValidationError(
+            problems, headline=_("policy '{name}' refused; nothing was changed:").format(name=name)
+        )
     if row is None:
         new: dict[str, Any] = {
             "priority": 100,
@@ -396,12 +430,12 @@ def save_policy(session: Session, name: str, values: Mapping[str, Any], stages: 
 
 def delete_policy(session: Session, name: str) -> None:
     """Remove a policy; the default one stays. Needs permission ``complaints.manage``."""
-    require(session, MANAGE, "delete SLA policies")
+    require(session, MANAGE, _("delete SLA policies"))
     if name == DEFAULT_POLICY:
-        raise KehuError("the default policy cannot be deleted (change its targets instead)")
+        raise KehuError(_("the default policy cannot be deleted (change its targets instead)"))
     found = session.execute(delete(POLICIES).where(POLICIES.c.name == name).returning(POLICIES.c.id)).first()
     if found is None:
-        raise KehuError(f"no SLA policy named {name!r}")
+        raise KehuError(_("no SLA policy named '{name}'").format(name=name))
 
 
 def policy_names_in_use(session: Session) -> dict[str, int]:

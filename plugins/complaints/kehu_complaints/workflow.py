@@ -16,9 +16,13 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from kehu_complaints.fields import WANTS
+from kehu_complaints.fields import DOMAIN, WANTS
 from kehu_core.app import Kehu
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import KehuError
+from kehu_core.i18n import N_, messages
+
+_ = messages(DOMAIN).gettext
 
 #: Stage kinds: ``open`` (the clocks run), ``done`` (resolved, clocks stopped, not closed), ``closed``.
 STAGE_KINDS = ("open", "done", "closed")
@@ -31,6 +35,11 @@ class Stage:
     ``kind`` says whether clocks run (``open``), the problem is solved (``done``), or the case is
     over (``closed``). ``sets`` names the timestamp entering it records: ``resolved_at``,
     ``followed_up_at``, ``closed_at``; ``reopens`` restarts the resolution clock.
+
+    ``label`` is what people read: the default stages' are English, marked ``N_`` and shown
+    in the user's language from this plugin's catalog; a company's stage may give its label
+    in Chinese (``Stage("quality_check", "质检复核")``), shown as written. ``aliases``: other
+    names people may type for it (受理, 回访 ...), besides its code and label.
     """
 
     key: str
@@ -39,6 +48,7 @@ class Stage:
     sets: str | None = None
     reopens: bool = False
     description: str = ""
+    aliases: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if self.kind not in STAGE_KINDS:
@@ -114,25 +124,64 @@ class Workflow:
         """Refuse a workflow whose transitions or guards name unknown stages."""
         problems = []
         if self.initial not in self.stages:
-            problems.append(f"initial stage {self.initial!r} is not a stage")
+            problems.append(_("initial stage '{stage}' is not a stage").format(stage=self.initial))
         for source, target in self.transitions:
             for key in (source, target):
                 if key not in self.stages:
-                    problems.append(f"transition {source} -> {target} names unknown stage {key!r}")
+                    problems.append(
+                        _("transition {source} -> {target} names unknown stage '{stage}'").format(
+                            source=source, target=target, stage=key
+                        )
+                    )
         for guard in self.guards.values():
             for key in (*guard.targets, *guard.sources):
                 if key not in self.stages:
-                    problems.append(f"guard {guard.name} names unknown stage {key!r}")
+                    problems.append(
+                        _("guard {guard} names unknown stage '{stage}'").format(guard=guard.name, stage=key)
+                    )
         if problems:
-            raise KehuError("the complaint workflow is inconsistent:\n  " + "\n  ".join(problems))
+            raise KehuError(
+                _("the complaint workflow is inconsistent:\n  {problems}").format(
+                    problems="\n  ".join(problems)
+                )
+            )
 
     # -- using -----------------------------------------------------------------------------
     def stage(self, key: str) -> Stage:
-        """The stage ``key``, or a clear error listing the stages."""
-        try:
-            return self.stages[key]
-        except KeyError:
-            raise KehuError(f"no stage {key!r}; stages: {', '.join(self.stages)}") from None
+        """The stage ``key`` (its code, label or Chinese name), or a clear error listing the stages."""
+        return self.stages[self.parse_stage(key)]
+
+    def vocabulary(self) -> Vocabulary:
+        """The stages as a :class:`~kehu_core.choices.Vocabulary`: each accepted by its code,
+        its label in any language and its aliases (``受理``, ``已解决``, ``回访`` ...)."""
+        names: Any
+        choices = []
+        for stage in self.stages.values():
+            names = stage.aliases
+            choices.append(Choice(stage.key, stage.label or stage.key, aliases=names))
+        return Vocabulary(DOMAIN, N_("stage"), choices)
+
+    def parse_stage(self, value: str) -> str:
+        """The code of the stage ``value`` names; :class:`KehuError` listing the stages when none."""
+        if value in self.stages:
+            return value
+        vocabulary = self.vocabulary()
+        code = vocabulary.names().get(str(value).strip().casefold().replace("-", "_").replace(" ", "_"))
+        if code is None:
+            raise KehuError(
+                _("no stage '{value}'; stages: {accepted}").format(
+                    value=value, accepted=vocabulary.accepted()
+                )
+            )
+        return code
+
+    def label(self, key: str | None) -> str:
+        """What people read for stage ``key`` in their language (``-`` for none; a stage the
+        workflow no longer has, by its code)."""
+        if key is None:
+            return "-"
+        stage = self.stages.get(key)
+        return messages(DOMAIN).gettext(stage.label) if stage and stage.label else key
 
     def next_stages(self, source: str) -> list[str]:
         """Stages reachable in one move from ``source``, in workflow order."""
@@ -147,10 +196,12 @@ class Workflow:
         """Raise :class:`TransitionRefused` unless the move is allowed and every guard passes."""
         self.stage(context.target)
         if (context.source, context.target) not in self.transitions:
-            allowed = ", ".join(self.next_stages(context.source)) or "none (final stage)"
+            allowed = ", ".join(self.next_stages(context.source)) or _("none (final stage)")
             raise TransitionRefused(
-                f"cannot move from {context.source!r} to {context.target!r}: not in the workflow; "
-                f"from {context.source!r} the next stages are: {allowed}. Nothing was changed.",
+                _(
+                    "cannot move from '{source}' to '{target}': not in the workflow; "
+                    "from '{source}' the next stages are: {allowed}. Nothing was changed."
+                ).format(source=context.source, target=context.target, allowed=allowed),
                 guard="transition",
             )
         for guard in self.guards.values():
@@ -158,8 +209,11 @@ class Workflow:
                 reason = guard.check(context)
                 if reason:
                     raise TransitionRefused(
-                        f"guard {guard.name!r} refused {context.source} -> {context.target}: {reason}. "
-                        "Nothing was changed.",
+                        _(
+                            "guard '{guard}' refused {source} -> {target}: {reason}. Nothing was changed."
+                        ).format(
+                            guard=guard.name, source=context.source, target=context.target, reason=reason
+                        ),
                         guard=guard.name,
                     )
 
@@ -169,22 +223,43 @@ class Workflow:
         lines = []
         for stage in self.stages.values():
             nexts = self.next_stages(stage.key)
-            mark = {"open": "", "done": " [done]", "closed": " [closed]"}[stage.kind]
-            lines.append(f"{stage.key} ({stage.label}){mark} -> {', '.join(nexts) if nexts else '(end)'}")
+            mark = {"open": "", "done": " " + _("[done]"), "closed": " " + _("[closed]")}[stage.kind]
+            shown = ", ".join(self.named(k) for k in nexts) if nexts else _("(end)")
+            lines.append(f"{self.named(stage.key)}{mark} -> {shown}")
         lines.append("")
-        lines.append("guards:")
+        lines.append(_("guards:"))
         for guard in self.guards.values():
-            where = f"into {', '.join(guard.targets)}" if guard.targets else "on every move"
-            if guard.sources:
-                where += f" from {', '.join(guard.sources)}"
-            lines.append(f"  {guard.name} ({where}): {guard.description}")
+            targets = ", ".join(self.named(k) for k in guard.targets)
+            sources = ", ".join(self.named(k) for k in guard.sources)
+            if guard.targets and guard.sources:
+                where = _("into {targets} from {sources}").format(targets=targets, sources=sources)
+            elif guard.targets:
+                where = _("into {targets}").format(targets=targets)
+            elif guard.sources:
+                where = _("on every move from {sources}").format(sources=sources)
+            else:
+                where = _("on every move")
+            lines.append(
+                "  "
+                + _("{guard} ({where}): {description}").format(
+                    guard=guard.name, where=where, description=_(guard.description)
+                )
+            )
         return "\n".join(lines)
+
+    def named(self, key: str) -> str:
+        """A stage for people with the code to type: ``quality_check (质检复核)``, in Chinese
+        ``等待客户 [awaiting_customer]``; the code alone when the label only spells it out."""
+        label = self.label(key)
+        if label.strip().casefold().replace(" ", "_") == key.casefold():
+            return key
+        return _("{key} ({label})").format(key=key, label=label)
 
     def as_mermaid(self) -> str:
         """The graph as a Mermaid state diagram."""
         lines = ["stateDiagram-v2"]
         for stage in self.stages.values():
-            lines.append(f"    {stage.key} : {stage.key} {stage.label}")
+            lines.append(f"    {stage.key} : {stage.key} {self.label(stage.key)}")
         lines.append(f"    [*] --> {self.initial}")
         guarded: dict[tuple[str, str], list[str]] = {}
         for guard in self.guards.values():
@@ -235,42 +310,100 @@ class Workflow:
 
 # -- the default workflow ---------------------------------------------------------------------
 DEFAULT_STAGES = (
-    Stage("received", "受理", description="the complaint is recorded"),
     Stage(
-        "acknowledged", "安抚致歉", description="feelings first: listened, sympathised, restated, apologised"
+        "received",
+        N_("received"),
+        description="the complaint is recorded",
+        aliases=("受理", "已受理", "收到"),
     ),
-    Stage("investigating", "调查", description="facts gathered, responsible party determined"),
+    Stage(
+        "acknowledged",
+        N_("acknowledged"),
+        description="feelings first: listened, sympathised, restated, apologised",
+        aliases=("安抚致歉", "安抚", "致歉", "道歉"),
+    ),
+    Stage(
+        "investigating",
+        N_("investigating"),
+        description="facts gathered, responsible party determined",
+        aliases=("调查", "调查中", "判定责任人", "确定责任"),
+    ),
     Stage(
         "awaiting_customer",
-        "等待客户",
+        N_("awaiting customer"),
         description="waiting on the customer (the default SLA policy pauses here)",
+        aliases=("等待客户", "等客户"),
     ),
-    Stage("solution_proposed", "提出方案", description="a solution or alternatives proposed"),
-    Stage("approved", "主管批准", description="a supervisor approved the solution"),
-    Stage("customer_agreed", "客户同意", description="the customer agreed to one solution"),
-    Stage("in_progress", "执行中", description="the solution is being carried out"),
-    Stage("resolved", "已解决", kind="done", sets="resolved_at", description="the solution was carried out"),
+    Stage(
+        "solution_proposed",
+        N_("solution proposed"),
+        description="a solution or alternatives proposed",
+        aliases=("提出方案", "提出处理方案", "处理方案"),
+    ),
+    Stage(
+        "approved",
+        N_("approved"),
+        description="a supervisor approved the solution",
+        aliases=("主管批准", "主管批示", "批准"),
+    ),
+    Stage(
+        "customer_agreed",
+        N_("customer agreed"),
+        description="the customer agreed to one solution",
+        aliases=("客户同意", "通知客户"),
+    ),
+    Stage(
+        "in_progress",
+        N_("in progress"),
+        description="the solution is being carried out",
+        aliases=("执行中", "处理", "处理中", "实施", "实施处理方案"),
+    ),
+    Stage(
+        "resolved",
+        N_("resolved"),
+        kind="done",
+        sets="resolved_at",
+        description="the solution was carried out",
+        aliases=("已解决", "解决"),
+    ),
     Stage(
         "followed_up",
-        "已回访",
+        N_("followed up"),
         kind="done",
         sets="followed_up_at",
         description="result checked, satisfaction recorded",
+        aliases=("已回访", "回访", "追踪结果"),
     ),
-    Stage("closed", "结案", kind="closed", sets="closed_at", description="review written (反省检讨), filed"),
+    Stage(
+        "closed",
+        N_("closed"),
+        kind="closed",
+        sets="closed_at",
+        description="review written (反省检讨), filed",
+        aliases=("结案", "已结案", "存档", "总结评价"),
+    ),
     Stage(
         "rejected",
-        "不予受理",
+        N_("rejected"),
         kind="closed",
         sets="closed_at",
         description="not a valid complaint; reason stated",
+        aliases=("不予受理", "拒绝"),
     ),
-    Stage("withdrawn", "客户撤回", kind="closed", sets="closed_at", description="the customer withdrew it"),
+    Stage(
+        "withdrawn",
+        N_("withdrawn"),
+        kind="closed",
+        sets="closed_at",
+        description="the customer withdrew it",
+        aliases=("客户撤回", "撤回"),
+    ),
     Stage(
         "reopened",
-        "重新处理",
+        N_("reopened"),
         reopens=True,
         description="the problem came back; the resolution clock restarts",
+        aliases=("重新处理", "重开"),
     ),
 )
 
@@ -319,10 +452,14 @@ ALWAYS = "always"
 
 #: What closing a formal complaint (投诉) records, by field: the option that gives it and what it is.
 REVIEW_FIELDS = (
-    ("responsible_party", "--responsible", "the responsible party (判定责任人)"),
-    ("penalty_note", "--penalty", "the penalty decision (处罚责任人; 无/none when there is none, stated)"),
-    ("root_cause", "--root-cause", "the root cause (总结评价)"),
-    ("corrective_action", "--corrective-action", "the corrective action (总结评价)"),
+    ("responsible_party", "--responsible", N_("the responsible party (判定责任人)")),
+    (
+        "penalty_note",
+        "--penalty",
+        N_("the penalty decision (处罚责任人; 无/none when there is none, stated)"),
+    ),
+    ("root_cause", "--root-cause", N_("the root cause (总结评价)")),
+    ("corrective_action", "--corrective-action", N_("the corrective action (总结评价)")),
 )
 
 
@@ -341,18 +478,20 @@ def _approval(ctx: GuardContext) -> str | None:
         threshold = ctx.settings.get("approval_threshold", "500.00")
         amount = ctx.complaint.get("compensation_amount")
         if threshold == ALWAYS:
-            why = "approval_threshold is always: every solution is approved"
+            why = _("approval_threshold is always: every solution is approved")
         elif ctx.complaint.get("severity") == "critical":
-            why = "severity is critical"
+            why = _("severity is critical")
         else:
-            why = f"compensation {amount} is above the approval threshold {threshold}"
-        return f"supervisor approval required ({why}); move it to 'approved' first"
+            why = _("compensation {amount} is above the approval threshold {threshold}").format(
+                amount=amount, threshold=threshold
+            )
+        return _("supervisor approval required ({why}); move it to 'approved' first").format(why=why)
     return None
 
 
 def _has_solution(ctx: GuardContext) -> str | None:
     if not (ctx.complaint.get("solution") or "").strip():
-        return "no solution recorded; give one with --solution"
+        return _("no solution recorded; give one with --solution")
     return None
 
 
@@ -373,17 +512,17 @@ def _follow_up_or_reason(ctx: GuardContext) -> str | None:
     done = followed_up(ctx.complaint) if formal else ctx.complaint.get("followed_up_at") is not None
     if not done and not (ctx.reason or "").strip():
         if formal:
-            return (
+            return _(
                 "a formal complaint (投诉) is closed after the follow-up (回访) with the customer's "
                 "satisfaction; or exempt it: state why with --reason (permission complaints.exempt)"
             )
-        return "not followed up; follow up first, or state why it is closed without one (--reason)"
+        return _("not followed up; follow up first, or state why it is closed without one (--reason)")
     return None
 
 
 def _satisfaction(ctx: GuardContext) -> str | None:
     if ctx.complaint.get("satisfaction") is None:
-        return "record the customer's satisfaction (1-5) with --satisfaction"
+        return _("record the customer's satisfaction (1-5) with --satisfaction")
     return None
 
 
@@ -398,8 +537,11 @@ def missing_review(complaint: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 def _review(ctx: GuardContext) -> str | None:
     missing = missing_review(ctx.complaint)
     if missing:
-        return "a formal complaint (投诉) is closed with the review; missing " + ", ".join(
-            f"{what} ({option})" for _, option, what in missing
+        fields = ", ".join(
+            _("{what} ({option})").format(what=_(what), option=option) for _field, option, what in missing
+        )
+        return _("a formal complaint (投诉) is closed with the review; missing {fields}").format(
+            fields=fields
         )
     return None
 
@@ -412,13 +554,13 @@ WANTED_STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, str]] = {
         ("resolved", "closed"),
         ("compensation_amount", "compensation_type"),
         True,
-        "--compensation or --compensation-type; 'none' states that none is given",
+        N_("--compensation or --compensation-type; 'none' states that none is given"),
     ),
     "no_recurrence": (
         ("closed",),
         ("root_cause", "corrective_action"),
         False,
-        "--root-cause and --corrective-action",
+        N_("--root-cause and --corrective-action"),
     ),
 }
 
@@ -450,72 +592,85 @@ def _wanted_steps(ctx: GuardContext) -> str | None:
     if not missing:
         return None
     want, fields, how = missing[0]
-    joined = " or ".join(fields) if WANTED_STEPS[want][2] else ", ".join(fields)
-    return f"the customer wanted {want} ({WANTS[want]}); missing {joined} ({how})"
+    if WANTED_STEPS[want][2] and len(fields) == 2:
+        joined = _("{first} or {second}").format(first=fields[0], second=fields[1])
+    else:
+        joined = ", ".join(fields)
+    return _("the customer wanted {want} ({name}); missing {fields} ({how})").format(
+        want=want, name=WANTS[want], fields=joined, how=_(how)
+    )
 
 
 def _reason(ctx: GuardContext) -> str | None:
     if not (ctx.reason or "").strip():
-        return "state the reason with --reason"
+        return _("state the reason with --reason")
     return None
 
 
 def _approver(ctx: GuardContext) -> str | None:
     if ctx.actor and ctx.actor == ctx.complaint.get("handler"):
-        return f"the handler ({ctx.actor}) cannot approve their own solution; a supervisor must"
+        return _("the handler ({actor}) cannot approve their own solution; a supervisor must").format(
+            actor=ctx.actor
+        )
     return None
 
 
 DEFAULT_GUARDS = (
     Guard(
         "approval",
-        "supervisor approval above the compensation threshold, at critical severity, or always",
+        N_("supervisor approval above the compensation threshold, at critical severity, or always"),
         _approval,
         targets=("customer_agreed",),
     ),
     Guard(
         "approver_not_handler",
-        "the supervisor who approves is not the handler",
+        N_("the supervisor who approves is not the handler"),
         _approver,
         targets=("approved",),
     ),
     Guard(
         "solution_required",
-        "no proposal, approval or resolve without a recorded solution",
+        N_("no proposal, approval or resolve without a recorded solution"),
         _has_solution,
         targets=("solution_proposed", "approved", "customer_agreed", "resolved"),
     ),
     Guard(
         "satisfaction_recorded",
-        "a follow-up records the customer's satisfaction 1-5",
+        N_("a follow-up records the customer's satisfaction 1-5"),
         _satisfaction,
         targets=("followed_up",),
     ),
     Guard(
         "follow_up_or_reason",
-        "no close without a follow-up (a formal complaint: with satisfaction) or a stated reason "
-        "(a formal complaint: and an exemption)",
+        N_(
+            "no close without a follow-up (a formal complaint: with satisfaction) or a stated reason "
+            "(a formal complaint: and an exemption)"
+        ),
         _follow_up_or_reason,
         targets=("closed",),
     ),
     Guard(
         "review_written",
-        "a formal complaint closes with responsible party, penalty decision, root cause and "
-        "corrective action, from any stage",
+        N_(
+            "a formal complaint closes with responsible party, penalty decision, root cause and "
+            "corrective action, from any stage"
+        ),
         _review,
         targets=("closed",),
     ),
     Guard(
         "wanted_steps",
-        "what the customer wanted is met on record (setting require_wanted_steps): compensation "
-        "recorded by resolve and close when compensation was wanted, root cause and corrective "
-        "action by close when no recurrence was wanted",
+        N_(
+            "what the customer wanted is met on record (setting require_wanted_steps): compensation "
+            "recorded by resolve and close when compensation was wanted, root cause and corrective "
+            "action by close when no recurrence was wanted"
+        ),
         _wanted_steps,
         targets=("resolved", "closed"),
     ),
     Guard(
         "reason_stated",
-        "rejecting, withdrawing or reopening states a reason",
+        N_("rejecting, withdrawing or reopening states a reason"),
         _reason,
         targets=("rejected", "withdrawn", "reopened"),
     ),

@@ -94,12 +94,15 @@ BAD_INPUT = [
     (("open", "--customer", "NOPE", "--description", "x"), "customer_code: no customer with this code"),
     (
         ("open", "--customer", "C1", "--description", "x", "--category", "weather"),
-        "category: must be one of quality",
+        "unknown category 'weather'; use one of: quality",
     ),
-    (("open", "--customer", "C1", "--description", "x", "--severity", "9"), "severity: must be one of low"),
+    (
+        ("open", "--customer", "C1", "--description", "x", "--severity", "9"),
+        "unknown severity '9'; use one of: low",
+    ),
     (
         ("open", "--customer", "C1", "--description", "x", "--wants", "pony"),
-        "wants: must be one of fast_solution",
+        "wants: unknown want 'pony'; use one of: fast_solution",
     ),
     (("open", "--customer", "C1", "--description", "x", "--team", "无此组"), "team: no such team"),
     (
@@ -114,7 +117,7 @@ BAD_INPUT = [
     (("sla", "set", "vip", "--first-response", "30"), "resolution_minutes: required for a new policy"),
     (
         ("sla", "set", "vip", "--first-response", "30", "--resolution", "60", "--severities", "apocalyptic"),
-        "severities: must be among",
+        "severities: unknown severity 'apocalyptic'; use one of: low",
     ),
     (("sla", "set", "default", "--tiers", "VIP"), "the default policy matches every complaint"),
     (("sla", "delete", "default"), "the default policy cannot be deleted"),
@@ -132,7 +135,7 @@ def test_bad_input_is_one_clear_message_and_changes_nothing(app, h, kehu_cli):
     for args, message in BAD_INPUT:  # one database for every case: cheaper than one each
         before = _counts(app)
         result = kehu_cli("complaint", *args)
-        assert result.exit_code == 1, (args, result)
+        assert result.exit_code in (1, 2), (args, result)  # 2: click refused an option's value
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output
         assert _counts(app) == before, args

@@ -118,16 +118,16 @@ def test_a_breach_says_whom_it_escalated_to(app, h, kehu_cli):
         assert note.endswith(f"escalated to {whom}" if whom == "李娜" else whom)
 
 
-def test_stage_names_carry_their_chinese_labels_and_json_keeps_the_codes(app, h, kehu_cli):
+def test_stage_names_show_as_labels_in_the_language_and_json_keeps_the_codes(app, h, kehu_cli):
     a, b, c, d = _scenario(app, h)
     shown = kehu_cli("complaint", "show", str(b)).output
     pairs = _pairs(shown)
-    assert pairs["status"] == "closed 结案"
-    assert pairs["next stages"] == "reopened 重新处理"
-    assert "received 受理" in shown and "acknowledged 安抚致歉" in shown  # the timeline
-    assert _pairs(kehu_cli("complaint", "show", str(a)).output)["status"] == "followed_up 已回访"
+    assert pairs["status"] == "closed"
+    assert pairs["next stages"] == "reopened"
+    assert "received" in shown and "acknowledged" in shown  # the timeline
+    assert _pairs(kehu_cli("complaint", "show", str(a)).output)["status"] == "followed up"
     listed = kehu_cli("complaint", "list").output
-    assert "reopened 重新处理" in listed and "resolved 已解决" in listed
+    assert "reopened" in listed and "resolved" in listed
     data = kehu_cli("complaint", "list", "--json").json
     assert {row["id"]: row["status"] for row in data} == {
         a: "followed_up",

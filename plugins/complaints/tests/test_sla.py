@@ -211,4 +211,4 @@ def test_regrading_severity_changes_the_policy_and_keeps_the_pause(app, h, kehu_
     assert after.resolution_due_at == utc(h, "2025-03-04 10:00")  # 8h + 1h paused from 3 Mar 09:00
     assert [e.action for e in h.get(app, c.id).timeline][-2:] == ["severity", "sla"]
     bad = kehu_cli("complaint", "severity", str(c.id), "apocalyptic")
-    assert bad.exit_code == 1 and "severity: must be one of low" in bad.output
+    assert bad.exit_code == 2 and "unknown severity 'apocalyptic'; use one of: low" in bad.output

@@ -10,7 +10,14 @@ from attrs import asdict
 
 from kehu_complaints import api
 from kehu_complaints.cli.common import COMPLAINT_ID, stage_name, version_option, when
-from kehu_complaints.fields import CATEGORIES, vocab
+from kehu_complaints.fields import (
+    CATEGORY,
+    COMPENSATION_TYPE,
+    DOMAIN,
+    KIND,
+    SEVERITY,
+    WANT,
+)
 from kehu_complaints.jobs import NOBODY
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
@@ -23,10 +30,11 @@ from kehu_core.cli.output import (
     list_output_options,
     row_count,
 )
-from kehu_core.cli.params import MONEY, TIMESTAMP, given
-from kehu_core.errors import Problem, ValidationError
+from kehu_core.cli.params import MONEY, TIMESTAMP, VocabularyType, given
+from kehu_core.i18n import N_, messages
 from kehu_core.types import utcnow
-from kehu_core.validation import FieldError
+
+_ = messages(DOMAIN).gettext
 
 LIST_KEYS = (
     "id",
@@ -43,16 +51,16 @@ LIST_KEYS = (
 )
 LIST_HEADERS = (
     "#",
-    "code",
-    "customer",
-    "kind",
-    "category",
-    "severity",
-    "status",
-    "handler",
-    "response due",
-    "resolution due",
-    "overdue",
+    N_("code"),
+    N_("customer"),
+    N_("kind"),
+    N_("category"),
+    N_("severity"),
+    N_("status"),
+    N_("handler"),
+    N_("response due"),
+    N_("resolution due"),
+    N_("overdue"),
 )
 
 
@@ -67,13 +75,26 @@ def _emit(record: api.ComplaintRecord, as_json: bool, message: str) -> None:
 @click.command("open", cls=TranslatedCommand)
 @click.option("--customer", "customer_code", required=True, metavar="CODE", help="The customer's code.")
 @click.option("--description", required=True, help="What the customer says.")
-@click.option("--kind", help="grievance (抱怨, informal) or complaint (投诉, formal; default).")
+@click.option(
+    "--kind",
+    type=VocabularyType(KIND),
+    help="grievance (抱怨, informal) or complaint (投诉, formal; default).",
+)
 @click.option("--channel", help="How it came in: 电话, 门店, e-mail ...")
-@click.option("--category", help="quality, delivery, service, billing or other (中文 too: 产品质量 ...).")
-@click.option("--severity", help="low, medium (default), high or critical.")
+@click.option(
+    "--category",
+    type=VocabularyType(CATEGORY),
+    help="quality, delivery, service, billing or other (中文 too: 产品质量 ...).",
+)
+@click.option(
+    "--severity",
+    type=VocabularyType(SEVERITY),
+    help="low, medium (default), high or critical (低, 中, 高, 紧急).",
+)
 @click.option(
     "--wants",
-    help="What the customer wants: fast_solution, respect, explanation, compensation, no_recurrence.",
+    help="What the customer wants, separated by , or 、: fast_solution, respect, explanation, "
+    "compensation, no_recurrence (快速解决、赔偿 ...).",
 )
 @click.option("--handler", help="Who handles it (else the team's rule picks one).")
 @click.option("--team", help="The team that handles it.")
@@ -95,18 +116,29 @@ def open_(as_json: bool, **values: Any) -> None:
     _emit(
         record,
         as_json,
-        f"complaint #{record.id} opened for {record.customer_code} ({record.customer_name}); "
-        f"policy {record.sla_policy}: first response due {when(record.first_response_due_at)}, "
-        f"resolution due {when(record.resolution_due_at)}; handler {record.handler or '-'}",
+        _(
+            "complaint #{id} opened for {code} ({name}); policy {policy}: first response due "
+            "{first_due}, resolution due {resolution_due}; handler {handler}"
+        ).format(
+            id=record.id,
+            code=record.customer_code,
+            name=record.customer_name,
+            policy=record.sla_policy,
+            first_due=when(record.first_response_due_at),
+            resolution_due=when(record.resolution_due_at),
+            handler=record.handler or "-",
+        ),
     )
 
 
 @click.command("list", cls=TranslatedCommand)
-@click.option("--status", help="Only this stage (see `kehu complaint workflow`).")
+@click.option(
+    "--status", help="Only this stage, by code or name (受理, 已解决 ...; see `kehu complaint workflow`)."
+)
 @click.option("--overdue", is_flag=True, help="Only running complaints past a due time.")
 @click.option("--handler", help="Only this handler's.")
 @click.option("--customer", "customer_code", metavar="CODE", help="Only this customer's.")
-@click.option("--category", help="Only this category.")
+@click.option("--category", type=VocabularyType(CATEGORY), help="Only this category (产品质量 ...).")
 @click.option("--open", "open_only", is_flag=True, help="Only unresolved, unclosed complaints.")
 @click.option("--limit", type=row_count(1), default=200, show_default=True, help="At most N complaints.")
 @list_output_options
@@ -117,11 +149,6 @@ def list_(as_json: bool, as_csv: bool, limit: int, **filters: Any) -> None:
     Example:
       kehu complaint list --overdue --handler 王芳
     """
-    if filters.get("category"):
-        try:
-            filters["category"] = vocab(CATEGORIES)(filters["category"])
-        except FieldError as exc:
-            raise ValidationError([Problem("category", str(exc), value=filters["category"])]) from None
     with transaction() as (app, session):
         records = api.list_complaints(app, session, api.ComplaintQuery(limit=limit, **filters))
         workflow = api.workflow(app)
@@ -129,11 +156,14 @@ def list_(as_json: bool, as_csv: bool, limit: int, **filters: Any) -> None:
     for record in records:
         row = api.record_dict(record)
         if not (as_json or as_csv):
+            row["kind"] = KIND.label(record.kind)
+            row["category"] = CATEGORY.label(record.category)
+            row["severity"] = SEVERITY.label(record.severity)
             row["status"] = stage_name(workflow, record.status)
             row["first_response_due_at"] = when(record.first_response_due_at)
             row["resolution_due_at"] = when(record.resolution_due_at)
         rows.append(row)
-    emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
+    emit_rows([_(h) for h in LIST_HEADERS], rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
 
 
 @click.command("show", cls=TranslatedCommand)
@@ -161,8 +191,12 @@ def show_(complaint_id: int, as_json: bool) -> None:
         return
     now = utcnow()
     breaches = record.breaches(now)
+    missed = {
+        "first_response": _("first response ({late})"),
+        "resolution": _("resolution ({late})"),
+    }
     breached = ", ".join(
-        f"{name.replace('_', ' ')} ({late})"
+        missed[name].format(late=late)
         for name, late in (
             ("first_response", _late(record.first_response_at, record.first_response_due_at)),
             ("resolution", _late(record.resolved_at, record.resolution_due_at)),
@@ -170,51 +204,59 @@ def show_(complaint_id: int, as_json: bool) -> None:
         if name in breaches
     )
     compensation = (
-        f"{record.compensation_amount} {record.compensation_type or ''}"
+        f"{record.compensation_amount} {COMPENSATION_TYPE.label(record.compensation_type or '')}".strip()
         if record.compensation_amount is not None
         else None
     )
     emit_pairs(
-        f"Complaint #{record.id} ({record.kind}) v{record.version}",
+        _("Complaint #{id} ({kind}) v{version}").format(
+            id=record.id, kind=KIND.label(record.kind), version=record.version
+        ),
         [
-            ("customer", f"{record.customer_code} {record.customer_name}"),
-            ("status", stage_name(workflow, record.status)),
-            ("category / severity", f"{record.category} / {record.severity}"),
-            ("channel", record.channel),
-            ("description", record.description),
-            ("wants", ", ".join(record.wants)),
-            ("handler / team", f"{record.handler or '-'} / {record.team or '-'}"),
-            ("responsible", f"{record.responsible_party or '-'} / {record.responsible_department or '-'}"),
-            ("solution", record.solution),
-            ("compensation", compensation),
-            ("approved by", record.approved_by),
-            ("SLA policy / tier", f"{record.sla_policy} / {record.tier or '-'}"),
-            ("opened", when(record.opened_at)),
-            ("first response due", when(record.first_response_due_at)),
-            ("first response", when(record.first_response_at)),
-            ("resolution due", when(record.resolution_due_at)),
-            ("resolved", when(record.resolved_at)),
-            ("clock", CLOCK[record.clock()]),
-            ("breached", breached or None),
-            ("escalated to", _escalation(record, breaches)),
-            ("satisfaction", record.satisfaction),
-            ("root cause", record.root_cause),
-            ("corrective action", record.corrective_action),
-            ("penalty", record.penalty_note),
-            ("closed", when(record.closed_at)),
-            ("close reason", record.close_reason),
-            ("next stages", ", ".join(stage_name(workflow, k) for k in detail.next_stages) or "(end)"),
+            (_("customer"), f"{record.customer_code} {record.customer_name}"),
+            (_("status"), stage_name(workflow, record.status)),
+            (
+                _("category / severity"),
+                f"{CATEGORY.label(record.category)} / {SEVERITY.label(record.severity)}",
+            ),
+            (_("channel"), record.channel),
+            (_("description"), record.description),
+            (_("wants"), ", ".join(WANT.label(w) for w in record.wants)),
+            (_("handler / team"), f"{record.handler or '-'} / {record.team or '-'}"),
+            (_("responsible"), f"{record.responsible_party or '-'} / {record.responsible_department or '-'}"),
+            (_("solution"), record.solution),
+            (_("compensation"), compensation),
+            (_("approved by"), record.approved_by),
+            (_("SLA policy / tier"), f"{record.sla_policy} / {record.tier or '-'}"),
+            (_("opened"), when(record.opened_at)),
+            (_("first response due"), when(record.first_response_due_at)),
+            (_("first response"), when(record.first_response_at)),
+            (_("resolution due"), when(record.resolution_due_at)),
+            (_("resolved"), when(record.resolved_at)),
+            (_("clock"), _(CLOCK[record.clock()])),
+            (_("breached"), breached or None),
+            (_("escalated to"), _escalation(record, breaches)),
+            (_("satisfaction"), record.satisfaction),
+            (_("root cause"), record.root_cause),
+            (_("corrective action"), record.corrective_action),
+            (_("penalty"), record.penalty_note),
+            (_("closed"), when(record.closed_at)),
+            (_("close reason"), record.close_reason),
+            (
+                _("next stages"),
+                ", ".join(stage_name(workflow, k) for k in detail.next_stages) or _("(end)"),
+            ),
         ],
     )
     click.echo()
     emit_table(
-        ("when", "recorded", "who", "action", "from", "to", "note"),
+        [_("when"), _("recorded"), _("who"), _("action"), _("from"), _("to"), _("note")],
         [
             (
                 when(e.at),
                 when(e.recorded_at) if e.recorded_at else "",
                 e.actor,
-                e.action,
+                _(ACTIONS[e.action]) if e.action in ACTIONS else e.action,
                 stage_name(workflow, e.from_status),
                 stage_name(workflow, e.to_status),
                 e.note,
@@ -226,18 +268,31 @@ def show_(complaint_id: int, as_json: bool) -> None:
 
 #: The SLA clock of ``kehu complaint show``, by :meth:`ComplaintRecord.clock`.
 CLOCK = {
-    "running": "running",
-    "paused": "paused",
-    "resolved": "stopped (resolved)",
-    "closed": "stopped (closed)",
+    "running": N_("running"),
+    "paused": N_("paused"),
+    "resolved": N_("stopped (resolved)"),
+    "closed": N_("stopped (closed)"),
+}
+
+#: A history entry's action (``--json`` keeps the code), as ``show`` names it.
+ACTIONS = {
+    "opened": N_("opened"),
+    "moved": N_("moved"),
+    "assigned": N_("assigned"),
+    "note": N_("note"),
+    "sla": N_("SLA recomputed"),
+    "breached": N_("SLA breached"),
+    "severity": N_("re-graded"),
 }
 
 
 def _late(done: datetime | None, due: datetime | None) -> str:
     """How a missed due time shows: when it was done against when it was due."""
     if due is None:
-        return "marked"
-    return f"due {when(due)}, " + (f"done {when(done)}" if done else "not done yet")
+        return _("marked")
+    if done:
+        return _("due {due}, done {done}").format(due=when(due), done=when(done))
+    return _("due {due}, not done yet").format(due=when(due))
 
 
 def _escalation(record: api.ComplaintRecord, breaches: tuple[str, ...]) -> str | None:
@@ -245,8 +300,8 @@ def _escalation(record: api.ComplaintRecord, breaches: tuple[str, ...]) -> str |
     if record.escalated_to:
         return record.escalated_to
     if record.escalated_at is not None:
-        return NOBODY
-    return "not escalated" if breaches else None
+        return _(NOBODY)
+    return _("not escalated") if breaches else None
 
 
 def _record_fields(func: Any) -> Any:
@@ -255,7 +310,9 @@ def _record_fields(func: Any) -> Any:
         click.option("--solution", help="The proposed solution."),
         click.option("--compensation", "compensation_amount", type=MONEY, help="Compensation in yuan."),
         click.option(
-            "--compensation-type", help="refund, replacement, repair, voucher, discount, cash, gift, other."
+            "--compensation-type",
+            type=VocabularyType(COMPENSATION_TYPE),
+            help="refund, replacement, repair, voucher, discount, cash, gift, other (退款, 换货 ...).",
         ),
         click.option("--responsible", "responsible_party", help="The responsible party."),
         click.option("--department", "responsible_department", help="The responsible department."),
@@ -292,8 +349,16 @@ def _move_or_close(complaint_id: int, stage: str, options: dict[str, Any], *, cl
             record = api.close(app, session, complaint_id, stage=stage, **passed)
         else:
             record = api.move(app, session, complaint_id, stage, **passed)
-    done = f"closed {when(record.closed_at)}" if closing else f"version {record.version}"
-    _emit(record, as_json, f"complaint #{record.id} is now {record.status} ({done})")
+        workflow = api.workflow(app)
+    if closing:
+        message = _("complaint #{id} is now {stage} (closed {closed})").format(
+            id=record.id, stage=workflow.label(record.status), closed=when(record.closed_at)
+        )
+    else:
+        message = _("complaint #{id} is now {stage} (version {version})").format(
+            id=record.id, stage=workflow.label(record.status), version=record.version
+        )
+    _emit(record, as_json, message)
 
 
 @click.command("move", cls=TranslatedCommand)
@@ -322,7 +387,7 @@ def move_(complaint_id: int, stage: str, **options: Any) -> None:
     "stage",
     default="closed",
     show_default=True,
-    help="The closing stage: closed, rejected, withdrawn.",
+    help="The closing stage: closed, rejected, withdrawn (结案, 不予受理, 客户撤回).",
 )
 @_record_fields
 @version_option
@@ -367,17 +432,18 @@ def assign_(
             team=team,
             expected_version=expect_version,
         )
-    _emit(
-        record,
-        as_json,
-        f"complaint #{record.id} assigned to {record.handler}"
-        + (f" (team {record.team})" if record.team else ""),
-    )
+    if record.team:
+        message = _("complaint #{id} assigned to {handler} (team {team})").format(
+            id=record.id, handler=record.handler, team=record.team
+        )
+    else:
+        message = _("complaint #{id} assigned to {handler}").format(id=record.id, handler=record.handler)
+    _emit(record, as_json, message)
 
 
 @click.command("severity", cls=TranslatedCommand)
 @click.argument("complaint_id", type=COMPLAINT_ID)
-@click.argument("level")
+@click.argument("level", type=VocabularyType(SEVERITY))
 @click.option("--reason", help="Why it is re-graded.")
 @version_option
 @json_option
@@ -388,7 +454,7 @@ def severity_(
     expect_version: int | None,
     as_json: bool,
 ) -> None:
-    """Re-grade an open complaint (low, medium, high, critical); its SLA due times follow.
+    """Re-grade an open complaint (low, medium, high, critical; 低, 中, 高, 紧急); its SLA due times follow.
 
     \b
     Example:
@@ -401,8 +467,12 @@ def severity_(
     _emit(
         record,
         as_json,
-        f"complaint #{record.id} is now {record.severity}: policy {record.sla_policy}, "
-        f"resolution due {when(record.resolution_due_at)}",
+        _("complaint #{id} is now {severity}: policy {policy}, resolution due {due}").format(
+            id=record.id,
+            severity=SEVERITY.label(record.severity),
+            policy=record.sla_policy,
+            due=when(record.resolution_due_at),
+        ),
     )
 
 
@@ -422,7 +492,7 @@ def note_(complaint_id: int, text: str, as_json: bool) -> None:
     if as_json:
         emit_json(entry)
     else:
-        click.echo(f"note added to complaint #{complaint_id}")
+        click.echo(_("note added to complaint #{id}").format(id=complaint_id))
 
 
 @click.command("backfill", cls=TranslatedCommand)
@@ -444,4 +514,8 @@ def backfill_(since: Any, as_json: bool) -> None:
     if as_json:
         emit_json({"interactions": found, "opened": opened})
     else:
-        click.echo(f"opened {opened} complaint(s) for {found} complaint interaction(s) without one")
+        click.echo(
+            _("opened {opened} complaint(s) for {found} complaint interaction(s) without one").format(
+                opened=opened, found=found
+            )
+        )

@@ -31,9 +31,6 @@ version_option = click.option(
 
 
 def stage_name(workflow: Workflow, key: str | None) -> str:
-    """A stage for people: its code and its Chinese label (``approved 主管批准``); a stage the
-    workflow no longer has, by its code."""
-    if key is None:
-        return "-"
-    stage = workflow.stages.get(key)
-    return f"{key} {stage.label}" if stage and stage.label else key
+    """A stage for people: its label in their language (``approved``; ``主管批准`` in Chinese);
+    a stage the workflow no longer has, by its code; ``-`` for none."""
+    return workflow.label(key)
