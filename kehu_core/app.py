@@ -33,9 +33,12 @@ from kehu_core.access import Actor
 from kehu_core.choices import Vocabulary
 from kehu_core.errors import HookError, KehuError, NotInstalled, PluginError
 from kehu_core.hooktypes import Schema
+from kehu_core.i18n import N_, messages
 from kehu_core.manifest import load_reference
 from kehu_core.models import CORE_INTERACTION_KINDS, Base, InstalledPlugin
 from kehu_core.plugins import BUILTIN, ENV_ALLOW, PluginInfo, Plugins, allow_list, discover
+
+_ = messages("kehu_core").gettext
 
 #: ``KEHU_ALLOW_MISSING_PLUGINS=loyalty,tiering``: write although these installed plugins are not loaded.
 ENV_ALLOW_MISSING = "KEHU_ALLOW_MISSING_PLUGINS"
@@ -49,10 +52,10 @@ GUARDED_TABLES = frozenset({"customers", "customer_tags", "interactions"})
 #: idempotent. Customers forgotten meanwhile are forgotten again (``kehu customer forget``),
 #: which erases the plugins' own data of them.
 CATCH_UP = {
-    "loyalty": "`kehu loyalty backfill` earns the points those interactions missed",
-    "complaints": "`kehu complaint backfill` opens the complaints of complaint interactions",
-    "tiering": "`kehu tier rebuild` then `kehu tier run`",
-    "forecast": "forecast needs nothing: it reads the history when it runs",
+    "loyalty": N_("`kehu loyalty backfill` earns the points those interactions missed"),
+    "complaints": N_("`kehu complaint backfill` opens the complaints of complaint interactions"),
+    "tiering": N_("`kehu tier rebuild` then `kehu tier run`"),
+    "forecast": N_("forecast needs nothing: it reads the history when it runs"),
 }
 
 _WRITE = re.compile(
@@ -85,7 +88,9 @@ DATABASE_TROUBLE = (
 
 def catch_up(plugin: str) -> str:
     """How ``plugin`` catches up with writes made without it (:data:`CATCH_UP`)."""
-    return CATCH_UP.get(plugin, f"see the guide of plugin {plugin}")
+    if plugin in CATCH_UP:
+        return _(CATCH_UP[plugin])
+    return _("see the guide of plugin {plugin}").format(plugin=plugin)
 
 
 def database_trouble(error: BaseException) -> bool:
@@ -204,13 +209,25 @@ class Kehu:
         names = ", ".join(missing)
         allowed = allow_list()
         left_out = allowed is not None and not any(n in allowed for n in missing)
-        why = f"{ENV_ALLOW} leaves them out" if left_out else "see `kehu plugins list`"
+        why = (
+            _("{variable} leaves them out").format(variable=ENV_ALLOW)
+            if left_out
+            else _("see `kehu plugins list`")
+        )
         raise PluginError(
-            f"plugin(s) {names} are installed in this database but not loaded here ({why}); "
-            "writing customers or interactions without them would skip their hooks. "
-            f"Load them, or write anyway with `kehu --without-plugin {missing[0]} ...` "
-            f"({ENV_ALLOW_MISSING}={','.join(missing)}) and catch up afterwards "
-            f"({'; '.join(catch_up(n) for n in missing)})"
+            _(
+                "plugin(s) {names} are installed in this database but not loaded here ({why}); "
+                "writing customers or interactions without them would skip their hooks. "
+                "Load them, or write anyway with `kehu --without-plugin {first} ...` "
+                "({variable}={missing}) and catch up afterwards ({catch_up})"
+            ).format(
+                names=names,
+                why=why,
+                first=missing[0],
+                variable=ENV_ALLOW_MISSING,
+                missing=",".join(missing),
+                catch_up=_("; ").join(catch_up(n) for n in missing),
+            )
         )
 
     # -- engine events: what was written, and who may commit ---------------------------------
@@ -311,10 +328,14 @@ class Kehu:
         """Raise :class:`NotInstalled` with instructions unless ``name`` is installed here."""
         if name not in self.installed():
             if name not in self.plugins.loaded:
-                raise NotInstalled(f"plugin {name!r} is not available: pip install kehu-{name}")
+                raise NotInstalled(
+                    _("plugin {name!r} is not available: pip install kehu-{name}").format(name=name)
+                )
             raise NotInstalled(
-                f"plugin {name!r} is available but not installed in this database "
-                f"({kehu_db.describe(self.engine)}). Install it with: kehu plugins install {name}"
+                _(
+                    "plugin {name!r} is available but not installed in this database "
+                    "({database}). Install it with: kehu plugins install {name}"
+                ).format(name=name, database=kehu_db.describe(self.engine))
             )
 
     @property
@@ -342,6 +363,22 @@ class Kehu:
         """The core's interaction kinds and those added by installed plugins."""
         extra = [k for kinds in self.hook.kehu_interaction_kinds() for k in kinds]
         return tuple(dict.fromkeys([*CORE_INTERACTION_KINDS, *extra]))
+
+    def declared_text(self, plugin: str, text: str) -> str:
+        """``text`` that ``plugin`` declared (a role's or a job's description, marked ``N_``)
+        in the current language, from the catalog of the package that declared it: the core's
+        for ``core``, else the plugin's; as written when no catalog has it."""
+        if plugin in ("core", BUILTIN):
+            return _(text)
+        info = self.plugins.infos.get(plugin)
+        module = info.module if info is not None else None
+        name = getattr(module, "__name__", None) or type(module).__module__
+        if module is None or not isinstance(name, str):
+            return text
+        try:
+            return messages(name.partition(".")[0]).gettext(text)
+        except (LookupError, ImportError, ValueError):  # a package without a locale folder
+            return text
 
     def interaction_kind_vocabulary(self) -> Vocabulary:
         """:meth:`interaction_kinds` as a vocabulary: their labels and Chinese names are accepted
@@ -406,10 +443,21 @@ class _HookRelay:
                 with self._app._hook_running(kwargs.get("session")):
                     return caller(**kwargs)
             except _TransactionTouched as exc:
+                message = (
+                    _(
+                        "plugin {plugin!r} tried to commit the command's transaction in hook {hook}; "
+                        "nothing was saved. Hooks run inside the command's one transaction and must "
+                        "not end it: report this to the plugin's author."
+                    )
+                    if exc.verb == "commit"
+                    else _(
+                        "plugin {plugin!r} tried to roll back the command's transaction in hook {hook}; "
+                        "nothing was saved. Hooks run inside the command's one transaction and must "
+                        "not end it: report this to the plugin's author."
+                    )
+                )
                 raise PluginError(
-                    f"plugin {self._app.culprit(exc, name)!r} tried to {exc.verb} the command's "
-                    f"transaction in hook {name}; nothing was saved. Hooks run inside the command's "
-                    "one transaction and must not end it: report this to the plugin's author."
+                    message.format(plugin=self._app.culprit(exc, name), hook=name)
                 ).with_traceback(sys.exc_info()[2]) from exc
             except KehuError:
                 raise

@@ -152,5 +152,5 @@ def customer_trail(
         stmt = stmt.where(rule)
     customer_id = session.scalar(stmt)
     if customer_id is None:
-        raise NotFound(f"no customer with code {code!r}")
+        raise NotFound(_("no customer with code {code!r}").format(code=code))
     return trail(session, customer_id=customer_id, entity=entity, key=key, limit=limit)

@@ -18,6 +18,9 @@ from sqlalchemy.sql import ColumnElement
 from kehu_core import calendar
 from kehu_core import text as kehu_text
 from kehu_core.errors import KehuError, NotFound
+from kehu_core.i18n import N_, messages
+
+_ = messages("kehu_core").gettext
 
 DEFAULT_DATABASE = "kehu.db"
 ENV_DATABASE_URL = "KEHU_DATABASE_URL"
@@ -25,7 +28,7 @@ ENV_DATABASE_URL = "KEHU_DATABASE_URL"
 DEFAULT_BUSY_TIMEOUT_MS = 120_000
 #: The databases kehu runs on, and the one driver of each (SQLAlchemy ``backend+driver``).
 SUPPORTED_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
-SUPPORTED = "kehu runs on SQLite and PostgreSQL (a file path, or postgresql://user@host/db)"
+SUPPORTED = N_("kehu runs on SQLite and PostgreSQL (a file path, or postgresql://user@host/db)")
 #: Milliseconds a WAL checkpoint after an erasure waits for readers to finish.
 CHECKPOINT_WAIT_MS = 5_000
 
@@ -48,7 +51,10 @@ def busy_timeout_ms() -> int:
     raw = os.environ.get("KEHU_SQLITE_BUSY_TIMEOUT_MS", str(DEFAULT_BUSY_TIMEOUT_MS)).strip()
     if not raw.isdigit() or int(raw) > 3_600_000:
         raise KehuError(
-            f"KEHU_SQLITE_BUSY_TIMEOUT_MS must be a whole number of milliseconds up to 3600000 (got {raw!r})"
+            _(
+                "KEHU_SQLITE_BUSY_TIMEOUT_MS must be a whole number of milliseconds up to 3600000 "
+                "(got {value!r})"
+            ).format(value=raw)
         )
     return int(raw)
 
@@ -113,7 +119,7 @@ def create_db_engine(url: str | None = None, *, create: bool = True, **kwargs: A
         path = sqlite_file(resolved)
         if not create and path is not None:
             if not path.exists():
-                raise NotFound(f"no database at {path}: run `kehu init` to create it")
+                raise NotFound(_("no database at {path}: run `kehu init` to create it").format(path=path))
             resolved = resolved.set(database="file:" + quote(str(path), safe="/")).update_query_dict(
                 {"mode": "rw", "uri": "true"}
             )
@@ -124,7 +130,7 @@ def create_db_engine(url: str | None = None, *, create: bool = True, **kwargs: A
         return create_engine(resolved, pool_pre_ping=True, **kwargs)
     except ImportError:
         raise KehuError(
-            "PostgreSQL needs the psycopg 3 driver, which is not installed: pip install 'psycopg[binary]'"
+            _("PostgreSQL needs the psycopg 3 driver, which is not installed: pip install 'psycopg[binary]'")
         ) from None
 
 
@@ -136,11 +142,15 @@ def supported_url(url: str) -> URL:
     except (ArgumentError, ValueError):
         shown = re.sub(r":[^:@/]*@", ":***@", url)  # no password in a message
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        raise KehuError(f"unsupported database URL {shown!r}: {SUPPORTED}") from None
-    backend, _, driver = parsed.drivername.partition("+")
+        raise KehuError(
+            _("unsupported database URL {url!r}: {supported}").format(url=shown, supported=_(SUPPORTED))
+        ) from None
+    backend, _plus, driver = parsed.drivername.partition("+")
     if backend not in SUPPORTED_DRIVERS or driver not in ("", SUPPORTED_DRIVERS[backend]):
         shown = parsed.render_as_string(hide_password=True)
-        raise KehuError(f"unsupported database {shown}: {SUPPORTED}")
+        raise KehuError(
+            _("unsupported database {url}: {supported}").format(url=shown, supported=_(SUPPORTED))
+        )
     return parsed
 
 
@@ -207,8 +217,10 @@ def vacuum(engine: Engine, tables: Sequence[str] = (), *, full: bool = False) ->
             raw.close()
         if not checkpoint(engine):
             raise KehuError(
-                "vacuumed, but another connection still reads an older snapshot, so the "
-                "write-ahead log (-wal) was not emptied: run `kehu db vacuum` again when it has finished"
+                _(
+                    "vacuumed, but another connection still reads an older snapshot, so the "
+                    "write-ahead log (-wal) was not emptied: run `kehu db vacuum` again when it has finished"
+                )
             )
         return
     if engine.dialect.name != "postgresql":

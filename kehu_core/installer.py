@@ -43,17 +43,21 @@ def install_order(app: Kehu, names: Iterable[str]) -> list[str]:
             return
         if state.get(name) == "visiting":
             cycle = " -> ".join((*path[path.index(name) :], name))
-            raise PluginError(f"cyclic plugin dependency: {cycle}")
+            raise PluginError(_("cyclic plugin dependency: {cycle}").format(cycle=cycle))
         info = loaded.get(name)
         if info is None:
             broken = app.plugins.infos.get(name)
             why = (
-                f"it failed to load: {broken.error}"
+                _("it failed to load: {error}").format(error=broken.error)
                 if broken
-                else f"it is not available (pip install kehu-{name}?)"
+                else _("it is not available (pip install kehu-{name}?)").format(name=name)
             )
-            needed_by = f" (needed by {path[-1]})" if path else ""
-            raise PluginError(f"cannot install plugin {name!r}{needed_by}: {why}")
+            message = (
+                _("cannot install plugin {name!r} (needed by {needer}): {why}")
+                if path
+                else _("cannot install plugin {name!r}: {why}")
+            )
+            raise PluginError(message.format(name=name, needer=path[-1] if path else None, why=why))
         state[name] = "visiting"
         assert info.manifest is not None
         for dep in info.manifest.depends:
@@ -82,7 +86,11 @@ def _call_own(app: Kehu, plugin: str, callback: str, session: Session, **kwargs:
     except PluginError:
         raise
     except Exception as exc:
-        raise PluginError(f"plugin {plugin!r} failed in its {callback}: {type(exc).__name__}: {exc}") from exc
+        raise PluginError(
+            _("plugin {plugin!r} failed in its {callback}: {error_type}: {error}").format(
+                plugin=plugin, callback=callback, error_type=type(exc).__name__, error=exc
+            )
+        ) from exc
 
 
 def has_tables(app: Kehu, name: str) -> bool:
@@ -205,12 +213,13 @@ def uninstall(app: Kehu, session: Session, name: str, *, forget: bool = False) -
 def _uninstall(app: Kehu, session: Session, name: str, *, forget: bool) -> Uninstalled:
     installed = app.installed(session)
     if name not in installed:
-        raise PluginError(f"plugin {name!r} is not installed in this database")
+        raise PluginError(_("plugin {name!r} is not installed in this database").format(name=name))
     blockers = dependents(app, session, name)
     if blockers:
         raise PluginError(
-            f"cannot uninstall {name!r}: installed plugin(s) {', '.join(blockers)} depend on it; "
-            "uninstall them first"
+            _(
+                "cannot uninstall {name!r}: installed plugin(s) {blockers} depend on it; uninstall them first"
+            ).format(name=name, blockers=", ".join(blockers))
         )
     info = app.plugins.loaded.get(name)
     tables = info is not None and has_tables(app, name)
@@ -225,16 +234,20 @@ def _uninstall(app: Kehu, session: Session, name: str, *, forget: bool) -> Unins
                     if info.manifest
                     else []
                 )
-                why = f"a plugin it depends on is not available ({', '.join(missing)})"
+                why = _("a plugin it depends on is not available ({missing})").format(
+                    missing=", ".join(missing)
+                )
             elif broken is not None and broken.error:
-                why = f"it failed to load ({broken.error})"
+                why = _("it failed to load ({error})").format(error=broken.error)
             else:
-                why = "it is not available (not pip-installed)"
+                why = _("it is not available (not pip-installed)")
             raise PluginError(
-                f"cannot uninstall {name!r}: {why}, so its migrations cannot drop its tables. "
-                f"Make it available again (pip install kehu-{name.replace('_', '-')}) and uninstall it, "
-                f"or forget it here with `kehu plugins uninstall {name} --forget` "
-                "(its tables stay in the database)."
+                _(
+                    "cannot uninstall {name!r}: {why}, so its migrations cannot drop its tables. "
+                    "Make it available again (pip install kehu-{package}) and uninstall it, "
+                    "or forget it here with `kehu plugins uninstall {name} --forget` "
+                    "(its tables stay in the database)."
+                ).format(name=name, why=why, package=name.replace("_", "-"))
             )
     else:
         _call_own(app, name, "uninstall_hook", session)
@@ -267,7 +280,7 @@ def _delete_default_rows(app: Kehu, session: Session, name: str) -> tuple[int, l
         key = json.loads(record.key)
         table = known.get(record.table_name)
         if table is None:
-            kept.append(KeptRow(record.table_name, key, "kehu does not know this table here"))
+            kept.append(KeptRow(record.table_name, key, _("kehu does not know this table here")))
             continue
         where = and_(*(table.c[k] == v for k, v in key.items()))
         tracked = [c for c in record.fields if c in table.c]
@@ -276,13 +289,19 @@ def _delete_default_rows(app: Kehu, session: Session, name: str) -> tuple[int, l
             continue  # the user deleted it already
         changed = [c for c in tracked if record.fields[c] != _checksum(row[c])]
         if changed:
-            kept.append(KeptRow(record.table_name, key, f"changed by the user: {', '.join(changed)}"))
+            kept.append(
+                KeptRow(
+                    record.table_name,
+                    key,
+                    _("changed by the user: {fields}").format(fields=", ".join(changed)),
+                )
+            )
             continue
         try:
             with session.begin_nested():  # a failed delete must not abort the uninstall's transaction
                 session.execute(delete(table).where(where))
         except IntegrityError:
-            kept.append(KeptRow(record.table_name, key, "other rows refer to it"))
+            kept.append(KeptRow(record.table_name, key, _("other rows refer to it")))
             continue
         deleted += 1
     return deleted, kept

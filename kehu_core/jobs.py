@@ -18,9 +18,12 @@ from sqlalchemy import func, select, update
 from kehu_core.app import Kehu
 from kehu_core.errors import NotFound
 from kehu_core.hooktypes import Job
+from kehu_core.i18n import messages
 from kehu_core.manifest import load_reference
 from kehu_core.models import JobRun
 from kehu_core.types import utcnow
+
+_ = messages("kehu_core").gettext
 
 
 @frozen
@@ -73,7 +76,7 @@ def job_statuses(app: Kehu, now: datetime | None = None) -> list[JobStatus]:
                     name=job.name,
                     plugin=job.plugin,
                     interval_seconds=int(job.interval.total_seconds()),
-                    description=job.description,
+                    description=app.declared_text(job.plugin, job.description),
                     last_run=last.started_at if last else None,
                     last_status=last.status if last else None,
                     last_success=ok.started_at if ok else None,
@@ -115,7 +118,9 @@ def _claim(app: Kehu, job: Job, now: datetime, force: bool) -> int | None:
             .values(
                 status="failed",
                 finished_at=started,
-                message=f"abandoned: still running after {STALE_AFTER} (was its process killed?)",
+                message=_("abandoned: still running after {hours} hours (was its process killed?)").format(
+                    hours=int(STALE_AFTER.total_seconds() // 3600)
+                ),
             )
         )
         if session.scalar(
@@ -144,7 +149,7 @@ def run_due(
     jobs = {j.name: j for j in all_jobs(app)}
     unknown = [n for n in names if n not in jobs]
     if unknown:
-        raise NotFound(f"no job named {', '.join(unknown)}; see `kehu jobs list`")
+        raise NotFound(_("no job named {names}; see `kehu jobs list`").format(names=", ".join(unknown)))
     statuses = {s.name: s for s in job_statuses(app, now)}
     selected = [jobs[n] for n in (names or jobs)]
     outcomes = []
@@ -153,7 +158,9 @@ def run_due(
             continue
         run_id = _claim(app, job, now, force)
         if run_id is None:
-            outcomes.append(JobOutcome(job.name, "busy", "running in another process, or run by it just now"))
+            outcomes.append(
+                JobOutcome(job.name, "busy", _("running in another process, or run by it just now"))
+            )
             continue
         try:
             with app.session() as session:

@@ -27,7 +27,10 @@ from attrs import define, field
 
 from kehu_core import __version__, hookspecs
 from kehu_core.errors import PluginError
+from kehu_core.i18n import messages
 from kehu_core.manifest import Manifest, load_reference, version_tuple
+
+_ = messages("kehu_core").gettext
 
 ENTRY_POINT_GROUP = "kehu.plugins"
 ENV_ALLOW = "KEHU_PLUGINS"
@@ -120,10 +123,7 @@ class Plugins:
             self._validate(self.infos.values())
             broken = self.errors
             if self.strict and broken:
-                raise PluginError(
-                    "KEHU_STRICT_PLUGINS is set and these plugins failed to load:\n"
-                    + "\n".join(f"  {info.name}: {info.error}" for info in broken)
-                )
+                raise PluginError(_strict_failure(broken))
         return self._pm
 
     @property
@@ -223,7 +223,9 @@ class Plugins:
                 self.pm.add_hookspecs(module)
                 self.spec_modules.add(module.__name__)
         except Exception as exc:
-            info.error = f"hook specs failed: {type(exc).__name__}: {exc}"
+            info.error = _("hook specs failed: {error_type}: {error}").format(
+                error_type=type(exc).__name__, error=exc
+            )
             info.error_detail = traceback.format_exc()
 
     def _register_in_order(self) -> None:
@@ -250,7 +252,9 @@ class Plugins:
             except Exception as exc:  # an import error, or pluggy refusing a signature
                 if pm.get_plugin(info.name) is not None:
                     pm.unregister(name=info.name)
-                info.error = f"hooks failed to load: {type(exc).__name__}: {exc}"
+                info.error = _("hooks failed to load: {error_type}: {error}").format(
+                    error_type=type(exc).__name__, error=exc
+                )
                 info.error_detail = traceback.format_exc()
 
     def _validate(self, infos: Iterable[PluginInfo]) -> None:
@@ -267,8 +271,14 @@ class Plugins:
                     hooks.append(caller.name)
             if unknown:
                 self.pm.unregister(info.hooks_object)
-                info.error = "implements unknown hook(s): " + ", ".join(sorted(unknown))
+                info.error = _("implements unknown hook(s): {hooks}").format(hooks=", ".join(sorted(unknown)))
             info.hooks = sorted(hooks)
+
+
+def _strict_failure(broken: Iterable[PluginInfo]) -> str:
+    """The refusal to go on when ``KEHU_STRICT_PLUGINS`` is set and plugins failed to load."""
+    lines = "\n".join(f"  {info.name}: {info.error}" for info in broken)
+    return _("KEHU_STRICT_PLUGINS is set and these plugins failed to load:\n{plugins}").format(plugins=lines)
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
@@ -290,23 +300,29 @@ def _load_entry_point(ep: Any, info: PluginInfo) -> None:
     try:
         module = ep.load()
     except Exception as exc:
-        info.error = f"import failed: {type(exc).__name__}: {exc}"
+        info.error = _("import failed: {error_type}: {error}").format(
+            error_type=type(exc).__name__, error=exc
+        )
         info.error_detail = traceback.format_exc()
         return
     manifest = getattr(module, "MANIFEST", None)
     if not isinstance(manifest, Manifest):
-        info.error = "bad manifest: the module has no MANIFEST = kehu_core.Manifest(...)"
+        info.error = _("bad manifest: the module has no MANIFEST = kehu_core.Manifest(...)")
         return
     if manifest.name is not None and manifest.name != ep.name:
-        info.error = f"bad manifest: name {manifest.name!r} differs from entry point {ep.name!r}"
+        info.error = _("bad manifest: name {name!r} differs from entry point {entry_point!r}").format(
+            name=manifest.name, entry_point=ep.name
+        )
         return
     version = manifest.version or info.dist_version
     if version is None:
-        info.error = "bad manifest: no version, and no installed distribution to read it from"
+        info.error = _("bad manifest: no version, and no installed distribution to read it from")
         return
     manifest = attrs.evolve(manifest, name=ep.name, version=version)
     if version_tuple(core_version()) < version_tuple(manifest.min_core_version):
-        info.error = f"needs kehu-core >= {manifest.min_core_version}, this is {core_version()}"
+        info.error = _("needs kehu-core >= {needed}, this is {version}").format(
+            needed=manifest.min_core_version, version=core_version()
+        )
         return
     info.module, info.manifest = module, manifest
 
@@ -344,8 +360,5 @@ def discover(strict: bool | None = None, allow: set[str] | None | Literal[True] 
     # first use, so `kehu --help` imports no plugin's hook module.
     broken = plugins.errors if strict else []
     if broken:
-        raise PluginError(
-            "KEHU_STRICT_PLUGINS is set and these plugins failed to load:\n"
-            + "\n".join(f"  {info.name}: {info.error}" for info in broken)
-        )
+        raise PluginError(_strict_failure(broken))
     return plugins

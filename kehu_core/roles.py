@@ -63,7 +63,7 @@ def role_table(app: Kehu, session: Session) -> RoleTable:
     summaries = tuple(
         RoleSummary(
             name,
-            d.item.description,
+            app.declared_text(d.plugin, d.item.description),
             d.plugin,
             tuple(p for p, held in holders.items() if name in held),
             tuple(d.item.implies),
@@ -71,7 +71,9 @@ def role_table(app: Kehu, session: Session) -> RoleTable:
         for name, d in security.roles.items()
     )
     permissions = tuple(
-        PermissionSummary(name, d.item.description, d.plugin, tuple(holders[name]))
+        PermissionSummary(
+            name, app.declared_text(d.plugin, d.item.description), d.plugin, tuple(holders[name])
+        )
         for name, d in sorted(security.permissions.items())
     )
     return RoleTable(summaries, permissions)
@@ -83,11 +85,13 @@ def add_role(app: Kehu, session: Session, name: str, description: str = "") -> R
     try:
         declared = RoleDeclaration(name.strip(), description.strip())
     except ValueError as exc:
-        raise KehuError(f"{exc}; nothing was saved") from None
+        raise KehuError(_("{reason}; nothing was saved").format(reason=exc)) from None
     if len(declared.description) > MAX_NAME:
-        raise KehuError(f"the description is longer than {MAX_NAME} characters; nothing was saved")
+        raise KehuError(
+            _("the description is longer than {most} characters; nothing was saved").format(most=MAX_NAME)
+        )
     if declared.name in security_in(app, session).roles:
-        raise KehuError(f"role {declared.name!r} exists already; nothing was saved")
+        raise KehuError(_("role {role!r} exists already; nothing was saved").format(role=declared.name))
     session.add(Role(name=declared.name, description=declared.description, created_at=utcnow()))
     audit.record(session, "role", declared.name, "created", {"description": declared.description})
     session.flush()
@@ -98,11 +102,15 @@ def add_role(app: Kehu, session: Session, name: str, description: str = "") -> R
 def _check(app: Kehu, session: Session, role: str, permission: str) -> bool:
     security = security_in(app, session)
     if role not in security.roles:
-        raise KehuError(f"no role {role!r}; see `kehu roles`; nothing was saved")
+        raise KehuError(_("no role {role!r}; see `kehu roles`; nothing was saved").format(role=role))
     if permission not in security.permissions:
-        raise KehuError(f"no permission {permission!r}; see `kehu roles`; nothing was saved")
+        raise KehuError(
+            _("no permission {permission!r}; see `kehu roles`; nothing was saved").format(
+                permission=permission
+            )
+        )
     if role == "admin":
-        raise KehuError("admin holds every permission; nothing was saved")
+        raise KehuError(_("admin holds every permission; nothing was saved"))
     return role in security.default_holders(permission)
 
 

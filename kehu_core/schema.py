@@ -22,7 +22,10 @@ from sqlalchemy import Connection, column, delete, inspect, table
 
 from kehu_core.errors import KehuError, PluginError
 from kehu_core.hooktypes import Schema
+from kehu_core.i18n import messages
 from kehu_core.plugins import BUILTIN
+
+_ = messages("kehu_core").gettext
 
 SCRIPT_LOCATION = Path(__file__).parent / "migrations"
 _VERSIONS = table("alembic_version", column("version_num"))
@@ -115,10 +118,12 @@ def _alembic_rows(connection: Connection, cfg: Config) -> Iterator[None]:
         # A database from before positions were kept explicitly: where the core stands is
         # recorded only in the missing plugin's row.
         raise KehuError(
-            "the database records migrations of plugin(s) that are not available here "
-            f"({', '.join(unknown)}), and the core's own position with them. Make those plugins "
-            "available again (pip install them) and run `kehu db upgrade` once; after that a "
-            "missing plugin no longer blocks upgrades."
+            _(
+                "the database records migrations of plugin(s) that are not available here "
+                "({plugins}), and the core's own position with them. Make those plugins "
+                "available again (pip install them) and run `kehu db upgrade` once; after that a "
+                "missing plugin no longer blocks upgrades."
+            ).format(plugins=", ".join(unknown))
         )
     _replace_rows(connection, rows, canonical)
     yield
@@ -174,13 +179,25 @@ def _naming_failures(schemas: Sequence[Schema], what: str) -> Iterator[None]:
         if found is None:
             raise
         plugin, revision = found
-        owner = "the core's" if plugin == BUILTIN else f"plugin {plugin}'s"
         orig = getattr(exc, "orig", None)
         detail = str(orig if orig is not None else exc).strip()
         detail = detail.splitlines()[0] if detail else ""
+        core, downgrade = plugin == BUILTIN, what == "downgrade"
+        if core and downgrade:
+            message = _("the core's downgrade {revision} failed: {error_type}: {detail}.")
+        elif core:
+            message = _("the core's migration {revision} failed: {error_type}: {detail}.")
+        elif downgrade:
+            message = _("plugin {plugin}'s downgrade {revision} failed: {error_type}: {detail}.")
+        else:
+            message = _("plugin {plugin}'s migration {revision} failed: {error_type}: {detail}.")
+        shown = message.format(
+            plugin=plugin, revision=revision, error_type=type(orig or exc).__name__, detail=detail
+        )
         raise PluginError(
-            f"{owner} {what} {revision} failed: {type(orig or exc).__name__}: {detail}. "
-            "Nothing of this upgrade was saved; report it to the plugin's author."
+            _("{failure} Nothing of this upgrade was saved; report it to the plugin's author.").format(
+                failure=shown
+            )
         ) from exc
 
 
@@ -215,7 +232,9 @@ def migrate(connection: Connection, schemas: Sequence[Schema], branch: str, revi
         target = f"{branch}@{revision}"
     else:
         if not _known(script, revision) or branch not in _branch_labels(script, revision):
-            raise KehuError(f"no revision {revision!r} on branch {branch!r}")
+            raise KehuError(
+                _("no revision {revision!r} on branch {branch!r}").format(revision=revision, branch=branch)
+            )
         target = revision
     (current,) = status(connection, schemas, [branch])
     with _alembic_rows(connection, cfg):

@@ -13,8 +13,11 @@ from kehu_core import schema
 from kehu_core.app import Kehu
 from kehu_core.db import describe
 from kehu_core.errors import KehuError
+from kehu_core.i18n import messages
 from kehu_core.plugins import BUILTIN
 from kehu_core.schema import BranchStatus
+
+_ = messages("kehu_core").gettext
 
 __all__ = ["SchemaBehind", "behind", "require_up_to_date"]
 
@@ -47,11 +50,16 @@ def require_up_to_date(app: Kehu, connection: Connection | None = None) -> None:
         late = behind(app, connection)
     if late:
         names = ", ".join(
-            f"{row.branch} (at {row.current or 'nothing'}, code expects {row.head})" for row in late
+            _("{branch} (at {current}, code expects {head})").format(
+                branch=row.branch, current=row.current or _("nothing"), head=row.head
+            )
+            for row in late
         )
         raise SchemaBehind(
-            f"the database {describe(app.engine)} needs an upgrade for this version of kehu: "
-            f"{names}. Run `kehu db upgrade`"
+            _(
+                "the database {database} needs an upgrade for this version of kehu: {branches}. "
+                "Run `kehu db upgrade`"
+            ).format(database=describe(app.engine), branches=names)
         )
 
 

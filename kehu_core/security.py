@@ -22,6 +22,7 @@ from attrs import field, frozen
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from kehu_core.i18n import N_
 from kehu_core.manifest import load_reference
 from kehu_core.models import Customer, Role, Setting, User
 from kehu_core.sql import dialect_of
@@ -168,31 +169,33 @@ def everything(_session: Session, _actor: Actor) -> ColumnElement[bool] | None:
 
 
 ROLES = (
-    RoleDeclaration("admin", "administrator: every permission, every record"),
-    RoleDeclaration("manager", "manager: sees every customer, approves, runs reports and jobs"),
-    RoleDeclaration("sales", "salesperson: their own customers (or their team's)"),
-    RoleDeclaration("service", "service clerk: every customer, their team's complaints"),
+    RoleDeclaration("admin", N_("administrator: every permission, every record")),
+    RoleDeclaration("manager", N_("manager: sees every customer, approves, runs reports and jobs")),
+    RoleDeclaration("sales", N_("salesperson: their own customers (or their team's)")),
+    RoleDeclaration("service", N_("service clerk: every customer, their team's complaints")),
 )
 
 PERMISSIONS = (
     Permission(
-        "customer.read", "see customers, their cards and interactions", ("manager", "sales", "service")
+        "customer.read", N_("see customers, their cards and interactions"), ("manager", "sales", "service")
     ),
-    Permission("customer.write", "add, edit, tag and archive customers", ("manager", "sales")),
-    Permission("customer.import", "import customers and interactions from files", ("manager",)),
-    Permission("interaction.write", "log and plan interactions", ("manager", "sales", "service")),
-    Permission("privacy.manage", "export a customer's data and forget a customer", ()),
-    Permission("audit.read", "read the audit trail (kehu audit)", ("manager",)),
-    Permission("users.manage", "add and change users, roles, grants and others' tokens", ()),
-    Permission("settings.manage", "change settings, the core's and the plugins'", ()),
-    Permission("plugins.manage", "install, upgrade and uninstall plugins; load demo data", ()),
-    Permission("jobs.run", "run scheduled jobs", ("manager",)),
+    Permission("customer.write", N_("add, edit, tag and archive customers"), ("manager", "sales")),
+    Permission("customer.import", N_("import customers and interactions from files"), ("manager",)),
+    Permission("interaction.write", N_("log and plan interactions"), ("manager", "sales", "service")),
+    Permission("privacy.manage", N_("export a customer's data and forget a customer"), ()),
+    Permission("audit.read", N_("read the audit trail (kehu audit)"), ("manager",)),
+    Permission("users.manage", N_("add and change users, roles, grants and others' tokens"), ()),
+    Permission("settings.manage", N_("change settings, the core's and the plugins'"), ()),
+    Permission("plugins.manage", N_("install, upgrade and uninstall plugins; load demo data"), ()),
+    Permission("jobs.run", N_("run scheduled jobs"), ("manager",)),
 )
 
 RULES = (
-    RecordRule("customers", "sales", "own customers (or the team's, by setting sales_scope)", own_customers),
-    RecordRule("customers", "service", "every customer", everything),
-    RecordRule("customers", "manager", "every customer", everything),
+    RecordRule(
+        "customers", "sales", N_("own customers (or the team's, by setting sales_scope)"), own_customers
+    ),
+    RecordRule("customers", "service", N_("every customer"), everything),
+    RecordRule("customers", "manager", N_("every customer"), everything),
 )
 
 

@@ -45,7 +45,9 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     def check(raw: str) -> str:
         value = raw.strip().lower()
         if value not in choices:
-            raise KehuError(f"must be one of {', '.join(choices)}, not {raw!r}")
+            raise KehuError(
+                _("must be one of {accepted}, not {value!r}").format(accepted=", ".join(choices), value=raw)
+            )
         return value
 
     return check
@@ -57,7 +59,7 @@ SPECS = {
         SettingSpec(
             SALES_SCOPE,
             "own",
-            "which customers a sales user sees and edits: own (those they own) or team (their team's)",
+            N_("which customers a sales user sees and edits: own (those they own) or team (their team's)"),
             _one_of(*SALES_SCOPES),
         ),
     )
@@ -72,7 +74,7 @@ def list_settings(session: Session) -> list[SettingValue]:
             key,
             stored[key].value if key in stored else spec.default,
             spec.default,
-            spec.meaning,
+            _(spec.meaning),
             stored[key].updated_at if key in stored else None,
         )
         for key, spec in SPECS.items()
@@ -84,11 +86,15 @@ def set_setting(session: Session, key: str, raw: str) -> SettingValue:
     require(session, "settings.manage", N_("change settings"))
     spec = SPECS.get(key)
     if spec is None:
-        raise KehuError(f"no setting {key!r}; settings: {', '.join(SPECS)}; nothing was saved")
+        raise KehuError(
+            _("no setting {key!r}; settings: {keys}; nothing was saved").format(
+                key=key, keys=", ".join(SPECS)
+            )
+        )
     try:
         value = spec.check(raw)
     except KehuError as exc:
-        raise KehuError(f"setting {key}: {exc}; nothing was saved") from None
+        raise KehuError(_("setting {key}: {reason}; nothing was saved").format(key=key, reason=exc)) from None
     row = session.get(Setting, key)
     old = row.value if row is not None else spec.default
     if row is None:

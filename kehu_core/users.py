@@ -87,10 +87,14 @@ def _record(session: Session, user: User) -> UserRecord:
     )
 
 
+#: Refusal to leave the database without an active administrator.
+LAST_ADMIN = N_("{login} is the last active administrator; make another user admin first; nothing was saved")
+
+
 def _user(session: Session, login: str) -> User:
     user = session.scalar(select(User).where(User.login == login))
     if user is None:
-        raise NotFound(f"no user {login!r}; see `kehu user list`")
+        raise NotFound(_("no user {login!r}; see `kehu user list`").format(login=login))
     return user
 
 
@@ -98,8 +102,10 @@ def _check_login(login: str) -> str:
     login = unicodedata.normalize("NFC", login.strip())
     if not _LOGIN.match(login):
         raise KehuError(
-            f"login {login!r} must be 1 to 100 letters (any script), digits and . _ @ -, "
-            "starting with a letter or digit; nothing was saved"
+            _(
+                "login {login!r} must be 1 to 100 letters (any script), digits and . _ @ -, "
+                "starting with a letter or digit; nothing was saved"
+            ).format(login=login)
         )
     return login
 
@@ -109,7 +115,11 @@ def _short(value: str | None, field: str, limit: int = MAX_SHORT) -> str | None:
         return None
     value = value.strip()
     if len(value) > limit:
-        raise KehuError(f"{field} is longer than {limit} characters; nothing was saved")
+        raise KehuError(
+            _("{field} is longer than {limit} characters; nothing was saved").format(
+                field=_(field), limit=limit
+            )
+        )
     return value or None
 
 
@@ -119,8 +129,10 @@ def _check_roles(app: Kehu, session: Session, roles: Iterable[str]) -> tuple[str
     unknown = [r for r in roles if r not in known]
     if unknown:
         raise KehuError(
-            f"unknown role(s) {', '.join(unknown)}; roles: {', '.join(sorted(known))} "
-            "(`kehu roles add NAME` adds one); nothing was saved"
+            _(
+                "unknown role(s) {unknown}; roles: {known} (`kehu roles add NAME` adds one); "
+                "nothing was saved"
+            ).format(unknown=", ".join(unknown), known=", ".join(sorted(known)))
         )
     return roles
 
@@ -138,6 +150,7 @@ def _active_admins(session: Session) -> int:
 
 
 def _require_manage(session: Session, doing: str) -> Actor:
+    """``users.manage``, or :class:`~kehu_core.access.Forbidden` (``doing`` is marked ``N_``)."""
     return require(session, "users.manage", doing)
 
 
@@ -154,22 +167,28 @@ def add_user(
 ) -> UserRecord:
     """Add a user. The first user of a database must hold ``admin``: from then on every
     command acts as a known user."""
-    _require_manage(session, "add users")
+    _require_manage(session, N_("add users"))
     login = _check_login(login)
     roles = _check_roles(app, session, roles)
     if not has_users(session) and "admin" not in roles:
         raise KehuError(
-            "the first user must be an administrator, or nobody could manage users after it: "
-            f"`kehu user add {login} --role admin`; nothing was saved"
+            _(
+                "the first user must be an administrator, or nobody could manage users after it: "
+                "`kehu user add {login} --role admin`; nothing was saved"
+            ).format(login=login)
         )
     if session.scalar(select(User.id).where(User.login == login)) is not None:
-        raise KehuError(f"user {login!r} exists already; change it with `kehu user edit`; nothing was saved")
+        raise KehuError(
+            _("user {login!r} exists already; change it with `kehu user edit`; nothing was saved").format(
+                login=login
+            )
+        )
     user = User(
         login=login,
-        name=_short(name, "name", MAX_NAME) or login,
+        name=_short(name, N_("name"), MAX_NAME) or login,
         active=True,
-        team=_short(team, "team"),
-        region=_short(region, "region"),
+        team=_short(team, N_("team")),
+        region=_short(region, N_("region")),
         password_hash=_hash(password) if password is not None else None,
     )
     session.add(user)
@@ -195,15 +214,15 @@ def edit_user(
     region: str | None = None,
 ) -> UserRecord:
     """Change a user's name, team or region (``""`` clears team and region)."""
-    _require_manage(session, "edit users")
+    _require_manage(session, N_("edit users"))
     user = _user(session, login)
     before = {"name": user.name, "team": user.team, "region": user.region}
     if name is not None:
-        user.name = _short(name, "name", MAX_NAME) or user.login
+        user.name = _short(name, N_("name"), MAX_NAME) or user.login
     if team is not None:
-        user.team = _short(team, "team")
+        user.team = _short(team, N_("team"))
     if region is not None:
-        user.region = _short(region, "region")
+        user.region = _short(region, N_("region"))
     changes = audit.changes_of(before, {"name": user.name, "team": user.team, "region": user.region}, ())
     if changes:
         user.updated_at = utcnow()
@@ -214,14 +233,12 @@ def edit_user(
 
 def set_active(session: Session, login: str, active: bool) -> UserRecord:
     """Deactivate a user (they can no longer act; their history stays), or reactivate one."""
-    _require_manage(session, "deactivate users" if not active else "reactivate users")
+    _require_manage(session, N_("deactivate users") if not active else N_("reactivate users"))
     user = _user(session, login)
     if user.active == active:
         return _record(session, user)
     if not active and _is_last_admin(session, user):
-        raise KehuError(
-            f"{login} is the last active administrator; make another user admin first; nothing was saved"
-        )
+        raise KehuError(_(LAST_ADMIN).format(login=login))
     user.active = active
     user.updated_at = utcnow()
     if not active:
@@ -245,14 +262,12 @@ def change_roles(
     app: Kehu, session: Session, login: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()
 ) -> UserRecord:
     """Give ``login`` the roles ``add`` and take ``remove`` away."""
-    _require_manage(session, "change users' roles")
+    _require_manage(session, N_("change users' roles"))
     user = _user(session, login)
     add, remove = _check_roles(app, session, add), tuple(r.strip() for r in remove)
     held = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
     if "admin" in remove and "admin" in held and _is_last_admin(session, user):
-        raise KehuError(
-            f"{login} is the last active administrator; make another user admin first; nothing was saved"
-        )
+        raise KehuError(_(LAST_ADMIN).format(login=login))
     for role in add:
         if role not in held:
             session.add(UserRole(user_id=user.id, role=role))
@@ -277,7 +292,9 @@ def list_users(session: Session, *, include_inactive: bool = False) -> list[User
 
 def _hash(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise KehuError(f"a password needs at least {MIN_PASSWORD} characters; nothing was saved")
+        raise KehuError(
+            _("a password needs at least {least} characters; nothing was saved").format(least=MIN_PASSWORD)
+        )
     return _hasher.hash(password)
 
 
@@ -285,7 +302,7 @@ def set_password(session: Session, login: str, password: str | None) -> None:
     """Set a user's password (``None`` removes password login). Users may set their own;
     setting another's needs ``users.manage``."""
     if acting(session).login != login:
-        _require_manage(session, "set another user's password")
+        _require_manage(session, N_("set another user's password"))
     user = _user(session, login)
     user.password_hash = _hash(password) if password is not None else None
     user.updated_at = utcnow()
@@ -316,11 +333,11 @@ def _digest(token: str) -> str:
 def create_token(session: Session, login: str, name: str) -> tuple[TokenRecord, str]:
     """A new API token for ``login``: its record, and the token itself, shown only now."""
     if acting(session).login != login:
-        _require_manage(session, "create a token for another user")
+        _require_manage(session, N_("create a token for another user"))
     user = _user(session, login)
     if not user.active:
-        raise KehuError(f"{login} is deactivated; nothing was saved")
-    name = _short(name, "token name") or "token"
+        raise KehuError(_("{login} is deactivated; nothing was saved").format(login=login))
+    name = _short(name, N_("token name")) or "token"
     prefix = secrets.token_hex(6)
     token = f"kehu_{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiToken(user_id=user.id, name=name, prefix=prefix, digest=_digest(token), created_at=utcnow())
@@ -335,7 +352,7 @@ def _token_row(session: Session, prefix: str) -> tuple[ApiToken, User]:
         select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.prefix == prefix)
     ).first()
     if found is None:
-        raise NotFound(f"no token {prefix!r}; see `kehu user token list`")
+        raise NotFound(_("no token {prefix!r}; see `kehu user token list`").format(prefix=prefix))
     return found[0], found[1]
 
 
@@ -344,7 +361,7 @@ def revoke_token(session: Session, prefix: str) -> TokenRecord:
     token, user = _token_row(session, prefix)
     if acting(session).login != user.login and not acting(session).can("users.manage"):
         # Answer as for a token that does not exist: whose tokens exist is not given away.
-        raise NotFound(f"no token {prefix!r}; see `kehu user token list`")
+        raise NotFound(_("no token {prefix!r}; see `kehu user token list`").format(prefix=prefix))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(session, "user", user.login, "token revoked", {"token": prefix})
@@ -358,7 +375,7 @@ def list_tokens(session: Session, login: str | None = None) -> list[TokenRecord]
     """The tokens of ``login`` (default: the acting user's); others' need ``users.manage``."""
     login = login or acting(session).login
     if acting(session).login != login:
-        _require_manage(session, "list another user's tokens")
+        _require_manage(session, N_("list another user's tokens"))
     rows = session.execute(
         select(ApiToken, User.login)
         .join(User, User.id == ApiToken.user_id)
