@@ -24,9 +24,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from attrs import evolve
 from sqlalchemy.orm import Session
 
 from kehu_complaints import handling, history, opening, records, sla
+from kehu_complaints.fields import CATEGORY
 from kehu_complaints.records import (
     ComplaintDetail,
     ComplaintQuery,
@@ -41,8 +43,10 @@ from kehu_complaints.workflow import Guard, GuardContext, Stage, TransitionRefus
 from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.calendar import today
+from kehu_core.errors import KehuError, Problem, ValidationError
 from kehu_core.i18n import messages
 from kehu_core.types import utcnow
+from kehu_core.validation import FieldError
 
 __all__ = [
     "ComplaintDetail",
@@ -135,8 +139,26 @@ def list_complaints(
     app: Kehu, session: Session, query: ComplaintQuery | None = None, *, now: datetime | None = None
 ) -> list[ComplaintRecord]:
     """Complaints matching ``query`` (status, overdue, handler, customer, category, open only)
-    that the acting user may see, most urgent first."""
-    return records.list_complaints(session, query or ComplaintQuery(), now)
+    that the acting user may see, most urgent first.
+
+    ``status`` and ``category`` are read by code or name (``已解决``, ``产品质量``); an unknown
+    one is a ``ValidationError`` listing the accepted values, never an empty list."""
+    query = query or ComplaintQuery()
+    problems = []
+    status, category = query.status, query.category
+    if status:
+        try:
+            status = build_workflow(app).parse_stage(status)
+        except KehuError as exc:
+            problems.append(Problem("status", str(exc), value=query.status))
+    if category:
+        try:
+            category = CATEGORY.parse(category)
+        except FieldError as exc:
+            problems.append(Problem("category", str(exc), value=query.category))
+    if problems:
+        raise ValidationError(problems)
+    return records.list_complaints(session, evolve(query, status=status, category=category), now)
 
 
 def report(

@@ -22,6 +22,10 @@ from zoneinfo import ZoneInfo
 from attrs import field, frozen
 from chinese_calendar import constants
 
+from kehu_core.i18n import N_, messages
+
+_ = messages("kehu_complaints").gettext
+
 #: How far ahead :meth:`BusinessCalendar.add` looks for working time before giving up.
 MAX_SEARCH_DAYS = 3660
 
@@ -45,6 +49,19 @@ def parse_windows(raw: Sequence[Sequence[str]]) -> tuple[tuple[time, time], ...]
         if start < end:
             raise ValueError("working windows overlap")
     return tuple(windows)
+
+
+#: The holidays ``chinese_calendar`` names, marked for translation (shown with ``_(name)``).
+HOLIDAY_NAMES = (
+    N_("New Year's Day"),
+    N_("Spring Festival"),
+    N_("Tomb-sweeping Day"),
+    N_("Labour Day"),
+    N_("Dragon Boat Festival"),
+    N_("National Day"),
+    N_("Mid-autumn Festival"),
+    N_("Anti-Fascist 70th Day"),
+)
 
 
 def _statutory_source() -> tuple[Mapping[date, object], Mapping[date, object]]:
@@ -92,7 +109,8 @@ class BusinessCalendar:
         return day.weekday() < 5
 
     def holiday_name(self, day: date) -> str | None:
-        """The official name of a public holiday or swapped working day, if any."""
+        """The official name of a public holiday or swapped working day, if any (in English, as
+        ``chinese_calendar`` gives it; :data:`HOLIDAY_NAMES` translates it)."""
         holidays, workdays, _, _ = self._tables
         value = holidays.get(day) or workdays.get(day)
         return None if value is None else str(getattr(value, "value", value))
@@ -150,5 +168,7 @@ class BusinessCalendar:
                 remaining -= available
             day += timedelta(days=1)
         raise CalendarError(
-            f"no working time within {MAX_SEARCH_DAYS} days: check the working hours and days off"
+            _("no working time within {days} days: check the working hours and days off").format(
+                days=MAX_SEARCH_DAYS
+            )
         )
