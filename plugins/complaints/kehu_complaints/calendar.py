@@ -88,7 +88,7 @@ class BusinessCalendar:
     @property
     def covered_years(self) -> tuple[int, int] | None:
         """First and last year whose Chinese holidays are known, or ``None`` if not used."""
-        _, _, first, last = self._tables
+        _holidays, _workdays, first, last = self._tables
         return (first, last) if first <= last else None
 
     def is_covered(self, day: date) -> bool:
@@ -111,7 +111,7 @@ class BusinessCalendar:
     def holiday_name(self, day: date) -> str | None:
         """The official name of a public holiday or swapped working day, if any (in English, as
         ``chinese_calendar`` gives it; :data:`HOLIDAY_NAMES` translates it)."""
-        holidays, workdays, _, _ = self._tables
+        holidays, workdays, _first, _last = self._tables
         value = holidays.get(day) or workdays.get(day)
         return None if value is None else str(getattr(value, "value", value))
 
@@ -157,7 +157,7 @@ class BusinessCalendar:
             return cursor.astimezone(UTC)
         remaining = float(seconds)
         day = cursor.date()
-        for _ in range(MAX_SEARCH_DAYS):
+        for _day in range(MAX_SEARCH_DAYS):
             for w_start, w_end in self._day_windows(day):
                 begin = max(cursor, w_start)
                 available = (w_end - begin).total_seconds()
