@@ -39,15 +39,19 @@ def parse_windows(raw: Sequence[Sequence[str]]) -> tuple[tuple[time, time], ...]
     windows = []
     for pair in raw:
         if len(pair) != 2:
-            raise ValueError(f"a working window is [start, end], got {pair!r}")
+            raise ValueError(_("a working window is [start, end], got {pair}").format(pair=repr(pair)))
         start, end = (time.fromisoformat(str(p)) for p in pair)
         if not start < end:
-            raise ValueError(f"a working window must start before it ends, got {pair[0]}-{pair[1]}")
+            raise ValueError(
+                _("a working window must start before it ends, got {start}-{end}").format(
+                    start=pair[0], end=pair[1]
+                )
+            )
         windows.append((start, end))
     windows.sort()
-    for (_, end), (start, _) in zip(windows, windows[1:]):
+    for (_start, end), (start, _end) in zip(windows, windows[1:]):
         if start < end:
-            raise ValueError("working windows overlap")
+            raise ValueError(_("working windows overlap"))
     return tuple(windows)
 
 
