@@ -13,12 +13,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints.calendar import BusinessCalendar, parse_windows
+from kehu_complaints.fields import DOMAIN
 from kehu_complaints.models import CALENDAR_DAYS, SETTINGS
 from kehu_complaints.security import MANAGE, SETTINGS_PERMISSION
 from kehu_complaints.workflow import ALWAYS
 from kehu_core import audit
 from kehu_core.access import require
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import messages
+
+_ = messages(DOMAIN).gettext
 
 #: Defaults, loaded as default data at install (a value you change is kept on upgrade).
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -71,17 +75,21 @@ def _boolean(value: Any) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"must be true or false ({'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)})")
+    raise ValueError(
+        _("must be true or false ({true} or {false})").format(
+            true="/".join(TRUE_WORDS), false="/".join(FALSE_WORDS)
+        )
+    )
 
 
 def _windows(value: Any) -> list[list[str]]:
     if isinstance(value, str):
         value = [part.split("-") for part in value.replace(" ", "").split(",") if part]
-    rule = 'working windows are HH:MM-HH:MM separated by commas, e.g. "09:00-12:00,13:00-18:00"'
+    rule = _('working windows are HH:MM-HH:MM separated by commas, e.g. "09:00-12:00,13:00-18:00"')
     if not isinstance(value, (list, tuple)) or not value:
         raise ValueError(rule)
     if len(value) > MAX_WINDOWS:
-        raise ValueError(f"at most {MAX_WINDOWS} working windows a day")
+        raise ValueError(_("at most {n} working windows a day").format(n=MAX_WINDOWS))
     pairs = []
     for pair in value:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
@@ -102,7 +110,7 @@ def _check(key: str, value: Any) -> Any:
                 raise ValueError
             ZoneInfo(name)
         except (ValueError, ZoneInfoNotFoundError):
-            raise ValueError("an IANA time zone name, such as Asia/Shanghai") from None
+            raise ValueError(_("an IANA time zone name, such as Asia/Shanghai")) from None
         return name
     if key == "business_hours":
         return _windows(value)
@@ -114,21 +122,25 @@ def _check(key: str, value: Any) -> Any:
             return ALWAYS
         if not _AMOUNT.fullmatch(text) or Decimal(text) > MAX_THRESHOLD:
             raise ValueError(
-                f"must be a non-negative amount in yuan, at most {MAX_THRESHOLD}, 2 decimals, "
-                f"or {ALWAYS!r} (every solution needs approval)"
+                _(
+                    "must be a non-negative amount in yuan, at most {max}, 2 decimals, "
+                    "or '{always}' (every solution needs approval)"
+                ).format(max=MAX_THRESHOLD, always=ALWAYS)
             )
         return str(Decimal(text).quantize(Decimal("0.01")))
     if key == "auto_close_days":
         text = str(value).strip()
         if isinstance(value, bool) or not _DAYS.fullmatch(text) or not 0 <= int(text) <= 3650:
-            raise ValueError("a whole number of days from 0 (never) to 3650")
+            raise ValueError(_("a whole number of days from 0 (never) to 3650"))
         return int(text)
     if key == "tier_method":
         method = str(value or "").strip().lower()
         if method and not _METHOD.match(method):
-            raise ValueError("a tiering method's name (letters, digits, _), or empty for the tier")
+            raise ValueError(_("a tiering method's name (letters, digits, _), or empty for the tier"))
         return method
-    raise ValueError(f"unknown setting; settings are: {', '.join(DEFAULT_SETTINGS)}")
+    raise ValueError(
+        _("unknown setting; settings are: {settings}").format(settings=", ".join(DEFAULT_SETTINGS))
+    )
 
 
 class SettingRefused(ValidationError):
@@ -137,7 +149,11 @@ class SettingRefused(ValidationError):
     def __init__(self, key: str, reason: str, value: str):
         super().__init__([Problem(key, reason, value=value)])
         shown = value if len(value) <= 40 else value[:37] + "..."
-        self.args = (f"{key}: {reason} (got {shown!r}); setting refused, nothing was changed",)
+        self.args = (
+            _("{key}: {reason} (got {value}); setting refused, nothing was changed").format(
+                key=key, reason=reason, value=repr(shown)
+            ),
+        )
 
 
 def load_settings(session: Session) -> dict[str, Any]:
@@ -150,7 +166,7 @@ def set_setting(session: Session, key: str, value: Any) -> Any:
     """Change one setting after checking it; returns the stored value.
 
     Needs the core's ``settings.manage``; a changed value is audited as setting ``complaints.<key>``."""
-    require(session, SETTINGS_PERMISSION, "change complaint settings")
+    require(session, SETTINGS_PERMISSION, _("change complaint settings"))
     try:
         clean = _check(key, value)
     except ValueError as exc:
@@ -169,7 +185,7 @@ def set_calendar_day(session: Session, day: date, workday: bool, name: str | Non
     """Make ``day`` a company working day or day off (an exception to the holiday calendar).
 
     Needs permission ``complaints.manage``."""
-    require(session, MANAGE, "change the complaints' business calendar")
+    require(session, MANAGE, _("change the complaints' business calendar"))
     d = CALENDAR_DAYS.c
     if session.scalar(select(d.day).where(d.day == day)) is None:
         session.execute(insert(CALENDAR_DAYS).values(day=day, workday=workday, name=name))
@@ -184,13 +200,14 @@ def explain_days(calendar: BusinessCalendar, first: date, days: int) -> list[dic
         day = first + timedelta(days=n)
         name = calendar.holiday_name(day)
         if day in calendar.exceptions:
-            why = "company exception"
+            why = _("company exception")
         elif name and calendar.is_workday(day):
-            why = f"swapped working day 调休上班 ({name})"
+            why = _("swapped working day 调休上班 ({holiday})").format(holiday=_(name))
         else:
-            why = name or ("weekend" if day.weekday() >= 5 else "")
+            why = _(name) if name else (_("weekend") if day.weekday() >= 5 else "")
         if not calendar.is_covered(day):
-            why = (why + "; " if why else "") + "no official holiday data for this year: weekends only"
+            uncovered = _("no official holiday data for this year: weekends only")
+            why = _("{why}; {more}").format(why=why, more=uncovered) if why else uncovered
         rows.append(
             {
                 "day": day,

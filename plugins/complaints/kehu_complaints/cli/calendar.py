@@ -11,6 +11,12 @@ from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY
+from kehu_core.i18n import N_, messages
+
+_ = messages("kehu_complaints").gettext
+
+#: The days of the week as a table shows them (``--json`` keeps the Chinese 一 ... 日).
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 @click.group("calendar", cls=PluginGroup)
@@ -25,7 +31,9 @@ def calendar_group() -> None:
 
 @calendar_group.command("show")
 @click.option("--from", "start", type=DAY, help="First day (default: today).")
-@click.option("--days", type=click.IntRange(1, 366), default=14, show_default=True)
+@click.option(
+    "--days", type=click.IntRange(1, 366), default=14, show_default=True, help="How many days to show."
+)
 @list_output_options
 def calendar_show(start: date | None, days: int, as_json: bool, as_csv: bool) -> None:
     """Show which days are working days and why.
@@ -36,8 +44,10 @@ def calendar_show(start: date | None, days: int, as_json: bool, as_csv: bool) ->
     """
     with transaction() as (app, session):
         rows = api.calendar_days(app, session, start, days)
+    if not (as_json or as_csv):
+        rows = [{**row, "weekday": _(WEEKDAYS[row["day"].weekday()])} for row in rows]
     emit_rows(
-        ("day", "周", "working", "why"),
+        [_("day"), _("weekday"), _("working"), _("why")],
         rows,
         ("day", "weekday", "workday", "why"),
         as_json=as_json,
@@ -62,8 +72,11 @@ def calendar_set(day: date, workday: bool, name: str | None, as_json: bool) -> N
     if as_json:
         emit_json({"day": day, "workday": workday, "name": name, "recomputed": changed})
     else:
-        kind = "working day" if workday else "day off"
-        click.echo(f"{day.isoformat()} is now a {kind}; {changed} open complaint(s) recomputed")
+        if workday:
+            message = _("{day} is now a working day; {n} open complaint(s) recomputed")
+        else:
+            message = _("{day} is now a day off; {n} open complaint(s) recomputed")
+        click.echo(message.format(day=day.isoformat(), n=changed))
 
 
 @click.command("settings", cls=TranslatedCommand)
@@ -79,7 +92,7 @@ def settings_(key: str | None, value: str | None, as_json: bool) -> None:
       kehu complaint settings business_hours "09:00-12:00,13:30-17:30"
     """
     if key is not None and value is None:
-        raise click.UsageError("give a VALUE to set, or no KEY to show every setting")
+        raise click.UsageError(_("give a VALUE to set, or no KEY to show every setting"))
     with transaction() as (app, session):
         current = (
             api.change_setting(app, session, key, value) if key is not None else api.settings(app, session)
@@ -87,4 +100,4 @@ def settings_(key: str | None, value: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(current)
     else:
-        emit_pairs("Complaint settings", list(current.items()))
+        emit_pairs(_("Complaint settings"), list(current.items()))
