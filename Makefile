@@ -54,8 +54,12 @@ lint: $(STAMP)
 	$(BIN)/mypy $(foreach p,$(PACKAGES),-p $(p))
 	$(BIN)/lint-imports
 
+# Two pytest workers (pytest-xdist), one per core of a CI machine, each with its own throwaway
+# PostgreSQL cluster; a test file stays on one worker, so a module's shared database is built once.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q --kehu-db=both $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --kehu-db=both -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest -q --kehu-db=sqlite $(PYTEST_ARGS)
