@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.orm import Session
 
+from kehu_complaints.fields import ASSIGNMENT
 from kehu_complaints.models import COMPLAINTS, MEMBERS, TEAMS
 
-ASSIGNMENT_RULES = ("manual", "round_robin", "balanced")
+ASSIGNMENT_RULES = ASSIGNMENT.codes
 
 
 def active_members(session: Session, team_id: int) -> list[str]:

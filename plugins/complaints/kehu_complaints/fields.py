@@ -81,6 +81,17 @@ COMPENSATION_TYPE = Vocabulary(
     ],
 )
 
+#: How a team assigns new complaints.
+ASSIGNMENT = Vocabulary(
+    DOMAIN,
+    N_("assignment rule"),
+    [
+        _choice("manual", N_("manual"), "手动", "手工分配"),
+        _choice("round_robin", N_("round robin"), "轮流", "轮流分配"),
+        _choice("balanced", N_("balanced"), "均衡", "均衡分配"),
+    ],
+)
+
 #: Code -> the course material's Chinese name (kept for the report's ``label`` and older callers).
 KINDS = {"grievance": "抱怨", "complaint": "投诉"}
 CATEGORIES = {

@@ -8,11 +8,16 @@ from attrs import frozen
 from sqlalchemy import CursorResult, Row, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from kehu_complaints.assignment import ASSIGNMENT_RULES, active_members, open_counts
+from kehu_complaints.assignment import active_members, open_counts
+from kehu_complaints.fields import ASSIGNMENT, DOMAIN
 from kehu_complaints.models import MEMBERS, TEAMS
 from kehu_complaints.security import MANAGE, visible
 from kehu_core.access import require
 from kehu_core.errors import NotFound, Problem, ValidationError
+from kehu_core.i18n import messages
+from kehu_core.validation import FieldError
+
+_ = messages(DOMAIN).gettext
 
 
 @frozen
@@ -31,19 +36,23 @@ def _name(field: str, value: str | None) -> str | None:
     value = value.strip()
     if not value or len(value) > 100:
         raise ValidationError(
-            [Problem(field, "1 to 100 characters", value=value)],
-            headline="team refused; nothing was changed:",
+            [Problem(field, _("1 to 100 characters"), value=value)],
+            headline=_("team refused; nothing was changed:"),
         )
     return value
 
 
 def _rule(value: str | None) -> str | None:
-    if value is not None and value not in ASSIGNMENT_RULES:
+    """The assignment rule's code (``manual``, ``round_robin``, ``balanced``; 轮流, 均衡 too)."""
+    if value is None:
+        return None
+    try:
+        return ASSIGNMENT.parse(value)
+    except FieldError as exc:
         raise ValidationError(
-            [Problem("assignment", f"must be one of {', '.join(ASSIGNMENT_RULES)}", value=value)],
-            headline="team refused; nothing was changed:",
-        )
-    return value
+            [Problem("assignment", str(exc), value=value)],
+            headline=_("team refused; nothing was changed:"),
+        ) from None
 
 
 def team_by_id(session: Session, team_id: int) -> Row[Any] | None:
@@ -62,8 +71,8 @@ def team_named(session: Session, name: str | None) -> Row[Any] | None:
     team = _by_name(session, name)
     if team is None:
         raise ValidationError(
-            [Problem("team", "no such team; see `kehu complaint team list`", value=name)],
-            headline="complaint refused; nothing was changed:",
+            [Problem("team", _("no such team; see `kehu complaint team list`"), value=name)],
+            headline=_("complaint refused; nothing was changed:"),
         )
     return team
 
@@ -72,7 +81,7 @@ def get_team(session: Session, name: str) -> Row[Any]:
     """The team called ``name`` or :class:`NotFound`."""
     team = _by_name(session, name)
     if team is None:
-        raise NotFound(f"no team {name!r}; see `kehu complaint team list`")
+        raise NotFound(_("no team '{name}'; see `kehu complaint team list`").format(name=name))
     return team
 
 
@@ -87,7 +96,7 @@ def save_team(
     """Create a team or change its lead and rule; ``members`` are added (in order) if given.
 
     Needs permission ``complaints.manage``."""
-    require(session, MANAGE, "manage complaint teams")
+    require(session, MANAGE, _("manage complaint teams"))
     name = _name("name", name) or ""
     lead, assignment = _name("lead", lead), _rule(assignment)
     team = _by_name(session, name)
@@ -105,7 +114,7 @@ def save_team(
 
 def add_member(session: Session, team_name: str, member: str) -> TeamRecord:
     """Add a member at the end of the round robin (or reactivate one); needs ``complaints.manage``."""
-    require(session, MANAGE, "manage complaint teams")
+    require(session, MANAGE, _("manage complaint teams"))
     team = get_team(session, team_name)
     member = _name("member", member) or ""
     m = MEMBERS.c
@@ -123,7 +132,7 @@ def add_member(session: Session, team_name: str, member: str) -> TeamRecord:
 def remove_member(session: Session, team_name: str, member: str) -> TeamRecord:
     """Take a member out of assignment (their open complaints stay theirs until reassigned);
     needs ``complaints.manage``."""
-    require(session, MANAGE, "manage complaint teams")
+    require(session, MANAGE, _("manage complaint teams"))
     team = get_team(session, team_name)
     m = MEMBERS.c
     result = cast(
@@ -131,7 +140,7 @@ def remove_member(session: Session, team_name: str, member: str) -> TeamRecord:
         session.execute(update(MEMBERS).where(m.team_id == team.id, m.member == member).values(active=False)),
     )
     if result.rowcount != 1:
-        raise NotFound(f"{member!r} is not a member of team {team_name!r}")
+        raise NotFound(_("'{member}' is not a member of team '{team}'").format(member=member, team=team_name))
     return team_record(session, team)
 
 

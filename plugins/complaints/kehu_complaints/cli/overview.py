@@ -7,12 +7,17 @@ from datetime import date
 import click
 
 from kehu_complaints import api
-from kehu_complaints.report import ComplaintReport
+from kehu_complaints.fields import CATEGORY, DOMAIN, SEVERITY, WANT
+from kehu_complaints.report import ComplaintReport, Percentiles
+from kehu_complaints.workflow import Workflow, default_workflow
 from kehu_core.calendar import day_start
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_pairs, emit_table, json_option
 from kehu_core.cli.params import DAY
+from kehu_core.i18n import messages
+
+_ = messages(DOMAIN).gettext
 
 
 @click.command("workflow", cls=TranslatedCommand)
@@ -61,70 +66,90 @@ def report_(since: date | None, until: date | None, as_json: bool) -> None:
             since=day_start(since) if since else None,
             until=day_start(until) if until else None,
         )
+        workflow = api.workflow(app)
     if as_json:
         emit_json(report)
     else:
-        _print_report(report)
+        _print_report(report, workflow)
 
 
-def _print_report(report: ComplaintReport) -> None:
-    emit_pairs("Complaints 抱怨与投诉", [("total", report.total), ("open", report.open)])
+def _print_report(report: ComplaintReport, workflow: Workflow | None = None) -> None:
+    workflow = workflow or default_workflow()
+    emit_pairs(
+        _("Complaints and grievances (抱怨与投诉)"), [(_("total"), report.total), (_("open"), report.open)]
+    )
     for title, counts in (
-        ("By category", report.by_category),
-        ("By severity", report.by_severity),
-        ("By status", report.by_status),
+        (_("By category"), [(CATEGORY.label(k), n) for k, n in report.by_category.items()]),
+        (_("By severity"), [(SEVERITY.label(k), n) for k, n in report.by_severity.items()]),
+        (_("By status"), [(workflow.label(k), n) for k, n in report.by_status.items()]),
     ):
-        emit_pairs(title, list(counts.items()))
+        emit_pairs(title, counts)
     first, resolution = report.first_response, report.resolution
     emit_pairs(
-        "Timing (wall-clock hours)",
+        _("Timing (wall-clock hours)"),
         [
-            ("first response: median / p90", f"{first.median_hours} / {first.p90_hours} (n={first.count})"),
-            (
-                "resolution: median / p90",
-                f"{resolution.median_hours} / {resolution.p90_hours} (n={resolution.count})",
-            ),
-            ("SLA breach rate", f"{_pct(report.breach_rate)} ({report.breached} of {report.decided})"),
-            ("reopen rate", f"{_pct(report.reopen_rate)} ({report.reopened} of {report.total})"),
+            (_("first response: median / p90"), _timing(first)),
+            (_("resolution: median / p90"), _timing(resolution)),
+            (_("SLA breach rate"), _share(report.breach_rate, report.breached, report.decided)),
+            (_("reopen rate"), _share(report.reopen_rate, report.reopened, report.total)),
         ],
     )
     emit_pairs(
-        "Satisfaction at follow-up (回访满意度 1-5)",
+        _("Satisfaction at follow-up (回访满意度 1-5)"),
         [
-            ("average", report.satisfaction_average),
-            ("answers", report.satisfaction_count),
-            *[(f"score {k}", v) for k, v in report.satisfaction_distribution.items()],
+            (_("average"), report.satisfaction_average),
+            (_("answers"), report.satisfaction_count),
+            *[(_("score {score}").format(score=k), v) for k, v in report.satisfaction_distribution.items()],
         ],
     )
     overall = report.repurchase_overall
     within, outside = report.repurchase_within_sla, report.repurchase_outside_sla
     figures = report.course_figures
     emit_pairs(
-        f"Bought again within {report.repurchase_days} days after a complaint (投诉后回购)",
+        _("Bought again within {days} days after a complaint (投诉后回购)").format(
+            days=report.repurchase_days
+        ),
         [
-            ("all complaints", f"{_pct(overall.rate)} ({overall.bought_again} of {overall.complaints})"),
-            ("handled within SLA", f"{_pct(within.rate)} ({within.bought_again} of {within.complaints})"),
-            ("not within SLA", f"{_pct(outside.rate)} ({outside.bought_again} of {outside.complaints})"),
-            ("benchmark: complainers who buy again", figures["complainers_buy_again"]),
+            (_("all complaints"), _share(overall.rate, overall.bought_again, overall.complaints)),
+            (_("handled within SLA"), _share(within.rate, within.bought_again, within.complaints)),
+            (_("not within SLA"), _share(outside.rate, outside.bought_again, outside.complaints)),
+            (_("benchmark: complainers who buy again"), figures["complainers_buy_again"]),
             (
-                "benchmark: when handled quickly and well",
+                _("benchmark: when handled quickly and well"),
                 figures["buy_again_when_handled_quickly_and_well"],
             ),
         ],
     )
-    click.echo("\nBy what the customer wanted (客户投诉的真实需求)")
+    click.echo("\n" + _("By what the customer wanted (客户投诉的真实需求)"))
     emit_table(
-        ("wanted", "", "complaints", "resolution h median / p90 (n)", "satisfaction (n)", "bought again"),
+        [
+            _("wanted"),
+            _("complaints"),
+            _("resolution h median / p90 (n)"),
+            _("satisfaction (n)"),
+            _("bought again"),
+        ],
         [
             (
-                want,
-                f.label,
+                WANT.label(want) if want in WANT else _("nothing recorded"),
                 f.complaints,
-                f"{f.resolution.median_hours} / {f.resolution.p90_hours} (n={f.resolution.count})",
-                f"{f.satisfaction_average if f.satisfaction_average is not None else '-'} "
-                f"(n={f.satisfaction_count})",
-                f"{_pct(f.repurchase.rate)} ({f.repurchase.bought_again} of {f.repurchase.complaints})",
+                _timing(f.resolution),
+                _("{average} (n={n})").format(
+                    average=f.satisfaction_average if f.satisfaction_average is not None else "-",
+                    n=f.satisfaction_count,
+                ),
+                _share(f.repurchase.rate, f.repurchase.bought_again, f.repurchase.complaints),
             )
             for want, f in report.by_want.items()
         ],
     )
+
+
+def _timing(p: Percentiles) -> str:
+    """``median / p90 (n=count)``."""
+    return _("{median} / {p90} (n={n})").format(median=p.median_hours, p90=p.p90_hours, n=p.count)
+
+
+def _share(rate: float | None, part: int, whole: int) -> str:
+    """``33.3% (1 of 3)``."""
+    return _("{rate} ({part} of {whole})").format(rate=_pct(rate), part=part, whole=whole)

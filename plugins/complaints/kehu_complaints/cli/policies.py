@@ -8,9 +8,13 @@ import click
 from attrs import asdict
 
 from kehu_complaints import api
+from kehu_complaints.fields import DOMAIN, KIND, SEVERITY
 from kehu_complaints.sla import load_policies, policy_names_in_use
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_options
+from kehu_core.i18n import messages
+
+_ = messages(DOMAIN).gettext
 
 
 @click.group("sla", cls=PluginGroup)
@@ -32,16 +36,23 @@ def sla_list(as_json: bool, as_csv: bool) -> None:
     Example:
       kehu complaint sla list --csv > sla.csv
     """
-    with transaction() as (_app, session):
+    with transaction() as (app, session):
         policies, in_use = load_policies(session), policy_names_in_use(session)
+        workflow = api.workflow(app)
+    text = not (as_json or as_csv)
+    anything = _("any") if text else "any"
+
+    def shown(codes: tuple[str, ...], label: Any) -> str:
+        return ",".join(label(c) if text else c for c in codes)
+
     rows = [
         {
             **asdict(p),
             "open": in_use.get(p.name, 0),
-            "severities": ",".join(p.severities) or "any",
-            "tiers": ",".join(p.tiers) or "any",
-            "kinds": ",".join(p.kinds) or "any",
-            "paused_stages": ",".join(p.paused_stages),
+            "severities": shown(p.severities, SEVERITY.label) or anything,
+            "tiers": ",".join(p.tiers) or anything,
+            "kinds": shown(p.kinds, KIND.label) or anything,
+            "paused_stages": shown(p.paused_stages, workflow.label),
         }
         for p in policies
     ]
@@ -57,7 +68,17 @@ def sla_list(as_json: bool, as_csv: bool) -> None:
         "open",
     )
     emit_rows(
-        ("prio", "name", "severity", "tier", "kind", "response min", "resolution min", "paused in", "open"),
+        [
+            _("prio"),
+            _("name"),
+            _("severity"),
+            _("tier"),
+            _("kind"),
+            _("response min"),
+            _("resolution min"),
+            _("paused in"),
+            _("open"),
+        ],
         rows,
         keys,
         as_json=as_json,
@@ -68,14 +89,17 @@ def sla_list(as_json: bool, as_csv: bool) -> None:
 @sla_group.command("set")
 @click.argument("name")
 @click.option("--priority", type=int, help="Lower is tried first.")
-@click.option("--severities", help="Comma-separated severities it matches (empty: any).")
-@click.option("--tiers", help="Comma-separated customer tiers it matches (empty: any).")
-@click.option("--kinds", help="grievance and/or complaint (empty: any).")
+@click.option("--severities", help="Comma-separated severities it matches (紧急, 高 ... too; empty: any).")
+@click.option(
+    "--tiers",
+    help="Comma-separated customer tiers it matches, as the tiering plugin codes them (empty: any).",
+)
+@click.option("--kinds", help="grievance and/or complaint (抱怨, 投诉; empty: any).")
 @click.option(
     "--first-response", "first_response_minutes", type=int, help="Business minutes to the first response."
 )
 @click.option("--resolution", "resolution_minutes", type=int, help="Business minutes to resolution.")
-@click.option("--paused-stages", help="Comma-separated stages in which the clock stops.")
+@click.option("--paused-stages", help="Comma-separated stages in which the clock stops (等待客户 ... too).")
 @click.option("--active/--inactive", default=None, help="Use the policy or not.")
 @json_option
 def sla_set(name: str, as_json: bool, **values: Any) -> None:
@@ -91,7 +115,11 @@ def sla_set(name: str, as_json: bool, **values: Any) -> None:
     if as_json:
         emit_json({"policy": policy, "recomputed": changed})
     else:
-        click.echo(f"policy {policy.name} saved; due times of {changed} open complaint(s) recomputed")
+        click.echo(
+            _("policy {name} saved; due times of {n} open complaint(s) recomputed").format(
+                name=policy.name, n=changed
+            )
+        )
 
 
 @sla_group.command("delete")
@@ -109,7 +137,11 @@ def sla_delete(name: str, as_json: bool) -> None:
     if as_json:
         emit_json({"deleted": name, "recomputed": changed})
     else:
-        click.echo(f"policy {name} deleted; due times of {changed} open complaint(s) recomputed")
+        click.echo(
+            _("policy {name} deleted; due times of {n} open complaint(s) recomputed").format(
+                name=name, n=changed
+            )
+        )
 
 
 @sla_group.command("recompute")
@@ -126,4 +158,4 @@ def sla_recompute(as_json: bool) -> None:
     if as_json:
         emit_json({"recomputed": changed})
     else:
-        click.echo(f"due times of {changed} open complaint(s) changed")
+        click.echo(_("due times of {n} open complaint(s) changed").format(n=changed))

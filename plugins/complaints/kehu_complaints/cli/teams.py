@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import click
 
+from kehu_complaints.fields import ASSIGNMENT, DOMAIN
 from kehu_complaints.teams import TeamRecord, list_teams, remove_member, save_team
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_options
+from kehu_core.cli.params import VocabularyType
+from kehu_core.i18n import messages
+
+_ = messages(DOMAIN).gettext
 
 
 @click.group("team", cls=PluginGroup)
@@ -23,8 +28,18 @@ def _emit_team(record: TeamRecord, as_json: bool) -> None:
     if as_json:
         emit_json(record)
     else:
-        members = ", ".join(f"{m} ({n} open)" for m, n in record.members.items()) or "-"
-        click.echo(f"team {record.name}: lead {record.lead or '-'}, {record.assignment}; members: {members}")
+        members = (
+            ", ".join(_("{member} ({n} open)").format(member=m, n=n) for m, n in record.members.items())
+            or "-"
+        )
+        click.echo(
+            _("team {name}: lead {lead}, {assignment}; members: {members}").format(
+                name=record.name,
+                lead=record.lead or "-",
+                assignment=ASSIGNMENT.label(record.assignment),
+                members=members,
+            )
+        )
 
 
 @team.command("add")
@@ -32,8 +47,8 @@ def _emit_team(record: TeamRecord, as_json: bool) -> None:
 @click.option("--lead", help="The team lead; SLA breaches escalate to them.")
 @click.option(
     "--assignment",
-    type=click.Choice(["manual", "round_robin", "balanced"]),
-    help="How new complaints are assigned.",
+    type=VocabularyType(ASSIGNMENT),
+    help="How new complaints are assigned (手动, 轮流, 均衡 too).",
 )
 @click.option(
     "--member", "members", multiple=True, help="A member (repeat for several, in round-robin order)."
@@ -87,13 +102,13 @@ def team_list(as_json: bool, as_csv: bool) -> None:
         {
             "name": r.name,
             "lead": r.lead,
-            "assignment": r.assignment,
+            "assignment": r.assignment if as_csv else ASSIGNMENT.label(r.assignment),
             "members": ", ".join(f"{m}:{n}" for m, n in r.members.items()),
         }
         for r in records
     ]
     emit_rows(
-        ("team", "lead", "assignment", "members (open)"),
+        [_("team"), _("lead"), _("assignment"), _("members (open)")],
         rows,
         ("name", "lead", "assignment", "members"),
         as_json=False,
