@@ -16,24 +16,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from attrs import frozen
 
 from kehu_core import validation as v
+from kehu_core.choices import Choice, Vocabulary
+from kehu_core.i18n import N_, messages
 from kehu_core.vocab import MAX_NAME, MAX_SHORT
 
+_ = messages("kehu_core").gettext
+
 #: Levels of a reason to buy or of a sensitivity; Chinese words are accepted on input.
-LEVELS = ("low", "medium", "high")
-_LEVEL_WORDS = {"低": "low", "中": "medium", "高": "high", "l": "low", "m": "medium", "h": "high"}
+LEVEL = Vocabulary(
+    "kehu_core",
+    N_("level"),
+    [
+        Choice("low", N_("low"), aliases=cast(Any, ("l", "低"))),
+        Choice("medium", N_("medium"), aliases=cast(Any, ("m", "中", "中等"))),
+        Choice("high", N_("high"), aliases=cast(Any, ("h", "高"))),
+    ],
+)
+LEVELS = LEVEL.codes
 #: Separators of a list value (decision makers, information sources).
 _LIST_SEPARATORS = (";", "；", "、", "，", "|")
 
 
 def level(value: Any) -> str:
     """One of :data:`LEVELS` (``high``, ``高``, ``H`` ...)."""
-    raw = str(value).strip().lower()
-    return _LEVEL_WORDS.get(raw) or v.choice(raw, LEVELS)
+    return v.choice(value, LEVEL)
 
 
 def _text(limit: int) -> Callable[[Any], str]:
@@ -52,9 +63,9 @@ def name_list(value: Any) -> str:
         parts = raw.split(",")
     names = [v.text(p, MAX_SHORT) for p in parts if p.strip()]
     if not names:
-        raise v.FieldError("must name at least one")
+        raise v.FieldError(_("must name at least one"))
     if len(names) > 20:
-        raise v.FieldError(f"at most 20 names, got {len(names)}")
+        raise v.FieldError(_("at most 20 names, got {count}").format(count=len(names)))
     return ", ".join(dict.fromkeys(names))
 
 
@@ -72,68 +83,76 @@ class AnalysisKey:
 ANALYSIS_KEYS: tuple[AnalysisKey, ...] = (
     AnalysisKey(
         "who.group",
-        "Who",
-        "Customer group 主要顾客群",
+        N_("Who"),
+        N_("Customer group"),
         _text(MAX_SHORT),
-        "the customer group, e.g. 社区便利店",
+        N_("the customer group, e.g. 社区便利店"),
     ),
     AnalysisKey(
         "who.demographics",
-        "Who",
-        "Demographics 描述变数",
+        N_("Who"),
+        N_("Demographics"),
         _text(MAX_NAME),
-        "demographic and socio-economic description, personality, lifestyle",
+        N_("demographic and socio-economic description, personality, lifestyle"),
     ),
     AnalysisKey(
         "how.decision_makers",
-        "How",
-        "Decision makers 决策成员",
+        N_("How"),
+        N_("Decision makers"),
         name_list,
-        "who decides, separated by , ; or 、",
+        N_("who decides, separated by , ; or 、"),
     ),
     AnalysisKey(
         "how.decision_process",
-        "How",
-        "Decision process 决策过程",
+        N_("How"),
+        N_("Decision process"),
         _text(MAX_NAME),
-        "how a purchase is decided, e.g. 店长提需求, 老板拍板",
+        N_("how a purchase is decided, e.g. 店长提需求, 老板拍板"),
     ),
     AnalysisKey(
         "how.information_sources",
-        "How",
-        "Information sources 资讯来源",
+        N_("How"),
+        N_("Information sources"),
         name_list,
-        "where they learn about products, separated by , ; or 、",
+        N_("where they learn about products, separated by , ; or 、"),
     ),
     AnalysisKey(
-        "why.function", "Why", "Function 功能属性", level, "weight of function in buying: low/medium/high"
+        "why.function", N_("Why"), N_("Function"), level, N_("weight of function in buying: low/medium/high")
     ),
-    AnalysisKey("why.service", "Why", "Service 服务", level, "weight of service in buying: low/medium/high"),
-    AnalysisKey("why.image", "Why", "Image 形象", level, "weight of image in buying: low/medium/high"),
-    AnalysisKey("why.brand", "Why", "Brand 品牌", level, "weight of the brand in buying: low/medium/high"),
+    AnalysisKey(
+        "why.service", N_("Why"), N_("Service"), level, N_("weight of service in buying: low/medium/high")
+    ),
+    AnalysisKey("why.image", N_("Why"), N_("Image"), level, N_("weight of image in buying: low/medium/high")),
+    AnalysisKey(
+        "why.brand", N_("Why"), N_("Brand"), level, N_("weight of the brand in buying: low/medium/high")
+    ),
     AnalysisKey(
         "sensitivity.product",
-        "Sensitivity",
-        "Product sensitivity 产品敏感度",
+        N_("Sensitivity"),
+        N_("Product sensitivity"),
         level,
-        "sensitivity to product changes: low/medium/high",
+        N_("sensitivity to product changes: low/medium/high"),
     ),
     AnalysisKey(
-        "sensitivity.price", "Sensitivity", "Price sensitivity 价格敏感度", level, "to price: low/medium/high"
+        "sensitivity.price",
+        N_("Sensitivity"),
+        N_("Price sensitivity"),
+        level,
+        N_("to price: low/medium/high"),
     ),
     AnalysisKey(
         "sensitivity.channel",
-        "Sensitivity",
-        "Channel sensitivity 渠道敏感度",
+        N_("Sensitivity"),
+        N_("Channel sensitivity"),
         level,
-        "to the channel: low/medium/high",
+        N_("to the channel: low/medium/high"),
     ),
     AnalysisKey(
         "sensitivity.promotion",
-        "Sensitivity",
-        "Promotion sensitivity 促销敏感度",
+        N_("Sensitivity"),
+        N_("Promotion sensitivity"),
         level,
-        "to promotions: low/medium/high",
+        N_("to promotions: low/medium/high"),
     ),
 )
 KEYS: dict[str, AnalysisKey] = {k.key: k for k in ANALYSIS_KEYS}
@@ -146,16 +165,24 @@ def is_analysis_key(name: str) -> bool:
     return name.startswith(PREFIXES)
 
 
+class AnswerError(v.FieldError):
+    """An answer (or the markup rate) refused: ``key``, and the ``reason`` without it."""
+
+    def __init__(self, key: str, reason: str):
+        super().__init__(_("{key}: {reason}").format(key=key, reason=reason))
+        self.key, self.reason = key, reason
+
+
 def parse_answer(key: str, value: Any) -> str:
     """The canonical text of answer ``key``, or :class:`~kehu_core.validation.FieldError` (one
     line, naming the key and the reason)."""
     spec = KEYS.get(key)
     if spec is None:
-        raise v.FieldError(f"{key}: not a 6W1H1S key; keys: {', '.join(KEYS)}")
+        raise AnswerError(key, _("not a 6W1H1S key; keys: {keys}").format(keys=", ".join(KEYS)))
     try:
         return spec.parse(value)
     except v.FieldError as exc:
-        raise v.FieldError(f"{key}: {exc}") from None
+        raise AnswerError(key, str(exc)) from None
 
 
 def check_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,7 +193,7 @@ def check_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
         try:
             clean[MARKUP_KEY] = markup_text(markup_rates(attributes[MARKUP_KEY]))
         except v.FieldError as exc:
-            raise v.FieldError(f"{MARKUP_KEY}: {exc}") from None
+            raise AnswerError(MARKUP_KEY, str(exc)) from None
     for name in sorted(attributes):
         if is_analysis_key(name):
             value = attributes[name]
@@ -214,22 +241,26 @@ def markup_rates(value: Any) -> dict[str, Decimal]:
             if not part.strip():
                 continue
             if "=" not in part:
-                raise v.FieldError(f"expected CATEGORY=RATE pairs separated by ;, got {part.strip()!r}")
-            category, _, rate = part.partition("=")
+                raise v.FieldError(
+                    _("expected CATEGORY=RATE pairs separated by ;, got {part!r}").format(part=part.strip())
+                )
+            category, _sep, rate = part.partition("=")
             pairs.append((v.text(category, MAX_SHORT), rate))
     rates: dict[str, Decimal] = {}
     for category, rate in pairs:
         try:
             number = Decimal(str(rate).strip().rstrip("%")) / (100 if str(rate).strip().endswith("%") else 1)
         except ArithmeticError:
-            raise v.FieldError(f"rate {str(rate).strip()!r} is not a number") from None
+            raise v.FieldError(_("rate {rate!r} is not a number").format(rate=str(rate).strip())) from None
         if not number.is_finite() or number < 0 or number > MAX_MARKUP:
-            raise v.FieldError(f"rate {str(rate).strip()!r} must be from 0 to {MAX_MARKUP}")
+            raise v.FieldError(
+                _("rate {rate!r} must be from 0 to {most}").format(rate=str(rate).strip(), most=MAX_MARKUP)
+            )
         if number != number.quantize(Decimal("0.0001")):
-            raise v.FieldError(f"rate {str(rate).strip()!r} has more than four decimals")
+            raise v.FieldError(_("rate {rate!r} has more than four decimals").format(rate=str(rate).strip()))
         rates[category] = number.quantize(Decimal("0.0001")).normalize()
     if not rates:
-        raise v.FieldError("no rate given")
+        raise v.FieldError(_("no rate given"))
     return rates
 
 

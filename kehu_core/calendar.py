@@ -23,11 +23,32 @@ from sqlalchemy import Integer, cast, func, literal, type_coerce
 from sqlalchemy.dialects.postgresql import DATE
 from sqlalchemy.sql import ColumnElement
 
+from kehu_core.choices import Choice, Vocabulary
+from kehu_core.i18n import N_
 from kehu_core.types import utcnow
 from kehu_core.validation import local_zone
 
 Unit = Literal["day", "week", "month", "quarter", "year"]
 UNITS: tuple[Unit, ...] = ("day", "week", "month", "quarter", "year")
+
+
+def _unit(code: str, label: str, *aliases: str) -> Choice:
+    names: Any = aliases  # Choice converts them to a tuple; attrs' typing of that is too loose
+    return Choice(code, label, aliases=names)
+
+
+#: The calendar units as people name them (``季度`` → ``quarter``), for options and filters.
+UNIT_NAMES = Vocabulary(
+    "kehu_core",
+    N_("period"),
+    [
+        _unit("day", N_("day"), "日", "天", "每日"),
+        _unit("week", N_("week"), "周", "星期", "每周"),
+        _unit("month", N_("month"), "月", "月度", "每月"),
+        _unit("quarter", N_("quarter"), "季", "季度", "每季"),
+        _unit("year", N_("year"), "年", "年度", "每年"),
+    ],
+)
 
 #: The SQL function registered on SQLite connections for zones with changing offsets.
 SQLITE_LOCAL_TIME = "kehu_local_time"

@@ -192,9 +192,8 @@ def set_analysis(app: Kehu, session: Session, code: str, values: Mapping[str, An
             else:
                 merged[key] = analysis.parse_answer(key, raw)
         except FieldError as exc:
-            raise ValidationError(
-                [Problem(key, str(exc).removeprefix(f"{key}: "), value=str(raw)[:60])]
-            ) from None
+            reason = exc.reason if isinstance(exc, analysis.AnswerError) else str(exc)
+            raise ValidationError([Problem(key, reason, value=str(raw)[:60])]) from None
     return edit_customer(app, session, customer.code, {"attributes": merged})
 
 

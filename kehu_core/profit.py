@@ -60,41 +60,41 @@ PROFIT_KINDS = (RESALE_KIND, SUPPORT_KIND, EXPENSE_KIND)
 OPERATING, SUPPORT, OUTLAY = "operating", "support", "outlay"
 SECTIONS = (OPERATING, SUPPORT, OUTLAY)
 SECTION_LABELS = {
-    OPERATING: "经营利润 operating profit",
-    SUPPORT: "费用支持 support",
-    OUTLAY: "费用支出 outlay",
+    OPERATING: N_("operating profit"),  # 经营利润
+    SUPPORT: N_("support"),  # 费用支持
+    OUTLAY: N_("outlay"),  # 费用支出
 }
 #: The markup line of the operating section.
 MARKUP = "markup"
 #: ``support`` categories that are operating incentives (经营利润, besides the markup).
 OPERATING_ITEMS = {
-    MARKUP: "加价利润 markup",
-    "rebate": "返利 rebates",
-    "pickup_reward": "提货奖励 pick-up reward",
-    "year_end_reward": "年终奖励 year-end reward",
-    "interest_subsidy": "淡季打款补息 off-season payment interest",
+    MARKUP: N_("markup"),  # 加价利润
+    "rebate": N_("rebates"),  # 返利
+    "pickup_reward": N_("pick-up reward"),  # 提货奖励
+    "year_end_reward": N_("year-end reward"),  # 年终奖励
+    "interest_subsidy": N_("off-season payment interest"),  # 淡季打款补息
 }
 #: ``support`` categories that are expense support (费用支持).
 SUPPORT_ITEMS = {
-    "advertising": "报广支持 advertising",
-    "promotion": "促销支持 promotion",
-    "gifts": "促销赠品 promotional gifts",
-    "training": "培训 training",
-    "credit": "信用支持 credit",
-    "warehousing": "仓储补贴 warehousing subsidy",
-    "transport": "运输补贴 transport subsidy",
-    "venue": "场地费 venue fees",
-    "other": "其他支持 other support",
+    "advertising": N_("advertising"),  # 报广支持
+    "promotion": N_("promotion"),  # 促销支持
+    "gifts": N_("promotional gifts"),  # 促销赠品
+    "training": N_("training"),  # 培训
+    "credit": N_("credit"),  # 信用支持
+    "warehousing": N_("warehousing subsidy"),  # 仓储补贴
+    "transport": N_("transport subsidy"),  # 运输补贴
+    "venue": N_("venue fees"),  # 场地费
+    "other": N_("other support"),  # 其他支持
 }
 #: ``expense`` categories: the distributor's costs of doing business with us (费用支出).
 EXPENSE_ITEMS = {
-    "warehousing": "仓储费 warehousing",
-    "transport": "运输费 transport",
-    "wages": "工资 wages",
-    "office": "办公费 office",
-    "tax": "税金 tax",
-    "entertainment": "招待费 entertainment",
-    "other": "其他费用 other",
+    "warehousing": N_("warehousing"),  # 仓储费
+    "transport": N_("transport"),  # 运输费
+    "wages": N_("wages"),  # 工资
+    "office": N_("office"),  # 办公费
+    "tax": N_("tax"),  # 税金
+    "entertainment": N_("entertainment"),  # 招待费
+    "other": N_("other expenses"),  # 其他费用
 }
 ITEM_LABELS = {OPERATING: OPERATING_ITEMS, SUPPORT: SUPPORT_ITEMS, OUTLAY: EXPENSE_ITEMS}
 #: Share of the total contribution that marks the customers of the 80/20 rule.
@@ -159,13 +159,19 @@ class CustomerProfit:
 
 
 def label_of(section: str, item: str) -> str:
-    """The statement's label of ``item`` in ``section``."""
-    return ITEM_LABELS.get(section, {}).get(item, item)
+    """The statement's label of ``item`` in ``section``, in the current language (a plugin's
+    own word as it is)."""
+    label = ITEM_LABELS.get(section, {}).get(item)
+    return _(label) if label is not None else item
 
 
 def _bounds(since: date | None, until: date | None) -> list[Any]:
     if since is not None and until is not None and since > until:
-        raise KehuError(f"since {since} is after until {until}: the period is empty; nothing was computed")
+        raise KehuError(
+            _("since {since} is after until {until}: the period is empty; nothing was computed").format(
+                since=since, until=until
+            )
+        )
     conditions: list[Any] = []
     if since is not None:
         conditions.append(Interaction.occurred_at >= calendar.day_start(since))

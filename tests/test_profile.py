@@ -68,7 +68,7 @@ def test_summary_matches_hand_computed_figures(kehu_app, kehu_cli):
     assert len(card["history"]["interactions"]) == 6  # done ones only: not the plan, not the cancelled
 
     text = kehu_cli("customer", "show", "C1").output
-    assert "Summary 6W1H1S" in text and "耗材 (400.00)" in text and "Visit history 访问履历" in text
+    assert "Summary 6W1H1S" in text and "耗材 (400.00)" in text and "Visit history" in text
 
 
 def test_plugin_section_appears_on_the_card(kehu_app, kehu_cli, kehu_register_plugin):
@@ -107,7 +107,7 @@ def test_buying_months_are_local_months(kehu_app, kehu_cli, company_zone, zone):
     card = kehu_cli("customer", "show", "C1", "--json").json
     assert card["summary"]["buying_months"] == [3, 5]
     text = kehu_cli("customer", "show", "C1").output
-    assert re.search(r"Buying months 购买月份 +3, 5\n", text), text
+    assert re.search(r"Buying months +3, 5\n", text), text
 
 
 def test_visit_history_and_next_plan_print_local_times(kehu_app, kehu_cli):
@@ -128,7 +128,7 @@ def test_visit_history_and_next_plan_print_local_times(kehu_app, kehu_cli):
         )
     text = kehu_cli("customer", "show", "C1").output
     assert "  2025-02-11 05:00  purchase 5.00" in text and "2025-02-10 21:00" not in text
-    assert re.search(r"Next planned contact 下次计划联系 +2100-01-01 00:30\n", text), text
+    assert re.search(r"Next planned contact +2100-01-01 00:30\n", text), text
     card = kehu_cli("customer", "show", "C1", "--json").json
     assert card["history"]["interactions"][0]["occurred_at"] == "2025-02-10T21:00:00+00:00"
     assert card["summary"]["next_planned"] == "2099-12-31T16:30:00+00:00"

@@ -19,18 +19,43 @@ from kehu_core import analysis, calendar
 from kehu_core.app import Kehu
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.hooktypes import CustomerChange, ProfileSection
+from kehu_core.i18n import N_, messages
 from kehu_core.markers import hookimpl
 from kehu_core.models import Customer
 from kehu_core.profile import MIN_PRICED, computed_sensitivity, summarize, visit_history
 from kehu_core.profit import PROFIT_KINDS, SECTION_LABELS, label_of, profit_by_customer
 from kehu_core.validation import FieldError
+from kehu_core.vocab import CUSTOMER_KIND, CUSTOMER_SOURCE
+
+_, ngettext = messages("kehu_core").functions()
+
+#: The fields of the profile card (客户资料卡), in order, with their labels.
+CARD_LABELS = (
+    ("code", N_("Code")),
+    ("name", N_("Name")),
+    ("kind", N_("Kind")),
+    ("region", N_("Region")),
+    ("industry", N_("Industry")),
+    ("size", N_("Size")),
+    ("scale", N_("Scale")),
+    ("credit_limit", N_("Credit limit")),
+    ("owner", N_("Owner")),
+    ("source", N_("Source")),
+    ("phone", N_("Phone")),
+    ("email", N_("E-mail")),
+    ("birthday", N_("Birthday")),
+    ("special_dates", N_("Special dates")),
+    ("marketing_consent", N_("Marketing consent")),
+)
+#: Card fields whose value is a code, shown by its label.
+_CODED = {"kind": CUSTOMER_KIND, "source": CUSTOMER_SOURCE}
 
 
 def _fmt(value: Any) -> str:
     if value is None or value == "" or value == {}:
         return "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, datetime):
         return calendar.format_time(value)
     if isinstance(value, dict):
@@ -38,43 +63,36 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _shown(attr: str, value: Any) -> str:
+    """A card field's value for people: a kind or source by its label."""
+    if attr in _CODED and isinstance(value, str):
+        return _CODED[attr].label(value)
+    return _fmt(value)
+
+
+def _answer(spec: analysis.AnalysisKey, value: str | None) -> str:
+    """A recorded 6W1H1S answer for people: a level by its label."""
+    if value is None:
+        return "-"
+    return analysis.LEVEL.label(value) if spec.parse is analysis.level else value
+
+
 @hookimpl(trylast=True)
 def kehu_profile_sections(app: Kehu, session: Session, customer: Customer) -> list[ProfileSection]:
     """Fields (order 0), summary (10), the recorded 6W1H1S answers with the computed
     sensitivity (11), customer profit over the last 365 local days (12), visit history (20)."""
-    labels = [
-        ("code", "Code 编号"),
-        ("name", "Name 名称"),
-        ("kind", "Kind 类型"),
-        ("region", "Region 地区"),
-        ("industry", "Industry 行业"),
-        ("size", "Size 规模"),
-        ("scale", "Scale 经营规模"),
-        ("credit_limit", "Credit limit 信用额度"),
-        ("owner", "Owner 业务员"),
-        ("source", "Source 来源"),
-        ("phone", "Phone 电话"),
-        ("email", "E-mail 邮箱"),
-        ("birthday", "Birthday 生日"),
-        ("special_dates", "Special dates 纪念日"),
-        ("marketing_consent", "Marketing consent 营销许可"),
-    ]
     tags = ", ".join(t.tag for t in customer.tags)
-    rows = [(label, _fmt(getattr(customer, attr))) for attr, label in labels]
-    rows.append(("Tags 标签", tags or "-"))
+    rows = [(_(label), _shown(attr, getattr(customer, attr))) for attr, label in CARD_LABELS]
+    rows.append((_("Tags"), tags or "-"))
     rows += [(f"{key}", _fmt(value)) for key, value in (customer.attributes or {}).items()]
-    rows.append(
-        (
-            "Status 状态",
-            "forgotten" if customer.forgotten_at else ("active" if customer.active else "archived"),
-        )
-    )
+    status = _("forgotten") if customer.forgotten_at else (_("active") if customer.active else _("archived"))
+    rows.append((_("Status"), status))
     fields = ProfileSection(
-        title="Profile 客户资料",
+        title=_("Profile"),
         key="profile",
         order=0,
         rows=rows,
-        data={attr: getattr(customer, attr) for attr, _ in labels}
+        data={attr: getattr(customer, attr) for attr, _label in CARD_LABELS}
         | {
             "tags": [t.tag for t in customer.tags],
             "attributes": dict(customer.attributes or {}),
@@ -86,23 +104,20 @@ def kehu_profile_sections(app: Kehu, session: Session, customer: Customer) -> li
     s = summarize(session, customer.id)
     pairs = lambda items: ", ".join(f"{name} ({value})" for name, value in items) or "-"  # noqa: E731
     summary = ProfileSection(
-        title="Summary 6W1H1S",
+        title=_("Summary 6W1H1S"),
         key="summary",
         order=10,
         rows=[
-            ("What they buy 买什么", pairs(s.top_categories)),
-            ("Top products 主要产品", pairs(s.top_products)),
-            ("Channels 渠道", pairs(s.channels)),
-            ("Buying months 购买月份", ", ".join(str(m) for m in s.buying_months) or "-"),
-            ("Last satisfaction 最近满意度", _fmt(s.last_satisfaction)),
-            ("Revenue total 总销售额", str(s.total_revenue)),
-            ("Revenue 12 months 近12个月", str(s.revenue_12m)),
-            ("Purchases 购买次数", str(s.purchases)),
-            ("Days since last contact 距上次联系天数", _fmt(s.days_since_last_contact)),
-            (
-                "Next planned contact 下次计划联系",
-                calendar.format_time(s.next_planned),
-            ),
+            (_("What they buy"), pairs(s.top_categories)),
+            (_("Top products"), pairs(s.top_products)),
+            (_("Channels"), pairs(s.channels)),
+            (_("Buying months"), ", ".join(str(m) for m in s.buying_months) or "-"),
+            (_("Last satisfaction"), _fmt(s.last_satisfaction)),
+            (_("Revenue total"), str(s.total_revenue)),
+            (_("Revenue 12 months"), str(s.revenue_12m)),
+            (_("Purchases"), str(s.purchases)),
+            (_("Days since last contact"), _fmt(s.days_since_last_contact)),
+            (_("Next planned contact"), calendar.format_time(s.next_planned)),
         ],
         data={
             "top_categories": [[n, str(v)] for n, v in s.top_categories],
@@ -120,8 +135,9 @@ def kehu_profile_sections(app: Kehu, session: Session, customer: Customer) -> li
     )
 
     history = visit_history(session, customer.id, customer.code)
+    kinds = app.interaction_kind_vocabulary()
     visits = ProfileSection(
-        title="Visit history 访问履历",
+        title=_("Visit history"),
         key="history",
         order=20,
         rows=[
@@ -130,7 +146,7 @@ def kehu_profile_sections(app: Kehu, session: Session, customer: Customer) -> li
                 " ".join(
                     x
                     for x in (
-                        h.kind,
+                        kinds.label(h.kind),
                         h.channel or "",
                         str(h.amount) if h.amount is not None else "",
                         h.product or "",
@@ -184,29 +200,55 @@ def kehu_customers_changed(session: Session, changes: Sequence[CustomerChange]) 
         try:
             analysis.check_attributes(attributes or {})
         except FieldError as exc:
-            key, _, reason = str(exc).partition(": ")
-            raise ValidationError([Problem(f"customer {code}: attr:{key}", reason)]) from None
+            key, reason = (exc.key, exc.reason) if isinstance(exc, analysis.AnswerError) else ("", str(exc))
+            where = _("customer {code}: attr:{key}").format(code=code, key=key)
+            raise ValidationError([Problem(where, reason)]) from None
 
 
 def _analysis_section(session: Session, customer: Customer) -> ProfileSection:
     answers = analysis.answers(customer.attributes)
     computed = computed_sensitivity(session, customer.id)
-    rows = [(f"{spec.question}: {spec.label}", answers.get(spec.key, "-")) for spec in analysis.ANALYSIS_KEYS]
+    rows = [
+        (
+            _("{question}: {label}").format(question=_(spec.question), label=_(spec.label)),
+            _answer(spec, answers.get(spec.key)),
+        )
+        for spec in analysis.ANALYSIS_KEYS
+    ]
+    priced = computed.priced_purchases
     promotion = (
-        f"{computed.promotion} ({computed.discount_share:.0%} of quantity at a discount, "
-        f"{computed.priced_purchases} priced purchases)"
+        ngettext(
+            "{level} ({share} of quantity at a discount, {priced} priced purchase)",
+            "{level} ({share} of quantity at a discount, {priced} priced purchases)",
+            priced,
+        ).format(
+            level=analysis.LEVEL.label(computed.promotion),
+            share=f"{computed.discount_share:.0%}",
+            priced=priced,
+        )
         if computed.promotion
-        else f"- ({computed.priced_purchases} priced purchases, {MIN_PRICED} needed)"
+        else ngettext(
+            "- ({priced} priced purchase, {needed} needed)",
+            "- ({priced} priced purchases, {needed} needed)",
+            priced,
+        ).format(priced=priced, needed=MIN_PRICED)
     )
     price = (
-        f"{computed.price} (bought less after {computed.bought_less_after} "
-        f"of {computed.price_rises} price rises)"
+        ngettext(
+            "{level} (bought less after {less} of {rises} price rise)",
+            "{level} (bought less after {less} of {rises} price rises)",
+            computed.price_rises,
+        ).format(
+            level=analysis.LEVEL.label(computed.price),
+            less=computed.bought_less_after,
+            rises=computed.price_rises,
+        )
         if computed.price
-        else "- (no price rise between purchases of a product)"
+        else _("- (no price rise between purchases of a product)")
     )
-    rows += [("Computed: promotion 促销敏感度(计算)", promotion), ("Computed: price 价格敏感度(计算)", price)]
+    rows += [(_("Computed: promotion sensitivity"), promotion), (_("Computed: price sensitivity"), price)]
     return ProfileSection(
-        title="6W1H1S: who, how, why, sensitivity 客户分析",
+        title=_("6W1H1S: who, how, why, sensitivity"),
         key="analysis",
         order=11,
         rows=rows,
@@ -232,20 +274,29 @@ def _profit_section(app: Kehu, session: Session, customer: Customer) -> ProfileS
     data: dict[str, Any] = {"since": since.isoformat(), "until": until.isoformat()}
     if found is not None:
         rows = [
-            ("Revenue 销售额", str(found.revenue)),
+            (_("Revenue"), str(found.revenue)),
             (
-                "Gross profit 毛利",
-                f"{found.gross_profit} ({found.uncosted_purchases} purchases without cost)",
+                _("Gross profit"),
+                ngettext(
+                    "{amount} ({count} purchase without cost)",
+                    "{amount} ({count} purchases without cost)",
+                    found.uncosted_purchases,
+                ).format(amount=found.gross_profit, count=found.uncosted_purchases),
             ),
-            ("Given (rebates, rewards, support) 给予", str(found.given)),
-            ("Contribution 贡献利润", str(found.contribution)),
+            (_("Given (rebates, rewards, support)"), str(found.given)),
+            (_("Contribution"), str(found.contribution)),
         ]
         if found.lines:
             rows += [
-                (SECTION_LABELS[line.section] + ": " + label_of(line.section, line.item), str(line.amount))
+                (
+                    _("{section}: {item}").format(
+                        section=_(SECTION_LABELS[line.section]), item=label_of(line.section, line.item)
+                    ),
+                    str(line.amount),
+                )
                 for line in found.lines
             ]
-            rows.append(("Customer profit 客户利润", str(found.customer_profit)))
+            rows.append((_("Customer profit"), str(found.customer_profit)))
         data |= {
             "revenue": str(found.revenue),
             "gross_profit": str(found.gross_profit),
@@ -254,9 +305,9 @@ def _profit_section(app: Kehu, session: Session, customer: Customer) -> ProfileS
             "customer_profit": str(found.customer_profit),
         }
     return ProfileSection(
-        title=f"Customer profit, {since} to {until} 客户利润",
+        title=_("Customer profit, {since} to {until}").format(since=since, until=until),
         key="profit",
         order=12,
-        rows=rows or [("-", "no purchase or profit record in the period")],
+        rows=rows or [("-", _("no purchase or profit record in the period"))],
         data=data,
     )
