@@ -2,10 +2,13 @@
 listed from the models (issue 21), not by hand: a new column cannot be missed.
 
 Every text column (String, Text, JSON) of every table of the core and the installed plugins
-is classified: personal (``forget`` must erase it) or not. A column says so itself with
-``Column(..., info={"personal": True})`` (or ``False``); until the models carry that marker,
-:data:`UNMARKED` below classifies the columns that do not, each non-personal one with its
-reason. A text column in neither place fails :func:`test_every_text_column_is_classified`.
+is classified: personal (``forget`` must erase it) or not. A plugin's column says so itself
+with ``Column(..., info={"personal": True})`` (or ``False``), in its model; a marked column of
+another type (a birthday month) is personal too, and must be empty after ``forget``. A plugin
+table with no link to a customer (no ``customer_id``, no foreign key leading to one) holds no
+customer's data. The core's models (ORM classes) carry no marker: :data:`UNMARKED` classifies
+their columns, each non-personal one with its reason. A text column in neither place fails
+:func:`test_every_text_column_is_classified`, so a plugin's new column cannot be missed.
 
 The erasure test then writes a marked value into every personal column of every row of the
 customer to forget (and of a second customer, who must keep them), runs ``forget``, and reads
@@ -19,10 +22,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, String, Table, Text, inspect, select, update
+from sqlalchemy import JSON, String, Table, Text, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from kehu_core.fields import PERSONAL_FIELDS
+from kehu_core.models import Base
 from kehu_core.privacy import FORGOTTEN_NAME
 
 PLUGINS = ("tiering", "loyalty", "complaints", "forecast")
@@ -32,8 +36,8 @@ PARTLY_PERSONAL = {
     ("loyalty_ledger", "reason"): "kind = 'adjust'",  # a manual entry's reason is typed by staff
 }
 
-#: The classification of the columns whose models carry no ``info={"personal": ...}`` marker:
-#: True (personal), or the reason it holds no personal data of a customer.
+#: The core's columns, whose models carry no ``info={"personal": ...}`` marker: True
+#: (personal), or the reason it holds no personal data of a customer. Plugins mark theirs.
 CODE = "a code or key chosen by the company"
 VOCAB = "a value from a fixed vocabulary or a setting"
 STAFF = "names a member of staff or a team, not the customer"
@@ -60,76 +64,23 @@ UNMARKED: dict[tuple[str, str], bool | str] = {
     ("interactions", "external_ref"): "the source system's reference (an order number)",
     ("kehu_access_log", "actor"): STAFF,
     ("kehu_access_log", "what"): "which command opened the data (export, show)",
-    # complaints
-    **{
-        ("complaints_complaints", name): True
-        for name in (
-            "description",
-            "solution",
-            "root_cause",
-            "corrective_action",
-            "penalty_note",
-            "close_reason",
-        )
-    },
-    ("complaints_history", "note"): True,
-    ("complaints_complaints", "kind"): VOCAB,
-    ("complaints_complaints", "channel"): "the channel the complaint came by (电话, 门店)",
-    ("complaints_complaints", "category"): VOCAB,
-    ("complaints_complaints", "severity"): VOCAB,
-    ("complaints_complaints", "status"): VOCAB,
-    ("complaints_complaints", "wants"): "keys from the fixed list of what complainants want",
-    ("complaints_complaints", "handler"): STAFF,
-    ("complaints_complaints", "responsible_party"): "the party at fault (a department, a supplier): staff",
-    ("complaints_complaints", "responsible_department"): STAFF,
-    ("complaints_complaints", "compensation_type"): VOCAB,
-    ("complaints_complaints", "approved_by"): STAFF,
-    ("complaints_complaints", "sla_policy"): VOCAB,
-    ("complaints_complaints", "tier"): DERIVED,
-    ("complaints_complaints", "escalated_to"): STAFF,
-    ("complaints_history", "actor"): STAFF,
-    ("complaints_history", "action"): VOCAB,
-    ("complaints_history", "from_status"): VOCAB,
-    ("complaints_history", "to_status"): VOCAB,
-    # forecast
-    ("forecast_opportunities", "note"): True,
-    ("forecast_opportunities", "ref"): CODE,
-    ("forecast_opportunities", "salesperson"): STAFF,
-    ("forecast_opportunities", "stage"): VOCAB,
-    ("forecast_opportunities", "status"): VOCAB,
-    ("forecast_values", "level"): VOCAB,
-    ("forecast_values", "node"): "the node's key: a customer's code, a salesperson, a region",
-    ("forecast_values", "parent"): "the parent node's key (a salesperson, a region)",
-    ("forecast_values", "method"): DERIVED,
-    # loyalty
-    ("loyalty_ledger", "reason"): True,  # in manual entries: see PARTLY_PERSONAL
-    ("loyalty_ledger", "kind"): VOCAB,
-    ("loyalty_ledger", "rule"): "the name of the earn rule that gave the points",
-    ("loyalty_ledger", "idempotency_key"): "written by kehu (rule, interaction) or a caller's request key",
-    ("loyalty_accounts", "level"): DERIVED,
-    # tiering
-    ("tiering_assignments", "method"): DERIVED,
-    ("tiering_assignments", "tier"): DERIVED,
-    ("tiering_assignments", "decided_by"): DERIVED,
-    ("tiering_assignments", "metrics"): DERIVED,
 }
 
-#: Personal columns that are not text: checked to be empty after forget.
-PERSONAL_NOT_TEXT = {("customers", "birthday"), ("loyalty_accounts", "birthday_month")}
+#: The core's personal columns that are not text: checked to be empty after forget (a plugin's
+#: are those marked personal that are not text).
+CORE_PERSONAL_NOT_TEXT = {("customers", "birthday")}
 
-#: Tables that hold no customer's data at all: configuration, catalogues, staff, plans, runs,
-#: the audit trail (which keeps only "changed" for personal fields: tests/test_audit.py).
+#: The core's tables that hold no customer's data: configuration, staff, runs, the audit trail
+#: (which keeps only "changed" for personal fields: tests/test_audit.py). A plugin's table
+#: holds none when nothing links it to a customer (:func:`owner_clause`).
 NO_CUSTOMER_DATA = {
     "kehu_audit", "kehu_data_records", "kehu_job_runs", "kehu_plugins", "kehu_role_grants", "kehu_roles",
     "kehu_settings", "kehu_users", "kehu_api_tokens", "kehu_user_roles",
-    "complaints_teams", "complaints_team_members", "complaints_sla_policies", "complaints_calendar_days",
-    "complaints_settings",
-    "forecast_market_inputs", "forecast_runs", "forecast_targets",
-    "loyalty_rewards", "loyalty_settings", "loyalty_levels", "loyalty_rebate_programmes",
-    "tiering_runs",
 }  # fmt: skip
 
 TEXT_TYPES = (String, Text, JSON)
+#: The core's tables (the plugins' come with their own metadata).
+CORE_TABLES = frozenset(Base.metadata.tables)
 
 
 def all_tables(app) -> list[Table]:
@@ -138,22 +89,34 @@ def all_tables(app) -> list[Table]:
     return [tables[name] for name in sorted(tables)]
 
 
-def classification(table: Table, column) -> bool | str | None:
+def classification(table: Table, column, tables: dict[str, Table]) -> bool | str | None:
     """True (personal), a reason (not personal) or None (unclassified)."""
     marker = column.info.get("personal")
     if marker is not None:
         return True if marker else "marked not personal in the model"
     if table.name in NO_CUSTOMER_DATA:
         return "a table without customers' data"
-    return UNMARKED.get((table.name, column.name))
+    if (table.name, column.name) in UNMARKED:
+        return UNMARKED[table.name, column.name]
+    if table.name not in CORE_TABLES and owner_clause(table, 0, tables) is None:
+        return "a plugin's table with no link to a customer"
+    return None
+
+
+def not_text(table: Table, column) -> bool:
+    """A personal column that is not text: its value is cleared, not searched for a mark."""
+    return (table.name, column.name) in CORE_PERSONAL_NOT_TEXT or (
+        column.info.get("personal") is True and not isinstance(column.type, TEXT_TYPES)
+    )
 
 
 def personal_columns(app) -> list[tuple[Table, Any]]:
+    every = all_tables(app)
+    tables = {t.name: t for t in every}
     found = []
-    for table in all_tables(app):
+    for table in every:
         for column in table.columns:
-            key = (table.name, column.name)
-            if classification(table, column) is True or key in PERSONAL_NOT_TEXT:
+            if classification(table, column, tables) is True or not_text(table, column):
                 found.append((table, column))
     return found
 
@@ -242,33 +205,56 @@ def write_marks(session, table: Table, column, code: str, clause) -> None:
         session.execute(table.insert().values(copy))
 
 
-def literal_sql(text: str):
-    from sqlalchemy import text as sql_text
-
-    return sql_text(text)
+def literal_sql(clause: str):
+    return text(clause)
 
 
 def test_every_text_column_is_classified(kehu_app, kehu_install):
     kehu_install(*PLUGINS)
+    every = all_tables(kehu_app)
+    tables = {t.name: t for t in every}
     missing = []
     known = set()
-    for table in all_tables(kehu_app):
+    for table in every:
         for column in table.columns:
             known.add((table.name, column.name))
-            if isinstance(column.type, TEXT_TYPES) and classification(table, column) is None:
+            if isinstance(column.type, TEXT_TYPES) and classification(table, column, tables) is None:
                 missing.append(f"{table.name}.{column.name}")
     assert not missing, (
         "text columns neither marked info={'personal': True/False} in their model nor listed in "
         f"UNMARKED: {', '.join(missing)}"
     )
-    stale = sorted(f"{t}.{c}" for t, c in set(UNMARKED) | PERSONAL_NOT_TEXT if (t, c) not in known)
+    listed = set(UNMARKED) | CORE_PERSONAL_NOT_TEXT
+    stale = sorted(f"{t}.{c}" for t, c in listed if (t, c) not in known)
     assert not stale, f"listed columns that no model has: {', '.join(stale)}"
+    # The plugins' columns come from their models only: the hand list is the core's.
+    assert {t for t, _ in listed} <= CORE_TABLES
+    assert NO_CUSTOMER_DATA <= CORE_TABLES
     # The core's list of personal customer fields and this classification agree.
-    customers = {c.name for t in all_tables(kehu_app) if t.name == "customers" for c in t.columns}
+    customers = {c.name for t in every if t.name == "customers" for c in t.columns}
     assert {f for f in PERSONAL_FIELDS if f in customers} == {
-        c
-        for t, c in set(UNMARKED) | PERSONAL_NOT_TEXT
-        if t == "customers" and UNMARKED.get((t, c), True) is True
+        c for t, c in listed if t == "customers" and UNMARKED.get((t, c), True) is True
+    }
+
+
+def test_the_plugins_personal_columns_come_from_their_models(kehu_app, kehu_install):
+    kehu_install(*PLUGINS)
+    marked_personal = {
+        f"{table.name}.{column.name}"
+        for table, column in personal_columns(kehu_app)
+        if table.name not in CORE_TABLES
+    }
+    assert marked_personal == {
+        "complaints_complaints.description",
+        "complaints_complaints.solution",
+        "complaints_complaints.root_cause",
+        "complaints_complaints.corrective_action",
+        "complaints_complaints.penalty_note",
+        "complaints_complaints.close_reason",
+        "complaints_history.note",
+        "forecast_opportunities.note",
+        "loyalty_ledger.reason",
+        "loyalty_accounts.birthday_month",
     }
 
 
@@ -290,7 +276,7 @@ def test_forget_erases_every_personal_column_of_every_plugin(shop, kehu_cli):
             for code in ("C1", "C2")
         }
         for table, column in columns:
-            if (table.name, column.name) in PERSONAL_NOT_TEXT:
+            if not_text(table, column):
                 continue
             for code, customer_id in ids.items():
                 clause = owner_clause(table, customer_id, tables)
@@ -303,7 +289,7 @@ def test_forget_erases_every_personal_column_of_every_plugin(shop, kehu_cli):
             assert values, (
                 f"C1 has no row in {table.name}: the setup must give it one ({column.name} is personal)"
             )
-            if (table.name, column.name) not in PERSONAL_NOT_TEXT:
+            if not not_text(table, column):
                 assert any(marked(table, column, "C1") in str(v) for v in values), (table.name, column.name)
             else:
                 assert any(v is not None for v in values), (table.name, column.name)
@@ -324,10 +310,10 @@ def test_forget_erases_every_personal_column_of_every_plugin(shop, kehu_cli):
         assert not left, "forget left personal data: " + "; ".join(sorted(set(left)))
         for table, column in columns:
             c1 = conn.execute(select(column).where(owner_clause(table, ids["C1"], tables))).scalars().all()
-            if (table.name, column.name) in PERSONAL_NOT_TEXT:
+            if not_text(table, column):
                 assert all(v is None for v in c1), (table.name, column.name, c1)
             c2 = conn.execute(select(column).where(owner_clause(table, ids["C2"], tables))).scalars().all()
-            if (table.name, column.name) in PERSONAL_NOT_TEXT:
+            if not_text(table, column):
                 assert any(v is not None for v in c2), (table.name, column.name)
             else:
                 assert any(marked(table, column, "C2") in str(v) for v in c2), (table.name, column.name)

@@ -51,12 +51,12 @@ ACCOUNTS = Table(
     Column("enrolled_at", UTCDateTime, nullable=False),
     # Interactions from this time on earn points (``enroll --since`` backdates it).
     Column("earn_from", UTCDateTime, nullable=False),
-    Column("level", String(32)),
+    Column("level", String(32), info={"personal": False}),
     Column("level_since", UTCDateTime),
     # The customer's birthday month (1-12), copied here so that earning reads one row per
     # purchase, not two (loyalty0003). Kept by :func:`kehu_loyalty.accounts.sync_birthdays`,
     # which runs on enrolment and on every ``kehu_customers_changed`` that touches a birthday.
-    Column("birthday_month", Integer),
+    Column("birthday_month", Integer, info={"personal": True}),
     CheckConstraint("birthday_month BETWEEN 1 AND 12", name="birthday_month_valid"),
 )
 
@@ -66,16 +66,17 @@ LEDGER = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("customer_id", BigId, ForeignKey("customers.id"), nullable=False),
-    Column("kind", String(16), nullable=False),  # earn | bonus | adjust | redeem | expire | refund
+    # earn | bonus | adjust | redeem | expire | refund
+    Column("kind", String(16), nullable=False, info={"personal": False}),
     Column("points", Points, nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
     # Set on positive entries (lots): when their remaining points expire.
     Column("expires_at", UTCDateTime),
-    Column("reason", String(200), nullable=False),
-    Column("rule", String(64)),
+    Column("reason", String(200), nullable=False, info={"personal": True}),
+    Column("rule", String(64), info={"personal": False}),
     Column("interaction_id", BigId),
     Column("reward_id", BigId),
-    Column("idempotency_key", String(160), nullable=False, unique=True),
+    Column("idempotency_key", String(160), nullable=False, unique=True, info={"personal": False}),
     # Refunds only: points the refund should have taken back but that were already spent.
     Column("shortfall", Points, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
