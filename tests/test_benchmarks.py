@@ -38,7 +38,10 @@ def sqlite_url(tmp: Path) -> str:
 CASES = {
     "cli_startup": (
         lambda tmp: ["benchmarks/cli_startup.py", "--tiny"],
-        [rf"^median ratio {NUMBER}x \((within|OVER) the 3x target\), 1 interleaved pairs$"],
+        [
+            rf"^en: median ratio {NUMBER}x \((within|OVER) the 3x target\), 1 interleaved rounds$",
+            rf"^zh_CN: median ratio {NUMBER}x \((within|OVER) the 3x target\), 1 interleaved rounds$",
+        ],
     ),
     "import_bench": (
         lambda tmp: ["benchmarks/import_bench.py", "--tiny", "--workdir", str(tmp)],
