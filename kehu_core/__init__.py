@@ -85,6 +85,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        # untranslated: Python's own wording, for programmers
         raise AttributeError(f"module 'kehu_core' has no attribute {name!r}")
     value = getattr(import_module(module), name)
     globals()[name] = value

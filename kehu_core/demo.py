@@ -76,8 +76,10 @@ def load_demo(
     require(session, "plugins.manage", N_("load demo data"))
     if session.scalar(select(func.count()).select_from(Customer)):
         raise KehuError(
-            "the database already has customers; the demo loads only into an empty one "
-            "(delete kehu.db, or use another --db)"
+            _(
+                "the database already has customers; the demo loads only into an empty one "
+                "(delete kehu.db, or use another --db)"
+            )
         )
     rng = random.Random(seed)
     now = today or utcnow()
@@ -233,7 +235,11 @@ def _plugin_demo(name: str, load: Any, app: Kehu, session: Session, context: Dem
     except KehuError:
         raise
     except Exception as exc:
-        raise PluginError(f"plugin {name!r} failed in its demo: {type(exc).__name__}: {exc}") from exc
+        raise PluginError(
+            _("plugin {name!r} failed in its demo: {error_type}: {error}").format(
+                name=name, error_type=type(exc).__name__, error=exc
+            )
+        ) from exc
 
 
 def _summary(session: Session, now: datetime, extra: list[str]) -> DemoSummary:
@@ -260,11 +266,11 @@ def _summary(session: Session, now: datetime, extra: list[str]) -> DemoSummary:
         or 0
     )
     lines = (
-        f"customers: {customers}",
-        f"interactions: {interactions}",
-        f"revenue: {total.quantize(Decimal('0.01'))}",
-        f"top 20% of customers bring {share}% of revenue (the 80/20 rule)",
-        f"planned contacts due or overdue: {planned_overdue}",
+        _("customers: {count}").format(count=customers),
+        _("interactions: {count}").format(count=interactions),
+        _("revenue: {amount}").format(amount=total.quantize(Decimal("0.01"))),
+        _("top 20% of customers bring {share}% of revenue (the 80/20 rule)").format(share=share),
+        _("planned contacts due or overdue: {count}").format(count=planned_overdue),
         *extra,
     )
     return DemoSummary(
