@@ -15,14 +15,18 @@ from sqlalchemy import CursorResult, and_, case, func, literal, or_, select, upd
 from sqlalchemy.orm import Session
 
 from kehu_complaints import events
+from kehu_complaints.fields import DOMAIN
 from kehu_complaints.history import SYSTEM
 from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
 from kehu_complaints.settings import load_settings
 from kehu_core import audit
 from kehu_core.app import Kehu
+from kehu_core.i18n import N_, messages
 
-#: Who an escalation goes to when the complaint has no team, or its team no lead.
-NOBODY = "nobody to escalate to (no team lead)"
+_ = messages(DOMAIN).gettext
+
+#: Who an escalation goes to when the complaint has no team, or its team no lead (shown as ``_(NOBODY)``).
+NOBODY = N_("nobody to escalate to (no team lead)")
 
 
 def breach_conditions(now: datetime) -> tuple[Any, Any, Any]:
@@ -59,20 +63,22 @@ def escalate(app: Kehu, session: Session, now: datetime) -> str:
         ),
     ).rowcount
     if not marked:
-        return "no new SLA breach"
+        return _("no new SLA breach")
     fr_now, res_now, esc_now = (
         c.first_response_breached_at == now,
         c.resolution_breached_at == now,
         c.escalated_at == now,
     )
     what = case(
-        (and_(fr_now, res_now), literal("first response and resolution overdue")),
-        (fr_now, literal("first response overdue")),
-        else_=literal("resolution overdue"),
+        (and_(fr_now, res_now), literal(_("first response and resolution overdue"))),
+        (fr_now, literal(_("first response overdue"))),
+        else_=literal(_("resolution overdue")),
     )
+    # "; escalated to {lead}" around the lead's name, in the language of whoever runs the job.
+    before, _lead, after = _("; escalated to {lead}").partition("{lead}")
     whom = case(
-        (and_(esc_now, c.escalated_to.is_not(None)), literal("; escalated to ") + c.escalated_to),
-        (esc_now, literal("; " + NOBODY)),
+        (and_(esc_now, c.escalated_to.is_not(None)), literal(before) + c.escalated_to + literal(after)),
+        (esc_now, literal(_("; {nobody}").format(nobody=_(NOBODY)))),
         else_=literal(""),
     )
     session.execute(
@@ -97,7 +103,9 @@ def escalate(app: Kehu, session: Session, now: datetime) -> str:
         escalated = len(escalated_ids)
     else:  # nobody listens: a count is all the log line needs
         escalated = session.scalar(select(func.count()).select_from(COMPLAINTS).where(esc_now)) or 0
-    return f"{marked} complaint(s) newly breached their SLA; {escalated} escalated to the team lead"
+    return _("{marked} complaint(s) newly breached their SLA; {escalated} escalated to the team lead").format(
+        marked=marked, escalated=escalated
+    )
 
 
 def auto_close(app: Kehu, session: Session, now: datetime) -> str:
@@ -106,7 +114,7 @@ def auto_close(app: Kehu, session: Session, now: datetime) -> str:
     settings = load_settings(session)
     days = int(settings["auto_close_days"])
     if days <= 0:
-        return "auto-close is off (auto_close_days = 0)"
+        return _("auto-close is off (auto_close_days = 0)")
     c = COMPLAINTS.c
     due = and_(
         c.resolved_at.is_not(None),
@@ -118,8 +126,8 @@ def auto_close(app: Kehu, session: Session, now: datetime) -> str:
         due = and_(due, c.kind == "grievance")
     rows = session.execute(select(c.id, c.status, c.customer_id).where(due)).all()
     if not rows:
-        return "nothing to auto-close"
-    reason = f"auto-closed: no follow-up within {days} days of resolution"
+        return _("nothing to auto-close")
+    reason = _("auto-closed: no follow-up within {days} days of resolution").format(days=days)
     session.execute(
         update(COMPLAINTS)
         .where(due, c.id.in_([r.id for r in rows]))
@@ -150,4 +158,4 @@ def auto_close(app: Kehu, session: Session, now: datetime) -> str:
             customer_id=r.customer_id,
         )
     events.auto_closed(app, session, [(r.id, r.status) for r in rows], "closed")
-    return f"{len(rows)} resolved complaint(s) auto-closed without follow-up"
+    return _("{n} resolved complaint(s) auto-closed without follow-up").format(n=len(rows))
