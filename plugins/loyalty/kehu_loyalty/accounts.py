@@ -15,12 +15,15 @@ from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import Conflict, KehuError, Problem, ValidationError
 from kehu_core.hooktypes import InteractionBatch
+from kehu_core.i18n import messages
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import utcnow
 from kehu_loyalty.earning import earn_batch
 from kehu_loyalty.ledger import chunks
 from kehu_loyalty.models import ACCOUNTS, LEDGER, REFERRALS
 from kehu_loyalty.security import ENROLL, require_programme
+
+_ = messages("kehu_loyalty").gettext
 
 BACKFILL_CHUNK = 5000
 ROW_COLUMNS = (
@@ -57,14 +60,14 @@ def _customers(session: Session, codes: Sequence[str]) -> dict[str, Customer]:
     if rule is not None:
         stmt = stmt.where(rule)  # a customer outside the record rules is "no customer with this code"
     found = {c.code: c for c in session.scalars(stmt)}
-    problems = [Problem("code", "no customer with this code", value=c) for c in codes if c not in found]
+    problems = [Problem(_("code"), _("no customer with this code"), value=c) for c in codes if c not in found]
     problems += [
-        Problem("code", "this customer was forgotten", value=c)
+        Problem(_("code"), _("this customer was forgotten"), value=c)
         for c in codes
         if c in found and found[c].forgotten_at
     ]
     if problems:
-        raise ValidationError(problems, headline="enrolment refused; nothing was changed:")
+        raise ValidationError(problems, headline=_("enrolment refused; nothing was changed:"))
     return found
 
 
@@ -88,11 +91,11 @@ def enroll(
     The backfill is automatic earning, like earning from recorded purchases: it is not a
     person's change to a balance and writes no audit entry.
     """
-    require(session, ENROLL, "enrol customers in the points programme")
+    require(session, ENROLL, _("enrol customers in the points programme"))
     now = now or utcnow()
     enrolled_at = enrolled_at or now
     if not codes:
-        raise KehuError("name at least one customer code to enrol")
+        raise KehuError(_("name at least one customer code to enrol"))
     customers = _customers(session, codes)
     ids = [c.id for c in customers.values()]
     existing = set(session.scalars(select(ACCOUNTS.c.customer_id).where(ACCOUNTS.c.customer_id.in_(ids))))
@@ -199,7 +202,7 @@ def catch_up(
     The rates are today's rules and settings, as for ``enroll --since``: an interaction recorded
     before a change of the rules earns under the new ones.
     """
-    require_programme(session, "catch up the points of every member")
+    require_programme(session, _("catch up the points of every member"))
     now = now or utcnow()
     members = dict(session.execute(select(ACCOUNTS.c.customer_id, ACCOUNTS.c.earn_from)).all())
     if not members:
@@ -272,11 +275,11 @@ def record_referral(
     """Record that ``referrer`` brought ``referred`` (each customer is referred at most once).
 
     Needs permission ``loyalty.enroll``; both customers must be ones the acting user sees."""
-    require(session, ENROLL, "record referrals")
+    require(session, ENROLL, _("record referrals"))
     if referrer_code == referred_code:
         raise ValidationError(
-            [Problem("referred", "a customer cannot refer themselves", value=referred_code)],
-            headline="referral refused; nothing was changed:",
+            [Problem(_("referred"), _("a customer cannot refer themselves"), value=referred_code)],
+            headline=_("referral refused; nothing was changed:"),
         )
     found = _customers(session, [referrer_code, referred_code])
     referrer, referred = found[referrer_code], found[referred_code]
@@ -286,8 +289,9 @@ def record_referral(
     if current is not None:
         by = session.get(Customer, current)
         raise Conflict(
-            f"customer {referred_code} was already referred by {by.code if by else current}; "
-            "nothing was changed"
+            _("customer {referred} was already referred by {referrer}; nothing was changed").format(
+                referred=referred_code, referrer=by.code if by else current
+            )
         )
     now = now or utcnow()
     session.execute(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError
+from kehu_core.i18n import messages
 from kehu_core.types import utcnow
 from kehu_loyalty import accounts, expiry, ledger, rebates
 from kehu_loyalty import ladder as ladders
@@ -31,6 +32,8 @@ from kehu_loyalty.rewards import adjust as earn_points
 from kehu_loyalty.rules import EarnRule, EarnRuleError, load_rule_file
 from kehu_loyalty.security import require_programme
 from kehu_loyalty.settings import list_settings, load_settings, set_setting
+
+_ = messages("kehu_loyalty").gettext
 
 __all__ = [
     "DEFAULT_LADDER_DAYS",
@@ -127,7 +130,7 @@ def balance(session: Session, code: str, now: datetime | None = None) -> MemberB
 def statement(session: Session, code: str, limit: int | None = None) -> list[dict[str, Any]]:
     """Member ``code``'s points ledger, oldest first, with the running balance (only the last
     ``limit`` entries when given)."""
-    customer, _ = ledger.member(session, code)
+    customer, _account = ledger.member(session, code)
     return ledger.statement(session, customer.id, limit)
 
 
@@ -140,7 +143,7 @@ def expire(
     ``expire`` entry written, inside the session's transaction. Needs ``loyalty.manage`` and a
     user who sees every customer, for the dry run too (the daily job runs as kehu itself).
     """
-    require_programme(session, "write off expired points" if not dry_run else "count expiring points")
+    require_programme(session, _("write off expired points") if not dry_run else _("count expiring points"))
     return expiry.expire_points(app, session, as_of, dry_run=dry_run)
 
 
@@ -176,5 +179,5 @@ def ladder(
     end = as_of or utcnow()
     start = since or end - timedelta(days=DEFAULT_LADDER_DAYS)
     if start >= end:
-        raise KehuError("--since must be before --as-of")
+        raise KehuError(_("--since must be before --as-of"))
     return ladders.ladder(session, start, end, loyal_quarters)

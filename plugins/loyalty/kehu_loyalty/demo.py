@@ -10,12 +10,15 @@ from sqlalchemy.orm import Session
 from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import DemoContext
+from kehu_core.i18n import messages
 from kehu_core.models import Customer, CustomerTag
 from kehu_loyalty.accounts import enroll, record_referral
 from kehu_loyalty.expiry import expire_points
 from kehu_loyalty.levels import review_levels
 from kehu_loyalty.rebates import add_programme, settle
 from kehu_loyalty.rewards import InsufficientPoints, add_reward, redeem
+
+_ = messages("kehu_loyalty").gettext
 
 REWARDS = (
     ("MUG", "定制马克杯", 800, 200),
@@ -76,11 +79,21 @@ def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
     settled = settle(session, programme, calendar.local_day(now))
     context.summary.extend(
         [
-            f"loyalty: {len(enrolled.enrolled) + len(recent.enrolled)} members earned "
-            f"{enrolled.backfilled_points + recent.backfilled_points} points; {expired.points} expired; "
-            f"{redemptions} redemptions; {referrals} referrals; levels: {review.upgraded} members upgraded",
-            f"loyalty: 季返 programme JIFAN for {distributors} 经销商 customers: "
-            f"{settled.written} settlements, ¥{settled.total_rebate} "
-            "(try: kehu loyalty ladder; kehu loyalty rebate accrual JIFAN; kehu loyalty satisfaction)",
+            _(
+                "loyalty: {members} members earned {points} points; {expired} expired; {redemptions} "
+                "redemptions; {referrals} referrals; levels: {upgraded} members upgraded"
+            ).format(
+                members=len(enrolled.enrolled) + len(recent.enrolled),
+                points=enrolled.backfilled_points + recent.backfilled_points,
+                expired=expired.points,
+                redemptions=redemptions,
+                referrals=referrals,
+                upgraded=review.upgraded,
+            ),
+            _(
+                "loyalty: quarterly rebate (季返) programme JIFAN for {distributors} distributors (经销商): "
+                "{settlements} settlements, ¥{total} (try: `kehu loyalty ladder`; "
+                "`kehu loyalty rebate accrual JIFAN`; `kehu loyalty satisfaction`)"
+            ).format(distributors=distributors, settlements=settled.written, total=settled.total_rebate),
         ]
     )

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import InteractionBatch
+from kehu_core.i18n import messages
 from kehu_core.interactions import in_values
 from kehu_core.types import utcnow
 from kehu_loyalty import earn_sql, events
@@ -51,6 +52,8 @@ from kehu_loyalty.refunds import Member, reverse_refunds
 from kehu_loyalty.rules import EarnRule, EarnRuleError, all_rules
 from kehu_loyalty.settings import Settings, load_settings
 from kehu_loyalty.tiers import customer_tiers
+
+_ = messages("kehu_loyalty").gettext
 
 Path = Literal["auto", "sql", "python"]
 
@@ -118,7 +121,7 @@ def earn_rules(app: Kehu, session: Session) -> tuple[Settings, list[EarnRule]]:
         contributed = app.hook.kehu_loyalty_earn_rules()
     except EarnRuleError as refused:  # a plugin built a bad rule: name the plugin, in one line
         plugin = app.culprit(refused, "kehu_loyalty_earn_rules")
-        raise EarnRuleError(f"plugin {plugin!r}: {refused}") from None
+        raise EarnRuleError(_("plugin {plugin!r}: {error}").format(plugin=plugin, error=refused)) from None
     return settings, all_rules(settings, contributed)
 
 

@@ -19,6 +19,7 @@ from kehu_core.hooktypes import (
     ProfileSection,
     TierChange,
 )
+from kehu_core.i18n import messages
 from kehu_core.markers import hookimpl
 from kehu_core.models import Customer
 from kehu_core.profit import ProfitLine
@@ -30,6 +31,8 @@ from kehu_loyalty.privacy import erase, export
 from kehu_loyalty.profile import profile_section
 from kehu_loyalty.profit import rebate_lines
 from kehu_loyalty.tiers import reward_upgrades
+
+_ = messages("kehu_loyalty").gettext
 
 
 @hookimpl
@@ -77,14 +80,14 @@ def kehu_scheduled_jobs() -> Sequence[Job]:
             timedelta(days=1),
             expire_job,
             "loyalty",
-            "write off expired points (oldest lots first) and review member levels",
+            _("write off expired points (oldest lots first) and review member levels"),
         ),
         Job(
             "loyalty.rebate-settle",
             timedelta(days=1),
             settle_job,
             "loyalty",
-            "settle every ended rebate period (once per distributor and period)",
+            _("settle every ended rebate period (once per distributor and period)"),
         ),
     ]
 

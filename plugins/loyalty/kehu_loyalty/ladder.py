@@ -38,12 +38,30 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from kehu_core.access import customer_condition, require
+from kehu_core.choices import Vocabulary
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import UTCDateTime
+from kehu_loyalty.choices import choice
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
 from kehu_loyalty.settings import LADDER_MODES, load_settings
 
-STAGES = ("prospect", "first_time", "repeat", "loyal", "member", "advocate")
+_ = messages("kehu_loyalty").gettext
+
+#: The rungs, lowest first, with the course material's names (合格预期顾客 ... 拥护者).
+STAGE = Vocabulary(
+    "kehu_loyalty",
+    N_("ladder stage"),
+    [
+        choice("prospect", N_("prospect"), "合格预期顾客", "预期顾客", "潜在客户"),
+        choice("first_time", N_("first-time buyer"), "首次购买客户", "首次购买", "新客户"),
+        choice("repeat", N_("repeat buyer"), "重复购买客户", "重复购买", "回头客"),
+        choice("loyal", N_("loyal customer"), "忠诚客户", "忠诚"),
+        choice("member", N_("member"), "成员", "会员"),
+        choice("advocate", N_("advocate"), "拥护者", "推荐者"),
+    ],
+)
+STAGES = STAGE.codes
 QUARTER = timedelta(days=91)
 DEFAULT_LOYAL_QUARTERS = 3
 #: The ladder's rules: ``buying`` (member and advocate require a purchase) or ``legacy``.
@@ -197,7 +215,7 @@ def ladder(
 ) -> LadderReport:
     """Counts per stage at ``since`` and ``as_of`` and the moves between them, in one query,
     over the customers the acting user sees; ``mode`` defaults to the ``ladder_mode`` setting."""
-    require(session, "customer.read", "see the loyalty ladder")
+    require(session, "customer.read", _("see the loyalty ladder"))
     inner = stage_query(
         [since, as_of],
         loyal_quarters,

@@ -17,15 +17,33 @@ from sqlalchemy import String, func, select, text, type_coerce
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
+from kehu_core.choices import Vocabulary
 from kehu_core.customers import get_customer
 from kehu_core.errors import KehuError
+from kehu_core.i18n import N_, messages
 from kehu_core.interactions import in_values
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
+from kehu_loyalty.choices import choice
 from kehu_loyalty.models import ACCOUNTS, ALLOCATIONS, LEDGER, REASON_WIDTH, Points
+
+_ = messages("kehu_loyalty").gettext
 
 #: IN-lists are cut to this many values (SQLite and PostgreSQL both accept far more).
 CHUNK = 5000
+#: The kinds of ledger entries, as the statement shows them (积分获得, 兑换 ...).
+ENTRY_KIND = Vocabulary(
+    "kehu_loyalty",
+    N_("entry kind"),
+    [
+        choice("earn", N_("earned"), "消费积分", "获得"),
+        choice("bonus", N_("bonus"), "奖励积分", "奖励"),
+        choice("adjust", N_("adjustment"), "手工调整", "调整"),
+        choice("redeem", N_("redemption"), "兑换", "积分兑换"),
+        choice("expire", N_("expiry"), "过期", "积分过期"),
+        choice("refund", N_("refund"), "退款扣回", "退款"),
+    ],
+)
 DEBIT_KINDS = ("redeem", "expire", "refund")
 
 
@@ -346,7 +364,9 @@ def member(session: Session, code: str) -> tuple[Customer, Any]:
     account = session.execute(select(ACCOUNTS).where(ACCOUNTS.c.customer_id == customer.id)).first()
     if account is None:
         raise KehuError(
-            f"customer {code} is not a member of the points programme: kehu loyalty enroll {code}"
+            _("customer {code} is not a member of the points programme: `kehu loyalty enroll {code}`").format(
+                code=code
+            )
         )
     return customer, account
 

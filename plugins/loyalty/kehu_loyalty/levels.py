@@ -28,6 +28,7 @@ from sqlalchemy.sql import Executable
 from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_core.models import Interaction
 from kehu_core.types import to_money, utcnow
 from kehu_core.validation import FieldError, money
@@ -37,6 +38,8 @@ from kehu_loyalty.models import ACCOUNTS, LEDGER, LEVELS, MAX_POINTS
 from kehu_loyalty.records import LevelChange, codes_of
 from kehu_loyalty.security import MANAGE, require_programme
 from kehu_loyalty.settings import load_settings
+
+_ = messages("kehu_loyalty").gettext
 
 DEFAULT_LEVELS = (("银卡", 1, 5000, None), ("金卡", 2, 20000, None), ("钻石卡", 3, 100000, None))
 
@@ -72,24 +75,25 @@ def set_level(
     session: Session, name: str, rank: int, min_points: int | None, min_spend: Decimal | None
 ) -> LevelRecord:
     """Add or change a level; it needs a points or a spend threshold. Needs ``loyalty.manage``."""
-    require(session, MANAGE, "change member levels")
+    require(session, MANAGE, _("change member levels"))
     problems = []
     if not name.strip():
-        problems.append(Problem("name", "required"))
+        problems.append(Problem(_("name"), _("required")))
     if min_points is None and min_spend is None:
-        problems.append(Problem("min_points", "give --min-points or --min-spend (or both)"))
+        problems.append(Problem("min_points", _("give --min-points or --min-spend (or both)")))
     if min_points is not None and not 0 <= min_points <= MAX_POINTS:
-        problems.append(Problem("min_points", f"must be between 0 and {MAX_POINTS}", value=str(min_points)))
+        reason = _("must be between 0 and {high}").format(high=MAX_POINTS)
+        problems.append(Problem("min_points", reason, value=str(min_points)))
     if min_spend is not None:
         try:
             min_spend = money(min_spend)
         except FieldError as exc:
             problems.append(Problem("min_spend", str(exc), value=str(min_spend)))
     if problems:
-        raise ValidationError(problems, headline="level refused; nothing was changed:")
+        raise ValidationError(problems, headline=_("level refused; nothing was changed:"))
     clash = session.scalar(select(LEVELS.c.name).where(LEVELS.c.rank == rank, LEVELS.c.name != name))
     if clash:
-        raise Conflict(f"level {clash!r} already has rank {rank}")
+        raise Conflict(_("level {name!r} already has rank {rank}").format(name=clash, rank=rank))
     values = {"rank": rank, "min_points": min_points, "min_spend": min_spend}
     if not _changed(session, LEVELS.update().where(LEVELS.c.name == name).values(**values)):
         session.execute(LEVELS.insert().values(name=name, **values))
@@ -98,9 +102,9 @@ def set_level(
 
 def remove_level(session: Session, name: str) -> None:
     """Remove a level; members holding it lose it at once. Needs ``loyalty.manage``."""
-    require(session, MANAGE, "remove member levels")
+    require(session, MANAGE, _("remove member levels"))
     if not _changed(session, LEVELS.delete().where(LEVELS.c.name == name)):
-        raise NotFound(f"no level named {name!r}")
+        raise NotFound(_("no level named {name!r}").format(name=name))
     session.execute(ACCOUNTS.update().where(ACCOUNTS.c.level == name).values(level=None, level_since=None))
 
 
@@ -153,7 +157,7 @@ def review_levels(app: Kehu, session: Session, as_of: datetime | None = None) ->
 
     Needs ``loyalty.manage`` and a user who sees every customer (the daily job runs as kehu
     itself)."""
-    require_programme(session, "review member levels")
+    require_programme(session, _("review member levels"))
     as_of = as_of or utcnow()
     settings = load_settings(session)
     levels = list_levels(session)

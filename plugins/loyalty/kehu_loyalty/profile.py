@@ -9,12 +9,15 @@ from sqlalchemy.orm import Session
 
 from kehu_core.calendar import format_day
 from kehu_core.hooktypes import ProfileSection
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
-from kehu_loyalty.ladder import stage_of
+from kehu_loyalty.ladder import STAGE, stage_of
 from kehu_loyalty.ledger import balance, expiring_between
 from kehu_loyalty.models import ACCOUNTS
 from kehu_loyalty.settings import load_settings
+
+_ = messages("kehu_loyalty").gettext
 
 
 def profile_section(session: Session, customer: Customer) -> ProfileSection:
@@ -25,7 +28,7 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection:
         session.execute(select(ACCOUNTS).where(ACCOUNTS.c.customer_id == customer.id)).mappings().first()
     )
     data: dict[str, object] = {"stage": stage, "member": account is not None}
-    rows = [("ladder stage", stage or "-")]
+    rows = [(_("ladder stage"), STAGE.label(stage) if stage else "-")]
     if account is not None:
         days = load_settings(session).expiring_soon_days
         soon = expiring_between(session, customer.id, now, now + timedelta(days=days))
@@ -37,11 +40,11 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection:
             expiring_within_days=days,
         )
         rows += [
-            ("member since", format_day(account["enrolled_at"])),
-            ("level", account["level"] or "-"),
-            ("points balance", str(data["balance"])),
-            (f"expiring within {days} days", str(soon)),
+            (_("member since"), format_day(account["enrolled_at"])),
+            (_("level"), account["level"] or "-"),
+            (_("points balance"), str(data["balance"])),
+            (_("expiring within {days} days").format(days=days), str(soon)),
         ]
     else:
-        rows.append(("member", "no"))
-    return ProfileSection(title="忠诚度 Loyalty", rows=rows, data=data, key="loyalty", order=300)
+        rows.append((_("points programme member"), _("no")))
+    return ProfileSection(title=_("Loyalty"), rows=rows, data=data, key="loyalty", order=300)

@@ -17,8 +17,11 @@ from fractions import Fraction
 from attrs import frozen
 
 from kehu_core.errors import KehuError
+from kehu_core.i18n import messages
 from kehu_loyalty.models import MAX_POINTS, REASON_WIDTH, RULE_WIDTH
 from kehu_loyalty.rules import EarnRule
+
+_ = messages("kehu_loyalty").gettext
 
 CENT = Decimal("0.01")
 
@@ -38,8 +41,15 @@ class Rate:
         points = cents * self.numerator // self.denominator
         if points > MAX_POINTS:
             raise PointsOutOfRange(
-                f"¥{cents // 100}.{cents % 100:02d} × {self.suffix} earns {points} points, more than "
-                f"a ledger entry holds (at most {MAX_POINTS}): lower the earn rate; nothing was written"
+                _(
+                    "{amount} × {rate} earns {points} points, more than a ledger entry holds (at most "
+                    "{high}): lower the earn rate; nothing was written"
+                ).format(
+                    amount=f"¥{cents // 100}.{cents % 100:02d}",
+                    rate=self.suffix,
+                    points=points,
+                    high=MAX_POINTS,
+                )
             )
         return points
 
@@ -80,22 +90,33 @@ def rate_of(matched: Sequence[EarnRule], multiplier: tuple[Decimal, str] | None)
     scaled_rate = sum((r.points_per_yuan for r in scaled), Decimal(0))
     plain_rate = sum((r.points_per_yuan for r in plain), Decimal(0))
     exact = Fraction(scaled_rate) * Fraction(factor) + Fraction(plain_rate)
-    if not plain:
-        text = f"{number(scaled_rate)} pt/¥ ({suffix_rule(amounts)})" + (
-            f" × {number(factor)} tier {tier}" if tier else ""
+    # The reason is written in the language of the moment, as a note would be.
+    if not plain and tier:
+        text = _("{rate} pt/¥ ({rules}) × {factor} tier {tier}").format(
+            rate=number(scaled_rate), rules=suffix_rule(amounts), factor=number(factor), tier=tier
         )
+    elif not plain:
+        text = _("{rate} pt/¥ ({rules})").format(rate=number(scaled_rate), rules=suffix_rule(amounts))
     elif not scaled:
-        text = f"{number(plain_rate)} pt/¥ ({suffix_rule(amounts)}), not multiplied by tier {tier}"
+        text = _("{rate} pt/¥ ({rules}), not multiplied by tier {tier}").format(
+            rate=number(plain_rate), rules=suffix_rule(amounts), tier=tier
+        )
     else:
-        text = (
-            f"{number(scaled_rate)} pt/¥ ({suffix_rule(scaled)}) × {number(factor)} tier {tier} "
-            f"+ {number(plain_rate)} pt/¥ ({suffix_rule(plain)})"
+        text = _("{rate} pt/¥ ({rules}) × {factor} tier {tier} + {other_rate} pt/¥ ({other_rules})").format(
+            rate=number(scaled_rate),
+            rules=suffix_rule(scaled),
+            factor=number(factor),
+            tier=tier,
+            other_rate=number(plain_rate),
+            other_rules=suffix_rule(plain),
         )
     names = suffix_rule(amounts)
     if boost is not None and boost.multiplier is not None:
         exact *= Fraction(boost.multiplier)
         text = f"({text})" if plain and scaled else text
-        text += f" × {number(boost.multiplier)} ({boost.name})"
+        text = _("{rate} × {multiplier} ({rule})").format(
+            rate=text, multiplier=number(boost.multiplier), rule=boost.name
+        )
         names += f"+{boost.name}"
     return Rate(exact.numerator, exact.denominator * 100, text, rule_column(names))
 

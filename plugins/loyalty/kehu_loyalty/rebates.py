@@ -3,8 +3,8 @@
 A programme applies to the customers carrying its tag (经销商 by default). The volume of a
 period is the net amount of their done purchases (refunds included) in the period's local
 days, by the company calendar (:mod:`kehu_core.calendar`). Thresholds are tiered on volume, and the rate
-of the highest threshold reached applies to the whole volume (达量返利): with ≥100,000 → 2%
-and ≥500,000 → 3%, a volume of 600,000 earns 18,000. The rebate is rounded half-up to the fen.
+of the highest threshold reached applies to the whole volume (达量返利): with >=100,000 -> 2%
+and >=500,000 -> 3%, a volume of 600,000 earns 18,000. The rebate is rounded half-up to the fen.
 
 As a period runs, its rebate *accrues* (computed, never stored). When it ends it is *settled*:
 one row per distributor and period, written once; settling again writes nothing new.
@@ -24,16 +24,34 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core.access import require, visible_customers
+from kehu_core.choices import Vocabulary
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, CustomerTag, Interaction
 from kehu_core.types import to_money, utcnow
 from kehu_core.validation import FieldError, money
+from kehu_loyalty.choices import choice
 from kehu_loyalty.models import PROGRAMMES, SETTLEMENTS, TIERS
 from kehu_loyalty.security import MANAGE, require_programme
 
+_ = messages("kehu_loyalty").gettext
+
 #: The programme periods, as units of the company calendar.
 PERIODS: dict[str, calendar.Unit] = {"month": "month", "quarter": "quarter", "year": "year"}
+#: The periods as people name them (月返/季返/年返); the code is stored and printed by --json.
+PERIOD = Vocabulary(
+    "kehu_loyalty",
+    N_("rebate period"),
+    [
+        choice("month", N_("monthly"), "月返", "月", "月度", "每月", "按月"),
+        choice("quarter", N_("quarterly"), "季返", "季", "季度", "每季", "按季"),
+        choice("year", N_("yearly"), "年返", "年", "年度", "每年", "按年", "annual"),
+    ],
+)
+#: A new programme's name when none is given: 季返 CODE.
 PERIOD_NAMES = {"month": "月返", "quarter": "季返", "year": "年返"}
+#: The headline of every refusal of a programme.
+PROGRAMME_REFUSED = N_("rebate programme refused; nothing was changed:")
 CENT = Decimal("0.01")
 
 
@@ -83,27 +101,27 @@ def _parse_tiers(specs: Sequence[str]) -> list[tuple[Decimal, Decimal]]:
             rate = Decimal(rate_text[:-1]) / 100 if rate_text.endswith("%") else Decimal(rate_text)
         except Exception:
             problems.append(
-                Problem("tier", "write THRESHOLD:RATE, e.g. 100000:2% or 500000:0.03", value=spec)
+                Problem(_("tier"), _("write THRESHOLD:RATE, e.g. 100000:2% or 500000:0.03"), value=spec)
             )
             continue
         try:  # money's range: at most 15 significant digits, exact on both databases
             threshold = money(threshold_text)
         except FieldError as exc:
-            problems.append(Problem("tier", f"threshold: {exc}", value=spec))
+            problems.append(Problem(_("tier"), _("threshold: {reason}").format(reason=exc), value=spec))
             continue
         if not rate.is_finite() or not Decimal(0) < rate < 1:
             problems.append(
-                Problem("tier", "threshold must be >= 0 and the rate between 0 and 100%", value=spec)
+                Problem(_("tier"), _("threshold must be >= 0 and the rate between 0 and 100%"), value=spec)
             )
             continue
         tiers.append((threshold.quantize(CENT), rate.quantize(Decimal("0.0001"))))
     thresholds = [t for t, _ in tiers]
     if len(set(thresholds)) != len(thresholds):
-        problems.append(Problem("tier", "two tiers have the same threshold"))
+        problems.append(Problem(_("tier"), _("two tiers have the same threshold")))
     if not specs:
-        problems.append(Problem("tier", "give at least one threshold, e.g. --tier 100000:2%"))
+        problems.append(Problem(_("tier"), _("give at least one threshold, e.g. --tier 100000:2%")))
     if problems:
-        raise ValidationError(problems, headline="rebate programme refused; nothing was changed:")
+        raise ValidationError(problems, headline=_(PROGRAMME_REFUSED))
     return sorted(tiers)
 
 
@@ -116,22 +134,27 @@ def add_programme(
     tag: str = "经销商",
     starts_on: date | None = None,
 ) -> Programme:
-    """Create a programme; ``tiers`` are ``THRESHOLD:RATE`` texts (``100000:2%``).
+    """Create a programme; ``tiers`` are ``THRESHOLD:RATE`` texts (``100000:2%``); ``period``
+    is a code or any name of :data:`PERIOD` (``quarter``, ``季返``).
 
     Needs ``loyalty.manage``."""
-    require(session, MANAGE, "add rebate programmes")
+    require(session, MANAGE, _("add rebate programmes"))
     problems = []
-    if period not in PERIODS:
-        problems.append(Problem("period", f"one of {', '.join(PERIODS)}", value=period))
+    try:
+        period = PERIOD.parse(period)
+    except FieldError:
+        problems.append(
+            Problem(_("period"), _("one of {accepted}").format(accepted=PERIOD.accepted()), value=period)
+        )
     if not code.strip():
-        problems.append(Problem("code", "required"))
+        problems.append(Problem(_("code"), _("required")))
     if not tag.strip():
-        problems.append(Problem("tag", "required"))
+        problems.append(Problem(_("tag"), _("required")))
     if problems:
-        raise ValidationError(problems, headline="rebate programme refused; nothing was changed:")
+        raise ValidationError(problems, headline=_(PROGRAMME_REFUSED))
     parsed = _parse_tiers(tiers)
     if session.scalar(select(PROGRAMMES.c.id).where(PROGRAMMES.c.code == code)) is not None:
-        raise Conflict(f"a rebate programme with code {code!r} already exists")
+        raise Conflict(_("a rebate programme with code {code!r} already exists").format(code=code))
     start = period_of(period, starts_on or calendar.today())[0]
     pid = session.execute(
         PROGRAMMES.insert()
@@ -154,7 +177,11 @@ def get_programme(session: Session, code: str) -> Programme:
     """The programme ``code`` or :class:`NotFound`."""
     row = session.execute(select(PROGRAMMES).where(PROGRAMMES.c.code == code)).mappings().first()
     if row is None:
-        raise NotFound(f"no rebate programme with code {code!r}; see `kehu loyalty rebate programme list`")
+        raise NotFound(
+            _("no rebate programme with code {code!r}; see `kehu loyalty rebate programme list`").format(
+                code=code
+            )
+        )
     return _programme(session, row)
 
 
@@ -238,7 +265,7 @@ def accruals(
 ) -> list[Accrual]:
     """The running period's rebate so far for each distributor the acting user sees, and how
     far the next threshold is."""
-    require(session, "customer.read", "see rebate accruals")
+    require(session, "customer.read", _("see rebate accruals"))
     today = today or calendar.today()
     start, end = period_of(programme.period, today)
     visible = visible_customers(session, Interaction.__table__.c.customer_id)
@@ -299,7 +326,7 @@ def settle(session: Session, programme: Programme, today: date | None = None) ->
     threshold, so the statement shows the gap); a row already written is never changed.
     Needs ``loyalty.manage`` and a user who sees every customer (the daily job runs as kehu itself).
     """
-    require_programme(session, "settle rebates")
+    require_programme(session, _("settle rebates"))
     today = today or calendar.today()
     dialect = session.get_bind().dialect.name
     now = utcnow()
@@ -341,7 +368,7 @@ def settle(session: Session, programme: Programme, today: date | None = None) ->
 
 def settle_all(session: Session, today: date | None = None) -> list[SettlementRun]:
     """Settle every active programme (see :func:`settle`)."""
-    require_programme(session, "settle rebates")
+    require_programme(session, _("settle rebates"))
     return [settle(session, p, today) for p in list_programmes(session) if p.active]
 
 

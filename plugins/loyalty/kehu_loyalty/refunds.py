@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from kehu_core import calendar
+from kehu_core.i18n import messages
 from kehu_loyalty.ledger import (
     Debit,
     chunks,
@@ -23,6 +24,8 @@ from kehu_loyalty.ledger import (
 from kehu_loyalty.models import ALLOCATIONS, LEDGER, REASON_WIDTH
 from kehu_loyalty.rates import Rate, amount_reason, cents_of, rate_of
 from kehu_loyalty.rules import EarnRule
+
+_ = messages("kehu_loyalty").gettext
 
 
 class Member(NamedTuple):
@@ -103,8 +106,12 @@ def reverse_refunds(
                 lot[3] = remaining - take
                 left -= take
         taken = points - left
-        note = f"refund of {reason}" + (
-            f"; {left} point(s) already spent or expired, not taken back" if left else ""
+        note = (
+            _("refund of {reason}; {left} point(s) already spent or expired, not taken back").format(
+                reason=reason, left=left
+            )
+            if left
+            else _("refund of {reason}").format(reason=reason)
         )
         entry = (
             cid,

@@ -17,8 +17,11 @@ from sqlalchemy import case, exists, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from kehu_core.access import require, visible_customers
+from kehu_core.i18n import messages
 from kehu_core.models import Interaction
 from kehu_core.types import UTCDateTime, utcnow
+
+_ = messages("kehu_loyalty").gettext
 
 XEROX_RATIO = Decimal(6)
 
@@ -46,7 +49,7 @@ def satisfaction_repurchase(
     """Repurchase rate per satisfaction score, over feedbacks given at least ``window_days`` before
     ``as_of`` (so each had the whole window to be followed by a purchase). Only the feedbacks
     of customers the acting user sees are counted."""
-    require(session, "customer.read", "see the satisfaction report")
+    require(session, "customer.read", _("see the satisfaction report"))
     as_of = as_of or utcnow()
     dialect = session.get_bind().dialect.name
     f = Interaction.__table__.alias("f")

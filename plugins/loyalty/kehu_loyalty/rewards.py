@@ -14,6 +14,7 @@ from kehu_core import audit
 from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, KehuError, NotFound, Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_core.privacy import require_not_forgotten
 from kehu_core.types import utcnow
 from kehu_loyalty import events
@@ -36,6 +37,8 @@ from kehu_loyalty.models import MAX_POINTS, MAX_STOCK, REWARDS
 from kehu_loyalty.records import Redemption
 from kehu_loyalty.security import ADJUST, MANAGE, REDEEM
 from kehu_loyalty.settings import load_settings
+
+_, ngettext = messages("kehu_loyalty").functions()
 
 
 class InsufficientPoints(Conflict):
@@ -69,23 +72,24 @@ def add_reward(
     valid_until: datetime | None = None,
 ) -> RewardRecord:
     """Add a reward to the catalogue (``stock`` ``None``: unlimited). Needs ``loyalty.manage``."""
-    require(session, MANAGE, "add rewards")
+    require(session, MANAGE, _("add rewards"))
     problems = []
     if not code.strip():
-        problems.append(Problem("code", "required"))
+        problems.append(Problem(_("code"), _("required")))
     if not name.strip():
-        problems.append(Problem("name", "required"))
+        problems.append(Problem(_("name"), _("required")))
     if not 0 < cost_points <= MAX_POINTS:
-        reason = f"must be a positive number of points, at most {MAX_POINTS}"
-        problems.append(Problem("cost", reason, value=str(cost_points)))
+        reason = _("must be a positive number of points, at most {high}").format(high=MAX_POINTS)
+        problems.append(Problem(_("cost"), reason, value=str(cost_points)))
     if stock is not None and not 0 <= stock <= MAX_STOCK:
-        problems.append(Problem("stock", f"must be between 0 and {MAX_STOCK}", value=str(stock)))
+        reason = _("must be between 0 and {high}").format(high=MAX_STOCK)
+        problems.append(Problem(_("stock"), reason, value=str(stock)))
     if valid_from and valid_until and valid_until <= valid_from:
-        problems.append(Problem("valid_until", "must be after valid_from"))
+        problems.append(Problem("valid_until", _("must be after valid_from")))
     if problems:
-        raise ValidationError(problems, headline="reward refused; nothing was changed:")
+        raise ValidationError(problems, headline=_("reward refused; nothing was changed:"))
     if session.scalar(select(REWARDS.c.id).where(REWARDS.c.code == code)) is not None:
-        raise Conflict(f"a reward with code {code!r} already exists")
+        raise Conflict(_("a reward with code {code!r} already exists").format(code=code))
     session.execute(
         REWARDS.insert().values(
             code=code,
@@ -105,7 +109,7 @@ def get_reward(session: Session, code: str) -> RewardRecord:
     """The reward ``code`` or :class:`NotFound`."""
     row = session.execute(select(REWARDS).where(REWARDS.c.code == code)).mappings().first()
     if row is None:
-        raise NotFound(f"no reward with code {code!r}; see `kehu loyalty rewards list`")
+        raise NotFound(_("no reward with code {code!r}; see `kehu loyalty rewards list`").format(code=code))
     return RewardRecord(
         row["code"],
         row["name"],
@@ -127,12 +131,12 @@ def list_rewards(session: Session, include_inactive: bool = False) -> list[Rewar
 
 def restock(session: Session, code: str, stock: int | None, active: bool | None = None) -> RewardRecord:
     """Set a reward's stock (``None``: unlimited) and/or whether it is offered. Needs ``loyalty.manage``."""
-    require(session, MANAGE, "restock or withdraw rewards")
+    require(session, MANAGE, _("restock or withdraw rewards"))
     get_reward(session, code)
     if stock is not None and not 0 <= stock <= MAX_STOCK:
+        reason = _("must be between 0 and {high}").format(high=MAX_STOCK)
         raise ValidationError(
-            [Problem("stock", f"must be between 0 and {MAX_STOCK}", value=str(stock))],
-            headline="reward not changed:",
+            [Problem(_("stock"), reason, value=str(stock))], headline=_("reward not changed:")
         )
     values: dict[str, Any] = {"stock": stock}
     if active is not None:
@@ -163,33 +167,38 @@ def redeem(
     Needs permission ``loyalty.redeem``; a customer outside the acting user's record rules is
     "no customer with code ...". Audited: entity ``points``, the customer's code, ``redeemed``.
     """
-    require(session, REDEEM, "redeem points")
+    require(session, REDEEM, _("redeem points"))
     now = now or utcnow()
     if quantity < 1:
         raise ValidationError(
-            [Problem("quantity", "must be at least 1", value=str(quantity))],
-            headline="redemption refused; nothing was changed:",
+            [Problem(_("quantity"), _("must be at least 1"), value=str(quantity))],
+            headline=_("redemption refused; nothing was changed:"),
         )
-    customer, _ = member(session, code)
+    customer, _account = member(session, code)
     lock_accounts(session, [customer.id])
     key = key or f"redeem:{uuid.uuid4().hex}"
     if existing_keys(session, [key]):
-        raise Conflict(f"redemption {key!r} was already applied; nothing was changed")
+        raise Conflict(_("redemption {key!r} was already applied; nothing was changed").format(key=key))
     offer = (
         session.execute(select(REWARDS).where(REWARDS.c.code == reward).with_for_update()).mappings().first()
     )
     if offer is None:
-        raise NotFound(f"no reward with code {reward!r}; see `kehu loyalty rewards list`")
+        raise NotFound(_("no reward with code {code!r}; see `kehu loyalty rewards list`").format(code=reward))
     if (
         not offer["active"]
         or (offer["valid_from"] and now < offer["valid_from"])
         or (offer["valid_until"] and now >= offer["valid_until"])
     ):
-        raise KehuError(f"reward {reward} ({offer['name']}) is not offered at this time; nothing was changed")
+        raise KehuError(
+            _("reward {code} ({name}) is not offered at this time; nothing was changed").format(
+                code=reward, name=offer["name"]
+            )
+        )
     if offer["stock"] is not None and offer["stock"] < quantity:
         raise OutOfStock(
-            f"reward {reward} ({offer['name']}) has {offer['stock']} left, {quantity} asked; "
-            "nothing was changed"
+            _("reward {code} ({name}) has {left} left, {quantity} asked; nothing was changed").format(
+                code=reward, name=offer["name"], left=offer["stock"], quantity=quantity
+            )
         )
     expire_points(app, session, now, [customer.id])
     cost = offer["cost_points"] * quantity
@@ -198,12 +207,17 @@ def redeem(
     if available < cost:
         # Roll back the expiry just written too: a refused command changes nothing.
         raise InsufficientPoints(
-            f"customer {code} has {available} point(s); {quantity} × {reward} costs {cost}; "
-            "nothing was changed"
+            ngettext(
+                "customer {code} has {n} point; {quantity} x {reward} costs {cost}; nothing was changed",
+                "customer {code} has {n} points; {quantity} x {reward} costs {cost}; nothing was changed",
+                available,
+            ).format(code=code, n=available, quantity=quantity, reward=reward, cost=cost)
         )
     allocations, left = allocate(lots, cost)
     assert left == 0
-    reason = f"redeemed {quantity} × {offer['name']} ({reward})"
+    reason = _("redeemed {quantity} x {name} ({code})").format(
+        quantity=quantity, name=offer["name"], code=reward
+    )
     [entry_id] = write_debits(
         session,
         [
@@ -253,24 +267,24 @@ def adjust(
     "no customer with code ...". Audited: entity ``points``, the customer's code, ``earned``
     (the points and the new balance; not the reason, which is free text).
     """
-    require(session, ADJUST, "give points by hand")
+    require(session, ADJUST, _("give points by hand"))
     now = now or utcnow()
     problems = []
     if points <= 0:
-        problems.append(
-            Problem("points", "must be a positive whole number (spend points with redeem)", value=str(points))
-        )
+        why = _("must be a positive whole number (spend points with `kehu loyalty redeem`)")
+        problems.append(Problem(_("points"), why, value=str(points)))
     elif points > MAX_POINTS:
-        problems.append(Problem("points", f"at most {MAX_POINTS} in one entry", value=str(points)))
+        why = _("at most {high} in one entry").format(high=MAX_POINTS)
+        problems.append(Problem(_("points"), why, value=str(points)))
     if not reason.strip():
-        problems.append(Problem("reason", "required: say why the points are given"))
+        problems.append(Problem(_("reason"), _("required: say why the points are given")))
     if problems:
-        raise ValidationError(problems, headline="points not awarded; nothing was changed:")
-    customer, _ = member(session, code)
-    require_not_forgotten(customer, "it accepts no new personal data (the reason of a manual entry)")
+        raise ValidationError(problems, headline=_("points not awarded; nothing was changed:"))
+    customer, _account = member(session, code)
+    require_not_forgotten(customer, _("it accepts no new personal data (the reason of a manual entry)"))
     key = key or f"adjust:{uuid.uuid4().hex}"
     if existing_keys(session, [key]):
-        raise Conflict(f"an entry with key {key!r} already exists; nothing was changed")
+        raise Conflict(_("an entry with key {key!r} already exists; nothing was changed").format(key=key))
     months = load_settings(session).expiry_months
     ids = next_ids(session, 1) if events.listened(app, events.EARNED) else None
     write_credits(

@@ -24,12 +24,37 @@ from typing import Any
 from attrs import field, fields, frozen
 
 from kehu_core import calendar
+from kehu_core.choices import Vocabulary
 from kehu_core.errors import KehuError
+from kehu_core.i18n import N_, messages
+from kehu_core.vocab import KNOWN_INTERACTION_KINDS
+from kehu_loyalty.choices import choice
 from kehu_loyalty.models import MAX_POINTS, RULE_WIDTH
 from kehu_loyalty.settings import Settings
 
-ONCE_PER = (None, "customer", "year", "month")
-BENEFICIARIES = ("customer", "referrer")
+_ = messages("kehu_loyalty").gettext
+
+#: How often a bonus rule awards: once per customer, year or month (None: every time).
+ONCE_PER_CHOICE = Vocabulary(
+    "kehu_loyalty",
+    N_("once per"),
+    [
+        choice("customer", N_("once per customer"), "每位客户一次", "每个客户一次", "每人一次", "每位客户"),
+        choice("year", N_("once a year"), "每年一次", "每年", "一年一次"),
+        choice("month", N_("once a month"), "每月一次", "每月", "一月一次"),
+    ],
+)
+ONCE_PER = (None, *ONCE_PER_CHOICE.codes)
+#: Who a bonus rule rewards: the buyer, or whoever referred the buyer.
+BENEFICIARY = Vocabulary(
+    "kehu_loyalty",
+    N_("beneficiary"),
+    [
+        choice("customer", N_("buyer"), "购买者", "买家", "客户本人", "本人"),
+        choice("referrer", N_("referrer"), "推荐人", "介绍人"),
+    ],
+)
+BENEFICIARIES = BENEFICIARY.codes
 BUILTIN_NAMES = ("base", "birthday", "first_purchase", "referral", "feedback")
 #: Rule names: lower-case words of letters, digits and ``_``, joined by dots (``acme.double_11``).
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
@@ -45,8 +70,45 @@ class EarnRuleError(KehuError, ValueError):
 
 
 def _problem(name: Any, what: str, reason: str, value: Any = None) -> EarnRuleError:
-    shown = f" (got {value!r})" if value is not None else ""
-    return EarnRuleError(f"earn rule {name!r}: {what}: {reason}{shown}")
+    if value is None:
+        return EarnRuleError(
+            _("earn rule {name!r}: {field}: {reason}").format(name=name, field=what, reason=reason)
+        )
+    return EarnRuleError(
+        _("earn rule {name!r}: {field}: {reason} (got {value!r})").format(
+            name=name, field=what, reason=reason, value=value
+        )
+    )
+
+
+def _named(vocabulary: Vocabulary) -> Any:
+    """A converter: a name of ``vocabulary`` (its code, label or Chinese name) as its code;
+    anything else as given, for the check to refuse naming the field."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str):
+            return vocabulary.names().get(value.strip().casefold().replace("-", "_").replace(" ", "_"), value)
+        return value
+
+    return convert
+
+
+def _once_per(value: Any) -> Any:
+    """``once_per`` as its code (``每年`` is ``year``)."""
+    return _named(ONCE_PER_CHOICE)(value)
+
+
+def _beneficiary(value: Any) -> Any:
+    """``beneficiary`` as its code (``推荐人`` is ``referrer``)."""
+    return _named(BENEFICIARY)(value)
+
+
+def _kinds(value: Any) -> Any:
+    """Interaction kinds as codes (``购买`` is ``purchase``); a plugin's own kind stays as given."""
+    kinds = _strings(value)
+    if not isinstance(kinds, tuple):
+        return kinds
+    return tuple(_named(KNOWN_INTERACTION_KINDS)(k) for k in kinds)
 
 
 def _strings(value: Any) -> Any:
@@ -73,15 +135,15 @@ def yearly_span(text: str) -> tuple[int, int]:
     11-11), both days included; raises ``ValueError`` with the reason."""
     parts = text.split("..")
     if len(parts) > 2:
-        raise ValueError("one day MM-DD or one range MM-DD..MM-DD")
+        raise ValueError(_("one day MM-DD or one range MM-DD..MM-DD"))
     days = []
     for part in parts:
         found = _MONTH_DAY.fullmatch(part.strip())
         if not found:
-            raise ValueError("a local day of the year as MM-DD, or a range MM-DD..MM-DD")
+            raise ValueError(_("a local day of the year as MM-DD, or a range MM-DD..MM-DD"))
         month, day = int(found[1]), int(found[2])
         if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
-            raise ValueError(f"{part.strip()} is no day of the year")
+            raise ValueError(_("{day} is no day of the year").format(day=part.strip()))
         days.append(month * 100 + day)
     return days[0], days[-1]
 
@@ -123,7 +185,7 @@ class EarnRule:
     """
 
     name: str
-    kinds: tuple[str, ...] = field(default=("purchase",), converter=_strings)
+    kinds: tuple[str, ...] = field(default=("purchase",), converter=_kinds)
     points_per_yuan: Decimal = field(default=Decimal(0), converter=_decimal)
     fixed_points: int = 0
     categories: tuple[str, ...] = field(default=(), converter=_strings)
@@ -131,8 +193,8 @@ class EarnRule:
     products: tuple[str, ...] = field(default=(), converter=_strings)
     min_amount: Decimal | None = field(default=None, converter=_decimal)
     birthday_month: bool = False
-    once_per: str | None = None
-    beneficiary: str = "customer"
+    once_per: str | None = field(default=None, converter=_once_per)
+    beneficiary: str = field(default="customer", converter=_beneficiary)
     tier_multiplier: bool = True
     valid_from: datetime | None = None
     valid_until: datetime | None = None
@@ -157,7 +219,9 @@ class EarnRule:
             return [
                 (
                     "name",
-                    f"lower-case words of a-z, 0-9 and _, joined by dots, at most {RULE_WIDTH} characters",
+                    _("lower-case words of a-z, 0-9 and _, joined by dots, at most {n} characters").format(
+                        n=RULE_WIDTH
+                    ),
                     None,
                 )
             ]
@@ -165,56 +229,57 @@ class EarnRule:
         for what in ("kinds", "categories", "channels", "products"):
             value = getattr(self, what)
             if not isinstance(value, tuple) or not all(isinstance(v, str) and v for v in value):
-                found.append((what, "names (text), one or a list", value))
+                found.append((what, _("names (text), one or a list"), value))
         if not self.kinds:
-            found.append(("kinds", "at least one interaction kind", None))
+            found.append(("kinds", _("at least one interaction kind"), None))
         for what in ("points_per_yuan", "min_amount", "multiplier"):
             value = getattr(self, what)
             if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
-                found.append((what, "a number, not negative", value))
+                found.append((what, _("a number, not negative"), value))
         if (
             isinstance(self.fixed_points, bool)
             or not isinstance(self.fixed_points, int)
             or not 0 <= self.fixed_points <= MAX_POINTS
         ):
-            found.append(("fixed_points", f"a whole number of points, 0 to {MAX_POINTS}", self.fixed_points))
+            why = _("a whole number of points, 0 to {high}").format(high=MAX_POINTS)
+            found.append(("fixed_points", why, self.fixed_points))
         for what in ("birthday_month", "tier_multiplier"):
             if not isinstance(getattr(self, what), bool):
-                found.append((what, "true or false", getattr(self, what)))
+                found.append((what, _("true or false"), getattr(self, what)))
         if self.once_per not in ONCE_PER:
-            found.append(("once_per", "one of customer, year, month (or none)", self.once_per))
+            found.append(("once_per", _("one of customer, year, month (or none)"), self.once_per))
         if self.beneficiary not in BENEFICIARIES:
-            found.append(("beneficiary", "customer or referrer", self.beneficiary))
+            found.append(("beneficiary", _("customer or referrer"), self.beneficiary))
         for what in ("valid_from", "valid_until"):
             value = getattr(self, what)
             if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-                found.append((what, "a time with its time zone", value))
+                found.append((what, _("a time with its time zone"), value))
         if found:
             return found
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            found.append(("valid_until", "must be after valid_from", None))
+            found.append(("valid_until", _("must be after valid_from"), None))
         if not isinstance(self.description, str):
-            found.append(("description", "text", self.description))
+            found.append(("description", _("text"), self.description))
         if self.every_year is not None:
             try:
                 if not isinstance(self.every_year, str):
-                    raise ValueError("a local day of the year as MM-DD, or a range MM-DD..MM-DD")
+                    raise ValueError(_("a local day of the year as MM-DD, or a range MM-DD..MM-DD"))
                 yearly_span(self.every_year)
             except ValueError as refused:
                 found.append(("every_year", str(refused), self.every_year))
         if self.multiplier is not None and self.multiplier <= 1:
-            found.append(("multiplier", "more than 1 (2 is double points)", self.multiplier))
+            found.append(("multiplier", _("more than 1 (2 is double points)"), self.multiplier))
         kinds_given = [self.points_per_yuan > 0, self.fixed_points > 0, self.multiplier is not None]
         if sum(kinds_given) != 1:
             found.append(
                 (
                     "points_per_yuan",
-                    "give exactly one of points_per_yuan, fixed_points (> 0) or multiplier",
+                    _("give exactly one of points_per_yuan, fixed_points (> 0) or multiplier"),
                     None,
                 )
             )
         elif not self.is_bonus_rule and (self.once_per or self.beneficiary != "customer"):
-            found.append(("once_per", "once_per and beneficiary apply to fixed bonuses only", None))
+            found.append(("once_per", _("once_per and beneficiary apply to fixed bonuses only"), None))
         return found
 
     @property
@@ -322,7 +387,7 @@ def _file_time(value: Any, what: str, name: Any) -> Any:
         return calendar.day_start(value)
     if value is None:
         return None
-    raise _problem(name, what, "a TOML date or date-time (2025-11-11 or 2025-11-11T00:00:00+08:00)", value)
+    raise _problem(name, what, _("a TOML date or date-time (2025-11-11 or 2025-11-11T00:00:00+08:00)"), value)
 
 
 def rule_from_mapping(values: Mapping[str, Any]) -> EarnRule:
@@ -331,11 +396,14 @@ def rule_from_mapping(values: Mapping[str, Any]) -> EarnRule:
     name = values.get("name")
     if name is None:
         raise EarnRuleError(
-            f'earn rule without a name: give name = "..." (keys: {", ".join(sorted(values))})'
+            _('earn rule without a name: give name = "..." (keys: {keys})').format(
+                keys=", ".join(sorted(values))
+            )
         )
     unknown = sorted(set(values) - set(RULE_FIELDS))
     if unknown:
-        raise _problem(name, unknown[0], f"no such field; the fields are {', '.join(RULE_FIELDS)}")
+        why = _("no such field; the fields are {fields}").format(fields=", ".join(RULE_FIELDS))
+        raise _problem(name, unknown[0], why)
     given = dict(values)
     for what in ("valid_from", "valid_until"):
         if what in given:
@@ -355,21 +423,33 @@ def load_rule_file(path: str | Path) -> list[EarnRule]:
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise EarnRuleError(f"{source}: cannot read the rule file: {exc.strerror or exc}") from None
+        raise EarnRuleError(
+            _("{file}: cannot read the rule file: {error}").format(file=source, error=exc.strerror or exc)
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise EarnRuleError(f"{source}: not a TOML rule file: {exc}") from None
+        raise EarnRuleError(
+            _("{file}: not a TOML rule file: {error}").format(file=source, error=exc)
+        ) from None
     extra = sorted(set(data) - {"rule"})
     if extra:
-        raise EarnRuleError(f"{source}: unknown table {extra[0]!r}: write each rule as a [[rule]] table")
+        raise EarnRuleError(
+            _("{file}: unknown table {table!r}: write each rule as a [[rule]] table").format(
+                file=source, table=extra[0]
+            )
+        )
     tables = data.get("rule", [])
     rules = []
     for number, table in enumerate(tables if isinstance(tables, list) else [tables], 1):
         if not isinstance(table, dict):
-            raise EarnRuleError(f"{source}: rule {number}: write each rule as a [[rule]] table")
+            raise EarnRuleError(
+                _("{file}: rule {number}: write each rule as a [[rule]] table").format(
+                    file=source, number=number
+                )
+            )
         try:
             rules.append(rule_from_mapping(table))
         except EarnRuleError as exc:
-            raise EarnRuleError(f"{source}: {exc}") from None
+            raise EarnRuleError(_("{file}: {error}").format(file=source, error=exc)) from None
     return rules
 
 
@@ -381,7 +461,7 @@ def builtin_rules(settings: Settings) -> list[EarnRule]:
             EarnRule(
                 "base",
                 points_per_yuan=settings.points_per_yuan,
-                description=f"{settings.points_per_yuan} point(s) per yuan spent",
+                description=_("{rate} point(s) per yuan spent").format(rate=settings.points_per_yuan),
             )
         )
     extra = settings.points_per_yuan * (settings.birthday_multiplier - 1)
@@ -391,7 +471,9 @@ def builtin_rules(settings: Settings) -> list[EarnRule]:
                 "birthday",
                 points_per_yuan=extra,
                 birthday_month=True,
-                description=f"×{settings.birthday_multiplier} points in the birthday month",
+                description=_("{multiplier} times the points in the birthday month").format(
+                    multiplier=settings.birthday_multiplier
+                ),
             )
         )
     if settings.first_purchase_bonus:
@@ -401,7 +483,7 @@ def builtin_rules(settings: Settings) -> list[EarnRule]:
                 fixed_points=settings.first_purchase_bonus,
                 once_per="customer",
                 min_amount=Decimal("0.01"),
-                description="bonus on the first purchase as a member",
+                description=_("bonus on the first purchase as a member"),
             )
         )
     if settings.referral_bonus:
@@ -412,7 +494,7 @@ def builtin_rules(settings: Settings) -> list[EarnRule]:
                 once_per="customer",
                 beneficiary="referrer",
                 min_amount=Decimal("0.01"),
-                description="bonus to the referrer when the referred customer first buys",
+                description=_("bonus to the referrer when the referred customer first buys"),
             )
         )
     if settings.feedback_bonus:
@@ -422,7 +504,7 @@ def builtin_rules(settings: Settings) -> list[EarnRule]:
                 kinds=("feedback",),
                 fixed_points=settings.feedback_bonus,
                 once_per="month",
-                description="bonus for giving feedback, once a month",
+                description=_("bonus for giving feedback, once a month"),
             )
         )
     return rules
@@ -437,11 +519,15 @@ def all_rules(settings: Settings, contributed: Sequence[Sequence[EarnRule]]) -> 
     for rule in rules:
         if not isinstance(rule, EarnRule):
             raise EarnRuleError(
-                f"an earn rule must be a kehu_loyalty.api.EarnRule, got {type(rule).__name__}: {rule!r}"[:300]
+                _("an earn rule must be a `kehu_loyalty.api.EarnRule`, got {type}: {rule!r}").format(
+                    type=type(rule).__name__, rule=rule
+                )[:300]
             )
         if rule.name in seen:
             raise EarnRuleError(
-                f"earn rule {rule.name!r}: name: two earn rules have it; names must be unique"
+                _("earn rule {name!r}: name: two earn rules have it; names must be unique").format(
+                    name=rule.name
+                )
             )
         seen.add(rule.name)
     return rules

@@ -27,7 +27,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from kehu_core.access import Actor, Forbidden, customer_condition, require
+from kehu_core.i18n import messages
 from kehu_core.security import Permission
+
+_ = messages("kehu_loyalty").gettext
 
 REDEEM = "loyalty.redeem"
 ADJUST = "loyalty.adjust"
@@ -57,9 +60,11 @@ def require_programme(session: Session, doing: str) -> Actor:
     acts on every member); otherwise :class:`~kehu_core.access.Forbidden`, nothing done."""
     actor = require(session, MANAGE, doing)
     if customer_condition(session) is not None:
-        roles = ", ".join(sorted(actor.roles)) or "no role"
+        roles = ", ".join(sorted(actor.roles)) or _("no role")
         raise Forbidden(
-            f"{actor.login} ({roles}) may not {doing}: it acts on every member and "
-            f"{actor.login}'s record rules hide some customers; ask a manager; nothing was done"
+            _(
+                "{login} ({roles}) may not {doing}: it acts on every member and {login}'s record rules "
+                "hide some customers; ask a manager; nothing was done"
+            ).format(login=actor.login, roles=roles, doing=doing)
         )
     return actor

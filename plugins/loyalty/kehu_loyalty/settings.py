@@ -19,9 +19,15 @@ from sqlalchemy.sql import Executable
 
 from kehu_core import audit
 from kehu_core.access import require
+from kehu_core.choices import Vocabulary
 from kehu_core.errors import KehuError, NotFound, Problem, ValidationError
+from kehu_core.i18n import N_, messages
+from kehu_core.validation import FieldError
+from kehu_loyalty.choices import choice
 from kehu_loyalty.models import SETTINGS
 from kehu_loyalty.security import SETTINGS as MANAGE_SETTINGS
+
+_ = messages("kehu_loyalty").gettext
 
 TIER_PREFIX = "tier_multiplier."
 
@@ -43,96 +49,125 @@ class SettingRefused(ValidationError):
     def __init__(self, key: str, reason: str, value: str):
         super().__init__([Problem(key, reason, value=value)])
         shown = value if len(value) <= 40 else value[:37] + "..."
-        self.args = (f"{key}: {reason} (got {shown!r}); setting refused, nothing was changed",)
+        self.args = (
+            _("{key}: {reason} (got {value!r}); setting refused, nothing was changed").format(
+                key=key, reason=reason, value=shown
+            ),
+        )
 
 
 def _decimal(low: Decimal, high: Decimal, *, above: bool = False) -> Callable[[str], Decimal]:
     """A decimal from ``low`` (excluded when ``above``) to ``high``, with at most
     :data:`RATE_DECIMALS` decimals."""
-    rule = f"a number {'above' if above else 'from'} {low} {'and up' if above else ''} to {high}".replace(
-        "  ", " "
-    )
-    rule = f"{rule} with at most {RATE_DECIMALS} decimals"
+
+    def refused() -> ValueError:
+        rule = (
+            _("must be a number above {low} and up to {high} with at most {decimals} decimals")
+            if above
+            else _("must be a number from {low} to {high} with at most {decimals} decimals")
+        )
+        return ValueError(rule.format(low=low, high=high, decimals=RATE_DECIMALS))
 
     def parse(raw: str) -> Decimal:
         text = raw.strip()
         if not _NUMBER.fullmatch(text):
-            raise ValueError(f"must be {rule}")
+            raise refused()
         value = Decimal(text)
         if value < low or value > high or (above and value == low):
-            raise ValueError(f"must be {rule}")
+            raise refused()
         if value != value.quantize(Decimal(1).scaleb(-RATE_DECIMALS)):
-            raise ValueError(f"must be {rule}")
+            raise refused()
         return value
 
     return parse
 
 
-def _choice(*options: str) -> Callable[[str], str]:
+def _choice(vocabulary: Vocabulary) -> Callable[[str], str]:
+    """The code of a value of ``vocabulary`` (its code, label or Chinese name)."""
+
     def parse(raw: str) -> str:
-        text = raw.strip().lower()
-        if text not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
-        return text
+        try:
+            return vocabulary.parse(raw)
+        except FieldError:
+            raise ValueError(_("must be one of {accepted}").format(accepted=vocabulary.accepted())) from None
 
     return parse
 
 
 #: The loyalty ladder's rules: ``buying`` (member and advocate require a purchase; a non-buyer
 #: is a prospect) or ``legacy`` (enrolment and referrals alone rank a customer member or advocate).
-LADDER_MODES = ("buying", "legacy")
+LADDER_MODE = Vocabulary(
+    "kehu_loyalty",
+    N_("ladder mode"),
+    [
+        choice("buying", N_("buying"), "按购买", "购买"),
+        choice("legacy", N_("legacy"), "旧规则", "旧版"),
+    ],
+)
+LADDER_MODES = LADDER_MODE.codes
 
 
 def _integer(low: int, high: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
         text = raw.strip()
         if not _WHOLE.fullmatch(text) or len(text) > 20:
-            raise ValueError(f"must be a whole number from {low} to {high}")
+            raise ValueError(_("must be a whole number from {low} to {high}").format(low=low, high=high))
         value = int(text)
         if not low <= value <= high:
-            raise ValueError(f"must be a whole number from {low} to {high}")
+            raise ValueError(_("must be a whole number from {low} to {high}").format(low=low, high=high))
         return value
 
     return parse
 
 
-#: key -> (default, parser, help). Tier multipliers are ``tier_multiplier.<TIER>`` keys.
+#: key -> (default, parser, help). Tier multipliers are ``tier_multiplier.<TIER>`` keys. The
+#: help is marked here and translated where it is shown.
 KNOWN: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "points_per_yuan": (
         "1",
         _decimal(Decimal(0), MAX_RATE),
-        "points earned per 1 yuan spent (before multipliers); 0: only bonus rules earn",
+        N_("points earned per 1 yuan spent (before multipliers); 0: only bonus rules earn"),
     ),
-    "expiry_months": ("12", _integer(1, 120), "points expire this many months after they were earned"),
-    "first_purchase_bonus": ("100", _integer(0, 10**6), "bonus points on a member's first purchase"),
+    "expiry_months": ("12", _integer(1, 120), N_("points expire this many months after they were earned")),
+    "first_purchase_bonus": ("100", _integer(0, 10**6), N_("bonus points on a member's first purchase")),
     "birthday_multiplier": (
         "2",
         _decimal(Decimal(1), MAX_MULTIPLIER),
-        "points on purchases in the birthday month are multiplied by this",
+        N_("points on purchases in the birthday month are multiplied by this"),
     ),
     "referral_bonus": (
         "200",
         _integer(0, 10**6),
-        "bonus to the referrer when a referred customer first buys",
+        N_("bonus to the referrer when a referred customer first buys"),
     ),
-    "feedback_bonus": ("20", _integer(0, 10**6), "bonus for giving feedback, at most once a month"),
+    "feedback_bonus": ("20", _integer(0, 10**6), N_("bonus for giving feedback, at most once a month")),
     "tier_upgrade_bonus": (
         "200",
         _integer(0, 10**6),
-        "bonus when a member's tier moves up to a higher multiplier than any tier before (once per tier)",
+        N_("bonus when a member's tier moves up to a higher multiplier than any tier before (once per tier)"),
     ),
-    "level_window_months": ("12", _integer(1, 60), "member levels count points/spend over this many months"),
-    "level_grace_months": ("12", _integer(0, 60), "a level is kept at least this long before a downgrade"),
+    "level_window_months": (
+        "12",
+        _integer(1, 60),
+        N_("member levels count points or spend over this many months"),
+    ),
+    "level_grace_months": (
+        "12",
+        _integer(0, 60),
+        N_("a level is kept at least this many months before a downgrade"),
+    ),
     "expiring_soon_days": (
         "30",
         _integer(1, 366),
-        "the profile card warns of points expiring within this many days",
+        N_("the profile card warns of points expiring within this many days"),
     ),
     "ladder_mode": (
         "buying",
-        _choice(*LADDER_MODES),
-        "loyalty ladder rules: buying (member and advocate require a purchase) or legacy "
-        "(enrolment and referrals alone rank a customer, bought or not)",
+        _choice(LADDER_MODE),
+        N_(
+            "loyalty ladder rules: buying (member and advocate require a purchase) or legacy "
+            "(enrolment and referrals alone rank a customer, bought or not)"
+        ),
     ),
 }
 DEFAULT_TIER_MULTIPLIERS = {"VIP": "1.5", "major": "1.2", "主要客户": "1.2", "A": "1.5", "B": "1.2"}
@@ -173,17 +208,16 @@ def parse_setting(key: str, raw: str) -> Any:
     if key.startswith(TIER_PREFIX) and len(key) > len(TIER_PREFIX):
         tier = key[len(TIER_PREFIX) :]
         if len(tier) > MAX_TIER or not tier.isprintable() or tier != "".join(tier.split()):
-            raise SettingRefused(
-                key, f"a tier's name is at most {MAX_TIER} printable characters without spaces", raw
-            )
+            why = _("a tier's name is at most {n} printable characters without spaces").format(n=MAX_TIER)
+            raise SettingRefused(key, why, raw)
         parser: Callable[[str], Any] = _decimal(Decimal(0), MAX_MULTIPLIER, above=True)
     elif key in KNOWN:
         parser = KNOWN[key][1]
     else:
         known = ", ".join([*KNOWN, TIER_PREFIX + "<TIER>"])
-        raise SettingRefused(key, f"unknown setting; known: {known}", raw)
+        raise SettingRefused(key, _("unknown setting; known: {known}").format(known=known), raw)
     if not isinstance(raw, str):
-        raise SettingRefused(key, "must be given as text", str(raw))
+        raise SettingRefused(key, _("must be given as text"), str(raw))
     try:
         return parser(raw)
     except ValueError as exc:
@@ -205,8 +239,10 @@ def load_settings(session: Session) -> Settings:
     except SettingRefused as bad:
         [problem] = bad.problems
         raise KehuError(
-            f"loyalty setting {problem.field} holds {problem.value!r}, which is refused now: "
-            f"{problem.reason}; fix it with `kehu loyalty settings set {problem.field} VALUE`"
+            _(
+                "loyalty setting {key} holds {value!r}, which is refused now: {reason}; "
+                "fix it with `kehu loyalty settings set {key} VALUE`"
+            ).format(key=problem.field, value=problem.value, reason=problem.reason)
         ) from None
 
 
@@ -218,7 +254,7 @@ def list_settings(session: Session) -> list[dict[str, str]]:
         {
             "key": k,
             "value": v,
-            "help": KNOWN[k][2] if k in KNOWN else "points multiplier for customers of this tier",
+            "help": _(KNOWN[k][2]) if k in KNOWN else _("points multiplier for customers of this tier"),
         }
         for k, v in sorted(merged.items())
     ]
@@ -228,9 +264,9 @@ def set_setting(session: Session, key: str, raw: str) -> dict[str, str]:
     """Change one setting (validated); ``tier_multiplier.X`` adds a tier multiplier.
 
     Needs the core's ``settings.manage``; a change is audited as setting ``loyalty.<key>``."""
-    require(session, MANAGE_SETTINGS, "change loyalty settings")
-    parse_setting(key, raw)
-    value = raw.strip()
+    require(session, MANAGE_SETTINGS, _("change loyalty settings"))
+    parsed = parse_setting(key, raw)
+    value = parsed if isinstance(parsed, str) else raw.strip()  # a choice is stored as its code
     old = session.scalar(select(SETTINGS.c.value).where(SETTINGS.c.key == key))
     if old is None:
         old = defaults().get(key)
@@ -246,11 +282,11 @@ def unset_tier_multiplier(session: Session, tier: str) -> None:
     """Remove the multiplier of ``tier`` (its customers then earn at the base rate).
 
     Needs the core's ``settings.manage``; audited as setting ``loyalty.tier_multiplier.<tier>``."""
-    require(session, MANAGE_SETTINGS, "change loyalty settings")
+    require(session, MANAGE_SETTINGS, _("change loyalty settings"))
     key = TIER_PREFIX + tier
     old = session.scalar(select(SETTINGS.c.value).where(SETTINGS.c.key == key))
     if not _changed(session, SETTINGS.delete().where(SETTINGS.c.key == key)):
-        raise NotFound(f"no multiplier for tier {tier!r}")
+        raise NotFound(_("no multiplier for tier {tier!r}").format(tier=tier))
     audit.record(session, "setting", f"loyalty.{key}", "removed", {key: [old, None]})
 
 

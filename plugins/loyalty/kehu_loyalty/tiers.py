@@ -25,11 +25,14 @@ from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import TierChange
+from kehu_core.i18n import messages
 from kehu_core.types import utcnow
 from kehu_loyalty import events
 from kehu_loyalty.ledger import add_months, chunks, entry_row, next_ids, write_credits
 from kehu_loyalty.models import ACCOUNTS, LEDGER
 from kehu_loyalty.settings import load_settings
+
+_ = messages("kehu_loyalty").gettext
 
 #: The ledger's ``rule`` of a tier-upgrade bonus.
 TIER_UPGRADE_RULE = "tier_upgrade"
@@ -111,7 +114,7 @@ def reward_upgrades(
                 "bonus",
                 settings.tier_upgrade_bonus,
                 now,
-                f"moved up to tier {tier} (from {change.old_tier or 'none'})",
+                _("moved up to tier {tier} (from {old})").format(tier=tier, old=change.old_tier or _("none")),
                 upgrade_key(cid, tier),
                 expires_at=add_months(now, settings.expiry_months),
                 rule=TIER_UPGRADE_RULE,

@@ -145,4 +145,7 @@ def test_ladder_mode_setting_gives_the_earlier_ranking(shop, kehu_cli):
 
 def test_setting_is_parsed(shop):
     with shop.app.session() as s:
-        assert set_setting(s, "ladder_mode", " Legacy ") == {"key": "ladder_mode", "value": "Legacy"}
+        assert set_setting(s, "ladder_mode", " Legacy ") == {
+            "key": "ladder_mode",
+            "value": "legacy",
+        }  # the code

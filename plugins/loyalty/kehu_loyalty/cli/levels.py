@@ -11,7 +11,10 @@ from attrs import asdict
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 from kehu_core.cli.params import MONEY, TIMESTAMP
+from kehu_core.i18n import messages
 from kehu_loyalty import api
+
+_ = messages("kehu_loyalty").gettext
 
 
 @click.group("levels", cls=PluginGroup, plugin="loyalty")
@@ -31,7 +34,7 @@ def levels_list(as_json: bool, as_csv: bool) -> None:
     with transaction() as (_app, session):
         rows = [asdict(lv) for lv in api.list_levels(session)]
     emit_rows(
-        ("level", "rank", "min points", "min spend"),
+        (_("level"), _("rank"), _("min points"), _("min spend")),
         rows,
         ("name", "rank", "min_points", "min_spend"),
         as_json=as_json,
@@ -58,7 +61,16 @@ def levels_set(
     """
     with transaction() as (_app, session):
         level = api.set_level(session, name, rank, min_points, min_spend)
-    emit_result(level, as_json, f"level {name}: rank {rank}, min points {min_points}, min spend {min_spend}")
+    emit_result(
+        level,
+        as_json,
+        _("level {name}: rank {rank}, min points {points}, min spend {spend}").format(
+            name=name,
+            rank=rank,
+            points="-" if min_points is None else min_points,
+            spend="-" if min_spend is None else min_spend,
+        ),
+    )
 
 
 @levels_group.command("review")
@@ -76,6 +88,7 @@ def levels_review(as_of: datetime | None, as_json: bool) -> None:
     emit_result(
         result,
         as_json,
-        f"{result.reviewed} member(s): {result.upgraded} up, {result.downgraded} down, "
-        f"{result.kept_in_grace} kept in grace",
+        _("{reviewed} member(s): {up} up, {down} down, {kept} kept in grace").format(
+            reviewed=result.reviewed, up=result.upgraded, down=result.downgraded, kept=result.kept_in_grace
+        ),
     )

@@ -19,7 +19,13 @@ from kehu_core.cli.output import (
     row_count,
 )
 from kehu_core.cli.params import TIMESTAMP
+from kehu_core.i18n import messages
+from kehu_core.vocab import KNOWN_INTERACTION_KINDS
 from kehu_loyalty import api
+from kehu_loyalty.ledger import ENTRY_KIND
+from kehu_loyalty.rules import BENEFICIARY, ONCE_PER_CHOICE
+
+_, ngettext = messages("kehu_loyalty").functions()
 
 
 @click.command("enroll", cls=TranslatedCommand)
@@ -44,13 +50,13 @@ def enroll_cmd(codes: tuple[str, ...], since: datetime | None, as_json: bool) ->
         emit_json(result)
         return
     emit_pairs(
-        "enrolment",
+        _("enrolment"),
         [
-            ("enrolled", ", ".join(result.enrolled) or "-"),
-            ("already members", ", ".join(result.already) or "-"),
-            ("earning from", result.earn_from),
-            ("backfilled entries", result.backfilled_entries),
-            ("backfilled points", result.backfilled_points),
+            (_("enrolled"), ", ".join(result.enrolled) or "-"),
+            (_("already members"), ", ".join(result.already) or "-"),
+            (_("earning from"), result.earn_from),
+            (_("backfilled entries"), result.backfilled_entries),
+            (_("backfilled points"), result.backfilled_points),
         ],
     )
 
@@ -76,21 +82,21 @@ def backfill_cmd(since: datetime | None, as_json: bool) -> None:
       kehu --without-plugin loyalty interaction import purchases.csv
       kehu loyalty backfill --since 2025-06-01
     """
-    with Progress("earning") as progress, transaction() as (app, session):
+    with Progress(_("earning")) as progress, transaction() as (app, session):
         result = api.catch_up(app, session, since=since, progress=progress)
     if as_json:
         emit_json(result)
         return
     emit_pairs(
-        "backfill",
+        _("backfill"),
         [
-            ("members", result.members),
-            ("interactions read", result.interactions),
-            ("entries written", result.entries),
-            ("points earned", result.points),
-            ("refunds taken back", result.refunds),
-            ("points taken back", result.reversed_points),
-            ("not taken back (spent or expired)", result.shortfall),
+            (_("members"), result.members),
+            (_("interactions read"), result.interactions),
+            (_("entries written"), result.entries),
+            (_("points earned"), result.points),
+            (_("refunds taken back"), result.refunds),
+            (_("points taken back"), result.reversed_points),
+            (_("not taken back (spent or expired)"), result.shortfall),
         ],
     )
 
@@ -108,7 +114,11 @@ def refer_cmd(referrer: str, referred: str, as_json: bool) -> None:
     """
     with transaction() as (_app, session):
         result = api.refer(session, referrer, referred)
-    emit_result(result, as_json, f"{referred} was referred by {referrer}")
+    emit_result(
+        result,
+        as_json,
+        _("{referred} was referred by {referrer}").format(referred=referred, referrer=referrer),
+    )
 
 
 @click.command("balance", cls=TranslatedCommand)
@@ -129,12 +139,12 @@ def balance_cmd(code: str, as_json: bool) -> None:
     emit_pairs(
         f"{code} {found.name}",
         [
-            ("balance", found.balance),
-            ("expired not yet written off", found.expired_not_yet_written_off),
-            ("expiring soon", found.expiring_soon),
-            ("expiring within days", found.expiring_within_days),
-            ("level", found.level),
-            ("enrolled at", found.enrolled_at),
+            (_("balance"), found.balance),
+            (_("expired not yet written off"), found.expired_not_yet_written_off),
+            (_("expiring soon"), found.expiring_soon),
+            (_("expiring within days"), found.expiring_within_days),
+            (_("level"), found.level),
+            (_("enrolled at"), found.enrolled_at),
         ],
     )
 
@@ -153,8 +163,10 @@ def statement_cmd(code: str, limit: int | None, as_json: bool, as_csv: bool) -> 
     with transaction() as (_app, session):
         rows = api.statement(session, code, limit)
     keys = ("occurred_at", "kind", "points", "balance", "expires_at", "reason", "shortfall")
+    if not (as_json or as_csv):
+        rows = [{**r, "kind": ENTRY_KIND.label(r["kind"])} for r in rows]
     emit_rows(
-        ("when", "kind", "points", "balance", "expires", "reason", "shortfall"),
+        (_("when"), _("entry kind"), _("points"), _("balance"), _("expires"), _("reason"), _("shortfall")),
         rows,
         keys,
         as_json=as_json,
@@ -180,7 +192,13 @@ def earn_cmd(code: str, points: int, reason: str, key: str | None, as_json: bool
     """
     with transaction() as (app, session):
         result = api.earn_points(app, session, code, points, reason, key=key)
-    emit_result(result, as_json, f"{code}: +{points} point(s); balance {result['balance']}")
+    emit_result(
+        result,
+        as_json,
+        ngettext(
+            "{code}: +{n} point; balance {balance}", "{code}: +{n} points; balance {balance}", points
+        ).format(code=code, n=points, balance=result["balance"]),
+    )
 
 
 @click.command("redeem", cls=TranslatedCommand)
@@ -205,7 +223,11 @@ def redeem_cmd(code: str, reward: str, quantity: int, key: str | None, as_json: 
     emit_result(
         result,
         as_json,
-        f"{code}: redeemed {quantity} × {reward} for {result.points} point(s); balance {result.balance}",
+        ngettext(
+            "{code}: redeemed {quantity} x {reward} for {n} point; balance {balance}",
+            "{code}: redeemed {quantity} x {reward} for {n} points; balance {balance}",
+            result.points,
+        ).format(code=code, quantity=quantity, reward=reward, n=result.points, balance=result.balance),
     )
 
 
@@ -224,11 +246,15 @@ def expire_cmd(as_of: datetime | None, dry_run: bool, as_json: bool) -> None:
     """
     with transaction() as (app, session):
         result = api.expire(app, session, as_of, dry_run=dry_run)
-    verb = "would expire" if dry_run else "expired"
+    message = (
+        _("would expire {points} point(s) in {lots} lot(s) of {members} member(s)")
+        if dry_run
+        else _("expired {points} point(s) in {lots} lot(s) of {members} member(s)")
+    )
     emit_result(
         {**{k: getattr(result, k) for k in ("as_of", "entries", "points", "customers")}, "dry_run": dry_run},
         as_json,
-        f"{verb} {result.points} point(s) in {result.entries} lot(s) of {result.customers} member(s)",
+        message.format(points=result.points, lots=result.entries, members=result.customers),
     )
 
 
@@ -243,22 +269,33 @@ def rules_cmd(as_json: bool) -> None:
     """
     with transaction() as (app, session):
         _settings, rules = api.earn_rules(app, session)
+    kinds = KNOWN_INTERACTION_KINDS if not as_json else None
     rows = [
         {
             "name": r.name,
-            "kinds": ",".join(r.kinds),
+            "kinds": ",".join(kinds.label(k) for k in r.kinds) if kinds else ",".join(r.kinds),
             "points_per_yuan": r.points_per_yuan if r.is_amount_rule else None,
             "fixed_points": r.fixed_points or None,
             "multiplier": r.multiplier,
             "every_year": r.every_year,
-            "once_per": r.once_per,
-            "beneficiary": r.beneficiary,
+            "once_per": r.once_per if as_json or not r.once_per else ONCE_PER_CHOICE.label(r.once_per),
+            "beneficiary": r.beneficiary if as_json else BENEFICIARY.label(r.beneficiary),
             "description": r.description,
         }
         for r in rules
     ]
     emit_rows(
-        ("rule", "kinds", "pt/¥", "fixed", "×", "every year", "once per", "to", "description"),
+        (
+            _("rule"),
+            _("interaction kinds"),
+            _("points per yuan"),
+            _("fixed points"),
+            _("multiplier"),
+            _("every year"),
+            _("how often"),
+            _("to"),
+            _("description"),
+        ),
         rows,
         (
             "name",

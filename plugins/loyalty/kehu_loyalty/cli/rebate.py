@@ -4,6 +4,7 @@ statements."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import click
 from attrs import asdict
@@ -17,8 +18,17 @@ from kehu_core.cli.output import (
     json_option,
     list_output_options,
 )
-from kehu_core.cli.params import DAY
+from kehu_core.cli.params import DAY, VocabularyType
+from kehu_core.i18n import messages
 from kehu_loyalty import api
+from kehu_loyalty.rebates import PERIOD
+
+_, ngettext = messages("kehu_loyalty").functions()
+
+
+def _tiers_text(tiers: tuple[tuple[Decimal, Decimal], ...], separator: str) -> str:
+    """``>=100,000.00 -> 2.00%``: thresholds and rates in ASCII (no ambiguous-width symbols)."""
+    return separator.join(f">={t:,} -> {r * 100:.2f}%" for t, r in tiers)
 
 
 @click.group("rebate", cls=PluginGroup, plugin="loyalty")
@@ -35,7 +45,10 @@ def programme() -> None:
 @click.argument("code")
 @click.option("--name", default="", help="Display name (default: 季返 CODE ...).")
 @click.option(
-    "--period", type=click.Choice(["month", "quarter", "year"]), required=True, help="月返 / 季返 / 年返."
+    "--period",
+    type=VocabularyType(PERIOD),
+    required=True,
+    help="month, quarter or year: 月返, 季返 or 年返.",
 )
 @click.option(
     "--tier", "tiers", multiple=True, help="THRESHOLD:RATE, repeatable: --tier 100000:2% --tier 500000:3%."
@@ -61,11 +74,17 @@ def programme_add(
     """
     with transaction() as (_app, session):
         result = api.add_programme(session, code, name, period, list(tiers), tag, starts)
-    tiers_text = ", ".join(f"≥{t:,} → {r * 100:.2f}%" for t, r in result.tiers)
     emit_result(
         result,
         as_json,
-        f"programme {code} ({result.name}): {period}, tag {tag}, from {result.starts_on}; {tiers_text}",
+        _("programme {code} ({name}): {period}, tag {tag}, from {starts}; {tiers}").format(
+            code=code,
+            name=result.name,
+            period=PERIOD.label(result.period),
+            tag=tag,
+            starts=result.starts_on,
+            tiers=_tiers_text(result.tiers, ", "),
+        ),
     )
 
 
@@ -78,22 +97,33 @@ def programme_list(as_json: bool, as_csv: bool) -> None:
     Example:
       kehu loyalty rebate programme list --csv
     """
+    shown = not (as_json or as_csv)
     with transaction() as (_app, session):
         rows = [
             {
                 "code": p.code,
                 "name": p.name,
-                "period": p.period,
+                "period": PERIOD.label(p.period) if shown else p.period,
                 "tag": p.tag,
                 "starts_on": p.starts_on,
                 "active": p.active,
-                "tiers": "; ".join(f"≥{t} → {r}" for t, r in p.tiers),
+                "tiers": _tiers_text(p.tiers, "; ")
+                if shown
+                else "; ".join(f"≥{t} → {r}" for t, r in p.tiers),  # untranslated: stable for scripts,
             }
             for p in api.list_programmes(session)
         ]
     keys = ("code", "name", "period", "tag", "starts_on", "active", "tiers")
     emit_rows(
-        ("code", "name", "period", "tag", "from", "active", "tiers"),
+        (
+            _("code"),
+            _("name"),
+            _("rebate period"),
+            _("distributor tag"),
+            _("from"),
+            _("active"),
+            _("thresholds"),
+        ),
         rows,
         keys,
         as_json=as_json,
@@ -126,7 +156,17 @@ def accrual_cmd(code: str, as_of: date | None, as_json: bool, as_csv: bool) -> N
         "next_rate",
     )
     emit_rows(
-        ("customer", "name", "period", "volume", "rate", "accrued", "next threshold", "to go", "next rate"),
+        (
+            _("customer"),
+            _("name"),
+            _("period from"),
+            _("volume"),
+            _("rate"),
+            _("accrued"),
+            _("next threshold"),
+            _("to go"),
+            _("next rate"),
+        ),
         rows,
         keys,
         as_json=as_json,
@@ -152,8 +192,9 @@ def settle_cmd(code: str | None, as_of: date | None, as_json: bool) -> None:
     else:
         for run in runs:
             click.echo(
-                f"{run.programme}: {run.periods} ended period(s), {run.written} new settlement(s), "
-                f"¥{run.total_rebate}"
+                _("{programme}: {periods} ended period(s), {written} new settlement(s), ¥{total}").format(
+                    programme=run.programme, periods=run.periods, written=run.written, total=run.total_rebate
+                )
             )
 
 
@@ -175,21 +216,23 @@ def statement_cmd(customer: str, as_of: date | None, as_json: bool) -> None:
         return
     keys = ("code", "period_start", "period_end", "volume", "rate", "rebate")
     emit_rows(
-        ("programme", "from", "to", "volume", "rate", "rebate"),
+        (_("programme"), _("from"), _("to"), _("volume"), _("rate"), _("rebate")),
         result["settled"],
         keys,
         as_json=False,
         as_csv=False,
     )
-    emit_pairs("settled total", [("rebate", result["settled_total"])])
+    emit_pairs(_("settled total"), [(_("rebate"), result["settled_total"])])
     for a in result["accruing"]:
         emit_pairs(
-            f"accruing: {a.programme} {a.period_start}..{a.period_end}",
+            _("accruing: {programme} {start}..{end}").format(
+                programme=a.programme, start=a.period_start, end=a.period_end
+            ),
             [
-                ("volume", a.volume),
-                ("rate", a.rate),
-                ("accrued", a.accrued),
-                ("next threshold", a.next_threshold),
-                ("to go", a.to_next),
+                (_("volume"), a.volume),
+                (_("rate"), a.rate),
+                (_("accrued"), a.accrued),
+                (_("next threshold"), a.next_threshold),
+                (_("to go"), a.to_next),
             ],
         )

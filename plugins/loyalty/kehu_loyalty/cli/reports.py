@@ -11,7 +11,11 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.cli.params import TIMESTAMP
+from kehu_core.i18n import messages
 from kehu_loyalty import api
+from kehu_loyalty.ladder import STAGE
+
+_ = messages("kehu_loyalty").gettext
 
 
 @click.command("ladder", cls=TranslatedCommand)
@@ -30,8 +34,8 @@ from kehu_loyalty import api
 def ladder_cmd(since: datetime | None, as_of: datetime | None, loyal_quarters: int, as_json: bool) -> None:
     """The loyalty ladder: customers per stage and how many moved in the period.
 
-    prospect → first_time → repeat → loyal → member → advocate (the course material:
-    合格预期顾客 → 首次购买客户 → 重复购买客户 → 忠诚客户 → 成员 → 拥护者). The rungs are stages of
+    prospect -> first_time -> repeat -> loyal -> member -> advocate (the course material:
+    合格预期顾客 -> 首次购买客户 -> 重复购买客户 -> 忠诚客户 -> 成员 -> 拥护者). The rungs are stages of
     buying: member (enrolled) and advocate (referred a buyer) also require a purchase, so a
     customer who never bought is a prospect. `kehu loyalty settings set ladder_mode legacy`
     ranks enrolment and referrals alone, bought or not.
@@ -47,17 +51,25 @@ def ladder_cmd(since: datetime | None, as_of: datetime | None, loyal_quarters: i
         return
     emit_table(
         (
-            "stage",
-            f"at {format_day(report.since)}",
-            f"at {format_day(report.as_of)}",
-            "moved in",
-            "moved out",
+            _("ladder stage"),
+            _("at {day}").format(day=format_day(report.since)),
+            _("at {day}").format(day=format_day(report.as_of)),
+            _("moved in"),
+            _("moved out"),
         ),
-        [(s.stage, s.start, s.end, s.moved_in, s.moved_out) for s in report.stages],
+        [(STAGE.label(s.stage), s.start, s.end, s.moved_in, s.moved_out) for s in report.stages],
     )
-    click.echo(f"\n{report.moved} customer(s) changed stage; {report.new} new customer(s).")
+    click.echo()
+    click.echo(
+        _("{moved} customer(s) changed stage; {new} new customer(s).").format(
+            moved=report.moved, new=report.new
+        )
+    )
     if report.transitions:
-        emit_table(("from", "to", "customers"), [(a or "(new)", b, n) for a, b, n in report.transitions])
+        emit_table(
+            (_("from"), _("to"), _("customers")),
+            [(STAGE.label(a) if a else _("(new)"), STAGE.label(b), n) for a, b, n in report.transitions],
+        )
 
 
 @click.command("satisfaction", cls=TranslatedCommand)
@@ -71,7 +83,7 @@ def ladder_cmd(since: datetime | None, as_of: datetime | None, loyal_quarters: i
 )
 @json_option
 def satisfaction_cmd(window_days: int, as_json: bool) -> None:
-    """Repurchase rate by satisfaction score (the course material: a 5 rebuys 6× as often as a 4).
+    """Repurchase rate by satisfaction score (满意度): a 5 rebuys six times as often as a 4.
 
     \b
     Example:
@@ -83,7 +95,13 @@ def satisfaction_cmd(window_days: int, as_json: bool) -> None:
         emit_json({"window_days": window_days, "seed_ratio_5_to_4": api.XEROX_RATIO, "rows": rows})
         return
     emit_table(
-        ("score", "feedbacks", "bought again", "rate", "× score 4"),
+        (
+            _("satisfaction score"),
+            _("feedbacks"),
+            _("bought again"),
+            _("repurchase rate"),
+            _("times score 4"),
+        ),
         [
             (
                 r.score,
@@ -95,7 +113,10 @@ def satisfaction_cmd(window_days: int, as_json: bool) -> None:
             for r in rows
         ],
     )
+    click.echo()
     click.echo(
-        "\nThe course material (Xerox): 给出5分的顾客再购买的可能性比给出4分的顾客多6倍 "
-        "(a 5 rebuys 6× as often as a 4)."
+        _(
+            "The course material (Xerox): customers who give 5 are six times as likely to buy again "
+            "as those who give 4 (给出5分的顾客再购买的可能性比给出4分的顾客多6倍)."
+        )
     )

@@ -10,7 +10,10 @@ from attrs import asdict
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 from kehu_core.cli.params import TIMESTAMP
+from kehu_core.i18n import messages
 from kehu_loyalty import api
+
+_ = messages("kehu_loyalty").gettext
 
 
 @click.group("rewards", cls=PluginGroup, plugin="loyalty")
@@ -32,7 +35,15 @@ def rewards_list(include_inactive: bool, as_json: bool, as_csv: bool) -> None:
         rows = [asdict(r) for r in api.list_rewards(session, include_inactive)]
     keys = ("code", "name", "cost_points", "stock", "valid_from", "valid_until", "active")
     emit_rows(
-        ("code", "name", "cost", "stock", "from", "until", "active"),
+        (
+            _("code"),
+            _("name"),
+            _("cost in points"),
+            _("stock"),
+            _("offered from"),
+            _("offered until"),
+            _("offered"),
+        ),
         rows,
         keys,
         as_json=as_json,
@@ -65,7 +76,11 @@ def rewards_add(
     """
     with transaction() as (_app, session):
         reward = api.add_reward(session, code, name, cost_points, stock, valid_from, valid_until)
-    emit_result(reward, as_json, f"reward {code} ({name}) added: {cost_points} point(s)")
+    emit_result(
+        reward,
+        as_json,
+        _("reward {code} ({name}) added: {points} point(s)").format(code=code, name=name, points=cost_points),
+    )
 
 
 @rewards.command("restock")
@@ -82,5 +97,10 @@ def rewards_restock(code: str, stock: int | None, active: bool | None, as_json: 
     """
     with transaction() as (_app, session):
         reward = api.restock(session, code, stock, active)
-    stock_text = reward.stock if reward.stock is not None else "unlimited"
-    emit_result(reward, as_json, f"reward {code}: stock {stock_text}, active {reward.active}")
+    stock_text = reward.stock if reward.stock is not None else _("unlimited")
+    message = (
+        _("reward {code}: stock {stock}, offered")
+        if reward.active
+        else _("reward {code}: stock {stock}, withdrawn")
+    )
+    emit_result(reward, as_json, message.format(code=code, stock=stock_text))

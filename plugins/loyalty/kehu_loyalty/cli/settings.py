@@ -6,7 +6,10 @@ import click
 
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
+from kehu_core.i18n import messages
 from kehu_loyalty import api
+
+_ = messages("kehu_loyalty").gettext
 
 
 @click.group("settings", cls=PluginGroup, plugin="loyalty")
@@ -25,7 +28,13 @@ def settings_list(as_json: bool, as_csv: bool) -> None:
     """
     with transaction() as (_app, session):
         rows = api.list_settings(session)
-    emit_rows(("key", "value", "meaning"), rows, ("key", "value", "help"), as_json=as_json, as_csv=as_csv)
+    emit_rows(
+        (_("setting"), _("value"), _("meaning")),
+        rows,
+        ("key", "value", "help"),
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @settings_group.command("set")
