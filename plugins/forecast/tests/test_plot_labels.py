@@ -11,22 +11,23 @@ import matplotlib
 import pytest
 from matplotlib import font_manager
 
+from kehu_core import plotfonts
 from kehu_forecast import plot
 
 
 @pytest.fixture
 def fresh_lookup():
-    plot.cjk_font.cache_clear()
+    plotfonts.cjk_font.cache_clear()
     yield
-    plot.cjk_font.cache_clear()
+    plotfonts.cjk_font.cache_clear()
 
 
 def test_without_a_cjk_font_labels_are_english_and_names_pinyin(fresh_lookup, monkeypatch):
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
     monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
-    assert plot.cjk_font() is None
+    assert plotfonts.cjk_font() is None
     assert plot.say("Targets against actuals") == "Targets against actuals"
-    assert plot.label("华东/张伟") == "HuaDong/ZhangWei"
+    assert plotfonts.drawable("华东/张伟") == "HuaDong/ZhangWei"
 
 
 def test_a_cjk_font_missing_from_the_cache_is_found_without_a_rebuild(fresh_lookup, monkeypatch, tmp_path):
@@ -40,19 +41,19 @@ def test_a_cjk_font_missing_from_the_cache_is_found_without_a_rebuild(fresh_look
     )
     rebuilt = []
     monkeypatch.setattr(font_manager, "_load_fontmanager", lambda *a, **k: rebuilt.append(1))
-    assert plot.cjk_font() == "DejaVu Sans"  # the family inside the file
+    assert plotfonts.cjk_font() == "DejaVu Sans"  # the family inside the file
     assert [f.fname for f in font_manager.fontManager.ttflist] == [str(installed)]
     assert plot.say("target") == "目标"
-    plot.cjk_font()  # looked up once per process
+    plotfonts.cjk_font()  # looked up once per process
     assert rebuilt == []
 
 
 def test_with_a_cjk_font_the_plot_is_drawn_in_chinese(fresh_lookup, tmp_path):
-    font = plot.cjk_font()
+    font = plotfonts.cjk_font()
     if font is None:
         pytest.skip("no CJK font installed (Noto Sans CJK, WenQuanYi, Source Han)")
     assert plot.say("Targets against actuals") == "目标与实际"
-    assert plot.label("华东") == "华东"
+    assert plotfonts.drawable("华东") == "华东"
     found = font_manager.findfont(font_manager.FontProperties(family=font), fallback_to_default=False)
     assert font_manager.FontProperties(fname=found).get_name() == font
     with warnings.catch_warnings():

@@ -9,25 +9,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-from matplotlib import colormaps, font_manager
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from kehu_core.plotfonts import cjk_font, figure_style
 from kehu_tiering.report import Report
 from kehu_tiering.settings import PYRAMID_ALIASES
 
 
 def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path:
     """Write a PNG with two panels: cumulative revenue share by customer share, and the pyramid."""
-    # A CJK font when the machine has one, so 主要客户 renders; English labels otherwise.
-    cjk = False
-    for name in ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC"):
-        if any(f.name == name for f in font_manager.fontManager.ttflist):
-            matplotlib.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]
-            matplotlib.rcParams["axes.unicode_minus"] = False  # CJK fonts lack U+2212: a plain hyphen
-            cjk = True
-            break
+    with figure_style():
+        return _draw(report, revenue_cents, Path(path))
+
+
+def _draw(report: Report, revenue_cents: Sequence[int], out: Path) -> Path:
+    # Tier names are Chinese (主要客户): drawn as such with a CJK font, in English otherwise.
+    cjk = cjk_font() is not None
     english = {**{v: k for k, v in PYRAMID_ALIASES.items()}, "VIP": "VIP"}
     total = sum(revenue_cents)
     n = len(revenue_cents)
@@ -85,6 +84,5 @@ def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path
     )
     right.axis("off")
     fig.tight_layout()
-    out = Path(path)
     fig.savefig(out, dpi=100)
     return out

@@ -10,6 +10,7 @@ from attrs import asdict
 
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_json, emit_table, json_option
+from kehu_core.plotfonts import missing_font_advice
 from kehu_tiering import api
 from kehu_tiering.plot import draw
 
@@ -33,6 +34,9 @@ def report_cmd(plot: str | None, as_json: bool) -> None:
         curve = api.pareto_curve(app, session, report) if plot else None
     if plot:
         draw(report, curve or [], plot)
+        advice = missing_font_advice()
+        if advice:
+            click.echo(advice, err=True)
     if as_json:
         emit_json({**asdict(report), "plot": plot})
         return
