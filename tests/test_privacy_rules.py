@@ -206,6 +206,7 @@ def test_export_gives_record_interactions_in_time_order_sections_and_accesses(
         other = privacy.export_customer(kehu_app, s, "C2")  # C2's access is not C1's, nor C1's C2's
         again = privacy.export_customer(kehu_app, s, "C1")
     assert [(a["user"], a["what"]) for a in other["accessed_by"]] == [("boss", "export")]
+    assert [i["note"] for i in other["interactions"]] == ["C2 第一次", "C2 第二次"]
     assert [(a["user"], a["what"]) for a in again["accessed_by"]] == [("boss", "export"), ("boss", "export")]
     first, second = (datetime.fromisoformat(a["at"]) for a in again["accessed_by"])
     assert first <= second

@@ -7,6 +7,10 @@ killed, survived, score and each surviving mutant with its line; the same goes t
 ``[tool.cosmic-ray.modules]`` of pyproject.toml; ``MODULE`` picks one of them (or several,
 separated by spaces).
 
+``AGAIN=1`` runs again only the mutants that survived the module's previous session (after
+tests were added), provided the module's source is the one that session mutated; otherwise
+every mutant runs.
+
 A mutant costs one run of its module's test command, so that command is kept short:
 
 * only the tests that exercise the module (its list in ``[tool.cosmic-ray.modules]``);
@@ -23,11 +27,13 @@ A mutant costs one run of its module's test command, so that command is kept sho
 from __future__ import annotations
 
 import compileall
+import hashlib
 import importlib.util
 import json
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 import time
@@ -71,8 +77,16 @@ def mutate(name: str, tests: list[str], base: dict[str, Any]) -> tuple[int, list
     with open(config_file, "w", encoding="utf-8") as handle:
         toml.dump({"cosmic-ray": dict(base, **{"module-path": name, "test-command": command})}, handle)
     print(f"== {name}: {' '.join(tests)}", flush=True)
-    tool("cosmic-ray", "init", "--force", config_file, session)
-    tool("cr-filter-operators", session, config_file)
+    source_hash = hashlib.sha256(Path(name).read_bytes()).hexdigest()
+    stamp = Path(f"../{stem}.source")
+    if os.environ.get("AGAIN") and stamp.exists() and stamp.read_text() == source_hash:
+        with sqlite3.connect(session) as db:
+            again = db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+        print(f"   again: the {again} mutant(s) that survived last time", flush=True)
+    else:
+        tool("cosmic-ray", "init", "--force", config_file, session)
+        tool("cr-filter-operators", session, config_file)
+        stamp.write_text(source_hash)
     took = warm_up(name, command)
     print(f"   the tests pass unmutated in {took:.1f} s; running the mutants", flush=True)
     started = time.monotonic()
