@@ -8,9 +8,10 @@ when it needs them.
 from __future__ import annotations
 
 from kehu_core import Manifest
+from kehu_core.i18n import N_
 
 MANIFEST = Manifest(
-    summary=(
+    summary=N_(
         "Points with FIFO expiry, rewards, member levels, the loyalty ladder and distributor rebates (返利)"
     ),
     depends=(),

@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
 from kehu_core.calendar import format_day
+from kehu_core.i18n import messages
 from kehu_core.types import utcnow
 from kehu_loyalty import events
 from kehu_loyalty.ledger import Debit, chunks, entry_row, lock_accounts, open_lots, write_debits
 from kehu_loyalty.models import LEDGER
+
+_ = messages("kehu_loyalty").gettext
 
 
 @frozen
@@ -68,7 +71,9 @@ def expire_points(
                         "expire",
                         -lot.remaining,
                         lot.expires_at or as_of,
-                        f"{lot.remaining} point(s) earned {format_day(lot.occurred_at)} expired",
+                        _("{points} point(s) earned {day} expired").format(
+                            points=lot.remaining, day=format_day(lot.occurred_at)
+                        ),
                         f"expire:{lot.id}",
                         now=now,
                     ),

@@ -27,7 +27,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from kehu_core.access import Actor, Forbidden, customer_condition, require
-from kehu_core.i18n import messages
+from kehu_core.i18n import N_, messages
 from kehu_core.security import Permission
 
 _ = messages("kehu_loyalty").gettext
@@ -40,16 +40,16 @@ MANAGE = "loyalty.manage"
 SETTINGS = "settings.manage"
 
 PERMISSIONS = (
-    Permission(REDEEM, "redeem a member's points for rewards", ("manager", "sales", "service")),
-    Permission(ADJUST, "give a member points by hand (kehu loyalty earn)", ("manager",)),
+    Permission(REDEEM, N_("redeem a member's points for rewards"), ("manager", "sales", "service")),
+    Permission(ADJUST, N_("give a member points by hand (`kehu loyalty earn`)"), ("manager",)),
     Permission(
         ENROLL,
-        "enrol customers in the points programme and record referrals",
+        N_("enrol customers in the points programme and record referrals"),
         ("manager", "sales", "service"),
     ),
     Permission(
         MANAGE,
-        "manage the rewards catalogue, member levels, rebate programmes and settlement, expire points",
+        N_("manage the rewards catalogue, member levels, rebate programmes and settlement, expire points"),
         ("manager",),
     ),
 )

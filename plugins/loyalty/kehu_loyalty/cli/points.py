@@ -293,7 +293,7 @@ def rules_cmd(as_json: bool) -> None:
             _("multiplier"),
             _("every year"),
             _("how often"),
-            _("to"),
+            _("beneficiary"),
             _("description"),
         ),
         rows,

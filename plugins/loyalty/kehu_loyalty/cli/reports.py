@@ -67,7 +67,7 @@ def ladder_cmd(since: datetime | None, as_of: datetime | None, loyal_quarters: i
     )
     if report.transitions:
         emit_table(
-            (_("from"), _("to"), _("customers")),
+            (_("stage before"), _("stage after"), _("customers")),
             [(STAGE.label(a) if a else _("(new)"), STAGE.label(b), n) for a, b, n in report.transitions],
         )
 

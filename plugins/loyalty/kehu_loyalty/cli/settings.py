@@ -8,6 +8,7 @@ from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 from kehu_core.i18n import messages
 from kehu_loyalty import api
+from kehu_loyalty.settings import LADDER_MODE
 
 _ = messages("kehu_loyalty").gettext
 
@@ -28,6 +29,10 @@ def settings_list(as_json: bool, as_csv: bool) -> None:
     """
     with transaction() as (_app, session):
         rows = api.list_settings(session)
+    if not (as_json or as_csv):  # a choice by its label in text; scripts read the code
+        rows = [
+            {**r, "value": LADDER_MODE.label(r["value"])} if r["key"] == "ladder_mode" else r for r in rows
+        ]
     emit_rows(
         (_("setting"), _("value"), _("meaning")),
         rows,
