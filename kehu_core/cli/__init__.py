@@ -19,44 +19,54 @@ import click
 from kehu_core.cli.help import click_messages
 from kehu_core.cli.lazy import LazyGroup
 from kehu_core.errors import KehuError
+from kehu_core.i18n import N_, messages
 from kehu_core.plugins import Plugins, discover
 
 __all__ = ["CliState", "KehuGroup", "create_cli", "main"]
 
+_ = messages("kehu_core").gettext
+
 REPORT_URL = "https://github.com/kehu-crm/kehu/issues"
 
 
-#: Core commands, imported only when used, so that ``kehu --help`` loads none of them.
+#: Core commands, imported only when used, so that ``kehu --help`` loads none of them. The
+#: short helps are marked for the catalog and translated when ``kehu --help`` shows them.
 CORE_COMMANDS = {
-    "customer": ("kehu_core.cli.customer:customer", "Customers and their profile cards (客户资料卡)."),
+    "customer": ("kehu_core.cli.customer:customer", N_("Customers and their profile cards (客户资料卡).")),
     "interaction": (
         "kehu_core.cli.interaction:interaction",
-        "Interactions: visits, calls, purchases, payments, the visit plan.",
+        N_("Interactions: visits, calls, purchases, payments, the visit plan."),
     ),
-    "init": ("kehu_core.cli.admin:init", "Create the database schema, or bring it up to date."),
-    "db": ("kehu_core.cli.admin:db", "The database schema: status and upgrades."),
-    "demo": ("kehu_core.cli.admin:demo", "Load a generated, realistic demo data set."),
+    "init": ("kehu_core.cli.admin:init", N_("Create the database schema, or bring it up to date.")),
+    "db": ("kehu_core.cli.admin:db", N_("The database schema: status and upgrades.")),
+    "demo": ("kehu_core.cli.admin:demo", N_("Load a generated, realistic demo data set.")),
     "plugins": (
         "kehu_core.cli.plugins_cmd:plugins",
-        "Plugins: available (pip-installed) and installed (in this database).",
+        N_("Plugins: available (pip-installed) and installed (in this database)."),
     ),
-    "hooks": ("kehu_core.cli.plugins_cmd:hooks", "Every hook spec: signature, documentation, implementers."),
+    "hooks": (
+        "kehu_core.cli.plugins_cmd:hooks",
+        N_("Every hook spec: signature, documentation, implementers."),
+    ),
     "jobs": (
         "kehu_core.cli.plugins_cmd:jobs",
-        "Scheduled jobs (like Odoo's ir.cron); run `kehu jobs run-due` from cron.",
+        N_("Scheduled jobs (like Odoo's ir.cron); run `kehu jobs run-due` from cron."),
     ),
-    "user": ("kehu_core.cli.users:user", "Users: add, list, roles, passwords, API tokens."),
-    "roles": ("kehu_core.cli.roles:roles", "Roles and permissions, with the plugin that declared each."),
+    "user": ("kehu_core.cli.users:user", N_("Users: add, list, roles, passwords, API tokens.")),
+    "roles": ("kehu_core.cli.roles:roles", N_("Roles and permissions, with the plugin that declared each.")),
     "audit": (
         "kehu_core.cli.audit:audit",
-        "Who changed what and when: a customer's audit trail, or settings'.",
+        N_("Who changed what and when: a customer's audit trail, or settings'."),
     ),
-    "settings": ("kehu_core.cli.settings:settings", "The core's settings (sales_scope ...)."),
+    "settings": ("kehu_core.cli.settings:settings", N_("The core's settings (sales_scope ...).")),
     "plugin": (
         "kehu_core.cli.scaffold_cmd:plugin",
-        "Write your own plugin: `kehu plugin new NAME` scaffolds a pip-installable one.",
+        N_("Write your own plugin: `kehu plugin new NAME` scaffolds a pip-installable one."),
     ),
 }
+
+#: The start of every message about a change saved before an error (never said twice).
+_SAVED_PREFIX = N_("the change was saved")
 
 
 class CliState:
@@ -127,9 +137,11 @@ def _saved(ctx: click.Context) -> bool:
 def _after_save(ctx: click.Context, message: str) -> str:
     """``message``, saying first that this command's changes were saved when they were: an
     error after the commit must not read as if nothing happened."""
-    if not _saved(ctx) or message.startswith("the change was saved"):
+    if not _saved(ctx) or message.startswith((_SAVED_PREFIX, _(_SAVED_PREFIX))):
         return message
-    return f"the change was saved before this error and stays saved; then: {message}"
+    return _("the change was saved before this error and stays saved; then: {message}").format(
+        message=message
+    )
 
 
 #: Errors writing output that are the machine's, not a bug: disk full, pipe closed, no permission.
@@ -140,11 +152,15 @@ def _output_message(exc: Exception, saved: bool) -> str | None:
     """One line for an output file or standard output that could not be written, else None."""
     if not isinstance(exc, OSError) or exc.errno not in _OUTPUT_ERRNOS:
         return None
-    where = f"cannot write {exc.filename}" if exc.filename else "cannot write the output"
+    where = (
+        _("cannot write {file}").format(file=exc.filename) if exc.filename else _("cannot write the output")
+    )
     reason = exc.strerror or str(exc)
     if saved:
-        return f"the change was saved; only writing the result failed: {where}: {reason}"
-    return f"{where}: {reason}; nothing of this command was saved"
+        return _("the change was saved; only writing the result failed: {where}: {reason}").format(
+            where=where, reason=reason
+        )
+    return _("{where}: {reason}; nothing of this command was saved").format(where=where, reason=reason)
 
 
 class _UserError(click.ClickException):
@@ -172,16 +188,16 @@ def _operational_message(exc: Exception) -> str | None:
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         lowered = detail.lower()
         if any(full in lowered for full in ("disk is full", "no space left", "could not extend file")):
-            return (
-                f"the disk holding the database is full: {detail}. This command's transaction was "
+            return _(
+                "the disk holding the database is full: {detail}. This command's transaction was "
                 "rolled back; free some space and run it again."
-            )
+            ).format(detail=detail)
         if "locked" in detail:
-            return (
-                f"the database stayed locked by another kehu process: {detail}. "
+            return _(
+                "the database stayed locked by another kehu process: {detail}. "
                 "Try again when it has finished."
-            )
-        return f"cannot use the database: {detail}"
+            ).format(detail=detail)
+        return _("cannot use the database: {detail}").format(detail=detail)
     return None
 
 
@@ -231,7 +247,9 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
         envvar="KEHU_WIDE",
         help="Show whole cells in tables (they are cut at 40 columns otherwise). Also $KEHU_WIDE=1.",
     )
-    @click.version_option(package_name="kehu-core", prog_name="kehu")
+    # The help is given here so that it is kehu's message, translated when shown (click's own
+    # default is translated when this module is imported, before the language is known).
+    @click.version_option(package_name="kehu-core", prog_name="kehu", help="Show the version and exit.")
     @click.pass_context
     def cli(
         ctx: click.Context, db_url: str | None, without: tuple[str, ...], as_user: str | None, wide: bool
@@ -251,7 +269,9 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
             ctx.obj.warned.update(i.name for i in broken)
             names = ", ".join(i.name for i in broken)
             click.echo(
-                f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list`",
+                _(
+                    "warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list`"
+                ).format(names=names),
                 err=True,
             )
 
@@ -261,7 +281,9 @@ def create_cli(plugins: Plugins | None = None) -> KehuGroup:
         for name, (path, short_help) in (info.manifest.commands if info.manifest else {}).items():
             if name in cli.lazy:
                 click.echo(
-                    f"warning: plugin {plugin_name}'s command {name!r} clashes with another; skipped",
+                    _("warning: plugin {plugin}'s command {name!r} clashes with another; skipped").format(
+                        plugin=plugin_name, name=name
+                    ),
                     err=True,
                 )
                 continue
@@ -283,15 +305,14 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         traceback.print_exc()
         if cli.saved_before_crash:
-            what = (
-                "the change was saved (its transaction had committed); only what came after it "
-                f"failed: {type(exc).__name__}: {exc}"
+            message = _(
+                "kehu crashed: this is a bug, and the change was saved (its transaction had committed); "
+                "only what came after it failed: {error}. Please report it with the traceback above at {url}"
             )
         else:
-            what = "nothing of this command was saved"
-        click.echo(
-            f"\nkehu crashed: this is a bug, and {what}. "
-            f"Please report it with the traceback above at {REPORT_URL}",
-            err=True,
-        )
+            message = _(
+                "kehu crashed: this is a bug, and nothing of this command was saved. "
+                "Please report it with the traceback above at {url}"
+            )
+        click.echo("\n" + message.format(error=f"{type(exc).__name__}: {exc}", url=REPORT_URL), err=True)
         sys.exit(70)

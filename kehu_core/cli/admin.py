@@ -11,8 +11,11 @@ from kehu_core.cli.maintenance import vacuum
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.db import describe
 from kehu_core.demo import load_demo
+from kehu_core.i18n import messages
 from kehu_core.installer import unavailable_installed
 from kehu_core.plugins import BUILTIN
+
+_, ngettext = messages("kehu_core").functions()
 
 
 @click.command(cls=TranslatedCommand, name="init")
@@ -25,13 +28,18 @@ def init(as_json: bool) -> None:
       kehu --db postgresql://kehu@localhost/kehu init
     """
     app = current_app(create=True)
-    require_permission(app, "plugins.manage", "upgrade the database schema")
+    require_permission(app, "plugins.manage", _("upgrade the database schema"))
     branches = app.init()
     if as_json:
         emit_json({"database": describe(app.engine), "upgraded": branches})
     else:
+        plugins = len(branches) - 1
         click.echo(
-            f"database {describe(app.engine)} is ready (core and {len(branches) - 1} plugin(s) at head)"
+            ngettext(
+                "database {database} is ready (core and {n} plugin(s) at head)",
+                "database {database} is ready (core and {n} plugin(s) at head)",
+                plugins,
+            ).format(database=describe(app.engine), n=plugins)
         )
 
 
@@ -53,18 +61,20 @@ def upgrade(as_json: bool) -> None:
       pip install -U kehu-core kehu-tiering && kehu db upgrade
     """
     app = current_app(create=True)
-    require_permission(app, "plugins.manage", "upgrade the database schema")
+    require_permission(app, "plugins.manage", _("upgrade the database schema"))
     branches = app.init()
     with app.session() as session:
         skipped = unavailable_installed(app, session)
     if as_json:
         emit_json({"upgraded": branches, "skipped": skipped} if skipped else {"upgraded": branches})
         return
-    click.echo("upgraded: " + ", ".join(branches))
+    click.echo(_("upgraded: {branches}").format(branches=", ".join(branches)))
     for name in skipped:
         click.echo(
-            f"warning: plugin {name!r} is installed in this database but cannot be loaded here; "
-            "it was not upgraded (see `kehu plugins list`)",
+            _(
+                "warning: plugin {name!r} is installed in this database but cannot be loaded here; "
+                "it was not upgraded (see `kehu plugins list`)"
+            ).format(name=name),
             err=True,
         )
 
@@ -90,15 +100,15 @@ def status(as_json: bool) -> None:
     if as_json:
         emit_json({"database": describe(app.engine), "branches": data})
         return
-    click.echo(f"database: {describe(app.engine)}")
+    click.echo(_("database: {database}").format(database=describe(app.engine)))
     emit_table(
-        ("branch", "current", "head", "state"),
+        (_("branch"), _("current"), _("head"), _("state")),
         [
             (
                 r.branch,
-                r.current or "(none)",
+                r.current or _("(none)"),
                 r.head,
-                "up to date" if r.up_to_date else "needs `kehu db upgrade`",
+                _("up to date") if r.up_to_date else _("needs `kehu db upgrade`"),
             )
             for r in rows
         ],
@@ -137,6 +147,6 @@ def demo(customers: int, seed: int, as_json: bool) -> None:
             }
         )
         return
-    click.secho("kehu demo data loaded", bold=True)
+    click.secho(_("kehu demo data loaded"), bold=True)
     for line in summary.lines:
         click.echo(f"  {line}")

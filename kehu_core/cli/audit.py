@@ -8,6 +8,19 @@ from kehu_core import audit as audit_service
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options, row_count
+from kehu_core.i18n import N_, messages
+
+_ = messages("kehu_core").gettext
+
+#: The columns: (key in --json and --csv, header people read).
+COLUMNS = (
+    ("at", N_("at")),
+    ("actor", N_("actor")),
+    ("entity", N_("entity")),
+    ("key", N_("key")),
+    ("action", N_("action")),
+    ("changes", N_("changes")),
+)
 
 
 @click.command(cls=TranslatedCommand, name="audit")
@@ -37,13 +50,13 @@ def audit(
       kehu audit --entity user --key li --json
     """
     if code is None and entity is None:
-        raise click.UsageError("name a customer CODE, or --entity (setting, user, role, ...)")
+        raise click.UsageError(_("name a customer CODE, or --entity (setting, user, role, ...)"))
     with transaction() as (_app, session):
         if code is not None:
             entries = audit_service.customer_trail(session, code, entity=entity, key=key, limit=limit)
         else:
             entries = audit_service.trail(session, entity=entity, key=key, limit=limit)
-    keys = ["at", "actor", "entity", "key", "action", "changes"]
+    keys = [key for key, _header in COLUMNS]
     rows = (
         {
             "at": e.at,
@@ -55,7 +68,7 @@ def audit(
         }
         for e in entries
     )
-    emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
+    emit_rows([_(header) for _key, header in COLUMNS], rows, keys, as_json=as_json, as_csv=as_csv)
 
 
 def _summary(changes: dict[str, object]) -> str:

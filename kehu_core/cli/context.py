@@ -19,8 +19,11 @@ from kehu_core.cli import CliState
 from kehu_core.cli.lazy import LazyGroup
 from kehu_core.db import create_db_engine, describe
 from kehu_core.errors import KehuError
+from kehu_core.i18n import messages
 from kehu_core.models import User
 from kehu_core.schemacheck import missing_table, require_up_to_date
+
+_ = messages("kehu_core").gettext
 
 
 def state() -> CliState:
@@ -45,7 +48,9 @@ def current_app(create: bool = False) -> Kehu:
             cli_state.warned.update(broken)
             names = ", ".join(broken)
             click.echo(
-                f"warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list -v`",
+                _(
+                    "warning: plugin(s) {names} failed to load and were skipped; see `kehu plugins list -v`"
+                ).format(names=names),
                 err=True,
             )
     return cli_state.app
@@ -99,7 +104,9 @@ def ensure_schema(app: Kehu) -> None:
     with app.engine.connect() as conn:
         if not inspect(conn).has_table("customers"):
             raise KehuError(
-                f"the database {describe(app.engine)} has no kehu schema yet: run `kehu init` first"
+                _("the database {database} has no kehu schema yet: run `kehu init` first").format(
+                    database=describe(app.engine)
+                )
             )
 
 

@@ -22,27 +22,83 @@ from kehu_core.cli.output import (
     row_count,
     to_jsonable,
 )
-from kehu_core.cli.params import DAY, given, value_options
+from kehu_core.cli.params import DAY, VocabularyType, given, value_options
 from kehu_core.customers import (
     CustomerQuery,
     add_customer,
     archive_customer,
     edit_customer,
     iter_customers,
+    list_columns,
     list_customers,
 )
 from kehu_core.fields import CUSTOMER_FIELDS
+from kehu_core.i18n import N_, messages
 from kehu_core.privacy import export_customer, forget_customer
 from kehu_core.profile import profile_card, set_analysis
 from kehu_core.profit import SECTION_LABELS, customer_profit, label_of, profit_report
+from kehu_core.validation import FieldError
+from kehu_core.vocab import CUSTOMER_KIND, CUSTOMER_SOURCE
 
-_OPTIONAL = [f for f in CUSTOMER_FIELDS if f.name not in ("code", "name")]
+_, ngettext = messages("kehu_core").functions()
+
+#: Fields given by enumerated values: their options take a code or any of its names (朋友介绍).
+VOCABULARIES = {"kind": CUSTOMER_KIND, "source": CUSTOMER_SOURCE}
+_OPTIONAL = [f for f in CUSTOMER_FIELDS if f.name not in ("code", "name", *VOCABULARIES)]
+
+#: Headers of the core's columns of ``customer list`` (the keys stay in --json and --csv).
+HEADERS = {
+    "code": N_("code"),
+    "name": N_("name"),
+    "kind": N_("kind"),
+    "region": N_("region"),
+    "industry": N_("industry"),
+    "size": N_("size"),
+    "scale": N_("scale"),
+    "credit_limit": N_("credit limit"),
+    "owner": N_("owner"),
+    "source": N_("source"),
+    "active": N_("active"),
+    "tags": N_("tags"),
+}
+
+#: The columns of ``customer profit-report``: (key in --json and --csv, header people read).
+PROFIT_COLUMNS = (
+    ("rank", N_("rank")),
+    ("code", N_("code")),
+    ("name", N_("name")),
+    ("revenue", N_("revenue")),
+    ("gross_profit", N_("gross profit")),
+    ("given", N_("given")),
+    ("contribution", N_("contribution")),
+    ("share", N_("share")),
+    ("cumulative_share", N_("cumulative share")),
+    ("pareto", N_("pareto")),
+    ("customer_profit", N_("customer profit")),
+)
 
 
-def _field_options(func: Any, include_identity: bool = False) -> Any:
-    """One ``--field`` option per customer field, generated from the field table."""
-    fields = CUSTOMER_FIELDS if include_identity else _OPTIONAL
-    return value_options(func, ((spec.name, spec.help) for spec in fields))
+class _ClearableVocabulary(VocabularyType):
+    """A value of a vocabulary, or ``""`` to clear the field (``customer edit --source ""``)."""
+
+    def parse(self, value: Any) -> str:
+        return "" if str(value).strip() == "" else super().parse(value)
+
+
+def _field_options(func: Any) -> Any:
+    """One ``--field`` option per customer field, generated from the field table; the
+    enumerated ones (``--kind``, ``--source``) accept their codes and Chinese names."""
+    func = value_options(func, ((spec.name, spec.help) for spec in _OPTIONAL))
+    for spec in reversed([f for f in CUSTOMER_FIELDS if f.name in VOCABULARIES]):
+        func = click.option(
+            f"--{spec.name}", spec.name, type=_ClearableVocabulary(VOCABULARIES[spec.name]), help=spec.help
+        )(func)
+    return func
+
+
+def _vocabulary_cells(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its enumerated values as people read them (转介绍 for ``referral``)."""
+    return {k: VOCABULARIES[k].label(v) if k in VOCABULARIES and v else v for k, v in row.items()}
 
 
 @click.group(cls=TranslatedGroup)
@@ -62,9 +118,12 @@ def add(code: str, name: str, as_json: bool, **fields: Any) -> None:
     Example:
       kehu customer add C001 华为技术 --region 华南 --industry 通信 --tags "vip,深圳"
     """
-    with refusing_duplicates(f"customer {code} already exists"), transaction() as (app, session):
+    with (
+        refusing_duplicates(_("customer {code} already exists").format(code=code)),
+        transaction() as (app, session),
+    ):
         record = add_customer(app, session, {"code": code, "name": name, **given(fields)})
-    emit_result(record, as_json, f"added customer {record.code} {record.name}")
+    emit_result(record, as_json, _("added customer {code} {name}").format(code=record.code, name=record.name))
 
 
 @customer.command("edit")
@@ -84,13 +143,13 @@ def edit(code: str, new_code: str | None, as_json: bool, **fields: Any) -> None:
     if new_code is not None:
         values["code"] = new_code
     if not values:
-        raise click.UsageError("nothing to change: give at least one --field")
+        raise click.UsageError(_("nothing to change: give at least one --field"))
     with (
-        refusing_duplicates(f"customer {new_code} already exists"),
+        refusing_duplicates(_("customer {code} already exists").format(code=new_code)),
         transaction() as (app, session),
     ):
         record = edit_customer(app, session, code, values)
-    emit_result(record, as_json, f"updated customer {record.code}")
+    emit_result(record, as_json, _("updated customer {code}").format(code=record.code))
 
 
 @customer.command("show")
@@ -123,10 +182,10 @@ class _ListCommand(TranslatedCommand):
         columns = [c for cols in hook.kehu_customer_list_columns(app=None, session=None) for c in cols]
         filters = [f for fs in hook.kehu_customer_list_filters(app=None) for f in fs]
         if columns:
-            with formatter.section("Columns from plugins"):
+            with formatter.section(_("Columns from plugins")):
                 formatter.write_dl([(c.name, c.header) for c in columns])
         if filters:
-            with formatter.section("Filters from plugins (--filter NAME=VALUE)"):
+            with formatter.section(_("Filters from plugins (--filter NAME=VALUE)")):
                 formatter.write_dl([(f"{f.name}={f.metavar}", f.help) for f in filters])
 
 
@@ -135,10 +194,20 @@ class _ListCommand(TranslatedCommand):
 @click.option("--industry", help="Only this industry.")
 @click.option("--size", help="Only this company size.")
 @click.option("--owner", help="Only customers of this salesperson.")
+@click.option(
+    "--kind", type=VocabularyType(CUSTOMER_KIND), help="Only persons or only companies (个人, 企业)."
+)
+@click.option(
+    "--source", type=VocabularyType(CUSTOMER_SOURCE), help="Only customers found this way (转介绍 ...)."
+)
 @click.option("--tag", help="Only customers with this tag.")
 @click.option("--search", "text", help="Text in code, name, phone or e-mail.")
 @click.option(
-    "--filter", "filters", multiple=True, metavar="NAME=VALUE", help="A plugin's filter (see below)."
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A plugin's filter (see below), or kind=VALUE, source=VALUE.",
 )
 @click.option("--archived", "include_archived", is_flag=True, help="Include archived customers.")
 @click.option(
@@ -167,8 +236,15 @@ def list_(filters: tuple[str, ...], columns: str | None, as_json: bool, as_csv: 
     for item in filters:
         name, sep, value = item.partition("=")
         if not sep:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--filter")
-        extra[name.strip()] = value.strip()
+            raise click.BadParameter(_("{item!r} is not NAME=VALUE").format(item=item), param_hint="--filter")
+        name, value = name.strip(), value.strip()
+        if name in VOCABULARIES:  # the core's own: --filter source=朋友介绍 is --source 朋友介绍
+            try:
+                query[name] = VOCABULARIES[name].parse(value)
+            except FieldError as exc:
+                raise click.BadParameter(str(exc), param_hint="--filter") from None
+        else:
+            extra[name] = value
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     wanted = CustomerQuery(columns=cols, extra_filters=extra, **query)
     with transaction() as (app, session):
@@ -178,9 +254,16 @@ def list_(filters: tuple[str, ...], columns: str | None, as_json: bool, as_csv: 
             emit_rows(names, rows, names, as_json=as_json, as_csv=as_csv)
             return
         result = list_customers(app, session, wanted)
-    emit_rows(result.columns, result.rows, result.columns, as_json=False, as_csv=False)
+        plugin_headers = {name: c.header for name, c in list_columns(app, session).items()}
+    headers = [_(HEADERS[c]) if c in HEADERS else plugin_headers.get(c, c) for c in result.columns]
+    shown_rows = [_vocabulary_cells(r) for r in result.rows]
+    emit_rows(headers, shown_rows, result.columns, as_json=False, as_csv=False)
     shown = len(result.rows)
-    click.echo(f"{shown} of {result.total} customer(s)" if shown != result.total else f"{shown} customer(s)")
+    if shown != result.total:
+        text = ngettext("{shown} of {n} customer(s)", "{shown} of {n} customer(s)", result.total)
+    else:
+        text = ngettext("{shown} customer(s)", "{shown} customer(s)", shown)
+    click.echo(text.format(shown=shown, n=result.total))
 
 
 list_.name = "list"
@@ -199,7 +282,11 @@ def archive(code: str, restore: bool) -> None:
     """
     with transaction() as (app, session):
         record = archive_customer(app, session, code, restore=restore)
-    click.echo(f"{'restored' if record.active else 'archived'} customer {record.code}")
+    click.echo(
+        (_("restored customer {code}") if record.active else _("archived customer {code}")).format(
+            code=record.code
+        )
+    )
 
 
 @customer.command("forget")
@@ -216,10 +303,13 @@ def forget(code: str, yes: bool) -> None:
       kehu customer forget C001 --yes && kehu db vacuum
     """
     if not yes:
-        click.confirm(f"Erase the personal data of customer {code}? This cannot be undone", abort=True)
+        click.confirm(
+            _("Erase the personal data of customer {code}? This cannot be undone").format(code=code),
+            abort=True,
+        )
     with transaction() as (app, session):
         forget_customer(app, session, code)
-    click.echo(f"forgot customer {code}: personal data erased, aggregates kept")
+    click.echo(_("forgot customer {code}: personal data erased, aggregates kept").format(code=code))
 
 
 @customer.command("export")
@@ -243,35 +333,46 @@ def export(code: str, as_json: bool, output: str | None) -> None:
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             json.dump(to_jsonable(data), fh, ensure_ascii=False, indent=2)
-        click.echo(f"wrote {output}", err=True)
+        click.echo(_("wrote {file}").format(file=output), err=True)
     else:
         emit_json(data)
 
 
-_PROFILE_SET_HELP = (
-    "Record 6W1H1S answers of customer CODE: Who, How, Why, Sensitivity (客户分析).\n\n"
-    "\b\nKeys (an empty VALUE removes the answer):\n"
-    + "\n".join(f"  {k.key:<26} {k.help}" for k in ANALYSIS_KEYS)
-    + "\n\n\b\nExample:\n"
-    + "  kehu customer profile-set C001 how.decision_makers=店长、老板 sensitivity.price=high"
-)
+class _ProfileSetCommand(TranslatedCommand):
+    """``customer profile-set``, whose help ends with the keys it takes, in the user's language."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        with formatter.section(_("Keys (an empty VALUE removes the answer)")):
+            formatter.write_dl([(k.key, _(k.help)) for k in ANALYSIS_KEYS])
 
 
-@customer.command("profile-set", help=_PROFILE_SET_HELP)
+@customer.command("profile-set", cls=_ProfileSetCommand)
 @click.argument("code")
 @click.argument("answers", nargs=-1, required=True, metavar="KEY=VALUE...")
 @json_option
 def profile_set(code: str, answers: tuple[str, ...], as_json: bool) -> None:
-    """Record 6W1H1S answers of customer CODE (help: ``_PROFILE_SET_HELP``)."""
+    """Record 6W1H1S answers of customer CODE: Who, How, Why, Sensitivity (客户分析); the keys
+    are listed below.
+
+    \b
+    Example:
+      kehu customer profile-set C001 how.decision_makers=店长、老板 sensitivity.price=high
+    """
     values: dict[str, str] = {}
     for item in answers:
         key, sep, value = item.partition("=")
         if not sep:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="KEY=VALUE")
+            raise click.BadParameter(_("{item!r} is not KEY=VALUE").format(item=item), param_hint="KEY=VALUE")
         values[key.strip()] = value
     with transaction() as (app, session):
         record = set_analysis(app, session, code, values)
-    emit_result(record, as_json, f"recorded {len(values)} answer(s) for customer {record.code}")
+    message = ngettext(
+        "recorded {n} answer(s) for customer {code}",
+        "recorded {n} answer(s) for customer {code}",
+        len(values),
+    ).format(n=len(values), code=record.code)
+    emit_result(record, as_json, message)
 
 
 @customer.command("profit")
@@ -292,32 +393,48 @@ def profit(code: str, since: Any, until: Any, as_json: bool) -> None:
     if as_json:
         emit_json(found)
         return
-    period = f"{since or 'start'} to {until or 'today'}"
+    period = _period(since, until)
     emit_pairs(
-        f"What {found.code} brings us, {period}",
+        _("What {code} brings us, {period}").format(code=found.code, period=period),
         [
-            ("Revenue 销售额", found.revenue),
-            ("Revenue with cost 有成本的销售额", found.costed_revenue),
-            ("Cost 成本", found.cost),
-            ("Gross profit 毛利", found.gross_profit),
-            ("Purchases without cost 无成本的购买", found.uncosted_purchases),
-            ("Given: rebates, rewards, support 给予", found.given),
-            ("Contribution 贡献利润", found.contribution),
+            (_("Revenue 销售额"), found.revenue),
+            (_("Revenue with cost 有成本的销售额"), found.costed_revenue),
+            (_("Cost 成本"), found.cost),
+            (_("Gross profit 毛利"), found.gross_profit),
+            (_("Purchases without cost 无成本的购买"), found.uncosted_purchases),
+            (_("Given: rebates, rewards, support 给予"), found.given),
+            (_("Contribution 贡献利润"), found.contribution),
         ],
     )
     click.echo()
     rows: list[tuple[str, Any]] = [
-        (SECTION_LABELS[x.section] + ": " + label_of(x.section, x.item), f"{x.amount} ({x.source})")
+        (
+            _("{section}: {item}").format(
+                section=_(SECTION_LABELS[x.section]), item=label_of(x.section, x.item)
+            ),
+            _("{amount} ({source})").format(amount=x.amount, source=x.source),
+        )
         for x in found.lines
     ]
     rows += [
-        ("经营利润 operating profit", found.operating_profit),
-        ("费用支持 support", found.support),
-        ("费用支出 outlay", found.outlay),
-        ("客户利润 customer profit", found.customer_profit),
-        ("Markup from 加价利润来源", found.markup_basis),
+        (_("经营利润 operating profit"), found.operating_profit),
+        (_("费用支持 support"), found.support),
+        (_("费用支出 outlay"), found.outlay),
+        (_("客户利润 customer profit"), found.customer_profit),
+        (_("Markup from 加价利润来源"), found.markup_basis),
     ]
-    emit_pairs(f"Customer-profit statement 客户利润表, {period}", rows)
+    emit_pairs(_("Customer-profit statement 客户利润表, {period}").format(period=period), rows)
+
+
+def _period(since: Any, until: Any) -> str:
+    """The period as people read it: ``2026-01-01 to today``."""
+    if since and until:
+        return _("{since} to {until}").format(since=since, until=until)
+    if since:
+        return _("{since} to today").format(since=since)
+    if until:
+        return _("start to {until}").format(until=until)
+    return _("start to today")
 
 
 @customer.command("profit-report")
@@ -327,7 +444,7 @@ def profit(code: str, since: Any, until: Any, as_json: bool) -> None:
 def profit_report_(since: Any, until: Any, as_json: bool, as_csv: bool) -> None:
     """Customers ranked by the profit they bring us, with the 80/20 of profit (二八法则).
 
-    Contribution = our gross profit − rebates, rewards and support we give; pareto marks
+    Contribution = our gross profit - rebates, rewards and support we give; pareto marks
     the customers who together bring 80% of the total.
 
     \b
@@ -336,19 +453,7 @@ def profit_report_(since: Any, until: Any, as_json: bool, as_csv: bool) -> None:
     """
     with transaction() as (app, session):
         report = profit_report(app, session, since, until)
-    keys = (
-        "rank",
-        "code",
-        "name",
-        "revenue",
-        "gross_profit",
-        "given",
-        "contribution",
-        "share",
-        "cumulative_share",
-        "pareto",
-        "customer_profit",
-    )
+    keys = tuple(key for key, _header in PROFIT_COLUMNS)
     rows = [
         {
             "rank": r.rank,
@@ -374,11 +479,15 @@ def profit_report_(since: Any, until: Any, as_json: bool, as_csv: bool) -> None:
         "pareto_customers": report.pareto_customers,
         "customers": len(report.rows),
     }
-    emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv, extra=extra if as_json else None)
+    headers = [_(header) for _key, header in PROFIT_COLUMNS]
+    emit_rows(headers, rows, keys, as_json=as_json, as_csv=as_csv, extra=extra if as_json else None)
     if not (as_json or as_csv):
         click.echo(
-            f"{report.pareto_customers} of {len(report.rows)} customer(s) bring 80% of the contribution "
-            f"{report.total_contribution}"
+            ngettext(
+                "{pareto} of {n} customer(s) bring 80% of the contribution {total}",
+                "{pareto} of {n} customer(s) bring 80% of the contribution {total}",
+                len(report.rows),
+            ).format(pareto=report.pareto_customers, n=len(report.rows), total=report.total_contribution)
         )
 
 

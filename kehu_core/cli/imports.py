@@ -16,7 +16,7 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import Progress, csv_row, emit_json, refusing_duplicates
 from kehu_core.fields import CUSTOMER_COLUMNS, INTERACTION_COLUMNS
-from kehu_core.i18n import N_
+from kehu_core.i18n import N_, messages
 from kehu_core.importing import (
     ImportRefused,
     ImportReport,
@@ -24,6 +24,8 @@ from kehu_core.importing import (
     import_customers,
     import_interactions,
 )
+
+_, ngettext = messages("kehu_core").functions()
 
 #: Problems printed after a successful ``--skip-invalid`` import; ``--errors FILE`` has all.
 SHOWN_PROBLEMS = 50
@@ -34,14 +36,23 @@ COMMON_ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312", "big5", "u
 
 def _text_encoding(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     """``--encoding``: a codec that turns bytes into text, refused in one line otherwise."""
-    accepted = f"use one of {', '.join(COMMON_ENCODINGS)} (or another text encoding Python knows)"
+    encodings = ", ".join(COMMON_ENCODINGS)
     try:
         info = codecs.lookup(value)
     except (LookupError, ValueError):
-        raise click.ClickException(f"unknown encoding {value!r}; {accepted}") from None
+        raise click.ClickException(
+            _(
+                "unknown encoding {value!r}; use one of {encodings} (or another text encoding Python knows)"
+            ).format(value=value, encodings=encodings)
+        ) from None
     # base64, zlib, rot13 ... are codecs too, but they do not turn bytes into text.
     if not getattr(info, "_is_text_encoding", True):
-        raise click.ClickException(f"{value!r} is not a text encoding; {accepted}")
+        raise click.ClickException(
+            _(
+                "{value!r} is not a text encoding; "
+                "use one of {encodings} (or another text encoding Python knows)"
+            ).format(value=value, encodings=encodings)
+        )
     return value
 
 
@@ -104,9 +115,13 @@ Example:
         sink = _problem_sink(handle) if handle else None
         try:
             with (
-                Progress(f"importing {kind}", total=max(os.path.getsize(file), 1)) as progress,
+                Progress(
+                    _("importing {kind}").format(kind=_(kind)), total=max(os.path.getsize(file), 1)
+                ) as progress,
                 refusing_duplicates(
-                    f"another command wrote some of these {kind} at the same moment; run the import again"
+                    _(
+                        "another command wrote some of these {kind} at the same moment; run the import again"
+                    ).format(kind=_(kind))
                 ),
                 transaction() as (app, session),
                 _gc_spared(),
@@ -132,29 +147,38 @@ Example:
         if as_json:
             emit_json(_report_data(report, committed=not dry_run))
             return
-        verb = "would write" if dry_run else "wrote"
-        click.echo(
-            f"{report.source}: read {report.read} row(s); {verb} {report.written} new"
-            + (
-                f", {'would update' if dry_run else 'updated'} {report.updated}"
-                if report.kind == "customers"
-                else ""
-            )
-            + f", {report.unchanged} unchanged (already present)"
-            + (f", skipped {report.invalid} invalid" if report.invalid else "")
-            + (" (dry run: nothing was written)" if dry_run else "")
-        )
+        click.echo(_summary(report, dry_run))
         for problem in report.problems[:SHOWN_PROBLEMS]:
             click.echo(f"  {describe_problem(problem)}", err=True)
         more = report.problem_count - min(len(report.problems), SHOWN_PROBLEMS)
         if more > 0:
-            click.echo(
-                f"  ... and {more} more problem(s)"
-                + ("" if errors_file else "; use --errors FILE to get every one"),
-                err=True,
-            )
+            if errors_file:
+                text = ngettext("... and {n} more problem(s)", "... and {n} more problem(s)", more)
+            else:
+                text = ngettext(
+                    "... and {n} more problem(s); use --errors FILE to get every one",
+                    "... and {n} more problem(s); use --errors FILE to get every one",
+                    more,
+                )
+            click.echo("  " + text.format(n=more), err=True)
 
     return command
+
+
+def _summary(report: ImportReport, dry_run: bool) -> str:
+    """One line: what was read, written, updated, unchanged and skipped."""
+    counts = [
+        (_("would write {n} new") if dry_run else _("wrote {n} new")).format(n=report.written),
+    ]
+    if report.kind == "customers":
+        counts.append((_("would update {n}") if dry_run else _("updated {n}")).format(n=report.updated))
+    counts.append(_("{n} unchanged (already present)").format(n=report.unchanged))
+    if report.invalid:
+        counts.append(_("skipped {n} invalid").format(n=report.invalid))
+    line = ngettext(
+        "{source}: read {n} row(s); {counts}", "{source}: read {n} row(s); {counts}", report.read
+    ).format(source=report.source, n=report.read, counts=_(", ").join(counts))
+    return _("{summary} (dry run: nothing was written)").format(summary=line) if dry_run else line
 
 
 @contextmanager

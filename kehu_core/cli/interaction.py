@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import click
 from attrs import asdict
 
 from kehu_core import calendar
+from kehu_core.choices import Vocabulary
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.imports import interaction_import
@@ -20,7 +22,8 @@ from kehu_core.cli.output import (
     refusing_duplicates,
     row_count,
 )
-from kehu_core.cli.params import given, value_options
+from kehu_core.cli.params import VocabularyType, given, value_options
+from kehu_core.i18n import N_, messages
 from kehu_core.interactions import (
     InteractionQuery,
     due_interactions,
@@ -30,41 +33,54 @@ from kehu_core.interactions import (
 )
 from kehu_core.types import utcnow
 from kehu_core.validation import FieldError, day_or_time
+from kehu_core.vocab import INTERACTION_KIND, INTERACTION_STATUS
 
-#: The columns of the interaction lists: (key, header).
+_ = messages("kehu_core").gettext
+
+#: The columns of the interaction lists: (key in --json and --csv, header people read).
 LIST_COLUMNS = (
-    ("id", "id"),
-    ("occurred_at", "when"),
-    ("customer_code", "customer"),
-    ("kind", "kind"),
-    ("status", "status"),
-    ("channel", "channel"),
-    ("amount", "amount"),
-    ("product", "product"),
-    ("salesperson", "salesperson"),
-    ("satisfaction", "sat."),
-    ("note", "note"),
+    ("id", N_("id")),
+    ("occurred_at", N_("when")),
+    ("customer_code", N_("customer")),
+    ("kind", N_("kind")),
+    ("status", N_("status")),
+    ("channel", N_("channel")),
+    ("amount", N_("amount")),
+    ("product", N_("product")),
+    ("salesperson", N_("salesperson")),
+    ("satisfaction", N_("sat.")),
+    ("note", N_("note")),
 )
-LIST_KEYS = tuple(key for key, _ in LIST_COLUMNS)
-LIST_HEADERS = tuple(header for _, header in LIST_COLUMNS)
+LIST_KEYS = tuple(key for key, _header in LIST_COLUMNS)
+
+
+def _headers() -> list[str]:
+    """The headers of the interaction lists in the user's language."""
+    return [_(header) for _key, header in LIST_COLUMNS]
+
+
+def _shown(rows: Iterable[dict[str, Any]], kinds: Vocabulary) -> Iterator[dict[str, Any]]:
+    """Rows with their kind and status as people read them (拜访, 已完成), for a table."""
+    for row in rows:
+        yield {**row, "kind": kinds.label(row["kind"]), "status": INTERACTION_STATUS.label(row["status"])}
 
 
 def _detail_options(func: Any) -> Any:
     return value_options(
         func,
         (
-            ("channel", "channel, e.g. 门店, online, distributor"),
-            ("amount", "amount; a negative purchase is a refund"),
-            ("cost", "cost, for margins"),
-            ("quantity", "quantity"),
-            ("product", "product"),
-            ("category", "product category"),
-            ("salesperson", "salesperson"),
-            ("satisfaction", "satisfaction 1-5"),
-            ("note", "free text"),
-            ("external_ref", "your unique reference (makes repeating the command harmless)"),
-            ("due_at", "payments: when payment is due"),
-            ("paid_at", "payments: when it was paid"),
+            ("channel", N_("channel, e.g. 门店, online, distributor")),
+            ("amount", N_("amount; a negative purchase is a refund")),
+            ("cost", N_("cost, for margins")),
+            ("quantity", N_("quantity")),
+            ("product", N_("product")),
+            ("category", N_("product category")),
+            ("salesperson", N_("salesperson")),
+            ("satisfaction", N_("satisfaction 1-5")),
+            ("note", N_("free text")),
+            ("external_ref", N_("your unique reference (makes repeating the command harmless)")),
+            ("due_at", N_("payments: when payment is due")),
+            ("paid_at", N_("payments: when it was paid")),
         ),
     )
 
@@ -80,7 +96,12 @@ def interaction() -> None:
 @click.option(
     "--at", "occurred_at", default=None, help="When (default: now). 2024-03-01 or 2024-03-01T09:30+08:00."
 )
-@click.option("--status", default=None, help="done (default), planned or cancelled.")
+@click.option(
+    "--status",
+    type=VocabularyType(INTERACTION_STATUS),
+    default=None,
+    help="done (default), planned or cancelled.",
+)
 @_detail_options
 @json_option
 def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, **details: Any) -> None:
@@ -103,20 +124,31 @@ def log(customer_code: str, kind: str, occurred_at: str | None, as_json: bool, *
         values.pop("status", None)
     ref = details.get("external_ref")
     duplicate = (
-        f"an interaction with reference {ref} is already recorded"
+        _("an interaction with reference {ref} is already recorded").format(ref=ref)
         if ref
-        else "this interaction is already recorded"
+        else _("this interaction is already recorded")
     )
     with refusing_duplicates(duplicate), transaction() as (app, session):
         record = log_interaction(app, session, values)
-    emit_result(record, as_json, f"recorded {record.kind} #{record.id} for {record.customer_code}")
+        kind = app.interaction_kind_vocabulary().label(record.kind)
+    emit_result(
+        record,
+        as_json,
+        _("recorded {kind} #{id} for {customer}").format(
+            kind=kind, id=record.id, customer=record.customer_code
+        ),
+    )
 
 
 @interaction.command("plan")
 @click.argument("customer_code")
 @click.option("--at", "occurred_at", required=True, help="When the contact is planned.")
 @click.option(
-    "--kind", default="visit", show_default=True, help="visit, call, meeting, demo, email or letter."
+    "--kind",
+    type=VocabularyType(INTERACTION_KIND),
+    default="visit",
+    show_default=True,
+    help="visit, call, meeting, demo, email or letter (拜访, 电话 ...).",
 )
 @click.option(
     "--salesperson", default=None, help="Who will make the contact (default: the customer's owner)."
@@ -143,8 +175,15 @@ def plan(
     )
     with transaction() as (app, session):
         record = plan_interaction(app, session, values)
+        kind = app.interaction_kind_vocabulary().label(record.kind)
     when = calendar.format_time(record.occurred_at)
-    emit_result(record, as_json, f"planned {record.kind} #{record.id} with {record.customer_code} at {when}")
+    emit_result(
+        record,
+        as_json,
+        _("planned {kind} #{id} with {customer} at {when}").format(
+            kind=kind, id=record.id, customer=record.customer_code, when=when
+        ),
+    )
 
 
 @interaction.command("due")
@@ -161,16 +200,18 @@ def due(as_of: str | None, owner: str | None, as_json: bool, as_csv: bool) -> No
       kehu interaction due --owner li --as-of 2026-03-06
     """
     moment = _moment("--as-of", as_of) if as_of else utcnow()
-    with transaction() as (_app, session):
+    with transaction() as (app, session):
         records = due_interactions(session, moment, owner)
+        kinds = app.interaction_kind_vocabulary()
     rows = [asdict(r) for r in records]
-    emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
+    shown = rows if as_json or as_csv else list(_shown(rows, kinds))
+    emit_rows(_headers(), shown, LIST_KEYS, as_json=as_json, as_csv=as_csv)
 
 
 @interaction.command("list")
 @click.option("--customer", "customer_code", help="Only this customer's interactions.")
-@click.option("--kind", help="Only this kind.")
-@click.option("--status", help="planned, done or cancelled.")
+@click.option("--kind", help="Only this kind (a code or its name: visit, 拜访 ...).")
+@click.option("--status", type=VocabularyType(INTERACTION_STATUS), help="planned, done or cancelled.")
 @click.option("--salesperson", help="Only this salesperson's.")
 @click.option("--since", help="From this time, or from the start of this day (2024-03-01).")
 @click.option(
@@ -197,21 +238,28 @@ def list_(
     Example:
       kehu interaction list --customer C001 --kind purchase --since 2026-01-01 --wide
     """
-    query = InteractionQuery(
-        customer_code=customer_code,
-        kind=kind,
-        status=status,
-        salesperson=salesperson,
-        since=_moment("--since", since) if since else None,
-        until=_moment("--until", until) if until else None,
-        limit=limit or None,
-        newest_first=not oldest_first,
-    )
-    with transaction() as (_app, session):
+    with transaction() as (app, session):
+        kinds = app.interaction_kind_vocabulary()
+        if kind is not None:
+            try:
+                kind = kinds.parse(kind)  # the installed plugins' kinds too; unknown: the accepted ones
+            except FieldError as exc:
+                raise click.BadParameter(str(exc), param_hint="--kind") from None
+        query = InteractionQuery(
+            customer_code=customer_code,
+            kind=kind,
+            status=status,
+            salesperson=salesperson,
+            since=_moment("--since", since) if since else None,
+            until=_moment("--until", until) if until else None,
+            limit=limit or None,
+            newest_first=not oldest_first,
+        )
         # JSON and CSV are written as the rows come, inside the transaction, so that a list
         # of every interaction never needs to sit in memory at once.
         rows = (asdict(r) for r in iter_interactions(session, query))
-        emit_rows(LIST_HEADERS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
+        shown = rows if as_json or as_csv else _shown(rows, kinds)
+        emit_rows(_headers(), shown, LIST_KEYS, as_json=as_json, as_csv=as_csv)
 
 
 list_.name = "list"
@@ -222,7 +270,9 @@ def _moment(option: str, value: str) -> date | datetime:
     try:
         return day_or_time(value)
     except FieldError as exc:
-        raise click.BadParameter(f"{exc} (got {value!r})", param_hint=option) from None
+        raise click.BadParameter(
+            _("{reason} (got {value!r})").format(reason=exc, value=value), param_hint=option
+        ) from None
 
 
 interaction.add_command(interaction_import)

@@ -8,7 +8,10 @@ from kehu_core.cli.context import current_app, ensure_schema
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, json_option
 from kehu_core.db import describe
+from kehu_core.i18n import messages
 from kehu_core.privacy import vacuum as vacuum_database
+
+_, ngettext = messages("kehu_core").functions()
 
 
 @click.command(cls=TranslatedCommand, name="vacuum")
@@ -34,5 +37,12 @@ def vacuum(full: bool, as_json: bool) -> None:
     if as_json:
         emit_json({"database": describe(app.engine), "vacuumed": tables})
         return
-    what = "the whole file" if tables == ["*"] else f"{len(tables)} table(s)"
-    click.echo(f"vacuumed {describe(app.engine)}: {what}")
+    database = describe(app.engine)
+    if tables == ["*"]:
+        click.echo(_("vacuumed {database}: the whole file").format(database=database))
+    else:
+        click.echo(
+            ngettext(
+                "vacuumed {database}: {n} table(s)", "vacuumed {database}: {n} table(s)", len(tables)
+            ).format(database=database, n=len(tables))
+        )

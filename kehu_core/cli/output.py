@@ -286,7 +286,7 @@ def refusing_duplicates(message: str) -> Iterator[None]:
     except IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
-        raise Conflict(f"{message}; nothing was changed") from None
+        raise Conflict(_("{message}; nothing was changed").format(message=message)) from None
 
 
 class Progress:

@@ -13,9 +13,24 @@ from kehu_core.cli.help import TranslatedCommand, TranslatedGroup
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.errors import PluginError
 from kehu_core.hookdoc import hook_reference, markdown
+from kehu_core.i18n import N_, messages
 from kehu_core.installer import installed_versions
 from kehu_core.jobs import job_statuses
 from kehu_core.jobs import run_due as run_due_jobs
+
+_, ngettext = messages("kehu_core").functions()
+
+#: A plugin's state in ``kehu plugins list``: code → what people read.
+STATES = {
+    "ERROR": N_("ERROR"),
+    "available": N_("available"),
+    "installed": N_("installed"),
+    "upgrade": N_("upgrade"),
+}
+#: A job run's status: code (kept in --json) → what people read.
+JOB_STATUSES = {"ok": N_("ok"), "failed": N_("failed"), "busy": N_("busy"), "running": N_("running")}
+#: A job's interval in ``kehu jobs list``: (seconds in the unit, how it is written).
+UNITS = ((86400, N_("{n}d")), (3600, N_("{n}h")), (60, N_("{n}m")))
 
 
 @click.group(cls=TranslatedGroup, name="plugins")
@@ -80,8 +95,10 @@ def list_(verbose: bool, as_json: bool) -> None:
                 "depends": [],
                 "auto_install": False,
                 "hooks": [],
-                "error": "installed in this database but not available: pip install it again, "
-                f"or `kehu plugins uninstall {name} --forget`",
+                "error": _(
+                    "installed in this database but not available: pip install it again, "
+                    "or `kehu plugins uninstall {name} --forget`"
+                ).format(name=name),
                 "error_detail": None,
             }
         )
@@ -90,17 +107,20 @@ def list_(verbose: bool, as_json: bool) -> None:
         return
     if not rows:
         click.echo(
-            "no plugins available; pip install kehu-tiering (for example), then kehu plugins install tiering"
+            _(
+                "no plugins available; pip install kehu-tiering (for example), "
+                "then kehu plugins install tiering"
+            )
         )
         return
     emit_table(
-        ("name", "version", "installed", "state", "depends", "summary"),
+        (_("name"), _("version"), _("installed"), _("state"), _("depends"), _("summary")),
         [
             (
                 r["name"],
                 r["version"],
                 r["installed_version"],
-                _state(r),
+                _(STATES[_state(r)]),
                 ",".join(r["depends"]) or "-",
                 r["error"] or r["summary"],
             )
@@ -112,7 +132,7 @@ def list_(verbose: bool, as_json: bool) -> None:
             if r["error_detail"]:
                 click.echo(f"\n{r['name']}: {r['error']}\n{r['error_detail']}", err=True)
     if db_error:
-        click.echo(f"(could not read the database: {db_error})", err=True)
+        click.echo(_("(could not read the database: {error})").format(error=db_error), err=True)
 
 
 def _state(row: Mapping[str, object]) -> str:
@@ -144,20 +164,20 @@ def install(names: tuple[str, ...], all_: bool, as_json: bool) -> None:
                 installer.install_order(app, [name])
                 wanted.append(name)
             except PluginError as exc:
-                click.echo(f"warning: skipped {name}: {exc}", err=True)
+                click.echo(_("warning: skipped {name}: {error}").format(name=name, error=exc), err=True)
     else:
         wanted = list(names)
     if not wanted:
-        raise click.UsageError("name at least one plugin, or --all")
+        raise click.UsageError(_("name at least one plugin, or --all"))
     with app.session() as session:
         act(app, session)
         newly = installer.install(app, session, wanted)
     if as_json:
         emit_json({"installed": newly})
     elif newly:
-        click.echo("installed: " + ", ".join(newly))
+        click.echo(_("installed: {names}").format(names=", ".join(newly)))
     else:
-        click.echo("already installed: " + ", ".join(wanted))
+        click.echo(_("already installed: {names}").format(names=", ".join(wanted)))
 
 
 @plugins.command("uninstall")
@@ -182,19 +202,30 @@ def uninstall(name: str, yes: bool, forget: bool) -> None:
     only_forget = forget and not installer.can_drop_tables(app, name)
     if not yes:
         question = (
-            f"Forget plugin {name!r} in this database, leaving its tables?"
+            _("Forget plugin {name!r} in this database, leaving its tables?")
             if only_forget
-            else f"Drop every table and all data of plugin {name!r}? This cannot be undone"
+            else _("Drop every table and all data of plugin {name!r}? This cannot be undone")
         )
-        click.confirm(question, abort=True)
+        click.confirm(question.format(name=name), abort=True)
     with app.session() as session:
         act(app, session)
         done = installer.uninstall(app, session, name, forget=forget)
     click.echo(
-        f"forgot {name}; its tables are left in the database" if only_forget else f"uninstalled {name}"
+        (
+            _("forgot {name}; its tables are left in the database")
+            if only_forget
+            else _("uninstalled {name}")
+        ).format(name=name)
     )
     if done.kept_rows:
-        click.echo(f"kept {len(done.kept_rows)} row(s) of its default data in other tables:")
+        kept = len(done.kept_rows)
+        click.echo(
+            ngettext(
+                "kept {n} row(s) of its default data in other tables:",
+                "kept {n} row(s) of its default data in other tables:",
+                kept,
+            ).format(n=kept)
+        )
         for row in done.kept_rows:
             key = ", ".join(f"{k}={v}" for k, v in row.key.items())
             click.echo(f"  {row.table} ({key}): {row.why}")
@@ -210,13 +241,13 @@ def hooks(name: str | None, as_json: bool, as_markdown: bool) -> None:
     \b
     Example:
       kehu hooks kehu_profile_sections
-      KEHU_PLUGINS=tiering kehu hooks --markdown > hooks.md
+      kehu hooks --markdown > hooks.md
     """
     refs = hook_reference(state().plugins)
     if name:
         refs = [r for r in refs if r.name == name]
         if not refs:
-            raise click.BadParameter(f"no hook named {name!r}", param_hint="NAME")
+            raise click.BadParameter(_("no hook named {name!r}").format(name=name), param_hint="NAME")
     if as_json:
         emit_json(
             [
@@ -242,7 +273,7 @@ def hooks(name: str | None, as_json: bool, as_markdown: bool) -> None:
             click.echo(f"  ({', '.join(flags)})")
         for line in ref.doc.splitlines():
             click.echo(f"  {line}" if line.strip() else "")
-        click.echo(f"  implemented by: {', '.join(ref.implemented_by) or '-'}")
+        click.echo("  " + _("implemented by: {plugins}").format(plugins=", ".join(ref.implemented_by) or "-"))
         click.echo()
 
 
@@ -267,18 +298,18 @@ def jobs_list(as_json: bool) -> None:
         emit_json(rows)
         return
     if not rows:
-        click.echo("no scheduled jobs (installed plugins declare them)")
+        click.echo(_("no scheduled jobs (installed plugins declare them)"))
         return
     emit_table(
-        ("job", "plugin", "every", "last run", "status", "due"),
+        (_("job"), _("plugin"), _("every"), _("last run"), _("status"), _("due")),
         [
             (
                 r.name,
                 r.plugin,
                 _every(r.interval_seconds),
                 r.last_run,
-                r.last_status,
-                "yes" if r.due else "no",
+                _(JOB_STATUSES.get(r.last_status, r.last_status)) if r.last_status else None,
+                r.due,
             )
             for r in rows
         ],
@@ -302,21 +333,29 @@ def run_due(names: tuple[str, ...], force: bool, as_json: bool) -> None:
     """
     app = current_app()
     ensure_schema(app)
-    require_permission(app, "jobs.run", "run scheduled jobs")
+    require_permission(app, "jobs.run", _("run scheduled jobs"))
     outcomes = run_due_jobs(app, names=names, force=force)
     if as_json:
         emit_json(outcomes)
     else:
         if not outcomes:
-            click.echo("nothing due")
+            click.echo(_("nothing due"))
         for o in outcomes:
-            click.echo(f"{o.name}: {o.status}" + (f" - {o.message.splitlines()[0]}" if o.message else ""))
+            status = _(JOB_STATUSES.get(o.status, o.status))
+            if o.message:
+                click.echo(
+                    _("{job}: {status} - {message}").format(
+                        job=o.name, status=status, message=o.message.splitlines()[0]
+                    )
+                )
+            else:
+                click.echo(_("{job}: {status}").format(job=o.name, status=status))
     if any(o.status == "failed" for o in outcomes):
         raise SystemExit(1)  # cron mails it; "busy" (running elsewhere) is not a failure
 
 
 def _every(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    for size, unit in UNITS:
         if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+            return _(unit).format(n=seconds // size)
+    return _("{n}s").format(n=seconds)

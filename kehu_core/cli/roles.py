@@ -8,6 +8,9 @@ from kehu_core import roles as role_service
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.output import emit_json, emit_rows, emit_table, json_option
+from kehu_core.i18n import messages
+
+_ = messages("kehu_core").gettext
 
 
 @click.group(cls=TranslatedGroup, name="roles", invoke_without_command=True)
@@ -30,16 +33,16 @@ def roles(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json(found)
         return
-    click.secho("Roles", bold=True)
+    click.secho(_("Roles"), bold=True)
     emit_table(
-        ["role", "declared by", "implies", "description"],
+        [_("role"), _("declared by"), _("implies"), _("description")],
         [(r.name, r.plugin, ", ".join(r.implies), r.description) for r in found.roles],
     )
     click.echo()
-    click.secho("Permissions", bold=True)
+    click.secho(_("Permissions"), bold=True)
     keys = ["permission", "declared by", "roles", "description"]
     emit_rows(
-        keys,
+        [_("permission"), _("declared by"), _("roles"), _("description")],
         (
             {
                 "permission": p.name,
@@ -71,7 +74,7 @@ def add(name: str, description: str, as_json: bool) -> None:
     if as_json:
         emit_json(summary)
     else:
-        click.echo(f"added role {summary.name}")
+        click.echo(_("added role {name}").format(name=summary.name))
 
 
 @roles.command("grant")
@@ -86,7 +89,7 @@ def grant(role: str, permission: str) -> None:
     """
     with transaction() as (app, session):
         role_service.grant(app, session, role, permission)
-    click.echo(f"{role} now holds {permission}")
+    click.echo(_("{role} now holds {permission}").format(role=role, permission=permission))
 
 
 @roles.command("revoke")
@@ -101,4 +104,4 @@ def revoke(role: str, permission: str) -> None:
     """
     with transaction() as (app, session):
         role_service.revoke(app, session, role, permission)
-    click.echo(f"{role} no longer holds {permission}")
+    click.echo(_("{role} no longer holds {permission}").format(role=role, permission=permission))

@@ -10,7 +10,21 @@ from kehu_core.catalogs import languages, refresh
 from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.errors import KehuError
+from kehu_core.i18n import N_, messages
 from kehu_core.scaffold import new_plugin
+
+_ = messages("kehu_core").gettext
+
+#: The columns of ``kehu plugin catalog``: (key in --json, header people read).
+CATALOG_COLUMNS = (
+    ("domain", N_("domain")),
+    ("lang", N_("language")),
+    ("missing", N_("missing")),
+    ("untranslated", N_("untranslated")),
+    ("fuzzy", N_("fuzzy")),
+    ("mo_up_to_date", N_(".mo up to date")),
+    ("complete", N_("complete")),
+)
 
 
 @click.group(cls=TranslatedGroup, name="plugin")
@@ -56,15 +70,19 @@ def new(name: str, directory: Path | None, force: bool, as_json: bool) -> None:
             }
         )
         return
-    click.echo(f"wrote plugin {made.name} ({made.distribution}) in {made.directory}:")
+    click.echo(
+        _("wrote plugin {name} ({distribution}) in {directory}:").format(
+            name=made.name, distribution=made.distribution, directory=made.directory
+        )
+    )
     for file in made.files:
         click.echo(f"  {file}")
+    click.echo("\n" + _("Next:"))
     click.echo(
-        "\nNext:\n"
         f"  cd {made.directory}\n"
         "  pip install -e '.[test]'\n"
         "  pytest\n"
-        f"  kehu plugins install {made.name}"
+        f"  kehu plugins install {made.name}"  # untranslated: command lines
     )
 
 
@@ -111,7 +129,9 @@ def catalog(packages: tuple[Path, ...], langs: tuple[str, ...], check: bool, as_
     if as_json:
         emit_json(rows)
     else:
-        keys = list(rows[0]) if rows else []
-        emit_table(keys, [[r[k] for k in keys] for r in rows])
+        keys = [key for key, _header in CATALOG_COLUMNS]
+        emit_table([_(h) for _k, h in CATALOG_COLUMNS], [[r[k] for k in keys] for r in rows])
     if check and not all(s.complete for s in states):
-        raise KehuError("a catalog is incomplete; run `kehu plugin catalog` and translate the empty entries")
+        raise KehuError(
+            _("a catalog is incomplete; run `kehu plugin catalog` and translate the empty entries")
+        )

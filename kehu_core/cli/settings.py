@@ -8,6 +8,12 @@ from kehu_core import settings as setting_service
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
+from kehu_core.i18n import N_, messages
+
+_ = messages("kehu_core").gettext
+
+#: The columns: (key in --json and --csv, header people read).
+COLUMNS = (("key", N_("key")), ("value", N_("value")), ("default", N_("default")), ("meaning", N_("meaning")))
 
 
 @click.group(cls=TranslatedGroup, name="settings")
@@ -32,8 +38,11 @@ def list_(as_json: bool, as_csv: bool) -> None:
     """
     with transaction() as (_app, session):
         found = setting_service.list_settings(session)
-    keys = ["key", "value", "default", "meaning"]
-    emit_rows(keys, ({k: getattr(s, k) for k in keys} for s in found), keys, as_json=as_json, as_csv=as_csv)
+    keys = [key for key, _header in COLUMNS]
+    headers = [_(header) for _key, header in COLUMNS]
+    emit_rows(
+        headers, ({k: getattr(s, k) for k in keys} for s in found), keys, as_json=as_json, as_csv=as_csv
+    )
 
 
 @settings.command("set")
@@ -49,4 +58,4 @@ def set_(key: str, value: str, as_json: bool) -> None:
     """
     with transaction() as (_app, session):
         found = setting_service.set_setting(session, key, value)
-    emit_result(found, as_json, f"{found.key} = {found.value}")
+    emit_result(found, as_json, _("{key} = {value}").format(key=found.key, value=found.value))

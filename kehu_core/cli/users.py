@@ -8,7 +8,30 @@ from kehu_core import users
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.output import emit_json, emit_result, emit_rows, json_option, list_output_options
+from kehu_core.i18n import N_, messages
 from kehu_core.users import UserRecord
+
+_ = messages("kehu_core").gettext
+
+#: The columns of ``user list``: (key in --json and --csv, header people read).
+USER_COLUMNS = (
+    ("login", N_("login")),
+    ("name", N_("name")),
+    ("roles", N_("roles")),
+    ("team", N_("team")),
+    ("region", N_("region")),
+    ("active", N_("active")),
+    ("password", N_("password")),
+)
+#: The columns of ``user token list``.
+TOKEN_COLUMNS = (
+    ("prefix", N_("prefix")),
+    ("login", N_("login")),
+    ("name", N_("name")),
+    ("created_at", N_("created")),
+    ("last_used_at", N_("last used")),
+    ("revoked_at", N_("revoked")),
+)
 
 _ROLE = click.option(
     "--role",
@@ -20,16 +43,22 @@ _ROLE = click.option(
 
 
 def _describe(user: UserRecord) -> str:
-    roles = ", ".join(user.roles) or "no role"
-    state = "" if user.active else " (deactivated)"
-    team = f", team {user.team}" if user.team else ""
-    return f"{user.login} ({user.name}): {roles}{team}{state}"
+    roles = ", ".join(user.roles) or _("no role")
+    if user.team and user.active:
+        text = _("{login} ({name}): {roles}, team {team}")
+    elif user.team:
+        text = _("{login} ({name}): {roles}, team {team} (deactivated)")
+    elif user.active:
+        text = _("{login} ({name}): {roles}")
+    else:
+        text = _("{login} ({name}): {roles} (deactivated)")
+    return text.format(login=user.login, name=user.name, roles=roles, team=user.team)
 
 
 def _read_password(prompt: bool) -> str | None:
     if not prompt:
         return None
-    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    value: str = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     return value
 
 
@@ -76,7 +105,7 @@ def add(
         record = users.add_user(
             app, session, login, name, roles=roles, team=team, region=region, password=password
         )
-    emit_result(record, as_json, f"added user {_describe(record)}")
+    emit_result(record, as_json, _("added user {user}").format(user=_describe(record)))
 
 
 @user.command("list")
@@ -103,8 +132,8 @@ def list_(include_inactive: bool, as_json: bool, as_csv: bool) -> None:
         }
         for u in found
     ]
-    keys = ["login", "name", "roles", "team", "region", "active", "password"]
-    emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
+    keys = [key for key, _header in USER_COLUMNS]
+    emit_rows([_(h) for _k, h in USER_COLUMNS], rows, keys, as_json=as_json, as_csv=as_csv)
 
 
 @user.command("edit")
@@ -122,7 +151,7 @@ def edit(login: str, name: str | None, team: str | None, region: str | None, as_
     """
     with transaction() as (_app, session):
         record = users.edit_user(session, login, name=name, team=team, region=region)
-    emit_result(record, as_json, f"changed user {_describe(record)}")
+    emit_result(record, as_json, _("changed user {user}").format(user=_describe(record)))
 
 
 @user.command("deactivate")
@@ -137,7 +166,7 @@ def deactivate(login: str, as_json: bool) -> None:
     """
     with transaction() as (_app, session):
         record = users.set_active(session, login, False)
-    emit_result(record, as_json, f"deactivated {_describe(record)}")
+    emit_result(record, as_json, _("deactivated {user}").format(user=_describe(record)))
 
 
 @user.command("activate")
@@ -152,7 +181,7 @@ def activate(login: str, as_json: bool) -> None:
     """
     with transaction() as (_app, session):
         record = users.set_active(session, login, True)
-    emit_result(record, as_json, f"reactivated {_describe(record)}")
+    emit_result(record, as_json, _("reactivated {user}").format(user=_describe(record)))
 
 
 @user.command("roles")
@@ -187,10 +216,12 @@ def password(login: str, remove: bool) -> None:
     secret = None if remove else _read_password(True)
     with transaction() as (_app, session):
         users.set_password(session, login, secret)
-    click.echo(f"password of {login} {'removed' if remove else 'set'}")
+    click.echo(
+        (_("password of {login} removed") if remove else _("password of {login} set")).format(login=login)
+    )
 
 
-@user.group("token")
+@user.group("token", cls=TranslatedGroup)
 def token() -> None:
     """API tokens: for scripts and the web API, one per use, revocable.
 
@@ -218,7 +249,9 @@ def token_create(login: str, name: str, as_json: bool) -> None:
         emit_json({"prefix": record.prefix, "login": record.login, "name": record.name, "token": secret})
         return
     click.echo(
-        f"token {record.prefix} for {record.login} ({record.name}); copy it now, it is not shown again:"
+        _("token {prefix} for {login} ({name}); copy it now, it is not shown again:").format(
+            prefix=record.prefix, login=record.login, name=record.name
+        )
     )
     click.echo(secret)
 
@@ -235,7 +268,11 @@ def token_revoke(prefix: str, as_json: bool) -> None:
     """
     with transaction() as (_app, session):
         record = users.revoke_token(session, prefix)
-    emit_result(record, as_json, f"revoked token {record.prefix} of {record.login}")
+    emit_result(
+        record,
+        as_json,
+        _("revoked token {prefix} of {login}").format(prefix=record.prefix, login=record.login),
+    )
 
 
 @token.command("list")
@@ -250,5 +287,8 @@ def token_list(login: str | None, as_json: bool, as_csv: bool) -> None:
     """
     with transaction() as (_app, session):
         found = users.list_tokens(session, login)
-    keys = ["prefix", "login", "name", "created_at", "last_used_at", "revoked_at"]
-    emit_rows(keys, ({k: getattr(t, k) for k in keys} for t in found), keys, as_json=as_json, as_csv=as_csv)
+    keys = [key for key, _header in TOKEN_COLUMNS]
+    headers = [_(h) for _k, h in TOKEN_COLUMNS]
+    emit_rows(
+        headers, ({k: getattr(t, k) for k in keys} for t in found), keys, as_json=as_json, as_csv=as_csv
+    )
