@@ -16,9 +16,10 @@ This package holds only the manifest; kehu imports the modules it names when nee
 from __future__ import annotations
 
 from kehu_core import Manifest
+from kehu_core.i18n import N_
 
 MANIFEST = Manifest(
-    summary="ACME: key-account judgement flags (strategic project, influence, technology, market)",
+    summary=N_("ACME: key-account judgement flags (strategic project, influence, technology, market)"),
     min_core_version="0.1.0",
     # It imports kehu_tiering.api (tier rules) and kehu_complaints.api (routing, follow-ups).
     depends=("tiering", "complaints"),

@@ -17,6 +17,9 @@ from kehu_acme_rules.views import profile_section
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_json, emit_pairs, emit_result, emit_table, json_option
 from kehu_core.customers import get_customer
+from kehu_core.i18n import messages
+
+_ = messages("kehu_acme_rules").gettext
 
 
 @click.group("acme", cls=PluginGroup, plugin="acme_rules")
@@ -53,15 +56,21 @@ def set_(code: str, note: str | None, as_json: bool, **flags: bool | None) -> No
     if as_json:
         emit_json(judgement.as_dict())
     else:
-        shown = ", ".join(f.short for f in FLAGS if judgement.flags[f.name]) or "no flag"
-        click.echo(f"{judgement.code}: {shown}" + (" (key account 大客户)" if judgement.key_account else ""))
+        shown = ", ".join(_(f.label) for f in FLAGS if judgement.flags[f.name]) or _("no flag")
+        line = _("{code}: {flags} (key account)") if judgement.key_account else _("{code}: {flags}")
+        click.echo(line.format(code=judgement.code, flags=shown))
 
 
 @acme.command("show")
 @click.argument("code")
 @json_option
 def show(code: str, as_json: bool) -> None:
-    """Show the key-account judgement of customer CODE."""
+    """Show the key-account judgement of customer CODE.
+
+    \b
+    Example:
+      kehu acme show C001 --json
+    """
 
     with transaction() as (app, session):
         section = profile_section(session, get_customer(session, code).id)
@@ -85,25 +94,34 @@ def manager(name: str | None, clear: bool, as_json: bool) -> None:
       kehu acme manager --clear
     """
     if name is not None and clear:
-        raise click.UsageError("give a NAME or --clear, not both")
+        raise click.UsageError(_("give a NAME or --clear, not both"))
     with transaction() as (app, session):
         if name is None and not clear:
             current = key_account_manager(session)
         else:
             current = set_key_account_manager(app, session, name)
-    emit_result({"key_account_manager": current}, as_json, f"key-account manager: {current or '-'}")
+    emit_result(
+        {"key_account_manager": current},
+        as_json,
+        _("key-account manager: {name}").format(name=current or "-"),
+    )
 
 
 @acme.command("reviews")
 @json_option
 def reviews(as_json: bool) -> None:
-    """The weekly reviews (the job acme_rules.weekly_review), oldest first."""
+    """The weekly reviews (the job acme_rules.weekly_review), oldest first.
+
+    \b
+    Example:
+      kehu --as zhaomin acme reviews --json
+    """
     with transaction() as (app, session):
         found = list_reviews(session)
     if as_json:
         emit_json(found)
     else:
         emit_table(
-            ["week", "key accounts", "late payers", "open key complaints"],
+            [_("week"), _("key accounts"), _("late payers"), _("open key complaints")],
             [(r.week, r.key_accounts, r.late_payers, r.open_key_complaints) for r in found],
         )

@@ -8,7 +8,10 @@ is the company-local one: a purchase at 23:59 on 11-10 earns the usual points, o
 
 from __future__ import annotations
 
+from kehu_core.i18n import messages
 from kehu_loyalty.api import EarnRule
+
+_ = messages("kehu_acme_rules").gettext
 
 
 def acme_earn_rules() -> list[EarnRule]:
@@ -18,6 +21,6 @@ def acme_earn_rules() -> list[EarnRule]:
             name="acme.double_11",
             multiplier=2,
             every_year="11-11",
-            description="ACME: double points on 11-11 (双十一), every year, by the company's local day",
+            description=_("ACME: double points on 11-11 (双十一), every year, by the company's local day"),
         )
     ]

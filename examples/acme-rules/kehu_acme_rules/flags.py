@@ -24,9 +24,12 @@ from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
 from kehu_core.privacy import require_not_forgotten
 from kehu_core.types import utcnow
+
+_ = messages("kehu_acme_rules").gettext
 
 MAX_NOTE = 2000
 #: Who may record a judgement (declared in :mod:`kehu_acme_rules.security`).
@@ -62,16 +65,16 @@ class Judgement:
 
 def _check(changes: Mapping[str, bool], note: str | None) -> None:
     problems = [
-        Problem(name, "not a key-account flag; one of " + ", ".join(FLAG_NAMES))
+        Problem(name, _("not a key-account flag; one of {flags}").format(flags=", ".join(FLAG_NAMES)))
         for name in changes
         if name not in FLAG_NAMES
     ]
     if note is not None and len(note) > MAX_NOTE:
-        problems.append(Problem("note", f"too long (at most {MAX_NOTE} characters)"))
+        problems.append(Problem("note", _("too long (at most {n} characters)").format(n=MAX_NOTE)))
     if not changes and note is None and not problems:
-        problems.append(Problem("flags", "nothing to change: set at least one flag or a note"))
+        problems.append(Problem("flags", _("nothing to change: set at least one flag or a note")))
     if problems:
-        raise ValidationError(problems, "key-account judgement refused:")
+        raise ValidationError(problems, _("key-account judgement refused:"))
 
 
 def set_judgement(
@@ -88,10 +91,10 @@ def set_judgement(
     does not see is "not found". Audited under the customer (the note's text is not kept there).
     """
     _check(changes, note)
-    judged_by = require(session, JUDGE, "record key-account judgements").login
+    judged_by = require(session, JUDGE, _("record key-account judgements")).login
     customer = get_customer(session, code)
     if note is not None:
-        require_not_forgotten(customer, "it accepts no new personal data (the judgement's note)")
+        require_not_forgotten(customer, _("it accepts no new personal data (the judgement's note)"))
     before = judgement_of(session, customer.id)
     now = utcnow()
     fresh = {name: bool(changes.get(name, False)) for name in FLAG_NAMES}

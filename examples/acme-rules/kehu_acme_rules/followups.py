@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints.api import ComplaintRecord
 from kehu_core.app import Kehu
+from kehu_core.i18n import messages
 from kehu_core.interactions import InteractionRecord, plan_interaction
+
+_ = messages("kehu_acme_rules").gettext
 
 FOLLOW_UP_AFTER = timedelta(days=7)
 
@@ -34,7 +37,7 @@ def plan_follow_up(app: Kehu, session: Session, complaint: ComplaintRecord) -> I
             "kind": "call",
             "occurred_at": complaint.closed_at + FOLLOW_UP_AFTER,
             "salesperson": complaint.handler,
-            "note": f"回访: 投诉 #{complaint.id} ({complaint.status}) 一周后回访",
+            "note": _("Follow-up call a week after complaint #{id} closed").format(id=complaint.id),
             "external_ref": follow_up_ref(complaint),
         },
     )

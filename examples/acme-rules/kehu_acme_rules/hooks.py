@@ -23,9 +23,12 @@ from kehu_acme_rules.views import list_columns, list_filters, profile_section
 from kehu_complaints.api import ComplaintRecord
 from kehu_core import Job, ListColumn, ListFilter, ProfileSection, hookimpl
 from kehu_core.app import Kehu
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
 from kehu_loyalty.api import EarnRule
 from kehu_tiering.api import TierRule
+
+_ = messages("kehu_acme_rules").gettext
 
 
 @hookimpl
@@ -61,7 +64,7 @@ def kehu_scheduled_jobs() -> list[Job]:
             interval=timedelta(days=7),
             run="kehu_acme_rules.review:weekly",
             plugin="acme_rules",
-            description="ACME's weekly review: key accounts, late payers, open key-account complaints",
+            description=_("ACME's weekly review: key accounts, late payers, open key-account complaints"),
         )
     ]
 

@@ -19,7 +19,10 @@ from kehu_complaints.api import ComplaintQuery, list_complaints
 from kehu_core import calendar
 from kehu_core.access import customer_condition, require
 from kehu_core.app import Kehu
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
+
+_ = messages("kehu_acme_rules").gettext
 
 LATE_PAYER_FLAG = "flag:late_payer"
 #: Who may read the reviews (declared in :mod:`kehu_acme_rules.security`).
@@ -63,7 +66,7 @@ def weekly(app: Kehu, session: Session, now: datetime) -> str:
     """The job: review the local week of ``now`` unless it was reviewed already; a line for the log."""
     week = calendar.period_start(calendar.local_day(now), "week")
     if session.scalar(select(reviews.c.id).where(reviews.c.week == week)) is not None:
-        return f"week of {week} already reviewed"
+        return _("week of {week} already reviewed").format(week=week)
     review = count_review(app, session, week, now)
     session.execute(
         reviews.insert().values(
@@ -74,10 +77,9 @@ def weekly(app: Kehu, session: Session, now: datetime) -> str:
             open_key_complaints=review.open_key_complaints,
         )
     )
-    return (
-        f"week of {week}: key accounts {review.key_accounts}, late payers {review.late_payers}, "
-        f"open key-account complaints {review.open_key_complaints}"
-    )
+    return _(
+        "week of {week}: key accounts {keys}, late payers {late}, open key-account complaints {open}"
+    ).format(week=week, keys=review.key_accounts, late=review.late_payers, open=review.open_key_complaints)
 
 
 def list_reviews(session: Session) -> list[Review]:
@@ -85,7 +87,7 @@ def list_reviews(session: Session) -> list[Review]:
 
     The figures are the company's, counted by the job (as kehu itself) over every customer;
     a review names no customer."""
-    require(session, REVIEW, "read ACME's weekly reviews")
+    require(session, REVIEW, _("read ACME's weekly reviews"))
     rows = session.execute(
         select(
             reviews.c.week,

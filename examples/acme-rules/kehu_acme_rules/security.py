@@ -25,6 +25,7 @@ from kehu_acme_rules.accounts import KEY_ACCOUNT_FLAG, KEY_TIER
 from kehu_acme_rules.flags import JUDGE, is_judged_key_account
 from kehu_acme_rules.review import REVIEW
 from kehu_core.access import Actor
+from kehu_core.i18n import N_
 from kehu_core.models import Customer
 from kehu_core.security import Permission, RecordRule, RoleDeclaration
 from kehu_tiering.api import has_tier
@@ -47,7 +48,7 @@ def key_account_domain(_session: Session, _actor: Actor) -> ColumnElement[bool]:
 ROLES = (
     RoleDeclaration(
         KEY_ACCOUNT_MANAGER,
-        "ACME key-account manager (大客户经理): a salesperson who also sees every key account",
+        N_("ACME key-account manager (大客户经理): a salesperson who also sees every key account"),
         implies=("sales",),
     ),
 )
@@ -55,17 +56,19 @@ ROLES = (
 PERMISSIONS = (
     Permission(
         JUDGE,
-        "record a customer's key-account judgement (kehu acme set)",
+        N_("record a customer's key-account judgement (`kehu acme set`)"),
         ("manager", "sales", KEY_ACCOUNT_MANAGER),
     ),
-    Permission(REVIEW, "read ACME's weekly review (kehu acme reviews)", ("manager", KEY_ACCOUNT_MANAGER)),
+    Permission(
+        REVIEW, N_("read ACME's weekly review (`kehu acme reviews`)"), ("manager", KEY_ACCOUNT_MANAGER)
+    ),
 )
 
 RULES = (
     RecordRule(
         "customers",
         KEY_ACCOUNT_MANAGER,
-        "the key accounts: VIP tier, tiering's key_account flag, or ACME's judgement",
+        N_("the key accounts: VIP tier, tiering's key_account flag, or ACME's judgement"),
         key_account_domain,
     ),
 )

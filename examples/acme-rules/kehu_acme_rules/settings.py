@@ -15,7 +15,10 @@ from kehu_core import audit, sql
 from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_core.types import utcnow
+
+_ = messages("kehu_acme_rules").gettext
 
 KEY_ACCOUNT_MANAGER = "key_account_manager"
 #: As long as a complaint's handler may be (the complaints plugin refuses longer names).
@@ -37,7 +40,7 @@ def set_key_account_manager(app: Kehu, session: Session, name: str | None) -> st
 
     A setting like the core's: needs permission ``settings.manage``; audited as setting
     ``acme_rules.key_account_manager``."""
-    require(session, "settings.manage", "change ACME's settings")
+    require(session, "settings.manage", _("change ACME's settings"))
     old = key_account_manager(session)
     if name is None:
         session.execute(delete(settings).where(settings.c.key == KEY_ACCOUNT_MANAGER))
@@ -46,10 +49,16 @@ def set_key_account_manager(app: Kehu, session: Session, name: str | None) -> st
     clean = name.strip()
     if not 0 < len(clean) <= MAX_NAME or not clean.isprintable():
         shown = name if len(name) <= 40 else name[:37] + "..."
-        reason = f"must be 1 to {MAX_NAME} characters" + ("" if clean.isprintable() else ", printable")
+        reason = (
+            _("must be 1 to {n} characters").format(n=MAX_NAME)
+            if clean.isprintable()
+            else _("must be 1 to {n} printable characters").format(n=MAX_NAME)
+        )
         refused = ValidationError([Problem("key_account_manager", reason, value=name)])
         refused.args = (
-            f"key_account_manager: {reason} (got {shown!r}); setting refused, nothing was changed",
+            _("key_account_manager: {reason} (got {value!r}); setting refused, nothing was changed").format(
+                reason=reason, value=shown
+            ),
         )
         raise refused
     now = utcnow()

@@ -15,7 +15,10 @@ the as-of day).
 from __future__ import annotations
 
 from kehu_acme_rules.flags import is_judged_key_account
+from kehu_core.i18n import messages
 from kehu_tiering.api import STATS, TierRule
+
+_ = messages("kehu_acme_rules").gettext
 
 #: ACME's revenue bar for a key account, in yuan, and the relationship it must have lasted.
 BIG_ACCOUNT_REVENUE = 1_000_000
@@ -33,7 +36,7 @@ def acme_tier_rules() -> list[TierRule]:
             flag="key_account",
             priority=50,
             when=is_judged_key_account(s.c.customer_id),
-            description="ACME: a salesperson judged the customer a key account (kehu acme set)",
+            description=_("ACME: a salesperson judged the customer a key account (`kehu acme set`)"),
         ),
         TierRule(
             name="acme.big_and_long",
@@ -41,14 +44,17 @@ def acme_tier_rules() -> list[TierRule]:
             priority=60,
             when=(s.c.revenue_total >= BIG_ACCOUNT_REVENUE)
             & (s.c.tenure_months >= BIG_ACCOUNT_TENURE_MONTHS),
-            description=f"ACME: {BIG_ACCOUNT_REVENUE:,} yuan or more over a relationship of "
-            f"{BIG_ACCOUNT_TENURE_MONTHS} months or more",
+            description=_(
+                "ACME: {revenue} yuan or more over a relationship of {months} months or more"
+            ).format(revenue=f"{BIG_ACCOUNT_REVENUE:,}", months=BIG_ACCOUNT_TENURE_MONTHS),
         ),
         TierRule(
             name="acme.late_payer",
             flag="late_payer",
             # NULL (no payment late) is not > 30, so customers who always paid on time stay out.
             when=s.c.max_days_late > LATE_PAYER_DAYS,
-            description=f"ACME: a payment more than {LATE_PAYER_DAYS} days late in the window",
+            description=_("ACME: a payment more than {days} days late in the window").format(
+                days=LATE_PAYER_DAYS
+            ),
         ),
     ]

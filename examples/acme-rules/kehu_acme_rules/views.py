@@ -8,11 +8,17 @@ from sqlalchemy import Select, String, case, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from kehu_acme_rules.flags import FLAG_NAMES, FLAGS, is_judged_key_account, judgement_of
+from kehu_acme_rules.criteria import FLAG, YES_NO
+from kehu_acme_rules.flags import FLAGS, is_judged_key_account, judgement_of
 from kehu_acme_rules.models import customer_flags
 from kehu_core import ListColumn, ListFilter, ProfileSection
+from kehu_core.choices import Vocabulary
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
+from kehu_core.validation import FieldError
+
+_ = messages("kehu_acme_rules").gettext
 
 #: After the core's sections (0-99) and before most plugins' (500).
 SECTION_ORDER = 300
@@ -21,20 +27,20 @@ SECTION_ORDER = 300
 def profile_section(session: Session, customer_id: int) -> ProfileSection:
     """The "Key-account judgement" section; shows "not judged yet" until a salesperson sets it."""
     found = judgement_of(session, customer_id)
-    title = "Key-account judgement 大客户判定 (ACME)"
+    title = _("Key-account judgement (ACME)")
     if found is None:
         return ProfileSection(
             title=title,
             key="acme_rules",
             order=SECTION_ORDER,
-            rows=[("Judged 判定", "not yet: kehu acme set CODE --strategic-project ...")],
+            rows=[(_("Judged"), _("not yet: `kehu acme set CODE --strategic-project ...`"))],
             data={"judged": False},
         )
-    rows: list[tuple[str, Any]] = [(flag.label, found.flags[flag.name]) for flag in FLAGS]
+    rows: list[tuple[str, Any]] = [(_(flag.label), found.flags[flag.name]) for flag in FLAGS]
     rows += [
-        ("Key account 大客户", found.key_account),
-        ("Judged by 判定人", found.judged_by or "-"),
-        ("Note 备注", found.note or "-"),
+        (_("Key account"), found.key_account),
+        (_("Judged by"), found.judged_by or "-"),
+        (_("Note"), found.note or "-"),
     ]
     return ProfileSection(
         title=title,
@@ -46,7 +52,7 @@ def profile_section(session: Session, customer_id: int) -> ProfileSection:
 
 
 def _yes_no(value: Any) -> str:
-    return ("yes 是" if value else "no 否") if isinstance(value, bool) else str(value)
+    return YES_NO.label("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
 def flags_text(customer_id: ColumnElement[int]) -> ColumnElement[Any]:
@@ -67,23 +73,26 @@ def flags_text(customer_id: ColumnElement[int]) -> ColumnElement[Any]:
 
 def list_columns() -> list[ListColumn]:
     """The ``acme_flags`` column of ``kehu customer list``."""
-    return [ListColumn(name="acme_flags", header="ACME flags", expression=flags_text)]
+    return [ListColumn(name="acme_flags", header=_("ACME flags"), expression=flags_text)]
+
+
+def _parse(field: str, vocabulary: Vocabulary, value: str) -> str:
+    """The code ``value`` names (``是``, ``影响力``), or the filter refused listing the accepted ones."""
+    try:
+        return vocabulary.parse(value)
+    except FieldError:
+        reason = _("must be one of {accepted}").format(accepted=vocabulary.accepted())
+        raise ValidationError([Problem(field, reason, value=value)]) from None
 
 
 def _key_filter(stmt: Select[Any], value: str) -> Select[Any]:
-
-    wanted = value.strip().lower()
-    if wanted not in ("yes", "no"):
-        raise ValidationError([Problem("acme_key", "must be yes or no", value=value)])
+    wanted = _parse("acme_key", YES_NO, value)
     condition = is_judged_key_account(Customer.__table__.c.id)
     return stmt.where(condition if wanted == "yes" else ~condition)
 
 
 def _flag_filter(stmt: Select[Any], value: str) -> Select[Any]:
-
-    name = value.strip().lower().replace("-", "_")
-    if name not in FLAG_NAMES:
-        raise ValidationError([Problem("acme_flag", "must be one of " + ", ".join(FLAG_NAMES), value=value)])
+    name = _parse("acme_flag", FLAG, value)
     return stmt.where(
         Customer.id.in_(select(customer_flags.c.customer_id).where(customer_flags.c[name].is_(True)))
     )
@@ -94,13 +103,13 @@ def list_filters() -> list[ListFilter]:
     return [
         ListFilter(
             name="acme_key",
-            help="yes: judged a key account on any ACME flag; no: not.",
+            help=_("yes (是): judged a key account on any ACME flag; no (否): not."),
             apply=_key_filter,
             metavar="yes|no",
         ),
         ListFilter(
             name="acme_flag",
-            help="Only customers with this flag: " + ", ".join(FLAG_NAMES) + ".",
+            help=_("Only customers with this flag: {flags}.").format(flags=FLAG.accepted()),
             apply=_flag_filter,
             metavar="FLAG",
         ),
