@@ -11,9 +11,12 @@ This package is imported for every ``kehu`` command, so it holds only the manife
 from __future__ import annotations
 
 from kehu_core import Manifest
+from kehu_core.i18n import N_
 
 MANIFEST = Manifest(
-    summary="Grievances and complaints: workflow, SLAs with Chinese holidays, escalation, history, report",
+    summary=N_(
+        "Grievances and complaints: workflow, SLAs with Chinese holidays, escalation, history, report"
+    ),
     depends=(),
     after=("tiering",),  # where tiering is installed, its tiers exist before complaints react or demo
     min_core_version="0.1.0",
@@ -21,7 +24,7 @@ MANIFEST = Manifest(
     commands={
         "complaint": (
             "kehu_complaints.cli:complaint",
-            "Grievances and complaints (抱怨与投诉): open, move, report ...",
+            N_("Grievances and complaints (抱怨与投诉): open, move, report ..."),
         )
     },
     demo="kehu_complaints.demo:load_demo",

@@ -20,7 +20,10 @@ from kehu_complaints.workflow import default_workflow
 from kehu_core.access import SYSTEM, acting, bind
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import DemoContext
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
+
+_ = messages("kehu_complaints").gettext
 
 LEAD = "李娜"
 MEMBERS = ("王芳", "刘洋", "陈静")
@@ -160,10 +163,15 @@ def _load(app: Kehu, session: Session, context: DemoContext) -> None:
     message = escalate(app, session, today)
     open_ = list_complaints(session, ComplaintQuery(open_only=True, limit=None), today)
     overdue = sum(1 for r in open_ if r.overdue(today))
+    if key_accounts:
+        summary = _(
+            "complaints: {count} in every workflow stage ({open} open, {overdue} overdue; "
+            "{key} of key accounts); {message}"
+        )
+    else:
+        summary = _("complaints: {count} in every workflow stage ({open} open, {overdue} overdue); {message}")
     context.summary.append(
-        f"complaints: {count} in every workflow stage ({len(open_)} open, {overdue} overdue"
-        + (f"; {(count + 4) // 5} of key accounts" if key_accounts else "")
-        + f"); {message}"
+        summary.format(count=count, open=len(open_), overdue=overdue, key=(count + 4) // 5, message=message)
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from kehu_core import validation as v
 from kehu_core.choices import Choice, Vocabulary
 from kehu_core.fields import FieldSpec
-from kehu_core.i18n import N_
+from kehu_core.i18n import N_, messages
 from kehu_core.vocab import MAX_CODE, MAX_NOTE, MAX_SHORT
 
 DOMAIN = "kehu_complaints"
@@ -190,3 +190,24 @@ FIELD_LABELS = {
     "penalty_note": N_("penalty"),
     "satisfaction": N_("satisfaction"),
 }
+
+#: The SLA policies kehu installs, by name, as people read them (a company's own policies
+#: show as named).
+POLICY_LABELS = {
+    "critical": N_("critical"),
+    "key-account": N_("key account"),
+    "high": N_("high"),
+    "default": N_("default"),
+}
+
+
+def policy_label(name: str | None) -> str:
+    """An SLA policy's name for people: an installed policy's name in the user's language
+    (``默认`` for ``default``), any other as written; ``-`` for none."""
+    if not name:
+        return "-"
+    label = POLICY_LABELS.get(name)
+    if label is None:
+        return name
+    translated = messages(DOMAIN).gettext(label)
+    return name if translated == label else translated

@@ -18,10 +18,13 @@ from kehu_complaints.security import HANDLE, actor_name
 from kehu_core import audit
 from kehu_core.access import require
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_core.types import utcnow
 from kehu_core.validation import FieldError
 from kehu_core.validation import text as parse_text
 from kehu_core.vocab import MAX_NOTE
+
+_ = messages("kehu_complaints").gettext
 
 #: The actor of what the plugin does by itself (opening from interactions, the scheduled jobs).
 SYSTEM = "system"
@@ -91,17 +94,17 @@ def add_note(
     Needs permission ``complaints.handle``."""
     now = now or utcnow()
     complaint = get_complaint(session, complaint_id)
-    require(session, HANDLE, "add notes to complaints")
+    require(session, HANDLE, _("add notes to complaints"))
     actor = actor_name(session, actor)
     try:
         body = parse_text(text, MAX_NOTE)
     except FieldError as exc:
         raise ValidationError(
-            [Problem("note", str(exc))], headline="note refused; nothing was changed:"
+            [Problem("note", str(exc))], headline=_("note refused; nothing was changed:")
         ) from None
     if not body:
         raise ValidationError(
-            [Problem("note", "must not be empty")], headline="note refused; nothing was changed:"
+            [Problem("note", _("must not be empty"))], headline=_("note refused; nothing was changed:")
         )
     append_one(session, complaint.id, now, actor, "note", complaint.status, complaint.status, body)
     audit.record(session, "complaint", str(complaint.id), "note", customer_id=complaint.customer_id)

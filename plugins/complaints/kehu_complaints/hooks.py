@@ -16,6 +16,7 @@ from kehu_complaints.workflow import build_workflow
 from kehu_core import hookimpl
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import InteractionBatch, Job, ListColumn, ProfileSection, TierChange
+from kehu_core.i18n import N_
 from kehu_core.models import Customer
 
 
@@ -49,14 +50,14 @@ def kehu_scheduled_jobs() -> list[Job]:
             interval=timedelta(minutes=15),
             run=jobs.escalate,
             plugin="complaints",
-            description="mark SLA breaches and escalate them to the team lead",
+            description=N_("mark SLA breaches and escalate them to the team lead"),
         ),
         Job(
             name="complaints.auto_close",
             interval=timedelta(days=1),
             run=jobs.auto_close,
             plugin="complaints",
-            description="close resolved complaints with no follow-up after auto_close_days",
+            description=N_("close resolved complaints with no follow-up after auto_close_days"),
         ),
     ]
 

@@ -14,7 +14,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints import events, history, sla
-from kehu_complaints.fields import CATEGORIES, OPEN_FIELDS
+from kehu_complaints.fields import CATEGORY, DOMAIN, KIND, OPEN_FIELDS, SEVERITY, policy_label
 from kehu_complaints.handling import assign_opened
 from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintRecord, get_complaint, load_record
@@ -27,13 +27,17 @@ from kehu_core.app import Kehu
 from kehu_core.calendar import format_time
 from kehu_core.errors import Problem, ValidationError
 from kehu_core.fields import parse_record, require_valid
+from kehu_core.i18n import N_, messages
 from kehu_core.interactions import write_interactions
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import utcnow
+from kehu_core.validation import FieldError
+
+_ = messages(DOMAIN).gettext
 
 #: The prefix of the external reference of the interaction a complaint records.
 INTERACTION_REF = "complaint:"
-REFUSED = "complaint refused; nothing was changed:"
+REFUSED = N_("complaint refused; nothing was changed:")
 
 
 def open_complaint(
@@ -48,7 +52,7 @@ def open_complaint(
     Needs permission ``complaints.handle``; a customer the acting user may not see is "no
     customer with this code". ``actor``: ``None`` for the session's user."""
     now = now or utcnow()
-    require(session, HANDLE, "open complaints")
+    require(session, HANDLE, _("open complaints"))
     actor = actor_name(session, actor)
     clean, problems = parse_record(OPEN_FIELDS, values)
     require_valid(problems, "complaint")
@@ -58,14 +62,14 @@ def open_complaint(
         lookup = lookup.where(rule)
     customer = session.scalar(lookup)
     if customer is None or customer.forgotten_at is not None:
-        reason = "no customer with this code" if customer is None else "this customer was forgotten"
+        reason = _("no customer with this code") if customer is None else _("this customer was forgotten")
         raise ValidationError(
-            [Problem("customer_code", reason, value=clean["customer_code"])], headline=REFUSED
+            [Problem("customer_code", reason, value=clean["customer_code"])], headline=_(REFUSED)
         )
     opened_at = clean.get("opened_at") or now
     if opened_at > now:
         raise ValidationError(
-            [Problem("opened_at", "is in the future", value=format_time(opened_at))], headline=REFUSED
+            [Problem("opened_at", _("is in the future"), value=format_time(opened_at))], headline=_(REFUSED)
         )
     team = team_named(session, clean.get("team"))
     base = dict(
@@ -82,7 +86,7 @@ def open_complaint(
         responsible_department=clean.get("responsible_department"),
         opened_at=opened_at,
     )
-    ids = insert_complaints(app, session, [base], actor=actor, now=now, note="opened")
+    ids = insert_complaints(app, session, [base], actor=actor, now=now, note=_("opened"))
     complaint = get_complaint(session, ids[0], everything=True)
     if complaint.handler is None and team is not None and team.assignment != "manual":
         assign_opened(app, session, complaint.id, actor, team.name, now)
@@ -139,13 +143,16 @@ def open_from_interactions(
     for r in rows:
         if r["id"] in already:
             continue
-        category = (r.get("category") or "").strip().lower()
+        try:
+            category = CATEGORY.parse(r.get("category") or "other")
+        except FieldError:
+            category = "other"
         new.append(
             dict(
                 customer_id=r["customer_id"],
                 kind="complaint",
                 channel=r.get("channel"),
-                category=category if category in CATEGORIES else "other",
+                category=category,
                 severity="medium",
                 description=r.get("note"),
                 handler=r.get("salesperson"),
@@ -160,7 +167,7 @@ def open_from_interactions(
         new,
         actor=history.SYSTEM,
         now=utcnow(),
-        note=f"opened from a complaint interaction ({source})",
+        note=_("opened from a complaint interaction ({source})").format(source=source),
     )
     events.opened(app, session, opened)
     return opened
@@ -182,11 +189,13 @@ def catch_up(app: Kehu, session: Session, since: datetime | None = None) -> tupl
     ``complaints.manage`` and a user who sees every customer. Returns (interactions without a
     complaint, complaints opened).
     """
-    actor = require(session, MANAGE, "open the complaints of complaint interactions")
+    actor = require(session, MANAGE, _("open the complaints of complaint interactions"))
     if customer_condition(session) is not None:
         raise Forbidden(
-            f"{actor.login} may not open the complaints of every customer's complaint interactions: "
-            f"{actor.login}'s record rules hide some customers; ask a manager; nothing was done"
+            _(
+                "{login} may not open the complaints of every customer's complaint interactions: "
+                "{login}'s record rules hide some customers; ask a manager; nothing was done"
+            ).format(login=actor.login)
         )
     i = Interaction.__table__
     c = COMPLAINTS.c
@@ -285,6 +294,8 @@ def insert_complaints(
             }
         )
     ids = _insert_rows(session, prepared)
+    with_handler = _("{note}: {kind} {category}/{severity}, policy {policy}, handler {handler}")
+    without_handler = _("{note}: {kind} {category}/{severity}, policy {policy}")
     for complaint_id, r in zip(ids, prepared):
         audit.record(
             session,
@@ -307,8 +318,14 @@ def insert_complaints(
                 action="opened",
                 from_status=None,
                 to_status="received",
-                note=f"{note}: {r['kind']} {r['category']}/{r['severity']}, policy {r['sla_policy']}"
-                + (f", handler {r['handler']}" if r["handler"] else ""),
+                note=(with_handler if r["handler"] else without_handler).format(
+                    note=note,
+                    kind=KIND.label(r["kind"]),
+                    category=CATEGORY.label(r["category"]),
+                    severity=SEVERITY.label(r["severity"]),
+                    policy=policy_label(r["sla_policy"]),
+                    handler=r["handler"],
+                ),
             )
             for i, r in zip(ids, prepared)
         ],

@@ -8,13 +8,18 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from kehu_complaints.fields import CATEGORY, DOMAIN, SEVERITY
 from kehu_complaints.models import COMPLAINTS
 from kehu_complaints.records import ComplaintQuery, list_complaints, record_dict
 from kehu_complaints.security import visible
+from kehu_complaints.workflow import default_workflow
 from kehu_core.access import condition
 from kehu_core.hooktypes import ListColumn, ProfileSection
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
+
+_ = messages(DOMAIN).gettext
 
 
 def profile_section(session: Session, customer: Customer) -> ProfileSection:
@@ -41,15 +46,24 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection:
         .limit(1)
     ).first()
     rows = [
-        ("Open 未结", str(n_open)),
-        ("All 全部", str(n_all)),
-        ("Last satisfaction 最近满意度", f"{last[0]}/5" if last else "-"),
+        (_("Open"), str(n_open)),
+        (_("All"), str(n_all)),
+        (_("Last satisfaction"), f"{last[0]}/5" if last else "-"),
     ]
+    workflow = default_workflow()
     for record in open_:
-        flag = " OVERDUE 超时" if record.overdue(now) else (" paused 暂停" if record.paused else "")
-        rows.append((f"#{record.id}", f"{record.status} {record.category}/{record.severity}{flag}"))
+        shown = _("{stage} {category}/{severity}").format(
+            stage=workflow.label(record.status),
+            category=CATEGORY.label(record.category),
+            severity=SEVERITY.label(record.severity),
+        )
+        if record.overdue(now):
+            shown = _("{complaint} OVERDUE").format(complaint=shown)
+        elif record.paused:
+            shown = _("{complaint} paused").format(complaint=shown)
+        rows.append((f"#{record.id}", shown))
     return ProfileSection(
-        title="Complaints 抱怨与投诉",
+        title=_("Complaints and grievances"),
         key="complaints",
         order=300,
         rows=rows,
@@ -81,7 +95,7 @@ def open_complaints_column(session: Session | None = None) -> ListColumn:
     rules = (rule,) if rule is not None else ()
     return ListColumn(
         name="complaints_open",
-        header="open complaints",
+        header=_("open complaints"),
         expression=lambda customer_id: open_complaints_expression(customer_id, rules),
         default=False,
     )

@@ -18,8 +18,11 @@ from kehu_complaints.models import COMPLAINTS, HISTORY, TEAMS
 from kehu_complaints.security import visible
 from kehu_complaints.workflow import Workflow
 from kehu_core.errors import NotFound
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
+
+_ = messages("kehu_complaints").gettext
 
 
 @frozen
@@ -211,7 +214,7 @@ def get_complaint(session: Session, complaint_id: int, *, everything: bool = Fal
         stmt = stmt.where(*visible(session))
     row = session.execute(stmt).one_or_none()
     if row is None:
-        raise NotFound(f"no complaint #{complaint_id}")
+        raise NotFound(_("no complaint #{id}").format(id=complaint_id))
     return row
 
 
@@ -253,7 +256,7 @@ def load_record(session: Session, complaint_id: int, *, everything: bool = True)
         stmt = stmt.where(*visible(session))
     row = session.execute(stmt).one_or_none()
     if row is None:
-        raise NotFound(f"no complaint #{complaint_id}")
+        raise NotFound(_("no complaint #{id}").format(id=complaint_id))
     return _record(row)
 
 

@@ -31,7 +31,10 @@ from sqlalchemy.orm import Session
 
 from kehu_complaints.models import COMPLAINTS, TEAMS
 from kehu_core.access import Actor, Forbidden, acting, condition, visible_customers
+from kehu_core.i18n import N_, messages
 from kehu_core.security import Permission, RecordRule
+
+_ = messages("kehu_complaints").gettext
 
 HANDLE = "complaints.handle"
 APPROVE = "complaints.approve"
@@ -43,16 +46,16 @@ SETTINGS_PERMISSION = "settings.manage"
 PERMISSIONS = (
     Permission(
         HANDLE,
-        "open complaints, move, close, assign and re-grade them, add notes",
+        N_("open complaints, move, close, assign and re-grade them, add notes"),
         ("manager", "service", "sales"),
     ),
-    Permission(APPROVE, "approve a complaint's solution or compensation (主管批示)", ("manager",)),
+    Permission(APPROVE, N_("approve a complaint's solution or compensation (主管批示)"), ("manager",)),
     Permission(
         EXEMPT,
-        "close a formal complaint (投诉) without the follow-up step, with a stated reason",
+        N_("close a formal complaint (投诉) without the follow-up step, with a stated reason"),
         ("manager",),
     ),
-    Permission(MANAGE, "manage complaint teams, SLA policies and the business calendar", ("manager",)),
+    Permission(MANAGE, N_("manage complaint teams, SLA policies and the business calendar"), ("manager",)),
 )
 
 #: Fields of a complaint whose values are free text: the audit trail names them, not their values.
@@ -81,7 +84,7 @@ def team_complaints(_session: Session, actor: Actor) -> ColumnElement[bool] | No
     return or_(c.team_id.in_(teams), mine)
 
 
-RULES = (RecordRule("complaints", "service", "their team's complaints", team_complaints),)
+RULES = (RecordRule("complaints", "service", N_("their team's complaints"), team_complaints),)
 
 
 def visible(session: Session) -> list[ColumnElement[bool]]:
@@ -105,8 +108,10 @@ def actor_name(session: Session, actor: str | None) -> str:
         return user.login
     if user.user_id is not None:
         raise Forbidden(
-            f"{user.login} may not act as {actor!r}: a complaint's actor is the user acting "
-            "(`kehu --as LOGIN`); nothing was done"
+            _(
+                "{login} may not act as '{actor}': a complaint's actor is the user acting "
+                "(`kehu --as LOGIN`); nothing was done"
+            ).format(login=user.login, actor=actor)
         )
     return actor
 
@@ -114,12 +119,15 @@ def actor_name(session: Session, actor: str | None) -> str:
 def check_approver(complaint_id: int, approver: str, handler: str | None, proposer: str | None) -> None:
     """Refuse an approval by the complaint's handler or by whoever proposed its solution."""
     if approver == handler:
-        who = "handle it"
+        message = _(
+            "{approver} may not approve complaint #{id}: they handle it; another person "
+            "with permission {permission} approves; nothing was done"
+        )
     elif approver == proposer:
-        who = "proposed its solution"
+        message = _(
+            "{approver} may not approve complaint #{id}: they proposed its solution; another person "
+            "with permission {permission} approves; nothing was done"
+        )
     else:
         return
-    raise Forbidden(
-        f"{approver} may not approve complaint #{complaint_id}: they {who}; another person "
-        f"with permission {APPROVE} approves; nothing was done"
-    )
+    raise Forbidden(message.format(approver=approver, id=complaint_id, permission=APPROVE))

@@ -21,7 +21,7 @@ from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kehu_complaints.calendar import BusinessCalendar
-from kehu_complaints.fields import DOMAIN, KIND, SEVERITY
+from kehu_complaints.fields import DOMAIN, KIND, SEVERITY, policy_label
 from kehu_complaints.models import COMPLAINTS, HISTORY, POLICIES
 from kehu_complaints.security import MANAGE, visible
 from kehu_complaints.settings import calendar_of, load_settings, tier_method
@@ -267,7 +267,7 @@ def recompute_open(
                     "to_status": r["status"],
                     "note": template.format(
                         reason=reason,
-                        policy=policy.name,
+                        policy=policy_label(policy.name),
                         first_due=format_time(first),
                         resolution_due=format_time(resolution),
                     ),

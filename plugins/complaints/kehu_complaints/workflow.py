@@ -196,7 +196,9 @@ class Workflow:
         """Raise :class:`TransitionRefused` unless the move is allowed and every guard passes."""
         self.stage(context.target)
         if (context.source, context.target) not in self.transitions:
-            allowed = ", ".join(self.next_stages(context.source)) or _("none (final stage)")
+            allowed = ", ".join(self.named(k) for k in self.next_stages(context.source)) or _(
+                "none (final stage)"
+            )
             raise TransitionRefused(
                 _(
                     "cannot move from '{source}' to '{target}': not in the workflow; "

@@ -215,7 +215,7 @@ def test_profile_card_section(app, h, kehu_cli):
     assert (card["open"], card["total"], card["last_satisfaction"]) == (1, 2, 4)
     assert [r["id"] for r in card["open_complaints"]] == [c.id]
     text = kehu_cli("customer", "show", "C1").output
-    assert "Complaints 抱怨与投诉" in text and "4/5" in text
+    assert "Complaints and grievances" in text and "4/5" in text
     listed = kehu_cli("customer", "list", "--columns", "code,complaints_open", "--json").json
     assert {r["code"]: r["complaints_open"] for r in listed} == {"C1": 1, "C2": 0}
 

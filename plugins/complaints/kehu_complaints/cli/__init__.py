@@ -35,8 +35,7 @@ def complaint() -> None:
 
     \b
     Example:
-      kehu complaint open --customer C0001 --kind complaint --category quality \\
-          --severity high --description "打印机卡纸" --wants fast_solution,compensation
+      kehu complaint open --customer C0001 --category 产品质量 --severity 高 --description "打印机卡纸"
       kehu complaint move 1 acknowledged --note "已致歉"
       kehu complaint list --overdue
     """

@@ -17,6 +17,7 @@ from kehu_complaints.fields import (
     KIND,
     SEVERITY,
     WANT,
+    policy_label,
 )
 from kehu_complaints.jobs import NOBODY
 from kehu_core.cli.context import transaction
@@ -123,7 +124,7 @@ def open_(as_json: bool, **values: Any) -> None:
             id=record.id,
             code=record.customer_code,
             name=record.customer_name,
-            policy=record.sla_policy,
+            policy=policy_label(record.sla_policy),
             first_due=when(record.first_response_due_at),
             resolution_due=when(record.resolution_due_at),
             handler=record.handler or "-",
@@ -227,12 +228,12 @@ def show_(complaint_id: int, as_json: bool) -> None:
             (_("solution"), record.solution),
             (_("compensation"), compensation),
             (_("approved by"), record.approved_by),
-            (_("SLA policy / tier"), f"{record.sla_policy} / {record.tier or '-'}"),
-            (_("opened"), when(record.opened_at)),
+            (_("SLA policy / tier"), f"{policy_label(record.sla_policy)} / {record.tier or '-'}"),
+            (_("opened at"), when(record.opened_at)),
             (_("first response due"), when(record.first_response_due_at)),
-            (_("first response"), when(record.first_response_at)),
+            (_("first response at"), when(record.first_response_at)),
             (_("resolution due"), when(record.resolution_due_at)),
-            (_("resolved"), when(record.resolved_at)),
+            (_("resolved at"), when(record.resolved_at)),
             (_("clock"), _(CLOCK[record.clock()])),
             (_("breached"), breached or None),
             (_("escalated to"), _escalation(record, breaches)),
@@ -240,7 +241,7 @@ def show_(complaint_id: int, as_json: bool) -> None:
             (_("root cause"), record.root_cause),
             (_("corrective action"), record.corrective_action),
             (_("penalty"), record.penalty_note),
-            (_("closed"), when(record.closed_at)),
+            (_("closed at"), when(record.closed_at)),
             (_("close reason"), record.close_reason),
             (
                 _("next stages"),
@@ -372,8 +373,7 @@ def move_(complaint_id: int, stage: str, **options: Any) -> None:
 
     \b
     Example:
-      kehu complaint move 12 solution_proposed --solution "换新机" \
-          --compensation 800 --compensation-type replacement
+      kehu complaint move 12 solution_proposed --solution "换新机" --compensation 800 --compensation-type 换货
       kehu --as lina complaint move 12 approved
       kehu complaint move 12 acknowledged --at "2025-09-30 16:00" --note "昨天电话回复"
     """
@@ -470,7 +470,7 @@ def severity_(
         _("complaint #{id} is now {severity}: policy {policy}, resolution due {due}").format(
             id=record.id,
             severity=SEVERITY.label(record.severity),
-            policy=record.sla_policy,
+            policy=policy_label(record.sla_policy),
             due=when(record.resolution_due_at),
         ),
     )

@@ -146,8 +146,10 @@ def _print_report(report: ComplaintReport, workflow: Workflow | None = None) -> 
 
 
 def _timing(p: Percentiles) -> str:
-    """``median / p90 (n=count)``."""
-    return _("{median} / {p90} (n={n})").format(median=p.median_hours, p90=p.p90_hours, n=p.count)
+    """``median / p90 (n=count)``; ``-`` for a figure of no complaint."""
+    median = "-" if p.median_hours is None else p.median_hours
+    p90 = "-" if p.p90_hours is None else p.p90_hours
+    return _("{median} / {p90} (n={n})").format(median=median, p90=p90, n=p.count)
 
 
 def _share(rate: float | None, part: int, whole: int) -> str:

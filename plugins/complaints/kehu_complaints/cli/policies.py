@@ -8,7 +8,7 @@ import click
 from attrs import asdict
 
 from kehu_complaints import api
-from kehu_complaints.fields import DOMAIN, KIND, SEVERITY
+from kehu_complaints.fields import DOMAIN, KIND, SEVERITY, policy_label
 from kehu_complaints.sla import load_policies, policy_names_in_use
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_json, emit_rows, json_option, list_output_options
@@ -53,6 +53,9 @@ def sla_list(as_json: bool, as_csv: bool) -> None:
             "tiers": ",".join(p.tiers) or anything,
             "kinds": shown(p.kinds, KIND.label) or anything,
             "paused_stages": shown(p.paused_stages, workflow.label),
+            "name": _("{key} ({label})").format(key=p.name, label=policy_label(p.name))
+            if text and policy_label(p.name) != p.name
+            else p.name,
         }
         for p in policies
     ]
@@ -117,7 +120,7 @@ def sla_set(name: str, as_json: bool, **values: Any) -> None:
     else:
         click.echo(
             _("policy {name} saved; due times of {n} open complaint(s) recomputed").format(
-                name=policy.name, n=changed
+                name=policy_label(policy.name), n=changed
             )
         )
 
