@@ -21,17 +21,14 @@ from sqlalchemy.orm import Session
 
 from kehu_core.access import require
 from kehu_core.app import Kehu
-from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import backtest as backtesting
-from kehu_forecast import hierarchy as H
 from kehu_forecast import history as histories
 from kehu_forecast import reconcile as reconciling
-from kehu_forecast import report
 from kehu_forecast import targets as targeting
 from kehu_forecast import topdown as topdowns
 from kehu_forecast.backtest import Score
 from kehu_forecast.bottomup import Options, bottom_up, plausibility_lines
-from kehu_forecast.gap import DEFAULT_THRESHOLD, GapReport, gap_report
+from kehu_forecast.gap import DEFAULT_THRESHOLD, LEVELS, GapReport, gap_report
 from kehu_forecast.history import SalesHistory, history_rows
 from kehu_forecast.pipeline import (
     Opportunity,
@@ -40,7 +37,7 @@ from kehu_forecast.pipeline import (
     list_opportunities,
     move_opportunity,
 )
-from kehu_forecast.plan import Plan, SavedRun, load, store, visible_plan
+from kehu_forecast.plan import Plan, SavedRun, store, visible_plan
 from kehu_forecast.planning import (
     Flag,
     PlanView,
@@ -55,11 +52,11 @@ from kehu_forecast.planning import (
     show_plan,
     unplanned_targets,
 )
-from kehu_forecast.report import plan_summary
+from kehu_forecast.report import newest_run, run_rows, summary
 from kehu_forecast.runs import list_runs
 from kehu_forecast.security import RUN
 from kehu_forecast.targets import Progress, Target, TargetStatusChange
-from kehu_forecast.visibility import require_company, require_levels, sees_company
+from kehu_forecast.visibility import require_company, sees_company
 
 __all__ = [
     "Flag",
@@ -109,8 +106,6 @@ __all__ = [
     "unplanned_targets",
     "update_target_statuses",
 ]
-
-LEVELS = ("company", "region", "salesperson")
 
 
 def run_forecast(
@@ -167,36 +162,6 @@ def plausibility(session: Session, plan: Plan) -> tuple[dict[str, Any] | None, l
     return shown, plausibility_lines(shown, plan.freq)
 
 
-def newest_run(session: Session, kind: str | None = None, run_id: int | None = None) -> Plan:
-    """The newest saved run of ``kind`` (``bottomup``, ``topdown``, ``reconciled``; any kind when
-    ``None``), or run ``run_id``. Raises :class:`~kehu_core.errors.NotFound` naming the command
-    that makes one.
-
-    The plan holds only the customers the acting user sees, every node above summed from
-    them (so its company node is the company's only for a user who sees every customer)."""
-    return visible_plan(session, load(session, run_id, kind=kind))
-
-
-def run_rows(
-    session: Session, level: str = "region", run_id: int | None = None
-) -> tuple[Plan, list[dict[str, Any]]]:
-    """The newest run (or run ``run_id``) as the acting user may see it, and one row per node
-    of ``level`` (node, parent, each period, total). Region and company need permission
-    ``forecast.company``; customers and salespeople count only the customers the user sees."""
-    if level not in H.LEVELS:
-        raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
-    require_levels(session, [level])
-    plan = newest_run(session, run_id=run_id)
-    return plan, report.level_rows(plan, level)
-
-
-def summary(session: Session, plan: Plan) -> dict[str, Any]:
-    """A saved plan's summary (:func:`kehu_forecast.report.plan_summary`): run, periods, company
-    total, scenarios and region totals. The company and region figures are left out (``None``
-    and no regions) for a user without permission ``forecast.company``."""
-    return plan_summary(plan, company_figures=sees_company(session))
-
-
 def company_history(
     session: Session, freq: str = "month", *, as_of: date | None = None, length: int | None = None
 ) -> SalesHistory:
@@ -241,12 +206,16 @@ def top_down(
 
     Needs permission ``forecast.run``.
     """
-    require(session, RUN, "make forecast runs")
-    plan = topdowns.top_down(
-        session, dimension=dimension, allocation=allocation, horizon=horizon, as_of=as_of, window=window
+    return topdowns.save_top_down(
+        app,
+        session,
+        dimension=dimension,
+        allocation=allocation,
+        horizon=horizon,
+        as_of=as_of,
+        window=window,
+        source=source,
     )
-    store(app, session, plan, source=source)
-    return plan
 
 
 def gap(

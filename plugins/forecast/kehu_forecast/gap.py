@@ -16,6 +16,8 @@ from kehu_forecast.plan import Plan, load, visible_plan
 from kehu_forecast.visibility import require_levels
 
 DEFAULT_THRESHOLD = 10.0
+#: The levels a gap report shows by default.
+LEVELS = ("company", "region", "salesperson")
 
 
 @frozen
@@ -109,7 +111,7 @@ def gap_report(
     bu_run: int | None = None,
     td_run: int | None = None,
     threshold: float = DEFAULT_THRESHOLD,
-    levels: tuple[str, ...] = ("company", "region", "salesperson"),
+    levels: tuple[str, ...] = LEVELS,
 ) -> GapReport:
     """Load both runs (newest by default) and compare them over the periods both cover.
 

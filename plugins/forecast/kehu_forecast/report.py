@@ -1,11 +1,52 @@
-"""Plain-data views of plans for the CLI and JSON (money as Decimal)."""
+"""Plain-data views of saved plans for the CLI and JSON (money as Decimal), as the acting user
+may see them.
+
+This module and the ones it imports need no forecasting library: the commands that only read
+saved runs (``runs``, ``show``, ``gap``, ``targets``) start without statsforecast, Dask or
+matplotlib. :mod:`kehu_forecast.api` re-exports the public functions.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from kehu_core.errors import Problem, ValidationError
+from kehu_forecast import hierarchy as H
 from kehu_forecast.money import cents_to_decimal as D
-from kehu_forecast.plan import Plan
+from kehu_forecast.plan import Plan, load, visible_plan
+from kehu_forecast.visibility import require_levels, sees_company
+
+
+def newest_run(session: Session, kind: str | None = None, run_id: int | None = None) -> Plan:
+    """The newest saved run of ``kind`` (``bottomup``, ``topdown``, ``reconciled``; any kind when
+    ``None``), or run ``run_id``. Raises :class:`~kehu_core.errors.NotFound` naming the command
+    that makes one.
+
+    The plan holds only the customers the acting user sees, every node above summed from
+    them (so its company node is the company's only for a user who sees every customer)."""
+    return visible_plan(session, load(session, run_id, kind=kind))
+
+
+def run_rows(
+    session: Session, level: str = "region", run_id: int | None = None
+) -> tuple[Plan, list[dict[str, Any]]]:
+    """The newest run (or run ``run_id``) as the acting user may see it, and one row per node
+    of ``level`` (node, parent, each period, total). Region and company need permission
+    ``forecast.company``; customers and salespeople count only the customers the user sees."""
+    if level not in H.LEVELS:
+        raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
+    require_levels(session, [level])
+    plan = newest_run(session, run_id=run_id)
+    return plan, level_rows(plan, level)
+
+
+def summary(session: Session, plan: Plan) -> dict[str, Any]:
+    """A saved plan's summary (:func:`plan_summary`): run, periods, company total, scenarios and
+    region totals. The company and region figures are left out (``None`` and no regions) for a
+    user without permission ``forecast.company``."""
+    return plan_summary(plan, company_figures=sees_company(session))
 
 
 def plan_summary(plan: Plan, *, company_figures: bool = True) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from kehu_core import audit, calendar
 from kehu_core import validation as v
 from kehu_core.access import require
+from kehu_core.app import Kehu
 from kehu_core.errors import Conflict, Problem, ValidationError
 from kehu_core.validation import FieldError
 from kehu_forecast import hierarchy as H
@@ -36,9 +37,9 @@ from kehu_forecast.csvimport import import_rows
 from kehu_forecast.history import load_history
 from kehu_forecast.models import market_inputs as T
 from kehu_forecast.money import allocate_cents
-from kehu_forecast.plan import Plan, load
+from kehu_forecast.plan import Plan, load, store
 from kehu_forecast.rates import rate
-from kehu_forecast.security import PLAN
+from kehu_forecast.security import PLAN, RUN
 from kehu_forecast.visibility import require_company
 
 DIMENSIONS = ("company", "region", "industry")
@@ -204,6 +205,27 @@ def _inputs(session: Session, dimension: str, periods: list[date]) -> dict[tuple
 
     stmt = select(T).where(T.c.dimension == dimension, T.c.period.in_(periods))
     return {(r["period"], r["key"]): dict(r) for r in session.execute(stmt).mappings()}
+
+
+def save_top_down(
+    app: Kehu,
+    session: Session,
+    *,
+    dimension: str | None = None,
+    allocation: str = "average_proportions",
+    horizon: int | None = None,
+    as_of: date | None = None,
+    window: int = 12,
+    source: str = "cli",
+) -> Plan:
+    """The top-down plan (:func:`top_down`) saved as a run; needs permission ``forecast.run``
+    (:func:`kehu_forecast.api.top_down`)."""
+    require(session, RUN, "make forecast runs")
+    plan = top_down(
+        session, dimension=dimension, allocation=allocation, horizon=horizon, as_of=as_of, window=window
+    )
+    store(app, session, plan, source=source)
+    return plan
 
 
 def top_down(

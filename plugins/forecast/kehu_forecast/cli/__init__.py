@@ -3,8 +3,11 @@
 Each sibling module defines the commands for one job (forecasts, opportunities, market inputs
 and top-down, the gap, reconciliation, targets, backtest); this module only puts them in the
 group, by import path: a command's module (and the services, models and plotting it needs)
-loads only when that command runs or shows its help. Commands parse, call
-:mod:`kehu_forecast.api` and print; the rules live in the services.
+loads only when that command runs or shows its help. Commands parse, call the services (the
+functions :mod:`kehu_forecast.api` makes public) and print; the rules live in the services.
+Only the modules of the commands that fit models (``run``, ``reconcile``, ``backtest``) import
+statsforecast (and the Dask glue it brings), and only those that draw (``run``, ``gap``,
+``track``) import matplotlib: the other commands, and their ``--help``, load neither.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def forecast() -> None:
 #: name: (module:attribute, short help shown by ``kehu forecast --help`` without importing it)
 COMMANDS = {
     "run": (
-        "kehu_forecast.cli.forecasts:run_cmd",
+        "kehu_forecast.cli.run:run_cmd",
         "Bottom-up forecast (由下而上) of every customer, summed up the hierarchy, and saved as a run.",
     ),
     "runs": ("kehu_forecast.cli.forecasts:runs_cmd", "The saved forecast runs, newest first."),
@@ -66,7 +69,7 @@ COMMANDS = {
     ),
     "targets": ("kehu_forecast.cli.targets:targets_cmd", "SMART targets per salesperson and period."),
     "track": (
-        "kehu_forecast.cli.targets:track_cmd",
+        "kehu_forecast.cli.track:track_cmd",
         "Targets against actual purchases so far: on track or behind.",
     ),
     "backtest": (

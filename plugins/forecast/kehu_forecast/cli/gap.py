@@ -7,8 +7,9 @@ from attrs import asdict
 
 from kehu_core.cli.context import transaction
 from kehu_core.cli.output import emit_json, emit_rows, list_output_options
-from kehu_forecast import api, plot
+from kehu_forecast import plot
 from kehu_forecast.cli.options import RUN_ID, plot_option
+from kehu_forecast.gap import LEVELS, gap_report
 
 
 @click.command("gap")
@@ -42,8 +43,8 @@ def gap_cmd(
     Not balancing the two is the first classic mistake of forecasting (未能平衡由上而下与由下而上).
     """
     with transaction() as (_app, session):
-        report = api.gap(
-            session, bu_run=bu_run, td_run=td_run, threshold=threshold, levels=levels or api.LEVELS
+        report = gap_report(
+            session, bu_run=bu_run, td_run=td_run, threshold=threshold, levels=levels or LEVELS
         )
     bu, td = report.bottom_up, report.top_down
     data = [asdict(r) for r in report.rows if r.flagged or not only_flagged]

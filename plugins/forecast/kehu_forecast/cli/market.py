@@ -10,9 +10,10 @@ import click
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY, MONEY
-from kehu_forecast import api
+from kehu_forecast import topdown
 from kehu_forecast.cli.options import HORIZON, PERIODS
 from kehu_forecast.cli.summary import emit_plan_summary
+from kehu_forecast.report import summary as plan_summary
 
 
 @click.group("market", cls=PluginGroup, plugin="forecast")
@@ -50,7 +51,7 @@ def market_set(
     """Set the market input for PERIOD (YYYY-MM), DIMENSION and KEY (the region or industry)."""
     values = {"dimension": dimension, "key": key, "potential": potential, "share": share, "growth": growth}
     with transaction() as (_app, session):
-        count = api.set_market_inputs(session, period, values, months=months)
+        count = topdown.set_market_months(session, period, values, months=months)
     click.echo(f"set {count} market input(s)")
 
 
@@ -60,7 +61,7 @@ def market_set(
 def market_import(file: str, encoding: str) -> None:
     """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing."""
     with transaction() as (_app, session):
-        count = api.import_market_inputs(session, file, encoding)
+        count = topdown.import_market_inputs(session, file, encoding)
     click.echo(f"imported {count} market input(s)")
 
 
@@ -69,7 +70,7 @@ def market_import(file: str, encoding: str) -> None:
 def market_list(as_json: bool, as_csv: bool) -> None:
     """Market inputs and the top-down figure each gives."""
     with transaction() as (_app, session):
-        rows = api.list_market_inputs(session)
+        rows = topdown.list_market_inputs(session)
     keys = ["period", "dimension", "key", "potential", "share", "growth", "figure"]
     emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
 
@@ -102,7 +103,7 @@ def topdown_cmd(
     Example: kehu forecast topdown --dimension region --allocation proportion_averages
     """
     with transaction() as (app, session):
-        plan = api.top_down(
+        plan = topdown.save_top_down(
             app,
             session,
             dimension=dimension,
@@ -111,5 +112,5 @@ def topdown_cmd(
             as_of=as_of,
             window=window,
         )
-        summary = api.summary(session, plan)
+        summary = plan_summary(session, plan)
     emit_plan_summary(summary, as_json)

@@ -17,7 +17,8 @@ from kehu_core.cli.output import (
     list_output_options,
 )
 from kehu_core.cli.params import DAY, MONEY, given
-from kehu_forecast import api
+from kehu_forecast import pipeline
+from kehu_forecast.pipeline import Opportunity
 
 OPP_KEYS = [
     "ref",
@@ -33,7 +34,7 @@ OPP_KEYS = [
 ]
 
 
-def _emit_opp(opp: api.Opportunity, as_json: bool) -> None:
+def _emit_opp(opp: Opportunity, as_json: bool) -> None:
     if as_json:
         emit_json(asdict(opp))
     else:
@@ -64,7 +65,7 @@ def opportunity() -> None:
 def opp_add(as_json: bool, **values: Any) -> None:
     """Add an open opportunity for CUSTOMER (code) worth AMOUNT."""
     with transaction() as (_app, session):
-        opp = api.add_opportunity(session, given(values))
+        opp = pipeline.add_opportunity(session, given(values))
     _emit_opp(opp, as_json)
 
 
@@ -80,7 +81,7 @@ def opp_add(as_json: bool, **values: Any) -> None:
 def opp_move(ref: str, as_json: bool, **values: Any) -> None:
     """Move opportunity REF to another stage, probability, close date or status."""
     with transaction() as (_app, session):
-        opp = api.move_opportunity(session, ref, given(values))
+        opp = pipeline.move_opportunity(session, ref, given(values))
     _emit_opp(opp, as_json)
 
 
@@ -94,7 +95,7 @@ def opp_list(
 ) -> None:
     """Opportunities by close date; ``weighted`` is amount × probability for open ones."""
     with transaction() as (_app, session):
-        opps = api.list_opportunities(session, status=status, salesperson=salesperson, customer=customer)
+        opps = pipeline.list_opportunities(session, status=status, salesperson=salesperson, customer=customer)
     emit_rows(OPP_KEYS, [asdict(o) for o in opps], OPP_KEYS, as_json=as_json, as_csv=as_csv)
 
 
@@ -106,5 +107,5 @@ def opp_import(file: str, encoding: str, as_json: bool) -> None:
     """Import opportunities from CSV (ref, customer, salesperson, amount, stage, probability,
     close_date, status, note). Any bad row: nothing is written, and every problem is named."""
     with transaction() as (_app, session):
-        count = api.import_opportunities(session, file, encoding)
+        count = pipeline.import_opportunities(session, file, encoding)
     emit_result({"imported": count}, as_json, f"imported {count} opportunit{'y' if count == 1 else 'ies'}")

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+#: A level of the hierarchy.
+LEVEL = click.Choice(["company", "region", "salesperson", "customer"])
 #: A run's id (64-bit): anything else is refused in one line, not a traceback.
 RUN_ID = click.IntRange(1, 2**63 - 1)
 #: Periods ahead (the services allow 1 to 104).
