@@ -21,6 +21,64 @@ COLUMNS = (
     ("action", N_("action")),
     ("changes", N_("changes")),
 )
+#: What the core's entries are about, as people read them (plugins' entities show as written).
+ENTITIES = {
+    "customer": N_("customer"),
+    "role": N_("role"),
+    "setting": N_("setting"),
+    "user": N_("user"),
+    "import": N_("import"),
+}
+#: The core's actions, as people read them (a plugin's show as written).
+ACTIONS = {
+    "created": N_("created"),
+    "edited": N_("edited"),
+    "archived": N_("archived"),
+    "restored": N_("restored"),
+    "forgotten": N_("forgotten"),
+    "granted": N_("granted"),
+    "revoked": N_("revoked"),
+    "set": N_("set"),
+    "activated": N_("activated"),
+    "deactivated": N_("deactivated"),
+    "roles": N_("roles changed"),
+    "password set": N_("password set"),
+    "password removed": N_("password removed"),
+    "token created": N_("token created"),
+    "token revoked": N_("token revoked"),
+    "imported customers": N_("imported customers"),
+    "imported interactions": N_("imported interactions"),
+}
+#: Fields named in the core's changes, as people read them (others show as written).
+FIELDS = {
+    "code": N_("code"),
+    "name": N_("name"),
+    "kind": N_("kind"),
+    "region": N_("region"),
+    "industry": N_("industry"),
+    "size": N_("size"),
+    "scale": N_("scale"),
+    "credit_limit": N_("credit limit"),
+    "owner": N_("owner"),
+    "source": N_("source"),
+    "phone": N_("phone"),
+    "email": N_("e-mail address"),
+    "birthday": N_("birthday"),
+    "tags": N_("tags"),
+    "special_dates": N_("special dates"),
+    "marketing_consent": N_("marketing consent"),
+    "attributes": N_("attributes"),
+    "active": N_("active"),
+    "description": N_("description"),
+    "permission": N_("permission"),
+    "roles": N_("roles"),
+    "team": N_("team"),
+    "token": N_("token"),
+    "added": N_("added"),
+    "updated": N_("updated"),
+}
+#: The value the trail keeps for a personal field instead of the value (see kehu_core.audit).
+CHANGED = "changed"
 
 
 @click.command(cls=TranslatedCommand, name="audit")
@@ -61,17 +119,31 @@ def audit(
         {
             "at": e.at,
             "actor": e.actor,
-            "entity": e.entity,
+            "entity": e.entity if as_json or as_csv else _label(ENTITIES, e.entity),
             "key": e.key,
-            "action": e.action,
-            "changes": e.changes if as_json else _summary(e.changes),
+            "action": e.action if as_json or as_csv else _label(ACTIONS, e.action),
+            "changes": e.changes if as_json else _raw_summary(e.changes) if as_csv else _summary(e.changes),
         }
         for e in entries
     )
     emit_rows([_(header) for _key, header in COLUMNS], rows, keys, as_json=as_json, as_csv=as_csv)
 
 
-def _summary(changes: dict[str, object]) -> str:
+def _label(labels: dict[str, str], code: str) -> str:
+    """``code`` as people read it, when the core knows it."""
+    return _(labels[code]) if code in labels else code
+
+
+def _value(value: object) -> str:
+    if value is None or value == "":
+        return "-"
+    if value == CHANGED:
+        return _("changed")
+    return str(value)
+
+
+def _raw_summary(changes: dict[str, object]) -> str:
+    """``field: old -> new; ...`` as stored, for CSV: field codes and values, whatever the language."""
     parts = []
     for field, value in changes.items():
         if isinstance(value, list) and len(value) == 2:
@@ -79,3 +151,17 @@ def _summary(changes: dict[str, object]) -> str:
         else:
             parts.append(f"{field}: {value}")
     return "; ".join(parts)
+
+
+def _summary(changes: dict[str, object]) -> str:
+    """``field: old -> new; ...`` with the core's field names in the user's language."""
+    parts = []
+    for field, value in changes.items():
+        name = _label(FIELDS, field)
+        if isinstance(value, list) and len(value) == 2:
+            parts.append(
+                _("{field}: {old} -> {new}").format(field=name, old=_value(value[0]), new=_value(value[1]))
+            )
+        else:
+            parts.append(_("{field}: {value}").format(field=name, value=_value(value)))
+    return _("; ").join(parts)

@@ -62,6 +62,13 @@ HEADERS = {
     "tags": N_("tags"),
 }
 
+#: Where the markup line of the customer-profit statement comes from (see kehu_core.profit).
+MARKUP_BASES = {
+    "recorded": N_("recorded resale figures"),
+    "markup rate": N_("markup rate"),
+    "none": N_("none"),
+}
+
 #: The columns of ``customer profit-report``: (key in --json and --csv, header people read).
 PROFIT_COLUMNS = (
     ("rank", N_("rank")),
@@ -421,7 +428,7 @@ def profit(code: str, since: Any, until: Any, as_json: bool) -> None:
         (_("费用支持 support"), found.support),
         (_("费用支出 outlay"), found.outlay),
         (_("客户利润 customer profit"), found.customer_profit),
-        (_("Markup from 加价利润来源"), found.markup_basis),
+        (_("Markup from 加价利润来源"), _(MARKUP_BASES.get(found.markup_basis, found.markup_basis))),
     ]
     emit_pairs(_("Customer-profit statement 客户利润表, {period}").format(period=period), rows)
 

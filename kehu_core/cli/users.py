@@ -28,9 +28,9 @@ TOKEN_COLUMNS = (
     ("prefix", N_("prefix")),
     ("login", N_("login")),
     ("name", N_("name")),
-    ("created_at", N_("created")),
-    ("last_used_at", N_("last used")),
-    ("revoked_at", N_("revoked")),
+    ("created_at", N_("created at")),
+    ("last_used_at", N_("last used at")),
+    ("revoked_at", N_("revoked at")),
 )
 
 _ROLE = click.option(
