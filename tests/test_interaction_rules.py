@@ -301,3 +301,36 @@ def test_existing_refs_and_in_values(app):
         assert interactions.existing_refs(s, ["B", "A"]) == {"A", "B"}
     other = interactions.in_values(Interaction.external_ref, ["A", "B"], "mssql")
     assert str(other.compile(compile_kwargs={"literal_binds": True})).endswith("IN ('A', 'B')")
+
+
+def test_a_list_shows_100_by_default(app):
+    cid = c1(app)
+    start = sh("2026-03-01 09:00")
+    with app.session() as s:
+        interactions.write_interactions(
+            app, s, [row(cid, f"R{i:03}", when=start + timedelta(minutes=i)) for i in range(101)], "t"
+        )
+    with app.session() as s:
+        shown = [r.external_ref for r in interactions.list_interactions(s, InteractionQuery())]
+    assert len(shown) == 100 and shown[0] == "R100" and shown[-1] == "R001"  # R000, the oldest, left out
+
+
+def test_the_status_filter_keeps_only_that_status(app):
+    done = log(app, sh("2026-03-10 09:00"))
+    planned = plan(app, sh("2026-03-10 10:00"))
+    assert listed(app, status="planned") == [planned]
+    assert listed(app, status="done") == [done]
+
+
+def test_the_salesperson_filter_keeps_only_theirs(app):
+    li = log(app, sh("2026-03-10 09:00"), salesperson="李")
+    zhao = log(app, sh("2026-03-10 10:00"), salesperson="赵")
+    assert listed(app, salesperson="赵") == [zhao]
+    assert listed(app, salesperson="李") == [li]
+
+
+def test_a_plan_of_an_unknown_kind_is_refused_as_not_plannable(app):
+    with app.session() as s, pytest.raises(ValidationError, match="a plan is one of visit, call"):
+        interactions.plan_interaction(
+            app, s, {"customer_code": "C1", "occurred_at": sh("2026-03-10 10:00"), "kind": "午餐"}
+        )

@@ -162,3 +162,40 @@ def test_auto_close_leaves_followed_up_open_and_closed_complaints(app, h):
         assert jobs.auto_close(app, s, utc(h, "2026-03-03 10:00")) == "nothing to auto-close"
     assert h.get(app, followed.id).complaint.status == "followed_up"
     assert h.get(app, still_open.id).complaint.status == "received"
+
+
+def test_a_later_run_writes_no_second_entry_for_an_earlier_resolution_breach(app, h):
+    """A's resolution is marked late by the first run; the second marks B's first response only:
+    A's history keeps its one "breached" entry."""
+    a = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, a.id, "acknowledged", "2025-03-03 10:00")  # answered: only the resolution can be late
+    with app.session() as s:  # resolution due Friday 2025-03-07 18:00
+        assert jobs.escalate(app, s, utc(h, "2025-03-10 09:00")).startswith("1 complaint(s) newly breached")
+    b = h.open_one(app, "2025-03-10 09:00")  # first response due 2025-03-10 18:00
+    with app.session() as s:
+        assert jobs.escalate(app, s, utc(h, "2025-03-11 09:00")).startswith("1 complaint(s) newly breached")
+    notes = {c.id: [e.note for e in h.get(app, c.id).timeline if e.action == "breached"] for c in (a, b)}
+    assert notes == {
+        a.id: ["resolution overdue; nobody to escalate to (no team lead)"],
+        b.id: ["first response overdue; nobody to escalate to (no team lead)"],
+    }
+
+
+def test_a_run_as_of_an_earlier_time_counts_only_what_it_escalated(app, h):
+    late = h.open_one(app, "2025-03-03 09:00")  # first response due 2025-03-03 18:00
+    with app.session() as s:  # a run as of the 5th escalates it
+        assert jobs.escalate(app, s, utc(h, "2025-03-05 09:00")).endswith("; 1 escalated to the team lead")
+    other = h.open_one(app, "2025-03-03 08:00")  # counted from 09:00: due 2025-03-03 18:00 too
+    with app.session() as s:  # a run as of the 4th, after the 5th's: escalates the other one only
+        message = jobs.escalate(app, s, utc(h, "2025-03-04 09:00"))
+    assert message == "1 complaint(s) newly breached their SLA; 1 escalated to the team lead"
+    assert h.get(app, late.id).complaint.escalated_at == utc(h, "2025-03-05 09:00")
+    assert h.get(app, other.id).complaint.escalated_at == utc(h, "2025-03-04 09:00")
+
+
+def test_auto_close_moves_the_version_on_by_one(app, h):
+    c = resolved_grievance(app, h)
+    before = h.get(app, c.id).complaint.version
+    with app.session() as s:
+        jobs.auto_close(app, s, utc(h, "2025-03-11 10:00"))
+    assert h.get(app, c.id).complaint.version == before + 1
