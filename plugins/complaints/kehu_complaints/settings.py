@@ -56,8 +56,8 @@ def tier_method(settings: Mapping[str, Any]) -> str | None:
 
 
 #: Booleans are written one of these ways (any case); anything else is refused.
-TRUE_WORDS = ("true", "yes", "1", "on")
-FALSE_WORDS = ("false", "no", "0", "off")
+TRUE_WORDS = ("true", "yes", "1", "on", "是", "开", "开启")
+FALSE_WORDS = ("false", "no", "0", "off", "否", "关", "关闭")
 #: A working window's ends: ``HH:MM`` (24-hour).
 _CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
 MAX_WINDOWS = 12

@@ -150,6 +150,9 @@ def test_sla_policies_and_teams_take_chinese_names(app, kehu_cli):
     assert team.json["assignment"] == "round_robin"
     with app.session() as s:
         assert save_team(s, "二组", assignment="均衡").assignment == "balanced"
+    for word, value in (("否", False), ("是", True), ("关闭", False), ("on", True)):
+        changed = kehu_cli("complaint", "settings", "require_wanted_steps", word, "--json")
+        assert changed.json["require_wanted_steps"] is value, changed.output
 
 
 # --------------------------------------------------------------------------------------------
