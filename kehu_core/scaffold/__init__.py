@@ -36,8 +36,11 @@ from babel.messages.pofile import read_po, write_po
 from kehu_core import __version__
 from kehu_core.catalogs import compile_catalog, languages, locked, po_path, refresh
 from kehu_core.errors import KehuError, Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_core.plugins import PluginInfo, Plugins, discover
 from kehu_core.schema import SCRIPT_LOCATION
+
+_ = messages("kehu_core").gettext
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: The separator and digits after the name in a revision id: ``<name>_0001``.
@@ -95,18 +98,26 @@ def plugin_name(raw: str) -> str:
     problems = []
     if not _NAME.match(name):
         problems.append(
-            Problem("NAME", "must start with a letter and use only letters, digits, - and _", value=raw)
+            Problem("NAME", _("must start with a letter and use only letters, digits, - and _"), value=raw)
         )
     elif len(name) > MAX_NAME:
         problems.append(
             Problem(
-                "NAME", f"must be at most {MAX_NAME} characters (revision ids are <name>_0001)", value=raw
+                "NAME",
+                _("must be at most {n} characters (revision ids are <name>_0001)").format(n=MAX_NAME),
+                value=raw,
             )
         )
     elif name in RESERVED or _CORE_STYLE.match(name):
-        problems.append(Problem("NAME", "is reserved for kehu's core; choose another plugin name", value=raw))
+        problems.append(
+            Problem("NAME", _("is reserved for kehu's core; choose another plugin name"), value=raw)
+        )
     elif name in FIRST_PARTY:
-        problems.append(Problem("NAME", f"is kehu's own {name} plugin; choose another name", value=raw))
+        problems.append(
+            Problem(
+                "NAME", _("is kehu's own {name} plugin; choose another name").format(name=name), value=raw
+            )
+        )
     if problems:
         raise ValidationError(problems)  # one line: "NAME: <why> (got ...)"
     return name
@@ -153,10 +164,14 @@ def check_free(name: str, raw: str) -> None:
     available = plugins.infos
     if name in available:
         info = available[name]
-        where = f" ({info.distribution})" if info.distribution else ""
-        problems.append(
-            Problem("NAME", f"is the name of an installed plugin{where}; choose another name", value=raw)
+        reason = (
+            _("is the name of an installed plugin ({distribution}); choose another name").format(
+                distribution=info.distribution
+            )
+            if info.distribution
+            else _("is the name of an installed plugin; choose another name")
         )
+        problems.append(Problem("NAME", reason, value=raw))
     else:
         own = re.compile(rf"^{re.escape(name)}_\d{{4}}$")
         for revision, owner in sorted(taken_revisions(plugins).items()):
@@ -164,13 +179,24 @@ def check_free(name: str, raw: str) -> None:
                 problems.append(
                     Problem(
                         "NAME",
-                        f"its revision ids would clash with {owner}'s {revision}; choose another plugin name",
+                        _clash(owner, revision),
                         value=raw,
                     )
                 )
                 break
     if problems:
         raise ValidationError(problems)  # one line: "NAME: <why> (got ...)"
+
+
+def _clash(owner: str, revision: str) -> str:
+    """Why a name is refused: ``owner`` (as :func:`taken_revisions` names it) has ``revision``."""
+    if owner.startswith("plugin "):
+        return _(
+            "its revision ids would clash with plugin {plugin}'s {revision}; choose another plugin name"
+        ).format(plugin=owner.removeprefix("plugin "), revision=revision)
+    return _("its revision ids would clash with kehu's core's {revision}; choose another plugin name").format(
+        revision=revision
+    )
 
 
 def variables(name: str) -> dict[str, str]:
@@ -207,8 +233,10 @@ def _target(relative: Path, values: Mapping[str, str]) -> Path:
 
 def _link_error(path: Path) -> KehuError:
     return KehuError(
-        f"{path} is a symbolic link; kehu plugin new does not write through links: "
-        "remove it or choose another --directory"
+        _(
+            "{path} is a symbolic link; kehu plugin new does not write through links: "
+            "remove it or choose another --directory"
+        ).format(path=path)
     )
 
 
@@ -217,7 +245,7 @@ def _check_paths(target: Path, files: Iterable[Path]) -> None:
     if target.is_symlink():
         raise _link_error(target)
     if target.exists() and not target.is_dir():
-        raise KehuError(f"{target} exists and is not a directory")
+        raise KehuError(_("{path} exists and is not a directory").format(path=target))
     for relative in files:
         path = target
         for index, part in enumerate(relative.parts):
@@ -226,8 +254,12 @@ def _check_paths(target: Path, files: Iterable[Path]) -> None:
                 raise _link_error(path)
             last = index == len(relative.parts) - 1
             if path.exists() and (not path.is_file() if last else not path.is_dir()):
-                kind = "a file" if last else "a directory"
-                raise KehuError(f"{path} exists and is not {kind}; remove it or choose another --directory")
+                message = (
+                    _("{path} exists and is not a file; remove it or choose another --directory")
+                    if last
+                    else _("{path} exists and is not a directory; remove it or choose another --directory")
+                )
+                raise KehuError(message.format(path=path))
 
 
 def _write(target: Path, relative: Path, text: str) -> None:
@@ -312,7 +344,9 @@ def new_plugin(raw_name: str, directory: Path | None = None, *, force: bool = Fa
     _check_paths(target, [*files, *_catalog_files(values)])
     if target.is_dir() and any(target.iterdir()) and not force:
         raise KehuError(
-            f"{target} already exists and is not empty; choose another --directory, or --force to overwrite"
+            _(
+                "{path} already exists and is not empty; choose another --directory, or --force to overwrite"
+            ).format(path=target)
         )
     written: list[str] = []
     for relative, template in files.items():
@@ -321,8 +355,9 @@ def new_plugin(raw_name: str, directory: Path | None = None, *, force: bool = Fa
             _write(target, relative, text)
         except OSError as exc:
             raise KehuError(
-                f"cannot write {target / relative}: {exc.strerror or exc}; "
-                f"{len(written)} of the plugin's {len(files)} files were written"
+                _("cannot write {path}: {reason}; {done} of the plugin's {total} files were written").format(
+                    path=target / relative, reason=exc.strerror or exc, done=len(written), total=len(files)
+                )
             ) from exc
         written.append(relative.as_posix())
     written += _catalogs(target, values)
