@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from kehu_complaints import api, jobs
 from kehu_complaints.models import COMPLAINTS, HISTORY
+from kehu_complaints.teams import save_team
 from kehu_core import audit
 
 
@@ -191,6 +192,7 @@ def test_a_run_as_of_an_earlier_time_counts_only_what_it_escalated(app, h):
     assert message == "1 complaint(s) newly breached their SLA; 1 escalated to the team lead"
     assert h.get(app, late.id).complaint.escalated_at == utc(h, "2025-03-05 09:00")
     assert h.get(app, other.id).complaint.escalated_at == utc(h, "2025-03-04 09:00")
+    assert len([e for e in h.get(app, late.id).timeline if e.action == "breached"]) == 1
 
 
 def test_auto_close_moves_the_version_on_by_one(app, h):
@@ -199,3 +201,38 @@ def test_auto_close_moves_the_version_on_by_one(app, h):
     with app.session() as s:
         jobs.auto_close(app, s, utc(h, "2025-03-11 10:00"))
     assert h.get(app, c.id).complaint.version == before + 1
+
+
+def test_escalate_marks_a_resolution_only_once_its_due_time_has_passed(app, h):
+    c = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, c.id, "acknowledged", "2025-03-03 10:00")
+    due = utc(h, "2025-03-07 18:00")  # 2400 business minutes: Friday 18:00
+    assert h.get(app, c.id).complaint.resolution_due_at == due
+    with app.session() as s:
+        assert jobs.escalate(app, s, due) == "no new SLA breach"  # exactly due: not late yet
+        assert jobs.escalate(app, s, due + timedelta(seconds=1)).startswith("1 complaint(s) newly breached")
+    assert h.get(app, c.id).complaint.resolution_breached_at == due + timedelta(seconds=1)
+
+
+def test_a_complaint_escalates_to_its_own_teams_lead(app, h):
+    with app.session() as s:
+        save_team(s, "一组", lead="李娜", assignment="manual", members=["王芳"])
+        save_team(s, "二组", lead="赵强", assignment="manual", members=["刘洋"])
+    second = h.open_one(app, "2025-03-03 09:00", team="二组")
+    first = h.open_one(app, "2025-03-03 09:00", team="一组")
+    with app.session() as s:
+        jobs.escalate(app, s, utc(h, "2025-03-04 09:00"))
+    assert h.get(app, first.id).complaint.escalated_to == "李娜"
+    assert h.get(app, second.id).complaint.escalated_to == "赵强"
+
+
+def test_a_second_breach_of_an_escalated_complaint_escalates_nobody_again(app, h):
+    c = h.open_one(app, "2025-03-03 09:00")
+    with app.session() as s:
+        assert jobs.escalate(app, s, utc(h, "2025-03-04 09:00")).endswith("; 1 escalated to the team lead")
+    h.move(app, c.id, "acknowledged", "2025-03-04 10:00")
+    with app.session() as s:  # now its resolution (due Friday 18:00) is late too
+        message = jobs.escalate(app, s, utc(h, "2025-03-10 09:00"))
+    assert message == "1 complaint(s) newly breached their SLA; 0 escalated to the team lead"
+    notes = [e.note for e in h.get(app, c.id).timeline if e.action == "breached"]
+    assert notes == ["first response overdue; nobody to escalate to (no team lead)", "resolution overdue"]
