@@ -105,4 +105,4 @@ def set_setting(session: Session, key: str, raw: str) -> SettingValue:
     if old != value:
         audit.record(session, "setting", f"core.{key}", "set", {key: [old, value]})
     session.flush()
-    return SettingValue(key, value, spec.default, spec.meaning, row.updated_at)
+    return SettingValue(key, value, spec.default, _(spec.meaning), row.updated_at)
