@@ -236,3 +236,15 @@ def test_a_second_breach_of_an_escalated_complaint_escalates_nobody_again(app, h
     assert message == "1 complaint(s) newly breached their SLA; 0 escalated to the team lead"
     notes = [e.note for e in h.get(app, c.id).timeline if e.action == "breached"]
     assert notes == ["first response overdue; nobody to escalate to (no team lead)", "resolution overdue"]
+
+
+def test_a_run_as_of_an_earlier_time_writes_nothing_for_a_later_resolution_breach(app, h):
+    answered = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, answered.id, "acknowledged", "2025-03-03 10:00")
+    with app.session() as s:  # as of the 10th: its resolution (due Friday the 7th, 18:00) is late
+        assert jobs.escalate(app, s, utc(h, "2025-03-10 09:00")).startswith("1 complaint(s) newly breached")
+    other = h.open_one(app, "2025-03-03 09:00")
+    with app.session() as s:  # as of the 4th: only the other one's first response
+        assert jobs.escalate(app, s, utc(h, "2025-03-04 09:00")).startswith("1 complaint(s) newly breached")
+    assert len([e for e in h.get(app, answered.id).timeline if e.action == "breached"]) == 1
+    assert len([e for e in h.get(app, other.id).timeline if e.action == "breached"]) == 1
