@@ -33,13 +33,17 @@ __all__ = ["Choice", "Vocabulary"]
 _ = messages("kehu_core").gettext
 
 
+def _names(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
+
+
 @frozen
 class Choice:
     """One value: its ``code``, its English ``label`` (marked ``N_``) and other accepted names."""
 
     code: str
     label: str
-    aliases: tuple[str, ...] = field(default=(), converter=tuple)
+    aliases: tuple[str, ...] = field(default=(), converter=_names)
 
 
 def _key(name: str) -> str:

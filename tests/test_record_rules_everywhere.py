@@ -225,6 +225,7 @@ WRITES: set[tuple[str, ...]] = {
     ("loyalty", "rewards", "add"),
     ("loyalty", "rewards", "restock"),
     ("loyalty", "settings", "set"),
+    ("plugin", "catalog"),
     ("plugin", "new"),
     ("plugins", "install"),
     ("plugins", "uninstall"),
