@@ -81,13 +81,14 @@ SESSION = [
 
 
 #: Identifiers the session shows as they are: logins, role names (`--role admin`), a setting's
-#: value (`sales_scope own`), the core's branch and plugin name, the database URL's parameters.
+#: value (`sales_scope own`), the core's branch and plugin name.
 IDENTIFIERS = {"li", "boss", getpass.getuser(), "admin", "manager", "sales", "service", "own", "core"}
-IDENTIFIERS |= {"mode", "rw", "uri", "true"}
 
 
 def _words(output: str) -> set[str]:
-    """English words a Chinese reader would see: not identifiers, nor revision ids (c0003)."""
+    """English words a Chinese reader would see: not identifiers, database URLs
+    (``postgresql+psycopg://...``, ``sqlite:///...?mode=rw``), nor revision ids (c0003)."""
+    output = re.sub(r"[\w+.-]+://\S+", " ", output)
     return {w for w in english_words(output) - IDENTIFIERS if not re.fullmatch(r"c\d{4}", w)}
 
 

@@ -11,7 +11,7 @@ from kehu_core import installer
 from kehu_core.cli.context import act, current_app, ensure_schema, require_permission, state
 from kehu_core.cli.help import TranslatedCommand, TranslatedGroup
 from kehu_core.cli.output import emit_json, emit_table, json_option
-from kehu_core.errors import PluginError
+from kehu_core.errors import KehuError, PluginError
 from kehu_core.hookdoc import hook_reference, markdown
 from kehu_core.i18n import N_, messages
 from kehu_core.installer import installed_versions
@@ -58,11 +58,12 @@ def list_(verbose: bool, as_json: bool) -> None:
     st = state()
     st.plugins.pm  # noqa: B018 - loads every plugin's hooks, so their hooks and load errors show
     installed: dict[str, str] = {}
-    db_error = None
+    db_error = db_reason = None
     try:
         installed = installed_versions(current_app())
     except Exception as exc:  # list must work even when the database cannot be opened
-        db_error = f"{type(exc).__name__}: {exc}"
+        db_error = f"{type(exc).__name__}: {exc}"  # for --json: the kind of error too
+        db_reason = str(exc) if isinstance(exc, KehuError) else db_error
     rows: list[dict[str, Any]] = []
     for name, info in sorted(st.plugins.infos.items()):
         manifest = info.manifest
@@ -122,7 +123,7 @@ def list_(verbose: bool, as_json: bool) -> None:
                 r["installed_version"],
                 _(STATES[_state(r)]),
                 ",".join(r["depends"]) or "-",
-                r["error"] or r["summary"],
+                r["error"] or _summary(r["name"], r["summary"]),
             )
             for r in rows
         ],
@@ -132,7 +133,20 @@ def list_(verbose: bool, as_json: bool) -> None:
             if r["error_detail"]:
                 click.echo(f"\n{r['name']}: {r['error']}\n{r['error_detail']}", err=True)
     if db_error:
-        click.echo(_("(could not read the database: {error})").format(error=db_error), err=True)
+        click.echo(_("(could not read the database: {error})").format(error=db_reason), err=True)
+
+
+def _summary(name: str, summary: str | None) -> str | None:
+    """A plugin's summary in the user's language, from the plugin's own catalog (its manifest
+    marks it ``N_``); as written when the plugin has no translation of it."""
+    info = state().plugins.infos.get(name)
+    if not summary or info is None:
+        return summary
+    package = info.entry_point.split(":")[0].strip().partition(".")[0]
+    try:
+        return messages(package).gettext(summary)
+    except LookupError:  # the package cannot be found any more: nothing to translate with
+        return summary
 
 
 def _state(row: Mapping[str, object]) -> str:
