@@ -200,6 +200,19 @@ def test_the_default_policy_matches_everything_and_stays(app):
         assert [p.name for p in sla.load_policies(s)] == ["critical", "key-account", "default"]
 
 
+def test_the_default_policies_in_their_order(app):
+    with app.session() as s:
+        shown = [
+            (p.name, p.priority, p.first_response_minutes, p.resolution_minutes) for p in sla.load_policies(s)
+        ]
+    assert shown == [
+        ("critical", 10, 60, 480),
+        ("key-account", 20, 120, 960),
+        ("high", 30, 240, 1440),
+        ("default", 1000, 480, 2400),
+    ]
+
+
 def test_inactive_policies_are_not_tried_and_the_order_is_priority_then_name(app):
     with app.session() as s:
         sla.save_policy(
@@ -243,7 +256,7 @@ def test_a_breach_mark_stays_while_the_new_due_time_is_not_after_now(app, h):
 def test_a_resolution_mark_stays_when_the_due_time_is_exactly_now(app, h):
     c = h.open_one(app, "2025-03-03 09:00")  # resolution due Friday 2025-03-07 18:00
     due = at("2025-03-07 18:00").astimezone(UTC)
-    for now, kept in ((due, True), (due - timedelta(seconds=1), False)):
+    for now, kept in ((due + timedelta(seconds=1), True), (due, True), (due - timedelta(seconds=1), False)):
         with app.session() as s:
             s.execute(update(COMPLAINTS).where(COMPLAINTS.c.id == c.id).values(resolution_breached_at=due))
             sla.recompute_open(app, s, calendar_of(s), now)
