@@ -149,7 +149,7 @@ def test_satisfaction_report_compares_scores(shop, kehu_cli):
     report = kehu_cli("loyalty", "satisfaction", "--json").json
     rows = {r["score"]: r for r in report["rows"]}
     assert (rows[5]["feedbacks"], rows[5]["repurchased"], rows[4]["repurchased"]) == (3, 3, 1)
-    assert rows[5]["ratio_to_4"] == "3.00" and report["seed_ratio_5_to_4"] == "6"
+    assert rows[5]["ratio_to_4"] == "3.00" and report["xerox_ratio_5_to_4"] == "6"
     assert "6倍" in kehu_cli("loyalty", "satisfaction").output
 
 

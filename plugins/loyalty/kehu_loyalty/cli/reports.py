@@ -92,7 +92,7 @@ def satisfaction_cmd(window_days: int, as_json: bool) -> None:
     with transaction() as (_app, session):
         rows = api.satisfaction_repurchase(session, window_days)
     if as_json:
-        emit_json({"window_days": window_days, "seed_ratio_5_to_4": api.XEROX_RATIO, "rows": rows})
+        emit_json({"window_days": window_days, "xerox_ratio_5_to_4": api.XEROX_RATIO, "rows": rows})
         return
     emit_table(
         (
