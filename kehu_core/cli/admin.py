@@ -45,7 +45,12 @@ def init(as_json: bool) -> None:
 
 @click.group(cls=TranslatedGroup, name="db")
 def db() -> None:
-    """The database schema: status and upgrades."""
+    """The database schema: status and upgrades.
+
+    \b
+    Example:
+      kehu db status
+    """
 
 
 db.add_command(vacuum)

@@ -110,7 +110,13 @@ def _vocabulary_cells(row: dict[str, Any]) -> dict[str, Any]:
 
 @click.group(cls=TranslatedGroup)
 def customer() -> None:
-    """Customers and their profile cards (客户资料卡)."""
+    """Customers and their profile cards (客户资料卡).
+
+    \b
+    Example:
+      kehu customer add C001 华为技术 --region 华南 --source 转介绍
+      kehu customer show C001
+    """
 
 
 @customer.command("add")

@@ -87,7 +87,13 @@ def _detail_options(func: Any) -> Any:
 
 @click.group(cls=TranslatedGroup)
 def interaction() -> None:
-    """Interactions: visits, calls, purchases, payments, feedback; and the visit plan (访问计划)."""
+    """Interactions: visits, calls, purchases, payments, feedback; and the visit plan (访问计划).
+
+    \b
+    Example:
+      kehu interaction log C001 拜访 --note 介绍新品
+      kehu interaction due --owner li
+    """
 
 
 @interaction.command("log")

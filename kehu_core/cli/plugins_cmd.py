@@ -35,7 +35,12 @@ UNITS = ((86400, N_("{n}d")), (3600, N_("{n}h")), (60, N_("{n}m")))
 
 @click.group(cls=TranslatedGroup, name="plugins")
 def plugins() -> None:
-    """Plugins: available (pip-installed) and installed (in this database)."""
+    """Plugins: available (pip-installed) and installed (in this database).
+
+    \b
+    Example:
+      kehu plugins list && kehu plugins install tiering
+    """
 
 
 @plugins.command("list")
@@ -293,7 +298,13 @@ def hooks(name: str | None, as_json: bool, as_markdown: bool) -> None:
 
 @click.group(cls=TranslatedGroup, name="jobs")
 def jobs() -> None:
-    """Scheduled jobs (like Odoo's ir.cron). Run `kehu jobs run-due` from cron."""
+    """Scheduled jobs (like Odoo's ir.cron). Run `kehu jobs run-due` from cron.
+
+    \b
+    Example:
+      kehu jobs list
+      kehu --as boss jobs run-due
+    """
 
 
 @jobs.command("list")

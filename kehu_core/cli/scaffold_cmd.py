@@ -29,7 +29,12 @@ CATALOG_COLUMNS = (
 
 @click.group(cls=TranslatedGroup, name="plugin")
 def plugin() -> None:
-    """Write your own plugin (see `kehu plugins` for installing plugins)."""
+    """Write your own plugin (see `kehu plugins` for installing plugins).
+
+    \b
+    Example:
+      kehu plugin new shop-rules
+    """
 
 
 @plugin.command("new")
