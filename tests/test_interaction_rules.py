@@ -334,3 +334,18 @@ def test_a_plan_of_an_unknown_kind_is_refused_as_not_plannable(app):
         interactions.plan_interaction(
             app, s, {"customer_code": "C1", "occurred_at": sh("2026-03-10 10:00"), "kind": "午餐"}
         )
+
+
+def test_a_plan_with_a_salesperson_is_theirs_whoever_owns_the_customer(app):
+    theirs = plan(app, sh("2026-03-10 10:00"), code="C2", salesperson="李")  # C2 is 赵's customer
+    day = date(2026, 3, 10)
+    assert due(app, day, owner="李") == [theirs]
+    assert due(app, day, owner="赵") == []
+
+
+def test_a_quantity_is_stored_as_given(app):
+    cid = c1(app)
+    with app.session() as s:
+        interactions.write_interactions(app, s, [row(cid, "Q") | {"quantity": Decimal("1.5")}], "t")
+    with app.session() as s:
+        assert s.scalar(select(Interaction.quantity)) == Decimal("1.5")

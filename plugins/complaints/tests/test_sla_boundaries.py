@@ -329,3 +329,25 @@ def test_policy_names_in_use_count_open_complaints(app, h):
     h.walk(app, done.id, "2025-03-03 10:00")
     with app.session() as s:
         assert sla.policy_names_in_use(s) == {"default": 1, "high": 2}
+
+
+def test_recompute_starts_a_pause_the_new_policy_asks_for_and_keeps_a_running_one(app, h):
+    answered = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, answered.id, "acknowledged", "2025-03-03 10:00")
+    waiting = h.open_one(app, "2025-03-03 09:00")
+    h.move(app, waiting.id, "acknowledged", "2025-03-03 10:00")
+    h.move(app, waiting.id, "awaiting_customer", "2025-03-03 11:00")  # paused since 11:00
+    now = at("2025-03-03 15:00").astimezone(UTC)
+    with app.session() as s:
+        sla.save_policy(s, sla.DEFAULT_POLICY, {"paused_stages": "acknowledged,awaiting_customer"}, STAGES)
+        sla.recompute_open(app, s, calendar_of(s), now)
+    with app.session() as s:
+        since = dict(s.execute(select(COMPLAINTS.c.id, COMPLAINTS.c.paused_since)).all())
+    assert since[answered.id] == now  # starts pausing now
+    assert since[waiting.id] == at("2025-03-03 11:00").astimezone(UTC)  # kept
+
+
+def test_recompute_of_no_open_complaint_changes_none(app, h):
+    with app.session() as s:
+        assert sla.recompute_open(app, s, calendar_of(s), at("2025-03-03 15:00").astimezone(UTC)) == 0
+        assert sla.recompute_open(app, s, calendar_of(s), at("2025-03-03 15:00"), complaint_ids=[999]) == 0
