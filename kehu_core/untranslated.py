@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from attrs import frozen
@@ -144,13 +144,15 @@ ALLOWED_WORDS = {
 }  # fmt: skip
 
 
-def english_words(text: str) -> set[str]:
+def english_words(text: str, identifiers: Iterable[str] = ()) -> set[str]:
     """The English words of ``text`` a Chinese reader should not see: not options, metavars,
-    codes, identifiers, command lines, bracketed choices or the allowed words."""
+    codes, identifiers, command lines, bracketed choices, the allowed words, nor the
+    ``identifiers`` given (command names, which people type as they are)."""
     text = re.sub(r"`[^`]*`", " ", text)  # code
     text = re.sub(r"\[[^\]]*\]", " ", text)  # choices and click's [default: ...]
     text = re.sub(r"(?m)^\s*(kehu|pip|cd|python|\$)\b.*$", " ", text)  # example command lines
     text = re.sub(r"(?<![\w-])--?[\w-]+", " ", text)  # options
     text = re.sub(r"\$\w+|\w+://\S+|\S+\.(md|csv|toml|py|png|json|db)\b", " ", text)
     words = set(re.findall(r"[A-Za-z][A-Za-z0-9]*(?:[_.:][A-Za-z0-9]+)*", text))
-    return {w for w in words if w not in ALLOWED_WORDS and not w.isupper() and "_" not in w and "." not in w}
+    kept = ALLOWED_WORDS | set(identifiers)
+    return {w for w in words if w not in kept and not w.isupper() and "_" not in w and "." not in w}

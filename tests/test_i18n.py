@@ -9,6 +9,7 @@ cannot hide a regression of a finished one.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -43,7 +44,7 @@ PENDING = {
     "literals": _ALL - {"kehu_complaints", "kehu_loyalty", "kehu_acme_rules", "kehu_core"},
     "classes": {"kehu_tiering", "kehu_forecast"},
     "examples": _ALL - {"kehu_complaints", "kehu_loyalty", "kehu_core", "kehu_acme_rules"},
-    "help": _ALL,
+    "help": _ALL - {"kehu_loyalty", "kehu_acme_rules"},
 }
 
 
@@ -196,6 +197,12 @@ def test_every_command_has_an_example(package: str) -> None:
     assert not missing, f"{len(missing)} commands without an example in --help: {missing}"
 
 
+@functools.cache
+def command_names() -> frozenset[str]:
+    """The names of kehu's commands and groups: typed as they are, so they stay English in any help."""
+    return frozenset(name for path, _command in _commands() for name in path)
+
+
 @pytest.mark.parametrize("package", per_package("help"))
 def test_help_in_chinese_has_no_english_words(package: str) -> None:
     """Every command's --help under KEHU_LANG=zh_CN: no English words but codes, options,
@@ -206,10 +213,13 @@ def test_help_in_chinese_has_no_english_words(package: str) -> None:
         if domains_of(command)[0] != package:
             continue
         result = runner.invoke(
-            create_cli(discover(strict=False)), [*path, "--help"], env={"KEHU_LANG": "zh_CN"}
+            create_cli(discover(strict=False)),
+            [*path, "--help"],
+            env={"KEHU_LANG": "zh_CN"},
+            prog_name="kehu",
         )
         assert result.exit_code == 0, result.output
-        words = english_words(result.output)
+        words = english_words(result.output, command_names())
         if words:
             leaks["kehu " + " ".join(path)] = sorted(words)[:8]
     assert not leaks, f"{len(leaks)} commands show English in Chinese: " + "; ".join(
