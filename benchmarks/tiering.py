@@ -7,7 +7,8 @@ Usage::
     python benchmarks/tiering.py generate --sizes 1m          # only build the databases
     python benchmarks/tiering.py --tiny                       # 200 customers: checks the script runs
 
-After the first run and an unchanged re-run, a change-heavy re-run: one purchase per customer
+After the first run and an unchanged re-run, ``kehu tier stats`` of one customer (every
+active customer ranked, as a run does), then a change-heavy re-run: one purchase per customer
 the month after makes the bottom half of the pyramid rise and the rest fall (see :func:`shift`),
 then ``kehu tier run`` as of that month's end is measured against the first run.
 
@@ -442,6 +443,8 @@ def _ours_counts(out: str) -> dict[str, dict[str, int]]:
     return {m: counts.get(m, {}) for m in ("abc", "pyramid", "rfm")}
 
 
+#: The customer whose statistics ``kehu tier stats`` shows in the benchmark.
+STATS_CODE = "B0000001"
 #: The change-heavy re-run classifies as of the end of the month after AS_OF.
 SHIFT_AS_OF = "2026-11-30"
 SHIFT_AT = "2026-11-15 04:00:00.000000"
@@ -513,6 +516,9 @@ def bench_one(url: str, label: str) -> dict[str, object]:
     ours = _ours_counts(out)
     t, mb, _ = measured(kehu("--db", url, "tier", "run", "--as-of", AS_OF, "--json"))
     result["rerun_s"], result["rerun_peak_mb"] = t, mb
+    # One customer's statistics (``kehu tier stats``): every active customer ranked, as a run does.
+    t, mb, _ = measured(kehu("--db", url, "tier", "stats", STATS_CODE, "--as-of", AS_OF, "--json"))
+    result["stats_s"], result["stats_peak_mb"] = t, mb
     t, mb, out = measured(script("pandas", url))
     pandas_out = json.loads(out)
     result["pandas_s"], result["pandas_peak_mb"], result["pandas_read_s"] = t, mb, pandas_out["read_seconds"]
@@ -533,7 +539,7 @@ def report(rows: list[dict[str, object]]) -> None:
     print(
         f"{'size':<22}{'install':>9}{'run':>8}{'re-run':>8}{'pandas':>8}{'duckdb':>8}"
         f"{'run/pandas':>11}{'rerun/pandas':>13}{'run/duckdb':>11}{'peak MB':>9}  same classes"
-        f"{'shift':>8}{'moved':>9}{'shift/run':>10}"
+        f"{'shift':>8}{'moved':>9}{'shift/run':>10}{'stats':>8}"
     )
     for r in rows:
         print(
@@ -543,6 +549,7 @@ def report(rows: list[dict[str, object]]) -> None:
             f"{max(r['run_peak_mb'], r['shift_peak_mb']):>9.0f}"
             f"  {str(r['same_classes']):<12}"
             f"{r['shift_s']:>8.2f}{r['shift_moves']:>9}{r['shift_s'] / r['run_s']:>10.2f}"
+            f"{r['stats_s']:>8.2f}"
         )
     by_backend: dict[str, list[dict[str, object]]] = {}
     for r in rows:

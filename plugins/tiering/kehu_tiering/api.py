@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from kehu_core import calendar
 from kehu_core.access import require
 from kehu_core.app import Kehu
-from kehu_tiering import aggregates, engine, methods, report, security, tiers
+from kehu_tiering import aggregates, engine, report, security, tiers
 from kehu_tiering.engine import RunResult
 from kehu_tiering.functions import coalesce, days_between, greatest, least
 from kehu_tiering.report import Report
@@ -222,8 +222,10 @@ def pareto_curve(app: Kehu, session: Session, of: Report) -> list[int]:
 
 
 def customer_stats(app: Kehu, session: Session, code: str, settings: TierSettings) -> dict[str, Any]:
-    """Customer ``code``'s row of the statistics relation (what rules see) under ``settings``."""
-    return methods.customer_stats(app, session, settings, code)
+    """Customer ``code``'s row of the statistics relation (what rules see) under ``settings``.
+
+    Computed as a run computes it (every active customer ranked), for this customer alone."""
+    return tiers.customer_stats(app, session, settings, code)
 
 
 def rebuild_aggregates(session: Session) -> int:

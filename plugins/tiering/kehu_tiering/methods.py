@@ -38,13 +38,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, and_, case, cast, func, literal, null, select
-from sqlalchemy.orm import Session
 
-from kehu_core.app import Kehu
-from kehu_core.customers import get_customer
-from kehu_core.errors import KehuError
-from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings, rule_context
-from kehu_tiering.stats import StatColumn, base_select, money, plugin_columns
+from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
+from kehu_tiering.stats import StatColumn, base_select
 
 
 def basis_points(percent: Decimal) -> int:
@@ -243,18 +239,3 @@ def classified_select(dialect: str, settings: TierSettings, extra: Sequence[Stat
 def stats_view_select(base: Any, ranks: dict[str, Any], n: Any, total: Any, new_days: int) -> Select[Any]:
     """The statistics joined to their ranks, with every method's class (the run's ``tiering_stats`` view)."""
     return select(*base.c, *class_columns(base, ranks, n, total, new_days)).select_from(joined(base, ranks))
-
-
-def customer_stats(app: Kehu, session: Session, settings: TierSettings, code: str) -> dict[str, Any]:
-    """Every statistics column of customer ``code`` with its ranks and classes among all active
-    customers, computed in one query (``kehu tier stats``)."""
-    customer = get_customer(session, code)
-    classified = classified_select(
-        app.dialect, settings, plugin_columns(app, rule_context(settings))
-    ).subquery("s")
-    row = (
-        session.execute(select(classified).where(classified.c.customer_id == customer.id)).mappings().first()
-    )
-    if row is None:
-        raise KehuError(f"customer {code} is archived: archived customers are not tiered")
-    return money(dict(row))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Any
 
@@ -56,6 +56,9 @@ from kehu_tiering.models import monthly
 from kehu_tiering.settings import RuleContext, TierSettings
 
 YUAN = Numeric(18, 2)
+#: Money read back from the run's tables: every decimal the database holds (SQLite keeps a
+#: division such as the average order unrounded), for :func:`money` to round.
+YUAN_READ = Numeric(18, 2, decimal_return_scale=10)
 
 #: Every column of the statistics relation: (name, type, meaning). The reference for rules.
 COLUMNS: tuple[tuple[str, Any, str], ...] = (
@@ -643,11 +646,14 @@ def base_select(
 
 
 def money(metrics: dict[str, Any] | None) -> dict[str, Any]:
-    """A metrics snapshot with money as Decimal yuan (two decimals), other numbers as they are."""
+    """A metrics snapshot with money as Decimal yuan (two decimals; half a fen away from zero),
+    other numbers as they are."""
     out: dict[str, Any] = {}
     for key, value in (metrics or {}).items():
         if key in MONEY_COLUMNS and value is not None:
-            value = Decimal(str(value)).quantize(Decimal("0.01"))
+            # Half a fen rounds away from zero, as PostgreSQL's NUMERIC(18, 2) stores it: the
+            # average order (a division) reads the same from the work tables and from a query.
+            value = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         elif isinstance(value, (float, Decimal)):
             value = round(float(value), 4)
         out[key] = value

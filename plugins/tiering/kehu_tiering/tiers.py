@@ -16,6 +16,7 @@ from kehu_core import calendar
 from kehu_core.access import visible_customers
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
+from kehu_core.errors import KehuError
 from kehu_core.models import Customer
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
 from kehu_tiering.rules import collect
@@ -27,7 +28,7 @@ from kehu_tiering.settings import (
     make_settings,
     rule_context,
 )
-from kehu_tiering.stats import STATS, money, plugin_columns
+from kehu_tiering.stats import money, plugin_columns
 from kehu_tiering.worktables import WorkTables
 
 _CHUNK = 5000
@@ -225,24 +226,32 @@ def explain(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list
 
 
 def _stats_as_of(app: Kehu, session: Session, code: str, settings: dict[str, Any]) -> dict[str, Any] | None:
-    """The customer's statistics with a run's settings as of its date (None: archived since).
+    """The customer's statistics with a run's settings as of its date (None: archived since)."""
+    return statistics_of(app, session, get_customer(session, code), TierSettings.from_json(settings))
 
-    Computed as a run computes them (the work tables, every active customer ranked), then
-    read for this customer alone; nothing is written.
+
+def statistics_of(
+    app: Kehu, session: Session, customer: Customer, settings: TierSettings
+) -> dict[str, Any] | None:
+    """The customer's row of the statistics relation under ``settings`` (None: archived).
+
+    Computed as a run computes them (the work tables: the monthly aggregates, every active
+    customer ranked per distinct value), then read for this customer alone; nothing is written.
     """
-    customer = get_customer(session, code)
-    tier_settings = TierSettings.from_json(settings)
-    extra = plugin_columns(app, rule_context(tier_settings))
+    extra = plugin_columns(app, rule_context(settings))
     with WorkTables(session, app.dialect, [], None, extra) as temp:
-        temp.fill(tier_settings)
-        row = (
-            session.execute(
-                select(STATS, *(e.column for e in extra)).where(STATS.c.customer_id == customer.id)
-            )
-            .mappings()
-            .first()
-        )
-    return None if row is None else money(dict(row))
+        temp.fill(settings)
+        row = temp.customer_row(customer.id)
+    return None if row is None else money(row)
+
+
+def customer_stats(app: Kehu, session: Session, settings: TierSettings, code: str) -> dict[str, Any]:
+    """Every statistics column of customer ``code`` with its ranks and classes among all active
+    customers (``kehu tier stats``), computed as a run computes them."""
+    row = statistics_of(app, session, get_customer(session, code), settings)
+    if row is None:
+        raise KehuError(f"customer {code} is archived: archived customers are not tiered")
+    return row
 
 
 def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:

@@ -201,13 +201,13 @@ def test_key_account_needs_large_orders_and_a_continuous_year(tiering_app: Any) 
 
 
 def test_key_account_stats_columns(tiering_app: Any) -> None:
-    from kehu_tiering.methods import customer_stats
+    from kehu_tiering.api import customer_stats
     from kehu_tiering.settings import make_settings
 
     ids = add_customers(tiering_app, ["Q1"])
     record(tiering_app, [purchase(ids["Q1"], local(*day, 12), 100) for day in FULL[:3]])
     with tiering_app.session() as session:
-        row = customer_stats(tiering_app, session, make_settings(as_of=AS_OF), "Q1")
+        row = customer_stats(tiering_app, session, "Q1", make_settings(as_of=AS_OF))
     # June 2025 (no period), Aug 2025 (Jul-Sep), Nov 2025 (Oct-Dec): two periods of four
     assert row["quarters_active"] == 2 and row["tenure_months"] == 12
     assert row["tenure_days"] == (AS_OF - date(2025, 6, 10)).days
