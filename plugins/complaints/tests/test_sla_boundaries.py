@@ -82,6 +82,8 @@ def test_only_the_followed_method_moves_due_times():
     segment = TierChange(1, "rfm", "new", "loyal", is_tier=False)
     assert sla.follows(tier, None) and not sla.follows(segment, None)
     assert sla.follows(segment, "rfm") and not sla.follows(tier, "rfm")
+    later = TierChange(1, "value", "B", "A", is_tier=False)  # a method named after "rfm" in order
+    assert not sla.follows(later, "rfm") and not sla.follows(segment, "value")
 
 
 def test_tiers_of_no_customer_asks_no_plugin(app):
@@ -147,6 +149,9 @@ def test_lists_are_checked_against_their_vocabulary():
         ("colour", None),
     ]
     assert sla.clean_policy({"tiers": None}, STAGES) == ({"tiers": []}, [])
+    # An unknown field is refused and the fields after it are still read.
+    clean, problems = sla.clean_policy({"colour": "red", "priority": "5"}, STAGES)
+    assert (clean, [p.field for p in problems]) == ({"priority": 5}, ["colour"])
 
 
 @pytest.mark.parametrize(
