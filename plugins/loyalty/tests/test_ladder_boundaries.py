@@ -1,0 +1,106 @@
+"""The ladder's time edges at a fixed date (issue 21): a purchase exactly at the date, the edges
+of the four 91-day quarters, the oldest instant of the year, and the report's movements.
+
+``D`` is the date the stage is computed at; the quarters before it are ``[D-91d, D)``,
+``[D-182d, D-91d)``, ``[D-273d, D-182d)`` and ``[D-364d, D-273d)``. The customers are created
+today, after ``D``: one who had not bought before ``D`` is not on the ladder yet (None).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kehu_core.types import utcnow
+from kehu_loyalty.accounts import require_customer
+from kehu_loyalty.ladder import ladder, stage_of
+
+D = datetime(2024, 6, 1, 4, 0, tzinfo=UTC)
+DAY, US = timedelta(days=1), timedelta(microseconds=1)
+
+
+def stage(shop, code, as_of=D, loyal_quarters=3):
+    with shop.app.session() as s:
+        return stage_of(s, require_customer(s, code).id, as_of, loyal_quarters)
+
+
+def buyer(shop, *moments):
+    code = shop.customer(member=False)
+    for when in moments:
+        shop.log(code, amount="10", at=when.isoformat())
+    return code
+
+
+def test_a_purchase_exactly_at_the_date_is_not_before_it(shop):
+    code = buyer(shop, D)
+    assert stage(shop, code) is None  # not on file at D, and no purchase before it
+    assert stage(shop, code, D + US) == "first_time"
+    two = buyer(shop, D - US, D)
+    assert stage(shop, two) == "first_time"
+    assert stage(shop, two, D + US) == "repeat"
+
+
+@pytest.mark.parametrize(
+    ("moments", "expected"),
+    [
+        # D-91d exactly is in the first quarter, D-182d exactly in the second: two quarters.
+        ((D - DAY, D - 91 * DAY, D - 182 * DAY), "repeat"),
+        # A microsecond earlier each: the second and third quarters, with the first: three.
+        ((D - DAY, D - 91 * DAY - US, D - 182 * DAY - US), "loyal"),
+        # The oldest instant of the year is in the fourth quarter ...
+        ((D - DAY, D - 100 * DAY, D - 364 * DAY), "loyal"),
+        # ... and a microsecond before it in none.
+        ((D - DAY, D - 100 * DAY, D - 364 * DAY - US), "repeat"),
+        # One purchase in each quarter, at each quarter's newest instant.
+        ((D - US, D - 91 * DAY - US, D - 182 * DAY - US, D - 273 * DAY - US), "loyal"),
+    ],
+)
+def test_quarter_edges(shop, moments, expected):
+    assert stage(shop, buyer(shop, *moments)) == expected
+
+
+def test_four_quarters_meet_a_loyal_quarters_of_four_and_three_do_not(shop):
+    four = buyer(shop, D - DAY, D - 92 * DAY, D - 183 * DAY, D - 274 * DAY)
+    three = buyer(shop, D - DAY, D - 92 * DAY, D - 183 * DAY)
+    assert stage(shop, four, loyal_quarters=4) == "loyal"
+    assert stage(shop, three, loyal_quarters=4) == "repeat"
+    assert stage(shop, three, loyal_quarters=3) == "loyal"
+
+
+def test_the_report_counts_starts_ends_and_moves(shop):
+    """Since S = now - 5 days: A moves first_time -> repeat, B stays first_time, C and E are new
+    (created today, no purchase before S), E as a first-time buyer and C as a prospect."""
+    now = utcnow()
+    since = now - 5 * DAY
+    a = buyer(shop, now - 10 * DAY, now - 3 * DAY)
+    buyer(shop, now - 10 * DAY)  # B
+    shop.customer(member=False)  # C
+    buyer(shop, now - 2 * DAY)  # E
+    end = utcnow()  # after C was created: C is on file
+    with shop.app.session() as s:
+        report = ladder(s, since, end)
+    counts = {c.stage: (c.start, c.end, c.moved_in, c.moved_out) for c in report.stages}
+    assert counts == {
+        "prospect": (0, 1, 0, 0),
+        "first_time": (2, 2, 0, 1),
+        "repeat": (0, 1, 1, 0),
+        "loyal": (0, 0, 0, 0),
+        "member": (0, 0, 0, 0),
+        "advocate": (0, 0, 0, 0),
+    }
+    assert report.transitions == ((None, "first_time", 1), (None, "prospect", 1), ("first_time", "repeat", 1))
+    assert (report.moved, report.new) == (1, 2)
+    assert (report.since, report.as_of) == (since, end)
+    assert stage(shop, a, end) == "repeat"
+
+
+def test_transitions_are_sorted_by_size_first(shop):
+    now = utcnow()
+    for _ in range(2):
+        buyer(shop, now - 10 * DAY, now - 3 * DAY)  # first_time -> repeat, twice
+    buyer(shop, now - 2 * DAY)  # new
+    with shop.app.session() as s:
+        report = ladder(s, now - 5 * DAY, now + US)
+    assert report.transitions == (("first_time", "repeat", 2), (None, "first_time", 1))
+    assert (report.moved, report.new) == (2, 1)
