@@ -181,6 +181,21 @@ def forecast_history(
     first = history.next_period
     # Only the customers are modelled here: a bottom-up forecast needs nothing else. The
     # upper levels' own forecasts are made by `reconcile`, for the methods that use them.
+    # One pool of worker processes (--jobs) for the customers' models and the upper nodes'.
+    with E.workers(options.n_jobs):
+        return _forecast(session, history, options, h, bottom_y, horizon, first, progress)
+
+
+def _forecast(
+    session: Session | None,
+    history: SalesHistory,
+    options: Options,
+    h: H.Hierarchy,
+    bottom_y: np.ndarray,
+    horizon: int,
+    first: date,
+    progress: E.ProgressFn | None,
+) -> Plan:
     fc = E.forecast(
         bottom_y,
         options.freq,

@@ -221,13 +221,19 @@ def expected_value(gg: GammaGamma | None, n: np.ndarray, m: np.ndarray) -> np.nd
     return np.asarray(gg.p * (gg.gamma + n * m) / (gg.p * n + gg.q - 1))
 
 
+def can_fit(values: np.ndarray) -> bool:
+    """Whether :func:`fit` fits the model on ``values``: at least :data:`MIN_CUSTOMERS`
+    customers with a purchase (a period with a positive net total)."""
+    return int((values > 0).any(axis=1).sum()) >= MIN_CUSTOMERS
+
+
 def fit(values: np.ndarray) -> CustomerBase | None:
     """The model fitted on every customer with a purchase (``None`` when fewer than
-    :data:`MIN_CUSTOMERS` have one)."""
+    :data:`MIN_CUSTOMERS` have one, see :func:`can_fit`)."""
+    if not can_fit(values):
+        return None
     s = summarize(values)
     buyers = s.n > 0
-    if buyers.sum() < MIN_CUSTOMERS:
-        return None
     bg = fit_bgnbd(s.x[buyers], s.t_x[buyers], s.T[buyers])
     gg = None
     if (s.value > 0).sum() >= MIN_CUSTOMERS:

@@ -28,11 +28,24 @@ Croston, ADIDA and TSB, which have none. The customer-base model's band is its o
   these customers; with fewer than 20 of them it is not fitted and these classes keep the
   series models (Croston, ADIDA, historic average, TSB for dormant);
 * no purchase: zero.
+
+With ``n_jobs`` above 1 (``kehu forecast run --jobs``), the library's series go to a pool of
+worker processes that kehu starts once per run (:func:`workers`) and keeps for every model
+and level: each worker is a fork of this process (nothing imported again), is limited to one
+BLAS/OpenMP thread (two workers do not fight over two cores), and gets the series in chunks
+(:data:`CHUNKS_PER_JOB` per worker) that it forecasts with ``StatsForecast(n_jobs=1)``. Each
+series is fitted on its own, so the forecasts are those of a run with one process, to the
+bit. While the workers fit, this process fits the customer-base model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -42,6 +55,7 @@ from attrs import frozen
 from statsforecast import StatsForecast
 from statsforecast import models as M
 from statsforecast.utils import ConformalIntervals
+from threadpoolctl import threadpool_limits
 
 from kehu_core import calendar
 from kehu_core.errors import Problem, ValidationError
@@ -76,6 +90,24 @@ CONFORMAL_MIN_WINDOWS = 5
 CONFORMAL_MAX_WINDOWS = 8
 #: A progress callback: ``(series done, series in all)``.
 ProgressFn = Callable[[int, int], None]
+#: Chunks of series per worker process: enough that the workers finish together (series
+#: differ in cost), few enough that each is worth sending to a process.
+CHUNKS_PER_JOB = 16
+#: The fewest series in a chunk.
+MIN_CHUNK = 16
+#: Thread pools each worker process keeps to one thread (read by the libraries that start later).
+ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+@frozen
+class Workers:
+    """A pool of worker processes for the library's models, and how many it has."""
+
+    pool: ProcessPoolExecutor
+    jobs: int
+
+
+_WORKERS: ContextVar[Workers | None] = ContextVar("kehu_forecast_workers", default=None)
 
 
 @frozen
@@ -192,9 +224,11 @@ def forecast(
 ) -> Forecasts:
     """Forecast every row of ``values`` (series × periods) ``horizon`` periods ahead.
 
+    ``n_jobs`` above 1 runs the library's models in worker processes (:func:`workers`; the
+    pool of an enclosing ``workers`` block, else one for this call), with the same results.
     ``progress`` is called with ``(series done, series in all)``: first for the series with
-    no purchase, then after each group of series the library (or the customer-base model)
-    has forecast."""
+    no purchase, then after each group (each chunk, with workers) of series the library (or
+    the customer-base model) has forecast."""
     n, t = values.shape
     classes, _, _ = C.classify(values, dormant=C.DORMANT[freq])
     # The customer-base model is fitted on the customers it is for: regular buyers, whose
@@ -202,8 +236,8 @@ def forecast(
     wanted = {"short", "dormant"} | (set() if intermittent else {"intermittent", "lumpy"})
     members = np.isin(classes, sorted(wanted)) if method == "auto" else classes != "none"
     needed = method == CUSTOMER_BASE or (method == "auto" and bool(members.any()))
-    base = CB.fit(values[members]) if needed else None
-    if method == CUSTOMER_BASE and base is None:
+    fits = needed and CB.can_fit(values[members])
+    if method == CUSTOMER_BASE and not fits:
         raise ValidationError(
             [
                 Problem(
@@ -217,26 +251,112 @@ def forecast(
     sigma = np.zeros((n, horizon))
     # Every method fits each series from its first purchase.
     start = C.active_start(values)
-    models = fit_short(
-        choose(classes, method, regular, intermittent, customer_base=base is not None), t - start
-    )
+    models = fit_short(choose(classes, method, regular, intermittent, customer_base=fits), t - start)
     season = P.SEASON[freq]
     report = progress or _silent
     done = int((models == "zero").sum())
     report(done, n)
-    for name in sorted(set(models) - {"zero", CUSTOMER_BASE}):
-        rows = np.flatnonzero(models == name)
-        group = Group(name, freq, season, horizon, first_period, n_jobs)
-        mean[rows], sigma[rows] = _run_group(group, values[rows], start[rows], report, done, n)
-        done += len(rows)
-    rows = np.flatnonzero(models == CUSTOMER_BASE)
-    if len(rows) and base is not None:
-        seen = CB.outlook(base, values[rows], horizon)
-        mean[rows], sigma[rows] = seen.mean, seen.sigma
-        report(n, n)
+    with workers(n_jobs) as pool:
+        tasks = [
+            (Group(name, freq, season, horizon, first_period, 1 if pool else n_jobs), rows, m, w)
+            for name in sorted(set(models) - {"zero", CUSTOMER_BASE})
+            for rows, m, w in _calls(name, freq, season, horizon, t - start, np.flatnonzero(models == name))
+        ]
+        if pool is None:
+            for group, rows, m, w in tasks:
+                mean[rows], sigma[rows] = _library(group, values[rows], start[rows], m, w)
+                done += len(rows)
+                report(done, n)
+        else:
+            chunks = _submit(pool, tasks, values, start)
+        # With workers, the customer-base model is fitted here while they run.
+        base = CB.fit(values[members]) if fits else None
+        rows = np.flatnonzero(models == CUSTOMER_BASE)
+        if len(rows) and base is not None:
+            seen = CB.outlook(base, values[rows], horizon)
+            mean[rows], sigma[rows] = seen.mean, seen.sigma
+            if pool is None:
+                report(n, n)
+        if pool is not None:
+            done += len(rows) if base is not None else 0
+            for future in as_completed(chunks):
+                rows = chunks[future]
+                mean[rows], sigma[rows] = future.result()
+                done += len(rows)
+                report(done, n)
     return Forecasts(
         mean=np.maximum(mean, 0.0), sigma=sigma, model=models, classes=classes, customer_base=base
     )
+
+
+@contextmanager
+def workers(n_jobs: int) -> Iterator[Workers | None]:
+    """A pool of ``n_jobs`` worker processes for the library's models inside the block, started
+    once and used by every :func:`forecast` call in it (a bottom-up run: the customers, then
+    the upper nodes of the bands). Yields None (no pool) for one job, on a Dask engine
+    (:func:`kehu_forecast.distributed.engine`), and inside another ``workers`` block, whose
+    pool is kept."""
+    active = _WORKERS.get()
+    if n_jobs <= 1 or active is not None or distributed.active() is not None:
+        yield active
+        return
+    # A fork shares what this process has imported; elsewhere a worker imports it once.
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if fork else None)
+    with ProcessPoolExecutor(n_jobs, mp_context=context, initializer=_one_thread) as pool:
+        token = _WORKERS.set(Workers(pool=pool, jobs=n_jobs))
+        try:
+            yield _WORKERS.get()
+        finally:
+            _WORKERS.reset(token)
+
+
+def _one_thread() -> None:
+    """A worker's start: one thread for BLAS and OpenMP (loaded or still to load)."""
+    for name in ONE_THREAD:
+        os.environ[name] = "1"
+    threadpool_limits(1)
+
+
+def _calls(
+    name: str, freq: P.Freq, season: int, horizon: int, lengths: np.ndarray, rows: np.ndarray
+) -> list[tuple[np.ndarray, int, int]]:
+    """The library calls for the series ``rows`` of one model, as ``(rows, season length,
+    conformal windows)``: one per kind of series, seasonal or not (seasonal naive needs one
+    full season, the other models two, or they run without seasonality), and by the conformal
+    windows their history allows."""
+    lengths = lengths[rows]
+    seasonal = lengths > season if name == "snaive" else lengths >= 2 * season
+    windows = conformal_windows(name, freq, lengths, horizon)
+    calls = []
+    for use_season in (True, False):
+        for w in np.unique(windows[seasonal == use_season]):
+            part = rows[(seasonal == use_season) & (windows == w)]
+            calls.append((part, season if use_season else 1, int(w)))
+    return calls
+
+
+def chunk_count(series: int, jobs: int) -> int:
+    """Chunks a library call of ``series`` series is cut into for ``jobs`` workers:
+    :data:`CHUNKS_PER_JOB` per worker, as long as each has :data:`MIN_CHUNK` series; at least 1."""
+    return max(1, min(CHUNKS_PER_JOB * jobs, series // MIN_CHUNK))
+
+
+def _submit(
+    pool: Workers,
+    tasks: list[tuple[Group, np.ndarray, int, int]],
+    values: np.ndarray,
+    start: np.ndarray,
+) -> dict[Future[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Every call of ``tasks`` to the workers, in chunks of series; the rows of each chunk by
+    its future."""
+    chunks = {}
+    for group, rows, season, windows in tasks:
+        for part in np.array_split(rows, chunk_count(len(rows), pool.jobs)):
+            if len(part):
+                future = pool.pool.submit(_library, group, values[part], start[part], season, windows)
+                chunks[future] = part
+    return chunks
 
 
 def _silent(done: int, total: int) -> None:
@@ -263,28 +383,6 @@ class Group:
     horizon: int
     first_period: date
     n_jobs: int
-
-
-def _run_group(
-    group: Group, values: np.ndarray, start: np.ndarray, report: ProgressFn, done: int, total: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The library calls for the series of one model: one per kind of series, seasonal or not
-    (seasonal naive needs one full season, the other models two, or they run without
-    seasonality) and by the conformal windows their history allows."""
-    n, t = values.shape
-    mean = np.zeros((n, group.horizon))
-    sigma = np.zeros((n, group.horizon))
-    lengths = t - start
-    seasonal = lengths > group.season if group.name == "snaive" else lengths >= 2 * group.season
-    windows = conformal_windows(group.name, group.freq, lengths, group.horizon)
-    for use_season in (True, False):
-        for w in np.unique(windows[seasonal == use_season]):
-            rows = np.flatnonzero((seasonal == use_season) & (windows == w))
-            m = group.season if use_season else 1
-            mean[rows], sigma[rows] = _library(group, values[rows], start[rows], m, int(w))
-            done += len(rows)
-            report(done, total)
-    return mean, sigma
 
 
 def _library(

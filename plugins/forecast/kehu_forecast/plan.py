@@ -165,8 +165,11 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
     """Bulk insert of the run's rows through the driver's executemany.
 
     A run is nodes × periods rows (130,000 for 10,000 customers over a year). The values are
-    already exact integer cents, so they are written as decimal strings straight to the
-    driver, skipping the per-value Decimal work of the ORM types.
+    already exact integer cents, so they go straight to the driver, skipping the per-value
+    Decimal work of the ORM types: as decimal strings to PostgreSQL, and as floats to SQLite,
+    whose NUMERIC columns store a decimal string as the nearest double anyway (cents / 100,
+    correctly rounded, is that double), so the stored values are the same and no string is
+    made or parsed.
     """
     h = plan.hierarchy
     n, horizon = plan.value.shape
@@ -186,16 +189,20 @@ def _insert_values(session: Session, plan: Plan, run_id: int) -> None:
         "method",
     ]
 
-    def text(matrix: np.ndarray | None) -> list[str | None]:
+    sqlite = sql.dialect_of(session) == "sqlite"
+
+    def text(matrix: np.ndarray | None) -> list[str | float | None]:
         if matrix is None:
             return [None] * (n * horizon)
+        cents = matrix.reshape(-1).astype(np.int64)
+        if sqlite:
+            return list((cents / 100).tolist())
         # Exact: a count of cents below 2**53 / 100 is within 0.005 of its double / 100.
-        return [f"{c / 100:.2f}" for c in matrix.reshape(-1).astype(np.int64).tolist()]
+        return [f"{c / 100:.2f}" for c in cents.tolist()]
 
-    sqlite = sql.dialect_of(session) == "sqlite"
     period_values = [p.isoformat() if sqlite else p for p in plan.periods]
-    money: dict[str, list[str | None]] = {}
-    done: list[tuple[np.ndarray, list[str | None]]] = []
+    money: dict[str, list[str | float | None]] = {}
+    done: list[tuple[np.ndarray, list[str | float | None]]] = []
     for name in ("value", "base", "low", "high", "pipeline"):
         matrix = getattr(plan, name)
         # The base is often the value, the pipeline often all zeros: each distinct matrix once.
