@@ -152,6 +152,8 @@ def test_lists_are_checked_against_their_vocabulary():
     # An unknown field is refused and the fields after it are still read.
     clean, problems = sla.clean_policy({"colour": "red", "priority": "5"}, STAGES)
     assert (clean, [p.field for p in problems]) == ({"priority": 5}, ["colour"])
+    clean, problems = sla.clean_policy({"priority": "x", "resolution_minutes": "5"}, STAGES)
+    assert (clean, [p.field for p in problems]) == ({"resolution_minutes": 5}, ["priority"])
 
 
 @pytest.mark.parametrize(
