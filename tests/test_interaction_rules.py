@@ -349,3 +349,13 @@ def test_a_quantity_is_stored_as_given(app):
         interactions.write_interactions(app, s, [row(cid, "Q") | {"quantity": Decimal("1.5")}], "t")
     with app.session() as s:
         assert s.scalar(select(Interaction.quantity)) == Decimal("1.5")
+
+
+def test_an_interaction_goes_to_the_customer_named_not_a_neighbour_in_order(kehu_app):
+    with kehu_app.session() as s:
+        customers.add_customer(kehu_app, s, {"code": "C9", "name": "后来", "kind": "person"})
+        customers.add_customer(kehu_app, s, {"code": "C1", "name": "张伟", "kind": "person"})
+    log(kehu_app, sh("2026-03-10 09:00"), code="C1")
+    with kehu_app.session() as s:
+        owner = s.scalar(select(Customer.code).join(Interaction, Interaction.customer_id == Customer.id))
+    assert owner == "C1"

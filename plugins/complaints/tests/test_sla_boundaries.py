@@ -220,6 +220,12 @@ def test_the_default_policies_in_their_order(app):
     ]
 
 
+def test_the_default_policy_is_known_by_its_name_as_typed(app):
+    typed = "".join(["de", "fault"])  # a name read from input, not the constant itself
+    with app.session() as s, pytest.raises(ValidationError, match="give it no conditions"):
+        sla.save_policy(s, typed, {"severities": "high"}, STAGES)
+
+
 def test_inactive_policies_are_not_tried_and_the_order_is_priority_then_name(app):
     with app.session() as s:
         sla.save_policy(
@@ -248,7 +254,7 @@ def test_a_breach_mark_stays_while_the_new_due_time_is_not_after_now(app, h):
         )
         sla.save_policy(s, sla.DEFAULT_POLICY, {"first_response_minutes": 479}, STAGES)
     due = at("2025-03-03 17:59").astimezone(UTC)
-    for now, kept in ((due, True), (due - timedelta(seconds=1), False)):
+    for now, kept in ((due + timedelta(seconds=1), True), (due, True), (due - timedelta(seconds=1), False)):
         with app.session() as s:
             s.execute(
                 update(COMPLAINTS).where(COMPLAINTS.c.id == c.id).values(first_response_breached_at=late)
