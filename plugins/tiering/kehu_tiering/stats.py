@@ -321,14 +321,8 @@ def attribute(key: str) -> ColumnElement[str]:
 
 def has_attribute(key: str) -> ColumnElement[bool]:
     """True when ``attributes[key]`` is set to something other than empty, ``[]`` or ``false``."""
-    # One lookup of the customer per row (the condition inside the subquery): a rule is
-    # evaluated for every customer of a run. Unset reads as "", which is not "set".
-    value = func.coalesce(Customer.attributes[key].as_string(), "")
-    return (
-        select(value.not_in(["", "[]", "false", "0", "null"]))
-        .where(Customer.id == STATS.c.customer_id)
-        .scalar_subquery()
-    )
+    value = attribute(key)
+    return and_(value.is_not(None), value.not_in(["", "[]", "false", "0", "null"]))
 
 
 def attribute_contains(key: str, word: str) -> ColumnElement[bool]:
