@@ -148,7 +148,13 @@ def english_words(text: str, identifiers: Iterable[str] = ()) -> set[str]:
     """The English words of ``text`` a Chinese reader should not see: not options, metavars,
     codes, identifiers, command lines, bracketed choices, the allowed words, nor the
     ``identifiers`` given (command names, which people type as they are)."""
+    for name in identifiers:  # hyphenated ones (profile-set) would read as two words
+        if "-" in name:
+            text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", text)
     text = re.sub(r"`[^`]*`", " ", text)  # code
+    # A code shown with its label, as Vocabulary.accepted() and labels do: influence (影响力), 是（yes）
+    text = re.sub(r"\b[a-z][a-z0-9_]*(?= ?[（(][^)）]*[\u4e00-\u9fff])", " ", text)
+    text = re.sub(r"(?<=[\u4e00-\u9fff][（(])[a-z][a-z0-9_]*(?=[)）])", " ", text)
     text = re.sub(r"\[[^\]]*\]", " ", text)  # choices and click's [default: ...]
     text = re.sub(r"(?m)^\s*(kehu|pip|cd|python|\$)\b.*$", " ", text)  # example command lines
     text = re.sub(r"(?<![\w-])--?[\w-]+", " ", text)  # options

@@ -13,15 +13,24 @@ from __future__ import annotations
 import gettext
 import inspect
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import click
+import wcwidth
 
 from kehu_core.i18n import CLICK_DOMAIN, NO_REWRAP, language, locale_dir, messages
 
-__all__ = ["TranslatedCommand", "TranslatedGroup", "click_messages", "domains_of", "translate_help"]
+__all__ = [
+    "HelpFormatter",
+    "TranslatedCommand",
+    "TranslatedGroup",
+    "click_messages",
+    "domains_of",
+    "translate_help",
+]
 
 
 def translate_help(text: str, domains: tuple[str, ...]) -> str:
@@ -62,6 +71,92 @@ def _translated(param: click.Parameter, domains: tuple[str, ...]) -> Iterator[No
         param.help = original
 
 
+#: A wide (CJK) character with the closing punctuation that must not start a line, or a run of others.
+_PIECE = re.compile(
+    r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000-\u303f]"
+    r"[，。；：、）」』！？》\u3001\u3002\uff09\uff0c\uff1a\uff1b]*"
+    r"|[^\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000-\u303f]+"
+)
+
+
+class _Wrapper(wcwidth.SequenceTextWrapper):
+    """wcwidth's wrapper (display width), breaking Chinese text between characters, as Chinese
+    typesetting does, never before closing punctuation."""
+
+    def _split(self, text: str) -> list[str]:
+        return [piece for chunk in super()._split(text) for piece in _PIECE.findall(chunk)]
+
+
+def _joined(lines: list[str]) -> str:
+    """A paragraph's lines as one line: a space between words, none between Chinese characters."""
+    text = lines[0]
+    for line in lines[1:]:
+        wide = wcwidth.width(text[-1:]) == 2 or wcwidth.width(line[:1]) == 2
+        text += line if wide else " " + line
+    return text
+
+
+def wrap_text(text: str, width: int, indent: str = "") -> str:
+    """click's paragraph-preserving wrap (a ``\\b`` paragraph keeps its lines), measuring what a
+    terminal shows: a Chinese character takes two columns, and Chinese text breaks between
+    characters; an option such as ``--dry-run`` is never split at its hyphen."""
+    paragraphs: list[tuple[int, bool, list[str]]] = []
+    for block in text.expandtabs().split("\n\n"):
+        lines = [line for line in block.split("\n") if line]
+        if not lines:
+            continue
+        raw = lines[0].strip() == NO_REWRAP
+        lines = lines[1:] if raw else lines
+        own = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
+        paragraphs.append((own, raw, lines if raw else [line.strip() for line in lines]))
+    out = []
+    for own, raw, lines in paragraphs:
+        prefix = indent + " " * own
+        if raw:
+            out.append("\n".join(indent + line for line in lines))
+        else:
+            wrapper = _Wrapper(width=max(width - wcwidth.width(prefix), 10), break_on_hyphens=False)
+            wrapped = wrapper.wrap(_joined(lines))
+            out.append("\n".join(prefix + line for line in wrapped))
+    return "\n\n".join(out)
+
+
+class HelpFormatter(click.HelpFormatter):
+    """click's help formatter measuring display width, so Chinese help wraps at the terminal's
+    width and the option column stays aligned when a metavar is Chinese."""
+
+    def write_text(self, text: str) -> None:
+        """Text wrapped to the width, paragraphs kept."""
+        self.write(wrap_text(text, self.width, " " * self.current_indent))
+        self.write("\n")
+
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        """A definition list (options, commands), its first column measured in display width."""
+        rows = list(rows)
+        first_col = min(max((wcwidth.width(first) for first, _ in rows), default=0), col_max) + col_spacing
+        margin = " " * self.current_indent
+        for first, second in rows:
+            self.write(margin + first)
+            if not second:
+                self.write("\n")
+                continue
+            shown = wcwidth.width(first)
+            if shown <= first_col - col_spacing:
+                self.write(" " * (first_col - shown))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = wrap_text(second, max(self.width - first_col - 2, 10)).splitlines() or [""]
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write(" " * (first_col + self.current_indent) + line + "\n")
+
+
+class KehuContext(click.Context):
+    """The context of kehu's commands: help written with :class:`HelpFormatter`."""
+
+    formatter_class = HelpFormatter
+
+
 class TranslatedCommand(click.Command):
     """A click command whose help, short help, epilog and options' help are translated when shown.
 
@@ -69,6 +164,8 @@ class TranslatedCommand(click.Command):
     record kinds), the template's ``{placeholders}``, filled after translating the template;
     each value is translated too.
     """
+
+    context_class = KehuContext
 
     def __init__(self, *args: Any, help_values: Mapping[str, str] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
