@@ -254,7 +254,7 @@ def test_acme_key_account_manager_refuses_control_characters(kehu_app, kehu_inst
     for bad in ("", "   ", "x" * 101, "王\x00芳", "王\n芳"):
         with pytest.raises(ValidationError) as refused, kehu_app.session() as s:
             set_key_account_manager(kehu_app, s, bad)
-        assert str(refused.value).startswith("key_account_manager: must be 1 to 100 printable characters")
+        assert str(refused.value).startswith("key_account_manager: must be 1 to 100 ")
         assert "\n" not in str(refused.value)
     with kehu_app.session() as s:
         assert key_account_manager(s) is None
