@@ -224,6 +224,8 @@ def test_the_default_policy_is_known_by_its_name_as_typed(app):
     typed = "".join(["de", "fault"])  # a name read from input, not the constant itself
     with app.session() as s, pytest.raises(ValidationError, match="give it no conditions"):
         sla.save_policy(s, typed, {"severities": "high"}, STAGES)
+    with app.session() as s, pytest.raises(KehuError, match="cannot be deleted"):
+        sla.delete_policy(s, typed)
 
 
 def test_inactive_policies_are_not_tried_and_the_order_is_priority_then_name(app):
