@@ -359,3 +359,8 @@ def test_an_interaction_goes_to_the_customer_named_not_a_neighbour_in_order(kehu
     with kehu_app.session() as s:
         owner = s.scalar(select(Customer.code).join(Interaction, Interaction.customer_id == Customer.id))
     assert owner == "C1"
+
+
+def test_a_kind_the_core_does_not_know_is_compared_as_given(app):
+    log(app, sh("2026-03-10 09:00"))
+    assert listed(app, kind="complaint") == []  # a plugin's kind: no error, none here
