@@ -143,12 +143,13 @@ def test_a_refund_spanning_two_lots_takes_the_newest_first(shop, buyer):
 
 def test_several_refunds_of_one_customer_in_one_import_see_their_own_lots(shop, buyer):
     """Lot A (2023-01-10, expires 2024-01-10) is valid only at the first refund; lot B
-    (2024-01-20) only at the second: each refund finds the lot valid at its own time."""
+    (2024-01-20) only at the second: each refund finds the lots valid at its own time, and the
+    second, larger than B, does not reach into A, expired by then."""
     bring_in(shop, buyer, ("A", "2023-01-10T04:00:00+00:00", "100"), ("B", "2024-01-20T04:00:00+00:00", "50"))
     bring_in(
         shop,
         buyer,
-        ("R2", "2024-02-01T04:00:00+00:00", "-20"),  # listed first, applied second (time order)
+        ("R2", "2024-02-01T04:00:00+00:00", "-60"),  # listed first, applied second (time order)
         ("R1", "2023-12-01T04:00:00+00:00", "-30"),
     )
     got = [
@@ -156,9 +157,9 @@ def test_several_refunds_of_one_customer_in_one_import_see_their_own_lots(shop, 
     ]
     assert got == [
         (datetime(2023, 12, 1, 4, tzinfo=UTC), -30, 0),
-        (datetime(2024, 2, 1, 4, tzinfo=UTC), -20, 0),
+        (datetime(2024, 2, 1, 4, tzinfo=UTC), -50, 10),  # all of B; A's 70 expired
     ]
-    assert shop.balance(buyer) == 100
+    assert shop.balance(buyer) == 70  # A's 70 left, until the expiry job writes them off
 
 
 def test_refunds_of_two_customers_in_one_import(shop, buyer):
