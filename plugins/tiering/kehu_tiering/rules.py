@@ -29,6 +29,7 @@ from kehu_tiering.functions import RULE_FUNCTIONS
 from kehu_tiering.hookcalls import call_each
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, RuleContext
 from kehu_tiering.stats import RFM_SEGMENTS, STATS, TABLE_NAME, StatColumn, has_attribute, stats_table
+from kehu_tiering.vocab import BY_METHOD, FLAG, TIER_METHOD, known
 
 BUILTIN = "builtin"
 FLAGS = ("key_account", "poor_quality", "upgrade_potential")
@@ -84,6 +85,14 @@ class TierRule:
     source: str = BUILTIN
 
     def __attrs_post_init__(self) -> None:
+        # Chinese names and labels are taken as the codes (flag="大客户", tier="主要客户", method="金字塔").
+        if isinstance(self.flag, str) and known(FLAG, self.flag):
+            object.__setattr__(self, "flag", FLAG.parse(self.flag))
+        if isinstance(self.method, str) and known(TIER_METHOD, self.method):
+            object.__setattr__(self, "method", TIER_METHOD.parse(self.method))
+        vocab = BY_METHOD.get(self.method)
+        if vocab is not None and isinstance(self.tier, str) and known(vocab, self.tier):
+            object.__setattr__(self, "tier", vocab.parse(self.tier))
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ValueError(f"rule name {self.name!r}: 1-100 letters, digits, '.', '-', '_' or ':'")
         if (self.flag is None) == (self.tier is None):

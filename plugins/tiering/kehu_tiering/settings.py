@@ -23,7 +23,13 @@ from typing import Any
 from attrs import evolve, frozen
 
 from kehu_core import calendar
+from kehu_core.choices import Vocabulary
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import messages
+from kehu_core.validation import FieldError
+from kehu_tiering.vocab import MEASURE, METHOD, TIER_METHOD
+
+_ = messages("kehu_tiering").gettext
 
 METHODS = ("abc", "pyramid", "rfm", "flags")
 TIER_METHODS = ("abc", "pyramid", "rfm")
@@ -182,6 +188,15 @@ def parse_date(value: Any, field: str = "as_of") -> date:
         ) from None
 
 
+def _parsed(vocab: Vocabulary, value: Any, name: str, problems: list[Problem]) -> str:
+    """``value`` as the code ``vocab`` knows it by; a problem when it names none."""
+    try:
+        return vocab.parse(str(value))
+    except FieldError as exc:
+        problems.append(Problem(name, str(exc), value=str(value)))
+        return str(value)
+
+
 def make_settings(
     as_of: Any,
     window: Any = DEFAULT_WINDOW,
@@ -200,23 +215,15 @@ def make_settings(
     problems: list[Problem] = []
     day = parse_date(as_of)
     months = parse_window(window)
-    if measure not in MEASURES:
-        problems.append(Problem("measure", f"one of {', '.join(MEASURES)}", value=str(measure)))
+    measure = _parsed(MEASURE, measure, "measure", problems)
     abc = _cuts(abc_cuts, 2, "abc_cuts", problems)
     pyramid = _cuts(pyramid_cuts, 3, "pyramid_cuts", problems)
     if isinstance(methods, str):
-        methods = [m.strip() for m in methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        problems.append(
-            Problem(
-                "method",
-                f"unknown method; choose from {', '.join(METHODS)}",
-                value=",".join(unknown) or "(none)",
-            )
-        )
-    if tier_method not in TIER_METHODS:
-        problems.append(Problem("tier_method", f"one of {', '.join(TIER_METHODS)}", value=str(tier_method)))
+        methods = [m.strip() for m in methods.replace("，", ",").split(",") if m.strip()]
+    methods = [_parsed(METHOD, m, "method", problems) for m in methods]
+    if not methods:
+        problems.append(Problem("method", _("give at least one method"), value=_("(none)")))
+    tier_method = _parsed(TIER_METHOD, tier_method, "tier_method", problems)
     try:
         days = int(str(new_days).strip())
     except ValueError:

@@ -17,19 +17,23 @@ from kehu_core.access import visible_customers
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import KehuError
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
+from kehu_core.validation import FieldError
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
 from kehu_tiering.rules import collect
 from kehu_tiering.settings import (
     DEFAULT_NEW_DAYS,
     DEFAULT_TIER_METHOD,
-    PYRAMID_ALIASES,
     TierSettings,
     make_settings,
     rule_context,
 )
 from kehu_tiering.stats import money, plugin_columns
+from kehu_tiering.vocab import parse_method, parse_tier
 from kehu_tiering.worktables import WorkTables
+
+_ = messages("kehu_tiering").gettext
 
 _CHUNK = 5000
 
@@ -54,8 +58,8 @@ def tier_method(session: Session) -> str:
 
 def current_tiers(session: Session, customer_ids: Sequence[int], method: str | None = None) -> dict[int, str]:
     """``{customer_id: tier}`` by ``method`` (``None``: the tier method), for customers that have
-    one and the acting user sees."""
-    method = method or tier_method(session)
+    one and the acting user sees. ``method`` may be any name of it (``金字塔``, ``flag:大客户``)."""
+    method = parse_method(method) if method else tier_method(session)
     a = assignments.c
     visible = visible_customers(session, a.customer_id)
     result: dict[int, str] = {}
@@ -327,6 +331,8 @@ def tier_column(customer_id: ColumnElement[int]) -> ColumnElement[Any]:
 def has_tier(customer_id: ColumnElement[int], tier: str, method: str | None = None) -> ColumnElement[bool]:
     """SQL condition over a customer id: their current tier (``method=None``: by the tier
     method) or their class by ``method`` (``"abc"``, ``"flag:key_account"`` ...) is ``tier``."""
+    method = parse_method(method) if method else None
+    tier = parse_tier(f"flag:{tier}") if method and method.startswith("flag:") else parse_tier(tier)
     if method is None:
         return tier_column(customer_id) == tier
     a = assignments.c
@@ -338,8 +344,18 @@ def has_tier(customer_id: ColumnElement[int], tier: str, method: str | None = No
 def only_tier(stmt: Select[Any], value: str) -> Select[Any]:
     """Narrow a select over customers to those whose current tier by any method, or flag, is ``value``.
 
-    The pyramid's tiers may be given in English (``vip``, ``major``, ``ordinary``, ``small``).
+    ``value`` is a code or any name of it (``大客户``, ``劣质客户``, ``major``, ``冠军客户``), or
+    ``flag:NAME`` for a company rule's own flag; an unknown value is refused with the accepted
+    ones listed (:class:`~kehu_core.errors.KehuError`).
     """
-    wanted = PYRAMID_ALIASES.get(value.strip().lower(), value.strip())
+    try:
+        wanted = parse_tier(value)
+    except FieldError as exc:
+        raise KehuError(
+            _("--filter tier: {reason} (or flag:NAME for a company rule's flag)").format(reason=exc)
+        ) from None
     a = assignments.c
-    return stmt.where(Customer.id.in_(select(a.customer_id).where(a.valid_to.is_(None), a.tier == wanted)))
+    condition = [a.valid_to.is_(None), a.tier == wanted]
+    if str(value).strip().startswith("flag:"):
+        condition.append(a.method == f"flag:{wanted}")
+    return stmt.where(Customer.id.in_(select(a.customer_id).where(*condition)))

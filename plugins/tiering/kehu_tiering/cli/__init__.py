@@ -21,9 +21,10 @@ from kehu_core.cli.output import (
     json_option,
     list_output_options,
 )
-from kehu_core.cli.params import DAY
+from kehu_core.cli.params import DAY, VocabularyType
 from kehu_tiering import api
 from kehu_tiering.engine import STEPS
+from kehu_tiering.vocab import MEASURE, TIER_METHOD
 
 
 @click.group("tier", cls=PluginGroup, plugin="tiering")
@@ -57,7 +58,7 @@ tier.add_lazy_command(
 )
 @click.option(
     "--measure",
-    type=click.Choice(["revenue", "margin"]),
+    type=VocabularyType(MEASURE),
     default=None,
     help="What ranks customers (default revenue).",
 )
@@ -74,7 +75,7 @@ tier.add_lazy_command(
     "--tier-method",
     "--primary",
     "tier_method",
-    type=click.Choice(["pyramid", "abc", "rfm"]),
+    type=VocabularyType(TIER_METHOD),
     default=None,
     help="The method whose class is the customer's tier; the others are segments (default pyramid).",
 )
@@ -225,7 +226,7 @@ def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None
 )
 @click.option(
     "--measure",
-    type=click.Choice(["revenue", "margin"]),
+    type=VocabularyType(MEASURE),
     default=None,
     help="The measure (default: the last run's).",
 )
