@@ -104,15 +104,15 @@ def extract(package_dir: Path) -> Catalog:
 
 
 #: Messages a library translates from a variable, which extraction cannot see.
-LIBRARY_EXTRA = {CLICK_DOMAIN: ("required",)}
+LIBRARY_EXTRA: dict[str, tuple[str, ...]] = {CLICK_DOMAIN: ("required",)}
 
 
 def extract_library(package_dir: Path, domain: str) -> Catalog:
     """The messages a library marks with gettext's functions (click's "Usage:" ...), for a
     catalog kehu keeps of them."""
     template = Catalog(domain=domain, project=domain, charset="utf-8")
-    for message in LIBRARY_EXTRA.get(domain, ()):
-        template.add(message, None)
+    for extra in LIBRARY_EXTRA.get(domain, ()):
+        template.add(extra, None)
     for filename, lineno, message, comments, context in extract_from_dir(
         package_dir, method_map=[("**.py", "python")], keywords=dict(DEFAULT_KEYWORDS)
     ):
