@@ -59,28 +59,36 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: A column's ``info``: it holds personal data of a customer, which ``kehu customer forget``
+#: erases (tests/test_erasure_every_column.py checks every column so marked, in the core and
+#: every plugin), or it holds none.
+PERSONAL = {"personal": True}
+NOT_PERSONAL = {"personal": False}
+
+
 class Customer(Base):
     """A named customer (客户) and the fields of the profile card (客户资料卡)."""
 
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    code: Mapped[str] = mapped_column(String(MAX_CODE), unique=True)
-    name: Mapped[str] = mapped_column(String(MAX_NAME))
-    kind: Mapped[str] = mapped_column(String(16), default="company")
-    region: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True)
-    industry: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True)
-    size: Mapped[str | None] = mapped_column(String(MAX_SHORT))
-    scale: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    code: Mapped[str] = mapped_column(String(MAX_CODE), unique=True, info=NOT_PERSONAL)  # the company's key
+    name: Mapped[str] = mapped_column(String(MAX_NAME), info=PERSONAL)
+    kind: Mapped[str] = mapped_column(String(16), default="company", info=NOT_PERSONAL)
+    # Region, industry, size and scale bands are kept after forget, for the aggregates.
+    region: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True, info=NOT_PERSONAL)
+    industry: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True, info=NOT_PERSONAL)
+    size: Mapped[str | None] = mapped_column(String(MAX_SHORT), info=NOT_PERSONAL)
+    scale: Mapped[str | None] = mapped_column(String(MAX_SHORT), info=NOT_PERSONAL)
     credit_limit: Mapped[Decimal | None] = mapped_column(Money)
-    owner: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True)
-    source: Mapped[str | None] = mapped_column(String(32))
-    phone: Mapped[str | None] = mapped_column(String(MAX_SHORT))
-    email: Mapped[str | None] = mapped_column(String(MAX_NAME))
-    birthday: Mapped[date | None] = mapped_column(Date)
-    special_dates: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    owner: Mapped[str | None] = mapped_column(String(MAX_SHORT), index=True, info=NOT_PERSONAL)  # staff
+    source: Mapped[str | None] = mapped_column(String(32), info=NOT_PERSONAL)
+    phone: Mapped[str | None] = mapped_column(String(MAX_SHORT), info=PERSONAL)
+    email: Mapped[str | None] = mapped_column(String(MAX_NAME), info=PERSONAL)
+    birthday: Mapped[date | None] = mapped_column(Date, info=PERSONAL)
+    special_dates: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, info=PERSONAL)
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, info=PERSONAL)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -97,7 +105,7 @@ class CustomerTag(Base):
     __tablename__ = "customer_tags"
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True, index=True)
+    tag: Mapped[str] = mapped_column(String(MAX_SHORT), primary_key=True, index=True, info=PERSONAL)
 
     customer: Mapped[Customer] = relationship(back_populates="tags")
 
@@ -117,19 +125,21 @@ class Interaction(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
-    kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="done")
+    kind: Mapped[str] = mapped_column(String(32), info=NOT_PERSONAL)
+    status: Mapped[str] = mapped_column(String(16), default="done", info=NOT_PERSONAL)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    channel: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    # Channel, product and category are kept after forget, for the aggregates.
+    channel: Mapped[str | None] = mapped_column(String(MAX_SHORT), info=NOT_PERSONAL)
     amount: Mapped[Decimal | None] = mapped_column(Money)
     cost: Mapped[Decimal | None] = mapped_column(Money)
     quantity: Mapped[Decimal | None] = mapped_column(Numeric(16, 3))
-    product: Mapped[str | None] = mapped_column(String(MAX_NAME))
-    category: Mapped[str | None] = mapped_column(String(MAX_SHORT))
-    salesperson: Mapped[str | None] = mapped_column(String(MAX_SHORT))
+    product: Mapped[str | None] = mapped_column(String(MAX_NAME), info=NOT_PERSONAL)
+    category: Mapped[str | None] = mapped_column(String(MAX_SHORT), info=NOT_PERSONAL)
+    salesperson: Mapped[str | None] = mapped_column(String(MAX_SHORT), info=NOT_PERSONAL)  # staff
     satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
-    note: Mapped[str | None] = mapped_column(Text)
-    external_ref: Mapped[str | None] = mapped_column(String(MAX_NAME), unique=True)
+    note: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
+    # The source system's reference (an order number).
+    external_ref: Mapped[str | None] = mapped_column(String(MAX_NAME), unique=True, info=NOT_PERSONAL)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -285,9 +295,9 @@ class AccessEntry(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    actor: Mapped[str] = mapped_column(String(MAX_SHORT))
+    actor: Mapped[str] = mapped_column(String(MAX_SHORT), info=NOT_PERSONAL)  # staff
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    what: Mapped[str] = mapped_column(String(32))
+    what: Mapped[str] = mapped_column(String(32), info=NOT_PERSONAL)  # which command opened the data
 
 
 class Setting(Base):

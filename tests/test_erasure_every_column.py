@@ -2,13 +2,13 @@
 listed from the models (issue 21), not by hand: a new column cannot be missed.
 
 Every text column (String, Text, JSON) of every table of the core and the installed plugins
-is classified: personal (``forget`` must erase it) or not. A plugin's column says so itself
-with ``Column(..., info={"personal": True})`` (or ``False``), in its model; a marked column of
-another type (a birthday month) is personal too, and must be empty after ``forget``. A plugin
-table with no link to a customer (no ``customer_id``, no foreign key leading to one) holds no
-customer's data. The core's models (ORM classes) carry no marker: :data:`UNMARKED` classifies
-their columns, each non-personal one with its reason. A text column in neither place fails
-:func:`test_every_text_column_is_classified`, so a plugin's new column cannot be missed.
+is classified: personal (``forget`` must erase it) or not. Each column says so itself with
+``info={"personal": True}`` (or ``False``) in its model, the core's (``kehu_core.models.PERSONAL``)
+as a plugin's; a marked column of another type (a birthday, a birthday month) is personal too,
+and must be empty after ``forget``. A table with no link to a customer (a plugin's with no
+``customer_id`` and no foreign key leading to one, or one of the core's configuration tables
+in :data:`NO_CUSTOMER_DATA`) holds no customer's data. An unmarked text column anywhere else
+fails :func:`test_every_text_column_is_classified`, so a new column cannot be missed.
 
 The erasure test then writes a marked value into every personal column of every row of the
 customer to forget (and of a second customer, who must keep them), runs ``forget``, and reads
@@ -36,40 +36,6 @@ PARTLY_PERSONAL = {
     ("loyalty_ledger", "reason"): "kind = 'adjust'",  # a manual entry's reason is typed by staff
 }
 
-#: The core's columns, whose models carry no ``info={"personal": ...}`` marker: True
-#: (personal), or the reason it holds no personal data of a customer. Plugins mark theirs.
-CODE = "a code or key chosen by the company"
-VOCAB = "a value from a fixed vocabulary or a setting"
-STAFF = "names a member of staff or a team, not the customer"
-DERIVED = "computed by kehu from figures (tiers, methods, metrics)"
-UNMARKED: dict[tuple[str, str], bool | str] = {
-    # the core: the customer's own personal fields are kehu_core.fields.PERSONAL_FIELDS
-    **{("customers", name): True for name in ("name", "phone", "email", "special_dates", "attributes")},
-    ("customers", "code"): CODE,
-    ("customers", "kind"): VOCAB,
-    ("customers", "region"): "a region (a province or city), kept for the aggregates",
-    ("customers", "industry"): "a company's industry, kept for the aggregates",
-    ("customers", "size"): "a company's size band, kept for the aggregates",
-    ("customers", "scale"): "a business scale band, kept for the aggregates",
-    ("customers", "owner"): STAFF,
-    ("customers", "source"): VOCAB,
-    ("customer_tags", "tag"): True,
-    ("interactions", "note"): True,
-    ("interactions", "kind"): VOCAB,
-    ("interactions", "status"): VOCAB,
-    ("interactions", "channel"): "a sales channel (门店, online), kept for the aggregates",
-    ("interactions", "product"): "a product sold, kept for the aggregates",
-    ("interactions", "category"): "a product category, kept for the aggregates",
-    ("interactions", "salesperson"): STAFF,
-    ("interactions", "external_ref"): "the source system's reference (an order number)",
-    ("kehu_access_log", "actor"): STAFF,
-    ("kehu_access_log", "what"): "which command opened the data (export, show)",
-}
-
-#: The core's personal columns that are not text: checked to be empty after forget (a plugin's
-#: are those marked personal that are not text).
-CORE_PERSONAL_NOT_TEXT = {("customers", "birthday")}
-
 #: The core's tables that hold no customer's data: configuration, staff, runs, the audit trail
 #: (which keeps only "changed" for personal fields: tests/test_audit.py). A plugin's table
 #: holds none when nothing links it to a customer (:func:`owner_clause`).
@@ -96,8 +62,6 @@ def classification(table: Table, column, tables: dict[str, Table]) -> bool | str
         return True if marker else "marked not personal in the model"
     if table.name in NO_CUSTOMER_DATA:
         return "a table without customers' data"
-    if (table.name, column.name) in UNMARKED:
-        return UNMARKED[table.name, column.name]
     if table.name not in CORE_TABLES and owner_clause(table, 0, tables) is None:
         return "a plugin's table with no link to a customer"
     return None
@@ -105,9 +69,7 @@ def classification(table: Table, column, tables: dict[str, Table]) -> bool | str
 
 def not_text(table: Table, column) -> bool:
     """A personal column that is not text: its value is cleared, not searched for a mark."""
-    return (table.name, column.name) in CORE_PERSONAL_NOT_TEXT or (
-        column.info.get("personal") is True and not isinstance(column.type, TEXT_TYPES)
-    )
+    return column.info.get("personal") is True and not isinstance(column.type, TEXT_TYPES)
 
 
 def personal_columns(app) -> list[tuple[Table, Any]]:
@@ -220,20 +182,14 @@ def test_every_text_column_is_classified(kehu_app, kehu_install):
             known.add((table.name, column.name))
             if isinstance(column.type, TEXT_TYPES) and classification(table, column, tables) is None:
                 missing.append(f"{table.name}.{column.name}")
-    assert not missing, (
-        "text columns neither marked info={'personal': True/False} in their model nor listed in "
-        f"UNMARKED: {', '.join(missing)}"
+    assert not missing, "text columns not marked info={'personal': True/False} in their model: " + ", ".join(
+        missing
     )
-    listed = set(UNMARKED) | CORE_PERSONAL_NOT_TEXT
-    stale = sorted(f"{t}.{c}" for t, c in listed if (t, c) not in known)
-    assert not stale, f"listed columns that no model has: {', '.join(stale)}"
-    # The plugins' columns come from their models only: the hand list is the core's.
-    assert {t for t, _ in listed} <= CORE_TABLES
     assert NO_CUSTOMER_DATA <= CORE_TABLES
-    # The core's list of personal customer fields and this classification agree.
-    customers = {c.name for t in every if t.name == "customers" for c in t.columns}
-    assert {f for f in PERSONAL_FIELDS if f in customers} == {
-        c for t, c in listed if t == "customers" and UNMARKED.get((t, c), True) is True
+    # The core's list of personal customer fields (what forget clears) and the markers agree.
+    customers = next(t for t in every if t.name == "customers")
+    assert {f for f in PERSONAL_FIELDS if f in customers.columns} == {
+        c.name for c in customers.columns if c.info.get("personal") is True
     }
 
 
