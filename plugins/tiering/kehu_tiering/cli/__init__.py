@@ -128,7 +128,12 @@ def run_cmd(as_of: date | None, defaults: bool, as_json: bool, **options: Any) -
 @click.argument("code")
 @json_option
 def show_cmd(code: str, as_json: bool) -> None:
-    """Show the current tiers and flags of customer CODE."""
+    """Show the current tiers and flags of customer CODE.
+
+    \b
+    Example:
+      kehu tier show C0001
+    """
     with transaction() as (_app, session):
         tiers = api.customer_tiers(session, code)
     if as_json:
@@ -144,7 +149,12 @@ def show_cmd(code: str, as_json: bool) -> None:
 @click.argument("code")
 @json_option
 def explain_cmd(code: str, as_json: bool) -> None:
-    """Explain each tier of customer CODE: the rule or method, the numbers, the cut points."""
+    """Explain each tier of customer CODE: the rule or method, the numbers, the cut points.
+
+    \b
+    Example:
+      kehu tier explain C0001
+    """
     with transaction() as (app, session):
         tiers, items = api.explain_customer(app, session, code)
     if as_json:
@@ -170,7 +180,12 @@ def explain_cmd(code: str, as_json: bool) -> None:
 @click.argument("code")
 @list_output_options
 def history_cmd(code: str, as_json: bool, as_csv: bool) -> None:
-    """Every tier customer CODE has had, with validity dates and the deciding rule."""
+    """Every tier customer CODE has had, with validity dates and the deciding rule.
+
+    \b
+    Example:
+      kehu tier history C0001 --csv > history.csv
+    """
     with transaction() as (_app, session):
         rows = [asdict(r) for r in api.tier_history(session, code)]
     keys = ["method", "tier", "valid_from", "valid_to", "decided_by"]
@@ -187,7 +202,12 @@ def history_cmd(code: str, as_json: bool, as_csv: bool) -> None:
 )
 @list_output_options
 def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
-    """List the rules in the order they apply: built-ins, plugins', files'."""
+    """List the rules in the order they apply: built-ins, plugins', files'.
+
+    \b
+    Example:
+      kehu tier rules --rules acme-rules.toml
+    """
     with transaction() as (app, session):
         settings = api.tier_settings(session)
         found = api.tier_rules(app, settings, rules_files or None)
@@ -232,7 +252,12 @@ def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None
 )
 @json_option
 def stats_cmd(code: str, as_of: date | None, window: str | None, measure: str | None, as_json: bool) -> None:
-    """Show the statistics relation of customer CODE (what rules see), on any date."""
+    """Show the statistics relation of customer CODE (what rules see), on any date.
+
+    \b
+    Example:
+      kehu tier stats C0001 --as-of 2026-06-30 --window 6
+    """
     with transaction() as (app, session):
         settings = api.tier_settings(session, as_of, window=window, measure=measure)
         row = api.customer_stats(app, session, code, settings)
@@ -245,7 +270,12 @@ def stats_cmd(code: str, as_of: date | None, window: str | None, measure: str | 
 @tier.command("rebuild")
 @json_option
 def rebuild_cmd(as_json: bool) -> None:
-    """Recompute the monthly purchase aggregates from the interactions (normally kept up to date)."""
+    """Recompute the monthly purchase aggregates from the interactions (normally kept up to date).
+
+    \b
+    Example:
+      kehu tier rebuild && kehu tier run
+    """
     with transaction() as (_app, session):
         buckets = api.rebuild_aggregates(session)
     if as_json:

@@ -9,13 +9,14 @@ import click
 from attrs import asdict
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_table, json_option
 from kehu_core.plotfonts import missing_font_advice
 from kehu_tiering import api
 from kehu_tiering.plot import draw
 
 
-@click.command("report")
+@click.command("report", cls=TranslatedCommand)
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, writable=True),
