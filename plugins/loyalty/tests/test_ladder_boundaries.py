@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kehu_core.types import utcnow
+from kehu_loyalty import api
 from kehu_loyalty.accounts import require_customer
 from kehu_loyalty.ladder import ladder, stage_of
 
@@ -104,3 +105,29 @@ def test_transitions_are_sorted_by_size_first(shop):
         report = ladder(s, now - 5 * DAY, now + US)
     assert report.transitions == (("first_time", "repeat", 2), (None, "first_time", 1))
     assert (report.moved, report.new) == (2, 1)
+
+
+def test_an_advocate_needs_the_referred_customer_to_have_bought_before_the_date(shop):
+    referred = buyer(shop, D + DAY)  # buys only after D
+    advocate = buyer(shop, D - 30 * DAY)
+    with shop.app.session() as s:
+        api.refer(s, advocate, referred, now=D - 10 * DAY)
+    assert stage(shop, advocate) == "first_time"
+    assert stage(shop, advocate, D + 2 * DAY) == "advocate"
+
+
+def test_the_report_puts_only_the_referrer_on_the_advocate_rung(shop):
+    """The referrer R (created first, smallest id) refers X; Y, created last, bought once: only
+    R is an advocate, X and Y are first-time buyers."""
+    now = utcnow()
+    r = buyer(shop, now - 30 * DAY)
+    x = buyer(shop, now - 20 * DAY)
+    buyer(shop, now - 10 * DAY)  # Y
+    with shop.app.session() as s:
+        api.refer(s, r, x, now=now - 25 * DAY)
+    end = utcnow()
+    with shop.app.session() as s:
+        report = ladder(s, end - DAY, end)
+    ends = {c.stage: c.end for c in report.stages if c.end}
+    assert ends == {"advocate": 1, "first_time": 2}
+    assert stage(shop, r, end) == "advocate"

@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from kehu_core.importing import import_interactions
+from kehu_core.models import Interaction
 from kehu_loyalty.models import ALLOCATIONS
+from kehu_loyalty.refunds import reverse_refunds
 from kehu_loyalty.settings import set_setting
 
 
@@ -180,3 +182,27 @@ def test_a_refund_imported_again_is_not_taken_back_twice(shop, buyer):
     before = shop.ledger(buyer)
     bring_in(shop, buyer, ("R1", LATER, "-30"))
     assert shop.ledger(buyer) == before and shop.balance(buyer) == 70
+
+
+def test_the_last_point_of_a_lot_is_taken_back(shop, buyer):
+    bring_in(shop, buyer, ("P1", BOUGHT, "100"))
+    bring_in(shop, buyer, ("R1", LATER, "-99"))
+    bring_in(shop, buyer, ("R2", "2024-03-12T04:00:00+00:00", "-1"))  # the lot has exactly 1 left
+    assert refunds(shop, buyer) == [(-99, 0), (-1, 0)]
+    assert shop.balance(buyer) == 0
+
+
+def test_refunds_already_taken_back_take_nothing_and_count_nothing(shop, buyer):
+    bring_in(shop, buyer, ("P1", BOUGHT, "100"))
+    bring_in(shop, buyer, ("R1", LATER, "-30"))
+
+    def again(s):
+        [row] = s.execute(
+            select(
+                Interaction.id, Interaction.customer_id, Interaction.occurred_at, Interaction.amount
+            ).where(Interaction.external_ref == "R1")
+        ).mappings()
+        return reverse_refunds(s, [dict(row)], [], {}, {}, datetime.now(UTC))
+
+    assert shop.run(again) == (0, 0)
+    assert refunds(shop, buyer) == [(-30, 0)]
