@@ -43,8 +43,8 @@ _ALL = {"kehu_core", "kehu_tiering", "kehu_loyalty", "kehu_complaints", "kehu_fo
 PENDING = {
     "catalog": _ALL - {"kehu_complaints", "kehu_loyalty", "kehu_acme_rules", "kehu_core", "kehu_tiering"},
     "literals": _ALL - {"kehu_complaints", "kehu_loyalty", "kehu_acme_rules", "kehu_core"},
-    "classes": {"kehu_forecast"},
-    "examples": _ALL - {"kehu_complaints", "kehu_loyalty", "kehu_core", "kehu_acme_rules", "kehu_tiering"},
+    "classes": set(),
+    "examples": set(),
     "help": {
         "kehu_core",
         "kehu_tiering",

@@ -8,13 +8,14 @@ import click
 from attrs import asdict
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import Progress, emit_rows, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast import api
 from kehu_forecast.cli.options import FOLDS, HISTORY_HELP, HORIZON, PERIODS
 
 
-@click.command("backtest")
+@click.command(cls=TranslatedCommand, name="backtest")
 @click.option(
     "--level",
     type=click.Choice(["company", "region", "salesperson", "customer"]),
@@ -45,7 +46,10 @@ def backtest_cmd(
     \b
     coverage  percent of held-out points inside the method's 80% band (about 80 is honest)
     fitted    series x origins scored; unfitted: those with too short a history for the method
-    Example: kehu forecast backtest --level company --horizon 12 --folds 1
+
+    \b
+    Example:
+      kehu forecast backtest --level company --horizon 12 --folds 1
     """
     chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
     with Progress("backtest") as progress, transaction() as (_app, session):

@@ -11,6 +11,7 @@ import click
 
 from kehu_core import calendar
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast.cli.options import LEVEL, PERIODS, RUN_ID
@@ -19,13 +20,18 @@ from kehu_forecast.report import run_rows
 from kehu_forecast.runs import list_runs
 
 
-@click.command("runs")
+@click.command(cls=TranslatedCommand, name="runs")
 @list_output_options
 def runs_cmd(as_json: bool, as_csv: bool) -> None:
     """The saved forecast runs, newest first (``created`` is the local day, ``by`` who made it).
 
     ``total`` is the company's for a user who sees every customer, else that of the
-    customers you see."""
+    customers you see.
+
+    \b
+    Example:
+      kehu forecast runs --json
+    """
     with transaction() as (_app, session):
         rows = [{**r, "created": calendar.format_day(r["created_at"])} for r in list_runs(session)]
     emit_rows(
@@ -37,7 +43,7 @@ def runs_cmd(as_json: bool, as_csv: bool) -> None:
     )
 
 
-@click.command("show")
+@click.command(cls=TranslatedCommand, name="show")
 @click.argument("run_id", type=RUN_ID, required=False)
 @click.option("--level", type=LEVEL, default="region", show_default=True)
 @list_output_options
@@ -45,14 +51,19 @@ def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> Non
     """Values of a run (default: the newest) at one level, per period.
 
     Region and company need permission forecast.company; customers and salespeople count only
-    the customers you see."""
+    the customers you see.
+
+    \b
+    Example:
+      kehu forecast show --level salesperson
+    """
     with transaction() as (_app, session):
         plan, rows = run_rows(session, level, run_id)
     keys = ["node", "parent", *[p.isoformat() for p in plan.periods], "total"]
     emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
 
 
-@click.command("history")
+@click.command(cls=TranslatedCommand, name="history")
 @click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
 @click.option("--level", type=LEVEL, default="region", show_default=True)
 @click.option("--by-category", is_flag=True, help="Split each node by product category (a second dimension).")
@@ -71,7 +82,8 @@ def history_cmd(
     """Net purchases (refunds deducted) per node and period: what the forecasts start from.
 
     \b
-    Example: kehu forecast history --level salesperson --by-category --periods 12 --csv
+    Example:
+      kehu forecast history --level salesperson --by-category --periods 12 --csv
     """
     with transaction() as (_app, session):
         period_list, rows = history_rows(

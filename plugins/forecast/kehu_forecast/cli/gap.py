@@ -6,13 +6,14 @@ import click
 from attrs import asdict
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_rows, list_output_options
 from kehu_forecast import plot
 from kehu_forecast.cli.options import RUN_ID, plot_option
 from kehu_forecast.gap import LEVELS, gap_report
 
 
-@click.command("gap")
+@click.command(cls=TranslatedCommand, name="gap")
 @click.option("--bottomup", "bu_run", type=RUN_ID, help="Bottom-up run id (default: newest).")
 @click.option("--topdown", "td_run", type=RUN_ID, help="Top-down run id (default: newest).")
 @click.option(
@@ -26,7 +27,7 @@ from kehu_forecast.gap import LEVELS, gap_report
     help="Levels to show (default company, region, salesperson).",
 )
 @click.option("--flagged", "only_flagged", is_flag=True, help="Only the flagged nodes.")
-@plot_option("top-down against bottom-up per region")
+@plot_option(help="Write a PNG: top-down against bottom-up per region.")
 @list_output_options
 def gap_cmd(
     bu_run: int | None,
@@ -41,6 +42,10 @@ def gap_cmd(
     """Gap report: top-down against bottom-up at every level, absolute and percent, flagged above a threshold.
 
     Not balancing the two is the first classic mistake of forecasting (未能平衡由上而下与由下而上).
+
+    \b
+    Example:
+      kehu forecast gap --level region --threshold 15 --plot gap.png
     """
     with transaction() as (_app, session):
         report = gap_report(

@@ -8,6 +8,7 @@ from decimal import Decimal
 import click
 
 from kehu_core.cli.context import PluginGroup, transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY, MONEY
 from kehu_forecast import topdown
@@ -48,7 +49,12 @@ def market_set(
     growth: str | None,
     months: int,
 ) -> None:
-    """Set the market input for PERIOD (YYYY-MM), DIMENSION and KEY (the region or industry)."""
+    """Set the market input for PERIOD (YYYY-MM), DIMENSION and KEY (the region or industry).
+
+    \b
+    Example:
+      kehu forecast market set 2026-12 region 华东 --potential 2000000 --share 12%
+    """
     values = {"dimension": dimension, "key": key, "potential": potential, "share": share, "growth": growth}
     with transaction() as (_app, session):
         count = topdown.set_market_months(session, period, values, months=months)
@@ -59,7 +65,12 @@ def market_set(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--encoding", default="utf-8-sig", show_default=True)
 def market_import(file: str, encoding: str) -> None:
-    """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing."""
+    """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing.
+
+    \b
+    Example:
+      kehu forecast market import market.csv --encoding gbk
+    """
     with transaction() as (_app, session):
         count = topdown.import_market_inputs(session, file, encoding)
     click.echo(f"imported {count} market input(s)")
@@ -68,14 +79,19 @@ def market_import(file: str, encoding: str) -> None:
 @market.command("list")
 @list_output_options
 def market_list(as_json: bool, as_csv: bool) -> None:
-    """Market inputs and the top-down figure each gives."""
+    """Market inputs and the top-down figure each gives.
+
+    \b
+    Example:
+      kehu forecast market list --csv
+    """
     with transaction() as (_app, session):
         rows = topdown.list_market_inputs(session)
     keys = ["period", "dimension", "key", "potential", "share", "growth", "figure"]
     emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
 
 
-@click.command("topdown")
+@click.command(cls=TranslatedCommand, name="topdown")
 @click.option(
     "--dimension",
     type=click.Choice(["company", "region", "industry"]),
@@ -100,7 +116,8 @@ def topdown_cmd(
     """Top-down forecast (由上而下): market potential × share, allocated down, saved as a run.
 
     \b
-    Example: kehu forecast topdown --dimension region --allocation proportion_averages
+    Example:
+      kehu forecast topdown --dimension region --allocation proportion_averages
     """
     with transaction() as (app, session):
         plan = topdown.save_top_down(

@@ -63,7 +63,12 @@ def opportunity() -> None:
 @click.option("--note")
 @json_option
 def opp_add(as_json: bool, **values: Any) -> None:
-    """Add an open opportunity for CUSTOMER (code) worth AMOUNT."""
+    """Add an open opportunity for CUSTOMER (code) worth AMOUNT.
+
+    \b
+    Example:
+      kehu forecast opportunity add C0001 120000 --probability 60% --close 2026-12-20
+    """
     with transaction() as (_app, session):
         opp = pipeline.add_opportunity(session, given(values))
     _emit_opp(opp, as_json)
@@ -79,7 +84,12 @@ def opp_add(as_json: bool, **values: Any) -> None:
 @click.option("--salesperson")
 @json_option
 def opp_move(ref: str, as_json: bool, **values: Any) -> None:
-    """Move opportunity REF to another stage, probability, close date or status."""
+    """Move opportunity REF to another stage, probability, close date or status.
+
+    \b
+    Example:
+      kehu forecast opportunity move OPP-00001 --stage 商务谈判 --probability 0.75
+    """
     with transaction() as (_app, session):
         opp = pipeline.move_opportunity(session, ref, given(values))
     _emit_opp(opp, as_json)
@@ -93,7 +103,12 @@ def opp_move(ref: str, as_json: bool, **values: Any) -> None:
 def opp_list(
     status: str | None, salesperson: str | None, customer: str | None, as_json: bool, as_csv: bool
 ) -> None:
-    """Opportunities by close date; ``weighted`` is amount × probability for open ones."""
+    """Opportunities by close date; ``weighted`` is amount × probability for open ones.
+
+    \b
+    Example:
+      kehu forecast opportunity list --status open --salesperson 张伟
+    """
     with transaction() as (_app, session):
         opps = pipeline.list_opportunities(session, status=status, salesperson=salesperson, customer=customer)
     emit_rows(OPP_KEYS, [asdict(o) for o in opps], OPP_KEYS, as_json=as_json, as_csv=as_csv)
@@ -105,7 +120,12 @@ def opp_list(
 @json_option
 def opp_import(file: str, encoding: str, as_json: bool) -> None:
     """Import opportunities from CSV (ref, customer, salesperson, amount, stage, probability,
-    close_date, status, note). Any bad row: nothing is written, and every problem is named."""
+    close_date, status, note). Any bad row: nothing is written, and every problem is named.
+
+    \b
+    Example:
+      kehu forecast opportunity import opportunities.csv --encoding gbk
+    """
     with transaction() as (_app, session):
         count = pipeline.import_opportunities(session, file, encoding)
     emit_result({"imported": count}, as_json, f"imported {count} opportunit{'y' if count == 1 else 'ies'}")

@@ -117,7 +117,12 @@ def create_cmd(
     external: str | None,
     as_json: bool,
 ) -> None:
-    """Create a sales plan NAME: its situation, for a forecast run and the targets it serves."""
+    """Create a sales plan NAME: its situation, for a forecast run and the targets it serves.
+
+    \b
+    Example:
+      kehu forecast plan create "2026 Q1 华东" --run 12 --target 张伟/2026-01-01
+    """
     with transaction() as (_app, session):
         view = planning.create_plan(
             session,
@@ -133,7 +138,12 @@ def create_cmd(
 @plan.command("list")
 @list_output_options
 def list_cmd(as_json: bool, as_csv: bool) -> None:
-    """The sales plans you see, newest first, with their budget and how many flags the check raises."""
+    """The sales plans you see, newest first, with their budget and how many flags the check raises.
+
+    \b
+    Example:
+      kehu forecast plan list
+    """
     with transaction() as (_app, session):
         rows = planning.list_plans(session)
     emit_rows(LIST_KEYS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
@@ -143,7 +153,12 @@ def list_cmd(as_json: bool, as_csv: bool) -> None:
 @click.argument("plan_id", type=ID)
 @json_option
 def show_cmd(plan_id: int, as_json: bool) -> None:
-    """Sales plan PLAN_ID step by step: situation, targets, assumptions, actions in priority order, budget."""
+    """Sales plan PLAN_ID step by step: situation, targets, assumptions, actions in priority order, budget.
+
+    \b
+    Example:
+      kehu forecast plan show 1
+    """
     with transaction() as (_app, session):
         view = planning.show_plan(session, plan_id)
     _emit_plan(view, as_json)
@@ -155,7 +170,12 @@ def show_cmd(plan_id: int, as_json: bool) -> None:
 @json_option
 def add_target_cmd(plan_id: int, target: str, as_json: bool) -> None:
     """设定目标: link saved TARGET (id or SALESPERSON/FIRST-DAY; ids are in
-    `kehu forecast targets --list --json`)."""
+    `kehu forecast targets --list --json`).
+
+    \b
+    Example:
+      kehu forecast plan add-target 1 张伟/2026-04-01
+    """
     with transaction() as (_app, session):
         view = planning.add_target(session, plan_id, target)
     _emit_plan(view, as_json)
@@ -171,7 +191,8 @@ def add_assumption_cmd(plan_id: int, kind: str, text: str, as_json: bool) -> Non
     market demand, or inside the company (internal).
 
     \b
-    kehu forecast plan add-assumption 1 market "demand in 华东 grows 8% with the new metro line"
+    Example:
+      kehu forecast plan add-assumption 1 market "demand in 华东 grows 8% with the new metro line"
     """
     with transaction() as (_app, session):
         row = planning.add_assumption(session, plan_id, kind, text)
@@ -201,7 +222,12 @@ def add_action_cmd(
     target: str | None,
     as_json: bool,
 ) -> None:
-    """拟定行动计划: add action TITLE, with owner, due date, priority and resources."""
+    """拟定行动计划: add action TITLE, with owner, due date, priority and resources.
+
+    \b
+    Example:
+      kehu forecast plan add-action 1 "Visit the top 10 customers" --priority 1 --owner 张伟 --due 2026-01-31
+    """
     with transaction() as (_app, session):
         row = planning.add_action(
             session,
@@ -228,7 +254,12 @@ def add_action_cmd(
 def add_budget_cmd(
     plan_id: int, item: str, amount: Any, expected: Any, action_id: int | None, as_json: bool
 ) -> None:
-    """编列预算: AMOUNT of money for ITEM, and the result expected of it."""
+    """编列预算: AMOUNT of money for ITEM, and the result expected of it.
+
+    \b
+    Example:
+      kehu forecast plan add-budget 1 "Customer visits" 12000 --expected 150000 --action 1
+    """
     with transaction() as (_app, session):
         row = planning.add_budget(session, plan_id, item, amount, expected=expected, action_id=action_id)
     emit_result(
@@ -245,6 +276,10 @@ def check_cmd(plan_id: int | None, as_json: bool, as_csv: bool) -> None:
     """The steps a plan leaves out and the mistakes the course names (预测与计划常犯的错误):
     bottom-up and top-down not reconciled, numbers without a plan, actions without priority,
     the trend without scenarios. Without PLAN_ID: every plan you see, and the targets no plan serves.
+
+    \b
+    Example:
+      kehu forecast plan check 1
     """
     with transaction() as (_app, session):
         flags = planning.check_plan(session, plan_id) if plan_id is not None else planning.check_all(session)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import json_option
 from kehu_forecast import api
 from kehu_forecast.cli.options import RUN_ID
 from kehu_forecast.cli.summary import emit_plan_summary
 
 
-@click.command("reconcile")
+@click.command(cls=TranslatedCommand, name="reconcile")
 @click.option(
     "--method",
     type=click.Choice(["bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls"]),
@@ -37,7 +38,8 @@ def reconcile_cmd(
     """One plan from bottom-up and top-down that adds up at every level, saved as a run.
 
     \b
-    Example: kehu forecast reconcile --method middle-out --middle-level region
+    Example:
+      kehu forecast reconcile --method middle-out --middle-level region
     """
     with transaction() as (app, session):
         plan = api.reconcile(

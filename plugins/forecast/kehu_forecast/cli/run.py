@@ -9,6 +9,7 @@ from datetime import date
 import click
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import Progress, json_option
 from kehu_core.cli.params import DAY
 from kehu_forecast import api, distributed, plot
@@ -17,7 +18,7 @@ from kehu_forecast.cli.summary import emit_plan_summary
 from kehu_forecast.periods import Freq
 
 
-@click.command("run")
+@click.command(cls=TranslatedCommand, name="run")
 @click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
 @click.option("--horizon", type=HORIZON, help="Periods ahead (default 12 months or 13 weeks).")
 @click.option(
@@ -51,7 +52,7 @@ from kehu_forecast.periods import Freq
     "--engine-address",
     help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default $KEHU_DASK_SCHEDULER, else 2 local workers).",
 )
-@plot_option("history, forecast and interval")
+@plot_option(help="Write a PNG: history, forecast and interval.")
 @json_option
 def run_cmd(
     freq: Freq,
@@ -73,7 +74,8 @@ def run_cmd(
     """Bottom-up forecast (由下而上) of every customer, summed up the hierarchy, and saved as a run.
 
     \b
-    Example: kehu forecast run --horizon 6 --plot forecast.png
+    Example:
+      kehu forecast run --horizon 6 --plot forecast.png
     """
     options = api.Options(
         freq=freq,

@@ -6,12 +6,13 @@ from __future__ import annotations
 import click
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_forecast import targets
 from kehu_forecast.cli.options import RUN_ID
 
 
-@click.command("targets")
+@click.command(cls=TranslatedCommand, name="targets")
 @click.option(
     "--run", "run_id", type=RUN_ID, help="The plan to set targets from (default: newest reconciled run)."
 )
@@ -22,7 +23,12 @@ from kehu_forecast.cli.options import RUN_ID
 @list_output_options
 def targets_cmd(run_id: int | None, grouping: str, only_list: bool, as_json: bool, as_csv: bool) -> None:
     """SMART targets per salesperson and period from a reconciled plan: who, which customers,
-    how much, by when."""
+    how much, by when.
+
+    \b
+    Example:
+      kehu forecast targets --period month
+    """
     with transaction() as (app, session):
         if not only_list:
             targets.save_targets(app, session, run_id=run_id, grouping=grouping)

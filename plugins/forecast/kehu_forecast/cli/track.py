@@ -8,6 +8,7 @@ import click
 from attrs import asdict
 
 from kehu_core.cli.context import transaction
+from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_core.cli.params import DAY
 from kehu_forecast import plot
@@ -15,15 +16,20 @@ from kehu_forecast.cli.options import plot_option
 from kehu_forecast.targets import track
 
 
-@click.command("track")
+@click.command(cls=TranslatedCommand, name="track")
 @click.option("--as-of", "as_of", type=DAY, help="Default: today.")
 @click.option("--salesperson")
-@plot_option("target against actual per salesperson")
+@plot_option(help="Write a PNG: target against actual per salesperson.")
 @list_output_options
 def track_cmd(
     as_of: date | None, salesperson: str | None, plot_path: str | None, as_json: bool, as_csv: bool
 ) -> None:
-    """Targets against actual purchases so far: achieved, expected by now, on track or behind."""
+    """Targets against actual purchases so far: achieved, expected by now, on track or behind.
+
+    \b
+    Example:
+      kehu forecast track --salesperson 张伟 --plot track.png
+    """
     with transaction() as (_app, session):
         rows = [asdict(p) for p in track(session, as_of=as_of, salesperson=salesperson)]
     if plot_path:
