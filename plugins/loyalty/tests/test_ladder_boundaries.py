@@ -53,6 +53,8 @@ def test_a_purchase_exactly_at_the_date_is_not_before_it(shop):
         ((D - DAY, D - 100 * DAY, D - 364 * DAY), "loyal"),
         # ... and a microsecond before it in none.
         ((D - DAY, D - 100 * DAY, D - 364 * DAY - US), "repeat"),
+        # The three older quarters, none in the newest: three.
+        ((D - 100 * DAY, D - 190 * DAY, D - 280 * DAY), "loyal"),
         # One purchase in each quarter, at each quarter's newest instant.
         ((D - US, D - 91 * DAY - US, D - 182 * DAY - US, D - 273 * DAY - US), "loyal"),
     ],
@@ -117,9 +119,10 @@ def test_an_advocate_needs_the_referred_customer_to_have_bought_before_the_date(
 
 
 def test_the_report_puts_only_the_referrer_on_the_advocate_rung(shop):
-    """The referrer R (created first, smallest id) refers X; Y, created last, bought once: only
-    R is an advocate, X and Y are first-time buyers."""
+    """W (created first), the referrer R, X whom R referred, and Y (created last) all bought once:
+    only R is an advocate, whatever the order the customers were created in."""
     now = utcnow()
+    buyer(shop, now - 40 * DAY)  # W
     r = buyer(shop, now - 30 * DAY)
     x = buyer(shop, now - 20 * DAY)
     buyer(shop, now - 10 * DAY)  # Y
@@ -129,5 +132,11 @@ def test_the_report_puts_only_the_referrer_on_the_advocate_rung(shop):
     with shop.app.session() as s:
         report = ladder(s, end - DAY, end)
     ends = {c.stage: c.end for c in report.stages if c.end}
-    assert ends == {"advocate": 1, "first_time": 2}
+    assert ends == {"advocate": 1, "first_time": 3}
     assert stage(shop, r, end) == "advocate"
+
+
+def test_a_planned_purchase_is_not_buying(shop):
+    code = buyer(shop, D - 10 * DAY)
+    shop.log(code, amount="10", at=(D - 5 * DAY).isoformat(), status="planned")
+    assert stage(shop, code) == "first_time"

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from kehu_core.importing import import_interactions
 from kehu_core.models import Interaction
-from kehu_loyalty.models import ALLOCATIONS
-from kehu_loyalty.refunds import reverse_refunds
+from kehu_loyalty.models import ALLOCATIONS, LEDGER
+from kehu_loyalty.refunds import Member, reverse_refunds
+from kehu_loyalty.rules import EarnRule
 from kehu_loyalty.settings import set_setting
 
 
@@ -206,3 +208,47 @@ def test_refunds_already_taken_back_take_nothing_and_count_nothing(shop, buyer):
 
     assert shop.run(again) == (0, 0)
     assert refunds(shop, buyer) == [(-30, 0)]
+
+
+def test_three_refunds_in_one_import_one_exactly_at_a_lots_expiry(shop, buyer):
+    """Lot A (2023-01-10, 100) expires at 2024-01-10T04:00Z, exactly at the second refund; lot B
+    (2024-01-05, 50). R1 takes 30 of A; R2 finds only B valid (50 of 60, 10 short); R3 finds B
+    empty (5 short)."""
+    bring_in(shop, buyer, ("A", "2023-01-10T04:00:00+00:00", "100"), ("B", "2024-01-05T04:00:00+00:00", "50"))
+    bring_in(
+        shop,
+        buyer,
+        ("R3", "2024-02-01T04:00:00+00:00", "-5"),
+        ("R2", "2024-01-10T04:00:00+00:00", "-60"),
+        ("R1", "2023-12-01T04:00:00+00:00", "-30"),
+    )
+    assert refunds(shop, buyer) == [(-30, 0), (-50, 10), (0, 5)]
+    assert shop.balance(buyer) == 70
+
+
+def test_reverse_refunds_returns_the_points_taken_and_the_shortfall(shop, buyer):
+    """A refund of ¥130 against a lot of 100: 100 taken back, 30 short (its entry removed first,
+    so that it is taken back again by the direct call)."""
+    bring_in(shop, buyer, ("P1", BOUGHT, "100"))
+    bring_in(shop, buyer, ("R1", LATER, "-130"))
+    assert refunds(shop, buyer) == [(-100, 30)]
+
+    def again(s):
+        [entry] = s.scalars(select(LEDGER.c.id).where(LEDGER.c.kind == "refund")).all()
+        s.execute(ALLOCATIONS.delete().where(ALLOCATIONS.c.debit_id == entry))
+        s.execute(LEDGER.delete().where(LEDGER.c.id == entry))
+        [row] = s.execute(
+            select(
+                Interaction.id,
+                Interaction.customer_id,
+                Interaction.occurred_at,
+                Interaction.amount,
+                Interaction.kind,
+            ).where(Interaction.external_ref == "R1")
+        ).mappings()
+        members = {row["customer_id"]: Member(datetime(2020, 1, 1, tzinfo=UTC), None)}
+        base = [EarnRule("base", points_per_yuan=Decimal(1))]
+        return reverse_refunds(s, [dict(row)], base, members, {}, datetime.now(UTC))
+
+    assert shop.run(again) == (100, 30)
+    assert refunds(shop, buyer) == [(-100, 30)]
