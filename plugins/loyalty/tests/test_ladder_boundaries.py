@@ -109,9 +109,15 @@ def test_transitions_are_sorted_by_size_first(shop):
     assert (report.moved, report.new) == (2, 1)
 
 
-def test_an_advocate_needs_the_referred_customer_to_have_bought_before_the_date(shop):
-    referred = buyer(shop, D + DAY)  # buys only after D
-    advocate = buyer(shop, D - 30 * DAY)
+@pytest.mark.parametrize("referrer_first", [False, True])
+def test_an_advocate_needs_the_referred_customer_to_have_bought_before_the_date(shop, referrer_first):
+    """Either order of creation: only the referred customer's own purchases count for advocacy."""
+    if referrer_first:
+        advocate = buyer(shop, D - 30 * DAY)
+        referred = buyer(shop, D + DAY)  # buys only after D
+    else:
+        referred = buyer(shop, D + DAY)
+        advocate = buyer(shop, D - 30 * DAY)
     with shop.app.session() as s:
         api.refer(s, advocate, referred, now=D - 10 * DAY)
     assert stage(shop, advocate) == "first_time"
