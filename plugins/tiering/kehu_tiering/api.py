@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from kehu_core import calendar
 from kehu_core.access import require
 from kehu_core.app import Kehu
+from kehu_core.i18n import N_, messages
 from kehu_tiering import aggregates, engine, report, security, tiers
 from kehu_tiering.engine import RunResult
 from kehu_tiering.functions import coalesce, days_between, greatest, least
@@ -44,6 +45,8 @@ from kehu_tiering.stats import (
     stat,
 )
 from kehu_tiering.tiers import Assignment, CustomerTiers, Explanation, has_tier
+
+_ = messages("kehu_tiering").gettext
 
 __all__ = [
     "COLUMNS",
@@ -137,9 +140,8 @@ def run_tiers(
 def retier(app: Kehu, session: Session, now: datetime) -> str:
     """The daily job: run again with the newest run's settings as of today (local); a line for the log."""
     result = run_tiers(app, session, calendar.local_day(now), source="job")
-    return (
-        f"tiered {result.customers} customers as of {result.as_of}: "
-        f"{result.written} changed, {result.moved} tier moves"
+    return _("tiered {customers} customers as of {as_of}: {written} changed, {moved} tier moves").format(
+        customers=result.customers, as_of=result.as_of, written=result.written, moved=result.moved
     )
 
 
@@ -232,6 +234,6 @@ def rebuild_aggregates(session: Session) -> int:
     """Recompute the monthly purchase aggregates from the interactions; returns the buckets.
 
     Needs permission ``tiering.run`` and a user who sees every customer."""
-    require(session, security.RUN, "rebuild the tiering aggregates")
-    security.require_every_customer(session, "rebuild the tiering aggregates")
+    require(session, security.RUN, _("rebuild the tiering aggregates"))
+    security.require_every_customer(session, N_("rebuild the tiering aggregates"))
     return aggregates.rebuild(session)

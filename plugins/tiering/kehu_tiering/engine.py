@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError
+from kehu_core.i18n import messages
 from kehu_core.models import Customer, CustomerTag
 from kehu_core.types import utcnow
 from kehu_tiering.method_rules import Target, targets_of
@@ -42,6 +43,8 @@ from kehu_tiering.settings import TierSettings, rule_context
 from kehu_tiering.stats import STATS, StatColumn, plugin_columns
 from kehu_tiering.worktables import WorkTables
 from kehu_tiering.writing import counts_per_tier, fire, rule_columns, write_changes
+
+_ = messages("kehu_tiering").gettext
 
 STEPS = 5
 
@@ -122,8 +125,12 @@ def _conditions(
                         matched.append({"rule": rule.name, "customer_id": row["customer_id"]})
                 except Exception as exc:
                     raise KehuError(
-                        f"rule {rule.name} ({rule.source}) failed on customer {row.get('code')}: "
-                        f"{type(exc).__name__}: {exc}"
+                        _("rule {rule} ({source}) failed on customer {code}: {error}").format(
+                            rule=rule.name,
+                            source=rule.source,
+                            code=row.get("code"),
+                            error=f"{type(exc).__name__}: {exc}",
+                        )
                     ) from exc
             if matched:
                 session.execute(insert(temp.matches), matched)
@@ -163,8 +170,10 @@ def check_as_of(session: Session, as_of: date) -> None:
     latest = session.scalar(select(func.max(runs.c.as_of)).where(runs.c.changed > 0))
     if latest is not None and as_of < latest:
         raise KehuError(
-            f"--as-of {as_of} is before the current assignments (valid from {latest}); "
-            "history only moves forward. Use `kehu tier stats --as-of` to look at an earlier date."
+            _(
+                "--as-of {as_of} is before the current assignments (valid from {latest}); "
+                "history only moves forward. Use `kehu tier stats --as-of` to look at an earlier date."
+            ).format(as_of=as_of, latest=latest)
         )
 
 

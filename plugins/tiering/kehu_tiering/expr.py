@@ -25,7 +25,10 @@ from typing import Any
 from sqlalchemy import and_, literal, not_, or_
 from sqlalchemy.sql import ColumnElement
 
+from kehu_core.i18n import messages
 from kehu_tiering import stats
+
+_ = messages("kehu_tiering").gettext
 
 _COMPARE = {
     ast.Lt: "__lt__",
@@ -124,11 +127,13 @@ def _compare(node: ast.Compare) -> ColumnElement[bool]:
 def parse_condition(text: str) -> ColumnElement[bool]:
     """Translate a condition into a SQLAlchemy expression over ``STATS``; raises :class:`ExpressionError`."""
     if not isinstance(text, str) or not text.strip():
-        raise ExpressionError("the condition is empty")
+        raise ExpressionError(_("the condition is empty"))
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"the condition is longer than {MAX_LENGTH} characters")
+        raise ExpressionError(_("the condition is longer than {n} characters").format(n=MAX_LENGTH))
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error at column {exc.offset or 0}: {exc.msg}") from None
+        raise ExpressionError(
+            _("syntax error at column {column}: {error}").format(column=exc.offset or 0, error=exc.msg)
+        ) from None
     return _condition(tree.body)

@@ -12,14 +12,20 @@ from sqlalchemy.orm import Session
 from kehu_core import hookimpl
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import InteractionBatch, Job, ListColumn, ListFilter, ProfileSection
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer
 from kehu_tiering import api
 from kehu_tiering.aggregates import add_batch
 from kehu_tiering.stats import RFM_SEGMENTS
 from kehu_tiering.tiers import only_tier, tier_column
+from kehu_tiering.vocab import method_label, tier_label
+
+_ = messages("kehu_tiering").gettext
 
 JOB_NAME = "tiering.retier"
-CONFLICT_TEXT = "key account (大客户) and poor quality (劣质客户) at once: neither wins, review the customer"
+CONFLICT_TEXT = N_(
+    "key account (大客户) and poor quality (劣质客户) at once: neither wins, review the customer"
+)
 
 
 @hookimpl
@@ -42,21 +48,33 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
     tiers = api.customer_tiers(session, customer.code)
     if not tiers.tiers and not tiers.flags:
         return []
-    rows: list[tuple[str, str]] = [("tier", f"{tiers.tier or '-'} ({tiers.tier_method})")]
+    rows: list[tuple[str, str]] = [
+        (
+            _("tier"),
+            _("{tier} ({method})").format(
+                tier=tier_label(tiers.tier), method=method_label(tiers.tier_method)
+            ),
+        )
+    ]
     for method, a in tiers.tiers.items():
-        extra = ""
+        tier = tier_label(a.tier)
         if method == "rfm":
             m = a.metrics
             if m.get("r_score") is not None:
-                extra = f" (R{m.get('r_score')} F{m.get('f_score')} M{m.get('m_score')})"
-        reason = "" if a.decided_by == method else f", by rule {a.decided_by}"
-        rows.append((method, f"{a.tier}{extra} since {a.valid_from}{reason}"))
+                tier += f" (R{m.get('r_score')} F{m.get('f_score')} M{m.get('m_score')})"
+        if a.decided_by == method:
+            text = _("{tier} since {since}").format(tier=tier, since=a.valid_from)
+        else:
+            text = _("{tier} since {since}, by rule {rule}").format(
+                tier=tier, since=a.valid_from, rule=a.decided_by
+            )
+        rows.append((method_label(method), text))
         if method == "rfm" and a.tier in RFM_SEGMENTS:
-            rows.append(("segment", RFM_SEGMENTS[a.tier]))
-    rows.append(("flags", ", ".join(f.tier for f in tiers.flags) or "-"))
+            rows.append((_("segment"), _(RFM_SEGMENTS[a.tier])))
+    rows.append((_("flags"), _(", ").join(tier_label(f.tier) for f in tiers.flags) or "-"))
     conflict = bool(api.flag_conflicts(session, customer.id))
     if conflict:
-        rows.append(("conflict", CONFLICT_TEXT))
+        rows.append((_("conflict"), _(CONFLICT_TEXT)))
     data = {
         "tier_method": tiers.tier_method,
         "tier": tiers.tier,
@@ -67,13 +85,13 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
         "flags": [f.tier for f in tiers.flags],
         "conflict": conflict,
     }
-    return [ProfileSection(title="客户分级 Tier", rows=rows, data=data, key="tiering", order=150)]
+    return [ProfileSection(title=_("客户分级 Tier"), rows=rows, data=data, key="tiering", order=150)]
 
 
 @hookimpl
 def kehu_customer_list_columns() -> list[ListColumn]:
     """A ``tier`` column on ``kehu customer list`` (the tier method's class; sortable SQL)."""
-    return [ListColumn(name="tier", header="tier", expression=tier_column, default=True)]
+    return [ListColumn(name="tier", header=_("tier"), expression=tier_column, default=True)]
 
 
 @hookimpl
@@ -100,7 +118,7 @@ def kehu_scheduled_jobs() -> list[Job]:
             interval=timedelta(days=1),
             run=api.retier,
             plugin="tiering",
-            description="re-tier every customer with the settings of the last `kehu tier run`",
+            description=N_("re-tier every customer with the settings of the last `kehu tier run`"),
         )
     ]
 

@@ -7,27 +7,35 @@ no global figure state, and the Agg canvas needs no backend switch.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from kehu_core import i18n
+from kehu_core.i18n import messages
 from kehu_core.plotfonts import cjk_font, figure_style
 from kehu_tiering.report import Report
-from kehu_tiering.settings import PYRAMID_ALIASES
+from kehu_tiering.vocab import MEASURE, tier_label
+
+_, ngettext = messages("kehu_tiering").functions()
+
+
+def _measure(code: object) -> str:
+    return MEASURE.label(code) if isinstance(code, str) and code in MEASURE else str(code)
 
 
 def draw(report: Report, revenue_cents: Sequence[int], path: str | Path) -> Path:
     """Write a PNG with two panels: cumulative revenue share by customer share, and the pyramid."""
-    with figure_style():
+    # Without a CJK font Chinese would be drawn as boxes: the plot is then in English.
+    language = nullcontext() if cjk_font() is not None else i18n.using("en")
+    with figure_style(), language:
         return _draw(report, revenue_cents, Path(path))
 
 
 def _draw(report: Report, revenue_cents: Sequence[int], out: Path) -> Path:
-    # Tier names are Chinese (主要客户): drawn as such with a CJK font, in English otherwise.
-    cjk = cjk_font() is not None
-    english = {**{v: k for k, v in PYRAMID_ALIASES.items()}, "VIP": "VIP"}
     total = sum(revenue_cents)
     n = len(revenue_cents)
     fig = Figure(figsize=(12, 5))
@@ -40,28 +48,31 @@ def _draw(report: Report, revenue_cents: Sequence[int], out: Path) -> Path:
         if i % step == 0 or i == n:
             xs.append(100 * i / n)
             ys.append(100 * running / total if total else 0)
-    left.plot(xs, ys, color="tab:blue", label="cumulative revenue share")
-    left.plot([0, 100], [0, 100], color="grey", linestyle=":", label="equal shares")
+    left.plot(xs, ys, color="tab:blue", label=_("cumulative revenue share"))
+    left.plot([0, 100], [0, 100], color="grey", linestyle=":", label=_("equal shares"))
     if report.pareto:
         left.axvline(20, color="tab:red", linestyle="--")
         left.annotate(
-            f"top 20% -> {report.pareto.top20_share_pct}%",
+            _("top 20% -> {share}%").format(share=report.pareto.top20_share_pct),
             (20, float(report.pareto.top20_share_pct)),
             xytext=(30, max(5.0, float(report.pareto.top20_share_pct) - 25)),
             arrowprops={"arrowstyle": "->"},
         )
     left.set(
-        title=f"Pareto curve (80/20), as of {report.as_of}",
-        xlabel="% of customers (largest first)",
-        ylabel="% of revenue",
+        title=_("Pareto curve (80/20), as of {as_of}").format(as_of=report.as_of),
+        xlabel=_("% of customers (largest first)"),
+        ylabel=_("% of revenue"),
         xlim=(0, 100),
         ylim=(0, 100),
     )
     left.legend(loc="lower right")
     pyramid = [t for t in report.tiers if t.method == "pyramid"]
     labels = [
-        f"{t.tier if cjk else english.get(t.tier, t.tier)}: {t.customers} customers ({t.customer_pct}%), "
-        f"{t.revenue_share_pct}% of revenue"
+        ngettext(
+            "{tier}: {n} customer ({pct}%), {share}% of revenue",
+            "{tier}: {n} customers ({pct}%), {share}% of revenue",
+            t.customers,
+        ).format(tier=tier_label(t.tier), n=t.customers, pct=t.customer_pct, share=t.revenue_share_pct)
         for t in pyramid
     ]
     levels = len(pyramid)
@@ -77,8 +88,7 @@ def _draw(report: Report, revenue_cents: Sequence[int], out: Path) -> Path:
         )
         right.text(0, y, label, ha="center", va="center", fontsize=9)
     right.set(
-        title=("Customer pyramid (客户金字塔)" if cjk else "Customer pyramid")
-        + f", by {report.settings.get('measure')}",
+        title=_("Customer pyramid, by {measure}").format(measure=_measure(report.settings.get("measure"))),
         xlim=(-55, 55),
         ylim=(-0.6, max(levels, 1) - 0.4),
     )

@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session
 
 from kehu_core.access import customer_condition, visible_customers
 from kehu_core.errors import KehuError
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
 from kehu_tiering.models import assignments
 from kehu_tiering.rules import CONFLICTING_FLAGS
 from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, TierSettings
 from kehu_tiering.stats import RFM_SEGMENTS, base_select
 from kehu_tiering.tiers import latest_run, tier_method
+
+_ = messages("kehu_tiering").gettext
 
 TOP_SHARE = Decimal("0.2")
 
@@ -87,7 +90,7 @@ def build_report(session: Session, dialect: str) -> Report:
     over the customers the acting user sees: counts and shares are of those customers."""
     run = latest_run(session)
     if run is None:
-        raise KehuError("no tiering run yet: run `kehu tier run` first")
+        raise KehuError(_("no tiering run yet: run `kehu tier run` first"))
     settings = TierSettings.from_json(run["settings"])
     stats = _visible_stats(session, dialect, settings)
     revenue_cents = stats.c.revenue_window * 100

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, Problem, ValidationError
+from kehu_core.i18n import N_, messages
 from kehu_tiering.expr import ExpressionError, parse_condition
 from kehu_tiering.functions import RULE_FUNCTIONS
 from kehu_tiering.hookcalls import call_each
@@ -31,7 +32,9 @@ from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS, RuleContext
 from kehu_tiering.stats import RFM_SEGMENTS, STATS, TABLE_NAME, StatColumn, has_attribute, stats_table
 from kehu_tiering.vocab import BY_METHOD, FLAG, TIER_METHOD, known
 
-BUILTIN = "builtin"
+_ = messages("kehu_tiering").gettext
+
+BUILTIN = N_("builtin")
 FLAGS = ("key_account", "poor_quality", "upgrade_potential")
 FLAG_LABELS = {
     "key_account": "大客户 key account",
@@ -158,8 +161,16 @@ class TierRule:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
         reason = reason.split(" [SQL:")[0].split(" (Background on this error")[0]
         return KehuError(
-            f"rule {self.name} ({self.source}): its condition does not work on {dialect}: {reason[:300]}"
-            f" (rules may use {', '.join(RULE_FUNCTIONS)} from kehu_tiering.api)"
+            _(
+                "rule {rule} ({source}): its condition does not work on {database}: {reason}"
+                " (rules may use {functions} from kehu_tiering.api)"
+            ).format(
+                rule=self.name,
+                source=self.source,
+                database=dialect,
+                reason=reason[:300],
+                functions=", ".join(RULE_FUNCTIONS),
+            )
         )
 
 
@@ -181,18 +192,22 @@ def builtin_rules() -> list[TierRule]:
             # The average order, compared exactly (avg_order_value is rounded to the fen)
             & (c.orders_window > 0)
             & (c.revenue_window >= c.orders_window * KEY_ACCOUNT_MIN_ORDER),
-            description="大客户: large orders and a continuous relationship of a year or more: ABC class A, "
-            f"first purchase {KEY_ACCOUNT_TENURE_MONTHS}+ calendar months ago, a purchase in each of the "
-            "four 3-month periods of the last 12 months, "
-            f"average order in the window ¥{KEY_ACCOUNT_MIN_ORDER}+",
+            description=_(
+                "大客户: large orders and a continuous relationship of a year or more: ABC class A, "
+                "first purchase {months}+ calendar months ago, a purchase in each of the "
+                "four 3-month periods of the last 12 months, "
+                "average order in the window ¥{amount}+"
+            ).format(months=KEY_ACCOUNT_TENURE_MONTHS, amount=KEY_ACCOUNT_MIN_ORDER),
         ),
         TierRule(
             name="key_account.salesperson_flag",
             flag="key_account",
             priority=110,
             when=has_attribute("key_account_flags"),
-            description="大客户: a salesperson recorded attributes.key_account_flags "
-            "(strategic, influence, technology, market)",
+            description=_(
+                "大客户: a salesperson recorded attributes.key_account_flags "
+                "(strategic, influence, technology, market)"
+            ),
         ),
         TierRule(
             name="poor_quality.default",
@@ -200,8 +215,10 @@ def builtin_rules() -> list[TierRule]:
             priority=100,
             when=(c.pyramid == "小客户")
             & ((c.overdue_payments >= 2) | (c.avg_days_late >= 30) | (c.complaints_window >= 3)),
-            description="劣质客户: a small customer with 2+ overdue payments, 30+ days late on average, "
-            "or 3+ complaints in the window",
+            description=_(
+                "劣质客户: a small customer with 2+ overdue payments, 30+ days late on average, "
+                "or 3+ complaints in the window"
+            ),
         ),
         TierRule(
             name="upgrade_potential.default",
@@ -213,9 +230,11 @@ def builtin_rules() -> list[TierRule]:
             & (c.revenue_window > c.revenue_prev_window * 1.2)
             & (c.overdue_payments == 0)
             & (c.complaints_window < 3),
-            description="small customer whose revenue grew more than 20% over the previous window "
-            "(which must have revenue: with window 'all' there is none, so nobody), 2+ orders, "
-            "paying on time and not complaining heavily",
+            description=_(
+                "small customer whose revenue grew more than 20% over the previous window "
+                "(which must have revenue: with window 'all' there is none, so nobody), 2+ orders, "
+                "paying on time and not complaining heavily"
+            ),
         ),
     ]
 
@@ -244,31 +263,39 @@ def load_toml(path: str | Path) -> tuple[list[TierRule], list[str]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise KehuError(f"rules file {label} does not exist") from None
+        raise KehuError(_("rules file {path} does not exist").format(path=label)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(
-            [Problem(label, f"not valid TOML: {exc}")], headline="bad rules file; nothing was changed:"
+            [Problem(label, _("not valid TOML: {error}").format(error=exc))],
+            headline=_("bad rules file; nothing was changed:"),
         ) from None
     problems: list[Problem] = []
     unknown_top = set(data) - {"rule", "disable"}
     if unknown_top:
         problems.append(
-            Problem(label, f"unknown key(s) {', '.join(sorted(unknown_top))}; expected [[rule]] and disable")
+            Problem(
+                label,
+                _("unknown key(s) {keys}; expected [[rule]] and disable").format(
+                    keys=", ".join(sorted(unknown_top))
+                ),
+            )
         )
     disable = data.get("disable", [])
     if not isinstance(disable, list) or not all(isinstance(d, str) for d in disable):
-        problems.append(Problem("disable", "a list of rule names", value=str(disable)))
+        problems.append(Problem("disable", _("a list of rule names"), value=str(disable)))
         disable = []
     entries = data.get("rule", [])
     if not isinstance(entries, list):
-        problems.append(Problem("rule", "use [[rule]] tables"))
+        problems.append(Problem("rule", _("use [[rule]] tables")))
         entries = []
     allowed = {"name", "when", "flag", "tier", "method", "priority", "description"}
     rules = []
     for n, entry in enumerate(entries, start=1):
         extra = set(entry) - allowed
         if extra:
-            problems.append(Problem("rule", f"unknown key(s) {', '.join(sorted(extra))}", row=n))
+            problems.append(
+                Problem("rule", _("unknown key(s) {keys}").format(keys=", ".join(sorted(extra))), row=n)
+            )
             continue
         try:
             condition = parse_condition(entry.get("when", ""))
@@ -292,7 +319,10 @@ def load_toml(path: str | Path) -> tuple[list[TierRule], list[str]]:
             problems.append(Problem("rule", str(exc), row=n))
     if problems:
         raise ValidationError(
-            problems, headline=f"bad rules file {label}; nothing was changed (row = the n-th [[rule]]):"
+            problems,
+            headline=_("bad rules file {path}; nothing was changed (row = the n-th [[rule]]):").format(
+                path=label
+            ),
         )
     return rules, list(disable)
 
@@ -313,12 +343,16 @@ def collect(app: Kehu | None, context: RuleContext, files: Iterable[str] = ()) -
     names = [r.name for r in rules]
     unknown = [d for d in disabled if d not in names]
     if unknown:
-        raise KehuError(f"cannot disable unknown rule(s): {', '.join(unknown)}")
+        raise KehuError(_("cannot disable unknown rule(s): {names}").format(names=", ".join(unknown)))
     rules = [r for r in rules if r.name not in disabled]
     seen: dict[str, str] = {}
     for rule in rules:
         if rule.name in seen:
-            raise KehuError(f"rule name {rule.name!r} is used twice ({seen[rule.name]} and {rule.source})")
+            raise KehuError(
+                _("rule name {name!r} is used twice ({first} and {second})").format(
+                    name=rule.name, first=seen[rule.name], second=rule.source
+                )
+            )
         seen[rule.name] = rule.source
     return order(rules)
 

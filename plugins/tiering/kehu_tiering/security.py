@@ -23,8 +23,11 @@ from sqlalchemy.orm import Session
 
 from kehu_core import audit
 from kehu_core.access import Forbidden, acting, customer_condition, require
+from kehu_core.i18n import N_, messages
 from kehu_core.security import Permission
 from kehu_tiering.settings import TierSettings
+
+_ = messages("kehu_tiering").gettext
 
 RUN = "tiering.run"
 MANAGE = "tiering.manage"
@@ -49,10 +52,12 @@ def require_every_customer(session: Session, doing: str) -> None:
     if customer_condition(session) is None:
         return
     actor = acting(session)
-    roles = ", ".join(sorted(actor.roles)) or "no role"
+    roles = ", ".join(sorted(actor.roles)) or _("no role")
     raise Forbidden(
-        f"{actor.login} ({roles}) may not {doing}: it classifies every customer and "
-        f"{actor.login}'s record rules hide some; ask a manager; nothing was done"
+        _(
+            "{login} ({roles}) may not {doing}: it classifies every customer and "
+            "{login}'s record rules hide some; ask a manager; nothing was done"
+        ).format(login=actor.login, roles=roles, doing=_(doing))
     )
 
 
@@ -70,13 +75,13 @@ def authorize_run(
     first). ``own_rules``: the caller gives the rules, replacing the configured ones.
     Raises :class:`~kehu_core.access.Forbidden` before anything is written.
     """
-    require(session, RUN, "run the tiering")
+    require(session, RUN, _("run the tiering"))
     changes = setting_changes(previous.to_json(), settings.to_json())
     if changes:
-        require(session, MANAGE, "change the tiering settings (" + ", ".join(changes) + ")")
+        require(session, MANAGE, _("change the tiering settings ({keys})").format(keys=", ".join(changes)))
     if own_rules:
-        require(session, MANAGE, "run the tiering with rules of its own")
-    require_every_customer(session, "run the tiering")
+        require(session, MANAGE, _("run the tiering with rules of its own"))
+    require_every_customer(session, N_("run the tiering"))
     for key, (old, new) in changes.items():
         audit.record(session, "setting", f"tiering.{key}", "set", {key: [old, new]})
     return changes

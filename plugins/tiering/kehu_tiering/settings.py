@@ -146,17 +146,19 @@ def _cuts(value: Any, count: int, field: str, problems: list[Problem]) -> tuple[
         cuts = tuple(Decimal(str(v).strip().rstrip("%")) for v in items)
     except (InvalidOperation, ValueError):
         problems.append(
-            Problem(field, "cut points are percentages separated by commas, e.g. 80,95", value=str(value))
+            Problem(field, _("cut points are percentages separated by commas, e.g. 80,95"), value=str(value))
         )
         return ()
     if len(cuts) != count:
-        problems.append(Problem(field, f"needs exactly {count} cut points", value=str(value)))
+        problems.append(
+            Problem(field, _("needs exactly {count} cut points").format(count=count), value=str(value))
+        )
     elif any(not c.is_finite() or not (Decimal(0) < c <= Decimal(100)) for c in cuts):
-        problems.append(Problem(field, "each cut point must be above 0 and at most 100", value=str(value)))
+        problems.append(Problem(field, _("each cut point must be above 0 and at most 100"), value=str(value)))
     elif any(a >= b for a, b in zip(cuts, cuts[1:])):
-        problems.append(Problem(field, "cut points must increase strictly", value=str(value)))
+        problems.append(Problem(field, _("cut points must increase strictly"), value=str(value)))
     elif any(c != c.quantize(Decimal("0.01")) for c in cuts):
-        problems.append(Problem(field, "cut points have at most two decimals", value=str(value)))
+        problems.append(Problem(field, _("cut points have at most two decimals"), value=str(value)))
     return cuts
 
 
@@ -170,8 +172,8 @@ def parse_window(value: Any) -> int | None:
         months = 0
     if not 1 <= months <= 1200:
         raise ValidationError(
-            [Problem("window", "a number of months from 1 to 1200, or 'all'", value=str(value))],
-            headline="bad tiering settings:",
+            [Problem("window", _("a number of months from 1 to 1200, or 'all'"), value=str(value))],
+            headline=_("bad tiering settings:"),
         )
     return months
 
@@ -184,7 +186,8 @@ def parse_date(value: Any, field: str = "as_of") -> date:
         return date.fromisoformat(str(value).strip())
     except ValueError:
         raise ValidationError(
-            [Problem(field, "not a date; use YYYY-MM-DD", value=str(value))], headline="bad tiering settings:"
+            [Problem(field, _("not a date; use YYYY-MM-DD"), value=str(value))],
+            headline=_("bad tiering settings:"),
         ) from None
 
 
@@ -229,9 +232,9 @@ def make_settings(
     except ValueError:
         days = -1
     if not 1 <= days <= 3650:
-        problems.append(Problem("new_days", "a number of days from 1 to 3650", value=str(new_days)))
+        problems.append(Problem("new_days", _("a number of days from 1 to 3650"), value=str(new_days)))
     if problems:
-        raise ValidationError(problems, headline="bad tiering settings:")
+        raise ValidationError(problems, headline=_("bad tiering settings:"))
     ordered = tuple(m for m in METHODS if m in methods)
     return TierSettings(
         as_of=day,

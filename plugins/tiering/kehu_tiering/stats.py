@@ -48,6 +48,7 @@ from sqlalchemy.types import NullType
 
 from kehu_core import calendar
 from kehu_core.app import Kehu
+from kehu_core.i18n import N_
 from kehu_core.models import BigId, Customer, CustomerTag, Interaction
 from kehu_core.types import UTCDateTime
 from kehu_tiering.aggregates import PURCHASE_KINDS, bucket_select
@@ -141,17 +142,17 @@ STATS = table(TABLE_NAME, *(column(name, typ) for name, typ, _ in COLUMNS))
 #: R, F and M are scores 1-5 over the customers who bought in the window (see
 #: :mod:`kehu_tiering.methods`); "new" reads the ``new_days`` setting (default 90).
 RFM_SEGMENTS = {
-    "prospect": "未购买: never bought",
-    "lost": "已流失客户: bought before, but not in the window (no R/F/M scores)",
-    "new": "新客户: first purchase in the last new_days days (default 90)",
-    "champions": "冠军客户: recent, frequent and high value among the buyers (R, F and M 4-5)",
-    "loyal": "忠诚客户: frequent among the buyers and not long ago (F 4-5, R 3-5)",
-    "potential_loyalist": "潜力客户: bought recently, not yet frequent or high value (R 4-5)",
-    "need_attention": "需关注客户: middling recency and frequency (R 3, F 3)",
-    "about_to_sleep": "将休眠客户: middling recency, few purchases (R 3, F 1-2)",
-    "cannot_lose": "不能失去的客户: frequent and high value, but not lately (R 1-2, F and M 4-5)",
-    "at_risk": "流失风险客户: bought fairly often, but not lately (R 1-2, F 3-5)",
-    "hibernating": "休眠客户: bought in the window, long ago and rarely (R 1-2, F 1-2)",
+    "prospect": N_("未购买: never bought"),
+    "lost": N_("已流失客户: bought before, but not in the window (no R/F/M scores)"),
+    "new": N_("新客户: first purchase in the last new_days days (default 90)"),
+    "champions": N_("冠军客户: recent, frequent and high value among the buyers (R, F and M 4-5)"),
+    "loyal": N_("忠诚客户: frequent among the buyers and not long ago (F 4-5, R 3-5)"),
+    "potential_loyalist": N_("潜力客户: bought recently, not yet frequent or high value (R 4-5)"),
+    "need_attention": N_("需关注客户: middling recency and frequency (R 3, F 3)"),
+    "about_to_sleep": N_("将休眠客户: middling recency, few purchases (R 3, F 1-2)"),
+    "cannot_lose": N_("不能失去的客户: frequent and high value, but not lately (R 1-2, F and M 4-5)"),
+    "at_risk": N_("流失风险客户: bought fairly often, but not lately (R 1-2, F 3-5)"),
+    "hibernating": N_("休眠客户: bought in the window, long ago and rarely (R 1-2, F 1-2)"),
 }
 
 

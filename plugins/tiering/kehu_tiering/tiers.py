@@ -17,11 +17,11 @@ from kehu_core.access import visible_customers
 from kehu_core.app import Kehu
 from kehu_core.customers import get_customer
 from kehu_core.errors import KehuError
-from kehu_core.i18n import messages
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer
 from kehu_core.validation import FieldError
 from kehu_tiering.models import METHOD_METRICS, SNAPSHOT_COLUMNS, assignments, runs, snapshots
-from kehu_tiering.rules import collect
+from kehu_tiering.rules import BUILTIN, collect
 from kehu_tiering.settings import (
     DEFAULT_NEW_DAYS,
     DEFAULT_TIER_METHOD,
@@ -209,11 +209,15 @@ def explain(app: Kehu, session: Session, code: str) -> tuple[CustomerTiers, list
         cuts = _cuts_text(a.method, s)
         if a.decided_by in known:
             rule = known[a.decided_by]
-            reason = f"rule {rule.name} ({rule.source}): {rule.description or rule.condition_text}"
+            reason = _("rule {rule} ({source}): {condition}").format(
+                rule=rule.name,
+                source=_(rule.source) if rule.source == BUILTIN else rule.source,
+                condition=_(rule.description) if rule.description else rule.condition_text,
+            )
         elif a.decided_by == a.method:
             reason = _method_reason(a.method, s)
         else:
-            reason = f"rule {a.decided_by} (no longer defined)"
+            reason = _("rule {rule} (no longer defined)").format(rule=a.decided_by)
         out.append(
             Explanation(
                 method=a.method,
@@ -254,8 +258,14 @@ def customer_stats(app: Kehu, session: Session, settings: TierSettings, code: st
     customers (``kehu tier stats``), computed as a run computes them."""
     row = statistics_of(app, session, get_customer(session, code), settings)
     if row is None:
-        raise KehuError(f"customer {code} is archived: archived customers are not tiered")
+        raise KehuError(_("customer {code} is archived: archived customers are not tiered").format(code=code))
     return row
+
+
+#: How RFM scores are computed (``tier explain``'s cut points; translated where shown).
+SCORES_TEXT = N_(
+    "1 + floor(5 * buyers strictly worse / B buyers in the window); ties: the group's lowest rank"
+)
 
 
 def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:
@@ -273,8 +283,7 @@ def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:
     if method == "rfm":
         return {
             **base,
-            "scores": "1 + floor(5 * buyers strictly worse / B buyers in the window); "
-            "ties: the group's lowest rank",
+            "scores": SCORES_TEXT,
             "new_days": s.get("new_days", DEFAULT_NEW_DAYS),
         }
     return base
@@ -283,18 +292,18 @@ def _cuts_text(method: str, s: dict[str, Any]) -> dict[str, Any]:
 def _method_reason(method: str, s: dict[str, Any]) -> str:
     if method == "abc":
         a, b = s.get("abc_cuts", ["80", "95"])
-        return (
-            f"ABC: customers ahead hold cum_share_before; A below {a}%, B below {b}%, else C "
+        return _(
+            "ABC: customers ahead hold cum_share_before; A below {a}%, B below {b}%, else C "
             "(measure <= 0 is C)"
-        )
+        ).format(a=a, b=b)
     if method == "pyramid":
         c1, c2, c3 = s.get("pyramid_cuts", ["1", "5", "50"])
-        return (
-            f"pyramid by rank: VIP if rank_pct < {c1}%, 主要客户 < {c2}%, 普通客户 < {c3}%, else 小客户 "
+        return _(
+            "pyramid by rank: VIP if rank_pct < {c1}%, 主要客户 < {c2}%, 普通客户 < {c3}%, else 小客户 "
             "(rank = customers with a strictly larger measure)"
-        )
+        ).format(c1=c1, c2=c2, c3=c3)
     if method == "rfm":
-        return (
+        return _(
             "RFM: never bought is prospect, no purchase in the window lost, a first purchase within new_days "
             "new; the others by quintile scores over the buyers (R and F, and M for champions/cannot_lose)"
         )

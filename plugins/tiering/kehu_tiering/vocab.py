@@ -10,10 +10,12 @@ labels (``major customer`` ...) and the old English words (``major``) are accept
 from __future__ import annotations
 
 from kehu_core.choices import Choice, Vocabulary
-from kehu_core.i18n import N_
+from kehu_core.i18n import N_, messages
 from kehu_core.validation import FieldError
 
 DOMAIN = "kehu_tiering"
+
+_ = messages(DOMAIN).gettext
 
 #: The customer pyramid (客户金字塔), top down.
 PYRAMID = Vocabulary(
@@ -124,3 +126,60 @@ def known(vocab: Vocabulary, name: str) -> bool:
     except FieldError:
         return False
     return True
+
+
+# -- what people read: labels of codes and of the numbers' names ----------------------------
+
+#: The names of numbers shown in ``tier stats`` and ``tier explain`` that are words (the
+#: others are identifiers such as ``revenue_window``, shown as they are).
+KEY_LABELS = {
+    "kind": N_("kind"),
+    "region": N_("region"),
+    "industry": N_("industry"),
+    "owner": N_("owner"),
+    "measure": N_("measure"),
+    "customers": N_("customers"),
+    "rank": N_("rank"),
+    "abc": N_("ABC class"),
+    "pyramid": N_("pyramid tier"),
+    "rfm": N_("RFM segment"),
+    "scores": N_("scores"),
+}
+
+
+def method_label(method: str) -> str:
+    """What people read for a method (``customer pyramid``) or a flag (``flag:key_account``)."""
+    if method.startswith("flag:"):
+        return _("flag {flag}").format(flag=tier_label(method[5:]))
+    return METHOD.label(method)
+
+
+def tier_label(code: str | None) -> str:
+    """What people read for a tier, segment or flag code (the code itself when unknown)."""
+    if code is None:
+        return "-"
+    return TIER.label(code)
+
+
+def key_label(key: str) -> str:
+    """What people read for the name of a number (``measure``); identifiers stay as they are."""
+    return _(KEY_LABELS[key]) if key in KEY_LABELS else key
+
+
+def value_label(key: str, value: object) -> object:
+    """A number's value as people read it: the label of a code (a tier, the measure, a kind)."""
+    if not isinstance(value, str):
+        return value
+    if key in BY_METHOD:
+        return tier_label(value)
+    if key in ("measure", "tier_measure") and value in MEASURE:
+        return MEASURE.label(value)
+    if key == "kind":
+        from kehu_core.vocab import CUSTOMER_KIND
+
+        return CUSTOMER_KIND.label(value) if value in CUSTOMER_KIND else value
+    if value == "all":
+        return _("all")
+    if key == "scores":
+        return _(value)
+    return value

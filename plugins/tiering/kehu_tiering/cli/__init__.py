@@ -22,9 +22,21 @@ from kehu_core.cli.output import (
     list_output_options,
 )
 from kehu_core.cli.params import DAY, VocabularyType
+from kehu_core.i18n import messages
 from kehu_tiering import api
 from kehu_tiering.engine import STEPS
-from kehu_tiering.vocab import MEASURE, TIER_METHOD
+from kehu_tiering.rules import BUILTIN, TierRule
+from kehu_tiering.vocab import (
+    MEASURE,
+    METHOD,
+    TIER_METHOD,
+    key_label,
+    method_label,
+    tier_label,
+    value_label,
+)
+
+_, ngettext = messages("kehu_tiering").functions()
 
 
 @click.group("tier", cls=PluginGroup, plugin="tiering")
@@ -109,19 +121,29 @@ def run_cmd(as_of: date | None, defaults: bool, as_json: bool, **options: Any) -
     """
     with transaction() as (app, session):
         settings = api.tier_settings(session, as_of, defaults=defaults, **options)
-        with Progress("tiering", total=STEPS) as progress:
+        with Progress(_("tiering"), total=STEPS) as progress:
             result = api.run_tiers(app, session, settings=settings, source="cli", progress=progress)
     if as_json:
         emit_json(result)
         return
     click.echo(
-        f"tiered {result.customers} customer(s) as of {result.as_of} in {result.seconds:.2f}s: "
-        f"{result.written} assignment(s) changed, {result.moved} tier move(s)"
+        _(
+            "tiered {customers} customer(s) as of {as_of} in {seconds}s: "
+            "{written} assignment(s) changed, {moved} tier move(s)"
+        ).format(
+            customers=result.customers,
+            as_of=result.as_of,
+            seconds=f"{result.seconds:.2f}",
+            written=result.written,
+            moved=result.moved,
+        )
     )
     for method, counts in result.counts.items():
-        click.echo(
-            f"  {method}: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        shown = _(", ").join(
+            _("{tier} {n}").format(tier=tier_label(t), n=n)
+            for t, n in sorted(counts.items(), key=lambda kv: -kv[1])
         )
+        click.echo(_("  {method}: {counts}").format(method=method_label(method), counts=shown))
 
 
 @tier.command("show")
@@ -139,9 +161,28 @@ def show_cmd(code: str, as_json: bool) -> None:
     if as_json:
         emit_json(tiers)
         return
-    pairs = [("tier", f"{tiers.tier or '-'} ({tiers.tier_method})")]
-    pairs += [(m, f"{a.tier}  (by {a.decided_by}, since {a.valid_from})") for m, a in tiers.tiers.items()]
-    pairs += [("flags", ", ".join(f"{f.tier} (by {f.decided_by})" for f in tiers.flags) or "-")]
+    pairs = [
+        (
+            _("tier"),
+            _("{tier} ({method})").format(
+                tier=tier_label(tiers.tier), method=method_label(tiers.tier_method)
+            ),
+        )
+    ]
+    pairs += [
+        (
+            method_label(m),
+            _("{tier}  (by {decided_by}, since {since})").format(
+                tier=tier_label(a.tier), decided_by=_decider(a.decided_by), since=a.valid_from
+            ),
+        )
+        for m, a in tiers.tiers.items()
+    ]
+    flags = [
+        _("{flag} (by {decided_by})").format(flag=tier_label(f.tier), decided_by=_decider(f.decided_by))
+        for f in tiers.flags
+    ]
+    pairs += [(_("flags"), _(", ").join(flags) or "-")]
     emit_pairs(f"{tiers.code} {tiers.name}", pairs)
 
 
@@ -163,16 +204,20 @@ def explain_cmd(code: str, as_json: bool) -> None:
         )
         return
     if not items:
-        click.echo(f"{tiers.code} has no tier yet: run `kehu tier run`")
+        click.echo(_("{code} has no tier yet: run `kehu tier run`").format(code=tiers.code))
     for e in items:
         pairs: list[tuple[str, Any]] = [
-            ("decided by", e.reason),
-            ("since", e.valid_from),
-            ("numbers of the run as of", e.run_as_of or "-"),
+            (_("decided by"), e.reason),
+            (_("since"), e.valid_from),
+            (_("numbers of the run as of"), e.run_as_of or "-"),
         ]
-        pairs += [(f"  {k}", v) for k, v in e.metrics.items()]
-        pairs += [(f"  cut {k}", v) for k, v in e.cut_points.items()]
-        emit_pairs(f"{e.method}: {e.tier}", pairs)
+        pairs += [(f"  {key_label(k)}", value_label(k, v)) for k, v in e.metrics.items()]
+        pairs += [
+            (_("  cut {name}").format(name=key_label(k)), value_label(k, v)) for k, v in e.cut_points.items()
+        ]
+        emit_pairs(
+            _("{method}: {tier}").format(method=method_label(e.method), tier=tier_label(e.tier)), pairs
+        )
         click.echo()
 
 
@@ -189,7 +234,18 @@ def history_cmd(code: str, as_json: bool, as_csv: bool) -> None:
     with transaction() as (_app, session):
         rows = [asdict(r) for r in api.tier_history(session, code)]
     keys = ["method", "tier", "valid_from", "valid_to", "decided_by"]
-    emit_rows(["method", "tier", "from", "to", "decided by"], rows, keys, as_json=as_json, as_csv=as_csv)
+    if not (as_json or as_csv):
+        rows = [
+            {
+                **r,
+                "method": method_label(r["method"]),
+                "tier": tier_label(r["tier"]),
+                "decided_by": _decider(r["decided_by"]),
+            }
+            for r in rows
+        ]
+    headers = [_("method"), _("tier"), _("from"), _("to"), _("decided by")]
+    emit_rows(headers, rows, keys, as_json=as_json, as_csv=as_csv)
 
 
 @tier.command("rules")
@@ -230,8 +286,18 @@ def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None
         emit_rows([], rows, list(rows[0]) if rows else [], as_json=as_json, as_csv=as_csv)
         return
     emit_table(
-        ["#", "name", "sets", "priority", "source", "description"],
-        [[r["order"], r["name"], r["sets"], r["priority"], r["source"], r["description"]] for r in rows],
+        ["#", _("name"), _("sets"), _("priority"), _("source"), _("description")],
+        [
+            [
+                r["order"],
+                r["name"],
+                _sets(rule),
+                r["priority"],
+                _(BUILTIN) if r["source"] == BUILTIN else r["source"],
+                _(rule.description) if rule.description else "",
+            ]
+            for r, rule in zip(rows, found)
+        ],
     )
 
 
@@ -264,7 +330,13 @@ def stats_cmd(code: str, as_of: date | None, window: str | None, measure: str | 
     if as_json:
         emit_json(row)
         return
-    emit_pairs(f"{code} as of {settings.as_of} (window {settings.window or 'all'})", list(row.items()))
+    window = (
+        ngettext("{n} month", "{n} months", settings.window).format(n=settings.window)
+        if settings.window
+        else _("all history")
+    )
+    title = _("{code} as of {as_of} (window {window})").format(code=code, as_of=settings.as_of, window=window)
+    emit_pairs(title, [(key_label(k), value_label(k, v)) for k, v in row.items()])
 
 
 @tier.command("rebuild")
@@ -281,4 +353,18 @@ def rebuild_cmd(as_json: bool) -> None:
     if as_json:
         emit_json({"buckets": buckets})
     else:
-        click.echo(f"rebuilt {buckets} monthly bucket(s)")
+        click.echo(
+            ngettext("rebuilt {n} monthly bucket", "rebuilt {n} monthly buckets", buckets).format(n=buckets)
+        )
+
+
+def _decider(name: str) -> str:
+    """A rule's name as it is; a method (that decided by itself) by its label."""
+    return method_label(name) if name in METHOD else name
+
+
+def _sets(rule: TierRule) -> str:
+    """What a rule sets, for people: ``flag 大客户`` or ``客户金字塔 = VIP``."""
+    if rule.flag:
+        return method_label(f"flag:{rule.flag}")
+    return _("{method} = {tier}").format(method=method_label(rule.method), tier=tier_label(rule.tier))

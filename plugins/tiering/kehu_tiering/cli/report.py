@@ -11,9 +11,13 @@ from attrs import asdict
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_table, json_option
+from kehu_core.i18n import messages
 from kehu_core.plotfonts import missing_font_advice
 from kehu_tiering import api
 from kehu_tiering.plot import draw
+from kehu_tiering.vocab import MEASURE, method_label, tier_label
+
+_, ngettext = messages("kehu_tiering").functions()
 
 
 @click.command("report", cls=TranslatedCommand)
@@ -42,45 +46,74 @@ def report_cmd(plot: str | None, as_json: bool) -> None:
         emit_json({**asdict(report), "plot": plot})
         return
     s = report.settings
+    window = s.get("window")
     click.secho(
-        f"tiering as of {report.as_of} (run {report.run_id}; window {s.get('window') or 'all'} months, "
-        f"measure {s.get('measure')}, tier method {report.tier_method})",
+        _(
+            "tiering as of {as_of} (run {run}; window {window}, measure {measure}, tier method {method})"
+        ).format(
+            as_of=report.as_of,
+            run=report.run_id,
+            window=ngettext("{n} month", "{n} months", window).format(n=window)
+            if window
+            else _("all history"),
+            measure=MEASURE.label(s["measure"]) if s.get("measure") in MEASURE else s.get("measure"),
+            method=method_label(report.tier_method),
+        ),
         bold=True,
     )
     if report.pareto:
         p = report.pareto
         click.echo(
-            f"80/20 check (二八法则): top 20% of customers ({p.top_customers} of {p.customers}) bring "
-            f"{p.top20_share_pct}% of revenue ({p.total_revenue} in the window)"
+            _(
+                "80/20 check (二八法则): top 20% of customers ({top} of {customers}) bring "
+                "{share}% of revenue ({revenue} in the window)"
+            ).format(
+                top=p.top_customers, customers=p.customers, share=p.top20_share_pct, revenue=p.total_revenue
+            )
         )
     click.echo()
     emit_table(
-        ["method", "tier", "customers", "% customers", "revenue", "% revenue"],
+        [_("method"), _("tier"), _("customers"), _("% customers"), _("revenue"), _("% revenue")],
         [
-            [t.method, t.tier, t.customers, t.customer_pct, t.revenue, t.revenue_share_pct]
+            [
+                method_label(t.method),
+                tier_label(t.tier),
+                t.customers,
+                t.customer_pct,
+                t.revenue,
+                t.revenue_share_pct,
+            ]
             for t in report.tiers
         ],
     )
     if report.segments:
         click.echo()
-        click.echo("RFM segments (scores over the customers who bought in the window):")
+        click.echo(_("RFM segments (scores over the customers who bought in the window):"))
         for name, meaning in report.segments:
-            click.echo(f"  {name}: {meaning}")
+            click.echo(_("  {segment}: {meaning}").format(segment=name, meaning=_(meaning)))
     if report.conflicts:
         click.echo()
-        shown = ", ".join(report.conflicts[:20]) + (" ..." if len(report.conflicts) > 20 else "")
+        shown = _(", ").join(report.conflicts[:20]) + (" ..." if len(report.conflicts) > 20 else "")
         click.secho(
-            f"conflict: {len(report.conflicts)} customer(s) are key accounts (大客户) and poor-quality "
-            f"customers (劣质客户) at once; review them: {shown}",
+            ngettext(
+                "conflict: {n} customer(s) are key accounts (大客户) and poor-quality customers (劣质客户) "
+                "at once; review them: {codes}",
+                "conflict: {n} customer(s) are key accounts (大客户) and poor-quality customers (劣质客户) "
+                "at once; review them: {codes}",
+                len(report.conflicts),
+            ).format(n=len(report.conflicts), codes=shown),
             fg="yellow",
         )
     click.echo()
     if report.movements:
         emit_table(
-            ["method", "from", "to", "customers"],
-            [[m.method, m.old_tier, m.new_tier, m.customers] for m in report.movements],
+            [_("method"), _("from"), _("to"), _("customers")],
+            [
+                [method_label(m.method), tier_label(m.old_tier), tier_label(m.new_tier), m.customers]
+                for m in report.movements
+            ],
         )
     else:
-        click.echo("no tier moves in the last run")
+        click.echo(_("no tier moves in the last run"))
     if plot:
-        click.echo(f"wrote {plot}", err=True)
+        click.echo(_("wrote {path}").format(path=plot), err=True)
