@@ -252,3 +252,16 @@ def test_reverse_refunds_returns_the_points_taken_and_the_shortfall(shop, buyer)
 
     assert shop.run(again) == (100, 30)
     assert refunds(shop, buyer) == [(-100, 30)]
+
+
+def test_two_refunds_of_one_import_draw_on_the_same_lot(shop, buyer):
+    bring_in(shop, buyer, ("P1", BOUGHT, "100"))
+    bring_in(shop, buyer, ("R1", LATER, "-30"), ("R2", "2024-03-12T04:00:00+00:00", "-50"))
+    assert refunds(shop, buyer) == [(-30, 0), (-50, 0)]  # 100 - 30 leaves 70 for the second
+    assert shop.balance(buyer) == 20
+
+
+def test_a_refund_worth_no_point_does_not_stop_the_next_one(shop, buyer):
+    bring_in(shop, buyer, ("P1", BOUGHT, "100"))
+    bring_in(shop, buyer, ("R1", LATER, "-0.50"), ("R2", "2024-03-12T04:00:00+00:00", "-10"))
+    assert refunds(shop, buyer) == [(-10, 0)]
