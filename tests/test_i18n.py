@@ -47,7 +47,6 @@ PENDING = {
     "examples": set(),
     "help": {
         "kehu_core",
-        "kehu_tiering",
         "kehu_forecast",
     },  # kehu_core: customer list shows tiering's filter help
 }

@@ -101,9 +101,11 @@ def kehu_customer_list_filters() -> list[ListFilter]:
         ListFilter(
             name="tier",
             metavar="TIER",
-            help="current tier, segment or flag, by code or name: VIP, 主要客户, 普通客户, 小客户, "
-            "A/B/C, an RFM segment (champions, 冠军客户 ...), key_account (大客户), poor_quality "
-            "(劣质客户), upgrade_potential (有升级潜力), late_payer (逾期付款), or flag:NAME",
+            help=_(
+                "current tier, segment or flag, by code or name: VIP, 主要客户, 普通客户, 小客户, "
+                "A/B/C, an RFM segment (champions, 冠军客户 ...), key_account (大客户), poor_quality "
+                "(劣质客户), upgrade_potential (有升级潜力), late_payer (逾期付款), or `flag:NAME`"
+            ),
             apply=only_tier,
         )
     ]

@@ -65,8 +65,8 @@ tier.add_lazy_command(
 @click.option(
     "--window",
     default=None,
-    metavar="MONTHS|all",
-    help="Calendar months ending with the as-of month (default 12).",
+    metavar="MONTHS",
+    help="Calendar months ending with the as-of month, or `all` for all history (default 12).",
 )
 @click.option(
     "--measure",
@@ -307,8 +307,8 @@ def rules_cmd(rules_files: tuple[str, ...], as_json: bool, as_csv: bool) -> None
 @click.option(
     "--window",
     default=None,
-    metavar="MONTHS|all",
-    help="Window in calendar months (default: the last run's, else 12).",
+    metavar="MONTHS",
+    help="Window in calendar months, or `all` for all history (default: the last run's, else 12).",
 )
 @click.option(
     "--measure",
