@@ -146,3 +146,19 @@ def test_a_planned_purchase_is_not_buying(shop):
     code = buyer(shop, D - 10 * DAY)
     shop.log(code, amount="10", at=(D - 5 * DAY).isoformat(), status="planned")
     assert stage(shop, code) == "first_time"
+
+
+def test_the_default_loyal_quarters_is_three(shop):
+    three = buyer(shop, D - DAY, D - 100 * DAY, D - 190 * DAY)
+    two = buyer(shop, D - DAY, D - 100 * DAY)
+    with shop.app.session() as s:
+        assert stage_of(s, require_customer(s, three).id, D) == "loyal"
+        assert stage_of(s, require_customer(s, two).id, D) == "repeat"
+
+
+def test_an_advocate_with_two_purchases_is_still_an_advocate(shop):
+    referred = buyer(shop, D - 20 * DAY)
+    advocate = buyer(shop, D - 30 * DAY, D - 25 * DAY)
+    with shop.app.session() as s:
+        api.refer(s, advocate, referred, now=D - 28 * DAY)
+    assert stage(shop, advocate) == "advocate"
