@@ -199,6 +199,28 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("attributes", attributes, N_("your own fields as a JSON object")),
 )
 
+#: A customer's fields as a column header or a field name reads (the code stays in --json and --csv).
+CUSTOMER_LABELS = {
+    "code": N_("code"),
+    "name": N_("name"),
+    "kind": N_("kind"),
+    "region": N_("region"),
+    "industry": N_("industry"),
+    "size": N_("size"),
+    "scale": N_("scale"),
+    "credit_limit": N_("credit limit"),
+    "owner": N_("owner"),
+    "source": N_("source"),
+    "phone": N_("phone"),
+    "email": N_("e-mail address"),
+    "birthday": N_("birthday"),
+    "tags": N_("tags"),
+    "special_dates": N_("special dates"),
+    "marketing_consent": N_("marketing consent"),
+    "attributes": N_("attributes"),
+    "active": N_("active"),
+}
+
 #: Columns a customer CSV may have, in the documented order.
 CUSTOMER_COLUMNS = tuple(f.name for f in CUSTOMER_FIELDS)
 #: Customer fields that hold personal data, erased by ``customer forget``.

@@ -8,6 +8,7 @@ from kehu_core import audit as audit_service
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options, row_count
+from kehu_core.fields import CUSTOMER_LABELS
 from kehu_core.i18n import N_, messages
 
 _ = messages("kehu_core").gettext
@@ -51,24 +52,7 @@ ACTIONS = {
 }
 #: Fields named in the core's changes, as people read them (others show as written).
 FIELDS = {
-    "code": N_("code"),
-    "name": N_("name"),
-    "kind": N_("kind"),
-    "region": N_("region"),
-    "industry": N_("industry"),
-    "size": N_("size"),
-    "scale": N_("scale"),
-    "credit_limit": N_("credit limit"),
-    "owner": N_("owner"),
-    "source": N_("source"),
-    "phone": N_("phone"),
-    "email": N_("e-mail address"),
-    "birthday": N_("birthday"),
-    "tags": N_("tags"),
-    "special_dates": N_("special dates"),
-    "marketing_consent": N_("marketing consent"),
-    "attributes": N_("attributes"),
-    "active": N_("active"),
+    **CUSTOMER_LABELS,
     "description": N_("description"),
     "permission": N_("permission"),
     "roles": N_("roles"),

@@ -32,7 +32,7 @@ from kehu_core.customers import (
     list_columns,
     list_customers,
 )
-from kehu_core.fields import CUSTOMER_FIELDS
+from kehu_core.fields import CUSTOMER_FIELDS, CUSTOMER_LABELS
 from kehu_core.i18n import N_, messages
 from kehu_core.privacy import export_customer, forget_customer
 from kehu_core.profile import profile_card, set_analysis
@@ -47,20 +47,7 @@ VOCABULARIES = {"kind": CUSTOMER_KIND, "source": CUSTOMER_SOURCE}
 _OPTIONAL = [f for f in CUSTOMER_FIELDS if f.name not in ("code", "name", *VOCABULARIES)]
 
 #: Headers of the core's columns of ``customer list`` (the keys stay in --json and --csv).
-HEADERS = {
-    "code": N_("code"),
-    "name": N_("name"),
-    "kind": N_("kind"),
-    "region": N_("region"),
-    "industry": N_("industry"),
-    "size": N_("size"),
-    "scale": N_("scale"),
-    "credit_limit": N_("credit limit"),
-    "owner": N_("owner"),
-    "source": N_("source"),
-    "active": N_("active"),
-    "tags": N_("tags"),
-}
+HEADERS = CUSTOMER_LABELS
 
 #: Where the markup line of the customer-profit statement comes from (see kehu_core.profit).
 MARKUP_BASES = {
