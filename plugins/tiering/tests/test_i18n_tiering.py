@@ -14,6 +14,7 @@ from kehu_core import i18n
 from kehu_core.customers import CustomerQuery, list_customers
 from kehu_core.errors import KehuError, ValidationError
 from kehu_core.models import Customer
+from kehu_core.untranslated import english_words
 from kehu_tiering import api
 from kehu_tiering.settings import make_settings
 from kehu_tiering.stats import RFM_SEGMENTS
@@ -138,3 +139,59 @@ def test_the_services_take_chinese_names(demo_world: Any) -> None:
     assert (rule.method, rule.tier) == ("pyramid", "主要客户")
     rule = api.TierRule(name="z", tier="A类", method="二八法则", when=api.STATS.c.revenue_window > 0)
     assert (rule.method, rule.tier) == ("abc", "A")
+
+
+# --------------------------------------------------------------------------------------------
+# A session in Chinese
+
+#: Values worded in the reader's language (a rule's description, why a tier was decided),
+#: compared by key only.
+WORDED = {"reason", "description"}
+
+
+def _keys_and_codes(data: Any) -> Any:
+    """``data`` with the values a reader's language words left out (their keys kept)."""
+    if isinstance(data, dict):
+        return {k: ("..." if k in WORDED else _keys_and_codes(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_keys_and_codes(v) for v in data]
+    return data
+
+
+def test_a_session_in_chinese_has_no_english_and_json_keeps_keys_and_codes(
+    demo_world: Any, kehu_cli: Any, tmp_path: Any
+) -> None:
+    key = _codes(kehu_cli, "大客户")[0]
+    poor = _codes(kehu_cli, "劣质客户")[0]
+    steps: list[tuple[str, ...]] = [
+        ("tier", "run", "--measure", "毛利", "--tier-method", "二八法则", "--window", "6"),
+        ("tier", "run", "--defaults", "--method", "金字塔,ABC分类,RFM,标记"),
+        ("tier", "rebuild"),
+        ("tier", "run"),
+        ("customer", "list", "--filter", "tier=大客户", "--columns", "code,tier"),
+        ("customer", "list", "--filter", "tier=主要客户", "--columns", "code,tier"),
+        ("tier", "report", "--plot", str(tmp_path / "tiers.png")),
+    ]
+    reads: list[tuple[str, ...]] = [
+        ("tier", "show", key),
+        ("tier", "show", poor),
+        ("tier", "explain", key),
+        ("tier", "explain", poor),
+        ("tier", "history", key),
+        ("tier", "rules"),
+        ("tier", "stats", poor),
+        ("tier", "report"),
+    ]
+    for step in [*steps, *reads]:
+        result = kehu_cli(*step, env=ZH)
+        assert result.exit_code == 0, (step, result.output)
+        assert not english_words(result.output), (step, sorted(english_words(result.output)), result.output)
+    report = kehu_cli("tier", "report", env=ZH).output
+    for words in ("二八法则检验", "客户金字塔", "主要客户", "大客户", "劣质客户"):
+        assert words in report, (words, report)
+    for read in reads:
+        chinese = kehu_cli(*read, "--json", env=ZH).json
+        english = kehu_cli(*read, "--json", env=EN).json
+        assert _keys_and_codes(chinese) == _keys_and_codes(english), read
+    listed = kehu_cli("customer", "list", "--filter", "tier=大客户", "--json", env=ZH).json
+    assert listed == kehu_cli("customer", "list", "--filter", "tier=key_account", "--json", env=EN).json
