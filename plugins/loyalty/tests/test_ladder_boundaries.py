@@ -142,9 +142,10 @@ def test_the_report_puts_only_the_referrer_on_the_advocate_rung(shop):
     assert stage(shop, r, end) == "advocate"
 
 
-def test_a_planned_purchase_is_not_buying(shop):
+@pytest.mark.parametrize("status", ["planned", "cancelled"])
+def test_a_purchase_not_done_is_not_buying(shop, status):
     code = buyer(shop, D - 10 * DAY)
-    shop.log(code, amount="10", at=(D - 5 * DAY).isoformat(), status="planned")
+    shop.log(code, amount="10", at=(D - 5 * DAY).isoformat(), status=status)
     assert stage(shop, code) == "first_time"
 
 
@@ -162,3 +163,24 @@ def test_an_advocate_with_two_purchases_is_still_an_advocate(shop):
     with shop.app.session() as s:
         api.refer(s, advocate, referred, now=D - 28 * DAY)
     assert stage(shop, advocate) == "advocate"
+
+
+def test_an_amount_on_another_kind_is_not_buying(shop):
+    code = buyer(shop, D - 10 * DAY)
+    shop.log(code, kind="feedback", amount="10", at=(D - 5 * DAY).isoformat())
+    assert stage(shop, code) == "first_time"
+
+
+def test_transitions_of_equal_size_are_sorted_by_the_stage_left(shop):
+    """R becomes an advocate (referral 3 days ago), E is new: (None, first_time) comes before
+    (first_time, advocate), though "advocate" sorts before "first_time"."""
+    now = utcnow()
+    r = buyer(shop, now - 30 * DAY)
+    x = buyer(shop, now - 20 * DAY)
+    buyer(shop, now - 2 * DAY)  # E
+    with shop.app.session() as s:
+        api.refer(s, r, x, now=now - 3 * DAY)
+    end = utcnow()
+    with shop.app.session() as s:
+        report = ladder(s, now - 5 * DAY, end)
+    assert report.transitions == ((None, "first_time", 1), ("first_time", "advocate", 1))
