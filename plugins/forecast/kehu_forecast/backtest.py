@@ -33,12 +33,16 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_forecast import classify as C
 from kehu_forecast import engine as E
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
 from kehu_forecast.history import load_history
+from kehu_forecast.names import pick
 from kehu_forecast.visibility import require_levels
+
+_ = messages("kehu_forecast").gettext
 
 DEFAULT_METHODS = ("auto", "theta", "ets", "croston", "snaive")
 #: Methods fitted on every series at once, which find each customer's first purchase
@@ -75,11 +79,19 @@ def _scale(train: np.ndarray, season: int) -> float:
 def _check_options(horizon: int, folds: int, methods: tuple[str, ...]) -> None:
     """Refuse a horizon or folds under 1 and unknown methods, in one line naming the field."""
     if horizon < 1 or folds < 1:
-        raise ValidationError([Problem("horizon" if horizon < 1 else "folds", "must be at least 1")])
+        raise ValidationError([Problem("horizon" if horizon < 1 else "folds", _("must be at least 1"))])
     for method in methods:
         if method not in E.METHODS:
             raise ValidationError(
-                [Problem("methods", f"unknown method; choose from {', '.join(E.METHODS)}", value=method)]
+                [
+                    Problem(
+                        "methods",
+                        _("unknown method; choose from {accepted}").format(
+                            accepted=E.METHOD_NAMES.accepted()
+                        ),
+                        value=method,
+                    )
+                ]
             )
 
 
@@ -96,9 +108,19 @@ def _first_origin(
             [
                 Problem(
                     "history",
-                    f"too short for {folds} fold(s) of {horizon} {freq}(s): {t} {freq}(s) of sales "
-                    f"history, at least {folds * horizon + need} needed "
-                    "(fewer --folds or a shorter --horizon)",
+                    (
+                        _(
+                            "too short for {folds} fold(s) of {horizon} month(s): "
+                            "{t} month(s) of sales history, at least {need} needed "
+                            "(fewer --folds or a shorter --horizon)"
+                        )
+                        if freq == "month"
+                        else _(
+                            "too short for {folds} fold(s) of {horizon} week(s): "
+                            "{t} week(s) of sales history, at least {need} needed "
+                            "(fewer --folds or a shorter --horizon)"
+                        )
+                    ).format(folds=folds, horizon=horizon, t=t, need=folds * horizon + need),
                 )
             ]
         )
@@ -244,9 +266,10 @@ def backtest_history(
     Nothing is stored, so no other permission is needed. ``progress`` is called with
     ``(done, total)`` steps.
     """
-    if level not in H.LEVELS:
-        raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
+    level = pick("level", level, H.LEVEL_NAMES)
     require_levels(session, [level])
+    freq = P.check_freq(freq)
+    methods = tuple(pick("methods", m, E.METHOD_NAMES) for m in methods)
     if "snaive" not in methods:
         methods = (*methods, "snaive")
     _check_options(horizon, folds, methods)

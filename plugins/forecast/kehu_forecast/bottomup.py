@@ -18,19 +18,23 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from attrs import frozen
+from attrs import evolve, frozen
 from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_forecast import engine as E
 from kehu_forecast import hierarchy as H
 from kehu_forecast import intervals
 from kehu_forecast import periods as P
 from kehu_forecast.history import SalesHistory, load_history
 from kehu_forecast.money import to_cents
+from kehu_forecast.names import pick
 from kehu_forecast.pipeline import pipeline_by_period
 from kehu_forecast.plan import Plan
+
+_ = messages("kehu_forecast").gettext
 
 
 @frozen
@@ -52,35 +56,63 @@ class Options:
     plausible_multiple: float = 2.0
 
 
+def named(options: Options) -> Options:
+    """``options`` with the frequency and methods given by name (月, 自动, 季节朴素 ...) as codes;
+    an unknown one is refused naming the option and listing the accepted values."""
+    return evolve(
+        options,
+        freq=P.check_freq(options.freq),
+        method=pick("method", options.method, E.METHOD_NAMES),
+        regular=pick("regular", options.regular, E.METHOD_NAMES),
+        intermittent=None
+        if options.intermittent is None
+        else pick("intermittent", options.intermittent, E.METHOD_NAMES),
+    )
+
+
 def check_options(options: Options) -> None:
-    """Refuse options that make no sense, naming the option."""
+    """Refuse options that make no sense, naming the option (give them :func:`named` first)."""
     P.check_freq(options.freq)
     problems = []
     if options.method not in E.METHODS:
-        problems.append(Problem("method", f"must be one of {', '.join(E.METHODS)}", value=options.method))
+        problems.append(
+            Problem(
+                "method",
+                _("must be one of {accepted}").format(accepted=E.METHOD_NAMES.accepted()),
+                value=options.method,
+            )
+        )
     if options.regular not in ("theta", "ets"):
-        problems.append(Problem("regular", "must be theta or ets", value=options.regular))
+        problems.append(Problem("regular", _("must be theta or ets"), value=options.regular))
     if options.intermittent not in (None, *E.INTERMITTENT):
         problems.append(
-            Problem("intermittent", f"must be one of {', '.join(E.INTERMITTENT)}", value=options.intermittent)
+            Problem(
+                "intermittent",
+                _("must be one of {accepted}").format(accepted=", ".join(E.INTERMITTENT)),
+                value=options.intermittent,
+            )
         )
     if options.horizon is not None and not 1 <= options.horizon <= 104:
-        problems.append(Problem("horizon", "must be between 1 and 104 periods", value=str(options.horizon)))
+        problems.append(
+            Problem("horizon", _("must be between 1 and 104 periods"), value=str(options.horizon))
+        )
     if options.optimistic is not None and options.optimistic < 0:
         problems.append(
-            Problem("optimistic", "must be zero or more (0.15 for +15%)", value=str(options.optimistic))
+            Problem("optimistic", _("must be zero or more (0.15 for +15%)"), value=str(options.optimistic))
         )
     if not options.plausible_multiple > 0:
         problems.append(
             Problem(
                 "plausible_multiple",
-                "must be more than 0 (2 for twice the trailing year)",
+                _("must be more than 0 (2 for twice the trailing year)"),
                 value=str(options.plausible_multiple),
             )
         )
     if options.pessimistic is not None and not -1 <= options.pessimistic <= 0:
         problems.append(
-            Problem("pessimistic", "must be between -1 and 0 (-0.2 for -20%)", value=str(options.pessimistic))
+            Problem(
+                "pessimistic", _("must be between -1 and 0 (-0.2 for -20%)"), value=str(options.pessimistic)
+            )
         )
     if problems:
         raise ValidationError(problems)
@@ -156,6 +188,7 @@ def bottom_up(session: Session, options: Options = Options(), progress: E.Progre
     """Forecast every customer and node; returns the (unsaved) coherent plan.
 
     ``progress`` is called with ``(customers forecast, customers in all)`` as the models run."""
+    options = named(options)
     history = load_history(session, options.freq, as_of=options.as_of, length=options.history)
     return forecast_history(session, history, options, progress)
 
@@ -168,10 +201,15 @@ def forecast_history(
 ) -> Plan:
     """The bottom-up plan for an already loaded history (the pipeline is read from ``session``);
     ``progress`` as in :func:`bottom_up`."""
+    options = named(options)
     check_options(options)
     if not history.periods:
         raise ValidationError(
-            [Problem("history", "no purchases recorded before the forecast start: nothing to forecast from")]
+            [
+                Problem(
+                    "history", _("no purchases recorded before the forecast start: nothing to forecast from")
+                )
+            ]
         )
     E.check_length(options.method, options.freq, len(history.periods))
     horizon = options.horizon or P.DEFAULT_HORIZON[options.freq]

@@ -37,10 +37,24 @@ import pandas as pd
 from attrs import frozen
 from statsforecast import StatsForecast
 
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import N_, messages
+from kehu_forecast.names import pick
+
+_ = messages("kehu_forecast").gettext
 
 #: The engines ``kehu forecast run --engine`` accepts.
 ENGINES = ("local", "dask")
+#: The engines as people name them (本机, Dask 集群).
+ENGINE_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("engine"),
+    [
+        Choice("local", N_("this machine"), aliases=("本机", "本地")),
+        Choice("dask", N_("Dask cluster"), aliases=("集群", "dask集群")),
+    ],
+)
 #: The environment variable naming an existing Dask scheduler, when ``--engine-address`` is not given.
 SCHEDULER_ENV = "KEHU_DASK_SCHEDULER"
 #: What to install for ``--engine dask``.
@@ -76,12 +90,14 @@ class Cluster:
 _ACTIVE: ContextVar[Cluster | None] = ContextVar("kehu_forecast_engine", default=None)
 
 
-def check_engine(name: str, address: str | None = None) -> None:
+def check_engine(name: str, address: str | None = None) -> str:
     """Refuse an unknown engine, or a scheduler address without ``dask``, naming the option."""
-    if name not in ENGINES:
-        raise ValidationError([Problem("engine", f"must be one of {', '.join(ENGINES)}", value=name)])
+    name = pick("engine", name, ENGINE_NAMES)
     if address and name != "dask":
-        raise ValidationError([Problem("engine-address", "is only used with --engine dask", value=address)])
+        raise ValidationError(
+            [Problem("engine-address", _("is only used with --engine dask"), value=address)]
+        )
+    return name
 
 
 def modules() -> dict[str, ModuleType]:
@@ -93,7 +109,14 @@ def modules() -> dict[str, ModuleType]:
         except ImportError as exc:
             missing = exc.name or name
             raise ValidationError(
-                [Problem("engine", f"dask needs the optional extra ({missing} is not installed): {INSTALL}")]
+                [
+                    Problem(
+                        "engine",
+                        _("dask needs the optional extra ({missing} is not installed): {install}").format(
+                            missing=missing, install=INSTALL
+                        ),
+                    )
+                ]
             ) from None
     return loaded
 
@@ -113,7 +136,7 @@ def engine(
     ``workers`` workers (separate processes unless ``processes=False``) and stops it after
     the block. Yields the cluster in use, or None for ``local``.
     """
-    check_engine(name, address)
+    name = check_engine(name, address)
     if name == "local":
         yield None
         return
@@ -129,7 +152,13 @@ def engine(
         except (OSError, ValueError, TypeError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ValidationError(
-                [Problem("engine-address", f"no Dask scheduler answers there ({reason})", value=address)]
+                [
+                    Problem(
+                        "engine-address",
+                        _("no Dask scheduler answers there ({reason})").format(reason=reason),
+                        value=address,
+                    )
+                ]
             ) from None
     else:
         cluster = distributed.LocalCluster(

@@ -58,14 +58,34 @@ from statsforecast.utils import ConformalIntervals
 from threadpoolctl import threadpool_limits
 
 from kehu_core import calendar
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import N_, messages
 from kehu_forecast import classify as C
 from kehu_forecast import customerbase as CB
 from kehu_forecast import distributed
 from kehu_forecast import periods as P
 
+_ = messages("kehu_forecast").gettext
+
 #: Methods a user can ask for; ``auto`` picks per series by demand class and history.
 METHODS = ("auto", "theta", "ets", "croston", "adida", "tsb", "snaive", "average", "bgnbd")
+#: The forecasting methods; the models keep their names, the plain ones have Chinese names too.
+METHOD_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("method"),
+    [
+        Choice("auto", N_("auto"), aliases=("自动",)),
+        Choice("theta", "theta"),
+        Choice("ets", "ets"),
+        Choice("croston", "croston"),
+        Choice("adida", "adida"),
+        Choice("tsb", "tsb"),
+        Choice("snaive", N_("seasonal naive"), aliases=("季节朴素", "季节性朴素")),
+        Choice("average", N_("average"), aliases=("平均", "平均值")),
+        Choice("bgnbd", "bgnbd"),
+    ],
+)
 INTERMITTENT = ("croston", "adida", "tsb")
 #: The model ``auto`` gives customers who buy now and then.
 CUSTOMER_BASE = "bgnbd"
@@ -130,16 +150,37 @@ def min_periods(method: str, freq: str) -> int:
 def check_length(method: str, freq: str, length: int, field: str = "history") -> None:
     """Refuse a history too short for ``method``, naming the field and both numbers."""
     if method not in METHODS:
-        raise ValidationError([Problem("method", f"must be one of {', '.join(METHODS)}", value=method)])
+        raise ValidationError(
+            [
+                Problem(
+                    "method",
+                    _("must be one of {accepted}").format(accepted=METHOD_NAMES.accepted()),
+                    value=method,
+                )
+            ]
+        )
     need = min_periods(method, freq)
     if length < need:
-        hint = "record more purchases" + (", or use --method auto" if method != "auto" else "")
+        hint = (
+            _("record more purchases, or use --method auto")
+            if method != "auto"
+            else _("record more purchases")
+        )
         raise ValidationError(
             [
                 Problem(
                     field,
-                    f"too short for method {method}: {length} {freq}(s) of sales history, "
-                    f"at least {need} needed ({hint})",
+                    (
+                        _(
+                            "too short for method {method}: {length} month(s) of sales history, "
+                            "at least {need} needed ({hint})"
+                        )
+                        if freq == "month"
+                        else _(
+                            "too short for method {method}: {length} week(s) of sales history, "
+                            "at least {need} needed ({hint})"
+                        )
+                    ).format(method=method, length=length, need=need, hint=hint),
                 )
             ]
         )
@@ -230,7 +271,7 @@ def forecast(
     no purchase, then after each group (each chunk, with workers) of series the library (or
     the customer-base model) has forecast."""
     n, t = values.shape
-    classes, _, _ = C.classify(values, dormant=C.DORMANT[freq])
+    classes, _adi, _cv2 = C.classify(values, dormant=C.DORMANT[freq])
     # The customer-base model is fitted on the customers it is for: regular buyers, whose
     # purchase rates are of another kind, would stretch the population's rate distribution.
     wanted = {"short", "dormant"} | (set() if intermittent else {"intermittent", "lumpy"})
@@ -242,8 +283,9 @@ def forecast(
             [
                 Problem(
                     "method",
-                    f"bgnbd needs at least {CB.MIN_CUSTOMERS} customers with a purchase "
-                    "to fit; use --method auto",
+                    _("bgnbd needs at least {n} customers with a purchase to fit; use --method auto").format(
+                        n=CB.MIN_CUSTOMERS
+                    ),
                 )
             ]
         )

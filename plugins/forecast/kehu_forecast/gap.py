@@ -11,7 +11,9 @@ from attrs import asdict, frozen
 from sqlalchemy.orm import Session
 
 from kehu_core.errors import KehuError
+from kehu_forecast import hierarchy as H
 from kehu_forecast.money import cents_to_decimal as D
+from kehu_forecast.names import pick
 from kehu_forecast.plan import Plan, load, visible_plan
 from kehu_forecast.visibility import require_levels
 
@@ -120,6 +122,7 @@ def gap_report(
     sees count (salespeople are summed from them); the region and company levels need
     permission ``forecast.company``.
     """
+    levels = tuple(pick("level", level, H.LEVEL_NAMES) for level in levels)
     require_levels(session, levels)
     bu = visible_plan(session, load(session, bu_run, kind="bottomup"))
     td = visible_plan(session, load(session, td_run, kind="topdown"))

@@ -13,7 +13,21 @@ import pandas as pd
 from attrs import frozen
 from scipy import sparse
 
+from kehu_core.choices import Choice, Vocabulary
+from kehu_core.i18n import N_
+
 LEVELS = ("company", "region", "salesperson", "customer")
+#: The levels as people name them (公司, 地区, 业务员, 客户).
+LEVEL_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("level"),
+    [
+        Choice("company", N_("company"), aliases=("公司", "全公司")),
+        Choice("region", N_("region"), aliases=("地区", "区域")),
+        Choice("salesperson", N_("salesperson"), aliases=("业务员", "销售员", "销售代表")),
+        Choice("customer", N_("customer"), aliases=("客户",)),
+    ],
+)
 COMPANY = "公司合计"
 SEP = "/"
 

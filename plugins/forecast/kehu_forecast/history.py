@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar, sql
 from kehu_core.access import customer_condition, visible_customers
-from kehu_core.errors import Problem, ValidationError
 from kehu_core.models import Customer, Interaction
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
+from kehu_forecast.names import pick
 from kehu_forecast.visibility import require_levels
 
 NO_REGION = "(无地区)"
@@ -257,8 +257,7 @@ def history_rows(
     region and company, as anonymous amounts. Only the customers the acting user sees count;
     regions and the company need permission ``forecast.company``.
     """
-    if level not in H.LEVELS:
-        raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
+    level = pick("level", level, H.LEVEL_NAMES)
     require_levels(session, [level])
     unit = P.check_freq(freq)
     history = load_history(session, unit, as_of=as_of, length=length or P.DEFAULT_HISTORY[unit], visible=True)

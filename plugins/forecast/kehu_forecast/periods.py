@@ -8,13 +8,24 @@ their pandas aliases and season lengths, and runs of consecutive periods.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Literal, cast
 
 from kehu_core import calendar
-from kehu_core.errors import Problem, ValidationError
+from kehu_core.choices import Choice, Vocabulary
+from kehu_core.i18n import N_
+from kehu_forecast.names import pick
 
 Freq = Literal["month", "week"]
 FREQS: tuple[Freq, ...] = ("month", "week")
+#: The frequencies as people name them (月, 周).
+FREQ_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("frequency"),
+    [
+        Choice("month", N_("month"), aliases=("月", "月度", "按月")),
+        Choice("week", N_("week"), aliases=("周", "星期", "按周")),
+    ],
+)
 #: The statsforecast/pandas frequency alias and the season length of each frequency.
 PANDAS_FREQ = {"month": "MS", "week": "W-MON"}
 SEASON = {"month": 12, "week": 52}
@@ -23,10 +34,8 @@ DEFAULT_HISTORY = {"month": 36, "week": 156}
 
 
 def check_freq(freq: str) -> Freq:
-    """``month`` or ``week``, or a clear error naming the field."""
-    if freq not in FREQS:
-        raise ValidationError([Problem("freq", f"must be one of {', '.join(FREQS)}", value=freq)])
-    return freq
+    """``month`` or ``week`` (or its name, 月 or 周), or a clear error naming the field."""
+    return cast(Freq, pick("freq", freq, FREQ_NAMES))
 
 
 def periods(first: date, count: int, freq: Freq) -> list[date]:

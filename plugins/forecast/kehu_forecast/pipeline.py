@@ -24,17 +24,30 @@ from sqlalchemy.orm import Session
 from kehu_core import calendar
 from kehu_core import validation as v
 from kehu_core.access import customer_condition, require, visible_customers
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
+from kehu_core.i18n import N_
 from kehu_core.models import Customer, Interaction
 from kehu_core.privacy import require_not_forgotten
 from kehu_core.validation import FieldError
 from kehu_forecast.csvimport import import_rows
 from kehu_forecast.models import opportunities as T
+from kehu_forecast.names import pick
 from kehu_forecast.periods import Freq
 from kehu_forecast.rates import rate
 from kehu_forecast.security import OPPORTUNITY
 
 STATUSES = ("open", "won", "lost")
+#: The statuses as people name them (跟进中, 赢单, 丢单).
+STATUS_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("status"),
+    [
+        Choice("open", N_("open"), aliases=("跟进中", "进行中", "未结")),
+        Choice("won", N_("won"), aliases=("赢单", "成交", "已成交")),
+        Choice("lost", N_("lost"), aliases=("丢单", "失败", "已丢单")),
+    ],
+)
 #: Default stages and their probabilities, used when a probability is not given.
 STAGES = {
     "线索": Decimal("0.10"),
@@ -115,7 +128,7 @@ def _clean(
     check("stage", lambda x: v.text(x, 100))
     check("probability", parse_probability)
     check("close_date", v.day)
-    check("status", lambda x: v.choice(x, STATUSES))
+    check("status", lambda x: v.choice(x, STATUS_NAMES))
     check("note", lambda x: v.text(x, 10_000))
     check("salesperson", lambda x: v.text(x, 100))
     if not partial:
@@ -285,7 +298,7 @@ def list_opportunities(
     if rule is not None:
         stmt = stmt.where(rule)
     if status:
-        stmt = stmt.where(T.c.status == status)
+        stmt = stmt.where(T.c.status == pick("status", status, STATUS_NAMES))
     if salesperson:
         stmt = stmt.where(T.c.salesperson == salesperson)
     if customer:

@@ -32,7 +32,9 @@ from sqlalchemy.orm import Session
 
 from kehu_core import audit, validation
 from kehu_core.access import acting, customer_condition, require
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import NotFound, Problem, ValidationError
+from kehu_core.i18n import N_
 from kehu_core.validation import FieldError
 from kehu_forecast.models import (
     plan_actions,
@@ -49,6 +51,18 @@ from kehu_forecast.targets import visible_targets
 #: What an assumption is about: the trend itself, the three changes outside the company the
 #: material names (公司外的变化: 竞争者变动, 客户变动, 市场需求变化), or the company (公司内的变化).
 KINDS = ("trend", "competitor", "customer", "market", "internal")
+#: The kinds of assumption as people name them (趋势, 竞争者, 客户, 市场, 公司内部).
+KIND_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("assumption kind"),
+    [
+        Choice("trend", N_("trend"), aliases=("趋势",)),
+        Choice("competitor", N_("competitor"), aliases=("竞争者", "竞争对手")),
+        Choice("customer", N_("customer"), aliases=("客户",)),
+        Choice("market", N_("market"), aliases=("市场", "市场需求")),
+        Choice("internal", N_("internal"), aliases=("内部", "公司内部")),
+    ],
+)
 #: The kinds that are a scenario of change beyond the trend.
 SCENARIO_KINDS = ("competitor", "customer", "market")
 #: The five steps, in order, with the name the material gives each.
@@ -243,7 +257,7 @@ def add_assumption(session: Session, plan_id: int, kind: str, text: str) -> dict
     require(session, PLAN, DOING)
     _plan_row(session, plan_id)
     try:
-        chosen = validation.choice(kind, KINDS)
+        chosen = validation.choice(kind, KIND_NAMES)
     except FieldError as exc:
         raise ValidationError([Problem("kind", str(exc), value=str(kind))]) from exc
     body = _text("text", text, 10_000)

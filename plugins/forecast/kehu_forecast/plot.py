@@ -10,30 +10,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from kehu_core.plotfonts import cjk_font, drawable, figure_style
+from kehu_core.i18n import messages
+from kehu_core.plotfonts import drawable, figure_style
 from kehu_forecast.history import SalesHistory
 from kehu_forecast.plan import Plan
 
-#: The Chinese label of each English one: drawn when a CJK font is present.
-CHINESE = {
-    "Sales: history and forecast (company)": "销售：历史与预测（公司）",
-    "history": "历史",
-    "forecast": "预测",
-    "pessimistic - optimistic": "悲观 - 乐观",
-    "yuan": "元",
-    "Top-down vs bottom-up by region": "由上而下与由下而上（按地区）",
-    "top-down": "由上而下",
-    "bottom-up": "由下而上",
-    "Targets against actuals": "目标与实际",
-    "target": "目标",
-    "expected by now": "至今应达",
-    "actual": "实际",
-}
-
-
-def say(english: str) -> str:
-    """A fixed label: Chinese when a CJK font is present, else the English one."""
-    return CHINESE.get(english, english) if cjk_font() is not None else english
+_ = messages("kehu_forecast").gettext
 
 
 def _money_axis(ax: Any) -> None:
@@ -55,9 +37,14 @@ def plot_plan(plan: Plan, history: SalesHistory, path: str) -> None:
     with figure_style():
         fig = Figure(figsize=(10, 4.5))
         ax = fig.subplots()
-        ax.plot(_days(history.periods), history.values.sum(axis=0), label=say("history"), color="#333333")
+        ax.plot(_days(history.periods), history.values.sum(axis=0), label=_("history"), color="#333333")
         values = plan.value[0] / 100
-        ax.plot(_days(plan.periods), values, label=f"{say('forecast')} ({plan.method})", color="#1f77b4")
+        ax.plot(
+            _days(plan.periods),
+            values,
+            label=_("forecast ({method})").format(method=plan.method),
+            color="#1f77b4",
+        )
         if plan.low is not None and plan.high is not None:
             ax.fill_between(
                 _days(plan.periods),
@@ -65,10 +52,10 @@ def plot_plan(plan: Plan, history: SalesHistory, path: str) -> None:
                 plan.high[0] / 100,
                 alpha=0.25,
                 color="#1f77b4",
-                label=say("pessimistic - optimistic"),
+                label=_("pessimistic - optimistic"),
             )
-        ax.set_title(say("Sales: history and forecast (company)"))
-        ax.set_ylabel(say("yuan"))
+        ax.set_title(_("Sales: history and forecast (company)"))
+        ax.set_ylabel(_("yuan"))
         _money_axis(ax)
         ax.legend(loc="upper left")
         fig.autofmt_xdate()
@@ -80,8 +67,8 @@ def plot_bars(
 ) -> None:
     """Grouped bars, one group per label (top-down against bottom-up; target against actual).
 
-    ``title`` and the series names are fixed English labels (:func:`say` draws them in
-    Chinese with a CJK font); ``labels`` are names from the data; ``note`` follows the title.
+    ``title`` and the series names are labels in the current language (the caller's ``_()``);
+    ``labels`` are names from the data; ``note`` follows the title.
     """
     with figure_style():
         fig = Figure(figsize=(max(6, 1.2 * len(labels) + 2), 4.5))
@@ -89,11 +76,11 @@ def plot_bars(
         x = np.arange(len(labels))
         width = 0.8 / max(1, len(series))
         for k, (name, vals) in enumerate(series.items()):
-            ax.bar(x + (k - (len(series) - 1) / 2) * width, vals, width, label=say(name))
+            ax.bar(x + (k - (len(series) - 1) / 2) * width, vals, width, label=name)
         ax.set_xticks(x)
         ax.set_xticklabels([drawable(t) for t in labels], rotation=30, ha="right")
-        ax.set_title(say(title) + (f" ({note})" if note else ""))
-        ax.set_ylabel(say("yuan"))
+        ax.set_title(title + (f" ({note})" if note else ""))
+        ax.set_ylabel(_("yuan"))
         _money_axis(ax)
         ax.legend()
         _save(fig, path)

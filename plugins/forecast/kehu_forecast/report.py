@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kehu_core.errors import Problem, ValidationError
 from kehu_forecast import hierarchy as H
 from kehu_forecast.money import cents_to_decimal as D
+from kehu_forecast.names import pick
 from kehu_forecast.plan import Plan, load, visible_plan
 from kehu_forecast.visibility import require_levels, sees_company
 
@@ -35,8 +35,7 @@ def run_rows(
     """The newest run (or run ``run_id``) as the acting user may see it, and one row per node
     of ``level`` (node, parent, each period, total). Region and company need permission
     ``forecast.company``; customers and salespeople count only the customers the user sees."""
-    if level not in H.LEVELS:
-        raise ValidationError([Problem("level", f"must be one of {', '.join(H.LEVELS)}", value=level)])
+    level = pick("level", level, H.LEVEL_NAMES)
     require_levels(session, [level])
     plan = newest_run(session, run_id=run_id)
     return plan, level_rows(plan, level)

@@ -22,12 +22,15 @@ from sqlalchemy.orm import Session
 from kehu_core import audit, calendar
 from kehu_core.access import customer_condition, require, visible_customers
 from kehu_core.app import Kehu
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import Conflict, Problem, ValidationError
+from kehu_core.i18n import N_
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import to_money
 from kehu_forecast.history import NO_SALESPERSON
 from kehu_forecast.models import target_lines, targets
 from kehu_forecast.money import cents_to_decimal as D
+from kehu_forecast.names import pick
 from kehu_forecast.plan import load
 from kehu_forecast.security import PLAN, RUN
 
@@ -35,6 +38,15 @@ STRETCH = 0.30
 #: The audit trail's entity for targets (``kehu audit --entity forecast.target``).
 AUDIT_ENTITY = "forecast.target"
 GROUPINGS = ("month", "quarter")
+#: The target periods as people name them (月, 季).
+GROUPING_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("target period"),
+    [
+        Choice("month", N_("month"), aliases=("月", "月度", "每月")),
+        Choice("quarter", N_("quarter"), aliases=("季", "季度", "每季")),
+    ],
+)
 
 
 @frozen
@@ -174,8 +186,7 @@ def save_targets(
     ``forecast.target``, key ``<salesperson>/<first day>``, the amounts old and new).
     """
     require(session, PLAN, "set sales targets")
-    if grouping not in GROUPINGS:
-        raise ValidationError([Problem("period", "must be month or quarter", value=grouping)])
+    grouping = pick("period", grouping, GROUPING_NAMES)
     plan = load(session, run_id, kind=None if run_id else "reconciled")
     if plan.freq != "month":
         raise ValidationError([Problem("run", "targets are set from a monthly plan", value=str(plan.run_id))])

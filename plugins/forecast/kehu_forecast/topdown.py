@@ -29,7 +29,9 @@ from kehu_core import audit, calendar
 from kehu_core import validation as v
 from kehu_core.access import require
 from kehu_core.app import Kehu
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import Conflict, Problem, ValidationError
+from kehu_core.i18n import N_
 from kehu_core.validation import FieldError
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
@@ -37,6 +39,7 @@ from kehu_forecast.csvimport import import_rows
 from kehu_forecast.history import load_history
 from kehu_forecast.models import market_inputs as T
 from kehu_forecast.money import allocate_cents
+from kehu_forecast.names import pick
 from kehu_forecast.plan import Plan, load, store
 from kehu_forecast.rates import rate
 from kehu_forecast.security import PLAN, RUN
@@ -44,6 +47,26 @@ from kehu_forecast.visibility import require_company
 
 DIMENSIONS = ("company", "region", "industry")
 ALLOCATIONS = ("average_proportions", "proportion_averages", "bottomup")
+#: The market dimensions as people name them (公司, 地区, 行业).
+DIMENSION_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("dimension"),
+    [
+        Choice("company", N_("company"), aliases=("公司", "全公司")),
+        Choice("region", N_("region"), aliases=("地区", "区域")),
+        Choice("industry", N_("industry"), aliases=("行业",)),
+    ],
+)
+#: How group figures are split to customers.
+ALLOCATION_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("allocation"),
+    [
+        Choice("average_proportions", N_("average of proportions"), aliases=("比例平均值", "平均比例")),
+        Choice("proportion_averages", N_("proportion of averages"), aliases=("平均值比例",)),
+        Choice("bottomup", N_("bottom-up shares"), aliases=("由下而上", "由下而上比例")),
+    ],
+)
 #: The audit trail's entity for market inputs (``kehu audit --entity forecast.market``).
 AUDIT_ENTITY = "forecast.market"
 MARKET_COLUMNS = ("period", "dimension", "key", "potential", "share", "growth")
@@ -57,7 +80,7 @@ def clean_market_input(values: Mapping[str, Any], row: int | None = None) -> tup
         "period": lambda x: calendar.period_start(
             v.day(str(x).strip() + ("-01" if len(str(x).strip()) <= 7 else "")), "month"
         ),
-        "dimension": lambda x: v.choice(x, DIMENSIONS),
+        "dimension": lambda x: v.choice(x, DIMENSION_NAMES),
         "key": lambda x: v.text(x, 100),
         "potential": lambda x: v.money(x),
         "share": rate,
@@ -238,10 +261,7 @@ def top_down(
     window: int = 12,
 ) -> Plan:
     """The top-down plan for the next ``horizon`` months from market inputs (unsaved)."""
-    if allocation not in ALLOCATIONS:
-        raise ValidationError(
-            [Problem("allocation", f"must be one of {', '.join(ALLOCATIONS)}", value=allocation)]
-        )
+    allocation = pick("allocation", allocation, ALLOCATION_NAMES)
     if dimension is None:
         dims = list(session.scalars(select(T.c.dimension).distinct()))
         if len(dims) != 1:
@@ -256,10 +276,8 @@ def top_down(
                 ]
             )
         dimension = dims[0]
-    elif dimension not in DIMENSIONS:
-        raise ValidationError(
-            [Problem("dimension", f"must be one of {', '.join(DIMENSIONS)}", value=dimension)]
-        )
+    else:
+        dimension = pick("dimension", dimension, DIMENSION_NAMES)
     history = load_history(session, "month", as_of=as_of)
     if not history.periods:
         raise ValidationError([Problem("history", "no purchases recorded: nothing to allocate by")])

@@ -109,7 +109,7 @@ def test_run_engine_dask_stores_the_plan_of_a_local_run(fc, company, kehu_cli, t
     ("name", "address", "field"),
     [
         ("local", None, None),
-        ("dask ", None, "engine"),
+        ("dask!", None, "engine"),  # surrounding spaces are forgiven, as by every vocabulary
         ("ray", None, "engine"),
         ("local", "tcp://x:1", "engine-address"),
     ],

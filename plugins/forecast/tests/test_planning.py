@@ -465,7 +465,7 @@ def test_errors_are_one_line(base, kehu_cli, args, message):
     [
         (
             ("add-assumption", "1", "weather", "rain"),
-            "Invalid value for '{trend|competitor|customer|market|internal}'",
+            "Invalid value for '[trend|competitor|customer|market|internal]'",
         ),
         (("add-action", "1", "x", "--owner", "a", "--due", "2026-02-30"), "Invalid value for '--due'"),
         (("add-action", "1", "x", "--owner", "a", "--due", "2026-01-01", "--priority", "0"), "'--priority'"),

@@ -1,5 +1,5 @@
-"""Plot labels: Chinese with a CJK font, English (and pinyin for names) without; a CJK font
-missing from matplotlib's cached font list is still found, without rebuilding the cache."""
+"""Plot labels: in the language of the interface (names in pinyin without a CJK font); a CJK
+font missing from matplotlib's cached font list is still found, without rebuilding the cache."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ def test_without_a_cjk_font_labels_are_english_and_names_pinyin(fresh_lookup, mo
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
     monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
     assert plotfonts.cjk_font() is None
-    assert plot.say("Targets against actuals") == "Targets against actuals"
     assert plotfonts.drawable("华东/张伟") == "HuaDong/ZhangWei"
 
 
@@ -43,7 +42,6 @@ def test_a_cjk_font_missing_from_the_cache_is_found_without_a_rebuild(fresh_look
     monkeypatch.setattr(font_manager, "_load_fontmanager", lambda *a, **k: rebuilt.append(1))
     assert plotfonts.cjk_font() == "DejaVu Sans"  # the family inside the file
     assert [f.fname for f in font_manager.fontManager.ttflist] == [str(installed)]
-    assert plot.say("target") == "目标"
     plotfonts.cjk_font()  # looked up once per process
     assert rebuilt == []
 
@@ -52,7 +50,6 @@ def test_with_a_cjk_font_the_plot_is_drawn_in_chinese(fresh_lookup, tmp_path):
     font = plotfonts.cjk_font()
     if font is None:
         pytest.skip("no CJK font installed (Noto Sans CJK, WenQuanYi, Source Han)")
-    assert plot.say("Targets against actuals") == "目标与实际"
     assert plotfonts.drawable("华东") == "华东"
     found = font_manager.findfont(font_manager.FontProperties(family=font), fallback_to_default=False)
     assert font_manager.FontProperties(fname=found).get_name() == font

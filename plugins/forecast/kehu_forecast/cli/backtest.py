@@ -11,18 +11,21 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import Progress, emit_rows, list_output_options
 from kehu_core.cli.params import DAY
+from kehu_core.i18n import messages
 from kehu_forecast import api
-from kehu_forecast.cli.options import FOLDS, HISTORY_HELP, HORIZON, PERIODS
+from kehu_forecast.cli.options import FOLDS, FREQ, HISTORY_HELP, HORIZON, LEVEL, PERIODS
+
+_ = messages("kehu_forecast").gettext
 
 
 @click.command(cls=TranslatedCommand, name="backtest")
 @click.option(
     "--level",
-    type=click.Choice(["company", "region", "salesperson", "customer"]),
+    type=LEVEL,
     default="salesperson",
     show_default=True,
 )
-@click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
+@click.option("--freq", type=FREQ, default="month", show_default=True)
 @click.option("--horizon", type=HORIZON, default=3, show_default=True)
 @click.option("--folds", type=FOLDS, default=3, show_default=True)
 @click.option("--methods", default="auto,theta,ets,croston,snaive", show_default=True)
@@ -52,7 +55,7 @@ def backtest_cmd(
       kehu forecast backtest --level company --horizon 12 --folds 1
     """
     chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
-    with Progress("backtest") as progress, transaction() as (_app, session):
+    with Progress(_("backtest")) as progress, transaction() as (_app, session):
         scores = api.backtest(
             session,
             level=level,
@@ -65,4 +68,14 @@ def backtest_cmd(
             progress=progress,
         )
     keys = ["method", "mase", "smape", "relative_mase", "coverage", "series", "fitted", "unfitted"]
-    emit_rows(keys, [asdict(s) for s in scores], keys, as_json=as_json, as_csv=as_csv)
+    headers = [
+        _("method"),
+        "MASE",
+        "sMAPE",
+        _("relative MASE"),
+        _("coverage"),
+        _("series"),
+        _("fitted"),
+        _("unfitted"),
+    ]
+    emit_rows(headers, [asdict(s) for s in scores], keys, as_json=as_json, as_csv=as_csv)

@@ -14,10 +14,13 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_core.cli.params import DAY
-from kehu_forecast.cli.options import LEVEL, PERIODS, RUN_ID
+from kehu_core.i18n import messages
+from kehu_forecast.cli.options import FREQ, LEVEL, PERIODS, RUN_ID
 from kehu_forecast.history import history_rows
 from kehu_forecast.report import run_rows
 from kehu_forecast.runs import list_runs
+
+_ = messages("kehu_forecast").gettext
 
 
 @click.command(cls=TranslatedCommand, name="runs")
@@ -35,7 +38,18 @@ def runs_cmd(as_json: bool, as_csv: bool) -> None:
     with transaction() as (_app, session):
         rows = [{**r, "created": calendar.format_day(r["created_at"])} for r in list_runs(session)]
     emit_rows(
-        ["id", "kind", "method", "freq", "from", "periods", "total", "source", "by", "created"],
+        [
+            _("id"),
+            _("kind"),
+            _("method"),
+            _("freq"),
+            _("from"),
+            _("periods"),
+            _("total"),
+            _("source"),
+            _("by"),
+            _("created"),
+        ],
         rows,
         ["id", "kind", "method", "freq", "first_period", "horizon", "total", "source", "by", "created"],
         as_json=as_json,
@@ -60,11 +74,12 @@ def show_cmd(run_id: int | None, level: str, as_json: bool, as_csv: bool) -> Non
     with transaction() as (_app, session):
         plan, rows = run_rows(session, level, run_id)
     keys = ["node", "parent", *[p.isoformat() for p in plan.periods], "total"]
-    emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
+    headers = [_("node"), _("parent"), *[p.isoformat() for p in plan.periods], _("total")]
+    emit_rows(headers, rows, keys, as_json=as_json, as_csv=as_csv)
 
 
 @click.command(cls=TranslatedCommand, name="history")
-@click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
+@click.option("--freq", type=FREQ, default="month", show_default=True)
 @click.option("--level", type=LEVEL, default="region", show_default=True)
 @click.option("--by-category", is_flag=True, help="Split each node by product category (a second dimension).")
 @click.option("--periods", "length", type=PERIODS, help="Periods of history (default 36 months / 156 weeks).")
@@ -90,4 +105,10 @@ def history_cmd(
             session, freq=freq, level=level, by_category=by_category, as_of=as_of, length=length
         )
     keys = ["node", *(["category"] if by_category else []), *[p.isoformat() for p in period_list], "total"]
-    emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
+    headers = [
+        _("node"),
+        *([_("category")] if by_category else []),
+        *[p.isoformat() for p in period_list],
+        _("total"),
+    ]
+    emit_rows(headers, rows, keys, as_json=as_json, as_csv=as_csv)

@@ -8,9 +8,13 @@ from attrs import asdict
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_rows, list_output_options
+from kehu_core.i18n import messages
+from kehu_core.plotfonts import missing_font_advice
 from kehu_forecast import plot
-from kehu_forecast.cli.options import RUN_ID, plot_option
+from kehu_forecast.cli.options import LEVEL, RUN_ID, plot_option
 from kehu_forecast.gap import LEVELS, gap_report
+
+_ = messages("kehu_forecast").gettext
 
 
 @click.command(cls=TranslatedCommand, name="gap")
@@ -23,7 +27,7 @@ from kehu_forecast.gap import LEVELS, gap_report
     "--level",
     "levels",
     multiple=True,
-    type=click.Choice(["company", "region", "salesperson", "customer"]),
+    type=LEVEL,
     help="Levels to show (default company, region, salesperson).",
 )
 @click.option("--flagged", "only_flagged", is_flag=True, help="Only the flagged nodes.")
@@ -56,16 +60,20 @@ def gap_cmd(
     if plot_path:
         regions = [r for r in report.rows if r.level == "region"]
         plot.plot_bars(
-            "Top-down vs bottom-up by region",
+            _("Top-down vs bottom-up by region"),
             [r.node for r in regions],
             {
-                "top-down": [float(r.top_down) for r in regions],
-                "bottom-up": [float(r.bottom_up) for r in regions],
+                _("top-down"): [float(r.top_down) for r in regions],
+                _("bottom-up"): [float(r.bottom_up) for r in regions],
             },
             plot_path,
             note=f"#{td.run_id} / #{bu.run_id}",
         )
+        advice = missing_font_advice()
+        if advice:
+            click.echo(advice, err=True)
     keys = ["level", "node", "bottom_up", "top_down", "gap", "percent", "flagged"]
+    headers = [_("level"), _("node"), _("bottom-up"), _("top-down"), _("gap"), _("percent"), _("flagged")]
     if as_json:
         emit_json(
             {
@@ -78,4 +86,4 @@ def gap_cmd(
             }
         )
     else:
-        emit_rows(keys, data, keys, as_json=False, as_csv=as_csv)
+        emit_rows(headers, data, keys, as_json=False, as_csv=as_csv)

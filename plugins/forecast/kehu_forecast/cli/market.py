@@ -10,11 +10,14 @@ import click
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, json_option, list_output_options
-from kehu_core.cli.params import DAY, MONEY
+from kehu_core.cli.params import DAY, MONEY, VocabularyType
+from kehu_core.i18n import messages
 from kehu_forecast import topdown
 from kehu_forecast.cli.options import HORIZON, PERIODS
 from kehu_forecast.cli.summary import emit_plan_summary
 from kehu_forecast.report import summary as plan_summary
+
+_, ngettext = messages("kehu_forecast").functions()
 
 
 @click.group("market", cls=PluginGroup, plugin="forecast")
@@ -30,7 +33,7 @@ def market() -> None:
 
 @market.command("set")
 @click.argument("period")
-@click.argument("dimension", type=click.Choice(["company", "region", "industry"]))
+@click.argument("dimension", type=VocabularyType(topdown.DIMENSION_NAMES))
 @click.argument("key")
 @click.option("--potential", type=MONEY, help="Market potential in yuan for the period.")
 @click.option("--share", help="Expected market share: 0.12 or 12%.")
@@ -58,7 +61,7 @@ def market_set(
     values = {"dimension": dimension, "key": key, "potential": potential, "share": share, "growth": growth}
     with transaction() as (_app, session):
         count = topdown.set_market_months(session, period, values, months=months)
-    click.echo(f"set {count} market input(s)")
+    click.echo(ngettext("set {count} market input", "set {count} market inputs", count).format(count=count))
 
 
 @market.command("import")
@@ -73,7 +76,9 @@ def market_import(file: str, encoding: str) -> None:
     """
     with transaction() as (_app, session):
         count = topdown.import_market_inputs(session, file, encoding)
-    click.echo(f"imported {count} market input(s)")
+    click.echo(
+        ngettext("imported {count} market input", "imported {count} market inputs", count).format(count=count)
+    )
 
 
 @market.command("list")
@@ -88,18 +93,19 @@ def market_list(as_json: bool, as_csv: bool) -> None:
     with transaction() as (_app, session):
         rows = topdown.list_market_inputs(session)
     keys = ["period", "dimension", "key", "potential", "share", "growth", "figure"]
-    emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
+    headers = [_("period"), _("dimension"), _("key"), _("potential"), _("share"), _("growth"), _("figure")]
+    emit_rows(headers, rows, keys, as_json=as_json, as_csv=as_csv)
 
 
 @click.command(cls=TranslatedCommand, name="topdown")
 @click.option(
     "--dimension",
-    type=click.Choice(["company", "region", "industry"]),
+    type=VocabularyType(topdown.DIMENSION_NAMES),
     help="Which market inputs to use (default: the only dimension that has some).",
 )
 @click.option(
     "--allocation",
-    type=click.Choice(["average_proportions", "proportion_averages", "bottomup"]),
+    type=VocabularyType(topdown.ALLOCATION_NAMES),
     default="average_proportions",
     show_default=True,
     help="How group figures are split to customers.",

@@ -16,7 +16,8 @@ from kehu_core.cli.output import (
     json_option,
     list_output_options,
 )
-from kehu_core.cli.params import DAY, MONEY, given
+from kehu_core.cli.params import DAY, MONEY, VocabularyType, given
+from kehu_core.i18n import N_, messages
 from kehu_forecast import pipeline
 from kehu_forecast.pipeline import Opportunity
 
@@ -32,13 +33,32 @@ OPP_KEYS = [
     "close_date",
     "status",
 ]
+#: What people read for each field of an opportunity.
+LABELS = {
+    "customer": N_("customer"),
+    "customer_name": N_("customer name"),
+    "salesperson": N_("salesperson"),
+    "amount": N_("amount"),
+    "stage": N_("stage"),
+    "probability": N_("probability"),
+    "weighted": N_("weighted"),
+    "close_date": N_("close date"),
+    "status": N_("status"),
+    "note": N_("note"),
+    "ref": N_("ref"),
+}
+
+_, ngettext = messages("kehu_forecast").functions()
 
 
 def _emit_opp(opp: Opportunity, as_json: bool) -> None:
     if as_json:
         emit_json(asdict(opp))
     else:
-        emit_pairs(f"opportunity {opp.ref}", [(k, v) for k, v in asdict(opp).items() if k != "ref"])
+        emit_pairs(
+            _("opportunity {ref}").format(ref=opp.ref),
+            [(_(LABELS[k]), v) for k, v in asdict(opp).items() if k != "ref"],
+        )
 
 
 @click.group("opportunity", cls=PluginGroup, plugin="forecast")
@@ -78,7 +98,7 @@ def opp_add(as_json: bool, **values: Any) -> None:
 @click.argument("ref")
 @click.option("--stage")
 @click.option("--probability", help="0.6 or 60%.")
-@click.option("--status", type=click.Choice(["open", "won", "lost"]), help="Only this says won or lost.")
+@click.option("--status", type=VocabularyType(pipeline.STATUS_NAMES), help="Only this says won or lost.")
 @click.option("--close", "close_date", type=DAY)
 @click.option("--amount", type=MONEY)
 @click.option("--salesperson")
@@ -96,7 +116,7 @@ def opp_move(ref: str, as_json: bool, **values: Any) -> None:
 
 
 @opportunity.command("list")
-@click.option("--status", type=click.Choice(["open", "won", "lost"]))
+@click.option("--status", type=VocabularyType(pipeline.STATUS_NAMES))
 @click.option("--salesperson")
 @click.option("--customer", metavar="CODE")
 @list_output_options
@@ -111,7 +131,9 @@ def opp_list(
     """
     with transaction() as (_app, session):
         opps = pipeline.list_opportunities(session, status=status, salesperson=salesperson, customer=customer)
-    emit_rows(OPP_KEYS, [asdict(o) for o in opps], OPP_KEYS, as_json=as_json, as_csv=as_csv)
+    emit_rows(
+        [_(LABELS[k]) for k in OPP_KEYS], [asdict(o) for o in opps], OPP_KEYS, as_json=as_json, as_csv=as_csv
+    )
 
 
 @opportunity.command("import")
@@ -128,4 +150,8 @@ def opp_import(file: str, encoding: str, as_json: bool) -> None:
     """
     with transaction() as (_app, session):
         count = pipeline.import_opportunities(session, file, encoding)
-    emit_result({"imported": count}, as_json, f"imported {count} opportunit{'y' if count == 1 else 'ies'}")
+    emit_result(
+        {"imported": count},
+        as_json,
+        ngettext("imported {count} opportunity", "imported {count} opportunities", count).format(count=count),
+    )

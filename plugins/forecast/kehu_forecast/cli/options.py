@@ -7,10 +7,15 @@ from typing import Any
 
 import click
 
+from kehu_core.cli.params import VocabularyType
 from kehu_core.i18n import N_
+from kehu_forecast.hierarchy import LEVEL_NAMES
+from kehu_forecast.periods import FREQ_NAMES
 
 #: A level of the hierarchy.
-LEVEL = click.Choice(["company", "region", "salesperson", "customer"])
+LEVEL = VocabularyType(LEVEL_NAMES)
+#: A frequency: month (月) or week (周).
+FREQ = VocabularyType(FREQ_NAMES)
 #: A run's id (64-bit): anything else is refused in one line, not a traceback.
 RUN_ID = click.IntRange(1, 2**63 - 1)
 #: Periods ahead (the services allow 1 to 104).

@@ -18,14 +18,46 @@ from kehu_core.cli.output import (
     json_option,
     list_output_options,
 )
-from kehu_core.cli.params import DAY, MONEY
+from kehu_core.cli.params import DAY, MONEY, VocabularyType
+from kehu_core.i18n import N_, messages
 from kehu_forecast import planning
 from kehu_forecast.cli.options import RUN_ID
+
+_ = messages("kehu_forecast").gettext
 
 #: A plan's, an action's id (64-bit).
 ID = click.IntRange(1, 2**63 - 1)
 PRIORITY = click.IntRange(1, 1000)
 FLAG_KEYS = ["code", "step", "subject", "message"]
+#: What people read for each column of the plan's tables.
+HEADERS = {
+    "id": N_("id"),
+    "name": N_("name"),
+    "run_id": N_("run"),
+    "targets": N_("targets"),
+    "assumptions": N_("assumptions"),
+    "actions": N_("actions"),
+    "budget_total": N_("budget total"),
+    "expected_total": N_("expected total"),
+    "flags": N_("flags"),
+    "target": N_("target"),
+    "period_end": N_("period end"),
+    "amount": N_("amount"),
+    "kind": N_("kind"),
+    "text": N_("text"),
+    "priority": N_("priority"),
+    "title": N_("title"),
+    "owner": N_("owner"),
+    "due": N_("due"),
+    "resources": N_("resources"),
+    "item": N_("item"),
+    "expected": N_("expected"),
+    "action_id": N_("action"),
+    "code": N_("code"),
+    "step": N_("step"),
+    "subject": N_("subject"),
+    "message": N_("message"),
+}
 LIST_KEYS = [
     "id",
     "name",
@@ -69,31 +101,34 @@ def _emit_plan(view: planning.PlanView, as_json: bool) -> None:
         return
     run = f"{view.run_id} ({view.run_kind})" if view.run_id is not None else "-"
     emit_pairs(
-        f"sales plan {view.id}: {view.name}",
+        _("sales plan {id}: {name}").format(id=view.id, name=view.name),
         [
-            ("run", run),
-            ("掌握情势 internal", view.situation_internal or "-"),
-            ("掌握情势 external", view.situation_external or "-"),
-            ("targets total", view.targets_total),
-            ("budget total", view.budget_total),
-            ("expected total", view.expected_total),
-            ("created by", view.created_by),
+            (_("run"), run),
+            (_("掌握情势 internal"), view.situation_internal or "-"),
+            (_("掌握情势 external"), view.situation_external or "-"),
+            (_("targets total"), view.targets_total),
+            (_("budget total"), view.budget_total),
+            (_("expected total"), view.expected_total),
+            (_("created by"), view.created_by),
         ],
     )
     sections: list[tuple[str, list[str], list[dict[str, Any]]]] = [
-        ("设定目标 targets", ["target", "period_end", "amount", "run_id"], view.targets),
-        ("前提假定 assumptions", ["id", "kind", "text"], view.assumptions),
+        (_("设定目标 targets"), ["target", "period_end", "amount", "run_id"], view.targets),
+        (_("前提假定 assumptions"), ["id", "kind", "text"], view.assumptions),
         (
-            "拟定行动计划 actions",
+            _("拟定行动计划 actions"),
             ["id", "priority", "title", "owner", "due", "resources", "target"],
             view.actions,
         ),
-        ("编列预算 budget", ["id", "item", "amount", "expected", "action_id"], view.budget),
+        (_("编列预算 budget"), ["id", "item", "amount", "expected", "action_id"], view.budget),
     ]
     for title, keys, rows in sections:
         click.secho(title, bold=True)
         if rows:
-            emit_table(keys, [[r.get(k) for k in keys] for r in rows])
+            shown = [
+                [planning.KIND_NAMES.label(r[k]) if k == "kind" else r.get(k) for k in keys] for r in rows
+            ]
+            emit_table([_(HEADERS[k]) for k in keys], shown)
         else:
             click.echo("  -")
 
@@ -146,7 +181,7 @@ def list_cmd(as_json: bool, as_csv: bool) -> None:
     """
     with transaction() as (_app, session):
         rows = planning.list_plans(session)
-    emit_rows(LIST_KEYS, rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
+    emit_rows([_(HEADERS[k]) for k in LIST_KEYS], rows, LIST_KEYS, as_json=as_json, as_csv=as_csv)
 
 
 @plan.command("show")
@@ -183,7 +218,7 @@ def add_target_cmd(plan_id: int, target: str, as_json: bool) -> None:
 
 @plan.command("add-assumption")
 @click.argument("plan_id", type=ID)
-@click.argument("kind", type=click.Choice(planning.KINDS))
+@click.argument("kind", type=VocabularyType(planning.KIND_NAMES))
 @click.argument("text")
 @json_option
 def add_assumption_cmd(plan_id: int, kind: str, text: str, as_json: bool) -> None:
@@ -196,7 +231,13 @@ def add_assumption_cmd(plan_id: int, kind: str, text: str, as_json: bool) -> Non
     """
     with transaction() as (_app, session):
         row = planning.add_assumption(session, plan_id, kind, text)
-    emit_result(row, as_json, f"assumption {row['id']} ({row['kind']}) added to plan {plan_id}")
+    emit_result(
+        row,
+        as_json,
+        _("assumption {id} ({kind}) added to plan {plan}").format(
+            id=row["id"], kind=planning.KIND_NAMES.label(row["kind"]), plan=plan_id
+        ),
+    )
 
 
 @plan.command("add-action")
@@ -240,7 +281,13 @@ def add_action_cmd(
             target=target,
         )
     emit_result(
-        row, as_json, f"action {row['id']} added to plan {plan_id} (priority {row['priority'] or 'none'})"
+        row,
+        as_json,
+        _("action {id} added to plan {plan} (priority {priority})").format(
+            id=row["id"], plan=plan_id, priority=row["priority"] or "-"
+        )
+        if row["priority"]
+        else _("action {id} added to plan {plan} (no priority)").format(id=row["id"], plan=plan_id),
     )
 
 
@@ -265,7 +312,9 @@ def add_budget_cmd(
     emit_result(
         row,
         as_json,
-        f"budget line {row['id']} of plan {plan_id}: ¥{row['amount']:,} for ¥{row['expected']:,} expected",
+        _("budget line {id} of plan {plan}: ¥{amount} for ¥{expected} expected").format(
+            id=row["id"], plan=plan_id, amount=f"{row['amount']:,}", expected=f"{row['expected']:,}"
+        ),
     )
 
 
@@ -285,6 +334,6 @@ def check_cmd(plan_id: int | None, as_json: bool, as_csv: bool) -> None:
         flags = planning.check_plan(session, plan_id) if plan_id is not None else planning.check_all(session)
     rows = [asdict(f) for f in flags]
     if not rows and not as_json and not as_csv:
-        click.echo("no flags: every step is there and none of the named mistakes")
+        click.echo(_("no flags: every step is there and none of the named mistakes"))
         return
-    emit_rows(FLAG_KEYS, rows, FLAG_KEYS, as_json=as_json, as_csv=as_csv)
+    emit_rows([_(HEADERS[k]) for k in FLAG_KEYS], rows, FLAG_KEYS, as_json=as_json, as_csv=as_csv)

@@ -7,7 +7,9 @@ import click
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import json_option
+from kehu_core.cli.params import VocabularyType
 from kehu_forecast import api
+from kehu_forecast import reconcile as R
 from kehu_forecast.cli.options import RUN_ID
 from kehu_forecast.cli.summary import emit_plan_summary
 
@@ -15,19 +17,19 @@ from kehu_forecast.cli.summary import emit_plan_summary
 @click.command(cls=TranslatedCommand, name="reconcile")
 @click.option(
     "--method",
-    type=click.Choice(["bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls"]),
+    type=VocabularyType(R.METHOD_NAMES),
     default="mint-wls",
     show_default=True,
 )
 @click.option(
     "--proportions",
-    type=click.Choice(["average_proportions", "proportion_averages", "forecast_proportions"]),
+    type=VocabularyType(R.PROPORTION_NAMES),
     default="average_proportions",
     show_default=True,
     help="For top-down and middle-out.",
 )
 @click.option(
-    "--middle-level", type=click.Choice(["region", "salesperson"]), default="region", show_default=True
+    "--middle-level", type=VocabularyType(R.MIDDLE_LEVEL_NAMES), default="region", show_default=True
 )
 @click.option("--bottomup", "bu_run", type=RUN_ID, help="Bottom-up run id (default: newest).")
 @click.option("--topdown", "td_run", type=RUN_ID, help="Top-down run id (default: newest, if any).")

@@ -11,15 +11,19 @@ import click
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import Progress, json_option
-from kehu_core.cli.params import DAY
+from kehu_core.cli.params import DAY, VocabularyType
+from kehu_core.i18n import messages
+from kehu_core.plotfonts import missing_font_advice
 from kehu_forecast import api, distributed, plot
-from kehu_forecast.cli.options import HISTORY_HELP, HORIZON, JOBS, PERIODS, plot_option
+from kehu_forecast.cli.options import FREQ, HISTORY_HELP, HORIZON, JOBS, PERIODS, plot_option
 from kehu_forecast.cli.summary import emit_plan_summary
 from kehu_forecast.periods import Freq
 
+_ = messages("kehu_forecast").gettext
+
 
 @click.command(cls=TranslatedCommand, name="run")
-@click.option("--freq", type=click.Choice(["month", "week"]), default="month", show_default=True)
+@click.option("--freq", type=FREQ, default="month", show_default=True)
 @click.option("--horizon", type=HORIZON, help="Periods ahead (default 12 months or 13 weeks).")
 @click.option(
     "--method",
@@ -43,7 +47,7 @@ from kehu_forecast.periods import Freq
 @click.option("--jobs", "n_jobs", type=JOBS, default=1, show_default=True, help="Processes for the library.")
 @click.option(
     "--engine",
-    type=click.Choice(distributed.ENGINES),
+    type=VocabularyType(distributed.ENGINE_NAMES),
     default="local",
     show_default=True,
     help="Where the customer models run: this machine, or a Dask cluster (pip install kehu-forecast[dask]).",
@@ -91,13 +95,16 @@ def run_cmd(
         n_jobs=n_jobs,
     )
     with (
-        Progress("forecast") as progress,
+        Progress(_("forecast")) as progress,
         distributed.engine(engine, engine_address),
         transaction() as (app, session),
     ):
         plan = api.run_forecast(app, session, options, progress=progress)
         if plot_path:
             plot.plot_plan(plan, api.company_history(session, freq, as_of=as_of, length=history), plot_path)
+            advice = missing_font_advice()
+            if advice:
+                click.echo(advice, err=True)
         summary = api.summary(session, plan)
         check, warnings = api.plausibility(session, plan)
     emit_plan_summary(
@@ -112,4 +119,4 @@ def run_cmd(
     )
     if not as_json:
         for line in warnings:
-            click.echo(f"warning: {line}")
+            click.echo(_("warning: {message}").format(message=line))

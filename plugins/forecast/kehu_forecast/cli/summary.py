@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows
+from kehu_core.i18n import messages
+from kehu_forecast.periods import FREQ_NAMES
+
+_ = messages("kehu_forecast").gettext
 
 
 def scenario_range(low: Any, high: Any) -> str:
@@ -21,14 +25,18 @@ def emit_plan_summary(summary: dict[str, Any], as_json: bool, extra: dict[str, A
         emit_json({**summary, **(extra or {})})
         return
     total = "-" if summary["total"] is None else summary["total"]
+    freq = FREQ_NAMES.label(summary["freq"])
     emit_pairs(
-        f"forecast run {summary['run_id']}: {summary['method']}",
+        _("forecast run {id}: {method}").format(id=summary["run_id"], method=summary["method"]),
         [
-            ("periods", f"{summary['first_period']} .. {summary['last_period']} ({summary['freq']})"),
-            ("history up to", summary["history_end"]),
-            ("company total", total),
-            ("pessimistic / optimistic", scenario_range(summary["low"], summary["high"])),
+            (
+                _("periods"),
+                f"{summary['first_period']} .. {summary['last_period']} ({freq})",
+            ),
+            (_("history up to"), summary["history_end"]),
+            (_("company total"), total),
+            (_("pessimistic / optimistic"), scenario_range(summary["low"], summary["high"])),
             *[(k, v) for k, v in (extra or {}).items() if not isinstance(v, (dict, list))],
         ],
     )
-    emit_rows(["region", "total"], summary["regions"], ["region", "total"], as_json=False, as_csv=False)
+    emit_rows([_("region"), _("total")], summary["regions"], ["region", "total"], as_json=False, as_csv=False)

@@ -8,6 +8,7 @@ import click
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options
+from kehu_core.cli.params import VocabularyType
 from kehu_forecast import targets
 from kehu_forecast.cli.options import RUN_ID
 
@@ -17,7 +18,7 @@ from kehu_forecast.cli.options import RUN_ID
     "--run", "run_id", type=RUN_ID, help="The plan to set targets from (default: newest reconciled run)."
 )
 @click.option(
-    "--period", "grouping", type=click.Choice(["month", "quarter"]), default="quarter", show_default=True
+    "--period", "grouping", type=VocabularyType(targets.GROUPING_NAMES), default="quarter", show_default=True
 )
 @click.option("--list", "only_list", is_flag=True, help="Only list the saved targets.")
 @list_output_options

@@ -11,9 +11,13 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_core.cli.params import DAY
+from kehu_core.i18n import messages
+from kehu_core.plotfonts import missing_font_advice
 from kehu_forecast import plot
 from kehu_forecast.cli.options import plot_option
 from kehu_forecast.targets import track
+
+_ = messages("kehu_forecast").gettext
 
 
 @click.command(cls=TranslatedCommand, name="track")
@@ -34,15 +38,18 @@ def track_cmd(
         rows = [asdict(p) for p in track(session, as_of=as_of, salesperson=salesperson)]
     if plot_path:
         plot.plot_bars(
-            "Targets against actuals",
+            _("Targets against actuals"),
             [f"{r['salesperson']} {r['period_start']:%Y-%m}" for r in rows],
             {
-                "target": [float(r["amount"]) for r in rows],
-                "expected by now": [float(r["expected_to_date"]) for r in rows],
-                "actual": [float(r["actual"]) for r in rows],
+                _("target"): [float(r["amount"]) for r in rows],
+                _("expected by now"): [float(r["expected_to_date"]) for r in rows],
+                _("actual"): [float(r["actual"]) for r in rows],
             },
             plot_path,
         )
+        advice = missing_font_advice()
+        if advice:
+            click.echo(advice, err=True)
     keys = [
         "salesperson",
         "period_start",
