@@ -182,10 +182,14 @@ def test_a_session_in_chinese_has_no_english_and_json_keeps_keys_and_codes(
         ("tier", "stats", poor),
         ("tier", "report"),
     ]
-    for step in [*steps, *reads]:
+    cards = [("customer", "show", key), ("customer", "show", poor)]  # the card's 客户分级 section
+    for step in [*steps, *reads, *cards]:
         result = kehu_cli(*step, env=ZH)
         assert result.exit_code == 0, (step, result.output)
-        assert not english_words(result.output), (step, sorted(english_words(result.output)), result.output)
+        # Of a card, tiering's own section (the rest is the core's).
+        shown = result.output.split("客户分级\n")[-1] if step in cards else result.output
+        assert "客户分级" in result.output if step in cards else True
+        assert not english_words(shown), (step, sorted(english_words(shown)), shown)
     report = kehu_cli("tier", "report", env=ZH).output
     for words in ("二八法则检验", "客户金字塔", "主要客户", "大客户", "劣质客户"):
         assert words in report, (words, report)
@@ -193,5 +197,8 @@ def test_a_session_in_chinese_has_no_english_and_json_keeps_keys_and_codes(
         chinese = kehu_cli(*read, "--json", env=ZH).json
         english = kehu_cli(*read, "--json", env=EN).json
         assert _keys_and_codes(chinese) == _keys_and_codes(english), read
+    for card in cards:
+        chinese = kehu_cli(*card, "--json", env=ZH).json["tiering"]
+        assert chinese == kehu_cli(*card, "--json", env=EN).json["tiering"], card
     listed = kehu_cli("customer", "list", "--filter", "tier=大客户", "--json", env=ZH).json
     assert listed == kehu_cli("customer", "list", "--filter", "tier=key_account", "--json", env=EN).json
