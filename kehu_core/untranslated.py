@@ -152,6 +152,7 @@ def english_words(text: str, identifiers: Iterable[str] = ()) -> set[str]:
         if "-" in name:
             text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", text)
     text = re.sub(r"`[^`]*`", " ", text)  # code
+    text = re.sub(r"\b\w+=[\w|/-]+", " ", text)  # a filter as typed: acme_key=yes|no
     # A code shown with its label, as Vocabulary.accepted() and labels do: influence (影响力), 是（yes）
     text = re.sub(r"\b[a-z][a-z0-9_]*(?= ?[（(][^)）]*[\u4e00-\u9fff])", " ", text)
     text = re.sub(r"(?<=[\u4e00-\u9fff][（(])[a-z][a-z0-9_]*(?=[)）])", " ", text)
