@@ -81,8 +81,8 @@ i18n: $(STAMP)
 MUTATION_DIR := build/mutation
 MODULE ?=
 
-
-mutation: $(STAMP)
+# Order-only: editing the [tool.cosmic-ray] test lists in pyproject.toml must not reinstall every package.
+mutation: | $(STAMP)
 	$(PIP) install --quiet -e '.[mutation]'
 	rm -rf $(MUTATION_DIR)/tree && mkdir -p $(MUTATION_DIR)/tree
 	git ls-files -z --cached --others --exclude-standard \
