@@ -11,11 +11,14 @@ from attrs import asdict, frozen
 from sqlalchemy.orm import Session
 
 from kehu_core.errors import KehuError
+from kehu_core.i18n import messages
 from kehu_forecast import hierarchy as H
 from kehu_forecast.money import cents_to_decimal as D
 from kehu_forecast.names import pick
 from kehu_forecast.plan import Plan, load, visible_plan
 from kehu_forecast.visibility import require_levels
+
+_ = messages("kehu_forecast").gettext
 
 DEFAULT_THRESHOLD = 10.0
 #: The levels a gap report shows by default.
@@ -129,9 +132,11 @@ def gap_report(
     common = [p for p in bu.periods if p in td.periods]
     if not common:
         raise KehuError(
-            f"bottom-up run {bu.run_id} ({_months(bu)}) and top-down run {td.run_id} ({_months(td)}) "
-            "have no period in common: nothing to compare. Choose runs over the same months with "
-            "--bottomup ID and --topdown ID (see `kehu forecast runs`)."
+            _(
+                "bottom-up run {bu} ({bu_months}) and top-down run {td} ({td_months}) "
+                "have no period in common: nothing to compare. Choose runs over the same months with "
+                "--bottomup ID and --topdown ID (see `kehu forecast runs`)."
+            ).format(bu=bu.run_id, bu_months=_months(bu), td=td.run_id, td_months=_months(td))
         )
     rows = gap_rows(bu, td, threshold=threshold, levels=levels)
     return GapReport(bottom_up=bu, top_down=td, periods=common, threshold=threshold, rows=rows)

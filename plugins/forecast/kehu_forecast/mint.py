@@ -21,7 +21,10 @@ import numpy as np
 from attrs import frozen
 
 from kehu_core.errors import Problem, ValidationError
+from kehu_core.i18n import messages
 from kehu_forecast import hierarchy as H
+
+_ = messages("kehu_forecast").gettext
 
 METHODS = {"mint-ols": "ols", "mint-wls": "wls_struct"}
 #: Block principal pivoting swaps whole sets this many times without progress before it
@@ -142,8 +145,14 @@ def nonnegative(h: H.Hierarchy, y_hat: np.ndarray, method: str, *, max_iter: int
             [
                 Problem(
                     "method",
-                    f"mint-{'ols' if method == 'ols' else 'wls'}: the non-negative solve did not converge "
-                    f"(optimality residual {residual:.2g} after {it} pivots); nothing was saved",
+                    _(
+                        "{method}: the non-negative solve did not converge "
+                        "(optimality residual {residual} after {pivots} pivots); nothing was saved"
+                    ).format(
+                        method="mint-ols" if method == "ols" else "mint-wls",
+                        residual=f"{residual:.2g}",
+                        pivots=it,
+                    ),
                 )
             ]
         )

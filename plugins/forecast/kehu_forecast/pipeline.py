@@ -26,7 +26,7 @@ from kehu_core import validation as v
 from kehu_core.access import customer_condition, require, visible_customers
 from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
-from kehu_core.i18n import N_
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, Interaction
 from kehu_core.privacy import require_not_forgotten
 from kehu_core.validation import FieldError
@@ -36,6 +36,8 @@ from kehu_forecast.names import pick
 from kehu_forecast.periods import Freq
 from kehu_forecast.rates import rate
 from kehu_forecast.security import OPPORTUNITY
+
+_ = messages("kehu_forecast").gettext
 
 STATUSES = ("open", "won", "lost")
 #: The statuses as people name them (跟进中, 赢单, 丢单).
@@ -134,22 +136,26 @@ def _clean(
     if not partial:
         code = values.get("customer")
         if v.blank(code):
-            problems.append(Problem("customer", "required", row))
+            problems.append(Problem("customer", _("required"), row))
         elif str(code).strip() not in customers:
-            problems.append(Problem("customer", "no customer with this code", row, str(code)))
+            problems.append(Problem("customer", _("no customer with this code"), row, str(code)))
         else:
             clean["customer_id"], owner = customers[str(code).strip()]
             clean.setdefault("salesperson", owner)
         for name in ("amount", "close_date"):
             if v.blank(values.get(name)):
-                problems.append(Problem(name, "required", row))
+                problems.append(Problem(name, _("required"), row))
         if "probability" not in clean and not any(p.field == "probability" for p in problems):
             stage = clean.get("stage")
             if stage in STAGES:
                 clean["probability"] = STAGES[stage]
             else:
                 problems.append(
-                    Problem("probability", "required unless the stage is one of " + ", ".join(STAGES), row)
+                    Problem(
+                        "probability",
+                        _("required unless the stage is one of {stages}").format(stages=", ".join(STAGES)),
+                        row,
+                    )
                 )
         clean.setdefault(
             "stage", next((s for s, p in STAGES.items() if p >= clean.get("probability", 0)), "签约中")
@@ -160,13 +166,13 @@ def _clean(
         problems.append(
             Problem(
                 "salesperson",
-                "unknown salesperson (not the owner of any customer nor on any interaction)",
+                _("unknown salesperson (not the owner of any customer nor on any interaction)"),
                 row,
                 sp,
             )
         )
     if not partial and not clean.get("salesperson") and not any(p.field == "customer" for p in problems):
-        problems.append(Problem("salesperson", "required: the customer has no owner", row))
+        problems.append(Problem("salesperson", _("required: the customer has no owner"), row))
     return clean, problems
 
 
@@ -223,13 +229,13 @@ def add_opportunities(
             problems.append(
                 Problem(
                     "ref",
-                    "already used by another opportunity",
+                    _("already used by another opportunity"),
                     None if first_row is None else first_row + i,
                     clean["ref"],
                 )
             )
     if problems:
-        raise ValidationError(problems, headline="opportunity refused; nothing was written:")
+        raise ValidationError(problems, headline=_("opportunity refused; nothing was written:"))
     _refuse_notes_of_forgotten(session, [c["customer_id"] for c in cleaned if c.get("note")])
     fresh = iter(_next_refs(session, sum(1 for c in cleaned if "ref" not in c)))
     for clean in cleaned:
@@ -240,7 +246,9 @@ def add_opportunities(
     try:
         session.execute(T.insert(), cleaned)
     except IntegrityError as exc:  # a concurrent writer took the same generated ref
-        raise Conflict("another opportunity was added with the same ref at the same time; try again") from exc
+        raise Conflict(
+            _("another opportunity was added with the same ref at the same time; try again")
+        ) from exc
     return list_opportunities(session, refs=[c["ref"] for c in cleaned])
 
 
@@ -266,7 +274,7 @@ def move_opportunity(session: Session, ref: str, values: Mapping[str, Any]) -> O
         select(T.c.id).where(T.c.ref == ref, visible_customers(session, T.c.customer_id)).with_for_update()
     ).first()
     if current is None:
-        raise NotFound(f"no opportunity {ref!r}; see `kehu forecast opportunity list`")
+        raise NotFound(_("no opportunity {ref!r}; see `kehu forecast opportunity list`").format(ref=ref))
     clean, problems = _clean(
         session, values, None, known=known_salespeople(session), customers={}, partial=True
     )

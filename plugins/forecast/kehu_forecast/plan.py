@@ -21,6 +21,7 @@ from kehu_core import sql
 from kehu_core.access import customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.errors import NotFound
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
@@ -29,6 +30,8 @@ from kehu_forecast.models import runs, values
 from kehu_forecast.money import cents_to_decimal
 from kehu_forecast.runs import latest_run
 from kehu_forecast.security import RUN
+
+_ = messages("kehu_forecast").gettext
 
 
 @define
@@ -255,7 +258,7 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
             raise NotFound(f"no {kind or ''} forecast run yet: make one with {what}".replace("  ", " "))
     run = session.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
     if run is None:
-        raise NotFound(f"no forecast run {run_id}; see `kehu forecast runs`")
+        raise NotFound(_("no forecast run {id}; see `kehu forecast runs`").format(id=run_id))
     frame = pd.DataFrame(
         session.execute(
             select(

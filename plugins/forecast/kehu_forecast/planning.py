@@ -34,7 +34,7 @@ from kehu_core import audit, validation
 from kehu_core.access import acting, customer_condition, require
 from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import NotFound, Problem, ValidationError
-from kehu_core.i18n import N_
+from kehu_core.i18n import N_, messages
 from kehu_core.validation import FieldError
 from kehu_forecast.models import (
     plan_actions,
@@ -47,6 +47,8 @@ from kehu_forecast.models import (
 )
 from kehu_forecast.security import PLAN
 from kehu_forecast.targets import visible_targets
+
+_ = messages("kehu_forecast").gettext
 
 #: What an assumption is about: the trend itself, the three changes outside the company the
 #: material names (公司外的变化: 竞争者变动, 客户变动, 市场需求变化), or the company (公司内的变化).
@@ -115,7 +117,7 @@ class PlanView:
 def _text(field: str, value: Any, max_length: int, *, required: bool = True) -> str | None:
     if validation.blank(value):
         if required:
-            raise ValidationError([Problem(field, "must not be empty")])
+            raise ValidationError([Problem(field, _("must not be empty"))])
         return None
     try:
         return validation.text(value, max_length)
@@ -153,7 +155,7 @@ def _plan_row(session: Session, plan_id: int) -> Any:
         stmt = stmt.where(rule)
     row = session.execute(stmt).mappings().first()
     if row is None:
-        raise NotFound(f"no sales plan {plan_id}")
+        raise NotFound(_("no sales plan {id}").format(id=plan_id))
     return row
 
 
@@ -168,16 +170,16 @@ def _resolve_target(session: Session, given: Any, field: str = "target") -> tupl
         try:
             day = date.fromisoformat(match["day"])
         except ValueError as exc:
-            raise ValidationError([Problem(field, "not a date", value=raw)]) from exc
+            raise ValidationError([Problem(field, _("not a date"), value=raw)]) from exc
         stmt = stmt.where(targets.c.salesperson == match["salesperson"], targets.c.period_start == day)
     else:
-        raise ValidationError([Problem(field, "give a target id or SALESPERSON/FIRST-DAY", value=raw)])
+        raise ValidationError([Problem(field, _("give a target id or SALESPERSON/FIRST-DAY"), value=raw)])
     rule = visible_targets(session)
     if rule is not None:
         stmt = stmt.where(rule)
     found = session.execute(stmt).first()
     if found is None:
-        raise NotFound(f"no target {raw} (see kehu forecast targets --list --json)")
+        raise NotFound(_("no target {target} (see `kehu forecast targets --list --json`)").format(target=raw))
     return str(found[0]), found[1]
 
 
@@ -202,7 +204,7 @@ def create_plan(
     internal = _text("internal", situation_internal, 10_000, required=False)
     external = _text("external", situation_external, 10_000, required=False)
     if run_id is not None and session.scalar(select(runs.c.id).where(runs.c.id == run_id)) is None:
-        raise NotFound(f"no forecast run {run_id} (see kehu forecast runs)")
+        raise NotFound(_("no forecast run {id} (see `kehu forecast runs`)").format(id=run_id))
     keys = list(dict.fromkeys(_resolve_target(session, k) for k in target_keys))
     plan_id = session.scalar(
         plans.insert()
@@ -289,10 +291,10 @@ def add_action(
     name = _text("title", title, 250)
     who = _text("owner", owner, 100)
     if not isinstance(due, date):
-        raise ValidationError([Problem("due", "must be a day (YYYY-MM-DD)", value=str(due))])
+        raise ValidationError([Problem("due", _("must be a day (YYYY-MM-DD)"), value=str(due))])
     if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int) or priority < 1):
         raise ValidationError(
-            [Problem("priority", "must be a whole number from 1 (first)", value=str(priority))]
+            [Problem("priority", _("must be a whole number from 1 (first)"), value=str(priority))]
         )
     needs = _text("resources", resources, 10_000, required=False)
     salesperson: str | None = None
@@ -309,7 +311,7 @@ def add_action(
                 [
                     Problem(
                         "target",
-                        f"not a target of plan {plan_id}; link it first with add-target",
+                        _("not a target of plan {plan}; link it first with add-target").format(plan=plan_id),
                         value=str(target),
                     )
                 ]
@@ -349,7 +351,11 @@ def add_budget(
         owner_plan = session.scalar(select(plan_actions.c.plan_id).where(plan_actions.c.id == action_id))
         if owner_plan != plan_id:
             raise ValidationError(
-                [Problem("action", f"not an action of plan {plan_id}", value=str(action_id))]
+                [
+                    Problem(
+                        "action", _("not an action of plan {plan}").format(plan=plan_id), value=str(action_id)
+                    )
+                ]
             )
     new_id = session.scalar(
         plan_budget.insert()

@@ -5,7 +5,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kehu_core.i18n import messages
 from kehu_core.validation import FieldError
+
+_ = messages("kehu_forecast").gettext
 
 UNIT = (Decimal(0), Decimal(1))
 UNIT_REASON = "must be between 0 and 1 (or 0% and 100%)"
@@ -19,9 +22,9 @@ def rate(
     try:
         number = Decimal(raw.rstrip("%").strip())
     except InvalidOperation:
-        raise FieldError("not a number (write 0.6 or 60%)") from None
+        raise FieldError(_("not a number (write 0.6 or 60%)")) from None
     if not number.is_finite():
-        raise FieldError("not a finite number")
+        raise FieldError(_("not a finite number"))
     if raw.endswith("%"):
         number = number / 100
     if (low is not None and number < low) or (high is not None and number > high):

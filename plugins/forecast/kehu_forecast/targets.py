@@ -24,7 +24,7 @@ from kehu_core.access import customer_condition, require, visible_customers
 from kehu_core.app import Kehu
 from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import Conflict, Problem, ValidationError
-from kehu_core.i18n import N_
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import to_money
 from kehu_forecast.history import NO_SALESPERSON
@@ -33,6 +33,8 @@ from kehu_forecast.money import cents_to_decimal as D
 from kehu_forecast.names import pick
 from kehu_forecast.plan import load
 from kehu_forecast.security import PLAN, RUN
+
+_ = messages("kehu_forecast").gettext
 
 STRETCH = 0.30
 #: The audit trail's entity for targets (``kehu audit --entity forecast.target``).
@@ -189,7 +191,9 @@ def save_targets(
     grouping = pick("period", grouping, GROUPING_NAMES)
     plan = load(session, run_id, kind=None if run_id else "reconciled")
     if plan.freq != "month":
-        raise ValidationError([Problem("run", "targets are set from a monthly plan", value=str(plan.run_id))])
+        raise ValidationError(
+            [Problem("run", _("targets are set from a monthly plan"), value=str(plan.run_id))]
+        )
     h = plan.hierarchy
     bottom = plan.bottom()
     by_sp: dict[str, list[int]] = {}
@@ -243,8 +247,10 @@ def save_targets(
                 )
             except IntegrityError as exc:
                 raise Conflict(
-                    f"another command saved a target for {sp} from {start} at the same time; "
-                    "nothing was written, try again"
+                    _(
+                        "another command saved a target for {salesperson} from {start} at the same time; "
+                        "nothing was written, try again"
+                    ).format(salesperson=sp, start=start)
                 ) from exc
             session.execute(
                 target_lines.insert(),

@@ -31,7 +31,7 @@ from kehu_core.access import require
 from kehu_core.app import Kehu
 from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import Conflict, Problem, ValidationError
-from kehu_core.i18n import N_
+from kehu_core.i18n import N_, messages
 from kehu_core.validation import FieldError
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
@@ -44,6 +44,8 @@ from kehu_forecast.plan import Plan, load, store
 from kehu_forecast.rates import rate
 from kehu_forecast.security import PLAN, RUN
 from kehu_forecast.visibility import require_company
+
+_ = messages("kehu_forecast").gettext
 
 DIMENSIONS = ("company", "region", "industry")
 ALLOCATIONS = ("average_proportions", "proportion_averages", "bottomup")
@@ -90,7 +92,7 @@ def clean_market_input(values: Mapping[str, Any], row: int | None = None) -> tup
         raw = values.get(name)
         if v.blank(raw):
             if name in ("period", "dimension"):
-                problems.append(Problem(name, "required", row))
+                problems.append(Problem(name, _("required"), row))
             continue
         try:
             clean[name] = parse(raw)
@@ -99,10 +101,10 @@ def clean_market_input(values: Mapping[str, Any], row: int | None = None) -> tup
     if clean.get("dimension") == "company":
         clean["key"] = H.COMPANY
     elif "key" not in clean and not any(p.field == "key" for p in problems):
-        problems.append(Problem("key", "required: the region or industry", row))
+        problems.append(Problem("key", _("required: the region or industry"), row))
     has_share = "potential" in clean and "share" in clean
     if not problems and not has_share and "growth" not in clean:
-        problems.append(Problem("share", "give potential and share, or growth", row))
+        problems.append(Problem("share", _("give potential and share, or growth"), row))
     return clean, problems
 
 
@@ -142,8 +144,10 @@ def set_market_inputs(
         )
     except IntegrityError as exc:
         raise Conflict(
-            "another command wrote market inputs for the same period and key at the same time; "
-            "nothing was written, try again"
+            _(
+                "another command wrote market inputs for the same period and key at the same time; "
+                "nothing was written, try again"
+            )
         ) from exc
     return len(cleaned)
 
@@ -269,9 +273,11 @@ def top_down(
                 [
                     Problem(
                         "dimension",
-                        "no market inputs yet: add them with `kehu forecast market set`"
+                        _("no market inputs yet: add them with `kehu forecast market set`")
                         if not dims
-                        else f"inputs exist for {', '.join(sorted(dims))}: choose one",
+                        else _("inputs exist for {dimensions}: choose one").format(
+                            dimensions=", ".join(sorted(dims))
+                        ),
                     )
                 ]
             )
@@ -280,7 +286,7 @@ def top_down(
         dimension = pick("dimension", dimension, DIMENSION_NAMES)
     history = load_history(session, "month", as_of=as_of)
     if not history.periods:
-        raise ValidationError([Problem("history", "no purchases recorded: nothing to allocate by")])
+        raise ValidationError([Problem("history", _("no purchases recorded: nothing to allocate by"))])
     h = H.build(history.customers)
     order = {int(c): i for i, c in enumerate(history.customers["id"])}
     y = history.values[[order[int(c)] for c in h.customer_ids]]
@@ -304,7 +310,14 @@ def top_down(
         for j, period in enumerate(future):
             item = inputs.get((period, str(group)))
             if item is None:
-                problems.append(Problem("market input", f"missing for {dimension} {group} in {period:%Y-%m}"))
+                problems.append(
+                    Problem(
+                        "market input",
+                        _("missing for {dimension} {group} in {period}").format(
+                            dimension=DIMENSION_NAMES.label(dimension), group=group, period=f"{period:%Y-%m}"
+                        ),
+                    )
+                )
                 continue
             totals[j] = _figure(item, y[rows], history.periods, period, problems)
         group_figures[str(group)] = totals
@@ -340,7 +353,10 @@ def _figure(
     if last_year not in periods:
         problems.append(
             Problem(
-                "growth", f"{item['key']} {period:%Y-%m}: no sales history for {last_year:%Y-%m} to grow from"
+                "growth",
+                _("{key} {period}: no sales history for {last_year} to grow from").format(
+                    key=item["key"], period=f"{period:%Y-%m}", last_year=f"{last_year:%Y-%m}"
+                ),
             )
         )
         return 0
