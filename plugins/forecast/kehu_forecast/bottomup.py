@@ -172,15 +172,34 @@ def plausibility_lines(check: dict[str, Any] | None, freq: str = "month") -> lis
     ``plan is 12.0x the trailing 12 months for customer C0042``. Empty when none is flagged."""
     if not check:
         return []
-    trailing = "the trailing 12 months" if freq == "month" else "the trailing 52 weeks"
+    monthly = freq == "month"
     lines = []
     if check.get("company"):
-        lines.append(f"plan is {check['company']['multiple']:.1f}x {trailing} for the company")
-    listed = check.get("customers") or []
-    lines += [f"plan is {c['multiple']:.1f}x {trailing} for customer {c['node']}" for c in listed]
-    more = int(check.get("customers_flagged") or 0) - len(listed)
+        x = f"{check['company']['multiple']:.1f}"
+        lines.append(
+            _("plan is {x}x the trailing 12 months for the company").format(x=x)
+            if monthly
+            else _("plan is {x}x the trailing 52 weeks for the company").format(x=x)
+        )
+    for c in check.get("customers") or []:
+        x = f"{c['multiple']:.1f}"
+        lines.append(
+            _("plan is {x}x the trailing 12 months for customer {customer}").format(x=x, customer=c["node"])
+            if monthly
+            else _("plan is {x}x the trailing 52 weeks for customer {customer}").format(
+                x=x, customer=c["node"]
+            )
+        )
+    more = int(check.get("customers_flagged") or 0) - len(check.get("customers") or [])
     if more > 0:
-        lines.append(f"and {more} more customer(s) planned above {check['multiple']:g}x {trailing}")
+        x = f"{check['multiple']:g}"
+        lines.append(
+            _("and {more} more customer(s) planned above {x}x the trailing 12 months").format(more=more, x=x)
+            if monthly
+            else _("and {more} more customer(s) planned above {x}x the trailing 52 weeks").format(
+                more=more, x=x
+            )
+        )
     return lines
 
 
