@@ -13,6 +13,7 @@ from kehu_core.plotfonts import missing_font_advice
 from kehu_forecast import plot
 from kehu_forecast.cli.options import LEVEL, RUN_ID, plot_option
 from kehu_forecast.gap import LEVELS, gap_report
+from kehu_forecast.hierarchy import LEVEL_NAMES
 
 _ = messages("kehu_forecast").gettext
 
@@ -86,4 +87,6 @@ def gap_cmd(
             }
         )
     else:
+        if not as_csv:
+            data = [{**r, "level": LEVEL_NAMES.label(r["level"])} for r in data]
         emit_rows(headers, data, keys, as_json=False, as_csv=as_csv)

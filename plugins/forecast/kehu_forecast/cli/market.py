@@ -94,6 +94,8 @@ def market_list(as_json: bool, as_csv: bool) -> None:
         rows = topdown.list_market_inputs(session)
     keys = ["period", "dimension", "key", "potential", "share", "growth", "figure"]
     headers = [_("period"), _("dimension"), _("key"), _("potential"), _("share"), _("growth"), _("figure")]
+    if not as_json and not as_csv:
+        rows = [{**r, "dimension": topdown.DIMENSION_NAMES.label(r["dimension"])} for r in rows]
     emit_rows(headers, rows, keys, as_json=as_json, as_csv=as_csv)
 
 

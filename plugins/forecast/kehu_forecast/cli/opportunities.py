@@ -131,9 +131,10 @@ def opp_list(
     """
     with transaction() as (_app, session):
         opps = pipeline.list_opportunities(session, status=status, salesperson=salesperson, customer=customer)
-    emit_rows(
-        [_(LABELS[k]) for k in OPP_KEYS], [asdict(o) for o in opps], OPP_KEYS, as_json=as_json, as_csv=as_csv
-    )
+    rows = [asdict(o) for o in opps]
+    if not as_json and not as_csv:
+        rows = [{**r, "status": pipeline.STATUS_NAMES.label(r["status"])} for r in rows]
+    emit_rows([_(LABELS[k]) for k in OPP_KEYS], rows, OPP_KEYS, as_json=as_json, as_csv=as_csv)
 
 
 @opportunity.command("import")

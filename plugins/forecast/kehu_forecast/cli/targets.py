@@ -9,8 +9,11 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_core.cli.params import VocabularyType
+from kehu_core.i18n import messages
 from kehu_forecast import targets
 from kehu_forecast.cli.options import RUN_ID
+
+_ = messages("kehu_forecast").gettext
 
 
 @click.command(cls=TranslatedCommand, name="targets")
@@ -35,4 +38,13 @@ def targets_cmd(run_id: int | None, grouping: str, only_list: bool, as_json: boo
             targets.save_targets(app, session, run_id=run_id, grouping=grouping)
         rows = targets.list_targets(session)
     keys = ["salesperson", "period_start", "period_end", "amount", "baseline", "customers", "note"]
-    emit_rows(keys, rows, keys, as_json=as_json, as_csv=as_csv)
+    headers = [
+        _("salesperson"),
+        _("period start"),
+        _("period end"),
+        _("amount"),
+        _("baseline"),
+        _("customers"),
+        _("note"),
+    ]
+    emit_rows(headers, rows, keys, as_json=as_json, as_csv=as_csv)
