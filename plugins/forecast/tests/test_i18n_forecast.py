@@ -111,3 +111,22 @@ def test_services_refuse_unknown_values_listing_the_accepted_ones(company):
     with pytest.raises(ValidationError, match="engine: must be one of local"):
         distributed.check_engine("云")
     assert distributed.check_engine("本机") == "local"
+
+
+def test_json_is_the_same_in_both_languages(fc, company, kehu_cli):
+    fc.set_market(kehu_cli)
+    _json(kehu_cli, "run", "--as-of", fc.AS_OF, "--horizon", "3")
+    _json(kehu_cli, "topdown", "--as-of", fc.AS_OF, "--horizon", "3")
+    _json(kehu_cli, "opportunity", "add", "C1", "1000", "--close", "2026-02-01", "--stage", "线索")
+    for args in (
+        ("history", "--level", "业务员", "--as-of", fc.AS_OF),
+        ("show", "--level", "地区"),
+        ("gap",),
+        ("opportunity", "list"),
+        ("market", "list"),
+        ("runs",),
+    ):
+        english = kehu_cli("forecast", *args, "--json", env={"KEHU_LANG": "en"})
+        chinese = kehu_cli("forecast", *args, "--json", env={"KEHU_LANG": "zh_CN"})
+        assert english.exit_code == chinese.exit_code == 0, (english.output, chinese.output)
+        assert english.json == chinese.json, args
