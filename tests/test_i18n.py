@@ -251,3 +251,14 @@ def test_help_wraps_chinese_at_the_display_width() -> None:
     assert not any(line.strip()[0] in "，。；：、）" for line in lines)
     assert "--dry-run" in body and "--skip-invalid" in body
     assert example == "  示例：\n    kehu customer import a.csv"
+
+
+def test_the_help_option_follows_each_invocations_language() -> None:
+    """click keeps a command's --help option on the command object, which outlives an
+    invocation: the option's help must be in the language of this invocation, not the first."""
+    runner = CliRunner()
+    cli = create_cli(discover(strict=False))
+    english = runner.invoke(cli, ["customer", "add", "--help"], env={"KEHU_LANG": "en"}, prog_name="kehu")
+    chinese = runner.invoke(cli, ["customer", "add", "--help"], env={"KEHU_LANG": "zh_CN"}, prog_name="kehu")
+    assert "Show this message and exit." in english.output
+    assert "显示此帮助信息并退出。" in chinese.output and "Show this message" not in chinese.output

@@ -181,6 +181,15 @@ class TranslatedCommand(click.Command):
             translated = translated.format(**values)
         return translated
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        """A new invocation: click's own ``--help`` option is made again, so that its help
+        ("Show this message and exit.") is in this invocation's language, not the first one's
+        (click keeps the option on the command object, which outlives an invocation)."""
+        self._help_option = None
+        return super().make_context(info_name, args, parent, **extra)
+
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The help text, translated."""
         original = self.help
