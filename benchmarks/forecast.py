@@ -242,6 +242,8 @@ def main() -> None:
         begin = time.perf_counter()
         generate(db, args.customers)
         print(f"generated {db} in {time.perf_counter() - begin:.1f}s")
+    else:  # kept from an earlier run, maybe by an earlier kehu: bring its schema up to date
+        kehu(db, "db", "upgrade", plugins="forecast")
 
     run = ("forecast", "run", "--as-of", AS_OF, "--horizon", str(args.horizon), "--json")
     sides: dict[str, tuple[str, ...]] = {"one": ("--jobs", "1"), "two": ("--jobs", "2")}
