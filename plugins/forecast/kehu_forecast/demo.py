@@ -12,12 +12,15 @@ from sqlalchemy.orm import Session
 from kehu_core import calendar
 from kehu_core.app import Kehu
 from kehu_core.hooktypes import DemoContext
+from kehu_core.i18n import messages
 from kehu_core.models import Customer
 from kehu_forecast.bottomup import Options, bottom_up
 from kehu_forecast.gap import gap_rows
 from kehu_forecast.pipeline import add_opportunities
 from kehu_forecast.plan import store
 from kehu_forecast.topdown import set_market_inputs, top_down
+
+_ = messages("kehu_forecast").gettext
 
 STAGES = (
     ("线索", "0.10"),
@@ -79,7 +82,14 @@ def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
     company = gap_rows(bu, td, levels=("company",))[0]
     flagged = sum(1 for r in gap_rows(bu, td, levels=("region",)) if r.flagged)
     context.summary.append(
-        f"forecast: next {len(bu.periods)} months bottom-up ¥{company.bottom_up:,}, "
-        f"top-down ¥{company.top_down:,} "
-        f"(gap {company.percent:+.1f}%, {flagged} region(s) flagged; see `kehu forecast gap`)"
+        _(
+            "forecast: next {months} months bottom-up ¥{bottom_up}, top-down ¥{top_down} "
+            "(gap {gap}%, {flagged} region(s) flagged; see `kehu forecast gap`)"
+        ).format(
+            months=len(bu.periods),
+            bottom_up=f"{company.bottom_up:,}",
+            top_down=f"{company.top_down:,}",
+            gap=f"{company.percent:+.1f}",
+            flagged=flagged,
+        )
     )
