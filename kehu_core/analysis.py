@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from attrs import frozen
 
@@ -32,9 +32,9 @@ LEVEL = Vocabulary(
     "kehu_core",
     N_("level"),
     [
-        Choice("low", N_("low"), aliases=cast(Any, ("l", "低"))),
-        Choice("medium", N_("medium"), aliases=cast(Any, ("m", "中", "中等"))),
-        Choice("high", N_("high"), aliases=cast(Any, ("h", "高"))),
+        Choice("low", N_("low"), aliases=("l", "低")),
+        Choice("medium", N_("medium"), aliases=("m", "中", "中等")),
+        Choice("high", N_("high"), aliases=("h", "高")),
     ],
 )
 LEVELS = LEVEL.codes

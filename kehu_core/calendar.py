@@ -32,21 +32,16 @@ Unit = Literal["day", "week", "month", "quarter", "year"]
 UNITS: tuple[Unit, ...] = ("day", "week", "month", "quarter", "year")
 
 
-def _unit(code: str, label: str, *aliases: str) -> Choice:
-    names: Any = aliases  # Choice converts them to a tuple; attrs' typing of that is too loose
-    return Choice(code, label, aliases=names)
-
-
 #: The calendar units as people name them (``季度`` → ``quarter``), for options and filters.
 UNIT_NAMES = Vocabulary(
     "kehu_core",
     N_("period"),
     [
-        _unit("day", N_("day"), "日", "天", "每日"),
-        _unit("week", N_("week"), "周", "星期", "每周"),
-        _unit("month", N_("month"), "月", "月度", "每月"),
-        _unit("quarter", N_("quarter"), "季", "季度", "每季"),
-        _unit("year", N_("year"), "年", "年度", "每年"),
+        Choice("day", N_("day"), aliases=("日", "天", "每日")),
+        Choice("week", N_("week"), aliases=("周", "星期", "每周")),
+        Choice("month", N_("month"), aliases=("月", "月度", "每月")),
+        Choice("quarter", N_("quarter"), aliases=("季", "季度", "每季")),
+        Choice("year", N_("year"), aliases=("年", "年度", "每年")),
     ],
 )
 

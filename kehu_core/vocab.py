@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
 
 from kehu_core.choices import Choice, Vocabulary
 from kehu_core.i18n import N_
@@ -38,19 +37,13 @@ __all__ = [
 DOMAIN = "kehu_core"
 
 
-def _choice(code: str, label: str, *aliases: str) -> Choice:
-    """A :class:`~kehu_core.choices.Choice` with the other names it is known by."""
-    names: Any = aliases  # Choice converts them to a tuple; attrs' typing of that is too loose
-    return Choice(code, label, aliases=names)
-
-
 #: A customer is a person (个人) or a company (企业).
 CUSTOMER_KIND = Vocabulary(
     DOMAIN,
     N_("customer kind"),
     [
-        _choice("person", N_("person"), "个人", "个人客户"),
-        _choice("company", N_("company"), "企业", "公司", "企业客户"),
+        Choice("person", N_("person"), aliases=("个人", "个人客户")),
+        Choice("company", N_("company"), aliases=("企业", "公司", "企业客户")),
     ],
 )
 
@@ -59,11 +52,11 @@ CUSTOMER_SOURCE = Vocabulary(
     DOMAIN,
     N_("source"),
     [
-        _choice("referral", N_("referral"), "转介绍", "朋友介绍"),
-        _choice("trade_magazine", N_("trade magazine"), "行业杂志", "专业杂志"),
-        _choice("member_directory", N_("member directory"), "会员名录", "协会名录"),
-        _choice("personal_network", N_("personal network"), "人脉", "个人关系"),
-        _choice("other", N_("other"), "其他"),
+        Choice("referral", N_("referral"), aliases=("转介绍", "朋友介绍")),
+        Choice("trade_magazine", N_("trade magazine"), aliases=("行业杂志", "专业杂志")),
+        Choice("member_directory", N_("member directory"), aliases=("会员名录", "协会名录")),
+        Choice("personal_network", N_("personal network"), aliases=("人脉", "个人关系")),
+        Choice("other", N_("other"), aliases=("其他",)),
     ],
 )
 
@@ -72,25 +65,25 @@ INTERACTION_KIND = Vocabulary(
     DOMAIN,
     N_("interaction kind"),
     [
-        _choice("visit", N_("visit"), "拜访", "访问"),
-        _choice("call", N_("call"), "电话"),
-        _choice("letter", N_("letter"), "信函"),
-        _choice("email", N_("email"), "e-mail", "电子邮件", "邮件"),
-        _choice("meeting", N_("meeting"), "会议", "会面"),
-        _choice("demo", N_("demo"), "演示"),
-        _choice("purchase", N_("purchase"), "购买", "订单"),
-        _choice("payment", N_("payment"), "付款", "回款"),
-        _choice("feedback", N_("feedback"), "反馈"),
-        _choice("complaint", N_("complaint"), "投诉"),
-        _choice("other", N_("other"), "其他"),
+        Choice("visit", N_("visit"), aliases=("拜访", "访问")),
+        Choice("call", N_("call"), aliases=("电话",)),
+        Choice("letter", N_("letter"), aliases=("信函",)),
+        Choice("email", N_("email"), aliases=("e-mail", "电子邮件", "邮件")),
+        Choice("meeting", N_("meeting"), aliases=("会议", "会面")),
+        Choice("demo", N_("demo"), aliases=("演示",)),
+        Choice("purchase", N_("purchase"), aliases=("购买", "订单")),
+        Choice("payment", N_("payment"), aliases=("付款", "回款")),
+        Choice("feedback", N_("feedback"), aliases=("反馈",)),
+        Choice("complaint", N_("complaint"), aliases=("投诉",)),
+        Choice("other", N_("other"), aliases=("其他",)),
     ],
 )
 
 #: Kinds the core's built-in plugin adds for the customer-profit statement (客户利润表).
 PROFIT_KIND_CHOICES = (
-    _choice("resale", N_("resale"), "转售", "经销"),
-    _choice("support", N_("support"), "费用支持"),
-    _choice("expense", N_("expense"), "费用支出"),
+    Choice("resale", N_("resale"), aliases=("转售", "经销")),
+    Choice("support", N_("support"), aliases=("费用支持",)),
+    Choice("expense", N_("expense"), aliases=("费用支出",)),
 )
 
 #: Whether an interaction is planned (the visit plan 访问计划), done or cancelled.
@@ -98,9 +91,9 @@ INTERACTION_STATUS = Vocabulary(
     DOMAIN,
     N_("status"),
     [
-        _choice("planned", N_("planned"), "计划", "已计划"),
-        _choice("done", N_("done"), "完成", "已完成"),
-        _choice("cancelled", N_("cancelled"), "canceled", "取消", "已取消"),
+        Choice("planned", N_("planned"), aliases=("计划", "已计划")),
+        Choice("done", N_("done"), aliases=("完成", "已完成")),
+        Choice("cancelled", N_("cancelled"), aliases=("canceled", "取消", "已取消")),
     ],
 )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from attrs import frozen
 
 from kehu_core.choices import Choice, Vocabulary
@@ -30,16 +28,13 @@ FLAGS: tuple[Flag, ...] = (
 FLAG_NAMES = tuple(f.name for f in FLAGS)
 
 
-def _choice(code: str, label: str, *aliases: str) -> Choice:
-    names: Any = aliases  # Choice's converter (tuple) is generic to mypy
-    return Choice(code, label, aliases=names)
-
-
 #: The flags as people name them: ``influence``, 影响力 or the label in either language.
 FLAG = Vocabulary(
-    "kehu_acme_rules", N_("key-account flag"), [_choice(f.name, f.label, f.short) for f in FLAGS]
+    "kehu_acme_rules", N_("key-account flag"), [Choice(f.name, f.label, aliases=(f.short,)) for f in FLAGS]
 )
 #: The answers of the ``acme_key`` filter.
 YES_NO = Vocabulary(
-    "kehu_acme_rules", N_("answer"), [_choice("yes", N_("yes"), "是"), _choice("no", N_("no"), "否")]
+    "kehu_acme_rules",
+    N_("answer"),
+    [Choice("yes", N_("yes"), aliases=("是",)), Choice("no", N_("no"), aliases=("否",))],
 )

@@ -13,40 +13,34 @@ from kehu_core.vocab import MAX_CODE, MAX_NOTE, MAX_SHORT
 DOMAIN = "kehu_complaints"
 
 
-def _choice(code: str, label: str, *aliases: str) -> Choice:
-    """A :class:`~kehu_core.choices.Choice` with the other names it is known by."""
-    names: Any = aliases
-    return Choice(code, label, aliases=names)
-
-
 #: A grievance (抱怨: mostly emotional, informal) or a complaint (投诉: mostly rational, formal).
 KIND = Vocabulary(
     DOMAIN,
     N_("kind"),
     [
-        _choice("grievance", N_("grievance"), "抱怨", "客户抱怨"),
-        _choice("complaint", N_("complaint"), "投诉", "客户投诉", "正式投诉"),
+        Choice("grievance", N_("grievance"), aliases=("抱怨", "客户抱怨")),
+        Choice("complaint", N_("complaint"), aliases=("投诉", "客户投诉", "正式投诉")),
     ],
 )
 CATEGORY = Vocabulary(
     DOMAIN,
     N_("category"),
     [
-        _choice("quality", N_("product quality"), "产品质量", "质量"),
-        _choice("delivery", N_("delivery"), "交货配送", "交货", "配送", "送货"),
-        _choice("service", N_("service attitude"), "服务态度", "服务"),
-        _choice("billing", N_("billing"), "账务收费", "账务", "收费"),
-        _choice("other", N_("other"), "其他"),
+        Choice("quality", N_("product quality"), aliases=("产品质量", "质量")),
+        Choice("delivery", N_("delivery"), aliases=("交货配送", "交货", "配送", "送货")),
+        Choice("service", N_("service attitude"), aliases=("服务态度", "服务")),
+        Choice("billing", N_("billing"), aliases=("账务收费", "账务", "收费")),
+        Choice("other", N_("other"), aliases=("其他",)),
     ],
 )
 SEVERITY = Vocabulary(
     DOMAIN,
     N_("severity"),
     [
-        _choice("low", N_("low"), "低"),
-        _choice("medium", N_("medium"), "中", "一般"),
-        _choice("high", N_("high"), "高"),
-        _choice("critical", N_("critical"), "紧急", "严重"),
+        Choice("low", N_("low"), aliases=("低",)),
+        Choice("medium", N_("medium"), aliases=("中", "一般")),
+        Choice("high", N_("high"), aliases=("高",)),
+        Choice("critical", N_("critical"), aliases=("紧急", "严重")),
     ],
 )
 #: What a complaining customer wants (the course material's 客户投诉的真实需求).
@@ -54,14 +48,20 @@ WANT = Vocabulary(
     DOMAIN,
     N_("want"),
     [
-        _choice("fast_solution", N_("a fast solution"), "快速简洁地解决问题", "快速解决", "快速简洁"),
-        _choice("respect", N_("understanding and respect"), "得到理解和尊重", "理解和尊重", "尊重"),
-        _choice(
-            "explanation", N_("an explanation"), "给一个说法，界定责任", "给一个说法", "说法", "界定责任"
+        Choice(
+            "fast_solution", N_("a fast solution"), aliases=("快速简洁地解决问题", "快速解决", "快速简洁")
         ),
-        _choice("compensation", N_("compensation"), "赔偿或补偿", "赔偿", "补偿"),
-        _choice(
-            "no_recurrence", N_("no recurrence"), "解决问题，不让它再次发生", "不让它再次发生", "不再发生"
+        Choice("respect", N_("understanding and respect"), aliases=("得到理解和尊重", "理解和尊重", "尊重")),
+        Choice(
+            "explanation",
+            N_("an explanation"),
+            aliases=("给一个说法，界定责任", "给一个说法", "说法", "界定责任"),
+        ),
+        Choice("compensation", N_("compensation"), aliases=("赔偿或补偿", "赔偿", "补偿")),
+        Choice(
+            "no_recurrence",
+            N_("no recurrence"),
+            aliases=("解决问题，不让它再次发生", "不让它再次发生", "不再发生"),
         ),
     ],
 )
@@ -69,15 +69,15 @@ COMPENSATION_TYPE = Vocabulary(
     DOMAIN,
     N_("compensation type"),
     [
-        _choice("none", N_("none"), "无", "不赔偿"),
-        _choice("refund", N_("refund"), "退款"),
-        _choice("replacement", N_("replacement"), "换货", "换新"),
-        _choice("repair", N_("repair"), "维修"),
-        _choice("voucher", N_("voucher"), "代金券"),
-        _choice("discount", N_("discount"), "折扣"),
-        _choice("cash", N_("cash"), "现金赔偿", "现金"),
-        _choice("gift", N_("gift"), "礼品"),
-        _choice("other", N_("other"), "其他"),
+        Choice("none", N_("none"), aliases=("无", "不赔偿")),
+        Choice("refund", N_("refund"), aliases=("退款",)),
+        Choice("replacement", N_("replacement"), aliases=("换货", "换新")),
+        Choice("repair", N_("repair"), aliases=("维修",)),
+        Choice("voucher", N_("voucher"), aliases=("代金券",)),
+        Choice("discount", N_("discount"), aliases=("折扣",)),
+        Choice("cash", N_("cash"), aliases=("现金赔偿", "现金")),
+        Choice("gift", N_("gift"), aliases=("礼品",)),
+        Choice("other", N_("other"), aliases=("其他",)),
     ],
 )
 
@@ -86,9 +86,9 @@ ASSIGNMENT = Vocabulary(
     DOMAIN,
     N_("assignment rule"),
     [
-        _choice("manual", N_("manual"), "手动", "手工分配"),
-        _choice("round_robin", N_("round robin"), "轮流", "轮流分配"),
-        _choice("balanced", N_("balanced"), "均衡", "均衡分配"),
+        Choice("manual", N_("manual"), aliases=("手动", "手工分配")),
+        Choice("round_robin", N_("round robin"), aliases=("轮流", "轮流分配")),
+        Choice("balanced", N_("balanced"), aliases=("均衡", "均衡分配")),
     ],
 )
 

@@ -38,11 +38,10 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from kehu_core.access import customer_condition, require
-from kehu_core.choices import Vocabulary
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import UTCDateTime
-from kehu_loyalty.choices import choice
 from kehu_loyalty.models import ACCOUNTS, REFERRALS
 from kehu_loyalty.settings import LADDER_MODES, load_settings
 
@@ -53,12 +52,12 @@ STAGE = Vocabulary(
     "kehu_loyalty",
     N_("ladder stage"),
     [
-        choice("prospect", N_("prospect"), "合格预期顾客", "预期顾客", "潜在客户"),
-        choice("first_time", N_("first-time buyer"), "首次购买客户", "首次购买", "新客户"),
-        choice("repeat", N_("repeat buyer"), "重复购买客户", "重复购买", "回头客"),
-        choice("loyal", N_("loyal customer"), "忠诚客户", "忠诚"),
-        choice("member", N_("member"), "成员", "会员"),
-        choice("advocate", N_("advocate"), "拥护者", "推荐者"),
+        Choice("prospect", N_("prospect"), aliases=("合格预期顾客", "预期顾客", "潜在客户")),
+        Choice("first_time", N_("first-time buyer"), aliases=("首次购买客户", "首次购买", "新客户")),
+        Choice("repeat", N_("repeat buyer"), aliases=("重复购买客户", "重复购买", "回头客")),
+        Choice("loyal", N_("loyal customer"), aliases=("忠诚客户", "忠诚")),
+        Choice("member", N_("member"), aliases=("成员", "会员")),
+        Choice("advocate", N_("advocate"), aliases=("拥护者", "推荐者")),
     ],
 )
 STAGES = STAGE.codes

@@ -17,14 +17,13 @@ from sqlalchemy import String, func, select, text, type_coerce
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from kehu_core.choices import Vocabulary
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.customers import get_customer
 from kehu_core.errors import KehuError
 from kehu_core.i18n import N_, messages
 from kehu_core.interactions import in_values
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
-from kehu_loyalty.choices import choice
 from kehu_loyalty.models import ACCOUNTS, ALLOCATIONS, LEDGER, REASON_WIDTH, Points
 
 _ = messages("kehu_loyalty").gettext
@@ -36,12 +35,12 @@ ENTRY_KIND = Vocabulary(
     "kehu_loyalty",
     N_("entry kind"),
     [
-        choice("earn", N_("earned"), "消费积分", "获得"),
-        choice("bonus", N_("bonus"), "奖励积分", "奖励"),
-        choice("adjust", N_("adjustment"), "手工调整", "调整"),
-        choice("redeem", N_("redemption"), "兑换", "积分兑换"),
-        choice("expire", N_("expiry"), "过期", "积分过期"),
-        choice("refund", N_("refund"), "退款扣回", "退款"),
+        Choice("earn", N_("earned"), aliases=("消费积分", "获得")),
+        Choice("bonus", N_("bonus"), aliases=("奖励积分", "奖励")),
+        Choice("adjust", N_("adjustment"), aliases=("手工调整", "调整")),
+        Choice("redeem", N_("redemption"), aliases=("兑换", "积分兑换")),
+        Choice("expire", N_("expiry"), aliases=("过期", "积分过期")),
+        Choice("refund", N_("refund"), aliases=("退款扣回", "退款")),
     ],
 )
 DEBIT_KINDS = ("redeem", "expire", "refund")

@@ -24,13 +24,12 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core.access import require, visible_customers
-from kehu_core.choices import Vocabulary
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import Conflict, NotFound, Problem, ValidationError
 from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, CustomerTag, Interaction
 from kehu_core.types import to_money, utcnow
 from kehu_core.validation import FieldError, money
-from kehu_loyalty.choices import choice
 from kehu_loyalty.models import PROGRAMMES, SETTLEMENTS, TIERS
 from kehu_loyalty.security import MANAGE, require_programme
 
@@ -43,9 +42,9 @@ PERIOD = Vocabulary(
     "kehu_loyalty",
     N_("rebate period"),
     [
-        choice("month", N_("monthly"), "月返", "月", "月度", "每月", "按月"),
-        choice("quarter", N_("quarterly"), "季返", "季", "季度", "每季", "按季"),
-        choice("year", N_("yearly"), "年返", "年", "年度", "每年", "按年", "annual"),
+        Choice("month", N_("monthly"), aliases=("月返", "月", "月度", "每月", "按月")),
+        Choice("quarter", N_("quarterly"), aliases=("季返", "季", "季度", "每季", "按季")),
+        Choice("year", N_("yearly"), aliases=("年返", "年", "年度", "每年", "按年", "annual")),
     ],
 )
 #: A new programme's name when none is given: 季返 CODE.

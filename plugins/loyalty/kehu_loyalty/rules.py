@@ -24,11 +24,10 @@ from typing import Any
 from attrs import field, fields, frozen
 
 from kehu_core import calendar
-from kehu_core.choices import Vocabulary
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import KehuError
 from kehu_core.i18n import N_, messages
 from kehu_core.vocab import KNOWN_INTERACTION_KINDS
-from kehu_loyalty.choices import choice
 from kehu_loyalty.models import MAX_POINTS, RULE_WIDTH
 from kehu_loyalty.settings import Settings
 
@@ -39,9 +38,13 @@ ONCE_PER_CHOICE = Vocabulary(
     "kehu_loyalty",
     N_("once per"),
     [
-        choice("customer", N_("once per customer"), "每位客户一次", "每个客户一次", "每人一次", "每位客户"),
-        choice("year", N_("once a year"), "每年一次", "每年", "一年一次"),
-        choice("month", N_("once a month"), "每月一次", "每月", "一月一次"),
+        Choice(
+            "customer",
+            N_("once per customer"),
+            aliases=("每位客户一次", "每个客户一次", "每人一次", "每位客户"),
+        ),
+        Choice("year", N_("once a year"), aliases=("每年一次", "每年", "一年一次")),
+        Choice("month", N_("once a month"), aliases=("每月一次", "每月", "一月一次")),
     ],
 )
 ONCE_PER = (None, *ONCE_PER_CHOICE.codes)
@@ -50,8 +53,8 @@ BENEFICIARY = Vocabulary(
     "kehu_loyalty",
     N_("beneficiary"),
     [
-        choice("customer", N_("buyer"), "购买者", "买家", "客户本人", "本人"),
-        choice("referrer", N_("referrer"), "推荐人", "介绍人"),
+        Choice("customer", N_("buyer"), aliases=("购买者", "买家", "客户本人", "本人")),
+        Choice("referrer", N_("referrer"), aliases=("推荐人", "介绍人")),
     ],
 )
 BENEFICIARIES = BENEFICIARY.codes

@@ -19,11 +19,10 @@ from sqlalchemy.sql import Executable
 
 from kehu_core import audit
 from kehu_core.access import require
-from kehu_core.choices import Vocabulary
+from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import KehuError, NotFound, Problem, ValidationError
 from kehu_core.i18n import N_, messages
 from kehu_core.validation import FieldError
-from kehu_loyalty.choices import choice
 from kehu_loyalty.models import SETTINGS
 from kehu_loyalty.security import SETTINGS as MANAGE_SETTINGS
 
@@ -100,8 +99,8 @@ LADDER_MODE = Vocabulary(
     "kehu_loyalty",
     N_("ladder mode"),
     [
-        choice("buying", N_("buying"), "按购买", "购买"),
-        choice("legacy", N_("legacy"), "旧规则", "旧版"),
+        Choice("buying", N_("buying"), aliases=("按购买", "购买")),
+        Choice("legacy", N_("legacy"), aliases=("旧规则", "旧版")),
     ],
 )
 LADDER_MODES = LADDER_MODE.codes
