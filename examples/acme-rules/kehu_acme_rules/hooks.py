@@ -18,9 +18,10 @@ from kehu_acme_rules.earn_rules import acme_earn_rules
 from kehu_acme_rules.flags import erase_notes, judgement_of
 from kehu_acme_rules.followups import plan_follow_up
 from kehu_acme_rules.routing import route_to_key_account_manager
+from kehu_acme_rules.stages import acme_workflow
 from kehu_acme_rules.tier_rules import acme_tier_rules
 from kehu_acme_rules.views import list_columns, list_filters, profile_section
-from kehu_complaints.api import ComplaintRecord
+from kehu_complaints.api import ComplaintRecord, Workflow
 from kehu_core import Job, ListColumn, ListFilter, ProfileSection, hookimpl
 from kehu_core.app import Kehu
 from kehu_core.i18n import messages
@@ -41,6 +42,12 @@ def kehu_tier_rules() -> list[TierRule]:
 def kehu_loyalty_earn_rules() -> list[EarnRule]:
     """Double points on 11-11 where loyalty is installed (see :mod:`kehu_acme_rules.earn_rules`)."""
     return acme_earn_rules()
+
+
+@hookimpl
+def kehu_complaint_workflow(workflow: Workflow) -> None:
+    """ACME's quality check stage (质检复核), labelled from ACME's catalog (:mod:`kehu_acme_rules.stages`)."""
+    acme_workflow(workflow)
 
 
 @hookimpl

@@ -20,7 +20,7 @@ from kehu_complaints.fields import DOMAIN, WANTS
 from kehu_core.app import Kehu
 from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import KehuError
-from kehu_core.i18n import N_, messages
+from kehu_core.i18n import LANGUAGES, N_, messages
 
 _ = messages(DOMAIN).gettext
 
@@ -37,8 +37,10 @@ class Stage:
     ``followed_up_at``, ``closed_at``; ``reopens`` restarts the resolution clock.
 
     ``label`` is what people read: the default stages' are English, marked ``N_`` and shown
-    in the user's language from this plugin's catalog; a company's stage may give its label
-    in Chinese (``Stage("quality_check", "质检复核")``), shown as written. ``aliases``: other
+    in the user's language from the catalog of the gettext ``domain`` (this plugin's by
+    default); a company plugin names its own (``Stage("quality_check", N_("quality check"),
+    domain="kehu_acme_rules")``) to ship the translation in its catalog, or gives the label in
+    Chinese (``Stage("quality_check", "质检复核")``), shown as written. ``aliases``: other
     names people may type for it (受理, 回访 ...), besides its code and label.
     """
 
@@ -49,6 +51,7 @@ class Stage:
     reopens: bool = False
     description: str = ""
     aliases: tuple[str, ...] = ()
+    domain: str = DOMAIN
 
     def __attrs_post_init__(self) -> None:
         if self.kind not in STAGE_KINDS:
@@ -158,7 +161,12 @@ class Workflow:
         choices = []
         for stage in self.stages.values():
             names = stage.aliases
-            choices.append(Choice(stage.key, stage.label or stage.key, aliases=names))
+            label = stage.label or stage.key
+            if stage.domain != DOMAIN:
+                catalog = messages(stage.domain)
+                names = (*names, *(catalog.translate_in(lang, label) for lang in LANGUAGES))
+                label = catalog.gettext(label)
+            choices.append(Choice(stage.key, label, aliases=names))
         return Vocabulary(DOMAIN, N_("stage"), choices)
 
     def parse_stage(self, value: str) -> str:
@@ -181,7 +189,7 @@ class Workflow:
         if key is None:
             return "-"
         stage = self.stages.get(key)
-        return messages(DOMAIN).gettext(stage.label) if stage and stage.label else key
+        return messages(stage.domain).gettext(stage.label) if stage and stage.label else key
 
     def next_stages(self, source: str) -> list[str]:
         """Stages reachable in one move from ``source``, in workflow order."""
