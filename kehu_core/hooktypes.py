@@ -54,12 +54,18 @@ class ListColumn:
 
     ``expression`` receives the ``customers.id`` column and returns a SQL expression,
     typically a correlated scalar subquery; the list can sort on it.
+
+    ``label``, when given, turns a value into what people read in the text table, in their
+    language (a tier code ``key_account`` -> 大客户 under ``KEHU_LANG=zh_CN``); it is not
+    called for an empty value. ``--csv`` and ``--json`` keep the value as the expression
+    gives it (the code), whatever the language.
     """
 
     name: str
     header: str
     expression: Callable[[ColumnElement[int]], ColumnElement[Any]]
     default: bool = True
+    label: Callable[[Any], str] | None = None
 
 
 @frozen

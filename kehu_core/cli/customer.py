@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -90,9 +91,17 @@ def _field_options(func: Any) -> Any:
     return func
 
 
-def _vocabulary_cells(row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` with its enumerated values as people read them (转介绍 for ``referral``)."""
-    return {k: VOCABULARIES[k].label(v) if k in VOCABULARIES and v else v for k, v in row.items()}
+def _vocabulary_cells(row: dict[str, Any], labels: Mapping[str, Callable[[Any], str]]) -> dict[str, Any]:
+    """``row`` with its enumerated values as people read them (转介绍 for ``referral``), the
+    plugin columns' by their ``ListColumn.label`` (大客户 for ``key_account``)."""
+    shown = {}
+    for key, value in row.items():
+        if key in VOCABULARIES and value:
+            value = VOCABULARIES[key].label(value)
+        elif key in labels and value is not None and value != "":
+            value = labels[key](value)
+        shown[key] = value
+    return shown
 
 
 @click.group(cls=TranslatedGroup)
@@ -254,9 +263,11 @@ def list_(filters: tuple[str, ...], columns: str | None, as_json: bool, as_csv: 
             emit_rows(names, rows, names, as_json=as_json, as_csv=as_csv)
             return
         result = list_customers(app, session, wanted)
-        plugin_headers = {name: c.header for name, c in list_columns(app, session).items()}
+        plugin_columns = list_columns(app, session)
+    plugin_headers = {name: c.header for name, c in plugin_columns.items()}
     headers = [_(HEADERS[c]) if c in HEADERS else plugin_headers.get(c, c) for c in result.columns]
-    shown_rows = [_vocabulary_cells(r) for r in result.rows]
+    labels = {name: c.label for name, c in plugin_columns.items() if c.label is not None}
+    shown_rows = [_vocabulary_cells(r, labels) for r in result.rows]
     emit_rows(headers, shown_rows, result.columns, as_json=False, as_csv=False)
     shown = len(result.rows)
     if shown != result.total:

@@ -90,8 +90,9 @@ def kehu_profile_sections(session: Session, customer: Customer) -> list[ProfileS
 
 @hookimpl
 def kehu_customer_list_columns() -> list[ListColumn]:
-    """A ``tier`` column on ``kehu customer list`` (the tier method's class; sortable SQL)."""
-    return [ListColumn(name="tier", header=_("tier"), expression=tier_column, default=True)]
+    """A ``tier`` column on ``kehu customer list`` (the tier method's class; sortable SQL): the
+    code in ``--csv``/``--json``, its label in the user's language in the table."""
+    return [ListColumn(name="tier", header=_("tier"), expression=tier_column, default=True, label=tier_label)]
 
 
 @hookimpl
