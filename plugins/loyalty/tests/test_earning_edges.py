@@ -1,0 +1,262 @@
+"""Automatic earning's rules on both paths, with hand-computed ledgers (issue 21): the birthday
+month by the local day at a month's edge, a referrer's bonus, planned purchases and other kinds,
+amounts given past the cent, tier multipliers beside members without one, refunds by members and
+by others, and forcing SQL on a batch that cannot be compiled.
+
+``path``: ``sql`` is what an import uses; ``python`` forces the row-by-row path. Defaults: 1
+point per yuan, twice that in the birthday month, a first-purchase bonus of 100, a referral
+bonus of 200 to the referrer, a feedback bonus of 20 once a local month; Shanghai's calendar
+(UTC+8), so a local month starts at 16:00 UTC the day before.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import select
+
+from kehu_core import hookimpl
+from kehu_core.hooktypes import InteractionBatch
+from kehu_core.importing import import_interactions
+from kehu_core.models import Customer, Interaction
+from kehu_loyalty import earning
+from kehu_loyalty.accounts import ROW_COLUMNS
+from kehu_loyalty.api import refer
+from kehu_loyalty.earning import EarnResult, earn_batch
+from kehu_loyalty.models import ALLOCATIONS, LEDGER
+from kehu_loyalty.settings import set_setting
+
+SINCE = "2024-03-01T00:00:00+08:00"
+
+
+@pytest.fixture(params=["sql", "python"])
+def path(request, monkeypatch, company_zone):
+    company_zone("Asia/Shanghai")
+    if request.param == "python":
+        monkeypatch.setattr(earning, "plan", lambda *a, **k: earning.Plan("python", "forced by the test"))
+    return request.param
+
+
+def bring_in(shop, *rows):
+    """Import ``(ref, code, kind, status, occurred_at, amount)`` rows in one file (one batch)."""
+    lines = ["external_ref,customer_code,kind,status,occurred_at,amount,satisfaction"]
+    lines += [
+        f"{ref},{code},{kind},{status},{when},{amount},{'5' if kind == 'feedback' else ''}"
+        for ref, code, kind, status, when, amount in rows
+    ]
+    with shop.app.session() as s:
+        import_interactions(shop.app, s, io.BytesIO(("\n".join(lines) + "\n").encode()))
+
+
+def batch_rows(session):
+    """Every interaction as earning's batches carry it, by id."""
+    table = Interaction.__table__
+    stmt = select(*(table.c[c] for c in ROW_COLUMNS)).order_by(table.c.id)
+    return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def entries(shop, code):
+    return sorted((e["kind"], e["rule"], e["points"]) for e in shop.ledger(code))
+
+
+def test_the_birthday_month_starts_at_the_local_first_of_the_month(shop, path):
+    code = shop.customer(since=SINCE, birthday="1990-04-15")
+    other = shop.customer(since=SINCE)  # no birthday: never doubled
+    bring_in(
+        shop,
+        ("P1", code, "purchase", "", "2024-03-31T23:59:59+08:00", "100"),  # March, local: 100
+        ("P2", code, "purchase", "", "2024-04-01T00:00:00+08:00", "100"),  # April, local: 200
+        ("P3", code, "purchase", "", "2024-04-30T23:59:59+08:00", "10.50"),  # April: floor(21.00)
+        ("P4", code, "purchase", "", "2024-05-01T00:00:00+08:00", "10.50"),  # May: floor(10.50)
+        ("P5", other, "purchase", "", "2024-04-01T00:00:00+08:00", "100"),
+    )
+    assert entries(shop, code) == [
+        ("bonus", "first_purchase", 100),
+        ("earn", "base", 10),
+        ("earn", "base", 100),
+        ("earn", "base+birthday", 21),
+        ("earn", "base+birthday", 200),
+    ]
+    assert entries(shop, other) == [("bonus", "first_purchase", 100), ("earn", "base", 100)]
+
+
+def test_planned_purchases_and_other_kinds_earn_nothing(shop, path):
+    code = shop.customer(since=SINCE)
+    bring_in(
+        shop,
+        ("P1", code, "purchase", "planned", "2024-04-01T12:00:00+08:00", "100"),
+        ("V1", code, "visit", "", "2024-04-01T12:00:00+08:00", "100"),
+        ("F1", code, "feedback", "planned", "2024-04-01T12:00:00+08:00", ""),
+    )
+    assert entries(shop, code) == []
+    bring_in(shop, ("P2", code, "purchase", "done", "2024-04-02T12:00:00+08:00", "7"))
+    assert entries(shop, code) == [("bonus", "first_purchase", 100), ("earn", "base", 7)]
+
+
+def test_the_referrer_earns_once_from_the_referred_customers_first_purchase(shop, path):
+    referrer = shop.customer(since=SINCE)
+    friend = shop.customer(since=SINCE)
+    outsider_friend = shop.customer(member=False)  # referred but not a member: the referrer still earns
+    shop.run(refer, referrer, friend)
+    shop.run(refer, referrer, outsider_friend)
+    bring_in(
+        shop,
+        ("P2", friend, "purchase", "", "2024-04-02T12:00:00+08:00", "5"),
+        ("P1", friend, "purchase", "", "2024-04-01T12:00:00+08:00", "3"),
+        ("P3", outsider_friend, "purchase", "", "2024-04-03T12:00:00+08:00", "9"),
+    )
+    assert entries(shop, friend) == [
+        ("bonus", "first_purchase", 100),
+        ("earn", "base", 3),
+        ("earn", "base", 5),
+    ]
+    got = sorted((e["points"], e["reason"], e["occurred_at"]) for e in shop.ledger(referrer))
+    friend_id, outsider_id = (shop.run(lambda s, c=c: _id(s, c)) for c in (friend, outsider_friend))
+    assert got == [
+        (
+            200,
+            f"bonus to the referrer when the referred customer first buys (customer #{friend_id})",
+            datetime(2024, 4, 1, 4, tzinfo=UTC),
+        ),
+        (
+            200,
+            f"bonus to the referrer when the referred customer first buys (customer #{outsider_id})",
+            datetime(2024, 4, 3, 4, tzinfo=UTC),
+        ),
+    ]
+
+
+def _id(session, code):
+    return session.scalar(select(Customer.id).where(Customer.code == code))
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "expected"),
+    [
+        ("0.004", "0.00", []),  # no bonus (its minimum is 0.01), no point
+        ("0.005", "0.00", []),  # half to even, as the core stores money
+        ("0.009", "0.01", [("bonus", "first_purchase", 100)]),  # the bonus's minimum exactly
+        ("0.015", "0.02", [("bonus", "first_purchase", 100)]),  # half to even
+        ("0.995", "1.00", [("bonus", "first_purchase", 100), ("earn", "base", 1)]),  # one point
+        ("1.994", "1.99", [("bonus", "first_purchase", 100), ("earn", "base", 1)]),
+    ],
+)
+def test_an_amount_handed_over_past_the_cent_earns_as_stored(shop, path, given, stored, expected):
+    """Imports and logs refuse a third decimal, but a batch handed to earning (by a plugin that
+    writes interactions) may carry the amount as given: both paths earn what is stored."""
+    code = shop.customer(since=SINCE)
+    bring_in(shop, ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", stored))
+    with shop.app.session() as s:
+        s.execute(LEDGER.delete())
+        [row] = batch_rows(s)
+        earn_batch(shop.app, s, InteractionBatch([{**row, "amount": D(given)}]), path=path)
+    assert entries(shop, code) == expected
+
+
+class Tiers:
+    """THE tier: VIP (x1.5) for customers with an even id, "ordinary" (no multiplier) for odd ones."""
+
+    @hookimpl
+    def kehu_customer_tiers(self, session, customer_ids, method):
+        if method is not None:
+            return None
+        return {cid: "VIP" if cid % 2 == 0 else "ordinary" for cid in customer_ids}
+
+
+def test_tier_multipliers_beside_members_without_one(shop, path, kehu_register_plugin):
+    kehu_register_plugin(Tiers(), "tiers_by_id")
+    shop.run(set_setting, "first_purchase_bonus", "0")
+    codes = [shop.customer(since=SINCE) for _ in range(2)]
+    ids = {c: shop.run(lambda s, c=c: _id(s, c)) for c in codes}
+    vip = next(c for c in codes if ids[c] % 2 == 0)
+    plain = next(c for c in codes if ids[c] % 2 == 1)
+    bring_in(
+        shop,
+        ("P1", vip, "purchase", "", "2024-04-01T12:00:00+08:00", "100.99"),  # floor(151.485)
+        ("P2", plain, "purchase", "", "2024-04-01T12:00:00+08:00", "100.99"),  # floor(100.99)
+        ("F1", vip, "feedback", "", "2024-04-01T12:00:00+08:00", ""),  # no amount: 20, not multiplied
+        ("R1", vip, "purchase", "", "2024-04-02T12:00:00+08:00", "-10"),  # floor(10 x 1.5)
+    )
+    assert entries(shop, vip) == [("bonus", "feedback", 20), ("earn", "base", 151), ("refund", "base", -15)]
+    assert entries(shop, plain) == [("earn", "base", 100)]
+    [earn] = [e for e in shop.ledger(vip) if e["kind"] == "earn"]
+    assert earn["reason"] == "¥100.99 × 1 pt/¥ (base) × 1.5 tier VIP"
+
+
+def test_refunds_by_members_only_and_only_of_purchases(shop, path):
+    shop.run(set_setting, "first_purchase_bonus", "0")
+    code = shop.customer(since=SINCE)
+    outsider = shop.customer(member=False)
+    bring_in(shop, ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "100"))
+    bring_in(
+        shop,
+        ("R1", code, "purchase", "", "2024-04-02T12:00:00+08:00", "-30"),
+        ("R2", outsider, "purchase", "", "2024-04-02T12:00:00+08:00", "-30"),
+        ("R4", code, "purchase", "planned", "2024-04-02T12:00:00+08:00", "-5"),  # not done: nothing
+    )
+    assert entries(shop, code) == [("earn", "base", 100), ("refund", "base", -30)]
+    assert shop.balance(code) == 70
+
+
+def test_a_batch_counts_what_it_earned_and_took_back(shop, path):
+    shop.run(set_setting, "first_purchase_bonus", "0")
+    code = shop.customer(since=SINCE)
+    bring_in(
+        shop,
+        ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "100"),  # 100
+        ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "12.50"),  # 12
+        ("F1", code, "feedback", "", "2024-04-02T12:00:00+08:00", ""),  # 20
+        ("R1", code, "purchase", "", "2024-04-03T12:00:00+08:00", "-30"),  # takes back 30
+    )
+    assert shop.balance(code) == 102
+    # Earn the same rows again in one batch, the ledger emptied first: the counts by hand.
+    with shop.app.session() as s:
+        s.execute(ALLOCATIONS.delete())
+        s.execute(LEDGER.delete())
+        table = Interaction.__table__
+        rows = [
+            dict(r)
+            for r in s.execute(select(*(table.c[c] for c in ROW_COLUMNS)).order_by(table.c.id)).mappings()
+        ]
+        result = earn_batch(shop.app, s, InteractionBatch(rows), path=path)
+    assert result == EarnResult(3, 132, 1, 30, 0)
+    assert shop.balance(code) == 102
+
+
+def test_forcing_sql_on_a_batch_that_cannot_be_compiled_is_refused(shop, company_zone):
+    company_zone("Asia/Shanghai")
+    row = {
+        "id": 1,
+        "customer_id": 1,
+        "kind": "purchase",
+        "status": "done",
+        "occurred_at": datetime(2024, 4, 1, tzinfo=UTC),
+        "amount": D(2**63),  # yuan: past 64 bits of points on both databases
+    }
+    with shop.app.session() as s:
+        if s.get_bind().dialect.name == "sqlite":
+            why = "amounts too large for 64-bit integer points on SQLite"
+        else:
+            why = "points that could pass 64 bits"
+        with pytest.raises(ValueError, match=f"cannot be earned in SQL: {why}"):
+            earn_batch(shop.app, s, InteractionBatch([row]), path="sql")
+
+
+def test_a_batch_earned_again_writes_nothing(shop, path):
+    """A backfill over interactions earned already: every entry's key is there, nothing is written."""
+    code = shop.customer(since=SINCE)
+    bring_in(
+        shop,
+        ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "100"),
+        ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "5"),
+        ("F1", code, "feedback", "", "2024-04-02T12:00:00+08:00", ""),
+    )
+    before = shop.ledger(code)
+    assert sorted(e["points"] for e in before) == [5, 20, 100, 100]
+    with shop.app.session() as s:
+        again = earn_batch(shop.app, s, InteractionBatch(batch_rows(s)), path=path)
+    assert again == EarnResult(0, 0, 0, 0, 0)
+    assert shop.ledger(code) == before
