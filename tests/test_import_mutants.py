@@ -4,14 +4,17 @@ rows' order and values whatever the chunking, the content key of rows without a 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
-from kehu_core import customers, importing
-from kehu_core.models import Customer, Interaction
+from kehu_core import customers, hookimpl, importing
+from kehu_core.importing import Occurrences, content_ref
+from kehu_core.models import AuditEntry, Customer, Interaction
 from kehu_core.plugins import Plugins, discover
 
 HEADER = "external_ref,customer_code,kind,occurred_at,amount,note,channel"
@@ -57,7 +60,8 @@ def stored(app) -> list[tuple]:
         ]
 
 
-def test_rows_short_of_cells_leave_the_missing_columns_blank(app, tmp_path):
+@pytest.mark.parametrize("chunk_rows", [1, 10_000], ids=["a-row-a-chunk", "one-chunk"])
+def test_rows_short_of_cells_leave_the_missing_columns_blank(app, tmp_path, chunk_rows):
     # Seven columns; rows of seven down to three cells (3 cells: the 4 short are not 7 modulo
     # the 3 present, as they are for 4 to 6 cells).
     path = csv_file(
@@ -71,7 +75,7 @@ def test_rows_short_of_cells_leave_the_missing_columns_blank(app, tmp_path):
         ],
     )
     with app.session() as s:
-        report = importing.import_interactions(app, s, path, skip_invalid=True)
+        report = importing.import_interactions(app, s, path, skip_invalid=True, chunk_rows=chunk_rows)
     assert (report.read, report.written, report.invalid) == (5, 4, 1)
     assert [(p.row, p.field, p.reason) for p in report.problems] == [
         (6, "occurred_at", "required, must not be empty")
@@ -126,3 +130,231 @@ def test_an_sqlite_import_runs_with_a_64_mib_page_cache_and_gives_back_the_one_b
         else:
             assert during == []
     assert [r[0] for r in stored(app)] == ["R1", "R2"]
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def test_problems_are_reported_in_line_order_whoever_found_them(app, tmp_path):
+    # Line 2's unknown customer is found after line 3's bad amount (codes are looked up per chunk).
+    path = csv_file(
+        tmp_path, ["R1,C9,purchase,2026-03-01,1", "R2,C1,purchase,2026-03-01,abc", "R3,C1,visit,2026-03-01"]
+    )
+    with app.session() as s:
+        report = importing.import_interactions(app, s, path, skip_invalid=True)
+    assert [(p.row, p.field) for p in report.problems] == [(2, "customer_code"), (3, "amount")]
+    assert (report.written, report.invalid) == (1, 2)
+
+
+@pytest.mark.parametrize(("n", "more"), [(101, 51), (120, 70)])
+def test_the_refusal_counts_the_problems_past_the_50_shown(app, tmp_path, n, more):
+    path = csv_file(tmp_path, [f"R{i},C1,purchase,2026-03-01,abc{i}" for i in range(n)])
+    with app.session() as s, pytest.raises(importing.ImportRefused) as refused:
+        importing.import_interactions(app, s, path)
+    assert str(refused.value).splitlines()[-1] == (
+        f"  ... and {more} more problem(s): use --errors FILE to get every one"
+    )
+
+
+def test_a_repeated_bad_value_is_refused_on_every_row(app, tmp_path):
+    # Four rows, two distinct amounts: the column is parsed once per distinct text.
+    lines = ["R1,C1,purchase,2026-03-01,abc", "R2,C1,purchase,2026-03-01,abc", "R3,C1,purchase,2026-03-01,5"]
+    path = csv_file(tmp_path, [*lines, "R4,C1,purchase,2026-03-01,5"])
+    with app.session() as s:
+        report = importing.import_interactions(app, s, path, skip_invalid=True)
+    assert [(p.row, p.field, p.value) for p in report.problems] == [
+        (2, "amount", "abc"),
+        (3, "amount", "abc"),
+    ]
+    assert [r[0] for r in stored(app)] == ["R3", "R4"]
+    with app.session() as s:  # every cell of the column refused
+        report = importing.import_interactions(app, s, csv_file(tmp_path, lines[:2]), skip_invalid=True)
+    assert (report.written, report.invalid) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("kind", "amount", "refused"),
+    [("visit", "-0.01", True), ("visit", "-0.50", True), ("visit", "0", False), ("purchase", "-0.50", False)],
+)
+def test_a_negative_amount_down_to_a_cent_is_a_refund_of_a_purchase_only(
+    app, tmp_path, kind, amount, refused
+):
+    path = csv_file(tmp_path, [f"R1,C1,{kind},2026-03-01,{amount}"])
+    with app.session() as s:
+        report = importing.import_interactions(app, s, path, skip_invalid=True)
+    assert (report.written, report.invalid) == ((0, 1) if refused else (1, 0))
+
+
+# -- content keys -------------------------------------------------------------------------------
+
+
+def test_a_stored_content_key_stays_the_same_across_versions(app, tmp_path):
+    # Two identical rows without a reference: occurrences 0 and 1 of one digest. The digest is
+    # written out: a key an earlier import stored must be found again by the next version.
+    path = csv_file(tmp_path, [",C1,purchase,2026-03-01 10:00,12.5,,"] * 2 + [",C2,visit,2026-03-01,,,"])
+    with app.session() as s:
+        report = importing.import_interactions(app, s, path)
+    assert report.written == 3
+    refs = [r[0] for r in stored(app)]
+    assert sorted(refs) == sorted([content_ref(PURCHASE, 0), content_ref(PURCHASE, 1), content_ref(VISIT, 0)])
+    assert content_ref(PURCHASE, 1) == f"csv:{PURCHASE}:1" and len(PURCHASE) == 32
+
+
+def digest(*values: str) -> str:
+    """The digest of a row's values in the order of the stored columns (customer code, kind,
+    status, occurred_at in UTC, channel, amount, cost, quantity, product, category, salesperson,
+    satisfaction, note, external_ref, due_at, paid_at, created_at), blank ones empty."""
+    cells = [*values, *[""] * (17 - len(values))]
+    return hashlib.blake2b("\x1f".join(cells).encode(), digest_size=16).hexdigest()
+
+
+PURCHASE = digest("C1", "purchase", "done", "2026-03-01 02:00:00+00:00", "", "12.50")
+VISIT = digest("C2", "visit", "done", "2026-02-28 16:00:00+00:00")
+assert (PURCHASE, VISIT) == ("8cfe6e2fb223d634dc560c8c414ceaef", "d20edb4276a025ec54a3b79122f35350")
+
+
+def test_a_blank_status_and_done_are_the_same_row(app, tmp_path):
+    header = "customer_code,kind,occurred_at,status"
+    with app.session() as s:
+        importing.import_interactions(app, s, csv_file(tmp_path, ["C1,visit,2026-03-01,"], header))
+    with app.session() as s:
+        again = importing.import_interactions(
+            app, s, csv_file(tmp_path, ["C1,visit,2026-03-01,done"], header)
+        )
+    assert (again.written, again.unchanged) == (0, 1)
+
+
+def test_under_another_zone_a_row_short_of_its_time_cells_keeps_its_key(app, tmp_path, company_zone):
+    # due_at and paid_at are the last columns: a row may stop before them.
+    header = "customer_code,kind,occurred_at,amount,due_at,paid_at"
+    path = csv_file(
+        tmp_path, ["C1,payment,2026-03-01 10:00,5,2026-04-01", "C1,payment,2026-03-02 10:00,5"], header
+    )
+    company_zone("Asia/Shanghai")
+    with app.session() as s:
+        assert importing.import_interactions(app, s, path).written == 2
+    company_zone("Europe/Berlin")
+    with app.session() as s:
+        again = importing.import_interactions(app, s, path)
+    assert (again.written, again.unchanged) == (0, 2)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 4])
+def test_a_code_repeated_in_a_later_chunk_is_refused_whatever_the_chunks(app, tmp_path, chunk_rows):
+    path = csv_file(tmp_path, ["C3,甲", "C4,乙", "C4,乙", "C3,甲"], "code,name")
+    with app.session() as s:
+        report = importing.import_customers(app, s, path, skip_invalid=True, chunk_rows=chunk_rows)
+    assert [(p.row, p.reason) for p in report.problems] == [
+        (4, "appears more than once in the file (first on line 3)"),
+        (5, "appears more than once in the file (first on line 2)"),
+    ]
+
+
+def test_occurrences_count_each_key_and_remember_its_first_line_then_close():
+    occurrences = Occurrences()
+    with occurrences:
+        assert occurrences.take([("a", 2), ("b", 3), ("a", 4)]) == [(0, 2), (0, 3), (1, 2)]
+        assert occurrences.take([("b", 5), ("c", 6), ("a", 7)]) == [(1, 3), (0, 6), (2, 2)]
+    assert occurrences._db is None
+    with occurrences:  # opened again on first use, empty
+        assert occurrences.take([("a", 9)]) == [(0, 9)]
+
+
+# -- hooks and the audit trail ------------------------------------------------------------------
+
+
+class Watcher:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    @hookimpl
+    def kehu_interactions_recorded(self, session, batch):
+        self.calls.append("recorded")
+
+    @hookimpl
+    def kehu_customers_changed(self, session, changes):
+        self.calls.append("changed")
+
+
+def test_a_refused_import_tells_no_plugin_of_rows_it_rolls_back(app, tmp_path, kehu_register_plugin):
+    watcher = Watcher()
+    kehu_register_plugin(watcher, "watcher")
+    bad = csv_file(tmp_path, ["R1,C1,purchase,2026-03-01,1", "R2,C1,purchase,2026-03-01,abc"])
+    with app.session() as s, pytest.raises(importing.ImportRefused):
+        importing.import_interactions(app, s, bad)
+    bad_customers = csv_file(tmp_path, ["C3,甲", "C4,乙,robot"], "code,name,kind", "c.csv")
+    with app.session() as s, pytest.raises(importing.ImportRefused):
+        importing.import_customers(app, s, bad_customers)
+    assert watcher.calls == []
+    with app.session() as s:
+        importing.import_interactions(app, s, bad, skip_invalid=True)
+        importing.import_customers(app, s, bad_customers, skip_invalid=True)
+    assert watcher.calls == ["recorded", "changed"]
+
+
+def test_a_customer_import_is_one_audit_entry_when_it_adds_or_updates(app, tmp_path):
+    def entries() -> list[tuple]:
+        with app.session() as s:
+            stmt = select(AuditEntry).where(AuditEntry.entity == "import").order_by(AuditEntry.id)
+            return [(Path(e.key).name, e.action, e.changes) for e in s.scalars(stmt)]
+
+    added = csv_file(tmp_path, ["C3,甲", "C4,乙"], "code,name", "added.csv")
+    updated = csv_file(tmp_path, ["C3,甲二"], "code,name", "updated.csv")
+    with app.session() as s:
+        importing.import_customers(app, s, added, dry_run=True)
+    assert entries() == []
+    for path in (added, added, updated):  # the second changes nothing
+        with app.session() as s:
+            importing.import_customers(app, s, path)
+    assert entries() == [
+        ("added.csv", "imported customers", {"added": 2, "updated": 0}),
+        ("updated.csv", "imported customers", {"added": 0, "updated": 1}),
+    ]
+
+
+# -- customers ----------------------------------------------------------------------------------
+
+
+def customer_rows(app) -> dict[str, tuple]:
+    with app.session() as s:
+        return {
+            c.code: (c.name, c.kind, c.marketing_consent, c.active, c.attributes)
+            for c in s.scalars(select(Customer).order_by(Customer.code))
+        }
+
+
+def test_new_customers_are_active_without_consent_unless_the_file_says_so(app, tmp_path):
+    with app.session() as s:
+        importing.import_customers(app, s, csv_file(tmp_path, ["C3,甲"], "code,name", "a.csv"))
+        importing.import_customers(
+            app, s, csv_file(tmp_path, ["C4,乙,", "C5,丙,yes"], "code,name,marketing_consent", "b.csv")
+        )
+    rows = customer_rows(app)
+    assert rows["C3"] == ("甲", "company", False, True, {})
+    assert rows["C4"] == ("乙", "company", False, True, {})
+    assert rows["C5"][2:4] == (True, True)
+
+
+def test_a_refused_or_forgotten_row_does_not_stop_the_rows_after_it(app, tmp_path):
+    with app.session() as s:
+        s.scalar(select(Customer).where(Customer.code == "C2")).forgotten_at = datetime.now(UTC)
+    path = csv_file(
+        tmp_path, ["C3,甲,robot", "C4,乙,person", "C2,王,person", "C5,丙,person"], "code,name,kind"
+    )
+    with app.session() as s:
+        report = importing.import_customers(app, s, path, skip_invalid=True)
+    assert [(p.row, p.field) for p in report.problems] == [(2, "kind"), (4, "code")]
+    assert (report.written, report.invalid) == (2, 2)
+    assert {"C4", "C5"} <= set(customer_rows(app)) and "C3" not in customer_rows(app)
+
+
+def test_attribute_cells_blank_or_missing_remove_only_their_own(app, tmp_path):
+    with app.session() as s:
+        customers.edit_customer(app, s, "C1", {"attributes": {"a": "1", "b": "2", "c": "3"}})
+    header = "code,name,attr:a,attr:b,attr:c"
+    path = csv_file(tmp_path, ["C1,张伟,,x,y", "C2,王芳,p"], header)  # C2 stops before b and c
+    with app.session() as s:
+        importing.import_customers(app, s, path)
+    rows = customer_rows(app)
+    assert rows["C1"][4] == {"b": "x", "c": "y"}
+    assert rows["C2"][4] == {"a": "p"}
