@@ -27,6 +27,7 @@ from kehu_loyalty.accounts import ROW_COLUMNS
 from kehu_loyalty.api import refer
 from kehu_loyalty.earning import EarnResult, earn_batch
 from kehu_loyalty.models import ALLOCATIONS, LEDGER
+from kehu_loyalty.rules import EarnRule
 from kehu_loyalty.settings import set_setting
 
 SINCE = "2024-03-01T00:00:00+08:00"
@@ -196,9 +197,51 @@ def test_refunds_by_members_only_and_only_of_purchases(shop, path):
         ("R1", code, "purchase", "", "2024-04-02T12:00:00+08:00", "-30"),
         ("R2", outsider, "purchase", "", "2024-04-02T12:00:00+08:00", "-30"),
         ("R4", code, "purchase", "planned", "2024-04-02T12:00:00+08:00", "-5"),  # not done: nothing
+        ("R5", code, "purchase", "cancelled", "2024-04-02T12:00:00+08:00", "-5"),  # nor this
     )
     assert entries(shop, code) == [("earn", "base", 100), ("refund", "base", -30)]
     assert shop.balance(code) == 70
+    bring_in(shop, ("R6", code, "purchase", "", "2024-04-03T12:00:00+08:00", "-1"))  # one yuan: 1 point
+    assert shop.balance(code) == 69
+
+
+def test_a_batch_of_refunds_by_others_takes_back_nothing(shop, path):
+    shop.run(set_setting, "first_purchase_bonus", "0")
+    outsider = shop.customer(member=False)
+    bring_in(shop, ("R1", outsider, "purchase", "", "2024-04-02T12:00:00+08:00", "-30"))
+    with shop.app.session() as s:
+        assert earn_batch(shop.app, s, InteractionBatch(batch_rows(s)), path=path) == EarnResult(
+            0, 0, 0, 0, 0
+        )
+
+
+class Bonuses:
+    """Two bonus rules of a plugin, after the programme's own: one for big purchases, one for any."""
+
+    @hookimpl
+    def kehu_loyalty_earn_rules(self):
+        return [
+            EarnRule("big_buy", fixed_points=50, min_amount=D(1000)),
+            EarnRule("any_buy", fixed_points=7),
+        ]
+
+
+def test_a_bonus_rule_that_does_not_match_leaves_the_next_one_to_match(shop, path, kehu_register_plugin):
+    kehu_register_plugin(Bonuses(), "bonuses")
+    shop.run(set_setting, "first_purchase_bonus", "0")
+    code = shop.customer(since=SINCE)
+    bring_in(
+        shop,
+        ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "999.99"),  # under 1000: any_buy only
+        ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "1000"),  # both
+    )
+    assert entries(shop, code) == [
+        ("bonus", "any_buy", 7),
+        ("bonus", "any_buy", 7),
+        ("bonus", "big_buy", 50),
+        ("earn", "base", 999),
+        ("earn", "base", 1000),
+    ]
 
 
 def test_a_batch_counts_what_it_earned_and_took_back(shop, path):

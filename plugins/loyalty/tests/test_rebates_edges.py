@@ -1,14 +1,18 @@
 """Rebate programmes' rates at their limits (issue 21): a rate is more than 0 and less than 100%,
 so a negative rate and a rate of 100% or more are refused, on either side of the limit, written as
-a percentage or as a fraction.
+a percentage or as a fraction; programmes whose codes sort one before the other keep their own
+tiers; cancelled and planned purchases make no volume.
 """
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal as D
+
 import pytest
 
 from kehu_core.errors import ValidationError
-from kehu_loyalty.rebates import add_programme, list_programmes
+from kehu_loyalty.rebates import add_programme, get_programme, list_programmes, volumes
 
 
 @pytest.mark.parametrize(
@@ -32,3 +36,22 @@ def test_a_rate_is_over_0_and_under_100_percent(shop, tier, rate):
     else:
         [(threshold, kept)] = shop.run(add_programme, "P", "", "month", [tier]).tiers
         assert (str(threshold), str(kept)) == ("100000.00", rate)
+
+
+def test_each_programme_keeps_its_own_code_and_tiers(shop):
+    # "A" sorts before "B": adding B after A is no conflict, and neither reads the other's tiers.
+    a = shop.run(add_programme, "A", "", "month", ["100:1%"])
+    b = shop.run(add_programme, "B", "", "quarter", ["200:2%", "300:3%"])
+    assert a.tiers == ((D("100.00"), D("0.0100")),)
+    assert b.tiers == ((D("200.00"), D("0.0200")), (D("300.00"), D("0.0300")))
+    assert [(p.code, len(p.tiers)) for p in shop.run(list_programmes)] == [("A", 1), ("B", 2)]
+    assert shop.run(get_programme, "A").tiers == a.tiers
+
+
+def test_only_done_purchases_make_the_volume(shop, company_zone):
+    company_zone("Asia/Shanghai")
+    dist = shop.customer(member=False, tags="经销商")
+    for status, amount in (("done", "100"), ("cancelled", "1000"), ("planned", "10000")):
+        shop.log(dist, amount=amount, status=status, at="2024-02-01T12:00:00+08:00")
+    programme = shop.run(add_programme, "Q", "", "quarter", ["100:1%"], starts_on=date(2024, 1, 1))
+    assert list(shop.run(volumes, programme, date(2024, 1, 1), date(2024, 4, 1)).values()) == [D("100.00")]
