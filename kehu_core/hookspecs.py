@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from kehu_core.app import Kehu
+    from kehu_core.choices import Vocabulary
     from kehu_core.hooktypes import (
         CustomerChange,
         InteractionBatch,
@@ -169,6 +170,26 @@ def kehu_customer_tiers(
 
     Returns: ``{customer_id: code}`` for the customers that have one, or ``None`` when no
     plugin classifies customers. ``firstresult``: the first non-``None`` answer wins.
+    """
+
+
+@hookspec(firstresult=True)
+def kehu_tier_names(app: Kehu, method: str | None) -> Vocabulary | None:
+    """The tiers ``kehu_customer_tiers`` answers for ``method``, by every name people type.
+
+    Implemented by a tiering plugin beside ``kehu_customer_tiers``, so that a plugin which
+    keys its own settings by tier reads a tier typed in any language as its code: loyalty's
+    ``tier_multiplier.主要客户`` and ``tier_multiplier.major`` are the same key, and an
+    unknown name is refused listing the accepted ones.
+
+    Parameters:
+        app: the application.
+        method: ``None`` for the values *the* tier may take (every tier method's classes),
+            or a method's name (``"rfm"``, ``"abc"``) for its segments.
+
+    Returns: a :class:`~kehu_core.choices.Vocabulary` (codes, labels in the user's language,
+    Chinese names), or ``None`` when no plugin classifies customers or knows the method.
+    ``firstresult``: the first non-``None`` answer wins.
     """
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.sql import Executable
 
 from kehu_core import audit
 from kehu_core.access import require
+from kehu_core.app import Kehu
 from kehu_core.choices import Choice, Vocabulary
 from kehu_core.errors import KehuError, NotFound, Problem, ValidationError
 from kehu_core.i18n import N_, messages
@@ -259,11 +260,49 @@ def list_settings(session: Session) -> list[dict[str, str]]:
     ]
 
 
-def set_setting(session: Session, key: str, raw: str) -> dict[str, str]:
+def tier_key(app: Kehu, key: str) -> str:
+    """``key`` with its tier named by its code: ``tier_multiplier.major``,
+    ``tier_multiplier.major customer`` -> ``tier_multiplier.主要客户``, ``tier_multiplier.A类``
+    -> ``tier_multiplier.A``, through ``kehu_tier_names`` (the tiering plugin's names of the
+    tier's values). A name that is no tier is refused with the tiers listed (a flag such as
+    大客户 too: a multiplier applies to the tier only). Another key, or any tier name when no
+    installed plugin answers the hook, is returned as it is."""
+    if not key.startswith(TIER_PREFIX) or len(key) == len(TIER_PREFIX):
+        return key
+    tiers = app.hook.kehu_tier_names(method=None)
+    if tiers is None:
+        return key
+    name = key[len(TIER_PREFIX) :]
+    try:
+        return TIER_PREFIX + tiers.parse(name)
+    except FieldError:
+        pass
+    flags = app.hook.kehu_tier_names(method="flags")
+    if flags is not None and name.strip() and _names(flags, name):
+        why = _("{name} is a flag, not a tier (a multiplier applies to the tier only); tiers: {accepted}")
+    else:
+        why = _("unknown tier {name}; tiers: {accepted}")
+    raise SettingRefused(key, why.format(name=name, accepted=tiers.accepted()), name)
+
+
+def _names(vocabulary: Vocabulary, name: str) -> bool:
+    try:
+        vocabulary.parse(name)
+    except FieldError:
+        return False
+    return True
+
+
+def set_setting(session: Session, key: str, raw: str, *, app: Kehu | None = None) -> dict[str, str]:
     """Change one setting (validated); ``tier_multiplier.X`` adds a tier multiplier.
 
-    Needs the core's ``settings.manage``; a change is audited as setting ``loyalty.<key>``."""
+    With ``app``, the tier of ``tier_multiplier.X`` may be given by any name the tiering
+    plugin knows and is stored by its code (:func:`tier_key`); the returned ``key`` is the
+    one stored. Needs the core's ``settings.manage``; a change is audited as setting
+    ``loyalty.<key>``."""
     require(session, MANAGE_SETTINGS, _("change loyalty settings"))
+    if app is not None:
+        key = tier_key(app, key)
     parsed = parse_setting(key, raw)
     value = parsed if isinstance(parsed, str) else raw.strip()  # a choice is stored as its code
     old = session.scalar(select(SETTINGS.c.value).where(SETTINGS.c.key == key))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core import hookimpl
 from kehu_core.app import Kehu
+from kehu_core.choices import Vocabulary
 from kehu_core.hooktypes import InteractionBatch, Job, ListColumn, ListFilter, ProfileSection
 from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer
@@ -18,7 +19,7 @@ from kehu_tiering import api
 from kehu_tiering.aggregates import add_batch
 from kehu_tiering.stats import RFM_SEGMENTS
 from kehu_tiering.tiers import only_tier, tier_column
-from kehu_tiering.vocab import method_label, tier_label
+from kehu_tiering.vocab import ABC, BY_METHOD, DOMAIN, FLAG, PYRAMID, RFM, method_label, tier_label
 
 _ = messages("kehu_tiering").gettext
 
@@ -40,6 +41,22 @@ def kehu_customer_tiers(
 ) -> dict[int, str]:
     """The customers' tier (``method=None``: by the tier method, default the pyramid), or a segment."""
     return api.current_tiers(app, session, customer_ids, method)
+
+
+#: The values the tier may take (``kehu_customer_tiers`` with ``method=None``): a class of the
+#: pyramid, ABC or RFM, whichever the tier method is; never a flag.
+TIERS = Vocabulary(DOMAIN, N_("tier"), [*PYRAMID.choices, *ABC.choices, *RFM.choices])
+
+
+@hookimpl
+def kehu_tier_names(method: str | None) -> Vocabulary | None:
+    """The tiers (``method=None``), a method's classes, or the flags (``flags``, ``flag:NAME``),
+    by code, label and Chinese name: ``主要客户``, ``major``, ``A类``, ``冠军客户``."""
+    if method is None:
+        return TIERS
+    if method == "flags" or method.startswith("flag:"):
+        return FLAG
+    return BY_METHOD.get(method)
 
 
 @hookimpl

@@ -53,6 +53,6 @@ def settings_set(key: str, value: str, as_json: bool) -> None:
     Example:
       kehu loyalty settings set expiry_months 24
     """
-    with transaction() as (_app, session):
-        result = api.set_setting(session, key, value)
-    emit_result(result, as_json, f"{key} = {result['value']}")
+    with transaction() as (app, session):
+        result = api.set_setting(session, key, value, app=app)
+    emit_result(result, as_json, f"{result['key']} = {result['value']}")
