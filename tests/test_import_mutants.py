@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from kehu_core import customers, hookimpl, importing
+from kehu_core import customers, hookimpl, i18n, importing
 from kehu_core.importing import Occurrences, content_ref
 from kehu_core.models import AuditEntry, Customer, Interaction
 from kehu_core.plugins import Plugins, discover
@@ -350,11 +350,39 @@ def test_a_refused_or_forgotten_row_does_not_stop_the_rows_after_it(app, tmp_pat
 
 def test_attribute_cells_blank_or_missing_remove_only_their_own(app, tmp_path):
     with app.session() as s:
-        customers.edit_customer(app, s, "C1", {"attributes": {"a": "1", "b": "2", "c": "3"}})
+        customers.edit_customer(app, s, "C1", {"attributes": {"a": "1", "b": "2", "c": "3", "d": "4"}})
     header = "code,name,attr:a,attr:b,attr:c"
-    path = csv_file(tmp_path, ["C1,张伟,,x,y", "C2,王芳,p"], header)  # C2 stops before b and c
+    path = csv_file(tmp_path, ["C1,张伟,,x,y", "C2,王芳,p", "C7,新,q,r"], header)  # C2, C7 stop short
     with app.session() as s:
         importing.import_customers(app, s, path)
     rows = customer_rows(app)
-    assert rows["C1"][4] == {"b": "x", "c": "y"}
+    assert rows["C1"][4] == {"b": "x", "c": "y", "d": "4"}  # d: no column, kept
     assert rows["C2"][4] == {"a": "p"}
+    assert rows["C7"][4] == {"a": "q", "b": "r"}
+
+
+def test_a_dry_run_counts_what_it_would_write_and_what_is_there_already(app, tmp_path):
+    path = csv_file(tmp_path, ["R1,C1,purchase,2026-03-01,1", "R2,C1,purchase,2026-03-02,2"])
+    with app.session() as s:
+        first = importing.import_interactions(app, s, path, dry_run=True)
+    assert (first.read, first.written, first.unchanged, first.dry_run) == (2, 2, 0, True)
+    with app.session() as s:
+        importing.import_interactions(
+            app, s, csv_file(tmp_path, ["R1,C1,purchase,2026-03-01,1"], name="r1.csv")
+        )
+    with app.session() as s:
+        second = importing.import_interactions(app, s, path, dry_run=True)
+    assert (second.written, second.unchanged) == (1, 1)
+    with app.session() as s:
+        importing.import_interactions(app, s, path)
+        third = importing.import_interactions(app, s, path, dry_run=True)
+    assert (third.written, third.unchanged) == (0, 2)
+
+
+def test_the_reasons_of_refused_cells_are_in_the_users_language(app, tmp_path):
+    path = csv_file(tmp_path, ["R1,C1,purchase,,1", "R2,C1,purchase,2026-03-01,abc"])
+    with i18n.using("zh_CN"), app.session() as s:
+        report = importing.import_interactions(app, s, path, skip_invalid=True)
+    reasons = [(p.row, p.field, p.reason) for p in report.problems]
+    assert reasons[0] == (2, "occurred_at", "必填，不能为空")
+    assert reasons[1][:2] == (3, "amount") and reasons[1][2] != "not a number"
