@@ -386,3 +386,48 @@ def test_the_reasons_of_refused_cells_are_in_the_users_language(app, tmp_path):
     reasons = [(p.row, p.field, p.reason) for p in report.problems]
     assert reasons[0] == (2, "occurred_at", "必填，不能为空")
     assert reasons[1][:2] == (3, "amount") and reasons[1][2] != "not a number"
+
+
+class Changes:
+    def __init__(self) -> None:
+        self.seen: list[tuple] = []
+
+    @hookimpl
+    def kehu_customers_changed(self, session, changes):
+        self.seen.append(tuple((c.code, c.action, c.changed_fields) for c in changes))
+
+
+def tags_of(app) -> dict[str, list[str]]:
+    with app.session() as s:
+        return {c.code: sorted(t.tag for t in c.tags) for c in s.scalars(select(Customer))}
+
+
+def test_tags_and_fields_change_only_what_differs_and_plugins_hear_of_it_once(
+    app, tmp_path, kehu_register_plugin
+):
+    changes = Changes()
+    kehu_register_plugin(changes, "changes")
+    header = "code,name,region,tags,special_dates"
+
+    def run(*lines: str) -> importing.ImportReport:
+        with app.session() as s:
+            return importing.import_customers(app, s, csv_file(tmp_path, list(lines), header, "t.csv"))
+
+    first = run("C3,甲,华南,vip、深圳,", "C4,乙,,,")
+    assert (first.written, first.updated, first.unchanged) == (2, 0, 0)
+    assert tags_of(app) | {"C1": [], "C2": []} == {"C1": [], "C2": [], "C3": ["vip", "深圳"], "C4": []}
+    fields = ("code", "kind", "marketing_consent", "attributes", "name", "region", "special_dates")
+    assert changes.seen == [
+        (("C3", "created", tuple(sorted(fields))), ("C4", "created", tuple(sorted(fields))))
+    ]
+    assert (run("C3,甲,华南,vip、深圳,", "C4,乙,,,").unchanged, len(changes.seen)) == (2, 1)
+    second = run("C3,甲,华南,vip,", "C4,乙,华北,x,")
+    assert (second.updated, second.unchanged) == (2, 0)
+    assert changes.seen[1] == (("C3", "updated", ("tags",)), ("C4", "updated", ("region", "tags")))
+    assert tags_of(app)["C3"] == ["vip"] and tags_of(app)["C4"] == ["x"]
+    third = run("C3,甲,华南,,", "C4,乙,华北,x,")  # a blank tags cell clears them
+    assert (third.updated, third.unchanged) == (1, 1)
+    assert tags_of(app)["C3"] == [] and changes.seen[2] == (("C3", "updated", ("tags",)),)
+    with app.session() as s:
+        c4 = s.scalar(select(Customer).where(Customer.code == "C4"))
+        assert (c4.region, c4.special_dates, c4.attributes) == ("华北", {}, {})
