@@ -232,10 +232,12 @@ def test_a_bonus_rule_that_does_not_match_leaves_the_next_one_to_match(shop, pat
     code = shop.customer(since=SINCE)
     bring_in(
         shop,
+        ("P0", code, "purchase", "", "2024-03-31T12:00:00+08:00", "0"),  # nothing bought: any_buy still
         ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "999.99"),  # under 1000: any_buy only
         ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "1000"),  # both
     )
     assert entries(shop, code) == [
+        ("bonus", "any_buy", 7),
         ("bonus", "any_buy", 7),
         ("bonus", "any_buy", 7),
         ("bonus", "big_buy", 50),
@@ -303,3 +305,23 @@ def test_a_batch_earned_again_writes_nothing(shop, path):
         again = earn_batch(shop.app, s, InteractionBatch(batch_rows(s)), path=path)
     assert again == EarnResult(0, 0, 0, 0, 0)
     assert shop.ledger(code) == before
+
+
+class Listener:
+    def __init__(self):
+        self.entries = []
+
+    @hookimpl
+    def kehu_points_earned(self, session, entries):
+        self.entries.extend((e.kind, e.points) for e in entries)
+
+
+def test_a_listener_is_handed_nothing_when_a_batch_earns_nothing(shop, path, kehu_register_plugin):
+    listener = Listener()
+    kehu_register_plugin(listener, "listener")
+    shop.run(set_setting, "first_purchase_bonus", "0")
+    code = shop.customer(since=SINCE)
+    bring_in(shop, ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "0.99"))  # floor: 0 points
+    assert listener.entries == [] and shop.ledger(code) == []
+    bring_in(shop, ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "2"))
+    assert listener.entries == [("earn", 2)]

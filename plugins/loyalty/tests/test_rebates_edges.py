@@ -10,9 +10,11 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from sqlalchemy import select
 
 from kehu_core.errors import ValidationError
-from kehu_loyalty.rebates import add_programme, get_programme, list_programmes, volumes
+from kehu_core.models import Customer
+from kehu_loyalty.rebates import add_programme, get_programme, list_programmes, settle, statement, volumes
 
 
 @pytest.mark.parametrize(
@@ -55,3 +57,25 @@ def test_only_done_purchases_make_the_volume(shop, company_zone):
         shop.log(dist, amount=amount, status=status, at="2024-02-01T12:00:00+08:00")
     programme = shop.run(add_programme, "Q", "", "quarter", ["100:1%"], starts_on=date(2024, 1, 1))
     assert list(shop.run(volumes, programme, date(2024, 1, 1), date(2024, 4, 1)).values()) == [D("100.00")]
+
+
+def test_a_statement_shows_only_its_own_distributors_settlements_and_accrual(shop, company_zone):
+    company_zone("Asia/Shanghai")
+    first = shop.customer(member=False, tags="经销商")  # the lower id
+    second = shop.customer(member=False, tags="经销商")
+    shop.log(first, amount="300", at="2024-02-01T12:00:00+08:00")
+    shop.log(second, amount="200", at="2024-02-01T12:00:00+08:00")
+    shop.log(first, amount="1000", at="2024-04-01T12:00:00+08:00")  # the second quarter
+    shop.log(second, amount="2000", at="2024-04-01T12:00:00+08:00")
+    programme = shop.run(add_programme, "Q", "", "quarter", ["100:1%"], starts_on=date(2024, 1, 1))
+    shop.run(settle, programme, date(2024, 4, 1))  # the first quarter
+    for code, settled, running in (
+        (first, ("300.00", "3.00"), ("1000.00", "10.00")),
+        (second, ("200.00", "2.00"), ("2000.00", "20.00")),
+    ):
+        customer_id = shop.run(lambda s, c=code: s.scalar(select(Customer.id).where(Customer.code == c)))
+        found = shop.run(statement, customer_id, date(2024, 4, 2))
+        assert [(r["volume"], r["rebate"]) for r in found["settled"]] == [tuple(map(D, settled))]
+        assert found["settled_total"] == D(settled[1])
+        [accruing] = found["accruing"]
+        assert (accruing.customer, accruing.volume, accruing.accrued) == (code, *map(D, running))
