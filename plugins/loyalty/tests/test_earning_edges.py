@@ -82,6 +82,8 @@ def test_the_birthday_month_starts_at_the_local_first_of_the_month(shop, path):
         ("earn", "base+birthday", 200),
     ]
     assert entries(shop, other) == [("bonus", "first_purchase", 100), ("earn", "base", 100)]
+    # Both paths write a purchase's earn entry before its bonus, with nothing short.
+    assert [(e["kind"], e["shortfall"]) for e in shop.ledger(other)] == [("earn", 0), ("bonus", 0)]
 
 
 def test_planned_purchases_and_other_kinds_earn_nothing(shop, path):
@@ -170,9 +172,9 @@ class Tiers:
 def test_tier_multipliers_beside_members_without_one(shop, path, kehu_register_plugin):
     kehu_register_plugin(Tiers(), "tiers_by_id")
     shop.run(set_setting, "first_purchase_bonus", "0")
-    codes = [shop.customer(since=SINCE) for _ in range(2)]
+    codes = [shop.customer(since=SINCE) for _ in range(4)]
     ids = {c: shop.run(lambda s, c=c: _id(s, c)) for c in codes}
-    vip = next(c for c in codes if ids[c] % 2 == 0)
+    vip, small_vip = (c for c in codes if ids[c] % 2 == 0)
     plain = next(c for c in codes if ids[c] % 2 == 1)
     bring_in(
         shop,
@@ -180,7 +182,9 @@ def test_tier_multipliers_beside_members_without_one(shop, path, kehu_register_p
         ("P2", plain, "purchase", "", "2024-04-01T12:00:00+08:00", "100.99"),  # floor(100.99)
         ("F1", vip, "feedback", "", "2024-04-01T12:00:00+08:00", ""),  # no amount: 20, not multiplied
         ("R1", vip, "purchase", "", "2024-04-02T12:00:00+08:00", "-10"),  # floor(10 x 1.5)
+        ("P3", small_vip, "purchase", "", "2024-04-01T12:00:00+08:00", "0.99"),  # floor(1.485): 1
     )
+    assert entries(shop, small_vip) == [("earn", "base", 1)]
     assert entries(shop, vip) == [("bonus", "feedback", 20), ("earn", "base", 151), ("refund", "base", -15)]
     assert entries(shop, plain) == [("earn", "base", 100)]
     [earn] = [e for e in shop.ledger(vip) if e["kind"] == "earn"]
@@ -228,7 +232,6 @@ class Bonuses:
 
 def test_a_bonus_rule_that_does_not_match_leaves_the_next_one_to_match(shop, path, kehu_register_plugin):
     kehu_register_plugin(Bonuses(), "bonuses")
-    shop.run(set_setting, "first_purchase_bonus", "0")
     code = shop.customer(since=SINCE)
     bring_in(
         shop,
@@ -241,6 +244,7 @@ def test_a_bonus_rule_that_does_not_match_leaves_the_next_one_to_match(shop, pat
         ("bonus", "any_buy", 7),
         ("bonus", "any_buy", 7),
         ("bonus", "big_buy", 50),
+        ("bonus", "first_purchase", 100),  # on P1: P0 is under its minimum of 0.01
         ("earn", "base", 999),
         ("earn", "base", 1000),
     ]
@@ -251,12 +255,21 @@ def test_a_batch_counts_what_it_earned_and_took_back(shop, path):
     code = shop.customer(since=SINCE)
     bring_in(
         shop,
+        (
+            "P0",
+            code,
+            "purchase",
+            "",
+            "2024-03-31T12:00:00+08:00",
+            "0",
+        ),  # nothing: neither earned nor refunded
         ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "100"),  # 100
         ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "12.50"),  # 12
         ("F1", code, "feedback", "", "2024-04-02T12:00:00+08:00", ""),  # 20
         ("R1", code, "purchase", "", "2024-04-03T12:00:00+08:00", "-30"),  # takes back 30
+        ("P3", code, "purchase", "", "2024-04-04T12:00:00+08:00", "10"),  # 10, after the refund
     )
-    assert shop.balance(code) == 102
+    assert shop.balance(code) == 112
     # Earn the same rows again in one batch, the ledger emptied first: the counts by hand.
     with shop.app.session() as s:
         s.execute(ALLOCATIONS.delete())
@@ -267,8 +280,8 @@ def test_a_batch_counts_what_it_earned_and_took_back(shop, path):
             for r in s.execute(select(*(table.c[c] for c in ROW_COLUMNS)).order_by(table.c.id)).mappings()
         ]
         result = earn_batch(shop.app, s, InteractionBatch(rows), path=path)
-    assert result == EarnResult(3, 132, 1, 30, 0)
-    assert shop.balance(code) == 102
+    assert result == EarnResult(4, 142, 1, 30, 0)
+    assert shop.balance(code) == 112
 
 
 def test_forcing_sql_on_a_batch_that_cannot_be_compiled_is_refused(shop, company_zone):
