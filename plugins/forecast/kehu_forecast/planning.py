@@ -45,6 +45,7 @@ from kehu_forecast.models import (
     runs,
     targets,
 )
+from kehu_forecast.runs import RUN_KIND_NAMES
 from kehu_forecast.security import PLAN
 from kehu_forecast.targets import visible_targets
 
@@ -75,6 +76,8 @@ STEPS = {
     "actions": "拟定行动计划",
     "budget": "编列预算",
 }
+#: What a flag is about, as people read it: ``plan 3``, ``target 张伟/2026-01-01``, ``action 7``.
+SUBJECTS = {"plan": N_("plan {ref}"), "target": N_("target {ref}"), "action": N_("action {ref}")}
 #: The audit trail's entity for plans (``kehu audit --entity forecast.plan``).
 AUDIT_ENTITY = "forecast.plan"
 DOING = "write sales plans"
@@ -90,6 +93,13 @@ class Flag:
     step: str
     subject: str
     message: str
+
+
+def subject_label(subject: str) -> str:
+    """A flag's subject (``plan 3``, kept so in ``--json``) in the reader's language."""
+    kind, _space, ref = subject.partition(" ")
+    template = SUBJECTS.get(kind)
+    return _(template).format(ref=ref) if template and ref else subject
 
 
 @frozen
@@ -529,18 +539,23 @@ def _reconciliation(session: Session, view: PlanView) -> str | None:
         else sorted({t["run_id"] for t in view.targets if t["run_id"] is not None})
     )
     if not run_ids:
-        return "no forecast run: attach the plan to a reconciled run (kehu forecast reconcile)"
+        return _("no forecast run: attach the plan to a reconciled run (kehu forecast reconcile)")
     for run_id in run_ids:
         kind, params = session.execute(select(runs.c.kind, runs.c.params).where(runs.c.id == run_id)).one()
         params = params or {}
         if kind != "reconciled":
-            return f"run {run_id} is {kind}, not reconciled: balance it with kehu forecast reconcile"
-        if not params.get("topdown_run"):
-            return (
-                f"run {run_id} was reconciled without a top-down run: kehu forecast topdown, then reconcile"
+            # {kind} is the code, as the message has always said it; a translation may say {kind_name}.
+            return _("run {id} is {kind}, not reconciled: balance it with kehu forecast reconcile").format(
+                id=run_id, kind=kind, kind_name=RUN_KIND_NAMES.label(kind)
             )
+        if not params.get("topdown_run"):
+            return _(
+                "run {id} was reconciled without a top-down run: kehu forecast topdown, then reconcile"
+            ).format(id=run_id)
         if params.get("method") == "bottom-up":
-            return f"run {run_id} was reconciled bottom-up: the top-down numbers were not used"
+            return _("run {id} was reconciled bottom-up: the top-down numbers were not used").format(
+                id=run_id
+            )
     return None
 
 
@@ -568,23 +583,23 @@ def check_view(session: Session, view: PlanView) -> list[Flag]:
     if not view.situation_internal and not view.situation_external:
         missing(
             "situation",
-            "no situation notes: describe the internal and external environment (--internal, --external)",
+            _("no situation notes: describe the internal and external environment (--internal, --external)"),
         )
     if not view.targets:
-        missing("targets", "no target: link the SMART targets the plan serves (add-target)")
+        missing("targets", _("no target: link the SMART targets the plan serves (add-target)"))
     if not view.assumptions:
         missing(
-            "assumptions", "no assumption: state what the plan assumes of the environment (add-assumption)"
+            "assumptions", _("no assumption: state what the plan assumes of the environment (add-assumption)")
         )
     if not view.budget:
-        missing("budget", "no budget: put the resources and the expected results in money (add-budget)")
+        missing("budget", _("no budget: put the resources and the expected results in money (add-budget)"))
     if not view.actions:
         flags.append(
             Flag(
                 "numbers_without_plan",
                 STEPS["actions"],
                 subject,
-                "numbers without a plan: no action says how they will be reached (add-action)",
+                _("numbers without a plan: no action says how they will be reached (add-action)"),
             )
         )
     served = Counter(a["target"] for a in view.actions if a["target"])
@@ -595,7 +610,7 @@ def check_view(session: Session, view: PlanView) -> list[Flag]:
                     "target_without_actions",
                     STEPS["targets"],
                     f"target {t['target']}",
-                    "the target no longer exists: link the one set now",
+                    _("the target no longer exists: link the one set now"),
                 )
             )
         elif served[t["target"]] == 0:
@@ -604,7 +619,7 @@ def check_view(session: Session, view: PlanView) -> list[Flag]:
                     "target_without_actions",
                     STEPS["actions"],
                     f"target {t['target']}",
-                    "no action serves this target",
+                    _("no action serves this target"),
                 )
             )
     priorities = Counter(a["priority"] for a in view.actions if a["priority"] is not None)
@@ -615,7 +630,7 @@ def check_view(session: Session, view: PlanView) -> list[Flag]:
                     "action_without_priority",
                     STEPS["actions"],
                     f"action {a['id']}",
-                    "no priority: give each action its place in the order (1 first)",
+                    _("no priority: give each action its place in the order (1 first)"),
                 )
             )
         elif priorities[a["priority"]] > 1:
@@ -624,7 +639,9 @@ def check_view(session: Session, view: PlanView) -> list[Flag]:
                     "action_without_priority",
                     STEPS["actions"],
                     f"action {a['id']}",
-                    f"shares priority {a['priority']} with another action: no order between them",
+                    _("shares priority {priority} with another action: no order between them").format(
+                        priority=a["priority"]
+                    ),
                 )
             )
     kinds = {a["kind"] for a in view.assumptions}
@@ -634,7 +651,7 @@ def check_view(session: Session, view: PlanView) -> list[Flag]:
                 "no_scenario",
                 STEPS["assumptions"],
                 subject,
-                "only the trend: add an assumption about competitors, customers or market demand",
+                _("only the trend: add an assumption about competitors, customers or market demand"),
             )
         )
     why = _reconciliation(session, view)
@@ -662,7 +679,7 @@ def unplanned_targets(session: Session) -> list[Flag]:
             "numbers_without_plan",
             STEPS["targets"],
             f"target {_key(s, d)}",
-            "no sales plan serves this target",
+            _("no sales plan serves this target"),
         )
         for s, d in session.execute(stmt)
     ]

@@ -13,6 +13,7 @@ from matplotlib.ticker import FuncFormatter
 from kehu_core.i18n import messages
 from kehu_core.plotfonts import drawable, figure_style
 from kehu_forecast.history import SalesHistory
+from kehu_forecast.methods import describe
 from kehu_forecast.plan import Plan
 
 _ = messages("kehu_forecast").gettext
@@ -42,7 +43,7 @@ def plot_plan(plan: Plan, history: SalesHistory, path: str) -> None:
         ax.plot(
             _days(plan.periods),
             values,
-            label=_("forecast ({method})").format(method=plan.method),
+            label=_("forecast ({method})").format(method=describe(plan.kind, plan.method, plan.params)),
             color="#1f77b4",
         )
         if plan.low is not None and plan.high is not None:

@@ -12,14 +12,19 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar, sql
 from kehu_core.hooktypes import ProfileSection
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer, Interaction
 from kehu_core.types import to_money
 from kehu_forecast import customerbase as CB
 from kehu_forecast import periods as P
+from kehu_forecast.methods import model_label
 from kehu_forecast.models import runs, values
-from kehu_forecast.runs import current_coverage
+from kehu_forecast.runs import RUN_KIND_NAMES, current_coverage
 
-TITLE = "销售预测 Forecast"
+_ = messages("kehu_forecast").gettext
+
+#: The section's title: the course material's name, with the English one in English.
+TITLE = N_("销售预测 Forecast")
 
 
 def forecast_section(session: Session, customer: Customer) -> ProfileSection:
@@ -32,8 +37,8 @@ def forecast_section(session: Session, customer: Customer) -> ProfileSection:
     run_id = coverage.run_id
     if run_id is None or not coverage.current:
         return ProfileSection(
-            title=TITLE,
-            rows=[("next quarter", coverage.message)],
+            title=_(TITLE),
+            rows=[(_("next quarter"), coverage.message)],
             data={
                 "run_id": run_id,
                 "kind": coverage.kind,
@@ -73,9 +78,9 @@ def forecast_section(session: Session, customer: Customer) -> ProfileSection:
         "periods": [{"period": r.period, "value": to_money(r.value)} for r in rows],
     }
     shown = [
-        ("expected next quarter", f"¥{total:,}"),
-        ("pessimistic - optimistic", f"¥{low:,} - ¥{high:,}"),
-        ("model", model or "-"),
+        (_("expected next quarter"), f"¥{total:,}"),
+        (_("pessimistic - optimistic"), f"¥{low:,} - ¥{high:,}"),
+        (_("model"), model_label(model)),
     ]
     params = dict(run["params"] or {})
     if model == "bgnbd" and params.get("customer_base"):
@@ -83,13 +88,13 @@ def forecast_section(session: Session, customer: Customer) -> ProfileSection:
         data.update(outlook)
         shown += [
             (
-                "expected purchases, 6 / 12 months",
+                _("expected purchases, 6 / 12 months"),
                 f"{outlook['purchases_6m']:.2f} / {outlook['purchases_12m']:.2f}",
             ),
-            ("probability still buying (P(alive))", f"{outlook['p_alive']:.0%}"),
+            (_("probability still buying (P(alive))"), f"{outlook['p_alive']:.0%}"),
         ]
-    shown.append(("run", f"{run_id} ({run['kind']})"))
-    return ProfileSection(title=TITLE, rows=shown, data=data, key="forecast", order=600)
+    shown.append((_("run"), _("{id} ({kind})").format(id=run_id, kind=RUN_KIND_NAMES.label(run["kind"]))))
+    return ProfileSection(title=_(TITLE), rows=shown, data=data, key="forecast", order=600)
 
 
 def customer_outlook(

@@ -28,13 +28,12 @@ import numpy as np
 from attrs import frozen
 from sqlalchemy.orm import Session
 
-from kehu_core.choices import Choice, Vocabulary
-from kehu_core.i18n import N_
 from kehu_forecast import engine as E
 from kehu_forecast import hierarchy as H
 from kehu_forecast import intervals, mint
 from kehu_forecast.engine import Z80
 from kehu_forecast.history import load_history
+from kehu_forecast.methods import MIDDLE_LEVEL_NAMES, PROPORTION_NAMES, RECONCILE_METHOD_NAMES
 from kehu_forecast.money import round_down_tree
 from kehu_forecast.names import pick
 from kehu_forecast.pipeline import pipeline_by_period
@@ -44,37 +43,9 @@ from kehu_forecast.topdown import proportions as historical
 
 METHODS = ("bottom-up", "top-down", "middle-out", "mint-ols", "mint-wls")
 PROPORTIONS = ("average_proportions", "proportion_averages", "forecast_proportions")
-#: The reconciliation methods as people name them (由下而上, 由上而下, 由中间向外).
-METHOD_NAMES = Vocabulary(
-    "kehu_forecast",
-    N_("reconciliation method"),
-    [
-        Choice("bottom-up", N_("bottom-up"), aliases=("由下而上",)),
-        Choice("top-down", N_("top-down"), aliases=("由上而下",)),
-        Choice("middle-out", N_("middle-out"), aliases=("由中间向外", "中间层")),
-        Choice("mint-ols", N_("MinT (OLS)"), aliases=("mint_ols",)),
-        Choice("mint-wls", N_("MinT (WLS)"), aliases=("mint_wls", "最优调和")),
-    ],
-)
-#: How a node's figure is split below it.
-PROPORTION_NAMES = Vocabulary(
-    "kehu_forecast",
-    N_("proportions"),
-    [
-        Choice("average_proportions", N_("average of proportions"), aliases=("比例平均值", "平均比例")),
-        Choice("proportion_averages", N_("proportion of averages"), aliases=("平均值比例",)),
-        Choice("forecast_proportions", N_("forecast proportions"), aliases=("预测比例",)),
-    ],
-)
-#: The levels middle-out may start from.
-MIDDLE_LEVEL_NAMES = Vocabulary(
-    "kehu_forecast",
-    N_("middle level"),
-    [
-        Choice("region", N_("region"), aliases=("地区", "区域")),
-        Choice("salesperson", N_("salesperson"), aliases=("业务员", "销售员", "销售代表")),
-    ],
-)
+#: The reconciliation methods, proportions and middle levels as people name them (declared in
+#: :mod:`kehu_forecast.methods`, which the commands that only read runs import).
+METHOD_NAMES = RECONCILE_METHOD_NAMES
 
 
 def split_down(

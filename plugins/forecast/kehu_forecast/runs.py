@@ -13,11 +13,25 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core.access import customer_condition, visible_customers
+from kehu_core.choices import Choice, Vocabulary
+from kehu_core.i18n import N_, messages
 from kehu_core.types import to_money
 from kehu_forecast import periods as P
 from kehu_forecast.models import runs, values
 
+_ = messages("kehu_forecast").gettext
+
 KINDS = ("bottomup", "topdown", "reconciled")
+#: The kinds of run as people name them (由下而上, 由上而下, 调和).
+RUN_KIND_NAMES = Vocabulary(
+    "kehu_forecast",
+    N_("run kind"),
+    [
+        Choice("bottomup", N_("bottom-up"), aliases=("由下而上",)),
+        Choice("topdown", N_("top-down"), aliases=("由上而下",)),
+        Choice("reconciled", N_("reconciled"), aliases=("调和", "已调和")),
+    ],
+)
 #: The run parameter holding how many periods of history the run was made from.
 HISTORY_PARAM = "history_periods"
 
@@ -60,7 +74,7 @@ def current_coverage(
     """
     run_id = latest_run(session, kinds=kinds)
     if run_id is None:
-        return Coverage(None, None, None, None, None, False, "no forecast yet: kehu forecast run")
+        return Coverage(None, None, None, None, None, False, _("no forecast yet: kehu forecast run"))
     run = session.execute(select(runs).where(runs.c.id == run_id)).mappings().one()
     freq = P.check_freq(str(run["freq"]))
     first = run["first_period"]
@@ -68,10 +82,15 @@ def current_coverage(
     now = calendar.period_start(today or calendar.today(), freq)
     if now <= last:
         return Coverage(run_id, run["kind"], freq, first, last, True, "")
-    shown = f"{last:%Y-%m}" if freq == "month" else f"the week of {last.isoformat()}"
-    message = (
-        f"no current forecast; last run {run_id} ({run['kind']}) covers up to {shown}: kehu forecast run"
-    )
+    # {kind} is the code as the message has always said it; a translation may say {kind_name}.
+    named = {"id": run_id, "kind": run["kind"], "kind_name": RUN_KIND_NAMES.label(run["kind"])}
+    if freq == "month":
+        message = _("no current forecast; last run {id} ({kind}) covers up to {month}: kehu forecast run")
+        message = message.format(month=f"{last:%Y-%m}", **named)
+    else:
+        message = _(
+            "no current forecast; last run {id} ({kind}) covers up to the week of {day}: kehu forecast run"
+        ).format(day=last.isoformat(), **named)
     return Coverage(run_id, run["kind"], freq, first, last, False, message)
 
 

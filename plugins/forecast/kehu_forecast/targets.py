@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -222,7 +223,8 @@ def save_targets(
                 for cid, c in sorted(per_customer.items(), key=lambda x: (-x[1], codes[x[0]]))
                 if c != 0
             ]
-            note = _smart_note(sp, lines, D(amount), baseline, end)
+            top = [(ln["code"], ln["amount"]) for ln in lines[:3]]
+            note = smart_note(sp, len(lines), top, D(amount), baseline, end, _as_written)
             old = session.execute(
                 select(targets.c.id, targets.c.period_end, targets.c.amount, targets.c.baseline).where(
                     targets.c.salesperson == sp, targets.c.period_start == start
@@ -272,19 +274,77 @@ def save_targets(
     return saved
 
 
-def _smart_note(sp: str, lines: list[dict[str, Any]], amount: Decimal, baseline: Decimal, end: date) -> str:
-    top = "、".join(f"{ln['code']} ¥{ln['amount']:,}" for ln in lines[:3])
+#: The SMART note, one whole sentence per case of the baseline (A: achievable).
+NOTES = {
+    "growth": N_(
+        "S: {salesperson}, {customers} customer(s), top: {top}; M: ¥{amount} net purchases; "
+        "A: {growth} vs same period last year (¥{baseline}); R: revenue; T: by {end}"
+    ),
+    "stretch": N_(
+        "S: {salesperson}, {customers} customer(s), top: {top}; M: ¥{amount} net purchases; "
+        "A: {growth} vs same period last year (¥{baseline}); stretch; R: revenue; T: by {end}"
+    ),
+    "new": N_(
+        "S: {salesperson}, {customers} customer(s), top: {top}; M: ¥{amount} net purchases; "
+        "A: no sales in the same period last year: new business; R: revenue; T: by {end}"
+    ),
+}
+
+
+def smart_note(
+    salesperson: str,
+    customers: int,
+    top: list[tuple[str, Decimal]],
+    amount: Decimal,
+    baseline: Decimal,
+    end: date,
+    translate: Callable[[str], str] = _,
+) -> str:
+    """The target's SMART note: who and how many customers, the ``top`` three (code, amount),
+    how much, against the same period a year earlier, revenue, by when. In the reader's
+    language (``translate``); the note saved with a target is the English one."""
+    shown_top = "、".join(f"{code} ¥{value:,}" for code, value in top[:3])
+    case = "new"
+    growth = 0.0
     if baseline > 0:
         growth = float(amount / baseline - 1)
-        achievable = f"{growth:+.0%} vs same period last year (¥{baseline:,})" + (
-            "; stretch" if growth > STRETCH else ""
-        )
-    else:
-        achievable = "no sales in the same period last year: new business"
-    return (
-        f"S: {sp}, {len(lines)} customer(s), top: {top}; M: ¥{amount:,} net purchases; "
-        f"A: {achievable}; R: revenue; T: by {end.isoformat()}"
+        case = "stretch" if growth > STRETCH else "growth"
+    return translate(NOTES[case]).format(
+        salesperson=salesperson,
+        customers=customers,
+        top=shown_top,
+        amount=f"{amount:,}",
+        growth=f"{growth:+.0%}",
+        baseline=f"{baseline:,}",
+        end=end.isoformat(),
     )
+
+
+def _as_written(message: str) -> str:
+    return message
+
+
+def _top_lines(session: Session, target_ids: list[int]) -> dict[int, list[tuple[str, Decimal]]]:
+    """The three largest lines of each target (customer code and amount), as the note names them."""
+    top: dict[int, list[tuple[str, Decimal]]] = {}
+    for begin in range(0, len(target_ids), 500):
+        rank = func.row_number().over(
+            partition_by=target_lines.c.target_id, order_by=(target_lines.c.amount.desc(), Customer.code)
+        )
+        ranked = (
+            select(target_lines.c.target_id, Customer.code, target_lines.c.amount, rank.label("rank"))
+            .join(Customer, Customer.id == target_lines.c.customer_id)
+            .where(target_lines.c.target_id.in_(target_ids[begin : begin + 500]))
+            .subquery()
+        )
+        stmt = (
+            select(ranked.c.target_id, ranked.c.code, ranked.c.amount)
+            .where(ranked.c.rank <= 3)
+            .order_by(ranked.c.target_id, ranked.c.rank)
+        )
+        for tid, code, value in session.execute(stmt):
+            top.setdefault(int(tid), []).append((str(code), to_money(value)))
+    return top
 
 
 def visible_targets(session: Session) -> ColumnElement[bool] | None:
@@ -309,7 +369,18 @@ def list_targets(session: Session, salesperson: str | None = None) -> list[dict[
         stmt = stmt.where(rule)
     if salesperson:
         stmt = stmt.where(targets.c.salesperson == salesperson)
-    return [dict(r) for r in session.execute(stmt).mappings()]
+    rows = [dict(r) for r in session.execute(stmt).mappings()]
+    top = _top_lines(session, [int(r["id"]) for r in rows])
+    for r in rows:
+        r["note"] = smart_note(
+            r["salesperson"],
+            int(r["customers"]),
+            top.get(int(r["id"]), []),
+            to_money(r["amount"]),
+            to_money(r["baseline"]),
+            r["period_end"],
+        )
+    return rows
 
 
 def track(session: Session, *, as_of: date | None = None, salesperson: str | None = None) -> list[Progress]:

@@ -123,7 +123,7 @@ def set_market_inputs(
         cleaned.append(clean)
         problems += found
     if problems:
-        raise ValidationError(problems, headline="market input refused; nothing was written:")
+        raise ValidationError(problems, headline=_("market input refused; nothing was written:"))
     for clean in cleaned:
         where = (T.c.period == clean["period"], T.c.dimension == clean["dimension"], T.c.key == clean["key"])
         old = session.execute(select(T.c.potential, T.c.share, T.c.growth).where(*where)).first()
@@ -159,7 +159,7 @@ def set_market_months(session: Session, period: str, values: Mapping[str, Any], 
     require(session, PLAN, "change market figures")
     clean, problems = clean_market_input({**values, "period": period})
     if problems:
-        raise ValidationError(problems, headline="market input refused; nothing was written:")
+        raise ValidationError(problems, headline=_("market input refused; nothing was written:"))
     first = clean["period"]
     rows = [
         {**values, "period": calendar.shift(first, i, "month").isoformat()} for i in range(max(1, months))
@@ -327,7 +327,7 @@ def top_down(
             weights = np.repeat(proportions(recent[rows], allocation)[:, None], horizon, axis=1)
         bottom[rows] = allocate_cents(totals, weights)
     if problems:
-        raise ValidationError(problems[:50], headline="top-down refused:")
+        raise ValidationError(problems[:50], headline=_("top-down refused:"))
     plan = Plan.from_bottom(
         h,
         bottom,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 
 import click
@@ -14,6 +15,7 @@ from kehu_core.cli.params import DAY
 from kehu_core.i18n import messages
 from kehu_forecast import api
 from kehu_forecast.cli.options import FOLDS, FREQ, HISTORY_HELP, HORIZON, LEVEL, PERIODS
+from kehu_forecast.methods import model_label
 
 _ = messages("kehu_forecast").gettext
 
@@ -55,7 +57,14 @@ def backtest_cmd(
       kehu forecast backtest --level company --horizon 12 --folds 1
     """
     chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
-    with Progress(_("backtest")) as progress, transaction() as (_app, session):
+    with (
+        Progress(_("backtest")) as progress,
+        transaction() as (_app, session),
+        warnings.catch_warnings(),
+    ):
+        # The library's numeric warnings (a model that divides by zero on a tiny fold) are not
+        # the reader's business: such a fit counts as unfitted or scores as it is.
+        warnings.simplefilter("ignore", RuntimeWarning)
         scores = api.backtest(
             session,
             level=level,
@@ -78,4 +87,7 @@ def backtest_cmd(
         _("fitted"),
         _("unfitted"),
     ]
-    emit_rows(headers, [asdict(s) for s in scores], keys, as_json=as_json, as_csv=as_csv)
+    rows = [asdict(s) for s in scores]
+    if not as_json and not as_csv:
+        rows = [{**r, "method": model_label(r["method"])} for r in rows]
+    emit_rows(headers, rows, keys, as_json=as_json, as_csv=as_csv)

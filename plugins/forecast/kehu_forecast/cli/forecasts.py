@@ -6,6 +6,7 @@ Reading only: no model library is imported here (``kehu forecast run`` is in
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import click
 
@@ -17,8 +18,10 @@ from kehu_core.cli.params import DAY
 from kehu_core.i18n import messages
 from kehu_forecast.cli.options import FREQ, LEVEL, PERIODS, RUN_ID
 from kehu_forecast.history import history_rows
+from kehu_forecast.methods import SOURCE_NAMES, describe
+from kehu_forecast.periods import FREQ_NAMES
 from kehu_forecast.report import run_rows
-from kehu_forecast.runs import list_runs
+from kehu_forecast.runs import RUN_KIND_NAMES, list_runs
 
 _ = messages("kehu_forecast").gettext
 
@@ -37,6 +40,8 @@ def runs_cmd(as_json: bool, as_csv: bool) -> None:
     """
     with transaction() as (_app, session):
         rows = [{**r, "created": calendar.format_day(r["created_at"])} for r in list_runs(session)]
+    if not as_json and not as_csv:
+        rows = [_shown_run(r) for r in rows]
     emit_rows(
         [
             _("id"),
@@ -55,6 +60,17 @@ def runs_cmd(as_json: bool, as_csv: bool) -> None:
         as_json=as_json,
         as_csv=as_csv,
     )
+
+
+def _shown_run(row: dict[str, Any]) -> dict[str, Any]:
+    """A run as the table shows it: labels in the reader's language instead of the codes."""
+    return {
+        **row,
+        "kind": RUN_KIND_NAMES.label(row["kind"]),
+        "method": describe(row["kind"], row["method"]),
+        "freq": FREQ_NAMES.label(row["freq"]),
+        "source": SOURCE_NAMES.label(row["source"]),
+    }
 
 
 @click.command(cls=TranslatedCommand, name="show")

@@ -57,8 +57,13 @@ def _emit_opp(opp: Opportunity, as_json: bool) -> None:
     else:
         emit_pairs(
             _("opportunity {ref}").format(ref=opp.ref),
-            [(_(LABELS[k]), v) for k, v in asdict(opp).items() if k != "ref"],
+            [(_(LABELS[k]), _shown(k, v)) for k, v in asdict(opp).items() if k != "ref"],
         )
+
+
+def _shown(key: str, value: Any) -> Any:
+    """A field as people read it: the status's label in their language."""
+    return pipeline.STATUS_NAMES.label(value) if key == "status" and value else value
 
 
 @click.group("opportunity", cls=PluginGroup, plugin="forecast")

@@ -22,6 +22,7 @@ from kehu_core.cli.params import DAY, MONEY, VocabularyType
 from kehu_core.i18n import N_, messages
 from kehu_forecast import planning
 from kehu_forecast.cli.options import RUN_ID
+from kehu_forecast.runs import RUN_KIND_NAMES
 
 _ = messages("kehu_forecast").gettext
 
@@ -99,7 +100,11 @@ def _emit_plan(view: planning.PlanView, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    run = f"{view.run_id} ({view.run_kind})" if view.run_id is not None else "-"
+    run = (
+        _("{id} ({kind})").format(id=view.run_id, kind=RUN_KIND_NAMES.label(view.run_kind or ""))
+        if view.run_id is not None
+        else "-"
+    )
     emit_pairs(
         _("sales plan {id}: {name}").format(id=view.id, name=view.name),
         [
@@ -336,4 +341,6 @@ def check_cmd(plan_id: int | None, as_json: bool, as_csv: bool) -> None:
     if not rows and not as_json and not as_csv:
         click.echo(_("no flags: every step is there and none of the named mistakes"))
         return
+    if not as_json and not as_csv:
+        rows = [{**r, "subject": planning.subject_label(r["subject"])} for r in rows]
     emit_rows([_(HEADERS[k]) for k in FLAG_KEYS], rows, FLAG_KEYS, as_json=as_json, as_csv=as_csv)

@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows
-from kehu_core.i18n import messages
+from kehu_core.i18n import N_, messages
+from kehu_forecast.methods import describe
 from kehu_forecast.periods import FREQ_NAMES
 
 _ = messages("kehu_forecast").gettext
+
+#: What people read for the extra lines a command adds to the summary (``None`` shows as ``-``).
+EXTRA_LABELS = {
+    "plot": N_("plot"),
+    "bottomup_run": N_("bottom-up run"),
+    "topdown_run": N_("top-down run"),
+}
 
 
 def scenario_range(low: Any, high: Any) -> str:
@@ -27,7 +35,9 @@ def emit_plan_summary(summary: dict[str, Any], as_json: bool, extra: dict[str, A
     total = "-" if summary["total"] is None else summary["total"]
     freq = FREQ_NAMES.label(summary["freq"])
     emit_pairs(
-        _("forecast run {id}: {method}").format(id=summary["run_id"], method=summary["method"]),
+        _("forecast run {id}: {method}").format(
+            id=summary["run_id"], method=describe(summary["kind"], summary["method"])
+        ),
         [
             (
                 _("periods"),
@@ -36,7 +46,11 @@ def emit_plan_summary(summary: dict[str, Any], as_json: bool, extra: dict[str, A
             (_("history up to"), summary["history_end"]),
             (_("company total"), total),
             (_("pessimistic / optimistic"), scenario_range(summary["low"], summary["high"])),
-            *[(k, v) for k, v in (extra or {}).items() if not isinstance(v, (dict, list))],
+            *[
+                (_(EXTRA_LABELS.get(k, k)), "-" if v is None else v)
+                for k, v in (extra or {}).items()
+                if not isinstance(v, (dict, list))
+            ],
         ],
     )
     emit_rows([_("region"), _("total")], summary["regions"], ["region", "total"], as_json=False, as_csv=False)

@@ -19,7 +19,7 @@ from kehu_forecast.targets import track
 
 _ = messages("kehu_forecast").gettext
 #: What people read for each status of a target.
-STATUS = {"on track": N_("on track"), "behind": N_("behind")}
+STATUS = {"on track": N_("on track"), "behind": N_("behind"), "met": N_("met"), "missed": N_("missed")}
 
 
 @click.command(cls=TranslatedCommand, name="track")
