@@ -431,3 +431,25 @@ def test_tags_and_fields_change_only_what_differs_and_plugins_hear_of_it_once(
     with app.session() as s:
         c4 = s.scalar(select(Customer).where(Customer.code == "C4"))
         assert (c4.region, c4.special_dates, c4.attributes) == ("华北", {}, {})
+
+
+def test_an_unknown_and_a_forgotten_customer_are_refused_each_with_its_reason(app, tmp_path):
+    with app.session() as s:
+        s.scalar(select(Customer).where(Customer.code == "C2")).forgotten_at = datetime.now(UTC)
+    path = csv_file(tmp_path, ["R1,C9,visit,2026-03-01", "R2,C2,visit,2026-03-01", "R3,C1,visit,2026-03-01"])
+    with app.session() as s:
+        report = importing.import_interactions(app, s, path, skip_invalid=True)
+    assert [(p.row, p.reason, p.value) for p in report.problems] == [
+        (2, "no customer with this code", "C9"),
+        (3, "this customer was forgotten (personal data erased)", "C2"),
+    ]
+    assert [r[0] for r in stored(app)] == ["R3"]
+
+
+def test_a_refused_attribute_cell_is_named_by_its_column(app, tmp_path):
+    path = csv_file(tmp_path, ["C3,甲,ok,x" + "y" * 10_000], "code,name,attr:a,attr:b")
+    with app.session() as s:
+        report = importing.import_customers(app, s, path, skip_invalid=True)
+    assert [(p.row, p.field, p.reason) for p in report.problems] == [
+        (2, "attr:b", "too long: 10001 characters")
+    ]
