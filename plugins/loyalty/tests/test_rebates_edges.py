@@ -50,11 +50,14 @@ def test_each_programme_keeps_its_own_code_and_tiers(shop):
     assert shop.run(get_programme, "A").tiers == a.tiers
 
 
-def test_only_done_purchases_make_the_volume(shop, company_zone):
+def test_only_done_purchases_of_the_programmes_tag_make_the_volume(shop, company_zone):
     company_zone("Asia/Shanghai")
     dist = shop.customer(member=False, tags="经销商")
     for status, amount in (("done", "100"), ("cancelled", "1000"), ("planned", "10000")):
         shop.log(dist, amount=amount, status=status, at="2024-02-01T12:00:00+08:00")
+    for tag in ("VIP", "零售"):  # other tags, sorting before and after 经销商: not the programme's
+        other = shop.customer(member=False, tags=tag)
+        shop.log(other, amount="500", at="2024-02-01T12:00:00+08:00")
     programme = shop.run(add_programme, "Q", "", "quarter", ["100:1%"], starts_on=date(2024, 1, 1))
     assert list(shop.run(volumes, programme, date(2024, 1, 1), date(2024, 4, 1)).values()) == [D("100.00")]
 
