@@ -451,5 +451,5 @@ def test_a_refused_attribute_cell_is_named_by_its_column(app, tmp_path):
     with app.session() as s:
         report = importing.import_customers(app, s, path, skip_invalid=True)
     assert [(p.row, p.field, p.reason) for p in report.problems] == [
-        (2, "attr:b", "too long: 10001 characters")
+        (2, "attr:b", "too long: 10001 characters, at most 10000")
     ]
