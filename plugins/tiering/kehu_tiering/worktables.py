@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from kehu_core.models import BigId
 from kehu_tiering.method_rules import Target
 from kehu_tiering.methods import rank_selects, rank_totals, stats_view_select
+from kehu_tiering.models import SNAPSHOT_COLUMNS, snapshots
 from kehu_tiering.settings import TierSettings
 from kehu_tiering.stats import (
     BASE_COLUMNS,
@@ -62,8 +63,12 @@ class WorkTables:
         targets: Sequence[Target],
         columns: frozenset[str] | None = None,
         extra: Sequence[StatColumn] = (),
+        *,
+        with_snapshots: bool = False,
     ):
         self.session, self.dialect, self.columns, self.extra = session, dialect, columns, tuple(extra)
+        #: ``tiering_new`` also holds every customer's snapshot numbers (see :attr:`new`).
+        self.with_snapshots = with_snapshots
         self.metadata = MetaData()
         self.parts: list[str] = []
         kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
@@ -105,6 +110,10 @@ class WorkTables:
                 for t in targets
                 for col in (Column(f"t{t.key}", String(64)), Column(f"r{t.key}", Integer))
             ),
+            # A run that writes every customer's snapshot (a method's first run) keeps the
+            # numbers here, taken in the same pass over the view as the decisions: the
+            # snapshots are then copied from this table instead of joining the view again.
+            *(Column(name, snapshots.c[name].type) for name in (SNAPSHOT_COLUMNS if with_snapshots else ())),
             prefixes=["TEMPORARY"],
             **kwargs,
         )

@@ -146,7 +146,7 @@ def _insert_all_new(
         ).where(rule_no.is_not(None))
         session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt))
     if methods:
-        _write_snapshots(session, run_id)  # every customer has an ABC/pyramid/RFM row now
+        _write_snapshots(session, run_id, temp=temp)  # every customer has an ABC/pyramid/RFM row now
 
 
 def _insert_methods(
@@ -213,13 +213,35 @@ def _snapshot(targets: Sequence[Target], method: Any, rule_no: Any, dialect: str
     return case(*whens, else_=null()) if whens else null()
 
 
-def _write_snapshots(session: Session, run_id: int, only: Any = None) -> None:
-    """The methods' numbers of this run for every customer (or those ``only`` selects), in customer order."""
-    s = STATS.c
+def _write_snapshots(session: Session, run_id: int, only: Any = None, temp: WorkTables | None = None) -> None:
+    """The methods' numbers of this run for every customer (or those ``only`` selects), in customer order.
+
+    Copied from ``tiering_new`` when it holds them (``temp.with_snapshots``): the numbers were
+    taken there in the pass that decided the tiers, so the view is not joined a second time.
+    """
+    s = temp.new.c if temp is not None and temp.with_snapshots else STATS.c
     stmt = select(literal(run_id, BigInteger), s.customer_id, *(s[name] for name in SNAPSHOT_COLUMNS))
     if only is not None:
         stmt = stmt.where(s.customer_id.in_(only))
     session.execute(insert(snapshots).from_select(["run_id", "customer_id", *SNAPSHOT_COLUMNS], stmt))
+
+
+def fresh_targets(session: Session, targets: Sequence[Target]) -> list[Target]:
+    """The targets without any current assignment: a run writes every row of theirs, with no diff."""
+    a = assignments.c
+    return [
+        t
+        for t in targets
+        if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))
+    ]
+
+
+def writes_every_snapshot(session: Session, targets: Sequence[Target]) -> bool:
+    """True when a method (not a flag) has no current rows: the run writes every customer's snapshot.
+
+    Asked before the run writes anything (:func:`write_changes` asks the same question then).
+    """
+    return any(not t.is_flag for t in fresh_targets(session, targets))
 
 
 def write_changes(
@@ -237,11 +259,7 @@ def write_changes(
     every row of theirs is new) and how many rows those got.
     """
     a, mv = assignments.c, temp.moved.c
-    fresh = [
-        t
-        for t in targets
-        if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))
-    ]
+    fresh = fresh_targets(session, targets)
     compared = [t for t in targets if t not in fresh]
     # How many tiers each target gives, from the counts of tiering_new, not the driver's
     # rowcount of INSERT ... SELECT (not portable).
