@@ -338,3 +338,31 @@ def test_a_listener_is_handed_nothing_when_a_batch_earns_nothing(shop, path, keh
     assert listener.entries == [] and shop.ledger(code) == []
     bring_in(shop, ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "2"))
     assert listener.entries == [("earn", 2)]
+
+
+def test_two_batches_of_one_write_earn_each_months_feedback_bonus(shop, company_zone):
+    """What one write remembers of once-per-customer bonuses is not applied to once-a-month ones:
+    a second batch of the same write still earns the next month's feedback bonus (SQL path)."""
+    company_zone("Asia/Shanghai")
+    code = shop.customer(since=SINCE)
+    bring_in(
+        shop,
+        ("P1", code, "purchase", "", "2024-03-30T12:00:00+08:00", "10"),  # 10 and the first-purchase 100
+        ("F1", code, "feedback", "", "2024-03-31T12:00:00+08:00", ""),  # March: 20
+        ("P2", code, "purchase", "", "2024-04-01T12:00:00+08:00", "5"),  # 5, no second first-purchase bonus
+        ("F2", code, "feedback", "", "2024-04-01T12:00:00+08:00", ""),  # April: 20
+    )
+    assert shop.balance(code) == 155
+    with shop.app.session() as s:
+        s.execute(LEDGER.delete())
+        march, april = batch_rows(s)[:2], batch_rows(s)[2:]
+        earn_batch(shop.app, s, InteractionBatch(march), path="sql")
+        earn_batch(shop.app, s, InteractionBatch(april), path="sql")
+        earning.forget_awarded(s)
+    assert entries(shop, code) == [
+        ("bonus", "feedback", 20),
+        ("bonus", "feedback", 20),
+        ("bonus", "first_purchase", 100),
+        ("earn", "base", 5),
+        ("earn", "base", 10),
+    ]
