@@ -253,7 +253,7 @@ def _forecast(
     first: date,
     progress: E.ProgressFn | None,
 ) -> Plan:
-    fc = E.forecast(
+    customers = E.start(
         bottom_y,
         options.freq,
         horizon,
@@ -264,6 +264,25 @@ def _forecast(
         n_jobs=options.n_jobs,
         progress=progress,
     )
+    stated = options.optimistic is not None or options.pessimistic is not None
+    node_history = history.node_values(h)
+    # The upper nodes' own models (for their bands) are queued right behind the customers':
+    # with workers, neither waits for the other, nor for the pipeline read below.
+    upper = (
+        None
+        if stated
+        else intervals.start_upper(
+            h,
+            node_history,
+            horizon,
+            freq=options.freq,
+            first=first,
+            method=options.method,
+            regular=options.regular,
+            intermittent=options.intermittent,
+        )
+    )
+    fc = customers.result()
     future = P.periods(first, horizon, options.freq)
     if options.pipeline and session is not None:
         pipe, pipe_var = pipeline_by_period(session, h.customer_ids, future, options.freq, options.as_of)
@@ -273,7 +292,7 @@ def _forecast(
     pipe_all = h.aggregate(to_cents(pipe))
     value = np.asarray(h.S.astype(np.int64) @ bottom_cents)
     base = value.copy()
-    if options.optimistic is not None or options.pessimistic is not None:
+    if stated:
         high = to_cents(value * (1 + (options.optimistic or 0.0)) / 100)
         low = to_cents(value * (1 + (options.pessimistic or 0.0)) / 100)
         scenario = "stated adjustments"
@@ -281,7 +300,7 @@ def _forecast(
         low, high = intervals.node_bands(
             h,
             value,
-            history.node_values(h),
+            node_history,
             fc.mean,
             fc.sigma,
             pipe_var,
@@ -290,6 +309,7 @@ def _forecast(
             method=options.method,
             regular=options.regular,
             intermittent=options.intermittent,
+            upper=upper,
         )
         scenario = "80% interval: each node's own model, with the pipeline's p(1-p)·amount²"
     models = ["sum"] * (len(h.keys) - h.n_bottom) + [str(m) for m in fc.model]

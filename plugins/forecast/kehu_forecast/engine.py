@@ -35,7 +35,10 @@ and level: each worker is a fork of this process (nothing imported again), is li
 BLAS/OpenMP thread (two workers do not fight over two cores), and gets the series in chunks
 (:data:`CHUNKS_PER_JOB` per worker) that it forecasts with ``StatsForecast(n_jobs=1)``. Each
 series is fitted on its own, so the forecasts are those of a run with one process, to the
-bit. While the workers fit, this process fits the customer-base model.
+bit. While the workers fit, this process fits the customer-base model. :func:`start` queues a
+call's series with the workers and returns at once (:meth:`Started.result` collects them), so
+a bottom-up run queues the customers' models and, right behind them, the upper nodes' (for
+their bands): the workers go from one to the other without waiting for this process.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from attrs import frozen
+from attrs import define, frozen
 from statsforecast import StatsForecast
 from statsforecast import models as M
 from statsforecast.utils import ConformalIntervals
@@ -270,6 +273,41 @@ def forecast(
     ``progress`` is called with ``(series done, series in all)``: first for the series with
     no purchase, then after each group (each chunk, with workers) of series the library (or
     the customer-base model) has forecast."""
+    with workers(n_jobs):
+        return start(
+            values,
+            freq,
+            horizon,
+            first_period,
+            method=method,
+            regular=regular,
+            intermittent=intermittent,
+            n_jobs=n_jobs,
+            progress=progress,
+        ).result()
+
+
+def start(
+    values: np.ndarray,
+    freq: P.Freq,
+    horizon: int,
+    first_period: date,
+    *,
+    method: str = "auto",
+    regular: str = "theta",
+    intermittent: str | None = None,
+    n_jobs: int = 1,
+    progress: ProgressFn | None = None,
+) -> Started:
+    """Begin :func:`forecast`: its forecasts come from :meth:`Started.result`.
+
+    Inside a :func:`workers` block with a pool, the library's series go to the workers now, in
+    chunks queued behind those of earlier calls, so that a run can queue the customers' and
+    the upper nodes' models together and keep both workers busy while this process fits the
+    customer-base model and reads the pipeline; :meth:`Started.result` must then be called
+    inside the same block. Without a pool, the models run in :meth:`Started.result` (with
+    ``StatsForecast(n_jobs=n_jobs)``). The arguments are those of :func:`forecast`; a
+    method the history cannot serve is refused here."""
     n, t = values.shape
     classes, _adi, _cv2 = C.classify(values, dormant=C.DORMANT[freq])
     # The customer-base model is fitted on the customers it is for: regular buyers, whose
@@ -289,46 +327,87 @@ def forecast(
                 )
             ]
         )
-    mean = np.zeros((n, horizon))
-    sigma = np.zeros((n, horizon))
     # Every method fits each series from its first purchase.
-    start = C.active_start(values)
-    models = fit_short(choose(classes, method, regular, intermittent, customer_base=fits), t - start)
+    begin = C.active_start(values)
+    models = fit_short(choose(classes, method, regular, intermittent, customer_base=fits), t - begin)
     season = P.SEASON[freq]
-    report = progress or _silent
-    done = int((models == "zero").sum())
-    report(done, n)
-    with workers(n_jobs) as pool:
-        tasks = [
-            (Group(name, freq, season, horizon, first_period, 1 if pool else n_jobs), rows, m, w)
-            for name in sorted(set(models) - {"zero", CUSTOMER_BASE})
-            for rows, m, w in _calls(name, freq, season, horizon, t - start, np.flatnonzero(models == name))
-        ]
-        if pool is None:
-            for group, rows, m, w in tasks:
-                mean[rows], sigma[rows] = _library(group, values[rows], start[rows], m, w)
+    pool = _WORKERS.get()
+    tasks = [
+        (Group(name, freq, season, horizon, first_period, 1 if pool else n_jobs), rows, m, w)
+        for name in sorted(set(models) - {"zero", CUSTOMER_BASE})
+        for rows, m, w in _calls(name, freq, season, horizon, t - begin, np.flatnonzero(models == name))
+    ]
+    started = Started(
+        values=values,
+        horizon=horizon,
+        classes=classes,
+        models=models,
+        members=members,
+        fits=fits,
+        begin=begin,
+        tasks=tasks,
+        chunks=_submit(pool, tasks, values, begin) if pool is not None else None,
+        report=progress or _silent,
+    )
+    started.report(int((models == "zero").sum()), n)
+    return started
+
+
+@define
+class Started:
+    """A :func:`forecast` under way (see :func:`start`); :meth:`result` gives its forecasts."""
+
+    values: np.ndarray
+    horizon: int
+    classes: np.ndarray
+    models: np.ndarray
+    #: The series the customer-base model is fitted on, and whether it can be.
+    members: np.ndarray
+    fits: bool
+    #: Each series' first period with a purchase.
+    begin: np.ndarray
+    tasks: list[tuple[Group, np.ndarray, int, int]]
+    #: The chunks sent to the workers, by future; None when the models run in :meth:`result`.
+    chunks: dict[Future[tuple[np.ndarray, np.ndarray]], np.ndarray] | None
+    report: ProgressFn
+    _forecasts: Forecasts | None = None
+
+    def result(self) -> Forecasts:
+        """The forecasts: the library's models fitted here or collected from the workers, the
+        customer-base model fitted here meanwhile. Computed once; later calls return them."""
+        if self._forecasts is None:
+            self._forecasts = self._collect()
+        return self._forecasts
+
+    def _collect(self) -> Forecasts:
+        values, horizon, models, report = self.values, self.horizon, self.models, self.report
+        n = len(values)
+        mean = np.zeros((n, horizon))
+        sigma = np.zeros((n, horizon))
+        done = int((models == "zero").sum())
+        if self.chunks is None:
+            for group, rows, m, w in self.tasks:
+                mean[rows], sigma[rows] = _library(group, values[rows], self.begin[rows], m, w)
                 done += len(rows)
                 report(done, n)
-        else:
-            chunks = _submit(pool, tasks, values, start)
         # With workers, the customer-base model is fitted here while they run.
-        base = CB.fit(values[members]) if fits else None
+        base = CB.fit(values[self.members]) if self.fits else None
         rows = np.flatnonzero(models == CUSTOMER_BASE)
         if len(rows) and base is not None:
             seen = CB.outlook(base, values[rows], horizon)
             mean[rows], sigma[rows] = seen.mean, seen.sigma
-            if pool is None:
+            if self.chunks is None:
                 report(n, n)
-        if pool is not None:
+        if self.chunks is not None:
             done += len(rows) if base is not None else 0
-            for future in as_completed(chunks):
-                rows = chunks[future]
+            for future in as_completed(self.chunks):
+                rows = self.chunks[future]
                 mean[rows], sigma[rows] = future.result()
                 done += len(rows)
                 report(done, n)
-    return Forecasts(
-        mean=np.maximum(mean, 0.0), sigma=sigma, model=models, classes=classes, customer_base=base
-    )
+        return Forecasts(
+            mean=np.maximum(mean, 0.0), sigma=sigma, model=models, classes=self.classes, customer_base=base
+        )
 
 
 @contextmanager
@@ -349,6 +428,10 @@ def workers(n_jobs: int) -> Iterator[Workers | None]:
         token = _WORKERS.set(Workers(pool=pool, jobs=n_jobs))
         try:
             yield _WORKERS.get()
+        except BaseException:
+            # A failed (or interrupted) run does not wait for the chunks still queued.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
         finally:
             _WORKERS.reset(token)
 

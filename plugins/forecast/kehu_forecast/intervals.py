@@ -67,6 +67,36 @@ def bands(
     return np.maximum(value - half, 0), value + half
 
 
+def start_upper(
+    h: H.Hierarchy,
+    node_history: np.ndarray,
+    horizon: int,
+    *,
+    freq: Freq,
+    first: date,
+    method: str = "auto",
+    regular: str = "theta",
+    intermittent: str | None = None,
+) -> E.Started | None:
+    """Begin the upper nodes' own models for their bands (:func:`kehu_forecast.engine.start`,
+    with the settings of the run, on ``node_history`` as in :func:`node_bands`); None when the
+    hierarchy has no upper node or there is no history. Inside a run's pool of workers their
+    series are queued behind the customers', so the workers go on without a pause while the
+    run collects the customers' forecasts and reads the pipeline."""
+    upper = int(h.levels["customer"][0]) if h.n_bottom else len(h.keys)
+    if not upper or not node_history.shape[1]:
+        return None
+    return E.start(
+        node_history[:upper],
+        freq,
+        horizon,
+        first,
+        method=method,
+        regular=regular,
+        intermittent=intermittent,
+    )
+
+
 def node_bands(
     h: H.Hierarchy,
     value_cents: np.ndarray,
@@ -80,6 +110,7 @@ def node_bands(
     method: str = "auto",
     regular: str = "theta",
     intermittent: str | None = None,
+    upper: E.Started | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The 80% band (pessimistic, optimistic cents) of a plan at every node, for a bottom-up run.
 
@@ -89,22 +120,24 @@ def node_bands(
     pipeline); ``pipeline_variance``: the customers' pipeline variance
     (:func:`kehu_forecast.pipeline.pipeline_by_period`). The upper nodes are modelled on their
     own history with the same settings, for their own σ. A run using these bands records
-    ``params[PIPELINE_VARIANCE] = True``.
+    ``params[PIPELINE_VARIANCE] = True``. ``upper``: those models already begun by
+    :func:`start_upper` (with the same arguments), else they are made here.
     """
-    upper = int(h.levels["customer"][0]) if h.n_bottom else len(h.keys)
     horizon = value_cents.shape[1]
+    own = upper or start_upper(
+        h,
+        node_history,
+        horizon,
+        freq=freq,
+        first=first,
+        method=method,
+        regular=regular,
+        intermittent=intermittent,
+    )
     upper_sigma = np.zeros((len(h.keys), horizon))
-    if upper and node_history.shape[1]:
-        own = E.forecast(
-            node_history[:upper],
-            freq,
-            horizon,
-            first,
-            method=method,
-            regular=regular,
-            intermittent=intermittent,
-        )
-        upper_sigma[:upper] = own.sigma
+    if own is not None:
+        sigma = own.result().sigma
+        upper_sigma[: len(sigma)] = sigma
     cust = h.levels["customer"]
     filled = one_purchase_sigma(node_history[cust], customer_mean, customer_sigma)
     variance = None if pipeline_variance is None else h.aggregate(pipeline_variance)

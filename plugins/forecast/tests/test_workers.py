@@ -10,6 +10,7 @@ strings it replaced."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import date
 
 import numpy as np
@@ -19,6 +20,8 @@ from threadpoolctl import threadpool_info
 
 from kehu_forecast import customerbase as CB
 from kehu_forecast import engine as E
+from kehu_forecast import hierarchy as H
+from kehu_forecast import intervals
 from kehu_forecast.bottomup import Options, forecast_history
 from kehu_forecast.history import SalesHistory
 from kehu_forecast.money import to_cents
@@ -166,3 +169,81 @@ def test_sqlite_stores_a_float_of_cents_as_it_stored_the_decimal_string(cents):
     a, b, kind_a, kind_b = con.execute("SELECT a, b, typeof(a), typeof(b) FROM t").fetchone()
     assert (a, kind_a) == (b, kind_b)
     assert round(a * 100) == cents
+
+
+def test_started_forecasts_are_those_of_forecast_and_made_once(logs):
+    made = E.forecast(logs, "month", 6, DAY)
+    started = E.start(logs, "month", 6, DAY)
+    assert started.chunks is None  # no pool: the models run in result()
+    got = started.result()
+    assert got is started.result()
+    assert np.array_equal(got.mean, made.mean) and np.array_equal(got.sigma, made.sigma)
+    assert (got.model == made.model).all()
+
+
+def test_with_workers_the_upper_nodes_are_queued_before_the_customers_are_collected(logs):
+    history = _history(logs)
+    h = H.build(history.customers)
+    nodes = history.node_values(h)
+    alone = intervals.start_upper(h, nodes, 6, freq="month", first=DAY).result()
+    bottom = history.values[[int(c) - 1 for c in h.customer_ids]]
+    with E.workers(2) as pool:
+        assert pool is not None
+        customers = E.start(bottom, "month", 6, DAY)
+        upper = intervals.start_upper(h, nodes, 6, freq="month", first=DAY)
+        # Both calls' chunks are with the workers before either is collected.
+        assert customers.chunks and upper is not None and upper.chunks
+        queued = set(customers.chunks) | set(upper.chunks)
+        assert len(queued) == len(customers.chunks) + len(upper.chunks)
+        got_customers, got_upper = customers.result(), upper.result()
+    assert all(future.done() for future in queued)
+    upper_rows = int(h.levels["customer"][0])
+    assert got_upper.sigma.shape == (upper_rows, 6) and (got_upper.sigma > 0).all()
+    assert np.array_equal(to_cents(got_upper.sigma), to_cents(alone.sigma))
+    assert np.array_equal(to_cents(got_customers.mean), to_cents(E.forecast(bottom, "month", 6, DAY).mean))
+
+
+@pytest.mark.parametrize(("periods", "started"), [(0, False), (1, True), (2, True)])
+def test_upper_nodes_are_modelled_with_a_period_of_history_or_more(logs, periods, started):
+    history = _history(logs)
+    h = H.build(history.customers)
+    nodes = history.node_values(h)[:, MONTHS - periods :] if periods else np.zeros((len(h.keys), 0))
+    own = intervals.start_upper(h, nodes, 3, freq="month", first=DAY)
+    assert (own is not None) is started
+    if own is not None:
+        assert own.result().sigma.shape == (int(h.levels["customer"][0]), 3)
+
+
+def test_node_bands_with_the_upper_models_begun_earlier_are_the_bands_it_makes_itself(logs):
+    history = _history(logs)
+    h = H.build(history.customers)
+    nodes = history.node_values(h)
+    bottom = history.values[[int(c) - 1 for c in h.customer_ids]]
+    fc = E.forecast(bottom, "month", 6, DAY)
+    value = np.asarray(h.S.astype(np.int64) @ to_cents(fc.mean))
+    args = (h, value, nodes, fc.mean, fc.sigma, None)
+    itself = intervals.node_bands(*args, freq="month", first=DAY)
+    begun = intervals.start_upper(h, nodes, 6, freq="month", first=DAY)
+    given = intervals.node_bands(*args, freq="month", first=DAY, upper=begun)
+    assert np.array_equal(itself[0], given[0]) and np.array_equal(itself[1], given[1])
+    # Bands differ from a run without the upper nodes' own models: they are used.
+    flat = intervals.bands(value, intervals.node_sigma(h, fc.sigma, np.zeros((len(h.keys), 6))))
+    upper = int(h.levels["customer"][0])
+    assert not np.array_equal(flat[1][:upper], given[1][:upper])
+
+
+def _slow(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_failing_run_does_not_wait_for_the_chunks_still_queued():
+    begin = time.perf_counter()
+    with pytest.raises(RuntimeError, match="refused"), E.workers(2) as pool:
+        assert pool is not None
+        futures = [pool.pool.submit(_slow, 0.5) for _ in range(40)]
+        futures[0].result()  # the workers run
+        raise RuntimeError("refused")
+    # 40 chunks of half a second on 2 workers take 10 s; those not yet begun are cancelled.
+    assert time.perf_counter() - begin < 6
+    assert sum(f.cancelled() for f in futures) >= 30
