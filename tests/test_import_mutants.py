@@ -453,3 +453,16 @@ def test_a_refused_attribute_cell_is_named_by_its_column(app, tmp_path):
     assert [(p.row, p.field, p.reason) for p in report.problems] == [
         (2, "attr:b", "too long: 10001 characters, at most 10000")
     ]
+
+
+def test_a_payment_with_dates_and_a_bad_amount_is_refused_for_the_amount(app, tmp_path):
+    header = "external_ref,customer_code,kind,occurred_at,amount,due_at,paid_at"
+    path = csv_file(
+        tmp_path,
+        ["P1,C1,payment,2026-03-01,abc,2026-04-01,", "P2,C1,payment,2026-03-01,5,2026-04-01,"],
+        header,
+    )
+    with app.session() as s:
+        report = importing.import_interactions(app, s, path, skip_invalid=True)
+    assert [(p.row, p.field) for p in report.problems] == [(2, "amount")]
+    assert [r[0] for r in stored(app)] == ["P2"]
