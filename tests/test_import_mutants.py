@@ -224,7 +224,8 @@ def test_a_blank_status_and_done_are_the_same_row(app, tmp_path):
     assert (again.written, again.unchanged) == (0, 1)
 
 
-def test_under_another_zone_a_row_short_of_its_time_cells_keeps_its_key(app, tmp_path, company_zone):
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])
+def test_under_another_zone_a_row_short_of_its_time_cells_keeps_its_key(app, tmp_path, company_zone, zone):
     # due_at and paid_at are the last columns: a row may stop before them.
     header = "customer_code,kind,occurred_at,amount,due_at,paid_at"
     path = csv_file(
@@ -233,7 +234,7 @@ def test_under_another_zone_a_row_short_of_its_time_cells_keeps_its_key(app, tmp
     company_zone("Asia/Shanghai")
     with app.session() as s:
         assert importing.import_interactions(app, s, path).written == 2
-    company_zone("Europe/Berlin")
+    company_zone(zone)
     with app.session() as s:
         again = importing.import_interactions(app, s, path)
     assert (again.written, again.unchanged) == (0, 2)
@@ -466,3 +467,16 @@ def test_a_payment_with_dates_and_a_bad_amount_is_refused_for_the_amount(app, tm
         report = importing.import_interactions(app, s, path, skip_invalid=True)
     assert [(p.row, p.field) for p in report.problems] == [(2, "amount")]
     assert [r[0] for r in stored(app)] == ["P2"]
+
+
+def test_due_and_paid_dates_are_refused_on_anything_but_a_payment(app, tmp_path):
+    header = "external_ref,customer_code,kind,occurred_at,amount,due_at,paid_at"
+    lines = [
+        "V1,C1,visit,2026-03-01,,2026-04-01,",
+        "V2,C1,visit,2026-03-01,,,2026-04-01",
+        "V3,C1,visit,2026-03-01,,,",
+    ]
+    with app.session() as s:
+        report = importing.import_interactions(app, s, csv_file(tmp_path, lines, header), skip_invalid=True)
+    assert [(p.row, p.field) for p in report.problems] == [(2, "due_at"), (3, "paid_at")]
+    assert [r[0] for r in stored(app)] == ["V3"]
