@@ -22,8 +22,13 @@ from kehu_loyalty.models import LEDGER
 HEADER = "external_ref,customer_code,kind,occurred_at,amount,satisfaction"
 
 
+#: One "now" for every file of a test: the loaded and the written-without files must hold the
+#: same times (a busy machine can take more than a second between writing the two).
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 def moment(days_ago: int) -> str:
-    return (datetime.now(UTC) - timedelta(days=days_ago)).replace(microsecond=0).isoformat()
+    return (NOW - timedelta(days=days_ago)).isoformat()
 
 
 def interactions(prefix: str, first: str, second: str) -> str:

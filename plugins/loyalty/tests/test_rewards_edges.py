@@ -53,9 +53,13 @@ def test_a_restock_leaves_the_reward_offered_unless_told(shop):
 
 
 def test_a_redemption_takes_only_its_own_rewards_stock(shop, member):
-    shop.run(add_reward, "A", "甲", 1, 5)
-    shop.run(add_reward, "B", "乙", 1, 5)
-    shop.run(add_reward, "C", "丙", 1, 5)
+    added = [
+        shop.run(add_reward, "C", "丙", 1, 5).code,  # stored first, its code sorting after B's
+        shop.run(add_reward, "A", "甲", 1, 5).code,
+        shop.run(add_reward, "B", "乙", 1, 5).code,
+    ]
+    assert added == ["C", "A", "B"]
+    assert shop.run(get_reward, "A").name == "甲"
     shop.run_app(redeem, member, "B", quantity=2, now=EARNED + US)
     stock = dict(shop.run(lambda s: s.execute(select(REWARDS.c.code, REWARDS.c.stock)).all()))
     assert stock == {"A": 5, "B": 3, "C": 5}
