@@ -55,7 +55,8 @@ def test_only_done_purchases_of_the_programmes_tag_make_the_volume(shop, company
     dist = shop.customer(member=False, tags="经销商")
     for status, amount in (("done", "100"), ("cancelled", "1000"), ("planned", "10000")):
         shop.log(dist, amount=amount, status=status, at="2024-02-01T12:00:00+08:00")
-    shop.log(dist, kind="visit", amount="100000", at="2024-02-01T12:00:00+08:00")  # not a purchase
+    for kind in ("call", "visit"):  # not purchases, sorting before and after "purchase"
+        shop.log(dist, kind=kind, amount="100000", at="2024-02-01T12:00:00+08:00")
     for tag in ("VIP", "零售"):  # other tags, sorting before and after 经销商: not the programme's
         other = shop.customer(member=False, tags=tag)
         shop.log(other, amount="500", at="2024-02-01T12:00:00+08:00")
@@ -87,6 +88,6 @@ def test_a_statement_shows_only_its_own_distributors_settlements_and_accrual(sho
 
 def test_every_bad_tier_is_named_at_once(shop):
     with pytest.raises(ValidationError) as refused:
-        shop.run(add_programme, "P", "", "month", ["1e20:1%", "100:0%", "200:2%"])
-    assert [(p.field, p.value) for p in refused.value.problems] == [("tier", "1e20:1%"), ("tier", "100:0%")]
+        shop.run(add_programme, "P", "", "month", ["abc", "1e20:1%", "100:0%", "200:2%"])
+    assert [p.value for p in refused.value.problems] == ["abc", "1e20:1%", "100:0%"]  # not the good one
     assert shop.run(list_programmes) == []
