@@ -203,10 +203,15 @@ def timed_kehu(db: str | Path, *args: str) -> tuple[Timing, str]:
     ``ru_maxrss`` of ``wait4`` would include the pages the child inherited from this process
     at fork (Linux records the pre-exec high-water mark), which misleads when this is big.
     """
-    env = plugin_env()
+    return timed_command([KEHU, "--db", str(db), *args], plugin_env())
+
+
+def timed_command(argv: list[str], env: dict[str, str] | None = None) -> tuple[Timing, str]:
+    """Run ``argv`` in a process of its own: its :class:`Timing` (as :func:`timed_kehu`
+    measures it) and standard output; a failure stops the benchmark with its output."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         begin = time.perf_counter()
-        proc = subprocess.Popen([KEHU, "--db", str(db), *args], stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
         peak_kb = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -220,7 +225,7 @@ def timed_kehu(db: str | Path, *args: str) -> tuple[Timing, str]:
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
-        raise SystemExit(f"kehu {' '.join(args)} failed ({proc.returncode}):\n{stdout}\n{stderr}")
+        raise SystemExit(f"{' '.join(argv[:4])} ... failed ({proc.returncode}):\n{stdout}\n{stderr}")
     return Timing(wall, usage.ru_utime + usage.ru_stime, peak_kb // 1024), stdout
 
 
