@@ -15,8 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from kehu_core import calendar, i18n
+from kehu_core.cli.help import translate_help
 from kehu_core.untranslated import english_words
-from kehu_forecast import planning
+from kehu_forecast import MANIFEST, planning
+from kehu_forecast.cli import COMMANDS
 from kehu_forecast.methods import describe, model_label
 from kehu_forecast.models import targets
 from kehu_forecast.targets import STRETCH, smart_note
@@ -346,3 +348,18 @@ def test_plan_check_in_chinese_keeps_codes_and_subjects_in_json(company: Any, ke
     assert english[0]["message"].startswith("no situation notes") and chinese[0]["message"].startswith(
         "没有情势说明"
     )
+
+
+def test_the_groups_list_of_commands_is_chinese_before_any_is_loaded() -> None:
+    """``kehu forecast --help`` lists its commands from their short helps without importing them,
+    and ``kehu --help`` the group from the manifest's."""
+    with i18n.using("zh_CN"):
+        listed = {
+            name: translate_help(short, ("kehu_forecast", "kehu_core"))
+            for name, (_p, short) in COMMANDS.items()
+        }
+        listed["forecast"] = translate_help(MANIFEST.commands["forecast"][1], ("kehu_forecast", "kehu_core"))
+    assert listed["runs"] == "已保存的预测，最新的在前。"
+    assert listed["forecast"] == "销售预测：由下而上、由上而下、两者差距、SMART 目标。"
+    leaks = {name: english_words(text) for name, text in listed.items() if english_words(text)}
+    assert not leaks, leaks
