@@ -101,3 +101,12 @@ def test_postgresql_takes_any_amount_up_to_64_bits_of_points():
 def test_an_empty_batch_earns_nothing_and_reads_nothing():
     # No application and no session are touched: the batch is empty.
     assert earn_batch(None, None, InteractionBatch([])) == EarnResult(0, 0, 0, 0, 0)  # type: ignore[arg-type]
+
+
+def test_a_batch_without_amounts_is_never_too_large():
+    # A rate of 10**17 points a yuan: one yuan (10**19 in the cents' numerator) would pass SQLite's
+    # integers, a cent would not, and without an amount there is nothing to multiply.
+    huge = EarnRule("huge", points_per_yuan=D(10**17))
+    assert plan(session_of("sqlite"), [huge], batch(None), []) == Plan("sql")
+    assert plan(session_of("sqlite"), [huge], batch(D("0.01")), []).path == "sql"
+    assert plan(session_of("sqlite"), [huge], batch(D("1.00")), []).path == "python"

@@ -74,20 +74,21 @@ def test_a_statement_shows_only_its_own_distributors_settlements_and_accrual(sho
     shop.log(second, amount="2000", at="2024-04-01T12:00:00+08:00")
     programme = shop.run(add_programme, "Q", "", "quarter", ["100:1%"], starts_on=date(2024, 1, 1))
     shop.run(settle, programme, date(2024, 4, 1))  # the first quarter
+    shop.run(add_programme, "Y", "", "year", ["1000000:1%"], starts_on=date(2024, 1, 1))  # nothing settled
     for code, settled, running in (
         (first, ("300.00", "3.00"), ("1000.00", "10.00")),
         (second, ("200.00", "2.00"), ("2000.00", "20.00")),
     ):
         customer_id = shop.run(lambda s, c=code: s.scalar(select(Customer.id).where(Customer.code == c)))
         found = shop.run(statement, customer_id, date(2024, 4, 2))
-        assert [(r["volume"], r["rebate"]) for r in found["settled"]] == [tuple(map(D, settled))]
+        assert [(r["code"], r["volume"], r["rebate"]) for r in found["settled"]] == [("Q", *map(D, settled))]
         assert found["settled_total"] == D(settled[1])
-        [accruing] = found["accruing"]
+        [accruing] = [a for a in found["accruing"] if a.programme == "Q"]
         assert (accruing.customer, accruing.volume, accruing.accrued) == (code, *map(D, running))
 
 
 def test_every_bad_tier_is_named_at_once(shop):
     with pytest.raises(ValidationError) as refused:
-        shop.run(add_programme, "P", "", "month", ["abc", "1e20:1%", "100:0%", "200:2%"])
-    assert [p.value for p in refused.value.problems] == ["abc", "1e20:1%", "100:0%"]  # not the good one
+        shop.run(add_programme, "P", "", "month", ["abc", "1e20:1%", "100:0%", "200:2%", "300:150%"])
+    assert [p.value for p in refused.value.problems] == ["abc", "1e20:1%", "100:0%", "300:150%"]
     assert shop.run(list_programmes) == []
