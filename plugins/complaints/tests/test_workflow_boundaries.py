@@ -234,6 +234,7 @@ def test_labels_are_in_the_user_language_and_codes_when_there_is_none():
     workflow = with_stages(
         Stage("lab", "化验室"),
         Stage("bare", ""),
+        Stage("review", "check"),
         Stage("quality_check", N_("quality check"), domain="kehu_acme_rules"),
     )
     with using("en"):
@@ -245,6 +246,9 @@ def test_labels_are_in_the_user_language_and_codes_when_there_is_none():
         assert workflow.named("awaiting_customer") == "awaiting_customer"
         assert workflow.named(built("la", "b")) == "lab (化验室)"
         assert workflow.named("bare") == "bare"
+        # A label that only sorts before its code is still shown (the code alone only when
+        # the label spells it out).
+        assert workflow.named("review") == "review (check)"
     with using("zh_CN"):
         assert workflow.label("awaiting_customer") == "等待客户"
         assert workflow.label("quality_check") == "质检复核"
