@@ -86,11 +86,12 @@ def test_the_birthday_month_starts_at_the_local_first_of_the_month(shop, path):
     assert [(e["kind"], e["shortfall"]) for e in shop.ledger(other)] == [("earn", 0), ("bonus", 0)]
 
 
-def test_planned_purchases_and_other_kinds_earn_nothing(shop, path):
+def test_planned_and_cancelled_purchases_and_other_kinds_earn_nothing(shop, path):
     code = shop.customer(since=SINCE)
     bring_in(
         shop,
         ("P1", code, "purchase", "planned", "2024-04-01T12:00:00+08:00", "100"),
+        ("P0", code, "purchase", "cancelled", "2024-04-01T12:00:00+08:00", "100"),
         ("V1", code, "visit", "", "2024-04-01T12:00:00+08:00", "100"),
         ("F1", code, "feedback", "planned", "2024-04-01T12:00:00+08:00", ""),
     )
