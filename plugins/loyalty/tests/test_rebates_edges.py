@@ -46,7 +46,8 @@ def test_each_programme_keeps_its_own_code_and_tiers(shop):
     b = shop.run(add_programme, "B", "", "quarter", ["200:2%", "300:3%"])
     assert a.tiers == ((D("100.00"), D("0.0100")),)
     assert b.tiers == ((D("200.00"), D("0.0200")), (D("300.00"), D("0.0300")))
-    assert [(p.code, len(p.tiers)) for p in shop.run(list_programmes)] == [("A", 1), ("B", 2)]
+    assert shop.run(add_programme, "AA", "", "year", ["400:4%"]).code == "AA"  # between A and B
+    assert [(p.code, len(p.tiers)) for p in shop.run(list_programmes)] == [("A", 1), ("AA", 1), ("B", 2)]
     assert shop.run(get_programme, "A").tiers == a.tiers
 
 
