@@ -73,9 +73,11 @@ def test_a_statement_shows_only_its_own_distributors_settlements_and_accrual(sho
     shop.log(second, amount="200", at="2024-02-01T12:00:00+08:00")
     shop.log(first, amount="1000", at="2024-04-01T12:00:00+08:00")  # the second quarter
     shop.log(second, amount="2000", at="2024-04-01T12:00:00+08:00")
+    # Programmes stored before and after Q, with nothing settled: Q's rows are joined to Q alone.
+    shop.run(add_programme, "X", "", "year", ["1000000:1%"], starts_on=date(2024, 1, 1))
     programme = shop.run(add_programme, "Q", "", "quarter", ["100:1%"], starts_on=date(2024, 1, 1))
     shop.run(settle, programme, date(2024, 4, 1))  # the first quarter
-    shop.run(add_programme, "Y", "", "year", ["1000000:1%"], starts_on=date(2024, 1, 1))  # nothing settled
+    shop.run(add_programme, "Y", "", "year", ["1000000:1%"], starts_on=date(2024, 1, 1))
     for code, settled, running in (
         (first, ("300.00", "3.00"), ("1000.00", "10.00")),
         (second, ("200.00", "2.00"), ("2000.00", "20.00")),

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from kehu_core import hookimpl
-from kehu_core.errors import KehuError
+from kehu_core.errors import KehuError, ValidationError
 from kehu_core.models import AuditEntry
 from kehu_loyalty.models import LEDGER, REWARDS
 from kehu_loyalty.records import PointsEntry
@@ -43,13 +43,23 @@ def test_a_validity_period_open_at_one_end(shop, member):
         shop.run_app(redeem, member, "UNTIL", now=LATER)
 
 
+def test_a_validity_period_that_ends_before_it_starts_is_refused(shop):
+    with pytest.raises(ValidationError, match="valid_until"):
+        shop.run(add_reward, "R", "奖品", 1, valid_from=LATER, valid_until=LATER - US)
+    assert shop.run(list_rewards, True) == []
+
+
 def test_a_restock_leaves_the_reward_offered_unless_told(shop):
     shop.run(add_reward, "TEA", "茶", 10, 5)
+    shop.run(add_reward, "MUG", "杯子", 10, 7)  # another reward: never touched
     assert (shop.run(restock, "TEA", 8).stock, shop.run(get_reward, "TEA").active) == (8, True)
     assert shop.run(restock, "TEA", 8, False).active is False
     assert shop.run(restock, "TEA", 3).active is False  # still withdrawn
     assert shop.run(restock, "TEA", 3, True).active is True
-    assert [r.code for r in shop.run(list_rewards)] == ["TEA"]
+    assert [(r.code, r.stock, r.active) for r in shop.run(list_rewards)] == [
+        ("MUG", 7, True),
+        ("TEA", 3, True),
+    ]
 
 
 def test_a_redemption_takes_only_its_own_rewards_stock(shop, member):
