@@ -81,9 +81,12 @@ i18n: $(STAMP)
 MUTATION_DIR := build/mutation
 MODULE ?=
 
-# Order-only: editing the [tool.cosmic-ray] test lists in pyproject.toml must not reinstall every package.
-mutation: | $(STAMP)
-	$(PIP) install --quiet -e '.[mutation]'
+# Installs only when there is no venv yet: editing the [tool.cosmic-ray] test lists in
+# pyproject.toml must not reinstall every package (an order-only $(STAMP) would, as make still
+# remakes a stale order-only prerequisite).
+mutation:
+	test -f $(STAMP) || $(MAKE) install
+	test -x $(BIN)/cosmic-ray || $(PIP) install --quiet -e '.[mutation]'
 	rm -rf $(MUTATION_DIR)/tree && mkdir -p $(MUTATION_DIR)/tree
 	git ls-files -z --cached --others --exclude-standard \
 		| tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(MUTATION_DIR)/tree
