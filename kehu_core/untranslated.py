@@ -95,7 +95,7 @@ def _shown(call: ast.Call) -> Iterator[ast.expr]:
         if call.args:
             yield call.args[0]
         for keyword in call.keywords:
-            if keyword.arg in ("message", "reason", "label", "title"):
+            if keyword.arg in ("message", "reason", "label", "title", "headline"):
                 yield keyword.value
     if name in SHOWN_AT and len(call.args) > SHOWN_AT[name]:
         yield call.args[SHOWN_AT[name]]

@@ -8,6 +8,9 @@ from typing import IO
 
 from kehu_core.csvfile import CsvStream
 from kehu_core.errors import ValidationError
+from kehu_core.i18n import messages
+
+_ = messages("kehu_forecast").gettext
 
 
 def import_rows(
@@ -36,5 +39,5 @@ def import_rows(
         for p in exc.problems:
             object.__setattr__(p, "row", lines[p.row] if p.row is not None else None)
         raise ValidationError(
-            exc.problems, headline=f"{stream.name}: rows refused; nothing was written:"
+            exc.problems, headline=_("{file}: rows refused; nothing was written:").format(file=stream.name)
         ) from None

@@ -282,7 +282,7 @@ def move_opportunity(session: Session, ref: str, values: Mapping[str, Any]) -> O
     if "stage" in clean and "probability" not in clean and clean["stage"] in STAGES:
         clean["probability"] = STAGES[clean["stage"]]
     if problems:
-        raise ValidationError(problems, headline=f"opportunity {ref} not changed:")
+        raise ValidationError(problems, headline=_("opportunity {ref} not changed:").format(ref=ref))
     if clean.get("note"):
         _refuse_notes_of_forgotten(
             session, [session.scalars(select(T.c.customer_id).where(T.c.id == current.id)).one()]

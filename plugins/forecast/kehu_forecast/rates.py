@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from kehu_core.i18n import messages
+from kehu_core.i18n import N_, messages
 from kehu_core.validation import FieldError
 
 _ = messages("kehu_forecast").gettext
 
 UNIT = (Decimal(0), Decimal(1))
-UNIT_REASON = "must be between 0 and 1 (or 0% and 100%)"
+UNIT_REASON = N_("must be between 0 and 1 (or 0% and 100%)")
 
 
 def rate(
@@ -28,5 +28,5 @@ def rate(
     if raw.endswith("%"):
         number = number / 100
     if (low is not None and number < low) or (high is not None and number > high):
-        raise FieldError(reason)
+        raise FieldError(_(reason))
     return number

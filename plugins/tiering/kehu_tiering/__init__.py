@@ -21,7 +21,7 @@ MANIFEST = Manifest(
     commands={
         "tier": (
             "kehu_tiering.cli:tier",
-            "Customer tiering (客户分级): ABC/80-20, the pyramid, RFM, key accounts, flags.",
+            "Customer tiering (客户分级): ABC/80-20, the pyramid, RFM, key accounts (大客户), flags.",
         )
     },
     demo="kehu_tiering.demo:add_demo",
