@@ -81,6 +81,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Tests read English messages unless they ask for another language: the suite does not
     change with the machine's locale (a test sets ``KEHU_LANG`` or uses ``i18n.using``)."""
     os.environ["KEHU_LANG"] = "en"
+    config.addinivalue_line(
+        "markers",
+        "core_alone: the app loads no plugin (the core's rules alone, and no plugin's import cost)",
+    )
 
 
 def _selected(config: pytest.Config) -> tuple[str, ...]:
@@ -186,8 +190,11 @@ def kehu_db_url(
 
 
 @pytest.fixture
-def kehu_plugins() -> Plugins:
-    """The plugins available in this environment (``KEHU_PLUGINS`` is honoured), discovered afresh."""
+def kehu_plugins(request: pytest.FixtureRequest) -> Plugins:
+    """The plugins available in this environment (``KEHU_PLUGINS`` is honoured), discovered afresh;
+    none for a test marked ``core_alone`` (``pytestmark = pytest.mark.core_alone`` in a module)."""
+    if request.node.get_closest_marker("core_alone"):
+        return discover(strict=True, allow=set())
     return discover(strict=False)
 
 

@@ -9,15 +9,11 @@ import pytest
 
 from kehu_core import customers, importing
 from kehu_core.importing import MAX_REPORTED, ImportRefused
-from kehu_core.plugins import Plugins, discover
 
 HEADER = "external_ref,customer_code,kind,occurred_at,amount"
 
 
-@pytest.fixture
-def kehu_plugins() -> Plugins:
-    """The core alone."""
-    return discover(strict=True, allow=set())
+pytestmark = pytest.mark.core_alone
 
 
 @pytest.fixture

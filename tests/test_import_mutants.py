@@ -15,15 +15,11 @@ from sqlalchemy import select, text
 from kehu_core import customers, hookimpl, i18n, importing
 from kehu_core.importing import Occurrences, content_ref
 from kehu_core.models import AuditEntry, Customer, Interaction
-from kehu_core.plugins import Plugins, discover
 
 HEADER = "external_ref,customer_code,kind,occurred_at,amount,note,channel"
 
 
-@pytest.fixture
-def kehu_plugins() -> Plugins:
-    """The core alone."""
-    return discover(strict=True, allow=set())
+pytestmark = pytest.mark.core_alone
 
 
 @pytest.fixture

@@ -18,15 +18,11 @@ from kehu_core import customers, hookimpl, interactions
 from kehu_core.errors import ValidationError
 from kehu_core.interactions import InteractionQuery
 from kehu_core.models import Customer, Interaction
-from kehu_core.plugins import Plugins, discover
 
 SH = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture
-def kehu_plugins() -> Plugins:
-    """The core alone."""
-    return discover(strict=True, allow=set())
+pytestmark = pytest.mark.core_alone
 
 
 def sh(text: str) -> datetime:

@@ -22,15 +22,11 @@ from kehu_core import db as kehu_db
 from kehu_core.access import Forbidden
 from kehu_core.fields import PERSONAL_FIELDS
 from kehu_core.models import Interaction
-from kehu_core.plugins import Plugins, discover
 
 SH = "+08:00"
 
 
-@pytest.fixture
-def kehu_plugins() -> Plugins:
-    """The core alone."""
-    return discover(strict=True, allow=set())
+pytestmark = pytest.mark.core_alone
 
 
 class Recorder:
@@ -237,3 +233,9 @@ def test_vacuum_names_what_it_rewrote(kehu_app, kehu_backend, monkeypatch):
     calls.clear()
     assert privacy.vacuum(postgres, full=True) == names  # type: ignore[arg-type]
     assert calls == [(names, True)]
+
+
+def test_a_core_alone_test_loads_no_plugin(kehu_plugins):
+    """The ``core_alone`` marker these rules use: no plugin is discovered at all, so no plugin's
+    hook can change what the core's rules give."""
+    assert kehu_plugins.infos == {}
