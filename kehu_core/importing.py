@@ -741,7 +741,8 @@ def _plan_customers(
             report.written += 1
             continue
         changed = [k for k, v in values.items() if getattr(current, k) != v]
-        if tags is not None and tags != [t.tag for t in current.tags]:
+        # Tags are a set: the same tags in another order change nothing.
+        if tags is not None and sorted(tags) != sorted(t.tag for t in current.tags):
             changed.append("tags")
         if changed:
             plan.updates.append((current, changed, values, tags))

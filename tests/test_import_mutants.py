@@ -418,6 +418,9 @@ def test_tags_and_fields_change_only_what_differs_and_plugins_hear_of_it_once(
         (("C3", "created", tuple(sorted(fields))), ("C4", "created", tuple(sorted(fields))))
     ]
     assert (run("C3,甲,华南,vip、深圳,", "C4,乙,,,").unchanged, len(changes.seen)) == (2, 1)
+    # the same tags in another order, and one tag less: unchanged, then changed
+    assert (run("C3,甲,华南,深圳、vip,", "C4,乙,,,").unchanged, len(changes.seen)) == (2, 1)
+    assert tags_of(app)["C3"] == ["vip", "深圳"]
     second = run("C3,甲,华南,vip,", "C4,乙,华北,x,")
     assert (second.updated, second.unchanged) == (2, 0)
     assert changes.seen[1] == (("C3", "updated", ("tags",)), ("C4", "updated", ("region", "tags")))
