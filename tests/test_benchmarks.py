@@ -81,7 +81,9 @@ CASES = {
         lambda tmp: ["benchmarks/forecast.py", "--tiny", "--engine", "dask", "--workdir", str(tmp)],
         [
             r"^bottom-up forecast: 50 customer series x 36 months, horizon 12$",
-            rf"^  ratio kehu / library +{NUMBER}x \(target <= 1.3x\): (OK|MISSED)$",
+            rf"^  ratio kehu / library, end to end +{NUMBER}x \(target <= 1.3x\): (OK|MISSED)$",
+            rf"^  the models alone, in memory +{NUMBER} s \({NUMBER} s CPU\), peak \d+ MB; "
+            rf"kehu / models alone: {NUMBER}x$",
             rf"^  kehu forecast run --jobs 2 +{NUMBER} s, same: True$",
             rf"^  speed-up --jobs 2 / --jobs 1 +{NUMBER}x \(target >= 1.6x\): (OK|MISSED)$",
             rf"^  ratio dask / local +{NUMBER}x, same: True$",
