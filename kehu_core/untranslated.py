@@ -78,7 +78,7 @@ def _literal_words(node: ast.expr) -> str | None:
         )
     elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
         return _literal_words(node.left) or _literal_words(node.right)
-    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):  # "...".format(), .replace()
         return _literal_words(node.func.value)
     elif isinstance(node, ast.IfExp):
         return _literal_words(node.body) or _literal_words(node.orelse)

@@ -262,3 +262,23 @@ def test_the_help_option_follows_each_invocations_language() -> None:
     chinese = runner.invoke(cli, ["customer", "add", "--help"], env={"KEHU_LANG": "zh_CN"}, prog_name="kehu")
     assert "Show this message and exit." in english.output
     assert "显示此帮助信息并退出。" in chinese.output and "Show this message" not in chinese.output
+
+
+@pytest.mark.parametrize(
+    ("line", "found"),
+    [
+        ('raise NotFound("no such customer")', True),
+        ('raise NotFound(f"no {kind} run yet".replace("  ", " "))', True),
+        ('raise ValidationError(problems, headline=f"{name}: rows refused")', True),
+        ('raise ValidationError(problems, headline=_("{name}: rows refused").format(name=name))', False),
+        ('raise NotFound(_("no such customer"))', False),
+        ('raise ValueError("a programmer\'s error stays English")', False),
+    ],
+)
+def test_the_check_finds_text_shown_untranslated(tmp_path: Path, line: str, found: bool) -> None:
+    """The lint behind test_no_text_shown_untranslated, on one line each: a literal or f-string
+    a person reads (also through a method such as .replace(), or as headline=) is found; text
+    passed through _() and programmers' errors are not."""
+    source = tmp_path / "module.py"
+    source.write_text(f"def f(kind, name, problems):\n    {line}\n", encoding="utf-8")
+    assert bool(list(findings(source))) is found

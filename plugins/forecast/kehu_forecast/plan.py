@@ -21,7 +21,7 @@ from kehu_core import sql
 from kehu_core.access import customer_condition, require
 from kehu_core.app import Kehu
 from kehu_core.errors import NotFound
-from kehu_core.i18n import messages
+from kehu_core.i18n import N_, messages
 from kehu_core.models import Customer
 from kehu_forecast import hierarchy as H
 from kehu_forecast import periods as P
@@ -32,6 +32,14 @@ from kehu_forecast.runs import latest_run
 from kehu_forecast.security import RUN
 
 _ = messages("kehu_forecast").gettext
+
+#: What to say when there is no run of a kind yet, and the command that makes one.
+NO_RUN_YET = {
+    "": N_("no forecast run yet: make one with `kehu forecast run`"),
+    "bottomup": N_("no bottom-up forecast run yet: make one with `kehu forecast run`"),
+    "topdown": N_("no top-down forecast run yet: make one with `kehu forecast topdown`"),
+    "reconciled": N_("no reconciled forecast run yet: make one with `kehu forecast reconcile`"),
+}
 
 
 @define
@@ -250,12 +258,7 @@ def load(session: Session, run_id: int | None = None, kind: str | None = None) -
     if run_id is None:
         run_id = latest_run(session, kind)
         if run_id is None:
-            what = {
-                "bottomup": "`kehu forecast run`",
-                "topdown": "`kehu forecast topdown`",
-                "reconciled": "`kehu forecast reconcile`",
-            }.get(kind or "", "`kehu forecast run`")
-            raise NotFound(f"no {kind or ''} forecast run yet: make one with {what}".replace("  ", " "))
+            raise NotFound(_(NO_RUN_YET.get(kind or "", NO_RUN_YET[""])))
     run = session.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
     if run is None:
         raise NotFound(_("no forecast run {id}; see `kehu forecast runs`").format(id=run_id))
