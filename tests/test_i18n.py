@@ -282,3 +282,18 @@ def test_the_check_finds_text_shown_untranslated(tmp_path: Path, line: str, foun
     source = tmp_path / "module.py"
     source.write_text(f"def f(kind, name, problems):\n    {line}\n", encoding="utf-8")
     assert bool(list(findings(source))) is found
+
+
+def test_every_plugin_summary_is_translated() -> None:
+    """``kehu plugins list`` shows each plugin's manifest summary from the plugin's own catalog:
+    every first-party plugin marks it ``N_`` and translates it."""
+    infos = discover(strict=False).infos
+    assert {"tiering", "loyalty", "complaints", "forecast"} <= set(infos)
+    with i18n.using("zh_CN"):
+        for name, info in infos.items():
+            summary = info.manifest.summary if info.manifest else ""
+            package = info.entry_point.split(":")[0].strip().partition(".")[0]
+            translated = i18n.messages(package).gettext(summary)
+            assert translated != summary and not english_words(translated, {"ABC", "RFM", "SLA", "SMART"}), (
+                f"{name}: summary {summary!r} not translated"
+            )

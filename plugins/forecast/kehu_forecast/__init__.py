@@ -8,9 +8,12 @@ when it needs them.
 from __future__ import annotations
 
 from kehu_core import Manifest
+from kehu_core.i18n import N_
 
 MANIFEST = Manifest(
-    summary="Sales forecasts bottom-up and top-down, gap report, reconciliation, SMART targets (销售预测)",
+    summary=N_(
+        "Sales forecasts bottom-up and top-down, gap report, reconciliation, SMART targets (销售预测)"
+    ),
     min_core_version="0.1.0",
     hooks="kehu_forecast.hooks",
     commands={

@@ -12,9 +12,12 @@ imports the modules it names when it needs them.
 from __future__ import annotations
 
 from kehu_core import Manifest
+from kehu_core.i18n import N_
 
 MANIFEST = Manifest(
-    summary="Customer tiering: 80/20 ABC, the customer pyramid, RFM, key accounts (大客户), company rules",
+    summary=N_(
+        "Customer tiering: 80/20 ABC, the customer pyramid, RFM, key accounts (大客户), company rules"
+    ),
     depends=(),
     min_core_version="0.1.0",
     hooks="kehu_tiering.hooks",
