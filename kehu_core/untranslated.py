@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from attrs import frozen
 
@@ -142,6 +143,17 @@ ALLOWED_WORDS = {
     "ETS", "Croston", "MinTrace", "dask", "DuckDB", "pandas", "statsforecast", "SMART", "6W1H1S", "KPI",
     "OS", "PDF", "HTML", "YYYY", "MM", "DD", "HH",
 }  # fmt: skip
+
+
+def language_free(data: Any, worded: Collection[str] = ()) -> Any:
+    """``--json`` output ``data`` with the values under the ``worded`` keys (sentences written
+    in the reader's language: a reason, a note) replaced by ``"..."``, keys kept: what must be
+    the same whatever the language, so two languages' outputs compare equal."""
+    if isinstance(data, dict):
+        return {k: ("..." if k in worded else language_free(v, worded)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [language_free(v, worded) for v in data]
+    return data
 
 
 def english_words(text: str, identifiers: Iterable[str] = ()) -> set[str]:

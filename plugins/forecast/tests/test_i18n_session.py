@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kehu_core import calendar, i18n
 from kehu_core.cli.help import translate_help
-from kehu_core.untranslated import english_words
+from kehu_core.untranslated import english_words, language_free
 from kehu_forecast import MANIFEST, planning
 from kehu_forecast.cli import COMMANDS
 from kehu_forecast.methods import describe, model_label
@@ -29,15 +29,6 @@ EN = {"KEHU_LANG": "en"}
 #: Values worded in the reader's language, compared by key only: a flag's message, a target's
 #: SMART note.
 WORDED = {"message", "note"}
-
-
-def _keys_and_codes(data: Any) -> Any:
-    """``data`` with the worded values left out (their keys kept)."""
-    if isinstance(data, dict):
-        return {k: ("..." if k in WORDED else _keys_and_codes(v)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_keys_and_codes(v) for v in data]
-    return data
 
 
 def _ok(kehu_cli: Any, *args: str, env: dict[str, str] = ZH) -> Any:
@@ -161,7 +152,7 @@ def test_a_forecast_session_in_chinese_has_no_english(demo: Any, kehu_cli: Any, 
     for read in [*reads[1:], ("forecast", "backtest", "--level", "公司", "--horizon", "3", "--folds", "1")]:
         chinese = _ok(kehu_cli, *read, "--json").json
         english = _ok(kehu_cli, *read, "--json", env=EN).json
-        assert _keys_and_codes(chinese) == _keys_and_codes(english), read
+        assert language_free(chinese, WORDED) == language_free(english, WORDED), read
     assert {r["kind"] for r in _ok(kehu_cli, "forecast", "runs", "--json").json} == {
         "bottomup",
         "topdown",
