@@ -304,12 +304,7 @@ def _forecast(
             fc.mean,
             fc.sigma,
             pipe_var,
-            freq=options.freq,
-            first=first,
-            method=options.method,
-            regular=options.regular,
-            intermittent=options.intermittent,
-            upper=upper,
+            upper,
         )
         scenario = "80% interval: each node's own model, with the pipeline's p(1-p)·amount²"
     models = ["sum"] * (len(h.keys) - h.n_bottom) + [str(m) for m in fc.model]

@@ -104,13 +104,7 @@ def node_bands(
     customer_mean: np.ndarray,
     customer_sigma: np.ndarray,
     pipeline_variance: np.ndarray | None,
-    *,
-    freq: Freq,
-    first: date,
-    method: str = "auto",
-    regular: str = "theta",
-    intermittent: str | None = None,
-    upper: E.Started | None = None,
+    upper: E.Started | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The 80% band (pessimistic, optimistic cents) of a plan at every node, for a bottom-up run.
 
@@ -118,25 +112,15 @@ def node_bands(
     :meth:`kehu_forecast.history.SalesHistory.node_values` gives); ``customer_mean`` and
     ``customer_sigma``: the customers' model forecasts and σ (customers × horizon, without the
     pipeline); ``pipeline_variance``: the customers' pipeline variance
-    (:func:`kehu_forecast.pipeline.pipeline_by_period`). The upper nodes are modelled on their
-    own history with the same settings, for their own σ. A run using these bands records
-    ``params[PIPELINE_VARIANCE] = True``. ``upper``: those models already begun by
-    :func:`start_upper` (with the same arguments), else they are made here.
+    (:func:`kehu_forecast.pipeline.pipeline_by_period`); ``upper``: the upper nodes' own
+    models, begun by :func:`start_upper` on ``node_history`` with the run's settings (None when
+    it began none), whose σ are their bands'. A run using these bands records
+    ``params[PIPELINE_VARIANCE] = True``.
     """
     horizon = value_cents.shape[1]
-    own = upper or start_upper(
-        h,
-        node_history,
-        horizon,
-        freq=freq,
-        first=first,
-        method=method,
-        regular=regular,
-        intermittent=intermittent,
-    )
     upper_sigma = np.zeros((len(h.keys), horizon))
-    if own is not None:
-        sigma = own.result().sigma
+    if upper is not None:
+        sigma = upper.result().sigma
         upper_sigma[: len(sigma)] = sigma
     cust = h.levels["customer"]
     filled = one_purchase_sigma(node_history[cust], customer_mean, customer_sigma)

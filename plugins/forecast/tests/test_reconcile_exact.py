@@ -268,9 +268,9 @@ def test_node_bands_use_each_level_s_own_model_and_the_pipeline():
     pipe[0, 1] = 0.24e10  # 100,000 at 60% for A in the second month
     value = h.aggregate(np.rint(mean * 100).astype(np.int64))
     first = date(2026, 1, 1)
-    low, high = intervals.node_bands(
-        h, value, h.aggregate(history), mean, sigma, pipe, freq="month", first=first
-    )
+    nodes = h.aggregate(history)
+    upper = intervals.start_upper(h, nodes, 2, freq="month", first=first)
+    low, high = intervals.node_bands(h, value, nodes, mean, sigma, pipe, upper)
     company = E.forecast(h.aggregate(history)[:1], "month", 2, first)
     assert (high[0] - value[0]).tolist() == [
         round(E.Z80 * company.sigma[0, 0] * 100),

@@ -214,22 +214,22 @@ def test_upper_nodes_are_modelled_with_a_period_of_history_or_more(logs, periods
         assert own.result().sigma.shape == (int(h.levels["customer"][0]), 3)
 
 
-def test_node_bands_with_the_upper_models_begun_earlier_are_the_bands_it_makes_itself(logs):
+def test_node_bands_take_each_upper_node_s_sigma_from_the_models_begun_for_it(logs):
     history = _history(logs)
     h = H.build(history.customers)
     nodes = history.node_values(h)
     bottom = history.values[[int(c) - 1 for c in h.customer_ids]]
     fc = E.forecast(bottom, "month", 6, DAY)
     value = np.asarray(h.S.astype(np.int64) @ to_cents(fc.mean))
-    args = (h, value, nodes, fc.mean, fc.sigma, None)
-    itself = intervals.node_bands(*args, freq="month", first=DAY)
-    begun = intervals.start_upper(h, nodes, 6, freq="month", first=DAY)
-    given = intervals.node_bands(*args, freq="month", first=DAY, upper=begun)
-    assert np.array_equal(itself[0], given[0]) and np.array_equal(itself[1], given[1])
-    # Bands differ from a run without the upper nodes' own models: they are used.
-    flat = intervals.bands(value, intervals.node_sigma(h, fc.sigma, np.zeros((len(h.keys), 6))))
     upper = int(h.levels["customer"][0])
-    assert not np.array_equal(flat[1][:upper], given[1][:upper])
+    begun = intervals.start_upper(h, nodes, 6, freq="month", first=DAY)
+    low, high = intervals.node_bands(h, value, nodes, fc.mean, fc.sigma, None, begun)
+    # Each upper node's half-width is z80 x its own model's sigma, to the cent.
+    own = E.forecast(nodes[:upper], "month", 6, DAY).sigma
+    assert np.array_equal(high[:upper] - value[:upper], np.rint(E.Z80 * own * 100).astype(np.int64))
+    # Without the upper models (a hierarchy with none), the upper nodes get no spread of their own.
+    flat = intervals.node_bands(h, value, nodes, fc.mean, fc.sigma, None, None)
+    assert np.array_equal(flat[1][:upper], value[:upper]) and not np.array_equal(flat[1], high)
 
 
 def _slow(seconds: float) -> float:
