@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from kehu_loyalty import earning
+
 _codes = itertools.count(1)
 
 
@@ -90,3 +92,13 @@ def utc(text: str) -> datetime:
 
 
 D = Decimal
+
+
+@pytest.fixture(params=["sql", "python"])
+def path(request: Any, monkeypatch: Any, company_zone: Any) -> str:
+    """Earning's two paths ("sql" and "python"): a test using it runs on both, with the company
+    in Asia/Shanghai; for "python", :func:`kehu_loyalty.earning.plan` is forced to choose it."""
+    company_zone("Asia/Shanghai")
+    if request.param == "python":
+        monkeypatch.setattr(earning, "plan", lambda *a, **k: earning.Plan("python", "forced by the test"))
+    return str(request.param)

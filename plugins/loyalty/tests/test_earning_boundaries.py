@@ -16,19 +16,10 @@ from datetime import UTC, datetime
 import pytest
 
 from kehu_core.importing import import_interactions
-from kehu_loyalty import earning
 from kehu_loyalty.settings import set_setting
 
 SINCE = "2024-03-10T04:00:00+00:00"
 S = datetime(2024, 3, 10, 4, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sql", "python"])
-def path(request, monkeypatch, company_zone):
-    company_zone("Asia/Shanghai")
-    if request.param == "python":
-        monkeypatch.setattr(earning, "plan", lambda *a, **k: earning.Plan("python", "forced by the test"))
-    return request.param
 
 
 def bring_in(shop, *rows):

@@ -33,14 +33,6 @@ from kehu_loyalty.settings import set_setting
 SINCE = "2024-03-01T00:00:00+08:00"
 
 
-@pytest.fixture(params=["sql", "python"])
-def path(request, monkeypatch, company_zone):
-    company_zone("Asia/Shanghai")
-    if request.param == "python":
-        monkeypatch.setattr(earning, "plan", lambda *a, **k: earning.Plan("python", "forced by the test"))
-    return request.param
-
-
 def bring_in(shop, *rows):
     """Import ``(ref, code, kind, status, occurred_at, amount)`` rows in one file (one batch)."""
     lines = ["external_ref,customer_code,kind,status,occurred_at,amount,satisfaction"]
