@@ -1,0 +1,150 @@
+"""Tier runs written as history: run, change, run, and a run on unchanged data writes nothing.
+
+Seven customers (C0 never bought; C1 ... C6 bought 100 ... 600 yuan in May 2026), an override
+rule (pyramid VIP from a measure of 500) and a flag rule (watch up to 200 yuan in the window),
+as of 2026-06-15. Expected rows written by hand from the documented classes:
+
+* first run: N = 7, so rank 0 is VIP, ranks 1-3 普通客户 (below 50% of 7 = 3.5), the rest
+  小客户; the rule makes C5 and C6 VIP; C0, C1 and C2 are watched.
+* C1 buys 1000 yuan more on 10 June: C1 is VIP by the rule, C3 falls to rank 4 (小客户),
+  C1 is no longer watched; nobody else moves.
+* the same run again: nothing written, nothing fired.
+* the override rule renamed: the three rows it decides are written again (decided by the new
+  name), though no tier moves; and again nothing on the next unchanged run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from tiering_helpers import AS_OF, add_customers, purchase, record
+
+from kehu_core import hookimpl
+from kehu_tiering.engine import run as run_engine
+from kehu_tiering.models import assignments, runs, snapshots
+from kehu_tiering.rules import TierRule
+from kehu_tiering.settings import make_settings
+from kehu_tiering.stats import STATS
+
+
+def _rules(vip_name: str) -> list[TierRule]:
+    s = STATS.c
+    return [
+        TierRule(name=vip_name, tier="VIP", method="pyramid", when=s.measure >= 500),
+        TierRule(name="watch.small", flag="watch", when=s.revenue_window <= 200),
+    ]
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.moves: list[list[Any]] = []
+
+    @hookimpl
+    def kehu_tier_changed(self, session: Any, changes: list[Any]) -> None:
+        self.moves.append([(c.customer_id, c.method, c.old_tier, c.new_tier) for c in changes])
+
+
+def _run(app: Any, vip_name: str = "big.vip") -> Any:
+    with app.session() as session:
+        result = run_engine(app, session, make_settings(as_of=AS_OF), rules=_rules(vip_name))
+        session.commit()
+    return result
+
+
+def _table(app: Any, table: Any) -> list[Any]:
+    with app.session() as session:
+        return session.execute(select(table).order_by(*table.primary_key.columns)).all()
+
+
+def _rows(app: Any, ids: dict[str, int], method: str) -> list[tuple[str, str, str, Any, Any]]:
+    """(customer, tier, decided by, valid to, ended by which run) of every row of ``method``."""
+    codes = {cid: code for code, cid in ids.items()}
+    a = assignments.c
+    with app.session() as session:
+        rows = session.execute(
+            select(a.customer_id, a.tier, a.decided_by, a.valid_to, a.ended_run_id)
+            .where(a.method == method)
+            .order_by(a.customer_id, a.id)
+        ).all()
+    return [(codes[cid], tier, by, valid_to, ended) for cid, tier, by, valid_to, ended in rows]
+
+
+def test_run_change_run_unchanged_run(tiering_app: Any, kehu_register_plugin: Any) -> None:
+    listener = Listener()
+    kehu_register_plugin(listener, "listener")
+    ids = add_customers(tiering_app, [f"C{k}" for k in range(7)])
+    may = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    record(tiering_app, [purchase(ids[f"C{k}"], may, 100 * k) for k in range(1, 7)])
+
+    first = _run(tiering_app)
+    assert (first.customers, first.written, first.moved) == (7, 3 * 7 + 3, 3 * 7 + 3)
+    assert _rows(tiering_app, ids, "pyramid") == [
+        ("C0", "小客户", "pyramid", None, None),
+        ("C1", "小客户", "pyramid", None, None),
+        ("C2", "小客户", "pyramid", None, None),
+        ("C3", "普通客户", "pyramid", None, None),
+        ("C4", "普通客户", "pyramid", None, None),
+        ("C5", "VIP", "big.vip", None, None),
+        ("C6", "VIP", "big.vip", None, None),
+    ]
+    assert _rows(tiering_app, ids, "flag:watch") == [
+        ("C0", "watch", "watch.small", None, None),
+        ("C1", "watch", "watch.small", None, None),
+        ("C2", "watch", "watch.small", None, None),
+    ]
+
+    record(tiering_app, [purchase(ids["C1"], datetime(2026, 6, 10, 10, tzinfo=UTC), 1000)])
+    second = _run(tiering_app)
+    closed = second.run_id
+    assert _rows(tiering_app, ids, "pyramid") == [
+        ("C0", "小客户", "pyramid", None, None),
+        ("C1", "小客户", "pyramid", AS_OF, closed),
+        ("C1", "VIP", "big.vip", None, None),
+        ("C2", "小客户", "pyramid", None, None),
+        ("C3", "普通客户", "pyramid", AS_OF, closed),
+        ("C3", "小客户", "pyramid", None, None),
+        ("C4", "普通客户", "pyramid", None, None),
+        ("C5", "VIP", "big.vip", None, None),
+        ("C6", "VIP", "big.vip", None, None),
+    ]
+    assert _rows(tiering_app, ids, "flag:watch") == [
+        ("C0", "watch", "watch.small", None, None),
+        ("C1", "watch", "watch.small", AS_OF, closed),
+        ("C2", "watch", "watch.small", None, None),
+    ]
+    pyramid_moves = sorted(m for m in listener.moves[-1] if m[1] in ("pyramid", "flag:watch"))
+    assert pyramid_moves == [
+        (ids["C1"], "flag:watch", "watch", None),
+        (ids["C1"], "pyramid", "小客户", "VIP"),
+        (ids["C3"], "pyramid", "普通客户", "小客户"),
+    ]
+    assert second.moved == len(listener.moves[-1])
+
+    history, kept = _table(tiering_app, assignments), _table(tiering_app, snapshots)
+    calls = len(listener.moves)
+    third = _run(tiering_app)
+    assert (third.written, third.moved) == (0, 0)
+    assert _table(tiering_app, assignments) == history  # nothing closed, nothing rewritten
+    assert _table(tiering_app, snapshots) == kept
+    assert len(listener.moves) == calls  # nothing fired
+    assert third.counts == second.counts
+    assert third.counts["pyramid"] == {"VIP": 3, "普通客户": 1, "小客户": 3}
+
+    # The override renamed: the rows it decides are written again, decided by the new name.
+    renamed = _run(tiering_app, "large.vip")
+    assert (renamed.written, renamed.moved) == (3, 0)
+    current = [r for r in _rows(tiering_app, ids, "pyramid") if r[3] is None]
+    assert [(code, by) for code, _, by, _, _ in current if by != "pyramid"] == [
+        ("C1", "large.vip"),
+        ("C5", "large.vip"),
+        ("C6", "large.vip"),
+    ]
+    history = _table(tiering_app, assignments)
+    again = _run(tiering_app, "large.vip")
+    assert (again.written, again.moved) == (0, 0)
+    assert _table(tiering_app, assignments) == history
+    with tiering_app.session() as session:
+        assert session.scalar(select(func.count()).select_from(runs)) == 5
+        assert session.scalar(select(func.max(runs.c.as_of))) == date(2026, 6, 15)
