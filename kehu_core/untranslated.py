@@ -28,6 +28,9 @@ TRANSLATORS = {"_", "ngettext", "N_", "gettext"}
 SHOWN_FIRST = {"echo", "secho", "emit_pairs", "Progress", "fail", "warn", "note"}
 #: Calls whose argument at this position is shown.
 SHOWN_AT = {"emit_result": 2, "Problem": 1}
+#: Calls whose keyword argument of this name is shown: a problem's reason, a scheduled job's
+#: description (``kehu jobs list``).
+KEYWORDS_SHOWN = {"Problem": "reason", "Job": "description"}
 #: Calls whose first argument is a list of headers.
 HEADERS = {"emit_table", "emit_rows", "table", "emit_csv_or_table"}
 #: Exceptions whose message reaches people.
@@ -100,9 +103,9 @@ def _shown(call: ast.Call) -> Iterator[ast.expr]:
                 yield keyword.value
     if name in SHOWN_AT and len(call.args) > SHOWN_AT[name]:
         yield call.args[SHOWN_AT[name]]
-    if name == "Problem":
+    if name in KEYWORDS_SHOWN:
         for keyword in call.keywords:
-            if keyword.arg == "reason":
+            if keyword.arg == KEYWORDS_SHOWN[name]:
                 yield keyword.value
     if name in HEADERS and call.args and isinstance(call.args[0], (ast.List, ast.Tuple)):
         yield from call.args[0].elts

@@ -273,12 +273,15 @@ def test_the_help_option_follows_each_invocations_language() -> None:
         ('raise ValidationError(problems, headline=_("{name}: rows refused").format(name=name))', False),
         ('raise NotFound(_("no such customer"))', False),
         ('raise ValueError("a programmer\'s error stays English")', False),
+        ('return Job(name="x.daily", plugin="x", description="refresh the daily figures")', True),
+        ('return Job(name="x.daily", plugin="x", description=N_("refresh the daily figures"))', False),
+        ('return Problem("amount", reason=f"must be below {name}")', True),
     ],
 )
 def test_the_check_finds_text_shown_untranslated(tmp_path: Path, line: str, found: bool) -> None:
     """The lint behind test_no_text_shown_untranslated, on one line each: a literal or f-string
-    a person reads (also through a method such as .replace(), or as headline=) is found; text
-    passed through _() and programmers' errors are not."""
+    a person reads (also through a method such as .replace(), as headline=, or as a scheduled
+    job's description=) is found; text passed through _() and programmers' errors are not."""
     source = tmp_path / "module.py"
     source.write_text(f"def f(kind, name, problems):\n    {line}\n", encoding="utf-8")
     assert bool(list(findings(source))) is found

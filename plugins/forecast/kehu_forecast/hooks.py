@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from kehu_core import hookimpl
 from kehu_core.hooktypes import Job, ProfileSection
+from kehu_core.i18n import N_
 from kehu_core.models import Customer
 from kehu_forecast import pipeline
 from kehu_forecast.profile import forecast_section
@@ -31,14 +32,14 @@ def kehu_scheduled_jobs() -> list[Job]:
             interval=timedelta(days=1),
             run="kehu_forecast.jobs:refresh",  # by path: statsforecast is imported when it runs
             plugin="forecast",
-            description="Refresh the bottom-up sales forecast when a new month of history is complete",
+            description=N_("refresh the bottom-up sales forecast when a new month of history is complete"),
         ),
         Job(
             name="forecast.targets",
             interval=timedelta(days=1),
             run="kehu_forecast.jobs:record_target_statuses",
             plugin="forecast",
-            description="Record the SMART targets' status (on track, behind, met, missed) as of today",
+            description=N_("record the SMART targets' status (on track, behind, met, missed) as of today"),
         ),
     ]
 

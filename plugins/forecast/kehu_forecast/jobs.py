@@ -10,10 +10,14 @@ from sqlalchemy.orm import Session
 
 from kehu_core import calendar
 from kehu_core.app import Kehu
+from kehu_core.i18n import messages
 from kehu_forecast.bottomup import Options, bottom_up
 from kehu_forecast.models import runs
 from kehu_forecast.plan import store
+from kehu_forecast.statuses import status_label
 from kehu_forecast.targets import update_statuses
+
+_ = messages("kehu_forecast").gettext
 
 
 def refresh(app: Kehu, session: Session, now: datetime) -> str:
@@ -26,19 +30,30 @@ def refresh(app: Kehu, session: Session, now: datetime) -> str:
         .limit(1)
     )
     if done is not None:
-        return f"forecast run {done} already covers history up to {wanted_end}"
+        return _("forecast run {run} already covers history up to {end}").format(run=done, end=wanted_end)
     plan = bottom_up(session, Options(as_of=today))
     run_id = store(app, session, plan, source="job")
-    return f"forecast run {run_id}: history up to {plan.history_end}, {plan.hierarchy.n_bottom} customers"
+    return _("forecast run {run}: history up to {end}, {customers} customers").format(
+        run=run_id, end=plan.history_end, customers=plan.hierarchy.n_bottom
+    )
 
 
 def record_target_statuses(app: Kehu, session: Session, now: datetime) -> str:
     """Record each started target's status as of today; a change fires the plugin's event (idempotent)."""
     changes = update_statuses(app, session, now)
     if not changes:
-        return "no target changed status"
-    moved = ", ".join(
-        f"{c.salesperson} {c.period_start}: {c.old_status or '-'} -> {c.new_status}" for c in changes[:5]
+        return _("no target changed status")
+    moved = _(", ").join(
+        _("{salesperson} {period}: {old} -> {new}").format(
+            salesperson=c.salesperson,
+            period=c.period_start,
+            old=status_label(c.old_status) if c.old_status else "-",
+            new=status_label(c.new_status),
+        )
+        for c in changes[:5]
     )
-    more = f" and {len(changes) - 5} more" if len(changes) > 5 else ""
-    return f"{len(changes)} target(s) changed status: {moved}{more}"
+    if len(changes) > 5:
+        return _("{n} target(s) changed status: {moved} and {more} more").format(
+            n=len(changes), moved=moved, more=len(changes) - 5
+        )
+    return _("{n} target(s) changed status: {moved}").format(n=len(changes), moved=moved)

@@ -11,15 +11,15 @@ from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_rows, list_output_options
 from kehu_core.cli.params import DAY
-from kehu_core.i18n import N_, messages
+from kehu_core.i18n import messages
 from kehu_core.plotfonts import missing_font_advice
 from kehu_forecast import plot
 from kehu_forecast.cli.options import plot_option
+from kehu_forecast.statuses import status_label
 from kehu_forecast.targets import track
 
 _ = messages("kehu_forecast").gettext
 #: What people read for each status of a target.
-STATUS = {"on track": N_("on track"), "behind": N_("behind"), "met": N_("met"), "missed": N_("missed")}
 
 
 @click.command(cls=TranslatedCommand, name="track")
@@ -75,5 +75,5 @@ def track_cmd(
         _("status"),
     ]
     if not as_json and not as_csv:
-        rows = [{**r, "status": _(STATUS.get(r["status"], r["status"]))} for r in rows]
+        rows = [{**r, "status": status_label(r["status"])} for r in rows]
     emit_rows(headers, rows, keys, as_json=as_json, as_csv=as_csv)
