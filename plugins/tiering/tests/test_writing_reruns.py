@@ -71,6 +71,23 @@ def _rows(app: Any, ids: dict[str, int], method: str) -> list[tuple[str, str, st
     return [(codes[cid], tier, by, valid_to, ended) for cid, tier, by, valid_to, ended in rows]
 
 
+def _snapshot_customers(app: Any, ids: dict[str, int], run_id: int) -> list[str]:
+    codes = {cid: code for code, cid in ids.items()}
+    with app.session() as session:
+        found = session.scalars(select(snapshots.c.customer_id).where(snapshots.c.run_id == run_id))
+        return sorted(codes[cid] for cid in found)
+
+
+def _metrics(app: Any, customer_id: int, method: str) -> Any:
+    """The current row's own snapshot (a rule decided it: the columns its condition reads)."""
+    a = assignments.c
+    with app.session() as session:
+        metrics = session.scalar(
+            select(a.metrics).where(a.customer_id == customer_id, a.method == method, a.valid_to.is_(None))
+        )
+    return {k: float(v) for k, v in metrics.items()} if metrics else metrics
+
+
 def test_run_change_run_unchanged_run(tiering_app: Any, kehu_register_plugin: Any) -> None:
     listener = Listener()
     kehu_register_plugin(listener, "listener")
@@ -114,13 +131,20 @@ def test_run_change_run_unchanged_run(tiering_app: Any, kehu_register_plugin: An
         ("C1", "watch", "watch.small", AS_OF, closed),
         ("C2", "watch", "watch.small", None, None),
     ]
-    pyramid_moves = sorted(m for m in listener.moves[-1] if m[1] in ("pyramid", "flag:watch"))
-    assert pyramid_moves == [
+    # ABC: 1100 is now ahead of everyone; C3 has 2600 of 3100 ahead (83.9%): B. Every customer's
+    # first purchase is 45 days old, so RFM says new for every buyer, before and after.
+    assert sorted(listener.moves[-1]) == [
+        (ids["C1"], "abc", "C", "A"),
         (ids["C1"], "flag:watch", "watch", None),
         (ids["C1"], "pyramid", "小客户", "VIP"),
+        (ids["C3"], "abc", "A", "B"),
         (ids["C3"], "pyramid", "普通客户", "小客户"),
     ]
-    assert second.moved == len(listener.moves[-1])
+    assert (second.written, second.moved) == (5, 5)  # five (customer, method) pairs: four moves, a flag ended
+    # The methods' numbers are kept for the customers a method moved (the rule's row keeps its own).
+    assert _snapshot_customers(tiering_app, ids, second.run_id) == ["C1", "C3"]
+    assert _snapshot_customers(tiering_app, ids, first.run_id) == [f"C{k}" for k in range(7)]
+    assert _metrics(tiering_app, ids["C1"], "pyramid") == {"measure": 1100}
 
     history, kept = _table(tiering_app, assignments), _table(tiering_app, snapshots)
     calls = len(listener.moves)
