@@ -142,6 +142,8 @@ def test_mase_is_the_mean_over_series_and_origins():
     # forecast 200, actual 260: MASE 3. Mean of 3, 1.25 (SEASONAL) and 3.
     assert (score.fitted, score.unfitted, score.series) == (3, 1, 2)
     assert score.mase == round((3 + 1.25 + 3) / 3, 4)
+    # Its point (forecast 200, band ±1.2816·20, actual 260) is outside: 1 of 3 points inside.
+    assert score.coverage == 33.3
 
 
 def test_the_first_origin_is_folds_times_horizon_before_the_end():
@@ -187,13 +189,13 @@ def test_weekly_history_is_refused_in_weeks():
     )
 
 
-def _refusing(monkeypatch, poison: list[float]) -> None:
-    """The library refuses any call holding the series that starts ``poison`` (as it does on a
+def _refusing(monkeypatch, poison: float = 8.0) -> None:
+    """The library refuses any call holding a series with a ``poison`` value (as it does on a
     series it cannot fit)."""
     real = E.forecast
 
     def forecast(train, *args, **kw):
-        if any(list(row[: len(poison)]) == poison for row in np.atleast_2d(train)):
+        if (np.asarray(train) == poison).any():
             raise ValueError("cannot fit")
         return real(train, *args, **kw)
 
@@ -201,7 +203,7 @@ def _refusing(monkeypatch, poison: list[float]) -> None:
 
 
 def test_a_series_the_library_refuses_is_unfitted_and_the_others_are_scored(monkeypatch):
-    _refusing(monkeypatch, [7.0, 7.0, 7.0, 8.0])
+    _refusing(monkeypatch)
     # Origin 4. A: average 25, actual 50, one-step scale 10: MASE 2.5. C: average 25,
     # actual 40, scale 10: MASE 1.5. B (refused with them, then alone) is not fitted.
     values = [[10, 20, 30, 40, 50], [7, 7, 7, 8, 7], [40, 30, 20, 10, 40]]
@@ -214,8 +216,9 @@ def test_a_series_the_library_refuses_is_unfitted_and_the_others_are_scored(monk
 
 
 def test_a_method_fitted_on_every_series_at_once_is_all_or_nothing(monkeypatch):
-    _refusing(monkeypatch, [7.0, 7.0, 7.0, 8.0])
-    values = [[10, 20, 30, 40, 50], [7, 7, 7, 8, 7], [40, 30, 20, 10, 40]]
+    _refusing(monkeypatch)
+    # B's first purchase is a month after the others': still one call for the three.
+    values = [[10, 20, 30, 40, 50], [0, 7, 7, 8, 7], [40, 30, 20, 10, 40]]
     score = _scores(values, horizon=1, folds=1, methods=("auto",))["auto"]
     assert (score.fitted, score.unfitted, score.mase, score.smape, score.coverage) == (0, 3, None, None, None)
 
@@ -230,3 +233,12 @@ def test_three_folds_of_three_months_by_default():
     with pytest.raises(ValidationError) as err:
         backtest(np.arange(1.0, 10.0)[None, :], "month", methods=("average",))
     assert "too short for 3 fold(s) of 3 month(s): 9 month(s) of sales history, at least 10" in str(err.value)
+
+
+def test_no_relative_mase_when_seasonal_naive_is_exact():
+    # Month 14 repeats month 2 (200): seasonal naive's error is 0, MASE 0 at its one origin;
+    # nothing can be scaled by it.
+    values = SEASONAL[:13] + [200]
+    scores = _scores(values, horizon=1, folds=1, methods=("average", "snaive"))
+    assert (scores["snaive"].mase, scores["snaive"].relative_mase) == (0.0, None)
+    assert scores["average"].mase is not None and scores["average"].relative_mase is None

@@ -73,9 +73,10 @@ def _buy(app, *rows: tuple) -> None:
         )
 
 
-def _store(app, first: date = date(2026, 1, 1), horizon: int = 1) -> int:
-    """A plan by hand over the customers there are now: :data:`CUSTOMERS`' cents a month."""
-    planned = {code: cents for code, _, cents in CUSTOMERS}
+def _store(app, first: date = date(2026, 1, 1), horizon: int = 1, only: str | None = None) -> int:
+    """A plan by hand over the customers there are now: :data:`CUSTOMERS`' cents a month
+    (``only`` that salesperson's customers)."""
+    planned = {code: cents if only in (None, owner) else 0 for code, owner, cents in CUSTOMERS}
     with app.session() as session:
         h = H.build(customer_frame(session))
         bottom = np.array([[planned[c]] * horizon for c in h.customers["code"]], dtype=np.int64)
@@ -287,8 +288,8 @@ def test_a_target_judged_on_its_first_day_twice_changes_once(shop):
 def test_a_quarter_from_february_counts_january_at_its_sales_new_customers_too(shop):
     run_id = _store(shop, date(2026, 2, 1), horizon=5)  # February to June: Q1 and Q2
     with shop.session() as session:  # a customer of 赵六's that the plan does not know
-        shop.ids["D9"] = add_customer(
-            shop, session, {"code": "D9", "name": "D9", "region": "华东", "owner": "赵六"}
+        shop.ids["A9"] = add_customer(
+            shop, session, {"code": "A9", "name": "A9", "region": "华东", "owner": "赵六"}
         ).id
     _buy(
         shop,
@@ -296,18 +297,22 @@ def test_a_quarter_from_february_counts_january_at_its_sales_new_customers_too(s
         ("D1", _at(date(2026, 1, 1)), "10.00"),
         ("D1", _at(date(2026, 2, 1), -1), "20.00"),
         ("D1", _at(date(2026, 2, 1)), "30.00"),  # February: planned, not recorded
-        ("D9", _at(date(2026, 1, 20)), "123.45"),
+        ("A9", _at(date(2026, 1, 20)), "123.45"),
+        ("E1", _at(date(2026, 1, 20)), "-50.00"),  # 孙七's January: a net refund
     )
     saved = _set(shop, run_id, grouping="quarter")
     q1 = saved[("赵六", date(2026, 1, 1))]
+    # 孙七 plans nothing and refunded 50 in January: a target below zero is not set.
+    assert ("孙七", date(2026, 1, 1)) not in saved
     # January at its sales (10 + 20 + 123.45), February and March as planned (2 × 2,200).
+    # Lines largest first: A9 (a customer the plan does not know) last, though its code is first.
     assert (q1.amount, q1.period_end) == (Decimal("4553.45"), date(2026, 3, 31))
     assert [(ln["code"], ln["amount"]) for ln in q1.customers] == [
         ("D1", Decimal("2030.00")),
         ("D2", Decimal("1000.00")),
         ("D3", Decimal("1000.00")),
         ("D4", Decimal("400.00")),
-        ("D9", Decimal("123.45")),
+        ("A9", Decimal("123.45")),
     ]
     assert saved[("赵六", date(2026, 4, 1))].amount == Decimal("6600.00")
 
@@ -320,3 +325,13 @@ def test_tracking_and_listing_one_salesperson_shows_theirs_only(shop):
             listed = api.list_targets(session, salesperson=salesperson)
             assert [r.salesperson for r in tracked] == [salesperson]
             assert [r["salesperson"] for r in listed] == [salesperson]
+
+
+def test_replacing_one_salespersons_target_leaves_the_others_lines(shop):
+    first = _plan(shop)  # targets of (未分配), 周八 and 赵六, in that order
+    again = _set(shop, _store(shop, only="赵六"))  # 赵六's replaced, the others kept
+    assert list(again) == [("赵六", date(2026, 1, 1))]
+    with shop.session() as session:
+        listed = {r["salesperson"]: r["customers"] for r in api.list_targets(session)}
+    assert listed == {NO_SALESPERSON: 2, "周八": 1, "赵六": 4}
+    assert first[("周八", date(2026, 1, 1))].id < again[("赵六", date(2026, 1, 1))].id

@@ -21,6 +21,7 @@ from kehu_forecast.topdown import (
     clean_market_input,
     list_market_inputs,
     proportions,
+    save_top_down,
     set_market_inputs,
     set_market_months,
     top_down,
@@ -128,9 +129,13 @@ def test_an_input_replaces_only_its_own_period_dimension_and_key(company):
                 {"period": "2026-01", "dimension": "industry", "key": "华东", "growth": "1%"},
             ],
         )
-        # February's 华东 again: January's, 华北's and the industry's stay.
+        # February's 华东 again, then January's: each replaces only itself.
         set_market_inputs(
             session, [{"period": "2026-02", "dimension": "region", "key": "华东", "growth": "20%"}]
+        )
+        set_market_inputs(
+            session,
+            [{"period": "2026-01", "dimension": "region", "key": "华东", "potential": "100", "share": "0.1"}],
         )
         rows = [
             (r["period"], r["dimension"], r["key"], r["potential"], r["share"], r["growth"], r["figure"])
@@ -221,6 +226,8 @@ def test_twelve_months_split_by_the_last_twelve_months_of_history_by_default(com
     _set_company(company, 12)
     with company.session() as session:
         plan = top_down(session, allocation="proportion_averages", as_of=date(2026, 1, 15))
+        saved = save_top_down(company, session, allocation="proportion_averages", as_of=date(2026, 1, 15))
+    assert saved.bottom().tolist() == plan.bottom().tolist()  # the same defaults, saved
     assert plan.periods == [date(2026, m, 1) for m in range(1, 13)]
     by_code = dict(zip(plan.hierarchy.customers["code"], plan.bottom()[:, 0].tolist(), strict=True))
     assert by_code == {"C1": 2_290_000, "C2": 810_000, "C3": 240_000, "C4": 1_980_000, "C5": 330_000}
@@ -249,7 +256,28 @@ def test_the_dimension_is_the_one_the_inputs_have_or_must_be_chosen(company):
         # Named, the company's input is enough for one month; a second month is missing.
         assert top_down(session, dimension="company", as_of=date(2026, 1, 15), horizon=1).periods == [JAN]
         with pytest.raises(ValidationError) as missing:
-            top_down(session, dimension="company", as_of=date(2026, 1, 15), horizon=2)
+            top_down(session, dimension="company", as_of=date(2026, 1, 15), horizon=3)
     assert str(none.value) == "dimension: no market inputs yet: add them with `kehu forecast market set`"
     assert str(two.value) == "dimension: inputs exist for company, region: choose one"
+    # Every missing month is named, not only the first.
     assert "market input: missing for company 公司合计 in 2026-02" in str(missing.value)
+    assert "market input: missing for company 公司合计 in 2026-03" in str(missing.value)
+
+
+def test_a_region_reads_its_own_inputs_not_an_industrys_of_the_same_name(company):
+    with company.session() as session:
+        set_market_months(session, "2026-01", {"dimension": "region", "key": "华东", "growth": "0"})
+        set_market_months(session, "2026-01", {"dimension": "industry", "key": "华北", "growth": "0"})
+        with pytest.raises(ValidationError) as err:
+            top_down(session, dimension="region", as_of=date(2026, 1, 15), horizon=1)
+    assert str(err.value) == "top-down refused:\nmarket input: missing for region 华北 in 2026-01"
+
+
+def test_at_most_fifty_problems_are_listed(company):
+    # Two regions without inputs over 26 months: 52 months missing, the first 50 listed.
+    with company.session() as session, pytest.raises(ValidationError) as err:
+        top_down(session, dimension="region", as_of=date(2026, 1, 15), horizon=26)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 1 + 50 and lines[0] == "top-down refused:"
+    assert lines[1] == "market input: missing for region 华东 in 2026-01"
+    assert lines[-1] == "market input: missing for region 华北 in 2027-12"

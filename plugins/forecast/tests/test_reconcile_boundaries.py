@@ -1,0 +1,223 @@
+"""Reconciliation at its edges, with the expected values written by hand: splitting a node by
+forecasts that are negative or all zero, a negative figure that plans nothing, stated scenario
+adjustments to the cent, the reconciled run's base, and a top-down run used only when it
+starts in the same period (and only over the months it covers)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu_forecast import hierarchy as H
+from kehu_forecast.history import customer_frame
+from kehu_forecast.plan import Plan, store
+from kehu_forecast.reconcile import combine, reconcile, scenarios, split_down
+
+
+def _tree() -> H.Hierarchy:
+    # One region, two salespeople: S0 has customers A, B, C; S1 has D.
+    return H.build(
+        pd.DataFrame(
+            {
+                "id": [1, 2, 3, 4],
+                "code": ["A", "B", "C", "D"],
+                "region": ["R"] * 4,
+                "salesperson": ["S0", "S0", "S0", "S1"],
+            }
+        )
+    )
+
+
+def test_forecast_proportions_count_a_negative_forecast_as_zero_and_split_nothing_evenly():
+    h = _tree()
+    index = h.index()
+    nodes = np.array([index[("salesperson", "R/S0")], index[("salesperson", "R/S1")]])
+    values = np.zeros((len(h.keys), 2))
+    values[nodes[0]] = [90.0, 90.0]
+    values[nodes[1]] = [7.0, 7.0]
+    # Month 1: A 20, B -10 (counts 0), C 10: A 2/3, C 1/3. Month 2: nobody: thirds.
+    bottom_now = np.array([[20.0, 0.0], [-10.0, 0.0], [10.0, 0.0], [0.0, 0.0]])
+    out = split_down(h, values, nodes, "forecast_proportions", bottom_now=bottom_now)
+    assert out.tolist() == [[60.0, 30.0], [0.0, 30.0], [30.0, 30.0], [7.0, 7.0]]
+
+
+def test_historical_proportions_within_each_node():
+    h = _tree()
+    index = h.index()
+    nodes = np.array([index[("salesperson", "R/S0")]])
+    values = np.zeros((len(h.keys), 1))
+    values[nodes[0]] = [100.0]
+    # A 10, 30; B 30, 10; C 0, 0: average of proportions A (1/4 + 3/4)/2 = 1/2; of averages
+    # A 40/80 = 1/2 too; C bought nothing: 0. D is not under the node: 0.
+    history = np.array([[10.0, 30.0], [30.0, 10.0], [0.0, 0.0], [500.0, 500.0]])
+    for proportions in ("average_proportions", "proportion_averages"):
+        out = split_down(h, values, nodes, proportions, history=history)
+        assert out[:, 0].tolist() == [50.0, 50.0, 0.0, 0.0]
+    # A node whose customers never bought: split evenly.
+    out = split_down(h, values, nodes, "proportion_averages", history=np.zeros((4, 2)))
+    assert out[:, 0].tolist() == pytest.approx([100 / 3, 100 / 3, 100 / 3, 0.0])
+
+
+@pytest.mark.parametrize("method", ["top-down", "middle-out"])
+def test_a_negative_figure_plans_nothing(method):
+    h = _tree()
+    y_hat = np.full((len(h.keys), 1), -50.0)
+    history = np.ones((4, 3))
+    out = combine(h, method, y_hat, np.ones((4, 1)), proportions="proportion_averages", history=history)
+    assert out[:, 0].tolist() == [0.0, 0.0, 0.0, 0.0]
+    # Top-down splits the company only; middle-out the middle level's own figures.
+    y_hat[:] = 0.0
+    y_hat[0] = 80.0
+    y_hat[h.index()[("region", "R")]] = 40.0
+    out = combine(h, method, y_hat, np.ones((4, 1)), proportions="proportion_averages", history=history)
+    assert out[:, 0].tolist() == ([20.0] * 4 if method == "top-down" else [10.0] * 4)
+
+
+def test_bottom_up_is_the_customers_own_forecasts():
+    h = _tree()
+    bottom = np.array([[1.5], [-2.0], [0.0], [7.25]])
+    assert combine(h, "bottom-up", np.zeros((len(h.keys), 1)), bottom) is bottom
+
+
+#: Cents a month per customer of the test company (C1 … C5) in the bottom-up run.
+CENTS = {"C1": 100_000, "C2": 50_000, "C3": 33_333, "C4": 0, "C5": 1}
+MONTHS = [date(2026, 1, 1), date(2026, 2, 1)]
+
+
+def _store(
+    app,
+    kind: str,
+    bottom: dict[str, int],
+    periods: list[date],
+    pipeline: dict[str, int] | None = None,
+    **params,
+) -> int:
+    with app.session() as session:
+        h = H.build(customer_frame(session))
+        cents = np.array([[bottom[c]] * len(periods) for c in h.customers["code"]], dtype=np.int64)
+        if pipeline is not None:
+            pipe = np.array(
+                [[pipeline.get(c, 0)] * len(periods) for c in h.customers["code"]], dtype=np.int64
+            )
+            params["pipeline_cents"] = h.aggregate(pipe)
+        plan = Plan.from_bottom(
+            h,
+            cents,
+            kind=kind,
+            method="by hand",
+            freq="month",
+            periods=periods,
+            history_end=date(2025, 12, 1),
+            pipeline=params.pop("pipeline_cents", None),
+            params={"history_start": "2025-01-01", "history_periods": 12, **params},
+        )
+        return store(app, session, plan)
+
+
+def test_stated_adjustments_and_the_base_of_a_bottom_up_reconciliation(company):
+    bu = _store(
+        company, "bottomup", CENTS, MONTHS, scenario="stated adjustments", optimistic=0.1, pessimistic=-0.2
+    )
+    with company.session() as session:
+        plan = reconcile(session, "bottom-up", bu_run=bu)
+    h = plan.hierarchy
+    codes = list(h.customers["code"])
+    rows = [h.levels["customer"][codes.index(c)] for c in CENTS]
+    # The customers' cents, unchanged, and the base they were reconciled from.
+    assert plan.value[rows, 0].tolist() == list(CENTS.values())
+    assert plan.base is not None and plan.base[rows, 0].tolist() == list(CENTS.values())
+    assert plan.value[0].tolist() == [183_334, 183_334] and plan.base[0].tolist() == [183_334, 183_334]
+    # +10% and -20%, each rounded to the cent: 33,333 → 36,666 and 26,666; 1 → 1 and 1.
+    assert plan.high[rows, 0].tolist() == [110_000, 55_000, 36_666, 0, 1]
+    assert plan.low[rows, 0].tolist() == [80_000, 40_000, 26_666, 0, 1]
+    assert (plan.high[0, 0], plan.low[0, 0]) == (201_667, 146_667)
+    assert plan.method == "bottom-up" and plan.params["scenario"] == "stated adjustments"
+    assert plan.params["topdown_run"] is None and plan.params["bottomup_run"] == bu
+
+
+@pytest.mark.parametrize(
+    ("td_first", "td_months", "expected"),
+    [
+        # The same first month: the company's top-down figure, over the months it covers.
+        (date(2026, 1, 1), 2, [500_000, 500_000]),
+        (date(2026, 1, 1), 1, [500_000, None]),
+        # A top-down run from another month says nothing about this one.
+        (date(2026, 2, 1), 2, [None, None]),
+    ],
+)
+def test_a_top_down_run_sets_the_company_figure_where_it_covers_the_same_months(
+    company, td_first, td_months, expected
+):
+    bu = _store(company, "bottomup", CENTS, MONTHS, scenario="stated adjustments")
+    td_periods = [date(2026, m, 1) for m in range(td_first.month, td_first.month + td_months)]
+    _store(company, "topdown", {c: 100_000 for c in CENTS}, td_periods, dimension="company")
+    with company.session() as session:
+        plan = reconcile(session, "top-down", proportions="proportion_averages", bu_run=bu)
+        own = reconcile(session, "top-down", proportions="proportion_averages", bu_run=bu, td_run=None)
+    for k, cents in enumerate(expected):
+        if cents is None:
+            assert plan.value[0, k] != 500_000
+        else:
+            assert (plan.value[0, k], plan.base[0, k]) == (cents, cents)
+    assert own.value.tolist() == plan.value.tolist()  # the newest top-down run by default
+    assert plan.method == "top-down (proportion_averages)"
+
+
+def test_a_one_purchase_customers_spread_is_from_its_model_forecast_without_the_pipeline(company):
+    # C1 bought once (100.00) and is planned 400.00, 300.00 of it from its pipeline: its
+    # model's 100.00 gives σ = √(100 × 100) = 100, half band 1.2816 × 100 = 128.16. C3 (one
+    # purchase of 100.00, 100.00 planned, no pipeline) the same; C2 bought twice: no spread.
+    with company.session() as session:
+        h = H.build(customer_frame(session))
+        codes = list(h.customers["code"])
+        planned = {"C1": 40_000, "C2": 40_000, "C3": 10_000, "C4": 0, "C5": 0}
+        bottom = np.array([[planned[c]] for c in codes], dtype=np.int64)
+        pipe = np.array([[30_000 if c == "C1" else 0] for c in codes], dtype=np.int64)
+        bu = Plan.from_bottom(
+            h,
+            bottom,
+            kind="bottomup",
+            method="by hand",
+            freq="month",
+            periods=[date(2026, 1, 1)],
+            history_end=date(2025, 12, 1),
+            pipeline=h.aggregate(pipe),
+        )
+        history = np.zeros((h.n_bottom, 12))
+        history[codes.index("C1"), 5] = 100.0
+        history[codes.index("C2"), [3, 7]] = 100.0
+        history[codes.index("C3"), 11] = 100.0
+        low, high = scenarios(session, bu, bu, np.zeros(bu.value.shape), history)
+    rows = {c: h.levels["customer"][codes.index(c)] for c in ("C1", "C2", "C3")}
+    assert {c: int(high[r, 0] - bu.value[r, 0]) for c, r in rows.items()} == {
+        "C1": 12_816,
+        "C2": 0,
+        "C3": 12_816,
+    }
+    # C3's 100.00 - 128.16 stops at zero.
+    assert {c: int(low[r, 0]) for c, r in rows.items()} == {"C1": 40_000 - 12_816, "C2": 40_000, "C3": 0}
+
+
+@pytest.mark.parametrize(("pipeline", "company_cents"), [(None, 470_000), ({"C1": 10_000}, 480_000)])
+def test_the_company_figure_is_its_own_model_plus_its_pipeline(company, pipeline, company_cents):
+    # The run's method is the historic average: the company's 2025 sales (the run's window)
+    # are C1 22,900 + C2 8,100 + C3 2,400 + C4 19,800 + C5 3,200 (eleven 300s and a refund
+    # of 100) = 56,400, an average of 4,700.00 a month; the pipeline adds 100.00.
+    bu = _store(company, "bottomup", CENTS, MONTHS, pipeline=pipeline, method="average")
+    with company.session() as session:
+        plan = reconcile(session, "top-down", proportions="proportion_averages", bu_run=bu)
+    assert plan.value[0].tolist() == [company_cents] * 2 and plan.base[0].tolist() == [company_cents] * 2
+
+
+def test_a_top_down_run_named_is_used_rather_than_the_newest(company):
+    bu = _store(company, "bottomup", CENTS, MONTHS, scenario="stated adjustments")
+    older = _store(company, "topdown", {c: 100_000 for c in CENTS}, MONTHS, dimension="company")
+    _store(company, "topdown", {c: 120_000 for c in CENTS}, MONTHS, dimension="company")
+    with company.session() as session:
+        named = reconcile(session, "top-down", bu_run=bu, td_run=older)
+        newest = reconcile(session, "top-down", bu_run=bu)
+    assert named.value[0].tolist() == [500_000, 500_000] and named.params["topdown_run"] == older
+    assert newest.value[0].tolist() == [600_000, 600_000]
