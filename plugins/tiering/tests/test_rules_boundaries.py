@@ -116,6 +116,8 @@ POOR_QUALITY = {
     27: _poor("小客户", 0, None, 2),
     28: _poor("普通客户", 5, 60.0, 9),  # not a small customer
     29: _poor("小客户", 0, 30.01, 0),
+    30: _poor("VIP", 2, 30.0, 3),  # the other tiers, whichever way their names sort
+    20: _poor("主要客户", 2, 30.0, 3),
 }
 UPGRADE = {
     31: _growth("小客户", 2, "100.00", "120.01", complaints=2),  # every condition on its edge
