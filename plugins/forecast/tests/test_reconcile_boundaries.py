@@ -38,10 +38,14 @@ def test_forecast_proportions_count_a_negative_forecast_as_zero_and_split_nothin
     values = np.zeros((len(h.keys), 2))
     values[nodes[0]] = [90.0, 90.0]
     values[nodes[1]] = [7.0, 7.0]
-    # Month 1: A 20, B -10 (counts 0), C 10: A 2/3, C 1/3. Month 2: nobody: thirds.
-    bottom_now = np.array([[20.0, 0.0], [-10.0, 0.0], [10.0, 0.0], [0.0, 0.0]])
+    # Month 1: A 20, B -10 (counts 0), C 10: A 2/3, C 1/3. Month 2: nobody: thirds. Month 3:
+    # forecasts under a yuan in all (A 0.25, C 0.5): still A 1/3, C 2/3.
+    values = np.zeros((len(h.keys), 3))
+    values[nodes[0]] = [90.0, 90.0, 90.0]
+    values[nodes[1]] = [7.0, 7.0, 7.0]
+    bottom_now = np.array([[20.0, 0.0, 0.25], [-10.0, 0.0, -1.0], [10.0, 0.0, 0.5], [0.0, 0.0, 0.0]])
     out = split_down(h, values, nodes, "forecast_proportions", bottom_now=bottom_now)
-    assert out.tolist() == [[60.0, 30.0], [0.0, 30.0], [30.0, 30.0], [7.0, 7.0]]
+    assert out.tolist() == [[60.0, 30.0, 30.0], [0.0, 30.0, 0.0], [30.0, 30.0, 60.0], [7.0, 7.0, 7.0]]
 
 
 def test_historical_proportions_within_each_node():
@@ -93,6 +97,7 @@ def _store(
     bottom: dict[str, int],
     periods: list[date],
     pipeline: dict[str, int] | None = None,
+    freq: str = "month",
     **params,
 ) -> int:
     with app.session() as session:
@@ -108,7 +113,7 @@ def _store(
             cents,
             kind=kind,
             method="by hand",
-            freq="month",
+            freq=freq,
             periods=periods,
             history_end=date(2025, 12, 1),
             pipeline=params.pop("pipeline_cents", None),
@@ -221,3 +226,37 @@ def test_a_top_down_run_named_is_used_rather_than_the_newest(company):
         newest = reconcile(session, "top-down", bu_run=bu)
     assert named.value[0].tolist() == [500_000, 500_000] and named.params["topdown_run"] == older
     assert newest.value[0].tolist() == [600_000, 600_000]
+
+
+def test_top_down_splits_by_the_last_twelve_months_of_a_longer_window(company):
+    # The run saw 24 months (2024-01 .. 2025-12); the proportions are 2025's: C1 22,900,
+    # C2 8,100, C3 2,400, C4 19,800, C5 3,300 (its December refund counts as zero) of 56,500.
+    # The company's top-down 56,500.00 a month gives each exactly its 2025 total.
+    bu = _store(
+        company, "bottomup", CENTS, MONTHS, history_start="2024-01-01", history_periods=24, method="average"
+    )
+    td = _store(company, "topdown", {c: 1_130_000 for c in CENTS}, MONTHS, dimension="company")
+    with company.session() as session:
+        plan = reconcile(session, "top-down", proportions="proportion_averages", bu_run=bu, td_run=td)
+    codes = list(plan.hierarchy.customers["code"])
+    got = {c: int(plan.bottom()[codes.index(c), 0]) for c in CENTS}
+    assert got == {"C1": 2_290_000, "C2": 810_000, "C3": 240_000, "C4": 1_980_000, "C5": 330_000}
+
+
+def test_a_monthly_top_down_run_does_not_inform_a_weekly_one_starting_the_same_day(company):
+    # 2025-12-01 is a Monday: a weekly bottom-up run from it and a monthly top-down run from it.
+    weeks = [date(2025, 12, 1), date(2025, 12, 8)]
+    bu = _store(
+        company,
+        "bottomup",
+        CENTS,
+        weeks,
+        freq="week",
+        history_start="2025-09-01",
+        history_periods=13,
+        method="average",
+    )
+    td = _store(company, "topdown", {c: 100_000 for c in CENTS}, [date(2025, 12, 1)], dimension="company")
+    with company.session() as session:
+        plan = reconcile(session, "top-down", bu_run=bu, td_run=td)
+    assert plan.params["topdown_run"] is None and plan.value[0, 0] != 500_000

@@ -281,3 +281,18 @@ def test_at_most_fifty_problems_are_listed(company):
     assert len(lines) == 1 + 50 and lines[0] == "top-down refused:"
     assert lines[1] == "market input: missing for region 华东 in 2026-01"
     assert lines[-1] == "market input: missing for region 华北 in 2027-12"
+
+
+def test_a_month_the_group_sold_one_yuan_or_one_cent_counts():
+    # Month 1: A alone sold 1.00 (or 0.01); month 2: B alone 10. Each month counts: halves.
+    for small in (1.0, 0.01):
+        assert proportions(np.array([[small, 0.0], [0.0, 10.0]]), "average_proportions").tolist() == [
+            0.5,
+            0.5,
+        ]
+
+
+@pytest.mark.parametrize("method", ["", "average", "bottomup", "forecast_proportions"])
+def test_an_unknown_proportion_is_refused(method):
+    with pytest.raises(ValueError):
+        proportions(np.ones((2, 2)), method)
