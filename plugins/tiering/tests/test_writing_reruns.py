@@ -172,3 +172,28 @@ def test_run_change_run_unchanged_run(tiering_app: Any, kehu_register_plugin: An
     with tiering_app.session() as session:
         assert session.scalar(select(func.count()).select_from(runs)) == 5
         assert session.scalar(select(func.max(runs.c.as_of))) == date(2026, 6, 15)
+
+
+def test_a_flag_nobody_holds_any_more_is_closed(tiering_app: Any) -> None:
+    """A flags-only run whose one flag holds for nobody after a change closes every row of it."""
+    ids = add_customers(tiering_app, ["W1", "W2"])
+    record(tiering_app, [purchase(ids["W2"], datetime(2026, 5, 1, 10, tzinfo=UTC), 300)])
+    rules = [TierRule(name="watch.small", flag="watch", when=STATS.c.revenue_window <= 200)]
+
+    def flags_run() -> Any:
+        with tiering_app.session() as session:
+            result = run_engine(
+                tiering_app, session, make_settings(as_of=AS_OF, methods="flags"), rules=rules
+            )
+            session.commit()
+        return result
+
+    assert (flags_run().written, _rows(tiering_app, ids, "flag:watch")) == (
+        1,
+        [("W1", "watch", "watch.small", None, None)],
+    )
+    record(tiering_app, [purchase(ids["W1"], datetime(2026, 6, 1, 10, tzinfo=UTC), "200.01")])
+    second = flags_run()
+    assert (second.written, second.moved) == (1, 1)
+    assert _rows(tiering_app, ids, "flag:watch") == [("W1", "watch", "watch.small", AS_OF, second.run_id)]
+    assert flags_run().written == 0
