@@ -131,6 +131,8 @@ UPGRADE = {
     39: _growth("VIP", 2, "100.00", "120.01"),
     40: _growth("小客户", 3, "100.00", "200.00"),
     41: _growth("小客户", 2, "-10.00", "50.00"),  # refunds before: no growth to measure
+    42: _growth("小客户", 2, "100.00", "119.99"),
+    43: _growth("小客户", 2, "100.00", "80.00"),  # shrinking
 }
 
 
@@ -220,6 +222,8 @@ def test_a_rule_on_its_edges_is_accepted() -> None:
     assert TierRule(name="x", flag="f", predicate=bool).when is None
     assert TierRule(name="x", flag="f", priority=-5, when=when).priority == -5
     assert TierRule(name="x", flag="f", priority=0, when=when).priority == 0
+    assert TierRule(name="x", flag="f", when=when).priority == 100  # the documented default
+    assert TierRule(name="x", tier="VIP", when=when).method == "pyramid"
 
 
 def test_condition_text_and_sql() -> None:
@@ -248,6 +252,32 @@ def test_a_condition_no_compiler_can_write_is_shown_as_such_and_refused_by_name(
         KehuError, match=r"^rule own\.oracle \(acme\): its condition does not work on sqlite: "
     ):
         rule.condition_sql(sqlite.dialect())
+
+
+class exploding(FunctionElement[int]):  # noqa: N801 -- named like the SQL function it is
+    """A plugin's construct whose compiler fails with an error of its own (not a CompileError)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "exploding"
+
+
+@compiles(exploding)
+def _explode(element: Any, compiler: Any, **kw: Any) -> str:
+    raise ValueError("no SQL for this\n construct")
+
+
+def test_a_compiler_that_fails_is_refused_naming_the_rule() -> None:
+    rule = TierRule(name="own.boom", flag="b", when=exploding(STATS.c.measure) > 1, source="acme")
+    assert rule.condition_text == "(a condition that only the database's own SQL can show)"
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        with pytest.raises(KehuError) as refused:
+            rule.condition_sql(dialect)
+        reason = "no SQL for this construct ("
+        assert str(refused.value).startswith(
+            f"rule own.boom (acme): its condition does not work on {dialect.name}: "
+        )
+        assert reason in str(refused.value)
 
 
 def test_the_refusal_is_one_line_with_the_databases_reason() -> None:

@@ -155,6 +155,7 @@ def test_run_change_run_unchanged_run(tiering_app: Any, kehu_register_plugin: An
     assert len(listener.moves) == calls  # nothing fired
     assert third.counts == second.counts
     assert third.counts["pyramid"] == {"VIP": 3, "普通客户": 1, "小客户": 3}
+    assert list(third.counts["pyramid"]) == ["VIP", "普通客户", "小客户"]  # the pyramid's order
 
     # The override renamed: the rows it decides are written again, decided by the new name.
     renamed = _run(tiering_app, "large.vip")
@@ -197,3 +198,35 @@ def test_a_flag_nobody_holds_any_more_is_closed(tiering_app: Any) -> None:
     assert (second.written, second.moved) == (1, 1)
     assert _rows(tiering_app, ids, "flag:watch") == [("W1", "watch", "watch.small", AS_OF, second.run_id)]
     assert flags_run().written == 0
+
+
+def test_each_rule_decided_row_keeps_the_numbers_its_own_rule_reads(tiering_app: Any) -> None:
+    """Rule 1 of ABC reads orders, rule 1 of the pyramid the measure: each row keeps its own rule's."""
+    ids = add_customers(tiering_app, ["R1", "R2"])
+    may = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    record(
+        tiering_app,
+        [purchase(ids["R1"], may, 600), purchase(ids["R2"], may, 50), purchase(ids["R2"], may, 50)],
+    )
+    s = STATS.c
+    rules = [
+        TierRule(name="abc.twice", tier="A", method="abc", when=s.orders_window >= 2),
+        TierRule(name="pyramid.big", tier="VIP", method="pyramid", when=s.measure >= 500),
+    ]
+
+    def rule_run() -> Any:
+        with tiering_app.session() as session:
+            result = run_engine(tiering_app, session, make_settings(as_of=AS_OF), rules=rules)
+            session.commit()
+        return result
+
+    rule_run()  # a first run: every row written whole
+    assert _metrics(tiering_app, ids["R1"], "pyramid") == {"measure": 600}
+    assert _metrics(tiering_app, ids["R2"], "abc") == {"orders_window": 2}
+    assert _metrics(tiering_app, ids["R1"], "abc") is None  # the method decided
+    # R2 now buys 500 more: the pyramid rule decides its new row, written by the re-run's diff.
+    record(tiering_app, [purchase(ids["R2"], datetime(2026, 6, 1, 10, tzinfo=UTC), 500)])
+    assert rule_run().moved >= 1
+    assert _metrics(tiering_app, ids["R2"], "pyramid") == {"measure": 600}
+    # ABC: still A by the same rule, so the row and its numbers stay those of the first run.
+    assert _metrics(tiering_app, ids["R2"], "abc") == {"orders_window": 2}
