@@ -230,3 +230,37 @@ def test_each_rule_decided_row_keeps_the_numbers_its_own_rule_reads(tiering_app:
     assert _metrics(tiering_app, ids["R2"], "pyramid") == {"measure": 600}
     # ABC: still A by the same rule, so the row and its numbers stay those of the first run.
     assert _metrics(tiering_app, ids["R2"], "abc") == {"orders_window": 2}
+
+
+def test_the_moves_say_which_is_the_tier(tiering_app: Any, kehu_register_plugin: Any) -> None:
+    """Tier method pyramid (the default): only the pyramid's move is the customer's tier moving."""
+    seen: list[Any] = []
+
+    class Tiers:
+        @hookimpl
+        def kehu_tier_changed(self, session: Any, changes: list[Any]) -> None:
+            seen.extend((c.method, c.old_tier, c.new_tier, c.is_tier) for c in changes)
+
+    kehu_register_plugin(Tiers(), "tiers")
+    ids = add_customers(tiering_app, ["P"])
+    record(tiering_app, [purchase(ids["P"], datetime(2024, 1, 10, 10, tzinfo=UTC), 100)])
+    _run(tiering_app)  # bought before the window only: lost, no measure
+    seen.clear()
+    record(tiering_app, [purchase(ids["P"], datetime(2026, 6, 1, 10, tzinfo=UTC), 100)])
+    _run(tiering_app)  # the only buyer of the window, first purchase long ago: every score 1
+    assert sorted(seen) == [
+        ("abc", "C", "A", False),  # watched before and after (100 yuan): no flag move
+        ("pyramid", "小客户", "VIP", True),
+        ("rfm", "lost", "hibernating", False),
+    ]
+
+
+def test_a_runs_counts_per_tier_over_three_hundred_customers(tiering_app: Any) -> None:
+    """N = 300 with distinct measures: VIP below rank 3 (1%), 主要客户 below 15, 普通客户 below 150."""
+    ids = add_customers(tiering_app, [f"N{k:03d}" for k in range(1, 301)])
+    may = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    record(tiering_app, [purchase(ids[f"N{k:03d}"], may, k) for k in range(1, 301)])
+    result = _run(tiering_app)
+    assert result.counts["pyramid"] == {"VIP": 3, "主要客户": 12, "普通客户": 135, "小客户": 150}
+    assert list(result.counts["pyramid"]) == ["VIP", "主要客户", "普通客户", "小客户"]
+    assert result.counts["flag:watch"] == {"watch": 200}  # 1 ... 200 yuan
