@@ -13,7 +13,7 @@ import pytest
 
 from kehu_core.errors import ValidationError
 from kehu_forecast import engine as E
-from kehu_forecast.backtest import _scale, backtest
+from kehu_forecast.backtest import _scale, backtest, backtest_history
 
 
 def _scores(values, **kw) -> dict:
@@ -64,6 +64,7 @@ def test_relative_mase_is_over_the_origins_both_methods_were_fitted_at():
 @pytest.mark.parametrize(
     ("train", "expected"),
     [
+        ([], 0.0),  # no history at all
         ([5.0], 0.0),  # one point: no error to scale by
         ([5.0, 9.0], 4.0),
         ([1.0] * 11 + [13.0], 12 / 11),  # 12 points, one season: one-step lag
@@ -242,3 +243,26 @@ def test_no_relative_mase_when_seasonal_naive_is_exact():
     scores = _scores(values, horizon=1, folds=1, methods=("average", "snaive"))
     assert (scores["snaive"].mase, scores["snaive"].relative_mase) == (0.0, None)
     assert scores["average"].mase is not None and scores["average"].relative_mase is None
+
+
+def test_the_sales_history_is_backtested_over_three_folds_of_three_months_by_default(company):
+    # Salespeople's monthly sales 2024-01 .. 2025-12: origins 15, 18 and 21. 王芳's C3 repeats
+    # its year exactly (no seasonal error to scale by): 张伟 and 李娜 are scored, 3 times each.
+    with company.session() as session:
+        default = backtest_history(session, methods=("average",), as_of=date(2026, 1, 15))
+        named = backtest_history(
+            session, level="salesperson", horizon=3, folds=3, methods=("average",), as_of=date(2026, 1, 15)
+        )
+    assert [s.method for s in default] == ["average", "snaive"]
+    assert [(s.series, s.fitted, s.unfitted) for s in default] == [(2, 6, 0), (2, 6, 0)]
+    assert default == named
+
+
+def test_no_sales_history_is_refused_in_one_line(kehu_app, kehu_install):
+    kehu_install("forecast")
+    with kehu_app.session() as session, pytest.raises(ValidationError) as err:
+        backtest_history(session, as_of=date(2026, 1, 15))
+    assert str(err.value) == (
+        "history: too short for 3 fold(s) of 3 month(s): 0 month(s) of sales history, at least 11 "
+        "needed (fewer --folds or a shorter --horizon)"
+    )

@@ -13,8 +13,8 @@ import pytest
 
 from kehu_forecast import hierarchy as H
 from kehu_forecast.history import customer_frame
-from kehu_forecast.plan import Plan, store
-from kehu_forecast.reconcile import combine, reconcile, scenarios, split_down
+from kehu_forecast.plan import Plan, load, store
+from kehu_forecast.reconcile import combine, reconcile, scenarios, split_down, upper_forecasts
 
 
 def _tree() -> H.Hierarchy:
@@ -196,6 +196,19 @@ def test_a_one_purchase_customers_spread_is_from_its_model_forecast_without_the_
         history[codes.index("C2"), [3, 7]] = 100.0
         history[codes.index("C3"), 11] = 100.0
         low, high = scenarios(session, bu, bu, np.zeros(bu.value.shape), history)
+        # Without any pipeline in the run, the same for C3.
+        bare = Plan.from_bottom(
+            h,
+            bottom,
+            kind="bottomup",
+            method="by hand",
+            freq="month",
+            periods=[date(2026, 1, 1)],
+            history_end=None,
+        )
+        _, bare_high = scenarios(session, bare, bare, np.zeros(bare.value.shape), history)
+    c3 = h.levels["customer"][codes.index("C3")]
+    assert bare_high[c3, 0] - bare.value[c3, 0] == 12_816
     rows = {c: h.levels["customer"][codes.index(c)] for c in ("C1", "C2", "C3")}
     assert {c: int(high[r, 0] - bu.value[r, 0]) for c, r in rows.items()} == {
         "C1": 12_816,
@@ -228,12 +241,13 @@ def test_a_top_down_run_named_is_used_rather_than_the_newest(company):
     assert newest.value[0].tolist() == [600_000, 600_000]
 
 
-def test_top_down_splits_by_the_last_twelve_months_of_a_longer_window(company):
-    # The run saw 24 months (2024-01 .. 2025-12); the proportions are 2025's: C1 22,900,
+@pytest.mark.parametrize(("first", "months"), [("2025-01-01", 12), ("2024-07-01", 18), ("2024-01-01", 24)])
+def test_top_down_splits_by_the_last_twelve_months_of_a_longer_window(company, first, months):
+    # The run saw 12 to 24 months up to 2025-12; the proportions are 2025's: C1 22,900,
     # C2 8,100, C3 2,400, C4 19,800, C5 3,300 (its December refund counts as zero) of 56,500.
     # The company's top-down 56,500.00 a month gives each exactly its 2025 total.
     bu = _store(
-        company, "bottomup", CENTS, MONTHS, history_start="2024-01-01", history_periods=24, method="average"
+        company, "bottomup", CENTS, MONTHS, history_start=first, history_periods=months, method="average"
     )
     td = _store(company, "topdown", {c: 1_130_000 for c in CENTS}, MONTHS, dimension="company")
     with company.session() as session:
@@ -260,3 +274,20 @@ def test_a_monthly_top_down_run_does_not_inform_a_weekly_one_starting_the_same_d
     with company.session() as session:
         plan = reconcile(session, "top-down", bu_run=bu, td_run=td)
     assert plan.params["topdown_run"] is None and plan.value[0, 0] != 500_000
+
+
+def test_upper_nodes_get_their_own_model_customers_keep_the_runs_values(company):
+    # The run's method is the historic average over its window (2025): the company 56,400 / 12
+    # = 4,700.00 a month (C5's refund counts in the net history), 华东 C1 + C2 + C3 =
+    # 33,400 / 12; customers keep the run's cents and no spread of their own.
+    bu_id = _store(company, "bottomup", CENTS, MONTHS, method="average")
+    with company.session() as session:
+        bu = load(session, bu_id)
+        own = upper_forecasts(session, bu)
+    h = bu.hierarchy
+    cust = h.levels["customer"]
+    assert own.mean[cust].tolist() == (bu.value[cust] / 100).tolist()
+    assert own.sigma[cust].tolist() == np.zeros((len(cust), 2)).tolist()
+    assert own.mean[0].tolist() == pytest.approx([4700.0, 4700.0])
+    assert own.mean[h.index()[("region", "华东")]].tolist() == pytest.approx([33_400 / 12] * 2)
+    assert (own.sigma[0] > 0).all()

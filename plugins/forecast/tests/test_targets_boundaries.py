@@ -10,13 +10,17 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from kehu_core import calendar
 from kehu_core.customers import add_customer
 from kehu_core.interactions import write_interactions
+from kehu_core.models import Customer
 from kehu_forecast import api
 from kehu_forecast import hierarchy as H
+from kehu_forecast import targets as targeting
 from kehu_forecast.history import NO_SALESPERSON, customer_frame
+from kehu_forecast.models import target_lines, targets
 from kehu_forecast.plan import Plan, store
 from kehu_forecast.targets import salesperson_actuals, smart_note, windows
 
@@ -31,6 +35,7 @@ CUSTOMERS = [
     ("F1", "周八", 1),
     ("G1", None, 10_000),
     ("G2", "", 5_000),
+    ("H1", "&Co", 0),  # an owner whose name sorts before the unassigned label's
 ]
 
 
@@ -125,6 +130,7 @@ def test_actuals_run_from_local_midnight_of_the_first_day_to_before_the_end(shop
         ("D3", _at(first, 3600), "5000.00", "planned"),  # not done: out
         ("G1", _at(first, 3600), "7.00"),  # no owner: the unassigned label's
         ("G2", _at(first, 7200), "3.00"),  # a blank owner: the same
+        ("H1", _at(first, 7200), "2.00"),
     )
     with shop.session() as session:
         assert salesperson_actuals(session, "赵六", first, end) == {
@@ -136,6 +142,7 @@ def test_actuals_run_from_local_midnight_of_the_first_day_to_before_the_end(shop
             shop.ids["G2"]: Decimal("3.00"),
         }
         assert salesperson_actuals(session, "孙七", first, end) == {}
+        assert salesperson_actuals(session, "&Co", first, end) == {shop.ids["H1"]: Decimal("2.00")}
 
 
 def test_targets_of_zero_are_not_set_one_cent_is_and_lines_and_baseline_by_hand(shop):
@@ -335,3 +342,55 @@ def test_replacing_one_salespersons_target_leaves_the_others_lines(shop):
         listed = {r["salesperson"]: r["customers"] for r in api.list_targets(session)}
     assert listed == {NO_SALESPERSON: 2, "周八": 1, "赵六": 4}
     assert first[("周八", date(2026, 1, 1))].id < again[("赵六", date(2026, 1, 1))].id
+
+
+def test_every_one_of_501_targets_is_listed_with_its_top_lines(shop):
+    # Past one batch of 500 targets: the 501st's note still names its largest line.
+    with shop.session() as session:
+        ids = (
+            session.execute(
+                targets.insert().returning(targets.c.id),
+                [
+                    dict(
+                        salesperson=f"S{k:03d}",
+                        period_start=date(2026, 1, 1),
+                        period_end=date(2026, 1, 31),
+                        amount=Decimal("1.00"),
+                        baseline=Decimal("0.00"),
+                        note="",
+                    )
+                    for k in range(501)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        session.execute(
+            target_lines.insert(),
+            [{"target_id": tid, "customer_id": shop.ids["D1"], "amount": Decimal("1.00")} for tid in ids],
+        )
+        listed = api.list_targets(session)
+    assert len(listed) == 501
+    assert all("top: D1 ¥1.00;" in r["note"] for r in listed)
+
+
+def test_tracking_counts_only_the_customers_the_user_sees(shop, monkeypatch):
+    # A record rule (as a plugin may declare on customers) hides A9, a customer of 赵六's the
+    # plan does not know: his target stays visible (its lines are D1 … D4), A9's purchase
+    # does not count in what the user is shown.
+    _plan(shop)
+    with shop.session() as session:
+        shop.ids["A9"] = add_customer(
+            shop, session, {"code": "A9", "name": "A9", "region": "华东", "owner": "赵六"}
+        ).id
+    _buy(shop, ("A9", _at(date(2026, 1, 5)), "700.00"), ("D1", _at(date(2026, 1, 5)), "300.00"))
+    with shop.session() as session:
+        assert api.track(session, as_of=date(2026, 1, 15), salesperson="赵六")[0].actual == Decimal("1000.00")
+    rule = Customer.code != "A9"
+    monkeypatch.setattr(targeting, "customer_condition", lambda session: rule)
+    monkeypatch.setattr(
+        targeting, "visible_customers", lambda session, column: column.in_(select(Customer.id).where(rule))
+    )
+    with shop.session() as session:
+        (row,) = api.track(session, as_of=date(2026, 1, 15), salesperson="赵六")
+    assert row.actual == Decimal("300.00")

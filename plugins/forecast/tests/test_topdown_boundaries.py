@@ -296,3 +296,18 @@ def test_a_month_the_group_sold_one_yuan_or_one_cent_counts():
 def test_an_unknown_proportion_is_refused(method):
     with pytest.raises(ValueError):
         proportions(np.ones((2, 2)), method)
+
+
+def test_refused_rows_are_numbered_from_the_first_row_given(company):
+    rows = [
+        {"period": "2026-01", "dimension": "company", "growth": "0"},
+        {"period": "2026-01", "dimension": "region", "key": "华东", "growth": "101"},
+        {"period": "2026-01", "dimension": "region", "key": "华北"},
+    ]
+    with company.session() as session, pytest.raises(ValidationError) as err:
+        set_market_inputs(session, rows, first_row=5)
+    assert str(err.value).splitlines() == [
+        "market input refused; nothing was written:",
+        "row 6, growth: must be between -1 (-100%) and 100 (got '101')",
+        "row 7, share: give potential and share, or growth",
+    ]
