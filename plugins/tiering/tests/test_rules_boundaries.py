@@ -133,6 +133,8 @@ UPGRADE = {
     41: _growth("小客户", 2, "-10.00", "50.00"),  # refunds before: no growth to measure
     42: _growth("小客户", 2, "100.00", "119.99"),
     43: _growth("小客户", 2, "100.00", "80.00"),  # shrinking
+    44: _growth("普通客户", 2, "100.00", "120.01"),  # the other tiers, whichever way their names sort
+    45: _growth("主要客户", 2, "100.00", "120.01"),
 }
 
 
@@ -308,6 +310,9 @@ def test_check_refuses_a_function_the_database_lacks_and_changes_nothing(kehu_ap
             KehuError, match=r"^rule bad \(acme\): its condition does not work on \w+: .*acme_score"
         ):
             check(session, [good, bad])
+        oracle = TierRule(name="own.oracle", flag="o", when=only_oracle(STATS.c.measure) > 1, source="acme")
+        with pytest.raises(KehuError, match=r"^rule own\.oracle \(acme\): its condition does not work on "):
+            check(session, [good, oracle])
         # The empty table went with the savepoint: the name is free, and the session goes on.
         stats_table().create(session.connection())
         assert session.scalar(select(func.count()).select_from(STATS)) == 0
