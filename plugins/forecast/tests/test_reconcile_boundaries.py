@@ -291,3 +291,24 @@ def test_upper_nodes_get_their_own_model_customers_keep_the_runs_values(company)
     assert own.mean[0].tolist() == pytest.approx([4700.0, 4700.0])
     assert own.mean[h.index()[("region", "华东")]].tolist() == pytest.approx([33_400 / 12] * 2)
     assert (own.sigma[0] > 0).all()
+
+
+def test_a_one_month_run_is_reconciled(company):
+    bu = _store(company, "bottomup", CENTS, MONTHS[:1], method="average")
+    with company.session() as session:
+        plan = reconcile(session, "top-down", proportions="proportion_averages", bu_run=bu)
+    assert plan.periods == MONTHS[:1] and plan.value[0].tolist() == [470_000]  # 56,400 / 12, as above
+
+
+@pytest.mark.parametrize(("dimension", "regions_from_td"), [("region", True), ("company", False)])
+def test_a_top_down_run_by_region_sets_the_regions_figures(company, dimension, regions_from_td):
+    # Top-down by region: 华东 (C1, C2, C3) 3 × 1,000.00, 华北 (C4, C5) 2 × 1,000.00 a month;
+    # middle-out at the region level keeps those figures. By company: each region's own
+    # model (the historic average of its 2025 sales: 华东 33,400 / 12).
+    bu = _store(company, "bottomup", CENTS, MONTHS, method="average")
+    td = _store(company, "topdown", {c: 100_000 for c in CENTS}, MONTHS, dimension=dimension)
+    with company.session() as session:
+        plan = reconcile(session, "middle-out", middle_level="region", bu_run=bu, td_run=td)
+    index = plan.hierarchy.index()
+    east = plan.value[index[("region", "华东")]].tolist()
+    assert east == ([300_000, 300_000] if regions_from_td else [round(33_400 / 12 * 100)] * 2)

@@ -394,3 +394,13 @@ def test_tracking_counts_only_the_customers_the_user_sees(shop, monkeypatch):
     with shop.session() as session:
         (row,) = api.track(session, as_of=date(2026, 1, 15), salesperson="赵六")
     assert row.actual == Decimal("300.00")
+    # Hiding D2, one of the target's lines, hides the target: its note names D2.
+    hidden = Customer.code != "D2"
+    monkeypatch.setattr(targeting, "customer_condition", lambda session: hidden)
+    monkeypatch.setattr(
+        targeting, "visible_customers", lambda session, column: column.in_(select(Customer.id).where(hidden))
+    )
+    with shop.session() as session:
+        assert api.track(session, as_of=date(2026, 1, 15), salesperson="赵六") == []
+        assert [r["salesperson"] for r in api.list_targets(session, salesperson="赵六")] == []
+        assert [r["salesperson"] for r in api.list_targets(session, salesperson="周八")] == ["周八"]

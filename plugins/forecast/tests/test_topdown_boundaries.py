@@ -11,9 +11,10 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kehu_core.errors import ValidationError
+from kehu_core.models import Customer
 from kehu_forecast import hierarchy as H
 from kehu_forecast.models import market_inputs
 from kehu_forecast.topdown import (
@@ -311,3 +312,33 @@ def test_refused_rows_are_numbered_from_the_first_row_given(company):
         "row 6, growth: must be between -1 (-100%) and 100 (got '101')",
         "row 7, share: give potential and share, or growth",
     ]
+
+
+def test_an_industry_reads_its_own_inputs_not_a_regions_of_the_same_name(company):
+    with company.session() as session:
+        for codes, industry in ((["C1", "C2"], "零售"), (["C3", "C4", "C5"], "制造")):
+            session.execute(update(Customer).where(Customer.code.in_(codes)).values(industry=industry))
+        set_market_months(session, "2026-01", {"dimension": "industry", "key": "零售", "growth": "0"})
+        set_market_months(session, "2026-01", {"dimension": "region", "key": "制造", "growth": "0"})
+        with pytest.raises(ValidationError) as err:
+            top_down(session, dimension="industry", as_of=date(2026, 1, 15), horizon=1)
+    assert str(err.value) == "top-down refused:\nmarket input: missing for industry 制造 in 2026-01"
+
+
+def test_each_region_splits_only_its_own_figure(company):
+    # 华东 (C1, C2, C3) 10,000.00 and 华北 (C4, C5) 2,000.00 in January: each region's
+    # customers add up to its own figure exactly.
+    with company.session() as session:
+        set_market_months(
+            session, "2026-01", {"dimension": "region", "key": "华东", "potential": "100000", "share": "0.1"}
+        )
+        set_market_months(
+            session, "2026-01", {"dimension": "region", "key": "华北", "potential": "40000", "share": "0.05"}
+        )
+        plan = top_down(
+            session, dimension="region", allocation="proportion_averages", as_of=date(2026, 1, 15), horizon=1
+        )
+    codes = list(plan.hierarchy.customers["code"])
+    cents = {c: int(plan.bottom()[codes.index(c), 0]) for c in codes}
+    assert cents["C1"] + cents["C2"] + cents["C3"] == 1_000_000
+    assert cents["C4"] + cents["C5"] == 200_000
