@@ -167,11 +167,14 @@ def test_run_change_run_unchanged_run(tiering_app: Any, kehu_register_plugin: An
         ("C6", "large.vip"),
     ]
     history = _table(tiering_app, assignments)
+    assert len(listener.moves) == calls  # no tier moved: nothing fired
     again = _run(tiering_app, "large.vip")
     assert (again.written, again.moved) == (0, 0)
     assert _table(tiering_app, assignments) == history
+    # And back to a name that sorts before it: rewritten again.
+    assert (_run(tiering_app).written, _run(tiering_app).written) == (3, 0)
     with tiering_app.session() as session:
-        assert session.scalar(select(func.count()).select_from(runs)) == 5
+        assert session.scalar(select(func.count()).select_from(runs)) == 7
         assert session.scalar(select(func.max(runs.c.as_of))) == date(2026, 6, 15)
 
 
@@ -201,17 +204,23 @@ def test_a_flag_nobody_holds_any_more_is_closed(tiering_app: Any) -> None:
 
 
 def test_each_rule_decided_row_keeps_the_numbers_its_own_rule_reads(tiering_app: Any) -> None:
-    """Rule 1 of ABC reads orders, rule 1 of the pyramid the measure: each row keeps its own rule's."""
-    ids = add_customers(tiering_app, ["R1", "R2"])
+    """Two rules per target, each reading its own column: every row keeps the numbers of the rule that
+    decided it, on a first run (written whole) and on a re-run (written from the diff).
+
+    R1 bought 3 x 200, R2 2 x 50, R3 10 yuan (N = 3, total 710). Rules, in order: abc.twice (A from 2
+    orders), pyramid.big (VIP from a measure of 500), pyramid.mid (主要客户 from 100 ever),
+    watch.a (up to 50 in the window), watch.b (3 orders or more)."""
+    ids = add_customers(tiering_app, ["R1", "R2", "R3"])
     may = datetime(2026, 5, 1, 10, tzinfo=UTC)
-    record(
-        tiering_app,
-        [purchase(ids["R1"], may, 600), purchase(ids["R2"], may, 50), purchase(ids["R2"], may, 50)],
-    )
+    bought = [("R1", 200), ("R1", 200), ("R1", 200), ("R2", 50), ("R2", 50), ("R3", 10)]
+    record(tiering_app, [purchase(ids[code], may, amount) for code, amount in bought])
     s = STATS.c
     rules = [
         TierRule(name="abc.twice", tier="A", method="abc", when=s.orders_window >= 2),
         TierRule(name="pyramid.big", tier="VIP", method="pyramid", when=s.measure >= 500),
+        TierRule(name="pyramid.mid", tier="主要客户", method="pyramid", when=s.revenue_total >= 100),
+        TierRule(name="watch.a", flag="watch", when=s.revenue_window <= 50),
+        TierRule(name="watch.b", flag="watch", when=s.orders_window >= 3),
     ]
 
     def rule_run() -> Any:
@@ -220,16 +229,26 @@ def test_each_rule_decided_row_keeps_the_numbers_its_own_rule_reads(tiering_app:
             session.commit()
         return result
 
+    def kept(code: str, method: str) -> Any:
+        return _metrics(tiering_app, ids[code], method)
+
     rule_run()  # a first run: every row written whole
-    assert _metrics(tiering_app, ids["R1"], "pyramid") == {"measure": 600}
-    assert _metrics(tiering_app, ids["R2"], "abc") == {"orders_window": 2}
-    assert _metrics(tiering_app, ids["R1"], "abc") is None  # the method decided
-    # R2 now buys 500 more: the pyramid rule decides its new row, written by the re-run's diff.
-    record(tiering_app, [purchase(ids["R2"], datetime(2026, 6, 1, 10, tzinfo=UTC), 500)])
-    assert rule_run().moved >= 1
-    assert _metrics(tiering_app, ids["R2"], "pyramid") == {"measure": 600}
+    assert kept("R1", "abc") == {"orders_window": 3}
+    assert kept("R2", "abc") == {"orders_window": 2}
+    assert kept("R3", "abc") is None  # the method decided (C: 98.6% ahead)
+    assert kept("R1", "pyramid") == {"measure": 600}
+    assert kept("R2", "pyramid") == {"revenue_total": 100}  # rule 2
+    assert kept("R3", "pyramid") is None  # 小客户 by its rank
+    assert kept("R1", "flag:watch") == {"orders_window": 3}  # rule 2 of the flag
+    assert kept("R3", "flag:watch") == {"revenue_window": 10}
+    assert kept("R2", "flag:watch") is None  # not watched: no row
+    # R2 buys 600 more: the pyramid's rule 1 and the flag's rule 2 decide its new rows (the diff).
+    record(tiering_app, [purchase(ids["R2"], datetime(2026, 6, 1, 10, tzinfo=UTC), 600)])
+    assert rule_run().moved == 2
+    assert kept("R2", "pyramid") == {"measure": 700}
+    assert kept("R2", "flag:watch") == {"orders_window": 3}
     # ABC: still A by the same rule, so the row and its numbers stay those of the first run.
-    assert _metrics(tiering_app, ids["R2"], "abc") == {"orders_window": 2}
+    assert kept("R2", "abc") == {"orders_window": 2}
 
 
 def test_the_moves_say_which_is_the_tier(tiering_app: Any, kehu_register_plugin: Any) -> None:
@@ -264,3 +283,47 @@ def test_a_runs_counts_per_tier_over_three_hundred_customers(tiering_app: Any) -
     assert result.counts["pyramid"] == {"VIP": 3, "主要客户": 12, "普通客户": 135, "小客户": 150}
     assert list(result.counts["pyramid"]) == ["VIP", "主要客户", "普通客户", "小客户"]
     assert result.counts["flag:watch"] == {"watch": 200}  # 1 ... 200 yuan
+
+
+def test_customers_who_leave_and_arrive_in_the_same_run(tiering_app: Any, kehu_register_plugin: Any) -> None:
+    """A archived while B arrives: A's rows end, B's begin; then everyone leaves, and the next
+    customer's first rows are the only moves told (not the earlier runs' closed rows)."""
+    from kehu_core.customers import archive_customer
+
+    listener = Listener()
+    kehu_register_plugin(listener, "listener")
+    may = datetime(2026, 5, 1, 10, tzinfo=UTC)
+
+    def arrive(code: str) -> int:
+        cid = add_customers(tiering_app, [code])[code]
+        record(tiering_app, [purchase(cid, may, 100)])
+        return cid
+
+    def leave(code: str) -> None:
+        with tiering_app.session() as session:
+            archive_customer(tiering_app, session, code)
+
+    def current_of(cid: int) -> list[tuple[str, str]]:
+        a = assignments.c
+        with tiering_app.session() as session:
+            rows = session.execute(
+                select(a.method, a.tier).where(a.customer_id == cid, a.valid_to.is_(None)).order_by(a.method)
+            ).all()
+        return [tuple(r) for r in rows]
+
+    first_rows = [("abc", "A"), ("flag:watch", "watch"), ("pyramid", "VIP"), ("rfm", "new")]
+    a_id = arrive("A")
+    _run(tiering_app)
+    assert current_of(a_id) == first_rows
+    leave("A")
+    b_id = arrive("B")
+    second = _run(tiering_app)
+    assert (current_of(a_id), current_of(b_id)) == ([], first_rows)
+    assert (second.written, second.moved) == (8, 8)  # four rows ended, four begun
+    leave("B")
+    _run(tiering_app)
+    assert current_of(b_id) == []
+    c_id = arrive("C")
+    listener.moves.clear()
+    _run(tiering_app)
+    assert sorted(listener.moves[0]) == [(c_id, method, None, tier) for method, tier in first_rows]
