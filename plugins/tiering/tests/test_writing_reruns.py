@@ -244,7 +244,10 @@ def test_each_rule_decided_row_keeps_the_numbers_its_own_rule_reads(tiering_app:
     assert kept("R2", "flag:watch") is None  # not watched: no row
     # R2 buys 600 more: the pyramid's rule 1 and the flag's rule 2 decide its new rows (the diff).
     record(tiering_app, [purchase(ids["R2"], datetime(2026, 6, 1, 10, tzinfo=UTC), 600)])
-    assert rule_run().moved == 2
+    second = rule_run()
+    assert second.moved == 2
+    # Both moves were decided by rules: their rows keep the numbers, no methods' snapshot is written.
+    assert _snapshot_customers(tiering_app, ids, second.run_id) == []
     assert kept("R2", "pyramid") == {"measure": 700}
     assert kept("R2", "flag:watch") == {"orders_window": 3}
     # ABC: still A by the same rule, so the row and its numbers stay those of the first run.
@@ -327,3 +330,29 @@ def test_customers_who_leave_and_arrive_in_the_same_run(tiering_app: Any, kehu_r
     listener.moves.clear()
     _run(tiering_app)
     assert sorted(listener.moves[0]) == [(c_id, method, None, tier) for method, tier in first_rows]
+
+
+def test_a_method_run_for_the_first_time_keeps_every_customers_numbers(tiering_app: Any) -> None:
+    """ABC and RFM ran before; the pyramid's first run writes every customer's row and snapshot,
+    the rule-decided customer's too (the methods' numbers, beside its rule's own)."""
+    ids = add_customers(tiering_app, ["F1", "F2"])
+    may = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    record(tiering_app, [purchase(ids["F1"], may, 600), purchase(ids["F2"], may, 100)])
+    rules = [TierRule(name="pyramid.big", tier="VIP", method="pyramid", when=STATS.c.measure >= 500)]
+
+    def methods_run(methods: str) -> Any:
+        with tiering_app.session() as session:
+            result = run_engine(
+                tiering_app, session, make_settings(as_of=AS_OF, methods=methods), rules=rules
+            )
+            session.commit()
+        return result
+
+    methods_run("abc,rfm")
+    first = methods_run("pyramid")
+    assert (first.written, first.moved) == (2, 2)
+    assert _rows(tiering_app, ids, "pyramid") == [
+        ("F1", "VIP", "pyramid.big", None, None),
+        ("F2", "小客户", "pyramid", None, None),  # rank 1 of 2: exactly 50% ahead, not below it
+    ]
+    assert _snapshot_customers(tiering_app, ids, first.run_id) == ["F1", "F2"]
