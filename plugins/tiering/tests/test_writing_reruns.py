@@ -356,3 +356,25 @@ def test_a_method_run_for_the_first_time_keeps_every_customers_numbers(tiering_a
         ("F2", "小客户", "pyramid", None, None),  # rank 1 of 2: exactly 50% ahead, not below it
     ]
     assert _snapshot_customers(tiering_app, ids, first.run_id) == ["F1", "F2"]
+
+
+def test_a_rule_reading_a_plugins_table_keeps_only_the_statistics_it_reads(tiering_app: Any) -> None:
+    """A plugin's own table (``watchlist``, named after ``tiering_stats``): the flag's row keeps the
+    statistics columns its condition reads, not the plugin table's columns."""
+    from sqlalchemy import BigInteger, Column, MetaData, String, Table, insert
+
+    watchlist = Table(
+        "watchlist", MetaData(), Column("customer_id", BigInteger), Column("reason", String(20))
+    )
+    ids = add_customers(tiering_app, ["L1", "L2"])
+    with tiering_app.session() as session:
+        watchlist.create(session.connection())
+        session.execute(insert(watchlist).values(customer_id=ids["L1"], reason="late"))
+        session.commit()
+    listed = select(watchlist.c.customer_id).where(watchlist.c.reason == "late")
+    rules = [TierRule(name="listed.late", flag="listed", when=STATS.c.customer_id.in_(listed))]
+    with tiering_app.session() as session:
+        run_engine(tiering_app, session, make_settings(as_of=AS_OF, methods="flags"), rules=rules)
+        session.commit()
+    assert _rows(tiering_app, ids, "flag:listed") == [("L1", "listed", "listed.late", None, None)]
+    assert _metrics(tiering_app, ids["L1"], "flag:listed") == {"customer_id": ids["L1"]}
