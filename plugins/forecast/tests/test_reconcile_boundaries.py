@@ -195,6 +195,7 @@ def test_a_one_purchase_customers_spread_is_from_its_model_forecast_without_the_
         history[codes.index("C1"), 5] = 100.0
         history[codes.index("C2"), [3, 7]] = 100.0
         history[codes.index("C3"), 11] = 100.0
+        history[codes.index("C4"), 2] = 100.0  # one purchase, nothing planned: no spread
         low, high = scenarios(session, bu, bu, np.zeros(bu.value.shape), history)
         # Without any pipeline in the run, the same for C3.
         bare = Plan.from_bottom(
@@ -207,6 +208,8 @@ def test_a_one_purchase_customers_spread_is_from_its_model_forecast_without_the_
             history_end=None,
         )
         _, bare_high = scenarios(session, bare, bare, np.zeros(bare.value.shape), history)
+    c4 = h.levels["customer"][codes.index("C4")]
+    assert (high[c4, 0], low[c4, 0]) == (0, 0)
     c3 = h.levels["customer"][codes.index("C3")]
     assert bare_high[c3, 0] - bare.value[c3, 0] == 12_816
     rows = {c: h.levels["customer"][codes.index(c)] for c in ("C1", "C2", "C3")}

@@ -404,3 +404,21 @@ def test_tracking_counts_only_the_customers_the_user_sees(shop, monkeypatch):
         assert api.track(session, as_of=date(2026, 1, 15), salesperson="赵六") == []
         assert [r["salesperson"] for r in api.list_targets(session, salesperson="赵六")] == []
         assert [r["salesperson"] for r in api.list_targets(session, salesperson="周八")] == ["周八"]
+
+
+def test_a_target_counts_every_customer_whoever_sets_it(shop, monkeypatch):
+    # Saving targets under a record rule that hides A9: January's recorded sales still count
+    # all of 赵六's customers (the target is the salesperson's, not the reader's).
+    run_id = _store(shop, date(2026, 2, 1), horizon=2)  # February and March: Q1 from 1 January
+    with shop.session() as session:
+        shop.ids["A9"] = add_customer(
+            shop, session, {"code": "A9", "name": "A9", "region": "华东", "owner": "赵六"}
+        ).id
+    _buy(shop, ("A9", _at(date(2026, 1, 20)), "123.45"))
+    rule = Customer.code != "A9"
+    monkeypatch.setattr(targeting, "customer_condition", lambda session: rule)
+    monkeypatch.setattr(
+        targeting, "visible_customers", lambda session, column: column.in_(select(Customer.id).where(rule))
+    )
+    saved = _set(shop, run_id, grouping="quarter")
+    assert saved[("赵六", date(2026, 1, 1))].amount == Decimal("4523.45")  # 2 × 2,200 + 123.45
