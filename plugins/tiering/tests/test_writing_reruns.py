@@ -201,6 +201,19 @@ def test_a_flag_nobody_holds_any_more_is_closed(tiering_app: Any) -> None:
     assert (second.written, second.moved) == (1, 1)
     assert _rows(tiering_app, ids, "flag:watch") == [("W1", "watch", "watch.small", AS_OF, second.run_id)]
     assert flags_run().written == 0
+    # W2 refunds 100 of its 300: watched. Then W1 gets a fen back and W2 buys one: in one run a
+    # flag begins (W1) as another ends (W2).
+    june = datetime(2026, 6, 2, 10, tzinfo=UTC)
+    record(tiering_app, [purchase(ids["W2"], june, -100)])
+    assert flags_run().written == 1
+    record(tiering_app, [purchase(ids["W1"], june, "-0.01"), purchase(ids["W2"], june, "0.01")])
+    fifth = flags_run()
+    assert (fifth.written, fifth.moved) == (2, 2)
+    assert _rows(tiering_app, ids, "flag:watch") == [
+        ("W1", "watch", "watch.small", AS_OF, second.run_id),
+        ("W1", "watch", "watch.small", None, None),
+        ("W2", "watch", "watch.small", AS_OF, fifth.run_id),
+    ]
 
 
 def test_each_rule_decided_row_keeps_the_numbers_its_own_rule_reads(tiering_app: Any) -> None:
