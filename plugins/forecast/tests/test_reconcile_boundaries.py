@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kehu_forecast import api, intervals
 from kehu_forecast import hierarchy as H
 from kehu_forecast.history import customer_frame
 from kehu_forecast.plan import Plan, load, store
@@ -140,6 +141,11 @@ def test_stated_adjustments_and_the_base_of_a_bottom_up_reconciliation(company):
     assert plan.low[rows, 0].tolist() == [80_000, 40_000, 26_666, 0, 1]
     assert (plan.high[0, 0], plan.low[0, 0]) == (201_667, 146_667)
     assert plan.method == "bottom-up" and plan.params["scenario"] == "stated adjustments"
+    # No optimistic adjustment stated: the optimistic value is the plan's.
+    bu0 = _store(company, "bottomup", CENTS, MONTHS, scenario="stated adjustments", pessimistic=-0.2)
+    with company.session() as session:
+        plan0 = reconcile(session, "bottom-up", bu_run=bu0)
+    assert plan0.high.tolist() == plan0.value.tolist()
     assert plan.params["topdown_run"] is None and plan.params["bottomup_run"] == bu
 
 
@@ -174,11 +180,12 @@ def test_a_top_down_run_sets_the_company_figure_where_it_covers_the_same_months(
 def test_a_one_purchase_customers_spread_is_from_its_model_forecast_without_the_pipeline(company):
     # C1 bought once (100.00) and is planned 400.00, 300.00 of it from its pipeline: its
     # model's 100.00 gives σ = √(100 × 100) = 100, half band 1.2816 × 100 = 128.16. C3 (one
-    # purchase of 100.00, 100.00 planned, no pipeline) the same; C2 bought twice: no spread.
+    # purchase of 100.00, 100.50 planned, no pipeline): σ = √(100 × 100.5), half 128.48; C2
+    # bought twice: no spread.
     with company.session() as session:
         h = H.build(customer_frame(session))
         codes = list(h.customers["code"])
-        planned = {"C1": 40_000, "C2": 40_000, "C3": 10_000, "C4": 0, "C5": 0}
+        planned = {"C1": 40_000, "C2": 40_000, "C3": 10_050, "C4": 0, "C5": 0}
         bottom = np.array([[planned[c]] for c in codes], dtype=np.int64)
         pipe = np.array([[30_000 if c == "C1" else 0] for c in codes], dtype=np.int64)
         bu = Plan.from_bottom(
@@ -207,18 +214,19 @@ def test_a_one_purchase_customers_spread_is_from_its_model_forecast_without_the_
             periods=[date(2026, 1, 1)],
             history_end=None,
         )
+        bare.high = bare.value.copy()  # a run whose own band is nil: the one-purchase spread instead
         _, bare_high = scenarios(session, bare, bare, np.zeros(bare.value.shape), history)
     c4 = h.levels["customer"][codes.index("C4")]
     assert (high[c4, 0], low[c4, 0]) == (0, 0)
     c3 = h.levels["customer"][codes.index("C3")]
-    assert bare_high[c3, 0] - bare.value[c3, 0] == 12_816
+    assert bare_high[c3, 0] - bare.value[c3, 0] == 12_848
     rows = {c: h.levels["customer"][codes.index(c)] for c in ("C1", "C2", "C3")}
     assert {c: int(high[r, 0] - bu.value[r, 0]) for c, r in rows.items()} == {
         "C1": 12_816,
         "C2": 0,
-        "C3": 12_816,
+        "C3": 12_848,
     }
-    # C3's 100.00 - 128.16 stops at zero.
+    # C3's 100.50 - 128.48 stops at zero.
     assert {c: int(low[r, 0]) for c, r in rows.items()} == {"C1": 40_000 - 12_816, "C2": 40_000, "C3": 0}
 
 
@@ -315,3 +323,36 @@ def test_a_top_down_run_by_region_sets_the_regions_figures(company, dimension, r
     index = plan.hierarchy.index()
     east = plan.value[index[("region", "华东")]].tolist()
     assert east == ([300_000, 300_000] if regions_from_td else [round(33_400 / 12 * 100)] * 2)
+
+
+def test_a_run_band_narrower_than_its_pipeline_leaves_the_pipeline_alone(company):
+    # The run says its band holds the pipeline's variance, but its band (1.00) is narrower
+    # than the pipeline's own: p(1 - p)·amount² = 0.25 × 10,000² (σ 5,000). The model's part
+    # is then nothing, and the band is the pipeline's: 1.2816 × 5,000 = 6,407.76.
+    with company.session() as session:
+        api.add_opportunity(
+            session,
+            {
+                "customer": "C1",
+                "amount": "10000",
+                "probability": "0.5",
+                "close_date": "2026-02-10",
+                "ref": "OPP-1",
+            },
+        )
+        h = H.build(customer_frame(session))
+        bottom = np.full((h.n_bottom, 1), 100_000, dtype=np.int64)
+        bu = Plan.from_bottom(
+            h,
+            bottom,
+            kind="bottomup",
+            method="by hand",
+            freq="month",
+            periods=[date(2026, 2, 1)],
+            history_end=date(2026, 1, 1),
+            params={intervals.PIPELINE_VARIANCE: True},
+        )
+        bu.high = bu.value + 100
+        low, high = scenarios(session, bu, bu, np.zeros(bu.value.shape), np.ones((h.n_bottom, 12)))
+    c1 = h.levels["customer"][list(h.customers["code"]).index("C1")]
+    assert high[c1, 0] - bu.value[c1, 0] == 640_776

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from kehu_core import calendar
+from kehu_core import audit, calendar
 from kehu_core.customers import add_customer
 from kehu_core.interactions import write_interactions
 from kehu_core.models import Customer
@@ -422,3 +422,16 @@ def test_a_target_counts_every_customer_whoever_sets_it(shop, monkeypatch):
     )
     saved = _set(shop, run_id, grouping="quarter")
     assert saved[("赵六", date(2026, 1, 1))].amount == Decimal("4523.45")  # 2 × 2,200 + 123.45
+
+
+def test_a_target_replaces_only_its_own_salespersons(shop):
+    _set(shop, _store(shop, only="赵六"))  # 赵六's target first (the lowest id)
+    _plan(shop)  # then everyone's: (未分配) and 周八 new, 赵六's replaced
+    with shop.session() as session:
+        actions = {(e.key, e.action) for e in audit.trail(session, entity="forecast.target")}
+    assert actions == {
+        ("赵六/2026-01-01", "set"),
+        (f"{NO_SALESPERSON}/2026-01-01", "set"),
+        ("周八/2026-01-01", "set"),
+        ("赵六/2026-01-01", "replaced"),
+    }
