@@ -14,10 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Integer
-from tiering_helpers import AS_OF, add_customers, current, local, payment, purchase, record, run
+from tiering_helpers import AS_OF, add_customers, current, local, only_oracle, payment, purchase, record, run
 
 from kehu_core import hookimpl
 from kehu_core.customers import add_customer
@@ -315,19 +312,6 @@ def test_rule_functions_on_this_database(tiering_app: Any, kehu_register_plugin:
     assert set(current(tiering_app, "flag:greatest_ge_20")) == {ids["F30"]}  # 30; 0 -> 20; NULL -> 20
     assert set(current(tiering_app, "flag:never")) == {ids["NEVER"]}
     assert set(current(tiering_app, "flag:in_last_window_day")) == {ids["F0"]}
-
-
-class only_oracle(FunctionElement[int]):  # noqa: N801 -- named like the SQL function it is
-    """A construct with SQL for Oracle only: neither SQLite nor PostgreSQL can write it."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "only_oracle"
-
-
-@compiles(only_oracle, "oracle")
-def _oracle(element: Any, compiler: Any, **kw: Any) -> str:
-    return "1"
 
 
 class OwnFunction:

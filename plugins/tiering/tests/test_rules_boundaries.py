@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from tiering_helpers import only_oracle
 
 from kehu_core.errors import KehuError, ValidationError
 from kehu_tiering import rules as rules_module
@@ -159,19 +160,6 @@ def test_builtin_rules_as_listed() -> None:
     described = {r.name: r.description for r in builtin_rules()}
     assert "first purchase 12+ calendar months ago" in described["key_account.large_continuous"]
     assert "average order in the window ¥1000+" in described["key_account.large_continuous"]
-
-
-class only_oracle(FunctionElement[int]):  # noqa: N801 -- named like the SQL function it is
-    """A construct with SQL for Oracle only: neither the generic compiler nor SQLite can write it."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "only_oracle"
-
-
-@compiles(only_oracle, "oracle")
-def _oracle(element: Any, compiler: Any, **kw: Any) -> str:
-    return "1"
 
 
 # -- a rule: what it may be ---------------------------------------------------------------

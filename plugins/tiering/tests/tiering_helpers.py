@@ -8,6 +8,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Integer
+
 AS_OF = date(2026, 6, 15)  # mid-month: the as-of month is read from raw interactions
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -126,3 +130,17 @@ def current(app: Any, method: str) -> dict[int, str]:
                 select(a.c.customer_id, a.c.tier).where(a.c.valid_to.is_(None), a.c.method == method)
             ).all()
         )
+
+
+class only_oracle(FunctionElement[int]):  # noqa: N801 -- named like the SQL function it is
+    """A construct with SQL for Oracle only: neither the generic compiler, SQLite nor PostgreSQL
+    can write it (a rule using it is refused by the database check)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "only_oracle"
+
+
+@compiles(only_oracle, "oracle")
+def _oracle(element: Any, compiler: Any, **kw: Any) -> str:
+    return "1"
