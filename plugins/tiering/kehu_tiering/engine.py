@@ -42,7 +42,7 @@ from kehu_tiering.rules import TierRule, check, collect
 from kehu_tiering.settings import TierSettings, rule_context
 from kehu_tiering.stats import STATS, StatColumn, plugin_columns
 from kehu_tiering.worktables import WorkTables
-from kehu_tiering.writing import counts_per_tier, fire, rule_columns, write_changes
+from kehu_tiering.writing import counts_per_tier, fire, rule_columns, write_changes, writes_every_snapshot
 
 _ = messages("kehu_tiering").gettext
 
@@ -161,9 +161,9 @@ def _decide(
         )
         cols += [null() if t.is_flag else STATS.c[t.method], first_rule]
         names += [f"t{t.key}", f"r{t.key}"]
-    # The snapshots' numbers, in the same pass (see WorkTables).
-    cols += [STATS.c[name] for name in SNAPSHOT_COLUMNS]
-    names += list(SNAPSHOT_COLUMNS)
+    if temp.with_snapshots:  # the snapshots' numbers, in the same pass (see WorkTables)
+        cols += [STATS.c[name] for name in SNAPSHOT_COLUMNS]
+        names += list(SNAPSHOT_COLUMNS)
     session.execute(insert(temp.new).from_select(names, select(*cols)))
     temp.analyze(temp.new)
 
@@ -222,7 +222,10 @@ def run(
         )
         .returning(runs.c.id)
     ).scalar_one()
-    with WorkTables(session, dialect, targets, needed_columns(rules), extra) as temp:
+    every_snapshot = writes_every_snapshot(session, targets)
+    with WorkTables(
+        session, dialect, targets, needed_columns(rules), extra, with_snapshots=every_snapshot
+    ) as temp:
         customers = temp.fill(settings)
         step(1, STEPS)
         conditions = _conditions(session, temp, rules, extra)

@@ -63,8 +63,12 @@ class WorkTables:
         targets: Sequence[Target],
         columns: frozenset[str] | None = None,
         extra: Sequence[StatColumn] = (),
+        *,
+        with_snapshots: bool = False,
     ):
         self.session, self.dialect, self.columns, self.extra = session, dialect, columns, tuple(extra)
+        #: ``tiering_new`` also holds every customer's snapshot numbers (see :attr:`new`).
+        self.with_snapshots = with_snapshots
         self.metadata = MetaData()
         self.parts: list[str] = []
         kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
@@ -106,10 +110,10 @@ class WorkTables:
                 for t in targets
                 for col in (Column(f"t{t.key}", String(64)), Column(f"r{t.key}", Integer))
             ),
-            # The snapshots' numbers, taken in the same pass over the view as the decisions:
-            # the snapshots a run writes (every customer's in a method's first run, the movers'
-            # in a re-run) are copied from this table instead of joining the view again.
-            *(Column(name, snapshots.c[name].type) for name in SNAPSHOT_COLUMNS),
+            # A run that writes every customer's snapshot (a method's first run) keeps the
+            # numbers here, taken in the same pass over the view as the decisions: the
+            # snapshots are then copied from this table instead of joining the view again.
+            *(Column(name, snapshots.c[name].type) for name in (SNAPSHOT_COLUMNS if with_snapshots else ())),
             prefixes=["TEMPORARY"],
             **kwargs,
         )

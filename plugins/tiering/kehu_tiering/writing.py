@@ -146,7 +146,7 @@ def _insert_all_new(
         ).where(rule_no.is_not(None))
         session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt))
     if methods:
-        _write_snapshots(session, run_id, temp)  # every customer has an ABC/pyramid/RFM row now
+        _write_snapshots(session, run_id, temp=temp)  # every customer has an ABC/pyramid/RFM row now
 
 
 def _insert_methods(
@@ -213,13 +213,13 @@ def _snapshot(targets: Sequence[Target], method: Any, rule_no: Any, dialect: str
     return case(*whens, else_=null()) if whens else null()
 
 
-def _write_snapshots(session: Session, run_id: int, temp: WorkTables, only: Any = None) -> None:
+def _write_snapshots(session: Session, run_id: int, only: Any = None, temp: WorkTables | None = None) -> None:
     """The methods' numbers of this run for every customer (or those ``only`` selects), in customer order.
 
-    Copied from ``tiering_new``: the numbers were taken there in the pass that decided the
-    tiers, so the view is not joined a second time.
+    Copied from ``tiering_new`` when it holds them (``temp.with_snapshots``): the numbers were
+    taken there in the pass that decided the tiers, so the view is not joined a second time.
     """
-    s = temp.new.c
+    s = temp.new.c if temp is not None and temp.with_snapshots else STATS.c
     stmt = select(literal(run_id, BigInteger), s.customer_id, *(s[name] for name in SNAPSHOT_COLUMNS))
     if only is not None:
         stmt = stmt.where(s.customer_id.in_(only))
@@ -234,6 +234,14 @@ def fresh_targets(session: Session, targets: Sequence[Target]) -> list[Target]:
         for t in targets
         if not session.scalar(select(exists().where(a.method == t.method, a.valid_to.is_(None))))
     ]
+
+
+def writes_every_snapshot(session: Session, targets: Sequence[Target]) -> bool:
+    """True when a method (not a flag) has no current rows: the run writes every customer's snapshot.
+
+    Asked before the run writes anything (:func:`write_changes` asks the same question then).
+    """
+    return any(not t.is_flag for t in fresh_targets(session, targets))
 
 
 def write_changes(
@@ -267,7 +275,7 @@ def write_changes(
         return written, fresh_methods, written
     if not any(not t.is_flag for t in fresh):  # else every customer's snapshot is written already
         decided_by_method = and_(mv.new_tier.is_not(None), mv.rule_no == 0, ~mv.method.like("flag:%"))
-        _write_snapshots(session, run_id, temp, select(mv.customer_id).where(decided_by_method))
+        _write_snapshots(session, run_id, select(mv.customer_id).where(decided_by_method).distinct())
     # Closed by primary key: each moved row names the current row it replaces, so the
     # database looks each one up by id (a semi-join on the ids) instead of testing every
     # current assignment against every move.
