@@ -29,7 +29,7 @@ SHOWN_FIRST = {"echo", "secho", "emit_pairs", "Progress", "fail", "warn", "note"
 #: Calls whose argument at this position is shown.
 SHOWN_AT = {"emit_result": 2, "Problem": 1}
 #: Calls whose keyword argument of this name is shown: a problem's reason, a scheduled job's
-#: description (``kehu jobs list``).
+#: description (``kehu jobs list --json``).
 KEYWORDS_SHOWN = {"Problem": "reason", "Job": "description"}
 #: Calls whose first argument is a list of headers.
 HEADERS = {"emit_table", "emit_rows", "table", "emit_csv_or_table"}

@@ -19,7 +19,6 @@ from kehu_forecast.statuses import status_label
 from kehu_forecast.targets import track
 
 _ = messages("kehu_forecast").gettext
-#: What people read for each status of a target.
 
 
 @click.command(cls=TranslatedCommand, name="track")
