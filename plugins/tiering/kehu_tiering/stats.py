@@ -61,13 +61,16 @@ YUAN = Numeric(18, 2)
 #: division such as the average order unrounded), for :func:`money` to round.
 YUAN_READ = Numeric(18, 2, decimal_return_scale=10)
 
+#: The customer's own fields keep the customers table's types (a region as long as the card takes).
+_CUSTOMER = Customer.__table__.c
+
 #: Every column of the statistics relation: (name, type, meaning). The reference for rules.
 COLUMNS: tuple[tuple[str, Any, str], ...] = (
     ("customer_id", BigInteger(), "the customer's id"),
-    ("kind", String(16), "the customer's kind: company or person (the customer's own field)"),
-    ("region", String(64), "the customer's region, as recorded on the card (NULL: none)"),
-    ("industry", String(64), "the customer's industry (NULL: none)"),
-    ("owner", String(64), "the salesperson who owns the customer (NULL: none)"),
+    ("kind", _CUSTOMER.kind.type, "the customer's kind: company or person (the customer's own field)"),
+    ("region", _CUSTOMER.region.type, "the customer's region, as recorded on the card (NULL: none)"),
+    ("industry", _CUSTOMER.industry.type, "the customer's industry (NULL: none)"),
+    ("owner", _CUSTOMER.owner.type, "the salesperson who owns the customer (NULL: none)"),
     ("revenue_window", YUAN, "revenue (done purchases, refunds netted) in the window, yuan"),
     ("revenue_total", YUAN, "revenue up to the as-of date, all history, yuan"),
     ("revenue_prev_window", YUAN, "revenue in the window just before the window (same length), yuan"),
