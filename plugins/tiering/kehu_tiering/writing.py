@@ -7,7 +7,9 @@ A method with no current rows (a first run) is written whole from ``tiering_new`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -83,7 +85,10 @@ def _diff(
     a, w, mv = assignments.c, temp.new.c, temp.moved.c
     current = a.valid_to.is_(None)
     cols = ["customer_id", "method", "old_id", "old_tier", "new_tier", "new_by", "rule_no"]
-    for t in targets:
+    by_method = sorted((t for t in targets if not t.is_flag), key=lambda t: t.method)
+    if by_method:
+        _diff_methods(session, temp, by_method, cols)
+    for t in (t for t in targets if t.is_flag):
         tier, by, rule_no = temp.tier(t), temp.decided_by(t), w[f"r{t.key}"]
         same = and_(a.customer_id == w.customer_id, a.method == t.method, current)
         stmt = (
@@ -114,6 +119,30 @@ def _diff(
         session.execute(insert(temp.moved).from_select(cols, vanished))
     temp.analyze(temp.moved)
     return session.scalar(select(func.count()).select_from(temp.moved)) or 0
+
+
+def _diff_methods(session: Session, temp: WorkTables, methods: Sequence[Target], cols: list[str]) -> None:
+    """The methods' part of :func:`_diff`, in one pass over ``tiering_new``: each customer's
+    methods in method order, so ``tiering_moved`` (and the new history rows written from it)
+    follow the assignments' index order, as a first run's rows do."""
+    a, w = assignments.c, temp.new.c
+    with _method_order(session, temp, methods) as order:
+        o = order.c
+        tier, by = (
+            _pick(o.n, [temp.tier(t) for t in methods]),
+            _pick(o.n, [temp.decided_by(t) for t in methods]),
+        )
+        same = and_(a.customer_id == w.customer_id, a.method == o.method, a.valid_to.is_(None))
+        stmt = (
+            select(
+                w.customer_id, o.method, a.id, a.tier, tier, by, _pick(o.n, [w[f"r{t.key}"] for t in methods])
+            )
+            .select_from(temp.new.join(order, literal(True)).outerjoin(assignments, same))
+            .where(tier.is_not(None), or_(a.id.is_(None), a.tier != tier, a.decided_by != by))
+        )
+        if temp.dialect == "sqlite":
+            stmt = stmt.order_by(w.customer_id, o.n)  # the scan's own order: no sort
+        session.execute(insert(temp.moved).from_select(cols, stmt))
 
 
 def _insert_all_new(
@@ -153,23 +182,9 @@ def _insert_methods(
     session: Session, temp: WorkTables, methods: Sequence[Target], valid_from: Any, run: Any
 ) -> None:
     """Every customer's row of each method (``methods`` in method order), from ``tiering_new``."""
-    kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}
-    order = Table(
-        "tiering_order",
-        MetaData(),
-        Column("n", Integer, primary_key=True),
-        Column("method", String(64)),
-        prefixes=["TEMPORARY"],
-        **kwargs,
-    )
-    order.create(session.connection())
-    try:
-        session.execute(insert(order), [{"n": n, "method": t.method} for n, t in enumerate(methods)])
+    with _method_order(session, temp, methods) as order:
         o, w = order.c, temp.new.c
-
-        def pick(values: Sequence[Any]) -> Any:
-            return case(*((o.n == n, v) for n, v in enumerate(values)), else_=null())
-
+        pick = partial(_pick, o.n)
         # A method always gives a class (the assignments' NOT NULL tier refuses anything else):
         # no filter. Without rules the method decided, and its name is the row's own method.
         ruled = any(t.rules for t in methods)
@@ -188,8 +203,31 @@ def _insert_methods(
         if temp.dialect == "sqlite":
             stmt = stmt.order_by(w.customer_id, o.n)  # the scan's own order: no sort
         session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt))
+
+
+@contextmanager
+def _method_order(session: Session, temp: WorkTables, methods: Sequence[Target]) -> Iterator[Table]:
+    """A temporary table of the methods' numbers ``n`` (in ``methods`` order) and names, for the block."""
+    kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if temp.dialect == "postgresql" else {}
+    order = Table(
+        "tiering_order",
+        MetaData(),
+        Column("n", Integer, primary_key=True),
+        Column("method", String(64)),
+        prefixes=["TEMPORARY"],
+        **kwargs,
+    )
+    order.create(session.connection())
+    try:
+        session.execute(insert(order), [{"n": n, "method": t.method} for n, t in enumerate(methods)])
+        yield order
     finally:
         order.drop(session.connection())
+
+
+def _pick(n: Any, values: Sequence[Any]) -> Any:
+    """The value of the method numbered ``n`` (a :func:`_method_order` column): ``values[n]``."""
+    return case(*((n == i, v) for i, v in enumerate(values)), else_=null())
 
 
 def _snapshot(targets: Sequence[Target], method: Any, rule_no: Any, dialect: str, of: Any = None) -> Any:
