@@ -130,11 +130,11 @@ def _one(code_month: tuple[int, int], quarters: int, months: int = 1) -> dict[st
     at = local(*code_month, 10, 12)
     recency = (AS_OF - at.date()).days
     tenure = (2026 * 12 + 5) - (code_month[0] * 12 + code_month[1] - 1)
-    in_window = tenure < 12
+    in_window, in_previous = tenure < 12, 12 <= tenure < 24
     return _bought(
         "1.00" if in_window else "0.00",
         "1.00",
-        "0.00" if in_window else "1.00",
+        "1.00" if in_previous else "0.00",
         "0.00",
         "0.00",
         1 if in_window else 0,
@@ -151,9 +151,10 @@ def _one(code_month: tuple[int, int], quarters: int, months: int = 1) -> dict[st
 
 
 #: Purchases at noon on the 10th, by the number of months before the as-of month (k): which
-#: of the four 3-month periods (k 0-2, 3-5, 6-8, 9-11) they fall in; k = 12 is none.
+#: of the four 3-month periods (k 0-2, 3-5, 6-8, 9-11) they fall in; k = 12 is none, and so is
+#: k = 64 (a 64-bit shift by 64 would wrap around to period 0).
 MONTHS_BACK = {0: (2026, 6), 1: (2026, 5), 2: (2026, 4), 3: (2026, 3), 5: (2026, 1), 8: (2025, 10)}
-MONTHS_BACK |= {9: (2025, 9), 11: (2025, 7), 12: (2025, 6)}
+MONTHS_BACK |= {9: (2025, 9), 11: (2025, 7), 12: (2025, 6), 64: (2021, 2)}
 
 EXPECTED: dict[str, dict[str, Any]] = {
     # Window start (July 1 00:00) in, a second before it in the previous window, the previous
@@ -230,7 +231,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         0,
         0,
     ),
-    **{f"K{k}": _one(ym, 0 if k == 12 else 1) for k, ym in MONTHS_BACK.items()},
+    **{f"K{k}": _one(ym, 0 if k >= 12 else 1) for k, ym in MONTHS_BACK.items()},
     # One purchase in each period, on the periods' inner edges (k 2 | 3, 8 | 9).
     "Q4": {},
     # Periods 0, 1 and 3, not 2.
