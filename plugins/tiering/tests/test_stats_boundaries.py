@@ -245,7 +245,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "PAY_AT_END": dict(NOTHING),
     # A payment without a due date is never late.
     "NO_DUE": dict(NOTHING),
-    # 3 and 10 days late, one on its due day: two overdue, the longest 10, on average 6.5.
+    # 3 and 10 days late, one on its due day, one 3 days early: two overdue, the longest 10, on
+    # average 6.5.
     "PAY2": {**NOTHING, "overdue_payments": 2, "max_days_late": 10, "avg_days_late": 6.5},
     # Feedback 5 and a complaint 2 at the window's start; a complaint a second before the window
     # and one at the end of the as-of day do not count.
@@ -296,6 +297,7 @@ def _log(app: Any, after: datetime) -> dict[str, int]:
         payment(ids["PAY2"], local(2026, 5, 1, 9), local(2026, 5, 4, 9)),
         payment(ids["PAY2"], local(2026, 5, 1, 9), local(2026, 5, 11, 23, 59)),
         payment(ids["PAY2"], local(2026, 5, 1, 9), local(2026, 5, 1, 23, 59)),
+        payment(ids["PAY2"], local(2026, 5, 1, 9), local(2026, 4, 28, 9)),
         *(
             dict(customer_id=ids["SAT"], kind=kind, status="done", occurred_at=at, satisfaction=score)
             for kind, at, score in (
@@ -468,20 +470,22 @@ class TagsAndAttributes:
 
 
 def test_a_tag_or_an_attribute_is_the_customer_s_own(tiering_app: Any, kehu_register_plugin: Any) -> None:
-    """FIRST (the smallest id) holds the tag, the word ``50%_`` and the zone; LATER, created after
-    it, holds none of them; LIKE holds words that ``50%_`` would match
-    with ``%`` or ``_`` unescaped."""
+    """TAGGED holds the tag, the word ``50%_`` and the zone; BEFORE (a smaller id) and LATER (a
+    larger one) hold none of them, but tags that sort before and after the tag; LIKE holds
+    words that ``50%_`` would match with ``%`` or ``_`` unescaped."""
     kehu_register_plugin(TagsAndAttributes(), "tags")
-    ids = add_customers(tiering_app, ["FIRST"], attributes={"offers": ["50%_off"], "zone": "北区"})
+    ids = add_customers(tiering_app, ["BEFORE"], attributes={"zone": "东区"})
+    ids |= add_customers(tiering_app, ["TAGGED"], attributes={"offers": ["50%_off"], "zone": "北区"})
     ids |= add_customers(tiering_app, ["LATER"], attributes={"offers": ["none"], "zone": "南区"})
     ids |= add_customers(tiering_app, ["LIKE"], attributes={"offers": ["50a_off", "50%a"]})
     with tiering_app.session() as session:
-        session.add(CustomerTag(customer_id=ids["FIRST"], tag="重点"))
-        session.add(CustomerTag(customer_id=ids["LATER"], tag="其他"))
-    assert ids["FIRST"] < ids["LATER"] < ids["LIKE"]
+        session.add(CustomerTag(customer_id=ids["BEFORE"], tag="其他"))  # sorts before 重点
+        session.add(CustomerTag(customer_id=ids["TAGGED"], tag="重点"))
+        session.add(CustomerTag(customer_id=ids["LATER"], tag="首要"))  # sorts after 重点
+    assert ids["BEFORE"] < ids["TAGGED"] < ids["LATER"] < ids["LIKE"]
     run(tiering_app, as_of=AS_OF)
     for flag in ("tagged", "half_off", "north"):
-        assert set(current(tiering_app, f"flag:{flag}")) == {ids["FIRST"]}, flag
+        assert set(current(tiering_app, f"flag:{flag}")) == {ids["TAGGED"]}, flag
 
 
 # -- local days in a zone with daylight saving time ------------------------------------------
