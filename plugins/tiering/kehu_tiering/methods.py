@@ -158,8 +158,8 @@ def measure_classes(
     p1, p2, p3 = (basis_points(x) for x in settings.pyramid_cuts)
     abc = case(
         (m <= 0, ABC_TIERS[2]),
-        (cum_before * 10000 < literal(a_bp) * total, ABC_TIERS[0]),
-        (cum_before * 10000 < literal(b_bp) * total, ABC_TIERS[1]),
+        (share_below(cum_before, total, a_bp), ABC_TIERS[0]),
+        (share_below(cum_before, total, b_bp), ABC_TIERS[1]),
         else_=ABC_TIERS[2],
     )
     pyramid = case(
@@ -170,6 +170,21 @@ def measure_classes(
         else_=PYRAMID_TIERS[3],
     )
     return [abc.label("abc"), pyramid.label("pyramid")]
+
+
+def share_below(part: Any, total: Any, bp: int) -> Any:
+    """``part / total < bp / 10000``, exactly, in 64-bit integers whatever the total (cents).
+
+    ``part * 10000 < bp * total`` would overflow once the total passes 9.2 * 10^14 cents
+    (PostgreSQL refuses the statement; SQLite goes on in floating point). With
+    ``total = 10000 q + r`` it reads ``(part - bp q) * 10000 < bp r``, where ``bp r`` is below
+    10^8, so the difference only matters between -1 and 10000 and is clamped there.
+    """
+    whole = cast(total, BigInteger)  # PostgreSQL's sum() is NUMERIC: divide as integers
+    q, r = whole // 10000, whole % 10000
+    d = part - literal(bp) * q
+    clamped = case((d < -1, -1), (d > 10000, 10000), else_=d)
+    return clamped * 10000 < literal(bp) * r
 
 
 def recency_key(recency_days: Any) -> Any:
