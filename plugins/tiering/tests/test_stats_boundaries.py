@@ -152,9 +152,10 @@ def _one(code_month: tuple[int, int], quarters: int, months: int = 1) -> dict[st
 
 #: Purchases at noon on the 10th, by the number of months before the as-of month (k): which
 #: of the four 3-month periods (k 0-2, 3-5, 6-8, 9-11) they fall in; k = 12 is none, and so is
-#: k = 64 (a 64-bit shift by 64 would wrap around to period 0).
+#: k = 64 (a 64-bit shift by 64 would wrap around to period 0); k = 377: a first and last
+#: purchase more than 30 years before, whose day number is less than half the as-of day's.
 MONTHS_BACK = {0: (2026, 6), 1: (2026, 5), 2: (2026, 4), 3: (2026, 3), 5: (2026, 1), 8: (2025, 10)}
-MONTHS_BACK |= {9: (2025, 9), 11: (2025, 7), 12: (2025, 6), 64: (2021, 2)}
+MONTHS_BACK |= {9: (2025, 9), 11: (2025, 7), 12: (2025, 6), 64: (2021, 2), 377: (1995, 1)}
 
 EXPECTED: dict[str, dict[str, Any]] = {
     # Window start (July 1 00:00) in, a second before it in the previous window, the previous
