@@ -242,6 +242,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     # Recorded at the window's first instant: counted; a second before: not.
     "PAY_AT_START": {**NOTHING, "overdue_payments": 1, "max_days_late": 2, "avg_days_late": 2.0},
     "PAY_BEFORE_START": dict(NOTHING),
+    # Due and recorded in 1995, never paid: before the window.
+    "PAY_1995": dict(NOTHING),
     # Recorded at the end of the as-of day: after it.
     "PAY_AT_END": dict(NOTHING),
     # A payment without a due date is never late.
@@ -287,6 +289,7 @@ def _log(app: Any, after: datetime) -> dict[str, int]:
         payment(ids["PAID_AT_END"], local(2026, 6, 10, 9), local(2026, 6, 16, 0, 0)),
         payment(ids["PAY_AT_START"], local(2025, 7, 1, 0, 0), local(2025, 7, 3, 12)),
         payment(ids["PAY_BEFORE_START"], local(2025, 6, 30, 23, 59, 59), local(2025, 7, 5, 12)),
+        payment(ids["PAY_1995"], local(1995, 1, 10, 9), None),
         payment(ids["PAY_AT_END"], local(2026, 6, 1, 9), None, at=local(2026, 6, 16, 0, 0)),
         dict(
             customer_id=ids["NO_DUE"],
@@ -389,6 +392,8 @@ OTHER_SETTINGS = {
                 "quarters_active": 0,
             },
             "PAY_BEFORE_START": {"overdue_payments": 1, "max_days_late": 5, "avg_days_late": 5.0},
+            # 1995-01-10 to 2026-06-15, unpaid
+            "PAY_1995": {"overdue_payments": 1, "max_days_late": 11479, "avg_days_late": 11479.0},
             "PAY_AT_END": {"overdue_payments": 0},
             "SAT": {"avg_satisfaction": 2.6667, "complaints_window": 2},  # (5 + 2 + 1) / 3
         },
