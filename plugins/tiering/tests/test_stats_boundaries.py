@@ -248,11 +248,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "PAY_AT_END": dict(NOTHING),
     # A payment without a due date is never late.
     "NO_DUE": dict(NOTHING),
-    # 3 and 10 days late, one on its due day, one 3 days early, one unpaid but cancelled: two
+    # 3 and 10 days late, one on its due day, one 3 days early, one unpaid but cancelled or
+    # planned: two
     # overdue, the longest 10, on average 6.5.
     "PAY2": {**NOTHING, "overdue_payments": 2, "max_days_late": 10, "avg_days_late": 6.5},
     # Feedback 5 and a complaint 2 at the window's start; a complaint a second before the window
-    # and one at the end of the as-of day do not count, nor does a cancelled one.
+    # and one at the end of the as-of day do not count, nor do a cancelled and a planned one.
     "SAT": {**NOTHING, "avg_satisfaction": 3.5, "complaints_window": 1},
     "NEVER": dict(NOTHING),
     # Bought only after the as-of day.
@@ -303,6 +304,7 @@ def _log(app: Any, after: datetime) -> dict[str, int]:
         payment(ids["PAY2"], local(2026, 5, 1, 9), local(2026, 5, 1, 23, 59)),
         payment(ids["PAY2"], local(2026, 5, 1, 9), local(2026, 4, 28, 9)),
         {**payment(ids["PAY2"], local(2026, 5, 1, 9), None), "status": "cancelled"},
+        {**payment(ids["PAY2"], local(2026, 5, 1, 9), None), "status": "planned"},
         *(
             dict(customer_id=ids["SAT"], kind=kind, status="done", occurred_at=at, satisfaction=score)
             for kind, at, score in (
@@ -312,12 +314,15 @@ def _log(app: Any, after: datetime) -> dict[str, int]:
                 ("complaint", local(2026, 6, 16, 0, 0), 1),
             )
         ),
-        dict(
-            customer_id=ids["SAT"],
-            kind="complaint",
-            status="cancelled",
-            occurred_at=local(2026, 6, 2),
-            satisfaction=1,
+        *(
+            dict(
+                customer_id=ids["SAT"],
+                kind="complaint",
+                status=status,
+                occurred_at=local(2026, 6, 2),
+                satisfaction=1,
+            )
+            for status in ("cancelled", "planned")
         ),
         purchase(ids["AFTER"], after, 3200),
         purchase(ids["ARCHIVED"], local(2026, 6, 1, 9), 100),
