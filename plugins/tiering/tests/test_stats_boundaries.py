@@ -256,7 +256,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     # and one at the end of the as-of day do not count, nor do a cancelled and a planned one.
     "SAT": {**NOTHING, "avg_satisfaction": 3.5, "complaints_window": 1},
     "NEVER": dict(NOTHING),
-    # Bought only after the as-of day.
+    # Bought only after the as-of day: at the end of it, or on the next month's first instant
+    # (the as-of month is then whole), and a second later.
     "AFTER": dict(NOTHING),
 }
 q4 = [local(*MONTHS_BACK[k], 10, 12) for k in (2, 3, 8, 9)]
@@ -325,6 +326,7 @@ def _log(app: Any, after: datetime) -> dict[str, int]:
             for status in ("cancelled", "planned")
         ),
         purchase(ids["AFTER"], after, 3200),
+        purchase(ids["AFTER"], local(2026, 7, 1, 0, 0, 1), 6400),  # the next month: never read
         purchase(ids["ARCHIVED"], local(2026, 6, 1, 9), 100),
     ]
     record(app, rows)
