@@ -47,6 +47,7 @@ from kehu_tiering.stats import (
     as_of_month_is_whole,
     attribute,
     attribute_contains,
+    base_select,
     day_number,
     has_tag,
     money,
@@ -566,3 +567,22 @@ def test_a_statistics_column_s_name_and_type() -> None:
         unknown.sql_type  # noqa: B018
     with pytest.raises(ValueError, match=r"^statistics column visits: expression must be a function"):
         StatColumn(name="visits", expression="count(*)")  # type: ignore[arg-type]
+
+
+def test_the_largest_amounts_add_up_to_the_cent(tiering_app: Any) -> None:
+    """Two purchases of the largest amount a card takes (9,999,999,999,999.99) in the window: the
+    statistics (before ranking) are exact to the cent, 16 digits of cents."""
+    ids = add_customers(tiering_app, ["BIG"])
+    largest = "9999999999999.99"
+    record(tiering_app, [purchase(ids["BIG"], local(2026, 6, 1, 9), largest, cost="0.01") for _ in range(2)])
+    base = base_select(tiering_app.dialect, make_settings(as_of=AS_OF)).subquery("base")
+    money_read = (
+        type_coerce(base.c[name], YUAN_READ).label(name) for name in ("revenue_window", "margin_window")
+    )
+    with tiering_app.session() as session:
+        row = money(dict(session.execute(select(*money_read, base.c.measure_cents)).mappings().one()))
+    assert row == {
+        "revenue_window": Decimal("19999999999999.98"),
+        "margin_window": Decimal("19999999999999.96"),
+        "measure_cents": 1999999999999998,
+    }
