@@ -234,6 +234,25 @@ EXPECTED: dict[str, dict[str, Any]] = {
         0,
     ),
     **{f"K{k}": _one(ym, 0 if k >= 12 else 1) for k, ym in MONTHS_BACK.items()},
+    # 101 orders of 1.51 in all: 0.0149505 a order, 0.01 to the cent (0.015 if it were kept to
+    # a tenth of a fen, 0.00 if floored).
+    "AVG101": _bought(
+        "1.51",
+        "1.51",
+        "0.00",
+        "0.00",
+        "0.00",
+        101,
+        101,
+        "0.01",
+        local(2026, 6, 2, 9),
+        local(2026, 6, 2, 9),
+        13,
+        0,
+        13,
+        1,
+        1,
+    ),
     # One purchase in each period, on the periods' inner edges (k 2 | 3, 8 | 9).
     "Q4": {},
     # Periods 0, 1 and 3, not 2.
@@ -253,8 +272,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     # planned: two
     # overdue, the longest 10, on average 6.5.
     "PAY2": {**NOTHING, "overdue_payments": 2, "max_days_late": 10, "avg_days_late": 6.5},
-    # Feedback 5 and a complaint 2 at the window's start; a complaint a second before the window
-    # and one at the end of the as-of day do not count, nor do a cancelled and a planned one.
+    # Feedback 5 and a complaint 2 at the window's start; a complaint a second before the window,
+    # one at the end of the as-of day, one a second later, a cancelled and a planned one do not
+    # count.
     "SAT": {**NOTHING, "avg_satisfaction": 3.5, "complaints_window": 1},
     "NEVER": dict(NOTHING),
     # Bought only after the as-of day: at the end of it, or on the next month's first instant
@@ -286,6 +306,8 @@ def _log(app: Any, after: datetime) -> dict[str, int]:
         purchase(ids["JUNE1"], local(2026, 6, 1, 0, 0), 10),
         purchase(ids["JUNE1"], local(2026, 5, 31, 23, 59, 59), 20),
         purchase(ids["REFUND"], local(2026, 6, 1, 0, 0), -25),
+        *(purchase(ids["AVG101"], local(2026, 6, 2, 9), "0.01") for _ in range(100)),
+        purchase(ids["AVG101"], local(2026, 6, 2, 9), "0.51"),
         *(purchase(ids[f"K{k}"], local(*ym, 10, 12), 1) for k, ym in MONTHS_BACK.items()),
         *(purchase(ids["Q4"], at, 1) for at in q4),
         *(purchase(ids["Q3"], at, 1) for at in q3),
@@ -314,6 +336,7 @@ def _log(app: Any, after: datetime) -> dict[str, int]:
                 ("complaint", local(2025, 7, 1, 0, 0), 2),
                 ("complaint", local(2025, 6, 30, 23, 59, 59), 1),
                 ("complaint", local(2026, 6, 16, 0, 0), 1),
+                ("complaint", local(2026, 6, 16, 0, 0, 1), 1),
             )
         ),
         *(
