@@ -236,6 +236,25 @@ EXPECTED: dict[str, dict[str, Any]] = {
     **{f"K{k}": _one(ym, 0 if k >= 12 else 1) for k, ym in MONTHS_BACK.items()},
     # 101 orders of 1.51 in all: 0.0149505 a order, 0.01 to the cent (0.015 if it were kept to
     # a tenth of a fen, 0.00 if floored).
+    # An average of exactly half a fen over 500,000 yuan: 1,000,000.07 over two orders is
+    # 500,000.035, shown 500,000.04 (a float read to 11 decimals would show 500,000.03).
+    "HALF_FEN": _bought(
+        "1000000.07",
+        "1000000.07",
+        "0.00",
+        "0.00",
+        "0.00",
+        2,
+        2,
+        "500000.04",
+        local(2026, 6, 3, 9),
+        local(2026, 6, 3, 9),
+        12,
+        0,
+        12,
+        1,
+        1,
+    ),
     "AVG101": _bought(
         "1.51",
         "1.51",
@@ -308,6 +327,8 @@ def _log(app: Any, after: datetime) -> dict[str, int]:
         purchase(ids["REFUND"], local(2026, 6, 1, 0, 0), -25),
         *(purchase(ids["AVG101"], local(2026, 6, 2, 9), "0.01") for _ in range(100)),
         purchase(ids["AVG101"], local(2026, 6, 2, 9), "0.51"),
+        purchase(ids["HALF_FEN"], local(2026, 6, 3, 9), "500000.00"),
+        purchase(ids["HALF_FEN"], local(2026, 6, 3, 9), "500000.07"),
         *(purchase(ids[f"K{k}"], local(*ym, 10, 12), 1) for k, ym in MONTHS_BACK.items()),
         *(purchase(ids["Q4"], at, 1) for at in q4),
         *(purchase(ids["Q3"], at, 1) for at in q3),
