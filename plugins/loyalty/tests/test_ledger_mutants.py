@@ -1,8 +1,8 @@
 """The ledger, pinned where small plausible bugs survived the ledger's tests (issue 21's mutation
 testing): an entry's write time; times with microseconds written row by row and compared at the
 exact instant of expiry, and times already stored whatever PostgreSQL's session zone; a lot's
-remaining points; the first ids reserved in an empty ledger;
-a customer who is not a member between two who are.
+remaining points; a debit at its lot's instant in the statement; a member's own balance; the
+first ids reserved in an empty ledger; a customer who is not a member between two who are.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from kehu_core.errors import KehuError
 from kehu_core.types import utcnow
 from kehu_loyalty.ledger import (
     Debit,
+    balance,
     entry_row,
     member,
     next_ids,
     open_lots,
+    statement,
     time_storer,
     write_credits,
     write_debits,
@@ -35,7 +37,7 @@ WRITTEN = datetime(2023, 3, 10, 4, 0, 1, tzinfo=UTC)
 
 def test_an_entry_row_is_written_at_the_time_given_else_now():
     given = entry_row(1, "adjust", 5, EARNED, "by hand", "k1", now=WRITTEN)
-    assert given["created_at"] == WRITTEN
+    assert (given["created_at"], given["shortfall"]) == (WRITTEN, 0)  # nothing short unless said
     before = utcnow()
     default = entry_row(1, "adjust", 5, EARNED, "by hand", "k2")
     assert before <= default["created_at"] <= utcnow()
@@ -99,9 +101,10 @@ def test_a_customer_who_is_not_a_member_is_refused_between_two_who_are(shop):
         assert (customer.code, account.customer_id) == (code, customer.id)
 
 
-def test_a_lot_s_remaining_points_count_only_its_own_allocations(shop):
-    """Lot 1 (100 points, expiring 2025) and lot 2 (100, expiring 2024, so spent first); 30
-    points redeemed from lot 2: 70 left in it, lot 1 untouched."""
+@pytest.mark.parametrize(("spent", "left"), [(30, 70), (98, 2), (99, 1), (100, None)])
+def test_a_lot_s_remaining_points_count_only_its_own_allocations(shop, spent, left):
+    """Lot 1 (100 points, expiring 2025) and lot 2 (100, expiring 2024, so spent first); points
+    redeemed from lot 2: what is left in it is open down to the last point, lot 1 untouched."""
     code = shop.customer(since="2023-01-01")
 
     def write(s):
@@ -112,12 +115,12 @@ def test_a_lot_s_remaining_points_count_only_its_own_allocations(shop):
         )
         first, second = next_ids(s, 2)
         write_credits(s, [older, newer], [first, second])
-        spent = entry_row(customer.id, "redeem", -30, WRITTEN, "a reward", "redeem1", now=WRITTEN)
-        write_debits(s, [Debit(spent, ((second, 30),))])
+        redeemed = entry_row(customer.id, "redeem", -spent, WRITTEN, "a reward", "redeem1", now=WRITTEN)
+        write_debits(s, [Debit(redeemed, ((second, spent),))])
         return [(lot.id, lot.remaining) for lot in open_lots(s, [customer.id])], (first, second)
 
     lots, (first, second) = shop.run(write)
-    assert lots == [(second, 70), (first, 100)]
+    assert lots == ([(second, left)] if left else []) + [(first, 100)]
 
 
 def test_stored_times_reach_the_database_as_instants_whatever_its_session_zone(shop):
@@ -151,3 +154,27 @@ def test_stored_times_reach_the_database_as_instants_whatever_its_session_zone(s
 def test_writing_nothing_writes_nothing_and_says_so(shop):
     assert shop.run(lambda s: (write_credits(s, []), write_debits(s, []))) == (0, [])
     assert shop.run(lambda s: s.execute(select(LEDGER.c.id)).all()) == []
+
+
+def test_a_debit_at_its_lot_s_instant_comes_after_it_in_the_statement(shop):
+    """A lot of 100 and a redemption of 30 at the same instant (written row by row, times
+    converted): the statement orders them by time, then by id, so the running balance is 100
+    then 70; each member's balance is their own ledger's sum."""
+    code, other = shop.customer(since="2023-01-01"), shop.customer(since="2023-01-01")
+    when = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
+
+    def write(s):
+        customer, _ = member(s, code)
+        rival, _ = member(s, other)
+        write_credits(s, [entry_row(customer.id, "adjust", 100, when, "by hand", "lot", now=WRITTEN)])
+        [lot] = s.scalars(select(LEDGER.c.id)).all()
+        spent = entry_row(customer.id, "redeem", -30, when, "a reward", "redeem1", now=WRITTEN)
+        write_debits(s, [Debit(spent, ((lot, 30),))])
+        write_credits(s, [entry_row(rival.id, "adjust", 7, when, "by hand", "rival", now=WRITTEN)])
+        return (
+            [(row["points"], row["balance"]) for row in statement(s, customer.id)],
+            balance(s, customer.id),
+            balance(s, rival.id),
+        )
+
+    assert shop.run(write) == ([(100, 100), (-30, 70)], 70, 7)
