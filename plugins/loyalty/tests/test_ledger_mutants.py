@@ -178,3 +178,15 @@ def test_a_debit_at_its_lot_s_instant_comes_after_it_in_the_statement(shop):
         )
 
     assert shop.run(write) == ([(100, 100), (-30, 70)], 70, 7)
+
+
+@pytest.mark.parametrize("points", [1, 2])
+def test_a_lot_of_a_single_point_is_open(shop, points):
+    code = shop.customer(since="2023-01-01")
+
+    def write(s):
+        customer, _ = member(s, code)
+        write_credits(s, [entry_row(customer.id, "adjust", points, EARNED, "by hand", "lot", now=WRITTEN)])
+        return [lot.remaining for lot in open_lots(s, [customer.id])]
+
+    assert shop.run(write) == [points]
