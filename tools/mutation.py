@@ -21,7 +21,11 @@ A mutant costs one run of its module's test command, so that command is kept sho
   ``PYTHONDONTWRITEBYTECODE``, so without compiled files every run would compile kehu, its
   plugins and the tests again. The tree is compiled once, and one warm-up run of the module's
   tests (which must pass) writes pytest's rewritten test modules. The mutated module's own
-  compiled file is deleted, so each mutant is compiled from its source.
+  compiled file is deleted, so each mutant is compiled from its source;
+* the libraries imported once: pytest runs in a child forked from a server that has imported
+  pandas, statsforecast, SQLAlchemy and the rest (``tools/preloaded_pytest.py``), and the
+  test command only asks it to. Every child reads kehu and the mutated module from disk.
+  The module's tests must pass that way too, unmutated, before any mutant runs.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import shlex
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -46,6 +51,8 @@ import toml
 BIN = Path(sys.executable).parent
 #: The folders of the tree that hold Python code the tests import.
 CODE_FOLDERS = ("kehu_core", "plugins", "examples", "tests")
+#: The test command's start that the preloaded server stands in for.
+PYTEST = "python -m pytest "
 
 
 def tool(*args: str, capture: bool = False) -> str:
@@ -54,28 +61,38 @@ def tool(*args: str, capture: bool = False) -> str:
     return done.stdout if capture else ""
 
 
-def warm_up(name: str, command: str) -> float:
-    """Run the module's tests once on the unmutated tree, writing compiled files: seconds taken.
+def warm_up(name: str, command: str, served: str) -> float:
+    """Run the module's tests on the unmutated tree, writing compiled files, then once more as
+    each mutant will (``served``: through the preloaded server, without writing): seconds of
+    the second run.
 
-    Exits when they fail: a mutant can only be judged against tests that pass without it.
+    Exits when either fails: a mutant can only be judged against tests that pass without it.
     """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    started = time.monotonic()
     done = subprocess.run(shlex.split(command), env=env, capture_output=True, text=True)
-    took = time.monotonic() - started
     if done.returncode != 0:
         sys.exit(f"{name}: its tests fail before any mutation:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
     Path(importlib.util.cache_from_source(name)).unlink(missing_ok=True)
-    return took
+    started = time.monotonic()
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    done = subprocess.run(shlex.split(served), env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        output = f"{done.stdout[-3000:]}{done.stderr[-2000:]}"
+        sys.exit(f"{name}: its tests fail through the preloaded server:\n{output}")
+    return time.monotonic() - started
 
 
-def mutate(name: str, tests: list[str], base: dict[str, Any]) -> tuple[int, list[str]]:
-    """Run every mutant of module ``name`` against ``tests``: killed count and survivors' lines."""
+def mutate(name: str, tests: list[str], base: dict[str, Any], server: str) -> tuple[int, list[str]]:
+    """Run every mutant of module ``name`` against ``tests``, each through the preloaded pytest
+    listening on the socket ``server``: killed count and survivors' lines."""
     stem = re.sub(r"[^A-Za-z0-9]+", "_", name.removesuffix(".py"))
     config_file, session = f"../{stem}.toml", f"../{stem}.sqlite"
     command = base["test-command"].format(tests=" ".join(tests))
+    if not command.startswith(PYTEST):
+        sys.exit(f"[tool.cosmic-ray] test-command must start with {PYTEST.strip()!r}")
+    served = f"python tools/preloaded_pytest.py run {server} {command.removeprefix(PYTEST)}"
     with open(config_file, "w", encoding="utf-8") as handle:
-        toml.dump({"cosmic-ray": dict(base, **{"module-path": name, "test-command": command})}, handle)
+        toml.dump({"cosmic-ray": dict(base, **{"module-path": name, "test-command": served})}, handle)
     print(f"== {name}: {' '.join(tests)}", flush=True)
     source_hash = hashlib.sha256(Path(name).read_bytes()).hexdigest()
     stamp = Path(f"../{stem}.source")
@@ -87,7 +104,7 @@ def mutate(name: str, tests: list[str], base: dict[str, Any]) -> tuple[int, list
         tool("cosmic-ray", "init", "--force", config_file, session)
         tool("cr-filter-operators", session, config_file)
         stamp.write_text(source_hash)
-    took = warm_up(name, command)
+    took = warm_up(name, command, served)
     print(f"   the tests pass unmutated in {took:.1f} s; running the mutants", flush=True)
     started = time.monotonic()
     tool("cosmic-ray", "--verbosity", "ERROR", "exec", config_file, session)
@@ -130,12 +147,25 @@ def main() -> None:
     for folder in CODE_FOLDERS:
         compileall.compile_dir(folder, quiet=1, workers=0)
     lines = []
-    for name in wanted or list(modules):
-        killed, survived = mutate(name, modules[name], base)
-        total = killed + len(survived)
-        score = 100.0 * killed / total if total else 100.0
-        lines.append(f"{name}: {total} mutants, {killed} killed, {len(survived)} survived, {score:.1f}%")
-        lines.extend(survived)
+    with tempfile.TemporaryDirectory(prefix="kehu-mutation-") as folder:
+        server = os.path.join(folder, "pytest.socket")
+        process = subprocess.Popen(
+            [sys.executable, "tools/preloaded_pytest.py", "serve", server], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            if process.stdout is None or process.stdout.readline().strip() != "ready":
+                sys.exit("the preloaded pytest server did not start")
+            for name in wanted or list(modules):
+                killed, survived = mutate(name, modules[name], base, server)
+                total = killed + len(survived)
+                score = 100.0 * killed / total if total else 100.0
+                lines.append(
+                    f"{name}: {total} mutants, {killed} killed, {len(survived)} survived, {score:.1f}%"
+                )
+                lines.extend(survived)
+        finally:
+            process.kill()
+            process.wait()
     Path("../summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
