@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -67,6 +68,48 @@ class Shop:
         with self.app.session() as s:
             customer, _ = member(s, code)
             return statement(s, customer.id)
+
+    def bring_in(self, *rows: tuple[str, str, str, str, str, str]) -> None:
+        """Import ``(ref, code, kind, status, occurred_at, amount)`` rows in one file (one batch,
+        earned as an import earns it); a feedback row is given a satisfaction of 5."""
+        from kehu_core.importing import import_interactions
+
+        lines = ["external_ref,customer_code,kind,status,occurred_at,amount,satisfaction"]
+        lines += [
+            f"{ref},{code},{kind},{status},{when},{amount},{'5' if kind == 'feedback' else ''}"
+            for ref, code, kind, status, when, amount in rows
+        ]
+        with self.app.session() as s:
+            import_interactions(self.app, s, io.BytesIO(("\n".join(lines) + "\n").encode()))
+
+    @staticmethod
+    def batch_rows(session: Any) -> list[dict[str, Any]]:
+        """Every interaction as earning's batches carry it, by id."""
+        from sqlalchemy import select
+
+        from kehu_core.models import Interaction
+        from kehu_loyalty.accounts import ROW_COLUMNS
+
+        table = Interaction.__table__
+        stmt = select(*(table.c[c] for c in ROW_COLUMNS)).order_by(table.c.id)
+        return [dict(r) for r in session.execute(stmt).mappings()]
+
+    def earn_as_given(self, code: str, stored: str, given: str, path: str) -> None:
+        """Import a purchase of ``stored`` yuan by ``code`` (2024-04-01 noon, Shanghai), empty the
+        ledger, and earn the purchase again on ``path`` handed over with the amount ``given`` (as
+        a plugin writing interactions may hand it, past the cent)."""
+        from kehu_core.hooktypes import InteractionBatch
+        from kehu_loyalty.models import LEDGER
+
+        self.bring_in(("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", stored))
+        with self.app.session() as s:
+            s.execute(LEDGER.delete())
+            [row] = self.batch_rows(s)
+            earning.earn_batch(self.app, s, InteractionBatch([{**row, "amount": Decimal(given)}]), path=path)
+
+    def entries(self, code: str) -> list[tuple[str, str | None, int]]:
+        """The member's ledger as ``(kind, rule, points)``, sorted."""
+        return sorted((e["kind"], e["rule"], e["points"]) for e in self.ledger(code))
 
     def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self.app.session() as s:

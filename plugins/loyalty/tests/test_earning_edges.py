@@ -11,7 +11,6 @@ bonus of 200 to the referrer, a feedback bonus of 20 once a local month; Shangha
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
@@ -20,10 +19,8 @@ from sqlalchemy import select
 
 from kehu_core import hookimpl
 from kehu_core.hooktypes import InteractionBatch
-from kehu_core.importing import import_interactions
-from kehu_core.models import Customer, Interaction
+from kehu_core.models import Customer
 from kehu_loyalty import earning
-from kehu_loyalty.accounts import ROW_COLUMNS
 from kehu_loyalty.api import refer
 from kehu_loyalty.earning import EarnResult, earn_batch
 from kehu_loyalty.models import ALLOCATIONS, LEDGER
@@ -33,63 +30,39 @@ from kehu_loyalty.settings import set_setting
 SINCE = "2024-03-01T00:00:00+08:00"
 
 
-def bring_in(shop, *rows):
-    """Import ``(ref, code, kind, status, occurred_at, amount)`` rows in one file (one batch)."""
-    lines = ["external_ref,customer_code,kind,status,occurred_at,amount,satisfaction"]
-    lines += [
-        f"{ref},{code},{kind},{status},{when},{amount},{'5' if kind == 'feedback' else ''}"
-        for ref, code, kind, status, when, amount in rows
-    ]
-    with shop.app.session() as s:
-        import_interactions(shop.app, s, io.BytesIO(("\n".join(lines) + "\n").encode()))
-
-
-def batch_rows(session):
-    """Every interaction as earning's batches carry it, by id."""
-    table = Interaction.__table__
-    stmt = select(*(table.c[c] for c in ROW_COLUMNS)).order_by(table.c.id)
-    return [dict(r) for r in session.execute(stmt).mappings()]
-
-
-def entries(shop, code):
-    return sorted((e["kind"], e["rule"], e["points"]) for e in shop.ledger(code))
-
-
 def test_the_birthday_month_starts_at_the_local_first_of_the_month(shop, path):
     code = shop.customer(since=SINCE, birthday="1990-04-15")
     other = shop.customer(since=SINCE)  # no birthday: never doubled
-    bring_in(
-        shop,
+    shop.bring_in(
         ("P1", code, "purchase", "", "2024-03-31T23:59:59+08:00", "100"),  # March, local: 100
         ("P2", code, "purchase", "", "2024-04-01T00:00:00+08:00", "100"),  # April, local: 200
         ("P3", code, "purchase", "", "2024-04-30T23:59:59+08:00", "10.50"),  # April: floor(21.00)
         ("P4", code, "purchase", "", "2024-05-01T00:00:00+08:00", "10.50"),  # May: floor(10.50)
         ("P5", other, "purchase", "", "2024-04-01T00:00:00+08:00", "100"),
     )
-    assert entries(shop, code) == [
+    assert shop.entries(code) == [
         ("bonus", "first_purchase", 100),
         ("earn", "base", 10),
         ("earn", "base", 100),
         ("earn", "base+birthday", 21),
         ("earn", "base+birthday", 200),
     ]
-    assert entries(shop, other) == [("bonus", "first_purchase", 100), ("earn", "base", 100)]
+    assert shop.entries(other) == [("bonus", "first_purchase", 100), ("earn", "base", 100)]
     # Both paths write a purchase's earn entry before its bonus, with nothing short.
     assert [(e["kind"], e["shortfall"]) for e in shop.ledger(other)] == [("earn", 0), ("bonus", 0)]
 
 
 def test_planned_and_cancelled_purchases_and_other_kinds_earn_nothing(shop, path):
     code = shop.customer(since=SINCE)
-    bring_in(
-        shop,
+    shop.bring_in(
         ("P1", code, "purchase", "planned", "2024-04-01T12:00:00+08:00", "100"),
         ("P0", code, "purchase", "cancelled", "2024-04-01T12:00:00+08:00", "100"),
         ("V1", code, "visit", "", "2024-04-01T12:00:00+08:00", "100"),
         ("F1", code, "feedback", "planned", "2024-04-01T12:00:00+08:00", ""),
     )
-    assert entries(shop, code) == []
-    bring_in(shop, ("P2", code, "purchase", "done", "2024-04-02T12:00:00+08:00", "7"))
-    assert entries(shop, code) == [("bonus", "first_purchase", 100), ("earn", "base", 7)]
+    assert shop.entries(code) == []
+    shop.bring_in(("P2", code, "purchase", "done", "2024-04-02T12:00:00+08:00", "7"))
+    assert shop.entries(code) == [("bonus", "first_purchase", 100), ("earn", "base", 7)]
 
 
 def test_the_referrer_earns_once_from_the_referred_customers_first_purchase(shop, path):
@@ -98,13 +71,12 @@ def test_the_referrer_earns_once_from_the_referred_customers_first_purchase(shop
     outsider_friend = shop.customer(member=False)  # referred but not a member: the referrer still earns
     shop.run(refer, referrer, friend)
     shop.run(refer, referrer, outsider_friend)
-    bring_in(
-        shop,
+    shop.bring_in(
         ("P2", friend, "purchase", "", "2024-04-02T12:00:00+08:00", "5"),
         ("P1", friend, "purchase", "", "2024-04-01T12:00:00+08:00", "3"),
         ("P3", outsider_friend, "purchase", "", "2024-04-03T12:00:00+08:00", "9"),
     )
-    assert entries(shop, friend) == [
+    assert shop.entries(friend) == [
         ("bonus", "first_purchase", 100),
         ("earn", "base", 3),
         ("earn", "base", 5),
@@ -144,12 +116,8 @@ def test_an_amount_handed_over_past_the_cent_earns_as_stored(shop, path, given, 
     """Imports and logs refuse a third decimal, but a batch handed to earning (by a plugin that
     writes interactions) may carry the amount as given: both paths earn what is stored."""
     code = shop.customer(since=SINCE)
-    bring_in(shop, ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", stored))
-    with shop.app.session() as s:
-        s.execute(LEDGER.delete())
-        [row] = batch_rows(s)
-        earn_batch(shop.app, s, InteractionBatch([{**row, "amount": D(given)}]), path=path)
-    assert entries(shop, code) == expected
+    shop.earn_as_given(code, stored, given, path)
+    assert shop.entries(code) == expected
 
 
 class Tiers:
@@ -169,17 +137,16 @@ def test_tier_multipliers_beside_members_without_one(shop, path, kehu_register_p
     ids = {c: shop.run(lambda s, c=c: _id(s, c)) for c in codes}
     vip, small_vip = (c for c in codes if ids[c] % 2 == 0)
     plain = next(c for c in codes if ids[c] % 2 == 1)
-    bring_in(
-        shop,
+    shop.bring_in(
         ("P1", vip, "purchase", "", "2024-04-01T12:00:00+08:00", "100.99"),  # floor(151.485)
         ("P2", plain, "purchase", "", "2024-04-01T12:00:00+08:00", "100.99"),  # floor(100.99)
         ("F1", vip, "feedback", "", "2024-04-01T12:00:00+08:00", ""),  # no amount: 20, not multiplied
         ("R1", vip, "purchase", "", "2024-04-02T12:00:00+08:00", "-10"),  # floor(10 x 1.5)
         ("P3", small_vip, "purchase", "", "2024-04-01T12:00:00+08:00", "0.99"),  # floor(1.485): 1
     )
-    assert entries(shop, small_vip) == [("earn", "base", 1)]
-    assert entries(shop, vip) == [("bonus", "feedback", 20), ("earn", "base", 151), ("refund", "base", -15)]
-    assert entries(shop, plain) == [("earn", "base", 100)]
+    assert shop.entries(small_vip) == [("earn", "base", 1)]
+    assert shop.entries(vip) == [("bonus", "feedback", 20), ("earn", "base", 151), ("refund", "base", -15)]
+    assert shop.entries(plain) == [("earn", "base", 100)]
     [earn] = [e for e in shop.ledger(vip) if e["kind"] == "earn"]
     assert earn["reason"] == "¥100.99 × 1 pt/¥ (base) × 1.5 tier VIP"
 
@@ -188,26 +155,25 @@ def test_refunds_by_members_only_and_only_of_purchases(shop, path):
     shop.run(set_setting, "first_purchase_bonus", "0")
     code = shop.customer(since=SINCE)
     outsider = shop.customer(member=False)
-    bring_in(shop, ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "100"))
-    bring_in(
-        shop,
+    shop.bring_in(("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "100"))
+    shop.bring_in(
         ("R1", code, "purchase", "", "2024-04-02T12:00:00+08:00", "-30"),
         ("R2", outsider, "purchase", "", "2024-04-02T12:00:00+08:00", "-30"),
         ("R4", code, "purchase", "planned", "2024-04-02T12:00:00+08:00", "-5"),  # not done: nothing
         ("R5", code, "purchase", "cancelled", "2024-04-02T12:00:00+08:00", "-5"),  # nor this
     )
-    assert entries(shop, code) == [("earn", "base", 100), ("refund", "base", -30)]
+    assert shop.entries(code) == [("earn", "base", 100), ("refund", "base", -30)]
     assert shop.balance(code) == 70
-    bring_in(shop, ("R6", code, "purchase", "", "2024-04-03T12:00:00+08:00", "-1"))  # one yuan: 1 point
+    shop.bring_in(("R6", code, "purchase", "", "2024-04-03T12:00:00+08:00", "-1"))  # one yuan: 1 point
     assert shop.balance(code) == 69
 
 
 def test_a_batch_of_refunds_by_others_takes_back_nothing(shop, path):
     shop.run(set_setting, "first_purchase_bonus", "0")
     outsider = shop.customer(member=False)
-    bring_in(shop, ("R1", outsider, "purchase", "", "2024-04-02T12:00:00+08:00", "-30"))
+    shop.bring_in(("R1", outsider, "purchase", "", "2024-04-02T12:00:00+08:00", "-30"))
     with shop.app.session() as s:
-        assert earn_batch(shop.app, s, InteractionBatch(batch_rows(s)), path=path) == EarnResult(
+        assert earn_batch(shop.app, s, InteractionBatch(shop.batch_rows(s)), path=path) == EarnResult(
             0, 0, 0, 0, 0
         )
 
@@ -226,13 +192,12 @@ class Bonuses:
 def test_a_bonus_rule_that_does_not_match_leaves_the_next_one_to_match(shop, path, kehu_register_plugin):
     kehu_register_plugin(Bonuses(), "bonuses")
     code = shop.customer(since=SINCE)
-    bring_in(
-        shop,
+    shop.bring_in(
         ("P0", code, "purchase", "", "2024-03-31T12:00:00+08:00", "0"),  # nothing bought: any_buy still
         ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "999.99"),  # under 1000: any_buy only
         ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "1000"),  # both
     )
-    assert entries(shop, code) == [
+    assert shop.entries(code) == [
         ("bonus", "any_buy", 7),
         ("bonus", "any_buy", 7),
         ("bonus", "any_buy", 7),
@@ -246,8 +211,7 @@ def test_a_bonus_rule_that_does_not_match_leaves_the_next_one_to_match(shop, pat
 def test_a_batch_counts_what_it_earned_and_took_back(shop, path):
     shop.run(set_setting, "first_purchase_bonus", "0")
     code = shop.customer(since=SINCE)
-    bring_in(
-        shop,
+    shop.bring_in(
         (
             "P0",
             code,
@@ -267,12 +231,7 @@ def test_a_batch_counts_what_it_earned_and_took_back(shop, path):
     with shop.app.session() as s:
         s.execute(ALLOCATIONS.delete())
         s.execute(LEDGER.delete())
-        table = Interaction.__table__
-        rows = [
-            dict(r)
-            for r in s.execute(select(*(table.c[c] for c in ROW_COLUMNS)).order_by(table.c.id)).mappings()
-        ]
-        result = earn_batch(shop.app, s, InteractionBatch(rows), path=path)
+        result = earn_batch(shop.app, s, InteractionBatch(shop.batch_rows(s)), path=path)
     assert result == EarnResult(4, 142, 1, 30, 0)
     assert shop.balance(code) == 112
 
@@ -299,8 +258,7 @@ def test_forcing_sql_on_a_batch_that_cannot_be_compiled_is_refused(shop, company
 def test_a_batch_earned_again_writes_nothing(shop, path):
     """A backfill over interactions earned already: every entry's key is there, nothing is written."""
     code = shop.customer(since=SINCE)
-    bring_in(
-        shop,
+    shop.bring_in(
         ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "100"),
         ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "5"),
         ("F1", code, "feedback", "", "2024-04-02T12:00:00+08:00", ""),
@@ -308,7 +266,7 @@ def test_a_batch_earned_again_writes_nothing(shop, path):
     before = shop.ledger(code)
     assert sorted(e["points"] for e in before) == [5, 20, 100, 100]
     with shop.app.session() as s:
-        again = earn_batch(shop.app, s, InteractionBatch(batch_rows(s)), path=path)
+        again = earn_batch(shop.app, s, InteractionBatch(shop.batch_rows(s)), path=path)
     assert again == EarnResult(0, 0, 0, 0, 0)
     assert shop.ledger(code) == before
 
@@ -327,9 +285,9 @@ def test_a_listener_is_handed_nothing_when_a_batch_earns_nothing(shop, path, keh
     kehu_register_plugin(listener, "listener")
     shop.run(set_setting, "first_purchase_bonus", "0")
     code = shop.customer(since=SINCE)
-    bring_in(shop, ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "0.99"))  # floor: 0 points
+    shop.bring_in(("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "0.99"))  # floor: 0 points
     assert listener.entries == [] and shop.ledger(code) == []
-    bring_in(shop, ("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "2"))
+    shop.bring_in(("P2", code, "purchase", "", "2024-04-02T12:00:00+08:00", "2"))
     assert listener.entries == [("earn", 2)]
 
 
@@ -338,8 +296,7 @@ def test_two_batches_of_one_write_earn_each_months_feedback_bonus(shop, company_
     a second batch of the same write still earns the next month's feedback bonus (SQL path)."""
     company_zone("Asia/Shanghai")
     code = shop.customer(since=SINCE)
-    bring_in(
-        shop,
+    shop.bring_in(
         ("P1", code, "purchase", "", "2024-03-30T12:00:00+08:00", "10"),  # 10 and the first-purchase 100
         ("F1", code, "feedback", "", "2024-03-31T12:00:00+08:00", ""),  # March: 20
         ("P2", code, "purchase", "", "2024-04-01T12:00:00+08:00", "5"),  # 5, no second first-purchase bonus
@@ -348,11 +305,11 @@ def test_two_batches_of_one_write_earn_each_months_feedback_bonus(shop, company_
     assert shop.balance(code) == 155
     with shop.app.session() as s:
         s.execute(LEDGER.delete())
-        march, april = batch_rows(s)[:2], batch_rows(s)[2:]
+        march, april = shop.batch_rows(s)[:2], shop.batch_rows(s)[2:]
         earn_batch(shop.app, s, InteractionBatch(march), path="sql")
         earn_batch(shop.app, s, InteractionBatch(april), path="sql")
         earning.forget_awarded(s)
-    assert entries(shop, code) == [
+    assert shop.entries(code) == [
         ("bonus", "feedback", 20),
         ("bonus", "feedback", 20),
         ("bonus", "first_purchase", 100),

@@ -8,7 +8,6 @@ Defaults: 1 point per yuan and a first-purchase bonus of 100; Shanghai's calenda
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal as D
 
 import pytest
@@ -16,10 +15,8 @@ from sqlalchemy import select
 
 from kehu_core import hookimpl
 from kehu_core.hooktypes import InteractionBatch
-from kehu_core.importing import import_interactions
-from kehu_core.models import Customer, Interaction
+from kehu_core.models import Customer
 from kehu_loyalty import earning
-from kehu_loyalty.accounts import ROW_COLUMNS
 from kehu_loyalty.api import refer
 from kehu_loyalty.earning import EarnResult, awarded, earn_batch
 from kehu_loyalty.models import LEDGER
@@ -29,36 +26,13 @@ from kehu_loyalty.settings import set_setting
 SINCE = "2024-03-01T00:00:00+08:00"
 
 
-def bring_in(shop, *rows):
-    """Import ``(ref, code, kind, status, occurred_at, amount)`` rows in one file (one batch)."""
-    lines = ["external_ref,customer_code,kind,status,occurred_at,amount,satisfaction"]
-    lines += [
-        f"{ref},{code},{kind},{status},{when},{amount},{'5' if kind == 'feedback' else ''}"
-        for ref, code, kind, status, when, amount in rows
-    ]
-    with shop.app.session() as s:
-        import_interactions(shop.app, s, io.BytesIO(("\n".join(lines) + "\n").encode()))
-
-
-def batch_rows(session):
-    """Every interaction as earning's batches carry it, by id."""
-    table = Interaction.__table__
-    stmt = select(*(table.c[c] for c in ROW_COLUMNS)).order_by(table.c.id)
-    return [dict(r) for r in session.execute(stmt).mappings()]
-
-
-def entries(shop, code):
-    return sorted((e["kind"], e["rule"], e["points"]) for e in shop.ledger(code))
-
-
 @pytest.fixture
 def buyers(shop, company_zone):
     """Three members with one purchase each, imported (and earned), then their entries removed
     so that a test earns the purchases again, in batches of one write."""
     company_zone("Asia/Shanghai")
     codes = [shop.customer(since=SINCE) for _ in range(3)]
-    bring_in(
-        shop,
+    shop.bring_in(
         *[
             (f"P{n}", code, "purchase", "", f"2024-04-0{n}T12:00:00+08:00", "10")
             for n, code in enumerate(codes, 1)
@@ -74,7 +48,7 @@ def _earn_in_one_write(shop, batches):
     write: the customers remembered after each batch, by position."""
     remembered = []
     with shop.app.session() as s:
-        rows = batch_rows(s)
+        rows = shop.batch_rows(s)
         ids = [row["customer_id"] for row in rows]
         for batch in batches:
             earn_batch(shop.app, s, InteractionBatch([rows[n] for n in batch]), path="sql")
@@ -89,7 +63,7 @@ def test_one_write_remembers_who_holds_the_first_purchase_bonus(shop, buyers):
     the same write does not look them up again."""
     assert _earn_in_one_write(shop, [[0], [1, 2]]) == [[0], [0, 1, 2]]
     for code in buyers:
-        assert entries(shop, code) == [("bonus", "first_purchase", 100), ("earn", "base", 10)]
+        assert shop.entries(code) == [("bonus", "first_purchase", 100), ("earn", "base", 10)]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +79,7 @@ def test_the_memo_stops_growing_at_its_cap(shop, buyers, monkeypatch, batches, r
     monkeypatch.setattr(earning, "MAX_AWARDED", 1)
     assert _earn_in_one_write(shop, batches) == remembered
     for n in sorted({n for batch in batches for n in batch}):
-        assert entries(shop, buyers[n]) == [("bonus", "first_purchase", 100), ("earn", "base", 10)]
+        assert shop.entries(buyers[n]) == [("bonus", "first_purchase", 100), ("earn", "base", 10)]
 
 
 class Rules:
@@ -136,12 +110,8 @@ def test_a_minimum_past_the_cent_is_met_by_the_stored_amount(
     given (not as stored) is compared on both paths as stored, half to even."""
     kehu_register_plugin(Rules(EarnRule("acme.big", fixed_points=5, min_amount=D("2.004"))), "acme_big")
     code = shop.customer(since=SINCE)
-    bring_in(shop, ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", stored))
-    with shop.app.session() as s:
-        s.execute(LEDGER.delete())
-        [row] = batch_rows(s)
-        earn_batch(shop.app, s, InteractionBatch([{**row, "amount": D(given)}]), path=path)
-    assert entries(shop, code) == expected
+    shop.earn_as_given(code, stored, given, path)
+    assert shop.entries(code) == expected
 
 
 def _refused(*args, **kwargs):
@@ -161,10 +131,10 @@ def test_auto_takes_the_path_the_plan_chooses(shop, monkeypatch, company_zone, p
     company_zone("Asia/Shanghai")
     shop.run(set_setting, "first_purchase_bonus", "0")
     code = shop.customer(since=SINCE)
-    bring_in(shop, ("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "10"))
+    shop.bring_in(("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", "10"))
     with shop.app.session() as s:
         s.execute(LEDGER.delete())
-        [row] = batch_rows(s)
+        [row] = shop.batch_rows(s)
         if planned is not None:
             monkeypatch.setattr(earning, "plan", lambda *a, **k: planned)
         kept = getattr(earning, skipped)
@@ -175,7 +145,7 @@ def test_auto_takes_the_path_the_plan_chooses(shop, monkeypatch, company_zone, p
         monkeypatch.setattr(earning, "_earn_sql", _refused)
         again = earn_batch(shop.app, s, InteractionBatch([row]), path="python")
     assert found == again == EarnResult(1, 10, 0, 0, 0)
-    assert entries(shop, code) == [("earn", "base", 10)]
+    assert shop.entries(code) == [("earn", "base", 10)]
 
 
 def test_only_a_referrers_bonus_names_the_buyer(shop, path):
@@ -183,7 +153,7 @@ def test_only_a_referrers_bonus_names_the_buyer(shop, path):
     customer bought (both paths)."""
     referrer, friend = shop.customer(since=SINCE), shop.customer(since=SINCE)
     shop.run(refer, referrer, friend)
-    bring_in(shop, ("P1", friend, "purchase", "", "2024-04-01T12:00:00+08:00", "10"))
+    shop.bring_in(("P1", friend, "purchase", "", "2024-04-01T12:00:00+08:00", "10"))
     with shop.app.session() as s:
         friend_id = s.scalar(select(Customer.id).where(Customer.code == friend))
     assert [(e["kind"], e["reason"]) for e in shop.ledger(friend) if e["kind"] == "bonus"] == [
