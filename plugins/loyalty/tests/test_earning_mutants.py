@@ -162,3 +162,15 @@ def test_only_a_referrers_bonus_names_the_buyer(shop, path):
     assert [e["reason"] for e in shop.ledger(referrer)] == [
         f"bonus to the referrer when the referred customer first buys (customer #{friend_id})"
     ]
+
+
+def test_a_programme_that_only_pays_referrers_still_pays_them(shop, path):
+    """With the referral bonus as the only rule (no points per yuan, no first-purchase or
+    feedback bonus), a referred member's purchase still pays the referrer its 200 (both paths)."""
+    for name in ("points_per_yuan", "first_purchase_bonus", "feedback_bonus"):
+        shop.run(set_setting, name, "0")
+    referrer, friend = shop.customer(since=SINCE), shop.customer(since=SINCE)
+    shop.run(refer, referrer, friend)
+    shop.bring_in(("P1", friend, "purchase", "", "2024-04-01T12:00:00+08:00", "10"))
+    assert shop.entries(referrer) == [("bonus", "referral", 200)]
+    assert shop.entries(friend) == []
