@@ -10,10 +10,11 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import false, insert, select, update
 
 from kehu_core import audit, calendar
 from kehu_core.customers import add_customer
+from kehu_core.errors import Conflict, ValidationError
 from kehu_core.interactions import write_interactions
 from kehu_core.models import Customer
 from kehu_forecast import api
@@ -58,7 +59,7 @@ def shop(kehu_app, kehu_install):
 
 
 def _buy(app, *rows: tuple) -> None:
-    """Purchases ``(code, when, amount[, status])``, written at once."""
+    """Purchases ``(code, when, amount[, status[, kind]])``, written at once."""
     with app.session() as session:
         write_interactions(
             app,
@@ -66,7 +67,7 @@ def _buy(app, *rows: tuple) -> None:
             [
                 dict(
                     customer_id=app.ids[code],
-                    kind="purchase",
+                    kind=rest[1] if len(rest) > 1 else "purchase",
                     status=rest[0] if rest else "done",
                     occurred_at=when.astimezone(UTC),
                     amount=Decimal(amount),
@@ -78,21 +79,29 @@ def _buy(app, *rows: tuple) -> None:
         )
 
 
-def _store(app, first: date = date(2026, 1, 1), horizon: int = 1, only: str | None = None) -> int:
+def _store(
+    app,
+    first: date = date(2026, 1, 1),
+    horizon: int = 1,
+    only: str | None = None,
+    kind: str = "reconciled",
+    freq: str = "month",
+    times: int = 1,
+) -> int:
     """A plan by hand over the customers there are now: :data:`CUSTOMERS`' cents a month
-    (``only`` that salesperson's customers)."""
-    planned = {code: cents if only in (None, owner) else 0 for code, owner, cents in CUSTOMERS}
+    (``only`` that salesperson's customers; ``times`` as much), of ``kind`` and ``freq``."""
+    planned = {code: cents * times if only in (None, owner) else 0 for code, owner, cents in CUSTOMERS}
     with app.session() as session:
         h = H.build(customer_frame(session))
         bottom = np.array([[planned[c]] * horizon for c in h.customers["code"]], dtype=np.int64)
         plan = Plan.from_bottom(
             h,
             bottom,
-            kind="reconciled",
+            kind=kind,
             method="by hand",
-            freq="month",
-            periods=[calendar.shift(first, k, "month") for k in range(horizon)],
-            history_end=calendar.shift(first, -1, "month"),
+            freq=freq,
+            periods=[calendar.shift(first, k, freq) for k in range(horizon)],
+            history_end=calendar.shift(first, -1, freq),
         )
         return store(app, session, plan)
 
@@ -435,3 +444,173 @@ def test_a_target_replaces_only_its_own_salespersons(shop):
         ("周八/2026-01-01", "set"),
         ("赵六/2026-01-01", "replaced"),
     }
+
+
+def test_actuals_count_done_purchases_only(shop):
+    """A payment and a resale (kinds sorting either side of purchase), a cancelled purchase: none counts."""
+    first, end = date(2026, 1, 1), date(2026, 2, 1)
+    _buy(
+        shop,
+        ("D1", _at(first, 60), "10.00"),
+        ("D1", _at(first, 120), "200.00", "done", "payment"),
+        ("D1", _at(first, 180), "300.00", "done", "resale"),
+        ("D1", _at(first, 240), "400.00", "cancelled"),
+    )
+    with shop.session() as session:
+        assert salesperson_actuals(session, "赵六", first, end) == {shop.ids["D1"]: Decimal("10.00")}
+
+
+def test_an_owner_stored_as_the_empty_text_is_unassigned(shop):
+    """A customer whose owner is the empty text (as SQL may write it) counts under the unassigned label."""
+    first, end = date(2026, 1, 1), date(2026, 2, 1)
+    with shop.session() as session:
+        session.execute(update(Customer).where(Customer.code == "D4").values(owner=""))
+    _buy(shop, ("D4", _at(first, 60), "4.00"), ("G1", _at(first, 60), "7.00"))
+    with shop.session() as session:
+        assert salesperson_actuals(session, NO_SALESPERSON, first, end) == {
+            shop.ids["D4"]: Decimal("4.00"),
+            shop.ids["G1"]: Decimal("7.00"),
+        }
+        assert salesperson_actuals(session, "赵六", first, end) == {}
+
+
+def test_codes_are_read_for_each_of_501_customers(shop):
+    """Customers' codes are read in batches of 500: the 500th, the 501st and the first are all found."""
+    with shop.session() as session:
+        session.execute(insert(Customer), [{"code": f"N{k:03d}", "name": f"N{k:03d}"} for k in range(501)])
+        new = select(Customer.id).where(Customer.code.like("N%")).order_by(Customer.code)
+        ids = session.scalars(new).all()
+        assert targeting._codes(session, list(ids)) == {cid: f"N{k:03d}" for k, cid in enumerate(ids)}
+
+
+def test_targets_come_from_the_newest_reconciled_run_not_a_newer_run_of_another_kind(shop):
+    """Without a run named, targets come from the newest reconciled run, not a newer bottom-up one."""
+    _store(shop)  # reconciled: 赵六 2,200.00 in January
+    _store(shop, kind="bottomup", times=2)  # newer, twice as much
+    with shop.session() as session:
+        saved = api.set_targets(shop, session, grouping="month")
+    assert sorted((t.salesperson, t.amount) for t in saved) == sorted(
+        [("赵六", Decimal("2200.00")), ("周八", Decimal("0.01")), (NO_SALESPERSON, Decimal("150.00"))]
+    )
+
+
+def test_a_weekly_plan_sets_no_targets(shop):
+    """Targets are set from a monthly plan only: a weekly one is refused and nothing is written."""
+    run_id = _store(shop, date(2026, 1, 5), horizon=4, freq="week")  # four weeks from a Monday
+    with shop.session() as session, pytest.raises(ValidationError) as err:
+        api.set_targets(shop, session, run_id=run_id, grouping="month")
+    problems = [(p.field, p.reason) for p in err.value.problems]
+    assert problems == [("run", "targets are set from a monthly plan")]
+    with shop.session() as session:
+        assert api.list_targets(session) == []
+
+
+def test_a_net_refund_before_the_plan_is_a_line_below_zero(shop):
+    """A customer's net refund in the quarter's months before the plan is a line of its own, below zero."""
+    run_id = _store(shop, date(2026, 2, 1), horizon=2)  # February and March: Q1 from 1 January
+    _buy(shop, ("D5", _at(date(2026, 1, 10)), "-50.00"), ("D1", _at(date(2026, 1, 10)), "10.00"))
+    q1 = _set(shop, run_id, grouping="quarter")[("赵六", date(2026, 1, 1))]
+    # 2 × 2,200 + 10 - 50; D5 is planned at 0.
+    assert q1.amount == Decimal("4360.00")
+    assert [(ln["code"], ln["amount"]) for ln in q1.customers] == [
+        ("D1", Decimal("2010.00")),
+        ("D2", Decimal("1000.00")),
+        ("D3", Decimal("1000.00")),
+        ("D4", Decimal("400.00")),
+        ("D5", Decimal("-50.00")),
+    ]
+
+
+def test_the_note_names_three_customers_of_four():
+    """The note names the three largest lines it is given, not a fourth."""
+    top = [("D1", Decimal("4.00")), ("D2", Decimal("3.00")), ("D3", Decimal("2.00")), ("D4", Decimal("1.00"))]
+    note = smart_note("赵六", 4, top, Decimal("10.00"), Decimal("0.00"), date(2026, 1, 31))
+    assert note == (
+        "S: 赵六, 4 customer(s), top: D1 ¥4.00、D2 ¥3.00、D3 ¥2.00; M: ¥10.00 net purchases; "
+        "A: no sales in the same period last year: new business; R: revenue; T: by 2026-01-31"
+    )
+
+
+def test_a_target_another_command_saved_meanwhile_is_a_conflict(shop, monkeypatch):
+    """A target saved by another command after this one looked is a conflict, and nothing is written."""
+    _set(shop, _store(shop, only="赵六"))  # 赵六's January target: 2,200.00
+    run_id = _store(shop, times=2)
+    real = targeting.select
+
+    def blind(*columns):  # this command's look for an old target finds none, as in a race
+        stmt = real(*columns)
+        return stmt.where(false()) if columns[0] is targets.c.id else stmt
+
+    monkeypatch.setattr(targeting, "select", blind)
+    with pytest.raises(Conflict) as err:
+        _set(shop, run_id)
+    assert str(err.value) == (
+        "another command saved a target for 赵六 from 2026-01-01 at the same time; "
+        "nothing was written, try again"
+    )
+    monkeypatch.undo()
+    with shop.session() as session:
+        assert [(r["salesperson"], r["amount"]) for r in api.list_targets(session)] == [
+            ("赵六", Decimal("2200.00"))
+        ]
+
+
+def test_hiding_one_line_hides_its_target_only(shop, monkeypatch):
+    """Hiding 周八's only customer hides his target, not the targets saved before or after it."""
+    _plan(shop)  # targets of (未分配), 周八 and 赵六, ids in that order
+    hidden = Customer.code != "F1"
+    monkeypatch.setattr(targeting, "customer_condition", lambda session: hidden)
+    monkeypatch.setattr(
+        targeting, "visible_customers", lambda session, column: column.in_(select(Customer.id).where(hidden))
+    )
+    with shop.session() as session:
+        assert [r["salesperson"] for r in api.list_targets(session)] == [NO_SALESPERSON, "赵六"]
+        tracked = api.track(session, as_of=date(2026, 1, 15))
+        assert [p.salesperson for p in tracked] == [NO_SALESPERSON, "赵六"]
+
+
+def test_a_change_after_an_unchanged_target_is_recorded(shop):
+    """A status that moves is recorded even when a target judged before it did not move."""
+    _plan(shop)
+    with shop.session() as session:
+        first = api.update_target_statuses(shop, session, _at(date(2026, 1, 1), 3600))
+    # 1 January: 150.00 × 1/31 = 4.84 and 2,200.00 × 1/31 = 70.97 expected, nothing bought;
+    # 0.01 × 1/31 = 0.00 expected of 周八.
+    assert [(c.salesperson, c.new_status) for c in first] == [
+        (NO_SALESPERSON, "behind"),
+        ("周八", "on track"),
+        ("赵六", "behind"),
+    ]
+    _buy(shop, ("D1", _at(date(2026, 1, 2), 60), "2200.00"))
+    with shop.session() as session:
+        second = api.update_target_statuses(shop, session, _at(date(2026, 1, 2), 3600))
+    assert [(c.salesperson, c.old_status, c.new_status) for c in second] == [("赵六", "behind", "on track")]
+
+
+def test_replacing_a_target_with_a_lower_id_leaves_the_later_ones(shop):
+    """Replacing 周八's target (saved second) deletes his only, not 赵六's saved after it."""
+    _plan(shop)  # targets of (未分配), 周八 and 赵六, ids in that order
+    again = _set(shop, _store(shop, only="周八", times=2))
+    assert list(again) == [("周八", date(2026, 1, 1))]
+    with shop.session() as session:
+        listed = {r["salesperson"]: (r["customers"], r["amount"]) for r in api.list_targets(session)}
+    assert listed == {
+        NO_SALESPERSON: (2, Decimal("150.00")),
+        "周八": (1, Decimal("0.02")),
+        "赵六": (4, Decimal("2200.00")),
+    }
+
+
+def test_a_target_replaces_the_one_of_its_own_start_not_a_later_one(shop):
+    """With February's target saved, a plan from January sets January's and replaces February's."""
+    _set(shop, _store(shop, date(2026, 2, 1), only="赵六"))  # 赵六's February target
+    _set(shop, _store(shop, date(2026, 1, 1), horizon=2, only="赵六", times=2))
+    with shop.session() as session:
+        actions = sorted((e.key, e.action) for e in audit.trail(session, entity="forecast.target"))
+        listed = [(r["period_start"], r["amount"]) for r in api.list_targets(session)]
+    assert actions == [
+        ("赵六/2026-01-01", "set"),
+        ("赵六/2026-02-01", "replaced"),
+        ("赵六/2026-02-01", "set"),
+    ]
+    assert listed == [(date(2026, 1, 1), Decimal("4400.00")), (date(2026, 2, 1), Decimal("4400.00"))]
