@@ -10,8 +10,13 @@ from datetime import date
 
 import numpy as np
 import pytest
+from sqlalchemy import update
 
+from kehu_core.customers import add_customer
 from kehu_core.errors import ValidationError
+from kehu_core.interactions import write_interactions
+from kehu_core.models import Customer
+from kehu_core.users import add_user
 from kehu_forecast import engine as E
 from kehu_forecast.backtest import _scale, backtest, backtest_history
 
@@ -173,7 +178,7 @@ def test_too_short_by_one_is_refused_and_exactly_enough_is_not():
 
 
 @pytest.mark.parametrize(
-    ("horizon", "folds", "field"), [(0, 1, "horizon"), (1, 0, "folds"), (0, 0, "horizon")]
+    ("horizon", "folds", "field"), [(0, 1, "horizon"), (1, 0, "folds"), (2, 0, "folds"), (0, 0, "horizon")]
 )
 def test_horizon_and_folds_below_one_are_refused(horizon, folds, field):
     with pytest.raises(ValidationError) as err:
@@ -264,5 +269,92 @@ def test_no_sales_history_is_refused_in_one_line(kehu_app, kehu_install):
         backtest_history(session, as_of=date(2026, 1, 15))
     assert str(err.value) == (
         "history: too short for 3 fold(s) of 3 month(s): 0 month(s) of sales history, at least 11 "
+        "needed (fewer --folds or a shorter --horizon)"
+    )
+
+
+def test_an_unknown_method_is_refused_listing_the_accepted_ones():
+    """A method the engine does not know is refused in one line, before any fit."""
+    with pytest.raises(ValidationError) as err:
+        _scores(np.arange(1.0, 21.0), horizon=1, folds=1, methods=("average", "prophet"))
+    assert str(err.value) == (
+        "methods: unknown method; choose from auto, theta, ets, croston, adida, tsb, "
+        "snaive (seasonal naive), average, bgnbd (got 'prophet')"
+    )
+
+
+def test_progress_counts_folds_times_methods_steps():
+    """Three folds of two methods are six steps, reported one by one."""
+    calls: list[tuple[int, int]] = []
+    _scores(
+        np.arange(1.0, 21.0),
+        horizon=1,
+        folds=3,
+        methods=("average", "snaive"),
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert calls == [(1, 6), (2, 6), (3, 6), (4, 6), (5, 6), (6, 6)]
+
+
+def test_a_series_that_is_not_scored_is_not_fitted(monkeypatch):
+    """A flat series (no in-sample error to scale by) is never handed to the library."""
+    calls: list[np.ndarray] = []
+    real = E.forecast
+
+    def forecast(train, *args, **kw):
+        calls.append(np.asarray(train))
+        return real(train, *args, **kw)
+
+    monkeypatch.setattr(E, "forecast", forecast)
+    for method in ("auto", "average"):
+        score = _scores([5, 5, 5, 5, 5], horizon=1, folds=1, methods=(method,))[method]
+        assert (score.fitted, score.unfitted, score.mase) == (0, 0, None)
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("actual", "smape"),
+    [
+        (0.0, 200.0),  # |0| + |0.5| = 0.5: 200·0.5/0.5
+        (0.5, 0.0),  # |0.5| + |0.5| = 1, exactly a yuan: 0
+        (1.0, round(200 * 0.5 / 1.5, 2)),  # 1.5
+    ],
+)
+def test_smape_counts_points_that_add_up_to_a_yuan_or_less(actual, smape):
+    """A point counts in sMAPE as soon as actual and forecast are not both zero, however small."""
+    # History 1, 0, 1, 0: the average 0.5 is the forecast.
+    score = _scores([1, 0, 1, 0, actual], horizon=1, folds=1, methods=("average",))["average"]
+    assert score.smape == smape
+
+
+def test_a_salesperson_backtests_only_the_customers_they_see(company):
+    """The acting user's record rules decide which customers are scored."""
+    with company.session() as session:
+        add_user(company, session, "boss", roles=["admin"])
+        add_user(company, session, "zhangwei", roles=["sales"], team="east")
+        session.execute(update(Customer).where(Customer.code.in_(["C1", "C2"])).values(owner="zhangwei"))
+    kw = dict(level="customer", horizon=1, folds=1, methods=("average",), as_of=date(2026, 1, 15))
+    # Everyone's: C1, C2 and C4 (C3 repeats its year exactly and C5's 23 months of 300 before
+    # its refund are flat: no scale).
+    with company.session() as session:
+        assert [s.series for s in backtest_history(session, **kw)] == [3, 3]
+    with company.session(as_user="zhangwei") as session:
+        assert [s.series for s in backtest_history(session, **kw)] == [2, 2]
+
+
+def test_one_month_of_sales_history_is_refused_in_one_line(kehu_app, kehu_install, fc):
+    """A history of a single period is too short, said as such (not an error of the code)."""
+    kehu_install("forecast")
+    with kehu_app.session() as session:
+        cid = add_customer(
+            kehu_app, session, {"code": "C1", "name": "一", "region": "华东", "owner": "张伟"}
+        ).id
+        write_interactions(
+            kehu_app, session, fc.month_rows(cid, "C1", [500.0], start=(2025, 12)), source="test"
+        )
+    with kehu_app.session() as session, pytest.raises(ValidationError) as err:
+        backtest_history(session, horizon=1, folds=1, methods=("average",), as_of=date(2026, 1, 15))
+    assert str(err.value) == (
+        "history: too short for 1 fold(s) of 1 month(s): 1 month(s) of sales history, at least 2 "
         "needed (fewer --folds or a shorter --horizon)"
     )
