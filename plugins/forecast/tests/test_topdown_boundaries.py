@@ -11,12 +11,15 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import false, select, update
 
-from kehu_core.errors import ValidationError
+from kehu_core.errors import Conflict, ValidationError
 from kehu_core.models import Customer
 from kehu_forecast import hierarchy as H
+from kehu_forecast import topdown
+from kehu_forecast.history import customer_frame
 from kehu_forecast.models import market_inputs
+from kehu_forecast.plan import Plan, store
 from kehu_forecast.topdown import (
     _figure,
     clean_market_input,
@@ -29,6 +32,7 @@ from kehu_forecast.topdown import (
 )
 
 JAN = date(2026, 1, 1)
+FEB = date(2026, 2, 1)
 
 
 def _problems(values):
@@ -63,6 +67,12 @@ def _problems(values):
         (
             {"period": "2026-01", "dimension": "region", "key": "华东", "growth": "100"},
             {"period": JAN, "dimension": "region", "key": "华东", "growth": Decimal("100")},
+            [],
+        ),
+        # An ISO day of eight characters, without dashes, is a day too.
+        (
+            {"period": "20260115", "dimension": "company", "growth": "0"},
+            {"period": JAN, "dimension": "company", "key": H.COMPANY, "growth": Decimal("0")},
             [],
         ),
     ],
@@ -293,7 +303,7 @@ def test_a_month_the_group_sold_one_yuan_or_one_cent_counts():
         ]
 
 
-@pytest.mark.parametrize("method", ["", "average", "bottomup", "forecast_proportions"])
+@pytest.mark.parametrize("method", ["", "average", "bottomup", "forecast_proportions", "proportions"])
 def test_an_unknown_proportion_is_refused(method):
     with pytest.raises(ValueError):
         proportions(np.ones((2, 2)), method)
@@ -342,3 +352,104 @@ def test_each_region_splits_only_its_own_figure(company):
     cents = {c: int(plan.bottom()[codes.index(c), 0]) for c in codes}
     assert cents["C1"] + cents["C2"] + cents["C3"] == 1_000_000
     assert cents["C4"] + cents["C5"] == 200_000
+
+
+def test_setting_an_input_again_keeps_the_month_before_and_the_other_dimension(company):
+    """February's 华东 set again keeps January's; an industry 华东 keeps the region 华东 of its month."""
+    with company.session() as session:
+        set_market_months(
+            session, "2026-01", {"dimension": "region", "key": "华东", "growth": "1%"}, months=2
+        )
+        set_market_inputs(
+            session, [{"period": "2026-01", "dimension": "industry", "key": "华东", "growth": "2%"}]
+        )
+        set_market_inputs(
+            session, [{"period": "2026-02", "dimension": "region", "key": "华东", "growth": "3%"}]
+        )
+        rows = [(r["period"], r["dimension"], r["key"], r["growth"]) for r in list_market_inputs(session)]
+    assert rows == [
+        (JAN, "industry", "华东", Decimal("0.02")),
+        (JAN, "region", "华东", Decimal("0.01")),
+        (FEB, "region", "华东", Decimal("0.03")),
+    ]
+
+
+def test_an_input_that_grows_has_no_figure_whatever_half_of_one_it_gives(company):
+    """Potential without share, or share without potential (growth given), lists no figure."""
+    with company.session() as session:
+        set_market_inputs(
+            session,
+            [
+                {
+                    "period": "2026-01",
+                    "dimension": "region",
+                    "key": "华东",
+                    "potential": "100",
+                    "growth": "5%",
+                },
+                {"period": "2026-01", "dimension": "region", "key": "华北", "share": "0.5", "growth": "-5%"},
+            ],
+        )
+        rows = [
+            (r["key"], r["potential"], r["share"], r["growth"], r["figure"])
+            for r in list_market_inputs(session)
+        ]
+    assert rows == [
+        ("华东", Decimal("100.00"), None, Decimal("0.05"), None),
+        ("华北", None, Decimal("0.5"), Decimal("-0.05"), None),
+    ]
+
+
+def test_an_input_another_command_wrote_meanwhile_is_a_conflict(company, monkeypatch):
+    """An input another command wrote between this one's delete and insert: a conflict, nothing written."""
+    with company.session() as session:
+        set_market_months(session, "2026-01", {"dimension": "company", "growth": "1%"})
+    real = topdown.delete
+    monkeypatch.setattr(topdown, "delete", lambda table: real(table).where(false()))  # the other's row stays
+    with company.session() as session, pytest.raises(Conflict) as err:
+        set_market_months(session, "2026-01", {"dimension": "company", "growth": "2%"}, months=2)
+    assert str(err.value) == (
+        "another command wrote market inputs for the same period and key at the same time; "
+        "nothing was written, try again"
+    )
+    monkeypatch.undo()
+    with company.session() as session:
+        assert [(r["period"], r["growth"]) for r in list_market_inputs(session)] == [(JAN, Decimal("0.01"))]
+
+
+def test_a_window_the_group_sold_one_yuan_or_one_cent_in_counts():
+    """A proportion of averages over a window of one yuan (or one cent) in all is that share, not zero."""
+    for small in (1.0, 0.01):
+        assert proportions(np.array([[small, 0.0], [0.0, 0.0]]), "proportion_averages").tolist() == [1.0, 0.0]
+
+
+def test_bottom_up_shares_month_by_month_and_even_where_the_run_has_none(company):
+    """Bottom-up shares are the run's own month by month; a month past the run, or a customer
+    it lacks, has none: that month is split evenly over every customer."""
+    with company.session() as session:
+        customers = customer_frame(session)
+        h = H.build(customers[customers["code"] != "C5"].reset_index(drop=True))  # C5 is not in the run
+        cents = {"C1": [4000, 100], "C2": [3000, 100], "C3": [2000, 100], "C4": [1000, 100]}
+        bottom = np.array([cents[c] for c in h.customers["code"]], dtype=np.int64)
+        plan = Plan.from_bottom(
+            h,
+            bottom,
+            kind="bottomup",
+            method="by hand",
+            freq="month",
+            periods=[JAN, FEB],
+            history_end=date(2025, 12, 1),
+        )
+        store(company, session, plan)
+    _set_company(company, 3, potential="1000", share="1")  # 100,000 cents a month, January to March
+    with company.session() as session:
+        td = top_down(session, dimension="company", allocation="bottomup", as_of=date(2026, 1, 15), horizon=3)
+    codes = list(td.hierarchy.customers["code"])
+    got = {c: td.bottom()[codes.index(c)].tolist() for c in codes}
+    assert got == {
+        "C1": [40_000, 25_000, 20_000],
+        "C2": [30_000, 25_000, 20_000],
+        "C3": [20_000, 25_000, 20_000],
+        "C4": [10_000, 25_000, 20_000],
+        "C5": [0, 0, 20_000],
+    }
