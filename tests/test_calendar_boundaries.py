@@ -252,3 +252,12 @@ def test_sql_local_days_in_santo_domingo_s_five_weeks_at_minus_five_hours(kehu_a
         ("2000-12-03", 24011, 11294, "2000-11-27", "2000-12-01"),
         ("2000-12-04", 24011, 11295, "2000-12-04", "2000-12-01"),
     ]
+
+
+def test_sql_day_numbers_before_1970_count_back_from_it(kehu_app):
+    """The last second of 31 December 1969 (local) is day -1 in SQL, the next second day 0."""
+    got = _sql_days(kehu_app, ["1969-12-31T15:59:59", "1969-12-31T16:00:00"])
+    assert got == [
+        ("1969-12-31", 23639, -1, "1969-12-31", "1969-12-29", "1969-12-01", "1969-10-01", "1969-01-01"),
+        ("1970-01-01", 23640, 0, "1970-01-01", "1969-12-29", "1970-01-01", "1970-01-01", "1970-01-01"),
+    ]
