@@ -5,6 +5,7 @@ starts in the same period (and only over the months it covers)."""
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 
 import numpy as np
@@ -13,9 +14,10 @@ import pytest
 
 from kehu_forecast import api, intervals
 from kehu_forecast import hierarchy as H
+from kehu_forecast import periods as P
 from kehu_forecast.history import customer_frame
 from kehu_forecast.plan import Plan, load, store
-from kehu_forecast.reconcile import combine, reconcile, scenarios, split_down, upper_forecasts
+from kehu_forecast.reconcile import combine, reconcile, run_history, scenarios, split_down, upper_forecasts
 
 
 def _tree() -> H.Hierarchy:
@@ -155,15 +157,16 @@ def test_stated_adjustments_and_the_base_of_a_bottom_up_reconciliation(company):
         # The same first month: the company's top-down figure, over the months it covers.
         (date(2026, 1, 1), 2, [500_000, 500_000]),
         (date(2026, 1, 1), 1, [500_000, None]),
-        # A top-down run from another month says nothing about this one.
+        # A top-down run from another month (after or before) says nothing about this one.
         (date(2026, 2, 1), 2, [None, None]),
+        (date(2025, 12, 1), 2, [None, None]),
     ],
 )
 def test_a_top_down_run_sets_the_company_figure_where_it_covers_the_same_months(
     company, td_first, td_months, expected
 ):
     bu = _store(company, "bottomup", CENTS, MONTHS, scenario="stated adjustments")
-    td_periods = [date(2026, m, 1) for m in range(td_first.month, td_first.month + td_months)]
+    td_periods = P.periods(td_first, td_months, "month")
     _store(company, "topdown", {c: 100_000 for c in CENTS}, td_periods, dimension="company")
     with company.session() as session:
         plan = reconcile(session, "top-down", proportions="proportion_averages", bu_run=bu)
@@ -230,7 +233,9 @@ def test_a_one_purchase_customers_spread_is_from_its_model_forecast_without_the_
     assert {c: int(low[r, 0]) for c, r in rows.items()} == {"C1": 40_000 - 12_816, "C2": 40_000, "C3": 0}
 
 
-@pytest.mark.parametrize(("pipeline", "company_cents"), [(None, 470_000), ({"C1": 10_000}, 480_000)])
+@pytest.mark.parametrize(
+    ("pipeline", "company_cents"), [(None, 470_000), ({"C1": 10_000}, 480_000), ({"C1": 10_050}, 480_050)]
+)
 def test_the_company_figure_is_its_own_model_plus_its_pipeline(company, pipeline, company_cents):
     # The run's method is the historic average: the company's 2025 sales (the run's window)
     # are C1 22,900 + C2 8,100 + C3 2,400 + C4 19,800 + C5 3,200 (eleven 300s and a refund
@@ -356,3 +361,127 @@ def test_a_run_band_narrower_than_its_pipeline_leaves_the_pipeline_alone(company
         low, high = scenarios(session, bu, bu, np.zeros(bu.value.shape), np.ones((h.n_bottom, 12)))
     c1 = h.levels["customer"][list(h.customers["code"]).index("C1")]
     assert high[c1, 0] - bu.value[c1, 0] == 640_776
+
+
+def test_a_node_whose_customers_weigh_nothing_is_split_without_a_numeric_warning():
+    """The even split of a node with no weight divides by nothing (no 0/0 warning to the reader)."""
+    h = _tree()
+    nodes = np.array([h.index()[("salesperson", "R/S0")]])
+    values = np.zeros((len(h.keys), 1))
+    values[nodes[0]] = [90.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = split_down(h, values, nodes, "forecast_proportions", bottom_now=np.zeros((4, 1)))
+    assert out[:, 0].tolist() == [30.0, 30.0, 30.0, 0.0]
+
+
+def test_a_run_that_recorded_no_history_window_is_reconciled_on_all_its_history(company):
+    """A run without ``history_start`` and ``history_periods`` saw everything from the first purchase."""
+    bu = _store(company, "bottomup", CENTS, MONTHS, history_start=None, history_periods=None)
+    with company.session() as session:
+        nodes = run_history(session, load(session, bu))
+    # 2024-01 .. 2025-12; the company's first month: C1 1,000 + C2 500 + C4 2,000 + C5 300.
+    assert nodes.shape[1] == 24 and nodes[0, 0] == 3_800.0
+
+
+def test_with_no_history_every_node_keeps_the_runs_values(company):
+    """No period of history to model the upper nodes on: they keep the run's own values, no spread."""
+    bu_id = _store(company, "bottomup", CENTS, MONTHS, method="average")
+    with company.session() as session:
+        bu = load(session, bu_id)
+        own = upper_forecasts(session, bu, np.zeros((len(bu.hierarchy.keys), 0)))
+    assert own.mean.tolist() == (bu.value / 100).tolist()
+    assert not own.sigma.any()
+
+
+def test_top_down_keeps_the_company_figure_to_the_cent_whatever_the_middle_level(company):
+    """A top-down figure with cents is the plan's company value to the cent, however its parts round."""
+    # The top-down run's company figure is 5,000.04 a month. By the 2025 proportions (56,500 in
+    # all, C5's refund month as zero) the salespeople get 31,000 (张伟), 2,400 (王芳) and 23,100
+    # (李娜) of it: 2,743.3848, 212.3911 and 2,044.2641; each rounded alone, 5,000.03 in all.
+    # Rounded within the company: floors 274,338 + 21,239 + 204,426 cents and the last cent to
+    # the largest remainder, 张伟's.
+    bu = _store(company, "bottomup", CENTS, MONTHS, method="average")
+    td = _store(
+        company, "topdown", {**{c: 100_000 for c in CENTS}, "C1": 100_004}, MONTHS, dimension="company"
+    )
+    with company.session() as session:
+        plan = reconcile(
+            session,
+            "top-down",
+            proportions="proportion_averages",
+            middle_level="salesperson",
+            bu_run=bu,
+            td_run=td,
+        )
+    index = plan.hierarchy.index()
+    assert plan.value[0].tolist() == [500_004, 500_004]
+    people = [index[("salesperson", key)] for key in ("华东/张伟", "华东/王芳", "华北/李娜")]
+    assert plan.value[people, 0].tolist() == [274_339, 21_239, 204_426]
+
+
+def test_middle_out_keeps_the_middle_levels_own_figures_to_the_cent(company):
+    """Middle-out rounds each middle node on its own; the company is their sum, not its own rounding."""
+    # The run saw 2024-01 .. 2025-12; each region's historic average over those 24 months:
+    # 华东 58,160 / 24 = 2,423.33⅓, 华北 49,280 / 24 = 2,053.33⅓. Each to the cent: 2,423.33 and
+    # 2,053.33, so the company 4,476.66 (its own 4,476.66⅔ would round to 4,476.67).
+    bu = _store(
+        company, "bottomup", CENTS, MONTHS, history_start="2024-01-01", history_periods=24, method="average"
+    )
+    with company.session() as session:
+        plan = reconcile(session, "middle-out", middle_level="region", bu_run=bu, td_run=None)
+    index = plan.hierarchy.index()
+    regions = [index[("region", "华东")], index[("region", "华北")]]
+    assert plan.value[regions].tolist() == [[242_333] * 2, [205_333] * 2]
+    assert plan.value[0].tolist() == [447_666] * 2
+    assert plan.method == "middle-out (average_proportions) at region"
+    assert (
+        plan.params["scenario"] == "80% interval: each node's own model, with the pipeline's p(1-p)·amount²"
+    )
+
+
+def test_stated_adjustments_without_a_pessimistic_one_keep_the_plan_as_pessimistic(company):
+    """Only an optimistic adjustment stated: the pessimistic value is the plan's own."""
+    bu = _store(company, "bottomup", CENTS, MONTHS, scenario="stated adjustments", optimistic=0.1)
+    with company.session() as session:
+        plan = reconcile(session, "bottom-up", bu_run=bu)
+    assert plan.low.tolist() == plan.value.tolist()
+    assert plan.high[0].tolist() == [201_667, 201_667]
+
+
+def test_a_one_purchase_customer_planned_one_cent_gets_the_band_of_a_cent(company):
+    """σ = √(size × mean) with the mean to the cent: a purchase of 100.00 and 0.01 planned, σ = 1."""
+    with company.session() as session:
+        h = H.build(customer_frame(session))
+        codes = list(h.customers["code"])
+        bottom = np.array([[1 if c == "C1" else 0] for c in codes], dtype=np.int64)
+        bare = Plan.from_bottom(
+            h,
+            bottom,
+            kind="bottomup",
+            method="by hand",
+            freq="month",
+            periods=[date(2026, 1, 1)],
+            history_end=None,
+        )
+        history = np.zeros((h.n_bottom, 12))
+        history[codes.index("C1"), 5] = 100.0
+        low, high = scenarios(session, bare, bare, np.zeros(bare.value.shape), history)
+    c1 = h.levels["customer"][codes.index("C1")]
+    # Half band 1.2816 × 1 yuan = 128 cents; the pessimistic value stops at zero.
+    assert (int(low[c1, 0]), int(high[c1, 0])) == (0, 1 + 128)
+
+
+def test_top_down_over_no_customers_plans_nothing():
+    """A company without customers: its figure has nobody to go to, and the split does not fail."""
+    h = H.build(pd.DataFrame({"id": [], "code": [], "region": [], "salesperson": []}))
+    history = np.zeros((0, 3))
+    out = combine(
+        h,
+        "top-down",
+        np.full((1, 2), 50.0),
+        np.zeros((0, 2)),
+        proportions="proportion_averages",
+        history=history,
+    )
+    assert out.shape == (0, 2)
