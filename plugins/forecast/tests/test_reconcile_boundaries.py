@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,22 @@ def _tree() -> H.Hierarchy:
                 "salesperson": ["S0", "S0", "S0", "S1"],
             }
         )
+    )
+
+
+def _monthly_by_hand(
+    h: H.Hierarchy, bottom: np.ndarray, month: date, history_end: date | None, **more: Any
+) -> Plan:
+    """A bottom-up plan of one month whose customer values (cents) are written by hand."""
+    return Plan.from_bottom(
+        h,
+        bottom,
+        kind="bottomup",
+        method="by hand",
+        freq="month",
+        periods=[month],
+        history_end=history_end,
+        **more,
     )
 
 
@@ -191,16 +208,7 @@ def test_a_one_purchase_customers_spread_is_from_its_model_forecast_without_the_
         planned = {"C1": 40_000, "C2": 40_000, "C3": 10_050, "C4": 0, "C5": 0}
         bottom = np.array([[planned[c]] for c in codes], dtype=np.int64)
         pipe = np.array([[30_000 if c == "C1" else 0] for c in codes], dtype=np.int64)
-        bu = Plan.from_bottom(
-            h,
-            bottom,
-            kind="bottomup",
-            method="by hand",
-            freq="month",
-            periods=[date(2026, 1, 1)],
-            history_end=date(2025, 12, 1),
-            pipeline=h.aggregate(pipe),
-        )
+        bu = _monthly_by_hand(h, bottom, date(2026, 1, 1), date(2025, 12, 1), pipeline=h.aggregate(pipe))
         history = np.zeros((h.n_bottom, 12))
         history[codes.index("C1"), 5] = 100.0
         history[codes.index("C2"), [3, 7]] = 100.0
@@ -208,15 +216,7 @@ def test_a_one_purchase_customers_spread_is_from_its_model_forecast_without_the_
         history[codes.index("C4"), 2] = 100.0  # one purchase, nothing planned: no spread
         low, high = scenarios(session, bu, bu, np.zeros(bu.value.shape), history)
         # Without any pipeline in the run, the same for C3.
-        bare = Plan.from_bottom(
-            h,
-            bottom,
-            kind="bottomup",
-            method="by hand",
-            freq="month",
-            periods=[date(2026, 1, 1)],
-            history_end=None,
-        )
+        bare = _monthly_by_hand(h, bottom, date(2026, 1, 1), None)
         bare.high = bare.value.copy()  # a run whose own band is nil: the one-purchase spread instead
         _, bare_high = scenarios(session, bare, bare, np.zeros(bare.value.shape), history)
     c4 = h.levels["customer"][codes.index("C4")]
@@ -347,15 +347,8 @@ def test_a_run_band_narrower_than_its_pipeline_leaves_the_pipeline_alone(company
         )
         h = H.build(customer_frame(session))
         bottom = np.full((h.n_bottom, 1), 100_000, dtype=np.int64)
-        bu = Plan.from_bottom(
-            h,
-            bottom,
-            kind="bottomup",
-            method="by hand",
-            freq="month",
-            periods=[date(2026, 2, 1)],
-            history_end=date(2026, 1, 1),
-            params={intervals.PIPELINE_VARIANCE: True},
+        bu = _monthly_by_hand(
+            h, bottom, date(2026, 2, 1), date(2026, 1, 1), params={intervals.PIPELINE_VARIANCE: True}
         )
         bu.high = bu.value + 100
         low, high = scenarios(session, bu, bu, np.zeros(bu.value.shape), np.ones((h.n_bottom, 12)))
@@ -455,15 +448,7 @@ def test_a_one_purchase_customer_planned_one_cent_gets_the_band_of_a_cent(compan
         h = H.build(customer_frame(session))
         codes = list(h.customers["code"])
         bottom = np.array([[1 if c == "C1" else 0] for c in codes], dtype=np.int64)
-        bare = Plan.from_bottom(
-            h,
-            bottom,
-            kind="bottomup",
-            method="by hand",
-            freq="month",
-            periods=[date(2026, 1, 1)],
-            history_end=None,
-        )
+        bare = _monthly_by_hand(h, bottom, date(2026, 1, 1), None)
         history = np.zeros((h.n_bottom, 12))
         history[codes.index("C1"), 5] = 100.0
         low, high = scenarios(session, bare, bare, np.zeros(bare.value.shape), history)
