@@ -345,6 +345,37 @@ def test_customers_who_leave_and_arrive_in_the_same_run(tiering_app: Any, kehu_r
     assert sorted(listener.moves[0]) == [(c_id, method, None, tier) for method, tier in first_rows]
 
 
+def test_two_customers_leave_while_one_arrives(tiering_app: Any) -> None:
+    """A1 and A2 archived while B arrives: 8 rows end though 4 begin (current 8 = given 4 + new 4)."""
+    from kehu_core.customers import archive_customer
+
+    may = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    ids = add_customers(tiering_app, ["A1", "A2"])
+    record(tiering_app, [purchase(ids["A1"], may, 100), purchase(ids["A2"], may, 100)])
+    _run(tiering_app)
+    with tiering_app.session() as session:
+        archive_customer(tiering_app, session, "A1")
+    with tiering_app.session() as session:
+        archive_customer(tiering_app, session, "A2")
+    b_id = add_customers(tiering_app, ["B"])["B"]
+    record(tiering_app, [purchase(b_id, may, 100)])
+    second = _run(tiering_app)
+    a = assignments.c
+    with tiering_app.session() as session:
+        current = session.execute(
+            select(a.customer_id, a.method, a.tier)
+            .where(a.valid_to.is_(None))
+            .order_by(a.customer_id, a.method)
+        ).all()
+    assert [tuple(r) for r in current] == [
+        (b_id, "abc", "A"),
+        (b_id, "flag:watch", "watch"),
+        (b_id, "pyramid", "VIP"),
+        (b_id, "rfm", "new"),
+    ]
+    assert (second.written, second.moved) == (12, 12)  # eight rows ended, four begun
+
+
 def test_a_method_run_for_the_first_time_keeps_every_customers_numbers(tiering_app: Any) -> None:
     """ABC and RFM ran before; the pyramid's first run writes every customer's row and snapshot,
     the rule-decided customer's too (the methods' numbers, beside its rule's own)."""
