@@ -216,6 +216,31 @@ def test_a_flag_nobody_holds_any_more_is_closed(tiering_app: Any) -> None:
     ]
 
 
+def test_a_flag_raised_by_a_renamed_rule_is_written_again(tiering_app: Any) -> None:
+    """The flag rule renamed (watch.small, then watch.tiny, which sorts after): the flag's row
+    is written again, decided by the new name, though the flag itself does not move."""
+    ids = add_customers(tiering_app, ["W1", "W2"])
+    record(tiering_app, [purchase(ids["W2"], datetime(2026, 5, 1, 10, tzinfo=UTC), 300)])
+
+    def flags_run(name: str) -> Any:
+        rules = [TierRule(name=name, flag="watch", when=STATS.c.revenue_window <= 200)]
+        with tiering_app.session() as session:
+            result = run_engine(
+                tiering_app, session, make_settings(as_of=AS_OF, methods="flags"), rules=rules
+            )
+            session.commit()
+        return result
+
+    first = flags_run("watch.small")
+    second = flags_run("watch.tiny")
+    assert (first.written, second.written, second.moved) == (1, 1, 0)  # a new row, no tier moved
+    assert _rows(tiering_app, ids, "flag:watch") == [
+        ("W1", "watch", "watch.small", AS_OF, second.run_id),
+        ("W1", "watch", "watch.tiny", None, None),
+    ]
+    assert flags_run("watch.tiny").written == 0
+
+
 def test_each_rule_decided_row_keeps_the_numbers_its_own_rule_reads(tiering_app: Any) -> None:
     """Two rules per target, each reading its own column: every row keeps the numbers of the rule that
     decided it, on a first run (written whole) and on a re-run (written from the diff).
