@@ -217,8 +217,8 @@ def test_a_flag_nobody_holds_any_more_is_closed(tiering_app: Any) -> None:
 
 
 def test_a_flag_raised_by_a_renamed_rule_is_written_again(tiering_app: Any) -> None:
-    """The flag rule renamed (watch.small, then watch.tiny, which sorts after): the flag's row
-    is written again, decided by the new name, though the flag itself does not move."""
+    """The flag rule renamed (watch.small, then watch.tiny, which sorts after, then back): the
+    flag's row is written again each time, decided by the new name, though the flag does not move."""
     ids = add_customers(tiering_app, ["W1", "W2"])
     record(tiering_app, [purchase(ids["W2"], datetime(2026, 5, 1, 10, tzinfo=UTC), 300)])
 
@@ -239,6 +239,12 @@ def test_a_flag_raised_by_a_renamed_rule_is_written_again(tiering_app: Any) -> N
         ("W1", "watch", "watch.tiny", None, None),
     ]
     assert flags_run("watch.tiny").written == 0
+    third = flags_run("watch.small")  # back to a name sorting before
+    assert (third.written, third.moved) == (1, 0)
+    assert _rows(tiering_app, ids, "flag:watch")[1:] == [
+        ("W1", "watch", "watch.tiny", AS_OF, third.run_id),
+        ("W1", "watch", "watch.small", None, None),
+    ]
 
 
 def test_each_rule_decided_row_keeps_the_numbers_its_own_rule_reads(tiering_app: Any) -> None:
