@@ -56,10 +56,9 @@ from kehu_tiering.hookcalls import call_each
 from kehu_tiering.models import monthly
 from kehu_tiering.settings import RuleContext, TierSettings
 
-YUAN = Numeric(18, 2)
-#: Money read back from the run's tables: every decimal the database holds (SQLite keeps a
-#: division such as the average order unrounded), for :func:`money` to round.
-YUAN_READ = Numeric(18, 2, decimal_return_scale=10)
+#: Money in the statistics: yuan with two decimals, converted from integer cents. Wide enough
+#: for every sum of cents a BIGINT holds (19 digits), so the conversion never overflows.
+YUAN = Numeric(21, 2)
 
 #: The customer's own fields keep the customers table's types (a region as long as the card takes).
 _CUSTOMER = Customer.__table__.c
@@ -616,6 +615,14 @@ def base_select(
     def yuan(cents: Any) -> Any:
         return cast(cents, YUAN) / 100
 
+    def per_order(cents: Any, orders: Any) -> Any:
+        # To the whole cent, half away from zero, in integers: exact on every database (SQLite
+        # would divide in floating point). Integer division truncates towards zero on both, so
+        # twice the remainder over the orders is 1, -1 or 0: the half cent away from zero.
+        # (PostgreSQL's sum of BIGINT is NUMERIC, whose division keeps the fraction: cast back.)
+        whole, count = cast(cents, BigInteger), cast(orders, BigInteger)
+        return whole // count + 2 * (whole % count) // count
+
     expressions: dict[str, Callable[[], Any]] = {
         "revenue_window": lambda: yuan(func.coalesce(p.c.revenue_w, 0)),
         "revenue_total": lambda: yuan(func.coalesce(p.c.revenue_t, 0)),
@@ -624,7 +631,9 @@ def base_select(
         "margin_total": lambda: yuan(func.coalesce(p.c.margin_t, 0)),
         "orders_window": lambda: func.coalesce(p.c.orders_w, 0),
         "orders_total": lambda: func.coalesce(p.c.orders_t, 0),
-        "avg_order_value": lambda: case((p.c.orders_w > 0, yuan(p.c.revenue_w) / p.c.orders_w), else_=null()),
+        "avg_order_value": lambda: case(
+            (p.c.orders_w > 0, yuan(per_order(p.c.revenue_w, p.c.orders_w))), else_=null()
+        ),
         "first_purchase_at": lambda: p.c.first_at,
         "last_purchase_at": lambda: p.c.last_at,
         "recency_days": lambda: literal(b["asof_day"]) - day_number(p.c.last_at, dialect),
@@ -675,8 +684,7 @@ def money(metrics: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in (metrics or {}).items():
         if key in MONEY_COLUMNS and value is not None:
-            # Half a fen rounds away from zero, as PostgreSQL's NUMERIC(18, 2) stores it: the
-            # average order (a division) reads the same from the work tables and from a query.
+            # Half a fen rounds away from zero, as PostgreSQL's NUMERIC stores it.
             value = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         elif isinstance(value, (float, Decimal)):
             value = round(float(value), 4)

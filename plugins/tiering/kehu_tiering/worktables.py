@@ -39,7 +39,7 @@ from kehu_tiering.stats import (
     MONEY_COLUMNS,
     STATS,
     TABLE_NAME,
-    YUAN_READ,
+    YUAN,
     StatColumn,
     base_parts,
     base_select,
@@ -222,7 +222,7 @@ class WorkTables:
 
         def read(name: str) -> Any:
             value = STATS.c[name]
-            return type_coerce(value, YUAN_READ).label(name) if name in MONEY_COLUMNS else value
+            return type_coerce(value, YUAN).label(name) if name in MONEY_COLUMNS else value
 
         row = (
             self.session.execute(

@@ -42,7 +42,7 @@ from kehu_tiering.settings import make_settings
 from kehu_tiering.stats import (
     MONEY_COLUMNS,
     STATS,
-    YUAN_READ,
+    YUAN,
     StatColumn,
     as_of_month_is_whole,
     attribute,
@@ -385,9 +385,7 @@ def _by_both_paths(app: Any, settings: Any, ids: dict[str, int]) -> tuple[dict[s
     """{code: row} as a run reads it (the work tables) and by the one-query definition."""
     codes = {cid: code for code, cid in ids.items()}
     one = classified_select(app.dialect, settings).subquery("one")
-    query = select(
-        *(type_coerce(c, YUAN_READ).label(c.name) if c.name in MONEY_COLUMNS else c for c in one.c)
-    )
+    query = select(*(type_coerce(c, YUAN).label(c.name) if c.name in MONEY_COLUMNS else c for c in one.c))
     with app.session() as session:
         one_query = {codes[r["customer_id"]]: money(dict(r)) for r in session.execute(query).mappings()}
         with WorkTables(session, app.dialect, []) as temp:
@@ -620,9 +618,7 @@ def test_the_largest_amounts_add_up_to_the_cent(tiering_app: Any) -> None:
     largest = "9999999999999.99"
     record(tiering_app, [purchase(ids["BIG"], local(2026, 6, 1, 9), largest, cost="0.01") for _ in range(2)])
     base = base_select(tiering_app.dialect, make_settings(as_of=AS_OF)).subquery("base")
-    money_read = (
-        type_coerce(base.c[name], YUAN_READ).label(name) for name in ("revenue_window", "margin_window")
-    )
+    money_read = (type_coerce(base.c[name], YUAN).label(name) for name in ("revenue_window", "margin_window"))
     with tiering_app.session() as session:
         row = money(dict(session.execute(select(*money_read, base.c.measure_cents)).mappings().one()))
     assert row == {
@@ -630,3 +626,22 @@ def test_the_largest_amounts_add_up_to_the_cent(tiering_app: Any) -> None:
         "margin_window": Decimal("19999999999999.96"),
         "measure_cents": 1999999999999998,
     }
+
+
+def test_sums_past_ten_thousand_trillion_yuan_convert_without_overflow(tiering_app: Any) -> None:
+    """1,001 purchases of the largest amount: ¥10,009,999,999,999,989.99 in all, 19 digits of
+    cents (a BIGINT holds them). The statistics convert them to yuan without overflowing; exact
+    to the cent on PostgreSQL, to a floating point's 16 digits on SQLite (docs/tiering.md, known
+    limits)."""
+    ids = add_customers(tiering_app, ["HUGE"])
+    largest = Decimal("9999999999999.99")
+    record(tiering_app, [purchase(ids["HUGE"], local(2026, 6, 1, 9), largest) for _ in range(1001)])
+    with tiering_app.session() as session:
+        row = customer_stats(tiering_app, session, "HUGE", make_settings(as_of=AS_OF))
+    total = Decimal("10009999999999989.99")
+    assert row["measure_cents"] == 1000999999999998999
+    assert row["orders_window"] == 1001 and row["avg_order_value"] == largest
+    if tiering_app.dialect == "postgresql":
+        assert (row["revenue_window"], row["revenue_total"]) == (total, total)
+    else:
+        assert abs(row["revenue_total"] - total) <= 2 and row["revenue_window"] == row["revenue_total"]

@@ -61,13 +61,11 @@ def _one_query(app: Any, settings: Any) -> dict[int, dict[str, Any]]:
     from sqlalchemy import select, type_coerce
 
     from kehu_tiering.methods import classified_select
-    from kehu_tiering.stats import MONEY_COLUMNS, YUAN_READ, money
+    from kehu_tiering.stats import MONEY_COLUMNS, YUAN, money
 
     one = classified_select(app.dialect, settings).subquery("one")
-    # Money read with every decimal the database computed, as the run's rows are read.
-    query = select(
-        *(type_coerce(c, YUAN_READ).label(c.name) if c.name in MONEY_COLUMNS else c for c in one.c)
-    )
+    # Money read as yuan, as the run's rows are read.
+    query = select(*(type_coerce(c, YUAN).label(c.name) if c.name in MONEY_COLUMNS else c for c in one.c))
     with app.session() as session:
         rows = session.execute(query).mappings().all()
     return {row["customer_id"]: money(dict(row)) for row in rows}
@@ -176,21 +174,32 @@ def test_overdue_starts_the_local_day_after_the_due_day(tiering_app: Any) -> Non
 
 
 def test_the_average_order_rounds_half_a_fen_away_from_zero_on_both_paths(tiering_app: Any) -> None:
-    """137.745 (275.49 over two orders) shows 137.75, the values either side show as they are;
-    -49.995 shows -50.00; the same by ``kehu tier stats`` and by the one-query definition."""
+    """The average order in whole fen, half a fen away from zero, by ``kehu tier stats`` and by
+    the one-query definition alike: on the half and one fen either side, with two orders and
+    three (a remainder of 1 or 2 fen), below zero, past ¥5,000,000 (where a floating-point
+    division lost the half fen) and at the largest amounts a card takes."""
     from kehu_tiering.api import customer_stats
     from kehu_tiering.settings import make_settings
 
-    ids = add_customers(tiering_app, ["HALF", "BELOW", "ABOVE", "NEGATIVE"])
-    day = local(2026, 6, 1, 10, 0)
-    amounts = {
-        "HALF": ("275.48", "0.01"),
-        "BELOW": ("275.47", "0.01"),
-        "ABOVE": ("275.49", "0.01"),
-        "NEGATIVE": ("0.01", "0.01", "-100.01"),  # two orders and a refund: -99.99 over two orders
+    largest = "9999999999999.99"
+    cases = {
+        "HALF": (("275.48", "0.01"), "137.75"),  # 137.745
+        "BELOW": (("275.47", "0.01"), "137.74"),  # 137.74
+        "ABOVE": (("275.49", "0.01"), "137.75"),  # 137.75
+        "THIRD": (("0.02", "0.01", "0.01"), "0.01"),  # 0.0133: a remainder of 1 fen rounds down
+        "TWO_THIRDS": (("0.03", "0.01", "0.01"), "0.02"),  # 0.0167: a remainder of 2 fen, up
+        "NEGATIVE": (("0.01", "0.01", "-100.01"), "-50.00"),  # two orders and a refund: -49.995
+        "NEG_BELOW": (("0.01", "0.01", "-100.00"), "-49.99"),  # -49.99
+        "NEG_THIRD": (("0.01", "0.01", "0.01", "-0.07"), "-0.01"),  # -0.0133
+        "NEG_TWO_THIRDS": (("0.01", "0.01", "0.01", "-0.08"), "-0.02"),  # -0.0167
+        "MILLIONS": (("5000000.00", "5000000.01"), "5000000.01"),  # 5,000,000.005
+        "LARGEST": ((largest, "9999999999999.98"), largest),  # 9,999,999,999,999.985
+        "LARGEST_3": ((largest, largest, "0.01"), "6666666666666.66"),  # 6,666,666,666,666.663
     }
-    record(tiering_app, [purchase(ids[code], day, a) for code, values in amounts.items() for a in values])
-    expected = {"HALF": "137.75", "BELOW": "137.74", "ABOVE": "137.75", "NEGATIVE": "-50.00"}
+    ids = add_customers(tiering_app, list(cases))
+    day = local(2026, 6, 1, 10, 0)
+    record(tiering_app, [purchase(ids[code], day, a) for code, (values, _) in cases.items() for a in values])
+    expected = {code: value for code, (_, value) in cases.items()}
     settings = make_settings(as_of=AS_OF)
     one_query = _one_query(tiering_app, settings)
     with tiering_app.session() as session:
