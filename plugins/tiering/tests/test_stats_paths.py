@@ -11,8 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select, type_coerce, update
 from test_real_data import retail_log
 from tiering_helpers import add_customers, local, payment, purchase, record, run
+
+from kehu_core.models import Customer
+from kehu_tiering.api import customer_stats
+from kehu_tiering.methods import classified_select
+from kehu_tiering.settings import make_settings
+from kehu_tiering.stats import MONEY_COLUMNS, YUAN, money
+from kehu_tiering.worktables import WorkTables
 
 pytestmark = pytest.mark.usefixtures("shanghai")
 
@@ -47,9 +55,6 @@ def _others(app: Any, ids: dict[str, int], seed: int) -> None:
 
 
 def _archive(app: Any, code: str) -> None:
-    from sqlalchemy import update
-
-    from kehu_core.models import Customer
 
     with app.session() as session:
         session.execute(update(Customer).where(Customer.code == code).values(active=False))
@@ -58,10 +63,6 @@ def _archive(app: Any, code: str) -> None:
 
 def _one_query(app: Any, settings: Any) -> dict[int, dict[str, Any]]:
     """Every active customer's row by the one-query definition (subqueries, no work tables)."""
-    from sqlalchemy import select, type_coerce
-
-    from kehu_tiering.methods import classified_select
-    from kehu_tiering.stats import MONEY_COLUMNS, YUAN, money
 
     one = classified_select(app.dialect, settings).subquery("one")
     # Money read as yuan, as the run's rows are read.
@@ -92,9 +93,6 @@ def _differences(got: dict[int, dict[str, Any]], expected: dict[int, dict[str, A
     ],
 )
 def test_tier_stats_equals_the_one_query_definition_on_a_retail_log(tiering_app: Any, options: Any) -> None:
-    from kehu_core.models import Customer
-    from kehu_tiering.api import customer_stats
-    from kehu_tiering.settings import make_settings
 
     ids = retail_log(tiering_app, 240, seed=23)
     _others(tiering_app, ids, seed=23)
@@ -126,9 +124,6 @@ def test_tier_stats_equals_the_one_query_definition_on_a_retail_log(tiering_app:
 
 def test_every_customer_s_row_of_the_run_s_view_equals_the_one_query_definition(tiering_app: Any) -> None:
     """All customers at once: the work tables' view against the one-query definition."""
-    from kehu_tiering.settings import make_settings
-    from kehu_tiering.stats import money
-    from kehu_tiering.worktables import WorkTables
 
     ids = retail_log(tiering_app, 300, seed=31)
     _others(tiering_app, ids, seed=31)
@@ -144,8 +139,6 @@ def test_overdue_starts_the_local_day_after_the_due_day(tiering_app: Any) -> Non
     """Paid on the due day (even at 23:59 local) is on time, the next local day is 1 day late;
     unpaid, a due day on the as-of day is not overdue yet, the day before is 1 day late, and a
     payment made after the as-of day counts as unpaid up to it."""
-    from kehu_tiering.api import customer_stats
-    from kehu_tiering.settings import make_settings
 
     ids = add_customers(tiering_app, ["SAME", "NEXT", "DUE_TODAY", "DUE_YESTERDAY", "PAID_LATER"])
     due = local(2026, 6, 1, 10, 0)
@@ -178,8 +171,6 @@ def test_the_average_order_rounds_half_a_fen_away_from_zero_on_both_paths(tierin
     the one-query definition alike: on the half and one fen either side, with two orders and
     three (a remainder of 1 or 2 fen), below zero, past ¥5,000,000 (where a floating-point
     division lost the half fen) and at the largest amounts a card takes."""
-    from kehu_tiering.api import customer_stats
-    from kehu_tiering.settings import make_settings
 
     largest = "9999999999999.99"
     cases = {
