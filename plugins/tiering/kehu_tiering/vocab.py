@@ -12,6 +12,7 @@ from __future__ import annotations
 from kehu_core.choices import Choice, Vocabulary
 from kehu_core.i18n import N_, messages
 from kehu_core.validation import FieldError
+from kehu_core.vocab import CUSTOMER_KIND
 
 DOMAIN = "kehu_tiering"
 
@@ -175,8 +176,6 @@ def value_label(key: str, value: object) -> object:
     if key in ("measure", "tier_measure") and value in MEASURE:
         return MEASURE.label(value)
     if key == "kind":
-        from kehu_core.vocab import CUSTOMER_KIND
-
         return CUSTOMER_KIND.label(value) if value in CUSTOMER_KIND else value
     if value == "all":
         return _("all")
