@@ -5,13 +5,23 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from kehu_core.customers import add_customer
+from kehu_core.hooktypes import InteractionBatch
+from kehu_core.importing import import_interactions
+from kehu_core.interactions import log_interaction
+from kehu_core.models import Interaction
+from kehu_core.validation import timestamp as parse
 from kehu_loyalty import earning
+from kehu_loyalty.accounts import ROW_COLUMNS, enroll
+from kehu_loyalty.ledger import balance, member, statement
+from kehu_loyalty.models import LEDGER
 
 _codes = itertools.count(1)
 
@@ -25,10 +35,6 @@ class Shop:
     def customer(
         self, code: str | None = None, *, member: bool = True, since: str = "2020-01-01", **fields: Any
     ) -> str:
-        from kehu_core.customers import add_customer
-        from kehu_core.validation import timestamp as parse
-        from kehu_loyalty.accounts import enroll
-
         code = code or f"T{next(_codes):05d}"
         with self.app.session() as s:
             add_customer(self.app, s, {"code": code, "name": fields.pop("name", f"客户{code}"), **fields})
@@ -40,11 +46,8 @@ class Shop:
         self, code: str, kind: str = "purchase", at: str = "2024-03-10T12:00:00+08:00", **fields: Any
     ) -> int:
         """Log an interaction; ``at`` may be ``-N`` for N days ago."""
-        from kehu_core.interactions import log_interaction
 
         if at.startswith("-"):
-            from datetime import timedelta
-
             at = (datetime.now(UTC) - timedelta(days=int(at[1:]))).isoformat()
         values = {
             "customer_code": code,
@@ -56,15 +59,11 @@ class Shop:
             return log_interaction(self.app, s, values).id
 
     def balance(self, code: str) -> int:
-        from kehu_loyalty.ledger import balance, member
-
         with self.app.session() as s:
             customer, _ = member(s, code)
             return balance(s, customer.id)
 
     def ledger(self, code: str) -> list[dict[str, Any]]:
-        from kehu_loyalty.ledger import member, statement
-
         with self.app.session() as s:
             customer, _ = member(s, code)
             return statement(s, customer.id)
@@ -72,7 +71,6 @@ class Shop:
     def bring_in(self, *rows: tuple[str, str, str, str, str, str]) -> None:
         """Import ``(ref, code, kind, status, occurred_at, amount)`` rows in one file (one batch,
         earned as an import earns it); a feedback row is given a satisfaction of 5."""
-        from kehu_core.importing import import_interactions
 
         lines = ["external_ref,customer_code,kind,status,occurred_at,amount,satisfaction"]
         lines += [
@@ -85,10 +83,6 @@ class Shop:
     @staticmethod
     def batch_rows(session: Any) -> list[dict[str, Any]]:
         """Every interaction as earning's batches carry it, by id."""
-        from sqlalchemy import select
-
-        from kehu_core.models import Interaction
-        from kehu_loyalty.accounts import ROW_COLUMNS
 
         table = Interaction.__table__
         stmt = select(*(table.c[c] for c in ROW_COLUMNS)).order_by(table.c.id)
@@ -98,8 +92,6 @@ class Shop:
         """Import a purchase of ``stored`` yuan by ``code`` (2024-04-01 noon, Shanghai), empty the
         ledger, and earn the purchase again on ``path`` handed over with the amount ``given`` (as
         a plugin writing interactions may hand it, past the cent)."""
-        from kehu_core.hooktypes import InteractionBatch
-        from kehu_loyalty.models import LEDGER
 
         self.bring_in(("P1", code, "purchase", "", "2024-04-01T12:00:00+08:00", stored))
         with self.app.session() as s:

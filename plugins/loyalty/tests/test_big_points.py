@@ -9,9 +9,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from kehu_core import hookimpl
+from kehu_core import InteractionBatch, RecordedRows, hookimpl
 from kehu_core.models import Interaction
+from kehu_loyalty.earning import earn_batch
 from kehu_loyalty.models import LEDGER, MAX_POINTS
+from kehu_loyalty.rules import EarnRule
 
 BIG = 3_000_000_000  # > 2**31 - 1
 
@@ -59,9 +61,6 @@ def test_three_billion_yuan_earns_three_billion_points(shop, kehu_cli):
 
 @pytest.mark.parametrize("path", ["sql", "python"])
 def test_both_earning_paths_write_big_points(shop, kehu_app, path):
-    from kehu_core import InteractionBatch, RecordedRows
-    from kehu_loyalty.earning import earn_batch
-
     code = shop.customer()
     for amount, at in (("3000000000.00", "-3"), ("2147483.65", "-2")):
         shop.log(code, amount=amount, at=at)
@@ -79,8 +78,6 @@ def test_both_earning_paths_write_big_points(shop, kehu_app, path):
 
 
 def test_points_past_64_bits_are_refused_in_one_line(shop, kehu_cli, kehu_register_plugin):
-    from kehu_loyalty.rules import EarnRule
-
     kehu_register_plugin(Rules([EarnRule("mega", points_per_yuan=Decimal(10**7))]), "mega")
     code = shop.customer()
     before = _counts(shop)

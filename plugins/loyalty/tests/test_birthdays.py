@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import select, text
+import pytest
+from alembic import command
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
+from kehu_core import schema
+from kehu_core.importing import import_customers
+from kehu_core.models import Customer
 from kehu_loyalty.models import ACCOUNTS
 
 
 def months(shop) -> dict[str, int | None]:
-    from kehu_core.models import Customer
-
     with shop.app.session() as s:
         rows = s.execute(
             select(Customer.code, ACCOUNTS.c.birthday_month).join(
@@ -42,8 +46,6 @@ def test_editing_a_birthday_moves_the_bonus_month(shop, kehu_cli):
 
 
 def test_importing_customers_updates_birthdays_and_leaves_others(shop, kehu_app):
-    from kehu_core.importing import import_customers
-
     moved = shop.customer("B1", name="王芳", birthday="1985-03-03")
     kept = shop.customer("B2", name="李雷", birthday="1985-11-11")
     added = shop.customer("B3", name="韩梅梅")
@@ -61,7 +63,6 @@ def test_forgetting_a_customer_clears_the_month(shop, kehu_cli):
 
 def test_migration_fills_the_month_for_existing_members(shop, kehu_app):
     """loyalty0003 on a database enrolled before it: the months come from the customers."""
-    from kehu_core import schema
 
     code = shop.customer(birthday="1990-12-24")
     plain = shop.customer()
@@ -69,7 +70,6 @@ def test_migration_fills_the_month_for_existing_members(shop, kehu_app):
         connection = s.connection()
         schemas = kehu_app.schemas()
         cfg = schema.alembic_config(connection, schemas)
-        from alembic import command
 
         with schema._alembic_rows(connection, cfg):
             command.downgrade(cfg, "loyalty0002")
@@ -79,15 +79,10 @@ def test_migration_fills_the_month_for_existing_members(shop, kehu_app):
 
 
 def _columns(connection):
-    from sqlalchemy import inspect
-
     return inspect(connection).get_columns("loyalty_accounts")
 
 
 def test_the_check_refuses_a_month_out_of_range(shop, kehu_app):
-    import pytest
-    from sqlalchemy.exc import IntegrityError
-
     code = shop.customer()
     with pytest.raises(IntegrityError), kehu_app.session() as s:
         s.execute(text("UPDATE loyalty_accounts SET birthday_month = 13"))

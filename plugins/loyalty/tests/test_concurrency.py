@@ -6,16 +6,15 @@ import multiprocessing as mp
 
 from sqlalchemy import func, select
 
+from kehu_core.app import Kehu
+from kehu_core.errors import KehuError
 from kehu_loyalty.models import ALLOCATIONS, LEDGER, REWARDS
+from kehu_loyalty.rewards import add_reward, adjust, redeem
 
 WORKERS = 8
 
 
 def _redeem(url: str, code: str, barrier: mp.Barrier, results: mp.Queue) -> None:
-    from kehu_core.app import Kehu
-    from kehu_core.errors import KehuError
-    from kehu_loyalty.rewards import redeem
-
     app = Kehu(url)
     barrier.wait()
     try:
@@ -31,8 +30,6 @@ def _redeem(url: str, code: str, barrier: mp.Barrier, results: mp.Queue) -> None
 
 
 def test_eight_processes_redeem_from_one_customer(shop, kehu_app):
-    from kehu_loyalty.rewards import add_reward, adjust
-
     code = shop.customer()
     shop.run_app(adjust, code, 1000, "seed", key="s1")
     shop.run_app(adjust, code, 500, "seed", key="s2")  # two lots: spends must split across them

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import io
+from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import func, select
+
 from kehu_core import hookimpl
+from kehu_core.hooktypes import TierChange
+from kehu_core.importing import import_interactions
+from kehu_core.models import Customer
 from kehu_core.validation import timestamp
+from kehu_loyalty.models import LEDGER
+from kehu_loyalty.rules import EarnRule
 
 
 def kinds_points(shop, code):
@@ -29,9 +38,6 @@ def test_non_members_planned_and_pre_enrolment_purchases_earn_nothing(shop):
     shop.log(late, amount="500", at="2024-05-31")
     shop.log(late, amount="500", at="2024-07-01", status="planned")
     assert shop.ledger(late) == []
-    from sqlalchemy import func, select
-
-    from kehu_loyalty.models import LEDGER
 
     assert shop.run(lambda s: s.scalar(select(func.count()).select_from(LEDGER))) == 0
 
@@ -70,10 +76,6 @@ def test_feedback_bonus_once_per_month(shop):
 
 
 def test_import_replay_never_earns_twice(shop, kehu_app):
-    from datetime import date, timedelta
-
-    from kehu_core.importing import import_interactions
-
     code = shop.customer()
     day1, day2 = date.today() - timedelta(days=3), date.today() - timedelta(days=2)
     csv = (
@@ -128,8 +130,6 @@ def test_a_segment_gives_no_multiplier(shop, kehu_register_plugin):
 class FlatPromo:
     @hookimpl
     def kehu_loyalty_earn_rules(self):
-        from kehu_loyalty.rules import EarnRule
-
         return [
             EarnRule(
                 "flat_promo",
@@ -155,8 +155,6 @@ def test_a_rule_without_tier_multiplier_earns_its_own_rate(shop, kehu_register_p
 class PromoRules:
     @hookimpl
     def kehu_loyalty_earn_rules(self):
-        from kehu_loyalty.rules import EarnRule
-
         return [
             EarnRule(
                 "coffee_week",
@@ -179,10 +177,6 @@ def test_plugins_add_declarative_rules_through_the_hook(shop, kehu_register_plug
 
 
 def test_bad_rules_are_refused():
-    import pytest
-
-    from kehu_loyalty.rules import EarnRule
-
     with pytest.raises(ValueError, match="exactly one of points_per_yuan, fixed_points"):
         EarnRule("both", points_per_yuan=Decimal(1), fixed_points=5)
     with pytest.raises(ValueError, match="fixed bonuses only"):
@@ -210,10 +204,6 @@ def test_expiry_dates_follow_months(shop):
 
 
 def customer_ids(app, *codes):
-    from sqlalchemy import select
-
-    from kehu_core.models import Customer
-
     with app.session() as s:
         return [s.scalar(select(Customer.id).where(Customer.code == c)) for c in codes]
 
@@ -224,8 +214,6 @@ def tier_changed(app, *changes):
 
 
 def test_tier_upgrade_bonus_once_per_tier_for_members(shop, kehu_app):
-    from kehu_core.hooktypes import TierChange
-
     code = shop.customer()
     stranger = shop.customer(member=False)
     cid, other = customer_ids(kehu_app, code, stranger)
@@ -241,8 +229,6 @@ def test_tier_upgrade_bonus_once_per_tier_for_members(shop, kehu_app):
 
 
 def test_a_segment_change_pays_no_tier_bonus(shop, kehu_app):
-    from kehu_core.hooktypes import TierChange
-
     code = shop.customer()
     [cid] = customer_ids(kehu_app, code)
     tier_changed(kehu_app, TierChange(cid, "abc", "C", "A"), TierChange(cid, "rfm", None, "VIP"))
@@ -252,7 +238,6 @@ def test_a_segment_change_pays_no_tier_bonus(shop, kehu_app):
 
 def test_an_upgrade_in_the_tier_and_a_segment_at_once_pays_once(shop, kehu_app):
     """A customer who becomes both A class (a segment) and VIP (the tier): one bonus."""
-    from kehu_core.hooktypes import TierChange
 
     code = shop.customer()
     [cid] = customer_ids(kehu_app, code)
@@ -270,7 +255,6 @@ def test_an_upgrade_in_the_tier_and_a_segment_at_once_pays_once(shop, kehu_app):
 def test_down_and_up_again_pays_nothing_more(shop, kehu_app):
     """ordinary → 主要客户 (×1.2) pays, → VIP (×1.5) pays; down to ordinary and up to 主要客户 or
     VIP again pays nothing: neither is higher than VIP, the best tier paid before."""
-    from kehu_core.hooktypes import TierChange
 
     code = shop.customer()
     [cid] = customer_ids(kehu_app, code)
@@ -294,7 +278,6 @@ def test_down_and_up_again_pays_nothing_more(shop, kehu_app):
 
 def test_a_move_to_no_higher_multiplier_pays_nothing(shop, kehu_app):
     """VIP and A both multiply by 1.5: from VIP to A is no upgrade; to a tier without a multiplier neither."""
-    from kehu_core.hooktypes import TierChange
 
     code = shop.customer()
     [cid] = customer_ids(kehu_app, code)

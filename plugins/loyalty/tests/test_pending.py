@@ -11,6 +11,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from kehu_core.importing import ImportRefused, import_interactions
+from kehu_core.interactions import WRITE_COLUMNS, write_interaction_values
+from kehu_core.models import Interaction
+from kehu_loyalty import earn_sql, earning, hooks, pending
+from kehu_loyalty.earning import awarded
+from kehu_loyalty.ledger import member
+from kehu_loyalty.models import LEDGER
+
 
 def import_csv(
     app,
@@ -22,7 +30,6 @@ def import_csv(
     late: tuple[str, int] | None = None,
 ):
     """``count`` purchases by ``code``; ``late=(other, n)``: the ``n``-th is by ``other`` instead."""
-    from kehu_core.importing import import_interactions
 
     buyer = [late[0] if late and n == late[1] else code for n in range(count)]
     lines = [
@@ -34,14 +41,10 @@ def import_csv(
 
 
 def earn_entries(session) -> int:
-    from kehu_loyalty.models import LEDGER
-
     return session.scalar(select(func.count()).select_from(LEDGER).where(LEDGER.c.kind == "earn"))
 
 
 def test_an_import_is_earned_in_groups_and_whole_when_it_returns(shop, kehu_app, monkeypatch):
-    from kehu_loyalty import earning, hooks, pending
-
     groups: list[int] = []
     real = earning.earn_batch
 
@@ -68,8 +71,6 @@ def test_an_import_is_earned_in_groups_and_whole_when_it_returns(shop, kehu_app,
 
 
 def test_what_a_write_learnt_is_forgotten_on_rollback(shop, kehu_app):
-    from kehu_loyalty.earning import awarded
-
     with kehu_app.session() as s:
         s.execute(select(1))  # a transaction under way, as during any write
         awarded(s, "first_purchase").add(42)
@@ -79,8 +80,6 @@ def test_what_a_write_learnt_is_forgotten_on_rollback(shop, kehu_app):
 
 def test_a_write_whose_end_is_never_announced_is_earned_at_commit(shop, kehu_app):
     """``write_interaction_values(more=True)`` without ``finish_interactions``: the commit earns it."""
-    from kehu_core.interactions import WRITE_COLUMNS, write_interaction_values
-    from kehu_loyalty.ledger import member
 
     code = shop.customer()
     when = datetime(2024, 3, 1, 2, tzinfo=UTC)
@@ -100,9 +99,6 @@ def test_a_write_whose_end_is_never_announced_is_earned_at_commit(shop, kehu_app
 
 def test_a_rolled_back_write_leaves_nothing_pending(shop, kehu_app):
     """A refused import rolls back; the next transaction starts clean."""
-    import pytest
-
-    from kehu_core.importing import ImportRefused, import_interactions
 
     code = shop.customer()
     csv = (
@@ -119,9 +115,6 @@ def test_a_rolled_back_write_leaves_nothing_pending(shop, kehu_app):
 def test_rows_gathered_in_a_rolled_back_transaction_are_dropped(shop, kehu_app):
     """Written with ``more=True`` and rolled back: a later write in the same session earns only
     its own rows."""
-    from kehu_core.interactions import WRITE_COLUMNS, write_interaction_values
-    from kehu_loyalty import pending
-    from kehu_loyalty.ledger import member
 
     code = shop.customer()
     when = datetime(2024, 3, 1, 2, tzinfo=UTC)
@@ -151,7 +144,6 @@ def test_rows_gathered_in_a_rolled_back_transaction_are_dropped(shop, kehu_app):
 def test_a_first_purchase_bonus_finds_the_few_new_buyers_either_way(shop, kehu_app, monkeypatch, few_buyers):
     """Late in an import, the buyers not yet holding the bonus are found through the customer
     index (FEW_BUYERS); the ledger is the same as when the whole batch is read."""
-    from kehu_loyalty import earn_sql, pending
 
     monkeypatch.setattr(pending, "EARN_GROUP_ROWS", 10)
     monkeypatch.setattr(earn_sql, "FEW_BUYERS", few_buyers)
@@ -165,7 +157,5 @@ def test_a_first_purchase_bonus_finds_the_few_new_buyers_either_way(shop, kehu_a
 
 
 def interaction_id(app, ref: str) -> int:
-    from kehu_core.models import Interaction
-
     with app.session() as s:
         return s.scalar(select(Interaction.id).where(Interaction.external_ref == ref))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from kehu_core.errors import KehuError
 from kehu_core.validation import timestamp
 from kehu_loyalty.expiry import expire_points
 from kehu_loyalty.models import ALLOCATIONS, LEDGER, REWARDS
-from kehu_loyalty.rewards import InsufficientPoints, OutOfStock, add_reward, redeem
+from kehu_loyalty.rewards import InsufficientPoints, OutOfStock, add_reward, adjust, redeem
 
 
 def counts(shop):
@@ -26,7 +26,6 @@ def counts(shop):
 def member_with_lots(shop):
     code = shop.customer(since="2023-01-01")
     shop.run(lambda s: s.execute(LEDGER.delete()))
-    from kehu_loyalty.rewards import adjust
 
     for when, points in (("2023-02-01", 300), ("2023-06-01", 500), ("2024-01-01", 200)):
         shop.run_app(adjust, code, points, "seed", now=timestamp(when))
@@ -150,8 +149,6 @@ def test_loyalty_commands_refuse_where_not_installed(kehu_app, kehu_cli):
 
 
 def test_uninstall_drops_every_table(shop, kehu_cli, kehu_app):
-    from sqlalchemy import inspect
-
     result = kehu_cli("plugins", "uninstall", "loyalty", "--yes")
     assert result.exit_code == 0, result.output
     with kehu_app.engine.connect() as conn:

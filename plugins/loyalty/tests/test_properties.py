@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kehu_core.errors import KehuError
+from kehu_loyalty.expiry import expire_points
+from kehu_loyalty.ledger import Lot, allocate, member
 from kehu_loyalty.models import ALLOCATIONS, LEDGER
+from kehu_loyalty.rewards import add_reward, adjust, redeem
 
 BASE = datetime.now(UTC) - timedelta(days=800)
 _ids = itertools.count(1)
@@ -88,9 +91,6 @@ def _spent_oldest_first(shop, done, now):
 )
 @given(ops=st.lists(operation, min_size=1, max_size=8))
 def test_random_sequences_keep_the_ledger_sound(shop, ops):
-    from kehu_loyalty.expiry import expire_points
-    from kehu_loyalty.rewards import add_reward, adjust, redeem
-
     code = shop.customer(f"P{next(_ids):05d}", since=BASE.date().isoformat())
     reward = f"R{code}"
     shop.run(add_reward, reward, "奖品", 150)
@@ -111,8 +111,6 @@ def test_random_sequences_keep_the_ledger_sound(shop, ops):
         else:
             shop.run_app(expire_points, now)
         with shop.app.session() as s:
-            from kehu_loyalty.ledger import member
-
             customer, _ = member(s, code)
             entries, lots, allocated = _check(s, customer.id)
             # Expiry took the oldest points first: no lot expired while an older lot still had points
@@ -128,8 +126,6 @@ def test_random_sequences_keep_the_ledger_sound(shop, ops):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lots=st.lists(st.integers(1, 100), min_size=1, max_size=8), spend=st.integers(0, 900))
 def test_allocation_is_fifo(lots, spend):
-    from kehu_loyalty.ledger import Lot, allocate
-
     now = datetime(2024, 1, 1, tzinfo=UTC)
     open_lots = [Lot(i, 1, now, now + timedelta(days=i), pts) for i, pts in enumerate(lots)]
     taken, left = allocate(open_lots, spend)

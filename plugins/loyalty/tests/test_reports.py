@@ -8,9 +8,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from kehu_core.jobs import run_due
 from kehu_core.types import utcnow
 from kehu_core.validation import timestamp
+from kehu_loyalty.levels import review_levels
 from kehu_loyalty.models import SETTLEMENTS
+from kehu_loyalty.rebates import period_of, rebate_for
+from kehu_loyalty.rewards import adjust
 
 
 def add_programme(kehu_cli, code, period, tiers, *args):
@@ -104,8 +108,6 @@ def test_rebate_programme_accrual_settlement_statement(shop, kehu_cli):
 
 
 def test_period_boundaries():
-    from kehu_loyalty.rebates import period_of, rebate_for
-
     assert period_of("month", date(2024, 12, 5)) == (date(2024, 12, 1), date(2025, 1, 1))
     assert period_of("quarter", date(2024, 11, 30)) == (date(2024, 10, 1), date(2025, 1, 1))
     assert period_of("year", date(2024, 6, 1)) == (date(2024, 1, 1), date(2025, 1, 1))
@@ -116,9 +118,6 @@ def test_period_boundaries():
 
 
 def test_levels_upgrade_at_once_and_downgrade_after_grace(shop, kehu_cli):
-    from kehu_loyalty.levels import review_levels
-    from kehu_loyalty.rewards import adjust
-
     code = shop.customer()
     shop.run_app(adjust, code, 25000, "big order", now=timestamp("2024-01-10"))
     first = shop.run_app(review_levels, timestamp("2024-01-11"))
@@ -172,8 +171,6 @@ def test_profile_card_export_and_erase(shop, kehu_cli):
 
 
 def test_scheduled_jobs_expire_and_settle(shop, kehu_cli, kehu_app):
-    from kehu_core.jobs import run_due
-
     code = shop.customer()
     shop.log(code, amount="100", at="-400")
     outcomes = {o.name: o for o in run_due(kehu_app)}

@@ -15,6 +15,7 @@ from kehu_core.interactions import write_interactions
 from kehu_loyalty import earning, hooks
 from kehu_loyalty.api import EarnRule, EarnRuleError, load_rule_file, set_setting
 from kehu_loyalty.earning import earn_batch, earn_rules, plan
+from kehu_loyalty.ledger import member
 from kehu_loyalty.models import LEDGER
 from kehu_loyalty.rules import in_span, yearly_span
 
@@ -113,8 +114,6 @@ def purchase(customer_id: int, at: str, amount: str = "100", **fields: Any) -> d
 
 
 def member_ids(shop: Any, count: int) -> list[int]:
-    from kehu_loyalty.ledger import member
-
     codes = [shop.customer() for _ in range(count)]
     with shop.app.session() as s:
         return [member(s, code)[0].id for code in codes]

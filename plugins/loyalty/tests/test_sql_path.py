@@ -9,6 +9,7 @@ turn, rolled back in between, and the ledgers (and refund allocations) compared.
 from __future__ import annotations
 
 import contextlib
+import io
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,8 +17,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
-from kehu_core import hookimpl
+from kehu_core import InteractionBatch, RecordedRows, hookimpl
+from kehu_core.customers import add_customer
+from kehu_core.errors import Conflict
+from kehu_core.importing import import_interactions
+from kehu_core.interactions import write_interactions
+from kehu_core.models import Customer
+from kehu_core.validation import timestamp
+from kehu_loyalty import earning, hooks
+from kehu_loyalty.accounts import enroll, record_referral
+from kehu_loyalty.earning import earn_batch, earn_rules, plan
+from kehu_loyalty.models import ALLOCATIONS, LEDGER
+from kehu_loyalty.rules import EarnRule
+from kehu_loyalty.settings import set_setting
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 CATEGORIES = ("咖啡", "茶", "耗材", None)
@@ -50,7 +64,6 @@ class Rules:
 
 def random_rules(rng: random.Random) -> list[Any]:
     """A few amount and bonus rules with random conditions."""
-    from kehu_loyalty.rules import EarnRule
 
     def conditions(birthday_ok: bool = True) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -100,7 +113,6 @@ def random_rules(rng: random.Random) -> list[Any]:
 
 def yearly_rules(rng: random.Random) -> list[Any]:
     """Rules on days of every year and multiplier rules (drawn apart: the other draws stay as they were)."""
-    from kehu_loyalty.rules import EarnRule
 
     days = ["11-11", "11-11..11-12", "12-31..01-01", "02-29", "01-01..12-31"]
     return [
@@ -165,12 +177,6 @@ def random_moment(rng: random.Random) -> datetime:
 
 def build_shop(app: Any, rng: random.Random, customers: int = 16) -> list[int]:
     """Customers (members or not, with birthdays or not, earning from different dates) and referrals."""
-    from sqlalchemy import select
-
-    from kehu_core.customers import add_customer
-    from kehu_core.errors import Conflict
-    from kehu_core.models import Customer
-    from kehu_loyalty.accounts import enroll, record_referral
 
     codes = []
     with app.session() as s:
@@ -221,8 +227,6 @@ def random_rows(rng: random.Random, ids: list[int], count: int, prefix: str) -> 
 
 def record_quietly(app: Any, rows: list[dict[str, Any]], monkeypatch: Any) -> list[dict[str, Any]]:
     """Write interactions without earning (the hook's earning switched off for the moment)."""
-    from kehu_core.interactions import write_interactions
-    from kehu_loyalty import earning, hooks
 
     with monkeypatch.context() as patch:
         patch.setattr(hooks, "earn_batch", lambda *a, **k: earning.EMPTY)
@@ -233,9 +237,6 @@ def record_quietly(app: Any, rows: list[dict[str, Any]], monkeypatch: Any) -> li
 def snapshot(session: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The ledger by idempotency key (ids left out: they depend on insertion order) and the
     allocations by key."""
-    from sqlalchemy import select
-
-    from kehu_loyalty.models import ALLOCATIONS, LEDGER
 
     columns = [c for c in LEDGER.columns if c.name != "id"]
     ledger = sorted(tuple(r) for r in session.execute(select(*columns)))
@@ -254,7 +255,6 @@ def _differences(left: Any, right: Any) -> tuple[list[Any], list[Any]]:
 
 def as_batch(rows: list[dict[str, Any]]) -> Any:
     """The rows as the core hands them to the hook: ids and value lists, no mapping per row."""
-    from kehu_core import InteractionBatch, RecordedRows
 
     keys = list(rows[0])
     return InteractionBatch(
@@ -264,8 +264,6 @@ def as_batch(rows: list[dict[str, Any]]) -> Any:
 
 
 def earn_and_look(app: Any, rows: list[dict[str, Any]], path: str, commit: bool = False) -> tuple[Any, Any]:
-    from kehu_loyalty.earning import earn_batch
-
     found: dict[str, Any] = {}
     try:
         with app.session() as s:
@@ -283,9 +281,6 @@ def earn_and_look(app: Any, rows: list[dict[str, Any]], path: str, commit: bool 
 def test_sql_and_python_paths_write_the_same_ledger(
     kehu_app, kehu_install, kehu_register_plugin, monkeypatch, company_zone, seed, zone
 ):
-    from kehu_loyalty.earning import earn_rules, plan
-    from kehu_loyalty.settings import set_setting
-
     company_zone(zone)
     rng = random.Random(seed)
     kehu_install("loyalty")
@@ -341,10 +336,6 @@ def test_replaying_a_batch_writes_nothing_on_either_path(
 def test_sql_path_is_used_for_imports_and_expiry_dates_clamp(shop, kehu_app):
     """Through the import: expiry keeps the time to the microsecond and clamps Feb 29 to Feb 28;
     the reason shows the amount with two decimals."""
-    import io
-
-    from kehu_core.importing import import_interactions
-    from kehu_core.validation import timestamp
 
     code = shop.customer()
     csv = (
@@ -366,8 +357,6 @@ def test_sql_path_is_used_for_imports_and_expiry_dates_clamp(shop, kehu_app):
 
 def test_batches_that_cannot_be_compiled_fall_back_to_python(shop, kehu_app, kehu_register_plugin):
     """Nine conditional amount rules (2**9 combinations) are earned in Python, with the same rules."""
-    from kehu_loyalty.earning import earn_rules, plan
-    from kehu_loyalty.rules import EarnRule
 
     many = [EarnRule(f"cat{n}", points_per_yuan=Decimal("0.1"), categories=(f"品类{n}",)) for n in range(9)]
     kehu_register_plugin(Rules(many), "many_rules")
@@ -387,9 +376,6 @@ def test_batches_that_cannot_be_compiled_fall_back_to_python(shop, kehu_app, keh
 
 
 def test_amounts_too_big_for_sqlite_integers_fall_back_to_python(shop, kehu_app, kehu_register_plugin):
-    from kehu_loyalty.earning import earn_rules, plan
-    from kehu_loyalty.rules import EarnRule
-
     kehu_register_plugin(Rules([EarnRule("odd_rate", points_per_yuan=Decimal("0.3333"))]), "odd_rate")
     row = {"id": 1, "occurred_at": NOW, "amount": Decimal("99999999999999.99")}
     with kehu_app.session() as s:
@@ -412,7 +398,6 @@ def test_long_reasons_are_cut_alike_on_both_paths(kehu_app, kehu_install, kehu_r
     """Rule names long enough to push the reason past 200 characters and the names past the
     ledger's 64-character ``rule`` column: both paths cut both alike (PostgreSQL would refuse
     a longer ``rule``)."""
-    from kehu_loyalty.rules import EarnRule
 
     rng = random.Random(11)
     kehu_install("loyalty")

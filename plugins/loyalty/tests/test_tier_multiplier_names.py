@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from kehu_core.plugins import discover
 from kehu_core.untranslated import english_words
 from kehu_loyalty import api
 from kehu_loyalty.settings import SettingRefused, tier_key
@@ -18,8 +19,6 @@ EN = {"KEHU_LANG": "en"}
 
 @pytest.fixture
 def kehu_plugins():
-    from kehu_core.plugins import discover
-
     return discover(strict=True, allow={"loyalty", "tiering"})
 
 
