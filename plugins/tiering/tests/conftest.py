@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from kehu_core.plugins import discover
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture
 def kehu_plugins() -> Any:
     """Only this plugin, strictly: another plugin's state cannot change these tests."""
-    from kehu_core.plugins import discover
 
     return discover(strict=True, allow={"tiering"})
 

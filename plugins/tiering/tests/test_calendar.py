@@ -11,10 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 from tiering_helpers import add_customers, current, local, purchase, record, run
 
-from kehu_tiering.api import customer_stats
+from kehu_core import hookimpl, schema
+from kehu_tiering.api import STATS, TierRule, customer_stats
 from kehu_tiering.models import monthly
 from kehu_tiering.settings import make_settings
 
@@ -84,8 +86,6 @@ def test_as_of_means_the_end_of_the_local_day(tiering_app: Any, edges: dict[str,
 def test_recency_counts_local_days(tiering_app: Any, kehu_register_plugin: Any) -> None:
     """As of 2026-06-15: bought 90 local days before (March 17) is within ``recency_days <= 90``;
     91 (March 16, 23:50 local) is not."""
-    from kehu_core import hookimpl
-    from kehu_tiering.api import STATS, TierRule
 
     class Recent:
         @hookimpl
@@ -110,9 +110,6 @@ def test_recency_counts_local_days(tiering_app: Any, kehu_register_plugin: Any) 
 
 def test_migration_rebuilds_utc_buckets_as_local_months(tiering_app: Any, edges: dict[str, int]) -> None:
     """Revision tiering0004 turns the UTC months of older databases into local ones (and back)."""
-    from alembic import command
-
-    from kehu_core import schema
 
     def months() -> dict[int, int]:
         with tiering_app.session() as session:

@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, inspect, select
 from tiering_helpers import add_customers, payment, purchase, record
+
+from kehu_core.jobs import run_due
+from kehu_tiering.models import runs
 
 
 @pytest.fixture
@@ -80,10 +84,6 @@ def test_run_show_explain_history_report(
 def test_bad_input_gives_clear_errors_and_changes_nothing(
     tiering_app: Any, cli_world: dict[str, int], kehu_cli: Any
 ) -> None:
-    from sqlalchemy import func, select
-
-    from kehu_tiering.models import runs
-
     bad_day = kehu_cli("tier", "run", "--as-of", "2026-13-01")
     assert bad_day.exit_code == 2 and "not a date" in bad_day.output, bad_day.output
     cases = [
@@ -105,8 +105,6 @@ def test_bad_input_gives_clear_errors_and_changes_nothing(
 
 
 def test_not_installed_is_explained_and_uninstall_drops_the_tables(kehu_app: Any, kehu_cli: Any) -> None:
-    from sqlalchemy import inspect
-
     result = kehu_cli("tier", "run")
     assert result.exit_code == 1 and "kehu plugins install tiering" in result.output
     assert kehu_cli("plugins", "install", "tiering").exit_code == 0
@@ -128,8 +126,6 @@ def test_profile_list_job_export(tiering_app: Any, cli_world: dict[str, int], ke
     assert len(by_tier) == 20
     exported = kehu_cli("customer", "export", "K18").json
     assert {r["method"] for r in exported["tiering"]} >= {"abc", "pyramid", "rfm"}
-
-    from kehu_core.jobs import run_due
 
     record(tiering_app, [purchase(cli_world["K19"], datetime.now(UTC), 5_000_000)])
     outcomes = run_due(tiering_app, names=["tiering.retier"], force=True)

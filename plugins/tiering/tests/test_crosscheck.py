@@ -6,8 +6,16 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
 from tiering_helpers import AS_OF, generated, run
 from tiering_reference import classify
+
+from kehu_core.models import Customer, Interaction
+from kehu_tiering.api import customer_stats
+from kehu_tiering.engine import delete_history
+from kehu_tiering.models import assignments as a
+from kehu_tiering.models import snapshots as snap
+from kehu_tiering.settings import make_settings
 
 OPTIONS = (
     {},
@@ -21,11 +29,6 @@ OPTIONS = (
 
 
 def _frames(app: Any) -> tuple[Any, Any]:
-    import pandas as pd
-    from sqlalchemy import select
-
-    from kehu_core.models import Customer, Interaction
-
     with app.session() as session:
         customers = pd.DataFrame(
             session.execute(select(Customer.id.label("customer_id")).where(Customer.active.is_(True)))
@@ -48,11 +51,6 @@ def _frames(app: Any) -> tuple[Any, Any]:
 
 
 def _current(app: Any) -> tuple[dict[tuple[int, str], str], dict[int, tuple[int, int, int]]]:
-    from sqlalchemy import select
-
-    from kehu_tiering.models import assignments as a
-    from kehu_tiering.models import snapshots as snap
-
     with app.session() as session:
         rows = session.execute(
             select(a.c.customer_id, a.c.method, a.c.tier).where(a.c.valid_to.is_(None))
@@ -74,7 +72,6 @@ def test_same_classes_as_pandas(tiering_app: Any) -> None:
     """Every option set, on data with many ties, refunds, costs missing and purchases after the as-of date."""
     generated(tiering_app, 160, seed=3)
     customers, purchases = _frames(tiering_app)
-    from kehu_tiering.engine import delete_history
 
     for options in OPTIONS:
         with tiering_app.session() as session:
@@ -106,9 +103,6 @@ def test_same_classes_as_pandas(tiering_app: Any) -> None:
 
 def test_one_customer_stats_agree_with_the_run(tiering_app: Any) -> None:
     """``kehu tier stats`` ranks in one query (subqueries); the run in temporary tables: same answers."""
-    from kehu_core.models import Customer
-    from kehu_tiering.api import customer_stats
-    from kehu_tiering.settings import make_settings
 
     ids = generated(tiering_app, 60, seed=5)
     run(tiering_app)

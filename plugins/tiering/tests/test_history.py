@@ -6,24 +6,30 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from tiering_helpers import AS_OF, add_customers, current, purchase, record, run
+from sqlalchemy import select
+from tiering_helpers import AS_OF, add_customers, current, generated, purchase, record, run
 
 from kehu_core import hookimpl
+from kehu_core.customers import archive_customer
+from kehu_core.errors import KehuError
+from kehu_tiering.aggregates import rebuild
+from kehu_tiering.api import customer_tiers, tier_method
+from kehu_tiering.models import assignments as a
+from kehu_tiering.models import monthly
+from kehu_tiering.rules import TierRule
+from kehu_tiering.settings import TierSettings
+from kehu_tiering.stats import STATS as s
+from kehu_tiering.tiers import history
 
 
 def history_of(app: Any, code: str) -> list[Any]:
     """``kehu tier history CODE`` as the service gives it (snapshots included)."""
-    from kehu_tiering.tiers import history
 
     with app.session() as session:
         return history(session, code)
 
 
 def _history_rows(app: Any) -> list[Any]:
-    from sqlalchemy import select
-
-    from kehu_tiering.models import assignments as a
-
     with app.session() as session:
         return session.execute(select(a).order_by(a.c.id)).all()
 
@@ -104,7 +110,6 @@ def test_customer_tiers_hook_answers_the_tier_or_a_segment(
     run(tiering_app, tier_method="abc")
     assert (tiers(None)[h10], tiers(None)[h00]) == ("A", "C")  # the tier is now ABC's class
     assert (tiers("pyramid")[h10], tiers("pyramid")[h00]) == ("VIP", "小客户")  # the pyramid a segment
-    from kehu_tiering.api import customer_tiers, tier_method
 
     with tiering_app.session() as session:
         assert tier_method(session) == "abc"
@@ -131,8 +136,6 @@ def test_tier_changes_say_which_is_the_tier(
 
 def test_rerun_unchanged_as_of_backwards_and_archived(tiering_app: Any, small_world: dict[str, int]) -> None:
     """Unchanged data writes no history; an earlier as-of is refused; archived customers leave."""
-    from kehu_core.customers import archive_customer
-    from kehu_core.errors import KehuError
 
     first = run(tiering_app)
     assert first.written > 0 and first.customers == 11
@@ -154,8 +157,6 @@ def test_flag_that_stops_holding_is_closed(
     tiering_app: Any, small_world: dict[str, int], kehu_register_plugin: Any
 ) -> None:
     """A flag whose rule no longer holds ends (valid_to); the others stay untouched."""
-    from kehu_tiering.rules import TierRule
-    from kehu_tiering.stats import STATS as s
 
     class Thrift:
         @hookimpl
@@ -186,11 +187,6 @@ def test_flag_that_stops_holding_is_closed(
 
 def test_incremental_buckets_equal_a_rebuild(tiering_app: Any) -> None:
     """The monthly aggregates kept on insert equal those recomputed from scratch."""
-    from sqlalchemy import select
-    from tiering_helpers import generated
-
-    from kehu_tiering.aggregates import rebuild
-    from kehu_tiering.models import monthly
 
     generated(tiering_app, 40, seed=5)
     ids = add_customers(tiering_app, ["INC"])
@@ -208,7 +204,6 @@ def test_incremental_buckets_equal_a_rebuild(tiering_app: Any) -> None:
 
 def test_runs_recorded_with_primary_still_name_the_tier_method() -> None:
     """Runs recorded before the setting was called ``tier_method`` stored it as ``primary``."""
-    from kehu_tiering.settings import TierSettings
 
     old = TierSettings.from_json({"as_of": "2026-06-15", "primary": "abc"})
     assert old.tier_method == "abc" and old.to_json()["tier_method"] == "abc"

@@ -7,9 +7,17 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import delete
 from tiering_helpers import AS_OF, add_customers, current, purchase, record, run
 
 from kehu_core import hookimpl
+from kehu_core.models import Customer, CustomerTag, Interaction
+from kehu_tiering.engine import delete_history
+from kehu_tiering.models import monthly
+from kehu_tiering.rules import TierRule
+from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS
+from kehu_tiering.stats import RFM_SEGMENTS
+from kehu_tiering.stats import STATS as s
 
 END = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 12, tzinfo=UTC)
 amounts = st.lists(
@@ -19,12 +27,6 @@ worlds = st.lists(amounts, min_size=1, max_size=10)
 
 
 def _reset(app: Any) -> None:
-    from sqlalchemy import delete
-
-    from kehu_core.models import Customer, CustomerTag, Interaction
-    from kehu_tiering.engine import delete_history
-    from kehu_tiering.models import monthly
-
     with app.session() as session:
         delete_history(session)
         for table in (monthly, Interaction.__table__, CustomerTag.__table__, Customer.__table__):
@@ -46,9 +48,6 @@ def _load(app: Any, world: list[list[tuple[str, int]]]) -> dict[str, int]:
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds)
 def test_tiers_partition_the_customers(tiering_app: Any, world: list[list[tuple[str, int]]]) -> None:
-    from kehu_tiering.settings import ABC_TIERS, PYRAMID_TIERS
-    from kehu_tiering.stats import RFM_SEGMENTS
-
     _reset(tiering_app)
     ids = set(_load(tiering_app, world).values())
     run(tiering_app)
@@ -63,9 +62,6 @@ class RankFree:
 
     @hookimpl
     def kehu_tier_rules(self) -> list[Any]:
-        from kehu_tiering.rules import TierRule
-        from kehu_tiering.stats import STATS as s
-
         return [
             TierRule(name="p.big", flag="big", when=s.c.revenue_window >= 100),
             TierRule(name="p.frequent", flag="frequent", when=s.c.orders_window >= 2),

@@ -10,16 +10,23 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
+from test_crosscheck import _current, _frames
 from tiering_helpers import AS_OF, add_customers, current, local, payment, purchase, record, run
+from tiering_reference import classify
+
+from kehu_core.models import Customer
+from kehu_tiering import api
+from kehu_tiering.api import customer_stats
+from kehu_tiering.models import assignments as a
+from kehu_tiering.models import snapshots as snap
+from kehu_tiering.settings import make_settings
+from kehu_tiering.stats import RFM_SEGMENTS
 
 pytestmark = pytest.mark.usefixtures("shanghai")
 
 
 def _history(app: Any) -> list[Any]:
-    from sqlalchemy import select
-
-    from kehu_tiering.models import assignments as a
-
     with app.session() as session:
         return session.execute(select(a).order_by(a.c.id)).all()
 
@@ -75,11 +82,6 @@ def test_explain_shows_the_latest_runs_numbers_and_window(tiering_app: Any, kehu
 
 def _scores(app: Any) -> dict[str, tuple[str, Any, Any, Any]]:
     """{code: (segment, R, F, M)} of the current RFM assignments and their run's snapshot."""
-    from sqlalchemy import select
-
-    from kehu_core.models import Customer
-    from kehu_tiering.models import assignments as a
-    from kehu_tiering.models import snapshots as snap
 
     with app.session() as session:
         return {
@@ -143,8 +145,6 @@ def test_new_is_a_first_purchase_within_new_days(tiering_app: Any) -> None:
 
 
 def test_segment_meanings_on_the_card_and_in_the_report(tiering_app: Any, kehu_cli: Any) -> None:
-    from kehu_tiering.stats import RFM_SEGMENTS
-
     ids = add_customers(tiering_app, ["S1", "S2"])
     record(tiering_app, [purchase(ids["S1"], local(2026, 5, 1, 12), 100)])
     run(tiering_app)
@@ -201,9 +201,6 @@ def test_key_account_needs_large_orders_and_a_continuous_year(tiering_app: Any) 
 
 
 def test_key_account_stats_columns(tiering_app: Any) -> None:
-    from kehu_tiering.api import customer_stats
-    from kehu_tiering.settings import make_settings
-
     ids = add_customers(tiering_app, ["Q1"])
     record(tiering_app, [purchase(ids["Q1"], local(*day, 12), 100) for day in FULL[:3]])
     with tiering_app.session() as session:
@@ -250,8 +247,6 @@ def test_upgrade_potential_needs_a_previous_window_with_revenue(tiering_app: Any
 
 
 def test_key_account_and_poor_quality_is_reported(tiering_app: Any, kehu_cli: Any) -> None:
-    from kehu_tiering import api
-
     ids = add_customers(tiering_app, ["KX"], attributes={"key_account_flags": ["strategic"]})
     ids |= add_customers(tiering_app, ["KY"])
     _fillers(tiering_app)
@@ -312,7 +307,6 @@ def retail_log(app: Any, customers: int, seed: int) -> dict[str, int]:
 
 def _key_accounts_by_pandas(customers: Any, purchases: Any, classes: Any) -> set[int]:
     """The documented default key-account rule computed by pandas from the raw purchases."""
-    import pandas as pd
 
     ts = pd.to_datetime(purchases["occurred_at"], utc=True).dt.tz_convert("Asia/Shanghai")
     p = purchases.assign(month=ts.dt.year * 12 + ts.dt.month - 1, day=ts.dt.date)
@@ -340,9 +334,6 @@ def _key_accounts_by_pandas(customers: Any, purchases: Any, classes: Any) -> set
 
 
 def test_retail_log_matches_pandas_and_segments_mean_what_they_say(tiering_app: Any) -> None:
-    from test_crosscheck import _current, _frames
-    from tiering_reference import classify
-
     retail_log(tiering_app, 800, seed=17)
     customers, purchases = _frames(tiering_app)
     run(tiering_app)
@@ -359,11 +350,6 @@ def test_retail_log_matches_pandas_and_segments_mean_what_they_say(tiering_app: 
     key_accounts = _key_accounts_by_pandas(customers, purchases, expected)
     assert set(current(tiering_app, "flag:key_account")) == key_accounts and key_accounts
     # What the segments say on this sparse log
-    from sqlalchemy import select
-
-    from kehu_tiering.models import assignments as a
-    from kehu_tiering.models import snapshots as snap
-
     with tiering_app.session() as session:
         rows = session.execute(
             select(a.c.tier, snap.c.orders_window, snap.c.f_score)

@@ -7,9 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from tiering_helpers import add_customers, current, purchase, record, run
 
 from kehu_core import hookimpl
+from kehu_core.customers import edit_customer
+from kehu_tiering.models import assignments as a
+from kehu_tiering.models import runs
+from kehu_tiering.rules import TierRule
+from kehu_tiering.stats import STATS as s
+from kehu_tiering.stats import has_tag
 
 
 @pytest.fixture
@@ -21,10 +28,6 @@ def world(tiering_app: Any) -> dict[str, int]:
 
 
 def _acme(flag_code: str) -> Any:
-    from kehu_tiering.rules import TierRule
-    from kehu_tiering.stats import STATS as s
-    from kehu_tiering.stats import has_tag
-
     class Acme:
         @hookimpl
         def kehu_tier_rules(self) -> list[TierRule]:
@@ -48,8 +51,6 @@ def _acme(flag_code: str) -> Any:
 def test_plugin_rules_flags_overrides_and_slow_path(
     tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any, kehu_cli: Any
 ) -> None:
-    from kehu_core.customers import edit_customer
-
     kehu_register_plugin(_acme("R1"), "acme")
     with tiering_app.session() as session:
         edit_customer(tiering_app, session, "R0", {"tags": "战略客户"})
@@ -58,9 +59,6 @@ def test_plugin_rules_flags_overrides_and_slow_path(
     assert set(key) == {world["R4"], world["R5"]}  # 500 and 600
     assert current(tiering_app, "pyramid")[world["R0"]] == "VIP"  # the override beats the rank
     assert current(tiering_app, "flag:watch") == {world["R1"]: "watch"}
-    from sqlalchemy import select
-
-    from kehu_tiering.models import assignments as a
 
     with tiering_app.session() as session:
         row = session.execute(
@@ -114,8 +112,6 @@ when = "pyramid in ['小客户'] and measure > 150 and recency_days is not None"
 def test_toml_rules_and_salesperson_flag(
     tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any
 ) -> None:
-    from kehu_core.customers import edit_customer
-
     with tiering_app.session() as session:
         edit_customer(tiering_app, session, "R0", {"attributes": '{"key_account_flags": ["strategic"]}'})
     path = tmp_path / "rules.toml"
@@ -153,10 +149,6 @@ BAD_TOML = [
 def test_bad_toml_is_refused_and_changes_nothing(
     tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any
 ) -> None:
-    from sqlalchemy import func, select
-
-    from kehu_tiering.models import runs
-
     for n, (text, expected) in enumerate(BAD_TOML):
         path = tmp_path / f"bad{n}.toml"
         path.write_text(text, encoding="utf-8")
@@ -182,9 +174,6 @@ def test_bad_rule_from_a_plugin_names_the_plugin(
 
 
 def test_rule_validation() -> None:
-    from kehu_tiering.rules import TierRule
-    from kehu_tiering.stats import STATS as s
-
     with pytest.raises(ValueError, match="exactly one of when"):
         TierRule(name="x", flag="f")
     with pytest.raises(ValueError, match="method must be"):
@@ -197,8 +186,6 @@ def test_a_rule_gets_the_columns_it_reads(
     tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any
 ) -> None:
     """A run computes only what methods and rules read: a rule on columns no built-in reads sees them."""
-    from kehu_tiering.rules import TierRule
-    from kehu_tiering.stats import STATS as s
 
     seen: list[Any] = []
 

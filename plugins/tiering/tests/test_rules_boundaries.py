@@ -28,6 +28,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from tiering_helpers import only_oracle
 
+from kehu_core import hookimpl
 from kehu_core.errors import KehuError, ValidationError
 from kehu_tiering import rules as rules_module
 from kehu_tiering.rules import TierRule, builtin_rules, check, collect, load_toml, order
@@ -432,8 +433,6 @@ def test_order_is_priority_then_name() -> None:
 
 
 def test_plugins_rules_carry_their_plugins_name(kehu_app: Any, kehu_register_plugin: Any) -> None:
-    from kehu_core import hookimpl
-
     class Acme:
         @hookimpl
         def kehu_tier_rules(self, context: Any) -> list[TierRule]:

@@ -18,10 +18,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, insert, select
 from tiering_helpers import AS_OF, add_customers, purchase, record
 
 from kehu_core import hookimpl
+from kehu_core.customers import archive_customer
 from kehu_tiering.engine import run as run_engine
 from kehu_tiering.models import assignments, runs, snapshots
 from kehu_tiering.rules import TierRule
@@ -335,7 +336,6 @@ def test_a_runs_counts_per_tier_over_three_hundred_customers(tiering_app: Any) -
 def test_customers_who_leave_and_arrive_in_the_same_run(tiering_app: Any, kehu_register_plugin: Any) -> None:
     """A archived while B arrives: A's rows end, B's begin; then everyone leaves, and the next
     customer's first rows are the only moves told (not the earlier runs' closed rows)."""
-    from kehu_core.customers import archive_customer
 
     listener = Listener()
     kehu_register_plugin(listener, "listener")
@@ -378,7 +378,6 @@ def test_customers_who_leave_and_arrive_in_the_same_run(tiering_app: Any, kehu_r
 
 def test_two_customers_leave_while_one_arrives(tiering_app: Any) -> None:
     """A1 and A2 archived while B arrives: 8 rows end though 4 begin (current 8 = given 4 + new 4)."""
-    from kehu_core.customers import archive_customer
 
     may = datetime(2026, 5, 1, 10, tzinfo=UTC)
     ids = add_customers(tiering_app, ["A1", "A2"])
@@ -436,7 +435,6 @@ def test_a_method_run_for_the_first_time_keeps_every_customers_numbers(tiering_a
 def test_a_rule_reading_a_plugins_table_keeps_only_the_statistics_it_reads(tiering_app: Any) -> None:
     """A plugin's own table (``watchlist``, named after ``tiering_stats``): the flag's row keeps the
     statistics columns its condition reads, not the plugin table's columns."""
-    from sqlalchemy import BigInteger, Column, MetaData, String, Table, insert
 
     watchlist = Table(
         "watchlist", MetaData(), Column("customer_id", BigInteger), Column("reason", String(20))

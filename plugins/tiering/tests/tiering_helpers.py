@@ -8,9 +8,16 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Integer
+
+from kehu_core.interactions import write_interactions
+from kehu_core.models import Customer
+from kehu_tiering.engine import run as run_engine
+from kehu_tiering.models import assignments as a
+from kehu_tiering.settings import make_settings
 
 AS_OF = date(2026, 6, 15)  # mid-month: the as-of month is read from raw interactions
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -23,7 +30,6 @@ def local(*parts: int) -> datetime:
 
 def add_customers(app: Any, codes: list[str], **fields: Any) -> dict[str, int]:
     """Create customers with these codes; returns {code: id}."""
-    from kehu_core.models import Customer
 
     now = datetime.now(UTC)
     with app.session() as session:
@@ -48,7 +54,6 @@ def add_customers(app: Any, codes: list[str], **fields: Any) -> dict[str, int]:
 
 def record(app: Any, rows: list[dict[str, Any]]) -> None:
     """Write interactions through the core (so ``kehu_interactions_recorded`` fires)."""
-    from kehu_core.interactions import write_interactions
 
     with app.session() as session:
         write_interactions(app, session, rows, source="test")
@@ -110,8 +115,6 @@ def generated(app: Any, customers: int, seed: int) -> dict[str, int]:
 
 def run(app: Any, **settings: Any) -> Any:
     """Run tiering with settings (as_of defaults to AS_OF)."""
-    from kehu_tiering.engine import run as run_engine
-    from kehu_tiering.settings import make_settings
 
     settings.setdefault("as_of", AS_OF)
     with app.session() as session:
@@ -120,9 +123,6 @@ def run(app: Any, **settings: Any) -> Any:
 
 def current(app: Any, method: str) -> dict[int, str]:
     """{customer_id: tier} of the current assignments of ``method``."""
-    from sqlalchemy import select
-
-    from kehu_tiering.models import assignments as a
 
     with app.session() as session:
         return dict(

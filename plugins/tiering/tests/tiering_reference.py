@@ -17,6 +17,9 @@ from __future__ import annotations
 import os
 from datetime import date, timedelta
 
+import numpy as np
+import pandas as pd
+
 
 def month_index(ts) -> object:  # noqa: ANN001
     """year * 12 + month - 1 of a datetime Series."""
@@ -34,8 +37,6 @@ def classify(
     new_days: int = 90,
 ):  # noqa: ANN001
     """A DataFrame indexed by customer_id with abc, pyramid, r_score, f_score, m_score, rfm."""
-    import numpy as np
-    import pandas as pd
 
     zone = os.environ.get("KEHU_TIMEZONE", "Asia/Shanghai")
     p = purchases.copy()
