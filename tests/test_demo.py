@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from kehu_core import Kehu
+from kehu_core.demo import load_demo
+
 
 def test_demo_loads_and_shows_pareto(kehu_app, kehu_cli):
     result = kehu_cli("demo", "--customers", "60", "--json")
@@ -15,9 +18,6 @@ def test_demo_loads_and_shows_pareto(kehu_app, kehu_cli):
 
 
 def test_demo_is_deterministic(kehu_app, kehu_cli, tmp_path):
-    from kehu_core import Kehu
-    from kehu_core.demo import load_demo
-
     first = kehu_cli("demo", "--customers", "30", "--seed", "3", "--json").json
     other = Kehu(f"sqlite:///{tmp_path / 'other.db'}", plugins=kehu_app.plugins)
     other.init()

@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from attrs import fields
 
 from kehu_core import hookspecs
 from kehu_core.hookdoc import hook_reference, markdown, signature_of
+from kehu_core.manifest import Manifest
 from kehu_core.plugins import Plugins, new_plugin_manager
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
@@ -68,10 +70,6 @@ def test_hook_signatures_shown_in_the_guide_are_real():
 
 
 def test_manifest_fields_shown_in_the_guide_are_real():
-    from attrs import fields
-
-    from kehu_core.manifest import Manifest
-
     block = guide_section().split("MANIFEST = Manifest(", 1)[1].split("\n)", 1)[0]
     shown = set(re.findall(r"^\s+(\w+)=", block, re.M))
     assert shown and shown <= {f.name for f in fields(Manifest)}

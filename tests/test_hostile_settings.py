@@ -18,6 +18,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from kehu_acme_rules.settings import key_account_manager, set_key_account_manager
+from kehu_complaints.settings import set_setting
 from kehu_core import customers
 from kehu_core.cli import create_cli
 from kehu_core.csvfile import CsvStream, check_encoding
@@ -25,6 +27,9 @@ from kehu_core.db import create_db_engine
 from kehu_core.errors import KehuError, ValidationError
 from kehu_core.importing import import_customers, import_interactions
 from kehu_core.models import Customer
+from kehu_loyalty import api
+from kehu_loyalty.models import SETTINGS
+from kehu_loyalty.settings import TIER_PREFIX, load_settings
 
 HUGE = "99999999999999999999"
 
@@ -120,8 +125,6 @@ LOYALTY_ACCEPTED = [
 
 @pytest.mark.parametrize(("key", "value", "parsed"), LOYALTY_ACCEPTED)
 def test_loyalty_setting_boundaries_accepted(loyalty, kehu_cli, key, value, parsed):
-    from kehu_loyalty.settings import TIER_PREFIX, load_settings
-
     done = kehu_cli("loyalty", "settings", "set", key, value)
     assert done.exit_code == 0, done
     with loyalty.session() as s:
@@ -133,8 +136,6 @@ def test_loyalty_setting_boundaries_accepted(loyalty, kehu_cli, key, value, pars
 
 
 def test_loyalty_api_refuses_with_a_validation_error(loyalty):
-    from kehu_loyalty import api
-
     with pytest.raises(ValidationError) as refused, loyalty.session() as s:
         api.set_setting(s, "points_per_yuan", "1e999")
     assert [(p.field, p.value) for p in refused.value.problems] == [("points_per_yuan", "1e999")]
@@ -144,7 +145,6 @@ def test_loyalty_api_refuses_with_a_validation_error(loyalty):
 def test_a_bad_value_stored_earlier_is_named_with_the_fix(loyalty, kehu_cli):
     """A value stored before the checks (``1e999``) no longer blocks purchases with a traceback:
     one line names the setting and the command that fixes it."""
-    from kehu_loyalty.models import SETTINGS
 
     with loyalty.session() as s:
         customers.add_customer(loyalty, s, {"code": "C1", "name": "华为"})
@@ -238,8 +238,6 @@ def test_complaints_setting_boundaries_accepted(complaints, kehu_cli, key, value
 
 
 def test_complaints_api_refuses_a_bool_for_a_number(complaints):
-    from kehu_complaints.settings import set_setting
-
     with pytest.raises(ValidationError, match="auto_close_days: a whole number"), complaints.session() as s:
         set_setting(s, "auto_close_days", True)
 
@@ -248,8 +246,6 @@ def test_complaints_api_refuses_a_bool_for_a_number(complaints):
 
 
 def test_acme_key_account_manager_refuses_control_characters(kehu_app, kehu_install):
-    from kehu_acme_rules.settings import key_account_manager, set_key_account_manager
-
     kehu_install("acme_rules")
     for bad in ("", "   ", "x" * 101, "王\x00芳", "王\n芳"):
         with pytest.raises(ValidationError) as refused, kehu_app.session() as s:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from kehu_core.plugins import discover
+
 
 @pytest.fixture
 def kehu_plugins():
-    from kehu_core.plugins import discover
-
     return discover(strict=True, allow={"acme_rules", "tiering", "complaints"})

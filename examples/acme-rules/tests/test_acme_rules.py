@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from kehu_acme_rules.flags import is_judged_key_account, key_account_customers
 from kehu_core import customers
+from kehu_core.models import Customer
 
 
 @pytest.fixture
@@ -84,7 +85,6 @@ def test_list_column_and_filters(acme, kehu_cli):
 
 def test_rules_read_the_judgement_set_based(acme, kehu_cli):
     """What a key-account tiering rule will use: one SELECT, no per-customer Python."""
-    from kehu_core.models import Customer
 
     kehu_cli("acme", "set", "C2", "--market-strength")
     with acme.session() as session:

@@ -7,13 +7,12 @@ from datetime import datetime
 import pytest
 
 from kehu_core import customers, interactions
+from kehu_core.plugins import discover
 from kehu_loyalty.api import enroll, statement
 
 
 @pytest.fixture
 def kehu_plugins():
-    from kehu_core.plugins import discover
-
     return discover(strict=True, allow={"acme_rules", "tiering", "complaints", "loyalty"})
 
 

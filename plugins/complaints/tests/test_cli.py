@@ -3,9 +3,13 @@ bad input (one clear message, nothing changed), the profile card and the demo.""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 
+from kehu_complaints.calendar import BusinessCalendar
 from kehu_complaints.models import COMPLAINTS, HISTORY
+from kehu_core.validation import local_zone
 
 
 def _counts(app):
@@ -159,10 +163,6 @@ def test_commands_say_how_to_install_the_plugin(kehu_app, kehu_cli):
 
 
 def test_policy_and_calendar_changes_recompute_open_complaints(app, h, kehu_cli):
-    from datetime import datetime, timedelta
-
-    from kehu_core.validation import local_zone
-
     # A complaint opened just now (the CLI recomputes at the current time).
     opened = kehu_cli(
         "complaint", "open", "--customer", "C1", "--description", "x", "--severity", "low", "--json"
@@ -175,8 +175,6 @@ def test_policy_and_calendar_changes_recompute_open_complaints(app, h, kehu_cli)
     assert after["timeline"][-1]["action"] == "sla"
     listed = kehu_cli("complaint", "sla", "list", "--json").json
     assert [p["name"] for p in listed] == ["critical", "key-account", "high", "default"]
-
-    from kehu_complaints.calendar import BusinessCalendar
 
     day = datetime.now(local_zone()).date() + timedelta(days=1)
     while not BusinessCalendar().is_workday(day):  # a working day, so the exception changes due times

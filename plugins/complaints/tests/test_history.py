@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, inspect, select, update
 
 from kehu_complaints.models import COMPLAINTS, HISTORY
 from kehu_core import customers, interactions
@@ -96,8 +96,6 @@ def test_forgetting_a_customer_erases_complaint_text_and_export_has_it_before(ap
 
 
 def test_uninstall_drops_everything_and_reinstall_works(app, h, kehu_cli):
-    from sqlalchemy import inspect
-
     h.open_one(app)
     result = kehu_cli("plugins", "uninstall", "complaints", "--yes")
     assert result.exit_code == 0, result

@@ -9,6 +9,7 @@ from datetime import UTC
 from kehu_complaints import api, jobs, sla
 from kehu_complaints.settings import calendar_of
 from kehu_core import hookimpl
+from kehu_core.customers import get_customer
 from kehu_core.hooktypes import TierChange
 
 
@@ -49,8 +50,6 @@ class Tiers:
 
 
 def _cid(app, code):
-    from kehu_core.customers import get_customer
-
     with app.session() as s:
         return get_customer(s, code).id
 
