@@ -50,6 +50,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from kehu_complaints import api
+from kehu_core import installer
+from kehu_core.app import Kehu
+from kehu_core.interactions import INTERACTIONS
+from kehu_core.jobs import all_jobs
+from kehu_core.models import Customer
+from kehu_core.pgcluster import PgCluster
 from kehu_core.types import UTCDateTime
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -90,9 +97,6 @@ SEVERITIES = ("low", "medium", "medium", "high", "critical")
 
 def setup(url: str, customers: int):
     """An app on ``url`` with the core schema, the complaints plugin and ``customers`` customers."""
-    from kehu_core import installer
-    from kehu_core.app import Kehu
-    from kehu_core.models import Customer
 
     app = Kehu(url)
     app.init()
@@ -181,7 +185,6 @@ def _rows(
 def fill(app, count: int, *, open_only: bool, seed: int, purchases: int = 0) -> None:
     """Replace every complaint by ``count`` generated ones (history emptied; benchmark database
     only), and, unless ``open_only``, the benchmark's purchases by ``purchases`` generated ones."""
-    from kehu_core.models import Customer
 
     with app.engine.begin() as conn:
         if app.dialect == "sqlite":
@@ -242,7 +245,6 @@ def _insert_raw(conn, dialect: str, rows: list[dict]) -> None:
 
 def _purchases(conn, dialect: str, customer_ids: list[int], seed: int, count: int) -> None:
     """Purchases spread over the same two years, so the repurchase figure has something to find."""
-    from kehu_core.interactions import INTERACTIONS
 
     conn.execute(INTERACTIONS.delete().where(INTERACTIONS.c.external_ref.like("bench:%")))
     rng = random.Random(seed)
@@ -319,15 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Only the complaints plugin loads: other plugins' hooks are not what is measured.
     os.environ.setdefault("KEHU_PLUGINS", "complaints")
-    from kehu_complaints import api
-    from kehu_core.jobs import all_jobs
 
     tmp = tempfile.TemporaryDirectory()
     url = args.db or f"sqlite:///{Path(tmp.name) / 'complaints-bench.db'}"
     cluster = None
     if args.postgresql:
-        from kehu_core.pgcluster import PgCluster
-
         cluster = PgCluster.start()
         url = cluster.create_database("complaints_bench")
     app = setup(url, args.customers)

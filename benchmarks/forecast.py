@@ -54,6 +54,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Timing, add_tiny, kehu, remove_db, report, sizes, timed_command, timed_kehu  # noqa: E402
 
@@ -65,7 +67,6 @@ REGIONS = ("华东", "华北", "华南", "华中", "西南", "东北", "西北")
 
 def matrix(customers: int, seed: int = 11):  # type: ignore[no-untyped-def]
     """The purchases (customers x 36 months, yuan with cents) the database will hold."""
-    import numpy as np
 
     rng = np.random.default_rng(seed)
     kind = rng.choice(3, customers, p=(0.4, 0.4, 0.2))

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from datetime import UTC
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from _common import (
@@ -32,12 +33,19 @@ from _common import (
     timer,
 )
 
+from kehu_core import hookimpl
+from kehu_core.app import Kehu
+from kehu_core.hooktypes import InteractionBatch, RecordedRows
+from kehu_core.importing import CHUNK_ROWS, import_interactions
+from kehu_core.interactions import RECORDED_KEYS, WRITE_COLUMNS
+from kehu_core.models import InstalledPlugin
+from kehu_core.plugins import discover
+
 TARGET = 0.10
 
 
 def counting_plugin() -> object:
     """A plugin whose hook does the least a real one does: look at every batch it is given."""
-    from kehu_core import hookimpl
 
     class CountingPlugin:
         def __init__(self) -> None:
@@ -52,10 +60,6 @@ def counting_plugin() -> object:
 
 def run_import(template: Path, work: Path, interactions_csv: Path, plugins: int) -> tuple[Timing, int]:
     """Import into a fresh copy of ``template`` with ``plugins`` hook plugins; its timing and rows written."""
-    from kehu_core.app import Kehu
-    from kehu_core.importing import import_interactions
-    from kehu_core.models import InstalledPlugin
-    from kehu_core.plugins import discover
 
     db = work / "run.db"
     remove_db(db)
@@ -82,15 +86,6 @@ def direct_cost(template: Path, work: Path, rows: int, plugins: int) -> float:
     """CPU seconds the hook path itself takes for ``rows`` written rows: wrapping the rows written
     and calling ``plugins`` implementations, chunk by chunk, timed alone (no import around it,
     so the machine's noise does not drown it)."""
-    from datetime import datetime
-    from decimal import Decimal
-
-    from kehu_core.app import Kehu
-    from kehu_core.hooktypes import InteractionBatch, RecordedRows
-    from kehu_core.importing import CHUNK_ROWS
-    from kehu_core.interactions import RECORDED_KEYS, WRITE_COLUMNS
-    from kehu_core.models import InstalledPlugin
-    from kehu_core.plugins import discover
 
     db = work / "direct.db"
     remove_db(db)

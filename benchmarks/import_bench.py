@@ -15,7 +15,9 @@ transaction. Targets (issue 2): within 3x of the reference; peak memory under 30
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
+import pstats
 import shutil
 import sqlite3
 from pathlib import Path
@@ -32,8 +34,14 @@ from _common import (
     timed_kehu,
     timer,
 )
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from kehu_core.importing import SQLITE_IMPORT_CACHE_KIB
+from kehu_core import validation as v
+from kehu_core.app import Kehu
+from kehu_core.importing import SQLITE_IMPORT_CACHE_KIB, import_interactions
+from kehu_core.models import Interaction
+from kehu_core.plugins import discover
+from kehu_core.types import utcnow
 
 TARGET_RATIO = 3.0
 TARGET_MB = 300
@@ -41,11 +49,6 @@ TARGET_MB = 300
 
 def parsed_rows(csv_path: Path, db: Path) -> list[tuple[object, ...]]:
     """The CSV's rows in the stored form, as the import would write them (not timed)."""
-    from sqlalchemy.dialects import sqlite as sqlite_dialect
-
-    from kehu_core import validation as v
-    from kehu_core.models import Interaction
-    from kehu_core.types import utcnow
 
     dialect = sqlite_dialect.dialect()
     cols = Interaction.__table__.c
@@ -214,12 +217,6 @@ def main() -> None:
 
 def profile(interactions_csv: Path, customers_csv: Path, work: Path) -> None:
     """Run the import in-process under cProfile and print the top functions."""
-    import cProfile
-    import pstats
-
-    from kehu_core.app import Kehu
-    from kehu_core.importing import import_interactions
-    from kehu_core.plugins import discover
 
     db = work / "profile.db"
     remove_db(db)

@@ -24,6 +24,7 @@ on the same machine.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -32,7 +33,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -325,8 +326,6 @@ def script(*args: str) -> list[str]:
 
 
 def _reference_module():
-    import importlib.util
-
     path = ROOT / "plugins" / "tiering" / "tests" / "tiering_reference.py"
     spec = importlib.util.spec_from_file_location("tiering_reference", path)
     module = importlib.util.module_from_spec(spec)
@@ -355,8 +354,6 @@ def _read_frames(url: str):
 
 def reference_pandas(url: str) -> None:
     """pandas reads the interactions from the database and computes the same classes."""
-    from datetime import date
-
     started = time.perf_counter()
     customers, purchases = _read_frames(url)
     read = time.perf_counter() - started
@@ -423,8 +420,6 @@ FROM scored
 
 def reference_duckdb(url: str) -> None:
     """DuckDB computes the same classes from the rows already in memory (the speed limit)."""
-    from datetime import date
-
     import duckdb
     import pandas as pd
 

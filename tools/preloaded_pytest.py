@@ -102,7 +102,8 @@ def _child(request: dict[str, object]) -> int:
     sys.path[0] = cwd
     args = [str(a) for a in request["args"]]  # type: ignore[attr-defined]
     sys.argv = ["pytest", *args]
-    import pytest  # already imported by the server: this only binds the name
+    # The run side (once per mutant) must not import pytest; the server has it loaded: this binds the name.
+    import pytest  # noqa: PLC0415
 
     code = int(pytest.main(args))
     sys.stdout.flush()
