@@ -183,7 +183,7 @@ def _operational_message(exc: Exception) -> str | None:
     # The one import inside a function: this module is the root group, which must not import
     # SQLAlchemy (`kehu --help`). This runs only after a command failed, and a database error
     # means SQLAlchemy is loaded already, so the import costs nothing.
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415
 
     if isinstance(exc, OperationalError):
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
