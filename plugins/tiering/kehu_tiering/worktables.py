@@ -24,7 +24,6 @@ from sqlalchemy import (
     literal,
     select,
     text,
-    type_coerce,
 )
 from sqlalchemy.orm import Session
 
@@ -36,10 +35,8 @@ from kehu_tiering.settings import TierSettings
 from kehu_tiering.stats import (
     BASE_COLUMNS,
     COLUMN_NAMES,
-    MONEY_COLUMNS,
     STATS,
     TABLE_NAME,
-    YUAN,
     StatColumn,
     base_parts,
     base_select,
@@ -219,17 +216,12 @@ class WorkTables:
         columns, then the ranks and classes.
         """
         ranked = COLUMN_NAMES[len(BASE_COLUMNS) :]
-
-        def read(name: str) -> Any:
-            value = STATS.c[name]
-            return type_coerce(value, YUAN).label(name) if name in MONEY_COLUMNS else value
-
         row = (
             self.session.execute(
                 select(
-                    *(read(name) for name in BASE_COLUMNS),
+                    *(STATS.c[name] for name in BASE_COLUMNS),
                     *(stat.column for stat in self.extra),
-                    *(read(name) for name in ranked),
+                    *(STATS.c[name] for name in ranked),
                 ).where(STATS.c.customer_id == customer_id)
             )
             .mappings()
