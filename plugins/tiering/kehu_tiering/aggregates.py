@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, select
+from sqlalchemy import Select, case, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from kehu_core import calendar, sql
@@ -109,6 +109,10 @@ def rebuild(session: Session) -> int:
     dialect = sql.dialect_of(session)
     session.execute(delete(monthly))
     session.execute(monthly.insert().from_select(BUCKET_COLUMNS, bucket_select(dialect)))
+    if dialect == "postgresql":
+        # The table was rewritten whole: until autovacuum gets to it, the next run would be
+        # planned on the statistics of the old rows (after install: on none).
+        session.execute(text(f"ANALYZE {monthly.name}"))
     return session.scalar(select(func.count()).select_from(monthly)) or 0
 
 
