@@ -571,10 +571,8 @@ def tier_run(url: str, as_of: str) -> tuple[float, float, str]:
     """
     if url.startswith("postgresql"):
         import psycopg
-        from sqlalchemy.engine import make_url
 
-        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(plain, autocommit=True) as conn:
+        with psycopg.connect(_libpq(url), autocommit=True) as conn:
             conn.execute("VACUUM (ANALYZE)")
             conn.execute("CHECKPOINT")
     return measured(kehu("--db", url, "tier", "run", "--as-of", as_of, "--json"))
@@ -776,10 +774,7 @@ def main(argv: list[str] | None = None) -> None:
                     if args.action == "generate":
                         continue
                     work = workdir / f"work-{size}.db"
-                    for suffix in ("", "-wal", "-shm"):
-                        Path(str(work) + suffix).unlink(missing_ok=True)
-                    subprocess.run(["cp", str(source), str(work)], check=True)
-                    url = str(work)
+                    url = _sqlite_copy(source, work)
                     copies = sqlite_copies(
                         work, workdir / f"installed-{size}.db", workdir / f"pair-{size}.db"
                     )
@@ -807,52 +802,67 @@ def main(argv: list[str] | None = None) -> None:
             Path(args.json_out).write_text(json.dumps(rows, indent=2))
 
 
+def _sqlite_drop(path: str | Path) -> None:
+    """Delete a SQLite database file and its WAL files, if there."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def _sqlite_copy(source: Path, target: Path) -> str:
+    """Copy a closed SQLite database file over ``target`` (and its WAL files); its path."""
+    _sqlite_drop(target)
+    subprocess.run(["cp", str(source), str(target)], check=True)
+    return str(target)
+
+
 def sqlite_copies(work: Path, installed: Path, pair: Path) -> Copies:
     """:class:`Copies` of a SQLite benchmark database, by copying the file (no process has it open)."""
-
-    def copy(source: Path, target: Path) -> str:
-        for suffix in ("-wal", "-shm"):
-            Path(str(target) + suffix).unlink(missing_ok=True)
-        subprocess.run(["cp", str(source), str(target)], check=True)
-        return str(target)
-
-    def drop(url: str) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(url + suffix).unlink(missing_ok=True)
-
-    return Copies(keep=lambda: copy(work, installed), fresh=lambda: copy(installed, pair), drop=drop)
+    return Copies(
+        keep=lambda: _sqlite_copy(work, installed),
+        fresh=lambda: _sqlite_copy(installed, pair),
+        drop=_sqlite_drop,
+    )
 
 
 def pg_copies(admin_url: str, work: str, installed: str, pair: str) -> Copies:
     """:class:`Copies` of a PostgreSQL benchmark database (CREATE DATABASE ... TEMPLATE)."""
-    import psycopg
     from sqlalchemy.engine import make_url
-
-    def drop(url: str) -> None:
-        name = make_url(url).database
-        admin = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return Copies(
         keep=lambda: _pg_copy(admin_url, work, installed),
         fresh=lambda: _pg_copy(admin_url, installed, pair),
-        drop=drop,
+        drop=lambda url: _pg_admin(
+            admin_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'
+        ),
     )
+
+
+def _libpq(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as psycopg takes it (no driver name)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _pg_admin(admin_url: str, *statements: str) -> None:
+    """Run statements that cannot run in a transaction (CREATE / DROP DATABASE) on the server."""
+    import psycopg
+
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
 
 
 def _pg_copy(admin_url: str, source: str, target: str) -> str:
     """A fresh copy of a generated PostgreSQL database (CREATE DATABASE ... TEMPLATE)."""
-    import psycopg
     from sqlalchemy.engine import make_url
 
-    url = make_url(admin_url)
-    with psycopg.connect(
-        url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
-    return url.set(database=target).render_as_string(hide_password=False)
+    _pg_admin(
+        admin_url,
+        f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)',
+        f'CREATE DATABASE "{target}" TEMPLATE "{source}"',
+    )
+    return make_url(admin_url).set(database=target).render_as_string(hide_password=False)
 
 
 if __name__ == "__main__":
