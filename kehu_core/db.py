@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import ReleaseSavepointClause, RollbackToSavepointClause
 
 from kehu_core import calendar
 from kehu_core import text as kehu_text
@@ -125,13 +126,34 @@ def create_db_engine(url: str | None = None, *, create: bool = True, **kwargs: A
             )
         engine = create_engine(resolved, **kwargs)
         _configure_sqlite(engine)
-        return engine
-    try:
-        return create_engine(resolved, pool_pre_ping=True, **kwargs)
-    except ImportError:
-        raise KehuError(
-            _("PostgreSQL needs the psycopg 3 driver, which is not installed: pip install 'psycopg[binary]'")
-        ) from None
+    else:
+        try:
+            engine = create_engine(resolved, pool_pre_ping=True, **kwargs)
+        except ImportError:
+            raise KehuError(
+                _(
+                    "PostgreSQL needs the psycopg 3 driver, which is not installed: "
+                    "pip install 'psycopg[binary]'"
+                )
+            ) from None
+    _release_rolled_back_savepoints(engine)
+    return engine
+
+
+def _release_rolled_back_savepoints(engine: Engine) -> None:
+    """End a savepoint when it is rolled back, as SQLAlchemy then takes it to be.
+
+    ``ROLLBACK TO SAVEPOINT`` leaves the savepoint open on both databases. Left open until
+    the transaction ends, SQLite copies every page the transaction changes afterwards into a
+    statement journal (to be able to return to it): a tier run after its rules' probe wrote
+    the pages of the whole history twice. PostgreSQL keeps running the rest in a
+    subtransaction.
+    """
+
+    @event.listens_for(engine, "after_execute")
+    def _release(connection: Any, statement: Any, *_args: Any) -> None:
+        if isinstance(statement, RollbackToSavepointClause):
+            connection.execute(ReleaseSavepointClause(statement.ident))
 
 
 def supported_url(url: str) -> URL:

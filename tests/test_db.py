@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 
 from kehu_core import customers, interactions
 from kehu_core.cli import create_cli
@@ -86,3 +87,35 @@ def test_times_are_utc_and_money_exact(kehu_app):
 def test_naive_datetime_is_refused_by_the_column_type():
     with pytest.raises(ValueError, match="naive datetime"):
         UTCDateTime().process_bind_param(datetime(2026, 1, 1), None)  # type: ignore[arg-type]
+
+
+def test_a_rolled_back_savepoint_is_ended(kehu_app):
+    """SQLAlchemy takes a rolled-back savepoint to be gone; the database must agree.
+
+    Left open, SQLite journals every page the transaction changes afterwards (a tier run
+    wrote its history twice) and PostgreSQL runs the rest in a subtransaction.
+    """
+    names: list[str] = []
+
+    def rolled_back(conn, name, context):
+        names.append(name)
+
+    event.listen(kehu_app.engine, "rollback_savepoint", rolled_back)
+    try:
+        with kehu_app.engine.connect() as conn:
+            with conn.begin():
+                conn.execute(text("CREATE TABLE savepoint_probe (n INTEGER)"))
+                conn.execute(text("INSERT INTO savepoint_probe VALUES (1)"))
+                nested = conn.begin_nested()
+                conn.execute(text("INSERT INTO savepoint_probe VALUES (2)"))
+                nested.rollback()
+                conn.execute(text("INSERT INTO savepoint_probe VALUES (3)"))
+            with conn.begin():
+                kept = conn.execute(text("SELECT n FROM savepoint_probe ORDER BY n")).scalars().all()
+                assert kept == [1, 3]
+                conn.begin_nested().rollback()
+                # Still open, it could be rolled back to again; ended, the database has no such savepoint.
+                with pytest.raises(DBAPIError, match="no such savepoint|does not exist"):
+                    conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {names[-1]}")
+    finally:
+        event.remove(kehu_app.engine, "rollback_savepoint", rolled_back)
