@@ -339,6 +339,46 @@ def verify_tiering0004(conn: Connection, ids: Ids) -> None:
     ]
 
 
+def fill_tiering0005(conn: Connection, ids: Ids) -> None:
+    _tiering_run(conn)
+    _tiering_assignments(conn, ids)
+
+
+def verify_tiering0005(conn: Connection, ids: Ids) -> None:
+    keys = {fk["referred_table"]: fk for fk in inspect(conn).get_foreign_keys("tiering_assignments")}
+    assert sorted(keys) == ["customers", "tiering_runs"]
+    for fk in keys.values():
+        assert fk["options"].get("deferrable") is True, fk
+        assert str(fk["options"].get("initially")).upper() == "DEFERRED", fk
+        assert str(fk["options"].get("ondelete")).upper() == "CASCADE", fk
+    # Checked at commit: the statement itself takes a row for no customer and no run.
+    orphan = (
+        "INSERT INTO tiering_assignments (id, customer_id, method, tier, decided_by, valid_from, run_id) "
+        "VALUES (9, 987654, 'abc', 'A', 'abc', :d, 99)"
+    )
+    assert not refused(conn, orphan, d=date(2026, 11, 30))
+    # The rebuilt table keeps its indexes: a second current pyramid tier is still refused,
+    indexes = index_columns(conn, "tiering_assignments")
+    assert indexes["ix_tiering_assignments_customer"] == ["customer_id", "method", "valid_from"]
+    assert indexes["ix_tiering_assignments_current"] == ["customer_id", "method"]
+    second = (
+        "INSERT INTO tiering_assignments (id, customer_id, method, tier, decided_by, valid_from, run_id) "
+        "VALUES (9, :c, 'pyramid', 'A', 'pyramid', :d, 1)"
+    )
+    assert refused(conn, second, c=ids["C1"], d=date(2026, 11, 30))
+    # while a closed one is not (the index covers current rows only),
+    closed = (
+        "INSERT INTO tiering_assignments (id, customer_id, method, tier, decided_by, valid_from, valid_to, "
+        "run_id) VALUES (10, :c, 'pyramid', 'A', 'pyramid', :d, :d, 1)"
+    )
+    assert not refused(conn, closed, c=ids["C1"], d=date(2026, 11, 30))
+    # and deleting a run still takes its rows with it, at once.
+    savepoint = conn.begin_nested()
+    conn.execute(text("DELETE FROM tiering_runs WHERE id = 1"))
+    assert select_rows(conn, "SELECT count(*) FROM tiering_assignments WHERE run_id = 1") == [(0,)]
+    savepoint.rollback()
+
+
 # -- loyalty ------------------------------------------------------------------------------------
 
 
@@ -781,6 +821,7 @@ CHECKS: dict[str, Check] = {
     "tiering0004": Check(
         fill_tiering0004, verify_tiering0004, ("tiering_monthly",), rewrites=("tiering_monthly",)
     ),
+    "tiering0005": Check(fill_tiering0005, verify_tiering0005, ("tiering_runs", "tiering_assignments")),
     "loyalty0002": Check(fill_loyalty0002, verify_loyalty0002, ("loyalty_ledger", "loyalty_allocations")),
     "loyalty0003": Check(fill_loyalty0003, verify_loyalty0003, ("loyalty_accounts", "loyalty_ledger")),
     "loyalty0004": Check(

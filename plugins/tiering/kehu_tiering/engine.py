@@ -193,6 +193,9 @@ def run(
 
     ``kehu_tier_changed`` gets every move, then ``kehu_tier_run_finished`` the run's summary
     and the same moves (an empty list when nothing moved), both inside the caller's transaction.
+    The run is kept whole or not at all only with that transaction: when it raises, roll the
+    transaction back (:meth:`kehu_core.app.Kehu.session` does), for what it wrote before the
+    error, on SQLite part of the failing statement too, is still in it.
 
     Parameters:
         rules: the rules to apply (default: built-ins, plugins' (given the run's

@@ -65,18 +65,23 @@ runs = Table(
     Column("changed", Integer, nullable=False, default=0),
 )
 
+#: A foreign key checked when the transaction commits, not after each statement.
+DEFERRED: dict[str, Any] = {"deferrable": True, "initially": "DEFERRED"}
+
 assignments = Table(
     "tiering_assignments",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column("customer_id", BigId, ForeignKey(CUSTOMER_ID, ondelete="CASCADE"), nullable=False),
+    # Both keys are checked at commit (migration tiering0005): a run writes its history in one
+    # transaction, so SQLite need not journal each statement to be able to undo it alone.
+    Column("customer_id", BigId, ForeignKey(CUSTOMER_ID, ondelete="CASCADE", **DEFERRED), nullable=False),
     Column("method", String(64), nullable=False, info={"personal": False}),
     Column("tier", String(64), nullable=False, info={"personal": False}),
     Column("decided_by", String(200), nullable=False, info={"personal": False}),
     Column("metrics", JSON, info={"personal": False}),
     Column("valid_from", Date, nullable=False),
     Column("valid_to", Date),
-    Column("run_id", BigId, ForeignKey("tiering_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", BigId, ForeignKey("tiering_runs.id", ondelete="CASCADE", **DEFERRED), nullable=False),
     Column("ended_run_id", BigId),
     Index("ix_tiering_assignments_customer", "customer_id", "method", "valid_from"),
 )

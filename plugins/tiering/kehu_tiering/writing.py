@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.dml import Insert, Update
 
 from kehu_core import sql
 from kehu_core.app import Kehu
@@ -48,6 +49,21 @@ from kehu_tiering.worktables import WorkTables
 NEW_ROW_COLUMNS = ["customer_id", "method", "tier", "decided_by", "metrics", "valid_from", "run_id"]
 #: What a Python predicate's decision keeps as its snapshot.
 PREDICATE_METRICS = ("revenue_window", "orders_window", "recency_days", "pyramid")
+
+
+_Write = TypeVar("_Write", Insert, Update)
+
+
+def _in_run(stmt: _Write) -> _Write:
+    """A write to the history that is kept or undone only with the whole run (SQLite: ``OR FAIL``).
+
+    A statement that may stop half-way (on a constraint, or in a JSON function) makes SQLite
+    journal every existing page it changes, to undo it alone; ``OR FAIL``, the history's keys
+    checked at commit (:data:`~kehu_tiering.models.DEFERRED`) and no JSON function in the
+    statement spare that. An error still ends the run, and its caller rolls the transaction
+    back (:func:`kehu_tiering.engine.run`).
+    """
+    return stmt.prefix_with("OR FAIL", dialect="sqlite")
 
 
 def _json_metrics(names: Sequence[str], dialect: str) -> Any:
@@ -173,7 +189,7 @@ def _insert_all_new(
             valid_from,
             run,
         ).where(rule_no.is_not(None))
-        session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt))
+        session.execute(_in_run(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt)))
     if methods:
         _write_snapshots(session, run_id, temp=temp)  # every customer has an ABC/pyramid/RFM row now
 
@@ -202,7 +218,7 @@ def _insert_methods(
         ).select_from(temp.new.join(order, literal(True)))
         if temp.dialect == "sqlite":
             stmt = stmt.order_by(w.customer_id, o.n)  # the scan's own order: no sort
-        session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt))
+        session.execute(_in_run(insert(assignments).from_select(NEW_ROW_COLUMNS, stmt)))
 
 
 @contextmanager
@@ -318,21 +334,30 @@ def write_changes(
     # database looks each one up by id (a semi-join on the ids) instead of testing every
     # current assignment against every move.
     session.execute(
-        update(assignments)
-        .where(a.id.in_(select(mv.old_id).where(mv.old_id.is_not(None))))
-        .values(valid_to=settings.as_of, ended_run_id=run_id)
+        _in_run(
+            update(assignments)
+            .where(a.id.in_(select(mv.old_id).where(mv.old_id.is_not(None))))
+            .values(valid_to=settings.as_of, ended_run_id=run_id)
+        )
     )
-    # The statistics are looked up only for the rows a rule decided (their JSON snapshot).
-    fresh_rows = select(
-        mv.customer_id,
-        mv.method,
-        mv.new_tier,
-        mv.new_by,
-        _snapshot(targets, mv.method, mv.rule_no, temp.dialect, of=mv.customer_id),
-        literal(settings.as_of, assignments.c.valid_from.type),
-        literal(run_id, BigInteger),
-    ).where(mv.new_tier.is_not(None))
-    session.execute(insert(assignments).from_select(NEW_ROW_COLUMNS, fresh_rows))
+    # Two statements: the rows a method decided (most of them) carry no JSON, and SQLite
+    # journals any statement that calls a JSON function (it may fail at run time). The
+    # statistics are looked up only for the rows a rule decided (their JSON snapshot).
+    by_rule = mv.rule_no != 0
+    for rows, metrics in (
+        (~by_rule | mv.rule_no.is_(None), null()),
+        (by_rule, _snapshot(targets, mv.method, mv.rule_no, temp.dialect, of=mv.customer_id)),
+    ):
+        fresh_rows = select(
+            mv.customer_id,
+            mv.method,
+            mv.new_tier,
+            mv.new_by,
+            metrics,
+            literal(settings.as_of, assignments.c.valid_from.type),
+            literal(run_id, BigInteger),
+        ).where(mv.new_tier.is_not(None), rows)
+        session.execute(_in_run(insert(assignments).from_select(NEW_ROW_COLUMNS, fresh_rows)))
     return written + moved, fresh_methods, written
 
 
