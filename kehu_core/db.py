@@ -144,9 +144,9 @@ def _release_rolled_back_savepoints(engine: Engine) -> None:
     """End a savepoint when it is rolled back, as SQLAlchemy then takes it to be.
 
     ``ROLLBACK TO SAVEPOINT`` leaves the savepoint open on both databases. Left open until
-    the transaction ends, SQLite copies every page the transaction changes afterwards into a
-    statement journal (to be able to return to it): a tier run after its rules' probe wrote
-    the pages of the whole history twice. PostgreSQL keeps running the rest in a
+    the transaction ends, SQLite journals every page the transaction changes afterwards (to
+    be able to return to it), even in statements written to need no journal of their own (a
+    tier run's writes to its history, after its rules' probe); PostgreSQL runs the rest in a
     subtransaction.
     """
 
