@@ -46,6 +46,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 KEHU = str(BIN / "kehu")
@@ -221,18 +223,15 @@ def generate_sqlite(path: Path, customers: int) -> None:
 def generate_postgresql(admin_url: str, name: str, customers: int) -> str:
     """A ``kehu init``-ed PostgreSQL database with the same generated data (COPY)."""
     import psycopg
-    from sqlalchemy.engine import make_url
 
-    url = make_url(admin_url)
-    plain = url.set(drivername="postgresql")
-    with psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True) as conn:
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            return url.set(database=name).render_as_string(hide_password=False)
+            return _database_url(admin_url, name)
         conn.execute(f'CREATE DATABASE "{name}_tmp"')
-    tmp_url = url.set(database=f"{name}_tmp").render_as_string(hide_password=False)
+    tmp_url = _database_url(admin_url, f"{name}_tmp")
     _run(KEHU, "--db", tmp_url, "init")
     cust_rows, chunks = generate_rows(customers)
-    with psycopg.connect(plain.set(database=f"{name}_tmp").render_as_string(hide_password=False)) as conn:
+    with psycopg.connect(_libpq(tmp_url)) as conn:
         with conn.cursor().copy(
             "COPY customers (id, code, name, kind, special_dates, marketing_consent, attributes, "
             "active, created_at, updated_at) FROM STDIN"
@@ -254,9 +253,8 @@ def generate_postgresql(admin_url: str, name: str, customers: int) -> str:
         conn.execute("SELECT setval('customers_id_seq', (SELECT max(id) FROM customers))")
         conn.execute("SELECT setval('interactions_id_seq', (SELECT max(id) FROM interactions))")
         conn.commit()
-    with psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}_tmp" RENAME TO "{name}"')
-    return url.set(database=name).render_as_string(hide_password=False)
+    _pg_admin(admin_url, f'ALTER DATABASE "{name}_tmp" RENAME TO "{name}"')
+    return _database_url(admin_url, name)
 
 
 #: CPU seconds (user + system) of the last :func:`measured` command: on a machine shared with
@@ -570,11 +568,7 @@ def tier_run(url: str, as_of: str) -> tuple[float, float, str]:
     inserts and rebuild) during the run, and a run's time depends on when they wake up.
     """
     if url.startswith("postgresql"):
-        import psycopg
-
-        with psycopg.connect(_libpq(url), autocommit=True) as conn:
-            conn.execute("VACUUM (ANALYZE)")
-            conn.execute("CHECKPOINT")
+        _pg_admin(url, "VACUUM (ANALYZE)", "CHECKPOINT")
     return measured(kehu("--db", url, "tier", "run", "--as-of", as_of, "--json"))
 
 
@@ -826,8 +820,6 @@ def sqlite_copies(work: Path, installed: Path, pair: Path) -> Copies:
 
 def pg_copies(admin_url: str, work: str, installed: str, pair: str) -> Copies:
     """:class:`Copies` of a PostgreSQL benchmark database (CREATE DATABASE ... TEMPLATE)."""
-    from sqlalchemy.engine import make_url
-
     return Copies(
         keep=lambda: _pg_copy(admin_url, work, installed),
         fresh=lambda: _pg_copy(admin_url, installed, pair),
@@ -839,13 +831,16 @@ def pg_copies(admin_url: str, work: str, installed: str, pair: str) -> Copies:
 
 def _libpq(url: str) -> str:
     """A SQLAlchemy PostgreSQL URL as psycopg takes it (no driver name)."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _database_url(admin_url: str, name: str) -> str:
+    """The URL of database ``name`` on the server of ``admin_url``."""
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
 def _pg_admin(admin_url: str, *statements: str) -> None:
-    """Run statements that cannot run in a transaction (CREATE / DROP DATABASE) on the server."""
+    """Run statements that cannot run in a transaction (CREATE / DROP DATABASE, VACUUM) on the server."""
     import psycopg
 
     with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
@@ -855,14 +850,12 @@ def _pg_admin(admin_url: str, *statements: str) -> None:
 
 def _pg_copy(admin_url: str, source: str, target: str) -> str:
     """A fresh copy of a generated PostgreSQL database (CREATE DATABASE ... TEMPLATE)."""
-    from sqlalchemy.engine import make_url
-
     _pg_admin(
         admin_url,
         f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)',
         f'CREATE DATABASE "{target}" TEMPLATE "{source}"',
     )
-    return make_url(admin_url).set(database=target).render_as_string(hide_password=False)
+    return _database_url(admin_url, target)
 
 
 if __name__ == "__main__":
