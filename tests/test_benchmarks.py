@@ -115,7 +115,8 @@ CASES = {
         lambda tmp: ["benchmarks/tiering.py", "--tiny", "--workdir", str(tmp)],
         # install, run, re-run, pandas, duckdb, the three ratios, peak MB, the cross-check, the
         # stats; then each change-heavy re-run: the pyramid moves, its seconds and ratio to the first
-        # run; then the two pairs (first run, half re-run) that --tiny measures, and their median
+        # run; then the two pairs (first run, half re-run) that --tiny measures, and their median;
+        # then DuckDB on one thread
         [
             rf"^sqlite 200/2k(\s+{NUMBER}){{9}}\s+True\s+{NUMBER}$",
             rf"^change-heavy re-run sqlite 200/2k, half: \d+ of 200 customers \(\d+%\) change pyramid "
@@ -125,6 +126,7 @@ CASES = {
             rf"tier; {NUMBER} s, {NUMBER}x the first run \(reported\); CPU {NUMBER}x$",
             rf"^pairs sqlite 200/2k: first run / half re-run, each pair on a fresh copy: "
             rf"{NUMBER} s / {NUMBER} s = {NUMBER}x, {NUMBER} s / {NUMBER} s = {NUMBER}x; median {NUMBER}x$",
+            rf"^duckdb on one thread sqlite 200/2k: {NUMBER} s \(run {NUMBER}x; on every core {NUMBER} s\)$",
         ],
     ),
 }
