@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -191,8 +191,20 @@ def sortable(column: ColumnElement[Any], dialect_name: str) -> ColumnElement[Any
 
 
 def describe(engine: Engine) -> str:
-    """The URL with any password hidden, for messages."""
-    return engine.url.render_as_string(hide_password=True)
+    """The URL with any password hidden, for messages; a SQLite file as the user named it.
+
+    :func:`create_db_engine` with ``create=False`` opens a file through SQLite's URI
+    (``file:...?mode=rw&uri=true``); that form is kehu's, not the user's, so it is not shown.
+    """
+    url = engine.url
+    database = url.database or ""
+    if (
+        url.get_backend_name() == "sqlite"
+        and database.startswith("file:")
+        and dict(url.query) == {"mode": "rw", "uri": "true"}
+    ):
+        url = url.set(database=unquote(database.removeprefix("file:")), query={})
+    return url.render_as_string(hide_password=True)
 
 
 def checkpoint(engine: Engine) -> bool:

@@ -53,6 +53,27 @@ def test_unreachable_server_is_a_clear_error():
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args", [["customer", "list"], ["init"]])
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path, args):
+    path = tmp_path / "notes.db"
+    path.write_text("garbage, not a database\n")
+    result = CliRunner().invoke(create_cli(discover()), ["--db", str(path), *args])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: the database file is not a SQLite database, or it is damaged")
+    assert "Traceback" not in result.output and "crashed" not in result.output
+    assert path.read_text() == "garbage, not a database\n"  # nothing was changed
+
+
+def test_messages_name_a_sqlite_file_as_given(tmp_path):
+    """A read command opens the file through SQLite's URI form; messages show the plain path."""
+    path = tmp_path / "tour one.db"
+    path.write_bytes(b"")  # exists, no schema: the message names the database
+    result = CliRunner().invoke(create_cli(discover()), ["--db", str(path), "customer", "list"])
+    assert result.exit_code == 1
+    assert f"the database sqlite:///{path} has no kehu schema yet" in result.output
+    assert "mode=rw" not in result.output and "file:" not in result.output
+
+
 def test_sqlite_uses_wal(kehu_app):
     if kehu_app.dialect != "sqlite":
         pytest.skip("SQLite only")

@@ -183,8 +183,17 @@ def _operational_message(exc: Exception) -> str | None:
     # The one import inside a function: this module is the root group, which must not import
     # SQLAlchemy (`kehu --help`). This runs only after a command failed, and a database error
     # means SQLAlchemy is loaded already, so the import costs nothing.
-    from sqlalchemy.exc import OperationalError  # noqa: PLC0415
+    from sqlalchemy.exc import DatabaseError, OperationalError  # noqa: PLC0415
 
+    if isinstance(exc, DatabaseError) and not isinstance(exc, OperationalError):
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        # SQLite's words for a file that is not a database, or a damaged one.
+        if any(words in detail.lower() for words in ("file is not a database", "malformed")):
+            return _(
+                "the database file is not a SQLite database, or it is damaged ({detail}); nothing "
+                "was changed. Check --db or KEHU_DATABASE_URL, or restore the file from a backup."
+            ).format(detail=detail)
+        return None
     if isinstance(exc, OperationalError):
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         lowered = detail.lower()
