@@ -150,3 +150,27 @@ def test_demo_shows_every_tier(tiering_app: Any, kehu_cli: Any) -> None:
     } <= tiers
     flagged = kehu_cli("customer", "list", "--json", "--filter", "tier=key_account").json
     assert flagged
+
+
+def test_a_rules_file_is_remembered_wherever_the_next_run_starts(
+    tiering_app: Any,
+    cli_world: dict[str, int],
+    kehu_cli: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The daily job (cron) and the next run need not start in the directory the file was named in."""
+    given, elsewhere = tmp_path / "rules", tmp_path / "elsewhere"
+    given.mkdir()
+    elsewhere.mkdir()
+    (given / "rules.toml").write_text(
+        "[[rule]]\nname = 'big'\nflag = 'big'\nwhen = 'measure >= 32400'\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(given)
+    assert kehu_cli("tier", "run", "--as-of", "2026-06-15", "--rules", "rules.toml").exit_code == 0
+    monkeypatch.chdir(elsewhere)
+    rerun = kehu_cli("tier", "run", "--as-of", "2026-06-16", "--json")
+    assert rerun.exit_code == 0, rerun.output
+    assert rerun.json["settings"]["rules_files"] == [str(given / "rules.toml")]
+    outcomes = run_due(tiering_app, names=["tiering.retier"], force=True)
+    assert outcomes[0].status == "ok", outcomes[0].message

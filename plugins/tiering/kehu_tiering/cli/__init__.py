@@ -103,7 +103,9 @@ tier.add_lazy_command(
     "--rules",
     "rules_files",
     multiple=True,
-    type=click.Path(dir_okay=False),
+    # Absolute: the file is remembered for the next run and the daily job, which need not
+    # start in this directory.
+    type=click.Path(dir_okay=False, resolve_path=True),
     help="A TOML rules file (repeatable).",
 )
 @click.option("--defaults", is_flag=True, help="Start from the defaults instead of the last run's settings.")
