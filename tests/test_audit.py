@@ -204,6 +204,12 @@ def test_a_sales_scope_that_is_neither_own_nor_team_is_refused(staff: Kehu, kehu
         "nothing was saved",
     )
     _error_line(kehu_cli("--as", "boss", "settings", "set", "sales_scope", ""), "must be one of own, team")
+    # A value that looks like an option reaches the check, which names it.
+    _error_line(
+        kehu_cli("--as", "boss", "settings", "set", "sales_scope", "-1"),
+        "setting sales_scope: must be one of own, team, not '-1'",
+        "nothing was saved",
+    )
     with staff.session(as_user="boss") as s:
         with pytest.raises(KehuError, match="must be one of own, team"):
             settings.set_setting(s, "sales_scope", "teams")

@@ -16,6 +16,11 @@ import click
 from kehu_core.choices import Vocabulary
 from kehu_core.validation import FieldError, day, money, timestamp
 
+#: ``context_settings`` of a command whose VALUE argument may start with "-" (``-1``): click
+#: would read it as an unknown option; with this it reaches the command, whose own check
+#: then refuses it in words ("must be a non-negative amount ... (got '-1')").
+NEGATIVE_VALUES: dict[str, Any] = {"ignore_unknown_options": True}
+
 
 class _Parsed(click.ParamType):
     """A value parsed by a :mod:`kehu_core.validation` function; its :class:`FieldError` is the

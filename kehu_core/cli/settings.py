@@ -8,6 +8,7 @@ from kehu_core import settings as setting_service
 from kehu_core.cli.context import transaction
 from kehu_core.cli.help import TranslatedGroup
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
+from kehu_core.cli.params import NEGATIVE_VALUES
 from kehu_core.i18n import N_, messages
 
 _ = messages("kehu_core").gettext
@@ -45,7 +46,7 @@ def list_(as_json: bool, as_csv: bool) -> None:
     )
 
 
-@settings.command("set")
+@settings.command("set", context_settings=NEGATIVE_VALUES)
 @click.argument("key")
 @click.argument("value")
 @json_option

@@ -129,7 +129,7 @@ BAD_INPUT = [
         ("settings", "business_hours", "18:00-09:00"),
         "business_hours: a working window must start before it ends",
     ),
-    (("settings", "--", "approval_threshold", "-5"), "approval_threshold: must be a non-negative amount"),
+    (("settings", "approval_threshold", "-5"), "approval_threshold: must be a non-negative amount"),
     (("settings", "colour", "red"), "colour: unknown setting"),
 ]
 

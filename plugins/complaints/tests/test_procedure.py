@@ -183,7 +183,7 @@ def test_a_negative_or_unknown_threshold_is_refused_in_one_line(app, h, kehu_cli
     assert message.startswith("approval_threshold: must be a non-negative amount")
     assert "'always' (every solution needs approval)" in message and "\n" not in message
     assert "nothing was changed" in message
-    out = kehu_cli("complaint", "settings", "--", "approval_threshold", value)
+    out = kehu_cli("complaint", "settings", "approval_threshold", value)
     assert out.exit_code != 0 and "approval_threshold: must be a non-negative amount" in out.output
     assert "Traceback" not in out.output
     with app.session() as s:

@@ -10,7 +10,7 @@ from kehu_complaints import api
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.help import TranslatedCommand
 from kehu_core.cli.output import emit_json, emit_pairs, emit_rows, json_option, list_output_options
-from kehu_core.cli.params import DAY
+from kehu_core.cli.params import DAY, NEGATIVE_VALUES
 from kehu_core.i18n import N_, messages
 
 _ = messages("kehu_complaints").gettext
@@ -79,7 +79,7 @@ def calendar_set(day: date, workday: bool, name: str | None, as_json: bool) -> N
         click.echo(message.format(day=day.isoformat(), n=changed))
 
 
-@click.command("settings", cls=TranslatedCommand)
+@click.command("settings", cls=TranslatedCommand, context_settings=NEGATIVE_VALUES)
 @click.argument("key", required=False)
 @click.argument("value", required=False)
 @json_option

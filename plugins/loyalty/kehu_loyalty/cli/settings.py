@@ -6,6 +6,7 @@ import click
 
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
+from kehu_core.cli.params import NEGATIVE_VALUES
 from kehu_core.i18n import messages
 from kehu_loyalty import api
 from kehu_loyalty.settings import LADDER_MODE
@@ -42,7 +43,7 @@ def settings_list(as_json: bool, as_csv: bool) -> None:
     )
 
 
-@settings_group.command("set")
+@settings_group.command("set", context_settings=NEGATIVE_VALUES)
 @click.argument("key")
 @click.argument("value")
 @json_option
