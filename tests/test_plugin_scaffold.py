@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,14 @@ def test_default_directory_and_names(tmp_path, monkeypatch):
     migration = (root / "kehu_shop_rules/migrations/shop_rules_0001_initial.py").read_text(encoding="utf-8")
     assert 'revision = "shop_rules_0001"' in migration
     assert 'branch_labels = ("shop_rules",)' in migration and 'depends_on = "c0001"' in migration
+    # The README's layout table names exactly the package's modules the scaffold wrote.
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"^\| `kehu_shop_rules/([a-z_]+\.py)` \|", readme, flags=re.MULTILINE))
+    assert named == {
+        f.removeprefix("kehu_shop_rules/")
+        for f in made["files"]
+        if re.fullmatch(r"kehu_shop_rules/[a-z_]+\.py", f)
+    }
 
 
 @pytest.mark.parametrize(
