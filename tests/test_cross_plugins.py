@@ -59,3 +59,18 @@ def test_uninstalling_tiering_leaves_the_others_working(shop, kehu_cli):
     assert kehu_cli("interaction", "log", "C1", "complaint", "--note", "态度差").exit_code == 0
     assert kehu_cli("complaint", "list", "--json").json[0]["tier"] in (None, "")
     assert "kehu plugins install tiering" in kehu_cli("tier", "show", "C1").output
+
+
+def test_the_demo_leaves_nothing_for_the_next_run_or_backfill(kehu_app, kehu_install, kehu_cli):
+    """Each plugin's demo runs after those it depends on; what a later one adds (ACME's judged key
+    accounts, loyalty's referrals) is taken into account in the demo, not by the user's next command."""
+    pytest.importorskip("kehu_acme_rules")
+    kehu_install("tiering", "loyalty", "complaints", "acme_rules")
+    lines = kehu_cli("demo", "--customers", "80", "--json").json["lines"]
+    judged = [line for line in lines if line.startswith("acme_rules: ")]
+    assert len(judged) == 1 and "tiered again with them: key account " in judged[0]
+    rerun = kehu_cli("tier", "run", "--json").json
+    assert (rerun["written"], rerun["moved"]) == (0, 0)
+    key_accounts = sum(rerun["counts"]["flag:key_account"].values())
+    assert judged[0].endswith(f"key account {key_accounts}")
+    assert kehu_cli("loyalty", "backfill", "--json").json["entries"] == 0

@@ -12,7 +12,7 @@ from kehu_core.app import Kehu
 from kehu_core.hooktypes import DemoContext
 from kehu_core.i18n import messages
 from kehu_core.models import Customer, CustomerTag
-from kehu_loyalty.accounts import enroll, record_referral
+from kehu_loyalty.accounts import catch_up, enroll, record_referral
 from kehu_loyalty.expiry import expire_points
 from kehu_loyalty.levels import review_levels
 from kehu_loyalty.rebates import add_programme, settle
@@ -51,6 +51,9 @@ def load_demo(app: Kehu, session: Session, context: DemoContext) -> None:
                 referrals += 1
             except Exception:  # already referred by someone: skip, the demo needs no more
                 continue
+    # The referrers' bonuses for what the referred bought since: recorded after the members'
+    # earning above, they would otherwise wait for `kehu loyalty backfill`.
+    catch_up(app, session, now=now)
     for code, name, cost, stock in REWARDS:
         add_reward(session, code, name, cost, stock)
     expired = expire_points(app, session, now)
