@@ -95,10 +95,17 @@ def refer(session: Session, referrer: str, referred: str, now: datetime | None =
 
 @frozen
 class MemberBalance:
-    """A member's balance, level and the points expiring soon."""
+    """A member's points, level and the points expiring soon.
+
+    ``available`` is what the member can spend now: ``balance`` minus
+    ``expired_not_yet_written_off``, never below 0 (a redemption writes expired points off
+    first). ``balance`` is the ledger's sum, ``sum(ledger)``: it still counts points that
+    expired until the expiry job (``loyalty.expire``) or a redemption writes them off.
+    """
 
     customer: str
     name: str
+    available: int
     balance: int
     expired_not_yet_written_off: int
     expiring_soon: int
@@ -108,18 +115,21 @@ class MemberBalance:
 
 
 def balance(session: Session, code: str, now: datetime | None = None) -> MemberBalance:
-    """Member ``code``'s balance, level, points already expired but not yet written off, and
-    points expiring within the programme's ``expiring_soon_days``."""
+    """Member ``code``'s points available now (the ledger's sum less the points already
+    expired but not yet written off), the ledger's sum, those expired points, points expiring
+    within the programme's ``expiring_soon_days``, and level. A lot expiring exactly at
+    ``now`` has expired."""
     now = now or utcnow()
     customer, account = ledger.member(session, code)
     days = load_settings(session).expiring_soon_days
+    total = ledger.balance(session, customer.id)
+    expired = ledger.expired_not_written_off(session, customer.id, now)
     return MemberBalance(
         customer=code,
         name=customer.name,
-        balance=ledger.balance(session, customer.id),
-        expired_not_yet_written_off=ledger.expiring_between(
-            session, customer.id, datetime(1900, 1, 1, tzinfo=now.tzinfo), now
-        ),
+        available=ledger.available(total, expired),
+        balance=total,
+        expired_not_yet_written_off=expired,
         expiring_soon=ledger.expiring_between(session, customer.id, now, now + timedelta(days=days)),
         expiring_within_days=days,
         level=account.level,

@@ -67,7 +67,7 @@ def kehu_tier_changed(app: Kehu, session: Session, changes: Sequence[TierChange]
 
 @hookimpl
 def kehu_profile_sections(session: Session, customer: Customer) -> Sequence[ProfileSection]:
-    """忠诚度: ladder stage, membership, level, balance and points expiring soon."""
+    """忠诚度: ladder stage, membership, level, points available to spend and points expiring soon."""
     return [profile_section(session, customer)]
 
 

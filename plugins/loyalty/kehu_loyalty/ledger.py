@@ -385,6 +385,19 @@ def expiring_between(session: Session, customer_id: int, start: datetime, end: d
     return sum(lot.remaining for lot in open_lots(session, [customer_id], expired_by=end, valid_at=start))
 
 
+def expired_not_written_off(session: Session, customer_id: int, now: datetime) -> int:
+    """Points still in lots that expired by ``now`` (expiry at or before it, as
+    :func:`expiring_between` counts its end): what a redemption at ``now`` writes off first."""
+    return expiring_between(session, customer_id, datetime(1900, 1, 1, tzinfo=now.tzinfo), now)
+
+
+def available(ledger_sum: int, expired: int) -> int:
+    """The points a member can spend now: the ledger's sum ``ledger_sum`` (:func:`balance`)
+    minus the points ``expired`` but not yet written off (:func:`expired_not_written_off`),
+    never below 0."""
+    return max(ledger_sum - expired, 0)
+
+
 def statement(session: Session, customer_id: int, limit: int | None = None) -> list[dict[str, Any]]:
     """The customer's ledger, oldest first, with the running balance."""
     rows = (

@@ -13,7 +13,7 @@ from kehu_core.i18n import messages
 from kehu_core.models import Customer
 from kehu_core.types import utcnow
 from kehu_loyalty.ladder import STAGE, stage_of
-from kehu_loyalty.ledger import balance, expiring_between
+from kehu_loyalty.ledger import available, balance, expired_not_written_off, expiring_between
 from kehu_loyalty.models import ACCOUNTS
 from kehu_loyalty.settings import load_settings
 
@@ -21,7 +21,10 @@ _ = messages("kehu_loyalty").gettext
 
 
 def profile_section(session: Session, customer: Customer) -> ProfileSection:
-    """Stage on the ladder, membership, level, balance and points expiring soon."""
+    """Stage on the ladder, membership, level, points available to spend and points expiring soon.
+
+    The card shows the points the member can spend now; ``data`` also holds the ledger's sum
+    (``balance``) and the points expired but not yet written off."""
     now = utcnow()
     stage = stage_of(session, customer.id, now)
     account = (
@@ -32,19 +35,25 @@ def profile_section(session: Session, customer: Customer) -> ProfileSection:
     if account is not None:
         days = load_settings(session).expiring_soon_days
         soon = expiring_between(session, customer.id, now, now + timedelta(days=days))
+        total = balance(session, customer.id)
+        expired = expired_not_written_off(session, customer.id, now)
         data.update(
             enrolled_at=account["enrolled_at"],
             level=account["level"],
-            balance=balance(session, customer.id),
+            available=available(total, expired),
+            balance=total,
+            expired_not_yet_written_off=expired,
             expiring_soon=soon,
             expiring_within_days=days,
         )
         rows += [
             (_("member since"), format_day(account["enrolled_at"])),
             (_("level"), account["level"] or "-"),
-            (_("points balance"), str(data["balance"])),
-            (_("expiring within {days} days").format(days=days), str(soon)),
+            (_("points available to spend"), str(data["available"])),
         ]
+        if expired:  # why the statement's running balance is higher than what can be spent
+            rows.append((_("expired not yet written off"), str(expired)))
+        rows.append((_("expiring within {days} days").format(days=days), str(soon)))
     else:
         rows.append((_("points programme member"), _("no")))
     return ProfileSection(title=_("Loyalty"), rows=rows, data=data, key="loyalty", order=300)

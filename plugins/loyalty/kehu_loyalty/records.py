@@ -50,7 +50,8 @@ class PointsEntry:
 class Redemption:
     """A redemption applied: member ``customer`` spent ``points`` on ``quantity`` × ``reward``.
 
-    ``balance`` is the member's balance after it, ``entry_id`` the ``redeem`` entry, ``lots``
+    ``balance`` is the member's balance after it (the points expired by then were written off
+    first, so it is also what they can spend), ``entry_id`` the ``redeem`` entry, ``lots``
     the ``(lot entry id, points)`` it drew from, oldest first."""
 
     customer: str

@@ -23,9 +23,11 @@ from kehu_loyalty.ledger import (
     Debit,
     add_months,
     allocate,
+    available,
     balance,
     entry_row,
     existing_keys,
+    expired_not_written_off,
     lock_accounts,
     member,
     next_ids,
@@ -259,9 +261,10 @@ def adjust(
 
     The points are a lot with the programme's usual expiry. ``key`` makes the award
     idempotent: a second award with the same key is refused. Returns the customer, the
-    points, the key and the new balance. Fires ``kehu_points_earned`` (an ``adjust`` entry,
-    rule ``manual``) inside the session's transaction. (``kehu loyalty earn``; the public
-    API's ``earn_points``.)
+    points, the key, the new balance (the ledger's sum) and the points available to spend
+    (less those expired by ``now`` and not yet written off). Fires ``kehu_points_earned``
+    (an ``adjust`` entry, rule ``manual``) inside the session's transaction. (``kehu loyalty
+    earn``; the public API's ``earn_points``.)
 
     Needs permission ``loyalty.adjust``; a customer outside the acting user's record rules is
     "no customer with code ...". Audited: entity ``points``, the customer's code, ``earned``
@@ -314,4 +317,5 @@ def adjust(
         customer_id=customer.id,
     )
     events.earned(app, session, ids or [])
-    return {"customer": code, "points": points, "key": key, "balance": new_balance}
+    spendable = available(new_balance, expired_not_written_off(session, customer.id, now))
+    return {"customer": code, "points": points, "key": key, "balance": new_balance, "available": spendable}

@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from kehu_core.errors import Conflict, KehuError, ValidationError
+from kehu_loyalty import api
 from kehu_loyalty.expiry import expire_points
 from kehu_loyalty.ledger import (
     Lot,
     add_months,
     allocate,
+    available,
     balance,
     chunks,
     existing_keys,
@@ -156,6 +158,53 @@ def test_expiring_between_is_open_at_the_start_and_closed_at_the_end(shop, one_l
     assert between(EXPIRES - US, EXPIRES) == 100
     assert between(EXPIRES, EXPIRES + timedelta(days=30)) == 0
     assert between(EXPIRES - timedelta(days=30), EXPIRES - US) == 0
+
+
+SECOND = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # (available, balance, expired_not_yet_written_off, expiring_soon)
+        # One second before: both lots valid; the 100 expire within the 30 days.
+        (EXPIRES - SECOND, (120, 120, 0, 100)),
+        # Exactly at the expiry: the 100 have expired (expiring_between's end is closed, as the
+        # expiry job's and redemption's), but stay in the ledger until written off.
+        (EXPIRES, (20, 120, 100, 0)),
+        # One second after: the same.
+        (EXPIRES + SECOND, (20, 120, 100, 0)),
+    ],
+    ids=["second-before", "at-expiry", "second-after"],
+)
+def test_balance_available_leaves_out_points_expired_but_not_written_off(shop, one_lot, now, expected):
+    """A lot of 100 expiring at EXPIRES, and 20 points earned 40 days later (expiring on
+    2024-04-19 04:00, beyond every 30-day window here), nothing written off yet."""
+    shop.run_app(adjust, one_lot, 20, "second lot", now=EARNED + timedelta(days=40))
+    found = shop.run(api.balance, one_lot, now)
+    shown = (found.available, found.balance, found.expired_not_yet_written_off, found.expiring_soon)
+    assert shown == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "spendable"), [(EXPIRES - SECOND, 120), (EXPIRES, 20), (EXPIRES + SECOND, 20)]
+)
+def test_balance_available_is_what_a_redemption_can_spend(shop, one_lot, now, spendable):
+    """The same two lots: a reward costing exactly ``available`` is redeemed at ``now`` and leaves
+    0; one point more is refused with the same figure."""
+    shop.run_app(adjust, one_lot, 20, "second lot", now=EARNED + timedelta(days=40))
+    assert shop.run(api.balance, one_lot, now).available == spendable
+    shop.run(add_reward, "OVER", "多一点", spendable + 1)
+    shop.run(add_reward, "EXACT", "正好", spendable)
+    with pytest.raises(InsufficientPoints, match=f"has {spendable} points; 1 x OVER"):
+        shop.run_app(redeem, one_lot, "OVER", now=now)
+    assert shop.run_app(redeem, one_lot, "EXACT", now=now).balance == 0
+    after = shop.run(api.balance, one_lot, now)
+    assert (after.available, after.balance, after.expired_not_yet_written_off) == (0, 0, 0)
+
+
+def test_balance_available_never_below_zero():
+    assert [available(120, 100), available(100, 100), available(100, 101), available(0, 0)] == [20, 0, 0, 0]
 
 
 def test_a_lot_expiring_exactly_at_the_as_of_time_is_expired(shop, one_lot):

@@ -133,6 +133,30 @@ def test_cli_balance_statement_rewards_expire(shop, kehu_cli):
     assert kehu_cli("loyalty", "expire", "--as-of", "nonsense").exit_code == 2  # a usage error
 
 
+def test_cli_shows_the_points_available_first_and_labels_the_ledger_sum(shop, kehu_cli):
+    """100 yuan 400 days ago (100 points + the first-purchase bonus of 100, both expired some 35
+    days ago, not written off) and 50 yuan 3 days ago: the ledger sums to 250, 50 can be spent."""
+    code = shop.customer()
+    shop.log(code, amount="100", at="-400")
+    shop.log(code, amount="50", at="-3")
+    bal = kehu_cli("loyalty", "balance", code, "--json").json
+    assert (bal["available"], bal["balance"], bal["expired_not_yet_written_off"]) == (50, 250, 200)
+    lines = kehu_cli("loyalty", "balance", code).output.splitlines()
+    assert lines[1].split() == ["available", "to", "spend", "50"]
+    assert lines[2].split() == ["ledger", "(before", "expired", "points", "are", "written", "off)", "250"]
+    card = kehu_cli("customer", "show", code, "--json").json["loyalty"]
+    assert (card["available"], card["balance"], card["expired_not_yet_written_off"]) == (50, 250, 200)
+    shown = kehu_cli("customer", "show", code).output
+    assert "points available to spend    50\n" in shown and "expired not yet written off  200\n" in shown
+    earned = kehu_cli("loyalty", "earn", code, "5", "--reason", "活动")
+    assert earned.output.strip() == f"{code}: +5 points; 55 available to spend"
+    assert kehu_cli("loyalty", "rewards", "add", "MUG", "马克杯", "--cost", "55").exit_code == 0
+    spent = kehu_cli("loyalty", "redeem", code, "MUG")
+    assert spent.output.strip() == f"{code}: redeemed 1 x MUG for 55 points; 0 available to spend"
+    bal = kehu_cli("loyalty", "balance", code, "--json").json
+    assert (bal["available"], bal["balance"], bal["expired_not_yet_written_off"]) == (0, 0, 0)
+
+
 def test_settings_are_validated(shop, kehu_cli):
     assert kehu_cli("loyalty", "settings", "set", "expiry_months", "0").exit_code == 1
     assert kehu_cli("loyalty", "settings", "set", "bogus", "1").exit_code == 1

@@ -93,7 +93,7 @@ def test_the_audit_trail_of_a_redemption_and_an_award(shop, member):
         {"points": -60, "reward": "MUG", "quantity": 2, "balance": 40, "entry": done.entry_id}
     ]
     given = shop.run_app(adjust, member, 7, " 补偿 ", key="k-7", now=EARNED + 2 * US)
-    assert given == {"customer": member, "points": 7, "key": "k-7", "balance": 47}
+    assert given == {"customer": member, "points": 7, "key": "k-7", "balance": 47, "available": 47}
     assert audit(shop, "earned")[-1] == {"points": 7, "rule": "manual", "balance": 47}
     [entry] = [e for e in shop.ledger(member) if e["idempotency_key"] == "k-7"]
     assert (entry["kind"], entry["points"], entry["reason"], entry["rule"]) == ("adjust", 7, "补偿", "manual")

@@ -125,7 +125,10 @@ def refer_cmd(referrer: str, referred: str, as_json: bool) -> None:
 @click.argument("code")
 @json_option
 def balance_cmd(code: str, as_json: bool) -> None:
-    """A member's balance, level and points expiring soon.
+    """A member's points available to spend, level and points expiring soon.
+
+    Available: the points ledger's sum less the points already expired but not yet written
+    off (a redemption writes them off first).
 
     \b
     Example:
@@ -139,7 +142,8 @@ def balance_cmd(code: str, as_json: bool) -> None:
     emit_pairs(
         f"{code} {found.name}",
         [
-            (_("balance"), found.balance),
+            (_("available to spend"), found.available),
+            (_("ledger (before expired points are written off)"), found.balance),
             (_("expired not yet written off"), found.expired_not_yet_written_off),
             (_("expiring soon"), found.expiring_soon),
             (_("expiring within days"), found.expiring_within_days),
@@ -196,8 +200,10 @@ def earn_cmd(code: str, points: int, reason: str, key: str | None, as_json: bool
         result,
         as_json,
         ngettext(
-            "{code}: +{n} point; balance {balance}", "{code}: +{n} points; balance {balance}", points
-        ).format(code=code, n=points, balance=result["balance"]),
+            "{code}: +{n} point; {available} available to spend",
+            "{code}: +{n} points; {available} available to spend",
+            points,
+        ).format(code=code, n=points, available=result["available"]),
     )
 
 
@@ -224,10 +230,10 @@ def redeem_cmd(code: str, reward: str, quantity: int, key: str | None, as_json: 
         result,
         as_json,
         ngettext(
-            "{code}: redeemed {quantity} x {reward} for {n} point; balance {balance}",
-            "{code}: redeemed {quantity} x {reward} for {n} points; balance {balance}",
+            "{code}: redeemed {quantity} x {reward} for {n} point; {available} available to spend",
+            "{code}: redeemed {quantity} x {reward} for {n} points; {available} available to spend",
             result.points,
-        ).format(code=code, quantity=quantity, reward=reward, n=result.points, balance=result.balance),
+        ).format(code=code, quantity=quantity, reward=reward, n=result.points, available=result.balance),
     )
 
 
