@@ -192,7 +192,7 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
     ),
     FieldSpec("phone", _short, N_("phone number")),
     FieldSpec("email", v.email, N_("e-mail address")),
-    FieldSpec("birthday", v.day, N_("birthday, 1980-05-01")),
+    FieldSpec("birthday", v.past_day, N_("birthday, 1980-05-01")),
     FieldSpec("tags", v.tags, N_("tags separated by , ; | or 、")),
     FieldSpec("special_dates", _special_dates, N_("other dates: name=2024-05-01;name2=...")),
     FieldSpec("marketing_consent", v.boolean, N_("consent to marketing contact: yes or no")),

@@ -197,6 +197,15 @@ def day(value: Any) -> date:
         raise FieldError(_("not a date like 2024-03-01")) from None
 
 
+def past_day(value: Any) -> date:
+    """A :func:`day` that has come: not after today's local day (a birthday)."""
+    found = day(value)
+    today = datetime.now(local_zone()).date()
+    if found > today:
+        raise FieldError(_("a day that has not come yet (today is {today})").format(today=today.isoformat()))
+    return found
+
+
 def timestamp(value: Any, zone: tzinfo | None = None) -> datetime:
     """A point in time, returned in UTC.
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from kehu_core import customers
 from kehu_core.errors import NotFound, ValidationError
 from kehu_core.text import display_width
+from kehu_core.validation import local_zone
 
 
 def add(app, **values):
@@ -42,6 +45,19 @@ def test_bad_values_name_the_field_and_change_nothing(kehu_app, field, value, re
     assert field in str(err.value) and reason in str(err.value)
     with kehu_app.session() as s:
         assert customers.list_customers(kehu_app, s, customers.CustomerQuery()).total == 0
+
+
+def test_a_birthday_is_a_day_that_has_come(kehu_app):
+    today = datetime.now(local_zone()).date()
+    add(kehu_app, code="C1", name="今天", birthday=today.isoformat())  # born today: accepted
+    add(kehu_app, code="C2", name="昨天", birthday=(today - timedelta(days=1)).isoformat())
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    with pytest.raises(ValidationError) as err:
+        add(kehu_app, code="C3", name="明天", birthday=tomorrow)
+    assert f"birthday: a day that has not come yet (today is {today.isoformat()})" in str(err.value)
+    assert f"(got '{tomorrow}')" in str(err.value)
+    with kehu_app.session() as s:
+        assert customers.list_customers(kehu_app, s, customers.CustomerQuery()).total == 2
 
 
 def test_duplicate_code_is_refused(kehu_app, kehu_cli):
