@@ -12,15 +12,27 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from attrs import evolve, field, frozen
-from sqlalchemy import literal, select, text
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, TypeDecorator, literal, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError, StatementError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement, operators
+from sqlalchemy.sql.elements import (
+    BinaryExpression,
+    BindParameter,
+    ClauseList,
+    ColumnClause,
+    ExpressionClauseList,
+    Grouping,
+    Label,
+)
 
 from kehu_core.app import Kehu
 from kehu_core.errors import KehuError, Problem, ValidationError
@@ -156,6 +168,43 @@ class TierRule:
         except Exception as exc:
             raise self.broken(dialect.name, exc) from None
 
+    def mismatch(self) -> KehuError | None:
+        """The one-line error for a comparison of two incompatible kinds in the condition, if any.
+
+        A number compared with text (or text with a number, a date with either, true/false
+        with anything else), in a comparison, an ``in`` list or ``between``, or combined with
+        it in arithmetic: SQLite would compare them anyway (every number sorts before every
+        text) and match nothing, PostgreSQL refuses them when the run executes.
+        """
+        if not isinstance(self.when, ClauseElement):
+            return None
+        for element in _post_order(self.when):
+            if not isinstance(element, BinaryExpression):
+                continue
+            if element.operator in _COMPARISONS:
+                template = _("rule {rule} ({source}): {side} is {kind} and cannot be compared with {other}")
+            elif element.operator in _ARITHMETIC:
+                template = _(
+                    "rule {rule} ({source}): {side} is {kind} and cannot be used in arithmetic with {other}"
+                )
+            else:
+                continue
+            for left in _sides(element.left):
+                for right in _sides(element.right, element.operator in _LISTS):
+                    if left.kind is None or right.kind is None or left.kind == right.kind:
+                        continue
+                    side, other = (right, left) if left.is_value and not right.is_value else (left, right)
+                    return KehuError(
+                        template.format(
+                            rule=self.name,
+                            source=self.source,
+                            side=side.shown,
+                            kind=side.kind_text,
+                            other=other.as_other(),
+                        )
+                    )
+        return None
+
     def broken(self, dialect: str, exc: BaseException) -> KehuError:
         """The one-line error for a condition ``dialect`` refuses (see :mod:`kehu_tiering.functions`)."""
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
@@ -176,6 +225,125 @@ class TierRule:
 
 def _one_line(compiled: Any) -> str:
     return " ".join(str(compiled).split())
+
+
+#: The kinds of value a comparison may not mix (what a rule's error calls them).
+NUMBER, TEXT, DATE, TRUTH = N_("a number"), N_("text"), N_("a date"), N_("true or false")
+_COMPARISONS = frozenset(
+    {
+        operators.eq,
+        operators.ne,
+        operators.lt,
+        operators.le,
+        operators.gt,
+        operators.ge,
+        operators.in_op,
+        operators.not_in_op,
+        operators.between_op,
+        operators.not_between_op,
+        operators.is_distinct_from,
+        operators.is_not_distinct_from,
+    }
+)
+#: The comparisons whose right side is a list of values.
+_LISTS = frozenset({operators.in_op, operators.not_in_op, operators.between_op, operators.not_between_op})
+_ARITHMETIC = frozenset(
+    {operators.add, operators.sub, operators.mul, operators.truediv, operators.floordiv, operators.mod}
+)
+
+
+@frozen
+class _Side:
+    """One side of a comparison: its kind (None: not known), its text or the expression it is, and
+    whether it is a value (a literal or a bound parameter)."""
+
+    kind: str | None
+    text: str = ""
+    is_value: bool = False
+    expression: Any = None
+
+    @property
+    def shown(self) -> str:
+        """How the error names it: ``pyramid``, ``'abc'``, ``revenue_window * 2``."""
+        if self.expression is None:
+            return self.text
+        for kwargs in ({"compile_kwargs": {"literal_binds": True}}, {}):
+            try:
+                return _one_line(self.expression.compile(**kwargs)).replace(f"{TABLE_NAME}.", "")
+            except Exception:  # a construct only the real database's compiler knows
+                continue
+        return type(self.expression).__name__
+
+    @property
+    def kind_text(self) -> str:
+        """The kind, for people: ``a number``."""
+        return _(self.kind) if self.kind else "?"
+
+    def as_other(self) -> str:
+        """How the error names it when compared with: ``the text 'abc'``, ``pyramid, which is text``."""
+        if not self.is_value:
+            return _("{name}, which is {kind}").format(name=self.shown, kind=self.kind_text)
+        if self.kind == TEXT:
+            return _("the text {value}").format(value=self.text)
+        if self.kind == NUMBER:
+            return _("the number {value}").format(value=self.text)
+        if self.kind == DATE:
+            return _("the date {value}").format(value=self.text)
+        return self.text
+
+
+def _type_kind(type_: Any) -> str | None:
+    """The kind of a SQL type: a number, text, a date (or a timestamp), true/false, or None."""
+    if isinstance(type_, TypeDecorator):
+        type_ = type_.impl_instance
+    if isinstance(type_, Boolean):
+        return TRUTH
+    if isinstance(type_, (Integer, Numeric)):
+        return NUMBER
+    if isinstance(type_, String):
+        return TEXT
+    if isinstance(type_, (Date, DateTime)):
+        return DATE
+    return None
+
+
+def _value_side(value: Any) -> _Side:
+    """A Python value's side: its own kind (a bound value's SQL type may be the other side's)."""
+    if isinstance(value, bool):
+        return _Side(TRUTH, str(value), is_value=True)
+    if isinstance(value, (int, float, Decimal)):
+        return _Side(NUMBER, str(value), is_value=True)
+    if isinstance(value, str):
+        return _Side(TEXT, repr(value), is_value=True)
+    if isinstance(value, date):
+        return _Side(DATE, str(value), is_value=True)
+    return _Side(None, repr(value), is_value=True)
+
+
+def _sides(element: Any, listed: bool = False) -> list[_Side]:
+    """The sides ``element`` compares: one, or each value of an ``in`` list or ``between`` (``listed``)."""
+    while isinstance(element, (Grouping, Label)):
+        element = element.element
+    if isinstance(element, BindParameter):
+        if element.callable is not None or element.value is None:
+            return [_Side(None, "?", is_value=True)]
+        if element.expanding:
+            return [_value_side(v) for v in element.value]
+        return [_value_side(element.value)]
+    if listed and isinstance(element, (ClauseList, ExpressionClauseList)):
+        return [side for clause in element.clauses for side in _sides(clause)]
+    kind = _type_kind(getattr(element, "type", None))
+    if isinstance(element, ColumnClause):
+        table = getattr(element.table, "name", TABLE_NAME)
+        return [_Side(kind, element.name if table == TABLE_NAME else f"{table}.{element.name}")]
+    return [_Side(kind, expression=element)]
+
+
+def _post_order(element: ClauseElement) -> Iterator[ClauseElement]:
+    """Every element of an expression (subqueries' too), the innermost first."""
+    for child in element.get_children():
+        yield from _post_order(child)
+    yield element
 
 
 def builtin_rules() -> list[TierRule]:
@@ -365,13 +533,19 @@ def order(rules: Sequence[TierRule]) -> list[TierRule]:
 def check(session: Session, rules: Sequence[TierRule], extra: Sequence[StatColumn] = ()) -> None:
     """Refuse, with one line naming it, a rule whose condition the database cannot run.
 
-    Each condition is compiled for the session's database and prepared against an empty
-    statistics table (no row is read), inside a savepoint that is rolled back: a function the
-    database lacks, a type it cannot compare, or a construct without SQL for it is found
-    here, before the run writes anything. Raises :class:`~kehu_core.errors.KehuError`.
+    First a comparison of two incompatible kinds is refused on every database alike (see
+    :meth:`TierRule.mismatch`: a number with text, say, which SQLite would run and match
+    nothing with). Then each condition is compiled for the session's database and prepared
+    against an empty statistics table (no row is read), inside a savepoint that is rolled
+    back: a function the database lacks, a type it cannot compare, or a construct without
+    SQL for it is found here, before the run writes anything. Raises
+    :class:`~kehu_core.errors.KehuError`.
     """
     dialect = session.get_bind().dialect
     for rule in rules:
+        mismatch = rule.mismatch()
+        if mismatch is not None:
+            raise mismatch
         rule.condition_sql(dialect)
     sql_rules = [rule for rule in rules if rule.when is not None]
     if not sql_rules:

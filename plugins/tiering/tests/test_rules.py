@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 from tiering_helpers import add_customers, current, purchase, record, run
 
 from kehu_core import hookimpl
@@ -16,7 +16,7 @@ from kehu_tiering.models import assignments as a
 from kehu_tiering.models import runs
 from kehu_tiering.rules import TierRule
 from kehu_tiering.stats import STATS as s
-from kehu_tiering.stats import has_tag
+from kehu_tiering.stats import StatColumn, has_tag, stat
 
 
 @pytest.fixture
@@ -208,3 +208,147 @@ def test_a_rule_gets_the_columns_it_reads(
     run(tiering_app)
     assert set(current(tiering_app, "flag:steady")) == {world[f"R{i}"] for i in range(2, 6)}  # 300 ... 600
     assert seen == [tiering_app]  # an implementation that takes app gets the running one
+
+
+#: Comparisons of two kinds that do not compare: (condition, the error after "rule x (FILE): ").
+MISMATCHED = [
+    ("revenue_window > 'abc'", "revenue_window is a number and cannot be compared with the text 'abc'"),
+    ("'abc' < revenue_window", "revenue_window is a number and cannot be compared with the text 'abc'"),
+    ("pyramid == 5", "pyramid is text and cannot be compared with the number 5"),
+    ("5 == pyramid", "pyramid is text and cannot be compared with the number 5"),
+    ("abc != 1.5", "abc is text and cannot be compared with the number 1.5"),
+    (
+        "revenue_window * 2 > 'abc'",
+        "revenue_window * 2 is a number and cannot be compared with the text 'abc'",
+    ),
+    (
+        "revenue_window + 'abc' > 1",
+        "revenue_window is a number and cannot be used in arithmetic with the text 'abc'",
+    ),
+    (
+        "orders_window >= 1 and region in ['华东', 7]",
+        "region is text and cannot be compared with the number 7",
+    ),
+    ("rfm not in [1]", "rfm is text and cannot be compared with the number 1"),
+    ("tenure_months in ['12']", "tenure_months is a number and cannot be compared with the text '12'"),
+    ("kind == revenue_window", "kind is text and cannot be compared with revenue_window, which is a number"),
+    ("first_purchase_at > 5", "first_purchase_at is a date and cannot be compared with the number 5"),
+    (
+        "last_purchase_at < '2026-01-01'",
+        "last_purchase_at is a date and cannot be compared with the text '2026-01-01'",
+    ),
+    ("measure > True", "measure is a number and cannot be compared with True"),
+]
+
+
+@pytest.mark.parametrize(("condition", "error"), MISMATCHED)
+def test_a_comparison_of_incompatible_kinds_is_refused_before_anything_is_written(
+    tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any, condition: str, error: str
+) -> None:
+    """SQLite would run ``revenue_window > 'abc'`` (every number sorts before every text) and match
+    nothing; PostgreSQL would fail. Both refuse it in one line naming the rule, when listing and running."""
+    path = tmp_path / "kinds.toml"
+    path.write_text(f'[[rule]]\nname = "x"\nflag = "f"\nwhen = "{condition}"\n', encoding="utf-8")
+    for command in ("rules", "run"):
+        result = kehu_cli("tier", command, "--rules", str(path))
+        assert result.exit_code == 1, (command, result.output)
+        assert result.output == f"Error: rule x ({path}): {error}\n", (command, condition)
+    with tiering_app.session() as session:
+        assert session.scalar(select(func.count()).select_from(runs)) == 0
+        assert session.scalar(select(func.count()).select_from(a)) == 0
+
+
+MATCHED = """
+[[rule]]
+name = "kinds.numbers"
+flag = "numbers"
+when = "revenue_window > 450 and 100 < revenue_window * 2 and orders_window in [1, 2] and tenure_months >= 0"
+
+[[rule]]
+name = "kinds.text"
+flag = "text"
+when = "kind == 'company' and region != '华北' or region is None"
+
+[[rule]]
+name = "kinds.tiers"
+flag = "tiers"
+when = "pyramid == 'VIP' or abc in ['A'] or 'C' == abc or rfm not in ['lost']"
+
+[[rule]]
+name = "kinds.columns"
+flag = "columns"
+when = "revenue_window >= revenue_prev_window + 1 and last_purchase_at >= first_purchase_at"
+"""
+
+
+def test_comparisons_of_one_kind_are_accepted(
+    tiering_app: Any, world: dict[str, int], tmp_path: Path, kehu_cli: Any
+) -> None:
+    path = tmp_path / "kinds.toml"
+    path.write_text(MATCHED, encoding="utf-8")
+    assert kehu_cli("tier", "rules", "--rules", str(path)).exit_code == 0
+    result = kehu_cli("tier", "run", "--as-of", "2026-06-15", "--rules", str(path))
+    assert result.exit_code == 0, result.output
+    assert set(current(tiering_app, "flag:numbers")) == {world["R4"], world["R5"]}  # 500, 600
+    assert set(current(tiering_app, "flag:text")) == set(world.values())
+    assert set(current(tiering_app, "flag:tiers")) == set(world.values())
+    assert set(current(tiering_app, "flag:columns")) == set(world.values())
+
+
+def test_a_plugin_rule_of_incompatible_kinds_names_the_plugin(
+    tiering_app: Any, world: dict[str, int], kehu_register_plugin: Any, kehu_cli: Any
+) -> None:
+    """Python rules alike: a bound value of the wrong kind, ``between``, and a plugin's typed column."""
+    label = StatColumn(name="label", expression=lambda customer_id: customer_id, type=String(8))
+    checks = [
+        (s.c.revenue_window > "abc", "revenue_window is a number and cannot be compared with the text 'abc'"),
+        (s.c.measure.between(1, "9"), "measure is a number and cannot be compared with the text '9'"),
+        (label.column >= 3, "label is text and cannot be compared with the number 3"),
+        (stat("label", String(8)).in_(["a", 2]), "label is text and cannot be compared with the number 2"),
+    ]
+    for when, error in checks:
+        rule = TierRule(name="acme.kinds", flag="f", when=when)
+        problem = rule.mismatch()
+        assert problem is not None and str(problem) == f"rule acme.kinds (builtin): {error}"
+
+    class Acme:
+        @hookimpl
+        def kehu_tier_statistics(self) -> list[StatColumn]:
+            return [label]
+
+        @hookimpl
+        def kehu_tier_rules(self) -> list[TierRule]:
+            return [TierRule(name="acme.kinds", flag="f", when=label.column >= 3)]
+
+    kehu_register_plugin(Acme(), "acme")
+    for command in ("rules", "run"):
+        result = kehu_cli("tier", command)
+        assert result.exit_code == 1
+        assert (
+            result.output
+            == "Error: rule acme.kinds (acme): label is text and cannot be compared with the number 3\n"
+        )
+    with tiering_app.session() as session:
+        assert session.scalar(select(func.count()).select_from(runs)) == 0
+    assert (
+        TierRule(name="ok", flag="f", when=(label.column == "x") | (s.c.measure.between(1, 9))).mismatch()
+        is None
+    )
+
+
+def test_the_documented_rules_files_pass_the_checks(tiering_app: Any, tmp_path: Path, kehu_cli: Any) -> None:
+    """Every TOML block with a ``when =`` in the docs, plugins' and examples' READMEs loads and is checked."""
+    root = Path(__file__).resolve().parents[3]
+    docs = [*root.glob("docs/*.md"), *root.glob("plugins/*/README.md"), *root.glob("examples/*/README.md")]
+    blocks = [
+        block.split("\n```", 1)[0]
+        for doc in sorted(docs)
+        for block in doc.read_text(encoding="utf-8").split("```toml\n")[1:]
+        if "\nwhen = " in block
+    ]
+    assert blocks
+    for n, block in enumerate(blocks):
+        path = tmp_path / f"doc{n}.toml"
+        path.write_text(block, encoding="utf-8")
+        result = kehu_cli("tier", "rules", "--rules", str(path), "--json")
+        assert result.exit_code == 0, (block, result.output)
