@@ -118,8 +118,9 @@ def run_cmd(as_of: date | None, defaults: bool, as_json: bool, **options: Any) -
     \b
     Examples:
       kehu tier run
-      kehu tier run --as-of 2026-06-30 --window 6 --pyramid-cuts 1,5,20
+      kehu tier run --window 6 --pyramid-cuts 1,5,20
       kehu tier run --measure margin --rules acme-rules.toml
+      kehu tier run --as-of 2026-06-30     # a past day: only before any later run
     """
     with transaction() as (app, session):
         settings = api.tier_settings(session, as_of, defaults=defaults, **options)
