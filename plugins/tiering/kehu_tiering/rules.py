@@ -122,7 +122,8 @@ class TierRule:
                 raise ValueError(f"rule {self.name}: method must be abc, pyramid or rfm, not {self.method!r}")
             if self.tier not in tiers:
                 raise ValueError(
-                    f"rule {self.name}: {self.tier!r} is not a {self.method} tier ({', '.join(tiers)})"
+                    f"rule {self.name}: {self.tier!r} is not one of the {self.method} tiers "
+                    f"({', '.join(tiers)})"
                 )
         if not isinstance(self.priority, int) or isinstance(self.priority, bool):
             raise ValueError(f"rule {self.name}: priority must be an integer")

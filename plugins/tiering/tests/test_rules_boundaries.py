@@ -194,7 +194,7 @@ def test_a_rule_takes_chinese_names_as_the_codes() -> None:
         ({"name": "x", "flag": "bad flag"}, "bad flag name 'bad flag'"),
         ({"name": "x", "flag": 3}, "bad flag name 3"),
         ({"name": "x", "tier": "A", "method": "kmeans"}, "method must be abc, pyramid or rfm, not 'kmeans'"),
-        ({"name": "x", "tier": "VIP", "method": "abc"}, "'VIP' is not a abc tier (A, B, C)"),
+        ({"name": "x", "tier": "VIP", "method": "abc"}, "'VIP' is not one of the abc tiers (A, B, C)"),
         ({"name": "x", "flag": "f", "priority": "1"}, "priority must be an integer"),
         ({"name": "x", "flag": "f", "priority": True}, "priority must be an integer"),
         ({"name": "x", "flag": "f", "priority": 1.0}, "priority must be an integer"),
