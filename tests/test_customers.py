@@ -60,6 +60,16 @@ def test_a_birthday_is_a_day_that_has_come(kehu_app):
         assert customers.list_customers(kehu_app, s, customers.CustomerQuery()).total == 2
 
 
+def test_a_filter_no_plugin_adds_says_so(kehu_app, kehu_cli):
+    add(kehu_app, code="C1", name="甲")
+    result = kehu_cli("customer", "list", "--filter", "shop_rules_label=战略客户")
+    assert result.exit_code == 1
+    assert (
+        "unknown filter 'shop_rules_label': no plugin loaded here adds a filter (see `kehu plugins list`)"
+        in result.output
+    )
+
+
 def test_duplicate_code_is_refused(kehu_app, kehu_cli):
     add(kehu_app, code="C1", name="甲")
     result = kehu_cli("customer", "add", "C1", "乙")
