@@ -139,7 +139,7 @@ BAD_TOML = [
     ("[[rule]]\nname = 'x'\nflag = 'f'\nwhen = 'revenue_windw > 1'", "unknown column 'revenue_windw'"),
     ("[[rule]]\nname = 'x'\nflag = 'f'\nwhen = 'revenue_window.__class__ > 1'", "expected a number"),
     ("[[rule]]\nname = 'x'\nflag = 'f'\nwhen = 'revenue_window >'", "syntax error"),
-    ("[[rule]]\nname = 'x'\ntier = 'Z'\nmethod = 'abc'\nwhen = 'measure > 1'", "'Z' is not one of the abc tiers"),
+    ("[[rule]]\nname = 'x'\ntier = 'Z'\nmethod = 'abc'\nwhen = 'measure > 1'", "'Z' is not one of the abc"),
     ("[[rule]]\nname = 'x'\nwhen = 'measure > 1'", "exactly one of flag= or tier="),
     ("[[rule]]\nname = 'x'\nflag = 'f'\nwhen = 'measure > 1'\ncolour = 'red'", "unknown key(s) colour"),
     ("disable = ['no.such.rule']", "cannot disable unknown rule"),
