@@ -208,6 +208,12 @@ def test_negative_market_potential_is_refused(fc, company, kehu_cli, tmp_path):
     )
     assert imported.exit_code == 1 and "row 3, potential" in imported.output
     assert _count(company, market_inputs) == 0
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "period,dimension,key,potential,share\n2026-01,region,华东,100000,0.1\n", encoding="utf-8"
+    )
+    assert kehu_cli("forecast", "market", "import", str(good), "--json").json == {"imported": 1}
+    assert _count(company, market_inputs) == 1
 
 
 def test_top_down_gap_reconcile_targets_track(fc, company, kehu_cli, tmp_path):

@@ -9,7 +9,7 @@ import click
 
 from kehu_core.cli.context import PluginGroup, transaction
 from kehu_core.cli.help import TranslatedCommand
-from kehu_core.cli.output import emit_rows, json_option, list_output_options
+from kehu_core.cli.output import emit_result, emit_rows, json_option, list_output_options
 from kehu_core.cli.params import DAY, MONEY, VocabularyType
 from kehu_core.i18n import messages
 from kehu_forecast import topdown
@@ -66,8 +66,9 @@ def market_set(
 
 @market.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--encoding", default="utf-8-sig", show_default=True)
-def market_import(file: str, encoding: str) -> None:
+@click.option("--encoding", default="utf-8-sig", show_default=True, help="gbk for files from Chinese Excel.")
+@json_option
+def market_import(file: str, encoding: str, as_json: bool) -> None:
     """Import market inputs from CSV (period, dimension, key, potential, share, growth); all or nothing.
 
     \b
@@ -76,8 +77,12 @@ def market_import(file: str, encoding: str) -> None:
     """
     with transaction() as (_app, session):
         count = topdown.import_market_inputs(session, file, encoding)
-    click.echo(
-        ngettext("imported {count} market input", "imported {count} market inputs", count).format(count=count)
+    emit_result(
+        {"imported": count},
+        as_json,
+        ngettext("imported {count} market input", "imported {count} market inputs", count).format(
+            count=count
+        ),
     )
 
 
