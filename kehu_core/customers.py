@@ -389,13 +389,14 @@ def _customer_select(
         )
     stmt = stmt.where(*conditions)
     for name, value in query.extra_filters.items():
-        if name not in extra_filters and not extra_filters:
-            raise KehuError(
-                _(
-                    "unknown filter {name!r}: no plugin loaded here adds a filter (see `kehu plugins list`)"
-                ).format(name=name)
-            )
         if name not in extra_filters:
+            if not extra_filters:
+                raise KehuError(
+                    _(
+                        "unknown filter {name!r}: no plugin loaded here adds a filter "
+                        "(see `kehu plugins list`)"
+                    ).format(name=name)
+                )
             raise KehuError(
                 _("unknown filter {name!r}; use one of: {filters}").format(
                     name=name, filters=", ".join(extra_filters)

@@ -185,30 +185,28 @@ def _operational_message(exc: Exception) -> str | None:
     # means SQLAlchemy is loaded already, so the import costs nothing.
     from sqlalchemy.exc import DatabaseError, OperationalError  # noqa: PLC0415
 
-    if isinstance(exc, DatabaseError) and not isinstance(exc, OperationalError):
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if not isinstance(exc, DatabaseError):
+        return None
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    lowered = detail.lower()
+    if not isinstance(exc, OperationalError):
         # SQLite's words for a file that is not a database, or a damaged one.
-        if any(words in detail.lower() for words in ("file is not a database", "malformed")):
+        if any(words in lowered for words in ("file is not a database", "malformed")):
             return _(
                 "the database file is not a SQLite database, or it is damaged ({detail}); nothing "
                 "was changed. Check --db or KEHU_DATABASE_URL, or restore the file from a backup."
             ).format(detail=detail)
         return None
-    if isinstance(exc, OperationalError):
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        lowered = detail.lower()
-        if any(full in lowered for full in ("disk is full", "no space left", "could not extend file")):
-            return _(
-                "the disk holding the database is full: {detail}. This command's transaction was "
-                "rolled back; free some space and run it again."
-            ).format(detail=detail)
-        if "locked" in detail:
-            return _(
-                "the database stayed locked by another kehu process: {detail}. "
-                "Try again when it has finished."
-            ).format(detail=detail)
-        return _("cannot use the database: {detail}").format(detail=detail)
-    return None
+    if any(full in lowered for full in ("disk is full", "no space left", "could not extend file")):
+        return _(
+            "the disk holding the database is full: {detail}. This command's transaction was "
+            "rolled back; free some space and run it again."
+        ).format(detail=detail)
+    if "locked" in detail:
+        return _(
+            "the database stayed locked by another kehu process: {detail}. Try again when it has finished."
+        ).format(detail=detail)
+    return _("cannot use the database: {detail}").format(detail=detail)
 
 
 def create_cli(plugins: Plugins | None = None) -> KehuGroup:
